@@ -1,0 +1,37 @@
+# batteryloop — the two commands a newcomer runs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PACKS ?= 500
+SEED ?= 42
+
+.PHONY: install demo test test-fast bench clean system-deps
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Seed a pilot on the embedded SQLite store (./var/) and serve the dashboard on http://127.0.0.1:8000
+demo: $(STAMP)
+	$(BIN)/batteryloop demo --packs $(PACKS) --seed $(SEED)
+
+system-deps:
+	bash scripts/system-deps.sh
+
+## Install everything (PostgreSQL included) and run the whole test suite on SQLite and PostgreSQL
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -x -m "not slow"
+
+bench: $(STAMP)
+	@ls bench/*.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache build *.egg-info src/*.egg-info

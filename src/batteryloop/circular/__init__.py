@@ -1,0 +1,1 @@
+"""Circular decisions: chemistry, recycling processes, carbon footprint, compliance, routes, BaaS."""

@@ -1,0 +1,1 @@
+"""batteryloop.exchange"""

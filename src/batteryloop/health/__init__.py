@@ -1,0 +1,1 @@
+"""Battery health: cycler and BMS readers, cycle summaries, state of health, lifetime models, grading."""
