@@ -1,11 +1,249 @@
-"""The batteryloop command line (Typer)."""
+"""The batteryloop command line (Typer): serve, demo, database, participants and passports."""
 
 from __future__ import annotations
 
-import typer
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
 
-app = typer.Typer(help="batteryloop: the EV battery passport registry and circular-economy platform.")
+import orjson
+import typer
+from rich.console import Console
+
+from .access import Caller
+from .config import Settings, get_settings
+from .errors import BatteryloopError
+
+app = typer.Typer(help="batteryloop: the EV battery passport registry and circular-economy platform.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
+passport_app = typer.Typer(help="Battery passports: create, show, history, QR code, export, import.",
+                           no_args_is_help=True)
+participant_app = typer.Typer(help="Participants and their API tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(passport_app, name="passport")
+app.add_typer(participant_app, name="participant")
+
+console = Console(stderr=True)
+ADMIN = Caller(is_admin=True)
+
+
+def _services(settings: Settings | None = None):  # type: ignore[no-untyped-def]
+    from .api.app import build_services
+
+    return build_services(settings or get_settings())
+
+
+def _fail(exc: BatteryloopError) -> None:
+    console.print(f"[red]error:[/red] {exc.detail}")
+    for e in getattr(exc, "errors", [])[:20]:
+        console.print(f"  - {e.get('message')}")
+    raise typer.Exit(2)
+
+
+def _caller(s, as_participant: str | None) -> Caller:  # type: ignore[no-untyped-def]
+    if as_participant is None:
+        return ADMIN
+    from .participants import Role
+
+    p = s.participants.get(as_participant)
+    return Caller(p["id"], frozenset(Role(r) for r in p["roles"]))
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(orjson.dumps(obj, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000,
+          workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1) -> None:
+    """Serve the API (OpenAPI at /docs), the passport pages and the dashboard."""
+    import uvicorn
+
+    from .store.db import Store
+
+    Store(get_settings().database_url).upgrade()
+    console.print(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run("batteryloop.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="warning")
+
+
+@app.command()
+def demo(packs: Annotated[int, typer.Option(help="packs to issue passports for")] = 500,
+         seed: Annotated[int, typer.Option(help="random seed (same seed, same pilot)")] = 42,
+         no_serve: Annotated[bool, typer.Option("--no-serve", help="seed the pilot and exit")] = False,
+         fresh: Annotated[bool, typer.Option(help="start from an empty database file (SQLite only)")] = True,
+         host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Seed a realistic pilot (participants, three battery models, N pack passports) and serve it."""
+    from .sim.demo import run_demo
+
+    settings = get_settings()
+    summary = run_demo(settings, packs=packs, seed=seed, fresh=fresh, console=console)
+    console.print(summary)
+    if not no_serve:
+        serve(host=host, port=port)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations (also done at start-up)."""
+    from .store.db import Store
+    from .store.migrate import current
+
+    settings = get_settings()
+    store = Store(settings.database_url)
+    store.upgrade()
+    console.print(f"database at revision {current(store)}: {settings.database_url}")
+
+
+@participant_app.command("add")
+def participant_add(id: str, name: str, country: str,
+                    role: Annotated[list[str], typer.Option("--role", help="repeat for several roles")],
+                    token: Annotated[bool, typer.Option(help="also issue an API token and print it")] = True) -> None:
+    """Register a participant (BPNL, Ouranos operator id or Korean business number)."""
+    s = _services()
+    try:
+        p = s.participants.create({"id": id, "name": name, "country": country, "roles": role})
+        if token:
+            p["token"] = s.participants.issue_token(p["id"], "cli")
+    except BatteryloopError as exc:
+        _fail(exc)
+    _print_json(p)
+
+
+@participant_app.command("list")
+def participant_list() -> None:
+    """List participants."""
+    _print_json(_services().participants.list())
+
+
+@participant_app.command("token")
+def participant_token(participant_id: str, label: str = "cli") -> None:
+    """Issue a new API token for a participant (printed once; stored hashed)."""
+    s = _services()
+    try:
+        print(s.participants.issue_token(participant_id, label))
+    except BatteryloopError as exc:
+        _fail(exc)
+
+
+@passport_app.command("create")
+def passport_create(file: Annotated[Path, typer.Argument(help="JSON file with the battery data")],
+                    as_: Annotated[Optional[str], typer.Option("--as", help="act as this participant")] = None) -> None:
+    """Issue one passport from a JSON file of battery data."""
+    s = _services()
+    try:
+        data = json.loads(_read_text(file))
+        _print_json(s.passports.create_passport(data, _caller(s, as_)))
+    except BatteryloopError as exc:
+        _fail(exc)
+
+
+@passport_app.command("import")
+def passport_import(file: Annotated[Path, typer.Argument(help="JSON-lines file, one passport per line")],
+                    as_: Annotated[Optional[str], typer.Option("--as", help="act as this participant")] = None) -> None:
+    """Import passports from JSON lines, all or nothing; the report names each bad record."""
+    import time
+
+    s = _services()
+
+    def records():  # type: ignore[no-untyped-def]
+        with file.open("rb") as fh:
+            for n, line in enumerate(fh, 1):
+                if line.strip():
+                    try:
+                        yield orjson.loads(line)
+                    except orjson.JSONDecodeError as exc:
+                        raise BatteryloopError(f"{file}:{n}: not valid JSON ({exc})") from None
+
+    t0 = time.perf_counter()
+    try:
+        r = s.passports.import_passports(records(), _caller(s, as_))
+    except BatteryloopError as exc:
+        _fail(exc)
+    dt = time.perf_counter() - t0
+    if r.errors:
+        for e in r.errors:
+            console.print(f"[red]record {e['index'] + 1}:[/red] {e['message']}")
+        console.print(f"nothing stored: {len(r.errors)} invalid record(s) of {r.received}")
+        raise typer.Exit(2)
+    console.print(f"stored {r.stored} passports in {dt:.2f} s ({r.stored / dt:,.0f}/s)")
+
+
+@passport_app.command("show")
+def passport_show(passport_id: str,
+                  as_: Annotated[Optional[str], typer.Option("--as", help="view as this participant (default: public)")] = None) -> None:
+    """Show a passport as a given participant sees it (anonymous: the public tier)."""
+    s = _services()
+    try:
+        c = _caller(s, as_) if as_ else Caller()
+        _print_json(s.passports.get_view(passport_id, c))
+    except BatteryloopError as exc:
+        _fail(exc)
+
+
+@passport_app.command("history")
+def passport_history(passport_id: str) -> None:
+    """List a passport's versions and check their hash chain."""
+    s = _services()
+    try:
+        _print_json({"versions": s.passports.history(passport_id), "verify": s.passports.verify(passport_id)})
+    except BatteryloopError as exc:
+        _fail(exc)
+
+
+@passport_app.command("qr")
+def passport_qr(passport_id: str, out: Annotated[Path, typer.Option("--out", "-o", help=".svg or .png file")]) -> None:
+    """Write the QR code (ISO/IEC 18004) of the passport's web link as SVG or PNG."""
+    from .passport.identifiers import qr_png, qr_svg, web_link
+
+    s = _services()
+    try:
+        s.passports.get_record(passport_id)
+    except BatteryloopError as exc:
+        _fail(exc)
+    link = web_link(s.settings.public_base_url, passport_id)
+    if out.suffix.lower() not in (".svg", ".png"):
+        console.print("[red]error:[/red] --out must end in .svg or .png")
+        raise typer.Exit(2)
+    out.write_bytes(qr_svg(link) if out.suffix.lower() == ".svg" else qr_png(link))
+    console.print(f"wrote {out} → {link}")
+
+
+@passport_app.command("export")
+def passport_export(passport_id: str,
+                    tiers: Annotated[str, typer.Option(help="comma-separated tiers, or 'all'")] = "public",
+                    out: Annotated[Optional[Path], typer.Option("--out", "-o")] = None) -> None:
+    """Export a passport as JSON, cut to the given access tiers (default: public)."""
+    from .passport.tiers import parse_tiers
+
+    s = _services()
+    try:
+        data = s.passports.export(passport_id, parse_tiers(tiers))
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    except BatteryloopError as exc:
+        _fail(exc)
+    text = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
+    if out:
+        out.write_text(text + "\n")
+    else:
+        print(text)
+
+
+def _read_text(path: Path) -> str:
+    """Read a text file in UTF-8 (with or without BOM) or UTF-16 with a BOM."""
+    raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    return raw.decode("utf-8-sig")
 
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

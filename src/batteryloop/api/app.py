@@ -1,0 +1,68 @@
+"""The FastAPI application: API routers, web pages, static assets, problem+json errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+from fastapi import FastAPI
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+
+from .. import __version__
+from ..config import Settings, get_settings
+from ..identity import ParticipantService
+from ..passport.service import PassportService
+from ..store.db import Store
+from . import participants, passports, problems
+from .deps import Services
+
+WEB = Path(__file__).resolve().parent.parent / "web"
+
+
+def build_services(settings: Settings, store: Store | None = None, *, migrate: bool = True) -> Services:
+    store = store or Store(settings.database_url)
+    if migrate:
+        store.upgrade()
+    return Services(
+        settings=settings,
+        store=store,
+        participants=ParticipantService(store, admin_token=settings.admin_token),
+        passports=PassportService(store, base_url=settings.public_base_url,
+                                  issuing_agency_code=settings.issuing_agency_code),
+    )
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    settings = settings or (services.settings if services else get_settings())
+    app = FastAPI(
+        title="batteryloop",
+        version=__version__,
+        description="Battery passport registry (EU 2023/1542 Annex XIII) and circular-economy platform. "
+                    "Authenticate with `Authorization: Bearer <token>`; without it you read the public tier.",
+    )
+    app.state.services = services or build_services(settings)
+    problems.install(app)
+    app.include_router(participants.router)
+    app.include_router(passports.router)
+
+    from ..web import pages
+
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+
+    @app.get("/api/v1/health", tags=["meta"], summary="Liveness")
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    import os
+
+    if os.environ.get("BATTERYLOOP_BENCH_CONSTANT"):
+        size = int(os.environ["BATTERYLOOP_BENCH_CONSTANT"])
+        payload = orjson.dumps({"pad": "x" * max(0, size - 11)})
+
+        @app.get("/api/v1/_bench/constant", include_in_schema=False)
+        async def constant() -> Response:
+            return Response(payload, media_type="application/json")
+
+    return app

@@ -1,0 +1,61 @@
+"""Request-scoped dependencies: the services, and the caller from the bearer token or the web cookie."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from ..access import ANONYMOUS, Caller
+from ..config import Settings
+from ..errors import Unauthorized
+from ..identity import ParticipantService
+from ..passport.service import PassportService
+from ..store.db import Store
+
+COOKIE = "batteryloop_token"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    participants: ParticipantService
+    passports: PassportService
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def _token_caller(request: Request, token: str) -> Caller:
+    caller = services(request).participants.authenticate(token)
+    if caller is None:
+        raise Unauthorized("the bearer token is unknown or revoked; ask your node operator for a new one")
+    return caller
+
+
+def caller(request: Request) -> Caller:
+    """The caller of an API request: anonymous without an ``Authorization: Bearer`` header."""
+    auth = request.headers.get("authorization")
+    if not auth:
+        return ANONYMOUS
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("use 'Authorization: Bearer <token>'")
+    return _token_caller(request, token.strip())
+
+
+def page_caller(request: Request) -> Caller:
+    """The reader of a web page: signed in by the cookie set at /login, else anonymous."""
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return caller(request)
+    c = services(request).participants.authenticate(token)
+    return c if c is not None else ANONYMOUS
+
+
+def require_participant(c: Caller) -> Caller:
+    if c.anonymous:
+        raise Unauthorized("this needs a participant's bearer token")
+    return c

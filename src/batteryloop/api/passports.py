@@ -1,0 +1,182 @@
+"""Battery models and passports: create, read cut to tier, search, history, diff, QR, status changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from ..access import Caller
+from ..errors import Forbidden, InvalidData
+from ..passport.identifiers import qr_png, qr_svg, web_link
+from ..passport.lifecycle import StatusEvent
+from ..passport.model import BatteryData, BatteryModelData, BatteryStatus, Chemistry
+from ..passport.tiers import parse_tiers
+from .deps import Services, caller, require_participant, services
+
+router = APIRouter(prefix="/api/v1", tags=["passports"])
+
+CallerDep = Annotated[Caller, Depends(caller)]
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def _json(obj: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(obj), status_code=status, media_type="application/json")
+
+
+# ------------------------------------------------------------------------------- models
+@router.post("/models", status_code=201, summary="Register a battery model (its manufacturer)")
+def create_model(body: BatteryModelData, c: CallerDep, s: ServicesDep) -> Response:
+    require_participant(c)
+    return _json(s.passports.create_model(body.model_dump(mode="json", exclude_none=True), c), 201)
+
+
+@router.get("/models", summary="Battery models, cut to the caller's tiers")
+def list_models(c: CallerDep, s: ServicesDep) -> Response:
+    return _json(s.passports.list_models(c))
+
+
+@router.get("/models/{model_id}", summary="One battery model, cut to the caller's tiers")
+def get_model(model_id: str, c: CallerDep, s: ServicesDep) -> Response:
+    return _json(s.passports.get_model(model_id, c))
+
+
+@router.patch("/models/{model_id}", summary="Change a model (JSON merge patch); makes a new version")
+def patch_model(model_id: str, c: CallerDep, s: ServicesDep,
+                patch: Annotated[dict[str, Any], Body(description="RFC 7386 merge patch")]) -> Response:
+    require_participant(c)
+    return _json(s.passports.update_model(model_id, patch, c))
+
+
+@router.get("/models/{model_id}/history", summary="A model's versions")
+def model_history(model_id: str, s: ServicesDep) -> Response:
+    return _json(s.passports.model_history(model_id))
+
+
+# ---------------------------------------------------------------------------- passports
+class BatchIn(BaseModel):
+    passports: list[dict[str, Any]] = Field(max_length=10_000)
+
+
+class StatusIn(BaseModel):
+    event: StatusEvent
+    new_serial_number: str | None = Field(None, max_length=40, description="for repurpose/remanufacture")
+    new_model_id: str | None = Field(None, max_length=100, description="for repurpose/remanufacture")
+    note: str | None = Field(None, max_length=150)
+
+
+@router.post("/passports", status_code=201, summary="Issue a passport (the economic operator)")
+def create_passport(body: BatteryData, c: CallerDep, s: ServicesDep) -> Response:
+    require_participant(c)
+    return _json(s.passports.create_passport(body.model_dump(mode="json", exclude_none=True), c), 201)
+
+
+@router.post("/passports/batch", summary="Issue many passports, all or nothing")
+def create_batch(body: BatchIn, c: CallerDep, s: ServicesDep) -> Response:
+    require_participant(c)
+    r = s.passports.import_passports(body.passports, c)
+    if r.errors:
+        first = r.errors[0]
+        raise InvalidData(f"batch refused, nothing stored: record {first['index']}: {first['message']}",
+                          [e for err in r.errors for e in (err["errors"] or [{"message": err["message"]}])
+                           ][:50], records=[{"index": e["index"], "message": e["message"]} for e in r.errors])
+    return _json({"received": r.received, "stored": r.stored, "ids": r.ids}, 201)
+
+
+@router.get("/passports", summary="Search passports (keyset pagination by id)")
+def search(c: CallerDep, s: ServicesDep,
+           model_id: str | None = None, chemistry: Chemistry | None = None, status: BatteryStatus | None = None,
+           economic_operator_id: str | None = None,
+           manufacture_country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
+           manufactured_from: dt.date | None = None, manufactured_to: dt.date | None = None,
+           after: Annotated[str | None, Query(max_length=50, description="the `next` of the previous page")] = None,
+           limit: Annotated[int, Query(ge=1, le=500)] = 50) -> Response:
+    return _json(s.passports.search(
+        c, model_id=model_id, chemistry=chemistry.value if chemistry else None,
+        status=status.value if status else None, economic_operator_id=economic_operator_id,
+        manufacture_country=manufacture_country, manufactured_from=manufactured_from,
+        manufactured_to=manufactured_to, after=after, limit=limit))
+
+
+@router.get("/passports/{passport_id}", summary="A passport cut to the caller's access tiers")
+async def get_passport(passport_id: str, request: Request) -> Response:
+    # async + inline: a primary-key read is faster on the event loop than through the thread pool
+    c = caller(request)
+    return _json(services(request).passports.get_view(passport_id, c))
+
+
+@router.patch("/passports/{passport_id}", summary="Update battery data (JSON merge patch); a new version")
+def patch_passport(passport_id: str, c: CallerDep, s: ServicesDep,
+                   patch: Annotated[dict[str, Any], Body(description="RFC 7386 merge patch of the battery data")],
+                   reason: Annotated[str, Query(max_length=150)] = "updated",
+                   if_version: Annotated[int | None, Query(ge=1, description="refuse unless at this version")] = None,
+                   ) -> Response:
+    require_participant(c)
+    return _json(s.passports.update_passport(passport_id, patch, c, reason=reason, expected_version=if_version))
+
+
+@router.post("/passports/{passport_id}/status", summary="Re-use, repair, repurpose, remanufacture, waste, recycle")
+def change_status(passport_id: str, body: StatusIn, c: CallerDep, s: ServicesDep) -> Response:
+    require_participant(c)
+    return _json(s.passports.change_status(passport_id, body.event, c, new_serial_number=body.new_serial_number,
+                                           new_model_id=body.new_model_id, note=body.note))
+
+
+@router.get("/passports/{passport_id}/versions", summary="Version history (hashes, authors, times)")
+def history(passport_id: str, s: ServicesDep) -> Response:
+    return _json(s.passports.history(passport_id))
+
+
+@router.get("/passports/{passport_id}/versions/{version}", summary="One version, cut to the caller's tiers")
+def version(passport_id: str, version: int, c: CallerDep, s: ServicesDep) -> Response:
+    return _json(s.passports.version_view(passport_id, version, c))
+
+
+@router.get("/passports/{passport_id}/diff", summary="Field-by-field diff between two versions")
+def diff(passport_id: str, c: CallerDep, s: ServicesDep,
+         from_: Annotated[int, Query(alias="from", ge=1)], to: Annotated[int, Query(ge=1)]) -> Response:
+    return _json(s.passports.diff(passport_id, from_, to, c))
+
+
+@router.get("/passports/{passport_id}/verify", summary="Check the passport's version hash chain")
+def verify(passport_id: str, s: ServicesDep) -> Response:
+    return _json(s.passports.verify(passport_id))
+
+
+@router.get("/passports/{passport_id}/export", summary="Export cut to tiers (never above the caller's)")
+def export(passport_id: str, c: CallerDep, s: ServicesDep,
+           tiers: Annotated[str | None, Query(description="comma-separated tiers; default: all you hold")] = None
+           ) -> Response:
+    rec = s.passports.get_record(passport_id)
+    held = s.passports.tiers_for(rec, c)
+    try:
+        wanted = parse_tiers(tiers) if tiers else held
+    except ValueError as exc:
+        raise InvalidData(str(exc), [{"field": "tiers", "rule": "enum", "message": f"tiers: {exc}", "value": tiers}]) from None
+    if not wanted <= held:
+        missing = ", ".join(sorted(t.value for t in wanted - held))
+        raise Forbidden(f"you do not hold the tier(s) {missing} for passport {passport_id}")
+    return Response(orjson.dumps(s.passports.export(passport_id, wanted), option=orjson.OPT_INDENT_2),
+                    media_type="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{passport_id}.json"'})
+
+
+@router.get("/passports/{passport_id}/qr.svg", summary="QR code (ISO/IEC 18004) of the passport's web link")
+def qr_code_svg(passport_id: str, s: ServicesDep) -> Response:
+    s.passports.get_record(passport_id)
+    return Response(qr_svg(web_link(s.settings.public_base_url, passport_id)), media_type="image/svg+xml")
+
+
+@router.get("/passports/{passport_id}/qr.png", summary="QR code as PNG")
+def qr_code_png(passport_id: str, s: ServicesDep) -> Response:
+    s.passports.get_record(passport_id)
+    return Response(qr_png(web_link(s.settings.public_base_url, passport_id)), media_type="image/png")
+
+
+@router.get("/stats", summary="Counts of models and passports by status and chemistry")
+def stats(s: ServicesDep) -> Response:
+    return _json(s.passports.count())

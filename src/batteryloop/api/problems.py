@@ -1,0 +1,56 @@
+"""RFC 9457 problem details for every error the API returns."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from ..errors import BatteryloopError, _loc, _short
+
+log = logging.getLogger("batteryloop.api")
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str, instance: str, **extra: Any) -> Response:
+    body: dict[str, Any] = {"type": f"https://batteryloop.dev/problems/{status}", "title": title, "status": status,
+                            "detail": detail, "instance": instance}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return Response(orjson.dumps(body, default=str), status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(BatteryloopError)
+    async def _ours(request: Request, exc: BatteryloopError) -> Response:
+        return problem(exc.status, exc.title, exc.detail, request.url.path, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        errors = []
+        for e in exc.errors():
+            loc = tuple(e.get("loc", ()))
+            where = loc[0] if loc and loc[0] in ("body", "query", "path", "header", "cookie") else None
+            field = _loc(loc[1:] if where else loc)
+            msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+            errors.append({"field": field, "in": where, "rule": e.get("type"), "message": f"{field}: {msg}",
+                           "value": _short(e.get("input"))})
+        first = errors[0]["message"] if errors else "invalid request"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        return problem(422, "Invalid data", f"invalid request: {first}{more}", request.url.path, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized", 403: "Forbidden"}
+        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), request.url.path)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s", request.url.path)
+        return problem(500, "Internal error", "the server failed to handle this request; it has been logged",
+                       request.url.path)

@@ -1,0 +1,89 @@
+"""Errors the services raise; adapters turn them into RFC 9457 problems, CLI messages or reports.
+
+Every error names what is wrong: the field, the value and the rule where there is one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+
+class BatteryloopError(Exception):
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class NotFound(BatteryloopError):
+    status = 404
+    title = "Not found"
+
+
+class Unauthorized(BatteryloopError):
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(BatteryloopError):
+    status = 403
+    title = "Forbidden"
+
+
+class Conflict(BatteryloopError):
+    status = 409
+    title = "Conflict"
+
+
+class InvalidData(BatteryloopError):
+    """Input that breaks a rule; ``errors`` lists ``{field, rule, message, value}`` for each problem."""
+
+    status = 422
+    title = "Invalid data"
+
+    def __init__(self, detail: str, errors: list[dict[str, Any]], **extra: Any) -> None:
+        super().__init__(detail, errors=errors, **extra)
+        self.errors = errors
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(record)"
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value if not isinstance(value, str) or len(value) <= 200 else value[:200] + "…"
+    text = repr(value)
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+def from_validation_error(exc: ValidationError, prefix: str = "") -> list[dict[str, Any]]:
+    """Turn a pydantic error into ``[{field, rule, message, value}]`` naming each field."""
+    out = []
+    for e in exc.errors(include_url=False):
+        field = _loc(tuple(e["loc"]))
+        if prefix:
+            field = f"{prefix}.{field}" if field != "(record)" else prefix
+        msg = e["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        out.append({"field": field, "rule": e["type"], "message": f"{field}: {msg}", "value": _short(e.get("input"))})
+    return out
+
+
+def invalid(exc: ValidationError, what: str, prefix: str = "") -> InvalidData:
+    errors = from_validation_error(exc, prefix)
+    first = errors[0]["message"] if errors else "invalid"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return InvalidData(f"invalid {what}: {first}{more}", errors)

@@ -1,0 +1,78 @@
+"""Status rules of Art. 77(7)-(8): which change keeps the passport and which issues a new one.
+
+* re-use and repair update the same passport;
+* repurposing and remanufacturing issue a **new** passport linked to its predecessor, which becomes
+  read-only (its ``successor_id`` names the new one);
+* a battery that becomes waste keeps its passport until it is recycled;
+* recycling ends the passport: it is archived read-only for audit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ..participants import Role
+from .model import BatteryStatus
+
+
+class StatusEvent(StrEnum):
+    REUSE = "reuse"
+    REPAIR = "repair"
+    REPURPOSE = "repurpose"
+    REMANUFACTURE = "remanufacture"
+    WASTE = "waste"
+    RECYCLE = "recycle"
+
+
+@dataclass(frozen=True)
+class Transition:
+    new_status: BatteryStatus | None  # None: status unchanged (repair)
+    new_passport: bool
+    archive: bool
+    allowed_from: frozenset[BatteryStatus]
+    roles: frozenset[Role]  # roles that may trigger it besides the economic operator and the owner
+    owner_may: bool = True
+
+
+_ACTIVE = frozenset(
+    {BatteryStatus.ORIGINAL, BatteryStatus.REUSED, BatteryStatus.REPURPOSED, BatteryStatus.REMANUFACTURED}
+)
+_ANY_LIVE = _ACTIVE | {BatteryStatus.WASTE}
+
+TRANSITIONS: dict[StatusEvent, Transition] = {
+    StatusEvent.REUSE: Transition(BatteryStatus.REUSED, False, False, _ACTIVE, frozenset({Role.REPAIRER})),
+    StatusEvent.REPAIR: Transition(None, False, False, _ACTIVE, frozenset({Role.REPAIRER})),
+    StatusEvent.REPURPOSE: Transition(
+        BatteryStatus.REPURPOSED, True, False, _ANY_LIVE, frozenset({Role.SECOND_LIFE_OPERATOR}), owner_may=False
+    ),
+    StatusEvent.REMANUFACTURE: Transition(
+        BatteryStatus.REMANUFACTURED, True, False, _ANY_LIVE,
+        frozenset({Role.REPAIRER, Role.MANUFACTURER}), owner_may=False,
+    ),
+    StatusEvent.WASTE: Transition(BatteryStatus.WASTE, False, False, _ACTIVE, frozenset({Role.RECYCLER})),
+    StatusEvent.RECYCLE: Transition(BatteryStatus.RECYCLED, False, True, _ANY_LIVE, frozenset({Role.RECYCLER})),
+}
+
+
+class LifecycleError(ValueError):
+    """A status change the rules forbid; the message says why."""
+
+
+def check_transition(event: StatusEvent, current: BatteryStatus, *, archived: bool, successor_id: str | None) -> Transition:
+    if archived:
+        raise LifecycleError("the passport is archived (the battery was recycled): it is read-only")
+    if successor_id:
+        raise LifecycleError(
+            f"the passport was superseded by {successor_id} (repurposed or remanufactured): change that one"
+        )
+    t = TRANSITIONS[event]
+    if current not in t.allowed_from:
+        allowed = ", ".join(sorted(s.value for s in t.allowed_from))
+        raise LifecycleError(f"cannot {event.value} a battery whose status is {current.value} (allowed from: {allowed})")
+    return t
+
+
+def may_trigger(event: StatusEvent, *, roles: frozenset[Role], is_operator: bool, is_owner: bool) -> bool:
+    t = TRANSITIONS[event]
+    return is_operator or (is_owner and t.owner_may) or bool(roles & t.roles)

@@ -1,0 +1,571 @@
+"""Passport use cases: battery models, passports, bulk import, versions, status changes, search.
+
+Every write is one transaction (:meth:`Store.write`): either the whole change is stored (row,
+version, links) or nothing is. Updates are optimistic: a passport row moves from version *n* to
+*n + 1* only if it is still at *n*, so two concurrent writers never both win.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..access import Caller, battery_tiers, can_write_battery, model_tiers
+from ..errors import Conflict, Forbidden, InvalidData, NotFound, from_validation_error, invalid
+from ..store.db import Store, utcnow_iso
+from ..store.tables import battery_model_versions, battery_models, passport_versions, passports
+from .identifiers import UniqueIdentifier, web_link
+from .lifecycle import LifecycleError, StatusEvent, check_transition, may_trigger
+from .model import BatteryData, BatteryModelData, BatteryStatus
+from .redact import redact_battery, redact_model
+from .tiers import ALL_TIERS, Tier, TIER_ORDER
+from .versions import GENESIS, StoredVersion, diff, verify_chain, version_hash
+
+
+def _dumps(obj: Any) -> str:
+    return orjson.dumps(obj).decode()
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch: objects merge recursively, ``null`` removes, anything else replaces."""
+    if not isinstance(patch, Mapping):
+        return patch
+    out = dict(target) if isinstance(target, Mapping) else {}
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = merge_patch(out.get(k), v)
+    return out
+
+
+@dataclass
+class PassportRecord:
+    id: str
+    model_id: str
+    economic_operator_id: str
+    owner_id: str | None
+    status: str
+    archived: bool
+    successor_id: str | None
+    version: int
+    hash: str
+    data: dict[str, Any]
+    model_version: int
+
+
+@dataclass
+class ImportReport:
+    received: int = 0
+    stored: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+
+
+class _Abort(Exception):
+    """Roll the import transaction back (the report says why)."""
+
+
+class _LRU(OrderedDict):  # type: ignore[type-arg]
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def put(self, key: Any, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        if len(self) > self.size:
+            self.popitem(last=False)
+
+
+class PassportService:
+    def __init__(self, store: Store, *, base_url: str, issuing_agency_code: str) -> None:
+        self.store = store
+        self.base_url = base_url
+        self.iac = issuing_agency_code
+        self._model_cache = _LRU(256)  # (model_id, version) -> model data dict
+        self._model_view_cache = _LRU(2048)  # (model_id, version, tiers) -> redacted dict
+
+    # ================================================================== battery models
+    def create_model(self, data: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
+        try:
+            m = BatteryModelData.model_validate(data)
+        except ValidationError as exc:
+            raise invalid(exc, "battery model") from None
+        if not (caller.is_admin or caller.participant_id == m.manufacturer_id):
+            raise Forbidden(
+                f"only the manufacturer {m.manufacturer_id} may register battery model {m.model_id}"
+            )
+        content = m.model_dump(mode="json", exclude_none=True)
+        now = utcnow_iso()
+        author = caller.participant_id or "admin"
+        h = version_hash(passport_id=m.model_id, version=1, prev_hash=GENESIS, author=author,
+                         created_at=now, reason="created", content=content)
+        try:
+            with self.store.write() as conn:
+                if conn.execute(select(battery_models.c.id).where(battery_models.c.id == m.model_id)).first():
+                    raise Conflict(f"battery model {m.model_id} already exists")
+                conn.execute(insert(battery_models), {
+                    "id": m.model_id, "manufacturer_id": m.manufacturer_id, "chemistry": m.chemistry.value,
+                    "category": m.category.value, "version": 1, "hash": h, "data": _dumps(content),
+                    "created_at": now, "updated_at": now})
+                conn.execute(insert(battery_model_versions), {
+                    "model_id": m.model_id, "version": 1, "hash": h, "prev_hash": GENESIS, "author_id": author,
+                    "reason": "created", "created_at": now, "data": _dumps(content)})
+        except IntegrityError as exc:
+            raise Conflict(f"battery model {m.model_id} could not be stored: {exc.orig}") from None
+        return {"model_id": m.model_id, "version": 1, "hash": h, "data": content}
+
+    def update_model(self, model_id: str, patch: Mapping[str, Any], caller: Caller,
+                     reason: str = "updated") -> dict[str, Any]:
+        with self.store.write() as conn:
+            row = conn.execute(select(battery_models).where(battery_models.c.id == model_id)).first()
+            if row is None:
+                raise NotFound(f"no battery model {model_id!r}")
+            if not (caller.is_admin or caller.participant_id == row.manufacturer_id):
+                raise Forbidden(f"only the manufacturer {row.manufacturer_id} may change model {model_id}")
+            merged = merge_patch(orjson.loads(row.data), patch)
+            for key in ("model_id", "manufacturer_id"):
+                if merged.get(key) != orjson.loads(row.data).get(key):
+                    raise InvalidData(f"{key} cannot change", [{"field": key, "rule": "immutable",
+                                      "message": f"{key}: cannot change", "value": merged.get(key)}])
+            try:
+                m = BatteryModelData.model_validate(merged)
+            except ValidationError as exc:
+                raise invalid(exc, "battery model") from None
+            content = m.model_dump(mode="json", exclude_none=True)
+            now = utcnow_iso()
+            author = caller.participant_id or "admin"
+            v = row.version + 1
+            h = version_hash(passport_id=model_id, version=v, prev_hash=row.hash, author=author,
+                             created_at=now, reason=reason, content=content)
+            res = conn.execute(update(battery_models).where(
+                battery_models.c.id == model_id, battery_models.c.version == row.version).values(
+                version=v, hash=h, data=_dumps(content), chemistry=m.chemistry.value,
+                category=m.category.value, updated_at=now))
+            if res.rowcount != 1:
+                raise Conflict(f"battery model {model_id} changed concurrently; retry")
+            conn.execute(insert(battery_model_versions), {
+                "model_id": model_id, "version": v, "hash": h, "prev_hash": row.hash, "author_id": author,
+                "reason": reason, "created_at": now, "data": _dumps(content)})
+        return {"model_id": model_id, "version": v, "hash": h, "data": content}
+
+    def _model_data(self, conn: Any, model_id: str, version: int | None = None) -> tuple[dict[str, Any], int]:
+        if version is not None and (hit := self._model_cache.get((model_id, version))) is not None:
+            return hit, version
+        row = conn.execute(select(battery_models.c.data, battery_models.c.version)
+                           .where(battery_models.c.id == model_id)).first()
+        if row is None:
+            raise NotFound(f"no battery model {model_id!r}")
+        data = orjson.loads(row.data)
+        self._model_cache.put((model_id, row.version), data)
+        return data, row.version
+
+    def get_model(self, model_id: str, caller: Caller) -> dict[str, Any]:
+        with self.store.read() as conn:
+            data, version = self._model_data(conn, model_id)
+        tiers = model_tiers(caller, manufacturer_id=data["manufacturer_id"])
+        return {"model_id": model_id, "version": version, "access_tiers": _tier_list(tiers),
+                "data": redact_model(data, tiers)}
+
+    def list_models(self, caller: Caller) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            rows = conn.execute(select(battery_models.c.id, battery_models.c.data, battery_models.c.version)
+                                .order_by(battery_models.c.id)).all()
+        out = []
+        for r in rows:
+            data = orjson.loads(r.data)
+            tiers = model_tiers(caller, manufacturer_id=data["manufacturer_id"])
+            out.append({"model_id": r.id, "version": r.version, "data": redact_model(data, tiers)})
+        return out
+
+    def model_history(self, model_id: str) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            rows = conn.execute(select(battery_model_versions).where(
+                battery_model_versions.c.model_id == model_id).order_by(battery_model_versions.c.version)).all()
+        if not rows:
+            raise NotFound(f"no battery model {model_id!r}")
+        return [{"version": r.version, "hash": r.hash, "prev_hash": r.prev_hash, "author": r.author_id,
+                 "reason": r.reason, "created_at": r.created_at} for r in rows]
+
+    # ======================================================================= passports
+    def _prepare(self, data: Mapping[str, Any], caller: Caller, models: dict[str, dict[str, Any]],
+                 conn: Any) -> BatteryData:
+        b = BatteryData.model_validate(data)
+        if not can_write_battery(caller, economic_operator_id=b.economic_operator_id):
+            raise Forbidden(
+                f"only the economic operator {b.economic_operator_id} may issue this passport "
+                f"(you are {caller.participant_id or 'anonymous'})"
+            )
+        if b.model_id not in models:
+            models[b.model_id] = self._model_data(conn, b.model_id)[0]
+        if b.passport_id is None:
+            try:
+                b.passport_id = UniqueIdentifier(self.iac, b.economic_operator_id, b.serial_number).text
+            except ValueError as exc:
+                raise InvalidData(str(exc), [{"field": "passport_id", "rule": "iso_iec_15459",
+                                              "message": f"passport_id: {exc}", "value": None}]) from None
+        else:
+            try:
+                UniqueIdentifier.parse(b.passport_id)
+            except ValueError as exc:
+                raise InvalidData(f"passport_id: {exc}", [{"field": "passport_id", "rule": "iso_iec_15459",
+                                  "message": f"passport_id: {exc}", "value": b.passport_id}]) from None
+        return b
+
+    def _rows(self, b: BatteryData, model: Mapping[str, Any], author: str, now: str, reason: str,
+              version: int = 1, prev_hash: str = GENESIS) -> tuple[dict[str, Any], dict[str, Any]]:
+        content = b.model_dump(mode="json", exclude_none=True)
+        pid = b.passport_id
+        assert pid is not None
+        h = version_hash(passport_id=pid, version=version, prev_hash=prev_hash, author=author, created_at=now,
+                         reason=reason, content=content)
+        text = _dumps(content)
+        row = {"id": pid, "model_id": b.model_id, "economic_operator_id": b.economic_operator_id,
+               "owner_id": b.owner_id, "status": b.status.value, "serial_number": b.serial_number,
+               "chemistry": model["chemistry"], "manufacture_date": b.manufacture_date,
+               "manufacture_country": b.manufacture_country, "successor_id": b.successor_id, "archived": False,
+               "version": version, "hash": h, "data": text, "created_at": now, "updated_at": now}
+        vrow = {"passport_id": pid, "version": version, "hash": h, "prev_hash": prev_hash, "author_id": author,
+                "reason": reason, "created_at": now, "data": text}
+        return row, vrow
+
+    def create_passport(self, data: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
+        report = self.import_passports([data], caller)
+        if report.errors:
+            e = report.errors[0]
+            exc_cls = {403: Forbidden, 404: NotFound, 409: Conflict}.get(e.get("status", 422))
+            if exc_cls is not None:
+                raise exc_cls(e["message"])
+            raise InvalidData(f"invalid passport: {e['message']}", e["errors"])
+        return self.get_view(report.ids[0], caller)
+
+    def import_passports(self, records: Iterable[Mapping[str, Any]], caller: Caller, *,
+                         chunk: int = 5000, max_errors: int = 50) -> ImportReport:
+        """Validate, version and store passports, all or nothing: one invalid record stores none.
+
+        The report lists each invalid record (index, fields, rules) up to ``max_errors``.
+        """
+        report = ImportReport()
+        author = caller.participant_id or "admin"
+        models: dict[str, dict[str, Any]] = {}
+        rows: list[dict[str, Any]] = []
+        vrows: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        now = utcnow_iso()
+        try:
+            with self.store.write() as conn:
+                for i, rec in enumerate(records):
+                    report.received += 1
+                    try:
+                        if not isinstance(rec, Mapping):
+                            raise InvalidData("record: a passport must be a JSON object", [])
+                        b = self._prepare(rec, caller, models, conn)
+                        if b.passport_id in seen:
+                            raise Conflict(f"passport {b.passport_id} appears twice in this batch")
+                        seen.add(b.passport_id)  # type: ignore[arg-type]
+                        row, vrow = self._rows(b, models[b.model_id], author, now, "issued")
+                        rows.append(row)
+                        vrows.append(vrow)
+                    except ValidationError as exc:
+                        errs = from_validation_error(exc)
+                        report.errors.append({"index": i, "status": 422, "message": errs[0]["message"], "errors": errs})
+                    except (InvalidData, Forbidden, NotFound, Conflict) as exc:
+                        report.errors.append({"index": i, "status": exc.status, "message": exc.detail,
+                                              "errors": getattr(exc, "errors", [])})
+                    if len(report.errors) >= max_errors:
+                        break
+                    if len(rows) >= chunk and not report.errors:
+                        self._insert(conn, rows, vrows, report)
+                        rows, vrows = [], []
+                if not report.errors and rows:
+                    self._insert(conn, rows, vrows, report)
+                if report.errors:
+                    raise _Abort
+        except _Abort:
+            report.stored = 0
+            report.ids = []
+        return report
+
+    def _insert(self, conn: Any, rows: list[dict[str, Any]], vrows: list[dict[str, Any]], report: ImportReport) -> None:
+        ids = [r["id"] for r in rows]
+        existing = set()
+        for i in range(0, len(ids), 500):
+            existing.update(conn.execute(select(passports.c.id).where(passports.c.id.in_(ids[i:i + 500]))).scalars())
+        if existing:
+            first = sorted(existing)[0]
+            report.errors.append({"index": ids.index(first), "status": 409, "errors": [],
+                                  "message": f"passport {first} already exists ({len(existing)} of this batch already exist)"})
+            raise _Abort
+        conn.execute(insert(passports), rows)
+        conn.execute(insert(passport_versions), vrows)
+        report.stored += len(rows)
+        report.ids.extend(ids)
+
+    def _record(self, conn: Any, passport_id: str) -> PassportRecord:
+        row = conn.execute(select(
+            passports.c.id, passports.c.model_id, passports.c.economic_operator_id, passports.c.owner_id,
+            passports.c.status, passports.c.archived, passports.c.successor_id, passports.c.version,
+            passports.c.hash, passports.c.data, battery_models.c.version.label("model_version"),
+        ).join(battery_models, battery_models.c.id == passports.c.model_id).where(passports.c.id == passport_id)).first()
+        if row is None:
+            raise NotFound(f"no passport {passport_id!r}")
+        return PassportRecord(row.id, row.model_id, row.economic_operator_id, row.owner_id, row.status,
+                              bool(row.archived), row.successor_id, row.version, row.hash, orjson.loads(row.data),
+                              row.model_version)
+
+    def get_record(self, passport_id: str) -> PassportRecord:
+        with self.store.read() as conn:
+            return self._record(conn, passport_id)
+
+    def tiers_for(self, rec: PassportRecord, caller: Caller) -> frozenset[Tier]:
+        return battery_tiers(caller, economic_operator_id=rec.economic_operator_id, owner_id=rec.owner_id)
+
+    def get_view(self, passport_id: str, caller: Caller) -> dict[str, Any]:
+        """The passport as ``caller`` may see it: battery and model data cut to the caller's tiers."""
+        with self.store.read() as conn:
+            rec = self._record(conn, passport_id)
+            tiers = self.tiers_for(rec, caller)
+            key = (rec.model_id, rec.model_version, tiers)
+            model_view = self._model_view_cache.get(key)
+            if model_view is None:
+                model, _ = self._model_data(conn, rec.model_id, rec.model_version)
+                model_view = redact_model(model, tiers)
+                self._model_view_cache.put(key, model_view)
+        return self.view(rec, tiers, model_view)
+
+    def view(self, rec: PassportRecord, tiers: frozenset[Tier], model_view: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "passport_id": rec.id,
+            "web_link": web_link(self.base_url, rec.id),
+            "version": rec.version,
+            "version_hash": rec.hash,
+            "archived": rec.archived,
+            "access_tiers": _tier_list(tiers),
+            "battery": redact_battery(rec.data, tiers),
+            "model": model_view,
+        }
+
+    def export(self, passport_id: str, tiers: frozenset[Tier]) -> dict[str, Any]:
+        """A passport cut to explicit tiers (for files and transfers), with every version's hash."""
+        with self.store.read() as conn:
+            rec = self._record(conn, passport_id)
+            model, _ = self._model_data(conn, rec.model_id, rec.model_version)
+        return self.view(rec, tiers, redact_model(model, tiers))
+
+    # ------------------------------------------------------------------ updates
+    def update_passport(self, passport_id: str, patch: Mapping[str, Any], caller: Caller, *,
+                        reason: str = "updated", expected_version: int | None = None) -> dict[str, Any]:
+        """Apply a JSON merge patch to the battery data, as a new version."""
+        for key in ("passport_id", "economic_operator_id", "model_id", "serial_number", "predecessor_ids",
+                    "successor_id", "status"):
+            if key in patch:
+                hint = " (use a status change)" if key == "status" else ""
+                raise InvalidData(f"{key} cannot be changed by an update{hint}",
+                                  [{"field": key, "rule": "immutable", "message": f"{key}: cannot be changed by an update{hint}",
+                                    "value": patch[key]}])
+        with self.store.write() as conn:
+            rec = self._record(conn, passport_id)
+            if not can_write_battery(caller, economic_operator_id=rec.economic_operator_id):
+                raise Forbidden(f"only the economic operator {rec.economic_operator_id} may update passport {passport_id}")
+            if rec.archived or rec.successor_id:
+                raise Conflict(f"passport {passport_id} is read-only "
+                               f"({'archived after recycling' if rec.archived else 'superseded by ' + str(rec.successor_id)})")
+            if expected_version is not None and expected_version != rec.version:
+                raise Conflict(f"passport {passport_id} is at version {rec.version}, not {expected_version}")
+            self._new_version(conn, rec, merge_patch(rec.data, patch), caller, reason)
+        return self.get_view(passport_id, caller)
+
+    def _new_version(self, conn: Any, rec: PassportRecord, content: Mapping[str, Any], caller: Caller,
+                     reason: str, *, archive: bool = False) -> None:
+        try:
+            b = BatteryData.model_validate(content)
+        except ValidationError as exc:
+            raise invalid(exc, "passport update") from None
+        now = utcnow_iso()
+        model, _ = self._model_data(conn, rec.model_id, rec.model_version)
+        row, vrow = self._rows(b, model, caller.participant_id or "admin", now, reason, rec.version + 1, rec.hash)
+        values = {k: row[k] for k in ("owner_id", "status", "successor_id", "version", "hash", "data", "updated_at")}
+        values["archived"] = archive
+        res = conn.execute(update(passports).where(passports.c.id == rec.id, passports.c.version == rec.version)
+                           .values(**values))
+        if res.rowcount != 1:
+            raise Conflict(f"passport {rec.id} changed concurrently; read it again and retry")
+        conn.execute(insert(passport_versions), vrow)
+
+    def change_status(self, passport_id: str, event: StatusEvent | str, caller: Caller, *,
+                      new_serial_number: str | None = None, new_model_id: str | None = None,
+                      note: str | None = None) -> dict[str, Any]:
+        """Re-use, repair, repurpose, remanufacture, waste or recycle a battery (Art. 77(7)-(8)).
+
+        Repurposing and remanufacturing issue a new passport (operated by the caller) linked to this
+        one, which becomes read-only; recycling archives the passport.
+        """
+        try:
+            event = StatusEvent(event)
+        except ValueError:
+            raise InvalidData(f"unknown status event {event!r}", [{"field": "event", "rule": "enum",
+                              "message": f"event: use one of {', '.join(e.value for e in StatusEvent)}",
+                              "value": event}]) from None
+        reason = f"status:{event.value}" + (f" ({note[:150]})" if note else "")
+        with self.store.write() as conn:
+            rec = self._record(conn, passport_id)
+            try:
+                t = check_transition(event, BatteryStatus(rec.status), archived=rec.archived,
+                                     successor_id=rec.successor_id)
+            except LifecycleError as exc:
+                raise Conflict(str(exc)) from None
+            is_op = caller.is_admin or caller.participant_id == rec.economic_operator_id
+            is_owner = caller.participant_id is not None and caller.participant_id == rec.owner_id
+            if not may_trigger(event, roles=caller.roles, is_operator=is_op, is_owner=is_owner):
+                raise Forbidden(f"you may not {event.value} passport {passport_id}: you are not its economic "
+                                f"operator, owner or a participant with a role allowed to")
+            if not t.new_passport:
+                content = dict(rec.data)
+                if t.new_status is not None:
+                    content["status"] = t.new_status.value
+                self._new_version(conn, rec, content, caller, reason, archive=t.archive)
+                new_id = passport_id
+            else:
+                if caller.participant_id is None:
+                    raise Forbidden("a new passport needs a participant as its economic operator, not the admin")
+                serial = new_serial_number or f"{rec.data['serial_number']}-{event.value[:2].upper()}"
+                new = {k: v for k, v in rec.data.items() if k in ("manufacture_date", "manufacture_country",
+                                                                  "manufacture_site", "mass_kg", "putting_into_service_date",
+                                                                  "state_of_health", "usage")}
+                new.update({"serial_number": serial, "model_id": new_model_id or rec.model_id,
+                            "economic_operator_id": caller.participant_id, "status": t.new_status.value,  # type: ignore[union-attr]
+                            "predecessor_ids": [passport_id]})
+                try:
+                    b = self._prepare(new, caller, {}, conn)
+                except ValidationError as exc:
+                    raise invalid(exc, "new passport") from None
+                if conn.execute(select(passports.c.id).where(passports.c.id == b.passport_id)).first():
+                    raise Conflict(f"passport {b.passport_id} already exists: give another new_serial_number")
+                model, _ = self._model_data(conn, b.model_id)
+                row, vrow = self._rows(b, model, caller.participant_id, utcnow_iso(), reason)
+                conn.execute(insert(passports), row)
+                conn.execute(insert(passport_versions), vrow)
+                old = dict(rec.data)
+                old["successor_id"] = b.passport_id
+                self._new_version(conn, rec, old, caller, f"superseded by {b.passport_id} ({event.value})")
+                new_id = b.passport_id  # type: ignore[assignment]
+        return self.get_view(new_id, caller)
+
+    # ------------------------------------------------------------------ versions
+    def _versions(self, conn: Any, passport_id: str) -> list[StoredVersion]:
+        rows = conn.execute(select(passport_versions).where(passport_versions.c.passport_id == passport_id)
+                            .order_by(passport_versions.c.version)).all()
+        if not rows:
+            raise NotFound(f"no passport {passport_id!r}")
+        return [StoredVersion(r.passport_id, r.version, r.hash, r.prev_hash, r.author_id, r.created_at, r.reason,
+                              orjson.loads(r.data)) for r in rows]
+
+    def history(self, passport_id: str) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            vs = self._versions(conn, passport_id)
+        return [{"version": v.version, "hash": v.hash, "prev_hash": v.prev_hash, "author": v.author,
+                 "created_at": v.created_at, "reason": v.reason} for v in vs]
+
+    def version_view(self, passport_id: str, version: int, caller: Caller) -> dict[str, Any]:
+        with self.store.read() as conn:
+            rec = self._record(conn, passport_id)
+            vs = {v.version: v for v in self._versions(conn, passport_id)}
+        if version not in vs:
+            raise NotFound(f"passport {passport_id} has no version {version} (it has 1..{rec.version})")
+        v = vs[version]
+        tiers = self.tiers_for(rec, caller)
+        return {"passport_id": passport_id, "version": version, "hash": v.hash, "prev_hash": v.prev_hash,
+                "author": v.author, "created_at": v.created_at, "reason": v.reason,
+                "access_tiers": _tier_list(tiers), "battery": redact_battery(v.content, tiers)}
+
+    def diff(self, passport_id: str, a: int, b: int, caller: Caller) -> dict[str, Any]:
+        va = self.version_view(passport_id, a, caller)
+        vb = self.version_view(passport_id, b, caller)
+        return {"passport_id": passport_id, "from": a, "to": b, "changes": diff(va["battery"], vb["battery"])}
+
+    def verify(self, passport_id: str) -> dict[str, Any]:
+        with self.store.read() as conn:
+            rec = self._record(conn, passport_id)
+            vs = self._versions(conn, passport_id)
+        problems = [{"version": p.version, "reason": p.reason} for p in verify_chain(vs)]
+        last = vs[-1]
+        if last.hash != rec.hash or last.version != rec.version:
+            problems.append({"version": rec.version, "reason": "the passport's current hash is not its last version's"})
+        elif orjson.loads(_dumps(last.content)) != rec.data:
+            problems.append({"version": rec.version, "reason": "the current data differs from the last version"})
+        return {"passport_id": passport_id, "versions": len(vs), "ok": not problems, "problems": problems}
+
+    # ------------------------------------------------------------------ search
+    def search(self, caller: Caller, *, model_id: str | None = None, chemistry: str | None = None,
+               status: str | None = None, economic_operator_id: str | None = None,
+               manufacture_country: str | None = None, manufactured_from: dt.date | None = None,
+               manufactured_to: dt.date | None = None, after: str | None = None, limit: int = 50) -> dict[str, Any]:
+        """Filtered, keyset-paginated passports (ordered by id), each cut to the caller's tiers.
+
+        Filtering by ``status`` needs the legitimate-interest tier in general (recycler, repairer,
+        second-life operator, authority, admin): otherwise the filter itself would leak the status.
+        """
+        limit = max(1, min(limit, 500))
+        conds = []
+        if status is not None:
+            general = battery_tiers(caller, economic_operator_id="", owner_id=None)
+            if Tier.LEGITIMATE_INTEREST not in general and economic_operator_id != caller.participant_id:
+                raise Forbidden("filtering by status needs legitimate interest (status is not public data); "
+                                "filter by your own economic_operator_id or sign in with such a role")
+            conds.append(passports.c.status == status)
+        if model_id:
+            conds.append(passports.c.model_id == model_id)
+        if chemistry:
+            conds.append(passports.c.chemistry == chemistry)
+        if economic_operator_id:
+            conds.append(passports.c.economic_operator_id == economic_operator_id)
+        if manufacture_country:
+            conds.append(passports.c.manufacture_country == manufacture_country.upper())
+        if manufactured_from:
+            conds.append(passports.c.manufacture_date >= manufactured_from)
+        if manufactured_to:
+            conds.append(passports.c.manufacture_date <= manufactured_to)
+        if after:
+            conds.append(passports.c.id > after)
+        q = (select(passports.c.id, passports.c.economic_operator_id, passports.c.owner_id, passports.c.data,
+                    passports.c.version, passports.c.archived)
+             .where(and_(*conds)).order_by(passports.c.id).limit(limit + 1))
+        with self.store.read() as conn:
+            rows = conn.execute(q).all()
+        items = []
+        for r in rows[:limit]:
+            tiers = battery_tiers(caller, economic_operator_id=r.economic_operator_id, owner_id=r.owner_id)
+            items.append({"passport_id": r.id, "web_link": web_link(self.base_url, r.id), "version": r.version,
+                          "archived": bool(r.archived), "battery": redact_battery(orjson.loads(r.data), tiers)})
+        nxt = rows[limit - 1].id if len(rows) > limit else None
+        return {"items": items, "next": nxt, "limit": limit}
+
+    def count(self) -> dict[str, Any]:
+        from sqlalchemy import func
+
+        with self.store.read() as conn:
+            total = conn.execute(select(func.count()).select_from(passports)).scalar_one()
+            by_status = dict(conn.execute(select(passports.c.status, func.count()).group_by(passports.c.status)).all())
+            by_chem = dict(conn.execute(select(passports.c.chemistry, func.count()).group_by(passports.c.chemistry)).all())
+            models = conn.execute(select(func.count()).select_from(battery_models)).scalar_one()
+        return {"passports": total, "models": models, "by_status": by_status, "by_chemistry": by_chem}
+
+    def iter_ids(self) -> Iterator[str]:
+        with self.store.read() as conn:
+            yield from conn.execute(select(passports.c.id).order_by(passports.c.id)).scalars()
+
+
+def _tier_list(tiers: frozenset[Tier]) -> list[str]:
+    return [t.value for t in TIER_ORDER if t in tiers]
+
+
+__all__ = ["ALL_TIERS", "ImportReport", "PassportRecord", "PassportService", "merge_patch"]

@@ -1,0 +1,103 @@
+"""``batteryloop demo``: seed the pilot through the services (never by writing tables directly)."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.engine import make_url
+
+from ..access import Caller
+from ..config import Settings
+from ..participants import Role
+from . import pilot
+
+
+def _caller(p: dict[str, Any]) -> Caller:
+    return Caller(p["id"], frozenset(Role(r) for r in p["roles"]))
+
+
+def run_demo(settings: Settings, *, packs: int = 500, seed: int = 42, fresh: bool = True,
+             console: Console | None = None) -> str:
+    from ..api.app import build_services
+
+    console = console or Console(stderr=True)
+    url = make_url(settings.database_url)
+    if fresh and url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.database + suffix).unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    s = build_services(settings)
+    parts = {p["id"]: p for p in pilot.PARTICIPANTS}
+    tokens: dict[str, str] = {}
+    for p in pilot.PARTICIPANTS:
+        s.participants.create(p)
+        tokens[p["id"]] = s.participants.issue_token(p["id"], "demo")
+    operator = _caller(parts[pilot.AUTOMAKER])
+    for m in pilot.battery_models():
+        s.passports.create_model(m, operator)
+
+    rng = random.Random(seed)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as progress:
+        task = progress.add_task("issuing passports", total=packs)
+        batch: list[dict[str, Any]] = []
+        ids: list[str] = []
+        for rec in pilot.generate_batteries(packs, seed=seed):
+            batch.append(rec)
+            if len(batch) == 1000:
+                ids += _import(s, batch, operator)
+                progress.advance(task, len(batch))
+                batch = []
+        if batch:
+            ids += _import(s, batch, operator)
+            progress.advance(task, len(batch))
+
+        # the loop goes on: BMS updates, re-use, repurposing to second life, recycling
+        n_life = max(3, packs // 20)
+        task2 = progress.add_task("lifecycle changes", total=n_life * 4)
+        picks = rng.sample(ids, min(len(ids), n_life * 4))
+        second = _caller(parts[pilot.SECOND_LIFE])
+        recycler = _caller(parts[pilot.RECYCLER_EU])
+        repairer = _caller(parts[pilot.REPAIRER])
+        for i, pid in enumerate(picks):
+            kind = i % 4
+            if kind == 0:
+                rec = s.passports.get_record(pid)
+                soh = rec.data.get("state_of_health", {}).get("soh_capacity_pct", 90.0)
+                s.passports.update_passport(pid, {"state_of_health": {"soh_capacity_pct": round(soh - 1.2, 1)}},
+                                            operator, reason="BMS state-of-health update")
+            elif kind == 1:
+                s.passports.change_status(pid, "repair", repairer, note="module replaced")
+            elif kind == 2:
+                s.passports.change_status(pid, "repurpose", second, note="second-life storage hub")
+            else:
+                s.passports.change_status(pid, "waste", operator)
+                s.passports.change_status(pid, "recycle", recycler, note="hydrometallurgical")
+            progress.advance(task2)
+
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    token_file = settings.var_dir / "demo-tokens.json"
+    token_file.write_bytes(orjson.dumps(
+        {pid: {"name": parts[pid]["name"], "roles": parts[pid]["roles"], "token": t} for pid, t in tokens.items()},
+        option=orjson.OPT_INDENT_2))
+    token_file.chmod(0o600)
+    stats = s.passports.count()
+    s.store.dispose()
+    dt = time.perf_counter() - t0
+    return (f"pilot ready in {dt:.1f} s: {stats['passports']} passports of {stats['models']} models "
+            f"({', '.join(f'{k} {v}' for k, v in sorted(stats['by_status'].items()))}); "
+            f"participants' API tokens in {token_file}\n"
+            f"dashboard: {settings.public_base_url}/  ·  a passport: {settings.public_base_url}/p/{ids[0] if ids else ''}")
+
+
+def _import(s, batch: list[dict[str, Any]], operator: Caller) -> list[str]:  # type: ignore[no-untyped-def]
+    r = s.passports.import_passports(batch, operator)
+    if r.errors:
+        raise RuntimeError(f"demo data invalid: {r.errors[0]['message']}")
+    return r.ids

@@ -1,0 +1,207 @@
+"""The pilot consortium and its battery models, and a deterministic generator of pack passports.
+
+The companies are fictitious; their identifiers follow the real formats (Catena-X BPNL, Ouranos
+13-digit operator id, Korean business number with a valid check digit). Model figures are plausible
+values for packs of each chemistry (pack mass from BatPaC 5.0 intensities, REFERENCE.md §4); carbon
+footprints are demo estimates until the circular package computes them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterator
+from typing import Any
+
+AUTOMAKER = "BPNL000000000EM1"
+CELL_KR = "211-86-00017"
+CELL_JP = "9876543210987"
+CELL_CN = "BPNL000000000JP8"
+RECYCLER_EU = "BPNL000000000RM3"
+RECYCLER_KR = "314-81-00010"
+SECOND_LIFE = "BPNL000000000CS5"
+BAAS = "220-88-00015"
+REPAIRER = "BPNL000000000RP2"
+AUTHORITY = "BPNL000000000MS9"
+NOTIFIED_BODY = "BPNL000000000NB4"
+
+PARTICIPANTS: list[dict[str, Any]] = [
+    {"id": AUTOMAKER, "name": "EuroMotors AG", "country": "DE", "roles": ["manufacturer"]},
+    {"id": CELL_KR, "name": "Hanbit Energy Co., Ltd.", "country": "KR", "roles": ["manufacturer", "supplier"]},
+    {"id": CELL_JP, "name": "Sakura Cell K.K.", "country": "JP", "roles": ["manufacturer", "supplier"]},
+    {"id": CELL_CN, "name": "Jade Power Battery Co.", "country": "CN", "roles": ["manufacturer", "supplier"]},
+    {"id": RECYCLER_EU, "name": "ReMetal Recycling GmbH", "country": "DE", "roles": ["recycler"]},
+    {"id": RECYCLER_KR, "name": "Saeum Materials Recovery", "country": "KR", "roles": ["recycler"]},
+    {"id": SECOND_LIFE, "name": "CityStore Energy Ltd.", "country": "CN", "roles": ["second_life_operator"]},
+    {"id": BAAS, "name": "Kiwoom Battery Lease", "country": "KR", "roles": ["baas_operator"]},
+    {"id": REPAIRER, "name": "PackFix Service BV", "country": "NL", "roles": ["repairer"]},
+    {"id": AUTHORITY, "name": "Market Surveillance Authority", "country": "BE", "roles": ["authority"]},
+    {"id": NOTIFIED_BODY, "name": "Certis Notified Body", "country": "DE", "roles": ["notified_body"]},
+]
+
+
+def _model(model_id: str, name: str, chemistry: str, energy_kwh: float, nominal_v: float, cell_maker: str,
+           pack_kg_per_kwh: float, cycles: int, cf_total: float, cathode: list[dict[str, Any]],
+           recycled: dict[str, float], crm: list[str], hazardous: list[dict[str, Any]]) -> dict[str, Any]:
+    stages = [round(cf_total * s, 4) for s in (0.62, 0.30, 0.02)]
+    stages.append(round(cf_total - sum(stages), 4))
+    return {
+        "model_id": model_id,
+        "manufacturer_id": AUTOMAKER,
+        "manufacturer_name": "EuroMotors AG",
+        "manufacturer_address": "Werkstraße 1, 38440 Wolfsburg, DE",
+        "model_name": name,
+        "category": "ev",
+        "chemistry": chemistry,
+        "mass_kg": round(energy_kwh * pack_kg_per_kwh, 1),
+        "rated_capacity_ah": round(energy_kwh * 1000 / nominal_v, 1),
+        "rated_energy_kwh": energy_kwh,
+        "nominal_voltage_v": nominal_v,
+        "min_voltage_v": round(nominal_v * 0.78, 1),
+        "max_voltage_v": round(nominal_v * 1.15, 1),
+        "original_power_capability_w": energy_kwh * 2500,
+        "max_permitted_power_w": energy_kwh * 3000,
+        "expected_lifetime_cycles": cycles,
+        "cycle_life_test_reference": "IEC 62660-1:2018 cycle life test",
+        "cycle_life_c_rate": 0.33,
+        "capacity_threshold_exhaustion_pct": 70.0,
+        "idle_temperature_lower_c": -30.0,
+        "idle_temperature_upper_c": 55.0,
+        "warranty_years": 8,
+        "warranty_km": 160000,
+        "initial_round_trip_efficiency_pct": 95.0 if chemistry != "LFP" else 96.0,
+        "round_trip_efficiency_at_50pct_cycle_life_pct": 93.0 if chemistry != "LFP" else 94.5,
+        "internal_resistance_cell_mohm": 0.9 if chemistry != "LFP" else 0.6,
+        "internal_resistance_pack_mohm": 95.0,
+        "extinguishing_agent": ["water (large quantities)", "CO2 for electrical fires"],
+        "material_composition": {"cathode_material": cathode[0]["material"], "anode_material": "graphite",
+                                 "electrolyte": "LiPF6 in EC/EMC", "casing_material": "aluminium"},
+        "hazardous_substances": hazardous,
+        "critical_raw_materials": crm,
+        "carbon_footprint": {
+            "total_kgco2e_per_kwh": cf_total,
+            "raw_material_kgco2e_per_kwh": stages[0],
+            "main_production_kgco2e_per_kwh": stages[1],
+            "distribution_kgco2e_per_kwh": stages[2],
+            "end_of_life_kgco2e_per_kwh": stages[3],
+            "performance_class": "C",
+            "study_url": f"https://passport.example.org/studies/{model_id}-cf.pdf",
+        },
+        "due_diligence_report_url": "https://passport.example.org/euromotors/due-diligence-2026.pdf",
+        "recycled_content": {**recycled, "allocation_rule": "mass_balance"},
+        "renewable_content_pct": 4.0,
+        "labels": ["separate collection (crossed-out wheeled bin)", "CE", "chemistry symbol " + chemistry],
+        "collection_information": "Return to any EuroMotors dealer or an authorised treatment facility; "
+                                  "collection is free of charge (Art. 61).",
+        "declaration_of_conformity_url": f"https://passport.example.org/doc/{model_id}.pdf",
+        "detailed_composition": {
+            "cathode": cathode,
+            "anode": [{"material": "graphite", "cas_number": "7782-42-5", "mass_fraction_pct": 96.0}],
+            "electrolyte": [{"material": "lithium hexafluorophosphate", "cas_number": "21324-40-3",
+                             "mass_fraction_pct": 12.5},
+                            {"material": "ethylene carbonate", "cas_number": "96-49-1", "mass_fraction_pct": 30.0}],
+        },
+        "spare_parts": [
+            {"part_number": f"{model_id}-BMS", "name": "battery management system", "supplier_name": "EuroMotors AG",
+             "supplier_contact": "parts@euromotors.example"},
+            {"part_number": f"{model_id}-MOD", "name": "module", "supplier_name": {
+                CELL_KR: "Hanbit Energy Co., Ltd.", CELL_JP: "Sakura Cell K.K.", CELL_CN: "Jade Power Battery Co."}[cell_maker],
+             "supplier_contact": "service@cells.example"},
+        ],
+        "dismantling_information": {
+            "manual_url": f"https://passport.example.org/dismantling/{model_id}.pdf",
+            "steps": ["discharge to < 60 V", "remove service disconnect", "remove lid (M6 screws)",
+                      "disconnect busbars", "remove modules"],
+            "tools": ["insulated torque wrench", "lifting frame"],
+            "fastener_types": ["M6 screws", "adhesive"],
+        },
+        "safety_measures": ["wear class 0 insulating gloves", "store damaged packs in a quarantine container"],
+        "test_reports": [
+            {"title": "UN 38.3 transport test summary", "standard": "UN 38.3", "issuer": "Certis Notified Body",
+             "issued_on": "2025-03-14", "url": f"https://passport.example.org/tests/{model_id}-un383.pdf"},
+            {"title": "Battery safety (Annex V)", "standard": "EN IEC 62619", "issuer": "Certis Notified Body",
+             "issued_on": "2025-04-02", "url": f"https://passport.example.org/tests/{model_id}-safety.pdf"},
+        ],
+    }
+
+
+def battery_models() -> list[dict[str, Any]]:
+    """Three pack models of different chemistries, cells from Korea, Japan and China."""
+    return [
+        _model("EM-NMC811-82", "EuroMotors Pack 82 NMC", "NMC811", 82.0, 355.2, CELL_KR, 4.89 * 1.2, 2000, 0.165,
+               [{"material": "LiNi0.8Mn0.1Co0.1O2", "cas_number": "193214-24-3", "mass_fraction_pct": 94.0}],
+               {"cobalt_pct": 8.0, "lithium_pct": 3.0, "nickel_pct": 4.0}, ["cobalt", "lithium", "natural graphite", "nickel"],
+               [{"name": "lithium hexafluorophosphate", "cas_number": "21324-40-3", "location": "electrolyte",
+                 "hazard_class": "Acute Tox. 3"},
+                {"name": "cobalt compounds", "cas_number": "7440-48-4", "location": "cathode", "hazard_class": "Carc. 1B"}]),
+        _model("EM-LFP-60", "EuroMotors Pack 60 LFP", "LFP", 60.0, 320.0, CELL_CN, 6.49 * 1.1, 4000, 0.072,
+               [{"material": "LiFePO4", "cas_number": "15365-14-7", "mass_fraction_pct": 95.0}],
+               {"lithium_pct": 2.0}, ["lithium", "natural graphite", "phosphate rock"],
+               [{"name": "lithium hexafluorophosphate", "cas_number": "21324-40-3", "location": "electrolyte",
+                 "hazard_class": "Acute Tox. 3"}]),
+        _model("EM-NCA-75", "EuroMotors Pack 75 NCA", "NCA", 75.0, 350.0, CELL_JP, 4.99 * 1.2, 1800, 0.178,
+               [{"material": "LiNi0.8Co0.15Al0.05O2", "cas_number": "193214-24-3", "mass_fraction_pct": 94.0}],
+               {"cobalt_pct": 11.0, "lithium_pct": 4.0, "nickel_pct": 5.0}, ["cobalt", "lithium", "natural graphite", "nickel"],
+               [{"name": "lithium hexafluorophosphate", "cas_number": "21324-40-3", "location": "electrolyte",
+                 "hazard_class": "Acute Tox. 3"}]),
+    ]
+
+
+PLANTS = [("DE", "EuroMotors Pack Plant Zwickau"), ("HU", "EuroMotors Pack Plant Debrecen"),
+          ("KR", "EuroMotors Ulsan Assembly")]
+
+
+def generate_batteries(n: int, seed: int = 42, today: dt.date | None = None) -> Iterator[dict[str, Any]]:
+    """``n`` pack passports (battery data), deterministic for a seed."""
+    rng = random.Random(seed)
+    today = today or dt.date.today()
+    models = battery_models()
+    for i in range(n):
+        m = models[i % len(models)]
+        country, site = PLANTS[rng.randrange(len(PLANTS))]
+        made = today - dt.timedelta(days=rng.randint(30, 6 * 365))
+        in_service = made + dt.timedelta(days=rng.randint(7, 120))
+        if in_service > today:
+            in_service = None
+        years = ((today - in_service).days / 365.25) if in_service else 0.0
+        cycles = round(years * rng.uniform(40, 90), 1)
+        fade = 0.012 if m["chemistry"] == "LFP" else 0.022
+        soh = max(60.0, round(100.0 - years * fade * 100 * rng.uniform(0.6, 1.4) - rng.uniform(0, 1.5), 1))
+        energy = m["rated_energy_kwh"]
+        rec: dict[str, Any] = {
+            "serial_number": f"{m['chemistry'].replace('-', '')}-{seed:03d}-{i:07d}",
+            "model_id": m["model_id"],
+            "economic_operator_id": AUTOMAKER,
+            "manufacture_date": made.isoformat(),
+            "manufacture_country": country,
+            "manufacture_site": site,
+            "mass_kg": round(m["mass_kg"] * rng.uniform(0.995, 1.005), 1),
+            "status": "original",
+            "state_of_health": {
+                "soh_capacity_pct": soh,
+                "remaining_capacity_ah": round(m["rated_capacity_ah"] * soh / 100, 1),
+                "remaining_energy_kwh": round(energy * soh / 100, 2),
+                "state_of_certified_energy_pct": round(min(100.0, soh + rng.uniform(0, 1.0)), 1),
+                "remaining_power_capability_pct": round(min(100.0, soh + rng.uniform(2, 6)), 1),
+                "remaining_round_trip_efficiency_pct": round(95.0 - years * 0.3, 1),
+                "self_discharge_pct_per_month": round(rng.uniform(1.0, 3.0), 2),
+                "ohmic_resistance_increase_pct": round(years * rng.uniform(2, 6), 1),
+                "measured_at": dt.datetime.combine(today, dt.time(2, 0), tzinfo=dt.UTC).isoformat(),
+            },
+            "usage": {
+                "full_equivalent_cycles": cycles,
+                "energy_throughput_kwh": round(cycles * energy, 1),
+                "capacity_throughput_ah": round(cycles * m["rated_capacity_ah"], 1),
+                "time_above_extreme_temperature_h": round(rng.expovariate(1 / 20), 1),
+                "time_below_extreme_temperature_h": round(rng.expovariate(1 / 30), 1),
+                "deep_discharge_events": rng.choice([0, 0, 0, 0, 1, 2]),
+                "min_operating_temperature_c": -round(rng.uniform(5, 25), 1),
+                "max_operating_temperature_c": round(rng.uniform(35, 48), 1),
+                "state_of_charge_pct": round(rng.uniform(20, 90), 1),
+            },
+        }
+        if in_service:
+            rec["putting_into_service_date"] = in_service.isoformat()
+        if rng.random() < 0.3:
+            rec["owner_id"] = BAAS
+        yield rec

@@ -1,0 +1,116 @@
+"""The store's tables (SQLAlchemy Core). JSON documents are stored as text (orjson) for speed on both stores."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Times are ISO 8601 UTC strings ("2026-11-26T03:48:11.123456Z"): exact, portable, and what we hash.
+
+participants = Table(
+    "participants",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("id_scheme", String(16), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("roles", Text, nullable=False),  # JSON list
+    Column("public_key", String(200)),
+    Column("created_at", String(32), nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("participant_id", String(32), ForeignKey("participants.id"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("label", String(100), nullable=False, default=""),
+    Column("created_at", String(32), nullable=False),
+    Column("revoked_at", String(32)),
+)
+
+battery_models = Table(
+    "battery_models",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("manufacturer_id", String(32), ForeignKey("participants.id"), nullable=False, index=True),
+    Column("chemistry", String(16), nullable=False, index=True),
+    Column("category", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+)
+
+battery_model_versions = Table(
+    "battery_model_versions",
+    metadata,
+    Column("model_id", String(100), ForeignKey("battery_models.id"), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("author_id", String(32), nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("data", Text, nullable=False),
+)
+
+passports = Table(
+    "passports",
+    metadata,
+    Column("id", String(50), primary_key=True),
+    Column("model_id", String(100), ForeignKey("battery_models.id"), nullable=False),
+    Column("economic_operator_id", String(32), ForeignKey("participants.id"), nullable=False),
+    Column("owner_id", String(32)),
+    Column("status", String(16), nullable=False),
+    Column("serial_number", String(40), nullable=False),
+    Column("chemistry", String(16), nullable=False),
+    Column("manufacture_date", Date, nullable=False),
+    Column("manufacture_country", String(2), nullable=False),
+    Column("successor_id", String(50)),
+    Column("archived", Boolean, nullable=False, default=False),
+    Column("version", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    Index("ix_passports_model_status", "model_id", "status"),
+    Index("ix_passports_operator", "economic_operator_id"),
+    Index("ix_passports_chemistry", "chemistry"),
+    Index("ix_passports_status", "status"),
+    Index("ix_passports_manufacture_date", "manufacture_date"),
+)
+
+passport_versions = Table(
+    "passport_versions",
+    metadata,
+    Column("passport_id", String(50), ForeignKey("passports.id"), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("author_id", String(32), nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("data", Text, nullable=False),
+)

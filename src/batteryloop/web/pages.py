@@ -1,0 +1,140 @@
+"""Server-rendered pages: the public passport page a QR code opens, sign-in, and the dashboard."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from ..access import Caller
+from ..errors import BatteryloopError
+from ..passport.tiers import Tier
+from ..api.deps import COOKIE, Services, page_caller, services
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+UNITS = [
+    ("_kgco2e_per_kwh", "kg CO₂e/kWh"), ("_pct_per_month", "%/month"), ("_kwh", "kWh"), ("_kg", "kg"),
+    ("_ah", "Ah"), ("_mohm", "mΩ"), ("_v", "V"), ("_w", "W"), ("_pct", "%"), ("_c", "°C"), ("_years", "years"),
+    ("_km", "km"), ("_h", "h"),
+]
+ACRONYMS = {"id": "ID", "soh": "SoH", "url": "URL", "cas": "CAS", "c": "C"}
+
+
+def label(name: str) -> str:
+    unit = ""
+    for suffix, u in UNITS:
+        if name.endswith(suffix):
+            name, unit = name[: -len(suffix)], u
+            break
+    words = [ACRONYMS.get(w, w) for w in name.split("_")]
+    text = " ".join(words)
+    text = text[:1].upper() + text[1:]
+    return f"{text} ({unit})" if unit else text
+
+
+templates.env.filters["label"] = label
+templates.env.tests["mapping"] = lambda v: isinstance(v, dict)
+templates.env.tests["seq"] = lambda v: isinstance(v, list)
+
+# Sections of the passport page: (title, tier, fields of the model or battery)
+MODEL_SECTIONS: list[tuple[str, list[str]]] = [
+    ("General information", ["manufacturer_name", "manufacturer_id", "manufacturer_address", "model_name", "model_id",
+                             "category", "chemistry", "mass_kg", "warranty_years", "warranty_km"]),
+    ("Performance and durability", ["rated_capacity_ah", "rated_energy_kwh", "nominal_voltage_v", "min_voltage_v",
+                                    "max_voltage_v", "original_power_capability_w", "max_permitted_power_w",
+                                    "expected_lifetime_cycles", "cycle_life_test_reference", "cycle_life_c_rate",
+                                    "capacity_threshold_exhaustion_pct", "idle_temperature_lower_c",
+                                    "idle_temperature_upper_c", "initial_round_trip_efficiency_pct",
+                                    "round_trip_efficiency_at_50pct_cycle_life_pct", "internal_resistance_cell_mohm",
+                                    "internal_resistance_pack_mohm"]),
+    ("Materials and composition", ["material_composition", "hazardous_substances", "critical_raw_materials",
+                                   "extinguishing_agent"]),
+    ("Carbon footprint", ["carbon_footprint"]),
+    ("Supply chain and circularity", ["due_diligence_report_url", "recycled_content", "renewable_content_pct",
+                                      "collection_information"]),
+    ("Labels and conformity", ["labels", "declaration_of_conformity_url"]),
+    ("Detailed composition, parts and dismantling (legitimate interest)",
+     ["detailed_composition", "spare_parts", "dismantling_information", "safety_measures"]),
+    ("Test reports (notified bodies and authorities)", ["test_reports"]),
+]
+BATTERY_SECTIONS: list[tuple[str, list[str]]] = [
+    ("Identification", ["passport_id", "serial_number", "model_id", "economic_operator_id", "manufacture_date",
+                        "manufacture_country", "manufacture_site", "mass_kg", "predecessor_ids", "successor_id"]),
+    ("Status and state of health (legitimate interest)", ["status", "putting_into_service_date", "state_of_health"]),
+    ("Usage (legitimate interest)", ["usage"]),
+    ("Operator only", ["owner_id"]),
+]
+
+
+def _sections(data: dict[str, Any], spec: list[tuple[str, list[str]]]) -> list[dict[str, Any]]:
+    out = []
+    for title, fields in spec:
+        rows = [(f, data[f]) for f in fields if f in data and data[f] not in (None, [], {})]
+        if rows:
+            out.append({"title": title, "rows": rows})
+    return out
+
+
+def _ctx(request: Request, c: Caller, **kw: Any) -> dict[str, Any]:
+    return {"request": request, "caller": c, "signed_in": not c.anonymous, **kw}
+
+
+CallerDep = Annotated[Caller, Depends(page_caller)]
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+@router.get("/p/{passport_id}", response_class=HTMLResponse)
+def passport_page(passport_id: str, request: Request, c: CallerDep, s: ServicesDep) -> Response:
+    try:
+        view = s.passports.get_view(passport_id, c)
+    except BatteryloopError as exc:
+        return templates.TemplateResponse(request, "error.html", _ctx(request, c, error=exc), status_code=exc.status)
+    hidden = Tier.LEGITIMATE_INTEREST.value not in view["access_tiers"]
+    return templates.TemplateResponse(request, "passport.html", _ctx(
+        request, c, view=view, battery_sections=_sections(view["battery"], BATTERY_SECTIONS),
+        model_sections=_sections(view["model"], MODEL_SECTIONS), more_hidden=hidden))
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, c: CallerDep, s: ServicesDep, chemistry: str | None = None,
+              model_id: str | None = None, after: str | None = None) -> Response:
+    stats = s.passports.count()
+    models = s.passports.list_models(c)
+    try:
+        page = s.passports.search(c, chemistry=chemistry or None, model_id=model_id or None, after=after or None, limit=25)
+    except BatteryloopError as exc:
+        return templates.TemplateResponse(request, "error.html", _ctx(request, c, error=exc), status_code=exc.status)
+    return templates.TemplateResponse(request, "dashboard.html", _ctx(
+        request, c, stats=stats, models=models, page=page, chemistry=chemistry or "", model_id=model_id or "",
+        today=dt.date.today()))
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, c: CallerDep, next: str = "/") -> Response:
+    return templates.TemplateResponse(request, "login.html", _ctx(request, c, next=next, error=None))
+
+
+@router.post("/login")
+def login(request: Request, s: ServicesDep, token: Annotated[str, Form(max_length=200)],
+          next: Annotated[str, Form(max_length=300)] = "/") -> Response:
+    c = s.participants.authenticate(token.strip())
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    if c is None:
+        return templates.TemplateResponse(request, "login.html", _ctx(
+            request, Caller(), next=target, error="That token is unknown or revoked."), status_code=401)
+    resp = RedirectResponse(target, status_code=303)
+    resp.set_cookie(COOKIE, token.strip(), httponly=True, samesite="lax", max_age=8 * 3600)
+    return resp
+
+
+@router.get("/logout")
+def logout() -> Response:
+    resp = RedirectResponse("/", status_code=303)
+    resp.delete_cookie(COOKIE)
+    return resp
