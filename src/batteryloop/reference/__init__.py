@@ -1,1 +1,82 @@
-"""Reference data from the outside world, one module per source, each citing its source and date."""
+"""Reference data from the outside world, one module per source, each citing its source and date.
+
+Every calculation in :mod:`batteryloop.circular` reads its numbers from a :class:`References` object
+(``References.default()`` unless the caller passes another), through a tracker that records each value
+it used; results carry that list as ``references``. Override any value from a dict, a TOML or a YAML
+file::
+
+    refs = References.default().override({"everbatt_2023": {"price_usd_per_kg": {"Li2CO3": 14.0}}})
+    refs = References.default().override_file("prices-2024.toml")
+
+Sets (module = set name):
+
+- ``eu_2023_1542`` — Regulation (EU) 2023/1542: recycled content, recycling efficiency, material
+  recovery, carbon-footprint cycles per year and class limits.
+- ``everbatt_2023`` — Argonne EverBatt: recovery by process, process inputs, gate fees, prices.
+- ``batpac_5`` — Argonne BatPaC 5.0: material intensity per kWh.
+- ``lmfp_estimate`` — LMFP composition estimate (unverified).
+- ``greet_everbatt_ghg`` — GREET material GHG factors and cell manufacturing energy.
+- ``ipcc_2006`` — fuel combustion CO2 factors.
+- ``grid_factors`` — electricity GHG intensity by country (unverified defaults).
+- ``ecb_fx`` — EUR/USD 2024 average.
+- ``second_life_literature`` — repurposing cost, second-life thresholds, new-pack price.
+- ``nio_baas``, ``catl_swap`` — battery-as-a-service and swapping figures.
+- ``batteryloop_assumptions`` — the project's own estimates (unverified), where no source gives a number.
+"""
+
+from __future__ import annotations
+
+from ._core import (
+    Citation,
+    ReferenceDataError,
+    References,
+    ReferenceSet,
+    ReferenceValue,
+    Tracker,
+)
+
+
+def default_sets() -> list[ReferenceSet]:
+    from . import (
+        batpac_5,
+        batteryloop_assumptions,
+        catl_swap,
+        ecb_fx,
+        eu_2023_1542,
+        everbatt_2023,
+        greet_everbatt_ghg,
+        grid_factors,
+        ipcc_2006,
+        lmfp_estimate,
+        nio_baas,
+        second_life_literature,
+    )
+
+    return [
+        m.SET
+        for m in (
+            eu_2023_1542,
+            everbatt_2023,
+            batpac_5,
+            lmfp_estimate,
+            greet_everbatt_ghg,
+            ipcc_2006,
+            grid_factors,
+            ecb_fx,
+            second_life_literature,
+            nio_baas,
+            catl_swap,
+            batteryloop_assumptions,
+        )
+    ]
+
+
+__all__ = [
+    "Citation",
+    "ReferenceDataError",
+    "ReferenceSet",
+    "ReferenceValue",
+    "References",
+    "Tracker",
+    "default_sets",
+]

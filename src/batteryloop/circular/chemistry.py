@@ -1,0 +1,212 @@
+"""Chemistry: what a pack is made of, per kWh and per pack.
+
+Material intensities come from BatPaC 5.0 (``batpac_5``) for NMC111/532/622/811, NCA, LFP and LMO, and
+from the flagged estimate ``lmfp_estimate`` for LMFP. A pack's masses are intensity × capacity, or the
+masses given (e.g. from its passport's detailed composition) when present.
+
+The cathode active material (CAM) mass, which direct recycling recovers and the carbon footprint
+weighs, is not in the tables: it is derived from the element masses by stoichiometry — LiMO2 for the
+layered oxides (NMC, NCA; NCA's small Al dopant ignored), LiMn2O4 for LMO, LiMPO4 for LFP and LMFP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from ..reference import References, ReferenceValue, Tracker
+from .errors import CircularInputError, require_non_negative, require_positive
+
+CHEMISTRIES: tuple[str, ...] = ("NMC111", "NMC532", "NMC622", "NMC811", "NCA", "LFP", "LMO", "LMFP")
+#: elements/materials tracked in cells, kg
+CELL_MATERIALS: tuple[str, ...] = ("Li", "Ni", "Co", "Mn", "Fe", "graphite", "Cu", "Al")
+#: materials a given composition may add (pack hardware)
+EXTRA_MATERIALS: tuple[str, ...] = ("steel",)
+
+#: standard atomic weights, g/mol (IUPAC 2021, abridged)
+ATOMIC_MASS_G_PER_MOL: dict[str, float] = {
+    "Li": 6.94, "C": 12.011, "O": 15.999, "P": 30.974, "S": 32.06, "Na": 22.990,
+    "Mn": 54.938, "Fe": 55.845, "Co": 58.933, "Ni": 58.693,
+}
+
+_ALIASES = {
+    "NCM111": "NMC111", "NCM523": "NMC532", "NMC523": "NMC532", "NCM532": "NMC532", "NCM622": "NMC622",
+    "NCM811": "NMC811", "LIFEPO4": "LFP", "LIMN2O4": "LMO", "LMFP": "LMFP", "LFMP": "LMFP",
+}
+
+
+def parse_chemistry(value: object, field: str = "chemistry") -> str:
+    """The canonical chemistry name (``"NMC-622"``, ``"ncm622"`` → ``"NMC622"``) or a clear error."""
+    if not isinstance(value, str):
+        raise CircularInputError(field, value, f"must be one of {', '.join(CHEMISTRIES)}")
+    key = value.upper().replace("-", "").replace("_", "").replace(" ", "")
+    key = _ALIASES.get(key, key)
+    if key not in CHEMISTRIES:
+        raise CircularInputError(field, value, f"unknown chemistry; known: {', '.join(CHEMISTRIES)}")
+    return key
+
+
+def _reference_set_for(chemistry: str) -> str:
+    return "lmfp_estimate" if chemistry == "LMFP" else "batpac_5"
+
+
+def cathode_active_material_kg(chemistry: str, materials_kg: Mapping[str, float]) -> float:
+    """CAM mass by stoichiometry from the element masses (see module docstring)."""
+    m = ATOMIC_MASS_G_PER_MOL
+    li = materials_kg.get("Li", 0.0)
+    ni, co, mn, fe = (materials_kg.get(k, 0.0) for k in ("Ni", "Co", "Mn", "Fe"))
+    if chemistry in ("LFP", "LMFP"):
+        n_metal = fe / m["Fe"] + mn / m["Mn"]  # kmol of M in LiMPO4
+        return li + fe + mn + n_metal * (m["P"] + 4 * m["O"])
+    if chemistry == "LMO":
+        n_mn = mn / m["Mn"]  # LiMn2O4: 2 O per Mn
+        return li + mn + n_mn * 2 * m["O"]
+    n_tm = ni / m["Ni"] + co / m["Co"] + mn / m["Mn"]  # LiMO2: 2 O per transition metal
+    return li + ni + co + mn + n_tm * 2 * m["O"]
+
+
+class PackComposition(BaseModel):
+    """The masses of one pack (or of any amount of the chemistry): kg of each material."""
+
+    model_config = ConfigDict(frozen=True)
+
+    chemistry: str
+    capacity_kwh: float | None
+    materials_kg: dict[str, float]
+    cathode_active_material_kg: float
+    cell_mass_kg: float
+    pack_mass_kg: float
+    is_estimate: bool
+    source: Literal["reference", "given"]
+    notes: list[str] = []
+    references: list[ReferenceValue] = []
+
+    @property
+    def other_cell_kg(self) -> float:
+        """Cell mass not in the tracked materials (O and P of the cathode, electrolyte, separator, binder...)."""
+        cell = sum(v for k, v in self.materials_kg.items() if k in CELL_MATERIALS)
+        return max(0.0, self.cell_mass_kg - cell)
+
+    @property
+    def pack_hardware_kg(self) -> float:
+        """Pack mass outside the cells (modules, casing, electronics)."""
+        return self.pack_mass_kg - self.cell_mass_kg
+
+    def scaled(self, factor: float) -> PackComposition:
+        require_positive("factor", factor)
+        return self.model_copy(
+            update={
+                "capacity_kwh": None if self.capacity_kwh is None else self.capacity_kwh * factor,
+                "materials_kg": {k: v * factor for k, v in self.materials_kg.items()},
+                "cathode_active_material_kg": self.cathode_active_material_kg * factor,
+                "cell_mass_kg": self.cell_mass_kg * factor,
+                "pack_mass_kg": self.pack_mass_kg * factor,
+            }
+        )
+
+
+def intensity_kg_per_kwh(chemistry: str, tracker: Tracker) -> dict[str, float]:
+    """Material intensity, kg per kWh of cell capacity, read through ``tracker`` (so it is recorded)."""
+    chem = parse_chemistry(chemistry)
+    table = tracker.table(_reference_set_for(chem), "kg_per_kwh_cell", chem)
+    return {k: float(v) for k, v in table.items()}
+
+
+def pack_composition(
+    chemistry: str, capacity_kwh: float, references: References | None = None
+) -> PackComposition:
+    """A pack's material masses from its chemistry and capacity (kWh of cell capacity)."""
+    chem = parse_chemistry(chemistry)
+    cap = require_positive("capacity_kwh", capacity_kwh)
+    tracker = (references or References.default()).tracker()
+    per_kwh = intensity_kg_per_kwh(chem, tracker)
+    materials = {k: per_kwh.get(k, 0.0) * cap for k in CELL_MATERIALS}
+    notes = []
+    if chem == "LMFP":
+        notes.append("LMFP composition is an estimate (Li, Mn, Fe); other materials are LFP stand-ins")
+    notes.append("cathode active material mass derived by stoichiometry from the element masses")
+    return PackComposition(
+        chemistry=chem,
+        capacity_kwh=cap,
+        materials_kg=materials,
+        cathode_active_material_kg=cathode_active_material_kg(chem, materials),
+        cell_mass_kg=per_kwh["cell_mass"] * cap,
+        pack_mass_kg=per_kwh["pack_mass"] * cap,
+        is_estimate=chem == "LMFP",
+        source="reference",
+        notes=notes,
+        references=tracker.used(),
+    )
+
+
+def composition_for_mass(
+    chemistry: str,
+    mass_kg: float,
+    basis: Literal["pack", "cell"] = "pack",
+    references: References | None = None,
+) -> PackComposition:
+    """The composition of ``mass_kg`` of packs (or of cells) of a chemistry, scaled from the per-kWh table."""
+    mass = require_positive("mass_kg", mass_kg)
+    if basis not in ("pack", "cell"):
+        raise CircularInputError("basis", basis, "must be 'pack' or 'cell'")
+    one = pack_composition(chemistry, 1.0, references)
+    per_kwh = one.pack_mass_kg if basis == "pack" else one.cell_mass_kg
+    out = one.scaled(mass / per_kwh)
+    if basis == "cell":  # cells only: no pack hardware
+        out = out.model_copy(update={"pack_mass_kg": out.cell_mass_kg})
+    return out
+
+
+def composition_from_materials(
+    chemistry: str,
+    materials_kg: Mapping[str, float],
+    cell_mass_kg: float,
+    pack_mass_kg: float | None = None,
+    capacity_kwh: float | None = None,
+    cam_kg: float | None = None,
+) -> PackComposition:
+    """A pack's composition from given masses (e.g. its passport's material composition).
+
+    ``cam_kg`` is the cathode active material mass if known; otherwise it is derived by stoichiometry.
+    """
+    chem = parse_chemistry(chemistry)
+    allowed = CELL_MATERIALS + EXTRA_MATERIALS
+    materials: dict[str, float] = {k: 0.0 for k in CELL_MATERIALS}
+    for key, val in materials_kg.items():
+        if key not in allowed:
+            raise CircularInputError(
+                f"materials_kg.{key}", val, f"unknown material; known: {', '.join(allowed)}"
+            )
+        materials[key] = require_non_negative(f"materials_kg.{key}", val)
+    cell = require_positive("cell_mass_kg", cell_mass_kg)
+    pack = cell if pack_mass_kg is None else require_positive("pack_mass_kg", pack_mass_kg)
+    if pack < cell:
+        raise CircularInputError("pack_mass_kg", pack_mass_kg, f"must be at least cell_mass_kg ({cell})")
+    in_cells = sum(materials[k] for k in CELL_MATERIALS)
+    if in_cells > cell * (1 + 1e-9):
+        raise CircularInputError(
+            "materials_kg", dict(materials_kg), f"cell materials sum to {in_cells:.3f} kg, more than cell_mass_kg {cell}"
+        )
+    if materials.get("steel", 0.0) > pack - cell + 1e-9:
+        raise CircularInputError(
+            "materials_kg.steel", materials["steel"], f"exceeds the pack hardware mass ({pack - cell:.3f} kg)"
+        )
+    cam = (
+        cathode_active_material_kg(chem, materials)
+        if cam_kg is None
+        else require_non_negative("cam_kg", cam_kg)
+    )
+    return PackComposition(
+        chemistry=chem,
+        capacity_kwh=None if capacity_kwh is None else require_positive("capacity_kwh", capacity_kwh),
+        materials_kg=materials,
+        cathode_active_material_kg=cam,
+        cell_mass_kg=cell,
+        pack_mass_kg=pack,
+        is_estimate=False,
+        source="given",
+        notes=["composition given by the caller"],
+        references=[],
+    )

@@ -1,0 +1,353 @@
+"""Recycling processes (EverBatt): what a process recovers from a battery, earns, costs and emits.
+
+For one process (``pyro``, ``hydro``, ``direct``) and one composition (:mod:`.chemistry`):
+
+- recovered mass per material = contained mass × the process's recovery fraction (``everbatt_2023``);
+  hydro sells lithium as Li2CO3 (5.323 kg per kg Li); direct recovers the cathode active material whole
+  (90 %) and sells it as cathode powder;
+- revenue = recovered product mass × price (EverBatt 2023 defaults, 2020 $; any price may be given);
+- gate fee = the chemistry's gate fee × input mass, EverBatt's sign: positive = the recycler pays the
+  owner for the batteries, negative = the recycler is paid to take them (LFP −2 $/kg);
+- inputs = EverBatt's chemicals and energy per kg of spent battery × input mass; their cost and GHG use
+  the project's assumed input prices and factors, IPCC fuel factors and the recycling country's grid;
+- credits = recovered product × the GHG of the virgin material it displaces (GREET via EverBatt);
+  Ni and Co are credited as NiSO4 and CoSO4 (sulfate-equivalent), Mn and steel get no credit (no factor);
+- recycler net value = revenue − gate fee − input cost − other cost; material net value (the value the
+  route decision uses: the gate fee is a transfer between owner and recycler) = revenue − input cost −
+  other cost. Capital, labour and transport are not modelled: add them as ``other_cost_usd_per_kg``.
+
+Recycling efficiency (Annex XII B) is computed as recovered mass / input mass on an element basis
+(Li counted as Li, not Li2CO3; for direct recycling the recovered cathode powder counts whole), a
+simplification of Delegated Regulation (EU) 2025/606. Material recovery (Annex XII C) is recovered /
+contained mass per element; in direct recycling the metals recovered inside the cathode count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from ..reference import References, ReferenceValue
+from .chemistry import ATOMIC_MASS_G_PER_MOL as _M
+from .chemistry import PackComposition, composition_for_mass, pack_composition
+from .errors import CircularInputError, require_non_negative
+
+Process = Literal["pyro", "hydro", "direct"]
+PROCESSES: tuple[Process, ...] = ("pyro", "hydro", "direct")
+
+#: kg Li2CO3 per kg Li: M(Li2CO3) / (2 M(Li)) = 73.888 / 13.88
+LI2CO3_PER_LI = (2 * _M["Li"] + _M["C"] + 3 * _M["O"]) / (2 * _M["Li"])
+#: kg NiSO4 per kg Ni, kg CoSO4 per kg Co (anhydrous sulfates)
+NISO4_PER_NI = (_M["Ni"] + _M["S"] + 4 * _M["O"]) / _M["Ni"]
+COSO4_PER_CO = (_M["Co"] + _M["S"] + 4 * _M["O"]) / _M["Co"]
+
+# material -> (product name, price key, kg product per kg element, credit factor key, kg credited product per kg element)
+_PRODUCTS: dict[str, tuple[str, str, float, str | None, float]] = {
+    "Li": ("Li2CO3", "Li2CO3", LI2CO3_PER_LI, "Li2CO3", LI2CO3_PER_LI),
+    "Ni": ("Ni", "Ni", 1.0, "NiSO4", NISO4_PER_NI),
+    "Co": ("Co", "Co", 1.0, "CoSO4", COSO4_PER_CO),
+    "Mn": ("Mn", "Mn", 1.0, None, 1.0),
+    "Fe": ("Fe", "Fe", 1.0, None, 1.0),
+    "graphite": ("graphite", "graphite", 1.0, "graphite", 1.0),
+    "Cu": ("Cu", "Cu", 1.0, "Cu", 1.0),
+    "Al": ("Al", "Al", 1.0, "Al", 1.0),
+    "steel": ("steel", "steel", 1.0, None, 1.0),
+}
+_CATHODE_ELEMENTS = ("Li", "Ni", "Co", "Mn", "Fe")
+#: elements whose recovery Annex XII C sets targets for (Pb is not in Li-ion packs)
+ANNEX_XII_METALS = ("Co", "Cu", "Ni", "Li")
+
+
+class RecoveredMaterial(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    material: str
+    contained_kg: float
+    recovery_fraction: float
+    recovered_kg: float  # element (or, for the cathode, powder) basis
+    product: str
+    product_kg: float
+    price_usd_per_kg: float
+    revenue_usd: float
+    credit_kgco2e: float
+
+
+class ProcessInput(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str  # e.g. "H2SO4_kg", "electricity_mj"
+    quantity: float
+    unit: str
+    cost_usd: float
+    ghg_kgco2e: float
+
+
+class RecyclingResult(BaseModel):
+    """Everything one process does to one input, with the reference values it used."""
+
+    model_config = ConfigDict(frozen=True)
+
+    process: Process
+    chemistry: str
+    input_mass_kg: float
+    basis: Literal["pack", "cell"]
+    recovered: list[RecoveredMaterial]
+    revenue_usd: float
+    gate_fee_usd_per_kg: float
+    gate_fee_usd: float
+    inputs: list[ProcessInput]
+    input_cost_usd: float
+    other_cost_usd: float
+    process_ghg_kgco2e: float
+    credit_ghg_kgco2e: float
+    net_ghg_kgco2e: float
+    recycler_net_value_usd: float
+    material_net_value_usd: float
+    recycling_efficiency_fraction: float
+    material_recovery_fraction: dict[str, float]
+    grid_country: str
+    notes: list[str]
+    references: list[ReferenceValue]
+
+    @property
+    def revenue_usd_per_kg(self) -> float:
+        return self.revenue_usd / self.input_mass_kg
+
+    @property
+    def recycler_net_value_usd_per_kg(self) -> float:
+        return self.recycler_net_value_usd / self.input_mass_kg
+
+    @property
+    def material_net_value_usd_per_kg(self) -> float:
+        return self.material_net_value_usd / self.input_mass_kg
+
+    @property
+    def net_ghg_kgco2e_per_kg(self) -> float:
+        return self.net_ghg_kgco2e / self.input_mass_kg
+
+    def recovered_kg(self, material: str) -> float:
+        return sum(r.recovered_kg for r in self.recovered if r.material == material)
+
+
+def _parse_process(process: str) -> Process:
+    if process not in PROCESSES:
+        raise CircularInputError("process", process, f"must be one of {', '.join(PROCESSES)}")
+    return process  # type: ignore[return-value]
+
+
+def recycle(
+    composition: PackComposition,
+    process: str,
+    *,
+    basis: Literal["pack", "cell"] = "pack",
+    prices_usd_per_kg: Mapping[str, float] | None = None,
+    gate_fee_usd_per_kg: float | None = None,
+    grid_country: str | None = None,
+    other_cost_usd_per_kg: float = 0.0,
+    missing_price: Literal["error", "zero"] = "error",
+    references: References | None = None,
+) -> RecyclingResult:
+    """Recycle ``composition`` (the whole pack, or only its cells with ``basis="cell"``) by ``process``.
+
+    ``prices_usd_per_kg`` replaces reference prices by key (``Li2CO3``, ``Ni``, ``Co``, ``Mn``, ``Cu``,
+    ``Al``, ``graphite``, ``steel``, and ``cathode`` for the direct-recycled cathode powder).
+    A recovered material without a price is an error naming the missing key, unless
+    ``missing_price="zero"`` (used where only masses and GHG matter, e.g. the carbon footprint).
+    """
+    proc = _parse_process(process)
+    if basis not in ("pack", "cell"):
+        raise CircularInputError("basis", basis, "must be 'pack' or 'cell'")
+    other = require_non_negative("other_cost_usd_per_kg", other_cost_usd_per_kg)
+    refs = references or References.default()
+    t = refs.tracker()
+    chem = composition.chemistry
+    notes: list[str] = list(composition.notes)
+    input_kg = composition.pack_mass_kg if basis == "pack" else composition.cell_mass_kg
+    materials = dict(composition.materials_kg)
+    if basis == "cell":
+        materials.pop("steel", None)
+
+    given_prices = dict(prices_usd_per_kg or {})
+    for k, v in given_prices.items():
+        require_non_negative(f"prices_usd_per_kg.{k}", v)
+
+    def price(key: str, what: str) -> float:
+        if key in given_prices:
+            t.record_input(f"price_usd_per_kg.{key}", given_prices[key])
+            return float(given_prices[key])
+        if key == "cathode":
+            table, ref_key = "cathode_price_usd_per_kg", chem
+        else:
+            table, ref_key = "price_usd_per_kg", key
+        if refs.set("everbatt_2023").has(table, ref_key):
+            return float(t.get("everbatt_2023", table, ref_key))
+        if missing_price == "zero":
+            notes.append(f"no price for {what}: valued at 0")
+            return 0.0
+        raise CircularInputError(
+            f"prices_usd_per_kg.{key}",
+            None,
+            f"no price for recovered {what} (everbatt_2023.{table} has no {ref_key!r}); "
+            f"give prices_usd_per_kg={{'{key}': ...}} or override the reference table",
+        )
+
+    recovery = t.table("everbatt_2023", "recovery_fraction", proc)
+    credit_factors = refs.set("greet_everbatt_ghg").get("material_kgco2e_per_kg")
+
+    def credit(key: str | None, kg: float) -> float:
+        if key is None or kg == 0:
+            return 0.0
+        return kg * float(t.get("greet_everbatt_ghg", "material_kgco2e_per_kg", key))
+
+    recovered: list[RecoveredMaterial] = []
+    element_recovered: dict[str, float] = {}
+    for mat, contained in materials.items():
+        if contained <= 0:
+            continue
+        frac = float(recovery.get(mat, 0.0))
+        if mat in _CATHODE_ELEMENTS and proc == "direct":
+            frac_el = float(recovery["cathode"])
+            element_recovered[mat] = contained * frac_el
+            continue  # sold inside the cathode powder below
+        rec = contained * frac
+        element_recovered[mat] = rec
+        if rec == 0:
+            continue
+        product, price_key, per_el, credit_key, credit_per_el = _PRODUCTS[mat]
+        p = price(price_key, product)
+        product_kg = rec * per_el
+        recovered.append(
+            RecoveredMaterial(
+                material=mat, contained_kg=contained, recovery_fraction=frac, recovered_kg=rec,
+                product=product, product_kg=product_kg, price_usd_per_kg=p, revenue_usd=product_kg * p,
+                credit_kgco2e=credit(credit_key, rec * credit_per_el),
+            )
+        )
+    if proc == "direct":
+        frac = float(recovery["cathode"])
+        cam = composition.cathode_active_material_kg
+        rec = cam * frac
+        p = price("cathode", f"{chem} cathode powder")
+        credit_key = chem if chem in credit_factors else None
+        if credit_key is None:
+            notes.append(f"no GHG factor for {chem} cathode powder: no credit for it")
+        recovered.append(
+            RecoveredMaterial(
+                material="cathode", contained_kg=cam, recovery_fraction=frac, recovered_kg=rec,
+                product=f"{chem} cathode", product_kg=rec, price_usd_per_kg=p, revenue_usd=rec * p,
+                credit_kgco2e=credit(credit_key, rec),
+            )
+        )
+    if materials.get("Mn", 0) > 0 or materials.get("Fe", 0) > 0:
+        notes.append("Mn, Fe and steel get no GHG credit (no factor in greet_everbatt_ghg)")
+    if proc != "direct" and materials.get("Fe", 0) > 0:
+        notes.append("Fe is not in EverBatt's recovery table: counted as not recovered")
+
+    # gate fee
+    if gate_fee_usd_per_kg is not None:
+        fee = float(gate_fee_usd_per_kg)
+        if fee != fee or abs(fee) == float("inf"):
+            raise CircularInputError("gate_fee_usd_per_kg", gate_fee_usd_per_kg, "must be a finite number")
+        t.record_input("gate_fee_usd_per_kg", fee)
+    elif refs.set("everbatt_2023").has("gate_fee_usd_per_kg", chem):
+        fee = float(t.get("everbatt_2023", "gate_fee_usd_per_kg", chem))
+    else:
+        fee = 0.0
+        notes.append(f"no published gate fee for {chem}: 0 assumed; pass gate_fee_usd_per_kg to set one")
+
+    # process inputs
+    country = grid_country or str(t.get("batteryloop_assumptions", "recycling_grid_country"))
+    if not refs.set("grid_factors").has("kgco2e_per_kwh", country):
+        raise CircularInputError(
+            "grid_country", country,
+            f"no grid factor; known: {', '.join(sorted(refs.set('grid_factors').get('kgco2e_per_kwh')))}"
+            " (or add one with an override of grid_factors.kgco2e_per_kwh)",
+        )
+    grid = float(t.get("grid_factors", "kgco2e_per_kwh", country))
+    per_kg = t.table("everbatt_2023", "process_inputs_per_kg_spent_battery", proc)
+    inputs: list[ProcessInput] = []
+    for name, q_per_kg in per_kg.items():
+        q = float(q_per_kg) * input_kg
+        if name == "electricity_mj":
+            kwh = q / 3.6
+            cost = kwh * float(t.get("batteryloop_assumptions", "process_input_price_usd", "electricity_per_kwh"))
+            ghg = kwh * grid
+        elif name in ("diesel_mj", "natural_gas_mj"):
+            fuel = name.removesuffix("_mj")
+            cost = q * float(t.get("batteryloop_assumptions", "process_input_price_usd", f"{fuel}_per_mj"))
+            ghg = q * float(t.get("ipcc_2006", "combustion_kgco2_per_mj", fuel))
+        else:
+            chem_name = name.removesuffix("_kg")
+            cost = q * float(t.get("batteryloop_assumptions", "process_input_price_usd", f"{chem_name}_per_kg"))
+            ghg = q * float(t.get("batteryloop_assumptions", "process_input_kgco2e", f"{chem_name}_per_kg"))
+        inputs.append(
+            ProcessInput(name=name, quantity=q, unit=name.rsplit("_", 1)[1].replace("mj", "MJ"), cost_usd=cost, ghg_kgco2e=ghg)
+        )
+
+    revenue = sum(r.revenue_usd for r in recovered)
+    input_cost = sum(i.cost_usd for i in inputs)
+    other_cost = other * input_kg
+    process_ghg = sum(i.ghg_kgco2e for i in inputs)
+    credits = sum(r.credit_kgco2e for r in recovered)
+    recovered_mass = sum(v for k, v in element_recovered.items() if k not in _CATHODE_ELEMENTS or proc != "direct")
+    if proc == "direct":
+        recovered_mass += composition.cathode_active_material_kg * float(recovery["cathode"])
+    recovery_by_el = {
+        mat: element_recovered.get(mat, 0.0) / materials[mat] for mat in materials if materials[mat] > 0
+    }
+    if basis == "pack" and composition.pack_hardware_kg > 0 and materials.get("steel", 0) == 0:
+        notes.append(
+            "pack hardware composition unknown (steel, Al casing): not counted as recovered; "
+            "give it via composition_from_materials to count it"
+        )
+    return RecyclingResult(
+        process=proc,
+        chemistry=chem,
+        input_mass_kg=input_kg,
+        basis=basis,
+        recovered=recovered,
+        revenue_usd=revenue,
+        gate_fee_usd_per_kg=fee,
+        gate_fee_usd=fee * input_kg,
+        inputs=inputs,
+        input_cost_usd=input_cost,
+        other_cost_usd=other_cost,
+        process_ghg_kgco2e=process_ghg,
+        credit_ghg_kgco2e=credits,
+        net_ghg_kgco2e=process_ghg - credits,
+        recycler_net_value_usd=revenue - fee * input_kg - input_cost - other_cost,
+        material_net_value_usd=revenue - input_cost - other_cost,
+        recycling_efficiency_fraction=recovered_mass / input_kg,
+        material_recovery_fraction=recovery_by_el,
+        grid_country=country,
+        notes=notes,
+        references=[*composition.references, *t.used()],
+    )
+
+
+def recycle_mass(
+    chemistry: str,
+    mass_kg: float,
+    process: str | None = None,
+    *,
+    basis: Literal["pack", "cell"] = "pack",
+    prices_usd_per_kg: Mapping[str, float] | None = None,
+    references: References | None = None,
+    **kwargs: object,
+) -> list[RecyclingResult]:
+    """``batteryloop circular recycle --chemistry C --mass-kg M [--process P]``: one result per process."""
+    comp = composition_for_mass(chemistry, mass_kg, basis, references)
+    procs = PROCESSES if process is None else (_parse_process(process),)
+    return [
+        recycle(comp, p, basis=basis, prices_usd_per_kg=prices_usd_per_kg, references=references, **kwargs)  # type: ignore[arg-type]
+        for p in procs
+    ]
+
+
+def recycle_pack(
+    chemistry: str, capacity_kwh: float, process: str, references: References | None = None, **kwargs: object
+) -> RecyclingResult:
+    """Recycle a whole pack of ``capacity_kwh`` of ``chemistry``."""
+    return recycle(pack_composition(chemistry, capacity_kwh, references), process, references=references, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,63 @@
+"""Project assumptions: numbers no cited source above gives, needed to close a calculation.
+
+Source: batteryloop's own order-of-magnitude estimates (2026), UNVERIFIED. Each is a default to be
+overridden by the user's own data (a TOML/YAML file or API input); every result lists the ones it used,
+flagged ``verified: false``.
+
+- ``process_input_price_usd``: what a recycler pays for the EverBatt process inputs (US industrial
+  prices of the early 2020s, rounded).
+- ``process_input_kgco2e``: cradle-to-gate GHG of process chemicals per kg (rounded estimates of the kind
+  LCA databases give; replace with your database's factors).
+- ``distribution``: transport of a pack from plant to vehicle assembly (distance and truck factor).
+- ``route``: economics of the end-of-life routes (re-use, remanufacture, repurpose): thresholds on state
+  of health, prices as fractions of a new pack, costs, second-life duty.
+- ``recycling_grid_country``: where recycling energy is drawn if the caller does not say.
+"""
+
+from __future__ import annotations
+
+from ._core import Citation, ReferenceSet
+
+SET = ReferenceSet(
+    name="batteryloop_assumptions",
+    citation=Citation(
+        title="batteryloop default assumptions (estimates; override with your own data)",
+        publisher="batteryloop",
+        date="2026",
+        verified=False,
+    ),
+    values={
+        "process_input_price_usd": {
+            "electricity_per_kwh": 0.08, "diesel_per_mj": 0.025, "natural_gas_per_mj": 0.004,
+            "limestone_per_kg": 0.03, "sand_per_kg": 0.02, "HCl_per_kg": 0.20, "H2O2_per_kg": 0.60,
+            "H2SO4_per_kg": 0.10, "NaOH_per_kg": 0.50, "CO2_per_kg": 0.10,
+        },
+        "process_input_kgco2e": {
+            "limestone_per_kg": 0.02, "sand_per_kg": 0.005, "HCl_per_kg": 0.8, "H2O2_per_kg": 1.0,
+            "H2SO4_per_kg": 0.1, "NaOH_per_kg": 1.2, "CO2_per_kg": 0.5,
+        },
+        "distribution": {"distance_km": 1000.0, "truck_kgco2e_per_tkm": 0.1},
+        "recycling_grid_country": "US",
+        "route": {
+            "reuse_min_soh_fraction": 0.80,
+            "reuse_price_fraction_of_new": 0.60,
+            "reuse_test_cost_usd_per_kwh": 5.0,
+            "reuse_years": 5.0,
+            "remanufacture_min_soh_fraction": 0.70,
+            "remanufacture_target_soh_fraction": 0.95,
+            "remanufacture_price_fraction_of_new": 0.75,
+            "remanufacture_labour_usd_per_kwh": 15.0,
+            "remanufacture_cell_cost_fraction_of_new": 0.75,
+            "remanufacture_years": 6.0,
+            "repurpose_min_soh_fraction": 0.65,
+            "repurpose_fade_per_year_fraction": 0.02,
+            "repurpose_max_years": 10.0,
+            "repurpose_cycles_per_year": 300.0,
+            "repurpose_round_trip_efficiency_fraction": 0.90,
+            "repurpose_value_usd_per_kwh_delivered": 0.06,
+            "repurpose_opex_usd_per_kwh_year": 2.0,
+            "discount_rate_fraction": 0.08,
+        },
+    },
+    extensible=frozenset({"process_input_price_usd", "process_input_kgco2e"}),
+)
