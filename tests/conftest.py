@@ -1,9 +1,12 @@
-"""Shared test fixtures: paths to the official fixtures and real data in ../shared, and the stores."""
+"""Shared test fixtures: ../shared paths, stores on SQLite and PostgreSQL, services, an HTTP client, pilot data."""
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,3 +30,155 @@ def fixtures_dir(shared_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def data_dir(shared_dir: Path) -> Path:
     return shared_dir / "data"
+
+
+# ------------------------------------------------------------------------------------- stores
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """Admin URL of a PostgreSQL server: BATTERYLOOP_TEST_POSTGRES_URL, or one started here on loopback.
+
+    Skips when no server can be had, unless BATTERYLOOP_REQUIRE_POSTGRES=1 (as in CI), where it fails.
+    """
+    given = os.environ.get("BATTERYLOOP_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    from tests.pg import PostgresServer
+
+    try:
+        server = PostgresServer()
+        url = server.start()
+    except Exception as exc:  # noqa: BLE001
+        if os.environ.get("BATTERYLOOP_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required here but could not start: {exc}")
+        pytest.skip(f"no PostgreSQL server: {exc}")
+    os.environ["BATTERYLOOP_TEST_POSTGRES_URL"] = url
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_url: str) -> str:
+    """A migrated template database; each test gets a copy (CREATE DATABASE … TEMPLATE)."""
+    from sqlalchemy import create_engine, text
+
+    from batteryloop.store.db import Store
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"bl_tmpl_{worker}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    store = Store(postgres_url.rsplit("/", 1)[0] + "/" + name)
+    store.upgrade()
+    store.dispose()
+    admin.dispose()
+    return name
+
+
+def _new_pg_db(postgres_url: str, template: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"bl_{worker}_{os.getpid()}_{next(_counter)}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    admin.dispose()
+    return postgres_url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated database URL on each backend (the test runs once per store)."""
+    if request.param == "sqlite":
+        from batteryloop.store.db import Store
+
+        url = f"sqlite:///{tmp_path}/batteryloop.db"
+        s = Store(url)
+        s.upgrade()
+        s.dispose()
+        return url
+    pg = request.getfixturevalue("postgres_url")
+    tmpl = request.getfixturevalue("postgres_template")
+    return _new_pg_db(pg, tmpl)
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Any]:
+    from batteryloop.store.db import Store
+
+    s = Store(store_url)
+    yield s
+    s.dispose()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Any]:
+    """A fresh, migrated SQLite store only (for tests not about the backend)."""
+    from batteryloop.store.db import Store
+
+    s = Store(f"sqlite:///{tmp_path}/batteryloop.db")
+    s.upgrade()
+    yield s
+    s.dispose()
+
+
+# ------------------------------------------------------------------------------ the pilot
+def seed_pilot(services: Any) -> dict[str, Any]:
+    """Register the pilot's participants (with tokens) and battery models through the services."""
+    from batteryloop.access import Caller
+    from batteryloop.participants import Role
+    from batteryloop.sim import pilot
+
+    tokens = {}
+    callers = {}
+    for p in pilot.PARTICIPANTS:
+        services.participants.create(p)
+        tokens[p["id"]] = services.participants.issue_token(p["id"], "test")
+        callers[p["id"]] = Caller(p["id"], frozenset(Role(r) for r in p["roles"]))
+    for m in pilot.battery_models():
+        services.passports.create_model(m, callers[pilot.AUTOMAKER])
+    return {"tokens": tokens, "callers": callers}
+
+
+def make_services(store: Any) -> Any:
+    from batteryloop.api.app import build_services
+    from batteryloop.config import Settings
+
+    settings = Settings(database_url=store.url, public_base_url="http://testserver", issuing_agency_code="BL",
+                        admin_token="admin-secret-token")
+    return build_services(settings, store, migrate=False)
+
+
+@pytest.fixture
+def services(store: Any) -> Any:
+    return make_services(store)
+
+
+@pytest.fixture
+def pilot_services(services: Any) -> Any:
+    services.pilot = seed_pilot(services)
+    return services
+
+
+@pytest.fixture
+def client(sqlite_store: Any) -> Iterator[Any]:
+    """An HTTP client (httpx through the ASGI app) on a seeded SQLite pilot; ``client.tokens`` per participant."""
+    from fastapi.testclient import TestClient
+
+    from batteryloop.api.app import create_app
+
+    svc = make_services(sqlite_store)
+    pilot_data = seed_pilot(svc)
+    app = create_app(services=svc)
+    with TestClient(app) as c:
+        c.tokens = pilot_data["tokens"]  # type: ignore[attr-defined]
+        c.services = svc  # type: ignore[attr-defined]
+        yield c

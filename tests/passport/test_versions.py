@@ -1,0 +1,76 @@
+"""Passport versions: the hash chain verifies, and any change to a stored version is detected."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from batteryloop.passport.versions import diff
+from batteryloop.sim import pilot
+from batteryloop.store.tables import passport_versions
+
+
+def _issue(svc: Any) -> tuple[str, Any]:
+    op = svc.pilot["callers"][pilot.AUTOMAKER]
+    pid = svc.passports.create_passport(next(pilot.generate_batteries(1, seed=11)), op)["passport_id"]
+    svc.passports.update_passport(pid, {"state_of_health": {"soh_capacity_pct": 91.5}}, op, reason="BMS")
+    svc.passports.update_passport(pid, {"usage": {"deep_discharge_events": 4}}, op, reason="BMS")
+    return pid, op
+
+
+def test_chain_verifies_and_diff_names_fields(pilot_services: Any) -> None:
+    pid, op = _issue(pilot_services)
+    svc = pilot_services.passports
+    hist = svc.history(pid)
+    assert [h["version"] for h in hist] == [1, 2, 3]
+    assert hist[1]["prev_hash"] == hist[0]["hash"] and hist[2]["prev_hash"] == hist[1]["hash"]
+    assert svc.verify(pid) == {"passport_id": pid, "versions": 3, "ok": True, "problems": []}
+    d = svc.diff(pid, 1, 3, op)["changes"]
+    fields = {c["field"]: c for c in d}
+    assert fields["state_of_health.soh_capacity_pct"]["new"] == 91.5
+    assert fields["usage.deep_discharge_events"]["new"] == 4
+    assert len(d) == 2
+
+
+def _tamper(store: Any, stmt: Any) -> None:
+    with store.write() as conn:
+        conn.execute(stmt)
+
+
+def test_changed_content_is_detected(pilot_services: Any) -> None:
+    pid, _ = _issue(pilot_services)
+    store = pilot_services.store
+    with store.read() as conn:
+        data = conn.execute(select(passport_versions.c.data).where(
+            passport_versions.c.passport_id == pid, passport_versions.c.version == 2)).scalar_one()
+    _tamper(store, update(passport_versions).where(passport_versions.c.passport_id == pid,
+                                                   passport_versions.c.version == 2)
+            .values(data=data.replace("91.5", "99.5")))
+    res = pilot_services.passports.verify(pid)
+    assert not res["ok"]
+    assert res["problems"][0]["version"] == 2 and "altered" in res["problems"][0]["reason"]
+
+
+def test_removed_version_and_relinked_chain_detected(pilot_services: Any) -> None:
+    pid, _ = _issue(pilot_services)
+    store = pilot_services.store
+    _tamper(store, delete(passport_versions).where(passport_versions.c.passport_id == pid,
+                                                   passport_versions.c.version == 2))
+    res = pilot_services.passports.verify(pid)
+    assert not res["ok"] and any("expected version 2" in p["reason"] for p in res["problems"])
+
+
+def test_changed_author_detected(pilot_services: Any) -> None:
+    pid, _ = _issue(pilot_services)
+    _tamper(pilot_services.store, update(passport_versions).where(
+        passport_versions.c.passport_id == pid, passport_versions.c.version == 1).values(author_id=pilot.RECYCLER_EU))
+    res = pilot_services.passports.verify(pid)
+    assert [p["version"] for p in res["problems"]][0] == 1
+
+
+def test_diff_function() -> None:
+    a = {"x": 1, "n": {"a": 1, "b": [1, 2]}, "gone": True}
+    b = {"x": 2, "n": {"a": 1, "b": [1, 3]}, "new": "y"}
+    changes = {c["field"]: c["change"] for c in diff(a, b)}
+    assert changes == {"x": "changed", "n.b": "changed", "gone": "removed", "new": "added"}
