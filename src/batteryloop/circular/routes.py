@@ -1,0 +1,571 @@
+"""Route decision for a retired pack: the net present value of each end-of-life route, ranked.
+
+Routes: ``reuse`` (into another vehicle as is), ``remanufacture`` (weak cells replaced, back to a
+vehicle), ``repurpose`` (stationary storage), and ``recycle_pyro`` / ``recycle_hydro`` /
+``recycle_direct``. Values are the pack's value to the loop, in 2020-basis US dollars, from the moment
+of the decision (C = capacity kWh, s = state of health, P = new-pack price $/kWh, r = discount rate,
+R = the best recycling value of the pack, df(n) = (1 + r)^-n, a(n) = (1 - df(n)) / r):
+
+- recycle_p  = material net value of process p (:mod:`.recycling`; revenue − process inputs; the gate
+  fee is a transfer between owner and recycler and is left out);
+- reuse      = C·s·P·f_reuse − C·test_cost + df(n_reuse)·R,            if s ≥ reuse_min;
+- remanufacture = C·s*·P·f_reman − C·labour − C·max(0, s* − s)·P·f_cell + df(n_reman)·R, if s ≥ reman_min
+  (s* the target state of health after remanufacture);
+- repurpose  = −C·repurposing_cost + a(n)·[C·s̄·cycles·η·value − C·opex] + df(n)·R, if s ≥ repurpose_min,
+  with n = min(max_years, (s − s_end)/fade) second-life years (or the health model's estimate),
+  s̄ = s − fade·n/2 the mean state of health over the second life, s_end = 60 %.
+
+A safety flag or a grade that forbids a route makes it infeasible (a rejected pack is recycled). The
+recommendation lists every route's cash flows and assumptions, and its sensitivity: the state of health
+and each price at which the recommendation flips. The same formulas run vectorised over a fleet in
+:func:`decide_routes_batch`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from ..reference import References, ReferenceValue, Tracker
+from .chemistry import CHEMISTRIES, pack_composition, parse_chemistry
+from .errors import CircularInputError, require_fraction, require_positive
+from .recycling import PROCESSES, recycle
+
+Route = Literal["reuse", "remanufacture", "repurpose", "recycle_pyro", "recycle_hydro", "recycle_direct"]
+ROUTES: tuple[Route, ...] = ("reuse", "remanufacture", "repurpose", "recycle_pyro", "recycle_hydro", "recycle_direct")
+RECYCLE_ROUTES = ROUTES[3:]
+
+#: which routes each grade allows (the health package's grading feeds this; override with ``grade_routes``)
+DEFAULT_GRADE_ROUTES: dict[str, tuple[str, ...]] = {
+    "A": ROUTES,
+    "B": ("remanufacture", "repurpose", *RECYCLE_ROUTES),
+    "C": ("repurpose", *RECYCLE_ROUTES),
+    "D": RECYCLE_ROUTES,
+    "rejected": RECYCLE_ROUTES,
+}
+
+
+class RouteEconomics(BaseModel):
+    """The economic assumptions of the route decision, from the reference sets unless overridden."""
+
+    model_config = ConfigDict(frozen=True)
+
+    new_pack_price_usd_per_kwh: float
+    discount_rate_fraction: float
+    reuse_min_soh_fraction: float
+    reuse_price_fraction_of_new: float
+    reuse_test_cost_usd_per_kwh: float
+    reuse_years: float
+    remanufacture_min_soh_fraction: float
+    remanufacture_target_soh_fraction: float
+    remanufacture_price_fraction_of_new: float
+    remanufacture_labour_usd_per_kwh: float
+    remanufacture_cell_cost_fraction_of_new: float
+    remanufacture_years: float
+    repurpose_min_soh_fraction: float
+    repurpose_cost_usd_per_kwh: float
+    repurpose_end_soh_fraction: float
+    repurpose_fade_per_year_fraction: float
+    repurpose_max_years: float
+    repurpose_cycles_per_year: float
+    repurpose_round_trip_efficiency_fraction: float
+    repurpose_value_usd_per_kwh_delivered: float
+    repurpose_opex_usd_per_kwh_year: float
+
+    @classmethod
+    def from_references(
+        cls, references: References | None = None, tracker: Tracker | None = None, **overrides: float
+    ) -> RouteEconomics:
+        """Defaults: ``batteryloop_assumptions.route``, new-pack price and end-of-second-life SoH from
+        ``second_life_literature``, repurposing cost = mid-point of Lieskoski et al. (27.2–38.3 EUR/kWh)
+        at the ECB 2024 rate. Keyword arguments replace any field."""
+        t = tracker or (references or References.default()).tracker()
+        route = t.table("batteryloop_assumptions", "route")
+        lo = float(t.get("second_life_literature", "repurposing_cost_eur_per_kwh", "low"))
+        hi = float(t.get("second_life_literature", "repurposing_cost_eur_per_kwh", "high"))
+        values: dict[str, float] = {
+            "new_pack_price_usd_per_kwh": float(t.get("second_life_literature", "new_pack_price_usd_per_kwh")),
+            "repurpose_end_soh_fraction": float(t.get("second_life_literature", "second_life_end_soh_fraction")),
+            "repurpose_cost_usd_per_kwh": (lo + hi) / 2 * float(t.get("ecb_fx", "usd_per_eur")),
+        }
+        for k, v in route.items():
+            values[k] = float(v)
+        unknown = set(overrides) - set(cls.model_fields)
+        if unknown:
+            raise CircularInputError(
+                "economics." + sorted(unknown)[0], overrides[sorted(unknown)[0]],
+                f"unknown economics field; known: {', '.join(cls.model_fields)}",
+            )
+        for k, v in overrides.items():
+            if k.endswith("_fraction") or k.endswith("_fraction_of_new"):
+                require_fraction(f"economics.{k}", v)
+            elif not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v < 0:
+                raise CircularInputError(f"economics.{k}", v, "must be a finite number, 0 or more")
+            values[k] = float(v)
+            t.record_input(f"economics.{k}", v)
+        return cls(**values)
+
+
+class CashFlow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    label: str
+    years: str  # "0", "5", "0–7.5 (annuity)"
+    amount_usd: float
+    present_value_usd: float
+
+
+class RouteOption(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    route: Route
+    feasible: bool
+    npv_usd: float | None
+    reason: str  # why infeasible, or a one-line summary
+    cash_flows: list[CashFlow]
+
+
+class Sensitivity(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    parameter: str
+    current: float
+    flips_at: float | None  # None: no flip within the searched range
+    new_best: Route | None
+    searched: str
+
+
+class RouteDecision(BaseModel):
+    """The ranked routes of one pack, with every figure and assumption."""
+
+    model_config = ConfigDict(frozen=True)
+
+    chemistry: str
+    capacity_kwh: float
+    soh_fraction: float
+    grade: str | None
+    safety_flags: list[str]
+    recommended: Route
+    ranking: list[RouteOption]  # feasible first, by NPV descending
+    economics: RouteEconomics
+    recycle_value_usd_per_kwh: dict[str, float | None]
+    sensitivity: list[Sensitivity]
+    references: list[ReferenceValue]
+
+    def option(self, route: str) -> RouteOption:
+        return next(o for o in self.ranking if o.route == route)
+
+
+# ---------------------------------------------------------------------------------------------------
+# the formulas, on arrays (shared by the single-pack and the fleet paths)
+
+
+def _df(r: float, n: Any) -> Any:
+    return (1.0 + r) ** (-np.asarray(n, dtype=float))
+
+
+def _annuity(r: float, n: Any) -> Any:
+    n = np.asarray(n, dtype=float)
+    return n if r == 0 else (1.0 - (1.0 + r) ** (-n)) / r
+
+
+def _second_life_years(soh: Any, e: RouteEconomics) -> Any:
+    return np.clip((soh - e.repurpose_end_soh_fraction) / e.repurpose_fade_per_year_fraction, 0.0, e.repurpose_max_years)
+
+
+def _npv_matrix(
+    soh: np.ndarray,
+    cap: np.ndarray,
+    recycle_per_kwh: np.ndarray,  # (n, 3): pyro, hydro, direct; NaN where not priced
+    allowed: np.ndarray,  # (n, 6) bool
+    e: RouteEconomics,
+    second_life_years: np.ndarray | None = None,
+) -> np.ndarray:
+    r = e.discount_rate_fraction
+    P = e.new_pack_price_usd_per_kwh
+    rec = recycle_per_kwh * cap[:, None]
+    best_rec = np.nanmax(np.where(np.isnan(rec), -np.inf, rec), axis=1)
+    best_rec = np.where(np.isfinite(best_rec), best_rec, 0.0)
+    out = np.empty((soh.shape[0], 6))
+    out[:, 0] = cap * (soh * P * e.reuse_price_fraction_of_new - e.reuse_test_cost_usd_per_kwh) + _df(r, e.reuse_years) * best_rec
+    s_t = e.remanufacture_target_soh_fraction
+    out[:, 1] = (
+        cap * (s_t * P * e.remanufacture_price_fraction_of_new - e.remanufacture_labour_usd_per_kwh
+               - np.maximum(0.0, s_t - soh) * P * e.remanufacture_cell_cost_fraction_of_new)
+        + _df(r, e.remanufacture_years) * best_rec
+    )
+    n = _second_life_years(soh, e) if second_life_years is None else second_life_years
+    mean_soh = soh - e.repurpose_fade_per_year_fraction * n / 2
+    annual = cap * (mean_soh * e.repurpose_cycles_per_year * e.repurpose_round_trip_efficiency_fraction
+                    * e.repurpose_value_usd_per_kwh_delivered - e.repurpose_opex_usd_per_kwh_year)
+    out[:, 2] = -cap * e.repurpose_cost_usd_per_kwh + _annuity(r, n) * annual + _df(r, n) * best_rec
+    out[:, 3:] = rec
+    feasible = allowed.copy()
+    feasible[:, 0] &= soh >= e.reuse_min_soh_fraction
+    feasible[:, 1] &= soh >= e.remanufacture_min_soh_fraction
+    feasible[:, 2] &= (soh >= e.repurpose_min_soh_fraction) & (n > 0)
+    feasible[:, 3:] &= ~np.isnan(recycle_per_kwh)
+    return np.where(feasible, out, np.nan)
+
+
+# ---------------------------------------------------------------------------------------------------
+# inputs
+
+
+def recycle_value_usd_per_kwh(
+    chemistry: str,
+    references: References | None = None,
+    prices_usd_per_kg: Mapping[str, float] | None = None,
+    tracker: Tracker | None = None,
+) -> dict[str, float | None]:
+    """Material net value of recycling one kWh of packs, per process; None where a price is missing."""
+    refs = references or References.default()
+    comp = pack_composition(chemistry, 1.0, refs)
+    out: dict[str, float | None] = {}
+    for p in PROCESSES:
+        try:
+            res = recycle(comp, p, prices_usd_per_kg=prices_usd_per_kg, references=refs)
+        except CircularInputError as exc:
+            if not exc.field.startswith("prices_usd_per_kg."):
+                raise
+            out[f"recycle_{p}"] = None
+            continue
+        out[f"recycle_{p}"] = res.material_net_value_usd
+        if tracker is not None:
+            for u in res.references:
+                tracker._used[(u.set, u.key)] = u
+    return out
+
+
+def _allowed_routes(grade: str | None, safety_flags: Sequence[str], grade_routes: Mapping[str, Sequence[str]]) -> list[bool]:
+    if safety_flags:
+        allowed = set(RECYCLE_ROUTES)
+    elif grade is None:
+        allowed = set(ROUTES)
+    else:
+        if grade not in grade_routes:
+            raise CircularInputError("grade", grade, f"unknown grade; known: {', '.join(grade_routes)}")
+        allowed = set(grade_routes[grade])
+    return [r in allowed for r in ROUTES]
+
+
+def _validate_pack(soh: float, capacity_kwh: float) -> tuple[float, float]:
+    return require_fraction("soh_fraction", soh), require_positive("capacity_kwh", capacity_kwh)
+
+
+# ---------------------------------------------------------------------------------------------------
+# one pack
+
+
+def decide_route(
+    chemistry: str,
+    capacity_kwh: float,
+    soh_fraction: float,
+    *,
+    grade: str | None = None,
+    safety_flags: Sequence[str] = (),
+    second_life_years: float | None = None,
+    prices_usd_per_kg: Mapping[str, float] | None = None,
+    economics: Mapping[str, float] | None = None,
+    grade_routes: Mapping[str, Sequence[str]] | None = None,
+    sensitivity: bool = True,
+    references: References | None = None,
+) -> RouteDecision:
+    """Rank the routes of one retired pack by NPV, explain each, and find where the choice flips.
+
+    ``economics`` replaces any :class:`RouteEconomics` field (e.g. ``{"discount_rate_fraction": 0.05}``);
+    ``second_life_years`` replaces the fade-rate estimate (e.g. from the health package's lifetime model).
+    """
+    chem = parse_chemistry(chemistry)
+    soh, cap = _validate_pack(soh_fraction, capacity_kwh)
+    if second_life_years is not None:
+        require_positive("second_life_years", second_life_years)
+    refs = references or References.default()
+    t = refs.tracker()
+    econ = RouteEconomics.from_references(refs, t, **dict(economics or {}))
+    rec = recycle_value_usd_per_kwh(chem, refs, prices_usd_per_kg, t)
+    gr = grade_routes or DEFAULT_GRADE_ROUTES
+    allowed = _allowed_routes(grade, list(safety_flags), gr)
+
+    def evaluate(s: float, e: RouteEconomics, rec_vals: Mapping[str, float | None]) -> np.ndarray:
+        rec_arr = np.array([[np.nan if rec_vals[f"recycle_{p}"] is None else rec_vals[f"recycle_{p}"] for p in PROCESSES]])
+        sl = None if second_life_years is None else np.array([second_life_years])
+        return _npv_matrix(np.array([s]), np.array([cap]), rec_arr, np.array([allowed]), e, sl)[0]
+
+    npv = evaluate(soh, econ, rec)
+    if np.all(np.isnan(npv)):
+        raise CircularInputError(
+            "prices_usd_per_kg", dict(prices_usd_per_kg or {}),
+            f"no feasible route: every recycling process lacks a price for {chem} and no other route is allowed",
+        )
+    best = ROUTES[int(np.nanargmax(npv))]
+    options = [_explain(route, npv[i], soh, cap, econ, rec, allowed[i], grade, safety_flags, second_life_years)
+               for i, route in enumerate(ROUTES)]
+    options.sort(key=lambda o: (not o.feasible, -(o.npv_usd or 0.0)))
+    sens: list[Sensitivity] = []
+    if sensitivity:
+        sens = _sensitivity(chem, soh, econ, rec, best, evaluate, refs, prices_usd_per_kg)
+    return RouteDecision(
+        chemistry=chem, capacity_kwh=cap, soh_fraction=soh, grade=grade, safety_flags=list(safety_flags),
+        recommended=best, ranking=options, economics=econ, recycle_value_usd_per_kwh=rec,
+        sensitivity=sens, references=t.used(),
+    )
+
+
+def _explain(
+    route: Route, npv: float, soh: float, cap: float, e: RouteEconomics, rec: Mapping[str, float | None],
+    allowed: bool, grade: str | None, safety_flags: Sequence[str], sl_years: float | None,
+) -> RouteOption:
+    r = e.discount_rate_fraction
+    best_rec_kwh = max((v for v in rec.values() if v is not None), default=0.0)
+    best_rec = best_rec_kwh * cap
+    flows: list[CashFlow] = []
+
+    def eol(n: float) -> CashFlow:
+        return CashFlow(label="recycling at the end of this life (best process, today's prices)", years=f"{n:g}",
+                        amount_usd=best_rec, present_value_usd=best_rec * float(_df(r, n)))
+
+    if not allowed:
+        why = f"safety flags {list(safety_flags)}: recycle only" if safety_flags else f"grade {grade} does not allow {route}"
+        return RouteOption(route=route, feasible=False, npv_usd=None, reason=why, cash_flows=[])
+    if route == "reuse":
+        sale = cap * soh * e.new_pack_price_usd_per_kwh * e.reuse_price_fraction_of_new
+        test = cap * e.reuse_test_cost_usd_per_kwh
+        flows = [CashFlow(label=f"sale for re-use: {cap:g} kWh × SoH {soh:.2f} × {e.new_pack_price_usd_per_kwh:g} $/kWh × {e.reuse_price_fraction_of_new:g}",
+                          years="0", amount_usd=sale, present_value_usd=sale),
+                 CashFlow(label="testing and grading", years="0", amount_usd=-test, present_value_usd=-test),
+                 eol(e.reuse_years)]
+        why = f"SoH {soh:.2f} below re-use minimum {e.reuse_min_soh_fraction:g}" if soh < e.reuse_min_soh_fraction else "sold for re-use in a vehicle"
+    elif route == "remanufacture":
+        s_t = e.remanufacture_target_soh_fraction
+        sale = cap * s_t * e.new_pack_price_usd_per_kwh * e.remanufacture_price_fraction_of_new
+        labour = cap * e.remanufacture_labour_usd_per_kwh
+        cells = cap * max(0.0, s_t - soh) * e.new_pack_price_usd_per_kwh * e.remanufacture_cell_cost_fraction_of_new
+        flows = [CashFlow(label=f"sale of the remanufactured pack (SoH {s_t:g})", years="0", amount_usd=sale, present_value_usd=sale),
+                 CashFlow(label="remanufacturing labour", years="0", amount_usd=-labour, present_value_usd=-labour),
+                 CashFlow(label=f"replacement cells to restore SoH {soh:.2f} → {s_t:g}", years="0", amount_usd=-cells, present_value_usd=-cells),
+                 eol(e.remanufacture_years)]
+        why = (f"SoH {soh:.2f} below remanufacture minimum {e.remanufacture_min_soh_fraction:g}"
+               if soh < e.remanufacture_min_soh_fraction else "remanufactured and sold for a vehicle")
+    elif route == "repurpose":
+        n = float(_second_life_years(soh, e)) if sl_years is None else sl_years
+        mean_soh = soh - e.repurpose_fade_per_year_fraction * n / 2
+        annual = cap * (mean_soh * e.repurpose_cycles_per_year * e.repurpose_round_trip_efficiency_fraction
+                        * e.repurpose_value_usd_per_kwh_delivered - e.repurpose_opex_usd_per_kwh_year)
+        cost = cap * e.repurpose_cost_usd_per_kwh
+        flows = [CashFlow(label="repurposing (Lieskoski et al. 2024 mid-point)", years="0", amount_usd=-cost, present_value_usd=-cost),
+                 CashFlow(label=f"storage net revenue per year: mean SoH {mean_soh:.3f} × {e.repurpose_cycles_per_year:g} cycles × η {e.repurpose_round_trip_efficiency_fraction:g} × {e.repurpose_value_usd_per_kwh_delivered:g} $/kWh − opex",
+                          years=f"0–{n:.2f} (annuity)", amount_usd=annual, present_value_usd=annual * float(_annuity(r, n))),
+                 eol(n)]
+        if soh < e.repurpose_min_soh_fraction or n <= 0:
+            why = f"SoH {soh:.2f} below repurpose minimum {e.repurpose_min_soh_fraction:g}"
+        else:
+            why = f"{n:.2f} years of second life {'(health model)' if sl_years is not None else f'until SoH {e.repurpose_end_soh_fraction:g}'}"
+    else:
+        p = route.removeprefix("recycle_")
+        v = rec[route]
+        if v is None:
+            return RouteOption(route=route, feasible=False, npv_usd=None,
+                               reason=f"no price for a material {p} recycling recovers from this chemistry", cash_flows=[])
+        flows = [CashFlow(label=f"{p} recycling: material revenue − process inputs ({v:.2f} $/kWh)", years="0",
+                          amount_usd=v * cap, present_value_usd=v * cap)]
+        why = f"{p}metallurgical recycling" if p != "direct" else "direct recycling (cathode recovered whole)"
+    feasible = not math.isnan(npv)
+    return RouteOption(route=route, feasible=feasible, npv_usd=None if not feasible else float(npv),
+                       reason=why, cash_flows=flows if feasible else [])
+
+
+def _find_flip(best_at: Any, x0: float, lo: float, hi: float, current_best: Route, steps: int = 60) -> tuple[float | None, Route | None]:
+    """The x nearest x0 in [lo, hi] where ``best_at(x)`` stops being ``current_best`` (grid + bisection)."""
+    grid = np.unique(np.concatenate([np.linspace(lo, hi, steps), [x0]]))
+    below = [x for x in grid if x < x0][::-1]
+    above = [x for x in grid if x > x0]
+    candidates: list[tuple[float, float, Route]] = []
+    for side in (below, above):
+        prev = x0
+        for x in side:
+            b = best_at(x)
+            if b != current_best:
+                a, c = prev, x  # a: still current, c: flipped
+                for _ in range(50):
+                    m = (a + c) / 2
+                    if best_at(m) == current_best:
+                        a = m
+                    else:
+                        c = m
+                candidates.append((abs(c - x0), c, best_at(c)))
+                break
+            prev = x
+    if not candidates:
+        return None, None
+    _, x, route = min(candidates)
+    return float(x), route
+
+
+def _sensitivity(
+    chem: str, soh: float, econ: RouteEconomics, rec: Mapping[str, float | None], best: Route,
+    evaluate: Any, refs: References, prices: Mapping[str, float] | None,
+) -> list[Sensitivity]:
+    def best_of(v: np.ndarray) -> Route:
+        return ROUTES[int(np.nanargmax(v))] if not np.all(np.isnan(v)) else best
+
+    out: list[Sensitivity] = []
+    x, nb = _find_flip(lambda s: best_of(evaluate(s, econ, rec)), soh, 0.0, 1.0, best, steps=101)
+    out.append(Sensitivity(parameter="soh_fraction", current=soh, flips_at=x, new_best=nb, searched="0–1"))
+    for field in ("new_pack_price_usd_per_kwh", "repurpose_value_usd_per_kwh_delivered"):
+        x0 = getattr(econ, field)
+        hi = max(1.0, x0 * 5)
+
+        def at(x: float, f: str = field) -> Route:
+            return best_of(evaluate(soh, econ.model_copy(update={f: x}), rec))
+
+        x, nb = _find_flip(at, x0, 0.0, hi, best)
+        out.append(Sensitivity(parameter=f"economics.{field}", current=x0, flips_at=x, new_best=nb, searched=f"0–{hi:g}"))
+    # recycled-material prices: recycling values are linear in each price, so two evaluations give the slope
+    base_prices = dict(refs.set("everbatt_2023").get("price_usd_per_kg"))
+    base_prices.update(prices or {})
+    comp_rec = {k: (np.nan if v is None else v) for k, v in rec.items()}
+    for key in ("Li2CO3", "Co", "Ni"):
+        p0 = float(base_prices[key])
+        bumped = recycle_value_usd_per_kwh(chem, refs, {**(prices or {}), key: p0 + 1.0})
+        slope = {k: (0.0 if bumped[k] is None or rec[k] is None else bumped[k] - rec[k]) for k in rec}
+
+        def at_price(x: float, s: dict[str, float] = slope, base: float = p0) -> Route:
+            vals = {k: (None if np.isnan(comp_rec[k]) else comp_rec[k] + s[k] * (x - base)) for k in rec}
+            return best_of(evaluate(soh, econ, vals))
+
+        hi = max(1.0, p0 * 10)
+        x, nb = _find_flip(at_price, p0, 0.0, hi, best)
+        out.append(Sensitivity(parameter=f"prices_usd_per_kg.{key}", current=p0, flips_at=x, new_best=nb, searched=f"0–{hi:g}"))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# a fleet, vectorised
+
+
+class BatchDecision(BaseModel):
+    """Route decisions of many packs: the best route index per pack and the NPV matrix (NaN: infeasible)."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    routes: tuple[str, ...]
+    best_index: Any  # np.ndarray[int]
+    npv_usd: Any  # np.ndarray (n, 6)
+    economics: RouteEconomics
+    references: list[ReferenceValue]
+
+    def best_routes(self) -> list[str]:
+        return [self.routes[i] for i in self.best_index]
+
+    def counts(self) -> dict[str, int]:
+        idx, n = np.unique(self.best_index, return_counts=True)
+        return {self.routes[int(i)]: int(c) for i, c in zip(idx, n)}
+
+
+def decide_routes_batch(
+    chemistry: Sequence[str] | np.ndarray,
+    capacity_kwh: np.ndarray,
+    soh_fraction: np.ndarray,
+    *,
+    grade: Sequence[str | None] | np.ndarray | None = None,
+    safety_flagged: np.ndarray | None = None,
+    second_life_years: np.ndarray | None = None,
+    prices_usd_per_kg: Mapping[str, float] | None = None,
+    economics: Mapping[str, float] | None = None,
+    grade_routes: Mapping[str, Sequence[str]] | None = None,
+    references: References | None = None,
+) -> BatchDecision:
+    """The same decision as :func:`decide_route` for a whole fleet at once (no explanations)."""
+    soh = np.asarray(soh_fraction, dtype=float)
+    cap = np.asarray(capacity_kwh, dtype=float)
+    n = soh.shape[0]
+    if cap.shape != (n,):
+        raise CircularInputError("capacity_kwh", f"shape {cap.shape}", f"must have one value per pack ({n})")
+    bad = ~np.isfinite(soh) | (soh < 0) | (soh > 1)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise CircularInputError(f"soh_fraction[{i}]", float(soh[i]), "must be a fraction between 0 and 1")
+    bad = ~np.isfinite(cap) | (cap <= 0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise CircularInputError(f"capacity_kwh[{i}]", float(cap[i]), "must be a finite number greater than 0")
+    refs = references or References.default()
+    t = refs.tracker()
+    econ = RouteEconomics.from_references(refs, t, **dict(economics or {}))
+    chem_arr = np.asarray(chemistry)
+    names, codes = np.unique(chem_arr, return_inverse=True)
+    table = np.full((len(names), 3), np.nan)
+    for j, name in enumerate(names):
+        vals = recycle_value_usd_per_kwh(parse_chemistry(str(name), f"chemistry ({name!r})"), refs, prices_usd_per_kg, t)
+        table[j] = [np.nan if vals[f"recycle_{p}"] is None else vals[f"recycle_{p}"] for p in PROCESSES]
+    rec = table[codes]
+    gr = grade_routes or DEFAULT_GRADE_ROUTES
+    allowed = np.ones((n, 6), dtype=bool)
+    if grade is not None:
+        g = np.asarray(grade, dtype=object)
+        for name in set(g.tolist()):
+            if name is None:
+                continue
+            mask = g == name
+            allowed[mask] = _allowed_routes(str(name), (), gr)
+    if safety_flagged is not None:
+        allowed[np.asarray(safety_flagged, dtype=bool), :3] = False
+    sl = None if second_life_years is None else np.asarray(second_life_years, dtype=float)
+    npv = _npv_matrix(soh, cap, rec, allowed, econ, sl)
+    filled = np.where(np.isnan(npv), -np.inf, npv)
+    best = np.argmax(filled, axis=1)
+    return BatchDecision(routes=ROUTES, best_index=best, npv_usd=npv, economics=econ, references=t.used())
+
+
+# ---------------------------------------------------------------------------------------------------
+# residual value
+
+
+class ResidualValuePoint(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    year: float
+    soh_fraction: float
+    best_route: Route
+    value_usd: float  # best route NPV at that time, in that year's money
+    present_value_usd: float  # discounted to year 0
+
+
+def residual_value(
+    chemistry: str,
+    capacity_kwh: float,
+    soh_by_year: Sequence[tuple[float, float]],
+    *,
+    economics: Mapping[str, float] | None = None,
+    prices_usd_per_kg: Mapping[str, float] | None = None,
+    references: References | None = None,
+) -> list[ResidualValuePoint]:
+    """A pack's residual value over its life: at each (year, state of health), the best route's value."""
+    if not soh_by_year:
+        raise CircularInputError("soh_by_year", [], "give at least one (year, soh_fraction) point")
+    years = np.array([float(y) for y, _ in soh_by_year])
+    soh = np.array([float(s) for _, s in soh_by_year])
+    if np.any(years < 0) or np.any(np.diff(years) < 0):
+        raise CircularInputError("soh_by_year", list(soh_by_year), "years must be 0 or more and increasing")
+    chem = parse_chemistry(chemistry)
+    batch = decide_routes_batch([chem] * len(soh), np.full(len(soh), float(capacity_kwh)), soh,
+                                economics=economics, prices_usd_per_kg=prices_usd_per_kg, references=references)
+    r = batch.economics.discount_rate_fraction
+    out = []
+    for i in range(len(soh)):
+        v = float(batch.npv_usd[i, batch.best_index[i]])
+        out.append(ResidualValuePoint(year=float(years[i]), soh_fraction=float(soh[i]), best_route=ROUTES[int(batch.best_index[i])],
+                                      value_usd=v, present_value_usd=v * float(_df(r, years[i]))))
+    return out
+
+
+__all__ = [
+    "CHEMISTRIES", "DEFAULT_GRADE_ROUTES", "ROUTES", "BatchDecision", "CashFlow", "ResidualValuePoint",
+    "RouteDecision", "RouteEconomics", "RouteOption", "Sensitivity", "decide_route", "decide_routes_batch",
+    "recycle_value_usd_per_kwh", "residual_value",
+]

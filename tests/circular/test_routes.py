@@ -1,0 +1,170 @@
+"""Route decision: NPVs by hand, constraints, the break-even flips, batch = single, residual value."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from batteryloop.circular.errors import CircularInputError
+from batteryloop.circular.recycling import recycle_pack
+from batteryloop.circular.routes import (
+    ROUTES,
+    RouteEconomics,
+    decide_route,
+    decide_routes_batch,
+    residual_value,
+)
+from batteryloop.reference import References
+
+
+def best_recycle_per_kwh(chem: str) -> float:
+    return max(recycle_pack(chem, 1, p).material_net_value_usd for p in ("pyro", "hydro", "direct"))
+
+
+def test_default_economics_come_from_references():
+    e = RouteEconomics.from_references()
+    # repurposing cost: mid-point of 27.2–38.3 EUR/kWh (Lieskoski 2024) × 1.0824 USD/EUR (ECB 2024)
+    assert e.repurpose_cost_usd_per_kwh == pytest.approx((27.2 + 38.3) / 2 * 1.0824)
+    assert e.new_pack_price_usd_per_kwh == 115.0 and e.repurpose_end_soh_fraction == 0.60
+
+
+def test_repurpose_npv_by_hand_lfp():
+    d = decide_route("LFP", 60, 0.75, sensitivity=False)
+    r = 0.08
+    n = (0.75 - 0.60) / 0.02  # 7.5 years of second life until SoH 60 % at 2 %/yr
+    mean_soh = 0.75 - 0.02 * n / 2  # 0.675
+    annual = 60 * (mean_soh * 300 * 0.90 * 0.06 - 2.0)  # 536.1 $/yr: cycles × η × value − opex
+    annuity = (1 - (1 + r) ** -n) / r
+    cost = 60 * (27.2 + 38.3) / 2 * 1.0824  # 2126.9 $
+    eol = 60 * best_recycle_per_kwh("LFP") * (1 + r) ** -n
+    assert d.option("repurpose").npv_usd == pytest.approx(-cost + annuity * annual + eol, rel=1e-9)
+
+
+def test_reuse_and_remanufacture_npv_by_hand_nmc622():
+    d = decide_route("NMC622", 75, 0.85, sensitivity=False)
+    rec = 75 * best_recycle_per_kwh("NMC622")
+    reuse = 75 * (0.85 * 115 * 0.60 - 5.0) + rec * 1.08 ** -5
+    reman = 75 * (0.95 * 115 * 0.75 - 15.0 - (0.95 - 0.85) * 115 * 0.75) + rec * 1.08 ** -6
+    assert d.option("reuse").npv_usd == pytest.approx(reuse)
+    assert d.option("remanufacture").npv_usd == pytest.approx(reman)
+    hydro = recycle_pack("NMC622", 75, "hydro").material_net_value_usd
+    assert d.option("recycle_hydro").npv_usd == pytest.approx(hydro)
+    # the ranking is by NPV, feasible first
+    npvs = [o.npv_usd for o in d.ranking if o.feasible]
+    assert npvs == sorted(npvs, reverse=True) and d.recommended == d.ranking[0].route
+
+
+def test_thresholds_make_routes_infeasible_with_reasons():
+    d = decide_route("NMC622", 75, 0.62, sensitivity=False)
+    assert not d.option("reuse").feasible and "below re-use minimum" in d.option("reuse").reason
+    assert not d.option("repurpose").feasible
+    assert d.recommended.startswith("recycle_")
+
+
+def test_safety_flag_and_rejected_grade_force_recycling():
+    flagged = decide_route("NMC622", 75, 0.95, safety_flags=["swelling"], sensitivity=False)
+    assert flagged.recommended.startswith("recycle_")
+    assert "swelling" in flagged.option("reuse").reason
+    rejected = decide_route("NMC622", 75, 0.95, grade="rejected", sensitivity=False)
+    assert rejected.recommended.startswith("recycle_")
+    c = decide_route("NMC622", 75, 0.95, grade="C", sensitivity=False)
+    assert c.recommended in ("repurpose", "recycle_direct", "recycle_hydro", "recycle_pyro")
+    with pytest.raises(CircularInputError) as e:
+        decide_route("NMC622", 75, 0.95, grade="Z")
+    assert e.value.field == "grade"
+
+
+def test_missing_cathode_price_makes_direct_infeasible_not_fatal():
+    d = decide_route("NMC532", 60, 0.5, sensitivity=False)
+    assert not d.option("recycle_direct").feasible and "no price" in d.option("recycle_direct").reason
+    assert d.recommended == "recycle_hydro"
+
+
+def test_bad_inputs_name_the_field():
+    for kwargs, field in [
+        ({"soh_fraction": 85}, "soh_fraction"),
+        ({"capacity_kwh": -1}, "capacity_kwh"),
+        ({"economics": {"discount_rate_fraction": 1.5}}, "economics.discount_rate_fraction"),
+        ({"economics": {"bogus": 1}}, "economics.bogus"),
+    ]:
+        args = {"chemistry": "LFP", "capacity_kwh": 60, "soh_fraction": 0.8, **kwargs}
+        with pytest.raises(CircularInputError) as e:
+            decide_route(**args)
+        assert e.value.field == field
+
+
+def _sens(d, name):
+    return next(s for s in d.sensitivity if s.parameter == name)
+
+
+def test_decision_flips_at_new_pack_price_break_even():
+    d = decide_route("NMC622", 75, 0.78)
+    s = _sens(d, "economics.new_pack_price_usd_per_kwh")
+    assert s.flips_at is not None and s.new_best != d.recommended
+    below = decide_route("NMC622", 75, 0.78, economics={"new_pack_price_usd_per_kwh": s.flips_at * 0.99}, sensitivity=False)
+    above = decide_route("NMC622", 75, 0.78, economics={"new_pack_price_usd_per_kwh": s.flips_at * 1.01}, sensitivity=False)
+    assert {below.recommended, above.recommended} == {d.recommended, s.new_best}
+
+
+def test_decision_flips_at_lithium_price_break_even():
+    # a pack below every reuse threshold: direct vs hydro recycling turns on the Li2CO3 price
+    d = decide_route("NMC622", 75, 0.5)
+    s = _sens(d, "prices_usd_per_kg.Li2CO3")
+    assert d.recommended == "recycle_direct" and s.new_best == "recycle_hydro"
+    lo = decide_route("NMC622", 75, 0.5, prices_usd_per_kg={"Li2CO3": s.flips_at * 0.99}, sensitivity=False)
+    hi = decide_route("NMC622", 75, 0.5, prices_usd_per_kg={"Li2CO3": s.flips_at * 1.01}, sensitivity=False)
+    assert lo.recommended == "recycle_direct" and hi.recommended == "recycle_hydro"
+    # at the break-even the two recycling values are equal
+    at = decide_route("NMC622", 75, 0.5, prices_usd_per_kg={"Li2CO3": s.flips_at}, sensitivity=False)
+    assert at.option("recycle_direct").npv_usd == pytest.approx(at.option("recycle_hydro").npv_usd, rel=1e-6)
+
+
+def test_decision_flips_at_soh_break_even():
+    d = decide_route("LFP", 60, 0.75)
+    s = _sens(d, "soh_fraction")
+    assert s.flips_at is not None
+    eps = 1e-4
+    side = [decide_route("LFP", 60, x, sensitivity=False).recommended for x in (s.flips_at - eps, s.flips_at + eps)]
+    assert side[0] != side[1] and d.recommended in side and s.new_best in side
+
+
+def test_batch_equals_single_pack_decisions():
+    rng = np.random.default_rng(7)
+    n = 200
+    chems = rng.choice(["NMC622", "NMC811", "LFP", "NMC532", "LMO"], n)
+    cap = rng.uniform(20, 110, n)
+    soh = rng.uniform(0.4, 1.0, n)
+    grades = rng.choice(np.array(["A", "B", "C", None], dtype=object), n)
+    flagged = rng.random(n) < 0.1
+    batch = decide_routes_batch(chems, cap, soh, grade=grades, safety_flagged=flagged)
+    for i in range(0, n, 7):
+        single = decide_route(chems[i], cap[i], soh[i], grade=grades[i],
+                              safety_flags=["flag"] if flagged[i] else [], sensitivity=False)
+        assert batch.best_routes()[i] == single.recommended
+        for j, route in enumerate(ROUTES):
+            o = single.option(route)
+            if o.feasible:
+                assert batch.npv_usd[i, j] == pytest.approx(o.npv_usd)
+            else:
+                assert np.isnan(batch.npv_usd[i, j])
+
+
+def test_batch_errors_name_the_index():
+    with pytest.raises(CircularInputError) as e:
+        decide_routes_batch(["LFP", "LFP"], np.array([60.0, 60.0]), np.array([0.8, 1.2]))
+    assert e.value.field == "soh_fraction[1]"
+    with pytest.raises(CircularInputError) as e:
+        decide_routes_batch(["LFP", "XYZ"], np.array([60.0, 60.0]), np.array([0.8, 0.7]))
+    assert "chemistry" in e.value.field
+
+
+def test_residual_value_declines_with_health_and_uses_overrides():
+    pts = residual_value("NMC811", 75, [(0, 1.0), (4, 0.9), (8, 0.8), (12, 0.65), (15, 0.5)])
+    values = [p.value_usd for p in pts]
+    assert values == sorted(values, reverse=True)
+    assert pts[-1].best_route.startswith("recycle_")
+    assert pts[1].present_value_usd == pytest.approx(pts[1].value_usd * 1.08 ** -4)
+    cheap = References.default().override({"second_life_literature": {"new_pack_price_usd_per_kwh": 60.0}})
+    assert residual_value("NMC811", 75, [(0, 1.0)], references=cheap)[0].value_usd < values[0]
+    with pytest.raises(CircularInputError):
+        residual_value("NMC811", 75, [(5, 0.9), (2, 0.95)])
