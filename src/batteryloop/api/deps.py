@@ -59,3 +59,8 @@ def require_participant(c: Caller) -> Caller:
     if c.anonymous:
         raise Unauthorized("this needs a participant's bearer token")
     return c
+
+
+def participant(request: Request) -> Caller:
+    """Like :func:`caller`, but refuses anonymous requests (401) before the body is even validated."""
+    return require_participant(caller(request))

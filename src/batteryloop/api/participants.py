@@ -10,12 +10,13 @@ from pydantic import BaseModel, Field
 from ..access import Caller
 from ..errors import Forbidden
 from ..participants import ParticipantIn, Role
-from .deps import Services, caller, require_participant, services
+from .deps import Services, caller, participant, services
 
 router = APIRouter(prefix="/api/v1", tags=["participants"])
 
 CallerDep = Annotated[Caller, Depends(caller)]
 ServicesDep = Annotated[Services, Depends(services)]
+ParticipantDep = Annotated[Caller, Depends(participant)]
 
 
 class TokenRequest(BaseModel):
@@ -53,8 +54,7 @@ def issue_token(participant_id: str, body: TokenRequest, c: CallerDep, s: Servic
 
 
 @router.get("/me", summary="Who the bearer token stands for")
-def me(c: CallerDep, s: ServicesDep) -> dict[str, Any]:
-    c = require_participant(c)
+def me(c: ParticipantDep, s: ServicesDep) -> dict[str, Any]:
     if c.is_admin:
         return {"admin": True}
     return s.participants.get(c.participant_id)  # type: ignore[arg-type]

@@ -16,12 +16,13 @@ from ..passport.identifiers import qr_png, qr_svg, web_link
 from ..passport.lifecycle import StatusEvent
 from ..passport.model import BatteryData, BatteryModelData, BatteryStatus, Chemistry
 from ..passport.tiers import parse_tiers
-from .deps import Services, caller, require_participant, services
+from .deps import Services, caller, participant, services
 
 router = APIRouter(prefix="/api/v1", tags=["passports"])
 
 CallerDep = Annotated[Caller, Depends(caller)]
 ServicesDep = Annotated[Services, Depends(services)]
+ParticipantDep = Annotated[Caller, Depends(participant)]
 
 
 def _json(obj: Any, status: int = 200) -> Response:
@@ -30,8 +31,7 @@ def _json(obj: Any, status: int = 200) -> Response:
 
 # ------------------------------------------------------------------------------- models
 @router.post("/models", status_code=201, summary="Register a battery model (its manufacturer)")
-def create_model(body: BatteryModelData, c: CallerDep, s: ServicesDep) -> Response:
-    require_participant(c)
+def create_model(body: BatteryModelData, c: ParticipantDep, s: ServicesDep) -> Response:
     return _json(s.passports.create_model(body.model_dump(mode="json", exclude_none=True), c), 201)
 
 
@@ -46,9 +46,8 @@ def get_model(model_id: str, c: CallerDep, s: ServicesDep) -> Response:
 
 
 @router.patch("/models/{model_id}", summary="Change a model (JSON merge patch); makes a new version")
-def patch_model(model_id: str, c: CallerDep, s: ServicesDep,
+def patch_model(model_id: str, c: ParticipantDep, s: ServicesDep,
                 patch: Annotated[dict[str, Any], Body(description="RFC 7386 merge patch")]) -> Response:
-    require_participant(c)
     return _json(s.passports.update_model(model_id, patch, c))
 
 
@@ -70,14 +69,12 @@ class StatusIn(BaseModel):
 
 
 @router.post("/passports", status_code=201, summary="Issue a passport (the economic operator)")
-def create_passport(body: BatteryData, c: CallerDep, s: ServicesDep) -> Response:
-    require_participant(c)
+def create_passport(body: BatteryData, c: ParticipantDep, s: ServicesDep) -> Response:
     return _json(s.passports.create_passport(body.model_dump(mode="json", exclude_none=True), c), 201)
 
 
 @router.post("/passports/batch", summary="Issue many passports, all or nothing")
-def create_batch(body: BatchIn, c: CallerDep, s: ServicesDep) -> Response:
-    require_participant(c)
+def create_batch(body: BatchIn, c: ParticipantDep, s: ServicesDep) -> Response:
     r = s.passports.import_passports(body.passports, c)
     if r.errors:
         first = r.errors[0]
@@ -110,18 +107,16 @@ async def get_passport(passport_id: str, request: Request) -> Response:
 
 
 @router.patch("/passports/{passport_id}", summary="Update battery data (JSON merge patch); a new version")
-def patch_passport(passport_id: str, c: CallerDep, s: ServicesDep,
+def patch_passport(passport_id: str, c: ParticipantDep, s: ServicesDep,
                    patch: Annotated[dict[str, Any], Body(description="RFC 7386 merge patch of the battery data")],
                    reason: Annotated[str, Query(max_length=150)] = "updated",
                    if_version: Annotated[int | None, Query(ge=1, description="refuse unless at this version")] = None,
                    ) -> Response:
-    require_participant(c)
     return _json(s.passports.update_passport(passport_id, patch, c, reason=reason, expected_version=if_version))
 
 
 @router.post("/passports/{passport_id}/status", summary="Re-use, repair, repurpose, remanufacture, waste, recycle")
-def change_status(passport_id: str, body: StatusIn, c: CallerDep, s: ServicesDep) -> Response:
-    require_participant(c)
+def change_status(passport_id: str, body: StatusIn, c: ParticipantDep, s: ServicesDep) -> Response:
     return _json(s.passports.change_status(passport_id, body.event, c, new_serial_number=body.new_serial_number,
                                            new_model_id=body.new_model_id, note=body.note))
 

@@ -1,0 +1,66 @@
+"""The command line, run as a user would (a subprocess with its own database)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from batteryloop.sim import pilot
+
+
+def run(tmp: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BATTERYLOOP_DATABASE_URL": f"sqlite:///{tmp}/cli.db", "BATTERYLOOP_VAR_DIR": str(tmp / "var")}
+    p = subprocess.run([sys.executable, "-m", "batteryloop.cli", *args], capture_output=True, text=True, env=env,
+                       timeout=120)
+    if ok:
+        assert p.returncode == 0, p.stderr
+    return p
+
+
+@pytest.mark.slow
+def test_cli_end_to_end(tmp_path: Path) -> None:
+    assert "db upgrade" in run(tmp_path, "--help").stdout.replace("│", " ") or "db" in run(tmp_path, "--help").stdout
+    run(tmp_path, "db", "upgrade")
+    run(tmp_path, "demo", "--packs", "30", "--no-serve")
+    tokens = json.loads((tmp_path / "var" / "demo-tokens.json").read_text())
+    assert set(tokens) == {p["id"] for p in pilot.PARTICIPANTS}
+    # import JSON lines; one bad line refuses the file and names the record and field
+    lines = [json.dumps(r) for r in pilot.generate_batteries(20, seed=77)]
+    good = tmp_path / "good.jsonl"
+    good.write_text("\n".join(lines) + "\n")
+    bad_rec = json.loads(lines[4])
+    bad_rec["mass_kg"] = -1
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join(lines[:4] + [json.dumps(bad_rec)]) + "\n")
+    p = run(tmp_path, "passport", "import", str(bad), "--as", pilot.AUTOMAKER, ok=False)
+    assert p.returncode == 2 and "record 5" in p.stderr and "mass_kg" in p.stderr
+    p = run(tmp_path, "passport", "import", str(good), "--as", pilot.AUTOMAKER)
+    assert "stored 20 passports" in p.stderr
+    pid = f"BL.{pilot.AUTOMAKER}.{json.loads(lines[0])['serial_number']}"
+    public = json.loads(run(tmp_path, "passport", "show", pid).stdout)
+    assert public["access_tiers"] == ["public"] and "state_of_health" not in public["battery"]
+    full = json.loads(run(tmp_path, "passport", "show", pid, "--as", pilot.RECYCLER_EU).stdout)
+    assert "state_of_health" in full["battery"]
+    hist = json.loads(run(tmp_path, "passport", "history", pid).stdout)
+    assert hist["verify"]["ok"] and hist["versions"][0]["reason"] == "issued"
+    run(tmp_path, "passport", "qr", pid, "-o", str(tmp_path / "q.png"))
+    assert (tmp_path / "q.png").read_bytes()[:4] == b"\x89PNG"
+    run(tmp_path, "passport", "qr", pid, "-o", str(tmp_path / "q.svg"))
+    assert b"<svg" in (tmp_path / "q.svg").read_bytes()
+    exp = json.loads(run(tmp_path, "passport", "export", pid, "--tiers", "public").stdout)
+    assert "state_of_health" not in exp["battery"]
+    p = run(tmp_path, "passport", "export", pid, "--tiers", "secret", ok=False)
+    assert p.returncode == 2 and "unknown access tier" in p.stderr
+    p = run(tmp_path, "passport", "show", "BL.NO.SUCH", ok=False)
+    assert p.returncode == 2 and "no passport" in p.stderr
+    # a UTF-16 file with BOM is read as well as UTF-8
+    one = dict(json.loads(lines[1]), serial_number="UTF16-0001")
+    f16 = tmp_path / "one.json"
+    f16.write_bytes(json.dumps(one).encode("utf-16"))
+    created = json.loads(run(tmp_path, "passport", "create", str(f16), "--as", pilot.AUTOMAKER).stdout)
+    assert created["passport_id"].endswith("UTF16-0001")
