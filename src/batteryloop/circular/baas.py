@@ -1,0 +1,210 @@
+"""Battery-as-a-service: subscription pricing, buyout, swap pricing and warranty accounting.
+
+- :func:`subscription_price` — the monthly fee that recovers a pack's cost net of its discounted
+  residual value over the term at a discount rate, plus a margin and operating cost (an annuity).
+  :func:`implied_annual_rate` inverts it: which return a published fee (NIO, ``nio_baas``) implies.
+- :func:`nio_buyout_price` / :func:`buyout_schedule` — NIO's rule: RMB 70,000, reduced by RMB 460 for
+  each monthly payment made in years 2 to 5 (months 13–60); every number from ``nio_baas``.
+- :func:`swap_price` — (electricity price + service fee) × kWh swapped, at least 20 kWh.
+- :func:`warranty_provision` — the expected cost of capacity-warranty claims of a fleet from each pack's
+  forecast state of health at warranty end (mean and spread, e.g. from the health package).
+Amounts are in the caller's currency (NIO's figures are RMB).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+from scipy.optimize import brentq
+from scipy.stats import norm
+
+from ..reference import References, ReferenceValue
+from .errors import CircularInputError, require_fraction, require_non_negative, require_positive
+
+
+def _monthly_rate(annual_rate: float) -> float:
+    return (1.0 + annual_rate) ** (1.0 / 12.0) - 1.0
+
+
+class SubscriptionQuote(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    pack_cost: float
+    term_months: int
+    residual_value: float
+    annual_discount_rate_fraction: float
+    margin_fraction: float
+    operating_cost_per_month: float
+    capital_recovery_per_month: float  # annuity of (cost − PV(residual))
+    monthly_price: float
+    explanation: str
+
+
+def subscription_price(
+    pack_cost: float,
+    term_months: int,
+    residual_value: float,
+    annual_discount_rate_fraction: float,
+    margin_fraction: float = 0.0,
+    operating_cost_per_month: float = 0.0,
+) -> SubscriptionQuote:
+    """Monthly subscription price: i·(cost − residual·v^n)/(1 − v^n)·(1 + margin) + opex, i = monthly rate."""
+    cost = require_positive("pack_cost", pack_cost)
+    if isinstance(term_months, bool) or not isinstance(term_months, int) or term_months <= 0:
+        raise CircularInputError("term_months", term_months, "must be a whole number of months, 1 or more")
+    res = require_non_negative("residual_value", residual_value)
+    r = require_fraction("annual_discount_rate_fraction", annual_discount_rate_fraction)
+    m = require_non_negative("margin_fraction", margin_fraction)
+    opex = require_non_negative("operating_cost_per_month", operating_cost_per_month)
+    i = _monthly_rate(r)
+    v_n = (1 + i) ** -term_months
+    net = cost - res * v_n
+    if net <= 0:
+        raise CircularInputError("residual_value", residual_value, f"its present value ({res * v_n:.2f}) covers the pack cost: no fee needed")
+    capital = net / term_months if i == 0 else net * i / (1 - v_n)
+    price = capital * (1 + m) + opex
+    return SubscriptionQuote(
+        pack_cost=cost, term_months=term_months, residual_value=res, annual_discount_rate_fraction=r,
+        margin_fraction=m, operating_cost_per_month=opex, capital_recovery_per_month=capital, monthly_price=price,
+        explanation=(f"({cost:g} − {res:g} × {v_n:.4f}) recovered over {term_months} months at {i:.5%}/month = "
+                     f"{capital:.2f}; × (1 + {m:g}) + {opex:g} = {price:.2f} per month"),
+    )
+
+
+def implied_annual_rate(
+    monthly_price: float, pack_cost: float, term_months: int, residual_value: float = 0.0,
+    margin_fraction: float = 0.0, operating_cost_per_month: float = 0.0,
+) -> float | None:
+    """The annual discount rate at which :func:`subscription_price` equals ``monthly_price`` (None if none in 0–100 %)."""
+    price = require_positive("monthly_price", monthly_price)
+
+    def gap(r: float) -> float:
+        return subscription_price(pack_cost, term_months, residual_value, r, margin_fraction,
+                                  operating_cost_per_month).monthly_price - price
+
+    try:
+        lo, hi = gap(0.0), gap(1.0)
+    except CircularInputError:
+        return None
+    if lo > 0 or hi < 0:
+        return None
+    return float(brentq(gap, 0.0, 1.0, xtol=1e-10))
+
+
+class BuyoutQuote(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    payments_made: int
+    qualifying_payments: int
+    base_price: float
+    reduction_per_payment: float
+    price: float
+    references: list[ReferenceValue]
+
+
+def nio_buyout_price(payments_made: int, references: References | None = None) -> BuyoutQuote:
+    """NIO's buyout of a 70/75 kWh pack after ``payments_made`` monthly payments (made from month 1 on)."""
+    if isinstance(payments_made, bool) or not isinstance(payments_made, int) or payments_made < 0:
+        raise CircularInputError("payments_made", payments_made, "must be a whole number of monthly payments, 0 or more")
+    t = (references or References.default()).tracker()
+    base = float(t.get("nio_baas", "buyout", "base_price_rmb"))
+    step = float(t.get("nio_baas", "buyout", "reduction_rmb_per_payment"))
+    first = int(t.get("nio_baas", "buyout", "reduction_first_month"))
+    last = int(t.get("nio_baas", "buyout", "reduction_last_month"))
+    qualifying = max(0, min(payments_made, last) - first + 1)
+    return BuyoutQuote(payments_made=payments_made, qualifying_payments=qualifying, base_price=base,
+                       reduction_per_payment=step, price=base - step * qualifying, references=t.used())
+
+
+def buyout_schedule(months: int = 72, references: References | None = None) -> list[BuyoutQuote]:
+    """The buyout price after 0, 1, …, ``months`` payments."""
+    return [nio_buyout_price(m, references) for m in range(months + 1)]
+
+
+class SwapCharge(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kwh_swapped: float
+    kwh_billed: float
+    electricity_price_per_kwh: float
+    service_fee_per_kwh: float
+    price: float
+
+
+def swap_price(
+    kwh_swapped: float, electricity_price_per_kwh: float, service_fee_per_kwh: float,
+    references: References | None = None,
+) -> SwapCharge:
+    """(electricity price + service fee) × kWh swapped, billed for at least the minimum (NIO: 20 kWh)."""
+    kwh = require_non_negative("kwh_swapped", kwh_swapped)
+    e = require_non_negative("electricity_price_per_kwh", electricity_price_per_kwh)
+    s = require_non_negative("service_fee_per_kwh", service_fee_per_kwh)
+    minimum = float((references or References.default()).tracker().get("nio_baas", "swap_min_kwh"))
+    billed = max(kwh, minimum)
+    return SwapCharge(kwh_swapped=kwh, kwh_billed=billed, electricity_price_per_kwh=e, service_fee_per_kwh=s,
+                      price=(e + s) * billed)
+
+
+class WarrantyProvision(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    packs: int
+    threshold_soh_fraction: float
+    expected_claims: float
+    claim_probability: list[float]
+    expected_cost: float
+    present_value: float
+    explanation: str
+
+
+def warranty_provision(
+    soh_at_warranty_end_mean: Sequence[float] | np.ndarray,
+    soh_at_warranty_end_sd: Sequence[float] | np.ndarray | float,
+    *,
+    threshold_soh_fraction: float = 0.70,
+    cost_per_claim: float,
+    years_to_warranty_end: float | Sequence[float] | np.ndarray = 0.0,
+    annual_discount_rate_fraction: float = 0.0,
+) -> WarrantyProvision:
+    """Provision for capacity-warranty claims: Σ P(SoH at warranty end < threshold) × cost, discounted.
+
+    Each pack's state of health at warranty end is taken as normal(mean, sd) — the health forecast and
+    its uncertainty. A pack with sd 0 claims if and only if its mean is below the threshold.
+    """
+    mu = np.asarray(soh_at_warranty_end_mean, dtype=float)
+    if mu.ndim != 1 or mu.size == 0:
+        raise CircularInputError("soh_at_warranty_end_mean", soh_at_warranty_end_mean, "give one value per pack")
+    if np.any(~np.isfinite(mu)) or np.any((mu < 0) | (mu > 1)):
+        raise CircularInputError("soh_at_warranty_end_mean", soh_at_warranty_end_mean, "fractions between 0 and 1")
+    sd = np.broadcast_to(np.asarray(soh_at_warranty_end_sd, dtype=float), mu.shape)
+    if np.any(~np.isfinite(sd)) or np.any(sd < 0):
+        raise CircularInputError("soh_at_warranty_end_sd", soh_at_warranty_end_sd, "must be 0 or more")
+    thr = require_fraction("threshold_soh_fraction", threshold_soh_fraction)
+    cost = require_non_negative("cost_per_claim", cost_per_claim)
+    r = require_fraction("annual_discount_rate_fraction", annual_discount_rate_fraction)
+    years = np.broadcast_to(np.asarray(years_to_warranty_end, dtype=float), mu.shape)
+    if np.any(years < 0):
+        raise CircularInputError("years_to_warranty_end", years_to_warranty_end, "must be 0 or more")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(sd > 0, (thr - mu) / np.where(sd > 0, sd, 1.0), np.where(mu < thr, np.inf, -np.inf))
+    p = norm.cdf(z)
+    expected = float(p.sum())
+    pv = float((p * cost * (1 + r) ** -years).sum())
+    return WarrantyProvision(
+        packs=int(mu.size), threshold_soh_fraction=thr, expected_claims=expected, claim_probability=p.tolist(),
+        expected_cost=expected * cost, present_value=pv,
+        explanation=f"Σ Φ(({thr:g} − mean)/sd) over {mu.size} packs = {expected:.3f} claims × {cost:g}",
+    )
+
+
+def annual_rate_from_monthly(i: float) -> float:
+    return (1 + i) ** 12 - 1
+
+
+__all__ = [
+    "BuyoutQuote", "SubscriptionQuote", "SwapCharge", "WarrantyProvision", "annual_rate_from_monthly",
+    "buyout_schedule", "implied_annual_rate", "nio_buyout_price", "subscription_price", "swap_price",
+    "warranty_provision",
+]
