@@ -168,3 +168,23 @@ def test_residual_value_declines_with_health_and_uses_overrides():
     assert residual_value("NMC811", 75, [(0, 1.0)], references=cheap)[0].value_usd < values[0]
     with pytest.raises(CircularInputError):
         residual_value("NMC811", 75, [(5, 0.9), (2, 0.95)])
+
+
+def test_encoded_columns_give_the_same_decisions():
+    rng = np.random.default_rng(11)
+    n = 500
+    names = ["LFP", "NMC811", "NCA"]
+    ci = rng.integers(0, 3, n)
+    gnames = ["A", "C", "D"]
+    gi = rng.integers(-1, 3, n)  # -1: no grade
+    cap = rng.uniform(20, 100, n)
+    soh = rng.uniform(0.3, 1.0, n)
+    enc = decide_routes_batch(names, cap, soh, chemistry_index=ci, grade=gnames, grade_index=gi)
+    plain = decide_routes_batch(np.array(names)[ci], cap, soh,
+                                grade=np.array([None if k < 0 else gnames[k] for k in gi], dtype=object))
+    assert np.array_equal(enc.best_index, plain.best_index)
+    assert np.allclose(enc.npv_usd, plain.npv_usd, equal_nan=True)
+    assert not enc.best_routes()[int(np.argmax(gi == 2))].startswith(("reuse", "remanufacture", "repurpose"))
+    with pytest.raises(CircularInputError) as e:
+        decide_routes_batch(names, cap, soh, chemistry_index=ci + 5)
+    assert e.value.field == "chemistry_index"

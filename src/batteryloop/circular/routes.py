@@ -165,12 +165,12 @@ class RouteDecision(BaseModel):
 
 
 def _df(r: float, n: Any) -> Any:
-    return (1.0 + r) ** (-np.asarray(n, dtype=float))
+    return np.exp(-np.asarray(n, dtype=float) * math.log1p(r))
 
 
 def _annuity(r: float, n: Any) -> Any:
     n = np.asarray(n, dtype=float)
-    return n if r == 0 else (1.0 - (1.0 + r) ** (-n)) / r
+    return n if r == 0 else (1.0 - _df(r, n)) / r
 
 
 def _second_life_years(soh: Any, e: RouteEconomics) -> Any:
@@ -185,31 +185,34 @@ def _npv_matrix(
     e: RouteEconomics,
     second_life_years: np.ndarray | None = None,
 ) -> np.ndarray:
+    """(n, 6) NPVs, NaN where infeasible. Computed route by route in contiguous rows, returned transposed."""
     r = e.discount_rate_fraction
     P = e.new_pack_price_usd_per_kwh
-    rec = recycle_per_kwh * cap[:, None]
-    best_rec = np.nanmax(np.where(np.isnan(rec), -np.inf, rec), axis=1)
-    best_rec = np.where(np.isfinite(best_rec), best_rec, 0.0)
-    out = np.empty((soh.shape[0], 6))
-    out[:, 0] = cap * (soh * P * e.reuse_price_fraction_of_new - e.reuse_test_cost_usd_per_kwh) + _df(r, e.reuse_years) * best_rec
+    rec = (recycle_per_kwh * cap[:, None]).T  # (3, n)
+    best_rec = np.fmax(np.fmax(rec[0], rec[1]), rec[2])  # fmax ignores NaN
+    best_rec = np.nan_to_num(best_rec, nan=0.0)
+    out = np.empty((6, soh.shape[0]))
+    out[0] = cap * (soh * (P * e.reuse_price_fraction_of_new) - e.reuse_test_cost_usd_per_kwh) + float(_df(r, e.reuse_years)) * best_rec
     s_t = e.remanufacture_target_soh_fraction
-    out[:, 1] = (
+    out[1] = (
         cap * (s_t * P * e.remanufacture_price_fraction_of_new - e.remanufacture_labour_usd_per_kwh
-               - np.maximum(0.0, s_t - soh) * P * e.remanufacture_cell_cost_fraction_of_new)
-        + _df(r, e.remanufacture_years) * best_rec
+               - np.maximum(0.0, s_t - soh) * (P * e.remanufacture_cell_cost_fraction_of_new))
+        + float(_df(r, e.remanufacture_years)) * best_rec
     )
     n = _second_life_years(soh, e) if second_life_years is None else second_life_years
     mean_soh = soh - e.repurpose_fade_per_year_fraction * n / 2
-    annual = cap * (mean_soh * e.repurpose_cycles_per_year * e.repurpose_round_trip_efficiency_fraction
-                    * e.repurpose_value_usd_per_kwh_delivered - e.repurpose_opex_usd_per_kwh_year)
-    out[:, 2] = -cap * e.repurpose_cost_usd_per_kwh + _annuity(r, n) * annual + _df(r, n) * best_rec
-    out[:, 3:] = rec
-    feasible = allowed.copy()
-    feasible[:, 0] &= soh >= e.reuse_min_soh_fraction
-    feasible[:, 1] &= soh >= e.remanufacture_min_soh_fraction
-    feasible[:, 2] &= (soh >= e.repurpose_min_soh_fraction) & (n > 0)
-    feasible[:, 3:] &= ~np.isnan(recycle_per_kwh)
-    return np.where(feasible, out, np.nan)
+    annual = cap * (mean_soh * (e.repurpose_cycles_per_year * e.repurpose_round_trip_efficiency_fraction
+                                * e.repurpose_value_usd_per_kwh_delivered) - e.repurpose_opex_usd_per_kwh_year)
+    df_n = _df(r, n)
+    ann = n if r == 0 else (1.0 - df_n) / r
+    out[2] = -cap * e.repurpose_cost_usd_per_kwh + ann * annual + df_n * best_rec
+    out[3:] = rec
+    infeasible = ~allowed.T
+    infeasible[0] |= soh < e.reuse_min_soh_fraction
+    infeasible[1] |= soh < e.remanufacture_min_soh_fraction
+    infeasible[2] |= (soh < e.repurpose_min_soh_fraction) | (n <= 0)
+    out[infeasible] = np.nan
+    return out.T
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -478,9 +481,16 @@ def decide_routes_batch(
     prices_usd_per_kg: Mapping[str, float] | None = None,
     economics: Mapping[str, float] | None = None,
     grade_routes: Mapping[str, Sequence[str]] | None = None,
+    chemistry_index: np.ndarray | None = None,
+    grade_index: np.ndarray | None = None,
     references: References | None = None,
 ) -> BatchDecision:
-    """The same decision as :func:`decide_route` for a whole fleet at once (no explanations)."""
+    """The same decision as :func:`decide_route` for a whole fleet at once (no explanations).
+
+    Categorical columns may come encoded, as in a Parquet/Arrow dictionary column: with
+    ``chemistry_index``, ``chemistry`` is the list of distinct names and ``chemistry_index[i]`` the
+    position of pack i's chemistry in it (likewise ``grade`` and ``grade_index``; -1: no grade).
+    """
     soh = np.asarray(soh_fraction, dtype=float)
     cap = np.asarray(capacity_kwh, dtype=float)
     n = soh.shape[0]
@@ -497,8 +507,12 @@ def decide_routes_batch(
     refs = references or References.default()
     t = refs.tracker()
     econ = RouteEconomics.from_references(refs, t, **dict(economics or {}))
-    chem_arr = np.asarray(chemistry)
-    names, codes = np.unique(chem_arr, return_inverse=True)
+    if chemistry_index is None:
+        names, codes = np.unique(np.asarray(chemistry), return_inverse=True)
+    else:
+        names, codes = np.asarray(chemistry), np.asarray(chemistry_index)
+        if codes.shape != (n,) or codes.min() < 0 or codes.max() >= len(names):
+            raise CircularInputError("chemistry_index", f"shape {codes.shape}", f"one index per pack ({n}), each in 0..{len(names) - 1}")
     table = np.full((len(names), 3), np.nan)
     for j, name in enumerate(names):
         vals = recycle_value_usd_per_kwh(parse_chemistry(str(name), f"chemistry ({name!r})"), refs, prices_usd_per_kg, t)
@@ -506,13 +520,18 @@ def decide_routes_batch(
     rec = table[codes]
     gr = grade_routes or DEFAULT_GRADE_ROUTES
     allowed = np.ones((n, 6), dtype=bool)
-    if grade is not None:
+    if grade is not None and grade_index is None:
         g = np.asarray(grade, dtype=object)
-        for name in set(g.tolist()):
-            if name is None:
-                continue
-            mask = g == name
-            allowed[mask] = _allowed_routes(str(name), (), gr)
+        present = sorted({x for x in g.tolist() if x is not None})
+        lookup = {name: k for k, name in enumerate(present)}
+        grade_index = np.fromiter((lookup.get(x, -1) if x is not None else -1 for x in g.tolist()), dtype=np.int64, count=n)
+        grade = present
+    if grade is not None and grade_index is not None:
+        gi = np.asarray(grade_index)
+        if gi.shape != (n,):
+            raise CircularInputError("grade_index", f"shape {gi.shape}", f"one index per pack ({n})")
+        masks = np.array([[True] * 6] + [_allowed_routes(str(name), (), gr) for name in grade], dtype=bool)
+        allowed = masks[gi + 1]
     if safety_flagged is not None:
         allowed[np.asarray(safety_flagged, dtype=bool), :3] = False
     sl = None if second_life_years is None else np.asarray(second_life_years, dtype=float)
