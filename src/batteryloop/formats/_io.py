@@ -1,0 +1,78 @@
+"""Reading payloads: bytes in UTF-8, UTF-8 with BOM or UTF-16 LE/BE with BOM, then JSON.
+
+Battery Pass consortium files and some AAS tools write UTF-16 with a byte-order mark; every importer
+reads its input through :func:`load_json` so all of them accept the same encodings, and bad input is
+an :class:`~batteryloop.errors.InvalidData` naming the position and the rule, never a traceback.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidData
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _error(rule: str, message: str, value: Any = None, field: str = "(payload)") -> InvalidData:
+    return InvalidData(message, [{"field": field, "rule": rule, "message": message, "value": value}])
+
+
+def decode(data: bytes) -> str:
+    """Decode ``data`` by its byte-order mark (UTF-8, UTF-16 LE/BE); without one, strict UTF-8."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError as exc:
+                raise _error("encoding", f"the payload starts with a {codec} byte-order mark but byte "
+                             f"{exc.start} is not valid {codec}", None) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        hint = ""
+        if len(data) >= 2 and (data[0] == 0 or data[1] == 0):
+            hint = " (it looks like UTF-16 without a byte-order mark: save it with a BOM or as UTF-8)"
+        raise _error("encoding", f"the payload is not UTF-8: byte {exc.start} (0x{data[exc.start]:02x}) "
+                     f"is invalid{hint}; accepted: UTF-8, UTF-8 with BOM, UTF-16 LE/BE with BOM") from None
+
+
+def load_json(payload: Any) -> Any:
+    """``payload`` as a JSON value: a mapping/list passes through; bytes, str or a Path are parsed."""
+    if isinstance(payload, Mapping | list):
+        return payload
+    if isinstance(payload, Path):
+        try:
+            payload = payload.read_bytes()
+        except OSError as exc:
+            raise _error("file", f"cannot read {payload}: {exc.strerror}", str(payload)) from None
+    if isinstance(payload, bytes | bytearray | memoryview):
+        text = decode(bytes(payload))
+    elif isinstance(payload, str):
+        text = payload[1:] if payload.startswith("\ufeff") else payload
+    else:
+        raise _error("type", f"expected JSON text, bytes or an object, got {type(payload).__name__}",
+                     type(payload).__name__)
+    if not text.strip():
+        raise _error("json", "the payload is empty: expected a JSON object")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _error("json", f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+                     text[max(0, exc.pos - 20): exc.pos + 20]) from None
+
+
+def load_object(payload: Any, what: str) -> dict[str, Any]:
+    obj = load_json(payload)
+    if not isinstance(obj, Mapping):
+        raise _error("type", f"a {what} payload must be a JSON object, got {type(obj).__name__}",
+                     type(obj).__name__)
+    return dict(obj)

@@ -1,0 +1,157 @@
+"""The one interface every wire format implements, and the reports an export or import returns.
+
+A format adapter translates between our passport (:class:`~batteryloop.passport.model.BatteryModelData`
+plus :class:`~batteryloop.passport.model.BatteryData`) and one standard's payload:
+
+* ``export(parts)`` → :class:`ExportResult` (the payload, and a :class:`MappingReport` saying which of
+  our fields have no place in the standard and which values the standard requires that the passport
+  does not hold — *placeholders*);
+* ``import_payload(payload)`` → :class:`ImportResult` (our model and battery data, and a report of the
+  source fields we do not map and, in lenient mode, every value dropped and why).
+
+Exports work on plain dictionaries already cut to the reader's access tiers (the same cut the API
+and the pages use, :mod:`batteryloop.passport.redact`), so an export for a public reader carries only
+public fields. A new standard is a new module that registers one adapter (:mod:`.registry`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel
+
+from ..passport.model import BatteryData, BatteryModelData
+from ..passport.redact import redact_battery, redact_model
+from ..passport.tiers import ALL_TIERS, Tier
+
+#: Placeholder text for a value a standard requires and the passport does not declare.
+NOT_DECLARED = "not declared"
+#: Placeholder text for a value a standard requires and the reader's access tiers withhold.
+WITHHELD = "withheld (access tier)"
+
+
+@dataclass
+class PassportParts:
+    """What an export reads: model and battery data as JSON-ready dicts, cut to ``tiers``.
+
+    ``web_link``, ``version`` and ``archived`` come from the stored passport when there is one
+    (:meth:`batteryloop.passport.service.PassportService.export`); exports work without them.
+    """
+
+    model: dict[str, Any]
+    battery: dict[str, Any]
+    tiers: frozenset[Tier] = ALL_TIERS
+    web_link: str | None = None
+    version: int | None = None
+    archived: bool = False
+    now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+
+    def has(self, tier: Tier) -> bool:
+        return tier in self.tiers
+
+    @classmethod
+    def from_data(
+        cls,
+        model: BatteryModelData | Mapping[str, Any],
+        battery: BatteryData | Mapping[str, Any],
+        tiers: Iterable[Tier] = ALL_TIERS,
+        *,
+        web_link: str | None = None,
+        version: int | None = None,
+        archived: bool = False,
+        now: datetime | None = None,
+    ) -> PassportParts:
+        """Parts from our models (or their JSON dicts), cut to ``tiers`` by the passport's own rules."""
+        tiers = frozenset(tiers) | {Tier.PUBLIC}
+        m = model.model_dump(mode="json", exclude_none=True) if isinstance(model, BaseModel) else dict(model)
+        b = battery.model_dump(mode="json", exclude_none=True) if isinstance(battery, BaseModel) else dict(battery)
+        parts = cls(redact_model(m, tiers), redact_battery(b, tiers), tiers, web_link, version, archived)
+        if now is not None:
+            parts.now = now
+        return parts
+
+    @classmethod
+    def from_view(cls, view: Mapping[str, Any], *, now: datetime | None = None) -> PassportParts:
+        """Parts from :meth:`PassportService.export` / ``get_view`` output (already cut to its tiers)."""
+        tiers = frozenset(Tier(t) for t in view.get("access_tiers", [Tier.PUBLIC.value]))
+        parts = cls(dict(view.get("model") or {}), dict(view.get("battery") or {}), tiers,
+                    view.get("web_link"), view.get("version"), bool(view.get("archived", False)))
+        if now is not None:
+            parts.now = now
+        return parts
+
+
+@dataclass
+class MappingReport:
+    """What a translation could not carry across, field by field.
+
+    * ``unmapped``: fields one side has and the other lacks (``{path, value, reason}``);
+    * ``placeholders``: values the target schema requires that the passport does not hold
+      (``{path, reason}``: ``not declared`` or ``withheld`` by the reader's access tiers);
+    * ``dropped``: invalid values a lenient import left out (``{field, rule, message, value}``);
+    * ``schema_errors``: violations of the official schema (``{field, rule, message, value}``).
+    """
+
+    format: str
+    unmapped: list[dict[str, Any]] = field(default_factory=list)
+    placeholders: list[dict[str, Any]] = field(default_factory=list)
+    dropped: list[dict[str, Any]] = field(default_factory=list)
+    schema_errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def unmap(self, path: str, value: Any, reason: str) -> None:
+        self.unmapped.append({"path": path, "value": _short(value), "reason": reason})
+
+    def placeholder(self, path: str, reason: str) -> None:
+        self.placeholders.append({"path": path, "reason": reason})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": self.format, "unmapped": self.unmapped, "placeholders": self.placeholders,
+                "dropped": self.dropped, "schema_errors": self.schema_errors}
+
+
+@dataclass
+class ExportResult:
+    payload: Any  # a JSON-ready dict, or bytes for binary formats (AASX)
+    media_type: str
+    report: MappingReport
+    filename: str | None = None
+
+
+@dataclass
+class ImportResult:
+    """Our passport parts from a foreign payload. In lenient mode a part may be ``None`` (then the
+    report says which required field was missing or invalid); ``model_fields``/``battery_fields`` hold
+    every valid value found either way."""
+
+    model: BatteryModelData | None
+    battery: BatteryData | None
+    report: MappingReport
+    model_fields: dict[str, Any] = field(default_factory=dict)
+    battery_fields: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class FormatAdapter(Protocol):
+    """One wire format. Register instances with :func:`batteryloop.formats.registry.register`."""
+
+    name: str
+    title: str
+    media_type: str
+    can_import: bool
+
+    def export(self, parts: PassportParts, *, validate: bool = True) -> ExportResult: ...
+
+    def import_payload(self, payload: Any, *, lenient: bool = False,
+                       defaults: Mapping[str, Any] | None = None) -> ImportResult: ...
+
+    def detect(self, obj: Any) -> bool: ...
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value if not isinstance(value, str) or len(value) <= 200 else value[:200] + "…"
+    text = repr(value)
+    return text if len(text) <= 200 else text[:200] + "…"
