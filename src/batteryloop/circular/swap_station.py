@@ -111,23 +111,34 @@ def simulate_swap_station(config: SwapStationConfig | None = None, references: R
     delivered: dict[str, list[float]] = {"premium": [], "standard": []}
     ready_sum = 0.0
     retired_soh: list[float] = []
-    for step in range(c.days * 24 * steps_per_hour):
-        hour = (step // steps_per_hour) % 24
+    steps = c.days * 24 * steps_per_hour
+    hours = (np.arange(steps) // steps_per_hour) % 24
+    # demand is drawn up front, so that every policy faces the same customers (common random numbers)
+    arrivals = rng.poisson(lam_step[hours])
+    total = int(arrivals.sum())
+    tier_u = rng.random(total)
+    vehicle = rng.integers(c.vehicles, size=total)
+    soc_draw = rng.normal(c.arrival_soc_mean_fraction, c.arrival_soc_sd_fraction, total)
+    k = 0
+    for step in range(steps):
+        hour = int(hours[step])
         # arrivals
-        for _ in range(rng.poisson(lam_step[hour])):
+        for _ in range(arrivals[step]):
             requested += 1
+            tier = "premium" if tier_u[k] < c.premium_share_fraction else "standard"
+            v = int(vehicle[k])
+            soc_arrival = float(soc_draw[k])
+            k += 1
             station_ids = np.flatnonzero(at_station)
             ready = station_ids[soc[station_ids] >= c.dispatch_min_soc_fraction]
             if ready.size == 0:
                 continue
-            tier = "premium" if rng.random() < c.premium_share_fraction else "standard"
             if c.allocation == "soh_aware":
                 pick = ready[np.argmax(soh[ready])] if tier == "premium" else ready[np.argmin(soh[ready])]
             else:
                 pick = ready[0]
-            v = rng.integers(c.vehicles)
             back = vehicle_pack[v]
-            soc_in = float(np.clip(rng.normal(c.arrival_soc_mean_fraction, c.arrival_soc_sd_fraction), 0.0, soc[back]))
+            soc_in = float(np.clip(soc_arrival, 0.0, soc[back]))
             kwh = max(0.0, soc[pick] * soh[pick] - soc_in * soh[back]) * e_kwh
             revenue += (float(tariff[hour]) + c.service_fee_per_kwh) * max(kwh, min_kwh)  # = baas.swap_price
             # the returned pack ages by the cycle it just did
@@ -164,7 +175,6 @@ def simulate_swap_station(config: SwapStationConfig | None = None, references: R
         batch = decide_routes_batch([c.chemistry] * len(retired_soh), np.full(len(retired_soh), e_kwh),
                                     np.asarray(retired_soh), references=references)
         routes = batch.counts()
-    steps = c.days * 24 * steps_per_hour
     return SwapStationKPIs(
         swaps_requested=requested, swaps_served=served,
         service_level_fraction=served / requested if requested else 1.0,
