@@ -126,3 +126,18 @@ def test_swap_station_config_errors():
         SwapStationConfig(initial_soh_range=(0.9, 0.8))
     with pytest.raises(ValueError, match="charging"):
         SwapStationConfig(charging="whenever")
+
+
+def test_subscription_for_pack_uses_route_residual_value():
+    from batteryloop.circular.baas import subscription_for_pack
+    from batteryloop.circular.routes import decide_route
+
+    q = subscription_for_pack("NMC622", 75, 96, 0.78, 0.08, margin_fraction=0.1)
+    d = decide_route("NMC622", 75, 0.78, sensitivity=False)
+    assert q.residual_route == d.recommended
+    assert q.quote.residual_value == pytest.approx(d.ranking[0].npv_usd)
+    assert q.quote.pack_cost == pytest.approx(75 * 115.0)  # capacity × new-pack price (second_life_literature)
+    expected = subscription_price(75 * 115.0, 96, d.ranking[0].npv_usd, 0.08, 0.1)
+    assert q.quote.monthly_price == pytest.approx(expected.monthly_price)
+    worn = subscription_for_pack("NMC622", 75, 96, 0.5, 0.08, margin_fraction=0.1)
+    assert worn.quote.monthly_price > q.quote.monthly_price  # less residual value, higher fee

@@ -10,6 +10,7 @@ from .baas import (
     buyout_schedule,
     implied_annual_rate,
     nio_buyout_price,
+    subscription_for_pack,
     subscription_price,
     swap_price,
     warranty_provision,
@@ -42,6 +43,6 @@ __all__ = [
     "buyout_schedule", "carbon_footprint", "check_recycled_content", "check_recycling_targets", "compliance_report",
     "composition_for_mass", "composition_from_materials", "decide_route", "decide_routes_batch", "functional_unit",
     "implied_annual_rate", "nio_buyout_price", "pack_composition", "parse_chemistry", "performance_class", "recycle",
-    "recycle_mass", "recycle_pack", "residual_value", "simulate_swap_station", "subscription_price", "swap_price",
+    "recycle_mass", "recycle_pack", "residual_value", "simulate_swap_station", "subscription_for_pack", "subscription_price", "swap_price",
     "warranty_provision",
 ]

@@ -3,6 +3,7 @@
 - :func:`subscription_price` — the monthly fee that recovers a pack's cost net of its discounted
   residual value over the term at a discount rate, plus a margin and operating cost (an annuity).
   :func:`implied_annual_rate` inverts it: which return a published fee (NIO, ``nio_baas``) implies.
+- :func:`subscription_for_pack` — the same for a pack, with its residual value from the route decision.
 - :func:`nio_buyout_price` / :func:`buyout_schedule` — NIO's rule: RMB 70,000, reduced by RMB 460 for
   each monthly payment made in years 2 to 5 (months 13–60); every number from ``nio_baas``.
 - :func:`swap_price` — (electricity price + service fee) × kWh swapped, at least 20 kWh.
@@ -71,6 +72,45 @@ def subscription_price(
         explanation=(f"({cost:g} − {res:g} × {v_n:.4f}) recovered over {term_months} months at {i:.5%}/month = "
                      f"{capital:.2f}; × (1 + {m:g}) + {opex:g} = {price:.2f} per month"),
     )
+
+
+class PackSubscriptionQuote(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    chemistry: str
+    capacity_kwh: float
+    soh_at_term_end_fraction: float
+    residual_route: str
+    quote: SubscriptionQuote
+    references: list[ReferenceValue]
+
+
+def subscription_for_pack(
+    chemistry: str,
+    capacity_kwh: float,
+    term_months: int,
+    soh_at_term_end_fraction: float,
+    annual_discount_rate_fraction: float,
+    margin_fraction: float = 0.0,
+    operating_cost_per_month: float = 0.0,
+    pack_cost_usd: float | None = None,
+    references: References | None = None,
+) -> PackSubscriptionQuote:
+    """A pack's monthly fee in $: pack cost (default capacity × new-pack price), residual value at the end
+    of the term = the best route's value at the forecast state of health (:mod:`.routes`)."""
+    from .routes import decide_routes_batch
+
+    refs = references or References.default()
+    cap = require_positive("capacity_kwh", capacity_kwh)
+    s_end = require_fraction("soh_at_term_end_fraction", soh_at_term_end_fraction)
+    batch = decide_routes_batch([chemistry], np.array([cap]), np.array([s_end]), references=refs)
+    best = int(batch.best_index[0])
+    residual = max(0.0, float(batch.npv_usd[0, best]))
+    cost = cap * batch.economics.new_pack_price_usd_per_kwh if pack_cost_usd is None else pack_cost_usd
+    quote = subscription_price(cost, term_months, residual, annual_discount_rate_fraction, margin_fraction,
+                               operating_cost_per_month)
+    return PackSubscriptionQuote(chemistry=chemistry, capacity_kwh=cap, soh_at_term_end_fraction=s_end,
+                                 residual_route=batch.routes[best], quote=quote, references=batch.references)
 
 
 def implied_annual_rate(
@@ -204,7 +244,8 @@ def annual_rate_from_monthly(i: float) -> float:
 
 
 __all__ = [
-    "BuyoutQuote", "SubscriptionQuote", "SwapCharge", "WarrantyProvision", "annual_rate_from_monthly",
-    "buyout_schedule", "implied_annual_rate", "nio_buyout_price", "subscription_price", "swap_price",
+    "BuyoutQuote", "PackSubscriptionQuote", "SubscriptionQuote", "SwapCharge", "WarrantyProvision", "annual_rate_from_monthly",
+    "buyout_schedule", "implied_annual_rate", "nio_buyout_price", "subscription_for_pack", "subscription_price",
+    "swap_price",
     "warranty_provision",
 ]

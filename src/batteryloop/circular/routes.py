@@ -239,8 +239,7 @@ def recycle_value_usd_per_kwh(
             continue
         out[f"recycle_{p}"] = res.material_net_value_usd
         if tracker is not None:
-            for u in res.references:
-                tracker._used[(u.set, u.key)] = u
+            tracker.merge(res.references)
     return out
 
 

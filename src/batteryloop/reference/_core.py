@@ -290,5 +290,10 @@ class Tracker:
             set="input", key=key, value=value, source="caller input", verified=True, overridden=True
         )
 
+    def merge(self, values: list[ReferenceValue]) -> None:
+        """Add values another calculation recorded (e.g. a sub-result's ``references``)."""
+        for v in values:
+            self._used[(v.set, v.key)] = v
+
     def used(self) -> list[ReferenceValue]:
         return [self._used[k] for k in sorted(self._used)]
