@@ -159,3 +159,14 @@ def test_given_composition_conserves_mass(masses, process):
     r = recycle(comp, process, missing_price="zero")
     for el, kg in masses.items():
         assert r.recovered_kg(el) <= kg + 1e-9
+
+
+def test_result_records_overridden_reference_values():
+    refs = References.default().override({"everbatt_2023": {"recovery_fraction": {"hydro": {"Li": 0.5}}}})
+    r = recycle_pack("NMC622", 10, "hydro", references=refs)
+    used = {(u.set, u.key): u for u in r.references}
+    li = used[("everbatt_2023", "recovery_fraction.hydro.Li")]
+    assert li.value == 0.5 and li.overridden
+    assert not used[("everbatt_2023", "recovery_fraction.hydro.Co")].overridden
+    assert r.recovered_kg("Li") == pytest.approx(0.105 * 10 * 0.5)
+    assert not used[("batteryloop_assumptions", "process_input_price_usd.H2SO4_per_kg")].verified
