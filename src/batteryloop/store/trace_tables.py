@@ -1,0 +1,97 @@
+"""Tables of the traceability ledger (batteryloop.trace), on the shared ``metadata``.
+
+* ``trace_events`` — one row per signed event: its canonical body (the bytes the hash covers), hash,
+  signature and a store-wide sequence number ``gseq`` (assigned max + 1 inside the write
+  transaction, so a gap means a removed row).
+* ``trace_chain`` — one row per (subject, event): the subject's hash chain. The primary key
+  (subject, seq) and the unique (subject, prev_hash) make a fork impossible: two writers that both
+  extend the same head collide and the second is retried against the new head.
+* ``trace_lots`` — material lots and the things built from them (cell batches, modules, packs) with
+  mass, element contents, origin, producer site and remaining mass.
+* ``trace_lot_edges`` — output lot ← input lot, with the input mass that went into the output.
+* ``trace_custody`` — the latest custody state of each subject (holder, country, status), kept up to
+  date by every append: recall and outflow reports read it instead of replaying chains.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Float, Index, Integer, String, Table, Text, UniqueConstraint
+
+from .tables import metadata
+
+trace_events = Table(
+    "trace_events",
+    metadata,
+    Column("gseq", Integer, primary_key=True, autoincrement=False),
+    Column("id", String(100), nullable=False, unique=True),
+    Column("hash", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("actor", String(32), nullable=False),
+    Column("occurred_at", String(32), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("recorded_at", String(32), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("signature", String(100), nullable=False),
+    Index("ix_trace_events_kind", "kind"),
+    Index("ix_trace_events_actor", "actor"),
+)
+
+trace_chain = Table(
+    "trace_chain",
+    metadata,
+    Column("subject", String(100), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("event_id", String(100), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("event_hash", String(64), nullable=False),
+    UniqueConstraint("subject", "prev_hash", name="uq_trace_chain_subject_prev_hash"),
+    Index("ix_trace_chain_event_id", "event_id"),
+)
+
+trace_lots = Table(
+    "trace_lots",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("mass_kg", Float, nullable=False),
+    Column("consumed_kg", Float, nullable=False, default=0.0),
+    Column("elements", Text, nullable=False),  # JSON {element: kg}
+    Column("material", String(100)),
+    Column("model_id", String(100)),
+    Column("origin_type", String(16)),  # primary / pre_consumer / post_consumer; NULL for produced lots
+    Column("origin_country", String(2)),
+    Column("origin_site", String(200)),
+    Column("certified_by", String(32)),
+    Column("producer", String(32), nullable=False),
+    Column("site_country", String(2), nullable=False),
+    Column("site", String(200), nullable=False),
+    Column("produced_at", String(32), nullable=False),
+    Column("event_id", String(100), nullable=False),
+    Index("ix_trace_lots_kind_model", "kind", "model_id"),
+    Index("ix_trace_lots_origin_site", "origin_site"),
+    Index("ix_trace_lots_producer", "producer"),
+)
+
+trace_lot_edges = Table(
+    "trace_lot_edges",
+    metadata,
+    Column("output_id", String(100), primary_key=True),
+    Column("input_id", String(100), primary_key=True),
+    Column("mass_kg", Float, nullable=False),
+    Column("event_id", String(100), nullable=False),
+    Index("ix_trace_lot_edges_input", "input_id"),
+)
+
+trace_custody = Table(
+    "trace_custody",
+    metadata,
+    Column("subject", String(100), primary_key=True),
+    Column("holder", String(32)),
+    Column("country", String(2), nullable=False),
+    Column("status", String(16), nullable=False),  # in_use / exported / end_of_life / second_life
+    Column("last_event_id", String(100), nullable=False),
+    Column("last_kind", String(32), nullable=False),
+    Column("last_event_at", String(32), nullable=False),
+    Column("exported_to", String(2)),
+    Index("ix_trace_custody_holder", "holder"),
+)

@@ -1,0 +1,697 @@
+"""The ledger service: append signed events, batch ingest, read chains, verify one event, a chain, the store.
+
+Appends run in one write transaction each (a batch in one transaction for all its events): the event
+row, one chain link per subject, the lots it produces, the edges to the lots it consumes, and the
+custody state of its subjects. Either all of it is stored or nothing is.
+
+Chains never fork. A link's key is (subject, seq) and (subject, prev_hash) is unique, and the event's
+signed ``prev`` must equal the subject's current head. On SQLite writers queue on ``BEGIN
+IMMEDIATE``; on PostgreSQL two writers that extend the same head collide on the key and the loser
+gets :class:`StaleChain` (pre-signed events) or is re-signed against the new head and retried
+(:meth:`Ledger.record`, for participants whose key this node holds).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from ..access import Caller
+from ..errors import Conflict, Forbidden, InvalidData, NotFound
+from ..store import trace_tables as tt  # noqa: F401  (registers the trace tables on the shared metadata)
+from ..store.db import Store, utcnow_iso
+from ..store.tables import participants
+from .canonical import GENESIS
+from .events import (
+    END_OF_LIFE,
+    EventKind,
+    LifecycleEvent,
+    LotKind,
+    SealedEvent,
+    chain_subjects,
+    normalize,
+    seal,
+)
+from .keys import KeyFormatError, Signer, public_key_from_text, verify_signature
+from .lots import LotState, check_transformation, edge_masses
+from .verify import Checkpoint, Problem, VerifyReport, check_chain_links, check_event_row
+
+E, C, L, ED, CU = tt.trace_events, tt.trace_chain, tt.trace_lots, tt.trace_lot_edges, tt.trace_custody
+
+
+class StaleChain(Conflict):
+    """The event's ``prev`` is not the current head of a subject's chain (someone appended first)."""
+
+
+@dataclass
+class SubmitResult:
+    event_id: str
+    hash: str
+    status: str  # "stored" or "duplicate"
+    gseq: int | None = None
+
+
+@dataclass
+class IngestReport:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    ok: bool = True
+    error: dict[str, Any] | None = None  # the first invalid event: index, line, event_id, detail, errors
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"received": self.received, "stored": self.stored, "duplicates": self.duplicates, "ok": self.ok,
+                "error": self.error, "seconds": round(self.seconds, 4)}
+
+
+class _Rejected(Exception):
+    def __init__(self, index: int, exc: Exception) -> None:
+        super().__init__(str(exc))
+        self.index = index
+        self.exc = exc
+
+
+def _one(field_: str, rule: str, message: str, value: Any = None) -> list[dict[str, Any]]:
+    return [{"field": field_, "rule": rule, "message": message, "value": value}]
+
+
+@dataclass
+class _TxState:
+    """Per-transaction caches: chain heads, lots, next store sequence number."""
+
+    next_gseq: int
+    heads: dict[str, tuple[int, str]] = field(default_factory=dict)
+    lots: dict[str, LotState | None] = field(default_factory=dict)
+    custody: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    seen: dict[str, str] = field(default_factory=dict)  # event id -> hash stored in this transaction
+    rows_events: list[dict[str, Any]] = field(default_factory=list)
+    rows_chain: list[dict[str, Any]] = field(default_factory=list)
+    rows_lots: list[dict[str, Any]] = field(default_factory=list)
+    rows_edges: list[dict[str, Any]] = field(default_factory=list)
+    consumed: dict[str, float] = field(default_factory=dict)
+    custody_new: dict[str, dict[str, Any]] = field(default_factory=dict)
+    custody_upd: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class Ledger:
+    """The signed, hash-chained lifecycle ledger on a :class:`Store`."""
+
+    def __init__(self, store: Store, key_cache_seconds: float = 30.0) -> None:
+        self.store = store
+        self._keys: dict[str, tuple[float, Ed25519PublicKey | None | bool]] = {}
+        self._key_ttl = key_cache_seconds
+
+    # ------------------------------------------------------------------ keys
+    def public_key(self, actor: str) -> Ed25519PublicKey | None | bool:
+        """The actor's registered key; ``None`` if unknown, ``False`` if it has none (or an unreadable one)."""
+        now = time.monotonic()
+        hit = self._keys.get(actor)
+        if hit is not None and now - hit[0] < self._key_ttl:
+            return hit[1]
+        with self.store.read() as conn:
+            row = conn.execute(select(participants.c.public_key).where(participants.c.id == actor)).first()
+        key: Ed25519PublicKey | None | bool
+        if row is None:
+            key = None
+        elif not row.public_key:
+            key = False
+        else:
+            try:
+                key = public_key_from_text(row.public_key)
+            except (KeyFormatError, ValueError):
+                key = False
+        self._keys[actor] = (now, key)
+        return key
+
+    def forget_keys(self) -> None:
+        self._keys.clear()
+
+    def registry_keys(self) -> dict[str, Ed25519PublicKey | bool]:
+        """Every participant's key as now registered (no cache): what verification uses."""
+        with self.store.read() as conn:
+            rows = conn.execute(select(participants.c.id, participants.c.public_key)).all()
+        out: dict[str, Ed25519PublicKey | bool] = {}
+        for r in rows:
+            try:
+                out[r.id] = public_key_from_text(r.public_key) if r.public_key else False
+            except (KeyFormatError, ValueError):
+                out[r.id] = False
+        return out
+
+    # ------------------------------------------------------------- admission
+    def admit(self, data: Mapping[str, Any] | SealedEvent, caller: Caller | None = None) -> SealedEvent:
+        """Validate an event and check its signature against the actor's registered key."""
+        if isinstance(data, SealedEvent):
+            sealed = data
+        else:
+            ev, body, h = normalize(dict(data))
+            sig = data.get("signature")
+            sealed = SealedEvent(ev, body, h, sig if isinstance(sig, str) else None)
+        ev = sealed.event
+        if caller is not None and not caller.is_admin and caller.participant_id != ev.actor:
+            raise Forbidden(f"event {ev.id}: {caller.participant_id or 'an anonymous caller'} may not submit "
+                            f"events whose actor is {ev.actor}")
+        if not sealed.signature:
+            raise InvalidData(f"event {ev.id}: signature is missing", _one(
+                "signature", "required", "signature: the actor's Ed25519 signature (base64url) of the event hash"),
+                event_id=ev.id)
+        key = self.public_key(ev.actor)
+        if key is None:
+            raise InvalidData(f"event {ev.id}: actor {ev.actor} is not in the participant registry", _one(
+                "actor", "registered", f"actor: {ev.actor} is not a registered participant", ev.actor), event_id=ev.id)
+        if key is False:
+            raise InvalidData(f"event {ev.id}: actor {ev.actor} has no public key in the participant registry", _one(
+                "actor", "public_key", f"actor: register an Ed25519 public key for {ev.actor}", ev.actor),
+                event_id=ev.id)
+        if not verify_signature(key, sealed.hash, sealed.signature):  # type: ignore[arg-type]
+            raise InvalidData(
+                f"event {ev.id}: signature does not verify under the registered key of {ev.actor} "
+                f"(event hash {sealed.hash[:16]}…; was it signed over the canonical form by that key?)",
+                _one("signature", "signature_valid", "signature: not a valid signature of the event hash by the "
+                     "actor's registered key", sealed.signature[:20]), event_id=ev.id)
+        return sealed
+
+    # --------------------------------------------------------------- append
+    def submit(self, data: Mapping[str, Any] | SealedEvent, caller: Caller | None = None) -> SubmitResult:
+        """Append one signed event (idempotent: the same id and content again is a no-op)."""
+        sealed = self.admit(data, caller)
+        return self._apply_batch([sealed], stop_on_stale=True)[0]
+
+    def record(self, data: Mapping[str, Any], signer: Signer, attempts: int = 20) -> SubmitResult:
+        """Fill in ``prev`` from the current chain heads, sign with ``signer`` and append; retry if beaten.
+
+        For nodes that hold their participants' keys (the demo, a company's own node).
+        """
+        last: Exception | None = None
+        for i in range(attempts):
+            d = dict(data)
+            d.pop("signature", None)
+            d["prev"] = self.heads(chain_subjects(_loose(d)))
+            sealed = seal(d, signer)
+            try:
+                return self.submit(sealed)
+            except StaleChain as exc:
+                last = exc
+                time.sleep(0.001 * (i + 1))
+        raise last or RuntimeError("unreachable")
+
+    def heads(self, subjects: Iterable[str], conn: Connection | None = None) -> dict[str, str]:
+        """The hash of each subject's last event (64 zeros for a subject with no events yet)."""
+        subjects = list(subjects)
+        if conn is None:
+            with self.store.read() as c:
+                return self.heads(subjects, c)
+        out = {}
+        for s in subjects:
+            row = conn.execute(select(C.c.event_hash).where(C.c.subject == s).order_by(C.c.seq.desc()).limit(1)).first()
+            out[s] = row.event_hash if row else GENESIS
+        return out
+
+    def ingest(self, events: Iterable[Mapping[str, Any] | str | bytes], caller: Caller | None = None) -> IngestReport:
+        """Append a batch all-or-nothing. The report names the first invalid event and why."""
+        t0 = time.perf_counter()
+        rep = IngestReport()
+        sealed: list[SealedEvent] = []
+        for n, item in enumerate(events):
+            rep.received += 1
+            try:
+                if isinstance(item, str | bytes):
+                    try:
+                        item = orjson.loads(item)
+                    except orjson.JSONDecodeError as exc:
+                        raise InvalidData(f"line {n + 1} is not JSON: {exc}", _one("(line)", "json", str(exc))) from None
+                sealed.append(self.admit(item, caller))  # type: ignore[arg-type]
+            except (InvalidData, Forbidden) as exc:
+                rep.ok = False
+                rep.error = _error_report(n, exc, item)
+                rep.seconds = time.perf_counter() - t0
+                return rep
+        try:
+            results = self._apply_batch(sealed, stop_on_stale=True)
+        except _Rejected as rj:
+            rep.ok = False
+            rep.error = _error_report(rj.index, rj.exc, sealed[rj.index].to_wire())
+            rep.seconds = time.perf_counter() - t0
+            return rep
+        rep.stored = sum(r.status == "stored" for r in results)
+        rep.duplicates = sum(r.status == "duplicate" for r in results)
+        rep.seconds = time.perf_counter() - t0
+        return rep
+
+    def ingest_file(self, path: str | Path, caller: Caller | None = None) -> IngestReport:
+        """Ingest a JSON-lines file (one signed event per line; blank lines ignored)."""
+        with open(path, "rb") as fh:
+            lines = [ln for ln in fh.read().splitlines() if ln.strip()]
+        return self.ingest(lines, caller)
+
+    # ------------------------------------------------------------ internals
+    def _apply_batch(self, batch: list[SealedEvent], *, stop_on_stale: bool) -> list[SubmitResult]:
+        single = len(batch) == 1
+        for attempt in range(8):
+            try:
+                with self.store.write() as conn:
+                    st = _TxState(next_gseq=(conn.execute(select(func.max(E.c.gseq))).scalar() or 0) + 1)
+                    existing = self._existing(conn, [s.event.id for s in batch])
+                    self._prefetch(conn, st, batch)
+                    results = []
+                    for n, s in enumerate(batch):
+                        try:
+                            results.append(self._apply(conn, st, s, existing))
+                        except (Conflict, InvalidData) as exc:
+                            if single:
+                                raise
+                            raise _Rejected(n, exc) from None
+                    self._flush(conn, st)
+                return results
+            except IntegrityError as exc:
+                # another writer (PostgreSQL) took a chain position or store sequence number first
+                if attempt == 7:
+                    raise Conflict(f"could not append after {attempt + 1} attempts: {exc.orig}") from None
+                time.sleep(0.002 * 2**attempt)
+            except OperationalError as exc:  # pragma: no cover - lock timeouts
+                if attempt == 7 or "locked" not in str(exc):
+                    raise
+                time.sleep(0.01 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def _existing(self, conn: Connection, ids: list[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            for r in conn.execute(select(E.c.id, E.c.hash).where(E.c.id.in_(chunk))):
+                out[r.id] = r.hash
+        return out
+
+    def _prefetch(self, conn: Connection, st: _TxState, batch: list[SealedEvent]) -> None:
+        """Load chain heads, lots and custody rows for the whole batch in a few IN queries."""
+        subjects: set[str] = set()
+        lots: set[str] = set()
+        custody: set[str] = set()
+        for s in batch:
+            ev = s.event
+            subjects.update(ev.prev)
+            lots.update(i.lot for i in ev.inputs)
+            lots.update(o.lot for o in ev.outputs)
+            custody.update(ev.subjects)
+            custody.update(i.lot for i in ev.inputs)
+            custody.update(o.lot for o in ev.outputs if o.kind in (LotKind.PACK, LotKind.MODULE))
+        c2 = C.alias("c2")
+        for chunk in _chunks(sorted(subjects)):
+            latest = (select(func.max(c2.c.seq)).where(c2.c.subject == C.c.subject).scalar_subquery())
+            for r in conn.execute(select(C.c.subject, C.c.seq, C.c.event_hash)
+                                  .where(C.c.subject.in_(chunk), C.c.seq == latest)):
+                st.heads[r.subject] = (r.seq, r.event_hash)
+        for subj in subjects:
+            st.heads.setdefault(subj, (0, GENESIS))
+        for chunk in _chunks(sorted(lots)):
+            for r in conn.execute(select(L.c.id, L.c.kind, L.c.mass_kg, L.c.consumed_kg, L.c.elements)
+                                  .where(L.c.id.in_(chunk))):
+                st.lots[r.id] = LotState(r.id, r.kind, r.mass_kg, r.consumed_kg, orjson.loads(r.elements))
+        for lot_id in lots:
+            st.lots.setdefault(lot_id, None)
+        for chunk in _chunks(sorted(custody)):
+            for r in conn.execute(select(CU).where(CU.c.subject.in_(chunk))):
+                st.custody[r.subject] = dict(r._mapping)
+        for subj in custody:
+            st.custody.setdefault(subj, None)
+
+    def _head(self, conn: Connection, st: _TxState, subject: str) -> tuple[int, str]:
+        h = st.heads.get(subject)
+        if h is None:
+            row = conn.execute(select(C.c.seq, C.c.event_hash).where(C.c.subject == subject)
+                               .order_by(C.c.seq.desc()).limit(1)).first()
+            h = (row.seq, row.event_hash) if row else (0, GENESIS)
+            st.heads[subject] = h
+        return h
+
+    def _lot(self, conn: Connection, st: _TxState, lot_id: str) -> LotState | None:
+        if lot_id in st.lots:
+            return st.lots[lot_id]
+        row = conn.execute(select(L.c.id, L.c.kind, L.c.mass_kg, L.c.consumed_kg, L.c.elements)
+                           .where(L.c.id == lot_id)).first()
+        lot = None if row is None else LotState(row.id, row.kind, row.mass_kg, row.consumed_kg, orjson.loads(row.elements))
+        st.lots[lot_id] = lot
+        return lot
+
+    def _apply(self, conn: Connection, st: _TxState, s: SealedEvent, existing: dict[str, str]) -> SubmitResult:
+        ev = s.event
+        prior = st.seen.get(ev.id) or existing.get(ev.id)
+        if prior is not None:
+            if prior == s.hash:
+                return SubmitResult(ev.id, s.hash, "duplicate")
+            raise Conflict(f"event {ev.id} is already stored with other content (stored hash {prior[:16]}…, "
+                           f"submitted {s.hash[:16]}…): an event id is never reused", event_id=ev.id)
+        subjects = chain_subjects(ev)
+        heads = {}
+        for subj in subjects:
+            seq, h = self._head(conn, st, subj)
+            if ev.prev[subj] != h:
+                raise StaleChain(f"event {ev.id}: prev[{subj}] is {ev.prev[subj][:16]}… but the chain of {subj} is at "
+                                 f"position {seq} with hash {h[:16]}…: fetch the head, re-sign and resubmit",
+                                 event_id=ev.id, subject=subj, head_seq=seq, head_hash=h)
+            heads[subj] = seq
+        # lots
+        if ev.inputs:
+            lots = {i.lot: self._lot(conn, st, i.lot) for i in ev.inputs}
+            errors = check_transformation(ev, lots)
+            if errors:
+                more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+                raise InvalidData(f"event {ev.id}: {errors[0]['message']}{more}", errors, event_id=ev.id)
+        for n, o in enumerate(ev.outputs):
+            if self._lot(conn, st, o.lot) is not None:
+                raise InvalidData(f"event {ev.id}: output lot {o.lot} already exists", _one(
+                    f"outputs[{n}].lot", "new_lot", f"outputs[{n}].lot: lot {o.lot} was produced by an earlier event; "
+                    "a lot is produced once", o.lot), event_id=ev.id)
+        # rows
+        gseq = st.next_gseq
+        st.next_gseq += 1
+        occurred = ev.model_dump(mode="json", include={"occurred_at"})["occurred_at"]
+        st.rows_events.append({"gseq": gseq, "id": ev.id, "hash": s.hash, "kind": ev.kind.value, "actor": ev.actor,
+                               "occurred_at": occurred, "country": ev.place.country, "recorded_at": utcnow_iso(),
+                               "body": s.body.decode(), "signature": s.signature})
+        for subj in subjects:
+            seq = heads[subj] + 1
+            st.rows_chain.append({"subject": subj, "seq": seq, "event_id": ev.id, "prev_hash": ev.prev[subj],
+                                  "event_hash": s.hash})
+            st.heads[subj] = (seq, s.hash)
+        for i in ev.inputs:
+            lot = st.lots[i.lot]
+            assert lot is not None
+            lot.consumed_kg += i.mass_kg
+            st.consumed[i.lot] = lot.consumed_kg
+        for o in ev.outputs:
+            els = {k.value: v for k, v in o.elements_kg.items()}
+            st.lots[o.lot] = LotState(o.lot, o.kind.value, o.mass_kg, 0.0, els)
+            org = o.origin
+            st.rows_lots.append({
+                "id": o.lot, "kind": o.kind.value, "mass_kg": o.mass_kg, "consumed_kg": 0.0,
+                "elements": orjson.dumps(els).decode(), "material": o.material, "model_id": o.model_id,
+                "origin_type": org.type.value if org else None, "origin_country": org.country if org else None,
+                "origin_site": org.site if org else None, "certified_by": org.certified_by if org else None,
+                "producer": ev.actor, "site_country": ev.place.country, "site": ev.place.site,
+                "produced_at": occurred, "event_id": ev.id})
+        for out_id, in_id, kg in edge_masses(ev):
+            st.rows_edges.append({"output_id": out_id, "input_id": in_id, "mass_kg": kg, "event_id": ev.id})
+        self._custody(conn, st, ev, occurred)
+        st.seen[ev.id] = s.hash
+        return SubmitResult(ev.id, s.hash, "stored", gseq)
+
+    def _custody(self, conn: Connection, st: _TxState, ev: LifecycleEvent, occurred: str) -> None:
+        def current(subj: str) -> dict[str, Any] | None:
+            if subj in st.custody:
+                return st.custody[subj]
+            row = conn.execute(select(CU).where(CU.c.subject == subj)).first()
+            st.custody[subj] = None if row is None else dict(row._mapping)
+            return st.custody[subj]
+
+        def put(subj: str, **vals: Any) -> None:
+            cur = current(subj)
+            base = {"holder": None, "country": ev.place.country, "status": "new", "exported_to": None} if cur is None else cur
+            new = {**base, **vals, "subject": subj, "last_event_id": ev.id, "last_kind": ev.kind.value,
+                   "last_event_at": occurred}
+            if cur is None and subj not in st.custody_new:
+                st.custody_new[subj] = new
+            elif subj in st.custody_new:
+                st.custody_new[subj] = new
+            else:
+                st.custody_upd[subj] = new
+            st.custody[subj] = new
+
+        k, d = ev.kind, ev.data
+        for o in ev.outputs:
+            if o.kind in (LotKind.PACK, LotKind.MODULE):
+                put(o.lot, holder=ev.actor, country=ev.place.country, status="new")
+        if k in END_OF_LIFE:
+            for i in ev.inputs:
+                if current(i.lot) is not None:
+                    put(i.lot, holder=ev.actor, country=ev.place.country, status="end_of_life")
+        for subj in ev.subjects:
+            cur = current(subj)
+            vals: dict[str, Any] = {"country": ev.place.country}
+            if k is EventKind.INSTALLATION:
+                vals.update(status="in_use", holder=d.get("holder") or (cur or {}).get("holder") or ev.actor)
+            elif k is EventKind.CHANGE_OF_OWNER:
+                vals["holder"] = d["to_holder"]
+            elif k in (EventKind.COLLECTION, EventKind.TRANSPORT):
+                vals["country"] = d["destination"]["country"]
+                if d.get("to_holder"):
+                    vals["holder"] = d["to_holder"]
+            elif k is EventKind.EXPORT:
+                vals.update(country=d["destination_country"], exported_to=d["destination_country"], status="exported")
+                if d.get("to_holder"):
+                    vals["holder"] = d["to_holder"]
+            elif k is EventKind.REMOVAL:
+                vals["status"] = "removed"
+            elif k is EventKind.RETIREMENT_TEST:
+                vals["status"] = "end_of_life" if d.get("decision") == "recycle" else "retired"
+            elif k in (EventKind.REUSE, EventKind.REPURPOSING, EventKind.REMANUFACTURING):
+                vals["status"] = "second_life"
+                if d.get("holder"):
+                    vals["holder"] = d["holder"]
+            if cur is None and "holder" not in vals:
+                vals["holder"] = ev.actor
+            put(subj, **vals)
+
+    def _flush(self, conn: Connection, st: _TxState) -> None:
+        new_lots = {r["id"]: r for r in st.rows_lots}
+        for lot_id, kg in st.consumed.items():
+            if lot_id in new_lots:  # produced and consumed in the same batch
+                new_lots[lot_id]["consumed_kg"] = kg
+        if st.rows_events:
+            conn.execute(insert(E), st.rows_events)
+        if st.rows_chain:
+            conn.execute(insert(C), st.rows_chain)
+        if st.rows_lots:
+            conn.execute(insert(L), st.rows_lots)
+        if st.rows_edges:
+            conn.execute(insert(ED), st.rows_edges)
+        upd = [{"b_id": lot_id, "b_kg": kg} for lot_id, kg in st.consumed.items() if lot_id not in new_lots]
+        if upd:
+            conn.execute(update(L).where(L.c.id == bindparam("b_id")).values(consumed_kg=bindparam("b_kg")), upd)
+        if st.custody_new:
+            conn.execute(insert(CU), list(st.custody_new.values()))
+        if st.custody_upd:
+            rows = [{("b_" + k): v for k, v in r.items()} for r in st.custody_upd.values()]
+            cols = ("holder", "country", "status", "last_event_id", "last_kind", "last_event_at", "exported_to")
+            conn.execute(update(CU).where(CU.c.subject == bindparam("b_subject"))
+                         .values({c: bindparam("b_" + c) for c in cols}), rows)
+
+    # -------------------------------------------------------------- reading
+    def get_event(self, event_id: str) -> dict[str, Any]:
+        with self.store.read() as conn:
+            row = conn.execute(select(E).where(E.c.id == event_id)).first()
+        if row is None:
+            raise NotFound(f"no event with id {event_id!r}")
+        d = orjson.loads(row.body)
+        d["signature"] = row.signature
+        return {"event": d, "hash": row.hash, "gseq": row.gseq, "recorded_at": row.recorded_at}
+
+    def chain(self, subject: str) -> list[dict[str, Any]]:
+        """A subject's events in chain order (event, hash, seq)."""
+        with self.store.read() as conn:
+            rows = conn.execute(select(C.c.seq, C.c.prev_hash, C.c.event_hash, E.c.body, E.c.signature)
+                                .join(E, E.c.id == C.c.event_id).where(C.c.subject == subject)
+                                .order_by(C.c.seq)).all()
+        if not rows:
+            raise NotFound(f"no events for subject {subject!r}")
+        out = []
+        for r in rows:
+            d = orjson.loads(r.body)
+            d["signature"] = r.signature
+            out.append({"seq": r.seq, "hash": r.event_hash, "event": d})
+        return out
+
+    def iter_events(self, batch: int = 5000) -> Iterator[dict[str, Any]]:
+        """Every event in store order, as submitted (signature included): an export for re-ingest."""
+        last = 0
+        while True:
+            with self.store.read() as conn:
+                rows = conn.execute(select(E.c.gseq, E.c.body, E.c.signature).where(E.c.gseq > last)
+                                    .order_by(E.c.gseq).limit(batch)).all()
+            if not rows:
+                return
+            for r in rows:
+                d = orjson.loads(r.body)
+                d["signature"] = r.signature
+                yield d
+            last = rows[-1].gseq
+
+    # --------------------------------------------------------- verification
+    def _key_lookup(self) -> Any:
+        keys = self.registry_keys()
+        return lambda actor: keys.get(actor)
+
+    def verify_event(self, event_id: str) -> VerifyReport:
+        """Check one stored event: body, hash, signature and its links in each chain it joins."""
+        rep = VerifyReport(scope=f"event {event_id}")
+        with self.store.read() as conn:
+            row = conn.execute(select(E).where(E.c.id == event_id)).first()
+            links = conn.execute(select(C).where(C.c.event_id == event_id)).all()
+            if row is None and not links:
+                raise NotFound(f"no event with id {event_id!r}")
+            prevs = {}
+            for ln in links:
+                p = conn.execute(select(C.c.event_hash).where(C.c.subject == ln.subject, C.c.seq == ln.seq - 1)).first()
+                prevs[(ln.subject, ln.seq)] = p.event_hash if p else None
+        if row is None:
+            rep.problems.append(Problem(event_id, "link_orphan", f"event {event_id} is named by chain links but not stored"))
+            return rep
+        problems, body = check_event_row(row, self._key_lookup())
+        rep.problems += problems
+        rep.events_checked = 1
+        if body is not None:
+            linked = {ln.subject for ln in links}
+            for subj in sorted(set(body.get("prev") or {}) - linked):
+                rep.problems.append(Problem(event_id, "link_missing", f"event {event_id} names {subj} in its signed "
+                                            f"links but the chain of {subj} has no link to it (removed)", subj))
+        for ln in links:
+            rep.links_checked += 1
+            expected = GENESIS if ln.seq == 1 else prevs[(ln.subject, ln.seq)]
+            if expected is None:
+                rep.problems.append(Problem(event_id, "chain_gap", f"chain {ln.subject}: position {ln.seq - 1} before "
+                                            f"event {event_id} is missing", ln.subject, ln.seq))
+            elif ln.prev_hash != expected:
+                rep.problems.append(Problem(event_id, "prev_mismatch", f"chain {ln.subject}: event {event_id} links to "
+                                            f"{ln.prev_hash[:16]}…, the event before it has hash {expected[:16]}…",
+                                            ln.subject, ln.seq))
+            if ln.event_hash != row.hash:
+                rep.problems.append(Problem(event_id, "link_hash_mismatch", f"chain {ln.subject}: link names hash "
+                                            f"{ln.event_hash[:16]}…, event has {row.hash[:16]}…", ln.subject, ln.seq))
+            if body is not None and (body.get("prev") or {}).get(ln.subject) != ln.prev_hash:
+                rep.problems.append(Problem(event_id, "link_not_signed", f"chain {ln.subject}: stored link of event "
+                                            f"{event_id} is not the prev the actor signed", ln.subject, ln.seq))
+        return rep
+
+    def verify_chain(self, subject: str) -> VerifyReport:
+        """Check every event of one subject's chain and every link between them."""
+        rep = VerifyReport(scope=f"chain {subject}")
+        keys = self._key_lookup()
+        with self.store.read() as conn:
+            links = conn.execute(select(C).where(C.c.subject == subject).order_by(C.c.seq)).all()
+            if not links:
+                raise NotFound(f"no events for subject {subject!r}")
+            ids = [ln.event_id for ln in links]
+            rows = []
+            for i in range(0, len(ids), 500):
+                rows += conn.execute(select(E).where(E.c.id.in_(ids[i:i + 500]))).all()
+        events: dict[str, tuple[str, dict[str, Any] | None]] = {}
+        for r in rows:
+            problems, body = check_event_row(r, keys)
+            rep.problems += problems
+            rep.events_checked += 1
+            events[r.id] = (r.hash, body)
+        rep.problems += check_chain_links(subject, links, events)
+        rep.links_checked = len(links)
+        return rep
+
+    def verify_store(self, *, checkpoint: Mapping[str, Any] | None = None, full_schema: bool = False,
+                     workers: int = 1, batch: int = 20_000) -> VerifyReport:
+        """Check every event, every chain and the store sequence; compare with an earlier checkpoint.
+
+        ``full_schema`` also re-validates each body against its kind's schema (slower). ``workers`` > 1
+        checks signatures in that many processes.
+        """
+        rep = VerifyReport(scope="store")
+        keys = self._key_lookup()
+        cp = Checkpoint()
+        cp_at: dict[str, Any] | None = None
+        want = int(checkpoint["events"]) if checkpoint else None
+        events: dict[str, tuple[str, dict[str, Any] | None]] = {}
+        expected_gseq = 1
+        pool = None
+        key_texts: dict[str, str | None] = {}
+        if workers > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with self.store.read() as conn:
+                key_texts = {r.id: r.public_key for r in conn.execute(select(participants.c.id, participants.c.public_key))}
+
+            pool = ProcessPoolExecutor(workers)
+        try:
+            last = 0
+            while True:
+                with self.store.read() as conn:
+                    rows = conn.execute(select(E).where(E.c.gseq > last).order_by(E.c.gseq).limit(batch)).all()
+                if not rows:
+                    break
+                last = rows[-1].gseq
+                if pool is not None:
+                    from ._parallel import check_rows_parallel
+
+                    checked = check_rows_parallel(pool, rows, workers, full_schema, key_texts)
+                else:
+                    checked = [check_event_row(r, keys, full_schema=full_schema) for r in rows]
+                for r, (problems, body) in zip(rows, checked, strict=True):
+                    if r.gseq != expected_gseq:
+                        rep.problems.append(Problem(r.id, "store_seq_gap", f"store sequence {expected_gseq}"
+                                                    f"{'–' + str(r.gseq - 1) if r.gseq - 1 > expected_gseq else ''} "
+                                                    f"is missing before event {r.id} (removed event)"))
+                    expected_gseq = r.gseq + 1
+                    rep.problems += problems
+                    rep.events_checked += 1
+                    events[r.id] = (r.hash, {"prev": body.get("prev")} if body else None)
+                    cp.add(r.gseq, r.hash)
+                    if want is not None and cp.count == want:
+                        cp_at = cp.as_dict()
+        finally:
+            if pool is not None:
+                pool.shutdown()
+        # chains
+        with self.store.read() as conn:
+            res = conn.execute(select(C).order_by(C.c.subject, C.c.seq)).all()
+        linked: dict[str, set[str]] = {}
+        cur_subject = None
+        group: list[Any] = []
+        for ln in res:
+            linked.setdefault(ln.event_id, set()).add(ln.subject)
+            if ln.subject != cur_subject:
+                if group:
+                    rep.problems += check_chain_links(cur_subject, group, events)  # type: ignore[arg-type]
+                cur_subject, group = ln.subject, []
+            group.append(ln)
+        if group:
+            rep.problems += check_chain_links(cur_subject, group, events)  # type: ignore[arg-type]
+        rep.links_checked = len(res)
+        for eid, (_h, body) in events.items():
+            if body is None:
+                continue
+            for subj in sorted(set(body.get("prev") or {}) - linked.get(eid, set())):
+                rep.problems.append(Problem(eid, "link_missing", f"event {eid} names {subj} in its signed links but "
+                                            f"the chain of {subj} has no link to it (removed)", subj))
+        if checkpoint is not None:
+            if cp_at is None:
+                rep.problems.append(Problem(None, "checkpoint_mismatch", f"the checkpoint covers {want} events, the "
+                                            f"store holds {cp.count}: events were removed"))
+            elif cp_at["digest"] != checkpoint.get("digest"):
+                rep.problems.append(Problem(None, "checkpoint_mismatch", f"the first {want} events no longer match the "
+                                            "checkpoint's digest: stored history was changed"))
+        rep.checkpoint = cp.as_dict()
+        return rep
+
+
+def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _loose(d: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(d)
+
+
+def _error_report(index: int, exc: Exception, item: Any) -> dict[str, Any]:
+    eid = item.get("id") if isinstance(item, Mapping) else None
+    out: dict[str, Any] = {"index": index, "line": index + 1, "event_id": eid, "type": type(exc).__name__,
+                           "detail": getattr(exc, "detail", str(exc))}
+    errs = getattr(exc, "errors", None)
+    if errs:
+        out["errors"] = errs
+    return out

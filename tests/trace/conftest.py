@@ -1,0 +1,87 @@
+"""Stores for the trace tests: a fresh SQLite file per test, and PostgreSQL when
+``BATTERYLOOP_TEST_POSTGRES_URL`` is set (a fresh database per test, dropped afterwards).
+
+Until the shared ``store`` fixture lands in tests/conftest.py these are the trace package's own.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from batteryloop.identity import ParticipantService
+from batteryloop.sim import pilot
+from batteryloop.store.db import Store
+from batteryloop.trace.keys import Signer
+from batteryloop.trace.ledger import Ledger
+
+PG_URL = os.environ.get("BATTERYLOOP_TEST_POSTGRES_URL")
+
+
+def _sqlite_store(tmp_path) -> Store:  # type: ignore[no-untyped-def]
+    store = Store(f"sqlite:///{tmp_path}/t.db")
+    store.upgrade()
+    return store
+
+
+@pytest.fixture
+def sqlite_store(tmp_path) -> Iterator[Store]:  # type: ignore[no-untyped-def]
+    store = _sqlite_store(tmp_path)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def pg_store() -> Iterator[Store]:
+    if not PG_URL:
+        pytest.skip("BATTERYLOOP_TEST_POSTGRES_URL is not set")
+    url = make_url(PG_URL)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    name = f"bl_trace_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    store = Store(url.set(database=name).render_as_string(hide_password=False))
+    store.upgrade()
+    try:
+        yield store
+    finally:
+        store.dispose()
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request) -> Store:  # type: ignore[no-untyped-def]
+    return request.getfixturevalue("sqlite_store" if request.param == "sqlite" else "pg_store")
+
+
+SEEDS = {pid: bytes([n + 1]) * 32 for n, pid in enumerate(p["id"] for p in pilot.PARTICIPANTS)}
+
+
+@pytest.fixture
+def signers() -> dict[str, Signer]:
+    """A deterministic Ed25519 key per pilot participant."""
+    return {pid: Signer.from_seed(pid, seed) for pid, seed in SEEDS.items()}
+
+
+@pytest.fixture
+def registry(store: Store, signers: dict[str, Signer]) -> ParticipantService:
+    """The pilot participants registered with their public keys (the authority without one)."""
+    svc = ParticipantService(store)
+    for p in pilot.PARTICIPANTS:
+        key = None if p["id"] == pilot.AUTHORITY else signers[p["id"]].public_key_text
+        svc.create({**p, "public_key": key})
+    return svc
+
+
+@pytest.fixture
+def ledger(store: Store, registry: ParticipantService) -> Ledger:
+    return Ledger(store)

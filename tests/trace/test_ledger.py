@@ -1,0 +1,207 @@
+"""The signed, hash-chained ledger: append, idempotency, signatures, stale heads, batches, concurrency."""
+
+from __future__ import annotations
+
+import threading
+
+import orjson
+import pytest
+
+from batteryloop.access import Caller
+from batteryloop.errors import Conflict, Forbidden, InvalidData
+from batteryloop.sim import pilot
+from batteryloop.trace.canonical import GENESIS
+from batteryloop.trace.client import ChainWriter
+from batteryloop.trace.events import normalize, seal
+from batteryloop.trace.keys import Signer, b64url_encode
+from batteryloop.trace.ledger import Ledger, StaleChain
+
+EM = pilot.AUTOMAKER
+PACK = "PACK-T-0001"
+
+
+def soh(i: int, pack: str = PACK, actor: str = EM) -> dict:
+    return {"id": f"{pack}-soh-{i}", "kind": "soh_update", "actor": actor,
+            "occurred_at": f"2026-03-01T10:{i // 60:02d}:{i % 60:02d}Z",
+            "place": {"country": "DE", "site": "BMS gateway"}, "subjects": [pack],
+            "data": {"soh_capacity_pct": 99.0 - i * 0.01}}
+
+
+def test_append_read_and_chain(ledger: Ledger, signers) -> None:
+    w = ChainWriter(signers)
+    for i in range(3):
+        r = ledger.submit(w.wire(soh(i)))
+        assert r.status == "stored"
+    chain = ledger.chain(PACK)
+    assert [c["seq"] for c in chain] == [1, 2, 3]
+    assert chain[0]["event"]["prev"][PACK] == GENESIS
+    assert chain[1]["event"]["prev"][PACK] == chain[0]["hash"]
+    assert ledger.verify_chain(PACK).ok
+    assert ledger.verify_store().ok
+
+
+def test_resubmission_is_a_no_op_and_other_content_is_refused(ledger: Ledger, signers) -> None:
+    w = ChainWriter(signers)
+    wire = w.wire(soh(0))
+    assert ledger.submit(wire).status == "stored"
+    assert ledger.submit(wire).status == "duplicate"
+    assert len(ledger.chain(PACK)) == 1
+    other = ChainWriter(signers).wire({**soh(0), "data": {"soh_capacity_pct": 42.0}})  # same id, other content
+    with pytest.raises(Conflict, match="already stored with other content"):
+        ledger.submit(other)
+    assert len(ledger.chain(PACK)) == 1
+
+
+def test_missing_forged_and_wrong_key_signatures_are_refused(ledger: Ledger, signers) -> None:
+    w = ChainWriter(signers)
+    wire = w.wire(soh(0))
+    with pytest.raises(InvalidData) as e:
+        ledger.submit({k: v for k, v in wire.items() if k != "signature"})
+    assert e.value.errors[0]["field"] == "signature" and e.value.errors[0]["rule"] == "required"
+    forged = {**wire, "signature": b64url_encode(bytes(64))}
+    with pytest.raises(InvalidData) as e:
+        ledger.submit(forged)
+    assert e.value.errors[0]["rule"] == "signature_valid" and PACK + "-soh-0" in e.value.detail
+    # a real signature, but by another participant's key (the recycler signs an event whose actor is EM)
+    _, _, h = normalize(wire)
+    wrong = {**wire, "signature": signers[pilot.RECYCLER_EU].sign_hash(h)}
+    with pytest.raises(InvalidData, match="registered key of BPNL000000000EM1"):
+        ledger.submit(wrong)
+    # a changed byte after signing
+    tampered = {**wire, "data": {"soh_capacity_pct": 98.0}}
+    with pytest.raises(InvalidData, match="signature does not verify"):
+        ledger.submit(tampered)
+    assert ledger.verify_store().events_checked == 0
+
+
+def test_actor_must_be_registered_with_a_key(ledger: Ledger) -> None:
+    stranger = Signer.generate("BPNL0000000000X1")
+    with pytest.raises(InvalidData, match="not in the participant registry"):
+        ledger.submit(seal({**soh(0, actor=stranger.participant_id), "prev": {PACK: GENESIS}}, stranger).to_wire())
+    keyless = Signer.generate(pilot.AUTHORITY)  # registered without a public key
+    with pytest.raises(InvalidData, match="no public key"):
+        ledger.submit(seal({**soh(0, actor=pilot.AUTHORITY), "prev": {PACK: GENESIS}}, keyless).to_wire())
+
+
+def test_caller_may_only_submit_its_own_events(ledger: Ledger, signers) -> None:
+    wire = ChainWriter(signers).wire(soh(0))
+    with pytest.raises(Forbidden):
+        ledger.submit(wire, Caller(participant_id=pilot.RECYCLER_EU))
+    assert ledger.submit(wire, Caller(participant_id=EM)).status == "stored"
+
+
+def test_stale_prev_and_replay_are_refused(ledger: Ledger, signers) -> None:
+    a = ChainWriter(signers)
+    b = ChainWriter(signers)  # a second writer that does not know a's events
+    ledger.submit(a.wire(soh(0)))
+    with pytest.raises(StaleChain) as e:
+        ledger.submit(b.wire(soh(1)))  # signed against GENESIS, but the chain is at position 1
+    assert e.value.extra["subject"] == PACK and e.value.extra["head_seq"] == 1
+    # replay of the first event with its link re-pointed at the current head: the signature no longer holds
+    first = ledger.get_event(f"{PACK}-soh-0")["event"]
+    replay = {**first, "id": f"{PACK}-soh-replay", "prev": {PACK: ledger.heads([PACK])[PACK]}}
+    with pytest.raises(InvalidData, match="signature"):
+        ledger.submit(replay)
+    # record() re-reads the head, re-signs and appends
+    assert ledger.record(soh(1), signers[EM]).status == "stored"
+    assert [c["seq"] for c in ledger.chain(PACK)] == [1, 2]
+
+
+def test_schema_errors_name_field_and_rule(ledger: Ledger, signers) -> None:
+    bad = {"id": "ev-x", "kind": "change_of_owner", "actor": EM, "occurred_at": "2026-01-01T00:00:00",
+           "place": {"country": "Germany", "site": "x"}, "subjects": [PACK], "data": {}, "prev": {PACK: GENESIS}}
+    with pytest.raises(InvalidData) as e:
+        normalize(bad)
+    fields = {x["field"]: x["rule"] for x in e.value.errors}
+    assert "occurred_at" in fields and "place.country" in fields
+    with pytest.raises(InvalidData) as e:
+        normalize({**bad, "occurred_at": "2026-01-01T00:00:00Z", "place": {"country": "DE", "site": "x"}})
+    assert e.value.errors[0]["field"] == "data.to_holder" and e.value.errors[0]["rule"] == "missing"
+    with pytest.raises(InvalidData) as e:
+        normalize({**bad, "occurred_at": "2026-01-01T00:00:00Z", "place": {"country": "DE", "site": "x"},
+                   "data": {"to_holder": pilot.BAAS}, "prev": {}})
+    assert e.value.errors[0]["field"] == "prev" and e.value.errors[0]["rule"] == "chain_links"
+
+
+def test_batch_is_all_or_nothing_and_reports_the_first_invalid_event(ledger: Ledger, signers) -> None:
+    w = ChainWriter(signers)
+    batch = [w.wire(soh(i)) for i in range(10)]
+    batch[6] = {**batch[6], "signature": b64url_encode(bytes(64))}
+    rep = ledger.ingest(batch)
+    assert not rep.ok and rep.stored == 0
+    assert rep.error["index"] == 6 and rep.error["event_id"] == f"{PACK}-soh-6"
+    assert rep.error["errors"][0]["rule"] == "signature_valid"
+    with pytest.raises(Exception):
+        ledger.chain(PACK)  # nothing stored
+
+
+def test_batch_rolls_back_on_a_ledger_rule(ledger: Ledger, signers) -> None:
+    w = ChainWriter(signers)
+    good = [w.wire(soh(i)) for i in range(5)]
+    stale = ChainWriter(signers).wire(soh(5))  # signed against GENESIS: breaks the chain at index 5
+    rep = ledger.ingest(good + [stale])
+    assert not rep.ok and rep.error["index"] == 5 and rep.error["type"] == "StaleChain"
+    assert ledger.verify_store().events_checked == 0
+    rep = ledger.ingest(good)
+    assert rep.ok and rep.stored == 5
+    rep = ledger.ingest(good)  # the whole batch again: a no-op
+    assert rep.ok and rep.stored == 0 and rep.duplicates == 5
+
+
+def test_jsonl_file_ingest_with_a_bad_line(ledger: Ledger, signers, tmp_path) -> None:
+    w = ChainWriter(signers)
+    lines = [orjson.dumps(w.wire(soh(i))) for i in range(3)]
+    f = tmp_path / "events.jsonl"
+    f.write_bytes(b"\n".join(lines[:2] + [b"{not json"] + lines[2:]) + b"\n")
+    rep = ledger.ingest_file(f)
+    assert not rep.ok and rep.error["line"] == 3 and rep.error["errors"][0]["rule"] == "json"
+    f.write_bytes(b"\n".join(lines) + b"\n")
+    assert ledger.ingest_file(f).stored == 3
+
+
+def test_concurrent_appends_never_fork_the_chain(ledger: Ledger, signers, store) -> None:
+    threads, per = 4, 15
+    errors: list[BaseException] = []
+
+    def work(t: int) -> None:
+        lg = Ledger(store)  # each thread its own service, as separate API workers would be
+        try:
+            for i in range(per):
+                lg.record(soh(t * 100 + i), signers[EM])
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    ts = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors, errors
+    chain = ledger.chain(PACK)
+    assert [c["seq"] for c in chain] == list(range(1, threads * per + 1))
+    for a, b in zip(chain, chain[1:]):
+        assert b["event"]["prev"][PACK] == a["hash"]
+    assert ledger.verify_store().ok
+
+
+def test_concurrent_presigned_events_on_one_head_one_wins(ledger: Ledger, signers, store) -> None:
+    """Many writers sign against the same head at once: exactly one is stored, the rest are stale."""
+    ledger.submit(ChainWriter(signers).wire(soh(0)))
+    head = ledger.heads([PACK])
+    wires = [ChainWriter(signers, head).wire(soh(i)) for i in range(1, 9)]
+    results: list[str] = []
+
+    def go(wire: dict) -> None:
+        try:
+            Ledger(store).submit(wire)
+            results.append("stored")
+        except StaleChain:
+            results.append("stale")
+
+    ts = [threading.Thread(target=go, args=(w_,)) for w_ in wires]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert sorted(results) == ["stale"] * 7 + ["stored"]
+    assert [c["seq"] for c in ledger.chain(PACK)] == [1, 2]
