@@ -65,8 +65,10 @@ def test_safety_flag_and_rejected_grade_force_recycling():
     flagged = decide_route("NMC622", 75, 0.95, safety_flags=["swelling"], sensitivity=False)
     assert flagged.recommended.startswith("recycle_")
     assert "swelling" in flagged.option("reuse").reason
-    rejected = decide_route("NMC622", 75, 0.95, grade="rejected", sensitivity=False)
-    assert rejected.recommended.startswith("recycle_")
+    for g in ("recycle", "rejected"):  # "recycle" is health.grading's lowest grade
+        rejected = decide_route("NMC622", 75, 0.95, grade=g, sensitivity=False)
+        assert rejected.recommended.startswith("recycle_")
+        assert not rejected.option("repurpose").feasible and "does not allow" in rejected.option("repurpose").reason
     c = decide_route("NMC622", 75, 0.95, grade="C", sensitivity=False)
     assert c.recommended in ("repurpose", "recycle_direct", "recycle_hydro", "recycle_pyro")
     with pytest.raises(CircularInputError) as e:

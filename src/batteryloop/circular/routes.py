@@ -39,11 +39,14 @@ Route = Literal["reuse", "remanufacture", "repurpose", "recycle_pyro", "recycle_
 ROUTES: tuple[Route, ...] = ("reuse", "remanufacture", "repurpose", "recycle_pyro", "recycle_hydro", "recycle_direct")
 RECYCLE_ROUTES = ROUTES[3:]
 
-#: which routes each grade allows (the health package's grading feeds this; override with ``grade_routes``)
+#: which routes each grade allows; the keys are :mod:`batteryloop.health.grading`'s grades (A: re-use or
+#: demanding second life, B: second-life storage, C: low-demand second life after repair or derating,
+#: recycle), plus "D" and "rejected" as synonyms of recycle. Override with ``grade_routes``.
 DEFAULT_GRADE_ROUTES: dict[str, tuple[str, ...]] = {
     "A": ROUTES,
     "B": ("remanufacture", "repurpose", *RECYCLE_ROUTES),
     "C": ("repurpose", *RECYCLE_ROUTES),
+    "recycle": RECYCLE_ROUTES,
     "D": RECYCLE_ROUTES,
     "rejected": RECYCLE_ROUTES,
 }
