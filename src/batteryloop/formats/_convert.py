@@ -241,6 +241,10 @@ class Collector:
             self.data["battery"]["model_id"] = self.data["model"]["model_id"]
             self.origin.setdefault("battery.model_id", self.origin.get("model.model_id", "(model)"))
         self.defaults = dict(defaults or {})
+        unique: dict[tuple[str, str], dict[str, Any]] = {}
+        for e in self.errors:
+            unique.setdefault((e["field"], e["rule"]), e)
+        self.errors = list(unique.values())
         if self.lenient:
             seen = {id(e) for e in self.report.dropped}
             self.report.dropped.extend(e for e in self.errors if id(e) not in seen)
@@ -258,26 +262,29 @@ class Collector:
             except ValidationError as exc:
                 problems = exc.errors(include_url=False)
                 fixed = False
+                incomplete = False
                 for e in problems:
                     loc = [str(x) if not isinstance(x, int) else x for x in e["loc"]]
                     target = part + "".join(f"[{x}]" if isinstance(x, int) else f".{x}" for x in loc)
                     msg = e["msg"].removeprefix("Value error, ")
                     src = self.source_of(target) if loc else "(record)"
-                    if e["type"] == "missing":
-                        rule, msg = "required", (f"{target} is required by batteryloop and the payload has no value "
-                                                 f"for it: give it in the payload or as a default")
-                    else:
-                        rule = e["type"]
+                    if e["type"] == "missing" and len(loc) > 1:  # an incomplete nested value: invalid
+                        loc = loc[:-1]
+                        msg = f"{msg}: {e['loc'][-1]} is missing"
+                        target = part + "".join(f"[{x}]" if isinstance(x, int) else f".{x}" for x in loc)
+                        src = self.source_of(target)
+                    elif e["type"] == "missing":
+                        if target not in self.report.missing:
+                            self.report.missing.append(target)
+                        incomplete = True
+                        continue
+                    rule = e["type"]
                     err = {"field": src, "rule": rule, "value": _short(e.get("input")),
                            "message": f"{src} (→ {target}): {msg}", "target": target}
                     if not self.lenient:
-                        flagged = {x.get("target", "").split("[")[0] for x in self.errors}
-                        if not (e["type"] == "missing" and target in flagged):
-                            self.errors.append(err)
+                        self.errors.append(err)
                         continue
-                    if e["type"] == "missing" or not loc:
-                        if e["type"] == "missing" and any(x.get("target") == target for x in self.report.dropped):
-                            return None
+                    if not loc:
                         self.report.dropped.append({**err, "message": err["message"] + f"; {part} not built"})
                         return None
                     self.report.dropped.append(err)
@@ -288,6 +295,8 @@ class Collector:
                     fixed = True
                     break
                 if not self.lenient or not fixed:
+                    return None
+                if incomplete and not fixed:
                     return None
         return None
 

@@ -23,6 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
+from ..errors import InvalidData
 from ..passport.model import BatteryData, BatteryModelData
 from ..passport.redact import redact_battery, redact_model
 from ..passport.tiers import ALL_TIERS, Tier
@@ -92,7 +93,9 @@ class MappingReport:
     * ``placeholders``: values the target schema requires that the passport does not hold
       (``{path, reason}``: ``not declared`` or ``withheld`` by the reader's access tiers);
     * ``dropped``: invalid values a lenient import left out (``{field, rule, message, value}``);
-    * ``schema_errors``: violations of the official schema (``{field, rule, message, value}``).
+    * ``schema_errors``: violations of the official schema (``{field, rule, message, value}``);
+    * ``missing``: our required fields the payload does not give (``model.model_id`` …): that part is
+      not built; pass them as ``defaults`` (a standard may simply not have them).
     """
 
     format: str
@@ -100,6 +103,7 @@ class MappingReport:
     placeholders: list[dict[str, Any]] = field(default_factory=list)
     dropped: list[dict[str, Any]] = field(default_factory=list)
     schema_errors: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
 
     def unmap(self, path: str, value: Any, reason: str) -> None:
         self.unmapped.append({"path": path, "value": _short(value), "reason": reason})
@@ -109,7 +113,7 @@ class MappingReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": self.format, "unmapped": self.unmapped, "placeholders": self.placeholders,
-                "dropped": self.dropped, "schema_errors": self.schema_errors}
+                "dropped": self.dropped, "schema_errors": self.schema_errors, "missing": self.missing}
 
 
 @dataclass
@@ -131,6 +135,22 @@ class ImportResult:
     report: MappingReport
     model_fields: dict[str, Any] = field(default_factory=dict)
     battery_fields: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        return self.model is not None and self.battery is not None
+
+    def require(self) -> tuple[BatteryModelData, BatteryData]:
+        """Both parts, or :class:`InvalidData` naming every required field the payload lacked."""
+        if self.model is not None and self.battery is not None:
+            return self.model, self.battery
+        missing = self.report.missing or [p for p, v in (("model", self.model), ("battery", self.battery)) if v is None]
+        errors = [{"field": f, "rule": "required", "value": None,
+                   "message": f"{f}: required by batteryloop and not in the {self.report.format} payload; "
+                              f"give it as a default (e.g. --default {f.split('.', 1)[-1]}=...)"} for f in missing]
+        errors += self.report.dropped
+        raise InvalidData(f"the {self.report.format} payload is not a complete passport: "
+                          f"{errors[0]['message'] if errors else 'a part is missing'}", errors)
 
 
 @runtime_checkable
