@@ -101,22 +101,6 @@ def _crossing_of(model):  # type: ignore[no-untyped-def]
     return cross
 
 
-def _crossing(p: np.ndarray | None, k0: float, start: float, stop: float, level: float) -> float | None:
-    if p is None:
-        return None
-    grid = np.arange(start, stop + 1.0)
-    below = np.flatnonzero(_double_exp(grid - k0, *p) < level)
-    return float(grid[below[0]]) if below.size else None
-
-
-def _linear_crossing(k: np.ndarray, q: np.ndarray, level: float) -> float | None:
-    tail = max(5, k.size // 3)
-    slope, icpt = np.polyfit(k[-tail:], q[-tail:], 1)
-    if slope >= 0:
-        return None
-    return float(max((level - icpt) / slope, k[-1]))
-
-
 def true_eol_cycle(cycles: np.ndarray, q: np.ndarray, threshold: float = 0.8, initial_ah: float | None = None) -> float | None:
     """The first cycle whose smoothed capacity is below ``threshold`` × initial (None if never)."""
     qs = smooth(q)
