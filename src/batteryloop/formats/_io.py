@@ -35,6 +35,9 @@ def decode(data: bytes) -> str:
             except UnicodeDecodeError as exc:
                 raise _error("encoding", f"the payload starts with a {codec} byte-order mark but byte "
                              f"{exc.start} is not valid {codec}", None) from None
+    if b"\x00" in data[:4]:
+        raise _error("encoding", "the payload looks like UTF-16 without a byte-order mark: save it with a BOM "
+                     "or as UTF-8 (accepted: UTF-8, UTF-8 with BOM, UTF-16 LE/BE with BOM)")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

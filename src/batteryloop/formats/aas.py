@@ -1,0 +1,227 @@
+"""An Asset Administration Shell for a battery: the IDTA 02035 parts as submodels (basyx-python-sdk).
+
+The shell holds one submodel per part of :data:`batteryloop.formats.idta.PARTS`, each with the SAMM
+aspect URN as its semantic id, built from the SAMM payloads of :mod:`.idta` by one generic rule:
+
+* object → SubmodelElementCollection; list of objects → SubmodelElementList of collections;
+* list of texts/numbers → SubmodelElementList of Properties; ``[{"en": "…"}]`` → MultiLanguageProperty;
+* ``{"value": uri, "contentType": …}`` → File; text/number/boolean → Property (xs:string/double/long/boolean).
+
+Values the SAMM payload only holds as placeholders (the schema requires them, the passport does not
+have them) become *empty* properties: AAS allows that, so the shell says "unknown" honestly. The model
+identifier and name (no place in the IDTA parts) are the shell's ``specificAssetIds``
+``manufacturerPartId`` and ``nameAtManufacturer``; the country of manufacture is ``manufacturingCountry``.
+
+Written as AAS JSON (``application/json``) or an AASX package; both read back with basyx.
+"""
+
+from __future__ import annotations
+
+import io
+import json as _json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from basyx.aas import model
+from basyx.aas.adapter import aasx
+from basyx.aas.adapter import json as aas_json
+
+from ..errors import InvalidData
+from . import idta
+from ._io import decode
+from .base import ExportResult, ImportResult, MappingReport, PassportParts
+
+JSON_MEDIA_TYPE = "application/aas+json"
+AASX_MEDIA_TYPE = "application/asset-administration-shell-package"
+_ID_SHORT = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]*[a-zA-Z0-9_]+$")
+_LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+ASSET_IDS = {"manufacturerPartId": "model_id", "nameAtManufacturer": "model_name",
+             "manufacturingCountry": "manufacture_country", "partInstanceId": "serial_number"}
+
+
+def _ref(urn: str) -> model.ExternalReference:
+    return model.ExternalReference((model.Key(model.KeyTypes.GLOBAL_REFERENCE, urn),))
+
+
+def _is_mlt(value: Any) -> bool:
+    return (isinstance(value, list) and bool(value) and all(
+        isinstance(x, Mapping) and len(x) == 1 and _LANG.match(next(iter(x))) and isinstance(next(iter(x.values())), str)
+        for x in value))
+
+
+def _is_file(value: Any) -> bool:
+    return isinstance(value, Mapping) and set(value) == {"value", "contentType"}
+
+
+def _value_type(v: Any) -> type:
+    if isinstance(v, bool):
+        return model.datatypes.Boolean
+    if isinstance(v, int):
+        return model.datatypes.Long
+    if isinstance(v, float):
+        return model.datatypes.Double
+    return model.datatypes.String
+
+
+def _element(id_short: str | None, value: Any, path: str, empty: set[str]) -> model.SubmodelElement:
+    if _is_file(value):
+        v = None if f"{path}.value" in empty else value["value"]
+        return model.File(id_short, content_type=value["contentType"], value=v)
+    if _is_mlt(value):
+        return model.MultiLanguageProperty(id_short, model.MultiLanguageTextType(
+            {k: t for item in value for k, t in item.items()}))
+    if isinstance(value, Mapping):
+        return model.SubmodelElementCollection(
+            id_short, [_element(k, v, f"{path}.{k}", empty) for k, v in value.items() if _ok(k)])
+    if isinstance(value, list):
+        items = [_element(None, v, f"{path}[{i}]", empty) for i, v in enumerate(value)]
+        if not items:
+            return model.SubmodelElementList(id_short, model.SubmodelElementCollection)
+        first = items[0]
+        kw: dict[str, Any] = {}
+        if isinstance(first, model.Property):
+            kw["value_type_list_element"] = first.value_type
+            items = [model.Property(None, first.value_type, p.value) for p in items]  # one type per list
+        return model.SubmodelElementList(id_short, type(first), items, **kw)
+    vt = _value_type(value)
+    return model.Property(id_short, vt, None if path in empty else value)
+
+
+def _ok(key: str) -> bool:
+    return bool(_ID_SHORT.match(key))
+
+
+def build_environment(parts: PassportParts, *, validate: bool = True
+                      ) -> tuple[model.DictIdentifiableStore, str, MappingReport]:
+    """The shell and its submodels in a basyx object store, the shell id, and the mapping report."""
+    res = idta.export(parts, validate=validate)
+    report = res.report
+    report.format = "aas"
+    empty_by_part: dict[str, set[str]] = {}
+    for p in report.placeholders:
+        part, _, path = p["path"].partition(":")
+        empty_by_part.setdefault(part, set()).add(path)
+    b, m = parts.battery, parts.model
+    pid = b.get("passport_id") or b.get("serial_number") or "unnamed"
+    base = f"urn:batteryloop:{pid}"
+    store: model.DictIdentifiableStore = model.DictIdentifiableStore()
+    refs = set()
+    for part, payload in res.payload.items():
+        urn = idta.PARTS[part][1]
+        id_short = "".join(w.capitalize() for w in part.split("_"))
+        empty = empty_by_part.get(part, set())
+        sm = model.Submodel(f"{base}:submodel:{part}", id_short=id_short, semantic_id=_ref(urn),
+                            submodel_element=[_element(k, v, k, empty) for k, v in payload.items() if _ok(k)])
+        store.add(sm)
+        refs.add(model.ModelReference.from_referable(sm))
+    specific = []
+    for name, key in ASSET_IDS.items():
+        value = m.get(key) if key.startswith("model") else b.get(key)
+        if value:
+            specific.append(model.SpecificAssetId(name, str(value)))
+    info = model.AssetInformation(model.AssetKind.INSTANCE, global_asset_id=parts.web_link or base,
+                                  specific_asset_id=specific)
+    shell = model.AssetAdministrationShell(info, f"{base}:aas", id_short="BatteryPassport", submodel=refs)
+    store.add(shell)
+    return store, shell.id, report
+
+
+def export_json(parts: PassportParts, *, validate: bool = True) -> ExportResult:
+    store, _, report = build_environment(parts, validate=validate)
+    buf = io.StringIO()
+    aas_json.write_aas_json_file(buf, store)
+    pid = (parts.battery.get("passport_id") or "passport").replace("/", "_")
+    return ExportResult(_json.loads(buf.getvalue()), JSON_MEDIA_TYPE, report, f"{pid}.aas.json")
+
+
+def export_aasx(parts: PassportParts, *, validate: bool = True) -> ExportResult:
+    store, shell_id, report = build_environment(parts, validate=validate)
+    buf = io.BytesIO()
+    files = aasx.DictSupplementaryFileContainer()
+    with aasx.AASXWriter(buf) as writer:
+        writer.write_aas(shell_id, store, files, write_json=True)
+    pid = (parts.battery.get("passport_id") or "passport").replace("/", "_")
+    return ExportResult(buf.getvalue(), AASX_MEDIA_TYPE, report, f"{pid}.aasx")
+
+
+# ============================================================================ import
+def _value(el: model.SubmodelElement) -> Any:
+    if isinstance(el, model.File):
+        return None if el.value is None else {"value": el.value, "contentType": el.content_type}
+    if isinstance(el, model.MultiLanguageProperty):
+        return [{k: v} for k, v in (el.value or {}).items()] or None
+    if isinstance(el, model.SubmodelElementCollection):
+        out = {e.id_short: v for e in el.value if (v := _value(e)) is not None}
+        return out
+    if isinstance(el, model.SubmodelElementList):
+        return [v for e in el.value if (v := _value(e)) is not None]
+    if isinstance(el, model.Property):
+        v = el.value
+        if isinstance(v, bool) or v is None:
+            return v
+        if isinstance(v, int):
+            return int(v)
+        if isinstance(v, float):
+            return float(v)
+        return str(v) if not isinstance(v, str) else v
+    return None
+
+
+def read_store(store: model.DictIdentifiableStore) -> tuple[dict[str, Any], dict[str, Any]]:
+    """SAMM payloads ``{part: payload}`` and shell facts (specific asset ids) from a basyx store."""
+    by_urn = {urn: part for part, (_, urn) in idta.PARTS.items()}
+    payloads: dict[str, Any] = {}
+    facts: dict[str, Any] = {}
+    for obj in store:
+        if isinstance(obj, model.Submodel) and obj.semantic_id is not None:
+            urn = obj.semantic_id.key[0].value
+            part = by_urn.get(urn)
+            if part:
+                payloads[part] = {e.id_short: v for e in obj.submodel_element if (v := _value(e)) is not None}
+        elif isinstance(obj, model.AssetAdministrationShell):
+            for sid in obj.asset_information.specific_asset_id:
+                if sid.name in ASSET_IDS:
+                    facts[ASSET_IDS[sid.name]] = sid.value
+    return payloads, facts
+
+
+def _load_store(payload: Any) -> model.DictIdentifiableStore:
+    if isinstance(payload, Mapping):
+        text = _json.dumps(payload)
+    elif isinstance(payload, bytes | bytearray) and bytes(payload[:2]) == b"PK":
+        store: model.DictIdentifiableStore = model.DictIdentifiableStore()
+        try:
+            with aasx.AASXReader(io.BytesIO(bytes(payload))) as reader:
+                reader.read_into(store, aasx.DictSupplementaryFileContainer())
+        except Exception as exc:  # basyx raises many kinds for broken packages
+            raise InvalidData(f"not a readable AASX package: {exc}", [{"field": "(package)", "rule": "aasx",
+                              "message": f"(package): not a readable AASX package: {exc}", "value": None}]) from None
+        return store
+    elif isinstance(payload, bytes | bytearray):
+        text = decode(bytes(payload))
+    elif isinstance(payload, str):
+        text = payload.lstrip("\ufeff")
+    else:
+        raise InvalidData("AAS input must be JSON text, bytes or an AASX package",
+                          [{"field": "(payload)", "rule": "type", "message": "(payload): unsupported input", "value": None}])
+    try:
+        return aas_json.read_aas_json_file(io.StringIO(text), failsafe=False)
+    except Exception as exc:
+        msg = str(exc).splitlines()[0][:300]
+        raise InvalidData(f"not a valid AAS JSON environment: {msg}", [{"field": "(environment)", "rule": "aas_json",
+                          "message": f"(environment): {msg}", "value": None}]) from None
+
+
+def import_payload(payload: Any, *, lenient: bool = False, defaults: Mapping[str, Any] | None = None) -> ImportResult:
+    """Read an AAS JSON environment or an AASX package (as bytes) into our parts."""
+    store = _load_store(payload)
+    payloads, facts = read_store(store)
+    if not payloads:
+        raise InvalidData("the AAS holds no IDTA battery-passport submodel",
+                          [{"field": "submodels", "rule": "aas:idta", "value": None,
+                            "message": "submodels: none has an IDTA 02035 semantic id"}])
+    merged = {**facts, **(defaults or {})}
+    res = idta.import_payload(payloads, lenient=lenient, defaults=merged, check_schema=False)
+    res.report.format = "aas"
+    return res

@@ -1,0 +1,22 @@
+"""Shared data for the format tests: the pilot's battery models and generated pack passports."""
+
+from __future__ import annotations
+
+import pytest
+
+from batteryloop.passport.model import BatteryData, BatteryModelData
+from batteryloop.sim.pilot import battery_models, generate_batteries
+
+
+def passport(raw: dict) -> BatteryData:
+    return BatteryData.model_validate({**raw, "passport_id": f"BL.{raw['economic_operator_id']}.{raw['serial_number']}"})
+
+
+@pytest.fixture(scope="session")
+def models() -> dict[str, BatteryModelData]:
+    return {m["model_id"]: BatteryModelData.model_validate(m) for m in battery_models()}
+
+
+@pytest.fixture(scope="session")
+def batteries() -> list[BatteryData]:
+    return [passport(raw) for raw in generate_batteries(9, seed=7)]
