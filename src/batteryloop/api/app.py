@@ -14,7 +14,7 @@ from ..config import Settings, get_settings
 from ..identity import ParticipantService
 from ..passport.service import PassportService
 from ..store.db import Store
-from . import participants, passports, problems
+from . import circular, participants, passports, problems
 from .deps import Services
 
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -24,12 +24,17 @@ def build_services(settings: Settings, store: Store | None = None, *, migrate: b
     store = store or Store(settings.database_url)
     if migrate:
         store.upgrade()
+    from ..circular.service import CircularService
+
+    participants_svc = ParticipantService(store, admin_token=settings.admin_token)
+    passports_svc = PassportService(store, base_url=settings.public_base_url,
+                                    issuing_agency_code=settings.issuing_agency_code)
     return Services(
         settings=settings,
         store=store,
-        participants=ParticipantService(store, admin_token=settings.admin_token),
-        passports=PassportService(store, base_url=settings.public_base_url,
-                                  issuing_agency_code=settings.issuing_agency_code),
+        participants=participants_svc,
+        passports=passports_svc,
+        circular=CircularService(passports_svc, participants_svc),
     )
 
 
@@ -45,6 +50,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     problems.install(app)
     app.include_router(participants.router)
     app.include_router(passports.router)
+    app.include_router(circular.router)
 
     from ..web import pages
 

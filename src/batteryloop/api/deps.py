@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
 
@@ -22,6 +23,7 @@ class Services:
     store: Store
     participants: ParticipantService
     passports: PassportService
+    circular: Any = None
 
 
 def services(request: Request) -> Services:

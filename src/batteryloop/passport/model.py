@@ -189,6 +189,8 @@ class BatteryModelData(_Strict):
     manufacturer_address: str | None = tiered(P, None, max_length=500)
     model_name: str = tiered(P, min_length=1, max_length=200)
     category: BatteryCategory = tiered(P)
+    vehicle_category: str | None = tiered(P, None, pattern=r"^(M1|N1|M2|M3|N2|N3|L)$",
+                                          description="EU vehicle category the battery is made for (Annex II cycles)")
     chemistry: Chemistry = tiered(P)
     mass_kg: PositiveFloat = tiered(P)
     rated_capacity_ah: PositiveFloat = tiered(P)

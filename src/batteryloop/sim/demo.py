@@ -41,6 +41,8 @@ def run_demo(settings: Settings, *, packs: int = 500, seed: int = 42, fresh: boo
     operator = _caller(parts[pilot.AUTOMAKER])
     for m in pilot.battery_models():
         s.passports.create_model(m, operator)
+        # the passport's carbon-footprint fields come from the circular package (Art. 7, Annex II)
+        s.circular.apply_model_footprint(m["model_id"], operator, manufacturing_country="DE")
 
     rng = random.Random(seed)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

@@ -52,6 +52,7 @@ def _model(model_id: str, name: str, chemistry: str, energy_kwh: float, nominal_
         "manufacturer_address": "Werkstraße 1, 38440 Wolfsburg, DE",
         "model_name": name,
         "category": "ev",
+        "vehicle_category": "M1",
         "chemistry": chemistry,
         "mass_kg": round(energy_kwh * pack_kg_per_kwh, 1),
         "rated_capacity_ah": round(energy_kwh * 1000 / nominal_v, 1),

@@ -45,7 +45,7 @@ templates.env.tests["seq"] = lambda v: isinstance(v, list)
 # Sections of the passport page: (title, tier, fields of the model or battery)
 MODEL_SECTIONS: list[tuple[str, list[str]]] = [
     ("General information", ["manufacturer_name", "manufacturer_id", "manufacturer_address", "model_name", "model_id",
-                             "category", "chemistry", "mass_kg", "warranty_years", "warranty_km"]),
+                             "category", "vehicle_category", "chemistry", "mass_kg", "warranty_years", "warranty_km"]),
     ("Performance and durability", ["rated_capacity_ah", "rated_energy_kwh", "nominal_voltage_v", "min_voltage_v",
                                     "max_voltage_v", "original_power_capability_w", "max_permitted_power_w",
                                     "expected_lifetime_cycles", "cycle_life_test_reference", "cycle_life_c_rate",
