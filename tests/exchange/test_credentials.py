@@ -1,0 +1,198 @@
+"""Credentials: issue, verify, expire, revoke, forge, replay; trust registries and recognition agreements."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from batteryloop.exchange.credentials import (
+    BPN, CERTIFICATION, DISMANTLER, MEMBERSHIP, ReplayGuard, StatusEntry, StatusListChecker,
+    issue_credential, issue_status_list, present, verify_credential, verify_presentation,
+)
+from batteryloop.exchange.did import DidResolver, Identity, did_document_url, did_web
+from batteryloop.exchange.errors import CredentialError
+from batteryloop.exchange.status_list import StatusList
+from batteryloop.exchange.trust import RecognitionAgreement, TrustFramework, TrustRegistry, claims_from
+
+CX_ISSUER = Identity.generate("did:web:issuer.catena-x.test", "BPNL000000000ISS")
+OU_ISSUER = Identity.generate("did:web:issuer.ouranos.test", "1234567890123")
+HOLDER = Identity.generate("did:web:cellmaker.jp.test", "9876543210987")
+VERIFIER = "did:web:automaker.eu.test"
+
+
+def resolver() -> DidResolver:
+    return DidResolver(static={i.did: i.document() for i in (CX_ISSUER, OU_ISSUER, HOLDER)})
+
+
+def test_did_web_names_and_urls() -> None:
+    did = did_web("http://127.0.0.1:8001")
+    assert did == "did:web:127.0.0.1%3A8001"
+    assert did_document_url(did) == "http://127.0.0.1:8001/.well-known/did.json"
+    assert did_document_url("did:web:example.com:users:alice") == "https://example.com/users/alice/did.json"
+    with pytest.raises(CredentialError, match="not a did:web"):
+        did_document_url("did:key:z6Mk")
+
+
+def test_valid_credential_verifies() -> None:
+    tok = issue_credential(CX_ISSUER, subject_did=HOLDER.did, credential_type=MEMBERSHIP,
+                           subject={"holderIdentifier": "BPNL00000000CELL"}, valid_until=time.time() + 3600)
+    vc = verify_credential(tok, resolver())
+    assert vc.type == MEMBERSHIP and vc.issuer == CX_ISSUER.did and vc.subject["holderIdentifier"] == "BPNL00000000CELL"
+
+
+def test_expired_credential_refused() -> None:
+    tok = issue_credential(CX_ISSUER, subject_did=HOLDER.did, credential_type=MEMBERSHIP, subject={},
+                           valid_from=time.time() - 7200, valid_until=time.time() - 3600)
+    with pytest.raises(CredentialError, match="expired") as e:
+        verify_credential(tok, resolver())
+    assert e.value.code == "expired"
+
+
+def test_forged_signature_refused() -> None:
+    tok = issue_credential(CX_ISSUER, subject_did=HOLDER.did, credential_type=CERTIFICATION, subject={"scheme": "x"})
+    # the holder signs a credential claiming the issuer's DID and key id
+    forger = Identity(CX_ISSUER.did, "x", HOLDER.signer)
+    forged = issue_credential(forger, subject_did=HOLDER.did, credential_type=CERTIFICATION, subject={"scheme": "x"})
+    with pytest.raises(CredentialError) as e:
+        verify_credential(forged, resolver())
+    assert e.value.code == "forged_signature" and CX_ISSUER.did in str(e.value)
+    # a changed payload with the original signature
+    h, p, s = tok.split(".")
+    import base64, json
+    claims = json.loads(base64.urlsafe_b64decode(p + "=="))
+    claims["vc"]["credentialSubject"]["scheme"] = "y"
+    p2 = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    with pytest.raises(CredentialError) as e:
+        verify_credential(f"{h}.{p2}.{s}", resolver())
+    assert e.value.code == "forged_signature"
+    with pytest.raises(CredentialError) as e:
+        verify_credential("not.a.jwt", resolver())
+    assert e.value.code == "malformed"
+
+
+def test_revoked_credential_refused_through_status_list() -> None:
+    url = "https://issuer.catena-x.test/status/1"
+    sl = StatusList()
+    published = {"token": issue_status_list(CX_ISSUER, url, sl)}
+    res = resolver()
+    checker = StatusListChecker(lambda u: published["token"], res, ttl_s=0)
+    tok = issue_credential(CX_ISSUER, subject_did=HOLDER.did, credential_type=MEMBERSHIP, subject={},
+                           status=StatusEntry(url, 4242))
+    assert verify_credential(tok, res, status_check=checker).type == MEMBERSHIP
+    sl.set(4242)
+    published["token"] = issue_status_list(CX_ISSUER, url, sl)
+    with pytest.raises(CredentialError, match="revoked") as e:
+        verify_credential(tok, res, status_check=checker)
+    assert e.value.code == "revoked" and "4242" in str(e.value)
+    # a status list signed by someone else is not believed
+    published["token"] = issue_status_list(HOLDER, url, StatusList())
+    with pytest.raises(CredentialError, match="not by the issuer"):
+        verify_credential(tok, res, status_check=checker)
+    # a credential with a status entry but no checker is refused rather than assumed valid
+    with pytest.raises(CredentialError) as e:
+        verify_credential(tok, res)
+    assert e.value.code == "status_unchecked"
+
+
+def test_status_list_roundtrip() -> None:
+    sl = StatusList()
+    for i in (0, 7, 8, 131_071):
+        sl.set(i)
+    back = StatusList.decode(sl.encode())
+    assert [back.get(i) for i in (0, 1, 7, 8, 9, 131_071)] == [True, False, True, True, False, True]
+    with pytest.raises(IndexError):
+        sl.get(131_072)
+
+
+def test_presentation_replay_and_audience() -> None:
+    vc = issue_credential(CX_ISSUER, subject_did=HOLDER.did, credential_type=BPN,
+                          subject={"holderIdentifier": "BPNL00000000CELL"})
+    guard = ReplayGuard()
+    vp = present(HOLDER, [vc], audience=VERIFIER)
+    p = verify_presentation(vp, resolver(), audience=VERIFIER, replay=guard)
+    assert p.holder == HOLDER.did and p.credentials[0].type == BPN
+    with pytest.raises(CredentialError, match="replayed") as e:
+        verify_presentation(vp, resolver(), audience=VERIFIER, replay=guard)
+    assert e.value.code == "replayed"
+    with pytest.raises(CredentialError) as e:
+        verify_presentation(present(HOLDER, [vc], audience="did:web:other.test"), resolver(), audience=VERIFIER,
+                            replay=guard)
+    assert e.value.code == "wrong_audience"
+    # presenting somebody else's credential
+    other = issue_credential(CX_ISSUER, subject_did="did:web:someone.test", credential_type=BPN, subject={})
+    with pytest.raises(CredentialError) as e:
+        verify_presentation(present(HOLDER, [other], audience=VERIFIER), resolver(), audience=VERIFIER, replay=guard)
+    assert e.value.code == "not_holder"
+
+
+# ------------------------------------------------------------------------------------ trust
+def framework(space: str = "catena-x", agreement_types: tuple[str, ...] = (CERTIFICATION, MEMBERSHIP)) -> TrustFramework:
+    regs = {"catena-x": TrustRegistry.from_config("catena-x", {CX_ISSUER.did: [MEMBERSHIP, BPN, CERTIFICATION,
+                                                                               DISMANTLER]}),
+            "ouranos": TrustRegistry.from_config("ouranos", {OU_ISSUER.did: [MEMBERSHIP, CERTIFICATION, DISMANTLER]})}
+    ag = RecognitionAgreement("cx-ou-2025", "catena-x", "ouranos", frozenset(agreement_types))
+    return TrustFramework(space, regs, [ag])
+
+
+def _verified(issuer: Identity, ctype: str, **subject: object):  # type: ignore[no-untyped-def]
+    return verify_credential(issue_credential(issuer, subject_did=HOLDER.did, credential_type=ctype,
+                                              subject=subject), resolver())
+
+
+def test_own_registry_and_recognition_agreement() -> None:
+    fw = framework()
+    assert fw.accept(_verified(CX_ISSUER, MEMBERSHIP)).ground == "registry:catena-x"
+    acc = fw.accept(_verified(OU_ISSUER, CERTIFICATION, scheme="JIS Q 14067"))
+    assert acc.ground == "agreement:cx-ou-2025" and acc.space == "ouranos"
+
+
+def test_recognition_covers_listed_types_only() -> None:
+    fw = framework()
+    with pytest.raises(CredentialError, match="not covered by recognition agreement cx-ou-2025") as e:
+        fw.accept(_verified(OU_ISSUER, DISMANTLER))
+    assert e.value.code == "not_recognised"
+    # recognition is one-way: Ouranos does not accept Catena-X issuers because Catena-X accepts Ouranos ones
+    with pytest.raises(CredentialError) as e:
+        framework(space="ouranos").accept(_verified(CX_ISSUER, CERTIFICATION))
+    assert e.value.code == "untrusted_issuer"
+
+
+def test_untrusted_issuer_refused() -> None:
+    rogue = Identity.generate("did:web:rogue.test", "x")
+    res = DidResolver(static={rogue.did: rogue.document()})
+    vc = verify_credential(issue_credential(rogue, subject_did=HOLDER.did, credential_type=MEMBERSHIP, subject={}), res)
+    with pytest.raises(CredentialError, match="rogue.test is not trusted in catena-x") as e:
+        framework().accept(vc)
+    assert e.value.code == "untrusted_issuer"
+
+
+def test_issuer_trusted_for_other_types_only() -> None:
+    # the Catena-X issuer may issue memberships, but a "framework agreement" from it is not in its list
+    vc = _verified(CX_ISSUER, "DataExchangeGovernanceCredential")
+    with pytest.raises(CredentialError) as e:
+        framework().accept(vc)
+    assert e.value.code == "untrusted_issuer"
+
+
+def test_expired_agreement_refuses() -> None:
+    fw = framework()
+    fw.agreements[0] = RecognitionAgreement("old", "catena-x", "ouranos", frozenset({CERTIFICATION}), 0, time.time() - 10)
+    with pytest.raises(CredentialError, match="not in force"):
+        fw.accept(_verified(OU_ISSUER, CERTIFICATION))
+
+
+def test_claims_from_presentation() -> None:
+    creds = [issue_credential(CX_ISSUER, subject_did=HOLDER.did, credential_type=BPN,
+                              subject={"holderIdentifier": "BPNL00000000CELL"}),
+             issue_credential(OU_ISSUER, subject_did=HOLDER.did, credential_type=MEMBERSHIP, subject={}),
+             issue_credential(OU_ISSUER, subject_did=HOLDER.did, credential_type=CERTIFICATION, subject={"scheme": "S"})]
+    p = verify_presentation(present(HOLDER, creds, audience=VERIFIER), resolver(), audience=VERIFIER,
+                            replay=ReplayGuard())
+    c = claims_from(p, framework())
+    assert c.bpn == "BPNL00000000CELL" and c.memberships == {"ouranos"} and c.certifications[0]["scheme"] == "S"
+    # one unrecognised credential refuses the whole presentation
+    bad = creds + [issue_credential(OU_ISSUER, subject_did=HOLDER.did, credential_type=DISMANTLER, subject={})]
+    p2 = verify_presentation(present(HOLDER, bad, audience=VERIFIER), resolver(), audience=VERIFIER, replay=ReplayGuard())
+    with pytest.raises(CredentialError, match="DismantlerCredential"):
+        claims_from(p2, framework())
