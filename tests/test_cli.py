@@ -64,3 +64,27 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
     f16.write_bytes(json.dumps(one).encode("utf-16"))
     created = json.loads(run(tmp_path, "passport", "create", str(f16), "--as", pilot.AUTOMAKER).stdout)
     assert created["passport_id"].endswith("UTF16-0001")
+
+
+@pytest.mark.slow
+def test_cli_health_and_circular(tmp_path: Path, data_dir: Path) -> None:
+    maccor = data_dir / "cyclers" / "PreDiag_000229_000229_truncated.034"
+    soh = json.loads(run(tmp_path, "health", "soh", str(maccor), "--rated-capacity-ah", "5").stdout)
+    assert 90 < soh["soh_capacity_pct"] < 100
+    p = run(tmp_path, "health", "soh", str(data_dir / "cyclers" / "test_loopsnewoutput_MB_CE1_short10k.mpl"), ok=False)
+    assert p.returncode == 2 and "unrecognised cycler export" in p.stderr.replace("\n", " ")
+    (tmp_path / "intake.json").write_text(json.dumps({"battery_id": "X", "soh_capacity_pct": 55.0}))
+    assert json.loads(run(tmp_path, "health", "grade", str(tmp_path / "intake.json")).stdout)["grade"] == "recycle"
+    (tmp_path / "bad.json").write_text(json.dumps({"soh_capacity_pct": "lots"}))
+    assert run(tmp_path, "health", "grade", str(tmp_path / "bad.json"), ok=False).returncode == 2
+    rec = json.loads(run(tmp_path, "circular", "recycle", "NMC811", "500", "--process", "hydro").stdout)
+    assert rec[0]["process"] == "hydro" and rec[0]["input_mass_kg"] == 500
+    assert run(tmp_path, "circular", "recycle", "XYZ", "500", ok=False).returncode == 2
+    run(tmp_path, "demo", "--packs", "6", "--no-serve")
+    fp = json.loads(run(tmp_path, "circular", "footprint", "EM-NCA-75", "--country", "JP").stdout)
+    assert fp["passport_fields"]["total_kgco2e_per_kwh"] > 0
+    pid = f"BL.{pilot.AUTOMAKER}." + next(pilot.generate_batteries(1, seed=42))["serial_number"]
+    route = json.loads(run(tmp_path, "circular", "route", pid, "--as", pilot.RECYCLER_EU).stdout)
+    assert route["decision"]["recommended"]
+    p = run(tmp_path, "circular", "route", pid, "--as", pilot.CELL_KR, ok=False)
+    assert p.returncode == 2 and "legitimate interest" in p.stderr

@@ -25,7 +25,15 @@ app.add_typer(db_app, name="db")
 app.add_typer(passport_app, name="passport")
 app.add_typer(participant_app, name="participant")
 
-console = Console(stderr=True)
+
+def _register_subcommands() -> None:
+    from .cli_circular import app as circular_app
+    from .cli_health import app as health_app
+
+    app.add_typer(health_app, name="health")
+    app.add_typer(circular_app, name="circular")
+
+console = Console(stderr=True, soft_wrap=True)
 ADMIN = Caller(is_admin=True)
 
 
@@ -239,6 +247,9 @@ def _read_text(path: Path) -> str:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16")
     return raw.decode("utf-8-sig")
+
+
+_register_subcommands()
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from ..identity import ParticipantService
 from ..passport.service import PassportService
 from ..store.db import Store
 from . import circular, participants, passports, problems
+from . import health as health_api
 from .deps import Services
 
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -25,6 +26,7 @@ def build_services(settings: Settings, store: Store | None = None, *, migrate: b
     if migrate:
         store.upgrade()
     from ..circular.service import CircularService
+    from ..health.service import HealthService
 
     participants_svc = ParticipantService(store, admin_token=settings.admin_token)
     passports_svc = PassportService(store, base_url=settings.public_base_url,
@@ -35,6 +37,7 @@ def build_services(settings: Settings, store: Store | None = None, *, migrate: b
         participants=participants_svc,
         passports=passports_svc,
         circular=CircularService(passports_svc, participants_svc),
+        health=HealthService(passports_svc),
     )
 
 
@@ -51,6 +54,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(participants.router)
     app.include_router(passports.router)
     app.include_router(circular.router)
+    app.include_router(health_api.router)
 
     from ..web import pages
 

@@ -24,6 +24,7 @@ class Services:
     participants: ParticipantService
     passports: PassportService
     circular: Any = None
+    health: Any = None
 
 
 def services(request: Request) -> Services:

@@ -1,0 +1,118 @@
+"""``batteryloop health``: read cycler files, state of health, lifetime models, RUL, grading."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import orjson
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="Battery health: cycler files, state of health, lifetime prediction, grading.",
+                  no_args_is_help=True)
+lifetime_app = typer.Typer(help="Early cycle-life prediction (Severson-style curves of the first 100 cycles).",
+                           no_args_is_help=True)
+app.add_typer(lifetime_app, name="lifetime")
+console = Console(stderr=True, soft_wrap=True)
+
+
+def _out(obj: object) -> None:
+    sys.stdout.write(orjson.dumps(obj, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def _guard(fn):  # type: ignore[no-untyped-def]
+    from .errors import BatteryloopError
+    from .health.errors import HealthError
+
+    try:
+        return fn()
+    except HealthError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    except BatteryloopError as exc:
+        console.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(2) from None
+
+
+@app.command("ingest")
+def ingest(file: Path, parquet: Annotated[Optional[Path], typer.Option(help="write the canonical series")] = None,
+           summary: Annotated[Optional[Path], typer.Option(help="write per-cycle summary CSV")] = None,
+           tz: Annotated[str, typer.Option(help="IANA zone of wall-clock times without a zone")] = "UTC") -> None:
+    """Read a cycler export (format detected from its content) into the canonical series."""
+    from .health import cycle_summary, read_cycler_file, write_parquet
+
+    data = _guard(lambda: read_cycler_file(file, tz=tz))
+    s = cycle_summary(data)
+    if parquet:
+        write_parquet(data, parquet)
+    if summary:
+        s.write_csv(summary)
+    console.print(f"{file.name}: {data.frame.height:,} points, {s.height} cycles")
+
+
+@app.command("soh")
+def soh(files: list[Path],
+        rated_capacity_ah: Annotated[Optional[float], typer.Option(help="rated capacity (default: from the passport's model)")] = None,
+        passport: Annotated[Optional[str], typer.Option(help="write the result into this passport")] = None,
+        as_: Annotated[Optional[str], typer.Option("--as", help="act as this participant")] = None,
+        tz: str = "UTC") -> None:
+    """State of health (Annex VII) from one pack's cycler exports; with --passport, store it there."""
+    if passport:
+        from .cli import _caller, _services
+
+        s = _services()
+        _out(_guard(lambda: s.health.record_soh(passport, files, _caller(s, as_), rated_capacity_ah=rated_capacity_ah, tz=tz)))
+        return
+    from .health import estimate_soh, read_cell
+
+    _out(_guard(lambda: estimate_soh(read_cell(files, tz=tz), rated_capacity_ah=rated_capacity_ah).model_dump(mode="json")))
+
+
+@app.command("rul")
+def rul(files: list[Path], upto_cycle: Optional[int] = None,
+        threshold: Annotated[float, typer.Option(help="end of life as a fraction of initial capacity")] = 0.8) -> None:
+    """Remaining useful life: the cycle at which capacity falls below the threshold, with an interval."""
+    from .health import forecast_rul, read_cell
+
+    _out(_guard(lambda: forecast_rul(read_cell(files), threshold=threshold, upto_cycle=upto_cycle).model_dump(mode="json")))
+
+
+@app.command("grade")
+def grade_cmd(file: Annotated[Path, typer.Argument(help="JSON intake record (see health.grading.IntakeRecord)")]) -> None:
+    """Grade a retired battery for second life (UL 1974-style intake): A, B, C or recycle."""
+    from pydantic import ValidationError
+
+    from .health.grading import IntakeRecord, grade
+
+    try:
+        intake = IntakeRecord.model_validate_json(file.read_bytes())
+    except ValidationError as exc:
+        console.print(f"[red]error:[/red] {file}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
+        raise typer.Exit(2) from None
+    _out(grade(intake).model_dump(mode="json"))
+
+
+@lifetime_app.command("train")
+def lifetime_train(data: Annotated[Path, typer.Option(help="folder of training cells (Severson format)")],
+                   out: Annotated[Path, typer.Option("--out", "-o", help="model file to write")]) -> None:
+    """Train the early cycle-life model on a folder of cells (e.g. ../shared/data/severson2019/train)."""
+    from .health.lifetime import evaluate, load_curve_set, train
+
+    cells = _guard(lambda: load_curve_set(data, require_lives=True))
+    model = _guard(lambda: train(cells))
+    model.save(out)
+    _out({"model": str(out), "train": evaluate(model, cells)})
+
+
+@lifetime_app.command("predict")
+def lifetime_predict(model: Path, cells: Path, out: Annotated[Optional[Path], typer.Option("--out", "-o")] = None) -> None:
+    """Predict cycle lives of a folder of cells; evaluates when the folder has known lives."""
+    from .health.lifetime import LifetimeModel, evaluate, load_curve_set, write_predictions
+
+    m = LifetimeModel.load(model)
+    cs = _guard(lambda: load_curve_set(cells))
+    if out:
+        write_predictions(m, cs, out)
+    _out({"cells": len(cs.names), "evaluation": evaluate(m, cs) if cs.cycle_lives is not None else None})
