@@ -1,0 +1,124 @@
+"""The official Dataspace Protocol 2025-1 and Catena-X ODRL profile JSON schemas, read in place.
+
+They are found where :func:`batteryloop.formats.schemas.schemas_dir` finds the other official
+schemas (``$BATTERYLOOP_SCHEMAS_DIR`` or ``shared/fixtures``): ``dsp/**`` and ``cx-odrl-profile/schema/**``.
+Cross-file ``$ref`` URLs (``https://w3id.org/dspace/2025/1/...``) resolve to the local copies through a
+``referencing`` registry keyed by each schema's ``$id`` — nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft201909Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT201909
+
+from ..formats.schemas import schemas_dir
+
+#: DSP message type (its ``@type``) → schema file under dsp/
+DSP_SCHEMAS: dict[str, str] = {
+    "CatalogRequestMessage": "catalog/catalog-request-message-schema.json",
+    "DatasetRequestMessage": "catalog/dataset-request-message-schema.json",
+    "Catalog": "catalog/catalog-schema.json",
+    "Dataset": "catalog/dataset-schema.json",
+    "CatalogError": "catalog/catalog-error-schema.json",
+    "ContractRequestMessage": "negotiation/contract-request-message-schema.json",
+    "ContractOfferMessage": "negotiation/contract-offer-message-schema.json",
+    "ContractAgreementMessage": "negotiation/contract-agreement-message-schema.json",
+    "ContractAgreementVerificationMessage": "negotiation/contract-agreement-verification-message-schema.json",
+    "ContractNegotiationEventMessage": "negotiation/contract-negotiation-event-message-schema.json",
+    "ContractNegotiationTerminationMessage": "negotiation/contract-negotiation-termination-message-schema.json",
+    "ContractNegotiation": "negotiation/contract-negotiation-schema.json",
+    "ContractNegotiationError": "negotiation/contract-negotiation-error-schema.json",
+    "TransferRequestMessage": "transfer/transfer-request-message-schema.json",
+    "TransferStartMessage": "transfer/transfer-start-message-schema.json",
+    "TransferCompletionMessage": "transfer/transfer-completion-message-schema.json",
+    "TransferSuspensionMessage": "transfer/transfer-suspension-message-schema.json",
+    "TransferTerminationMessage": "transfer/transfer-termination-message-schema.json",
+    "TransferProcess": "transfer/transfer-process-schema.json",
+    "TransferError": "transfer/transfer-error-schema.json",
+    "VersionResponse": "common/protocol-version-schema.json",
+    "DidService": "common/did-service-schema.json",
+}
+
+#: Catena-X leftOperand → constraint schema file under cx-odrl-profile/schema/constraint/
+CX_CONSTRAINT_SCHEMAS: dict[str, str] = {
+    "BusinessPartnerNumber": "business-partner-number", "BusinessPartnerGroup": "business-partner-group",
+    "Membership": "membership", "FrameworkAgreement": "framework-agreement", "UsagePurpose": "usage-purpose",
+    "ContractReference": "contract-reference", "AffiliatesRegion": "affiliates-region",
+    "AffiliatesBpnl": "affiliates-bpnl", "ManagedLegalEntityRegion": "managed-legal-entity-region",
+    "ManagedLegalEntityBpnl": "managed-legal-entity-bpnl", "DataUsageEndDate": "data-usage-end-date",
+    "DataUsageEndDurationDays": "data-usage-end-duration-days", "DataUsageEndDefinition": "data-usage-end-definition",
+    "DataProvisioningEndDate": "data-provisioning-end-date",
+    "DataProvisioningEndDurationDays": "data-provisioning-end-duration-days",
+    "DataFrequency": "data-frequency", "VersionChanges": "version-changes", "ContractTermination": "contract-termination",
+    "ConfidentialInformationMeasures": "confidential-information-measures",
+    "ConfidentialInformationSharing": "confidential-information-sharing", "ExclusiveUsage": "exclusive-usage",
+    "Warranty": "warranty", "WarrantyDefinition": "warranty-definition", "WarrantyDurationMonths": "warranty-duration",
+    "Liability": "liability", "Precedence": "precedence", "JurisdictionLocation": "jurisdiction-location",
+    "JurisdictionLocationReference": "jurisdiction-location-reference", "UsageRestriction": "usage-restriction",
+}
+
+
+def _load(path: Path) -> dict[str, Any]:
+    """Read a schema; repairs the one known defect of the DSP 2025-1 files: ``$ref`` pointers written
+    ``#definitions/X`` (no slash) in the transfer schemas, which a strict resolver rejects."""
+    text = path.read_text(encoding="utf-8").replace('#definitions/', '#/definitions/')
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+def dsp_dir() -> Path:
+    return schemas_dir() / "dsp"
+
+
+def cx_profile_dir() -> Path:
+    return schemas_dir() / "cx-odrl-profile" / "schema"
+
+
+@cache
+def registry() -> Registry:  # type: ignore[type-arg]
+    resources = []
+    for folder in (dsp_dir(), cx_profile_dir()):
+        for path in sorted(folder.rglob("*-schema*.json")):
+            doc = _load(path)
+            if "$id" in doc:
+                resources.append((doc["$id"], Resource.from_contents(doc, default_specification=DRAFT201909)))
+    return Registry().with_resources(resources)
+
+
+@cache
+def _validator(path: str) -> Draft201909Validator:
+    schema = _load(Path(path))
+    return Draft201909Validator(schema, registry=registry())
+
+
+def dsp_errors(message: Any, message_type: str | None = None) -> list[str]:
+    """Schema errors of a DSP message (by its ``@type`` unless given); ``[]`` when it validates."""
+    kind = message_type or (message.get("@type") if isinstance(message, dict) else None)
+    if kind not in DSP_SCHEMAS:
+        return [f"@type {kind!r} is not a Dataspace Protocol 2025-1 message type"]
+    v = _validator(str(dsp_dir() / DSP_SCHEMAS[kind]))
+    return [f"{kind} {'/'.join(map(str, e.absolute_path)) or '(message)'}: {e.message}"
+            for e in sorted(v.iter_errors(message), key=lambda e: list(map(str, e.absolute_path)))]
+
+
+def cx_constraint_errors(constraint: dict[str, Any]) -> list[str] | None:
+    """Errors of one atomic constraint against its Catena-X schema; ``None`` if the profile has no such operand."""
+    name = CX_CONSTRAINT_SCHEMAS.get(constraint.get("leftOperand"))  # type: ignore[arg-type]
+    if name is None:
+        return None
+    missing = [k for k in ("leftOperand", "operator", "rightOperand") if k not in constraint]
+    errs = [f"{constraint.get('leftOperand')}: missing {k}" for k in missing]
+    v = _validator(str(cx_profile_dir() / "constraint" / f"{name}-constraint-schema.json"))
+    errs += [f"{constraint['leftOperand']} {'/'.join(map(str, e.absolute_path)) or ''}: {e.message}".replace("  ", " ")
+             for e in v.iter_errors(constraint)]
+    return errs
+
+
+def cx_policy_errors(policy: dict[str, Any]) -> list[str]:
+    v = _validator(str(cx_profile_dir() / "policy-schema.json"))
+    return [f"policy {'/'.join(map(str, e.absolute_path)) or '(policy)'}: {e.message}" for e in v.iter_errors(policy)]
