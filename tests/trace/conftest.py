@@ -19,6 +19,7 @@ from batteryloop.sim import pilot
 from batteryloop.store.db import Store
 from batteryloop.trace.keys import Signer
 from batteryloop.trace.ledger import Ledger
+from batteryloop.trace.sim import all_participants, demo_signers
 
 PG_URL = os.environ.get("BATTERYLOOP_TEST_POSTGRES_URL")
 
@@ -63,20 +64,17 @@ def store(request) -> Store:  # type: ignore[no-untyped-def]
     return request.getfixturevalue("sqlite_store" if request.param == "sqlite" else "pg_store")
 
 
-SEEDS = {pid: bytes([n + 1]) * 32 for n, pid in enumerate(p["id"] for p in pilot.PARTICIPANTS)}
-
-
 @pytest.fixture
 def signers() -> dict[str, Signer]:
-    """A deterministic Ed25519 key per pilot participant."""
-    return {pid: Signer.from_seed(pid, seed) for pid, seed in SEEDS.items()}
+    """A deterministic Ed25519 key per participant of the pilot and of the generated supply chain."""
+    return demo_signers()
 
 
 @pytest.fixture
 def registry(store: Store, signers: dict[str, Signer]) -> ParticipantService:
-    """The pilot participants registered with their public keys (the authority without one)."""
+    """The participants registered with their public keys (the market surveillance authority without one)."""
     svc = ParticipantService(store)
-    for p in pilot.PARTICIPANTS:
+    for p in all_participants():
         key = None if p["id"] == pilot.AUTHORITY else signers[p["id"]].public_key_text
         svc.create({**p, "public_key": key})
     return svc

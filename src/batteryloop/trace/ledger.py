@@ -30,9 +30,8 @@ from ..store import trace_tables as tt  # noqa: F401  (registers the trace table
 from ..store.db import Store, utcnow_iso
 from ..store.tables import participants
 from .canonical import GENESIS
+from .custody import custody_update
 from .events import (
-    END_OF_LIFE,
-    EventKind,
     LifecycleEvent,
     LotKind,
     SealedEvent,
@@ -426,40 +425,20 @@ class Ledger:
                 st.custody_upd[subj] = new
             st.custody[subj] = new
 
-        k, d = ev.kind, ev.data
+        kind, country, data = ev.kind.value, ev.place.country, ev.data
         for o in ev.outputs:
-            if o.kind in (LotKind.PACK, LotKind.MODULE):
-                put(o.lot, holder=ev.actor, country=ev.place.country, status="new")
-        if k in END_OF_LIFE:
-            for i in ev.inputs:
-                if current(i.lot) is not None:
-                    put(i.lot, holder=ev.actor, country=ev.place.country, status="end_of_life")
+            new = custody_update(current(o.lot), kind=kind, actor=ev.actor, country=country, data=data,
+                                 role="output", output_kind=o.kind.value)
+            if new is not None:
+                put(o.lot, **new)
+        for i in ev.inputs:
+            new = custody_update(current(i.lot), kind=kind, actor=ev.actor, country=country, data=data, role="input")
+            if new is not None:
+                put(i.lot, **new)
         for subj in ev.subjects:
-            cur = current(subj)
-            vals: dict[str, Any] = {"country": ev.place.country}
-            if k is EventKind.INSTALLATION:
-                vals.update(status="in_use", holder=d.get("holder") or (cur or {}).get("holder") or ev.actor)
-            elif k is EventKind.CHANGE_OF_OWNER:
-                vals["holder"] = d["to_holder"]
-            elif k in (EventKind.COLLECTION, EventKind.TRANSPORT):
-                vals["country"] = d["destination"]["country"]
-                if d.get("to_holder"):
-                    vals["holder"] = d["to_holder"]
-            elif k is EventKind.EXPORT:
-                vals.update(country=d["destination_country"], exported_to=d["destination_country"], status="exported")
-                if d.get("to_holder"):
-                    vals["holder"] = d["to_holder"]
-            elif k is EventKind.REMOVAL:
-                vals["status"] = "removed"
-            elif k is EventKind.RETIREMENT_TEST:
-                vals["status"] = "end_of_life" if d.get("decision") == "recycle" else "retired"
-            elif k in (EventKind.REUSE, EventKind.REPURPOSING, EventKind.REMANUFACTURING):
-                vals["status"] = "second_life"
-                if d.get("holder"):
-                    vals["holder"] = d["holder"]
-            if cur is None and "holder" not in vals:
-                vals["holder"] = ev.actor
-            put(subj, **vals)
+            new = custody_update(current(subj), kind=kind, actor=ev.actor, country=country, data=data, role="subject")
+            if new is not None:
+                put(subj, **new)
 
     def _flush(self, conn: Connection, st: _TxState) -> None:
         new_lots = {r["id"]: r for r in st.rows_lots}

@@ -1,0 +1,400 @@
+"""Questions asked of the ledger: lineage, recall, custody, responsible sourcing, outflows, recycled content.
+
+* :meth:`TraceQueries.lineage` — every lot upstream of a pack with its origin, and the share of each
+  element by country of origin and by country of each processing stage (due diligence, dependency).
+* :meth:`TraceQueries.recall` — every pack downstream of a lot, a site or a supplier, with its holder.
+* :meth:`TraceQueries.custody` — where a pack is now and the chain of holders.
+* :meth:`TraceQueries.sourcing_risks` — flagged origins (a configurable list with reason and source)
+  in a pack, with the share per element; :meth:`TraceQueries.flagged_packs` for every pack affected.
+* :meth:`TraceQueries.outflows` — packs whose custody left a region without an export record or
+  before end of life, and packs silent for too long: a report an authority can act on.
+* :meth:`TraceQueries.recycled_content` — Art. 8 recycled content per pack or per model, plant and
+  year under the chosen allocation rule, compared with the 2031 and 2036 minimums.
+
+Lineage and recall are recursive SQL queries over ``trace_lot_edges`` (SQLite and PostgreSQL both
+run ``WITH RECURSIVE``); the shares are computed in Python over the small upstream graph.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import select, text
+
+from ..errors import InvalidData, NotFound
+from ..reference import References
+from ..store import trace_tables as tt
+from ..store.db import Store
+from .custody import DEFAULT_REGIONS, RETIRED_STATUSES, custody_history, region_of
+from .events import RECYCLED_CONTENT_ELEMENTS
+from .massbalance import RULES, Edge, Lot, MaterialGraph, aggregate, recycled_content, shares
+
+L, ED, CU, E, C = tt.trace_lots, tt.trace_lot_edges, tt.trace_custody, tt.trace_events, tt.trace_chain
+
+_UP = text("""
+WITH RECURSIVE up(id) AS (
+  SELECT CAST(:root AS VARCHAR(100))
+  UNION
+  SELECT e.input_id FROM trace_lot_edges e JOIN up ON e.output_id = up.id
+)
+SELECT e.output_id, e.input_id, e.mass_kg FROM trace_lot_edges e JOIN up ON e.output_id = up.id
+""")
+
+_UP_LOTS = text("""
+WITH RECURSIVE up(id) AS (
+  SELECT CAST(:root AS VARCHAR(100))
+  UNION
+  SELECT e.input_id FROM trace_lot_edges e JOIN up ON e.output_id = up.id
+)
+SELECT l.id, l.kind, l.mass_kg, l.elements, l.material, l.model_id, l.origin_type, l.origin_country,
+       l.origin_site, l.certified_by, l.producer, l.site_country, l.site, l.produced_at, l.event_id, ev.kind AS stage
+FROM up JOIN trace_lots l ON l.id = up.id JOIN trace_events ev ON ev.id = l.event_id
+""")
+
+
+def _down_sql(start: str) -> Any:
+    return text(f"""
+WITH RECURSIVE down(id) AS (
+  {start}
+  UNION
+  SELECT e.output_id FROM trace_lot_edges e JOIN down ON e.input_id = down.id
+)
+SELECT l.id, l.model_id, l.site, l.site_country, l.produced_at, c.holder, c.country, c.status
+FROM down JOIN trace_lots l ON l.id = down.id LEFT JOIN trace_custody c ON c.subject = l.id
+WHERE l.kind = 'pack' ORDER BY l.id
+""")
+
+
+_RECALL = {
+    "lot": _down_sql("SELECT CAST(:key AS VARCHAR(100))"),
+    "site": _down_sql("SELECT id FROM trace_lots WHERE origin_site = :key OR site = :key"),
+    "supplier": _down_sql("SELECT id FROM trace_lots WHERE producer = :key OR certified_by = :key"),
+}
+
+
+@dataclass(frozen=True)
+class RiskFlag:
+    """An origin flagged as conflict-affected or high-risk: by country, or by site."""
+
+    reason: str
+    source: str
+    country: str | None = None
+    site: str | None = None
+
+    def matches(self, lot: Mapping[str, Any]) -> bool:
+        if self.site is not None:
+            return lot.get("origin_site") == self.site
+        return self.country is not None and lot.get("origin_country") == self.country
+
+
+DEFAULT_RISK_FLAGS: tuple[RiskFlag, ...] = (
+    RiskFlag(country="CD", reason="conflict-affected and high-risk area (cobalt: artisanal mining, armed groups)",
+             source="EU indicative list of conflict-affected and high-risk areas (CAHRA), RAND Europe for the "
+                    "European Commission, https://www.cahraslist.net — demo default, unverified; supply your own list"),
+)
+"""A configurable list: pass your own to :class:`TraceQueries`."""
+
+
+def _row_lot(r: Any) -> Lot:
+    return Lot(id=r.id, mass_kg=r.mass_kg, elements_kg=orjson.loads(r.elements), origin_type=r.origin_type,
+               producer=r.producer, site=r.site, produced_at=r.produced_at, kind=r.kind, model_id=r.model_id,
+               origin_country=r.origin_country, origin_site=r.origin_site, site_country=r.site_country)
+
+
+def attribute(graph: MaterialGraph, root: str) -> dict[str, dict[str, float]]:
+    """For each lot upstream of ``root``, the fraction of each of root's elements that came through it.
+
+    Each element is followed backwards through every edge in proportion to the element mass the
+    edge carried. Sources (lots with an origin) end the walk.
+    """
+    order = graph.topological()
+    frac: dict[str, dict[str, float]] = {root: {el: 1.0 for el in graph.lots[root].elements_kg}}
+    for lid in reversed(order):
+        f = frac.get(lid)
+        if not f:
+            continue
+        edges = graph.inputs.get(lid) or ()
+        if not edges:
+            continue
+        carried = [(e, graph.brought(e)) for e in edges]
+        for el, share in f.items():
+            tot = sum(b.get(el, 0.0) for _, b in carried)
+            if tot <= 0:
+                continue
+            for e, b in carried:
+                v = b.get(el, 0.0)
+                if v > 0:
+                    d = frac.setdefault(e.input, {})
+                    d[el] = d.get(el, 0.0) + share * v / tot
+    return frac
+
+
+class TraceQueries:
+    def __init__(self, store: Store, *, risk_flags: Sequence[RiskFlag] = DEFAULT_RISK_FLAGS,
+                 regions: Mapping[str, Iterable[str]] | None = None, refs: References | None = None) -> None:
+        self.store = store
+        self.risk_flags = tuple(risk_flags)
+        self.regions = {k: frozenset(v) for k, v in (regions or DEFAULT_REGIONS).items()}
+        self.refs = refs or References.default()
+
+    # ------------------------------------------------------------------ lineage
+    def _upstream(self, pack_id: str) -> tuple[MaterialGraph, dict[str, Any]]:
+        with self.store.read() as conn:
+            rows = conn.execute(_UP_LOTS, {"root": pack_id}).all()
+            edges = conn.execute(_UP, {"root": pack_id}).all()
+        if not rows:
+            raise NotFound(f"no lot or pack with id {pack_id!r} in the ledger")
+        extra = {r.id: {"material": r.material, "stage": r.stage, "certified_by": r.certified_by,
+                        "event_id": r.event_id} for r in rows}
+        graph = MaterialGraph.build([_row_lot(r) for r in rows],
+                                    [Edge(e.output_id, e.input_id, e.mass_kg) for e in edges])
+        return graph, extra
+
+    def lineage(self, pack_id: str) -> dict[str, Any]:
+        """Every lot upstream of a pack, its origin, and element shares by origin and processing country."""
+        graph, extra = self._upstream(pack_id)
+        frac = attribute(graph, pack_id)
+        root = graph.lots[pack_id]
+        lots = []
+        by_origin: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        by_stage: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(float)))
+        for lid, f in frac.items():
+            lot = graph.lots[lid]
+            x = extra[lid]
+            lots.append({"id": lid, "kind": lot.kind, "material": x["material"], "stage": x["stage"],
+                         "producer": lot.producer, "site": lot.site, "site_country": lot.site_country,
+                         "produced_at": lot.produced_at, "origin_type": lot.origin_type,
+                         "origin_country": lot.origin_country, "origin_site": lot.origin_site,
+                         "certified_by": x["certified_by"], "element_share": {k: round(v, 6) for k, v in f.items()}})
+            if lot.origin_type is not None:
+                for el, v in f.items():
+                    by_origin[el][f"{lot.origin_country}:{lot.origin_type}"] += v
+            elif lid != pack_id:
+                for el, v in f.items():
+                    by_stage[x["stage"]][el][lot.site_country] += v
+        lots.sort(key=lambda d: (d["produced_at"], d["id"]))
+        return {
+            "pack": pack_id, "model_id": root.model_id, "elements_kg": root.elements_kg,
+            "lots": lots,
+            "origin_share": {el: {k: round(v, 6) for k, v in sorted(d.items())} for el, d in sorted(by_origin.items())},
+            "processing_share": {st: {el: {k: round(v, 6) for k, v in sorted(c.items())} for el, c in sorted(d.items())}
+                                 for st, d in sorted(by_stage.items())},
+        }
+
+    # ------------------------------------------------------------------- recall
+    def recall(self, key: str, by: str = "lot") -> dict[str, Any]:
+        """Every pack containing material from a lot, a site (origin or production site) or a supplier."""
+        if by not in _RECALL:
+            raise InvalidData(f"recall by {by!r}: use lot, site or supplier",
+                              [{"field": "by", "rule": "enum", "message": "by: one of lot, site, supplier", "value": by}])
+        with self.store.read() as conn:
+            if by == "lot" and conn.execute(select(L.c.id).where(L.c.id == key)).first() is None:
+                raise NotFound(f"no lot with id {key!r} in the ledger")
+            rows = conn.execute(_RECALL[by], {"key": key}).all()
+        packs = [{"pack": r.id, "model_id": r.model_id, "plant": r.site, "plant_country": r.site_country,
+                  "produced_at": r.produced_at, "holder": r.holder, "country": r.country, "status": r.status}
+                 for r in rows]
+        holders: dict[str, int] = defaultdict(int)
+        for p in packs:
+            holders[p["holder"] or "unknown"] += 1
+        return {"by": by, "key": key, "packs": packs, "count": len(packs), "holders": dict(sorted(holders.items()))}
+
+    # ------------------------------------------------------------------ custody
+    def _chain_bodies(self, subject: str) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            rows = conn.execute(select(E.c.body).join(C, C.c.event_id == E.c.id)
+                                .where(C.c.subject == subject).order_by(C.c.seq)).all()
+        return [orjson.loads(r.body) for r in rows]
+
+    def custody(self, subject: str) -> dict[str, Any]:
+        """Where a pack (or module, lot) is now and the chain of holders."""
+        with self.store.read() as conn:
+            cur = conn.execute(select(CU).where(CU.c.subject == subject)).first()
+        bodies = self._chain_bodies(subject)
+        if not bodies:
+            raise NotFound(f"no events for subject {subject!r}")
+        history = custody_history(subject, bodies)
+        holders: list[dict[str, Any]] = []
+        for h in history:
+            if not holders or holders[-1]["holder"] != h["holder"]:
+                holders.append({"holder": h["holder"], "since": h["at"], "event_id": h["event_id"]})
+        return {"subject": subject, "current": dict(cur._mapping) if cur else None, "holders": holders,
+                "history": history}
+
+    # ---------------------------------------------------- responsible sourcing
+    def sourcing_risks(self, pack_id: str) -> dict[str, Any]:
+        """Flagged origins in a pack, with the share of each element that comes from them."""
+        lin = self.lineage(pack_id)
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for lot in lin["lots"]:
+            if lot["origin_type"] is None:
+                continue
+            for flag in self.risk_flags:
+                if flag.matches(lot):
+                    k = (flag.country or "", flag.site or "")
+                    item = found.setdefault(k, {"country": flag.country, "site": flag.site, "reason": flag.reason,
+                                                "source": flag.source, "lots": [], "element_share": defaultdict(float)})
+                    item["lots"].append(lot["id"])
+                    for el, v in lot["element_share"].items():
+                        item["element_share"][el] += v
+        flags = []
+        for item in found.values():
+            item["element_share"] = {el: round(v, 6) for el, v in sorted(item["element_share"].items())}
+            flags.append(item)
+        return {"pack": pack_id, "flagged": bool(flags), "flags": flags}
+
+    def flagged_packs(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Every pack containing material from a flagged origin, with the share per element."""
+        packs: set[str] = set()
+        for flag in self.risk_flags:
+            with self.store.read() as conn:
+                q = select(L.c.id).where(L.c.origin_type.is_not(None))
+                q = q.where(L.c.origin_site == flag.site) if flag.site else q.where(L.c.origin_country == flag.country)
+                lots = [r.id for r in conn.execute(q)]
+            for lot in lots:
+                packs.update(p["pack"] for p in self.recall(lot)["packs"])
+        out = []
+        for p in sorted(packs)[:limit]:
+            out.append(self.sourcing_risks(p))
+        return out
+
+    # ------------------------------------------------------------------ outflows
+    def outflows(self, *, now: dt.datetime | None = None, silent_days: float = 365.0,
+                 regions: Mapping[str, Iterable[str]] | None = None, full: bool = False) -> dict[str, Any]:
+        """Packs that left a watched region without an export record or before end of life; silent packs."""
+        regs = {k: frozenset(v) for k, v in (regions or self.regions).items()}
+        now = now or dt.datetime.now(dt.UTC)
+        cutoff = (now - dt.timedelta(days=silent_days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        watched = set().union(*regs.values()) if regs else set()
+        with self.store.read() as conn:
+            base = select(CU, L.c.site_country).join(L, L.c.id == CU.c.subject).where(L.c.kind == "pack")
+            rows = conn.execute(base).all()
+            silent = conn.execute(base.where(CU.c.last_event_at < cutoff,
+                                             CU.c.status.not_in(["end_of_life", "exported"]))).all()
+        # candidates: packs now outside every watched region, in another region than the plant's, or exported;
+        # full=True replays every pack (finds packs that left and came back)
+        moved = [r for r in rows if full or r.status == "exported" or r.country not in watched
+                 or region_of(r.country, regs) != region_of(r.site_country, regs)]
+        findings = []
+        for row in moved:
+            history = custody_history(row.subject, self._chain_bodies(row.subject))
+            findings += _movement_findings(row.subject, history, regs)
+        for row in silent:
+            findings.append({"pack": row.subject, "rule": "silent", "holder": row.holder, "country": row.country,
+                             "last_event_at": row.last_event_at, "last_event_id": row.last_event_id,
+                             "message": f"pack {row.subject}: no event since {row.last_event_at[:10]} "
+                                        f"(more than {silent_days:g} days); last holder {row.holder} in {row.country}"})
+        counts: dict[str, int] = defaultdict(int)
+        for f in findings:
+            counts[f["rule"]] += 1
+        return {"as_of": now.isoformat(), "regions": {k: sorted(v) for k, v in regs.items()},
+                "silent_days": silent_days, "counts": dict(counts), "findings": findings}
+
+    # ---------------------------------------------------------- recycled content
+    def _graph(self) -> MaterialGraph:
+        with self.store.read() as conn:
+            lots = [_row_lot(r) for r in conn.execute(select(L))]
+            edges = [Edge(r.output_id, r.input_id, r.mass_kg) for r in conn.execute(select(ED))]
+        return MaterialGraph.build(lots, edges)
+
+    def recycled_content(self, *, model_id: str | None = None, year: int | None = None, plant: str | None = None,
+                         pack_id: str | None = None, rule: str = "mass_balance", period: str = "year",
+                         allocation: str = "proportional", elements: Sequence[str] = RECYCLED_CONTENT_ELEMENTS
+                         ) -> dict[str, Any]:
+        """Art. 8 recycled content of one pack, or of a model's packs of a plant and year."""
+        if rule not in RULES:
+            raise InvalidData(f"unknown allocation rule {rule!r}", [{"field": "rule", "rule": "enum", "value": rule,
+                              "message": f"rule: one of {', '.join(RULES)}"}])
+        if pack_id is None and model_id is None:
+            raise InvalidData("give a pack or a battery model", [{"field": "model_id", "rule": "required",
+                              "value": None, "message": "model_id: required when no pack is given"}])
+        graph = self._graph()
+        try:
+            recs = recycled_content(graph, rule, period=period, allocation=allocation)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise InvalidData(str(exc), [{"field": "rule", "rule": "computable", "value": rule,
+                                          "message": str(exc)}]) from None
+        tracker = self.refs.tracker()
+        mins = tracker.get("eu_2023_1542", "recycled_content_min_fraction")
+        settings = {"rule": rule, "period": period, "allocation": allocation}
+        if pack_id is not None:
+            lot = graph.lots.get(pack_id)
+            if lot is None:
+                raise NotFound(f"no pack with id {pack_id!r} in the ledger")
+            res = shares(lot, recs[pack_id], elements)
+            return {"pack": pack_id, "model_id": lot.model_id, "settings": settings, "elements": res,
+                    "targets": _compare(res, mins, tracker), "references": [v.model_dump() for v in tracker.used()]}
+        packs = [lt for lt in graph.lots.values() if lt.kind == "pack" and lt.model_id == model_id
+                 and (year is None or lt.produced_at[:4] == str(year)) and (plant is None or lt.site == plant)]
+        if not packs:
+            raise NotFound(f"no packs of model {model_id!r}" + (f" made in {year}" if year else "") +
+                           (f" at {plant}" if plant else "") + " in the ledger")
+        res = aggregate(packs, recs, elements)
+        by_plant: dict[str, list[Lot]] = defaultdict(list)
+        for p in packs:
+            by_plant[p.site].append(p)
+        return {"model_id": model_id, "year": year, "plant": plant, "packs": len(packs), "settings": settings,
+                "elements": res, "targets": _compare(res, mins, tracker),
+                "by_plant": {site: aggregate(ps, recs, elements) for site, ps in sorted(by_plant.items())},
+                "references": [v.model_dump() for v in tracker.used()]}
+
+    def passport_recycled_content(self, pack_id: str, rule: str = "mass_balance") -> dict[str, Any]:
+        """The passport's recycled-content fields for one pack (percentages), from :meth:`recycled_content`."""
+        r = self.recycled_content(pack_id=pack_id, rule=rule)
+        names = {"Co": "cobalt", "Li": "lithium", "Ni": "nickel", "Pb": "lead"}
+        out: dict[str, Any] = {"allocation_rule": rule}
+        for el, v in r["elements"].items():
+            if v["total"] is None:
+                continue
+            n = names[el]
+            out[f"{n}_pct"] = round(v["total"] * 100, 2)
+            out[f"{n}_pre_consumer_pct"] = round(v["pre_consumer"] * 100, 2)
+            out[f"{n}_post_consumer_pct"] = round(v["post_consumer"] * 100, 2)
+        return out
+
+
+def _compare(res: Mapping[str, Mapping[str, Any]], mins: Mapping[str, Mapping[str, float]], tracker: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for since, table in sorted(mins.items()):
+        row = {}
+        for el, v in res.items():
+            if el not in table or v["total"] is None:
+                continue
+            need = tracker.get("eu_2023_1542", "recycled_content_min_fraction", since, el)
+            row[el] = {"minimum": need, "actual": round(v["total"], 6), "meets": v["total"] + 1e-12 >= need}
+        out[since] = row
+    return out
+
+
+def _movement_findings(pack: str, history: list[dict[str, Any]], regs: Mapping[str, frozenset[str]]) -> list[dict[str, Any]]:
+    """Replay a pack's custody: each move out of the last watched region it was in must follow an export
+    record; an export before any retirement test or removal is reported too."""
+    out: list[dict[str, Any]] = []
+    last_region: str | None = None  # the watched region the pack was last seen in
+    covered = False  # an export record covers the current stay outside last_region
+    retired = False
+    for h in history:
+        region = region_of(h["country"], regs)
+        if h["kind"] == "export":
+            if last_region is not None and not retired:
+                out.append({"pack": pack, "rule": "exported_before_end_of_life", "event_id": h["event_id"],
+                            "holder": h["holder"], "from_region": last_region, "country": h["country"],
+                            "at": h["at"], "message": f"pack {pack}: exported from {last_region} to {h['country']} "
+                            f"by event {h['event_id']} before any retirement test or removal"})
+            covered = True
+        elif last_region is not None and region != last_region and not covered:
+            out.append({"pack": pack, "rule": "left_region_without_export", "event_id": h["event_id"],
+                        "holder": h["holder"], "from_region": last_region, "country": h["country"], "at": h["at"],
+                        "message": f"pack {pack}: custody moved from {last_region} to {h['country']} (event "
+                                   f"{h['event_id']}, holder {h['holder']}) with no export record"})
+            covered = True  # report a move once
+        if h["status"] in RETIRED_STATUSES:
+            retired = True
+        if region is not None:  # back in, or arrived in, a watched region: a new stay starts
+            last_region, covered = region, False
+    return out
