@@ -88,3 +88,25 @@ def test_cli_health_and_circular(tmp_path: Path, data_dir: Path) -> None:
     assert route["decision"]["recommended"]
     p = run(tmp_path, "circular", "route", pid, "--as", pilot.CELL_KR, ok=False)
     assert p.returncode == 2 and "legitimate interest" in p.stderr
+
+
+@pytest.mark.slow
+def test_cli_standard_formats(tmp_path: Path, fixtures_dir: Path) -> None:
+    run(tmp_path, "demo", "--packs", "3", "--no-serve")
+    pid = f"BL.{pilot.AUTOMAKER}." + next(pilot.generate_batteries(1, seed=42))["serial_number"]
+    cx = tmp_path / "cx.json"
+    run(tmp_path, "passport", "export", pid, "--tiers", "all", "--format", "catenax", "-o", str(cx))
+    assert json.loads(cx.read_text())["specVersion"].startswith("urn:io.catenax.battery.battery_pass")
+    run(tmp_path, "passport", "export", pid, "--format", "aasx", "-o", str(tmp_path / "p.aasx"))
+    assert (tmp_path / "p.aasx").read_bytes()[:2] == b"PK"
+    # into a second, empty registry
+    other = tmp_path / "other"
+    other.mkdir()
+    for p in pilot.PARTICIPANTS[:1]:
+        run(other, "participant", "add", p["id"], p["name"], p["country"], "--role", "manufacturer")
+    res = json.loads(run(other, "passport", "import-standard", str(cx), "--as", pilot.AUTOMAKER).stdout)
+    assert res["passport"]["passport_id"] == pid and res["model_created"]
+    bad = run(other, "passport", "import-standard",
+              str(fixtures_dir / "catenax/io.catenax.battery.battery_pass/6.1.0/BatteryPass.json"),
+              "--as", pilot.AUTOMAKER, ok=False)
+    assert bad.returncode == 2 and "intoServiceDate" in bad.stderr

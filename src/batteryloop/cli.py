@@ -222,23 +222,56 @@ def passport_qr(passport_id: str, out: Annotated[Path, typer.Option("--out", "-o
 @passport_app.command("export")
 def passport_export(passport_id: str,
                     tiers: Annotated[str, typer.Option(help="comma-separated tiers, or 'all'")] = "public",
+                    format: Annotated[str, typer.Option(help="batteryloop, catenax, idta-samm, aas-json or aasx")] = "batteryloop",
                     out: Annotated[Optional[Path], typer.Option("--out", "-o")] = None) -> None:
-    """Export a passport as JSON, cut to the given access tiers (default: public)."""
+    """Export a passport cut to the given access tiers (default: public), in our JSON or a standard format."""
+    from . import formats
     from .passport.tiers import parse_tiers
 
     s = _services()
     try:
-        data = s.passports.export(passport_id, parse_tiers(tiers))
+        view = s.passports.export(passport_id, parse_tiers(tiers))
+        if format == "batteryloop":
+            payload: bytes = orjson.dumps(view, option=orjson.OPT_INDENT_2) + b"\n"
+        else:
+            if format not in formats.names():
+                raise ValueError(f"unknown format {format!r}: use batteryloop or one of {', '.join(formats.names())}")
+            res = formats.export_view(format, view)
+            payload = res.payload if isinstance(res.payload, bytes) else orjson.dumps(res.payload, option=orjson.OPT_INDENT_2) + b"\n"
+            rep = res.report.to_dict()
+            console.print(f"{format}: " + ", ".join(f"{len(v)} {k}" for k, v in rep.items() if isinstance(v, list) and v))
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     except BatteryloopError as exc:
         _fail(exc)
-    text = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
     if out:
-        out.write_text(text + "\n")
+        out.write_bytes(payload)
+    elif isinstance(payload, bytes) and format == "aasx":
+        console.print("[red]error:[/red] an AASX package is binary: give --out FILE.aasx")
+        raise typer.Exit(2)
     else:
-        print(text)
+        sys.stdout.write(payload.decode())
+
+
+@passport_app.command("import-standard")
+def passport_import_standard(
+        file: Annotated[Path, typer.Argument(help="a Catena-X, IDTA SAMM or AAS JSON file, or an AASX package")],
+        format: Annotated[str, typer.Option(help="auto, catenax, idta-samm, aas-json or aasx")] = "auto",
+        lenient: Annotated[bool, typer.Option(help="drop invalid values (reported) instead of refusing")] = False,
+        default: Annotated[Optional[list[str]], typer.Option("--default", help="KEY=VALUE for a field the format lacks")] = None,
+        as_: Annotated[Optional[str], typer.Option("--as", help="act as this participant")] = None) -> None:
+    """Import one passport from a standard format; the model is registered if new. Refused imports store nothing."""
+    from .api.passports import parse_defaults
+    from .passport.service import import_standard_payload
+
+    s = _services()
+    try:
+        res = import_standard_payload(s.passports, _caller(s, as_), file.read_bytes(), fmt=format, lenient=lenient,
+                                      defaults=parse_defaults(default or []))
+    except BatteryloopError as exc:
+        _fail(exc)
+    _print_json(res)
 
 
 def _read_text(path: Path) -> str:

@@ -142,10 +142,14 @@ def verify(passport_id: str, s: ServicesDep) -> Response:
     return _json(s.passports.verify(passport_id))
 
 
-@router.get("/passports/{passport_id}/export", summary="Export cut to tiers (never above the caller's)")
+@router.get("/passports/{passport_id}/export",
+            summary="Export cut to tiers (never above the caller's), as ours, Catena-X, IDTA SAMM, AAS JSON or AASX")
 def export(passport_id: str, c: CallerDep, s: ServicesDep,
-           tiers: Annotated[str | None, Query(description="comma-separated tiers; default: all you hold")] = None
+           tiers: Annotated[str | None, Query(description="comma-separated tiers; default: all you hold")] = None,
+           format: Annotated[str, Query(description="batteryloop, catenax, idta-samm, aas-json or aasx")] = "batteryloop",
            ) -> Response:
+    from .. import formats
+
     rec = s.passports.get_record(passport_id)
     held = s.passports.tiers_for(rec, c)
     try:
@@ -155,9 +159,55 @@ def export(passport_id: str, c: CallerDep, s: ServicesDep,
     if not wanted <= held:
         missing = ", ".join(sorted(t.value for t in wanted - held))
         raise Forbidden(f"you do not hold the tier(s) {missing} for passport {passport_id}")
-    return Response(orjson.dumps(s.passports.export(passport_id, wanted), option=orjson.OPT_INDENT_2),
-                    media_type="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="{passport_id}.json"'})
+    view = s.passports.export(passport_id, wanted)
+    if format == "batteryloop":
+        return Response(orjson.dumps(view, option=orjson.OPT_INDENT_2), media_type="application/json",
+                        headers={"Content-Disposition": f'attachment; filename="{passport_id}.json"'})
+    if format not in formats.names():
+        raise InvalidData(f"unknown format {format!r}", [{"field": "format", "rule": "enum", "value": format,
+                          "message": f"format: use batteryloop or one of {', '.join(formats.names())}"}])
+    res = formats.export_view(format, view, validate=True)
+    body = res.payload if isinstance(res.payload, bytes) else orjson.dumps(res.payload, option=orjson.OPT_INDENT_2)
+    name = res.filename or f"{passport_id}.{format}.json"
+    return Response(body, media_type=res.media_type, headers={
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "X-Batteryloop-Mapping-Report": orjson.dumps(_report_summary(res.report)).decode()})
+
+
+def _report_summary(report: Any) -> dict[str, int]:
+    d = report.to_dict() if hasattr(report, "to_dict") else {}
+    return {k: len(v) for k, v in d.items() if isinstance(v, list)}
+
+
+@router.post("/passports/import", status_code=201,
+             summary="Import a passport from Catena-X, IDTA SAMM, AAS JSON or AASX (model created if new)")
+async def import_standard(request: Request, c: ParticipantDep, s: ServicesDep,
+                          format: Annotated[str, Query(description="auto, catenax, idta-samm, aas-json or aasx")] = "auto",
+                          lenient: Annotated[bool, Query(description="drop invalid values (reported) instead of refusing")] = False,
+                          default: Annotated[list[str] | None, Query(description="KEY=VALUE for fields the format lacks")] = None,
+                          ) -> Response:
+    body = await request.body()
+    import anyio
+
+    return await anyio.to_thread.run_sync(lambda: _import_standard(s, c, body, format, lenient, default or []))
+
+
+def _import_standard(s: Services, c: Caller, body: bytes, fmt: str, lenient: bool, defaults: list[str]) -> Response:
+    from ..passport.service import import_standard_payload
+
+    return _json(import_standard_payload(s.passports, c, body, fmt=fmt, lenient=lenient,
+                                         defaults=parse_defaults(defaults)), 201)
+
+
+def parse_defaults(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidData(f"default {item!r} is not KEY=VALUE", [{"field": "default", "rule": "key_value",
+                              "message": f"default: {item!r} is not KEY=VALUE", "value": item}])
+        out[key.strip()] = value.strip()
+    return out
 
 
 @router.get("/passports/{passport_id}/qr.svg", summary="QR code (ISO/IEC 18004) of the passport's web link")

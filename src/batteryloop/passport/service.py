@@ -584,3 +584,32 @@ def _tier_list(tiers: frozenset[Tier]) -> list[str]:
 
 
 __all__ = ["ALL_TIERS", "ImportReport", "PassportRecord", "PassportService", "merge_patch"]
+
+
+def import_standard_payload(svc: PassportService, caller: Caller, payload: bytes | str | Mapping[str, Any], *,
+                            fmt: str = "auto", lenient: bool = False,
+                            defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Import one passport in a standard format (Catena-X, IDTA SAMM, AAS JSON, AASX) and store it.
+
+    The battery model is registered first if it is new (the caller must be its manufacturer); the
+    passport is checked before anything is written, so a refused import stores nothing.
+    """
+    from .. import formats
+
+    if fmt != "auto" and fmt not in formats.names():
+        raise InvalidData(f"unknown format {fmt!r}", [{"field": "format", "rule": "enum", "value": fmt,
+                          "message": f"format: use auto or one of {', '.join(formats.names())}"}])
+    res = formats.import_passport(payload, fmt, lenient=lenient, defaults=defaults)
+    model, battery = res.require()
+    model_data = model.model_dump(mode="json", exclude_none=True)
+    battery_data = battery.model_dump(mode="json", exclude_none=True)
+    if not can_write_battery(caller, economic_operator_id=battery.economic_operator_id):
+        raise Forbidden(f"only the economic operator {battery.economic_operator_id} may import this passport")
+    created_model = False
+    try:
+        svc.get_model(model.model_id, caller)
+    except NotFound:
+        svc.create_model(model_data, caller)
+        created_model = True
+    view = svc.create_passport(battery_data, caller)
+    return {"passport": view, "model_created": created_model, "report": res.report.to_dict()}
