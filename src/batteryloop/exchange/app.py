@@ -1,0 +1,343 @@
+"""The HTTP face of a :class:`~batteryloop.exchange.node.Node` (FastAPI): DSP provider and consumer
+endpoints, did:web document, status lists, data plane, a small management API and a dashboard.
+
+Paths (relative to the node's base URL):
+
+* ``GET /.well-known/did.json``, ``GET /.well-known/dspace-version``
+* ``GET /credentials/status/{list}`` — the issuer's signed status list (VC-JWT)
+* DSP provider under ``/dsp``: ``POST /catalog/request``, ``GET /catalog/datasets/{id}``,
+  ``GET /negotiations/{pid}``, ``POST /negotiations/request``, ``POST /negotiations/{pid}/request``,
+  ``/events``, ``/agreement/verification``, ``/termination``; ``GET /transfers/{pid}``,
+  ``POST /transfers/request``, ``POST /transfers/{pid}/start|completion|suspension|termination``
+* DSP consumer callbacks under ``/dsp/callback``: ``/negotiations/{pid}/offers|agreement|events|termination``,
+  ``/transfers/{pid}/start|completion|suspension|termination``
+* ``GET /data/{pid}`` — HTTP pull with the short-lived access token from the TransferStartMessage
+* ``/management/*`` (admin bearer token) and ``GET /dashboard``
+
+Errors on DSP paths are the protocol's error objects (``CatalogError``, ``ContractNegotiationError``,
+``TransferError``) with ``code`` and ``reason``; elsewhere RFC 9457 problem+json.
+"""
+
+from __future__ import annotations
+
+import html
+import hmac
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, BackgroundTasks, FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from . import dsp
+from .errors import CredentialError, ExchangeError, ProtocolError
+from .node import Node
+from .trust import ParticipantClaims
+
+JSON = "application/json"
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type=JSON)
+
+
+async def _body(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ProtocolError("InvalidMessage", "the request body is not JSON") from None
+
+
+def _error_kind(path: str) -> str | None:
+    if "/dsp/" not in path and not path.endswith("/dsp"):
+        return None
+    if "/transfers" in path:
+        return "TransferError"
+    if "/negotiations" in path:
+        return "ContractNegotiationError"
+    return "CatalogError"
+
+
+def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
+    app = FastAPI(title=title or f"batteryloop node {node.config.name}",
+                  description="Dataspace Protocol 2025-1 connector (provider and consumer) of one participant.")
+    app.state.node = node
+
+    @app.exception_handler(ExchangeError)
+    async def _exchange_error(request: Request, exc: ExchangeError) -> Response:
+        reasons = [exc.detail] + [r for r in getattr(exc, "reasons", []) if r != exc.detail]
+        kind = _error_kind(request.url.path)
+        status = exc.status
+        if kind is None:
+            return Response(orjson.dumps({"type": f"https://batteryloop.dev/problems/{status}", "title": exc.title,
+                                          "status": status, "detail": exc.detail, "code": exc.code,
+                                          "reasons": reasons, "instance": request.url.path}),
+                            status_code=status, media_type="application/problem+json")
+        pid = request.path_params.get("pid")
+        body = dsp.error_body(kind, exc.code, reasons, provider_pid=pid, consumer_pid=pid)
+        return _json(body, status)
+
+    async def claims_of(request: Request) -> ParticipantClaims:
+        return await run_in_threadpool(node.authenticate, request.headers.get("authorization"))
+
+    # ------------------------------------------------------------------ discovery
+    @app.get("/.well-known/did.json", tags=["identity"])
+    def did_document() -> Response:
+        services = [{"id": node.did + "#dsp", "type": "DataService",
+                     "serviceEndpoint": node.base_url + "/.well-known/dspace-version"},
+                    {"id": node.did + "#catalog", "type": "CatalogService",
+                     "serviceEndpoint": node.dsp_url + "/catalog"}]
+        return _json(node.identity.document(services))
+
+    @app.get("/.well-known/dspace-version", tags=["dsp"])
+    def dspace_version() -> Response:
+        return _json(dsp.version_document(dsp_path(), node.did + "#dsp"))
+
+    def dsp_path() -> str:
+        from urllib.parse import urlsplit
+
+        return urlsplit(node.dsp_url).path
+
+    @app.get("/credentials/status/{list_id}", tags=["identity"])
+    def status_list(list_id: str) -> Response:
+        return Response(node.status_list_token(list_id), media_type="application/vc+jwt")
+
+    # ------------------------------------------------------------------ DSP provider
+    p = APIRouter(prefix="/dsp", tags=["dsp provider"])
+
+    @p.post("/catalog/request")
+    async def catalog_request(request: Request) -> Response:
+        body = await _body(request)
+        claims = await claims_of(request)
+        dsp.require_valid(body, "CatalogRequestMessage")
+        return _json(await run_in_threadpool(node.catalog, claims))
+
+    @p.get("/catalog/datasets/{dataset_id:path}")
+    async def catalog_dataset(dataset_id: str, request: Request) -> Response:
+        claims = await claims_of(request)
+        return _json(await run_in_threadpool(node.dataset, dataset_id, claims))
+
+    @p.get("/negotiations/{pid}")
+    async def negotiation_state(pid: str, request: Request) -> Response:
+        claims = await claims_of(request)
+        n = node._owned(await run_in_threadpool(node.repo.negotiation, pid, "provider"), claims)
+        return _json(dsp.negotiation(n.pid, n.peer_pid or "", dsp.N(n.state)))
+
+    @p.post("/negotiations/request")
+    async def negotiation_request(request: Request, bg: BackgroundTasks) -> Response:
+        body = await _body(request)
+        claims = await claims_of(request)
+        out = await run_in_threadpool(node.on_contract_request, body, claims, bg.add_task)
+        return _json(out, 201)
+
+    @p.post("/negotiations/{pid}/request")
+    async def negotiation_counter(pid: str, request: Request, bg: BackgroundTasks) -> Response:
+        body = await _body(request)
+        claims = await claims_of(request)
+        body = {**body, "providerPid": body.get("providerPid", pid)} if isinstance(body, dict) else body
+        out = await run_in_threadpool(node.on_contract_request, body, claims, bg.add_task)
+        return _json(out, 201)
+
+    @p.post("/negotiations/{pid}/events")
+    async def negotiation_event(pid: str, request: Request) -> Response:
+        body = await _body(request)
+        claims = await claims_of(request)
+        await run_in_threadpool(node.on_negotiation_event, pid, body, claims, "provider")
+        return Response(status_code=200)
+
+    @p.post("/negotiations/{pid}/agreement/verification")
+    async def negotiation_verification(pid: str, request: Request, bg: BackgroundTasks) -> Response:
+        body = await _body(request)
+        claims = await claims_of(request)
+        await run_in_threadpool(node.on_verification, pid, body, claims, bg.add_task)
+        return Response(status_code=200)
+
+    @p.post("/negotiations/{pid}/termination")
+    async def negotiation_termination(pid: str, request: Request) -> Response:
+        body = await _body(request)
+        claims = await claims_of(request)
+        await run_in_threadpool(node.on_negotiation_termination, pid, body, claims, "provider")
+        return Response(status_code=200)
+
+    @p.get("/transfers/{pid}")
+    async def transfer_state(pid: str, request: Request) -> Response:
+        claims = await claims_of(request)
+        t = node._owned(await run_in_threadpool(node.repo.transfer, pid, "provider"), claims)
+        return _json(dsp.transfer_process(t.pid, t.peer_pid or "", dsp.T(t.state)))
+
+    @p.post("/transfers/request")
+    async def transfer_request(request: Request, bg: BackgroundTasks) -> Response:
+        body = await _body(request)
+        claims = await claims_of(request)
+        return _json(await run_in_threadpool(node.on_transfer_request, body, claims, bg.add_task), 201)
+
+    def _transfer_route(router: APIRouter, action: str, kind: str, role: str) -> None:
+        async def handler(pid: str, request: Request) -> Response:
+            body = await _body(request)
+            claims = await claims_of(request)
+            await run_in_threadpool(node.on_transfer_message, pid, kind, body, claims, role)
+            return Response(status_code=200)
+
+        router.add_api_route(f"/transfers/{{pid}}/{action}", handler, methods=["POST"], name=f"{role}_{action}")
+
+    for action, kind in (("start", "TransferStartMessage"), ("completion", "TransferCompletionMessage"),
+                         ("suspension", "TransferSuspensionMessage"), ("termination", "TransferTerminationMessage")):
+        _transfer_route(p, action, kind, "provider")
+
+    # ------------------------------------------------------------------ DSP consumer callbacks
+    c = APIRouter(prefix="/dsp/callback", tags=["dsp consumer"])
+
+    @c.post("/negotiations/{pid}/offers")
+    async def cb_offer(pid: str, request: Request) -> Response:
+        body = await _body(request)
+        claims = await claims_of(request)
+        dsp.require_valid(body, "ContractOfferMessage")
+        n = node._owned(await run_in_threadpool(node.repo.negotiation, pid, "consumer"), claims)
+        dsp.next_negotiation_state(dsp.N(n.state), "ContractOfferMessage", dsp.Role.PROVIDER)
+        raise ProtocolError("CounterOfferRefused", "this consumer does not take counter-offers; terminate or agree")
+
+    @c.post("/negotiations/{pid}/agreement")
+    async def cb_agreement(pid: str, request: Request, bg: BackgroundTasks) -> Response:
+        body = await _body(request)
+        claims = await claims_of(request)
+        await run_in_threadpool(node.on_agreement, pid, body, claims, bg.add_task)
+        return Response(status_code=200)
+
+    @c.post("/negotiations/{pid}/events")
+    async def cb_event(pid: str, request: Request) -> Response:
+        body = await _body(request)
+        claims = await claims_of(request)
+        await run_in_threadpool(node.on_negotiation_event, pid, body, claims, "consumer")
+        return Response(status_code=200)
+
+    @c.post("/negotiations/{pid}/termination")
+    async def cb_termination(pid: str, request: Request) -> Response:
+        body = await _body(request)
+        claims = await claims_of(request)
+        await run_in_threadpool(node.on_negotiation_termination, pid, body, claims, "consumer")
+        return Response(status_code=200)
+
+    for action, kind in (("start", "TransferStartMessage"), ("completion", "TransferCompletionMessage"),
+                         ("suspension", "TransferSuspensionMessage"), ("termination", "TransferTerminationMessage")):
+        _transfer_route(c, action, kind, "consumer")
+
+    app.include_router(p)
+    app.include_router(c)
+
+    # ------------------------------------------------------------------ data plane
+    @app.get("/data/{pid}", tags=["data plane"])
+    def data(pid: str, request: Request) -> Response:
+        return _json(node.serve_data(pid, request.headers.get("authorization")))
+
+    # ------------------------------------------------------------------ management
+    m = APIRouter(prefix="/management", tags=["management"])
+
+    def admin(request: Request) -> None:
+        want = node.config.admin_token
+        got = request.headers.get("authorization", "")
+        if want is None or not hmac.compare_digest(got.encode(), f"Bearer {want}".encode()):
+            raise CredentialError("unauthorized", "management needs 'Authorization: Bearer <admin_token>' of this node")
+
+    def managed(fn: Callable[..., Any]) -> Callable[..., Any]:
+        return fn
+
+    @m.post("/catalog")
+    async def m_catalog(request: Request) -> Response:
+        admin(request)
+        b = await _body(request)
+        return _json(await run_in_threadpool(node.request_catalog, b["counterPartyAddress"], b.get("counterPartyId")))
+
+    @m.post("/negotiations")
+    async def m_negotiate(request: Request) -> Response:
+        admin(request)
+        b = await _body(request)
+        n = await run_in_threadpool(lambda: node.negotiate(b["counterPartyAddress"], b["datasetId"], b.get("offer"),
+                                                           audience=b.get("counterPartyId"),
+                                                           wait_s=float(b.get("wait_s", 10))))
+        return _json(n.public())
+
+    @m.get("/negotiations")
+    def m_negotiations(request: Request) -> Response:
+        admin(request)
+        return _json([n.public() for n in node.repo.negotiations()])
+
+    @m.get("/negotiations/{pid}")
+    def m_negotiation(pid: str, request: Request) -> Response:
+        admin(request)
+        return _json(node.repo.negotiation(pid).public())
+
+    @m.post("/transfers")
+    async def m_transfer(request: Request) -> Response:
+        admin(request)
+        b = await _body(request)
+        t = await run_in_threadpool(lambda: node.transfer(b["counterPartyAddress"], b["agreementId"],
+                                                          audience=b.get("counterPartyId"),
+                                                          wait_s=float(b.get("wait_s", 10))))
+        return _json(t.public())
+
+    @m.get("/transfers")
+    def m_transfers(request: Request) -> Response:
+        admin(request)
+        return _json([t.public() for t in node.repo.transfers()])
+
+    @m.post("/transfers/{pid}/pull")
+    def m_pull(pid: str, request: Request) -> Response:
+        admin(request)
+        return _json(node.pull(pid))
+
+    @m.post("/fetch")
+    async def m_fetch(request: Request) -> Response:
+        admin(request)
+        b = await _body(request)
+        n, t, data = await run_in_threadpool(node.fetch, b["counterPartyAddress"], b["datasetId"])
+        return _json({"negotiation": n.public(), "transfer": t.public(), "data": data})
+
+    @m.post("/credentials")
+    async def m_issue(request: Request) -> Response:
+        admin(request)
+        if not node.config.issuer:
+            raise ExchangeError("not_issuer", f"node {node.config.name} is not configured as an issuer")
+        b = await _body(request)
+        tok = node.issue(b["subject"], b["type"], b.get("claims", {}), valid_until=b.get("valid_until"))
+        return _json({"credential": tok})
+
+    @m.post("/credentials/{cid}/revoke")
+    def m_revoke(cid: str, request: Request) -> Response:
+        admin(request)
+        node.revoke(cid)
+        return Response(status_code=204)
+
+    app.include_router(m)
+
+    @app.get("/dashboard", response_class=HTMLResponse, tags=["dashboard"])
+    def dashboard() -> HTMLResponse:
+        return HTMLResponse(render_dashboard([node]))
+
+    return app
+
+
+def render_dashboard(nodes: list[Node]) -> str:
+    """One page listing each node's contracts and transfers (server-rendered, no scripts)."""
+    esc = html.escape
+    parts = ["<!doctype html><meta charset=utf-8><title>batteryloop data space</title>",
+             "<style>body{font:14px system-ui;margin:2em}table{border-collapse:collapse;margin-bottom:2em}"
+             "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.TERMINATED{color:#b00}"
+             ".FINALIZED,.COMPLETED{color:#070}</style><h1>Data space: contracts and transfers</h1>"]
+    for node in nodes:
+        parts.append(f"<h2>{esc(node.config.name)} <small>({esc(node.config.space)}, {esc(node.did)})</small></h2>")
+        parts.append("<table><tr><th>role</th><th>dataset</th><th>counterparty</th><th>state</th><th>agreement</th>"
+                     "<th>reason</th><th>updated</th></tr>")
+        for n in node.repo.negotiations(50):
+            parts.append(f"<tr><td>{esc(n.role)}</td><td>{esc(n.dataset_id)}</td><td>{esc(n.counterparty_did)}</td>"
+                         f"<td class={esc(n.state)}>{esc(n.state)}</td><td>{esc(n.agreement_id or '')}</td>"
+                         f"<td>{esc(n.reason or '')}</td><td>{esc(n.updated_at)}</td></tr>")
+        parts.append("</table><table><tr><th>role</th><th>agreement</th><th>counterparty</th><th>state</th>"
+                     "<th>reason</th><th>updated</th></tr>")
+        for t in node.repo.transfers(50):
+            parts.append(f"<tr><td>{esc(t.role)}</td><td>{esc(t.agreement_id)}</td><td>{esc(t.counterparty_did)}</td>"
+                         f"<td class={esc(t.state)}>{esc(t.state)}</td><td>{esc(t.reason or '')}</td>"
+                         f"<td>{esc(t.updated_at)}</td></tr>")
+        parts.append("</table>")
+    return "".join(parts)

@@ -1,0 +1,541 @@
+"""One participant's connector: Dataspace Protocol provider and consumer, issuer, data plane.
+
+A :class:`Node` holds its identity (did:web + Ed25519 key), its credentials, its trust framework, its
+catalog and its own store. Every DSP request it sends carries a fresh presentation of its credentials
+(``Authorization: Bearer <VP-JWT>``, audience = the receiver's DID, used once); every request it
+receives is authenticated the same way and the presenter's accepted credentials become the
+:class:`~batteryloop.exchange.trust.ParticipantClaims` that policies are evaluated against.
+
+Passports leave a node only through :meth:`PassportService.export` with the tiers that
+:func:`batteryloop.access.battery_tiers` grants the consumer (its verified BPN and roles), further
+capped by the dataset's ``max_tiers``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import orjson
+from joserfc import jwt
+from joserfc.errors import JoseError
+
+from ..access import Caller, battery_tiers
+from ..participants import Role as ParticipantRole
+from ..passport.tiers import ALL_TIERS, Tier
+from ..store.db import Store, utcnow_iso
+from ..trace.keys import Signer
+from . import dsp
+from .config import DatasetConfig, NodeConfig
+from .credentials import (ALG, ReplayGuard, StatusEntry, StatusListChecker, issue_credential, issue_status_list,
+                          present, verify_presentation)
+from .did import DidResolver, Identity, did_web
+from .dsp import N, Role, T
+from .errors import CredentialError, ExchangeError, PolicyDenied, ProtocolError
+from .odrl import EvaluationContext, evaluate
+from .repository import ExchangeRepository, Negotiation, Transfer
+from .status_list import StatusList
+from .trust import ParticipantClaims, RecognitionAgreement, TrustFramework, TrustRegistry, claims_from
+
+PULL = "HttpData-PULL"
+DSP_PATH = "/dsp"
+CALLBACK_PATH = "/dsp/callback"
+
+PayloadSource = Callable[[DatasetConfig, ParticipantClaims], Any]
+
+
+def _rules(policy: dict[str, Any]) -> dict[str, Any]:
+    return {k: policy[k] for k in ("permission", "prohibition", "obligation") if policy.get(k)}
+
+
+def _iso_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def peer_did(address: str) -> str:
+    """The did:web a node at ``address`` (its DSP URL) is known by: the DID of the URL's origin."""
+    from urllib.parse import urlsplit
+
+    u = urlsplit(address)
+    return did_web(f"{u.scheme}://{u.netloc}")
+
+
+def claims_json(c: ParticipantClaims) -> dict[str, Any]:
+    return {"did": c.did, "bpn": c.bpn, "memberships": sorted(c.memberships),
+            "framework_agreements": sorted(c.framework_agreements), "roles": sorted(c.roles),
+            "groups": sorted(c.groups), "certifications": list(c.certifications)}
+
+
+def claims_from_json(d: dict[str, Any]) -> ParticipantClaims:
+    return ParticipantClaims(d["did"], d.get("bpn"), frozenset(d.get("memberships", ())),
+                             frozenset(d.get("framework_agreements", ())), frozenset(d.get("roles", ())),
+                             tuple(d.get("certifications", ())), frozenset(d.get("groups", ())))
+
+
+class Node:
+    def __init__(self, config: NodeConfig, *, store: Store | None = None, passports: Any = None,
+                 sources: dict[str, PayloadSource] | None = None, migrate: bool = True) -> None:
+        self.config = config
+        self.base_url = config.base_url.rstrip("/")
+        self.did = config.did or did_web(self.base_url)
+        signer = (Signer.from_private_text(config.participant_id, config.key) if config.key
+                  else Signer.generate(config.participant_id))
+        self.identity = Identity(self.did, config.participant_id, signer)
+        self.store = store or Store(config.database_url)
+        if migrate and store is None:
+            self.store.upgrade()
+        self.repo = ExchangeRepository(self.store)
+        self.http = httpx.Client(timeout=10.0)
+        self.resolver = DidResolver(self._fetch_json, ttl_s=config.did_cache_s)
+        self.resolver.add(self.identity.document())
+        self.status = StatusListChecker(self._fetch_text, self.resolver, ttl_s=config.status_cache_s)
+        regs = {space: TrustRegistry.from_config(space, issuers) for space, issuers in config.trust.registries.items()}
+        self.trust = TrustFramework(config.space, regs,
+                                    [RecognitionAgreement.from_config(a) for a in config.trust.agreements])
+        self.replay = ReplayGuard()
+        self.credentials: list[str] = list(config.credentials)
+        self.datasets = {d.id: d for d in config.datasets}
+        self.passports = passports
+        self.sources: dict[str, PayloadSource] = {"document": lambda d, c: d.document or {}}
+        self.sources["passport"] = self._passport_payload
+        self.sources.update(sources or {})
+        self._status_lock = threading.Lock()
+
+    # ------------------------------------------------------------------------ plumbing
+    @property
+    def dsp_url(self) -> str:
+        return self.base_url + DSP_PATH
+
+    @property
+    def callback_url(self) -> str:
+        return self.base_url + CALLBACK_PATH
+
+    def _fetch_json(self, url: str) -> dict[str, Any]:
+        r = self.http.get(url)
+        r.raise_for_status()
+        return r.json()  # type: ignore[no-any-return]
+
+    def _fetch_text(self, url: str) -> str:
+        r = self.http.get(url)
+        r.raise_for_status()
+        return r.text
+
+    def close(self) -> None:
+        self.http.close()
+        self.store.dispose()
+
+    def auth_headers(self, audience: str) -> dict[str, str]:
+        return {"Authorization": "Bearer " + present(self.identity, self.credentials, audience=audience)}
+
+    def authenticate(self, authorization: str | None) -> ParticipantClaims:
+        """The verified, trusted claims of whoever sent this request (or a CredentialError saying why not)."""
+        if not authorization or not authorization.startswith("Bearer "):
+            raise CredentialError("missing_presentation",
+                                  "no presentation: send 'Authorization: Bearer <VP-JWT>' for audience " + self.did)
+        vp = verify_presentation(authorization[7:], self.resolver, audience=self.did, replay=self.replay,
+                                 status_check=self.status)
+        return claims_from(vp, self.trust, groups=self.config.trust.groups)
+
+    def post(self, url: str, audience: str, body: dict[str, Any]) -> httpx.Response:
+        return self.http.post(url, content=orjson.dumps(body), headers={
+            "Content-Type": "application/json", **self.auth_headers(audience)})
+
+    @staticmethod
+    def _raise_remote(r: httpx.Response, what: str) -> None:
+        if r.status_code < 300:
+            return
+        try:
+            body = r.json()
+        except ValueError:
+            body = {"reason": [r.text[:300]]}
+        reasons = body.get("reason") or [body.get("detail", "")]
+        code = body.get("code", "RemoteError")
+        raise ExchangeError(str(code), f"{what} refused by the counterparty ({r.status_code} {code}): "
+                                       + "; ".join(map(str, reasons)), status_code=r.status_code, reasons=reasons)
+
+    # ------------------------------------------------------------------------- issuer
+    def status_list_url(self, list_id: str = "1") -> str:
+        return f"{self.base_url}/credentials/status/{list_id}"
+
+    def issue(self, subject_did: str, credential_type: str, subject: dict[str, Any], *,
+              valid_until: float | None = None, valid_from: float | None = None, list_id: str = "1") -> str:
+        """Issue a credential (this node acting as an issuer) with a revocable status-list entry."""
+        cid = f"urn:uuid:{uuid.uuid4()}"
+        exp = None if valid_until is None else datetime.fromtimestamp(valid_until, UTC).isoformat()
+        idx = self.repo.record_credential(cid=cid, issuer_did=self.did, subject_did=subject_did,
+                                          ctype=credential_type, status_list=list_id, expires_at=exp)
+        return issue_credential(self.identity, subject_did=subject_did, credential_type=credential_type,
+                                subject=subject, valid_from=valid_from, valid_until=valid_until,
+                                status=StatusEntry(self.status_list_url(list_id), idx), credential_id=cid)
+
+    def revoke(self, credential_id: str) -> None:
+        self.repo.revoke_credential(credential_id)
+
+    def status_list_token(self, list_id: str) -> str:
+        sl = StatusList()
+        for i in self.repo.revoked_indexes(list_id):
+            sl.set(i)
+        return issue_status_list(self.identity, self.status_list_url(list_id), sl)
+
+    # ------------------------------------------------------------------------ catalog
+    def _visible(self, d: DatasetConfig, claims: ParticipantClaims) -> tuple[bool, list[str]]:
+        if d.access_policy is None:
+            return True, []
+        dec = evaluate(d.access_policy, "access", EvaluationContext(claims, membership_space=self.config.space))
+        return dec.allowed, dec.reasons
+
+    def offer_of(self, d: DatasetConfig) -> dict[str, Any]:
+        return {"@id": d.offer, "@type": "Offer", **_rules(d.usage_policy)}
+
+    def dataset_json(self, d: DatasetConfig) -> dict[str, Any]:
+        return {"@id": d.id, "@type": "Dataset", "title": d.title or d.id, "hasPolicy": [self.offer_of(d)],
+                "distribution": [{"@type": "Distribution", "format": PULL, "accessService": self.did + "#dsp"}]}
+
+    def catalog(self, claims: ParticipantClaims) -> dict[str, Any]:
+        datasets = [self.dataset_json(d) for d in self.datasets.values() if self._visible(d, claims)[0]]
+        body: dict[str, Any] = {"@context": dsp.CONTEXT, "@id": f"urn:catalog:{self.did}", "@type": "Catalog",
+                                "participantId": self.did,
+                                "service": [{"@id": self.did + "#dsp", "@type": "DataService",
+                                             "endpointURL": self.dsp_url}]}
+        if datasets:
+            body["dataset"] = datasets
+        return dsp.checked(body)
+
+    def dataset(self, dataset_id: str, claims: ParticipantClaims) -> dict[str, Any]:
+        d = self.datasets.get(dataset_id)
+        if d is None or not self._visible(d, claims)[0]:
+            raise ProtocolError("NotFound", f"no dataset {dataset_id!r} visible to {claims.bpn or claims.did}",
+                                status=404)
+        return dsp.checked({"@context": dsp.CONTEXT, **self.dataset_json(d)})
+
+    # --------------------------------------------------------- provider: negotiation
+    def on_contract_request(self, message: dict[str, Any], claims: ParticipantClaims,
+                            background: Callable[..., None]) -> dict[str, Any]:
+        m = dsp.require_valid(message, "ContractRequestMessage")
+        if m.get("providerPid"):  # a counter-request on an existing negotiation
+            n = self._owned(self.repo.negotiation(m["providerPid"], "provider"), claims)
+            dsp.next_negotiation_state(N(n.state), "ContractRequestMessage", Role.CONSUMER)
+            raise ProtocolError("CounterOfferRefused", "counter-offers are not accepted: request an offer from the catalog "
+                                "unchanged", status=400)
+        offer = m["offer"]
+        target = offer.get("target")
+        d = self.datasets.get(target or "")
+        if d is None or not self._visible(d, claims)[0]:
+            raise ProtocolError("NotFound", f"no dataset {target!r} offered to {claims.bpn or claims.did}", status=404)
+        if offer.get("@id") != d.offer or _rules(offer) != _rules(d.usage_policy):
+            raise ProtocolError("OfferMismatch", f"offer {offer.get('@id')!r} is not offer {d.offer!r} of dataset "
+                                f"{d.id} unchanged; counter-offers are not accepted", status=400)
+        dec = evaluate(d.usage_policy, "use", EvaluationContext(claims, terms_accepted=True,
+                                                                 membership_space=self.config.space))
+        dec.raise_if_denied(f"contract for {d.id}")
+        now = utcnow_iso()
+        n = Negotiation(dsp.new_pid(), "provider", m["consumerPid"], claims.did, m["callbackAddress"], d.id,
+                        N.REQUESTED, offer, None, None, claims_json(claims), None, now, now)
+        self.repo.add_negotiation(n)
+        background(self._agree, n.pid)
+        return dsp.negotiation(n.pid, n.peer_pid or "", N.REQUESTED)
+
+    def _agree(self, pid: str) -> None:
+        n = self.repo.negotiation(pid, "provider")
+        to = dsp.next_negotiation_state(N(n.state), "ContractAgreementMessage", Role.PROVIDER)
+        agreement = {"@id": dsp.new_pid(), "@type": "Agreement", "target": n.dataset_id, "timestamp": _iso_now(),
+                     "assigner": self.did, "assignee": n.counterparty_did, **_rules(n.offer)}
+        message = dsp.msg("ContractAgreementMessage", providerPid=n.pid, consumerPid=n.peer_pid, agreement=agreement,
+                          callbackAddress=self.dsp_url)
+        self.repo.move_negotiation(pid, n.state, to, agreement=agreement, agreement_id=agreement["@id"])
+        self._send(n, f"{n.counterparty_address}/negotiations/{n.peer_pid}/agreement", message, "agreement")
+
+    def _send(self, n: Negotiation, url: str, message: dict[str, Any], what: str) -> None:
+        try:
+            r = self.post(url, n.counterparty_did, message)
+            self._raise_remote(r, what)
+        except Exception as exc:  # noqa: BLE001 - a failed send terminates the process, with the reason
+            cur = self.repo.negotiation(n.pid)
+            if cur.state not in dsp.FINAL_NEGOTIATION:
+                try:
+                    self.repo.move_negotiation(n.pid, cur.state, N.TERMINATED, reason=f"sending {what} failed: {exc}")
+                except ProtocolError:
+                    pass
+
+    def on_verification(self, pid: str, message: dict[str, Any], claims: ParticipantClaims,
+                        background: Callable[..., None]) -> None:
+        m = dsp.require_valid(message, "ContractAgreementVerificationMessage")
+        n = self._owned(self.repo.negotiation(pid, "provider"), claims)
+        self._same_pids(n, m)
+        to = dsp.next_negotiation_state(N(n.state), "ContractAgreementVerificationMessage", Role.CONSUMER)
+        self.repo.move_negotiation(pid, n.state, to)
+        background(self._finalize, pid)
+
+    def _finalize(self, pid: str) -> None:
+        n = self.repo.negotiation(pid, "provider")
+        to = dsp.next_negotiation_state(N(n.state), "FINALIZED", Role.PROVIDER)
+        self.repo.move_negotiation(pid, n.state, to)
+        message = dsp.msg("ContractNegotiationEventMessage", providerPid=n.pid, consumerPid=n.peer_pid,
+                          eventType="FINALIZED")
+        self._send(n, f"{n.counterparty_address}/negotiations/{n.peer_pid}/events", message, "finalized event")
+
+    def on_negotiation_event(self, pid: str, message: dict[str, Any], claims: ParticipantClaims, role: str) -> None:
+        m = dsp.require_valid(message, "ContractNegotiationEventMessage")
+        n = self._owned(self.repo.negotiation(pid, role), claims)
+        self._same_pids(n, m)
+        sender = Role.CONSUMER if role == "provider" else Role.PROVIDER
+        to = dsp.next_negotiation_state(N(n.state), m["eventType"], sender)
+        self.repo.move_negotiation(pid, n.state, to)
+
+    def on_negotiation_termination(self, pid: str, message: dict[str, Any], claims: ParticipantClaims,
+                                   role: str) -> None:
+        m = dsp.require_valid(message, "ContractNegotiationTerminationMessage")
+        n = self._owned(self.repo.negotiation(pid, role), claims)
+        self._same_pids(n, m)
+        to = dsp.next_negotiation_state(N(n.state), "ContractNegotiationTerminationMessage",
+                                        Role.CONSUMER if role == "provider" else Role.PROVIDER)
+        reason = "; ".join(map(str, m.get("reason", []))) or m.get("code") or "terminated by the counterparty"
+        self.repo.move_negotiation(pid, n.state, to, reason=str(reason))
+
+    def _owned(self, n: Negotiation | Transfer, claims: ParticipantClaims) -> Any:
+        if n.counterparty_did != claims.did:
+            kind = "contract negotiation" if isinstance(n, Negotiation) else "transfer process"
+            raise ProtocolError("NotFound", f"no {kind} {n.pid!r} for {claims.did}", status=404)
+        return n
+
+    @staticmethod
+    def _same_pids(n: Negotiation | Transfer, m: dict[str, Any]) -> None:
+        """The message's pids must name this process (the peer's pid may not be known yet: then it is adopted)."""
+        own_ok = m.get("providerPid" if n.role == "provider" else "consumerPid") == n.pid
+        peer = m.get("consumerPid" if n.role == "provider" else "providerPid")
+        if not own_ok or (n.peer_pid is not None and peer != n.peer_pid):
+            raise ProtocolError("InvalidMessage", f"message pids {m.get('providerPid')}/{m.get('consumerPid')} do not "
+                                f"match process {n.provider_pid}/{n.consumer_pid}")
+
+    # ---------------------------------------------------------- consumer: negotiation
+    def request_catalog(self, address: str, audience: str | None = None) -> dict[str, Any]:
+        aud = audience or peer_did(address)
+        r = self.post(f"{address.rstrip('/')}/catalog/request", aud,
+                      dsp.msg("CatalogRequestMessage", filter=[]))
+        self._raise_remote(r, "catalog request")
+        return r.json()  # type: ignore[no-any-return]
+
+    def negotiate(self, address: str, dataset_id: str, offer: dict[str, Any] | None = None, *,
+                  audience: str | None = None, wait_s: float = 10.0) -> Negotiation:
+        """Request a contract for ``dataset_id`` at the provider's DSP ``address``; wait for FINALIZED/TERMINATED."""
+        address = address.rstrip("/")
+        aud = audience or peer_did(address)
+        if offer is None:
+            cat = self.request_catalog(address, aud)
+            ds = next((d for d in cat.get("dataset", []) if d["@id"] == dataset_id), None)
+            if ds is None:
+                raise ExchangeError("NotFound", f"the provider's catalog offers no dataset {dataset_id!r} to us")
+            offer = ds["hasPolicy"][0]
+        offer = {**offer, "target": dataset_id}
+        now = utcnow_iso()
+        n = Negotiation(dsp.new_pid(), "consumer", None, aud, address, dataset_id, N.REQUESTED, offer, None, None,
+                        None, None, now, now)
+        self.repo.add_negotiation(n)
+        message = dsp.msg("ContractRequestMessage", consumerPid=n.pid, offer=offer, callbackAddress=self.callback_url)
+        try:
+            r = self.post(f"{address}/negotiations/request", aud, message)
+            self._raise_remote(r, "contract request")
+        except ExchangeError as exc:
+            self.repo.move_negotiation(n.pid, N.REQUESTED, N.TERMINATED, reason=exc.detail)
+            raise
+        except httpx.HTTPError as exc:
+            self.repo.move_negotiation(n.pid, N.REQUESTED, N.TERMINATED, reason=str(exc))
+            raise ExchangeError("Unreachable", f"provider {address} unreachable: {exc}") from None
+        self.repo.set_peer_pid("negotiation", n.pid, r.json().get("providerPid"))
+        return self.repo.wait(lambda: self.repo.negotiation(n.pid),
+                              lambda x: x.state in dsp.FINAL_NEGOTIATION, wait_s)
+
+    def on_agreement(self, pid: str, message: dict[str, Any], claims: ParticipantClaims,
+                     background: Callable[..., None]) -> None:
+        m = dsp.require_valid(message, "ContractAgreementMessage")
+        n = self._owned(self.repo.negotiation(pid, "consumer"), claims)
+        if m["consumerPid"] != n.pid or (n.peer_pid and m["providerPid"] != n.peer_pid):
+            raise ProtocolError("InvalidMessage", "agreement pids do not match this negotiation")
+        ag = m["agreement"]
+        if ag.get("target") != n.dataset_id or _rules(ag) != _rules(n.offer) or ag.get("assignee") != self.did:
+            raise ProtocolError("AgreementMismatch", "the agreement differs from the offer we requested "
+                                "(target, rules or assignee); not accepted")
+        to = dsp.next_negotiation_state(N(n.state), "ContractAgreementMessage", Role.PROVIDER)
+        self.repo.move_negotiation(pid, n.state, to, agreement=ag, agreement_id=ag["@id"], peer_pid=m["providerPid"])
+        background(self._verify_agreement, pid)
+
+    def _verify_agreement(self, pid: str) -> None:
+        n = self.repo.negotiation(pid, "consumer")
+        to = dsp.next_negotiation_state(N(n.state), "ContractAgreementVerificationMessage", Role.CONSUMER)
+        message = dsp.msg("ContractAgreementVerificationMessage", providerPid=n.peer_pid, consumerPid=n.pid)
+        self.repo.move_negotiation(pid, n.state, to)
+        self._send(n, f"{n.counterparty_address}/negotiations/{n.peer_pid}/agreement/verification", message,
+                   "agreement verification")
+
+    def terminate_negotiation(self, pid: str, reason: str) -> Negotiation:
+        n = self.repo.negotiation(pid)
+        to = dsp.next_negotiation_state(N(n.state), "ContractNegotiationTerminationMessage",
+                                        Role(n.role))
+        message = dsp.msg("ContractNegotiationTerminationMessage", providerPid=n.provider_pid,
+                          consumerPid=n.consumer_pid, code="Terminated", reason=[reason])
+        self.repo.move_negotiation(pid, n.state, to, reason=reason)
+        base = n.counterparty_address
+        r = self.post(f"{base}/negotiations/{n.peer_pid}/termination", n.counterparty_did, message)
+        self._raise_remote(r, "termination")
+        return self.repo.negotiation(pid)
+
+    # ------------------------------------------------------------ provider: transfer
+    def on_transfer_request(self, message: dict[str, Any], claims: ParticipantClaims,
+                            background: Callable[..., None]) -> dict[str, Any]:
+        m = dsp.require_valid(message, "TransferRequestMessage")
+        n = self._owned(self.repo.negotiation_by_agreement(m["agreementId"], "provider"), claims)
+        if n.state != N.FINALIZED:
+            raise ProtocolError("AgreementNotFinalized", f"agreement {m['agreementId']} is in negotiation state "
+                                f"{n.state}, not FINALIZED", status=400)
+        if m.get("format") != PULL:
+            raise ProtocolError("UnsupportedFormat", f"format {m.get('format')!r} is not offered; use {PULL!r}")
+        self._check_usage(n, claims)
+        now = utcnow_iso()
+        t = Transfer(dsp.new_pid(), "provider", m["consumerPid"], claims.did, m["callbackAddress"], m["agreementId"],
+                     PULL, T.REQUESTED, None, None, now, now)
+        self.repo.add_transfer(t)
+        background(self._start_transfer, t.pid)
+        return dsp.transfer_process(t.pid, t.peer_pid or "", T.REQUESTED)
+
+    def _check_usage(self, n: Negotiation, claims: ParticipantClaims) -> None:
+        agreed = datetime.fromisoformat(n.agreement["timestamp"].replace("Z", "+00:00")).timestamp() \
+            if n.agreement else None
+        dec = evaluate(n.agreement or n.offer, "use", EvaluationContext(claims, agreed_at=agreed, terms_accepted=True,
+                                                                         membership_space=self.config.space))
+        dec.raise_if_denied(f"transfer under agreement {n.agreement_id}")
+
+    def access_token(self, t: Transfer) -> str:
+        now = int(time.time())
+        claims = {"iss": self.did, "aud": self.did + "#dataplane", "sub": t.pid, "agreement": t.agreement_id,
+                  "iat": now, "exp": now + self.config.access_token_ttl_s, "jti": str(uuid.uuid4())}
+        return jwt.encode({"alg": ALG, "kid": self.identity.kid, "typ": "JWT"}, claims, self.identity.jwk,
+                          algorithms=[ALG])
+
+    def _start_transfer(self, pid: str) -> None:
+        t = self.repo.transfer(pid, "provider")
+        to = dsp.next_transfer_state(T(t.state), "TransferStartMessage", Role.PROVIDER)
+        address = {"@type": "DataAddress", "endpointType": "https://w3id.org/idsa/v4.1/HTTP",
+                   "endpoint": f"{self.base_url}/data/{t.pid}",
+                   "endpointProperties": [
+                       {"@type": "EndpointProperty", "name": "authorization", "value": self.access_token(t)},
+                       {"@type": "EndpointProperty", "name": "authType", "value": "bearer"},
+                       {"@type": "EndpointProperty", "name": "expiresIn", "value": str(self.config.access_token_ttl_s)}]}
+        message = dsp.msg("TransferStartMessage", providerPid=t.pid, consumerPid=t.peer_pid, dataAddress=address)
+        self.repo.move_transfer(pid, t.state, to)
+        try:
+            r = self.post(f"{t.counterparty_address}/transfers/{t.peer_pid}/start", t.counterparty_did, message)
+            self._raise_remote(r, "transfer start")
+        except Exception as exc:  # noqa: BLE001
+            cur = self.repo.transfer(pid)
+            if cur.state not in dsp.FINAL_TRANSFER:
+                self.repo.move_transfer(pid, cur.state, T.TERMINATED, reason=f"sending start failed: {exc}")
+
+    def on_transfer_message(self, pid: str, kind: str, message: dict[str, Any], claims: ParticipantClaims,
+                            role: str) -> None:
+        m = dsp.require_valid(message, kind)
+        t = self._owned(self.repo.transfer(pid, role), claims)
+        self._same_pids(t, m)
+        sender = Role.CONSUMER if role == "provider" else Role.PROVIDER
+        to = dsp.next_transfer_state(T(t.state), kind, sender)
+        values: dict[str, Any] = {}
+        if kind == "TransferStartMessage" and role == "consumer":
+            values = {"data_address": m.get("dataAddress"), "peer_pid": m["providerPid"]}
+        if kind in ("TransferTerminationMessage", "TransferSuspensionMessage"):
+            values = {"reason": "; ".join(map(str, m.get("reason", []))) or m.get("code")}
+        self.repo.move_transfer(pid, t.state, to, **values)
+
+    # ---------------------------------------------------------------- data plane
+    def serve_data(self, pid: str, authorization: str | None) -> Any:
+        if not authorization or not authorization.startswith("Bearer "):
+            raise CredentialError("missing_token", "data pull needs 'Authorization: Bearer <access token>'")
+        try:
+            tok = jwt.decode(authorization[7:], self.identity.jwk, algorithms=[ALG])
+        except JoseError as exc:
+            raise CredentialError("forged_signature", f"access token does not verify ({exc.error})") from None
+        c = tok.claims
+        now = time.time()
+        if c.get("aud") != self.did + "#dataplane" or c.get("sub") != pid:
+            raise CredentialError("wrong_audience", f"access token is for transfer {c.get('sub')}, not {pid}")
+        if not isinstance(c.get("exp"), int) or now > c["exp"]:
+            raise CredentialError("expired", f"access token for transfer {pid} expired")
+        t = self.repo.transfer(pid, "provider")
+        if t.state != T.STARTED:
+            raise ProtocolError("TransferNotStarted", f"transfer {pid} is {t.state}; data flows only while STARTED",
+                                status=409)
+        n = self.repo.negotiation_by_agreement(t.agreement_id, "provider")
+        claims = claims_from_json(n.claims or {"did": n.counterparty_did})
+        self._check_usage(n, claims)
+        d = self.datasets[n.dataset_id]
+        source = self.sources.get(d.kind)
+        if source is None:
+            raise ProtocolError("NoSource", f"dataset kind {d.kind!r} has no payload source on this node", status=500)
+        return source(d, claims)
+
+    def _passport_payload(self, d: DatasetConfig, claims: ParticipantClaims) -> Any:
+        if self.passports is None or not d.passport_id:
+            raise ProtocolError("NoSource", f"dataset {d.id} needs a passport service and passport_id", status=500)
+        rec = self.passports.get_record(d.passport_id)
+        roles = {ParticipantRole.RECYCLER} if "dismantler" in claims.roles else set()
+        caller = Caller(claims.bpn, frozenset(roles))
+        tiers = battery_tiers(caller, economic_operator_id=rec.economic_operator_id, owner_id=rec.owner_id)
+        cap = frozenset(Tier(x) for x in d.max_tiers) if d.max_tiers else ALL_TIERS
+        view = self.passports.export(d.passport_id, tiers & cap)
+        if d.format == "catenax":
+            from ..formats import export_view
+
+            return export_view("catenax", view, validate=False).payload
+        return view
+
+    # ------------------------------------------------------------ consumer: transfer
+    def transfer(self, address: str, agreement_id: str, *, audience: str | None = None,
+                 wait_s: float = 10.0) -> Transfer:
+        address = address.rstrip("/")
+        aud = audience or peer_did(address)
+        now = utcnow_iso()
+        t = Transfer(dsp.new_pid(), "consumer", None, aud, address, agreement_id, PULL, T.REQUESTED, None, None,
+                     now, now)
+        self.repo.add_transfer(t)
+        message = dsp.msg("TransferRequestMessage", consumerPid=t.pid, agreementId=agreement_id, format=PULL,
+                          callbackAddress=self.callback_url)
+        try:
+            r = self.post(f"{address}/transfers/request", aud, message)
+            self._raise_remote(r, "transfer request")
+        except ExchangeError as exc:
+            self.repo.move_transfer(t.pid, T.REQUESTED, T.TERMINATED, reason=exc.detail)
+            raise
+        self.repo.set_peer_pid("transfer", t.pid, r.json().get("providerPid"))
+        return self.repo.wait(lambda: self.repo.transfer(t.pid),
+                              lambda x: x.state != T.REQUESTED, wait_s)
+
+    def pull(self, pid: str, *, complete: bool = True) -> Any:
+        """Fetch the data of a STARTED transfer with its access token; then complete the transfer."""
+        t = self.repo.transfer(pid, "consumer")
+        if t.state != T.STARTED or not t.data_address:
+            raise ProtocolError("TransferNotStarted", f"transfer {pid} is {t.state}; nothing to pull", status=409)
+        props = {p["name"]: p["value"] for p in t.data_address.get("endpointProperties", [])}
+        r = self.http.get(t.data_address["endpoint"], headers={"Authorization": f"Bearer {props['authorization']}"})
+        self._raise_remote(r, "data pull")
+        data = r.json()
+        if complete:
+            to = dsp.next_transfer_state(T(t.state), "TransferCompletionMessage", Role.CONSUMER)
+            message = dsp.msg("TransferCompletionMessage", providerPid=t.peer_pid, consumerPid=t.pid)
+            rr = self.post(f"{t.counterparty_address}/transfers/{t.peer_pid}/completion", t.counterparty_did, message)
+            self._raise_remote(rr, "transfer completion")
+            self.repo.move_transfer(pid, t.state, to)
+        return data
+
+    def fetch(self, address: str, dataset_id: str, *, wait_s: float = 10.0) -> tuple[Negotiation, Transfer, Any]:
+        """Catalog → negotiation → transfer → pull, in one call (what ``batteryloop node fetch`` does)."""
+        n = self.negotiate(address, dataset_id, wait_s=wait_s)
+        if n.state != N.FINALIZED or not n.agreement_id:
+            raise ExchangeError("NegotiationFailed", f"negotiation {n.pid} ended {n.state}: {n.reason}")
+        t = self.transfer(address, n.agreement_id, wait_s=wait_s)
+        if t.state != T.STARTED:
+            raise ExchangeError("TransferFailed", f"transfer {t.pid} is {t.state}: {t.reason}")
+        data = self.pull(t.pid)
+        return n, self.repo.transfer(t.pid), data

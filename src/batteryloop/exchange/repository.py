@@ -1,0 +1,246 @@
+"""Persistence of negotiations, transfers and issued credentials (one write transaction per change).
+
+A state change is a compare-and-set: the row moves from the state the caller read to the next one,
+or the change is refused — two messages racing on one process cannot both win.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import func, insert, or_, select, update
+
+from ..store.db import Store, utcnow_iso
+from ..store.exchange_tables import exchange_credentials, exchange_negotiations, exchange_transfers
+from .errors import ProtocolError
+
+
+def _j(obj: Any) -> str | None:
+    return None if obj is None else orjson.dumps(obj).decode()
+
+
+def _l(text: str | None) -> Any:
+    return None if text is None else orjson.loads(text)
+
+
+@dataclass
+class Negotiation:
+    pid: str
+    role: str
+    peer_pid: str | None
+    counterparty_did: str
+    counterparty_address: str
+    dataset_id: str
+    state: str
+    offer: dict[str, Any]
+    agreement_id: str | None
+    agreement: dict[str, Any] | None
+    claims: dict[str, Any] | None
+    reason: str | None
+    created_at: str
+    updated_at: str
+
+    @property
+    def provider_pid(self) -> str:
+        return self.pid if self.role == "provider" else (self.peer_pid or "urn:uuid:unknown")
+
+    @property
+    def consumer_pid(self) -> str:
+        return self.pid if self.role == "consumer" else (self.peer_pid or "urn:uuid:unknown")
+
+    def public(self) -> dict[str, Any]:
+        return {"pid": self.pid, "role": self.role, "peer_pid": self.peer_pid, "counterparty": self.counterparty_did,
+                "dataset_id": self.dataset_id, "state": self.state, "agreement_id": self.agreement_id,
+                "agreement": self.agreement, "reason": self.reason, "created_at": self.created_at,
+                "updated_at": self.updated_at}
+
+
+@dataclass
+class Transfer:
+    pid: str
+    role: str
+    peer_pid: str | None
+    counterparty_did: str
+    counterparty_address: str
+    agreement_id: str
+    format: str
+    state: str
+    data_address: dict[str, Any] | None
+    reason: str | None
+    created_at: str
+    updated_at: str
+
+    @property
+    def provider_pid(self) -> str:
+        return self.pid if self.role == "provider" else (self.peer_pid or "urn:uuid:unknown")
+
+    @property
+    def consumer_pid(self) -> str:
+        return self.pid if self.role == "consumer" else (self.peer_pid or "urn:uuid:unknown")
+
+    def public(self) -> dict[str, Any]:
+        return {"pid": self.pid, "role": self.role, "peer_pid": self.peer_pid, "counterparty": self.counterparty_did,
+                "agreement_id": self.agreement_id, "format": self.format, "state": self.state,
+                "reason": self.reason, "created_at": self.created_at, "updated_at": self.updated_at}
+
+
+class ExchangeRepository:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.changed = threading.Condition()
+
+    def _notify(self) -> None:
+        with self.changed:
+            self.changed.notify_all()
+
+    # ------------------------------------------------------------------ negotiations
+    def add_negotiation(self, n: Negotiation) -> Negotiation:
+        with self.store.write() as conn:
+            conn.execute(insert(exchange_negotiations), {
+                "pid": n.pid, "role": n.role, "peer_pid": n.peer_pid, "counterparty_did": n.counterparty_did,
+                "counterparty_address": n.counterparty_address, "dataset_id": n.dataset_id, "state": n.state,
+                "offer": _j(n.offer), "agreement_id": n.agreement_id, "agreement": _j(n.agreement),
+                "claims": _j(n.claims), "reason": n.reason, "created_at": n.created_at, "updated_at": n.updated_at})
+        self._notify()
+        return n
+
+    @staticmethod
+    def _neg(row: Any) -> Negotiation:
+        return Negotiation(row.pid, row.role, row.peer_pid, row.counterparty_did, row.counterparty_address,
+                           row.dataset_id, row.state, _l(row.offer), row.agreement_id, _l(row.agreement),
+                           _l(row.claims), row.reason, row.created_at, row.updated_at)
+
+    def negotiation(self, pid: str, role: str | None = None) -> Negotiation:
+        with self.store.read() as conn:
+            q = select(exchange_negotiations).where(exchange_negotiations.c.pid == pid)
+            if role:
+                q = q.where(exchange_negotiations.c.role == role)
+            row = conn.execute(q).first()
+        if row is None:
+            raise ProtocolError("NotFound", f"no contract negotiation {pid!r} here", status=404)
+        return self._neg(row)
+
+    def negotiation_by_agreement(self, agreement_id: str, role: str) -> Negotiation:
+        with self.store.read() as conn:
+            row = conn.execute(select(exchange_negotiations).where(
+                exchange_negotiations.c.agreement_id == agreement_id, exchange_negotiations.c.role == role)).first()
+        if row is None:
+            raise ProtocolError("NotFound", f"no contract agreement {agreement_id!r} here", status=404)
+        return self._neg(row)
+
+    def negotiations(self, limit: int = 200) -> list[Negotiation]:
+        with self.store.read() as conn:
+            rows = conn.execute(select(exchange_negotiations)
+                                .order_by(exchange_negotiations.c.created_at.desc()).limit(limit)).all()
+        return [self._neg(r) for r in rows]
+
+    def move_negotiation(self, pid: str, from_state: str, to_state: str, **values: Any) -> None:
+        vals: dict[str, Any] = {"state": to_state, "updated_at": utcnow_iso()}
+        for k, v in values.items():
+            vals[k] = _j(v) if k in ("agreement", "claims", "offer") else v
+        with self.store.write() as conn:
+            res = conn.execute(update(exchange_negotiations).where(
+                exchange_negotiations.c.pid == pid, exchange_negotiations.c.state == from_state).values(**vals))
+        if res.rowcount != 1:
+            raise ProtocolError("InvalidStateTransition",
+                                f"negotiation {pid} left state {from_state} concurrently; {to_state} refused")
+        self._notify()
+
+    # --------------------------------------------------------------------- transfers
+    def add_transfer(self, t: Transfer) -> Transfer:
+        with self.store.write() as conn:
+            conn.execute(insert(exchange_transfers), {
+                "pid": t.pid, "role": t.role, "peer_pid": t.peer_pid, "counterparty_did": t.counterparty_did,
+                "counterparty_address": t.counterparty_address, "agreement_id": t.agreement_id, "format": t.format,
+                "state": t.state, "data_address": _j(t.data_address), "reason": t.reason,
+                "created_at": t.created_at, "updated_at": t.updated_at})
+        self._notify()
+        return t
+
+    @staticmethod
+    def _tr(row: Any) -> Transfer:
+        return Transfer(row.pid, row.role, row.peer_pid, row.counterparty_did, row.counterparty_address,
+                        row.agreement_id, row.format, row.state, _l(row.data_address), row.reason, row.created_at,
+                        row.updated_at)
+
+    def transfer(self, pid: str, role: str | None = None) -> Transfer:
+        with self.store.read() as conn:
+            q = select(exchange_transfers).where(exchange_transfers.c.pid == pid)
+            if role:
+                q = q.where(exchange_transfers.c.role == role)
+            row = conn.execute(q).first()
+        if row is None:
+            raise ProtocolError("NotFound", f"no transfer process {pid!r} here", status=404)
+        return self._tr(row)
+
+    def transfers(self, limit: int = 200) -> list[Transfer]:
+        with self.store.read() as conn:
+            rows = conn.execute(select(exchange_transfers)
+                                .order_by(exchange_transfers.c.created_at.desc()).limit(limit)).all()
+        return [self._tr(r) for r in rows]
+
+    def move_transfer(self, pid: str, from_state: str, to_state: str, **values: Any) -> None:
+        vals: dict[str, Any] = {"state": to_state, "updated_at": utcnow_iso()}
+        for k, v in values.items():
+            vals[k] = _j(v) if k == "data_address" else v
+        with self.store.write() as conn:
+            res = conn.execute(update(exchange_transfers).where(
+                exchange_transfers.c.pid == pid, exchange_transfers.c.state == from_state).values(**vals))
+        if res.rowcount != 1:
+            raise ProtocolError("InvalidStateTransition",
+                                f"transfer {pid} left state {from_state} concurrently; {to_state} refused")
+        self._notify()
+
+    def set_peer_pid(self, kind: str, pid: str, peer_pid: str | None) -> None:
+        """Record the counterparty's pid if it is not known yet (a callback may have brought it first)."""
+        if not peer_pid:
+            return
+        t = exchange_negotiations if kind == "negotiation" else exchange_transfers
+        with self.store.write() as conn:
+            conn.execute(update(t).where(t.c.pid == pid, t.c.peer_pid.is_(None)).values(peer_pid=peer_pid))
+
+    def wait(self, load: Any, done: Any, timeout_s: float) -> Any:
+        """Wait until ``done(load())`` or the timeout; returns the last loaded value."""
+        import time
+
+        end = time.monotonic() + timeout_s
+        with self.changed:
+            while True:
+                value = load()
+                left = end - time.monotonic()
+                if done(value) or left <= 0:
+                    return value
+                self.changed.wait(min(left, 0.5))
+
+    # ------------------------------------------------------------------- credentials
+    def record_credential(self, *, cid: str, issuer_did: str, subject_did: str, ctype: str, status_list: str,
+                          expires_at: str | None) -> int:
+        """Store an issued credential and give it the next free index of its status list."""
+        with self.store.write() as conn:
+            nxt = conn.execute(select(func.coalesce(func.max(exchange_credentials.c.status_index), -1) + 1)
+                               .where(exchange_credentials.c.status_list == status_list)).scalar_one()
+            conn.execute(insert(exchange_credentials), {
+                "id": cid, "issuer_did": issuer_did, "subject_did": subject_did, "type": ctype,
+                "status_list": status_list, "status_index": nxt, "issued_at": utcnow_iso(), "expires_at": expires_at})
+        return int(nxt)
+
+    def revoke_credential(self, cid: str) -> int:
+        with self.store.write() as conn:
+            row = conn.execute(select(exchange_credentials.c.status_index)
+                               .where(exchange_credentials.c.id == cid)).first()
+            if row is None:
+                raise ProtocolError("NotFound", f"no credential {cid!r} issued here", status=404)
+            conn.execute(update(exchange_credentials).where(exchange_credentials.c.id == cid,
+                                                            exchange_credentials.c.revoked_at.is_(None))
+                         .values(revoked_at=utcnow_iso()))
+        return int(row.status_index)
+
+    def revoked_indexes(self, status_list: str) -> list[int]:
+        with self.store.read() as conn:
+            rows = conn.execute(select(exchange_credentials.c.status_index).where(
+                exchange_credentials.c.status_list == status_list,
+                or_(exchange_credentials.c.revoked_at.is_not(None)))).all()
+        return [r.status_index for r in rows]

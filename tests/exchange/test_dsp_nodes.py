@@ -1,0 +1,207 @@
+"""Nodes over real HTTP on loopback: catalog → negotiation → transfer → pull, and every refusal with its reason."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from batteryloop.exchange import dsp
+from batteryloop.exchange.credentials import DISMANTLER, MEMBERSHIP, present
+from batteryloop.exchange.errors import ExchangeError
+from batteryloop.exchange.schemas import dsp_errors
+
+from .conftest import ADMIN, RECYCLER_BPN
+
+
+def test_discovery_documents(space: dict[str, Any]) -> None:
+    a = space["automaker"]
+    doc = httpx.get(a.base_url + "/.well-known/did.json").json()
+    assert doc["id"] == a.did and doc["verificationMethod"][0]["publicKeyJwk"]["crv"] == "Ed25519"
+    v = httpx.get(a.base_url + "/.well-known/dspace-version").json()
+    assert dsp_errors(v, "VersionResponse") == [] and v["protocolVersions"][0]["version"] == "2025-1"
+
+
+def test_catalog_is_cut_by_access_policy(space: dict[str, Any]) -> None:
+    a, r, c = space["automaker"], space["recycler"], space["cellmaker"]
+    cat = r.request_catalog(a.dsp_url)
+    assert dsp_errors(cat) == []
+    assert "urn:bl:doc:dismantling" in {d["@id"] for d in cat["dataset"]}
+    # the Ouranos cell maker is a recognised member, but the dismantling guide is for one BPN only
+    cat2 = c.request_catalog(a.dsp_url)
+    ids = {d["@id"] for d in cat2["dataset"]}
+    assert "urn:bl:doc:dismantling" not in ids and "urn:bl:doc:open" in ids
+
+
+def test_full_round_trip(space: dict[str, Any]) -> None:
+    a, r = space["automaker"], space["recycler"]
+    n, t, data = r.fetch(a.dsp_url, "urn:bl:doc:dismantling")
+    assert n.state == "FINALIZED" and t.state == "COMPLETED"
+    assert data == {"steps": ["discharge", "open lid"], "secret": "only for dismantlers"}
+    prov_n = a.repo.negotiation_by_agreement(n.agreement_id, "provider")
+    assert prov_n.state == "FINALIZED" and prov_n.claims["bpn"] == RECYCLER_BPN
+    # after completion the access token no longer works
+    tok = r.repo.transfer(t.pid).data_address
+    props = {p["name"]: p["value"] for p in tok["endpointProperties"]}
+    resp = httpx.get(tok["endpoint"], headers={"Authorization": "Bearer " + props["authorization"]})
+    assert resp.status_code == 409 and "COMPLETED" in resp.text
+
+
+def test_policy_not_satisfied(space: dict[str, Any]) -> None:
+    a, c = space["automaker"], space["cellmaker"]
+    # the cell maker holds no framework agreement credential: the usage policy names what is missing
+    with pytest.raises(ExchangeError, match="FrameworkAgreement") as e:
+        c.negotiate(a.dsp_url, "urn:bl:doc:open")
+    assert "policy_denied" in str(e.value)
+
+
+def test_unknown_constraint_denied(space: dict[str, Any]) -> None:
+    with pytest.raises(ExchangeError, match="'spatial'.*cannot be evaluated"):
+        space["recycler"].negotiate(space["automaker"].dsp_url, "urn:bl:doc:unknown")
+
+
+def test_expired_usage_date_denied(space: dict[str, Any]) -> None:
+    with pytest.raises(ExchangeError, match="DataUsageEndDate"):
+        space["recycler"].negotiate(space["automaker"].dsp_url, "urn:bl:doc:expired")
+
+
+def test_changed_offer_refused(space: dict[str, Any]) -> None:
+    r, a = space["recycler"], space["automaker"]
+    offer = {"@id": "urn:bl:doc:open:offer", "@type": "Offer",
+             "permission": [{"action": "use", "constraint": [{"leftOperand": "Membership", "operator": "eq",
+                                                              "rightOperand": "active"}]}]}
+    with pytest.raises(ExchangeError, match="counter-offers are not accepted"):
+        r.negotiate(a.dsp_url, "urn:bl:doc:open", offer)
+
+
+def _post(node: Any, url: str, audience: str, body: Any) -> httpx.Response:
+    return node.post(url, audience, body)
+
+
+def test_illegal_transition_refused(space: dict[str, Any]) -> None:
+    a, r = space["automaker"], space["recycler"]
+    n, _, _ = r.fetch(a.dsp_url, "urn:bl:doc:open")
+    msg = dsp.msg("ContractAgreementVerificationMessage", providerPid=n.peer_pid, consumerPid=n.pid)
+    resp = _post(r, f"{a.dsp_url}/negotiations/{n.peer_pid}/agreement/verification", a.did, msg)
+    assert resp.status_code == 400
+    body = resp.json()
+    assert body["@type"] == "ContractNegotiationError" and body["code"] == "InvalidStateTransition"
+    assert "not allowed in state FINALIZED" in body["reason"][0]
+    assert dsp_errors(body) == []
+
+
+def test_malformed_message_refused(space: dict[str, Any]) -> None:
+    a, r = space["automaker"], space["recycler"]
+    resp = _post(r, f"{a.dsp_url}/negotiations/request", a.did,
+                 {"@context": dsp.CONTEXT, "@type": "ContractRequestMessage", "consumerPid": "x"})
+    assert resp.status_code == 400 and resp.json()["code"] == "InvalidMessage"
+    assert "offer" in resp.json()["reason"][0]
+
+
+def test_replayed_message_refused(space: dict[str, Any]) -> None:
+    a, r = space["automaker"], space["recycler"]
+    headers = {"Content-Type": "application/json", **r.auth_headers(a.did)}
+    body = dsp.msg("CatalogRequestMessage", filter=[])
+    assert httpx.post(f"{a.dsp_url}/catalog/request", json=body, headers=headers).status_code == 200
+    again = httpx.post(f"{a.dsp_url}/catalog/request", json=body, headers=headers)
+    assert again.status_code == 401 and again.json()["code"] == "replayed"
+    assert again.json()["@type"] == "CatalogError"
+
+
+def test_forged_presentation_refused(space: dict[str, Any]) -> None:
+    a, r, c = space["automaker"], space["recycler"], space["cellmaker"]
+    from batteryloop.exchange.did import Identity
+
+    forged = present(Identity(r.did, "x", c.identity.signer), r.credentials, audience=a.did)
+    resp = httpx.post(f"{a.dsp_url}/catalog/request", json=dsp.msg("CatalogRequestMessage", filter=[]),
+                      headers={"Authorization": "Bearer " + forged})
+    assert resp.status_code == 401 and resp.json()["code"] == "forged_signature"
+
+
+def test_no_presentation_refused(space: dict[str, Any]) -> None:
+    resp = httpx.post(f"{space['automaker'].dsp_url}/catalog/request", json=dsp.msg("CatalogRequestMessage", filter=[]))
+    assert resp.status_code == 401 and resp.json()["code"] == "missing_presentation"
+
+
+def test_revoked_credential_refused(space: dict[str, Any], cluster: Any) -> None:
+    cx, a = space["cx"], space["automaker"]
+    temp = cluster.node("temp-member", participant_id="BPNL00000000TEMP", space="catena-x", trust=space["trust"])
+    temp.credentials = [cx.issue(temp.did, MEMBERSHIP, {"holderIdentifier": "BPNL00000000TEMP"})]
+    assert temp.request_catalog(a.dsp_url)["@type"] == "Catalog"
+    import base64, json
+
+    cid = json.loads(base64.urlsafe_b64decode(temp.credentials[0].split(".")[1] + "=="))["jti"]
+    cx.revoke(cid)
+    with pytest.raises(ExchangeError, match="revoked") as e:
+        temp.request_catalog(a.dsp_url)
+    assert "revoked" in str(e.value)
+
+
+def test_expired_credential_refused(space: dict[str, Any], cluster: Any) -> None:
+    cx, a = space["cx"], space["automaker"]
+    late = cluster.node("late-member", participant_id="BPNL00000000LATE", space="catena-x", trust=space["trust"])
+    late.credentials = [cx.issue(late.did, MEMBERSHIP, {}, valid_from=time.time() - 7200, valid_until=time.time() - 3600)]
+    with pytest.raises(ExchangeError, match="expired"):
+        late.request_catalog(a.dsp_url)
+
+
+def test_untrusted_issuer_refused(space: dict[str, Any], cluster: Any) -> None:
+    a = space["automaker"]
+    rogue = cluster.node("rogue-issuer", participant_id="BPNL00000000ROGU", issuer=True)
+    victim = cluster.node("rogue-member", participant_id="BPNL00000000RMEM", trust=space["trust"])
+    victim.credentials = [rogue.issue(victim.did, MEMBERSHIP, {})]
+    with pytest.raises(ExchangeError, match="is not trusted in catena-x"):
+        victim.request_catalog(a.dsp_url)
+
+
+def test_recognition_not_covering_type_refused(space: dict[str, Any]) -> None:
+    """An Ouranos dismantler credential is not in the Catena-X ← Ouranos agreement: refused, naming the agreement."""
+    a, c, ou = space["automaker"], space["cellmaker"], space["ou"]
+    extra = ou.issue(c.did, DISMANTLER, {"site": "Osaka"})
+    saved = list(c.credentials)
+    c.credentials = saved + [extra]
+    try:
+        with pytest.raises(ExchangeError, match="not covered by recognition agreement cx-accepts-ouranos"):
+            c.request_catalog(a.dsp_url)
+    finally:
+        c.credentials = saved
+
+
+def test_transfer_without_agreement_refused(space: dict[str, Any]) -> None:
+    with pytest.raises(ExchangeError, match="no contract agreement"):
+        space["recycler"].transfer(space["automaker"].dsp_url, "urn:uuid:not-an-agreement")
+
+
+def test_other_party_cannot_use_my_agreement(space: dict[str, Any]) -> None:
+    a, r, c = space["automaker"], space["recycler"], space["cellmaker"]
+    n, _, _ = r.fetch(a.dsp_url, "urn:bl:doc:open")
+    with pytest.raises(ExchangeError, match="no contract agreement|NotFound"):
+        c.transfer(a.dsp_url, n.agreement_id)
+
+
+def test_management_needs_admin_token(space: dict[str, Any]) -> None:
+    a = space["automaker"]
+    assert httpx.get(a.base_url + "/management/negotiations").status_code == 401
+    ok = httpx.get(a.base_url + "/management/negotiations", headers={"Authorization": f"Bearer {ADMIN}"})
+    assert ok.status_code == 200 and isinstance(ok.json(), list)
+    assert "contracts and transfers" in httpx.get(a.base_url + "/dashboard").text
+
+
+def test_all_official_examples_parse_and_validate(fixtures_dir: Any) -> None:
+    import json
+
+    skipped = []
+    for f in sorted((fixtures_dir / "dsp").rglob("example/*.json")):
+        doc = json.loads(f.read_text())
+        kind = doc.get("@type") or ("DidService" if "serviceEndpoint" in doc else "VersionResponse")
+        errs = dsp_errors(doc, kind)
+        if f.name == "dataservice-did-service.json":
+            # known defect of the official example: its endpoint ends in /.well-known/dspace-version while the
+            # schema's pattern wants .../catalog
+            assert errs and "catalog" in errs[0]
+            skipped.append(f.name)
+            continue
+        assert errs == [], (f.name, errs)
+    assert skipped == ["dataservice-did-service.json"]
