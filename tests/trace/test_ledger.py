@@ -205,3 +205,22 @@ def test_concurrent_presigned_events_on_one_head_one_wins(ledger: Ledger, signer
         t.join()
     assert sorted(results) == ["stale"] * 7 + ["stored"]
     assert [c["seq"] for c in ledger.chain(PACK)] == [1, 2]
+
+
+def test_parallel_ingest_matches_serial(ledger: Ledger, signers, store) -> None:
+    """Admission in worker processes: same results, same first-error report, same all-or-nothing."""
+    w = ChainWriter(signers)
+    lines = [orjson.dumps(w.wire(soh(i, pack=f"PACK-P-{i % 7}"))) for i in range(300)]
+    bad = list(lines)
+    bad[123] = orjson.dumps({**orjson.loads(bad[123]), "signature": b64url_encode(bytes(64))})
+    for workers in (1, 2):
+        rep = ledger.ingest(bad, workers=workers, chunk=50)
+        assert not rep.ok and rep.error["index"] == 123 and rep.error["errors"][0]["rule"] == "signature_valid"
+    assert ledger.verify_store().events_checked == 0
+    rep = ledger.ingest(lines, Caller(participant_id=pilot.RECYCLER_EU), workers=2, chunk=50)
+    assert not rep.ok and rep.error["type"] == "Forbidden" and rep.error["index"] == 0
+    rep = ledger.ingest(lines, workers=2, chunk=50)
+    assert rep.ok and rep.stored == 300
+    rep = ledger.ingest(lines[:100], workers=2, chunk=50)
+    assert rep.ok and rep.duplicates == 100
+    assert ledger.verify_store().ok

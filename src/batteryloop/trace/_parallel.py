@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from concurrent.futures import Executor
+from collections.abc import Iterator
 from typing import Any
 
 from .keys import KeyFormatError, public_key_from_text
@@ -41,3 +42,86 @@ def check_rows_parallel(pool: Executor, rows: list[Any], workers: int, full_sche
     for part in pool.map(_check_chunk, chunks):
         out.extend(part)
     return out
+
+
+# ----------------------------------------------------------------- admission (ingest)
+
+_TEXTS: dict[str, str | None] = {}
+
+
+def _init_admit(texts: dict[str, str | None]) -> None:
+    global _TEXTS
+    _TEXTS = texts
+    _KEYS.clear()
+
+
+def _admit_chunk(args: tuple[int, list[Any]]) -> tuple[int, list[tuple[Any, ...]]]:
+    """Validate and signature-check a chunk; stop at its first invalid event.
+
+    Returns ``(body, hash, signature)`` per event, or ``("error", detail, errors, extra, type)``.
+    """
+    import orjson
+
+    from ..errors import InvalidData
+    from .events import normalize_full
+    from .keys import verify_signature
+
+    start, items = args
+    out: list[tuple[Any, ...]] = []
+    for k, item in enumerate(items):
+        try:
+            if isinstance(item, str | bytes):
+                try:
+                    item = orjson.loads(item)
+                except orjson.JSONDecodeError as exc:
+                    n = start + k + 1
+                    raise InvalidData(f"line {n} is not JSON: {exc}", [{"field": "(line)", "rule": "json",
+                                                                         "message": str(exc), "value": None}]) from None
+            _, body, h, dump = normalize_full(item)
+            eid, actor = dump["id"], dump["actor"]
+            sig = item.get("signature")
+            if not isinstance(sig, str) or not sig:
+                raise InvalidData(f"event {eid}: signature is missing", [{
+                    "field": "signature", "rule": "required", "value": None,
+                    "message": "signature: the actor's Ed25519 signature (base64url) of the event hash"}], event_id=eid)
+            key = _key(actor, _TEXTS)
+            if key is None:
+                raise InvalidData(f"event {eid}: actor {actor} is not in the participant registry", [{
+                    "field": "actor", "rule": "registered", "value": actor,
+                    "message": f"actor: {actor} is not a registered participant"}], event_id=eid)
+            if key is False:
+                raise InvalidData(f"event {eid}: actor {actor} has no public key in the participant registry", [{
+                    "field": "actor", "rule": "public_key", "value": actor,
+                    "message": f"actor: register an Ed25519 public key for {actor}"}], event_id=eid)
+            if not verify_signature(key, h, sig):
+                raise InvalidData(
+                    f"event {eid}: signature does not verify under the registered key of {actor} "
+                    f"(event hash {h[:16]}…; was it signed over the canonical form by that key?)", [{
+                        "field": "signature", "rule": "signature_valid", "value": sig[:20],
+                        "message": "signature: not a valid signature of the event hash by the actor's registered key"}],
+                    event_id=eid)
+            out.append((body, h, sig))
+        except InvalidData as exc:
+            out.append(("error", exc.detail, exc.errors, {k2: v for k2, v in exc.extra.items() if k2 != "errors"},
+                        "InvalidData"))
+            break
+    return start, out
+
+
+def admit_chunks(items: list[Any], key_texts: dict[str, str | None], workers: int,
+                 chunk: int) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:
+    """Admission results chunk by chunk, in order, computed by ``workers`` processes ahead of the caller."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    size = max(100, min(chunk, len(items) // (workers * 4) or 1))
+    parts = [(i, items[i:i + size]) for i in range(0, len(items), size)]
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_admit, initargs=(key_texts,)) as pool:
+        futures = [pool.submit(_admit_chunk, p) for p in parts]
+        try:
+            for f in futures:
+                yield f.result()
+        finally:
+            for f in futures:
+                f.cancel()

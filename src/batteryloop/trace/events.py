@@ -384,12 +384,69 @@ def chain_subjects(event: LifecycleEvent | dict[str, Any]) -> list[str]:
     return sorted(s)
 
 
+class FlatIn:
+    __slots__ = ("lot", "mass_kg")
+
+    def __init__(self, d: dict[str, Any]) -> None:
+        self.lot: str = d["lot"]
+        self.mass_kg: float = d["mass_kg"]
+
+
+class FlatOut:
+    __slots__ = ("lot", "kind", "mass_kg", "elements_kg", "origin", "material", "model_id")
+
+    def __init__(self, d: dict[str, Any]) -> None:
+        self.lot: str = d["lot"]
+        self.kind: str = d["kind"]
+        self.mass_kg: float = d["mass_kg"]
+        self.elements_kg: dict[str, float] = d.get("elements_kg") or {}
+        self.origin: dict[str, Any] | None = d.get("origin")
+        self.material: str | None = d.get("material")
+        self.model_id: str | None = d.get("model_id")
+
+
+class FlatPlace:
+    __slots__ = ("country", "site")
+
+    def __init__(self, d: dict[str, Any]) -> None:
+        self.country: str = d["country"]
+        self.site: str = d["site"]
+
+
+class FlatEvent:
+    """A validated event as plain values (strings for kinds and times), read from its canonical form.
+
+    What the ledger works with after validation: cheap to build from the canonical bytes, so that
+    validation and signature checks can run in worker processes and hand over only bytes.
+    """
+
+    __slots__ = ("id", "kind", "actor", "occurred_at", "place", "subjects", "inputs", "outputs", "data", "prev")
+
+    def __init__(self, d: dict[str, Any]) -> None:
+        self.id: str = d["id"]
+        self.kind: str = d["kind"]
+        self.actor: str = d["actor"]
+        self.occurred_at: str = d["occurred_at"]
+        self.place = FlatPlace(d["place"])
+        self.subjects: list[str] = d.get("subjects") or []
+        self.inputs = [FlatIn(i) for i in d.get("inputs") or ()]
+        self.outputs = [FlatOut(o) for o in d.get("outputs") or ()]
+        self.data: dict[str, Any] = d.get("data") or {}
+        self.prev: dict[str, str] = d["prev"]
+
+    @classmethod
+    def from_body(cls, body: bytes) -> FlatEvent:
+        import orjson
+
+        return cls(orjson.loads(body))
+
+
 class SealedEvent:
-    """A validated event: its model, canonical bytes, hash and (once signed) signature."""
+    """A validated event: its plain form, canonical bytes, hash and (once signed) signature."""
 
     __slots__ = ("event", "body", "hash", "signature")
 
-    def __init__(self, event: LifecycleEvent, body: bytes, hash_: str, signature: str | None) -> None:
+    def __init__(self, event: FlatEvent, body: bytes, hash_: str, signature: str | None) -> None:
         self.event = event
         self.body = body
         self.hash = hash_
@@ -409,6 +466,12 @@ def normalize(data: dict[str, Any] | LifecycleEvent) -> tuple[LifecycleEvent, by
 
     Raises :class:`InvalidData` naming each field and rule broken.
     """
+    ev, body, h, _ = normalize_full(data)
+    return ev, body, h
+
+
+def normalize_full(data: dict[str, Any] | LifecycleEvent) -> tuple[LifecycleEvent, bytes, str, dict[str, Any]]:
+    """:func:`normalize`, also returning the canonical content as a dict."""
     if isinstance(data, LifecycleEvent):
         ev = data
     else:
@@ -429,21 +492,23 @@ def normalize(data: dict[str, Any] | LifecycleEvent) -> tuple[LifecycleEvent, by
             name = f"event {eid}" if eid else "event"
             more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
             raise InvalidData(f"invalid {name}: {errors[0]['message']}{more}", errors, event_id=eid) from None
-    canonical = canonical_json(ev.model_dump(mode="json", exclude_none=True))
-    return ev, canonical, sha256_hex(canonical)
+    dump = ev.model_dump(mode="json", exclude_none=True)
+    canonical = canonical_json(dump)
+    return ev, canonical, sha256_hex(canonical), dump
+
 
 
 def seal(data: dict[str, Any], signer: Any) -> SealedEvent:
     """Validate, canonicalize, hash and sign an event (``prev`` must already be filled in)."""
-    ev, body, h = normalize(data)
+    ev, body, h, dump = normalize_full(data)
     if signer.participant_id != ev.actor:
         raise InvalidData(f"event {ev.id}: the signer {signer.participant_id} is not the actor {ev.actor}",
                           [{"field": "actor", "rule": "signer_is_actor", "value": ev.actor,
                             "message": f"actor: the event must be signed by its actor {ev.actor}"}])
-    return SealedEvent(ev, body, h, signer.sign_hash(h))
+    return SealedEvent(FlatEvent(dump), body, h, signer.sign_hash(h))
 
 
 __all__ = [
-    "GENESIS", "Element", "EventKind", "LifecycleEvent", "LotInput", "LotKind", "LotOutput", "Origin",
-    "OriginType", "PAYLOADS", "Place", "SealedEvent", "chain_subjects", "normalize", "seal",
+    "GENESIS", "Element", "EventKind", "FlatEvent", "LifecycleEvent", "LotInput", "LotKind", "LotOutput", "Origin",
+    "OriginType", "PAYLOADS", "Place", "SealedEvent", "chain_subjects", "normalize", "normalize_full", "seal",
 ]

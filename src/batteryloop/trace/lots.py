@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .events import LifecycleEvent
+from .events import FlatEvent
 
 REL_TOL = 1e-9
 ABS_TOL_KG = 1e-9
@@ -38,7 +38,7 @@ def _err(field: str, rule: str, message: str, value: Any = None) -> dict[str, An
     return {"field": field, "rule": rule, "message": f"{field}: {message}", "value": value}
 
 
-def element_inputs_kg(event: LifecycleEvent, lots: Mapping[str, LotState]) -> dict[str, float]:
+def element_inputs_kg(event: FlatEvent, lots: Mapping[str, LotState]) -> dict[str, float]:
     """Element masses the event's inputs bring (kg)."""
     out: dict[str, float] = {}
     for i in event.inputs:
@@ -51,7 +51,7 @@ def element_inputs_kg(event: LifecycleEvent, lots: Mapping[str, LotState]) -> di
     return out
 
 
-def check_transformation(event: LifecycleEvent, lots: Mapping[str, LotState | None]) -> list[dict[str, Any]]:
+def check_transformation(event: FlatEvent, lots: Mapping[str, LotState | None]) -> list[dict[str, Any]]:
     """Errors (``{field, rule, message, value}``) of a transformation against the lots it consumes."""
     errors: list[dict[str, Any]] = []
     for n, i in enumerate(event.inputs):
@@ -70,7 +70,7 @@ def check_transformation(event: LifecycleEvent, lots: Mapping[str, LotState | No
     made: dict[str, float] = {}
     for o in event.outputs:
         for el, kg in o.elements_kg.items():
-            made[el.value if hasattr(el, "value") else el] = made.get(el, 0.0) + kg
+            made[el] = made.get(el, 0.0) + kg
     mass_in = sum(i.mass_kg for i in event.inputs)
     mass_out = sum(o.mass_kg for o in event.outputs)
     if mass_out > mass_in * (1 + REL_TOL) + ABS_TOL_KG:
@@ -97,7 +97,7 @@ def check_transformation(event: LifecycleEvent, lots: Mapping[str, LotState | No
     return errors
 
 
-def edge_masses(event: LifecycleEvent) -> list[tuple[str, str, float]]:
+def edge_masses(event: FlatEvent) -> list[tuple[str, str, float]]:
     """(output, input, kg of the input in that output): each input split over outputs by output mass."""
     total = sum(o.mass_kg for o in event.outputs)
     out: list[tuple[str, str, float]] = []
