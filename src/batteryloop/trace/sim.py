@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..sim import pilot
@@ -88,8 +88,16 @@ class _Stock:
 
 def supply_chain(n_packs: int, *, seed: int = 7, signers: dict[str, Signer] | None = None,
                  modules_per_pack: int = 8, packs_per_batch: int = 25, recycled_share: float = 0.15,
-                 start: dt.datetime | None = None, lifecycle: bool = True) -> Iterator[dict[str, Any]]:
-    """Signed events (wire form) for ``n_packs`` packs and the material behind them, in a valid order."""
+                 start: dt.datetime | None = None, lifecycle: bool = True,
+                 packs: Sequence[tuple[str, str]] | None = None) -> Iterator[dict[str, Any]]:
+    """Signed events (wire form) for ``n_packs`` packs and the material behind them, in a valid order.
+
+    ``packs`` gives the (pack id, battery model id) of each pack — e.g. the demo's passport ids — instead
+    of generated ``PACK-<seed>-<n>`` ids of model EM-NMC811-82.
+    """
+    pack_list = list(packs) if packs is not None else None
+    if pack_list is not None:
+        n_packs = len(pack_list)
     rng = random.Random(seed)
     signers = signers or demo_signers()
     w = ChainWriter(signers)
@@ -237,7 +245,8 @@ def supply_chain(n_packs: int, *, seed: int = 7, signers: dict[str, Signer] | No
                                   for m in mods]})
         for p in range(packs):
             country, site = pilot.PLANTS[rng.randrange(len(pilot.PLANTS))]
-            pack = f"PACK-{seed}-{pack_no:07d}"
+            pack, model = (pack_list[pack_no] if pack_list is not None
+                           else (f"PACK-{seed}-{pack_no:07d}", "EM-NMC811-82"))
             pack_no += 1
             pm = mods[p * modules_per_pack:(p + 1) * modules_per_pack]
             yield w.wire({"id": nid("ev"), "kind": "pack_assembly", "actor": pilot.AUTOMAKER, "occurred_at": at(),
@@ -245,16 +254,16 @@ def supply_chain(n_packs: int, *, seed: int = 7, signers: dict[str, Signer] | No
                           "inputs": [{"lot": m, "mass_kg": mod_kg} for m in pm],
                           "outputs": [{"lot": pack, "kind": "pack", "mass_kg": round(mod_kg * modules_per_pack, 6),
                                        "elements_kg": {el: round(v * modules_per_pack, 6) for el, v in mod_els.items()},
-                                       "model_id": "EM-NMC811-82"}]})
+                                       "model_id": model}]})
             if lifecycle:
-                yield from _use(w, rng, pack, country, at)
+                yield from _use(w, rng, pack, model, country, at)
         made += packs
 
 
-def _use(w: ChainWriter, rng: random.Random, pack: str, country: str, at: Any) -> Iterator[dict[str, Any]]:
+def _use(w: ChainWriter, rng: random.Random, pack: str, model: str, country: str, at: Any) -> Iterator[dict[str, Any]]:
     yield w.wire({"id": f"{pack}-passport", "kind": "passport_issued", "actor": pilot.AUTOMAKER, "occurred_at": at(),
                   "place": {"country": country, "site": "passport service"}, "subjects": [pack],
-                  "data": {"passport_id": pack, "model_id": "EM-NMC811-82"}})
+                  "data": {"passport_id": pack[:50], "model_id": model}})
     r = rng.random()
     if r < 0.6:
         dest = rng.choice(["DE", "FR", "NL", "PL"]) if country != "KR" else "KR"
@@ -265,3 +274,32 @@ def _use(w: ChainWriter, rng: random.Random, pack: str, country: str, at: Any) -
         yield w.wire({"id": f"{pack}-owner", "kind": "change_of_owner", "actor": pilot.AUTOMAKER, "occurred_at": at(),
                       "place": {"country": country, "site": "dealer"}, "subjects": [pack],
                       "data": {"to_holder": pilot.BAAS}})
+
+
+def attach_demo_keys(store: Any, signers: dict[str, Signer]) -> None:
+    """Demo set-up: register the chain's participants that are missing and give keyless ones their demo key.
+
+    Writes the participant registry directly (there is no key-rotation use case yet); never use it
+    outside demos and tests.
+    """
+    from sqlalchemy import select, update
+
+    from ..identity import ParticipantService
+    from ..store.tables import participants
+
+    register_participants(ParticipantService(store), signers)
+    with store.write() as conn:
+        for r in conn.execute(select(participants.c.id, participants.c.public_key)).all():
+            if not r.public_key and r.id in signers:
+                conn.execute(update(participants).where(participants.c.id == r.id)
+                             .values(public_key=signers[r.id].public_key_text))
+
+
+def record_pilot(store: Any, *, n_packs: int = 200, seed: int = 7,
+                 packs: Sequence[tuple[str, str]] | None = None) -> Any:
+    """Record a pilot's supply chain through the ledger (for the demo): mines to packs, signed and verified."""
+    from .ledger import Ledger
+
+    signers = demo_signers()
+    attach_demo_keys(store, signers)
+    return Ledger(store).ingest(list(supply_chain(n_packs, seed=seed, signers=signers, packs=packs)))
