@@ -62,6 +62,8 @@ def _loc(loc: tuple[Any, ...]) -> str:
 
 
 def _short(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        return str(value)  # JSON encoders refuse integers past 64 bits
     if isinstance(value, str | int | float | bool) or value is None:
         return value if not isinstance(value, str) or len(value) <= 200 else value[:200] + "…"
     text = repr(value)

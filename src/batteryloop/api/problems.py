@@ -22,7 +22,13 @@ def problem(status: int, title: str, detail: str, instance: str, **extra: Any) -
                             "detail": detail, "instance": instance}
     body.update({k: v for k, v in extra.items() if v is not None})
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return Response(orjson.dumps(body, default=str), status_code=status, media_type=PROBLEM, headers=headers)
+    try:
+        payload = orjson.dumps(body, default=str)
+    except TypeError:  # e.g. an echoed input value orjson cannot encode: fall back to the stdlib encoder
+        import json
+
+        payload = json.dumps(body, default=str).encode()
+    return Response(payload, status_code=status, media_type=PROBLEM, headers=headers)
 
 
 def install(app: FastAPI) -> None:
