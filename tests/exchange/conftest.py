@@ -21,6 +21,9 @@ AUTOMAKER_BPN = "BPNL000000000EM1"
 RECYCLER_BPN = "BPNL000000000RM3"
 CELLMAKER_OPERATOR = "9876543210987"
 ADMIN = "admin-token-for-tests"
+AUDITOR_BPN = "BPNL00000000AUD1"
+OURANOS_KEY = "ouranos-api-key-for-tests"
+CELL_TRACE = "5f0c3a52-6d7e-4a41-9a53-2f1f6b0c7e11"
 
 
 class Server:
@@ -118,9 +121,23 @@ def space(cluster: Cluster) -> dict[str, Any]:
     automaker = cluster.node("automaker", participant_id=AUTOMAKER_BPN, space="catena-x", trust=trust,
                              datasets=datasets)
     recycler = cluster.node("recycler", participant_id=RECYCLER_BPN, space="catena-x", trust=trust)
-    cellmaker = cluster.node("cellmaker", participant_id=CELLMAKER_OPERATOR, space="ouranos", trust=trust)
+    cell_policy = {"@id": "cfp-usage", "permission": [{"action": "use", "constraint": [{"and": [
+        {"leftOperand": "FrameworkAgreement", "operator": "eq", "rightOperand": "DataExchangeGovernance:1.0"},
+        {"leftOperand": "Membership", "operator": "eq", "rightOperand": "active"},
+        {"leftOperand": "UsagePurpose", "operator": "isAnyOf", "rightOperand": ["cx.pcf.base:1"]}]}]}]}
+    cell_datasets = [
+        {"id": "urn:ouranos:cfp:" + CELL_TRACE, "title": "Cell CFP (aggregated)", "kind": "ouranos_cfp",
+         "trace_id": CELL_TRACE, "usage_policy": cell_policy},
+        {"id": "urn:ouranos:audit:" + CELL_TRACE, "title": "Commitment opening (auditors only)",
+         "kind": "commitment_opening", "trace_id": CELL_TRACE, "usage_policy": cell_policy,
+         "access_policy": {"@id": "auditors", "permission": [{"action": "access", "constraint": [
+             {"leftOperand": "BusinessPartnerNumber", "operator": "isAnyOf", "rightOperand": [AUDITOR_BPN]}]}]}},
+    ]
+    cellmaker = cluster.node("cellmaker", participant_id=CELLMAKER_OPERATOR, space="ouranos", trust=trust,
+                             datasets=cell_datasets, ouranos_api_key=OURANOS_KEY)
+    auditor = cluster.node("auditor", participant_id=AUDITOR_BPN, space="catena-x", trust=trust)
     year = time.time() + 365 * 86400
-    for n, bpn in ((automaker, AUTOMAKER_BPN), (recycler, RECYCLER_BPN)):
+    for n, bpn in ((automaker, AUTOMAKER_BPN), (recycler, RECYCLER_BPN), (auditor, AUDITOR_BPN)):
         n.credentials = [cx.issue(n.did, BPN, {"holderIdentifier": bpn}, valid_until=year),
                          cx.issue(n.did, MEMBERSHIP, {"holderIdentifier": bpn}, valid_until=year),
                          cx.issue(n.did, FRAMEWORK_AGREEMENT, {"agreement": "DataExchangeGovernance",
@@ -130,5 +147,5 @@ def space(cluster: Cluster) -> dict[str, Any]:
                              ou.issue(cellmaker.did, CERTIFICATION, {"scheme": "JIS Q 14067 CFP verification",
                                                                      "certificateId": "CFP-2025-0042"},
                                       valid_until=year)]
-    return {"cx": cx, "ou": ou, "automaker": automaker, "recycler": recycler, "cellmaker": cellmaker,
+    return {"cx": cx, "ou": ou, "automaker": automaker, "recycler": recycler, "cellmaker": cellmaker, "auditor": auditor,
             "trust": trust}

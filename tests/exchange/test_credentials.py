@@ -190,7 +190,7 @@ def test_claims_from_presentation() -> None:
     p = verify_presentation(present(HOLDER, creds, audience=VERIFIER), resolver(), audience=VERIFIER,
                             replay=ReplayGuard())
     c = claims_from(p, framework())
-    assert c.bpn == "BPNL00000000CELL" and c.memberships == {"ouranos"} and c.certifications[0]["scheme"] == "S"
+    assert c.bpn == "BPNL00000000CELL" and c.memberships == {"ouranos", "catena-x"} and c.certifications[0]["scheme"] == "S"
     # one unrecognised credential refuses the whole presentation
     bad = creds + [issue_credential(OU_ISSUER, subject_did=HOLDER.did, credential_type=DISMANTLER, subject={})]
     p2 = verify_presentation(present(HOLDER, bad, audience=VERIFIER), resolver(), audience=VERIFIER, replay=ReplayGuard())

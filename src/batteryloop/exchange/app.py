@@ -226,6 +226,10 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
     app.include_router(p)
     app.include_router(c)
 
+    from .ouranos import ouranos_router
+
+    app.include_router(ouranos_router(node.ouranos, node.ouranos_operator))
+
     # ------------------------------------------------------------------ data plane
     @app.get("/data/{pid}", tags=["data plane"])
     def data(pid: str, request: Request) -> Response:

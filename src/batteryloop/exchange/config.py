@@ -37,7 +37,7 @@ class DatasetConfig(BaseModel):
 
     id: str
     title: str = ""
-    kind: Literal["passport", "document", "ouranos_cfp"] = "document"
+    kind: Literal["passport", "document", "ouranos_cfp", "commitment_opening"] = "document"
     passport_id: str | None = None
     trace_id: str | None = None
     document: dict[str, Any] | None = None

@@ -38,6 +38,7 @@ from .did import DidResolver, Identity, did_web
 from .dsp import N, Role, T
 from .errors import CredentialError, ExchangeError, PolicyDenied, ProtocolError
 from .odrl import EvaluationContext, evaluate
+from .ouranos import OuranosError, OuranosService
 from .repository import ExchangeRepository, Negotiation, Transfer
 from .status_list import StatusList
 from .trust import ParticipantClaims, RecognitionAgreement, TrustFramework, TrustRegistry, claims_from
@@ -55,6 +56,16 @@ def _rules(policy: dict[str, Any]) -> dict[str, Any]:
 
 def _iso_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _vc_type(token: str) -> str | None:
+    import base64
+
+    try:
+        claims = orjson.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+        return next((t for t in claims["vc"]["type"] if t != "VerifiableCredential"), None)
+    except (IndexError, KeyError, ValueError, TypeError):
+        return None
 
 
 def peer_did(address: str) -> str:
@@ -103,6 +114,9 @@ class Node:
         self.passports = passports
         self.sources: dict[str, PayloadSource] = {"document": lambda d, c: d.document or {}}
         self.sources["passport"] = self._passport_payload
+        self.sources["ouranos_cfp"] = self._ouranos_payload
+        self.sources["commitment_opening"] = self._opening_payload
+        self.ouranos = OuranosService(self.store)
         self.sources.update(sources or {})
         self._status_lock = threading.Lock()
 
@@ -490,6 +504,48 @@ class Node:
 
             return export_view("catenax", view, validate=False).payload
         return view
+
+    # ---------------------------------------------------------------- Ouranos side
+    def ouranos_operator(self, request: Any) -> str:
+        """The operator id of an Ouranos API call: ``apiKey`` header plus a bearer that is either this node's
+        admin token (the node's own operator) or a presentation of a trusted participant (a downstream)."""
+        want = self.config.ouranos_api_key
+        if want is None:
+            raise OuranosError(404, "this node does not serve the Ouranos data transport API")
+        import hmac
+
+        if not hmac.compare_digest((request.headers.get("apiKey") or "").encode(), want.encode()):
+            raise OuranosError(401, "apiKey header missing or wrong")
+        auth = request.headers.get("authorization") or ""
+        if self.config.admin_token and hmac.compare_digest(auth.encode(), f"Bearer {self.config.admin_token}".encode()):
+            return self.config.participant_id
+        try:
+            claims = self.authenticate(auth)
+        except CredentialError as exc:
+            raise OuranosError(401, f"bearer not accepted: {exc.detail}") from None
+        if not claims.participant_id:
+            raise OuranosError(403, f"{claims.did} presented no BPN or operator id")
+        return claims.participant_id
+
+    def _ouranos_payload(self, d: DatasetConfig, claims: ParticipantClaims) -> Any:
+        """A supplier's CFP for one of its parts, as its downstream customer may see it: the aggregated
+        totals (or null if not disclosed), the signed commitment statement, the certification credentials."""
+        tid = d.trace_id or ""
+        who = claims.participant_id or claims.did
+        if self.ouranos.answered_trade(who, tid) is None:
+            raise PolicyDenied(f"no answered trade request from {who} for part {tid}",
+                               [f"{who} has no trade with this supplier whose answer is traceId {tid}"])
+        com = self.ouranos.commitment(tid)
+        certs = [c for c in self.credentials if _vc_type(c) == "CertificationCredential"]
+        return {"traceId": tid, "supplier": self.did, "operatorId": self.config.participant_id,
+                "cfp": self.ouranos.cfp(who, [tid]), "commitment": com["statement"] if com else None,
+                "certifications": certs}
+
+    def _opening_payload(self, d: DatasetConfig, claims: ParticipantClaims) -> Any:
+        com = self.ouranos.commitment(d.trace_id or "")
+        if com is None:
+            raise ProtocolError("NoSource", f"no commitment for part {d.trace_id}", status=404)
+        return com
 
     # ------------------------------------------------------------ consumer: transfer
     def transfer(self, address: str, agreement_id: str, *, audience: str | None = None,

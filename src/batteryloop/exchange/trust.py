@@ -137,8 +137,11 @@ def claims_from(presentation: Presentation, trust: TrustFramework, *, now: float
             bpn = value
         elif cred.type == MEMBERSHIP:
             memberships.add(acc.space)
-            if s.get("holderIdentifier") and bpn is None:
-                bpn = s["holderIdentifier"]
+            if acc.ground.startswith("agreement:"):
+                memberships.add(trust.space)  # recognised as a member here, as the agreement says
+            holder = s.get("holderIdentifier") or s.get("operatorId")
+            if holder and bpn is None:
+                bpn = holder
         elif cred.type == FRAMEWORK_AGREEMENT:
             fas.add(f"{s.get('agreement', 'DataExchangeGovernance')}:{s.get('contractVersion', '1.0')}")
         elif cred.type == DISMANTLER:
