@@ -1,0 +1,316 @@
+"""The hub: PV, storage strings from repurposed packs, EV charging and swap demand, a grid connection.
+
+:class:`HubConfig` is what a CLI config file or an API body holds (``load_hub_config`` reads TOML, YAML
+or JSON). :func:`day_inputs` turns a hub and a day into the arrays the dispatch solves
+(:class:`~.dispatch.DayInputs`), given each string's current state (:class:`HubState`).
+
+Demand: EV charging sessions per day spread over an hourly arrival profile; swap-station demand from
+the BaaS swap simulation (:func:`batteryloop.circular.simulate_swap_station`): its energy per served
+swap and its hourly swap profile give the energy the station must put back into returned packs, which
+it may defer by the energy of its ready stock above the reserve. Every day's demand is scaled by a
+random factor (``demand_variability_fraction``, seeded) so that a year is not 365 copies of one day.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..circular.swap_station import SwapStationConfig, simulate_swap_station
+from ..reference import References, Tracker
+from .dispatch import DayInputs
+from .errors import HubInputError, from_validation
+from .pv import pv_day_kw, read_pv_csv
+from .references import hub_references
+from .storage import AgeingModel, Pack, StorageString, string_figures
+
+_EV_PROFILE = [0.5, 0.3, 0.2, 0.2, 0.3, 0.5, 1, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 5, 5, 4, 3, 2, 1]
+_SWAP_PROFILE = [1, 0.5, 0.3, 0.3, 0.5, 1, 3, 6, 7, 5, 4, 4, 5, 4, 4, 5, 6, 8, 8, 6, 4, 3, 2, 1.5]
+
+
+class GridConfig(BaseModel):
+    """Import limit, export limit and prices. ``tariff_per_kwh`` (24 hourly prices) defaults to the
+    ``tou_tariffs_cn`` reference; ``export_price_per_kwh`` likewise."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    import_limit_kw: float = Field(800.0, ge=0)
+    export_limit_kw: float = Field(200.0, ge=0)
+    tariff_per_kwh: list[float] | None = Field(None, min_length=24, max_length=24)
+    export_price_per_kwh: float | None = Field(None, ge=0)
+    currency: str = "CNY"
+    usd_per_currency: float | None = Field(None, gt=0, description="default: 1 / tou_tariffs_cn.cny_per_usd for CNY, 1 for USD")
+
+
+class EvChargingDemand(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sessions_per_day: float = Field(60.0, ge=0)
+    kwh_per_session: float = Field(30.0, ge=0)
+    hourly_profile: list[float] = Field(default_factory=lambda: list(_EV_PROFILE), min_length=24, max_length=24)
+    service_fee_per_kwh: float | None = Field(None, ge=0, description="default: tou_tariffs_cn.ev_charging_service_fee_per_kwh")
+
+
+class SwapDemand(BaseModel):
+    """The swap station of the hub; its charging is the hub's flexible load."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    swaps_per_day: float = Field(120.0, ge=0)
+    pack_energy_kwh: float = Field(70.0, gt=0)
+    packs_in_station: int = Field(20, ge=1)
+    reserve_ready_packs: int = Field(6, ge=0)
+    chargers: int = Field(8, ge=1)
+    charger_power_kw: float = Field(60.0, gt=0)
+    hourly_profile: list[float] = Field(default_factory=lambda: list(_SWAP_PROFILE), min_length=24, max_length=24)
+    service_fee_per_kwh: float = Field(0.8, ge=0)
+    simulated_days: int = Field(7, ge=1, le=60)
+
+    @model_validator(mode="after")
+    def _reserve(self) -> SwapDemand:
+        if self.reserve_ready_packs > self.packs_in_station:
+            raise ValueError(f"reserve_ready_packs {self.reserve_ready_packs} > packs_in_station {self.packs_in_station}")
+        return self
+
+
+class HubConfig(BaseModel):
+    """One hub. Give storage as ``strings`` (packs in series) or as ``packs`` (each its own string)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field("hub", min_length=1, max_length=100)
+    latitude_deg: float = Field(31.2, ge=-90, le=90)
+    pv_kwp: float = Field(400.0, ge=0)
+    pv_profile_csv: str | None = None
+    pv_profile_kw: list[float] | None = None
+    strings: list[StorageString] = Field(default_factory=list)
+    packs: list[Pack] = Field(default_factory=list)
+    converter_kw: float | None = Field(None, gt=0)
+    grid: GridConfig = Field(default_factory=GridConfig)
+    ev_charging: EvChargingDemand = Field(default_factory=EvChargingDemand)
+    swap: SwapDemand | None = Field(default_factory=SwapDemand)
+    steps_per_hour: int = Field(1, description="1 (hourly), 2 or 4 (15-min)")
+    demand_variability_fraction: float = Field(0.10, ge=0, le=0.9)
+    initial_soc_fraction: float = Field(0.5, ge=0, le=1)
+    voll_per_kwh: float | None = Field(None, gt=0, description="penalty per kWh not served; default 10 × the highest tariff")
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _check(self) -> HubConfig:
+        if self.steps_per_hour not in (1, 2, 4):
+            raise ValueError(f"steps_per_hour {self.steps_per_hour}: must be 1, 2 or 4")
+        ids = [p.pack_id for s in self.all_strings() for p in s.packs]
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise ValueError(f"pack_id {sorted(dup)[0]!r} appears more than once")
+        for s in self.all_strings():
+            fams = s.chemistry_families()
+            if len(fams) > 1:
+                raise ValueError(f"string {s.string_id}: mixes chemistries {sorted(fams)} (a string holds one chemistry)")
+        return self
+
+    def all_strings(self) -> list[StorageString]:
+        return list(self.strings) + [StorageString(string_id=p.pack_id, packs=(p,)) for p in self.packs]
+
+
+def parse_hub(data: dict[str, Any] | HubConfig) -> HubConfig:
+    """A :class:`HubConfig` from a dict; bad input raises :class:`HubInputError` naming the field."""
+    if isinstance(data, HubConfig):
+        return data
+    try:
+        return HubConfig.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation(exc, "hub") from None
+
+
+def load_hub_config(path: str | Path) -> HubConfig | list[HubConfig]:
+    """Read a hub (or ``hubs = [...]`` for a VPP) from TOML, YAML or JSON."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise HubInputError("config", str(p), f"cannot be read ({exc.strerror})") from None
+    try:
+        if p.suffix == ".toml":
+            data: Any = tomllib.loads(text)
+        elif p.suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        elif p.suffix == ".json":
+            data = json.loads(text)
+        else:
+            raise HubInputError("config", str(p), "use a .toml, .yaml, .yml or .json file")
+    except (tomllib.TOMLDecodeError, ValueError) as exc:
+        if isinstance(exc, HubInputError):
+            raise
+        raise HubInputError("config", str(p), f"not valid {p.suffix[1:].upper()}: {exc}") from None
+    if isinstance(data, dict) and "hubs" in data:
+        if not isinstance(data["hubs"], list):
+            raise HubInputError("hubs", data["hubs"], "must be a list of hub tables")
+        return [parse_hub(h) for h in data["hubs"]]
+    if not isinstance(data, dict):
+        raise HubInputError("config", str(p), "the top level must be a table")
+    return parse_hub(data)
+
+
+@dataclass
+class HubState:
+    """What changes over a year: each pack's state of health and each string's stored energy."""
+
+    pack_soh: dict[str, float]
+    e_kwh: np.ndarray
+
+
+@dataclass
+class HubPrepared:
+    """A hub's fixed inputs, resolved once from the config and the reference sets."""
+
+    config: HubConfig
+    strings: list[StorageString]
+    ageing: AgeingModel
+    tariff: np.ndarray  # 24 hourly prices
+    export_price: float
+    ev_service_fee: float
+    usd_per_currency: float
+    swap_kwh_per_swap: float
+    swap_service_level: float
+    voll: float
+    pv_profile: np.ndarray | None
+    tracker: Tracker
+
+    @property
+    def dt_h(self) -> float:
+        return 1.0 / self.config.steps_per_hour
+
+    @property
+    def steps(self) -> int:
+        return 24 * self.config.steps_per_hour
+
+    def initial_state(self) -> HubState:
+        soh = {p.pack_id: p.soh_fraction for s in self.strings for p in s.packs}
+        st = HubState(soh, np.zeros(len(self.strings)))
+        figs = self.string_figures(st)
+        st.e_kwh = figs["energy_kwh"] * self.config.initial_soc_fraction
+        lo, hi = figs["energy_kwh"] * self.ageing.min_soc_fraction, figs["energy_kwh"] * self.ageing.max_soc_fraction
+        st.e_kwh = np.clip(st.e_kwh, lo, hi)
+        return st
+
+    def string_figures(self, state: HubState) -> dict[str, np.ndarray]:
+        rows = [string_figures(s.packs, [state.pack_soh[p.pack_id] for p in s.packs], self.ageing, self.usd_per_currency)
+                for s in self.strings]
+        keys = ("energy_kwh", "power_kw", "eta", "deg_cost_per_kwh")
+        return {k: np.array([r[k] for r in rows], dtype=float) for k in keys}
+
+
+def _swap_kwh_per_swap(swap: SwapDemand) -> tuple[float, float]:
+    return _swap_sim(swap.model_dump_json())
+
+
+@lru_cache(maxsize=256)
+def _swap_sim(swap_json: str) -> tuple[float, float]:
+    """Energy per served swap and service level from the BaaS swap-station simulation."""
+    swap = SwapDemand.model_validate_json(swap_json)
+    if swap.swaps_per_day == 0:
+        return 0.0, 1.0
+    k = simulate_swap_station(SwapStationConfig(
+        packs_in_station=swap.packs_in_station, vehicles=max(50, int(swap.swaps_per_day * 2)),
+        pack_energy_kwh=swap.pack_energy_kwh, chargers=swap.chargers, charger_power_kw=swap.charger_power_kw,
+        swaps_per_day=swap.swaps_per_day, hourly_profile=list(swap.hourly_profile), charging="immediate",
+        reserve_ready_packs=swap.reserve_ready_packs, days=swap.simulated_days, step_minutes=15,
+        service_fee_per_kwh=swap.service_fee_per_kwh))
+    return (k.energy_charged_kwh / k.swaps_served if k.swaps_served else 0.0), k.service_level_fraction
+
+
+def prepare_hub(config: HubConfig | dict[str, Any], references: References | None = None) -> HubPrepared:
+    """Resolve a hub's tariffs, prices, swap energy and ageing model once."""
+    cfg = parse_hub(config)
+    t = hub_references(references).tracker()
+    g = cfg.grid
+    if g.tariff_per_kwh is not None:
+        tariff = np.asarray(g.tariff_per_kwh, dtype=float)
+        if np.any(~np.isfinite(tariff)) or np.any(tariff < 0):
+            raise HubInputError("grid.tariff_per_kwh", g.tariff_per_kwh, "24 finite prices, 0 or more")
+        t.record_input("grid.tariff_per_kwh", "given")
+    else:
+        periods = t.table("tou_tariffs_cn", "hour_period")
+        prices = t.table("tou_tariffs_cn", "period_price_per_kwh")
+        tariff = np.array([float(prices[periods[str(h)]]) for h in range(24)])
+    export = g.export_price_per_kwh if g.export_price_per_kwh is not None else float(t.get("tou_tariffs_cn", "export_price_per_kwh"))
+    fee = cfg.ev_charging.service_fee_per_kwh
+    if fee is None:
+        fee = float(t.get("tou_tariffs_cn", "ev_charging_service_fee_per_kwh"))
+    usd = g.usd_per_currency
+    if usd is None:
+        if g.currency.upper() == "CNY":
+            usd = 1.0 / float(t.get("tou_tariffs_cn", "cny_per_usd"))
+        elif g.currency.upper() == "USD":
+            usd = 1.0
+        elif g.currency.upper() == "EUR":
+            usd = float(t.get("ecb_fx", "usd_per_eur"))
+        else:
+            raise HubInputError("grid.usd_per_currency", None, f"give the exchange rate for currency {g.currency!r}")
+    if export > tariff.min():
+        raise HubInputError("grid.export_price_per_kwh", export,
+                            f"must not exceed the lowest import price {tariff.min():g}: the hub would import to export")
+    strings = cfg.all_strings()
+    if not strings:
+        raise HubInputError("hub.strings", [], "a hub needs at least one storage string or pack")
+    pv_profile = None
+    if cfg.pv_profile_csv:
+        pv_profile = read_pv_csv(cfg.pv_profile_csv)
+    elif cfg.pv_profile_kw is not None:
+        from .errors import finite_array
+
+        pv_profile = finite_array("hub.pv_profile_kw", cfg.pv_profile_kw)
+    if pv_profile is not None and pv_profile.size % (24 * cfg.steps_per_hour):
+        raise HubInputError("hub.pv_profile", f"<{pv_profile.size} values>",
+                            f"must hold whole days of {24 * cfg.steps_per_hour} steps")
+    kwh_swap, level = _swap_kwh_per_swap(cfg.swap) if cfg.swap else (0.0, 1.0)
+    return HubPrepared(
+        config=cfg, strings=strings, ageing=AgeingModel.from_references(tracker=t), tariff=tariff,
+        export_price=float(export), ev_service_fee=float(fee), usd_per_currency=float(usd),
+        swap_kwh_per_swap=kwh_swap, swap_service_level=level,
+        voll=cfg.voll_per_kwh or 10.0 * float(tariff.max()), pv_profile=pv_profile, tracker=t,
+    )
+
+
+def day_inputs(hub: HubPrepared, state: HubState, day: int, *, weather_factor: float = 1.0,
+               demand_factor: float = 1.0, tariff: np.ndarray | None = None) -> DayInputs:
+    """The dispatch inputs of day ``day`` (0 = 1 January) with the strings in ``state``."""
+    c = hub.config
+    sph = c.steps_per_hour
+    T = 24 * sph
+    price = np.repeat(hub.tariff if tariff is None else np.asarray(tariff, dtype=float), sph)
+    if hub.pv_profile is not None:
+        days = hub.pv_profile.size // T
+        pv = hub.pv_profile[(day % days) * T:(day % days + 1) * T].copy()
+    else:
+        pv = pv_day_kw(c.pv_kwp, c.latitude_deg, day % 365 + 1, weather_factor, steps_per_hour=sph, tracker=hub.tracker)
+    ev = c.ev_charging
+    w = np.asarray(ev.hourly_profile, dtype=float)
+    load = np.repeat(ev.sessions_per_day * ev.kwh_per_session * w / w.sum(), sph) * demand_factor  # kW (kWh per hour)
+    swap_cum = np.zeros(T)
+    buffer = swap_max = 0.0
+    if c.swap is not None and c.swap.swaps_per_day > 0:
+        sw = np.asarray(c.swap.hourly_profile, dtype=float)
+        per_step = np.repeat(c.swap.swaps_per_day * sw / sw.sum() / sph, sph) * hub.swap_kwh_per_swap * demand_factor
+        swap_cum = np.cumsum(per_step)
+        buffer = (c.swap.packs_in_station - c.swap.reserve_ready_packs) * hub.swap_kwh_per_swap
+        swap_max = c.swap.chargers * c.swap.charger_power_kw
+    f = hub.string_figures(state)
+    return DayInputs(
+        dt_h=1.0 / sph, price_in=price, price_out=np.full(T, hub.export_price), pv_kw=pv, load_kw=load,
+        energy_kwh=f["energy_kwh"], power_kw=f["power_kw"], eta=f["eta"], deg_cost_per_kwh=f["deg_cost_per_kwh"],
+        e_init_kwh=np.clip(state.e_kwh, f["energy_kwh"] * hub.ageing.min_soc_fraction, f["energy_kwh"] * hub.ageing.max_soc_fraction),
+        import_limit_kw=c.grid.import_limit_kw, export_limit_kw=c.grid.export_limit_kw,
+        converter_kw=c.converter_kw or 1e30, swap_cum_kwh=swap_cum, swap_buffer_kwh=buffer, swap_max_kw=swap_max,
+        soc_min_fraction=hub.ageing.min_soc_fraction, soc_max_fraction=hub.ageing.max_soc_fraction, voll_per_kwh=hub.voll,
+    )

@@ -1,0 +1,169 @@
+"""A year (or N days) of a hub: dispatch every day, age every pack, carry the stored energy over.
+
+Each day: weather and demand factors (seeded, identical for every method: common random numbers), the
+day's inputs from the strings' current health, a dispatch (``optimised`` by HiGHS or ``rule_based``),
+then every pack ages by its share of its string's throughput (full equivalent cycles × its fade rate at
+its current health) plus calendar fade. A pack below the end of second life (``second_life_literature``:
+60 %) retires and takes its string out of service. The result keeps hourly series (for the dashboard's
+stack plot), daily per-pack states of health, and the year's totals and costs.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..reference import References, ReferenceValue
+from .dispatch import DayOptimiser, Schedule, rule_based_day
+from .errors import HubInputError
+from .hub import HubConfig, HubPrepared, HubState, day_inputs, prepare_hub
+from .pv import weather_factors
+
+METHODS = ("optimised", "rule_based")
+HOURLY = ("price_per_kwh", "pv_kw", "pv_used_kw", "grid_import_kw", "grid_export_kw", "charge_kw", "discharge_kw",
+          "ev_load_kw", "swap_kw", "unserved_kw", "stored_kwh")
+
+
+@dataclass
+class YearResult:
+    hub: str
+    method: str
+    days: int
+    dt_h: float
+    currency: str
+    usd_per_currency: float
+    hourly: dict[str, np.ndarray]
+    daily: dict[str, np.ndarray]
+    pack_ids: list[str]
+    pack_passport_ids: list[str | None]
+    soh_start: np.ndarray
+    soh_daily: np.ndarray  # (packs, days + 1)
+    pack_fec: np.ndarray
+    pack_throughput_kwh: np.ndarray
+    pack_retired_day: list[int | None]
+    totals: dict[str, float]
+    solve_s: float
+    references: list[ReferenceValue] = field(default_factory=list)
+
+    @property
+    def soh_end(self) -> dict[str, float]:
+        return {p: float(s) for p, s in zip(self.pack_ids, self.soh_daily[:, -1], strict=True)}
+
+    def summary(self) -> dict[str, Any]:
+        """The totals and per-pack figures as JSON-ready values (no hourly series)."""
+        return {
+            "hub": self.hub, "method": self.method, "days": self.days, "currency": self.currency,
+            "totals": {k: round(v, 4) for k, v in self.totals.items()},
+            "packs": [
+                {"pack_id": p, "passport_id": pp, "soh_start_fraction": round(float(a), 5),
+                 "soh_end_fraction": round(float(b), 5), "full_equivalent_cycles": round(float(f), 3),
+                 "throughput_kwh": round(float(t), 2), "retired_day": r}
+                for p, pp, a, b, f, t, r in zip(self.pack_ids, self.pack_passport_ids, self.soh_start, self.soh_daily[:, -1],
+                                                 self.pack_fec, self.pack_throughput_kwh, self.pack_retired_day, strict=True)
+            ],
+            "solve_s": round(self.solve_s, 4),
+        }
+
+
+def simulate_year(config: HubConfig | dict[str, Any] | HubPrepared, *, days: int = 365, method: str = "optimised",
+                  start_day: int = 0, references: References | None = None, keep_hourly: bool = True) -> YearResult:
+    """Simulate ``days`` days of a hub with the given dispatch ``method``."""
+    if method not in METHODS:
+        raise HubInputError("method", method, f"must be one of {', '.join(METHODS)}")
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3660:
+        raise HubInputError("days", days, "must be a whole number of days in [1, 3660]")
+    hub = config if isinstance(config, HubPrepared) else prepare_hub(config, references)
+    c = hub.config
+    t = hub.tracker
+    end_soh = float(t.get("second_life_literature", "second_life_end_soh_fraction"))
+    rng = np.random.default_rng(c.seed)
+    weather = weather_factors(days, c.seed, tracker=t)
+    demand = np.clip(1.0 + c.demand_variability_fraction * rng.standard_normal(days), 0.1, None)
+    state = hub.initial_state()
+    packs = [p for s in hub.strings for p in s.packs]
+    pack_string = [u for u, s in enumerate(hub.strings) for _ in s.packs]
+    n_in = [len(hub.strings[u].packs) for u in pack_string]
+    P = len(packs)
+    soh_daily = np.zeros((P, days + 1))
+    soh_daily[:, 0] = [state.pack_soh[p.pack_id] for p in packs]
+    fec = np.zeros(P)
+    thr = np.zeros(P)
+    retired: list[int | None] = [None] * P
+    T, dt = hub.steps, hub.dt_h
+    hourly = {k: np.zeros(days * T) for k in HOURLY} if keep_hourly else {}
+    daily = {k: np.zeros(days) for k in ("import_cost", "export_revenue", "degradation_cost", "unserved_penalty", "operating_cost")}
+    opt: DayOptimiser | None = None
+    solve_s = 0.0
+    tot = dict.fromkeys(("pv_kwh", "pv_used_kwh", "import_kwh", "export_kwh", "charge_kwh", "discharge_kwh", "losses_kwh",
+                         "ev_load_kwh", "swap_kwh", "unserved_kwh", "peak_import_kw"), 0.0)
+    last_terminal = 0.0
+    for d in range(days):
+        inp = day_inputs(hub, state, start_day + d, weather_factor=float(weather[d]), demand_factor=float(demand[d]))
+        if method == "optimised":
+            if opt is None:
+                opt = DayOptimiser(inp.units, inp.steps, inp.dt_h, inp.eta)
+            s: Schedule = opt.solve(inp)
+        else:
+            s = rule_based_day(inp)
+        solve_s += s.solve_s
+        for k in daily:
+            daily[k][d] = s.cost[k]
+        last_terminal = s.cost["terminal_shortfall_cost"]
+        if keep_hourly:
+            sl = slice(d * T, (d + 1) * T)
+            hourly["price_per_kwh"][sl] = inp.price_in
+            hourly["pv_kw"][sl] = inp.pv_kw
+            hourly["pv_used_kw"][sl] = s.pv_used_kw
+            hourly["grid_import_kw"][sl] = s.grid_import_kw
+            hourly["grid_export_kw"][sl] = s.grid_export_kw
+            hourly["charge_kw"][sl] = s.charge_kw.sum(axis=0)
+            hourly["discharge_kw"][sl] = s.discharge_kw.sum(axis=0)
+            hourly["ev_load_kw"][sl] = inp.load_kw
+            hourly["swap_kw"][sl] = s.swap_kw
+            hourly["unserved_kw"][sl] = s.unserved_kw
+            hourly["stored_kwh"][sl] = s.soc_kwh.sum(axis=0)
+        tot["pv_kwh"] += float(inp.pv_kw.sum() * dt)
+        tot["pv_used_kwh"] += float(s.pv_used_kw.sum() * dt)
+        tot["import_kwh"] += float(s.grid_import_kw.sum() * dt)
+        tot["export_kwh"] += float(s.grid_export_kw.sum() * dt)
+        tot["charge_kwh"] += float(s.charge_kw.sum() * dt)
+        tot["discharge_kwh"] += float(s.discharge_kw.sum() * dt)
+        tot["losses_kwh"] += float(s.losses_kw(inp).sum() * dt)
+        tot["ev_load_kwh"] += float(inp.load_kw.sum() * dt)
+        tot["swap_kwh"] += float(s.swap_kw.sum() * dt)
+        tot["unserved_kwh"] += float(s.unserved_kw.sum() * dt)
+        tot["peak_import_kw"] = max(tot["peak_import_kw"], float(s.grid_import_kw.max()))
+        # ageing
+        string_thr = s.throughput_kwh(dt)
+        cal = hub.ageing.calendar_fade_per_year_fraction / 365.0
+        for i, p in enumerate(packs):
+            soh = state.pack_soh[p.pack_id]
+            if soh <= 0:
+                soh_daily[i, d + 1] = 0.0
+                continue
+            share = string_thr[pack_string[i]] / n_in[i]
+            f = share / (p.nominal_energy_kwh * soh)
+            fec[i] += f
+            thr[i] += share
+            soh = soh - hub.ageing.fade_per_fec(p, soh) * f - cal
+            if soh < end_soh:
+                retired[i] = d
+                soh = 0.0
+            state.pack_soh[p.pack_id] = soh
+            soh_daily[i, d + 1] = soh
+        state.e_kwh = s.soc_kwh[:, -1].copy()
+    ops = {k: float(v.sum()) for k, v in daily.items()}
+    totals = {**tot, **ops, "final_terminal_shortfall_cost": last_terminal,
+              "total_cost": ops["operating_cost"] + last_terminal}
+    if retired.count(None) < P:
+        # a retired pack's soh is recorded as 0; its last state of health is the end of second life
+        pass
+    return YearResult(
+        hub=c.name, method=method, days=days, dt_h=dt, currency=c.grid.currency, usd_per_currency=hub.usd_per_currency,
+        hourly=hourly, daily=daily, pack_ids=[p.pack_id for p in packs], pack_passport_ids=[p.passport_id for p in packs],
+        soh_start=soh_daily[:, 0].copy(), soh_daily=soh_daily, pack_fec=fec, pack_throughput_kwh=thr,
+        pack_retired_day=retired, totals=totals, solve_s=solve_s, references=t.used(),
+    )

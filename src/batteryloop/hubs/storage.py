@@ -1,0 +1,196 @@
+"""Storage from repurposed packs: the packs, the strings they form, their ageing and its cost.
+
+A :class:`Pack` is one repurposed EV pack as intake and its passport describe it: nominal energy,
+state of health, resistance increase, round-trip efficiency, power. Packs form **strings**
+(:class:`StorageString`, packs in series behind one converter): a string's usable energy is
+n × the weakest pack's, its power n × the weakest pack's, so a string should hold packs of similar
+health (:mod:`.assembly` builds them).
+
+Ageing (reference set ``second_life_degradation``; an assumption until a pack's own history is fitted
+by :mod:`batteryloop.health`): capacity fade per full equivalent cycle (FEC)
+``f(s, r) = f_ref(chemistry) · (s_ref / s)^k · (1 + β · r / 100)`` plus a calendar fade per year.
+
+Degradation cost per kWh of throughput (the dispatch's price of wear): one kWh through a string of n
+packs is 1/n kWh through each pack, i.e. 1/(n · C_p · s_p) FEC of pack p, costing
+``f_p · C_p`` kWh of its capacity, which must be replaced at ``V`` per kWh of usable second-life capacity
+(acquisition + repurposing + balance of system). So ``cost = V / n · Σ_p f_p(s_p, r_p) / s_p`` per kWh:
+weak packs (low s, high r) cost more per kWh and the optimiser spares them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..circular.chemistry import parse_chemistry
+from ..circular.errors import CircularInputError
+from ..reference import References, Tracker
+from .errors import HubInputError
+from .references import hub_references
+
+
+def chemistry_family(chemistry: str) -> str:
+    """``NMC`` for any NMCxyz, else the chemistry (LFP, LMFP, NCA, LMO)."""
+    try:
+        c = parse_chemistry(chemistry)
+    except CircularInputError as exc:
+        raise HubInputError("chemistry", chemistry, exc.rule) from None
+    return "NMC" if c.startswith("NMC") else c
+
+
+class Pack(BaseModel):
+    """One repurposed pack. Efficiency and power default from the reference set when not measured."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pack_id: str = Field(min_length=1, max_length=100)
+    chemistry: str = "NMC622"
+    nominal_energy_kwh: float = Field(gt=0, le=10_000)
+    soh_fraction: float = Field(gt=0, le=1.2)
+    resistance_increase_pct: float = Field(0.0, ge=0, le=10_000)
+    round_trip_efficiency_fraction: float | None = Field(None, gt=0.5, le=1.0)
+    power_kw: float | None = Field(None, gt=0)
+    power_capability_fraction: float = Field(1.0, gt=0, le=1.5)
+    grade: str | None = None
+    safety_flags: tuple[str, ...] = ()
+    passport_id: str | None = None
+
+    @field_validator("chemistry")
+    @classmethod
+    def _chem(cls, v: str) -> str:
+        chemistry_family(v)
+        return v
+
+    @property
+    def usable_energy_kwh(self) -> float:
+        return self.nominal_energy_kwh * self.soh_fraction
+
+
+def pack_from_passport(view: Mapping[str, Any], *, chemistry: str | None = None,
+                       nominal_energy_kwh: float | None = None, pack_id: str | None = None) -> Pack:
+    """A pack from a passport view (``PassportService.get_view``): state of health, resistance, efficiency,
+    power capability, and the model's chemistry and rated energy (unless given)."""
+    battery = view.get("battery", view)
+    model = view.get("model", {}) or {}
+    sh = battery.get("state_of_health") or {}
+    pid = pack_id or battery.get("passport_id") or view.get("passport_id")
+    soh_pct = sh.get("soh_capacity_pct")
+    if soh_pct is None:
+        raise HubInputError("state_of_health.soh_capacity_pct", None,
+                            f"passport {pid}: no state of health; record one (health service) before planning a hub")
+    chem = chemistry or model.get("chemistry")
+    if isinstance(chem, Mapping):
+        chem = chem.get("category") or chem.get("name") or chem.get("chemistry")
+    energy = nominal_energy_kwh or model.get("rated_energy_kwh")
+    if energy is None:
+        raise HubInputError("model.rated_energy_kwh", None, f"passport {pid}: give nominal_energy_kwh (the model has no rated energy)")
+    rte = sh.get("remaining_round_trip_efficiency_pct")
+    power_w = model.get("max_permitted_power_w")
+    cap = sh.get("remaining_power_capability_pct")
+    return Pack(
+        pack_id=str(pid), passport_id=str(pid), chemistry=str(chem or "NMC622"), nominal_energy_kwh=float(energy),
+        soh_fraction=float(soh_pct) / 100.0,
+        resistance_increase_pct=max(0.0, float(sh.get("ohmic_resistance_increase_pct") or 0.0)),
+        round_trip_efficiency_fraction=float(rte) / 100.0 if rte else None,
+        power_capability_fraction=float(cap) / 100.0 if cap else 1.0,
+        power_kw=float(power_w) / 1000.0 * (float(cap) / 100.0 if cap else 1.0) if power_w else None,
+    )
+
+
+def pack_from_soh(pack_id: str, soh: Any, *, chemistry: str, nominal_energy_kwh: float, **extra: Any) -> Pack:
+    """A pack from a :class:`batteryloop.health.StateOfHealth` computed from cycler data."""
+    rte = getattr(soh, "round_trip_efficiency_pct", None)
+    cap = getattr(soh, "remaining_power_capability_pct", None)
+    if soh.soh_capacity_pct is None:
+        raise HubInputError("soh.soh_capacity_pct", None, f"pack {pack_id}: the state of health has no capacity figure")
+    return Pack(pack_id=pack_id, chemistry=chemistry, nominal_energy_kwh=nominal_energy_kwh,
+                soh_fraction=soh.soh_capacity_pct / 100.0,
+                resistance_increase_pct=max(0.0, soh.resistance_increase_pct or 0.0),
+                round_trip_efficiency_fraction=rte / 100.0 if rte and rte > 50 else None,
+                power_capability_fraction=cap / 100.0 if cap else 1.0, **extra)
+
+
+class AgeingModel(BaseModel):
+    """The fade model's parameters, read once from the reference sets."""
+
+    model_config = ConfigDict(frozen=True)
+
+    fade_per_fec_at_ref: dict[str, float]
+    reference_soh_fraction: float
+    soh_exponent: float
+    resistance_weight: float
+    calendar_fade_per_year_fraction: float
+    default_c_rate_per_h: float
+    default_round_trip_efficiency_fraction: float
+    min_soc_fraction: float
+    max_soc_fraction: float
+    replacement_usd_per_kwh: float  # V: acquisition + repurposing + balance of system, per usable kWh
+
+    @classmethod
+    def from_references(cls, references: References | None = None, tracker: Tracker | None = None) -> AgeingModel:
+        t = tracker or hub_references(references).tracker()
+        s = "second_life_degradation"
+        lo = float(t.get("second_life_literature", "repurposing_cost_eur_per_kwh", "low"))
+        hi = float(t.get("second_life_literature", "repurposing_cost_eur_per_kwh", "high"))
+        repurpose = (lo + hi) / 2 * float(t.get("ecb_fx", "usd_per_eur"))
+        v = (float(t.get("stationary_storage_costs", "second_life_acquisition_usd_per_kwh"))
+             + float(t.get("stationary_storage_costs", "second_life_bos_usd_per_kwh")) + repurpose)
+        return cls(
+            fade_per_fec_at_ref={k: float(x) for k, x in t.table(s, "fade_per_fec_at_ref_fraction").items()},
+            reference_soh_fraction=float(t.get(s, "reference_soh_fraction")),
+            soh_exponent=float(t.get(s, "soh_exponent")),
+            resistance_weight=float(t.get(s, "resistance_weight")),
+            calendar_fade_per_year_fraction=float(t.get(s, "calendar_fade_per_year_fraction")),
+            default_c_rate_per_h=float(t.get(s, "default_c_rate_per_h")),
+            default_round_trip_efficiency_fraction=float(t.get(s, "default_round_trip_efficiency_fraction")),
+            min_soc_fraction=float(t.get(s, "min_soc_fraction")),
+            max_soc_fraction=float(t.get(s, "max_soc_fraction")),
+            replacement_usd_per_kwh=v,
+        )
+
+    def fade_per_fec(self, pack: Pack, soh_fraction: float | None = None) -> float:
+        """Capacity fade (fraction of nominal) per full equivalent cycle at state of health ``soh``."""
+        s = max(soh_fraction if soh_fraction is not None else pack.soh_fraction, 0.05)
+        fam = chemistry_family(pack.chemistry)
+        if fam not in self.fade_per_fec_at_ref:
+            raise HubInputError("chemistry", pack.chemistry, f"no fade rate for family {fam} in second_life_degradation; add one by override")
+        return (self.fade_per_fec_at_ref[fam] * (self.reference_soh_fraction / s) ** self.soh_exponent
+                * (1 + self.resistance_weight * pack.resistance_increase_pct / 100.0))
+
+    def round_trip_efficiency(self, pack: Pack) -> float:
+        return pack.round_trip_efficiency_fraction or self.default_round_trip_efficiency_fraction
+
+    def power_kw(self, pack: Pack, soh_fraction: float | None = None) -> float:
+        if pack.power_kw is not None:
+            return pack.power_kw
+        s = soh_fraction if soh_fraction is not None else pack.soh_fraction
+        return self.default_c_rate_per_h * pack.nominal_energy_kwh * s * pack.power_capability_fraction
+
+
+class StorageString(BaseModel):
+    """Packs in series behind one converter: the dispatch's unit."""
+
+    model_config = ConfigDict(frozen=True)
+
+    string_id: str
+    packs: tuple[Pack, ...] = Field(min_length=1)
+
+    def chemistry_families(self) -> set[str]:
+        return {chemistry_family(p.chemistry) for p in self.packs}
+
+
+def string_figures(packs: Sequence[Pack], soh: Sequence[float], ageing: AgeingModel,
+                   usd_per_currency: float = 1.0) -> dict[str, float]:
+    """Usable energy (kWh), power (kW), one-way efficiency and degradation cost (currency/kWh throughput)
+    of a string whose packs are at states of health ``soh`` (retired packs: soh ≤ 0 → string out)."""
+    n = len(packs)
+    if min(soh) <= 0:
+        return {"energy_kwh": 0.0, "power_kw": 0.0, "eta": 1.0, "deg_cost_per_kwh": 0.0}
+    energy = n * min(p.nominal_energy_kwh * s for p, s in zip(packs, soh, strict=True))
+    power = n * min(ageing.power_kw(p, s) for p, s in zip(packs, soh, strict=True))
+    rte = min(ageing.round_trip_efficiency(p) for p in packs)
+    cost_usd = ageing.replacement_usd_per_kwh / n * sum(ageing.fade_per_fec(p, s) / s for p, s in zip(packs, soh, strict=True))
+    return {"energy_kwh": energy, "power_kw": power, "eta": math.sqrt(rte), "deg_cost_per_kwh": cost_usd / usd_per_currency}
