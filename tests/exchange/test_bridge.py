@@ -197,3 +197,47 @@ def test_ouranos_api_rules(space: dict[str, Any], bridged: dict[str, Any]) -> No
                         "statusModel": {"requestType": "CFP", "responseDueDate": "2026-12-31"}},
                   headers={"apiKey": OURANOS_KEY, **space["automaker"].auth_headers(c.did)})
     assert r.status_code == 403
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+PARTIES = ["automaker", "recycler", "auditor", "anonymous", "forged"]
+ENDPOINTS = [
+    ("POST", "/dsp/catalog/request"), ("GET", "/dsp/catalog/datasets/urn:ouranos:cfp:" + CELL_TRACE),
+    ("GET", "/dsp/catalog/datasets/urn:ouranos:audit:" + CELL_TRACE), ("GET", "/api/v1/datatransport"),
+    ("GET", "/data/urn:uuid:whatever"), ("GET", "/dashboard"), ("GET", "/.well-known/did.json"),
+    ("POST", "/dsp/negotiations/request"), ("POST", "/dsp/transfers/request"),
+]
+TARGETS = ["cfp", "parts", "partsStructure", "tradeRequest", "status", "cfpCertification", "hoge"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(party=st.sampled_from(PARTIES), endpoint=st.sampled_from(ENDPOINTS), target=st.sampled_from(TARGETS),
+       api_key=st.booleans())
+def test_property_no_confidential_field_without_contract(space: dict[str, Any], bridged: dict[str, Any], party: str,
+                                                         endpoint: tuple[str, str], target: str, api_key: bool) -> None:
+    """Whatever a party without a grant asks the cell maker, no supplier name, volume or component figure comes back."""
+    c = space["cellmaker"]
+    headers: dict[str, str] = {"apiKey": OURANOS_KEY} if api_key else {}
+    if party in ("automaker", "recycler", "auditor"):
+        headers.update(space[party].auth_headers(c.did))
+    elif party == "forged":
+        from batteryloop.exchange.credentials import present
+        from batteryloop.exchange.did import Identity
+
+        a = space["automaker"]
+        headers["Authorization"] = "Bearer " + present(Identity(a.did, "x", space["recycler"].identity.signer),
+                                                       a.credentials, audience=c.did)
+    method, path = endpoint
+    body = {"@context": ["https://w3id.org/dspace/2025/1/context.jsonld"], "@type": "CatalogRequestMessage",
+            "filter": []} if "catalog" in path else {}
+    r = httpx.request(method, c.base_url + path, headers=headers, json=body if method == "POST" else None,
+                      params={"dataTarget": target, "traceIds": CELL_TRACE, "traceId": CELL_TRACE}
+                      if "datatransport" in path else None)
+    text = r.text
+    if party != "auditor":  # the auditor is the one party granted the opening (by its own contract only)
+        for secret in CONFIDENTIAL:
+            assert secret not in text, (party, endpoint, target, secret)
+    else:
+        assert "\"salts\"" not in text and "value_micro" not in text  # the opening travels only by contract
