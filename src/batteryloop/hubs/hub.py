@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -167,6 +167,7 @@ class HubState:
 
     pack_soh: dict[str, float]
     e_kwh: np.ndarray
+    retired: set[str] = field(default_factory=set)  # below the end of second life: out of service
 
 
 @dataclass
@@ -204,7 +205,8 @@ class HubPrepared:
         return st
 
     def string_figures(self, state: HubState) -> dict[str, np.ndarray]:
-        rows = [string_figures(s.packs, [state.pack_soh[p.pack_id] for p in s.packs], self.ageing, self.usd_per_currency)
+        rows = [string_figures(s.packs, [0.0 if p.pack_id in state.retired else state.pack_soh[p.pack_id] for p in s.packs],
+                               self.ageing, self.usd_per_currency)
                 for s in self.strings]
         keys = ("energy_kwh", "power_kw", "eta", "deg_cost_per_kwh")
         return {k: np.array([r[k] for r in rows], dtype=float) for k in keys}

@@ -141,8 +141,8 @@ def simulate_year(config: HubConfig | dict[str, Any] | HubPrepared, *, days: int
         cal = hub.ageing.calendar_fade_per_year_fraction / 365.0
         for i, p in enumerate(packs):
             soh = state.pack_soh[p.pack_id]
-            if soh <= 0:
-                soh_daily[i, d + 1] = 0.0
+            if p.pack_id in state.retired:
+                soh_daily[i, d + 1] = soh
                 continue
             share = string_thr[pack_string[i]] / n_in[i]
             f = share / (p.nominal_energy_kwh * soh)
@@ -151,16 +151,13 @@ def simulate_year(config: HubConfig | dict[str, Any] | HubPrepared, *, days: int
             soh = soh - hub.ageing.fade_per_fec(p, soh) * f - cal
             if soh < end_soh:
                 retired[i] = d
-                soh = 0.0
+                state.retired.add(p.pack_id)
             state.pack_soh[p.pack_id] = soh
             soh_daily[i, d + 1] = soh
         state.e_kwh = s.soc_kwh[:, -1].copy()
     ops = {k: float(v.sum()) for k, v in daily.items()}
     totals = {**tot, **ops, "final_terminal_shortfall_cost": last_terminal,
               "total_cost": ops["operating_cost"] + last_terminal}
-    if retired.count(None) < P:
-        # a retired pack's soh is recorded as 0; its last state of health is the end of second life
-        pass
     return YearResult(
         hub=c.name, method=method, days=days, dt_h=dt, currency=c.grid.currency, usd_per_currency=hub.usd_per_currency,
         hourly=hourly, daily=daily, pack_ids=[p.pack_id for p in packs], pack_passport_ids=[p.passport_id for p in packs],
