@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from batteryloop.exchange.app import create_node_app
 from batteryloop.exchange.config import NodeConfig
 from batteryloop.exchange.credentials import BPN, CERTIFICATION, DISMANTLER, FRAMEWORK_AGREEMENT, MEMBERSHIP
 from batteryloop.exchange.node import Node
+from batteryloop.exchange.runtime import ThreadedNode, reserve_port
 
 AUTOMAKER_BPN = "BPNL000000000EM1"
 RECYCLER_BPN = "BPNL000000000RM3"
@@ -26,36 +24,15 @@ OURANOS_KEY = "ouranos-api-key-for-tests"
 CELL_TRACE = "5f0c3a52-6d7e-4a41-9a53-2f1f6b0c7e11"
 
 
-class Server:
-    def __init__(self, node: Node, sock: socket.socket) -> None:
-        self.node = node
-        self.server = uvicorn.Server(uvicorn.Config(create_node_app(node), log_level="warning", lifespan="off",
-                                                    access_log=False))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("node did not start")
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(5)
-        self.node.close()
-
-
 class Cluster:
     """Starts nodes; ``node(name, **config)`` returns a started :class:`Node` (config may be completed later)."""
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
-        self.servers: list[Server] = []
+        self.servers: list[ThreadedNode] = []
 
     def reserve(self) -> tuple[socket.socket, str]:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
+        sock = reserve_port()
         return sock, f"http://127.0.0.1:{sock.getsockname()[1]}"
 
     def node(self, name: str, *, sources: dict[str, Any] | None = None, passports: Any = None,
@@ -64,7 +41,7 @@ class Cluster:
         config = NodeConfig(name=name, base_url=url, database_url=f"sqlite:///{self.tmp}/{name}.db",
                             admin_token=ADMIN, status_cache_s=0, **cfg)
         node = Node(config, sources=sources, passports=passports)
-        self.servers.append(Server(node, sock))
+        self.servers.append(ThreadedNode(node, sock))
         return node
 
     def stop(self) -> None:

@@ -1,0 +1,129 @@
+"""``batteryloop node …``: serve a connector node, and drive one (catalog, negotiate, transfer, fetch).
+
+The driving commands talk to *your* running node's management API (``--node URL --token ADMIN``);
+the node then speaks the Dataspace Protocol to the provider, so callbacks reach it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+app = typer.Typer(help="Data-space connector nodes (Dataspace Protocol 2025-1, Ouranos bridge).",
+                  no_args_is_help=True)
+
+NodeOpt = Annotated[str, typer.Option("--node", envvar="BATTERYLOOP_NODE_URL", help="your node's base URL")]
+TokenOpt = Annotated[str, typer.Option("--token", envvar="BATTERYLOOP_NODE_TOKEN", help="your node's admin token")]
+
+
+def _call(node: str, token: str, method: str, path: str, body: Any = None, timeout: float = 30.0) -> Any:
+    r = httpx.request(method, node.rstrip("/") + path, json=body, timeout=timeout,
+                      headers={"Authorization": f"Bearer {token}"})
+    if r.status_code >= 300:
+        try:
+            detail = r.json().get("detail") or r.text
+        except ValueError:
+            detail = r.text
+        typer.echo(f"error ({r.status_code}): {detail}", err=True)
+        raise typer.Exit(2)
+    return r.json() if r.content else None
+
+
+def _print(obj: Any) -> None:
+    typer.echo(json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+@app.command()
+def serve(config: Annotated[Path, typer.Option("--config", exists=True, dir_okay=False,
+                                               help="node configuration (JSON, YAML or TOML)")]) -> None:
+    """Run one participant's node in the foreground."""
+    from .config import NodeConfig
+    from .runtime import serve as _serve
+
+    _serve(NodeConfig.load(config))
+
+
+@app.command()
+def keygen(base_url: Annotated[str, typer.Argument(help="the node's public base URL")]) -> None:
+    """Print a new Ed25519 key (for ``key:`` in the config) and the did:web it gives."""
+    from ..trace.keys import Signer
+    from .did import did_web
+
+    s = Signer.generate("node")
+    _print({"key": s.private_text(), "did": did_web(base_url), "public_key": s.public_key_text})
+
+
+@app.command()
+def catalog(provider: Annotated[str, typer.Argument(help="the provider's DSP URL (…/dsp)")], node: NodeOpt,
+            token: TokenOpt) -> None:
+    """Ask a provider for its catalog (what it offers you, after its access policies)."""
+    _print(_call(node, token, "POST", "/management/catalog", {"counterPartyAddress": provider}))
+
+
+@app.command()
+def negotiate(provider: Annotated[str, typer.Argument(help="the provider's DSP URL")],
+              dataset: Annotated[str, typer.Argument(help="dataset id from the catalog")], node: NodeOpt,
+              token: TokenOpt) -> None:
+    """Negotiate a contract for a dataset (accepting its offer unchanged); prints the agreement."""
+    _print(_call(node, token, "POST", "/management/negotiations", {"counterPartyAddress": provider, "datasetId": dataset}))
+
+
+@app.command()
+def transfer(provider: Annotated[str, typer.Argument()], agreement: Annotated[str, typer.Argument()],
+             node: NodeOpt, token: TokenOpt) -> None:
+    """Start an HTTP-pull transfer under an agreement."""
+    _print(_call(node, token, "POST", "/management/transfers", {"counterPartyAddress": provider,
+                                                                "agreementId": agreement}))
+
+
+@app.command()
+def fetch(provider: Annotated[str, typer.Argument(help="the provider's DSP URL")],
+          dataset: Annotated[str, typer.Argument(help="dataset id")], node: NodeOpt, token: TokenOpt,
+          out: Annotated[Path | None, typer.Option(help="write the data here instead of printing it")] = None) -> None:
+    """Catalog → negotiation → transfer → pull in one go."""
+    res = _call(node, token, "POST", "/management/fetch", {"counterPartyAddress": provider, "datasetId": dataset})
+    if out:
+        out.write_text(json.dumps(res["data"], indent=2, ensure_ascii=False))
+        typer.echo(f"agreement {res['negotiation']['agreement_id']}, transfer {res['transfer']['state']} → {out}",
+                   err=True)
+    else:
+        _print(res)
+
+
+@app.command()
+def demo(workdir: Annotated[Path, typer.Option(help="where the demo nodes keep their stores")] = Path("./var/demo"),
+         port: Annotated[int, typer.Option(help="port of the combined dashboard")] = 8090,
+         no_serve: Annotated[bool, typer.Option("--no-serve", help="run the flow and exit")] = False) -> None:
+    """Five nodes in two data spaces; the Ouranos → Catena-X bridge and a passport transfer; a dashboard."""
+    import uvicorn
+
+    from .demo import dashboard_app, run_flow, start_demo
+
+    d = start_demo(workdir)
+    try:
+        res = run_flow(d)
+        for n in d.nodes:
+            typer.echo(f"{n.config.name:10} {n.config.space:9} {n.base_url}  {n.did}", err=True)
+        fp = res["supplier_footprint"]
+        typer.echo(f"cell CFP (kg CO2e/kWh cells): pre {fp.pre_production}, main {fp.main_production}; "
+                   f"certification accepted via {fp.certifications[0]['ground']}", err=True)
+        typer.echo(f"pack carbon footprint written to the passport model: {res['pack_carbon_footprint']}", err=True)
+        typer.echo(f"recycler received passport {res['passports'][0]} at tiers {res['recycler_tiers']}", err=True)
+        if not no_serve:
+            typer.echo(f"dashboard: http://127.0.0.1:{port}/  (Ctrl-C to stop)", err=True)
+            uvicorn.run(dashboard_app(d), host="127.0.0.1", port=port, log_level="warning")
+    finally:
+        d.stop()
+
+
+def main() -> None:  # ``python -m batteryloop.exchange.cli``
+    app()
+
+
+if __name__ == "__main__":
+    main()
