@@ -76,7 +76,8 @@ def main() -> None:
     headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
 
     # size of a typical response, for the bare endpoint
-    env = {**os.environ, "BATTERYLOOP_DATABASE_URL": url, "BATTERYLOOP_BENCH_CONSTANT": "1"}
+    env = {**os.environ, "BATTERYLOOP_DATABASE_URL": url, "BATTERYLOOP_BENCH_CONSTANT": "1",
+           "BATTERYLOOP_RATE_LIMIT_PER_MINUTE": "0"}  # one load generator, one address: measure, don't throttle
     size = None
     tmp = Path(tempfile.mkdtemp())
     lua = tmp / "ids.lua"

@@ -153,7 +153,7 @@ def make_services(store: Any) -> Any:
     from batteryloop.config import Settings
 
     settings = Settings(database_url=store.url, public_base_url="http://testserver", issuing_agency_code="BL",
-                        admin_token="admin-secret-token")
+                        admin_token="admin-secret-token", rate_limit_per_minute=0)
     return build_services(settings, store, migrate=False)
 
 

@@ -18,6 +18,8 @@ class Settings:
     issuing_agency_code: str = field(default_factory=lambda: _env("ISSUING_AGENCY_CODE", "BL"))
     admin_token: str | None = field(default_factory=lambda: os.environ.get("BATTERYLOOP_ADMIN_TOKEN") or None)
     var_dir: Path = field(default_factory=lambda: Path(_env("VAR_DIR", "./var")))
+    # anonymous requests per minute per client address (0 = no limit); bursts of a fifth of that
+    rate_limit_per_minute: int = field(default_factory=lambda: int(_env("RATE_LIMIT_PER_MINUTE", "600")))
 
 
 def get_settings() -> Settings:

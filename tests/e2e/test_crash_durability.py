@@ -27,7 +27,8 @@ def _free_port() -> int:
 
 
 def _start(db: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "BATTERYLOOP_DATABASE_URL": f"sqlite:///{db}", "BATTERYLOOP_ADMIN_TOKEN": "crash-admin"}
+    env = {**os.environ, "BATTERYLOOP_DATABASE_URL": f"sqlite:///{db}", "BATTERYLOOP_ADMIN_TOKEN": "crash-admin",
+           "BATTERYLOOP_RATE_LIMIT_PER_MINUTE": "0"}
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "batteryloop.api.app:create_app", "--factory",
                              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"], env=env)
     for _ in range(150):

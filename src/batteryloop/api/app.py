@@ -31,6 +31,9 @@ def build_services(settings: Settings, store: Store | None = None, *, migrate: b
     participants_svc = ParticipantService(store, admin_token=settings.admin_token)
     passports_svc = PassportService(store, base_url=settings.public_base_url,
                                     issuing_agency_code=settings.issuing_agency_code)
+    from ..audit import AuditLog
+
+    passports_svc.audit = AuditLog(store)
     return Services(
         settings=settings,
         store=store,
@@ -38,6 +41,7 @@ def build_services(settings: Settings, store: Store | None = None, *, migrate: b
         passports=passports_svc,
         circular=CircularService(passports_svc, participants_svc),
         health=HealthService(passports_svc),
+        audit=passports_svc.audit,
     )
 
 
@@ -51,6 +55,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.state.services = services or build_services(settings)
     problems.install(app)
+    if settings.rate_limit_per_minute > 0:
+        from .ratelimit import RateLimit
+
+        app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute)
     app.include_router(participants.router)
     app.include_router(passports.router)
     app.include_router(circular.router)

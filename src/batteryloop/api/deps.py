@@ -25,6 +25,7 @@ class Services:
     passports: PassportService
     circular: Any = None
     health: Any = None
+    audit: Any = None
 
 
 def services(request: Request) -> Services:

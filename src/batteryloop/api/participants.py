@@ -58,3 +58,10 @@ def me(c: ParticipantDep, s: ServicesDep) -> dict[str, Any]:
     if c.is_admin:
         return {"admin": True}
     return s.participants.get(c.participant_id)  # type: ignore[arg-type]
+
+
+@router.get("/audit", tags=["audit"], summary="Restricted reads: who read which passport, when, which tiers")
+def audit(c: ParticipantDep, s: ServicesDep, passport_id: str | None = None, actor: str | None = None,
+          since: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """Authorities and the node admin see every entry; an economic operator sees reads of its own passports."""
+    return s.audit.query(c, passport_id=passport_id, actor=actor, since=since, limit=limit)

@@ -159,7 +159,7 @@ def export(passport_id: str, c: CallerDep, s: ServicesDep,
     if not wanted <= held:
         missing = ", ".join(sorted(t.value for t in wanted - held))
         raise Forbidden(f"you do not hold the tier(s) {missing} for passport {passport_id}")
-    view = s.passports.export(passport_id, wanted)
+    view = s.passports.export(passport_id, wanted, caller=c)
     if format == "batteryloop":
         return Response(orjson.dumps(view, option=orjson.OPT_INDENT_2), media_type="application/json",
                         headers={"Content-Disposition": f'attachment; filename="{passport_id}.json"'})

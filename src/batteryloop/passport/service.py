@@ -95,6 +95,11 @@ class PassportService:
         self._model_cache = _LRU(256)  # (model_id, version) -> model data dict
         self._model_view_cache = _LRU(2048)  # (model_id, version, tiers) -> redacted dict
         self._fast = FastReader(store)
+        self.audit: Any = None  # an AuditLog; reads disclosing more than the public tier are recorded there
+
+    def _audit(self, caller: Caller, action: str, rec: PassportRecord, tiers: frozenset[Tier], channel: str) -> None:
+        if self.audit is not None and caller.participant_id != rec.economic_operator_id:
+            self.audit.record(caller, action, rec.id, tiers, channel)
 
     # ================================================================== battery models
     def create_model(self, data: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
@@ -335,7 +340,7 @@ class PassportService:
                  "p.successor_id, p.version, p.hash, p.data, m.version FROM passports p "
                  "JOIN battery_models m ON m.id = p.model_id WHERE p.id = ?")
 
-    def get_view(self, passport_id: str, caller: Caller) -> dict[str, Any]:
+    def get_view(self, passport_id: str, caller: Caller, channel: str = "api") -> dict[str, Any]:
         """The passport as ``caller`` may see it: battery and model data cut to the caller's tiers.
 
         The hot path: one primary-key SELECT through :class:`FastReader`; the model's cut view is
@@ -354,6 +359,7 @@ class PassportService:
                 model, _ = self._model_data(conn, rec.model_id, rec.model_version)
             model_view = redact_model(model, tiers)
             self._model_view_cache.put(key, model_view)
+        self._audit(caller, "read", rec, tiers, channel)
         return self.view(rec, tiers, model_view)
 
     def view(self, rec: PassportRecord, tiers: frozenset[Tier], model_view: Mapping[str, Any]) -> dict[str, Any]:
@@ -368,11 +374,14 @@ class PassportService:
             "model": model_view,
         }
 
-    def export(self, passport_id: str, tiers: frozenset[Tier]) -> dict[str, Any]:
-        """A passport cut to explicit tiers (for files and transfers), with every version's hash."""
+    def export(self, passport_id: str, tiers: frozenset[Tier], caller: Caller | None = None,
+               channel: str = "export") -> dict[str, Any]:
+        """A passport cut to explicit tiers (for files and transfers); audited when ``caller`` is given."""
         with self.store.read() as conn:
             rec = self._record(conn, passport_id)
             model, _ = self._model_data(conn, rec.model_id, rec.model_version)
+        if caller is not None:
+            self._audit(caller, "export", rec, tiers, channel)
         return self.view(rec, tiers, redact_model(model, tiers))
 
     # ------------------------------------------------------------------ updates
@@ -497,6 +506,7 @@ class PassportService:
             raise NotFound(f"passport {passport_id} has no version {version} (it has 1..{rec.version})")
         v = vs[version]
         tiers = self.tiers_for(rec, caller)
+        self._audit(caller, f"read_version_{version}", rec, tiers, "api")
         return {"passport_id": passport_id, "version": version, "hash": v.hash, "prev_hash": v.prev_hash,
                 "author": v.author, "created_at": v.created_at, "reason": v.reason,
                 "access_tiers": _tier_list(tiers), "battery": redact_battery(v.content, tiers)}
@@ -559,6 +569,8 @@ class PassportService:
         items = []
         for r in rows[:limit]:
             tiers = battery_tiers(caller, economic_operator_id=r.economic_operator_id, owner_id=r.owner_id)
+            if self.audit is not None and caller.participant_id != r.economic_operator_id:
+                self.audit.record(caller, "search", r.id, tiers, "api")
             items.append({"passport_id": r.id, "web_link": web_link(self.base_url, r.id), "version": r.version,
                           "archived": bool(r.archived), "battery": redact_battery(orjson.loads(r.data), tiers)})
         nxt = rows[limit - 1].id if len(rows) > limit else None

@@ -114,3 +114,18 @@ passport_versions = Table(
     Column("created_at", String(32), nullable=False),
     Column("data", Text, nullable=False),
 )
+
+# Every read that disclosed more than the public tier: who, what, when, which tiers, through which channel.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", String(32), nullable=False),
+    Column("actor", String(32), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("passport_id", String(50), nullable=False),
+    Column("tiers", String(100), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Index("ix_audit_passport_at", "passport_id", "at"),
+    Index("ix_audit_actor_at", "actor", "at"),
+)

@@ -92,7 +92,7 @@ ServicesDep = Annotated[Services, Depends(services)]
 @router.get("/p/{passport_id}", response_class=HTMLResponse)
 def passport_page(passport_id: str, request: Request, c: CallerDep, s: ServicesDep) -> Response:
     try:
-        view = s.passports.get_view(passport_id, c)
+        view = s.passports.get_view(passport_id, c, channel="page")
     except BatteryloopError as exc:
         return templates.TemplateResponse(request, "error.html", _ctx(request, c, error=exc), status_code=exc.status)
     hidden = Tier.LEGITIMATE_INTEREST.value not in view["access_tiers"]

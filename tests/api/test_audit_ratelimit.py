@@ -1,0 +1,65 @@
+"""The audit log of restricted reads, and rate limiting of anonymous requests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from batteryloop.api.app import build_services, create_app
+from batteryloop.config import Settings
+from batteryloop.sim import pilot
+
+
+def H(client: Any, who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {client.tokens[who]}"}
+
+
+def test_restricted_reads_are_audited(client: Any) -> None:
+    pid = client.post("/api/v1/passports", json=next(pilot.generate_batteries(1, seed=61)),
+                      headers=H(client, pilot.AUTOMAKER)).json()["passport_id"]
+    client.get(f"/api/v1/passports/{pid}")  # public: not a restricted read
+    client.get(f"/api/v1/passports/{pid}", headers=H(client, pilot.RECYCLER_EU))
+    client.get(f"/api/v1/passports/{pid}/export", headers=H(client, pilot.AUTHORITY))
+    client.get(f"/api/v1/passports/{pid}/versions/1", headers=H(client, pilot.NOTIFIED_BODY))
+    client.cookies.set("batteryloop_token", client.tokens[pilot.SECOND_LIFE])
+    client.get(f"/p/{pid}")
+    client.cookies.clear()
+    # the economic operator reading its own passport is not a disclosure
+    client.get(f"/api/v1/passports/{pid}", headers=H(client, pilot.AUTOMAKER))
+
+    log = client.get("/api/v1/audit", params={"passport_id": pid}, headers=H(client, pilot.AUTHORITY)).json()
+    got = {(e["actor"], e["action"], e["channel"], e["tiers"]) for e in log}
+    assert got == {
+        (pilot.RECYCLER_EU, "read", "api", "legitimate_interest"),
+        (pilot.AUTHORITY, "export", "export", "legitimate_interest,authority"),
+        (pilot.NOTIFIED_BODY, "read_version_1", "api", "authority"),
+        (pilot.SECOND_LIFE, "read", "page", "legitimate_interest"),
+    }
+    assert all(e["at"].endswith("Z") for e in log)
+    # the operator sees the reads of its own passports; a recycler may not read the log; anonymous neither
+    mine = client.get("/api/v1/audit", headers=H(client, pilot.AUTOMAKER)).json()
+    assert {e["passport_id"] for e in mine} == {pid}
+    assert client.get("/api/v1/audit", headers=H(client, pilot.RECYCLER_EU)).json() == []
+    assert client.get("/api/v1/audit").status_code == 401
+    by_actor = client.get("/api/v1/audit", params={"actor": pilot.RECYCLER_EU}, headers=H(client, pilot.AUTHORITY)).json()
+    assert [e["action"] for e in by_actor] == ["read"]
+
+
+def test_anonymous_requests_are_rate_limited(tmp_path: Path) -> None:
+    from batteryloop.store.db import Store
+
+    store = Store(f"sqlite:///{tmp_path}/rl.db")
+    settings = Settings(database_url=store.url, public_base_url="http://testserver", issuing_agency_code="BL",
+                        admin_token="adm", rate_limit_per_minute=60)  # 1/s sustained, bursts of 12
+    svc = build_services(settings, store)
+    with TestClient(create_app(settings, services=svc)) as c:
+        codes = [c.get("/api/v1/health").status_code for _ in range(20)]
+        assert codes[:12] == [200] * 12 and 429 in codes[12:]
+        r = c.get("/api/v1/models")
+        assert r.status_code == 429 and r.headers["content-type"] == "application/problem+json"
+        assert int(r.headers["retry-after"]) >= 1 and "sign in" in r.json()["detail"]
+        # a signed-in caller is not limited
+        assert c.get("/api/v1/models", headers={"Authorization": "Bearer adm"}).status_code == 200
+        assert c.get("/static/app.css").status_code == 200
