@@ -61,6 +61,8 @@ class DayInputs:
     swap_cum_kwh: np.ndarray | None = None
     swap_buffer_kwh: float = 0.0
     swap_max_kw: float = 0.0
+    swap_backlog_kwh: float = 0.0
+    swap_finish: bool = True
     soc_min_fraction: float = 0.1
     soc_max_fraction: float = 0.95
     voll_per_kwh: float = 10.0
@@ -95,7 +97,8 @@ class DayInputs:
             raise HubInputError(f"price_out[{t}]", float(self.price_out[t]),
                                 f"export price above the import price {self.price_in[t]:g} of the same step: "
                                 "the hub would import to export; lower the export price")
-        for name in ("import_limit_kw", "export_limit_kw", "converter_kw", "swap_buffer_kwh", "swap_max_kw", "voll_per_kwh"):
+        for name in ("import_limit_kw", "export_limit_kw", "converter_kw", "swap_buffer_kwh", "swap_max_kw", "voll_per_kwh",
+                     "swap_backlog_kwh"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and v >= 0 and v == v):
                 raise HubInputError(name, v, "must be a number, 0 or more")
@@ -108,9 +111,10 @@ class DayInputs:
             raise HubInputError(f"e_init_kwh[{u}]", float(self.e_init_kwh[u]),
                                 f"initial stored energy must lie in the state-of-charge window [{lo[u]:.3f}, {hi[u]:.3f}] kWh")
         self.e_init_kwh = np.clip(self.e_init_kwh, lo, hi)
-        if self.swap_max_kw * self.dt_h * T + self.swap_buffer_kwh < self.swap_cum_kwh[-1] - 1e-6 and self.swap_cum_kwh[-1] > 0:
+        due = self.swap_cum_kwh[-1] + self.swap_backlog_kwh
+        if self.swap_finish and due > 0 and self.swap_max_kw * self.dt_h * T < due - 1e-6:
             raise HubInputError("swap_max_kw", self.swap_max_kw,
-                                f"the swap chargers cannot re-charge {self.swap_cum_kwh[-1]:.0f} kWh in the horizon; add chargers")
+                                f"the swap chargers cannot re-charge {due:.0f} kWh in the horizon; add chargers")
 
     @property
     def steps(self) -> int:
@@ -132,6 +136,24 @@ class DayInputs:
     def swap_step_kwh(self) -> np.ndarray:
         return np.diff(self.swap_cum_kwh, prepend=0.0)
 
+    @property
+    def swap_due_kwh(self) -> np.ndarray:
+        """Swap energy returned and not yet re-charged by the end of each step if none were charged."""
+        return self.swap_cum_kwh + self.swap_backlog_kwh
+
+    def first(self, steps: int) -> DayInputs:
+        """The first ``steps`` of this horizon (for the account of the part of a look-ahead that is kept)."""
+        k = slice(0, steps)
+        return DayInputs(
+            dt_h=self.dt_h, price_in=self.price_in[k], price_out=self.price_out[k], pv_kw=self.pv_kw[k],
+            load_kw=self.load_kw[k], energy_kwh=self.energy_kwh, power_kw=self.power_kw, eta=self.eta,
+            deg_cost_per_kwh=self.deg_cost_per_kwh, e_init_kwh=self.e_init_kwh, import_limit_kw=self.import_limit_kw,
+            export_limit_kw=self.export_limit_kw, converter_kw=self.converter_kw, swap_cum_kwh=self.swap_cum_kwh[k],
+            swap_buffer_kwh=self.swap_buffer_kwh, swap_max_kw=self.swap_max_kw, swap_backlog_kwh=self.swap_backlog_kwh,
+            swap_finish=False, soc_min_fraction=self.soc_min_fraction, soc_max_fraction=self.soc_max_fraction,
+            voll_per_kwh=self.voll_per_kwh,
+        )
+
 
 @dataclass
 class Schedule:
@@ -148,6 +170,14 @@ class Schedule:
     unserved_kw: np.ndarray
     cost: dict[str, float] = field(default_factory=dict)
     solve_s: float = 0.0
+
+    def first(self, steps: int, inp: DayInputs) -> Schedule:
+        """The first ``steps`` of this schedule, costed on ``inp`` (the matching :meth:`DayInputs.first`)."""
+        k = slice(0, steps)
+        s = Schedule(self.method, self.charge_kw[:, k], self.discharge_kw[:, k], self.soc_kwh[:, k], self.pv_used_kw[k],
+                     self.grid_import_kw[k], self.grid_export_kw[k], self.swap_kw[k], self.unserved_kw[k], solve_s=self.solve_s)
+        s.cost = schedule_cost(inp, s)
+        return s
 
     def throughput_kwh(self, dt_h: float) -> np.ndarray:
         """Per string, (charge + discharge)/2 over the horizon (AC kWh)."""
@@ -252,18 +282,11 @@ class DayOptimiser:
         add(self.rCD + tt, self.iD + k, 1.0)
         return np.concatenate(r).astype(np.int64), np.concatenate(c).astype(np.int64), np.concatenate(v)
 
-    def solve(self, inp: DayInputs) -> Schedule:
+    def arrays(self, inp: DayInputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Column costs, column bounds and row bounds of the LP for ``inp``."""
         U, T, dt = self.U, self.T, self.dt
         if inp.units != U or inp.steps != T or abs(inp.dt_h - dt) > 1e-12:
             raise HubInputError("inputs", f"{inp.units} strings × {inp.steps} steps", f"this optimiser was built for {U} × {T}")
-        t0 = time.perf_counter()
-        h = self.h
-        if not np.allclose(inp.eta, self.eta):
-            for u in np.flatnonzero(~np.isclose(inp.eta, self.eta)):
-                for tt in range(T):
-                    h.changeCoeff(int(self.rSOC + u * T + tt), int(self.iC + u * T + tt), float(-inp.eta[u] * dt))
-                    h.changeCoeff(int(self.rSOC + u * T + tt), int(self.iD + u * T + tt), float(dt / inp.eta[u]))
-            self.eta = inp.eta.copy()
         cost = np.zeros(self.ncol)
         lo = np.zeros(self.ncol)
         hi = np.full(self.ncol, _INF)
@@ -293,12 +316,44 @@ class DayOptimiser:
         first = self.rSOC + np.arange(U) * T
         rlo[first] = inp.e_init_kwh
         rhi[first] = inp.e_init_kwh
-        cum = inp.swap_cum_kwh
+        cum = inp.swap_due_kwh
         rlo[self.rSWC:self.rSWC + T] = np.maximum(0.0, cum - inp.swap_buffer_kwh)
         rhi[self.rSWC:self.rSWC + T] = cum
-        rlo[self.rSWC + T - 1] = cum[-1]
+        if inp.swap_finish:
+            rlo[self.rSWC + T - 1] = cum[-1]
         rlo[self.rCC:self.rCC + 2 * T] = -_INF
         rhi[self.rCC:self.rCC + 2 * T] = min(inp.converter_kw, _INF)
+        return cost, lo, hi, rlo, rhi
+
+    def schedule_from(self, x: np.ndarray, inp: DayInputs, method: str = "optimised") -> Schedule:
+        """The schedule of a solution vector ``x`` of this LP's columns."""
+        U, T = self.U, self.T
+        UT = U * T
+        s = Schedule(
+            method=method,
+            charge_kw=np.maximum(x[self.iC:self.iC + UT].reshape(U, T), 0.0),
+            discharge_kw=np.maximum(x[self.iD:self.iD + UT].reshape(U, T), 0.0),
+            soc_kwh=x[self.iE:self.iE + UT].reshape(U, T),
+            pv_used_kw=np.maximum(x[self.iPV:self.iPV + T], 0.0),
+            grid_import_kw=np.maximum(x[self.iGI:self.iGI + T], 0.0),
+            grid_export_kw=np.maximum(x[self.iGO:self.iGO + T], 0.0),
+            swap_kw=np.maximum(x[self.iSW:self.iSW + T], 0.0),
+            unserved_kw=np.maximum(x[self.iUN:self.iUN + T], 0.0),
+        )
+        s.cost = schedule_cost(inp, s)
+        return s
+
+    def solve(self, inp: DayInputs) -> Schedule:
+        U, T, dt = self.U, self.T, self.dt
+        t0 = time.perf_counter()
+        cost, lo, hi, rlo, rhi = self.arrays(inp)
+        h = self.h
+        if not np.allclose(inp.eta, self.eta):
+            for u in np.flatnonzero(~np.isclose(inp.eta, self.eta)):
+                for tt in range(T):
+                    h.changeCoeff(int(self.rSOC + u * T + tt), int(self.iC + u * T + tt), float(-inp.eta[u] * dt))
+                    h.changeCoeff(int(self.rSOC + u * T + tt), int(self.iD + u * T + tt), float(dt / inp.eta[u]))
+            self.eta = inp.eta.copy()
         h.changeColsCost(self.ncol, self._all_cols, cost)
         h.changeColsBounds(self.ncol, self._all_cols, lo, hi)
         h.changeRowsBounds(self.nrow, self._all_rows, rlo, rhi)
@@ -311,21 +366,8 @@ class DayOptimiser:
             status = h.getModelStatus()
             if status != self._highspy.HighsModelStatus.kOptimal:
                 raise DispatchError(f"HiGHS returned {h.modelStatusToString(status)} for the day's dispatch")
-        x = np.asarray(h.getSolution().col_value)
-        UT = U * T
-        s = Schedule(
-            method="optimised",
-            charge_kw=np.maximum(x[self.iC:self.iC + UT].reshape(U, T), 0.0),
-            discharge_kw=np.maximum(x[self.iD:self.iD + UT].reshape(U, T), 0.0),
-            soc_kwh=x[self.iE:self.iE + UT].reshape(U, T),
-            pv_used_kw=np.maximum(x[self.iPV:self.iPV + T], 0.0),
-            grid_import_kw=np.maximum(x[self.iGI:self.iGI + T], 0.0),
-            grid_export_kw=np.maximum(x[self.iGO:self.iGO + T], 0.0),
-            swap_kw=np.maximum(x[self.iSW:self.iSW + T], 0.0),
-            unserved_kw=np.maximum(x[self.iUN:self.iUN + T], 0.0),
-        )
+        s = self.schedule_from(np.asarray(h.getSolution().col_value), inp)
         s.solve_s = time.perf_counter() - t0
-        s.cost = schedule_cost(inp, s)
         return s
 
 
@@ -347,7 +389,7 @@ def rule_based_day(inp: DayInputs) -> Schedule:
     pv_used, gi, go, sw, un = (np.zeros(T) for _ in range(5))
     pmin, pmax = float(inp.price_in.min()), float(inp.price_in.max())
     tou = pmax > pmin + 1e-12
-    backlog = 0.0
+    backlog = inp.swap_backlog_kwh
     step_swap = inp.swap_step_kwh
 
     def can_charge() -> np.ndarray:
@@ -391,7 +433,7 @@ def rule_based_day(inp: DayInputs) -> Schedule:
                     gi[t] = inp.import_limit_kw
         e = e + eta * ch * dt - dis / eta * dt
         c[:, t], d[:, t], soc[:, t] = ch, dis, e
-    if backlog > 1e-9:  # swap energy the chargers could not put back: unserved
+    if backlog > 1e-9 and inp.swap_finish:  # swap energy the chargers could not put back: unserved
         un[-1] += backlog / dt
         sw[-1] += backlog / dt
     s = Schedule("rule_based", c, d, soc, pv_used, gi, go, sw, un)
@@ -433,7 +475,10 @@ def check_schedule(inp: DayInputs, s: Schedule, tol: float = 1e-5) -> list[str]:
     bad(np.abs(balance) > a, "AC bus out of balance (PV + import + discharge + unserved ≠ load + swap + charge + export)")
     bad(s.swap_kw > inp.swap_max_kw + a, "swap charging above the chargers' power")
     cum = np.cumsum(s.swap_kw) * dt
-    if inp.swap_cum_kwh is not None and inp.swap_cum_kwh[-1] > 0:
-        bad(cum > inp.swap_cum_kwh + a * dt * inp.steps, "swap packs charged before they came back")
-        bad(abs(cum[-1] - inp.swap_cum_kwh[-1]) > a * dt * inp.steps, "swap stock not re-charged by the end of the horizon")
+    due = inp.swap_due_kwh
+    if due[-1] > 0:
+        bad(cum > due + a * dt * inp.steps, "swap packs charged before they came back")
+        bad(cum < due - inp.swap_buffer_kwh - a * dt * inp.steps, "swap stock drawn below its reserve")
+        if inp.swap_finish:
+            bad(abs(cum[-1] - due[-1]) > a * dt * inp.steps, "swap stock not re-charged by the end of the horizon")
     return out

@@ -168,6 +168,7 @@ class HubState:
     pack_soh: dict[str, float]
     e_kwh: np.ndarray
     retired: set[str] = field(default_factory=set)  # below the end of second life: out of service
+    swap_backlog_kwh: float = 0.0  # swap energy returned on earlier days, not yet re-charged
 
 
 @dataclass
@@ -315,4 +316,23 @@ def day_inputs(hub: HubPrepared, state: HubState, day: int, *, weather_factor: f
         import_limit_kw=c.grid.import_limit_kw, export_limit_kw=c.grid.export_limit_kw,
         converter_kw=c.converter_kw or 1e30, swap_cum_kwh=swap_cum, swap_buffer_kwh=buffer, swap_max_kw=swap_max,
         soc_min_fraction=hub.ageing.min_soc_fraction, soc_max_fraction=hub.ageing.max_soc_fraction, voll_per_kwh=hub.voll,
+        swap_backlog_kwh=state.swap_backlog_kwh,
+    )
+
+
+def horizon_inputs(hub: HubPrepared, state: HubState, day: int, weather: list[float], demand: list[float]) -> DayInputs:
+    """Days ``day`` … ``day + len(weather) − 1`` as one horizon (a look-ahead), from ``state``."""
+    days = [day_inputs(hub, state, day + i, weather_factor=w, demand_factor=f) for i, (w, f) in enumerate(zip(weather, demand, strict=True))]
+    if len(days) == 1:
+        return days[0]
+    first = days[0]
+    cat = {k: np.concatenate([getattr(d, k) for d in days]) for k in ("price_in", "price_out", "pv_kw", "load_kw")}
+    offsets = np.cumsum([0.0] + [d.swap_cum_kwh[-1] for d in days[:-1]])
+    cum = np.concatenate([d.swap_cum_kwh + o for d, o in zip(days, offsets, strict=True)])
+    return DayInputs(
+        dt_h=first.dt_h, **cat, energy_kwh=first.energy_kwh, power_kw=first.power_kw, eta=first.eta,
+        deg_cost_per_kwh=first.deg_cost_per_kwh, e_init_kwh=first.e_init_kwh, import_limit_kw=first.import_limit_kw,
+        export_limit_kw=first.export_limit_kw, converter_kw=first.converter_kw, swap_cum_kwh=cum,
+        swap_buffer_kwh=first.swap_buffer_kwh, swap_max_kw=first.swap_max_kw, swap_backlog_kwh=first.swap_backlog_kwh,
+        soc_min_fraction=first.soc_min_fraction, soc_max_fraction=first.soc_max_fraction, voll_per_kwh=first.voll_per_kwh,
     )

@@ -19,7 +19,7 @@ import numpy as np
 from ..reference import References, ReferenceValue
 from .dispatch import DayOptimiser, Schedule, rule_based_day
 from .errors import HubInputError
-from .hub import HubConfig, HubPrepared, HubState, day_inputs, prepare_hub
+from .hub import HubConfig, HubPrepared, day_inputs, horizon_inputs, prepare_hub
 from .pv import weather_factors
 
 METHODS = ("optimised", "rule_based")
@@ -69,19 +69,28 @@ class YearResult:
 
 
 def simulate_year(config: HubConfig | dict[str, Any] | HubPrepared, *, days: int = 365, method: str = "optimised",
-                  start_day: int = 0, references: References | None = None, keep_hourly: bool = True) -> YearResult:
-    """Simulate ``days`` days of a hub with the given dispatch ``method``."""
+                  start_day: int = 0, references: References | None = None, keep_hourly: bool = True,
+                  lookahead_days: int = 1) -> YearResult:
+    """Simulate ``days`` days of a hub with the given dispatch ``method``.
+
+    The optimiser plans ``1 + lookahead_days`` days (perfect forecast of PV, demand and prices) and
+    keeps the first day (a receding horizon); without look-ahead it must end every day as full as it
+    began and re-charge the swap stock by midnight, which pushes charging into the evening's prices.
+    The rule-based fallback has no look-ahead."""
     if method not in METHODS:
         raise HubInputError("method", method, f"must be one of {', '.join(METHODS)}")
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3660:
         raise HubInputError("days", days, "must be a whole number of days in [1, 3660]")
+    if lookahead_days not in (0, 1, 2, 3):
+        raise HubInputError("lookahead_days", lookahead_days, "must be 0, 1, 2 or 3")
     hub = config if isinstance(config, HubPrepared) else prepare_hub(config, references)
     c = hub.config
     t = hub.tracker
     end_soh = float(t.get("second_life_literature", "second_life_end_soh_fraction"))
     rng = np.random.default_rng(c.seed)
-    weather = weather_factors(days, c.seed, tracker=t)
-    demand = np.clip(1.0 + c.demand_variability_fraction * rng.standard_normal(days), 0.1, None)
+    look = lookahead_days if method == "optimised" else 0
+    weather = weather_factors(days + look, c.seed, tracker=t)
+    demand = np.clip(1.0 + c.demand_variability_fraction * rng.standard_normal(days + look), 0.1, None)
     state = hub.initial_state()
     packs = [p for s in hub.strings for p in s.packs]
     pack_string = [u for u, s in enumerate(hub.strings) for _ in s.packs]
@@ -101,12 +110,16 @@ def simulate_year(config: HubConfig | dict[str, Any] | HubPrepared, *, days: int
                          "ev_load_kwh", "swap_kwh", "unserved_kwh", "peak_import_kw"), 0.0)
     last_terminal = 0.0
     for d in range(days):
-        inp = day_inputs(hub, state, start_day + d, weather_factor=float(weather[d]), demand_factor=float(demand[d]))
         if method == "optimised":
+            full = horizon_inputs(hub, state, start_day + d, [float(x) for x in weather[d:d + 1 + look]],
+                                  [float(x) for x in demand[d:d + 1 + look]])
             if opt is None:
-                opt = DayOptimiser(inp.units, inp.steps, inp.dt_h, inp.eta)
-            s: Schedule = opt.solve(inp)
+                opt = DayOptimiser(full.units, full.steps, full.dt_h, full.eta)
+            planned = opt.solve(full)
+            inp = full.first(T) if look else full
+            s: Schedule = planned.first(T, inp) if look else planned
         else:
+            inp = day_inputs(hub, state, start_day + d, weather_factor=float(weather[d]), demand_factor=float(demand[d]))
             s = rule_based_day(inp)
         solve_s += s.solve_s
         for k in daily:
@@ -155,9 +168,13 @@ def simulate_year(config: HubConfig | dict[str, Any] | HubPrepared, *, days: int
             state.pack_soh[p.pack_id] = soh
             soh_daily[i, d + 1] = soh
         state.e_kwh = s.soc_kwh[:, -1].copy()
+        state.swap_backlog_kwh = max(0.0, float(inp.swap_due_kwh[-1] - s.swap_kw.sum() * dt))
     ops = {k: float(v.sum()) for k, v in daily.items()}
-    totals = {**tot, **ops, "final_terminal_shortfall_cost": last_terminal,
-              "total_cost": ops["operating_cost"] + last_terminal}
+    # what the last day leaves undone is charged at the highest price: stored energy below the start,
+    # and swap packs still to re-charge
+    backlog_cost = state.swap_backlog_kwh * float(hub.tariff.max())
+    totals = {**tot, **ops, "final_terminal_shortfall_cost": last_terminal, "final_swap_backlog_kwh": state.swap_backlog_kwh,
+              "final_swap_backlog_cost": backlog_cost, "total_cost": ops["operating_cost"] + last_terminal + backlog_cost}
     return YearResult(
         hub=c.name, method=method, days=days, dt_h=dt, currency=c.grid.currency, usd_per_currency=hub.usd_per_currency,
         hourly=hourly, daily=daily, pack_ids=[p.pack_id for p in packs], pack_passport_ids=[p.passport_id for p in packs],

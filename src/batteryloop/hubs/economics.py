@@ -1,0 +1,205 @@
+"""A hub's year in money and CO2, and levelised cost of storage (LCOS) with second-life vs new packs.
+
+**Annual account** (tariff currency and USD): EV charging revenue (tariff at the hour + service fee),
+swap revenue (NIO rule via :func:`batteryloop.circular.swap_price`: (mean tariff + service fee) × kWh
+per swap, at least the minimum), export revenue; grid import cost, fixed O&M; the wear the dispatch
+priced (non-cash: it is the capital the packs lose, counted in LCOS).
+
+**Value of the storage**: the grid bill the hub would have paid in each step without the storage's own
+charge and discharge (all other flows as they were, limits ignored) minus the bill it paid.
+
+**LCOS** (USD per kWh discharged), the same duty for both systems (the year's discharge per kWh of
+usable capacity), discounted at the route decision's rate r:
+
+    LCOS = (CAPEX + Σ_n O&M/(1+r)^n − residual/(1+r)^N) / Σ_n E_n/(1+r)^n
+
+- second life: CAPEX = usable kWh × (acquisition + repurposing + balance of system); lives until its
+  packs reach the end of second life at the simulated fade per year (at most ``max_years``); E_n falls
+  with capacity; residual = best recycling value (:func:`batteryloop.circular.routes.recycle_value_usd_per_kwh`).
+- new: CAPEX = usable kWh × turnkey price (``stationary_storage_costs``); life = the shorter of the
+  calendar life and cycle life / cycles per year; capacity fades linearly to the end-of-life state of
+  health over that life.
+
+Charging energy is left out of LCOS (both systems buy the same energy; the losses differ only through
+efficiency, which the year's account already shows).
+
+**CO2 avoided** with a grid emission factor (``grid_factors``): PV energy used (on site or exported)
+displaces grid energy; storage losses are drawn from the grid; second-life packs avoid making new
+cells (raw material + main production stages of :func:`batteryloop.circular.carbon_footprint`).
+
+**Route feed**: :func:`route_overrides` turns the year into the repurposing assumptions of
+:class:`batteryloop.circular.RouteEconomics` (value per kWh delivered, cycles per year, fade per year,
+round-trip efficiency), so that the route decision values repurposing by what a hub actually earns.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from ..circular.baas import swap_price
+from ..circular.footprint import carbon_footprint
+from ..circular.routes import recycle_value_usd_per_kwh
+from ..reference import References, ReferenceValue
+from .errors import HubInputError
+from .hub import HubPrepared, prepare_hub
+from .references import hub_references
+from .simulate import YearResult
+
+
+class LcosResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    system: str
+    usable_energy_kwh: float
+    capex_usd: float
+    om_usd_per_year: float
+    years: float
+    discharged_kwh_first_year: float
+    residual_usd: float
+    lcos_usd_per_kwh: float
+
+
+class HubEconomics(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    hub: str
+    days: int
+    currency: str
+    usd_per_currency: float
+    annual: dict[str, float]  # currency per year (scaled to 365 days)
+    annual_usd: dict[str, float]
+    storage_value_per_kwh_discharged: float  # currency
+    lcos: dict[str, LcosResult]
+    co2_kg_per_year: dict[str, float]
+    route_overrides: dict[str, float]
+    references: list[ReferenceValue]
+
+
+def _lcos(system: str, usable: float, capex: float, om: float, years: float, e1: float, fade_per_year: float,
+          start_soh: float, residual: float, r: float) -> LcosResult:
+    n_full = int(math.floor(years))
+    num = capex
+    den = 0.0
+    for n in range(1, n_full + 2):
+        frac = min(1.0, years - (n - 1))
+        if frac <= 0:
+            break
+        df = (1 + r) ** -n
+        soh = max(start_soh - fade_per_year * (n - 0.5), 1e-6)
+        num += om * frac * df
+        den += e1 * soh / start_soh * frac * df
+    num -= residual * (1 + r) ** -years
+    return LcosResult(system=system, usable_energy_kwh=usable, capex_usd=capex, om_usd_per_year=om, years=years,
+                      discharged_kwh_first_year=e1, residual_usd=residual,
+                      lcos_usd_per_kwh=num / den if den > 0 else float("inf"))
+
+
+def hub_economics(result: YearResult, hub: HubPrepared | dict[str, Any] | Any, *, grid_country: str = "CN",
+                  max_years: float = 15.0, references: References | None = None) -> HubEconomics:
+    """Annual account, LCOS (second-life vs new), CO2 avoided and route overrides for a simulated year."""
+    h = hub if isinstance(hub, HubPrepared) else prepare_hub(hub, references)
+    if not result.hourly:
+        raise HubInputError("result.hourly", None, "simulate with keep_hourly=True for the economics")
+    t = hub_references(references).tracker()
+    scale = 365.0 / result.days
+    dt = result.dt_h
+    hr = result.hourly
+    price = hr["price_per_kwh"]
+    usd = result.usd_per_currency
+    cfg = h.config
+    ev_kwh = hr["ev_load_kw"] * dt
+    ev_rev = float(np.sum(ev_kwh * (price + h.ev_service_fee)))
+    swap_rev = 0.0
+    if cfg.swap is not None and h.swap_kwh_per_swap > 0:
+        n_swaps = result.totals["swap_kwh"] / h.swap_kwh_per_swap
+        mean_tariff = float(np.mean(h.tariff))
+        swap_rev = swap_price(h.swap_kwh_per_swap, mean_tariff, cfg.swap.service_fee_per_kwh, t.refs).price * n_swaps
+    usable = float(sum(min(p.nominal_energy_kwh * p.soh_fraction for p in s.packs) * len(s.packs) for s in h.strings))
+    sl_unit = (float(t.get("stationary_storage_costs", "second_life_acquisition_usd_per_kwh"))
+               + float(t.get("stationary_storage_costs", "second_life_bos_usd_per_kwh"))
+               + (float(t.get("second_life_literature", "repurposing_cost_eur_per_kwh", "low"))
+                  + float(t.get("second_life_literature", "repurposing_cost_eur_per_kwh", "high"))) / 2
+               * float(t.get("ecb_fx", "usd_per_eur")))
+    new_unit = float(t.get("stationary_storage_costs", "new_system_usd_per_kwh"))
+    om_frac = float(t.get("stationary_storage_costs", "fixed_om_fraction_of_capex_per_year"))
+    om_sl_usd = usable * sl_unit * om_frac
+    tot = result.totals
+    annual = {
+        "ev_charging_revenue": ev_rev * scale,
+        "swap_revenue": swap_rev * scale,
+        "export_revenue": tot["export_revenue"] * scale,
+        "import_cost": tot["import_cost"] * scale,
+        "storage_om_cost": om_sl_usd / usd,
+        "unserved_penalty": tot["unserved_penalty"] * scale,
+        "wear_cost_non_cash": tot["degradation_cost"] * scale,
+    }
+    annual["net_cash"] = (annual["ev_charging_revenue"] + annual["swap_revenue"] + annual["export_revenue"]
+                          - annual["import_cost"] - annual["storage_om_cost"])
+    # value of storage: the grid bill without the storage's own flows (other flows as they were) minus the bill
+    net = hr["grid_import_kw"] - hr["grid_export_kw"]
+    without = net + hr["discharge_kw"] - hr["charge_kw"]
+
+    def bill(x: np.ndarray) -> float:
+        return float(np.sum(price * np.clip(x, 0, None) - h.export_price * np.clip(-x, 0, None)) * dt)
+
+    value = bill(without) - bill(net)
+    dis = tot["discharge_kwh"]
+    value_per_kwh = value / dis if dis > 0 else 0.0
+    annual["storage_value"] = value * scale
+    # duty and ageing from the simulation
+    alive = np.array([r is None for r in result.pack_retired_day])
+    fade_year = float(np.mean((result.soh_start - result.soh_daily[:, -1])[alive] if alive.any() else result.soh_start - result.soh_daily[:, -1])) * scale
+    soh0 = float(np.mean(result.soh_start))
+    end = float(t.get("second_life_literature", "second_life_end_soh_fraction"))
+    r = float(t.get("batteryloop_assumptions", "route", "discount_rate_fraction"))
+    e1 = dis * scale
+    sl_years = min(max_years, (soh0 - end) / fade_year) if fade_year > 0 else max_years
+    chems = {p.chemistry for s in h.strings for p in s.packs}
+    chem = sorted(chems)[0]
+    rec = [v for v in recycle_value_usd_per_kwh(chem, t.refs, tracker=t).values() if v is not None]
+    rec_per_kwh_nominal = max(rec) if rec else 0.0
+    nominal = float(sum(p.nominal_energy_kwh for s in h.strings for p in s.packs))
+    sl = _lcos("second_life", usable, usable * sl_unit, om_sl_usd, sl_years, e1, fade_year, soh0,
+               rec_per_kwh_nominal * nominal, r)
+    fec_year = e1 / usable if usable else 0.0
+    new_end = float(t.get("stationary_storage_costs", "new_end_soh_fraction"))
+    new_years = min(float(t.get("stationary_storage_costs", "new_calendar_life_years")),
+                    float(t.get("stationary_storage_costs", "new_cycle_life_fec")) / fec_year if fec_year > 0 else max_years)
+    new_fade = (1.0 - new_end) / new_years
+    new = _lcos("new", usable, usable * new_unit, usable * new_unit * om_frac, new_years, e1, new_fade, 1.0,
+                rec_per_kwh_nominal * usable, r)
+    # CO2
+    f = float(t.get("grid_factors", "kgco2e_per_kwh", grid_country))
+    fp = carbon_footprint(chem, 1.0, "M1", 8, manufacturing_country=grid_country, references=t.refs)
+    per_kwh_cells = fp.stages_kgco2e["raw_material"] + fp.stages_kgco2e["main_production"]
+    co2 = {
+        "pv_displaced": tot["pv_used_kwh"] * f * scale,
+        "storage_losses": -tot["losses_kwh"] * f * scale,
+        "new_cells_avoided_per_year_of_life": usable * per_kwh_cells / max(sl.years, 1e-9),
+        "new_cells_avoided_once": usable * per_kwh_cells,
+        "grid_kgco2e_per_kwh": f,
+    }
+    co2["total_per_year"] = co2["pv_displaced"] + co2["storage_losses"] + co2["new_cells_avoided_per_year_of_life"]
+    overrides = {
+        "repurpose_value_usd_per_kwh_delivered": max(0.0, value_per_kwh * usd),
+        "repurpose_cycles_per_year": float(np.mean(result.pack_fec)) * scale,
+        "repurpose_fade_per_year_fraction": max(fade_year, 1e-6),
+        "repurpose_round_trip_efficiency_fraction": min(1.0, dis / tot["charge_kwh"]) if tot["charge_kwh"] > 0 else 0.9,
+    }
+    return HubEconomics(
+        hub=result.hub, days=result.days, currency=result.currency, usd_per_currency=usd,
+        annual={k: round(v, 2) for k, v in annual.items()},
+        annual_usd={k: round(v * usd, 2) for k, v in annual.items()},
+        storage_value_per_kwh_discharged=value_per_kwh, lcos={"second_life": sl, "new": new},
+        co2_kg_per_year={k: round(v, 3) for k, v in co2.items()}, route_overrides=overrides,
+        references=[*result.references, *t.used(), *fp.references],
+    )
+
+
+def route_overrides(economics: HubEconomics) -> dict[str, float]:
+    """Keyword overrides for :meth:`batteryloop.circular.RouteEconomics.from_references`."""
+    return dict(economics.route_overrides)
