@@ -89,3 +89,10 @@ def invalid(exc: ValidationError, what: str, prefix: str = "") -> InvalidData:
     first = errors[0]["message"] if errors else "invalid"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return InvalidData(f"invalid {what}: {first}{more}", errors)
+
+
+def deny(anonymous: bool, detail: str) -> BatteryloopError:
+    """403 for a known caller without the right; 401 for an anonymous one (signing in may help)."""
+    if anonymous:
+        return Unauthorized(f"{detail} (sign in with a participant's token)")
+    return Forbidden(detail)

@@ -113,7 +113,8 @@ def test_search_pagination_and_status_filter(client: Any) -> None:
     lfp = client.get("/api/v1/passports", params={"chemistry": "LFP", "limit": 100}).json()["items"]
     assert len(lfp) == 10 and all(i["battery"]["model_id"] == "EM-LFP-60" for i in lfp)
     # filtering by status would leak it: anonymous callers are refused, recyclers may
-    _is_problem(client.get("/api/v1/passports", params={"status": "original"}), 403)
+    _is_problem(client.get("/api/v1/passports", params={"status": "original"}), 401)
+    _is_problem(client.get("/api/v1/passports", params={"status": "original"}, headers=H(client, pilot.CELL_JP)), 403)
     ok = client.get("/api/v1/passports", params={"status": "original", "limit": 500}, headers=H(client, pilot.RECYCLER_EU))
     assert len(ok.json()["items"]) == 30
     _is_problem(client.get("/api/v1/passports", params={"limit": 0}), 422)

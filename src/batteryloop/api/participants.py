@@ -29,7 +29,7 @@ class TokenOut(BaseModel):
 
 
 @router.post("/participants", status_code=201, summary="Register a participant (node admin)")
-def create_participant(body: ParticipantIn, c: CallerDep, s: ServicesDep) -> dict[str, Any]:
+def create_participant(body: ParticipantIn, c: ParticipantDep, s: ServicesDep) -> dict[str, Any]:
     if not c.is_admin:
         raise Forbidden("only the node administrator registers participants")
     return s.participants.create(body)
@@ -47,7 +47,7 @@ def get_participant(participant_id: str, s: ServicesDep) -> dict[str, Any]:
 
 @router.post("/participants/{participant_id}/tokens", status_code=201, response_model=TokenOut,
              summary="Issue an API token (node admin, or the participant itself)")
-def issue_token(participant_id: str, body: TokenRequest, c: CallerDep, s: ServicesDep) -> TokenOut:
+def issue_token(participant_id: str, body: TokenRequest, c: ParticipantDep, s: ServicesDep) -> TokenOut:
     if not (c.is_admin or c.participant_id == participant_id):
         raise Forbidden("only the node administrator or the participant itself issues its tokens")
     return TokenOut(participant_id=participant_id, token=s.participants.issue_token(participant_id, body.label))

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from ..access import Caller
-from ..errors import Forbidden, InvalidData
+from ..errors import InvalidData, deny
 from ..passport.identifiers import qr_png, qr_svg, web_link
 from ..passport.lifecycle import StatusEvent
 from ..passport.model import BatteryData, BatteryModelData, BatteryStatus, Chemistry
@@ -158,7 +158,7 @@ def export(passport_id: str, c: CallerDep, s: ServicesDep,
         raise InvalidData(str(exc), [{"field": "tiers", "rule": "enum", "message": f"tiers: {exc}", "value": tiers}]) from None
     if not wanted <= held:
         missing = ", ".join(sorted(t.value for t in wanted - held))
-        raise Forbidden(f"you do not hold the tier(s) {missing} for passport {passport_id}")
+        raise deny(c.anonymous, f"you do not hold the tier(s) {missing} for passport {passport_id}")
     view = s.passports.export(passport_id, wanted, caller=c)
     if format == "batteryloop":
         return Response(orjson.dumps(view, option=orjson.OPT_INDENT_2), media_type="application/json",

@@ -19,7 +19,7 @@ from sqlalchemy import and_, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from ..access import Caller, battery_tiers, can_write_battery, model_tiers
-from ..errors import Conflict, Forbidden, InvalidData, NotFound, from_validation_error, invalid
+from ..errors import Conflict, Forbidden, InvalidData, NotFound, deny, from_validation_error, invalid
 from ..store.db import Store, utcnow_iso
 from ..store.fastread import FastReader
 from ..store.tables import battery_model_versions, battery_models, passport_versions, passports
@@ -544,8 +544,8 @@ class PassportService:
             general = battery_tiers(caller, economic_operator_id="", owner_id=None)
             own = economic_operator_id is not None and economic_operator_id == caller.participant_id
             if Tier.LEGITIMATE_INTEREST not in general and not own and not caller.is_admin:
-                raise Forbidden("filtering by status needs legitimate interest (status is not public data); "
-                                "filter by your own economic_operator_id or sign in with such a role")
+                raise deny(caller.anonymous, "filtering by status needs legitimate interest (status is not public "
+                           "data); filter by your own economic_operator_id, or use a role that has it")
             conds.append(passports.c.status == status)
         if model_id:
             conds.append(passports.c.model_id == model_id)
