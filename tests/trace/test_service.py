@@ -21,6 +21,9 @@ def test_record_pilot_and_ask_everything(store) -> None:  # type: ignore[no-unty
     assert {k.split(":")[0] for k in lin["origin_share"]["Co"]} <= {"CD", "DE", "KR"}
     ore = next(lot["id"] for lot in lin["lots"] if lot["kind"] == "ore")
     assert pack in {p["pack"] for p in svc.recall(ore)["packs"]}
+    # the fast recall (jumping over modules) finds exactly what the exhaustive walk finds
+    for lot in lin["lots"]:
+        assert svc.queries.recall(lot["id"]) == svc.queries.recall(lot["id"], exhaustive=True), lot["id"]
     assert svc.custody(pack)["holders"][0]["holder"] == "BPNL000000000EM1"
     rc = svc.recycled_content(model_id="EM-NMC811-82", year=2026)
     assert rc["packs"] == 30 and 0 < rc["elements"]["Li"]["total"] < 1

@@ -9,6 +9,7 @@
 * ``trace_lots`` — material lots and the things built from them (cell batches, modules, packs) with
   mass, element contents, origin, producer site and remaining mass.
 * ``trace_lot_edges`` — output lot ← input lot, with the input mass that went into the output.
+* ``trace_pack_sources`` — pack ← the lots its modules were made from (a shortcut for recall).
 * ``trace_custody`` — the latest custody state of each subject (holder, country, status), kept up to
   date by every append: recall and outflow reports read it instead of replaying chains.
 """
@@ -77,10 +78,21 @@ trace_lot_edges = Table(
     metadata,
     Column("output_id", String(100), primary_key=True),
     Column("input_id", String(100), primary_key=True),
+    Column("output_kind", String(16), nullable=False),
     Column("mass_kg", Float, nullable=False),
     Column("event_id", String(100), nullable=False),
-    Index("ix_trace_lot_edges_input", "input_id"),
+    # covering index for downstream walks (recall): seek by input, read output kind and id from the index
+    Index("ix_trace_lot_edges_input", "input_id", "output_kind", "output_id"),
 )
+
+trace_pack_sources = Table(
+    "trace_pack_sources",
+    metadata,
+    Column("source_id", String(100), primary_key=True),
+    Column("pack_id", String(100), primary_key=True),
+)
+"""For each pack, the lots its modules were made from (and its direct non-module inputs): lets a recall
+skip the module level, where a downstream walk fans out most (one cell batch → hundreds of modules)."""
 
 trace_custody = Table(
     "trace_custody",

@@ -39,6 +39,7 @@ from .lots import LotState, check_transformation, edge_masses
 from .verify import Checkpoint, Problem, VerifyReport, check_chain_links, check_event_row
 
 E, C, L, ED, CU = tt.trace_events, tt.trace_chain, tt.trace_lots, tt.trace_lot_edges, tt.trace_custody
+PS = tt.trace_pack_sources
 
 
 class StaleChain(Conflict):
@@ -92,6 +93,8 @@ class _TxState:
     rows_chain: list[dict[str, Any]] = field(default_factory=list)
     rows_lots: list[dict[str, Any]] = field(default_factory=list)
     rows_edges: list[dict[str, Any]] = field(default_factory=list)
+    rows_sources: list[dict[str, Any]] = field(default_factory=list)
+    inputs_of: dict[str, list[str]] = field(default_factory=dict)  # lot -> its input lots
     consumed: dict[str, float] = field(default_factory=dict)
     custody_new: dict[str, dict[str, Any]] = field(default_factory=dict)
     custody_upd: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -392,11 +395,27 @@ class Ledger:
                 st.lots[r.id] = LotState(r.id, r.kind, r.mass_kg, r.consumed_kg, orjson.loads(r.elements))
         for lot_id in lots:
             st.lots.setdefault(lot_id, None)
+        # inputs of the modules that packs of this batch consume (for trace_pack_sources)
+        modules = {i.lot for s in batch for i in s.event.inputs
+                   if any(o.kind == "pack" for o in s.event.outputs)} - set(st.inputs_of)
+        modules = {m for m in modules if (st.lots.get(m) is not None and st.lots[m].kind == "module")}  # type: ignore[union-attr]
+        for chunk in _chunks(sorted(modules)):
+            found: dict[str, list[str]] = {m: [] for m in chunk}
+            for r in conn.execute(select(ED.c.output_id, ED.c.input_id).where(ED.c.output_id.in_(chunk))):
+                found[r.output_id].append(r.input_id)
+            st.inputs_of.update(found)
         for chunk in _chunks(sorted(custody)):
             for r in conn.execute(select(CU).where(CU.c.subject.in_(chunk))):
                 st.custody[r.subject] = dict(r._mapping)
         for subj in custody:
             st.custody.setdefault(subj, None)
+
+    def _inputs_of(self, conn: Connection, st: _TxState, lot_id: str) -> list[str]:
+        hit = st.inputs_of.get(lot_id)
+        if hit is None:
+            hit = st.inputs_of[lot_id] = [r.input_id for r in conn.execute(
+                select(ED.c.input_id).where(ED.c.output_id == lot_id))]
+        return hit
 
     def _head(self, conn: Connection, st: _TxState, subject: str) -> tuple[int, str]:
         h = st.heads.get(subject)
@@ -473,8 +492,23 @@ class Ledger:
                 "origin_site": org["site"] if org else None, "certified_by": org.get("certified_by") if org else None,
                 "producer": ev.actor, "site_country": ev.place.country, "site": ev.place.site,
                 "produced_at": occurred, "event_id": ev.id})
+        out_kind = {o.lot: o.kind for o in ev.outputs}
         for out_id, in_id, kg in edge_masses(ev):
-            st.rows_edges.append({"output_id": out_id, "input_id": in_id, "mass_kg": kg, "event_id": ev.id})
+            st.rows_edges.append({"output_id": out_id, "input_id": in_id, "output_kind": out_kind[out_id],
+                                  "mass_kg": kg, "event_id": ev.id})
+        if ev.outputs:
+            ins = [i.lot for i in ev.inputs]
+            for o in ev.outputs:
+                st.inputs_of[o.lot] = ins
+                if o.kind == "pack":
+                    sources: set[str] = set()
+                    for i in ins:
+                        lot = st.lots.get(i)
+                        if lot is not None and lot.kind == "module":
+                            sources.update(self._inputs_of(conn, st, i))
+                        else:
+                            sources.add(i)
+                    st.rows_sources.extend({"source_id": x, "pack_id": o.lot} for x in sorted(sources))
         self._custody(conn, st, ev, occurred)
         st.seen[ev.id] = s.hash
         return SubmitResult(ev.id, s.hash, "stored", gseq)
@@ -520,7 +554,8 @@ class Ledger:
         for lot_id, kg in st.consumed.items():
             if lot_id in new_lots:  # produced and consumed in the same batch
                 new_lots[lot_id]["consumed_kg"] = kg
-        for table, rows in ((E, st.rows_events), (C, st.rows_chain), (L, st.rows_lots), (ED, st.rows_edges)):
+        for table, rows in ((E, st.rows_events), (C, st.rows_chain), (L, st.rows_lots), (ED, st.rows_edges),
+                            (PS, st.rows_sources)):
             if rows:
                 _bulk_insert(conn, table, rows)
         upd = [{"b_id": lot_id, "b_kg": kg} for lot_id, kg in st.consumed.items() if lot_id not in new_lots]
@@ -530,7 +565,7 @@ class Ledger:
             conn.execute(insert(CU), list(st.custody_new.values()))
         if st.custody_upd:
             _bulk_update_custody(conn, list(st.custody_upd.values()))
-        for buf in (st.rows_events, st.rows_chain, st.rows_lots, st.rows_edges):
+        for buf in (st.rows_events, st.rows_chain, st.rows_lots, st.rows_edges, st.rows_sources):
             buf.clear()
         st.consumed.clear()
         st.custody_new.clear()

@@ -57,24 +57,35 @@ FROM up JOIN trace_lots l ON l.id = up.id JOIN trace_events ev ON ev.id = l.even
 """)
 
 
-def _down_sql(start: str) -> Any:
+def _down_sql(start: str, exhaustive: bool) -> Any:
+    # Fast walk: follow every edge except those into modules, and jump from the lots modules are made of
+    # straight to the packs (trace_pack_sources): one cell batch fans out into hundreds of modules.
+    # Exhaustive walk: every edge, modules included (also finds modules that never went into a pack).
+    step = ("SELECT e.output_id FROM trace_lot_edges e JOIN down ON e.input_id = down.id" if exhaustive else
+            """SELECT x.dst FROM (
+      SELECT input_id AS src, output_id AS dst FROM trace_lot_edges WHERE output_kind <> 'module'
+      UNION ALL
+      SELECT source_id AS src, pack_id AS dst FROM trace_pack_sources
+    ) x JOIN down ON x.src = down.id""")
     return text(f"""
 WITH RECURSIVE down(id) AS (
   {start}
   UNION
-  SELECT e.output_id FROM trace_lot_edges e JOIN down ON e.input_id = down.id
+  {step}
 )
 SELECT l.id, l.model_id, l.site, l.site_country, l.produced_at, c.holder, c.country, c.status
-FROM down JOIN trace_lots l ON l.id = down.id LEFT JOIN trace_custody c ON c.subject = l.id
-WHERE l.kind = 'pack' ORDER BY l.id
+FROM down CROSS JOIN trace_lots l LEFT JOIN trace_custody c ON c.subject = l.id
+WHERE l.id = down.id AND l.kind = 'pack' ORDER BY l.id
 """)
 
 
-_RECALL = {
-    "lot": _down_sql("SELECT CAST(:key AS VARCHAR(100))"),
-    "site": _down_sql("SELECT id FROM trace_lots WHERE origin_site = :key OR site = :key"),
-    "supplier": _down_sql("SELECT id FROM trace_lots WHERE producer = :key OR certified_by = :key"),
+_STARTS = {
+    "lot": "SELECT CAST(:key AS VARCHAR(100))",
+    "site": "SELECT id FROM trace_lots WHERE origin_site = :key OR site = :key",
+    "supplier": "SELECT id FROM trace_lots WHERE producer = :key OR certified_by = :key",
 }
+_RECALL = {by: _down_sql(start, False) for by, start in _STARTS.items()}
+_RECALL_EXHAUSTIVE = {by: _down_sql(start, True) for by, start in _STARTS.items()}
 
 
 @dataclass(frozen=True)
@@ -187,15 +198,18 @@ class TraceQueries:
         }
 
     # ------------------------------------------------------------------- recall
-    def recall(self, key: str, by: str = "lot") -> dict[str, Any]:
-        """Every pack containing material from a lot, a site (origin or production site) or a supplier."""
+    def recall(self, key: str, by: str = "lot", exhaustive: bool = False) -> dict[str, Any]:
+        """Every pack containing material from a lot, a site (origin or production site) or a supplier.
+
+        ``exhaustive`` walks every edge, modules included, instead of jumping over the module level.
+        """
         if by not in _RECALL:
             raise InvalidData(f"recall by {by!r}: use lot, site or supplier",
                               [{"field": "by", "rule": "enum", "message": "by: one of lot, site, supplier", "value": by}])
         with self.store.read() as conn:
             if by == "lot" and conn.execute(select(L.c.id).where(L.c.id == key)).first() is None:
                 raise NotFound(f"no lot with id {key!r} in the ledger")
-            rows = conn.execute(_RECALL[by], {"key": key}).all()
+            rows = conn.execute((_RECALL_EXHAUSTIVE if exhaustive else _RECALL)[by], {"key": key}).all()
         packs = [{"pack": r.id, "model_id": r.model_id, "plant": r.site, "plant_country": r.site_country,
                   "produced_at": r.produced_at, "holder": r.holder, "country": r.country, "status": r.status}
                  for r in rows]

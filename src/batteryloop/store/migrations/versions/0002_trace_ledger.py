@@ -1,4 +1,4 @@
-"""trace ledger: signed events, hash chains, lots, lot edges, custody
+"""trace ledger: signed events, hash chains, lots, lot edges, pack sources, custody
 
 Revision ID: 0002
 Revises: 0001
@@ -73,11 +73,19 @@ def upgrade() -> None:
         "trace_lot_edges",
         sa.Column("output_id", sa.String(length=100), nullable=False),
         sa.Column("input_id", sa.String(length=100), nullable=False),
+        sa.Column("output_kind", sa.String(length=16), nullable=False),
         sa.Column("mass_kg", sa.Float(), nullable=False),
         sa.Column("event_id", sa.String(length=100), nullable=False),
         sa.PrimaryKeyConstraint("output_id", "input_id", name=op.f("pk_trace_lot_edges")),
     )
-    op.create_index("ix_trace_lot_edges_input", "trace_lot_edges", ["input_id"])
+    op.create_index("ix_trace_lot_edges_input", "trace_lot_edges", ["input_id", "output_kind", "output_id"])
+
+    op.create_table(
+        "trace_pack_sources",
+        sa.Column("source_id", sa.String(length=100), nullable=False),
+        sa.Column("pack_id", sa.String(length=100), nullable=False),
+        sa.PrimaryKeyConstraint("source_id", "pack_id", name=op.f("pk_trace_pack_sources")),
+    )
 
     op.create_table(
         "trace_custody",
@@ -96,6 +104,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("trace_custody")
+    op.drop_table("trace_pack_sources")
     op.drop_table("trace_lot_edges")
     op.drop_table("trace_lots")
     op.drop_table("trace_chain")
