@@ -148,10 +148,22 @@ def _verify_jws(token: str, resolver: DidResolver, what: str) -> dict[str, Any]:
 StatusCheck = Callable[[VerifiedCredential, Mapping[str, Any]], None]
 
 
+def _verified_claims(token: str, resolver: DidResolver) -> dict[str, Any]:
+    """Signature check of a credential, remembered by the resolver that vouched for the key: the same
+    credential is presented on every message. Only the signature result is kept; the validity window and
+    revocation are checked every time."""
+    hit = resolver.signature_cache.get(token)
+    if hit is not None:
+        return hit
+    claims = _verify_jws(token, resolver, "credential")
+    resolver.remember_signature(token, claims)
+    return claims
+
+
 def verify_credential(token: str, resolver: DidResolver, *, status_check: StatusCheck | None = None,
                       now: float | None = None) -> VerifiedCredential:
     """Check a VC-JWT: signature, validity window, and (when it has one) its status-list entry."""
-    claims = _verify_jws(token, resolver, "credential")
+    claims = _verified_claims(token, resolver)
     vc = claims.get("vc")
     if not isinstance(vc, dict) or not isinstance(vc.get("type"), list) or len(vc["type"]) < 2:
         raise CredentialError("malformed", "credential has no 'vc' claim with a type list")

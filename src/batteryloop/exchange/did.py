@@ -121,6 +121,13 @@ class DidResolver:
         self._static = dict(static or {})
         self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
+        self.signature_cache: dict[str, dict[str, Any]] = {}  # credential JWT -> claims whose signature verified
+
+    def remember_signature(self, token: str, claims: dict[str, Any]) -> None:
+        with self._lock:
+            if len(self.signature_cache) > 20_000:
+                self.signature_cache.clear()
+            self.signature_cache[token] = claims
 
     def add(self, doc: dict[str, Any]) -> None:
         self._static[doc["id"]] = doc

@@ -491,8 +491,13 @@ class Node:
         return source(d, claims)
 
     def _passport_payload(self, d: DatasetConfig, claims: ParticipantClaims) -> Any:
-        if self.passports is None or not d.passport_id:
-            raise ProtocolError("NoSource", f"dataset {d.id} needs a passport service and passport_id", status=500)
+        if not d.passport_id:
+            raise ProtocolError("NoSource", f"dataset {d.id} has no passport_id", status=500)
+        if self.passports is None:  # the passports in this node's own store
+            from ..passport.service import PassportService
+
+            self.passports = PassportService(self.store, base_url=self.base_url,
+                                             issuing_agency_code=self.config.issuing_agency_code)
         rec = self.passports.get_record(d.passport_id)
         roles = {ParticipantRole.RECYCLER} if "dismantler" in claims.roles else set()
         caller = Caller(claims.bpn, frozenset(roles))

@@ -107,16 +107,35 @@ def dsp_errors(message: Any, message_type: str | None = None) -> list[str]:
 
 
 def cx_constraint_errors(constraint: dict[str, Any]) -> list[str] | None:
-    """Errors of one atomic constraint against its Catena-X schema; ``None`` if the profile has no such operand."""
+    """Errors of one atomic constraint against its Catena-X schema; ``None`` if the profile has no such operand.
+
+    Results are cached by the constraint's canonical JSON (policies are evaluated on every message)."""
+    if not isinstance(constraint.get("leftOperand"), str):
+        return None
+    key = json.dumps(constraint, sort_keys=True, default=str)
+    hit = _constraint_cache.get(key)
+    if hit is None:
+        hit = _constraint_errors(constraint)
+        if len(_constraint_cache) > 10_000:
+            _constraint_cache.clear()
+        _constraint_cache[key] = hit
+    return None if hit is _NO_SCHEMA else list(hit)  # type: ignore[arg-type]
+
+
+_constraint_cache: dict[str, Any] = {}
+_NO_SCHEMA: Any = object()
+
+
+def _constraint_errors(constraint: dict[str, Any]) -> Any:
     name = CX_CONSTRAINT_SCHEMAS.get(constraint.get("leftOperand"))  # type: ignore[arg-type]
     if name is None:
-        return None
+        return _NO_SCHEMA
     missing = [k for k in ("leftOperand", "operator", "rightOperand") if k not in constraint]
     errs = [f"{constraint.get('leftOperand')}: missing {k}" for k in missing]
     v = _validator(str(cx_profile_dir() / "constraint" / f"{name}-constraint-schema.json"))
     errs += [f"{constraint['leftOperand']} {'/'.join(map(str, e.absolute_path)) or ''}: {e.message}".replace("  ", " ")
              for e in v.iter_errors(constraint)]
-    return errs
+    return tuple(errs)
 
 
 def cx_policy_errors(policy: dict[str, Any]) -> list[str]:

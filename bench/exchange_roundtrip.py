@@ -1,0 +1,199 @@
+"""Data-space exchange figures on loopback: catalog → negotiation → transfer → pull round trip, and
+passports transferred per second under an agreed contract.
+
+Three nodes (issuer, provider, consumer), each a uvicorn server on its own port with its own SQLite
+store; every step is real HTTP with a fresh VP-JWT presentation, schema validation of every DSP message,
+policy evaluation and store writes. By default the issuer and the provider run as separate processes
+(``node serve --config``) and the consumer in this one, as deployed; ``--in-process`` runs all three in
+this interpreter (they then share its GIL).
+
+Run: .venv/bin/python bench/exchange_roundtrip.py [--rounds 200] [--passports 300] [--in-process]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from batteryloop.access import Caller
+from batteryloop.api.app import build_services
+from batteryloop.config import Settings
+from batteryloop.exchange.config import DatasetConfig, NodeConfig
+from batteryloop.exchange.credentials import BPN, FRAMEWORK_AGREEMENT, MEMBERSHIP
+from batteryloop.exchange.node import Node
+from batteryloop.exchange.runtime import ThreadedNode, reserve_port
+from batteryloop.participants import Role
+from batteryloop.sim import pilot
+
+POLICY = {"@id": "u", "permission": [{"action": "use", "constraint": [{"and": [
+    {"leftOperand": "FrameworkAgreement", "operator": "eq", "rightOperand": "DataExchangeGovernance:1.0"},
+    {"leftOperand": "Membership", "operator": "eq", "rightOperand": "active"},
+    {"leftOperand": "UsagePurpose", "operator": "isAnyOf", "rightOperand": ["cx.circular.dpp:1"]}]}]}]}
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def seed_passport(store_url: str, base_url: str) -> str:
+    from batteryloop.store.db import Store
+
+    store = Store(store_url)
+    store.upgrade()
+    svc = build_services(Settings(database_url=store_url, public_base_url=base_url, issuing_agency_code="BL",
+                                  admin_token=None), store, migrate=False)
+    for part in pilot.PARTICIPANTS:
+        svc.participants.create(part)
+    for m in pilot.battery_models():
+        svc.passports.create_model(m, Caller(is_admin=True))
+    maker = Caller("BPNL000000000EM1", frozenset({Role.MANUFACTURER}))
+    rec = svc.passports.create_passport(next(pilot.generate_batteries(1, seed=3)), maker)
+    store.dispose()
+    return str(rec["passport_id"])
+
+
+class Remote:
+    """A node served by ``python -m batteryloop.exchange.cli serve --config`` in its own process."""
+
+    def __init__(self, cfg: NodeConfig, tmp: Path) -> None:
+        import subprocess
+        import sys
+
+        import httpx
+        import yaml
+
+        path = tmp / f"{cfg.name}.yaml"
+        path.write_text(yaml.safe_dump(cfg.model_dump(exclude_none=True)))
+        self.proc = subprocess.Popen([sys.executable, "-m", "batteryloop.exchange.cli", "serve", "--config", str(path)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(cfg.base_url + "/.well-known/did.json", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{cfg.name} did not start")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=200)
+    ap.add_argument("--passports", type=int, default=300)
+    ap.add_argument("--in-process", action="store_true")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bl-xbench-"))
+    from batteryloop.trace.keys import Signer
+
+    def cfg(name: str, pid: str, **kw: object) -> tuple[NodeConfig, object]:
+        sock = reserve_port()
+        c = NodeConfig(name=name, participant_id=pid, base_url=f"http://127.0.0.1:{sock.getsockname()[1]}",
+                       database_url=f"sqlite:///{tmp}/{name}.db", admin_token="bench",
+                       key=Signer.generate(pid).private_text(), **kw)  # type: ignore[arg-type]
+        return c, sock
+
+    icfg, isock = cfg("issuer", "BPNL00000000ISSU", issuer=True)
+    issuer_node = Node(icfg)  # issues the credentials on its own store, then serves it
+    trust = {"registries": {"catena-x": {issuer_node.did: [MEMBERSHIP, BPN, FRAMEWORK_AGREEMENT]}}}
+    pcfg, psock = cfg("provider", "BPNL000000000EM1", trust=trust,
+                      datasets=[{"id": "urn:bl:doc", "kind": "document", "document": {"x": 1}, "usage_policy": POLICY}])
+    ccfg, csock = cfg("consumer", "BPNL000000000RM3", trust=trust)
+    passport_id = seed_passport(pcfg.database_url, pcfg.base_url)
+    pcfg.datasets.append(DatasetConfig(id="urn:bl:passport", kind="passport", passport_id=passport_id,
+                                       usage_policy=POLICY))
+    year = time.time() + 86400 * 365
+    from batteryloop.exchange.did import did_web
+
+    for c_ in (pcfg, ccfg):
+        did = did_web(c_.base_url)
+        c_.credentials = [issuer_node.issue(did, BPN, {"holderIdentifier": c_.participant_id}, valid_until=year),
+                          issuer_node.issue(did, MEMBERSHIP, {}, valid_until=year),
+                          issuer_node.issue(did, FRAMEWORK_AGREEMENT, {"agreement": "DataExchangeGovernance",
+                                                                      "contractVersion": "1.0"}, valid_until=year)]
+    servers: list[object] = []
+    if args.in_process:
+        servers.append(ThreadedNode(issuer_node, isock))
+        prov_t = ThreadedNode(Node(pcfg), psock)
+        servers.append(prov_t)
+        prov_t.node.passports = build_services(Settings(database_url=pcfg.database_url, public_base_url=pcfg.base_url,
+                                                        issuing_agency_code="BL", admin_token=None),
+                                               prov_t.node.store, migrate=False).passports
+        mode = "all three nodes in this process"
+    else:
+        issuer_node.close()
+        isock.close()  # type: ignore[attr-defined]
+        psock.close()  # type: ignore[attr-defined]
+        servers.append(Remote(icfg, tmp))
+        servers.append(Remote(pcfg, tmp))
+        mode = "issuer and provider each in its own process, consumer in this one"
+    cons = ThreadedNode(Node(ccfg), csock)
+    servers.append(cons)
+    c = cons.node
+    from types import SimpleNamespace
+
+    p = SimpleNamespace(dsp_url=pcfg.base_url + "/dsp")
+    import os
+
+    print(f"mode: {mode}; load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    try:
+        # ------------------------------------------------------------ round trip
+        for _ in range(10):
+            c.fetch(p.dsp_url, "urn:bl:doc")
+        total, cat, neg, tr, pull = [], [], [], [], []
+        for _ in range(args.rounds):
+            t0 = time.perf_counter()
+            catalog = c.request_catalog(p.dsp_url)
+            t1 = time.perf_counter()
+            n = c.negotiate(p.dsp_url, "urn:bl:doc", catalog["dataset"][0]["hasPolicy"][0])
+            t2 = time.perf_counter()
+            t = c.transfer(p.dsp_url, n.agreement_id)  # type: ignore[arg-type]
+            t3 = time.perf_counter()
+            c.pull(t.pid)
+            t4 = time.perf_counter()
+            assert n.state == "FINALIZED" and t.state == "STARTED"
+            total.append((t4 - t0) * 1000)
+            cat.append((t1 - t0) * 1000)
+            neg.append((t2 - t1) * 1000)
+            tr.append((t3 - t2) * 1000)
+            pull.append((t4 - t3) * 1000)
+        print(f"catalog → negotiation → transfer → pull, {args.rounds} round trips on loopback (ms):")
+        print(f"  {'step':28s} {'median':>8s} {'p99':>8s}")
+        for label, xs in (("catalog request", cat), ("negotiation to FINALIZED", neg), ("transfer to STARTED", tr),
+                          ("pull + completion", pull), ("round trip", total)):
+            print(f"  {label:28s} {statistics.median(xs):8.2f} {pct(xs, 99):8.2f}")
+
+        # ------------------------------------------------------------ passports per second
+        n = c.negotiate(p.dsp_url, "urn:bl:passport")
+        agreement = n.agreement_id
+
+        def one(_: int) -> int:
+            t = c.transfer(p.dsp_url, agreement)  # type: ignore[arg-type]
+            data = c.pull(t.pid)
+            return len(data["battery"])
+
+        for workers in (1, 4):
+            k = args.passports
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(workers) as ex:
+                list(ex.map(one, range(k)))
+            dt = time.perf_counter() - t0
+            print(f"passports transferred under one agreement, {workers} concurrent consumer thread(s): "
+                  f"{k / dt:7.1f} passports/s ({k} transfers, each request → start → pull → completion)")
+    finally:
+        for s in reversed(servers):
+            s.stop()  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":
+    main()
