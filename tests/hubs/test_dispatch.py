@@ -131,3 +131,27 @@ def test_bad_input_names_field_value_and_rule(over, field, rule) -> None:
         make_day(np.random.default_rng(1), **over)
     assert exc.value.field == field
     assert rule in exc.value.rule
+
+
+def test_swap_demand_beyond_the_chargers_is_carried_not_infeasible() -> None:
+    T = 24
+    inp = make_day(np.random.default_rng(10), swap_cum_kwh=np.cumsum(np.full(T, 200.0)), swap_buffer_kwh=50.0,
+                   swap_max_kw=100.0, swap_backlog_kwh=300.0)
+    s = optimise_day(inp)
+    assert check_schedule(inp, s) == []
+    assert s.swap_kw.sum() == pytest.approx(100.0 * T)  # flat out all day
+    # the swap load is never shifted ahead of the returned packs
+    assert np.all(np.cumsum(s.swap_kw) <= inp.swap_due_kwh + 1e-6)
+
+
+def test_swap_charging_is_deferred_to_cheap_hours_within_the_stock() -> None:
+    T = 24
+    price = np.array([0.3] * 8 + [1.2] * 16)
+    due = np.cumsum(np.r_[np.zeros(8), np.full(16, 20.0)])
+    inp = make_day(np.random.default_rng(11), units=1, pv=False, price_in=price, price_out=np.full(T, 0.1),
+                   swap_cum_kwh=due, swap_buffer_kwh=1000.0, swap_max_kw=200.0, swap_backlog_kwh=150.0)
+    s = optimise_day(inp)
+    # the backlog is re-charged in the cheap hours; the day's returns must wait for the evening
+    assert s.swap_kw[:8].sum() == pytest.approx(150.0)
+    assert s.swap_kw.sum() == pytest.approx(150.0 + due[-1])
+    assert check_schedule(inp, s) == []
