@@ -111,7 +111,8 @@ def space(cluster: Cluster) -> dict[str, Any]:
              {"leftOperand": "BusinessPartnerNumber", "operator": "isAnyOf", "rightOperand": [AUDITOR_BPN]}]}]}},
     ]
     cellmaker = cluster.node("cellmaker", participant_id=CELLMAKER_OPERATOR, space="ouranos", trust=trust,
-                             datasets=cell_datasets, ouranos_api_key=OURANOS_KEY)
+                             datasets=cell_datasets, ouranos_api_key=OURANOS_KEY,
+                             pact_clients={"automaker-pact": "pact-secret"})
     auditor = cluster.node("auditor", participant_id=AUDITOR_BPN, space="catena-x", trust=trust)
     year = time.time() + 365 * 86400
     for n, bpn in ((automaker, AUTOMAKER_BPN), (recycler, RECYCLER_BPN), (auditor, AUDITOR_BPN)):

@@ -229,6 +229,10 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
     from .ouranos import ouranos_router
 
     app.include_router(ouranos_router(node.ouranos, node.ouranos_operator))
+    if node.config.pact_clients:
+        from .pact import pact_router
+
+        app.include_router(pact_router(node, node.config.pact_clients))
 
     # ------------------------------------------------------------------ data plane
     @app.get("/data/{pid}", tags=["data plane"])

@@ -83,6 +83,7 @@ class NodeConfig(BaseModel):
     status_cache_s: float = 5.0
     did_cache_s: float = 300.0
     ouranos_api_key: str | None = None
+    pact_clients: dict[str, str] = Field(default_factory=dict)  # PACT OAuth2 client id -> secret
     issuing_agency_code: str = "BL"  # of the passports this node's store holds
 
     @classmethod
