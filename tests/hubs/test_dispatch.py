@@ -155,3 +155,14 @@ def test_swap_charging_is_deferred_to_cheap_hours_within_the_stock() -> None:
     assert s.swap_kw[:8].sum() == pytest.approx(150.0)
     assert s.swap_kw.sum() == pytest.approx(150.0 + due[-1])
     assert check_schedule(inp, s) == []
+
+
+def test_swap_returns_faster_than_the_chargers_stay_feasible() -> None:
+    """Regression (bench hub 6): returns outpace the chargers late in the day while the stock is at its reserve."""
+    T = 24
+    returns = np.r_[np.full(12, 20.0), np.full(12, 700.0)]
+    inp = make_day(np.random.default_rng(12), swap_cum_kwh=np.cumsum(returns), swap_buffer_kwh=600.0,
+                   swap_max_kw=480.0, swap_backlog_kwh=600.0)
+    s = optimise_day(inp)
+    assert check_schedule(inp, s) == []
+    assert s.swap_kw[12:].min() == pytest.approx(480.0)  # flat out once the returns pour in

@@ -141,10 +141,16 @@ class DayInputs:
 
     @property
     def swap_min_cum_kwh(self) -> np.ndarray:
-        """The most the swap chargers can have re-charged by the end of each step (flat out from the start):
-        where the stock's reserve or the end-of-horizon re-charge needs more, the chargers fall behind and
-        the rest is carried over as backlog, rather than making the day infeasible."""
-        return self.swap_max_kw * self.dt_h * np.arange(1, self.steps + 1)
+        """The most the swap chargers can have re-charged by the end of each step (flat out whenever packs
+        are waiting): where the stock's reserve or the end-of-horizon re-charge needs more, the chargers
+        fall behind and the rest is carried over as backlog, rather than making the day infeasible."""
+        out = np.empty(self.steps)
+        c = 0.0
+        step = self.swap_max_kw * self.dt_h
+        for t, due in enumerate(self.swap_due_kwh):
+            c = min(due, c + step)
+            out[t] = c
+        return out
 
     def first(self, steps: int) -> DayInputs:
         """The first ``steps`` of this horizon (for the account of the part of a look-ahead that is kept)."""
