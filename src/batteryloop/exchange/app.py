@@ -229,6 +229,9 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
     from .ouranos import ouranos_router
 
     app.include_router(ouranos_router(node.ouranos, node.ouranos_operator))
+    from .dtr import dtr_router
+
+    app.include_router(dtr_router(node))
     if node.config.pact_clients:
         from .pact import pact_router
 

@@ -5,8 +5,9 @@
 * ``exchange_transfers`` — transfer processes under an agreement, with the data address (HTTP pull).
 * ``exchange_credentials`` — credentials this node issued as an issuer, with their status-list index
   (revocation sets ``revoked_at``; the published status list is built from these rows).
-* ``exchange_ouranos`` — the Ouranos-compatible records of this node (parts, parts structures, trade
-  requests and responses, CFP values, certifications) as JSON documents by kind and id.
+* ``exchange_ouranos`` — JSON documents of the exchange adapters by kind and id: the Ouranos-compatible
+  records (parts, parts structures, trades, CFP values, certifications, commitments) and the Digital Twin
+  Registry's shell descriptors (kind ``dtr.shell``).
 """
 
 from __future__ import annotations
