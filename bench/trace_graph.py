@@ -87,7 +87,7 @@ def main() -> None:
     raw = []
     with store.read() as c:
         for ore in ores[:20]:
-            ms, rows = timed(lambda o=ore: c.execute(_RECALL["lot"], {"key": o}).all())
+            ms, rows = timed(lambda o=ore: c.execute(_RECALL[("sqlite", "lot")], {"key": o}).all())
             raw.append(ms)
     print(f"recall from a mine lot ({len(rec)} lots, {min(n for _, n in rec):,}–{max(n for _, n in rec):,} packs each): "
           f"median {statistics.median(m for m, _ in rec):.1f} ms, max {max(m for m, _ in rec):.1f} ms; "

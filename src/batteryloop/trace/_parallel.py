@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections import namedtuple
-from concurrent.futures import Executor
 from collections.abc import Iterator
 from typing import Any
 
 from .keys import KeyFormatError, public_key_from_text
 
-_Row = namedtuple("_Row", "id hash body signature")
 _KEYS: dict[str, Any] = {}
 
 
@@ -23,25 +20,6 @@ def _key(actor: str, texts: dict[str, str | None]) -> Any:
         except (KeyFormatError, ValueError):
             _KEYS[actor] = False
     return _KEYS[actor]
-
-
-def _check_chunk(args: tuple[list[tuple[str, str, str, str]], dict[str, str | None], bool]) -> list[Any]:
-    from .verify import check_event_row
-
-    rows, texts, full = args
-    _KEYS.clear()
-    return [check_event_row(_Row(*r), lambda a: _key(a, texts), full_schema=full) for r in rows]
-
-
-def check_rows_parallel(pool: Executor, rows: list[Any], workers: int, full_schema: bool,
-                        key_texts: dict[str, str | None]) -> list[Any]:
-    plain = [(r.id, r.hash, r.body, r.signature) for r in rows]
-    size = max(1, len(plain) // (workers * 4))
-    chunks = [(plain[i:i + size], key_texts, full_schema) for i in range(0, len(plain), size)]
-    out: list[Any] = []
-    for part in pool.map(_check_chunk, chunks):
-        out.extend(part)
-    return out
 
 
 # ----------------------------------------------------------------- admission (ingest)
@@ -125,3 +103,49 @@ def admit_chunks(items: list[Any], key_texts: dict[str, str | None], workers: in
         finally:
             for f in futures:
                 f.cancel()
+
+
+# ------------------------------------------------------------- store verification
+
+_STORE: Any = None
+
+
+def _init_verify(url: str | None, texts: dict[str, str | None]) -> None:
+    global _STORE, _TEXTS
+    _TEXTS = texts
+    _KEYS.clear()
+    if url is not None:
+        from ..store.db import Store
+
+        _STORE = Store(url)
+
+
+def verify_range(args: tuple[int, int, bool], store: Any = None) -> tuple[list[tuple[int, str, str]], list[Any]]:
+    """Check the events with gseq in [lo, hi]: body, hash, signature, and their links against what was signed.
+
+    Returns ([(gseq, id, hash)], problems).
+    """
+    from sqlalchemy import select
+
+    from ..store.trace_tables import trace_chain as C
+    from ..store.trace_tables import trace_events as E
+    from .verify import check_event_links, check_event_row
+
+    lo, hi, full = args
+    st = store or _STORE
+    with st.read() as conn:
+        rows = conn.execute(select(E.c.gseq, E.c.id, E.c.hash, E.c.body, E.c.signature)
+                            .where(E.c.gseq >= lo, E.c.gseq <= hi).order_by(E.c.gseq)).all()
+        links = conn.execute(select(C.c.event_id, C.c.subject, C.c.seq, C.c.prev_hash, C.c.event_hash)
+                             .join(E, E.c.id == C.c.event_id).where(E.c.gseq >= lo, E.c.gseq <= hi)).all()
+    by_event: dict[str, list[Any]] = {}
+    for ln in links:
+        by_event.setdefault(ln.event_id, []).append(ln)
+    seen: list[tuple[int, str, str]] = []
+    problems: list[Any] = []
+    for r in rows:
+        p, body = check_event_row(r, lambda a: _key(a, _TEXTS), full_schema=full)
+        problems += p
+        problems += check_event_links(r.id, r.hash, body, by_event.get(r.id, ()))
+        seen.append((r.gseq, r.id, r.hash))
+    return seen, problems

@@ -36,7 +36,7 @@ from .custody import custody_update
 from .events import FlatEvent, LotKind, SealedEvent, chain_subjects, normalize_full, seal
 from .keys import KeyFormatError, Signer, public_key_from_text, verify_signature
 from .lots import LotState, check_transformation, edge_masses
-from .verify import Checkpoint, Problem, VerifyReport, check_chain_links, check_event_row
+from .verify import Checkpoint, Problem, VerifyReport, check_chain_links, check_chain_sequence, check_event_row
 
 E, C, L, ED, CU = tt.trace_events, tt.trace_chain, tt.trace_lots, tt.trace_lot_edges, tt.trace_custody
 PS = tt.trace_pack_sources
@@ -684,75 +684,69 @@ class Ledger:
         """Check every event, every chain and the store sequence; compare with an earlier checkpoint.
 
         ``full_schema`` also re-validates each body against its kind's schema (slower). ``workers`` > 1
-        checks signatures in that many processes.
+        checks events (body, hash, signature, signed links) in that many processes, each reading its
+        own range of the store; the chains' order is checked here.
         """
+        from ._parallel import _init_verify, verify_range
+
         rep = VerifyReport(scope="store")
-        keys = self._key_lookup()
+        with self.store.read() as conn:
+            texts = {r.id: r.public_key for r in conn.execute(select(participants.c.id, participants.c.public_key))}
+            top = conn.execute(select(func.max(E.c.gseq))).scalar() or 0
+        ranges = [(lo, min(lo + batch - 1, top), full_schema) for lo in range(1, top + 1, batch)]
+        if ":memory:" in self.store.url:
+            workers = 1
         cp = Checkpoint()
         cp_at: dict[str, Any] | None = None
         want = int(checkpoint["events"]) if checkpoint else None
-        events: dict[str, tuple[str, dict[str, Any] | None]] = {}
+        known: set[str] = set()
         expected_gseq = 1
-        pool = None
-        key_texts: dict[str, str | None] = {}
-        if workers > 1:
+
+        def consume(seen: list[tuple[int, str, str]], problems: list[Problem]) -> None:
+            nonlocal expected_gseq, cp_at
+            rep.problems.extend(problems)
+            for gseq, eid, h in seen:
+                if gseq != expected_gseq:
+                    rep.problems.append(Problem(eid, "store_seq_gap", f"store sequence {expected_gseq}"
+                                                f"{'–' + str(gseq - 1) if gseq - 1 > expected_gseq else ''} "
+                                                f"is missing before event {eid} (removed event)"))
+                expected_gseq = gseq + 1
+                known.add(eid)
+                cp.add(gseq, h)
+                if want is not None and cp.count == want:
+                    cp_at = cp.as_dict()
+            rep.events_checked += len(seen)
+
+        if workers > 1 and len(ranges) > 0:
+            import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor
 
-            with self.store.read() as conn:
-                key_texts = {r.id: r.public_key for r in conn.execute(select(participants.c.id, participants.c.public_key))}
-
-            pool = ProcessPoolExecutor(workers)
-        try:
-            last = 0
-            while True:
-                with self.store.read() as conn:
-                    rows = conn.execute(select(E).where(E.c.gseq > last).order_by(E.c.gseq).limit(batch)).all()
-                if not rows:
-                    break
-                last = rows[-1].gseq
-                if pool is not None:
-                    from ._parallel import check_rows_parallel
-
-                    checked = check_rows_parallel(pool, rows, workers, full_schema, key_texts)
-                else:
-                    checked = [check_event_row(r, keys, full_schema=full_schema) for r in rows]
-                for r, (problems, body) in zip(rows, checked, strict=True):
-                    if r.gseq != expected_gseq:
-                        rep.problems.append(Problem(r.id, "store_seq_gap", f"store sequence {expected_gseq}"
-                                                    f"{'–' + str(r.gseq - 1) if r.gseq - 1 > expected_gseq else ''} "
-                                                    f"is missing before event {r.id} (removed event)"))
-                    expected_gseq = r.gseq + 1
-                    rep.problems += problems
-                    rep.events_checked += 1
-                    events[r.id] = (r.hash, {"prev": body.get("prev")} if body else None)
-                    cp.add(r.gseq, r.hash)
-                    if want is not None and cp.count == want:
-                        cp_at = cp.as_dict()
-        finally:
-            if pool is not None:
-                pool.shutdown()
-        # chains
+            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+            with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_verify,
+                                     initargs=(self.store.url, texts)) as pool:
+                for seen, problems in pool.map(verify_range, ranges):
+                    consume(seen, problems)
+        else:
+            _init_verify(None, texts)
+            for r in ranges:
+                consume(*verify_range(r, self.store))
+        # the chains: order, gaps, genesis, links to stored events
         with self.store.read() as conn:
-            res = conn.execute(select(C).order_by(C.c.subject, C.c.seq)).all()
-        linked: dict[str, set[str]] = {}
-        cur_subject = None
-        group: list[Any] = []
-        for ln in res:
-            linked.setdefault(ln.event_id, set()).add(ln.subject)
-            if ln.subject != cur_subject:
-                if group:
-                    rep.problems += check_chain_links(cur_subject, group, events)  # type: ignore[arg-type]
-                cur_subject, group = ln.subject, []
-            group.append(ln)
-        if group:
-            rep.problems += check_chain_links(cur_subject, group, events)  # type: ignore[arg-type]
-        rep.links_checked = len(res)
-        for eid, (_h, body) in events.items():
-            if body is None:
-                continue
-            for subj in sorted(set(body.get("prev") or {}) - linked.get(eid, set())):
-                rep.problems.append(Problem(eid, "link_missing", f"event {eid} names {subj} in its signed links but "
-                                            f"the chain of {subj} has no link to it (removed)", subj))
+            res = conn.execute(select(C.c.subject, C.c.seq, C.c.event_id, C.c.prev_hash, C.c.event_hash)
+                               .order_by(C.c.subject, C.c.seq))
+            cur_subject = None
+            group: list[Any] = []
+            n = 0
+            for ln in res:
+                n += 1
+                if ln.subject != cur_subject:
+                    if group:
+                        rep.problems += check_chain_sequence(cur_subject, group, known.__contains__)  # type: ignore[arg-type]
+                    cur_subject, group = ln.subject, []
+                group.append(ln)
+            if group:
+                rep.problems += check_chain_sequence(cur_subject, group, known.__contains__)  # type: ignore[arg-type]
+        rep.links_checked = n
         if checkpoint is not None:
             if cp_at is None:
                 rep.problems.append(Problem(None, "checkpoint_mismatch", f"the checkpoint covers {want} events, the "

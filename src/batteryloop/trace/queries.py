@@ -18,6 +18,7 @@ run ``WITH RECURSIVE``); the shares are computed in Python over the small upstre
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -57,16 +58,24 @@ FROM up JOIN trace_lots l ON l.id = up.id JOIN trace_events ev ON ev.id = l.even
 """)
 
 
-def _down_sql(start: str, exhaustive: bool) -> Any:
+def _down_sql(start: str, mode: str) -> Any:
     # Fast walk: follow every edge except those into modules, and jump from the lots modules are made of
     # straight to the packs (trace_pack_sources): one cell batch fans out into hundreds of modules.
-    # Exhaustive walk: every edge, modules included (also finds modules that never went into a pack).
-    step = ("SELECT e.output_id FROM trace_lot_edges e JOIN down ON e.input_id = down.id" if exhaustive else
-            """SELECT x.dst FROM (
+    # SQLite takes two recursive terms (each searched by index); PostgreSQL takes one, over a UNION ALL
+    # that its planner searches by index on both sides. Exhaustive walk: every edge, modules included.
+    if mode == "exhaustive":
+        step = "SELECT e.output_id FROM trace_lot_edges e JOIN down ON e.input_id = down.id"
+    elif mode == "sqlite":
+        step = """SELECT e.output_id FROM trace_lot_edges e JOIN down ON e.input_id = down.id
+    WHERE e.output_kind <> 'module'
+  UNION
+  SELECT ps.pack_id FROM trace_pack_sources ps JOIN down ON ps.source_id = down.id"""
+    else:
+        step = """SELECT x.dst FROM (
       SELECT input_id AS src, output_id AS dst FROM trace_lot_edges WHERE output_kind <> 'module'
       UNION ALL
       SELECT source_id AS src, pack_id AS dst FROM trace_pack_sources
-    ) x JOIN down ON x.src = down.id""")
+    ) x JOIN down ON x.src = down.id"""
     return text(f"""
 WITH RECURSIVE down(id) AS (
   {start}
@@ -84,8 +93,8 @@ _STARTS = {
     "site": "SELECT id FROM trace_lots WHERE origin_site = :key OR site = :key",
     "supplier": "SELECT id FROM trace_lots WHERE producer = :key OR certified_by = :key",
 }
-_RECALL = {by: _down_sql(start, False) for by, start in _STARTS.items()}
-_RECALL_EXHAUSTIVE = {by: _down_sql(start, True) for by, start in _STARTS.items()}
+_RECALL = {(mode, by): _down_sql(start, mode) for by, start in _STARTS.items()
+           for mode in ("sqlite", "postgresql", "exhaustive")}
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,32 @@ DEFAULT_RISK_FLAGS: tuple[RiskFlag, ...] = (
                     "European Commission, https://www.cahraslist.net — demo default, unverified; supply your own list"),
 )
 """A configurable list: pass your own to :class:`TraceQueries`."""
+
+
+def _driver_rows(conn: Any, stmt: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Run a text() query through the driver's cursor: plain tuples, no per-row result processing
+    (these queries return thousands of rows of plain strings and numbers)."""
+    sql = stmt.text
+    if conn.dialect.paramstyle == "qmark":
+        order = sorted(params, key=lambda k: -len(k))
+        names: list[str] = []
+
+        def sub(m: Any) -> str:
+            names.append(m.group(1))
+            return "?"
+
+        sql = re.sub(r":(" + "|".join(order) + r")\b", sub, sql)
+        args: Any = tuple(params[n] for n in names)
+    else:  # pyformat (psycopg)
+        for k in params:
+            sql = sql.replace(f":{k}", f"%({k})s")
+        args = params
+    cur = conn.connection.cursor()  # the transaction's own DBAPI connection
+    try:
+        cur.execute(sql, args)
+        return cur.fetchall()
+    finally:
+        cur.close()
 
 
 def _row_lot(r: Any) -> Lot:
@@ -203,16 +238,16 @@ class TraceQueries:
 
         ``exhaustive`` walks every edge, modules included, instead of jumping over the module level.
         """
-        if by not in _RECALL:
+        if by not in _STARTS:
             raise InvalidData(f"recall by {by!r}: use lot, site or supplier",
                               [{"field": "by", "rule": "enum", "message": "by: one of lot, site, supplier", "value": by}])
         with self.store.read() as conn:
             if by == "lot" and conn.execute(select(L.c.id).where(L.c.id == key)).first() is None:
                 raise NotFound(f"no lot with id {key!r} in the ledger")
-            rows = conn.execute((_RECALL_EXHAUSTIVE if exhaustive else _RECALL)[by], {"key": key}).all()
-        packs = [{"pack": r.id, "model_id": r.model_id, "plant": r.site, "plant_country": r.site_country,
-                  "produced_at": r.produced_at, "holder": r.holder, "country": r.country, "status": r.status}
-                 for r in rows]
+            mode = "exhaustive" if exhaustive else ("sqlite" if conn.dialect.name == "sqlite" else "postgresql")
+            rows = _driver_rows(conn, _RECALL[(mode, by)], {"key": key})
+        names = ("pack", "model_id", "plant", "plant_country", "produced_at", "holder", "country", "status")
+        packs = [dict(zip(names, r, strict=True)) for r in rows]
         holders: dict[str, int] = defaultdict(int)
         for p in packs:
             holders[p["holder"] or "unknown"] += 1

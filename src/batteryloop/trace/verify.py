@@ -172,3 +172,56 @@ class Checkpoint:
 
     def as_dict(self) -> dict[str, Any]:
         return {"events": self.count, "last_gseq": self.last_gseq, "digest": self._h.hexdigest()}
+
+
+def check_event_links(event_id: str, event_hash: str, body: dict[str, Any] | None,
+                      links: Iterable[Any]) -> list[Problem]:
+    """An event's own links (rows with subject, seq, prev_hash, event_hash) against what its actor signed."""
+    problems: list[Problem] = []
+    signed = (body or {}).get("prev") or {}
+    seen = set()
+    for ln in links:
+        seen.add(ln.subject)
+        if ln.event_hash != event_hash:
+            problems.append(Problem(event_id, "link_hash_mismatch", f"chain {ln.subject}: position {ln.seq} names hash "
+                                    f"{ln.event_hash[:16]}… but event {event_id} has hash {event_hash[:16]}…",
+                                    ln.subject, ln.seq))
+        if body is not None:
+            sp = signed.get(ln.subject)
+            if sp is None:
+                problems.append(Problem(event_id, "link_not_signed", f"chain {ln.subject}: event {event_id} does not "
+                                        f"name {ln.subject} among its signed links", ln.subject, ln.seq))
+            elif sp != ln.prev_hash:
+                problems.append(Problem(event_id, "link_not_signed", f"chain {ln.subject}: stored link of event "
+                                        f"{event_id} ({ln.prev_hash[:16]}…) is not the prev the actor signed "
+                                        f"({sp[:16]}…)", ln.subject, ln.seq))
+    for subj in sorted(set(signed) - seen):
+        problems.append(Problem(event_id, "link_missing", f"event {event_id} names {subj} in its signed links but "
+                                f"the chain of {subj} has no link to it (removed)", subj))
+    return problems
+
+
+def check_chain_sequence(subject: str, links: Iterable[Any], known: Callable[[str], bool]) -> list[Problem]:
+    """A subject's links in seq order: no gap, starts at GENESIS, each links to the one before, names a stored event."""
+    problems: list[Problem] = []
+    expected_prev = GENESIS
+    expected_seq = 1
+    for link in links:
+        eid = link.event_id
+        if link.seq != expected_seq:
+            problems.append(Problem(eid, "chain_gap", f"chain {subject}: position {expected_seq}"
+                                    f"{'–' + str(link.seq - 1) if link.seq - 1 > expected_seq else ''} is missing "
+                                    f"before event {eid} (removed event)", subject, link.seq))
+        if link.prev_hash != expected_prev:
+            rule = "genesis" if expected_prev == GENESIS else "prev_mismatch"
+            what = ("does not start from 64 zeros (its first event was removed)" if rule == "genesis" else
+                    f"links to {link.prev_hash[:16]}…, but the event before it has hash {expected_prev[:16]}… "
+                    "(reordered, inserted or removed event)")
+            problems.append(Problem(eid, rule, f"chain {subject}: event {eid} at position {link.seq} {what}",
+                                    subject, link.seq))
+        if not known(eid):
+            problems.append(Problem(eid, "link_orphan", f"chain {subject}: position {link.seq} names event {eid}, "
+                                    "which is not stored (removed event)", subject, link.seq))
+        expected_prev = link.event_hash
+        expected_seq = link.seq + 1
+    return problems
