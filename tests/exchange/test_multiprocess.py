@@ -98,6 +98,7 @@ def test_three_processes_full_round_trip(tmp_path: Path) -> None:
                 p.kill()
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # starlette's TestClient on httpx
 def test_demo_flow(tmp_path: Path) -> None:
     """The shipped two-space demo runs: five nodes, the bridge, a passport transfer, the dashboard."""
     from fastapi.testclient import TestClient

@@ -36,6 +36,7 @@ from .node import Node
 from .trust import ParticipantClaims
 
 JSON = "application/json"
+CLAIMS = object()  # placeholder for the authenticated caller's claims in ``authed`` calls
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -79,8 +80,15 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
         body = dsp.error_body(kind, exc.code, reasons, provider_pid=pid, consumer_pid=pid)
         return _json(body, status)
 
-    async def claims_of(request: Request) -> ParticipantClaims:
-        return await run_in_threadpool(node.authenticate, request.headers.get("authorization"))
+    async def authed(request: Request, fn: Callable[..., Any], *args: Any) -> Any:
+        """Authenticate and handle in one worker-thread hop; ``CLAIMS`` stands for the caller's claims."""
+        auth = request.headers.get("authorization")
+
+        def run() -> Any:
+            claims = node.authenticate(auth)
+            return fn(*[claims if a is CLAIMS else a for a in args])
+
+        return await run_in_threadpool(run)
 
     # ------------------------------------------------------------------ discovery
     @app.get("/.well-known/did.json", tags=["identity"])
@@ -110,74 +118,67 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
     @p.post("/catalog/request")
     async def catalog_request(request: Request) -> Response:
         body = await _body(request)
-        claims = await claims_of(request)
-        dsp.require_valid(body, "CatalogRequestMessage")
-        return _json(await run_in_threadpool(node.catalog, claims))
+
+        def run(claims: ParticipantClaims) -> dict[str, Any]:
+            dsp.require_valid(body, "CatalogRequestMessage")
+            return node.catalog(claims)
+
+        return _json(await authed(request, run, CLAIMS))
 
     @p.get("/catalog/datasets/{dataset_id:path}")
     async def catalog_dataset(dataset_id: str, request: Request) -> Response:
-        claims = await claims_of(request)
-        return _json(await run_in_threadpool(node.dataset, dataset_id, claims))
+        return _json(await authed(request, node.dataset, dataset_id, CLAIMS))
 
     @p.get("/negotiations/{pid}")
     async def negotiation_state(pid: str, request: Request) -> Response:
-        claims = await claims_of(request)
-        n = node._owned(await run_in_threadpool(node.repo.negotiation, pid, "provider"), claims)
+        n = await authed(request, lambda c: node._owned(node.repo.negotiation(pid, "provider"), c), CLAIMS)
         return _json(dsp.negotiation(n.pid, n.peer_pid or "", dsp.N(n.state)))
 
     @p.post("/negotiations/request")
     async def negotiation_request(request: Request, bg: BackgroundTasks) -> Response:
         body = await _body(request)
-        claims = await claims_of(request)
-        out = await run_in_threadpool(node.on_contract_request, body, claims, bg.add_task)
+        out = await authed(request, node.on_contract_request, body, CLAIMS, bg.add_task)
         return _json(out, 201)
 
     @p.post("/negotiations/{pid}/request")
     async def negotiation_counter(pid: str, request: Request, bg: BackgroundTasks) -> Response:
         body = await _body(request)
-        claims = await claims_of(request)
         body = {**body, "providerPid": body.get("providerPid", pid)} if isinstance(body, dict) else body
-        out = await run_in_threadpool(node.on_contract_request, body, claims, bg.add_task)
+        out = await authed(request, node.on_contract_request, body, CLAIMS, bg.add_task)
         return _json(out, 201)
 
     @p.post("/negotiations/{pid}/events")
     async def negotiation_event(pid: str, request: Request) -> Response:
         body = await _body(request)
-        claims = await claims_of(request)
-        await run_in_threadpool(node.on_negotiation_event, pid, body, claims, "provider")
+        await authed(request, node.on_negotiation_event, pid, body, CLAIMS, "provider")
         return Response(status_code=200)
 
     @p.post("/negotiations/{pid}/agreement/verification")
     async def negotiation_verification(pid: str, request: Request, bg: BackgroundTasks) -> Response:
         body = await _body(request)
-        claims = await claims_of(request)
-        await run_in_threadpool(node.on_verification, pid, body, claims, bg.add_task)
+        await authed(request, node.on_verification, pid, body, CLAIMS, bg.add_task)
         return Response(status_code=200)
 
     @p.post("/negotiations/{pid}/termination")
     async def negotiation_termination(pid: str, request: Request) -> Response:
         body = await _body(request)
-        claims = await claims_of(request)
-        await run_in_threadpool(node.on_negotiation_termination, pid, body, claims, "provider")
+        await authed(request, node.on_negotiation_termination, pid, body, CLAIMS, "provider")
         return Response(status_code=200)
 
     @p.get("/transfers/{pid}")
     async def transfer_state(pid: str, request: Request) -> Response:
-        claims = await claims_of(request)
-        t = node._owned(await run_in_threadpool(node.repo.transfer, pid, "provider"), claims)
+        t = await authed(request, lambda c: node._owned(node.repo.transfer(pid, "provider"), c), CLAIMS)
         return _json(dsp.transfer_process(t.pid, t.peer_pid or "", dsp.T(t.state)))
 
     @p.post("/transfers/request")
     async def transfer_request(request: Request, bg: BackgroundTasks) -> Response:
         body = await _body(request)
-        claims = await claims_of(request)
-        return _json(await run_in_threadpool(node.on_transfer_request, body, claims, bg.add_task), 201)
+        return _json(await authed(request, node.on_transfer_request, body, CLAIMS, bg.add_task), 201)
 
     def _transfer_route(router: APIRouter, action: str, kind: str, role: str) -> None:
         async def handler(pid: str, request: Request) -> Response:
             body = await _body(request)
-            claims = await claims_of(request)
-            await run_in_threadpool(node.on_transfer_message, pid, kind, body, claims, role)
+            await authed(request, node.on_transfer_message, pid, kind, body, CLAIMS, role)
             return Response(status_code=200)
 
         router.add_api_route(f"/transfers/{{pid}}/{action}", handler, methods=["POST"], name=f"{role}_{action}")
@@ -192,31 +193,27 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
     @c.post("/negotiations/{pid}/offers")
     async def cb_offer(pid: str, request: Request) -> Response:
         body = await _body(request)
-        claims = await claims_of(request)
+        n = await authed(request, lambda c: node._owned(node.repo.negotiation(pid, "consumer"), c), CLAIMS)
         dsp.require_valid(body, "ContractOfferMessage")
-        n = node._owned(await run_in_threadpool(node.repo.negotiation, pid, "consumer"), claims)
         dsp.next_negotiation_state(dsp.N(n.state), "ContractOfferMessage", dsp.Role.PROVIDER)
         raise ProtocolError("CounterOfferRefused", "this consumer does not take counter-offers; terminate or agree")
 
     @c.post("/negotiations/{pid}/agreement")
     async def cb_agreement(pid: str, request: Request, bg: BackgroundTasks) -> Response:
         body = await _body(request)
-        claims = await claims_of(request)
-        await run_in_threadpool(node.on_agreement, pid, body, claims, bg.add_task)
+        await authed(request, node.on_agreement, pid, body, CLAIMS, bg.add_task)
         return Response(status_code=200)
 
     @c.post("/negotiations/{pid}/events")
     async def cb_event(pid: str, request: Request) -> Response:
         body = await _body(request)
-        claims = await claims_of(request)
-        await run_in_threadpool(node.on_negotiation_event, pid, body, claims, "consumer")
+        await authed(request, node.on_negotiation_event, pid, body, CLAIMS, "consumer")
         return Response(status_code=200)
 
     @c.post("/negotiations/{pid}/termination")
     async def cb_termination(pid: str, request: Request) -> Response:
         body = await _body(request)
-        claims = await claims_of(request)
-        await run_in_threadpool(node.on_negotiation_termination, pid, body, claims, "consumer")
+        await authed(request, node.on_negotiation_termination, pid, body, CLAIMS, "consumer")
         return Response(status_code=200)
 
     for action, kind in (("start", "TransferStartMessage"), ("completion", "TransferCompletionMessage"),
