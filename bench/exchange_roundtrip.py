@@ -151,6 +151,7 @@ def main() -> None:
         for _ in range(10):
             c.fetch(p.dsp_url, "urn:bl:doc")
         total, cat, neg, tr, pull = [], [], [], [], []
+        cpu0 = time.process_time()
         for _ in range(args.rounds):
             t0 = time.perf_counter()
             catalog = c.request_catalog(p.dsp_url)
@@ -167,11 +168,14 @@ def main() -> None:
             neg.append((t2 - t1) * 1000)
             tr.append((t3 - t2) * 1000)
             pull.append((t4 - t3) * 1000)
+        cpu_ms = (time.process_time() - cpu0) / args.rounds * 1000
         print(f"catalog → negotiation → transfer → pull, {args.rounds} round trips on loopback (ms):")
         print(f"  {'step':28s} {'median':>8s} {'p99':>8s}")
         for label, xs in (("catalog request", cat), ("negotiation to FINALIZED", neg), ("transfer to STARTED", tr),
                           ("pull + completion", pull), ("round trip", total)):
             print(f"  {label:28s} {statistics.median(xs):8.2f} {pct(xs, 99):8.2f}")
+        who = "all three nodes" if args.in_process else "the consumer node (this process)"
+        print(f"  CPU time per round trip, {who}: {cpu_ms:.2f} ms")
 
         # ------------------------------------------------------------ passports per second
         n = c.negotiate(p.dsp_url, "urn:bl:passport")

@@ -205,3 +205,20 @@ def test_all_official_examples_parse_and_validate(fixtures_dir: Any) -> None:
             continue
         assert errs == [], (f.name, errs)
     assert skipped == ["dataservice-did-service.json"]
+
+
+def test_shape_cache_never_hides_an_error(fixtures_dir: Any) -> None:
+    """A message validated once keeps being checked: changing a constrained field is still caught."""
+    import json
+
+    good = json.loads((fixtures_dir / "dsp/negotiation/example/contract-agreement-message.json").read_text())
+    assert dsp_errors(good) == [] and dsp_errors(good) == []
+    other_ids = {**good, "providerPid": "urn:uuid:other", "consumerPid": "urn:uuid:x"}
+    assert dsp_errors(other_ids) == []
+    bad_time = json.loads(json.dumps(good))
+    bad_time["agreement"]["timestamp"] = "yesterday"
+    assert dsp_errors(bad_time), "a pattern-constrained field is not blanked by the cache"
+    bad_pid = {**good, "providerPid": 42}
+    assert dsp_errors(bad_pid), "a non-string pid is not blanked either"
+    no_pid = {k: v for k, v in good.items() if k != "consumerPid"}
+    assert dsp_errors(no_pid)

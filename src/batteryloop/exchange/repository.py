@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 
 from ..store.db import Store, utcnow_iso
 from ..store.exchange_tables import exchange_credentials, exchange_negotiations, exchange_transfers
@@ -87,6 +87,19 @@ class Transfer:
                 "reason": self.reason, "created_at": self.created_at, "updated_at": self.updated_at}
 
 
+# Hot statements, built once (building a statement costs more CPU than running it on SQLite).
+_N, _T = exchange_negotiations, exchange_transfers
+_NEG_BY_PID = select(_N).where(_N.c.pid == bindparam("k_pid"))
+_NEG_BY_PID_ROLE = _NEG_BY_PID.where(_N.c.role == bindparam("k_role"))
+_NEG_BY_AGREEMENT = select(_N).where(_N.c.agreement_id == bindparam("k_agreement"), _N.c.role == bindparam("k_role"))
+_TR_BY_PID = select(_T).where(_T.c.pid == bindparam("k_pid"))
+_TR_BY_PID_ROLE = _TR_BY_PID.where(_T.c.role == bindparam("k_role"))
+_NEG_INSERT = insert(_N)
+_TR_INSERT = insert(_T)
+_NEG_MOVE = update(_N).where(_N.c.pid == bindparam("k_pid"), _N.c.state == bindparam("k_from"))
+_TR_MOVE = update(_T).where(_T.c.pid == bindparam("k_pid"), _T.c.state == bindparam("k_from"))
+
+
 class ExchangeRepository:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -99,7 +112,7 @@ class ExchangeRepository:
     # ------------------------------------------------------------------ negotiations
     def add_negotiation(self, n: Negotiation) -> Negotiation:
         with self.store.write() as conn:
-            conn.execute(insert(exchange_negotiations), {
+            conn.execute(_NEG_INSERT, {
                 "pid": n.pid, "role": n.role, "peer_pid": n.peer_pid, "counterparty_did": n.counterparty_did,
                 "counterparty_address": n.counterparty_address, "dataset_id": n.dataset_id, "state": n.state,
                 "offer": _j(n.offer), "agreement_id": n.agreement_id, "agreement": _j(n.agreement),
@@ -115,18 +128,17 @@ class ExchangeRepository:
 
     def negotiation(self, pid: str, role: str | None = None) -> Negotiation:
         with self.store.read() as conn:
-            q = select(exchange_negotiations).where(exchange_negotiations.c.pid == pid)
             if role:
-                q = q.where(exchange_negotiations.c.role == role)
-            row = conn.execute(q).first()
+                row = conn.execute(_NEG_BY_PID_ROLE, {"k_pid": pid, "k_role": role}).first()
+            else:
+                row = conn.execute(_NEG_BY_PID, {"k_pid": pid}).first()
         if row is None:
             raise ProtocolError("NotFound", f"no contract negotiation {pid!r} here", status=404)
         return self._neg(row)
 
     def negotiation_by_agreement(self, agreement_id: str, role: str) -> Negotiation:
         with self.store.read() as conn:
-            row = conn.execute(select(exchange_negotiations).where(
-                exchange_negotiations.c.agreement_id == agreement_id, exchange_negotiations.c.role == role)).first()
+            row = conn.execute(_NEG_BY_AGREEMENT, {"k_agreement": agreement_id, "k_role": role}).first()
         if row is None:
             raise ProtocolError("NotFound", f"no contract agreement {agreement_id!r} here", status=404)
         return self._neg(row)
@@ -142,8 +154,7 @@ class ExchangeRepository:
         for k, v in values.items():
             vals[k] = _j(v) if k in ("agreement", "claims", "offer") else v
         with self.store.write() as conn:
-            res = conn.execute(update(exchange_negotiations).where(
-                exchange_negotiations.c.pid == pid, exchange_negotiations.c.state == from_state).values(**vals))
+            res = conn.execute(_NEG_MOVE, {"k_pid": pid, "k_from": from_state, **vals})
         if res.rowcount != 1:
             raise ProtocolError("InvalidStateTransition",
                                 f"negotiation {pid} left state {from_state} concurrently; {to_state} refused")
@@ -152,7 +163,7 @@ class ExchangeRepository:
     # --------------------------------------------------------------------- transfers
     def add_transfer(self, t: Transfer) -> Transfer:
         with self.store.write() as conn:
-            conn.execute(insert(exchange_transfers), {
+            conn.execute(_TR_INSERT, {
                 "pid": t.pid, "role": t.role, "peer_pid": t.peer_pid, "counterparty_did": t.counterparty_did,
                 "counterparty_address": t.counterparty_address, "agreement_id": t.agreement_id, "format": t.format,
                 "state": t.state, "data_address": _j(t.data_address), "reason": t.reason,
@@ -168,10 +179,10 @@ class ExchangeRepository:
 
     def transfer(self, pid: str, role: str | None = None) -> Transfer:
         with self.store.read() as conn:
-            q = select(exchange_transfers).where(exchange_transfers.c.pid == pid)
             if role:
-                q = q.where(exchange_transfers.c.role == role)
-            row = conn.execute(q).first()
+                row = conn.execute(_TR_BY_PID_ROLE, {"k_pid": pid, "k_role": role}).first()
+            else:
+                row = conn.execute(_TR_BY_PID, {"k_pid": pid}).first()
         if row is None:
             raise ProtocolError("NotFound", f"no transfer process {pid!r} here", status=404)
         return self._tr(row)
@@ -187,8 +198,7 @@ class ExchangeRepository:
         for k, v in values.items():
             vals[k] = _j(v) if k == "data_address" else v
         with self.store.write() as conn:
-            res = conn.execute(update(exchange_transfers).where(
-                exchange_transfers.c.pid == pid, exchange_transfers.c.state == from_state).values(**vals))
+            res = conn.execute(_TR_MOVE, {"k_pid": pid, "k_from": from_state, **vals})
         if res.rowcount != 1:
             raise ProtocolError("InvalidStateTransition",
                                 f"transfer {pid} left state {from_state} concurrently; {to_state} refused")

@@ -59,6 +59,12 @@ def serve(config: NodeConfig) -> None:
     """Serve one node in the foreground (``batteryloop node serve --config FILE``)."""
     from urllib.parse import urlsplit
 
+    if not config.key:
+        import logging
+
+        logging.getLogger("batteryloop.exchange").warning(
+            "node %s has no 'key' in its configuration: a new Ed25519 key is generated, so its DID document "
+            "changes at every start (run 'batteryloop node keygen URL' and put the key in the config)", config.name)
     node = Node(config)
     port = config.port or urlsplit(config.base_url).port or 8000
     try:

@@ -96,14 +96,45 @@ def _validator(path: str) -> Draft201909Validator:
     return Draft201909Validator(schema, registry=registry())
 
 
+#: keys whose values the DSP 2025-1 schemas constrain only as "type: string" (no pattern, const, enum,
+#: length or uniqueness anywhere in them): a message's validity does not depend on which string they hold.
+_FREE_STRINGS = frozenset({"providerPid", "consumerPid", "agreementId", "callbackAddress", "@id", "target",
+                           "assigner", "assignee", "endpoint", "value", "endpointURL", "participantId", "dataset"})
+_valid_shapes: dict[tuple[str, bytes], list[str]] = {}
+
+
+def _shape(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: ("\x00" if k in _FREE_STRINGS and isinstance(v, str) else _shape(v)) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_shape(x) for x in obj]
+    return obj
+
+
 def dsp_errors(message: Any, message_type: str | None = None) -> list[str]:
-    """Schema errors of a DSP message (by its ``@type`` unless given); ``[]`` when it validates."""
+    """Schema errors of a DSP message (by its ``@type`` unless given); ``[]`` when it validates.
+
+    Every message is validated; results are remembered per message *shape* (the message with its free
+    identifier strings blanked, see ``_FREE_STRINGS``), which the schemas cannot tell apart — so a node
+    validating thousands of messages that differ only in their process ids pays for the schema walk once.
+    """
     kind = message_type or (message.get("@type") if isinstance(message, dict) else None)
     if kind not in DSP_SCHEMAS:
         return [f"@type {kind!r} is not a Dataspace Protocol 2025-1 message type"]
+    try:
+        key = (kind, json.dumps(_shape(message), sort_keys=True).encode())
+    except (TypeError, ValueError):
+        key = None
+    if key is not None and key in _valid_shapes:
+        return list(_valid_shapes[key])
     v = _validator(str(dsp_dir() / DSP_SCHEMAS[kind]))
-    return [f"{kind} {'/'.join(map(str, e.absolute_path)) or '(message)'}: {e.message}"
+    errs = [f"{kind} {'/'.join(map(str, e.absolute_path)) or '(message)'}: {e.message}"
             for e in sorted(v.iter_errors(message), key=lambda e: list(map(str, e.absolute_path)))]
+    if key is not None and not errs:  # only successes are remembered (error texts name the values)
+        if len(_valid_shapes) > 5_000:
+            _valid_shapes.clear()
+        _valid_shapes[key] = errs
+    return errs
 
 
 def cx_constraint_errors(constraint: dict[str, Any]) -> list[str] | None:
