@@ -49,6 +49,13 @@ def main() -> None:
           f"{100 * s['delivered_fraction_of_offered']:.0f} % of offered")
     cost = sum(v["cost_of_flexibility"] for v in r.hubs.values())
     print(f"  the hubs' cost of following the signal: {cost:.0f} CNY = {cost / max(s['delivered_kwh'], 1e-9):.3f} CNY/kWh delivered")
+    # ask for everything offered, 14:00–21:00: the step-by-step offers are not available all at once
+    req2 = np.zeros(24)
+    req2[14:22] = r.offered_up_kw[14:22]
+    r2 = vpp_day(hubs, GridSignal(request_kw=list(req2)), day=180)
+    s2 = r2.summary()
+    print(f"  asking for every offered kW from 14:00 to 22:00: requested = offered {s2['requested_kwh']:.0f} kWh, "
+          f"delivered {s2['delivered_kwh']:.0f} kWh = {100 * s2['delivered_fraction_of_offered']:.0f} % of offered")
 
     print("\nEconomics of one hub (10 packs × 70 kWh, year simulated, optimised dispatch):")
     for chem in ("NMC622", "LFP"):

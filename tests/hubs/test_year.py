@@ -133,3 +133,14 @@ def test_config_file_round_trip(tmp_path) -> None:
     bad.write_text("name = \n")
     with pytest.raises(HubInputError, match="not valid TOML"):
         load_hub_config(bad)
+
+
+def test_dashboard_figures(small_hub: dict[str, Any]) -> None:
+    from batteryloop.hubs.charts import pack_soh, power_stack, stored_energy
+
+    r = simulate_year(small_hub, days=10)
+    f = power_stack(r, days=2)
+    names = [t["name"] for t in f["data"]]
+    assert "PV" in names and "swap charging" in names and len(f["data"][0]["x"]) == 48
+    assert len(pack_soh(r)["data"]) == len(r.pack_ids)
+    assert len(stored_energy(r, days=1)["data"][0]["y"]) == 24
