@@ -98,19 +98,28 @@ def test_three_processes_full_round_trip(tmp_path: Path) -> None:
                 p.kill()
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # starlette's TestClient on httpx
 def test_demo_flow(tmp_path: Path) -> None:
     """The shipped two-space demo runs: five nodes, the bridge, a passport transfer, the dashboard."""
-    from fastapi.testclient import TestClient
+    import threading
+
+    import uvicorn
 
     from batteryloop.exchange.demo import dashboard_app, run_flow, start_demo
 
     d = start_demo(tmp_path / "demo")
+    sock = reserve_port()
+    server = uvicorn.Server(uvicorn.Config(dashboard_app(d), log_level="warning", lifespan="off"))
+    th = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    th.start()
     try:
         res = run_flow(d)
         assert res["recycler_tiers"] == ["public", "legitimate_interest"]
         assert res["supplier_footprint"].certifications[0]["ground"] == "agreement:cx-accepts-ouranos"
-        page = TestClient(dashboard_app(d)).get("/").text
+        while not server.started:
+            time.sleep(0.01)
+        page = httpx.get(f"http://127.0.0.1:{sock.getsockname()[1]}/").text
         assert page.count("FINALIZED") >= 4 and "COMPLETED" in page and "cellmaker" in page
     finally:
+        server.should_exit = True
+        th.join(5)
         d.stop()
