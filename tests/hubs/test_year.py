@@ -84,6 +84,12 @@ def test_year_soh_goes_back_into_passports(pilot_services: Any) -> None:
     hist = pilot_services.passports.history(pids[0])
     assert [h["version"] for h in hist] == [1, 2, 3]
     assert hist[-1]["reason"].startswith("hub hub: 30 days of optimised dispatch")
+    # and the loop closes: the passport's new state of health plans the next year
+    from batteryloop.hubs import pack_from_passport
+
+    again = pack_from_passport(pilot_services.passports.get_view(pids[0], op))
+    assert again.soh_fraction == pytest.approx(r.soh_end["p0"], abs=1e-5)
+    assert again.passport_id == pids[0]
 
 
 def test_dry_run_writes_nothing() -> None:
@@ -144,3 +150,36 @@ def test_dashboard_figures(small_hub: dict[str, Any]) -> None:
     assert "PV" in names and "swap charging" in names and len(f["data"][0]["x"]) == 48
     assert len(pack_soh(r)["data"]) == len(r.pack_ids)
     assert len(stored_energy(r, days=1)["data"][0]["y"]) == 24
+
+
+def test_fade_from_the_packs_own_history_drives_its_wear_cost() -> None:
+    from batteryloop.hubs.storage import fade_from_history
+
+    k = np.arange(1, 401, dtype=float)
+    rated = 2.0
+    slow = rated * (0.80 - 0.00005 * k)
+    fast = rated * (0.80 - 0.0002 * k)
+    s1, f1, _ = fade_from_history(k, slow, rated_capacity_ah=rated)
+    s2, f2, _ = fade_from_history(k, fast, rated_capacity_ah=rated)
+    assert f1 == pytest.approx(0.00005, rel=0.15) and f2 == pytest.approx(0.0002, rel=0.15)
+    a = AgeingModel.from_references()
+    p1 = Pack(pack_id="slow", nominal_energy_kwh=70, soh_fraction=s1, measured_fade_per_fec=f1)
+    p2 = Pack(pack_id="fast", nominal_energy_kwh=70, soh_fraction=s1, measured_fade_per_fec=f2)
+    assert string_figures([p2], [s1], a)["deg_cost_per_kwh"] == pytest.approx(4 * string_figures([p1], [s1], a)["deg_cost_per_kwh"], rel=0.3)
+    with pytest.raises(HubInputError, match="capacity_ah"):
+        fade_from_history(k[:5], slow[:5], rated_capacity_ah=rated)
+
+
+def test_pack_from_passport_view_and_state_of_health() -> None:
+    from batteryloop.hubs import pack_from_passport
+
+    view = {"battery": {"passport_id": "BP-1", "state_of_health": {"soh_capacity_pct": 78.0, "ohmic_resistance_increase_pct": 30.0,
+                                                                 "remaining_round_trip_efficiency_pct": 91.0,
+                                                                 "remaining_power_capability_pct": 80.0}},
+            "model": {"chemistry": "LFP", "rated_energy_kwh": 60.0, "max_permitted_power_w": 100_000.0}}
+    p = pack_from_passport(view)
+    assert (p.pack_id, p.chemistry, p.soh_fraction, p.resistance_increase_pct) == ("BP-1", "LFP", 0.78, 30.0)
+    assert p.round_trip_efficiency_fraction == pytest.approx(0.91) and p.power_kw == pytest.approx(80.0)
+    with pytest.raises(HubInputError) as exc:
+        pack_from_passport({"battery": {"passport_id": "BP-2", "state_of_health": {}}, "model": {}})
+    assert exc.value.field == "state_of_health.soh_capacity_pct"

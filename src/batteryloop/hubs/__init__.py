@@ -29,13 +29,13 @@ from .hub import (
 from .pv import clear_sky_ghi_w_per_m2, pv_day_kw, read_pv_csv, weather_factors
 from .references import HUB_SETS, hub_references
 from .simulate import METHODS, YearResult, simulate_year
-from .storage import AgeingModel, Pack, StorageString, pack_from_passport, pack_from_soh, string_figures
+from .storage import AgeingModel, Pack, StorageString, fade_from_history, pack_from_passport, pack_from_soh, string_figures
 from .vpp import GridSignal, VppResult, offer_flexibility, vpp_day
 
 __all__ = [
     "HUB_SETS", "METHODS",
     "AgeingModel", "Assembly", "BuiltString", "GridSignal", "HubEconomics", "HubSlot", "LcosResult", "VppResult",
-    "assemble", "horizon_inputs", "hub_economics", "offer_flexibility", "route_overrides", "vpp_day",
+    "assemble", "fade_from_history", "horizon_inputs", "hub_economics", "offer_flexibility", "route_overrides", "vpp_day",
     "DayInputs", "DayOptimiser", "DispatchError", "EvChargingDemand", "GridConfig", "HubConfig",
     "HubInputError", "HubPrepared", "HubState", "Pack", "Schedule", "StorageString", "SwapDemand", "YearResult",
     "check_schedule", "clear_sky_ghi_w_per_m2", "day_inputs", "hub_references", "load_hub_config", "optimise_day",

@@ -57,6 +57,9 @@ class Pack(BaseModel):
     grade: str | None = None
     safety_flags: tuple[str, ...] = ()
     passport_id: str | None = None
+    measured_fade_per_fec: float | None = Field(
+        None, gt=0, lt=0.05,
+        description="fade per full equivalent cycle at soh_fraction, fitted to the pack's own history (fade_from_history)")
 
     @field_validator("chemistry")
     @classmethod
@@ -113,6 +116,32 @@ def pack_from_soh(pack_id: str, soh: Any, *, chemistry: str, nominal_energy_kwh:
                 power_capability_fraction=cap / 100.0 if cap else 1.0, **extra)
 
 
+def fade_from_history(cycles: Any, capacity_ah: Any, *, rated_capacity_ah: float,
+                      end_soh_fraction: float = 0.6) -> tuple[float, float, Any]:
+    """(state of health now, fade per full equivalent cycle, the RUL forecast) from a pack's capacity
+    history, with the health package's lifetime model (:func:`batteryloop.health.forecast_eol`: mean of
+    a double-exponential and a recent-linear fit): fade = (SoH now − end of second life) / remaining
+    cycles to it. Cycles are taken as full equivalent cycles (full cycler cycles)."""
+    import numpy as np
+
+    from ..health import InsufficientDataError, forecast_eol
+    from ..health.rul import smooth
+
+    if not rated_capacity_ah > 0:
+        raise HubInputError("rated_capacity_ah", rated_capacity_ah, "must be greater than 0")
+    q = np.asarray(capacity_ah, dtype=float)
+    try:
+        f = forecast_eol(np.asarray(cycles, dtype=float), q, threshold=end_soh_fraction, initial_capacity_ah=rated_capacity_ah)
+    except InsufficientDataError as exc:
+        raise HubInputError("capacity_ah", f"<{q.size} values>", str(exc)) from None
+    soh_now = float(smooth(q)[-1]) / rated_capacity_ah
+    if f.reached:
+        raise HubInputError("capacity_ah", round(soh_now, 4), f"the history is already below the end of second life ({end_soh_fraction})")
+    if not f.remaining_cycles:
+        raise HubInputError("capacity_ah", round(soh_now, 4), "no fade detectable in the history: give more cycles or use the reference fade")
+    return soh_now, (soh_now - end_soh_fraction) / f.remaining_cycles, f
+
+
 class AgeingModel(BaseModel):
     """The fade model's parameters, read once from the reference sets."""
 
@@ -154,6 +183,8 @@ class AgeingModel(BaseModel):
     def fade_per_fec(self, pack: Pack, soh_fraction: float | None = None) -> float:
         """Capacity fade (fraction of nominal) per full equivalent cycle at state of health ``soh``."""
         s = max(soh_fraction if soh_fraction is not None else pack.soh_fraction, 0.05)
+        if pack.measured_fade_per_fec is not None:  # the pack's own history, steepening as it weakens
+            return pack.measured_fade_per_fec * (pack.soh_fraction / s) ** self.soh_exponent
         fam = chemistry_family(pack.chemistry)
         if fam not in self.fade_per_fec_at_ref:
             raise HubInputError("chemistry", pack.chemistry, f"no fade rate for family {fam} in second_life_degradation; add one by override")
