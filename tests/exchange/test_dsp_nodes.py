@@ -222,3 +222,58 @@ def test_shape_cache_never_hides_an_error(fixtures_dir: Any) -> None:
     assert dsp_errors(bad_pid), "a non-string pid is not blanked either"
     no_pid = {k: v for k, v in good.items() if k != "consumerPid"}
     assert dsp_errors(no_pid)
+
+
+def test_state_endpoints_and_termination(space: dict[str, Any]) -> None:
+    a, r, c = space["automaker"], space["recycler"], space["cellmaker"]
+    n = r.negotiate(a.dsp_url, "urn:bl:doc:open")
+    got = httpx.get(f"{a.dsp_url}/negotiations/{n.peer_pid}", headers=r.auth_headers(a.did))
+    assert got.status_code == 200 and got.json()["state"] == "FINALIZED" and dsp_errors(got.json()) == []
+    # another participant cannot even see that the negotiation exists
+    other = httpx.get(f"{a.dsp_url}/negotiations/{n.peer_pid}", headers=c.auth_headers(a.did))
+    assert other.status_code == 404 and other.json()["@type"] == "ContractNegotiationError"
+    # a finalized negotiation cannot be terminated
+    with pytest.raises(ExchangeError, match="already final"):
+        r.terminate_negotiation(n.pid, "changed our mind")
+
+
+def test_transfer_suspend_resume_terminate(space: dict[str, Any]) -> None:
+    a, r = space["automaker"], space["recycler"]
+    n = r.negotiate(a.dsp_url, "urn:bl:doc:open")
+    t = r.transfer(a.dsp_url, n.agreement_id)
+    assert t.state == "STARTED"
+    t = r.signal_transfer(t.pid, "TransferSuspensionMessage", "maintenance window")
+    assert t.state == "SUSPENDED" and a.repo.transfer(t.peer_pid).state == "SUSPENDED"
+    with pytest.raises(ExchangeError, match="SUSPENDED"):
+        r.pull(t.pid)
+    # the provider's data plane refuses the token while suspended
+    props = {p["name"]: p["value"] for p in t.data_address["endpointProperties"]}
+    resp = httpx.get(t.data_address["endpoint"], headers={"Authorization": "Bearer " + props["authorization"]})
+    assert resp.status_code == 409
+    t = r.signal_transfer(t.pid, "TransferStartMessage")
+    assert t.state == "STARTED" and r.pull(t.pid, complete=False) == {"hello": "world"}
+    t = r.signal_transfer(t.pid, "TransferTerminationMessage", "done early")
+    assert t.state == "TERMINATED" and a.repo.transfer(t.peer_pid).reason == "done early"
+    # completion after termination is an illegal transition, refused locally before anything is sent
+    with pytest.raises(ExchangeError, match="not allowed in state TERMINATED"):
+        r.signal_transfer(t.pid, "TransferCompletionMessage")
+
+
+def test_forged_access_token_refused(space: dict[str, Any]) -> None:
+    a, r = space["automaker"], space["recycler"]
+    n = r.negotiate(a.dsp_url, "urn:bl:doc:open")
+    t = r.transfer(a.dsp_url, n.agreement_id)
+    from batteryloop.exchange.did import Identity
+    from joserfc import jwt
+
+    fake = Identity(a.did, "x", r.identity.signer)  # the consumer signs its own "provider" token
+    tok = jwt.encode({"alg": "Ed25519", "kid": a.identity.kid}, {"aud": a.did + "#dataplane", "sub": t.peer_pid,
+                                                                 "exp": int(time.time()) + 60}, fake.jwk,
+                     algorithms=["Ed25519"])
+    resp = httpx.get(t.data_address["endpoint"], headers={"Authorization": "Bearer " + tok})
+    assert resp.status_code == 401 and resp.json()["code"] == "forged_signature"
+    # a genuine token for another transfer does not open this one
+    t2 = r.transfer(a.dsp_url, n.agreement_id)
+    props = {p["name"]: p["value"] for p in t2.data_address["endpointProperties"]}
+    resp = httpx.get(t.data_address["endpoint"], headers={"Authorization": "Bearer " + props["authorization"]})
+    assert resp.status_code == 401 and resp.json()["code"] == "wrong_audience"

@@ -590,6 +590,22 @@ class Node:
             self.repo.move_transfer(pid, t.state, to)
         return data
 
+    def signal_transfer(self, pid: str, kind: str, reason: str | None = None) -> Transfer:
+        """Send a transfer message from our side (suspend, resume by start, complete, terminate) and move our state."""
+        t = self.repo.transfer(pid)
+        to = dsp.next_transfer_state(T(t.state), kind, Role(t.role))
+        fields: dict[str, Any] = {"providerPid": t.provider_pid, "consumerPid": t.consumer_pid}
+        if kind in ("TransferSuspensionMessage", "TransferTerminationMessage"):
+            fields.update(code=kind.removeprefix("Transfer").removesuffix("Message"), reason=[reason or "requested"])
+        message = dsp.msg(kind, **fields)
+        action = {"TransferStartMessage": "start", "TransferCompletionMessage": "completion",
+                  "TransferSuspensionMessage": "suspension", "TransferTerminationMessage": "termination"}[kind]
+        r = self.post(f"{t.counterparty_address}/transfers/{t.peer_pid}/{action}", t.counterparty_did, message)
+        self._raise_remote(r, action)
+        values = {"reason": reason} if reason else {}
+        self.repo.move_transfer(pid, t.state, to, **values)
+        return self.repo.transfer(pid)
+
     def fetch(self, address: str, dataset_id: str, *, wait_s: float = 10.0) -> tuple[Negotiation, Transfer, Any]:
         """Catalog → negotiation → transfer → pull, in one call (what ``batteryloop node fetch`` does)."""
         n = self.negotiate(address, dataset_id, wait_s=wait_s)
