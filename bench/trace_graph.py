@@ -28,7 +28,7 @@ from batteryloop.identity import ParticipantService
 from batteryloop.store.db import Store
 from batteryloop.store.trace_tables import trace_chain, trace_events, trace_lot_edges, trace_lots
 from batteryloop.trace.ledger import Ledger
-from batteryloop.trace.queries import _RECALL, _UP, _UP_LOTS, TraceQueries
+from batteryloop.trace.queries import _RECALL, _UP, _UP_LOTS, TraceQueries, _driver_rows
 from batteryloop.trace.sim import demo_signers, register_participants, supply_chain
 
 
@@ -77,6 +77,7 @@ def main() -> None:
         ores = [r.id for r in c.execute(select(trace_lots.c.id).where(trace_lots.c.kind == "ore").order_by(trace_lots.c.id))]
         packs = [r.id for r in c.execute(select(trace_lots.c.id).where(trace_lots.c.kind == "pack")
                                          .order_by(trace_lots.c.id).limit(200))]
+    print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cpus (other processes share them)")
     print(f"store {db} ({db.stat().st_size / 1e6:,.0f} MB): " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
     q = TraceQueries(store)
     q.recall(ores[0])  # warm the page cache
@@ -87,7 +88,7 @@ def main() -> None:
     raw = []
     with store.read() as c:
         for ore in ores[:20]:
-            ms, rows = timed(lambda o=ore: c.execute(_RECALL[("sqlite", "lot")], {"key": o}).all())
+            ms, rows = timed(lambda o=ore: _driver_rows(c, _RECALL[("sqlite", "lot")], {"key": o}))
             raw.append(ms)
     print(f"recall from a mine lot ({len(rec)} lots, {min(n for _, n in rec):,}–{max(n for _, n in rec):,} packs each): "
           f"median {statistics.median(m for m, _ in rec):.1f} ms, max {max(m for m, _ in rec):.1f} ms; "
@@ -99,7 +100,7 @@ def main() -> None:
     raw = []
     with store.read() as c:
         for p in packs:
-            ms, _ = timed(lambda p=p: (c.execute(_UP_LOTS, {"root": p}).all(), c.execute(_UP, {"root": p}).all()))
+            ms, _ = timed(lambda p=p: (_driver_rows(c, _UP_LOTS, {"root": p}), _driver_rows(c, _UP, {"root": p})))
             raw.append(ms)
     print(f"upstream lineage of a pack ({len(lin)} packs, {len(r['lots'])} lots each): median "
           f"{statistics.median(lin):.2f} ms, p95 {sorted(lin)[int(len(lin) * 0.95)]:.2f} ms; "

@@ -191,14 +191,19 @@ class TraceQueries:
     # ------------------------------------------------------------------ lineage
     def _upstream(self, pack_id: str) -> tuple[MaterialGraph, dict[str, Any]]:
         with self.store.read() as conn:
-            rows = conn.execute(_UP_LOTS, {"root": pack_id}).all()
-            edges = conn.execute(_UP, {"root": pack_id}).all()
+            rows = _driver_rows(conn, _UP_LOTS, {"root": pack_id})
+            edges = _driver_rows(conn, _UP, {"root": pack_id})
         if not rows:
             raise NotFound(f"no lot or pack with id {pack_id!r} in the ledger")
-        extra = {r.id: {"material": r.material, "stage": r.stage, "certified_by": r.certified_by,
-                        "event_id": r.event_id} for r in rows}
-        graph = MaterialGraph.build([_row_lot(r) for r in rows],
-                                    [Edge(e.output_id, e.input_id, e.mass_kg) for e in edges])
+        lots = []
+        extra = {}
+        for (lid, kind, mass, els, material, model_id, otype, ocountry, osite, certified_by, producer,
+             site_country, site, produced_at, event_id, stage) in rows:
+            lots.append(Lot(id=lid, mass_kg=mass, elements_kg=orjson.loads(els), origin_type=otype, producer=producer,
+                            site=site, produced_at=produced_at, kind=kind, model_id=model_id,
+                            origin_country=ocountry, origin_site=osite, site_country=site_country))
+            extra[lid] = {"material": material, "stage": stage, "certified_by": certified_by, "event_id": event_id}
+        graph = MaterialGraph.build(lots, [Edge(o, i, m) for o, i, m in edges])
         return graph, extra
 
     def lineage(self, pack_id: str) -> dict[str, Any]:
