@@ -23,7 +23,7 @@ def make_day(rng: np.random.Generator | None = None, *, units: int = 3, flat: bo
     load = r.uniform(10, 80, T)
     energy = r.uniform(60, 200, units)
     kw = dict(
-        dt_h=1 / steps_per_hour, price_in=price, price_out=np.full(T, 0.25 if not flat else 0.3), pv_kw=pv_kw, load_kw=load,
+        dt_h=1 / steps_per_hour, price_in=price, price_out=np.full(T, 0.2 if not flat else 0.3), pv_kw=pv_kw, load_kw=load,
         energy_kwh=energy, power_kw=energy * r.uniform(0.3, 0.8, units), eta=r.uniform(0.92, 0.97, units),
         deg_cost_per_kwh=r.uniform(0.02, 0.2, units), e_init_kwh=energy * r.uniform(0.2, 0.8, units),
         import_limit_kw=import_limit_kw, export_limit_kw=100.0,

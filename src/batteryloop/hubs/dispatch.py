@@ -13,7 +13,8 @@ the end of the step; one-way efficiency η; degradation cost w per kWh of throug
     min Σ_t Δt·[p_in·g_in − p_out·g_out + VoLL·unserved + Σ_u w_u·(c + d)/2]
     s.t. pv_used + g_in − g_out + Σ_u (d − c) − swap + unserved = load              (AC bus balance)
          e_t = e_{t−1} + η·c·Δt − d·Δt/η                                            (each string)
-         e_min ≤ e ≤ e_max, e_T ≥ e_0 (the day ends no emptier than it began)
+         e_min ≤ e ≤ e_max, e_T + z ≥ e_0, z ≥ 0 priced at max(p_in)/η (the day should end no
+         emptier than it began; a shortfall costs what refilling it at the day's highest price would)
          0 ≤ c, d ≤ P_u,  Σ_u c, Σ_u d ≤ P_converter,  0 ≤ g_in ≤ import limit,
          0 ≤ g_out ≤ export limit,  0 ≤ pv_used ≤ pv,  0 ≤ swap ≤ swap chargers' power
          D_t − B ≤ Σ_{τ≤t} swap·Δt ≤ D_t, and = D_T at the end                        (swap stock)
@@ -68,8 +69,13 @@ class DayInputs:
     soc_min_fraction: float = 0.1
     soc_max_fraction: float = 0.95
     voll_per_kwh: float = 10.0
+    validate: bool = field(default=True, repr=False, compare=False)  # False: arrays already checked (internal)
 
     def __post_init__(self) -> None:
+        if not self.validate:
+            if self.swap_cum_kwh is None:
+                self.swap_cum_kwh = np.zeros(np.asarray(self.price_in).size)
+            return
         T = np.asarray(self.price_in).size
         if T < 1:
             raise HubInputError("price_in", [], "must hold at least one step")
@@ -162,7 +168,7 @@ class DayInputs:
             export_limit_kw=self.export_limit_kw, converter_kw=self.converter_kw, swap_cum_kwh=self.swap_cum_kwh[k],
             swap_buffer_kwh=self.swap_buffer_kwh, swap_max_kw=self.swap_max_kw, swap_backlog_kwh=self.swap_backlog_kwh,
             swap_finish=False, soc_min_fraction=self.soc_min_fraction, soc_max_fraction=self.soc_max_fraction,
-            voll_per_kwh=self.voll_per_kwh,
+            voll_per_kwh=self.voll_per_kwh, validate=False,
         )
 
 
@@ -232,9 +238,11 @@ class DayOptimiser:
         UT = U * T
         self.iC, self.iD, self.iE = 0, UT, 2 * UT
         self.iPV, self.iGI, self.iGO, self.iSW, self.iUN = 3 * UT, 3 * UT + T, 3 * UT + 2 * T, 3 * UT + 3 * T, 3 * UT + 4 * T
-        self.ncol = 3 * UT + 5 * T
+        self.iZ = 3 * UT + 5 * T  # per string: stored energy short of the start at the end of the horizon
+        self.ncol = 3 * UT + 5 * T + U
         self.rBAL, self.rSOC, self.rSWC, self.rCC, self.rCD = 0, T, T + UT, 2 * T + UT, 3 * T + UT
-        self.nrow = 4 * T + UT
+        self.rTERM = 4 * T + UT
+        self.nrow = 4 * T + UT + U
         self.eta = np.asarray(eta, dtype=float).copy()
         rows, cols, vals = self._triplets(self.eta)
         order = np.lexsort((rows, cols))
@@ -291,6 +299,9 @@ class DayOptimiser:
         add(self.rSWC + ti, self.iSW + tj, dt)
         add(self.rCC + tt, self.iC + k, 1.0)
         add(self.rCD + tt, self.iD + k, 1.0)
+        u = np.arange(U)
+        add(self.rTERM + u, self.iE + u * T + T - 1, 1.0)
+        add(self.rTERM + u, self.iZ + u, 1.0)
         return np.concatenate(r).astype(np.int64), np.concatenate(c).astype(np.int64), np.concatenate(v)
 
     def arrays(self, inp: DayInputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -314,8 +325,9 @@ class DayOptimiser:
         emin, emax = np.repeat(inp.e_min, T), np.repeat(inp.e_max, T)
         lo[self.iE:self.iE + U * T] = emin
         hi[self.iE:self.iE + U * T] = emax
-        last = self.iE + np.arange(U) * T + T - 1
-        lo[last] = np.minimum(inp.e_max, np.maximum(inp.e_min, inp.e_init_kwh))
+        # the horizon should end no emptier than it began; a shortfall is priced as refilling it at the
+        # horizon's highest import price (as schedule_cost prices it), so the optimiser can only be cheaper
+        cost[self.iZ:self.iZ + U] = float(inp.price_in.max()) / inp.eta
         hi[self.iPV:self.iPV + T] = inp.pv_kw
         hi[self.iGI:self.iGI + T] = min(inp.import_limit_kw, _INF)
         hi[self.iGO:self.iGO + T] = min(inp.export_limit_kw, _INF)
@@ -334,6 +346,8 @@ class DayOptimiser:
             rlo[self.rSWC + T - 1] = min(cum[-1], inp.swap_min_cum_kwh[-1])
         rlo[self.rCC:self.rCC + 2 * T] = -_INF
         rhi[self.rCC:self.rCC + 2 * T] = min(inp.converter_kw, _INF)
+        rlo[self.rTERM:self.rTERM + U] = np.minimum(inp.e_max, np.maximum(inp.e_min, inp.e_init_kwh))
+        rhi[self.rTERM:self.rTERM + U] = _INF
         return cost, lo, hi, rlo, rhi
 
     def schedule_from(self, x: np.ndarray, inp: DayInputs, method: str = "optimised") -> Schedule:

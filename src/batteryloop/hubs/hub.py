@@ -286,7 +286,7 @@ def prepare_hub(config: HubConfig | dict[str, Any], references: References | Non
 
 
 def day_inputs(hub: HubPrepared, state: HubState, day: int, *, weather_factor: float = 1.0,
-               demand_factor: float = 1.0, tariff: np.ndarray | None = None) -> DayInputs:
+               demand_factor: float = 1.0, tariff: np.ndarray | None = None, validate: bool = True) -> DayInputs:
     """The dispatch inputs of day ``day`` (0 = 1 January) with the strings in ``state``."""
     c = hub.config
     sph = c.steps_per_hour
@@ -316,15 +316,16 @@ def day_inputs(hub: HubPrepared, state: HubState, day: int, *, weather_factor: f
         import_limit_kw=c.grid.import_limit_kw, export_limit_kw=c.grid.export_limit_kw,
         converter_kw=c.converter_kw or 1e30, swap_cum_kwh=swap_cum, swap_buffer_kwh=buffer, swap_max_kw=swap_max,
         soc_min_fraction=hub.ageing.min_soc_fraction, soc_max_fraction=hub.ageing.max_soc_fraction, voll_per_kwh=hub.voll,
-        swap_backlog_kwh=state.swap_backlog_kwh,
+        swap_backlog_kwh=state.swap_backlog_kwh, validate=validate,
     )
 
 
 def horizon_inputs(hub: HubPrepared, state: HubState, day: int, weather: list[float], demand: list[float]) -> DayInputs:
     """Days ``day`` … ``day + len(weather) − 1`` as one horizon (a look-ahead), from ``state``."""
-    days = [day_inputs(hub, state, day + i, weather_factor=w, demand_factor=f) for i, (w, f) in enumerate(zip(weather, demand, strict=True))]
-    if len(days) == 1:
-        return days[0]
+    if len(weather) == 1:
+        return day_inputs(hub, state, day, weather_factor=weather[0], demand_factor=demand[0])
+    days = [day_inputs(hub, state, day + i, weather_factor=w, demand_factor=f, validate=False)
+            for i, (w, f) in enumerate(zip(weather, demand, strict=True))]
     first = days[0]
     cat = {k: np.concatenate([getattr(d, k) for d in days]) for k in ("price_in", "price_out", "pv_kw", "load_kw")}
     offsets = np.cumsum([0.0] + [d.swap_cum_kwh[-1] for d in days[:-1]])
