@@ -61,8 +61,8 @@ FROM up JOIN trace_lots l ON l.id = up.id JOIN trace_events ev ON ev.id = l.even
 def _down_sql(start: str, mode: str) -> Any:
     # Fast walk: follow every edge except those into modules, and jump from the lots modules are made of
     # straight to the packs (trace_pack_sources): one cell batch fans out into hundreds of modules.
-    # SQLite takes two recursive terms (each searched by index); PostgreSQL takes one, over a UNION ALL
-    # that its planner searches by index on both sides. Exhaustive walk: every edge, modules included.
+    # SQLite takes two recursive terms (each searched by index); PostgreSQL takes one, a LATERAL
+    # UNION ALL searched by index on both sides. Exhaustive walk: every edge, modules included.
     if mode == "exhaustive":
         step = "SELECT e.output_id FROM trace_lot_edges e JOIN down ON e.input_id = down.id"
     elif mode == "sqlite":
@@ -71,11 +71,11 @@ def _down_sql(start: str, mode: str) -> Any:
   UNION
   SELECT ps.pack_id FROM trace_pack_sources ps JOIN down ON ps.source_id = down.id"""
     else:
-        step = """SELECT x.dst FROM (
-      SELECT input_id AS src, output_id AS dst FROM trace_lot_edges WHERE output_kind <> 'module'
+        step = """SELECT x.dst FROM down CROSS JOIN LATERAL (
+      SELECT e.output_id AS dst FROM trace_lot_edges e WHERE e.input_id = down.id AND e.output_kind <> 'module'
       UNION ALL
-      SELECT source_id AS src, pack_id AS dst FROM trace_pack_sources
-    ) x JOIN down ON x.src = down.id"""
+      SELECT ps.pack_id AS dst FROM trace_pack_sources ps WHERE ps.source_id = down.id
+    ) x"""
     return text(f"""
 WITH RECURSIVE down(id) AS (
   {start}
@@ -140,6 +140,11 @@ def _driver_rows(conn: Any, stmt: Any, params: dict[str, Any]) -> list[tuple[Any
         args = params
     cur = conn.connection.cursor()  # the transaction's own DBAPI connection
     try:
+        if conn.dialect.name == "postgresql":
+            # a graph walk touches a few rows per step: PostgreSQL's planner, guessing ten rows for the
+            # recursive work table, would otherwise hash-join against whole tables at every step
+            cur.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; "
+                        "SET LOCAL enable_seqscan = off")
         cur.execute(sql, args)
         return cur.fetchall()
     finally:
