@@ -87,3 +87,16 @@ def test_lcos_of_second_life_improves_with_a_slower_fading_chemistry(small_hub: 
         return hub_economics(simulate_year(h, days=30), h).lcos["second_life"].lcos_usd_per_kwh
 
     assert lcos("LFP") < lcos("NMC622")
+
+
+def test_reports_are_json_ready(small_hub: dict[str, Any]) -> None:
+    import json
+
+    from batteryloop.hubs.report import hub_report, vpp_report
+
+    r = hub_report(small_hub, days=7, figures=True)
+    text = json.dumps(r)
+    assert r["comparison"]["saving"] >= 0 and "power_stack" in r["figures"] and len(text) > 1000
+    v = vpp_report(_hubs(small_hub, 2), {"request_kw": [0.0] * 17 + [50.0] + [0.0] * 6})
+    json.dumps(v)
+    assert v["steps"][17]["requested_kw"] == 50.0
