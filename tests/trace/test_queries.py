@@ -208,3 +208,18 @@ def test_conservation_rules_on_append(ledger: Ledger, signers) -> None:  # type:
     again = ev(36, "cathode_production", sim.CAM_KR, "KR", "G", inputs=[{"lot": "li2co3", "mass_kg": 41}],
                outputs=[out("x2", "material", 41, {"Li": 7})])
     assert "has 40 kg left" in refused(again).errors[0]["message"]
+
+
+def test_recycled_lots_need_a_registered_recycler_as_certifier(ledger: Ledger, signers) -> None:  # type: ignore[no-untyped-def]
+    e = ev(40, "material_recovery", pilot.RECYCLER_EU, "DE", "Magdeburg",
+           outputs=[out("fake-rec", "material", 10, {"Co": 2}, {"type": "post_consumer", "country": "DE",
+                                                               "site": "Magdeburg", "certified_by": pilot.AUTOMAKER})])
+    with pytest.raises(InvalidData) as exc:
+        ledger.submit(ChainWriter(signers).wire(e))
+    assert exc.value.errors[0]["rule"] == "certifier_is_recycler"
+    assert exc.value.errors[0]["field"] == "outputs[0].origin.certified_by"
+
+
+def test_empty_batch_is_ok(ledger: Ledger) -> None:
+    rep = ledger.ingest([])
+    assert rep.ok and rep.received == 0 and rep.stored == 0

@@ -106,6 +106,7 @@ class Ledger:
     def __init__(self, store: Store, key_cache_seconds: float = 30.0) -> None:
         self.store = store
         self._keys: dict[str, tuple[float, Ed25519PublicKey | None | bool]] = {}
+        self._role_cache: dict[str, tuple[float, frozenset[str]]] = {}
         self._key_ttl = key_cache_seconds
 
     # ------------------------------------------------------------------ keys
@@ -410,6 +411,14 @@ class Ledger:
         for subj in custody:
             st.custody.setdefault(subj, None)
 
+    def _roles(self, conn: Connection, participant_id: str) -> frozenset[str]:
+        hit = self._role_cache.get(participant_id)
+        if hit is None or time.monotonic() - hit[0] > self._key_ttl:
+            row = conn.execute(select(participants.c.roles).where(participants.c.id == participant_id)).first()
+            roles = frozenset(orjson.loads(row.roles)) if row else frozenset()
+            hit = self._role_cache[participant_id] = (time.monotonic(), roles)
+        return hit[1]
+
     def _inputs_of(self, conn: Connection, st: _TxState, lot_id: str) -> list[str]:
         hit = st.inputs_of.get(lot_id)
         if hit is None:
@@ -460,6 +469,13 @@ class Ledger:
                 more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
                 raise InvalidData(f"event {ev.id}: {errors[0]['message']}{more}", errors, event_id=ev.id)
         for n, o in enumerate(ev.outputs):
+            cert = (o.origin or {}).get("certified_by")
+            if cert is not None and "recycler" not in self._roles(conn, cert):
+                raise InvalidData(f"event {ev.id}: lot {o.lot} is certified as recycled by {cert}, which is not a "
+                                  "registered recycler", _one(
+                                      f"outputs[{n}].origin.certified_by", "certifier_is_recycler",
+                                      f"outputs[{n}].origin.certified_by: {cert} must be a participant registered "
+                                      "with the recycler role", cert), event_id=ev.id)
             if self._lot(conn, st, o.lot) is not None:
                 raise InvalidData(f"event {ev.id}: output lot {o.lot} already exists", _one(
                     f"outputs[{n}].lot", "new_lot", f"outputs[{n}].lot: lot {o.lot} was produced by an earlier event; "
