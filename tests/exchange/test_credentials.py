@@ -196,3 +196,15 @@ def test_claims_from_presentation() -> None:
     p2 = verify_presentation(present(HOLDER, bad, audience=VERIFIER), resolver(), audience=VERIFIER, replay=ReplayGuard())
     with pytest.raises(CredentialError, match="DismantlerCredential"):
         claims_from(p2, framework())
+
+
+def test_framework_agreement_needs_a_version() -> None:
+    from batteryloop.exchange.credentials import FRAMEWORK_AGREEMENT
+
+    fw = framework()
+    fw.registries["catena-x"] = TrustRegistry.from_config("catena-x", {CX_ISSUER.did: [FRAMEWORK_AGREEMENT]})
+    for subject, expected in (({"contractVersion": "1.0"}, {"DataExchangeGovernance:1.0"}), ({}, set())):
+        tok = issue_credential(CX_ISSUER, subject_did=HOLDER.did, credential_type=FRAMEWORK_AGREEMENT, subject=subject)
+        p = verify_presentation(present(HOLDER, [tok], audience=VERIFIER), resolver(), audience=VERIFIER,
+                                replay=ReplayGuard())
+        assert claims_from(p, fw).framework_agreements == expected

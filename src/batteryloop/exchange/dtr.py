@@ -14,6 +14,8 @@ Descriptors are kept as JSON documents (kind ``dtr.shell``) in the node's ``exch
 from __future__ import annotations
 
 import base64
+import hmac
+import uuid
 from typing import Any
 
 import orjson
@@ -113,7 +115,7 @@ def passport_shell(passport_id: str, *, manufacturer_id: str, serial: str, datas
     """A shell descriptor for one battery passport, whose submodel is served as a DSP dataset."""
     ext = {"type": "ExternalReference", "keys": [{"type": "GlobalReference", "value": v} for v in visible_to]}
     return {
-        "id": f"urn:uuid:{__import__('uuid').uuid5(__import__('uuid').NAMESPACE_URL, passport_id)}",
+        "id": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, passport_id)}",
         "idShort": f"battery_{serial}"[:128], "globalAssetId": passport_id,
         "specificAssetIds": [
             {"name": "manufacturerId", "value": manufacturer_id,
@@ -139,7 +141,7 @@ def dtr_router(node: Any) -> APIRouter:
 
     def caller(request: Request) -> str | None:
         auth = request.headers.get("authorization", "")
-        if node.config.admin_token and auth == f"Bearer {node.config.admin_token}":
+        if node.config.admin_token and hmac.compare_digest(auth.encode(), f"Bearer {node.config.admin_token}".encode()):
             return reg.owner
         claims = node.authenticate(auth)
         return claims.participant_id

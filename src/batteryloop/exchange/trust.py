@@ -143,7 +143,9 @@ def claims_from(presentation: Presentation, trust: TrustFramework, *, now: float
             if holder and bpn is None:
                 bpn = holder
         elif cred.type == FRAMEWORK_AGREEMENT:
-            fas.add(f"{s.get('agreement', 'DataExchangeGovernance')}:{s.get('contractVersion', '1.0')}")
+            # the type names the agreement (Catena-X Data Exchange Governance); the version must be stated
+            if s.get("contractVersion"):
+                fas.add(f"{s.get('agreement', 'DataExchangeGovernance')}:{s['contractVersion']}")
         elif cred.type == DISMANTLER:
             roles.add("dismantler")
         elif cred.type == CERTIFICATION:
