@@ -216,12 +216,13 @@ class Ledger:
         return out
 
     def ingest(self, events: Iterable[Mapping[str, Any] | str | bytes], caller: Caller | None = None, *,
-               workers: int | None = None, chunk: int = 2000) -> IngestReport:
+               workers: int | None = 1, chunk: int = 2000) -> IngestReport:
         """Append a batch all-or-nothing. The report names the first invalid event and why.
 
-        ``events`` are dicts or JSON texts (JSON lines). Validation and signature checks run in
-        ``workers`` processes (default: one per CPU for batches of 4,000 events or more) while this
-        process writes the events already checked, all in one transaction.
+        ``events`` are dicts or JSON texts (JSON lines). With ``workers`` > 1 (the CLI passes one per
+        CPU; ``None`` means one per CPU for batches of 4,000 events or more) validation and signature
+        checks run in that many forked processes while this process writes the events already checked,
+        all in one transaction. The default, 1, forks nothing (safe inside a threaded server).
         """
         t0 = time.perf_counter()
         items = events if isinstance(events, list) else list(events)
