@@ -277,3 +277,29 @@ def test_forged_access_token_refused(space: dict[str, Any]) -> None:
     props = {p["name"]: p["value"] for p in t2.data_address["endpointProperties"]}
     resp = httpx.get(t.data_address["endpoint"], headers={"Authorization": "Bearer " + props["authorization"]})
     assert resp.status_code == 401 and resp.json()["code"] == "wrong_audience"
+
+
+def test_provider_initiated_offer_accepted(space: dict[str, Any]) -> None:
+    """OFFERED → ACCEPTED → AGREED → VERIFIED → FINALIZED, then a transfer under the agreement."""
+    a, r = space["automaker"], space["recycler"]
+    prov = a.offer(r.callback_url, r.did, "urn:bl:doc:open")
+    assert prov.state == "OFFERED" and prov.peer_pid
+    cons = r.repo.negotiation(prov.peer_pid, "consumer")
+    assert cons.state == "OFFERED" and cons.dataset_id == "urn:bl:doc:open"
+    done = r.accept_offer(cons.pid)
+    assert done.state == "FINALIZED" and done.agreement_id
+    assert a.repo.negotiation(prov.pid).state == "FINALIZED"
+    t = r.transfer(a.dsp_url, done.agreement_id)
+    assert r.pull(t.pid) == {"hello": "world"}
+
+
+def test_offer_accepted_by_party_failing_policy_is_terminated(space: dict[str, Any]) -> None:
+    a, c = space["automaker"], space["cellmaker"]
+    prov = a.offer(c.callback_url, c.did, "urn:bl:doc:open")
+    with pytest.raises(ExchangeError, match="FrameworkAgreement"):
+        c.accept_offer(prov.peer_pid)
+    assert a.repo.negotiation(prov.pid).state == "TERMINATED"
+    assert c.repo.negotiation(prov.peer_pid).state == "TERMINATED"
+    # accepting twice is an illegal transition
+    with pytest.raises(ExchangeError, match="not allowed in state TERMINATED"):
+        c.accept_offer(prov.peer_pid)

@@ -148,9 +148,9 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
         return _json(out, 201)
 
     @p.post("/negotiations/{pid}/events")
-    async def negotiation_event(pid: str, request: Request) -> Response:
+    async def negotiation_event(pid: str, request: Request, bg: BackgroundTasks) -> Response:
         body = await _body(request)
-        await authed(request, node.on_negotiation_event, pid, body, CLAIMS, "provider")
+        await authed(request, node.on_negotiation_event, pid, body, CLAIMS, "provider", bg.add_task)
         return Response(status_code=200)
 
     @p.post("/negotiations/{pid}/agreement/verification")
@@ -189,6 +189,11 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
 
     # ------------------------------------------------------------------ DSP consumer callbacks
     c = APIRouter(prefix="/dsp/callback", tags=["dsp consumer"])
+
+    @c.post("/negotiations/offers")
+    async def cb_initial_offer(request: Request) -> Response:
+        body = await _body(request)
+        return _json(await authed(request, node.on_initial_offer, body, CLAIMS), 201)
 
     @c.post("/negotiations/{pid}/offers")
     async def cb_offer(pid: str, request: Request) -> Response:
@@ -265,6 +270,18 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
                                                            audience=b.get("counterPartyId"),
                                                            wait_s=float(b.get("wait_s", 10))))
         return _json(n.public())
+
+    @m.post("/offers")
+    async def m_offer(request: Request) -> Response:
+        admin(request)
+        b = await _body(request)
+        n = await run_in_threadpool(node.offer, b["consumerCallbackAddress"], b["consumerId"], b["datasetId"])
+        return _json(n.public())
+
+    @m.post("/negotiations/{pid}/accept")
+    async def m_accept(pid: str, request: Request) -> Response:
+        admin(request)
+        return _json((await run_in_threadpool(node.accept_offer, pid)).public())
 
     @m.get("/negotiations")
     def m_negotiations(request: Request) -> Response:

@@ -293,13 +293,85 @@ class Node:
                           eventType="FINALIZED")
         self._send(n, f"{n.counterparty_address}/negotiations/{n.peer_pid}/events", message, "finalized event")
 
-    def on_negotiation_event(self, pid: str, message: dict[str, Any], claims: ParticipantClaims, role: str) -> None:
+    def on_negotiation_event(self, pid: str, message: dict[str, Any], claims: ParticipantClaims, role: str,
+                             background: Callable[..., None] | None = None) -> None:
         m = dsp.require_valid(message, "ContractNegotiationEventMessage")
         n = self._owned(self.repo.negotiation(pid, role), claims)
         self._same_pids(n, m)
         sender = Role.CONSUMER if role == "provider" else Role.PROVIDER
         to = dsp.next_negotiation_state(N(n.state), m["eventType"], sender)
+        if to == N.ACCEPTED:  # the consumer accepts our offer: it must satisfy the policies, as for a request
+            d = self.datasets.get(n.dataset_id)
+            try:
+                if d is None or not self._visible(d, claims)[0]:
+                    raise ProtocolError("NotFound", f"dataset {n.dataset_id} is not offered to {claims.bpn or claims.did}",
+                                        status=404)
+                evaluate(d.usage_policy, "use", EvaluationContext(claims, terms_accepted=True,
+                                                                   membership_space=self.config.space)
+                         ).raise_if_denied(f"contract for {d.id}")
+            except ExchangeError as exc:
+                self.repo.move_negotiation(pid, n.state, N.TERMINATED, reason=exc.detail)
+                raise
+            self.repo.move_negotiation(pid, n.state, to, claims=claims_json(claims))
+            if background is not None:
+                background(self._agree, pid)
+            return
         self.repo.move_negotiation(pid, n.state, to)
+
+    # ------------------------------------------------------ provider-initiated offers
+    def offer(self, consumer_callback: str, consumer_did: str, dataset_id: str) -> Negotiation:
+        """Offer a dataset to a consumer (DSP: provider-initiated negotiation, state OFFERED)."""
+        d = self.datasets.get(dataset_id)
+        if d is None:
+            raise ProtocolError("NotFound", f"no dataset {dataset_id!r} on this node", status=404)
+        offer = {**self.offer_of(d), "target": d.id}
+        now = utcnow_iso()
+        n = Negotiation(dsp.new_pid(), "provider", None, consumer_did, consumer_callback.rstrip("/"), d.id,
+                        N.OFFERED, offer, None, None, None, None, now, now)
+        dsp.next_negotiation_state(None, "ContractOfferMessage", Role.PROVIDER)
+        self.repo.add_negotiation(n)
+        message = dsp.msg("ContractOfferMessage", providerPid=n.pid, offer=offer, callbackAddress=self.dsp_url)
+        try:
+            r = self.post(f"{n.counterparty_address}/negotiations/offers", consumer_did, message)
+            self._raise_remote(r, "contract offer")
+        except (ExchangeError, httpx.HTTPError) as exc:
+            self.repo.move_negotiation(n.pid, N.OFFERED, N.TERMINATED, reason=str(exc))
+            raise
+        self.repo.set_peer_pid("negotiation", n.pid, r.json().get("consumerPid"))
+        return self.repo.negotiation(n.pid)
+
+    def on_initial_offer(self, message: dict[str, Any], claims: ParticipantClaims) -> dict[str, Any]:
+        """Consumer side: a provider offers us a dataset; we record it as OFFERED (accept with :meth:`accept_offer`)."""
+        m = dsp.require_valid(message, "ContractOfferMessage")
+        if m.get("consumerPid") or not m.get("callbackAddress"):
+            raise ProtocolError("InvalidMessage", "an initial offer has a providerPid and a callbackAddress, "
+                                "and no consumerPid")
+        to = dsp.next_negotiation_state(None, "ContractOfferMessage", Role.PROVIDER)
+        offer = m["offer"]
+        if not offer.get("target"):
+            raise ProtocolError("InvalidMessage", "the offer names no target dataset")
+        now = utcnow_iso()
+        n = Negotiation(dsp.new_pid(), "consumer", m["providerPid"], claims.did, m["callbackAddress"].rstrip("/"),
+                        offer["target"], to, offer, None, None, claims_json(claims), None, now, now)
+        self.repo.add_negotiation(n)
+        return dsp.negotiation(m["providerPid"], n.pid, to)
+
+    def accept_offer(self, pid: str, *, wait_s: float = 10.0) -> Negotiation:
+        """Accept a provider's offer unchanged (event ACCEPTED); wait for FINALIZED or TERMINATED."""
+        n = self.repo.negotiation(pid, "consumer")
+        to = dsp.next_negotiation_state(N(n.state), "ACCEPTED", Role.CONSUMER)
+        message = dsp.msg("ContractNegotiationEventMessage", providerPid=n.peer_pid, consumerPid=n.pid,
+                          eventType="ACCEPTED")
+        self.repo.move_negotiation(pid, n.state, to)
+        try:
+            r = self.post(f"{n.counterparty_address}/negotiations/{n.peer_pid}/events", n.counterparty_did, message)
+            self._raise_remote(r, "acceptance")
+        except ExchangeError as exc:
+            cur = self.repo.negotiation(pid)
+            if cur.state not in dsp.FINAL_NEGOTIATION:
+                self.repo.move_negotiation(pid, cur.state, N.TERMINATED, reason=exc.detail)
+            raise
+        return self.repo.wait(lambda: self.repo.negotiation(pid), lambda x: x.state in dsp.FINAL_NEGOTIATION, wait_s)
 
     def on_negotiation_termination(self, pid: str, message: dict[str, Any], claims: ParticipantClaims,
                                    role: str) -> None:
