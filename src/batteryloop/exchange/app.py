@@ -91,6 +91,7 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
         return await run_in_threadpool(run)
 
     # ------------------------------------------------------------------ discovery
+    @app.get("/did.json", tags=["identity"], include_in_schema=False)  # did:web with a path (node mounted under one)
     @app.get("/.well-known/did.json", tags=["identity"])
     def did_document() -> Response:
         services = [{"id": node.did + "#dsp", "type": "DataService",
@@ -366,3 +367,22 @@ def render_dashboard(nodes: list[Node]) -> str:
                          f"<td>{esc(t.updated_at)}</td></tr>")
         parts.append("</table>")
     return "".join(parts)
+
+
+def mount_node(app: FastAPI, config: Any, path: str = "/node", *, store: Any = None, passports: Any = None) -> Node:
+    """Mount a node under ``path`` of another FastAPI app (the main API), sharing its store and passports.
+
+    ``config`` is a :class:`NodeConfig` or a file path; its ``base_url`` must end with ``path`` (the node's
+    did:web then carries that path, its document served at ``{path}/did.json``).
+    """
+    from pathlib import Path as _P
+
+    from .config import NodeConfig
+
+    cfg = config if isinstance(config, NodeConfig) else NodeConfig.load(_P(config))
+    if not cfg.base_url.rstrip("/").endswith(path.rstrip("/")):
+        raise ValueError(f"node base_url {cfg.base_url!r} must end with the mount path {path!r}")
+    node = Node(cfg, store=store, passports=passports)
+    app.mount(path, create_node_app(node))
+    app.state.exchange_node = node
+    return node

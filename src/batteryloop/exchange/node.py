@@ -69,11 +69,14 @@ def _vc_type(token: str) -> str | None:
 
 
 def peer_did(address: str) -> str:
-    """The did:web a node at ``address`` (its DSP URL) is known by: the DID of the URL's origin."""
-    from urllib.parse import urlsplit
-
-    u = urlsplit(address)
-    return did_web(f"{u.scheme}://{u.netloc}")
+    """The did:web of the node at ``address`` (its base URL or its DSP URL ``…/dsp``): the DID of its base URL,
+    which carries a path when the node is mounted under one (``did:web:host%3A8000:node``)."""
+    base = address.rstrip("/")
+    for suffix in ("/dsp/callback", "/dsp"):
+        if base.endswith(suffix):
+            base = base[: -len(suffix)]
+            break
+    return did_web(base)
 
 
 def claims_json(c: ParticipantClaims) -> dict[str, Any]:
