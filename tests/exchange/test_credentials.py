@@ -208,3 +208,21 @@ def test_framework_agreement_needs_a_version() -> None:
         p = verify_presentation(present(HOLDER, [tok], audience=VERIFIER), resolver(), audience=VERIFIER,
                                 replay=ReplayGuard())
         assert claims_from(p, fw).framework_agreements == expected
+
+
+def test_unsigned_and_foreign_algorithms_refused() -> None:
+    import base64
+    import json
+
+    tok = issue_credential(CX_ISSUER, subject_did=HOLDER.did, credential_type=MEMBERSHIP, subject={})
+    _, payload, sig = tok.split(".")
+    for alg in ("none", "HS256", "EdDSA"):
+        header = base64.urlsafe_b64encode(json.dumps({"alg": alg, "kid": CX_ISSUER.kid}).encode()).rstrip(b"=").decode()
+        for s in ("", sig):
+            with pytest.raises(CredentialError) as e:
+                verify_credential(f"{header}.{payload}.{s}", resolver())
+            assert e.value.code in ("malformed", "forged_signature") and (alg in str(e.value) or "signature" in str(e.value))
+    # a key id naming another DID than the issuer is refused before any signature check
+    other = base64.urlsafe_b64encode(json.dumps({"alg": "Ed25519", "kid": HOLDER.kid}).encode()).rstrip(b"=").decode()
+    with pytest.raises(CredentialError, match="does not belong to issuer"):
+        verify_credential(f"{other}.{payload}.{sig}", resolver())

@@ -100,6 +100,7 @@ class Node:
         signer = (Signer.from_private_text(config.participant_id, config.key) if config.key
                   else Signer.generate(config.participant_id))
         self.identity = Identity(self.did, config.participant_id, signer)
+        self._own_store = store is None
         self.store = store or Store(config.database_url)
         if migrate and store is None:
             self.store.upgrade()
@@ -144,7 +145,8 @@ class Node:
 
     def close(self) -> None:
         self.http.close()
-        self.store.dispose()
+        if self._own_store:
+            self.store.dispose()
 
     def auth_headers(self, audience: str) -> dict[str, str]:
         return {"Authorization": "Bearer " + present(self.identity, self.credentials, audience=audience)}
