@@ -183,3 +183,20 @@ def test_pack_from_passport_view_and_state_of_health() -> None:
     with pytest.raises(HubInputError) as exc:
         pack_from_passport({"battery": {"passport_id": "BP-2", "state_of_health": {}}, "model": {}})
     assert exc.value.field == "state_of_health.soh_capacity_pct"
+
+
+def test_series_are_timestamped_in_utc_and_pv_follows_the_calendar(small_hub: dict[str, Any], tmp_path) -> None:
+    from datetime import UTC, datetime
+
+    winter = simulate_year({**small_hub, "start_date": "2026-12-01"}, days=3)
+    summer = simulate_year({**small_hub, "start_date": "2026-06-01"}, days=3)
+    ts = summer.timestamps_utc()
+    assert ts[0] == datetime(2026, 5, 31, 16, tzinfo=UTC)  # local midnight at UTC+8
+    assert len(ts) == 72 and ts[1] - ts[0] == (ts[2] - ts[1])
+    assert summer.totals["pv_kwh"] > winter.totals["pv_kwh"]
+    # a PV profile path in a config file is relative to the file
+    (tmp_path / "pv.csv").write_text("pv_kw\n" + "\n".join(str(max(0.0, 50 - abs(h - 12) * 8)) for h in range(24)))
+    (tmp_path / "hub.toml").write_text('pv_profile_csv = "pv.csv"\n[[packs]]\npack_id = "a"\nnominal_energy_kwh = 70\nsoh_fraction = 0.8\n')
+    hub = load_hub_config(tmp_path / "hub.toml")
+    r = simulate_year(hub, days=2)
+    assert r.hourly["pv_kw"][:24].max() == pytest.approx(50.0)

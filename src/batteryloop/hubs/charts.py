@@ -20,7 +20,7 @@ def power_stack(result: YearResult, first_day: int = 0, days: int = 7) -> dict[s
         return {"data": [], "layout": {"title": "no hourly series (simulate with keep_hourly=True)"}}
     T = int(round(24 / result.dt_h))
     sl = slice(first_day * T, (first_day + days) * T)
-    x = (np.arange(result.days * T)[sl] * result.dt_h).tolist()
+    x = [t.isoformat() for t in result.timestamps_utc()[sl]]
     hr = result.hourly
 
     def trace(key: str, name: str, sign: float, group: str) -> dict[str, Any]:
@@ -36,7 +36,7 @@ def power_stack(result: YearResult, first_day: int = 0, days: int = 7) -> dict[s
     data.append({"type": "scatter", "mode": "lines", "x": x, "y": hr["price_per_kwh"][sl].round(4).tolist(),
                  "name": f"tariff ({result.currency}/kWh)", "yaxis": "y2", "line": {"dash": "dot"}})
     return {"data": data, "layout": {
-        "title": f"{result.hub}: power at the bus ({result.method})", "xaxis": {"title": "hour of the simulation"},
+        "title": f"{result.hub}: power at the bus ({result.method})", "xaxis": {"title": "time (UTC)"},
         "yaxis": {"title": "kW (+ supply, − use)"}, "yaxis2": {"title": "tariff", "overlaying": "y", "side": "right"},
     }}
 
@@ -44,10 +44,10 @@ def power_stack(result: YearResult, first_day: int = 0, days: int = 7) -> dict[s
 def stored_energy(result: YearResult, first_day: int = 0, days: int = 7) -> dict[str, Any]:
     T = int(round(24 / result.dt_h))
     sl = slice(first_day * T, (first_day + days) * T)
-    x = (np.arange(result.days * T)[sl] * result.dt_h).tolist()
+    x = [t.isoformat() for t in result.timestamps_utc()[sl]]
     return {"data": [{"type": "scatter", "mode": "lines", "x": x, "y": result.hourly["stored_kwh"][sl].round(3).tolist(),
                       "name": "stored energy"}],
-            "layout": {"title": f"{result.hub}: stored energy", "yaxis": {"title": "kWh"}, "xaxis": {"title": "hour"}}}
+            "layout": {"title": f"{result.hub}: stored energy", "yaxis": {"title": "kWh"}, "xaxis": {"title": "time (UTC)"}}}
 
 
 def pack_soh(result: YearResult) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from datetime import date
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -100,6 +101,8 @@ class HubConfig(BaseModel):
     demand_variability_fraction: float = Field(0.10, ge=0, le=0.9)
     initial_soc_fraction: float = Field(0.5, ge=0, le=1)
     voll_per_kwh: float | None = Field(None, gt=0, description="penalty per kWh not served; default 10 × the highest tariff")
+    start_date: date = Field(date(2026, 1, 1), description="local date of day 0 (PV uses its day of the year)")
+    utc_offset_hours: float = Field(8.0, ge=-14, le=14, description="local clock time (tariff hours, PV) minus UTC")
     seed: int = 0
 
     @model_validator(mode="after")
@@ -152,13 +155,18 @@ def load_hub_config(path: str | Path) -> HubConfig | list[HubConfig]:
         if isinstance(exc, HubInputError):
             raise
         raise HubInputError("config", str(p), f"not valid {p.suffix[1:].upper()}: {exc}") from None
+    def rooted(h: Any) -> Any:  # a relative PV profile path is relative to the config file
+        if isinstance(h, dict) and isinstance(h.get("pv_profile_csv"), str) and not Path(h["pv_profile_csv"]).is_absolute():
+            return {**h, "pv_profile_csv": str(p.parent / h["pv_profile_csv"])}
+        return h
+
     if isinstance(data, dict) and "hubs" in data:
         if not isinstance(data["hubs"], list):
             raise HubInputError("hubs", data["hubs"], "must be a list of hub tables")
-        return [parse_hub(h) for h in data["hubs"]]
+        return [parse_hub(rooted(h)) for h in data["hubs"]]
     if not isinstance(data, dict):
         raise HubInputError("config", str(p), "the top level must be a table")
-    return parse_hub(data)
+    return parse_hub(rooted(data))
 
 
 @dataclass
@@ -296,7 +304,8 @@ def day_inputs(hub: HubPrepared, state: HubState, day: int, *, weather_factor: f
         days = hub.pv_profile.size // T
         pv = hub.pv_profile[(day % days) * T:(day % days + 1) * T].copy()
     else:
-        pv = pv_day_kw(c.pv_kwp, c.latitude_deg, day % 365 + 1, weather_factor, steps_per_hour=sph, tracker=hub.tracker)
+        doy = (c.start_date.timetuple().tm_yday - 1 + day) % 365 + 1
+        pv = pv_day_kw(c.pv_kwp, c.latitude_deg, doy, weather_factor, steps_per_hour=sph, tracker=hub.tracker)
     ev = c.ev_charging
     w = np.asarray(ev.hourly_profile, dtype=float)
     load = np.repeat(ev.sessions_per_day * ev.kwh_per_session * w / w.sum(), sph) * demand_factor  # kW (kWh per hour)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,15 @@ class YearResult:
     solve_s: float
     references: list[ReferenceValue] = field(default_factory=list)
 
+    start_date: date = date(2026, 1, 1)
+    utc_offset_hours: float = 0.0
+
+    def timestamps_utc(self) -> list[datetime]:
+        """The start of every step of the hourly series, timezone-aware UTC (local clock − offset)."""
+        t0 = datetime(self.start_date.year, self.start_date.month, self.start_date.day, tzinfo=UTC) - timedelta(hours=self.utc_offset_hours)
+        n = int(round(self.days * 24 / self.dt_h))
+        return [t0 + timedelta(hours=i * self.dt_h) for i in range(n)]
+
     @property
     def soh_end(self) -> dict[str, float]:
         return {p: float(s) for p, s in zip(self.pack_ids, self.soh_daily[:, -1], strict=True)}
@@ -56,6 +66,7 @@ class YearResult:
         """The totals and per-pack figures as JSON-ready values (no hourly series)."""
         return {
             "hub": self.hub, "method": self.method, "days": self.days, "currency": self.currency,
+            "start_utc": self.timestamps_utc()[0].isoformat() if self.days else None, "step_h": self.dt_h,
             "totals": {k: round(v, 4) for k, v in self.totals.items()},
             "packs": [
                 {"pack_id": p, "passport_id": pp, "soh_start_fraction": round(float(a), 5),
@@ -180,4 +191,5 @@ def simulate_year(config: HubConfig | dict[str, Any] | HubPrepared, *, days: int
         hourly=hourly, daily=daily, pack_ids=[p.pack_id for p in packs], pack_passport_ids=[p.passport_id for p in packs],
         soh_start=soh_daily[:, 0].copy(), soh_daily=soh_daily, pack_fec=fec, pack_throughput_kwh=thr,
         pack_retired_day=retired, totals=totals, solve_s=solve_s, references=t.used(),
+        start_date=c.start_date + timedelta(days=start_day), utc_offset_hours=c.utc_offset_hours,
     )
