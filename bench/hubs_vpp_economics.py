@@ -73,7 +73,8 @@ def main() -> None:
         print(f"    LCOS second life {sl.lcos_usd_per_kwh:.3f} USD/kWh (capex {sl.capex_usd / sl.usable_energy_kwh:.0f} USD/kWh, "
               f"{sl.years:.1f} years) vs new {new.lcos_usd_per_kwh:.3f} USD/kWh (capex {new.capex_usd / new.usable_energy_kwh:.0f} USD/kWh, "
               f"{new.years:.1f} years); duty {e.route_overrides['repurpose_cycles_per_year']:.0f} cycles/yr, "
-              f"fade {100 * e.route_overrides['repurpose_fade_per_year_fraction']:.1f} %/yr")
+              f"fade {100 * e.route_overrides['repurpose_fade_per_year_fraction']:.1f} %/yr; "
+              f"break-even price of a retired pack {e.break_even_acquisition_usd_per_kwh:.1f} USD/kWh (default 25)")
         c = e.co2_kg_per_year
         print(f"    CO2 avoided t/yr: PV {c['pv_displaced'] / 1e3:.0f}, storage losses {c['storage_losses'] / 1e3:.1f}, "
               f"new cells not made {c['new_cells_avoided_per_year_of_life'] / 1e3:.1f}/yr of life ({c['new_cells_avoided_once'] / 1e3:.1f} t once)")

@@ -80,3 +80,20 @@ def test_pv_csv(tmp_path) -> None:
     with pytest.raises(HubInputError) as exc:
         read_pv_csv(f)
     assert exc.value.field == "pv_csv:3:pv_kw"
+
+
+def test_assembled_hubs_simulate_and_form_a_vpp() -> None:
+    from batteryloop.hubs import simulate_year, vpp_day
+    from batteryloop.hubs.assembly import hub_configs
+
+    rng = np.random.default_rng(3)
+    packs = _packs(list(rng.uniform(0.65, 0.9, 24)))
+    a = assemble(packs, [HubSlot(hub="east", target_energy_kwh=400, packs_per_string=3),
+                         HubSlot(hub="west", target_energy_kwh=400, packs_per_string=3)], max_spread_fraction=0.04)
+    cfgs = hub_configs(a, {"pv_kwp": 200, "swap": {"swaps_per_day": 30, "simulated_days": 2}}, {"west": {"pv_kwp": 50}})
+    assert [c.name for c in cfgs] == ["east", "west"] and cfgs[1].pv_kwp == 50
+    assert all(len(s.packs) == 3 for c in cfgs for s in c.strings)
+    y = simulate_year(cfgs[0], days=5)
+    assert set(y.pack_ids) == {q.pack_id for s in cfgs[0].strings for q in s.packs}
+    v = vpp_day(cfgs, {"request_kw": [0.0] * 18 + [40.0] + [0.0] * 5})
+    assert v.delivered_kw[18] == pytest.approx(40.0, abs=1e-5)

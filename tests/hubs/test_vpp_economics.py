@@ -100,3 +100,16 @@ def test_reports_are_json_ready(small_hub: dict[str, Any]) -> None:
     v = vpp_report(_hubs(small_hub, 2), {"request_kw": [0.0] * 17 + [50.0] + [0.0] * 6})
     json.dumps(v)
     assert v["steps"][17]["requested_kw"] == 50.0
+
+
+def test_break_even_pack_price_equalises_lcos(small_hub: dict[str, Any]) -> None:
+    from batteryloop.hubs.references import hub_references
+
+    hub = prepare_hub(small_hub)
+    year = simulate_year(hub, days=30)
+    e = hub_economics(year, hub)
+    p = e.break_even_acquisition_usd_per_kwh
+    assert np.isfinite(p)
+    refs = hub_references().override({"stationary_storage_costs": {"second_life_acquisition_usd_per_kwh": p}})
+    e2 = hub_economics(year, hub, references=refs)
+    assert e2.lcos["second_life"].lcos_usd_per_kwh == pytest.approx(e2.lcos["new"].lcos_usd_per_kwh, rel=1e-6)

@@ -9,7 +9,7 @@ Read it like a chapter: the packs and their ageing (:mod:`.storage`), the hub an
 passports is :mod:`.service` (not imported here). See docs/hubs.md.
 """
 
-from .assembly import Assembly, BuiltString, HubSlot, assemble
+from .assembly import Assembly, BuiltString, HubSlot, assemble, hub_configs
 from .dispatch import DayInputs, DayOptimiser, Schedule, check_schedule, optimise_day, rule_based_day, schedule_cost
 from .economics import HubEconomics, LcosResult, hub_economics, route_overrides
 from .errors import DispatchError, HubInputError
@@ -35,7 +35,7 @@ from .vpp import GridSignal, VppResult, offer_flexibility, vpp_day
 __all__ = [
     "HUB_SETS", "METHODS",
     "AgeingModel", "Assembly", "BuiltString", "GridSignal", "HubEconomics", "HubSlot", "LcosResult", "VppResult",
-    "assemble", "fade_from_history", "horizon_inputs", "hub_economics", "offer_flexibility", "route_overrides", "vpp_day",
+    "assemble", "fade_from_history", "hub_configs", "horizon_inputs", "hub_economics", "offer_flexibility", "route_overrides", "vpp_day",
     "DayInputs", "DayOptimiser", "DispatchError", "EvChargingDemand", "GridConfig", "HubConfig",
     "HubInputError", "HubPrepared", "HubState", "Pack", "Schedule", "StorageString", "SwapDemand", "YearResult",
     "check_schedule", "clear_sky_ghi_w_per_m2", "day_inputs", "hub_references", "load_hub_config", "optimise_day",

@@ -157,3 +157,19 @@ def assemble(packs: Sequence[Pack], slots: Sequence[HubSlot | Mapping[str, Any]]
         rules={"max_spread_fraction": max_spread_fraction, "exclude_flagged": exclude_flagged,
                "recycle_grades": sorted(RECYCLE_GRADES)},
     )
+
+
+def hub_configs(assembly: Assembly, template: Mapping[str, Any] | None = None,
+                per_hub: Mapping[str, Mapping[str, Any]] | None = None) -> list[Any]:
+    """One :class:`~.hub.HubConfig` per hub that got strings: ``template`` (PV, grid, demand…) updated by
+    ``per_hub[name]``, with the assembled strings as its storage."""
+    from .hub import parse_hub
+
+    out = []
+    for name, built in assembly.hubs.items():
+        if not built:
+            continue
+        cfg = {**(template or {}), **((per_hub or {}).get(name, {})), "name": name,
+               "strings": [b.string.model_dump() for b in built], "packs": []}
+        out.append(parse_hub(cfg))
+    return out

@@ -20,6 +20,10 @@ usable capacity), discounted at the route decision's rate r:
   calendar life and cycle life / cycles per year; capacity fades linearly to the end-of-life state of
   health over that life.
 
+``break_even_acquisition_usd_per_kwh``: the price of a retired pack (USD per usable kWh) at which
+second-life LCOS equals new — the most a hub operator should pay for packs at this duty (negative: even
+free packs cost more per kWh than new storage).
+
 Charging energy is left out of LCOS (both systems buy the same energy; the losses differ only through
 efficiency, which the year's account already shows).
 
@@ -74,6 +78,7 @@ class HubEconomics(BaseModel):
     annual_usd: dict[str, float]
     storage_value_per_kwh_discharged: float  # currency
     lcos: dict[str, LcosResult]
+    break_even_acquisition_usd_per_kwh: float  # the price of a retired pack (per usable kWh) at which LCOS equals new
     co2_kg_per_year: dict[str, float]
     route_overrides: dict[str, float]
     references: list[ReferenceValue]
@@ -165,6 +170,11 @@ def hub_economics(result: YearResult, hub: HubPrepared | dict[str, Any] | Any, *
     nominal = float(sum(p.nominal_energy_kwh for s in h.strings for p in s.packs))
     sl = _lcos("second_life", usable, usable * sl_unit, om_sl_usd, sl_years, e1, fade_year, soh0,
                rec_per_kwh_nominal * nominal, r)
+    # LCOS is linear in the capital cost (O&M is a fraction of it): the capital, and so the price of a
+    # retired pack, at which second life costs as much per kWh as new storage
+    def sl_lcos(capex: float) -> float:
+        return _lcos("second_life", usable, capex, capex * om_frac, sl_years, e1, fade_year, soh0,
+                     rec_per_kwh_nominal * nominal, r).lcos_usd_per_kwh
     fec_year = e1 / usable if usable else 0.0
     new_end = float(t.get("stationary_storage_costs", "new_end_soh_fraction"))
     new_years = min(float(t.get("stationary_storage_costs", "new_calendar_life_years")),
@@ -172,6 +182,10 @@ def hub_economics(result: YearResult, hub: HubPrepared | dict[str, Any] | Any, *
     new_fade = (1.0 - new_end) / new_years
     new = _lcos("new", usable, usable * new_unit, usable * new_unit * om_frac, new_years, e1, new_fade, 1.0,
                 rec_per_kwh_nominal * usable, r)
+    l0, l1 = sl_lcos(0.0), sl_lcos(1.0)
+    acquisition = float(t.get("stationary_storage_costs", "second_life_acquisition_usd_per_kwh"))
+    break_even = ((new.lcos_usd_per_kwh - l0) / (l1 - l0) / usable - (sl_unit - acquisition)
+                  if usable and l1 > l0 and math.isfinite(new.lcos_usd_per_kwh) else float("nan"))
     # CO2
     f = float(t.get("grid_factors", "kgco2e_per_kwh", grid_country))
     fp = carbon_footprint(chem, 1.0, "M1", 8, manufacturing_country=grid_country, references=t.refs)
@@ -195,6 +209,7 @@ def hub_economics(result: YearResult, hub: HubPrepared | dict[str, Any] | Any, *
         annual={k: round(v, 2) for k, v in annual.items()},
         annual_usd={k: round(v * usd, 2) for k, v in annual.items()},
         storage_value_per_kwh_discharged=value_per_kwh, lcos={"second_life": sl, "new": new},
+        break_even_acquisition_usd_per_kwh=break_even,
         co2_kg_per_year={k: round(v, 3) for k, v in co2.items()}, route_overrides=overrides,
         references=[*result.references, *t.used(), *fp.references],
     )
