@@ -87,7 +87,7 @@ def main() -> None:
     t0 = time.perf_counter()
     jobs = [(k, a.days) for k in range(a.hubs)]
     if a.workers > 1:
-        # spawn, not fork: HiGHS's thread pool does not survive a fork of a process that already used it
+        # spawn, not fork: a precaution, HiGHS keeps its own threads in a process that already used it
         with ProcessPoolExecutor(a.workers, mp_context=multiprocessing.get_context("spawn")) as ex:
             res = list(ex.map(run_hub, jobs))
     else:
