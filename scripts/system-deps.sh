@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests need (PostgreSQL server), when they are missing and we can.
+# Installs the Debian packages the tests need (PostgreSQL server, Chromium for the browser tests),
+# when they are missing and we can.
 set -euo pipefail
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "installing Debian packages: ${need[*]}"
@@ -10,5 +12,5 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   apt-get update -qq >/dev/null
   apt-get install -y -qq "${need[@]}" >/dev/null
 else
-  echo "warning: missing ${need[*]} and not root with apt-get: PostgreSQL tests will be skipped" >&2
+  echo "warning: missing ${need[*]} and not root with apt-get: the tests needing them will be skipped" >&2
 fi

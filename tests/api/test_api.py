@@ -217,3 +217,26 @@ def test_web_pages(client: Any) -> None:
     client.cookies.clear()
     assert client.post("/login", data={"token": "wrong"}).status_code == 401
     assert client.get("/p/BL.X.Y").status_code == 404
+
+
+def test_dashboard_fleet_charts_follow_tiers(client: Any) -> None:
+    import plotly
+
+    recs = list(pilot.generate_batteries(12, seed=81))
+    assert client.post("/api/v1/passports/batch", json={"passports": recs}, headers=H(client, OP)).status_code == 201
+    anon = client.get("/")
+    assert "soh-hist" not in anon.text and "Sign in as a participant" in anon.text
+    client.cookies.set("batteryloop_token", client.tokens[pilot.RECYCLER_EU])
+    signed = client.get("/")
+    client.cookies.clear()
+    assert "soh-hist" in signed.text and f"/static/vendor/plotly-{plotly.__version__}.min.js" in signed.text
+    fleet = client.services.passports.fleet_health(client.services.participants.authenticate(client.tokens[pilot.RECYCLER_EU]))
+    assert fleet["packs"] == 12
+    socs = sorted(v for e in fleet["by_chemistry"].values() for v in e["soh_pct"])
+    assert socs == sorted(r["state_of_health"]["soh_capacity_pct"] for r in recs)
+    # another manufacturer has no legitimate interest in the automaker's fleet
+    other = client.services.participants.authenticate(client.tokens[pilot.CELL_KR])
+    assert client.services.passports.fleet_health(other)["packs"] == 0
+    js = client.get(f"/static/vendor/plotly-{plotly.__version__}.min.js")
+    assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript") and len(js.content) > 1_000_000
+    assert client.get("/static/vendor/plotly-0.0.1.min.js").status_code == 404

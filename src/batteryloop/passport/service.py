@@ -586,6 +586,35 @@ class PassportService:
             models = conn.execute(select(func.count()).select_from(battery_models)).scalar_one()
         return {"passports": total, "models": models, "by_status": by_status, "by_chemistry": by_chem}
 
+    def fleet_health(self, caller: Caller, *, max_rows: int = 50_000) -> dict[str, Any]:
+        """State-of-health figures of the packs whose legitimate-interest data ``caller`` may read.
+
+        Per chemistry: the SoH values (for a histogram) and their mean; counts by status. Only packs
+        where the caller holds the legitimate-interest tier count, so an anonymous caller gets none.
+        """
+        general = battery_tiers(caller, economic_operator_id="", owner_id=None)
+        q = select(passports.c.economic_operator_id, passports.c.owner_id, passports.c.chemistry, passports.c.status,
+                   passports.c.data).where(passports.c.archived.is_(False), passports.c.successor_id.is_(None))
+        if Tier.LEGITIMATE_INTEREST not in general:
+            if caller.participant_id is None:
+                return {"packs": 0, "by_chemistry": {}}
+            q = q.where((passports.c.economic_operator_id == caller.participant_id)
+                        | (passports.c.owner_id == caller.participant_id))
+        by_chem: dict[str, dict[str, Any]] = {}
+        n = 0
+        with self.store.read() as conn:
+            for r in conn.execute(q.limit(max_rows)):
+                soh = (orjson.loads(r.data).get("state_of_health") or {}).get("soh_capacity_pct")
+                entry = by_chem.setdefault(r.chemistry, {"soh_pct": [], "by_status": {}})
+                entry["by_status"][r.status] = entry["by_status"].get(r.status, 0) + 1
+                if soh is not None:
+                    entry["soh_pct"].append(soh)
+                n += 1
+        for entry in by_chem.values():
+            vals = entry["soh_pct"]
+            entry["mean_soh_pct"] = round(sum(vals) / len(vals), 2) if vals else None
+        return {"packs": n, "by_chemistry": by_chem}
+
     def iter_ids(self) -> Iterator[str]:
         with self.store.read() as conn:
             yield from conn.execute(select(passports.c.id).order_by(passports.c.id)).scalars()

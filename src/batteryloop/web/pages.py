@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -110,9 +111,50 @@ def dashboard(request: Request, c: CallerDep, s: ServicesDep, chemistry: str | N
         page = s.passports.search(c, chemistry=chemistry or None, model_id=model_id or None, after=after or None, limit=25)
     except BatteryloopError as exc:
         return templates.TemplateResponse(request, "error.html", _ctx(request, c, error=exc), status_code=exc.status)
+    import plotly
+
+    figures = fleet_figures(s.passports.fleet_health(c))
     return templates.TemplateResponse(request, "dashboard.html", _ctx(
         request, c, stats=stats, models=models, page=page, chemistry=chemistry or "", model_id=model_id or "",
-        today=dt.date.today()))
+        today=dt.date.today(), figures=figures, plotly_version=plotly.__version__))
+
+
+@router.get("/static/vendor/plotly-{version}.min.js")
+def plotly_js(version: str) -> Response:
+    """plotly.js as shipped inside the plotly Python package (no CDN), cached by the browser."""
+    import plotly
+
+    if version != plotly.__version__:
+        return Response(status_code=404)
+    return Response(_plotly_js(), media_type="text/javascript",
+                    headers={"Cache-Control": "public, max-age=31536000, immutable"})
+
+
+@cache
+def _plotly_js() -> bytes:
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs().encode()
+
+
+def fleet_figures(fleet: dict[str, Any]) -> list[dict[str, Any]]:
+    """Plotly figures (as JSON-ready dicts) of the fleet's state of health, built with plotly itself."""
+    import plotly.graph_objects as go
+
+    chem = fleet["by_chemistry"]
+    if not chem:
+        return []
+    hist = go.Figure()
+    for name, e in sorted(chem.items()):
+        hist.add_trace(go.Histogram(x=e["soh_pct"], name=name, xbins={"size": 2}, opacity=0.75))
+    hist.update_layout(barmode="overlay", title="State of health of the fleet (%)", xaxis_title="SoH (%)",
+                       yaxis_title="packs", height=320, margin={"l": 40, "r": 10, "t": 40, "b": 40})
+    statuses = sorted({s for e in chem.values() for s in e["by_status"]})
+    bars = go.Figure([go.Bar(name=st, x=sorted(chem), y=[chem[c]["by_status"].get(st, 0) for c in sorted(chem)])
+                      for st in statuses])
+    bars.update_layout(barmode="stack", title="Packs by chemistry and status", height=320,
+                       margin={"l": 40, "r": 10, "t": 40, "b": 40})
+    return [{"id": "soh-hist", "figure": hist.to_plotly_json()}, {"id": "status-bars", "figure": bars.to_plotly_json()}]
 
 
 @router.get("/login", response_class=HTMLResponse)

@@ -1,0 +1,89 @@
+"""A real browser (headless Chromium driven by Playwright) on the demo: the public page a QR code
+opens on a phone, signing in, and the dashboard's charts."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from batteryloop.sim import pilot
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("BATTERYLOOP_REQUIRE_BROWSER") == "1":
+            pytest.fail("Chromium is required here (apt-get install chromium)")
+        pytest.skip("no Chromium on this machine")
+    tmp = tmp_path_factory.mktemp("browser")
+    port = _free_port()
+    env = {**os.environ, "BATTERYLOOP_DATABASE_URL": f"sqlite:///{tmp}/demo.db", "BATTERYLOOP_VAR_DIR": str(tmp),
+           "BATTERYLOOP_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    subprocess.run([sys.executable, "-m", "batteryloop.cli", "demo", "--packs", "60", "--no-serve"], env=env,
+                   check=True, capture_output=True, timeout=300)
+    tokens = {k: v["token"] for k, v in json.loads((tmp / "demo-tokens.json").read_text()).items()}
+    proc = subprocess.Popen([sys.executable, "-m", "batteryloop.cli", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            if httpx.get(base + "/api/v1/health", timeout=0.5).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    yield base, tokens
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.mark.slow
+def test_phone_reads_public_page_then_recycler_signs_in(demo_server: tuple[str, dict[str, str]]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    base, tokens = demo_server
+    pid = f"BL.{pilot.AUTOMAKER}." + next(pilot.generate_batteries(1, seed=42))["serial_number"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        page = phone.new_page()
+        page.goto(f"{base}/p/{pid}")
+        assert page.locator("h1").first.inner_text() == "Battery passport"
+        assert pid in page.content()
+        body = page.locator("body").inner_text()
+        assert "Carbon footprint" in body and "State of health" not in body and "Dismantling" not in body
+        # nothing sticks out sideways on a phone
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+        # the QR code image loads
+        assert page.evaluate("document.querySelector('img.qr').naturalWidth") > 0
+        page.click("text=sign in")
+        page.fill("input[name=token]", tokens[pilot.RECYCLER_EU])
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/p/{pid}")
+        body = page.locator("body").inner_text()
+        assert "State of health" in body and "Dismantling information" in body
+        assert "Test reports" not in body  # a recycler is not an authority
+        # the dashboard draws the fleet charts with the bundled plotly.js
+        page.goto(f"{base}/")
+        page.wait_for_selector("#soh-hist .main-svg", timeout=20_000)
+        assert page.locator("#status-bars .main-svg").count() >= 1
+        browser.close()
