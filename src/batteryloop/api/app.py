@@ -16,6 +16,7 @@ from ..passport.service import PassportService
 from ..store.db import Store
 from . import circular, participants, passports, problems
 from . import health as health_api
+from . import hubs as hubs_api
 from .deps import Services
 
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(passports.router)
     app.include_router(circular.router)
     app.include_router(health_api.router)
+    app.include_router(hubs_api.router)
 
     from ..web import pages
 

@@ -49,7 +49,11 @@ def default_sets() -> list[ReferenceSet]:
         ipcc_2006,
         lmfp_estimate,
         nio_baas,
+        pv_clear_sky,
+        second_life_degradation,
         second_life_literature,
+        stationary_storage_costs,
+        tou_tariffs_cn,
     )
 
     return [
@@ -66,6 +70,10 @@ def default_sets() -> list[ReferenceSet]:
             second_life_literature,
             nio_baas,
             catl_swap,
+            tou_tariffs_cn,
+            pv_clear_sky,
+            stationary_storage_costs,
+            second_life_degradation,
             batteryloop_assumptions,
         )
     ]

@@ -1,0 +1,66 @@
+"""Second-life storage hubs and virtual power plants over HTTP (the calculations of batteryloop.hubs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from ..circular import CircularInputError
+from ..errors import BatteryloopError, InvalidData
+from .circular import _refs
+
+router = APIRouter(prefix="/api/v1/hubs", tags=["hubs"])
+
+
+class SolverFailed(BatteryloopError):
+    status = 500
+    title = "Solver failed"
+
+
+def _call(fn):  # type: ignore[no-untyped-def]
+    from ..hubs import DispatchError
+
+    try:
+        return fn()
+    except CircularInputError as exc:
+        raise InvalidData(str(exc), [{"field": exc.field, "rule": exc.rule, "message": str(exc),
+                                      "value": str(exc.value)[:200]}]) from None
+    except DispatchError as exc:
+        raise SolverFailed(str(exc)) from None
+
+
+class SimulateIn(BaseModel):
+    config: dict[str, Any] = Field(description="a hub config, as in docs/hubs.md")
+    days: int = Field(365, ge=1, le=366)
+    method: str = Field("optimised", pattern=r"^(optimised|rule_based)$")
+    compare: bool = True
+    figures: bool = False
+    references: dict[str, dict[str, Any]] | None = None
+
+
+@router.post("/simulate", summary="Simulate a hub's year: dispatch (HiGHS), pack ageing, economics")
+def simulate(body: SimulateIn) -> Response:
+    from ..hubs.report import hub_report
+
+    out = _call(lambda: hub_report(body.config, days=body.days, method=body.method, compare=body.compare,
+                                   figures=body.figures, references=_refs(body.references)))
+    return Response(orjson.dumps(out, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
+
+
+class VppIn(BaseModel):
+    hubs: list[dict[str, Any]] = Field(min_length=1, max_length=50)
+    signal: dict[str, Any]
+    day: int = Field(180, ge=0, le=365)
+    references: dict[str, dict[str, Any]] | None = None
+
+
+@router.post("/vpp", summary="A virtual power plant day: offers and delivery against a grid signal")
+def vpp(body: VppIn) -> Response:
+    from ..hubs.report import vpp_report
+
+    out = _call(lambda: vpp_report(body.hubs, body.signal, day=body.day, references=_refs(body.references)))
+    return Response(orjson.dumps(out, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")

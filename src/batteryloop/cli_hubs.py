@@ -1,0 +1,93 @@
+"""``batteryloop hub``: simulate a second-life storage hub's year, or a virtual power plant's day."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import orjson
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="Second-life storage hubs (PV + repurposed packs + charging/swapping) and virtual power plants.",
+                  no_args_is_help=True)
+console = Console(stderr=True, soft_wrap=True)
+
+
+def _out(obj: object) -> None:
+    sys.stdout.write(orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode() + "\n")
+
+
+def _run(fn):  # type: ignore[no-untyped-def]
+    """Run a hub calculation: errors name field, value and rule; HiGHS's banner stays off stdout."""
+    from .circular import CircularInputError
+    from .hubs import DispatchError
+
+    try:
+        with _quiet_stdout():
+            return fn()
+    except CircularInputError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    except DispatchError as exc:
+        console.print(f"[red]solver error:[/red] {exc}")
+        raise typer.Exit(3) from None
+
+
+@contextlib.contextmanager
+def _quiet_stdout():  # type: ignore[no-untyped-def]
+    """Silence stdout at the file-descriptor level (HiGHS prints its banner from C)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _refs(path: Path | None):  # type: ignore[no-untyped-def]
+    from .reference import References
+
+    return References.default().override_file(path) if path else None
+
+
+@app.command("simulate")
+def simulate(config: Annotated[Path, typer.Argument(help="hub config (TOML, YAML or JSON; see docs/hubs.md)")],
+             days: Annotated[int, typer.Option(min=1, max=3660)] = 365,
+             method: Annotated[str, typer.Option(help="optimised (HiGHS) or rule_based")] = "optimised",
+             compare: Annotated[bool, typer.Option(help="also run the other method on the same days")] = True,
+             references: Annotated[Optional[Path], typer.Option(help="TOML/YAML reference overrides")] = None) -> None:
+    """Simulate a hub's year: dispatch, pack ageing, economics (LCOS second life vs new)."""
+    from .hubs import load_hub_config
+    from .hubs.report import hub_report
+
+    cfg = _run(lambda: load_hub_config(config))
+    if isinstance(cfg, list):
+        console.print("[red]error:[/red] this config holds several hubs: use `batteryloop hub vpp`")
+        raise typer.Exit(2)
+    _out(_run(lambda: hub_report(cfg, days=days, method=method, compare=compare, references=_refs(references))))
+
+
+@app.command("vpp")
+def vpp(config: Annotated[Path, typer.Argument(help="config with hubs = [...]")],
+        signal: Annotated[Path, typer.Option(help="JSON grid signal: {request_kw: [...], penalty_per_kwh}")],
+        day: Annotated[int, typer.Option(min=0, max=365)] = 180,
+        references: Annotated[Optional[Path], typer.Option(help="TOML/YAML reference overrides")] = None) -> None:
+    """A virtual power plant day: offers per hub and step, and delivery against the grid signal."""
+    from .hubs import load_hub_config
+    from .hubs.report import vpp_report
+
+    cfg = _run(lambda: load_hub_config(config))
+    hubs = cfg if isinstance(cfg, list) else [cfg]
+    sig = orjson.loads(signal.read_bytes())
+    _out(_run(lambda: vpp_report(hubs, sig, day=day, references=_refs(references))))
