@@ -91,3 +91,45 @@ def vpp(config: Annotated[Path, typer.Argument(help="config with hubs = [...]")]
     hubs = cfg if isinstance(cfg, list) else [cfg]
     sig = orjson.loads(signal.read_bytes())
     _out(_run(lambda: vpp_report(hubs, sig, day=day, references=_refs(references))))
+
+
+@app.command("plan")
+def plan(as_: Annotated[str, typer.Option("--as", help="the second-life operator whose repurposed packs to use")],
+         out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write the hub config (JSON) here")] = None,
+         packs_per_string: int = 4) -> None:
+    """Build a hub from the operator's repurposed packs (passports → grades → balanced strings)."""
+    from .cli import _caller, _services
+    from .errors import BatteryloopError
+    from .hubs.service import plan_from_passports
+
+    s = _services()
+    try:
+        res = _run(lambda: plan_from_passports(s.passports, _caller(s, as_), packs_per_string=packs_per_string))
+    except BatteryloopError as exc:
+        console.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(2) from None
+    if out and res["configs"]:
+        out.write_bytes(orjson.dumps(res["configs"][0], option=orjson.OPT_INDENT_2))
+        console.print(f"wrote {out}: {len(res['configs'][0]['strings'])} strings from {res['packs']} packs")
+    _out({k: v for k, v in res.items() if k != "configs"} | {"hubs": len(res["configs"])})
+
+
+@app.command("operate")
+def operate(config: Annotated[Path, typer.Argument(help="hub config whose packs name their passport_id")],
+            as_: Annotated[str, typer.Option("--as", help="the packs' economic operator")],
+            days: Annotated[int, typer.Option(min=1, max=3660)] = 365,
+            dry_run: Annotated[bool, typer.Option(help="show the passport changes without writing them")] = False) -> None:
+    """Run the hub's year and write each pack's new state of health and usage into its passport."""
+    from .cli import _caller, _services
+    from .errors import BatteryloopError
+    from .hubs import load_hub_config, prepare_hub, simulate_year
+    from .hubs.service import write_year_to_passports
+
+    s = _services()
+    cfg = _run(lambda: load_hub_config(config))
+    year = _run(lambda: simulate_year(prepare_hub(cfg), days=days))
+    try:
+        _out(write_year_to_passports(s.passports, year, _caller(s, as_), dry_run=dry_run))
+    except BatteryloopError as exc:
+        console.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(2) from None

@@ -45,3 +45,42 @@ def test_hub_cli(tmp_path: Path) -> None:
     cfg.write_text(json.dumps(dict(HUB, pv_kwp=-1)))
     p = run(tmp_path, "hub", "simulate", str(cfg), "--days", "5", ok=False)
     assert p.returncode == 2 and "pv_kwp" in p.stderr
+
+
+def test_plan_from_repurposed_passports_and_operate(tmp_path: Path) -> None:
+    from tests.test_cli import run
+
+    from batteryloop.sim import pilot
+
+    run(tmp_path, "demo", "--packs", "500", "--no-serve")
+    hub = tmp_path / "hub.json"
+    p = run(tmp_path, "hub", "plan", "--as", pilot.SECOND_LIFE, "-o", str(hub))
+    summary = json.loads(p.stdout)
+    assert summary["packs"] == 25 and summary["hubs"] == 1  # the demo repurposes packs // 20
+    cfg = json.loads(hub.read_text())
+    used = [pk["passport_id"] for st in cfg["strings"] for pk in st["packs"]]
+    assert used and not set(used) & set(summary["excluded"])  # flagged packs never go in
+    # someone without legitimate interest in those packs cannot plan with them
+    p = run(tmp_path, "hub", "plan", "--as", pilot.CELL_KR, ok=False)
+    assert p.returncode == 2
+    dry = json.loads(run(tmp_path, "hub", "operate", str(hub), "--as", pilot.SECOND_LIFE, "--days", "30", "--dry-run").stdout)
+    assert {d["passport_id"] for d in dry} == set(used) and all(d["version"] is None for d in dry)
+    done = json.loads(run(tmp_path, "hub", "operate", str(hub), "--as", pilot.SECOND_LIFE, "--days", "30").stdout)
+    assert all(d["version"] >= 2 for d in done)
+    shown = json.loads(run(tmp_path, "passport", "show", used[0], "--as", pilot.SECOND_LIFE).stdout)
+    written = {d["passport_id"]: d for d in done}[used[0]]
+    assert shown["battery"]["state_of_health"]["soh_capacity_pct"] == written["patch"]["state_of_health"]["soh_capacity_pct"]
+    # the recycler may not write into the second-life operator's passports
+    p = run(tmp_path, "hub", "operate", str(hub), "--as", pilot.RECYCLER_EU, "--days", "5", ok=False)
+    assert p.returncode == 2
+
+
+def test_hubs_page_follows_tiers(client: Any) -> None:
+    from batteryloop.sim import pilot
+
+    anon = client.get("/hubs")
+    assert anon.status_code == 200 and "Sign in as a second-life operator" in anon.text
+    client.cookies.set("batteryloop_token", client.tokens[pilot.SECOND_LIFE])
+    none = client.get("/hubs")
+    client.cookies.clear()
+    assert "no repurposed passports" in none.text

@@ -5,13 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from ..circular import CircularInputError
 from ..errors import BatteryloopError, InvalidData
+from ..access import Caller
 from .circular import _refs
+from .deps import Services, participant, services
 
 router = APIRouter(prefix="/api/v1/hubs", tags=["hubs"])
 
@@ -63,4 +67,19 @@ def vpp(body: VppIn) -> Response:
     from ..hubs.report import vpp_report
 
     out = _call(lambda: vpp_report(body.hubs, body.signal, day=body.day, references=_refs(body.references)))
+    return Response(orjson.dumps(out, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
+
+
+class PlanIn(BaseModel):
+    passport_ids: list[str] | None = Field(None, max_length=2000, description="default: your repurposed packs")
+    template: dict[str, Any] | None = Field(None, description="PV, grid and demand of the hub (docs/hubs.md)")
+    packs_per_string: int = Field(4, ge=1, le=64)
+
+
+@router.post("/plan", summary="Build a hub from repurposed packs' passports (grades, balanced strings)")
+def plan(body: PlanIn, c: Annotated[Caller, Depends(participant)], s: Annotated[Services, Depends(services)]) -> Response:
+    from ..hubs.service import plan_from_passports
+
+    out = _call(lambda: plan_from_passports(s.passports, c, passport_ids=body.passport_ids, template=body.template,
+                                            packs_per_string=body.packs_per_string))
     return Response(orjson.dumps(out, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")

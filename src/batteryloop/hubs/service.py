@@ -56,3 +56,63 @@ def write_year_to_passports(passports: PassportService, result: YearResult, call
         view = passports.update_passport(pid, patch, caller, reason=reason[:200])
         written.append({"passport_id": pid, "patch": patch, "version": view["version"]})
     return written
+
+
+DEMO_TEMPLATE: dict[str, Any] = {
+    # a city storage hub with rooftop PV, fast chargers and a swap station (docs/hubs.md); the packs come
+    # from the operator's repurposed passports
+    "latitude_deg": 31.2, "pv_kwp": 400,
+    "grid": {"import_limit_kw": 800, "export_limit_kw": 200, "currency": "CNY"},
+    "ev_charging": {"sessions_per_day": 60, "kwh_per_session": 30},
+}
+
+
+def plan_from_passports(passports: PassportService, caller: Caller, *, passport_ids: list[str] | None = None,
+                        template: dict[str, Any] | None = None, hub_name: str = "second-life-hub",
+                        packs_per_string: int = 4, max_spread_fraction: float = 0.08) -> dict[str, Any]:
+    """Build a hub from repurposed packs' passports: read each pack (state of health, resistance,
+    efficiency, power), grade it (UL 1974-style intake), assemble balanced strings without flagged
+    packs, and return the hub config with the reasons for every pack left out.
+
+    Without ``passport_ids`` the caller's own repurposed, live passports are used.
+    """
+    from ..errors import Forbidden, NotFound
+    from ..health.grading import IntakeRecord, grade
+    from ..passport.tiers import Tier
+    from .assembly import HubSlot, assemble, hub_configs
+    from .storage import pack_from_passport
+
+    if passport_ids is None:
+        if caller.participant_id is None:
+            raise Forbidden("say which passports, or sign in as the operator of repurposed packs")
+        passport_ids = [i["passport_id"] for i in passports.search(
+            caller, status="repurposed", economic_operator_id=caller.participant_id, limit=500)["items"]
+            if not i["archived"]]
+    if not passport_ids:
+        raise NotFound("no repurposed passports to build a hub from")
+    packs, grades = [], {}
+    for pid in passport_ids:
+        view = passports.get_view(pid, caller, channel="hub-plan")
+        if Tier.LEGITIMATE_INTEREST not in view["access_tiers"]:
+            raise Forbidden(f"planning reads the state of health of {pid}, which needs legitimate interest")
+        pack = pack_from_passport(view)
+        packs.append(pack)
+        sh = view["battery"].get("state_of_health") or {}
+        us = view["battery"].get("usage") or {}
+        grades[pack.pack_id] = grade(IntakeRecord(
+            battery_id=pack.pack_id, soh_capacity_pct=sh.get("soh_capacity_pct"),
+            resistance_increase_pct=sh.get("ohmic_resistance_increase_pct"),
+            self_discharge_pct_per_month=sh.get("self_discharge_pct_per_month"),
+            max_temperature_c_seen=us.get("max_operating_temperature_c"),
+            deep_discharge_events=us.get("deep_discharge_events")))
+    target = sum(p.nominal_energy_kwh * p.soh_fraction for p in packs)
+    asm = assemble(packs, [HubSlot(hub=hub_name, target_energy_kwh=target, packs_per_string=packs_per_string)],
+                   grades=grades, max_spread_fraction=max_spread_fraction)
+    configs = hub_configs(asm, {**DEMO_TEMPLATE, **(template or {})})
+    return {
+        "configs": [c.model_dump(mode="json") for c in configs],
+        "packs": len(packs),
+        "grades": {k: g.grade for k, g in grades.items()},
+        "excluded": asm.excluded,
+        "set_aside": asm.set_aside,
+    }

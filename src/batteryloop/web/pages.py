@@ -157,6 +157,43 @@ def fleet_figures(fleet: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"id": "soh-hist", "figure": hist.to_plotly_json()}, {"id": "status-bars", "figure": bars.to_plotly_json()}]
 
 
+_HUB_CACHE: dict[str, Any] = {}
+
+
+@router.get("/hubs", response_class=HTMLResponse)
+def hubs_page(request: Request, c: CallerDep, s: ServicesDep) -> Response:
+    """The signed-in operator's second-life hub, built from its repurposed packs' passports, over a year."""
+    import hashlib
+
+    import orjson
+
+    from ..hubs.report import hub_report
+    from ..hubs.service import plan_from_passports
+
+    if c.anonymous:
+        return templates.TemplateResponse(request, "hubs.html", _ctx(request, c, plan=None, report=None,
+                                          message="Sign in as a second-life operator to plan a hub from your repurposed packs."))
+    try:
+        plan = plan_from_passports(s.passports, c)
+    except BatteryloopError as exc:
+        return templates.TemplateResponse(request, "hubs.html", _ctx(request, c, plan=None, report=None, message=exc.detail))
+    if not plan["configs"]:
+        return templates.TemplateResponse(request, "hubs.html", _ctx(request, c, plan=plan, report=None,
+                                          message="No balanced string could be built from these packs."))
+    key = hashlib.sha256(orjson.dumps(plan["configs"][0], option=orjson.OPT_SORT_KEYS)).hexdigest()
+    report = _HUB_CACHE.get(key)
+    if report is None:
+        report = hub_report(plan["configs"][0], days=365, figures=True)
+        if len(_HUB_CACHE) > 32:
+            _HUB_CACHE.clear()
+        _HUB_CACHE[key] = report
+    figs = [{"id": k, "figure": v} for k, v in report["figures"].items()]
+    import plotly
+
+    return templates.TemplateResponse(request, "hubs.html", _ctx(request, c, plan=plan, report=report, figures=figs,
+                                      plotly_version=plotly.__version__, message=None))
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, c: CallerDep, next: str = "/") -> Response:
     return templates.TemplateResponse(request, "login.html", _ctx(request, c, next=next, error=None))
