@@ -39,7 +39,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     port = _free_port()
     env = {**os.environ, "BATTERYLOOP_DATABASE_URL": f"sqlite:///{tmp}/demo.db", "BATTERYLOOP_VAR_DIR": str(tmp),
            "BATTERYLOOP_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
-    subprocess.run([sys.executable, "-m", "batteryloop.cli", "demo", "--packs", "60", "--no-serve"], env=env,
+    subprocess.run([sys.executable, "-m", "batteryloop.cli", "demo", "--packs", "500", "--no-serve"], env=env,
                    check=True, capture_output=True, timeout=300)
     tokens = {k: v["token"] for k, v in json.loads((tmp / "demo-tokens.json").read_text()).items()}
     proc = subprocess.Popen([sys.executable, "-m", "batteryloop.cli", "serve", "--port", str(port)], env=env,
@@ -86,4 +86,23 @@ def test_phone_reads_public_page_then_recycler_signs_in(demo_server: tuple[str, 
         page.goto(f"{base}/")
         page.wait_for_selector("#soh-hist .main-svg", timeout=20_000)
         assert page.locator("#status-bars .main-svg").count() >= 1
+        browser.close()
+
+
+@pytest.mark.slow
+def test_second_life_operator_sees_its_hub(demo_server: tuple[str, dict[str, str]]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    base, tokens = demo_server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+        page.goto(f"{base}/login?next=/hubs")
+        page.fill("input[name=token]", tokens[pilot.SECOND_LIFE])
+        page.click("button[type=submit]")
+        for chart in ("power_stack", "stored_energy", "pack_soh"):
+            page.wait_for_selector(f"#{chart} .main-svg", timeout=60_000)
+        text = page.locator("body").inner_text()
+        assert "balanced strings" in text and "saved vs rule-based" in text
+        assert "safety flag" in text  # packs left out are listed with the reason
         browser.close()
