@@ -80,7 +80,8 @@ def simulate(config: Annotated[Path, typer.Argument(help="hub config (TOML, YAML
 
 @app.command("vpp")
 def vpp(config: Annotated[Path, typer.Argument(help="config with hubs = [...]")],
-        signal: Annotated[Path, typer.Option(help="JSON grid signal: {request_kw: [...], penalty_per_kwh}")],
+        signal: Annotated[Optional[Path], typer.Option(help="JSON grid signal {request_kw: [...per step], penalty_per_kwh}; "
+                                                       "default: 50 kW up per hub from 17:00 to 21:00")] = None,
         day: Annotated[int, typer.Option(min=0, max=365)] = 180,
         references: Annotated[Optional[Path], typer.Option(help="TOML/YAML reference overrides")] = None) -> None:
     """A virtual power plant day: offers per hub and step, and delivery against the grid signal."""
@@ -89,7 +90,12 @@ def vpp(config: Annotated[Path, typer.Argument(help="config with hubs = [...]")]
 
     cfg = _run(lambda: load_hub_config(config))
     hubs = cfg if isinstance(cfg, list) else [cfg]
-    sig = orjson.loads(signal.read_bytes())
+    if signal is not None:
+        sig = orjson.loads(signal.read_bytes())
+    else:
+        steps = 24 * (hubs[0].steps_per_hour if hasattr(hubs[0], "steps_per_hour") else 1)
+        per_h = steps // 24
+        sig = {"request_kw": [50.0 * len(hubs) if 17 <= i // per_h < 21 else 0.0 for i in range(steps)]}
     _out(_run(lambda: vpp_report(hubs, sig, day=day, references=_refs(references))))
 
 

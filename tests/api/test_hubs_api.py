@@ -29,7 +29,7 @@ def test_simulate_and_vpp(client: Any) -> None:
     r = client.post("/api/v1/hubs/vpp", json={"hubs": [HUB, dict(HUB, name="hub-2")], "signal": sig})
     assert r.status_code == 200, r.text
     v = r.json()
-    assert v["requested_kwh"] == 180.0 and 0 <= v["delivered_kwh"] <= v["offered_kwh"] + 1e-6
+    assert v["requested_kwh"] == 180.0 and 0 <= v["delivered_kwh"] <= v["requested_kwh"] + 1e-6
     r = client.post("/api/v1/hubs/vpp", json={"hubs": [HUB], "signal": {"request_kw": [1.0] * 5}})
     assert r.status_code == 422 and "request_kw" in r.json()["detail"]
 
@@ -84,3 +84,13 @@ def test_hubs_page_follows_tiers(client: Any) -> None:
     none = client.get("/hubs")
     client.cookies.clear()
     assert "no repurposed passports" in none.text
+
+
+def test_vpp_cli_default_signal(tmp_path: Path) -> None:
+    from tests.test_cli import run
+
+    cfg = tmp_path / "vpp.json"
+    cfg.write_text(json.dumps({"hubs": [HUB, dict(HUB, name="hub-2")]}))
+    out = json.loads(run(tmp_path, "hub", "vpp", str(cfg)).stdout)
+    assert out["requested_kwh"] == 2 * 50 * 4  # 50 kW per hub for the four evening hours
+    assert 0 < out["delivered_kwh"] <= out["requested_kwh"] + 1e-6
