@@ -14,6 +14,7 @@ def test_record_pilot_and_ask_everything(store) -> None:  # type: ignore[no-unty
     assert rep.ok, rep.error
     svc = TraceService(store)
     assert svc.verify().ok
+    assert svc.verify_derived().ok
     pack = packs[3][0]
     assert svc.verify(subject=pack).ok
     lin = svc.lineage(pack)

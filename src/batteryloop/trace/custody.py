@@ -98,3 +98,28 @@ def region_of(country: str, regions: Mapping[str, Iterable[str]]) -> str | None:
         if country in members:
             return name
     return None
+
+
+def custody_changes(event: Any, current: Any) -> dict[str, dict[str, Any]]:
+    """The custody state of every subject an event changes (``event`` a FlatEvent; ``current(subject)`` the
+    state before it, or ``None``). Outputs first, then inputs, then subjects, each seeing the previous."""
+    changed: dict[str, dict[str, Any]] = {}
+
+    def cur(subj: str) -> Mapping[str, Any] | None:
+        return changed[subj] if subj in changed else current(subj)
+
+    kind, country, data, actor = event.kind, event.place.country, event.data, event.actor
+    for o in event.outputs:
+        new = custody_update(cur(o.lot), kind=kind, actor=actor, country=country, data=data, role="output",
+                             output_kind=o.kind)
+        if new is not None:
+            changed[o.lot] = new
+    for i in event.inputs:
+        new = custody_update(cur(i.lot), kind=kind, actor=actor, country=country, data=data, role="input")
+        if new is not None:
+            changed[i.lot] = new
+    for subj in event.subjects:
+        new = custody_update(cur(subj), kind=kind, actor=actor, country=country, data=data, role="subject")
+        if new is not None:
+            changed[subj] = new
+    return changed

@@ -32,10 +32,10 @@ from ..store import trace_tables as tt  # noqa: F401  (registers the trace table
 from ..store.db import Store, utcnow_iso
 from ..store.tables import participants
 from .canonical import GENESIS
-from .custody import custody_update
+from .custody import custody_changes
 from .events import FlatEvent, LotKind, SealedEvent, chain_subjects, normalize_full, seal
 from .keys import KeyFormatError, Signer, public_key_from_text, verify_signature
-from .lots import LotState, check_transformation, edge_masses
+from .lots import LotState, check_transformation, edge_rows, lot_row, pack_sources
 from .verify import Checkpoint, Problem, VerifyReport, check_chain_links, check_chain_sequence, check_event_row
 
 E, C, L, ED, CU = tt.trace_events, tt.trace_chain, tt.trace_lots, tt.trace_lot_edges, tt.trace_custody
@@ -499,33 +499,17 @@ class Ledger:
             lot.consumed_kg += i.mass_kg
             st.consumed[i.lot] = lot.consumed_kg
         for o in ev.outputs:
-            els = dict(o.elements_kg)
-            st.lots[o.lot] = LotState(o.lot, o.kind, o.mass_kg, 0.0, els)
-            org = o.origin
-            st.rows_lots.append({
-                "id": o.lot, "kind": o.kind, "mass_kg": o.mass_kg, "consumed_kg": 0.0,
-                "elements": orjson.dumps(els).decode(), "material": o.material, "model_id": o.model_id,
-                "origin_type": org["type"] if org else None, "origin_country": org["country"] if org else None,
-                "origin_site": org["site"] if org else None, "certified_by": org.get("certified_by") if org else None,
-                "producer": ev.actor, "site_country": ev.place.country, "site": ev.place.site,
-                "produced_at": occurred, "event_id": ev.id})
-        out_kind = {o.lot: o.kind for o in ev.outputs}
-        for out_id, in_id, kg in edge_masses(ev):
-            st.rows_edges.append({"output_id": out_id, "input_id": in_id, "output_kind": out_kind[out_id],
-                                  "mass_kg": kg, "event_id": ev.id})
+            st.lots[o.lot] = LotState(o.lot, o.kind, o.mass_kg, 0.0, dict(o.elements_kg))
+            st.rows_lots.append(lot_row(ev, o))
+        st.rows_edges.extend(edge_rows(ev))
         if ev.outputs:
             ins = [i.lot for i in ev.inputs]
             for o in ev.outputs:
                 st.inputs_of[o.lot] = ins
                 if o.kind == "pack":
-                    sources: set[str] = set()
-                    for i in ins:
-                        lot = st.lots.get(i)
-                        if lot is not None and lot.kind == "module":
-                            sources.update(self._inputs_of(conn, st, i))
-                        else:
-                            sources.add(i)
-                    st.rows_sources.extend({"source_id": x, "pack_id": o.lot} for x in sorted(sources))
+                    st.rows_sources.extend(pack_sources(
+                        o.lot, ins, lambda i: getattr(st.lots.get(i), "kind", None),
+                        lambda i: self._inputs_of(conn, st, i)))
         self._custody(conn, st, ev, occurred)
         st.seen[ev.id] = s.hash
         return SubmitResult(ev.id, s.hash, "stored", gseq)
@@ -551,20 +535,8 @@ class Ledger:
                 st.custody_upd[subj] = new
             st.custody[subj] = new
 
-        kind, country, data = ev.kind, ev.place.country, ev.data
-        for o in ev.outputs:
-            new = custody_update(current(o.lot), kind=kind, actor=ev.actor, country=country, data=data,
-                                 role="output", output_kind=o.kind)
-            if new is not None:
-                put(o.lot, **new)
-        for i in ev.inputs:
-            new = custody_update(current(i.lot), kind=kind, actor=ev.actor, country=country, data=data, role="input")
-            if new is not None:
-                put(i.lot, **new)
-        for subj in ev.subjects:
-            new = custody_update(current(subj), kind=kind, actor=ev.actor, country=country, data=data, role="subject")
-            if new is not None:
-                put(subj, **new)
+        for subj, new in custody_changes(ev, current).items():
+            put(subj, **new)
 
     def _flush(self, conn: Connection, st: _TxState) -> None:
         new_lots = {r["id"]: r for r in st.rows_lots}
@@ -772,6 +744,91 @@ class Ledger:
                 rep.problems.append(Problem(None, "checkpoint_mismatch", f"the first {want} events no longer match the "
                                             "checkpoint's digest: stored history was changed"))
         rep.checkpoint = cp.as_dict()
+        return rep
+
+
+    def verify_derived(self, batch: int = 20_000) -> VerifyReport:
+        """Rebuild the lots, lot edges, pack sources and custody from the signed events and compare them
+        with the stored tables: these tables are not signed, so a change to them (a lot's element
+        contents, an edge's mass, a holder) would otherwise go unnoticed by hash and signature checks.
+
+        Reports ``derived_mismatch``, ``derived_missing`` and ``derived_extra`` naming table, key and column.
+        """
+        from collections import defaultdict
+
+        rep = VerifyReport(scope="derived tables")
+        lots: dict[str, dict[str, Any]] = {}
+        consumed: dict[str, float] = defaultdict(float)
+        edges: dict[tuple[str, str], dict[str, Any]] = {}
+        sources: set[tuple[str, str]] = set()
+        inputs_of: dict[str, list[str]] = {}
+        custody: dict[str, dict[str, Any]] = {}
+        last = 0
+        while True:
+            with self.store.read() as conn:
+                rows = conn.execute(select(E.c.gseq, E.c.body).where(E.c.gseq > last)
+                                    .order_by(E.c.gseq).limit(batch)).all()
+            if not rows:
+                break
+            last = rows[-1].gseq
+            for r in rows:
+                try:
+                    ev = FlatEvent.from_body(r.body.encode())
+                except (orjson.JSONDecodeError, KeyError, TypeError):
+                    continue  # an unreadable body is reported by verify_store
+                rep.events_checked += 1
+                for i in ev.inputs:
+                    consumed[i.lot] += i.mass_kg
+                for o in ev.outputs:
+                    lots[o.lot] = lot_row(ev, o)
+                for e in edge_rows(ev):
+                    edges[(e["output_id"], e["input_id"])] = e
+                ins = [i.lot for i in ev.inputs]
+                for o in ev.outputs:
+                    inputs_of[o.lot] = ins
+                    if o.kind == "pack":
+                        for x in pack_sources(o.lot, ins, lambda i: lots.get(i, {}).get("kind"),
+                                              lambda i: inputs_of.get(i, [])):
+                            sources.add((x["source_id"], x["pack_id"]))
+                for subj, new in custody_changes(ev, custody.get).items():
+                    custody[subj] = {**new, "last_event_id": ev.id, "last_kind": ev.kind,
+                                     "last_event_at": ev.occurred_at}
+        for lot_id, kg in consumed.items():
+            if lot_id in lots:
+                lots[lot_id]["consumed_kg"] = kg
+
+        def same(a: Any, b: Any) -> bool:
+            if isinstance(a, float) or isinstance(b, float):
+                return a is not None and b is not None and abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+            return a == b
+
+        def compare(table: str, stored: dict[Any, dict[str, Any]], rebuilt: dict[Any, dict[str, Any]]) -> None:
+            for key, want in rebuilt.items():
+                have = stored.pop(key, None)
+                if have is None:
+                    rep.problems.append(Problem(want.get("event_id") or want.get("last_event_id"), "derived_missing",
+                                                f"{table} {key}: the events create it but the table has no row"))
+                    continue
+                for col, v in want.items():
+                    if col in have and not same(have[col], v):
+                        rep.problems.append(Problem(want.get("event_id") or want.get("last_event_id"),
+                                                    "derived_mismatch", f"{table} {key}: {col} is {have[col]!r}, "
+                                                    f"the signed events give {v!r}"))
+            for key, have in stored.items():
+                rep.problems.append(Problem(have.get("event_id") or have.get("last_event_id"), "derived_extra",
+                                            f"{table} {key}: a row no signed event accounts for"))
+
+        with self.store.read() as conn:
+            stored_lots = {r.id: dict(r._mapping) for r in conn.execute(select(L))}
+            stored_edges = {(r.output_id, r.input_id): dict(r._mapping) for r in conn.execute(select(ED))}
+            stored_sources = {(r.source_id, r.pack_id): dict(r._mapping) for r in conn.execute(select(PS))}
+            stored_custody = {r.subject: dict(r._mapping) for r in conn.execute(select(CU))}
+        for d in (stored_lots, stored_edges, stored_sources, stored_custody):
+            rep.links_checked += len(d)
+        compare("trace_lots", stored_lots, lots)
+        compare("trace_lot_edges", stored_edges, edges)
+        compare("trace_pack_sources", stored_sources, {k: {"source_id": k[0], "pack_id": k[1]} for k in sources})
+        compare("trace_custody", stored_custody, {k: {"subject": k, **v} for k, v in custody.items()})
         return rep
 
 

@@ -106,3 +106,35 @@ def edge_masses(event: FlatEvent) -> list[tuple[str, str, float]]:
         for i in event.inputs:
             out.append((o.lot, i.lot, i.mass_kg * share))
     return out
+
+
+def lot_row(event: FlatEvent, out: Any) -> dict[str, Any]:
+    """The ``trace_lots`` row of an output lot as the event creates it (consumed_kg starts at 0)."""
+    import orjson
+
+    org = out.origin
+    return {"id": out.lot, "kind": out.kind, "mass_kg": out.mass_kg, "consumed_kg": 0.0,
+            "elements": orjson.dumps(dict(out.elements_kg)).decode(), "material": out.material,
+            "model_id": out.model_id, "origin_type": org["type"] if org else None,
+            "origin_country": org["country"] if org else None, "origin_site": org["site"] if org else None,
+            "certified_by": org.get("certified_by") if org else None, "producer": event.actor,
+            "site_country": event.place.country, "site": event.place.site, "produced_at": event.occurred_at,
+            "event_id": event.id}
+
+
+def edge_rows(event: FlatEvent) -> list[dict[str, Any]]:
+    """The ``trace_lot_edges`` rows of a transformation."""
+    kinds = {o.lot: o.kind for o in event.outputs}
+    return [{"output_id": o, "input_id": i, "output_kind": kinds[o], "mass_kg": kg, "event_id": event.id}
+            for o, i, kg in edge_masses(event)]
+
+
+def pack_sources(out_lot: str, inputs: list[str], kind_of: Any, inputs_of: Any) -> list[dict[str, Any]]:
+    """``trace_pack_sources`` rows of a new pack: the inputs of its modules and its other direct inputs."""
+    sources: set[str] = set()
+    for i in inputs:
+        if kind_of(i) == "module":
+            sources.update(inputs_of(i))
+        else:
+            sources.add(i)
+    return [{"source_id": x, "pack_id": out_lot} for x in sorted(sources)]

@@ -85,6 +85,10 @@ class TraceService:
             return self.ledger.verify_chain(subject)
         return self.ledger.verify_store(checkpoint=checkpoint, workers=workers)
 
+    def verify_derived(self) -> VerifyReport:
+        """Rebuild lots, edges, pack sources and custody from the signed events and compare with the tables."""
+        return self.ledger.verify_derived()
+
     def chain(self, subject: str) -> list[dict[str, Any]]:
         return self.ledger.chain(subject)
 
