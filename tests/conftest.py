@@ -152,8 +152,11 @@ def make_services(store: Any) -> Any:
     from batteryloop.api.app import build_services
     from batteryloop.config import Settings
 
+    import tempfile
+
     settings = Settings(database_url=store.url, public_base_url="http://testserver", issuing_agency_code="BL",
-                        admin_token="admin-secret-token", rate_limit_per_minute=0)
+                        admin_token="admin-secret-token", rate_limit_per_minute=0,
+                        var_dir=Path(tempfile.mkdtemp(prefix="batteryloop-var-")))
     return build_services(settings, store, migrate=False)
 
 

@@ -123,3 +123,46 @@ def test_cli_standard_formats(tmp_path: Path, fixtures_dir: Path) -> None:
               str(fixtures_dir / "catenax/io.catenax.battery.battery_pass/6.1.0/BatteryPass.json"),
               "--as", pilot.AUTOMAKER, ok=False)
     assert bad.returncode == 2 and "intoServiceDate" in bad.stderr
+
+
+@pytest.mark.slow
+def test_cli_lifetime_train_and_predict_forms(tmp_path: Path, data_dir: Path) -> None:
+    """The exact command forms other tools call: train --data DIR -o MODEL; predict --model --cells -o."""
+    sev = data_dir / "severson2019"
+    train = tmp_path / "train"
+    train.mkdir()
+    lives = (sev / "cycle_lives" / "train_cycle_lives.csv").read_text().split()
+    for n in range(1, 21):
+        (train / f"cell{n}.csv.gz").symlink_to(sev / "train" / f"cell{n}.csv.gz")
+    (train / "cycle_lives.csv").write_text("\n".join(lives[:20]) + "\n")
+    cells = tmp_path / "cells"
+    cells.mkdir()
+    for n in (3, 7, 11):
+        (cells / f"cell{n}.csv.gz").symlink_to(sev / "test1" / f"cell{n}.csv.gz")
+    model = tmp_path / "model.bin"
+    p = run(tmp_path, "health", "lifetime", "train", "--data", str(train), "-o", str(model))
+    assert model.is_file() and json.loads(p.stdout)["train"]["rmse_cycles"] > 0
+    pred = tmp_path / "pred.csv"
+    run(tmp_path, "health", "lifetime", "predict", "--model", str(model), "--cells", str(cells), "-o", str(pred))
+    rows = pred.read_text().splitlines()
+    assert rows[0] == "cell,predicted_cycle_life"
+    got = {r.split(",")[0]: float(r.split(",")[1]) for r in rows[1:]}
+    assert set(got) == {"cell3", "cell7", "cell11"} and all(100 < v < 3000 for v in got.values())
+    # rul on the real CALCE cell, only cycles up to 200
+    calce = sorted((data_dir / "calce" / "CS2_36").glob("*.xlsx"))
+    assert calce
+    out = json.loads(run(tmp_path, "health", "rul", *map(str, calce[:8]), "--upto-cycle", "150").stdout)
+    assert {"predicted_eol_cycle", "lower", "upper"} <= set(out)
+    # ingest into a pack, then soh PACK
+    run(tmp_path, "demo", "--packs", "3", "--no-serve")
+    pid = f"BL.{pilot.AUTOMAKER}." + next(pilot.generate_batteries(1, seed=42))["serial_number"]
+    maccor = data_dir / "cyclers" / "PreDiag_000229_000229_truncated.034"
+    summary = tmp_path / "summary.csv"
+    run(tmp_path, "health", "ingest", str(maccor), "--pack", pid, "--as", pilot.AUTOMAKER, "--summary", str(summary))
+    header = summary.read_text().splitlines()[0].split(",")
+    assert header[:1] == ["cycle"] and {"charge_capacity_ah", "discharge_capacity_ah", "charge_energy_wh",
+                                        "discharge_energy_wh", "coulombic_efficiency"} <= set(header)
+    res = json.loads(run(tmp_path, "health", "soh", pid, "--as", pilot.AUTOMAKER, "--rated-capacity-ah", "5").stdout)
+    assert 90 < res["state_of_health"]["soh_capacity_pct"] <= 100
+    hist = json.loads(run(tmp_path, "passport", "history", pid).stdout)["versions"]
+    assert hist[-1]["version"] == res["version"] and "ingested cycler file" in hist[-1]["reason"]

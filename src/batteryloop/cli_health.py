@@ -37,8 +37,11 @@ def _guard(fn):  # type: ignore[no-untyped-def]
 
 
 @app.command("ingest")
-def ingest(file: Path, parquet: Annotated[Optional[Path], typer.Option(help="write the canonical series")] = None,
-           summary: Annotated[Optional[Path], typer.Option(help="write per-cycle summary CSV")] = None,
+def ingest(file: Path,
+           pack: Annotated[Optional[str], typer.Option(help="add the file to this pack's history (its passport id)")] = None,
+           as_: Annotated[Optional[str], typer.Option("--as", help="act as this participant (with --pack)")] = None,
+           summary: Annotated[Optional[Path], typer.Option(help="write the per-cycle summary CSV here")] = None,
+           parquet: Annotated[Optional[Path], typer.Option(help="write the canonical series (Parquet) here")] = None,
            tz: Annotated[str, typer.Option(help="IANA zone of wall-clock times without a zone")] = "UTC") -> None:
     """Read a cycler export (format detected from its content) into the canonical series."""
     from .health import cycle_summary, read_cycler_file, write_parquet
@@ -49,25 +52,42 @@ def ingest(file: Path, parquet: Annotated[Optional[Path], typer.Option(help="wri
         write_parquet(data, parquet)
     if summary:
         s.write_csv(summary)
+    if pack:
+        from .cli import _caller, _services
+
+        svc = _services()
+        _out(_guard(lambda: svc.health.ingest(pack, file, _caller(svc, as_), tz=tz)))
     console.print(f"{file.name}: {data.frame.height:,} points, {s.height} cycles")
 
 
 @app.command("soh")
-def soh(files: list[Path],
-        rated_capacity_ah: Annotated[Optional[float], typer.Option(help="rated capacity (default: from the passport's model)")] = None,
-        passport: Annotated[Optional[str], typer.Option(help="write the result into this passport")] = None,
+def soh(targets: Annotated[list[str], typer.Argument(help="a pack's passport id (its ingested history), or cycler files")],
+        rated_capacity_ah: Annotated[Optional[float], typer.Option(help="rated capacity (default: the passport's model)")] = None,
+        write: Annotated[bool, typer.Option(help="write the result into the pack's passport")] = True,
+        passport: Annotated[Optional[str], typer.Option(help="with files: write the result into this passport")] = None,
         as_: Annotated[Optional[str], typer.Option("--as", help="act as this participant")] = None,
         tz: str = "UTC") -> None:
-    """State of health (Annex VII) from one pack's cycler exports; with --passport, store it there."""
-    if passport:
-        from .cli import _caller, _services
+    """State of health (Annex VII) of a pack from its ingested history, or of cycler files."""
+    files = [Path(t) for t in targets]
+    if all(f.is_file() for f in files):
+        if passport:
+            from .cli import _caller, _services
 
-        s = _services()
-        _out(_guard(lambda: s.health.record_soh(passport, files, _caller(s, as_), rated_capacity_ah=rated_capacity_ah, tz=tz)))
+            s = _services()
+            _out(_guard(lambda: s.health.record_soh(passport, files, _caller(s, as_), rated_capacity_ah=rated_capacity_ah, tz=tz)))
+            return
+        from .health import estimate_soh, read_cell
+
+        _out(_guard(lambda: estimate_soh(read_cell(files, tz=tz), rated_capacity_ah=rated_capacity_ah).model_dump(mode="json")))
         return
-    from .health import estimate_soh, read_cell
+    if len(targets) != 1:
+        console.print(f"[red]error:[/red] not files: {', '.join(t for t in targets if not Path(t).is_file())}; "
+                      "give one pack id or existing cycler files")
+        raise typer.Exit(2)
+    from .cli import _caller, _services
 
-    _out(_guard(lambda: estimate_soh(read_cell(files, tz=tz), rated_capacity_ah=rated_capacity_ah).model_dump(mode="json")))
+    s = _services()
+    _out(_guard(lambda: s.health.pack_soh(targets[0], _caller(s, as_), rated_capacity_ah=rated_capacity_ah, write=write)))
 
 
 @app.command("rul")
@@ -107,12 +127,14 @@ def lifetime_train(data: Annotated[Path, typer.Option(help="folder of training c
 
 
 @lifetime_app.command("predict")
-def lifetime_predict(model: Path, cells: Path, out: Annotated[Optional[Path], typer.Option("--out", "-o")] = None) -> None:
-    """Predict cycle lives of a folder of cells; evaluates when the folder has known lives."""
+def lifetime_predict(model: Annotated[Path, typer.Option(help="a model file written by `lifetime train`")],
+                     cells: Annotated[Path, typer.Option(help="folder of cellN.csv[.gz] files")],
+                     out: Annotated[Path, typer.Option("--out", "-o", help="CSV: cell,predicted_cycle_life")]) -> None:
+    """Predict the cycle life of every cell in a folder; evaluates too when the folder has known lives."""
     from .health.lifetime import LifetimeModel, evaluate, load_curve_set, write_predictions
 
-    m = LifetimeModel.load(model)
+    m = _guard(lambda: LifetimeModel.load(model))
     cs = _guard(lambda: load_curve_set(cells))
-    if out:
-        write_predictions(m, cs, out)
-    _out({"cells": len(cs.names), "evaluation": evaluate(m, cs) if cs.cycle_lives is not None else None})
+    write_predictions(m, cs, out)
+    _out({"cells": len(cs.names), "predictions": str(out),
+          "evaluation": evaluate(m, cs) if cs.cycle_lives is not None else None})

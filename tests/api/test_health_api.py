@@ -50,3 +50,44 @@ def test_bad_cycler_file_is_refused_and_nothing_changes(client: Any, data_dir: P
         assert r.headers["content-type"].startswith("application/problem+json")
         assert r.json()["detail"]
     assert client.get(f"/api/v1/passports/{pid}").json()["version"] == 1
+
+
+def test_ingest_history_then_soh_and_cycles(client: Any, data_dir: Path) -> None:
+    pid = client.post("/api/v1/passports", json=next(pilot.generate_batteries(1, seed=43)),
+                      headers=H(client, pilot.AUTOMAKER)).json()["passport_id"]
+    assert client.post(f"/api/v1/passports/{pid}/state-of-health", headers=H(client, pilot.AUTOMAKER)).status_code == 404
+    f = data_dir / "cyclers" / "PreDiag_000229_000229_truncated.034"
+    r = client.post(f"/api/v1/passports/{pid}/cycler-data", files={"file": (f.name, f.read_bytes())},
+                    headers=H(client, pilot.RECYCLER_EU))
+    assert r.status_code == 403
+    r = client.post(f"/api/v1/passports/{pid}/cycler-data", files={"file": (f.name, f.read_bytes())},
+                    headers=H(client, pilot.AUTOMAKER))
+    assert r.status_code == 200, r.text
+    assert r.json()["cycles"] >= 1
+    # a recycler (legitimate interest) may compute it without writing; the public may not see cycles
+    r = client.post(f"/api/v1/passports/{pid}/state-of-health", params={"rated_capacity_ah": 5.0, "write": False},
+                    headers=H(client, pilot.RECYCLER_EU))
+    assert r.status_code == 200 and "version" not in r.json()
+    r = client.post(f"/api/v1/passports/{pid}/state-of-health", params={"rated_capacity_ah": 5.0},
+                    headers=H(client, pilot.AUTOMAKER))
+    assert r.status_code == 200 and r.json()["version"] == 2
+    assert client.get(f"/api/v1/passports/{pid}/cycles").status_code == 401
+    cyc = client.get(f"/api/v1/passports/{pid}/cycles", headers=H(client, pilot.RECYCLER_EU)).json()["cycles"]
+    assert {"cycle", "charge_capacity_ah", "discharge_capacity_ah", "coulombic_efficiency"} <= set(cyc[0])
+    g = client.post("/api/v1/health/grade", json={"battery_id": pid, "soh_capacity_pct": 83, "deep_discharge_events": 0})
+    assert g.status_code == 200 and g.json()["grade"] in ("A", "B", "C")
+    bad = client.post("/api/v1/health/grade", json={"battery_id": pid, "soh_capacity_pct": "high"})
+    assert bad.status_code == 422 and "soh_capacity_pct" in bad.json()["detail"]
+
+
+def test_passport_page_shows_capacity_curve_to_legitimate_interest(client: Any, data_dir: Path) -> None:
+    pid = client.post("/api/v1/passports", json=next(pilot.generate_batteries(1, seed=44)),
+                      headers=H(client, pilot.AUTOMAKER)).json()["passport_id"]
+    f = data_dir / "cyclers" / "test_loopsnewoutput_MB_CE1_short10k.csv"
+    assert client.post(f"/api/v1/passports/{pid}/cycler-data", files={"file": (f.name, f.read_bytes())},
+                       headers=H(client, pilot.AUTOMAKER)).status_code == 200
+    assert "capacity-fade" not in client.get(f"/p/{pid}").text
+    client.cookies.set("batteryloop_token", client.tokens[pilot.REPAIRER])
+    page = client.get(f"/p/{pid}").text
+    client.cookies.clear()
+    assert 'id="capacity-fade"' in page and "Capacity per cycle" in page

@@ -41,7 +41,7 @@ def build_services(settings: Settings, store: Store | None = None, *, migrate: b
         participants=participants_svc,
         passports=passports_svc,
         circular=CircularService(passports_svc, participants_svc),
-        health=HealthService(passports_svc),
+        health=HealthService(passports_svc, settings.var_dir / "health"),
         audit=passports_svc.audit,
     )
 

@@ -14,6 +14,7 @@ from typing import Any
 from ..access import Caller
 from ..errors import InvalidData
 from ..passport.service import PassportService
+from ..passport.tiers import Tier
 from .errors import HealthError
 from .readers import read_cell
 from .soh import StateOfHealth, estimate_soh
@@ -44,17 +45,97 @@ def passport_fields(soh: StateOfHealth) -> dict[str, Any]:
 
 
 class HealthService:
-    def __init__(self, passports: PassportService) -> None:
+    """State of health for packs with passports; each pack's cycler series are kept as Parquet files
+    under ``series_dir/<passport id>/`` in the order they were ingested (a pack's history)."""
+
+    def __init__(self, passports: PassportService, series_dir: Path | None = None) -> None:
         self.passports = passports
+        self.series_dir = series_dir
+
+    def _pack_dir(self, passport_id: str) -> Path:
+        from ..passport.identifiers import UniqueIdentifier
+
+        if self.series_dir is None:
+            raise InvalidData("no series folder configured", [])
+        UniqueIdentifier.parse(passport_id)  # only [A-Z0-9.-]: safe as a folder name
+        return self.series_dir / passport_id
+
+    def ingest(self, passport_id: str, file: str | Path, caller: Caller, *, tz: str = "UTC") -> dict[str, Any]:
+        """Read one cycler export and add it to the pack's history (the economic operator)."""
+        from ..access import can_write_battery
+        from ..errors import Forbidden
+        from .readers import read_cycler_file
+        from .summary import cycle_summary
+        from .timeseries import write_parquet
+
+        rec = self.passports.get_record(passport_id)
+        if not can_write_battery(caller, economic_operator_id=rec.economic_operator_id):
+            raise Forbidden(f"only the economic operator {rec.economic_operator_id} adds data to {passport_id}")
+        try:
+            data = read_cycler_file(file, tz=tz)
+        except HealthError as exc:
+            raise health_error(exc) from None
+        d = self._pack_dir(passport_id)
+        d.mkdir(parents=True, exist_ok=True)
+        n = len(list(d.glob("*.parquet")))
+        dest = d / f"{n:04d}-{Path(file).stem[:80]}.parquet"
+        tmp = dest.with_suffix(".tmp")
+        write_parquet(data, tmp)
+        tmp.replace(dest)  # a killed ingest leaves no half-written series
+        s = cycle_summary(data)
+        return {"passport_id": passport_id, "file": Path(file).name, "stored_as": dest.name,
+                "points": data.frame.height, "cycles": s.height}
+
+    def pack_files(self, passport_id: str) -> list[Path]:
+        d = self._pack_dir(passport_id)
+        return sorted(d.glob("*.parquet")) if d.is_dir() else []
+
+    def pack_series(self, passport_id: str):  # type: ignore[no-untyped-def]
+        from .timeseries import concat, read_parquet
+
+        files = self.pack_files(passport_id)
+        if not files:
+            from ..errors import NotFound
+
+            raise NotFound(f"no cycler data ingested for {passport_id}: run `batteryloop health ingest FILE --pack "
+                           f"{passport_id}` first")
+        parts = [read_parquet(f) for f in files]
+        return parts[0] if len(parts) == 1 else concat(parts)
+
+    def pack_soh(self, passport_id: str, caller: Caller, *, rated_capacity_ah: float | None = None,
+                 write: bool = True) -> dict[str, Any]:
+        """State of health from the pack's ingested history; written into its passport unless ``write=False``."""
+        rec = self.passports.get_record(passport_id)
+        if Tier.LEGITIMATE_INTEREST not in self.passports.tiers_for(rec, caller):
+            from ..errors import deny
+
+            raise deny(caller.anonymous, f"the state of health of {passport_id} needs legitimate interest")
+        if rated_capacity_ah is None:
+            rated_capacity_ah = self._rated(rec)
+        try:
+            soh = estimate_soh(self.pack_series(passport_id), rated_capacity_ah=rated_capacity_ah)
+        except HealthError as exc:
+            raise health_error(exc) from None
+        out: dict[str, Any] = {"passport_id": passport_id, "state_of_health": soh.model_dump(mode="json")}
+        if write:
+            fields = passport_fields(soh)
+            view = self.passports.update_passport(passport_id, fields, caller,
+                                                  reason=f"state of health from {len(self.pack_files(passport_id))} "
+                                                         "ingested cycler file(s)")
+            out.update(version=view["version"], written=fields)
+        return out
+
+    def _rated(self, rec: Any) -> float:
+        with self.passports.store.read() as conn:
+            model, _ = self.passports._model_data(conn, rec.model_id)
+        return float(model["rated_capacity_ah"])
 
     def record_soh(self, passport_id: str, files: Sequence[str | Path], caller: Caller, *,
                    rated_capacity_ah: float | None = None, tz: str = "UTC") -> dict[str, Any]:
         """Read cycler exports of one pack, compute its state of health and store it as a passport version."""
         rec = self.passports.get_record(passport_id)
         if rated_capacity_ah is None:
-            with self.passports.store.read() as conn:
-                model, _ = self.passports._model_data(conn, rec.model_id)
-            rated_capacity_ah = model["rated_capacity_ah"]
+            rated_capacity_ah = self._rated(rec)
         try:
             soh = estimate_soh(read_cell(list(files), tz=tz), rated_capacity_ah=rated_capacity_ah)
         except HealthError as exc:

@@ -97,9 +97,29 @@ def passport_page(passport_id: str, request: Request, c: CallerDep, s: ServicesD
     except BatteryloopError as exc:
         return templates.TemplateResponse(request, "error.html", _ctx(request, c, error=exc), status_code=exc.status)
     hidden = Tier.LEGITIMATE_INTEREST.value not in view["access_tiers"]
+    figures = [] if hidden else _capacity_figure(s, passport_id)
+    import plotly
+
     return templates.TemplateResponse(request, "passport.html", _ctx(
         request, c, view=view, battery_sections=_sections(view["battery"], BATTERY_SECTIONS),
-        model_sections=_sections(view["model"], MODEL_SECTIONS), more_hidden=hidden))
+        model_sections=_sections(view["model"], MODEL_SECTIONS), more_hidden=hidden, figures=figures,
+        plotly_version=plotly.__version__))
+
+
+def _capacity_figure(s: Services, passport_id: str) -> list[dict[str, Any]]:
+    """The capacity fade curve of a pack's ingested cycler history (legitimate-interest readers only)."""
+    if s.health is None or s.health.series_dir is None or not s.health.pack_files(passport_id):
+        return []
+    import plotly.graph_objects as go
+
+    from ..health import cycle_summary
+
+    summ = cycle_summary(s.health.pack_series(passport_id))
+    fig = go.Figure([go.Scatter(x=summ["cycle"].to_list(), y=summ["discharge_capacity_ah"].to_list(),
+                                mode="lines+markers", name="discharge capacity (Ah)")])
+    fig.update_layout(title="Capacity per cycle (ingested cycler data)", xaxis_title="cycle",
+                      yaxis_title="discharge capacity (Ah)", height=320, margin={"l": 50, "r": 10, "t": 40, "b": 40})
+    return [{"id": "capacity-fade", "figure": fig.to_plotly_json()}]
 
 
 @router.get("/", response_class=HTMLResponse)
