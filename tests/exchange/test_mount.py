@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from batteryloop.exchange.app import create_node_app
 from batteryloop.exchange.config import NodeConfig
 from batteryloop.exchange.credentials import BPN, FRAMEWORK_AGREEMENT, MEMBERSHIP
 from batteryloop.exchange.did import did_document_url

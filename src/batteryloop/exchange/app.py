@@ -254,9 +254,6 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
         if want is None or not hmac.compare_digest(got.encode(), f"Bearer {want}".encode()):
             raise CredentialError("unauthorized", "management needs 'Authorization: Bearer <admin_token>' of this node")
 
-    def managed(fn: Callable[..., Any]) -> Callable[..., Any]:
-        return fn
-
     @m.post("/catalog")
     async def m_catalog(request: Request) -> Response:
         admin(request)

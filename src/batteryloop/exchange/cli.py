@@ -7,7 +7,6 @@ the node then speaks the Dataspace Protocol to the provider, so callbacks reach 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 

@@ -22,7 +22,7 @@ import hmac
 import math
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
