@@ -167,7 +167,7 @@ def test_inserted_event(filled: Ledger, store, signers, registry) -> None:
             c.execute(update(trace_chain).where(trace_chain.c.subject == PACK, trace_chain.c.seq == s).values(seq=s + 1))
         top = c.execute(select(trace_events.c.gseq).order_by(trace_events.c.gseq.desc())).scalars().first()
         c.execute(trace_events.insert().values(gseq=top + 1, id=ins.event.id, hash=ins.hash, kind="soh_update",
-                                               actor=pilot.REPAIRER, occurred_at="2026-03-01T10:00:00Z", country="DE",
+                                               actor=pilot.REPAIRER, occurred_at=ins.event.occurred_at, country="DE",
                                                recorded_at="2026-03-01T10:00:00Z", body=ins.body.decode(),
                                                signature=ins.signature))
         # the unique (subject, prev_hash) refuses a second link after head2, so the attacker re-points the
@@ -252,3 +252,12 @@ def test_derived_tables_are_checked_against_the_signed_events(ledger: Ledger, si
     assert any("trace_custody P1: holder" in m for m in msgs)
     assert {"derived_mismatch", "derived_missing", "derived_extra"} <= rules(rep)
     assert ledger.verify_store().ok  # the signed events themselves are intact
+
+
+def test_changed_column_copied_from_the_body(filled: Ledger, store) -> None:
+    eid = f"{PACK}-soh-1"
+    with store.write() as c:
+        c.execute(update(trace_events).where(trace_events.c.id == eid).values(actor=pilot.REPAIRER))
+    rep = filled.verify_store()
+    assert rules(rep) == {"row_mismatch"} and "column actor" in rep.problems[0].message
+    assert "row_mismatch" in rules(filled.verify_event(eid))

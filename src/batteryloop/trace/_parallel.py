@@ -134,7 +134,8 @@ def verify_range(args: tuple[int, int, bool], store: Any = None) -> tuple[list[t
     lo, hi, full = args
     st = store or _STORE
     with st.read() as conn:
-        rows = conn.execute(select(E.c.gseq, E.c.id, E.c.hash, E.c.body, E.c.signature)
+        rows = conn.execute(select(E.c.gseq, E.c.id, E.c.hash, E.c.body, E.c.signature, E.c.kind, E.c.actor,
+                                   E.c.occurred_at, E.c.country)
                             .where(E.c.gseq >= lo, E.c.gseq <= hi).order_by(E.c.gseq)).all()
         links = conn.execute(select(C.c.event_id, C.c.subject, C.c.seq, C.c.prev_hash, C.c.event_hash)
                              .join(E, E.c.id == C.c.event_id).where(E.c.gseq >= lo, E.c.gseq <= hi)).all()

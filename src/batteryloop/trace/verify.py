@@ -7,6 +7,7 @@ rule:
   not in canonical form (a byte was changed and the text still parses), or breaks the event schema;
 * ``hash_mismatch`` — the SHA-256 of the stored body is not the stored hash (a changed byte);
 * ``id_mismatch`` — the body's id is not the row's id;
+* ``row_mismatch`` — a column copied from the body (kind, actor, time, country) was changed;
 * ``actor_unknown`` / ``actor_no_key`` — the actor is not in the participant registry or has no key;
 * ``signature_invalid`` — the signature does not verify under the actor's registered key (content
   changed, or signed by another key);
@@ -98,6 +99,13 @@ def check_event_row(row: Any, key_for: KeyLookup, *, full_schema: bool = True) -
             problems.append(Problem(eid, "body_invalid", f"event {eid}: stored body breaks the event schema: {exc.detail}"))
     if body.get("id") != eid:
         problems.append(Problem(eid, "id_mismatch", f"event {eid}: body says id {body.get('id')!r}"))
+    place = body.get("place") if isinstance(body.get("place"), dict) else {}
+    for col, want in (("kind", body.get("kind")), ("actor", body.get("actor")),
+                      ("occurred_at", body.get("occurred_at")), ("country", place.get("country"))):
+        have = getattr(row, col, want)  # the row's copies of body fields, used by indexes and queries
+        if have != want:
+            problems.append(Problem(eid, "row_mismatch", f"event {eid}: column {col} is {have!r}, the signed body "
+                                                         f"says {want!r}"))
     actor = body.get("actor")
     key = key_for(actor) if isinstance(actor, str) else None
     if key is None:
