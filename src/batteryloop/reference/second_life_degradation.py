@@ -1,6 +1,6 @@
 """Degradation of repurposed packs in stationary duty, per full equivalent cycle (UNVERIFIED defaults).
 
-Orders of magnitude from the literature, not fitted here:
+Sources (orders of magnitude from the literature, not fitted here):
 - Preger et al., "Degradation of commercial lithium-ion cells as a function of chemistry and cycling
   conditions", J. Electrochem. Soc. 167, 120532 (2020): at 25 °C and moderate rates LFP cells kept
   more than 80 % capacity after several thousand cycles, NMC and NCA cells reached 80 % after roughly
