@@ -30,9 +30,11 @@ def _register_subcommands() -> None:
     from .cli_circular import app as circular_app
     from .cli_health import app as health_app
     from .cli_hubs import app as hub_app
+    from .exchange.cli import app as node_app
 
     app.add_typer(health_app, name="health")
     app.add_typer(hub_app, name="hub")
+    app.add_typer(node_app, name="node")
     app.add_typer(circular_app, name="circular")
 
 console = Console(stderr=True, soft_wrap=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import orjson
@@ -66,6 +67,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(health_api.router)
     app.include_router(hubs_api.router)
 
+    node_config = os.environ.get("BATTERYLOOP_NODE_CONFIG")
+    if node_config:  # this registry is also a participant's data-space connector, under /node
+        from ..exchange.app import mount_node
+
+        mount_node(app, node_config, "/node", store=app.state.services.store, passports=app.state.services.passports)
+
     from ..web import pages
 
     app.include_router(pages.router)
@@ -74,8 +81,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @app.get("/api/v1/health", tags=["meta"], summary="Liveness")
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
-
-    import os
 
     if os.environ.get("BATTERYLOOP_BENCH_CONSTANT"):
         size = int(os.environ["BATTERYLOOP_BENCH_CONSTANT"])
