@@ -168,7 +168,11 @@ def test_recycled_content_of_pack_and_model(q: TraceQueries) -> None:
     m = q.recycled_content(model_id="EM-X", year=2026)
     assert m["packs"] == 2 and set(m["by_plant"]) == {"Zwickau", "Debrecen"}
     assert m["elements"]["Li"]["recycled_kg"] == pytest.approx(2 * 9.7 * 10 / 19.4)
-    assert q.passport_recycled_content("P1")["lithium_post_consumer_pct"] == pytest.approx(51.55, abs=0.01)
+    assert q.passport_recycled_content("P1", split=True)["lithium_post_consumer_pct"] == pytest.approx(51.55, abs=0.01)
+    from batteryloop.passport.model import RecycledContent
+
+    fields = q.passport_recycled_content(model_id="EM-X", year=2026, plant="Zwickau")
+    assert RecycledContent.model_validate(fields).lithium_pct == pytest.approx(51.55, abs=0.01)
     with pytest.raises(NotFound):
         q.recycled_content(model_id="EM-X", year=2025)
     with pytest.raises(InvalidData):

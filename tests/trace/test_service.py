@@ -33,6 +33,9 @@ def test_record_pilot_and_ask_everything(store) -> None:  # type: ignore[no-unty
     assert physical["elements"]["Li"]["recycled_kg"] > 0
     fields = svc.passport_recycled_content(pack)
     assert fields["allocation_rule"] == "mass_balance" and "lithium_pct" in fields
+    from batteryloop.passport.model import RecycledContent
+
+    RecycledContent.model_validate(svc.passport_recycled_content(model_id="EM-NMC811-82", year=2026))
     assert svc.sourcing_risks(pack)["flagged"]  # cobalt from CD in every NMC pack
     assert "counts" in svc.outflows()
 

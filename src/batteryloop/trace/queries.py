@@ -402,9 +402,14 @@ class TraceQueries:
                 "by_plant": {site: aggregate(ps, recs, elements) for site, ps in sorted(by_plant.items())},
                 "references": [v.model_dump() for v in tracker.used()]}
 
-    def passport_recycled_content(self, pack_id: str, rule: str = "mass_balance") -> dict[str, Any]:
-        """The passport's recycled-content fields for one pack (percentages), from :meth:`recycled_content`."""
-        r = self.recycled_content(pack_id=pack_id, rule=rule)
+    def passport_recycled_content(self, pack_id: str | None = None, rule: str = "mass_balance", *,
+                                  model_id: str | None = None, year: int | None = None, plant: str | None = None,
+                                  split: bool = False, **kw: Any) -> dict[str, Any]:
+        """The passport's recycled-content fields (``passport.model.RecycledContent``: ``cobalt_pct``,
+        ``lithium_pct``, ``nickel_pct``, ``lead_pct``, ``allocation_rule``) for one pack, or for a model's
+        packs of a year and plant (Art. 8 declares per model, plant and year). ``split`` adds the
+        pre- and post-consumer shares (``cobalt_pre_consumer_pct`` …), which that model does not hold."""
+        r = self.recycled_content(pack_id=pack_id, model_id=model_id, year=year, plant=plant, rule=rule, **kw)
         names = {"Co": "cobalt", "Li": "lithium", "Ni": "nickel", "Pb": "lead"}
         out: dict[str, Any] = {"allocation_rule": rule}
         for el, v in r["elements"].items():
@@ -412,10 +417,10 @@ class TraceQueries:
                 continue
             n = names[el]
             out[f"{n}_pct"] = round(v["total"] * 100, 2)
-            out[f"{n}_pre_consumer_pct"] = round(v["pre_consumer"] * 100, 2)
-            out[f"{n}_post_consumer_pct"] = round(v["post_consumer"] * 100, 2)
+            if split:
+                out[f"{n}_pre_consumer_pct"] = round(v["pre_consumer"] * 100, 2)
+                out[f"{n}_post_consumer_pct"] = round(v["post_consumer"] * 100, 2)
         return out
-
 
 def _compare(res: Mapping[str, Mapping[str, Any]], mins: Mapping[str, Mapping[str, float]], tracker: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}

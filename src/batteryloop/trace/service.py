@@ -118,6 +118,11 @@ class TraceService:
                                              rule=rule or s.recycled_content_rule, period=s.mass_balance_period,
                                              allocation=s.mass_balance_allocation)
 
-    def passport_recycled_content(self, pack_id: str) -> dict[str, Any]:
-        """The passport's recycled-content fields (``cobalt_pct`` …, ``allocation_rule``) for one pack."""
-        return self.queries.passport_recycled_content(pack_id, rule=self.settings.recycled_content_rule)
+    def passport_recycled_content(self, pack_id: str | None = None, *, model_id: str | None = None,
+                                  year: int | None = None, plant: str | None = None, split: bool = False
+                                  ) -> dict[str, Any]:
+        """The passport's recycled-content fields for one pack or a model's packs of a year and plant."""
+        st = self.settings
+        return self.queries.passport_recycled_content(
+            pack_id, rule=st.recycled_content_rule, model_id=model_id, year=year, plant=plant, split=split,
+            period=st.mass_balance_period, allocation=st.mass_balance_allocation)
