@@ -1,12 +1,9 @@
-"""Stores for the trace tests: a fresh SQLite file per test, and PostgreSQL when
-``BATTERYLOOP_TEST_POSTGRES_URL`` is set (a fresh database per test, dropped afterwards).
-
-Until the shared ``store`` fixture lands in tests/conftest.py these are the trace package's own.
-"""
+"""Stores for the trace tests: a fresh SQLite file per test, and a fresh database per test on the
+PostgreSQL server of the shared ``postgres_url`` fixture (tests/conftest.py: started on loopback, or
+BATTERYLOOP_TEST_POSTGRES_URL; required in CI), dropped afterwards."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
@@ -20,9 +17,6 @@ from batteryloop.store.db import Store
 from batteryloop.trace.keys import Signer
 from batteryloop.trace.ledger import Ledger
 from batteryloop.trace.sim import all_participants, demo_signers
-
-PG_URL = os.environ.get("BATTERYLOOP_TEST_POSTGRES_URL")
-
 
 def _sqlite_store(tmp_path) -> Store:  # type: ignore[no-untyped-def]
     store = Store(f"sqlite:///{tmp_path}/t.db")
@@ -38,10 +32,8 @@ def sqlite_store(tmp_path) -> Iterator[Store]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def pg_store() -> Iterator[Store]:
-    if not PG_URL:
-        pytest.skip("BATTERYLOOP_TEST_POSTGRES_URL is not set")
-    url = make_url(PG_URL)
+def pg_store(postgres_url: str) -> Iterator[Store]:
+    url = make_url(postgres_url)
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
     name = f"bl_trace_{uuid.uuid4().hex[:12]}"
