@@ -1,9 +1,12 @@
-"""Circular use cases on stored passports: a model's carbon footprint, a retired pack's grade and route.
+"""Circular use cases on stored passports: a model's carbon footprint, a retired pack's grade and route,
+a model's compliance report, the retired packs a participant may route, and BaaS pricing against NIO.
 
 The passport's carbon-footprint fields come from :func:`carbon_footprint` here
 (:meth:`CircularService.apply_model_footprint`); a pack's route decision reads its state of health
 from its passport — which is legitimate-interest data, so only callers holding that tier on the
-battery may ask for it.
+battery may ask for it. The compliance report reads recycled content from the traceability ledger
+(:class:`~batteryloop.trace.TraceService`, allocation rule a setting or an argument) and never invents
+it: when no traced lots exist for the model and year, the report says so and checks nothing there.
 """
 
 from __future__ import annotations
@@ -36,11 +39,39 @@ class CircularService:
             data, _ = self.passports._model_data(conn, model_id)
         return data
 
+    def resolve_model(self, ident: str) -> tuple[str, str | None]:
+        """``ident`` is a battery model id, or a passport id (→ its model): (model_id, passport_id or None)."""
+        try:
+            self._model(ident)
+            return ident, None
+        except NotFound:
+            pass
+        try:
+            rec = self.passports.get_record(ident)
+        except NotFound:
+            raise NotFound(f"{ident!r} is neither a battery model nor a passport") from None
+        return rec.model_id, ident
+
+    def footprint_for(self, ident: str, **kwargs: Any) -> dict[str, Any]:
+        """:meth:`model_footprint` of a model, or of a passport's model (the footprint is declared per model)."""
+        model_id, passport_id = self.resolve_model(ident)
+        out = self.model_footprint(model_id, **kwargs)
+        return {"passport_id": passport_id, **out} if passport_id else out
+
     def model_footprint(self, model_id: str, *, manufacturing_country: str | None = None,
                         annual_distance_km: float | None = None, usable_energy_fraction: float = 1.0,
                         class_limits_kgco2e_per_kwh: dict[str, float] | None = None,
                         references: References | None = None) -> dict[str, Any]:
         """Compute a model's carbon footprint (Art. 7) from its passport data and the reference sets."""
+        r = self._footprint_result(model_id, manufacturing_country=manufacturing_country,
+                                   annual_distance_km=annual_distance_km, usable_energy_fraction=usable_energy_fraction,
+                                   class_limits_kgco2e_per_kwh=class_limits_kgco2e_per_kwh, references=references)
+        return {"model_id": model_id, "passport_fields": r.to_passport_fields(), "result": r.model_dump(mode="json")}
+
+    def _footprint_result(self, model_id: str, *, manufacturing_country: str | None = None,
+                          annual_distance_km: float | None = None, usable_energy_fraction: float = 1.0,
+                          class_limits_kgco2e_per_kwh: dict[str, float] | None = None,
+                          references: References | None = None) -> Any:
         m = self._model(model_id)
         country = manufacturing_country or self.participants.get(m["manufacturer_id"])["country"]
         energy = m.get("rated_energy_kwh") or m["rated_capacity_ah"] * m["nominal_voltage_v"] / 1000
@@ -61,7 +92,7 @@ class CircularService:
                 references=references)
         except CircularInputError as exc:
             raise input_error(exc) from None
-        return {"model_id": model_id, "passport_fields": r.to_passport_fields(), "result": r.model_dump(mode="json")}
+        return r
 
     def apply_model_footprint(self, model_id: str, caller: Caller, **kwargs: Any) -> dict[str, Any]:
         """Compute the footprint and write it into the model's passport data (a new model version)."""
@@ -79,6 +110,12 @@ class CircularService:
         if Tier.LEGITIMATE_INTEREST not in self.passports.tiers_for(rec, caller):
             raise Forbidden("a route decision reads the pack's state of health, which needs legitimate interest "
                             "(recycler, repairer, second-life operator, owner, authority or the economic operator)")
+        return self._route(rec, economics=economics, prices_usd_per_kg=prices_usd_per_kg, references=references)
+
+    def _route(self, rec: Any, *, economics: dict[str, float] | None = None,
+               prices_usd_per_kg: dict[str, float] | None = None, references: References | None = None,
+               sensitivity: bool = True) -> dict[str, Any]:
+        passport_id = rec.id
         soh = (rec.data.get("state_of_health") or {})
         usage = (rec.data.get("usage") or {})
         if soh.get("soh_capacity_pct") is None:
@@ -94,7 +131,257 @@ class CircularService:
         try:
             d = decide_route(m["chemistry"], energy, soh["soh_capacity_pct"] / 100, grade=g.grade,
                              safety_flags=[f.code for f in g.safety_flags if f.blocking], economics=economics,
-                             prices_usd_per_kg=prices_usd_per_kg, references=references)
+                             prices_usd_per_kg=prices_usd_per_kg, references=references, sensitivity=sensitivity)
         except CircularInputError as exc:
             raise input_error(exc) from None
         return {"passport_id": passport_id, "grade": g.model_dump(mode="json"), "decision": d.model_dump(mode="json")}
+
+    # ------------------------------------------------------------------ retired packs a caller may route
+    def retired_routes(self, caller: Caller, *, soh_below_pct: float = 80.0, limit: int = 40,
+                       references: References | None = None) -> dict[str, Any]:
+        """Route decisions of the retired packs ``caller`` may read the state of health of.
+
+        Retired: status ``waste``, or an original/re-used pack whose state of health is below
+        ``soh_below_pct`` (the end of a first life in a vehicle). Packs where the caller lacks the
+        legitimate-interest tier are not read at all (nor counted).
+        """
+        import orjson
+        from sqlalchemy import select
+
+        from ..passport.tiers import battery_tiers
+        from ..store.tables import passports as t
+
+        q = (select(t.c.id, t.c.economic_operator_id, t.c.owner_id, t.c.status, t.c.data)
+             .where(t.c.archived.is_(False), t.c.successor_id.is_(None)).order_by(t.c.id))
+        out: list[dict[str, Any]] = []
+        seen = 0
+        with self.passports.store.read() as conn:
+            rows = conn.execute(q).all()
+        for r in rows:
+            if Tier.LEGITIMATE_INTEREST not in battery_tiers(caller, economic_operator_id=r.economic_operator_id,
+                                                              owner_id=r.owner_id):
+                continue
+            data = orjson.loads(r.data)
+            soh = (data.get("state_of_health") or {}).get("soh_capacity_pct")
+            if soh is None:
+                continue
+            if r.status != "waste" and not (r.status in ("original", "reused") and soh < soh_below_pct):
+                continue
+            seen += 1
+            if len(out) >= limit:
+                continue
+            rec = self.passports.get_record(r.id)
+            route = self._route(rec, references=references)
+            route["status"] = r.status
+            route["model_id"] = rec.model_id
+            out.append(route)
+        return {"retired_packs": seen, "shown": len(out), "soh_below_pct": soh_below_pct, "packs": out}
+
+    # ------------------------------------------------------------------ compliance report
+    def compliance(self, model_id: str, year: int, *, plant: str | None = None, rule: str | None = None,
+                   processes: list[str] | None = None, manufacturing_country: str | None = None,
+                   class_limits_kgco2e_per_kwh: dict[str, float] | None = None,
+                   references: References | None = None) -> dict[str, Any]:
+        """A model's compliance report for a year (and plant): recycled content (Art. 8) from the
+        traceability ledger, recycling efficiency and material recovery (Annex XII) of the model's
+        chemistry by process, carbon footprint and class (Art. 7). Every figure with its references."""
+        from datetime import date
+
+        from ..trace.service import TraceService, TraceSettings
+        from .compliance import ALLOCATION_RULES, MetalInput, compliance_report
+        from .recycling import ANNEX_XII_METALS, PROCESSES, recycle_pack
+
+        if not isinstance(year, int) or not 2000 <= year <= 2100:
+            raise InvalidData(f"year {year!r}: give a calendar year (2000–2100)", [{
+                "field": "year", "rule": "range", "value": year, "message": "year: 2000–2100"}])
+        settings = TraceSettings.from_env()
+        rule = rule or settings.recycled_content_rule
+        if rule not in ALLOCATION_RULES:
+            raise InvalidData(f"unknown allocation rule {rule!r}: use one of {', '.join(ALLOCATION_RULES)}", [{
+                "field": "rule", "rule": "enum", "value": rule, "message": f"rule: one of {', '.join(ALLOCATION_RULES)}"}])
+        procs = processes or list(PROCESSES)
+        for p in procs:
+            if p not in PROCESSES:
+                raise InvalidData(f"unknown process {p!r}: use one of {', '.join(PROCESSES)}", [{
+                    "field": "process", "rule": "enum", "value": p, "message": f"process: one of {', '.join(PROCESSES)}"}])
+        m = self._model(model_id)
+        energy = m.get("rated_energy_kwh") or m["rated_capacity_ah"] * m["nominal_voltage_v"] / 1000
+        notes: list[str] = []
+
+        # Art. 8 recycled content, from the ledger
+        trace = TraceService(self.passports.store, settings, refs=references)
+        rc_source: dict[str, Any]
+        metals: list[MetalInput] = []
+        try:
+            traced = trace.recycled_content(model_id=model_id, year=year, plant=plant, rule=rule)
+        except NotFound as exc:
+            rc_source = {"status": "no_traced_lots", "message": (
+                f"no traced lots: {exc.detail}; recycled content is not reported (nothing is assumed) — "
+                "record the model's supply chain in the traceability ledger first"),
+                "allocation_rule": rule}
+            notes.append(rc_source["message"])
+        else:
+            for el, v in traced["elements"].items():
+                have = v.get("element_kg") or 0.0
+                if have <= 0:
+                    continue
+                rec_kg = min(float(v.get("recycled_kg") or 0.0), have)
+                metals.append(MetalInput(metal=el, active_material_kg=have, recycled_physical_kg=rec_kg)
+                              if rule == "physical_segregation" else
+                              MetalInput(metal=el, active_material_kg=have, allocated_recycled_kg=rec_kg))
+            rc_source = {"status": "traced", "packs": traced["packs"], "settings": traced["settings"],
+                         "allocation_rule": rule, "elements": traced["elements"],
+                         "targets_by_date": traced["targets"], "by_plant": traced.get("by_plant"),
+                         "message": f"{traced['packs']} traced packs of {model_id} made in {year}"
+                                    + (f" at {plant}" if plant else "") + f" ({rule.replace('_', ' ')})"}
+            if not metals:
+                rc_source["status"] = "no_metals"
+                rc_source["message"] = "the traced packs hold no Co, Li, Ni or Pb in their lots"
+                notes.append(rc_source["message"])
+
+        # Annex XII: the model's chemistry by process, on the pack basis
+        try:
+            recycling = [recycle_pack(m["chemistry"], energy, p, references=references, missing_price="zero")
+                         for p in procs]
+        except CircularInputError as exc:
+            raise input_error(exc) from None
+        notes.append("recycling efficiency and recovery: one pack of the model by each process (EverBatt recovery "
+                     "fractions); on the pack basis the pack hardware counts as not recovered unless its "
+                     "composition is known, which understates efficiency")
+        fp = self._footprint_result(model_id, manufacturing_country=manufacturing_country,
+                                    class_limits_kgco2e_per_kwh=class_limits_kgco2e_per_kwh, references=references)
+        if fp.performance_class is None:
+            notes.append("no performance class: the class limits are not adopted yet (give class limits to classify)")
+        try:
+            rep = compliance_report(model_id, plant or "all plants", year, metals=metals, allocation_rule=rule,
+                                    recycling=recycling, footprint=fp, references=references)
+        except CircularInputError as exc:
+            raise input_error(exc) from None
+        checks = []
+        for c in (rep.recycled_content.checks if rep.recycled_content else []):
+            checks.append({"section": "recycled_content", "process": None, **c.model_dump(mode="json")})
+        i = 0
+        for r in recycling:  # check_recycling_targets: efficiency then the recovered Annex XII metals, per process
+            n = 1 + sum(1 for k in ANNEX_XII_METALS if k in r.material_recovery_fraction)
+            for c in rep.recycling_checks[i:i + n]:
+                checks.append({"section": "recycling", "process": r.process, **c.model_dump(mode="json")})
+            i += n
+        body = rep.model_dump(mode="json")
+        body.update({
+            "chemistry": m["chemistry"], "as_of": date(year, 12, 31).isoformat(), "allocation_rule": rule,
+            "passed": rep.passed, "checks": checks,
+            "recycled_content_source": rc_source,
+            "recycling_by_process": {r.process: {"recycling_efficiency_fraction": r.recycling_efficiency_fraction,
+                                                 "material_recovery_fraction": r.material_recovery_fraction,
+                                                 "basis": r.basis} for r in recycling},
+            "carbon_footprint": {"kgco2e_per_kwh": fp.total_kgco2e_per_kwh, "performance_class": fp.performance_class,
+                                 "stages_kgco2e_per_kwh": fp.stages_kgco2e_per_kwh,
+                                 "passport_fields": fp.to_passport_fields()},
+            "notes": notes,
+        })
+        body["_csv"] = self._compliance_csv(rep, rc_source, body)
+        return body
+
+    @staticmethod
+    def _compliance_csv(rep: Any, rc_source: dict[str, Any], body: dict[str, Any]) -> str:
+        """The domain CSV (one row per check), a row saying when recycled content is not traced, then one
+        ``reference`` row per reference value used (same columns: one table)."""
+        import csv
+        import io
+
+        buf = io.StringIO()
+        buf.write(rep.to_csv())
+        w = csv.writer(buf, lineterminator="\n")
+        if rc_source["status"] != "traced":
+            w.writerow([rep.model_id, rep.plant, rep.year, "Art. 8 recycled content", "recycled_content", "", "", "",
+                        "", rc_source["allocation_rule"], rc_source["message"]])
+        for ref in body["references"]:
+            w.writerow([rep.model_id, rep.plant, rep.year, "reference", f"{ref['set']}:{ref['key']}",
+                        ref["value"] if not isinstance(ref["value"], (dict, list)) else str(ref["value"]), "", "", "",
+                        "", f"{ref.get('source', '')}{' (overridden)' if ref.get('overridden') else ''}"])
+        return buf.getvalue()
+
+    # ------------------------------------------------------------------ economics and BaaS
+    @staticmethod
+    def recycling_economics(references: References | None = None, capacity_kwh: float = 60.0) -> dict[str, Any]:
+        """Recycling value of one pack of each chemistry by process, at the reference prices ($ per kWh
+        and per kg of pack); a process with no price for its product is marked infeasible, not zero."""
+        from .chemistry import CHEMISTRIES
+        from .recycling import PROCESSES, recycle_pack
+
+        rows = []
+        for chem in CHEMISTRIES:
+            for p in PROCESSES:
+                try:
+                    r = recycle_pack(chem, capacity_kwh, p, references=references)
+                except CircularInputError as exc:
+                    rows.append({"chemistry": chem, "process": p, "feasible": False, "reason": str(exc)})
+                    continue
+                rows.append({"chemistry": chem, "process": p, "feasible": True,
+                             "revenue_usd_per_kwh": r.revenue_usd / capacity_kwh,
+                             "material_net_value_usd_per_kwh": r.material_net_value_usd / capacity_kwh,
+                             "recycler_net_value_usd_per_kg": r.recycler_net_value_usd / r.input_mass_kg,
+                             "net_ghg_kgco2e_per_kwh": r.net_ghg_kgco2e / capacity_kwh,
+                             "recycling_efficiency_fraction": r.recycling_efficiency_fraction})
+        return {"capacity_kwh": capacity_kwh, "rows": rows}
+
+    @staticmethod
+    def baas_price(*, pack_cost: float | None = None, term_months: int = 96, residual_value: float | None = None,
+                   annual_discount_rate_fraction: float = 0.08, margin_fraction: float = 0.0,
+                   operating_cost_per_month: float = 0.0, chemistry: str | None = None,
+                   capacity_kwh: float | None = None, soh_at_term_end_fraction: float | None = None,
+                   references: References | None = None) -> dict[str, Any]:
+        """A monthly subscription price, compared with NIO's published BaaS fees (``nio_baas``).
+
+        Either ``pack_cost`` (and ``residual_value``, default 0) in any currency, or a pack
+        (``chemistry``, ``capacity_kwh``, ``soh_at_term_end_fraction``) priced in $ with its residual value
+        from the route decision. The comparison is currency-free: each fee as a share of its pack's cost
+        per month, the price our formula gives at NIO's pack value (RMB 70,000, the car price cut) with the
+        same residual share, and the discount rate NIO's fee implies on the same terms.
+        """
+        from .baas import implied_annual_rate, subscription_for_pack, subscription_price
+
+        try:
+            if pack_cost is None:
+                if chemistry is None or capacity_kwh is None or soh_at_term_end_fraction is None:
+                    raise CircularInputError("pack_cost", None, "give pack_cost, or chemistry, capacity_kwh and "
+                                             "soh_at_term_end_fraction to price a pack")
+                pq = subscription_for_pack(chemistry, capacity_kwh, term_months, soh_at_term_end_fraction,
+                                           annual_discount_rate_fraction, margin_fraction, operating_cost_per_month,
+                                           references=references)
+                quote, extra = pq.quote, {"pack": pq.model_dump(mode="json", exclude={"quote"}), "currency": "USD"}
+            else:
+                quote = subscription_price(pack_cost, term_months, residual_value or 0.0,
+                                           annual_discount_rate_fraction, margin_fraction, operating_cost_per_month)
+                extra = {"currency": "as given"}
+            t = (references or References.default()).tracker()
+            nio_cost = float(t.get("nio_baas", "car_price_reduction_rmb"))
+            published = t.get("nio_baas", "subscription_rmb_per_month")
+            share = quote.residual_value / quote.pack_cost
+            ours_at_nio = subscription_price(nio_cost, term_months, share * nio_cost, annual_discount_rate_fraction,
+                                             margin_fraction).monthly_price
+            comparison = []
+            for yr, fees in sorted(published.items()):
+                for pack, _ in sorted(fees.items()):
+                    fee = float(t.get("nio_baas", "subscription_rmb_per_month", yr, pack))
+                    rate = implied_annual_rate(fee, nio_cost, term_months, share * nio_cost, margin_fraction)
+                    comparison.append({
+                        "nio": f"{yr} {pack}", "fee_rmb_per_month": fee,
+                        "fee_share_of_pack_cost_per_month": fee / nio_cost,
+                        "ours_rmb_per_month_at_nio_pack_cost": ours_at_nio,
+                        "ours_vs_nio_fraction": ours_at_nio / fee - 1,
+                        "nio_implied_annual_rate_fraction": rate,
+                        "explanation": (f"NIO charges {fee:g} RMB/month against a {nio_cost:,.0f} RMB pack "
+                                        f"({fee / nio_cost:.2%}/month); our formula on the same pack value, "
+                                        f"{term_months} months, residual {share:.0%}: {ours_at_nio:,.0f} RMB/month"
+                                        + (f"; NIO's fee implies {rate:.1%}/yr" if rate is not None else
+                                           "; NIO's fee implies no rate in 0–100 %/yr on these terms")),
+                    })
+        except CircularInputError as exc:
+            raise input_error(exc) from None
+        return {"quote": quote.model_dump(mode="json"),
+                "fee_share_of_pack_cost_per_month": quote.monthly_price / quote.pack_cost,
+                **extra, "nio_comparison": comparison,
+                "notes": ["NIO's 100 kWh fees are compared against the same 70,000 RMB car price cut, which NIO "
+                          "publishes for the 70/75 kWh pack only"],
+                "references": [v.model_dump(mode="json") for v in t.used()]}
