@@ -30,10 +30,12 @@ def _register_subcommands() -> None:
     from .cli_circular import app as circular_app
     from .cli_health import app as health_app
     from .cli_hubs import app as hub_app
+    from .cli_trace import app as trace_app
     from .exchange.cli import app as node_app
 
     app.add_typer(health_app, name="health")
     app.add_typer(hub_app, name="hub")
+    app.add_typer(trace_app, name="trace")
     app.add_typer(node_app, name="node")
     app.add_typer(circular_app, name="circular")
 

@@ -18,6 +18,7 @@ from ..store.db import Store
 from . import circular, participants, passports, problems
 from . import health as health_api
 from . import hubs as hubs_api
+from . import trace as trace_api
 from .deps import Services
 
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -29,21 +30,27 @@ def build_services(settings: Settings, store: Store | None = None, *, migrate: b
         store.upgrade()
     from ..circular.service import CircularService
     from ..health.service import HealthService
+    from ..trace.service import TraceService, TraceSettings
 
     participants_svc = ParticipantService(store, admin_token=settings.admin_token)
     passports_svc = PassportService(store, base_url=settings.public_base_url,
                                     issuing_agency_code=settings.issuing_agency_code)
     from ..audit import AuditLog
+    from ..trace.keystore import KeyStore
 
     passports_svc.audit = AuditLog(store)
+    trace_svc = TraceService(store, TraceSettings.from_env())
+    keys = KeyStore(settings.var_dir / "keys")
     return Services(
         settings=settings,
         store=store,
         participants=participants_svc,
         passports=passports_svc,
         circular=CircularService(passports_svc, participants_svc),
-        health=HealthService(passports_svc, settings.var_dir / "health"),
+        health=HealthService(passports_svc, settings.var_dir / "health", trace=trace_svc, keys=keys),
         audit=passports_svc.audit,
+        trace=trace_svc,
+        keys=keys,
     )
 
 
@@ -66,6 +73,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(circular.router)
     app.include_router(health_api.router)
     app.include_router(hubs_api.router)
+    app.include_router(trace_api.router)
 
     node_config = os.environ.get("BATTERYLOOP_NODE_CONFIG")
     if node_config:  # this registry is also a participant's data-space connector, under /node

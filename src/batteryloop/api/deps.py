@@ -26,6 +26,8 @@ class Services:
     circular: Any = None
     health: Any = None
     audit: Any = None
+    trace: Any = None
+    keys: Any = None
 
 
 def services(request: Request) -> Services:

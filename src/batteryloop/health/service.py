@@ -48,9 +48,37 @@ class HealthService:
     """State of health for packs with passports; each pack's cycler series are kept as Parquet files
     under ``series_dir/<passport id>/`` in the order they were ingested (a pack's history)."""
 
-    def __init__(self, passports: PassportService, series_dir: Path | None = None) -> None:
+    def __init__(self, passports: PassportService, series_dir: Path | None = None, trace: Any = None,
+                 keys: Any = None) -> None:
         self.passports = passports
         self.series_dir = series_dir
+        self.trace = trace  # a TraceService: state-of-health updates also become signed ledger events
+        self.keys = keys  # a KeyStore of the participants whose keys this node holds
+
+    def _ledger_event(self, passport_id: str, soh: StateOfHealth, caller: Caller) -> dict[str, Any]:
+        """Record a signed ``soh_update`` event on the pack's chain when this node holds the caller's key."""
+        if self.trace is None:
+            return {"recorded": False, "reason": "no ledger configured"}
+        signer = self.keys.signer(caller.participant_id) if self.keys is not None else None
+        if signer is None:
+            return {"recorded": False, "reason": f"this node holds no signing key for {caller.participant_id or 'admin'}: "
+                    "submit a signed soh_update event to POST /api/v1/trace/events"}
+        import uuid
+
+        rec = self.passports.get_record(passport_id)
+        data = {"soh_capacity_pct": round(float(soh.soh_capacity_pct or 0.0), 4)}
+        if soh.remaining_power_capability_pct is not None:
+            data["remaining_power_capability_pct"] = round(float(soh.remaining_power_capability_pct), 4)
+        if soh.full_equivalent_cycles is not None:
+            data["full_equivalent_cycles"] = round(float(soh.full_equivalent_cycles), 4)
+        if soh.measured_at is not None:
+            data["measured_at"] = soh.measured_at.isoformat()
+        event = {"id": f"soh-{uuid.uuid4()}", "kind": "soh_update", "actor": signer.participant_id,
+                 "occurred_at": (soh.measured_at.isoformat() if soh.measured_at else None) or _now(),
+                 "place": {"country": rec.data.get("manufacture_country", "DE"), "site": "state-of-health service"},
+                 "subjects": [passport_id], "data": data}
+        res = self.trace.record(event, signer)
+        return {"recorded": True, "event_id": res.event_id, "hash": res.hash}
 
     def _pack_dir(self, passport_id: str) -> Path:
         from ..passport.identifiers import UniqueIdentifier
@@ -122,7 +150,7 @@ class HealthService:
             view = self.passports.update_passport(passport_id, fields, caller,
                                                   reason=f"state of health from {len(self.pack_files(passport_id))} "
                                                          "ingested cycler file(s)")
-            out.update(version=view["version"], written=fields)
+            out.update(version=view["version"], written=fields, ledger=self._ledger_event(passport_id, soh, caller))
         return out
 
     def _rated(self, rec: Any) -> float:
@@ -145,4 +173,10 @@ class HealthService:
         view = self.passports.update_passport(passport_id, fields, caller,
                                               reason=f"state of health from cycler data ({names})")
         return {"passport_id": passport_id, "version": view["version"], "state_of_health": soh.model_dump(mode="json"),
-                "written": fields}
+                "written": fields, "ledger": self._ledger_event(passport_id, soh, caller)}
+
+
+def _now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat()

@@ -60,6 +60,20 @@ def run_demo(settings: Settings, *, packs: int = 500, seed: int = 42, fresh: boo
             ids += _import(s, batch, operator)
             progress.advance(task, len(batch))
 
+        # the supply chain behind every pack, mine to pack, as signed events in the ledger
+        from ..trace.keystore import KeyStore
+        from ..trace.sim import demo_signers, record_pilot
+
+        task_t = progress.add_task("recording the supply chain (signed ledger)", total=1)
+        rep = record_pilot(s.store, seed=seed, packs=[(pid, _model_of(pid)) for pid in ids])
+        if not rep.ok:
+            raise RuntimeError(f"demo supply chain refused: {rep.error}")
+        keys = KeyStore(settings.var_dir / "keys")
+        signers = demo_signers()
+        for p in pilot.PARTICIPANTS:  # this node hosts the pilot's participants: it holds their demo keys
+            keys.save(signers[p["id"]])
+        progress.advance(task_t)
+
         # the loop goes on: BMS updates, re-use, repurposing to second life, recycling
         n_life = max(3, packs // 20)
         task2 = progress.add_task("lifecycle changes", total=n_life * 4)
@@ -71,9 +85,12 @@ def run_demo(settings: Settings, *, packs: int = 500, seed: int = 42, fresh: boo
             kind = i % 4
             if kind == 0:
                 rec = s.passports.get_record(pid)
-                soh = rec.data.get("state_of_health", {}).get("soh_capacity_pct", 90.0)
-                s.passports.update_passport(pid, {"state_of_health": {"soh_capacity_pct": round(soh - 1.2, 1)}},
+                soh = round(rec.data.get("state_of_health", {}).get("soh_capacity_pct", 90.0) - 1.2, 1)
+                s.passports.update_passport(pid, {"state_of_health": {"soh_capacity_pct": soh}},
                                             operator, reason="BMS state-of-health update")
+                s.trace.record({"id": f"soh-{pid}-{i}", "kind": "soh_update", "actor": pilot.AUTOMAKER,
+                                "occurred_at": _now(), "place": {"country": "DE", "site": "BMS telemetry"},
+                                "subjects": [pid], "data": {"soh_capacity_pct": soh}}, signers[pilot.AUTOMAKER])
             elif kind == 1:
                 s.passports.change_status(pid, "repair", repairer, note="module replaced")
             elif kind == 2:
@@ -90,12 +107,26 @@ def run_demo(settings: Settings, *, packs: int = 500, seed: int = 42, fresh: boo
         option=orjson.OPT_INDENT_2))
     token_file.chmod(0o600)
     stats = s.passports.count()
+    events = s.trace.verify().events_checked
     s.store.dispose()
     dt = time.perf_counter() - t0
     return (f"pilot ready in {dt:.1f} s: {stats['passports']} passports of {stats['models']} models "
             f"({', '.join(f'{k} {v}' for k, v in sorted(stats['by_status'].items()))}); "
+            f"{events} signed ledger events, verified; "
             f"participants' API tokens in {token_file}\n"
             f"dashboard: {settings.public_base_url}/  ·  a passport: {settings.public_base_url}/p/{ids[0] if ids else ''}")
+
+
+def _model_of(passport_id: str) -> str:
+    """The demo's model of a pack, from its serial (NMC811-…, LFP-…, NCA-…)."""
+    serial = passport_id.split(".", 2)[2]
+    return {"NMC811": "EM-NMC811-82", "LFP": "EM-LFP-60", "NCA": "EM-NCA-75"}[serial.split("-")[0]]
+
+
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).isoformat()
 
 
 def _import(s, batch: list[dict[str, Any]], operator: Caller) -> list[str]:  # type: ignore[no-untyped-def]

@@ -1,0 +1,142 @@
+"""Traceability over HTTP: append signed lifecycle events, verify the ledger, lineage, recall, outflows.
+
+Events arrive signed by their actors (Ed25519, public keys in the participant registry); the server
+never holds a participant's private key. Supply-chain queries reveal suppliers and origins, which
+stay confidential: they are answered to authorities, the node admin, and for a pack to its economic
+operator (lineage, custody, sourcing risks).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from ..access import Caller
+from ..errors import Forbidden, InvalidData
+from ..participants import Role
+from .deps import Services, participant, services
+
+router = APIRouter(prefix="/api/v1/trace", tags=["trace"])
+ParticipantDep = Annotated[Caller, Depends(participant)]
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def _json(obj: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(obj, default=str), status_code=status, media_type="application/json")
+
+
+def _overseer(c: Caller) -> bool:
+    return c.is_admin or Role.AUTHORITY in c.roles
+
+
+def _require_overseer(c: Caller, what: str) -> None:
+    if not _overseer(c):
+        raise Forbidden(f"{what} is answered to authorities and the node admin (suppliers and volumes stay confidential)")
+
+
+def _require_pack(c: Caller, s: Services, pack_id: str, what: str) -> None:
+    if _overseer(c):
+        return
+    rec = s.passports.get_record(pack_id)
+    if c.participant_id != rec.economic_operator_id:
+        raise Forbidden(f"{what} of {pack_id} is answered to its economic operator, authorities and the node admin")
+
+
+@router.post("/events", status_code=201, summary="Append one signed lifecycle event (idempotent)")
+def submit(event: dict[str, Any], c: ParticipantDep, s: ServicesDep) -> Response:
+    res = s.trace.submit(event, None if c.is_admin else c)
+    return _json({"event_id": res.event_id, "hash": res.hash, "status": res.status},
+                 201 if res.status == "stored" else 200)
+
+
+@router.post("/batches", summary="Append a batch of signed events, all or nothing (JSON list or JSON lines)")
+async def batch(request: Request, c: ParticipantDep, s: ServicesDep) -> Response:
+    body = await request.body()
+    text = body.decode("utf-8-sig", errors="replace").strip()
+    if text.startswith("["):
+        try:
+            events: list[Any] = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidData(f"body: not valid JSON ({exc})", [{"field": "body", "rule": "json",
+                              "message": f"body: {exc}", "value": None}]) from None
+    else:
+        events = [line for line in text.splitlines() if line.strip()]
+    import anyio
+
+    rep = await anyio.to_thread.run_sync(lambda: s.trace.ingest(events, None if c.is_admin else c, workers=1))
+    if not rep.ok:
+        err = rep.error or {}
+        raise InvalidData(f"batch refused, nothing stored: event {err.get('index')}: {err.get('detail')}",
+                          err.get("errors") or [], report=rep.as_dict())
+    return _json(rep.as_dict(), 201)
+
+
+@router.get("/events/{event_id}", summary="One event as stored (signed)")
+def event(event_id: str, c: ParticipantDep, s: ServicesDep) -> Response:
+    ev = s.trace.event(event_id)
+    if not _overseer(c) and ev["event"].get("actor") != c.participant_id:
+        raise Forbidden("an event is shown to its actor, authorities and the node admin")
+    return _json(ev)
+
+
+@router.get("/verify", summary="Verify one event, one chain, or (authorities, admin) the whole ledger")
+def verify(c: ParticipantDep, s: ServicesDep, subject: str | None = None, event_id: str | None = None,
+           derived: Annotated[bool, Query(description="also rebuild lots and custody from the events")] = False
+           ) -> Response:
+    if subject is None and event_id is None:
+        _require_overseer(c, "verifying the whole ledger")
+    out = s.trace.verify(subject=subject, event_id=event_id).as_dict()
+    if derived:
+        _require_overseer(c, "verifying the derived tables")
+        out["derived"] = s.trace.verify_derived().as_dict()
+    return _json(out)
+
+
+@router.get("/packs/{pack_id}/lineage", summary="Every upstream lot of a pack, with origin and processing shares")
+def lineage(pack_id: str, c: ParticipantDep, s: ServicesDep) -> Response:
+    _require_pack(c, s, pack_id, "the lineage")
+    return _json(s.trace.lineage(pack_id))
+
+
+@router.get("/packs/{pack_id}/custody", summary="Who held the pack, and where, over time")
+def custody(pack_id: str, c: ParticipantDep, s: ServicesDep) -> Response:
+    _require_pack(c, s, pack_id, "the custody history")
+    return _json(s.trace.custody(pack_id))
+
+
+@router.get("/packs/{pack_id}/sourcing-risks", summary="Responsible-sourcing flags on the pack's origins")
+def sourcing(pack_id: str, c: ParticipantDep, s: ServicesDep) -> Response:
+    _require_pack(c, s, pack_id, "the sourcing risks")
+    return _json(s.trace.sourcing_risks(pack_id))
+
+
+@router.get("/recall", summary="Every pack downstream of a lot, site or supplier (authorities, admin)")
+def recall(c: ParticipantDep, s: ServicesDep, key: str, by: Annotated[str, Query(pattern=r"^(lot|site|supplier)$")] = "lot"
+           ) -> Response:
+    _require_overseer(c, "a recall")
+    return _json(s.trace.recall(key, by))
+
+
+@router.get("/outflows", summary="Packs that left the loop without a record (authorities, admin)")
+def outflows(c: ParticipantDep, s: ServicesDep) -> Response:
+    _require_overseer(c, "the outflow report")
+    return _json(s.trace.outflows())
+
+
+@router.get("/recycled-content", summary="Recycled content (Art. 8) by mass balance or physical segregation")
+def recycled_content(c: ParticipantDep, s: ServicesDep, model_id: str | None = None, year: int | None = None,
+                     plant: str | None = None, pack_id: str | None = None,
+                     rule: Annotated[str | None, Query(pattern=r"^(mass_balance|physical_segregation)$")] = None
+                     ) -> Response:
+    if pack_id:
+        _require_pack(c, s, pack_id, "the recycled content")
+    elif model_id and not _overseer(c):
+        m = s.passports.get_model(model_id, c)
+        if m["data"]["manufacturer_id"] != c.participant_id:
+            raise Forbidden("a model's recycled content is answered to its manufacturer, authorities and the admin")
+    elif not model_id:
+        _require_overseer(c, "recycled content across models")
+    return _json(s.trace.recycled_content(model_id=model_id, year=year, plant=plant, pack_id=pack_id, rule=rule))

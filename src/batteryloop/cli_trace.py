@@ -1,0 +1,92 @@
+"""``batteryloop trace``: the signed lifecycle ledger — ingest, verify, lineage, recall, outflows, recycled content."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import orjson
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="Traceability: the signed, hash-chained lifecycle ledger and its queries.", no_args_is_help=True)
+console = Console(stderr=True, soft_wrap=True)
+
+
+def _out(obj: object) -> None:
+    sys.stdout.write(orjson.dumps(obj, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
+
+
+def _svc():  # type: ignore[no-untyped-def]
+    from .cli import _services
+
+    return _services().trace
+
+
+def _guard(fn):  # type: ignore[no-untyped-def]
+    from .errors import BatteryloopError
+
+    try:
+        return fn()
+    except BatteryloopError as exc:
+        console.print(f"[red]error:[/red] {exc.detail}")
+        for e in getattr(exc, "errors", [])[:10]:
+            console.print(f"  - {e.get('message')}")
+        raise typer.Exit(2) from None
+
+
+@app.command("ingest")
+def ingest(file: Annotated[Path, typer.Argument(help="JSON-lines file of signed events")],
+           workers: Annotated[Optional[int], typer.Option(help="processes checking signatures (default: CPUs)")] = None) -> None:
+    """Append a file of signed events, all or nothing; the report names the first invalid event."""
+    rep = _guard(lambda: _svc().ingest_file(file, workers=workers or os.cpu_count() or 1))
+    _out(rep.as_dict())
+    if not rep.ok:
+        raise typer.Exit(2)
+
+
+@app.command("verify")
+def verify(subject: Annotated[Optional[str], typer.Option(help="one subject's chain (a pack, lot…)")] = None,
+           event: Annotated[Optional[str], typer.Option(help="one event")] = None,
+           derived: Annotated[bool, typer.Option(help="also rebuild lots and custody from the events")] = False) -> None:
+    """Verify hashes, links and signatures: one event, one chain, or the whole ledger. Exit 1 on any problem."""
+    svc = _svc()
+    rep = _guard(lambda: svc.verify(subject=subject, event_id=event))
+    out = rep.as_dict()
+    ok = rep.ok
+    if derived:
+        d = _guard(lambda: svc.verify_derived())
+        out["derived"] = d.as_dict()
+        ok = ok and d.ok
+    _out(out)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@app.command("lineage")
+def lineage(pack: str) -> None:
+    """Every upstream lot of a pack, with the shares by origin country and processing stage."""
+    _out(_guard(lambda: _svc().lineage(pack)))
+
+
+@app.command("recall")
+def recall(key: str, by: Annotated[str, typer.Option(help="lot, site or supplier")] = "lot") -> None:
+    """Every pack downstream of a lot, a site or a supplier, with its holder."""
+    _out(_guard(lambda: _svc().recall(key, by)))
+
+
+@app.command("outflows")
+def outflows() -> None:
+    """Packs that left a watched region without an export record, or went silent."""
+    _out(_guard(lambda: _svc().outflows()))
+
+
+@app.command("recycled-content")
+def recycled_content(model: Annotated[str, typer.Option(help="battery model id")],
+                     year: Annotated[int, typer.Option(help="production year")],
+                     plant: Annotated[Optional[str], typer.Option(help="plant (site)")] = None,
+                     rule: Annotated[Optional[str], typer.Option(help="mass_balance or physical_segregation")] = None) -> None:
+    """Recycled content (Art. 8) of a model's packs of a year, vs the 2031 and 2036 minimums."""
+    _out(_guard(lambda: _svc().recycled_content(model_id=model, year=year, plant=plant, rule=rule)))

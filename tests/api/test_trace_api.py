@@ -1,0 +1,93 @@
+"""The ledger through HTTP and the command line: signed events in, verification, confidential queries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from batteryloop.sim import pilot
+from batteryloop.trace.client import ChainWriter
+from batteryloop.trace.sim import attach_demo_keys, demo_signers
+
+
+def H(client: Any, who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {client.tokens[who]}"}
+
+
+def _pack(client: Any, seed: int) -> str:
+    return client.post("/api/v1/passports", json=next(pilot.generate_batteries(1, seed=seed)),
+                       headers=H(client, pilot.AUTOMAKER)).json()["passport_id"]
+
+
+def test_signed_events_through_the_api(client: Any) -> None:
+    signers = demo_signers()
+    attach_demo_keys(client.services.store, signers)
+    pid = _pack(client, 91)
+    w = ChainWriter({pilot.AUTOMAKER: signers[pilot.AUTOMAKER]})
+    base = {"kind": "soh_update", "actor": pilot.AUTOMAKER, "place": {"country": "DE", "site": "BMS"},
+            "subjects": [pid]}
+    e1 = w.wire({**base, "id": "ev-soh-1", "occurred_at": "2026-05-01T00:00:00Z", "data": {"soh_capacity_pct": 95.0}})
+    r = client.post("/api/v1/trace/events", json=e1, headers=H(client, pilot.AUTOMAKER))
+    assert r.status_code == 201 and r.json()["status"] == "stored"
+    # the same id and content again: a no-op; someone else submitting the automaker's event: refused
+    assert client.post("/api/v1/trace/events", json=e1, headers=H(client, pilot.AUTOMAKER)).json()["status"] == "duplicate"
+    assert client.post("/api/v1/trace/events", json=e1, headers=H(client, pilot.RECYCLER_EU)).status_code in (403, 422)
+    # a forged signature is refused, naming the event
+    e2 = w.wire({**base, "id": "ev-soh-2", "occurred_at": "2026-06-01T00:00:00Z", "data": {"soh_capacity_pct": 94.0}})
+    forged = dict(e2, data={"soh_capacity_pct": 99.0})
+    r = client.post("/api/v1/trace/events", json=forged, headers=H(client, pilot.AUTOMAKER))
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    # a batch (JSON lines) is all or nothing
+    e3 = w.wire({**base, "id": "ev-soh-3", "occurred_at": "2026-07-01T00:00:00Z", "data": {"soh_capacity_pct": 93.0}})
+    bad = dict(w.wire({**base, "id": "ev-soh-4", "occurred_at": "2026-08-01T00:00:00Z",
+                       "data": {"soh_capacity_pct": 92.0}}), actor=pilot.RECYCLER_EU)
+    body = "\n".join(json.dumps(e) for e in (e2, e3, bad))
+    r = client.post("/api/v1/trace/batches", content=body, headers=H(client, pilot.AUTOMAKER))
+    assert r.status_code == 422 and "nothing stored" in r.json()["detail"]
+    body = "\n".join(json.dumps(e) for e in (e2, e3))
+    r = client.post("/api/v1/trace/batches", content=body, headers=H(client, pilot.AUTOMAKER))
+    assert r.status_code == 201 and r.json()["stored"] == 2
+    v = client.get("/api/v1/trace/verify", params={"subject": pid}, headers=H(client, pilot.AUTOMAKER)).json()
+    assert v["ok"] and v["events_checked"] == 3
+    # whole-ledger checks and recalls are for authorities; the event itself for its actor
+    assert client.get("/api/v1/trace/verify", headers=H(client, pilot.AUTOMAKER)).status_code == 403
+    assert client.get("/api/v1/trace/verify", headers=H(client, pilot.AUTHORITY)).json()["ok"]
+    assert client.get("/api/v1/trace/events/ev-soh-1", headers=H(client, pilot.RECYCLER_EU)).status_code == 403
+    assert client.get("/api/v1/trace/events/ev-soh-1", headers=H(client, pilot.AUTOMAKER)).status_code == 200
+    assert client.get("/api/v1/trace/outflows", headers=H(client, pilot.RECYCLER_EU)).status_code == 403
+    assert client.get("/api/v1/trace/outflows").status_code == 401
+
+
+def test_state_of_health_becomes_a_signed_ledger_event(client: Any, data_dir: Path) -> None:
+    signers = demo_signers()
+    attach_demo_keys(client.services.store, signers)
+    pid = _pack(client, 92)
+    f = data_dir / "cyclers" / "PreDiag_000229_000229_truncated.034"
+    files = {"files": (f.name, f.read_bytes())}
+    # without the operator's key on this node: stored in the passport, and the answer says how to sign it
+    r = client.post(f"/api/v1/passports/{pid}/state-of-health", params={"rated_capacity_ah": 5.0}, files=files,
+                    headers=H(client, pilot.AUTOMAKER)).json()
+    assert r["ledger"]["recorded"] is False and "POST /api/v1/trace/events" in r["ledger"]["reason"]
+    client.services.keys.save(signers[pilot.AUTOMAKER])
+    r = client.post(f"/api/v1/passports/{pid}/state-of-health", params={"rated_capacity_ah": 5.0}, files=files,
+                    headers=H(client, pilot.AUTOMAKER)).json()
+    assert r["ledger"]["recorded"] is True
+    chain = client.services.trace.chain(pid)
+    assert chain[-1]["event"]["kind"] == "soh_update"
+    assert abs(chain[-1]["event"]["data"]["soh_capacity_pct"] - r["state_of_health"]["soh_capacity_pct"]) < 1e-3
+    assert client.services.trace.verify(subject=pid).ok
+
+
+def test_demo_ledger_and_trace_cli(tmp_path: Path) -> None:
+    from tests.test_cli import run
+
+    run(tmp_path, "demo", "--packs", "30", "--no-serve")
+    v = json.loads(run(tmp_path, "trace", "verify", "--derived").stdout)
+    assert v["ok"] and v["events_checked"] > 30 and v["derived"]["ok"]
+    pid = f"BL.{pilot.AUTOMAKER}." + next(pilot.generate_batteries(1, seed=42))["serial_number"]
+    lin = json.loads(run(tmp_path, "trace", "lineage", pid).stdout)
+    assert lin["pack"] == pid and lin["lots"]
+    assert json.loads(run(tmp_path, "trace", "outflows").stdout) is not None
+    p = run(tmp_path, "trace", "lineage", "BL.NO.SUCH", ok=False)
+    assert p.returncode == 2
