@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from batteryloop.sim import pilot
 
 
@@ -70,3 +72,105 @@ def test_recycle_and_route_endpoints(client: Any) -> None:
     assert d.status_code == 200 and d.json()["ranking"]
     refs = client.get("/api/v1/circular/references").json()
     assert any("eu_2023_1542" in str(x) for x in refs)
+
+
+# ------------------------------------------------------------------------------ compliance, BaaS
+def _trace(client: Any, n: int = 12) -> None:
+    """Record a supply chain for n packs of EM-NMC811-82 (made in 2026) through the signed ledger."""
+    from batteryloop.trace.sim import record_pilot
+
+    rep = record_pilot(client.services.store, packs=[(f"BL.TRACE.{i:04d}", "EM-NMC811-82") for i in range(n)])
+    assert rep.ok, rep.error
+
+
+def test_compliance_json_from_the_ledger(client: Any) -> None:
+    _trace(client)
+    r = client.get("/api/v1/circular/compliance", params={"model": "EM-NMC811-82", "year": 2026})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json"), r.text
+    rep = r.json()
+    src = rep["recycled_content_source"]
+    assert src["status"] == "traced" and src["packs"] == 12 and src["settings"]["rule"] == "mass_balance"
+    # the report's shares are exactly the ledger's (TraceService), under the rule it names
+    from batteryloop.trace import TraceService
+
+    ledger = TraceService(client.services.store).recycled_content(model_id="EM-NMC811-82", year=2026)
+    rc = {c["metric"]: c for c in rep["checks"] if c["section"] == "recycled_content"}
+    assert rc["recycled_content_Ni_fraction"]["achieved_fraction"] == pytest.approx(ledger["elements"]["Ni"]["total"])
+    assert "mass balance" in rc["recycled_content_Ni_fraction"]["explanation"]
+    # Annex XII by process for the model's chemistry, with the target in force at the end of 2026
+    eff = {c["process"]: c for c in rep["checks"] if c["metric"] == "recycling_efficiency_fraction"}
+    assert set(eff) == {"pyro", "hydro", "direct"} and eff["hydro"]["applies_from"] == "2025-12-31"
+    assert eff["pyro"]["achieved_fraction"] < eff["hydro"]["achieved_fraction"]
+    assert rep["recycling_by_process"]["hydro"]["recycling_efficiency_fraction"] == eff["hydro"]["achieved_fraction"]
+    fp = client.post("/api/v1/models/EM-NMC811-82/carbon-footprint", json={}).json()
+    assert rep["carbon_footprint"]["kgco2e_per_kwh"] == pytest.approx(fp["result"]["total_kgco2e_per_kwh"])
+    sets = {x["set"] for x in rep["references"]}
+    assert {"eu_2023_1542", "everbatt_2023", "grid_factors"} <= sets
+    # the other allocation rule, and one process only
+    phys = client.get("/api/v1/circular/compliance", params={"model": "EM-NMC811-82", "year": 2026,
+                                                            "rule": "physical_segregation", "process": "hydro"}).json()
+    assert phys["allocation_rule"] == "physical_segregation"
+    assert {c["process"] for c in phys["checks"] if c["section"] == "recycling"} == {"hydro"}
+
+
+def test_compliance_csv_by_accept_or_query(client: Any) -> None:
+    import csv
+    import io
+
+    _trace(client, 6)
+    q = {"model": "EM-NMC811-82", "year": 2026}
+    by_accept = client.get("/api/v1/circular/compliance", params=q, headers={"Accept": "text/csv"})
+    assert by_accept.status_code == 200 and by_accept.headers["content-type"].startswith("text/csv")
+    by_query = client.get("/api/v1/circular/compliance", params={**q, "format": "csv"})
+    assert by_query.text == by_accept.text
+    rows = list(csv.DictReader(io.StringIO(by_query.text)))
+    art8 = [r for r in rows if r["rule"].startswith("Art. 8")]
+    assert len(art8) == 3 and all(r["allocation_rule"] == "mass_balance" and r["passed"] == "" for r in art8)
+    assert any(r["rule"].startswith("Annex XII B") and r["passed"] == "false" for r in rows)
+    assert any(r["rule"] == "reference" for r in rows)
+    # ?format= wins over Accept
+    assert client.get("/api/v1/circular/compliance", params={**q, "format": "json"},
+                      headers={"Accept": "text/csv"}).headers["content-type"].startswith("application/json")
+
+
+def test_compliance_without_ledger_says_so_and_errors_are_problems(client: Any) -> None:
+    r = client.get("/api/v1/circular/compliance", params={"model": "EM-LFP-60", "year": 2026})
+    assert r.status_code == 200
+    rep = r.json()
+    assert rep["recycled_content_source"]["status"] == "no_traced_lots"
+    assert "no traced lots" in rep["recycled_content_source"]["message"]
+    assert rep["recycled_content"] is None and all(c["section"] == "recycling" for c in rep["checks"])
+    bad = client.get("/api/v1/circular/compliance", params={"model": "EM-LFP-60", "year": 2026, "rule": "guess"})
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+    assert bad.json()["errors"][0]["field"] == "rule"
+    assert client.get("/api/v1/circular/compliance", params={"model": "NOPE", "year": 2026}).status_code == 404
+    assert client.get("/api/v1/circular/compliance", params={"model": "EM-LFP-60", "year": 1800}).status_code == 422
+    assert client.get("/api/v1/circular/compliance", params={"model": "EM-LFP-60", "year": 2026,
+                                                             "process": "boil"}).status_code == 422
+
+
+def test_baas_price_buyout_and_swap_station(client: Any) -> None:
+    r = client.post("/api/v1/circular/baas/price", json={"pack_cost": 70000, "term_months": 60, "residual_value": 47920,
+                                                         "annual_discount_rate_fraction": 0.0, "margin_fraction": 0.1})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    # at a 0 % rate: (70000 − 47920) / 60 = 368 per month, × 1.1 margin = 404.8
+    assert body["quote"]["monthly_price"] == pytest.approx(404.8)
+    nio = {c["nio"]: c for c in body["nio_comparison"]}
+    assert nio["2024 75kWh"]["fee_rmb_per_month"] == 728 and nio["2020 70kWh"]["fee_share_of_pack_cost_per_month"] == 0.014
+    assert nio["2024 75kWh"]["ours_vs_nio_fraction"] == pytest.approx(404.8 / 728 - 1)
+    assert any(x["set"] == "nio_baas" for x in body["references"])
+    bad = client.post("/api/v1/circular/baas/price", json={"pack_cost": 100, "residual_value": 1000, "term_months": 12})
+    assert bad.status_code == 422 and "residual_value" in bad.json()["detail"]
+    assert client.post("/api/v1/circular/baas/price", json={"term_months": 12}).status_code == 422
+    q = client.get("/api/v1/circular/baas/buyout", params={"payments": 60}).json()
+    assert q["price"] == 70000 - 460 * 48
+    sched = client.get("/api/v1/circular/baas/buyout", params={"months": 24}).json()["schedule"]
+    assert [s["price"] for s in sched[12:15]] == [70000, 69540, 69080]
+    k = client.post("/api/v1/circular/baas/swap-station", json={"days": 2, "seed": 3})
+    assert k.status_code == 200, k.text
+    assert 0 < k.json()["swaps_served"] <= k.json()["swaps_requested"]
+    long = client.post("/api/v1/circular/baas/swap-station", json={"days": 365})
+    assert long.status_code == 422 and long.headers["content-type"] == "application/problem+json"
+    inv = client.post("/api/v1/circular/baas/swap-station", json={"days": 2, "initial_soh_range": [0.9, 0.5]})
+    assert inv.status_code == 422 and "initial_soh_range" in inv.text

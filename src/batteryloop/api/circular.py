@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -113,3 +113,82 @@ def route(body: DecideIn) -> Response:
 @router.get("/circular/references", summary="The reference data sets: sources, dates and values")
 def references() -> Response:
     return _json(References.default().describe())
+
+
+@router.get("/circular/compliance", summary="Compliance report of a model and year: Art. 8, Annex XII, Art. 7 (JSON or CSV)",
+            responses={200: {"content": {"application/json": {}, "text/csv": {}}}})
+def compliance(request: Request, s: ServicesDep, model: Annotated[str, Query(min_length=1, max_length=200)],
+               year: Annotated[int, Query(ge=2000, le=2100)], plant: str | None = None,
+               rule: Annotated[str | None, Query(description="mass_balance or physical_segregation")] = None,
+               process: Annotated[list[str] | None, Query(description="pyro, hydro, direct (default: all)")] = None,
+               manufacturing_country: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
+               format: Annotated[str | None, Query(pattern=r"^(json|csv)$")] = None) -> Response:
+    """Recycled content from the traceability ledger (never assumed: without traced lots the report says
+    so), recycling efficiency and recovery of the model's chemistry by process, carbon footprint and class;
+    every figure with its reference values and the allocation rule. CSV by ``?format=csv`` or ``Accept: text/csv``."""
+    fmt = format or ("csv" if "text/csv" in request.headers.get("accept", "") else "json")
+    rep = s.circular.compliance(model, year, plant=plant, rule=rule, processes=process,
+                                manufacturing_country=manufacturing_country)
+    text = rep.pop("_csv")
+    if fmt == "csv":
+        name = f"compliance-{model}-{year}.csv".replace("/", "_")
+        return Response(text, media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'inline; filename="{name}"'})
+    return _json(rep)
+
+
+class BaasPriceIn(BaseModel):
+    pack_cost: float | None = Field(None, gt=0, description="pack cost, any currency (or give a pack below)")
+    term_months: int = Field(96, ge=1, le=600, description="expected life / subscription term")
+    residual_value: float = Field(0.0, ge=0)
+    annual_discount_rate_fraction: float = Field(0.08, ge=0, le=1)
+    margin_fraction: float = Field(0.0, ge=0)
+    operating_cost_per_month: float = Field(0.0, ge=0)
+    chemistry: str | None = None
+    capacity_kwh: float | None = Field(None, gt=0)
+    soh_at_term_end_fraction: float | None = Field(None, gt=0, le=1)
+    references: dict[str, dict[str, Any]] | None = None
+
+
+@router.post("/circular/baas/price", summary="Monthly BaaS subscription price, compared with NIO's published fees")
+def baas_price(body: BaasPriceIn) -> Response:
+    from ..circular.service import CircularService
+
+    kw = body.model_dump(exclude={"references"})
+    return _json(CircularService.baas_price(**kw, references=_refs(body.references)))
+
+
+@router.get("/circular/baas/buyout", summary="NIO's buyout price after some payments, or the schedule")
+def baas_buyout(payments: Annotated[int | None, Query(ge=0, le=1200)] = None,
+                months: Annotated[int, Query(ge=0, le=600)] = 72) -> Response:
+    from ..circular import buyout_schedule, nio_buyout_price
+
+    try:
+        if payments is not None:
+            return _json(nio_buyout_price(payments).model_dump(mode="json"))
+        sched = buyout_schedule(months)
+    except CircularInputError as exc:
+        raise input_error(exc) from None
+    return _json({"schedule": [{"payments_made": q.payments_made, "price": q.price} for q in sched],
+                  "references": [r.model_dump(mode="json") for r in sched[0].references]})
+
+
+from ..circular import SwapStationConfig  # noqa: E402
+
+
+class SwapStationIn(SwapStationConfig):
+    days: int = Field(30, ge=1, le=90, description="at most 90 over HTTP (the CLI runs longer)")
+    vehicles: int = Field(300, ge=1, le=20000)
+    swaps_per_day: float = Field(150.0, ge=0, le=2000)
+    references: dict[str, dict[str, Any]] | None = None
+
+
+@router.post("/circular/baas/swap-station", summary="Simulate a swap station and return its KPIs (≤ 90 days here)")
+def baas_swap_station(body: SwapStationIn) -> Response:
+    from ..circular import simulate_swap_station
+
+    cfg = SwapStationConfig(**body.model_dump(exclude={"references"}))
+    try:
+        return _json(simulate_swap_station(cfg, _refs(body.references)).model_dump(mode="json"))
+    except CircularInputError as exc:
+        raise input_error(exc) from None
