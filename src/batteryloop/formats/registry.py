@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import InvalidData
 from ..passport.model import BatteryData, BatteryModelData
 from ..passport.tiers import ALL_TIERS, Tier
-from . import aas, catenax, idta
+from . import aas, catenax, catenax_parts, idta
 from ._io import load_json
 from .base import ExportResult, ImportResult, PassportParts
 
@@ -130,3 +130,11 @@ register(Adapter("aas-json", "Asset Administration Shell (AAS JSON) with the IDT
                  aas.JSON_MEDIA_TYPE, aas.export_json, aas.import_payload, _is_aas_json))
 register(Adapter("aasx", "AASX package with the IDTA 02035 submodels", aas.AASX_MEDIA_TYPE,
                  aas.export_aasx, aas.import_payload, None, binary=True))
+register(Adapter("catenax-serial-part", "Catena-X io.catenax.serial_part 4.0.0 (the pack as a serialized part)",
+                 catenax_parts.SERIAL_PART_MEDIA, catenax_parts.export_serial_part, None))
+register(Adapter("catenax-bom-as-built", "Catena-X io.catenax.single_level_bom_as_built 3.0.0 (the pack's children)",
+                 catenax_parts.BOM_MEDIA, catenax_parts.export_bom, None))
+register(Adapter("catenax-tbc", "Catena-X io.catenax.traction_battery_code 2.0.0 (GB/T 34014-2017 code)",
+                 catenax_parts.TBC_MEDIA, catenax_parts.export_tbc, None))
+register(Adapter("catenax-pcf", "Catena-X io.catenax.pcf 9.0.0 (product carbon footprint, PACT field names)",
+                 catenax_parts.PCF_MEDIA, catenax_parts.export_pcf, None))
