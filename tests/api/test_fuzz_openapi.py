@@ -32,7 +32,7 @@ WHO = {"anonymous": None, "operator": _tokens[pilot.AUTOMAKER], "recycler": _tok
 @pytest.mark.slow
 @pytest.mark.parametrize("who", sorted(WHO))
 @schema.parametrize()
-@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_no_server_errors(case: schemathesis.Case, who: str) -> None:
     headers = {"Authorization": f"Bearer {WHO[who]}"} if WHO[who] else {}
     resp = case.call(headers=headers)
