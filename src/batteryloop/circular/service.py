@@ -148,7 +148,7 @@ class CircularService:
         import orjson
         from sqlalchemy import select
 
-        from ..passport.tiers import battery_tiers
+        from ..access import battery_tiers
         from ..store.tables import passports as t
 
         q = (select(t.c.id, t.c.economic_operator_id, t.c.owner_id, t.c.status, t.c.data)

@@ -1,0 +1,117 @@
+"""The circular pages, by content: what an anonymous reader, a participant without legitimate interest and a
+recycler (legitimate interest) each see; the charts are plotly figures built server-side."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from batteryloop.sim import pilot
+
+
+def H(client: Any, who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {client.tokens[who]}"}
+
+
+def _figure(html: str, fig_id: str) -> list[dict[str, Any]]:
+    """The data of the Plotly.newPlot call for ``fig_id`` (the figure the page draws)."""
+    m = re.search(r'Plotly\.newPlot\("' + re.escape(fig_id) + r'", (\[.*?\]),\s*\n', html, re.S)
+    assert m, f"no figure {fig_id}"
+    return json.loads(m.group(1))
+
+
+def _retired_packs(client: Any) -> dict[str, float]:
+    """Three packs: two retired (SoH 72 % original, one declared waste at 65 %), one healthy (SoH 95 %)."""
+    out = {}
+    for i, soh in enumerate((72.0, 95.0, 65.0)):
+        rec = next(pilot.generate_batteries(1, seed=200 + i))
+        rec["state_of_health"]["soh_capacity_pct"] = soh
+        r = client.post("/api/v1/passports", json=rec, headers=H(client, pilot.AUTOMAKER))
+        assert r.status_code in (200, 201), r.text
+        out[r.json()["passport_id"]] = soh
+    waste = [p for p, s in out.items() if s == 65.0][0]
+    r = client.post(f"/api/v1/passports/{waste}/status", json={"event": "waste"}, headers=H(client, pilot.AUTOMAKER))
+    assert r.status_code == 200, r.text
+    return out
+
+
+def test_index_and_nav(client: Any) -> None:
+    r = client.get("/circular")
+    assert r.status_code == 200
+    for href in ("/circular/routes", "/circular/economics", "/circular/compliance"):
+        assert f'href="{href}"' in r.text
+    assert '<a href="/circular">Circular</a>' in client.get("/").text
+
+
+def test_routes_page_is_cut_to_legitimate_interest(client: Any) -> None:
+    packs = _retired_packs(client)
+    retired = [p for p, s in packs.items() if s < 80]
+    healthy = [p for p, s in packs.items() if s >= 80][0]
+    anon = client.get("/circular/routes")
+    assert anon.status_code == 200 and "legitimate interest" in anon.text
+    assert not any(p in anon.text for p in packs) and "Plotly.newPlot" not in anon.text
+    # a cell maker holds no legitimate interest in these packs: nothing read, nothing counted
+    cell = client.get("/circular/routes", headers=H(client, pilot.CELL_JP))
+    assert cell.status_code == 200 and "No retired packs" in cell.text
+    assert not any(p in cell.text for p in packs)
+    # a recycler sees the retired packs ranked, the NPV bars and the flip points — not the healthy pack
+    rec = client.get("/circular/routes", headers=H(client, pilot.RECYCLER_EU))
+    assert rec.status_code == 200
+    for p in retired:
+        assert p in rec.text
+    assert healthy not in rec.text
+    assert rec.text.count('class="route-row"') == len(retired)
+    bars = _figure(rec.text, "route-npv")
+    assert {t["type"] for t in bars} == {"bar"} and len(bars[0]["x"]) == len(retired)
+    # the bar heights are the API's NPVs for the same pack
+    api = client.post(f"/api/v1/passports/{retired[0]}/route", json={}, headers=H(client, pilot.RECYCLER_EU)).json()
+    best = api["decision"]["ranking"][0]
+    trace = next(t for t in bars if t["name"] == best["route"])
+    assert abs(trace["y"][sorted(retired).index(retired[0])] - best["npv_usd"]) < 1e-6
+    assert "Flip points" in rec.text
+
+
+def test_economics_page(client: Any) -> None:
+    r = client.get("/circular/economics")
+    assert r.status_code == 200
+    rec = _figure(r.text, "recycling-value")
+    assert [t["name"] for t in rec] == ["pyro", "hydro", "direct"]
+    assert "NMC622" in rec[0]["x"] and "LFP" in rec[0]["x"]
+    hydro = rec[1]
+    # NMC811 is worth more to recycle than LFP by hydrometallurgy (Ni and Co)
+    assert hydro["y"][hydro["x"].index("NMC811")] > hydro["y"][hydro["x"].index("LFP")]
+    fee = _figure(r.text, "baas-nio")
+    assert fee[0]["name"] == "NIO published fee" and 728 in fee[0]["y"] and 980 in fee[0]["y"]
+    # our price on the page is the API's for the same terms (NIO's 70,000 RMB pack, 60 months, its buyout value)
+    api = client.post("/api/v1/circular/baas/price", json={"pack_cost": 70000, "term_months": 60,
+                                                           "residual_value": 70000 - 460 * 48,
+                                                           "annual_discount_rate_fraction": 0.08,
+                                                           "margin_fraction": 0.1}).json()
+    assert abs(fee[1]["y"][0] - api["quote"]["monthly_price"]) < 1e-6
+    cheaper = client.get("/circular/economics", params={"rate": 0.0, "margin": 0.0})
+    assert _figure(cheaper.text, "baas-nio")[1]["y"][0] < fee[1]["y"][0]
+    bad = client.get("/circular/economics", params={"rate": 2})
+    assert bad.status_code == 422 and "annual_discount_rate_fraction" in bad.text
+
+
+def test_compliance_page(client: Any) -> None:
+    from batteryloop.trace.sim import record_pilot
+
+    form = client.get("/circular/compliance")
+    assert form.status_code == 200 and "EM-LFP-60" in form.text and "Checks" not in form.text
+    none = client.get("/circular/compliance", params={"model": "EM-LFP-60", "year": 2026})
+    assert none.status_code == 200 and "no traced lots" in none.text
+    assert "Art. 8 recycled content" not in none.text
+    assert ">fail<" in none.text and "FAIL" in none.text  # Annex XII efficiency 65 % from end 2025, pack basis
+    assert record_pilot(client.services.store, packs=[(f"BL.PG.{i:03d}", "EM-NCA-75") for i in range(6)]).ok
+    r = client.get("/circular/compliance", params={"model": "EM-NCA-75", "year": 2026})
+    assert r.status_code == 200 and "6 traced packs" in r.text
+    assert "Art. 8 recycled content Co" in r.text and "no target yet" in r.text
+    fig = _figure(r.text, "compliance-checks")
+    assert fig[0]["type"] == "bar" and any("Art. 8 recycled content Co" in x for x in fig[0]["x"])
+    assert "mass_balance" in r.text and "eu_2023_1542" in r.text  # allocation rule and references shown
+    phys = client.get("/circular/compliance", params={"model": "EM-NCA-75", "year": 2026,
+                                                      "rule": "physical_segregation"})
+    assert "physical segregation" in phys.text
+    assert client.get("/circular/compliance", params={"model": "NOPE", "year": 2026}).status_code == 404
