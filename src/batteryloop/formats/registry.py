@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import InvalidData
 from ..passport.model import BatteryData, BatteryModelData
 from ..passport.tiers import ALL_TIERS, Tier
-from . import aas, catenax, catenax_parts, idta
+from . import aas, batterypass, catenax, catenax_parts, idta
 from ._io import load_json
 from .base import ExportResult, ImportResult, PassportParts
 
@@ -108,6 +108,11 @@ def import_passport(payload: Any, fmt: str = "auto", *, lenient: bool = False,
     return adapter.import_payload(payload, lenient=lenient, defaults=defaults)
 
 
+def _export_only_error(name: str) -> ExportResult:
+    raise InvalidData(f"format {name!r} is import-only", [{"field": "format", "rule": "import_only",
+                      "message": f"format: {name} cannot be exported (batteryloop reads it only)", "value": name}])
+
+
 def _is_catenax(obj: Any) -> bool:
     return isinstance(obj, Mapping) and (str(obj.get("specVersion", "")).startswith("urn:io.catenax.battery.battery_pass")
                                          or {"identification", "operation", "performance", "metadata"} <= set(obj))
@@ -138,3 +143,6 @@ register(Adapter("catenax-tbc", "Catena-X io.catenax.traction_battery_code 2.0.0
                  catenax_parts.TBC_MEDIA, catenax_parts.export_tbc, None))
 register(Adapter("catenax-pcf", "Catena-X io.catenax.pcf 9.0.0 (product carbon footprint, PACT field names)",
                  catenax_parts.PCF_MEDIA, catenax_parts.export_pcf, None))
+register(Adapter("batterypass", "Battery Pass consortium data model 1.2 module payloads (import)",
+                 batterypass.MEDIA_TYPE, lambda parts, **_: _export_only_error("batterypass"),
+                 batterypass.import_payload, batterypass.detect))

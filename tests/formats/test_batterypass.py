@@ -1,0 +1,173 @@
+"""Battery Pass consortium data model 1.2 importer: our own payloads written from the published SAMM
+property names (no official payload is in ../shared), in UTF-8, UTF-8 with BOM and UTF-16 LE/BE with BOM."""
+
+from __future__ import annotations
+
+import codecs
+import json
+
+import pytest
+
+from batteryloop import formats
+from batteryloop.errors import InvalidData
+from batteryloop.formats import batterypass
+
+GENERAL = {
+    "productIdentifier": "BL.BPNL000000000EM1.NMC811-PB-0000042",
+    "batteryPassportIdentifier": "urn:bl:0000042",
+    "batteryCategory": "ev",
+    "manufacturerInformation": {"contactName": "Nordzelle Batteriewerk GmbH", "identifier": "BPNL000000000EM1",
+                                "postalAddress": {"streetAddress": "Am Hafen 7", "postalCode": "38100",
+                                                  "addressCountry": "Germany"}},
+    "manufacturingDate": "2025-06-03T08:30:00Z",
+    "batteryStatus": "Original",
+    "batteryMass": 455.5,
+    "manufacturingPlace": {"streetAddress": "Werkring 2", "postalCode": "04109", "addressCountry": "Germany"},
+    "operatorInformation": {"contactName": "Nordzelle", "identifier": "BPNL000000000EM1"},
+    "puttingIntoService": "2025-09-01T00:00:00Z",
+    "warrentyPeriod": 96,
+}
+FOOTPRINT = {
+    "batteryCarbonFootprint": 71.0,
+    "carbonFootprintPerLifecycleStage": [
+        {"lifecycleStage": "RawMaterialExtraction", "carbonFootprint": 44.0},
+        {"lifecycleStage": "MainProduction", "carbonFootprint": 21.5},
+        {"lifecycleStage": "Distribution", "carbonFootprint": 1.5},
+        {"lifecycleStage": "Recycling", "carbonFootprint": 4.0}],
+    "carbonFootprintPerformanceClass": "B",
+    "carbonFootprintStudy": "https://nordzelle.example/cf-study.pdf",
+    "absoluteCarbonFootprint": 5200.0,
+}
+PERFORMANCE = {
+    "batteryTechicalProperties": {
+        "ratedMaximumPower": 210.0, "ratedEnergy": 78.0, "ratedCapacity": 219.5, "expectedNumberOfCycles": 1800,
+        "roundtripEfficiency": 94.0, "nominalVoltage": 355.0, "minimumVoltage": 270.0, "maximumVoltage": 410.0,
+        "capacityThresholdForExhaustion": 70.0, "lifetimeReferenceTest": "https://nordzelle.example/iec62660.pdf",
+        "cRateLifeCycleTest": 0.5, "expectedLifetime": 10,
+        "initialInternalResistance": [{"ohmicResistance": 0.085, "batteryComponent": "pack"},
+                                      {"ohmicResistance": 0.0011, "batteryComponent": "cell"}],
+    },
+    "batteryCondition": {
+        "energyThroughput": 5400.0,
+        "capacityThroughput": {"capacityThroughputValue": 15300.0, "lastUpdate": "2026-10-01T10:00:00Z"},
+        "numberOfFullCycles": {"numberOfFullCyclesValue": 70, "lastUpdate": "2026-10-01T10:00:00Z"},
+        "stateOfCertifiedEnergy": {"stateOfCertifiedEnergyValue": 97.5, "lastUpdate": "2026-10-01T10:00:00Z"},
+        "capacityFade": {"capacityFadeValue": 2.5, "lastUpdate": "2026-10-01T10:00:00Z"},
+        "remainingEnergy": {"remainingEnergyalue": 76.0, "lastUpdate": "2026-10-02T10:00:00Z"},
+        "powerFade": 1.0,
+        "currentSelfDischargingRate": {"currentSelfDischargingRateEntity": 1.2, "lastUpdate": "2026-10-01T10:00:00Z"},
+        "internalResistanceIncrease": [{"internalResistanceIncreaseValue": 4.0, "batteryComponent": "pack",
+                                        "lastUpdate": "2026-10-01T10:00:00Z"}],
+        "roundTripEfficiencyat50PerCentCycleLife": 92.0,
+        "remainingRoundTripEnergyEfficiency": {"remainingRoundTripEnergyEfficiencyValue": 93.5,
+                                               "lastUpdate": "2026-10-01T10:00:00Z"},
+        "stateOfCharge": {"stateOfChargeValue": 55.0, "lastUpdate": "2026-10-01T10:00:00Z"},
+        "temperatureInformation": {"timeExtremeHighTemp": 90.0, "timeExtremeLowTemp": 30.0,
+                                   "timeExtremeHighTempCharging": 5.0, "lastUpdate": "2026-10-01T10:00:00Z"},
+        "negativeEvents": [{"negativeEvent": "minor collision, housing inspected", "lastUpdate": "2026-03-14T16:20:00Z"}],
+        "remainingCapacity": {"remainingCapacityValue": 214.0, "lastUpdate": "2026-10-01T10:00:00Z"},
+    },
+}
+PASSPORT = {"GeneralProductInformation": GENERAL, "CarbonFootprintForBatteries": FOOTPRINT,
+            "PerformanceAndDurability": PERFORMANCE,
+            "Circularity": {"renewableContent": 3.0}, "Labels": {"labels": [{"labelingSubject": "CE"}]}}
+DEFAULTS = {"model_id": "NZ-78", "model_name": "Nordzelle 78", "chemistry": "NMC811", "serial_number": "NMC811-PB-0000042"}
+
+
+def encodings(obj: dict) -> dict[str, bytes]:
+    text = json.dumps(obj, ensure_ascii=False)
+    return {"utf-8": text.encode("utf-8"), "utf-8-bom": codecs.BOM_UTF8 + text.encode("utf-8"),
+            "utf-16-le-bom": codecs.BOM_UTF16_LE + text.encode("utf-16-le"),
+            "utf-16-be-bom": codecs.BOM_UTF16_BE + text.encode("utf-16-be")}
+
+
+@pytest.mark.parametrize("enc", ["utf-8", "utf-8-bom", "utf-16-le-bom", "utf-16-be-bom"])
+def test_full_passport_in_every_encoding(enc: str) -> None:
+    raw = encodings(PASSPORT)[enc]
+    assert formats.detect(raw).name == "batterypass"
+    res = formats.import_passport(raw, "auto", defaults=DEFAULTS)
+    model, battery = res.require()
+    assert model.manufacturer_name == "Nordzelle Batteriewerk GmbH" and model.manufacturer_id == "BPNL000000000EM1"
+    assert model.manufacturer_address == "Am Hafen 7, 38100, Germany"
+    assert model.category.value == "ev" and model.mass_kg == 455.5 and model.warranty_years == 8.0
+    assert battery.passport_id == GENERAL["productIdentifier"]
+    assert battery.manufacture_date.isoformat() == "2025-06-03"
+    assert battery.putting_into_service_date.isoformat() == "2025-09-01"
+    assert battery.manufacture_country == "DE" and battery.manufacture_site == "Werkring 2, 04109, Germany"
+    assert battery.economic_operator_id == "BPNL000000000EM1" and battery.status.value == "original"
+    cf = model.carbon_footprint
+    assert (cf.total_kgco2e_per_kwh, cf.raw_material_kgco2e_per_kwh, cf.main_production_kgco2e_per_kwh,
+            cf.distribution_kgco2e_per_kwh, cf.end_of_life_kgco2e_per_kwh) == (71.0, 44.0, 21.5, 1.5, 4.0)
+    assert cf.performance_class == "B" and cf.study_url == FOOTPRINT["carbonFootprintStudy"]
+    assert model.max_permitted_power_w == 210000.0 and model.rated_energy_kwh == 78.0
+    assert model.internal_resistance_pack_mohm == pytest.approx(85.0)
+    assert model.internal_resistance_cell_mohm == pytest.approx(1.1)
+    assert model.expected_lifetime_cycles == 1800 and model.cycle_life_c_rate == 0.5
+    assert model.round_trip_efficiency_at_50pct_cycle_life_pct == 92.0
+    soh = battery.state_of_health
+    assert soh.soh_capacity_pct == 97.5 and soh.remaining_power_capability_pct == 99.0
+    assert soh.remaining_energy_kwh == 76.0 and soh.ohmic_resistance_increase_pct == 4.0
+    assert soh.measured_at.isoformat() == "2026-10-02T10:00:00+00:00"
+    u = battery.usage
+    assert u.time_above_extreme_temperature_h == 1.5 and u.time_below_extreme_temperature_h == 0.5
+    assert u.full_equivalent_cycles == 70 and u.energy_throughput_kwh == 5400.0
+    assert [e.kind for e in u.negative_events] == ["minor collision, housing inspected"]
+    unmapped = {x["path"] for x in res.report.unmapped}
+    assert {"general_product_information.batteryPassportIdentifier", "carbon_footprint.absoluteCarbonFootprint",
+            "performance_and_durability.batteryTechicalProperties.expectedLifetime",
+            "performance_and_durability.batteryCondition.remainingCapacity",
+            "circularity.renewableContent", "labels_and_certification.labels[0].labelingSubject"} <= unmapped
+    assert res.report.dropped == [] and res.report.missing == []
+
+
+def test_single_module_and_missing_fields() -> None:
+    res = formats.import_passport(codecs.BOM_UTF16_LE + json.dumps(FOOTPRINT).encode("utf-16-le"), "batterypass",
+                                  lenient=True)
+    assert res.model is None and res.model_fields["carbon_footprint"]["total_kgco2e_per_kwh"] == 71.0
+    assert "model.model_id" in res.report.missing
+    with pytest.raises(InvalidData) as exc:
+        res.require()
+    assert exc.value.errors[0]["rule"] == "required"
+
+
+def test_strict_errors_name_path_rule_value() -> None:
+    bad = json.loads(json.dumps(PASSPORT))
+    bad["GeneralProductInformation"]["manufacturingDate"] = "2025-13-03T00:00:00Z"
+    bad["GeneralProductInformation"]["batteryCategory"] = "portable-ish"
+    bad["CarbonFootprintForBatteries"]["carbonFootprintPerLifecycleStage"][3]["lifecycleStage"] = "Use"
+    bad["PerformanceAndDurability"]["batteryTechicalProperties"]["ratedEnergy"] = "78 kWh"
+    with pytest.raises(InvalidData) as exc:
+        formats.import_passport(json.dumps(bad), "batterypass", defaults=DEFAULTS)
+    got = {(e["field"], e["rule"], e["value"]) for e in exc.value.errors}
+    assert ("general_product_information.manufacturingDate", "datetime", "2025-13-03T00:00:00Z") in got
+    assert ("general_product_information.batteryCategory", "enum", "portable-ish") in got
+    assert ("carbon_footprint.carbonFootprintPerLifecycleStage[3].lifecycleStage", "enum", "Use") in got
+    assert ("performance_and_durability.batteryTechicalProperties.ratedEnergy", "number", "78 kWh") in got
+    # lenient: the valid rest is kept, each bad value is reported
+    res = formats.import_passport(json.dumps(bad), "batterypass", lenient=True, defaults=DEFAULTS)
+    assert {d["field"] for d in res.report.dropped} >= {"general_product_information.batteryCategory",
+                                                        "performance_and_durability.batteryTechicalProperties.ratedEnergy"}
+    assert res.model_fields["mass_kg"] == 455.5
+
+
+def test_stages_that_do_not_add_up_are_refused() -> None:
+    bad = json.loads(json.dumps(PASSPORT))
+    bad["CarbonFootprintForBatteries"]["batteryCarbonFootprint"] = 90.0
+    with pytest.raises(InvalidData) as exc:
+        formats.import_passport(bad, "batterypass", defaults=DEFAULTS)
+    assert any("sum of the four" in e["message"] for e in exc.value.errors)
+
+
+def test_bad_encodings_and_not_batterypass() -> None:
+    text = json.dumps(GENERAL)
+    with pytest.raises(InvalidData) as exc:
+        formats.import_passport(text.encode("utf-16-le"), "batterypass")  # UTF-16 without BOM
+    assert exc.value.errors[0]["rule"] == "encoding"
+    with pytest.raises(InvalidData) as exc:
+        formats.import_passport({"hello": 1}, "batterypass")
+    assert exc.value.errors[0]["rule"] == "format:batterypass"
+    # an IDTA {part: payload} document is not taken for a Battery Pass one
+    assert not batterypass.detect({"carbon_footprint": {}, "circularity": {}})
+    with pytest.raises(InvalidData) as exc:
+        formats.export_passport("batterypass", {}, {})
+    assert exc.value.errors[0]["rule"] == "import_only"
