@@ -1,4 +1,5 @@
-"""Export + official-schema validation rate for Catena-X and AAS JSON; AASX package size and time.
+"""Export + official-schema validation rate for Catena-X (battery_pass, serial_part, BOM as built, traction
+battery code, PCF) and AAS JSON; Battery Pass 1.2 import; AASX package size and time.
 
 Run: .venv/bin/python bench/formats_bench.py [N]
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 
-from batteryloop.formats import aas, catenax, idta
+from batteryloop.formats import aas, batterypass, catenax, catenax_parts, idta
 from batteryloop.formats.base import PassportParts
 from batteryloop.passport.model import BatteryData, BatteryModelData
 from batteryloop.sim.pilot import battery_models, generate_batteries
@@ -21,7 +22,11 @@ def main(n: int = 300) -> None:
         for raw in generate_batteries(n, seed=1)]
     catenax.export(parts[0]); aas.export_json(parts[0])  # warm the schema cache
     for name, fn in (("catenax export+validate", catenax.export), ("idta-samm export+validate (8 schemas)", idta.export),
-                     ("aas-json export+validate", aas.export_json)):
+                     ("aas-json export+validate", aas.export_json),
+                     ("catenax serial_part export+validate", catenax_parts.export_serial_part),
+                     ("catenax bom_as_built export+validate", catenax_parts.export_bom),
+                     ("catenax traction_battery_code exp+val", catenax_parts.export_tbc),
+                     ("catenax pcf export+validate", catenax_parts.export_pcf)):
         t = time.perf_counter()
         for p in parts:
             fn(p)
@@ -33,6 +38,16 @@ def main(n: int = 300) -> None:
         catenax.import_payload(payload)
     dt = time.perf_counter() - t
     print(f"{'catenax import (strict, schema-checked)':40s} {n / dt:8.1f} passports/s")
+    bp = {"GeneralProductInformation": {"productIdentifier": "BL.X.1", "batteryCategory": "ev",
+                                        "manufacturingDate": "2025-06-03T08:30:00Z", "batteryMass": 455.5,
+                                        "warrentyPeriod": 96},
+          "CarbonFootprintForBatteries": {"batteryCarbonFootprint": 71.0, "carbonFootprintPerformanceClass": "B"}}
+    raw = "\ufeff".encode("utf-16-le") + __import__("json").dumps(bp).encode("utf-16-le")
+    t = time.perf_counter()
+    for _ in range(n):
+        batterypass.import_payload(raw, lenient=True)
+    dt = time.perf_counter() - t
+    print(f"{'batterypass 1.2 import (UTF-16 LE BOM)':40s} {n / dt:8.1f} payloads/s")
     t = time.perf_counter()
     sizes = [len(aas.export_aasx(p).payload) for p in parts[:100]]
     dt = time.perf_counter() - t
