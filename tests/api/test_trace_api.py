@@ -91,3 +91,35 @@ def test_demo_ledger_and_trace_cli(tmp_path: Path) -> None:
     assert json.loads(run(tmp_path, "trace", "outflows").stdout) is not None
     p = run(tmp_path, "trace", "lineage", "BL.NO.SUCH", ok=False)
     assert p.returncode == 2
+
+
+def test_lineage_on_passport_page_and_recycled_content_into_model(client: Any) -> None:
+    from batteryloop.trace.sim import record_pilot
+
+    pids = [_pack(client, 93 + i) for i in range(6)]
+    nmc = [p for p in pids if ".NMC811-" in p or ".NCA-" in p]
+    model = {".NMC811-": "EM-NMC811-82", ".NCA-": "EM-NCA-75"}
+    rep = record_pilot(client.services.store, packs=[(p, next(v for k, v in model.items() if k in p)) for p in nmc])
+    assert rep.ok
+    pid = nmc[0]
+    # the operator sees where each element came from, and the responsible-sourcing flags
+    client.cookies.set("batteryloop_token", client.tokens[pilot.AUTOMAKER])
+    page = client.get(f"/p/{pid}").text
+    client.cookies.set("batteryloop_token", client.tokens[pilot.RECYCLER_EU])
+    other = client.get(f"/p/{pid}").text
+    client.cookies.clear()
+    assert "Supply chain (confidential" in page and 'id="origin-shares"' in page
+    assert "Supply chain (confidential" not in other and "origin-shares" not in other
+    lin = client.get(f"/api/v1/trace/packs/{pid}/lineage", headers=H(client, pilot.AUTOMAKER)).json()
+    assert all(abs(sum(shares.values()) - 1) < 1e-3 for shares in lin["origin_share"].values())
+    assert client.get(f"/api/v1/trace/packs/{pid}/lineage", headers=H(client, pilot.RECYCLER_EU)).status_code == 403
+    # the model's recycled content comes from the ledger's mass balance (its manufacturer applies it)
+    year = int(client.services.trace.chain(pid)[-1]["event"]["occurred_at"][:4])
+    expected = client.services.trace.passport_recycled_content(model_id="EM-NMC811-82", year=year)
+    assert client.post("/api/v1/trace/models/EM-NMC811-82/recycled-content", params={"year": year},
+                       headers=H(client, pilot.RECYCLER_EU)).status_code == 403
+    r = client.post("/api/v1/trace/models/EM-NMC811-82/recycled-content", params={"year": year},
+                    headers=H(client, pilot.AUTOMAKER))
+    assert r.status_code == 200, r.text
+    got = client.get("/api/v1/models/EM-NMC811-82").json()["data"]["recycled_content"]
+    assert got["cobalt_pct"] == expected["cobalt_pct"] and got["allocation_rule"] == expected["allocation_rule"]

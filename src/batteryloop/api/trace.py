@@ -140,3 +140,14 @@ def recycled_content(c: ParticipantDep, s: ServicesDep, model_id: str | None = N
     elif not model_id:
         _require_overseer(c, "recycled content across models")
     return _json(s.trace.recycled_content(model_id=model_id, year=year, plant=plant, pack_id=pack_id, rule=rule))
+
+
+@router.post("/models/{model_id}/recycled-content",
+             summary="Write a model's recycled content (Art. 8) from the ledger into its passport data (manufacturer)")
+def apply_recycled_content(model_id: str, c: ParticipantDep, s: ServicesDep, year: int,
+                           plant: str | None = None) -> Response:
+    fields = s.trace.passport_recycled_content(model_id=model_id, year=year, plant=plant)
+    patch = {"recycled_content": {k: v for k, v in fields.items() if v is not None}}
+    out = s.passports.update_model(model_id, patch, c, reason=f"recycled content {year} from the ledger "
+                                   f"({fields.get('allocation_rule')})")
+    return _json({"model_id": model_id, "version": out["version"], "recycled_content": patch["recycled_content"]})

@@ -65,13 +65,29 @@ def run_demo(settings: Settings, *, packs: int = 500, seed: int = 42, fresh: boo
         from ..trace.sim import demo_signers, record_pilot
 
         task_t = progress.add_task("recording the supply chain (signed ledger)", total=1)
-        rep = record_pilot(s.store, seed=seed, packs=[(pid, _model_of(pid)) for pid in ids])
+        # (the generated chain builds nickel-cobalt cathodes: LFP packs are not traced in this demo yet)
+        traced = [(pid, _model_of(pid)) for pid in ids if _model_of(pid) != "EM-LFP-60"]
+        rep = record_pilot(s.store, seed=seed, packs=traced)
         if not rep.ok:
             raise RuntimeError(f"demo supply chain refused: {rep.error}")
         keys = KeyStore(settings.var_dir / "keys")
         signers = demo_signers()
         for p in pilot.PARTICIPANTS:  # this node hosts the pilot's participants: it holds their demo keys
             keys.save(signers[p["id"]])
+        # the models' recycled content (Art. 8) comes from the ledger's mass balance
+        import datetime as _dt
+
+        from ..errors import NotFound
+
+        for m in pilot.battery_models():
+            try:
+                fields = s.trace.passport_recycled_content(model_id=m["model_id"], year=_dt.date.today().year)
+            except NotFound:
+                continue  # no traced packs of this model this year: the declared figures stay
+            if any(v for k, v in fields.items() if k.endswith("_pct")):
+                s.passports.update_model(m["model_id"], {"recycled_content": {k: v for k, v in fields.items()
+                                                                              if v is not None}},
+                                         operator, reason="recycled content from the ledger (mass balance)")
         progress.advance(task_t)
 
         # the loop goes on: BMS updates, re-use, repurposing to second life, recycling

@@ -98,12 +98,41 @@ def passport_page(passport_id: str, request: Request, c: CallerDep, s: ServicesD
         return templates.TemplateResponse(request, "error.html", _ctx(request, c, error=exc), status_code=exc.status)
     hidden = Tier.LEGITIMATE_INTEREST.value not in view["access_tiers"]
     figures = [] if hidden else _capacity_figure(s, passport_id)
+    supply = _supply_chain(s, passport_id, c, view)
+    if supply and supply.get("figure"):
+        figures.append(supply["figure"])
     import plotly
 
     return templates.TemplateResponse(request, "passport.html", _ctx(
         request, c, view=view, battery_sections=_sections(view["battery"], BATTERY_SECTIONS),
         model_sections=_sections(view["model"], MODEL_SECTIONS), more_hidden=hidden, figures=figures,
-        plotly_version=plotly.__version__))
+        plotly_version=plotly.__version__, supply=supply))
+
+
+def _supply_chain(s: Services, passport_id: str, c: Caller, view: dict[str, Any]) -> dict[str, Any] | None:
+    """The pack's lineage from the ledger (origin shares per element, responsible-sourcing flags).
+
+    Origins and suppliers are confidential: shown to the economic operator, authorities and the admin."""
+    from ..errors import NotFound
+    from ..participants import Role
+
+    if s.trace is None or not (Tier.OPERATOR.value in view["access_tiers"] or Role.AUTHORITY in c.roles):
+        return None
+    try:
+        lin = s.trace.lineage(passport_id)
+        risks = s.trace.sourcing_risks(passport_id)
+    except NotFound:
+        return None
+    import plotly.graph_objects as go
+
+    elements = sorted(lin["origin_share"])
+    origins = sorted({o for e in elements for o in lin["origin_share"][e]})
+    fig = go.Figure([go.Bar(name=o.replace(":", " · ").replace("_", " "), x=elements,
+                            y=[round(100 * lin["origin_share"][e].get(o, 0.0), 2) for e in elements]) for o in origins])
+    fig.update_layout(barmode="stack", title="Origin of each element (% of its mass; ledger lineage)",
+                      yaxis_title="%", height=340, margin={"l": 50, "r": 10, "t": 40, "b": 40})
+    return {"elements_kg": lin["elements_kg"], "lots": len(lin["lots"]), "flags": risks["flags"],
+            "figure": {"id": "origin-shares", "figure": fig.to_plotly_json()}}
 
 
 def _capacity_figure(s: Services, passport_id: str) -> list[dict[str, Any]]:
