@@ -123,3 +123,21 @@ def test_lineage_on_passport_page_and_recycled_content_into_model(client: Any) -
     assert r.status_code == 200, r.text
     got = client.get("/api/v1/models/EM-NMC811-82").json()["data"]["recycled_content"]
     assert got["cobalt_pct"] == expected["cobalt_pct"] and got["allocation_rule"] == expected["allocation_rule"]
+
+
+def test_bom_as_built_export_uses_the_ledger_tree(client: Any) -> None:
+    from batteryloop.trace.sim import record_pilot
+
+    pid = _pack(client, 101)
+    model = "EM-NMC811-82" if ".NMC811-" in pid else "EM-NCA-75" if ".NCA-" in pid else None
+    if model is None:
+        pid = _pack(client, 100)
+        model = "EM-NMC811-82" if ".NMC811-" in pid else "EM-NCA-75"
+    assert record_pilot(client.services.store, packs=[(pid, model)]).ok
+    r = client.get(f"/api/v1/passports/{pid}/export", params={"format": "catenax-bom-as-built"},
+                   headers=H(client, pilot.AUTOMAKER))
+    # the children come from the ledger: here the cell maker is a Korean company without a Catena-X BPNL,
+    # which Catena-X cannot name, and the refusal says so (field, rule, value)
+    assert r.status_code == 422, r.text
+    err = r.json()["errors"][0]
+    assert err["field"].startswith("as_built[") and err["rule"] == "catenax:bpnl" and pilot.CELL_KR in r.text

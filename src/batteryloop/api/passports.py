@@ -166,7 +166,12 @@ def export(passport_id: str, c: CallerDep, s: ServicesDep,
     if format not in formats.names():
         raise InvalidData(f"unknown format {format!r}", [{"field": "format", "rule": "enum", "value": format,
                           "message": f"format: use batteryloop or one of {', '.join(formats.names())}"}])
-    res = formats.export_view(format, view, validate=True)
+    options: dict[str, Any] = {}
+    if format == "catenax-bom-as-built":  # the children come from the ledger's as-built tree when it has one
+        from ..formats.catenax_parts import as_built_children
+
+        options["as_built"] = as_built_children(s.store, passport_id) or None
+    res = formats.export_view(format, view, validate=True, **options)
     body = res.payload if isinstance(res.payload, bytes) else orjson.dumps(res.payload, option=orjson.OPT_INDENT_2)
     name = res.filename or f"{passport_id}.{format}.json"
     return Response(body, media_type=res.media_type, headers={
