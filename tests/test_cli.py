@@ -90,9 +90,9 @@ def test_cli_health_and_circular(tmp_path: Path, data_dir: Path) -> None:
     assert json.loads(run(tmp_path, "health", "grade", str(tmp_path / "intake.json")).stdout)["grade"] == "recycle"
     (tmp_path / "bad.json").write_text(json.dumps({"soh_capacity_pct": "lots"}))
     assert run(tmp_path, "health", "grade", str(tmp_path / "bad.json"), ok=False).returncode == 2
-    rec = json.loads(run(tmp_path, "circular", "recycle", "NMC811", "500", "--process", "hydro").stdout)
+    rec = json.loads(run(tmp_path, "circular", "recycle", "--chemistry", "NMC811", "--mass-kg", "500", "--process", "hydro").stdout)
     assert rec[0]["process"] == "hydro" and rec[0]["input_mass_kg"] == 500
-    assert run(tmp_path, "circular", "recycle", "XYZ", "500", ok=False).returncode == 2
+    assert run(tmp_path, "circular", "recycle", "--chemistry", "XYZ", "--mass-kg", "500", ok=False).returncode == 2
     run(tmp_path, "demo", "--packs", "6", "--no-serve")
     fp = json.loads(run(tmp_path, "circular", "footprint", "EM-NCA-75", "--country", "JP").stdout)
     assert fp["passport_fields"]["total_kgco2e_per_kwh"] > 0
