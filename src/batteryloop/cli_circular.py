@@ -8,16 +8,14 @@ from typing import Annotated, Optional
 
 import orjson
 import typer
-from rich.console import Console
+from .cli_common import console
+from .cli_common import guard as _guard
+from .cli_common import out as _out
 
 app = typer.Typer(help="Circular decisions: recycling, carbon footprint, route decisions (reference data overridable).",
                   no_args_is_help=True)
-console = Console(stderr=True, soft_wrap=True)
 RefsOpt = Annotated[Optional[Path], typer.Option("--references", help="TOML/YAML file overriding reference values")]
 
-
-def _out(obj: object) -> None:
-    sys.stdout.write(orjson.dumps(obj, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
 def _refs(path: Path | None):  # type: ignore[no-untyped-def]
@@ -26,24 +24,6 @@ def _refs(path: Path | None):  # type: ignore[no-untyped-def]
     return References.default().override_file(path) if path else None
 
 
-def _guard(fn):  # type: ignore[no-untyped-def]
-    from pydantic import ValidationError
-
-    from .circular import CircularInputError
-    from .errors import BatteryloopError
-
-    try:
-        return fn()
-    except CircularInputError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
-    except BatteryloopError as exc:
-        console.print(f"[red]error:[/red] {exc.detail}")
-        raise typer.Exit(2) from None
-    except ValidationError as exc:
-        for e in exc.errors():
-            console.print(f"[red]error:[/red] {'.'.join(str(x) for x in e['loc']) or 'config'}: {e['msg']}")
-        raise typer.Exit(2) from None
 
 
 @app.command("recycle")

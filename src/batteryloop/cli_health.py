@@ -2,38 +2,22 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
-import orjson
 import typer
-from rich.console import Console
+from .cli_common import console
+from .cli_common import guard as _guard
+from .cli_common import out as _out
 
 app = typer.Typer(help="Battery health: cycler files, state of health, lifetime prediction, grading.",
                   no_args_is_help=True)
 lifetime_app = typer.Typer(help="Early cycle-life prediction (Severson-style curves of the first 100 cycles).",
                            no_args_is_help=True)
 app.add_typer(lifetime_app, name="lifetime")
-console = Console(stderr=True, soft_wrap=True)
 
 
-def _out(obj: object) -> None:
-    sys.stdout.write(orjson.dumps(obj, option=orjson.OPT_INDENT_2).decode() + "\n")
 
-
-def _guard(fn):  # type: ignore[no-untyped-def]
-    from .errors import BatteryloopError
-    from .health.errors import HealthError
-
-    try:
-        return fn()
-    except HealthError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
-    except BatteryloopError as exc:
-        console.print(f"[red]error:[/red] {exc.detail}")
-        raise typer.Exit(2) from None
 
 
 @app.command("ingest")

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
-import orjson
 import typer
-from rich.console import Console
+from .cli_common import guard as _guard
+from .cli_common import out as _out
 
 app = typer.Typer(help="Traceability: the signed, hash-chained lifecycle ledger and its queries.", no_args_is_help=True)
-console = Console(stderr=True, soft_wrap=True)
 
-
-def _out(obj: object) -> None:
-    sys.stdout.write(orjson.dumps(obj, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
 
 
 def _svc():  # type: ignore[no-untyped-def]
@@ -25,16 +20,6 @@ def _svc():  # type: ignore[no-untyped-def]
     return _services().trace
 
 
-def _guard(fn):  # type: ignore[no-untyped-def]
-    from .errors import BatteryloopError
-
-    try:
-        return fn()
-    except BatteryloopError as exc:
-        console.print(f"[red]error:[/red] {exc.detail}")
-        for e in getattr(exc, "errors", [])[:10]:
-            console.print(f"  - {e.get('message')}")
-        raise typer.Exit(2) from None
 
 
 @app.command("ingest")
