@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PACKS ?= 500
 SEED ?= 42
 
-.PHONY: install demo test test-fast bench clean system-deps
+.PHONY: install demo test test-postgres test-fast bench clean system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ system-deps:
 ## Install everything (PostgreSQL included) and run the whole test suite on SQLite and PostgreSQL
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+## The API and passport tests again, every store on PostgreSQL (the store tests run on both in `make test`)
+test-postgres: $(STAMP) system-deps
+	BATTERYLOOP_TEST_STORE=postgresql $(BIN)/python -m pytest -q -n 2 --dist loadfile tests/api tests/passport tests/store
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -x -m "not slow"

@@ -120,12 +120,17 @@ def store(store_url: str) -> Iterator[Any]:
 
 
 @pytest.fixture
-def sqlite_store(tmp_path: Path) -> Iterator[Any]:
-    """A fresh, migrated SQLite store only (for tests not about the backend)."""
+def sqlite_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A fresh, migrated store for tests not about the backend: SQLite, or PostgreSQL when the suite runs
+    with BATTERYLOOP_TEST_STORE=postgresql (CI runs the API tests a second time that way)."""
     from batteryloop.store.db import Store
 
-    s = Store(f"sqlite:///{tmp_path}/batteryloop.db")
-    s.upgrade()
+    if os.environ.get("BATTERYLOOP_TEST_STORE") == "postgresql":
+        url = _new_pg_db(request.getfixturevalue("postgres_url"), request.getfixturevalue("postgres_template"))
+        s = Store(url)
+    else:
+        s = Store(f"sqlite:///{tmp_path}/batteryloop.db")
+        s.upgrade()
     yield s
     s.dispose()
 
