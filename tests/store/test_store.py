@@ -22,10 +22,15 @@ def test_migrations_at_head(store: Any) -> None:
     store.upgrade()  # idempotent
 
 
-def test_sqlite_is_in_wal_mode(sqlite_store: Any) -> None:
-    with sqlite_store.read() as conn:
+def test_sqlite_is_in_wal_mode(tmp_path: Any) -> None:
+    from batteryloop.store.db import Store
+
+    store = Store(f"sqlite:///{tmp_path}/wal.db")
+    store.upgrade()
+    with store.read() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    store.dispose()
 
 
 def test_failed_write_leaves_nothing(pilot_services: Any) -> None:
