@@ -7,7 +7,6 @@ with ``BEGIN IMMEDIATE`` so that concurrent writers queue on the lock instead of
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,7 +14,6 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
 
 
 def utcnow_iso() -> str:
@@ -61,7 +59,7 @@ class Store:
         self.is_sqlite = self.engine.dialect.name == "sqlite"
 
     @contextmanager
-    def write(self, retries: int = 5) -> Iterator[Connection]:
+    def write(self) -> Iterator[Connection]:
         """One write transaction. Commits when the block ends, rolls back if it raises."""
         with self.engine.connect() as conn:
             conn.execution_options(batteryloop_write=True)
@@ -82,16 +80,3 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def retry_on_conflict(fn, attempts: int = 8):  # type: ignore[no-untyped-def]
-    """Run ``fn()``; on a serialization failure or deadlock (PostgreSQL) retry with back-off."""
-    for i in range(attempts):
-        try:
-            return fn()
-        except DBAPIError as exc:
-            code = getattr(getattr(exc, "orig", None), "sqlstate", None)
-            if code not in ("40001", "40P01") or i == attempts - 1:
-                raise
-            time.sleep(0.01 * 2**i)
-    raise AssertionError("unreachable")
