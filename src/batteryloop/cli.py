@@ -21,9 +21,12 @@ db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 passport_app = typer.Typer(help="Battery passports: create, show, history, QR code, export, import.",
                            no_args_is_help=True)
 participant_app = typer.Typer(help="Participants and their API tokens.", no_args_is_help=True)
+archive_app = typer.Typer(help="Move a node's complete state to another node (passports, versions, ledger, public keys).",
+                          no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(passport_app, name="passport")
 app.add_typer(participant_app, name="participant")
+app.add_typer(archive_app, name="archive")
 
 
 def _register_subcommands() -> None:
@@ -278,6 +281,27 @@ def passport_import_standard(
     except BatteryloopError as exc:
         _fail(exc)
     _print_json(res)
+
+
+@archive_app.command("export")
+def archive_export(file: Annotated[Path, typer.Argument(help="the archive to write (.zip)")]) -> None:
+    """Write passports, versions, models, participants' public keys, the ledger and the audit log to FILE."""
+    from .archive import export_archive
+
+    m = export_archive(_services(), file)
+    console.print(f"wrote {file}: " + ", ".join(f"{v['rows']} {k.removesuffix('.jsonl')}" for k, v in m["files"].items()))
+
+
+@archive_app.command("import")
+def archive_import(file: Annotated[Path, typer.Argument(help="an archive written by `archive export`")]) -> None:
+    """Load an archive into this (empty) node; every hash, signature and version chain is checked again."""
+    from .archive import import_archive
+
+    try:
+        res = import_archive(_services(), file)
+    except BatteryloopError as exc:
+        _fail(exc)
+    _print_json({k: v for k, v in res.items() if k != "manifest"})
 
 
 def _read_text(path: Path) -> str:
