@@ -119,6 +119,23 @@ def check_event_row(row: Any, key_for: KeyLookup, *, full_schema: bool = True) -
     return problems, body
 
 
+def _order_problems(subject: str, link: Any, expected_seq: int, expected_prev: str) -> list[Problem]:
+    """A link's place in its chain: no gap before it, and it links to the event before it (or to GENESIS)."""
+    out: list[Problem] = []
+    eid = link.event_id
+    if link.seq != expected_seq:
+        out.append(Problem(eid, "chain_gap", f"chain {subject}: position {expected_seq}"
+                           f"{'–' + str(link.seq - 1) if link.seq - 1 > expected_seq else ''} is missing "
+                           f"before event {eid} (removed event)", subject, link.seq))
+    if link.prev_hash != expected_prev:
+        rule = "genesis" if expected_prev == GENESIS else "prev_mismatch"
+        what = ("does not start from 64 zeros (its first event was removed)" if rule == "genesis" else
+                f"links to {link.prev_hash[:16]}…, but the event before it has hash {expected_prev[:16]}… "
+                "(reordered, inserted or removed event)")
+        out.append(Problem(eid, rule, f"chain {subject}: event {eid} at position {link.seq} {what}", subject, link.seq))
+    return out
+
+
 def check_chain_links(subject: str, links: Iterable[Any], events: dict[str, tuple[str, dict[str, Any] | None]]) -> list[Problem]:
     """Check one subject's links (rows with seq, event_id, prev_hash, event_hash, ordered by seq).
 
@@ -129,17 +146,7 @@ def check_chain_links(subject: str, links: Iterable[Any], events: dict[str, tupl
     expected_seq = 1
     for link in links:
         eid = link.event_id
-        if link.seq != expected_seq:
-            problems.append(Problem(eid, "chain_gap", f"chain {subject}: position {expected_seq}"
-                                    f"{'–' + str(link.seq - 1) if link.seq - 1 > expected_seq else ''} is missing "
-                                    f"before event {eid} (removed event)", subject, link.seq))
-        if link.prev_hash != expected_prev:
-            rule = "genesis" if expected_prev == GENESIS else "prev_mismatch"
-            what = ("does not start from 64 zeros (its first event was removed)" if rule == "genesis" else
-                    f"links to {link.prev_hash[:16]}…, but the event before it has hash {expected_prev[:16]}… "
-                    "(reordered, inserted or removed event)")
-            problems.append(Problem(eid, rule, f"chain {subject}: event {eid} at position {link.seq} {what}",
-                                    subject, link.seq))
+        problems += _order_problems(subject, link, expected_seq, expected_prev)
         stored = events.get(eid)
         if stored is None:
             problems.append(Problem(eid, "link_orphan", f"chain {subject}: position {link.seq} names event {eid}, "
@@ -216,17 +223,7 @@ def check_chain_sequence(subject: str, links: Iterable[Any], known: Callable[[st
     expected_seq = 1
     for link in links:
         eid = link.event_id
-        if link.seq != expected_seq:
-            problems.append(Problem(eid, "chain_gap", f"chain {subject}: position {expected_seq}"
-                                    f"{'–' + str(link.seq - 1) if link.seq - 1 > expected_seq else ''} is missing "
-                                    f"before event {eid} (removed event)", subject, link.seq))
-        if link.prev_hash != expected_prev:
-            rule = "genesis" if expected_prev == GENESIS else "prev_mismatch"
-            what = ("does not start from 64 zeros (its first event was removed)" if rule == "genesis" else
-                    f"links to {link.prev_hash[:16]}…, but the event before it has hash {expected_prev[:16]}… "
-                    "(reordered, inserted or removed event)")
-            problems.append(Problem(eid, rule, f"chain {subject}: event {eid} at position {link.seq} {what}",
-                                    subject, link.seq))
+        problems += _order_problems(subject, link, expected_seq, expected_prev)
         if not known(eid):
             problems.append(Problem(eid, "link_orphan", f"chain {subject}: position {link.seq} names event {eid}, "
                                     "which is not stored (removed event)", subject, link.seq))
