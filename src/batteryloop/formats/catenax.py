@@ -24,7 +24,7 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from ..errors import InvalidData

@@ -369,7 +369,7 @@ class DayOptimiser:
         return s
 
     def solve(self, inp: DayInputs) -> Schedule:
-        U, T, dt = self.U, self.T, self.dt
+        T, dt = self.T, self.dt
         t0 = time.perf_counter()
         cost, lo, hi, rlo, rhi = self.arrays(inp)
         h = self.h

@@ -10,7 +10,6 @@ stack plot), daily per-pack states of health, and the year's totals and costs.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
