@@ -34,15 +34,10 @@ class CircularService:
         self.passports = passports
         self.participants = participants
 
-    def _model(self, model_id: str) -> dict[str, Any]:
-        with self.passports.store.read() as conn:
-            data, _ = self.passports._model_data(conn, model_id)
-        return data
-
     def resolve_model(self, ident: str) -> tuple[str, str | None]:
         """``ident`` is a battery model id, or a passport id (→ its model): (model_id, passport_id or None)."""
         try:
-            self._model(ident)
+            self.passports.model_data(ident)
             return ident, None
         except NotFound:
             pass
@@ -72,7 +67,7 @@ class CircularService:
                           annual_distance_km: float | None = None, usable_energy_fraction: float = 1.0,
                           class_limits_kgco2e_per_kwh: dict[str, float] | None = None,
                           references: References | None = None) -> Any:
-        m = self._model(model_id)
+        m = self.passports.model_data(model_id)
         country = manufacturing_country or self.participants.get(m["manufacturer_id"])["country"]
         energy = m.get("rated_energy_kwh") or m["rated_capacity_ah"] * m["nominal_voltage_v"] / 1000
         if not 0 < usable_energy_fraction <= 1:
@@ -120,7 +115,7 @@ class CircularService:
         usage = (rec.data.get("usage") or {})
         if soh.get("soh_capacity_pct") is None:
             raise NotFound(f"passport {passport_id} has no state of health yet: record one before deciding a route")
-        m = self._model(rec.model_id)
+        m = self.passports.model_data(rec.model_id)
         intake = IntakeRecord(battery_id=passport_id, soh_capacity_pct=soh.get("soh_capacity_pct"),
                               resistance_increase_pct=soh.get("ohmic_resistance_increase_pct"),
                               self_discharge_pct_per_month=soh.get("self_discharge_pct_per_month"),
@@ -204,7 +199,7 @@ class CircularService:
             if p not in PROCESSES:
                 raise InvalidData(f"unknown process {p!r}: use one of {', '.join(PROCESSES)}", [{
                     "field": "process", "rule": "enum", "value": p, "message": f"process: one of {', '.join(PROCESSES)}"}])
-        m = self._model(model_id)
+        m = self.passports.model_data(model_id)
         energy = m.get("rated_energy_kwh") or m["rated_capacity_ah"] * m["nominal_voltage_v"] / 1000
         notes: list[str] = []
 

@@ -154,9 +154,7 @@ class HealthService:
         return out
 
     def _rated(self, rec: Any) -> float:
-        with self.passports.store.read() as conn:
-            model, _ = self.passports._model_data(conn, rec.model_id)
-        return float(model["rated_capacity_ah"])
+        return float(self.passports.model_data(rec.model_id)["rated_capacity_ah"])
 
     def record_soh(self, passport_id: str, files: Sequence[str | Path], caller: Caller, *,
                    rated_capacity_ah: float | None = None, tz: str = "UTC") -> dict[str, Any]:

@@ -176,6 +176,11 @@ class PassportService:
         self._model_cache.put((model_id, row.version), data)
         return data, row.version
 
+    def model_data(self, model_id: str) -> dict[str, Any]:
+        """A model's full passport data (no tier cut: for services computing from it, not for display)."""
+        with self.store.read() as conn:
+            return self._model_data(conn, model_id)[0]
+
     def get_model(self, model_id: str, caller: Caller) -> dict[str, Any]:
         with self.store.read() as conn:
             data, version = self._model_data(conn, model_id)
