@@ -84,7 +84,7 @@ class HealthService:
         from ..passport.identifiers import UniqueIdentifier
 
         if self.series_dir is None:
-            raise InvalidData("no series folder configured", [])
+            raise InvalidData("no folder for cycler series: set BATTERYLOOP_VAR_DIR (series go to <var>/health)", [])
         UniqueIdentifier.parse(passport_id)  # only [A-Z0-9.-]: safe as a folder name
         return self.series_dir / passport_id
 
