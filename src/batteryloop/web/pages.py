@@ -7,13 +7,14 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from ..access import Caller
 from ..errors import BatteryloopError
-from ..passport.tiers import Tier
+from ..passport.redact import redact_battery, redact_model
+from ..passport.tiers import TIER_ORDER, Tier
 from ..api.deps import COOKIE, Services, page_caller, services
 
 router = APIRouter(include_in_schema=False)
@@ -90,13 +91,36 @@ CallerDep = Annotated[Caller, Depends(page_caller)]
 ServicesDep = Annotated[Services, Depends(services)]
 
 
+TIER_LABELS = {Tier.PUBLIC: "Public", Tier.LEGITIMATE_INTEREST: "Legitimate interest", Tier.AUTHORITY: "Authority",
+               Tier.OPERATOR: "Economic operator"}
+
+
+def view_as_options(held: list[str]) -> list[dict[str, Any]]:
+    """The views a reader may switch down to: for each tier held, that tier and the held tiers below it
+    (in Annex XIII order). Never a tier the reader does not hold."""
+    order = [t for t in TIER_ORDER if t.value in held]
+    return [{"value": t.value, "label": TIER_LABELS[t], "tiers": [u.value for u in order[: i + 1]]}
+            for i, t in enumerate(order)]
+
+
 @router.get("/p/{passport_id}", response_class=HTMLResponse)
-def passport_page(passport_id: str, request: Request, c: CallerDep, s: ServicesDep) -> Response:
+def passport_page(passport_id: str, request: Request, c: CallerDep, s: ServicesDep,
+                  view_as: Annotated[str | None, Query(max_length=40)] = None) -> Response:
     try:
         view = s.passports.get_view(passport_id, c, channel="page")
     except BatteryloopError as exc:
         return templates.TemplateResponse(request, "error.html", _ctx(request, c, error=exc), status_code=exc.status)
-    hidden = Tier.LEGITIMATE_INTEREST.value not in view["access_tiers"]
+    held = list(view["access_tiers"])
+    options = view_as_options(held) if len(held) > 1 else []
+    chosen = next((o for o in options if o["value"] == view_as), None)
+    refused = view_as if view_as and chosen is None else None  # never up: a tier not held is not shown
+    if chosen is not None and chosen is not options[-1]:
+        # switched down: cut the data again, so restricted fields never reach the HTML
+        tiers = frozenset(Tier(t) for t in chosen["tiers"])
+        view = {**view, "access_tiers": chosen["tiers"], "battery": redact_battery(view["battery"], tiers),
+                "model": redact_model(view["model"], tiers)}
+    tiers_now = view["access_tiers"]
+    hidden = Tier.LEGITIMATE_INTEREST.value not in tiers_now
     figures = [] if hidden else _capacity_figure(s, passport_id)
     supply = _supply_chain(s, passport_id, c, view)
     if supply and supply.get("figure"):
@@ -106,7 +130,9 @@ def passport_page(passport_id: str, request: Request, c: CallerDep, s: ServicesD
     return templates.TemplateResponse(request, "passport.html", _ctx(
         request, c, view=view, battery_sections=_sections(view["battery"], BATTERY_SECTIONS),
         model_sections=_sections(view["model"], MODEL_SECTIONS), more_hidden=hidden, figures=figures,
-        plotly_version=plotly.__version__, supply=supply))
+        plotly_version=plotly.__version__, supply=supply, held=held, view_options=options,
+        view_as=(chosen or (options[-1] if options else {"value": None}))["value"], view_as_refused=refused,
+        switched=len(tiers_now) < len(held)))
 
 
 def _supply_chain(s: Services, passport_id: str, c: Caller, view: dict[str, Any]) -> dict[str, Any] | None:
@@ -116,7 +142,9 @@ def _supply_chain(s: Services, passport_id: str, c: Caller, view: dict[str, Any]
     from ..errors import NotFound
     from ..participants import Role
 
-    if s.trace is None or not (Tier.OPERATOR.value in view["access_tiers"] or Role.AUTHORITY in c.roles):
+    tiers = view["access_tiers"]  # as shown: a reader who switched down sees no more than that tier
+    if s.trace is None or not (Tier.OPERATOR.value in tiers
+                               or (Role.AUTHORITY in c.roles and Tier.AUTHORITY.value in tiers)):
         return None
     try:
         lin = s.trace.lineage(passport_id)
