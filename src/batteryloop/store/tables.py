@@ -129,3 +129,16 @@ audit_log = Table(
     Index("ix_audit_passport_at", "passport_id", "at"),
     Index("ix_audit_actor_at", "actor", "at"),
 )
+
+pilot_runs = Table(
+    "pilot_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", String(32), nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("packs", Integer, nullable=False),
+    Column("years", Integer, nullable=False),
+    Column("start_year", Integer, nullable=False),
+    Column("report", Text, nullable=False),
+)
+"""One row per pilot-simulator run: its report (JSON), which the dashboard's pilot pages show."""
