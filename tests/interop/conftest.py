@@ -20,3 +20,9 @@ def models() -> dict[str, BatteryModelData]:
 @pytest.fixture(scope="session")
 def batteries() -> list[BatteryData]:
     return [passport(raw) for raw in generate_batteries(9, seed=7)]
+
+
+@pytest.fixture(autouse=True)
+def _own_bpnl_alias_table(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """Each test starts with an empty BPNL alias table of its own (never the developer's ./var)."""
+    monkeypatch.setenv("BATTERYLOOP_BPNL_ALIASES", str(tmp_path / "bpnl_aliases.json"))

@@ -1,4 +1,4 @@
-"""Wire formats: Catena-X aspect models, IDTA 02035 / AAS submodels.
+"""Wire formats: Catena-X aspect models, IDTA 02035 / AAS submodels, Battery Pass 1.2 modules.
 
 Every format is a registered adapter of one interface (:mod:`.registry`): ``export(parts)`` →
 :class:`~.base.ExportResult`, ``import_payload(payload)`` → :class:`~.base.ImportResult`, each with a
@@ -7,8 +7,10 @@ Every format is a registered adapter of one interface (:mod:`.registry`): ``expo
 """
 
 from .base import ExportResult, ImportResult, MappingReport, PassportParts
-from .registry import (Adapter, adapters, detect, export_passport, export_view, get, import_passport, names,
-                       register)
+from .bpnl import BpnlAliases
+from .registry import (Adapter, adapters, bpnl_aliases, detect, export_passport, export_view, get, import_passport,
+                       names, register, set_bpnl_alias)
 
-__all__ = ["Adapter", "ExportResult", "ImportResult", "MappingReport", "PassportParts", "adapters", "detect",
-           "export_passport", "export_view", "get", "import_passport", "names", "register"]
+__all__ = ["Adapter", "BpnlAliases", "ExportResult", "ImportResult", "MappingReport", "PassportParts", "adapters",
+           "bpnl_aliases", "detect", "export_passport", "export_view", "get", "import_passport", "names", "register",
+           "set_bpnl_alias"]

@@ -21,26 +21,49 @@ Mapped field by field (SAMM property names of 1.2.0, including their spelling, e
 * **PerformanceAndDurability**: the rated values of batteryTechicalProperties and the dynamic values of
   batteryCondition (entities ``{<name>Value, lastUpdate}``).
 
+* **Circularity**: dismantlingAndRemovalInformation[] (the first DismantlingManual, else RemovalManual,
+  documentURL → dismantling_information.manual_url), sparePartSources[] (each component → one spare part
+  with the supplier's name and e-mail, else web address, as contact), recycledContent[] (pre- plus
+  post-consumer share → recycled_content.<metal>_pct), safetyMeasures (safetyInstructions → safety_measures,
+  extinguishingAgent → extinguishing_agent), endOfLifeInformation.informationOnCollection →
+  collection_information, renewableContent → renewable_content_pct.
+* **MaterialComposition**: batteryChemistry.shortName → chemistry; batteryMaterials[] (location cathode /
+  anode / electrolyte / other, CAS, name, mass in **grams** → mass_kg) → detailed_composition, the ones
+  flagged isCriticalRawMaterial → critical_raw_materials; hazardousSubstances[] → hazardous_substances
+  (class, else the first impact statement → hazard_class; location's componentName → location).
+* **SupplyChainDueDiligence**: supplyChainDueDiligenceReport → due_diligence_report_url.
+* **Labeling** (``labels``): labels[].labelingMeaning (multi-language text; English, else the first) or,
+  without a meaning, labelingSubject → labels; declarationOfConformity → declaration_of_conformity_url;
+  resultOfTestReport → test_reports[0] (url; the title is ours: "result of test report").
+
 Not mapped (reported as ``unmapped`` with the reason): batteryPassportIdentifier (a URN beside the
 product identifier), absoluteCarbonFootprint, expectedLifetime (years), initialSelfDischarge, cRate,
 power capability at a SoC (the model gives percent as its unit), temperatureRangeIdleState (one value
 where we hold a range), remainingCapacity (the model declares kWh for a capacity), the charging-time
-temperature counters, and the four modules supply chain due diligence, circularity, material composition
-and labels & certification, whose 1.2 structures were not established (see docs/formats.md).
+temperature counters; documents other than the first dismantling manual and their MIME types; supplier
+postal addresses and the second contact; the pre/post-consumer split; waste prevention and separate
+collection links; the chemistry's clear name; component ids; hazard impact statements beside a class;
+label symbols and subjects beside a meaning; third-party assurances, the supply-chain index, the
+EU-taxonomy and sustainability reports (1.0.0). Every one is listed in docs/formats.md.
+
+Export (:func:`export`): the same modules from our passport, cut to the reader's tiers; there is no
+official JSON schema readable for 1.2 (the generated ones are UTF-16 and not in ``../shared``), so the
+payload is checked by reading it back, not against a schema.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from ._convert import Collector, r9
 from ._io import load_object
-from .base import ImportResult
+from .base import ExportResult, ImportResult, MappingReport, PassportParts, _short
 
 MEDIA_TYPE = "application/vnd.batterypass.v1.2+json"
 MODULES = {
-    "generalproductinformation": "general_product_information",
+    "generalproductinformation": "general_product_information", "performance": "performance_and_durability",
     "carbonfootprint": "carbon_footprint", "carbonfootprintforbatteries": "carbon_footprint",
     "performanceanddurability": "performance_and_durability",
     "circularity": "circularity", "materialcomposition": "material_composition",
@@ -55,9 +78,13 @@ SIGNATURES = {
     "carbon_footprint": {"batteryCarbonFootprint", "carbonFootprintPerLifecycleStage",
                          "carbonFootprintPerformanceClass"},
     "performance_and_durability": {"batteryTechicalProperties", "batteryTechnicalProperties", "batteryCondition"},
+    "circularity": {"dismantlingAndRemovalInformation", "sparePartSources", "recycledContent", "safetyMeasures",
+                    "endOfLifeInformation", "renewableContent"},
+    "material_composition": {"batteryChemistry", "batteryMaterials", "hazardousSubstances"},
+    "supply_chain_due_diligence": {"supplyChainDueDiligenceReport", "thirdPartyAussurances", "supplyChainIndicies",
+                                   "euTaxonomyDisclosureStatement", "sustainabilityReport"},
+    "labels_and_certification": {"declarationOfConformity", "resultOfTestReport"},
 }
-NOT_ESTABLISHED = ("its Battery Pass 1.2 structure was not established for batteryloop; nothing of this "
-                   "module is imported")
 CATEGORY = {"ev": "ev", "lmt": "lmt", "industrial": "industrial", "stationary": "industrial"}
 STATUS = {"original": "original", "repurposed": "repurposed", "reused": "reused",
           "remanufactured": "remanufactured", "waste": "waste"}
@@ -76,6 +103,8 @@ def _key(name: str) -> str:
 
 def split_modules(doc: Mapping[str, Any]) -> dict[str, Any]:
     """``{module: payload}`` from a container or from one bare module payload."""
+    if isinstance(doc.get("labels"), list) or SIGNATURES["labels_and_certification"] & set(doc):
+        return {"labels_and_certification": doc}  # a bare Labeling payload: its list is called ``labels``
     found = {MODULES[_key(k)]: v for k, v in doc.items() if _key(k) in MODULES}
     if found:
         return found
@@ -86,24 +115,23 @@ def split_modules(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def detect(obj: Any) -> bool:
-    """A Battery Pass payload: module keys or a module's own keys, and none of the IDTA part keys."""
+    """A Battery Pass payload: module keys or a module's own keys.
+
+    ``circularity`` and ``material_composition`` are also IDTA part names: a container with only such keys
+    is Battery Pass when its payloads are (SAMM camelCase ``dismantlingAndRemovalInformation``, where IDTA
+    writes ``DismantlingAndRemovalInformation``)."""
     from .idta import PARTS
 
-    return isinstance(obj, Mapping) and not (set(obj) & set(PARTS)) and bool(split_modules(obj))
-
-
-def _leaves(obj: Any, path: str) -> list[tuple[str, Any]]:
-    if isinstance(obj, Mapping):
-        out = []
-        for k, v in obj.items():
-            out += _leaves(v, f"{path}.{k}")
-        return out
-    if isinstance(obj, list):
-        out = []
-        for i, v in enumerate(obj):
-            out += _leaves(v, f"{path}[{i}]")
-        return out
-    return [(path, obj)]
+    if not isinstance(obj, Mapping) or {"specVersion", "identification", "operation"} & set(obj):
+        return False  # Catena-X battery_pass (its ``performance`` is no Battery Pass module)
+    if not split_modules(obj):
+        return False
+    shared = set(obj) & set(PARTS)
+    if not shared:
+        return True
+    if any(_key(k) in MODULES for k in set(obj) - set(PARTS)):
+        return True
+    return all(isinstance(obj[k], Mapping) and obj[k] and all(str(x)[:1].islower() for x in obj[k]) for k in shared)
 
 
 # ============================================================================ modules
@@ -346,8 +374,268 @@ def _performance(c: Collector, d: Mapping[str, Any], m: str) -> None:
         c.put("battery.state_of_health.measured_at", max(stamps), f"{p}.lastUpdate")
 
 
+DOCUMENT_TYPES = ("BillOfMaterial", "Model3D", "DismantlingManual", "RemovalManual", "OtherManual", "Drawing")
+METALS = {"Cobalt": "cobalt", "Nickel": "nickel", "Lithium": "lithium", "Lead": "lead"}
+HAZARD_CLASSES = ("AcuteToxicity", "SkinCorrosionOrIrritation", "EyeDamageOrIrritation")
+LABEL_SUBJECTS = ("SeparateCollection", "HazardousMaterial", "CarbonFootPrint", "ExtinguishingAgent")
+TEST_REPORT_TITLE = "result of test report"
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$")
+
+
+def _entities(c: Collector, value: Any, p: str, what: str, target: str | None = None) -> list[tuple[str, Mapping[str, Any]]]:
+    """``[(path, entity)]`` of a SAMM list of entities; anything else is an error naming its path."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        c.error(p, "type", f"must be a list of {what} objects", _short(value), target)
+        return []
+    out = []
+    for i, e in enumerate(value):
+        if isinstance(e, Mapping):
+            out.append((f"{p}[{i}]", e))
+        else:
+            c.error(f"{p}[{i}]", "type", f"must be a {what} object", _short(e), target)
+    return out
+
+
+def _enum(c: Collector, value: Any, p: str, allowed: tuple[str, ...], target: str | None = None) -> str | None:
+    text = c.text(value, p, target)
+    if text is not None and text not in allowed:
+        c.error(p, "enum", f"{text!r} is not one of {', '.join(allowed)}", text, target)
+        return None
+    return text
+
+
+def _percent(c: Collector, value: Any, p: str, target: str | None = None) -> float | None:
+    v = c.number(value, p, target)
+    if v is not None and not 0 <= v <= 100:
+        c.error(p, "percent", f"{v:g} is not a share between 0 and 100 %", v, target)
+        return None
+    return v
+
+
+def _multi_language(c: Collector, value: Any, p: str, target: str | None = None) -> str | None:
+    """SAMM MultiLanguageText in JSON: ``{"en": "text", …}``; English, else the first language."""
+    if value is None or isinstance(value, str):
+        if isinstance(value, str):
+            c.report.unmap(p, value, "plain text where the model wants {language: text}: read as English")
+        return c.text(value, p, target)
+    if not isinstance(value, Mapping) or not value:
+        c.error(p, "batterypass:multi_language_text", "must be an object {language: text}, e.g. {\"en\": \"…\"}",
+                _short(value), target)
+        return None
+    lang = "en" if "en" in value else next(iter(value))
+    for other in value:
+        if other != lang:
+            c.report.unmap(f"{p}.{other}", value[other], f"batteryloop keeps one language ({lang})")
+    return c.text(value[lang], f"{p}.{lang}", target)
+
+
+def _due_diligence(c: Collector, d: Mapping[str, Any], m: str) -> None:
+    src = f"{m}.supplyChainDueDiligenceReport"
+    c.put("model.due_diligence_report_url", c.text(d.get("supplyChainDueDiligenceReport"), src), src)
+    for key, why in (("thirdPartyAussurances", "batteryloop keeps the due diligence report only, not the "
+                      "third-party assurance (Catena-X and IDTA have no place either)"),
+                     ("supplyChainIndicies", "a supply-chain due diligence index has no Annex XIII field"),
+                     ("euTaxonomyDisclosureStatement", "EU-taxonomy disclosure (1.0.0): no Annex XIII field"),
+                     ("sustainabilityReport", "sustainability report (1.0.0): no Annex XIII field")):
+        if d.get(key) is not None:
+            c.report.unmap(f"{m}.{key}", d[key], why)
+
+
+def _circularity(c: Collector, d: Mapping[str, Any], m: str) -> None:
+    # ---------------------------------------------------------------- dismantling documents
+    docs = _entities(c, d.get("dismantlingAndRemovalInformation"), f"{m}.dismantlingAndRemovalInformation",
+                     "DismantlingandRemovalDocumentation", "model.dismantling_information")
+    manual = None
+    for want in ("DismantlingManual", "RemovalManual"):
+        manual = manual or next((p for p, e in docs if e.get("documentType") == want), None)
+    for p, e in docs:
+        _enum(c, e.get("documentType"), f"{p}.documentType", DOCUMENT_TYPES, "model.dismantling_information")
+        if p == manual:
+            c.put("model.dismantling_information.manual_url", c.text(e.get("documentURL"), f"{p}.documentURL"),
+                  f"{p}.documentURL")
+            if e.get("mimeType") is not None:
+                c.report.unmap(f"{p}.mimeType", e["mimeType"], "batteryloop keeps the manual's URL, not its media type")
+        else:
+            c.report.unmap(p, e, "batteryloop keeps one dismantling manual URL (the first DismantlingManual, else "
+                           "RemovalManual); other documents have no place")
+    # ---------------------------------------------------------------- spare parts
+    for p, s in _entities(c, d.get("sparePartSources"), f"{m}.sparePartSources", "SparePartSupplierEntity",
+                          "model.spare_parts"):
+        name = c.text(s.get("nameOfSupplier"), f"{p}.nameOfSupplier")
+        email = c.text(s.get("emailAddressOfSupplier"), f"{p}.emailAddressOfSupplier")
+        if email is not None and not _EMAIL_RE.match(email):
+            c.error(f"{p}.emailAddressOfSupplier", "email", f"{email!r} is not an e-mail address", email,
+                    "model.spare_parts")
+            email = None
+        web = c.text(s.get("supplierWebAddress"), f"{p}.supplierWebAddress")
+        contact = email or web
+        if email and web:
+            c.report.unmap(f"{p}.supplierWebAddress", web, "batteryloop keeps one contact per supplier (the e-mail)")
+        if s.get("addressOfSupplier") is not None:
+            c.report.unmap(f"{p}.addressOfSupplier", s["addressOfSupplier"],
+                           "batteryloop keeps the supplier's name and one contact, not its postal address")
+        for q, comp in _entities(c, s.get("components"), f"{p}.components", "ComponentEntity", "model.spare_parts"):
+            sp = {"part_number": c.text(comp.get("partNumber"), f"{q}.partNumber"),
+                  "name": c.text(comp.get("partName"), f"{q}.partName"),
+                  "supplier_name": name, "supplier_contact": contact}
+            c.append("model.spare_parts", {k: v for k, v in sp.items() if v is not None}, q)
+    # ---------------------------------------------------------------- recycled content
+    for p, r in _entities(c, d.get("recycledContent"), f"{m}.recycledContent", "RecycledContentEntity",
+                          "model.recycled_content"):
+        metal = _enum(c, r.get("recycledMaterial"), f"{p}.recycledMaterial", tuple(METALS), "model.recycled_content")
+        if metal is None:
+            continue
+        target = f"model.recycled_content.{METALS[metal]}_pct"
+        pre = _percent(c, r.get("preConsumerShare"), f"{p}.preConsumerShare", target)
+        post = _percent(c, r.get("postConsumerShare"), f"{p}.postConsumerShare", target)
+        if pre is None and post is None:
+            continue
+        if c.has(target):
+            c.error(f"{p}.recycledMaterial", "unique", f"{metal} is given twice", metal, target)
+            continue
+        total = r9((pre or 0.0) + (post or 0.0))
+        if total > 100:
+            c.error(f"{p}.postConsumerShare", "percent", f"pre- ({pre:g}) plus post-consumer ({post:g}) share "
+                    f"is {total:g} %, more than 100 %", post, target)
+            continue
+        c.put(target, total, p)
+        if pre:
+            c.report.unmap(f"{p}.preConsumerShare", pre, "batteryloop records pre- plus post-consumer share as one "
+                           "figure (Art. 8); the split is not kept")
+    # ---------------------------------------------------------------- safety measures
+    sm = d.get("safetyMeasures")
+    if isinstance(sm, Mapping):
+        q = f"{m}.safetyMeasures"
+        c.append("model.safety_measures", c.text(sm.get("safetyInstructions"), f"{q}.safetyInstructions"),
+                 f"{q}.safetyInstructions")
+        agents = sm.get("extinguishingAgent")
+        if agents is not None and not isinstance(agents, list):
+            c.error(f"{q}.extinguishingAgent", "type", "must be a list of texts", _short(agents),
+                    "model.extinguishing_agent")
+            agents = None
+        for i, a in enumerate(agents or []):
+            c.append("model.extinguishing_agent", c.text(a, f"{q}.extinguishingAgent[{i}]"), f"{q}.extinguishingAgent[{i}]")
+    elif sm is not None:
+        c.error(f"{m}.safetyMeasures", "type", "must be an object {safetyInstructions, extinguishingAgent}",
+                _short(sm), "model.safety_measures")
+    # ---------------------------------------------------------------- end of life
+    eol = d.get("endOfLifeInformation")
+    if isinstance(eol, Mapping):
+        q = f"{m}.endOfLifeInformation"
+        c.put("model.collection_information", c.text(eol.get("informationOnCollection"), f"{q}.informationOnCollection"),
+              f"{q}.informationOnCollection")
+        for k in ("wastePrevention", "separateCollection"):
+            if eol.get(k) is not None:
+                c.report.unmap(f"{q}.{k}", eol[k], "no batteryloop field (Art. 60(1)(a)/(b) information)")
+    elif eol is not None:
+        c.error(f"{m}.endOfLifeInformation", "type", "must be an object", _short(eol), "model.collection_information")
+    src = f"{m}.renewableContent"
+    c.put("model.renewable_content_pct", _percent(c, d.get("renewableContent"), src, "model.renewable_content_pct"), src)
+
+
+def _materials(c: Collector, d: Mapping[str, Any], m: str) -> None:
+    from .catenax import parse_chemistry
+
+    chem = d.get("batteryChemistry")
+    if isinstance(chem, Mapping):
+        q = f"{m}.batteryChemistry"
+        short = c.text(chem.get("shortName"), f"{q}.shortName", "model.chemistry")
+        if short is not None:
+            code, why = parse_chemistry(short)
+            if code is None:
+                clear = chem.get("clearName")
+                code2, _ = parse_chemistry(clear) if isinstance(clear, str) else (None, "")
+                code = code2
+            if code is None:
+                c.error(f"{q}.shortName", "chemistry", f"{short!r} {why}", short, "model.chemistry")
+            c.put("model.chemistry", code, f"{q}.shortName")
+        if chem.get("clearName") is not None:
+            c.report.unmap(f"{q}.clearName", chem["clearName"], "batteryloop keeps the chemistry code; the clear name "
+                           "follows from it")
+    elif chem is not None:
+        c.error(f"{m}.batteryChemistry", "type", "must be an object {shortName, clearName}", _short(chem),
+                "model.chemistry")
+    crm: list[str] = []
+    for p, mt in _entities(c, d.get("batteryMaterials"), f"{m}.batteryMaterials", "BatteryMaterialEntity",
+                           "model.detailed_composition"):
+        where = mt.get("batteryMaterialLocation")
+        comp = c.text(where.get("componentName"), f"{p}.batteryMaterialLocation.componentName") \
+            if isinstance(where, Mapping) else None
+        loc = comp.lower() if comp and comp.lower() in ("cathode", "anode", "electrolyte") else "other"
+        if comp and loc == "other" and comp.lower() != "other":
+            c.report.unmap(f"{p}.batteryMaterialLocation.componentName", comp,
+                           "batteryloop groups materials by cathode, anode, electrolyte and other: filed under other")
+        if isinstance(where, Mapping) and where.get("componentId") is not None:
+            c.report.unmap(f"{p}.batteryMaterialLocation.componentId", where["componentId"], "no batteryloop field")
+        name = c.text(mt.get("batteryMaterialName"), f"{p}.batteryMaterialName")
+        share: dict[str, Any] = {"material": name,
+                                 "cas_number": c.text(mt.get("batteryMaterialIdentifier"), f"{p}.batteryMaterialIdentifier")}
+        grams = c.number(mt.get("batteryMaterialMass"), f"{p}.batteryMaterialMass")
+        if grams is not None:
+            share["mass_kg"] = r9(grams / 1000.0)  # the 1.2 model declares grams
+        c.append(f"model.detailed_composition.{loc}", {k: v for k, v in share.items() if v is not None}, p)
+        flag = mt.get("isCriticalRawMaterial")
+        if flag is not None and not isinstance(flag, bool):
+            c.error(f"{p}.isCriticalRawMaterial", "boolean", f"{flag!r} is not true or false", _short(flag),
+                    "model.critical_raw_materials")
+        elif flag and name:
+            crm.append(name)
+    if crm:
+        c.put("model.critical_raw_materials", sorted(set(crm)), f"{m}.batteryMaterials[*].isCriticalRawMaterial")
+    for p, h in _entities(c, d.get("hazardousSubstances"), f"{m}.hazardousSubstances", "HazardousSubstanceEntity",
+                          "model.hazardous_substances"):
+        e: dict[str, Any] = {"name": c.text(h.get("hazardousSubstanceName"), f"{p}.hazardousSubstanceName"),
+                             "cas_number": c.text(h.get("hazardousSubstanceIdentifier"), f"{p}.hazardousSubstanceIdentifier")}
+        e["concentration_pct"] = c.number(h.get("hazardousSubstanceConcentration"), f"{p}.hazardousSubstanceConcentration")
+        where = h.get("hazardousSubstanceLocation")
+        if isinstance(where, Mapping):
+            e["location"] = c.text(where.get("componentName"), f"{p}.hazardousSubstanceLocation.componentName")
+            if where.get("componentId") is not None:
+                c.report.unmap(f"{p}.hazardousSubstanceLocation.componentId", where["componentId"], "no batteryloop field")
+        cls = _enum(c, h.get("hazardousSubstanceClass"), f"{p}.hazardousSubstanceClass", HAZARD_CLASSES,
+                    "model.hazardous_substances")
+        impact = h.get("hazardousSubstanceImpact")
+        if impact is not None and not isinstance(impact, list):
+            c.error(f"{p}.hazardousSubstanceImpact", "type", "must be a list of texts", _short(impact),
+                    "model.hazardous_substances")
+            impact = None
+        impact = [c.text(x, f"{p}.hazardousSubstanceImpact[{i}]") for i, x in enumerate(impact or [])]
+        impact = [x for x in impact if x]
+        e["hazard_class"] = cls or (impact[0] if impact else None)
+        for i, x in enumerate(impact[1:] if not cls else impact, start=1 if not cls else 0):
+            c.report.unmap(f"{p}.hazardousSubstanceImpact[{i}]", x, "batteryloop keeps one hazard class per "
+                           "substance (the class, else the first impact statement)")
+        c.append("model.hazardous_substances", {k: v for k, v in e.items() if v is not None}, p)
+
+
+def _labels(c: Collector, d: Mapping[str, Any], m: str) -> None:
+    src = f"{m}.declarationOfConformity"
+    c.put("model.declaration_of_conformity_url", c.text(d.get("declarationOfConformity"), src), src)
+    src = f"{m}.resultOfTestReport"
+    url = c.text(d.get("resultOfTestReport"), src)
+    if url is not None:
+        c.append("model.test_reports", {"title": TEST_REPORT_TITLE, "url": url}, src)
+        c.report.unmap(src, url, f"a link without a title: the test report is titled {TEST_REPORT_TITLE!r}")
+    for p, lab in _entities(c, d.get("labels"), f"{m}.labels", "LabelingEntity", "model.labels"):
+        subject = _enum(c, lab.get("labelingSubject"), f"{p}.labelingSubject", LABEL_SUBJECTS, "model.labels")
+        meaning = _multi_language(c, lab.get("labelingMeaning"), f"{p}.labelingMeaning", "model.labels")
+        text = meaning or subject
+        if text is None:
+            continue
+        c.append("model.labels", text, f"{p}.labelingMeaning" if meaning else f"{p}.labelingSubject")
+        if meaning and subject:
+            c.report.unmap(f"{p}.labelingSubject", subject, "batteryloop keeps a label's meaning as its text")
+        if lab.get("labelingSymbol") is not None:
+            c.report.unmap(f"{p}.labelingSymbol", lab["labelingSymbol"], "batteryloop keeps no label images")
+
+
 _READERS = {"general_product_information": _general, "carbon_footprint": _footprint,
-            "performance_and_durability": _performance}
+            "performance_and_durability": _performance, "circularity": _circularity,
+            "material_composition": _materials, "supply_chain_due_diligence": _due_diligence,
+            "labels_and_certification": _labels}
 
 
 def import_payload(payload: Any, *, lenient: bool = False, defaults: Mapping[str, Any] | None = None,
@@ -363,11 +651,340 @@ def import_payload(payload: Any, *, lenient: bool = False, defaults: Mapping[str
         if not isinstance(body, Mapping):
             c.error(module, "type", f"a Battery Pass module must be a JSON object, got {type(body).__name__}", None)
             continue
-        reader = _READERS.get(module)
-        if reader is None:
-            for path, value in _leaves(body, module):
-                c.report.unmap(path, value, NOT_ESTABLISHED)
-            continue
-        reader(c, body, module)
+        _READERS[module](c, body, module)
     c.order("battery.manufacture_date", "battery.putting_into_service_date", strict=False)
     return c.finish(defaults)
+
+
+# ============================================================================ export
+_STATUS_OUT = {v: k.capitalize() for k, v in STATUS.items()}
+_SUBJECT_WORDS = (("collect", "SeparateCollection"), ("bin", "SeparateCollection"), ("carbon", "CarbonFootPrint"),
+                  ("extinguish", "ExtinguishingAgent"), ("cadmium", "HazardousMaterial"), ("lead", "HazardousMaterial"),
+                  ("hazard", "HazardousMaterial"), ("cd", "HazardousMaterial"), ("pb", "HazardousMaterial"))
+_MIME = {".pdf": "application/pdf", ".html": "text/html", ".htm": "text/html", ".step": "model/step",
+         ".stp": "model/step", ".png": "image/png", ".svg": "image/svg+xml", ".json": "application/json"}
+
+
+def _subject(text: str) -> str | None:
+    words = re.findall(r"[a-z]+", text.lower())
+    for key, subject in _SUBJECT_WORDS:
+        if any(w.startswith(key) if len(key) > 2 else w == key for w in words):
+            return subject
+    return None
+
+
+def _export_general(parts: PassportParts, report: MappingReport) -> dict[str, Any]:
+    m, b = parts.model, parts.battery
+    g: dict[str, Any] = {}
+    pid = b.get("passport_id") or (f"{b['economic_operator_id']}.{b['serial_number']}"
+                                   if b.get("economic_operator_id") and b.get("serial_number") else None)
+    if pid:
+        g["productIdentifier"] = pid
+    cat = m.get("category")
+    if cat in ("ev", "lmt", "industrial"):
+        g["batteryCategory"] = cat
+    elif cat:
+        report.unmap("model.category", cat, "Battery Pass 1.2 knows lmt, ev, industrial and stationary batteries only")
+    mi = {k: v for k, v in (("contactName", m.get("manufacturer_name")), ("identifier", m.get("manufacturer_id")))
+          if v}
+    if m.get("manufacturer_address"):
+        mi["postalAddress"] = {"streetAddress": m["manufacturer_address"]}
+        report.unmap("model.manufacturer_address", m["manufacturer_address"],
+                     "one address line: written as streetAddress (postal code and country not split out)")
+    if mi:
+        g["manufacturerInformation"] = mi
+    if b.get("manufacture_date"):
+        g["manufacturingDate"] = f"{str(b['manufacture_date'])[:10]}T00:00:00Z"
+    status = b.get("status")
+    if status in _STATUS_OUT:
+        g["batteryStatus"] = _STATUS_OUT[status]
+    elif status:
+        report.unmap("battery.status", status, "Battery Pass 1.2 has no 'recycled' status (the passport ceases)")
+    if m.get("mass_kg") is not None:
+        g["batteryMass"] = m["mass_kg"]
+    place = {k: v for k, v in (("streetAddress", b.get("manufacture_site")),
+                               ("addressCountry", b.get("manufacture_country"))) if v}
+    if place:
+        g["manufacturingPlace"] = place
+    if b.get("economic_operator_id"):
+        g["operatorInformation"] = {"identifier": b["economic_operator_id"]}
+    if b.get("putting_into_service_date"):
+        g["puttingIntoService"] = f"{str(b['putting_into_service_date'])[:10]}T00:00:00Z"
+    if m.get("warranty_years") is not None:
+        g["warrentyPeriod"] = r9(float(m["warranty_years"]) * 12.0)
+    for key in ("model_id", "model_name", "vehicle_category", "warranty_km"):
+        if m.get(key) is not None:
+            report.unmap(f"model.{key}", m[key], "no place in Battery Pass 1.2 GeneralProductInformation")
+    return g
+
+
+def _export_footprint(m: Mapping[str, Any]) -> dict[str, Any] | None:
+    cf = m.get("carbon_footprint")
+    if not cf:
+        return None
+    out: dict[str, Any] = {"batteryCarbonFootprint": cf["total_kgco2e_per_kwh"]}
+    stages = [{"lifecycleStage": stage, "carbonFootprint": cf[ours]} for stage, ours in STAGES.items()
+              if cf.get(ours) is not None]
+    if stages:
+        out["carbonFootprintPerLifecycleStage"] = stages
+    if cf.get("performance_class"):
+        out["carbonFootprintPerformanceClass"] = cf["performance_class"]
+    if cf.get("study_url"):
+        out["carbonFootprintStudy"] = cf["study_url"]
+    return out
+
+
+def _export_circularity(m: Mapping[str, Any], report: MappingReport) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    dis = m.get("dismantling_information") or {}
+    if dis.get("manual_url"):
+        url = dis["manual_url"]
+        ext = re.search(r"\.[A-Za-z0-9]+$", url.split("?")[0])
+        mime = _MIME.get(ext.group(0).lower() if ext else "")
+        doc = {"documentType": "DismantlingManual", "documentURL": url}
+        if mime:
+            doc["mimeType"] = mime
+        else:
+            report.placeholder("circularity.dismantlingAndRemovalInformation[0].mimeType",
+                               "not declared (media type of the manual unknown; left out)")
+        out["dismantlingAndRemovalInformation"] = [doc]
+    for key in ("steps", "tools", "fastener_types"):
+        if dis.get(key):
+            report.unmap(f"model.dismantling_information.{key}", dis[key],
+                         "Battery Pass 1.2 links dismantling documents only")
+    by_supplier: dict[tuple[Any, Any], list[dict[str, str]]] = {}
+    for s in m.get("spare_parts", []):
+        by_supplier.setdefault((s.get("supplier_name"), s.get("supplier_contact")), []).append(
+            {"partName": s["name"], "partNumber": s["part_number"]})
+    sources = []
+    for i, ((name, contact), comps) in enumerate(by_supplier.items()):
+        src: dict[str, Any] = {}
+        if name:
+            src["nameOfSupplier"] = name
+        if contact and _EMAIL_RE.match(contact):
+            src["emailAddressOfSupplier"] = contact
+        elif contact and _URI_RE.match(contact):
+            src["supplierWebAddress"] = contact
+        elif contact:
+            report.unmap(f"model.spare_parts[supplier {name!r}].supplier_contact", contact,
+                         "neither an e-mail nor a web address: no place in sparePartSources")
+        src["components"] = comps
+        sources.append(src)
+    if sources:
+        out["sparePartSources"] = sources
+    rc = m.get("recycled_content") or {}
+    recycled = []
+    for name, metal in METALS.items():
+        if rc.get(f"{metal}_pct") is not None:
+            recycled.append({"preConsumerShare": 0.0, "recycledMaterial": name, "postConsumerShare": rc[f"{metal}_pct"]})
+            report.placeholder(f"circularity.recycledContent[{len(recycled) - 1}].preConsumerShare",
+                               "not declared (batteryloop records pre- plus post-consumer share as one figure: "
+                               "written as postConsumerShare, preConsumerShare 0)")
+    if recycled:
+        out["recycledContent"] = recycled
+    if rc.get("allocation_rule"):
+        report.unmap("model.recycled_content.allocation_rule", rc["allocation_rule"], "no place in Battery Pass 1.2")
+    safety = list(m.get("safety_measures", []))
+    sm: dict[str, Any] = {}
+    if safety:
+        if len(safety) == 1:
+            sm["safetyInstructions"] = safety[0]
+            if not _URI_RE.match(safety[0]):
+                report.unmap("model.safety_measures[0]", safety[0], "Battery Pass 1.2 wants a link to the "
+                             "instructions: the text is written as is")
+        else:
+            sm["safetyInstructions"] = safety[0]
+            report.unmap("model.safety_measures", safety[1:], "Battery Pass 1.2 holds one safety-instructions "
+                         "link: the first is written, the rest have no place")
+    if m.get("extinguishing_agent"):
+        sm["extinguishingAgent"] = list(m["extinguishing_agent"])
+    if sm:
+        out["safetyMeasures"] = sm
+    if m.get("collection_information"):
+        out["endOfLifeInformation"] = {"informationOnCollection": m["collection_information"]}
+    if m.get("renewable_content_pct") is not None:
+        out["renewableContent"] = m["renewable_content_pct"]
+    return out
+
+
+def _export_materials(m: Mapping[str, Any], report: MappingReport) -> dict[str, Any]:
+    from .catenax import CHEMISTRY_NAMES
+
+    out: dict[str, Any] = {}
+    if m.get("chemistry"):
+        out["batteryChemistry"] = {"shortName": m["chemistry"],
+                                   "clearName": CHEMISTRY_NAMES.get(m["chemistry"], m["chemistry"])}
+    crm = {x.lower() for x in m.get("critical_raw_materials", [])}
+    flagged: set[str] = set()
+    materials = []
+    dc = m.get("detailed_composition") or {}
+    for loc in ("cathode", "anode", "electrolyte", "other"):
+        for j, ms in enumerate(dc.get(loc, [])):
+            e: dict[str, Any] = {"batteryMaterialLocation": {"componentName": loc.capitalize()},
+                                 "batteryMaterialName": ms["material"],
+                                 "isCriticalRawMaterial": ms["material"].lower() in crm}
+            if e["isCriticalRawMaterial"]:
+                flagged.add(ms["material"].lower())
+            if ms.get("cas_number"):
+                e["batteryMaterialIdentifier"] = ms["cas_number"]
+            if ms.get("mass_kg") is not None:
+                e["batteryMaterialMass"] = r9(float(ms["mass_kg"]) * 1000.0)  # grams
+            if ms.get("mass_fraction_pct") is not None:
+                report.unmap(f"model.detailed_composition.{loc}[{j}].mass_fraction_pct", ms["mass_fraction_pct"],
+                             "Battery Pass 1.2 records a material's mass (g), not its mass fraction")
+            materials.append(e)
+    if materials:
+        out["batteryMaterials"] = materials
+    missing = sorted(crm - flagged)
+    if missing:
+        report.unmap("model.critical_raw_materials", missing, "Battery Pass 1.2 flags critical raw materials on the "
+                     "listed materials only (isCriticalRawMaterial); these are no material of the composition")
+    hazardous = []
+    for h in m.get("hazardous_substances", []):
+        e = {"hazardousSubstanceName": h["name"]}
+        if h.get("cas_number"):
+            e["hazardousSubstanceIdentifier"] = h["cas_number"]
+        if h.get("concentration_pct") is not None:
+            e["hazardousSubstanceConcentration"] = h["concentration_pct"]
+        if h.get("location"):
+            e["hazardousSubstanceLocation"] = {"componentName": h["location"]}
+        hc = h.get("hazard_class")
+        if hc in HAZARD_CLASSES:
+            e["hazardousSubstanceClass"] = hc
+        elif hc:
+            e["hazardousSubstanceImpact"] = [hc]  # a CLP class outside the 1.2 enumeration: as impact statement
+        hazardous.append(e)
+    if hazardous:
+        out["hazardousSubstances"] = hazardous
+    if m.get("material_composition"):
+        report.unmap("model.material_composition", m["material_composition"],
+                     "the public material names have no place in Battery Pass 1.2 (batteryMaterials are per material)")
+    return out
+
+
+def _export_labels(m: Mapping[str, Any], report: MappingReport) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if m.get("declaration_of_conformity_url"):
+        out["declarationOfConformity"] = m["declaration_of_conformity_url"]
+    reports = [t for t in m.get("test_reports", []) if t.get("url")]
+    if reports:
+        out["resultOfTestReport"] = reports[0]["url"]
+        report.unmap("model.test_reports", m["test_reports"], "Battery Pass 1.2 links one test-report document: the "
+                     "first report's URL is written; titles, standards, issuers and dates have no place")
+    labels = []
+    for i, text in enumerate(m.get("labels", [])):
+        lab: dict[str, Any] = {"labelingMeaning": {"en": text}}
+        subject = _subject(text)
+        if subject:
+            lab["labelingSubject"] = subject
+        else:
+            report.placeholder(f"labels.labels[{i}].labelingSubject", f"not declared ({text!r} matches none of "
+                               f"{', '.join(LABEL_SUBJECTS)}: left out)")
+        labels.append(lab)
+    if labels:
+        out["labels"] = labels
+    return out
+
+
+def _export_performance(parts: PassportParts, report: MappingReport) -> dict[str, Any]:
+    m, b = parts.model, parts.battery
+    t: dict[str, Any] = {}
+    for prop, ours, scale in _RATED:
+        v = m.get(ours.removeprefix("model."))
+        if v is not None:
+            t[prop] = r9(float(v) / scale)
+    if m.get("expected_lifetime_cycles") is not None:
+        t["expectedNumberOfCycles"] = m["expected_lifetime_cycles"]
+    if m.get("cycle_life_test_reference"):
+        t["lifetimeReferenceTest"] = m["cycle_life_test_reference"]
+    res = [{"ohmicResistance": r9(float(m[f"internal_resistance_{comp}_mohm"]) / 1000.0), "batteryComponent": comp}
+           for comp in ("pack", "cell") if m.get(f"internal_resistance_{comp}_mohm") is not None]
+    if res:
+        t["initialInternalResistance"] = res
+    for key, why in (("original_power_capability_w", "the 1.2 model gives power capability at a SoC in percent"),
+                     ("idle_temperature_lower_c", "the 1.2 model holds one idle temperature, not a range"),
+                     ("idle_temperature_upper_c", "the 1.2 model holds one idle temperature, not a range")):
+        if m.get(key) is not None:
+            report.unmap(f"model.{key}", m[key], why)
+    out: dict[str, Any] = {"batteryTechicalProperties": t} if t else {}
+    soh, use = b.get("state_of_health") or {}, b.get("usage") or {}
+    cond: dict[str, Any] = {}
+    stamp = soh.get("measured_at")
+    if stamp is None and (soh or use):
+        stamp = parts.now.isoformat()
+        report.placeholder("performance.batteryCondition.*.lastUpdate", "not declared (no measurement time: the "
+                           "export time stands in)")
+    stamp = str(stamp).replace("+00:00", "Z") if stamp else None
+    for prop, key, ours, how in _DYNAMIC:
+        part, _, name = ours.removeprefix("battery.").partition(".")
+        v = (soh if part == "state_of_health" else use).get(name)
+        if v is not None:
+            cond[prop] = {key: r9(100.0 - v) if how == "100-" else v, "lastUpdate": stamp}
+    if use.get("energy_throughput_kwh") is not None:
+        cond["energyThroughput"] = use["energy_throughput_kwh"]
+    if m.get("round_trip_efficiency_at_50pct_cycle_life_pct") is not None:
+        cond["roundTripEfficiencyat50PerCentCycleLife"] = m["round_trip_efficiency_at_50pct_cycle_life_pct"]
+    if soh.get("remaining_power_capability_pct") is not None:
+        cond["powerFade"] = r9(100.0 - soh["remaining_power_capability_pct"])
+    if soh.get("ohmic_resistance_increase_pct") is not None:
+        cond["internalResistanceIncrease"] = [{"internalResistanceIncreaseValue": soh["ohmic_resistance_increase_pct"],
+                                               "batteryComponent": "pack", "lastUpdate": stamp}]
+    temp = {k: r9(float(use[ours]) * 60.0) for k, ours in (("timeExtremeHighTemp", "time_above_extreme_temperature_h"),
+                                                            ("timeExtremeLowTemp", "time_below_extreme_temperature_h"))
+            if use.get(ours) is not None}
+    if temp:
+        cond["temperatureInformation"] = {**temp, "lastUpdate": stamp}
+    events = []
+    for i, e in enumerate(use.get("negative_events", [])):
+        if e.get("description") and not e["description"].startswith(e["kind"]):
+            report.unmap(f"battery.usage.negative_events[{i}].kind", e["kind"], "one text per event in Battery Pass "
+                         "1.2: the description is written")
+        events.append({"negativeEvent": e.get("description") or e["kind"],
+                       "lastUpdate": str(e["occurred_at"]).replace("+00:00", "Z")})
+    if events:
+        cond["negativeEvents"] = events
+    if soh.get("remaining_capacity_ah") is not None:
+        report.unmap("battery.state_of_health.remaining_capacity_ah", soh["remaining_capacity_ah"],
+                     "the 1.2 model declares kWh for a capacity (ambiguous): not written")
+    for key in ("deep_discharge_events", "min_operating_temperature_c", "max_operating_temperature_c"):
+        if use.get(key) is not None:
+            report.unmap(f"battery.usage.{key}", use[key], "no place in Battery Pass 1.2 batteryCondition")
+    if cond:
+        out["batteryCondition"] = cond
+    return out
+
+
+def export(parts: PassportParts, *, validate: bool = True, **_: Any) -> ExportResult:
+    """Our passport (cut to ``parts.tiers``) as Battery Pass 1.2 module payloads ``{module: payload}``.
+
+    ``validate``: read the payload back with :func:`import_payload` (no official schema to validate against)
+    and refuse an export that would not import.
+    """
+    report = MappingReport("batterypass")
+    m, b = parts.model, parts.battery
+    out: dict[str, Any] = {"generalProductInformation": _export_general(parts, report)}
+    cf = _export_footprint(m)
+    if cf:
+        out["carbonFootprint"] = cf
+    for key, body in (("circularity", _export_circularity(m, report)),
+                      ("materialComposition", _export_materials(m, report)),
+                      ("labels", _export_labels(m, report))):
+        if body:
+            out[key] = body
+    if m.get("due_diligence_report_url"):
+        out["supplyChainDueDiligence"] = {"supplyChainDueDiligenceReport": m["due_diligence_report_url"]}
+    perf = _export_performance(parts, report)
+    if perf:
+        out["performance"] = perf
+    for key in ("serial_number", "model_id", "mass_kg", "owner_id", "predecessor_ids", "successor_id"):
+        if b.get(key) not in (None, []):
+            report.unmap(f"battery.{key}", b[key], "no place in Battery Pass 1.2 GeneralProductInformation")
+    if validate:
+        back = import_payload(out, lenient=True)
+        if back.report.dropped:
+            from ..errors import InvalidData
+
+            d = back.report.dropped[0]
+            raise InvalidData(f"the Battery Pass export does not read back: {d['message']}", back.report.dropped)
+    name = str(b.get("passport_id") or b.get("serial_number") or "passport").replace("/", "_")
+    return ExportResult(out, MEDIA_TYPE, report, f"{name}.batterypass.json")

@@ -20,7 +20,8 @@ What does not fit (also in docs/formats.md):
 * ``single_level_bom_as_built``: from the traceability ledger's as-built tree when one is given
   (:func:`as_built_children`); otherwise from the model's detailed composition (material lots, type
   level, supplier unknown: the pack manufacturer's BPNL stands in, reported). Suppliers must be BPNLs:
-  give ``bpnl_map`` for participants known by another scheme.
+  a participant known by another scheme is named by its alias in the node's BPNL alias table
+  (:mod:`.bpnl`), or ``bpnl_map`` for one export; without one the error names it and how to add it.
 * ``traction_battery_code``: GB/T 34014-2017 codes are assigned by the Chinese registration system; we
   derive one deterministically (:func:`derive_tbc`) and report the parts we had to invent.
 * ``pcf``: cradle-to-gate (raw material + production) goes to ``productionStage``, distribution to
@@ -44,6 +45,7 @@ from . import schemas
 from ._convert import Placeholders, r9
 from ._io import load_object
 from .base import ExportResult, MappingReport, PassportParts
+from .bpnl import BpnlAliases, node_aliases
 from .catenax import BPNL_RE, PASSPORT_NS
 
 SERIAL_PART_MEDIA = "application/vnd.catenax.serial-part.v4+json"
@@ -137,13 +139,13 @@ def _validated(key: str, payload: dict[str, Any], report: MappingReport, validat
                           errs)
 
 
-def _bpnl(value: str | None, path: str, bpnl_map: Mapping[str, str] | None) -> str:
-    mapped = (bpnl_map or {}).get(value or "", value)
-    if mapped is None or not BPNL_RE.match(mapped):
-        msg = (f"{path}: Catena-X names a business partner by BPNL (BPNL + 12 letters or digits) and {value!r} "
-               f"is not one; give its BPNL in bpnl_map")
-        raise InvalidData(msg, [{"field": path, "rule": "catenax:bpnl", "message": msg, "value": value}])
-    return mapped
+def _partner(table: BpnlAliases, value: str | None, path: str, report: MappingReport) -> str:
+    """The BPNL naming participant ``value``: itself, or its alias in the node's table (reported)."""
+    bpnl = table.resolve(value, path)
+    if bpnl != value:
+        report.unmap(path, value, f"Catena-X names business partners by BPNL: written as its BPNL alias {bpnl} "
+                     "(the node's BPNL alias table)")
+    return bpnl
 
 
 def _country3(code: str | None) -> str | None:
@@ -269,9 +271,17 @@ def _ts(value: Any) -> str:
 
 
 def export_bom(parts: PassportParts, *, validate: bool = True, as_built: Sequence[Mapping[str, Any]] | None = None,
-               bpnl_map: Mapping[str, str] | None = None, **_: Any) -> ExportResult:
-    """The pack's children, one tier down: the ledger's as-built inputs, else the model's composition."""
+               bpnl_map: Mapping[str, str] | None = None, aliases: BpnlAliases | None = None,
+               **_: Any) -> ExportResult:
+    """The pack's children, one tier down: the ledger's as-built inputs, else the model's composition.
+
+    Suppliers are named by BPNL: a participant known by another scheme (a Korean business number, an
+    Ouranos operator id) is named by its alias in ``aliases`` (default: the node's table,
+    :func:`~.bpnl.node_aliases`), with ``bpnl_map`` added on top for this export; a participant without
+    one is :class:`InvalidData` naming it and saying how to add its alias.
+    """
     report = MappingReport("catenax-bom-as-built")
+    table = (aliases if aliases is not None else node_aliases()).merged(bpnl_map)
     m, b = parts.model, parts.battery
     pid = _passport_id(parts)
     children: list[dict[str, Any]] = []
@@ -284,7 +294,7 @@ def export_bom(parts: PassportParts, *, validate: bool = True, as_built: Sequenc
             else:
                 qty = {"value": r9(float(mass)), "unit": "unit:kilogram"}
             children.append({"catenaXId": lot_uuid(str(c["id"])), "quantity": qty, "hasAlternatives": False,
-                             "businessPartner": _bpnl(c.get("producer"), f"as_built[{i}].producer", bpnl_map),
+                             "businessPartner": _partner(table, c.get("producer"), f"as_built[{i}].producer", report),
                              "createdOn": when, "lastModifiedOn": when})
         report.unmap("battery.as_built", f"{len(children)} children",
                      "from the traceability ledger's as-built tree (trace_lot_edges); lot ids travel only as UUIDv5")
@@ -295,7 +305,7 @@ def export_bom(parts: PassportParts, *, validate: bool = True, as_built: Sequenc
         if not comp:
             report.unmap("model.detailed_composition", None,
                          "not in the passport or withheld by the reader's tiers: the BOM has no children")
-        partner = _bpnl(m.get("manufacturer_id"), "model.manufacturer_id", bpnl_map) if comp else None
+        partner = _partner(table, m.get("manufacturer_id"), "model.manufacturer_id", report) if comp else None
         when = _ts(b.get("manufacture_date") or parts.now.date())
         for loc in ("cathode", "anode", "electrolyte", "other"):
             for j, share in enumerate(comp.get(loc) or []):

@@ -16,6 +16,7 @@ from ..passport.tiers import ALL_TIERS, Tier
 from . import aas, batterypass, catenax, catenax_parts, idta
 from ._io import load_json
 from .base import ExportResult, ImportResult, PassportParts
+from .bpnl import BpnlAliases, node_aliases
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,30 @@ def register(adapter: Adapter) -> Adapter:
     return adapter
 
 
+#: other names a user may give a format by (the issue's CLI spelling)
+ALIASES = {"idta": "idta-samm", "aas": "aas-json", "battery-pass": "batterypass", "catenax-bom": "catenax-bom-as-built"}
+
+
 def get(name: str) -> Adapter:
     try:
-        return _REGISTRY[name]
+        return _REGISTRY[ALIASES.get(name, name)]
     except KeyError:
         raise InvalidData(f"unknown format {name!r}: use one of {', '.join(sorted(_REGISTRY))}",
                           [{"field": "format", "rule": "enum", "value": name,
                             "message": f"format: unknown {name!r} (known: {', '.join(sorted(_REGISTRY))})"}]) from None
+
+
+def bpnl_aliases() -> BpnlAliases:
+    """This node's BPNL alias table (participant id → BPNL) that the Catena-X exports name partners by."""
+    return node_aliases()
+
+
+def set_bpnl_alias(participant_id: str, bpnl: str) -> BpnlAliases:
+    """Record (checked) and save a participant's BPNL alias in this node's table."""
+    table = BpnlAliases.load()
+    table.add(participant_id, bpnl)
+    table.save()
+    return node_aliases()
 
 
 def names() -> list[str]:
@@ -108,11 +126,6 @@ def import_passport(payload: Any, fmt: str = "auto", *, lenient: bool = False,
     return adapter.import_payload(payload, lenient=lenient, defaults=defaults)
 
 
-def _export_only_error(name: str) -> ExportResult:
-    raise InvalidData(f"format {name!r} is import-only", [{"field": "format", "rule": "import_only",
-                      "message": f"format: {name} cannot be exported (batteryloop reads it only)", "value": name}])
-
-
 def _is_catenax(obj: Any) -> bool:
     return isinstance(obj, Mapping) and (str(obj.get("specVersion", "")).startswith("urn:io.catenax.battery.battery_pass")
                                          or {"identification", "operation", "performance", "metadata"} <= set(obj))
@@ -143,6 +156,5 @@ register(Adapter("catenax-tbc", "Catena-X io.catenax.traction_battery_code 2.0.0
                  catenax_parts.TBC_MEDIA, catenax_parts.export_tbc, None))
 register(Adapter("catenax-pcf", "Catena-X io.catenax.pcf 9.0.0 (product carbon footprint, PACT field names)",
                  catenax_parts.PCF_MEDIA, catenax_parts.export_pcf, None))
-register(Adapter("batterypass", "Battery Pass consortium data model 1.2 module payloads (import)",
-                 batterypass.MEDIA_TYPE, lambda parts, **_: _export_only_error("batterypass"),
-                 batterypass.import_payload, batterypass.detect))
+register(Adapter("batterypass", "Battery Pass consortium data model 1.2 module payloads",
+                 batterypass.MEDIA_TYPE, batterypass.export, batterypass.import_payload, batterypass.detect))
