@@ -31,6 +31,7 @@ app.add_typer(archive_app, name="archive")
 
 def _register_subcommands() -> None:
     from .cli_circular import app as circular_app
+    from .cli_formats import app as formats_app
     from .cli_health import app as health_app
     from .cli_hubs import app as hub_app
     from .cli_trace import app as trace_app
@@ -41,6 +42,7 @@ def _register_subcommands() -> None:
     app.add_typer(trace_app, name="trace")
     app.add_typer(node_app, name="node")
     app.add_typer(circular_app, name="circular")
+    app.add_typer(formats_app, name="formats")
 
 console = Console(stderr=True, soft_wrap=True)
 ADMIN = Caller(is_admin=True)
@@ -158,11 +160,24 @@ def passport_create(file: Annotated[Path, typer.Argument(help="JSON file with th
 
 
 @passport_app.command("import")
-def passport_import(file: Annotated[Path, typer.Argument(help="JSON-lines file, one passport per line")],
-                    as_: Annotated[Optional[str], typer.Option("--as", help="act as this participant")] = None) -> None:
-    """Import passports from JSON lines, all or nothing; the report names each bad record."""
+def passport_import(file: Annotated[Path, typer.Argument(help="JSON-lines file, one passport per line; with --format "
+                                                         "a Catena-X, IDTA SAMM, Battery Pass, AAS JSON or AASX file")],
+                    as_: Annotated[Optional[str], typer.Option("--as", help="act as this participant")] = None,
+                    format: Annotated[Optional[str], typer.Option(
+                        help="auto, catenax, idta (idta-samm), batterypass, aas-json or aasx: one passport in a "
+                             "standard format (default: our JSON lines)")] = None,
+                    lenient: Annotated[bool, typer.Option(help="with --format: drop invalid values (reported) "
+                                                               "instead of refusing")] = False,
+                    default: Annotated[Optional[list[str]], typer.Option(
+                        "--default", help="with --format: KEY=VALUE for a field the format lacks")] = None) -> None:
+    """Import passports from JSON lines, all or nothing; the report names each bad record.
+
+    With --format, one passport in a standard format (as `import-standard`): strict by default."""
     import time
 
+    if format is not None:
+        passport_import_standard(file, format=format, lenient=lenient, default=default, as_=as_)
+        return
     s = _services()
 
     def records():  # type: ignore[no-untyped-def]
@@ -232,9 +247,13 @@ def passport_qr(passport_id: str, out: Annotated[Path, typer.Option("--out", "-o
 def passport_export(passport_id: str,
                     tiers: Annotated[str, typer.Option(help="comma-separated tiers, or 'all'")] = "public",
                     format: Annotated[str, typer.Option(help="batteryloop, catenax, idta-samm, aas-json or aasx")] = "batteryloop",
-                    out: Annotated[Optional[Path], typer.Option("--out", "-o")] = None) -> None:
+                    out: Annotated[Optional[Path], typer.Option("--out", "-o")] = None,
+                    bpnl: Annotated[Optional[list[str]], typer.Option(
+                        "--bpnl", help="ID=BPNL: a participant's BPNL for this Catena-X export (see `formats bpnl-alias`)")] = None,
+                    ) -> None:
     """Export a passport cut to the given access tiers (default: public), in our JSON or a standard format."""
     from . import formats
+    from .api.passports import parse_defaults
     from .passport.tiers import parse_tiers
 
     s = _services()
@@ -243,9 +262,16 @@ def passport_export(passport_id: str,
         if format == "batteryloop":
             payload: bytes = orjson.dumps(view, option=orjson.OPT_INDENT_2) + b"\n"
         else:
-            if format not in formats.names():
-                raise ValueError(f"unknown format {format!r}: use batteryloop or one of {', '.join(formats.names())}")
-            res = formats.export_view(format, view)
+            options: dict[str, Any] = {}
+            if format == "catenax-bom-as-built":  # the children from the ledger's as-built tree when it has one
+                from .formats.catenax_parts import as_built_children
+
+                options["as_built"] = as_built_children(s.store, passport_id) or None
+                options["bpnl_map"] = parse_defaults(bpnl or [])
+            elif bpnl:
+                raise ValueError("--bpnl applies to --format catenax-bom-as-built (the other formats name "
+                                 "companies as the passport does)")
+            res = formats.export_view(formats.get(format).name, view, **options)
             payload = res.payload if isinstance(res.payload, bytes) else orjson.dumps(res.payload, option=orjson.OPT_INDENT_2) + b"\n"
             rep = res.report.to_dict()
             console.print(f"{format}: " + ", ".join(f"{len(v)} {k}" for k, v in rep.items() if isinstance(v, list) and v))

@@ -489,10 +489,11 @@ def _circularity(c: Collector, d: Mapping[str, Any], m: str) -> None:
         if metal is None:
             continue
         target = f"model.recycled_content.{METALS[metal]}_pct"
+        n_errors = len(c.errors)
         pre = _percent(c, r.get("preConsumerShare"), f"{p}.preConsumerShare", target)
         post = _percent(c, r.get("postConsumerShare"), f"{p}.postConsumerShare", target)
-        if pre is None and post is None:
-            continue
+        if len(c.errors) > n_errors or (pre is None and post is None):
+            continue  # one share invalid: the other alone would understate the metal's recycled content
         if c.has(target):
             c.error(f"{p}.recycledMaterial", "unique", f"{metal} is given twice", metal, target)
             continue
