@@ -439,6 +439,48 @@ def export_tbc(parts: PassportParts, *, validate: bool = True, manufacturer_code
     return ExportResult(payload, TBC_MEDIA, report, f"{b['serial_number']}.traction_battery_code.json")
 
 
+def read_tbc(payload: Any) -> dict[str, Any]:
+    """A traction_battery_code payload, checked beyond its schema: every code decodes (:func:`parse_tbc`), its
+    product-type letter agrees with ``productType``, and no subcomponent is the part itself.
+    ``{"code", "product_type", "parts": parse_tbc(code), "subcomponents": [...]}``; ``InvalidData`` otherwise."""
+    doc = load_object(payload, "traction_battery_code")
+    errs = schemas.validate("catenax.traction_battery_code", doc)
+    if errs:
+        raise InvalidData(f"invalid traction_battery_code payload: {errs[0]['message']}", errs)
+    errors: list[dict[str, Any]] = []
+
+    def one(item: Mapping[str, Any], path: str) -> dict[str, Any] | None:
+        code = item["tractionBatteryCode"]
+        try:
+            info = parse_tbc(code)
+        except InvalidData as exc:
+            errors.extend({**e, "field": f"{path}.tractionBatteryCode",
+                           "message": f"{path}.{e['message']}"} for e in exc.errors)
+            return None
+        if info["product_type"] != item["productType"]:
+            msg = (f"{path}.productType: {item['productType']!r} but the code's 4th character "
+                   f"{code[3]!r} (GB/T 34014-2017) says {info['product_type']!r}")
+            errors.append({"field": f"{path}.productType", "rule": "tbc:product_type", "message": msg,
+                           "value": item["productType"]})
+        return {"code": code, "product_type": item["productType"], "parts": info}
+
+    out = one(doc, "(root)") or {"code": doc["tractionBatteryCode"], "product_type": doc["productType"]}
+    subs = []
+    for i, sub in enumerate(doc.get("subcomponents") or []):
+        path = f"subcomponents[{i}]"
+        if sub["tractionBatteryCode"] == doc["tractionBatteryCode"]:
+            msg = f"{path}.tractionBatteryCode: {sub['tractionBatteryCode']!r} is the part's own code: a part is no subcomponent of itself"
+            errors.append({"field": f"{path}.tractionBatteryCode", "rule": "tbc:self_reference", "message": msg,
+                           "value": sub["tractionBatteryCode"]})
+        got = one(sub, path)
+        if got:
+            subs.append(got)
+    if errors:
+        raise InvalidData(f"invalid traction_battery_code payload: {errors[0]['message']}", errors)
+    out["subcomponents"] = subs
+    return out
+
+
 # ============================================================================ pcf 9.0.0
 def _footprint_fields(parts: PassportParts, footprint: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """(our carbon_footprint fields, functional-unit info) from a CarbonFootprintResult or the passport."""
