@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -71,12 +72,13 @@ class Identity:
     def kid(self) -> str:
         return self.did + "#key-1"
 
-    @property
+    @cached_property
     def jwk(self) -> OKPKey:
+        """The signing key as a JWK object, built once (importing it is most of the cost of a signature)."""
         return OKPKey.import_key(self.signer.private_key)
 
     def public_jwk(self) -> dict[str, Any]:
-        return OKPKey.import_key(self.signer.private_key).as_dict(private=False)
+        return self.jwk.as_dict(private=False)
 
     def document(self, services: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """The DID document served at ``/.well-known/did.json``."""
@@ -122,6 +124,7 @@ class DidResolver:
         self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
         self.signature_cache: dict[str, dict[str, Any]] = {}  # credential JWT -> claims whose signature verified
+        self._keys: dict[str, tuple[dict[str, Any], OKPKey]] = {}  # kid -> (the document it was read from, key)
 
     def remember_signature(self, token: str, claims: dict[str, Any]) -> None:
         with self._lock:
@@ -154,5 +157,16 @@ class DidResolver:
         return doc
 
     def key(self, kid: str) -> OKPKey:
+        """The public key ``kid`` from its DID's (cached) document. The imported key is remembered with the
+        document it came from: a re-fetched document (cache expiry, key rotation) is read again."""
         did = kid.split("#", 1)[0]
-        return key_from_document(self.resolve(did), kid)
+        doc = self.resolve(did)
+        hit = self._keys.get(kid)
+        if hit is not None and hit[0] is doc:
+            return hit[1]
+        key = key_from_document(doc, kid)
+        with self._lock:
+            if len(self._keys) > 10_000:
+                self._keys.clear()
+            self._keys[kid] = (doc, key)
+        return key

@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +42,7 @@ from .odrl import EvaluationContext, evaluate
 from .ouranos import OuranosError, OuranosService
 from .repository import ExchangeRepository, Negotiation, Transfer
 from .status_list import StatusList
+from .transport import KeepAliveClient, Response
 from .trust import ParticipantClaims, RecognitionAgreement, TrustFramework, TrustRegistry, claims_from
 
 PULL = "HttpData-PULL"
@@ -106,6 +108,9 @@ class Node:
             self.store.upgrade()
         self.repo = ExchangeRepository(self.store)
         self.http = httpx.Client(timeout=10.0)
+        # the node's own protocol traffic (DSP, data pulls, did.json, status lists): kept-alive connections
+        # with less CPU per request than httpx; same requests and TLS (see transport.py)
+        self.wire = KeepAliveClient(timeout=10.0, fallback=self.http)
         self.resolver = DidResolver(self._fetch_json, ttl_s=config.did_cache_s)
         self.resolver.add(self.identity.document())
         self.status = StatusListChecker(self._fetch_text, self.resolver, ttl_s=config.status_cache_s)
@@ -134,16 +139,17 @@ class Node:
         return self.base_url + CALLBACK_PATH
 
     def _fetch_json(self, url: str) -> dict[str, Any]:
-        r = self.http.get(url)
+        r = self.wire.get(url)
         r.raise_for_status()
         return r.json()  # type: ignore[no-any-return]
 
     def _fetch_text(self, url: str) -> str:
-        r = self.http.get(url)
+        r = self.wire.get(url)
         r.raise_for_status()
         return r.text
 
     def close(self) -> None:
+        self.wire.close()
         self.http.close()
         if self._own_store:
             self.store.dispose()
@@ -160,12 +166,12 @@ class Node:
                                  status_check=self.status)
         return claims_from(vp, self.trust, groups=self.config.trust.groups)
 
-    def post(self, url: str, audience: str, body: dict[str, Any]) -> httpx.Response:
-        return self.http.post(url, content=orjson.dumps(body), headers={
+    def post(self, url: str, audience: str, body: dict[str, Any]) -> Response:
+        return self.wire.post(url, content=orjson.dumps(body), headers={
             "Content-Type": "application/json", **self.auth_headers(audience)})
 
     @staticmethod
-    def _raise_remote(r: httpx.Response, what: str) -> None:
+    def _raise_remote(r: Response | httpx.Response, what: str) -> None:
         if r.status_code < 300:
             return
         try:
@@ -256,11 +262,13 @@ class Node:
         n = Negotiation(dsp.new_pid(), "provider", m["consumerPid"], claims.did, m["callbackAddress"], d.id,
                         N.REQUESTED, offer, None, None, claims_json(claims), None, now, now)
         self.repo.add_negotiation(n)
-        background(self._agree, n.pid)
+        background(self._agree, n.pid, n)
         return dsp.negotiation(n.pid, n.peer_pid or "", N.REQUESTED)
 
-    def _agree(self, pid: str) -> None:
-        n = self.repo.negotiation(pid, "provider")
+    def _agree(self, pid: str, n: Negotiation | None = None) -> None:
+        # ``n``: the process as its handler just wrote it (saves reading it back); the moves below are
+        # compare-and-set on its state, so a concurrent change still makes them fail
+        n = n or self.repo.negotiation(pid, "provider")
         to = dsp.next_negotiation_state(N(n.state), "ContractAgreementMessage", Role.PROVIDER)
         agreement = {"@id": dsp.new_pid(), "@type": "Agreement", "target": n.dataset_id, "timestamp": _iso_now(),
                      "assigner": self.did, "assignee": n.counterparty_did, **_rules(n.offer)}
@@ -288,10 +296,10 @@ class Node:
         self._same_pids(n, m)
         to = dsp.next_negotiation_state(N(n.state), "ContractAgreementVerificationMessage", Role.CONSUMER)
         self.repo.move_negotiation(pid, n.state, to)
-        background(self._finalize, pid)
+        background(self._finalize, pid, replace(n, state=to))
 
-    def _finalize(self, pid: str) -> None:
-        n = self.repo.negotiation(pid, "provider")
+    def _finalize(self, pid: str, n: Negotiation | None = None) -> None:
+        n = n or self.repo.negotiation(pid, "provider")
         to = dsp.next_negotiation_state(N(n.state), "FINALIZED", Role.PROVIDER)
         self.repo.move_negotiation(pid, n.state, to)
         message = dsp.msg("ContractNegotiationEventMessage", providerPid=n.pid, consumerPid=n.peer_pid,
@@ -317,9 +325,10 @@ class Node:
             except ExchangeError as exc:
                 self.repo.move_negotiation(pid, n.state, N.TERMINATED, reason=exc.detail)
                 raise
-            self.repo.move_negotiation(pid, n.state, to, claims=claims_json(claims))
+            cj = claims_json(claims)
+            self.repo.move_negotiation(pid, n.state, to, claims=cj)
             if background is not None:
-                background(self._agree, pid)
+                background(self._agree, pid, replace(n, state=to, claims=cj))
             return
         self.repo.move_negotiation(pid, n.state, to)
 
@@ -376,7 +385,8 @@ class Node:
             if cur.state not in dsp.FINAL_NEGOTIATION:
                 self.repo.move_negotiation(pid, cur.state, N.TERMINATED, reason=exc.detail)
             raise
-        return self.repo.wait(lambda: self.repo.negotiation(pid), lambda x: x.state in dsp.FINAL_NEGOTIATION, wait_s)
+        return self.repo.wait(lambda: self.repo.negotiation(pid), lambda x: x.state in dsp.FINAL_NEGOTIATION, wait_s,
+                              pid=pid, ready=dsp.FINAL_NEGOTIATION.__contains__)
 
     def on_negotiation_termination(self, pid: str, message: dict[str, Any], claims: ParticipantClaims,
                                    role: str) -> None:
@@ -439,7 +449,8 @@ class Node:
             raise ExchangeError("Unreachable", f"provider {address} unreachable: {exc}") from None
         self.repo.set_peer_pid("negotiation", n.pid, r.json().get("providerPid"))
         return self.repo.wait(lambda: self.repo.negotiation(n.pid),
-                              lambda x: x.state in dsp.FINAL_NEGOTIATION, wait_s)
+                              lambda x: x.state in dsp.FINAL_NEGOTIATION, wait_s,
+                              pid=n.pid, ready=dsp.FINAL_NEGOTIATION.__contains__)
 
     def on_agreement(self, pid: str, message: dict[str, Any], claims: ParticipantClaims,
                      background: Callable[..., None]) -> None:
@@ -453,10 +464,11 @@ class Node:
                                 "(target, rules or assignee); not accepted")
         to = dsp.next_negotiation_state(N(n.state), "ContractAgreementMessage", Role.PROVIDER)
         self.repo.move_negotiation(pid, n.state, to, agreement=ag, agreement_id=ag["@id"], peer_pid=m["providerPid"])
-        background(self._verify_agreement, pid)
+        background(self._verify_agreement, pid, replace(n, state=to, agreement=ag, agreement_id=ag["@id"],
+                                                        peer_pid=m["providerPid"]))
 
-    def _verify_agreement(self, pid: str) -> None:
-        n = self.repo.negotiation(pid, "consumer")
+    def _verify_agreement(self, pid: str, n: Negotiation | None = None) -> None:
+        n = n or self.repo.negotiation(pid, "consumer")
         to = dsp.next_negotiation_state(N(n.state), "ContractAgreementVerificationMessage", Role.CONSUMER)
         message = dsp.msg("ContractAgreementVerificationMessage", providerPid=n.peer_pid, consumerPid=n.pid)
         self.repo.move_negotiation(pid, n.state, to)
@@ -490,7 +502,7 @@ class Node:
         t = Transfer(dsp.new_pid(), "provider", m["consumerPid"], claims.did, m["callbackAddress"], m["agreementId"],
                      PULL, T.REQUESTED, None, None, now, now)
         self.repo.add_transfer(t)
-        background(self._start_transfer, t.pid)
+        background(self._start_transfer, t.pid, t)
         return dsp.transfer_process(t.pid, t.peer_pid or "", T.REQUESTED)
 
     def _check_usage(self, n: Negotiation, claims: ParticipantClaims) -> None:
@@ -507,8 +519,8 @@ class Node:
         return jwt.encode({"alg": ALG, "kid": self.identity.kid, "typ": "JWT"}, claims, self.identity.jwk,
                           algorithms=[ALG])
 
-    def _start_transfer(self, pid: str) -> None:
-        t = self.repo.transfer(pid, "provider")
+    def _start_transfer(self, pid: str, t: Transfer | None = None) -> None:
+        t = t or self.repo.transfer(pid, "provider")
         to = dsp.next_transfer_state(T(t.state), "TransferStartMessage", Role.PROVIDER)
         address = {"@type": "DataAddress", "endpointType": "https://w3id.org/idsa/v4.1/HTTP",
                    "endpoint": f"{self.base_url}/data/{t.pid}",
@@ -648,7 +660,7 @@ class Node:
             raise
         self.repo.set_peer_pid("transfer", t.pid, r.json().get("providerPid"))
         return self.repo.wait(lambda: self.repo.transfer(t.pid),
-                              lambda x: x.state != T.REQUESTED, wait_s)
+                              lambda x: x.state != T.REQUESTED, wait_s, pid=t.pid, ready=lambda s: s != T.REQUESTED)
 
     def pull(self, pid: str, *, complete: bool = True) -> Any:
         """Fetch the data of a STARTED transfer with its access token; then complete the transfer."""
@@ -656,7 +668,7 @@ class Node:
         if t.state != T.STARTED or not t.data_address:
             raise ProtocolError("TransferNotStarted", f"transfer {pid} is {t.state}; nothing to pull", status=409)
         props = {p["name"]: p["value"] for p in t.data_address.get("endpointProperties", [])}
-        r = self.http.get(t.data_address["endpoint"], headers={"Authorization": f"Bearer {props['authorization']}"})
+        r = self.wire.get(t.data_address["endpoint"], headers={"Authorization": f"Bearer {props['authorization']}"})
         self._raise_remote(r, "data pull")
         data = r.json()
         if complete:

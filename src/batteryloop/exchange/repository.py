@@ -7,6 +7,7 @@ or the change is refused — two messages racing on one process cannot both win.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,8 +105,15 @@ class ExchangeRepository:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.changed = threading.Condition()
+        # pid -> the state this repository last wrote for it: lets a waiter skip reloading a row whose
+        # change cannot be the one it waits for (the row itself is still read from the store when it can be)
+        self._written: dict[str, str] = {}
 
-    def _notify(self) -> None:
+    def _notify(self, pid: str | None = None, state: str | None = None) -> None:
+        if pid is not None and state is not None:
+            if len(self._written) > 10_000:
+                self._written.clear()
+            self._written[pid] = state
         with self.changed:
             self.changed.notify_all()
 
@@ -117,7 +125,7 @@ class ExchangeRepository:
                 "counterparty_address": n.counterparty_address, "dataset_id": n.dataset_id, "state": n.state,
                 "offer": _j(n.offer), "agreement_id": n.agreement_id, "agreement": _j(n.agreement),
                 "claims": _j(n.claims), "reason": n.reason, "created_at": n.created_at, "updated_at": n.updated_at})
-        self._notify()
+        self._notify(n.pid, n.state)
         return n
 
     @staticmethod
@@ -158,7 +166,7 @@ class ExchangeRepository:
         if res.rowcount != 1:
             raise ProtocolError("InvalidStateTransition",
                                 f"negotiation {pid} left state {from_state} concurrently; {to_state} refused")
-        self._notify()
+        self._notify(pid, to_state)
 
     # --------------------------------------------------------------------- transfers
     def add_transfer(self, t: Transfer) -> Transfer:
@@ -168,7 +176,7 @@ class ExchangeRepository:
                 "counterparty_address": t.counterparty_address, "agreement_id": t.agreement_id, "format": t.format,
                 "state": t.state, "data_address": _j(t.data_address), "reason": t.reason,
                 "created_at": t.created_at, "updated_at": t.updated_at})
-        self._notify()
+        self._notify(t.pid, t.state)
         return t
 
     @staticmethod
@@ -202,7 +210,7 @@ class ExchangeRepository:
         if res.rowcount != 1:
             raise ProtocolError("InvalidStateTransition",
                                 f"transfer {pid} left state {from_state} concurrently; {to_state} refused")
-        self._notify()
+        self._notify(pid, to_state)
 
     def set_peer_pid(self, kind: str, pid: str, peer_pid: str | None) -> None:
         """Record the counterparty's pid if it is not known yet (a callback may have brought it first)."""
@@ -212,18 +220,33 @@ class ExchangeRepository:
         with self.store.write() as conn:
             conn.execute(update(t).where(t.c.pid == pid, t.c.peer_pid.is_(None)).values(peer_pid=peer_pid))
 
-    def wait(self, load: Any, done: Any, timeout_s: float) -> Any:
-        """Wait until ``done(load())`` or the timeout; returns the last loaded value."""
-        import time
+    def wait(self, load: Any, done: Any, timeout_s: float, *, pid: str | None = None,
+             ready: Any = None) -> Any:
+        """Wait until ``done(load())`` or the timeout; returns the last loaded value.
 
-        end = time.monotonic() + timeout_s
+        Woken by every change this repository writes. With ``pid`` and ``ready(state) -> bool``, a wake-up
+        reloads only when the state last written here for ``pid`` could satisfy ``done`` — intermediate
+        states (AGREED, VERIFIED on the way to FINALIZED) cost no read. A change written by another process
+        sharing the store is not signalled here: it is seen at the next poll (every 0.5 s), as before.
+        """
+        start = time.monotonic()
+        end = start + timeout_s
+        poll = 0.5
         with self.changed:
+            value: Any = None
+            loaded = False
+            last = start  # when the row was last read (or, before the first read, when the wait began)
             while True:
-                value = load()
+                now = time.monotonic()
+                hint = self._written.get(pid) if pid is not None else None
+                if ready is None or hint is None or ready(hint) or now - last >= poll:
+                    value, loaded, last = load(), True, now
+                    if done(value):
+                        return value
                 left = end - time.monotonic()
-                if done(value) or left <= 0:
-                    return value
-                self.changed.wait(min(left, 0.5))
+                if left <= 0:
+                    return value if loaded else load()
+                self.changed.wait(max(0.001, min(left, poll - (time.monotonic() - last))))
 
     # ------------------------------------------------------------------- credentials
     def record_credential(self, *, cid: str, issuer_did: str, subject_did: str, ctype: str, status_list: str,
