@@ -131,6 +131,57 @@ class CircularService:
             raise input_error(exc) from None
         return {"passport_id": passport_id, "grade": g.model_dump(mode="json"), "decision": d.model_dump(mode="json")}
 
+    def pack_routes(self, passport_ids: list[str], caller: Caller, *, economics: dict[str, float] | None = None,
+                    grade_routes: dict[str, list[str]] | None = None,
+                    references: References | None = None) -> list[dict[str, Any]]:
+        """:meth:`pack_route` for many retired packs at once (vectorised NPVs, no explanations).
+
+        Each pack is read from its passport (legitimate-interest tier needed on every one, or nothing is
+        decided), graded UL 1974-style and ranked. Returns per pack: grade, blocking safety flags, state of
+        health, chemistry, capacity, the recommended route and the NPV of every feasible route (USD).
+        """
+        import numpy as np
+
+        from .routes import decide_routes_batch
+
+        if not passport_ids:
+            return []
+        recs = self.passports.get_records(passport_ids)
+        missing = [p for p in passport_ids if p not in recs]
+        if missing:
+            raise NotFound(f"no passport {missing[0]!r}")
+        rows = []
+        for pid in passport_ids:
+            rec = recs[pid]
+            if Tier.LEGITIMATE_INTEREST not in self.passports.tiers_for(rec, caller):
+                raise Forbidden(f"a route decision reads the state of health of {pid}, which needs legitimate interest")
+            soh = rec.data.get("state_of_health") or {}
+            usage = rec.data.get("usage") or {}
+            if soh.get("soh_capacity_pct") is None:
+                raise NotFound(f"passport {pid} has no state of health yet: record one before deciding a route")
+            m = self.passports.model_data(rec.model_id)
+            g = grade(IntakeRecord(battery_id=pid, soh_capacity_pct=soh.get("soh_capacity_pct"),
+                                   resistance_increase_pct=soh.get("ohmic_resistance_increase_pct"),
+                                   self_discharge_pct_per_month=soh.get("self_discharge_pct_per_month"),
+                                   max_temperature_c_seen=usage.get("max_operating_temperature_c"),
+                                   deep_discharge_events=usage.get("deep_discharge_events")))
+            energy = m.get("rated_energy_kwh") or m["rated_capacity_ah"] * m["nominal_voltage_v"] / 1000
+            rows.append((pid, m["chemistry"], float(energy), float(soh["soh_capacity_pct"]) / 100, g.grade,
+                         [f.code for f in g.safety_flags if f.blocking]))
+        try:
+            d = decide_routes_batch([r[1] for r in rows], np.array([r[2] for r in rows]),
+                                    np.clip(np.array([r[3] for r in rows]), 0.0, 1.0), grade=[r[4] for r in rows],
+                                    safety_flagged=np.array([bool(r[5]) for r in rows]), economics=economics,
+                                    grade_routes=grade_routes, references=references)
+        except CircularInputError as exc:
+            raise input_error(exc) from None
+        out = []
+        for i, (pid, chem, energy, soh, g_, flags) in enumerate(rows):
+            npv = {route: round(float(v), 2) for route, v in zip(d.routes, d.npv_usd[i], strict=True) if np.isfinite(v)}
+            out.append({"passport_id": pid, "chemistry": chem, "capacity_kwh": energy, "soh_fraction": soh,
+                        "grade": g_, "safety_flags": flags, "route": d.routes[int(d.best_index[i])], "npv_usd": npv})
+        return out
+
     # ------------------------------------------------------------------ retired packs a caller may route
     def retired_routes(self, caller: Caller, *, soh_below_pct: float = 80.0, limit: int = 40,
                        references: References | None = None) -> dict[str, Any]:

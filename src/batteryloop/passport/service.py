@@ -322,17 +322,34 @@ class PassportService:
         report.stored += len(rows)
         report.ids.extend(ids)
 
-    def _record(self, conn: Any, passport_id: str) -> PassportRecord:
-        row = conn.execute(select(
+    @staticmethod
+    def _record_query() -> Any:
+        return select(
             passports.c.id, passports.c.model_id, passports.c.economic_operator_id, passports.c.owner_id,
             passports.c.status, passports.c.archived, passports.c.successor_id, passports.c.version,
             passports.c.hash, passports.c.data, battery_models.c.version.label("model_version"),
-        ).join(battery_models, battery_models.c.id == passports.c.model_id).where(passports.c.id == passport_id)).first()
-        if row is None:
-            raise NotFound(f"no passport {passport_id!r}")
+        ).join(battery_models, battery_models.c.id == passports.c.model_id)
+
+    @staticmethod
+    def _record_row(row: Any) -> PassportRecord:
         return PassportRecord(row.id, row.model_id, row.economic_operator_id, row.owner_id, row.status,
                               bool(row.archived), row.successor_id, row.version, row.hash, orjson.loads(row.data),
                               row.model_version)
+
+    def _record(self, conn: Any, passport_id: str) -> PassportRecord:
+        row = conn.execute(self._record_query().where(passports.c.id == passport_id)).first()
+        if row is None:
+            raise NotFound(f"no passport {passport_id!r}")
+        return self._record_row(row)
+
+    def get_records(self, passport_ids: list[str]) -> dict[str, PassportRecord]:
+        """Many passports' current records (missing ids are absent from the result)."""
+        out: dict[str, PassportRecord] = {}
+        with self.store.read() as conn:
+            for i in range(0, len(passport_ids), 500):
+                for row in conn.execute(self._record_query().where(passports.c.id.in_(passport_ids[i:i + 500]))).all():
+                    out[row.id] = self._record_row(row)
+        return out
 
     def get_record(self, passport_id: str) -> PassportRecord:
         with self.store.read() as conn:
@@ -400,7 +417,7 @@ class PassportService:
                 raise InvalidData(f"{key} cannot be changed by an update{hint}",
                                   [{"field": key, "rule": "immutable", "message": f"{key}: cannot be changed by an update{hint}",
                                     "value": patch[key]}])
-        with self.store.write() as conn:
+        def tx(conn: Any) -> None:
             rec = self._record(conn, passport_id)
             if not can_write_battery(caller, economic_operator_id=rec.economic_operator_id):
                 raise Forbidden(f"only the economic operator {rec.economic_operator_id} may update passport {passport_id}")
@@ -410,7 +427,43 @@ class PassportService:
             if expected_version is not None and expected_version != rec.version:
                 raise Conflict(f"passport {passport_id} is at version {rec.version}, not {expected_version}")
             self._new_version(conn, rec, merge_patch(rec.data, patch), caller, reason)
+
+        self.store.run_write(tx)  # a deadlock or serialization failure runs it again, re-reading the passport
         return self.get_view(passport_id, caller)
+
+    def update_passports(self, patches: Mapping[str, Mapping[str, Any]], caller: Caller, *,
+                         reason: str = "updated") -> int:
+        """Apply a JSON merge patch to many passports (e.g. a fleet's yearly BMS figures), all or nothing.
+
+        The same rules as :meth:`update_passport` for each; one transaction; the first refusal names the
+        passport and rolls every patch back. Returns the number of new versions.
+        """
+        immutable = ("passport_id", "economic_operator_id", "model_id", "serial_number", "predecessor_ids",
+                     "successor_id", "status")
+        for pid, patch in patches.items():
+            bad = [k for k in immutable if k in patch]
+            if bad:
+                raise InvalidData(f"passport {pid}: {bad[0]} cannot be changed by an update",
+                                  [{"field": f"{pid}.{bad[0]}", "rule": "immutable",
+                                    "message": f"{bad[0]}: cannot be changed by an update", "value": patch[bad[0]]}])
+        ids = list(patches)
+        n = 0
+        with self.store.write() as conn:
+            for i in range(0, len(ids), 500):
+                part = ids[i:i + 500]
+                recs = {r.id: r for r in (self._record_row(r) for r in conn.execute(self._record_query().where(
+                    passports.c.id.in_(part))).all())}
+                for pid in part:
+                    rec = recs.get(pid)
+                    if rec is None:
+                        raise NotFound(f"no passport {pid!r}")
+                    if not can_write_battery(caller, economic_operator_id=rec.economic_operator_id):
+                        raise Forbidden(f"only the economic operator {rec.economic_operator_id} may update passport {pid}")
+                    if rec.archived or rec.successor_id:
+                        raise Conflict(f"passport {pid} is read-only")
+                    self._new_version(conn, rec, merge_patch(rec.data, patches[pid]), caller, reason)
+                    n += 1
+        return n
 
     def _new_version(self, conn: Any, rec: PassportRecord, content: Mapping[str, Any], caller: Caller,
                      reason: str, *, archive: bool = False) -> None:
@@ -444,49 +497,54 @@ class PassportService:
                               "message": f"event: use one of {', '.join(e.value for e in StatusEvent)}",
                               "value": event}]) from None
         reason = f"status:{event.value}" + (f" ({note[:150]})" if note else "")
-        with self.store.write() as conn:
-            rec = self._record(conn, passport_id)
+        return self.get_view(self.store.run_write(
+            lambda conn: self._change_status(conn, passport_id, event, caller, reason, new_serial_number,
+                                             new_model_id)), caller)
+
+    def _change_status(self, conn: Any, passport_id: str, event: StatusEvent, caller: Caller, reason: str,
+                       new_serial_number: str | None, new_model_id: str | None) -> str:
+        rec = self._record(conn, passport_id)
+        try:
+            t = check_transition(event, BatteryStatus(rec.status), archived=rec.archived,
+                                 successor_id=rec.successor_id)
+        except LifecycleError as exc:
+            raise Conflict(str(exc)) from None
+        is_op = caller.is_admin or caller.participant_id == rec.economic_operator_id
+        is_owner = caller.participant_id is not None and caller.participant_id == rec.owner_id
+        if not may_trigger(event, roles=caller.roles, is_operator=is_op, is_owner=is_owner):
+            raise Forbidden(f"you may not {event.value} passport {passport_id}: you are not its economic "
+                            f"operator, owner or a participant with a role allowed to")
+        if not t.new_passport:
+            content = dict(rec.data)
+            if t.new_status is not None:
+                content["status"] = t.new_status.value
+            self._new_version(conn, rec, content, caller, reason, archive=t.archive)
+            new_id = passport_id
+        else:
+            if caller.participant_id is None:
+                raise Forbidden("a new passport needs a participant as its economic operator, not the admin")
+            serial = new_serial_number or f"{rec.data['serial_number']}-{event.value[:2].upper()}"
+            new = {k: v for k, v in rec.data.items() if k in ("manufacture_date", "manufacture_country",
+                                                              "manufacture_site", "mass_kg", "putting_into_service_date",
+                                                              "state_of_health", "usage")}
+            new.update({"serial_number": serial, "model_id": new_model_id or rec.model_id,
+                        "economic_operator_id": caller.participant_id, "status": t.new_status.value,  # type: ignore[union-attr]
+                        "predecessor_ids": [passport_id]})
             try:
-                t = check_transition(event, BatteryStatus(rec.status), archived=rec.archived,
-                                     successor_id=rec.successor_id)
-            except LifecycleError as exc:
-                raise Conflict(str(exc)) from None
-            is_op = caller.is_admin or caller.participant_id == rec.economic_operator_id
-            is_owner = caller.participant_id is not None and caller.participant_id == rec.owner_id
-            if not may_trigger(event, roles=caller.roles, is_operator=is_op, is_owner=is_owner):
-                raise Forbidden(f"you may not {event.value} passport {passport_id}: you are not its economic "
-                                f"operator, owner or a participant with a role allowed to")
-            if not t.new_passport:
-                content = dict(rec.data)
-                if t.new_status is not None:
-                    content["status"] = t.new_status.value
-                self._new_version(conn, rec, content, caller, reason, archive=t.archive)
-                new_id = passport_id
-            else:
-                if caller.participant_id is None:
-                    raise Forbidden("a new passport needs a participant as its economic operator, not the admin")
-                serial = new_serial_number or f"{rec.data['serial_number']}-{event.value[:2].upper()}"
-                new = {k: v for k, v in rec.data.items() if k in ("manufacture_date", "manufacture_country",
-                                                                  "manufacture_site", "mass_kg", "putting_into_service_date",
-                                                                  "state_of_health", "usage")}
-                new.update({"serial_number": serial, "model_id": new_model_id or rec.model_id,
-                            "economic_operator_id": caller.participant_id, "status": t.new_status.value,  # type: ignore[union-attr]
-                            "predecessor_ids": [passport_id]})
-                try:
-                    b = self._prepare(new, caller, {}, conn)
-                except ValidationError as exc:
-                    raise invalid(exc, "new passport") from None
-                if conn.execute(select(passports.c.id).where(passports.c.id == b.passport_id)).first():
-                    raise Conflict(f"passport {b.passport_id} already exists: give another new_serial_number")
-                model, _ = self._model_data(conn, b.model_id)
-                row, vrow = self._rows(b, model, caller.participant_id, utcnow_iso(), reason)
-                conn.execute(insert(passports), row)
-                conn.execute(insert(passport_versions), vrow)
-                old = dict(rec.data)
-                old["successor_id"] = b.passport_id
-                self._new_version(conn, rec, old, caller, f"superseded by {b.passport_id} ({event.value})")
-                new_id = b.passport_id  # type: ignore[assignment]
-        return self.get_view(new_id, caller)
+                b = self._prepare(new, caller, {}, conn)
+            except ValidationError as exc:
+                raise invalid(exc, "new passport") from None
+            if conn.execute(select(passports.c.id).where(passports.c.id == b.passport_id)).first():
+                raise Conflict(f"passport {b.passport_id} already exists: give another new_serial_number")
+            model, _ = self._model_data(conn, b.model_id)
+            row, vrow = self._rows(b, model, caller.participant_id, utcnow_iso(), reason)
+            conn.execute(insert(passports), row)
+            conn.execute(insert(passport_versions), vrow)
+            old = dict(rec.data)
+            old["successor_id"] = b.passport_id
+            self._new_version(conn, rec, old, caller, f"superseded by {b.passport_id} ({event.value})")
+            new_id = b.passport_id  # type: ignore[assignment]
+        return new_id
 
     # ------------------------------------------------------------------ versions
     def _versions(self, conn: Any, passport_id: str) -> list[StoredVersion]:

@@ -21,6 +21,8 @@ Sets (module = set name):
 - ``ecb_fx`` — EUR/USD 2024 average.
 - ``second_life_literature`` — repurposing cost, second-life thresholds, new-pack price.
 - ``nio_baas``, ``catl_swap`` — battery-as-a-service and swapping figures.
+- ``first_life_fade`` — first-life fade of traction packs (fitted to CALCE CS2_36 and Severson 2019).
+- ``vehicle_usage`` — annual distance, energy use and fast-charging share by vehicle category.
 - ``batteryloop_assumptions`` — the project's own estimates (unverified), where no source gives a number.
 """
 
@@ -44,6 +46,7 @@ def default_sets() -> list[ReferenceSet]:
         ecb_fx,
         eu_2023_1542,
         everbatt_2023,
+        first_life_fade,
         greet_everbatt_ghg,
         grid_factors,
         ipcc_2006,
@@ -54,6 +57,7 @@ def default_sets() -> list[ReferenceSet]:
         second_life_literature,
         stationary_storage_costs,
         tou_tariffs_cn,
+        vehicle_usage,
     )
 
     return [
@@ -74,6 +78,8 @@ def default_sets() -> list[ReferenceSet]:
             pv_clear_sky,
             stationary_storage_costs,
             second_life_degradation,
+            first_life_fade,
+            vehicle_usage,
             batteryloop_assumptions,
         )
     ]

@@ -12,6 +12,10 @@ flagged ``verified: false``.
 - ``route``: economics of the end-of-life routes (re-use, remanufacture, repurpose): thresholds on state
   of health, prices as fractions of a new pack, costs, second-life duty.
 - ``recycling_grid_country``: where recycling energy is drawn if the caller does not say.
+- ``pilot``: the pilot simulator's scenario figures — when packs leave a vehicle (state of health at
+  which each usage retires its pack, vehicle scrapping and pack-fault rates), who buys what share of a
+  retired pack's value, the take-back cost the producer pays (Art. 56-62 producer responsibility), the
+  BaaS subscription share and the share of retired packs that leave the loop illegally.
 """
 
 from __future__ import annotations
@@ -57,6 +61,20 @@ SET = ReferenceSet(
             "repurpose_value_usd_per_kwh_delivered": 0.06,
             "repurpose_opex_usd_per_kwh_year": 2.0,
             "discount_rate_fraction": 0.08,
+        },
+        "pilot": {
+            "retirement_soh_pct": {"private_car": 72.0, "taxi": 78.0, "delivery_van": 75.0},
+            "second_life_end_soh_pct": 60.0,
+            "vehicle_scrap_probability_per_year": 0.012,
+            "vehicle_scrap_age_years": 14.0,
+            "pack_fault_probability_per_year": 0.004,
+            "usage_mix_fraction": {"private_car": 0.6, "taxi": 0.25, "delivery_van": 0.15},
+            "baas_share_of_taxis_fraction": 0.8,
+            "illegal_outflow_fraction": 0.015,
+            "seller_share_of_route_value_fraction": 0.4,
+            "take_back_cost_usd_per_kg": 1.2,
+            "recycled_input_cap_fraction": 0.35,
+            "second_life_cycles_per_year": 300.0,
         },
     },
     extensible=frozenset({"process_input_price_usd", "process_input_kgco2e"}),

@@ -24,6 +24,13 @@ BAAS = "220-88-00015"
 REPAIRER = "BPNL000000000RP2"
 AUTHORITY = "BPNL000000000MS9"
 NOTIFIED_BODY = "BPNL000000000NB4"
+# the closed loop's further actors (the pilot simulator): dismantlers, second-life integrators, cathode plants
+DISMANTLER_KR = "514-81-00022"
+DISMANTLER_EU = "BPNL000000000DE6"
+SECOND_LIFE_EU = "BPNL000000000SL8"
+SECOND_LIFE_KR = "607-86-00033"
+CAM_JP = "BPNL000000000CJ1"
+CAM_CN = "BPNL000000000CC2"
 
 PARTICIPANTS: list[dict[str, Any]] = [
     {"id": AUTOMAKER, "name": "EuroMotors AG", "country": "DE", "roles": ["manufacturer"]},
@@ -38,6 +45,16 @@ PARTICIPANTS: list[dict[str, Any]] = [
     {"id": AUTHORITY, "name": "Market Surveillance Authority", "country": "BE", "roles": ["authority"]},
     {"id": NOTIFIED_BODY, "name": "Certis Notified Body", "country": "DE", "roles": ["notified_body"]},
 ]
+
+LOOP_PARTICIPANTS: list[dict[str, Any]] = [
+    {"id": DISMANTLER_KR, "name": "Daegu Auto Dismantling Co.", "country": "KR", "roles": ["recycler"]},
+    {"id": DISMANTLER_EU, "name": "Antwerp EV Dismantling NV", "country": "BE", "roles": ["recycler"]},
+    {"id": SECOND_LIFE_EU, "name": "Rotterdam City Storage BV", "country": "NL", "roles": ["second_life_operator"]},
+    {"id": SECOND_LIFE_KR, "name": "Jeju Solar Storage Co.", "country": "KR", "roles": ["second_life_operator"]},
+    {"id": CAM_JP, "name": "Sakura Cathode Materials", "country": "JP", "roles": ["supplier"]},
+    {"id": CAM_CN, "name": "Jade Cathode Materials", "country": "CN", "roles": ["supplier"]},
+]
+"""Participants the pilot simulator adds to the consortium (registered by ``batteryloop demo``)."""
 
 
 def _model(model_id: str, name: str, chemistry: str, energy_kwh: float, nominal_v: float, cell_maker: str,

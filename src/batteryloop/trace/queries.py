@@ -402,6 +402,33 @@ class TraceQueries:
                 "by_plant": {site: aggregate(ps, recs, elements) for site, ps in sorted(by_plant.items())},
                 "references": [v.model_dump() for v in tracker.used()]}
 
+    def recycled_content_table(self, *, rule: str = "mass_balance", period: str = "year",
+                               allocation: str = "proportional",
+                               elements: Sequence[str] = RECYCLED_CONTENT_ELEMENTS) -> dict[str, Any]:
+        """Recycled content of every model's packs by production year, from one pass over the ledger."""
+        if rule not in RULES:
+            raise InvalidData(f"unknown allocation rule {rule!r}", [{"field": "rule", "rule": "enum", "value": rule,
+                              "message": f"rule: one of {', '.join(RULES)}"}])
+        graph = self._graph()
+        try:
+            recs = recycled_content(graph, rule, period=period, allocation=allocation)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise InvalidData(str(exc), [{"field": "rule", "rule": "computable", "value": rule,
+                                          "message": str(exc)}]) from None
+        groups: dict[tuple[str, str], list[Lot]] = defaultdict(list)
+        for lt in graph.lots.values():
+            if lt.kind == "pack" and lt.model_id:
+                groups[(lt.model_id, lt.produced_at[:4])].append(lt)
+        tracker = self.refs.tracker()
+        mins = tracker.get("eu_2023_1542", "recycled_content_min_fraction")
+        rows = []
+        for (model, year), packs in sorted(groups.items()):
+            res = aggregate(packs, recs, elements)
+            rows.append({"model_id": model, "year": int(year), "packs": len(packs), "elements": res,
+                         "targets": _compare(res, mins, tracker)})
+        return {"settings": {"rule": rule, "period": period, "allocation": allocation}, "rows": rows,
+                "minimums": mins, "references": [v.model_dump() for v in tracker.used()]}
+
     def passport_recycled_content(self, pack_id: str | None = None, rule: str = "mass_balance", *,
                                   model_id: str | None = None, year: int | None = None, plant: str | None = None,
                                   split: bool = False, **kw: Any) -> dict[str, Any]:

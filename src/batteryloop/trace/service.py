@@ -118,6 +118,12 @@ class TraceService:
                                              rule=rule or s.recycled_content_rule, period=s.mass_balance_period,
                                              allocation=s.mass_balance_allocation)
 
+    def recycled_content_table(self, rule: str | None = None) -> dict[str, Any]:
+        """Recycled content of every model by production year (one pass over the ledger)."""
+        s = self.settings
+        return self.queries.recycled_content_table(rule=rule or s.recycled_content_rule, period=s.mass_balance_period,
+                                                   allocation=s.mass_balance_allocation)
+
     def passport_recycled_content(self, pack_id: str | None = None, *, model_id: str | None = None,
                                   year: int | None = None, plant: str | None = None, split: bool = False
                                   ) -> dict[str, Any]:

@@ -57,7 +57,7 @@ GRAPHITE_PER_PACK_KG = 80.0
 
 
 def all_participants() -> list[dict[str, Any]]:
-    return pilot.PARTICIPANTS + TRACE_PARTICIPANTS
+    return pilot.PARTICIPANTS + TRACE_PARTICIPANTS + pilot.LOOP_PARTICIPANTS
 
 
 def demo_signers() -> dict[str, Signer]:

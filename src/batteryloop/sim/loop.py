@@ -1,0 +1,685 @@
+"""The closed-loop pilot, year by year, through the platform's own services.
+
+:func:`run_pilot` plays ``years`` years of a consortium (mines and refiners; cathode and cell makers in
+Korea, Japan and China; an automaker; a BaaS/swap operator; second-life integrators running city storage
+hubs with solar; dismantlers and recyclers in Korea and the EU; an authority) for ``packs`` packs of three
+models, deterministic for a ``seed``. Every fact goes through a service: passports are issued, updated
+and change status through :class:`~batteryloop.passport.service.PassportService`; each material movement
+and custody change is a lifecycle event signed by its actor and appended through the ledger
+(:class:`~batteryloop.trace.service.TraceService`); retired packs are graded and routed by
+:class:`~batteryloop.circular.service.CircularService`; the Japanese cell maker's certified carbon
+footprint reaches the automaker over the Dataspace Protocol and dismantlers pull passports from the
+automaker's connector (:mod:`batteryloop.sim.dataspace`). Nothing writes a table directly.
+
+Each year:
+
+1. production (Jan–Mar): the material chain builds the year's packs from mines and from the material
+   recovered in earlier years; passports are issued (Apr), packs installed in vehicles of three usages
+   (private cars, taxis — most on battery-as-a-service with swapping — and delivery vans);
+2. use: each pack's full equivalent cycles and age advance; the fade model
+   (:mod:`batteryloop.sim.fade`, calibrated on CALCE and Severson data) gives its state of health; the
+   year's BMS figures go into the passports and a signed ``soh_update`` event per pack into the ledger;
+3. retirement (Dec): packs below their usage's retirement threshold, in scrapped vehicles or with faults
+   leave the vehicle; a few leave the loop illegally (silent, or moved out of the region without an
+   export record: the outflow report finds them); the rest are collected by a dismantler, graded and
+   routed (re-use, remanufacture, repurpose into a second-life hub, recycle); second-life packs at their
+   end are recycled;
+4. recycling: dismantling to black mass, hydrometallurgical recycling, certified recovered salts — which
+   the cathode plants use the next year, so recycled content (Art. 8, by mass balance) grows.
+
+The report (:func:`run_pilot`'s return value, stored in ``pilot_runs``) holds what the dashboard shows,
+and the figures it states are counted from the services at the end (ledger events, passports).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..access import Caller
+from ..circular.routes import DEFAULT_GRADE_ROUTES
+from ..participants import Role
+from ..reference import References
+from ..trace.client import ChainWriter
+from ..trace.sim import TRACE_PARTICIPANTS, demo_signers
+from . import pilot
+from .fade import FadeModel, chemistry_family
+from .supply import Clock, MaterialChain, pack_materials
+
+USAGES = ("private_car", "taxi", "delivery_van")
+STATE_NEW, STATE_VEHICLE, STATE_SECOND_LIFE, STATE_RECYCLED, STATE_LOST = 0, 1, 2, 3, 4
+STATE_NAMES = {STATE_VEHICLE: "in vehicles", STATE_SECOND_LIFE: "second life", STATE_RECYCLED: "recycled",
+               STATE_LOST: "left the loop"}
+CELL_MAKER = {"EM-NMC811-82": pilot.CELL_KR, "EM-NCA-75": pilot.CELL_JP, "EM-LFP-60": pilot.CELL_CN}
+# which models each usage's vehicles carry (weights)
+USAGE_MODELS = {"private_car": {"EM-NMC811-82": 0.5, "EM-NCA-75": 0.5},
+                "taxi": {"EM-NMC811-82": 0.4, "EM-LFP-60": 0.6},
+                "delivery_van": {"EM-LFP-60": 1.0}}
+PLANTS = [("DE", "EuroMotors Pack Plant Zwickau", "EU", 0.4), ("HU", "EuroMotors Pack Plant Debrecen", "EU", 0.3),
+          ("KR", "EuroMotors Ulsan Assembly", "KR", 0.3)]
+MARKETS = {"EU": ["DE", "FR", "NL", "PL", "BE"], "KR": ["KR"]}
+REGION_ACTORS = {  # region → (dismantler, recycler, second-life integrator, its hub site)
+    "EU": (pilot.DISMANTLER_EU, pilot.RECYCLER_EU, pilot.SECOND_LIFE_EU, ("NL", "Rotterdam city storage hub (solar)")),
+    "KR": (pilot.DISMANTLER_KR, pilot.RECYCLER_KR, pilot.SECOND_LIFE_KR, ("KR", "Jeju solar storage hub")),
+}
+RECYCLER_SITE = {pilot.RECYCLER_EU: ("DE", "Magdeburg hydromet"), pilot.RECYCLER_KR: ("KR", "Gunsan hydromet")}
+DISMANTLER_SITE = {pilot.DISMANTLER_EU: ("BE", "Antwerp dismantling"), pilot.DISMANTLER_KR: ("KR", "Daegu dismantling")}
+# the pilot's recyclers run hydrometallurgical plants: the other recycling processes are not on offer
+HYDRO_ONLY = {g: [r for r in routes if r not in ("recycle_pyro", "recycle_direct")] for g, routes in DEFAULT_GRADE_ROUTES.items()}
+ROUTE_OPERATOR = {"reuse": "re-use dealer", "remanufacture": "remanufacturer", "repurpose": "second-life integrator",
+                  "recycle": "recycler"}
+
+
+@dataclass
+class PilotConfig:
+    packs: int = 2000
+    years: int = 10
+    seed: int = 42
+    start_year: int | None = None  # default: the pilot ends with last year (records may not lie in the future)
+    dataspace: bool = True  # run the connector nodes (DSP) for the bridge and the dismantlers' passport pulls
+    dsp_pulls_per_year: int = 2
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.packs <= 1_000_000:
+            raise ValueError(f"packs must be between 1 and 1,000,000 (got {self.packs})")
+        if not 1 <= self.years <= 30:
+            raise ValueError(f"years must be between 1 and 30 (got {self.years})")
+        last = dt.date.today().year - 1
+        if self.start_year is None:
+            self.start_year = last - self.years + 1
+        if self.start_year + self.years - 1 > last:
+            raise ValueError(f"the pilot must end by {last}: passports and ledger events may not be dated in the "
+                             f"future (start year {self.start_year} + {self.years} years ends in "
+                             f"{self.start_year + self.years - 1})")
+
+
+@dataclass
+class Fleet:
+    """Every pack's state, one array element per pack (index = order of production)."""
+
+    n: int
+    ledger_id: list[str] = field(default_factory=list)  # the pack's lot id in the ledger (its first passport id)
+    passport: list[str] = field(default_factory=list)  # current passport (a new one after repurposing/remanufacturing)
+    model: list[str] = field(default_factory=list)
+    usage: list[str] = field(default_factory=list)
+    region: list[str] = field(default_factory=list)
+    country: list[str] = field(default_factory=list)
+    vehicle: list[str] = field(default_factory=list)
+    holder: list[str] = field(default_factory=list)
+    operator: list[str] = field(default_factory=list)  # economic operator of the current passport
+
+    def __post_init__(self) -> None:
+        n = self.n
+        for name in ("ledger_id", "passport", "model", "usage", "region", "country", "vehicle", "holder", "operator"):
+            setattr(self, name, [""] * n)
+        self.baas = np.zeros(n, dtype=bool)
+        self.made = np.zeros(n, dtype=np.int32)
+        self.state = np.zeros(n, dtype=np.int8)
+        self.k_eff = np.zeros(n)
+        self.cal_eff = np.zeros(n)
+        self.fec = np.zeros(n)
+        self.age = np.zeros(n)
+        self.offset = np.zeros(n)
+        self.soh = np.full(n, 100.0)
+        self.mass = np.zeros(n)
+
+
+def _caller(pid: str, roles: list[str]) -> Caller:
+    return Caller(pid, frozenset(Role(r) for r in roles))
+
+
+def production_plan(packs: int, years: int) -> list[int]:
+    """Packs built per year: a growing pilot (weights 1, 1.25, 1.5, …), every pack built."""
+    w = np.array([1 + 0.25 * y for y in range(years)])
+    raw = packs * w / w.sum()
+    out = np.floor(raw).astype(int)
+    out[: packs - out.sum()] += 1  # hand out the remainder to the first years
+    return [int(x) for x in out]
+
+
+class PilotRun:
+    def __init__(self, services: Any, config: PilotConfig, *, references: References | None = None,
+                 progress: Callable[[str, int, int], None] | None = None, workdir: Any = None) -> None:
+        self.s = services
+        self.cfg = config
+        self.refs = references or References.default()
+        self.t = self.refs.tracker()
+        self.rng = random.Random(config.seed)
+        self.np_rng = np.random.default_rng(config.seed)
+        self.signers = demo_signers()
+        self.writer = ChainWriter(self.signers)
+        self.chain = MaterialChain(self.writer, config.seed,
+                                   recycled_cap_fraction=float(self.t.get("batteryloop_assumptions", "pilot",
+                                                                          "recycled_input_cap_fraction")))
+        self.fade = FadeModel.from_references(self.t)
+        self.progress = progress or (lambda task, done, total: None)
+        self.workdir = workdir
+        parts = pilot.PARTICIPANTS + pilot.LOOP_PARTICIPANTS
+        self.callers = {p["id"]: _caller(p["id"], p["roles"]) for p in parts}
+        self.names = {p["id"]: p["name"] for p in parts + TRACE_PARTICIPANTS}
+        self.models = {m["model_id"]: {**m, "cell_maker": CELL_MAKER[m["model_id"]]} for m in pilot.battery_models()}
+        self.materials = {mid: pack_materials(m["chemistry"], m["rated_energy_kwh"], self.refs)
+                          for mid, m in self.models.items()}
+        self.fleet = Fleet(config.packs)
+        self.events_sent = 0
+        self.events_by_kind: Counter[str] = Counter()
+        self.pending: list[dict[str, Any]] = []
+        # what the report shows, year by year
+        self.years: list[int] = []
+        self.fleet_by_year: list[dict[str, int]] = []
+        self.soh_by_year: list[dict[str, Any]] = []
+        self.routes_by_year: list[dict[str, int]] = []
+        self.decisions: list[dict[str, Any]] = []
+        self.cash: dict[tuple[int, str, str], float] = defaultdict(float)  # (year, participant type, route) → USD
+        self.baas_by_year: list[dict[str, Any]] = []
+        self.second_life_by_year: list[dict[str, Any]] = []
+        self.outflow_packs: list[dict[str, Any]] = []
+        self.recovered_by_year: list[dict[str, float]] = []
+        self.timings: dict[str, float] = defaultdict(float)
+        self.dataspace: Any = None
+        self.dsp_log: list[dict[str, Any]] = []
+
+    # ------------------------------------------------------------------ helpers
+    def emit(self, ev: dict[str, Any]) -> None:
+        self.pending.append(ev)
+
+    def sign(self, data: dict[str, Any]) -> None:
+        self.emit(self.writer.wire(data))
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        t0 = time.perf_counter()
+        rep = self.s.trace.ingest(self.pending, workers=None if len(self.pending) >= 4000 else 1)
+        if not rep.ok:
+            raise RuntimeError(f"the ledger refused a pilot event: {rep.error}")
+        for e in self.pending:
+            self.events_by_kind[e["kind"]] += 1
+        self.events_sent += len(self.pending)
+        self.pending = []
+        self.timings["ledger"] += time.perf_counter() - t0
+
+    def _pid(self, serial: str) -> str:
+        from ..passport.identifiers import UniqueIdentifier
+
+        return UniqueIdentifier(self.s.settings.issuing_agency_code, pilot.AUTOMAKER, serial).text
+
+    # ------------------------------------------------------------------ set-up
+    def setup(self) -> dict[str, str]:
+        """Register the consortium (with its public keys), the models and their footprints; returns API tokens."""
+        from ..trace.keystore import KeyStore
+
+        tokens: dict[str, str] = {}
+        for p in pilot.PARTICIPANTS + pilot.LOOP_PARTICIPANTS + TRACE_PARTICIPANTS:
+            self.s.participants.create({**p, "public_key": self.signers[p["id"]].public_key_text})
+            if p in TRACE_PARTICIPANTS:
+                continue
+            tokens[p["id"]] = self.s.participants.issue_token(p["id"], "pilot")
+        keys = KeyStore(self.s.settings.var_dir / "keys")
+        for pid, signer in self.signers.items():  # this node hosts the pilot: it holds its participants' demo keys
+            keys.save(signer)
+        maker = self.callers[pilot.AUTOMAKER]
+        for m in pilot.battery_models():
+            self.s.passports.create_model(m, maker)
+            self.s.circular.apply_model_footprint(m["model_id"], maker, manufacturing_country="DE")
+        return tokens
+
+    # ------------------------------------------------------------------ one year
+    def produce(self, year: int, first: int, count: int) -> list[int]:
+        f = self.fleet
+        mix = self.t.table("batteryloop_assumptions", "pilot", "usage_mix_fraction")
+        baas_share = float(self.t.get("batteryloop_assumptions", "pilot", "baas_share_of_taxis_fraction"))
+        temps = self.t.table("vehicle_usage", "mean_temperature_c")
+        fast = self.t.table("vehicle_usage", "fast_charge_share")
+        idx = list(range(first, first + count))
+        by_model: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        records = []
+        clock = Clock(dt.datetime(year, 1, 5, 6, tzinfo=dt.UTC), self.rng)
+        for i in idx:
+            usage = self.rng.choices(USAGES, weights=[mix[u] for u in USAGES])[0]
+            models = USAGE_MODELS[usage]
+            model_id = self.rng.choices(list(models), weights=list(models.values()))[0]
+            m = self.models[model_id]
+            pc, site, region, _ = self.rng.choices(PLANTS, weights=[p[3] for p in PLANTS])[0]
+            chem = m["chemistry"]
+            serial = f"{chem}-{self.cfg.seed:03d}-{i:07d}"
+            pid = self._pid(serial)
+            f.ledger_id[i] = pid
+            f.passport[i] = pid
+            f.model[i] = model_id
+            f.usage[i] = usage
+            f.region[i] = region
+            f.country[i] = self.rng.choice(MARKETS[region])
+            f.vehicle[i] = f"VIN{self.cfg.seed:02d}{i:09d}{'TXV'[USAGES.index(usage)]}"
+            f.operator[i] = pilot.AUTOMAKER
+            f.baas[i] = usage == "taxi" and self.rng.random() < baas_share
+            f.holder[i] = pilot.BAAS if f.baas[i] else pilot.AUTOMAKER
+            f.made[i] = year
+            k = self.fade.cycle_k(m["expected_lifetime_cycles"], m["capacity_threshold_exhaustion_pct"])
+            eps = float(self.np_rng.lognormal(0.0, self.fade.sigma_log_k))
+            f.k_eff[i] = k * eps * (1 + self.fade.fast_charge_factor * fast[usage])
+            fam = chemistry_family(chem)
+            f.cal_eff[i] = self.t.table("first_life_fade", "calendar_fade_per_sqrt_year_fraction_at_25c")[fam] * \
+                float(self.fade.arrhenius(temps[region]))
+            f.mass[i] = self.materials[model_id].mass_kg
+            f.state[i] = STATE_VEHICLE
+            by_model[model_id].append((pid, pc, site))
+            made = dt.date(year, 1, 15) + dt.timedelta(days=self.rng.randint(0, 70))
+            rec: dict[str, Any] = {
+                "serial_number": serial, "model_id": model_id, "economic_operator_id": pilot.AUTOMAKER,
+                "manufacture_date": made.isoformat(), "manufacture_country": pc, "manufacture_site": site,
+                "mass_kg": round(m["mass_kg"], 1), "status": "original",
+                "putting_into_service_date": (made + dt.timedelta(days=self.rng.randint(40, 90))).isoformat(),
+                "state_of_health": {"soh_capacity_pct": 100.0, "remaining_capacity_ah": m["rated_capacity_ah"],
+                                    "remaining_energy_kwh": m["rated_energy_kwh"],
+                                    "state_of_certified_energy_pct": 100.0,
+                                    "remaining_power_capability_pct": 100.0,
+                                    "remaining_round_trip_efficiency_pct": m["initial_round_trip_efficiency_pct"],
+                                    "self_discharge_pct_per_month": round(self.rng.uniform(1.0, 2.5), 2),
+                                    "ohmic_resistance_increase_pct": 0.0,
+                                    "measured_at": f"{made.isoformat()}T12:00:00+00:00"},
+                "usage": {"full_equivalent_cycles": 0.0, "energy_throughput_kwh": 0.0, "capacity_throughput_ah": 0.0,
+                          "deep_discharge_events": 0, "time_above_extreme_temperature_h": 0.0,
+                          "time_below_extreme_temperature_h": 0.0},
+            }
+            if f.baas[i]:
+                rec["owner_id"] = pilot.BAAS
+            records.append(rec)
+        # the material chain, mines to packs (signed by each actor)
+        for model_id, packs in by_model.items():
+            for ev in self.chain.make_packs(self.models[model_id], self.materials[model_id], packs, clock):
+                self.emit(ev)
+        for ev in self.chain.recover_scrap(clock):
+            self.emit(ev)
+        # passports, through the passport service (all or nothing per batch)
+        t0 = time.perf_counter()
+        maker = self.callers[pilot.AUTOMAKER]
+        for start in range(0, len(records), 2000):
+            r = self.s.passports.import_passports(records[start:start + 2000], maker)
+            if r.errors:
+                raise RuntimeError(f"pilot passport refused: {r.errors[0]['message']}")
+        self.timings["passports"] += time.perf_counter() - t0
+        # issue, install, lease (April)
+        clock = Clock(dt.datetime(year, 4, 2, 8, tzinfo=dt.UTC), self.rng)
+        for i in idx:
+            pid = f.ledger_id[i]
+            self.sign({"id": f"{pid}-issued", "kind": "passport_issued", "actor": pilot.AUTOMAKER, "occurred_at": clock(),
+                       "place": {"country": "DE", "site": "passport service"}, "subjects": [pid],
+                       "data": {"passport_id": pid, "model_id": f.model[i]}})
+            self.sign({"id": f"{pid}-install", "kind": "installation", "actor": pilot.AUTOMAKER, "occurred_at": clock(),
+                       "place": {"country": f.country[i], "site": "vehicle delivery"}, "subjects": [pid],
+                       "data": {"vehicle_id": f.vehicle[i]}})
+            if f.baas[i]:
+                self.sign({"id": f"{pid}-lease", "kind": "change_of_owner", "actor": pilot.AUTOMAKER, "occurred_at": clock(),
+                           "place": {"country": f.country[i], "site": "BaaS contract"}, "subjects": [pid],
+                           "data": {"to_holder": pilot.BAAS}})
+        return idx
+
+    def use(self, year: int) -> dict[str, Any]:
+        """A year of use: cycles and age advance, states of health follow; passports and ledger get the BMS figures."""
+        f = self.fleet
+        km = self.t.table("vehicle_usage", "annual_km")
+        spread = self.t.table("vehicle_usage", "annual_km_spread_fraction")
+        kwh_km = self.t.table("vehicle_usage", "kwh_per_km")
+        sl_cycles = float(self.t.get("batteryloop_assumptions", "pilot", "second_life_cycles_per_year"))
+        active = np.flatnonzero((f.state == STATE_VEHICLE) | (f.state == STATE_SECOND_LIFE))
+        year_fraction = np.where(f.made[active] == year, 0.7, 1.0)  # built this year: in service from April
+        fec_year = np.zeros(len(active))
+        for j, i in enumerate(active):
+            m = self.models[f.model[i]]
+            if f.state[i] == STATE_SECOND_LIFE:
+                fec_year[j] = sl_cycles * self.rng.uniform(0.8, 1.1)
+            else:
+                u = f.usage[i]
+                dist = km[u] * max(0.2, self.rng.gauss(1.0, spread[u]))
+                fec_year[j] = dist * kwh_km[u] / m["rated_energy_kwh"]
+        fec_year *= year_fraction
+        f.fec[active] += fec_year
+        f.age[active] += year_fraction
+        f.soh[active] = np.clip(self.fade.soh_pct(f.fec[active], f.age[active], f.k_eff[active], f.cal_eff[active])
+                                + f.offset[active], 0.0, 100.0)
+        when = dt.datetime(year, 12, 1, 3, tzinfo=dt.UTC)
+        patches: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)  # operator → passport → patch
+        clock = Clock(when, self.rng)
+        for j, i in enumerate(active):
+            m = self.models[f.model[i]]
+            soh = round(float(f.soh[i]), 2)
+            loss = max(0.0, 100.0 - soh)
+            patch = {"state_of_health": {
+                "soh_capacity_pct": soh, "remaining_capacity_ah": round(m["rated_capacity_ah"] * soh / 100, 1),
+                "remaining_energy_kwh": round(m["rated_energy_kwh"] * soh / 100, 2),
+                "state_of_certified_energy_pct": soh,
+                "remaining_power_capability_pct": round(max(0.0, 100 - loss * 1.5), 1),
+                "ohmic_resistance_increase_pct": round(loss * self.fade.resistance_pct_per_pct_loss, 1),
+                "measured_at": when.isoformat()},
+                "usage": {"full_equivalent_cycles": round(float(f.fec[i]), 1),
+                          "energy_throughput_kwh": round(float(f.fec[i]) * m["rated_energy_kwh"], 1),
+                          "capacity_throughput_ah": round(float(f.fec[i]) * m["rated_capacity_ah"], 1)}}
+            patches[f.operator[i]][f.passport[i]] = patch
+            self.sign({"id": f"{f.ledger_id[i]}-soh-{year}", "kind": "soh_update", "actor": f.holder[i],
+                       "occurred_at": clock(), "place": {"country": f.country[i], "site": "BMS telemetry"},
+                       "subjects": [f.ledger_id[i]],
+                       "data": {"soh_capacity_pct": soh, "full_equivalent_cycles": round(float(f.fec[i]), 1),
+                                "measured_at": when.isoformat()}})
+        t0 = time.perf_counter()
+        for operator, ps in patches.items():
+            self.s.passports.update_passports(ps, self.callers[operator], reason=f"BMS yearly report {year}")
+        self.timings["passports"] += time.perf_counter() - t0
+        return {"fec_year": float(fec_year.sum())}
+
+    def baas_year(self, year: int) -> None:
+        """The swap operator's year: subscriptions, one rotation swap per leased pack, station KPIs."""
+        from ..circular.baas import subscription_for_pack
+
+        f = self.fleet
+        leased = np.flatnonzero(f.baas & (f.state == STATE_VEHICLE))
+        clock = Clock(dt.datetime(year, 5, 3, 7, tzinfo=dt.UTC), self.rng)
+        revenue = 0.0
+        by_model = Counter(f.model[i] for i in leased)
+        fees: dict[str, float] = {}
+        for model_id, n in by_model.items():
+            m = self.models[model_id]
+            q = subscription_for_pack(m["chemistry"], m["rated_energy_kwh"], 96, 0.78, 0.08, margin_fraction=0.1,
+                                      references=self.refs)
+            fees[model_id] = q.quote.monthly_price
+            revenue += q.quote.monthly_price * 12 * n
+        # a leased pack serves the fleet through the swap stations: each year it moves to another taxi
+        rotation = list(leased)
+        self.rng.shuffle(rotation)
+        for a, b in zip(rotation, rotation[1:] + rotation[:1], strict=True):
+            if a == b:
+                break
+            pid = f.ledger_id[a]
+            self.sign({"id": f"{pid}-swap-{year}", "kind": "swap", "actor": pilot.BAAS, "occurred_at": clock(),
+                       "place": {"country": f.country[a], "site": "swap station"}, "subjects": [pid],
+                       "data": {"station": f"{f.region[a]}-swap-{self.rng.randint(1, 3)}", "vehicle_id": f.vehicle[b],
+                                "installed_pack": pid}})
+        new = [i for i in leased if f.made[i] == year]
+        capex = sum(self.models[f.model[i]]["rated_energy_kwh"] for i in new) * float(
+            self.t.get("second_life_literature", "new_pack_price_usd_per_kwh"))
+        self.cash[(year, "BaaS operator", "subscription")] += revenue
+        self.cash[(year, "BaaS operator", "pack purchase")] -= capex
+        self.cash[(year, "automaker", "pack sale")] += capex
+        taxis = len(leased)
+        kpis = None
+        if taxis >= 20:
+            from ..circular.swap_station import SwapStationConfig, simulate_swap_station
+
+            k = simulate_swap_station(SwapStationConfig(packs_in_station=max(4, taxis // 15), vehicles=taxis,
+                                                        chemistry="NMC811", pack_energy_kwh=75.0,
+                                                        swaps_per_day=taxis * 0.5, chargers=max(2, taxis // 25)),
+                                      self.refs)
+            kpis = {"swaps_served": k.swaps_served, "service_level_fraction": k.service_level_fraction,
+                    "peak_charging_share_fraction": k.peak_charging_share_fraction,
+                    "energy_charged_kwh": k.energy_charged_kwh, "swap_revenue": k.swap_revenue,
+                    "gross_margin": k.gross_margin}
+            self.cash[(year, "BaaS operator", "swap stations")] += k.gross_margin
+        self.baas_by_year.append({"year": year, "leased_packs": taxis, "subscription_revenue_usd": round(revenue, 2),
+                                  "monthly_fee_usd": {k: round(v, 2) for k, v in fees.items()},
+                                  "new_packs_bought": len(new), "pack_capex_usd": round(capex, 2),
+                                  "rotation_swaps_recorded": taxis if taxis > 1 else 0, "station": kpis})
+
+    def retire(self, year: int) -> None:
+        f = self.fleet
+        a = self.t.table("batteryloop_assumptions", "pilot", "retirement_soh_pct")
+        p_scrap = float(self.t.get("batteryloop_assumptions", "pilot", "vehicle_scrap_probability_per_year"))
+        scrap_age = float(self.t.get("batteryloop_assumptions", "pilot", "vehicle_scrap_age_years"))
+        p_fault = float(self.t.get("batteryloop_assumptions", "pilot", "pack_fault_probability_per_year"))
+        p_illegal = float(self.t.get("batteryloop_assumptions", "pilot", "illegal_outflow_fraction"))
+        sl_end = float(self.t.get("batteryloop_assumptions", "pilot", "second_life_end_soh_pct"))
+        veh = np.flatnonzero(f.state == STATE_VEHICLE)
+        leaving: list[tuple[int, str]] = []
+        for i in veh:
+            if f.made[i] == year:
+                continue
+            if f.soh[i] < a[f.usage[i]]:
+                leaving.append((int(i), "state of health below the usage's threshold"))
+            elif f.age[i] >= scrap_age or self.rng.random() < p_scrap:
+                leaving.append((int(i), "vehicle scrapped"))
+            elif self.rng.random() < p_fault:
+                leaving.append((int(i), "pack fault"))
+                f.offset[i] -= self.rng.uniform(3, 8)  # the fault costs capacity (a weak module)
+                f.soh[i] = max(0.0, f.soh[i] - 5)
+        sl_done = [int(i) for i in np.flatnonzero(f.state == STATE_SECOND_LIFE) if f.soh[i] < sl_end]
+        clock = Clock(dt.datetime(year, 12, 3, 7, tzinfo=dt.UTC), self.rng)
+        routed: list[int] = []
+        for i, reason in leaving:
+            pid = f.ledger_id[i]
+            self.sign({"id": f"{pid}-removal-{year}", "kind": "removal", "actor": f.holder[i], "occurred_at": clock(),
+                       "place": {"country": f.country[i], "site": "workshop"}, "subjects": [pid],
+                       "data": {"vehicle_id": f.vehicle[i], "reason": reason}})
+            if self.rng.random() < p_illegal:
+                self._illegal(i, year, clock)
+                continue
+            self._collect(i, year, clock)
+            routed.append(i)
+        # the dismantlers grade and route the packs they collected (the circular service reads each passport)
+        t0 = time.perf_counter()
+        decisions: dict[int, dict[str, Any]] = {}
+        for region, (dismantler, _, _, _) in REGION_ACTORS.items():
+            mine = [i for i in routed if f.region[i] == region]
+            for start in range(0, len(mine), 1000):
+                part = mine[start:start + 1000]
+                out = self.s.circular.pack_routes([f.passport[i] for i in part], self.callers[dismantler],
+                                                  grade_routes=HYDRO_ONLY, references=self.refs)
+                decisions.update(zip(part, out, strict=True))
+        self.timings["decisions"] += time.perf_counter() - t0
+        counts: Counter[str] = Counter()
+        black_mass: dict[str, list[tuple[str, float, dict[str, float]]]] = defaultdict(list)
+        seller_share = float(self.t.get("batteryloop_assumptions", "pilot", "seller_share_of_route_value_fraction"))
+        take_back = float(self.t.get("batteryloop_assumptions", "pilot", "take_back_cost_usd_per_kg"))
+        for i in routed:
+            d = decisions[i]
+            route = d["route"]
+            kind = "recycle" if route.startswith("recycle") else route
+            counts[kind] += 1
+            dismantler, recycler, sl_op, hub = REGION_ACTORS[f.region[i]]
+            pid = f.ledger_id[i]
+            self.sign({"id": f"{pid}-test-{year}", "kind": "retirement_test", "actor": dismantler, "occurred_at": clock(),
+                       "place": dict(zip(("country", "site"), DISMANTLER_SITE[dismantler], strict=True)),
+                       "subjects": [pid], "data": {"soh_capacity_pct": round(float(f.soh[i]), 2),
+                                                   "grade": d["grade"], "decision": kind}})
+            value = float(d["npv_usd"].get(route, 0.0))
+            seller = "BaaS operator" if f.baas[i] else "vehicle owners"
+            self.cash[(year, seller, kind)] += seller_share * max(value, 0.0)
+            self.cash[(year, ROUTE_OPERATOR[kind], kind)] += value - seller_share * max(value, 0.0)
+            self.cash[(year, "automaker", "take-back (collection)")] -= take_back * float(
+                self.models[f.model[i]]["mass_kg"])
+            self.decisions.append({"year": year, "pack": pid, "model": f.model[i], "usage": f.usage[i],
+                                   "soh_pct": round(float(f.soh[i]), 2), "grade": d["grade"], "route": route,
+                                   "npv_usd": round(value, 2)})
+            if kind == "reuse":
+                self._status(i, "reuse", pilot.REPAIRER, "re-used in another vehicle")
+                self.sign({"id": f"{pid}-reuse-{year}", "kind": "reuse", "actor": pilot.REPAIRER, "occurred_at": clock(),
+                           "place": {"country": f.country[i], "site": "re-use workshop"}, "subjects": [pid],
+                           "data": {"holder": pilot.REPAIRER, "application": "replacement pack for a used car"}})
+                self._reinstall(i, year, clock, pilot.REPAIRER)
+            elif kind == "remanufacture":
+                new = self._status(i, "remanufacture", pilot.REPAIRER, "modules replaced")
+                self.sign({"id": f"{pid}-reman-{year}", "kind": "remanufacturing", "actor": pilot.REPAIRER,
+                           "occurred_at": clock(), "place": {"country": "NL", "site": "PackFix remanufacturing"},
+                           "subjects": [pid], "data": {"holder": pilot.REPAIRER, "new_passport_id": new}})
+                f.offset[i] += 95.0 - f.soh[i]
+                f.soh[i] = 95.0
+                self._reinstall(i, year, clock, pilot.REPAIRER)
+            elif kind == "repurpose":
+                new = self._status(i, "repurpose", sl_op, "second-life storage hub")
+                self.sign({"id": f"{pid}-repurpose-{year}", "kind": "repurposing", "actor": sl_op, "occurred_at": clock(),
+                           "place": {"country": hub[0], "site": hub[1]}, "subjects": [pid],
+                           "data": {"holder": sl_op, "new_passport_id": new, "application": hub[1]}})
+                f.state[i] = STATE_SECOND_LIFE
+                f.holder[i] = sl_op
+                f.country[i] = hub[0]
+            else:
+                self._recycle(i, year, clock, recycler, black_mass, waste_by=dismantler)
+        for i in sl_done:
+            dismantler, recycler, sl_op, hub = REGION_ACTORS[f.region[i]]
+            pid = f.ledger_id[i]
+            self.sign({"id": f"{pid}-removal-{year}", "kind": "removal", "actor": sl_op, "occurred_at": clock(),
+                       "place": {"country": hub[0], "site": hub[1]}, "subjects": [pid],
+                       "data": {"reason": "end of second life"}})
+            self._collect(i, year, clock)
+            counts["second life ended → recycle"] += 1
+            self._recycle(i, year, clock, recycler, black_mass, waste_by=f.holder[i])
+        # the year's black mass, recycled; the salts go back to the cathode plants next year
+        rec_before = dict(self.chain.recovered_kg)
+        clock = Clock(dt.datetime(year, 12, 22, 6, tzinfo=dt.UTC), self.rng)
+        recovery = {el: float(self.t.get("everbatt_2023", "recovery_fraction", "hydro", el)) for el in ("Li", "Ni", "Co")}
+        for recycler, lots in sorted(black_mass.items()):
+            country, site = RECYCLER_SITE[recycler]
+            for ev in self.chain.recycle(recycler, {"country": country, "site": site}, lots, recovery, clock):
+                self.emit(ev)
+        self.recovered_by_year.append({"year": year, **{el: round(self.chain.recovered_kg[el] - rec_before[el], 3)
+                                                        for el in rec_before}})
+        self.routes_by_year.append({"year": year, **counts})
+
+    def _status(self, i: int, event: str, actor: str, note: str) -> str:
+        f = self.fleet
+        view = self.s.passports.change_status(f.passport[i], event, self.callers[actor], note=note)
+        new = view["passport_id"]
+        if new != f.passport[i]:
+            f.passport[i] = new
+            f.operator[i] = actor
+        return new
+
+    def _reinstall(self, i: int, year: int, clock: Clock, holder: str) -> None:
+        f = self.fleet
+        f.usage[i] = "private_car"
+        f.baas[i] = False
+        f.vehicle[i] = f"{f.vehicle[i][:-1]}R"
+        f.holder[i] = holder
+        self.sign({"id": f"{f.ledger_id[i]}-install-{year}", "kind": "installation", "actor": holder,
+                   "occurred_at": clock(), "place": {"country": f.country[i], "site": "re-use workshop"},
+                   "subjects": [f.ledger_id[i]], "data": {"vehicle_id": f.vehicle[i]}})
+
+    def _collect(self, i: int, year: int, clock: Clock) -> None:
+        f = self.fleet
+        dismantler = REGION_ACTORS[f.region[i]][0]
+        dc, ds = DISMANTLER_SITE[dismantler]
+        crossed = sorted({f.country[i], dc}) if f.country[i] != dc else []
+        self.sign({"id": f"{f.ledger_id[i]}-collect-{year}", "kind": "collection", "actor": dismantler,
+                   "occurred_at": clock(), "place": {"country": dc, "site": ds}, "subjects": [f.ledger_id[i]],
+                   "data": {"origin": {"country": f.country[i], "site": "workshop"},
+                            "destination": {"country": dc, "site": ds}, "countries_crossed": crossed,
+                            "to_holder": dismantler}})
+        f.holder[i] = dismantler
+        f.country[i] = dc
+
+    def _recycle(self, i: int, year: int, clock: Clock, recycler: str,
+                 black_mass: dict[str, list[tuple[str, float, dict[str, float]]]], *, waste_by: str) -> None:
+        f = self.fleet
+        self._status(i, "waste", waste_by if waste_by in self.callers else recycler, "end of life")
+        self._status(i, "recycle", recycler, "hydrometallurgical")
+        dismantler = REGION_ACTORS[f.region[i]][0]
+        dc, ds = DISMANTLER_SITE[dismantler]
+        pid = f.ledger_id[i]
+        pack_kg, els = self.chain.pack_contents.pop(pid)
+        ev, bm, bm_els, bm_kg = self.chain.dismantle(pid, pack_kg, els, dismantler, {"country": dc, "site": ds}, clock)
+        self.emit(ev)
+        black_mass[recycler].append((bm, bm_kg, bm_els))
+        f.state[i] = STATE_RECYCLED
+        f.holder[i] = recycler
+
+    def _illegal(self, i: int, year: int, clock: Clock) -> None:
+        """The pack leaves the loop: sold on to an unlicensed buyer (silent from now on) or shipped out of the region
+        without an export declaration."""
+        f = self.fleet
+        pid = f.ledger_id[i]
+        if self.rng.random() < 0.5:
+            dest = "UA" if f.region[i] == "EU" else "VN"
+            self.sign({"id": f"{pid}-transport-{year}", "kind": "transport", "actor": f.holder[i], "occurred_at": clock(),
+                       "place": {"country": dest, "site": "unlicensed battery trader"}, "subjects": [pid],
+                       "data": {"origin": {"country": f.country[i], "site": "workshop"},
+                                "destination": {"country": dest, "site": "unlicensed battery trader"},
+                                "countries_crossed": [f.country[i], dest]}})
+            how = f"moved to {dest} without an export record"
+        else:
+            how = "sold to an unlicensed scrapper; no further record"
+        f.state[i] = STATE_LOST
+        self.outflow_packs.append({"year": year, "pack": pid, "model": f.model[i], "how": how})
+
+    def second_life_year(self, year: int) -> None:
+        f = self.fleet
+        routes = self.t.table("batteryloop_assumptions", "route")
+        cycles = float(self.t.get("batteryloop_assumptions", "pilot", "second_life_cycles_per_year"))
+        out = {"year": year}
+        for region, (_, _, sl_op, hub) in REGION_ACTORS.items():
+            sel = np.flatnonzero((f.state == STATE_SECOND_LIFE) & (np.array(f.region) == region))
+            kwh = float(sum(self.models[f.model[i]]["rated_energy_kwh"] * f.soh[i] / 100 for i in sel))
+            delivered = kwh * cycles * float(routes["repurpose_round_trip_efficiency_fraction"])
+            value = delivered * float(routes["repurpose_value_usd_per_kwh_delivered"]) - \
+                kwh * float(routes["repurpose_opex_usd_per_kwh_year"])
+            out[region] = {"operator": sl_op, "hub": hub[1], "packs": int(len(sel)), "usable_kwh": round(kwh, 1),
+                           "energy_delivered_kwh": round(delivered, 1), "net_operating_value_usd": round(value, 2)}
+        self.second_life_by_year.append(out)
+
+    def snapshot(self, year: int) -> None:
+        f = self.fleet
+        states = Counter(int(s) for s in f.state)
+        self.fleet_by_year.append({"year": year, **{STATE_NAMES[k]: states.get(k, 0) for k in STATE_NAMES}})
+        row: dict[str, Any] = {"year": year, "models": {}, "usages": {}, "second_life": None}
+        veh = f.state == STATE_VEHICLE
+        for model_id in self.models:
+            sel = veh & (np.array(f.model) == model_id)
+            if sel.any():
+                v = f.soh[sel]
+                row["models"][model_id] = {"n": int(sel.sum()), "mean": round(float(v.mean()), 2),
+                                           "p10": round(float(np.percentile(v, 10)), 2),
+                                           "p90": round(float(np.percentile(v, 90)), 2)}
+        for u in USAGES:
+            sel = veh & (np.array(f.usage) == u)
+            if sel.any():
+                row["usages"][u] = {"n": int(sel.sum()), "mean": round(float(f.soh[sel].mean()), 2)}
+        sl = f.state == STATE_SECOND_LIFE
+        if sl.any():
+            row["second_life"] = {"n": int(sl.sum()), "mean": round(float(f.soh[sl].mean()), 2)}
+        self.soh_by_year.append(row)
+
+
+def run_pilot(services: Any, config: PilotConfig | None = None, *, references: References | None = None,
+              progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+    """Play the pilot (see the module text) and return its report (also stored in ``pilot_runs``)."""
+    from .report import build_report, save_report
+
+    cfg = config or PilotConfig()
+    run = PilotRun(services, cfg, references=references, progress=progress)
+    t0 = time.perf_counter()
+    tokens = run.setup()
+    if cfg.dataspace:
+        from .dataspace import start_dataspace
+
+        run.dataspace = start_dataspace(services, services.settings.var_dir / "nodes", run)
+    try:
+        plan = production_plan(cfg.packs, cfg.years)
+        first = 0
+        for j in range(cfg.years):
+            year = cfg.start_year + j
+            run.years.append(year)
+            run.produce(year, first, plan[j])
+            first += plan[j]
+            run.flush()
+            run.baas_year(year)
+            run.use(year)
+            run.flush()
+            run.retire(year)
+            run.flush()
+            if run.dataspace is not None:
+                run.dataspace.pull_retired(year)
+            run.second_life_year(year)
+            run.snapshot(year)
+            run.progress("years", j + 1, cfg.years)
+        report = build_report(run, time.perf_counter() - t0)
+    finally:
+        if run.dataspace is not None:
+            run.dataspace.stop()
+    report["tokens_file"] = None
+    report["_tokens"] = tokens
+    save_report(services.store, cfg, report)
+    return report

@@ -1,0 +1,157 @@
+"""The pilot's report: what happened, counted from the services at the end of the run, and where it is kept.
+
+The report is one JSON document per run in the ``pilot_runs`` table; the dashboard's pilot pages read
+the latest. Figures that the platform already holds (ledger events, passports, recycled content,
+outflows) are read back from the services rather than taken from the simulator's own counters, so the
+report states what a regulator querying the node would find.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from typing import Any
+
+import orjson
+from sqlalchemy import desc, insert, select
+
+from ..errors import NotFound
+from ..store.tables import pilot_runs
+from . import pilot
+
+
+def _sankey(run: Any) -> dict[str, Any]:
+    """Material flows (kg of Li+Ni+Co+Mn+Fe, graphite apart) from mines to packs, out of the loop and back."""
+    flows = dict(run.chain.flows)
+    f = run.fleet
+    lost_kg = recycled_kg = sl_kg = reuse_kg = 0.0
+    for i in range(len(f.ledger_id)):
+        m = run.materials[f.model[i]]
+        kg = sum(m.cathode_elements_kg.values()) * 0.96 * 0.99
+        if f.state[i] == 4:
+            lost_kg += kg
+        elif f.state[i] == 3:
+            recycled_kg += kg
+        elif f.state[i] == 2:
+            sl_kg += kg
+    in_vehicles = max(0.0, flows.get(("cells", "packs"), 0.0) - lost_kg - recycled_kg - sl_kg)
+    flows[("packs", "vehicles (in use)")] = in_vehicles + reuse_kg
+    flows[("packs", "second life")] = sl_kg
+    flows[("packs", "recycling")] = recycled_kg
+    flows[("packs", "illegal outflow")] = lost_kg
+    nodes: list[str] = []
+    links = []
+    for (a, b), kg in sorted(flows.items()):
+        if kg <= 0:
+            continue
+        for n in (a, b):
+            if n not in nodes:
+                nodes.append(n)
+        links.append({"source": a, "target": b, "kg": round(kg, 3)})
+    return {"unit": "kg of Li, Ni, Co, Mn and Fe (graphite apart)", "nodes": nodes, "links": links}
+
+
+def _cash_table(run: Any) -> list[dict[str, Any]]:
+    return [{"year": y, "participant_type": who, "item": what, "usd": round(v, 2)}
+            for (y, who, what), v in sorted(run.cash.items()) if abs(v) > 0.005]
+
+
+def build_report(run: Any, duration_s: float) -> dict[str, Any]:
+    s = run.s
+    cfg = run.cfg
+    verify = s.trace.verify()
+    counts = s.passports.count()
+    rc = s.trace.recycled_content_table()
+    out = s.trace.outflows(now=dt.datetime(cfg.start_year + cfg.years - 1, 12, 31, 23, tzinfo=dt.UTC))
+    fp = {}
+    for mid in run.models:
+        cf = (s.passports.model_data(mid).get("carbon_footprint") or {})
+        fp[mid] = {k: cf.get(k) for k in ("raw_material_kgco2e_per_kwh", "main_production_kgco2e_per_kwh",
+                                          "distribution_kgco2e_per_kwh", "end_of_life_kgco2e_per_kwh",
+                                          "total_kgco2e_per_kwh", "performance_class")}
+    by_route: dict[str, dict[str, float]] = defaultdict(lambda: {"packs": 0, "npv_usd": 0.0})
+    for d in run.decisions:
+        r = by_route[d["route"]]
+        r["packs"] += 1
+        r["npv_usd"] += d["npv_usd"]
+    cash = _cash_table(run)
+    by_type: Counter[str] = Counter()
+    for c in cash:
+        by_type[c["participant_type"]] += c["usd"]
+    recovered = {el: round(sum(r[el] for r in run.recovered_by_year), 3) for el in ("Li", "Ni", "Co")}
+    first_rc = next((r for r in rc["rows"] if r["year"] == cfg.start_year), None)
+    last_rc = [r for r in rc["rows"] if r["year"] == cfg.start_year + cfg.years - 1]
+    summary = {
+        "packs": cfg.packs, "years": cfg.years, "seed": cfg.seed, "start_year": cfg.start_year,
+        "duration_s": round(duration_s, 1),
+        "passports": counts["passports"], "passports_by_status": counts["by_status"], "models": counts["models"],
+        "ledger_events": verify.events_checked, "ledger_verified": verify.ok,
+        "events_sent_by_kind": dict(sorted(run.events_by_kind.items())),
+        "route_decisions": len(run.decisions),
+        "routes": {k: v["packs"] for k, v in sorted(by_route.items())},
+        "recovered_element_kg": recovered,
+        "outflow_findings": out["counts"], "packs_left_the_loop": len(run.outflow_packs),
+        "recycled_content_last_year": {r["model_id"]: {el: (v["total"] if v["total"] is None else round(100 * v["total"], 2))
+                                                       for el, v in r["elements"].items() if el != "Pb"}
+                                       for r in last_rc},
+        "recycled_content_first_year": ({el: (v["total"] if v["total"] is None else round(100 * v["total"], 2))
+                                         for el, v in first_rc["elements"].items() if el != "Pb"} if first_rc else None),
+        "footprint_total_kgco2e_per_kwh": {m: v["total_kgco2e_per_kwh"] for m, v in fp.items()},
+        "net_cash_usd_by_participant_type": {k: round(v, 2) for k, v in sorted(by_type.items())},
+        "timings_s": {k: round(v, 2) for k, v in run.timings.items()},
+    }
+    names = run.names
+    return {
+        "summary": summary,
+        "config": {"packs": cfg.packs, "years": cfg.years, "seed": cfg.seed, "start_year": cfg.start_year,
+                   "dataspace": cfg.dataspace},
+        "participants": [{"id": p["id"], "name": p["name"], "country": p["country"], "roles": p["roles"]}
+                         for p in pilot.PARTICIPANTS + pilot.LOOP_PARTICIPANTS],
+        "names": names,
+        "models": [{"model_id": mid, "chemistry": m["chemistry"], "energy_kwh": m["rated_energy_kwh"],
+                    "cell_maker": m["cell_maker"], "cell_maker_name": names.get(m["cell_maker"])}
+                   for mid, m in run.models.items()],
+        "years": run.years,
+        "fleet_by_year": run.fleet_by_year,
+        "soh_by_year": run.soh_by_year,
+        "routes_by_year": run.routes_by_year,
+        "route_economics": {k: {"packs": v["packs"], "npv_usd": round(v["npv_usd"], 2),
+                                "mean_npv_usd": round(v["npv_usd"] / v["packs"], 2) if v["packs"] else None}
+                            for k, v in sorted(by_route.items())},
+        "decisions_sample": run.decisions[:200],
+        "cash_flows": cash,
+        "baas_by_year": run.baas_by_year,
+        "second_life_by_year": run.second_life_by_year,
+        "material_flows": _sankey(run),
+        "recovered_by_year": run.recovered_by_year,
+        "recycled_content": rc,
+        "footprint": fp,
+        "outflows": {"counts": out["counts"], "findings": out["findings"][:200], "as_of": out["as_of"],
+                     "simulated": run.outflow_packs[:200]},
+        "dataspace": run.dataspace.snapshot() if run.dataspace is not None else None,
+        "references": [v.model_dump(mode="json") for v in run.t.used()],
+    }
+
+
+def save_report(store: Any, cfg: Any, report: dict[str, Any]) -> int:
+    body = {k: v for k, v in report.items() if not k.startswith("_")}
+    with store.write() as conn:
+        res = conn.execute(insert(pilot_runs).values(
+            created_at=dt.datetime.now(dt.UTC).isoformat(), seed=cfg.seed, packs=cfg.packs, years=cfg.years,
+            start_year=cfg.start_year, report=orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS).decode()))
+        run_id = int(res.inserted_primary_key[0])
+    report["run_id"] = run_id
+    return run_id
+
+
+def latest_report(store: Any) -> dict[str, Any]:
+    """The latest pilot run's report (NotFound when no pilot has run on this store)."""
+    with store.read() as conn:
+        row = conn.execute(select(pilot_runs.c.id, pilot_runs.c.created_at, pilot_runs.c.report)
+                           .order_by(desc(pilot_runs.c.id)).limit(1)).first()
+    if row is None:
+        raise NotFound("no pilot has run on this store yet: run `batteryloop demo`")
+    rep = orjson.loads(row.report)
+    rep["run_id"] = row.id
+    rep["created_at"] = row.created_at
+    return rep
