@@ -1,5 +1,5 @@
 """Export + official-schema validation rate for Catena-X (battery_pass, serial_part, BOM as built, traction
-battery code, PCF) and AAS JSON; Battery Pass 1.2 import; AASX package size and time.
+battery code, PCF) and AAS JSON; Battery Pass 1.2 export and import; AASX package size and time.
 
 Run: .venv/bin/python bench/formats_bench.py [N]
 """
@@ -26,7 +26,8 @@ def main(n: int = 300) -> None:
                      ("catenax serial_part export+validate", catenax_parts.export_serial_part),
                      ("catenax bom_as_built export+validate", catenax_parts.export_bom),
                      ("catenax traction_battery_code exp+val", catenax_parts.export_tbc),
-                     ("catenax pcf export+validate", catenax_parts.export_pcf)):
+                     ("catenax pcf export+validate", catenax_parts.export_pcf),
+                     ("batterypass 1.2 export (7 modules, read back)", batterypass.export)):
         t = time.perf_counter()
         for p in parts:
             fn(p)
@@ -48,6 +49,12 @@ def main(n: int = 300) -> None:
         batterypass.import_payload(raw, lenient=True)
     dt = time.perf_counter() - t
     print(f"{'batterypass 1.2 import (UTF-16 LE BOM)':40s} {n / dt:8.1f} payloads/s")
+    full = "\ufeff".encode("utf-16-le") + __import__("json").dumps(batterypass.export(parts[0]).payload).encode("utf-16-le")
+    t = time.perf_counter()
+    for _ in range(n):
+        batterypass.import_payload(full)
+    dt = time.perf_counter() - t
+    print(f"{'batterypass 1.2 import, 7 modules, strict':40s} {n / dt:8.1f} payloads/s")
     t = time.perf_counter()
     sizes = [len(aas.export_aasx(p).payload) for p in parts[:100]]
     dt = time.perf_counter() - t

@@ -166,3 +166,29 @@ def test_cli_lifetime_train_and_predict_forms(tmp_path: Path, data_dir: Path) ->
     assert 90 < res["state_of_health"]["soh_capacity_pct"] <= 100
     hist = json.loads(run(tmp_path, "passport", "history", pid).stdout)["versions"]
     assert hist[-1]["version"] == res["version"] and "ingested cycler file" in hist[-1]["reason"]
+
+
+@pytest.mark.slow
+def test_cli_passport_import_format_batterypass_and_bpnl_alias(tmp_path: Path) -> None:
+    """The issue's forms: `passport import FILE --format batterypass [--lenient]`, export as Battery Pass, and
+    the node's BPNL alias table (`formats bpnl-alias`)."""
+    run(tmp_path, "demo", "--packs", "3", "--no-serve")
+    raw = next(pilot.generate_batteries(1, seed=42))
+    pid = f"BL.{pilot.AUTOMAKER}." + raw["serial_number"]
+    bp = tmp_path / "bp.json"
+    run(tmp_path, "passport", "export", pid, "--tiers", "all", "--format", "batterypass", "-o", str(bp))
+    assert json.loads(bp.read_text())["generalProductInformation"]["productIdentifier"] == pid
+    bad = run(tmp_path, "passport", "export", pid, "--format", "catenax", "--bpnl", f"{pilot.CELL_KR}=BPNL00000003KR9Z",
+              ok=False)
+    assert bad.returncode == 2 and "--bpnl applies to" in bad.stderr
+    other = tmp_path / "other"
+    other.mkdir()
+    run(other, "participant", "add", pilot.AUTOMAKER, "EuroMotors AG", "DE", "--role", "manufacturer")
+    defaults = ["--default", f"model_id={raw['model_id']}", "--default", "model_name=Pack",
+                "--default", f"serial_number={raw['serial_number']}"]
+    res = json.loads(run(other, "passport", "import", str(bp), "--format", "batterypass", "--as", pilot.AUTOMAKER,
+                         *defaults).stdout)
+    assert res["passport"]["passport_id"] == pid and res["model_created"]
+    run(other, "formats", "bpnl-alias", pilot.CELL_KR, "BPNL00000003KR9Z")
+    assert (other / "var" / "bpnl_aliases.json").is_file()
+    assert f"{pilot.CELL_KR}\tBPNL00000003KR9Z" in run(other, "formats", "bpnl-alias").stdout
