@@ -305,6 +305,12 @@ class PassportService:
         except _Abort:
             report.stored = 0
             report.ids = []
+        except IntegrityError as exc:  # a concurrent import stored one of these passports first
+            report.errors.append({"index": 0, "status": 409, "errors": [],
+                                  "message": f"a passport of this batch was stored concurrently by another "
+                                             f"import; nothing of this batch was stored ({exc.orig})"[:500]})
+            report.stored = 0
+            report.ids = []
         return report
 
     def _insert(self, conn: Any, rows: list[dict[str, Any]], vrows: list[dict[str, Any]], report: ImportReport) -> None:

@@ -3,17 +3,59 @@
 Every write runs inside :meth:`Store.write` — one transaction, committed on success and rolled back
 on any error, so a failed request leaves nothing half-written. On SQLite a write transaction starts
 with ``BEGIN IMMEDIATE`` so that concurrent writers queue on the lock instead of failing at commit.
+
+Transient failures — PostgreSQL's serialization failures and deadlocks (SQLSTATE 40001, 40P01),
+SQLite's "database is locked" once its busy timeout has run out — roll the transaction back as
+any error does. :meth:`Store.run_write` runs a whole write transaction again after such a failure,
+with bounded exponential backoff and jitter; callers whose transaction is a function of what they
+read (a passport update, a ledger append) use it instead of :meth:`Store.write`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from ..errors import Conflict
+
+T = TypeVar("T")
+
+#: PostgreSQL SQLSTATEs after which the same transaction may succeed when run again.
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+
+
+class StoreBusy(Conflict):
+    """A write kept failing on transient database errors (serialization failures, deadlocks, locks)."""
+
+    status = 503
+    title = "Store busy"
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is a failure that running the same transaction again may cure."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if getattr(orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return True
+    if isinstance(orig, sqlite3.OperationalError):
+        msg = str(orig).lower()
+        return "database is locked" in msg or "database table is locked" in msg or "busy" in msg
+    return False
+
+
+def backoff(attempt: int, base: float = 0.005, cap: float = 0.5) -> float:
+    """Seconds to wait before try ``attempt + 1``: exponential, capped, with full jitter."""
+    return random.uniform(0, min(cap, base * 2 ** attempt))
 
 
 def utcnow_iso() -> str:
@@ -21,13 +63,14 @@ def utcnow_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, busy_timeout_ms: int = 60_000) -> Engine:
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         db = u.database
         if db and db != ":memory:" and not db.startswith("file:"):
             Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(u, connect_args={"check_same_thread": False, "timeout": 60})
+        engine = create_engine(u, connect_args={"check_same_thread": False,
+                                                   "timeout": busy_timeout_ms / 1000})
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -36,7 +79,7 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -53,10 +96,15 @@ def make_engine(url: str) -> Engine:
 class Store:
     """A database: its engine plus read and write transactions."""
 
-    def __init__(self, url: str) -> None:
+    #: how many times :meth:`run_write` tries a transaction that fails transiently
+    write_attempts = 10
+
+    def __init__(self, url: str, *, busy_timeout_ms: int = 60_000) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, busy_timeout_ms)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.retries = 0  # transient failures retried so far (a figure for tests and monitoring)
+        self._retries_lock = threading.Lock()
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -65,6 +113,31 @@ class Store:
             conn.execution_options(batteryloop_write=True)
             with conn.begin():
                 yield conn
+
+    def note_retry(self) -> None:
+        with self._retries_lock:
+            self.retries += 1
+
+    def run_write(self, fn: Callable[[Connection], T], attempts: int | None = None) -> T:
+        """``fn(conn)`` in one write transaction, run again (after a backoff) if it fails transiently.
+
+        ``fn`` must do nothing outside the transaction that cannot be done twice. After the last
+        attempt the failure becomes :class:`StoreBusy` (HTTP 503: the client may retry later).
+        """
+        n = attempts or self.write_attempts
+        for attempt in range(n):
+            try:
+                with self.write() as conn:
+                    return fn(conn)
+            except DBAPIError as exc:
+                if not is_transient(exc):
+                    raise
+                if attempt == n - 1:
+                    raise StoreBusy(f"the store stayed busy through {n} attempts ({exc.orig}); "
+                                    f"retry later") from exc
+                self.note_retry()
+                time.sleep(backoff(attempt))
+        raise AssertionError("unreachable")
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

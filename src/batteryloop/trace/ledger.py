@@ -24,12 +24,12 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ..access import Caller
 from ..errors import Conflict, Forbidden, InvalidData, NotFound
 from ..store import trace_tables as tt  # noqa: F401  (registers the trace tables on the shared metadata)
-from ..store.db import Store, utcnow_iso
+from ..store.db import Store, StoreBusy, backoff, is_transient, utcnow_iso
 from ..store.tables import participants
 from .canonical import GENESIS
 from .custody import custody_changes
@@ -353,10 +353,13 @@ class Ledger:
                 if attempt == 7:
                     raise Conflict(f"could not append after {attempt + 1} attempts: {exc.orig}") from None
                 time.sleep(0.002 * 2**attempt)
-            except OperationalError as exc:  # pragma: no cover - lock timeouts
-                if attempt == 7 or "locked" not in str(exc):
+            except DBAPIError as exc:  # deadlocks, serialization failures, SQLite busy: run it again
+                if not is_transient(exc):
                     raise
-                time.sleep(0.01 * 2**attempt)
+                if attempt == 7:
+                    raise StoreBusy(f"could not append after {attempt + 1} attempts: {exc.orig}; retry later") from None
+                self.store.note_retry()
+                time.sleep(backoff(attempt))
         raise AssertionError("unreachable")
 
     def _existing(self, conn: Connection, ids: list[str]) -> dict[str, str]:
@@ -458,6 +461,11 @@ class Ledger:
         for subj in subjects:
             seq, h = self._head(conn, st, subj)
             if ev.prev[subj] != h:
+                # On PostgreSQL (READ COMMITTED) another writer may have stored this very event between
+                # our duplicate check and our read of the head: then it is a duplicate, not a stale one.
+                stored = conn.execute(select(E.c.hash).where(E.c.id == ev.id)).scalar()
+                if stored is not None:
+                    return self._apply(conn, st, s, {ev.id: stored})
                 raise StaleChain(f"event {ev.id}: prev[{subj}] is {ev.prev[subj][:16]}… but the chain of {subj} is at "
                                  f"position {seq} with hash {h[:16]}…: fetch the head, re-sign and resubmit",
                                  event_id=ev.id, subject=subj, head_seq=seq, head_hash=h)
