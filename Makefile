@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PACKS ?= 500
+PACKS ?= 2000
 SEED ?= 42
+YEARS ?= 10
 
 .PHONY: install demo test test-postgres test-fast bench clean system-deps
 
@@ -18,7 +19,7 @@ install: $(STAMP)
 
 ## Seed a pilot on the embedded SQLite store (./var/) and serve the dashboard on http://127.0.0.1:8000
 demo: $(STAMP)
-	$(BIN)/batteryloop demo --packs $(PACKS) --seed $(SEED)
+	$(BIN)/batteryloop demo --packs $(PACKS) --years $(YEARS) --seed $(SEED)
 
 system-deps:
 	bash scripts/system-deps.sh

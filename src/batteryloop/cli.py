@@ -89,17 +89,28 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 
 
 @app.command()
-def demo(packs: Annotated[int, typer.Option(help="packs to issue passports for")] = 500,
+def demo(packs: Annotated[int, typer.Option(help="packs the pilot builds over its years (up to 1,000,000)")] = 2000,
+         years: Annotated[int, typer.Option(help="years the pilot runs (it ends with last year)")] = 10,
          seed: Annotated[int, typer.Option(help="random seed (same seed, same pilot)")] = 42,
-         no_serve: Annotated[bool, typer.Option("--no-serve", help="seed the pilot and exit")] = False,
+         start_year: Annotated[Optional[int], typer.Option(help="first year (default: ends with last year)")] = None,
+         dataspace: Annotated[bool, typer.Option(help="run the connector nodes (DSP bridge, passport pulls)")] = True,
+         no_serve: Annotated[bool, typer.Option("--no-serve", help="run the pilot and exit")] = False,
          fresh: Annotated[bool, typer.Option(help="start from an empty database file (SQLite only)")] = True,
          host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Seed a realistic pilot (participants, three battery models, N pack passports) and serve it."""
+    """Run the closed-loop pilot (mines to recycling and back, two data spaces, second life, BaaS) and serve it.
+
+    Everything goes through the services: passports, signed ledger events, route decisions, DSP transfers.
+    Prints a summary and the dashboard address (/pilot)."""
     from .sim.demo import run_demo
 
     settings = get_settings()
-    summary = run_demo(settings, packs=packs, seed=seed, fresh=fresh, console=console)
-    console.print(summary)
+    try:
+        summary = run_demo(settings, packs=packs, years=years, seed=seed, start_year=start_year, dataspace=dataspace,
+                           fresh=fresh, console=console)
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    console.print(summary, highlight=False)
     if not no_serve:
         serve(host=host, port=port)
 

@@ -68,6 +68,7 @@ SET = ReferenceSet(
             "vehicle_scrap_probability_per_year": 0.012,
             "vehicle_scrap_age_years": 14.0,
             "pack_fault_probability_per_year": 0.004,
+            "crash_damaged_share_of_scrapped_fraction": 0.35,
             "usage_mix_fraction": {"private_car": 0.6, "taxi": 0.25, "delivery_van": 0.15},
             "baas_share_of_taxis_fraction": 0.8,
             "illegal_outflow_fraction": 0.015,

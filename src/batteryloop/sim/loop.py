@@ -434,8 +434,10 @@ class PilotRun:
         p_fault = float(self.t.get("batteryloop_assumptions", "pilot", "pack_fault_probability_per_year"))
         p_illegal = float(self.t.get("batteryloop_assumptions", "pilot", "illegal_outflow_fraction"))
         sl_end = float(self.t.get("batteryloop_assumptions", "pilot", "second_life_end_soh_pct"))
+        p_crash = float(self.t.get("batteryloop_assumptions", "pilot", "crash_damaged_share_of_scrapped_fraction"))
         veh = np.flatnonzero(f.state == STATE_VEHICLE)
         leaving: list[tuple[int, str]] = []
+        damaged: list[int] = []
         for i in veh:
             if f.made[i] == year:
                 continue
@@ -443,10 +445,21 @@ class PilotRun:
                 leaving.append((int(i), "state of health below the usage's threshold"))
             elif f.age[i] >= scrap_age or self.rng.random() < p_scrap:
                 leaving.append((int(i), "vehicle scrapped"))
+                if self.rng.random() < p_crash:
+                    damaged.append(int(i))
             elif self.rng.random() < p_fault:
                 leaving.append((int(i), "pack fault"))
-                f.offset[i] -= self.rng.uniform(3, 8)  # the fault costs capacity (a weak module)
-                f.soh[i] = max(0.0, f.soh[i] - 5)
+                damaged.append(int(i))
+        # what the BMS logged on damaged and faulty packs (an internal short: self-discharge, deep discharges,
+        # a temperature excursion) goes into their passports before intake grades them
+        faults: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        for i in damaged:
+            faults[f.operator[i]][f.passport[i]] = {
+                "state_of_health": {"self_discharge_pct_per_month": round(self.rng.uniform(10, 15), 2)},
+                "usage": {"deep_discharge_events": self.rng.randint(4, 7),
+                          "max_operating_temperature_c": round(self.rng.uniform(65, 80), 1)}}
+        for operator, ps in faults.items():
+            self.s.passports.update_passports(ps, self.callers[operator], reason=f"BMS fault log {year}")
         sl_done = [int(i) for i in np.flatnonzero(f.state == STATE_SECOND_LIFE) if f.soh[i] < sl_end]
         clock = Clock(dt.datetime(year, 12, 3, 7, tzinfo=dt.UTC), self.rng)
         routed: list[int] = []
@@ -492,7 +505,7 @@ class PilotRun:
             self.cash[(year, ROUTE_OPERATOR[kind], kind)] += value - seller_share * max(value, 0.0)
             self.cash[(year, "automaker", "take-back (collection)")] -= take_back * float(
                 self.models[f.model[i]]["mass_kg"])
-            self.decisions.append({"year": year, "pack": pid, "model": f.model[i], "usage": f.usage[i],
+            self.decisions.append({"year": year, "pack": pid, "model": f.model[i], "usage": f.usage[i], "region": f.region[i],
                                    "soh_pct": round(float(f.soh[i]), 2), "grade": d["grade"], "route": route,
                                    "npv_usd": round(value, 2)})
             if kind == "reuse":

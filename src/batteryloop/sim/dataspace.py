@@ -1,0 +1,143 @@
+"""The pilot's two data spaces: connector nodes talking the Dataspace Protocol over loopback HTTP.
+
+Five nodes (:func:`batteryloop.exchange.demo.start_demo`): a Catena-X issuer, the European automaker and
+the EU recycler in Catena-X; an Ouranos issuer and the Japanese cell maker in Ouranos; recognition
+agreements both ways. The automaker's connector serves the pilot's own passports (the pilot's
+:class:`~batteryloop.passport.service.PassportService`).
+
+- **The bridge** (once, at the start): the automaker sends the cell maker an Ouranos trade request; the
+  cell maker answers with its aggregated, certified cell carbon footprint and a signed commitment to its
+  confidential components; the automaker pulls it over DSP, checks the commitment and the certification
+  (accepted in Catena-X under the recognition agreement) and writes the NCA pack model's carbon footprint
+  with it. The cell maker's suppliers and volumes stay on its node.
+- **Passport pulls** (each year): the EU recycler's connector negotiates and pulls the passports of a
+  few packs the automaker retired that year (legitimate-interest tier, as a dismantler credential allows).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ..access import Caller
+from ..participants import Role
+from . import pilot
+
+NCA_MODEL = "EM-NCA-75"
+
+
+class PilotDataspace:
+    def __init__(self, services: Any, workdir: Path, run: Any) -> None:
+        from ..exchange.demo import start_demo
+
+        self.services = services
+        self.run = run
+        self.demo = start_demo(workdir)
+        self.automaker = self.demo.node("automaker")
+        self.automaker.passports = services.passports
+        self.pulls: list[dict[str, Any]] = []
+        self.bridge: dict[str, Any] | None = None
+        self._bridge()
+
+    def _bridge(self) -> None:
+        from ..exchange.bridge import import_supplier_footprint, pack_carbon_footprint, request_trade
+        from ..exchange.commitments import commit
+        from ..exchange.demo import CELLMAKER_OPERATOR, DEMO_OURANOS_KEY
+
+        a, c = self.automaker, self.demo.node("cellmaker")
+        trace = self.demo.info["cell_trace"]
+        part = str(uuid.uuid4())
+        a.ouranos.put_parts(pilot.AUTOMAKER, {"traceId": part, "operatorId": pilot.AUTOMAKER, "partsName": "NCA cells",
+                                              "plantId": None, "supportPartsName": None, "terminatedFlag": False,
+                                              "amountRequired": 75.0, "amountRequiredUnit": "kilowatt-hour"})
+        c.ouranos.put_parts(CELLMAKER_OPERATOR, {"traceId": trace, "operatorId": CELLMAKER_OPERATOR,
+                                                 "partsName": "NCA cylindrical cell", "plantId": None,
+                                                 "supportPartsName": None, "terminatedFlag": False,
+                                                 "amountRequired": None, "amountRequiredUnit": None})
+        dqr = {"TeR": 1.5, "GeR": 1.8, "TiR": 1.2}
+        cfp = {"preProduction": 2.3, "preComponent": 47.1, "mainProduction": 10.4, "mainComponent": 1.2}
+        c.ouranos.put_cfp(CELLMAKER_OPERATOR, [
+            {"cfpId": None, "traceId": trace, "ghgEmission": v, "ghgDeclaredUnit": "kgCO2e/kilowatt-hour", "cfpType": t,
+             "dqrValue": dqr} for t, v in cfp.items()])
+        # the cell maker's confidential breakdown: committed to, never sent
+        statement, opening, _ = commit(c.identity, subject=trace, unit="kgCO2e/kilowatt-hour", components=[
+            {"supplier": "(confidential cathode supplier)", "ghg_kgco2e": 40.2}, {"supplier": "(graphite)", "ghg_kgco2e": 6.9},
+            {"process": "electrode preparation", "ghg_kgco2e": 2.3}, {"process": "cell assembly", "ghg_kgco2e": 10.4},
+            {"supplier": "(separator)", "ghg_kgco2e": 1.2}])
+        c.ouranos.put_commitment(CELLMAKER_OPERATOR, trace, statement, opening.as_json())
+        trade = request_trade(a, c.base_url, supplier_operator_id=CELLMAKER_OPERATOR, downstream_trace_id=part,
+                              api_key=DEMO_OURANOS_KEY, due=date.today())
+        c.ouranos.put_trade_response(CELLMAKER_OPERATOR, trade["tradeModel"]["tradeId"], trace)
+        fp = import_supplier_footprint(a, c.dsp_url, f"urn:ouranos:cfp:{trace}")
+        m = self.services.passports.model_data(NCA_MODEL)
+        cf = pack_carbon_footprint(fp, cells_capacity_kwh=m["rated_energy_kwh"],
+                                   usable_energy_kwh=round(m["rated_energy_kwh"] * 0.94, 1), vehicle_category="M1",
+                                   warranty_years=m.get("warranty_years", 8),
+                                   own_stages_kgco2e={"raw_material": 290, "main_production": 140, "distribution": 40,
+                                                      "end_of_life": 90})
+        maker = Caller(pilot.AUTOMAKER, frozenset({Role.MANUFACTURER}))
+        self.services.passports.update_model(NCA_MODEL, {"carbon_footprint": {**cf, "performance_class": None}}, maker,
+                                             reason=f"cell CFP from {fp.operator_id} via DSP agreement {fp.agreement_id}")
+        self.bridge = {"model_id": NCA_MODEL, "supplier": fp.operator_id, "supplier_did": fp.supplier_did,
+                       "supplier_cfp_kgco2e_per_kwh": {"pre_production": fp.pre_production,
+                                                       "main_production": fp.main_production},
+                       "committed_total": fp.committed_total, "commitment_root": fp.commitment_root,
+                       "certifications": fp.certifications, "agreement_id": fp.agreement_id,
+                       "pack_carbon_footprint": cf,
+                       "kept_confidential": "the cell maker's component suppliers and their figures (committed, not sent)"}
+
+    def pull_retired(self, year: int) -> None:
+        """The EU recycler pulls, over DSP, the passports of a few packs retired this year in the EU."""
+        from ..exchange.config import DatasetConfig
+        from ..exchange.demo import USAGE
+
+        picks = [d["pack"] for d in self.run.decisions if d["year"] == year
+                 and d["region"] == "EU"][: self.run.cfg.dsp_pulls_per_year]
+        rec = self.demo.node("recycler")
+        for pack in picks:
+            pid = pack  # the pack's first passport (read-only once superseded or archived, still served)
+            ds = f"urn:bl:passport:{pid}"
+            self.automaker.datasets[ds] = DatasetConfig(id=ds, kind="passport", passport_id=pid, usage_policy=USAGE,
+                                                        title=f"battery passport {pid}")
+            n, t, passport = rec.fetch(self.automaker.dsp_url, ds)
+            self.pulls.append({"year": year, "pack": pack, "passport_id": pid, "agreement_id": n.agreement_id,
+                               "negotiation_state": n.state, "transfer_state": t.state,
+                               "tiers": passport.get("access_tiers")})
+
+    def snapshot(self) -> dict[str, Any]:
+        nodes = []
+        for name, r in self.demo.running.items():
+            node = r.node
+            creds = []
+            for tok in getattr(node, "credentials", []) or []:
+                try:
+                    from ..exchange.credentials import verify_credential
+
+                    vc = verify_credential(tok, node.resolver, status_check=node.status)
+                    creds.append({"type": vc.type, "issuer": vc.issuer, "id": vc.id,
+                                  "valid_until": str(getattr(vc, "valid_until", "") or "")})
+                except Exception as exc:  # noqa: BLE001 - shown as such on the page
+                    creds.append({"type": "unverifiable", "error": str(exc)[:200]})
+            nodes.append({
+                "name": name, "space": node.config.space, "participant_id": node.config.participant_id,
+                "did": node.did, "url": node.base_url, "credentials": creds,
+                "negotiations": [{"role": n.role, "dataset": n.dataset_id, "counterparty": n.counterparty_did,
+                                  "state": n.state, "agreement": n.agreement_id, "reason": n.reason,
+                                  "updated_at": n.updated_at} for n in node.repo.negotiations(100)],
+                "transfers": [{"role": t.role, "agreement": t.agreement_id, "counterparty": t.counterparty_did,
+                               "state": t.state, "reason": t.reason, "updated_at": t.updated_at}
+                              for t in node.repo.transfers(100)],
+            })
+        trust = self.automaker.config.trust
+        raw = (trust.get("agreements") if isinstance(trust, dict) else getattr(trust, "agreements", None)) or []
+        agreements = [a.model_dump(mode="json") if hasattr(a, "model_dump") else a for a in raw]
+        return {"nodes": nodes, "agreements": agreements, "bridge": self.bridge, "passport_pulls": self.pulls}
+
+    def stop(self) -> None:
+        self.demo.stop()
+
+
+def start_dataspace(services: Any, workdir: Path, run: Any) -> PilotDataspace:
+    return PilotDataspace(services, workdir, run)
