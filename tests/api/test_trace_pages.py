@@ -221,3 +221,17 @@ def test_view_as_never_goes_up(client: Any, traced: dict[str, Any]) -> None:
     # anonymous: public only, no switch; asking for more changes nothing
     anon = client.get(f"/p/{pid}", params={"view_as": "authority"}).text
     assert 'id="view-as"' not in anon and "State of health" not in anon and "You do not hold the tier" in anon
+
+
+def test_repurposed_passport_points_to_the_traced_original(client: Any, traced: dict[str, Any]) -> None:
+    pid = traced["nmc"]
+    r = client.post(f"/api/v1/passports/{pid}/status", json={"event": "repurpose"},
+                    headers=H(client, pilot.SECOND_LIFE))
+    assert r.status_code == 200, r.text
+    new = client.services.passports.get_record(pid).successor_id
+    assert new and new != pid
+    page = client.get(f"/trace/{new}", headers=H(client, pilot.AUTHORITY))
+    assert page.status_code == 200 and 'id="no-ledger"' in page.text
+    assert f'href="/trace/{pid}"' in page.text and "continues an earlier one" in page.text
+    old = client.get(f"/trace/{pid}", headers=H(client, pilot.AUTHORITY)).text
+    assert f'href="/trace/{new}"' in old and "lineage-graph" in old

@@ -72,15 +72,17 @@ def packs(demo_server: tuple[str, dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with httpx.Client(base_url=base, timeout=10) as http:
         for chem in ("NMC811", "NCA", "LFP"):
-            items = http.get("/api/v1/passports", params={"chemistry": chem, "limit": 20}).json()["items"]
+            items = http.get("/api/v1/passports", params={"chemistry": chem, "limit": 200}).json()["items"]
             for it in items:
+                if it["battery"].get("predecessor_ids"):
+                    continue  # a re-used or repurposed pack's new passport: traced under the original
                 pid = it["passport_id"]
                 op = it["battery"]["economic_operator_id"]
                 token = participants[op]["token"]
                 lin = http.get(f"/api/v1/trace/packs/{pid}/lineage", headers={"Authorization": f"Bearer {token}"})
                 if chem == "LFP" and lin.status_code == 404 and "lfp" not in out:
                     out.update(lfp=pid, lfp_operator=token)
-                elif lin.status_code == 200 and "traced" not in out:
+                elif chem != "LFP" and lin.status_code == 200 and "traced" not in out:
                     out.update(traced=pid, operator=token, lots=[lot["id"] for lot in lin.json()["lots"]])
     out["recycler"] = next(p["token"] for p in participants.values() if "recycler" in p["roles"])
     assert "traced" in out, "the demo traced no pack"

@@ -160,7 +160,10 @@ def trace_pack(pack_id: str, request: Request, c: CallerDep, s: ServicesDep) -> 
     ctx: dict[str, Any] = {"pack_id": pack_id, "passport": record is not None, "denied": None,
                            "verify": _verify(s, pack_id), "record": record, "names": names,
                            "lineage": lineage, "custody": None, "figures": [], "nodes": [], "origins": None,
-                           "flags": [], "chemistry": _chemistry(s, record)}
+                           "flags": [], "chemistry": _chemistry(s, record),
+                           # a re-used or repurposed pack's new passport: its material is traced under the original
+                           "predecessors": list((record.data.get("predecessor_ids") or []) if record else []),
+                           "successor": record.data.get("successor_id") if record else None}
     if custody is not None:
         ctx["custody"] = _custody_rows(s, pack_id, custody)
     if lineage is not None:
