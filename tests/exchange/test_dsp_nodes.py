@@ -67,13 +67,19 @@ def test_expired_usage_date_denied(space: dict[str, Any]) -> None:
         space["recycler"].negotiate(space["automaker"].dsp_url, "urn:bl:doc:expired")
 
 
-def test_changed_offer_refused(space: dict[str, Any]) -> None:
+def test_widening_offer_gets_the_providers_offer(space: dict[str, Any]) -> None:
+    """An initial request whose offer drops constraints is a counter-offer the provider does not take: it answers
+    with its catalog offer (OFFERED) and records why; nothing is agreed until the consumer accepts."""
     r, a = space["recycler"], space["automaker"]
     offer = {"@id": "urn:bl:doc:open:offer", "@type": "Offer",
              "permission": [{"action": "use", "constraint": [{"leftOperand": "Membership", "operator": "eq",
                                                               "rightOperand": "active"}]}]}
-    with pytest.raises(ExchangeError, match="counter-offers are not accepted"):
-        r.negotiate(a.dsp_url, "urn:bl:doc:open", offer)
+    n = r.negotiate(a.dsp_url, "urn:bl:doc:open", offer)
+    assert n.state == "OFFERED" and n.agreement_id is None
+    catalog_offer = a.offer_of(a.datasets["urn:bl:doc:open"])
+    assert n.offer["permission"] == catalog_offer["permission"]
+    prov = a.repo.negotiation(n.peer_pid, "provider")
+    assert prov.state == "OFFERED" and "drops or changes the offered constraint(s) FrameworkAgreement eq" in prov.reason
 
 
 def _post(node: Any, url: str, audience: str, body: Any) -> httpx.Response:

@@ -38,6 +38,7 @@ class DatasetConfig(BaseModel):
     id: str
     title: str = ""
     kind: Literal["passport", "document", "ouranos_cfp", "commitment_opening"] = "document"
+    keywords: list[str] = Field(default_factory=list)  # dcat:keyword in the catalog; catalog filters match them
     passport_id: str | None = None
     trace_id: str | None = None
     document: dict[str, Any] | None = None

@@ -38,7 +38,7 @@ from .credentials import (ALG, ReplayGuard, StatusEntry, StatusListChecker, issu
 from .did import DidResolver, Identity, did_web
 from .dsp import N, Role, T
 from .errors import CredentialError, ExchangeError, PolicyDenied, ProtocolError
-from .odrl import EvaluationContext, evaluate
+from .odrl import EvaluationContext, evaluate, narrowing_problems, policy_problems
 from .ouranos import OuranosError, OuranosService
 from .repository import ExchangeRepository, Negotiation, Transfer
 from .status_list import StatusList
@@ -46,6 +46,7 @@ from .transport import KeepAliveClient, Response
 from .trust import ParticipantClaims, RecognitionAgreement, TrustFramework, TrustRegistry, claims_from
 
 PULL = "HttpData-PULL"
+AWAITS_CONSUMER = dsp.FINAL_NEGOTIATION | {N.OFFERED}  # where a consumer's request or counter-offer has its answer
 DSP_PATH = "/dsp"
 CALLBACK_PATH = "/dsp/callback"
 
@@ -91,6 +92,49 @@ def claims_from_json(d: dict[str, Any]) -> ParticipantClaims:
     return ParticipantClaims(d["did"], d.get("bpn"), frozenset(d.get("memberships", ())),
                              frozenset(d.get("framework_agreements", ())), frozenset(d.get("roles", ())),
                              tuple(d.get("certifications", ())), frozenset(d.get("groups", ())))
+
+
+FILTER_KEYS = ("id", "keyword", "kind")
+
+
+def catalog_filter(flt: Any) -> Callable[[DatasetConfig], bool]:
+    """The predicate of a DSP ``CatalogRequestMessage.filter`` (the spec leaves its content to the provider).
+
+    Ours: a list of filter objects, all of which a dataset must match; an object matches when each of its
+    keys does — ``id`` (or ``@id``): the dataset id, or a list of ids; ``kind``: the dataset's kind
+    (``passport``, ``document``, ``ouranos_cfp``, ``commitment_opening``) or a list of kinds; ``keyword``:
+    a text, or list of texts, found (case-insensitively) in the dataset's id, title or keywords. An empty
+    list (or none) matches everything. Anything else is refused with ``InvalidFilter`` rather than ignored:
+    a consumer must not take an unfiltered catalog for a filtered one.
+    """
+    if flt is None or flt == []:
+        return lambda d: True
+    if not isinstance(flt, list):
+        raise ProtocolError("InvalidFilter", f"filter must be a list of filter objects, got {type(flt).__name__}")
+    tests: list[Callable[[DatasetConfig], bool]] = []
+    for i, obj in enumerate(flt):
+        if not isinstance(obj, dict) or not obj:
+            raise ProtocolError("InvalidFilter", f"filter[{i}] is not a non-empty object; supported keys: "
+                                + ", ".join(FILTER_KEYS))
+        for key, value in obj.items():
+            k = "id" if key == "@id" else key
+            values = value if isinstance(value, list) else [value]
+            if k not in FILTER_KEYS:
+                raise ProtocolError("InvalidFilter", f"filter[{i}]: unsupported key {key!r}; supported keys: "
+                                    + ", ".join(FILTER_KEYS))
+            if not values or not all(isinstance(v, str) and v for v in values):
+                raise ProtocolError("InvalidFilter", f"filter[{i}].{key}: expected a text or a list of texts")
+            if k == "id":
+                ids = frozenset(values)
+                tests.append(lambda d, ids=ids: d.id in ids)
+            elif k == "kind":
+                kinds = frozenset(values)
+                tests.append(lambda d, kinds=kinds: d.kind in kinds)
+            else:
+                words = [v.casefold() for v in values]
+                tests.append(lambda d, words=words: any(
+                    w in t.casefold() for w in words for t in (d.id, d.title, *d.keywords)))
+    return lambda d: all(t(d) for t in tests)
 
 
 class Node:
@@ -218,11 +262,15 @@ class Node:
         return {"@id": d.offer, "@type": "Offer", **_rules(d.usage_policy)}
 
     def dataset_json(self, d: DatasetConfig) -> dict[str, Any]:
-        return {"@id": d.id, "@type": "Dataset", "title": d.title or d.id, "hasPolicy": [self.offer_of(d)],
+        return {"@id": d.id, "@type": "Dataset", "title": d.title or d.id, "dcat:keyword": [d.kind, *d.keywords],
+                "hasPolicy": [self.offer_of(d)],
                 "distribution": [{"@type": "Distribution", "format": PULL, "accessService": self.did + "#dsp"}]}
 
-    def catalog(self, claims: ParticipantClaims) -> dict[str, Any]:
-        datasets = [self.dataset_json(d) for d in self.datasets.values() if self._visible(d, claims)[0]]
+    def catalog(self, claims: ParticipantClaims, filter: Any = None) -> dict[str, Any]:  # noqa: A002 - DSP's name
+        """The catalog as ``claims`` may see it (access policies), cut by a CatalogRequestMessage ``filter``
+        (see :func:`catalog_filter`; an unsupported filter is refused, never ignored)."""
+        match = catalog_filter(filter)
+        datasets = [self.dataset_json(d) for d in self.datasets.values() if match(d) and self._visible(d, claims)[0]]
         body: dict[str, Any] = {"@context": dsp.CONTEXT, "@id": f"urn:catalog:{self.did}", "@type": "Catalog",
                                 "participantId": self.did,
                                 "service": [{"@id": self.did + "#dsp", "@type": "DataService",
@@ -241,29 +289,87 @@ class Node:
     # --------------------------------------------------------- provider: negotiation
     def on_contract_request(self, message: dict[str, Any], claims: ParticipantClaims,
                             background: Callable[..., None]) -> dict[str, Any]:
+        """A consumer's initial ContractRequestMessage: its offer is the catalog's offer (then we agree) or a
+        counter-offer (see :meth:`_assess`: we agree to one that narrows our terms and that the consumer
+        satisfies, and answer one that widens them with our own offer). Policy denials are immediate."""
         m = dsp.require_valid(message, "ContractRequestMessage")
-        if m.get("providerPid"):  # a counter-request on an existing negotiation
-            n = self._owned(self.repo.negotiation(m["providerPid"], "provider"), claims)
-            dsp.next_negotiation_state(N(n.state), "ContractRequestMessage", Role.CONSUMER)
-            raise ProtocolError("CounterOfferRefused", "counter-offers are not accepted: request an offer from the catalog "
-                                "unchanged", status=400)
+        if m.get("providerPid"):  # a request on an existing negotiation
+            return self.on_counter_request(m["providerPid"], m, claims, background)
         offer = m["offer"]
         target = offer.get("target")
         d = self.datasets.get(target or "")
         if d is None or not self._visible(d, claims)[0]:
             raise ProtocolError("NotFound", f"no dataset {target!r} offered to {claims.bpn or claims.did}", status=404)
-        if offer.get("@id") != d.offer or _rules(offer) != _rules(d.usage_policy):
-            raise ProtocolError("OfferMismatch", f"offer {offer.get('@id')!r} is not offer {d.offer!r} of dataset "
-                                f"{d.id} unchanged; counter-offers are not accepted", status=400)
-        dec = evaluate(d.usage_policy, "use", EvaluationContext(claims, terms_accepted=True,
-                                                                 membership_space=self.config.space))
-        dec.raise_if_denied(f"contract for {d.id}")
+        dsp.next_negotiation_state(None, "ContractRequestMessage", Role.CONSUMER)
+        problems = self._assess(d, offer, claims)
         now = utcnow_iso()
         n = Negotiation(dsp.new_pid(), "provider", m["consumerPid"], claims.did, m["callbackAddress"], d.id,
                         N.REQUESTED, offer, None, None, claims_json(claims), None, now, now)
         self.repo.add_negotiation(n)
-        background(self._agree, n.pid, n)
+        if problems:
+            background(self._counter_offer, n.pid, n, problems)
+        else:
+            background(self._agree, n.pid, n)
         return dsp.negotiation(n.pid, n.peer_pid or "", N.REQUESTED)
+
+    def on_counter_request(self, pid: str, message: dict[str, Any], claims: ParticipantClaims,
+                           background: Callable[..., None]) -> dict[str, Any]:
+        """The consumer answers our (counter-)offer with a counter-offer of its own (OFFERED → REQUESTED)."""
+        m = dsp.require_valid(message, "ContractRequestMessage")
+        if m.get("providerPid") != pid:
+            raise ProtocolError("InvalidMessage", f"providerPid {m.get('providerPid')!r} does not name negotiation "
+                                f"{pid}")
+        n = self._owned(self.repo.negotiation(pid, "provider"), claims)
+        self._same_pids(n, m)
+        to = dsp.next_negotiation_state(N(n.state), "ContractRequestMessage", Role.CONSUMER)
+        offer = m["offer"]
+        if offer.get("target", n.dataset_id) != n.dataset_id:
+            raise ProtocolError("OfferMismatch", f"the counter-offer targets {offer.get('target')!r}; this "
+                                f"negotiation is about {n.dataset_id}")
+        offer = {**offer, "target": n.dataset_id}
+        d = self.datasets.get(n.dataset_id)
+        try:
+            if d is None or not self._visible(d, claims)[0]:
+                raise ProtocolError("NotFound", f"dataset {n.dataset_id} is not offered to {claims.bpn or claims.did}",
+                                    status=404)
+            problems = self._assess(d, offer, claims)
+        except ExchangeError as exc:  # the consumer cannot have this contract: the negotiation ends, with why
+            self.repo.move_negotiation(pid, n.state, N.TERMINATED, reason=exc.detail)
+            raise
+        cj = claims_json(claims)
+        self.repo.move_negotiation(pid, n.state, to, offer=offer, claims=cj)
+        n = replace(n, state=to, offer=offer, claims=cj)
+        if problems:
+            background(self._counter_offer, pid, n, problems)
+        else:
+            background(self._agree, pid, n)
+        return dsp.negotiation(n.pid, n.peer_pid or "", to)
+
+    def _assess(self, d: DatasetConfig, offer: dict[str, Any], claims: ParticipantClaims) -> list[str]:
+        """``[]`` when we agree to ``offer`` for dataset ``d``; otherwise why it widens our terms (we then
+        counter-offer ours). Raises :class:`PolicyDenied` when the consumer does not satisfy the offer it
+        asks for — or, for an offer wider than ours, ours — or when a constraint cannot be evaluated."""
+        ctx = EvaluationContext(claims, terms_accepted=True, membership_space=self.config.space)
+        if offer.get("@id") == d.offer and _rules(offer) == _rules(d.usage_policy):
+            evaluate(d.usage_policy, "use", ctx).raise_if_denied(f"contract for {d.id}")
+            return []
+        problems = narrowing_problems(offer, d.usage_policy)
+        if not problems:  # stricter than (or equal to) ours: its own terms must hold and be evaluable
+            evaluate(offer, "use", ctx).raise_if_denied(f"counter-offer {offer.get('@id')} for {d.id}")
+            return []
+        evaluate(d.usage_policy, "use", ctx).raise_if_denied(f"contract for {d.id}")
+        return problems
+
+    def _counter_offer(self, pid: str, n: Negotiation | None = None, reasons: list[str] | None = None) -> None:
+        """Answer a counter-offer we do not take with our catalog offer (ContractOfferMessage, → OFFERED)."""
+        n = n or self.repo.negotiation(pid, "provider")
+        d = self.datasets[n.dataset_id]
+        offer = {**self.offer_of(d), "target": d.id}
+        to = dsp.next_negotiation_state(N(n.state), "ContractOfferMessage", Role.PROVIDER)
+        message = dsp.msg("ContractOfferMessage", providerPid=n.pid, consumerPid=n.peer_pid, offer=offer)
+        why = "counter-offer not taken (" + "; ".join(reasons or []) + "); our offer sent instead"
+        self.repo.move_negotiation(pid, n.state, to, offer=offer, reason=why)
+        self._send(n, f"{n.counterparty_address}/negotiations/{n.peer_pid}/offers", message, "counter-offer")
 
     def _agree(self, pid: str, n: Negotiation | None = None) -> None:
         # ``n``: the process as its handler just wrote it (saves reading it back); the moves below are
@@ -319,8 +425,8 @@ class Node:
                 if d is None or not self._visible(d, claims)[0]:
                     raise ProtocolError("NotFound", f"dataset {n.dataset_id} is not offered to {claims.bpn or claims.did}",
                                         status=404)
-                evaluate(d.usage_policy, "use", EvaluationContext(claims, terms_accepted=True,
-                                                                   membership_space=self.config.space)
+                evaluate(n.offer, "use", EvaluationContext(claims, terms_accepted=True,
+                                                            membership_space=self.config.space)
                          ).raise_if_denied(f"contract for {d.id}")
             except ExchangeError as exc:
                 self.repo.move_negotiation(pid, n.state, N.TERMINATED, reason=exc.detail)
@@ -414,10 +520,12 @@ class Node:
                                 f"match process {n.provider_pid}/{n.consumer_pid}")
 
     # ---------------------------------------------------------- consumer: negotiation
-    def request_catalog(self, address: str, audience: str | None = None) -> dict[str, Any]:
+    def request_catalog(self, address: str, audience: str | None = None, *,
+                        filter: list[Any] | None = None) -> dict[str, Any]:  # noqa: A002 - DSP's name
+        """The provider's catalog as it shows it to us; ``filter`` as :func:`catalog_filter` describes."""
         aud = audience or peer_did(address)
         r = self.post(f"{address.rstrip('/')}/catalog/request", aud,
-                      dsp.msg("CatalogRequestMessage", filter=[]))
+                      dsp.msg("CatalogRequestMessage", filter=list(filter or [])))
         self._raise_remote(r, "catalog request")
         return r.json()  # type: ignore[no-any-return]
 
@@ -448,9 +556,49 @@ class Node:
             self.repo.move_negotiation(n.pid, N.REQUESTED, N.TERMINATED, reason=str(exc))
             raise ExchangeError("Unreachable", f"provider {address} unreachable: {exc}") from None
         self.repo.set_peer_pid("negotiation", n.pid, r.json().get("providerPid"))
-        return self.repo.wait(lambda: self.repo.negotiation(n.pid),
-                              lambda x: x.state in dsp.FINAL_NEGOTIATION, wait_s,
-                              pid=n.pid, ready=dsp.FINAL_NEGOTIATION.__contains__)
+        return self._wait_decision(n.pid, wait_s)
+
+    def _wait_decision(self, pid: str, wait_s: float) -> Negotiation:
+        """Wait until the negotiation ends (FINALIZED, TERMINATED) or the provider counter-offers (OFFERED:
+        ours to accept with :meth:`accept_offer`, answer with :meth:`counter_offer`, or terminate)."""
+        return self.repo.wait(lambda: self.repo.negotiation(pid), lambda x: x.state in AWAITS_CONSUMER, wait_s,
+                              pid=pid, ready=AWAITS_CONSUMER.__contains__)
+
+    def on_counter_offer(self, pid: str, message: dict[str, Any], claims: ParticipantClaims) -> dict[str, Any]:
+        """Consumer side: the provider answers our request with a counter-offer (REQUESTED → OFFERED)."""
+        m = dsp.require_valid(message, "ContractOfferMessage")
+        if m.get("consumerPid") != pid:
+            raise ProtocolError("InvalidMessage", f"consumerPid {m.get('consumerPid')!r} does not name negotiation {pid}")
+        n = self._owned(self.repo.negotiation(pid, "consumer"), claims)
+        self._same_pids(n, m)
+        to = dsp.next_negotiation_state(N(n.state), "ContractOfferMessage", Role.PROVIDER)
+        offer = m["offer"]
+        if offer["target"] != n.dataset_id:
+            raise ProtocolError("OfferMismatch", f"the counter-offer targets {offer['target']!r}; this negotiation "
+                                f"is about {n.dataset_id}")
+        problems = policy_problems(offer)
+        note = "counter-offer received" + (": its terms cannot all be evaluated (" + "; ".join(problems) + ")"
+                                           if problems else "")
+        self.repo.move_negotiation(pid, n.state, to, offer=offer, peer_pid=n.peer_pid or m["providerPid"], reason=note)
+        return dsp.negotiation(m["providerPid"], n.pid, to)
+
+    def counter_offer(self, pid: str, offer: dict[str, Any], *, wait_s: float = 10.0) -> Negotiation:
+        """Answer the provider's offer with a counter-offer (ContractRequestMessage with providerPid, OFFERED →
+        REQUESTED); wait for the provider's answer (agreement → FINALIZED, another offer → OFFERED, TERMINATED)."""
+        n = self.repo.negotiation(pid, "consumer")
+        to = dsp.next_negotiation_state(N(n.state), "ContractRequestMessage", Role.CONSUMER)
+        offer = {**offer, "target": n.dataset_id}
+        message = dsp.msg("ContractRequestMessage", providerPid=n.peer_pid, consumerPid=n.pid, offer=offer)
+        self.repo.move_negotiation(pid, n.state, to, offer=offer, reason=None)
+        try:
+            r = self.post(f"{n.counterparty_address}/negotiations/{n.peer_pid}/request", n.counterparty_did, message)
+            self._raise_remote(r, "counter-offer")
+        except (ExchangeError, httpx.HTTPError) as exc:
+            cur = self.repo.negotiation(pid)
+            if cur.state not in dsp.FINAL_NEGOTIATION:
+                self.repo.move_negotiation(pid, cur.state, N.TERMINATED, reason=str(getattr(exc, "detail", exc)))
+            raise
+        return self._wait_decision(pid, wait_s)
 
     def on_agreement(self, pid: str, message: dict[str, Any], claims: ParticipantClaims,
                      background: Callable[..., None]) -> None:

@@ -240,3 +240,73 @@ def policy_problems(policy: Mapping[str, Any]) -> list[str]:
             for k, c in enumerate(_as_list(rule.get("constraint") if isinstance(rule, Mapping) else None)):
                 walk(c, f"{kind}[{i}].constraint[{k}]")
     return problems
+
+
+def _atom_key(c: Mapping[str, Any]) -> str:
+    import json
+
+    op = c.get("operator")
+    if isinstance(op, Mapping):
+        op = op.get("@id")
+    return json.dumps({"l": _name(c.get("leftOperand")), "o": str(op).removeprefix("odrl:"),
+                       "r": c.get("rightOperand")}, sort_keys=True, default=str)
+
+
+def _atoms(rule: Mapping[str, Any]) -> frozenset[str] | None:
+    """The atomic constraints of a rule with its ``and`` chains flattened (they are one conjunction);
+    ``None`` when the rule has something else (``or`` …), which cannot be compared."""
+    out: set[str] = set()
+
+    def walk(c: Any) -> bool:
+        if not isinstance(c, Mapping):
+            return False
+        logical = [k for k in ("and", "or", "xone", "andSequence") if k in c]
+        if logical:
+            return logical == ["and"] and all(walk(x) for x in _as_list(c["and"]))
+        out.add(_atom_key(c))
+        return True
+
+    if not all(walk(c) for c in _as_list(rule.get("constraint"))):
+        return None
+    return frozenset(out)
+
+
+def _show(atom: str) -> str:
+    import json
+
+    d = json.loads(atom)
+    return f"{d['l']} {d['o']} {d['r']!r}"
+
+
+def narrowing_problems(counter: Mapping[str, Any], offered: Mapping[str, Any]) -> list[str]:
+    """Why ``counter`` (a counter-offer) is not at least as strict as ``offered``; ``[]`` when it is.
+
+    A counter-offer may narrow the offer, never widen it: each of its permissions must be a permission of
+    the offer for the same action with every one of the offer's constraints kept (it may add constraints,
+    e.g. a shorter ``DataUsageEndDurationDays`` or one more ``UsagePurpose`` term); every prohibition and
+    obligation of the offer must be kept unchanged (new ones may be added). What the added constraints
+    mean is then decided by :func:`evaluate`, which denies what it cannot evaluate.
+    """
+    problems: list[str] = []
+    offered_perms = [(_action(r), _atoms(r)) for r in _as_list(offered.get("permission")) if isinstance(r, Mapping)]
+    perms = [r for r in _as_list(counter.get("permission")) if isinstance(r, Mapping)]
+    if not perms:
+        problems.append("the counter-offer has no permission")
+    for i, rule in enumerate(perms):
+        action, atoms = _action(rule), _atoms(rule)
+        if atoms is None:
+            problems.append(f"permission {i + 1}: only 'and' constraints can be compared with the offer")
+            continue
+        same = [a for act, a in offered_perms if act == action and a is not None]
+        if not same:
+            problems.append(f"permission {i + 1}: action {action!r} is not offered")
+        elif not any(a <= atoms for a in same):
+            missing = min((a - atoms for a in same), key=len)
+            problems.append(f"permission {i + 1} ({action!r}) drops or changes the offered constraint(s) "
+                            + ", ".join(sorted(_show(m) for m in missing)))
+    for kind in ("prohibition", "obligation"):
+        kept = {(_action(r), _atoms(r)) for r in _as_list(counter.get(kind)) if isinstance(r, Mapping)}
+        for i, rule in enumerate(r for r in _as_list(offered.get(kind)) if isinstance(r, Mapping)):
+            if (_action(rule), _atoms(rule)) not in kept:
+                problems.append(f"{kind} {i + 1} ({_action(rule)!r}) of the offer is missing or changed")
+    return problems
