@@ -555,8 +555,10 @@ class Node:
         except httpx.HTTPError as exc:
             self.repo.move_negotiation(n.pid, N.REQUESTED, N.TERMINATED, reason=str(exc))
             raise ExchangeError("Unreachable", f"provider {address} unreachable: {exc}") from None
-        self.repo.set_peer_pid("negotiation", n.pid, r.json().get("providerPid"))
-        return self._wait_decision(n.pid, wait_s)
+        self.repo.expect_peer(n.pid, r.json().get("providerPid"))
+        out = self._wait_decision(n.pid, wait_s)
+        self.repo.settle_peer("negotiation", n.pid)
+        return out
 
     def _wait_decision(self, pid: str, wait_s: float) -> Negotiation:
         """Wait until the negotiation ends (FINALIZED, TERMINATED) or the provider counter-offers (OFFERED:
@@ -806,9 +808,11 @@ class Node:
         except ExchangeError as exc:
             self.repo.move_transfer(t.pid, T.REQUESTED, T.TERMINATED, reason=exc.detail)
             raise
-        self.repo.set_peer_pid("transfer", t.pid, r.json().get("providerPid"))
-        return self.repo.wait(lambda: self.repo.transfer(t.pid),
-                              lambda x: x.state != T.REQUESTED, wait_s, pid=t.pid, ready=lambda s: s != T.REQUESTED)
+        self.repo.expect_peer(t.pid, r.json().get("providerPid"))
+        out = self.repo.wait(lambda: self.repo.transfer(t.pid),
+                             lambda x: x.state != T.REQUESTED, wait_s, pid=t.pid, ready=lambda s: s != T.REQUESTED)
+        self.repo.settle_peer("transfer", t.pid)
+        return out
 
     def pull(self, pid: str, *, complete: bool = True) -> Any:
         """Fetch the data of a STARTED transfer with its access token; then complete the transfer."""

@@ -108,6 +108,8 @@ class ExchangeRepository:
         # pid -> the state this repository last wrote for it: lets a waiter skip reloading a row whose
         # change cannot be the one it waits for (the row itself is still read from the store when it can be)
         self._written: dict[str, str] = {}
+        # pid -> the counterparty's pid, known from its answer but not written yet (see expect_peer)
+        self._peers: dict[str, str] = {}
 
     def _notify(self, pid: str | None = None, state: str | None = None) -> None:
         if pid is not None and state is not None:
@@ -128,9 +130,8 @@ class ExchangeRepository:
         self._notify(n.pid, n.state)
         return n
 
-    @staticmethod
-    def _neg(row: Any) -> Negotiation:
-        return Negotiation(row.pid, row.role, row.peer_pid, row.counterparty_did, row.counterparty_address,
+    def _neg(self, row: Any) -> Negotiation:
+        return Negotiation(row.pid, row.role, row.peer_pid or self._peers.get(row.pid), row.counterparty_did, row.counterparty_address,
                            row.dataset_id, row.state, _l(row.offer), row.agreement_id, _l(row.agreement),
                            _l(row.claims), row.reason, row.created_at, row.updated_at)
 
@@ -161,11 +162,15 @@ class ExchangeRepository:
         vals: dict[str, Any] = {"state": to_state, "updated_at": utcnow_iso()}
         for k, v in values.items():
             vals[k] = _j(v) if k in ("agreement", "claims", "offer") else v
+        if "peer_pid" not in vals and pid in self._peers:
+            vals["peer_pid"] = self._peers[pid]
         with self.store.write() as conn:
             res = conn.execute(_NEG_MOVE, {"k_pid": pid, "k_from": from_state, **vals})
         if res.rowcount != 1:
             raise ProtocolError("InvalidStateTransition",
                                 f"negotiation {pid} left state {from_state} concurrently; {to_state} refused")
+        if vals.get("peer_pid"):
+            self._peers.pop(pid, None)
         self._notify(pid, to_state)
 
     # --------------------------------------------------------------------- transfers
@@ -179,9 +184,8 @@ class ExchangeRepository:
         self._notify(t.pid, t.state)
         return t
 
-    @staticmethod
-    def _tr(row: Any) -> Transfer:
-        return Transfer(row.pid, row.role, row.peer_pid, row.counterparty_did, row.counterparty_address,
+    def _tr(self, row: Any) -> Transfer:
+        return Transfer(row.pid, row.role, row.peer_pid or self._peers.get(row.pid), row.counterparty_did, row.counterparty_address,
                         row.agreement_id, row.format, row.state, _l(row.data_address), row.reason, row.created_at,
                         row.updated_at)
 
@@ -205,12 +209,32 @@ class ExchangeRepository:
         vals: dict[str, Any] = {"state": to_state, "updated_at": utcnow_iso()}
         for k, v in values.items():
             vals[k] = _j(v) if k == "data_address" else v
+        if "peer_pid" not in vals and pid in self._peers:
+            vals["peer_pid"] = self._peers[pid]
         with self.store.write() as conn:
             res = conn.execute(_TR_MOVE, {"k_pid": pid, "k_from": from_state, **vals})
         if res.rowcount != 1:
             raise ProtocolError("InvalidStateTransition",
                                 f"transfer {pid} left state {from_state} concurrently; {to_state} refused")
+        if vals.get("peer_pid"):
+            self._peers.pop(pid, None)
         self._notify(pid, to_state)
+
+    def expect_peer(self, pid: str, peer_pid: str | None) -> None:
+        """The counterparty's pid for our process ``pid``, from its answer to our request: from now on every
+        message on the process must carry it (rows read here carry it), and it is written with the next state
+        change — usually the counterparty's first callback brings it anyway — or by :meth:`settle_peer`.
+        Saves a write transaction per negotiation and per transfer."""
+        if peer_pid:
+            if len(self._peers) > 10_000:
+                self._peers.clear()
+            self._peers[pid] = peer_pid
+
+    def settle_peer(self, kind: str, pid: str) -> None:
+        """Write the expected counterparty pid of ``pid`` if no state change has written it yet."""
+        peer = self._peers.pop(pid, None)
+        if peer:
+            self.set_peer_pid(kind, pid, peer)
 
     def set_peer_pid(self, kind: str, pid: str, peer_pid: str | None) -> None:
         """Record the counterparty's pid if it is not known yet (a callback may have brought it first)."""
