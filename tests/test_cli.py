@@ -27,6 +27,19 @@ def run(tmp: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[s
     return p
 
 
+def demo_pack(tmp: Path, where: str = "status = 'original'") -> dict[str, str]:
+    """A pack of the demo pilot in ``tmp``'s database: its passport id, model and serial number."""
+    import sqlite3
+
+    with sqlite3.connect(tmp / "cli.db") as c:
+        row = c.execute(f"SELECT id, model_id, serial_number FROM passports WHERE {where} ORDER BY id LIMIT 1").fetchone()
+    assert row is not None, f"no demo pack where {where}"
+    return {"id": row[0], "model_id": row[1], "serial_number": row[2]}
+
+
+SMALL_DEMO = ("demo", "--years", "2", "--no-dataspace", "--no-serve")
+
+
 def run_subprocess(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The real entry point in its own process (a few calls, to prove `python -m batteryloop.cli` works)."""
     env = {**os.environ, "BATTERYLOOP_DATABASE_URL": f"sqlite:///{tmp}/cli.db", "BATTERYLOOP_VAR_DIR": str(tmp / "var")}
@@ -39,9 +52,9 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
     p = run_subprocess(tmp_path, "db", "upgrade")
     assert p.returncode == 0 and "database at revision" in p.stderr
     assert "passport" in run_subprocess(tmp_path, "--help").stdout
-    run(tmp_path, "demo", "--packs", "30", "--no-serve")
+    run(tmp_path, "demo", "--packs", "30", "--years", "3", "--no-dataspace", "--no-serve")
     tokens = json.loads((tmp_path / "var" / "demo-tokens.json").read_text())
-    assert set(tokens) == {p["id"] for p in pilot.PARTICIPANTS}
+    assert set(tokens) == {p["id"] for p in pilot.PARTICIPANTS + pilot.LOOP_PARTICIPANTS}
     # import JSON lines; one bad line refuses the file and names the record and field
     lines = [json.dumps(r) for r in pilot.generate_batteries(20, seed=77)]
     good = tmp_path / "good.jsonl"
@@ -93,10 +106,10 @@ def test_cli_health_and_circular(tmp_path: Path, data_dir: Path) -> None:
     rec = json.loads(run(tmp_path, "circular", "recycle", "--chemistry", "NMC811", "--mass-kg", "500", "--process", "hydro").stdout)
     assert rec[0]["process"] == "hydro" and rec[0]["input_mass_kg"] == 500
     assert run(tmp_path, "circular", "recycle", "--chemistry", "XYZ", "--mass-kg", "500", ok=False).returncode == 2
-    run(tmp_path, "demo", "--packs", "6", "--no-serve")
+    run(tmp_path, SMALL_DEMO[0], "--packs", "6", *SMALL_DEMO[1:])
     fp = json.loads(run(tmp_path, "circular", "footprint", "EM-NCA-75", "--country", "JP").stdout)
     assert fp["passport_fields"]["total_kgco2e_per_kwh"] > 0
-    pid = f"BL.{pilot.AUTOMAKER}." + next(pilot.generate_batteries(1, seed=42))["serial_number"]
+    pid = demo_pack(tmp_path)["id"]
     route = json.loads(run(tmp_path, "circular", "route", pid, "--as", pilot.RECYCLER_EU).stdout)
     assert route["decision"]["recommended"]
     p = run(tmp_path, "circular", "route", pid, "--as", pilot.CELL_KR, ok=False)
@@ -105,8 +118,8 @@ def test_cli_health_and_circular(tmp_path: Path, data_dir: Path) -> None:
 
 @pytest.mark.slow
 def test_cli_standard_formats(tmp_path: Path, fixtures_dir: Path) -> None:
-    run(tmp_path, "demo", "--packs", "3", "--no-serve")
-    pid = f"BL.{pilot.AUTOMAKER}." + next(pilot.generate_batteries(1, seed=42))["serial_number"]
+    run(tmp_path, SMALL_DEMO[0], "--packs", "3", *SMALL_DEMO[1:])
+    pid = demo_pack(tmp_path)["id"]
     cx = tmp_path / "cx.json"
     run(tmp_path, "passport", "export", pid, "--tiers", "all", "--format", "catenax", "-o", str(cx))
     assert json.loads(cx.read_text())["specVersion"].startswith("urn:io.catenax.battery.battery_pass")
@@ -154,8 +167,8 @@ def test_cli_lifetime_train_and_predict_forms(tmp_path: Path, data_dir: Path) ->
     out = json.loads(run(tmp_path, "health", "rul", *map(str, calce[:8]), "--upto-cycle", "150").stdout)
     assert {"predicted_eol_cycle", "lower", "upper"} <= set(out)
     # ingest into a pack, then soh PACK
-    run(tmp_path, "demo", "--packs", "3", "--no-serve")
-    pid = f"BL.{pilot.AUTOMAKER}." + next(pilot.generate_batteries(1, seed=42))["serial_number"]
+    run(tmp_path, SMALL_DEMO[0], "--packs", "3", *SMALL_DEMO[1:])
+    pid = demo_pack(tmp_path)["id"]
     maccor = data_dir / "cyclers" / "PreDiag_000229_000229_truncated.034"
     summary = tmp_path / "summary.csv"
     run(tmp_path, "health", "ingest", str(maccor), "--pack", pid, "--as", pilot.AUTOMAKER, "--summary", str(summary))
@@ -172,9 +185,9 @@ def test_cli_lifetime_train_and_predict_forms(tmp_path: Path, data_dir: Path) ->
 def test_cli_passport_import_format_batterypass_and_bpnl_alias(tmp_path: Path) -> None:
     """The issue's forms: `passport import FILE --format batterypass [--lenient]`, export as Battery Pass, and
     the node's BPNL alias table (`formats bpnl-alias`)."""
-    run(tmp_path, "demo", "--packs", "3", "--no-serve")
-    raw = next(pilot.generate_batteries(1, seed=42))
-    pid = f"BL.{pilot.AUTOMAKER}." + raw["serial_number"]
+    run(tmp_path, SMALL_DEMO[0], "--packs", "3", *SMALL_DEMO[1:])
+    raw = demo_pack(tmp_path)
+    pid = raw["id"]
     bp = tmp_path / "bp.json"
     run(tmp_path, "passport", "export", pid, "--tiers", "all", "--format", "batterypass", "-o", str(bp))
     assert json.loads(bp.read_text())["generalProductInformation"]["productIdentifier"] == pid

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from pathlib import Path
@@ -12,12 +13,14 @@ import pytest
 from batteryloop.sim import pilot
 from tests.test_cli import run
 
+LAST = str(dt.date.today().year - 1)  # the demo pilot's last year
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One demo pilot (50 packs, its supply chain recorded in the ledger) shared by the module's tests."""
     tmp = tmp_path_factory.mktemp("circular-cli")
-    run(tmp, "demo", "--packs", "50", "--no-serve")
+    run(tmp, "demo", "--packs", "50", "--years", "3", "--no-dataspace", "--no-serve")
     return tmp
 
 
@@ -73,7 +76,7 @@ def test_footprint_of_a_pack_is_its_models(demo: Path) -> None:
 
 
 def test_compliance_from_the_ledger_json_and_csv(demo: Path) -> None:
-    rep = _json(run(demo, "circular", "compliance", "--model", "EM-NMC811-82", "--year", "2026"))
+    rep = _json(run(demo, "circular", "compliance", "--model", "EM-NMC811-82", "--year", LAST))
     src = rep["recycled_content_source"]
     assert src["status"] == "traced" and src["packs"] > 0 and rep["allocation_rule"] == "mass_balance"
     rc = [c for c in rep["checks"] if c["section"] == "recycled_content"]
@@ -90,13 +93,13 @@ def test_compliance_from_the_ledger_json_and_csv(demo: Path) -> None:
     assert rep["carbon_footprint"]["kgco2e_per_kwh"] > 0
     assert any(r["set"] == "eu_2023_1542" for r in rep["references"])
     # the other rule gives other shares (same recycled input, allocated differently) and says so
-    phys = _json(run(demo, "circular", "compliance", "--model", "EM-NMC811-82", "--year", "2026",
+    phys = _json(run(demo, "circular", "compliance", "--model", "EM-NMC811-82", "--year", LAST,
                      "--rule", "physical_segregation"))
     assert phys["allocation_rule"] == "physical_segregation"
     assert all("traced recycled" in c["explanation"] for c in phys["checks"] if c["section"] == "recycled_content")
     # CSV: one row per check with the rule, then the reference values used
     rows = list(csv.DictReader(io.StringIO(run(demo, "circular", "compliance", "--model", "EM-NMC811-82",
-                                               "--year", "2026", "--format", "csv").stdout)))
+                                               "--year", LAST, "--format", "csv").stdout)))
     checks = [r for r in rows if r["rule"].startswith("Art. 8")]
     assert checks and all(r["allocation_rule"] == "mass_balance" for r in checks)
     assert any(r["rule"] == "reference" and r["metric"].startswith("eu_2023_1542:") for r in rows)
@@ -104,25 +107,25 @@ def test_compliance_from_the_ledger_json_and_csv(demo: Path) -> None:
 
 
 def test_compliance_without_traced_lots_says_so(demo: Path) -> None:
-    p = run(demo, "circular", "compliance", "--model", "EM-LFP-60", "--year", "2019")
+    p = run(demo, "circular", "compliance", "--model", "EM-LFP-60", "--year", "2010")
     assert "recycled content not reported" in p.stderr and "no packs of model" in p.stderr
     rep = json.loads(p.stdout)
     assert rep["recycled_content_source"]["status"] == "no_traced_lots"
     assert rep["recycled_content"] is None
     assert not [c for c in rep["checks"] if c["section"] == "recycled_content"]
-    csv_text = run(demo, "circular", "compliance", "--model", "EM-LFP-60", "--year", "2019", "--format", "csv").stdout
+    csv_text = run(demo, "circular", "compliance", "--model", "EM-LFP-60", "--year", "2010", "--format", "csv").stdout
     row = next(r for r in csv.DictReader(io.StringIO(csv_text)) if r["rule"] == "Art. 8 recycled content")
     assert row["achieved"] == "" and "no traced lots" in row["explanation"]
 
 
 def test_compliance_bad_inputs(demo: Path) -> None:
-    p = run(demo, "circular", "compliance", "--model", "EM-LFP-60", "--year", "2026", "--rule", "guess", ok=False)
+    p = run(demo, "circular", "compliance", "--model", "EM-LFP-60", "--year", LAST, "--rule", "guess", ok=False)
     assert p.returncode == 2 and "allocation rule" in p.stderr
-    p = run(demo, "circular", "compliance", "--model", "NOPE", "--year", "2026", ok=False)
+    p = run(demo, "circular", "compliance", "--model", "NOPE", "--year", LAST, ok=False)
     assert p.returncode == 2 and "NOPE" in p.stderr
-    p = run(demo, "circular", "compliance", "--model", "EM-LFP-60", "--year", "2026", "--format", "xml", ok=False)
+    p = run(demo, "circular", "compliance", "--model", "EM-LFP-60", "--year", LAST, "--format", "xml", ok=False)
     assert p.returncode == 2 and "json or csv" in p.stderr
-    assert run(demo, "circular", "compliance", "--year", "2026", ok=False).returncode == 2
+    assert run(demo, "circular", "compliance", "--year", LAST, ok=False).returncode == 2
 
 
 def test_route_of_a_pack(demo: Path) -> None:

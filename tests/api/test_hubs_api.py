@@ -52,22 +52,28 @@ def test_plan_from_repurposed_passports_and_operate(tmp_path: Path) -> None:
 
     from batteryloop.sim import pilot
 
-    run(tmp_path, "demo", "--packs", "500", "--no-serve")
+    import sqlite3
+
+    run(tmp_path, "demo", "--packs", "2000", "--no-dataspace", "--no-serve")
+    with sqlite3.connect(tmp_path / "cli.db") as c:  # the EU integrator's live repurposed packs in the pilot
+        live = c.execute("SELECT count(*) FROM passports WHERE status = 'repurposed' AND economic_operator_id = ? "
+                         "AND NOT archived AND successor_id IS NULL", (pilot.SECOND_LIFE_EU,)).fetchone()[0]
+    assert live > 0
     hub = tmp_path / "hub.json"
-    p = run(tmp_path, "hub", "plan", "--as", pilot.SECOND_LIFE, "-o", str(hub))
+    p = run(tmp_path, "hub", "plan", "--as", pilot.SECOND_LIFE_EU, "-o", str(hub))
     summary = json.loads(p.stdout)
-    assert summary["packs"] == 25 and summary["hubs"] == 1  # the demo repurposes packs // 20
+    assert summary["packs"] == live and summary["hubs"] == 1
     cfg = json.loads(hub.read_text())
     used = [pk["passport_id"] for st in cfg["strings"] for pk in st["packs"]]
     assert used and not set(used) & set(summary["excluded"])  # flagged packs never go in
     # someone without legitimate interest in those packs cannot plan with them
     p = run(tmp_path, "hub", "plan", "--as", pilot.CELL_KR, ok=False)
     assert p.returncode == 2
-    dry = json.loads(run(tmp_path, "hub", "operate", str(hub), "--as", pilot.SECOND_LIFE, "--days", "30", "--dry-run").stdout)
+    dry = json.loads(run(tmp_path, "hub", "operate", str(hub), "--as", pilot.SECOND_LIFE_EU, "--days", "30", "--dry-run").stdout)
     assert {d["passport_id"] for d in dry} == set(used) and all(d["version"] is None for d in dry)
-    done = json.loads(run(tmp_path, "hub", "operate", str(hub), "--as", pilot.SECOND_LIFE, "--days", "30").stdout)
+    done = json.loads(run(tmp_path, "hub", "operate", str(hub), "--as", pilot.SECOND_LIFE_EU, "--days", "30").stdout)
     assert all(d["version"] >= 2 for d in done)
-    shown = json.loads(run(tmp_path, "passport", "show", used[0], "--as", pilot.SECOND_LIFE).stdout)
+    shown = json.loads(run(tmp_path, "passport", "show", used[0], "--as", pilot.SECOND_LIFE_EU).stdout)
     written = {d["passport_id"]: d for d in done}[used[0]]
     assert shown["battery"]["state_of_health"]["soh_capacity_pct"] == written["patch"]["state_of_health"]["soh_capacity_pct"]
     # the recycler may not write into the second-life operator's passports

@@ -39,9 +39,13 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     port = _free_port()
     env = {**os.environ, "BATTERYLOOP_DATABASE_URL": f"sqlite:///{tmp}/demo.db", "BATTERYLOOP_VAR_DIR": str(tmp),
            "BATTERYLOOP_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
-    subprocess.run([sys.executable, "-m", "batteryloop.cli", "demo", "--packs", "500", "--no-serve"], env=env,
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "batteryloop.cli", "demo", "--packs", "500", "--no-dataspace", "--no-serve"],
+                   env=env, check=True, capture_output=True, timeout=300)
     tokens = {k: v["token"] for k, v in json.loads((tmp / "demo-tokens.json").read_text()).items()}
+    import sqlite3
+
+    with sqlite3.connect(tmp / "demo.db") as c:  # a pack still in a vehicle
+        tokens["_pack"] = c.execute("SELECT id FROM passports WHERE status = 'original' ORDER BY id LIMIT 1").fetchone()[0]
     proc = subprocess.Popen([sys.executable, "-m", "batteryloop.cli", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
@@ -61,7 +65,7 @@ def test_phone_reads_public_page_then_recycler_signs_in(demo_server: tuple[str, 
     from playwright.sync_api import sync_playwright
 
     base, tokens = demo_server
-    pid = f"BL.{pilot.AUTOMAKER}." + next(pilot.generate_batteries(1, seed=42))["serial_number"]
+    pid = tokens["_pack"]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
@@ -98,7 +102,7 @@ def test_second_life_operator_sees_its_hub(demo_server: tuple[str, dict[str, str
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
         page.goto(f"{base}/login?next=/hubs")
-        page.fill("input[name=token]", tokens[pilot.SECOND_LIFE])
+        page.fill("input[name=token]", tokens[pilot.SECOND_LIFE_EU])
         page.click("button[type=submit]")
         for chart in ("power_stack", "stored_energy", "pack_soh"):
             page.wait_for_selector(f"#{chart} .main-svg", timeout=60_000)
