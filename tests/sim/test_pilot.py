@@ -1,0 +1,180 @@
+"""The pilot simulator: a small run through the real services, its report checked against the store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from batteryloop.sim import pilot
+from batteryloop.sim.loop import PilotConfig, production_plan, run_pilot
+from batteryloop.sim.report import latest_report
+from batteryloop.store.tables import passports
+from batteryloop.store.trace_tables import trace_events
+from tests.conftest import make_services
+
+
+@pytest.fixture(scope="module")
+def pilot_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, Any]]:
+    from batteryloop.store.db import Store
+
+    tmp = tmp_path_factory.mktemp("pilot")
+    store = Store(f"sqlite:///{tmp}/pilot.db")
+    store.upgrade()
+    s = make_services(store)
+    report = run_pilot(s, PilotConfig(packs=400, years=8, seed=7, dataspace=True, dsp_pulls_per_year=1))
+    return s, report
+
+
+def test_report_figures_are_the_stores(pilot_run: tuple[Any, dict[str, Any]]) -> None:
+    s, rep = pilot_run
+    sm = rep["summary"]
+    with s.store.read() as conn:
+        n_events = conn.execute(select(func.count()).select_from(trace_events)).scalar_one()
+        by_kind = dict(conn.execute(select(trace_events.c.kind, func.count()).group_by(trace_events.c.kind)).all())
+        by_status = dict(conn.execute(select(passports.c.status, func.count()).group_by(passports.c.status)).all())
+    assert sm["ledger_events"] == n_events > 1000 and sm["ledger_verified"] is True
+    assert sm["events_sent_by_kind"] == by_kind  # every event the simulator reports is in the ledger
+    assert sm["passports_by_status"] == by_status and sm["passports"] == sum(by_status.values())
+    # every pack built has its first passport; repurposed/remanufactured packs add new ones
+    assert by_status.get("original", 0) + by_status.get("recycled", 0) + by_status.get("reused", 0) <= 400
+    assert sm["passports"] == 400 + by_status.get("repurposed", 0) + by_status.get("remanufactured", 0)
+    assert s.trace.verify().ok
+    # the stored report is the returned one
+    stored = latest_report(s.store)
+    assert stored["summary"] == {k: v for k, v in sm.items()}
+
+
+def test_each_route_decision_is_a_signed_retirement_test(pilot_run: tuple[Any, dict[str, Any]]) -> None:
+    s, rep = pilot_run
+    decisions = rep["decisions_sample"]
+    assert decisions and rep["summary"]["route_decisions"] == sum(rep["summary"]["routes"].values())
+    assert rep["summary"]["events_sent_by_kind"]["retirement_test"] == rep["summary"]["route_decisions"]
+    for d in decisions[:20]:
+        chain = [c["event"] for c in s.trace.chain(d["pack"])]
+        tests = [e for e in chain if e["kind"] == "retirement_test" and e["occurred_at"].startswith(str(d["year"]))]
+        assert tests, d
+        kind = "recycle" if d["route"].startswith("recycle") else d["route"]
+        assert tests[-1]["data"]["decision"] == kind and tests[-1]["data"]["grade"] == d["grade"]
+        assert s.trace.verify(subject=d["pack"]).ok
+    # the passports follow the decisions
+    for d in decisions[:20]:
+        rec = s.passports.get_record(d["pack"])
+        if d["route"] in ("repurpose", "remanufacture"):
+            assert rec.successor_id is not None
+            assert s.passports.get_record(rec.successor_id).status == ("repurposed" if d["route"] == "repurpose"
+                                                                        else "remanufactured")
+        elif d["route"].startswith("recycle"):
+            assert rec.status == "recycled" and rec.archived
+
+
+def test_recovered_material_feeds_later_cathodes(pilot_run: tuple[Any, dict[str, Any]]) -> None:
+    s, rep = pilot_run
+    rows = rep["recycled_content"]["rows"]
+    first, last = rep["years"][0], rep["years"][-1]
+    # the first year's cathodes had no recovered material yet; later years' did (pre- and post-consumer)
+    y0 = [r for r in rows if r["year"] == first]
+    assert y0 and all((r["elements"]["Li"]["total"] or 0.0) == 0.0 for r in y0)
+    late = [r for r in rows if r["year"] == last and r["model_id"] == "EM-NMC811-82"]
+    assert late and late[0]["elements"]["Li"]["total"] > 0.01
+    # the report's figure is the trace service's own answer for that model and year
+    direct = s.trace.recycled_content(model_id="EM-NMC811-82", year=last)
+    for el in ("Li", "Ni", "Co"):
+        assert late[0]["elements"][el]["total"] == pytest.approx(direct["elements"][el]["total"], rel=1e-9)
+    assert rep["summary"]["recovered_element_kg"]["Ni"] > 0
+    # post-consumer salts came from the pilot's own recycled packs: material_recovery events by its recyclers
+    with s.store.read() as conn:
+        recs = conn.execute(select(trace_events.c.actor).where(trace_events.c.kind == "material_recovery")).scalars().all()
+    assert {pilot.RECYCLER_EU, pilot.RECYCLER_KR} & set(recs)
+
+
+def test_outflows_are_found_by_the_ledger(pilot_run: tuple[Any, dict[str, Any]]) -> None:
+    s, rep = pilot_run
+    out = rep["outflows"]
+    simulated = {o["pack"] for o in rep["outflows"]["simulated"]}
+    found = {f["pack"] for f in out["findings"]}
+    assert simulated <= found  # every pack the simulator let slip out is in the outflow report
+    assert rep["summary"]["packs_left_the_loop"] == len(rep["outflows"]["simulated"])
+
+
+def test_dataspace_bridge_and_pulls(pilot_run: tuple[Any, dict[str, Any]]) -> None:
+    s, rep = pilot_run
+    ds = rep["dataspace"]
+    assert ds is not None
+    b = ds["bridge"]
+    assert b["supplier"] == pilot.CELL_JP and b["certifications"][0]["ground"].startswith("agreement:")
+    model = s.passports.model_data("EM-NCA-75")
+    assert model["carbon_footprint"]["total_kgco2e_per_kwh"] == b["pack_carbon_footprint"]["total_kgco2e_per_kwh"]
+    hist = s.passports.model_history("EM-NCA-75")
+    assert "via DSP agreement" in hist[-1]["reason"]
+    assert ds["passport_pulls"] and all(p["transfer_state"] == "COMPLETED" and "legitimate_interest" in p["tiers"]
+                                        for p in ds["passport_pulls"])
+    names = {n["name"]: n for n in ds["nodes"]}
+    assert {"automaker", "recycler", "cellmaker"} <= set(names)
+    assert names["automaker"]["space"] != names["cellmaker"]["space"]
+    assert len(names["recycler"]["transfers"]) >= len(ds["passport_pulls"])
+
+
+def test_same_seed_same_pilot(tmp_path: Path) -> None:
+    from batteryloop.store.db import Store
+
+    sums = []
+    for k in range(2):
+        store = Store(f"sqlite:///{tmp_path}/p{k}.db")
+        store.upgrade()
+        rep = run_pilot(make_services(store), PilotConfig(packs=60, years=4, seed=3, dataspace=False))
+        sm = {key: v for key, v in rep["summary"].items() if key not in ("duration_s", "timings_s")}
+        sums.append((sm, rep["decisions_sample"], rep["cash_flows"]))
+        store.dispose()
+    assert sums[0] == sums[1]
+
+
+def test_production_plan_and_config_limits() -> None:
+    plan = production_plan(2000, 10)
+    assert sum(plan) == 2000 and plan == sorted(plan) and len(plan) == 10
+    with pytest.raises(ValueError, match="packs"):
+        PilotConfig(packs=0)
+    with pytest.raises(ValueError, match="future"):
+        PilotConfig(years=3, start_year=dt.date.today().year)
+
+
+def test_fade_calibration_reproduces_the_reference(data_dir: Path) -> None:
+    from batteryloop.reference import References
+    from batteryloop.sim.fade import calibrate, default_model
+
+    fit = calibrate(data_dir)
+    t = References.default().tracker()
+    assert fit["cycle_fade_exponent"] == pytest.approx(t.get("first_life_fade", "cycle_fade_exponent"), abs=0.01)
+    assert fit["sigma_log_cycle_life"] == pytest.approx(t.get("first_life_fade", "sigma_log_cycle_life"), abs=0.005)
+    assert fit["fit_rmse_fraction"] < 0.03 and fit["cells"] == 84
+    m, _ = default_model()
+    k = m.cycle_k(2000, 70.0)
+    # cycle fade alone reaches the declared threshold at the declared cycle life
+    assert m.soh_pct(np.array([2000.0]), np.array([0.0]), np.array([k]), np.array([0.0]))[0] == pytest.approx(70.0)
+    # more cycles, more years, more heat: lower state of health
+    base = m.soh_pct(np.array([500.0]), np.array([4.0]), np.array([k]), np.array([0.02]))[0]
+    assert m.soh_pct(np.array([900.0]), np.array([4.0]), np.array([k]), np.array([0.02]))[0] < base
+    assert m.arrhenius(35.0) > m.arrhenius(25.0) == pytest.approx(1.0)
+
+
+def test_pilot_cli_summary(tmp_path: Path) -> None:
+    from tests.test_cli import run
+
+    p = run(tmp_path, "demo", "--packs", "80", "--years", "3", "--no-dataspace", "--no-serve")
+    assert "signed events, verified: yes" in p.stdout + p.stderr
+    assert "/pilot" in p.stdout + p.stderr
+    bad = run(tmp_path, "demo", "--packs", "10", "--years", "3", "--start-year", str(dt.date.today().year),
+              "--no-serve", ok=False)
+    assert bad.returncode == 2 and "future" in (bad.stdout + bad.stderr)
+    counts = Counter()
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "cli.db") as c:
+        for (kind,) in c.execute("SELECT kind FROM trace_events"):
+            counts[kind] += 1
+    assert counts["pack_assembly"] == 80 and counts["passport_issued"] == 80
