@@ -309,3 +309,78 @@ def test_offer_accepted_by_party_failing_policy_is_terminated(space: dict[str, A
     # accepting twice is an illegal transition
     with pytest.raises(ExchangeError, match="not allowed in state TERMINATED"):
         c.accept_offer(prov.peer_pid)
+
+
+def test_forged_credential_refused(space: dict[str, Any]) -> None:
+    """A genuine presentation carrying a credential that names the Catena-X issuer but is signed by someone else."""
+    a, r, cx = space["automaker"], space["recycler"], space["cx"]
+    from batteryloop.exchange.credentials import issue_credential
+    from batteryloop.exchange.did import Identity
+    from batteryloop.trace.keys import Signer
+
+    fake_issuer = Identity(cx.did, cx.config.participant_id, Signer.generate("forger"))
+    forged = issue_credential(fake_issuer, subject_did=r.did, credential_type=MEMBERSHIP, subject={},
+                              valid_until=time.time() + 3600)
+    vp = present(r.identity, [*r.credentials, forged], audience=a.did)
+    resp = httpx.post(f"{a.dsp_url}/catalog/request", json=dsp.msg("CatalogRequestMessage", filter=[]),
+                      headers={"Authorization": "Bearer " + vp})
+    body = resp.json()
+    assert resp.status_code == 401 and body["code"] == "forged_signature" and body["@type"] == "CatalogError"
+    assert f"credential from {cx.did}: signature does not verify" in body["reason"][0]
+    # the same presentation without the forged credential is fine
+    assert r.request_catalog(a.dsp_url)["@type"] == "Catalog"
+
+
+def test_replayed_negotiation_message_refused(space: dict[str, Any]) -> None:
+    """A captured contract request sent again (same presentation): refused, and no second negotiation starts."""
+    a, r = space["automaker"], space["recycler"]
+    offer = {**a.offer_of(a.datasets["urn:bl:doc:open"]), "target": "urn:bl:doc:open"}
+    msg = dsp.msg("ContractRequestMessage", consumerPid="urn:uuid:replay-test", offer=offer,
+                  callbackAddress=r.callback_url)
+    headers = {"Content-Type": "application/json", **r.auth_headers(a.did)}
+    before = len(a.repo.negotiations(10_000))
+    first = httpx.post(f"{a.dsp_url}/negotiations/request", json=msg, headers=headers)
+    assert first.status_code == 201
+    again = httpx.post(f"{a.dsp_url}/negotiations/request", json=msg, headers=headers)
+    assert again.status_code == 401 and again.json()["code"] == "replayed"
+    assert again.json()["@type"] == "ContractNegotiationError" and dsp_errors(again.json()) == []
+    assert len(a.repo.negotiations(10_000)) == before + 1
+
+
+def test_illegal_transfer_transition_refused_over_http(space: dict[str, Any]) -> None:
+    a, r = space["automaker"], space["recycler"]
+    _, t, _ = r.fetch(a.dsp_url, "urn:bl:doc:open")
+    assert t.state == "COMPLETED"
+    for action, kind in (("completion", "TransferCompletionMessage"), ("suspension", "TransferSuspensionMessage")):
+        fields = {"code": "x", "reason": ["again"]} if kind == "TransferSuspensionMessage" else {}
+        msg = dsp.msg(kind, providerPid=t.peer_pid, consumerPid=t.pid, **fields)
+        resp = r.post(f"{a.dsp_url}/transfers/{t.peer_pid}/{action}", a.did, msg)
+        body = resp.json()
+        assert resp.status_code == 400 and body["@type"] == "TransferError"
+        assert body["code"] == "InvalidStateTransition" and "not allowed in state COMPLETED" in body["reason"][0]
+        assert dsp_errors(body) == []
+    # the consumer may not start a transfer (only resume a suspended one)
+    msg = dsp.msg("TransferStartMessage", providerPid=t.peer_pid, consumerPid=t.pid)
+    resp = r.post(f"{a.dsp_url}/transfers/{t.peer_pid}/start", a.did, msg)
+    assert resp.status_code == 400 and resp.json()["code"] == "InvalidStateTransition"
+    assert a.repo.transfer(t.peer_pid).state == "COMPLETED"
+
+
+def test_transfer_refused_after_revocation(space: dict[str, Any], cluster: Any) -> None:
+    """Credentials are checked on every message, not only at negotiation: a framework agreement credential
+    revoked after the contract was agreed stops the next transfer, with the reason."""
+    import base64
+    import json
+
+    from batteryloop.exchange.credentials import BPN, FRAMEWORK_AGREEMENT
+
+    cx, a = space["cx"], space["automaker"]
+    m = cluster.node("late-revoke", participant_id="BPNL00000000LREV", space="catena-x", trust=space["trust"])
+    fa = cx.issue(m.did, FRAMEWORK_AGREEMENT, {"agreement": "DataExchangeGovernance", "contractVersion": "1.0"})
+    m.credentials = [cx.issue(m.did, BPN, {"holderIdentifier": "BPNL00000000LREV"}),
+                     cx.issue(m.did, MEMBERSHIP, {}), fa]
+    n = m.negotiate(a.dsp_url, "urn:bl:doc:open")
+    assert n.state == "FINALIZED"
+    cx.revoke(json.loads(base64.urlsafe_b64decode(fa.split(".")[1] + "=="))["jti"])
+    with pytest.raises(ExchangeError, match="DataExchangeGovernanceCredential .* was revoked"):
+        m.transfer(a.dsp_url, n.agreement_id)

@@ -264,9 +264,12 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
         app.include_router(pact_router(node, node.config.pact_clients))
 
     # ------------------------------------------------------------------ data plane
-    @app.get("/data/{pid}", tags=["data plane"])
-    def data(pid: str, request: Request) -> Response:
-        return _json(node.serve_data(pid, request.headers.get("authorization")))
+    async def data(request: Request) -> Response:
+        pid, auth = request.path_params["pid"], request.headers.get("authorization")
+        return _json(await run_in_threadpool(node.serve_data, pid, auth))
+
+    app.add_api_route("/data/{pid}", data, methods=["GET"], tags=["data plane"], name="data")
+    app.router.routes.insert(0, Route("/data/{pid}", data, methods=["GET"], include_in_schema=False, name="data_fast"))
 
     # ------------------------------------------------------------------ management
     m = APIRouter(prefix="/management", tags=["management"])
