@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(pages.router)
     app.include_router(__import__("batteryloop.web.circular_pages", fromlist=["router"]).router)  # /circular pages
     app.include_router(__import__("batteryloop.web.trace_pages", fromlist=["router"]).router)  # /trace pages
+    app.include_router(__import__("batteryloop.web.pilot_pages", fromlist=["router"]).router)  # /pilot dashboard
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
 
     @app.get("/api/v1/health", tags=["meta"], summary="Liveness")
