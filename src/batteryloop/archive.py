@@ -13,12 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy.exc import DBAPIError, StatementError
 
 from . import __version__
 from .errors import Conflict, InvalidData
@@ -74,52 +76,107 @@ def export_archive(services: Any, path: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def _read(zf: zipfile.ZipFile, name: str, expected: dict[str, Any]) -> list[dict[str, Any]]:
+def _bad(what: str, field_: str, rule: str, value: Any = None) -> InvalidData:
+    return InvalidData(f"archive: {what}", [{"field": field_, "rule": rule, "message": f"{field_}: {what}",
+                                             "value": value if value is None or isinstance(value, int | str)
+                                             else str(value)[:200]}])
+
+
+def _read(zf: zipfile.ZipFile, name: str, expected: Any) -> list[dict[str, Any]]:
+    if not isinstance(expected, dict) or not isinstance(expected.get("sha256"), str) \
+            or not isinstance(expected.get("rows"), int):
+        raise _bad(f"the manifest has no sha256 and row count for {name}", f"manifest.files.{name}", "required")
     try:
         data = zf.read(name)
     except KeyError:
-        raise InvalidData(f"archive: {name} is missing", [{"field": name, "rule": "present",
-                          "message": f"{name}: missing from the archive", "value": None}]) from None
+        raise _bad(f"{name} is missing", name, "present") from None
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as exc:
+        raise _bad(f"{name} cannot be read from the zip ({exc})", name, "readable") from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != expected["sha256"]:
         raise InvalidData(f"archive: {name} does not match its SHA-256 in the manifest (altered or damaged)",
                           [{"field": name, "rule": "sha256", "message": f"{name}: hash mismatch", "value": digest}])
-    rows = [orjson.loads(line) for line in data.splitlines() if line.strip()]
+    rows = []
+    for n, line in enumerate(data.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise _bad(f"{name} line {n} is not JSON ({exc})", f"{name}[{n}]", "json") from None
+        if not isinstance(row, dict):
+            raise _bad(f"{name} line {n} is not a JSON object", f"{name}[{n}]", "object", line[:100].decode("latin-1"))
+        rows.append(row)
     if len(rows) != expected["rows"]:
-        raise InvalidData(f"archive: {name} holds {len(rows)} rows, the manifest says {expected['rows']}", [])
+        raise InvalidData(f"archive: {name} holds {len(rows)} rows, the manifest says {expected['rows']}",
+                          [{"field": name, "rule": "rows", "message": f"{name}: {len(rows)} rows, "
+                            f"manifest says {expected['rows']}", "value": len(rows)}])
     return rows
+
+
+def _check_rows(t: Table, rows: list[dict[str, Any]]) -> None:
+    """Every row names only the table's columns and holds every required one, dates as ISO text."""
+    cols = {c.name: c for c in t.columns}
+    required = {c.name for c in t.columns if not c.nullable and c.default is None and c.server_default is None
+                and not (c.primary_key and c.autoincrement is True) and not (t.name == "audit_log" and c.name == "id")}
+    for n, r in enumerate(rows, 1):
+        unknown = set(r) - set(cols)
+        if unknown:
+            raise _bad(f"{t.name}.jsonl row {n} has unknown field(s) {sorted(unknown)[:5]}",
+                       f"{t.name}[{n}].{sorted(unknown)[0]}", "known_column")
+        for c in sorted(required):
+            if r.get(c) is None:
+                raise _bad(f"{t.name}.jsonl row {n}: {c} is missing", f"{t.name}[{n}].{c}", "required")
+        for c, v in r.items():
+            if isinstance(v, dict | list):
+                raise _bad(f"{t.name}.jsonl row {n}: {c} must be a scalar, not {type(v).__name__}",
+                           f"{t.name}[{n}].{c}", "type", v)
+        for table_name, col in DATE_COLUMNS:
+            if t.name == table_name and r.get(col) is not None:
+                try:
+                    r[col] = dt.date.fromisoformat(r[col])
+                except (TypeError, ValueError):
+                    raise _bad(f"{t.name}.jsonl row {n}: {col} is not an ISO date", f"{t.name}[{n}].{col}",
+                               "date", r[col]) from None
 
 
 def import_archive(services: Any, path: str | Path) -> dict[str, Any]:
     """Load an archive into an empty node and verify it; returns what was imported and checked."""
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
         raise InvalidData(f"archive: {path} is not a readable zip ({exc})", []) from None
     with zf:
         try:
             manifest = orjson.loads(zf.read("manifest.json"))
-        except (KeyError, orjson.JSONDecodeError):
-            raise InvalidData("archive: manifest.json is missing or not JSON", []) from None
-        if manifest.get("format") != FORMAT:
-            raise InvalidData(f"archive: format {manifest.get('format')!r} is not {FORMAT}", [])
-        data = {t.name: _read(zf, f"{t.name}.jsonl", manifest["files"].get(f"{t.name}.jsonl", {"sha256": "", "rows": -1}))
-                for t in TABLES}
-        events = _read(zf, "trace_events.jsonl", manifest["files"].get("trace_events.jsonl", {"sha256": "", "rows": -1}))
+        except (KeyError, orjson.JSONDecodeError, zipfile.BadZipFile, zlib.error, OSError, EOFError):
+            raise InvalidData("archive: manifest.json is missing, unreadable or not JSON", []) from None
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            got = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
+            raise _bad(f"format {got!r} is not {FORMAT}", "manifest.format", "const", str(got))
+        files = manifest.get("files")
+        if not isinstance(files, dict):
+            raise _bad("the manifest lists no files", "manifest.files", "required")
+        data = {t.name: _read(zf, f"{t.name}.jsonl", files.get(f"{t.name}.jsonl")) for t in TABLES}
+        events = _read(zf, "trace_events.jsonl", files.get("trace_events.jsonl"))
+    for t in TABLES:
+        _check_rows(t, data[t.name])
     with services.store.read() as conn:
         held = sum(conn.execute(select(func.count()).select_from(t)).scalar_one() for t in (participants, passports))
     if held:
         raise Conflict("the target node already holds participants or passports: import into an empty node")
+    step = "registry"
     try:
-        with services.store.write() as conn:
-            for t in TABLES:
-                rows = data[t.name]
-                for r in rows:
-                    for table_name, col in DATE_COLUMNS:
-                        if t.name == table_name and isinstance(r.get(col), str):
-                            r[col] = dt.date.fromisoformat(r[col])
-                for i in range(0, len(rows), 2000):
-                    conn.execute(insert(t), rows[i:i + 2000])
+        try:
+            with services.store.write() as conn:
+                for t in TABLES:
+                    step = f"{t.name}.jsonl"
+                    rows = data[t.name]
+                    for i in range(0, len(rows), 2000):
+                        conn.execute(insert(t), rows[i:i + 2000])
+        except (StatementError, DBAPIError) as exc:  # a key twice, a broken reference, a wrong type
+            orig = getattr(exc, "orig", None) or exc
+            raise _bad(f"{step} cannot be stored: {str(orig).splitlines()[0][:300]}", step, "storable") from None
         rep = services.trace.ingest(events, None, workers=1)
         if not rep.ok:
             raise InvalidData(f"archive: the ledger did not re-verify on import: {rep.error}", [])
