@@ -69,10 +69,12 @@ REGION_ACTORS = {  # region → (dismantler, recycler, second-life integrator, i
     "EU": (pilot.DISMANTLER_EU, pilot.RECYCLER_EU, pilot.SECOND_LIFE_EU, ("NL", "Rotterdam city storage hub (solar)")),
     "KR": (pilot.DISMANTLER_KR, pilot.RECYCLER_KR, pilot.SECOND_LIFE_KR, ("KR", "Jeju solar storage hub")),
 }
+HUB_LATITUDE = {"EU": 51.9, "KR": 33.5}  # Rotterdam, Jeju
 RECYCLER_SITE = {pilot.RECYCLER_EU: ("DE", "Magdeburg hydromet"), pilot.RECYCLER_KR: ("KR", "Gunsan hydromet")}
 DISMANTLER_SITE = {pilot.DISMANTLER_EU: ("BE", "Antwerp dismantling"), pilot.DISMANTLER_KR: ("KR", "Daegu dismantling")}
 # the pilot's recyclers run hydrometallurgical plants: the other recycling processes are not on offer
 HYDRO_ONLY = {g: [r for r in routes if r not in ("recycle_pyro", "recycle_direct")] for g, routes in DEFAULT_GRADE_ROUTES.items()}
+RECYCLE_ONLY = {g: ["recycle_hydro"] for g in DEFAULT_GRADE_ROUTES}
 ROUTE_OPERATOR = {"reuse": "re-use dealer", "remanufacture": "remanufacturer", "repurpose": "second-life integrator",
                   "recycle": "recycler"}
 
@@ -159,6 +161,10 @@ class PilotRun:
                                    recycled_cap_fraction=float(self.t.get("batteryloop_assumptions", "pilot",
                                                                           "recycled_input_cap_fraction")))
         self.fade = FadeModel.from_references(self.t)
+        from ..circular.routes import RouteEconomics
+
+        self.route_econ = RouteEconomics.from_references(self.refs, self.t)
+        self.sl_cycles: dict[str, float] = {}  # region → a hub pack's cycles per year, from last year's hub
         self.progress = progress or (lambda task, done, total: None)
         self.workdir = workdir
         parts = pilot.PARTICIPANTS + pilot.LOOP_PARTICIPANTS
@@ -334,8 +340,8 @@ class PilotRun:
         fec_year = np.zeros(len(active))
         for j, i in enumerate(active):
             m = self.models[f.model[i]]
-            if f.state[i] == STATE_SECOND_LIFE:
-                fec_year[j] = sl_cycles * self.rng.uniform(0.8, 1.1)
+            if f.state[i] == STATE_SECOND_LIFE:  # the duty of last year's hub simulation (a default before)
+                fec_year[j] = self.sl_cycles.get(f.region[i], sl_cycles) * self.rng.uniform(0.9, 1.1)
             else:
                 u = f.usage[i]
                 dist = km[u] * max(0.2, self.rng.gauss(1.0, spread[u]))
@@ -473,26 +479,36 @@ class PilotRun:
                 continue
             self._collect(i, year, clock)
             routed.append(i)
-        # the dismantlers grade and route the packs they collected (the circular service reads each passport)
+        for i in sl_done:  # end of second life: the integrator hands the pack to the region's dismantler
+            sl_op, hub = REGION_ACTORS[f.region[i]][2], REGION_ACTORS[f.region[i]][3]
+            pid = f.ledger_id[i]
+            self.sign({"id": f"{pid}-removal-{year}", "kind": "removal", "actor": sl_op, "occurred_at": clock(),
+                       "place": {"country": hub[0], "site": hub[1]}, "subjects": [pid],
+                       "data": {"reason": "end of second life"}})
+            self._collect(i, year, clock)
+        # the dismantlers grade and route the packs they collected (the circular service reads each passport);
+        # a pack at the end of its second life can only be recycled
         t0 = time.perf_counter()
         decisions: dict[int, dict[str, Any]] = {}
         for region, (dismantler, _, _, _) in REGION_ACTORS.items():
-            mine = [i for i in routed if f.region[i] == region]
-            for start in range(0, len(mine), 1000):
-                part = mine[start:start + 1000]
-                out = self.s.circular.pack_routes([f.passport[i] for i in part], self.callers[dismantler],
-                                                  grade_routes=HYDRO_ONLY, references=self.refs)
-                decisions.update(zip(part, out, strict=True))
+            for group, routes in ((routed, HYDRO_ONLY), (sl_done, RECYCLE_ONLY)):
+                mine = [i for i in group if f.region[i] == region]
+                for start in range(0, len(mine), 1000):
+                    part = mine[start:start + 1000]
+                    out = self.s.circular.pack_routes([f.passport[i] for i in part], self.callers[dismantler],
+                                                      grade_routes=routes, references=self.refs)
+                    decisions.update(zip(part, out, strict=True))
         self.timings["decisions"] += time.perf_counter() - t0
         counts: Counter[str] = Counter()
         black_mass: dict[str, list[tuple[str, float, dict[str, float]]]] = defaultdict(list)
         seller_share = float(self.t.get("batteryloop_assumptions", "pilot", "seller_share_of_route_value_fraction"))
         take_back = float(self.t.get("batteryloop_assumptions", "pilot", "take_back_cost_usd_per_kg"))
-        for i in routed:
+        for i in routed + sl_done:
             d = decisions[i]
             route = d["route"]
             kind = "recycle" if route.startswith("recycle") else route
-            counts[kind] += 1
+            second = f.state[i] == STATE_SECOND_LIFE
+            counts[("second life → " if second else "") + kind] += 1
             dismantler, recycler, sl_op, hub = REGION_ACTORS[f.region[i]]
             pid = f.ledger_id[i]
             self.sign({"id": f"{pid}-test-{year}", "kind": "retirement_test", "actor": dismantler, "occurred_at": clock(),
@@ -500,12 +516,20 @@ class PilotRun:
                        "subjects": [pid], "data": {"soh_capacity_pct": round(float(f.soh[i]), 2),
                                                    "grade": d["grade"], "decision": kind}})
             value = float(d["npv_usd"].get(route, 0.0))
-            seller = "BaaS operator" if f.baas[i] else "vehicle owners"
-            self.cash[(year, seller, kind)] += seller_share * max(value, 0.0)
-            self.cash[(year, ROUTE_OPERATOR[kind], kind)] += value - seller_share * max(value, 0.0)
-            self.cash[(year, "automaker", "take-back (collection)")] -= take_back * float(
-                self.models[f.model[i]]["mass_kg"])
+            kwh = float(self.models[f.model[i]]["rated_energy_kwh"]) * float(f.soh[i]) / 100
+            seller = "second-life integrator" if second else "BaaS operator" if f.baas[i] else "vehicle owners"
+            paid = seller_share * max(value, 0.0)  # the route operator buys the pack for a share of its value
+            self.cash[(year, seller, "sale of retired packs")] += paid
+            if kind == "repurpose":  # the integrator's value comes year by year from its hub (second_life_year)
+                self.cash[(year, ROUTE_OPERATOR[kind], "pack purchase")] -= paid
+                self.cash[(year, ROUTE_OPERATOR[kind], "repurposing")] -= kwh * self.route_econ.repurpose_cost_usd_per_kwh
+            else:
+                self.cash[(year, ROUTE_OPERATOR[kind], kind)] += value - paid
+            if not second:  # producer responsibility: the automaker pays the take-back of its packs
+                self.cash[(year, "automaker", "take-back (collection)")] -= take_back * float(
+                    self.models[f.model[i]]["mass_kg"])
             self.decisions.append({"year": year, "pack": pid, "model": f.model[i], "usage": f.usage[i], "region": f.region[i],
+                                   "life": "second" if second else "first",
                                    "soh_pct": round(float(f.soh[i]), 2), "grade": d["grade"], "route": route,
                                    "npv_usd": round(value, 2)})
             if kind == "reuse":
@@ -532,15 +556,6 @@ class PilotRun:
                 f.country[i] = hub[0]
             else:
                 self._recycle(i, year, clock, recycler, black_mass, waste_by=dismantler)
-        for i in sl_done:
-            dismantler, recycler, sl_op, hub = REGION_ACTORS[f.region[i]]
-            pid = f.ledger_id[i]
-            self.sign({"id": f"{pid}-removal-{year}", "kind": "removal", "actor": sl_op, "occurred_at": clock(),
-                       "place": {"country": hub[0], "site": hub[1]}, "subjects": [pid],
-                       "data": {"reason": "end of second life"}})
-            self._collect(i, year, clock)
-            counts["second life ended → recycle"] += 1
-            self._recycle(i, year, clock, recycler, black_mass, waste_by=f.holder[i])
         # the year's black mass, recycled; the salts go back to the cathode plants next year
         rec_before = dict(self.chain.recovered_kg)
         clock = Clock(dt.datetime(year, 12, 22, 6, tzinfo=dt.UTC), self.rng)
@@ -619,18 +634,55 @@ class PilotRun:
         self.outflow_packs.append({"year": year, "pack": pid, "model": f.model[i], "how": how})
 
     def second_life_year(self, year: int) -> None:
+        """Each integrator runs a city storage hub with solar from its repurposed packs (the hubs service: plan from
+        the passports, grade, assemble strings, simulate four representative weeks, annual economics). Packs beyond
+        the hub's size are taken to earn the same per kWh in the integrator's other hubs."""
+        from ..hubs.economics import hub_economics
+        from ..hubs.service import plan_from_passports
+        from ..hubs.simulate import simulate_year
+
         f = self.fleet
-        routes = self.t.table("batteryloop_assumptions", "route")
-        cycles = float(self.t.get("batteryloop_assumptions", "pilot", "second_life_cycles_per_year"))
-        out = {"year": year}
+        max_packs = 48
+        out: dict[str, Any] = {"year": year}
+        t0 = time.perf_counter()
         for region, (_, _, sl_op, hub) in REGION_ACTORS.items():
-            sel = np.flatnonzero((f.state == STATE_SECOND_LIFE) & (np.array(f.region) == region))
+            sel = [int(i) for i in np.flatnonzero(f.state == STATE_SECOND_LIFE) if f.region[i] == region]
             kwh = float(sum(self.models[f.model[i]]["rated_energy_kwh"] * f.soh[i] / 100 for i in sel))
-            delivered = kwh * cycles * float(routes["repurpose_round_trip_efficiency_fraction"])
-            value = delivered * float(routes["repurpose_value_usd_per_kwh_delivered"]) - \
-                kwh * float(routes["repurpose_opex_usd_per_kwh_year"])
-            out[region] = {"operator": sl_op, "hub": hub[1], "packs": int(len(sel)), "usable_kwh": round(kwh, 1),
-                           "energy_delivered_kwh": round(delivered, 1), "net_operating_value_usd": round(value, 2)}
+            row: dict[str, Any] = {"operator": sl_op, "operator_name": self.names[sl_op], "hub": hub[1],
+                                   "packs": len(sel), "usable_kwh": round(kwh, 1)}
+            out[region] = row
+            if len(sel) < 4:
+                row["note"] = "fewer than 4 repurposed packs: no hub string yet"
+                continue
+            ids = [f.passport[i] for i in sel[:max_packs]]
+            plan = plan_from_passports(self.s.passports, self.callers[sl_op], passport_ids=ids, hub_name=hub[1],
+                                       template={"latitude_deg": HUB_LATITUDE[region]})
+            if not plan["configs"]:
+                row["note"] = "no balanced string could be assembled from these packs"
+                continue
+            cfg = plan["configs"][0]
+            res = simulate_year(cfg, days=28, method="rule_based", start_day=(year * 37) % 300)
+            econ = hub_economics(res, cfg)
+            hub_kwh = float(econ.lcos["second_life"].usable_energy_kwh)
+            factor = kwh / hub_kwh if hub_kwh > 0 else 0.0
+            # what the packs earn: the storage's value in the hub (against the same hub without storage) less
+            # its upkeep; the hub's PV, chargers and swap station are not the packs' doing
+            net = (float(econ.annual_usd["storage_value"]) - float(econ.annual_usd["storage_om_cost"])) * factor
+            self.cash[(year, "second-life integrator", "hub storage value")] += net
+            cycles = float(econ.route_overrides["repurpose_cycles_per_year"])
+            self.sl_cycles[region] = cycles
+            scale = 365 / res.days
+            row.update({"hub_packs": len([p for s_ in cfg["strings"] for p in s_["packs"]]) if "strings" in cfg else None,
+                        "strings": len(cfg.get("strings", [])), "excluded": len(plan["excluded"]),
+                        "hub_usable_kwh": round(hub_kwh, 1), "scale_to_all_packs": round(factor, 3),
+                        "hub_pv_used_kwh": round(res.totals["pv_used_kwh"] * scale, 1),
+                        "hub_net_cash_usd": round(float(econ.annual_usd["net_cash"]), 2),
+                        "energy_delivered_kwh": round(res.totals["discharge_kwh"] * scale * factor, 1),
+                        "storage_net_value_usd": round(net, 2),
+                        "co2_avoided_kg": round(float(econ.co2_kg_per_year["total_per_year"]) * factor, 1),
+                        "lcos_usd_per_kwh": {k: round(v.lcos_usd_per_kwh, 4) for k, v in econ.lcos.items()},
+                        "cycles_per_year": round(cycles, 1), "tariffs": f"{res.currency} time-of-use (reference set)"})
+        self.timings["second life hubs"] += time.perf_counter() - t0
         self.second_life_by_year.append(out)
 
     def snapshot(self, year: int) -> None:
