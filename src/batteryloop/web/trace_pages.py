@@ -205,7 +205,7 @@ def _chemistry(s: Services, record: Any) -> str | None:
     if record is None:
         return None
     try:
-        return str(s.passports.get_model(record.model_id, Caller(is_admin=True))["data"].get("chemistry"))
+        return str(s.passports.get_model(record.model_id, Caller())["data"].get("chemistry"))  # public data
     except BatteryloopError:
         return None
 
