@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,7 @@ def rich(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from batteryloop.sim.loop import PilotConfig
 
     refs = References.default().override({"batteryloop_assumptions": {"pilot": {"illegal_outflow_fraction": 0.5}}})
-    yield from _client(tmp_path_factory.mktemp("pilot-rich"), PilotConfig(packs=120, years=8, seed=2, dataspace=False),
+    yield from _client(tmp_path_factory.mktemp("pilot-rich"), PilotConfig(packs=300, years=10, seed=42, dataspace=False),
                        references=refs)
 
 
@@ -203,6 +204,18 @@ def test_routes_page_aggregates_for_the_public_and_details_for_overseers(rich: A
     # no pack's own decision (or its state of health) on the public page
     for d in rich.report["decisions_sample"]:
         assert d["pack"] not in public
+    # means over fewer than three packs are withheld; the box plot only has routes with three packs or more
+    groups = Counter((d["year"], d["route"]) for d in rich.report["decisions_sample"])
+    rows = re.findall(r"<tr><td>(\d{4})</td><td>([\w-]+)</td><td class=\"num\">(\d+)</td>.*?</tr>", public)
+    assert rows and len(rows) == len(groups)
+    for year, route, n in rows:
+        assert int(n) == groups[(int(year), route)]
+        row = next(r for r in public.split("<tr>") if r.startswith(f"<td>{year}</td><td>{route}</td>"))
+        assert (row.count("—") == 2) == (int(n) < 3), row
+    routes = Counter(d["route"] for d in rich.report["decisions_sample"])
+    boxes = figures(public).get("routes-soh", [])
+    assert sorted(b["x"][0] for b in boxes) == sorted(r for r, n in routes.items() if n >= 3)
+    assert boxes, "this run has routes with three decisions or more"
     admin = rich.get("/pilot/routes", headers=ADMIN).text
     assert 'id="decisions-packs"' in admin
     d = rich.report["decisions_sample"][0]

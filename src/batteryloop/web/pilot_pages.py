@@ -52,6 +52,7 @@ STATE_COLORS = {"in vehicles": "#1f77b4", "second life": "#2ca02c", "recycled": 
 STAGES = [("raw_material_kgco2e_per_kwh", "raw material acquisition"), ("main_production_kgco2e_per_kwh", "main production"),
           ("distribution_kgco2e_per_kwh", "distribution"), ("end_of_life_kgco2e_per_kwh", "end of life and recycling")]
 ELEMENTS = ("Li", "Ni", "Co", "Pb")
+MIN_GROUP = 3  # state-of-health figures of fewer packs than this are not shown (they would be the packs' own)
 _LAYOUT: dict[str, Any] = {"height": 400, "margin": {"l": 70, "r": 20, "t": 50, "b": 60},
                            "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff",
                            "xaxis": {"gridcolor": "#e5e9ee"}, "yaxis": {"gridcolor": "#e5e9ee"}}
@@ -430,6 +431,8 @@ def routes(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
     for (year, route), ds in sorted(groups.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1])):
         soh = [d["soh_pct"] for d in ds if isinstance(d.get("soh_pct"), (int, float))]
         npv = [d["npv_usd"] for d in ds if isinstance(d.get("npv_usd"), (int, float))]
+        if len(ds) < MIN_GROUP:  # a mean over one or two packs would be their own state of health
+            soh, npv = [], []
         agg.append({"year": year, "route": route, "packs": len(ds),
                     "grades": ", ".join(f"{g} {n}" for g, n in sorted(Counter(str(d.get("grade")) for d in ds).items())),
                     "models": ", ".join(f"{m} {n}" for m, n in sorted(Counter(str(d.get("model")) for d in ds).items())),
@@ -442,14 +445,18 @@ def routes(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
         # quartiles computed here: the figure carries no pack's own state of health
         fig = go.Figure()
         for i, (route, vals) in enumerate(sorted(by_route.items())):
+            if len(vals) < MIN_GROUP:
+                continue
             q = _quartiles(vals)
             fig.add_trace(go.Box(name=f"{route} ({len(vals)})", x=[route], q1=[q["q1"]], median=[q["median"]],
                                  q3=[q["q3"]], lowerfence=[q["lowerfence"]], upperfence=[q["upperfence"]],
                                  mean=[q["mean"]], marker_color=_route_color(route, i), boxpoints=False))
-        fig.update_layout(**_layout(title="State of health at retirement by route chosen (decisions in the sample)",
+        fig.update_layout(**_layout(title="State of health at retirement by route chosen (decisions in the sample; "
+                                          f"routes with {MIN_GROUP} packs or more)",
                                     yaxis_title="state of health (%)", showlegend=False))
-        figures.append(_fig("routes-soh", fig))
-    return {"figures": figures, "by_year": by_year, "kinds": kinds, "econ": econ, "agg": agg,
+        if fig.data:
+            figures.append(_fig("routes-soh", fig))
+    return {"figures": figures, "by_year": by_year, "kinds": kinds, "econ": econ, "agg": agg, "min_group": MIN_GROUP,
             "decisions": decisions if _overseer(c) else None, "n_decisions": len(decisions),
             "total_decisions": (rep.get("summary") or {}).get("route_decisions")}
 

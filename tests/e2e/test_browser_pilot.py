@@ -1,0 +1,178 @@
+"""The pilot dashboard in a real browser (headless Debian Chromium driven by Playwright, never a downloaded
+browser): a small pilot is run in-process on a SQLite file, ``batteryloop serve`` serves that file, and every
+/pilot page loads with no console error, no horizontal overflow at 1280 px, and every Plotly chart drawn
+with data. A screenshot of each page goes to $BATTERYLOOP_ARTIFACTS_DIR (default: a temporary directory)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+PAGES = ["/pilot", "/pilot/health", "/pilot/materials", "/pilot/footprint", "/pilot/routes", "/pilot/baas",
+         "/pilot/outflows", "/pilot/dataspace", "/pilot/economics"]
+ADMIN_TOKEN = "pilot-e2e-admin-token"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    given = os.environ.get("BATTERYLOOP_ARTIFACTS_DIR")
+    d = Path(given) if given else tmp_path_factory.mktemp("artifacts")
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+@pytest.fixture(scope="module")
+def pilot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("BATTERYLOOP_REQUIRE_BROWSER") == "1":
+            pytest.fail("Chromium is required here (apt-get install chromium)")
+        pytest.skip("no Chromium on this machine")
+    from batteryloop.api.app import build_services
+    from batteryloop.config import Settings
+    from batteryloop.reference import References
+    from batteryloop.sim.loop import PilotConfig, run_pilot
+
+    tmp = tmp_path_factory.mktemp("browser-pilot")
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    url = f"sqlite:///{tmp}/pilot.db"
+    env = {**os.environ, "BATTERYLOOP_DATABASE_URL": url, "BATTERYLOOP_VAR_DIR": str(tmp),
+           "BATTERYLOOP_PUBLIC_BASE_URL": base, "BATTERYLOOP_ADMIN_TOKEN": ADMIN_TOKEN}
+    # the pilot, in-process, through the services; a raised outflow rate (a reference override) so that
+    # the outflow pages have findings to draw
+    svc = build_services(Settings(database_url=url, public_base_url=base, var_dir=tmp, admin_token=ADMIN_TOKEN,
+                                  rate_limit_per_minute=0))
+    refs = References.default().override({"batteryloop_assumptions": {"pilot": {"illegal_outflow_fraction": 0.5}}})
+    report = run_pilot(svc, PilotConfig(packs=120, years=8, seed=2, dataspace=False), references=refs)
+    svc.store.dispose()
+    proc = subprocess.Popen([sys.executable, "-m", "batteryloop.cli", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(base + "/api/v1/health", timeout=0.5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("batteryloop serve did not come up")
+        yield {"base": base, "report": report}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _watch(page: Any) -> list[str]:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
+    page.on("response", lambda r: errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+    return errors
+
+
+# per chart: how many drawn marks it has (bars, points, line paths, Sankey nodes and links, boxes)
+MARKS = """el => el.querySelectorAll(
+  'svg .point, svg path.js-line, svg .sankey-node, svg .sankey-link, svg .boxes path, svg path.js-fill').length"""
+
+
+def _check_charts(page: Any, path: str) -> dict[str, int]:
+    ids = page.eval_on_selector_all(".chart", "els => els.map(e => e.id)")
+    drawn = {}
+    for fid in ids:
+        chart = page.locator(f"#{fid}")
+        chart.locator("svg.main-svg").first.wait_for(state="attached", timeout=15_000)
+        assert chart.evaluate("el => el.classList.contains('js-plotly-plot')"), f"{path}: {fid} not drawn by plotly"
+        assert chart.evaluate("el => (el.data || []).length") > 0, f"{path}: {fid} has no traces"
+        drawn[fid] = chart.evaluate(MARKS)
+        assert drawn[fid] > 0, f"{path}: {fid} drew no marks"
+    return drawn
+
+
+@pytest.mark.slow
+def test_every_pilot_page_renders_its_charts(pilot_server: dict[str, Any], artifacts: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    base = pilot_server["base"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors = _watch(page)
+        charted = {}
+        for path in PAGES:
+            page.goto(base + path)
+            page.wait_for_load_state("networkidle")
+            assert page.locator("h1").first.inner_text().startswith("Pilot dashboard"), path
+            charted[path] = _check_charts(page, path)
+            # a desktop page: nothing sticks out sideways at 1280 px
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1280 + 1, path
+            # the reference values behind the figures are listed on every page
+            assert page.locator("#references").count() == 1, path
+            name = "pilot" if path == "/pilot" else path.strip("/").replace("/", "-")
+            page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
+            assert not errors, f"{path}: {errors}"
+        browser.close()
+    # the pages that must draw charts on this run did
+    for path in ("/pilot", "/pilot/health", "/pilot/materials", "/pilot/footprint", "/pilot/routes", "/pilot/baas",
+                 "/pilot/outflows", "/pilot/economics"):
+        assert charted[path], f"{path} drew no chart"
+    assert "materials-sankey" in charted["/pilot/materials"]
+
+
+@pytest.mark.slow
+def test_keyboard_reaches_the_sections_and_overseer_sees_findings(pilot_server: dict[str, Any],
+                                                                  artifacts: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    base = pilot_server["base"]
+    findings = pilot_server["report"]["outflows"]["findings"]
+    assert findings
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors = _watch(page)
+        page.goto(base + "/pilot")
+        # tab through the page until the section navigation's "Economics" link has the focus, then open it
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement && document.activeElement.textContent.trim()") == "Economics":
+                break
+        else:
+            pytest.fail("the Economics section link is not reachable by keyboard")
+        page.keyboard.press("Enter")
+        page.wait_for_url(base + "/pilot/economics")
+        assert page.locator('.pilot-nav a[aria-current="page"]').inner_text() == "Economics"
+        # the public outflow page keeps the findings back; the node admin sees them, each pack linked to its trace
+        page.goto(base + "/pilot/outflows")
+        assert page.locator("#findings-restricted").count() == 1 and page.locator("#findings-table").count() == 0
+        admin = browser.new_context(viewport={"width": 1280, "height": 900},
+                                    extra_http_headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        apage = admin.new_page()
+        aerrors = _watch(apage)
+        apage.goto(base + "/pilot/outflows")
+        apage.wait_for_load_state("networkidle")
+        link = apage.locator("#findings-table a").first
+        assert link.get_attribute("href") == f"/trace/{findings[0]['pack']}"
+        assert apage.evaluate("document.documentElement.scrollWidth") <= 1280 + 1
+        apage.screenshot(path=str(artifacts / "pilot-outflows-admin.png"), full_page=True)
+        assert not errors and not aerrors, errors + aerrors
+        browser.close()
