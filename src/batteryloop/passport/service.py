@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy import and_, insert, select, true, update
+from sqlalchemy import and_, bindparam, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from ..access import Caller, battery_tiers, can_write_battery, model_tiers
@@ -85,6 +85,12 @@ class _LRU(OrderedDict):  # type: ignore[type-arg]
         self.move_to_end(key)
         if len(self) > self.size:
             self.popitem(last=False)
+
+
+_VERSION_COLUMNS = ("owner_id", "status", "successor_id", "version", "hash", "data", "updated_at")
+_BULK_UPDATE = (update(passports)
+                .where(passports.c.id == bindparam("b_id"), passports.c.version == bindparam("b_version"))
+                .values(**{k: bindparam(f"v_{k}") for k in (*_VERSION_COLUMNS, "archived")}))
 
 
 class PassportService:
@@ -459,6 +465,7 @@ class PassportService:
                 part = ids[i:i + 500]
                 recs = {r.id: r for r in (self._record_row(r) for r in conn.execute(self._record_query().where(
                     passports.c.id.in_(part))).all())}
+                rows, vrows = [], []
                 for pid in part:
                     rec = recs.get(pid)
                     if rec is None:
@@ -467,21 +474,32 @@ class PassportService:
                         raise Forbidden(f"only the economic operator {rec.economic_operator_id} may update passport {pid}")
                     if rec.archived or rec.successor_id:
                         raise Conflict(f"passport {pid} is read-only")
-                    self._new_version(conn, rec, merge_patch(rec.data, patches[pid]), caller, reason)
-                    n += 1
+                    values, vrow = self._version_rows(conn, rec, merge_patch(rec.data, patches[pid]), caller, reason)
+                    rows.append({**{f"v_{k}": v for k, v in values.items()}, "b_id": rec.id, "b_version": rec.version})
+                    vrows.append(vrow)
+                # one prepared UPDATE for the batch; the version guard still refuses a passport changed meanwhile
+                res = conn.execute(_BULK_UPDATE, rows)
+                if res.rowcount is not None and res.rowcount >= 0 and res.rowcount != len(rows):
+                    raise Conflict("a passport of this batch changed concurrently; read them again and retry")
+                conn.execute(insert(passport_versions), vrows)
+                n += len(rows)
         return n
 
-    def _new_version(self, conn: Any, rec: PassportRecord, content: Mapping[str, Any], caller: Caller,
-                     reason: str, *, archive: bool = False) -> None:
+    def _version_rows(self, conn: Any, rec: PassportRecord, content: Mapping[str, Any], caller: Caller, reason: str,
+                      *, archive: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
         try:
             b = BatteryData.model_validate(content)
         except ValidationError as exc:
-            raise invalid(exc, "passport update") from None
-        now = utcnow_iso()
+            raise invalid(exc, f"passport {rec.id} update") from None
         model, _ = self._model_data(conn, rec.model_id, rec.model_version)
-        row, vrow = self._rows(b, model, caller.participant_id or "admin", now, reason, rec.version + 1, rec.hash)
-        values = {k: row[k] for k in ("owner_id", "status", "successor_id", "version", "hash", "data", "updated_at")}
+        row, vrow = self._rows(b, model, caller.participant_id or "admin", utcnow_iso(), reason, rec.version + 1, rec.hash)
+        values = {k: row[k] for k in _VERSION_COLUMNS}
         values["archived"] = archive
+        return values, vrow
+
+    def _new_version(self, conn: Any, rec: PassportRecord, content: Mapping[str, Any], caller: Caller,
+                     reason: str, *, archive: bool = False) -> None:
+        values, vrow = self._version_rows(conn, rec, content, caller, reason, archive=archive)
         res = conn.execute(update(passports).where(passports.c.id == rec.id, passports.c.version == rec.version)
                            .values(**values))
         if res.rowcount != 1:

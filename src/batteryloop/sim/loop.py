@@ -189,6 +189,7 @@ class PilotRun:
         self.outflow_packs: list[dict[str, Any]] = []
         self.recovered_by_year: list[dict[str, float]] = []
         self.timings: dict[str, float] = defaultdict(float)
+        self.footprint_references: list[dict[str, Any]] = []
         self.dataspace: Any = None
         self.dsp_log: list[dict[str, Any]] = []
 
@@ -234,7 +235,9 @@ class PilotRun:
         maker = self.callers[pilot.AUTOMAKER]
         for m in pilot.battery_models():
             self.s.passports.create_model(m, maker)
-            self.s.circular.apply_model_footprint(m["model_id"], maker, manufacturing_country="DE")
+            fp = self.s.circular.apply_model_footprint(m["model_id"], maker, manufacturing_country="DE",
+                                                       references=self.refs)
+            self.footprint_references += (fp.get("result") or {}).get("references") or []
         return tokens
 
     # ------------------------------------------------------------------ one year
@@ -246,6 +249,7 @@ class PilotRun:
         fast = self.t.table("vehicle_usage", "fast_charge_share")
         idx = list(range(first, first + count))
         by_model: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        plant_country: dict[int, str] = {}
         records = []
         clock = Clock(dt.datetime(year, 1, 5, 6, tzinfo=dt.UTC), self.rng)
         for i in idx:
@@ -277,6 +281,7 @@ class PilotRun:
             f.mass[i] = self.materials[model_id].mass_kg
             f.state[i] = STATE_VEHICLE
             by_model[model_id].append((pid, pc, site))
+            plant_country[i] = pc
             made = dt.date(year, 1, 15) + dt.timedelta(days=self.rng.randint(0, 70))
             rec: dict[str, Any] = {
                 "serial_number": serial, "model_id": model_id, "economic_operator_id": pilot.AUTOMAKER,
@@ -317,7 +322,7 @@ class PilotRun:
         for i in idx:
             pid = f.ledger_id[i]
             self.sign({"id": f"{pid}-issued", "kind": "passport_issued", "actor": pilot.AUTOMAKER, "occurred_at": clock(),
-                       "place": {"country": "DE", "site": "passport service"}, "subjects": [pid],
+                       "place": {"country": plant_country[i], "site": "passport service"}, "subjects": [pid],
                        "data": {"passport_id": pid, "model_id": f.model[i]}})
             self.sign({"id": f"{pid}-install", "kind": "installation", "actor": pilot.AUTOMAKER, "occurred_at": clock(),
                        "place": {"country": f.country[i], "site": "vehicle delivery"}, "subjects": [pid],
@@ -411,22 +416,31 @@ class PilotRun:
         capex = sum(self.models[f.model[i]]["rated_energy_kwh"] for i in new) * float(
             self.t.get("second_life_literature", "new_pack_price_usd_per_kwh"))
         self.cash[(year, "BaaS operator", "subscription")] += revenue
+        # the BaaS operator buys its packs new; the automaker's vehicle and pack sales are outside the loop's books
         self.cash[(year, "BaaS operator", "pack purchase")] -= capex
-        self.cash[(year, "automaker", "pack sale")] += capex
         taxis = len(leased)
         kpis = None
         if taxis >= 20:
             from ..circular.swap_station import SwapStationConfig, simulate_swap_station
 
-            k = simulate_swap_station(SwapStationConfig(packs_in_station=max(4, taxis // 15), vehicles=taxis,
-                                                        chemistry="NMC811", pack_energy_kwh=75.0,
-                                                        swaps_per_day=taxis * 0.5, chargers=max(2, taxis // 25)),
+            # one station serves up to 300 taxis; a bigger fleet has more such stations (same KPIs, scaled)
+            per = min(taxis, 300)
+            days = 14
+            # KPIs of two simulated weeks, scaled to the year and to the number of stations; the station model's
+            # tariffs and fees are NIO's (RMB), converted at the reference rate
+            scale = taxis / per * 365 / days
+            usd = 1 / float(self.t.get("tou_tariffs_cn", "cny_per_usd"))
+            k = simulate_swap_station(SwapStationConfig(packs_in_station=max(4, per // 15), vehicles=per, days=days,
+                                                        chemistry="NMC811", pack_energy_kwh=75.0, seed=year,
+                                                        swaps_per_day=per * 0.5, chargers=max(2, per // 25)),
                                       self.refs)
-            kpis = {"swaps_served": k.swaps_served, "service_level_fraction": k.service_level_fraction,
+            kpis = {"stations": round(taxis / per, 2), "swaps_served_per_year": round(k.swaps_served * scale),
+                    "service_level_fraction": k.service_level_fraction,
                     "peak_charging_share_fraction": k.peak_charging_share_fraction,
-                    "energy_charged_kwh": k.energy_charged_kwh, "swap_revenue": k.swap_revenue,
-                    "gross_margin": k.gross_margin}
-            self.cash[(year, "BaaS operator", "swap stations")] += k.gross_margin
+                    "energy_charged_kwh_per_year": round(k.energy_charged_kwh * scale, 1),
+                    "swap_revenue_usd_per_year": round(k.swap_revenue * scale * usd, 2),
+                    "gross_margin_usd_per_year": round(k.gross_margin * scale * usd, 2)}
+            self.cash[(year, "BaaS operator", "swap stations")] += k.gross_margin * scale * usd
         self.baas_by_year.append({"year": year, "leased_packs": taxis, "subscription_revenue_usd": round(revenue, 2),
                                   "monthly_fee_usd": {k: round(v, 2) for k, v in fees.items()},
                                   "new_packs_bought": len(new), "pack_capex_usd": round(capex, 2),

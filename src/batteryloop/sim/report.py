@@ -56,6 +56,14 @@ def _cash_table(run: Any) -> list[dict[str, Any]]:
             for (y, who, what), v in sorted(run.cash.items()) if abs(v) > 0.005]
 
 
+def _references(run: Any) -> list[dict[str, Any]]:
+    """Every reference value the run used: the simulator's own and the footprint calculation's."""
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for v in [*(r.model_dump(mode="json") for r in run.t.used()), *run.footprint_references]:
+        seen[(v["set"], v["key"])] = v
+    return [seen[k] for k in sorted(seen)]
+
+
 def build_report(run: Any, duration_s: float) -> dict[str, Any]:
     s = run.s
     cfg = run.cfg
@@ -79,8 +87,13 @@ def build_report(run: Any, duration_s: float) -> dict[str, Any]:
     for c in cash:
         by_type[c["participant_type"]] += c["usd"]
     recovered = {el: round(sum(r[el] for r in run.recovered_by_year), 3) for el in ("Li", "Ni", "Co")}
-    first_rc = next((r for r in rc["rows"] if r["year"] == cfg.start_year), None)
+    first_rc = [r for r in rc["rows"] if r["year"] == cfg.start_year]
     last_rc = [r for r in rc["rows"] if r["year"] == cfg.start_year + cfg.years - 1]
+
+    def pct(rows: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+        return {r["model_id"]: {el: (v["total"] if v["total"] is None else round(100 * v["total"], 2))
+                                for el, v in r["elements"].items() if el != "Pb"} for r in rows}
+
     summary = {
         "packs": cfg.packs, "years": cfg.years, "seed": cfg.seed, "start_year": cfg.start_year,
         "duration_s": round(duration_s, 1),
@@ -91,11 +104,8 @@ def build_report(run: Any, duration_s: float) -> dict[str, Any]:
         "routes": {k: v["packs"] for k, v in sorted(by_route.items())},
         "recovered_element_kg": recovered,
         "outflow_findings": out["counts"], "packs_left_the_loop": len(run.outflow_packs),
-        "recycled_content_last_year": {r["model_id"]: {el: (v["total"] if v["total"] is None else round(100 * v["total"], 2))
-                                                       for el, v in r["elements"].items() if el != "Pb"}
-                                       for r in last_rc},
-        "recycled_content_first_year": ({el: (v["total"] if v["total"] is None else round(100 * v["total"], 2))
-                                         for el, v in first_rc["elements"].items() if el != "Pb"} if first_rc else None),
+        "recycled_content_pct_last_year": pct(last_rc),
+        "recycled_content_pct_first_year": pct(first_rc),
         "footprint_total_kgco2e_per_kwh": {m: v["total_kgco2e_per_kwh"] for m, v in fp.items()},
         "net_cash_usd_by_participant_type": {k: round(v, 2) for k, v in sorted(by_type.items())},
         "timings_s": {k: round(v, 2) for k, v in run.timings.items()},
@@ -129,7 +139,7 @@ def build_report(run: Any, duration_s: float) -> dict[str, Any]:
         "outflows": {"counts": out["counts"], "findings": out["findings"][:200], "as_of": out["as_of"],
                      "simulated": run.outflow_packs[:200]},
         "dataspace": run.dataspace.snapshot() if run.dataspace is not None else None,
-        "references": [v.model_dump(mode="json") for v in run.t.used()],
+        "references": _references(run),
     }
 
 

@@ -282,7 +282,7 @@ class TraceQueries:
         for h in history:
             if not holders or holders[-1]["holder"] != h["holder"]:
                 holders.append({"holder": h["holder"], "since": h["at"], "event_id": h["event_id"]})
-        return {"subject": subject, "current": dict(cur._mapping) if cur else None, "holders": holders,
+        return {"subject": subject, "current": {str(k): v for k, v in cur._mapping.items()} if cur else None, "holders": holders,
                 "history": history}
 
     # ---------------------------------------------------- responsible sourcing

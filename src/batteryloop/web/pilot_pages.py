@@ -154,7 +154,7 @@ def overview(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
     rec = s.get("recovered_element_kg") or {}
     kpi("recovered", f"{sum(_num(v) for v in rec.values()):,.0f} kg", "recovered Li + Ni + Co",
         ", ".join(f"{el} {_num(v):,.1f} kg" for el, v in rec.items()) or None)
-    rc = s.get("recycled_content_last_year") or {}
+    rc = s.get("recycled_content_pct_last_year") or {}
     best = [(m, el, v) for m, els in rc.items() for el, v in (els or {}).items() if isinstance(v, (int, float))]
     if best:
         m, el, v = max(best, key=lambda x: x[2])
