@@ -28,9 +28,10 @@ system-deps:
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
-## The API and passport tests again, every store on PostgreSQL (the store tests run on both in `make test`)
+## Every test that uses a store again, on PostgreSQL (tests parametrized over both stores already ran on
+## both in `make test`; tests that touch no store are deselected — see tests/conftest.py)
 test-postgres: $(STAMP) system-deps
-	BATTERYLOOP_TEST_STORE=postgresql $(BIN)/python -m pytest -q -n 2 --dist loadfile tests/api tests/passport tests/store
+	BATTERYLOOP_TEST_STORE=postgresql $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -x -m "not slow"

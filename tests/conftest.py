@@ -94,6 +94,57 @@ def _new_pg_db(postgres_url: str, template: str) -> str:
     return postgres_url.rsplit("/", 1)[0] + "/" + name
 
 
+def pg_pass() -> bool:
+    """True in CI's second pass (make test-postgres), where every store-using test runs on PostgreSQL."""
+    return os.environ.get("BATTERYLOOP_TEST_STORE") == "postgresql"
+
+
+def database_url(tmp: Path, name: str = "cli") -> str:
+    """The database a test's CLI or services use, named after ``tmp``: a SQLite file there, or in the
+    PostgreSQL pass an (empty, created on first use) database of the test server — the CLI migrates it."""
+    if not pg_pass():
+        return f"sqlite:///{tmp}/{name}.db"
+    import hashlib
+
+    from sqlalchemy import create_engine, text
+
+    admin_url = os.environ["BATTERYLOOP_TEST_POSTGRES_URL"]  # set by the _postgres_pass fixture
+    db = "bl_t_" + hashlib.sha256(f"{tmp}/{name}".encode()).hexdigest()[:20]
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        if not c.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": db}).first():
+            c.execute(text(f'CREATE DATABASE "{db}"'))
+    admin.dispose()
+    return admin_url.rsplit("/", 1)[0] + "/" + db
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_pass(request: pytest.FixtureRequest) -> None:
+    """In the PostgreSQL pass, start the server before any test builds a database URL."""
+    if pg_pass():
+        request.getfixturevalue("postgres_url")
+
+
+#: fixtures through which a test reaches a store; in the PostgreSQL pass only tests using one of them
+#: (or marked ``any_store``) run, and tests parametrized over both backends are left to the first pass
+STORE_FIXTURES = frozenset({"sqlite_store", "store", "store_url", "pg_store", "services", "pilot_services", "client"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not pg_pass():
+        return
+    keep, drop = [], []
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        on_both = any(params.get(k) in ("sqlite", "postgresql") for k in ("store", "store_url"))
+        uses = bool(names & STORE_FIXTURES) or item.get_closest_marker("any_store") is not None
+        (keep if uses and not on_both else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, migrated database URL on each backend (the test runs once per store)."""

@@ -6,15 +6,20 @@ import json
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from batteryloop.access import Caller
 from batteryloop.api.app import build_services
 from batteryloop.config import Settings
 from batteryloop.store.db import Store
+from tests.conftest import database_url
 from tests.test_cli import run
+
+pytestmark = pytest.mark.any_store
 
 
 def _services(tmp: Path, name: str):  # type: ignore[no-untyped-def]
-    store = Store(f"sqlite:///{tmp}/{name}.db")
+    store = Store(database_url(tmp, name))
     return build_services(Settings(database_url=store.url, var_dir=tmp / f"var-{name}", rate_limit_per_minute=0), store)
 
 

@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from batteryloop.sim import pilot
+from tests.conftest import database_url
+
+pytestmark = pytest.mark.any_store  # the CLI's database is PostgreSQL in make test-postgres
 
 
 def run(tmp: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
@@ -19,7 +22,7 @@ def run(tmp: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[s
 
     from batteryloop.cli import app
 
-    env = {"BATTERYLOOP_DATABASE_URL": f"sqlite:///{tmp}/cli.db", "BATTERYLOOP_VAR_DIR": str(tmp / "var")}
+    env = {"BATTERYLOOP_DATABASE_URL": database_url(tmp), "BATTERYLOOP_VAR_DIR": str(tmp / "var")}
     res = CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
     p = subprocess.CompletedProcess(list(args), res.exit_code, res.stdout, res.stderr)
     if ok:
@@ -29,10 +32,12 @@ def run(tmp: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[s
 
 def demo_pack(tmp: Path, where: str = "status = 'original'") -> dict[str, str]:
     """A pack of the demo pilot in ``tmp``'s database: its passport id, model and serial number."""
-    import sqlite3
+    from sqlalchemy import create_engine, text
 
-    with sqlite3.connect(tmp / "cli.db") as c:
-        row = c.execute(f"SELECT id, model_id, serial_number FROM passports WHERE {where} ORDER BY id LIMIT 1").fetchone()
+    eng = create_engine(database_url(tmp))
+    with eng.connect() as c:
+        row = c.execute(text(f"SELECT id, model_id, serial_number FROM passports WHERE {where} ORDER BY id LIMIT 1")).first()
+    eng.dispose()
     assert row is not None, f"no demo pack where {where}"
     return {"id": row[0], "model_id": row[1], "serial_number": row[2]}
 
@@ -42,7 +47,7 @@ SMALL_DEMO = ("demo", "--years", "2", "--no-dataspace", "--no-serve")
 
 def run_subprocess(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The real entry point in its own process (a few calls, to prove `python -m batteryloop.cli` works)."""
-    env = {**os.environ, "BATTERYLOOP_DATABASE_URL": f"sqlite:///{tmp}/cli.db", "BATTERYLOOP_VAR_DIR": str(tmp / "var")}
+    env = {**os.environ, "BATTERYLOOP_DATABASE_URL": database_url(tmp), "BATTERYLOOP_VAR_DIR": str(tmp / "var")}
     return subprocess.run([sys.executable, "-m", "batteryloop.cli", *args], capture_output=True, text=True, env=env,
                           timeout=120)
 

@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 from batteryloop.sim import pilot
+from tests.conftest import database_url
 from tests.test_cli import run
+
+pytestmark = pytest.mark.any_store
 
 LAST = str(dt.date.today().year - 1)  # the demo pilot's last year
 
@@ -64,7 +67,7 @@ def test_footprint_of_a_pack_is_its_models(demo: Path) -> None:
     assert model["model_id"] == "EM-LFP-60" and model["result"]["functional_unit"]["total_energy_kwh"] == 60 * 60 * 8
     from sqlalchemy import create_engine, text
 
-    eng = create_engine(f"sqlite:///{demo}/cli.db")
+    eng = create_engine(database_url(demo))
     with eng.connect() as c:
         pid = c.execute(text("SELECT id FROM passports WHERE model_id = 'EM-LFP-60' LIMIT 1")).scalar_one()
     eng.dispose()
@@ -131,7 +134,7 @@ def test_compliance_bad_inputs(demo: Path) -> None:
 def test_route_of_a_pack(demo: Path) -> None:
     from sqlalchemy import create_engine, text
 
-    eng = create_engine(f"sqlite:///{demo}/cli.db")
+    eng = create_engine(database_url(demo))
     with eng.connect() as c:
         pid = c.execute(text("SELECT id FROM passports WHERE status = 'original' LIMIT 1")).scalar_one()
     eng.dispose()

@@ -4,6 +4,7 @@ BATTERYLOOP_TEST_POSTGRES_URL; required in CI), dropped afterwards."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 
@@ -25,7 +26,11 @@ def _sqlite_store(tmp_path) -> Store:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def sqlite_store(tmp_path) -> Iterator[Store]:  # type: ignore[no-untyped-def]
+def sqlite_store(request, tmp_path) -> Iterator[Store]:  # type: ignore[no-untyped-def]
+    """SQLite, or PostgreSQL in the second CI pass (make test-postgres)."""
+    if os.environ.get("BATTERYLOOP_TEST_STORE") == "postgresql":
+        yield request.getfixturevalue("pg_store")
+        return
     store = _sqlite_store(tmp_path)
     yield store
     store.dispose()
