@@ -82,6 +82,17 @@ class Remote:
                 raise RuntimeError(f"{cfg.name} did not start")
             time.sleep(0.1)
 
+    def cpu_s(self) -> float | None:
+        """CPU time (user + system) the node's process has used so far (Linux /proc; None elsewhere)."""
+        import os
+
+        try:
+            with open(f"/proc/{self.proc.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return None
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(10)
@@ -151,6 +162,8 @@ def main() -> None:
         for _ in range(10):
             c.fetch(p.dsp_url, "urn:bl:doc")
         total, cat, neg, tr, pull = [], [], [], [], []
+        provider = servers[1] if not args.in_process else None
+        pcpu0 = provider.cpu_s() if isinstance(provider, Remote) else None
         cpu0 = time.process_time()
         for _ in range(args.rounds):
             t0 = time.perf_counter()
@@ -169,6 +182,7 @@ def main() -> None:
             tr.append((t3 - t2) * 1000)
             pull.append((t4 - t3) * 1000)
         cpu_ms = (time.process_time() - cpu0) / args.rounds * 1000
+        pcpu1 = provider.cpu_s() if isinstance(provider, Remote) else None
         print(f"catalog → negotiation → transfer → pull, {args.rounds} round trips on loopback (ms):")
         print(f"  {'step':28s} {'median':>8s} {'p99':>8s}")
         for label, xs in (("catalog request", cat), ("negotiation to FINALIZED", neg), ("transfer to STARTED", tr),
@@ -176,6 +190,9 @@ def main() -> None:
             print(f"  {label:28s} {statistics.median(xs):8.2f} {pct(xs, 99):8.2f}")
         who = "all three nodes" if args.in_process else "the consumer node (this process)"
         print(f"  CPU time per round trip, {who}: {cpu_ms:.2f} ms")
+        if pcpu0 is not None and pcpu1 is not None:
+            print(f"  CPU time per round trip, the provider node (its own process): "
+                  f"{(pcpu1 - pcpu0) / args.rounds * 1000:.2f} ms")
 
         # ------------------------------------------------------------ passports per second
         n = c.negotiate(p.dsp_url, "urn:bl:passport")
