@@ -178,3 +178,16 @@ def test_pilot_cli_summary(tmp_path: Path) -> None:
         for (kind,) in c.execute("SELECT kind FROM trace_events"):
             counts[kind] += 1
     assert counts["pack_assembly"] == 80 and counts["passport_issued"] == 80
+
+
+def test_registry_page_links_the_pilot_dashboard(pilot_run: tuple[Any, dict[str, Any]]) -> None:
+    from fastapi.testclient import TestClient
+
+    from batteryloop.api.app import create_app
+
+    s, rep = pilot_run
+    with TestClient(create_app(services=s)) as c:
+        home = c.get("/")
+        assert home.status_code == 200 and 'href="/pilot"' in home.text
+        assert f"{rep['summary']['ledger_events']:,} signed ledger events" in home.text
+        assert c.get("/pilot").status_code == 200

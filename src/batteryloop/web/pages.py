@@ -193,7 +193,20 @@ def dashboard(request: Request, c: CallerDep, s: ServicesDep, chemistry: str | N
     figures = fleet_figures(s.passports.fleet_health(c))
     return templates.TemplateResponse(request, "dashboard.html", _ctx(
         request, c, stats=stats, models=models, page=page, chemistry=chemistry or "", model_id=model_id or "",
-        today=dt.date.today(), figures=figures, plotly_version=plotly.__version__))
+        today=dt.date.today(), figures=figures, plotly_version=plotly.__version__, pilot=_pilot_line(s)))
+
+
+def _pilot_line(s: Any) -> dict[str, Any] | None:
+    """The latest pilot run's headline (for the link to its dashboard), or None when no pilot ran here."""
+    from ..errors import NotFound
+    from ..sim.report import latest_report
+
+    try:
+        sm = latest_report(s.store)["summary"]
+    except NotFound:
+        return None
+    return {"years": f"{sm['start_year']}–{sm['start_year'] + sm['years'] - 1}", "packs": sm["packs"],
+            "events": sm["ledger_events"], "decisions": sm["route_decisions"]}
 
 
 @router.get("/static/vendor/plotly-{version}.min.js")
