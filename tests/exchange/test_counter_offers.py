@@ -268,3 +268,40 @@ def test_dataset_endpoint_unchanged_by_filter(space: dict[str, Any]) -> None:
     a, r = space["automaker"], space["recycler"]
     got = httpx.get(f"{a.dsp_url}/catalog/datasets/{DS}", headers=r.auth_headers(a.did))
     assert got.status_code == 200 and got.json()["@id"] == DS and dsp_errors(got.json()) == []
+
+
+# ------------------------------------------------------------------------------------------- CLI
+def test_cli_filter_counter_accept(space: dict[str, Any], tmp_path: Any) -> None:
+    """``node catalog --filter``, ``node negotiate --offer``, ``node counter``, ``node accept`` drive your node's
+    management API, which speaks DSP to the provider."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from batteryloop.exchange.cli import app
+
+    from .conftest import ADMIN
+
+    a, r = space["automaker"], space["recycler"]
+    run = CliRunner()
+    me = ["--node", r.base_url, "--token", ADMIN]
+
+    out = run.invoke(app, ["catalog", a.dsp_url, *me, "--filter", json.dumps([{"id": DS}])])
+    assert out.exit_code == 0, out.output
+    assert _ids(json.loads(out.stdout)) == {DS}
+    bad = run.invoke(app, ["catalog", a.dsp_url, *me, "--filter", '[{"colour": "red"}]'])
+    assert bad.exit_code == 2 and "unsupported key 'colour'" in bad.output
+
+    wide = tmp_path / "wide.json"
+    wide.write_text(json.dumps(_wider()))
+    out = run.invoke(app, ["negotiate", a.dsp_url, DS, *me, "--offer", f"@{wide}"])
+    n = json.loads(out.stdout)
+    assert out.exit_code == 0 and n["state"] == "OFFERED"
+    assert n["offer"]["permission"] == a.offer_of(a.datasets[DS])["permission"]  # the provider's terms, to decide on
+    out = run.invoke(app, ["counter", n["pid"], *me, "--offer", json.dumps(_wider())])
+    assert json.loads(out.stdout)["state"] == "OFFERED"
+    out = run.invoke(app, ["accept", n["pid"], *me])
+    done = json.loads(out.stdout)
+    assert out.exit_code == 0 and done["state"] == "FINALIZED" and done["agreement_id"]
+    again = run.invoke(app, ["counter", n["pid"], *me, "--offer", json.dumps(_narrower(a))])
+    assert again.exit_code == 2 and "not allowed in state FINALIZED" in again.output

@@ -284,7 +284,8 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
     async def m_catalog(request: Request) -> Response:
         admin(request)
         b = await _body(request)
-        return _json(await run_in_threadpool(node.request_catalog, b["counterPartyAddress"], b.get("counterPartyId")))
+        return _json(await run_in_threadpool(lambda: node.request_catalog(b["counterPartyAddress"], b.get("counterPartyId"),
+                                                                          filter=b.get("filter"))))
 
     @m.post("/negotiations")
     async def m_negotiate(request: Request) -> Response:
@@ -306,6 +307,13 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
     async def m_accept(pid: str, request: Request) -> Response:
         admin(request)
         return _json((await run_in_threadpool(node.accept_offer, pid)).public())
+
+    @m.post("/negotiations/{pid}/counter")
+    async def m_counter(pid: str, request: Request) -> Response:
+        admin(request)
+        b = await _body(request)
+        return _json((await run_in_threadpool(lambda: node.counter_offer(pid, b["offer"],
+                                                                         wait_s=float(b.get("wait_s", 10))))).public())
 
     @m.get("/negotiations")
     def m_negotiations(request: Request) -> Response:

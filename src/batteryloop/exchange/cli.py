@@ -57,19 +57,59 @@ def keygen(base_url: Annotated[str, typer.Argument(help="the node's public base 
     _print({"key": s.private_text(), "did": did_web(base_url), "public_key": s.public_key_text})
 
 
+def _json_arg(text: str | None, what: str) -> Any:
+    """A JSON value given inline or as ``@FILE``."""
+    if text is None:
+        return None
+    try:
+        return json.loads(Path(text[1:]).read_text() if text.startswith("@") else text)
+    except (OSError, ValueError) as exc:
+        typer.echo(f"error: {what} is not JSON (inline, or @FILE): {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+FilterOpt = Annotated[str | None, typer.Option("--filter", help='catalog filter, JSON or @FILE, e.g. '
+                                               '\'[{"kind": "passport"}, {"keyword": "NMC"}]\'')]
+OfferOpt = Annotated[str | None, typer.Option("--offer", help="a counter-offer (ODRL Offer), JSON or @FILE")]
+
+
 @app.command()
 def catalog(provider: Annotated[str, typer.Argument(help="the provider's DSP URL (…/dsp)")], node: NodeOpt,
-            token: TokenOpt) -> None:
-    """Ask a provider for its catalog (what it offers you, after its access policies)."""
-    _print(_call(node, token, "POST", "/management/catalog", {"counterPartyAddress": provider}))
+            token: TokenOpt, filter: FilterOpt = None) -> None:  # noqa: A002
+    """Ask a provider for its catalog (what it offers you, after its access policies), optionally filtered."""
+    body: dict[str, Any] = {"counterPartyAddress": provider}
+    if filter is not None:
+        body["filter"] = _json_arg(filter, "--filter")
+    _print(_call(node, token, "POST", "/management/catalog", body))
 
 
 @app.command()
 def negotiate(provider: Annotated[str, typer.Argument(help="the provider's DSP URL")],
               dataset: Annotated[str, typer.Argument(help="dataset id from the catalog")], node: NodeOpt,
-              token: TokenOpt) -> None:
-    """Negotiate a contract for a dataset (accepting its offer unchanged); prints the agreement."""
-    _print(_call(node, token, "POST", "/management/negotiations", {"counterPartyAddress": provider, "datasetId": dataset}))
+              token: TokenOpt, offer: OfferOpt = None) -> None:
+    """Negotiate a contract for a dataset: its catalog offer unchanged, or ``--offer`` (a counter-offer).
+    Prints the negotiation: FINALIZED with the agreement, TERMINATED with why, or OFFERED (the provider's
+    counter-offer: answer with ``accept`` or ``counter``)."""
+    body: dict[str, Any] = {"counterPartyAddress": provider, "datasetId": dataset}
+    if offer is not None:
+        body["offer"] = _json_arg(offer, "--offer")
+    _print(_call(node, token, "POST", "/management/negotiations", body))
+
+
+@app.command()
+def accept(negotiation: Annotated[str, typer.Argument(help="your negotiation id (state OFFERED)")], node: NodeOpt,
+           token: TokenOpt) -> None:
+    """Accept the provider's offer on a negotiation (DSP event ACCEPTED)."""
+    _print(_call(node, token, "POST", f"/management/negotiations/{negotiation}/accept"))
+
+
+@app.command()
+def counter(negotiation: Annotated[str, typer.Argument(help="your negotiation id (state OFFERED)")],
+            offer: Annotated[str, typer.Option("--offer", help="the counter-offer (ODRL Offer), JSON or @FILE")],
+            node: NodeOpt, token: TokenOpt) -> None:
+    """Answer the provider's offer with a counter-offer."""
+    _print(_call(node, token, "POST", f"/management/negotiations/{negotiation}/counter",
+                 {"offer": _json_arg(offer, "--offer")}))
 
 
 @app.command()

@@ -54,8 +54,9 @@ class Negotiation:
 
     def public(self) -> dict[str, Any]:
         return {"pid": self.pid, "role": self.role, "peer_pid": self.peer_pid, "counterparty": self.counterparty_did,
-                "dataset_id": self.dataset_id, "state": self.state, "agreement_id": self.agreement_id,
-                "agreement": self.agreement, "reason": self.reason, "created_at": self.created_at,
+                "dataset_id": self.dataset_id, "state": self.state, "offer": self.offer,
+                "agreement_id": self.agreement_id, "agreement": self.agreement, "reason": self.reason,
+                "created_at": self.created_at,
                 "updated_at": self.updated_at}
 
 
