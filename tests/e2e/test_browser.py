@@ -112,3 +112,39 @@ def test_second_life_operator_sees_its_hub(demo_server: tuple[str, dict[str, str
         if "Packs left out" in text:
             assert "safety flag" in text or "spread" in text
         browser.close()
+
+
+@pytest.mark.slow
+def test_qr_code_on_the_page_opens_the_public_passport(demo_server: tuple[str, dict[str, str]]) -> None:
+    """Read the QR code off the rendered page (as a phone camera would) and follow it."""
+    import numpy as np
+    import zxingcpp
+    from playwright.sync_api import sync_playwright
+
+    base, tokens = demo_server
+    pid = tokens["_pack"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True).new_page()
+        page.goto(f"{base}/p/{pid}")
+        page.wait_for_function("document.querySelector('img.qr') && document.querySelector('img.qr').complete")
+        # the pixels of the QR image as drawn by the browser, grey levels, 8 px per module
+        pixels = page.evaluate("""() => {
+            const img = document.querySelector('img.qr');
+            const c = document.createElement('canvas');
+            c.width = img.naturalWidth * 8; c.height = img.naturalHeight * 8;
+            const g = c.getContext('2d'); g.fillStyle = '#fff'; g.fillRect(0, 0, c.width, c.height);
+            g.imageSmoothingEnabled = false; g.drawImage(img, 0, 0, c.width, c.height);
+            const d = g.getImageData(0, 0, c.width, c.height).data;
+            const out = new Array(c.width * c.height);
+            for (let i = 0; i < out.length; i++) out[i] = d[4 * i];
+            return {w: c.width, h: c.height, px: out};
+        }""")
+        grey = np.array(pixels["px"], dtype=np.uint8).reshape(pixels["h"], pixels["w"])
+        found = zxingcpp.read_barcodes(grey)
+        assert len(found) == 1 and found[0].format == zxingcpp.BarcodeFormat.QRCode
+        link = found[0].text
+        assert link == f"{base}/p/{pid}"
+        page.goto(link)
+        assert page.locator("h1").first.inner_text() == "Battery passport" and pid in page.content()
+        browser.close()
