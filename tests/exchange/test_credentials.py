@@ -226,3 +226,68 @@ def test_unsigned_and_foreign_algorithms_refused() -> None:
     other = base64.urlsafe_b64encode(json.dumps({"alg": "Ed25519", "kid": HOLDER.kid}).encode()).rstrip(b"=").decode()
     with pytest.raises(CredentialError, match="does not belong to issuer"):
         verify_credential(f"{other}.{payload}.{sig}", resolver())
+
+
+def test_not_yet_valid_credential_refused() -> None:
+    tok = issue_credential(CX_ISSUER, subject_did=HOLDER.did, credential_type=MEMBERSHIP, subject={},
+                           valid_from=time.time() + 3600)
+    with pytest.raises(CredentialError, match="valid only from") as e:
+        verify_credential(tok, resolver())
+    assert e.value.code == "not_yet_valid"
+
+
+def test_unreachable_status_list_refuses() -> None:
+    """An issuer whose status list cannot be fetched: the credential is refused, never assumed unrevoked."""
+    def down(url: str) -> str:
+        raise ConnectionError("connection refused")
+
+    tok = issue_credential(CX_ISSUER, subject_did=HOLDER.did, credential_type=MEMBERSHIP, subject={},
+                           status=StatusEntry("https://issuer.catena-x.test/status/1", 3))
+    with pytest.raises(CredentialError, match="cannot be fetched") as e:
+        verify_credential(tok, resolver(), status_check=StatusListChecker(down, resolver(), ttl_s=0))
+    assert e.value.code == "status_unavailable"
+    # a status list that is not a signed status list credential is refused too
+    with pytest.raises(CredentialError) as e:
+        verify_credential(tok, resolver(), status_check=StatusListChecker(lambda u: "garbage", resolver(), ttl_s=0))
+    assert e.value.code == "malformed"
+
+
+def test_expired_or_overlong_presentation_refused() -> None:
+    vc = issue_credential(CX_ISSUER, subject_did=HOLDER.did, credential_type=MEMBERSHIP, subject={})
+    vp = present(HOLDER, [vc], audience=VERIFIER, ttl_s=60)
+    with pytest.raises(CredentialError) as e:
+        verify_presentation(vp, resolver(), audience=VERIFIER, replay=ReplayGuard(), now=time.time() + 120)
+    assert e.value.code == "expired"
+    long_lived = present(HOLDER, [vc], audience=VERIFIER, ttl_s=3600)
+    with pytest.raises(CredentialError, match="lifetime") as e:
+        verify_presentation(long_lived, resolver(), audience=VERIFIER, replay=ReplayGuard())
+    assert e.value.code == "malformed"
+
+
+def test_rotated_key_is_used_after_the_document_changes() -> None:
+    """Verification keys are cached with the DID document they come from: when the document is fetched
+    again with a new key, the old key no longer verifies anything."""
+    from batteryloop.trace.keys import Signer
+
+    old = Identity(CX_ISSUER.did, CX_ISSUER.participant_id, Signer.generate("old"))
+    new = Identity(CX_ISSUER.did, CX_ISSUER.participant_id, Signer.generate("new"))
+    served = {"doc": old.document()}
+    res = DidResolver(lambda url: served["doc"], ttl_s=0)
+    by_old = issue_credential(old, subject_did=HOLDER.did, credential_type=MEMBERSHIP, subject={})
+    by_new = issue_credential(new, subject_did=HOLDER.did, credential_type=MEMBERSHIP, subject={})
+    assert verify_credential(by_old, res).issuer == CX_ISSUER.did
+    with pytest.raises(CredentialError) as e:
+        verify_credential(by_new, res)
+    assert e.value.code == "forged_signature"
+    served["doc"] = new.document()
+    assert verify_credential(by_new, res).issuer == CX_ISSUER.did
+    # the credential verified under the old key is checked again (not taken from the signature cache) …
+    with pytest.raises(CredentialError) as e:
+        verify_credential(by_old, res)
+    assert e.value.code == "forged_signature"
+    # … and while the document stays the same, the cached result is used (same object back)
+    served["doc"] = dict(new.document())
+    res2 = DidResolver(lambda url: served["doc"], ttl_s=300)
+    first = verify_credential(by_new, res2)
+    assert res2.signature_cache[by_new][0] is served["doc"]
+    assert verify_credential(by_new, res2) == first

@@ -150,13 +150,16 @@ StatusCheck = Callable[[VerifiedCredential, Mapping[str, Any]], None]
 
 def _verified_claims(token: str, resolver: DidResolver) -> dict[str, Any]:
     """Signature check of a credential, remembered by the resolver that vouched for the key: the same
-    credential is presented on every message. Only the signature result is kept; the validity window and
-    revocation are checked every time."""
+    credential is presented on every message. Only the signature result is kept, and only while the
+    issuer's DID document it was checked against is the one the resolver holds (a re-fetched document —
+    key rotation — means checking again); the validity window and revocation are checked every time."""
     hit = resolver.signature_cache.get(token)
     if hit is not None:
-        return hit
+        doc, claims = hit
+        if resolver.resolve(claims["iss"]) is doc:
+            return claims
     claims = _verify_jws(token, resolver, "credential")
-    resolver.remember_signature(token, claims)
+    resolver.remember_signature(token, claims, resolver.resolve(claims["iss"]))
     return claims
 
 

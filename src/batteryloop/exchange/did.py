@@ -123,14 +123,15 @@ class DidResolver:
         self._static = dict(static or {})
         self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
-        self.signature_cache: dict[str, dict[str, Any]] = {}  # credential JWT -> claims whose signature verified
+        # credential JWT -> (the issuer's DID document its signature was verified against, its claims)
+        self.signature_cache: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._keys: dict[str, tuple[dict[str, Any], OKPKey]] = {}  # kid -> (the document it was read from, key)
 
-    def remember_signature(self, token: str, claims: dict[str, Any]) -> None:
+    def remember_signature(self, token: str, claims: dict[str, Any], doc: dict[str, Any]) -> None:
         with self._lock:
             if len(self.signature_cache) > 20_000:
                 self.signature_cache.clear()
-            self.signature_cache[token] = claims
+            self.signature_cache[token] = (doc, claims)
 
     def add(self, doc: dict[str, Any]) -> None:
         self._static[doc["id"]] = doc
