@@ -39,15 +39,13 @@ def run_demo(settings: Settings, *, packs: int = 2000, seed: int = 42, years: in
         _fresh(settings)
     t0 = time.perf_counter()
     s = build_services(settings)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    with Progress(TextColumn("{task.description:<40}"), BarColumn(), MofNCompleteColumn(), TextColumn("packs"),
+                  TimeElapsedColumn(),
                   console=console, transient=False) as progress:
-        tasks: dict[str, Any] = {}
+        task = progress.add_task(f"pilot {cfg.start_year}–{cfg.start_year + cfg.years - 1}", total=cfg.packs)
 
-        def tick(name: str, done: int, total: int) -> None:
-            if name not in tasks:
-                tasks[name] = progress.add_task(f"pilot {cfg.start_year}–{cfg.start_year + cfg.years - 1}: {name}",
-                                                total=total)
-            progress.update(tasks[name], completed=done)
+        def tick(what: str, built: int, total: int) -> None:
+            progress.update(task, completed=built, total=total, description=f"pilot: {what}")
 
         report = run_pilot(s, cfg, progress=tick)
     tokens: dict[str, str] = report.pop("_tokens")

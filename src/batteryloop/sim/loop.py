@@ -149,6 +149,7 @@ def production_plan(packs: int, years: int) -> list[int]:
 class PilotRun:
     def __init__(self, services: Any, config: PilotConfig, *, references: References | None = None,
                  progress: Callable[[str, int, int], None] | None = None, workdir: Any = None) -> None:
+        """``progress(what, packs built, packs in total)`` is called as the pilot moves on."""
         self.s = services
         self.cfg = config
         self.refs = references or References.default()
@@ -738,22 +739,28 @@ def run_pilot(services: Any, config: PilotConfig | None = None, *, references: R
     try:
         plan = production_plan(cfg.packs, cfg.years)
         first = 0
+        built = 0
         for j in range(cfg.years):
             year = cfg.start_year + j
             run.years.append(year)
+            run.progress(f"{year}: building {plan[j]:,} packs", built, cfg.packs)
             run.produce(year, first, plan[j])
             first += plan[j]
             run.flush()
+            built += plan[j]
+            run.progress(f"{year}: driving, BMS reports", built, cfg.packs)
             run.baas_year(year)
             run.use(year)
             run.flush()
+            run.progress(f"{year}: retiring, routing, recycling", built, cfg.packs)
             run.retire(year)
             run.flush()
             if run.dataspace is not None:
                 run.dataspace.pull_retired(year)
+            run.progress(f"{year}: second-life hubs", built, cfg.packs)
             run.second_life_year(year)
             run.snapshot(year)
-            run.progress("years", j + 1, cfg.years)
+        run.progress("verifying ledger, writing report", built, cfg.packs)
         report = build_report(run, time.perf_counter() - t0)
     finally:
         if run.dataspace is not None:
