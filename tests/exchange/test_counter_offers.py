@@ -207,6 +207,13 @@ def test_narrowing_rule() -> None:
     with_prohibition = {**offered, "prohibition": [{"action": "use", "constraint": [SHORTER]}]}
     assert narrowing_problems(offered, with_prohibition) == [
         "prohibition 1 ('use') of the offer is missing or changed"]
+    with_duty = copy.deepcopy(offered)
+    with_duty["permission"][0]["duty"] = [{"action": "compensate"}]
+    assert narrowing_problems(with_duty, offered) == [
+        "permission 1 ('use') changes ['duty'] of the offered permission; only constraints may be added"]
+    assert narrowing_problems(offered, with_duty) == [
+        "permission 1 ('use') changes ['duty'] of the offered permission; only constraints may be added"]
+    assert narrowing_problems(with_duty, with_duty) == []
     ored = {"permission": [{"action": "use", "constraint": [{"or": offered["permission"][0]["constraint"][0]["and"]}]}]}
     assert narrowing_problems(ored, offered) == ["permission 1: only 'and' constraints can be compared with the offer"]
 

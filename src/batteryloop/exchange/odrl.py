@@ -271,6 +271,15 @@ def _atoms(rule: Mapping[str, Any]) -> frozenset[str] | None:
     return frozenset(out)
 
 
+def _extras(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """What a rule holds besides its action and constraints (duties, parties, @id …)."""
+    return {k: v for k, v in rule.items() if k not in ("action", "constraint", "@type")}
+
+
+def _extras_keys(same: list[tuple[Any, dict[str, Any]]]) -> list[str]:
+    return sorted({k for _, x in same for k in x})
+
+
 def _show(atom: str) -> str:
     import json
 
@@ -288,7 +297,8 @@ def narrowing_problems(counter: Mapping[str, Any], offered: Mapping[str, Any]) -
     mean is then decided by :func:`evaluate`, which denies what it cannot evaluate.
     """
     problems: list[str] = []
-    offered_perms = [(_action(r), _atoms(r)) for r in _as_list(offered.get("permission")) if isinstance(r, Mapping)]
+    offered_perms = [(_action(r), _atoms(r), _extras(r)) for r in _as_list(offered.get("permission"))
+                     if isinstance(r, Mapping)]
     perms = [r for r in _as_list(counter.get("permission")) if isinstance(r, Mapping)]
     if not perms:
         problems.append("the counter-offer has no permission")
@@ -297,13 +307,17 @@ def narrowing_problems(counter: Mapping[str, Any], offered: Mapping[str, Any]) -
         if atoms is None:
             problems.append(f"permission {i + 1}: only 'and' constraints can be compared with the offer")
             continue
-        same = [a for act, a in offered_perms if act == action and a is not None]
+        same = [(a, x) for act, a, x in offered_perms if act == action and a is not None]
         if not same:
             problems.append(f"permission {i + 1}: action {action!r} is not offered")
-        elif not any(a <= atoms for a in same):
-            missing = min((a - atoms for a in same), key=len)
+        elif not any(a <= atoms for a, _ in same):
+            missing = min((a - atoms for a, _ in same), key=len)
             problems.append(f"permission {i + 1} ({action!r}) drops or changes the offered constraint(s) "
                             + ", ".join(sorted(_show(m) for m in missing)))
+        elif not any(a <= atoms and x == _extras(rule) for a, x in same):
+            # duties, assigner/assignee, refinements …: not compared, so they must be the offer's own
+            problems.append(f"permission {i + 1} ({action!r}) changes {sorted(_extras(rule) or _extras_keys(same))} "
+                            f"of the offered permission; only constraints may be added")
     for kind in ("prohibition", "obligation"):
         kept = {(_action(r), _atoms(r)) for r in _as_list(counter.get(kind)) if isinstance(r, Mapping)}
         for i, rule in enumerate(r for r in _as_list(offered.get(kind)) if isinstance(r, Mapping)):
