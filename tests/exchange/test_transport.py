@@ -53,6 +53,7 @@ def test_requests_and_keep_alive(server: str) -> None:
     c = KeepAliveClient()
     r = c.post(server + "/echo", content=b'{"a":1}', headers={"Content-Type": "application/json",
                                                               "Authorization": "Bearer x"})
+    assert r.headers["Content-Type"] == r.headers["content-type"] == "application/json"
     assert r.status_code == 200 and r.json() == {"method": "POST", "query": {}, "body": '{"a":1}',
                                                  "content_type": "application/json", "auth": "Bearer x"}
     first = _conns(c)

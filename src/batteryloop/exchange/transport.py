@@ -20,6 +20,7 @@ import ssl
 import threading
 import time
 import urllib.request
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -34,7 +35,7 @@ class Response:
 
     __slots__ = ("status_code", "headers", "content", "url")
 
-    def __init__(self, status_code: int, headers: dict[str, str], content: bytes, url: str) -> None:
+    def __init__(self, status_code: int, headers: Mapping[str, str], content: bytes, url: str) -> None:
         self.status_code = status_code
         self.headers = headers
         self.content = content
@@ -117,7 +118,7 @@ class KeepAliveClient:
             if self._fallback is None:
                 raise httpx.UnsupportedProtocol(f"cannot send {scheme!r} requests")
             r = self._fallback.request(method, url, content=content, json=json, headers=headers, params=params)
-            return Response(r.status_code, dict(r.headers), r.content, url)
+            return Response(r.status_code, r.headers, r.content, url)
         port = parts.port or (443 if scheme == "https" else 80)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         if params:
@@ -148,7 +149,7 @@ class KeepAliveClient:
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
                 raise httpx.ConnectError(f"{method} {url}: {exc}") from None
-            out = Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, body, url)
+            out = Response(resp.status, resp.msg, body, url)  # resp.msg: the headers, case-insensitive
             if resp.will_close:
                 conn.close()
             else:
