@@ -210,13 +210,16 @@ ENDPOINTS = [
     ("POST", "/dsp/negotiations/request"), ("POST", "/dsp/transfers/request"),
 ]
 TARGETS = ["cfp", "parts", "partsStructure", "tradeRequest", "status", "cfpCertification", "hoge"]
+FILTERS = [[], [{"kind": "commitment_opening"}], [{"keyword": "audit"}], [{"keyword": "Kansai Cathode"}],
+           [{"id": "urn:ouranos:audit:" + CELL_TRACE}]]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(party=st.sampled_from(PARTIES), endpoint=st.sampled_from(ENDPOINTS), target=st.sampled_from(TARGETS),
-       api_key=st.booleans())
+       api_key=st.booleans(), flt=st.sampled_from(FILTERS))
 def test_property_no_confidential_field_without_contract(space: dict[str, Any], bridged: dict[str, Any], party: str,
-                                                         endpoint: tuple[str, str], target: str, api_key: bool) -> None:
+                                                         endpoint: tuple[str, str], target: str, api_key: bool,
+                                                         flt: list[Any]) -> None:
     """Whatever a party without a grant asks the cell maker, no supplier name, volume or component figure comes back."""
     c = space["cellmaker"]
     headers: dict[str, str] = {"apiKey": OURANOS_KEY} if api_key else {}
@@ -231,7 +234,7 @@ def test_property_no_confidential_field_without_contract(space: dict[str, Any], 
                                                        a.credentials, audience=c.did)
     method, path = endpoint
     body = {"@context": ["https://w3id.org/dspace/2025/1/context.jsonld"], "@type": "CatalogRequestMessage",
-            "filter": []} if "catalog" in path else {}
+            "filter": flt} if "catalog" in path else {}
     r = httpx.request(method, c.base_url + path, headers=headers, json=body if method == "POST" else None,
                       params={"dataTarget": target, "traceIds": CELL_TRACE, "traceId": CELL_TRACE}
                       if "datatransport" in path else None)
@@ -239,5 +242,7 @@ def test_property_no_confidential_field_without_contract(space: dict[str, Any], 
     if party != "auditor":  # the auditor is the one party granted the opening (by its own contract only)
         for secret in CONFIDENTIAL:
             assert secret not in text, (party, endpoint, target, secret)
+        if path == "/dsp/catalog/request":  # no filter lists the auditors-only dataset to anyone else
+            assert "urn:ouranos:audit:" not in text, (party, flt)
     else:
         assert "\"salts\"" not in text and "value_micro" not in text  # the opening travels only by contract
