@@ -16,7 +16,9 @@ from batteryloop.sim.loop import PilotConfig, production_plan, run_pilot
 from batteryloop.sim.report import latest_report
 from batteryloop.store.tables import passports
 from batteryloop.store.trace_tables import trace_events
-from tests.conftest import make_services
+from tests.conftest import database_url, make_services
+
+pytestmark = pytest.mark.any_store  # SQLite in make test, PostgreSQL in make test-postgres
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +26,7 @@ def pilot_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, 
     from batteryloop.store.db import Store
 
     tmp = tmp_path_factory.mktemp("pilot")
-    store = Store(f"sqlite:///{tmp}/pilot.db")
+    store = Store(database_url(tmp, "pilot"))
     store.upgrade()
     s = make_services(store)
     report = run_pilot(s, PilotConfig(packs=400, years=8, seed=7, dataspace=True, dsp_pulls_per_year=1))
@@ -125,7 +127,7 @@ def test_same_seed_same_pilot(tmp_path: Path) -> None:
 
     sums = []
     for k in range(2):
-        store = Store(f"sqlite:///{tmp_path}/p{k}.db")
+        store = Store(database_url(tmp_path, f"p{k}"))
         store.upgrade()
         rep = run_pilot(make_services(store), PilotConfig(packs=60, years=4, seed=3, dataspace=False))
         sm = {key: v for key, v in rep["summary"].items() if key not in ("duration_s", "timings_s")}
@@ -171,12 +173,14 @@ def test_pilot_cli_summary(tmp_path: Path) -> None:
     bad = run(tmp_path, "demo", "--packs", "10", "--years", "3", "--start-year", str(dt.date.today().year),
               "--no-serve", ok=False)
     assert bad.returncode == 2 and "future" in (bad.stdout + bad.stderr)
-    counts = Counter()
-    import sqlite3
+    from sqlalchemy import create_engine
 
-    with sqlite3.connect(tmp_path / "cli.db") as c:
-        for (kind,) in c.execute("SELECT kind FROM trace_events"):
+    counts: Counter[str] = Counter()
+    eng = create_engine(database_url(tmp_path))
+    with eng.connect() as c:
+        for (kind,) in c.execute(select(trace_events.c.kind)):
             counts[kind] += 1
+    eng.dispose()
     assert counts["pack_assembly"] == 80 and counts["passport_issued"] == 80
 
 
