@@ -68,6 +68,15 @@ def rich(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
                        references=refs)
 
 
+@pytest.fixture(scope="module")
+def with_ds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A short pilot WITH the data space (five connector nodes on loopback, about 5 s): the bridge and a
+    passport pull, so that /pilot/dataspace renders a real snapshot."""
+    from batteryloop.sim.loop import PilotConfig
+
+    yield from _client(tmp_path_factory.mktemp("pilot-ds"), PilotConfig(packs=80, years=3, dataspace=True))
+
+
 @pytest.fixture
 def empty(tmp_path: Path) -> Iterator[Any]:
     yield from _client(tmp_path)
@@ -205,14 +214,16 @@ def test_routes_page_aggregates_for_the_public_and_details_for_overseers(rich: A
     for d in rich.report["decisions_sample"]:
         assert d["pack"] not in public
     # means over fewer than three packs are withheld; the box plot only has routes with three packs or more
-    groups = Counter((d["year"], d["route"]) for d in rich.report["decisions_sample"])
-    rows = re.findall(r"<tr><td>(\d{4})</td><td>([\w-]+)</td><td class=\"num\">(\d+)</td>.*?</tr>", public)
+    from batteryloop.web.pilot_pages import route_label
+
+    groups = Counter((d["year"], route_label(d["route"])) for d in rich.report["decisions_sample"])
+    rows = re.findall(r"<tr><td>(\d{4})</td><td>([^<]+)</td><td class=\"num\">(\d+)</td>.*?</tr>", public)
     assert rows and len(rows) == len(groups)
     for year, route, n in rows:
         assert int(n) == groups[(int(year), route)]
         row = next(r for r in public.split("<tr>") if r.startswith(f"<td>{year}</td><td>{route}</td>"))
         assert (row.count("—") == 2) == (int(n) < 3), row
-    routes = Counter(d["route"] for d in rich.report["decisions_sample"])
+    routes = Counter(route_label(d["route"]) for d in rich.report["decisions_sample"])
     boxes = figures(public).get("routes-soh", [])
     assert sorted(b["x"][0] for b in boxes) == sorted(r for r, n in routes.items() if n >= 3)
     assert boxes, "this run has routes with three decisions or more"
@@ -269,28 +280,191 @@ def test_missing_sections_say_not_in_this_run(tmp_path: Path, small: Any) -> Non
                 assert "not in this run" in r.text, path
 
 
-def test_dataspace_snapshot_is_rendered(tmp_path: Path, small: Any) -> None:
-    """When the run has a data space, its nodes, credentials, agreements, contracts and transfers are tables."""
+def _text(html: str) -> str:
+    """The page's text, tags dropped and white space collapsed (for sentences that span markup)."""
+    import html as html_
+
+    return re.sub(r"\s+", " ", html_.unescape(re.sub(r"<[^>]+>", " ", html))).strip()
+
+
+def test_dataspace_page_tells_the_real_snapshot(with_ds: Any) -> None:
+    """/pilot/dataspace on a real run: one card per data space with its nodes (organisation, role, participant id,
+    shortened DID with the full value at hand, credentials with their issuers' names), the recognition agreements
+    as sentences, the bridge as steps with its figures, a chart of the transfers between nodes and the passport
+    pulls linked to the passport and its trace."""
+    ds = with_ds.report["dataspace"]
+    names = with_ds.report["names"]
+    r = with_ds.get("/pilot/dataspace")
+    assert r.status_code == 200, r.text[:2000]
+    html, text = r.text, _text(r.text)
+    # the generic dict-to-table rendering is gone
+    assert 'id="ds-table-nodes"' not in html and 'id="ds-table-bridge"' not in html
+    by_did = {n["did"]: n for n in ds["nodes"]}
+    spaces = {n["space"] for n in ds["nodes"]}
+    assert spaces == {"catena-x", "ouranos"}
+    for sp in spaces:
+        card = html.split(f'id="space-{sp}"', 1)[1].split("</section>", 1)[0]
+        for n in (n for n in ds["nodes"] if n["space"] == sp):
+            assert f'id="node-{n["name"]}"' in card, n["name"]
+            node = card.split(f'id="node-{n["name"]}"', 1)[1].split("</li>", 1)[0]
+            assert n["participant_id"] in node
+            if n["participant_id"] in names:
+                assert names[n["participant_id"]] in node
+            # the DID: shown (shortened if long) with the full value in a title and in the folded identifiers
+            assert f'title="{n["did"]}"' in node and n["did"] in node.split("<details>", 1)[1]
+            for cr in n["credentials"]:
+                issuer = by_did.get(cr["issuer"])
+                assert issuer is not None, "the demo's credentials are issued by its own issuers"
+                label = {"cx-issuer": "Catena-X issuer", "ou-issuer": "Ouranos issuer"}[issuer["name"]]
+                assert f"by {label}</small>" in node, (n["name"], cr)
+                assert cr["id"] in node  # the credential's id, in its tag's title and the folded identifiers
+    # recognition agreements as sentences
+    assert "Catena-X accepts Membership and Certification credentials issued in Ouranos" in text
+    for a in ds["agreements"]:
+        assert f"<code>{a['id']}</code>" in html
+    # the bridge, step by step, with its figures
+    b = ds["bridge"]
+    steps = _text(html.split('id="bridge-steps"', 1)[1].split("</ol>", 1)[0])
+    for word in ("Trade request", "aggregated, certified footprint", "Commitment checked", "Certification accepted",
+                 "NCA model footprint"):
+        assert word in steps, word
+    assert names[b["supplier"]] in steps and b["model_id"] in steps
+    for v in b["supplier_cfp_kgco2e_per_kwh"].values():
+        assert f"{v:,.1f}" in steps
+    assert f"{float(b['committed_total']):,.2f}" in steps and "✓ matches" in steps
+    assert f'title="{b["agreement_id"]}"' in html and f'title="{b["commitment_root"]}"' in html
+    cert = b["certifications"][0]
+    assert cert["certificateId"] in steps and cert["ground"].removeprefix("agreement:") in steps
+    assert "Ouranos issuer (Ouranos)" in steps
+    assert f"{b['pack_carbon_footprint']['total_kgco2e_per_kwh']:.4f} kg CO₂e per kWh" in steps
+    assert b["kept_confidential"] in text and 'id="kept-confidential"' in html
+    # the chart of completed transfers between nodes: names resolved from the DIDs, one link per pair and dataset
+    figs = figures(html)
+    sankey = figs["dataspace-flows"][0]
+    assert sankey["type"] == "sankey"
+    labels = sankey["node"]["label"]
+    assert not any(lb.startswith("did:") for lb in labels)
+    automaker = next(n for n in ds["nodes"] if n["name"] == "automaker")
+    cellmaker = next(n for n in ds["nodes"] if n["name"] == "cellmaker")
+    src = labels.index(f"{names[cellmaker['participant_id']]} (Japanese cell maker)")
+    dst = labels.index(f"{names[automaker['participant_id']]} (automaker)")
+    links = list(zip(sankey["link"]["source"], sankey["link"]["target"], sankey["link"]["value"], sankey["link"]["label"],
+                     strict=True))
+    assert (src, dst, 1, "cell carbon footprint") in links
+    # every completed transfer is counted once (both connectors record it)
+    provider_side = sum(1 for n in ds["nodes"] for t in n["transfers"]
+                        if t["role"] == "provider" and t["state"] == "COMPLETED")
+    assert sum(sankey["link"]["value"]) == provider_side
+    pairs = {t["name"]: t for t in figs["dataspace-pairs"]}
+    assert sum(pairs["transfers completed"]["x"]) == provider_side
+    # the passport pulls, linked to the passport and its trace
+    assert ds["passport_pulls"], "a 3-year run with 80 packs retires a pack in the EU"
+    table = html.split('id="pulls-table"', 1)[1].split("</table>", 1)[0]
+    for p in ds["passport_pulls"]:
+        assert f'href="/p/{p["passport_id"]}"' in table and f'href="/trace/{p["pack"]}"' in table
+        assert f'title="{p["agreement_id"]}"' in table
+        assert p["negotiation_state"].lower() in table and p["transfer_state"].lower() in table
+        assert ", ".join(t.replace("_", " ") for t in p["tiers"]) in table
+    years = [int(y) for y in re.findall(r"<tr><td>(\d{4})</td>", table)]
+    assert years == sorted(years)
+    # the pulled passport resolves on this node
+    p = ds["passport_pulls"][0]
+    assert with_ds.get(f"/p/{p['passport_id']}").status_code == 200
+    # the footprint page points at the bridge for the NCA model
+    assert 'href="/pilot/dataspace#bridge"' in with_ds.get("/pilot/footprint").text
+
+
+def test_dataspace_page_copes_with_partial_and_unknown_parts(tmp_path: Path, small: Any) -> None:
+    """A snapshot with only some parts (and a part the page does not know) renders: missing parts say so,
+    unknown parts fall back to a table, long ids are shortened with the full value in a title."""
+    from batteryloop.sim.loop import PilotConfig
+    from batteryloop.sim.report import save_report
+
+    long_did = "did:web:connector.automaker.example.com%3A8443:participants:BPNL000000000EM1"
+    for c in _client(tmp_path):
+        rep = copy.deepcopy(small.report)
+        rep.pop("_tokens", None)
+        rep["dataspace"] = {
+            "nodes": [{"name": "automaker", "space": "catena-x", "participant_id": "BPNL000000000EM1", "did": long_did,
+                       "url": "http://127.0.0.1:1", "credentials": [{"type": "unverifiable", "error": "expired"}],
+                       "negotiations": [], "transfers": []}],
+            "agreements": [], "bridge": None, "passport_pulls": [],
+            "audit": [{"at": "2025-01-01", "what": "started"}],
+        }
+        save_report(c.store, PilotConfig(packs=60, years=4, dataspace=False), rep)
+        r = c.get("/pilot/dataspace")
+        assert r.status_code == 200, r.text[:2000]
+        html = r.text
+        assert 'id="space-catena-x"' in html and "EuroMotors AG" in html
+        assert f'title="{long_did}"' in html and f">{long_did}<" not in html.split("<details>", 1)[0]
+        assert "unverifiable" in html and "expired" in html
+        assert "Recognition agreements: not in this run." in html and "The bridge: not in this run." in html
+        assert "No passport was pulled in this run" in html
+        assert 'id="ds-table-audit"' in html and "started" in html
+        assert not figures(html)
+
+
+def test_current_report_keys_are_read(tmp_path: Path, small: Any) -> None:
+    """The pages read the report's current keys: swap-station KPIs per year in USD, the second-life hubs'
+    storage net value / whole-hub cash / solar, recycled content of the first and last year."""
     from batteryloop.sim.loop import PilotConfig
     from batteryloop.sim.report import save_report
 
     for c in _client(tmp_path):
         rep = copy.deepcopy(small.report)
         rep.pop("_tokens", None)
-        rep["dataspace"] = {
-            "nodes": [{"name": "automaker", "space": "Catena-X", "did": "did:web:automaker.example", "url": "http://127.0.0.1:1/dsp"},
-                      {"name": "cell maker JP", "space": "Ouranos", "did": "did:web:cell.example", "url": "http://127.0.0.1:2/dsp"}],
-            "credentials": [{"holder": "automaker", "type": "MembershipCredential", "issuer": "did:web:issuer.example"}],
-            "recognition_agreements": [{"from": "Catena-X", "to": "Ouranos", "scope": ["MembershipCredential"]}],
-            "contracts": [{"agreement_id": "a1", "asset": "cfp", "provider": "cell maker JP", "consumer": "automaker"}],
-            "transfers": [{"transfer_id": "t1", "asset": "cfp", "state": "COMPLETED"},
-                          {"transfer_id": "t2", "asset": "passport", "state": "COMPLETED"}],
-            "bridge": {"ok": True, "model_id": "EM-NCA-75"},
-        }
+        year = rep["baas_by_year"][-1]["year"]
+        rep["baas_by_year"][-1]["station"] = {
+            "stations": 1.2, "swaps_served_per_year": 65318, "service_level_fraction": 0.98,
+            "peak_charging_share_fraction": 0.83, "energy_charged_kwh_per_year": 3206033.3,
+            "swap_revenue_usd_per_year": 692270.64, "gross_margin_usd_per_year": 365936.36}
+        rep["second_life_by_year"] = [
+            {"year": year - 1, "EU": {"operator": "BPNL000000000SL8", "operator_name": "Rotterdam City Storage BV",
+                                      "hub": "Rotterdam hub", "packs": 2, "usable_kwh": 100.0,
+                                      "note": "fewer than 4 repurposed packs: no hub string yet"}},
+            {"year": year, "EU": {"operator": "BPNL000000000SL8", "operator_name": "Rotterdam City Storage BV",
+                                  "hub": "Rotterdam hub", "packs": 44, "usable_kwh": 2350.4, "hub_packs": 40, "strings": 10,
+                                  "hub_pv_used_kwh": 543661.5, "hub_net_cash_usd": 373519.89,
+                                  "energy_delivered_kwh": 709575.6, "storage_net_value_usd": 51742.23,
+                                  "co2_avoided_kg": 366581.3, "lcos_usd_per_kwh": {"second_life": 0.1837, "new": 0.0819},
+                                  "cycles_per_year": 303.3, "tariffs": "CNY time-of-use (reference set)"}}]
         save_report(c.store, PilotConfig(packs=60, years=4, dataspace=False), rep)
-        html = c.get("/pilot/dataspace").text
-        for part in ("nodes", "credentials", "recognition_agreements", "contracts", "transfers", "bridge"):
-            assert f'id="ds-table-{part}"' in html, part
-        assert "did:web:automaker.example" in html and "Ouranos" in html
+        html = c.get("/pilot/baas").text
         figs = figures(html)
-        assert figs["dataspace-transfers"][0]["y"] == [1, 1]
+        money = {t["name"]: t for t in figs["baas-money"]}
+        assert money["swap revenue"]["y"][-1] == 692270.64
+        assert money["swap stations' gross margin"]["y"][-1] == 365936.36
+        fleet = {t["name"]: t for t in figs["baas-fleet"]}
+        assert fleet["swaps served by the stations per year (right axis)"]["y"][-1] == 65318
+        station = html.split('id="station-table"', 1)[1].split("</table>", 1)[0]
+        for v in ("65,318", "98.0 %", "83.0 %", "3,206,033", "692,271", "365,936", "1.20"):
+            assert v in station, v
+        assert "baas-station" in figs
+        html = c.get("/pilot/health").text
+        hubs = html.split('id="hubs-table"', 1)[1].split("</table>", 1)[0]
+        for v in ("51,742", "373,520", "543,662 kWh", "709,576", "366,581", "0.184 / 0.082", "303", "40 in 10 strings"):
+            assert v in hubs, v
+        assert f"EU {year - 1} (fewer than 4 repurposed packs: no hub string yet)" in _text(html)
+        html = c.get("/pilot").text
+        s = rep["summary"]
+        model, els = next((m, e) for m, e in s["recycled_content_pct_last_year"].items() if e.get("Li") is not None)
+        first = s["recycled_content_pct_first_year"][model]["Li"]
+        assert f"{first:.2f} % → <b>{els['Li']:.2f} %</b>" in html
+
+
+def test_small_groups_are_withheld_on_the_health_page(tmp_path: Path, small: Any) -> None:
+    """A state-of-health mean over fewer than three packs would be those packs' own: withheld in the chart and table."""
+    from batteryloop.sim.loop import PilotConfig
+    from batteryloop.sim.report import save_report
+
+    for c in _client(tmp_path):
+        rep = copy.deepcopy(small.report)
+        rep.pop("_tokens", None)
+        rep["soh_by_year"][-1]["second_life"] = {"n": 2, "mean": 77.7}
+        rep["soh_by_year"][-2]["second_life"] = {"n": 5, "mean": 80.1}
+        save_report(c.store, PilotConfig(packs=60, years=4, dataspace=False), rep)
+        html = c.get("/pilot/health").text
+        sl = {t["name"]: t for t in figures(html)["health-second-life"]}
+        assert sl["mean state of health (%, left axis)"]["y"] == [80.1]
+        assert sl["packs in second life (right axis)"]["y"] == [5, 2]
+        assert "77.7" not in html and "withheld" in html

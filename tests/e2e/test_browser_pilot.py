@@ -1,7 +1,8 @@
 """The pilot dashboard in a real browser (headless Debian Chromium driven by Playwright, never a downloaded
 browser): a small pilot is run in-process on a SQLite file, ``batteryloop serve`` serves that file, and every
-/pilot page loads with no console error, no horizontal overflow at 1280 px, and every Plotly chart drawn
-with data. A screenshot of each page goes to $BATTERYLOOP_ARTIFACTS_DIR (default: a temporary directory)."""
+/pilot page loads with no console error, no horizontal overflow at 1280 px (neither the page nor a card or table
+scrolling sideways), and every Plotly chart drawn with data. The pilot runs with its data space, so that the
+data-space page shows real connector nodes, the bridge and passport pulls. A screenshot of each page goes to $BATTERYLOOP_ARTIFACTS_DIR (default: a temporary directory)."""
 
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ def pilot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     svc = build_services(Settings(database_url=url, public_base_url=base, var_dir=tmp, admin_token=ADMIN_TOKEN,
                                   rate_limit_per_minute=0))
     refs = References.default().override({"batteryloop_assumptions": {"pilot": {"illegal_outflow_fraction": 0.5}}})
-    report = run_pilot(svc, PilotConfig(packs=120, years=8, seed=2, dataspace=False), references=refs)
+    report = run_pilot(svc, PilotConfig(packs=120, years=8, seed=2, dataspace=True), references=refs)
     svc.store.dispose()
     proc = subprocess.Popen([sys.executable, "-m", "batteryloop.cli", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -89,6 +90,10 @@ def _watch(page: Any) -> list[str]:
     page.on("response", lambda r: errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
     return errors
 
+
+INNER_OVERFLOW = """() => [...document.querySelectorAll('.card, .scroll, table, .chart')]
+  .filter(e => e.scrollWidth > e.clientWidth + 1)
+  .map(e => `${e.id || e.className || e.tagName}: ${e.scrollWidth} > ${e.clientWidth}`)"""
 
 # per chart: how many drawn marks it has (bars, points, line paths, Sankey nodes and links, boxes)
 MARKS = """el => el.querySelectorAll(
@@ -123,8 +128,10 @@ def test_every_pilot_page_renders_its_charts(pilot_server: dict[str, Any], artif
             page.wait_for_load_state("networkidle")
             assert page.locator("h1").first.inner_text().startswith("Pilot dashboard"), path
             charted[path] = _check_charts(page, path)
-            # a desktop page: nothing sticks out sideways at 1280 px
+            # a desktop page: nothing sticks out sideways at 1280 px, and no card or table hides columns in a
+            # sideways scroll
             assert page.evaluate("document.documentElement.scrollWidth") <= 1280 + 1, path
+            assert page.evaluate(INNER_OVERFLOW) == [], path
             # the reference values behind the figures are listed on every page
             assert page.locator("#references").count() == 1, path
             name = "pilot" if path == "/pilot" else path.strip("/").replace("/", "-")
@@ -132,10 +139,47 @@ def test_every_pilot_page_renders_its_charts(pilot_server: dict[str, Any], artif
             assert not errors, f"{path}: {errors}"
         browser.close()
     # the pages that must draw charts on this run did
-    for path in ("/pilot", "/pilot/health", "/pilot/materials", "/pilot/footprint", "/pilot/routes", "/pilot/baas",
-                 "/pilot/outflows", "/pilot/economics"):
+    for path in PAGES:
         assert charted[path], f"{path} drew no chart"
     assert "materials-sankey" in charted["/pilot/materials"]
+    assert {"dataspace-flows", "dataspace-pairs"} <= set(charted["/pilot/dataspace"])
+
+
+@pytest.mark.slow
+def test_dataspace_page_in_the_browser(pilot_server: dict[str, Any], artifacts: Path) -> None:
+    """The tailored data-space page: a card per space, the full DID one click away, the bridge's steps, and a
+    pulled passport's link opening its public page."""
+    from playwright.sync_api import sync_playwright
+
+    base = pilot_server["base"]
+    ds = pilot_server["report"]["dataspace"]
+    assert ds and ds["passport_pulls"], "the run pulls passports over DSP"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors = _watch(page)
+        page.goto(base + "/pilot/dataspace")
+        page.wait_for_load_state("networkidle")
+        assert page.locator("#space-catena-x .ds-node").count() == sum(n["space"] == "catena-x" for n in ds["nodes"])
+        assert page.locator("#space-ouranos .ds-node").count() == sum(n["space"] == "ouranos" for n in ds["nodes"])
+        node = page.locator("#node-automaker")
+        did = next(n["did"] for n in ds["nodes"] if n["name"] == "automaker")
+        full = node.locator("details .full").first
+        assert not full.is_visible()
+        node.locator("details summary").click()
+        assert full.is_visible() and full.inner_text() == did
+        assert page.locator("#bridge-steps li").count() == 5
+        assert page.locator("#agreement-list li").count() == len(ds["agreements"])
+        # a DSP transfer chart drawn with links between named nodes
+        labels = page.locator("#dataspace-flows").evaluate("el => el.data[0].node.label")
+        assert labels and not any(lb.startswith("did:") for lb in labels)
+        page.screenshot(path=str(artifacts / "pilot-dataspace-open.png"), full_page=True)
+        pull = ds["passport_pulls"][0]
+        page.locator(f'#pulls-table a[href="/p/{pull["passport_id"]}"]').click()
+        page.wait_for_load_state("networkidle")
+        assert page.url == f"{base}/p/{pull['passport_id']}"
+        assert not errors, errors
+        browser.close()
 
 
 @pytest.mark.slow
