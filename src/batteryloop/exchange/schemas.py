@@ -13,7 +13,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import orjson
 from jsonschema import Draft201909Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT201909
@@ -123,8 +122,10 @@ def dsp_errors(message: Any, message_type: str | None = None) -> list[str]:
     if kind not in DSP_SCHEMAS:
         return [f"@type {kind!r} is not a Dataspace Protocol 2025-1 message type"]
     try:
-        key = (kind, orjson.dumps(_shape(message), option=orjson.OPT_SORT_KEYS))
-    except (TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError
+        # stdlib json on purpose: it refuses what JSON cannot hold (datetime, UUID …), where orjson would
+        # write a datetime as its string and NaN as null — two messages the schemas tell apart, one key
+        key = (kind, json.dumps(_shape(message), sort_keys=True).encode())
+    except (TypeError, ValueError):
         key = None
     if key is not None and key in _valid_shapes:
         return list(_valid_shapes[key])
