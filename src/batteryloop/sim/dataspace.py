@@ -16,6 +16,7 @@ agreements both ways. The automaker's connector serves the pilot's own passports
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from datetime import date
 from pathlib import Path
@@ -117,7 +118,8 @@ class PilotDataspace:
 
                     vc = verify_credential(tok, node.resolver, status_check=node.status)
                     creds.append({"type": vc.type, "issuer": vc.issuer, "id": vc.id,
-                                  "valid_until": str(getattr(vc, "valid_until", "") or "")})
+                                  "valid_until": (dt.datetime.fromtimestamp(vc.expires, dt.UTC).date().isoformat()
+                                                  if vc.expires else None)})
                 except Exception as exc:  # noqa: BLE001 - shown as such on the page
                     creds.append({"type": "unverifiable", "error": str(exc)[:200]})
             nodes.append({
@@ -125,10 +127,10 @@ class PilotDataspace:
                 "did": node.did, "url": node.base_url, "credentials": creds,
                 "negotiations": [{"role": n.role, "dataset": n.dataset_id, "counterparty": n.counterparty_did,
                                   "state": n.state, "agreement": n.agreement_id, "reason": n.reason,
-                                  "updated_at": n.updated_at} for n in node.repo.negotiations(100)],
+                                  "updated_at": n.updated_at} for n in node.repo.negotiations(5000)],
                 "transfers": [{"role": t.role, "agreement": t.agreement_id, "counterparty": t.counterparty_did,
                                "state": t.state, "reason": t.reason, "updated_at": t.updated_at}
-                              for t in node.repo.transfers(100)],
+                              for t in node.repo.transfers(5000)],
             })
         trust = self.automaker.config.trust
         raw = (trust.get("agreements") if isinstance(trust, dict) else getattr(trust, "agreements", None)) or []

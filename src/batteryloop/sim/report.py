@@ -51,6 +51,17 @@ def _sankey(run: Any) -> dict[str, Any]:
     return {"unit": "kg of Li, Ni, Co, Mn and Fe (graphite apart)", "nodes": nodes, "links": links}
 
 
+def _sample_by_year(decisions: list[dict[str, Any]], per_year: int) -> list[dict[str, Any]]:
+    """The first ``per_year`` route decisions of each year (all of them in small pilots)."""
+    seen: Counter[int] = Counter()
+    out = []
+    for d in decisions:
+        if seen[d["year"]] < per_year:
+            seen[d["year"]] += 1
+            out.append(d)
+    return out
+
+
 def _cash_table(run: Any) -> list[dict[str, Any]]:
     return [{"year": y, "participant_type": who, "item": what, "usd": round(v, 2)}
             for (y, who, what), v in sorted(run.cash.items()) if abs(v) > 0.005]
@@ -128,7 +139,7 @@ def build_report(run: Any, duration_s: float) -> dict[str, Any]:
         "route_economics": {k: {"packs": v["packs"], "npv_usd": round(v["npv_usd"], 2),
                                 "mean_npv_usd": round(v["npv_usd"] / v["packs"], 2) if v["packs"] else None}
                             for k, v in sorted(by_route.items())},
-        "decisions_sample": run.decisions[:200],
+        "decisions_sample": _sample_by_year(run.decisions, 40),
         "cash_flows": cash,
         "baas_by_year": run.baas_by_year,
         "second_life_by_year": run.second_life_by_year,
