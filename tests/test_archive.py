@@ -24,7 +24,7 @@ def _services(tmp: Path, name: str):  # type: ignore[no-untyped-def]
 
 
 def test_archive_round_trip_and_refusals(tmp_path: Path) -> None:
-    run(tmp_path, "demo", "--packs", "40", "--no-serve")
+    run(tmp_path, "demo", "--packs", "80", "--no-dataspace", "--no-serve")
     archive = tmp_path / "node.zip"
     run(tmp_path, "archive", "export", str(archive))
     names = set(zipfile.ZipFile(archive).namelist())
@@ -83,3 +83,40 @@ def test_archive_round_trip_and_refusals(tmp_path: Path) -> None:
     with pytest.raises(InvalidData, match="version chain"):
         import_archive(empty, altered("passport_versions.jsonl", fix_manifest=True))
     assert empty.passports.count()["passports"] == 0 and empty.trace.verify().events_checked == 0
+
+
+def test_import_killed_between_registry_and_ledger_is_undone_by_the_next(tmp_path: Path) -> None:
+    """The registry and the ledger are two transactions: a process dying between them (simulated by a
+    BaseException, which no cleanup handler catches) leaves a marker, and the next import starts over."""
+    from batteryloop.archive import import_archive
+
+    run(tmp_path, "demo", "--packs", "20", "--years", "2", "--no-dataspace", "--no-serve")
+    archive = tmp_path / "node.zip"
+    run(tmp_path, "archive", "export", str(archive))
+    dst = _services(tmp_path, "target")
+    marker = dst.settings.var_dir / "archive-import.in-progress"
+
+    class Died(BaseException):
+        pass
+
+    real = dst.trace.ingest
+
+    def dies(*a, **k):  # type: ignore[no-untyped-def]
+        raise Died()
+
+    dst.trace.ingest = dies  # type: ignore[method-assign]
+    with pytest.raises(Died):
+        import_archive(dst, archive)
+    dst.trace.ingest = real  # type: ignore[method-assign]
+    assert marker.exists() and dst.passports.count()["passports"] > 0  # the half node the kill left
+    assert dst.trace.verify().events_checked == 0
+    res = import_archive(dst, archive)  # undoes the half import, then imports
+    src = _services(tmp_path, "cli")
+    assert res["passports_verified"] == src.passports.count()["passports"]
+    assert res["ledger_events_verified"] == src.trace.verify().events_checked > 0
+    assert not marker.exists()
+    # without the marker, a node holding data is still refused
+    from batteryloop.errors import Conflict
+
+    with pytest.raises(Conflict, match="empty node"):
+        import_archive(dst, archive)

@@ -163,8 +163,15 @@ def import_archive(services: Any, path: str | Path) -> dict[str, Any]:
         _check_rows(t, data[t.name])
     with services.store.read() as conn:
         held = sum(conn.execute(select(func.count()).select_from(t)).scalar_one() for t in (participants, passports))
-    if held:
+    # the registry and the ledger are written in two transactions: a marker says an import is under way, so
+    # that an import killed between them is undone by the next one instead of leaving a half node
+    marker = Path(services.settings.var_dir) / "archive-import.in-progress"
+    if held and marker.exists():
+        _remove_all(services)  # what the interrupted import left (the node was empty before it)
+    elif held:
         raise Conflict("the target node already holds participants or passports: import into an empty node")
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_bytes(orjson.dumps({"archive": str(path), "manifest": manifest.get("files")}))
     step = "registry"
     try:
         try:
@@ -188,7 +195,9 @@ def import_archive(services: Any, path: str | Path) -> dict[str, Any]:
             raise InvalidData(f"archive: the imported ledger does not verify: {ledger.problems[0].as_dict()}", [])
     except Exception:
         _remove_all(services)
+        marker.unlink(missing_ok=True)
         raise
+    marker.unlink(missing_ok=True)
     return {"manifest": manifest, "imported": {k: len(v) for k, v in data.items()} | {"trace_events": len(events)},
             "passports_verified": len(data["passports"]), "ledger_events_verified": ledger.events_checked}
 
