@@ -9,6 +9,7 @@ report states what a regulator querying the node would find.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -78,7 +79,8 @@ def _references(run: Any) -> list[dict[str, Any]]:
 def build_report(run: Any, duration_s: float) -> dict[str, Any]:
     s = run.s
     cfg = run.cfg
-    verify = s.trace.verify()
+    # the whole ledger re-verified (every signature and link); in worker processes when it is big
+    verify = s.trace.verify(workers=(os.cpu_count() or 1) if run.events_sent > 50_000 else 1)
     counts = s.passports.count()
     rc = s.trace.recycled_content_table()
     out = s.trace.outflows(now=dt.datetime(cfg.start_year + cfg.years - 1, 12, 31, 23, tzinfo=dt.UTC))
