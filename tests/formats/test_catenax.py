@@ -68,12 +68,22 @@ def test_legitimate_interest_sees_dynamic_data_but_not_test_reports(models, batt
     assert res.payload["conformity"]["resultOfTestReport"] == []
 
 
-def test_non_bpnl_operator_cannot_be_exported(models, batteries):
+def test_non_bpnl_operator_needs_a_bpnl_alias_and_round_trips_with_one(models, batteries, tmp_path, monkeypatch):
+    monkeypatch.setenv("BATTERYLOOP_BPNL_ALIASES", str(tmp_path / "aliases.json"))
     b = batteries[0].model_copy(update={"economic_operator_id": "211-86-00017"})
-    with pytest.raises(InvalidData) as e:
+    with pytest.raises(InvalidData) as e:  # no alias: the error names the participant and the fix
         catenax.export(PassportParts.from_data(models[b.model_id], b, ALL_TIERS))
-    assert e.value.errors[0]["rule"] == "catenax:bpnl"
-    assert "211-86-00017" in e.value.detail
+    assert e.value.errors[0]["rule"] == "catenax:bpnl" and e.value.errors[0]["field"] == "battery.economic_operator_id"
+    assert "211-86-00017" in e.value.detail and "bpnl-alias" in e.value.detail
+    from batteryloop.formats.bpnl import BpnlAliases
+
+    table = BpnlAliases.load(tmp_path / "aliases.json")
+    table.add("211-86-00017", "BPNL00000003KR9Z")
+    table.save(tmp_path / "aliases.json")
+    res = catenax.export(PassportParts.from_data(models[b.model_id], b, ALL_TIERS))  # validates against the schema
+    assert res.payload["metadata"]["economicOperatorId"] == "BPNL00000003KR9Z"
+    back = catenax.import_payload(res.payload)  # our own id comes back from the extension
+    assert back.battery.economic_operator_id == "211-86-00017"
 
 
 def test_invalid_values_are_named_with_path_value_and_rule(models, batteries):

@@ -145,8 +145,7 @@ def _time(parts: PassportParts) -> str:
 def export(parts: PassportParts, *, validate: bool = True, include_extension: bool = True) -> ExportResult:
     report = MappingReport("catenax")
     ph = Placeholders(parts, report)
-    m, b = parts.model, parts.battery
-    _check_bpnl(m, b)
+    m, b, aliased = _bpnl_view(parts.model, parts.battery)
     now = parts.now
     measured = _time(parts)
     tm = lambda v: {"value": v, "time": measured}  # noqa: E731
@@ -437,6 +436,9 @@ def export(parts: PassportParts, *, validate: bool = True, include_extension: bo
     }
     # ---------------------------------------------------------------- what did not fit
     ext = _extension(m, b, report)
+    for part, key, original in aliased:  # the BPNL alias went into Catena-X; our own id travels in the extension
+        ext[part][key] = original
+        report.unmap(f"{part}.{key}", original, "exported as the participant's BPNL alias (this node's table)")
     sources = []
     if ph.paths:
         sources.append({"header": PLACEHOLDER_HEADER, "category": "Product Specifications",
@@ -461,16 +463,22 @@ def _add_years(d: date, years: int) -> date:
         return d.replace(year=d.year + years, day=28)
 
 
-def _check_bpnl(m: Mapping[str, Any], b: Mapping[str, Any]) -> None:
-    errors = []
-    for where, key, value in (("model", "manufacturer_id", m.get("manufacturer_id")),
-                              ("battery", "economic_operator_id", b.get("economic_operator_id"))):
-        if value is not None and not BPNL_RE.match(value):
-            msg = (f"{where}.{key}: Catena-X identifies companies by BPNL (BPNL + 12 letters or digits) and "
-                   f"{value!r} is not one; record the company's BPNL to export this passport to Catena-X")
-            errors.append({"field": f"{where}.{key}", "rule": "catenax:bpnl", "message": msg, "value": value})
-    if errors:
-        raise InvalidData(errors[0]["message"], errors)
+def _bpnl_view(m: Mapping[str, Any], b: Mapping[str, Any]
+               ) -> tuple[Mapping[str, Any], Mapping[str, Any], list[tuple[str, str, str]]]:
+    """The model and battery as Catena-X must name them: a manufacturer or economic operator that is not a
+    BPNL (an Ouranos operator id, a Korean business number) is named by its BPNL alias from this node's
+    table (:mod:`.bpnl`); without one, :class:`InvalidData` names the participant and how to add it."""
+    from .bpnl import node_aliases
+
+    aliased: list[tuple[str, str, str]] = []
+    out = {"model": dict(m), "battery": dict(b)}
+    for where, key in (("model", "manufacturer_id"), ("battery", "economic_operator_id")):
+        value = out[where].get(key)
+        if value is None or BPNL_RE.match(value):
+            continue
+        out[where][key] = node_aliases().resolve(value, f"{where}.{key}")
+        aliased.append((where, key, value))
+    return out["model"], out["battery"], aliased
 
 
 def _extension(m: Mapping[str, Any], b: Mapping[str, Any], report: MappingReport) -> dict[str, Any]:
