@@ -424,14 +424,16 @@ class PilotRun:
         if taxis >= 20:
             from ..circular.swap_station import SwapStationConfig, simulate_swap_station
 
-            # one station serves up to 300 taxis; a bigger fleet has more such stations (same KPIs, scaled)
+            # one station serves up to 300 taxis; a bigger fleet has more such stations (same KPIs, scaled). A
+            # station keeps one spare pack per six taxis (enough to charge off-peak); the spares are the
+            # station's stock, outside the pilot's pack count and passports
             per = min(taxis, 300)
             days = 14
             # KPIs of two simulated weeks, scaled to the year and to the number of stations; the station model's
             # tariffs and fees are NIO's (RMB), converted at the reference rate
             scale = taxis / per * 365 / days
             usd = 1 / float(self.t.get("tou_tariffs_cn", "cny_per_usd"))
-            k = simulate_swap_station(SwapStationConfig(packs_in_station=max(4, per // 15), vehicles=per, days=days,
+            k = simulate_swap_station(SwapStationConfig(packs_in_station=max(4, per // 6), vehicles=per, days=days,
                                                         chemistry="NMC811", pack_energy_kwh=75.0, seed=year,
                                                         swaps_per_day=per * 0.5, chargers=max(2, per // 25)),
                                       self.refs)
