@@ -142,7 +142,9 @@ def production_plan(packs: int, years: int) -> list[int]:
     w = np.array([1 + 0.25 * y for y in range(years)])
     raw = packs * w / w.sum()
     out = np.floor(raw).astype(int)
-    out[: packs - out.sum()] += 1  # hand out the remainder to the first years
+    rest = packs - int(out.sum())
+    if rest:
+        out[-rest:] += 1  # hand out the remainder to the last years (the pilot keeps growing)
     return [int(x) for x in out]
 
 
@@ -165,7 +167,8 @@ class PilotRun:
         from ..circular.routes import RouteEconomics
 
         self.route_econ = RouteEconomics.from_references(self.refs, self.t)
-        self.sl_cycles: dict[str, float] = {}  # region → a hub pack's cycles per year, from last year's hub
+        self.sl_cycles: dict[str, float] = {}
+        self._rec_value: dict[str, float] = {}  # region → a hub pack's cycles per year, from last year's hub
         self.progress = progress or (lambda task, done, total: None)
         self.workdir = workdir
         parts = pilot.PARTICIPANTS + pilot.LOOP_PARTICIPANTS
@@ -197,6 +200,8 @@ class PilotRun:
     # ------------------------------------------------------------------ helpers
     def emit(self, ev: dict[str, Any]) -> None:
         self.pending.append(ev)
+        if len(self.pending) >= 50_000:  # big pilots: bounded memory (the ledger continues each chain)
+            self.flush()
 
     def sign(self, data: dict[str, Any]) -> None:
         self.emit(self.writer.wire(data))
@@ -225,6 +230,15 @@ class PilotRun:
         from ..trace.keystore import KeyStore
 
         tokens: dict[str, str] = {}
+        from ..errors import NotFound
+
+        try:
+            self.s.participants.get(pilot.AUTOMAKER)
+        except NotFound:
+            pass
+        else:
+            raise ValueError("this store already holds a pilot's participants: run the pilot on an empty database "
+                             "(`batteryloop demo --fresh` empties a SQLite file; give PostgreSQL a new database)")
         for p in pilot.PARTICIPANTS + pilot.LOOP_PARTICIPANTS + TRACE_PARTICIPANTS:
             self.s.participants.create({**p, "public_key": self.signers[p["id"]].public_key_text})
             if p in TRACE_PARTICIPANTS:
@@ -394,14 +408,20 @@ class PilotRun:
         leased = np.flatnonzero(f.baas & (f.state == STATE_VEHICLE))
         clock = Clock(dt.datetime(year, 5, 3, 7, tzinfo=dt.UTC), self.rng)
         revenue = 0.0
-        by_model = Counter(f.model[i] for i in leased)
+        # subscriptions run 8 years from delivery (April of the build year: 0.7 of the first year billed)
+        billed = Counter()
+        for i in leased:
+            age = year - int(f.made[i])
+            if age < 8:
+                billed[f.model[i]] += 0.7 if age == 0 else 1.0
+        by_model = billed
         fees: dict[str, float] = {}
         for model_id, n in by_model.items():
             m = self.models[model_id]
             q = subscription_for_pack(m["chemistry"], m["rated_energy_kwh"], 96, 0.78, 0.08, margin_fraction=0.1,
                                       references=self.refs)
             fees[model_id] = q.quote.monthly_price
-            revenue += q.quote.monthly_price * 12 * n
+            revenue += q.quote.monthly_price * 12 * n  # n: pack-years billed
         # a leased pack serves the fleet through the swap stations: each year it moves to another taxi
         rotation = list(leased)
         self.rng.shuffle(rotation)
@@ -434,7 +454,8 @@ class PilotRun:
             scale = taxis / per * 365 / days
             usd = 1 / float(self.t.get("tou_tariffs_cn", "cny_per_usd"))
             k = simulate_swap_station(SwapStationConfig(packs_in_station=max(4, per // 6), vehicles=per, days=days,
-                                                        chemistry="NMC811", pack_energy_kwh=75.0, seed=year,
+                                                        chemistry="NMC811", pack_energy_kwh=75.0,
+                                                        seed=self.cfg.seed * 100 + year - self.cfg.start_year,
                                                         swaps_per_day=per * 0.5, chargers=max(2, per // 25)),
                                       self.refs)
             kpis = {"stations": round(taxis / per, 2), "swaps_served_per_year": round(k.swaps_served * scale),
@@ -533,13 +554,18 @@ class PilotRun:
                        "subjects": [pid], "data": {"soh_capacity_pct": round(float(f.soh[i]), 2),
                                                    "grade": d["grade"], "decision": kind}})
             value = float(d["npv_usd"].get(route, 0.0))
-            kwh = float(self.models[f.model[i]]["rated_energy_kwh"]) * float(f.soh[i]) / 100
+            rated_kwh = float(self.models[f.model[i]]["rated_energy_kwh"])
+            if kind in ("reuse", "remanufacture"):
+                # the route's NPV includes recycling at the end of the new life; that value is booked when it
+                # happens (in the pilot, or never), not now
+                years = self.route_econ.reuse_years if kind == "reuse" else self.route_econ.remanufacture_years
+                value -= self._recycle_value_usd(f.model[i]) / (1 + self.route_econ.discount_rate_fraction) ** years
             seller = "second-life integrator" if second else "BaaS operator" if f.baas[i] else "vehicle owners"
             paid = seller_share * max(value, 0.0)  # the route operator buys the pack for a share of its value
             self.cash[(year, seller, "sale of retired packs")] += paid
             if kind == "repurpose":  # the integrator's value comes year by year from its hub (second_life_year)
                 self.cash[(year, ROUTE_OPERATOR[kind], "pack purchase")] -= paid
-                self.cash[(year, ROUTE_OPERATOR[kind], "repurposing")] -= kwh * self.route_econ.repurpose_cost_usd_per_kwh
+                self.cash[(year, ROUTE_OPERATOR[kind], "repurposing")] -= rated_kwh * self.route_econ.repurpose_cost_usd_per_kwh
             else:
                 self.cash[(year, ROUTE_OPERATOR[kind], kind)] += value - paid
             if not second:  # producer responsibility: the automaker pays the take-back of its packs
@@ -584,6 +610,17 @@ class PilotRun:
         self.recovered_by_year.append({"year": year, **{el: round(self.chain.recovered_kg[el] - rec_before[el], 3)
                                                         for el in rec_before}})
         self.routes_by_year.append({"year": year, **counts})
+
+    def _recycle_value_usd(self, model_id: str) -> float:
+        """What recycling a pack of the model earns (the best process's value, as the route model counts it)."""
+        if model_id not in self._rec_value:
+            from ..circular.chemistry import parse_chemistry
+            from ..circular.routes import recycle_value_usd_per_kwh
+
+            m = self.models[model_id]
+            per = recycle_value_usd_per_kwh(parse_chemistry(m["chemistry"]), self.refs, None, self.t)
+            self._rec_value[model_id] = max(v for v in per.values() if v is not None) * float(m["rated_energy_kwh"])
+        return self._rec_value[model_id]
 
     def _status(self, i: int, event: str, actor: str, note: str) -> str:
         f = self.fleet
@@ -678,8 +715,9 @@ class PilotRun:
                 row["note"] = "no balanced string could be assembled from these packs"
                 continue
             cfg = plan["configs"][0]
-            res = simulate_year(cfg, days=28, method="rule_based", start_day=(year * 37) % 300)
-            econ = hub_economics(res, cfg)
+            res = simulate_year(cfg, days=28, method="rule_based",
+                                start_day=(self.cfg.seed + 37 * (year - self.cfg.start_year)) % 300)
+            econ = hub_economics(res, cfg, grid_country=hub[0])
             hub_kwh = float(econ.lcos["second_life"].usable_energy_kwh)
             factor = kwh / hub_kwh if hub_kwh > 0 else 0.0
             # what the packs earn: the storage's value in the hub (against the same hub without storage) less
@@ -696,7 +734,9 @@ class PilotRun:
                         "hub_net_cash_usd": round(float(econ.annual_usd["net_cash"]), 2),
                         "energy_delivered_kwh": round(res.totals["discharge_kwh"] * scale * factor, 1),
                         "storage_net_value_usd": round(net, 2),
-                        "co2_avoided_kg": round(float(econ.co2_kg_per_year["total_per_year"]) * factor, 1),
+                        # the packs' own CO2 effect: new cells avoided less storage losses (the PV is the hub's)
+                        "co2_avoided_kg": round((float(econ.co2_kg_per_year["new_cells_avoided_per_year_of_life"])
+                                                 + float(econ.co2_kg_per_year["storage_losses"])) * factor, 1),
                         "lcos_usd_per_kwh": {k: round(v.lcos_usd_per_kwh, 4) for k, v in econ.lcos.items()},
                         "cycles_per_year": round(cycles, 1), "tariffs": f"{res.currency} time-of-use (reference set)"})
         self.timings["second life hubs"] += time.perf_counter() - t0
@@ -754,13 +794,13 @@ def run_pilot(services: Any, config: PilotConfig | None = None, *, references: R
             run.baas_year(year)
             run.use(year)
             run.flush()
+            run.progress(f"{year}: second-life hubs", built, cfg.packs)
+            run.second_life_year(year)  # the packs in second life during the year, before December's changes
             run.progress(f"{year}: retiring, routing, recycling", built, cfg.packs)
             run.retire(year)
             run.flush()
             if run.dataspace is not None:
                 run.dataspace.pull_retired(year)
-            run.progress(f"{year}: second-life hubs", built, cfg.packs)
-            run.second_life_year(year)
             run.snapshot(year)
         run.progress("verifying ledger, writing report", built, cfg.packs)
         report = build_report(run, time.perf_counter() - t0)

@@ -86,7 +86,8 @@ class Clock:
     rng: random.Random
 
     def __call__(self) -> str:
-        self.t += dt.timedelta(seconds=self.rng.randint(5, 60))
+        # 10–100 ms apart: a million events stay within a day of their window's start
+        self.t += dt.timedelta(milliseconds=self.rng.randint(10, 100))
         return self.t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -153,8 +154,7 @@ class MaterialChain:
                                     "inputs": [{"lot": ore, "mass_kg": ore_kg}],
                                     "outputs": [{"lot": lot, "kind": "material", "mass_kg": round(out_el / frac, 6),
                                                  "elements_kg": {el: out_el}, "material": product}]})
-            self.flow(f"mine {country}", "refining", out_el)
-            self.primary[el].append([lot, round(out_el / frac, 6)])
+            self.primary[el].append([lot, round(out_el / frac, 6), country])
         else:  # Mn and iron phosphate: bought as refined primary material
             country, site = ("ZA", "Kalahari manganese") if el == "Mn" else ("CN", "Guizhou phosphate")
             lot = self.nid(f"salt-{el}")
@@ -163,8 +163,7 @@ class MaterialChain:
                                     "outputs": [{"lot": lot, "kind": "material", "mass_kg": round(salt_kg, 6),
                                                  "elements_kg": {el: round(el_kg, 6)}, "material": product,
                                                  "origin": {"type": "primary", "country": country, "site": site}}]})
-            self.flow(f"mine {country}", "refining", el_kg)
-            self.primary[el].append([lot, round(salt_kg, 6)])
+            self.primary[el].append([lot, round(salt_kg, 6), country])
 
     def _stock_kg(self, stock: list[list[Any]]) -> float:
         return sum(x[1] for x in stock)
@@ -189,7 +188,11 @@ class MaterialChain:
             if prim_el > 1e-6:
                 while self._stock_kg(self.primary[el]) * frac < prim_el - 1e-6:
                     yield from self._refine(el, prim_el / frac, at)
-                inputs += self._draw(self.primary[el], prim_el / frac)
+                countries = {x[0]: x[2] for x in self.primary[el]}
+                drawn = self._draw(self.primary[el], prim_el / frac)
+                inputs += drawn
+                for d in drawn:  # the metal used, by the mine's country (lots bought but not used are stock)
+                    self.flow(f"mine {countries[d['lot']]}", "refining", d["mass_kg"] * frac)
                 self.flow("refining", "cathode", prim_el)
             els[el] = round(el_kg_pack * packs, 6)
         merged: dict[str, float] = {}
@@ -211,8 +214,7 @@ class MaterialChain:
                                 "outputs": [{"lot": lot, "kind": "material", "mass_kg": mass, "elements_kg": {"graphite": mass},
                                              "material": "natural graphite",
                                              "origin": {"type": "primary", "country": "CN", "site": "Heilongjiang graphite"}}]})
-        self.flow("mine CN", "refining", mass)
-        self.graphite.append([lot, mass])
+        self.graphite.append([lot, mass])  # graphite is traced but not in the metal flows (Sankey)
 
     # ------------------------------------------------------------------ packs
     def make_packs(self, model: dict[str, Any], per_pack: PackMaterials, packs: list[tuple[str, str, str]],
@@ -242,7 +244,7 @@ class MaterialChain:
                                     "inputs": cam_in + gr_in,
                                     "outputs": [{"lot": batch, "kind": "cell_batch", "mass_kg": batch_kg, "elements_kg": els,
                                                  "material": f"{chemistry} cells"}]})
-            self.flow("cathode", "cells", sum(v for k, v in els.items() if k != "graphite"))
+            self.flow("cathode", "cells", sum(v * n for v in per_pack.cathode_elements_kg.values()))
             n_mod = n * modules_per_pack
             mod_els = {el: round(v / n_mod * 0.999999, 6) for el, v in els.items()}
             mod_kg = round(sum(mod_els.values()), 6)
