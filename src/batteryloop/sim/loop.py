@@ -8,8 +8,8 @@ and change status through :class:`~batteryloop.passport.service.PassportService`
 and custody change is a lifecycle event signed by its actor and appended through the ledger
 (:class:`~batteryloop.trace.service.TraceService`); retired packs are graded and routed by
 :class:`~batteryloop.circular.service.CircularService`; the Japanese cell maker's certified carbon
-footprint reaches the automaker over the Dataspace Protocol and dismantlers pull passports from the
-automaker's connector (:mod:`batteryloop.sim.dataspace`). Nothing writes a table directly.
+footprint reaches the automaker over the Dataspace Protocol and the EU recycler (holding a dismantler
+credential) pulls retired packs' passports from the automaker's connector (:mod:`batteryloop.sim.dataspace`). Nothing writes a table directly.
 
 Each year:
 

@@ -231,7 +231,7 @@ class MaterialChain:
                 yield from self._graphite(per_pack.graphite_kg * packs_per_batch * 40, at)
             cam_in = self._draw(self.cathode[model_id], per_pack.cathode_kg * n)
             gr_in = self._draw(self.graphite, per_pack.graphite_kg * n)
-            # 1 % of the electrode material is scrap, the rest goes into cells
+            # SCRAP_FRACTION (4 %) of the electrode material is scrap; of the rest, 1 % is lost in cell making
             els = {el: round(v * n * (1 - SCRAP_FRACTION) * 0.99, 6) for el, v in per_pack.cathode_elements_kg.items()}
             els["graphite"] = round(per_pack.graphite_kg * n * 0.99, 6)
             for el in RECYCLABLE:
