@@ -423,16 +423,22 @@ class PilotRun:
             fees[model_id] = q.quote.monthly_price
             revenue += q.quote.monthly_price * 12 * n  # n: pack-years billed
         # a leased pack serves the fleet through the swap stations: each year it moves to another taxi
-        rotation = list(leased)
-        self.rng.shuffle(rotation)
-        for a, b in zip(rotation, rotation[1:] + rotation[:1], strict=True):
-            if a == b:
-                break
-            pid = f.ledger_id[a]
-            self.sign({"id": f"{pid}-swap-{year}", "kind": "swap", "actor": pilot.BAAS, "occurred_at": clock(),
-                       "place": {"country": f.country[a], "site": "swap station"}, "subjects": [pid],
-                       "data": {"station": f"{f.region[a]}-swap-{self.rng.randint(1, 3)}", "vehicle_id": f.vehicle[b],
-                                "installed_pack": pid}})
+        swaps = 0
+        for region in sorted({f.region[i] for i in leased}):  # packs rotate among the region's taxis
+            rotation = [int(i) for i in leased if f.region[i] == region]
+            if len(rotation) < 2:
+                continue
+            self.rng.shuffle(rotation)
+            before = {i: (f.vehicle[i], f.country[i]) for i in rotation}
+            for a, b in zip(rotation, rotation[1:] + rotation[:1], strict=True):
+                pid = f.ledger_id[a]
+                vehicle, country = before[b]
+                self.sign({"id": f"{pid}-swap-{year}", "kind": "swap", "actor": pilot.BAAS, "occurred_at": clock(),
+                           "place": {"country": country, "site": "swap station"}, "subjects": [pid],
+                           "data": {"station": f"{region}-swap-{self.rng.randint(1, 3)}", "vehicle_id": vehicle,
+                                    "installed_pack": pid}})
+                f.vehicle[a], f.country[a] = vehicle, country
+                swaps += 1
         new = [i for i in leased if f.made[i] == year]
         capex = sum(self.models[f.model[i]]["rated_energy_kwh"] for i in new) * float(
             self.t.get("second_life_literature", "new_pack_price_usd_per_kwh"))
@@ -468,7 +474,7 @@ class PilotRun:
         self.baas_by_year.append({"year": year, "leased_packs": taxis, "subscription_revenue_usd": round(revenue, 2),
                                   "monthly_fee_usd": {k: round(v, 2) for k, v in fees.items()},
                                   "new_packs_bought": len(new), "pack_capex_usd": round(capex, 2),
-                                  "rotation_swaps_recorded": taxis if taxis > 1 else 0, "station": kpis})
+                                  "rotation_swaps_recorded": swaps, "station": kpis})
 
     def retire(self, year: int) -> None:
         f = self.fleet
