@@ -356,7 +356,8 @@ class PilotRun:
         kwh_km = self.t.table("vehicle_usage", "kwh_per_km")
         sl_cycles = float(self.t.get("batteryloop_assumptions", "pilot", "second_life_cycles_per_year"))
         active = np.flatnonzero((f.state == STATE_VEHICLE) | (f.state == STATE_SECOND_LIFE))
-        year_fraction = np.where(f.made[active] == year, 0.7, 1.0)  # built this year: in service from April
+        first = float(self.t.get("batteryloop_assumptions", "pilot", "first_year_in_service_fraction"))
+        year_fraction = np.where(f.made[active] == year, first, 1.0)  # built this year: in service from April
         fec_year = np.zeros(len(active))
         for j, i in enumerate(active):
             m = self.models[f.model[i]]
@@ -408,18 +409,23 @@ class PilotRun:
         leased = np.flatnonzero(f.baas & (f.state == STATE_VEHICLE))
         clock = Clock(dt.datetime(year, 5, 3, 7, tzinfo=dt.UTC), self.rng)
         revenue = 0.0
-        # subscriptions run 8 years from delivery (April of the build year: 0.7 of the first year billed)
-        billed = Counter()
+        pa = self.t.table("batteryloop_assumptions", "pilot")
+        term_months = int(pa["baas_term_months"])
+        first = float(pa["first_year_in_service_fraction"])
+        # subscriptions run their term from delivery (April of the build year: part of the first year billed)
+        billed: Counter[str] = Counter()
         for i in leased:
             age = year - int(f.made[i])
-            if age < 8:
-                billed[f.model[i]] += 0.7 if age == 0 else 1.0
+            if age < term_months / 12:
+                billed[f.model[i]] += first if age == 0 else 1.0
         by_model = billed
         fees: dict[str, float] = {}
         for model_id, n in by_model.items():
             m = self.models[model_id]
-            q = subscription_for_pack(m["chemistry"], m["rated_energy_kwh"], 96, 0.78, 0.08, margin_fraction=0.1,
-                                      references=self.refs)
+            q = subscription_for_pack(m["chemistry"], m["rated_energy_kwh"], term_months,
+                                      float(pa["baas_soh_at_term_end_fraction"]),
+                                      float(pa["baas_annual_discount_rate_fraction"]),
+                                      margin_fraction=float(pa["baas_margin_fraction"]), references=self.refs)
             fees[model_id] = q.quote.monthly_price
             revenue += q.quote.monthly_price * 12 * n  # n: pack-years billed
         # a leased pack serves the fleet through the swap stations: each year it moves to another taxi
@@ -453,16 +459,18 @@ class PilotRun:
             # one station serves up to 300 taxis; a bigger fleet has more such stations (same KPIs, scaled). A
             # station keeps one spare pack per six taxis (enough to charge off-peak); the spares are the
             # station's stock, outside the pilot's pack count and passports
-            per = min(taxis, 300)
+            per = min(taxis, int(pa["taxis_per_swap_station"]))
             days = 14
             # KPIs of two simulated weeks, scaled to the year and to the number of stations; the station model's
             # tariffs and fees are NIO's (RMB), converted at the reference rate
             scale = taxis / per * 365 / days
             usd = 1 / float(self.t.get("tou_tariffs_cn", "cny_per_usd"))
-            k = simulate_swap_station(SwapStationConfig(packs_in_station=max(4, per // 6), vehicles=per, days=days,
+            k = simulate_swap_station(SwapStationConfig(packs_in_station=max(4, per // int(pa["taxis_per_spare_station_pack"])),
+                                                        vehicles=per, days=days,
                                                         chemistry="NMC811", pack_energy_kwh=75.0,
                                                         seed=self.cfg.seed * 100 + year - self.cfg.start_year,
-                                                        swaps_per_day=per * 0.5, chargers=max(2, per // 25)),
+                                                        swaps_per_day=per * float(pa["swaps_per_taxi_per_day"]),
+                                                        chargers=max(2, per // 25)),
                                       self.refs)
             kpis = {"stations": round(taxis / per, 2), "swaps_served_per_year": round(k.swaps_served * scale),
                     "service_level_fraction": k.service_level_fraction,
@@ -592,8 +600,9 @@ class PilotRun:
                 self.sign({"id": f"{pid}-reman-{year}", "kind": "remanufacturing", "actor": pilot.REPAIRER,
                            "occurred_at": clock(), "place": {"country": "NL", "site": "PackFix remanufacturing"},
                            "subjects": [pid], "data": {"holder": pilot.REPAIRER, "new_passport_id": new}})
-                f.offset[i] += 95.0 - f.soh[i]
-                f.soh[i] = 95.0
+                target = 100 * self.route_econ.remanufacture_target_soh_fraction  # what the route model priced
+                f.offset[i] += target - f.soh[i]
+                f.soh[i] = target
                 self._reinstall(i, year, clock, pilot.REPAIRER)
             elif kind == "repurpose":
                 new = self._status(i, "repurpose", sl_op, "second-life storage hub")
@@ -702,7 +711,7 @@ class PilotRun:
         from ..hubs.simulate import simulate_year
 
         f = self.fleet
-        max_packs = 48
+        max_packs = int(self.t.get("batteryloop_assumptions", "pilot", "max_packs_per_hub"))
         out: dict[str, Any] = {"year": year}
         t0 = time.perf_counter()
         for region, (_, _, sl_op, hub) in REGION_ACTORS.items():
