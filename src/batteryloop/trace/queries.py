@@ -361,23 +361,29 @@ class TraceQueries:
             edges = [Edge(r.output_id, r.input_id, r.mass_kg) for r in conn.execute(select(ED))]
         return MaterialGraph.build(lots, edges)
 
-    def recycled_content(self, *, model_id: str | None = None, year: int | None = None, plant: str | None = None,
-                         pack_id: str | None = None, rule: str = "mass_balance", period: str = "year",
-                         allocation: str = "proportional", elements: Sequence[str] = RECYCLED_CONTENT_ELEMENTS
-                         ) -> dict[str, Any]:
-        """Art. 8 recycled content of one pack, or of a model's packs of a plant and year."""
+    def _recycled(self, rule: str, period: str, allocation: str) -> tuple[MaterialGraph, dict[str, Any]]:
+        """The ledger's material graph and every lot's recycled content under ``rule`` (InvalidData names a
+        rule that is unknown or cannot be computed)."""
         if rule not in RULES:
             raise InvalidData(f"unknown allocation rule {rule!r}", [{"field": "rule", "rule": "enum", "value": rule,
                               "message": f"rule: one of {', '.join(RULES)}"}])
-        if pack_id is None and model_id is None:
-            raise InvalidData("give a pack or a battery model", [{"field": "model_id", "rule": "required",
-                              "value": None, "message": "model_id: required when no pack is given"}])
         graph = self._graph()
         try:
             recs = recycled_content(graph, rule, period=period, allocation=allocation)  # type: ignore[arg-type]
         except ValueError as exc:
             raise InvalidData(str(exc), [{"field": "rule", "rule": "computable", "value": rule,
                                           "message": str(exc)}]) from None
+        return graph, recs
+
+    def recycled_content(self, *, model_id: str | None = None, year: int | None = None, plant: str | None = None,
+                         pack_id: str | None = None, rule: str = "mass_balance", period: str = "year",
+                         allocation: str = "proportional", elements: Sequence[str] = RECYCLED_CONTENT_ELEMENTS
+                         ) -> dict[str, Any]:
+        """Art. 8 recycled content of one pack, or of a model's packs of a plant and year."""
+        if pack_id is None and model_id is None:
+            raise InvalidData("give a pack or a battery model", [{"field": "model_id", "rule": "required",
+                              "value": None, "message": "model_id: required when no pack is given"}])
+        graph, recs = self._recycled(rule, period, allocation)
         tracker = self.refs.tracker()
         mins = tracker.get("eu_2023_1542", "recycled_content_min_fraction")
         settings = {"rule": rule, "period": period, "allocation": allocation}
@@ -406,15 +412,7 @@ class TraceQueries:
                                allocation: str = "proportional",
                                elements: Sequence[str] = RECYCLED_CONTENT_ELEMENTS) -> dict[str, Any]:
         """Recycled content of every model's packs by production year, from one pass over the ledger."""
-        if rule not in RULES:
-            raise InvalidData(f"unknown allocation rule {rule!r}", [{"field": "rule", "rule": "enum", "value": rule,
-                              "message": f"rule: one of {', '.join(RULES)}"}])
-        graph = self._graph()
-        try:
-            recs = recycled_content(graph, rule, period=period, allocation=allocation)  # type: ignore[arg-type]
-        except ValueError as exc:
-            raise InvalidData(str(exc), [{"field": "rule", "rule": "computable", "value": rule,
-                                          "message": str(exc)}]) from None
+        graph, recs = self._recycled(rule, period, allocation)
         groups: dict[tuple[str, str], list[Lot]] = defaultdict(list)
         for lt in graph.lots.values():
             if lt.kind == "pack" and lt.model_id:
