@@ -105,12 +105,10 @@ def run_flow(demo: Demo, *, passports: int = 1) -> dict[str, Any]:
     from ..config import Settings
     from ..participants import Role
     from ..sim import pilot
-    from .bridge import import_supplier_footprint, pack_carbon_footprint, request_trade
-    from .commitments import commit
+    from .bridge import pack_carbon_footprint
     from .config import DatasetConfig
 
-    a, r, c = demo.node("automaker"), demo.node("recycler"), demo.node("cellmaker")
-    trace = demo.info["cell_trace"]
+    a, r = demo.node("automaker"), demo.node("recycler")
     # automaker's passports on its own store
     svc = build_services(Settings(database_url=a.store.url, public_base_url=a.base_url, issuing_agency_code="BL",
                                   admin_token=None), a.store, migrate=False)
@@ -133,29 +131,12 @@ def run_flow(demo: Demo, *, passports: int = 1) -> dict[str, Any]:
         ids.append(pid)
         a.datasets[f"urn:bl:passport:{pid}"] = DatasetConfig(id=f"urn:bl:passport:{pid}", kind="passport",
                                                                passport_id=pid, usage_policy=USAGE)
-    # the automaker's part structure stays on its node; the cell maker registers part, CFP, commitment
-    cell_part = str(uuid.uuid4())
-    a.ouranos.put_parts(AUTOMAKER_BPN, {"traceId": cell_part, "operatorId": AUTOMAKER_BPN, "partsName": "cells",
-                                        "plantId": None, "supportPartsName": None, "terminatedFlag": False,
-                                        "amountRequired": 82.0, "amountRequiredUnit": "kilowatt-hour"})
-    c.ouranos.put_parts(CELLMAKER_OPERATOR, {"traceId": trace, "operatorId": CELLMAKER_OPERATOR,
-                                             "partsName": "NMC811 pouch cell", "plantId": None,
-                                             "supportPartsName": None, "terminatedFlag": False,
-                                             "amountRequired": None, "amountRequiredUnit": None})
-    dqr = {"TeR": 1.5, "GeR": 1.8, "TiR": 1.2}
-    c.ouranos.put_cfp(CELLMAKER_OPERATOR, [
-        {"cfpId": None, "traceId": trace, "ghgEmission": v, "ghgDeclaredUnit": "kgCO2e/kilowatt-hour", "cfpType": t,
-         "dqrValue": dqr} for t, v in (("preProduction", 2.1), ("preComponent", 44.9), ("mainProduction", 9.9),
-                                        ("mainComponent", 1.1))])
-    statement, opening, _ = commit(c.identity, subject=trace, unit="kgCO2e/kilowatt-hour", components=[
-        {"supplier": "(confidential cathode supplier)", "ghg_kgco2e": 38.4}, {"supplier": "(graphite)", "ghg_kgco2e": 6.5},
-        {"process": "electrode prep", "ghg_kgco2e": 2.1}, {"process": "assembly", "ghg_kgco2e": 9.9},
-        {"supplier": "(separator)", "ghg_kgco2e": 1.1}])
-    c.ouranos.put_commitment(CELLMAKER_OPERATOR, trace, statement, opening.as_json())
-    trade = request_trade(a, c.base_url, supplier_operator_id=CELLMAKER_OPERATOR, downstream_trace_id=cell_part,
-                          api_key=DEMO_OURANOS_KEY, due=date.today())
-    c.ouranos.put_trade_response(CELLMAKER_OPERATOR, trade["tradeModel"]["tradeId"], trace)
-    fp = import_supplier_footprint(a, c.dsp_url, f"urn:ouranos:cfp:{trace}")
+    fp = exchange_cell_footprint(
+        demo, cells_kwh=82.0, part_name="NMC811 pouch cell",
+        cfp_kgco2e_per_kwh={"preProduction": 2.1, "preComponent": 44.9, "mainProduction": 9.9, "mainComponent": 1.1},
+        components=[{"supplier": "(confidential cathode supplier)", "ghg_kgco2e": 38.4},
+                    {"supplier": "(graphite)", "ghg_kgco2e": 6.5}, {"process": "electrode prep", "ghg_kgco2e": 2.1},
+                    {"process": "assembly", "ghg_kgco2e": 9.9}, {"supplier": "(separator)", "ghg_kgco2e": 1.1}])
     cf = pack_carbon_footprint(fp, cells_capacity_kwh=82, usable_energy_kwh=77, vehicle_category="M1", warranty_years=8,
                                own_stages_kgco2e={"raw_material": 310, "main_production": 150, "distribution": 40,
                                                   "end_of_life": 95})
@@ -164,6 +145,40 @@ def run_flow(demo: Demo, *, passports: int = 1) -> dict[str, Any]:
     _, _, passport = r.fetch(a.dsp_url, f"urn:bl:passport:{ids[0]}")
     return {"passports": ids, "supplier_footprint": fp, "pack_carbon_footprint": cf,
             "recycler_tiers": passport["access_tiers"]}
+
+
+def exchange_cell_footprint(demo: Demo, *, cells_kwh: float, part_name: str, cfp_kgco2e_per_kwh: dict[str, float],
+                            components: list[dict[str, Any]]) -> Any:
+    """The bridge's Ouranos side, up to the automaker holding the cell maker's certified footprint.
+
+    The automaker registers its cells part (its part structure stays on its node); the cell maker registers
+    its part, its CFP by ``cfpType`` and a signed commitment to its confidential ``components`` (never sent);
+    the automaker's trade request is answered and the aggregate pulled and checked over DSP. Returns the
+    :class:`~batteryloop.exchange.bridge.SupplierFootprint`.
+    """
+    from .bridge import import_supplier_footprint, request_trade
+    from .commitments import commit
+
+    a, c = demo.node("automaker"), demo.node("cellmaker")
+    trace = demo.info["cell_trace"]
+    cell_part = str(uuid.uuid4())
+    a.ouranos.put_parts(AUTOMAKER_BPN, {"traceId": cell_part, "operatorId": AUTOMAKER_BPN, "partsName": "cells",
+                                        "plantId": None, "supportPartsName": None, "terminatedFlag": False,
+                                        "amountRequired": cells_kwh, "amountRequiredUnit": "kilowatt-hour"})
+    c.ouranos.put_parts(CELLMAKER_OPERATOR, {"traceId": trace, "operatorId": CELLMAKER_OPERATOR,
+                                             "partsName": part_name, "plantId": None,
+                                             "supportPartsName": None, "terminatedFlag": False,
+                                             "amountRequired": None, "amountRequiredUnit": None})
+    dqr = {"TeR": 1.5, "GeR": 1.8, "TiR": 1.2}
+    c.ouranos.put_cfp(CELLMAKER_OPERATOR, [
+        {"cfpId": None, "traceId": trace, "ghgEmission": v, "ghgDeclaredUnit": "kgCO2e/kilowatt-hour", "cfpType": t,
+         "dqrValue": dqr} for t, v in cfp_kgco2e_per_kwh.items()])
+    statement, opening, _ = commit(c.identity, subject=trace, unit="kgCO2e/kilowatt-hour", components=components)
+    c.ouranos.put_commitment(CELLMAKER_OPERATOR, trace, statement, opening.as_json())
+    trade = request_trade(a, c.base_url, supplier_operator_id=CELLMAKER_OPERATOR, downstream_trace_id=cell_part,
+                          api_key=DEMO_OURANOS_KEY, due=date.today())
+    c.ouranos.put_trade_response(CELLMAKER_OPERATOR, trade["tradeModel"]["tradeId"], trace)
+    return import_supplier_footprint(a, c.dsp_url, f"urn:ouranos:cfp:{trace}")
 
 
 def dashboard_app(demo: Demo) -> Any:

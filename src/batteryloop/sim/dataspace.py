@@ -17,8 +17,6 @@ agreements both ways. The automaker's connector serves the pilot's own passports
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -43,35 +41,18 @@ class PilotDataspace:
         self._bridge()
 
     def _bridge(self) -> None:
-        from ..exchange.bridge import import_supplier_footprint, pack_carbon_footprint, request_trade
-        from ..exchange.commitments import commit
-        from ..exchange.demo import CELLMAKER_OPERATOR, DEMO_OURANOS_KEY
+        from ..exchange.bridge import pack_carbon_footprint
+        from ..exchange.demo import exchange_cell_footprint
 
-        a, c = self.automaker, self.demo.node("cellmaker")
-        trace = self.demo.info["cell_trace"]
-        part = str(uuid.uuid4())
-        a.ouranos.put_parts(pilot.AUTOMAKER, {"traceId": part, "operatorId": pilot.AUTOMAKER, "partsName": "NCA cells",
-                                              "plantId": None, "supportPartsName": None, "terminatedFlag": False,
-                                              "amountRequired": 75.0, "amountRequiredUnit": "kilowatt-hour"})
-        c.ouranos.put_parts(CELLMAKER_OPERATOR, {"traceId": trace, "operatorId": CELLMAKER_OPERATOR,
-                                                 "partsName": "NCA cylindrical cell", "plantId": None,
-                                                 "supportPartsName": None, "terminatedFlag": False,
-                                                 "amountRequired": None, "amountRequiredUnit": None})
-        dqr = {"TeR": 1.5, "GeR": 1.8, "TiR": 1.2}
-        cfp = {"preProduction": 2.3, "preComponent": 47.1, "mainProduction": 10.4, "mainComponent": 1.2}
-        c.ouranos.put_cfp(CELLMAKER_OPERATOR, [
-            {"cfpId": None, "traceId": trace, "ghgEmission": v, "ghgDeclaredUnit": "kgCO2e/kilowatt-hour", "cfpType": t,
-             "dqrValue": dqr} for t, v in cfp.items()])
-        # the cell maker's confidential breakdown: committed to, never sent
-        statement, opening, _ = commit(c.identity, subject=trace, unit="kgCO2e/kilowatt-hour", components=[
-            {"supplier": "(confidential cathode supplier)", "ghg_kgco2e": 40.2}, {"supplier": "(graphite)", "ghg_kgco2e": 6.9},
-            {"process": "electrode preparation", "ghg_kgco2e": 2.3}, {"process": "cell assembly", "ghg_kgco2e": 10.4},
-            {"supplier": "(separator)", "ghg_kgco2e": 1.2}])
-        c.ouranos.put_commitment(CELLMAKER_OPERATOR, trace, statement, opening.as_json())
-        trade = request_trade(a, c.base_url, supplier_operator_id=CELLMAKER_OPERATOR, downstream_trace_id=part,
-                              api_key=DEMO_OURANOS_KEY, due=date.today())
-        c.ouranos.put_trade_response(CELLMAKER_OPERATOR, trade["tradeModel"]["tradeId"], trace)
-        fp = import_supplier_footprint(a, c.dsp_url, f"urn:ouranos:cfp:{trace}")
+        # the cell maker's confidential breakdown is committed to on its node, never sent
+        fp = exchange_cell_footprint(
+            self.demo, cells_kwh=75.0, part_name="NCA cylindrical cell",
+            cfp_kgco2e_per_kwh={"preProduction": 2.3, "preComponent": 47.1, "mainProduction": 10.4,
+                                "mainComponent": 1.2},
+            components=[{"supplier": "(confidential cathode supplier)", "ghg_kgco2e": 40.2},
+                        {"supplier": "(graphite)", "ghg_kgco2e": 6.9},
+                        {"process": "electrode preparation", "ghg_kgco2e": 2.3},
+                        {"process": "cell assembly", "ghg_kgco2e": 10.4}, {"supplier": "(separator)", "ghg_kgco2e": 1.2}])
         m = self.services.passports.model_data(NCA_MODEL)
         cf = pack_carbon_footprint(fp, cells_capacity_kwh=m["rated_energy_kwh"],
                                    usable_energy_kwh=round(m["rated_energy_kwh"] * 0.94, 1), vehicle_category="M1",
