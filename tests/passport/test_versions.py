@@ -74,3 +74,34 @@ def test_diff_function() -> None:
     b = {"x": 2, "n": {"a": 1, "b": [1, 3]}, "new": "y"}
     changes = {c["field"]: c["change"] for c in diff(a, b)}
     assert changes == {"x": "changed", "n.b": "changed", "gone": "removed", "new": "added"}
+
+
+def test_bulk_update_is_all_or_nothing_with_the_single_update_rules(pilot_services: Any) -> None:
+    import pytest
+
+    from batteryloop.errors import Conflict, Forbidden, InvalidData
+
+    svc = pilot_services.passports
+    a, op = _issue(pilot_services)
+    b = svc.create_passport(dict(next(pilot.generate_batteries(1, seed=31)), serial_number="BULK-2"), op)["passport_id"]
+    patch = {"state_of_health": {"soh_capacity_pct": 91.5}}
+    assert svc.update_passports({a: patch, b: patch}, op, reason="BMS report") == 2
+    assert [svc.get_record(p).data["state_of_health"]["soh_capacity_pct"] for p in (a, b)] == [91.5, 91.5]
+    assert svc.history(a)[-1]["reason"] == "BMS report" and svc.verify(a)["ok"] and svc.verify(b)["ok"]
+    versions = [svc.get_record(p).version for p in (a, b)]
+    # an immutable field is refused before anything is written, naming the passport and the field
+    with pytest.raises(InvalidData, match=f"passport {b}: status cannot be changed by an update"):
+        svc.update_passports({a: patch, b: {"status": "waste"}}, op)
+    # a caller who may not write them is refused
+    recycler = pilot_services.pilot["callers"][pilot.RECYCLER_EU]
+    with pytest.raises(Forbidden):
+        svc.update_passports({a: {"state_of_health": {"soh_capacity_pct": 80.0}}}, recycler)
+    assert [svc.get_record(p).version for p in (a, b)] == versions
+    # one read-only passport (recycled, archived) late in the batch rolls back the writable one before it
+    svc.change_status(b, "waste", op)
+    svc.change_status(b, "recycle", recycler)
+    versions = [svc.get_record(p).version for p in (a, b)]
+    with pytest.raises(Conflict, match=f"passport {b} is read-only"):
+        svc.update_passports({a: {"state_of_health": {"soh_capacity_pct": 80.0}}, b: patch}, op)
+    assert [svc.get_record(p).version for p in (a, b)] == versions
+    assert svc.get_record(a).data["state_of_health"]["soh_capacity_pct"] == 91.5

@@ -87,6 +87,28 @@ class _LRU(OrderedDict):  # type: ignore[type-arg]
             self.popitem(last=False)
 
 
+_IMMUTABLE = ("passport_id", "economic_operator_id", "model_id", "serial_number", "predecessor_ids", "successor_id",
+              "status")
+
+
+def _refuse_immutable(patch: Mapping[str, Any], where: str = "") -> None:
+    """InvalidData for a patch that touches a field an update may not change (``where`` names the passport)."""
+    for key in _IMMUTABLE:
+        if key in patch:
+            hint = " (use a status change)" if key == "status" else ""
+            raise InvalidData(f"{where}{key} cannot be changed by an update{hint}",
+                              [{"field": key, "rule": "immutable", "message": f"{key}: cannot be changed by an update{hint}",
+                                "value": patch[key]}])
+
+
+def _check_writable(rec: PassportRecord, caller: Caller) -> None:
+    if not can_write_battery(caller, economic_operator_id=rec.economic_operator_id):
+        raise Forbidden(f"only the economic operator {rec.economic_operator_id} may update passport {rec.id}")
+    if rec.archived or rec.successor_id:
+        raise Conflict(f"passport {rec.id} is read-only "
+                       f"({'archived after recycling' if rec.archived else 'superseded by ' + str(rec.successor_id)})")
+
+
 _VERSION_COLUMNS = ("owner_id", "status", "successor_id", "version", "hash", "data", "updated_at")
 _BULK_UPDATE = (update(passports)
                 .where(passports.c.id == bindparam("b_id"), passports.c.version == bindparam("b_version"))
@@ -422,20 +444,11 @@ class PassportService:
     def update_passport(self, passport_id: str, patch: Mapping[str, Any], caller: Caller, *,
                         reason: str = "updated", expected_version: int | None = None) -> dict[str, Any]:
         """Apply a JSON merge patch to the battery data, as a new version."""
-        for key in ("passport_id", "economic_operator_id", "model_id", "serial_number", "predecessor_ids",
-                    "successor_id", "status"):
-            if key in patch:
-                hint = " (use a status change)" if key == "status" else ""
-                raise InvalidData(f"{key} cannot be changed by an update{hint}",
-                                  [{"field": key, "rule": "immutable", "message": f"{key}: cannot be changed by an update{hint}",
-                                    "value": patch[key]}])
+        _refuse_immutable(patch)
+
         def tx(conn: Any) -> None:
             rec = self._record(conn, passport_id)
-            if not can_write_battery(caller, economic_operator_id=rec.economic_operator_id):
-                raise Forbidden(f"only the economic operator {rec.economic_operator_id} may update passport {passport_id}")
-            if rec.archived or rec.successor_id:
-                raise Conflict(f"passport {passport_id} is read-only "
-                               f"({'archived after recycling' if rec.archived else 'superseded by ' + str(rec.successor_id)})")
+            _check_writable(rec, caller)
             if expected_version is not None and expected_version != rec.version:
                 raise Conflict(f"passport {passport_id} is at version {rec.version}, not {expected_version}")
             self._new_version(conn, rec, merge_patch(rec.data, patch), caller, reason)
@@ -450,17 +463,12 @@ class PassportService:
         The same rules as :meth:`update_passport` for each; one transaction; the first refusal names the
         passport and rolls every patch back. Returns the number of new versions.
         """
-        immutable = ("passport_id", "economic_operator_id", "model_id", "serial_number", "predecessor_ids",
-                     "successor_id", "status")
         for pid, patch in patches.items():
-            bad = [k for k in immutable if k in patch]
-            if bad:
-                raise InvalidData(f"passport {pid}: {bad[0]} cannot be changed by an update",
-                                  [{"field": f"{pid}.{bad[0]}", "rule": "immutable",
-                                    "message": f"{bad[0]}: cannot be changed by an update", "value": patch[bad[0]]}])
+            _refuse_immutable(patch, f"passport {pid}: ")
         ids = list(patches)
-        n = 0
-        with self.store.write() as conn:
+
+        def tx(conn: Any) -> int:
+            n = 0
             for i in range(0, len(ids), 500):
                 part = ids[i:i + 500]
                 recs = {r.id: r for r in (self._record_row(r) for r in conn.execute(self._record_query().where(
@@ -470,10 +478,7 @@ class PassportService:
                     rec = recs.get(pid)
                     if rec is None:
                         raise NotFound(f"no passport {pid!r}")
-                    if not can_write_battery(caller, economic_operator_id=rec.economic_operator_id):
-                        raise Forbidden(f"only the economic operator {rec.economic_operator_id} may update passport {pid}")
-                    if rec.archived or rec.successor_id:
-                        raise Conflict(f"passport {pid} is read-only")
+                    _check_writable(rec, caller)
                     values, vrow = self._version_rows(conn, rec, merge_patch(rec.data, patches[pid]), caller, reason)
                     rows.append({**{f"v_{k}": v for k, v in values.items()}, "b_id": rec.id, "b_version": rec.version})
                     vrows.append(vrow)
@@ -483,7 +488,9 @@ class PassportService:
                     raise Conflict("a passport of this batch changed concurrently; read them again and retry")
                 conn.execute(insert(passport_versions), vrows)
                 n += len(rows)
-        return n
+            return n
+
+        return self.store.run_write(tx)  # like update_passport: a transient failure runs the batch again
 
     def _version_rows(self, conn: Any, rec: PassportRecord, content: Mapping[str, Any], caller: Caller, reason: str,
                       *, archive: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
