@@ -130,7 +130,6 @@ class Fleet:
         self.age = np.zeros(n)
         self.offset = np.zeros(n)
         self.soh = np.full(n, 100.0)
-        self.mass = np.zeros(n)
 
 
 def _caller(pid: str, roles: list[str]) -> Caller:
@@ -150,7 +149,7 @@ def production_plan(packs: int, years: int) -> list[int]:
 
 class PilotRun:
     def __init__(self, services: Any, config: PilotConfig, *, references: References | None = None,
-                 progress: Callable[[str, int, int], None] | None = None, workdir: Any = None) -> None:
+                 progress: Callable[[str, int, int], None] | None = None) -> None:
         """``progress(what, packs built, packs in total)`` is called as the pilot moves on."""
         self.s = services
         self.cfg = config
@@ -170,7 +169,6 @@ class PilotRun:
         self.sl_cycles: dict[str, float] = {}
         self._rec_value: dict[str, float] = {}  # region → a hub pack's cycles per year, from last year's hub
         self.progress = progress or (lambda task, done, total: None)
-        self.workdir = workdir
         parts = pilot.PARTICIPANTS + pilot.LOOP_PARTICIPANTS
         self.callers = {p["id"]: _caller(p["id"], p["roles"]) for p in parts}
         self.names = {p["id"]: p["name"] for p in parts + TRACE_PARTICIPANTS}
@@ -261,6 +259,9 @@ class PilotRun:
         mix = self.t.table("batteryloop_assumptions", "pilot", "usage_mix_fraction")
         baas_share = float(self.t.get("batteryloop_assumptions", "pilot", "baas_share_of_taxis_fraction"))
         temps = self.t.table("vehicle_usage", "mean_temperature_c")
+        arrhenius = {region: float(self.fade.arrhenius(t)) for region, t in temps.items()}
+        cycle_k = {mid: self.fade.cycle_k(m["expected_lifetime_cycles"], m["capacity_threshold_exhaustion_pct"])
+                   for mid, m in self.models.items()}
         fast = self.t.table("vehicle_usage", "fast_charge_share")
         idx = list(range(first, first + count))
         by_model: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
@@ -287,13 +288,9 @@ class PilotRun:
             f.baas[i] = usage == "taxi" and self.rng.random() < baas_share
             f.holder[i] = pilot.BAAS if f.baas[i] else pilot.AUTOMAKER
             f.made[i] = year
-            k = self.fade.cycle_k(m["expected_lifetime_cycles"], m["capacity_threshold_exhaustion_pct"])
             eps = float(self.np_rng.lognormal(0.0, self.fade.sigma_log_k))
-            f.k_eff[i] = k * eps * (1 + self.fade.fast_charge_factor * fast[usage])
-            fam = chemistry_family(chem)
-            f.cal_eff[i] = self.t.table("first_life_fade", "calendar_fade_per_sqrt_year_fraction_at_25c")[fam] * \
-                float(self.fade.arrhenius(temps[region]))
-            f.mass[i] = self.materials[model_id].mass_kg
+            f.k_eff[i] = cycle_k[model_id] * eps * (1 + self.fade.fast_charge_factor * fast[usage])
+            f.cal_eff[i] = self.fade.calendar_b[chemistry_family(chem)] * arrhenius[region]
             f.state[i] = STATE_VEHICLE
             by_model[model_id].append((pid, pc, site))
             plant_country[i] = pc
@@ -763,15 +760,16 @@ class PilotRun:
         self.fleet_by_year.append({"year": year, **{STATE_NAMES[k]: states.get(k, 0) for k in STATE_NAMES}})
         row: dict[str, Any] = {"year": year, "models": {}, "usages": {}, "second_life": None}
         veh = f.state == STATE_VEHICLE
+        models, usages = np.array(f.model), np.array(f.usage)
         for model_id in self.models:
-            sel = veh & (np.array(f.model) == model_id)
+            sel = veh & (models == model_id)
             if sel.any():
                 v = f.soh[sel]
                 row["models"][model_id] = {"n": int(sel.sum()), "mean": round(float(v.mean()), 2),
                                            "p10": round(float(np.percentile(v, 10)), 2),
                                            "p90": round(float(np.percentile(v, 90)), 2)}
         for u in USAGES:
-            sel = veh & (np.array(f.usage) == u)
+            sel = veh & (usages == u)
             if sel.any():
                 row["usages"][u] = {"n": int(sel.sum()), "mean": round(float(f.soh[sel].mean()), 2)}
         sl = f.state == STATE_SECOND_LIFE
@@ -822,7 +820,6 @@ def run_pilot(services: Any, config: PilotConfig | None = None, *, references: R
     finally:
         if run.dataspace is not None:
             run.dataspace.stop()
-    report["tokens_file"] = None
     report["_tokens"] = tokens
     save_report(services.store, cfg, report)
     return report

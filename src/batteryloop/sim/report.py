@@ -24,19 +24,17 @@ from . import pilot
 def _sankey(run: Any) -> dict[str, Any]:
     """Material flows (kg of Li+Ni+Co+Mn+Fe, graphite apart) from mines to packs, out of the loop and back."""
     flows = dict(run.chain.flows)
+    from .loop import STATE_LOST, STATE_RECYCLED, STATE_SECOND_LIFE
+
     f = run.fleet
-    lost_kg = recycled_kg = sl_kg = reuse_kg = 0.0
-    for i in range(len(f.ledger_id)):
-        m = run.materials[f.model[i]]
-        kg = sum(m.cathode_elements_kg.values()) * 0.96 * 0.99
-        if f.state[i] == 4:
-            lost_kg += kg
-        elif f.state[i] == 3:
-            recycled_kg += kg
-        elif f.state[i] == 2:
-            sl_kg += kg
+    metal = {mid: m.metal_in_pack_kg for mid, m in run.materials.items()}
+    by_state: Counter[int] = Counter()
+    for model_id, state in zip(f.model, f.state, strict=True):
+        if model_id:
+            by_state[int(state)] += metal[model_id]
+    lost_kg, recycled_kg, sl_kg = by_state[STATE_LOST], by_state[STATE_RECYCLED], by_state[STATE_SECOND_LIFE]
     in_vehicles = max(0.0, flows.get(("cells", "packs"), 0.0) - lost_kg - recycled_kg - sl_kg)
-    flows[("packs", "vehicles (in use)")] = in_vehicles + reuse_kg
+    flows[("packs", "vehicles (in use)")] = in_vehicles
     flows[("packs", "second life")] = sl_kg
     flows[("packs", "recycling")] = recycled_kg
     flows[("packs", "illegal outflow")] = lost_kg

@@ -51,6 +51,7 @@ CELL_PLANT = {
     pilot.CELL_CN: ("CN", "Ningde cell plant"),
 }
 SCRAP_FRACTION = 0.04  # cell plants' electrode scrap, recovered as pre-consumer salts
+CELL_YIELD = 0.99  # of the electrode material that is not scrap, what ends up in cells
 TRACED = ("Li", "Ni", "Co", "Mn", "Fe")
 
 
@@ -70,6 +71,11 @@ class PackMaterials:
     @property
     def mass_kg(self) -> float:
         return self.cathode_kg + self.graphite_kg
+
+    @property
+    def metal_in_pack_kg(self) -> float:
+        """Li, Ni, Co, Mn and Fe that end up in one pack (after electrode scrap and cell-making loss)."""
+        return sum(self.cathode_elements_kg.values()) * (1 - SCRAP_FRACTION) * CELL_YIELD
 
 
 def pack_materials(chemistry: str, energy_kwh: float, references: References | None = None) -> PackMaterials:
@@ -232,8 +238,8 @@ class MaterialChain:
             cam_in = self._draw(self.cathode[model_id], per_pack.cathode_kg * n)
             gr_in = self._draw(self.graphite, per_pack.graphite_kg * n)
             # SCRAP_FRACTION (4 %) of the electrode material is scrap; of the rest, 1 % is lost in cell making
-            els = {el: round(v * n * (1 - SCRAP_FRACTION) * 0.99, 6) for el, v in per_pack.cathode_elements_kg.items()}
-            els["graphite"] = round(per_pack.graphite_kg * n * 0.99, 6)
+            els = {el: round(v * n * (1 - SCRAP_FRACTION) * CELL_YIELD, 6) for el, v in per_pack.cathode_elements_kg.items()}
+            els["graphite"] = round(per_pack.graphite_kg * n * CELL_YIELD, 6)
             for el in RECYCLABLE:
                 self.scrap_kg[el] += per_pack.cathode_elements_kg.get(el, 0.0) * n * SCRAP_FRACTION
             batch_kg = round(sum(els.values()), 6)
