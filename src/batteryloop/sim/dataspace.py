@@ -89,20 +89,22 @@ class PilotDataspace:
                                "tiers": passport.get("access_tiers")})
 
     def snapshot(self) -> dict[str, Any]:
+        from ..exchange.credentials import verify_credential
+        from ..exchange.errors import ExchangeError
+
         nodes = []
         for name, r in self.demo.running.items():
             node = r.node
             creds = []
             for tok in getattr(node, "credentials", []) or []:
                 try:
-                    from ..exchange.credentials import verify_credential
-
                     vc = verify_credential(tok, node.resolver, status_check=node.status)
-                    creds.append({"type": vc.type, "issuer": vc.issuer, "id": vc.id,
-                                  "valid_until": (dt.datetime.fromtimestamp(vc.expires, dt.UTC).date().isoformat()
-                                                  if vc.expires else None)})
-                except Exception as exc:  # noqa: BLE001 - shown as such on the page
+                except ExchangeError as exc:  # an expired or revoked credential is shown as such
                     creds.append({"type": "unverifiable", "error": str(exc)[:200]})
+                    continue
+                creds.append({"type": vc.type, "issuer": vc.issuer, "id": vc.id,
+                              "valid_until": (dt.datetime.fromtimestamp(vc.expires, dt.UTC).date().isoformat()
+                                              if vc.expires else None)})
             nodes.append({
                 "name": name, "space": node.config.space, "participant_id": node.config.participant_id,
                 "did": node.did, "url": node.base_url, "credentials": creds,
