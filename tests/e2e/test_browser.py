@@ -4,41 +4,21 @@ opens on a phone, signing in, and the dashboard's charts."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 
 from batteryloop.sim import pilot
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+from tests.e2e.browser import ARGS, CHROMIUM, free_port, require_chromium, serve, server_env
 
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("BATTERYLOOP_REQUIRE_BROWSER") == "1":
-            pytest.fail("Chromium is required here (apt-get install chromium)")
-        pytest.skip("no Chromium on this machine")
+    require_chromium()
     tmp = tmp_path_factory.mktemp("browser")
-    port = _free_port()
-    env = {**os.environ, "BATTERYLOOP_DATABASE_URL": f"sqlite:///{tmp}/demo.db", "BATTERYLOOP_VAR_DIR": str(tmp),
-           "BATTERYLOOP_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    port = free_port()
+    env = server_env(tmp, port, "demo.db")
     subprocess.run([sys.executable, "-m", "batteryloop.cli", "demo", "--packs", "500", "--no-dataspace", "--no-serve"],
                    env=env, check=True, capture_output=True, timeout=300)
     tokens = {k: v["token"] for k, v in json.loads((tmp / "demo-tokens.json").read_text()).items()}
@@ -46,18 +26,8 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
 
     with sqlite3.connect(tmp / "demo.db") as c:  # a pack still in a vehicle
         tokens["_pack"] = c.execute("SELECT id FROM passports WHERE status = 'original' ORDER BY id LIMIT 1").fetchone()[0]
-    proc = subprocess.Popen([sys.executable, "-m", "batteryloop.cli", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            if httpx.get(base + "/api/v1/health", timeout=0.5).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield base, tokens
-    proc.terminate()
-    proc.wait(10)
+    with serve(env, port) as base:
+        yield base, tokens
 
 
 @pytest.mark.slow

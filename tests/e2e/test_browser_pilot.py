@@ -6,58 +6,37 @@ data-space page shows real connector nodes, the bridge and passport pulls. A scr
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+from tests.e2e.browser import ARGS, CHROMIUM, artifacts_dir, free_port, require_chromium, serve, server_env
+
 PAGES = ["/pilot", "/pilot/health", "/pilot/materials", "/pilot/footprint", "/pilot/routes", "/pilot/baas",
          "/pilot/outflows", "/pilot/dataspace", "/pilot/economics"]
 ADMIN_TOKEN = "pilot-e2e-admin-token"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    given = os.environ.get("BATTERYLOOP_ARTIFACTS_DIR")
-    d = Path(given) if given else tmp_path_factory.mktemp("artifacts")
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    return artifacts_dir(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
 def pilot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("BATTERYLOOP_REQUIRE_BROWSER") == "1":
-            pytest.fail("Chromium is required here (apt-get install chromium)")
-        pytest.skip("no Chromium on this machine")
+    require_chromium()
     from batteryloop.api.app import build_services
     from batteryloop.config import Settings
     from batteryloop.reference import References
     from batteryloop.sim.loop import PilotConfig, run_pilot
 
     tmp = tmp_path_factory.mktemp("browser-pilot")
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     url = f"sqlite:///{tmp}/pilot.db"
-    env = {**os.environ, "BATTERYLOOP_DATABASE_URL": url, "BATTERYLOOP_VAR_DIR": str(tmp),
-           "BATTERYLOOP_PUBLIC_BASE_URL": base, "BATTERYLOOP_ADMIN_TOKEN": ADMIN_TOKEN}
+    env = server_env(tmp, port, "pilot.db", BATTERYLOOP_ADMIN_TOKEN=ADMIN_TOKEN)
     # the pilot, in-process, through the services; a raised outflow rate (a reference override) so that
     # the outflow pages have findings to draw
     svc = build_services(Settings(database_url=url, public_base_url=base, var_dir=tmp, admin_token=ADMIN_TOKEN,
@@ -65,21 +44,8 @@ def pilot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     refs = References.default().override({"batteryloop_assumptions": {"pilot": {"illegal_outflow_fraction": 0.5}}})
     report = run_pilot(svc, PilotConfig(packs=120, years=8, seed=2, dataspace=True), references=refs)
     svc.store.dispose()
-    proc = subprocess.Popen([sys.executable, "-m", "batteryloop.cli", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(base + "/api/v1/health", timeout=0.5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("batteryloop serve did not come up")
-        yield {"base": base, "report": report}
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with serve(env, port) as served:
+        yield {"base": served, "report": report}
 
 
 def _watch(page: Any) -> list[str]:

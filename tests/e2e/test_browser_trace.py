@@ -5,12 +5,8 @@ saved to $BATTERYLOOP_ARTIFACTS_DIR (default: a temporary directory) as artifact
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,50 +14,24 @@ from typing import Any
 import httpx
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+from tests.e2e.browser import ARGS, CHROMIUM, artifacts_dir, free_port, require_chromium, serve, server_env
 
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, Any]]]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("BATTERYLOOP_REQUIRE_BROWSER") == "1":
-            pytest.fail("Chromium is required here (apt-get install chromium)")
-        pytest.skip("no Chromium on this machine")
+    require_chromium()
     tmp = tmp_path_factory.mktemp("browser-trace")
-    port = _free_port()
-    env = {**os.environ, "BATTERYLOOP_DATABASE_URL": f"sqlite:///{tmp}/demo.db", "BATTERYLOOP_VAR_DIR": str(tmp),
-           "BATTERYLOOP_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    port = free_port()
+    env = server_env(tmp, port, "demo.db")
     subprocess.run([sys.executable, "-m", "batteryloop.cli", "demo", "--packs", "200", "--no-serve"], env=env,
                    check=True, capture_output=True, timeout=300)
     participants = json.loads((tmp / "demo-tokens.json").read_text())
-    proc = subprocess.Popen([sys.executable, "-m", "batteryloop.cli", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            if httpx.get(base + "/api/v1/health", timeout=0.5).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield base, participants
-    proc.terminate()
-    proc.wait(10)
+    with serve(env, port) as base:
+        yield base, participants
 
 
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    given = os.environ.get("BATTERYLOOP_ARTIFACTS_DIR")
-    d = Path(given) if given else tmp_path_factory.mktemp("artifacts")
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    return artifacts_dir(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
