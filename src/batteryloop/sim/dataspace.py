@@ -44,7 +44,8 @@ class PilotDataspace:
         from ..exchange.bridge import pack_carbon_footprint
         from ..exchange.demo import exchange_cell_footprint
 
-        # the cell maker's confidential breakdown is committed to on its node, never sent
+        # illustrative figures (kg CO2e per kWh of cells, the demo cell maker's); its confidential breakdown
+        # is committed to on its node, never sent
         fp = exchange_cell_footprint(
             self.demo, cells_kwh=75.0, part_name="NCA cylindrical cell",
             cfp_kgco2e_per_kwh={"preProduction": 2.3, "preComponent": 47.1, "mainProduction": 10.4,
@@ -53,6 +54,7 @@ class PilotDataspace:
                         {"supplier": "(graphite)", "ghg_kgco2e": 6.9},
                         {"process": "electrode preparation", "ghg_kgco2e": 2.3},
                         {"process": "cell assembly", "ghg_kgco2e": 10.4}, {"supplier": "(separator)", "ghg_kgco2e": 1.2}])
+        # the automaker's own emissions per pack by stage and a 94 % usable share: illustrative demo figures
         m = self.services.passports.model_data(NCA_MODEL)
         cf = pack_carbon_footprint(fp, cells_capacity_kwh=m["rated_energy_kwh"],
                                    usable_energy_kwh=round(m["rated_energy_kwh"] * 0.94, 1), vehicle_category="M1",

@@ -137,7 +137,8 @@ class MaterialChain:
             if lot[1] <= 1e-6:
                 stock.pop(0)
         if kg > 1e-3:  # callers top stocks up first; below a gram it is rounding, and the draw takes what is there
-            raise RuntimeError(f"stock short by {kg} kg")
+            raise RuntimeError(f"material chain: a stock is {kg} kg short of a draw; the caller must top the stock "
+                               "up before drawing (a bug in the chain, not in its input)")
         return out
 
     def _refine(self, el: str, need_salt_kg: float, at: Clock) -> Iterator[dict[str, Any]]:
