@@ -506,7 +506,8 @@ class PilotRun:
                 leaving.append((int(i), "pack fault"))
                 damaged.append(int(i))
         # what the BMS logged on damaged and faulty packs (an internal short: self-discharge, deep discharges,
-        # a temperature excursion) goes into their passports before intake grades them
+        # a temperature excursion) goes into their passports before intake grades them; the ranges lie beyond
+        # health.grading's blocking limits, so intake sends such packs to recycling
         faults: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         for i in damaged:
             faults[f.operator[i]][f.passport[i]] = {
