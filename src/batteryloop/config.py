@@ -20,6 +20,17 @@ class Settings:
     var_dir: Path = field(default_factory=lambda: Path(_env("VAR_DIR", "./var")))
     # anonymous requests per minute per client address (0 = no limit); bursts of a fifth of that
     rate_limit_per_minute: int = field(default_factory=lambda: int(_env("RATE_LIMIT_PER_MINUTE", "600")))
+    # each signed-in participant's requests per minute (0 = no limit); only while the anonymous limit is on
+    rate_limit_participant_per_minute: int = field(
+        default_factory=lambda: int(_env("RATE_LIMIT_PARTICIPANT_PER_MINUTE", "6000")))
+    # proxies (comma-separated addresses or CIDRs) whose X-Forwarded-For / Forwarded name the client
+    trusted_proxies: str = field(default_factory=lambda: _env("TRUSTED_PROXIES", ""))
+    # request bodies: bytes on any path; bytes on the bulk imports and uploads (signed-in participants)
+    max_body_bytes: int = field(default_factory=lambda: int(_env("MAX_BODY_BYTES", str(4 * 2**20))))
+    max_bulk_body_bytes: int = field(default_factory=lambda: int(_env("MAX_BULK_BODY_BYTES", str(200 * 2**20))))
+    # JSON request bodies: nesting levels of arrays and objects; digits in a row in a number
+    max_json_depth: int = field(default_factory=lambda: int(_env("MAX_JSON_DEPTH", "64")))
+    max_json_digits: int = field(default_factory=lambda: int(_env("MAX_JSON_DIGITS", "50")))
 
 
 def get_settings() -> Settings:

@@ -58,7 +58,7 @@ def _loc(loc: tuple[Any, ...]) -> str:
             out += f"[{part}]"
         else:
             out += f".{part}" if out else str(part)
-    return out or "(record)"
+    return _short(out) if out else "(record)"  # a location can hold the caller's own (long) dict keys
 
 
 def _short(value: Any) -> Any:

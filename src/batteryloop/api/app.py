@@ -74,10 +74,18 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     problems.install(app)
     passports.install_hot_routes(app)
+    from .limits import Limits
+
+    authenticate = app.state.services.participants.authenticate
+    app.add_middleware(Limits, max_body=settings.max_body_bytes, max_bulk_body=settings.max_bulk_body_bytes,
+                       max_depth=settings.max_json_depth, max_digits=settings.max_json_digits,
+                       authenticate=authenticate)  # inside the rate limit: a refused flood still counts
     if settings.rate_limit_per_minute > 0:
         from .ratelimit import RateLimit
 
-        app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute)
+        app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute, authenticate=authenticate,
+                           participant_per_minute=settings.rate_limit_participant_per_minute,
+                           trusted_proxies=settings.trusted_proxies)
     app.include_router(participants.router)
     app.include_router(passports.router)
     app.include_router(circular.router)

@@ -1,54 +1,131 @@
-"""Rate limiting of anonymous requests (the public passport pages and API), per client address.
+"""Rate limiting per signed-in participant, and per client address for everyone else.
 
-A token bucket per address: ``burst`` requests at once, refilled at ``per_minute / 60`` per second.
-Signed-in callers (bearer token or the web cookie) are accountable and not limited here. Over the
-limit the answer is a 429 problem document with ``Retry-After``. A pure ASGI middleware, so the
-check costs a dictionary look-up on the hot path.
+A token bucket per key: ``burst`` requests at once, refilled at ``per_minute / 60`` per second. The key
+is the participant a valid bearer token or web cookie stands for (its own, higher limit); a request
+without one, or with a token that is unknown, expired or revoked, counts as anonymous, by its client
+address (IPv6 by its /64). The node administrator is not limited. The address is the direct peer's;
+``X-Forwarded-For`` and ``Forwarded`` are believed only when that peer is a trusted proxy, and then the
+client is the last hop that is not one. Over the limit the answer is a 429 problem document with
+``Retry-After``. A pure ASGI middleware: an anonymous request costs a dictionary look-up, a signed-in
+one the (cached) token check.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
-import time
+from collections.abc import Callable
+from time import monotonic
 
 import orjson
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .deps import COOKIE
+from ..access import Caller
+from .limits import request_token
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(spec: str) -> tuple[Network, ...]:
+    """``"10.0.0.1, 192.168.0.0/16, ::1"`` as networks (a bare address is a /32 or /128)."""
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip())
+
+
+def _within(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
+
+
+def _forwarded_hops(scope: Scope) -> list[str]:
+    """The client addresses proxies recorded, first to last (``Forwarded`` if sent, else ``X-Forwarded-For``)."""
+    forwarded, xff = [], []
+    for name, value in scope["headers"]:
+        if name == b"forwarded":
+            for element in value.decode("latin-1").split(","):
+                for pair in element.split(";"):
+                    key, _, v = pair.strip().partition("=")
+                    if key.lower() == "for":
+                        v = v.strip('"')
+                        v = v[1:v.find("]")] if v.startswith("[") else v.split(":")[0] if v.count(":") == 1 else v
+                        forwarded.append(v)
+        elif name == b"x-forwarded-for":
+            xff += [h.strip() for h in value.decode("latin-1").split(",") if h.strip()]
+    return forwarded or xff
+
+
+def client_address(scope: Scope, trusted: tuple[Network, ...]) -> str:
+    peer = (scope.get("client") or ("?", 0))[0]
+    if not trusted or not _within(peer, trusted):
+        return peer
+    hops = _forwarded_hops(scope)
+    for hop in reversed(hops):
+        if not _within(hop, trusted):
+            return hop
+    return hops[0] if hops else peer
 
 
 class RateLimit:
-    def __init__(self, app: ASGIApp, *, per_minute: int, burst: int | None = None, max_clients: int = 100_000) -> None:
+    def __init__(self, app: ASGIApp, *, per_minute: int, participant_per_minute: int = 0, burst: int | None = None,
+                 max_clients: int = 100_000, authenticate: Callable[[str], Caller | None] | None = None,
+                 trusted_proxies: str = "") -> None:
         self.app = app
         self.rate = per_minute / 60.0
         self.burst = float(burst if burst is not None else max(10, per_minute // 5))
+        self.participant_rate = participant_per_minute / 60.0
+        self.participant_burst = float(max(10, participant_per_minute // 5))
         self.max_clients = max_clients
+        self.authenticate = authenticate
+        self.trusted = parse_networks(trusted_proxies)
         self.buckets: dict[str, tuple[float, float]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.rate <= 0 or scope["path"].startswith("/static/"):
+        if scope["type"] != "http" or scope["path"].startswith("/static/"):
             await self.app(scope, receive, send)
             return
-        for name, value in scope["headers"]:
-            if name == b"authorization" or (name == b"cookie" and COOKIE.encode() in value):
-                await self.app(scope, receive, send)
-                return
-        client = (scope.get("client") or ("?", 0))[0]
-        now = time.monotonic()
-        tokens, last = self.buckets.get(client, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        token = request_token(scope)
+        caller = None
+        if token is not None and self.authenticate is not None:
+            caller = await run_in_threadpool(self.authenticate, token)
+        if caller is not None and caller.is_admin:
+            await self.app(scope, receive, send)
+            return
+        if caller is not None and caller.participant_id is not None:
+            key, rate, burst = f"p:{caller.participant_id}", self.participant_rate, self.participant_burst
+        else:
+            address = client_address(scope, self.trusted)
+            if ":" in address:  # one IPv6 subscriber holds a /64
+                try:
+                    address = str(ipaddress.ip_network(f"{address}/64", strict=False))
+                except ValueError:
+                    pass
+            key, rate, burst = f"a:{address}", self.rate, self.burst
+        if rate <= 0:
+            await self.app(scope, receive, send)
+            return
+        now = monotonic()
+        tokens, last = self.buckets.get(key, (burst, now))
+        tokens = min(burst, tokens + (now - last) * rate)
         if tokens < 1.0:
-            self.buckets[client] = (tokens, now)
-            retry = max(1, math.ceil((1.0 - tokens) / self.rate))
+            self.buckets[key] = (tokens, now)
+            retry = max(1, math.ceil((1.0 - tokens) / rate))
+            if key.startswith("p:"):
+                detail = (f"requests are limited to {rate * 60:.0f} per minute per participant "
+                          f"(BATTERYLOOP_RATE_LIMIT_PARTICIPANT_PER_MINUTE); retry in {retry} s")
+            else:
+                detail = (f"anonymous requests are limited to {rate * 60:.0f} per minute per address "
+                          f"(BATTERYLOOP_RATE_LIMIT_PER_MINUTE); retry in {retry} s or sign in")
             body = orjson.dumps({"type": "https://batteryloop.dev/problems/429", "title": "Too many requests",
-                                 "status": 429, "detail": f"anonymous requests are limited to {self.rate * 60:.0f} per "
-                                 f"minute per address; retry in {retry} s or sign in", "instance": scope["path"]})
+                                 "status": 429, "detail": detail, "instance": scope["path"]})
             await send({"type": "http.response.start", "status": 429, "headers": [
                 (b"content-type", b"application/problem+json"), (b"retry-after", str(retry).encode()),
                 (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
             return
-        if len(self.buckets) >= self.max_clients and client not in self.buckets:
+        if len(self.buckets) >= self.max_clients and key not in self.buckets:
             self.buckets.clear()  # bounded memory under an address-spraying flood
-        self.buckets[client] = (tokens - 1.0, now)
+        self.buckets[key] = (tokens - 1.0, now)
         await self.app(scope, receive, send)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,10 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+
+
+#: digits an integer in a payload may have (a passport has no use for more; Python refuses past 4300)
+MAX_INT_DIGITS = 50
 
 
 def _error(rule: str, message: str, value: Any = None, field: str = "(payload)") -> InvalidData:
@@ -67,10 +72,30 @@ def load_json(payload: Any) -> Any:
     if not text.strip():
         raise _error("json", "the payload is empty: expected a JSON object")
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant)
     except json.JSONDecodeError as exc:
         raise _error("json", f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
                      text[max(0, exc.pos - 20): exc.pos + 20]) from None
+    except RecursionError:
+        raise _error("json:depth", "the payload nests arrays and objects too deeply to read") from None
+
+
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _error("json:int_digits", f"an integer in the payload has more than {MAX_INT_DIGITS} digits",
+                     text[:20] + "…")
+    return int(text)
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _error("json:finite", f"the number {text[:20]} is too large for a float", text[:20])
+    return value
+
+
+def _constant(name: str) -> float:
+    raise _error("json:finite", f"{name} is not a JSON number: numbers must be finite", name)
 
 
 def load_object(payload: Any, what: str) -> dict[str, Any]:

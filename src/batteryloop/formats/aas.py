@@ -20,8 +20,10 @@ from __future__ import annotations
 import io
 import json as _json
 import re
+import zipfile
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from basyx.aas import model
 from basyx.aas.adapter import aasx
@@ -36,6 +38,10 @@ JSON_MEDIA_TYPE = "application/aas+json"
 AASX_MEDIA_TYPE = "application/asset-administration-shell-package"
 _ID_SHORT = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]*[a-zA-Z0-9_]+$")
 _LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+#: AASX packages are refused before they are opened when they would inflate past these
+AASX_MAX_BYTES = 50 * 2**20  # uncompressed, all parts together
+AASX_MAX_RATIO = 100  # uncompressed : compressed, per part and overall (parts under 1 MiB exempt)
+AASX_MAX_ENTRIES = 1_000
 ASSET_IDS = {"manufacturerPartId": "model_id", "nameAtManufacturer": "model_name",
              "manufacturingCountry": "manufacture_country", "partInstanceId": "serial_number"}
 
@@ -186,10 +192,54 @@ def read_store(store: model.DictIdentifiableStore) -> tuple[dict[str, Any], dict
     return payloads, facts
 
 
+def _package_refusal(rule: str, message: str, value: Any = None) -> InvalidData:
+    return InvalidData(f"AASX package refused: {message}", [{"field": "(package)", "rule": rule,
+                       "message": f"(package): {message}", "value": value}])
+
+
+def check_package(data: bytes) -> None:
+    """Refuse a zip bomb or a part name escaping the package, from the zip's directory alone (nothing
+    is inflated): entry count, total uncompressed size, compression ratio, ``..``/absolute/``\\`` names.
+    Python's zip reader stops each part at its declared size, so the directory cannot understate it."""
+    end = zipfile._EndRecData(io.BytesIO(data))  # the end record, read before the directory is loaded
+    if end is not None and (end[zipfile._ECD_ENTRIES_TOTAL] > AASX_MAX_ENTRIES
+                            or end[zipfile._ECD_SIZE] > AASX_MAX_ENTRIES * 2048):
+        raise _package_refusal("aasx:entries", f"the package directory lists {end[zipfile._ECD_ENTRIES_TOTAL]} "
+                               f"parts in {end[zipfile._ECD_SIZE]} bytes, more than the {AASX_MAX_ENTRIES} "
+                               "parts allowed", end[zipfile._ECD_ENTRIES_TOTAL])
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            entries = z.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+        raise _package_refusal("aasx", f"not a readable zip: {exc}") from None
+    if len(entries) > AASX_MAX_ENTRIES:
+        raise _package_refusal("aasx:entries", f"{len(entries)} parts, more than the {AASX_MAX_ENTRIES} allowed",
+                               len(entries))
+    total = 0
+    for e in entries:
+        name = e.orig_filename
+        plain = unquote(name)  # OPC part names are percent-encoded
+        if "\\" in plain or plain.startswith("/") or ".." in plain.split("/") or re.match(r"^[A-Za-z]:", plain):
+            raise _package_refusal("aasx:part_name", f"part name {name[:100]!r} leaves the package "
+                                   "(.., an absolute path or a backslash)", name[:100])
+        total += e.file_size
+        if e.file_size > 2**20 and e.file_size > AASX_MAX_RATIO * max(e.compress_size, 1):
+            ratio = e.file_size // max(e.compress_size, 1)
+            raise _package_refusal("aasx:ratio", f"part {name[:100]!r} inflates {ratio}:1, more than "
+                                   f"{AASX_MAX_RATIO}:1", name[:100])
+    if total > AASX_MAX_BYTES:
+        raise _package_refusal("aasx:size", f"the parts inflate to {total} bytes, more than "
+                               f"{AASX_MAX_BYTES // 2**20} MiB", total)
+    if total > 2**20 and total > AASX_MAX_RATIO * len(data):
+        raise _package_refusal("aasx:ratio", f"the package inflates {total // max(len(data), 1)}:1, more than "
+                               f"{AASX_MAX_RATIO}:1", total)
+
+
 def _load_store(payload: Any) -> model.DictIdentifiableStore:
     if isinstance(payload, Mapping):
         text = _json.dumps(payload)
     elif isinstance(payload, bytes | bytearray) and bytes(payload[:2]) == b"PK":
+        check_package(bytes(payload))
         store: model.DictIdentifiableStore = model.DictIdentifiableStore()
         try:
             with aasx.AASXReader(io.BytesIO(bytes(payload))) as reader:

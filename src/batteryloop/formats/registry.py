@@ -122,8 +122,19 @@ def export_view(fmt: str, view: Mapping[str, Any], *, validate: bool = True, **o
 def import_passport(payload: Any, fmt: str = "auto", *, lenient: bool = False,
                     defaults: Mapping[str, Any] | None = None) -> ImportResult:
     """Import a payload (bytes, text, a parsed object or AASX bytes); ``fmt='auto'`` detects it."""
-    adapter = detect(payload) if fmt == "auto" else get(fmt)
-    return adapter.import_payload(payload, lenient=lenient, defaults=defaults)
+    try:
+        adapter = detect(payload) if fmt == "auto" else get(fmt)
+        return adapter.import_payload(payload, lenient=lenient, defaults=defaults)
+    except RecursionError:  # a structure nested too deeply for a reader or the schema check
+        raise InvalidData("the payload nests arrays and objects too deeply to read", [{
+            "field": "(payload)", "rule": "json:depth", "value": None,
+            "message": "(payload): nested too deeply to read"}]) from None
+    except ValueError as exc:
+        if "integer string conversion" not in str(exc):  # Python's 4300-digit limit, in a value given as an object
+            raise
+        raise InvalidData("an integer in the payload has too many digits", [{
+            "field": "(payload)", "rule": "json:int_digits", "value": None,
+            "message": f"(payload): {str(exc).split(';')[0]}"}]) from None
 
 
 def _is_catenax(obj: Any) -> bool:
