@@ -149,11 +149,50 @@ def participant_list() -> None:
 
 
 @participant_app.command("token")
-def participant_token(participant_id: str, label: str = "cli") -> None:
-    """Issue a new API token for a participant (printed once; stored hashed)."""
+def participant_token(participant_id: str, label: str = "cli",
+                      ttl_days: Annotated[Optional[int], typer.Option(
+                          min=0, help="days the token lives (default: BATTERYLOOP_TOKEN_TTL_DAYS; 0: never expires)")]
+                      = None) -> None:
+    """Issue a new API token for a participant (printed once; stored hashed; its id and expiry on stderr)."""
+    from datetime import timedelta
+
     s = _services()
     try:
-        print(s.participants.issue_token(participant_id, label))
+        t = s.participants.issue(participant_id, label, None if ttl_days is None else timedelta(days=ttl_days))
+    except BatteryloopError as exc:
+        _fail(exc)
+    print(t["token"])
+    console.print(f"token {t['id']} of {participant_id}, expires {t['expires_at'] or 'never'}", highlight=False)
+
+
+@participant_app.command("tokens")
+def participant_tokens(participant_id: str) -> None:
+    """List a participant's API tokens: id, label, created, expires, revoked, last used (never the token)."""
+    s = _services()
+    try:
+        _print_json(s.participants.tokens(participant_id))
+    except BatteryloopError as exc:
+        _fail(exc)
+
+
+@participant_app.command("revoke-token")
+def participant_revoke_token(
+        participant_id: str,
+        token_id: Annotated[Optional[int], typer.Argument(help="the token's id (see `participant tokens`)")] = None,
+        all_: Annotated[bool, typer.Option("--all", help="revoke all of the participant's tokens")] = False) -> None:
+    """Revoke one API token (by id) or, with --all, every token of a participant.
+
+    A running server refuses it within two seconds (how long it caches an authentication)."""
+    if (token_id is None) == (not all_):
+        console.print("[red]error:[/red] give a TOKEN_ID or --all (not both)")
+        raise typer.Exit(2)
+    s = _services()
+    try:
+        if all_:
+            n = s.participants.revoke_tokens(participant_id)
+            console.print(f"revoked {n} token{'s' if n != 1 else ''} of {participant_id}")
+        else:
+            _print_json(s.participants.revoke_token(participant_id, token_id))  # type: ignore[arg-type]
     except BatteryloopError as exc:
         _fail(exc)
 

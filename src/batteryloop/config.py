@@ -31,6 +31,8 @@ class Settings:
     # JSON request bodies: nesting levels of arrays and objects; digits in a row in a number
     max_json_depth: int = field(default_factory=lambda: int(_env("MAX_JSON_DEPTH", "64")))
     max_json_digits: int = field(default_factory=lambda: int(_env("MAX_JSON_DIGITS", "50")))
+    # days an API token lives unless its issuer says otherwise (0 = tokens do not expire by default)
+    token_ttl_days: int = field(default_factory=lambda: int(_env("TOKEN_TTL_DAYS", "90")))
 
 
 def get_settings() -> Settings:

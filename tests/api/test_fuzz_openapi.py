@@ -1,5 +1,6 @@
 """Schemathesis against our own OpenAPI: no 5xx for any generated request, anonymous or signed in;
-every error is an RFC 9457 problem document."""
+every error is an RFC 9457 problem document; every answer matches the schema and content type the
+document gives for its status."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from batteryloop.api.app import create_app
 from batteryloop.sim import pilot
@@ -43,3 +45,4 @@ def test_no_server_errors(case: schemathesis.Case, who: str) -> None:
         assert ctype.startswith("application/problem+json"), (case.method, case.formatted_path, ctype)
         body = resp.json()
         assert body["status"] == resp.status_code and body["detail"]
+    case.validate_response(resp, checks=[response_schema_conformance, content_type_conformance], headers=headers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import orjson
@@ -15,11 +16,12 @@ from ..config import Settings, get_settings
 from ..identity import ParticipantService
 from ..passport.service import PassportService
 from ..store.db import Store
-from . import circular, participants, passports, problems
+from . import circular, openapi, participants, passports, problems
 from . import health as health_api
 from . import hubs as hubs_api
 from . import trace as trace_api
 from .deps import Services
+from .headers import SecurityHeaders, csp_nonce
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 
@@ -32,7 +34,8 @@ def build_services(settings: Settings, store: Store | None = None, *, migrate: b
     from ..health.service import HealthService
     from ..trace.service import TraceService, TraceSettings
 
-    participants_svc = ParticipantService(store, admin_token=settings.admin_token)
+    participants_svc = ParticipantService(store, admin_token=settings.admin_token,
+                                          token_ttl=timedelta(days=settings.token_ttl_days))
     passports_svc = PassportService(store, base_url=settings.public_base_url,
                                     issuing_agency_code=settings.issuing_agency_code)
     from ..audit import AuditLog
@@ -101,6 +104,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     from ..web import pages
 
+    pages.templates.env.globals["csp_nonce"] = csp_nonce  # <script nonce="{{ csp_nonce() }}">
     app.include_router(pages.router)
     app.include_router(__import__("batteryloop.web.circular_pages", fromlist=["router"]).router)  # /circular pages
     app.include_router(__import__("batteryloop.web.trace_pages", fromlist=["router"]).router)  # /trace pages
@@ -111,4 +115,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    openapi.install(app)  # every operation's error answers, as problem documents
+    app.add_middleware(SecurityHeaders)  # added last, so outermost: on every answer, 413 and 429 included
     return app

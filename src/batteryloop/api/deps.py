@@ -35,9 +35,10 @@ def services(request: Request) -> Services:
 
 
 def _token_caller(request: Request, token: str) -> Caller:
-    caller = services(request).participants.authenticate(token)
-    if caller is None:
-        raise Unauthorized("the bearer token is unknown or revoked; ask your node operator for a new one")
+    ids = services(request).participants
+    caller = ids.authenticate(token)
+    if caller is None:  # "is unknown", "expired on …", "was revoked on …"
+        raise Unauthorized(f"the bearer token {ids.refusal(token)}; ask your node operator for a new one")
     return caller
 
 

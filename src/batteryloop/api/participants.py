@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
 from ..access import Caller
@@ -17,15 +18,39 @@ router = APIRouter(prefix="/api/v1", tags=["participants"])
 CallerDep = Annotated[Caller, Depends(caller)]
 ServicesDep = Annotated[Services, Depends(services)]
 ParticipantDep = Annotated[Caller, Depends(participant)]
+TokenId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the token's id, as its listing shows it")]
 
 
 class TokenRequest(BaseModel):
     label: str = Field("", max_length=100)
+    ttl_days: int | None = Field(None, ge=0, le=3650, description=(
+        "days the token lives; default: the node's BATTERYLOOP_TOKEN_TTL_DAYS. A participant may ask for at "
+        "most that many days; 0 (never expires) and longer lives only the node administrator"))
 
 
 class TokenOut(BaseModel):
+    id: int = Field(description="the token's public id: name it by this to list or revoke it")
     participant_id: str
+    label: str
+    created_at: str
+    expires_at: str | None = Field(description="null: never expires")
     token: str = Field(description="shown once; only its SHA-256 hash is stored")
+
+
+class TokenInfo(BaseModel):
+    id: int
+    participant_id: str
+    label: str
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+    last_used_at: str | None = Field(description="to the hour: written at most once an hour")
+    state: str = Field(description="active, expired or revoked")
+
+
+def _own_tokens(c: Caller, participant_id: str) -> None:
+    if not (c.is_admin or c.participant_id == participant_id):
+        raise Forbidden("only the node administrator or the participant itself manages its tokens")
 
 
 @router.post("/participants", status_code=201, summary="Register a participant (node admin)")
@@ -48,9 +73,35 @@ def get_participant(participant_id: str, s: ServicesDep) -> dict[str, Any]:
 @router.post("/participants/{participant_id}/tokens", status_code=201, response_model=TokenOut,
              summary="Issue an API token (node admin, or the participant itself)")
 def issue_token(participant_id: str, body: TokenRequest, c: ParticipantDep, s: ServicesDep) -> TokenOut:
-    if not (c.is_admin or c.participant_id == participant_id):
-        raise Forbidden("only the node administrator or the participant itself issues its tokens")
-    return TokenOut(participant_id=participant_id, token=s.participants.issue_token(participant_id, body.label))
+    _own_tokens(c, participant_id)
+    default = s.participants.token_ttl
+    if not c.is_admin and default is not None and body.ttl_days is not None and (
+            body.ttl_days == 0 or timedelta(days=body.ttl_days) > default):
+        raise Forbidden(f"a participant issues itself tokens of at most {default.days} days (ttl_days 1 to "
+                        f"{default.days}); longer or unlimited ones only the node administrator")
+    ttl = None if body.ttl_days is None else timedelta(days=body.ttl_days)
+    return TokenOut(**s.participants.issue(participant_id, body.label, ttl))
+
+
+@router.get("/participants/{participant_id}/tokens", response_model=list[TokenInfo],
+            summary="A participant's API tokens, never the tokens themselves (node admin, or the participant)")
+def list_tokens(participant_id: str, c: ParticipantDep, s: ServicesDep) -> list[dict[str, Any]]:
+    _own_tokens(c, participant_id)
+    return s.participants.tokens(participant_id)
+
+
+@router.delete("/participants/{participant_id}/tokens/{token_id}", response_model=TokenInfo,
+               summary="Revoke one API token, from the next request on (node admin, or the participant)")
+def revoke_token(participant_id: str, token_id: TokenId, c: ParticipantDep, s: ServicesDep) -> dict[str, Any]:
+    _own_tokens(c, participant_id)
+    return s.participants.revoke_token(participant_id, token_id)
+
+
+@router.delete("/participants/{participant_id}/tokens",
+               summary="Revoke all of a participant's API tokens (node admin, or the participant)")
+def revoke_tokens(participant_id: str, c: ParticipantDep, s: ServicesDep) -> dict[str, int]:
+    _own_tokens(c, participant_id)
+    return {"revoked": s.participants.revoke_tokens(participant_id)}
 
 
 @router.get("/me", summary="Who the bearer token stands for")

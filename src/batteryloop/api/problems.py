@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -10,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match, Mount
 
 from ..errors import BatteryloopError, _loc, _short
 
@@ -17,11 +20,12 @@ log = logging.getLogger("batteryloop.api")
 PROBLEM = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str, instance: str, **extra: Any) -> Response:
+def problem(status: int, title: str, detail: str, instance: str, headers: Mapping[str, str] | None = None,
+            **extra: Any) -> Response:
     body: dict[str, Any] = {"type": f"https://batteryloop.dev/problems/{status}", "title": title, "status": status,
                             "detail": detail, "instance": instance}
     body.update({k: v for k, v in extra.items() if v is not None})
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {**(headers or {}), **({"WWW-Authenticate": "Bearer"} if status == 401 else {})}
     try:
         payload = orjson.dumps(body, default=str)
     except TypeError:  # e.g. an echoed input value orjson cannot encode: fall back to the stdlib encoder
@@ -29,6 +33,25 @@ def problem(status: int, title: str, detail: str, instance: str, **extra: Any) -
 
         payload = json.dumps(body, default=str).encode()
     return Response(payload, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _allowed(request: Request) -> str:
+    """The methods this path takes. The router's own ``Allow`` names only the first route on the path (e.g.
+    POST but not GET), so ask every route (mounted apps answer for themselves); where the OpenAPI document
+    describes the path, keep the methods of its most specific template, as OpenAPI matches
+    (``/passports/batch`` before ``/passports/{passport_id}``)."""
+    methods = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    routed = [m for m in methods if any(r.matches({**request.scope, "method": m})[0] == Match.FULL for r in routes)]
+    path = request.scope["path"]
+    documented: dict[int, set[str]] = {}  # number of path parameters → methods of the templates matching
+    for template, ops in request.app.openapi().get("paths", {}).items():
+        if re.fullmatch(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)), path):
+            documented.setdefault(template.count("{"), set()).update(m.upper() for m in ops)
+    if documented:
+        best = documented[min(documented)]
+        routed = [m for m in routed if m in best] or sorted(best)
+    return ", ".join(routed)
 
 
 def install(app: FastAPI) -> None:
@@ -53,7 +76,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized", 403: "Forbidden"}
-        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), request.url.path)
+        headers = dict(exc.headers or {})  # keep the exception's headers (e.g. a 401's WWW-Authenticate)
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed(request) or headers.get("Allow") or "GET, HEAD"
+        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), request.url.path,
+                       headers=headers)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:

@@ -47,6 +47,8 @@ api_tokens = Table(
     Column("label", String(100), nullable=False, default=""),
     Column("created_at", String(32), nullable=False),
     Column("revoked_at", String(32)),
+    Column("expires_at", String(32)),  # NULL: never expires (only when the node admin asked for that)
+    Column("last_used_at", String(32)),  # to the hour at best: written at most once an hour per token
 )
 
 battery_models = Table(
