@@ -15,6 +15,7 @@ Prints, from one run on this machine:
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import tempfile
 import time
@@ -52,9 +53,11 @@ def fresh(tmp: Path, name: str) -> tuple[Store, Ledger]:
 def soh_stream(n: int, packs: int) -> list[bytes]:
     w = ChainWriter(demo_signers())
     actors = [pilot.AUTOMAKER, pilot.BAAS, pilot.SECOND_LIFE]
+    start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    # each pack reports through its own holder (the custody rules refuse anyone else), in time order, in the past
     return [orjson.dumps(w.wire({
-        "id": f"soh-{i:08d}", "kind": "soh_update", "actor": actors[i % 3],
-        "occurred_at": f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00Z",
+        "id": f"soh-{i:08d}", "kind": "soh_update", "actor": actors[(i % packs) % 3],
+        "occurred_at": (start + dt.timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "place": {"country": "DE", "site": "BMS gateway"}, "subjects": [f"PACK-{i % packs:07d}"],
         "data": {"soh_capacity_pct": round(100 - (i % 300) * 0.1, 1), "full_equivalent_cycles": i % 900}}))
         for i in range(n)]

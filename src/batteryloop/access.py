@@ -1,6 +1,18 @@
-"""Who may read what: the one access decision every adapter calls (API, pages, exports, transfers).
+"""The one policy decision point: may *this* caller do *this* to *this* resource?
 
-The rules (Annex XIII of Regulation (EU) 2023/1542, and the foundation issue):
+Every adapter (API routes, web pages, CLI, exchange node, archive import) and every service asks
+:func:`decide` (or :func:`authorize`, which raises) before it acts, and :func:`battery_tiers` before it
+shows passport data. Nothing else in the code base compares a caller with an owner.
+
+A decision is made from **relations**, not from roles alone: the caller's relation to the resource
+(the economic operator of the passport, its owner, its current custodian in the ledger, a service
+provider the operator or custodian delegated the action to, the producer of a lot, the model's
+manufacturer, the participant itself) and, for some rules, a role the caller must also hold (only a
+recycler that holds a pack may recycle it). Authorities and notified bodies are relations too: they
+hold for every resource. The rules are data — :data:`POLICY` maps each action to the rules that allow
+it — and ``docs/security.md`` prints the same table (``batteryloop policy`` prints it from this module).
+
+The read tiers follow Annex XIII of Regulation (EU) 2023/1542:
 
 * anonymous → public;
 * recyclers, repairers and second-life operators, and the battery's owner → legitimate interest;
@@ -12,7 +24,9 @@ The rules (Annex XIII of Regulation (EU) 2023/1542, and the foundation issue):
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from .participants import Role
 from .passport.tiers import ALL_TIERS, PUBLIC_ONLY, Tier
@@ -38,6 +52,224 @@ class Caller:
 ANONYMOUS = Caller()
 
 
+# ------------------------------------------------------------------------------------------ relations
+class Relation(StrEnum):
+    """How a caller stands to a resource."""
+
+    ADMIN = "admin"  # the node administrator
+    OPERATOR = "operator"  # the economic operator that placed the battery on the market (passport)
+    OWNER = "owner"  # the battery's owner named in the passport
+    CUSTODIAN = "custodian"  # the current holder of the pack or lot in the ledger
+    DELEGATE = "delegate"  # a service provider the operator or custodian delegated this action to
+    MANUFACTURER = "manufacturer"  # the manufacturer of a battery model
+    PRODUCER = "producer"  # the participant whose event produced a lot
+    ACTOR = "actor"  # the actor of a ledger event
+    SELF = "self"  # the participant resource is the caller itself
+    AUTHORITY = "authority"  # a market surveillance authority (role), for every resource
+    NOTIFIED_BODY = "notified_body"  # a notified body (role), for every resource
+    PARTICIPANT = "participant"  # any registered participant
+    ANYONE = "anyone"  # anonymous callers included
+
+
+@dataclass(frozen=True)
+class Resource:
+    """What the action is done to, with the facts the relations are computed from.
+
+    ``delegates`` maps a participant to the actions it was delegated on this resource (``"*"`` for all).
+    ``custodian`` is ``None`` when the ledger has no custody record of the resource.
+    """
+
+    kind: str
+    id: str = ""
+    operator: str | None = None
+    owner: str | None = None
+    custodian: str | None = None
+    delegates: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    manufacturer: str | None = None
+    producer: str | None = None
+    actor: str | None = None
+    participant: str | None = None
+
+    def describe(self) -> str:
+        """The resource as a refusal names it: with its operator or manufacturer (public data), never its
+        custodian or delegates (who holds a pack is not told to strangers)."""
+        text = f"{self.kind} {self.id}".strip()
+        if self.operator:
+            text += f" (economic operator {self.operator})"
+        elif self.manufacturer:
+            text += f" (manufacturer {self.manufacturer})"
+        return text
+
+
+def relations(caller: Caller, resource: Resource, action: str | None = None) -> frozenset[Relation]:
+    """Every relation ``caller`` has to ``resource`` (for ``action``, which a delegation may be scoped to)."""
+    out = {Relation.ANYONE}
+    if caller.is_admin:
+        out.add(Relation.ADMIN)
+    pid = caller.participant_id
+    if pid is None:
+        return frozenset(out)
+    out.add(Relation.PARTICIPANT)
+    if Role.AUTHORITY in caller.roles:
+        out.add(Relation.AUTHORITY)
+    if Role.NOTIFIED_BODY in caller.roles:
+        out.add(Relation.NOTIFIED_BODY)
+    for rel, who in ((Relation.OPERATOR, resource.operator), (Relation.OWNER, resource.owner),
+                     (Relation.CUSTODIAN, resource.custodian), (Relation.MANUFACTURER, resource.manufacturer),
+                     (Relation.PRODUCER, resource.producer), (Relation.ACTOR, resource.actor),
+                     (Relation.SELF, resource.participant)):
+        if who is not None and who == pid:
+            out.add(rel)
+    scope = resource.delegates.get(pid)
+    if scope is not None and action is not None and (action in scope or ("*" in scope and delegable(action))):
+        out.add(Relation.DELEGATE)
+    return frozenset(out)
+
+
+DELEGABLE_PREFIXES = ("passport.status.", "health.", "trace.append.")
+
+
+def delegable(action: str) -> bool:
+    """Whether a delegation may name ``action`` (never updating the passport, delegating further, or reading
+    the supply chain)."""
+    return action.startswith(DELEGABLE_PREFIXES)
+
+
+# ------------------------------------------------------------------------------------------ the rules
+@dataclass(frozen=True)
+class Rule:
+    """Allow a caller with ``relation`` to the resource — and, when ``roles`` is given, one of those roles."""
+
+    relation: Relation
+    roles: frozenset[Role] | None = None
+
+    def holds(self, caller: Caller, rels: frozenset[Relation]) -> bool:
+        return self.relation in rels and (self.roles is None or bool(self.roles & caller.roles))
+
+    def __str__(self) -> str:
+        return self.relation.value + (f" ({' or '.join(sorted(r.value for r in self.roles))})" if self.roles else "")
+
+
+def _r(relation: Relation, *roles: Role) -> Rule:
+    return Rule(relation, frozenset(roles) if roles else None)
+
+
+R = Relation
+_HOLDER = (_r(R.CUSTODIAN), _r(R.DELEGATE))
+_OVERSIGHT = (_r(R.AUTHORITY),)
+
+POLICY: dict[str, tuple[Rule, ...]] = {
+    # ---- battery models (resource: the model; manufacturer)
+    "model.create": (_r(R.MANUFACTURER),),
+    "model.update": (_r(R.MANUFACTURER),),
+    "model.recycled_content.read": (_r(R.MANUFACTURER), *_OVERSIGHT),
+    # ---- passports (resource: the passport; operator, owner, custodian from the ledger, delegates)
+    "passport.issue": (_r(R.OPERATOR),),
+    "passport.update": (_r(R.OPERATOR),),
+    "passport.status.reuse": (_r(R.OPERATOR), _r(R.OWNER), *_HOLDER),
+    "passport.status.repair": (_r(R.OPERATOR), _r(R.OWNER), *_HOLDER),
+    "passport.status.repurpose": (_r(R.OPERATOR), _r(R.CUSTODIAN, Role.SECOND_LIFE_OPERATOR),
+                                  _r(R.DELEGATE, Role.SECOND_LIFE_OPERATOR)),
+    "passport.status.remanufacture": (_r(R.OPERATOR), _r(R.CUSTODIAN, Role.REPAIRER, Role.MANUFACTURER),
+                                      _r(R.DELEGATE, Role.REPAIRER, Role.MANUFACTURER)),
+    "passport.status.waste": (_r(R.OPERATOR), _r(R.OWNER), *_HOLDER),
+    "passport.status.recycle": (_r(R.OPERATOR), _r(R.CUSTODIAN, Role.RECYCLER), _r(R.DELEGATE, Role.RECYCLER)),
+    "passport.history.detail": (_r(R.OPERATOR), *_OVERSIGHT),  # authors and reasons of versions
+    "passport.supply_chain.read": (_r(R.OPERATOR), *_OVERSIGHT),  # lineage, custody, sourcing, BOM as built
+    "passport.delegate": (_r(R.OPERATOR), _r(R.CUSTODIAN)),
+    "passport.delegations.read": (_r(R.OPERATOR), _r(R.CUSTODIAN), *_OVERSIGHT),
+    "health.cycler.write": (_r(R.OPERATOR), *_HOLDER),
+    "health.soh.write": (_r(R.OPERATOR), *_HOLDER),
+    # ---- the ledger (resource: the subject of an event — a pack, module or lot — or the event)
+    "trace.event.read": (_r(R.ACTOR), *_OVERSIGHT),
+    "trace.ledger.read_all": _OVERSIGHT,  # whole-ledger verification, recall, outflows, cross-model content
+    "trace.append.passport_issued": (_r(R.OPERATOR), _r(R.CUSTODIAN)),
+    "trace.append.installation": _HOLDER,
+    "trace.append.change_of_owner": (_r(R.CUSTODIAN),),
+    "trace.append.soh_update": _HOLDER,
+    "trace.append.repair": _HOLDER,
+    "trace.append.swap": _HOLDER,
+    "trace.append.removal": _HOLDER,
+    "trace.append.retirement_test": _HOLDER,
+    "trace.append.reuse": (_r(R.CUSTODIAN),),
+    "trace.append.repurposing": (_r(R.CUSTODIAN),),
+    "trace.append.remanufacturing": (_r(R.CUSTODIAN),),
+    "trace.append.collection": (_r(R.CUSTODIAN),),
+    "trace.append.transport": (_r(R.CUSTODIAN),),
+    "trace.append.export": (_r(R.CUSTODIAN),),
+    "trace.append.annotation": (_r(R.AUTHORITY), _r(R.NOTIFIED_BODY), _r(R.CUSTODIAN), _r(R.OPERATOR)),
+    # a transformation consumes lots: a pack or module only by its custodian (material lots carry no custody)
+    "trace.consume": (_r(R.CUSTODIAN),),
+    # ---- participants and tokens (resource: the participant)
+    "participant.create": (),
+    "participant.tokens.manage": (_r(R.SELF),),
+}
+"""Action → the rules that allow it. The node admin is allowed everything (it is the node's operator)."""
+
+
+# ------------------------------------------------------------------------------------------ decisions
+@dataclass(frozen=True)
+class Allow:
+    rule: str
+
+    def __bool__(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class Deny:
+    reason: str
+
+    def __bool__(self) -> bool:
+        return False
+
+
+Decision = Allow | Deny
+
+
+def decide(caller: Caller, action: str, resource: Resource) -> Decision:
+    """Allow or Deny(reason), from :data:`POLICY`; an unknown action is denied (never allowed by accident)."""
+    rules = POLICY.get(action)
+    if rules is None:
+        return Deny(f"no policy for action {action!r}: refused")
+    if caller.is_admin:
+        return Allow("admin")
+    rels = relations(caller, resource, action)
+    for rule in rules:
+        if rule.holds(caller, rels):
+            return Allow(str(rule))
+    who = caller.participant_id or "an anonymous caller"
+    allowed = ", ".join(str(r) for r in rules) or "the node admin only"
+    mine = ", ".join(sorted(r.value for r in rels - {R.ANYONE, R.PARTICIPANT})) or "no relation"
+    return Deny(f"{who} may not do {action} on {resource.describe()}: the policy allows {allowed}; "
+                f"your relation: {mine}")
+
+
+def authorize(caller: Caller, action: str, resource: Resource) -> None:
+    """Raise 401 (anonymous) or 403 (known caller) with the decision's reason unless allowed."""
+    d = decide(caller, action, resource)
+    if isinstance(d, Deny):
+        from .errors import deny
+
+        raise deny(caller.anonymous, d.reason)
+
+
+def oversees(caller: Caller) -> bool:
+    """Whether ``caller`` may read across the whole ledger and registry (``trace.ledger.read_all``): the
+    authorities and the node admin — recalls, outflows, every pack's decisions, the whole audit log."""
+    return bool(decide(caller, "trace.ledger.read_all", Resource("ledger")))
+
+
+def actions() -> Iterable[str]:
+    return POLICY.keys()
+
+
+def policy_table() -> list[dict[str, str]]:
+    """The policy as rows (action, who may), for docs and ``batteryloop policy``."""
+    return [{"action": a, "allowed": ", ".join(str(r) for r in rules) or "admin only"} for a, rules in POLICY.items()]
+
+
+# ------------------------------------------------------------------------------------------ read tiers
 def battery_tiers(caller: Caller, *, economic_operator_id: str, owner_id: str | None) -> frozenset[Tier]:
     """The tiers ``caller`` holds on one battery's passport, from who they are and their relation to it."""
     if caller.is_admin:
@@ -65,6 +297,6 @@ def model_tiers(caller: Caller, *, manufacturer_id: str) -> frozenset[Tier]:
     return battery_tiers(caller, economic_operator_id="", owner_id=None) - {Tier.OPERATOR}
 
 
-def can_write_battery(caller: Caller, *, economic_operator_id: str) -> bool:
-    """Only the economic operator (or the node admin) changes a battery's passport data."""
-    return caller.is_admin or caller.participant_id == economic_operator_id
+def general_tiers(caller: Caller) -> frozenset[Tier]:
+    """The tiers ``caller`` holds on a battery it has no relation to (what its roles alone give)."""
+    return battery_tiers(caller, economic_operator_id="", owner_id=None)

@@ -1,5 +1,5 @@
 """Move a node's complete state to another node: passports, their versions, models, participants
-(public keys only — never tokens or private keys), the signed ledger and the audit log.
+(public keys only — never tokens or private keys), delegations, the signed ledger and the audit log.
 
 The archive is a zip of JSON-lines files plus a ``manifest.json`` with each file's SHA-256. Import
 checks every hash, refuses a target that already holds data, writes the registry in one transaction,
@@ -29,6 +29,7 @@ from .store.tables import (
     audit_log,
     battery_model_versions,
     battery_models,
+    delegations,
     participants,
     passport_versions,
     passports,
@@ -37,7 +38,8 @@ from .store.tables import (
 FORMAT = "batteryloop-archive/1"
 # registry tables in dependency order (the ledger goes through the Ledger, not as rows)
 TABLES: tuple[Table, ...] = (participants, battery_models, battery_model_versions, passports, passport_versions,
-                             audit_log)
+                             audit_log, delegations)
+OPTIONAL = {"delegations"}  # archives written before delegations existed have no such file
 DATE_COLUMNS = {("passports", "manufacture_date")}
 
 
@@ -157,7 +159,8 @@ def import_archive(services: Any, path: str | Path) -> dict[str, Any]:
         files = manifest.get("files")
         if not isinstance(files, dict):
             raise _bad("the manifest lists no files", "manifest.files", "required")
-        data = {t.name: _read(zf, f"{t.name}.jsonl", files.get(f"{t.name}.jsonl")) for t in TABLES}
+        data = {t.name: _read(zf, f"{t.name}.jsonl", files.get(f"{t.name}.jsonl"))
+                if t.name not in OPTIONAL or f"{t.name}.jsonl" in files else [] for t in TABLES}
         events = _read(zf, "trace_events.jsonl", files.get("trace_events.jsonl"))
     for t in TABLES:
         _check_rows(t, data[t.name])

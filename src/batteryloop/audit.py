@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from .access import Caller
-from .participants import Role
 from .passport.tiers import PUBLIC_ONLY, TIER_ORDER, Tier
 from .store.db import Store, utcnow_iso
 from .store.tables import audit_log, passports
@@ -105,7 +104,9 @@ class AuditLog:
             raise Unauthorized("the audit log needs a participant's token")
         self.flush()
         q = select(audit_log).order_by(audit_log.c.id.desc()).limit(max(1, min(limit, 1000)))
-        if not (caller.is_admin or Role.AUTHORITY in caller.roles):
+        from .access import oversees
+
+        if not oversees(caller):
             own = select(passports.c.id).where(passports.c.economic_operator_id == caller.participant_id)
             q = q.where(audit_log.c.passport_id.in_(own))  # an operator sees reads of its own passports
         if passport_id:

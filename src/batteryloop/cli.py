@@ -75,6 +75,16 @@ def _print_json(obj: Any) -> None:
 
 
 @app.command()
+def policy() -> None:
+    """Print the authorization policy: each action and the relations (and roles) that allow it, as Markdown."""
+    from .access import policy_table
+
+    lines = ["| action | allowed to (the node admin: always) |", "|---|---|"]
+    lines += [f"| `{r['action']}` | {r['allowed']} |" for r in policy_table()]
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+@app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000,
           workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1) -> None:
     """Serve the API (OpenAPI at /docs), the passport pages and the dashboard."""
@@ -84,8 +94,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 
     Store(get_settings().database_url).upgrade()
     console.print(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    # uvicorn would believe X-Forwarded-For from any loopback peer; the app's own rate limiter decides which
+    # proxies to believe (BATTERYLOOP_TRUSTED_PROXIES), so uvicorn believes none
     uvicorn.run("batteryloop.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning")
+                log_level="warning", proxy_headers=False)
 
 
 @app.command()
@@ -270,7 +282,7 @@ def passport_history(passport_id: str) -> None:
     """List a passport's versions and check their hash chain."""
     s = _services()
     try:
-        _print_json({"versions": s.passports.history(passport_id), "verify": s.passports.verify(passport_id)})
+        _print_json({"versions": s.passports.history(passport_id, ADMIN), "verify": s.passports.verify(passport_id)})
     except BatteryloopError as exc:
         _fail(exc)
 
@@ -302,29 +314,19 @@ def passport_export(passport_id: str,
                         "--bpnl", help="ID=BPNL: a participant's BPNL for this Catena-X export (see `formats bpnl-alias`)")] = None,
                     ) -> None:
     """Export a passport cut to the given access tiers (default: public), in our JSON or a standard format."""
-    from . import formats
     from .api.passports import parse_defaults
-    from .passport.tiers import parse_tiers
+    from .passport.exporting import export_passport
 
     s = _services()
     try:
-        view = s.passports.export(passport_id, parse_tiers(tiers))
-        if format == "batteryloop":
-            payload: bytes = orjson.dumps(view, option=orjson.OPT_INDENT_2) + b"\n"
-        else:
-            options: dict[str, Any] = {}
-            if format == "catenax-bom-as-built":  # the children from the ledger's as-built tree when it has one
-                from .formats.catenax_parts import as_built_children
-
-                options["as_built"] = as_built_children(s.store, passport_id) or None
-                options["bpnl_map"] = parse_defaults(bpnl or [])
-            elif bpnl:
-                raise ValueError("--bpnl applies to --format catenax-bom-as-built (the other formats name "
-                                 "companies as the passport does)")
-            res = formats.export_view(formats.get(format).name, view, **options)
-            payload = res.payload if isinstance(res.payload, bytes) else orjson.dumps(res.payload, option=orjson.OPT_INDENT_2) + b"\n"
-            rep = res.report.to_dict()
-            console.print(f"{format}: " + ", ".join(f"{len(v)} {k}" for k, v in rep.items() if isinstance(v, list) and v))
+        # the node admin exports, for the audience the tiers name: below the operator and authority tiers the
+        # file carries no supply-chain data (the BOM's as-built suppliers), as that audience could not read it
+        exported = export_passport(s.passports, s.store, passport_id, ADMIN, tiers=tiers, fmt=format,
+                                   bpnl_map=parse_defaults(bpnl or []))
+        payload = exported.body if format == "aasx" or exported.body.endswith(b"\n") else exported.body + b"\n"
+        if format != "batteryloop":
+            console.print(f"{format}: " + ", ".join(f"{len(v)} {k}" for k, v in exported.report.items()
+                                                    if isinstance(v, list) and v))
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None

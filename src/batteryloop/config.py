@@ -16,6 +16,9 @@ class Settings:
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL", "sqlite:///./var/batteryloop.db"))
     public_base_url: str = field(default_factory=lambda: _env("PUBLIC_BASE_URL", "http://127.0.0.1:8000"))
     issuing_agency_code: str = field(default_factory=lambda: _env("ISSUING_AGENCY_CODE", "BL"))
+    # other ISO/IEC 15459 issuing agency codes this node accepts in imported passport ids (comma-separated)
+    accepted_issuing_agency_codes: tuple[str, ...] = field(default_factory=lambda: tuple(
+        c.strip().upper() for c in _env("ACCEPTED_ISSUING_AGENCY_CODES", "").split(",") if c.strip()))
     admin_token: str | None = field(default_factory=lambda: os.environ.get("BATTERYLOOP_ADMIN_TOKEN") or None)
     var_dir: Path = field(default_factory=lambda: Path(_env("VAR_DIR", "./var")))
     # anonymous requests per minute per client address (0 = no limit); bursts of a fifth of that

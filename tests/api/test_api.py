@@ -145,8 +145,10 @@ def test_update_history_diff_verify(client: Any) -> None:
     _is_problem(client.patch(f"/api/v1/passports/{pid}", json={"status": "waste"}, headers=H(client, OP)), 422)
     _is_problem(client.patch(f"/api/v1/passports/{pid}", json={"usage": {"deep_discharge_events": 1}},
                              headers=H(client, pilot.RECYCLER_EU)), 403)
-    hist = client.get(f"/api/v1/passports/{pid}/versions").json()
+    hist = client.get(f"/api/v1/passports/{pid}/versions", headers=H(client, OP)).json()
     assert [h["reason"] for h in hist] == ["issued", "BMS update"]
+    anon = client.get(f"/api/v1/passports/{pid}/versions").json()  # strangers: numbers, hashes, times only
+    assert [h["hash"] for h in anon] == [h["hash"] for h in hist] and all("reason" not in h for h in anon)
     d = client.get(f"/api/v1/passports/{pid}/diff", params={"from": 1, "to": 2}, headers=H(client, OP)).json()
     assert [c["field"] for c in d["changes"]] == ["state_of_health.soh_capacity_pct"]
     # the public sees no state-of-health change in the diff
@@ -173,12 +175,26 @@ def test_qr_codes(client: Any) -> None:
 
 def test_status_rules(client: Any) -> None:
     pid = _issue(client, seed=8)["passport_id"]
-    # re-use keeps the passport
+
+    def delegate(passport: str, by: str, to: str, *actions: str) -> None:
+        r = client.post(f"/api/v1/passports/{passport}/delegations", json={"grantee_id": to, "actions": list(actions)},
+                        headers=H(client, by))
+        assert r.status_code == 201, r.text
+
+    # a repairer with no relation to the pack may not; delegated by the operator, it may: re-use keeps the passport
+    _is_problem(client.post(f"/api/v1/passports/{pid}/status", json={"event": "reuse"},
+                            headers=H(client, pilot.REPAIRER)), 403)
+    delegate(pid, OP, pilot.REPAIRER, "passport.status.reuse")
     r = client.post(f"/api/v1/passports/{pid}/status", json={"event": "reuse"}, headers=H(client, pilot.REPAIRER))
     assert r.status_code == 200 and r.json()["passport_id"] == pid
-    # a recycler may not repurpose; a second-life operator may, and gets a new linked passport
+    # a recycler may not repurpose, even delegated (it is no second-life operator); a second-life operator the
+    # operator delegated to may, and gets a new linked passport
+    delegate(pid, OP, pilot.RECYCLER_EU, "passport.status.repurpose")
     _is_problem(client.post(f"/api/v1/passports/{pid}/status", json={"event": "repurpose"},
                             headers=H(client, pilot.RECYCLER_EU)), 403)
+    _is_problem(client.post(f"/api/v1/passports/{pid}/status", json={"event": "repurpose"},
+                            headers=H(client, pilot.SECOND_LIFE)), 403)
+    delegate(pid, OP, pilot.SECOND_LIFE, "passport.status.repurpose")
     r = client.post(f"/api/v1/passports/{pid}/status", json={"event": "repurpose", "new_serial_number": "SL-0001"},
                     headers=H(client, pilot.SECOND_LIFE))
     assert r.status_code == 200, r.text
@@ -193,6 +209,9 @@ def test_status_rules(client: Any) -> None:
                              headers=H(client, OP)), 409)
     # recycling archives the new one
     nid = new["passport_id"]
+    _is_problem(client.post(f"/api/v1/passports/{nid}/status", json={"event": "recycle"},
+                            headers=H(client, pilot.RECYCLER_EU)), 403)
+    delegate(nid, pilot.SECOND_LIFE, pilot.RECYCLER_EU, "passport.status.recycle")  # the new passport's operator
     r = client.post(f"/api/v1/passports/{nid}/status", json={"event": "recycle"}, headers=H(client, pilot.RECYCLER_EU))
     assert r.status_code == 200 and r.json()["archived"] is True
     body = _is_problem(client.post(f"/api/v1/passports/{nid}/status", json={"event": "reuse"},

@@ -43,16 +43,18 @@ Call = Callable[[Any, str, dict[str, str]], Any]
 CASES: list[tuple[str, Call, set[str]]] = [
     ("update battery data", lambda c, p, h: c.patch(f"/api/v1/passports/{p}", json={"usage": {"deep_discharge_events": 2}}, headers=h),
      {"operator", "admin"}),
+    # status changes by relation (the pack is in no one's custody in the ledger here): a repairer, recycler or
+    # second-life operator with no relation to it is refused, whatever its role
     ("re-use", lambda c, p, h: c.post(f"/api/v1/passports/{p}/status", json={"event": "reuse"}, headers=h),
-     {"operator", "owner", "repairer", "admin"}),
+     {"operator", "owner", "admin"}),
     ("repair", lambda c, p, h: c.post(f"/api/v1/passports/{p}/status", json={"event": "repair"}, headers=h),
-     {"operator", "owner", "repairer", "admin"}),
+     {"operator", "owner", "admin"}),
     ("repurpose", lambda c, p, h: c.post(f"/api/v1/passports/{p}/status", json={"event": "repurpose"}, headers=h),
-     {"operator", "second_life"}),
+     {"operator", "admin"}),
     ("declare waste", lambda c, p, h: c.post(f"/api/v1/passports/{p}/status", json={"event": "waste"}, headers=h),
-     {"operator", "owner", "recycler", "admin"}),
+     {"operator", "owner", "admin"}),
     ("recycle", lambda c, p, h: c.post(f"/api/v1/passports/{p}/status", json={"event": "recycle"}, headers=h),
-     {"operator", "owner", "recycler", "admin"}),
+     {"operator", "admin"}),
     ("route decision", lambda c, p, h: c.post(f"/api/v1/passports/{p}/route", json={}, headers=h), LEGIT),
     ("export operator tier", lambda c, p, h: c.get(f"/api/v1/passports/{p}/export", params={"tiers": "operator"}, headers=h),
      {"operator", "admin"}),
@@ -96,8 +98,10 @@ def test_matrix(client: Any, who: str, name: str, call: Call, allowed: set[str])
         headers = {"Authorization": f"Bearer {client.tokens[pid_holder]}"}
     r = call(client, pid, headers)
     if who in allowed:
-        # allowed: served (2xx), or an answer about the data itself (e.g. 404: the pack has no events yet)
-        assert r.status_code < 300 or r.status_code == 404, (who, name, r.status_code, r.text[:300])
+        # allowed: served (2xx), or an answer about the data itself (e.g. 404: the pack has no events yet; 422:
+        # the admin may repurpose but is no economic operator for the new passport)
+        data_answer = r.status_code == 404 or (r.status_code == 422 and who == "admin" and name == "repurpose")
+        assert r.status_code < 300 or data_answer, (who, name, r.status_code, r.text[:300])
     else:
         expected = 401 if who == "anonymous" else 403
         assert r.status_code == expected, (who, name, r.status_code, r.text[:300])

@@ -34,7 +34,7 @@ def test_upload_maccor_export_updates_passport(client: Any, data_dir: Path) -> N
     assert view["version"] == 2
     assert view["battery"]["state_of_health"]["soh_capacity_pct"] == round(soh, 4)
     assert view["battery"]["state_of_health"]["measured_at"].startswith("2019-12-17")
-    hist = client.get(f"/api/v1/passports/{pid}/versions").json()
+    hist = client.get(f"/api/v1/passports/{pid}/versions", headers=H(client, pilot.AUTOMAKER)).json()
     assert "PreDiag_000229_000229_truncated.034" in hist[-1]["reason"]
 
 

@@ -225,6 +225,10 @@ def test_view_as_never_goes_up(client: Any, traced: dict[str, Any]) -> None:
 
 def test_repurposed_passport_points_to_the_traced_original(client: Any, traced: dict[str, Any]) -> None:
     pid = traced["nmc"]
+    # the operator lets the second-life operator repurpose it (no custody hand-over in this small ledger)
+    r = client.post(f"/api/v1/passports/{pid}/delegations", headers=H(client, pilot.AUTOMAKER),
+                    json={"grantee_id": pilot.SECOND_LIFE, "actions": ["passport.status.repurpose"]})
+    assert r.status_code == 201, r.text
     r = client.post(f"/api/v1/passports/{pid}/status", json={"event": "repurpose"},
                     headers=H(client, pilot.SECOND_LIFE))
     assert r.status_code == 200, r.text

@@ -193,6 +193,7 @@ def archive_bytes(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, Path
     attach_demo_keys(store, signers)
     ids = svc.passports.import_passports(pilot.generate_batteries(3, seed=5), c[pilot.AUTOMAKER]).ids
     svc.passports.update_passport(ids[0], {"usage": {"deep_discharge_events": 3}}, c[pilot.AUTOMAKER])
+    svc.delegations.grant(ids[1], pilot.SECOND_LIFE, ["passport.status.repurpose"], c[pilot.AUTOMAKER])
     svc.passports.change_status(ids[1], "repurpose", c[pilot.SECOND_LIFE])
     rep = svc.trace.ingest(list(supply_chain(1, signers=signers)), None, workers=1)
     assert rep.ok, rep.error

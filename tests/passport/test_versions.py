@@ -99,7 +99,7 @@ def test_bulk_update_is_all_or_nothing_with_the_single_update_rules(pilot_servic
     assert [svc.get_record(p).version for p in (a, b)] == versions
     # one read-only passport (recycled, archived) late in the batch rolls back the writable one before it
     svc.change_status(b, "waste", op)
-    svc.change_status(b, "recycle", recycler)
+    svc.change_status(b, "recycle", op)  # the operator (it holds the pack)
     versions = [svc.get_record(p).version for p in (a, b)]
     with pytest.raises(Conflict, match=f"passport {b} is read-only"):
         svc.update_passports({a: {"state_of_health": {"soh_capacity_pct": 80.0}}, b: patch}, op)

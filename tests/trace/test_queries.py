@@ -75,7 +75,7 @@ def use_events() -> list[dict]:
            data={"origin": {"country": "DE", "site": "depot"}, "destination": {"country": "UA", "site": "Lviv yard"},
                  "countries_crossed": ["PL"]}),
         ev(14, "installation", EM, "HU", "Győr", subjects=["P2"], data={"vehicle_id": "WVW0000000000002"}),
-        ev(15, "collection", pilot.RECYCLER_EU, "HU", "Győr dealer", subjects=["P2"],
+        ev(15, "collection", EM, "HU", "Győr dealer", subjects=["P2"],  # the holder hands it to the recycler
            data={"origin": {"country": "HU", "site": "Győr dealer"}, "destination": {"country": "HU", "site": "Budapest"},
                  "to_holder": pilot.RECYCLER_EU}),
         ev(16, "retirement_test", pilot.RECYCLER_EU, "HU", "test bench", subjects=["P2"],

@@ -37,8 +37,10 @@ def build_services(settings: Settings, store: Store | None = None, *, migrate: b
     participants_svc = ParticipantService(store, admin_token=settings.admin_token,
                                           token_ttl=timedelta(days=settings.token_ttl_days))
     passports_svc = PassportService(store, base_url=settings.public_base_url,
-                                    issuing_agency_code=settings.issuing_agency_code)
+                                    issuing_agency_code=settings.issuing_agency_code,
+                                    accepted_issuing_agency_codes=settings.accepted_issuing_agency_codes)
     from ..audit import AuditLog
+    from ..relations import Delegations
     from ..trace.keystore import KeyStore
 
     passports_svc.audit = AuditLog(store)
@@ -54,6 +56,7 @@ def build_services(settings: Settings, store: Store | None = None, *, migrate: b
         audit=passports_svc.audit,
         trace=trace_svc,
         keys=keys,
+        delegations=Delegations(store),
     )
 
 

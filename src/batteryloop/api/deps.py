@@ -28,6 +28,7 @@ class Services:
     audit: Any = None
     trace: Any = None
     keys: Any = None
+    delegations: Any = None
 
 
 def services(request: Request) -> Services:

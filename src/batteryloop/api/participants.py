@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
-from ..access import Caller
+from ..access import Caller, Resource, authorize
 from ..errors import Forbidden
 from ..participants import ParticipantIn, Role
 from .deps import Services, caller, participant, services
@@ -49,14 +49,13 @@ class TokenInfo(BaseModel):
 
 
 def _own_tokens(c: Caller, participant_id: str) -> None:
-    if not (c.is_admin or c.participant_id == participant_id):
-        raise Forbidden("only the node administrator or the participant itself manages its tokens")
+    """``participant.tokens.manage``: the node administrator, or the participant itself."""
+    authorize(c, "participant.tokens.manage", Resource("participant", participant_id, participant=participant_id))
 
 
 @router.post("/participants", status_code=201, summary="Register a participant (node admin)")
 def create_participant(body: ParticipantIn, c: ParticipantDep, s: ServicesDep) -> dict[str, Any]:
-    if not c.is_admin:
-        raise Forbidden("only the node administrator registers participants")
+    authorize(c, "participant.create", Resource("participant", body.id))
     return s.participants.create(body)
 
 

@@ -11,11 +11,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from ..access import Caller
-from ..errors import InvalidData, deny
+from ..errors import InvalidData
 from ..passport.identifiers import qr_png, qr_svg, web_link
 from ..passport.lifecycle import StatusEvent
 from ..passport.model import BatteryData, BatteryModelData, BatteryStatus, Chemistry
-from ..passport.tiers import parse_tiers
 from .deps import Services, caller, participant, services
 
 router = APIRouter(prefix="/api/v1", tags=["passports"])
@@ -73,7 +72,7 @@ def create_passport(body: BatteryData, c: ParticipantDep, s: ServicesDep) -> Res
     return _json(s.passports.create_passport(body.model_dump(mode="json", exclude_none=True), c), 201)
 
 
-@router.post("/passports/batch", summary="Issue many passports, all or nothing")
+@router.post("/passports/batch", status_code=201, summary="Issue many passports, all or nothing")
 def create_batch(body: BatchIn, c: ParticipantDep, s: ServicesDep) -> Response:
     r = s.passports.import_passports(body.passports, c)
     if r.errors:
@@ -124,9 +123,10 @@ def change_status(passport_id: str, body: StatusIn, c: ParticipantDep, s: Servic
                                            new_model_id=body.new_model_id, note=body.note))
 
 
-@router.get("/passports/{passport_id}/versions", summary="Version history (hashes, authors, times)")
-def history(passport_id: str, s: ServicesDep) -> Response:
-    return _json(s.passports.history(passport_id))
+@router.get("/passports/{passport_id}/versions",
+            summary="Version history (hashes, times; authors and reasons to the economic operator and authorities)")
+def history(passport_id: str, c: CallerDep, s: ServicesDep) -> Response:
+    return _json(s.passports.history(passport_id, c))
 
 
 @router.get("/passports/{passport_id}/versions/{version}", summary="One version, cut to the caller's tiers")
@@ -151,40 +151,14 @@ def export(passport_id: str, c: CallerDep, s: ServicesDep,
            tiers: Annotated[str | None, Query(description="comma-separated tiers; default: all you hold")] = None,
            format: Annotated[str, Query(description="batteryloop, catenax, idta-samm, aas-json or aasx")] = "batteryloop",
            ) -> Response:
-    from .. import formats
+    from ..passport.exporting import export_passport
 
-    rec = s.passports.get_record(passport_id)
-    held = s.passports.tiers_for(rec, c)
-    try:
-        wanted = parse_tiers(tiers) if tiers else held
-    except ValueError as exc:
-        raise InvalidData(str(exc), [{"field": "tiers", "rule": "enum", "message": f"tiers: {exc}", "value": tiers}]) from None
-    if not wanted <= held:
-        missing = ", ".join(sorted(t.value for t in wanted - held))
-        raise deny(c.anonymous, f"you do not hold the tier(s) {missing} for passport {passport_id}")
-    view = s.passports.export(passport_id, wanted, caller=c)
-    if format == "batteryloop":
-        return Response(orjson.dumps(view, option=orjson.OPT_INDENT_2), media_type="application/json",
-                        headers={"Content-Disposition": f'attachment; filename="{passport_id}.json"'})
-    if format not in formats.names():
-        raise InvalidData(f"unknown format {format!r}", [{"field": "format", "rule": "enum", "value": format,
-                          "message": f"format: use batteryloop or one of {', '.join(formats.names())}"}])
-    options: dict[str, Any] = {}
-    if format == "catenax-bom-as-built":  # the children come from the ledger's as-built tree when it has one
-        from ..formats.catenax_parts import as_built_children
-
-        options["as_built"] = as_built_children(s.store, passport_id) or None
-    res = formats.export_view(format, view, validate=True, **options)
-    body = res.payload if isinstance(res.payload, bytes) else orjson.dumps(res.payload, option=orjson.OPT_INDENT_2)
-    name = res.filename or f"{passport_id}.{format}.json"
-    return Response(body, media_type=res.media_type, headers={
-        "Content-Disposition": f'attachment; filename="{name}"',
-        "X-Batteryloop-Mapping-Report": orjson.dumps(_report_summary(res.report)).decode()})
-
-
-def _report_summary(report: Any) -> dict[str, int]:
-    d = report.to_dict() if hasattr(report, "to_dict") else {}
-    return {k: len(v) for k, v in d.items() if isinstance(v, list)}
+    out = export_passport(s.passports, s.store, passport_id, c, tiers=tiers, fmt=format)
+    headers = {"Content-Disposition": f'attachment; filename="{out.filename}"'}
+    if format != "batteryloop":
+        headers["X-Batteryloop-Mapping-Report"] = orjson.dumps(
+            {k: len(v) for k, v in out.report.items() if isinstance(v, list)}).decode()
+    return Response(out.body, media_type=out.media_type, headers=headers)
 
 
 @router.post("/passports/import", status_code=201,
@@ -230,9 +204,32 @@ def qr_code_png(passport_id: str, s: ServicesDep) -> Response:
     return Response(qr_png(web_link(s.settings.public_base_url, passport_id)), media_type="image/png")
 
 
-@router.get("/stats", summary="Counts of models and passports by status and chemistry")
-def stats(s: ServicesDep) -> Response:
-    return _json(s.passports.count())
+@router.get("/stats", summary="Counts of models and passports by chemistry (and by status, to legitimate interest)")
+def stats(c: CallerDep, s: ServicesDep) -> Response:
+    return _json(s.passports.count(c))
+
+
+# -------------------------------------------------------------------------- delegations
+class DelegationIn(BaseModel):
+    grantee_id: str = Field(min_length=1, max_length=32, description="the service provider's participant id")
+    actions: list[str] = Field(min_length=1, max_length=40, description="policy actions (docs/security.md), or *")
+    days: float | None = Field(None, gt=0, le=3660, description="in force for this many days (default: until revoked)")
+
+
+@router.post("/passports/{passport_id}/delegations", status_code=201,
+             summary="Delegate actions on a passport to a service provider (its economic operator or custodian)")
+def grant_delegation(passport_id: str, body: DelegationIn, c: ParticipantDep, s: ServicesDep) -> Response:
+    return _json(s.delegations.grant(passport_id, body.grantee_id, body.actions, c, days=body.days), 201)
+
+
+@router.get("/passports/{passport_id}/delegations", summary="Delegations on a passport (operator, custodian, authorities)")
+def list_delegations(passport_id: str, c: ParticipantDep, s: ServicesDep) -> Response:
+    return _json(s.delegations.list(passport_id, c))
+
+
+@router.delete("/passports/{passport_id}/delegations/{delegation_id}", summary="Revoke a delegation")
+def revoke_delegation(passport_id: str, delegation_id: int, c: ParticipantDep, s: ServicesDep) -> Response:
+    return _json(s.delegations.revoke(passport_id, delegation_id, c))
 
 
 def install_hot_routes(app: Any) -> None:

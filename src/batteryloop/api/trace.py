@@ -14,9 +14,8 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from ..access import Caller
-from ..errors import Forbidden, InvalidData
-from ..participants import Role
+from ..access import Caller, Resource, authorize, decide, oversees
+from ..errors import InvalidData, deny
 from .deps import Services, participant, services
 
 router = APIRouter(prefix="/api/v1/trace", tags=["trace"])
@@ -28,21 +27,20 @@ def _json(obj: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(obj, default=str), status_code=status, media_type="application/json")
 
 
-def _overseer(c: Caller) -> bool:
-    return c.is_admin or Role.AUTHORITY in c.roles
-
-
 def _require_overseer(c: Caller, what: str) -> None:
-    if not _overseer(c):
-        raise Forbidden(f"{what} is answered to authorities and the node admin (suppliers and volumes stay confidential)")
+    """``trace.ledger.read_all``: the whole ledger, across companies (suppliers and volumes stay confidential)."""
+    d = decide(c, "trace.ledger.read_all", Resource("ledger"))
+    if not d:
+        raise deny(c.anonymous, f"{what} is answered to authorities and the node admin (suppliers and volumes "
+                   f"stay confidential): {d.reason}")  # type: ignore[union-attr]
 
 
 def _require_pack(c: Caller, s: Services, pack_id: str, what: str) -> None:
-    if _overseer(c):
+    """``passport.supply_chain.read`` on the pack's passport: its economic operator, authorities, the admin."""
+    if oversees(c):
         return
     rec = s.passports.get_record(pack_id)
-    if c.participant_id != rec.economic_operator_id:
-        raise Forbidden(f"{what} of {pack_id} is answered to its economic operator, authorities and the node admin")
+    authorize(c, "passport.supply_chain.read", Resource("passport", pack_id, operator=rec.economic_operator_id))
 
 
 @router.post("/events", status_code=201, summary="Append one signed lifecycle event (idempotent)")
@@ -52,7 +50,7 @@ def submit(event: dict[str, Any], c: ParticipantDep, s: ServicesDep) -> Response
                  201 if res.status == "stored" else 200)
 
 
-@router.post("/batches", summary="Append a batch of signed events, all or nothing (JSON list or JSON lines)")
+@router.post("/batches", status_code=201, summary="Append a batch of signed events, all or nothing (JSON list or JSON lines)")
 async def batch(request: Request, c: ParticipantDep, s: ServicesDep) -> Response:
     body = await request.body()
     text = body.decode("utf-8-sig", errors="replace").strip()
@@ -77,8 +75,7 @@ async def batch(request: Request, c: ParticipantDep, s: ServicesDep) -> Response
 @router.get("/events/{event_id}", summary="One event as stored (signed)")
 def event(event_id: str, c: ParticipantDep, s: ServicesDep) -> Response:
     ev = s.trace.event(event_id)
-    if not _overseer(c) and ev["event"].get("actor") != c.participant_id:
-        raise Forbidden("an event is shown to its actor, authorities and the node admin")
+    authorize(c, "trace.event.read", Resource("event", event_id, actor=ev["event"].get("actor")))
     return _json(ev)
 
 
@@ -133,10 +130,10 @@ def recycled_content(c: ParticipantDep, s: ServicesDep, model_id: str | None = N
                      ) -> Response:
     if pack_id:
         _require_pack(c, s, pack_id, "the recycled content")
-    elif model_id and not _overseer(c):
+    elif model_id:
         m = s.passports.get_model(model_id, c)
-        if m["data"]["manufacturer_id"] != c.participant_id:
-            raise Forbidden("a model's recycled content is answered to its manufacturer, authorities and the admin")
+        authorize(c, "model.recycled_content.read", Resource("model", model_id,
+                                                              manufacturer=m["data"]["manufacturer_id"]))
     elif not model_id:
         _require_overseer(c, "recycled content across models")
     return _json(s.trace.recycled_content(model_id=model_id, year=year, plant=plant, pack_id=pack_id, rule=rule))

@@ -102,10 +102,17 @@ class CircularService:
                    references: References | None = None) -> dict[str, Any]:
         """Grade a retired pack from its passport (UL 1974-style intake) and rank its routes by NPV."""
         rec = self.passports.get_record(passport_id)
-        if Tier.LEGITIMATE_INTEREST not in self.passports.tiers_for(rec, caller):
-            raise Forbidden("a route decision reads the pack's state of health, which needs legitimate interest "
-                            "(recycler, repairer, second-life operator, owner, authority or the economic operator)")
+        self._may_read_health(rec, caller)
         return self._route(rec, economics=economics, prices_usd_per_kg=prices_usd_per_kg, references=references)
+
+    def _may_read_health(self, rec: Any, caller: Caller, action: str = "route") -> None:
+        """A route decision reads (and shows) the pack's state of health, resistance and self-discharge:
+        legitimate-interest data, so it needs that tier and is written to the audit log like any such read."""
+        tiers = self.passports.tiers_for(rec, caller)
+        if Tier.LEGITIMATE_INTEREST not in tiers:
+            raise Forbidden(f"a route decision reads the state of health of {rec.id}, which needs legitimate interest "
+                            "(recycler, repairer, second-life operator, owner, authority or the economic operator)")
+        self.passports._audit(caller, action, rec, tiers, "circular")
 
     def _route(self, rec: Any, *, economics: dict[str, float] | None = None,
                prices_usd_per_kg: dict[str, float] | None = None, references: References | None = None,
@@ -153,8 +160,7 @@ class CircularService:
         rows = []
         for pid in passport_ids:
             rec = recs[pid]
-            if Tier.LEGITIMATE_INTEREST not in self.passports.tiers_for(rec, caller):
-                raise Forbidden(f"a route decision reads the state of health of {pid}, which needs legitimate interest")
+            self._may_read_health(rec, caller)
             soh = rec.data.get("state_of_health") or {}
             usage = rec.data.get("usage") or {}
             if soh.get("soh_capacity_pct") is None:
@@ -217,6 +223,7 @@ class CircularService:
             if len(out) >= limit:
                 continue
             rec = self.passports.get_record(r.id)
+            self._may_read_health(rec, caller)
             route = self._route(rec, references=references)
             route["status"] = r.status
             route["model_id"] = rec.model_id

@@ -51,7 +51,7 @@ class SwapStationConfig(BaseModel):
     initial_soh_range: tuple[float, float] = (0.80, 1.0)
     days: int = Field(30, ge=1, le=3650)
     step_minutes: int = Field(5, ge=1, le=60)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1)
 
     @model_validator(mode="after")
     def _check(self) -> SwapStationConfig:

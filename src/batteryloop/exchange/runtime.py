@@ -28,7 +28,7 @@ class ThreadedNode:
     def __init__(self, node: Node, sock: socket.socket, app: Any = None) -> None:
         self.node = node
         self.server = uvicorn.Server(uvicorn.Config(app or create_node_app(node), log_level="warning",
-                                                    lifespan="off", access_log=False))
+                                                    lifespan="off", access_log=False, proxy_headers=False))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 15
@@ -68,6 +68,7 @@ def serve(config: NodeConfig) -> None:
     node = Node(config)
     port = config.port or urlsplit(config.base_url).port or 8000
     try:
-        uvicorn.run(create_node_app(node), host=config.host, port=port, log_level="info", access_log=False)
+        uvicorn.run(create_node_app(node), host=config.host, port=port, log_level="info", access_log=False,
+                    proxy_headers=False)
     finally:
         node.close()

@@ -90,15 +90,11 @@ class HealthService:
 
     def ingest(self, passport_id: str, file: str | Path, caller: Caller, *, tz: str = "UTC") -> dict[str, Any]:
         """Read one cycler export and add it to the pack's history (the economic operator)."""
-        from ..access import can_write_battery
-        from ..errors import Forbidden
         from .readers import read_cycler_file
         from .summary import cycle_summary
         from .timeseries import write_parquet
 
-        rec = self.passports.get_record(passport_id)
-        if not can_write_battery(caller, economic_operator_id=rec.economic_operator_id):
-            raise Forbidden(f"only the economic operator {rec.economic_operator_id} adds data to {passport_id}")
+        self.passports.authorize_on(passport_id, "health.cycler.write", caller)
         try:
             data = read_cycler_file(file, tz=tz)
         except HealthError as exc:
@@ -147,7 +143,7 @@ class HealthService:
         out: dict[str, Any] = {"passport_id": passport_id, "state_of_health": soh.model_dump(mode="json")}
         if write:
             fields = passport_fields(soh)
-            view = self.passports.update_passport(passport_id, fields, caller,
+            view = self.passports.update_passport(passport_id, fields, caller, action="health.soh.write",
                                                   reason=f"state of health from {len(self.pack_files(passport_id))} "
                                                          "ingested cycler file(s)")
             out.update(version=view["version"], written=fields, ledger=self._ledger_event(passport_id, soh, caller))
@@ -159,7 +155,7 @@ class HealthService:
     def record_soh(self, passport_id: str, files: Sequence[str | Path], caller: Caller, *,
                    rated_capacity_ah: float | None = None, tz: str = "UTC") -> dict[str, Any]:
         """Read cycler exports of one pack, compute its state of health and store it as a passport version."""
-        rec = self.passports.get_record(passport_id)
+        rec = self.passports.authorize_on(passport_id, "health.soh.write", caller)
         if rated_capacity_ah is None:
             rated_capacity_ah = self._rated(rec)
         try:
@@ -168,7 +164,7 @@ class HealthService:
             raise health_error(exc) from None
         fields = passport_fields(soh)
         names = ", ".join(Path(f).name for f in files)[:100]
-        view = self.passports.update_passport(passport_id, fields, caller,
+        view = self.passports.update_passport(passport_id, fields, caller, action="health.soh.write",
                                               reason=f"state of health from cycler data ({names})")
         return {"passport_id": passport_id, "version": view["version"], "state_of_health": soh.model_dump(mode="json"),
                 "written": fields, "ledger": self._ledger_event(passport_id, soh, caller)}

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ..participants import Role
 from .model import BatteryStatus
 
 
@@ -31,8 +30,6 @@ class Transition:
     new_passport: bool
     archive: bool
     allowed_from: frozenset[BatteryStatus]
-    roles: frozenset[Role]  # roles that may trigger it besides the economic operator and the owner
-    owner_may: bool = True
 
 
 _ACTIVE = frozenset(
@@ -41,18 +38,15 @@ _ACTIVE = frozenset(
 _ANY_LIVE = _ACTIVE | {BatteryStatus.WASTE}
 
 TRANSITIONS: dict[StatusEvent, Transition] = {
-    StatusEvent.REUSE: Transition(BatteryStatus.REUSED, False, False, _ACTIVE, frozenset({Role.REPAIRER})),
-    StatusEvent.REPAIR: Transition(None, False, False, _ACTIVE, frozenset({Role.REPAIRER})),
-    StatusEvent.REPURPOSE: Transition(
-        BatteryStatus.REPURPOSED, True, False, _ANY_LIVE, frozenset({Role.SECOND_LIFE_OPERATOR}), owner_may=False
-    ),
-    StatusEvent.REMANUFACTURE: Transition(
-        BatteryStatus.REMANUFACTURED, True, False, _ANY_LIVE,
-        frozenset({Role.REPAIRER, Role.MANUFACTURER}), owner_may=False,
-    ),
-    StatusEvent.WASTE: Transition(BatteryStatus.WASTE, False, False, _ACTIVE, frozenset({Role.RECYCLER})),
-    StatusEvent.RECYCLE: Transition(BatteryStatus.RECYCLED, False, True, _ANY_LIVE, frozenset({Role.RECYCLER})),
+    StatusEvent.REUSE: Transition(BatteryStatus.REUSED, False, False, _ACTIVE),
+    StatusEvent.REPAIR: Transition(None, False, False, _ACTIVE),
+    StatusEvent.REPURPOSE: Transition(BatteryStatus.REPURPOSED, True, False, _ANY_LIVE),
+    StatusEvent.REMANUFACTURE: Transition(BatteryStatus.REMANUFACTURED, True, False, _ANY_LIVE),
+    StatusEvent.WASTE: Transition(BatteryStatus.WASTE, False, False, _ACTIVE),
+    StatusEvent.RECYCLE: Transition(BatteryStatus.RECYCLED, False, True, _ANY_LIVE),
 }
+"""What each status event does and from which statuses; who may trigger it is :mod:`batteryloop.access`'s
+``passport.status.*`` rules (by relation: operator, owner, custodian, delegate)."""
 
 
 class LifecycleError(ValueError):
@@ -71,8 +65,3 @@ def check_transition(event: StatusEvent, current: BatteryStatus, *, archived: bo
         allowed = ", ".join(sorted(s.value for s in t.allowed_from))
         raise LifecycleError(f"cannot {event.value} a battery whose status is {current.value} (allowed from: {allowed})")
     return t
-
-
-def may_trigger(event: StatusEvent, *, roles: frozenset[Role], is_operator: bool, is_owner: bool) -> bool:
-    t = TRANSITIONS[event]
-    return is_operator or (is_owner and t.owner_may) or bool(roles & t.roles)

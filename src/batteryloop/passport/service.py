@@ -18,13 +18,14 @@ from pydantic import ValidationError
 from sqlalchemy import and_, bindparam, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
-from ..access import Caller, battery_tiers, can_write_battery, model_tiers
+from ..access import Caller, Resource, authorize, battery_tiers, decide, general_tiers, model_tiers
 from ..errors import Conflict, Forbidden, InvalidData, NotFound, deny, from_validation_error, invalid
+from ..relations import passport_resource
 from ..store.db import Store, utcnow_iso
 from ..store.fastread import FastReader
 from ..store.tables import battery_model_versions, battery_models, passport_versions, passports
 from .identifiers import UniqueIdentifier, web_link
-from .lifecycle import LifecycleError, StatusEvent, check_transition, may_trigger
+from .lifecycle import LifecycleError, StatusEvent, check_transition
 from .model import BatteryData, BatteryModelData, BatteryStatus
 from .redact import redact_battery, redact_model
 from .tiers import ALL_TIERS, Tier, TIER_ORDER
@@ -88,7 +89,7 @@ class _LRU(OrderedDict):  # type: ignore[type-arg]
 
 
 _IMMUTABLE = ("passport_id", "economic_operator_id", "model_id", "serial_number", "predecessor_ids", "successor_id",
-              "status")
+              "status", "manufacture_date", "manufacture_country")
 
 
 def _refuse_immutable(patch: Mapping[str, Any], where: str = "") -> None:
@@ -101,9 +102,20 @@ def _refuse_immutable(patch: Mapping[str, Any], where: str = "") -> None:
                                 "value": patch[key]}])
 
 
-def _check_writable(rec: PassportRecord, caller: Caller) -> None:
-    if not can_write_battery(caller, economic_operator_id=rec.economic_operator_id):
-        raise Forbidden(f"only the economic operator {rec.economic_operator_id} may update passport {rec.id}")
+DYNAMIC_HEALTH_FIELDS = frozenset({"state_of_health", "usage"})
+"""What ``health.soh.write`` may change (the custodian's or a delegated service provider's measurements)."""
+
+
+def _check_writable(rec: PassportRecord, caller: Caller, action: str = "passport.update", conn: Any = None,
+                    patch: Mapping[str, Any] | None = None) -> None:
+    if action == "passport.update":
+        authorize(caller, action, Resource("passport", rec.id, operator=rec.economic_operator_id))
+    else:
+        if patch is not None and set(patch) - DYNAMIC_HEALTH_FIELDS:
+            extra = ", ".join(sorted(set(patch) - DYNAMIC_HEALTH_FIELDS))
+            raise Forbidden(f"{action} changes only {', '.join(sorted(DYNAMIC_HEALTH_FIELDS))} of passport {rec.id}, "
+                            f"not {extra}")
+        authorize(caller, action, passport_resource(conn, rec))
     if rec.archived or rec.successor_id:
         raise Conflict(f"passport {rec.id} is read-only "
                        f"({'archived after recycling' if rec.archived else 'superseded by ' + str(rec.successor_id)})")
@@ -116,10 +128,12 @@ _BULK_UPDATE = (update(passports)
 
 
 class PassportService:
-    def __init__(self, store: Store, *, base_url: str, issuing_agency_code: str) -> None:
+    def __init__(self, store: Store, *, base_url: str, issuing_agency_code: str,
+                 accepted_issuing_agency_codes: Iterable[str] = ()) -> None:
         self.store = store
         self.base_url = base_url
         self.iac = issuing_agency_code
+        self.accepted_iacs = frozenset({issuing_agency_code, *accepted_issuing_agency_codes})
         self._model_cache = _LRU(256)  # (model_id, version) -> model data dict
         self._model_view_cache = _LRU(2048)  # (model_id, version, tiers) -> redacted dict
         self._fast = FastReader(store)
@@ -135,10 +149,7 @@ class PassportService:
             m = BatteryModelData.model_validate(data)
         except ValidationError as exc:
             raise invalid(exc, "battery model") from None
-        if not (caller.is_admin or caller.participant_id == m.manufacturer_id):
-            raise Forbidden(
-                f"only the manufacturer {m.manufacturer_id} may register battery model {m.model_id}"
-            )
+        authorize(caller, "model.create", Resource("model", m.model_id, manufacturer=m.manufacturer_id))
         content = m.model_dump(mode="json", exclude_none=True)
         now = utcnow_iso()
         author = caller.participant_id or "admin"
@@ -165,8 +176,7 @@ class PassportService:
             row = conn.execute(select(battery_models).where(battery_models.c.id == model_id)).first()
             if row is None:
                 raise NotFound(f"no battery model {model_id!r}")
-            if not (caller.is_admin or caller.participant_id == row.manufacturer_id):
-                raise Forbidden(f"only the manufacturer {row.manufacturer_id} may change model {model_id}")
+            authorize(caller, "model.update", Resource("model", model_id, manufacturer=row.manufacturer_id))
             merged = merge_patch(orjson.loads(row.data), patch)
             for key in ("model_id", "manufacturer_id"):
                 if merged.get(key) != orjson.loads(row.data).get(key):
@@ -240,11 +250,8 @@ class PassportService:
     def _prepare(self, data: Mapping[str, Any], caller: Caller, models: dict[str, dict[str, Any]],
                  conn: Any) -> BatteryData:
         b = BatteryData.model_validate(data)
-        if not can_write_battery(caller, economic_operator_id=b.economic_operator_id):
-            raise Forbidden(
-                f"only the economic operator {b.economic_operator_id} may issue this passport "
-                f"(you are {caller.participant_id or 'anonymous'})"
-            )
+        authorize(caller, "passport.issue", Resource("passport", b.passport_id or b.serial_number,
+                                                      operator=b.economic_operator_id))
         if b.model_id not in models:
             models[b.model_id] = self._model_data(conn, b.model_id)[0]
         if b.passport_id is None:
@@ -255,11 +262,30 @@ class PassportService:
                                               "message": f"passport_id: {exc}", "value": None}]) from None
         else:
             try:
-                UniqueIdentifier.parse(b.passport_id)
+                uid = UniqueIdentifier.parse(b.passport_id)
             except ValueError as exc:
                 raise InvalidData(f"passport_id: {exc}", [{"field": "passport_id", "rule": "iso_iec_15459",
                                   "message": f"passport_id: {exc}", "value": b.passport_id}]) from None
+            self._check_identifier(uid, b.economic_operator_id)
         return b
+
+    def _check_identifier(self, uid: UniqueIdentifier, operator: str) -> None:
+        """A passport id names its issuer: the company part is the economic operator's own id, and the
+        issuing agency code is this node's (or one it accepts) — nobody issues under another's name."""
+        if uid.company_id != operator.upper():
+            raise InvalidData(
+                f"passport_id {uid.text}: the company part {uid.company_id} is not the economic operator "
+                f"{operator}: a participant issues passports only under its own id", [{
+                    "field": "passport_id", "rule": "issuer_company_id", "value": uid.text,
+                    "message": f"passport_id: the company part must be {operator.upper()}, not {uid.company_id}"}])
+        if uid.issuing_agency_code not in self.accepted_iacs:
+            raise InvalidData(
+                f"passport_id {uid.text}: issuing agency code {uid.issuing_agency_code} is not this node's "
+                f"({', '.join(sorted(self.accepted_iacs))}); set BATTERYLOOP_ACCEPTED_ISSUING_AGENCY_CODES to "
+                "accept another agency's identifiers", [{
+                    "field": "passport_id", "rule": "issuing_agency_code", "value": uid.text,
+                    "message": f"passport_id: issuing agency code must be one of "
+                               f"{', '.join(sorted(self.accepted_iacs))}"}])
 
     def _rows(self, b: BatteryData, model: Mapping[str, Any], author: str, now: str, reason: str,
               version: int = 1, prev_hash: str = GENESIS) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -389,6 +415,14 @@ class PassportService:
         with self.store.read() as conn:
             return self._record(conn, passport_id)
 
+    def authorize_on(self, passport_id: str, action: str, caller: Caller) -> PassportRecord:
+        """Decide ``action`` on the passport with its relations' facts (custodian, delegates); raise unless
+        allowed. Returns the passport's record."""
+        with self.store.read() as conn:
+            rec = self._record(conn, passport_id)
+            authorize(caller, action, passport_resource(conn, rec))
+        return rec
+
     def tiers_for(self, rec: PassportRecord, caller: Caller) -> frozenset[Tier]:
         return battery_tiers(caller, economic_operator_id=rec.economic_operator_id, owner_id=rec.owner_id)
 
@@ -442,19 +476,35 @@ class PassportService:
 
     # ------------------------------------------------------------------ updates
     def update_passport(self, passport_id: str, patch: Mapping[str, Any], caller: Caller, *,
-                        reason: str = "updated", expected_version: int | None = None) -> dict[str, Any]:
-        """Apply a JSON merge patch to the battery data, as a new version."""
+                        reason: str = "updated", expected_version: int | None = None,
+                        action: str = "passport.update") -> dict[str, Any]:
+        """Apply a JSON merge patch to the battery data, as a new version.
+
+        ``action`` is the policy action the write is authorized as: ``passport.update`` (the economic
+        operator, any field but the immutable ones) or ``health.soh.write`` (also the pack's custodian and
+        delegated service providers, only :data:`DYNAMIC_HEALTH_FIELDS`)."""
         _refuse_immutable(patch)
 
-        def tx(conn: Any) -> None:
+        def tx(conn: Any) -> PassportRecord:
             rec = self._record(conn, passport_id)
-            _check_writable(rec, caller)
+            _check_writable(rec, caller, action, conn, patch)
             if expected_version is not None and expected_version != rec.version:
                 raise Conflict(f"passport {passport_id} is at version {rec.version}, not {expected_version}")
-            self._new_version(conn, rec, merge_patch(rec.data, patch), caller, reason)
+            values = self._new_version(conn, rec, merge_patch(rec.data, patch), caller, reason)
+            return PassportRecord(rec.id, rec.model_id, rec.economic_operator_id, values["owner_id"],
+                                  values["status"], bool(values["archived"]), values["successor_id"],
+                                  values["version"], values["hash"], orjson.loads(values["data"]), rec.model_version)
 
-        self.store.run_write(tx)  # a deadlock or serialization failure runs it again, re-reading the passport
-        return self.get_view(passport_id, caller)
+        # a deadlock or serialization failure runs it again, re-reading the passport; the answer is the version
+        # this call wrote (never a later one another writer made meanwhile)
+        new = self.store.run_write(tx)
+        return self._view_of(new, caller)
+
+    def _view_of(self, rec: PassportRecord, caller: Caller) -> dict[str, Any]:
+        tiers = self.tiers_for(rec, caller)
+        with self.store.read() as conn:
+            model, _ = self._model_data(conn, rec.model_id, rec.model_version)
+        return self.view(rec, tiers, redact_model(model, tiers))
 
     def update_passports(self, patches: Mapping[str, Mapping[str, Any]], caller: Caller, *,
                          reason: str = "updated") -> int:
@@ -505,13 +555,14 @@ class PassportService:
         return values, vrow
 
     def _new_version(self, conn: Any, rec: PassportRecord, content: Mapping[str, Any], caller: Caller,
-                     reason: str, *, archive: bool = False) -> None:
+                     reason: str, *, archive: bool = False) -> dict[str, Any]:
         values, vrow = self._version_rows(conn, rec, content, caller, reason, archive=archive)
         res = conn.execute(update(passports).where(passports.c.id == rec.id, passports.c.version == rec.version)
                            .values(**values))
         if res.rowcount != 1:
             raise Conflict(f"passport {rec.id} changed concurrently; read it again and retry")
         conn.execute(insert(passport_versions), vrow)
+        return values
 
     def change_status(self, passport_id: str, event: StatusEvent | str, caller: Caller, *,
                       new_serial_number: str | None = None, new_model_id: str | None = None,
@@ -535,16 +586,13 @@ class PassportService:
     def _change_status(self, conn: Any, passport_id: str, event: StatusEvent, caller: Caller, reason: str,
                        new_serial_number: str | None, new_model_id: str | None) -> str:
         rec = self._record(conn, passport_id)
+        # who first, then the lifecycle: a refusal of the transition would tell a stranger the status
+        authorize(caller, f"passport.status.{event.value}", passport_resource(conn, rec))
         try:
             t = check_transition(event, BatteryStatus(rec.status), archived=rec.archived,
                                  successor_id=rec.successor_id)
         except LifecycleError as exc:
             raise Conflict(str(exc)) from None
-        is_op = caller.is_admin or caller.participant_id == rec.economic_operator_id
-        is_owner = caller.participant_id is not None and caller.participant_id == rec.owner_id
-        if not may_trigger(event, roles=caller.roles, is_operator=is_op, is_owner=is_owner):
-            raise Forbidden(f"you may not {event.value} passport {passport_id}: you are not its economic "
-                            f"operator, owner or a participant with a role allowed to")
         if not t.new_passport:
             content = dict(rec.data)
             if t.new_status is not None:
@@ -553,7 +601,10 @@ class PassportService:
             new_id = passport_id
         else:
             if caller.participant_id is None:
-                raise Forbidden("a new passport needs a participant as its economic operator, not the admin")
+                raise InvalidData("a new passport needs a participant as its economic operator: the node admin is "
+                                  "none; sign in as the participant that operates the new passport", [{
+                                      "field": "caller", "rule": "participant", "value": None,
+                                      "message": "caller: the economic operator of the new passport"}])
             serial = new_serial_number or f"{rec.data['serial_number']}-{event.value[:2].upper()}"
             new = {k: v for k, v in rec.data.items() if k in ("manufacture_date", "manufacture_country",
                                                               "manufacture_site", "mass_kg", "putting_into_service_date",
@@ -586,11 +637,27 @@ class PassportService:
         return [StoredVersion(r.passport_id, r.version, r.hash, r.prev_hash, r.author_id, r.created_at, r.reason,
                               orjson.loads(r.data)) for r in rows]
 
-    def history(self, passport_id: str) -> list[dict[str, Any]]:
+    def _history_detail(self, rec: PassportRecord, caller: Caller) -> bool:
+        """Whether ``caller`` may see who wrote each version and why (authors are the pack's holders, reasons
+        name statuses and fault logs): the economic operator, authorities, the admin."""
+        return bool(decide(caller, "passport.history.detail",
+                           Resource("passport", rec.id, operator=rec.economic_operator_id)))
+
+    def history(self, passport_id: str, caller: Caller | None = None) -> list[dict[str, Any]]:
+        """The version chain (numbers, hashes, times: enough to check it); authors and reasons only to
+        those :meth:`_history_detail` allows."""
         with self.store.read() as conn:
+            rec = self._record(conn, passport_id)
             vs = self._versions(conn, passport_id)
-        return [{"version": v.version, "hash": v.hash, "prev_hash": v.prev_hash, "author": v.author,
-                 "created_at": v.created_at, "reason": v.reason} for v in vs]
+        detail = caller is None or self._history_detail(rec, caller)  # None: the node's own use, in full
+        out = []
+        for v in vs:
+            item: dict[str, Any] = {"version": v.version, "hash": v.hash, "prev_hash": v.prev_hash,
+                                    "created_at": v.created_at}
+            if detail:
+                item.update(author=v.author, reason=v.reason)
+            out.append(item)
+        return out
 
     def version_view(self, passport_id: str, version: int, caller: Caller) -> dict[str, Any]:
         with self.store.read() as conn:
@@ -601,9 +668,11 @@ class PassportService:
         v = vs[version]
         tiers = self.tiers_for(rec, caller)
         self._audit(caller, f"read_version_{version}", rec, tiers, "api")
-        return {"passport_id": passport_id, "version": version, "hash": v.hash, "prev_hash": v.prev_hash,
-                "author": v.author, "created_at": v.created_at, "reason": v.reason,
-                "access_tiers": _tier_list(tiers), "battery": redact_battery(v.content, tiers)}
+        out: dict[str, Any] = {"passport_id": passport_id, "version": version, "hash": v.hash,
+                               "prev_hash": v.prev_hash, "created_at": v.created_at}
+        if self._history_detail(rec, caller):
+            out.update(author=v.author, reason=v.reason)
+        return {**out, "access_tiers": _tier_list(tiers), "battery": redact_battery(v.content, tiers)}
 
     def diff(self, passport_id: str, a: int, b: int, caller: Caller) -> dict[str, Any]:
         va = self.version_view(passport_id, a, caller)
@@ -670,15 +739,21 @@ class PassportService:
         nxt = rows[limit - 1].id if len(rows) > limit else None
         return {"items": items, "next": nxt, "limit": limit}
 
-    def count(self) -> dict[str, Any]:
+    def count(self, caller: Caller | None = None) -> dict[str, Any]:
+        """Counts of models and passports by chemistry; by status only for callers holding the
+        legitimate-interest tier in general (a battery's status is not public data). ``None``: the node's
+        own use (reports), in full."""
         from sqlalchemy import func
 
         with self.store.read() as conn:
             total = conn.execute(select(func.count()).select_from(passports)).scalar_one()
-            by_status = dict(conn.execute(select(passports.c.status, func.count()).group_by(passports.c.status)).all())
             by_chem = dict(conn.execute(select(passports.c.chemistry, func.count()).group_by(passports.c.chemistry)).all())
             models = conn.execute(select(func.count()).select_from(battery_models)).scalar_one()
-        return {"passports": total, "models": models, "by_status": by_status, "by_chemistry": by_chem}
+            out = {"passports": total, "models": models, "by_chemistry": by_chem}
+            if caller is None or Tier.LEGITIMATE_INTEREST in general_tiers(caller):
+                out["by_status"] = dict(conn.execute(select(passports.c.status, func.count())
+                                                     .group_by(passports.c.status)).all())
+        return out
 
     def fleet_health(self, caller: Caller, *, max_rows: int = 50_000) -> dict[str, Any]:
         """State-of-health figures of the packs whose legitimate-interest data ``caller`` may read.
@@ -738,8 +813,8 @@ def import_standard_payload(svc: PassportService, caller: Caller, payload: bytes
     model, battery = res.require()
     model_data = model.model_dump(mode="json", exclude_none=True)
     battery_data = battery.model_dump(mode="json", exclude_none=True)
-    if not can_write_battery(caller, economic_operator_id=battery.economic_operator_id):
-        raise Forbidden(f"only the economic operator {battery.economic_operator_id} may import this passport")
+    authorize(caller, "passport.issue", Resource("passport", battery.passport_id or battery.serial_number,
+                                                  operator=battery.economic_operator_id))
     created_model = False
     try:
         svc.get_model(model.model_id, caller)

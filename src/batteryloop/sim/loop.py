@@ -553,6 +553,28 @@ class PilotRun:
         black_mass: dict[str, list[tuple[str, float, dict[str, float]]]] = defaultdict(list)
         seller_share = float(self.t.get("batteryloop_assumptions", "pilot", "seller_share_of_route_value_fraction"))
         take_back = float(self.t.get("batteryloop_assumptions", "pilot", "take_back_cost_usd_per_kg"))
+        # the dismantler, who holds each pack now, records its test and hands the packs it does not recycle to
+        # the route's operator (a signed change of custody); the ledger takes them before the status changes,
+        # which the passport service allows to the pack's holder
+        for i in routed + sl_done:
+            d = decisions[i]
+            route = d["route"]
+            kind = "recycle" if route.startswith("recycle") else route
+            dismantler, _, sl_op, _ = REGION_ACTORS[f.region[i]]
+            pid = f.ledger_id[i]
+            site = dict(zip(("country", "site"), DISMANTLER_SITE[dismantler], strict=True))
+            tested = clock()
+            self.sign({"id": f"{pid}-test-{year}", "kind": "retirement_test", "actor": dismantler, "occurred_at": tested,
+                       "place": site, "subjects": [pid], "data": {"soh_capacity_pct": round(float(f.soh[i]), 2),
+                                                                  "grade": d["grade"], "decision": kind}})
+            if kind != "recycle":  # 1 ms after the test (the clock's next tick is 10 ms or more later)
+                to = sl_op if kind == "repurpose" else pilot.REPAIRER
+                handed = (dt.datetime.strptime(tested, "%Y-%m-%dT%H:%M:%S.%fZ") + dt.timedelta(milliseconds=1)
+                          ).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                self.sign({"id": f"{pid}-handover-{year}", "kind": "change_of_owner", "actor": dismantler,
+                           "occurred_at": handed, "place": site, "subjects": [pid], "data": {"to_holder": to}})
+                f.holder[i] = to
+        self.flush()
         for i in routed + sl_done:
             d = decisions[i]
             route = d["route"]
@@ -561,10 +583,6 @@ class PilotRun:
             counts[("second life → " if second else "") + kind] += 1
             dismantler, recycler, sl_op, hub = REGION_ACTORS[f.region[i]]
             pid = f.ledger_id[i]
-            self.sign({"id": f"{pid}-test-{year}", "kind": "retirement_test", "actor": dismantler, "occurred_at": clock(),
-                       "place": dict(zip(("country", "site"), DISMANTLER_SITE[dismantler], strict=True)),
-                       "subjects": [pid], "data": {"soh_capacity_pct": round(float(f.soh[i]), 2),
-                                                   "grade": d["grade"], "decision": kind}})
             value = float(d["npv_usd"].get(route, 0.0))
             rated_kwh = float(self.models[f.model[i]]["rated_energy_kwh"])
             if kind in ("reuse", "remanufacture"):
@@ -659,7 +677,8 @@ class PilotRun:
         dismantler = REGION_ACTORS[f.region[i]][0]
         dc, ds = DISMANTLER_SITE[dismantler]
         crossed = sorted({f.country[i], dc}) if f.country[i] != dc else []
-        self.sign({"id": f"{f.ledger_id[i]}-collect-{year}", "kind": "collection", "actor": dismantler,
+        # the holder hands the pack over to the collecting dismantler (custody moves only by its holder's signature)
+        self.sign({"id": f"{f.ledger_id[i]}-collect-{year}", "kind": "collection", "actor": f.holder[i],
                    "occurred_at": clock(), "place": {"country": dc, "site": ds}, "subjects": [f.ledger_id[i]],
                    "data": {"origin": {"country": f.country[i], "site": "workshop"},
                             "destination": {"country": dc, "site": ds}, "countries_crossed": crossed,
@@ -670,8 +689,9 @@ class PilotRun:
     def _recycle(self, i: int, year: int, clock: Clock, recycler: str,
                  black_mass: dict[str, list[tuple[str, float, dict[str, float]]]], *, waste_by: str) -> None:
         f = self.fleet
-        self._status(i, "waste", waste_by if waste_by in self.callers else recycler, "end of life")
-        self._status(i, "recycle", recycler, "hydrometallurgical")
+        # the dismantler holds the pack (a recycler by role): it declares it waste and recycled as it dismantles it
+        self._status(i, "waste", waste_by, "end of life")
+        self._status(i, "recycle", waste_by, "hydrometallurgical")
         dismantler = REGION_ACTORS[f.region[i]][0]
         dc, ds = DISMANTLER_SITE[dismantler]
         pid = f.ledger_id[i]

@@ -144,3 +144,18 @@ pilot_runs = Table(
     Column("report", Text, nullable=False),
 )
 """One row per pilot-simulator run: its report (JSON), which the dashboard's pilot pages show."""
+
+delegations = Table(
+    # a passport's economic operator or a pack's custodian lets a service provider act for it on that
+    # passport or ledger subject (e.g. write state-of-health updates); read by batteryloop.access
+    "delegations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subject", String(100), nullable=False, index=True),
+    Column("grantor_id", String(32), nullable=False),
+    Column("grantee_id", String(32), ForeignKey("participants.id"), nullable=False),
+    Column("actions", Text, nullable=False),  # JSON list of policy actions, or ["*"]
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32)),
+    Column("revoked_at", String(32)),
+)

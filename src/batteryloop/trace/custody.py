@@ -44,6 +44,8 @@ def custody_update(cur: Mapping[str, Any] | None, *, kind: str, actor: str, coun
         if kind in END_OF_LIFE_KINDS and cur is not None:
             return {**base, "holder": actor, "country": country, "status": "end_of_life"}
         return None
+    if kind == "annotation":  # a note on the subject: custody unchanged
+        return None
     new = {**base, "country": country}
     if kind == "installation":
         new.update(status="in_use", holder=data.get("holder") or base["holder"] or actor)

@@ -95,6 +95,7 @@ class EventKind(StrEnum):
     DISMANTLING = "dismantling"
     RECYCLING = "recycling"
     MATERIAL_RECOVERY = "material_recovery"
+    ANNOTATION = "annotation"  # an authority's or notified body's note on a subject (no custody change)
 
 
 TRANSFORMATIONS = frozenset({
@@ -261,6 +262,11 @@ class MovementData(_Strict):
     to_holder: ParticipantId | None = None
 
 
+class AnnotationData(_Strict):
+    note: str = Field(min_length=1, max_length=1000)
+    finding: str | None = Field(None, pattern="^(inspection|non_conformity|recall_notice|correction|other)$")
+
+
 class ExportData(_Strict):
     destination_country: Country
     customs_reference: str | None = Field(None, max_length=100)
@@ -292,6 +298,7 @@ PAYLOADS: dict[EventKind, type[BaseModel]] = {
     EventKind.DISMANTLING: TransformationData,
     EventKind.RECYCLING: RecyclingData,
     EventKind.MATERIAL_RECOVERY: TransformationData,
+    EventKind.ANNOTATION: AnnotationData,
 }
 
 

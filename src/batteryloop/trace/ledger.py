@@ -30,11 +30,12 @@ from ..access import Caller
 from ..errors import Conflict, Forbidden, InvalidData, NotFound
 from ..store import trace_tables as tt  # noqa: F401  (registers the trace tables on the shared metadata)
 from ..store.db import Store, StoreBusy, backoff, is_transient, utcnow_iso
-from ..store.tables import participants
+from ..store.tables import delegations, participants, passports
 from .canonical import GENESIS
 from .custody import custody_changes
 from .events import FlatEvent, LotKind, SealedEvent, chain_subjects, normalize_full, seal
 from .keys import KeyFormatError, Signer, public_key_from_text, verify_signature
+from .policy import check_event
 from .lots import LotState, check_transformation, edge_rows, lot_row, pack_sources
 from .verify import Checkpoint, Problem, VerifyReport, check_chain_links, check_chain_sequence, check_event_row
 
@@ -98,13 +99,19 @@ class _TxState:
     consumed: dict[str, float] = field(default_factory=dict)
     custody_new: dict[str, dict[str, Any]] = field(default_factory=dict)
     custody_upd: dict[str, dict[str, Any]] = field(default_factory=dict)
+    born: dict[str, str | None] = field(default_factory=dict)  # passport subject -> its manufacture date
+    operators: dict[str, str | None] = field(default_factory=dict)  # subject -> economic operator of that passport
+    delegates: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
 
 
 class Ledger:
     """The signed, hash-chained lifecycle ledger on a :class:`Store`."""
 
-    def __init__(self, store: Store, key_cache_seconds: float = 30.0) -> None:
+    def __init__(self, store: Store, key_cache_seconds: float = 30.0, max_future_seconds: float | None = None) -> None:
         self.store = store
+        # how far after the moment of recording an event's time may be (clock skew between participants)
+        self.max_future_seconds = float(max_future_seconds if max_future_seconds is not None else
+                                        os.environ.get("BATTERYLOOP_TRACE_MAX_FUTURE_SECONDS", "300"))
         self._keys: dict[str, tuple[float, Ed25519PublicKey | None | bool]] = {}
         self._role_cache: dict[str, tuple[float, frozenset[str]]] = {}
         self._key_ttl = key_cache_seconds
@@ -341,7 +348,7 @@ class Ledger:
                         for s in batch:
                             try:
                                 results.append(self._apply(conn, st, s, existing))
-                            except (Conflict, InvalidData) as exc:
+                            except (Conflict, InvalidData, Forbidden) as exc:
                                 if single:
                                     raise
                                 raise _Rejected(n, exc) from None
@@ -381,6 +388,7 @@ class Ledger:
             lots.update(i.lot for i in ev.inputs)
             lots.update(o.lot for o in ev.outputs)
             custody.update(ev.subjects)
+            lots.update(ev.subjects)
             custody.update(i.lot for i in ev.inputs)
             custody.update(o.lot for o in ev.outputs if o.kind in (LotKind.PACK, LotKind.MODULE))
         subjects.difference_update(st.heads)
@@ -395,9 +403,10 @@ class Ledger:
         for subj in subjects:
             st.heads.setdefault(subj, (0, GENESIS))
         for chunk in _chunks(sorted(lots)):
-            for r in conn.execute(select(L.c.id, L.c.kind, L.c.mass_kg, L.c.consumed_kg, L.c.elements)
+            for r in conn.execute(select(L.c.id, L.c.kind, L.c.mass_kg, L.c.consumed_kg, L.c.elements, L.c.produced_at)
                                   .where(L.c.id.in_(chunk))):
-                st.lots[r.id] = LotState(r.id, r.kind, r.mass_kg, r.consumed_kg, orjson.loads(r.elements))
+                st.lots[r.id] = LotState(r.id, r.kind, r.mass_kg, r.consumed_kg, orjson.loads(r.elements),
+                                         r.produced_at)
         for lot_id in lots:
             st.lots.setdefault(lot_id, None)
         # inputs of the modules that packs of this batch consume (for trace_pack_sources)
@@ -414,6 +423,26 @@ class Ledger:
                 st.custody[r.subject] = dict(r._mapping)
         for subj in custody:
             st.custody.setdefault(subj, None)
+        self._prefetch_policy(conn, st, {x for s in batch for x in s.event.subjects})
+
+    def _prefetch_policy(self, conn: Connection, st: _TxState, subjects: set[str]) -> None:
+        """What the custody rules need of the batch's subjects: passports' operators and manufacture dates (a
+        pack that is no lot of the ledger did not exist before it was made), and the delegations in force."""
+        todo = sorted(subjects - set(st.operators))
+        for chunk in _chunks(todo):
+            for r in conn.execute(select(passports.c.id, passports.c.economic_operator_id, passports.c.manufacture_date)
+                                  .where(passports.c.id.in_(chunk))):
+                st.operators[r.id] = r.economic_operator_id
+                st.born[r.id] = _date_text(r.manufacture_date)
+            for r in conn.execute(select(delegations.c.subject, delegations.c.grantee_id, delegations.c.actions,
+                                         delegations.c.created_at, delegations.c.expires_at, delegations.c.revoked_at)
+                                  .where(delegations.c.subject.in_(chunk))):
+                if r.created_at <= st.recorded_at and (r.revoked_at is None or r.revoked_at > st.recorded_at) and \
+                        (r.expires_at is None or r.expires_at > st.recorded_at):
+                    d = st.delegates.setdefault(r.subject, {})
+                    d[r.grantee_id] = d.get(r.grantee_id, frozenset()) | frozenset(orjson.loads(r.actions))
+        for x in todo:
+            st.operators.setdefault(x, None)
 
     def _roles(self, conn: Connection, participant_id: str) -> frozenset[str]:
         hit = self._role_cache.get(participant_id)
@@ -456,6 +485,7 @@ class Ledger:
                 return SubmitResult(ev.id, s.hash, "duplicate")
             raise Conflict(f"event {ev.id} is already stored with other content (stored hash {prior[:16]}…, "
                            f"submitted {s.hash[:16]}…): an event id is never reused", event_id=ev.id)
+        self._check_policy(conn, st, ev)  # before the heads: a caller who may not append never learns them
         subjects = sorted(ev.prev)  # validated: exactly the chain subjects
         heads = {}
         for subj in subjects:
@@ -507,7 +537,7 @@ class Ledger:
             lot.consumed_kg += i.mass_kg
             st.consumed[i.lot] = lot.consumed_kg
         for o in ev.outputs:
-            st.lots[o.lot] = LotState(o.lot, o.kind, o.mass_kg, 0.0, dict(o.elements_kg))
+            st.lots[o.lot] = LotState(o.lot, o.kind, o.mass_kg, 0.0, dict(o.elements_kg), occurred)
             st.rows_lots.append(lot_row(ev, o))
         st.rows_edges.extend(edge_rows(ev))
         if ev.outputs:
@@ -521,6 +551,40 @@ class Ledger:
         self._custody(conn, st, ev, occurred)
         st.seen[ev.id] = s.hash
         return SubmitResult(ev.id, s.hash, "stored", gseq)
+
+    def _check_policy(self, conn: Connection, st: _TxState, ev: FlatEvent) -> None:
+        def lot_kind(x: str) -> str | None:
+            lot = self._lot(conn, st, x)
+            return lot.kind if lot is not None else None
+
+        def born(x: str) -> str | None:
+            lot = self._lot(conn, st, x)
+            if lot is not None:
+                return lot.produced_at
+            if x not in st.operators:
+                self._prefetch_policy(conn, st, {x})
+            return st.born.get(x)
+
+        def operator(x: str) -> str | None:
+            if x not in st.operators:
+                self._prefetch_policy(conn, st, {x})
+            return st.operators.get(x)
+
+        def custody(x: str) -> dict[str, Any] | None:
+            if x not in st.custody:
+                row = conn.execute(select(CU).where(CU.c.subject == x)).first()
+                st.custody[x] = None if row is None else dict(row._mapping)
+            return st.custody[x]
+
+        refusal = check_event(ev, actor_roles=self._roles(conn, ev.actor), recorded_at=st.recorded_at,
+                              max_future_s=self.max_future_seconds, custody=custody, lot_kind=lot_kind, born=born,
+                              operator=operator, delegates=lambda x: st.delegates.get(x, {}))
+        if refusal is not None:
+            cls = Forbidden if refusal.status == 403 else InvalidData
+            detail = f"event {ev.id}: {refusal.message}"
+            if cls is Forbidden:
+                raise Forbidden(detail, event_id=ev.id, errors=[refusal.error()])
+            raise InvalidData(detail, [refusal.error()], event_id=ev.id)
 
     def _custody(self, conn: Connection, st: _TxState, ev: FlatEvent, occurred: str) -> None:
         def current(subj: str) -> dict[str, Any] | None:
@@ -755,6 +819,73 @@ class Ledger:
         return rep
 
 
+    def verify_policy(self, subject: str | None = None, batch: int = 20_000) -> VerifyReport:
+        """Replay the custody rules (:mod:`.policy`) over the stored events, in store order: every event whose
+        actor had no right to it when it was recorded — one that slipped in before the rules, or was written
+        to the store directly — is reported as ``policy_<rule>`` (``policy_custody``, ``policy_in_the_future``,
+        ``policy_before_subject``). With ``subject``, only that chain's events (other subjects' custody is
+        not replayed then, so only rules about ``subject`` itself can fail)."""
+        rep = VerifyReport(scope="custody rules" + (f" of {subject}" if subject else ""))
+        with self.store.read() as conn:
+            roles = {r.id: frozenset(orjson.loads(r.roles))
+                     for r in conn.execute(select(participants.c.id, participants.c.roles))}
+            dels: dict[str, list[Any]] = {}
+            for r in conn.execute(select(delegations)):
+                dels.setdefault(r.subject, []).append(r)
+        custody: dict[str, dict[str, Any]] = {}
+        lots: dict[str, tuple[str, str]] = {}  # lot -> (kind, produced_at)
+        born: dict[str, str] = {}
+        ops: dict[str, str | None] = {}
+
+        def delegates_at(x: str, at: str) -> dict[str, frozenset[str]]:
+            out: dict[str, frozenset[str]] = {}
+            for r in dels.get(x, ()):
+                if r.created_at <= at and (r.revoked_at is None or r.revoked_at > at) and \
+                        (r.expires_at is None or r.expires_at > at):
+                    out[r.grantee_id] = out.get(r.grantee_id, frozenset()) | frozenset(orjson.loads(r.actions))
+            return out
+
+        last = 0
+        while True:
+            q = select(E.c.gseq, E.c.body, E.c.recorded_at).where(E.c.gseq > last)
+            if subject is not None:
+                q = q.where(E.c.id.in_(select(C.c.event_id).where(C.c.subject == subject)))
+            with self.store.read() as conn:
+                rows = conn.execute(q.order_by(E.c.gseq).limit(batch)).all()
+                evs = []
+                for r in rows:
+                    try:
+                        evs.append((r, FlatEvent.from_body(r.body.encode())))
+                    except (orjson.JSONDecodeError, KeyError, TypeError):
+                        continue  # an unreadable body is reported by verify_store
+                todo = sorted({x for _, ev in evs for x in ev.subjects} - set(ops))
+                for chunk in _chunks(todo):
+                    for p in conn.execute(select(passports.c.id, passports.c.economic_operator_id,
+                                                 passports.c.manufacture_date).where(passports.c.id.in_(chunk))):
+                        ops[p.id] = p.economic_operator_id
+                        born[p.id] = _date_text(p.manufacture_date)
+                for x in todo:
+                    ops.setdefault(x, None)
+            if not rows:
+                break
+            last = rows[-1].gseq
+            for r, ev in evs:
+                rep.events_checked += 1
+                refusal = check_event(
+                    ev, actor_roles=roles.get(ev.actor, frozenset()), recorded_at=r.recorded_at,
+                    max_future_s=self.max_future_seconds, custody=custody.get,
+                    lot_kind=lambda x: lots[x][0] if x in lots else None,
+                    born=lambda x: lots[x][1] if x in lots else born.get(x), operator=ops.get,
+                    delegates=lambda x, at=r.recorded_at: delegates_at(x, at))
+                if refusal is not None:
+                    rep.problems.append(Problem(ev.id, f"policy_{refusal.rule}", refusal.message,
+                                                subject=str(refusal.value) if refusal.field != "occurred_at" else None))
+                for o in ev.outputs:
+                    lots[o.lot] = (o.kind, ev.occurred_at)
+                for x, state in custody_changes(ev, custody.get).items():
+                    custody[x] = state
+        return rep
+
     def verify_derived(self, batch: int = 20_000) -> VerifyReport:
         """Rebuild the lots, lot edges, pack sources and custody from the signed events and compare them
         with the stored tables: these tables are not signed, so a change to them (a lot's element
@@ -879,6 +1010,13 @@ def _bulk_update_custody(conn: Connection, rows: list[dict[str, Any]]) -> None:
     else:
         params = [{"b_" + k: r[k] for k in (*_CUSTODY_COLS, "subject")} for r in rows]
     conn.exec_driver_sql(sql, params)
+
+
+def _date_text(value: Any) -> str | None:
+    """A manufacture date as the ISO text event times compare with (midnight UTC)."""
+    if value is None:
+        return None
+    return (value.isoformat() if hasattr(value, "isoformat") else str(value))[:10] + "T00:00:00.000000Z"
 
 
 def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:

@@ -28,6 +28,7 @@ class LotState:
     mass_kg: float
     consumed_kg: float
     elements_kg: dict[str, float]
+    produced_at: str | None = None
 
     @property
     def remaining_kg(self) -> float:

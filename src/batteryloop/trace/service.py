@@ -82,8 +82,12 @@ class TraceService:
         if event_id is not None:
             return self.ledger.verify_event(event_id)
         if subject is not None:
-            return self.ledger.verify_chain(subject)
-        return self.ledger.verify_store(checkpoint=checkpoint, workers=workers)
+            rep = self.ledger.verify_chain(subject)
+        else:
+            rep = self.ledger.verify_store(checkpoint=checkpoint, workers=workers)
+        # signatures prove who wrote each event; the custody rules, replayed, whether they had the right to
+        rep.problems.extend(self.ledger.verify_policy(subject=subject).problems)
+        return rep
 
     def verify_derived(self) -> VerifyReport:
         """Rebuild lots, edges, pack sources and custody from the signed events and compare with the tables."""

@@ -140,11 +140,13 @@ def _supply_chain(s: Services, passport_id: str, c: Caller, view: dict[str, Any]
 
     Origins and suppliers are confidential: shown to the economic operator, authorities and the admin."""
     from ..errors import NotFound
-    from ..participants import Role
+
+    from ..access import Resource, decide
 
     tiers = view["access_tiers"]  # as shown: a reader who switched down sees no more than that tier
-    if s.trace is None or not (Tier.OPERATOR.value in tiers
-                               or (Role.AUTHORITY in c.roles and Tier.AUTHORITY.value in tiers)):
+    may = decide(c, "passport.supply_chain.read", Resource("passport", passport_id,
+                                                            operator=view["battery"].get("economic_operator_id")))
+    if s.trace is None or not may or not (Tier.OPERATOR.value in tiers or Tier.AUTHORITY.value in tiers):
         return None
     try:
         lin = s.trace.lineage(passport_id)
@@ -182,7 +184,7 @@ def _capacity_figure(s: Services, passport_id: str) -> list[dict[str, Any]]:
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, c: CallerDep, s: ServicesDep, chemistry: str | None = None,
               model_id: str | None = None, after: str | None = None) -> Response:
-    stats = s.passports.count()
+    stats = s.passports.count(c)
     models = s.passports.list_models(c)
     try:
         page = s.passports.search(c, chemistry=chemistry or None, model_id=model_id or None, after=after or None, limit=25)

@@ -24,7 +24,6 @@ from fastapi.responses import HTMLResponse, Response
 from ..access import Caller
 from ..api.deps import Services, page_caller, services
 from ..errors import NotFound
-from ..participants import Role
 from .pages import _ctx, templates
 
 router = APIRouter(include_in_schema=False)
@@ -99,7 +98,9 @@ def _fig(fid: str, fig: Any) -> dict[str, Any]:
 
 def _overseer(c: Caller) -> bool:
     """Authorities and the node admin: they may read the outflow findings and per-pack decisions."""
-    return c.is_admin or Role.AUTHORITY in c.roles
+    from ..access import oversees
+
+    return oversees(c)
 
 
 def _num(v: Any) -> float:

@@ -17,7 +17,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..access import Caller
 from ..api.deps import Services, page_caller, services
-from ..api.trace import _overseer, _require_pack  # the API's own access rules, so pages never differ
+from ..access import Resource, decide, oversees as _overseer
+from ..api.trace import _require_pack  # the API's own access rules, so pages never differ
 from ..errors import BatteryloopError, Forbidden, NotFound
 from .pages import templates
 
@@ -128,7 +129,7 @@ def trace_event(event_id: str, request: Request, c: CallerDep, s: ServicesDep) -
         ev = s.trace.event(event_id)
     except NotFound:
         return _not_found(request, c, "event", event_id)
-    if not _overseer(c) and ev["event"].get("actor") != c.participant_id:
+    if not decide(c, "trace.event.read", Resource("event", event_id, actor=ev["event"].get("actor"))):
         return _page(request, c, "trace_event.html", 403, event_id=event_id, ev=None,
                      denied="an event is shown to its actor, authorities and the node admin")
     return _page(request, c, "trace_event.html", event_id=event_id, ev=ev, denied=None,

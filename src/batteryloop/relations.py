@@ -1,0 +1,135 @@
+"""The facts the policy decides on, read from the store: custody from the ledger, delegations.
+
+:mod:`batteryloop.access` decides from a :class:`~batteryloop.access.Resource`; this module fills one
+in for a passport (its economic operator and owner from the registry, its current custodian from the
+ledger's custody table — following the predecessors of a repurposed or remanufactured passport back
+to the pack's ledger subject — and the delegations in force), and keeps the delegations themselves:
+a passport's economic operator or a pack's custodian lets a service provider do named actions on it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+from sqlalchemy import insert, select, update
+
+from .access import POLICY, Caller, Resource, authorize, delegable
+from .errors import InvalidData, NotFound
+from .store.db import Store, utcnow_iso
+from .store.tables import delegations, participants, passports
+from .store.trace_tables import trace_custody
+
+MAX_PREDECESSORS = 20
+
+
+def ledger_subjects(conn: Any, passport_id: str, data: Mapping[str, Any] | None = None) -> list[str]:
+    """The passport and its predecessors, newest first: the ledger subjects that may hold its custody."""
+    out = [passport_id]
+    preds = list((data or {}).get("predecessor_ids") or ())
+    while preds and len(out) < MAX_PREDECESSORS:
+        p = preds[0]
+        if p in out:
+            break
+        out.append(p)
+        row = conn.execute(select(passports.c.data).where(passports.c.id == p)).first()
+        preds = list(orjson.loads(row.data).get("predecessor_ids") or ()) if row else []
+    return out
+
+
+def custodian(conn: Any, subjects: Iterable[str]) -> str | None:
+    """The holder of the first subject (in the order given) that the ledger has a custody record of."""
+    subjects = list(subjects)
+    rows = {r.subject: r.holder for r in conn.execute(
+        select(trace_custody.c.subject, trace_custody.c.holder).where(trace_custody.c.subject.in_(subjects)))}
+    for s in subjects:
+        if s in rows:
+            return rows[s]
+    return None
+
+
+def delegates(conn: Any, subjects: Iterable[str], at: str | None = None) -> dict[str, frozenset[str]]:
+    """Participant → actions delegated on any of ``subjects`` and in force at ``at`` (default: now)."""
+    at = at or utcnow_iso()
+    out: dict[str, set[str]] = {}
+    for r in conn.execute(select(delegations).where(delegations.c.subject.in_(list(subjects)))):
+        if r.created_at > at or (r.revoked_at is not None and r.revoked_at <= at) or \
+                (r.expires_at is not None and r.expires_at <= at):
+            continue
+        out.setdefault(r.grantee_id, set()).update(orjson.loads(r.actions))
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def passport_resource(conn: Any, rec: Any) -> Resource:
+    """A passport record (``PassportRecord``) with the relations' facts: operator, owner, custodian, delegates."""
+    subjects = ledger_subjects(conn, rec.id, rec.data)
+    return Resource("passport", rec.id, operator=rec.economic_operator_id, owner=rec.owner_id,
+                    custodian=custodian(conn, subjects), delegates=delegates(conn, subjects))
+
+
+# ------------------------------------------------------------------------------------ delegations
+DELEGABLE = frozenset(a for a in POLICY if delegable(a))
+"""Actions a delegation may name (never the right to delegate, update the passport or read the supply chain)."""
+
+
+class Delegations:
+    """Grant, list and revoke delegations on a passport (by its economic operator or its custodian)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _resource(self, conn: Any, passport_id: str) -> Resource:
+        from .passport.service import PassportService
+
+        return passport_resource(conn, PassportService._record_row(conn.execute(
+            PassportService._record_query().where(passports.c.id == passport_id)).first() or _missing(passport_id)))
+
+    def grant(self, passport_id: str, grantee_id: str, actions: list[str], caller: Caller, *,
+              days: float | None = None) -> dict[str, Any]:
+        bad = [a for a in actions if a != "*" and a not in DELEGABLE]
+        if bad or not actions:
+            raise InvalidData(f"cannot delegate {', '.join(bad) or 'nothing'}: name actions among "
+                              f"{', '.join(sorted(DELEGABLE))} (or *)", [{
+                                  "field": "actions", "rule": "delegable", "value": bad,
+                                  "message": f"actions: {', '.join(bad) or 'empty'} cannot be delegated"}])
+        if days is not None and days <= 0:
+            raise InvalidData("days must be positive", [{"field": "days", "rule": "gt", "value": days,
+                                                         "message": "days: must be > 0"}])
+        now = utcnow_iso()
+        expires = None if days is None else (dt.datetime.now(dt.UTC) + dt.timedelta(days=days)).strftime(
+            "%Y-%m-%dT%H:%M:%S.%fZ")
+        with self.store.write() as conn:
+            authorize(caller, "passport.delegate", self._resource(conn, passport_id))
+            if conn.execute(select(participants.c.id).where(participants.c.id == grantee_id)).first() is None:
+                raise NotFound(f"no participant with id {grantee_id!r}")
+            res = conn.execute(insert(delegations), {
+                "subject": passport_id, "grantor_id": caller.participant_id or "admin", "grantee_id": grantee_id,
+                "actions": orjson.dumps(sorted(set(actions))).decode(), "created_at": now, "expires_at": expires})
+            did = res.inserted_primary_key[0]
+        return {"id": did, "subject": passport_id, "grantee_id": grantee_id, "actions": sorted(set(actions)),
+                "created_at": now, "expires_at": expires, "revoked_at": None}
+
+    def list(self, passport_id: str, caller: Caller) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            authorize(caller, "passport.delegations.read", self._resource(conn, passport_id))
+            rows = conn.execute(select(delegations).where(delegations.c.subject == passport_id)
+                                .order_by(delegations.c.id)).all()
+        return [{"id": r.id, "subject": r.subject, "grantor_id": r.grantor_id, "grantee_id": r.grantee_id,
+                 "actions": orjson.loads(r.actions), "created_at": r.created_at, "expires_at": r.expires_at,
+                 "revoked_at": r.revoked_at} for r in rows]
+
+    def revoke(self, passport_id: str, delegation_id: int, caller: Caller) -> dict[str, Any]:
+        with self.store.write() as conn:
+            authorize(caller, "passport.delegate", self._resource(conn, passport_id))
+            res = conn.execute(update(delegations).where(
+                delegations.c.id == delegation_id, delegations.c.subject == passport_id,
+                delegations.c.revoked_at.is_(None)).values(revoked_at=utcnow_iso()))
+            if res.rowcount != 1:
+                raise NotFound(f"passport {passport_id} has no delegation {delegation_id} in force")
+        return {"id": delegation_id, "revoked": True}
+
+
+def _missing(passport_id: str) -> Any:
+    raise NotFound(f"no passport {passport_id!r}")
