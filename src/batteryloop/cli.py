@@ -317,6 +317,10 @@ def passport_export(passport_id: str,
     from .api.passports import parse_defaults
     from .passport.exporting import export_passport
 
+    if bpnl and format != "catenax-bom-as-built":
+        console.print("[red]error:[/red] --bpnl applies to --format catenax-bom-as-built (the other formats name "
+                      "companies as the passport does)")
+        raise typer.Exit(2)
     s = _services()
     try:
         # the node admin exports, for the audience the tiers name: below the operator and authority tiers the

@@ -16,8 +16,8 @@ from typing import Any
 import orjson
 from sqlalchemy import insert, select, update
 
-from .access import POLICY, Caller, Resource, authorize, delegable
-from .errors import InvalidData, NotFound
+from .access import POLICY, Caller, Resource, authorize, decide, delegable
+from .errors import Conflict, Forbidden, InvalidData, NotFound
 from .store.db import Store, utcnow_iso
 from .store.tables import delegations, participants, passports
 from .store.trace_tables import trace_custody
@@ -39,34 +39,47 @@ def ledger_subjects(conn: Any, passport_id: str, data: Mapping[str, Any] | None 
     return out
 
 
-def custodian(conn: Any, subjects: Iterable[str]) -> str | None:
-    """The holder of the first subject (in the order given) that the ledger has a custody record of."""
+def custody_subject(conn: Any, subjects: Iterable[str]) -> tuple[str | None, str | None]:
+    """(subject, holder) of the first subject (in the order given) the ledger has a custody record of."""
     subjects = list(subjects)
     rows = {r.subject: r.holder for r in conn.execute(
         select(trace_custody.c.subject, trace_custody.c.holder).where(trace_custody.c.subject.in_(subjects)))}
     for s in subjects:
         if s in rows:
-            return rows[s]
-    return None
+            return s, rows[s]
+    return None, None
 
 
-def delegates(conn: Any, subjects: Iterable[str], at: str | None = None) -> dict[str, frozenset[str]]:
-    """Participant → actions delegated on any of ``subjects`` and in force at ``at`` (default: now)."""
+def custodian(conn: Any, subjects: Iterable[str]) -> str | None:
+    """The holder of the first subject (in the order given) that the ledger has a custody record of."""
+    return custody_subject(conn, subjects)[1]
+
+
+def delegates(conn: Any, subjects: Iterable[str], grantors: Iterable[str | None], at: str | None = None
+              ) -> dict[str, frozenset[str]]:
+    """Participant → actions delegated on any of ``subjects``, in force at ``at`` (default: now), by one of
+    ``grantors`` — a delegation lapses when its grantor is no longer the operator or custodian."""
+    from .trace.ledger import in_force
+
     at = at or utcnow_iso()
+    ok = {g for g in grantors if g is not None} | {"admin"}
     out: dict[str, set[str]] = {}
     for r in conn.execute(select(delegations).where(delegations.c.subject.in_(list(subjects)))):
-        if r.created_at > at or (r.revoked_at is not None and r.revoked_at <= at) or \
-                (r.expires_at is not None and r.expires_at <= at):
-            continue
-        out.setdefault(r.grantee_id, set()).update(orjson.loads(r.actions))
+        if in_force(r, at) and r.grantor_id in ok:
+            out.setdefault(r.grantee_id, set()).update(orjson.loads(r.actions))
     return {k: frozenset(v) for k, v in out.items()}
 
 
 def passport_resource(conn: Any, rec: Any) -> Resource:
-    """A passport record (``PassportRecord``) with the relations' facts: operator, owner, custodian, delegates."""
-    subjects = ledger_subjects(conn, rec.id, rec.data)
-    return Resource("passport", rec.id, operator=rec.economic_operator_id, owner=rec.owner_id,
-                    custodian=custodian(conn, subjects), delegates=delegates(conn, subjects))
+    """A passport record (``PassportRecord``) with the relations' facts: operator, owner, custodian, delegates.
+
+    The custodian is the holder of the pack in the ledger (for a repurposed or remanufactured passport, of
+    its predecessors' pack). Delegations count on the passport itself and on that ledger subject, and only
+    those granted by the passport's current operator or the pack's current holder."""
+    subject, holder = custody_subject(conn, ledger_subjects(conn, rec.id, rec.data))
+    on = {rec.id} | ({subject} if subject else set())
+    return Resource("passport", rec.id, operator=rec.economic_operator_id, owner=rec.owner_id, custodian=holder,
+                    delegates=delegates(conn, on, (rec.economic_operator_id, holder)))
 
 
 # ------------------------------------------------------------------------------------ delegations
@@ -101,7 +114,25 @@ class Delegations:
         expires = None if days is None else (dt.datetime.now(dt.UTC) + dt.timedelta(days=days)).strftime(
             "%Y-%m-%dT%H:%M:%S.%fZ")
         with self.store.write() as conn:
-            authorize(caller, "passport.delegate", self._resource(conn, passport_id))
+            res = self._resource(conn, passport_id)
+            authorize(caller, "passport.delegate", res)
+            row = conn.execute(select(passports.c.archived, passports.c.successor_id)
+                               .where(passports.c.id == passport_id)).first()
+            if row.archived or row.successor_id:
+                raise Conflict(f"passport {passport_id} is read-only (archived or superseded): delegate on its "
+                               "current passport")
+            if grantee_id == caller.participant_id:
+                raise InvalidData("a participant does not delegate to itself", [{
+                    "field": "grantee_id", "rule": "not_self", "value": grantee_id,
+                    "message": "grantee_id: name another participant"}])
+            if not caller.is_admin:  # one hands on only what one may do oneself; "*" only the operator
+                own = [a for a in actions if a != "*"]
+                if "*" in actions and res.operator != caller.participant_id:
+                    raise Forbidden("only the economic operator delegates every action (*); name the actions")
+                lacking = [a for a in own if not decide(caller, a, res)]
+                if lacking:
+                    raise Forbidden(f"you may not delegate {', '.join(lacking)}: you may not do it yourself on "
+                                    f"passport {passport_id}")
             if conn.execute(select(participants.c.id).where(participants.c.id == grantee_id)).first() is None:
                 raise NotFound(f"no participant with id {grantee_id!r}")
             res = conn.execute(insert(delegations), {

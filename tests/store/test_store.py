@@ -101,7 +101,11 @@ def test_whole_lifecycle_on_this_store(pilot_services: Any) -> None:
     r = svc.import_passports(pilot.generate_batteries(300, seed=9), c[pilot.AUTOMAKER])
     assert r.stored == 300 and not r.errors
     pid = r.ids[5]
+    # by relation: the operator lets the second-life operator repurpose, which lets the recycler recycle
+    pilot_services.delegations.grant(pid, pilot.SECOND_LIFE, ["passport.status.repurpose"], c[pilot.AUTOMAKER])
     new = svc.change_status(pid, "repurpose", c[pilot.SECOND_LIFE])
+    pilot_services.delegations.grant(new["passport_id"], pilot.RECYCLER_KR, ["passport.status.recycle"],
+                                     c[pilot.SECOND_LIFE])
     svc.change_status(new["passport_id"], "recycle", c[pilot.RECYCLER_KR])
     stats = svc.count()
     assert stats["passports"] == 301 and stats["by_status"]["recycled"] == 1

@@ -73,11 +73,18 @@ class HealthService:
             data["full_equivalent_cycles"] = round(float(soh.full_equivalent_cycles), 4)
         if soh.measured_at is not None:
             data["measured_at"] = soh.measured_at.isoformat()
+        # the event is the update of the pack's state of health, now; when the cells were measured is its data
+        # (a lab file may be older than the pack's passport)
         event = {"id": f"soh-{uuid.uuid4()}", "kind": "soh_update", "actor": signer.participant_id,
-                 "occurred_at": (soh.measured_at.isoformat() if soh.measured_at else None) or _now(),
+                 "occurred_at": _now(),
                  "place": {"country": rec.data.get("manufacture_country", "DE"), "site": "state-of-health service"},
                  "subjects": [passport_id], "data": data}
-        res = self.trace.record(event, signer)
+        from ..errors import BatteryloopError
+
+        try:
+            res = self.trace.record(event, signer)
+        except BatteryloopError as exc:  # the passport version is stored; the report says why the ledger refused
+            return {"recorded": False, "reason": f"the ledger refused the soh_update event: {exc.detail}"}
         return {"recorded": True, "event_id": res.event_id, "hash": res.hash}
 
     def _pack_dir(self, passport_id: str) -> Path:

@@ -442,12 +442,15 @@ class PassportService:
         rec = PassportRecord(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7], row[8],
                              orjson.loads(row[9]), row[10])
         tiers = self.tiers_for(rec, caller)
-        key = (rec.model_id, rec.model_version, tiers)
-        model_view = self._model_view_cache.get(key)
-        if model_view is None:
+        model = self._model_cache.get((rec.model_id, rec.model_version))
+        if model is None:
             with self.store.read() as conn:
                 model, _ = self._model_data(conn, rec.model_id, rec.model_version)
-            model_view = redact_model(model, tiers)
+        mt = model_cut(rec, model, tiers, caller)
+        key = (rec.model_id, rec.model_version, mt)
+        model_view = self._model_view_cache.get(key)
+        if model_view is None:
+            model_view = redact_model(model, mt)
             self._model_view_cache.put(key, model_view)
         self._audit(caller, "read", rec, tiers, channel)
         return self.view(rec, tiers, model_view)
@@ -472,7 +475,7 @@ class PassportService:
             model, _ = self._model_data(conn, rec.model_id, rec.model_version)
         if caller is not None:
             self._audit(caller, "export", rec, tiers, channel)
-        return self.view(rec, tiers, redact_model(model, tiers))
+        return self.view(rec, tiers, redact_model(model, model_cut(rec, model, tiers, caller)))
 
     # ------------------------------------------------------------------ updates
     def update_passport(self, passport_id: str, patch: Mapping[str, Any], caller: Caller, *,
@@ -504,7 +507,7 @@ class PassportService:
         tiers = self.tiers_for(rec, caller)
         with self.store.read() as conn:
             model, _ = self._model_data(conn, rec.model_id, rec.model_version)
-        return self.view(rec, tiers, redact_model(model, tiers))
+        return self.view(rec, tiers, redact_model(model, model_cut(rec, model, tiers, caller)))
 
     def update_passports(self, patches: Mapping[str, Mapping[str, Any]], caller: Caller, *,
                          reason: str = "updated") -> int:
@@ -787,6 +790,17 @@ class PassportService:
     def iter_ids(self) -> Iterator[str]:
         with self.store.read() as conn:
             yield from conn.execute(select(passports.c.id).order_by(passports.c.id)).scalars()
+
+
+def model_cut(rec: PassportRecord, model: Mapping[str, Any], tiers: frozenset[Tier], caller: Caller | None
+              ) -> frozenset[Tier]:
+    """The tiers a passport's *model* part is cut to: the reader's tiers on the battery, but only as far as its
+    relation to the model's manufacturer gives (Annex XIII keeps model data per model): issuing a passport on
+    someone else's model gives no more of that model than one's role does. ``None`` (a transfer cut to
+    explicit tiers): the tiers as given."""
+    if caller is None:
+        return tiers
+    return tiers & battery_tiers(caller, economic_operator_id=model["manufacturer_id"], owner_id=rec.owner_id)
 
 
 def _tier_list(tiers: frozenset[Tier]) -> list[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import os
+import random
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from .canonical import GENESIS
 from .custody import custody_changes
 from .events import FlatEvent, LotKind, SealedEvent, chain_subjects, normalize_full, seal
 from .keys import KeyFormatError, Signer, public_key_from_text, verify_signature
-from .policy import check_event
+from .policy import check_event, namespace_owner
 from .lots import LotState, check_transformation, edge_rows, lot_row, pack_sources
 from .verify import Checkpoint, Problem, VerifyReport, check_chain_links, check_chain_sequence, check_event_row
 
@@ -101,7 +102,7 @@ class _TxState:
     custody_upd: dict[str, dict[str, Any]] = field(default_factory=dict)
     born: dict[str, str | None] = field(default_factory=dict)  # passport subject -> its manufacture date
     operators: dict[str, str | None] = field(default_factory=dict)  # subject -> economic operator of that passport
-    delegates: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
+    delegates: dict[str, list[tuple[str, frozenset[str], str]]] = field(default_factory=dict)
 
 
 class Ledger:
@@ -192,7 +193,7 @@ class Ledger:
         sealed = self.admit(data, caller)
         return self._apply_batch([sealed], stop_on_stale=True)[0]
 
-    def record(self, data: Mapping[str, Any], signer: Signer, attempts: int = 20) -> SubmitResult:
+    def record(self, data: Mapping[str, Any], signer: Signer, attempts: int = 50) -> SubmitResult:
         """Fill in ``prev`` from the current chain heads, sign with ``signer`` and append; retry if beaten.
 
         For nodes that hold their participants' keys (the demo, a company's own node).
@@ -207,7 +208,7 @@ class Ledger:
                 return self.submit(sealed)
             except StaleChain as exc:
                 last = exc
-                time.sleep(0.001 * (i + 1))
+                time.sleep(random.uniform(0, 0.002 * min(i + 1, 20)))  # jittered: racing writers fall out of step
         raise last or RuntimeError("unreachable")
 
     def heads(self, subjects: Iterable[str], conn: Connection | None = None) -> dict[str, str]:
@@ -403,10 +404,10 @@ class Ledger:
         for subj in subjects:
             st.heads.setdefault(subj, (0, GENESIS))
         for chunk in _chunks(sorted(lots)):
-            for r in conn.execute(select(L.c.id, L.c.kind, L.c.mass_kg, L.c.consumed_kg, L.c.elements, L.c.produced_at)
-                                  .where(L.c.id.in_(chunk))):
+            for r in conn.execute(select(L.c.id, L.c.kind, L.c.mass_kg, L.c.consumed_kg, L.c.elements, L.c.produced_at,
+                                         L.c.producer).where(L.c.id.in_(chunk))):
                 st.lots[r.id] = LotState(r.id, r.kind, r.mass_kg, r.consumed_kg, orjson.loads(r.elements),
-                                         r.produced_at)
+                                         r.produced_at, r.producer)
         for lot_id in lots:
             st.lots.setdefault(lot_id, None)
         # inputs of the modules that packs of this batch consume (for trace_pack_sources)
@@ -423,7 +424,8 @@ class Ledger:
                 st.custody[r.subject] = dict(r._mapping)
         for subj in custody:
             st.custody.setdefault(subj, None)
-        self._prefetch_policy(conn, st, {x for s in batch for x in s.event.subjects})
+        self._prefetch_policy(conn, st, {x for s in batch for x in (*s.event.subjects,
+                                                                     *(o.lot for o in s.event.outputs))})
 
     def _prefetch_policy(self, conn: Connection, st: _TxState, subjects: set[str]) -> None:
         """What the custody rules need of the batch's subjects: passports' operators and manufacture dates (a
@@ -434,13 +436,10 @@ class Ledger:
                                   .where(passports.c.id.in_(chunk))):
                 st.operators[r.id] = r.economic_operator_id
                 st.born[r.id] = _date_text(r.manufacture_date)
-            for r in conn.execute(select(delegations.c.subject, delegations.c.grantee_id, delegations.c.actions,
-                                         delegations.c.created_at, delegations.c.expires_at, delegations.c.revoked_at)
-                                  .where(delegations.c.subject.in_(chunk))):
-                if r.created_at <= st.recorded_at and (r.revoked_at is None or r.revoked_at > st.recorded_at) and \
-                        (r.expires_at is None or r.expires_at > st.recorded_at):
-                    d = st.delegates.setdefault(r.subject, {})
-                    d[r.grantee_id] = d.get(r.grantee_id, frozenset()) | frozenset(orjson.loads(r.actions))
+            for r in conn.execute(select(delegations).where(delegations.c.subject.in_(chunk))):
+                if in_force(r, st.recorded_at):
+                    st.delegates.setdefault(r.subject, []).append(
+                        (r.grantee_id, frozenset(orjson.loads(r.actions)), r.grantor_id))
         for x in todo:
             st.operators.setdefault(x, None)
 
@@ -537,7 +536,7 @@ class Ledger:
             lot.consumed_kg += i.mass_kg
             st.consumed[i.lot] = lot.consumed_kg
         for o in ev.outputs:
-            st.lots[o.lot] = LotState(o.lot, o.kind, o.mass_kg, 0.0, dict(o.elements_kg), occurred)
+            st.lots[o.lot] = LotState(o.lot, o.kind, o.mass_kg, 0.0, dict(o.elements_kg), occurred, ev.actor)
             st.rows_lots.append(lot_row(ev, o))
         st.rows_edges.extend(edge_rows(ev))
         if ev.outputs:
@@ -552,10 +551,15 @@ class Ledger:
         st.seen[ev.id] = s.hash
         return SubmitResult(ev.id, s.hash, "stored", gseq)
 
+    def _namespace(self, conn: Connection, subject: str) -> str | None:
+        """The registered participant whose ISO/IEC 15459 namespace ``subject`` is in (``None``: no one's)."""
+        owner = namespace_owner(subject)
+        return owner if owner is not None and self._roles(conn, owner) else None
+
     def _check_policy(self, conn: Connection, st: _TxState, ev: FlatEvent) -> None:
-        def lot_kind(x: str) -> str | None:
-            lot = self._lot(conn, st, x)
-            return lot.kind if lot is not None else None
+        def lot(x: str) -> tuple[str, str | None] | None:
+            found = self._lot(conn, st, x)
+            return (found.kind, found.producer) if found is not None else None
 
         def born(x: str) -> str | None:
             lot = self._lot(conn, st, x)
@@ -577,8 +581,10 @@ class Ledger:
             return st.custody[x]
 
         refusal = check_event(ev, actor_roles=self._roles(conn, ev.actor), recorded_at=st.recorded_at,
-                              max_future_s=self.max_future_seconds, custody=custody, lot_kind=lot_kind, born=born,
-                              operator=operator, delegates=lambda x: st.delegates.get(x, {}))
+                              namespace=lambda x: self._namespace(conn, x),
+                              max_future_s=self.max_future_seconds, custody=custody, lot=lot, born=born,
+                              operator=operator, delegates=lambda x: st.delegates.get(x, []),
+                              known=lambda x: self._head(conn, st, x)[0] > 0)
         if refusal is not None:
             cls = Forbidden if refusal.status == 403 else InvalidData
             detail = f"event {ev.id}: {refusal.message}"
@@ -833,17 +839,14 @@ class Ledger:
             for r in conn.execute(select(delegations)):
                 dels.setdefault(r.subject, []).append(r)
         custody: dict[str, dict[str, Any]] = {}
-        lots: dict[str, tuple[str, str]] = {}  # lot -> (kind, produced_at)
-        born: dict[str, str] = {}
+        lots: dict[str, tuple[str, str, str]] = {}  # lot -> (kind, produced_at, producer)
+        born: dict[str, str | None] = {}
         ops: dict[str, str | None] = {}
+        chains: set[str] = set()
 
-        def delegates_at(x: str, at: str) -> dict[str, frozenset[str]]:
-            out: dict[str, frozenset[str]] = {}
-            for r in dels.get(x, ()):
-                if r.created_at <= at and (r.revoked_at is None or r.revoked_at > at) and \
-                        (r.expires_at is None or r.expires_at > at):
-                    out[r.grantee_id] = out.get(r.grantee_id, frozenset()) | frozenset(orjson.loads(r.actions))
-            return out
+        def delegates_at(x: str, at: str) -> list[tuple[str, frozenset[str], str]]:
+            return [(r.grantee_id, frozenset(orjson.loads(r.actions)), r.grantor_id)
+                    for r in dels.get(x, ()) if in_force(r, at)]
 
         last = 0
         while True:
@@ -858,7 +861,7 @@ class Ledger:
                         evs.append((r, FlatEvent.from_body(r.body.encode())))
                     except (orjson.JSONDecodeError, KeyError, TypeError):
                         continue  # an unreadable body is reported by verify_store
-                todo = sorted({x for _, ev in evs for x in ev.subjects} - set(ops))
+                todo = sorted({x for _, ev in evs for x in (*ev.subjects, *(o.lot for o in ev.outputs))} - set(ops))
                 for chunk in _chunks(todo):
                     for p in conn.execute(select(passports.c.id, passports.c.economic_operator_id,
                                                  passports.c.manufacture_date).where(passports.c.id.in_(chunk))):
@@ -873,15 +876,17 @@ class Ledger:
                 rep.events_checked += 1
                 refusal = check_event(
                     ev, actor_roles=roles.get(ev.actor, frozenset()), recorded_at=r.recorded_at,
+                    namespace=lambda x: o if (o := namespace_owner(x)) is not None and o in roles else None,
                     max_future_s=self.max_future_seconds, custody=custody.get,
-                    lot_kind=lambda x: lots[x][0] if x in lots else None,
+                    lot=lambda x: (lots[x][0], lots[x][2]) if x in lots else None,
                     born=lambda x: lots[x][1] if x in lots else born.get(x), operator=ops.get,
-                    delegates=lambda x, at=r.recorded_at: delegates_at(x, at))
+                    delegates=lambda x, at=r.recorded_at: delegates_at(x, at), known=chains.__contains__)
                 if refusal is not None:
                     rep.problems.append(Problem(ev.id, f"policy_{refusal.rule}", refusal.message,
                                                 subject=str(refusal.value) if refusal.field != "occurred_at" else None))
                 for o in ev.outputs:
-                    lots[o.lot] = (o.kind, ev.occurred_at)
+                    lots[o.lot] = (o.kind, ev.occurred_at, ev.actor)
+                chains.update(ev.prev)
                 for x, state in custody_changes(ev, custody.get).items():
                     custody[x] = state
         return rep
@@ -1010,6 +1015,11 @@ def _bulk_update_custody(conn: Connection, rows: list[dict[str, Any]]) -> None:
     else:
         params = [{"b_" + k: r[k] for k in (*_CUSTODY_COLS, "subject")} for r in rows]
     conn.exec_driver_sql(sql, params)
+
+
+def in_force(r: Any, at: str) -> bool:
+    """Whether a delegations row was in force at ``at`` (ISO text)."""
+    return r.created_at <= at and (r.revoked_at is None or r.revoked_at > at) and (r.expires_at is None or r.expires_at > at)
 
 
 def _date_text(value: Any) -> str | None:

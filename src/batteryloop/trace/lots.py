@@ -29,6 +29,7 @@ class LotState:
     consumed_kg: float
     elements_kg: dict[str, float]
     produced_at: str | None = None
+    producer: str | None = None
 
     @property
     def remaining_kg(self) -> float:

@@ -59,18 +59,96 @@ def plus_seconds(iso: str, seconds: float) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+Delegation = tuple[str, frozenset[str], str]  # (grantee, actions, grantor)
+_NEW_HOLDER_FIELDS = ("to_holder", "holder")
+
+
+def namespace_owner(subject: str) -> str | None:
+    """The company whose namespace an id of the form ``IAC.COMPANY.SERIAL`` (ISO/IEC 15459) is in, else ``None``."""
+    from ..passport.identifiers import UniqueIdentifier
+
+    if subject.count(".") != 2:
+        return None
+    try:
+        return UniqueIdentifier.parse(subject).company_id
+    except ValueError:
+        return None
+
+
 def check_event(ev: Any, *, actor_roles: frozenset[str], recorded_at: str, max_future_s: float,
                 custody: Callable[[str], Mapping[str, Any] | None],
-                lot_kind: Callable[[str], str | None],
+                lot: Callable[[str], tuple[str, str | None] | None],
                 born: Callable[[str], str | None],
                 operator: Callable[[str], str | None],
-                delegates: Callable[[str], Mapping[str, frozenset[str]]]) -> Refusal | None:
+                delegates: Callable[[str], list[Delegation]],
+                known: Callable[[str], bool],
+                namespace: Callable[[str], str | None] = namespace_owner) -> Refusal | None:
     """The first reason to refuse ``ev`` (a :class:`~batteryloop.trace.events.FlatEvent`), or ``None``.
 
-    The callables give the ledger's state before the event: a subject's custody row, a lot's kind, when
-    a subject came to exist (ISO text: a lot's production, a passport's manufacture date), the economic
-    operator of a passport of that id, the delegations on a subject.
+    The callables give the ledger's state before the event: a subject's custody row; a lot's kind and
+    producer; when a subject came to exist (ISO text: a lot's production, a passport's manufacture
+    date); the economic operator of a passport of that id; the delegations on a subject; whether a
+    subject has a chain already; the registered participant whose ISO/IEC 15459 namespace an id is in. Who may comes first, then the times, so that a refusal tells a
+    stranger nothing about a subject (not even when it was made).
     """
+    actor = Caller(ev.actor, _roles(actor_roles))
+    me = ev.actor.upper()
+
+    def facts(subj: str) -> tuple[str | None, str | None]:
+        """(holder, operator): the custody record's holder; else the passport's operator; else a lot's producer."""
+        cur, op = custody(subj), operator(subj)
+        if cur is not None:
+            return cur.get("holder"), op
+        if op is not None:
+            return op, op
+        lt = lot(subj)
+        return (lt[1] if lt is not None else None), op
+
+    def refuse(action: str, subj: str, fld: str) -> Refusal | None:
+        holder, op = facts(subj)
+        if holder is None:  # a subject nobody knows yet: its first event makes the actor its holder — but
+            owner = namespace(subj)  # an id in a registered company's namespace is opened by that company only
+            if owner is not None and owner != me:
+                return Refusal(403, fld, "namespace", f"{subj} is an id of {owner}'s namespace (ISO/IEC 15459): "
+                               f"only {owner} may open it on the ledger", subj)
+            if action != "trace.append.annotation":
+                return None
+        dels = {g: acts for g, acts, grantor in delegates(subj) if grantor in (holder, op, "admin")}
+        kind = lot(subj)
+        d = decide(actor, action, Resource("pack" if kind is None or kind[0] == "pack" else "lot", subj,
+                                           operator=op, custodian=holder, delegates=dels))
+        if isinstance(d, Deny):
+            return Refusal(403, fld, "custody", d.reason, subj)  # the holder is not named: custody is not public
+        return None
+
+    checks: list[tuple[str, str, str]] = []  # (action, subject, field)
+    for n, i in enumerate(ev.inputs):
+        lt = lot(i.lot)
+        if lt is not None and lt[0] in _CUSTODY_LOT_KINDS:
+            checks.append(("trace.consume", i.lot, f"inputs[{n}].lot"))
+    if not ev.inputs and not ev.outputs:
+        for n, s in enumerate(ev.subjects):
+            checks.append((f"trace.append.{ev.kind}", s, f"subjects[{n}]"))
+            holder, _ = facts(s)
+            # naming a new holder moves custody: only the holder itself may, never its delegate
+            if any(ev.data.get(k) not in (None, holder) for k in _NEW_HOLDER_FIELDS):
+                checks.append(("trace.append.change_of_owner", s, f"subjects[{n}]"))
+    else:
+        checks.extend(("trace.consume", s, f"subjects[{n}]") for n, s in enumerate(ev.subjects))
+    for action, subj, fld in checks:
+        r = refuse(action, subj, fld)
+        if r is not None:
+            return r
+    for n, o in enumerate(ev.outputs):  # an output is a new lot: never an id the ledger or the registry knows
+        op = operator(o.lot)
+        if known(o.lot) or (op is not None and op.upper() != me):
+            return Refusal(403 if op is not None and op.upper() != me else 422, f"outputs[{n}].lot", "new_lot",
+                           f"{o.lot} is not a new lot id: an event produces only lots that do not exist yet "
+                           "(a pack lot under a passport id only by that passport's economic operator)", o.lot)
+        owner = namespace(o.lot)
+        if owner is not None and owner != me:
+            return Refusal(403, f"outputs[{n}].lot", "namespace", f"{o.lot} is an id of {owner}'s namespace "
+                           f"(ISO/IEC 15459): only {owner} may produce it", o.lot)
     latest = plus_seconds(recorded_at, max_future_s)
     if ev.occurred_at > latest:
         return Refusal(422, "occurred_at", "in_the_future",
@@ -81,23 +159,4 @@ def check_event(ev: Any, *, actor_roles: frozenset[str], recorded_at: str, max_f
         if b is not None and ev.occurred_at < b:
             return Refusal(422, "occurred_at", "before_subject",
                            f"{ev.occurred_at} is before {subj} existed (made {b[:10]})", ev.occurred_at)
-    actor = Caller(ev.actor, _roles(actor_roles))
-    checks: list[tuple[str, str, str]] = []  # (action, subject, field)
-    for n, i in enumerate(ev.inputs):
-        if lot_kind(i.lot) in _CUSTODY_LOT_KINDS:
-            checks.append(("trace.consume", i.lot, f"inputs[{n}].lot"))
-    if not ev.inputs and not ev.outputs:
-        checks.extend((f"trace.append.{ev.kind}", s, f"subjects[{n}]") for n, s in enumerate(ev.subjects))
-    else:
-        checks.extend(("trace.consume", s, f"subjects[{n}]") for n, s in enumerate(ev.subjects) if custody(s) is not None)
-    for action, subj, fld in checks:
-        cur = custody(subj)
-        op = operator(subj)
-        if cur is None and op is None and action != "trace.append.annotation":
-            continue  # a subject the ledger and the registry do not know yet: its first event makes the actor its holder
-        holder = cur.get("holder") if cur is not None else op  # no custody record yet: the operator holds it
-        d = decide(actor, action, Resource("pack" if lot_kind(subj) in (None, "pack") else "lot", subj,
-                                           operator=op, custodian=holder, delegates=delegates(subj)))
-        if isinstance(d, Deny):
-            return Refusal(403, fld, "custody", d.reason, subj)  # the holder is not named: custody is not public
     return None
