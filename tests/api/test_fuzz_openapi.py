@@ -48,9 +48,14 @@ def test_no_server_errors(case: schemathesis.Case, who: str) -> None:
     _check(case, who)
 
 
+# the other roles walk every operation whose answer depends on who asks (not the public calculations —
+# swap stations, hub dispatch, recycling, BaaS prices — which answer everyone alike and cost seconds each)
+_by_caller = schema.exclude(path_regex=r"^/api/v1/(circular/|hubs/(simulate|vpp))")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("who", sorted(set(WHO) - set(CORE)))
-@schema.parametrize()
+@_by_caller.parametrize()
 @settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_no_server_errors_for_every_role(case: schemathesis.Case, who: str) -> None:
     _check(case, who)
