@@ -30,6 +30,7 @@ DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
 COMMON = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
           (b"referrer-policy", b"strict-origin-when-cross-origin"))
 _OURS = frozenset(name for name, _ in COMMON) | {b"content-security-policy"}
+_OTHER_HEADERS = [*COMMON, (b"content-security-policy", OTHER_CSP)]
 
 #: the current request's nonce holder: empty until a template asks for the nonce
 _NONCE: ContextVar[list[str]] = ContextVar("batteryloop_csp_nonce")
@@ -63,11 +64,20 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers} & _OURS
-                html = any(n.lower() == b"content-type" and v.startswith(b"text/html") for n, v in headers)
-                csp = (DOCS_CSP if docs else _page_csp(nonce)) if html else OTHER_CSP
-                added = (*COMMON, (b"content-security-policy", csp))
-                message = {**message, "headers": headers + [(n, v) for n, v in added if n not in present]}
+                html = ours = False
+                for n, v in headers:  # one pass; starlette writes header names in lower case already
+                    n = n.lower()
+                    if n == b"content-type":
+                        html = v.startswith(b"text/html")
+                    elif n in _OURS:
+                        ours = True
+                if not html and not ours:  # the hot path (JSON answers): a precomputed tail
+                    message = {**message, "headers": headers + _OTHER_HEADERS}
+                else:
+                    present = {n.lower() for n, _ in headers} & _OURS
+                    csp = (DOCS_CSP if docs else _page_csp(nonce)) if html else OTHER_CSP
+                    added = (*COMMON, (b"content-security-policy", csp))
+                    message = {**message, "headers": headers + [(n, v) for n, v in added if n not in present]}
             await send(message)
 
         token = _NONCE.set(nonce)

@@ -95,6 +95,9 @@ def json_limit_error(body: bytes, *, max_depth: int, max_digits: int) -> tuple[s
     return None
 
 
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})  # no route of ours reads a body on these
+
+
 class BodyTooLarge(Exception):
     """Raised to a route reading past the body limit; the middleware answers 413 instead."""
 
@@ -109,7 +112,7 @@ class Limits:
         self.authenticate = authenticate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] in _BODILESS:  # reads take no body: nothing to limit
             await self.app(scope, receive, send)
             return
         length: int | None = None

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from ..access import Caller, Deny, Resource, decide
@@ -44,6 +45,7 @@ class Refusal:
         return {"field": self.field, "rule": self.rule, "message": f"{self.field}: {self.message}", "value": self.value}
 
 
+@lru_cache(maxsize=256)
 def _roles(names: frozenset[str]) -> frozenset[Role]:
     out = set()
     for n in names:
@@ -54,6 +56,7 @@ def _roles(names: frozenset[str]) -> frozenset[Role]:
     return frozenset(out)
 
 
+@lru_cache(maxsize=64)  # one recording time per transaction: parsed once, not per event
 def plus_seconds(iso: str, seconds: float) -> str:
     t = dt.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC) + dt.timedelta(seconds=seconds)
     return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -104,8 +107,10 @@ def check_event(ev: Any, *, actor_roles: frozenset[str], recorded_at: str, max_f
         lt = lot(subj)
         return (lt[1] if lt is not None else None), op
 
+    known_facts: dict[str, tuple[str | None, str | None]] = {}
+
     def refuse(action: str, subj: str, fld: str) -> Refusal | None:
-        holder, op = facts(subj)
+        holder, op = known_facts.get(subj) or facts(subj)
         if holder is None:  # a subject nobody knows yet: its first event makes the actor its holder — but
             owner = namespace(subj)  # an id in a registered company's namespace is opened by that company only
             if owner is not None and owner != me:
@@ -129,7 +134,7 @@ def check_event(ev: Any, *, actor_roles: frozenset[str], recorded_at: str, max_f
     if not ev.inputs and not ev.outputs:
         for n, s in enumerate(ev.subjects):
             checks.append((f"trace.append.{ev.kind}", s, f"subjects[{n}]"))
-            holder, _ = facts(s)
+            holder, _ = known_facts[s] = facts(s)
             # naming a new holder moves custody: only the holder itself may, never its delegate
             if any(ev.data.get(k) not in (None, holder) for k in _NEW_HOLDER_FIELDS):
                 checks.append(("trace.append.change_of_owner", s, f"subjects[{n}]"))
