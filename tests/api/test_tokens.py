@@ -221,3 +221,15 @@ def test_cli_token_commands(tmp_path: Path) -> None:
     assert {x["state"] for x in rows} == {"revoked"}
     for cmd in ("tokens", "revoke-token", "token"):
         assert cli(tmp_path, "participant", cmd, "--help").exit_code == 0
+
+
+def test_the_sign_in_page_says_why_a_token_is_refused(client: Any) -> None:
+    from batteryloop.sim import pilot
+
+    token = client.tokens[pilot.REPAIRER]
+    tid = client.services.participants.tokens(pilot.REPAIRER)[0]["id"]
+    client.services.participants.revoke_token(pilot.REPAIRER, tid)
+    r = client.post("/login", data={"token": token, "next": "/"}, follow_redirects=False)
+    assert r.status_code == 401 and "was revoked on" in r.text
+    r = client.post("/login", data={"token": "blt_never-issued", "next": "/"}, follow_redirects=False)
+    assert r.status_code == 401 and "is unknown" in r.text

@@ -298,7 +298,8 @@ def login(request: Request, s: ServicesDep, token: Annotated[str, Form(max_lengt
     target = next if next.startswith("/") and not next.startswith("//") else "/"
     if c is None:
         return templates.TemplateResponse(request, "login.html", _ctx(
-            request, Caller(), next=target, error="That token is unknown or revoked."), status_code=401)
+            request, Caller(), next=target, error=f"That token {s.participants.refusal(token.strip())}."),
+            status_code=401)
     resp = RedirectResponse(target, status_code=303)
     resp.set_cookie(COOKIE, token.strip(), httponly=True, samesite="lax", max_age=8 * 3600)
     return resp
