@@ -6,8 +6,8 @@ shows passport data. Nothing else in the code base compares a caller with an own
 
 A decision is made from **relations**, not from roles alone: the caller's relation to the resource
 (the economic operator of the passport, its owner, its current custodian in the ledger, a service
-provider the operator or custodian delegated the action to, the producer of a lot, the model's
-manufacturer, the participant itself) and, for some rules, a role the caller must also hold (only a
+provider the operator or custodian delegated the action to, the model's manufacturer, the actor of an
+event, the participant itself; for a material lot the ledger passes its producer as its custodian) and, for some rules, a role the caller must also hold (only a
 recycler that holds a pack may recycle it). Authorities and notified bodies are relations too: they
 hold for every resource. The rules are data — :data:`POLICY` maps each action to the rules that allow
 it — and ``docs/security.md`` prints the same table (``batteryloop policy`` prints it from this module).
@@ -24,7 +24,7 @@ The read tiers follow Annex XIII of Regulation (EU) 2023/1542:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -62,7 +62,6 @@ class Relation(StrEnum):
     CUSTODIAN = "custodian"  # the current holder of the pack or lot in the ledger
     DELEGATE = "delegate"  # a service provider the operator or custodian delegated this action to
     MANUFACTURER = "manufacturer"  # the manufacturer of a battery model
-    PRODUCER = "producer"  # the participant whose event produced a lot
     ACTOR = "actor"  # the actor of a ledger event
     SELF = "self"  # the participant resource is the caller itself
     AUTHORITY = "authority"  # a market surveillance authority (role), for every resource
@@ -86,7 +85,6 @@ class Resource:
     custodian: str | None = None
     delegates: Mapping[str, frozenset[str]] = field(default_factory=dict)
     manufacturer: str | None = None
-    producer: str | None = None
     actor: str | None = None
     participant: str | None = None
 
@@ -116,7 +114,7 @@ def relations(caller: Caller, resource: Resource, action: str | None = None) -> 
         out.add(Relation.NOTIFIED_BODY)
     for rel, who in ((Relation.OPERATOR, resource.operator), (Relation.OWNER, resource.owner),
                      (Relation.CUSTODIAN, resource.custodian), (Relation.MANUFACTURER, resource.manufacturer),
-                     (Relation.PRODUCER, resource.producer), (Relation.ACTOR, resource.actor),
+                     (Relation.ACTOR, resource.actor),
                      (Relation.SELF, resource.participant)):
         if who is not None and who == pid:
             out.add(rel)
@@ -258,10 +256,6 @@ def oversees(caller: Caller) -> bool:
     """Whether ``caller`` may read across the whole ledger and registry (``trace.ledger.read_all``): the
     authorities and the node admin — recalls, outflows, every pack's decisions, the whole audit log."""
     return bool(decide(caller, "trace.ledger.read_all", Resource("ledger")))
-
-
-def actions() -> Iterable[str]:
-    return POLICY.keys()
 
 
 def policy_table() -> list[dict[str, str]]:

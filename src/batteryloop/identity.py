@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from .access import Caller
 from .errors import Conflict, NotFound, invalid
 from .participants import ParticipantIn, Role
-from .store.db import Store, utcnow_iso
+from .store.db import Store, iso_text, parse_iso, utcnow_iso
 from .store.tables import api_tokens, participants
 
 TOKEN_PREFIX = "blt_"
@@ -36,14 +36,6 @@ log = logging.getLogger("batteryloop.identity")
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _iso(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse(iso: str) -> datetime:
-    return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 def _when(iso: str) -> str:
@@ -67,7 +59,7 @@ class _Hit(NamedTuple):
 
 def _row_to_token(row: Any, now: datetime) -> dict[str, Any]:
     state = ("revoked" if row.revoked_at else
-             "expired" if row.expires_at and _parse(row.expires_at) <= now else "active")
+             "expired" if row.expires_at and parse_iso(row.expires_at) <= now else "active")
     return {"id": row.id, "participant_id": row.participant_id, "label": row.label, "created_at": row.created_at,
             "expires_at": row.expires_at, "revoked_at": row.revoked_at, "last_used_at": row.last_used_at,
             "state": state}
@@ -151,7 +143,7 @@ class ParticipantService:
         now = self.clock()
         life = self.token_ttl if ttl is None else (ttl or None)
         row = {"participant_id": participant_id, "token_hash": hash_token(token), "label": label[:100],
-               "created_at": _iso(now), "expires_at": _iso(now + life) if life else None}
+               "created_at": iso_text(now), "expires_at": iso_text(now + life) if life else None}
         with self.store.write() as conn:
             if conn.execute(select(participants.c.id).where(participants.c.id == participant_id)).first() is None:
                 raise NotFound(f"no participant with id {participant_id!r}")
@@ -177,7 +169,7 @@ class ParticipantService:
         where = (api_tokens.c.id == token_id, api_tokens.c.participant_id == participant_id)
         with self.store.write() as conn:
             conn.execute(update(api_tokens).where(*where, api_tokens.c.revoked_at.is_(None))
-                         .values(revoked_at=_iso(self.clock())))
+                         .values(revoked_at=iso_text(self.clock())))
             row = conn.execute(select(*_TOKEN_COLUMNS).where(*where)).first()
         if row is None:
             raise NotFound(f"participant {participant_id!r} has no token {token_id}")
@@ -191,7 +183,7 @@ class ParticipantService:
             res = conn.execute(
                 update(api_tokens)
                 .where(api_tokens.c.participant_id == participant_id, api_tokens.c.revoked_at.is_(None))
-                .values(revoked_at=_iso(self.clock()))
+                .values(revoked_at=iso_text(self.clock()))
             )
         self._cache.clear()
         return res.rowcount
@@ -233,14 +225,14 @@ class ParticipantService:
         if row.revoked_at is not None:
             return _Hit(at, None, f"was revoked on {_when(row.revoked_at)}")
         now = self.clock()
-        expires = _parse(row.expires_at).timestamp() if row.expires_at else math.inf
+        expires = parse_iso(row.expires_at).timestamp() if row.expires_at else math.inf
         if expires <= now.timestamp():
             return _Hit(at, None, f"expired on {_when(row.expires_at)}")
-        if row.last_used_at is None or now - _parse(row.last_used_at) >= LAST_USED_RESOLUTION:
+        if row.last_used_at is None or now - parse_iso(row.last_used_at) >= LAST_USED_RESOLUTION:
             try:
                 with self.store.write() as conn:
                     conn.execute(update(api_tokens).where(api_tokens.c.id == row.token_id)
-                                 .values(last_used_at=_iso(now)))
+                                 .values(last_used_at=iso_text(now)))
             except DBAPIError as exc:  # bookkeeping only: never fail a request over it
                 log.warning("could not record the use of token %s: %s", row.token_id, exc)
         caller = Caller(row.id, frozenset(Role(r) for r in orjson.loads(row.roles)))

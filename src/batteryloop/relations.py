@@ -18,7 +18,7 @@ from sqlalchemy import insert, select, update
 
 from .access import POLICY, Caller, Resource, authorize, decide, delegable
 from .errors import Conflict, Forbidden, InvalidData, NotFound
-from .store.db import Store, utcnow_iso
+from .store.db import Store, iso_text, utcnow_iso
 from .store.tables import delegations, participants, passports
 from .store.trace_tables import trace_custody
 
@@ -50,17 +50,15 @@ def custody_subject(conn: Any, subjects: Iterable[str]) -> tuple[str | None, str
     return None, None
 
 
-def custodian(conn: Any, subjects: Iterable[str]) -> str | None:
-    """The holder of the first subject (in the order given) that the ledger has a custody record of."""
-    return custody_subject(conn, subjects)[1]
+def in_force(r: Any, at: str) -> bool:
+    """Whether a ``delegations`` row was in force at ``at`` (the store's ISO text)."""
+    return r.created_at <= at and (r.revoked_at is None or r.revoked_at > at) and (r.expires_at is None or r.expires_at > at)
 
 
 def delegates(conn: Any, subjects: Iterable[str], grantors: Iterable[str | None], at: str | None = None
               ) -> dict[str, frozenset[str]]:
     """Participant → actions delegated on any of ``subjects``, in force at ``at`` (default: now), by one of
     ``grantors`` — a delegation lapses when its grantor is no longer the operator or custodian."""
-    from .trace.ledger import in_force
-
     at = at or utcnow_iso()
     ok = {g for g in grantors if g is not None} | {"admin"}
     out: dict[str, set[str]] = {}
@@ -96,8 +94,10 @@ class Delegations:
     def _resource(self, conn: Any, passport_id: str) -> Resource:
         from .passport.service import PassportService
 
-        return passport_resource(conn, PassportService._record_row(conn.execute(
-            PassportService._record_query().where(passports.c.id == passport_id)).first() or _missing(passport_id)))
+        row = conn.execute(PassportService._record_query().where(passports.c.id == passport_id)).first()
+        if row is None:
+            raise NotFound(f"no passport {passport_id!r}")
+        return passport_resource(conn, PassportService._record_row(row))
 
     def grant(self, passport_id: str, grantee_id: str, actions: list[str], caller: Caller, *,
               days: float | None = None) -> dict[str, Any]:
@@ -111,8 +111,7 @@ class Delegations:
             raise InvalidData("days must be positive", [{"field": "days", "rule": "gt", "value": days,
                                                          "message": "days: must be > 0"}])
         now = utcnow_iso()
-        expires = None if days is None else (dt.datetime.now(dt.UTC) + dt.timedelta(days=days)).strftime(
-            "%Y-%m-%dT%H:%M:%S.%fZ")
+        expires = None if days is None else iso_text(dt.datetime.now(dt.UTC) + dt.timedelta(days=days))
         with self.store.write() as conn:
             res = self._resource(conn, passport_id)
             authorize(caller, "passport.delegate", res)
@@ -161,6 +160,3 @@ class Delegations:
                 raise NotFound(f"passport {passport_id} has no delegation {delegation_id} in force")
         return {"id": delegation_id, "revoked": True}
 
-
-def _missing(passport_id: str) -> Any:
-    raise NotFound(f"no passport {passport_id!r}")

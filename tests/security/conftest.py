@@ -7,12 +7,10 @@ attack in this folder runs against that real server over HTTP.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -62,6 +60,19 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     tokens = {pid: v["token"] for pid, v in orjson.loads((tmp / "demo-tokens.json").read_bytes()).items()}
     with serve(env, port) as base:
         yield Target(base, tokens, KeyStore(tmp / "keys"), env, env["BATTERYLOOP_DATABASE_URL"])
+
+
+def register(services: Any, roles: dict[str, list[str]], label: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """Register participants (id → roles) with a deterministic Ed25519 key each and a token; (signers, tokens)."""
+    from batteryloop.trace.keys import Signer, public_key_text
+
+    keys = {p: Signer.from_seed(p, p.encode().ljust(32, b"k")[:32]) for p in roles}
+    tokens = {}
+    for p, r in roles.items():
+        services.participants.create({"id": p, "name": p, "country": "DE", "roles": r,
+                                      "public_key": public_key_text(keys[p].private_key.public_key())})
+        tokens[p] = services.participants.issue_token(p, label)
+    return keys, tokens
 
 
 def custody_of(target: Target, pack: str) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 import time
 import zipfile
 from collections.abc import Iterator
@@ -25,8 +24,6 @@ from tests.e2e.browser import free_port, serve
 from tests.security.conftest import Target, custody_of, holder_of, in_use_pack
 
 pytestmark = pytest.mark.slow
-
-HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def _head(target: Target, subject: str) -> str:
@@ -171,9 +168,9 @@ def test_bom_as_built_names_suppliers_only_to_the_operator(target: Target) -> No
             assert not any(s in blob for s in SUPPLIERS), (who, blob[:500])
     with target.client(pilot.AUTOMAKER) as c:  # the operator: the as-built tree with its suppliers
         r = c.get(url)
+        # 200 with the suppliers as business partners, or (a supplier without a BPNL alias) a 422 naming it
         assert r.status_code in (200, 422), r.text
-        assert any(s in r.text for s in SUPPLIERS) or any(p.startswith("BPNL") for p in re.findall(
-            r'"businessPartner"\s*:\s*"([^"]+)"', r.text) if p != pilot.AUTOMAKER)
+        assert any(s in r.text for s in SUPPLIERS), r.text[:500]
 
 
 # ------------------------------------------------------------------------ 4. version history cut to tiers

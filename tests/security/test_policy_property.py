@@ -20,9 +20,8 @@ from hypothesis import strategies as st
 
 from batteryloop.access import POLICY, Caller, Relation
 from batteryloop.participants import Role
-from batteryloop.trace.canonical import GENESIS
 from batteryloop.trace.events import seal
-from batteryloop.trace.keys import Signer, public_key_text
+from tests.security.conftest import register
 
 EM = "BPNL00000000PEM1"  # the economic operator (manufacturer)
 PEOPLE: dict[str, list[str]] = {
@@ -63,12 +62,7 @@ class World:
     def __init__(self, client: Any) -> None:
         self.c = client
         self.s = client.services
-        self.keys = {pid: Signer.from_seed(pid, pid.encode().ljust(32, b"k")[:32]) for pid in PEOPLE}
-        self.tokens: dict[str, str] = {}
-        for pid, roles in PEOPLE.items():
-            self.s.participants.create({"id": pid, "name": pid, "country": "DE", "roles": roles,
-                                        "public_key": public_key_text(self.keys[pid].private_key.public_key())})
-            self.tokens[pid] = self.s.participants.issue_token(pid, "property")
+        self.keys, self.tokens = register(self.s, PEOPLE, "property")
         from batteryloop.sim import pilot
 
         model = next(m for m in pilot.battery_models() if m["model_id"] == "EM-NMC811-82")

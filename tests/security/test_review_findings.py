@@ -12,7 +12,7 @@ import pytest
 
 from batteryloop.trace.canonical import GENESIS
 from batteryloop.trace.events import seal
-from batteryloop.trace.keys import Signer, public_key_text
+from tests.security.conftest import register
 
 EM, SUP, REC, SL, REP, MS = ("BPNL00000000REM1", "BPNL00000000RSU1", "BPNL00000000RRC1", "BPNL00000000RSL1",
                              "BPNL00000000RRP1", "BPNL00000000RMS1")
@@ -24,12 +24,7 @@ _n = itertools.count()
 class W:
     def __init__(self, client: Any) -> None:
         self.c, self.s = client, client.services
-        self.keys = {p: Signer.from_seed(p, p.encode().ljust(32, b"r")[:32]) for p in ROLES}
-        self.tok = {}
-        for p, roles in ROLES.items():
-            self.s.participants.create({"id": p, "name": p, "country": "DE", "roles": roles,
-                                        "public_key": public_key_text(self.keys[p].private_key.public_key())})
-            self.tok[p] = self.s.participants.issue_token(p, "review")
+        self.keys, self.tok = register(self.s, ROLES, "review")
         from batteryloop.sim import pilot
 
         model = next(m for m in pilot.battery_models() if m["model_id"] == "EM-NMC811-82")

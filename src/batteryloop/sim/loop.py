@@ -47,6 +47,7 @@ from ..access import Caller
 from ..circular.routes import DEFAULT_GRADE_ROUTES
 from ..participants import Role
 from ..reference import References
+from ..store.db import iso_text, parse_iso
 from ..trace.client import ChainWriter
 from ..trace.sim import TRACE_PARTICIPANTS, demo_signers
 from . import pilot
@@ -569,8 +570,7 @@ class PilotRun:
                                                                   "grade": d["grade"], "decision": kind}})
             if kind != "recycle":  # 1 ms after the test (the clock's next tick is 10 ms or more later)
                 to = sl_op if kind == "repurpose" else pilot.REPAIRER
-                handed = (dt.datetime.strptime(tested, "%Y-%m-%dT%H:%M:%S.%fZ") + dt.timedelta(milliseconds=1)
-                          ).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                handed = iso_text(parse_iso(tested) + dt.timedelta(milliseconds=1))
                 self.sign({"id": f"{pid}-handover-{year}", "kind": "change_of_owner", "actor": dismantler,
                            "occurred_at": handed, "place": site, "subjects": [pid], "data": {"to_holder": to}})
                 f.holder[i] = to

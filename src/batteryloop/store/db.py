@@ -58,9 +58,23 @@ def backoff(attempt: int, base: float = 0.005, cap: float = 0.5) -> float:
     return random.uniform(0, min(cap, base * 2 ** attempt))
 
 
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+"""The ISO 8601 UTC text the store keeps and the hashes cover (microseconds, ``Z``): sortable as text."""
+
+
+def iso_text(t: datetime) -> str:
+    """An aware time as the store's text (:data:`ISO_FORMAT`)."""
+    return t.astimezone(UTC).strftime(ISO_FORMAT)
+
+
+def parse_iso(text: str) -> datetime:
+    """The store's text (:data:`ISO_FORMAT`) back to an aware UTC time."""
+    return datetime.strptime(text, ISO_FORMAT).replace(tzinfo=UTC)
+
+
 def utcnow_iso() -> str:
     """Now, as the ISO 8601 UTC text the store keeps and the hashes cover."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return iso_text(datetime.now(UTC))
 
 
 def make_engine(url: str, busy_timeout_ms: int = 60_000) -> Engine:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import gc
 import os
-import random
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from .canonical import GENESIS
 from .custody import custody_changes
 from .events import FlatEvent, LotKind, SealedEvent, chain_subjects, normalize_full, seal
 from .keys import KeyFormatError, Signer, public_key_from_text, verify_signature
+from ..relations import in_force
 from .policy import check_event, namespace_owner
 from .lots import LotState, check_transformation, edge_rows, lot_row, pack_sources
 from .verify import Checkpoint, Problem, VerifyReport, check_chain_links, check_chain_sequence, check_event_row
@@ -208,7 +208,7 @@ class Ledger:
                 return self.submit(sealed)
             except StaleChain as exc:
                 last = exc
-                time.sleep(random.uniform(0, 0.002 * min(i + 1, 20)))  # jittered: racing writers fall out of step
+                time.sleep(backoff(i, base=0.001, cap=0.04))  # jittered: racing writers fall out of step
         raise last or RuntimeError("unreachable")
 
     def heads(self, subjects: Iterable[str], conn: Connection | None = None) -> dict[str, str]:
@@ -424,8 +424,9 @@ class Ledger:
                 st.custody[r.subject] = dict(r._mapping)
         for subj in custody:
             st.custody.setdefault(subj, None)
-        self._prefetch_policy(conn, st, {x for s in batch for x in (*s.event.subjects,
-                                                                     *(o.lot for o in s.event.outputs))})
+        ev_ids = {x for s in batch for x in (*s.event.subjects, *(i.lot for i in s.event.inputs),
+                                             *(o.lot for o in s.event.outputs))}
+        self._prefetch_policy(conn, st, ev_ids)
 
     def _prefetch_policy(self, conn: Connection, st: _TxState, subjects: set[str]) -> None:
         """What the custody rules need of the batch's subjects: passports' operators and manufacture dates (a
@@ -1015,11 +1016,6 @@ def _bulk_update_custody(conn: Connection, rows: list[dict[str, Any]]) -> None:
     else:
         params = [{"b_" + k: r[k] for k in (*_CUSTODY_COLS, "subject")} for r in rows]
     conn.exec_driver_sql(sql, params)
-
-
-def in_force(r: Any, at: str) -> bool:
-    """Whether a delegations row was in force at ``at`` (ISO text)."""
-    return r.created_at <= at and (r.revoked_at is None or r.revoked_at > at) and (r.expires_at is None or r.expires_at > at)
 
 
 def _date_text(value: Any) -> str | None:

@@ -29,6 +29,7 @@ from typing import Any
 
 from ..access import Caller, Deny, Resource, decide
 from ..participants import Role
+from ..store.db import iso_text, parse_iso
 
 _CUSTODY_LOT_KINDS = frozenset({"pack"})
 
@@ -58,8 +59,7 @@ def _roles(names: frozenset[str]) -> frozenset[Role]:
 
 @lru_cache(maxsize=64)  # one recording time per transaction: parsed once, not per event
 def plus_seconds(iso: str, seconds: float) -> str:
-    t = dt.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC) + dt.timedelta(seconds=seconds)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return iso_text(parse_iso(iso) + dt.timedelta(seconds=seconds))
 
 
 Delegation = tuple[str, frozenset[str], str]  # (grantee, actions, grantor)
