@@ -22,7 +22,7 @@ from .store.db import Store, iso_text, utcnow_iso
 from .store.tables import delegations, participants, passports
 from .store.trace_tables import trace_custody
 
-MAX_PREDECESSORS = 20
+MAX_PREDECESSORS = 20  # a bound on the walk back through predecessors (real packs have 1–3 lives)
 
 
 def ledger_subjects(conn: Any, passport_id: str, data: Mapping[str, Any] | None = None) -> list[str]:
