@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from batteryloop.access import Caller
-from batteryloop.api.app import build_services
+from batteryloop.services import build_services
 from batteryloop.config import Settings
 from batteryloop.exchange.config import DatasetConfig, NodeConfig
 from batteryloop.exchange.credentials import BPN, FRAMEWORK_AGREEMENT, MEMBERSHIP

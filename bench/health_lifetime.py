@@ -13,7 +13,7 @@ from pathlib import Path
 from batteryloop.health.lifetime import evaluate, load_curve_set, train
 from batteryloop.health.lifetime.model import CANDIDATES, VARIANCE
 from batteryloop.health.readers import read_cell
-from batteryloop.health.reference.severson2019 import PUBLISHED
+from batteryloop.reference.severson_2019 import PUBLISHED
 from batteryloop.health.rul import backtest, capacity_history
 
 SHARED = Path(os.environ.get("BATTERYLOOP_SHARED", Path(__file__).resolve().parents[2] / "shared"))

@@ -65,7 +65,7 @@ async def generate(base: str, token: str, pids: list[str], seconds: float, rate:
 
     from batteryloop.sim import pilot
     from batteryloop.trace.client import ChainWriter
-    from batteryloop.trace.sim import demo_signers
+    from batteryloop.sim.supply_chain import demo_signers
 
     rng = random.Random(seed)
     writer = ChainWriter({pilot.AUTOMAKER: demo_signers()[pilot.AUTOMAKER]})
@@ -165,7 +165,7 @@ def seed(base: str, n: int) -> tuple[str, list[str]]:
     import httpx
 
     from batteryloop.sim import pilot
-    from batteryloop.trace.sim import demo_signers
+    from batteryloop.sim.supply_chain import demo_signers
 
     admin = {"Authorization": f"Bearer {ADMIN}"}
     key = demo_signers()[pilot.AUTOMAKER].public_key_text
@@ -214,7 +214,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "BATTERYLOOP_DATABASE_URL": url, "BATTERYLOOP_ADMIN_TOKEN": ADMIN,
            "BATTERYLOOP_RATE_LIMIT_PER_MINUTE": "0", "BATTERYLOOP_VAR_DIR": str(tmp / "var")}
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "batteryloop.api.app:create_app", "--factory",
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "batteryloop.server:create_app", "--factory",
                                "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
                                "--log-level", "warning", "--no-access-log"], env=env)
     try:

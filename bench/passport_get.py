@@ -89,7 +89,7 @@ def main() -> None:
     for phase in ("probe", "bare", "passport"):
         if phase != "probe":
             env["BATTERYLOOP_BENCH_CONSTANT"] = str(size)
-        server = subprocess.Popen([sys.executable, "-m", "uvicorn", "batteryloop.api.app:create_app", "--factory",
+        server = subprocess.Popen([sys.executable, "-m", "uvicorn", "batteryloop.server:create_app", "--factory",
                                    "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
                                    "--log-level", "warning", "--no-access-log"], env=env)
         try:

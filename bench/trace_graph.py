@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/trace_graph.py [--packs 100000] [--db /tmp/trace_pilot.db]
 
-The pilot (batteryloop.trace.sim.supply_chain: mines, refiners, recyclers, cathode, cells, modules,
+The pilot (batteryloop.sim.supply_chain.supply_chain: mines, refiners, recyclers, cathode, cells, modules,
 packs, passports, installations) is written through the ledger — every event signed, verified and
 chained — into a SQLite file, kept for re-runs (delete it to regenerate). Then it prints:
 
@@ -29,7 +29,7 @@ from batteryloop.store.db import Store
 from batteryloop.store.trace_tables import trace_chain, trace_events, trace_lot_edges, trace_lots
 from batteryloop.trace.ledger import Ledger
 from batteryloop.trace.queries import _RECALL, _UP, _UP_LOTS, TraceQueries, _driver_rows
-from batteryloop.trace.sim import demo_signers, register_participants, supply_chain
+from batteryloop.sim.supply_chain import demo_signers, register_participants, supply_chain
 
 
 def timed(fn, *args, **kw):  # type: ignore[no-untyped-def]

@@ -29,7 +29,7 @@ from batteryloop.sim import pilot
 from batteryloop.store.db import Store
 from batteryloop.trace.client import ChainWriter
 from batteryloop.trace.ledger import Ledger
-from batteryloop.trace.sim import demo_signers, register_participants, supply_chain
+from batteryloop.sim.supply_chain import demo_signers, register_participants, supply_chain
 
 
 def raw_verify_rate(n: int = 20000) -> float:

@@ -205,7 +205,7 @@ def seed_pilot(services: Any) -> dict[str, Any]:
 
 
 def make_services(store: Any) -> Any:
-    from batteryloop.api.app import build_services
+    from batteryloop.services import build_services
     from batteryloop.config import Settings
 
     import tempfile
@@ -232,7 +232,7 @@ def client(sqlite_store: Any) -> Iterator[Any]:
     """An HTTP client (httpx through the ASGI app) on a seeded SQLite pilot; ``client.tokens`` per participant."""
     from fastapi.testclient import TestClient
 
-    from batteryloop.api.app import create_app
+    from batteryloop.server import create_app
 
     svc = make_services(sqlite_store)
     pilot_data = seed_pilot(svc)

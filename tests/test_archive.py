@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from batteryloop.access import Caller
-from batteryloop.api.app import build_services
+from batteryloop.services import build_services
 from batteryloop.config import Settings
 from batteryloop.store.db import Store
 from tests.conftest import database_url

@@ -49,7 +49,7 @@ ADMIN = Caller(is_admin=True)
 
 
 def _services(settings: Settings | None = None):  # type: ignore[no-untyped-def]
-    from .api.app import build_services
+    from .services import build_services
 
     return build_services(settings or get_settings())
 
@@ -96,7 +96,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     console.print(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     # uvicorn would believe X-Forwarded-For from any loopback peer; the app's own rate limiter decides which
     # proxies to believe (BATTERYLOOP_TRUSTED_PROXIES), so uvicorn believes none
-    uvicorn.run("batteryloop.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+    uvicorn.run("batteryloop.server:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", proxy_headers=False)
 
 

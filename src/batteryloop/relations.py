@@ -19,6 +19,7 @@ from sqlalchemy import insert, select, update
 from .access import POLICY, Caller, Resource, authorize, decide, delegable
 from .errors import Conflict, Forbidden, InvalidData, NotFound
 from .store.db import Store, iso_text, utcnow_iso
+from .store.passports import find_record
 from .store.tables import delegations, participants, passports
 from .store.trace_tables import trace_custody
 
@@ -92,12 +93,10 @@ class Delegations:
         self.store = store
 
     def _resource(self, conn: Any, passport_id: str) -> Resource:
-        from .passport.service import PassportService
-
-        row = conn.execute(PassportService._record_query().where(passports.c.id == passport_id)).first()
-        if row is None:
+        rec = find_record(conn, passport_id)
+        if rec is None:
             raise NotFound(f"no passport {passport_id!r}")
-        return passport_resource(conn, PassportService._record_row(row))
+        return passport_resource(conn, rec)
 
     def grant(self, passport_id: str, grantee_id: str, actions: list[str], caller: Caller, *,
               days: float | None = None) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from batteryloop.api.app import build_services, create_app
+from batteryloop.server import build_services, create_app
 from batteryloop.config import Settings
 from batteryloop.sim import pilot
 

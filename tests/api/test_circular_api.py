@@ -77,7 +77,7 @@ def test_recycle_and_route_endpoints(client: Any) -> None:
 # ------------------------------------------------------------------------------ compliance, BaaS
 def _trace(client: Any, n: int = 12) -> None:
     """Record a supply chain for n packs of EM-NMC811-82 (made in 2026) through the signed ledger."""
-    from batteryloop.trace.sim import record_pilot
+    from batteryloop.sim.supply_chain import record_pilot
 
     rep = record_pilot(client.services.store, packs=[(f"BL.TRACE.{i:04d}", "EM-NMC811-82") for i in range(n)])
     assert rep.ok, rep.error

@@ -96,7 +96,7 @@ def test_economics_page(client: Any) -> None:
 
 
 def test_compliance_page(client: Any) -> None:
-    from batteryloop.trace.sim import record_pilot
+    from batteryloop.sim.supply_chain import record_pilot
 
     form = client.get("/circular/compliance")
     assert form.status_code == 200 and "EM-LFP-60" in form.text and "Checks" not in form.text

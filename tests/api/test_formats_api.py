@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from batteryloop.api.app import create_app
+from batteryloop.server import create_app
 from batteryloop.sim import pilot
 from batteryloop.store.db import Store
 from tests.conftest import make_services

@@ -16,7 +16,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from batteryloop.api.app import create_app
+from batteryloop.server import create_app
 from batteryloop.sim import pilot
 from batteryloop.store.db import Store
 from tests.conftest import make_services, seed_pilot

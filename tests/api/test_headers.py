@@ -77,7 +77,7 @@ def test_rate_limited_answers_carry_them_too(client: Any) -> None:
 
     from fastapi.testclient import TestClient
 
-    from batteryloop.api.app import create_app
+    from batteryloop.server import create_app
 
     svc = client.services
     limited = create_app(settings=replace(svc.settings, rate_limit_per_minute=1), services=svc)

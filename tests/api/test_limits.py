@@ -17,7 +17,7 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from batteryloop.api.app import create_app
+from batteryloop.server import create_app
 from batteryloop.api import ratelimit
 from batteryloop.api.limits import json_limit_error
 from batteryloop.api.ratelimit import client_address, parse_networks

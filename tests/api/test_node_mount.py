@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from batteryloop.api.app import create_app
+from batteryloop.server import create_app
 from tests.conftest import make_services
 
 

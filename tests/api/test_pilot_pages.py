@@ -33,7 +33,7 @@ def figures(html: str) -> dict[str, list[dict[str, Any]]]:
 def _client(tmp: Path, config: Any = None, references: Any = None) -> Iterator[Any]:
     from fastapi.testclient import TestClient
 
-    from batteryloop.api.app import create_app
+    from batteryloop.server import create_app
     from batteryloop.sim.loop import run_pilot
     from batteryloop.store.db import Store
 

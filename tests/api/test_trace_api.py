@@ -8,7 +8,7 @@ from typing import Any
 
 from batteryloop.sim import pilot
 from batteryloop.trace.client import ChainWriter
-from batteryloop.trace.sim import attach_demo_keys, demo_signers
+from batteryloop.sim.supply_chain import attach_demo_keys, demo_signers
 
 
 def H(client: Any, who: str) -> dict[str, str]:
@@ -94,7 +94,7 @@ def test_demo_ledger_and_trace_cli(tmp_path: Path) -> None:
 
 
 def test_lineage_on_passport_page_and_recycled_content_into_model(client: Any) -> None:
-    from batteryloop.trace.sim import record_pilot
+    from batteryloop.sim.supply_chain import record_pilot
 
     pids = [_pack(client, 93 + i) for i in range(6)]
     nmc = [p for p in pids if ".NMC811-" in p or ".NCA-" in p]
@@ -126,7 +126,7 @@ def test_lineage_on_passport_page_and_recycled_content_into_model(client: Any) -
 
 
 def test_bom_as_built_export_uses_the_ledger_tree(client: Any) -> None:
-    from batteryloop.trace.sim import record_pilot
+    from batteryloop.sim.supply_chain import record_pilot
 
     pid = _pack(client, 101)
     model = "EM-NMC811-82" if ".NMC811-" in pid else "EM-NCA-75" if ".NCA-" in pid else None

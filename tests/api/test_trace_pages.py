@@ -37,7 +37,7 @@ def _packs(client: Any, n: int = 3, seed: int = 5) -> list[str]:
 @pytest.fixture
 def traced(client: Any) -> dict[str, Any]:
     """An NMC pack and an NCA pack with their supply chain in the ledger; an LFP pack without."""
-    from batteryloop.trace.sim import record_pilot
+    from batteryloop.sim.supply_chain import record_pilot
 
     nmc, lfp, nca = _packs(client)
     assert ".LFP-" in lfp

@@ -27,7 +27,7 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def pilot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     require_chromium()
-    from batteryloop.api.app import build_services
+    from batteryloop.services import build_services
     from batteryloop.config import Settings
     from batteryloop.reference import References
     from batteryloop.sim.loop import PilotConfig, run_pilot

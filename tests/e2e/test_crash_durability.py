@@ -30,7 +30,7 @@ def _free_port() -> int:
 def _start(db: Path, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "BATTERYLOOP_DATABASE_URL": f"sqlite:///{db}", "BATTERYLOOP_ADMIN_TOKEN": "crash-admin",
            "BATTERYLOOP_RATE_LIMIT_PER_MINUTE": "0"}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "batteryloop.api.app:create_app", "--factory",
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "batteryloop.server:create_app", "--factory",
                              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"], env=env)
     for _ in range(150):
         try:
@@ -48,7 +48,7 @@ KILLS = int(os.environ.get("BATTERYLOOP_CRASH_KILLS", "1"))  # bench/crash_kills
 def _setup(base: str) -> tuple[dict[str, str], list[dict[str, Any]]]:
     """Participants (the automaker with a token; the supply chain's actors with their public keys) and models;
     returns the operator's headers and signed ledger batches to stream (a generated supply chain, 50 a batch)."""
-    from batteryloop.trace.sim import all_participants, demo_signers, supply_chain
+    from batteryloop.sim.supply_chain import all_participants, demo_signers, supply_chain
 
     admin = {"Authorization": "Bearer crash-admin"}
     signers = demo_signers()

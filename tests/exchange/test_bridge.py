@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from batteryloop.access import Caller
-from batteryloop.api.app import build_services
+from batteryloop.services import build_services
 from batteryloop.config import Settings
 from batteryloop.exchange.bridge import import_supplier_footprint, pack_carbon_footprint, request_trade
 from batteryloop.exchange.commitments import Opening, audit, commit, verify_statement

@@ -104,7 +104,7 @@ def test_demo_flow(tmp_path: Path) -> None:
 
     import uvicorn
 
-    from batteryloop.exchange.demo import dashboard_app, run_flow, start_demo
+    from batteryloop.sim.dataspace_nodes import dashboard_app, run_flow, start_demo
 
     d = start_demo(tmp_path / "demo")
     sock = reserve_port()

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from batteryloop.access import Caller
-from batteryloop.api.app import build_services
+from batteryloop.services import build_services
 from batteryloop.config import Settings
 from batteryloop.exchange.config import DatasetConfig
 from batteryloop.participants import Role

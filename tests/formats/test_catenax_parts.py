@@ -142,7 +142,7 @@ def _ledger_children(tmp_path):  # type: ignore[no-untyped-def]
     from batteryloop.store.db import Store
     from batteryloop.trace.client import ChainWriter
     from batteryloop.trace.ledger import Ledger
-    from batteryloop.trace.sim import all_participants, demo_signers
+    from batteryloop.sim.supply_chain import all_participants, demo_signers
     from tests.trace.test_queries import small_graph
 
     store = Store(f"sqlite:///{tmp_path}/t.db")

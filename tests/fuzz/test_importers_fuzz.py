@@ -181,7 +181,7 @@ def archive_bytes(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, Path
     from batteryloop.archive import export_archive
     from batteryloop.sim import pilot
     from batteryloop.store.db import Store
-    from batteryloop.trace.sim import attach_demo_keys, demo_signers, supply_chain
+    from batteryloop.sim.supply_chain import attach_demo_keys, demo_signers, supply_chain
     from tests.conftest import make_services, seed_pilot
 
     tmp = tmp_path_factory.mktemp("arch")
@@ -357,7 +357,7 @@ def ledger_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, lis
     """An empty store whose participants hold their demo keys, and a real supply chain's signed events."""
     from batteryloop.identity import ParticipantService
     from batteryloop.store.db import Store
-    from batteryloop.trace.sim import demo_signers, register_participants, supply_chain
+    from batteryloop.sim.supply_chain import demo_signers, register_participants, supply_chain
 
     tmp = tmp_path_factory.mktemp("led")
     store = Store(f"sqlite:///{tmp}/tmpl.db")
@@ -377,7 +377,7 @@ def _leaves(obj: Any) -> list[Any]:
 
 
 def _chain_leaves() -> list[Any]:
-    from batteryloop.trace.sim import supply_chain
+    from batteryloop.sim.supply_chain import supply_chain
 
     seen = {json.dumps(x): x for ev in supply_chain(1) for k, v in ev.items() if k not in ("signature", "prev")
             for x in _leaves(v)}
@@ -400,7 +400,7 @@ def test_mutated_signed_batches_are_all_or_nothing(pick: int, es: list, resign: 
     from batteryloop.store.db import Store
     from batteryloop.trace.client import ChainWriter
     from batteryloop.trace.ledger import Ledger
-    from batteryloop.trace.sim import demo_signers
+    from batteryloop.sim.supply_chain import demo_signers
 
     template, events = ledger_template
     i = pick % len(events)

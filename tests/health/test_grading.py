@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from batteryloop.health.grading import IntakeRecord, grade, intake_from_soh
-from batteryloop.health.reference.ul1974 import DEFAULT, thresholds
+from batteryloop.reference.ul_1974 import DEFAULT, thresholds
 from batteryloop.health.soh import estimate_soh
 
 

@@ -12,7 +12,7 @@ import pytest
 from batteryloop.health.errors import HealthError
 from batteryloop.health.lifetime import LifetimeModel, evaluate, load_curve_set, train, write_predictions
 from batteryloop.health.lifetime.model import CANDIDATES, VARIANCE, fingerprint
-from batteryloop.health.reference.severson2019 import GOAL_TEST1_RMSE_CYCLES
+from batteryloop.reference.severson_2019 import GOAL_TEST1_RMSE_CYCLES
 
 #: measured 2026-11-26: test1 RMSE 80.8 cycles (selected model trajectory_gp); the margin keeps
 #: the test meaningful (the Severson variance model scores 137.9 and must fail it)

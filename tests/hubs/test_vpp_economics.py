@@ -103,7 +103,7 @@ def test_reports_are_json_ready(small_hub: dict[str, Any]) -> None:
 
 
 def test_break_even_pack_price_equalises_lcos(small_hub: dict[str, Any]) -> None:
-    from batteryloop.hubs.references import hub_references
+    from batteryloop.reference import hub_references
 
     hub = prepare_hub(small_hub)
     year = simulate_year(hub, days=30)

@@ -87,7 +87,7 @@ def _check_view(view: dict[str, Any], tiers: set[Tier]) -> None:
 def api(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from fastapi.testclient import TestClient
 
-    from batteryloop.api.app import create_app
+    from batteryloop.server import create_app
     from batteryloop.store.db import Store
     from tests.conftest import make_services, seed_pilot
 

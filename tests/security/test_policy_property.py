@@ -104,7 +104,7 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     from fastapi.testclient import TestClient
 
-    from batteryloop.api.app import create_app
+    from batteryloop.server import create_app
     from batteryloop.store.db import Store
     from tests.conftest import make_services
 

@@ -37,7 +37,7 @@ FORMATS = ["batteryloop", "catenax", "idta-samm", "aas-json", "aasx", "catenax-s
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from fastapi.testclient import TestClient
 
-    from batteryloop.api.app import create_app
+    from batteryloop.server import create_app
     from batteryloop.store.db import Store
     from tests.conftest import make_services, seed_pilot
 

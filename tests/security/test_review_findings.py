@@ -59,7 +59,7 @@ class W:
 def w(tmp_path_factory: pytest.TempPathFactory) -> Iterator[W]:
     from fastapi.testclient import TestClient
 
-    from batteryloop.api.app import create_app
+    from batteryloop.server import create_app
     from batteryloop.store.db import Store
     from tests.conftest import make_services
 

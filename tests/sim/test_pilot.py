@@ -200,7 +200,7 @@ def test_pilot_cli_summary(tmp_path: Path) -> None:
 def test_registry_page_links_the_pilot_dashboard(pilot_run: tuple[Any, dict[str, Any]]) -> None:
     from fastapi.testclient import TestClient
 
-    from batteryloop.api.app import create_app
+    from batteryloop.server import create_app
 
     s, rep = pilot_run
     with TestClient(create_app(services=s)) as c:

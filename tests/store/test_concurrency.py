@@ -33,7 +33,7 @@ from batteryloop.store.db import Store, StoreBusy, is_transient
 from batteryloop.store.tables import participants, passports
 from batteryloop.trace.client import ChainWriter
 from batteryloop.trace.ledger import Ledger
-from batteryloop.trace.sim import attach_demo_keys, demo_signers
+from batteryloop.sim.supply_chain import attach_demo_keys, demo_signers
 
 EM = pilot.AUTOMAKER
 

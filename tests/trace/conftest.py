@@ -17,7 +17,7 @@ from batteryloop.sim import pilot
 from batteryloop.store.db import Store
 from batteryloop.trace.keys import Signer
 from batteryloop.trace.ledger import Ledger
-from batteryloop.trace.sim import all_participants, demo_signers
+from batteryloop.sim.supply_chain import all_participants, demo_signers
 
 def _sqlite_store(tmp_path) -> Store:  # type: ignore[no-untyped-def]
     store = Store(f"sqlite:///{tmp_path}/t.db")

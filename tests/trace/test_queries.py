@@ -15,7 +15,7 @@ import pytest
 
 from batteryloop.errors import InvalidData, NotFound
 from batteryloop.sim import pilot
-from batteryloop.trace import sim
+from batteryloop.sim import supply_chain as sim
 from batteryloop.trace.client import ChainWriter
 from batteryloop.trace.ledger import Ledger
 from batteryloop.trace.queries import TraceQueries

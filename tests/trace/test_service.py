@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from batteryloop.trace import TraceService, TraceSettings
-from batteryloop.trace.sim import record_pilot, supply_chain
+from batteryloop.sim.supply_chain import record_pilot, supply_chain
 
 
 def test_record_pilot_and_ask_everything(store) -> None:  # type: ignore[no-untyped-def]

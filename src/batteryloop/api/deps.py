@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from fastapi import Request
 
 from ..access import ANONYMOUS, Caller
-from ..config import Settings
 from ..errors import Unauthorized
-from ..identity import ParticipantService
-from ..passport.service import PassportService
-from ..store.db import Store
+from ..services import Services
 
 COOKIE = "batteryloop_token"
 
-
-@dataclass
-class Services:
-    settings: Settings
-    store: Store
-    participants: ParticipantService
-    passports: PassportService
-    circular: Any = None
-    health: Any = None
-    audit: Any = None
-    trace: Any = None
-    keys: Any = None
-    delegations: Any = None
 
 
 def services(request: Request) -> Services:

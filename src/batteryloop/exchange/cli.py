@@ -141,7 +141,7 @@ def demo(workdir: Annotated[Path, typer.Option(help="where the demo nodes keep t
     """Five nodes in two data spaces; the Ouranos → Catena-X bridge and a passport transfer; a dashboard."""
     import uvicorn
 
-    from .demo import dashboard_app, run_flow, start_demo
+    from ..sim.dataspace_nodes import dashboard_app, run_flow, start_demo
 
     d = start_demo(workdir)
     try:

@@ -3,7 +3,7 @@
 Read it like a chapter: the canonical series (:mod:`.timeseries`), the readers that fill it
 (:mod:`.readers`), the per-cycle view (:mod:`.summary`), the state of health of EU 2023/1542
 Annex VII (:mod:`.soh`), lifetime models (:mod:`.lifetime`, :mod:`.rul`), and the grading of
-retired batteries (:mod:`.grading`, thresholds in :mod:`.reference.ul1974`). Everything here is
+retired batteries (:mod:`.grading`, thresholds in :mod:`batteryloop.reference.ul_1974`). Everything here is
 pure: it reads files it is given and returns values; storing them is the services' job.
 """
 

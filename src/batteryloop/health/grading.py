@@ -1,5 +1,5 @@
 """Grading of retired packs, modules and cells for re-use, second life or recycling, in the spirit
-of UL 1974 (intake review → tests → grade with reasons). Thresholds: :mod:`.reference.ul1974`.
+of UL 1974 (intake review → tests → grade with reasons). Thresholds: :mod:`batteryloop.reference.ul_1974`.
 
 Grades: ``A`` (re-use or demanding second life), ``B`` (second-life storage), ``C`` (low-demand
 second life, after repair or with derating), ``recycle`` (not fit for re-use: route to recycling).
@@ -15,7 +15,7 @@ from datetime import date
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from batteryloop.health.reference.ul1974 import DEFAULT, SOURCE, GradingThresholds
+from batteryloop.reference.ul_1974 import DEFAULT, SOURCE, GradingThresholds
 from batteryloop.health.soh import StateOfHealth
 
 GRADES = ("A", "B", "C", "recycle")

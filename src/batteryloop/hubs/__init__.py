@@ -27,8 +27,8 @@ from .hub import (
     prepare_hub,
 )
 from .pv import clear_sky_ghi_w_per_m2, pv_day_kw, read_pv_csv, weather_factors
-from .references import HUB_SETS, hub_references
-from .simulate import METHODS, YearResult, simulate_year
+from ..reference import HUB_SETS, hub_references
+from .year import METHODS, YearResult, simulate_year
 from .storage import AgeingModel, Pack, StorageString, fade_from_history, pack_from_passport, pack_from_soh, string_figures
 from .vpp import GridSignal, VppResult, offer_flexibility, vpp_day
 

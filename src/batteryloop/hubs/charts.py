@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 
-from .simulate import YearResult
+from .year import YearResult
 
 
 def power_stack(result: YearResult, first_day: int = 0, days: int = 7) -> dict[str, Any]:

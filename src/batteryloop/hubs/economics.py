@@ -50,8 +50,8 @@ from ..circular.routes import recycle_value_usd_per_kwh
 from ..reference import References, ReferenceValue
 from .errors import HubInputError
 from .hub import HubPrepared, prepare_hub
-from .references import hub_references
-from .simulate import YearResult
+from ..reference import hub_references
+from .year import YearResult
 
 
 class LcosResult(BaseModel):

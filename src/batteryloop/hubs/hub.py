@@ -29,7 +29,7 @@ from ..reference import References, Tracker
 from .dispatch import DayInputs
 from .errors import HubInputError, from_validation
 from .pv import pv_day_kw, read_pv_csv
-from .references import hub_references
+from ..reference import hub_references
 from .storage import AgeingModel, Pack, StorageString, string_figures
 
 _EV_PROFILE = [0.5, 0.3, 0.2, 0.2, 0.3, 0.5, 1, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 5, 5, 4, 3, 2, 1]

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..reference import References, Tracker
 from .errors import HubInputError
-from .references import hub_references
+from ..reference import hub_references
 
 
 def clear_sky_ghi_w_per_m2(latitude_deg: float, day_of_year: int | np.ndarray, hours: np.ndarray,

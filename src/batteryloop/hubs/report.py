@@ -11,7 +11,7 @@ from typing import Any
 from ..reference import References
 from .economics import hub_economics
 from .hub import HubConfig, prepare_hub
-from .simulate import simulate_year
+from .year import simulate_year
 from .vpp import GridSignal, vpp_day
 
 

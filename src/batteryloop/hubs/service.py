@@ -16,7 +16,7 @@ from typing import Any
 
 from ..access import Caller
 from ..passport.service import PassportService
-from .simulate import YearResult
+from .year import YearResult
 
 
 def soh_patches(result: YearResult, current: dict[str, dict[str, Any]] | None = None,

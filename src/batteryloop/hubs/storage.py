@@ -29,7 +29,7 @@ from ..circular.chemistry import parse_chemistry
 from ..circular.errors import CircularInputError
 from ..reference import References, Tracker
 from .errors import HubInputError
-from .references import hub_references
+from ..reference import hub_references
 
 
 def chemistry_family(chemistry: str) -> str:

@@ -23,6 +23,7 @@ from ..errors import Conflict, Forbidden, InvalidData, NotFound, deny, from_vali
 from ..relations import passport_resource
 from ..store.db import Store, utcnow_iso
 from ..store.fastread import FastReader
+from ..store.passports import PassportRecord, find_record, find_records
 from ..store.tables import battery_model_versions, battery_models, passport_versions, passports
 from .identifiers import UniqueIdentifier, web_link
 from .lifecycle import LifecycleError, StatusEvent, check_transition
@@ -48,20 +49,6 @@ def merge_patch(target: Any, patch: Any) -> Any:
             out[k] = merge_patch(out.get(k), v)
     return out
 
-
-@dataclass
-class PassportRecord:
-    id: str
-    model_id: str
-    economic_operator_id: str
-    owner_id: str | None
-    status: str
-    archived: bool
-    successor_id: str | None
-    version: int
-    hash: str
-    data: dict[str, Any]
-    model_version: int
 
 
 @dataclass
@@ -382,34 +369,16 @@ class PassportService:
         report.stored += len(rows)
         report.ids.extend(ids)
 
-    @staticmethod
-    def _record_query() -> Any:
-        return select(
-            passports.c.id, passports.c.model_id, passports.c.economic_operator_id, passports.c.owner_id,
-            passports.c.status, passports.c.archived, passports.c.successor_id, passports.c.version,
-            passports.c.hash, passports.c.data, battery_models.c.version.label("model_version"),
-        ).join(battery_models, battery_models.c.id == passports.c.model_id)
-
-    @staticmethod
-    def _record_row(row: Any) -> PassportRecord:
-        return PassportRecord(row.id, row.model_id, row.economic_operator_id, row.owner_id, row.status,
-                              bool(row.archived), row.successor_id, row.version, row.hash, orjson.loads(row.data),
-                              row.model_version)
-
     def _record(self, conn: Any, passport_id: str) -> PassportRecord:
-        row = conn.execute(self._record_query().where(passports.c.id == passport_id)).first()
-        if row is None:
+        rec = find_record(conn, passport_id)
+        if rec is None:
             raise NotFound(f"no passport {passport_id!r}")
-        return self._record_row(row)
+        return rec
 
     def get_records(self, passport_ids: list[str]) -> dict[str, PassportRecord]:
         """Many passports' current records (missing ids are absent from the result)."""
-        out: dict[str, PassportRecord] = {}
         with self.store.read() as conn:
-            for i in range(0, len(passport_ids), 500):
-                for row in conn.execute(self._record_query().where(passports.c.id.in_(passport_ids[i:i + 500]))).all():
-                    out[row.id] = self._record_row(row)
-        return out
+            return find_records(conn, passport_ids)
 
     def get_record(self, passport_id: str) -> PassportRecord:
         with self.store.read() as conn:
@@ -524,8 +493,7 @@ class PassportService:
             n = 0
             for i in range(0, len(ids), 500):
                 part = ids[i:i + 500]
-                recs = {r.id: r for r in (self._record_row(r) for r in conn.execute(self._record_query().where(
-                    passports.c.id.in_(part))).all())}
+                recs = find_records(conn, part)
                 rows, vrows = [], []
                 for pid in part:
                     rec = recs.get(pid)

@@ -24,6 +24,16 @@ Sets (module = set name):
 - ``first_life_fade`` — first-life fade of traction packs (fitted to CALCE CS2_36 and Severson 2019).
 - ``vehicle_usage`` — annual distance, energy use and fast-charging share by vehicle category.
 - ``batteryloop_assumptions`` — the project's own estimates (unverified), where no source gives a number.
+- ``tou_tariffs_cn``, ``pv_clear_sky``, ``stationary_storage_costs``, ``second_life_degradation`` — the
+  storage hubs' tariffs, solar resource, storage costs and second-life ageing (:data:`HUB_SETS`).
+
+Tables that are not value sets but typed records live here too, with a ``CITATION``:
+``severson_2019`` (published early-prediction results on the Severson data, for the lifetime model) and
+``ul_1974`` (second-life intake grading thresholds).
+
+To add a source: a module named after it (``publisher_year``) holding ``SET = ReferenceSet(name=…,
+citation=Citation(…), values={…})`` with units in the key names, listed in :func:`default_sets`; tests in
+``tests/circular/test_reference.py`` check that every set cites its source.
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ from ._core import (
     ReferenceSet,
     ReferenceValue,
     Tracker,
+    register_default_sets,
 )
 
 
@@ -85,6 +96,8 @@ def default_sets() -> list[ReferenceSet]:
     ]
 
 
+register_default_sets(default_sets)
+
 __all__ = [
     "Citation",
     "ReferenceDataError",
@@ -94,3 +107,22 @@ __all__ = [
     "Tracker",
     "default_sets",
 ]
+
+
+def _hub_sets() -> tuple[ReferenceSet, ...]:
+    from . import pv_clear_sky, second_life_degradation, stationary_storage_costs, tou_tariffs_cn
+
+    return (tou_tariffs_cn.SET, pv_clear_sky.SET, stationary_storage_costs.SET, second_life_degradation.SET)
+
+
+HUB_SETS: tuple[ReferenceSet, ...] = _hub_sets()
+
+
+def hub_references(base: References | None = None) -> References:
+    """``base`` (default: ``References.default()``) with the storage hubs' sets added where it lacks them
+    (a caller's own :class:`References` built from fewer sets still runs a hub)."""
+    refs = base or References.default()
+    missing = {s.name: s for s in HUB_SETS if s.name not in refs}
+    if not missing:
+        return refs
+    return References({**{n: refs.set(n) for n in refs.names()}, **missing})

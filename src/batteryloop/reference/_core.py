@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import math
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,6 +177,16 @@ def _check_leaf(set_name: str, dotted: str, new: Any, sibling: Any) -> None:
             )
 
 
+_default_sets: Callable[[], list[ReferenceSet]] | None = None
+
+
+def register_default_sets(sets: Callable[[], list[ReferenceSet]]) -> None:
+    """Name the function that lists the default sets (the package does, when it is imported: the set
+    modules import this one, so this module does not import them)."""
+    global _default_sets
+    _default_sets = sets
+
+
 class References:
     """The reference sets a calculation may read, by name. Immutable: ``override`` returns a copy."""
 
@@ -185,9 +195,9 @@ class References:
 
     @classmethod
     def default(cls) -> References:
-        from . import default_sets
-
-        return cls({s.name: s for s in default_sets()})
+        if _default_sets is None:
+            raise ReferenceDataError("no default reference sets: import batteryloop.reference")
+        return cls({s.name: s for s in _default_sets()})
 
     def __contains__(self, name: str) -> bool:
         return name in self._sets

@@ -1,6 +1,6 @@
 """The pilot's two data spaces: connector nodes talking the Dataspace Protocol over loopback HTTP.
 
-Five nodes (:func:`batteryloop.exchange.demo.start_demo`): a Catena-X issuer, the European automaker and
+Five nodes (:func:`batteryloop.sim.dataspace_nodes.start_demo`): a Catena-X issuer, the European automaker and
 the EU recycler in Catena-X; an Ouranos issuer and the Japanese cell maker in Ouranos; recognition
 agreements both ways. The automaker's connector serves the pilot's own passports (the pilot's
 :class:`~batteryloop.passport.service.PassportService`).
@@ -29,7 +29,7 @@ NCA_MODEL = "EM-NCA-75"
 
 class PilotDataspace:
     def __init__(self, services: Any, workdir: Path, run: Any) -> None:
-        from ..exchange.demo import start_demo
+        from .dataspace_nodes import start_demo
 
         self.services = services
         self.run = run
@@ -42,7 +42,7 @@ class PilotDataspace:
 
     def _bridge(self) -> None:
         from ..exchange.bridge import pack_carbon_footprint
-        from ..exchange.demo import exchange_cell_footprint
+        from .dataspace_nodes import exchange_cell_footprint
 
         # illustrative figures (kg CO2e per kWh of cells, the demo cell maker's); its confidential breakdown
         # is committed to on its node, never sent
@@ -75,7 +75,7 @@ class PilotDataspace:
     def pull_retired(self, year: int) -> None:
         """The EU recycler pulls, over DSP, the passports of a few packs retired this year in the EU."""
         from ..exchange.config import DatasetConfig
-        from ..exchange.demo import USAGE
+        from .dataspace_nodes import USAGE
 
         picks = [d["pack"] for d in self.run.decisions if d["year"] == year
                  and d["region"] == "EU"][: self.run.cfg.dsp_pulls_per_year]

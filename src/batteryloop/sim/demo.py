@@ -30,7 +30,7 @@ def _fresh(settings: Settings) -> None:
 def run_demo(settings: Settings, *, packs: int = 2000, seed: int = 42, years: int = 10, start_year: int | None = None,
              dataspace: bool = True, fresh: bool = True, console: Console | None = None) -> str:
     """Run the pilot and return the summary text (the report is stored in ``pilot_runs``)."""
-    from ..api.app import build_services
+    from ..services import build_services
     from .loop import PilotConfig, run_pilot
 
     console = console or Console(stderr=True)

@@ -49,15 +49,13 @@ from ..participants import Role
 from ..reference import References
 from ..store.db import iso_text, parse_iso
 from ..trace.client import ChainWriter
-from ..trace.sim import TRACE_PARTICIPANTS, demo_signers
+from .supply_chain import TRACE_PARTICIPANTS, demo_signers
 from . import pilot
+from .pilot import STATE_LOST, STATE_NAMES, STATE_RECYCLED, STATE_SECOND_LIFE, STATE_VEHICLE
 from .fade import FadeModel, chemistry_family
 from .supply import Clock, MaterialChain, pack_materials
 
 USAGES = ("private_car", "taxi", "delivery_van")
-STATE_NEW, STATE_VEHICLE, STATE_SECOND_LIFE, STATE_RECYCLED, STATE_LOST = 0, 1, 2, 3, 4
-STATE_NAMES = {STATE_VEHICLE: "in vehicles", STATE_SECOND_LIFE: "second life", STATE_RECYCLED: "recycled",
-               STATE_LOST: "left the loop"}
 CELL_MAKER = {"EM-NMC811-82": pilot.CELL_KR, "EM-NCA-75": pilot.CELL_JP, "EM-LFP-60": pilot.CELL_CN}
 # which models each usage's vehicles carry (weights)
 USAGE_MODELS = {"private_car": {"EM-NMC811-82": 0.5, "EM-NCA-75": 0.5},
@@ -726,7 +724,7 @@ class PilotRun:
         the hub's size are taken to earn the same per kWh in the integrator's other hubs."""
         from ..hubs.economics import hub_economics
         from ..hubs.service import plan_from_passports
-        from ..hubs.simulate import simulate_year
+        from ..hubs.year import simulate_year
 
         f = self.fleet
         max_packs = int(self.t.get("batteryloop_assumptions", "pilot", "max_packs_per_hub"))

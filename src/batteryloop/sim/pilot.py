@@ -13,6 +13,11 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
+# where a pack of the pilot's fleet is (the simulator's state codes, the report's categories)
+STATE_NEW, STATE_VEHICLE, STATE_SECOND_LIFE, STATE_RECYCLED, STATE_LOST = 0, 1, 2, 3, 4
+STATE_NAMES = {STATE_VEHICLE: "in vehicles", STATE_SECOND_LIFE: "second life", STATE_RECYCLED: "recycled",
+               STATE_LOST: "left the loop"}
+
 AUTOMAKER = "BPNL000000000EM1"
 CELL_KR = "211-86-00017"
 CELL_JP = "9876543210987"

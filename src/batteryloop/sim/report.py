@@ -19,13 +19,12 @@ from sqlalchemy import desc, insert, select
 from ..errors import NotFound
 from ..store.tables import pilot_runs
 from . import pilot
+from .pilot import STATE_LOST, STATE_RECYCLED, STATE_SECOND_LIFE
 
 
 def _sankey(run: Any) -> dict[str, Any]:
     """Material flows (kg of Li+Ni+Co+Mn+Fe, graphite apart) from mines to packs, out of the loop and back."""
     flows = dict(run.chain.flows)
-    from .loop import STATE_LOST, STATE_RECYCLED, STATE_SECOND_LIFE
-
     f = run.fleet
     metal = {mid: m.metal_in_pack_kg for mid, m in run.materials.items()}
     by_state: Counter[int] = Counter()

@@ -27,7 +27,7 @@ from typing import Any
 from ..circular.chemistry import pack_composition
 from ..reference import References
 from ..trace.client import ChainWriter
-from ..trace.sim import MINE_AU, MINE_CD, MINE_CL, MINE_ID, REFINER_CN, CAM_KR
+from .supply_chain import MINE_AU, MINE_CD, MINE_CL, MINE_ID, REFINER_CN, CAM_KR
 from . import pilot
 
 SALT = {  # element → (product, element mass fraction)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import Engine
 
-if TYPE_CHECKING:
-    from .db import Store
+
+class Store(Protocol):
+    """What a migration needs of :class:`batteryloop.store.db.Store` (which calls this module)."""
+
+    url: str
+    engine: Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

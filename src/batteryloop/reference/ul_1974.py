@@ -21,6 +21,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from ._core import Citation
+
+CITATION = Citation(
+    title="UL 1974, Evaluation for Repurposing or Remanufacturing Batteries (intake checks); grade limits: "
+          "batteryloop defaults",
+    publisher="UL Standards & Engagement; batteryloop",
+    date="2023; 2026-11-26",
+    verified=False,
+    note="the standard names the checks, not the limits; UNECE R100 rev. 3 §5.1.1.3 gives the insulation rule",
+)
 SOURCE = "UL 1974 (2nd ed., 2023) intake checks; limits: batteryloop defaults 2026-11-26 (see module doc)"
 
 

@@ -24,9 +24,9 @@ import random
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ..sim import pilot
-from .client import ChainWriter
-from .keys import Signer
+from . import pilot
+from ..trace.client import ChainWriter
+from ..trace.keys import Signer
 
 MINE_CL = "BPNL000000000MC1"  # lithium brine, Chile
 MINE_AU = "BPNL000000000MA2"  # spodumene, Australia
@@ -298,7 +298,7 @@ def attach_demo_keys(store: Any, signers: dict[str, Signer]) -> None:
 def record_pilot(store: Any, *, n_packs: int = 200, seed: int = 7,
                  packs: Sequence[tuple[str, str]] | None = None) -> Any:
     """Record a pilot's supply chain through the ledger (for the demo): mines to packs, signed and verified."""
-    from .ledger import Ledger
+    from ..trace.ledger import Ledger
 
     signers = demo_signers()
     attach_demo_keys(store, signers)

@@ -13,8 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CITATION = (
-    "Severson et al., Nature Energy 4, 383-391 (2019); Attia et al., J. Electrochem. Soc. 168, 090547 (2021)"
+from ._core import Citation
+
+CITATION = Citation(
+    title="Data-driven prediction of battery cycle life before capacity degradation (Table 1); Statistical "
+          "learning for accurate and interpretable battery lifetime prediction",
+    publisher="Severson et al., Nature Energy 4, 383-391; Attia et al., J. Electrochem. Soc. 168, 090547",
+    date="2019; 2021",
+    url="https://doi.org/10.1038/s41560-019-0356-8",
+    note="transcribed in REFERENCE.md §6 (2026-11); rows marked verified=False came from secondary sources",
 )
 
 

@@ -16,10 +16,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .config import NodeConfig
-from .credentials import BPN, CERTIFICATION, DISMANTLER, FRAMEWORK_AGREEMENT, MEMBERSHIP
-from .node import Node
-from .runtime import ThreadedNode, reserve_port
+from ..exchange.config import NodeConfig
+from ..exchange.credentials import BPN, CERTIFICATION, DISMANTLER, FRAMEWORK_AGREEMENT, MEMBERSHIP
+from ..exchange.node import Node
+from ..exchange.runtime import ThreadedNode, reserve_port
 
 AUTOMAKER_BPN = "BPNL000000000EM1"
 RECYCLER_BPN = "BPNL000000000RM3"
@@ -57,7 +57,7 @@ def start_demo(workdir: Path, host: str = "127.0.0.1", *, cell_trace: str | None
     demo = Demo(workdir, host)
     socks = {n: reserve_port(host) for n in ("cx-issuer", "ou-issuer", "automaker", "recycler", "cellmaker")}
     url = {n: f"http://{host}:{s.getsockname()[1]}" for n, s in socks.items()}
-    from .did import did_web
+    from ..exchange.did import did_web
 
     trust = {"registries": {"catena-x": {did_web(url["cx-issuer"]): [MEMBERSHIP, BPN, FRAMEWORK_AGREEMENT, DISMANTLER]},
                             "ouranos": {did_web(url["ou-issuer"]): [MEMBERSHIP, CERTIFICATION]}},
@@ -101,12 +101,12 @@ def start_demo(workdir: Path, host: str = "127.0.0.1", *, cell_trace: str | None
 def run_flow(demo: Demo, *, passports: int = 1) -> dict[str, Any]:
     """The bridge and a passport transfer; returns what happened (ids, figures)."""
     from ..access import Caller
-    from ..api.app import build_services
+    from ..services import build_services
     from ..config import Settings
     from ..participants import Role
-    from ..sim import pilot
-    from .bridge import pack_carbon_footprint
-    from .config import DatasetConfig
+    from . import pilot
+    from ..exchange.bridge import pack_carbon_footprint
+    from ..exchange.config import DatasetConfig
 
     a, r = demo.node("automaker"), demo.node("recycler")
     # automaker's passports on its own store
@@ -156,8 +156,8 @@ def exchange_cell_footprint(demo: Demo, *, cells_kwh: float, part_name: str, cfp
     the automaker's trade request is answered and the aggregate pulled and checked over DSP. Returns the
     :class:`~batteryloop.exchange.bridge.SupplierFootprint`.
     """
-    from .bridge import import_supplier_footprint, request_trade
-    from .commitments import commit
+    from ..exchange.bridge import import_supplier_footprint, request_trade
+    from ..exchange.commitments import commit
 
     a, c = demo.node("automaker"), demo.node("cellmaker")
     trace = demo.info["cell_trace"]
@@ -185,7 +185,7 @@ def dashboard_app(demo: Demo) -> Any:
     from fastapi import FastAPI
     from fastapi.responses import HTMLResponse
 
-    from .app import render_dashboard
+    from ..exchange.app import render_dashboard
 
     app = FastAPI(title="batteryloop data-space demo")
 

@@ -1,1 +1,0 @@
-"""Reference data of the health package: one module per source, each citing it, each overridable."""

@@ -1,0 +1,21 @@
+"""The dashboard's pages: :func:`install` adds each page module's ``router`` in :data:`PAGES`.
+
+A new page module (a router of ``GET`` pages rendering templates from ``web/templates``) is added to
+:data:`PAGES`; its access rules come from :mod:`batteryloop.access`, like the API's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI
+
+from . import circular_pages, pages, pilot_pages, trace_pages
+
+PAGES = (pages, circular_pages, trace_pages, pilot_pages)
+
+
+def install(app: FastAPI, csp_nonce: Callable[[], str]) -> None:
+    pages.templates.env.globals["csp_nonce"] = csp_nonce  # <script nonce="{{ csp_nonce() }}">
+    for module in PAGES:
+        app.include_router(module.router)
