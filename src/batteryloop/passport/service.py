@@ -15,16 +15,16 @@ from typing import Any
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy import and_, bindparam, insert, select, true, update
-from sqlalchemy.exc import IntegrityError
 
 from ..access import Caller, Resource, authorize, battery_tiers, decide, general_tiers, model_tiers
 from ..errors import Conflict, Forbidden, InvalidData, NotFound, deny, from_validation_error, invalid
 from ..relations import passport_resource
 from ..store.db import Store, utcnow_iso
+from ..store import models as model_repo
+from ..store import passports as passport_repo
+from ..store.errors import IntegrityViolation, translated
 from ..store.fastread import FastReader
 from ..store.passports import PassportRecord, find_record, find_records
-from ..store.tables import battery_model_versions, battery_models, passport_versions, passports
 from .identifiers import UniqueIdentifier, web_link
 from .lifecycle import LifecycleError, StatusEvent, check_transition
 from .model import BatteryData, BatteryModelData, BatteryStatus
@@ -109,9 +109,6 @@ def _check_writable(rec: PassportRecord, caller: Caller, action: str = "passport
 
 
 _VERSION_COLUMNS = ("owner_id", "status", "successor_id", "version", "hash", "data", "updated_at")
-_BULK_UPDATE = (update(passports)
-                .where(passports.c.id == bindparam("b_id"), passports.c.version == bindparam("b_version"))
-                .values(**{k: bindparam(f"v_{k}") for k in (*_VERSION_COLUMNS, "archived")}))
 
 
 class PassportService:
@@ -143,30 +140,29 @@ class PassportService:
         h = version_hash(passport_id=m.model_id, version=1, prev_hash=GENESIS, author=author,
                          created_at=now, reason="created", content=content)
         try:
-            with self.store.write() as conn:
-                if conn.execute(select(battery_models.c.id).where(battery_models.c.id == m.model_id)).first():
+            with translated(), self.store.write() as conn:
+                if model_repo.model_exists(conn, m.model_id):
                     raise Conflict(f"battery model {m.model_id} already exists")
-                conn.execute(insert(battery_models), {
+                model_repo.insert_model(conn, {
                     "id": m.model_id, "manufacturer_id": m.manufacturer_id, "chemistry": m.chemistry.value,
                     "category": m.category.value, "version": 1, "hash": h, "data": _dumps(content),
-                    "created_at": now, "updated_at": now})
-                conn.execute(insert(battery_model_versions), {
+                    "created_at": now, "updated_at": now}, {
                     "model_id": m.model_id, "version": 1, "hash": h, "prev_hash": GENESIS, "author_id": author,
                     "reason": "created", "created_at": now, "data": _dumps(content)})
-        except IntegrityError as exc:
+        except IntegrityViolation as exc:
             raise Conflict(f"battery model {m.model_id} could not be stored: {exc.orig}") from None
         return {"model_id": m.model_id, "version": 1, "hash": h, "data": content}
 
     def update_model(self, model_id: str, patch: Mapping[str, Any], caller: Caller,
                      reason: str = "updated") -> dict[str, Any]:
         with self.store.write() as conn:
-            row = conn.execute(select(battery_models).where(battery_models.c.id == model_id)).first()
+            row = model_repo.find_model(conn, model_id)
             if row is None:
                 raise NotFound(f"no battery model {model_id!r}")
             authorize(caller, "model.update", Resource("model", model_id, manufacturer=row.manufacturer_id))
-            merged = merge_patch(orjson.loads(row.data), patch)
+            merged = merge_patch(row.data, patch)
             for key in ("model_id", "manufacturer_id"):
-                if merged.get(key) != orjson.loads(row.data).get(key):
+                if merged.get(key) != row.data.get(key):
                     raise InvalidData(f"{key} cannot change", [{"field": key, "rule": "immutable",
                                       "message": f"{key}: cannot change", "value": merged.get(key)}])
             try:
@@ -179,13 +175,11 @@ class PassportService:
             v = row.version + 1
             h = version_hash(passport_id=model_id, version=v, prev_hash=row.hash, author=author,
                              created_at=now, reason=reason, content=content)
-            res = conn.execute(update(battery_models).where(
-                battery_models.c.id == model_id, battery_models.c.version == row.version).values(
-                version=v, hash=h, data=_dumps(content), chemistry=m.chemistry.value,
-                category=m.category.value, updated_at=now))
-            if res.rowcount != 1:
+            if not model_repo.update_model(conn, model_id, row.version, {
+                    "version": v, "hash": h, "data": _dumps(content), "chemistry": m.chemistry.value,
+                    "category": m.category.value, "updated_at": now}):
                 raise Conflict(f"battery model {model_id} changed concurrently; retry")
-            conn.execute(insert(battery_model_versions), {
+            model_repo.insert_model_version(conn, {
                 "model_id": model_id, "version": v, "hash": h, "prev_hash": row.hash, "author_id": author,
                 "reason": reason, "created_at": now, "data": _dumps(content)})
         return {"model_id": model_id, "version": v, "hash": h, "data": content}
@@ -193,13 +187,12 @@ class PassportService:
     def _model_data(self, conn: Any, model_id: str, version: int | None = None) -> tuple[dict[str, Any], int]:
         if version is not None and (hit := self._model_cache.get((model_id, version))) is not None:
             return hit, version
-        row = conn.execute(select(battery_models.c.data, battery_models.c.version)
-                           .where(battery_models.c.id == model_id)).first()
-        if row is None:
+        found = model_repo.model_data(conn, model_id)
+        if found is None:
             raise NotFound(f"no battery model {model_id!r}")
-        data = orjson.loads(row.data)
-        self._model_cache.put((model_id, row.version), data)
-        return data, row.version
+        data, current = found
+        self._model_cache.put((model_id, current), data)
+        return data, current
 
     def model_data(self, model_id: str) -> dict[str, Any]:
         """A model's full passport data (no tier cut: for services computing from it, not for display)."""
@@ -215,23 +208,19 @@ class PassportService:
 
     def list_models(self, caller: Caller) -> list[dict[str, Any]]:
         with self.store.read() as conn:
-            rows = conn.execute(select(battery_models.c.id, battery_models.c.data, battery_models.c.version)
-                                .order_by(battery_models.c.id)).all()
+            rows = model_repo.list_models(conn)
         out = []
-        for r in rows:
-            data = orjson.loads(r.data)
+        for model_id, version, data in rows:
             tiers = model_tiers(caller, manufacturer_id=data["manufacturer_id"])
-            out.append({"model_id": r.id, "version": r.version, "data": redact_model(data, tiers)})
+            out.append({"model_id": model_id, "version": version, "data": redact_model(data, tiers)})
         return out
 
     def model_history(self, model_id: str) -> list[dict[str, Any]]:
         with self.store.read() as conn:
-            rows = conn.execute(select(battery_model_versions).where(
-                battery_model_versions.c.model_id == model_id).order_by(battery_model_versions.c.version)).all()
+            rows = model_repo.model_versions(conn, model_id)
         if not rows:
             raise NotFound(f"no battery model {model_id!r}")
-        return [{"version": r.version, "hash": r.hash, "prev_hash": r.prev_hash, "author": r.author_id,
-                 "reason": r.reason, "created_at": r.created_at} for r in rows]
+        return rows
 
     # ======================================================================= passports
     def _prepare(self, data: Mapping[str, Any], caller: Caller, models: dict[str, dict[str, Any]],
@@ -315,7 +304,7 @@ class PassportService:
         seen: set[str] = set()
         now = utcnow_iso()
         try:
-            with self.store.write() as conn:
+            with translated(), self.store.write() as conn:
                 for i, rec in enumerate(records):
                     report.received += 1
                     try:
@@ -346,7 +335,7 @@ class PassportService:
         except _Abort:
             report.stored = 0
             report.ids = []
-        except IntegrityError as exc:  # a concurrent import stored one of these passports first
+        except IntegrityViolation as exc:  # a concurrent import stored one of these passports first
             report.errors.append({"index": 0, "status": 409, "errors": [],
                                   "message": f"a passport of this batch was stored concurrently by another "
                                              f"import; nothing of this batch was stored ({exc.orig})"[:500]})
@@ -356,16 +345,13 @@ class PassportService:
 
     def _insert(self, conn: Any, rows: list[dict[str, Any]], vrows: list[dict[str, Any]], report: ImportReport) -> None:
         ids = [r["id"] for r in rows]
-        existing = set()
-        for i in range(0, len(ids), 500):
-            existing.update(conn.execute(select(passports.c.id).where(passports.c.id.in_(ids[i:i + 500]))).scalars())
+        existing = passport_repo.existing_ids(conn, ids)
         if existing:
             first = sorted(existing)[0]
             report.errors.append({"index": ids.index(first), "status": 409, "errors": [],
                                   "message": f"passport {first} already exists ({len(existing)} of this batch already exist)"})
             raise _Abort
-        conn.execute(insert(passports), rows)
-        conn.execute(insert(passport_versions), vrows)
+        passport_repo.insert_passports(conn, rows, vrows)
         report.stored += len(rows)
         report.ids.extend(ids)
 
@@ -395,21 +381,15 @@ class PassportService:
     def tiers_for(self, rec: PassportRecord, caller: Caller) -> frozenset[Tier]:
         return battery_tiers(caller, economic_operator_id=rec.economic_operator_id, owner_id=rec.owner_id)
 
-    _FAST_SQL = ("SELECT p.id, p.model_id, p.economic_operator_id, p.owner_id, p.status, p.archived, "
-                 "p.successor_id, p.version, p.hash, p.data, m.version FROM passports p "
-                 "JOIN battery_models m ON m.id = p.model_id WHERE p.id = ?")
-
     def get_view(self, passport_id: str, caller: Caller, channel: str = "api") -> dict[str, Any]:
         """The passport as ``caller`` may see it: battery and model data cut to the caller's tiers.
 
         The hot path: one primary-key SELECT through :class:`FastReader`; the model's cut view is
         cached per (model, model version, tiers), so a model change is seen at once.
         """
-        row = self._fast.one(self._FAST_SQL, (passport_id,))
-        if row is None:
+        rec = passport_repo.fast_find_record(self._fast, passport_id)
+        if rec is None:
             raise NotFound(f"no passport {passport_id!r}")
-        rec = PassportRecord(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7], row[8],
-                             orjson.loads(row[9]), row[10])
         tiers = self.tiers_for(rec, caller)
         model = self._model_cache.get((rec.model_id, rec.model_version))
         if model is None:
@@ -494,20 +474,21 @@ class PassportService:
             for i in range(0, len(ids), 500):
                 part = ids[i:i + 500]
                 recs = find_records(conn, part)
-                rows, vrows = [], []
+                rows: list[tuple[str, int, dict[str, Any]]] = []
+                vrows = []
                 for pid in part:
                     rec = recs.get(pid)
                     if rec is None:
                         raise NotFound(f"no passport {pid!r}")
                     _check_writable(rec, caller)
                     values, vrow = self._version_rows(conn, rec, merge_patch(rec.data, patches[pid]), caller, reason)
-                    rows.append({**{f"v_{k}": v for k, v in values.items()}, "b_id": rec.id, "b_version": rec.version})
+                    rows.append((rec.id, rec.version, values))
                     vrows.append(vrow)
                 # one prepared UPDATE for the batch; the version guard still refuses a passport changed meanwhile
-                res = conn.execute(_BULK_UPDATE, rows)
-                if res.rowcount is not None and res.rowcount >= 0 and res.rowcount != len(rows):
+                changed = passport_repo.update_current_many(conn, rows)
+                if changed is not None and changed >= 0 and changed != len(rows):
                     raise Conflict("a passport of this batch changed concurrently; read them again and retry")
-                conn.execute(insert(passport_versions), vrows)
+                passport_repo.insert_versions(conn, vrows)
                 n += len(rows)
             return n
 
@@ -528,11 +509,9 @@ class PassportService:
     def _new_version(self, conn: Any, rec: PassportRecord, content: Mapping[str, Any], caller: Caller,
                      reason: str, *, archive: bool = False) -> dict[str, Any]:
         values, vrow = self._version_rows(conn, rec, content, caller, reason, archive=archive)
-        res = conn.execute(update(passports).where(passports.c.id == rec.id, passports.c.version == rec.version)
-                           .values(**values))
-        if res.rowcount != 1:
+        if not passport_repo.update_current(conn, rec.id, rec.version, values):
             raise Conflict(f"passport {rec.id} changed concurrently; read it again and retry")
-        conn.execute(insert(passport_versions), vrow)
+        passport_repo.insert_versions(conn, [vrow])
         return values
 
     def change_status(self, passport_id: str, event: StatusEvent | str, caller: Caller, *,
@@ -587,12 +566,11 @@ class PassportService:
                 b = self._prepare(new, caller, {}, conn)
             except ValidationError as exc:
                 raise invalid(exc, "new passport") from None
-            if conn.execute(select(passports.c.id).where(passports.c.id == b.passport_id)).first():
+            if passport_repo.passport_exists(conn, b.passport_id):  # type: ignore[arg-type]
                 raise Conflict(f"passport {b.passport_id} already exists: give another new_serial_number")
             model, _ = self._model_data(conn, b.model_id)
             row, vrow = self._rows(b, model, caller.participant_id, utcnow_iso(), reason)
-            conn.execute(insert(passports), row)
-            conn.execute(insert(passport_versions), vrow)
+            passport_repo.insert_passports(conn, [row], [vrow])
             old = dict(rec.data)
             old["successor_id"] = b.passport_id
             self._new_version(conn, rec, old, caller, f"superseded by {b.passport_id} ({event.value})")
@@ -601,12 +579,11 @@ class PassportService:
 
     # ------------------------------------------------------------------ versions
     def _versions(self, conn: Any, passport_id: str) -> list[StoredVersion]:
-        rows = conn.execute(select(passport_versions).where(passport_versions.c.passport_id == passport_id)
-                            .order_by(passport_versions.c.version)).all()
+        rows = passport_repo.versions(conn, passport_id)
         if not rows:
             raise NotFound(f"no passport {passport_id!r}")
         return [StoredVersion(r.passport_id, r.version, r.hash, r.prev_hash, r.author_id, r.created_at, r.reason,
-                              orjson.loads(r.data)) for r in rows]
+                              r.data) for r in rows]
 
     def _history_detail(self, rec: PassportRecord, caller: Caller) -> bool:
         """Whether ``caller`` may see who wrote each version and why (authors are the pack's holders, reasons
@@ -673,40 +650,24 @@ class PassportService:
         second-life operator, authority, admin): otherwise the filter itself would leak the status.
         """
         limit = max(1, min(limit, 500))
-        conds = []
         if status is not None:
             general = battery_tiers(caller, economic_operator_id="", owner_id=None)
             own = economic_operator_id is not None and economic_operator_id == caller.participant_id
             if Tier.LEGITIMATE_INTEREST not in general and not own and not caller.is_admin:
                 raise deny(caller.anonymous, "filtering by status needs legitimate interest (status is not public "
                            "data); filter by your own economic_operator_id, or use a role that has it")
-            conds.append(passports.c.status == status)
-        if model_id:
-            conds.append(passports.c.model_id == model_id)
-        if chemistry:
-            conds.append(passports.c.chemistry == chemistry)
-        if economic_operator_id:
-            conds.append(passports.c.economic_operator_id == economic_operator_id)
-        if manufacture_country:
-            conds.append(passports.c.manufacture_country == manufacture_country.upper())
-        if manufactured_from:
-            conds.append(passports.c.manufacture_date >= manufactured_from)
-        if manufactured_to:
-            conds.append(passports.c.manufacture_date <= manufactured_to)
-        if after:
-            conds.append(passports.c.id > after)
-        q = (select(passports.c.id, passports.c.economic_operator_id, passports.c.owner_id, passports.c.data,
-                    passports.c.version, passports.c.archived)
-             .where(and_(true(), *conds)).order_by(passports.c.id).limit(limit + 1))
         with self.store.read() as conn:
-            rows = conn.execute(q).all()
+            rows = passport_repo.search(
+                conn, status=status, model_id=model_id, chemistry=chemistry, economic_operator_id=economic_operator_id,
+                manufacture_country=manufacture_country.upper() if manufacture_country else None,
+                manufactured_from=manufactured_from, manufactured_to=manufactured_to, after=after, limit=limit + 1)
         items = []
         for r in rows[:limit]:
             tiers = battery_tiers(caller, economic_operator_id=r.economic_operator_id, owner_id=r.owner_id)
             if self.audit is not None and caller.participant_id != r.economic_operator_id:
                 self.audit.record(caller, "search", r.id, tiers, "api")
             items.append({"passport_id": r.id, "web_link": web_link(self.base_url, r.id), "version": r.version,
-                          "archived": bool(r.archived), "battery": redact_battery(orjson.loads(r.data), tiers)})
+                          "archived": bool(r.archived), "battery": redact_battery(r.data, tiers)})
         nxt = rows[limit - 1].id if len(rows) > limit else None
         return {"items": items, "next": nxt, "limit": limit}
 
@@ -714,16 +675,13 @@ class PassportService:
         """Counts of models and passports by chemistry; by status only for callers holding the
         legitimate-interest tier in general (a battery's status is not public data). ``None``: the node's
         own use (reports), in full."""
-        from sqlalchemy import func
-
         with self.store.read() as conn:
-            total = conn.execute(select(func.count()).select_from(passports)).scalar_one()
-            by_chem = dict(conn.execute(select(passports.c.chemistry, func.count()).group_by(passports.c.chemistry)).all())
-            models = conn.execute(select(func.count()).select_from(battery_models)).scalar_one()
-            out = {"passports": total, "models": models, "by_chemistry": by_chem}
+            total = passport_repo.count_passports(conn)
+            by_chem = passport_repo.count_by_chemistry(conn)
+            models = model_repo.count_models(conn)
+            out: dict[str, Any] = {"passports": total, "models": models, "by_chemistry": by_chem}
             if caller is None or Tier.LEGITIMATE_INTEREST in general_tiers(caller):
-                out["by_status"] = dict(conn.execute(select(passports.c.status, func.count())
-                                                     .group_by(passports.c.status)).all())
+                out["by_status"] = passport_repo.count_by_status(conn)
         return out
 
     def fleet_health(self, caller: Caller, *, max_rows: int = 50_000) -> dict[str, Any]:
@@ -733,18 +691,16 @@ class PassportService:
         where the caller holds the legitimate-interest tier count, so an anonymous caller gets none.
         """
         general = battery_tiers(caller, economic_operator_id="", owner_id=None)
-        q = select(passports.c.economic_operator_id, passports.c.owner_id, passports.c.chemistry, passports.c.status,
-                   passports.c.data).where(passports.c.archived.is_(False), passports.c.successor_id.is_(None))
+        holder = None
         if Tier.LEGITIMATE_INTEREST not in general:
             if caller.participant_id is None:
                 return {"packs": 0, "by_chemistry": {}}
-            q = q.where((passports.c.economic_operator_id == caller.participant_id)
-                        | (passports.c.owner_id == caller.participant_id))
+            holder = caller.participant_id
         by_chem: dict[str, dict[str, Any]] = {}
         n = 0
         with self.store.read() as conn:
-            for r in conn.execute(q.limit(max_rows)):
-                soh = (orjson.loads(r.data).get("state_of_health") or {}).get("soh_capacity_pct")
+            for r in passport_repo.current_passports(conn, holder=holder, limit=max_rows):
+                soh = (r.data.get("state_of_health") or {}).get("soh_capacity_pct")
                 entry = by_chem.setdefault(r.chemistry, {"soh_pct": [], "by_status": {}})
                 entry["by_status"][r.status] = entry["by_status"].get(r.status, 0) + 1
                 if soh is not None:
@@ -757,7 +713,7 @@ class PassportService:
 
     def iter_ids(self) -> Iterator[str]:
         with self.store.read() as conn:
-            yield from conn.execute(select(passports.c.id).order_by(passports.c.id)).scalars()
+            yield from passport_repo.iter_ids(conn)
 
 
 def model_cut(rec: PassportRecord, model: Mapping[str, Any], tiers: frozenset[Tier], caller: Caller | None

@@ -1,20 +1,26 @@
-"""The passports repository: how a passport's current record is read from the ``passports`` table.
+"""The passports repository: the ``passports`` table (each passport's current record) and
+``passport_versions`` (its hash-chained versions).
 
 :class:`PassportRecord` is the row the services decide on (operator, owner, status, version, data, the
-model version it was written against). Services read it through these functions, never with their own
-SELECT, so a new column is mapped in one place.
+model version it was written against). Services read and write passports through these functions, never
+with their own SQL, so a new column is mapped in one place. Functions take the connection of the
+caller's transaction (``store.read()`` / ``store.write()``): the service owns the transaction.
+:func:`fast_find_record` is the exception, the hot GET's single read through :class:`FastReader`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Select, and_, bindparam, func, insert, select, true, update
 
-from .tables import battery_models, passports
+from .fastread import FastReader
+from .tables import battery_models, passport_versions, passports
 
 
 @dataclass
@@ -59,3 +65,196 @@ def find_records(conn: Connection, passport_ids: Iterable[str], chunk: int = 500
         for row in conn.execute(record_query().where(passports.c.id.in_(ids[i:i + chunk]))).all():
             out[row.id] = record_from_row(row)
     return out
+
+
+# the same record as record_query(), in plain SQL for FastReader (``?`` placeholders); the columns are named
+# by FAST_RECORD_COLUMNS, in the SELECT's order
+FAST_RECORD_COLUMNS = ("id", "model_id", "economic_operator_id", "owner_id", "status", "archived", "successor_id",
+                       "version", "hash", "data", "model_version")
+FAST_RECORD_SQL = ("SELECT p.id, p.model_id, p.economic_operator_id, p.owner_id, p.status, p.archived, "
+                   "p.successor_id, p.version, p.hash, p.data, m.version AS model_version FROM passports p "
+                   "JOIN battery_models m ON m.id = p.model_id WHERE p.id = ?")
+
+
+def fast_find_record(reader: FastReader, passport_id: str) -> PassportRecord | None:
+    """:func:`find_record` in one primary-key SELECT outside any transaction (the passport GET's hot path)."""
+    row = reader.one(FAST_RECORD_SQL, (passport_id,))
+    if row is None:
+        return None
+    r = dict(zip(FAST_RECORD_COLUMNS, row, strict=True))
+    return PassportRecord(r["id"], r["model_id"], r["economic_operator_id"], r["owner_id"], r["status"],
+                          bool(r["archived"]), r["successor_id"], r["version"], r["hash"], orjson.loads(r["data"]),
+                          r["model_version"])
+
+
+# ------------------------------------------------------------------------------------ writes
+def passport_exists(conn: Connection, passport_id: str) -> bool:
+    return conn.execute(select(passports.c.id).where(passports.c.id == passport_id)).first() is not None
+
+
+def existing_ids(conn: Connection, passport_ids: list[str], chunk: int = 500) -> set[str]:
+    """Which of ``passport_ids`` are stored already (``chunk`` ids per query)."""
+    out: set[str] = set()
+    for i in range(0, len(passport_ids), chunk):
+        out.update(conn.execute(select(passports.c.id)
+                                .where(passports.c.id.in_(passport_ids[i:i + chunk]))).scalars())
+    return out
+
+
+def insert_passports(conn: Connection, rows: list[dict[str, Any]], version_rows: list[dict[str, Any]]) -> None:
+    """New passports (``passports`` rows) and their first versions: one statement for each table."""
+    conn.execute(insert(passports), rows)
+    conn.execute(insert(passport_versions), version_rows)
+
+
+def insert_versions(conn: Connection, version_rows: list[dict[str, Any]]) -> None:
+    conn.execute(insert(passport_versions), version_rows)
+
+
+def update_current(conn: Connection, passport_id: str, expected_version: int, values: dict[str, Any]) -> bool:
+    """Set ``values`` on the passport's row if it is still at ``expected_version``; whether it was."""
+    res = conn.execute(update(passports).where(passports.c.id == passport_id,
+                                               passports.c.version == expected_version).values(**values))
+    return res.rowcount == 1
+
+
+def _bulk_update(columns: tuple[str, ...]) -> Any:
+    return (update(passports)
+            .where(passports.c.id == bindparam("b_id"), passports.c.version == bindparam("b_version"))
+            .values(**{k: bindparam(f"v_{k}") for k in columns}))
+
+
+_BULK_UPDATES: dict[tuple[str, ...], Any] = {}
+
+
+def update_current_many(conn: Connection, updates: list[tuple[str, int, dict[str, Any]]]) -> int | None:
+    """Many :func:`update_current` as one prepared UPDATE: ``(passport_id, expected_version, values)`` each,
+    every ``values`` with the same keys. Returns the driver's count of rows changed (``None`` or negative
+    when the driver does not tell); fewer than ``len(updates)`` means a passport was at another version."""
+    if not updates:
+        return 0
+    columns = tuple(updates[0][2])
+    stmt = _BULK_UPDATES.get(columns)
+    if stmt is None:
+        stmt = _BULK_UPDATES[columns] = _bulk_update(columns)
+    res = conn.execute(stmt, [{**{f"v_{k}": v for k, v in values.items()}, "b_id": pid, "b_version": version}
+                              for pid, version, values in updates])
+    return res.rowcount
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """One stored version of a passport (``data``: the content it covers)."""
+
+    passport_id: str
+    version: int
+    hash: str
+    prev_hash: str
+    author_id: str
+    created_at: str
+    reason: str
+    data: dict[str, Any]
+
+
+def versions(conn: Connection, passport_id: str) -> list[VersionRecord]:
+    """A passport's versions in order (empty: no such passport)."""
+    rows = conn.execute(select(passport_versions).where(passport_versions.c.passport_id == passport_id)
+                        .order_by(passport_versions.c.version)).all()
+    return [VersionRecord(r.passport_id, r.version, r.hash, r.prev_hash, r.author_id, r.created_at, r.reason,
+                          orjson.loads(r.data)) for r in rows]
+
+
+# ------------------------------------------------------------------------------------ listings
+@dataclass
+class PassportRow:
+    """Some columns of a passport's current row (those the listing read; the others are ``None``); ``data``
+    is parsed when first used."""
+
+    id: str
+    economic_operator_id: str | None = None
+    owner_id: str | None = None
+    status: str | None = None
+    chemistry: str | None = None
+    version: int | None = None
+    archived: bool | None = None
+    data_json: str = field(default="null", repr=False)
+
+    @cached_property
+    def data(self) -> dict[str, Any]:
+        return orjson.loads(self.data_json)  # type: ignore[no-any-return]
+
+
+def search(conn: Connection, *, status: str | None = None, model_id: str | None = None,
+           chemistry: str | None = None, economic_operator_id: str | None = None,
+           manufacture_country: str | None = None, manufactured_from: dt.date | None = None,
+           manufactured_to: dt.date | None = None, after: str | None = None, limit: int = 50) -> list[PassportRow]:
+    """Passports matching every filter given (``status`` when not ``None``, the others when not empty), ordered
+    by id, from the first id after ``after``; at most ``limit`` rows."""
+    conds = []
+    if status is not None:
+        conds.append(passports.c.status == status)
+    if model_id:
+        conds.append(passports.c.model_id == model_id)
+    if chemistry:
+        conds.append(passports.c.chemistry == chemistry)
+    if economic_operator_id:
+        conds.append(passports.c.economic_operator_id == economic_operator_id)
+    if manufacture_country:
+        conds.append(passports.c.manufacture_country == manufacture_country)
+    if manufactured_from:
+        conds.append(passports.c.manufacture_date >= manufactured_from)
+    if manufactured_to:
+        conds.append(passports.c.manufacture_date <= manufactured_to)
+    if after:
+        conds.append(passports.c.id > after)
+    q = (select(passports.c.id, passports.c.economic_operator_id, passports.c.owner_id, passports.c.data,
+                passports.c.version, passports.c.archived)
+         .where(and_(true(), *conds)).order_by(passports.c.id).limit(limit))
+    return [PassportRow(r.id, r.economic_operator_id, r.owner_id, version=r.version, archived=bool(r.archived),
+                        data_json=r.data) for r in conn.execute(q).all()]
+
+
+def count_passports(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(passports)).scalar_one()
+
+
+def count_by_chemistry(conn: Connection) -> dict[str, int]:
+    return dict(conn.execute(select(passports.c.chemistry, func.count()).group_by(passports.c.chemistry)).all())
+
+
+def count_by_status(conn: Connection) -> dict[str, int]:
+    return dict(conn.execute(select(passports.c.status, func.count()).group_by(passports.c.status)).all())
+
+
+def current_passports(conn: Connection, *, holder: str | None = None, limit: int | None = None,
+                      ordered: bool = False) -> Iterator[PassportRow]:
+    """The passports neither archived nor superseded: id, operator, owner, chemistry, status, data. ``holder``:
+    only those it operates or owns; ``ordered``: by id; ``limit``: at most that many."""
+    q = select(passports.c.id, passports.c.economic_operator_id, passports.c.owner_id, passports.c.chemistry,
+               passports.c.status, passports.c.data).where(passports.c.archived.is_(False),
+                                                           passports.c.successor_id.is_(None))
+    if holder is not None:
+        q = q.where((passports.c.economic_operator_id == holder) | (passports.c.owner_id == holder))
+    if ordered:
+        q = q.order_by(passports.c.id)
+    if limit is not None:
+        q = q.limit(limit)
+    for r in conn.execute(q):
+        yield PassportRow(r.id, r.economic_operator_id, r.owner_id, r.status, r.chemistry, data_json=r.data)
+
+
+def iter_ids(conn: Connection) -> Iterator[str]:
+    yield from conn.execute(select(passports.c.id).order_by(passports.c.id)).scalars()
+
+
+def passport_data(conn: Connection, passport_id: str) -> dict[str, Any] | None:
+    """A passport's current data alone (``None``: no such passport)."""
+    row = conn.execute(select(passports.c.data).where(passports.c.id == passport_id)).first()
+    return orjson.loads(row.data) if row is not None else None
+
+
+def read_only_state(conn: Connection, passport_id: str) -> tuple[bool, str | None] | None:
+    """(archived, successor_id) of a passport (``None``: no such passport)."""
+    row = conn.execute(select(passports.c.archived, passports.c.successor_id)
+                       .where(passports.c.id == passport_id)).first()
+    return (bool(row.archived), row.successor_id) if row is not None else None
