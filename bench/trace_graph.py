@@ -28,7 +28,8 @@ from batteryloop.identity import ParticipantService
 from batteryloop.store.db import Store
 from batteryloop.store.trace_tables import trace_chain, trace_events, trace_lot_edges, trace_lots
 from batteryloop.trace.ledger import Ledger
-from batteryloop.trace.queries import _RECALL, _UP, _UP_LOTS, TraceQueries, _driver_rows
+from batteryloop.store.trace_queries import _RECALL, _UP, _UP_LOTS, _driver_rows
+from batteryloop.trace.queries import TraceQueries
 from batteryloop.sim.supply_chain import demo_signers, register_participants, supply_chain
 
 

@@ -125,20 +125,14 @@ def verify_range(args: tuple[int, int, bool], store: Any = None) -> tuple[list[t
 
     Returns ([(gseq, id, hash)], problems).
     """
-    from sqlalchemy import select
-
-    from ..store.trace_tables import trace_chain as C
-    from ..store.trace_tables import trace_events as E
+    from ..store import ledger as repo
     from .verify import check_event_links, check_event_row
 
     lo, hi, full = args
     st = store or _STORE
     with st.read() as conn:
-        rows = conn.execute(select(E.c.gseq, E.c.id, E.c.hash, E.c.body, E.c.signature, E.c.kind, E.c.actor,
-                                   E.c.occurred_at, E.c.country)
-                            .where(E.c.gseq >= lo, E.c.gseq <= hi).order_by(E.c.gseq)).all()
-        links = conn.execute(select(C.c.event_id, C.c.subject, C.c.seq, C.c.prev_hash, C.c.event_hash)
-                             .join(E, E.c.id == C.c.event_id).where(E.c.gseq >= lo, E.c.gseq <= hi)).all()
+        rows = repo.events_in_range(conn, lo, hi)
+        links = repo.links_in_range(conn, lo, hi)
     by_event: dict[str, list[Any]] = {}
     for ln in links:
         by_event.setdefault(ln.event_id, []).append(ln)

@@ -23,14 +23,11 @@ from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Connection, bindparam, func, insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ..access import Caller
 from ..errors import Conflict, Forbidden, InvalidData, NotFound
-from ..store import trace_tables as tt  # noqa: F401  (registers the trace tables on the shared metadata)
-from ..store.db import Store, StoreBusy, backoff, is_transient, utcnow_iso
-from ..store.tables import delegations, participants, passports
+from ..store import ledger as repo
+from ..store.db import Store, StoreBusy, backoff, utcnow_iso
 from .canonical import GENESIS
 from .custody import custody_changes
 from .events import FlatEvent, LotKind, SealedEvent, chain_subjects, normalize_full, seal
@@ -39,9 +36,6 @@ from ..relations import in_force
 from .policy import check_event, namespace_owner
 from .lots import LotState, check_transformation, edge_rows, lot_row, pack_sources
 from .verify import Checkpoint, Problem, VerifyReport, check_chain_links, check_chain_sequence, check_event_row
-
-E, C, L, ED, CU = tt.trace_events, tt.trace_chain, tt.trace_lots, tt.trace_lot_edges, tt.trace_custody
-PS = tt.trace_pack_sources
 
 
 class StaleChain(Conflict):
@@ -125,7 +119,7 @@ class Ledger:
         if hit is not None and now - hit[0] < self._key_ttl:
             return hit[1]
         with self.store.read() as conn:
-            row = conn.execute(select(participants.c.public_key).where(participants.c.id == actor)).first()
+            row = repo.public_key_row(conn, actor)
         key: Ed25519PublicKey | None | bool
         if row is None:
             key = None
@@ -145,13 +139,13 @@ class Ledger:
     def registry_keys(self) -> dict[str, Ed25519PublicKey | bool]:
         """Every participant's key as now registered (no cache): what verification uses."""
         with self.store.read() as conn:
-            rows = conn.execute(select(participants.c.id, participants.c.public_key)).all()
+            texts = repo.public_key_texts(conn)
         out: dict[str, Ed25519PublicKey | bool] = {}
-        for r in rows:
+        for pid, text in texts.items():
             try:
-                out[r.id] = public_key_from_text(r.public_key) if r.public_key else False
+                out[pid] = public_key_from_text(text) if text else False
             except (KeyFormatError, ValueError):
-                out[r.id] = False
+                out[pid] = False
         return out
 
     # ------------------------------------------------------------- admission
@@ -211,7 +205,7 @@ class Ledger:
                 time.sleep(backoff(i, base=0.001, cap=0.04))  # jittered: racing writers fall out of step
         raise last or RuntimeError("unreachable")
 
-    def heads(self, subjects: Iterable[str], conn: Connection | None = None) -> dict[str, str]:
+    def heads(self, subjects: Iterable[str], conn: Any = None) -> dict[str, str]:
         """The hash of each subject's last event (64 zeros for a subject with no events yet)."""
         subjects = list(subjects)
         if conn is None:
@@ -219,8 +213,8 @@ class Ledger:
                 return self.heads(subjects, c)
         out = {}
         for s in subjects:
-            row = conn.execute(select(C.c.event_hash).where(C.c.subject == s).order_by(C.c.seq.desc()).limit(1)).first()
-            out[s] = row.event_hash if row else GENESIS
+            h = repo.head(conn, s)
+            out[s] = h[1] if h else GENESIS
         return out
 
     def ingest(self, events: Iterable[Mapping[str, Any] | str | bytes], caller: Caller | None = None, *,
@@ -298,7 +292,7 @@ class Ledger:
         from ._parallel import admit_chunks
 
         with self.store.read() as conn:
-            texts = {r.id: r.public_key for r in conn.execute(select(participants.c.id, participants.c.public_key))}
+            texts = repo.public_key_texts(conn)
         for start, results in admit_chunks(items, texts, workers, chunk):
             out: list[SealedEvent] = []
             for k, res in enumerate(results):
@@ -340,8 +334,8 @@ class Ledger:
         for attempt in range(8):
             try:
                 results: list[SubmitResult] = []
-                with self.store.write() as conn:
-                    st = _TxState(next_gseq=(conn.execute(select(func.max(E.c.gseq))).scalar() or 0) + 1)
+                with repo.append_transaction(self.store) as conn:
+                    st = _TxState(next_gseq=repo.max_gseq(conn) + 1)
                     n = 0
                     for batch in replay():
                         existing = self._existing(conn, [s.event.id for s in batch])
@@ -356,29 +350,22 @@ class Ledger:
                             n += 1
                         self._flush(conn, st)
                 return results
-            except IntegrityError as exc:
+            except repo.AppendRace as exc:
                 # another writer (PostgreSQL) took a chain position or store sequence number first
                 if attempt == 7:
                     raise Conflict(f"could not append after {attempt + 1} attempts: {exc.orig}") from None
                 time.sleep(0.002 * 2**attempt)
-            except DBAPIError as exc:  # deadlocks, serialization failures, SQLite busy: run it again
-                if not is_transient(exc):
-                    raise
+            except repo.TransientStoreError as exc:  # deadlocks, serialization failures, SQLite busy: run it again
                 if attempt == 7:
                     raise StoreBusy(f"could not append after {attempt + 1} attempts: {exc.orig}; retry later") from None
                 self.store.note_retry()
                 time.sleep(backoff(attempt))
         raise AssertionError("unreachable")
 
-    def _existing(self, conn: Connection, ids: list[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
-            for r in conn.execute(select(E.c.id, E.c.hash).where(E.c.id.in_(chunk))):
-                out[r.id] = r.hash
-        return out
+    def _existing(self, conn: Any, ids: list[str]) -> dict[str, str]:
+        return repo.stored_hashes(conn, ids)
 
-    def _prefetch(self, conn: Connection, st: _TxState, batch: list[SealedEvent]) -> None:
+    def _prefetch(self, conn: Any, st: _TxState, batch: list[SealedEvent]) -> None:
         """Load chain heads, lots and custody rows for the whole batch in a few IN queries."""
         subjects: set[str] = set()
         lots: set[str] = set()
@@ -395,19 +382,12 @@ class Ledger:
         subjects.difference_update(st.heads)
         lots.difference_update(st.lots)
         custody.difference_update(st.custody)
-        c2 = C.alias("c2")
-        for chunk in _chunks(sorted(subjects)):
-            latest = (select(func.max(c2.c.seq)).where(c2.c.subject == C.c.subject).scalar_subquery())
-            for r in conn.execute(select(C.c.subject, C.c.seq, C.c.event_hash)
-                                  .where(C.c.subject.in_(chunk), C.c.seq == latest)):
-                st.heads[r.subject] = (r.seq, r.event_hash)
+        st.heads.update(repo.heads(conn, sorted(subjects)))
         for subj in subjects:
             st.heads.setdefault(subj, (0, GENESIS))
-        for chunk in _chunks(sorted(lots)):
-            for r in conn.execute(select(L.c.id, L.c.kind, L.c.mass_kg, L.c.consumed_kg, L.c.elements, L.c.produced_at,
-                                         L.c.producer).where(L.c.id.in_(chunk))):
-                st.lots[r.id] = LotState(r.id, r.kind, r.mass_kg, r.consumed_kg, orjson.loads(r.elements),
-                                         r.produced_at, r.producer)
+        for r in repo.lots(conn, sorted(lots)):
+            st.lots[r.id] = LotState(r.id, r.kind, r.mass_kg, r.consumed_kg, orjson.loads(r.elements),
+                                     r.produced_at, r.producer)
         for lot_id in lots:
             st.lots.setdefault(lot_id, None)
         # inputs of the modules that packs of this batch consume (for trace_pack_sources)
@@ -416,68 +396,61 @@ class Ledger:
         modules = {m for m in modules if (st.lots.get(m) is not None and st.lots[m].kind == "module")}  # type: ignore[union-attr]
         for chunk in _chunks(sorted(modules)):
             found: dict[str, list[str]] = {m: [] for m in chunk}
-            for r in conn.execute(select(ED.c.output_id, ED.c.input_id).where(ED.c.output_id.in_(chunk))):
-                found[r.output_id].append(r.input_id)
+            for out_id, in_id in repo.lot_inputs(conn, chunk):
+                found[out_id].append(in_id)
             st.inputs_of.update(found)
-        for chunk in _chunks(sorted(custody)):
-            for r in conn.execute(select(CU).where(CU.c.subject.in_(chunk))):
-                st.custody[r.subject] = dict(r._mapping)
+        st.custody.update(repo.custody_states(conn, sorted(custody)))
         for subj in custody:
             st.custody.setdefault(subj, None)
         ev_ids = {x for s in batch for x in (*s.event.subjects, *(i.lot for i in s.event.inputs),
                                              *(o.lot for o in s.event.outputs))}
         self._prefetch_policy(conn, st, ev_ids)
 
-    def _prefetch_policy(self, conn: Connection, st: _TxState, subjects: set[str]) -> None:
+    def _prefetch_policy(self, conn: Any, st: _TxState, subjects: set[str]) -> None:
         """What the custody rules need of the batch's subjects: passports' operators and manufacture dates (a
         pack that is no lot of the ledger did not exist before it was made), and the delegations in force."""
         todo = sorted(subjects - set(st.operators))
         for chunk in _chunks(todo):
-            for r in conn.execute(select(passports.c.id, passports.c.economic_operator_id, passports.c.manufacture_date)
-                                  .where(passports.c.id.in_(chunk))):
+            for r in repo.passport_births(conn, chunk):
                 st.operators[r.id] = r.economic_operator_id
                 st.born[r.id] = _date_text(r.manufacture_date)
-            for r in conn.execute(select(delegations).where(delegations.c.subject.in_(chunk))):
+            for r in repo.delegations_of(conn, chunk):
                 if in_force(r, st.recorded_at):
                     st.delegates.setdefault(r.subject, []).append(
                         (r.grantee_id, frozenset(orjson.loads(r.actions)), r.grantor_id))
         for x in todo:
             st.operators.setdefault(x, None)
 
-    def _roles(self, conn: Connection, participant_id: str) -> frozenset[str]:
+    def _roles(self, conn: Any, participant_id: str) -> frozenset[str]:
         hit = self._role_cache.get(participant_id)
         if hit is None or time.monotonic() - hit[0] > self._key_ttl:
-            row = conn.execute(select(participants.c.roles).where(participants.c.id == participant_id)).first()
-            roles = frozenset(orjson.loads(row.roles)) if row else frozenset()
+            text = repo.roles_text(conn, participant_id)
+            roles = frozenset(orjson.loads(text)) if text is not None else frozenset()
             hit = self._role_cache[participant_id] = (time.monotonic(), roles)
         return hit[1]
 
-    def _inputs_of(self, conn: Connection, st: _TxState, lot_id: str) -> list[str]:
+    def _inputs_of(self, conn: Any, st: _TxState, lot_id: str) -> list[str]:
         hit = st.inputs_of.get(lot_id)
         if hit is None:
-            hit = st.inputs_of[lot_id] = [r.input_id for r in conn.execute(
-                select(ED.c.input_id).where(ED.c.output_id == lot_id))]
+            hit = st.inputs_of[lot_id] = repo.inputs_of(conn, lot_id)
         return hit
 
-    def _head(self, conn: Connection, st: _TxState, subject: str) -> tuple[int, str]:
+    def _head(self, conn: Any, st: _TxState, subject: str) -> tuple[int, str]:
         h = st.heads.get(subject)
         if h is None:
-            row = conn.execute(select(C.c.seq, C.c.event_hash).where(C.c.subject == subject)
-                               .order_by(C.c.seq.desc()).limit(1)).first()
-            h = (row.seq, row.event_hash) if row else (0, GENESIS)
+            h = repo.head(conn, subject) or (0, GENESIS)
             st.heads[subject] = h
         return h
 
-    def _lot(self, conn: Connection, st: _TxState, lot_id: str) -> LotState | None:
+    def _lot(self, conn: Any, st: _TxState, lot_id: str) -> LotState | None:
         if lot_id in st.lots:
             return st.lots[lot_id]
-        row = conn.execute(select(L.c.id, L.c.kind, L.c.mass_kg, L.c.consumed_kg, L.c.elements)
-                           .where(L.c.id == lot_id)).first()
+        row = repo.lot(conn, lot_id)
         lot = None if row is None else LotState(row.id, row.kind, row.mass_kg, row.consumed_kg, orjson.loads(row.elements))
         st.lots[lot_id] = lot
         return lot
 
-    def _apply(self, conn: Connection, st: _TxState, s: SealedEvent, existing: dict[str, str]) -> SubmitResult:
+    def _apply(self, conn: Any, st: _TxState, s: SealedEvent, existing: dict[str, str]) -> SubmitResult:
         ev = s.event
         prior = st.seen.get(ev.id) or existing.get(ev.id)
         if prior is not None:
@@ -493,7 +466,7 @@ class Ledger:
             if ev.prev[subj] != h:
                 # On PostgreSQL (READ COMMITTED) another writer may have stored this very event between
                 # our duplicate check and our read of the head: then it is a duplicate, not a stale one.
-                stored = conn.execute(select(E.c.hash).where(E.c.id == ev.id)).scalar()
+                stored = repo.stored_hash(conn, ev.id)
                 if stored is not None:
                     return self._apply(conn, st, s, {ev.id: stored})
                 raise StaleChain(f"event {ev.id}: prev[{subj}] is {ev.prev[subj][:16]}… but the chain of {subj} is at "
@@ -552,12 +525,12 @@ class Ledger:
         st.seen[ev.id] = s.hash
         return SubmitResult(ev.id, s.hash, "stored", gseq)
 
-    def _namespace(self, conn: Connection, subject: str) -> str | None:
+    def _namespace(self, conn: Any, subject: str) -> str | None:
         """The registered participant whose ISO/IEC 15459 namespace ``subject`` is in (``None``: no one's)."""
         owner = namespace_owner(subject)
         return owner if owner is not None and self._roles(conn, owner) else None
 
-    def _check_policy(self, conn: Connection, st: _TxState, ev: FlatEvent) -> None:
+    def _check_policy(self, conn: Any, st: _TxState, ev: FlatEvent) -> None:
         def lot(x: str) -> tuple[str, str | None] | None:
             found = self._lot(conn, st, x)
             return (found.kind, found.producer) if found is not None else None
@@ -577,8 +550,7 @@ class Ledger:
 
         def custody(x: str) -> dict[str, Any] | None:
             if x not in st.custody:
-                row = conn.execute(select(CU).where(CU.c.subject == x)).first()
-                st.custody[x] = None if row is None else dict(row._mapping)
+                st.custody[x] = repo.custody_state(conn, x)
             return st.custody[x]
 
         refusal = check_event(ev, actor_roles=self._roles(conn, ev.actor), recorded_at=st.recorded_at,
@@ -593,12 +565,11 @@ class Ledger:
                 raise Forbidden(detail, event_id=ev.id, errors=[refusal.error()])
             raise InvalidData(detail, [refusal.error()], event_id=ev.id)
 
-    def _custody(self, conn: Connection, st: _TxState, ev: FlatEvent, occurred: str) -> None:
+    def _custody(self, conn: Any, st: _TxState, ev: FlatEvent, occurred: str) -> None:
         def current(subj: str) -> dict[str, Any] | None:
             if subj in st.custody:
                 return st.custody[subj]
-            row = conn.execute(select(CU).where(CU.c.subject == subj)).first()
-            st.custody[subj] = None if row is None else dict(row._mapping)
+            st.custody[subj] = repo.custody_state(conn, subj)
             return st.custody[subj]
 
         def put(subj: str, **vals: Any) -> None:
@@ -617,22 +588,15 @@ class Ledger:
         for subj, new in custody_changes(ev, current).items():
             put(subj, **new)
 
-    def _flush(self, conn: Connection, st: _TxState) -> None:
+    def _flush(self, conn: Any, st: _TxState) -> None:
         new_lots = {r["id"]: r for r in st.rows_lots}
         for lot_id, kg in st.consumed.items():
             if lot_id in new_lots:  # produced and consumed in the same batch
                 new_lots[lot_id]["consumed_kg"] = kg
-        for table, rows in ((E, st.rows_events), (C, st.rows_chain), (L, st.rows_lots), (ED, st.rows_edges),
-                            (PS, st.rows_sources)):
-            if rows:
-                _bulk_insert(conn, table, rows)
-        upd = [{"b_id": lot_id, "b_kg": kg} for lot_id, kg in st.consumed.items() if lot_id not in new_lots]
-        if upd:
-            conn.execute(update(L).where(L.c.id == bindparam("b_id")).values(consumed_kg=bindparam("b_kg")), upd)
-        if st.custody_new:
-            conn.execute(insert(CU), list(st.custody_new.values()))
-        if st.custody_upd:
-            _bulk_update_custody(conn, list(st.custody_upd.values()))
+        repo.append(conn, events=st.rows_events, chain=st.rows_chain, lots=st.rows_lots, edges=st.rows_edges,
+                    sources=st.rows_sources,
+                    consumed={lot_id: kg for lot_id, kg in st.consumed.items() if lot_id not in new_lots},
+                    custody_new=list(st.custody_new.values()), custody_changed=list(st.custody_upd.values()))
         for buf in (st.rows_events, st.rows_chain, st.rows_lots, st.rows_edges, st.rows_sources):
             buf.clear()
         st.consumed.clear()
@@ -642,7 +606,7 @@ class Ledger:
     # -------------------------------------------------------------- reading
     def get_event(self, event_id: str) -> dict[str, Any]:
         with self.store.read() as conn:
-            row = conn.execute(select(E).where(E.c.id == event_id)).first()
+            row = repo.event(conn, event_id)
         if row is None:
             raise NotFound(f"no event with id {event_id!r}")
         d = orjson.loads(row.body)
@@ -652,9 +616,7 @@ class Ledger:
     def chain(self, subject: str) -> list[dict[str, Any]]:
         """A subject's events in chain order (event, hash, seq)."""
         with self.store.read() as conn:
-            rows = conn.execute(select(C.c.seq, C.c.prev_hash, C.c.event_hash, E.c.body, E.c.signature)
-                                .join(E, E.c.id == C.c.event_id).where(C.c.subject == subject)
-                                .order_by(C.c.seq)).all()
+            rows = repo.chain_events(conn, subject)
         if not rows:
             raise NotFound(f"no events for subject {subject!r}")
         out = []
@@ -669,8 +631,7 @@ class Ledger:
         last = 0
         while True:
             with self.store.read() as conn:
-                rows = conn.execute(select(E.c.gseq, E.c.body, E.c.signature).where(E.c.gseq > last)
-                                    .order_by(E.c.gseq).limit(batch)).all()
+                rows = repo.events_after(conn, last, batch)
             if not rows:
                 return
             for r in rows:
@@ -688,14 +649,13 @@ class Ledger:
         """Check one stored event: body, hash, signature and its links in each chain it joins."""
         rep = VerifyReport(scope=f"event {event_id}")
         with self.store.read() as conn:
-            row = conn.execute(select(E).where(E.c.id == event_id)).first()
-            links = conn.execute(select(C).where(C.c.event_id == event_id)).all()
+            row = repo.event(conn, event_id)
+            links = repo.links_of_event(conn, event_id)
             if row is None and not links:
                 raise NotFound(f"no event with id {event_id!r}")
             prevs = {}
             for ln in links:
-                p = conn.execute(select(C.c.event_hash).where(C.c.subject == ln.subject, C.c.seq == ln.seq - 1)).first()
-                prevs[(ln.subject, ln.seq)] = p.event_hash if p else None
+                prevs[(ln.subject, ln.seq)] = repo.link_hash(conn, ln.subject, ln.seq - 1)
         if row is None:
             rep.problems.append(Problem(event_id, "link_orphan", f"event {event_id} is named by chain links but not stored"))
             return rep
@@ -730,13 +690,10 @@ class Ledger:
         rep = VerifyReport(scope=f"chain {subject}")
         keys = self._key_lookup()
         with self.store.read() as conn:
-            links = conn.execute(select(C).where(C.c.subject == subject).order_by(C.c.seq)).all()
+            links = repo.chain_links(conn, subject)
             if not links:
                 raise NotFound(f"no events for subject {subject!r}")
-            ids = [ln.event_id for ln in links]
-            rows = []
-            for i in range(0, len(ids), 500):
-                rows += conn.execute(select(E).where(E.c.id.in_(ids[i:i + 500]))).all()
+            rows = repo.events(conn, [ln.event_id for ln in links])
         events: dict[str, tuple[str, dict[str, Any] | None]] = {}
         for r in rows:
             problems, body = check_event_row(r, keys)
@@ -759,8 +716,8 @@ class Ledger:
 
         rep = VerifyReport(scope="store")
         with self.store.read() as conn:
-            texts = {r.id: r.public_key for r in conn.execute(select(participants.c.id, participants.c.public_key))}
-            top = conn.execute(select(func.max(E.c.gseq))).scalar() or 0
+            texts = repo.public_key_texts(conn)
+            top = repo.max_gseq(conn)
         ranges = [(lo, min(lo + batch - 1, top), full_schema) for lo in range(1, top + 1, batch)]
         if ":memory:" in self.store.url:
             workers = 1
@@ -800,8 +757,7 @@ class Ledger:
                 consume(*verify_range(r, self.store))
         # the chains: order, gaps, genesis, links to stored events
         with self.store.read() as conn:
-            res = conn.execute(select(C.c.subject, C.c.seq, C.c.event_id, C.c.prev_hash, C.c.event_hash)
-                               .order_by(C.c.subject, C.c.seq))
+            res = repo.all_chain_links(conn)
             cur_subject = None
             group: list[Any] = []
             n = 0
@@ -834,10 +790,9 @@ class Ledger:
         not replayed then, so only rules about ``subject`` itself can fail)."""
         rep = VerifyReport(scope="custody rules" + (f" of {subject}" if subject else ""))
         with self.store.read() as conn:
-            roles = {r.id: frozenset(orjson.loads(r.roles))
-                     for r in conn.execute(select(participants.c.id, participants.c.roles))}
+            roles = repo.all_roles(conn)
             dels: dict[str, list[Any]] = {}
-            for r in conn.execute(select(delegations)):
+            for r in repo.all_delegations(conn):
                 dels.setdefault(r.subject, []).append(r)
         custody: dict[str, dict[str, Any]] = {}
         lots: dict[str, tuple[str, str, str]] = {}  # lot -> (kind, produced_at, producer)
@@ -851,11 +806,8 @@ class Ledger:
 
         last = 0
         while True:
-            q = select(E.c.gseq, E.c.body, E.c.recorded_at).where(E.c.gseq > last)
-            if subject is not None:
-                q = q.where(E.c.id.in_(select(C.c.event_id).where(C.c.subject == subject)))
             with self.store.read() as conn:
-                rows = conn.execute(q.order_by(E.c.gseq).limit(batch)).all()
+                rows = repo.events_after(conn, last, batch, subject)
                 evs = []
                 for r in rows:
                     try:
@@ -864,8 +816,7 @@ class Ledger:
                         continue  # an unreadable body is reported by verify_store
                 todo = sorted({x for _, ev in evs for x in (*ev.subjects, *(o.lot for o in ev.outputs))} - set(ops))
                 for chunk in _chunks(todo):
-                    for p in conn.execute(select(passports.c.id, passports.c.economic_operator_id,
-                                                 passports.c.manufacture_date).where(passports.c.id.in_(chunk))):
+                    for p in repo.passport_births(conn, chunk):
                         ops[p.id] = p.economic_operator_id
                         born[p.id] = _date_text(p.manufacture_date)
                 for x in todo:
@@ -911,8 +862,7 @@ class Ledger:
         last = 0
         while True:
             with self.store.read() as conn:
-                rows = conn.execute(select(E.c.gseq, E.c.body).where(E.c.gseq > last)
-                                    .order_by(E.c.gseq).limit(batch)).all()
+                rows = repo.events_after(conn, last, batch)
             if not rows:
                 break
             last = rows[-1].gseq
@@ -964,10 +914,7 @@ class Ledger:
                                             f"{table} {key}: a row no signed event accounts for"))
 
         with self.store.read() as conn:
-            stored_lots = {r.id: dict(r._mapping) for r in conn.execute(select(L))}
-            stored_edges = {(r.output_id, r.input_id): dict(r._mapping) for r in conn.execute(select(ED))}
-            stored_sources = {(r.source_id, r.pack_id): dict(r._mapping) for r in conn.execute(select(PS))}
-            stored_custody = {r.subject: dict(r._mapping) for r in conn.execute(select(CU))}
+            stored_lots, stored_edges, stored_sources, stored_custody = repo.derived_tables(conn)
         for d in (stored_lots, stored_edges, stored_sources, stored_custody):
             rep.links_checked += len(d)
         compare("trace_lots", stored_lots, lots)
@@ -975,47 +922,6 @@ class Ledger:
         compare("trace_pack_sources", stored_sources, {k: {"source_id": k[0], "pack_id": k[1]} for k in sources})
         compare("trace_custody", stored_custody, {k: {"subject": k, **v} for k, v in custody.items()})
         return rep
-
-
-_INSERT_SQL: dict[tuple[str, str], tuple[str, tuple[str, ...] | None]] = {}
-
-
-def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
-    """executemany through the driver with the statement compiled once (bypasses per-row parameter
-    processing; the values are plain str/float/int)."""
-    key = (conn.dialect.name, table.name)
-    hit = _INSERT_SQL.get(key)
-    if hit is None:
-        cols = [c.name for c in table.columns]
-        compiled = insert(table).values({c: bindparam(c) for c in cols}).compile(dialect=conn.dialect)
-        order = tuple(compiled.positiontup) if conn.dialect.positional else None  # type: ignore[arg-type]
-        hit = _INSERT_SQL[key] = (str(compiled), order)
-    sql, order = hit
-    if order is not None:
-        params: Any = [tuple(r.get(c) for c in order) for r in rows]
-    else:
-        params = [{c.name: r.get(c.name) for c in table.columns} for r in rows]
-    conn.exec_driver_sql(sql, params)
-
-
-_CUSTODY_COLS = ("holder", "country", "status", "last_event_id", "last_kind", "last_event_at", "exported_to")
-
-
-def _bulk_update_custody(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    key = (conn.dialect.name, "custody-update")
-    hit = _INSERT_SQL.get(key)
-    if hit is None:
-        stmt = update(CU).where(CU.c.subject == bindparam("b_subject")).values(
-            {c: bindparam("b_" + c) for c in _CUSTODY_COLS})
-        compiled = stmt.compile(dialect=conn.dialect)
-        order = tuple(compiled.positiontup) if conn.dialect.positional else None  # type: ignore[arg-type]
-        hit = _INSERT_SQL[key] = (str(compiled), order)
-    sql, order = hit
-    if order is not None:
-        params: Any = [tuple(r[n[2:]] for n in order) for r in rows]
-    else:
-        params = [{"b_" + k: r[k] for k in (*_CUSTODY_COLS, "subject")} for r in rows]
-    conn.exec_driver_sql(sql, params)
 
 
 def _date_text(value: Any) -> str | None:

@@ -12,89 +12,26 @@
   year under the chosen allocation rule, compared with the 2031 and 2036 minimums.
 
 Lineage and recall are recursive SQL queries over ``trace_lot_edges`` (SQLite and PostgreSQL both
-run ``WITH RECURSIVE``); the shares are computed in Python over the small upstream graph.
+run ``WITH RECURSIVE``), read through :mod:`batteryloop.store.trace_queries`; the shares are computed in Python over the small upstream graph.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import select, text
 
 from ..errors import InvalidData, NotFound
 from ..reference import References
-from ..store import trace_tables as tt
+from ..store import trace_queries as repo
 from ..store.db import Store
 from .custody import DEFAULT_REGIONS, RETIRED_STATUSES, custody_history, region_of
 from .events import RECYCLED_CONTENT_ELEMENTS
 from .massbalance import RULES, Edge, Lot, MaterialGraph, aggregate, recycled_content, shares
-
-L, ED, CU, E, C = tt.trace_lots, tt.trace_lot_edges, tt.trace_custody, tt.trace_events, tt.trace_chain
-
-_UP = text("""
-WITH RECURSIVE up(id) AS (
-  SELECT CAST(:root AS VARCHAR(100))
-  UNION
-  SELECT e.input_id FROM trace_lot_edges e JOIN up ON e.output_id = up.id
-)
-SELECT e.output_id, e.input_id, e.mass_kg FROM trace_lot_edges e JOIN up ON e.output_id = up.id
-""")
-
-_UP_LOTS = text("""
-WITH RECURSIVE up(id) AS (
-  SELECT CAST(:root AS VARCHAR(100))
-  UNION
-  SELECT e.input_id FROM trace_lot_edges e JOIN up ON e.output_id = up.id
-)
-SELECT l.id, l.kind, l.mass_kg, l.elements, l.material, l.model_id, l.origin_type, l.origin_country,
-       l.origin_site, l.certified_by, l.producer, l.site_country, l.site, l.produced_at, l.event_id, ev.kind AS stage
-FROM up JOIN trace_lots l ON l.id = up.id JOIN trace_events ev ON ev.id = l.event_id
-""")
-
-
-def _down_sql(start: str, mode: str) -> Any:
-    # Fast walk: follow every edge except those into modules, and jump from the lots modules are made of
-    # straight to the packs (trace_pack_sources): one cell batch fans out into hundreds of modules.
-    # SQLite takes two recursive terms (each searched by index); PostgreSQL takes one, a LATERAL
-    # UNION ALL searched by index on both sides. Exhaustive walk: every edge, modules included.
-    if mode == "exhaustive":
-        step = "SELECT e.output_id FROM trace_lot_edges e JOIN down ON e.input_id = down.id"
-    elif mode == "sqlite":
-        step = """SELECT e.output_id FROM trace_lot_edges e JOIN down ON e.input_id = down.id
-    WHERE e.output_kind <> 'module'
-  UNION
-  SELECT ps.pack_id FROM trace_pack_sources ps JOIN down ON ps.source_id = down.id"""
-    else:
-        step = """SELECT x.dst FROM down CROSS JOIN LATERAL (
-      SELECT e.output_id AS dst FROM trace_lot_edges e WHERE e.input_id = down.id AND e.output_kind <> 'module'
-      UNION ALL
-      SELECT ps.pack_id AS dst FROM trace_pack_sources ps WHERE ps.source_id = down.id
-    ) x"""
-    return text(f"""
-WITH RECURSIVE down(id) AS (
-  {start}
-  UNION
-  {step}
-)
-SELECT l.id, l.model_id, l.site, l.site_country, l.produced_at, c.holder, c.country, c.status
-FROM down CROSS JOIN trace_lots l LEFT JOIN trace_custody c ON c.subject = l.id
-WHERE l.id = down.id AND l.kind = 'pack' ORDER BY l.id
-""")
-
-
-_STARTS = {
-    "lot": "SELECT CAST(:key AS VARCHAR(100))",
-    "site": "SELECT id FROM trace_lots WHERE origin_site = :key OR site = :key",
-    "supplier": "SELECT id FROM trace_lots WHERE producer = :key OR certified_by = :key",
-}
-_RECALL = {(mode, by): _down_sql(start, mode) for by, start in _STARTS.items()
-           for mode in ("sqlite", "postgresql", "exhaustive")}
 
 
 @dataclass(frozen=True)
@@ -118,37 +55,6 @@ DEFAULT_RISK_FLAGS: tuple[RiskFlag, ...] = (
                     "European Commission, https://www.cahraslist.net — demo default, unverified; supply your own list"),
 )
 """A configurable list: pass your own to :class:`TraceQueries`."""
-
-
-def _driver_rows(conn: Any, stmt: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """Run a text() query through the driver's cursor: plain tuples, no per-row result processing
-    (these queries return thousands of rows of plain strings and numbers)."""
-    sql = stmt.text
-    if conn.dialect.paramstyle == "qmark":
-        order = sorted(params, key=lambda k: -len(k))
-        names: list[str] = []
-
-        def sub(m: Any) -> str:
-            names.append(m.group(1))
-            return "?"
-
-        sql = re.sub(r":(" + "|".join(order) + r")\b", sub, sql)
-        args: Any = tuple(params[n] for n in names)
-    else:  # pyformat (psycopg)
-        for k in params:
-            sql = sql.replace(f":{k}", f"%({k})s")
-        args = params
-    cur = conn.connection.cursor()  # the transaction's own DBAPI connection
-    try:
-        if conn.dialect.name == "postgresql":
-            # a graph walk touches a few rows per step: PostgreSQL's planner, guessing ten rows for the
-            # recursive work table, would otherwise hash-join against whole tables at every step
-            cur.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; "
-                        "SET LOCAL enable_seqscan = off")
-        cur.execute(sql, args)
-        return cur.fetchall()
-    finally:
-        cur.close()
 
 
 def _row_lot(r: Any) -> Lot:
@@ -196,8 +102,8 @@ class TraceQueries:
     # ------------------------------------------------------------------ lineage
     def _upstream(self, pack_id: str) -> tuple[MaterialGraph, dict[str, Any]]:
         with self.store.read() as conn:
-            rows = _driver_rows(conn, _UP_LOTS, {"root": pack_id})
-            edges = _driver_rows(conn, _UP, {"root": pack_id})
+            rows = repo.upstream_lots(conn, pack_id)
+            edges = repo.upstream_edges(conn, pack_id)
         if not rows:
             raise NotFound(f"no lot or pack with id {pack_id!r} in the ledger")
         lots = []
@@ -248,14 +154,13 @@ class TraceQueries:
 
         ``exhaustive`` walks every edge, modules included, instead of jumping over the module level.
         """
-        if by not in _STARTS:
+        if by not in repo.RECALL_BY:
             raise InvalidData(f"recall by {by!r}: use lot, site or supplier",
                               [{"field": "by", "rule": "enum", "message": "by: one of lot, site, supplier", "value": by}])
         with self.store.read() as conn:
-            if by == "lot" and conn.execute(select(L.c.id).where(L.c.id == key)).first() is None:
+            if by == "lot" and not repo.lot_exists(conn, key):
                 raise NotFound(f"no lot with id {key!r} in the ledger")
-            mode = "exhaustive" if exhaustive else ("sqlite" if conn.dialect.name == "sqlite" else "postgresql")
-            rows = _driver_rows(conn, _RECALL[(mode, by)], {"key": key})
+            rows = repo.recall_packs(conn, key, by, exhaustive)
         names = ("pack", "model_id", "plant", "plant_country", "produced_at", "holder", "country", "status")
         packs = [dict(zip(names, r, strict=True)) for r in rows]
         holders: dict[str, int] = defaultdict(int)
@@ -266,14 +171,13 @@ class TraceQueries:
     # ------------------------------------------------------------------ custody
     def _chain_bodies(self, subject: str) -> list[dict[str, Any]]:
         with self.store.read() as conn:
-            rows = conn.execute(select(E.c.body).join(C, C.c.event_id == E.c.id)
-                                .where(C.c.subject == subject).order_by(C.c.seq)).all()
-        return [orjson.loads(r.body) for r in rows]
+            bodies = repo.chain_bodies(conn, subject)
+        return [orjson.loads(b) for b in bodies]
 
     def custody(self, subject: str) -> dict[str, Any]:
         """Where a pack (or module, lot) is now and the chain of holders."""
         with self.store.read() as conn:
-            cur = conn.execute(select(CU).where(CU.c.subject == subject)).first()
+            cur = repo.custody(conn, subject)
         bodies = self._chain_bodies(subject)
         if not bodies:
             raise NotFound(f"no events for subject {subject!r}")
@@ -282,7 +186,7 @@ class TraceQueries:
         for h in history:
             if not holders or holders[-1]["holder"] != h["holder"]:
                 holders.append({"holder": h["holder"], "since": h["at"], "event_id": h["event_id"]})
-        return {"subject": subject, "current": {str(k): v for k, v in cur._mapping.items()} if cur else None, "holders": holders,
+        return {"subject": subject, "current": cur, "holders": holders,
                 "history": history}
 
     # ---------------------------------------------------- responsible sourcing
@@ -312,9 +216,7 @@ class TraceQueries:
         packs: set[str] = set()
         for flag in self.risk_flags:
             with self.store.read() as conn:
-                q = select(L.c.id).where(L.c.origin_type.is_not(None))
-                q = q.where(L.c.origin_site == flag.site) if flag.site else q.where(L.c.origin_country == flag.country)
-                lots = [r.id for r in conn.execute(q)]
+                lots = repo.lots_of_origin(conn, site=flag.site, country=flag.country)
             for lot in lots:
                 packs.update(p["pack"] for p in self.recall(lot)["packs"])
         out = []
@@ -331,10 +233,8 @@ class TraceQueries:
         cutoff = (now - dt.timedelta(days=silent_days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         watched = set().union(*regs.values()) if regs else set()
         with self.store.read() as conn:
-            base = select(CU, L.c.site_country).join(L, L.c.id == CU.c.subject).where(L.c.kind == "pack")
-            rows = conn.execute(base).all()
-            silent = conn.execute(base.where(CU.c.last_event_at < cutoff,
-                                             CU.c.status.not_in(["end_of_life", "exported"]))).all()
+            rows = repo.pack_custody(conn)
+            silent = repo.silent_packs(conn, cutoff)
         # candidates: packs now outside every watched region, in another region than the plant's, or exported;
         # full=True replays every pack (finds packs that left and came back)
         moved = [r for r in rows if full or r.status == "exported" or r.country not in watched
@@ -357,8 +257,8 @@ class TraceQueries:
     # ---------------------------------------------------------- recycled content
     def _graph(self) -> MaterialGraph:
         with self.store.read() as conn:
-            lots = [_row_lot(r) for r in conn.execute(select(L))]
-            edges = [Edge(r.output_id, r.input_id, r.mass_kg) for r in conn.execute(select(ED))]
+            lots = [_row_lot(r) for r in repo.all_lots(conn)]
+            edges = [Edge(o, i, m) for o, i, m in repo.all_edges(conn)]
         return MaterialGraph.build(lots, edges)
 
     def _recycled(self, rule: str, period: str, allocation: str) -> tuple[MaterialGraph, dict[str, Any]]:

@@ -1,0 +1,330 @@
+"""The ledger repository: what :mod:`batteryloop.trace.ledger` reads and writes.
+
+Writes: event rows (``trace_events``), chain links (``trace_chain``), lots, lot edges, pack sources and
+consumed masses (``trace_lots``, ``trace_lot_edges``, ``trace_pack_sources``), custody states
+(``trace_custody``) — appended in bulk, once per admitted chunk. Reads: the admission's prefetches
+(chain heads, lots, lot inputs, custody, and of the shared registry the participants' keys and roles,
+the passports' operators and manufacture dates, the delegations), the reading of events and chains,
+and what verification compares (events by store sequence, chain links, the derived tables).
+
+Functions take the connection of the caller's transaction (``store.read()``/``store.write()``); the
+ledger decides what one transaction holds. Rows come back as records with attribute access, named by
+their columns. :func:`append_transaction` is the ledger's write transaction: it turns the database's
+errors into :class:`AppendRace` and :class:`TransientStoreError`, so that the ledger can retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from ..errors import Conflict
+from . import trace_tables as tt
+from .db import Store, is_transient
+from .tables import delegations, participants, passports
+
+E, C, L, ED, CU = tt.trace_events, tt.trace_chain, tt.trace_lots, tt.trace_lot_edges, tt.trace_custody
+PS = tt.trace_pack_sources
+
+
+class AppendRace(Conflict):
+    """A unique key collided at append: another writer (PostgreSQL) took a chain position or a store
+    sequence number first. Running the append again against the new heads may succeed."""
+
+    def __init__(self, orig: Any) -> None:
+        super().__init__(str(orig))
+        self.orig = orig
+
+
+class TransientStoreError(Exception):
+    """A failure that running the same transaction again may cure (a deadlock, a serialization failure,
+    SQLite busy): see :func:`batteryloop.store.db.is_transient`."""
+
+    def __init__(self, orig: Any) -> None:
+        super().__init__(str(orig))
+        self.orig = orig
+
+
+@contextmanager
+def append_transaction(store: Store) -> Iterator[Any]:
+    """One write transaction (:meth:`Store.write`) whose unique-key collisions raise :class:`AppendRace`
+    and whose transient failures raise :class:`TransientStoreError` (commit included); other database
+    errors pass unchanged."""
+    try:
+        with store.write() as conn:
+            yield conn
+    except IntegrityError as exc:
+        raise AppendRace(exc.orig) from exc
+    except DBAPIError as exc:
+        if not is_transient(exc):
+            raise
+        raise TransientStoreError(exc.orig) from exc
+
+
+def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+# ------------------------------------------------------------------ participants, passports, delegations
+def public_key_row(conn: Any, participant_id: str) -> Any:
+    """The participant's row (``.public_key``, text or ``None``), or ``None`` if it is not registered."""
+    return conn.execute(select(participants.c.public_key).where(participants.c.id == participant_id)).first()
+
+
+def public_key_texts(conn: Any) -> dict[str, str | None]:
+    """Every registered participant's public key as stored (text, or ``None``/empty when it has none)."""
+    return {r.id: r.public_key for r in conn.execute(select(participants.c.id, participants.c.public_key))}
+
+
+def roles_text(conn: Any, participant_id: str) -> str | None:
+    """The participant's roles as stored (a JSON list), ``None`` if it is not registered."""
+    row = conn.execute(select(participants.c.roles).where(participants.c.id == participant_id)).first()
+    return row.roles if row else None
+
+
+def all_roles(conn: Any) -> dict[str, frozenset[str]]:
+    """Every registered participant's roles."""
+    return {r.id: frozenset(orjson.loads(r.roles)) for r in conn.execute(select(participants.c.id, participants.c.roles))}
+
+
+def passport_births(conn: Any, ids: Iterable[str]) -> list[Any]:
+    """The passports among ``ids`` (at most 500): rows of ``id``, ``economic_operator_id``, ``manufacture_date``."""
+    return conn.execute(select(passports.c.id, passports.c.economic_operator_id, passports.c.manufacture_date)
+                        .where(passports.c.id.in_(list(ids)))).all()
+
+
+def delegations_of(conn: Any, subjects: Iterable[str]) -> list[Any]:
+    """The delegation rows whose subject is one of ``subjects`` (at most 500), in force or not."""
+    return conn.execute(select(delegations).where(delegations.c.subject.in_(list(subjects)))).all()
+
+
+def all_delegations(conn: Any) -> list[Any]:
+    """Every delegation row, in force or not."""
+    return conn.execute(select(delegations)).all()
+
+
+# ------------------------------------------------------------------ admission: reads
+def max_gseq(conn: Any) -> int:
+    """The highest store sequence number (0 for an empty ledger)."""
+    return conn.execute(select(func.max(E.c.gseq))).scalar() or 0
+
+
+def stored_hashes(conn: Any, ids: list[str]) -> dict[str, str]:
+    """Event id -> stored hash, for the ids among ``ids`` that are stored."""
+    out: dict[str, str] = {}
+    for chunk in _chunks(ids):
+        for r in conn.execute(select(E.c.id, E.c.hash).where(E.c.id.in_(chunk))):
+            out[r.id] = r.hash
+    return out
+
+
+def stored_hash(conn: Any, event_id: str) -> str | None:
+    """The stored hash of one event, ``None`` if it is not stored."""
+    return conn.execute(select(E.c.hash).where(E.c.id == event_id)).scalar()
+
+
+def head(conn: Any, subject: str) -> tuple[int, str] | None:
+    """The last link of a subject's chain as (seq, event hash); ``None`` for a subject with no events."""
+    row = conn.execute(select(C.c.seq, C.c.event_hash).where(C.c.subject == subject)
+                       .order_by(C.c.seq.desc()).limit(1)).first()
+    return (row.seq, row.event_hash) if row else None
+
+
+def heads(conn: Any, subjects: list[str]) -> dict[str, tuple[int, str]]:
+    """The last link of each subject's chain as (seq, event hash); subjects with no events are absent."""
+    out: dict[str, tuple[int, str]] = {}
+    c2 = C.alias("c2")
+    for chunk in _chunks(subjects):
+        latest = (select(func.max(c2.c.seq)).where(c2.c.subject == C.c.subject).scalar_subquery())
+        for r in conn.execute(select(C.c.subject, C.c.seq, C.c.event_hash)
+                              .where(C.c.subject.in_(chunk), C.c.seq == latest)):
+            out[r.subject] = (r.seq, r.event_hash)
+    return out
+
+
+def lots(conn: Any, ids: list[str]) -> list[Any]:
+    """The stored lots among ``ids``: rows of id, kind, mass_kg, consumed_kg, elements (JSON text),
+    produced_at, producer."""
+    out: list[Any] = []
+    for chunk in _chunks(ids):
+        out += conn.execute(select(L.c.id, L.c.kind, L.c.mass_kg, L.c.consumed_kg, L.c.elements, L.c.produced_at,
+                                   L.c.producer).where(L.c.id.in_(chunk))).all()
+    return out
+
+
+def lot(conn: Any, lot_id: str) -> Any:
+    """One stored lot (id, kind, mass_kg, consumed_kg, elements as JSON text), ``None`` if there is none."""
+    return conn.execute(select(L.c.id, L.c.kind, L.c.mass_kg, L.c.consumed_kg, L.c.elements)
+                        .where(L.c.id == lot_id)).first()
+
+
+def lot_inputs(conn: Any, output_ids: list[str]) -> list[tuple[str, str]]:
+    """(output, input) for every stored edge out of the lots ``output_ids`` (at most 500)."""
+    return [(r.output_id, r.input_id)
+            for r in conn.execute(select(ED.c.output_id, ED.c.input_id).where(ED.c.output_id.in_(output_ids)))]
+
+
+def inputs_of(conn: Any, lot_id: str) -> list[str]:
+    """The input lots of one stored lot."""
+    return [r.input_id for r in conn.execute(select(ED.c.input_id).where(ED.c.output_id == lot_id))]
+
+
+def custody_states(conn: Any, subjects: list[str]) -> dict[str, dict[str, Any]]:
+    """The custody rows (as dicts by column) of the subjects among ``subjects`` that have one."""
+    out: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(subjects):
+        for r in conn.execute(select(CU).where(CU.c.subject.in_(chunk))):
+            out[r.subject] = dict(r._mapping)
+    return out
+
+
+def custody_state(conn: Any, subject: str) -> dict[str, Any] | None:
+    """One subject's custody row as a dict by column, ``None`` if it has none."""
+    row = conn.execute(select(CU).where(CU.c.subject == subject)).first()
+    return None if row is None else dict(row._mapping)
+
+
+# ------------------------------------------------------------------ admission: writes
+_INSERT_SQL: dict[tuple[str, str], tuple[str, tuple[str, ...] | None]] = {}
+
+
+def _bulk_insert(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
+    """executemany through the driver with the statement compiled once (bypasses per-row parameter
+    processing; the values are plain str/float/int)."""
+    key = (conn.dialect.name, table.name)
+    hit = _INSERT_SQL.get(key)
+    if hit is None:
+        cols = [c.name for c in table.columns]
+        compiled = insert(table).values({c: bindparam(c) for c in cols}).compile(dialect=conn.dialect)
+        order = tuple(compiled.positiontup) if conn.dialect.positional else None  # type: ignore[arg-type]
+        hit = _INSERT_SQL[key] = (str(compiled), order)
+    sql, order = hit
+    if order is not None:
+        params: Any = [tuple(r.get(c) for c in order) for r in rows]
+    else:
+        params = [{c.name: r.get(c.name) for c in table.columns} for r in rows]
+    conn.exec_driver_sql(sql, params)
+
+
+_CUSTODY_COLS = ("holder", "country", "status", "last_event_id", "last_kind", "last_event_at", "exported_to")
+
+
+def _bulk_update_custody(conn: Any, rows: list[dict[str, Any]]) -> None:
+    key = (conn.dialect.name, "custody-update")
+    hit = _INSERT_SQL.get(key)
+    if hit is None:
+        stmt = update(CU).where(CU.c.subject == bindparam("b_subject")).values(
+            {c: bindparam("b_" + c) for c in _CUSTODY_COLS})
+        compiled = stmt.compile(dialect=conn.dialect)
+        order = tuple(compiled.positiontup) if conn.dialect.positional else None  # type: ignore[arg-type]
+        hit = _INSERT_SQL[key] = (str(compiled), order)
+    sql, order = hit
+    if order is not None:
+        params: Any = [tuple(r[n[2:]] for n in order) for r in rows]
+    else:
+        params = [{"b_" + k: r[k] for k in (*_CUSTODY_COLS, "subject")} for r in rows]
+    conn.exec_driver_sql(sql, params)
+
+
+def append(conn: Any, *, events: list[dict[str, Any]], chain: list[dict[str, Any]], lots: list[dict[str, Any]],
+           edges: list[dict[str, Any]], sources: list[dict[str, Any]], consumed: Mapping[str, float],
+           custody_new: list[dict[str, Any]], custody_changed: list[dict[str, Any]]) -> None:
+    """Store a chunk of admitted events: rows of events, chain links, new lots, lot edges and pack sources
+    (each a dict by column), the consumed mass of lots stored before (lot id -> kg), and custody rows
+    new and changed. One statement per table; nothing is written for an empty list."""
+    for table, rows in ((E, events), (C, chain), (L, lots), (ED, edges), (PS, sources)):
+        if rows:
+            _bulk_insert(conn, table, rows)
+    if consumed:
+        conn.execute(update(L).where(L.c.id == bindparam("b_id")).values(consumed_kg=bindparam("b_kg")),
+                     [{"b_id": lot_id, "b_kg": kg} for lot_id, kg in consumed.items()])
+    if custody_new:
+        conn.execute(insert(CU), custody_new)
+    if custody_changed:
+        _bulk_update_custody(conn, custody_changed)
+
+
+# ------------------------------------------------------------------ reading events and chains
+def event(conn: Any, event_id: str) -> Any:
+    """One event row (every column of ``trace_events``), ``None`` if it is not stored."""
+    return conn.execute(select(E).where(E.c.id == event_id)).first()
+
+
+def events(conn: Any, ids: list[str]) -> list[Any]:
+    """The event rows (every column) of the stored events among ``ids``."""
+    out: list[Any] = []
+    for chunk in _chunks(ids):
+        out += conn.execute(select(E).where(E.c.id.in_(chunk))).all()
+    return out
+
+
+def chain_events(conn: Any, subject: str) -> list[Any]:
+    """A subject's chain in order: rows of seq, prev_hash, event_hash and the event's body and signature."""
+    return conn.execute(select(C.c.seq, C.c.prev_hash, C.c.event_hash, E.c.body, E.c.signature)
+                        .join(E, E.c.id == C.c.event_id).where(C.c.subject == subject)
+                        .order_by(C.c.seq)).all()
+
+
+def events_after(conn: Any, after: int, limit: int, subject: str | None = None) -> list[Any]:
+    """Up to ``limit`` events with a store sequence number above ``after``, in store order: rows of
+    gseq, body, signature, recorded_at. With ``subject``, only the events of that subject's chain."""
+    q = select(E.c.gseq, E.c.body, E.c.signature, E.c.recorded_at).where(E.c.gseq > after)
+    if subject is not None:
+        q = q.where(E.c.id.in_(select(C.c.event_id).where(C.c.subject == subject)))
+    return conn.execute(q.order_by(E.c.gseq).limit(limit)).all()
+
+
+# ------------------------------------------------------------------ verification
+def links_of_event(conn: Any, event_id: str) -> list[Any]:
+    """The chain links (every column of ``trace_chain``) that name one event."""
+    return conn.execute(select(C).where(C.c.event_id == event_id)).all()
+
+
+def link_hash(conn: Any, subject: str, seq: int) -> str | None:
+    """The event hash of a subject's link at position ``seq``, ``None`` if there is no such link."""
+    row = conn.execute(select(C.c.event_hash).where(C.c.subject == subject, C.c.seq == seq)).first()
+    return row.event_hash if row else None
+
+
+def chain_links(conn: Any, subject: str) -> list[Any]:
+    """A subject's chain links (every column of ``trace_chain``) in order."""
+    return conn.execute(select(C).where(C.c.subject == subject).order_by(C.c.seq)).all()
+
+
+def all_chain_links(conn: Any) -> Iterable[Any]:
+    """Every chain link (subject, seq, event_id, prev_hash, event_hash) by subject and position, streamed:
+    read it before the transaction ends."""
+    return conn.execute(select(C.c.subject, C.c.seq, C.c.event_id, C.c.prev_hash, C.c.event_hash)
+                        .order_by(C.c.subject, C.c.seq))
+
+
+def events_in_range(conn: Any, lo: int, hi: int) -> list[Any]:
+    """The events with store sequence in [lo, hi], in order: rows of gseq, id, hash, body, signature, kind,
+    actor, occurred_at, country."""
+    return conn.execute(select(E.c.gseq, E.c.id, E.c.hash, E.c.body, E.c.signature, E.c.kind, E.c.actor,
+                               E.c.occurred_at, E.c.country)
+                        .where(E.c.gseq >= lo, E.c.gseq <= hi).order_by(E.c.gseq)).all()
+
+
+def links_in_range(conn: Any, lo: int, hi: int) -> list[Any]:
+    """The chain links (event_id, subject, seq, prev_hash, event_hash) of the events with store sequence
+    in [lo, hi]."""
+    return conn.execute(select(C.c.event_id, C.c.subject, C.c.seq, C.c.prev_hash, C.c.event_hash)
+                        .join(E, E.c.id == C.c.event_id).where(E.c.gseq >= lo, E.c.gseq <= hi)).all()
+
+
+def derived_tables(conn: Any) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], dict[str, Any]],
+                                       dict[tuple[str, str], dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The tables the ledger derives from the events, as dicts by column: lots by id, lot edges by
+    (output, input), pack sources by (source, pack), custody by subject."""
+    stored_lots = {r.id: dict(r._mapping) for r in conn.execute(select(L))}
+    stored_edges = {(r.output_id, r.input_id): dict(r._mapping) for r in conn.execute(select(ED))}
+    stored_sources = {(r.source_id, r.pack_id): dict(r._mapping) for r in conn.execute(select(PS))}
+    stored_custody = {r.subject: dict(r._mapping) for r in conn.execute(select(CU))}
+    return stored_lots, stored_edges, stored_sources, stored_custody

@@ -1,0 +1,194 @@
+"""The trace queries' repository: what :mod:`batteryloop.trace.queries` reads of the ledger's tables.
+
+Read only: the lots and lot edges upstream of a lot (lineage), the packs downstream of a lot, a site or a
+supplier with their custody (recall), a subject's chain bodies and custody row, the lots of a flagged
+origin, the packs' custody with their plant's country (outflows), and the whole material graph (lots and
+edges, for recycled content).
+
+Lineage and recall are recursive SQL (``WITH RECURSIVE``, on SQLite and PostgreSQL) run through the
+driver's cursor: plain tuples, no per-row result processing — these queries return thousands of rows.
+Functions take the connection of the caller's read transaction (``store.read()``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select, text
+
+from . import trace_tables as tt
+
+L, ED, CU, E, C = tt.trace_lots, tt.trace_lot_edges, tt.trace_custody, tt.trace_events, tt.trace_chain
+
+_UP = text("""
+WITH RECURSIVE up(id) AS (
+  SELECT CAST(:root AS VARCHAR(100))
+  UNION
+  SELECT e.input_id FROM trace_lot_edges e JOIN up ON e.output_id = up.id
+)
+SELECT e.output_id, e.input_id, e.mass_kg FROM trace_lot_edges e JOIN up ON e.output_id = up.id
+""")
+
+_UP_LOTS = text("""
+WITH RECURSIVE up(id) AS (
+  SELECT CAST(:root AS VARCHAR(100))
+  UNION
+  SELECT e.input_id FROM trace_lot_edges e JOIN up ON e.output_id = up.id
+)
+SELECT l.id, l.kind, l.mass_kg, l.elements, l.material, l.model_id, l.origin_type, l.origin_country,
+       l.origin_site, l.certified_by, l.producer, l.site_country, l.site, l.produced_at, l.event_id, ev.kind AS stage
+FROM up JOIN trace_lots l ON l.id = up.id JOIN trace_events ev ON ev.id = l.event_id
+""")
+
+
+def _down_sql(start: str, mode: str) -> Any:
+    # Fast walk: follow every edge except those into modules, and jump from the lots modules are made of
+    # straight to the packs (trace_pack_sources): one cell batch fans out into hundreds of modules.
+    # SQLite takes two recursive terms (each searched by index); PostgreSQL takes one, a LATERAL
+    # UNION ALL searched by index on both sides. Exhaustive walk: every edge, modules included.
+    if mode == "exhaustive":
+        step = "SELECT e.output_id FROM trace_lot_edges e JOIN down ON e.input_id = down.id"
+    elif mode == "sqlite":
+        step = """SELECT e.output_id FROM trace_lot_edges e JOIN down ON e.input_id = down.id
+    WHERE e.output_kind <> 'module'
+  UNION
+  SELECT ps.pack_id FROM trace_pack_sources ps JOIN down ON ps.source_id = down.id"""
+    else:
+        step = """SELECT x.dst FROM down CROSS JOIN LATERAL (
+      SELECT e.output_id AS dst FROM trace_lot_edges e WHERE e.input_id = down.id AND e.output_kind <> 'module'
+      UNION ALL
+      SELECT ps.pack_id AS dst FROM trace_pack_sources ps WHERE ps.source_id = down.id
+    ) x"""
+    return text(f"""
+WITH RECURSIVE down(id) AS (
+  {start}
+  UNION
+  {step}
+)
+SELECT l.id, l.model_id, l.site, l.site_country, l.produced_at, c.holder, c.country, c.status
+FROM down CROSS JOIN trace_lots l LEFT JOIN trace_custody c ON c.subject = l.id
+WHERE l.id = down.id AND l.kind = 'pack' ORDER BY l.id
+""")
+
+
+_STARTS = {
+    "lot": "SELECT CAST(:key AS VARCHAR(100))",
+    "site": "SELECT id FROM trace_lots WHERE origin_site = :key OR site = :key",
+    "supplier": "SELECT id FROM trace_lots WHERE producer = :key OR certified_by = :key",
+}
+_RECALL = {(mode, by): _down_sql(start, mode) for by, start in _STARTS.items()
+           for mode in ("sqlite", "postgresql", "exhaustive")}
+
+RECALL_BY = tuple(_STARTS)
+"""What a recall may start from: a lot, a site (origin or production site) or a supplier."""
+
+
+def _driver_rows(conn: Any, stmt: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Run a text() query through the driver's cursor: plain tuples, no per-row result processing
+    (these queries return thousands of rows of plain strings and numbers)."""
+    sql = stmt.text
+    if conn.dialect.paramstyle == "qmark":
+        order = sorted(params, key=lambda k: -len(k))
+        names: list[str] = []
+
+        def sub(m: Any) -> str:
+            names.append(m.group(1))
+            return "?"
+
+        sql = re.sub(r":(" + "|".join(order) + r")\b", sub, sql)
+        args: Any = tuple(params[n] for n in names)
+    else:  # pyformat (psycopg)
+        for k in params:
+            sql = sql.replace(f":{k}", f"%({k})s")
+        args = params
+    cur = conn.connection.cursor()  # the transaction's own DBAPI connection
+    try:
+        if conn.dialect.name == "postgresql":
+            # a graph walk touches a few rows per step: PostgreSQL's planner, guessing ten rows for the
+            # recursive work table, would otherwise hash-join against whole tables at every step
+            cur.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; "
+                        "SET LOCAL enable_seqscan = off")
+        cur.execute(sql, args)
+        return cur.fetchall()
+    finally:
+        cur.close()
+
+
+# ------------------------------------------------------------------ lineage
+def upstream_lots(conn: Any, root: str) -> list[tuple[Any, ...]]:
+    """``root`` and every lot upstream of it, as tuples (id, kind, mass_kg, elements (JSON text), material,
+    model_id, origin_type, origin_country, origin_site, certified_by, producer, site_country, site,
+    produced_at, event_id, stage — the kind of the event that produced it). Empty if ``root`` is no lot."""
+    return _driver_rows(conn, _UP_LOTS, {"root": root})
+
+
+def upstream_edges(conn: Any, root: str) -> list[tuple[str, str, float]]:
+    """Every lot edge upstream of ``root``, as (output_id, input_id, mass_kg)."""
+    return _driver_rows(conn, _UP, {"root": root})  # type: ignore[return-value]
+
+
+# ------------------------------------------------------------------- recall
+def lot_exists(conn: Any, lot_id: str) -> bool:
+    return conn.execute(select(L.c.id).where(L.c.id == lot_id)).first() is not None
+
+
+def recall_packs(conn: Any, key: str, by: str, exhaustive: bool = False,
+                 mode: str | None = None) -> list[tuple[Any, ...]]:
+    """Every pack downstream of ``key`` — a lot, a site or a supplier (``by``, one of :data:`RECALL_BY`) —
+    ordered by id, as tuples (id, model_id, site, site_country, produced_at, holder, country, status).
+
+    ``exhaustive`` walks every edge, modules included, instead of jumping over the module level;
+    ``mode`` (``sqlite``, ``postgresql``, ``exhaustive``) forces the form of the walk, else it follows the
+    database."""
+    if mode is None:
+        mode = "exhaustive" if exhaustive else ("sqlite" if conn.dialect.name == "sqlite" else "postgresql")
+    return _driver_rows(conn, _RECALL[(mode, by)], {"key": key})
+
+
+def lots_of_origin(conn: Any, *, site: str | None = None, country: str | None = None) -> list[str]:
+    """The ids of the source lots (lots with an origin) from an origin site, or else from a country."""
+    q = select(L.c.id).where(L.c.origin_type.is_not(None))
+    q = q.where(L.c.origin_site == site) if site else q.where(L.c.origin_country == country)
+    return [r.id for r in conn.execute(q)]
+
+
+# ------------------------------------------------------------------ custody
+def chain_bodies(conn: Any, subject: str) -> list[str]:
+    """The bodies (JSON text) of a subject's events in chain order."""
+    return [r.body for r in conn.execute(select(E.c.body).join(C, C.c.event_id == E.c.id)
+                                         .where(C.c.subject == subject).order_by(C.c.seq))]
+
+
+def custody(conn: Any, subject: str) -> dict[str, Any] | None:
+    """A subject's custody row as a dict by column, ``None`` if it has none."""
+    row = conn.execute(select(CU).where(CU.c.subject == subject)).first()
+    return {str(k): v for k, v in row._mapping.items()} if row else None
+
+
+# ----------------------------------------------------------------- outflows
+def _pack_custody() -> Any:
+    return select(CU, L.c.site_country).join(L, L.c.id == CU.c.subject).where(L.c.kind == "pack")
+
+
+def pack_custody(conn: Any) -> list[Any]:
+    """Every pack's custody row with the country of the plant that made it (``site_country``)."""
+    return conn.execute(_pack_custody()).all()
+
+
+def silent_packs(conn: Any, before: str) -> list[Any]:
+    """The packs (custody row and ``site_country``) whose last event is before ``before`` (the store's
+    time text) and which are neither at end of life nor exported."""
+    return conn.execute(_pack_custody().where(CU.c.last_event_at < before,
+                                              CU.c.status.not_in(["end_of_life", "exported"]))).all()
+
+
+# --------------------------------------------------------- recycled content
+def all_lots(conn: Any) -> list[Any]:
+    """Every lot (every column of ``trace_lots``; ``elements`` as JSON text)."""
+    return conn.execute(select(L)).all()
+
+
+def all_edges(conn: Any) -> list[tuple[str, str, float]]:
+    """Every lot edge as (output_id, input_id, mass_kg)."""
+    return [(r.output_id, r.input_id, r.mass_kg) for r in conn.execute(select(ED))]
