@@ -2,7 +2,8 @@
 time series (:mod:`batteryloop.health.timeseries`).
 
 Supported: Arbin CSV, Arbin Excel (``.xlsx``), Maccor text, Novonix CSV, Biologic text export
-(with its ``.mpl`` settings file), Battery Data Format CSV, and our own Parquet.
+(with its ``.mpl`` settings file), Battery Data Format CSV, and our own Parquet. Each reader module
+registers itself in :mod:`.registry`, whose docstring says how to add one.
 
     >>> data = read_cycler_file("FastCharge_000025_CH8.csv")      # doctest: +SKIP
     >>> cell = read_cell(sorted_paths)                              # doctest: +SKIP
@@ -14,26 +15,24 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from batteryloop.health.errors import CyclerFileError
-from batteryloop.health.readers import arbin, arbin_xlsx, bdf, biologic, maccor, novonix
+from batteryloop.health.readers import registry
 from batteryloop.health.readers._common import decode
-from batteryloop.health.timeseries import CyclerData, concat, read_parquet
+from batteryloop.health.timeseries import CyclerData, concat
 
-FORMATS: tuple[str, ...] = (
-    arbin.FORMAT,
-    arbin_xlsx.FORMAT,
-    maccor.FORMAT,
-    novonix.FORMAT,
-    biologic.FORMAT,
-    bdf.FORMAT,
-    "parquet",
-)
-_TEXT_SNIFFERS = (
-    (novonix.FORMAT, novonix.sniff),
-    (maccor.FORMAT, maccor.sniff),
-    (arbin.FORMAT, arbin.sniff),
-    (biologic.FORMAT, biologic.sniff),
-    (bdf.FORMAT, bdf.sniff),
-)
+# The readers register themselves on import (health/readers/registry.py says how to add one). This
+# order is the registration order: the order of FORMATS and of the formats named in error messages.
+# isort: off
+from batteryloop.health.readers import arbin  # noqa: E402,F401
+from batteryloop.health.readers import arbin_xlsx  # noqa: E402,F401
+from batteryloop.health.readers import maccor  # noqa: E402,F401
+from batteryloop.health.readers import novonix  # noqa: E402,F401
+from batteryloop.health.readers import biologic  # noqa: E402,F401
+from batteryloop.health.readers import bdf  # noqa: E402,F401
+from batteryloop.health.readers import parquet  # noqa: E402,F401
+# isort: on
+
+#: the built-in formats (``registry.names()`` also lists readers registered later)
+FORMATS: tuple[str, ...] = registry.names()
 
 
 def detect_format(data: bytes, path: str | Path | None = None) -> str:
@@ -43,25 +42,18 @@ def detect_format(data: bytes, path: str | Path | None = None) -> str:
     """
     if not data:
         raise CyclerFileError(path, "the file is empty")
-    if data[:4] == b"PAR1":
-        return "parquet"
-    if arbin_xlsx.sniff_zip(data):
-        return arbin_xlsx.FORMAT
+    for reader in registry.byte_sniffers():
+        if reader.sniff_bytes(data):  # type: ignore[misc]
+            return reader.name
     head_bytes = data[:65536]
     if b"\x00" in head_bytes:
-        raise CyclerFileError(path, "binary content that is not an Excel workbook or Parquet file")
+        raise CyclerFileError(path, registry.binary_message())
     head = decode(Path(str(path)), head_bytes).replace("\r\n", "\n")
-    for name, sniff in _TEXT_SNIFFERS:
-        if sniff(head):
-            return name
+    for reader in registry.text_sniffers():
+        if reader.sniff(head):  # type: ignore[misc]
+            return reader.name
     first = head.split("\n", 1)[0][:120]
-    raise CyclerFileError(
-        path,
-        "unrecognised cycler export: expected an Arbin, Maccor, Novonix, Biologic or Battery Data "
-        "Format header, or an Arbin .xlsx workbook",
-        line=1,
-        value=first,
-    )
+    raise CyclerFileError(path, registry.unrecognised_message(), line=1, value=first)
 
 
 def read_cycler_file(
@@ -79,21 +71,10 @@ def read_cycler_file(
     except OSError as exc:
         raise CyclerFileError(p, f"cannot read the file: {exc.strerror or exc}") from exc
     fmt = format or detect_format(data, p)
-    if fmt == "parquet":
-        return read_parquet(p)
-    if fmt == arbin.FORMAT:
-        return arbin.read(p, data, tz)
-    if fmt == arbin_xlsx.FORMAT:
-        return arbin_xlsx.read(p, data, tz)
-    if fmt == maccor.FORMAT:
-        return maccor.read(p, data, tz)
-    if fmt == novonix.FORMAT:
-        return novonix.read(p, data, tz)
-    if fmt == biologic.FORMAT:
-        return biologic.read(p, data, tz, Path(settings_path) if settings_path else None)
-    if fmt == bdf.FORMAT:
-        return bdf.read(p, data, tz)
-    raise CyclerFileError(p, f"unknown format {fmt!r}; known formats: {list(FORMATS)}")
+    reader = registry.get(fmt)
+    if reader is None:
+        raise CyclerFileError(p, f"unknown format {fmt!r}; known formats: {list(registry.names())}")
+    return reader.read_file(p, data, tz, settings_path=Path(settings_path) if settings_path else None)
 
 
 def read_cell(paths: Sequence[str | Path], *, tz: str = "UTC", sort_by_time: bool = False) -> CyclerData:
@@ -107,4 +88,4 @@ def read_cell(paths: Sequence[str | Path], *, tz: str = "UTC", sort_by_time: boo
     return concat(parts)
 
 
-__all__ = ["FORMATS", "CyclerData", "CyclerFileError", "detect_format", "read_cell", "read_cycler_file"]
+__all__ = ["FORMATS", "CyclerData", "CyclerFileError", "detect_format", "read_cell", "read_cycler_file", "registry"]

@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from batteryloop.health.readers._common import decode, find, read_table, require, split_header
+from batteryloop.health.readers.registry import Reader, register
 from batteryloop.health.timeseries import CyclerData, conform, cumulative_columns, increments
 
 FORMAT = "arbin_csv"
@@ -80,3 +81,7 @@ def _timestamps(t, column: str, tz: str) -> pl.Series:  # type: ignore[no-untype
 def _resistance(ohm: np.ndarray) -> np.ndarray:
     """Arbin writes 0 where it did not measure: that is 'no value', not zero ohms."""
     return np.where(ohm > 0, ohm, np.nan)
+
+
+register(Reader(FORMAT, read, priority=130, sniff=sniff, header_name="Arbin", suffixes=(".csv",),
+                title="Arbin MITS Pro CSV export"))

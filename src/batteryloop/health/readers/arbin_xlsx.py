@@ -18,6 +18,7 @@ import polars as pl
 
 from batteryloop.health.errors import CyclerFileError
 from batteryloop.health.readers._common import find, require
+from batteryloop.health.readers.registry import Reader, register
 from batteryloop.health.timeseries import CyclerData, conform, cumulative_columns, increments
 
 FORMAT = "arbin_xlsx"
@@ -113,3 +114,5 @@ def read(path: Path, data: bytes, tz: str = "UTC", sheet: str | None = None) -> 
     return CyclerData(conform(frame), FORMAT, [str(path)], meta)
 
 
+register(Reader(FORMAT, read, priority=20, sniff_bytes=sniff_zip, content_name="Excel workbook",
+                suggest="an Arbin .xlsx workbook", suffixes=(".xlsx",), title="Arbin MITS Pro Excel export"))

@@ -19,6 +19,7 @@ import polars as pl
 
 from batteryloop.health.errors import CyclerFileError
 from batteryloop.health.readers._common import decode, read_table, split_header
+from batteryloop.health.readers.registry import Reader, register
 from batteryloop.health.timeseries import (
     CyclerData,
     conform,
@@ -146,3 +147,5 @@ def write(data: CyclerData, path: str | Path) -> None:
     pl.DataFrame(out).write_csv(str(path))
 
 
+register(Reader(FORMAT, read, priority=150, sniff=sniff, header_name="Battery Data Format", suffixes=(".csv",),
+                title="Battery Data Format CSV (Battery Data Alliance)"))

@@ -19,6 +19,7 @@ import polars as pl
 
 from batteryloop.health.errors import CyclerFileError
 from batteryloop.health.readers._common import decode, find, read_table, require, split_header
+from batteryloop.health.readers.registry import Reader, register
 from batteryloop.health.timeseries import (
     CyclerData,
     conform,
@@ -154,3 +155,7 @@ def read_settings(path: Path) -> dict[str, object]:
     if m:
         out["technique_steps"] = m.group(1).split()
     return out
+
+
+register(Reader(FORMAT, read, priority=140, sniff=sniff, header_name="Biologic", suffixes=(".mpt", ".csv"),
+                options=("settings_path",), title="Biologic EC-Lab / BT-Lab text export (with its .mpl settings)"))

@@ -16,6 +16,7 @@ import polars as pl
 
 from batteryloop.health.errors import CyclerFileError
 from batteryloop.health.readers._common import decode, find, read_table, require, split_header
+from batteryloop.health.readers.registry import Reader, register
 from batteryloop.health.timeseries import CyclerData, conform, cumulative_columns, increments
 
 FORMAT = "maccor"
@@ -92,3 +93,7 @@ def read(path: Path, data: bytes, tz: str = "UTC") -> CyclerData:
         if m:
             meta[key] = m.group(1).strip()
     return CyclerData(conform(frame), FORMAT, [str(path)], meta)
+
+
+register(Reader(FORMAT, read, priority=120, sniff=sniff, header_name="Maccor", suffixes=(".txt",),
+                title="Maccor text export"))

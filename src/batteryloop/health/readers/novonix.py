@@ -16,6 +16,7 @@ import polars as pl
 
 from batteryloop.health.errors import CyclerFileError
 from batteryloop.health.readers._common import decode, find, read_table, require, split_header
+from batteryloop.health.readers.registry import Reader, register
 from batteryloop.health.timeseries import CyclerData, conform, cumulative_columns, increments
 
 FORMAT = "novonix"
@@ -99,3 +100,7 @@ def _summary(pre: str) -> dict[str, object]:
     except ValueError:
         pass
     return meta
+
+
+register(Reader(FORMAT, read, priority=110, sniff=sniff, header_name="Novonix", suffixes=(".csv",),
+                title="Novonix HPC CSV export"))
