@@ -19,43 +19,46 @@ A safety flag or a grade that forbids a route makes it infeasible (a rejected pa
 recommendation lists every route's cash flows and assumptions, and its sensitivity: the state of health
 and each price at which the recommendation flips. The same formulas run vectorised over a fleet in
 :func:`decide_routes_batch`.
+
+The route options are a registry (:mod:`.route_options`: each option's value, condition, explanation,
+grades and label); this module compares whatever is registered. That module's docstring says how to
+add a route.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from ..reference import References, ReferenceValue, Tracker
+from . import route_options
 from .chemistry import CHEMISTRIES, pack_composition, parse_chemistry
 from .errors import CircularInputError, require_fraction, require_positive
 from .recycling import PROCESSES, recycle
+from .route_options import CashFlow, Fleet, Pack
 
-Route = Literal["reuse", "remanufacture", "repurpose", "recycle_pyro", "recycle_hydro", "recycle_direct"]
-ROUTES: tuple[Route, ...] = ("reuse", "remanufacture", "repurpose", "recycle_pyro", "recycle_hydro", "recycle_direct")
-RECYCLE_ROUTES = ROUTES[3:]
+#: a route option's name (:func:`.route_options.names`: the registered ones)
+Route = str
+#: the built-in route options, in column order (the live list: :func:`.route_options.names`)
+ROUTES: tuple[Route, ...] = route_options.names()
+RECYCLE_ROUTES = route_options.recycling_names()
 
 #: which routes each grade allows; the keys are :mod:`batteryloop.health.grading`'s grades (A: re-use or
 #: demanding second life, B: second-life storage, C: low-demand second life after repair or derating,
-#: recycle), plus "D" and "rejected" as synonyms of recycle. Override with ``grade_routes``.
-DEFAULT_GRADE_ROUTES: dict[str, tuple[str, ...]] = {
-    "A": ROUTES,
-    "B": ("remanufacture", "repurpose", *RECYCLE_ROUTES),
-    "C": ("repurpose", *RECYCLE_ROUTES),
-    "recycle": RECYCLE_ROUTES,
-    "D": RECYCLE_ROUTES,
-    "rejected": RECYCLE_ROUTES,
-}
+#: recycle), plus "D" and "rejected" as synonyms of recycle. Override with ``grade_routes``. Built from
+#: the ``grades`` of the built-in route options (:func:`.route_options.grade_routes` is the live table).
+DEFAULT_GRADE_ROUTES: dict[str, tuple[str, ...]] = route_options.grade_routes()
 
 
 class RouteEconomics(BaseModel):
     """The economic assumptions of the route decision, from the reference sets unless overridden."""
 
-    model_config = ConfigDict(frozen=True)
+    # extra fields: the ``parameters`` of registered route options (.route_options)
+    model_config = ConfigDict(frozen=True, extra="allow")
 
     new_pack_price_usd_per_kwh: float
     discount_rate_fraction: float
@@ -97,11 +100,15 @@ class RouteEconomics(BaseModel):
         }
         for k, v in route.items():
             values[k] = float(v)
-        unknown = set(overrides) - set(cls.model_fields)
+        extra = route_options.parameters()
+        for k, d in extra.items():
+            values.setdefault(k, d)
+        known = [*cls.model_fields, *(k for k in extra if k not in cls.model_fields)]
+        unknown = set(overrides) - set(known)
         if unknown:
             raise CircularInputError(
                 "economics." + sorted(unknown)[0], overrides[sorted(unknown)[0]],
-                f"unknown economics field; known: {', '.join(cls.model_fields)}",
+                f"unknown economics field; known: {', '.join(known)}",
             )
         for k, v in overrides.items():
             if k.endswith("_fraction") or k.endswith("_fraction_of_new"):
@@ -110,16 +117,7 @@ class RouteEconomics(BaseModel):
                 raise CircularInputError(f"economics.{k}", v, "must be a finite number, 0 or more")
             values[k] = float(v)
             t.record_input(f"economics.{k}", v)
-        return cls(**values)
-
-
-class CashFlow(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    label: str
-    years: str  # "0", "5", "0–7.5 (annuity)"
-    amount_usd: float
-    present_value_usd: float
+        return cls(**{k: v for k, v in values.items() if k in known})
 
 
 class RouteOption(BaseModel):
@@ -167,53 +165,33 @@ class RouteDecision(BaseModel):
 # the formulas, on arrays (shared by the single-pack and the fleet paths)
 
 
-def _df(r: float, n: Any) -> Any:
-    return np.exp(-np.asarray(n, dtype=float) * math.log1p(r))
-
-
-def _annuity(r: float, n: Any) -> Any:
-    n = np.asarray(n, dtype=float)
-    return n if r == 0 else (1.0 - _df(r, n)) / r
-
-
-def _second_life_years(soh: Any, e: RouteEconomics) -> Any:
-    return np.clip((soh - e.repurpose_end_soh_fraction) / e.repurpose_fade_per_year_fraction, 0.0, e.repurpose_max_years)
+_df = route_options.discount
+_annuity = route_options.annuity
+_second_life_years = route_options.second_life_years
 
 
 def _npv_matrix(
     soh: np.ndarray,
     cap: np.ndarray,
     recycle_per_kwh: np.ndarray,  # (n, 3): pyro, hydro, direct; NaN where not priced
-    allowed: np.ndarray,  # (n, 6) bool
+    allowed: np.ndarray,  # (n, k) bool, one column per registered route
     e: RouteEconomics,
     second_life_years: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(n, 6) NPVs, NaN where infeasible. Computed route by route in contiguous rows, returned transposed."""
-    r = e.discount_rate_fraction
-    P = e.new_pack_price_usd_per_kwh
+    """(n, k) NPVs of the k registered routes, NaN where infeasible. Computed route by route in
+    contiguous rows, returned transposed."""
     rec = (recycle_per_kwh * cap[:, None]).T  # (3, n)
     best_rec = np.fmax(np.fmax(rec[0], rec[1]), rec[2])  # fmax ignores NaN
     best_rec = np.nan_to_num(best_rec, nan=0.0)
-    out = np.empty((6, soh.shape[0]))
-    out[0] = cap * (soh * (P * e.reuse_price_fraction_of_new) - e.reuse_test_cost_usd_per_kwh) + float(_df(r, e.reuse_years)) * best_rec
-    s_t = e.remanufacture_target_soh_fraction
-    out[1] = (
-        cap * (s_t * P * e.remanufacture_price_fraction_of_new - e.remanufacture_labour_usd_per_kwh
-               - np.maximum(0.0, s_t - soh) * (P * e.remanufacture_cell_cost_fraction_of_new))
-        + float(_df(r, e.remanufacture_years)) * best_rec
-    )
-    n = _second_life_years(soh, e) if second_life_years is None else second_life_years
-    mean_soh = soh - e.repurpose_fade_per_year_fraction * n / 2
-    annual = cap * (mean_soh * (e.repurpose_cycles_per_year * e.repurpose_round_trip_efficiency_fraction
-                                * e.repurpose_value_usd_per_kwh_delivered) - e.repurpose_opex_usd_per_kwh_year)
-    df_n = _df(r, n)
-    ann = n if r == 0 else (1.0 - df_n) / r
-    out[2] = -cap * e.repurpose_cost_usd_per_kwh + ann * annual + df_n * best_rec
-    out[3:] = rec
+    fleet = Fleet(soh=soh, cap=cap, recycle_usd=dict(zip(PROCESSES, rec, strict=True)), best_recycle_usd=best_rec,
+                  economics=e, second_life_years=second_life_years)
+    specs = route_options.specs()
+    out = np.empty((len(specs), soh.shape[0]))
     infeasible = ~allowed.T
-    infeasible[0] |= soh < e.reuse_min_soh_fraction
-    infeasible[1] |= soh < e.remanufacture_min_soh_fraction
-    infeasible[2] |= (soh < e.repurpose_min_soh_fraction) | (n <= 0)
+    for j, spec in enumerate(specs):
+        out[j] = spec.npv(fleet)
+        if spec.condition is not None:
+            infeasible[j] |= ~np.asarray(spec.condition(fleet), dtype=bool)
     out[infeasible] = np.nan
     return out.T
 
@@ -247,15 +225,16 @@ def recycle_value_usd_per_kwh(
 
 
 def _allowed_routes(grade: str | None, safety_flags: Sequence[str], grade_routes: Mapping[str, Sequence[str]]) -> list[bool]:
+    routes = route_options.names()
     if safety_flags:
-        allowed = set(RECYCLE_ROUTES)
+        allowed = set(route_options.recycling_names())
     elif grade is None:
-        allowed = set(ROUTES)
+        allowed = set(routes)
     else:
         if grade not in grade_routes:
             raise CircularInputError("grade", grade, f"unknown grade; known: {', '.join(grade_routes)}")
         allowed = set(grade_routes[grade])
-    return [r in allowed for r in ROUTES]
+    return [r in allowed for r in routes]
 
 
 def _validate_pack(soh: float, capacity_kwh: float) -> tuple[float, float]:
@@ -293,7 +272,7 @@ def decide_route(
     t = refs.tracker()
     econ = RouteEconomics.from_references(refs, t, **dict(economics or {}))
     rec = recycle_value_usd_per_kwh(chem, refs, prices_usd_per_kg, t)
-    gr = grade_routes or DEFAULT_GRADE_ROUTES
+    gr = grade_routes or route_options.grade_routes()
     allowed = _allowed_routes(grade, list(safety_flags), gr)
 
     def evaluate(s: float, e: RouteEconomics, rec_vals: Mapping[str, float | None]) -> np.ndarray:
@@ -307,9 +286,10 @@ def decide_route(
             "prices_usd_per_kg", dict(prices_usd_per_kg or {}),
             f"no feasible route: every recycling process lacks a price for {chem} and no other route is allowed",
         )
-    best = ROUTES[int(np.nanargmax(npv))]
+    routes = route_options.names()
+    best = routes[int(np.nanargmax(npv))]
     options = [_explain(route, npv[i], soh, cap, econ, rec, allowed[i], grade, safety_flags, second_life_years)
-               for i, route in enumerate(ROUTES)]
+               for i, route in enumerate(routes)]
     options.sort(key=lambda o: (not o.feasible, -(o.npv_usd or 0.0)))
     sens: list[Sensitivity] = []
     if sensitivity:
@@ -325,60 +305,12 @@ def _explain(
     route: Route, npv: float, soh: float, cap: float, e: RouteEconomics, rec: Mapping[str, float | None],
     allowed: bool, grade: str | None, safety_flags: Sequence[str], sl_years: float | None,
 ) -> RouteOption:
-    r = e.discount_rate_fraction
-    best_rec_kwh = max((v for v in rec.values() if v is not None), default=0.0)
-    best_rec = best_rec_kwh * cap
-    flows: list[CashFlow] = []
-
-    def eol(n: float) -> CashFlow:
-        return CashFlow(label="recycling at the end of this life (best process, today's prices)", years=f"{n:g}",
-                        amount_usd=best_rec, present_value_usd=best_rec * float(_df(r, n)))
-
     if not allowed:
         why = f"safety flags {list(safety_flags)}: recycle only" if safety_flags else f"grade {grade} does not allow {route}"
         return RouteOption(route=route, feasible=False, npv_usd=None, reason=why, cash_flows=[])
-    if route == "reuse":
-        sale = cap * soh * e.new_pack_price_usd_per_kwh * e.reuse_price_fraction_of_new
-        test = cap * e.reuse_test_cost_usd_per_kwh
-        flows = [CashFlow(label=f"sale for re-use: {cap:g} kWh × SoH {soh:.2f} × {e.new_pack_price_usd_per_kwh:g} $/kWh × {e.reuse_price_fraction_of_new:g}",
-                          years="0", amount_usd=sale, present_value_usd=sale),
-                 CashFlow(label="testing and grading", years="0", amount_usd=-test, present_value_usd=-test),
-                 eol(e.reuse_years)]
-        why = f"SoH {soh:.2f} below re-use minimum {e.reuse_min_soh_fraction:g}" if soh < e.reuse_min_soh_fraction else "sold for re-use in a vehicle"
-    elif route == "remanufacture":
-        s_t = e.remanufacture_target_soh_fraction
-        sale = cap * s_t * e.new_pack_price_usd_per_kwh * e.remanufacture_price_fraction_of_new
-        labour = cap * e.remanufacture_labour_usd_per_kwh
-        cells = cap * max(0.0, s_t - soh) * e.new_pack_price_usd_per_kwh * e.remanufacture_cell_cost_fraction_of_new
-        flows = [CashFlow(label=f"sale of the remanufactured pack (SoH {s_t:g})", years="0", amount_usd=sale, present_value_usd=sale),
-                 CashFlow(label="remanufacturing labour", years="0", amount_usd=-labour, present_value_usd=-labour),
-                 CashFlow(label=f"replacement cells to restore SoH {soh:.2f} → {s_t:g}", years="0", amount_usd=-cells, present_value_usd=-cells),
-                 eol(e.remanufacture_years)]
-        why = (f"SoH {soh:.2f} below remanufacture minimum {e.remanufacture_min_soh_fraction:g}"
-               if soh < e.remanufacture_min_soh_fraction else "remanufactured and sold for a vehicle")
-    elif route == "repurpose":
-        n = float(_second_life_years(soh, e)) if sl_years is None else sl_years
-        mean_soh = soh - e.repurpose_fade_per_year_fraction * n / 2
-        annual = cap * (mean_soh * e.repurpose_cycles_per_year * e.repurpose_round_trip_efficiency_fraction
-                        * e.repurpose_value_usd_per_kwh_delivered - e.repurpose_opex_usd_per_kwh_year)
-        cost = cap * e.repurpose_cost_usd_per_kwh
-        flows = [CashFlow(label="repurposing (Lieskoski et al. 2024 mid-point)", years="0", amount_usd=-cost, present_value_usd=-cost),
-                 CashFlow(label=f"storage net revenue per year: mean SoH {mean_soh:.3f} × {e.repurpose_cycles_per_year:g} cycles × η {e.repurpose_round_trip_efficiency_fraction:g} × {e.repurpose_value_usd_per_kwh_delivered:g} $/kWh − opex",
-                          years=f"0–{n:.2f} (annuity)", amount_usd=annual, present_value_usd=annual * float(_annuity(r, n))),
-                 eol(n)]
-        if soh < e.repurpose_min_soh_fraction or n <= 0:
-            why = f"SoH {soh:.2f} below repurpose minimum {e.repurpose_min_soh_fraction:g}"
-        else:
-            why = f"{n:.2f} years of second life {'(health model)' if sl_years is not None else f'until SoH {e.repurpose_end_soh_fraction:g}'}"
-    else:
-        p = route.removeprefix("recycle_")
-        v = rec[route]
-        if v is None:
-            return RouteOption(route=route, feasible=False, npv_usd=None,
-                               reason=f"no price for a material {p} recycling recovers from this chemistry", cash_flows=[])
-        flows = [CashFlow(label=f"{p} recycling: material revenue − process inputs ({v:.2f} $/kWh)", years="0",
-                          amount_usd=v * cap, present_value_usd=v * cap)]
-        why = f"{p}metallurgical recycling" if p != "direct" else "direct recycling (cathode recovered whole)"
+    spec = route_options.get(route)
+    assert spec is not None  # decide_route explains the registered routes only
+    flows, why = spec.explain(Pack(soh=soh, cap=cap, economics=e, recycle_usd_per_kwh=rec, second_life_years=sl_years))
     feasible = not math.isnan(npv)
     return RouteOption(route=route, feasible=feasible, npv_usd=None if not feasible else float(npv),
                        reason=why, cash_flows=flows if feasible else [])
@@ -415,8 +347,10 @@ def _sensitivity(
     chem: str, soh: float, econ: RouteEconomics, rec: Mapping[str, float | None], best: Route,
     evaluate: Any, refs: References, prices: Mapping[str, float] | None,
 ) -> list[Sensitivity]:
+    routes = route_options.names()
+
     def best_of(v: np.ndarray) -> Route:
-        return ROUTES[int(np.nanargmax(v))] if not np.all(np.isnan(v)) else best
+        return routes[int(np.nanargmax(v))] if not np.all(np.isnan(v)) else best
 
     out: list[Sensitivity] = []
     x, nb = _find_flip(lambda s: best_of(evaluate(s, econ, rec)), soh, 0.0, 1.0, best, steps=101)
@@ -460,7 +394,7 @@ class BatchDecision(BaseModel):
 
     routes: tuple[str, ...]
     best_index: Any  # np.ndarray[int]
-    npv_usd: Any  # np.ndarray (n, 6)
+    npv_usd: Any  # np.ndarray (n, k): one column per route in ``routes``
     economics: RouteEconomics
     references: list[ReferenceValue]
 
@@ -520,8 +454,10 @@ def decide_routes_batch(
         vals = recycle_value_usd_per_kwh(parse_chemistry(str(name), f"chemistry ({name!r})"), refs, prices_usd_per_kg, t)
         table[j] = [np.nan if vals[f"recycle_{p}"] is None else vals[f"recycle_{p}"] for p in PROCESSES]
     rec = table[codes]
-    gr = grade_routes or DEFAULT_GRADE_ROUTES
-    allowed = np.ones((n, 6), dtype=bool)
+    gr = grade_routes or route_options.grade_routes()
+    routes = route_options.names()
+    k = len(routes)
+    allowed = np.ones((n, k), dtype=bool)
     if grade is not None and grade_index is None:
         g = np.asarray(grade, dtype=object)
         present = sorted({x for x in g.tolist() if x is not None})
@@ -532,15 +468,15 @@ def decide_routes_batch(
         gi = np.asarray(grade_index)
         if gi.shape != (n,):
             raise CircularInputError("grade_index", f"shape {gi.shape}", f"one index per pack ({n})")
-        masks = np.array([[True] * 6] + [_allowed_routes(str(name), (), gr) for name in grade], dtype=bool)
+        masks = np.array([[True] * k] + [_allowed_routes(str(name), (), gr) for name in grade], dtype=bool)
         allowed = masks[gi + 1]
     if safety_flagged is not None:
-        allowed[np.asarray(safety_flagged, dtype=bool), :3] = False
+        allowed[np.asarray(safety_flagged, dtype=bool)] &= route_options.recycling_mask()  # recycle only
     sl = None if second_life_years is None else np.asarray(second_life_years, dtype=float)
     npv = _npv_matrix(soh, cap, rec, allowed, econ, sl)
     filled = np.where(np.isnan(npv), -np.inf, npv)
     best = np.argmax(filled, axis=1)
-    return BatchDecision(routes=ROUTES, best_index=best, npv_usd=npv, economics=econ, references=t.used())
+    return BatchDecision(routes=routes, best_index=best, npv_usd=npv, economics=econ, references=t.used())
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -580,7 +516,7 @@ def residual_value(
     out = []
     for i in range(len(soh)):
         v = float(batch.npv_usd[i, batch.best_index[i]])
-        out.append(ResidualValuePoint(year=float(years[i]), soh_fraction=float(soh[i]), best_route=ROUTES[int(batch.best_index[i])],
+        out.append(ResidualValuePoint(year=float(years[i]), soh_fraction=float(soh[i]), best_route=batch.routes[int(batch.best_index[i])],
                                       value_usd=v, present_value_usd=v * float(_df(r, years[i]))))
     return out
 

@@ -1,0 +1,344 @@
+"""The registry of end-of-life route options: what a retired pack's route decision compares.
+
+Each option is one :class:`RouteSpec`: its name and label, its family (``kind``: reuse, remanufacture,
+repurpose, recycle), the grades that allow it, whether a safety-flagged pack may take it (only
+recycling), its value (a vectorised NPV over a fleet, :class:`Fleet`), its own feasibility condition,
+and its explanation for one pack (cash flows and a one-line reason, :class:`Pack`). The route decision
+(:mod:`.routes`: :func:`~.routes.decide_route`, :func:`~.routes.decide_routes_batch`, the sensitivity and
+the residual value), the default grade table, the pilot pages' labels and colours and the simulator's
+route operators all read this registry; nothing else lists the routes.
+
+The built-in options are registered at the end of this module, in the order of the decision's columns:
+``reuse``, ``remanufacture``, ``repurpose``, ``recycle_pyro``, ``recycle_hydro``, ``recycle_direct``.
+Their formulas are in the docstring of :mod:`.routes`.
+
+How to add a route option (say, ``module_resale``: the pack dismantled and its good modules sold):
+
+1. Write its value over a fleet, ``npv(f: Fleet) -> np.ndarray`` (one USD value per pack, from
+   ``f.soh``, ``f.cap``, ``f.economics``, ``f.recycle_usd`` / ``f.best_recycle_usd``; helpers
+   :func:`discount` and :func:`annuity`), optionally ``condition(f: Fleet) -> np.ndarray`` (True where the
+   route is possible, e.g. above a minimum state of health), and ``explain(p: Pack) -> (cash_flows,
+   reason)`` for one pack, with the same figures (``p.eol(n)`` is the recycling at the end of a new life).
+2. Register it (in its own module, imported by whoever enables it, or at the end of this one)::
+
+       register(RouteSpec("module_resale", kind="module_resale", label="module resale",
+                          grades=("A", "B"), npv=_npv, condition=_ok, explain=_explain,
+                          operator="module trader", color="#9467bd",
+                          summary="modules sold", parameters={"module_resale_price_usd_per_kwh": 40.0}))
+
+   ``parameters`` are new :class:`~.routes.RouteEconomics` fields with their defaults (a value in the
+   ``batteryloop_assumptions.route`` reference table wins; callers override them like any other
+   ``economics`` field); ``recycling=True`` opens it to safety-flagged packs. Registration order is
+   the column order of the decision (and the tie-break between equal NPVs).
+3. The decision, its ranking, sensitivity and batch form, the API (``/circular/route``, the pack
+   route), the CLI (``circular route``), the web pages and the grade table pick it up. The pilot
+   simulator (``sim/loop.py``) acts on a route by its ``kind``: a new kind needs its action there
+   before the pilot may choose it (the pilot's grade tables are built from the built-in options).
+4. Tests: a hand-computed NPV and its reason in ``tests/circular/test_routes.py`` (as the built-ins
+   have), the grade that forbids it, and that the batch decision equals the single-pack one.
+
+Tests register a throwaway option with :func:`registered` (it is removed on exit).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from .recycling import PROCESSES
+
+#: the grades of :mod:`batteryloop.health.grading` (A: re-use or demanding second life, B: second-life
+#: storage, C: low-demand second life after repair or derating, recycle), plus "D" and "rejected" as
+#: synonyms of recycle — the keys of the default grade table, in this order
+GRADES: tuple[str, ...] = ("A", "B", "C", "recycle", "D", "rejected")
+
+
+class CashFlow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    label: str
+    years: str  # "0", "5", "0–7.5 (annuity)"
+    amount_usd: float
+    present_value_usd: float
+
+
+def discount(r: float, n: Any) -> Any:
+    """df(n) = (1 + r)^-n, element-wise."""
+    return np.exp(-np.asarray(n, dtype=float) * math.log1p(r))
+
+
+def annuity(r: float, n: Any) -> Any:
+    """a(n) = (1 − df(n)) / r (n when r = 0), element-wise."""
+    n = np.asarray(n, dtype=float)
+    return n if r == 0 else (1.0 - discount(r, n)) / r
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """What a route's NPV is computed from, one array element per pack."""
+
+    soh: np.ndarray  #: state of health, fraction
+    cap: np.ndarray  #: capacity, kWh
+    recycle_usd: Mapping[str, np.ndarray]  #: process → material net value of recycling the pack, USD (NaN: unpriced)
+    best_recycle_usd: np.ndarray  #: the best of those (0 where none is priced)
+    economics: Any  #: the :class:`~.routes.RouteEconomics` of the decision
+    second_life_years: np.ndarray | None = None  #: given (the health model's estimate), else None
+
+
+@dataclass(frozen=True)
+class Pack:
+    """What one pack's explanation is written from."""
+
+    soh: float
+    cap: float
+    economics: Any  #: the :class:`~.routes.RouteEconomics` of the decision
+    recycle_usd_per_kwh: Mapping[str, float | None]  #: ``recycle_<process>`` → material net value per kWh
+    second_life_years: float | None = None  #: given (the health model's estimate), else None
+
+    @property
+    def best_recycle_usd(self) -> float:
+        return max((v for v in self.recycle_usd_per_kwh.values() if v is not None), default=0.0) * self.cap
+
+    def eol(self, n: float) -> CashFlow:
+        """Recycling at the end of a new life of ``n`` years (best process, today's prices)."""
+        best = self.best_recycle_usd
+        return CashFlow(label="recycling at the end of this life (best process, today's prices)", years=f"{n:g}",
+                        amount_usd=best, present_value_usd=best * float(discount(self.economics.discount_rate_fraction, n)))
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """One end-of-life route option of the decision."""
+
+    name: str  #: the route's id in decisions (``RouteOption.route``, ``npv_usd`` keys)
+    kind: str  #: its family: what the pack becomes (reuse, remanufacture, repurpose, recycle)
+    label: str  #: how pages name it ("recycle (hydro)")
+    grades: Sequence[str]  #: the grades that allow it (default grade table)
+    npv: Callable[[Fleet], np.ndarray]  #: its value per pack, USD
+    explain: Callable[[Pack], tuple[list[CashFlow], str]]  #: one pack's cash flows and reason
+    condition: Callable[[Fleet], np.ndarray] | None = None  #: True where possible (None: always)
+    recycling: bool = False  #: the only routes open to a safety-flagged pack
+    process: str | None = None  #: recycling process of :mod:`.recycling` (recycling routes)
+    operator: str = ""  #: who takes the pack on this route (the simulator's cash-flow actor)
+    color: str | None = None  #: chart colour of its kind
+    summary: str = ""  #: a one-line description
+    parameters: Mapping[str, float] = field(default_factory=dict)  #: extra RouteEconomics fields → defaults
+
+
+_REGISTRY: dict[str, RouteSpec] = {}
+
+
+def register(spec: RouteSpec) -> RouteSpec:
+    """Add a route option (after those registered before); its name must be new."""
+    if spec.name in _REGISTRY:
+        raise ValueError(f"route {spec.name!r} is already registered")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def unregister(name: str) -> RouteSpec:
+    """Remove a route option; KeyError if it is not registered."""
+    return _REGISTRY.pop(name)
+
+
+@contextmanager
+def registered(spec: RouteSpec) -> Iterator[RouteSpec]:
+    """Register ``spec`` for the ``with`` block only."""
+    register(spec)
+    try:
+        yield spec
+    finally:
+        if _REGISTRY.get(spec.name) is spec:
+            del _REGISTRY[spec.name]
+
+
+def get(name: str) -> RouteSpec | None:
+    return _REGISTRY.get(name)
+
+
+def names() -> tuple[str, ...]:
+    """Every route option, in registration (column) order."""
+    return tuple(_REGISTRY)
+
+
+def specs() -> list[RouteSpec]:
+    return list(_REGISTRY.values())
+
+
+def recycling_names() -> tuple[str, ...]:
+    """The routes a safety-flagged pack may take."""
+    return tuple(s.name for s in _REGISTRY.values() if s.recycling)
+
+
+def recycling_mask() -> np.ndarray:
+    """One bool per route (column order): True for the recycling routes."""
+    return np.array([s.recycling for s in _REGISTRY.values()], dtype=bool)
+
+
+def grade_routes() -> dict[str, tuple[str, ...]]:
+    """The default grade table: grade → the routes it allows, in column order."""
+    return {g: tuple(s.name for s in _REGISTRY.values() if g in s.grades) for g in GRADES}
+
+
+def kinds() -> tuple[str, ...]:
+    """The route families, in the order of their first option."""
+    return tuple(dict.fromkeys(s.kind for s in _REGISTRY.values()))
+
+
+def kind_of(route: str) -> str:
+    """The family of a route (a route that is not registered is its own family)."""
+    spec = _REGISTRY.get(route)
+    return spec.kind if spec is not None else route
+
+
+def operators() -> dict[str, str]:
+    """Family → who takes the packs of that family."""
+    return {s.kind: s.operator for s in _REGISTRY.values() if s.operator}
+
+
+def colors() -> dict[str, str]:
+    """Family → chart colour."""
+    return {s.kind: s.color for s in _REGISTRY.values() if s.color}
+
+
+def parameters() -> dict[str, float]:
+    """Economics fields the registered options add to :class:`~.routes.RouteEconomics`, with defaults."""
+    return {k: float(v) for s in _REGISTRY.values() for k, v in s.parameters.items()}
+
+
+# ---------------------------------------------------------------------------------------------------
+# the built-in options (formulas: the docstring of .routes)
+
+
+def second_life_years(soh: Any, e: Any) -> Any:
+    """n = min(max_years, (s − s_end)/fade), at least 0: the years of second life until the end SoH."""
+    return np.clip((soh - e.repurpose_end_soh_fraction) / e.repurpose_fade_per_year_fraction, 0.0, e.repurpose_max_years)
+
+
+def _reuse_npv(f: Fleet) -> np.ndarray:
+    e = f.economics
+    P = e.new_pack_price_usd_per_kwh
+    return (f.cap * (f.soh * (P * e.reuse_price_fraction_of_new) - e.reuse_test_cost_usd_per_kwh)
+            + float(discount(e.discount_rate_fraction, e.reuse_years)) * f.best_recycle_usd)
+
+
+def _reuse_explain(p: Pack) -> tuple[list[CashFlow], str]:
+    e, cap, soh = p.economics, p.cap, p.soh
+    sale = cap * soh * e.new_pack_price_usd_per_kwh * e.reuse_price_fraction_of_new
+    test = cap * e.reuse_test_cost_usd_per_kwh
+    flows = [CashFlow(label=f"sale for re-use: {cap:g} kWh × SoH {soh:.2f} × {e.new_pack_price_usd_per_kwh:g} $/kWh × {e.reuse_price_fraction_of_new:g}",
+                      years="0", amount_usd=sale, present_value_usd=sale),
+             CashFlow(label="testing and grading", years="0", amount_usd=-test, present_value_usd=-test),
+             p.eol(e.reuse_years)]
+    why = f"SoH {soh:.2f} below re-use minimum {e.reuse_min_soh_fraction:g}" if soh < e.reuse_min_soh_fraction else "sold for re-use in a vehicle"
+    return flows, why
+
+
+def _remanufacture_npv(f: Fleet) -> np.ndarray:
+    e = f.economics
+    P = e.new_pack_price_usd_per_kwh
+    s_t = e.remanufacture_target_soh_fraction
+    return (
+        f.cap * (s_t * P * e.remanufacture_price_fraction_of_new - e.remanufacture_labour_usd_per_kwh
+                 - np.maximum(0.0, s_t - f.soh) * (P * e.remanufacture_cell_cost_fraction_of_new))
+        + float(discount(e.discount_rate_fraction, e.remanufacture_years)) * f.best_recycle_usd
+    )
+
+
+def _remanufacture_explain(p: Pack) -> tuple[list[CashFlow], str]:
+    e, cap, soh = p.economics, p.cap, p.soh
+    s_t = e.remanufacture_target_soh_fraction
+    sale = cap * s_t * e.new_pack_price_usd_per_kwh * e.remanufacture_price_fraction_of_new
+    labour = cap * e.remanufacture_labour_usd_per_kwh
+    cells = cap * max(0.0, s_t - soh) * e.new_pack_price_usd_per_kwh * e.remanufacture_cell_cost_fraction_of_new
+    flows = [CashFlow(label=f"sale of the remanufactured pack (SoH {s_t:g})", years="0", amount_usd=sale, present_value_usd=sale),
+             CashFlow(label="remanufacturing labour", years="0", amount_usd=-labour, present_value_usd=-labour),
+             CashFlow(label=f"replacement cells to restore SoH {soh:.2f} → {s_t:g}", years="0", amount_usd=-cells, present_value_usd=-cells),
+             p.eol(e.remanufacture_years)]
+    why = (f"SoH {soh:.2f} below remanufacture minimum {e.remanufacture_min_soh_fraction:g}"
+           if soh < e.remanufacture_min_soh_fraction else "remanufactured and sold for a vehicle")
+    return flows, why
+
+
+def _repurpose_years(f: Fleet) -> np.ndarray:
+    return second_life_years(f.soh, f.economics) if f.second_life_years is None else f.second_life_years
+
+
+def _repurpose_npv(f: Fleet) -> np.ndarray:
+    e = f.economics
+    r = e.discount_rate_fraction
+    n = _repurpose_years(f)
+    mean_soh = f.soh - e.repurpose_fade_per_year_fraction * n / 2
+    annual = f.cap * (mean_soh * (e.repurpose_cycles_per_year * e.repurpose_round_trip_efficiency_fraction
+                                  * e.repurpose_value_usd_per_kwh_delivered) - e.repurpose_opex_usd_per_kwh_year)
+    df_n = discount(r, n)
+    ann = n if r == 0 else (1.0 - df_n) / r
+    return -f.cap * e.repurpose_cost_usd_per_kwh + ann * annual + df_n * f.best_recycle_usd
+
+
+def _repurpose_explain(p: Pack) -> tuple[list[CashFlow], str]:
+    e, cap, soh, sl_years = p.economics, p.cap, p.soh, p.second_life_years
+    n = float(second_life_years(soh, e)) if sl_years is None else sl_years
+    mean_soh = soh - e.repurpose_fade_per_year_fraction * n / 2
+    annual = cap * (mean_soh * e.repurpose_cycles_per_year * e.repurpose_round_trip_efficiency_fraction
+                    * e.repurpose_value_usd_per_kwh_delivered - e.repurpose_opex_usd_per_kwh_year)
+    cost = cap * e.repurpose_cost_usd_per_kwh
+    flows = [CashFlow(label="repurposing (Lieskoski et al. 2024 mid-point)", years="0", amount_usd=-cost, present_value_usd=-cost),
+             CashFlow(label=f"storage net revenue per year: mean SoH {mean_soh:.3f} × {e.repurpose_cycles_per_year:g} cycles × η {e.repurpose_round_trip_efficiency_fraction:g} × {e.repurpose_value_usd_per_kwh_delivered:g} $/kWh − opex",
+                      years=f"0–{n:.2f} (annuity)", amount_usd=annual, present_value_usd=annual * float(annuity(e.discount_rate_fraction, n))),
+             p.eol(n)]
+    if soh < e.repurpose_min_soh_fraction or n <= 0:
+        why = f"SoH {soh:.2f} below repurpose minimum {e.repurpose_min_soh_fraction:g}"
+    else:
+        why = f"{n:.2f} years of second life {'(health model)' if sl_years is not None else f'until SoH {e.repurpose_end_soh_fraction:g}'}"
+    return flows, why
+
+
+def _recycle_spec(process: str) -> RouteSpec:
+    name = f"recycle_{process}"
+
+    def npv(f: Fleet) -> np.ndarray:
+        return f.recycle_usd[process]
+
+    def explain(p: Pack) -> tuple[list[CashFlow], str]:
+        v = p.recycle_usd_per_kwh[name]
+        if v is None:  # the NPV is NaN: infeasible, with this reason
+            return [], f"no price for a material {process} recycling recovers from this chemistry"
+        flows = [CashFlow(label=f"{process} recycling: material revenue − process inputs ({v:.2f} $/kWh)", years="0",
+                          amount_usd=v * p.cap, present_value_usd=v * p.cap)]
+        return flows, f"{process}metallurgical recycling" if process != "direct" else "direct recycling (cathode recovered whole)"
+
+    return RouteSpec(name, kind="recycle", label=f"recycle ({process})", grades=GRADES, npv=npv, explain=explain,
+                     recycling=True, process=process, operator="recycler", color="#8c564b",
+                     summary=f"{process} recycling: the material net value of the recovered materials")
+
+
+register(RouteSpec(
+    "reuse", kind="reuse", label="reuse", grades=("A",), npv=_reuse_npv, explain=_reuse_explain,
+    condition=lambda f: f.soh >= f.economics.reuse_min_soh_fraction,
+    operator="re-use dealer", color="#17becf", summary="sold as is for another vehicle"))
+register(RouteSpec(
+    "remanufacture", kind="remanufacture", label="remanufacture", grades=("A", "B"), npv=_remanufacture_npv,
+    explain=_remanufacture_explain, condition=lambda f: f.soh >= f.economics.remanufacture_min_soh_fraction,
+    operator="remanufacturer", color="#1f77b4", summary="weak cells replaced, sold for a vehicle"))
+register(RouteSpec(
+    "repurpose", kind="repurpose", label="repurpose", grades=("A", "B", "C"), npv=_repurpose_npv,
+    explain=_repurpose_explain,
+    condition=lambda f: ~((f.soh < f.economics.repurpose_min_soh_fraction) | (_repurpose_years(f) <= 0)),
+    operator="second-life integrator", color="#2ca02c", summary="second life in stationary storage"))
+for _p in PROCESSES:
+    register(_recycle_spec(_p))
+del _p
+
+
+__all__ = [
+    "GRADES", "CashFlow", "Fleet", "Pack", "RouteSpec", "annuity", "colors", "discount", "get", "grade_routes",
+    "kind_of", "kinds", "names", "operators", "parameters", "recycling_mask", "recycling_names", "register",
+    "registered", "second_life_years", "specs", "unregister",
+]
