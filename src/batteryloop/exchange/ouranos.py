@@ -27,10 +27,9 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import insert, select, update
 
+from ..store import exchange as repo
 from ..store.db import Store, utcnow_iso
-from ..store.exchange_tables import exchange_ouranos as T
 
 CFP_TYPES = ("preProduction", "mainProduction", "preComponent", "mainComponent")
 DQR_FOR = {"preProduction": "preProcessing", "preComponent": "preProcessing",
@@ -69,26 +68,20 @@ class OuranosService:
     # ------------------------------------------------------------------ storage
     def _put(self, kind: str, rid: str, operator: str, body: dict[str, Any], trace_id: str | None = None) -> None:
         now = utcnow_iso()
+        vals = {"operator_id": operator, "trace_id": trace_id, "body": orjson.dumps(body).decode(),
+                "updated_at": now}
         with self.store.write() as conn:
-            exists = conn.execute(select(T.c.id).where(T.c.kind == kind, T.c.id == rid)).first()
-            vals = {"operator_id": operator, "trace_id": trace_id, "body": orjson.dumps(body).decode(),
-                    "updated_at": now}
-            if exists:
-                conn.execute(update(T).where(T.c.kind == kind, T.c.id == rid).values(**vals))
-            else:
-                conn.execute(insert(T), {"kind": kind, "id": rid, **vals})
+            repo.put_document(conn, kind, rid, vals)
 
     def _get(self, kind: str, rid: str) -> tuple[str, dict[str, Any]] | None:
         with self.store.read() as conn:
-            row = conn.execute(select(T.c.operator_id, T.c.body).where(T.c.kind == kind, T.c.id == rid)).first()
-        return None if row is None else (row.operator_id, orjson.loads(row.body))
+            row = repo.document(conn, kind, rid)
+        return None if row is None else (row[0], orjson.loads(row[1]))
 
     def _all(self, kind: str, **where: str) -> list[tuple[str, dict[str, Any]]]:
-        q = select(T.c.operator_id, T.c.body).where(T.c.kind == kind)
-        for k, v in where.items():
-            q = q.where(getattr(T.c, k) == v)
         with self.store.read() as conn:
-            return [(r.operator_id, orjson.loads(r.body)) for r in conn.execute(q.order_by(T.c.updated_at)).all()]
+            rows = repo.documents(conn, kind, where)
+        return [(op, orjson.loads(body)) for op, body in rows]
 
     # ------------------------------------------------------------------ parts
     def _check_part(self, p: Any, caller: str) -> dict[str, Any]:

@@ -1,5 +1,8 @@
 """Persistence of negotiations, transfers and issued credentials (one write transaction per change).
 
+The rows are read and written by :mod:`batteryloop.store.exchange`; this module maps them to
+:class:`Negotiation` and :class:`Transfer`, keeps the counterparty pids not written yet and wakes waiters.
+
 A state change is a compare-and-set: the row moves from the state the caller read to the next one,
 or the change is refused — two messages racing on one process cannot both win.
 """
@@ -12,10 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, func, insert, or_, select, update
 
+from ..store import exchange as repo
 from ..store.db import Store, utcnow_iso
-from ..store.exchange_tables import exchange_credentials, exchange_negotiations, exchange_transfers
 from .errors import ProtocolError
 
 
@@ -89,19 +91,6 @@ class Transfer:
                 "reason": self.reason, "created_at": self.created_at, "updated_at": self.updated_at}
 
 
-# Hot statements, built once (building a statement costs more CPU than running it on SQLite).
-_N, _T = exchange_negotiations, exchange_transfers
-_NEG_BY_PID = select(_N).where(_N.c.pid == bindparam("k_pid"))
-_NEG_BY_PID_ROLE = _NEG_BY_PID.where(_N.c.role == bindparam("k_role"))
-_NEG_BY_AGREEMENT = select(_N).where(_N.c.agreement_id == bindparam("k_agreement"), _N.c.role == bindparam("k_role"))
-_TR_BY_PID = select(_T).where(_T.c.pid == bindparam("k_pid"))
-_TR_BY_PID_ROLE = _TR_BY_PID.where(_T.c.role == bindparam("k_role"))
-_NEG_INSERT = insert(_N)
-_TR_INSERT = insert(_T)
-_NEG_MOVE = update(_N).where(_N.c.pid == bindparam("k_pid"), _N.c.state == bindparam("k_from"))
-_TR_MOVE = update(_T).where(_T.c.pid == bindparam("k_pid"), _T.c.state == bindparam("k_from"))
-
-
 class ExchangeRepository:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -123,7 +112,7 @@ class ExchangeRepository:
     # ------------------------------------------------------------------ negotiations
     def add_negotiation(self, n: Negotiation) -> Negotiation:
         with self.store.write() as conn:
-            conn.execute(_NEG_INSERT, {
+            repo.insert_negotiation(conn, {
                 "pid": n.pid, "role": n.role, "peer_pid": n.peer_pid, "counterparty_did": n.counterparty_did,
                 "counterparty_address": n.counterparty_address, "dataset_id": n.dataset_id, "state": n.state,
                 "offer": _j(n.offer), "agreement_id": n.agreement_id, "agreement": _j(n.agreement),
@@ -138,25 +127,21 @@ class ExchangeRepository:
 
     def negotiation(self, pid: str, role: str | None = None) -> Negotiation:
         with self.store.read() as conn:
-            if role:
-                row = conn.execute(_NEG_BY_PID_ROLE, {"k_pid": pid, "k_role": role}).first()
-            else:
-                row = conn.execute(_NEG_BY_PID, {"k_pid": pid}).first()
+            row = repo.negotiation(conn, pid, role)
         if row is None:
             raise ProtocolError("NotFound", f"no contract negotiation {pid!r} here", status=404)
         return self._neg(row)
 
     def negotiation_by_agreement(self, agreement_id: str, role: str) -> Negotiation:
         with self.store.read() as conn:
-            row = conn.execute(_NEG_BY_AGREEMENT, {"k_agreement": agreement_id, "k_role": role}).first()
+            row = repo.negotiation_by_agreement(conn, agreement_id, role)
         if row is None:
             raise ProtocolError("NotFound", f"no contract agreement {agreement_id!r} here", status=404)
         return self._neg(row)
 
     def negotiations(self, limit: int = 200) -> list[Negotiation]:
         with self.store.read() as conn:
-            rows = conn.execute(select(exchange_negotiations)
-                                .order_by(exchange_negotiations.c.created_at.desc()).limit(limit)).all()
+            rows = repo.latest_negotiations(conn, limit)
         return [self._neg(r) for r in rows]
 
     def move_negotiation(self, pid: str, from_state: str, to_state: str, **values: Any) -> None:
@@ -166,8 +151,8 @@ class ExchangeRepository:
         if "peer_pid" not in vals and pid in self._peers:
             vals["peer_pid"] = self._peers[pid]
         with self.store.write() as conn:
-            res = conn.execute(_NEG_MOVE, {"k_pid": pid, "k_from": from_state, **vals})
-        if res.rowcount != 1:
+            moved = repo.move_negotiation(conn, pid, from_state, vals)
+        if not moved:
             raise ProtocolError("InvalidStateTransition",
                                 f"negotiation {pid} left state {from_state} concurrently; {to_state} refused")
         if vals.get("peer_pid"):
@@ -177,7 +162,7 @@ class ExchangeRepository:
     # --------------------------------------------------------------------- transfers
     def add_transfer(self, t: Transfer) -> Transfer:
         with self.store.write() as conn:
-            conn.execute(_TR_INSERT, {
+            repo.insert_transfer(conn, {
                 "pid": t.pid, "role": t.role, "peer_pid": t.peer_pid, "counterparty_did": t.counterparty_did,
                 "counterparty_address": t.counterparty_address, "agreement_id": t.agreement_id, "format": t.format,
                 "state": t.state, "data_address": _j(t.data_address), "reason": t.reason,
@@ -192,18 +177,14 @@ class ExchangeRepository:
 
     def transfer(self, pid: str, role: str | None = None) -> Transfer:
         with self.store.read() as conn:
-            if role:
-                row = conn.execute(_TR_BY_PID_ROLE, {"k_pid": pid, "k_role": role}).first()
-            else:
-                row = conn.execute(_TR_BY_PID, {"k_pid": pid}).first()
+            row = repo.transfer(conn, pid, role)
         if row is None:
             raise ProtocolError("NotFound", f"no transfer process {pid!r} here", status=404)
         return self._tr(row)
 
     def transfers(self, limit: int = 200) -> list[Transfer]:
         with self.store.read() as conn:
-            rows = conn.execute(select(exchange_transfers)
-                                .order_by(exchange_transfers.c.created_at.desc()).limit(limit)).all()
+            rows = repo.latest_transfers(conn, limit)
         return [self._tr(r) for r in rows]
 
     def move_transfer(self, pid: str, from_state: str, to_state: str, **values: Any) -> None:
@@ -213,8 +194,8 @@ class ExchangeRepository:
         if "peer_pid" not in vals and pid in self._peers:
             vals["peer_pid"] = self._peers[pid]
         with self.store.write() as conn:
-            res = conn.execute(_TR_MOVE, {"k_pid": pid, "k_from": from_state, **vals})
-        if res.rowcount != 1:
+            moved = repo.move_transfer(conn, pid, from_state, vals)
+        if not moved:
             raise ProtocolError("InvalidStateTransition",
                                 f"transfer {pid} left state {from_state} concurrently; {to_state} refused")
         if vals.get("peer_pid"):
@@ -241,9 +222,8 @@ class ExchangeRepository:
         """Record the counterparty's pid if it is not known yet (a callback may have brought it first)."""
         if not peer_pid:
             return
-        t = exchange_negotiations if kind == "negotiation" else exchange_transfers
         with self.store.write() as conn:
-            conn.execute(update(t).where(t.c.pid == pid, t.c.peer_pid.is_(None)).values(peer_pid=peer_pid))
+            repo.set_peer_pid(conn, kind, pid, peer_pid)
 
     def wait(self, load: Any, done: Any, timeout_s: float, *, pid: str | None = None,
              ready: Any = None) -> Any:
@@ -278,27 +258,20 @@ class ExchangeRepository:
                           expires_at: str | None) -> int:
         """Store an issued credential and give it the next free index of its status list."""
         with self.store.write() as conn:
-            nxt = conn.execute(select(func.coalesce(func.max(exchange_credentials.c.status_index), -1) + 1)
-                               .where(exchange_credentials.c.status_list == status_list)).scalar_one()
-            conn.execute(insert(exchange_credentials), {
+            nxt = repo.next_status_index(conn, status_list)
+            repo.insert_credential(conn, {
                 "id": cid, "issuer_did": issuer_did, "subject_did": subject_did, "type": ctype,
                 "status_list": status_list, "status_index": nxt, "issued_at": utcnow_iso(), "expires_at": expires_at})
         return int(nxt)
 
     def revoke_credential(self, cid: str) -> int:
         with self.store.write() as conn:
-            row = conn.execute(select(exchange_credentials.c.status_index)
-                               .where(exchange_credentials.c.id == cid)).first()
-            if row is None:
+            index = repo.credential_status_index(conn, cid)
+            if index is None:
                 raise ProtocolError("NotFound", f"no credential {cid!r} issued here", status=404)
-            conn.execute(update(exchange_credentials).where(exchange_credentials.c.id == cid,
-                                                            exchange_credentials.c.revoked_at.is_(None))
-                         .values(revoked_at=utcnow_iso()))
-        return int(row.status_index)
+            repo.revoke_credential(conn, cid, utcnow_iso())
+        return int(index)
 
     def revoked_indexes(self, status_list: str) -> list[int]:
         with self.store.read() as conn:
-            rows = conn.execute(select(exchange_credentials.c.status_index).where(
-                exchange_credentials.c.status_list == status_list,
-                or_(exchange_credentials.c.revoked_at.is_not(None)))).all()
-        return [r.status_index for r in rows]
+            return repo.revoked_indexes(conn, status_list)
