@@ -19,37 +19,19 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, delete, func, insert, select
-from sqlalchemy.exc import DBAPIError, StatementError
-
 from . import __version__
 from .errors import Conflict, InvalidData
+from .store import archive as repo
+from .store.archive import TABLE_NAMES, TABLES
 from .store.db import utcnow_iso
-from .store.tables import (
-    audit_log,
-    battery_model_versions,
-    battery_models,
-    delegations,
-    participants,
-    passport_versions,
-    passports,
-)
+from .store.errors import StoreFailure, translated
 
 FORMAT = "batteryloop-archive/1"
-# registry tables in dependency order (the ledger goes through the Ledger, not as rows)
-TABLES: tuple[Table, ...] = (participants, battery_models, battery_model_versions, passports, passport_versions,
-                             audit_log, delegations)
+# the registry tables, in dependency order, are the store's TABLES / TABLE_NAMES (the ledger goes through
+# the Ledger, not as rows)
+__all__ = ["FORMAT", "TABLES", "TABLE_NAMES", "export_archive", "import_archive"]
 OPTIONAL = {"delegations"}  # archives written before delegations existed have no such file
 DATE_COLUMNS = {("passports", "manufacture_date")}
-
-
-def _rows(conn: Any, table: Table) -> Iterator[dict[str, Any]]:
-    order = list(table.primary_key.columns)
-    for r in conn.execute(select(table).order_by(*order)):
-        d = {str(k): v for k, v in r._asdict().items()}
-        if table.name == "audit_log":
-            d.pop("id", None)  # renumbered on import
-        yield d
 
 
 def export_archive(services: Any, path: str | Path) -> dict[str, Any]:
@@ -70,8 +52,8 @@ def export_archive(services: Any, path: str | Path) -> dict[str, Any]:
 
         services.audit.flush()
         with services.store.read() as conn:
-            for t in TABLES:
-                write(f"{t.name}.jsonl", _rows(conn, t))
+            for name in TABLE_NAMES:
+                write(f"{name}.jsonl", repo.rows(conn, name))
         write("trace_events.jsonl", services.trace.ledger.iter_events())
         zf.writestr("manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
     tmp.replace(path)  # a killed export leaves no half-written archive under the final name
@@ -116,29 +98,27 @@ def _read(zf: zipfile.ZipFile, name: str, expected: Any) -> list[dict[str, Any]]
     return rows
 
 
-def _check_rows(t: Table, rows: list[dict[str, Any]]) -> None:
+def _check_rows(table: str, rows: list[dict[str, Any]]) -> None:
     """Every row names only the table's columns and holds every required one, dates as ISO text."""
-    cols = {c.name: c for c in t.columns}
-    required = {c.name for c in t.columns if not c.nullable and c.default is None and c.server_default is None
-                and not (c.primary_key and c.autoincrement is True) and not (t.name == "audit_log" and c.name == "id")}
+    cols, required = repo.columns(table)
     for n, r in enumerate(rows, 1):
         unknown = set(r) - set(cols)
         if unknown:
-            raise _bad(f"{t.name}.jsonl row {n} has unknown field(s) {sorted(unknown)[:5]}",
-                       f"{t.name}[{n}].{sorted(unknown)[0]}", "known_column")
+            raise _bad(f"{table}.jsonl row {n} has unknown field(s) {sorted(unknown)[:5]}",
+                       f"{table}[{n}].{sorted(unknown)[0]}", "known_column")
         for c in sorted(required):
             if r.get(c) is None:
-                raise _bad(f"{t.name}.jsonl row {n}: {c} is missing", f"{t.name}[{n}].{c}", "required")
+                raise _bad(f"{table}.jsonl row {n}: {c} is missing", f"{table}[{n}].{c}", "required")
         for c, v in r.items():
             if isinstance(v, dict | list):
-                raise _bad(f"{t.name}.jsonl row {n}: {c} must be a scalar, not {type(v).__name__}",
-                           f"{t.name}[{n}].{c}", "type", v)
+                raise _bad(f"{table}.jsonl row {n}: {c} must be a scalar, not {type(v).__name__}",
+                           f"{table}[{n}].{c}", "type", v)
         for table_name, col in DATE_COLUMNS:
-            if t.name == table_name and r.get(col) is not None:
+            if table == table_name and r.get(col) is not None:
                 try:
                     r[col] = dt.date.fromisoformat(r[col])
                 except (TypeError, ValueError):
-                    raise _bad(f"{t.name}.jsonl row {n}: {col} is not an ISO date", f"{t.name}[{n}].{col}",
+                    raise _bad(f"{table}.jsonl row {n}: {col} is not an ISO date", f"{table}[{n}].{col}",
                                "date", r[col]) from None
 
 
@@ -159,13 +139,13 @@ def import_archive(services: Any, path: str | Path) -> dict[str, Any]:
         files = manifest.get("files")
         if not isinstance(files, dict):
             raise _bad("the manifest lists no files", "manifest.files", "required")
-        data = {t.name: _read(zf, f"{t.name}.jsonl", files.get(f"{t.name}.jsonl"))
-                if t.name not in OPTIONAL or f"{t.name}.jsonl" in files else [] for t in TABLES}
+        data = {name: _read(zf, f"{name}.jsonl", files.get(f"{name}.jsonl"))
+                if name not in OPTIONAL or f"{name}.jsonl" in files else [] for name in TABLE_NAMES}
         events = _read(zf, "trace_events.jsonl", files.get("trace_events.jsonl"))
-    for t in TABLES:
-        _check_rows(t, data[t.name])
+    for name in TABLE_NAMES:
+        _check_rows(name, data[name])
     with services.store.read() as conn:
-        held = sum(conn.execute(select(func.count()).select_from(t)).scalar_one() for t in (participants, passports))
+        held = repo.held(conn)
     # the registry and the ledger are written in two transactions: a marker says an import is under way, so
     # that an import killed between them is undone by the next one instead of leaving a half node
     marker = Path(services.settings.var_dir) / "archive-import.in-progress"
@@ -178,14 +158,12 @@ def import_archive(services: Any, path: str | Path) -> dict[str, Any]:
     step = "registry"
     try:
         try:
-            with services.store.write() as conn:
-                for t in TABLES:
-                    step = f"{t.name}.jsonl"
-                    rows = data[t.name]
-                    for i in range(0, len(rows), 2000):
-                        conn.execute(insert(t), rows[i:i + 2000])
-        except (StatementError, DBAPIError) as exc:  # a key twice, a broken reference, a wrong type
-            orig = getattr(exc, "orig", None) or exc
+            with translated(all_errors=True), services.store.write() as conn:
+                for name in TABLE_NAMES:
+                    step = f"{name}.jsonl"
+                    repo.insert_rows(conn, name, data[name])
+        except StoreFailure as exc:  # a key twice, a broken reference, a wrong type
+            orig = exc.orig
             raise _bad(f"{step} cannot be stored: {str(orig).splitlines()[0][:300]}", step, "storable") from None
         rep = services.trace.ingest(events, None, workers=1)
         if not rep.ok:
@@ -207,10 +185,5 @@ def import_archive(services: Any, path: str | Path) -> dict[str, Any]:
 
 def _remove_all(services: Any) -> None:
     """Undo a failed import (the target was empty before it)."""
-    from .store import trace_tables as tt
-
-    derived = [t for t in (getattr(tt, n, None) for n in ("trace_custody", "trace_pack_sources", "trace_lot_edges",
-                                                           "trace_lots", "trace_chain", "trace_events")) if t is not None]
     with services.store.write() as conn:
-        for t in derived + list(reversed(TABLES)):
-            conn.execute(delete(t))
+        repo.delete_all(conn)

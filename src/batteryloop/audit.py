@@ -13,12 +13,10 @@ import threading
 from collections import deque
 from typing import Any
 
-from sqlalchemy import insert, select
-
 from .access import Caller
 from .passport.tiers import PUBLIC_ONLY, TIER_ORDER, Tier
+from .store import audit as repo
 from .store.db import Store, utcnow_iso
-from .store.tables import audit_log, passports
 
 
 class AuditLog:
@@ -77,7 +75,7 @@ class AuditLog:
                 return 0
             try:
                 with self.store.write() as conn:
-                    conn.execute(insert(audit_log), rows)
+                    repo.insert_entries(conn, rows)
             except Exception:
                 self._queue.extendleft(reversed(rows))
                 raise
@@ -103,17 +101,8 @@ class AuditLog:
         if caller.anonymous:
             raise Unauthorized("the audit log needs a participant's token")
         self.flush()
-        q = select(audit_log).order_by(audit_log.c.id.desc()).limit(max(1, min(limit, 1000)))
         from .access import oversees
 
-        if not oversees(caller):
-            own = select(passports.c.id).where(passports.c.economic_operator_id == caller.participant_id)
-            q = q.where(audit_log.c.passport_id.in_(own))  # an operator sees reads of its own passports
-        if passport_id:
-            q = q.where(audit_log.c.passport_id == passport_id)
-        if actor:
-            q = q.where(audit_log.c.actor == actor)
-        if since:
-            q = q.where(audit_log.c.at >= since)
-        with self.store.read() as conn:
-            return [dict(r._mapping) for r in conn.execute(q).all()]
+        with self.store.read() as conn:  # an operator sees reads of its own passports
+            return repo.entries(conn, of_operator=not oversees(caller), operator=caller.participant_id,
+                                passport_id=passport_id, actor=actor, since=since, limit=max(1, min(limit, 1000)))

@@ -19,14 +19,13 @@ from typing import Any, NamedTuple
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from .access import Caller
 from .errors import Conflict, NotFound, invalid
 from .participants import ParticipantIn, Role
+from .store import participants as repo
 from .store.db import Store, iso_text, parse_iso, utcnow_iso
-from .store.tables import api_tokens, participants
+from .store.errors import IntegrityViolation, StoreFailure, translated
 
 TOKEN_PREFIX = "blt_"
 #: how stale a token's ``last_used_at`` may get before a request writes it again (one write an hour at most)
@@ -65,22 +64,6 @@ def _row_to_token(row: Any, now: datetime) -> dict[str, Any]:
             "state": state}
 
 
-_TOKEN_COLUMNS = (api_tokens.c.id, api_tokens.c.participant_id, api_tokens.c.label, api_tokens.c.created_at,
-                  api_tokens.c.expires_at, api_tokens.c.revoked_at, api_tokens.c.last_used_at)
-
-
-def _row_to_participant(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "id_scheme": row.id_scheme,
-        "name": row.name,
-        "country": row.country,
-        "roles": orjson.loads(row.roles),
-        "public_key": row.public_key,
-        "created_at": row.created_at,
-    }
-
-
 class ParticipantService:
     def __init__(self, store: Store, admin_token: str | None = None, cache_seconds: float = 2.0,
                  token_ttl: timedelta | None = timedelta(days=90),
@@ -110,25 +93,24 @@ class ParticipantService:
             "created_at": utcnow_iso(),
         }
         try:
-            with self.store.write() as conn:
-                if conn.execute(select(participants.c.id).where(participants.c.id == p.id)).first():
+            with translated(), self.store.write() as conn:
+                if repo.participant_exists(conn, p.id):
                     raise Conflict(f"participant {p.id} already exists")
-                conn.execute(insert(participants), row)
-        except IntegrityError:
+                repo.insert_participant(conn, row)
+        except IntegrityViolation:
             raise Conflict(f"participant {p.id} already exists") from None
         return self.get(p.id)
 
     def get(self, participant_id: str) -> dict[str, Any]:
         with self.store.read() as conn:
-            row = conn.execute(select(participants).where(participants.c.id == participant_id)).first()
-        if row is None:
+            found = repo.find_participant(conn, participant_id)
+        if found is None:
             raise NotFound(f"no participant with id {participant_id!r}")
-        return _row_to_participant(row)
+        return found
 
     def list(self, role: Role | None = None) -> list[dict[str, Any]]:
         with self.store.read() as conn:
-            rows = conn.execute(select(participants).order_by(participants.c.id)).all()
-        out = [_row_to_participant(r) for r in rows]
+            out = repo.list_participants(conn)
         if role is not None:
             out = [p for p in out if role.value in p["roles"]]
         return out
@@ -145,9 +127,9 @@ class ParticipantService:
         row = {"participant_id": participant_id, "token_hash": hash_token(token), "label": label[:100],
                "created_at": iso_text(now), "expires_at": iso_text(now + life) if life else None}
         with self.store.write() as conn:
-            if conn.execute(select(participants.c.id).where(participants.c.id == participant_id)).first() is None:
+            if not repo.participant_exists(conn, participant_id):
                 raise NotFound(f"no participant with id {participant_id!r}")
-            token_id = conn.execute(insert(api_tokens).returning(api_tokens.c.id), row).scalar_one()
+            token_id = repo.insert_token(conn, row)
         return {"id": token_id, "participant_id": participant_id, "label": row["label"],
                 "created_at": row["created_at"], "expires_at": row["expires_at"], "token": token}
 
@@ -159,18 +141,15 @@ class ParticipantService:
         """A participant's tokens, newest first: id, label, times and state — never the hash."""
         self.get(participant_id)
         with self.store.read() as conn:
-            rows = conn.execute(select(*_TOKEN_COLUMNS).where(api_tokens.c.participant_id == participant_id)
-                                .order_by(api_tokens.c.id.desc())).all()
+            rows = repo.tokens_of(conn, participant_id)
         now = self.clock()
         return [_row_to_token(r, now) for r in rows]
 
     def revoke_token(self, participant_id: str, token_id: int) -> dict[str, Any]:
         """Revoke one of a participant's tokens (again: no change); it is refused from the next request on."""
-        where = (api_tokens.c.id == token_id, api_tokens.c.participant_id == participant_id)
         with self.store.write() as conn:
-            conn.execute(update(api_tokens).where(*where, api_tokens.c.revoked_at.is_(None))
-                         .values(revoked_at=iso_text(self.clock())))
-            row = conn.execute(select(*_TOKEN_COLUMNS).where(*where)).first()
+            repo.revoke_token(conn, participant_id, token_id, iso_text(self.clock()))
+            row = repo.find_token(conn, participant_id, token_id)
         if row is None:
             raise NotFound(f"participant {participant_id!r} has no token {token_id}")
         self._cache.clear()
@@ -180,13 +159,9 @@ class ParticipantService:
         """Revoke all of a participant's tokens still in force; how many were."""
         self.get(participant_id)
         with self.store.write() as conn:
-            res = conn.execute(
-                update(api_tokens)
-                .where(api_tokens.c.participant_id == participant_id, api_tokens.c.revoked_at.is_(None))
-                .values(revoked_at=iso_text(self.clock()))
-            )
+            n = repo.revoke_tokens(conn, participant_id, iso_text(self.clock()))
         self._cache.clear()
-        return res.rowcount
+        return n
 
     def authenticate(self, token: str) -> Caller | None:
         """The caller a bearer token stands for, or ``None`` if it is unknown, expired or revoked
@@ -214,12 +189,7 @@ class ParticipantService:
 
     def _load(self, h: str, at: float) -> _Hit:
         with self.store.read() as conn:
-            row = conn.execute(
-                select(participants.c.id, participants.c.roles, api_tokens.c.id.label("token_id"),
-                       api_tokens.c.expires_at, api_tokens.c.revoked_at, api_tokens.c.last_used_at)
-                .join(api_tokens, api_tokens.c.participant_id == participants.c.id)
-                .where(api_tokens.c.token_hash == h)
-            ).first()
+            row = repo.token_holder(conn, h)
         if row is None:
             return _Hit(at, None, "is unknown")
         if row.revoked_at is not None:
@@ -230,10 +200,9 @@ class ParticipantService:
             return _Hit(at, None, f"expired on {_when(row.expires_at)}")
         if row.last_used_at is None or now - parse_iso(row.last_used_at) >= LAST_USED_RESOLUTION:
             try:
-                with self.store.write() as conn:
-                    conn.execute(update(api_tokens).where(api_tokens.c.id == row.token_id)
-                                 .values(last_used_at=iso_text(now)))
-            except DBAPIError as exc:  # bookkeeping only: never fail a request over it
+                with translated(all_errors=True), self.store.write() as conn:
+                    repo.record_token_use(conn, row.token_id, iso_text(now))
+            except StoreFailure as exc:  # bookkeeping only: never fail a request over it
                 log.warning("could not record the use of token %s: %s", row.token_id, exc)
-        caller = Caller(row.id, frozenset(Role(r) for r in orjson.loads(row.roles)))
+        caller = Caller(row.participant_id, frozenset(Role(r) for r in row.roles))
         return _Hit(at, caller, "", row.expires_at, expires)

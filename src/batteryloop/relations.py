@@ -14,14 +14,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select, update
-
 from .access import POLICY, Caller, Resource, authorize, decide, delegable
 from .errors import Conflict, Forbidden, InvalidData, NotFound
+from .store import relations as repo
 from .store.db import Store, iso_text, utcnow_iso
-from .store.passports import find_record
-from .store.tables import delegations, participants, passports
-from .store.trace_tables import trace_custody
+from .store.participants import participant_exists
+from .store.passports import find_record, passport_data, read_only_state
 
 MAX_PREDECESSORS = 20  # a bound on the walk back through predecessors (real packs have 1–3 lives)
 
@@ -35,16 +33,15 @@ def ledger_subjects(conn: Any, passport_id: str, data: Mapping[str, Any] | None 
         if p in out:
             break
         out.append(p)
-        row = conn.execute(select(passports.c.data).where(passports.c.id == p)).first()
-        preds = list(orjson.loads(row.data).get("predecessor_ids") or ()) if row else []
+        pdata = passport_data(conn, p)
+        preds = list(pdata.get("predecessor_ids") or ()) if pdata is not None else []
     return out
 
 
 def custody_subject(conn: Any, subjects: Iterable[str]) -> tuple[str | None, str | None]:
     """(subject, holder) of the first subject (in the order given) the ledger has a custody record of."""
     subjects = list(subjects)
-    rows = {r.subject: r.holder for r in conn.execute(
-        select(trace_custody.c.subject, trace_custody.c.holder).where(trace_custody.c.subject.in_(subjects)))}
+    rows = repo.custodians(conn, subjects)
     for s in subjects:
         if s in rows:
             return s, rows[s]
@@ -63,9 +60,9 @@ def delegates(conn: Any, subjects: Iterable[str], grantors: Iterable[str | None]
     at = at or utcnow_iso()
     ok = {g for g in grantors if g is not None} | {"admin"}
     out: dict[str, set[str]] = {}
-    for r in conn.execute(select(delegations).where(delegations.c.subject.in_(list(subjects)))):
+    for r in repo.delegations_on(conn, subjects):
         if in_force(r, at) and r.grantor_id in ok:
-            out.setdefault(r.grantee_id, set()).update(orjson.loads(r.actions))
+            out.setdefault(r.grantee_id, set()).update(r.actions)
     return {k: frozenset(v) for k, v in out.items()}
 
 
@@ -114,9 +111,8 @@ class Delegations:
         with self.store.write() as conn:
             res = self._resource(conn, passport_id)
             authorize(caller, "passport.delegate", res)
-            row = conn.execute(select(passports.c.archived, passports.c.successor_id)
-                               .where(passports.c.id == passport_id)).first()
-            if row.archived or row.successor_id:
+            archived, successor_id = read_only_state(conn, passport_id)  # type: ignore[misc]
+            if archived or successor_id:
                 raise Conflict(f"passport {passport_id} is read-only (archived or superseded): delegate on its "
                                "current passport")
             if grantee_id == caller.participant_id:
@@ -131,31 +127,26 @@ class Delegations:
                 if lacking:
                     raise Forbidden(f"you may not delegate {', '.join(lacking)}: you may not do it yourself on "
                                     f"passport {passport_id}")
-            if conn.execute(select(participants.c.id).where(participants.c.id == grantee_id)).first() is None:
+            if not participant_exists(conn, grantee_id):
                 raise NotFound(f"no participant with id {grantee_id!r}")
-            res = conn.execute(insert(delegations), {
+            did = repo.insert_delegation(conn, {
                 "subject": passport_id, "grantor_id": caller.participant_id or "admin", "grantee_id": grantee_id,
                 "actions": orjson.dumps(sorted(set(actions))).decode(), "created_at": now, "expires_at": expires})
-            did = res.inserted_primary_key[0]
         return {"id": did, "subject": passport_id, "grantee_id": grantee_id, "actions": sorted(set(actions)),
                 "created_at": now, "expires_at": expires, "revoked_at": None}
 
     def list(self, passport_id: str, caller: Caller) -> list[dict[str, Any]]:
         with self.store.read() as conn:
             authorize(caller, "passport.delegations.read", self._resource(conn, passport_id))
-            rows = conn.execute(select(delegations).where(delegations.c.subject == passport_id)
-                                .order_by(delegations.c.id)).all()
+            rows = repo.delegations_of(conn, passport_id)
         return [{"id": r.id, "subject": r.subject, "grantor_id": r.grantor_id, "grantee_id": r.grantee_id,
-                 "actions": orjson.loads(r.actions), "created_at": r.created_at, "expires_at": r.expires_at,
+                 "actions": r.actions, "created_at": r.created_at, "expires_at": r.expires_at,
                  "revoked_at": r.revoked_at} for r in rows]
 
     def revoke(self, passport_id: str, delegation_id: int, caller: Caller) -> dict[str, Any]:
         with self.store.write() as conn:
             authorize(caller, "passport.delegate", self._resource(conn, passport_id))
-            res = conn.execute(update(delegations).where(
-                delegations.c.id == delegation_id, delegations.c.subject == passport_id,
-                delegations.c.revoked_at.is_(None)).values(revoked_at=utcnow_iso()))
-            if res.rowcount != 1:
+            if not repo.revoke_delegation(conn, passport_id, delegation_id, utcnow_iso()):
                 raise NotFound(f"passport {passport_id} has no delegation {delegation_id} in force")
         return {"id": delegation_id, "revoked": True}
 

@@ -197,23 +197,18 @@ class CircularService:
         ``soh_below_pct`` (the end of a first life in a vehicle). Packs where the caller lacks the
         legitimate-interest tier are not read at all (nor counted).
         """
-        import orjson
-        from sqlalchemy import select
-
         from ..access import battery_tiers
-        from ..store.tables import passports as t
+        from ..store.passports import current_passports
 
-        q = (select(t.c.id, t.c.economic_operator_id, t.c.owner_id, t.c.status, t.c.data)
-             .where(t.c.archived.is_(False), t.c.successor_id.is_(None)).order_by(t.c.id))
         out: list[dict[str, Any]] = []
         seen = 0
         with self.passports.store.read() as conn:
-            rows = conn.execute(q).all()
+            rows = list(current_passports(conn, ordered=True))
         for r in rows:
             if Tier.LEGITIMATE_INTEREST not in battery_tiers(caller, economic_operator_id=r.economic_operator_id,
                                                               owner_id=r.owner_id):
                 continue
-            data = orjson.loads(r.data)
+            data = r.data
             soh = (data.get("state_of_health") or {}).get("soh_capacity_pct")
             if soh is None:
                 continue

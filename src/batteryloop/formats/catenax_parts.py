@@ -245,20 +245,14 @@ def as_built_children(store: Any, pack_id: str) -> list[dict[str, Any]]:
     Each child: ``{id, kind, producer, mass_kg, produced_at, model_id}``, plus the pack's own
     ``produced_at`` as ``assembled_at``. Empty when the ledger does not know the pack.
     """
-    from sqlalchemy import select
+    from ..store import bom
 
-    from ..store import trace_tables as tt
-
-    e, lots = tt.trace_lot_edges, tt.trace_lots
     with store.read() as conn:
-        pack = conn.execute(select(lots.c.produced_at).where(lots.c.id == pack_id)).first()
-        if pack is None:
+        assembled_at = bom.produced_at(conn, pack_id)
+        if assembled_at is None:
             return []
-        rows = conn.execute(
-            select(e.c.input_id, e.c.mass_kg, lots.c.kind, lots.c.producer, lots.c.produced_at, lots.c.model_id)
-            .join(lots, lots.c.id == e.c.input_id).where(e.c.output_id == pack_id).order_by(e.c.input_id)).all()
-    return [{"id": r[0], "mass_kg": r[1], "kind": r[2], "producer": r[3], "produced_at": r[4], "model_id": r[5],
-             "assembled_at": pack[0]} for r in rows]
+        rows = bom.direct_inputs(conn, pack_id)
+    return [{**r, "assembled_at": assembled_at} for r in rows]
 
 
 def _ts(value: Any) -> str:

@@ -10,19 +10,19 @@ from typing import Any
 import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy.engine import make_url
 
 from ..config import Settings
+from ..store.urls import sqlite_file
 from . import pilot
 
 
 def _fresh(settings: Settings) -> None:
     import shutil
 
-    url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+    db = sqlite_file(settings.database_url)
+    if db is not None:
         for suffix in ("", "-wal", "-shm"):
-            Path(url.database + suffix).unlink(missing_ok=True)
+            Path(db + suffix).unlink(missing_ok=True)
     for sub in ("nodes", "keys"):
         shutil.rmtree(settings.var_dir / sub, ignore_errors=True)
 

@@ -14,10 +14,8 @@ from collections import Counter, defaultdict
 from typing import Any
 
 import orjson
-from sqlalchemy import desc, insert, select
-
 from ..errors import NotFound
-from ..store.tables import pilot_runs
+from ..store import pilot_runs
 from . import pilot
 from .pilot import STATE_LOST, STATE_RECYCLED, STATE_SECOND_LIFE
 
@@ -156,10 +154,9 @@ def build_report(run: Any, duration_s: float) -> dict[str, Any]:
 def save_report(store: Any, cfg: Any, report: dict[str, Any]) -> int:
     body = {k: v for k, v in report.items() if not k.startswith("_")}
     with store.write() as conn:
-        res = conn.execute(insert(pilot_runs).values(
-            created_at=dt.datetime.now(dt.UTC).isoformat(), seed=cfg.seed, packs=cfg.packs, years=cfg.years,
-            start_year=cfg.start_year, report=orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS).decode()))
-        run_id = int(res.inserted_primary_key[0])
+        run_id = pilot_runs.insert_run(
+            conn, created_at=dt.datetime.now(dt.UTC).isoformat(), seed=cfg.seed, packs=cfg.packs, years=cfg.years,
+            start_year=cfg.start_year, report_json=orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS).decode())
     report["run_id"] = run_id
     return run_id
 
@@ -167,11 +164,10 @@ def save_report(store: Any, cfg: Any, report: dict[str, Any]) -> int:
 def latest_report(store: Any) -> dict[str, Any]:
     """The latest pilot run's report (NotFound when no pilot has run on this store)."""
     with store.read() as conn:
-        row = conn.execute(select(pilot_runs.c.id, pilot_runs.c.created_at, pilot_runs.c.report)
-                           .order_by(desc(pilot_runs.c.id)).limit(1)).first()
+        row = pilot_runs.latest_run(conn)
     if row is None:
         raise NotFound("no pilot has run on this store yet: run `batteryloop demo`")
-    rep = orjson.loads(row.report)
-    rep["run_id"] = row.id
-    rep["created_at"] = row.created_at
+    rep = orjson.loads(row["report"])
+    rep["run_id"] = row["id"]
+    rep["created_at"] = row["created_at"]
     return rep

@@ -282,17 +282,14 @@ def attach_demo_keys(store: Any, signers: dict[str, Signer]) -> None:
     Writes the participant registry directly (there is no key-rotation use case yet); never use it
     outside demos and tests.
     """
-    from sqlalchemy import select, update
-
     from ..identity import ParticipantService
-    from ..store.tables import participants
+    from ..store import participants as repo
 
     register_participants(ParticipantService(store), signers)
     with store.write() as conn:
-        for r in conn.execute(select(participants.c.id, participants.c.public_key)).all():
-            if not r.public_key and r.id in signers:
-                conn.execute(update(participants).where(participants.c.id == r.id)
-                             .values(public_key=signers[r.id].public_key_text))
+        for pid, public_key in repo.public_keys(conn):
+            if not public_key and pid in signers:
+                repo.set_public_key(conn, pid, signers[pid].public_key_text)
 
 
 def record_pilot(store: Any, *, n_packs: int = 200, seed: int = 7,
