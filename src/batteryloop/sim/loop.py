@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from ..access import Caller
+from ..circular import route_options
 from ..circular.routes import DEFAULT_GRADE_ROUTES
 from ..participants import Role
 from ..reference import References
@@ -72,10 +73,11 @@ HUB_LATITUDE = {"EU": 51.9, "KR": 33.5}  # Rotterdam, Jeju
 RECYCLER_SITE = {pilot.RECYCLER_EU: ("DE", "Magdeburg hydromet"), pilot.RECYCLER_KR: ("KR", "Gunsan hydromet")}
 DISMANTLER_SITE = {pilot.DISMANTLER_EU: ("BE", "Antwerp dismantling"), pilot.DISMANTLER_KR: ("KR", "Daegu dismantling")}
 # the pilot's recyclers run hydrometallurgical plants: the other recycling processes are not on offer
-HYDRO_ONLY = {g: [r for r in routes if r not in ("recycle_pyro", "recycle_direct")] for g, routes in DEFAULT_GRADE_ROUTES.items()}
-RECYCLE_ONLY = {g: ["recycle_hydro"] for g in DEFAULT_GRADE_ROUTES}
-ROUTE_OPERATOR = {"reuse": "re-use dealer", "remanufacture": "remanufacturer", "repurpose": "second-life integrator",
-                  "recycle": "recycler"}
+# (the route options and their operators: circular/route_options.py; the pilot acts on each route's kind below)
+_PROCESS = {r: route_options.get(r).process for r in DEFAULT_GRADE_ROUTES["A"]}  # type: ignore[union-attr]
+HYDRO_ONLY = {g: [r for r in routes if _PROCESS[r] in (None, "hydro")] for g, routes in DEFAULT_GRADE_ROUTES.items()}
+RECYCLE_ONLY = {g: [r for r in DEFAULT_GRADE_ROUTES["recycle"] if _PROCESS[r] == "hydro"] for g in DEFAULT_GRADE_ROUTES}
+ROUTE_OPERATOR = route_options.operators()
 
 
 @dataclass
@@ -558,7 +560,7 @@ class PilotRun:
         for i in routed + sl_done:
             d = decisions[i]
             route = d["route"]
-            kind = "recycle" if route.startswith("recycle") else route
+            kind = route_options.kind_of(route)
             dismantler, _, sl_op, _ = REGION_ACTORS[f.region[i]]
             pid = f.ledger_id[i]
             site = dict(zip(("country", "site"), DISMANTLER_SITE[dismantler], strict=True))
@@ -576,7 +578,7 @@ class PilotRun:
         for i in routed + sl_done:
             d = decisions[i]
             route = d["route"]
-            kind = "recycle" if route.startswith("recycle") else route
+            kind = route_options.kind_of(route)
             second = f.state[i] == STATE_SECOND_LIFE
             counts[("second life → " if second else "") + kind] += 1
             dismantler, recycler, sl_op, hub = REGION_ACTORS[f.region[i]]

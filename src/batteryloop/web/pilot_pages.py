@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from ..access import Caller
 from ..api.deps import Services, page_caller, services
+from ..circular import route_options
 from ..errors import NotFound
 from .pages import _ctx, templates
 
@@ -524,9 +525,13 @@ def routes(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
 
 
 def route_label(route: Any) -> str:
-    """recycle_hydro → recycle (hydro); other routes with their underscores as spaces."""
+    """A route option's label (circular/route_options.py: recycle_hydro → recycle (hydro)); other names with
+    their underscores as spaces."""
     r = str(route)
-    for k in ("recycle", "repurpose", "remanufacture", "reuse"):
+    spec = route_options.get(r)
+    if spec is not None:
+        return spec.label
+    for k in route_options.kinds():
         if r.startswith(k + "_"):
             return f"{k} ({r[len(k) + 1:].replace('_', ' ')})"
     return r.replace("_", " ")
@@ -538,7 +543,7 @@ def _count_axis(values: Any, **kw: Any) -> dict[str, Any]:
     return {"tickformat": ",d", "rangemode": "tozero", **({"dtick": 1} if top <= 8 else {}), **kw}
 
 
-ROUTE_COLORS = {"reuse": "#17becf", "remanufacture": "#1f77b4", "repurpose": "#2ca02c", "recycle": "#8c564b"}
+ROUTE_COLORS = route_options.colors()  # route family → colour, from the route options
 
 
 def _route_color(route: str, i: int) -> str:
