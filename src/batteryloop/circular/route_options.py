@@ -33,7 +33,9 @@ How to add a route option (say, ``module_resale``: the pack dismantled and its g
 3. The decision, its ranking, sensitivity and batch form, the API (``/circular/route``, the pack
    route), the CLI (``circular route``), the web pages and the grade table pick it up. The pilot
    simulator (``sim/loop.py``) acts on a route by its ``kind``: a new kind needs its action there
-   before the pilot may choose it (the pilot's grade tables are built from the built-in options).
+   before the pilot may choose it (the pilot's grade tables are built from the built-in options),
+   and the ledger's ``retirement_test`` event (``trace/events.py``) accepts only the four built-in
+   kinds as its ``decision``.
 4. Tests: a hand-computed NPV and its reason in ``tests/circular/test_routes.py`` (as the built-ins
    have), the grade that forbids it, and that the batch decision equals the single-pack one.
 

@@ -36,12 +36,14 @@ How to add a reader (say, a Neware CSV export):
    takes more keyword options names them in ``options`` (Biologic: ``("settings_path",)``).
 3. Add one line ``from batteryloop.health.readers import neware`` to the import block of
    ``health/readers/__init__.py`` (where in the block sets its place in ``FORMATS``).
-4. Tests: a small real (or faithfully synthetic) export under ``tests/health/data``, a test in
-   ``tests/health/test_readers.py`` that ``detect_format`` names it, that ``read_cycler_file`` gives
-   the expected cycles, capacities and timestamps, and that a truncated or wrong file raises
-   ``CyclerFileError`` with its line; add the file to the fuzz corpus of
-   ``tests/fuzz/test_readers_fuzz.py``. Check that no other sample is now detected as the new format
-   (the existing detection tests do).
+4. Tests: a small real export in the shared test data (``<data_dir>/cyclers/``) with a fixture for it in
+   ``tests/health/conftest.py``; in ``tests/health/test_readers.py`` that ``detect_format`` names it
+   (add it to ``test_formats_are_detected_from_content_not_name``, which also shows that no other
+   sample is now taken for it), that ``read_cycler_file`` gives the cycles, capacities and timestamps
+   computed independently from the raw columns, and that a truncated or wrong file raises
+   ``CyclerFileError`` with its line and column; add the file to ``CYCLER_FILES`` of
+   ``tests/fuzz/test_readers_fuzz.py``. ``tests/health/test_reader_registry.py`` pins the built-in
+   order and messages: extend its expected tuples.
 
 Tests that register a throwaway reader use :func:`registered` (it unregisters on exit).
 """
