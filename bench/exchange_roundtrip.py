@@ -58,7 +58,7 @@ def seed_passport(store_url: str, base_url: str) -> str:
 
 
 class Remote:
-    """A node served by ``python -m batteryloop.exchange.cli serve --config`` in its own process."""
+    """A node served by ``python -m batteryloop.cli node serve --config`` in its own process."""
 
     def __init__(self, cfg: NodeConfig, tmp: Path) -> None:
         import subprocess
@@ -69,7 +69,7 @@ class Remote:
 
         path = tmp / f"{cfg.name}.yaml"
         path.write_text(yaml.safe_dump(cfg.model_dump(exclude_none=True)))
-        self.proc = subprocess.Popen([sys.executable, "-m", "batteryloop.exchange.cli", "serve", "--config", str(path)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "batteryloop.cli", "node", "serve", "--config", str(path)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while True:

@@ -285,7 +285,7 @@ def test_cli_filter_counter_accept(space: dict[str, Any], tmp_path: Any) -> None
 
     from typer.testing import CliRunner
 
-    from batteryloop.exchange.cli import app
+    from batteryloop.cli.node import app
 
     from .conftest import ADMIN
 

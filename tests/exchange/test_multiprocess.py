@@ -18,7 +18,7 @@ from batteryloop.exchange.did import Identity, did_web
 from batteryloop.exchange.runtime import reserve_port
 
 pytestmark = pytest.mark.slow
-CLI = [sys.executable, "-m", "batteryloop.exchange.cli"]
+CLI = [sys.executable, "-m", "batteryloop.cli", "node"]
 
 
 def _free_port() -> int:

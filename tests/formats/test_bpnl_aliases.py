@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from batteryloop import formats
-from batteryloop.cli_formats import app as formats_cli
+from batteryloop.cli.formats import app as formats_cli
 from batteryloop.errors import InvalidData
 from batteryloop.formats import catenax_parts as cp
 from batteryloop.formats.bpnl import BpnlAliases, default_path, node_aliases

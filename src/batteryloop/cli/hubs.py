@@ -9,30 +9,25 @@ import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
-import orjson
 import typer
-from rich.console import Console
 
-app = typer.Typer(help="Second-life storage hubs (PV + repurposed packs + charging/swapping) and virtual power plants.",
-                  no_args_is_help=True)
-console = Console(stderr=True, soft_wrap=True)
+from .common import caller, console, error, group, services
+from .common import out as _out
+from .common import reference_overrides as _refs
 
-
-def _out(obj: object) -> None:
-    sys.stdout.write(orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode() + "\n")
+app = group("Second-life storage hubs (PV + repurposed packs + charging/swapping) and virtual power plants.")
 
 
 def _run(fn):  # type: ignore[no-untyped-def]
     """Run a hub calculation: errors name field, value and rule; HiGHS's banner stays off stdout."""
-    from .circular import CircularInputError
-    from .hubs import DispatchError
+    from ..circular import CircularInputError
+    from ..hubs import DispatchError
 
     try:
         with _quiet_stdout():
             return fn()
     except CircularInputError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        error(str(exc))
     except DispatchError as exc:
         console.print(f"[red]solver error:[/red] {exc}")
         raise typer.Exit(3) from None
@@ -55,12 +50,6 @@ def _quiet_stdout():  # type: ignore[no-untyped-def]
         os.close(devnull)
 
 
-def _refs(path: Path | None):  # type: ignore[no-untyped-def]
-    from .reference import References
-
-    return References.default().override_file(path) if path else None
-
-
 @app.command("simulate")
 def simulate(config: Annotated[Path, typer.Argument(help="hub config (TOML, YAML or JSON; see docs/hubs.md)")],
              days: Annotated[int, typer.Option(min=1, max=3660)] = 365,
@@ -68,13 +57,12 @@ def simulate(config: Annotated[Path, typer.Argument(help="hub config (TOML, YAML
              compare: Annotated[bool, typer.Option(help="also run the other method on the same days")] = True,
              references: Annotated[Optional[Path], typer.Option(help="TOML/YAML reference overrides")] = None) -> None:
     """Simulate a hub's year: dispatch, pack ageing, economics (LCOS second life vs new)."""
-    from .hubs import load_hub_config
-    from .hubs.report import hub_report
+    from ..hubs import load_hub_config
+    from ..hubs.report import hub_report
 
     cfg = _run(lambda: load_hub_config(config))
     if isinstance(cfg, list):
-        console.print("[red]error:[/red] this config holds several hubs: use `batteryloop hub vpp`")
-        raise typer.Exit(2)
+        error("this config holds several hubs: use `batteryloop hub vpp`")
     _out(_run(lambda: hub_report(cfg, days=days, method=method, compare=compare, references=_refs(references))))
 
 
@@ -85,12 +73,14 @@ def vpp(config: Annotated[Path, typer.Argument(help="config with hubs = [...]")]
         day: Annotated[int, typer.Option(min=0, max=365)] = 180,
         references: Annotated[Optional[Path], typer.Option(help="TOML/YAML reference overrides")] = None) -> None:
     """A virtual power plant day: offers per hub and step, and delivery against the grid signal."""
-    from .hubs import load_hub_config
-    from .hubs.report import vpp_report
+    from ..hubs import load_hub_config
+    from ..hubs.report import vpp_report
 
     cfg = _run(lambda: load_hub_config(config))
     hubs = cfg if isinstance(cfg, list) else [cfg]
     if signal is not None:
+        import orjson
+
         sig = orjson.loads(signal.read_bytes())
     else:
         steps = 24 * (hubs[0].steps_per_hour if hasattr(hubs[0], "steps_per_hour") else 1)
@@ -104,16 +94,16 @@ def plan(as_: Annotated[str, typer.Option("--as", help="the second-life operator
          out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write the hub config (JSON) here")] = None,
          packs_per_string: int = 4) -> None:
     """Build a hub from the operator's repurposed packs (passports → grades → balanced strings)."""
-    from .cli import _caller, _services
-    from .errors import BatteryloopError
-    from .hubs.service import plan_from_passports
+    import orjson
 
-    s = _services()
+    from ..errors import BatteryloopError
+    from ..hubs.service import plan_from_passports
+
+    s = services()
     try:
-        res = _run(lambda: plan_from_passports(s.passports, _caller(s, as_), packs_per_string=packs_per_string))
+        res = _run(lambda: plan_from_passports(s.passports, caller(s, as_), packs_per_string=packs_per_string))
     except BatteryloopError as exc:
-        console.print(f"[red]error:[/red] {exc.detail}")
-        raise typer.Exit(2) from None
+        error(exc.detail)
     if out and res["configs"]:
         out.write_bytes(orjson.dumps(res["configs"][0], option=orjson.OPT_INDENT_2))
         console.print(f"wrote {out}: {len(res['configs'][0]['strings'])} strings from {res['packs']} packs")
@@ -126,16 +116,14 @@ def operate(config: Annotated[Path, typer.Argument(help="hub config whose packs 
             days: Annotated[int, typer.Option(min=1, max=3660)] = 365,
             dry_run: Annotated[bool, typer.Option(help="show the passport changes without writing them")] = False) -> None:
     """Run the hub's year and write each pack's new state of health and usage into its passport."""
-    from .cli import _caller, _services
-    from .errors import BatteryloopError
-    from .hubs import load_hub_config, prepare_hub, simulate_year
-    from .hubs.service import write_year_to_passports
+    from ..errors import BatteryloopError
+    from ..hubs import load_hub_config, prepare_hub, simulate_year
+    from ..hubs.service import write_year_to_passports
 
-    s = _services()
+    s = services()
     cfg = _run(lambda: load_hub_config(config))
     year = _run(lambda: simulate_year(prepare_hub(cfg), days=days))
     try:
-        _out(write_year_to_passports(s.passports, year, _caller(s, as_), dry_run=dry_run))
+        _out(write_year_to_passports(s.passports, year, caller(s, as_), dry_run=dry_run))
     except BatteryloopError as exc:
-        console.print(f"[red]error:[/red] {exc.detail}")
-        raise typer.Exit(2) from None
+        error(exc.detail)

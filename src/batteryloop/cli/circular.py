@@ -6,24 +6,15 @@ import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
-import orjson
 import typer
-from .cli_common import console
-from .cli_common import guard as _guard
-from .cli_common import out as _out
 
-app = typer.Typer(help="Circular decisions: recycling, carbon footprint, route decisions (reference data overridable).",
-                  no_args_is_help=True)
+from .common import admin, caller, console, error, group, services
+from .common import guard as _guard
+from .common import out as _out
+from .common import reference_overrides as _refs
+
+app = group("Circular decisions: recycling, carbon footprint, route decisions (reference data overridable).")
 RefsOpt = Annotated[Optional[Path], typer.Option("--references", help="TOML/YAML file overriding reference values")]
-
-
-
-def _refs(path: Path | None):  # type: ignore[no-untyped-def]
-    from .reference import References
-
-    return References.default().override_file(path) if path else None
-
-
 
 
 @app.command("recycle")
@@ -32,7 +23,7 @@ def recycle(chemistry: Annotated[str, typer.Option("--chemistry", help="NMC111/5
             process: Annotated[Optional[str], typer.Option(help="pyro, hydro or direct (all three if absent)")] = None,
             basis: Annotated[str, typer.Option(help="pack or cell")] = "pack", references: RefsOpt = None) -> None:
     """Recovered mass, revenue, inputs, GHG and Annex XII checks of recycling a mass of batteries."""
-    from .circular import recycle_mass
+    from ..circular import recycle_mass
 
     res = _guard(lambda: recycle_mass(chemistry, mass_kg, process, basis=basis, references=_refs(references)))  # type: ignore[arg-type]
     _out([r.model_dump(mode="json") for r in res])
@@ -44,13 +35,11 @@ def footprint(ident: Annotated[str, typer.Argument(metavar="PACK|MODEL", help="a
               apply: Annotated[bool, typer.Option(help="write it into the model's passport data")] = False,
               references: RefsOpt = None) -> None:
     """Carbon footprint (Art. 7) of a battery model, or of a pack's model, per kWh of lifetime energy."""
-    from .cli import ADMIN, _services
-
-    s = _services()
+    s = services()
     if apply:
         def go():  # type: ignore[no-untyped-def]
             model_id, _ = s.circular.resolve_model(ident)
-            return s.circular.apply_model_footprint(model_id, ADMIN, manufacturing_country=country,
+            return s.circular.apply_model_footprint(model_id, admin(), manufacturing_country=country,
                                                     references=_refs(references))
         _out(_guard(go))
     else:
@@ -62,10 +51,8 @@ def footprint(ident: Annotated[str, typer.Argument(metavar="PACK|MODEL", help="a
 def route(passport_id: str, as_: Annotated[Optional[str], typer.Option("--as", help="act as this participant")] = None,
           references: RefsOpt = None) -> None:
     """Grade a retired pack from its passport and rank re-use, remanufacture, repurpose and recycling by NPV."""
-    from .cli import _caller, _services
-
-    s = _services()
-    _out(_guard(lambda: s.circular.pack_route(passport_id, _caller(s, as_), references=_refs(references))))
+    s = services()
+    _out(_guard(lambda: s.circular.pack_route(passport_id, caller(s, as_), references=_refs(references))))
 
 
 @app.command("compliance")
@@ -81,12 +68,9 @@ def compliance(model: Annotated[str, typer.Option("--model", help="battery model
                references: RefsOpt = None) -> None:
     """Compliance report of a model, year (and plant): recycled content (Art. 8, from the traceability
     ledger), recycling efficiency and recovery (Annex XII), carbon footprint and class (Art. 7)."""
-    from .cli import _services
-
     if fmt not in ("json", "csv"):
-        console.print(f"[red]error:[/red] --format {fmt!r}: use json or csv")
-        raise typer.Exit(2)
-    s = _services()
+        error(f"--format {fmt!r}: use json or csv")
+    s = services()
     rep = _guard(lambda: s.circular.compliance(model, year, plant=plant, rule=rule, processes=process or None,
                                                manufacturing_country=country, references=_refs(references)))
     csv_text = rep.pop("_csv")
@@ -99,8 +83,7 @@ def compliance(model: Annotated[str, typer.Option("--model", help="battery model
         _out(rep)
 
 
-baas_app = typer.Typer(help="Battery-as-a-service: subscription price vs NIO, buyout, swap-station simulation.",
-                       no_args_is_help=True)
+baas_app = group("Battery-as-a-service: subscription price vs NIO, buyout, swap-station simulation.")
 app.add_typer(baas_app, name="baas")
 
 
@@ -117,7 +100,7 @@ def baas_price(pack_cost: Annotated[Optional[float], typer.Option(help="pack cos
                soh_end: Annotated[Optional[float], typer.Option(help="… its SoH at the end of the term (fraction)")] = None,
                references: RefsOpt = None) -> None:
     """Monthly subscription price from pack cost, life, residual value, rate and margin, compared with NIO."""
-    from .circular.service import CircularService
+    from ..circular.service import CircularService
 
     _out(_guard(lambda: CircularService.baas_price(
         pack_cost=pack_cost, term_months=life_months, residual_value=residual_value,
@@ -131,7 +114,7 @@ def baas_buyout(payments: Annotated[Optional[int], typer.Option(help="monthly pa
                 months: Annotated[int, typer.Option(help="schedule length when --payments is absent")] = 72,
                 references: RefsOpt = None) -> None:
     """NIO's buyout price after some payments, or the buyout schedule month by month."""
-    from .circular import buyout_schedule, nio_buyout_price
+    from ..circular import buyout_schedule, nio_buyout_price
 
     if payments is not None:
         _out(_guard(lambda: nio_buyout_price(payments, _refs(references)).model_dump(mode="json")))
@@ -155,7 +138,7 @@ def baas_swap_station(
     references: RefsOpt = None,
 ) -> None:
     """Simulate a swap station (SoH-aware allocation, charging, fleet exits) and print its KPIs."""
-    from .circular import SwapStationConfig, simulate_swap_station
+    from ..circular import SwapStationConfig, simulate_swap_station
 
     def go():  # type: ignore[no-untyped-def]
         base: dict[str, object] = {}
@@ -170,6 +153,8 @@ def baas_swap_station(
 
                 base = yaml.safe_load(text) or {}
             else:
+                import orjson
+
                 base = orjson.loads(text)
         given = {"days": days, "packs_in_station": packs, "vehicles": vehicles, "swaps_per_day": swaps_per_day,
                  "chargers": chargers, "allocation": allocation, "charging": charging, "seed": seed}
@@ -182,6 +167,6 @@ def baas_swap_station(
 @app.command("references")
 def references_cmd() -> None:
     """List the reference data sets with their sources and dates."""
-    from .reference import References
+    from ..reference import References
 
     _out(References.default().describe())

@@ -7,19 +7,16 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from .cli_common import guard as _guard
-from .cli_common import out as _out
 
-app = typer.Typer(help="Traceability: the signed, hash-chained lifecycle ledger and its queries.", no_args_is_help=True)
+from .common import group, services
+from .common import guard as _guard
+from .common import out as _out
 
+app = group("Traceability: the signed, hash-chained lifecycle ledger and its queries.")
 
 
 def _svc():  # type: ignore[no-untyped-def]
-    from .cli import _services
-
-    return _services().trace
-
-
+    return services().trace
 
 
 @app.command("ingest")

@@ -10,17 +10,19 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 
-app = typer.Typer(help="Data-space connector nodes (Dataspace Protocol 2025-1, Ouranos bridge).",
-                  no_args_is_help=True)
+from .common import group
+
+app = group("Data-space connector nodes (Dataspace Protocol 2025-1, Ouranos bridge).")
 
 NodeOpt = Annotated[str, typer.Option("--node", envvar="BATTERYLOOP_NODE_URL", help="your node's base URL")]
 TokenOpt = Annotated[str, typer.Option("--token", envvar="BATTERYLOOP_NODE_TOKEN", help="your node's admin token")]
 
 
 def _call(node: str, token: str, method: str, path: str, body: Any = None, timeout: float = 30.0) -> Any:
+    import httpx
+
     r = httpx.request(method, node.rstrip("/") + path, json=body, timeout=timeout,
                       headers={"Authorization": f"Bearer {token}"})
     if r.status_code >= 300:
@@ -41,8 +43,8 @@ def _print(obj: Any) -> None:
 def serve(config: Annotated[Path, typer.Option("--config", exists=True, dir_okay=False,
                                                help="node configuration (JSON, YAML or TOML)")]) -> None:
     """Run one participant's node in the foreground."""
-    from .config import NodeConfig
-    from .runtime import serve as _serve
+    from ..exchange.config import NodeConfig
+    from ..exchange.runtime import serve as _serve
 
     _serve(NodeConfig.load(config))
 
@@ -50,8 +52,8 @@ def serve(config: Annotated[Path, typer.Option("--config", exists=True, dir_okay
 @app.command()
 def keygen(base_url: Annotated[str, typer.Argument(help="the node's public base URL")]) -> None:
     """Print a new Ed25519 key (for ``key:`` in the config) and the did:web it gives."""
+    from ..exchange.did import did_web
     from ..trace.keys import Signer
-    from .did import did_web
 
     s = Signer.generate("node")
     _print({"key": s.private_text(), "did": did_web(base_url), "public_key": s.public_key_text})
@@ -159,10 +161,3 @@ def demo(workdir: Annotated[Path, typer.Option(help="where the demo nodes keep t
     finally:
         d.stop()
 
-
-def main() -> None:  # ``python -m batteryloop.exchange.cli``
-    app()
-
-
-if __name__ == "__main__":
-    main()

@@ -6,18 +6,14 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from .cli_common import console
-from .cli_common import guard as _guard
-from .cli_common import out as _out
 
-app = typer.Typer(help="Battery health: cycler files, state of health, lifetime prediction, grading.",
-                  no_args_is_help=True)
-lifetime_app = typer.Typer(help="Early cycle-life prediction (Severson-style curves of the first 100 cycles).",
-                           no_args_is_help=True)
+from .common import caller, console, error, group, services
+from .common import guard as _guard
+from .common import out as _out
+
+app = group("Battery health: cycler files, state of health, lifetime prediction, grading.")
+lifetime_app = group("Early cycle-life prediction (Severson-style curves of the first 100 cycles).")
 app.add_typer(lifetime_app, name="lifetime")
-
-
-
 
 
 @app.command("ingest")
@@ -28,7 +24,7 @@ def ingest(file: Path,
            parquet: Annotated[Optional[Path], typer.Option(help="write the canonical series (Parquet) here")] = None,
            tz: Annotated[str, typer.Option(help="IANA zone of wall-clock times without a zone")] = "UTC") -> None:
     """Read a cycler export (format detected from its content) into the canonical series."""
-    from .health import cycle_summary, read_cycler_file, write_parquet
+    from ..health import cycle_summary, read_cycler_file, write_parquet
 
     data = _guard(lambda: read_cycler_file(file, tz=tz))
     s = cycle_summary(data)
@@ -37,10 +33,8 @@ def ingest(file: Path,
     if summary:
         s.write_csv(summary)
     if pack:
-        from .cli import _caller, _services
-
-        svc = _services()
-        _out(_guard(lambda: svc.health.ingest(pack, file, _caller(svc, as_), tz=tz)))
+        svc = services()
+        _out(_guard(lambda: svc.health.ingest(pack, file, caller(svc, as_), tz=tz)))
     console.print(f"{file.name}: {data.frame.height:,} points, {s.height} cycles")
 
 
@@ -55,30 +49,25 @@ def soh(targets: Annotated[list[str], typer.Argument(help="a pack's passport id 
     files = [Path(t) for t in targets]
     if all(f.is_file() for f in files):
         if passport:
-            from .cli import _caller, _services
-
-            s = _services()
-            _out(_guard(lambda: s.health.record_soh(passport, files, _caller(s, as_), rated_capacity_ah=rated_capacity_ah, tz=tz)))
+            s = services()
+            _out(_guard(lambda: s.health.record_soh(passport, files, caller(s, as_), rated_capacity_ah=rated_capacity_ah, tz=tz)))
             return
-        from .health import estimate_soh, read_cell
+        from ..health import estimate_soh, read_cell
 
         _out(_guard(lambda: estimate_soh(read_cell(files, tz=tz), rated_capacity_ah=rated_capacity_ah).model_dump(mode="json")))
         return
     if len(targets) != 1:
-        console.print(f"[red]error:[/red] not files: {', '.join(t for t in targets if not Path(t).is_file())}; "
-                      "give one pack id or existing cycler files")
-        raise typer.Exit(2)
-    from .cli import _caller, _services
-
-    s = _services()
-    _out(_guard(lambda: s.health.pack_soh(targets[0], _caller(s, as_), rated_capacity_ah=rated_capacity_ah, write=write)))
+        error(f"not files: {', '.join(t for t in targets if not Path(t).is_file())}; "
+              "give one pack id or existing cycler files")
+    s = services()
+    _out(_guard(lambda: s.health.pack_soh(targets[0], caller(s, as_), rated_capacity_ah=rated_capacity_ah, write=write)))
 
 
 @app.command("rul")
 def rul(files: list[Path], upto_cycle: Optional[int] = None,
         threshold: Annotated[float, typer.Option(help="end of life as a fraction of initial capacity")] = 0.8) -> None:
     """Remaining useful life: the cycle at which capacity falls below the threshold, with an interval."""
-    from .health import forecast_rul, read_cell
+    from ..health import forecast_rul, read_cell
 
     _out(_guard(lambda: forecast_rul(read_cell(files), threshold=threshold, upto_cycle=upto_cycle).model_dump(mode="json")))
 
@@ -88,13 +77,12 @@ def grade_cmd(file: Annotated[Path, typer.Argument(help="JSON intake record (see
     """Grade a retired battery for second life (UL 1974-style intake): A, B, C or recycle."""
     from pydantic import ValidationError
 
-    from .health.grading import IntakeRecord, grade
+    from ..health.grading import IntakeRecord, grade
 
     try:
         intake = IntakeRecord.model_validate_json(file.read_bytes())
     except ValidationError as exc:
-        console.print(f"[red]error:[/red] {file}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
-        raise typer.Exit(2) from None
+        error(f"{file}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
     _out(grade(intake).model_dump(mode="json"))
 
 
@@ -102,7 +90,7 @@ def grade_cmd(file: Annotated[Path, typer.Argument(help="JSON intake record (see
 def lifetime_train(data: Annotated[Path, typer.Option(help="folder of training cells (Severson format)")],
                    out: Annotated[Path, typer.Option("--out", "-o", help="model file to write")]) -> None:
     """Train the early cycle-life model on a folder of cells (e.g. ../shared/data/severson2019/train)."""
-    from .health.lifetime import evaluate, load_curve_set, train
+    from ..health.lifetime import evaluate, load_curve_set, train
 
     cells = _guard(lambda: load_curve_set(data, require_lives=True))
     model = _guard(lambda: train(cells))
@@ -115,7 +103,7 @@ def lifetime_predict(model: Annotated[Path, typer.Option(help="a model file writ
                      cells: Annotated[Path, typer.Option(help="folder of cellN.csv[.gz] files")],
                      out: Annotated[Path, typer.Option("--out", "-o", help="CSV: cell,predicted_cycle_life")]) -> None:
     """Predict the cycle life of every cell in a folder; evaluates too when the folder has known lives."""
-    from .health.lifetime import LifetimeModel, evaluate, load_curve_set, write_predictions
+    from ..health.lifetime import LifetimeModel, evaluate, load_curve_set, write_predictions
 
     m = _guard(lambda: LifetimeModel.load(model))
     cs = _guard(lambda: load_curve_set(cells))

@@ -6,26 +6,16 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
-from .errors import BatteryloopError
+from .common import console, error, failing, group
 
-app = typer.Typer(help="Wire formats (Catena-X, IDTA/AAS, Battery Pass) and the node's BPNL alias table.",
-                  no_args_is_help=True)
-console = Console(stderr=True, soft_wrap=True)
-
-
-def _fail(exc: BatteryloopError) -> None:
-    console.print(f"[red]error:[/red] {exc.detail}")
-    for e in getattr(exc, "errors", [])[:20]:
-        console.print(f"  - {e.get('message')}")
-    raise typer.Exit(2)
+app = group("Wire formats (Catena-X, IDTA/AAS, Battery Pass) and the node's BPNL alias table.")
 
 
 @app.command("list")
 def formats_list() -> None:
     """Every registered format: name, media type, export/import."""
-    from . import formats
+    from .. import formats
 
     for a in formats.adapters():
         print(f"{a.name}\t{a.media_type}\texport{'/import' if a.can_import else ''}\t{a.title}")
@@ -38,9 +28,9 @@ def bpnl_alias(participant_id: Annotated[Optional[str], typer.Argument(help="e.g
                file: Annotated[Optional[Path], typer.Option(help="the table (default: $BATTERYLOOP_BPNL_ALIASES "
                                                             "or <var>/bpnl_aliases.json)")] = None) -> None:
     """Show, add or remove the BPNL a participant known by another scheme carries in Catena-X exports."""
-    from .formats.bpnl import BpnlAliases
+    from ..formats.bpnl import BpnlAliases
 
-    try:
+    with failing():
         table = BpnlAliases.load(file)
         if participant_id is None:
             for pid, b in table.items():
@@ -53,10 +43,7 @@ def bpnl_alias(participant_id: Annotated[Optional[str], typer.Argument(help="e.g
             console.print(f"{'removed' if gone else 'no alias for'} {participant_id} ({table.path})")
             return
         if bpnl is None:
-            console.print("[red]error:[/red] give the BPNL: batteryloop formats bpnl-alias ID BPNL")
-            raise typer.Exit(2)
+            error("give the BPNL: batteryloop formats bpnl-alias ID BPNL")
         table.add(participant_id, bpnl)
         path = table.save()
         console.print(f"{participant_id} → {bpnl.strip()} ({path})")
-    except BatteryloopError as exc:
-        _fail(exc)

@@ -1,0 +1,5 @@
+"""``python -m batteryloop.cli``: the ``batteryloop`` command."""
+
+from . import main
+
+main()
