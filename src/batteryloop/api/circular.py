@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from ..access import Caller
 from ..circular import CircularInputError, decide_route, recycle_mass
-from ..circular.service import input_error
 from ..errors import InvalidData
 from ..reference import References
+from ..responses import json_response
 from .deps import Services, caller, participant, services
 
 router = APIRouter(prefix="/api/v1", tags=["circular"])
@@ -23,17 +22,13 @@ ParticipantDep = Annotated[Caller, Depends(participant)]
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-def _json(obj: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(obj), status_code=status, media_type="application/json")
-
-
 def _refs(overrides: dict[str, dict[str, Any]] | None) -> References | None:
     if not overrides:
         return None
     try:
         return References.default().override(overrides)
-    except CircularInputError as exc:
-        raise input_error(exc) from None
+    except CircularInputError:
+        raise  # a 422 naming the field, like any of our errors (not the override clause below)
     except (KeyError, ValueError, TypeError) as exc:
         raise InvalidData(f"reference overrides: {exc}", [{"field": "references", "rule": "override",
                           "message": f"references: {exc}", "value": None}]) from None
@@ -57,8 +52,8 @@ def model_footprint(model_id: str, body: FootprintIn, c: CallerDep, s: ServicesD
     if body.apply:
         from .deps import require_participant
 
-        return _json(s.circular.apply_model_footprint(model_id, require_participant(c), **kw))
-    return _json(s.circular.model_footprint(model_id, **kw))
+        return json_response(s.circular.apply_model_footprint(model_id, require_participant(c), **kw))
+    return json_response(s.circular.model_footprint(model_id, **kw))
 
 
 class RouteIn(BaseModel):
@@ -69,8 +64,8 @@ class RouteIn(BaseModel):
 
 @router.post("/passports/{passport_id}/route", summary="Grade a retired pack and rank its routes by NPV")
 def pack_route(passport_id: str, body: RouteIn, c: ParticipantDep, s: ServicesDep) -> Response:
-    return _json(s.circular.pack_route(passport_id, c, economics=body.economics,
-                                       prices_usd_per_kg=body.prices_usd_per_kg, references=_refs(body.references)))
+    return json_response(s.circular.pack_route(passport_id, c, economics=body.economics,
+                                               prices_usd_per_kg=body.prices_usd_per_kg, references=_refs(body.references)))
 
 
 class RecycleIn(BaseModel):
@@ -84,12 +79,9 @@ class RecycleIn(BaseModel):
 
 @router.post("/circular/recycle", summary="Recover a mass of spent batteries by process (EverBatt)")
 def recycle(body: RecycleIn) -> Response:
-    try:
-        res = recycle_mass(body.chemistry, body.mass_kg, body.process, basis=body.basis,  # type: ignore[arg-type]
-                           prices_usd_per_kg=body.prices_usd_per_kg, references=_refs(body.references))
-    except CircularInputError as exc:
-        raise input_error(exc) from None
-    return _json([r.model_dump(mode="json") for r in res])
+    res = recycle_mass(body.chemistry, body.mass_kg, body.process, basis=body.basis,  # type: ignore[arg-type]
+                       prices_usd_per_kg=body.prices_usd_per_kg, references=_refs(body.references))
+    return json_response([r.model_dump(mode="json") for r in res])
 
 
 class DecideIn(RouteIn):
@@ -101,18 +93,15 @@ class DecideIn(RouteIn):
 
 @router.post("/circular/route", summary="Rank re-use, remanufacture, repurpose and recycling for given figures")
 def route(body: DecideIn) -> Response:
-    try:
-        d = decide_route(body.chemistry, body.capacity_kwh, body.soh_fraction, grade=body.grade,
-                         economics=body.economics, prices_usd_per_kg=body.prices_usd_per_kg,
-                         references=_refs(body.references))
-    except CircularInputError as exc:
-        raise input_error(exc) from None
-    return _json(d.model_dump(mode="json"))
+    d = decide_route(body.chemistry, body.capacity_kwh, body.soh_fraction, grade=body.grade,
+                     economics=body.economics, prices_usd_per_kg=body.prices_usd_per_kg,
+                     references=_refs(body.references))
+    return json_response(d.model_dump(mode="json"))
 
 
 @router.get("/circular/references", summary="The reference data sets: sources, dates and values")
 def references() -> Response:
-    return _json(References.default().describe())
+    return json_response(References.default().describe())
 
 
 @router.get("/circular/compliance", summary="Compliance report of a model and year: Art. 8, Annex XII, Art. 7 (JSON or CSV)",
@@ -134,7 +123,7 @@ def compliance(request: Request, s: ServicesDep, model: Annotated[str, Query(min
         name = f"compliance-{model}-{year}.csv".replace("/", "_")
         return Response(text, media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'inline; filename="{name}"'})
-    return _json(rep)
+    return json_response(rep)
 
 
 class BaasPriceIn(BaseModel):
@@ -155,7 +144,7 @@ def baas_price(body: BaasPriceIn) -> Response:
     from ..circular.service import CircularService
 
     kw = body.model_dump(exclude={"references"})
-    return _json(CircularService.baas_price(**kw, references=_refs(body.references)))
+    return json_response(CircularService.baas_price(**kw, references=_refs(body.references)))
 
 
 @router.get("/circular/baas/buyout", summary="NIO's buyout price after some payments, or the schedule")
@@ -163,14 +152,11 @@ def baas_buyout(payments: Annotated[int | None, Query(ge=0, le=1200)] = None,
                 months: Annotated[int, Query(ge=0, le=600)] = 72) -> Response:
     from ..circular import buyout_schedule, nio_buyout_price
 
-    try:
-        if payments is not None:
-            return _json(nio_buyout_price(payments).model_dump(mode="json"))
-        sched = buyout_schedule(months)
-    except CircularInputError as exc:
-        raise input_error(exc) from None
-    return _json({"schedule": [{"payments_made": q.payments_made, "price": q.price} for q in sched],
-                  "references": [r.model_dump(mode="json") for r in sched[0].references]})
+    if payments is not None:
+        return json_response(nio_buyout_price(payments).model_dump(mode="json"))
+    sched = buyout_schedule(months)
+    return json_response({"schedule": [{"payments_made": q.payments_made, "price": q.price} for q in sched],
+                          "references": [r.model_dump(mode="json") for r in sched[0].references]})
 
 
 from ..circular import SwapStationConfig  # noqa: E402
@@ -188,7 +174,4 @@ def baas_swap_station(body: SwapStationIn) -> Response:
     from ..circular import simulate_swap_station
 
     cfg = SwapStationConfig(**body.model_dump(exclude={"references"}))
-    try:
-        return _json(simulate_swap_station(cfg, _refs(body.references)).model_dump(mode="json"))
-    except CircularInputError as exc:
-        raise input_error(exc) from None
+    return json_response(simulate_swap_station(cfg, _refs(body.references)).model_dump(mode="json"))

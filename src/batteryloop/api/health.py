@@ -9,13 +9,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import Response
 
 from ..access import Caller
 from ..errors import InvalidData, deny
 from ..passport.tiers import Tier
+from ..responses import json_response
 from .deps import Services, caller, participant, services
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
@@ -24,10 +24,6 @@ MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 CallerDep = Annotated[Caller, Depends(caller)]
 ParticipantDep = Annotated[Caller, Depends(participant)]
 ServicesDep = Annotated[Services, Depends(services)]
-
-
-def _json(obj: Any) -> Response:
-    return Response(orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
 
 
 @contextmanager
@@ -57,7 +53,7 @@ def ingest(passport_id: str, c: ParticipantDep, s: ServicesDep,
            file: Annotated[UploadFile, File(description="Arbin, Maccor, Novonix, Biologic, Arbin xlsx or BDF CSV")],
            tz: Annotated[str, Query(max_length=64)] = "UTC") -> Response:
     with _saved([file]) as paths:
-        return _json(s.health.ingest(passport_id, paths[0], c, tz=tz))
+        return json_response(s.health.ingest(passport_id, paths[0], c, tz=tz))
 
 
 @router.post("/passports/{passport_id}/state-of-health",
@@ -69,9 +65,9 @@ def state_of_health(passport_id: str, c: ParticipantDep, s: ServicesDep,
                     write: Annotated[bool, Query(description="store it in the passport")] = True,
                     tz: Annotated[str, Query(max_length=64)] = "UTC") -> Response:
     if not files:
-        return _json(s.health.pack_soh(passport_id, c, rated_capacity_ah=rated_capacity_ah, write=write))
+        return json_response(s.health.pack_soh(passport_id, c, rated_capacity_ah=rated_capacity_ah, write=write))
     with _saved(files) as paths:
-        return _json(s.health.record_soh(passport_id, paths, c, rated_capacity_ah=rated_capacity_ah, tz=tz))
+        return json_response(s.health.record_soh(passport_id, paths, c, rated_capacity_ah=rated_capacity_ah, tz=tz))
 
 
 @router.get("/passports/{passport_id}/cycles", summary="Per-cycle summary of the pack's ingested history")
@@ -82,7 +78,7 @@ def cycles(passport_id: str, c: CallerDep, s: ServicesDep) -> Response:
     from ..health import cycle_summary
 
     summary = cycle_summary(s.health.pack_series(passport_id))
-    return _json({"passport_id": passport_id, "cycles": summary.to_dicts()})
+    return json_response({"passport_id": passport_id, "cycles": summary.to_dicts()})
 
 
 @router.post("/health/grade", summary="Grade a retired battery (UL 1974-style intake): A, B, C or recycle")
@@ -96,4 +92,4 @@ def grade(intake: dict[str, Any]) -> Response:
         rec = IntakeRecord.model_validate(intake)
     except ValidationError as exc:
         raise invalid(exc, "intake record") from None
-    return _json(do_grade(rec).model_dump(mode="json"))
+    return json_response(do_grade(rec).model_dump(mode="json"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -12,29 +11,24 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from ..circular import CircularInputError
-from ..errors import BatteryloopError, InvalidData
+from ..errors import InvalidData
 from ..access import Caller
+from ..responses import json_response
 from .circular import _refs
 from .deps import Services, participant, services
 
 router = APIRouter(prefix="/api/v1/hubs", tags=["hubs"])
 
 
-class SolverFailed(BatteryloopError):
-    status = 500
-    title = "Solver failed"
-
-
 def _call(fn):  # type: ignore[no-untyped-def]
-    from ..hubs import DispatchError
-
+    """Run a hub calculation. Bad input answers 422 with the value as text (at most 200 characters: a hub's
+    inputs are long arrays); a solver failure is a :class:`~batteryloop.hubs.DispatchError` (500 "Solver
+    failed"), answered by the problem mapping like any error of ours."""
     try:
         return fn()
     except CircularInputError as exc:
         raise InvalidData(str(exc), [{"field": exc.field, "rule": exc.rule, "message": str(exc),
                                       "value": str(exc.value)[:200]}]) from None
-    except DispatchError as exc:
-        raise SolverFailed(str(exc)) from None
 
 
 class SimulateIn(BaseModel):
@@ -52,7 +46,7 @@ def simulate(body: SimulateIn) -> Response:
 
     out = _call(lambda: hub_report(body.config, days=body.days, method=body.method, compare=body.compare,
                                    figures=body.figures, references=_refs(body.references)))
-    return Response(orjson.dumps(out, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
+    return json_response(out)
 
 
 class VppIn(BaseModel):
@@ -67,7 +61,7 @@ def vpp(body: VppIn) -> Response:
     from ..hubs.report import vpp_report
 
     out = _call(lambda: vpp_report(body.hubs, body.signal, day=body.day, references=_refs(body.references)))
-    return Response(orjson.dumps(out, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
+    return json_response(out)
 
 
 class PlanIn(BaseModel):
@@ -82,4 +76,4 @@ def plan(body: PlanIn, c: Annotated[Caller, Depends(participant)], s: Annotated[
 
     out = _call(lambda: plan_from_passports(s.passports, c, passport_ids=body.passport_ids, template=body.template,
                                             packs_per_string=body.packs_per_string))
-    return Response(orjson.dumps(out, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
+    return json_response(out)

@@ -15,6 +15,7 @@ from ..errors import InvalidData
 from ..passport.identifiers import qr_png, qr_svg, web_link
 from ..passport.lifecycle import StatusEvent
 from ..passport.model import BatteryData, BatteryModelData, BatteryStatus, Chemistry
+from ..responses import json_response
 from .deps import Services, caller, participant, services
 
 router = APIRouter(prefix="/api/v1", tags=["passports"])
@@ -24,35 +25,31 @@ ServicesDep = Annotated[Services, Depends(services)]
 ParticipantDep = Annotated[Caller, Depends(participant)]
 
 
-def _json(obj: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(obj), status_code=status, media_type="application/json")
-
-
 # ------------------------------------------------------------------------------- models
 @router.post("/models", status_code=201, summary="Register a battery model (its manufacturer)")
 def create_model(body: BatteryModelData, c: ParticipantDep, s: ServicesDep) -> Response:
-    return _json(s.passports.create_model(body.model_dump(mode="json", exclude_none=True), c), 201)
+    return json_response(s.passports.create_model(body.model_dump(mode="json", exclude_none=True), c), 201)
 
 
 @router.get("/models", summary="Battery models, cut to the caller's tiers")
 def list_models(c: CallerDep, s: ServicesDep) -> Response:
-    return _json(s.passports.list_models(c))
+    return json_response(s.passports.list_models(c))
 
 
 @router.get("/models/{model_id}", summary="One battery model, cut to the caller's tiers")
 def get_model(model_id: str, c: CallerDep, s: ServicesDep) -> Response:
-    return _json(s.passports.get_model(model_id, c))
+    return json_response(s.passports.get_model(model_id, c))
 
 
 @router.patch("/models/{model_id}", summary="Change a model (JSON merge patch); makes a new version")
 def patch_model(model_id: str, c: ParticipantDep, s: ServicesDep,
                 patch: Annotated[dict[str, Any], Body(description="RFC 7386 merge patch")]) -> Response:
-    return _json(s.passports.update_model(model_id, patch, c))
+    return json_response(s.passports.update_model(model_id, patch, c))
 
 
 @router.get("/models/{model_id}/history", summary="A model's versions")
 def model_history(model_id: str, s: ServicesDep) -> Response:
-    return _json(s.passports.model_history(model_id))
+    return json_response(s.passports.model_history(model_id))
 
 
 # ---------------------------------------------------------------------------- passports
@@ -69,7 +66,7 @@ class StatusIn(BaseModel):
 
 @router.post("/passports", status_code=201, summary="Issue a passport (the economic operator)")
 def create_passport(body: BatteryData, c: ParticipantDep, s: ServicesDep) -> Response:
-    return _json(s.passports.create_passport(body.model_dump(mode="json", exclude_none=True), c), 201)
+    return json_response(s.passports.create_passport(body.model_dump(mode="json", exclude_none=True), c), 201)
 
 
 @router.post("/passports/batch", status_code=201, summary="Issue many passports, all or nothing")
@@ -80,7 +77,7 @@ def create_batch(body: BatchIn, c: ParticipantDep, s: ServicesDep) -> Response:
         raise InvalidData(f"batch refused, nothing stored: record {first['index']}: {first['message']}",
                           [e for err in r.errors for e in (err["errors"] or [{"message": err["message"]}])
                            ][:50], records=[{"index": e["index"], "message": e["message"]} for e in r.errors])
-    return _json({"received": r.received, "stored": r.stored, "ids": r.ids}, 201)
+    return json_response({"received": r.received, "stored": r.stored, "ids": r.ids}, 201)
 
 
 @router.get("/passports", summary="Search passports (keyset pagination by id)")
@@ -91,7 +88,7 @@ def search(c: CallerDep, s: ServicesDep,
            manufactured_from: dt.date | None = None, manufactured_to: dt.date | None = None,
            after: Annotated[str | None, Query(max_length=50, description="the `next` of the previous page")] = None,
            limit: Annotated[int, Query(ge=1, le=500)] = 50) -> Response:
-    return _json(s.passports.search(
+    return json_response(s.passports.search(
         c, model_id=model_id, chemistry=chemistry.value if chemistry else None,
         status=status.value if status else None, economic_operator_id=economic_operator_id,
         manufacture_country=manufacture_country, manufactured_from=manufactured_from,
@@ -105,7 +102,7 @@ async def get_passport(passport_id: str, request: Request) -> Response:
     route matching finds it first."""
     # async + inline: a primary-key read is faster on the event loop than through the thread pool
     c = caller(request)
-    return _json(services(request).passports.get_view(passport_id, c))
+    return json_response(services(request).passports.get_view(passport_id, c))
 
 
 @router.patch("/passports/{passport_id}", summary="Update battery data (JSON merge patch); a new version")
@@ -114,35 +111,35 @@ def patch_passport(passport_id: str, c: ParticipantDep, s: ServicesDep,
                    reason: Annotated[str, Query(max_length=150)] = "updated",
                    if_version: Annotated[int | None, Query(ge=1, description="refuse unless at this version")] = None,
                    ) -> Response:
-    return _json(s.passports.update_passport(passport_id, patch, c, reason=reason, expected_version=if_version))
+    return json_response(s.passports.update_passport(passport_id, patch, c, reason=reason, expected_version=if_version))
 
 
 @router.post("/passports/{passport_id}/status", summary="Re-use, repair, repurpose, remanufacture, waste, recycle")
 def change_status(passport_id: str, body: StatusIn, c: ParticipantDep, s: ServicesDep) -> Response:
-    return _json(s.passports.change_status(passport_id, body.event, c, new_serial_number=body.new_serial_number,
-                                           new_model_id=body.new_model_id, note=body.note))
+    return json_response(s.passports.change_status(passport_id, body.event, c, new_serial_number=body.new_serial_number,
+                                                   new_model_id=body.new_model_id, note=body.note))
 
 
 @router.get("/passports/{passport_id}/versions",
             summary="Version history (hashes, times; authors and reasons to the economic operator and authorities)")
 def history(passport_id: str, c: CallerDep, s: ServicesDep) -> Response:
-    return _json(s.passports.history(passport_id, c))
+    return json_response(s.passports.history(passport_id, c))
 
 
 @router.get("/passports/{passport_id}/versions/{version}", summary="One version, cut to the caller's tiers")
 def version(passport_id: str, version: int, c: CallerDep, s: ServicesDep) -> Response:
-    return _json(s.passports.version_view(passport_id, version, c))
+    return json_response(s.passports.version_view(passport_id, version, c))
 
 
 @router.get("/passports/{passport_id}/diff", summary="Field-by-field diff between two versions")
 def diff(passport_id: str, c: CallerDep, s: ServicesDep,
          from_: Annotated[int, Query(alias="from", ge=1)], to: Annotated[int, Query(ge=1)]) -> Response:
-    return _json(s.passports.diff(passport_id, from_, to, c))
+    return json_response(s.passports.diff(passport_id, from_, to, c))
 
 
 @router.get("/passports/{passport_id}/verify", summary="Check the passport's version hash chain")
 def verify(passport_id: str, s: ServicesDep) -> Response:
-    return _json(s.passports.verify(passport_id))
+    return json_response(s.passports.verify(passport_id))
 
 
 @router.get("/passports/{passport_id}/export",
@@ -177,8 +174,8 @@ async def import_standard(request: Request, c: ParticipantDep, s: ServicesDep,
 def _import_standard(s: Services, c: Caller, body: bytes, fmt: str, lenient: bool, defaults: list[str]) -> Response:
     from ..passport.service import import_standard_payload
 
-    return _json(import_standard_payload(s.passports, c, body, fmt=fmt, lenient=lenient,
-                                         defaults=parse_defaults(defaults)), 201)
+    return json_response(import_standard_payload(s.passports, c, body, fmt=fmt, lenient=lenient,
+                                                 defaults=parse_defaults(defaults)), 201)
 
 
 def parse_defaults(items: list[str]) -> dict[str, Any]:
@@ -206,7 +203,7 @@ def qr_code_png(passport_id: str, s: ServicesDep) -> Response:
 
 @router.get("/stats", summary="Counts of models and passports by chemistry (and by status, to legitimate interest)")
 def stats(c: CallerDep, s: ServicesDep) -> Response:
-    return _json(s.passports.count(c))
+    return json_response(s.passports.count(c))
 
 
 # -------------------------------------------------------------------------- delegations
@@ -219,17 +216,17 @@ class DelegationIn(BaseModel):
 @router.post("/passports/{passport_id}/delegations", status_code=201,
              summary="Delegate actions on a passport to a service provider (its economic operator or custodian)")
 def grant_delegation(passport_id: str, body: DelegationIn, c: ParticipantDep, s: ServicesDep) -> Response:
-    return _json(s.delegations.grant(passport_id, body.grantee_id, body.actions, c, days=body.days), 201)
+    return json_response(s.delegations.grant(passport_id, body.grantee_id, body.actions, c, days=body.days), 201)
 
 
 @router.get("/passports/{passport_id}/delegations", summary="Delegations on a passport (operator, custodian, authorities)")
 def list_delegations(passport_id: str, c: ParticipantDep, s: ServicesDep) -> Response:
-    return _json(s.delegations.list(passport_id, c))
+    return json_response(s.delegations.list(passport_id, c))
 
 
 @router.delete("/passports/{passport_id}/delegations/{delegation_id}", summary="Revoke a delegation")
 def revoke_delegation(passport_id: str, delegation_id: int, c: ParticipantDep, s: ServicesDep) -> Response:
-    return _json(s.delegations.revoke(passport_id, delegation_id, c))
+    return json_response(s.delegations.revoke(passport_id, delegation_id, c))
 
 
 def install_hot_routes(app: Any) -> None:

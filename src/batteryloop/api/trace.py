@@ -16,15 +16,12 @@ from fastapi.responses import Response
 
 from ..access import Caller, Resource, authorize, decide, oversees
 from ..errors import InvalidData, deny
+from ..responses import json_response
 from .deps import Services, participant, services
 
 router = APIRouter(prefix="/api/v1/trace", tags=["trace"])
 ParticipantDep = Annotated[Caller, Depends(participant)]
 ServicesDep = Annotated[Services, Depends(services)]
-
-
-def _json(obj: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(obj, default=str), status_code=status, media_type="application/json")
 
 
 def _require_overseer(c: Caller, what: str) -> None:
@@ -46,8 +43,8 @@ def _require_pack(c: Caller, s: Services, pack_id: str, what: str) -> None:
 @router.post("/events", status_code=201, summary="Append one signed lifecycle event (idempotent)")
 def submit(event: dict[str, Any], c: ParticipantDep, s: ServicesDep) -> Response:
     res = s.trace.submit(event, None if c.is_admin else c)
-    return _json({"event_id": res.event_id, "hash": res.hash, "status": res.status},
-                 201 if res.status == "stored" else 200)
+    return json_response({"event_id": res.event_id, "hash": res.hash, "status": res.status},
+                         201 if res.status == "stored" else 200)
 
 
 @router.post("/batches", status_code=201, summary="Append a batch of signed events, all or nothing (JSON list or JSON lines)")
@@ -69,14 +66,14 @@ async def batch(request: Request, c: ParticipantDep, s: ServicesDep) -> Response
         err = rep.error or {}
         raise InvalidData(f"batch refused, nothing stored: event {err.get('index')}: {err.get('detail')}",
                           err.get("errors") or [], report=rep.as_dict())
-    return _json(rep.as_dict(), 201)
+    return json_response(rep.as_dict(), 201)
 
 
 @router.get("/events/{event_id}", summary="One event as stored (signed)")
 def event(event_id: str, c: ParticipantDep, s: ServicesDep) -> Response:
     ev = s.trace.event(event_id)
     authorize(c, "trace.event.read", Resource("event", event_id, actor=ev["event"].get("actor")))
-    return _json(ev)
+    return json_response(ev)
 
 
 @router.get("/verify", summary="Verify one event, one chain, or (authorities, admin) the whole ledger")
@@ -89,38 +86,38 @@ def verify(c: ParticipantDep, s: ServicesDep, subject: str | None = None, event_
     if derived:
         _require_overseer(c, "verifying the derived tables")
         out["derived"] = s.trace.verify_derived().as_dict()
-    return _json(out)
+    return json_response(out)
 
 
 @router.get("/packs/{pack_id}/lineage", summary="Every upstream lot of a pack, with origin and processing shares")
 def lineage(pack_id: str, c: ParticipantDep, s: ServicesDep) -> Response:
     _require_pack(c, s, pack_id, "the lineage")
-    return _json(s.trace.lineage(pack_id))
+    return json_response(s.trace.lineage(pack_id))
 
 
 @router.get("/packs/{pack_id}/custody", summary="Who held the pack, and where, over time")
 def custody(pack_id: str, c: ParticipantDep, s: ServicesDep) -> Response:
     _require_pack(c, s, pack_id, "the custody history")
-    return _json(s.trace.custody(pack_id))
+    return json_response(s.trace.custody(pack_id))
 
 
 @router.get("/packs/{pack_id}/sourcing-risks", summary="Responsible-sourcing flags on the pack's origins")
 def sourcing(pack_id: str, c: ParticipantDep, s: ServicesDep) -> Response:
     _require_pack(c, s, pack_id, "the sourcing risks")
-    return _json(s.trace.sourcing_risks(pack_id))
+    return json_response(s.trace.sourcing_risks(pack_id))
 
 
 @router.get("/recall", summary="Every pack downstream of a lot, site or supplier (authorities, admin)")
 def recall(c: ParticipantDep, s: ServicesDep, key: str, by: Annotated[str, Query(pattern=r"^(lot|site|supplier)$")] = "lot"
            ) -> Response:
     _require_overseer(c, "a recall")
-    return _json(s.trace.recall(key, by))
+    return json_response(s.trace.recall(key, by))
 
 
 @router.get("/outflows", summary="Packs that left the loop without a record (authorities, admin)")
 def outflows(c: ParticipantDep, s: ServicesDep) -> Response:
     _require_overseer(c, "the outflow report")
-    return _json(s.trace.outflows())
+    return json_response(s.trace.outflows())
 
 
 @router.get("/recycled-content", summary="Recycled content (Art. 8) by mass balance or physical segregation")
@@ -136,7 +133,7 @@ def recycled_content(c: ParticipantDep, s: ServicesDep, model_id: str | None = N
                                                               manufacturer=m["data"]["manufacturer_id"]))
     elif not model_id:
         _require_overseer(c, "recycled content across models")
-    return _json(s.trace.recycled_content(model_id=model_id, year=year, plant=plant, pack_id=pack_id, rule=rule))
+    return json_response(s.trace.recycled_content(model_id=model_id, year=year, plant=plant, pack_id=pack_id, rule=rule))
 
 
 @router.post("/models/{model_id}/recycled-content",
@@ -147,4 +144,4 @@ def apply_recycled_content(model_id: str, c: ParticipantDep, s: ServicesDep, yea
     patch = {"recycled_content": {k: v for k, v in fields.items() if v is not None}}
     out = s.passports.update_model(model_id, patch, c, reason=f"recycled content {year} from the ledger "
                                    f"({fields.get('allocation_rule')})")
-    return _json({"model_id": model_id, "version": out["version"], "recycled_content": patch["recycled_content"]})
+    return json_response({"model_id": model_id, "version": out["version"], "recycled_content": patch["recycled_content"]})

@@ -1,12 +1,18 @@
-"""The one error type of the circular package: it names the field, the value, the rule and the fix."""
+"""The one error type of the circular package: it names the field, the value, the rule and the fix.
+
+It is the platform's :class:`~batteryloop.errors.InvalidData` (422, with one ``errors`` entry naming the field,
+the rule and the value), so every adapter maps it as it maps any of our errors; it stays a ``ValueError``
+for the code that catches bad input as one."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
+from ..errors import InvalidData
 
-class CircularInputError(ValueError):
+
+class CircularInputError(InvalidData, ValueError):
     """Bad input to a circular calculation.
 
     ``field`` is the argument (or dotted path) at fault, ``value`` what was given, ``rule`` what it must be.
@@ -16,7 +22,8 @@ class CircularInputError(ValueError):
         self.field = field
         self.value = value
         self.rule = rule
-        super().__init__(f"{field}={value!r}: {rule}")
+        message = f"{field}={value!r}: {rule}"
+        super().__init__(message, [{"field": field, "rule": rule, "message": message, "value": value}])
 
 
 def require_positive(field: str, value: Any) -> float:

@@ -31,17 +31,13 @@ from starlette.routing import Route
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from ..responses import PROBLEM, json_response
 from . import dsp
 from .errors import CredentialError, ExchangeError, ProtocolError
 from .node import Node
 from .trust import ParticipantClaims
 
-JSON = "application/json"
 CLAIMS = object()  # placeholder for the authenticated caller's claims in ``authed`` calls
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type=JSON)
 
 
 async def _body(request: Request) -> Any:
@@ -73,13 +69,12 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
         kind = _error_kind(request.url.path)
         status = exc.status
         if kind is None:
-            return Response(orjson.dumps({"type": f"https://batteryloop.dev/problems/{status}", "title": exc.title,
-                                          "status": status, "detail": exc.detail, "code": exc.code,
-                                          "reasons": reasons, "instance": request.url.path}),
-                            status_code=status, media_type="application/problem+json")
+            return json_response({"type": f"https://batteryloop.dev/problems/{status}", "title": exc.title,
+                                  "status": status, "detail": exc.detail, "code": exc.code,
+                                  "reasons": reasons, "instance": request.url.path}, status, media_type=PROBLEM)
         pid = request.path_params.get("pid")
         body = dsp.error_body(kind, exc.code, reasons, provider_pid=pid, consumer_pid=pid)
-        return _json(body, status)
+        return json_response(body, status)
 
     async def authed(request: Request, fn: Callable[..., Any], *args: Any) -> Any:
         """Authenticate and handle in one worker-thread hop; ``CLAIMS`` stands for the caller's claims."""
@@ -99,11 +94,11 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
                      "serviceEndpoint": node.base_url + "/.well-known/dspace-version"},
                     {"id": node.did + "#catalog", "type": "CatalogService",
                      "serviceEndpoint": node.dsp_url + "/catalog"}]
-        return _json(node.identity.document(services))
+        return json_response(node.identity.document(services))
 
     @app.get("/.well-known/dspace-version", tags=["dsp"])
     def dspace_version() -> Response:
-        return _json(dsp.version_document(dsp_path(), node.did + "#dsp"))
+        return json_response(dsp.version_document(dsp_path(), node.did + "#dsp"))
 
     def dsp_path() -> str:
         from urllib.parse import urlsplit
@@ -138,24 +133,24 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
             m = dsp.require_valid(body, "CatalogRequestMessage")
             return node.catalog(claims, m.get("filter"))
 
-        return _json(await authed(request, run, CLAIMS))
+        return json_response(await authed(request, run, CLAIMS))
 
     @route("/dsp/catalog/datasets/{dataset_id:path}", "GET")
     async def catalog_dataset(request: Request) -> Response:
-        return _json(await authed(request, node.dataset, request.path_params["dataset_id"], CLAIMS))
+        return json_response(await authed(request, node.dataset, request.path_params["dataset_id"], CLAIMS))
 
     @route("/dsp/negotiations/{pid}", "GET")
     async def negotiation_state(request: Request) -> Response:
         pid = request.path_params["pid"]
         n = await authed(request, lambda c: node._owned(node.repo.negotiation(pid, "provider"), c), CLAIMS)
-        return _json(dsp.negotiation(n.pid, n.peer_pid or "", dsp.N(n.state)))
+        return json_response(dsp.negotiation(n.pid, n.peer_pid or "", dsp.N(n.state)))
 
     @route("/dsp/negotiations/request")
     async def negotiation_request(request: Request) -> Response:
         body = await _body(request)
         bg = BackgroundTasks()
         out = await authed(request, node.on_contract_request, body, CLAIMS, bg.add_task)
-        return with_tasks(_json(out, 201), bg)
+        return with_tasks(json_response(out, 201), bg)
 
     @route("/dsp/negotiations/{pid}/request")
     async def negotiation_counter(request: Request) -> Response:
@@ -163,7 +158,7 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
         body = await _body(request)
         bg = BackgroundTasks()
         out = await authed(request, node.on_counter_request, pid, body, CLAIMS, bg.add_task)
-        return with_tasks(_json(out, 200), bg)
+        return with_tasks(json_response(out, 200), bg)
 
     @route("/dsp/negotiations/{pid}/events")
     async def negotiation_event(request: Request) -> Response:
@@ -190,14 +185,14 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
     async def transfer_state(request: Request) -> Response:
         pid = request.path_params["pid"]
         t = await authed(request, lambda c: node._owned(node.repo.transfer(pid, "provider"), c), CLAIMS)
-        return _json(dsp.transfer_process(t.pid, t.peer_pid or "", dsp.T(t.state)))
+        return json_response(dsp.transfer_process(t.pid, t.peer_pid or "", dsp.T(t.state)))
 
     @route("/dsp/transfers/request")
     async def transfer_request(request: Request) -> Response:
         body = await _body(request)
         bg = BackgroundTasks()
         out = await authed(request, node.on_transfer_request, body, CLAIMS, bg.add_task)
-        return with_tasks(_json(out, 201), bg)
+        return with_tasks(json_response(out, 201), bg)
 
     def _transfer_route(prefix: str, action: str, kind: str, role: str) -> None:
         async def handler(request: Request) -> Response:
@@ -217,13 +212,13 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
     @route("/dsp/callback/negotiations/offers", tag="dsp consumer")
     async def cb_initial_offer(request: Request) -> Response:
         body = await _body(request)
-        return _json(await authed(request, node.on_initial_offer, body, CLAIMS), 201)
+        return json_response(await authed(request, node.on_initial_offer, body, CLAIMS), 201)
 
     @route("/dsp/callback/negotiations/{pid}/offers", tag="dsp consumer")
     async def cb_offer(request: Request) -> Response:
         body = await _body(request)
         out = await authed(request, node.on_counter_offer, request.path_params["pid"], body, CLAIMS)
-        return _json(out, 200)
+        return json_response(out, 200)
 
     @route("/dsp/callback/negotiations/{pid}/agreement", tag="dsp consumer")
     async def cb_agreement(request: Request) -> Response:
@@ -266,7 +261,7 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
     # ------------------------------------------------------------------ data plane
     async def data(request: Request) -> Response:
         pid, auth = request.path_params["pid"], request.headers.get("authorization")
-        return _json(await run_in_threadpool(node.serve_data, pid, auth))
+        return json_response(await run_in_threadpool(node.serve_data, pid, auth))
 
     app.add_api_route("/data/{pid}", data, methods=["GET"], tags=["data plane"], name="data")
     app.router.routes.insert(0, Route("/data/{pid}", data, methods=["GET"], include_in_schema=False, name="data_fast"))
@@ -284,8 +279,8 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
     async def m_catalog(request: Request) -> Response:
         admin(request)
         b = await _body(request)
-        return _json(await run_in_threadpool(lambda: node.request_catalog(b["counterPartyAddress"], b.get("counterPartyId"),
-                                                                          filter=b.get("filter"))))
+        return json_response(await run_in_threadpool(lambda: node.request_catalog(b["counterPartyAddress"], b.get("counterPartyId"),
+                                                                                  filter=b.get("filter"))))
 
     @m.post("/negotiations")
     async def m_negotiate(request: Request) -> Response:
@@ -294,36 +289,36 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
         n = await run_in_threadpool(lambda: node.negotiate(b["counterPartyAddress"], b["datasetId"], b.get("offer"),
                                                            audience=b.get("counterPartyId"),
                                                            wait_s=float(b.get("wait_s", 10))))
-        return _json(n.public())
+        return json_response(n.public())
 
     @m.post("/offers")
     async def m_offer(request: Request) -> Response:
         admin(request)
         b = await _body(request)
         n = await run_in_threadpool(node.offer, b["consumerCallbackAddress"], b["consumerId"], b["datasetId"])
-        return _json(n.public())
+        return json_response(n.public())
 
     @m.post("/negotiations/{pid}/accept")
     async def m_accept(pid: str, request: Request) -> Response:
         admin(request)
-        return _json((await run_in_threadpool(node.accept_offer, pid)).public())
+        return json_response((await run_in_threadpool(node.accept_offer, pid)).public())
 
     @m.post("/negotiations/{pid}/counter")
     async def m_counter(pid: str, request: Request) -> Response:
         admin(request)
         b = await _body(request)
-        return _json((await run_in_threadpool(lambda: node.counter_offer(pid, b["offer"],
-                                                                         wait_s=float(b.get("wait_s", 10))))).public())
+        return json_response((await run_in_threadpool(lambda: node.counter_offer(pid, b["offer"],
+                                                                                 wait_s=float(b.get("wait_s", 10))))).public())
 
     @m.get("/negotiations")
     def m_negotiations(request: Request) -> Response:
         admin(request)
-        return _json([n.public() for n in node.repo.negotiations()])
+        return json_response([n.public() for n in node.repo.negotiations()])
 
     @m.get("/negotiations/{pid}")
     def m_negotiation(pid: str, request: Request) -> Response:
         admin(request)
-        return _json(node.repo.negotiation(pid).public())
+        return json_response(node.repo.negotiation(pid).public())
 
     @m.post("/transfers")
     async def m_transfer(request: Request) -> Response:
@@ -332,24 +327,24 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
         t = await run_in_threadpool(lambda: node.transfer(b["counterPartyAddress"], b["agreementId"],
                                                           audience=b.get("counterPartyId"),
                                                           wait_s=float(b.get("wait_s", 10))))
-        return _json(t.public())
+        return json_response(t.public())
 
     @m.get("/transfers")
     def m_transfers(request: Request) -> Response:
         admin(request)
-        return _json([t.public() for t in node.repo.transfers()])
+        return json_response([t.public() for t in node.repo.transfers()])
 
     @m.post("/transfers/{pid}/pull")
     def m_pull(pid: str, request: Request) -> Response:
         admin(request)
-        return _json(node.pull(pid))
+        return json_response(node.pull(pid))
 
     @m.post("/fetch")
     async def m_fetch(request: Request) -> Response:
         admin(request)
         b = await _body(request)
         n, t, data = await run_in_threadpool(node.fetch, b["counterPartyAddress"], b["datasetId"])
-        return _json({"negotiation": n.public(), "transfer": t.public(), "data": data})
+        return json_response({"negotiation": n.public(), "transfer": t.public(), "data": data})
 
     @m.post("/credentials")
     async def m_issue(request: Request) -> Response:
@@ -358,7 +353,7 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
             raise ExchangeError("not_issuer", f"node {node.config.name} is not configured as an issuer")
         b = await _body(request)
         tok = node.issue(b["subject"], b["type"], b.get("claims", {}), valid_until=b.get("valid_until"))
-        return _json({"credential": tok})
+        return json_response({"credential": tok})
 
     @m.post("/credentials/{cid}/revoke")
     def m_revoke(cid: str, request: Request) -> Response:

@@ -22,6 +22,7 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from ..responses import json_response
 from .errors import CredentialError, ExchangeError
 
 PUBLIC = "PUBLIC_READABLE"
@@ -146,9 +147,6 @@ def dtr_router(node: Any) -> APIRouter:
         claims = node.authenticate(auth)
         return claims.participant_id
 
-    def j(body: Any, status: int = 200) -> Response:
-        return Response(orjson.dumps(body), status_code=status, media_type="application/json")
-
     def query(request: Request) -> list[dict[str, Any]]:
         try:
             return [orjson.loads(unb64url(a)) for a in request.query_params.getlist("assetIds")]
@@ -159,24 +157,24 @@ def dtr_router(node: Any) -> APIRouter:
     async def post_shell(request: Request) -> Response:
         if caller(request) != reg.owner:
             raise CredentialError("unauthorized", "only the registry's owner registers shell descriptors")
-        return j(reg.put(orjson.loads(await request.body())), 201)
+        return json_response(reg.put(orjson.loads(await request.body())), 201)
 
     @r.get("/shell-descriptors/{b64id}")
     def get_shell(b64id: str, request: Request) -> Response:
         d = reg.view(unb64url(b64id), caller(request))
         if d is None:
-            return j({"messages": [{"messageType": "Error", "text": "shell not found"}]}, 404)
-        return j(d)
+            return json_response({"messages": [{"messageType": "Error", "text": "shell not found"}]}, 404)
+        return json_response(d)
 
     @r.get("/lookup/shells")
     def lookup(request: Request) -> Response:
-        return j({"paging_metadata": {}, "result": reg.lookup(query(request), caller(request))})
+        return json_response({"paging_metadata": {}, "result": reg.lookup(query(request), caller(request))})
 
     @r.get("/lookup/explain")
     def explain(request: Request) -> Response:
         if caller(request) != reg.owner:
             raise CredentialError("unauthorized", "only the registry's owner can see why a lookup is empty")
         bpn = request.query_params.get("bpn", "")
-        return j(reg.explain(query(request), bpn))
+        return json_response(reg.explain(query(request), bpn))
 
     return r

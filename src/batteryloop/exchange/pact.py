@@ -31,6 +31,7 @@ from fastapi.responses import Response
 from joserfc import jwt
 from joserfc.errors import JoseError
 
+from ..responses import json_response
 from .credentials import ALG
 
 EVENT_TYPES = ("org.wbcsd.pact.ProductFootprint.RequestCreatedEvent.3",
@@ -38,10 +39,6 @@ EVENT_TYPES = ("org.wbcsd.pact.ProductFootprint.RequestCreatedEvent.3",
                "org.wbcsd.pact.ProductFootprint.RequestRejectedEvent.3",
                "org.wbcsd.pact.ProductFootprint.PublishedEvent.3")
 TOKEN_TTL_S = 3600
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
 def _iso(ts: str | None) -> datetime | None:
@@ -120,28 +117,28 @@ def pact_router(node: Any, clients: dict[str, str]) -> APIRouter:
         except ValueError:
             cid, secret = "", ""
         if "grant_type=client_credentials" not in form:
-            return _json({"error": "unsupported_grant_type", "error_description": "use grant_type=client_credentials"}, 400)
+            return json_response({"error": "unsupported_grant_type", "error_description": "use grant_type=client_credentials"}, 400)
         want = clients.get(cid)
         if want is None or not hmac.compare_digest(want.encode(), secret.encode()):
-            return _json({"error": "invalid_client", "error_description": "Client authentication failed"}, 401)
+            return json_response({"error": "invalid_client", "error_description": "Client authentication failed"}, 401)
         now = int(time.time())
         tok = jwt.encode({"alg": ALG, "kid": node.identity.kid, "typ": "JWT"},
                          {"iss": node.did, "aud": node.did + "#pact", "sub": cid, "iat": now, "exp": now + TOKEN_TTL_S},
                          node.identity.jwk, algorithms=[ALG])
-        return _json({"access_token": tok, "token_type": "Bearer", "expires_in": TOKEN_TTL_S})
+        return json_response({"access_token": tok, "token_type": "Bearer", "expires_in": TOKEN_TTL_S})
 
     @r.get("/3/footprints")
     def list_footprints(request: Request) -> Response:
         if bearer(request) is None:
-            return _json(invalid, 400)
+            return json_response(invalid, 400)
         q = request.query_params
         items = [fp for fp in footprints(node) if _matches(fp, q)]
         try:
             page, size = int(q.get("page", 1)), int(q.get("pageSize", 10))
         except ValueError:
-            return _json({"code": "BadRequest", "message": "page and pageSize must be integers"}, 400)
+            return json_response({"code": "BadRequest", "message": "page and pageSize must be integers"}, 400)
         if page < 1 or not 1 <= size <= 1000:
-            return _json({"code": "BadRequest", "message": "page ≥ 1 and 1 ≤ pageSize ≤ 1000"}, 400)
+            return json_response({"code": "BadRequest", "message": "page ≥ 1 and 1 ≤ pageSize ≤ 1000"}, 400)
         last = max(1, math.ceil(len(items) / size))
         base = str(request.base_url).rstrip("/") + "/3/footprints"
         links = {"first": f"{base}?page=1&pageSize={size}", "last": f"{base}?page={last}&pageSize={size}"}
@@ -153,7 +150,7 @@ def pact_router(node: Any, clients: dict[str, str]) -> APIRouter:
         if last > 1:
             body["links"] = links
         headers = {"Link": ", ".join(f'<{u}>; rel="{k}"' for k, u in links.items())} if last > 1 else None
-        resp = _json(body)
+        resp = json_response(body)
         if headers:
             resp.headers.update(headers)
         return resp
@@ -161,26 +158,26 @@ def pact_router(node: Any, clients: dict[str, str]) -> APIRouter:
     @r.get("/3/footprints/{fid}")
     def get_footprint(fid: str, request: Request) -> Response:
         if bearer(request) is None:
-            return _json(invalid, 400)
+            return json_response(invalid, 400)
         for fp in footprints(node):
             if fp["id"] == fid:
-                return _json({"data": fp})
-        return _json({"code": "NoSuchFootprint", "message": f"Footprint with ID {fid!r} does not exist"}, 404)
+                return json_response({"data": fp})
+        return json_response({"code": "NoSuchFootprint", "message": f"Footprint with ID {fid!r} does not exist"}, 404)
 
     @r.post("/3/events")
     async def post_event(request: Request) -> Response:
         if bearer(request) is None:
-            return _json(invalid, 400)
+            return json_response(invalid, 400)
         try:
             ev = orjson.loads(await request.body())
         except orjson.JSONDecodeError:
-            return _json({"code": "BadRequest", "message": "the event is not JSON"}, 400)
+            return json_response({"code": "BadRequest", "message": "the event is not JSON"}, 400)
         missing = [k for k in ("specversion", "id", "source", "type", "data") if not isinstance(ev, dict) or k not in ev]
         if missing:
-            return _json({"code": "BadRequest", "message": f"CloudEvent lacks {', '.join(missing)}"}, 400)
+            return json_response({"code": "BadRequest", "message": f"CloudEvent lacks {', '.join(missing)}"}, 400)
         if ev["type"] not in EVENT_TYPES:
-            return _json({"code": "BadRequest", "message": f"unknown event type {ev['type']!r}"}, 400)
+            return json_response({"code": "BadRequest", "message": f"unknown event type {ev['type']!r}"}, 400)
         events.append(ev)
-        return _json({"status": "accepted", "message": "Event successfully processed"})
+        return json_response({"status": "accepted", "message": "Event successfully processed"})
 
     return r

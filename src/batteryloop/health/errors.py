@@ -8,9 +8,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import InvalidData
 
-class HealthError(ValueError):
-    """Base class of every error the health package raises on bad input."""
+
+class HealthError(InvalidData, ValueError):
+    """Base class of every error the health package raises on bad input.
+
+    The platform's :class:`~batteryloop.errors.InvalidData` (422): its one ``errors`` entry names the
+    ``file``, the error's class as the rule and the message; still a ``ValueError`` for the code that
+    catches bad input as one.
+    """
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message, [{"field": "file", "rule": type(self).__name__, "message": message, "value": None}])
 
 
 class CyclerFileError(HealthError):

@@ -1,5 +1,6 @@
-"""The hubs' error type: a :class:`~batteryloop.circular.errors.CircularInputError` (field, value, rule),
-so that adapters map it the same way (422 problem+json)."""
+"""The hubs' error types: :class:`HubInputError` is a :class:`~batteryloop.circular.errors.CircularInputError`
+(field, value, rule), so that adapters map it the same way (422 problem+json); :class:`DispatchError` is a
+500 "Solver failed". Both are :class:`~batteryloop.errors.BatteryloopError` s."""
 
 from __future__ import annotations
 
@@ -9,14 +10,18 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..circular.errors import CircularInputError
+from ..errors import BatteryloopError
 
 
 class HubInputError(CircularInputError):
     """Bad hub, pack, profile or signal input. ``field`` names the input, ``rule`` what it must be."""
 
 
-class DispatchError(RuntimeError):
+class DispatchError(BatteryloopError, RuntimeError):
     """The solver did not return an optimal schedule (the message says why)."""
+
+    status = 500
+    title = "Solver failed"
 
 
 def from_validation(exc: ValidationError, prefix: str = "") -> HubInputError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ..errors import Conflict
 from .model import BatteryStatus
 
 
@@ -49,8 +50,8 @@ TRANSITIONS: dict[StatusEvent, Transition] = {
 ``passport.status.*`` rules (by relation: operator, owner, custodian, delegate)."""
 
 
-class LifecycleError(ValueError):
-    """A status change the rules forbid; the message says why."""
+class LifecycleError(Conflict, ValueError):
+    """A status change the rules forbid (409); the message says why."""
 
 
 def check_transition(event: StatusEvent, current: BatteryStatus, *, archived: bool, successor_id: str | None) -> Transition:
