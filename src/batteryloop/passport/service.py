@@ -511,7 +511,7 @@ class PassportService:
         values, vrow = self._version_rows(conn, rec, content, caller, reason, archive=archive)
         if not passport_repo.update_current(conn, rec.id, rec.version, values):
             raise Conflict(f"passport {rec.id} changed concurrently; read it again and retry")
-        passport_repo.insert_versions(conn, [vrow])
+        passport_repo.insert_version(conn, vrow)
         return values
 
     def change_status(self, passport_id: str, event: StatusEvent | str, caller: Caller, *,
@@ -570,7 +570,7 @@ class PassportService:
                 raise Conflict(f"passport {b.passport_id} already exists: give another new_serial_number")
             model, _ = self._model_data(conn, b.model_id)
             row, vrow = self._rows(b, model, caller.participant_id, utcnow_iso(), reason)
-            passport_repo.insert_passports(conn, [row], [vrow])
+            passport_repo.insert_passport(conn, row, vrow)
             old = dict(rec.data)
             old["successor_id"] = b.passport_id
             self._new_version(conn, rec, old, caller, f"superseded by {b.passport_id} ({event.value})")

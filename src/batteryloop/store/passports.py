@@ -107,8 +107,18 @@ def insert_passports(conn: Connection, rows: list[dict[str, Any]], version_rows:
     conn.execute(insert(passport_versions), version_rows)
 
 
+def insert_passport(conn: Connection, row: dict[str, Any], version_row: dict[str, Any]) -> None:
+    """One new passport and its first version."""
+    conn.execute(insert(passports), row)
+    conn.execute(insert(passport_versions), version_row)
+
+
 def insert_versions(conn: Connection, version_rows: list[dict[str, Any]]) -> None:
     conn.execute(insert(passport_versions), version_rows)
+
+
+def insert_version(conn: Connection, version_row: dict[str, Any]) -> None:
+    conn.execute(insert(passport_versions), version_row)
 
 
 def update_current(conn: Connection, passport_id: str, expected_version: int, values: dict[str, Any]) -> bool:
