@@ -198,6 +198,8 @@ POLICY: dict[str, tuple[Rule, ...]] = {
     "trace.append.annotation": (_r(R.AUTHORITY), _r(R.NOTIFIED_BODY), _r(R.CUSTODIAN), _r(R.OPERATOR)),
     # a transformation consumes lots: a pack or module only by its custodian (material lots carry no custody)
     "trace.consume": (_r(R.CUSTODIAN),),
+    # ---- the pilot's dashboard (resource: the pilot run's report)
+    "pilot.findings.read": _OVERSIGHT,  # outflow findings and route decisions pack by pack (holders, SoH, grade)
     # ---- participants and tokens (resource: the participant)
     "participant.create": (),
     "participant.tokens.manage": (_r(R.SELF),),

@@ -214,7 +214,7 @@ def test_routes_page_aggregates_for_the_public_and_details_for_overseers(rich: A
     for d in rich.report["decisions_sample"]:
         assert d["pack"] not in public
     # means over fewer than three packs are withheld; the box plot only has routes with three packs or more
-    from batteryloop.web.pilot_pages import route_label
+    from batteryloop.web.pilot.routes import route_label
 
     groups = Counter((d["year"], route_label(d["route"])) for d in rich.report["decisions_sample"])
     rows = re.findall(r"<tr><td>(\d{4})</td><td>([^<]+)</td><td class=\"num\">(\d+)</td>.*?</tr>", public)

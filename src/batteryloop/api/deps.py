@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from ..access import ANONYMOUS, Caller
+from ..access import ANONYMOUS, Caller, Resource, authorize, oversees
 from ..errors import Unauthorized
 from ..services import Services
 
@@ -53,3 +53,13 @@ def require_participant(c: Caller) -> Caller:
 def participant(request: Request) -> Caller:
     """Like :func:`caller`, but refuses anonymous requests (401) before the body is even validated."""
     return require_participant(caller(request))
+
+
+def require_supply_chain(c: Caller, s: Services, pack_id: str) -> None:
+    """``passport.supply_chain.read`` on the pack's passport (lineage, custody, sourcing, recycled content): its
+    economic operator, authorities and the admin. The API's trace routes and the trace pages both ask here, so a
+    page never answers differently from the API. Overseers pass without reading the record."""
+    if oversees(c):
+        return
+    rec = s.passports.get_record(pack_id)
+    authorize(c, "passport.supply_chain.read", Resource("passport", pack_id, operator=rec.economic_operator_id))

@@ -14,10 +14,10 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from ..access import Caller, Resource, authorize, decide, oversees
+from ..access import Caller, Resource, authorize, decide
 from ..errors import InvalidData, deny
 from ..responses import json_response
-from .deps import Services, participant, services
+from .deps import Services, participant, require_supply_chain, services
 
 router = APIRouter(prefix="/api/v1/trace", tags=["trace"])
 ParticipantDep = Annotated[Caller, Depends(participant)]
@@ -30,14 +30,6 @@ def _require_overseer(c: Caller, what: str) -> None:
     if not d:
         raise deny(c.anonymous, f"{what} is answered to authorities and the node admin (suppliers and volumes "
                    f"stay confidential): {d.reason}")  # type: ignore[union-attr]
-
-
-def _require_pack(c: Caller, s: Services, pack_id: str, what: str) -> None:
-    """``passport.supply_chain.read`` on the pack's passport: its economic operator, authorities, the admin."""
-    if oversees(c):
-        return
-    rec = s.passports.get_record(pack_id)
-    authorize(c, "passport.supply_chain.read", Resource("passport", pack_id, operator=rec.economic_operator_id))
 
 
 @router.post("/events", status_code=201, summary="Append one signed lifecycle event (idempotent)")
@@ -91,19 +83,19 @@ def verify(c: ParticipantDep, s: ServicesDep, subject: str | None = None, event_
 
 @router.get("/packs/{pack_id}/lineage", summary="Every upstream lot of a pack, with origin and processing shares")
 def lineage(pack_id: str, c: ParticipantDep, s: ServicesDep) -> Response:
-    _require_pack(c, s, pack_id, "the lineage")
+    require_supply_chain(c, s, pack_id)
     return json_response(s.trace.lineage(pack_id))
 
 
 @router.get("/packs/{pack_id}/custody", summary="Who held the pack, and where, over time")
 def custody(pack_id: str, c: ParticipantDep, s: ServicesDep) -> Response:
-    _require_pack(c, s, pack_id, "the custody history")
+    require_supply_chain(c, s, pack_id)
     return json_response(s.trace.custody(pack_id))
 
 
 @router.get("/packs/{pack_id}/sourcing-risks", summary="Responsible-sourcing flags on the pack's origins")
 def sourcing(pack_id: str, c: ParticipantDep, s: ServicesDep) -> Response:
-    _require_pack(c, s, pack_id, "the sourcing risks")
+    require_supply_chain(c, s, pack_id)
     return json_response(s.trace.sourcing_risks(pack_id))
 
 
@@ -126,7 +118,7 @@ def recycled_content(c: ParticipantDep, s: ServicesDep, model_id: str | None = N
                      rule: Annotated[str | None, Query(pattern=r"^(mass_balance|physical_segregation)$")] = None
                      ) -> Response:
     if pack_id:
-        _require_pack(c, s, pack_id, "the recycled content")
+        require_supply_chain(c, s, pack_id)
     elif model_id:
         m = s.passports.get_model(model_id, c)
         authorize(c, "model.recycled_content.read", Resource("model", model_id,

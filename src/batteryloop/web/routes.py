@@ -1,7 +1,8 @@
 """The dashboard's pages: :func:`install` adds each page module's ``router`` in :data:`PAGES`.
 
-A new page module (a router of ``GET`` pages rendering templates from ``web/templates``) is added to
-:data:`PAGES`; its access rules come from :mod:`batteryloop.access`, like the API's.
+A new page module or package (a ``router`` of ``GET`` pages rendering templates from ``web/templates``;
+``pilot`` is a package, one module per dashboard section) is added to :data:`PAGES`; its access rules come
+from :mod:`batteryloop.access`, like the API's.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
-from . import circular_pages, pages, pilot_pages, trace_pages
+from . import circular_pages, pages, pilot, trace_pages
 
-PAGES = (pages, circular_pages, trace_pages, pilot_pages)
+PAGES = (pages, circular_pages, trace_pages, pilot)
 
 
 def install(app: FastAPI, csp_nonce: Callable[[], str]) -> None:

@@ -15,10 +15,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ..access import Caller
-from ..api.deps import Services, page_caller, services
-from ..access import Resource, decide, oversees as _overseer
-from ..api.trace import _require_pack  # the API's own access rules, so pages never differ
+from ..access import Caller, Resource, decide, oversees as _overseer
+from ..api.deps import Services, page_caller, require_supply_chain, services  # the API's own access rules
 from ..errors import BatteryloopError, Forbidden, NotFound
 from .pages import templates
 
@@ -147,7 +145,7 @@ def trace_pack(pack_id: str, request: Request, c: CallerDep, s: ServicesDep) -> 
                        "to its economic operator, authorities and the node admin. Sign in to see them.",
                        pack_id=pack_id, passport=True)
     try:
-        _require_pack(c, s, pack_id, "the lineage")
+        require_supply_chain(c, s, pack_id)
     except NotFound:
         return _not_found(request, c, "pack or passport", pack_id)
     except Forbidden as exc:

@@ -1,0 +1,44 @@
+"""What every pilot section reads its report with: numbers, rows by year, who may see the findings.
+
+A section copes with a report that lacks it (older runs, or a run without the data space): these helpers
+turn a missing or malformed part into nothing rather than an error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...access import Caller, Resource, decide
+
+ELEMENTS = ("Li", "Ni", "Co", "Pb")
+MIN_GROUP = 3  # state-of-health figures of fewer packs than this are not shown (they would be the packs' own)
+FINDINGS = "pilot.findings.read"  # access.POLICY: the outflow findings and per-pack decisions (authorities, admin)
+
+
+def findings_visible(c: Caller) -> bool:
+    """Whether ``c`` may read the pilot's findings pack by pack (outflow holders and countries, each pack's route
+    decision and state of health): :data:`FINDINGS`, decided by the policy point like every other rule."""
+    return bool(decide(c, FINDINGS, Resource("pilot")))
+
+
+def _num(v: Any) -> float:
+    return float(v) if isinstance(v, (int, float)) else 0.0
+
+
+def _year_rows(rows: Any) -> list[dict[str, Any]]:
+    """Rows keyed by year, sorted; anything else (None, a bad shape) is no rows."""
+    if not isinstance(rows, list):
+        return []
+    return sorted((r for r in rows if isinstance(r, dict) and "year" in r), key=lambda r: r["year"])
+
+
+def _fmt_int(v: Any) -> str:
+    return f"{int(v):,}" if isinstance(v, (int, float)) else "—"
+
+
+def _keys(rows: list[dict[str, Any]], skip: tuple[str, ...] = ("year",)) -> list[str]:
+    keys: list[str] = []
+    for r in rows:
+        for k in r:
+            if k not in skip and k not in keys:
+                keys.append(k)
+    return keys

@@ -1,0 +1,148 @@
+"""The pilot's pages: the router, the sections, and :func:`render`, which reads the latest ``batteryloop demo``
+run's stored report and hands it to the section's builder and template.
+
+The pages read :func:`batteryloop.sim.report.latest_report` (one JSON document per run in ``pilot_runs``)
+and draw it with plotly figures built by the section modules (server side, drawn by the bundled plotly.js
+through the ``_charts.html`` macro). They show aggregate figures and are public, with two exceptions that
+follow the platform's own access rules: the outflow findings (holders, countries, pack by pack) are
+answered to authorities and the node admin only, as ``GET /api/v1/trace/outflows`` is; and the per-pack
+route decisions (each pack's state of health and grade) to the same overseers, since a route decision
+reads a pack's state of health (legitimate interest). Both are the policy point's ``pilot.findings.read``
+(:func:`.common.findings_visible`). Everyone else sees those two sections aggregated.
+
+Every section copes with a report that lacks it (older runs, or a run without the data space): the page
+says "not in this run" instead of failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from ...access import Caller
+from ...api.deps import Services, page_caller, services
+from ...errors import NotFound
+from ..pages import _ctx, templates
+from .baas import baas
+from .charts import _plotly_version
+from .common import findings_visible
+from .dataspace import dataspace
+from .economics import economics
+from .footprint import footprint
+from .health import health
+from .materials import materials
+from .outflows import outflows
+from .overview import overview
+from .routes import routes
+
+router = APIRouter(include_in_schema=False)
+CallerDep = Annotated[Caller, Depends(page_caller)]
+ServicesDep = Annotated[Services, Depends(services)]
+
+# (slug, path, title, what the page answers)
+SECTIONS: list[tuple[str, str, str, str]] = [
+    ("overview", "/pilot", "Overview", "the run in figures: packs, passports, ledger, decisions, recovered material, cash"),
+    ("health", "/pilot/health", "Fleet health", "state of health over time by model and usage, and second life"),
+    ("materials", "/pilot/materials", "Materials", "material flows from mines to recovered material and back, "
+                                                   "recycled content against the 2031/2036 minimums"),
+    ("footprint", "/pilot/footprint", "Carbon footprint", "carbon footprint by life-cycle stage and model"),
+    ("routes", "/pilot/routes", "Routes", "re-use, remanufacture, repurpose or recycle: what was chosen each year "
+                                          "and what it was worth"),
+    ("baas", "/pilot/baas", "BaaS", "battery-as-a-service fleet and swap-station figures per year"),
+    ("outflows", "/pilot/outflows", "Outflows", "packs that left the loop without a record"),
+    ("dataspace", "/pilot/dataspace", "Data space", "connector nodes, credentials, agreements, contracts and transfers"),
+    ("economics", "/pilot/economics", "Economics", "does the loop pay, and for whom: cash flows by participant "
+                                                   "type, route and year"),
+]
+
+# which reference values each page's figures rest on: (set, key prefix); an empty set name matches any set
+REFERENCE_SCOPES: dict[str, list[tuple[str, str]]] = {
+    "overview": [],
+    "health": [("first_life_fade", ""), ("vehicle_usage", ""), ("batteryloop_assumptions", "pilot.retirement_soh_pct"),
+               ("batteryloop_assumptions", "pilot.second_life"), ("batteryloop_assumptions", "pilot.usage_mix"),
+               ("batteryloop_assumptions", "pilot.vehicle_scrap"), ("batteryloop_assumptions", "pilot.pack_fault")],
+    "materials": [("everbatt_2023", ""), ("eu_2023_1542", "recycled_content"),
+                  ("batteryloop_assumptions", "pilot.recycled_input")],
+    "footprint": [("", "carbon_footprint"), ("", "footprint"), ("greet", ""), ("eu_2023_1542", "carbon_footprint")],
+    "routes": [("batteryloop_assumptions", "route."), ("second_life_literature", ""), ("everbatt_2023", ""),
+               ("batteryloop_assumptions", "pilot.retirement_soh_pct"), ("batteryloop_assumptions", "pilot.seller_share")],
+    "baas": [("batteryloop_assumptions", "pilot.baas"), ("", "baas"), ("", "swap"), ("vehicle_usage", "")],
+    "outflows": [("batteryloop_assumptions", "pilot.illegal_outflow")],
+    "dataspace": [("", "dataspace"), ("", "dsp")],
+    "economics": [("batteryloop_assumptions", "route."), ("batteryloop_assumptions", "pilot.seller_share"),
+                  ("batteryloop_assumptions", "pilot.take_back"), ("batteryloop_assumptions", "pilot.baas"),
+                  ("batteryloop_assumptions", "pilot.second_life"), ("second_life_literature", ""), ("", "baas")],
+}
+
+
+def references_for(rep: dict[str, Any], section: str) -> list[dict[str, Any]]:
+    """The reference values this page's figures used (the recycled-content minimums included on /materials)."""
+    refs = [r for r in (rep.get("references") or []) if isinstance(r, dict)]
+    if section == "materials" and isinstance(rep.get("recycled_content"), dict):
+        refs = refs + [r for r in rep["recycled_content"].get("references") or [] if isinstance(r, dict)]
+    scope = REFERENCE_SCOPES.get(section, [])
+    out, seen = [], set()
+    for r in refs:
+        key = (r.get("set"), r.get("key"))
+        if key in seen:
+            continue
+        if any((not s or r.get("set") == s or str(r.get("set", "")).startswith(s))
+               and (not p or str(r.get("key", "")).startswith(p) or (not s and p in str(r.get("key", ""))))
+               for s, p in scope):
+            out.append(r)
+            seen.add(key)
+    return out
+
+
+# -------------------------------------------------------------------------------------------- pages
+BUILDERS: dict[str, Callable[[dict[str, Any], Caller], dict[str, Any]]] = {
+    "overview": overview, "health": health, "materials": materials, "footprint": footprint, "routes": routes,
+    "baas": baas, "outflows": outflows, "dataspace": dataspace, "economics": economics,
+}
+
+
+def _latest(s: Services) -> dict[str, Any] | None:
+    from ...sim.report import latest_report
+
+    try:
+        return latest_report(s.store)
+    except NotFound:
+        return None
+
+
+def render(section: str, request: Request, c: Caller, s: Services) -> Response:
+    meta = next(x for x in SECTIONS if x[0] == section)
+    base = {"sections": SECTIONS, "section": section, "page_title": meta[2]}
+    rep = _latest(s)
+    if rep is None:
+        return templates.TemplateResponse(request, "pilot_none.html", _ctx(request, c, **base))
+    data = BUILDERS[section](rep, c)
+    refs = references_for(rep, section)
+    return templates.TemplateResponse(request, f"pilot_{section}.html", _ctx(
+        request, c, **base, rep=rep, run=_run_meta(rep), refs=refs, all_refs=rep.get("references") or [],
+        plotly_version=_plotly_version(), **{"overseer": findings_visible(c), **data}))
+
+
+def _run_meta(rep: dict[str, Any]) -> dict[str, Any]:
+    cfg = rep.get("config") or {}
+    s = rep.get("summary") or {}
+    return {"run_id": rep.get("run_id"), "created_at": str(rep.get("created_at") or "")[:19].replace("T", " "),
+            "packs": cfg.get("packs", s.get("packs")), "years": cfg.get("years", s.get("years")),
+            "seed": cfg.get("seed", s.get("seed")), "start_year": cfg.get("start_year", s.get("start_year")),
+            "dataspace": cfg.get("dataspace"), "duration_s": s.get("duration_s"),
+            "names": rep.get("names") or {}}
+
+
+def _route(section: str, path: str) -> None:
+    def page(request: Request, c: CallerDep, s: ServicesDep) -> Response:
+        return render(section, request, c, s)
+
+    page.__name__ = f"pilot_{section}"
+    router.add_api_route(path, page, methods=["GET"], response_class=HTMLResponse)
+
+
+for _slug, _path, _title, _about in SECTIONS:
+    _route(_slug, _path)

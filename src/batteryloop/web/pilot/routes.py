@@ -1,0 +1,116 @@
+"""Routes: what was chosen for the retired packs each year and what it was worth; each pack's decision
+(its state of health and grade) only to those who may see the findings."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from ...access import Caller
+from ...circular import route_options
+from .charts import COLORS, _count_axis, _fig, _layout, _rgba
+from .common import MIN_GROUP, _keys, _num, _year_rows, findings_visible
+
+
+def _quartiles(values: list[float]) -> dict[str, float]:
+    import numpy as np
+
+    a = np.asarray(values, dtype=float)
+    return {"q1": float(np.percentile(a, 25)), "median": float(np.percentile(a, 50)), "q3": float(np.percentile(a, 75)),
+            "lowerfence": float(a.min()), "upperfence": float(a.max()), "mean": float(a.mean())}
+
+
+def routes(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
+    import plotly.graph_objects as go
+
+    figures = []
+    by_year = _year_rows(rep.get("routes_by_year"))
+    kinds = _keys(by_year)
+    if kinds:
+        fig = go.Figure([go.Bar(name=route_label(k), x=[r["year"] for r in by_year], y=[r.get(k, 0) for r in by_year],
+                                marker_color=_route_color(k, i)) for i, k in enumerate(kinds)])
+        fig.update_layout(**_layout(barmode="stack", title="Routes chosen for the packs retired each year",
+                                    yaxis=_count_axis([sum(_num(r.get(k)) for k in kinds) for r in by_year],
+                                                      title="packs", gridcolor="#e5e9ee"),
+                                    xaxis={"dtick": 1}, legend={"traceorder": "reversed"}))
+        figures.append(_fig("routes-by-year", fig))
+    econ = rep.get("route_economics") if isinstance(rep.get("route_economics"), dict) else {}
+    econ = {k: v for k, v in econ.items() if isinstance(v, dict)}
+    if econ:
+        names = list(econ)
+        labels = [route_label(k) for k in names]
+        fig = go.Figure([
+            go.Bar(name="packs (left axis)", x=labels, y=[econ[k].get("packs") for k in names],
+                   marker_color=[_rgba(_route_color(k, i), 0.45) for i, k in enumerate(names)],
+                   hovertemplate="%{x}: %{y} packs<extra></extra>"),
+            go.Scatter(name="mean NPV per pack ($, right axis)", x=labels, y=[econ[k].get("mean_npv_usd") for k in names],
+                       mode="markers", yaxis="y2", marker={"size": 14, "color": "#08519c", "symbol": "diamond"},
+                       hovertemplate="%{x}: %{y:$,.0f} per pack<extra></extra>"),
+        ])
+        fig.update_layout(**_layout(title="Route economics: packs and mean net present value per pack",
+                                    yaxis=_count_axis([econ[k].get("packs") for k in names], title="packs",
+                                                      gridcolor="#e5e9ee"),
+                                    yaxis2={"title": "mean NPV per pack ($)", "overlaying": "y", "side": "right", "tickmode": "auto",
+                                            "rangemode": "tozero", "showgrid": False, "tickformat": "$,.0f"},
+                                    legend={"orientation": "h", "y": -0.15, "x": 0}, margin={"b": 80}))
+        figures.append(_fig("routes-economics", fig))
+    decisions = [d for d in rep.get("decisions_sample") or [] if isinstance(d, dict)]
+    groups: dict[tuple[Any, str], list[dict[str, Any]]] = defaultdict(list)
+    for d in decisions:
+        groups[(d.get("year"), str(d.get("route")))].append(d)
+    agg = []
+    for (year, route), ds in sorted(groups.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1])):
+        soh = [d["soh_pct"] for d in ds if isinstance(d.get("soh_pct"), (int, float))]
+        npv = [d["npv_usd"] for d in ds if isinstance(d.get("npv_usd"), (int, float))]
+        if len(ds) < MIN_GROUP:  # a mean over one or two packs would be their own state of health
+            soh, npv = [], []
+        agg.append({"year": year, "route": route, "route_label": route_label(route), "packs": len(ds),
+                    "grades": ", ".join(f"{g} {n}" for g, n in sorted(Counter(str(d.get("grade")) for d in ds).items())),
+                    "models": ", ".join(f"{m} {n}" for m, n in sorted(Counter(str(d.get("model")) for d in ds).items())),
+                    "mean_soh": sum(soh) / len(soh) if soh else None, "mean_npv": sum(npv) / len(npv) if npv else None})
+    by_route: dict[str, list[float]] = defaultdict(list)
+    for d in decisions:
+        if isinstance(d.get("soh_pct"), (int, float)):
+            by_route[str(d.get("route"))].append(float(d["soh_pct"]))
+    if by_route:
+        # quartiles computed here: the figure carries no pack's own state of health
+        fig = go.Figure()
+        for i, (route, vals) in enumerate(sorted(by_route.items())):
+            if len(vals) < MIN_GROUP:
+                continue
+            q = _quartiles(vals)
+            fig.add_trace(go.Box(name=f"{route_label(route)} ({len(vals)})", x=[route_label(route)], q1=[q["q1"]], median=[q["median"]],
+                                 q3=[q["q3"]], lowerfence=[q["lowerfence"]], upperfence=[q["upperfence"]],
+                                 mean=[q["mean"]], marker_color=_route_color(route, i), boxpoints=False))
+        fig.update_layout(**_layout(title="State of health at retirement by route chosen (decisions in the sample; "
+                                          f"routes with {MIN_GROUP} packs or more)",
+                                    yaxis_title="state of health (%)", showlegend=False))
+        if fig.data:
+            figures.append(_fig("routes-soh", fig))
+    return {"figures": figures, "by_year": by_year, "kinds": kinds, "econ": econ, "agg": agg, "min_group": MIN_GROUP,
+            "route_label": route_label,
+            "decisions": decisions if findings_visible(c) else None, "n_decisions": len(decisions),
+            "total_decisions": (rep.get("summary") or {}).get("route_decisions")}
+
+
+def route_label(route: Any) -> str:
+    """A route option's label (circular/route_options.py: recycle_hydro → recycle (hydro)); other names with
+    their underscores as spaces."""
+    r = str(route)
+    spec = route_options.get(r)
+    if spec is not None:
+        return spec.label
+    for k in route_options.kinds():
+        if r.startswith(k + "_"):
+            return f"{k} ({r[len(k) + 1:].replace('_', ' ')})"
+    return r.replace("_", " ")
+
+
+ROUTE_COLORS = route_options.colors()  # route family → colour, from the route options
+
+
+def _route_color(route: str, i: int) -> str:
+    for k, v in ROUTE_COLORS.items():
+        if route.startswith(k):
+            return v
+    return COLORS[(i + 3) % len(COLORS)]
