@@ -10,7 +10,8 @@ and what verification compares (events by store sequence, chain links, the deriv
 Functions take the connection of the caller's transaction (``store.read()``/``store.write()``); the
 ledger decides what one transaction holds. Rows come back as records with attribute access, named by
 their columns. :func:`append_transaction` is the ledger's write transaction: it turns the database's
-errors into :class:`AppendRace` and :class:`TransientStoreError`, so that the ledger can retry.
+errors into :class:`~batteryloop.store.errors.IntegrityViolation` (a key collided) and
+:class:`TransientStoreError`, so that the ledger can retry.
 """
 
 from __future__ import annotations
@@ -21,24 +22,15 @@ from typing import Any
 
 import orjson
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 
-from ..errors import Conflict
 from . import trace_tables as tt
 from .db import Store, is_transient
+from .errors import translated
 from .tables import delegations, participants, passports
 
 E, C, L, ED, CU = tt.trace_events, tt.trace_chain, tt.trace_lots, tt.trace_lot_edges, tt.trace_custody
 PS = tt.trace_pack_sources
-
-
-class AppendRace(Conflict):
-    """A unique key collided at append: another writer (PostgreSQL) took a chain position or a store
-    sequence number first. Running the append again against the new heads may succeed."""
-
-    def __init__(self, orig: Any) -> None:
-        super().__init__(str(orig))
-        self.orig = orig
 
 
 class TransientStoreError(Exception):
@@ -52,14 +44,13 @@ class TransientStoreError(Exception):
 
 @contextmanager
 def append_transaction(store: Store) -> Iterator[Any]:
-    """One write transaction (:meth:`Store.write`) whose unique-key collisions raise :class:`AppendRace`
-    and whose transient failures raise :class:`TransientStoreError` (commit included); other database
-    errors pass unchanged."""
+    """One write transaction (:meth:`Store.write`) whose key collisions — another writer (PostgreSQL) took
+    a chain position or a store sequence number first — raise
+    :class:`~batteryloop.store.errors.IntegrityViolation` and whose transient failures raise
+    :class:`TransientStoreError`, commit included; other database errors pass unchanged."""
     try:
-        with store.write() as conn:
+        with translated(), store.write() as conn:
             yield conn
-    except IntegrityError as exc:
-        raise AppendRace(exc.orig) from exc
     except DBAPIError as exc:
         if not is_transient(exc):
             raise

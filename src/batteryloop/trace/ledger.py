@@ -28,6 +28,7 @@ from ..access import Caller
 from ..errors import Conflict, Forbidden, InvalidData, NotFound
 from ..store import ledger as repo
 from ..store.db import Store, StoreBusy, backoff, utcnow_iso
+from ..store.errors import IntegrityViolation
 from .canonical import GENESIS
 from .custody import custody_changes
 from .events import FlatEvent, LotKind, SealedEvent, chain_subjects, normalize_full, seal
@@ -350,7 +351,7 @@ class Ledger:
                             n += 1
                         self._flush(conn, st)
                 return results
-            except repo.AppendRace as exc:
+            except IntegrityViolation as exc:
                 # another writer (PostgreSQL) took a chain position or store sequence number first
                 if attempt == 7:
                     raise Conflict(f"could not append after {attempt + 1} attempts: {exc.orig}") from None
