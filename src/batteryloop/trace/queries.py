@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 
 from ..errors import InvalidData, NotFound
-from ..reference import References
+from ..reference import References, eu_cahra_list
 from ..store import trace_queries as repo
 from ..store.db import Store
 from .custody import DEFAULT_REGIONS, RETIRED_STATUSES, custody_history, region_of
@@ -49,11 +49,12 @@ class RiskFlag:
         return self.country is not None and lot.get("origin_country") == self.country
 
 
-DEFAULT_RISK_FLAGS: tuple[RiskFlag, ...] = (
-    RiskFlag(country="CD", reason="conflict-affected and high-risk area (cobalt: artisanal mining, armed groups)",
-             source="EU indicative list of conflict-affected and high-risk areas (CAHRA), RAND Europe for the "
-                    "European Commission, https://www.cahraslist.net — demo default, unverified; supply your own list"),
-)
+DEFAULT_RISK_FLAGS: tuple[RiskFlag, ...] = tuple(
+    RiskFlag(country=country, reason=reason,
+             source=f"EU indicative list of conflict-affected and high-risk areas (CAHRA), "
+                    f"{eu_cahra_list.CITATION.publisher}, {eu_cahra_list.CITATION.url} — demo default, unverified; "
+                    "supply your own list")
+    for country, reason in eu_cahra_list.FLAGGED_COUNTRIES.items())
 """A configurable list: pass your own to :class:`TraceQueries`."""
 
 
