@@ -3,7 +3,9 @@
 One encoder for all of them: orjson, numpy values as numbers and arrays (the health and hub calculations
 return them), and any other value orjson has no encoding for (a ``Decimal``, a ``Path`` …) as its ``str``,
 as the ledger's answers always were. Values orjson encodes natively come out byte for byte as before.
-Problem documents (RFC 9457) are built by each adapter's error mapping and sent through here too.
+The exchange node sends its problem documents through here too (``media_type=PROBLEM``); the API's
+:func:`batteryloop.api.problems.problem` keeps its own encoder (echoed input values as text, with a stdlib
+fallback for what orjson refuses).
 """
 
 from __future__ import annotations

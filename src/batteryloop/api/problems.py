@@ -15,9 +15,9 @@ from starlette.responses import Response
 from starlette.routing import Match, Mount
 
 from ..errors import BatteryloopError, _loc, _short
+from ..responses import PROBLEM
 
 log = logging.getLogger("batteryloop.api")
-PROBLEM = "application/problem+json"
 
 
 def problem(status: int, title: str, detail: str, instance: str, headers: Mapping[str, str] | None = None,
