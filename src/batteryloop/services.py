@@ -67,7 +67,7 @@ def build_services(settings: Settings, store: Store | None = None, *, migrate: b
         store=store,
         participants=participants,
         passports=passports,
-        circular=CircularService(passports, participants),
+        circular=CircularService(passports, participants, trace=trace),
         health=HealthService(passports, settings.var_dir / "health", trace=trace, keys=keys),
         audit=passports.audit,
         trace=trace,

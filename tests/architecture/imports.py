@@ -1,18 +1,25 @@
 """The import graph of ``src/batteryloop``, read from the source with :mod:`ast` (nothing is imported).
 
 Counted as an import: ``import a.b``, ``from a import b`` (an edge to ``a.b`` when that is a module, else to
-``a``), relative forms of both, and the module names in ``__import__("…")`` and
-``importlib.import_module("…")`` calls with a literal string — at module level or inside a function, since a
-cycle through a function body is still a cycle a newcomer has to keep in their head.
+``a``), relative forms of both, the module names in ``__import__("…", fromlist=[…])`` and
+``importlib.import_module("…", package=…)`` calls with literal strings, and import strings of the form
+``"batteryloop.x.y:attr"`` (what uvicorn and entry points import) — at module level, inside a function or
+under ``TYPE_CHECKING``, since a cycle through a function body is still a cycle a newcomer has to keep in
+their head. Importing ``a.b.c`` also runs the ``__init__`` of ``a`` and ``a.b``: those count as edges too,
+except the packages that hold the importing module (Python has already started them).
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = "batteryloop"
 ROOT = Path(__file__).resolve().parents[2] / "src" / PACKAGE
+
+
+_IMPORT_STRING = re.compile(rf"^({PACKAGE}(?:\.\w+)+):\w+$")
 
 
 def module_files(root: Path = ROOT) -> dict[str, Path]:
@@ -34,15 +41,24 @@ def _resolve(current: str, is_package: bool, level: int, name: str | None) -> st
     return ".".join(base + ([name] if name else []))
 
 
-def _literal_imports(node: ast.Call) -> str | None:
+def _text(node: ast.AST | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _literal_imports(node: ast.Call) -> tuple[str, str | None, list[str]] | None:
+    """``(name, package, fromlist)`` of an ``__import__``/``import_module`` call with a literal name."""
     func = node.func
     called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
     if called not in ("__import__", "import_module") or not node.args:
         return None
-    arg = node.args[0]
-    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-        return arg.value
-    return None
+    name = _text(node.args[0])
+    if name is None:
+        return None
+    kw = {k.arg: k.value for k in node.keywords}
+    package = _text(kw.get("package") or (node.args[1] if called == "import_module" and len(node.args) > 1 else None))
+    fromlist_node = kw.get("fromlist") or (node.args[3] if called == "__import__" and len(node.args) > 3 else None)
+    fromlist = [x for x in (_text(e) for e in getattr(fromlist_node, "elts", [])) if x]
+    return name, package, fromlist
 
 
 def imports_of(module: str, path: Path, modules: set[str]) -> set[str]:
@@ -51,13 +67,21 @@ def imports_of(module: str, path: Path, modules: set[str]) -> set[str]:
     is_package = path.name == "__init__.py"
     found: set[str] = set()
 
+    own_packages = {".".join(module.split(".")[:i]) for i in range(1, module.count(".") + 1)}
+    if is_package:
+        own_packages.add(module)
+
     def add(name: str) -> None:
-        # the deepest module of this package that the dotted name reaches
+        # the deepest module of this package that the dotted name reaches, and the packages it runs on the way
         parts = name.split(".")
         while parts and ".".join(parts) not in modules:
             parts.pop()
         if parts:
             found.add(".".join(parts))
+            for i in range(1, len(parts)):
+                parent = ".".join(parts[:i])
+                if parent in modules and parent not in own_packages:
+                    found.add(parent)
 
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -69,10 +93,21 @@ def imports_of(module: str, path: Path, modules: set[str]) -> set[str]:
                 full = f"{target}.{alias.name}"
                 add(full if full in modules else target)
         elif isinstance(node, ast.Call):
-            name = _literal_imports(node)
-            if name:
+            call = _literal_imports(node)
+            if call:
+                name, package, fromlist = call
                 relative = len(name) - len(name.lstrip("."))
-                add(_resolve(module, is_package, relative, name.lstrip(".") or None) if relative else name)
+                if relative:
+                    anchor, anchor_is_package = (package, True) if package else (module, is_package)
+                    name = _resolve(anchor, anchor_is_package, relative, name.lstrip(".") or None)
+                add(name)
+                for sub in fromlist:
+                    if f"{name}.{sub}" in modules:
+                        add(f"{name}.{sub}")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            m = _IMPORT_STRING.match(node.value)
+            if m:
+                add(m.group(1))
     found.discard(module)
     return found
 

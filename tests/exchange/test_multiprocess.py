@@ -104,11 +104,12 @@ def test_demo_flow(tmp_path: Path) -> None:
 
     import uvicorn
 
-    from batteryloop.sim.dataspace_nodes import dashboard_app, run_flow, start_demo
+    from batteryloop.exchange.app import demo_dashboard_app
+    from batteryloop.sim.dataspace_nodes import run_flow, start_demo
 
     d = start_demo(tmp_path / "demo")
     sock = reserve_port()
-    server = uvicorn.Server(uvicorn.Config(dashboard_app(d), log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(demo_dashboard_app(d.nodes), log_level="warning", lifespan="off"))
     th = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     th.start()
     try:

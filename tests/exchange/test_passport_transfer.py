@@ -63,3 +63,15 @@ def test_catenax_payload(space: dict[str, Any], passport_ds: dict[str, Any]) -> 
     pid = passport_ds["pid"]
     _, _, data = space["recycler"].fetch(space["automaker"].dsp_url, f"urn:bl:passport-cx:{pid}")
     assert "identification" in data and "metadata" in data
+
+
+def test_a_transfer_is_an_audited_read(space: dict[str, Any], passport_ds: dict[str, Any]) -> None:
+    """A passport pulled over DSP goes through the one export flow (passport/exporting.py), so the
+    provider's audit log names the consumer, the tiers it got and the channel, as an API read would."""
+    from .conftest import RECYCLER_BPN
+
+    pid, svc = passport_ds["pid"], passport_ds["svc"]
+    space["recycler"].fetch(space["automaker"].dsp_url, f"urn:bl:passport:{pid}")
+    entries = svc.audit.query(Caller(AUTOMAKER_BPN, frozenset({Role.MANUFACTURER})), passport_id=pid)
+    dsp = [e for e in entries if e["channel"] == "dsp" and e["actor"] == RECYCLER_BPN]
+    assert dsp and dsp[0]["tiers"] == "legitimate_interest" and dsp[0]["action"] == "export"

@@ -30,9 +30,10 @@ def input_error(exc: CircularInputError) -> InvalidData:
 
 
 class CircularService:
-    def __init__(self, passports: PassportService, participants: Any) -> None:
+    def __init__(self, passports: PassportService, participants: Any, trace: Any = None) -> None:
         self.passports = passports
         self.participants = participants
+        self.trace = trace  # the node's TraceService (services.build_services); None: one is made when needed
 
     def resolve_model(self, ident: str) -> tuple[str, str | None]:
         """``ident`` is a battery model id, or a passport id (→ its model): (model_id, passport_id or None)."""
@@ -242,7 +243,7 @@ class CircularService:
         if not isinstance(year, int) or not 2000 <= year <= 2100:
             raise InvalidData(f"year {year!r}: give a calendar year (2000–2100)", [{
                 "field": "year", "rule": "range", "value": year, "message": "year: 2000–2100"}])
-        settings = TraceSettings.from_env()
+        settings = self.trace.settings if self.trace is not None else TraceSettings.from_env()
         rule = rule or settings.recycled_content_rule
         if rule not in ALLOCATION_RULES:
             raise InvalidData(f"unknown allocation rule {rule!r}: use one of {', '.join(ALLOCATION_RULES)}", [{
@@ -257,7 +258,8 @@ class CircularService:
         notes: list[str] = []
 
         # Art. 8 recycled content, from the ledger
-        trace = TraceService(self.passports.store, settings, refs=references)
+        trace = (self.trace if self.trace is not None and references is None
+                 else TraceService(self.passports.store, settings, refs=references))  # a report's own references
         rc_source: dict[str, Any]
         metals: list[MetalInput] = []
         try:

@@ -143,7 +143,8 @@ def demo(workdir: Annotated[Path, typer.Option(help="where the demo nodes keep t
     """Five nodes in two data spaces; the Ouranos → Catena-X bridge and a passport transfer; a dashboard."""
     import uvicorn
 
-    from ..sim.dataspace_nodes import dashboard_app, run_flow, start_demo
+    from ..exchange.app import demo_dashboard_app
+    from ..sim.dataspace_nodes import run_flow, start_demo
 
     d = start_demo(workdir)
     try:
@@ -157,7 +158,7 @@ def demo(workdir: Annotated[Path, typer.Option(help="where the demo nodes keep t
         typer.echo(f"recycler received passport {res['passports'][0]} at tiers {res['recycler_tiers']}", err=True)
         if not no_serve:
             typer.echo(f"dashboard: http://127.0.0.1:{port}/  (Ctrl-C to stop)", err=True)
-            uvicorn.run(dashboard_app(d), host="127.0.0.1", port=port, log_level="warning")
+            uvicorn.run(demo_dashboard_app(d.nodes), host="127.0.0.1", port=port, log_level="warning")
     finally:
         d.stop()
 

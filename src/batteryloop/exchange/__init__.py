@@ -4,9 +4,11 @@ Identities and credentials (did:web, VC-JWT, status lists), trust registries and
 Catena-X ODRL policies that deny what they cannot evaluate, Dataspace Protocol 2025-1 nodes (provider
 and consumer), the Ouranos-compatible API and the Catena-X ↔ Ouranos bridge, verifiable confidential
 aggregation, PACT footprints and a Digital Twin Registry subset. See docs/exchange.md.
+
+The node's HTTP face (:mod:`.app`, with :mod:`.dtr`, :mod:`.pact`, :mod:`.ouranos_api`) and its process
+runner (:mod:`.runtime`) are adapters: import them by name, this package does not.
 """
 
-from .app import create_node_app, mount_node, render_dashboard
 from .commitments import audit, commit, inclusion_proof, verify_inclusion, verify_statement
 from .config import DatasetConfig, NodeConfig
 from .credentials import (BPN, CERTIFICATION, DISMANTLER, FRAMEWORK_AGREEMENT, MEMBERSHIP, ReplayGuard,
@@ -23,7 +25,7 @@ __all__ = [
     "CredentialError", "DatasetConfig", "Decision", "DidResolver", "EvaluationContext", "ExchangeError", "Identity",
     "NegotiationState", "Node", "NodeConfig", "ParticipantClaims", "PolicyDenied", "ProtocolError",
     "RecognitionAgreement", "ReplayGuard", "StatusListChecker", "TransferState", "TrustFramework", "TrustRegistry",
-    "audit", "claims_from", "commit", "create_node_app", "did_document_url", "did_web", "evaluate", "inclusion_proof",
-    "issue_credential", "mount_node", "next_negotiation_state", "next_transfer_state", "policy_problems", "present",
-    "render_dashboard", "verify_credential", "verify_inclusion", "verify_presentation", "verify_statement",
+    "audit", "claims_from", "commit", "did_document_url", "did_web", "evaluate", "inclusion_proof",
+    "issue_credential", "next_negotiation_state", "next_transfer_state", "policy_problems", "present",
+    "verify_credential", "verify_inclusion", "verify_presentation", "verify_statement",
 ]

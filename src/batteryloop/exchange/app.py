@@ -247,7 +247,7 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
     app.router.routes[:0] = [Route(path, fn, methods=[method], include_in_schema=False, name=f"{fn.__name__}_fast")
                              for path, method, _, fn in routes]
 
-    from .ouranos import ouranos_router
+    from .ouranos_api import ouranos_router
 
     app.include_router(ouranos_router(node.ouranos, node.ouranos_operator))
     from .dtr import dtr_router
@@ -412,3 +412,16 @@ def mount_node(app: FastAPI, config: Any, path: str = "/node", *, store: Any = N
     app.mount(path, create_node_app(node))
     app.state.exchange_node = node
     return node
+
+
+def demo_dashboard_app(nodes: Any) -> Any:
+    """One page over several nodes of one process (the data-space demo's ``node demo --serve``)."""
+    from fastapi.responses import HTMLResponse
+
+    app = FastAPI(title="batteryloop data-space demo")
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> HTMLResponse:
+        return HTMLResponse(render_dashboard(nodes))
+
+    return app

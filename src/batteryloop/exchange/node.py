@@ -26,9 +26,10 @@ import orjson
 from joserfc import jwt
 from joserfc.errors import JoseError
 
-from ..access import Caller, battery_tiers
+from ..access import Caller
 from ..participants import Role as ParticipantRole
-from ..passport.tiers import ALL_TIERS, Tier
+from ..passport.exporting import export_payload
+from ..passport.tiers import Tier
 from ..store.db import Store, utcnow_iso
 from ..trace.keys import Signer
 from . import dsp
@@ -737,17 +738,13 @@ class Node:
 
             self.passports = PassportService(self.store, base_url=self.base_url,
                                              issuing_agency_code=self.config.issuing_agency_code)
-        rec = self.passports.get_record(d.passport_id)
         roles = {ParticipantRole.RECYCLER} if "dismantler" in claims.roles else set()
         caller = Caller(claims.bpn, frozenset(roles))
-        tiers = battery_tiers(caller, economic_operator_id=rec.economic_operator_id, owner_id=rec.owner_id)
-        cap = frozenset(Tier(x) for x in d.max_tiers) if d.max_tiers else ALL_TIERS
-        view = self.passports.export(d.passport_id, tiers & cap)
-        if d.format == "catenax":
-            from ..formats import export_view
-
-            return export_view("catenax", view, validate=False).payload
-        return view
+        cap = frozenset(Tier(x) for x in d.max_tiers) if d.max_tiers else None
+        # the one export flow (passport/exporting.py): the tiers the policy gives this counterparty, bounded
+        # by the offer; the read is audited on the "dsp" channel
+        return export_payload(self.passports, self.store, d.passport_id, caller, cap=cap, fmt=d.format,
+                              validate=False, channel="dsp").body
 
     # ---------------------------------------------------------------- Ouranos side
     def ouranos_operator(self, request: Any) -> str:

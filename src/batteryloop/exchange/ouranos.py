@@ -25,9 +25,8 @@ import uuid
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
 
+from ..errors import BatteryloopError
 from ..store import exchange as repo
 from ..store.db import Store, utcnow_iso
 
@@ -40,8 +39,11 @@ AMOUNT_UNITS = ("liter", "kilogram", "cubic-meter", "kilowatt-hour", "megajoule"
                 "unit")
 
 
-class OuranosError(Exception):
-    """An error in the Ouranos API's own shape: ``{code: "[dataspace] …", message, detail}``."""
+class OuranosError(BatteryloopError):
+    """An error in the Ouranos API's own shape: ``{code: "[dataspace] …", message, detail}`` (the router
+    answers it so; anywhere else it is one of our errors like any other, with its status)."""
+
+    title = "Ouranos API error"
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -269,71 +271,3 @@ def aggregate_response(entries: list[dict[str, Any]], *, disclose: bool) -> list
                     "ghgDeclaredUnit": base["ghgDeclaredUnit"], "cfpType": stage, "dqrType": dqr,
                     "dqrValue": own if disclose else {"TeR": None, "GeR": None, "TiR": None}})
     return out
-
-
-def ouranos_router(service: OuranosService, authenticate: Any) -> APIRouter:
-    """``GET``/``PUT /api/v1/datatransport?dataTarget=…``; ``authenticate(request) -> operator id``."""
-    router = APIRouter(tags=["ouranos"])
-
-    def run(request: Request, fn: Any) -> Response:
-        target = request.query_params.get("dataTarget", "")
-        try:
-            caller = authenticate(request)
-            body = fn(caller, target)
-            return Response(orjson.dumps(body), media_type="application/json",
-                            status_code=201 if request.method == "PUT" else 200)
-        except OuranosError as exc:
-            return Response(orjson.dumps(exc.body(target, request.method)), status_code=exc.status,
-                            media_type="application/json")
-
-    @router.get("/api/v1/datatransport")
-    def get(request: Request) -> Response:
-        q = request.query_params
-
-        def handle(caller: str, target: str) -> Any:
-            if target == "parts":
-                return service.parts(caller, q.get("traceId"))
-            if target == "partsStructure":
-                return service.parts_structure(caller, q.get("traceId", ""))
-            if target == "tradeRequest":
-                return service.trades(caller, as_="downstream")
-            if target == "status":
-                return service.status(caller)
-            if target == "cfp":
-                ids = [x for x in (q.get("traceIds") or q.get("traceId") or "").split(",") if x]
-                if not ids or len(ids) > 50:
-                    raise OuranosError(400, "Validation failed, traceIds: give 1 to 50 trace ids.")
-                return service.cfp(caller, ids)
-            if target == "cfpCertification":
-                return service.certification(caller, q.get("traceId", ""))
-            raise OuranosError(400, "Invalid request parameters, dataTarget: Unexpected query parameter")
-
-        return run(request, handle)
-
-    @router.put("/api/v1/datatransport")
-    async def put(request: Request) -> Response:
-        raw = await request.body()
-        q = request.query_params
-        try:
-            body = orjson.loads(raw) if raw else None
-        except orjson.JSONDecodeError:
-            body = None
-
-        def handle(caller: str, target: str) -> Any:
-            if target == "parts":
-                return service.put_parts(caller, body)
-            if target == "partsStructure":
-                return service.put_parts_structure(caller, body)
-            if target == "tradeRequest":
-                return service.put_trade_request(caller, body)
-            if target == "tradeResponse":
-                return service.put_trade_response(caller, q.get("tradeId", ""), q.get("traceId", ""))
-            if target == "cfp":
-                return service.put_cfp(caller, body)
-            raise OuranosError(400, "Invalid request parameters, dataTarget: Unexpected query parameter")
-
-        from starlette.concurrency import run_in_threadpool
-
-        return await run_in_threadpool(run, request, handle)
-
-    return router

@@ -31,13 +31,41 @@ class Exported:
 def export_passport(passports: Any, store: Any, passport_id: str, caller: Caller, *, tiers: str | None = None,
                     fmt: str = "batteryloop", bpnl_map: Mapping[str, str] | None = None,
                     channel: str = "export") -> Exported:
-    """The passport ``passport_id`` as ``caller`` may export it (``tiers``: a comma list; default all it holds)."""
+    """The passport ``passport_id`` as ``caller`` may export it (``tiers``: a comma list; default all it holds),
+    as a file: its bytes, media type and name."""
+    payload = export_payload(passports, store, passport_id, caller, tiers=tiers, fmt=fmt, bpnl_map=bpnl_map,
+                             channel=channel)
+    if payload.fmt == "batteryloop":
+        return Exported(orjson.dumps(payload.body, option=orjson.OPT_INDENT_2) + b"\n", "application/json",
+                        f"{passport_id}.json")
+    body = payload.body if isinstance(payload.body, bytes) else orjson.dumps(payload.body, option=orjson.OPT_INDENT_2)
+    return Exported(body, payload.media_type, payload.filename or f"{passport_id}.{payload.fmt}.json", payload.report)
+
+
+@dataclass
+class Payload:
+    """An export before it is written as a file: the document (a JSON value, or bytes for a package)."""
+
+    fmt: str
+    body: Any
+    media_type: str = "application/json"
+    filename: str | None = None
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def export_payload(passports: Any, store: Any, passport_id: str, caller: Caller, *, tiers: str | None = None,
+                   cap: frozenset[Tier] | None = None, fmt: str = "batteryloop",
+                   bpnl_map: Mapping[str, str] | None = None, validate: bool = True,
+                   channel: str = "export") -> Payload:
+    """The export flow: the tiers ``caller`` holds on the passport (``tiers`` asks for some of them; ``cap``
+    bounds the default, as a data-space offer's ``max_tiers`` does), the format by name, and the as-built
+    suppliers only where the policy allows. The read is audited on ``channel``."""
     from .. import formats
 
     rec = passports.get_record(passport_id)
     held = passports.tiers_for(rec, caller)
     try:
-        wanted = parse_tiers(tiers) if tiers else held
+        wanted = parse_tiers(tiers) if tiers else (held & cap if cap is not None else held)
     except ValueError as exc:
         raise InvalidData(str(exc), [{"field": "tiers", "rule": "enum", "message": f"tiers: {exc}",
                                       "value": tiers}]) from None
@@ -52,8 +80,7 @@ def export_passport(passports: Any, store: Any, passport_id: str, caller: Caller
                                                                 "message": "bpnl: only with catenax-bom-as-built"}])
     view = passports.export(passport_id, wanted, caller=caller, channel=channel)
     if fmt == "batteryloop":
-        return Exported(orjson.dumps(view, option=orjson.OPT_INDENT_2) + b"\n", "application/json",
-                        f"{passport_id}.json")
+        return Payload(fmt, view)
     options: dict[str, Any] = {}
     withheld = False
     if fmt == "catenax-bom-as-built":
@@ -68,10 +95,9 @@ def export_passport(passports: Any, store: Any, passport_id: str, caller: Caller
         else:
             withheld = True
         options["bpnl_map"] = dict(bpnl_map or {})
-    res = formats.export_view(fmt, view, validate=True, **options)
+    res = formats.export_view(fmt, view, validate=validate, **options)
     if withheld:
         res.report.unmap("battery.as_built", None, "the ledger's as-built tree names suppliers: answered to the "
                          "economic operator, authorities and the admin, not to this reader")
-    body = res.payload if isinstance(res.payload, bytes) else orjson.dumps(res.payload, option=orjson.OPT_INDENT_2)
-    return Exported(body, res.media_type, res.filename or f"{passport_id}.{fmt}.json",
-                    res.report.to_dict() if hasattr(res.report, "to_dict") else {})
+    return Payload(fmt, res.payload, res.media_type, res.filename,
+                   res.report.to_dict() if hasattr(res.report, "to_dict") else {})

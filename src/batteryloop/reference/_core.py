@@ -19,9 +19,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from ..errors import BatteryloopError
 
-class ReferenceDataError(KeyError):
-    """A reference value is missing, unknown or invalid. The message names the key and the fix."""
+
+class ReferenceDataError(BatteryloopError, KeyError):
+    """A reference value is missing, unknown or invalid. The message names the key and the fix (400)."""
+
+    title = "Invalid reference data"
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""

@@ -179,18 +179,3 @@ def exchange_cell_footprint(demo: Demo, *, cells_kwh: float, part_name: str, cfp
                           api_key=DEMO_OURANOS_KEY, due=date.today())
     c.ouranos.put_trade_response(CELLMAKER_OPERATOR, trade["tradeModel"]["tradeId"], trace)
     return import_supplier_footprint(a, c.dsp_url, f"urn:ouranos:cfp:{trace}")
-
-
-def dashboard_app(demo: Demo) -> Any:
-    from fastapi import FastAPI
-    from fastapi.responses import HTMLResponse
-
-    from ..exchange.app import render_dashboard
-
-    app = FastAPI(title="batteryloop data-space demo")
-
-    @app.get("/", response_class=HTMLResponse)
-    def index() -> HTMLResponse:
-        return HTMLResponse(render_dashboard(demo.nodes))
-
-    return app

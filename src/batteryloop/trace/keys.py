@@ -13,6 +13,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from ..errors import BatteryloopError
 from .canonical import signing_message
 
 
@@ -25,8 +26,10 @@ def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-class KeyFormatError(ValueError):
-    """A key or signature that cannot be read; the message says what form was expected."""
+class KeyFormatError(BatteryloopError, ValueError):
+    """A key or signature that cannot be read; the message says what form was expected (400)."""
+
+    title = "Unreadable key or signature"
 
 
 def public_key_from_text(text: str) -> Ed25519PublicKey:
