@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields, field
 from functools import cached_property
 from typing import Any
 
@@ -67,13 +67,12 @@ def find_records(conn: Connection, passport_ids: Iterable[str], chunk: int = 500
     return out
 
 
-# the same record as record_query(), in plain SQL for FastReader (``?`` placeholders); the columns are named
-# by FAST_RECORD_COLUMNS, in the SELECT's order
-FAST_RECORD_COLUMNS = ("id", "model_id", "economic_operator_id", "owner_id", "status", "archived", "successor_id",
-                       "version", "hash", "data", "model_version")
-FAST_RECORD_SQL = ("SELECT p.id, p.model_id, p.economic_operator_id, p.owner_id, p.status, p.archived, "
-                   "p.successor_id, p.version, p.hash, p.data, m.version AS model_version FROM passports p "
-                   "JOIN battery_models m ON m.id = p.model_id WHERE p.id = ?")
+# the same record as record_query(), in plain SQL for FastReader (``?`` placeholders): the SELECT is written
+# from PassportRecord's field names, in their order, so a row maps onto the record field by field
+FAST_RECORD_COLUMNS = tuple(f.name for f in fields(PassportRecord))
+_FAST_SOURCE = {"model_version": "m.version AS model_version"}
+FAST_RECORD_SQL = ("SELECT " + ", ".join(_FAST_SOURCE.get(c, f"p.{c}") for c in FAST_RECORD_COLUMNS)
+                   + " FROM passports p JOIN battery_models m ON m.id = p.model_id WHERE p.id = ?")
 
 
 def fast_find_record(reader: FastReader, passport_id: str) -> PassportRecord | None:
@@ -81,10 +80,10 @@ def fast_find_record(reader: FastReader, passport_id: str) -> PassportRecord | N
     row = reader.one(FAST_RECORD_SQL, (passport_id,))
     if row is None:
         return None
-    r = dict(zip(FAST_RECORD_COLUMNS, row, strict=True))
-    return PassportRecord(r["id"], r["model_id"], r["economic_operator_id"], r["owner_id"], r["status"],
-                          bool(r["archived"]), r["successor_id"], r["version"], r["hash"], orjson.loads(r["data"]),
-                          r["model_version"])
+    rec = PassportRecord(*row)  # the SELECT names PassportRecord's fields in order (FAST_RECORD_COLUMNS)
+    rec.archived = bool(rec.archived)
+    rec.data = orjson.loads(rec.data)
+    return rec
 
 
 # ------------------------------------------------------------------------------------ writes
