@@ -36,6 +36,7 @@ RULES = ("physical_segregation", "mass_balance")
 Rule = Literal["physical_segregation", "mass_balance"]
 Allocation = Literal["proportional", "first_come"]
 Period = Literal["year", "quarter", "month"]
+PERIODS = ("year", "quarter", "month")
 CATEGORIES = ("post_consumer", "pre_consumer")  # allocation order: post-consumer credits first
 
 
@@ -189,6 +190,8 @@ def physical_segregation(graph: MaterialGraph) -> dict[str, Recycled]:
 
 
 def period_key(iso_time: str, period: Period) -> str:
+    if period not in PERIODS:
+        raise ValueError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
     y, m = iso_time[:4], int(iso_time[5:7] or 1)
     if period == "year":
         return y
@@ -211,6 +214,8 @@ def mass_balance(graph: MaterialGraph, *, period: Period = "year", allocation: A
     """Recycled element mass in every lot with credits pooled per (producer, site, period)."""
     if allocation not in ("proportional", "first_come"):
         raise ValueError(f"allocation must be 'proportional' or 'first_come', not {allocation!r}")
+    if period not in PERIODS:
+        raise ValueError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
     order = graph.topological()
     acct_of: dict[str, tuple[str, str, str]] = {}
     members: dict[tuple[str, str, str], list[str]] = defaultdict(list)
