@@ -102,6 +102,11 @@ def _atomic(c: Mapping[str, Any], ctx: EvaluationContext) -> tuple[bool, str]:
         raise _CannotEvaluate(f"constraint {left!r} {op} {right!r} breaks the Catena-X profile: {'; '.join(errs)}")
     cl = ctx.claims
     who = cl.bpn or cl.did
+    if left in ("BusinessPartnerNumber", "BusinessPartnerGroup") and not cl.bpn:
+        # As the reference connector ("Identity of the participant agent cannot be null"): without a verified
+        # BPN (groups are looked up by BPN) neither list can be checked, and a blocked partner must not pass
+        # an isNoneOf block list by leaving its BPN credential out of the presentation.
+        return False, f"{left} {op} {right}: {who} presented no verified BPN"
     if left == "BusinessPartnerNumber":
         hit = cl.bpn in right
         ok = hit if op == "isAnyOf" else not hit
