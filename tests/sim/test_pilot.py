@@ -158,10 +158,43 @@ def test_production_plan_and_config_limits() -> None:
         PilotConfig(years=3, start_year=dt.date.today().year)
 
 
-def test_fade_calibration_reproduces_the_reference(data_dir: Path) -> None:
+def test_fade_calibration_reproduces_the_reference(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import polars as pl
+
+    import batteryloop.health.readers as readers
+    from batteryloop.health.timeseries import CyclerData, conform
     from batteryloop.reference import References
     from batteryloop.sim.fade import calibrate, default_model
 
+    # independent check of the fit: a synthetic cell whose loss is known. Cycles 1–5 hold 1.1 Ah (the
+    # fit's q0 = their median = 1.1); from cycle 6 on q_n = 1.1 (1 − k n^z) with z = 0.55 and
+    # k = 0.3 / 600.5^0.55, so the loss crosses 30 % between n = 600 (0.3 (600/600.5)^0.55 = 0.29987)
+    # and n = 601 (0.30014): cycles 6…600 are fitted (600 − 5 = 595 of them) and the fit must give
+    # back z = 0.55 with ~0 error.
+    # Synthetic cycle lives, 5 of e^6 and 5 of e^7: log lives 6 and 7, mean 6.5, deviations ±0.5,
+    # sample sd = sqrt(10 × 0.25 / 9) = 0.52705; median life e^6.5 = 665.14 cycles.
+    z_true, k_true = 0.55, 0.3 / 600.5**0.55
+    n = np.arange(1, 701, dtype=float)
+    q = np.where(n <= 5, 1.1, 1.1 * (1 - k_true * n**z_true))
+    synthetic = CyclerData(conform(pl.DataFrame({
+        "cycle": np.arange(1, 701), "time_s": 3600.0 * n, "current_a": -1.0, "voltage_v": 3.0,
+        "charge_capacity_ah": np.cumsum(q), "discharge_capacity_ah": np.cumsum(q),
+    })), "synthetic")
+    monkeypatch.setattr(readers, "read_cell", lambda files, **kw: synthetic)
+    (tmp_path / "calce" / "CS2_36").mkdir(parents=True)
+    (tmp_path / "calce" / "CS2_36" / "synthetic.xlsx").write_bytes(b"")
+    lives = tmp_path / "severson2019" / "cycle_lives"
+    lives.mkdir(parents=True)
+    (lives / "train_cycle_lives.csv").write_text("\n".join([repr(float(np.exp(6.0)))] * 5))
+    (lives / "test1_cycle_lives.csv").write_text("\n".join([repr(float(np.exp(7.0)))] * 5))
+    known = calibrate(tmp_path)
+    assert known["cycle_fade_exponent"] == pytest.approx(0.55, abs=1e-3)
+    assert known["cycles_fitted"] == 595 and known["fit_rmse_fraction"] < 1e-4
+    assert known["sigma_log_cycle_life"] == pytest.approx(0.52705, abs=1e-5)
+    assert known["cells"] == 10 and known["median_cycle_life"] == pytest.approx(665.14, abs=0.01)
+    monkeypatch.undo()
+
+    # provenance: the reference values are this fit on the shared data (first_life_fade says so)
     fit = calibrate(data_dir)
     t = References.default().tracker()
     assert fit["cycle_fade_exponent"] == pytest.approx(t.get("first_life_fade", "cycle_fade_exponent"), abs=0.01)
