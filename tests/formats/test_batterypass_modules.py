@@ -204,3 +204,26 @@ def test_round_trip_keeps_every_field_both_models_hold(m, enc) -> None:  # type:
               "warranty_years", "mass_kg", "manufacturer_id", "manufacturer_name", "manufacturer_address",
               "carbon_footprint", "category"):
         assert getattr(model, f) == getattr(m, f), f
+
+
+def test_spare_parts_of_interleaved_suppliers_come_back_in_their_order() -> None:
+    """Battery Pass lists spare parts per supplier (sparePartSources[].components[]). Parts from suppliers
+    A, B, A are written as three sources (one per run of the same supplier), so the import gives A, B, A
+    back in that order — grouping all of A's parts first would return A, A, B (hypothesis found this
+    with suppliers "0", "00", "0")."""
+    m = battery_models()[0]
+    parts = [{"part_number": "AA-1", "name": "cell module", "supplier_name": "A", "supplier_contact": "a@x.example"},
+             {"part_number": "BB-2", "name": "BMS board", "supplier_name": "B", "supplier_contact": "b@x.example"},
+             {"part_number": "AA-3", "name": "busbar", "supplier_name": "A", "supplier_contact": "a@x.example"}]
+    m = BatteryModelData.model_validate({**m, "spare_parts": parts})
+    raw = next(generate_batteries(1, seed=11))
+    b = BatteryData.model_validate({**raw, "model_id": m.model_id, "passport_id": "BL.X." + raw["serial_number"]})
+    out = batterypass.export(PassportParts.from_data(m, b))
+    sources = out.payload["circularity"]["sparePartSources"]
+    back = formats.import_passport(json.dumps(out.payload).encode(), "auto",
+                                   defaults={"model_id": m.model_id, "model_name": m.model_name,
+                                             "serial_number": b.serial_number})
+    model, _ = back.require()
+    assert [p.part_number for p in model.spare_parts] == ["AA-1", "BB-2", "AA-3"]
+    assert [p.supplier_name for p in model.spare_parts] == ["A", "B", "A"]
+    assert [s["nameOfSupplier"] for s in sources] == ["A", "B", "A"]

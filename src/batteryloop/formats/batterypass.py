@@ -753,12 +753,15 @@ def _export_circularity(m: Mapping[str, Any], report: MappingReport) -> dict[str
         if dis.get(key):
             report.unmap(f"model.dismantling_information.{key}", dis[key],
                          "Battery Pass 1.2 links dismantling documents only")
-    by_supplier: dict[tuple[Any, Any], list[dict[str, str]]] = {}
+    # one source per run of consecutive parts from the same supplier: the parts come back in their order
+    runs: list[tuple[tuple[Any, Any], list[dict[str, str]]]] = []
     for s in m.get("spare_parts", []):
-        by_supplier.setdefault((s.get("supplier_name"), s.get("supplier_contact")), []).append(
-            {"partName": s["name"], "partNumber": s["part_number"]})
+        key = (s.get("supplier_name"), s.get("supplier_contact"))
+        if not runs or runs[-1][0] != key:
+            runs.append((key, []))
+        runs[-1][1].append({"partName": s["name"], "partNumber": s["part_number"]})
     sources = []
-    for i, ((name, contact), comps) in enumerate(by_supplier.items()):
+    for (name, contact), comps in runs:
         src: dict[str, Any] = {}
         if name:
             src["nameOfSupplier"] = name
