@@ -45,14 +45,14 @@ Tests register a throwaway option with :func:`registered` (it is removed on exit
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from ..registry import Registry
 from .recycling import PROCESSES
 
 #: the grades of :mod:`batteryloop.health.grading` (A: re-use or demanding second life, B: second-life
@@ -133,31 +133,10 @@ class RouteSpec:
     parameters: Mapping[str, float] = field(default_factory=dict)  #: extra RouteEconomics fields → defaults
 
 
-_REGISTRY: dict[str, RouteSpec] = {}
-
-
-def register(spec: RouteSpec) -> RouteSpec:
-    """Add a route option (after those registered before); its name must be new."""
-    if spec.name in _REGISTRY:
-        raise ValueError(f"route {spec.name!r} is already registered")
-    _REGISTRY[spec.name] = spec
-    return spec
-
-
-def unregister(name: str) -> RouteSpec:
-    """Remove a route option; KeyError if it is not registered."""
-    return _REGISTRY.pop(name)
-
-
-@contextmanager
-def registered(spec: RouteSpec) -> Iterator[RouteSpec]:
-    """Register ``spec`` for the ``with`` block only."""
-    register(spec)
-    try:
-        yield spec
-    finally:
-        if _REGISTRY.get(spec.name) is spec:
-            del _REGISTRY[spec.name]
+_REGISTRY: Registry[RouteSpec] = Registry("route")
+register = _REGISTRY.register
+unregister = _REGISTRY.unregister
+registered = _REGISTRY.registered
 
 
 def get(name: str) -> RouteSpec | None:

@@ -13,6 +13,7 @@ from typing import Any
 from ..errors import InvalidData
 from ..passport.model import BatteryData, BatteryModelData
 from ..passport.tiers import ALL_TIERS, Tier
+from ..registry import Registry
 from . import aas, batterypass, catenax, catenax_parts, idta
 from ._io import load_json
 from .base import ExportResult, ImportResult, PassportParts
@@ -49,14 +50,8 @@ class Adapter:
         return bool(self.detector and self.detector(obj))
 
 
-_REGISTRY: dict[str, Adapter] = {}
-
-
-def register(adapter: Adapter) -> Adapter:
-    if adapter.name in _REGISTRY:
-        raise ValueError(f"format {adapter.name!r} is already registered")
-    _REGISTRY[adapter.name] = adapter
-    return adapter
+_REGISTRY: Registry[Adapter] = Registry("format")
+register = _REGISTRY.register
 
 
 #: other names a user may give a format by (the issue's CLI spelling)

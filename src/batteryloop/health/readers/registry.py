@@ -50,13 +50,13 @@ Tests that register a throwaway reader use :func:`registered` (it unregisters on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from batteryloop.health.timeseries import CyclerData
+from batteryloop.registry import Registry
 
 #: ``read(path, data, tz, **options) -> CyclerData``
 ReadFn = Callable[..., CyclerData]
@@ -87,31 +87,10 @@ class Reader:
         return self.read(path, data, tz, **{k: v for k, v in options.items() if k in self.options})
 
 
-_REGISTRY: dict[str, Reader] = {}
-
-
-def register(reader: Reader) -> Reader:
-    """Add a reader; its name must be new."""
-    if reader.name in _REGISTRY:
-        raise ValueError(f"cycler format {reader.name!r} is already registered")
-    _REGISTRY[reader.name] = reader
-    return reader
-
-
-def unregister(name: str) -> Reader:
-    """Remove a reader (for tests and plug-ins that registered one); KeyError if it is not registered."""
-    return _REGISTRY.pop(name)
-
-
-@contextmanager
-def registered(reader: Reader) -> Iterator[Reader]:
-    """Register ``reader`` for the ``with`` block only."""
-    register(reader)
-    try:
-        yield reader
-    finally:
-        if _REGISTRY.get(reader.name) is reader:
-            del _REGISTRY[reader.name]
+_REGISTRY: Registry[Reader] = Registry("cycler format")
+register = _REGISTRY.register
+unregister = _REGISTRY.unregister
+registered = _REGISTRY.registered
 
 
 def get(name: str) -> Reader | None:
