@@ -172,21 +172,10 @@ async def import_standard(request: Request, c: ParticipantDep, s: ServicesDep,
 
 
 def _import_standard(s: Services, c: Caller, body: bytes, fmt: str, lenient: bool, defaults: list[str]) -> Response:
-    from ..passport.service import import_standard_payload
+    from ..passport.service import import_standard_payload, parse_defaults
 
     return json_response(import_standard_payload(s.passports, c, body, fmt=fmt, lenient=lenient,
                                                  defaults=parse_defaults(defaults)), 201)
-
-
-def parse_defaults(items: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise InvalidData(f"default {item!r} is not KEY=VALUE", [{"field": "default", "rule": "key_value",
-                              "message": f"default: {item!r} is not KEY=VALUE", "value": item}])
-        out[key.strip()] = value.strip()
-    return out
 
 
 @router.get("/passports/{passport_id}/qr.svg", summary="QR code (ISO/IEC 18004) of the passport's web link")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -118,6 +118,7 @@ def passport_export(passport_id: str,
                     ) -> None:
     """Export a passport cut to the given access tiers (default: public), in our JSON or a standard format."""
     from ..passport.exporting import export_passport
+    from ..passport.service import parse_defaults
 
     if bpnl and format != "catenax-bom-as-built":
         error("--bpnl applies to --format catenax-bom-as-built (the other formats name companies as the passport "
@@ -128,7 +129,7 @@ def passport_export(passport_id: str,
             # the node admin exports, for the audience the tiers name: below the operator and authority tiers the
             # file carries no supply-chain data (the BOM's as-built suppliers), as that audience could not read it
             exported = export_passport(s.passports, s.store, passport_id, admin(), tiers=tiers, fmt=format,
-                                       bpnl_map=parse_defaults(bpnl or []))
+                                       bpnl_map=parse_defaults(bpnl or [], "bpnl"))
             payload = exported.body if format == "aasx" or exported.body.endswith(b"\n") else exported.body + b"\n"
             if format != "batteryloop":
                 console.print(f"{format}: " + ", ".join(f"{len(v)} {k}" for k, v in exported.report.items()
@@ -151,27 +152,13 @@ def passport_import_standard(
         default: Annotated[Optional[list[str]], typer.Option("--default", help="KEY=VALUE for a field the format lacks")] = None,
         as_: AsOpt = None) -> None:
     """Import one passport from a standard format; the model is registered if new. Refused imports store nothing."""
-    from ..passport.service import import_standard_payload
+    from ..passport.service import import_standard_payload, parse_defaults
 
     s = services()
     with failing():
         res = import_standard_payload(s.passports, caller(s, as_), file.read_bytes(), fmt=format, lenient=lenient,
                                       defaults=parse_defaults(default or []))
     out(res)
-
-
-def parse_defaults(items: list[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` options (``--default``, ``--bpnl``) as a dict; a malformed one is refused, naming it."""
-    from ..errors import InvalidData
-
-    values: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise InvalidData(f"default {item!r} is not KEY=VALUE", [{"field": "default", "rule": "key_value",
-                              "message": f"default: {item!r} is not KEY=VALUE", "value": item}])
-        values[key.strip()] = value.strip()
-    return values
 
 
 def _read_text(path: Path) -> str:

@@ -734,6 +734,19 @@ def _tier_list(tiers: frozenset[Tier]) -> list[str]:
 __all__ = ["ALL_TIERS", "ImportReport", "PassportRecord", "PassportService", "merge_patch"]
 
 
+def parse_defaults(items: list[str], option: str = "default") -> dict[str, Any]:
+    """``KEY=VALUE`` options (an import's ``default``s, an export's ``bpnl`` map) as a dict; a malformed one
+    is refused, naming it and the form it needs."""
+    values: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidData(f"{option} {item!r} is not KEY=VALUE", [{"field": option, "rule": "key_value",
+                              "message": f"{option}: {item!r} is not KEY=VALUE", "value": item}])
+        values[key.strip()] = value.strip()
+    return values
+
+
 def import_standard_payload(svc: PassportService, caller: Caller, payload: bytes | str | Mapping[str, Any], *,
                             fmt: str = "auto", lenient: bool = False,
                             defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
