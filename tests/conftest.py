@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -204,16 +208,46 @@ def seed_pilot(services: Any) -> dict[str, Any]:
     return {"tokens": tokens, "callers": callers}
 
 
+_VAR_ROOT: Path | None = None
+
+
+def _var_dir() -> Path:
+    """A fresh folder for one node's keys and health files, under one root that is removed when the test
+    process ends (no folder per test left in the system's temporary directory)."""
+    global _VAR_ROOT
+    if _VAR_ROOT is None:
+        _VAR_ROOT = Path(tempfile.mkdtemp(prefix="batteryloop-test-var-"))
+        atexit.register(shutil.rmtree, _VAR_ROOT, True)
+    return Path(tempfile.mkdtemp(dir=_VAR_ROOT))
+
+
 def make_services(store: Any) -> Any:
     from batteryloop.services import build_services
     from batteryloop.config import Settings
 
-    import tempfile
-
     settings = Settings(database_url=store.url, public_base_url="http://testserver", issuing_agency_code="BL",
-                        admin_token="admin-secret-token", rate_limit_per_minute=0,
-                        var_dir=Path(tempfile.mkdtemp(prefix="batteryloop-var-")))
+                        admin_token="admin-secret-token", rate_limit_per_minute=0, var_dir=_var_dir())
     return build_services(settings, store, migrate=False)
+
+
+@contextmanager
+def served(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Any]:
+    """An HTTP client on a fresh, empty SQLite node in its own temporary folder; ``client.services`` are
+    its services (a module-scoped world for tests that build their own participants)."""
+    from fastapi.testclient import TestClient
+
+    from batteryloop.server import create_app
+    from batteryloop.store.db import Store
+
+    store = Store(f"sqlite:///{tmp_path_factory.mktemp(name)}/{name}.db")
+    store.upgrade()
+    svc = make_services(store)
+    try:
+        with TestClient(create_app(services=svc)) as c:
+            c.services = svc  # type: ignore[attr-defined]
+            yield c
+    finally:
+        store.dispose()
 
 
 @pytest.fixture

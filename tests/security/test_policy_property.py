@@ -102,19 +102,10 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    from fastapi.testclient import TestClient
+    from tests.conftest import served
 
-    from batteryloop.server import create_app
-    from batteryloop.store.db import Store
-    from tests.conftest import make_services
-
-    store = Store(f"sqlite:///{tmp_path_factory.mktemp('policy')}/p.db")
-    store.upgrade()
-    svc = make_services(store)
-    with TestClient(create_app(services=svc)) as c:
-        c.services = svc  # type: ignore[attr-defined]
+    with served(tmp_path_factory, "policy") as c:
         yield World(c)
-    store.dispose()
 
 
 def expected(action: str, who: str | None, holder: str, delegated: bool) -> bool:

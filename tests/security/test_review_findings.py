@@ -57,19 +57,10 @@ class W:
 
 @pytest.fixture(scope="module")
 def w(tmp_path_factory: pytest.TempPathFactory) -> Iterator[W]:
-    from fastapi.testclient import TestClient
+    from tests.conftest import served
 
-    from batteryloop.server import create_app
-    from batteryloop.store.db import Store
-    from tests.conftest import make_services
-
-    store = Store(f"sqlite:///{tmp_path_factory.mktemp('review')}/r.db")
-    store.upgrade()
-    svc = make_services(store)
-    with TestClient(create_app(services=svc)) as c:
-        c.services = svc  # type: ignore[attr-defined]
+    with served(tmp_path_factory, "review") as c:
         yield W(c)
-    store.dispose()
 
 
 def _recovered(lot: str, certifier: str = REC) -> dict[str, Any]:
