@@ -3,8 +3,9 @@
 Writes: event rows (``trace_events``), chain links (``trace_chain``), lots, lot edges, pack sources and
 consumed masses (``trace_lots``, ``trace_lot_edges``, ``trace_pack_sources``), custody states
 (``trace_custody``) — appended in bulk, once per admitted chunk. Reads: the admission's prefetches
-(chain heads, lots, lot inputs, custody, and of the shared registry the participants' keys and roles,
-the passports' operators and manufacture dates, the delegations), the reading of events and chains,
+(chain heads, lots, lot inputs, custody, and of the shared registry the participants' roles and the
+passports' operators and manufacture dates; keys and delegations come from :mod:`.participants` and
+:mod:`.relations`, which map those tables), the reading of events and chains,
 and what verification compares (events by store sequence, chain links, the derived tables).
 
 Functions take the connection of the caller's transaction (``store.read()``/``store.write()``); the
@@ -27,7 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from . import trace_tables as tt
 from .db import Store, is_transient
 from .errors import translated
-from .tables import delegations, participants, passports
+from .tables import participants, passports
 
 E, C, L, ED, CU = tt.trace_events, tt.trace_chain, tt.trace_lots, tt.trace_lot_edges, tt.trace_custody
 PS = tt.trace_pack_sources
@@ -62,15 +63,10 @@ def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
         yield items[i:i + size]
 
 
-# ------------------------------------------------------------------ participants, passports, delegations
+# ------------------------------------------------------------------ participants, passports
 def public_key_row(conn: Any, participant_id: str) -> Any:
     """The participant's row (``.public_key``, text or ``None``), or ``None`` if it is not registered."""
     return conn.execute(select(participants.c.public_key).where(participants.c.id == participant_id)).first()
-
-
-def public_key_texts(conn: Any) -> dict[str, str | None]:
-    """Every registered participant's public key as stored (text, or ``None``/empty when it has none)."""
-    return {r.id: r.public_key for r in conn.execute(select(participants.c.id, participants.c.public_key))}
 
 
 def roles_text(conn: Any, participant_id: str) -> str | None:
@@ -88,16 +84,6 @@ def passport_births(conn: Any, ids: Iterable[str]) -> list[Any]:
     """The passports among ``ids`` (at most 500): rows of ``id``, ``economic_operator_id``, ``manufacture_date``."""
     return conn.execute(select(passports.c.id, passports.c.economic_operator_id, passports.c.manufacture_date)
                         .where(passports.c.id.in_(list(ids)))).all()
-
-
-def delegations_of(conn: Any, subjects: Iterable[str]) -> list[Any]:
-    """The delegation rows whose subject is one of ``subjects`` (at most 500), in force or not."""
-    return conn.execute(select(delegations).where(delegations.c.subject.in_(list(subjects)))).all()
-
-
-def all_delegations(conn: Any) -> list[Any]:
-    """Every delegation row, in force or not."""
-    return conn.execute(select(delegations)).all()
 
 
 # ------------------------------------------------------------------ admission: reads

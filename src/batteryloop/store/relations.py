@@ -48,6 +48,11 @@ def delegations_on(conn: Connection, subjects: Iterable[str]) -> list[Delegation
     return [_delegation(r) for r in conn.execute(select(delegations).where(delegations.c.subject.in_(list(subjects))))]
 
 
+def all_delegations(conn: Connection) -> list[Delegation]:
+    """Every delegation, in force or not (the ledger's replay of its custody rules)."""
+    return [_delegation(r) for r in conn.execute(select(delegations))]
+
+
 def delegations_of(conn: Connection, subject: str) -> list[Delegation]:
     """Every delegation (in force or not) on ``subject``, by id."""
     return [_delegation(r) for r in conn.execute(select(delegations).where(delegations.c.subject == subject)

@@ -27,6 +27,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ..access import Caller
 from ..errors import Conflict, Forbidden, InvalidData, NotFound
 from ..store import ledger as repo
+from ..store import participants as participants_repo
+from ..store import relations as relations_repo
 from ..store.db import Store, StoreBusy, backoff, utcnow_iso
 from ..store.errors import IntegrityViolation
 from .canonical import GENESIS
@@ -140,7 +142,7 @@ class Ledger:
     def registry_keys(self) -> dict[str, Ed25519PublicKey | bool]:
         """Every participant's key as now registered (no cache): what verification uses."""
         with self.store.read() as conn:
-            texts = repo.public_key_texts(conn)
+            texts = dict(participants_repo.public_keys(conn))
         out: dict[str, Ed25519PublicKey | bool] = {}
         for pid, text in texts.items():
             try:
@@ -293,7 +295,7 @@ class Ledger:
         from ._parallel import admit_chunks
 
         with self.store.read() as conn:
-            texts = repo.public_key_texts(conn)
+            texts = dict(participants_repo.public_keys(conn))
         for start, results in admit_chunks(items, texts, workers, chunk):
             out: list[SealedEvent] = []
             for k, res in enumerate(results):
@@ -415,10 +417,10 @@ class Ledger:
             for r in repo.passport_births(conn, chunk):
                 st.operators[r.id] = r.economic_operator_id
                 st.born[r.id] = _date_text(r.manufacture_date)
-            for r in repo.delegations_of(conn, chunk):
+            for r in relations_repo.delegations_on(conn, chunk):
                 if in_force(r, st.recorded_at):
                     st.delegates.setdefault(r.subject, []).append(
-                        (r.grantee_id, frozenset(orjson.loads(r.actions)), r.grantor_id))
+                        (r.grantee_id, frozenset(r.actions), r.grantor_id))
         for x in todo:
             st.operators.setdefault(x, None)
 
@@ -717,7 +719,7 @@ class Ledger:
 
         rep = VerifyReport(scope="store")
         with self.store.read() as conn:
-            texts = repo.public_key_texts(conn)
+            texts = dict(participants_repo.public_keys(conn))
             top = repo.max_gseq(conn)
         ranges = [(lo, min(lo + batch - 1, top), full_schema) for lo in range(1, top + 1, batch)]
         if ":memory:" in self.store.url:
@@ -793,7 +795,7 @@ class Ledger:
         with self.store.read() as conn:
             roles = repo.all_roles(conn)
             dels: dict[str, list[Any]] = {}
-            for r in repo.all_delegations(conn):
+            for r in relations_repo.all_delegations(conn):
                 dels.setdefault(r.subject, []).append(r)
         custody: dict[str, dict[str, Any]] = {}
         lots: dict[str, tuple[str, str, str]] = {}  # lot -> (kind, produced_at, producer)
@@ -802,7 +804,7 @@ class Ledger:
         chains: set[str] = set()
 
         def delegates_at(x: str, at: str) -> list[tuple[str, frozenset[str], str]]:
-            return [(r.grantee_id, frozenset(orjson.loads(r.actions)), r.grantor_id)
+            return [(r.grantee_id, frozenset(r.actions), r.grantor_id)
                     for r in dels.get(x, ()) if in_force(r, at)]
 
         last = 0
