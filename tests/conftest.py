@@ -221,6 +221,14 @@ def _var_dir() -> Path:
     return Path(tempfile.mkdtemp(dir=_VAR_ROOT))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _remove_var_root() -> Iterator[None]:
+    """Remove the var folders at the end of the session (pytest-xdist's workers end without running atexit)."""
+    yield
+    if _VAR_ROOT is not None:
+        shutil.rmtree(_VAR_ROOT, ignore_errors=True)
+
+
 def make_services(store: Any) -> Any:
     from batteryloop.services import build_services
     from batteryloop.config import Settings
