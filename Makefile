@@ -7,7 +7,7 @@ PACKS ?= 2000
 SEED ?= 42
 YEARS ?= 10
 
-.PHONY: install demo test test-postgres test-fast bench clean system-deps
+.PHONY: install demo test test-postgres test-fast bench mutation clean system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ test-postgres: $(STAMP) system-deps
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -x -m "not slow"
+
+## Mutation testing of the core modules: the changed ones, or MODULE=passport.lifecycle (several: space-separated),
+## or MODULE=--all; prints the kill rate per module (docs/testing.md). Slow: not part of make test.
+mutation: $(STAMP)
+	$(BIN)/python bench/mutation.py $(MODULE)
 
 bench: $(STAMP)
 	@ls bench/*.py

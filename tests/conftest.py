@@ -64,6 +64,7 @@ def postgres_url() -> Iterator[str]:
         yield url
     finally:
         server.stop()
+        os.environ.pop("BATTERYLOOP_TEST_POSTGRES_URL", None)  # the server is gone; a later session starts its own
 
 
 @pytest.fixture(scope="session")
@@ -215,7 +216,7 @@ def _var_dir() -> Path:
     """A fresh folder for one node's keys and health files, under one root that is removed when the test
     process ends (no folder per test left in the system's temporary directory)."""
     global _VAR_ROOT
-    if _VAR_ROOT is None:
+    if _VAR_ROOT is None or not _VAR_ROOT.exists():
         _VAR_ROOT = Path(tempfile.mkdtemp(prefix="batteryloop-test-var-"))
         atexit.register(shutil.rmtree, _VAR_ROOT, True)
     return Path(tempfile.mkdtemp(dir=_VAR_ROOT))
@@ -224,9 +225,11 @@ def _var_dir() -> Path:
 @pytest.fixture(scope="session", autouse=True)
 def _remove_var_root() -> Iterator[None]:
     """Remove the var folders at the end of the session (pytest-xdist's workers end without running atexit)."""
+    global _VAR_ROOT
     yield
     if _VAR_ROOT is not None:
         shutil.rmtree(_VAR_ROOT, ignore_errors=True)
+        _VAR_ROOT = None  # a runner that calls pytest.main again in this process (mutmut) starts a new root
 
 
 def make_services(store: Any) -> Any:
