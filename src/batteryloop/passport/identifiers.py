@@ -30,12 +30,12 @@ class UniqueIdentifier:
     serial: str
 
     def __post_init__(self) -> None:
-        if not IAC_RE.match(self.issuing_agency_code):
+        if not IAC_RE.fullmatch(self.issuing_agency_code):  # fullmatch: '$' alone lets a final '\n' through
             raise ValueError(
                 f"issuing agency code {self.issuing_agency_code!r} must be 1-3 uppercase letters or digits"
             )
         for name, part in (("company id", self.company_id), ("serial", self.serial)):
-            if not PART_RE.match(part):
+            if not PART_RE.fullmatch(part):
                 raise ValueError(f"{name} {part!r} may hold only uppercase letters, digits and '-'")
         if len(self.text) > MAX_LENGTH:
             raise ValueError(f"identifier {self.text!r} is longer than {MAX_LENGTH} characters (ISO/IEC 15459)")
