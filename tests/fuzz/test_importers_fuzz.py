@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 
 from batteryloop.errors import BatteryloopError, InvalidData
 from batteryloop.health.errors import HealthError
-from tests.fuzz.test_readers_fuzz import edits, mutate
+from tests.fuzz.test_readers_fuzz import edits, mutate, refusal_names_its_file, summary_invariants
 
 SETTINGS = settings(max_examples=30, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
@@ -122,9 +122,17 @@ def test_generated_arbin_workbooks_read_or_fail_clearly(sheets: list[str], drop:
         data = read_cycler_file(path)
     except HealthError as exc:
         event(f"refused: {str(exc).split(': ', 1)[-1][:50]}")
+        refusal_names_its_file(exc, path)
         return
     event("read")
-    cycle_summary(data) if data.frame.height else None
+    if data.frame.height:
+        try:
+            summary = cycle_summary(data)
+        except HealthError as exc:  # e.g. no complete cycle in what was read
+            refusal_names_its_file(exc, path) if getattr(exc, "errors", None) else None
+            assert str(exc).strip()
+            return
+        summary_invariants(summary)
 
 
 def _rezip(raw: bytes, member_edit: Any) -> bytes:
@@ -167,10 +175,13 @@ def test_real_arbin_workbook_with_mutated_xml(e: tuple, which: str, swap: list[t
     path = tmp_path_factory.mktemp("xlm") / "m.xlsx"
     path.write_bytes(_rezip(calce_small, member_edit))
     try:
-        cycle_summary(read_cycler_file(path))
+        summary = cycle_summary(read_cycler_file(path))
         event("read")
     except HealthError as exc:
         event(f"refused: {str(exc).split(': ', 1)[-1][:50]}")
+        assert str(exc).strip()
+        return
+    summary_invariants(summary)
 
 
 # ------------------------------------------------------------------------------- archive import
