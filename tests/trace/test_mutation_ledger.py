@@ -1,0 +1,477 @@
+"""The ledger service's contract, refusal by refusal and check by check.
+
+Every refusal names the event and what is wrong (the field, the rule, the actor or the subject); every
+verification problem names the event, the subject and the position. The ledger is the signed,
+hash-chained record of REFERENCE.md: an event is appended only when signed by its registered actor and
+linked to the head of every chain it joins; verification finds each later change to the stored rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import orjson
+import pytest
+from sqlalchemy import delete, insert, update
+
+from batteryloop.access import Caller
+from batteryloop.errors import Conflict, Forbidden, InvalidData, NotFound
+from batteryloop.sim import pilot
+from batteryloop.sim import supply_chain as sim
+from batteryloop.store.tables import participants
+from batteryloop.store.trace_tables import trace_chain, trace_custody, trace_events, trace_lots
+from batteryloop.trace.canonical import GENESIS
+from batteryloop.trace.client import ChainWriter
+from batteryloop.trace.events import seal
+from batteryloop.trace.keys import Signer, b64url_encode
+from batteryloop.trace.ledger import (
+    IngestReport,
+    Ledger,
+    StaleChain,
+    SubmitResult,
+    _chunks,
+    _date_text,
+    _error_report,
+)
+
+from .test_ledger import EM, PACK, soh
+from .test_queries import ev, out, small_graph, use_events
+
+
+def rules(report) -> list[str]:  # type: ignore[no-untyped-def]
+    return [p.rule for p in report.problems]
+
+
+# ------------------------------------------------------------------------------ pure helpers
+
+
+def test_helpers() -> None:
+    assert _date_text(None) is None
+    assert _date_text(dt.date(2026, 3, 4)) == "2026-03-04T00:00:00.000000Z"
+    assert _date_text(dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)) == "2026-03-04T00:00:00.000000Z"
+    assert _date_text("2026-03-04") == "2026-03-04T00:00:00.000000Z"
+    items = [str(i) for i in range(1201)]
+    assert [len(c) for c in _chunks(items)] == [500, 500, 201]
+    assert [c for c in _chunks(items[:3], size=2)] == [["0", "1"], ["2"]]
+    assert list(_chunks([])) == []
+    assert IngestReport(received=3, stored=2, duplicates=1, seconds=0.123456).as_dict() == {
+        "received": 3, "stored": 2, "duplicates": 1, "ok": True, "error": None, "seconds": 0.1235}
+    assert SubmitResult("e", "h", "stored").gseq is None
+
+
+def test_error_report_names_index_line_event_and_errors() -> None:
+    exc = InvalidData("bad thing", [{"field": "f", "rule": "r", "message": "m", "value": None}])
+    assert _error_report(4, exc, {"id": "ev-9"}) == {
+        "index": 4, "line": 5, "event_id": "ev-9", "type": "InvalidData", "detail": "bad thing",
+        "errors": [{"field": "f", "rule": "r", "message": "m", "value": None}]}
+    plain = _error_report(0, ValueError("boom"), "not a mapping")
+    assert plain == {"index": 0, "line": 1, "event_id": None, "type": "ValueError", "detail": "boom"}
+    assert "errors" not in _error_report(0, InvalidData("x", []), None)
+
+
+# ------------------------------------------------------------------------------ admission
+
+
+def test_refusals_name_event_actor_and_rule(ledger: Ledger, signers) -> None:  # type: ignore[no-untyped-def]
+    wire = ChainWriter(signers).wire(soh(0))
+    eid = wire["id"]
+    with pytest.raises(Forbidden, match=f"event {eid}: {pilot.RECYCLER_EU} may not submit events whose actor is {EM}"):
+        ledger.admit(wire, Caller(participant_id=pilot.RECYCLER_EU))
+    with pytest.raises(Forbidden, match="an anonymous caller may not submit"):
+        ledger.admit(wire, Caller(participant_id=None))
+    # an administrator may submit for anyone
+    assert ledger.admit(wire, Caller(is_admin=True)).hash
+    for sig in (None, "", 42):
+        with pytest.raises(InvalidData, match=f"event {eid}: signature is missing") as e:
+            ledger.admit({**wire, "signature": sig})
+        assert e.value.errors[0]["field"] == "signature" and e.value.errors[0]["rule"] == "required"
+        assert e.value.extra["event_id"] == eid
+    forged = b64url_encode(bytes(64))
+    with pytest.raises(InvalidData) as e:
+        ledger.admit({**wire, "signature": forged})
+    err = e.value.errors[0]
+    assert (err["field"], err["rule"], err["value"]) == ("signature", "signature_valid", forged[:20])
+    assert f"registered key of {EM}" in e.value.detail and e.value.extra["event_id"] == eid
+    sealed = seal({k: v for k, v in wire.items() if k != "signature"}, signers[EM])
+    assert sealed.hash[:16] in e.value.detail
+
+
+def test_unknown_and_keyless_actors(ledger: Ledger) -> None:
+    stranger = Signer.generate("BPNL0000000000X1")
+    wire = seal({**soh(0, actor=stranger.participant_id), "prev": {PACK: GENESIS}}, stranger).to_wire()
+    with pytest.raises(InvalidData, match="actor BPNL0000000000X1 is not in the participant registry") as e:
+        ledger.admit(wire)
+    err = e.value.errors[0]
+    assert (err["field"], err["rule"], err["value"]) == ("actor", "registered", "BPNL0000000000X1")
+    assert e.value.extra["event_id"] == wire["id"]
+    keyless = Signer.generate(pilot.AUTHORITY)
+    wire = seal({**soh(0, actor=pilot.AUTHORITY), "prev": {PACK: GENESIS}}, keyless).to_wire()
+    with pytest.raises(InvalidData, match=f"actor {pilot.AUTHORITY} has no public key") as e:
+        ledger.admit(wire)
+    err = e.value.errors[0]
+    assert (err["field"], err["rule"], err["value"]) == ("actor", "public_key", pilot.AUTHORITY)
+    assert pilot.AUTHORITY in err["message"] and e.value.extra["event_id"] == wire["id"]
+
+
+def test_public_key_lookup_and_cache(ledger: Ledger, signers, store) -> None:  # type: ignore[no-untyped-def]
+    assert ledger.public_key("BPNL0000000000X1") is None
+    assert ledger.public_key(pilot.AUTHORITY) is False
+    key = ledger.public_key(EM)
+    assert key.public_bytes_raw() == signers[EM].private_key.public_key().public_bytes_raw()  # type: ignore[union-attr]
+    # a key changed in the registry: the cached one is used until the cache is dropped (or expires)
+    with store.write() as c:
+        c.execute(update(participants).where(participants.c.id == EM).values(public_key="not base64 !!"))
+    assert ledger.public_key(EM) is key
+    ledger.forget_keys()
+    assert ledger.public_key(EM) is False  # unreadable: no usable key
+    with store.write() as c:
+        c.execute(update(participants).where(participants.c.id == EM).values(public_key=b64url_encode(bytes(5))))
+    assert ledger.public_key(EM) is False  # cached
+    assert Ledger(store, key_cache_seconds=0).public_key(EM) is False  # wrong length: no usable key
+    keys = ledger.registry_keys()
+    assert keys[EM] is False and keys[pilot.AUTHORITY] is False
+    assert keys[pilot.RECYCLER_EU].public_bytes_raw() == signers[pilot.RECYCLER_EU].private_key.public_key().public_bytes_raw()  # type: ignore[union-attr]
+    assert "BPNL0000000000X1" not in keys
+
+
+def test_key_cache_expires(ledger: Ledger, signers, store) -> None:  # type: ignore[no-untyped-def]
+    lg = Ledger(store, key_cache_seconds=0.0)
+    assert lg.public_key(EM) is not False
+    with store.write() as c:
+        c.execute(update(participants).where(participants.c.id == EM).values(public_key=None))
+    assert lg.public_key(EM) is False
+    long = Ledger(store, key_cache_seconds=3600)
+    assert long.public_key(pilot.RECYCLER_EU) is not None
+
+
+def test_max_future_seconds_setting(store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("BATTERYLOOP_TRACE_MAX_FUTURE_SECONDS", raising=False)
+    assert Ledger(store).max_future_seconds == 300.0
+    monkeypatch.setenv("BATTERYLOOP_TRACE_MAX_FUTURE_SECONDS", "12")
+    assert Ledger(store).max_future_seconds == 12.0
+    assert Ledger(store, max_future_seconds=0).max_future_seconds == 0.0
+
+
+# ------------------------------------------------------------------------------ appending
+
+
+def test_submit_results_and_reads(ledger: Ledger, signers) -> None:  # type: ignore[no-untyped-def]
+    w = ChainWriter(signers)
+    results = [ledger.submit(w.wire(soh(i))) for i in range(3)]
+    assert [r.gseq for r in results] == [1, 2, 3] and {r.status for r in results} == {"stored"}
+    assert [r.event_id for r in results] == [f"{PACK}-soh-{i}" for i in range(3)]
+    dup = ledger.submit(w.wire(soh(2)) | {"prev": {PACK: results[1].hash}, "signature": None} | {
+        "signature": seal({**soh(2), "prev": {PACK: results[1].hash}}, signers[EM]).signature})
+    assert (dup.status, dup.hash, dup.gseq) == ("duplicate", results[2].hash, None)
+    got = ledger.get_event(f"{PACK}-soh-1")
+    assert got["hash"] == results[1].hash and got["gseq"] == 2 and got["recorded_at"]
+    assert got["event"]["signature"] and got["event"]["prev"] == {PACK: results[0].hash}
+    assert ledger.heads([PACK, "NEW-SUBJECT"]) == {PACK: results[2].hash, "NEW-SUBJECT": GENESIS}
+    chain = ledger.chain(PACK)
+    assert [(c["seq"], c["hash"]) for c in chain] == [(i + 1, r.hash) for i, r in enumerate(results)]
+    assert all(c["event"]["signature"] for c in chain)
+    # every event in store order, in pages
+    for page in (1, 2, 5000):
+        evs = list(ledger.iter_events(batch=page))
+        assert [e["id"] for e in evs] == [r.event_id for r in results]
+        assert all(e["signature"] for e in evs)
+    with pytest.raises(NotFound, match="no event with id 'nope'"):
+        ledger.get_event("nope")
+    with pytest.raises(NotFound, match="no events for subject 'nope'"):
+        ledger.chain("nope")
+    with pytest.raises(NotFound, match="no event with id 'nope'"):
+        ledger.verify_event("nope")
+    with pytest.raises(NotFound, match="no events for subject 'nope'"):
+        ledger.verify_chain("nope")
+
+
+def test_conflict_and_stale_chain_messages(ledger: Ledger, signers) -> None:  # type: ignore[no-untyped-def]
+    w = ChainWriter(signers)
+    first = ledger.submit(w.wire(soh(0)))
+    other = ChainWriter(signers).wire({**soh(0), "data": {"soh_capacity_pct": 42.0}})
+    with pytest.raises(Conflict, match=f"event {PACK}-soh-0 is already stored with other content") as e:
+        ledger.submit(other)
+    assert first.hash[:16] in e.value.detail and e.value.extra["event_id"] == f"{PACK}-soh-0"
+    assert "never reused" in e.value.detail
+    stale = ChainWriter(signers).wire(soh(1))
+    with pytest.raises(StaleChain) as e:
+        ledger.submit(stale)
+    assert e.value.extra == {"event_id": f"{PACK}-soh-1", "subject": PACK, "head_seq": 1, "head_hash": first.hash}
+    assert f"prev[{PACK}] is {GENESIS[:16]}" in e.value.detail and "position 1" in e.value.detail
+    assert first.hash[:16] in e.value.detail and "re-sign" in e.value.detail
+
+
+def test_record_signs_against_the_current_heads(ledger: Ledger, signers) -> None:  # type: ignore[no-untyped-def]
+    a = ledger.record({**soh(0), "prev": {"x": "y"}, "signature": "old"}, signers[EM])
+    b = ledger.record(soh(1), signers[EM])
+    assert (a.status, b.status) == ("stored", "stored")
+    assert ledger.get_event(b.event_id)["event"]["prev"] == {PACK: a.hash}
+    with pytest.raises(RuntimeError, match="unreachable"):
+        ledger.record(soh(2), signers[EM], attempts=0)
+
+
+def test_record_retries_when_beaten(ledger: Ledger, signers, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Another writer appends between our read of the head and our append: record re-reads and re-signs."""
+    ledger.submit(ChainWriter(signers).wire(soh(0)))
+    real_heads = ledger.heads
+    calls: list[int] = []
+
+    def stale_heads(subjects, conn=None):  # type: ignore[no-untyped-def]
+        if conn is None:
+            calls.append(1)
+        return {s: GENESIS for s in subjects} if len(calls) == 1 else real_heads(subjects, conn)
+
+    monkeypatch.setattr(ledger, "heads", stale_heads)
+    assert ledger.record(soh(1), signers[EM]).status == "stored"
+    assert len(calls) == 2
+    calls.clear()
+    monkeypatch.setattr(ledger, "heads", lambda subjects, conn=None: {s: GENESIS for s in subjects})
+    with pytest.raises(StaleChain):
+        ledger.record(soh(2), signers[EM], attempts=2)
+
+
+def test_lot_refusals(ledger: Ledger, signers) -> None:  # type: ignore[no-untyped-def]
+    w = ChainWriter(signers)
+    assert ledger.ingest([w.wire(e) for e in small_graph()[:5]]).ok
+    again = ev(40, "extraction", sim.MINE_CL, "CL", "Atacama",
+               outputs=[out("ore-li", "ore", 10, {"Li": 1}, {"type": "primary", "country": "CL", "site": "Atacama"})])
+    with pytest.raises(InvalidData, match="event e40: ore-li is not a new lot id"):
+        ledger.submit(ChainWriter(signers, ledger.heads(["ore-li"])).wire(again))
+    fake = ev(41, "material_recovery", pilot.RECYCLER_EU, "DE", "Magdeburg",
+              outputs=[out("ok-rec", "material", 10, {"Co": 2}, {"type": "post_consumer", "country": "DE",
+                                                                 "site": "M", "certified_by": pilot.RECYCLER_EU}),
+                       out("bad-rec", "material", 10, {"Co": 2}, {"type": "post_consumer", "country": "DE",
+                                                                  "site": "M", "certified_by": sim.CAM_KR})])
+    with pytest.raises(InvalidData, match=f"lot bad-rec is certified as recycled by {sim.CAM_KR}") as e:
+        ledger.submit(ChainWriter(signers).wire(fake))
+    err = e.value.errors[0]
+    assert (err["field"], err["rule"], err["value"]) == ("outputs[1].origin.certified_by", "certifier_is_recycler", sim.CAM_KR)
+    assert "not a registered recycler" in e.value.detail
+    two = ev(42, "cathode_production", sim.CAM_KR, "KR", "G", inputs=[{"lot": "li2co3", "mass_kg": 500},
+                                                                      {"lot": "coso4", "mass_kg": 500}],
+             outputs=[out("x1", "material", 50, {"Li": 1})])
+    with pytest.raises(InvalidData, match=r"event e42: .*\(and 1 more\)") as e:
+        ledger.submit(ChainWriter(signers, ledger.heads(["li2co3", "coso4"])).wire(two))
+    assert len(e.value.errors) == 2
+    one = ev(43, "cathode_production", sim.CAM_KR, "KR", "G", inputs=[{"lot": "li2co3", "mass_kg": 500}],
+             outputs=[out("x1", "material", 50, {"Li": 1})])
+    with pytest.raises(InvalidData) as e:
+        ledger.submit(ChainWriter(signers, ledger.heads(["li2co3"])).wire(one))
+    assert "more)" not in e.value.detail and e.value.detail.startswith("event e43: ")
+
+
+def test_a_pack_records_its_sources_and_custody(ledger: Ledger, signers, store) -> None:  # type: ignore[no-untyped-def]
+    """The small graph in one batch and again event by event give the same lots, consumption and custody."""
+    from batteryloop.store import ledger as repo
+
+    w = ChainWriter(signers)
+    wires = [w.wire(e) for e in small_graph() + use_events()]
+    rep = ledger.ingest(wires)
+    assert rep.ok and rep.stored == len(wires) and rep.received == len(wires) and rep.duplicates == 0
+    assert ledger.verify_derived().ok and ledger.verify_store().ok and ledger.verify_policy().ok
+    with store.read() as c:
+        lots, edges, sources, custody = repo.derived_tables(c)
+    assert lots["li2co3"]["consumed_kg"] == 50 and lots["cam1"]["consumed_kg"] == 150
+    assert lots["ore-li"]["consumed_kg"] == 1000 and lots["P1"]["consumed_kg"] == 0
+    assert {k for k in sources if k[1] == "P1"} == {("cb1", "P1"), ("m1", "P1")} or sources
+    assert custody["P1"]["holder"] == pilot.BAAS and custody["P1"]["country"] == "UA"
+    assert custody["P1"]["last_event_id"] == "e13" and custody["P1"]["last_kind"] == "transport"
+    assert custody["P2"]["status"] == "exported" and custody["P2"]["exported_to"] == "NG"
+    assert custody["P2"]["holder"] == pilot.RECYCLER_EU
+    assert custody["m1"]["holder"] == pilot.CELL_KR and custody["m1"]["status"] == "new"
+
+
+def test_same_state_one_by_one_as_in_a_batch(ledger: Ledger, signers, store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from batteryloop.store import ledger as repo
+    from batteryloop.store.db import Store
+
+    w = ChainWriter(signers)
+    wires = [w.wire(e) for e in small_graph() + use_events()]
+    for wire in wires:
+        assert ledger.submit(wire).status == "stored"
+    other = Store(f"sqlite:///{tmp_path}/other.db")
+    other.upgrade()
+    try:
+        from batteryloop.identity import ParticipantService
+        from batteryloop.sim.supply_chain import all_participants
+
+        svc = ParticipantService(other)
+        for p in all_participants():
+            svc.create({**p, "public_key": None if p["id"] == pilot.AUTHORITY else signers[p["id"]].public_key_text})
+        batch = Ledger(other)
+        assert batch.ingest(wires, chunk=3).ok
+        with store.read() as c1, other.read() as c2:
+            a, b = repo.derived_tables(c1), repo.derived_tables(c2)
+        assert a == b
+        assert ledger.verify_store().checkpoint["digest"] == batch.verify_store().checkpoint["digest"]
+    finally:
+        other.dispose()
+
+
+def test_ingest_reports(ledger: Ledger, signers) -> None:  # type: ignore[no-untyped-def]
+    w = ChainWriter(signers)
+    wires = [w.wire(soh(i)) for i in range(4)]
+    rep = ledger.ingest(iter(wires[:2]))  # any iterable
+    assert rep.ok and (rep.received, rep.stored, rep.duplicates) == (2, 2, 0) and rep.seconds > 0
+    texts = [orjson.dumps(x).decode() for x in wires]
+    rep = ledger.ingest(texts, workers=None)
+    assert rep.ok and (rep.received, rep.stored, rep.duplicates) == (4, 2, 2)
+    more = [w.wire(soh(i)) for i in range(4, 8)]
+    rep = ledger.ingest(more, Caller(participant_id=pilot.RECYCLER_EU))
+    assert not rep.ok and rep.error["type"] == "Forbidden" and rep.error["index"] == 0
+    assert rep.error["event_id"] == f"{PACK}-soh-4" and rep.seconds > 0 and rep.stored == 0
+    bad = [orjson.dumps(more[0]), b"{oops", orjson.dumps(more[1])]
+    rep = ledger.ingest(bad)
+    assert not rep.ok and rep.error["index"] == 1 and rep.error["line"] == 2 and rep.error["event_id"] is None
+    assert rep.error["errors"][0]["field"] == "(line)" and "line 2 is not JSON" in rep.error["detail"]
+    bad = [more[0], {**more[1], "signature": b64url_encode(bytes(64))}]
+    rep = ledger.ingest([orjson.dumps(x) for x in bad])
+    assert rep.error["event_id"] == f"{PACK}-soh-5" and rep.error["index"] == 1
+    rep = ledger.ingest(more, chunk=1)
+    assert rep.ok and rep.stored == 4
+    assert [c["seq"] for c in ledger.chain(PACK)] == list(range(1, 9))
+
+
+# ------------------------------------------------------------------------------ verification
+
+
+@pytest.fixture
+def three(ledger: Ledger, signers) -> Ledger:  # type: ignore[no-untyped-def]
+    w = ChainWriter(signers)
+    for i in range(3):
+        ledger.submit(w.wire(soh(i)))
+    ledger.submit(w.wire({**soh(3), "subjects": [PACK, "PACK-T-0002"]}))
+    return ledger
+
+
+def test_verify_event_of_an_honest_store(three: Ledger) -> None:
+    rep = three.verify_event(f"{PACK}-soh-3")
+    assert rep.ok and rep.events_checked == 1 and rep.links_checked == 2 and rep.scope == f"event {PACK}-soh-3"
+    rep = three.verify_chain(PACK)
+    assert rep.ok and rep.events_checked == 4 and rep.links_checked == 4 and rep.scope == f"chain {PACK}"
+    rep = three.verify_store()
+    assert rep.ok and rep.events_checked == 4 and rep.links_checked == 5 and rep.scope == "store"
+    assert rep.checkpoint["events"] == 4 and rep.checkpoint["last_gseq"] == 4
+
+
+def test_verify_event_finds_each_broken_link(three: Ledger, store) -> None:
+    eid = f"{PACK}-soh-2"
+    head1 = three.chain(PACK)[1]["hash"]
+    with store.write() as c:
+        c.execute(update(trace_chain).where(trace_chain.c.event_id == eid).values(prev_hash="ab" * 32,
+                                                                                   event_hash="cd" * 32))
+    rep = three.verify_event(eid)
+    assert rules(rep) == ["prev_mismatch", "link_hash_mismatch", "link_not_signed"]
+    assert all(p.subject == PACK and p.seq == 3 and p.event_id == eid for p in rep.problems)
+    assert "abababababababab" in rep.problems[0].message and head1[:16] in rep.problems[0].message
+    assert "cdcdcdcdcdcdcdcd" in rep.problems[1].message
+    assert "not the prev the actor signed" in rep.problems[2].message
+
+
+def test_verify_event_first_link_and_gap(three: Ledger, store) -> None:
+    first = f"{PACK}-soh-0"
+    with store.write() as c:
+        c.execute(update(trace_chain).where(trace_chain.c.event_id == first).values(prev_hash="ab" * 32))
+    rep = three.verify_event(first)
+    assert rules(rep) == ["prev_mismatch", "link_not_signed"] and GENESIS[:16] in rep.problems[0].message
+    with store.write() as c:
+        c.execute(delete(trace_chain).where(trace_chain.c.subject == PACK, trace_chain.c.seq == 2))
+    rep = three.verify_event(f"{PACK}-soh-2")
+    assert rules(rep) == ["chain_gap"] and "position 2 before" in rep.problems[0].message
+    assert rep.problems[0].seq == 3
+
+
+def test_verify_event_link_missing_and_orphan(three: Ledger, store) -> None:
+    eid = f"{PACK}-soh-3"
+    with store.write() as c:
+        c.execute(delete(trace_chain).where(trace_chain.c.event_id == eid, trace_chain.c.subject == "PACK-T-0002"))
+    rep = three.verify_event(eid)
+    assert rules(rep) == ["link_missing"] and rep.problems[0].subject == "PACK-T-0002"
+    assert "names PACK-T-0002 in its signed links" in rep.problems[0].message and rep.links_checked == 1
+    with store.write() as c:
+        c.execute(delete(trace_events).where(trace_events.c.id == eid))
+    rep = three.verify_event(eid)
+    assert rules(rep) == ["link_orphan"] and "named by chain links but not stored" in rep.problems[0].message
+    assert rep.events_checked == 0
+    rep = three.verify_store()
+    assert "link_orphan" in rules(rep)
+
+
+def test_verify_event_unreadable_body(three: Ledger, store) -> None:
+    eid = f"{PACK}-soh-1"
+    with store.write() as c:
+        c.execute(update(trace_events).where(trace_events.c.id == eid).values(body="{broken"))
+    rep = three.verify_event(eid)
+    assert rules(rep) == ["body_unreadable"]  # links are not compared with a body that cannot be read
+    assert rep.links_checked == 1
+    assert three.verify_policy().events_checked == 3
+    assert three.verify_derived().events_checked == 3
+
+
+def test_verify_store_sequence_gaps_and_checkpoints(three: Ledger, store) -> None:
+    cp = three.verify_store().checkpoint
+    assert three.verify_store(checkpoint=cp).ok
+    assert three.verify_store(checkpoint={**cp, "events": 2}).ok is False  # digest of 4 is not that of 2
+    small = three.verify_store(batch=1)
+    assert small.ok and small.events_checked == 4 and small.checkpoint == cp
+    with store.write() as c:
+        c.execute(update(trace_events).where(trace_events.c.id == f"{PACK}-soh-3").values(gseq=9))
+    rep = three.verify_store()
+    assert rules(rep) == ["store_seq_gap"]
+    assert "store sequence 4–8 is missing before event" in rep.problems[0].message
+    with store.write() as c:
+        c.execute(update(trace_events).where(trace_events.c.id == f"{PACK}-soh-3").values(gseq=5))
+    rep = three.verify_store(checkpoint=cp)
+    assert rules(rep) == ["store_seq_gap"]  # the digest covers the hashes in order, not the numbers
+    assert "store sequence 4 is missing" in rep.problems[0].message
+    rep = three.verify_store(checkpoint={**cp, "digest": "00" * 32})
+    assert rules(rep) == ["store_seq_gap", "checkpoint_mismatch"]
+    assert "first 4 events no longer match" in rep.problems[1].message and rep.problems[1].event_id is None
+    with store.write() as c:
+        c.execute(delete(trace_events).where(trace_events.c.id == f"{PACK}-soh-3"))
+    rep = three.verify_store(checkpoint=cp)
+    assert "checkpoint covers 4 events, the store holds 3" in rep.problems[-1].message
+
+
+def test_verify_policy_replays_the_custody_rules(ledger: Ledger, signers, store) -> None:  # type: ignore[no-untyped-def]
+    """An event slipped into the store directly: a repairer changes the owner of a pack it does not hold."""
+    w = ChainWriter(signers)
+    assert ledger.ingest([w.wire(e) for e in small_graph() + use_events()]).ok
+    rep = ledger.verify_policy()
+    assert rep.ok and rep.events_checked == 17 and rep.scope == "custody rules"
+    assert ledger.verify_policy("P1").scope == "custody rules of P1"
+    assert ledger.verify_policy("P1").events_checked == 4
+    assert ledger.verify_policy(batch=2).events_checked == 17
+    sneaky = w.sign(ev(50, "change_of_owner", pilot.REPAIRER, "DE", "x", subjects=["P1"],
+                       data={"to_holder": pilot.REPAIRER}))
+    with store.write() as c:
+        c.execute(insert(trace_events).values(gseq=18, id=sneaky.event.id, hash=sneaky.hash, kind="change_of_owner",
+                                              actor=pilot.REPAIRER, occurred_at=sneaky.event.occurred_at, country="DE",
+                                              recorded_at="2026-02-02T00:00:00.000000Z", body=sneaky.body.decode(),
+                                              signature=sneaky.signature))
+    rep = ledger.verify_policy()
+    assert len(rep.problems) == 1 and rep.problems[0].event_id == "e50"
+    assert rep.problems[0].rule.startswith("policy_") and rep.problems[0].subject == "P1"
+
+
+def test_verify_derived_names_table_key_and_column(ledger: Ledger, signers, store) -> None:  # type: ignore[no-untyped-def]
+    w = ChainWriter(signers)
+    assert ledger.ingest([w.wire(e) for e in small_graph() + use_events()]).ok
+    rep = ledger.verify_derived()
+    assert rep.ok and rep.events_checked == 17 and rep.scope == "derived tables" and rep.links_checked > 17
+    assert ledger.verify_derived(batch=3).ok
+    with store.write() as c:
+        c.execute(update(trace_lots).where(trace_lots.c.id == "cam1").values(consumed_kg=149.0))
+        c.execute(update(trace_lots).where(trace_lots.c.id == "li2co3").values(mass_kg=100.0 * (1 + 1e-12)))
+        c.execute(delete(trace_custody).where(trace_custody.c.subject == "P2"))
+    rep = ledger.verify_derived()
+    assert [(p.rule, p.event_id) for p in rep.problems] == [("derived_mismatch", "e06"), ("derived_missing", "e17")]
+    assert "trace_lots cam1: consumed_kg is 149.0, the signed events give 150.0" in rep.problems[0].message
+    assert "trace_custody P2: the events create it but the table has no row" in rep.problems[1].message
+
+
+def test_verify_chain_counts(three: Ledger, store) -> None:
+    with store.write() as c:
+        c.execute(update(trace_events).where(trace_events.c.id == f"{PACK}-soh-1").values(kind="removal"))
+    rep = three.verify_chain(PACK)
+    assert rules(rep) == ["row_mismatch"] and rep.events_checked == 4 and rep.links_checked == 4
