@@ -243,6 +243,18 @@ def test_chain_links_must_match_the_subjects() -> None:
     normalize(d)
 
 
+def test_chain_link_errors_name_at_most_five_subjects() -> None:
+    d = valid("soh_update")
+    d["subjects"] = [f"P{i}" for i in range(7)]
+    d["prev"] = {f"X{i}": GENESIS for i in range(7)}
+    detail, errs = errors_of(d)
+    msg = errs[0]["message"]
+    assert (errs[0]["field"], errs[0]["rule"], errs[0]["value"]) == ("prev", "chain_links", None)
+    assert "prev must give the previous event hash (or 64 zeros) for each subject, input and output" in msg
+    assert "no link for P0, P1, P2, P3, P4; links for unconcerned X0, X1, X2, X3, X4" in msg
+    assert "P5" not in msg and "X5" not in msg
+
+
 def test_chain_subjects_of_model_and_dict_agree() -> None:
     d = valid("refining")
     d["subjects"] = ["Z", "IN-1"]
