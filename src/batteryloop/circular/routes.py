@@ -451,7 +451,7 @@ def decide_routes_batch(
             raise CircularInputError("chemistry_index", f"shape {codes.shape}", f"one index per pack ({n}), each in 0..{len(names) - 1}")
     table = np.full((len(names), 3), np.nan)
     for j, name in enumerate(names):
-        vals = recycle_value_usd_per_kwh(parse_chemistry(str(name), f"chemistry ({name!r})"), refs, prices_usd_per_kg, t)
+        vals = recycle_value_usd_per_kwh(parse_chemistry(str(name), f"chemistry ({str(name)!r})"), refs, prices_usd_per_kg, t)
         table[j] = [np.nan if vals[f"recycle_{p}"] is None else vals[f"recycle_{p}"] for p in PROCESSES]
     rec = table[codes]
     gr = grade_routes or route_options.grade_routes()

@@ -1,0 +1,260 @@
+"""Route decision (circular.routes) by hand, with every recovered material priced at 0 $/kg so that the
+recycling values are the process-input costs alone (EverBatt inputs per kg of spent battery × the
+project's input prices, REFERENCE.md §4; batteryloop_assumptions):
+
+- pyro:   4.68 MJ / 3.6 × 0.08 + 0.6 × 0.025 + 0.30 × 0.03 + 0.15 × 0.02 + 0.21 × 0.20 + 0.06 × 0.60
+          = 0.104 + 0.015 + 0.009 + 0.003 + 0.042 + 0.036 = 0.209 $/kg
+- hydro:  1.08 × 0.10 + 0.561 × 0.50 + 0.366 × 0.60 + 2.5 × 0.004 + 0.125 / 3.6 × 0.08 + 0.6 × 0.025
+          = 0.108 + 0.2805 + 0.2196 + 0.010 + 0.0027778 + 0.015 = 0.6358778 $/kg
+- direct: 2.2 × 0.10 + 2.73 / 3.6 × 0.08 + 0.6 × 0.025 = 0.22 + 0.0606667 + 0.015 = 0.2956667 $/kg
+
+An NMC622 pack weighs 5.15 kg per kWh (BatPaC 5.0), so per kWh: pyro −1.07635, hydro −3.2747707,
+direct −1.5226833 $; the best recycling value of a 75 kWh pack is pyro's, R = −80.72625 $.
+Route economics (batteryloop_assumptions.route, second_life_literature): P = 115 $/kWh, r = 8 %,
+re-use ≥ 0.80 at 0.60 × P less 5 $/kWh test, 5 years; remanufacture ≥ 0.70 to SoH 0.95 at 0.75 × P,
+labour 15 $/kWh, cells 0.75 × P per SoH point, 6 years.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from batteryloop.circular.errors import CircularInputError
+from batteryloop.circular.routes import (
+    ROUTES,
+    RouteEconomics,
+    decide_route,
+    decide_routes_batch,
+    recycle_value_usd_per_kwh,
+    residual_value,
+)
+from batteryloop.reference import References
+
+ZERO = {k: 0.0 for k in ("Al", "Cu", "steel", "graphite", "Li2CO3", "Ni", "Co", "Mn", "Fe", "cathode")}
+PER_KWH = {"recycle_pyro": -0.209 * 5.15, "recycle_hydro": -0.6358778 * 5.15, "recycle_direct": -0.2956667 * 5.15}
+R75 = 75 * PER_KWH["recycle_pyro"]  # −80.72625 $
+DF5, DF6 = 1.08 ** -5, 1.08 ** -6
+
+
+def test_recycling_values_are_input_costs_when_material_is_free() -> None:
+    got = recycle_value_usd_per_kwh("NMC622", prices_usd_per_kg=ZERO)
+    assert got == pytest.approx(PER_KWH, rel=1e-6)
+
+
+def test_reuse_and_remanufacture_by_hand_with_free_material() -> None:
+    """SoH 0.85: re-use = 75 (0.85 × 69 − 5) + R × 1.08⁻⁵ = 4023.75 + R df5; remanufacture = 75 (0.95 × 86.25
+    − 15 − 0.10 × 86.25) + R df6 = 75 × 58.3125 + R df6; recycling = 75 × per-kWh value. Ranked by NPV:
+    remanufacture, re-use, then the recycling routes (pyro, direct, hydro); repurpose too."""
+    d = decide_route("NMC622", 75, 0.85, prices_usd_per_kg=ZERO, sensitivity=False)
+    assert d.option("reuse").npv_usd == pytest.approx(4023.75 + R75 * DF5, rel=1e-6)
+    assert d.option("remanufacture").npv_usd == pytest.approx(75 * 58.3125 + R75 * DF6, rel=1e-6)
+    for p, v in PER_KWH.items():
+        assert d.option(p).npv_usd == pytest.approx(75 * v, rel=1e-6)
+    assert d.recommended == "remanufacture"
+    order = [o.route for o in d.ranking]
+    assert order[:2] == ["remanufacture", "reuse"] and order[-3:] == ["recycle_pyro", "recycle_direct", "recycle_hydro"]
+    assert d.recycle_value_usd_per_kwh == pytest.approx(PER_KWH, rel=1e-6)
+    assert (d.chemistry, d.capacity_kwh, d.soh_fraction, d.grade, d.safety_flags) == ("NMC622", 75.0, 0.85, None, [])
+    assert d.sensitivity == []
+    flows = d.option("recycle_pyro").cash_flows
+    assert len(flows) == 1 and flows[0].amount_usd == pytest.approx(R75, rel=1e-6)
+
+
+def test_sensitivity_by_hand() -> None:
+    """SoH 0.85, free material. Remanufacture stays best down to its minimum SoH 0.70 (then recycling:
+    below 0.70 only repurpose and recycling remain and pyro recycling beats 5 years of second life),
+    and upwards to 1.0 (re-use − remanufacture = 75 (17.25 s − 10) + R (df5 − df6) < 0 for s ≤ 0.95, and
+    75 (69 s − 5 − 66.9375) < 0 up to 1): flips at 0.70.
+    New-pack price: remanufacture − re-use = 75 (0.1275 P − 10) + R (df6 − df5) = 0 at
+    P = (750 − R (df6 − df5)) / 9.5625; below it re-use wins."""
+    d = decide_route("NMC622", 75, 0.85, prices_usd_per_kg=ZERO)
+    by = {s.parameter: s for s in d.sensitivity}
+    assert list(by) == ["soh_fraction", "economics.new_pack_price_usd_per_kwh",
+                        "economics.repurpose_value_usd_per_kwh_delivered", "prices_usd_per_kg.Li2CO3",
+                        "prices_usd_per_kg.Co", "prices_usd_per_kg.Ni"]
+    soh = by["soh_fraction"]
+    assert soh.current == 0.85 and soh.searched == "0–1"
+    assert soh.flips_at == pytest.approx(0.70, abs=1e-9) and soh.new_best == "recycle_pyro"
+    price = by["economics.new_pack_price_usd_per_kwh"]
+    p_star = (750 - R75 * (DF6 - DF5)) / 9.5625
+    assert price.current == 115.0 and price.searched == "0–575"
+    assert price.flips_at == pytest.approx(p_star, rel=1e-9) and price.new_best == "reuse"
+    # free material: prices start at 0 and are searched over 0–1 $/kg
+    li = by["prices_usd_per_kg.Li2CO3"]
+    assert li.current == 0.0 and li.searched == "0–1" and li.flips_at is None and li.new_best is None
+    assert by["economics.repurpose_value_usd_per_kwh_delivered"].searched == "0–1"
+
+
+def test_sensitivity_reads_the_default_prices() -> None:
+    """With reference prices (EverBatt 2023: Li2CO3 8.57, Co 50.35, Ni 16.85 $/kg) the searched ranges
+    are 0 to ten times the price."""
+    d = decide_route("NMC622", 75, 0.85)
+    by = {s.parameter: s for s in d.sensitivity}
+    assert (by["prices_usd_per_kg.Li2CO3"].current, by["prices_usd_per_kg.Li2CO3"].searched) == (8.57, "0–85.7")
+    assert (by["prices_usd_per_kg.Co"].current, by["prices_usd_per_kg.Co"].searched) == (50.35, "0–503.5")
+    assert (by["prices_usd_per_kg.Ni"].current, by["prices_usd_per_kg.Ni"].searched) == (16.85, "0–168.5")
+    given = decide_route("NMC622", 75, 0.85, prices_usd_per_kg={"Co": 30.0})
+    co = next(s for s in given.sensitivity if s.parameter == "prices_usd_per_kg.Co")
+    assert co.current == 30.0 and co.searched == "0–300"
+
+
+def test_economics_overrides_are_checked_and_recorded() -> None:
+    e = RouteEconomics.from_references(reuse_years=0, reuse_price_fraction_of_new=1.0, discount_rate_fraction=0.0)
+    assert (e.reuse_years, e.reuse_price_fraction_of_new, e.discount_rate_fraction) == (0.0, 1.0, 0.0)
+    t = References.default().tracker()
+    RouteEconomics.from_references(tracker=t, reuse_years=3)
+    assert {(u.set, u.key, u.value) for u in t.used() if u.set == "input"} == {("input", "economics.reuse_years", 3)}
+    assert ("batteryloop_assumptions", "route.reuse_years") in {(u.set, u.key) for u in t.used()}
+    assert isinstance(e.reuse_years, float)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"reuse_price_fraction_of_new": 1.5}, r"economics\.reuse_price_fraction_of_new=1\.5: must be a fraction between 0 and 1"),
+        ({"discount_rate_fraction": -0.1}, r"economics\.discount_rate_fraction=-0\.1: must be a fraction between 0 and 1"),
+        ({"reuse_years": -1}, r"economics\.reuse_years=-1: must be a finite number, 0 or more"),
+        ({"reuse_years": math.inf}, r"economics\.reuse_years=inf: must be a finite number, 0 or more"),
+        ({"reuse_years": True}, r"economics\.reuse_years=True: must be a finite number, 0 or more"),
+        ({"reuse_years": "5"}, r"economics\.reuse_years='5': must be a finite number, 0 or more"),
+        ({"zeta": 1, "alpha": 2}, r"economics\.alpha=2: unknown economics field; known: new_pack_price_usd_per_kwh, discount_rate_fraction, "),
+    ],
+)
+def test_economics_errors_name_the_field(overrides: dict, message: str) -> None:
+    with pytest.raises(CircularInputError, match=message):
+        RouteEconomics.from_references(**overrides)
+
+
+def test_grades_flags_and_their_reasons() -> None:
+    """Grade B forbids re-use (reason names the grade and the route); a safety flag leaves only
+    recycling (reason names the flags); infeasible routes carry no cash flows and rank last."""
+    b = decide_route("NMC622", 75, 0.85, grade="B", prices_usd_per_kg=ZERO, sensitivity=False)
+    reuse = b.option("reuse")
+    assert (reuse.feasible, reuse.npv_usd, reuse.reason, reuse.cash_flows) == (False, None, "grade B does not allow reuse", [])
+    assert b.ranking[-1].route == "reuse" and b.recommended == "remanufacture" and b.grade == "B"
+    f = decide_route("NMC622", 75, 0.85, safety_flags=["swelling", "leak"], prices_usd_per_kg=ZERO, sensitivity=False)
+    for route in ("reuse", "remanufacture", "repurpose"):
+        o = f.option(route)
+        assert (o.feasible, o.reason, o.cash_flows) == (False, "safety flags ['swelling', 'leak']: recycle only", [])
+    assert f.recommended == "recycle_pyro" and f.safety_flags == ["swelling", "leak"]
+    assert [o.route for o in f.ranking[:3]] == ["recycle_pyro", "recycle_direct", "recycle_hydro"]
+    with pytest.raises(CircularInputError, match="grade='Z': unknown grade; known: A, B, C, recycle, D, rejected"):
+        decide_route("NMC622", 75, 0.85, grade="Z")
+    custom = decide_route("NMC622", 75, 0.85, grade="X", grade_routes={"X": ("recycle_hydro",)}, sensitivity=False)
+    assert custom.recommended == "recycle_hydro"
+
+
+def test_below_a_threshold_the_route_is_infeasible_with_its_reason() -> None:
+    d = decide_route("NMC622", 75, 0.75, prices_usd_per_kg=ZERO, sensitivity=False)
+    reuse = d.option("reuse")
+    assert not reuse.feasible and reuse.npv_usd is None and reuse.cash_flows == []
+    assert reuse.reason == "SoH 0.75 below re-use minimum 0.8"
+    assert d.option("remanufacture").feasible
+
+
+def test_given_second_life_years() -> None:
+    """second_life_years = 4 replaces the fade estimate: repurpose NPV = −C × cost + a(4) × annual +
+    df(4) R with mean SoH 0.85 − 0.02 × 2 = 0.81; annual = 75 (0.81 × 300 × 0.9 × 0.06 − 2) = 834.15 $."""
+    d = decide_route("NMC622", 75, 0.85, second_life_years=4, prices_usd_per_kg=ZERO, sensitivity=False)
+    cost = 75 * (27.2 + 38.3) / 2 * 1.0824
+    a4 = (1 - 1.08 ** -4) / 0.08
+    assert d.option("repurpose").npv_usd == pytest.approx(-cost + a4 * 834.15 + 1.08 ** -4 * R75, rel=1e-6)
+    assert d.option("repurpose").reason == "4.00 years of second life (health model)"
+    with pytest.raises(CircularInputError, match="second_life_years=0: must be a finite number greater than 0"):
+        decide_route("NMC622", 75, 0.85, second_life_years=0)
+
+
+def test_missing_prices_are_none_but_other_errors_propagate() -> None:
+    """NMC532 has no cathode powder price: direct recycling is None (infeasible), not an error. A
+    recycling country without a grid factor is an error of its own and is not swallowed."""
+    vals = recycle_value_usd_per_kwh("NMC532")
+    assert vals["recycle_direct"] is None and vals["recycle_hydro"] is not None
+    t = References.default().tracker()
+    recycle_value_usd_per_kwh("NMC622", tracker=t)
+    assert ("everbatt_2023", "price_usd_per_kg.Co") in {(u.set, u.key) for u in t.used()}
+    bad = References.default().override({"batteryloop_assumptions": {"recycling_grid_country": "Atlantis"}})
+    with pytest.raises(CircularInputError, match="grid_country='Atlantis'"):
+        recycle_value_usd_per_kwh("NMC622", references=bad)
+    d = decide_route("NMC532", 60, 0.5, sensitivity=False)
+    assert d.recycle_value_usd_per_kwh["recycle_direct"] is None
+    assert d.option("recycle_direct").reason == "no price for a material direct recycling recovers from this chemistry"
+
+
+def test_batch_by_hand_and_counts() -> None:
+    """Three NMC622 packs, free material: SoH 0.85 → remanufacture; 0.85 flagged → recycle_pyro; 0.5 →
+    recycle_pyro (only recycling and no second life below the minima)."""
+    b = decide_routes_batch(["NMC622"] * 3, np.array([75.0, 75.0, 75.0]), np.array([0.85, 0.85, 0.5]),
+                            safety_flagged=np.array([False, True, False]), prices_usd_per_kg=ZERO)
+    assert b.routes == ROUTES
+    assert b.best_routes() == ["remanufacture", "recycle_pyro", "recycle_pyro"]
+    assert b.counts() == {"remanufacture": 1, "recycle_pyro": 2}
+    j = ROUTES.index("remanufacture")
+    assert b.npv_usd[0, j] == pytest.approx(75 * 58.3125 + R75 * DF6, rel=1e-6)
+    assert np.isnan(b.npv_usd[1, j]) and np.isnan(b.npv_usd[2, ROUTES.index("reuse")])
+    assert b.npv_usd[2, ROUTES.index("recycle_hydro")] == pytest.approx(75 * PER_KWH["recycle_hydro"], rel=1e-6)
+    graded = decide_routes_batch(["NMC622"] * 2, np.array([75.0, 75.0]), np.array([0.85, 0.85]),
+                                 grade=["B", None], prices_usd_per_kg=ZERO)
+    assert np.isnan(graded.npv_usd[0, ROUTES.index("reuse")]) and not np.isnan(graded.npv_usd[1, ROUTES.index("reuse")])
+    assert graded.references and any(u.set == "everbatt_2023" for u in graded.references)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"capacity_kwh": np.array([75.0])}, r"capacity_kwh='shape \(1,\)': must have one value per pack \(2\)"),
+        ({"soh_fraction": np.array([0.8, np.nan])}, r"soh_fraction\[1\]=nan: must be a fraction between 0 and 1"),
+        ({"soh_fraction": np.array([-0.1, 0.8])}, r"soh_fraction\[0\]=-0\.1: must be a fraction between 0 and 1"),
+        ({"soh_fraction": np.array([0.8, 1.0 + 1e-9])}, r"soh_fraction\[1\]=1\.000000001"),
+        ({"capacity_kwh": np.array([75.0, 0.0])}, r"capacity_kwh\[1\]=0\.0: must be a finite number greater than 0"),
+        ({"capacity_kwh": np.array([np.inf, 1.0])}, r"capacity_kwh\[0\]=inf: must be a finite number greater than 0"),
+        ({"chemistry": ["NMC622"], "chemistry_index": np.array([0, 1])}, r"chemistry_index='shape \(2,\)': one index per pack \(2\), each in 0\.\.0"),
+        ({"chemistry": ["NMC622"], "chemistry_index": np.array([0, -1])}, "chemistry_index"),
+        ({"chemistry": ["NMC622"], "chemistry_index": np.array([0])}, "chemistry_index='shape"),
+        ({"grade": ["A"], "grade_index": np.array([0])}, r"grade_index='shape \(1,\)': one index per pack \(2\)"),
+        ({"grade": ["A", "Q"]}, "grade='Q': unknown grade"),
+        ({"chemistry": ["NMC622", "XYZ"]}, r"chemistry \('XYZ'\)='XYZ': unknown chemistry"),
+    ],
+)
+def test_batch_errors_name_the_field(kwargs: dict, message: str) -> None:
+    args = {"chemistry": ["NMC622", "NMC622"], "capacity_kwh": np.array([75.0, 75.0]), "soh_fraction": np.array([0.8, 0.8])} | kwargs
+    with pytest.raises(CircularInputError, match=message):
+        decide_routes_batch(args.pop("chemistry"), args.pop("capacity_kwh"), args.pop("soh_fraction"), **args)
+
+
+def test_batch_edges_are_allowed() -> None:
+    """SoH 0 and 1 are fractions; chemistry index 0..len−1; grade index −1 means no grade."""
+    b = decide_routes_batch(["NMC622", "LFP"], np.array([75.0, 60.0]), np.array([0.0, 1.0]),
+                            chemistry_index=np.array([0, 1]), grade=["C"], grade_index=np.array([-1, 0]),
+                            prices_usd_per_kg=ZERO)
+    assert b.best_routes()[0].startswith("recycle_")
+    assert np.isnan(b.npv_usd[1, ROUTES.index("reuse")]) and not np.isnan(b.npv_usd[1, ROUTES.index("repurpose")])
+
+
+def test_residual_value_by_hand() -> None:
+    """Year 0 at SoH 0.85 (remanufacture, 75 × 58.3125 + R df6 today) and year 4 at 0.5 (recycle_pyro,
+    R, worth R × 1.08⁻⁴ today); equal years are allowed."""
+    pts = residual_value("NMC622", 75, [(0, 0.85), (4, 0.5), (4, 0.5)], prices_usd_per_kg=ZERO)
+    assert [p.best_route for p in pts] == ["remanufacture", "recycle_pyro", "recycle_pyro"]
+    assert pts[0].value_usd == pytest.approx(75 * 58.3125 + R75 * DF6, rel=1e-6)
+    assert pts[0].present_value_usd == pytest.approx(pts[0].value_usd, rel=1e-12)
+    assert (pts[1].year, pts[1].soh_fraction) == (4.0, 0.5)
+    assert pts[1].value_usd == pytest.approx(R75, rel=1e-6)
+    assert pts[1].present_value_usd == pytest.approx(R75 * 1.08 ** -4, rel=1e-6)
+    zero_rate = residual_value("NMC622", 75, [(4, 0.5)], prices_usd_per_kg=ZERO, economics={"discount_rate_fraction": 0.0})
+    assert zero_rate[0].present_value_usd == pytest.approx(R75, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("points", "message"),
+    [
+        ([], r"soh_by_year=\[\]: give at least one \(year, soh_fraction\) point"),
+        ([(-1, 0.9)], r"soh_by_year=\[\(-1, 0\.9\)\]: years must be 0 or more and increasing"),
+        ([(5, 0.9), (2, 0.95)], "years must be 0 or more and increasing"),
+    ],
+)
+def test_residual_value_errors(points: list, message: str) -> None:
+    with pytest.raises(CircularInputError, match=message):
+        residual_value("NMC622", 75, points)
