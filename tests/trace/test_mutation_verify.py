@@ -337,6 +337,7 @@ def test_event_links() -> None:
     # a link removed from one chain
     p = check_event_links(s.event.id, s.hash, body, good[:1])
     assert rules(p) == ["link_missing"] and p[0].subject == "OTHER" and "OTHER" in p[0].message
+    assert p[0].seq is None and p[0].event_id == s.event.id and "has no link to it" in p[0].message
     # a link naming another hash
     bad = [SimpleNamespace(**{**vars(good[0]), "event_hash": "ef" * 32}), good[1]]
     p = check_event_links(s.event.id, s.hash, body, bad)
@@ -376,3 +377,23 @@ def test_checkpoint_digest_by_hand() -> None:
     for g, h in zip((1, 2, 5), reversed(hashes), strict=True):
         other.add(g, h)
     assert other.as_dict()["digest"] != cp.as_dict()["digest"]  # order matters
+
+
+def test_row_problems_name_no_chain_position() -> None:
+    """Problems of an event row concern the event, not a chain: no subject, no position."""
+    s = honest(1)[0]
+    p, _ = check_event_row(row(s, id="x", kind="removal"), lambda a: False)
+    assert rules(p) == ["id_mismatch", "row_mismatch", "actor_no_key"]
+    assert all(x.subject is None and x.seq is None and x.event_id == "x" for x in p)
+
+
+def test_place_that_is_not_an_object() -> None:
+    """A body whose place is not an object: its country is read as absent (and the column then differs)."""
+    s = honest(1)[0]
+    body = orjson.loads(s.body) | {"place": "DE"}
+    r = resigned(body)
+    r.country = "DE"
+    p, _ = check_event_row(r, key_for, full_schema=False)
+    assert rules(p) == ["row_mismatch"] and "column country is 'DE', the signed body says None" in p[0].message
+    r.country = None
+    assert check_event_row(r, key_for, full_schema=False)[0] == []
