@@ -1,0 +1,215 @@
+"""Remaining useful life by similarity to whole lives of the same cell family, which knows knees.
+
+A curve fitted to the flat part of a capacity history extrapolates to thousands of cycles: the flat part
+says nothing about when the fade will accelerate. Cells of one family that were cycled to their end say
+it. This forecaster (a similarity-based, or "trajectory library", method: Zhang et al., Reliab. Eng.
+Syst. Saf. 2014; Liu et al., Appl. Energy 2019) maps each reference life onto the history of the cell:
+
+1. both are normalised to their initial capacity (median of the first five smoothed cycles), so a
+   trajectory is state of health against cycle;
+2. for each reference r, a time scale ``a`` (the cell ages ``a`` times slower or faster) and a capacity
+   offset ``b`` are found that best match ``S_r(k / a) + b`` to the history, by weighted least squares
+   over the whole history; ``a`` is searched on a grid, ``b`` is the mean residual, limited to
+   ±``MAX_OFFSET`` (weighting recent cycles more was tried on the three CALCE lives and did worse);
+3. the reference then says where the cell crosses the threshold: ``a`` × (the reference's crossing of
+   ``threshold − b``). References that cannot be matched (the history is longer than their life) or
+   never cross are left out;
+4. the forecast is the weighted median of the references' crossings, weights ∝ 1 / matching error;
+5. the interval (level 1 − ``alpha``) is calibrated by leave-one-out inside the population: each
+   reference is forecast from the others at 20 … 90 % of its life, and the (1 − ``alpha``) quantile
+   of the relative errors at a similar stage of life (the stage estimated as history / forecast) sets
+   the half-width — widened to the spread of the references when they disagree more. With few
+   references that quantile is the largest error seen, a conservative choice.
+
+The population of :mod:`batteryloop.reference.calce_cs2` (three CALCE CS2 lives) is the default for
+:func:`batteryloop.health.forecast_rul`; a caller may pass their own (:class:`Trajectory` list), e.g.
+the lives of their own cell family. The back-test (``bench/health_rul.py``) holds each cell out of its
+own population.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from batteryloop.health.errors import InsufficientDataError
+
+SCALE_GRID = np.exp(np.linspace(np.log(0.33), np.log(3.0), 441))
+MAX_OFFSET = 0.03  # at most 3 % of initial capacity between a reference and the cell
+CALIBRATION_FRACTIONS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+STAGE_WINDOW = 0.2  # calibration errors from stages of life within ±0.2 of the cell's
+MIN_HISTORY = 10
+SMOOTHING_CYCLES = 9
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """One whole life: state of health (fraction of initial capacity) against cycle, smoothed."""
+
+    name: str
+    cycles: np.ndarray
+    soh: np.ndarray
+
+    def crossing(self, level: float) -> float | None:
+        below = np.flatnonzero(self.soh < level)
+        return float(self.cycles[below[0]]) if below.size else None
+
+
+def normalise(cycles: np.ndarray, capacity_ah: np.ndarray, initial_ah: float | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    from scipy.ndimage import median_filter
+
+    k = np.asarray(cycles, float)
+    q = np.asarray(capacity_ah, float)
+    qs = median_filter(q, size=min(SMOOTHING_CYCLES, max(1, q.size // 2 * 2 - 1)), mode="nearest")
+    init = initial_ah if initial_ah is not None else float(np.median(qs[:5]))
+    return k, qs / init, init
+
+
+def trajectory(name: str, cycles: np.ndarray, capacity_ah: np.ndarray) -> Trajectory:
+    k, s, _ = normalise(cycles, capacity_ah)
+    return Trajectory(name, k, s)
+
+
+@dataclass(frozen=True)
+class Match:
+    reference: str
+    scale: float
+    offset: float
+    rmse: float
+    eol_cycle: float
+
+
+def match(k: np.ndarray, s: np.ndarray, ref: Trajectory, threshold: float) -> Match | None:
+    """The best time scale and offset mapping ``ref`` onto the history (k, s), and its crossing."""
+    w = np.ones_like(k)
+    best: tuple[float, float, float] | None = None
+    for a in SCALE_GRID:
+        kr = k / a  # where the history's cycles fall on the reference's clock
+        if kr[-1] > ref.cycles[-1]:
+            continue
+        sr = np.interp(kr, ref.cycles, ref.soh)
+        b = float(np.clip(np.sum(w * (s - sr)) / np.sum(w), -MAX_OFFSET, MAX_OFFSET))
+        err = float(np.sum(w * (s - sr - b) ** 2) / np.sum(w))
+        if best is None or err < best[2]:
+            best = (float(a), b, err)
+    if best is None:
+        return None
+    a, b, err = best
+    # the reference's first crossing of threshold - b after the matched history
+    after = ref.cycles > k[-1] / a
+    below = np.flatnonzero(after & (ref.soh + b < threshold))
+    if not below.size:
+        return None
+    return Match(ref.name, a, b, float(np.sqrt(err)), float(ref.cycles[below[0]] * a))
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    v, w = values[order], weights[order]
+    c = np.cumsum(w) / np.sum(w)
+    return float(v[np.searchsorted(c, 0.5)])
+
+
+def point_forecast(k: np.ndarray, s: np.ndarray, population: Sequence[Trajectory], threshold: float) -> tuple[float, list[Match]] | None:
+    matches = [m for ref in population if (m := match(k, s, ref, threshold)) is not None]
+    if not matches:
+        return None
+    eols = np.array([m.eol_cycle for m in matches])
+    weights = np.array([1.0 / max(m.rmse, 1e-4) for m in matches])
+    return _weighted_median(eols, weights), matches
+
+
+_CALIBRATION: dict[tuple[object, ...], list[tuple[float, float]]] = {}
+
+
+def calibration_errors(population: Sequence[Trajectory], threshold: float) -> list[tuple[float, float]]:
+    """(stage of life, relative error) of each reference forecast from the others at 20 … 90 % of its life
+    (computed once per population and threshold)."""
+    key = (tuple((t.name, t.cycles.size, float(t.cycles.sum()), float(t.soh.sum())) for t in population), threshold)
+    if key not in _CALIBRATION:
+        _CALIBRATION[key] = _calibration_errors(population, threshold)
+    return _CALIBRATION[key]
+
+
+def _calibration_errors(population: Sequence[Trajectory], threshold: float) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for i, ref in enumerate(population):
+        eol = ref.crossing(threshold)
+        others = [r for j, r in enumerate(population) if j != i]
+        if eol is None or not others:
+            continue
+        for f in CALIBRATION_FRACTIONS:
+            m = ref.cycles <= f * eol
+            if m.sum() < MIN_HISTORY:
+                continue
+            got = point_forecast(ref.cycles[m], ref.soh[m], others, threshold)
+            if got is not None:
+                out.append((f, (got[0] - eol) / eol))
+    return out
+
+
+def interval(point: float, last: float, matches: list[Match], errors: list[tuple[float, float]], alpha: float) -> tuple[float, float]:
+    stage = min(1.0, last / point) if point > 0 else 1.0
+    near = np.array([abs(e) for f, e in errors if abs(f - stage) <= STAGE_WINDOW] or [abs(e) for _, e in errors] or [0.25])
+    # conformal quantile with the finite-sample correction: the ceil((n+1)(1-alpha))-th smallest error
+    n = near.size
+    rank = min(n, int(np.ceil((n + 1) * (1 - alpha))))
+    half = float(np.sort(near)[rank - 1])
+    spread = [m.eol_cycle for m in matches]
+    lo = min(point * (1 - half), min(spread))
+    hi = max(point * (1 + half), max(spread))
+    return max(lo, last), max(hi, last)
+
+
+@dataclass(frozen=True)
+class SimilarityForecast:
+    eol_cycle: float
+    lower: float
+    upper: float
+    matches: list[Match]
+
+
+def forecast(cycles: np.ndarray, capacity_ah: np.ndarray, population: Sequence[Trajectory], *, threshold: float = 0.8,
+             initial_ah: float | None = None, alpha: float = 0.1) -> SimilarityForecast | None:
+    """The similarity forecast of the end of life (cycle) from a history that has not crossed yet, or None
+    when no reference matches it."""
+    k, s, _ = normalise(cycles, capacity_ah, initial_ah)
+    if k.size < MIN_HISTORY:
+        raise InsufficientDataError(f"need at least {MIN_HISTORY} cycles with capacity, have {k.size}")
+    got = point_forecast(k, s, population, threshold)
+    if got is None:
+        return None
+    point, matches = got
+    lo, hi = interval(point, float(k[-1]), matches, calibration_errors(population, threshold), alpha)
+    return SimilarityForecast(point, lo, hi, matches)
+
+
+def backtest(lives: dict[str, tuple[np.ndarray, np.ndarray]], fractions: tuple[float, ...] = (0.25, 0.5, 0.75), *,
+             threshold: float = 0.8, alpha: float = 0.1) -> list[dict[str, object]]:
+    """Leave one cell out: forecast each life from the others, from the history up to each fraction of its
+    true life; the error and whether the interval covered the truth."""
+    population = {name: trajectory(name, k, q) for name, (k, q) in lives.items()}
+    out: list[dict[str, object]] = []
+    for name, (k, q) in lives.items():
+        eol = population[name].crossing(threshold)
+        if eol is None:
+            continue
+        others = [t for n, t in population.items() if n != name]
+        k = np.asarray(k, float)
+        q = np.asarray(q, float)
+        init = normalise(k, q)[2]
+        for f in fractions:
+            m = k <= round(f * eol)
+            r = forecast(k[m], q[m], others, threshold=threshold, initial_ah=init, alpha=alpha)
+            row: dict[str, object] = {"cell": name, "fraction": f, "upto_cycle": int(k[m][-1]), "true_eol_cycle": eol,
+                                      "predicted_eol_cycle": None, "lower": None, "upper": None, "error_cycles": None,
+                                      "abs_pct_error": None, "covered": False,
+                                      "references": len(others)}
+            if r is not None:
+                row |= {"predicted_eol_cycle": r.eol_cycle, "lower": r.lower, "upper": r.upper,
+                        "error_cycles": r.eol_cycle - eol, "abs_pct_error": abs(r.eol_cycle - eol) / eol * 100,
+                        "covered": r.lower <= eol <= r.upper}
+            out.append(row)
+    return out

@@ -1,0 +1,97 @@
+"""The population (similarity) RUL forecaster: knees forecast from before them, every start fraction
+back-tested on real whole lives with each cell left out, and the reference population traced to ../shared."""
+
+from __future__ import annotations
+
+import statistics
+
+import numpy as np
+import pytest
+
+from batteryloop.health.errors import InsufficientDataError
+from batteryloop.health.rul import capacity_history, forecast_eol
+from batteryloop.health.similarity import Trajectory, backtest, forecast, normalise, trajectory
+from batteryloop.reference import calce_cs2
+
+
+def knee_life(scale: float, knee: float, n: int = 1200) -> tuple[np.ndarray, np.ndarray]:
+    """SoH(k) = 1 − 1e-4·(k/scale) − 4e-6·max(0, k/scale − knee)²: a slow linear fade, then a quadratic
+    knee. Its 80 % crossing, by hand: with u = k/scale, 0.2 = 1e-4·u + 4e-6·(u − knee)²."""
+    k = np.arange(1.0, n + 1.0)
+    u = k / scale
+    return k, 1.0 - 1e-4 * u - 4e-6 * np.clip(u - knee, 0, None) ** 2
+
+
+def crossing_by_hand(scale: float, knee: float) -> float:
+    # 4e-6·(u − knee)² + 1e-4·u − 0.2 = 0, u > knee: with v = u − knee: 4e-6 v² + 1e-4 v + (1e-4·knee − 0.2) = 0
+    a, b, c = 4e-6, 1e-4, 1e-4 * knee - 0.2
+    v = (-b + np.sqrt(b * b - 4 * a * c)) / (2 * a)
+    return (knee + v) * scale
+
+
+def test_knee_is_forecast_from_before_it() -> None:
+    """Three reference lives with knees at 300, 350 and 400 (time scale 1); the cell is the middle one
+    aged 1.25 times slower: knee at cycle 437.5, 80 % crossed at 1.25 × (350 + v) by hand. From cycle 300
+    (before its knee, where the history is a straight line), the forecast must land within 5 % of it —
+    the curve fits on the same line miss by far more (they cannot know a knee is coming)."""
+    refs = [trajectory(f"ref{kn}", *knee_life(1.0, kn)) for kn in (300, 350, 400)]
+    k, soh = knee_life(1.25, 350, n=1500)
+    truth = crossing_by_hand(1.25, 350)
+    # by hand: c = 1e-4·350 − 0.2 = −0.165; v = (−1e-4 + √(1e-8 + 16e-6·0.165)) / 8e-6 = 190.99; (350 + v)·1.25 = 676.2
+    assert abs(truth - 676.2) < 0.1
+    hist = k <= 300
+    got = forecast(k[hist], soh[hist], refs)
+    assert got is not None
+    assert abs(got.eol_cycle - truth) / truth < 0.05, (got.eol_cycle, truth)
+    assert got.lower <= truth <= got.upper
+    curve = forecast_eol(k[hist], soh[hist])
+    assert curve.predicted_eol_cycle is None or abs(curve.predicted_eol_cycle - truth) / truth > 0.2
+
+
+def test_hand_crossing_of_the_knee_life() -> None:
+    """The helper's closed form agrees with the curve itself (first cycle below 0.8)."""
+    k, soh = knee_life(1.0, 350)
+    first = k[np.flatnonzero(soh < 0.8)[0]]
+    assert abs(first - crossing_by_hand(1.0, 350)) <= 1.0
+
+
+def test_history_too_short_is_refused_by_name() -> None:
+    refs = [trajectory("r", *knee_life(1.0, 300))]
+    k, soh = knee_life(1.0, 300)
+    with pytest.raises(InsufficientDataError, match="at least 10 cycles"):
+        forecast(k[:5], soh[:5], refs)
+
+
+def test_history_longer_than_every_reference_gives_no_similarity_forecast() -> None:
+    """A reference cannot say what comes after its own end: no match rather than an extrapolation."""
+    short = Trajectory("short", np.arange(1.0, 101.0), np.linspace(1.0, 0.9, 100))
+    k, soh = knee_life(1.0, 900, n=800)
+    assert forecast(k[:400], soh[:400], [short]) is None
+
+
+def test_reference_population_is_the_shared_calce_data(calce_cell) -> None:  # type: ignore[no-untyped-def]
+    """reference/calce_cs2_soh.csv is CS2_36's capacity history as the reader gives it from ../shared,
+    smoothed and normalised (bench/health_rul.py --write-reference derived it)."""
+    k, q = capacity_history(calce_cell)
+    kk, s, _ = normalise(k, q)
+    ref_k, ref_s = calce_cs2.lives()["CS2_36"]
+    assert np.array_equal(ref_k, kk)
+    assert np.max(np.abs(ref_s - s)) <= 5e-5 + 1e-12
+    assert set(calce_cs2.lives()) == set(calce_cs2.CELLS) and "CS2_35" not in calce_cs2.lives()
+
+
+def test_backtest_from_every_start_fraction() -> None:
+    """Each CALCE life forecast from 25, 50 and 75 % of its true life with itself left out of the
+    population (the fractions :func:`backtest` claims). Goals of the issue: median error ≤ 20 % from
+    50 % of life and ≤ 10 % from 75 %; every single forecast within 25 %; the truth is never before
+    the history ends. Measured 2026-12-05 (bench/health_rul.py): medians 5.4 / 6.1 / 5.5 %, worst
+    +24.1 % (CS2_36 from 25 %), coverage of the 90 % interval 6/9."""
+    lives = calce_cs2.lives()
+    rows = backtest(lives, (0.25, 0.5, 0.75))
+    assert len(rows) == 9 and all(r["predicted_eol_cycle"] is not None for r in rows)
+    med = {f: statistics.median(r["abs_pct_error"] for r in rows if r["fraction"] == f) for f in (0.25, 0.5, 0.75)}
+    assert med[0.5] <= 20 and med[0.75] <= 10 and med[0.25] <= 25, med
+    assert all(r["abs_pct_error"] <= 25 for r in rows), [(r["cell"], r["fraction"], r["abs_pct_error"]) for r in rows]
+    for r in rows:
+        assert r["upto_cycle"] <= round(r["fraction"] * r["true_eol_cycle"])
+        assert r["lower"] <= r["predicted_eol_cycle"] <= r["upper"] and r["lower"] >= r["upto_cycle"]
