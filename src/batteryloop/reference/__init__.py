@@ -29,8 +29,9 @@ Sets (module = set name):
 
 Tables that are not value sets but typed records live here too, with a ``CITATION``:
 ``severson_2019`` (published early-prediction results on the Severson data, for the lifetime model),
-``ul_1974`` (second-life intake grading thresholds) and ``eu_cahra_list`` (the conflict-affected and
-high-risk areas the ledger's sourcing check flags).
+``ul_1974`` (second-life intake grading thresholds), ``eu_cahra_list`` (the conflict-affected and
+high-risk areas the ledger's sourcing check flags) and ``calce_cs2`` (three whole CALCE CS2 lives, the
+RUL forecaster's default reference population).
 
 To add a source: a module named after it (``publisher_year``) holding ``SET = ReferenceSet(name=…,
 citation=Citation(…), values={…})`` with units in the key names, listed in :func:`default_sets`; tests in
