@@ -288,3 +288,38 @@ def test_classes_from_given_or_reference_limits() -> None:
     ref = carbon_footprint("LFP", 60, "M1", 8, manufacturing_country="CN", references=refs)
     assert ref.performance_class == "A" and ref.class_limits_kgco2e_per_kwh == {"A": 0.2}
     assert not any(u.set == "input" for u in ref.references)
+
+
+def test_class_order_is_by_limit_not_by_name() -> None:
+    """Classes named so that their alphabetical order is the reverse of their limits: 'high' 0.3, 'low'
+    0.1 — 0.05 kg/kWh is in 'low' (the lowest limit not below it), 0.2 in 'high'."""
+    limits = {"high": 0.3, "low": 0.1}
+    assert performance_class(0.05, limits) == "low" and performance_class(0.2, limits) == "high"
+
+
+def test_mileage_warranty_reaches_the_footprint() -> None:
+    """60 kWh, 8 years or 160,000 km at 25,000 km/yr = 6.4 years: 60 × 60 × 6.4 = 23,040 kWh, so the
+    footprint per kWh is the 8-year one × 8 / 6.4."""
+    years = carbon_footprint("LFP", 60, "M1", 8, manufacturing_country="CN")
+    km = carbon_footprint("LFP", 60, "M1", 8, manufacturing_country="CN", warranty_km=160_000, annual_distance_km=25_000)
+    assert km.functional_unit.total_energy_kwh == pytest.approx(23_040.0)
+    assert km.functional_unit.service_life_basis == "warranty_km" and km.functional_unit.annual_distance_km == 25_000
+    assert km.total_kgco2e_per_kwh == pytest.approx(years.total_kgco2e_per_kwh * 8 / 6.4, rel=1e-12)
+    with pytest.raises(CircularInputError, match="annual_distance_km=None"):
+        carbon_footprint("LFP", 60, "M1", 8, manufacturing_country="CN", warranty_km=160_000)
+
+
+def test_reference_overrides_reach_the_composition_and_factors() -> None:
+    """A BatPaC override of the LFP pack mass (7.0 kg/kWh instead of 6.49) moves the distribution stage to
+    0.42 t × 1000 km × 0.1 = 42 kg; a GREET override of Cu (5.0 instead of 4.5) moves the Cu line to
+    24.48 × 5.0 = 122.4 kg; an override of M1's cycles per year (100) gives 60 × 100 × 8 = 48,000 kWh."""
+    refs = References.default().override({
+        "batpac_5": {"kg_per_kwh_cell": {"LFP": {"pack_mass": 7.0}}},
+        "greet_everbatt_ghg": {"material_kgco2e_per_kg": {"Cu": 5.0}},
+        "eu_2023_1542": {"carbon_footprint": {"cycles_per_year": {"M1": 100}}},
+    })
+    r = carbon_footprint("LFP", 60, "M1", 8, manufacturing_country="CN", references=refs)
+    assert r.stages_kgco2e["distribution"] == pytest.approx(42.0, rel=1e-12)
+    assert next(x for x in r.lines if x.item == "Cu").ghg_kgco2e == pytest.approx(122.4, rel=1e-12)
+    assert r.functional_unit.total_energy_kwh == 48_000
+    assert any(u.set == "batpac_5" and u.overridden for u in r.references)
