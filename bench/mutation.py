@@ -52,9 +52,15 @@ CORE: dict[str, list[str]] = {
     "health.soh": ["tests/health"],
     "health.summary": ["tests/health"],
     "health.rul": ["tests/health"],
-    "exchange.odrl": ["tests/exchange"],
-    "exchange.dsp": ["tests/exchange"],
-    "exchange.credentials": ["tests/exchange"],
+    # the exchange rules are pure functions: their unit-test files only (the node tests start uvicorn servers,
+    # which made every mutant of a function they reach take seconds; `make test` still runs them)
+    "exchange.odrl": ["tests/exchange/test_odrl.py", "tests/exchange/test_odrl_profile.py",
+                      "tests/exchange/test_counter_offers.py::test_narrowing_rule",
+                      "tests/exchange/test_mutation_odrl.py"],
+    "exchange.dsp": ["tests/exchange/test_dsp_state_tables.py",
+                     "tests/exchange/test_counter_offers.py::test_state_machine_counter_offer_transitions",
+                     "tests/exchange/test_mutation_dsp.py"],
+    "exchange.credentials": ["tests/exchange/test_credentials.py", "tests/exchange/test_mutation_credentials.py"],
 }
 
 # modules whose functions run while the package is imported (tiered() builds the passport model's fields):
