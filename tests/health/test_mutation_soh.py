@@ -247,3 +247,26 @@ def test_self_discharge_of_equal_rests_takes_the_first_and_needs_time() -> None:
     assert self_discharge_mv_per_day(frame) == pytest.approx(96.0, abs=1e-6)
     stuck = _rest([0.0, 3600.0, 3600.0, 3600.0, 3600.0], [4.1, 4.1, 4.1, 4.099, 4.098])
     assert self_discharge_mv_per_day(stuck) is None
+
+
+def test_a_single_data_point_is_enough_for_the_counters() -> None:
+    """One row (0.5 Ah and 2 Wh charged so far, cycle 1): no capacity, no efficiency, but the Part B
+    counters exist: 0.5 Ah, 0.002 kWh, 0.5 / (2 × 1) = 0.25 full cycles, 1 cycle counted."""
+    soh = estimate_soh(series([{"cycle": 1, "time_s": 0.0, "current_a": 1.0, "charge_capacity_ah": 0.5,
+                                "charge_energy_wh": 2.0}]), rated_capacity_ah=1.0)
+    assert soh.cycles_counted == 1 and soh.cycle == 1 and soh.measured_at == T0
+    assert soh.capacity_throughput_ah == 0.5 and soh.energy_throughput_kwh == 0.002
+    assert soh.full_equivalent_cycles == 0.25 and soh.remaining_capacity_ah is None
+
+
+def test_a_dead_flat_rest_is_zero_without_a_relaxation_note() -> None:
+    """A one-hour rest at exactly 0 V (a dead cell): the decay is exactly 0 mV/day — not negative, so
+    the state of health adds no 'still rising' note."""
+    t = [0.0, 900.0, 1800.0, 2700.0, 3600.0]
+    frame = pl.DataFrame({"time_s": [-1.0, *t], "current_a": [-1.0] + [0.0] * 5, "voltage_v": [0.0] * 6, "cycle": [1] * 6})
+    assert self_discharge_mv_per_day(frame) == 0.0
+    data = series([{"cycle": 1, "time_s": x, "current_a": i, "voltage_v": 0.0}
+                   for x, i in zip(frame["time_s"], frame["current_a"], strict=True)])
+    soh = estimate_soh(data, rated_capacity_ah=1.0)
+    assert soh.self_discharge_mv_per_day == 0.0
+    assert not any("relaxation" in n for n in soh.notes)
