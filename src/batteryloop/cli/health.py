@@ -87,15 +87,32 @@ def grade_cmd(file: Annotated[Path, typer.Argument(help="JSON intake record (see
 
 
 @lifetime_app.command("train")
-def lifetime_train(data: Annotated[Path, typer.Option(help="folder of training cells (Severson format)")],
-                   out: Annotated[Path, typer.Option("--out", "-o", help="model file to write")]) -> None:
-    """Train the early cycle-life model on a folder of cells (e.g. ../shared/data/severson2019/train)."""
-    from ..health.lifetime import evaluate, load_curve_set, train
+def lifetime_train(data: Annotated[list[Path], typer.Option(help="folder of training cells (Severson format); "
+                                                                  "repeat to train on several, e.g. train and test1")],
+                   out: Annotated[Path, typer.Option("--out", "-o", help="model file to write")],
+                   cells_table: Annotated[Optional[Path], typer.Option(
+                       help="the data set's cell table (Dataset, Batch date, Cycle life, Charging policy) for "
+                            "validation by batch and protocol family (default: cells*.csv beside the folders)")] = None,
+                   random_folds: Annotated[bool, typer.Option(
+                       help="select by random 5-fold cross-validation instead (no groups needed)")] = False) -> None:
+    """Train the early cycle-life model on folders of cells (e.g. ../shared/data/severson2019/train and test1).
 
-    cells = _guard(lambda: load_curve_set(data, require_lives=True))
-    model = _guard(lambda: train(cells))
+    The model is chosen by validation that leaves whole test batches and protocol families out (needs
+    the cell table), and carries a 90 % conformal interval; --random-folds selects by random K-fold."""
+    from ..health.lifetime import evaluate, load_curve_set, train
+    from ..health.lifetime.groups import combine, groups_for
+
+    sets = [_guard(lambda d=d: load_curve_set(d, require_lives=True)) for d in data]
+    cells = sets[0] if len(sets) == 1 else _guard(lambda: combine(*sets))
+    groups = None if random_folds else _guard(lambda: groups_for(cells, cells_table))
+    model = _guard(lambda: train(cells, groups=groups))
     model.save(out)
-    _out({"model": str(out), "train": evaluate(model, cells)})
+    _out({"model": str(out), "candidate": model.candidate, "validation": model.validation,
+          "selection_score_rmse_cycles": round(model.cv_rmse_cycles[model.candidate], 1),
+          "interval": None if model.interval_log10 is None else {
+              "level": model.interval_level, "factor": round(10 ** model.interval_log10, 4),
+              "coverage_on_left_out_families": model.interval_coverage_grouped},
+          "train_in_sample": evaluate(model, cells)})
 
 
 @lifetime_app.command("predict")

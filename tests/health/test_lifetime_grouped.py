@@ -1,0 +1,145 @@
+"""Lifetime model selection that holds out whole groups (test batch, charging-protocol family): the
+splitter, the groups read from the data set's own cell table, the conformal interval, and the figures
+against independent hand computations."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from batteryloop.health.errors import HealthError
+from batteryloop.health.lifetime import evaluate, load_curve_set, train
+from batteryloop.health.lifetime.features import feature_matrix
+from batteryloop.health.lifetime.groups import combine, groups_for, leave_one_group_out, protocol_family
+from batteryloop.health.lifetime.model import conformal_halfwidth, grouped_interval_coverage
+
+
+@pytest.mark.parametrize(("policy", "family"), [
+    ("1C(4%)-6C", "<4C"), ("3.6C(80%)-3.6C", "<4C"), ("4C(80%)-4C", "4-5C"), ("4.9C(69%)-4.25C", "4-5C"),
+    ("5C(67%)-4C", "5-5.5C"), ("5.4C(60%)-3.6C", "5-5.5C"), ("5.5C(25%)-4C", ">=5.5C"), ("8C(15%)-3.6C", ">=5.5C"),
+])
+def test_protocol_family_is_the_first_step_c_rate_band(policy: str, family: str) -> None:
+    """Bands by the first step's C-rate, read off the policy's name: [0, 4), [4, 5), [5, 5.5), [5.5, ∞)."""
+    assert protocol_family(policy) == family
+
+
+def test_a_policy_without_a_c_rate_is_refused_by_name() -> None:
+    with pytest.raises(HealthError, match="'fast'"):
+        protocol_family("fast")
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from("abcdefg"), min_size=2, max_size=60))
+def test_leave_one_group_out_never_puts_a_group_on_both_sides(labels: list[str]) -> None:
+    groups = np.array(labels)
+    folds = leave_one_group_out(groups)
+    assert len(folds) == len(set(labels))
+    tested = np.concatenate([te for _, te in folds])
+    assert sorted(tested.tolist()) == list(range(len(labels)))  # every cell tested exactly once
+    for tr, te in folds:
+        assert not set(groups[tr]) & set(groups[te])
+        assert len(set(groups[te])) == 1
+        assert sorted(np.concatenate([tr, te]).tolist()) == list(range(len(labels)))
+
+
+@pytest.fixture(scope="module")
+def cells(severson_dir: Path):  # type: ignore[no-untyped-def]
+    return combine(load_curve_set(severson_dir / "train", require_lives=True),
+                   load_curve_set(severson_dir / "test1", require_lives=True))
+
+
+def test_groups_come_from_the_cell_table(cells, severson_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """The table's Train rows are train/cell1.. in order, its Prim. Test rows test1/cell1..: 41 + 43 cells,
+    of the batches 2017-05-12 and 2017-06-30 (20 + 21 train, 21 + 22 test1 by the table)."""
+    g = groups_for(cells)
+    assert len(g.batch) == 84
+    rows = list(csv.DictReader((severson_dir / "cells_train_test1.csv").open()))
+    test1_rows = [r for r in rows if r["Dataset"] == "Prim. Test"]
+    i = cells.names.index("test1/cell5")
+    assert (g.batch[i], g.protocol[i]) == (test1_rows[4]["Batch date"], test1_rows[4]["Charging policy"])
+    assert dict(zip(*np.unique(g.batch, return_counts=True))) == {"5/12/17": 41, "6/30/17": 43}
+
+
+def test_a_table_out_of_the_files_order_is_refused(cells, severson_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rows = list(csv.DictReader((severson_dir / "cells_train_test1.csv").open()))
+    i, j = [k for k, r in enumerate(rows) if r["Dataset"] == "Train"][:2]
+    rows[i], rows[j] = rows[j], rows[i]  # the first two Train rows swapped: train/cell1 would get cell2's protocol
+    bad = tmp_path / "cells.csv"
+    with bad.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    with pytest.raises(HealthError, match="train/cell1 says cycle life .* not in the files' order"):
+        groups_for(cells, bad)
+
+
+def test_conformal_halfwidth_by_hand() -> None:
+    """n = 10 residuals 0.1..1.0: α = 0.1 → rank ⌈11·0.9⌉ = 10 → 1.0; α = 0.2 → rank ⌈8.8⌉ = 9 → 0.9;
+    signs do not matter."""
+    r = np.array([-0.1, 0.2, -0.3, 0.4, 0.5, -0.6, 0.7, 0.8, -0.9, 1.0])
+    assert conformal_halfwidth(r, 0.1) == 1.0
+    assert conformal_halfwidth(r, 0.2) == 0.9
+    with pytest.raises(HealthError, match="no residuals"):
+        conformal_halfwidth(np.array([]))
+
+
+def test_interval_coverage_is_calibrated_without_the_group() -> None:
+    """Two groups; group a's errors are all 0.1, group b's all 1.0. Calibrated on b only, a is covered
+    (0.1 ≤ 1.0); calibrated on a only, b is not (1.0 > 0.1): coverage 1/2."""
+    pred = np.zeros(20)
+    true = np.array([0.1] * 10 + [1.0] * 10)
+    assert grouped_interval_coverage(pred, true, np.array(["a"] * 10 + ["b"] * 10)) == 0.5
+
+
+def test_grouped_figures_against_a_hand_fit(cells) -> None:  # type: ignore[no-untyped-def]
+    """The variance baseline's leave-one-batch-out RMSEs recomputed with numpy's own least squares
+    (log₁₀ life = a + b·log₁₀ var ΔQ₁₀₀₋₁₀ on one batch, RMSE in cycles on the other), and the
+    selection: the lowest mean of the two schemes' mean RMSEs, below the variance baseline's."""
+    g = groups_for(cells)
+    model = train(cells, groups=g)
+    x = feature_matrix(cells.curves)["log_var_dq"]
+    y = np.log10(cells.cycle_lives)
+    by_hand = []
+    for b in ("5/12/17", "6/30/17"):
+        held = g.batch == b
+        slope, icpt = np.polyfit(x[~held], y[~held], 1)
+        by_hand.append(float(np.sqrt(np.mean((10 ** (icpt + slope * x[held]) - cells.cycle_lives[held]) ** 2))))
+    assert model.grouped_rmse_cycles["severson_variance"]["batch"] == pytest.approx(by_hand, rel=1e-9)
+    score = {n: (np.mean(v["batch"]) + np.mean(v["family"])) / 2 for n, v in model.grouped_rmse_cycles.items()}
+    assert model.candidate == min(score, key=score.__getitem__)
+    assert model.cv_rmse_cycles[model.candidate] == pytest.approx(score[model.candidate])
+    # the goals: a grouped figure ≤ 150 cycles, better than both published baselines on the same folds
+    assert score[model.candidate] <= 150
+    assert score[model.candidate] < score["severson_variance"] and score[model.candidate] < score["severson_discharge_ridge_a1"]
+    assert model.trained_on == cells.names  # the final model is fitted on every labelled cell
+    assert model.interval_level == 0.9 and model.interval_coverage_grouped >= 0.85
+    pred, lo, hi = model.predict_interval(cells)
+    assert np.all(lo < pred) and np.all(pred < hi)
+    assert np.allclose(hi / pred, 10 ** model.interval_log10) and np.allclose(pred / lo, 10 ** model.interval_log10)
+    assert evaluate(model, cells)["cells"] == 84
+
+
+def test_cli_trains_on_two_folders_and_writes_intervals(severson_dir: Path, tmp_path: Path) -> None:
+    exe = [sys.executable, "-m", "batteryloop.cli"]
+    out = subprocess.run([*exe, "health", "lifetime", "train", "--data", str(severson_dir / "train"),
+                          "--data", str(severson_dir / "test1"), "-o", str(tmp_path / "m.pkl")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    info = json.loads(out.stdout)
+    assert info["validation"].startswith("leave one group out") and info["interval"]["level"] == 0.9
+    pred = subprocess.run([*exe, "health", "lifetime", "predict", "--model", str(tmp_path / "m.pkl"), "--cells",
+                           str(severson_dir / "test1"), "-o", str(tmp_path / "p.csv")], capture_output=True, text=True, timeout=300)
+    assert pred.returncode == 0, pred.stderr
+    rows = list(csv.DictReader((tmp_path / "p.csv").open()))
+    assert len(rows) == 43 and all(float(r["lower"]) < float(r["predicted_cycle_life"]) < float(r["upper"]) for r in rows)
+    bad = subprocess.run([*exe, "health", "lifetime", "train", "--data", str(severson_dir / "train"), "--cells-table",
+                          str(tmp_path / "missing.csv"), "-o", str(tmp_path / "x.pkl")], capture_output=True, text=True, timeout=300)
+    assert bad.returncode != 0 and "missing.csv" in (bad.stderr + bad.stdout)
