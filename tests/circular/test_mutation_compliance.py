@@ -29,7 +29,7 @@ from batteryloop.circular.compliance import (
 from batteryloop.circular.errors import CircularInputError
 from batteryloop.circular.footprint import carbon_footprint
 from batteryloop.circular.recycling import RecyclingResult
-from batteryloop.reference import ReferenceValue
+from batteryloop.reference import References, ReferenceValue
 
 
 def _result(eff: float, recovery: dict[str, float], *, process: str = "hydro", basis: str = "pack",
@@ -100,7 +100,7 @@ def test_mass_balance_in_proportion() -> None:
         (MetalInput(metal="Li", active_material_kg=10, plant_active_material_kg=40),
          "Li.plant_recycled_kg", r"Li\.plant_recycled_kg=None: mass balance needs plant_recycled_kg and plant_active_material_kg \(or allocated_recycled_kg\)"),
         (MetalInput(metal="Li", active_material_kg=10, plant_recycled_kg=4),
-         "Li.plant_recycled_kg", "mass balance needs plant_recycled_kg and plant_active_material_kg"),
+         "Li.plant_recycled_kg", r"Li\.plant_recycled_kg=4\.0: mass balance needs plant_recycled_kg and plant_active_material_kg"),
         (MetalInput(metal="Li", active_material_kg=10, plant_active_material_kg=9.5, plant_recycled_kg=4),
          "Li.plant_active_material_kg", r"Li\.plant_active_material_kg=9\.5: is less than this model's own Li \(10\.0 kg\)"),
         (MetalInput(metal="Li", active_material_kg=10, plant_active_material_kg=40, plant_recycled_kg=40.5),
@@ -300,3 +300,27 @@ def test_report_rejects_a_bad_rule_only_when_metals_are_given() -> None:
         compliance_report("M", "P", 2032, metals=[co], allocation_rule="guess")
     phys = compliance_report("M", "P", 2032, metals=[co], allocation_rule="physical_segregation")
     assert phys.allocation_rule == "physical_segregation" and phys.recycled_content.shares_fraction == {"Co": 0.2}
+
+
+def test_csv_lines_end_with_a_newline_only() -> None:
+    rep = compliance_report("M", "P", 2030, recycling=[_result(0.72, {})])
+    text = rep.to_csv()
+    assert "\r" not in text and text.endswith("\n") and text.count("\n") == 2
+
+
+def test_report_uses_the_given_references() -> None:
+    """Overridden targets (Co recycled content 2031 → 30 %, lithium-based efficiency 2030 → 75 %) are
+    the ones the report checks against: Co 20 % and efficiency 72 % both fail; with the defaults (16 %,
+    70 %) both pass."""
+    refs = References.default().override({"eu_2023_1542": {
+        "recycled_content_min_fraction": {"2031-08-18": {"Co": 0.30}},
+        "recycling_efficiency_min_fraction": {"lithium_based": {"2030-12-31": 0.75}},
+    }})
+    co = MetalInput(metal="Co", active_material_kg=100, recycled_physical_kg=20)
+    strict = compliance_report("M", "P", 2032, metals=[co], allocation_rule="physical_segregation",
+                               recycling=[_result(0.72, {})], references=refs)
+    assert [c.target_fraction for c in strict.checks] == [0.30, 0.75] and strict.passed is False
+    assert any(u.overridden for u in strict.references)
+    default = compliance_report("M", "P", 2032, metals=[co], allocation_rule="physical_segregation",
+                                recycling=[_result(0.72, {})])
+    assert [c.target_fraction for c in default.checks] == [0.16, 0.70] and default.passed is True
