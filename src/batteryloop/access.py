@@ -266,8 +266,9 @@ def policy_table() -> list[dict[str, str]]:
 
 
 # ------------------------------------------------------------------------------------------ read tiers
-def battery_tiers(caller: Caller, *, economic_operator_id: str, owner_id: str | None) -> frozenset[Tier]:
-    """The tiers ``caller`` holds on one battery's passport, from who they are and their relation to it."""
+def battery_tiers(caller: Caller, *, economic_operator_id: str | None, owner_id: str | None) -> frozenset[Tier]:
+    """The tiers ``caller`` holds on one battery's passport, from who they are and their relation to it
+    (``economic_operator_id`` ``None``: no battery in particular, what the caller's roles alone give)."""
     if caller.is_admin:
         return ALL_TIERS
     if caller.participant_id is None:
@@ -290,9 +291,9 @@ def model_tiers(caller: Caller, *, manufacturer_id: str) -> frozenset[Tier]:
     """The tiers ``caller`` holds on a battery model's data (no battery relation involved)."""
     if caller.is_admin or (caller.participant_id is not None and caller.participant_id == manufacturer_id):
         return ALL_TIERS
-    return battery_tiers(caller, economic_operator_id="", owner_id=None) - {Tier.OPERATOR}
+    return battery_tiers(caller, economic_operator_id=None, owner_id=None) - {Tier.OPERATOR}
 
 
 def general_tiers(caller: Caller) -> frozenset[Tier]:
     """The tiers ``caller`` holds on a battery it has no relation to (what its roles alone give)."""
-    return battery_tiers(caller, economic_operator_id="", owner_id=None)
+    return battery_tiers(caller, economic_operator_id=None, owner_id=None)

@@ -338,3 +338,24 @@ def test_an_anonymous_caller_is_not_the_owner_of_an_unowned_battery() -> None:
 def test_model_tiers_never_hold_the_operator_tier_without_being_the_manufacturer() -> None:
     for roles in ALL_ROLE_SETS:
         assert OP not in model_tiers(Caller(ME, roles), manufacturer_id=OTHER)
+
+
+@given(pid=st.text(max_size=6), roles=st.sets(st.sampled_from(list(Role))))
+def test_general_tiers_come_from_roles_alone_whatever_the_id(pid: str, roles: set[Role]) -> None:
+    """No battery, no relation: what any participant id (even an empty or odd one) holds is what its roles
+    give — found by this file: ``""`` stood for "no operator", so a caller with an empty id got every tier."""
+    by_roles = {P}.union(*(BY_ROLE[r] for r in roles))
+    assert general_tiers(Caller(pid, frozenset(roles))) == by_roles
+    assert model_tiers(Caller(pid, frozenset(roles)), manufacturer_id="BPNL00000000MFR1") == by_roles - {OP}
+
+
+def test_the_rule_builder() -> None:
+    """``_r`` builds every row of the policy: no roles named means any role (``None``), roles named are a set."""
+    from batteryloop.access import Rule, _r
+
+    assert _r(Relation.OPERATOR) == Rule(Relation.OPERATOR, None)
+    rule = _r(Relation.CUSTODIAN, Role.RECYCLER, Role.REPAIRER)
+    assert rule == Rule(Relation.CUSTODIAN, frozenset({Role.RECYCLER, Role.REPAIRER}))
+    assert rule.holds(Caller(ME, frozenset({Role.REPAIRER})), frozenset({Relation.CUSTODIAN}))
+    assert not rule.holds(Caller(ME, frozenset({Role.SUPPLIER})), frozenset({Relation.CUSTODIAN}))
+    assert _r(Relation.OWNER).holds(Caller(ME), frozenset({Relation.OWNER}))
