@@ -341,3 +341,15 @@ def test_aggregate_over_lots() -> None:
     }
     assert aggregate([], {}, ["Li"]) == {"Li": {"pre_consumer": None, "post_consumer": None, "total": None,
                                                 "element_kg": 0.0, "recycled_kg": 0.0}}
+
+
+def test_physical_segregation_sums_several_recycled_inputs() -> None:
+    """X ← all of R1 (post-consumer, Li 1) + all of R2 (post-consumer, Li 2) + all of S (pre-consumer, Li 1)
+    + all of P (primary, Li 1) holds all 5 kg Li: post-consumer 1 + 2 = 3, pre-consumer 1."""
+    lots = [L("R1", 10, {"Li": 1}, "post_consumer"), L("R2", 10, {"Li": 2}, "post_consumer"),
+            L("S", 10, {"Li": 1}, "pre_consumer"), L("P", 10, {"Li": 1}, "primary"), L("X", 40, {"Li": 5})]
+    g = MaterialGraph.build(lots, [Edge("X", "R1", 10), Edge("X", "P", 10), Edge("X", "R2", 10), Edge("X", "S", 10)])
+    r = physical_segregation(g)
+    assert r["X"].post_consumer == {"Li": approx(3)} and r["X"].pre_consumer == {"Li": approx(1)}
+    mb = mass_balance(g)
+    assert mb["X"].post_consumer == {"Li": approx(3)} and mb["X"].pre_consumer == {"Li": approx(1)}
