@@ -324,3 +324,24 @@ def test_report_uses_the_given_references() -> None:
     default = compliance_report("M", "P", 2032, metals=[co], allocation_rule="physical_segregation",
                                 recycling=[_result(0.72, {})])
     assert [c.target_fraction for c in default.checks] == [0.16, 0.70] and default.passed is True
+
+
+def test_rounding_tolerance_and_missing_metals() -> None:
+    """A result short of its target by float rounding only (target − 1e-12) still meets it, for the
+    efficiency, each material recovery and recycled content; a metal absent from the result (no Co in an
+    LFP pack) has no check, and the metals after it are still checked."""
+    eff = check_recycling_targets(_result(0.65 - 1e-12, {"Cu": 0.9 - 1e-12, "Li": 0.5}), date(2028, 1, 1))
+    assert [c.metric for c in eff] == ["recycling_efficiency_fraction", "material_recovery_Cu_fraction",
+                                       "material_recovery_Li_fraction"]
+    assert [c.passed for c in eff] == [True, True, True]
+    share = check_recycled_content("M", "P", 2032, [MetalInput(metal="Co", active_material_kg=1.0,
+                                                               recycled_physical_kg=0.16 - 1e-12)], "physical_segregation")
+    assert share.passed is True
+
+
+def test_csv_of_checks_without_a_target() -> None:
+    """Before any Annex XII C target (2026): the recovery row has empty target, applies_from and passed."""
+    rep = compliance_report("M", "P", 2026, recycling=[_result(0.72, {"Co": 0.96})])
+    rows = list(csv.reader(io.StringIO(rep.to_csv())))
+    assert rows[2] == ["M", "P", "2026", "Annex XII C material recovery Co", "material_recovery_Co_fraction", "0.96", "", "", "",
+                       "", "hydro: recovered / contained Co"]
