@@ -293,7 +293,7 @@ def test_accounts_in_a_cycle_are_refused_with_advice() -> None:
     g = MaterialGraph.build(lots, [Edge("X", "s", 10), Edge("Y", "X", 10), Edge("Z", "Y", 10)])
     with pytest.raises(ValueError, match=r"cycle at \('a', '1', '2026'\)|cycle at \('b', '2', '2026'\)") as e:
         mass_balance(g)
-    assert "shorter period or physical segregation" in str(e.value)
+    assert "; use a shorter period or physical segregation" in str(e.value)
     r = mass_balance(g, period="month")
     assert r["Z"].post_consumer == {"Li": approx(1)}
 
@@ -353,3 +353,17 @@ def test_physical_segregation_sums_several_recycled_inputs() -> None:
     assert r["X"].post_consumer == {"Li": approx(3)} and r["X"].pre_consumer == {"Li": approx(1)}
     mb = mass_balance(g)
     assert mb["X"].post_consumer == {"Li": approx(3)} and mb["X"].pre_consumer == {"Li": approx(1)}
+
+
+def test_accounts_are_settled_in_production_order_dependencies_first() -> None:
+    """Accounts are settled (and listed in the books) by their first production, an account after the
+    accounts it consumes from: z's plant (Jan) before a's plant (Feb); the pack plant (oem, Jan) consumes
+    the cathode plant's (cam, Jun) lot, so cam comes first though oem produced earlier."""
+    lots = [L("R", 10, {"Li": 1}, "post_consumer"), L("P", 10, {"Li": 1}, "primary"),
+            L("Z1", 1, {"Li": 0.1}, None, "z", "1", "2026-01-05"), L("A1", 1, {"Li": 0.1}, None, "a", "1", "2026-02-01"),
+            L("C", 5, {"Li": 0.5}, None, "cam", "plant", "2026-06-01"),
+            L("K1", 1, {"Li": 0.1}, None, "oem", "z", "2026-01-01"), L("K2", 5, {"Li": 0.5}, None, "oem", "z", "2026-12-01")]
+    edges = [Edge("Z1", "P", 1), Edge("A1", "P", 1), Edge("C", "R", 5), Edge("K1", "P", 1), Edge("K2", "C", 5)]
+    books: dict = {}
+    mass_balance(MaterialGraph.build(lots, edges), accounts=books)
+    assert [k[0] for k in books] == ["cam", "oem", "z", "a"]
