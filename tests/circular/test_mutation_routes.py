@@ -258,3 +258,33 @@ def test_residual_value_by_hand() -> None:
 def test_residual_value_errors(points: list, message: str) -> None:
     with pytest.raises(CircularInputError, match=message):
         residual_value("NMC622", 75, points)
+
+
+def _unpriced() -> References:
+    """The default references with no recovered-material price at all (EverBatt's price tables emptied)."""
+    import dataclasses
+
+    base = References.default()
+    sets = {n: base.set(n) for n in base.names()}
+    eb = sets["everbatt_2023"]
+    sets["everbatt_2023"] = dataclasses.replace(eb, values={**eb.values, "price_usd_per_kg": {}, "cathode_price_usd_per_kg": {}})
+    return References(sets)
+
+
+def test_without_any_price_recycling_is_infeasible_and_worth_nothing_later() -> None:
+    """No price for any recovered material: every recycling route is infeasible (with its reason) and the
+    recycling at the end of a re-use or remanufacture life counts 0: re-use = 75 (0.85 × 69 − 5) =
+    4023.75 $, remanufacture = 75 × 58.3125 = 4373.4375 $. A safety-flagged pack then has no route at all:
+    a clear error naming the prices."""
+    refs = _unpriced()
+    assert recycle_value_usd_per_kwh("NMC622", references=refs) == {"recycle_pyro": None, "recycle_hydro": None, "recycle_direct": None}
+    d = decide_route("NMC622", 75, 0.85, references=refs, sensitivity=False)
+    assert d.option("reuse").npv_usd == pytest.approx(4023.75, rel=1e-12)
+    assert d.option("remanufacture").npv_usd == pytest.approx(4373.4375, rel=1e-12)
+    pyro = d.option("recycle_pyro")
+    assert (pyro.feasible, pyro.npv_usd, pyro.reason) == (False, None, "no price for a material pyro recycling recovers from this chemistry")
+    b = decide_routes_batch(["NMC622"], np.array([75.0]), np.array([0.85]), references=refs)
+    assert b.npv_usd[0, ROUTES.index("reuse")] == pytest.approx(4023.75, rel=1e-12)
+    with pytest.raises(CircularInputError, match=r"prices_usd_per_kg=\{\}: no feasible route: every recycling process lacks a "
+                                                 r"price for NMC622 and no other route is allowed"):
+        decide_route("NMC622", 75, 0.85, safety_flags=["swelling"], references=refs)
