@@ -367,3 +367,17 @@ def test_accounts_are_settled_in_production_order_dependencies_first() -> None:
     books: dict = {}
     mass_balance(MaterialGraph.build(lots, edges), accounts=books)
     assert [k[0] for k in books] == ["cam", "oem", "z", "a"]
+
+
+def test_a_lot_made_from_an_intermediate_and_a_bought_lot() -> None:
+    """N (cam, plant) consumes the plant's own intermediate M (made from R, post-consumer Li 2) and a bought
+    recycled lot R2 (post-consumer Li 1): the pool holds 2 + 1 = 3 kg, N holds Li 2.5 and gets 2.5 kg."""
+    lots = [L("R", 10, {"Li": 2}, "post_consumer"), L("R2", 10, {"Li": 1}, "post_consumer"),
+            L("M", 10, {"Li": 2}, None, "cam", "plant", "2026-01-02"),
+            L("N", 20, {"Li": 2.5}, None, "cam", "plant", "2026-01-03")]
+    g = MaterialGraph.build(lots, [Edge("M", "R", 10), Edge("N", "M", 10), Edge("N", "R2", 10)])
+    books: dict = {}
+    r = mass_balance(g, accounts=books)
+    assert r["N"].post_consumer == {"Li": approx(2.5)}
+    (book,) = books.values()
+    assert book.credits_kg["post_consumer"] == {"Li": approx(3)}
