@@ -136,7 +136,8 @@ def test_cli_trains_on_two_folders_and_writes_intervals(severson_dir: Path, tmp_
     info = json.loads(out.stdout)
     assert info["validation"].startswith("leave one group out") and info["interval"]["level"] == 0.9
     pred = subprocess.run([*exe, "health", "lifetime", "predict", "--model", str(tmp_path / "m.pkl"), "--cells",
-                           str(severson_dir / "test1"), "-o", str(tmp_path / "p.csv")], capture_output=True, text=True, timeout=300)
+                           str(severson_dir / "test1"), "-o", str(tmp_path / "p.csv"), "--intervals"],
+                          capture_output=True, text=True, timeout=300)
     assert pred.returncode == 0, pred.stderr
     rows = list(csv.DictReader((tmp_path / "p.csv").open()))
     assert len(rows) == 43 and all(float(r["lower"]) < float(r["predicted_cycle_life"]) < float(r["upper"]) for r in rows)

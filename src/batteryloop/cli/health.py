@@ -98,13 +98,20 @@ def lifetime_train(data: Annotated[list[Path], typer.Option(help="folder of trai
     """Train the early cycle-life model on folders of cells (e.g. ../shared/data/severson2019/train and test1).
 
     The model is chosen by validation that leaves whole test batches and protocol families out (needs
-    the cell table), and carries a 90 % conformal interval; --random-folds selects by random K-fold."""
+    the cell table; without one it falls back to random K-fold and says so), and carries a 90 % conformal
+    interval; --random-folds selects by random K-fold. "train" in the output is in-sample."""
     from ..health.lifetime import evaluate, load_curve_set, train
-    from ..health.lifetime.groups import combine, groups_for
+    from ..health.lifetime.groups import combine, find_cell_table, groups_for
 
     sets = [_guard(lambda d=d: load_curve_set(d, require_lives=True)) for d in data]
     cells = sets[0] if len(sets) == 1 else _guard(lambda: combine(*sets))
-    groups = None if random_folds else _guard(lambda: groups_for(cells, cells_table))
+    note = None
+    if random_folds:
+        groups = None
+    elif cells_table is None and find_cell_table(cells) is None:
+        groups, note = None, "no cell table beside the folders: selected by random 5-fold (give --cells-table to group)"
+    else:
+        groups = _guard(lambda: groups_for(cells, cells_table))
     model = _guard(lambda: train(cells, groups=groups))
     model.save(out)
     _out({"model": str(out), "candidate": model.candidate, "validation": model.validation,
@@ -112,18 +119,22 @@ def lifetime_train(data: Annotated[list[Path], typer.Option(help="folder of trai
           "interval": None if model.interval_log10 is None else {
               "level": model.interval_level, "factor": round(10 ** model.interval_log10, 4),
               "coverage_on_left_out_families": model.interval_coverage_grouped},
-          "train_in_sample": evaluate(model, cells)})
+          "note": note, "train": evaluate(model, cells)})
 
 
 @lifetime_app.command("predict")
 def lifetime_predict(model: Annotated[Path, typer.Option(help="a model file written by `lifetime train`")],
                      cells: Annotated[Path, typer.Option(help="folder of cellN.csv[.gz] files")],
-                     out: Annotated[Path, typer.Option("--out", "-o", help="CSV: cell,predicted_cycle_life")]) -> None:
+                     out: Annotated[Path, typer.Option("--out", "-o", help="CSV: cell,predicted_cycle_life")],
+                     intervals: Annotated[bool, typer.Option(
+                         help="add the model's 90 % interval as columns lower,upper")] = False) -> None:
     """Predict the cycle life of every cell in a folder; evaluates too when the folder has known lives."""
     from ..health.lifetime import LifetimeModel, evaluate, load_curve_set, write_predictions
 
     m = _guard(lambda: LifetimeModel.load(model))
     cs = _guard(lambda: load_curve_set(cells))
-    write_predictions(m, cs, out)
+    if intervals and m.interval_log10 is None:
+        error(f"{model}: this model has no interval (it was selected by random folds); train it with a cell table")
+    write_predictions(m, cs, out, intervals=intervals)
     _out({"cells": len(cs.names), "predictions": str(out),
           "evaluation": evaluate(m, cs) if cs.cycle_lives is not None else None})

@@ -394,11 +394,11 @@ def evaluate(model: LifetimeModel, cells: CurveSet) -> dict[str, float]:
     }
 
 
-def write_predictions(model: LifetimeModel, cells: CurveSet, path: str | Path) -> None:
-    """CSV with columns ``cell,predicted_cycle_life`` (one row per cell file), and ``lower,upper`` (the
-    model's conformal interval) when it has one."""
+def write_predictions(model: LifetimeModel, cells: CurveSet, path: str | Path, *, intervals: bool = False) -> None:
+    """CSV with columns ``cell,predicted_cycle_life`` (one row per cell file); with ``intervals``, also
+    ``lower,upper`` (the model's conformal interval; NaN when it has none)."""
     pred, lo, hi = model.predict_interval(cells)
-    if model.interval_log10 is None:
+    if not intervals:
         lines = ["cell,predicted_cycle_life"] + [f"{n},{p:.1f}" for n, p in zip(cells.names, pred, strict=True)]
     else:
         lines = ["cell,predicted_cycle_life,lower,upper"] + [
