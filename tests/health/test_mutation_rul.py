@@ -62,6 +62,10 @@ def test_horizon_is_twenty_histories() -> None:
     assert beyond.predicted_eol_cycle is None and beyond.lower is None and beyond.upper is None
     assert beyond.remaining_cycles is None and beyond.reached is False
     assert beyond.method == "no fit crosses the threshold within the horizon"
+    # the horizon's last cycle counts: threshold 0.7929 → level 0.7905213 → k > 209.48 → 210 = 10 + 200;
+    # threshold 0.7919 → k > 210.48 → 211, one past it: none
+    assert forecast_eol(k, q, threshold=0.7929, draws=3).predicted_eol_cycle == 210.0
+    assert forecast_eol(k, q, threshold=0.7919, draws=3).predicted_eol_cycle is None
 
 
 def test_upto_cycle_and_the_ten_cycle_minimum() -> None:
@@ -130,8 +134,8 @@ def test_noisy_history_interval_brackets_the_forecast() -> None:
     q = LINE + wobble
     wide = forecast_eol(K, q, alpha=0.02, draws=20)
     narrow = forecast_eol(K, q, alpha=0.5, draws=20)
-    assert wide.lower < wide.upper
-    assert wide.lower <= wide.predicted_eol_cycle <= wide.upper
+    assert wide.lower < wide.predicted_eol_cycle < wide.upper
+    assert narrow.lower < narrow.predicted_eol_cycle < narrow.upper
     assert 190 <= wide.predicted_eol_cycle <= 215
     assert narrow.upper - narrow.lower <= wide.upper - wide.lower
 
