@@ -381,3 +381,25 @@ def test_a_lot_made_from_an_intermediate_and_a_bought_lot() -> None:
     assert r["N"].post_consumer == {"Li": approx(2.5)}
     (book,) = books.values()
     assert book.credits_kg["post_consumer"] == {"Li": approx(3)}
+
+
+def test_a_source_declaring_zero_of_one_element_still_brings_the_others() -> None:
+    """E (post-consumer) declares Li 0 kg and Co 1 kg: its Co credit (1 kg) reaches O (Co 1 kg); no Li."""
+    for rule in ("physical_segregation", "mass_balance"):
+        lots = [L("E", 10, {"Li": 0.0, "Co": 1.0}, "post_consumer"), L("O", 10, {"Li": 0.5, "Co": 1.0}, None, "p", "s")]
+        r = recycled_content(MaterialGraph.build(lots, [Edge("O", "E", 10)]), rule)  # type: ignore[arg-type]
+        assert r["O"].post_consumer == {"Co": approx(1.0)}, rule
+
+
+def test_books_passed_in_keep_their_earlier_entries() -> None:
+    """An account ledger passed in (e.g. with an earlier run's entries: post-consumer Li credited 1 kg,
+    allocated 0.5 kg) adds this run's: credited 1 + 5 = 6 kg, allocated 0.5 + 5 = 5.5 kg."""
+    key = ("cam", "plant", "2026")
+    book = AccountLedger(key)
+    book.credits_kg["post_consumer"]["Li"] = 1.0
+    book.allocated_kg["post_consumer"]["Li"] = 0.5
+    books = {key: book}
+    mass_balance(account_graph(), accounts=books)
+    assert books[key] is book
+    assert book.credits_kg["post_consumer"] == {"Li": approx(6)} and book.credits_kg["pre_consumer"] == {"Li": approx(3)}
+    assert book.allocated_kg["post_consumer"] == {"Li": approx(5.5)}
