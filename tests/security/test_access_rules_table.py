@@ -255,7 +255,7 @@ def test_refusal_reason_names_who_what_where_allowed_and_relations() -> None:
 def test_refusal_reason_for_a_stranger_and_an_anonymous_caller() -> None:
     d = decide(Caller(ME), "participant.create", Resource("participant", "X"))
     assert isinstance(d, Deny)
-    assert "the node admin only" in d.reason and d.reason.endswith("your relation: no relation")
+    assert "the policy allows the node admin only;" in d.reason and d.reason.endswith("your relation: no relation")
     assert "participant X" in d.reason
     d = decide(ANONYMOUS, "model.update", Resource("model", "M-1", manufacturer=OTHER))
     assert isinstance(d, Deny)
