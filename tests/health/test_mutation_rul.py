@@ -156,6 +156,10 @@ def test_smooth_by_hand() -> None:
     five[8:13] = 5.0
     assert smooth(five).tolist() == five.tolist()
     assert smooth(np.array([2.0, 1.0])).tolist() == [2.0, 1.0]  # n = 2 → window 1
+    # window 3 keeps a two-sample plateau of 4 samples (5 would flatten it: [1, 1, 1, 1])
+    assert smooth(np.array([1.0, 9.0, 9.0, 1.0])).tolist() == [1.0, 9.0, 9.0, 1.0]
+    # n = 6 → window 5 keeps a three-sample plateau (7 would flatten it; 3 keeps it too, see the 4-sample case)
+    assert smooth(np.array([0.0, 0.0, 5.0, 5.0, 5.0, 0.0])).tolist() == [0.0, 0.0, 5.0, 5.0, 5.0, 0.0]
 
 
 def test_capacity_history_keeps_real_cycles() -> None:
