@@ -24,6 +24,8 @@ import re
 import struct
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from batteryloop.passport.identifiers import UniqueIdentifier, qr_code, qr_png, qr_svg, web_link
 
@@ -146,3 +148,14 @@ def test_a_trailing_newline_is_not_an_identifier(text: str, bad: str) -> None:
     (also used as a folder name by the health store) could carry one. The error names the bad part."""
     with pytest.raises(ValueError, match=re.escape(repr(bad))):
         UniqueIdentifier.parse(text)
+
+
+@given(host=st.from_regex(r"[a-z]{1,8}\.[a-z]{2,3}", fullmatch=True),
+       path=st.lists(st.text(alphabet="AXYZaxyz09-_.", min_size=1, max_size=6), max_size=3),
+       slashes=st.integers(0, 3))
+def test_web_link_removes_trailing_slashes_only(host: str, path: list[str], slashes: int) -> None:
+    """Only slashes go: a base whose last path part ends in letters or dots keeps them (a strip of a set
+    of characters, instead of slashes, would eat into the path)."""
+    base = "https://" + host + "".join("/" + p for p in path)
+    link = web_link(base + "/" * slashes, "BL.ACME.SN-1")
+    assert link == base + "/p/BL.ACME.SN-1"
