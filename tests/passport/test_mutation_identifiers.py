@@ -24,7 +24,7 @@ import re
 import struct
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from batteryloop.passport.identifiers import UniqueIdentifier, qr_code, qr_png, qr_svg, web_link
@@ -150,7 +150,8 @@ def test_a_trailing_newline_is_not_an_identifier(text: str, bad: str) -> None:
         UniqueIdentifier.parse(text)
 
 
-@given(host=st.from_regex(r"[a-z]{1,8}\.[a-z]{2,3}", fullmatch=True),
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(host=st.sampled_from(["dpp.example.org", "x.eu", "h:8000", "127.0.0.1"]),
        path=st.lists(st.text(alphabet="AXYZaxyz09-_.", min_size=1, max_size=6), max_size=3),
        slashes=st.integers(0, 3))
 def test_web_link_removes_trailing_slashes_only(host: str, path: list[str], slashes: int) -> None:

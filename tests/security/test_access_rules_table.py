@@ -29,7 +29,7 @@ from itertools import combinations
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from batteryloop.access import (
@@ -190,6 +190,7 @@ def test_star_covers_status_health_and_ledger_events(action: str) -> None:
     assert not delegable("x" + action) and not delegable(action.split(".")[0])
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(action=st.sampled_from(ACTIONS), rels=st.sets(st.sampled_from(RESOURCE_RELATIONS)),
        roles=st.sets(st.sampled_from(list(Role))))
 def test_any_mix_of_relations_and_roles(action: str, rels: set[str], roles: set[Role]) -> None:
@@ -340,6 +341,7 @@ def test_model_tiers_never_hold_the_operator_tier_without_being_the_manufacturer
         assert OP not in model_tiers(Caller(ME, roles), manufacturer_id=OTHER)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pid=st.text(max_size=6), roles=st.sets(st.sampled_from(list(Role))))
 def test_general_tiers_come_from_roles_alone_whatever_the_id(pid: str, roles: set[Role]) -> None:
     """No battery, no relation: what any participant id (even an empty or odd one) holds is what its roles

@@ -23,7 +23,7 @@ from itertools import combinations
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
@@ -89,6 +89,7 @@ def test_annex_xiii_restricted_fields_need_their_tier(tiers: frozenset[Tier]) ->
         assert (name in battery) == (Tier.PUBLIC in tiers), (name, tiers)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tiers=st.sampled_from(TIER_SETS), keys=st.lists(st.sampled_from(sorted(BATTERY_TIERS) + SMUGGLED), unique=True),
        values=st.lists(st.one_of(st.none(), st.integers(), st.text(max_size=5), st.booleans()), min_size=30, max_size=30))
 def test_redaction_only_removes_and_is_idempotent(tiers: frozenset[Tier], keys: list[str], values: list[Any]) -> None:
