@@ -144,7 +144,8 @@ def _constraint(c: Any, ctx: EvaluationContext, out: list[str]) -> bool:
     logical = [k for k in ("and", "or", "xone", "andSequence") if k in c]
     if logical:
         if logical != ["and"]:
-            raise _CannotEvaluate(f"logical constraint {logical[0]!r} is not allowed by the Catena-X profile "
+            other = next(k for k in logical if k != "and")  # {"and": …, "or": …} is refused for its "or"
+            raise _CannotEvaluate(f"logical constraint {other!r} is not allowed by the Catena-X profile "
                                   f"(only 'and'); cannot evaluate")
         items = _as_list(c["and"])
         results = [_constraint(x, ctx, out) for x in items]
@@ -228,11 +229,17 @@ def policy_problems(policy: Mapping[str, Any]) -> list[str]:
         logical = [k for k in ("and", "or", "xone", "andSequence") if k in c]
         if logical:
             if logical != ["and"]:
-                problems.append(f"{where}: logical constraint {logical[0]!r} (Catena-X allows only 'and')")
-            for j, x in enumerate(_as_list(c.get(logical[0]))):
-                walk(x, f"{where}.{logical[0]}[{j}]")
+                other = next(k for k in logical if k != "and")
+                problems.append(f"{where}: logical constraint {other!r} (Catena-X allows only 'and')")
+            for key in logical:
+                for j, x in enumerate(_as_list(c.get(key))):
+                    walk(x, f"{where}.{key}[{j}]")
             return
-        norm = {"leftOperand": _name(c.get("leftOperand")), "operator": c.get("operator"),
+        op = c.get("operator")
+        if isinstance(op, Mapping):  # the operator IRI as evaluate() reads it: {"@id": "odrl:eq"}, "odrl:eq", "eq"
+            op = op.get("@id")
+        norm = {"leftOperand": _name(c.get("leftOperand")),
+                "operator": op.removeprefix("odrl:") if isinstance(op, str) else op,
                 "rightOperand": c.get("rightOperand")}
         errs = cx_constraint_errors(norm)
         if errs is None:
