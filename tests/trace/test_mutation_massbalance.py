@@ -57,6 +57,8 @@ def test_brought_is_the_mass_fraction_of_each_element() -> None:
     g = MaterialGraph.build([L("src", 10, {"Li": 2, "Co": 1}), L("out", 4, {})], [Edge("out", "src", 4)])
     assert g.brought(Edge("out", "src", 4)) == {"Li": approx(0.8), "Co": approx(0.4)}
     assert g.brought(Edge("out", "src", 10)) == {"Li": approx(2), "Co": approx(1)}
+    small = MaterialGraph.build([L("src", 0.5, {"Li": 0.1}), L("out", 4, {})], [Edge("out", "src", 0.25)])
+    assert small.brought(Edge("out", "src", 0.25)) == {"Li": approx(0.05)}  # a lot under 1 kg brings its share
     g0 = MaterialGraph.build([L("src", 0, {"Li": 2}), L("out", 4, {})], [Edge("out", "src", 4)])
     assert g0.brought(Edge("out", "src", 4)) == {}  # a massless lot brings nothing (no division by zero)
 
@@ -83,6 +85,11 @@ def test_topological_refuses_a_cycle_naming_a_lot() -> None:
     for rule in ("physical_segregation", "mass_balance"):
         with pytest.raises(ValueError, match="cycle"):
             recycled_content(g, rule)  # type: ignore[arg-type]
+    # a cycle deeper in the graph, reached from an earlier lot that is not part of it
+    deep = MaterialGraph.build([L("r", 1, {}, at="2025-01-01"), L("p", 1, {}, at="2026-01-01"), L("q", 1, {}, at="2026-01-01")],
+                               [Edge("r", "p", 1), Edge("p", "q", 1), Edge("q", "p", 1)])
+    with pytest.raises(ValueError, match="cycle through lot p"):
+        deep.topological()
 
 
 @pytest.mark.parametrize(("origin", "pre", "post"), [
