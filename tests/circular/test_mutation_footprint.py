@@ -207,12 +207,16 @@ def test_traced_lots_and_their_sources() -> None:
     assert (by["cathode"].quantity, by["cathode"].factor, by["cathode"].source) == (100, 5.0, "material lot L-1 (EPD 42)")
     assert (by["electronics"].factor, by["electronics"].ghg_kgco2e, by["electronics"].source) == (25.0, 50.0, GREET)
     assert by["LiPF6"].source == "material lot ?" and by["LiPF6"].ghg_kgco2e == 120.0
+    assert all((x.unit, x.factor_unit) == ("kg", "kgCO2e/kg") for x in raw)
     expected = 500 + 50 + 120 + 57.6 * 9.1 + 24.48 * 4.5 + 15.06 * 6.05
     assert r.stages_kgco2e["raw_material"] == pytest.approx(expected, rel=1e-12)
     assert not any("electrolyte salt" in n for n in r.notes)
     only_salt = carbon_footprint("LFP", 60, "M1", 8, manufacturing_country="CN",
                                  material_footprints=[MaterialFootprint(material="LiPF6", mass_kg=1, kgco2e_per_kg=11.2)])
     assert not any("electrolyte salt" in n for n in only_salt.notes)
+    only_electronics = carbon_footprint("LFP", 60, "M1", 8, manufacturing_country="CN",
+                                        material_footprints=[MaterialFootprint(material="electronics", mass_kg=1)])
+    assert not any("electrolyte salt" in n for n in only_electronics.notes)
 
 
 def test_a_material_without_default_is_named() -> None:
@@ -280,7 +284,8 @@ def test_classes_from_given_or_reference_limits() -> None:
     b = carbon_footprint("LFP", 60, "M1", 8, manufacturing_country="CN", class_limits_kgco2e_per_kwh={"A": 0.1, "B": 0.2})
     assert b.performance_class == "B" and b.class_limits_kgco2e_per_kwh == {"A": 0.1, "B": 0.2}
     assert b.to_passport_fields()["performance_class"] == "B"
-    assert {u.key for u in b.references if u.set == "input"} == {"class_limits_kgco2e_per_kwh.A", "class_limits_kgco2e_per_kwh.B"}
+    assert {u.key: u.value for u in b.references if u.set == "input"} == {"class_limits_kgco2e_per_kwh.A": 0.1,
+                                                                          "class_limits_kgco2e_per_kwh.B": 0.2}
     assert not any("class" in n for n in b.notes)
     above = carbon_footprint("LFP", 60, "M1", 8, manufacturing_country="CN", class_limits_kgco2e_per_kwh={"A": 0.05, "B": 0.1})
     assert above.performance_class is None and "footprint above every class limit" in above.notes
@@ -323,3 +328,48 @@ def test_reference_overrides_reach_the_composition_and_factors() -> None:
     assert next(x for x in r.lines if x.item == "Cu").ghg_kgco2e == pytest.approx(122.4, rel=1e-12)
     assert r.functional_unit.total_energy_kwh == 48_000
     assert any(u.set == "batpac_5" and u.overridden for u in r.references)
+
+
+def test_a_bare_composition_and_small_masses() -> None:
+    """A composition built directly with only Li, Fe and 0.5 kg of Al (no graphite or Cu keys at all):
+    the raw-material lines are the CAM (given, 2 kg) and the 0.5 kg of Al (below 1 kg, still counted:
+    0.5 × 6.05 = 3.025 kg CO2e); absent materials give no line."""
+    from batteryloop.circular.chemistry import PackComposition
+
+    comp = PackComposition(chemistry="LFP", capacity_kwh=None, materials_kg={"Li": 0.1, "Fe": 0.8, "Al": 0.5},
+                           cathode_active_material_kg=2.0, cell_mass_kg=5.0, pack_mass_kg=8.0, is_estimate=False, source="given")
+    r = carbon_footprint("LFP", 1, "M1", 8, manufacturing_country="CN", composition=comp)
+    raw = [(x.item, x.quantity, x.ghg_kgco2e) for x in r.lines if x.stage == "raw_material"]
+    assert raw == [("LFP cathode active material", 2.0, pytest.approx(2.0 * 9.45)), ("Al", 0.5, pytest.approx(3.025))]
+
+
+def test_end_of_life_values_no_material_and_reads_the_references() -> None:
+    """NMC532 has no cathode powder price: its direct-recycling end of life still counts (material is
+    not valued in a footprint). Process inputs come from the given references: hydro H2SO4 2.0 kg per kg
+    (instead of 1.08) adds 389.4 × 0.92 × 0.1 kg CO2e; a diesel input of 0 MJ gives a 0 kg line with
+    factor 0."""
+    r = carbon_footprint("NMC532", 60, "M1", 8, manufacturing_country="CN", manufacturing_energy_mj_per_kg_cell=51.0,
+                         end_of_life_process="direct")
+    assert r.stages_kgco2e["end_of_life"] > 0 and any(x.item == "direct recycling: CO2_kg" for x in r.lines)
+    base = carbon_footprint("LFP", 60, "M1", 8, manufacturing_country="CN")
+    refs = References.default().override({"everbatt_2023": {"process_inputs_per_kg_spent_battery": {
+        "hydro": {"H2SO4_kg": 2.0, "diesel_mj": 0.0}}}})
+    more = carbon_footprint("LFP", 60, "M1", 8, manufacturing_country="CN", references=refs)
+    assert more.stages_kgco2e["end_of_life"] - base.stages_kgco2e["end_of_life"] == pytest.approx(
+        PACK * (0.92 * 0.1 - 0.6 * 0.0741), rel=1e-9)
+    diesel = next(x for x in more.lines if x.item == "hydro recycling: diesel_mj")
+    assert (diesel.quantity, diesel.factor, diesel.ghg_kgco2e) == (0.0, 0.0, 0.0)
+
+
+@pytest.mark.parametrize(("chem", "category", "country"), [("LFP", "M1", "CN"), ("NMC811", "N3", "DE"), ("NCA", "L", "FR"),
+                                                          ("NMC622", "M2", "PL")])
+def test_passport_fields_are_rounded_to_four_decimals(chem: str, category: str, country: str) -> None:
+    """The passport carries each per-kWh figure rounded to 4 decimals (0.1 g CO2e/kWh)."""
+    r = carbon_footprint(chem, 60, category, 8, manufacturing_country=country)
+    f = r.to_passport_fields()
+    s = r.stages_kgco2e_per_kwh
+    assert f == {"total_kgco2e_per_kwh": round(r.total_kgco2e_per_kwh, 4),
+                 "raw_material_kgco2e_per_kwh": round(s["raw_material"], 4),
+                 "main_production_kgco2e_per_kwh": round(s["main_production"], 4),
+                 "distribution_kgco2e_per_kwh": round(s["distribution"], 4),
+                 "end_of_life_kgco2e_per_kwh": round(s["end_of_life"], 4), "performance_class": None}
