@@ -430,3 +430,17 @@ def test_model_is_frozen_and_strict() -> None:
     d["colour"] = "red"
     one_error(d, "colour", "extra_forbidden")
     assert LifecycleEvent.model_validate(valid("soh_update")).subjects == ["PACK-1"]
+
+
+def test_model_validation_error_carries_the_rule_message() -> None:
+    """Validating the model directly (not through normalize) still says which rule broke."""
+    from pydantic import ValidationError
+
+    d = valid("soh_update")
+    d["subjects"], d["prev"] = [], {}
+    with pytest.raises(ValidationError, match="subjects: a soh_update event names the subjects it concerns"):
+        LifecycleEvent.model_validate(d)
+    d = valid("soh_update")
+    d["data"] = {"soh_capacity_pct": 500}
+    with pytest.raises(ValidationError, match="data.soh_capacity_pct: Input should be less than or equal to 120"):
+        LifecycleEvent.model_validate(d)
