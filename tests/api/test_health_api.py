@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from batteryloop.sim import pilot
+from tests.lab import lab_passport
 
 
 def H(client: Any, who: str) -> dict[str, str]:
@@ -13,8 +14,7 @@ def H(client: Any, who: str) -> dict[str, str]:
 
 
 def test_upload_maccor_export_updates_passport(client: Any, data_dir: Path) -> None:
-    pid = client.post("/api/v1/passports", json=next(pilot.generate_batteries(1, seed=41)),
-                      headers=H(client, pilot.AUTOMAKER)).json()["passport_id"]
+    pid = lab_passport(client, client.tokens[pilot.AUTOMAKER], 41)
     f = data_dir / "cyclers" / "PreDiag_000229_000229_truncated.034"
     files = {"files": (f.name, f.read_bytes(), "application/octet-stream")}
     # anonymous callers and other participants may not write health data
@@ -53,8 +53,7 @@ def test_bad_cycler_file_is_refused_and_nothing_changes(client: Any, data_dir: P
 
 
 def test_ingest_history_then_soh_and_cycles(client: Any, data_dir: Path) -> None:
-    pid = client.post("/api/v1/passports", json=next(pilot.generate_batteries(1, seed=43)),
-                      headers=H(client, pilot.AUTOMAKER)).json()["passport_id"]
+    pid = lab_passport(client, client.tokens[pilot.AUTOMAKER], 43)
     assert client.post(f"/api/v1/passports/{pid}/state-of-health", headers=H(client, pilot.AUTOMAKER)).status_code == 404
     f = data_dir / "cyclers" / "PreDiag_000229_000229_truncated.034"
     r = client.post(f"/api/v1/passports/{pid}/cycler-data", files={"file": (f.name, f.read_bytes())},

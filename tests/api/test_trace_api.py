@@ -62,7 +62,9 @@ def test_signed_events_through_the_api(client: Any) -> None:
 def test_state_of_health_becomes_a_signed_ledger_event(client: Any, data_dir: Path) -> None:
     signers = demo_signers()
     attach_demo_keys(client.services.store, signers)
-    pid = _pack(client, 92)
+    from tests.lab import lab_passport
+
+    pid = lab_passport(client, client.tokens[pilot.AUTOMAKER], 92)
     f = data_dir / "cyclers" / "PreDiag_000229_000229_truncated.034"
     files = {"files": (f.name, f.read_bytes())}
     # without the operator's key on this node: stored in the passport, and the answer says how to sign it

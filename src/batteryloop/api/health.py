@@ -63,11 +63,16 @@ def state_of_health(passport_id: str, c: ParticipantDep, s: ServicesDep,
                                                                    "none: the pack's ingested history")] = None,
                     rated_capacity_ah: Annotated[float | None, Query(gt=0)] = None,
                     write: Annotated[bool, Query(description="store it in the passport")] = True,
+                    per_cell: Annotated[bool, Query(description="the files are one cell of the pack: compare with "
+                                                    "the pack's rated capacity / cells_in_parallel and scale capacities "
+                                                    "and energies up to the pack")] = False,
                     tz: Annotated[str, Query(max_length=64)] = "UTC") -> Response:
     if not files:
-        return json_response(s.health.pack_soh(passport_id, c, rated_capacity_ah=rated_capacity_ah, write=write))
+        return json_response(s.health.pack_soh(passport_id, c, rated_capacity_ah=rated_capacity_ah, write=write,
+                                               per_cell=per_cell))
     with _saved(files) as paths:
-        return json_response(s.health.record_soh(passport_id, paths, c, rated_capacity_ah=rated_capacity_ah, tz=tz))
+        return json_response(s.health.record_soh(passport_id, paths, c, rated_capacity_ah=rated_capacity_ah, tz=tz,
+                                                 per_cell=per_cell))
 
 
 @router.get("/passports/{passport_id}/cycles", summary="Per-cycle summary of the pack's ingested history")

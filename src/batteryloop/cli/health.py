@@ -43,14 +43,22 @@ def soh(targets: Annotated[list[str], typer.Argument(help="a pack's passport id 
         rated_capacity_ah: Annotated[Optional[float], typer.Option(help="rated capacity (default: the passport's model)")] = None,
         write: Annotated[bool, typer.Option(help="write the result into the pack's passport")] = True,
         passport: Annotated[Optional[str], typer.Option(help="with files: write the result into this passport")] = None,
+        per_cell: Annotated[bool, typer.Option(help="the data are one cell of the pack: compared with the pack's rated "
+                                                    "capacity / cells_in_parallel, capacities and energies scaled "
+                                                    "to the pack")] = False,
         as_: Annotated[Optional[str], typer.Option("--as", help="act as this participant")] = None,
         tz: str = "UTC") -> None:
-    """State of health (Annex VII) of a pack from its ingested history, or of cycler files."""
+    """State of health (Annex VII) of a pack from its ingested history, or of cycler files.
+
+    Written to a passport, the measurement must fit the pack: its capacity the pack's (or one cell's with
+    --per-cell), a --rated-capacity-ah the passport's, its date after the pack's manufacture and not in the
+    future; the passport's lifetime counters grow by what the measurement adds."""
     files = [Path(t) for t in targets]
     if all(f.is_file() for f in files):
         if passport:
             s = services()
-            _out(_guard(lambda: s.health.record_soh(passport, files, caller(s, as_), rated_capacity_ah=rated_capacity_ah, tz=tz)))
+            _out(_guard(lambda: s.health.record_soh(passport, files, caller(s, as_), rated_capacity_ah=rated_capacity_ah, tz=tz,
+                                                    per_cell=per_cell)))
             return
         from ..health import estimate_soh, read_cell
 
@@ -60,7 +68,8 @@ def soh(targets: Annotated[list[str], typer.Argument(help="a pack's passport id 
         error(f"not files: {', '.join(t for t in targets if not Path(t).is_file())}; "
               "give one pack id or existing cycler files")
     s = services()
-    _out(_guard(lambda: s.health.pack_soh(targets[0], caller(s, as_), rated_capacity_ah=rated_capacity_ah, write=write)))
+    _out(_guard(lambda: s.health.pack_soh(targets[0], caller(s, as_), rated_capacity_ah=rated_capacity_ah, write=write,
+                                         per_cell=per_cell)))
 
 
 @app.command("rul")

@@ -3,10 +3,18 @@
 The state of health (Annex VII part A) and the usage counters (part B) computed by
 :func:`~batteryloop.health.soh.estimate_soh` become a new version of the pack's passport, in its
 legitimate-interest tier. The pack's rated capacity comes from its model's passport data.
+
+Before anything is written, the measurement must fit the pack (:func:`fit_to_pack`): its capacity must be
+the pack's (or, with ``per_cell``, one cell's: the pack's rated capacity over the model's
+``cells_in_parallel``, and then its capacities and energies are scaled up to the pack), a given rated
+capacity must be the passport's, the measurement cannot predate the pack's manufacture nor lie in the
+future, and the lifetime counters only grow: a measurement adds its throughput to what the passport holds.
+Every refusal names the field and the fix.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +30,99 @@ from .soh import StateOfHealth, estimate_soh
 
 def health_error(exc: HealthError) -> InvalidData:
     return InvalidData(str(exc), [{"field": "file", "rule": type(exc).__name__, "message": str(exc), "value": None}])
+
+
+#: a measured capacity below this share of the rated one is not a credible state of health of that battery
+MIN_CREDIBLE_SOH_PCT = 40.0
+MAX_CREDIBLE_SOH_PCT = 125.0
+#: a given rated capacity within this relative difference of the passport's is the passport's
+RATED_TOLERANCE = 0.01
+#: a measurement may end this long after now (clock differences between cycler and node)
+FUTURE_SLACK_S = 3600.0
+
+
+def _refuse(field: str, message: str, value: Any = None) -> InvalidData:
+    return InvalidData(f"{field}: {message}", [{"field": field, "rule": "health:fit", "message": f"{field}: {message}",
+                                                "value": value}])
+
+
+def rated_for(model: dict[str, Any], per_cell: bool, given: float | None) -> tuple[float, int, int]:
+    """The rated capacity (Ah) a measurement is compared with, and the factors (parallel, series·parallel)
+    that scale its capacities and energies to the pack: (pack rated, 1, 1) or, per cell,
+    (pack rated / P, P, S·P). A given rated capacity must be that one."""
+    pack = float(model["rated_capacity_ah"])
+    if per_cell:
+        p, n_s = model.get("cells_in_parallel"), model.get("cells_in_series")
+        if not p or not n_s:
+            raise _refuse("model.cells_in_parallel", f"a per-cell measurement needs the model {model['model_id']}'s "
+                          "cells_in_series and cells_in_parallel: declare them on the model, or give a pack-level file")
+        rated, scale_ah, scale_e = pack / p, int(p), int(p) * int(n_s)
+    else:
+        rated, scale_ah, scale_e = pack, 1, 1
+    if given is not None and abs(given - rated) > RATED_TOLERANCE * rated:
+        what = f"one cell of it is rated {rated:g} Ah (the pack's {pack:g} Ah / {scale_ah} in parallel)" if per_cell \
+            else f"the passport's pack is rated {pack:g} Ah"
+        raise _refuse("rated_capacity_ah", f"given {given:g} Ah, but {what}: leave it out (the passport's is used)"
+                      + ("" if per_cell else ", or pass per_cell if the file is one cell of the pack"), given)
+    return rated, scale_ah, scale_e
+
+
+def largest_discharge_ah(data: Any) -> float | None:
+    """The largest capacity discharged in one cycle of a series (Ah), or None without a discharge."""
+    from .summary import cycle_summary
+
+    q = cycle_summary(data).get_column("discharge_capacity_ah").drop_nulls()
+    return float(q.max()) if q.len() else None  # type: ignore[arg-type]
+
+
+def fit_to_pack(soh: StateOfHealth, rec: Any, model: dict[str, Any], *, per_cell: bool, now: Any = None,
+                largest_discharge: float | None = None) -> None:
+    """Refuse a state of health that cannot be this pack's (see the module's docstring). The capacity test
+    uses the state of health when the estimator found a full discharge, else the largest discharge."""
+    from datetime import UTC, datetime, timedelta
+
+    rated = float(soh.rated_capacity_ah or model["rated_capacity_ah"])
+    measured = soh.remaining_capacity_ah if soh.remaining_capacity_ah is not None else largest_discharge
+    pct = soh.soh_capacity_pct if soh.soh_capacity_pct is not None else (
+        None if measured is None else 100.0 * measured / rated)
+    if pct is not None and not MIN_CREDIBLE_SOH_PCT <= pct <= MAX_CREDIBLE_SOH_PCT:
+        p = model.get("cells_in_parallel")
+        near_cell = bool(not per_cell and p and p > 1 and measured and abs(measured * p / rated - 1) < 0.25)
+        fix = (f"its capacity is close to one cell's ({rated / p:.3g} Ah): pass per_cell" if near_cell else
+               "a cell or module of it? pass per_cell with the model's cells_in_series and cells_in_parallel")
+        raise _refuse("state_of_health.soh_capacity_pct",
+                      f"the file's capacity ({measured:.4g} Ah) is {pct:.3g} % of the rated {rated:g} Ah, outside "
+                      f"{MIN_CREDIBLE_SOH_PCT:g}-{MAX_CREDIBLE_SOH_PCT:g} %: it is not a measurement of this "
+                      f"{'cell' if per_cell else 'pack'} ({fix})", round(pct, 3))
+    if soh.measured_at is not None:
+        made = rec.data.get("manufacture_date")
+        measured = soh.measured_at if soh.measured_at.tzinfo else soh.measured_at.replace(tzinfo=UTC)
+        if made and measured.date().isoformat() < str(made):
+            raise _refuse("state_of_health.measured_at", f"the file ends on {measured.date()}, before the pack was made "
+                          f"({made}): it is not this pack's history, or the cycler's clock is wrong (check --tz)",
+                          measured.isoformat())
+        now = now or datetime.now(UTC)
+        if measured > now + timedelta(seconds=FUTURE_SLACK_S):
+            raise _refuse("state_of_health.measured_at", f"the file ends on {measured.isoformat()}, in the future: "
+                          "the cycler's clock or time zone is wrong (check --tz)", measured.isoformat())
+
+
+def accumulated_usage(stored: dict[str, Any] | None, soh: StateOfHealth, scale_ah: int, scale_e: int,
+                      already: dict[str, float] | None = None) -> dict[str, float]:
+    """The passport's lifetime counters after this measurement: what it held plus what the measurement adds
+    (its throughput scaled to the pack, minus ``already`` counted from the same history). Never less."""
+    stored = stored or {}
+    already = already or {}
+    add = {"full_equivalent_cycles": soh.full_equivalent_cycles,
+           "energy_throughput_kwh": soh.energy_throughput_kwh * scale_e,
+           "capacity_throughput_ah": soh.capacity_throughput_ah * scale_ah}
+    out = {}
+    for k, v in add.items():
+        if v is None:
+            continue
+        new = float(stored.get(k) or 0.0) + max(0.0, float(v) - float(already.get(k, 0.0)))
+        out[k] = round(new, 4)
+    return out
 
 
 def passport_fields(soh: StateOfHealth) -> dict[str, Any]:
@@ -134,42 +235,64 @@ class HealthService:
         return parts[0] if len(parts) == 1 else concat(parts)
 
     def pack_soh(self, passport_id: str, caller: Caller, *, rated_capacity_ah: float | None = None,
-                 write: bool = True) -> dict[str, Any]:
+                 write: bool = True, per_cell: bool = False) -> dict[str, Any]:
         """State of health from the pack's ingested history; written into its passport unless ``write=False``."""
         rec = self.passports.get_record(passport_id)
         if Tier.LEGITIMATE_INTEREST not in self.passports.tiers_for(rec, caller):
             from ..errors import deny
 
             raise deny(caller.anonymous, f"the state of health of {passport_id} needs legitimate interest")
-        if rated_capacity_ah is None:
-            rated_capacity_ah = self._rated(rec)
+        model = self.passports.model_data(rec.model_id)
+        rated, scale_ah, scale_e = rated_for(model, per_cell, rated_capacity_ah)
         try:
-            soh = estimate_soh(self.pack_series(passport_id), rated_capacity_ah=rated_capacity_ah)
+            series = self.pack_series(passport_id)
+            soh = estimate_soh(series, rated_capacity_ah=rated)
+            largest = largest_discharge_ah(series)
         except HealthError as exc:
             raise health_error(exc) from None
+        fit_to_pack(soh, rec, model, per_cell=per_cell, largest_discharge=largest)
         out: dict[str, Any] = {"passport_id": passport_id, "state_of_health": soh.model_dump(mode="json")}
         if write:
-            fields = passport_fields(soh)
+            counted_file = self._pack_dir(passport_id) / "counted.json"
+            already = json.loads(counted_file.read_text()) if counted_file.is_file() else {}
+            fields = self._fields(soh, rec, scale_ah, scale_e, already)
             view = self.passports.update_passport(passport_id, fields, caller, action="health.soh.write",
                                                   reason=f"state of health from {len(self.pack_files(passport_id))} "
                                                          "ingested cycler file(s)")
+            # the history's throughput is now in the passport's counters: the next computation adds only what is new
+            counted = {"full_equivalent_cycles": soh.full_equivalent_cycles or 0.0,
+                       "energy_throughput_kwh": soh.energy_throughput_kwh * scale_e,
+                       "capacity_throughput_ah": soh.capacity_throughput_ah * scale_ah}
+            tmp = counted_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(counted))
+            tmp.replace(counted_file)
             out.update(version=view["version"], written=fields, ledger=self._ledger_event(passport_id, soh, caller))
         return out
 
-    def _rated(self, rec: Any) -> float:
-        return float(self.passports.model_data(rec.model_id)["rated_capacity_ah"])
+    def _fields(self, soh: StateOfHealth, rec: Any, scale_ah: int, scale_e: int,
+                already: dict[str, float] | None = None) -> dict[str, Any]:
+        """The passport patch: the state of health (capacities scaled to the pack) and the grown counters."""
+        fields = passport_fields(soh)
+        if scale_ah != 1 and "remaining_capacity_ah" in fields["state_of_health"]:
+            fields["state_of_health"]["remaining_capacity_ah"] = round(soh.remaining_capacity_ah * scale_ah, 4)
+        fields["usage"] = accumulated_usage(rec.data.get("usage"), soh, scale_ah, scale_e, already)
+        return fields
 
     def record_soh(self, passport_id: str, files: Sequence[str | Path], caller: Caller, *,
-                   rated_capacity_ah: float | None = None, tz: str = "UTC") -> dict[str, Any]:
-        """Read cycler exports of one pack, compute its state of health and store it as a passport version."""
+                   rated_capacity_ah: float | None = None, tz: str = "UTC", per_cell: bool = False) -> dict[str, Any]:
+        """Read cycler exports of one pack (or, ``per_cell``, of one of its cells), compute its state of health
+        and store it as a passport version; the counters add to the passport's."""
         rec = self.passports.authorize_on(passport_id, "health.soh.write", caller)
-        if rated_capacity_ah is None:
-            rated_capacity_ah = self._rated(rec)
+        model = self.passports.model_data(rec.model_id)
+        rated, scale_ah, scale_e = rated_for(model, per_cell, rated_capacity_ah)
         try:
-            soh = estimate_soh(read_cell(list(files), tz=tz), rated_capacity_ah=rated_capacity_ah)
+            data = read_cell(list(files), tz=tz)
+            soh = estimate_soh(data, rated_capacity_ah=rated)
+            largest = largest_discharge_ah(data)
         except HealthError as exc:
             raise health_error(exc) from None
-        fields = passport_fields(soh)
+        fit_to_pack(soh, rec, model, per_cell=per_cell, largest_discharge=largest)
+        fields = self._fields(soh, rec, scale_ah, scale_e)
         names = ", ".join(Path(f).name for f in files)[:100]
         view = self.passports.update_passport(passport_id, fields, caller, action="health.soh.write",
                                               reason=f"state of health from cycler data ({names})")

@@ -198,6 +198,11 @@ class BatteryModelData(_Strict):
     nominal_voltage_v: PositiveFloat = tiered(P)
     min_voltage_v: PositiveFloat = tiered(P)
     max_voltage_v: PositiveFloat = tiered(P)
+    cells_in_series: int | None = tiered(P, None, gt=0, le=10_000,
+                                         description="cells (or parallel groups) in series in the pack")
+    cells_in_parallel: int | None = tiered(P, None, gt=0, le=1_000,
+                                           description="cells in parallel in each series group; a cell's rated "
+                                                       "capacity is the pack's divided by it")
     original_power_capability_w: PositiveFloat | None = tiered(P, None)
     max_permitted_power_w: PositiveFloat | None = tiered(P, None)
     expected_lifetime_cycles: int | None = tiered(P, None, gt=0)

@@ -80,6 +80,10 @@ def _model(model_id: str, name: str, chemistry: str, energy_kwh: float, nominal_
         "rated_capacity_ah": round(energy_kwh * 1000 / nominal_v, 1),
         "rated_energy_kwh": energy_kwh,
         "nominal_voltage_v": nominal_v,
+        # series count from the cell's nominal voltage (LFP 3.2 V, layered oxides 3.65 V); parallel: cells
+        # of about 60 Ah (LFP) or 70 Ah (NMC prismatic) per group
+        "cells_in_series": round(nominal_v / (3.2 if chemistry == "LFP" else 3.65)),
+        "cells_in_parallel": max(1, round(energy_kwh * 1000 / nominal_v / (60 if chemistry == "LFP" else 70))),
         "min_voltage_v": round(nominal_v * 0.78, 1),
         "max_voltage_v": round(nominal_v * 1.15, 1),
         "original_power_capability_w": energy_kwh * 2500,
