@@ -86,6 +86,7 @@ def test_unreadable_body(body: str, what: str) -> None:
     assert parsed is None
     assert rules(problems) == ["body_unreadable"]
     assert s.event.id in problems[0].message and what in problems[0].message
+    assert problems[0].message.startswith(f"event {s.event.id}: stored body is not ")
     assert problems[0].event_id == s.event.id
 
 
@@ -98,9 +99,10 @@ def test_changed_byte_breaks_hash_and_signature() -> None:
     problems, _ = check_event_row(row(s, body=text), key_for)
     assert rules(problems) == ["hash_mismatch", "signature_invalid"]
     computed = hashlib.sha256(text.encode()).hexdigest()
-    assert computed[:16] in problems[0].message and s.hash[:16] in problems[0].message
+    assert f"{computed[:16]}…" in problems[0].message and f"{s.hash[:16]}…" in problems[0].message
     assert "body was changed" in problems[0].message
     assert EM in problems[1].message and "signature does not verify" in problems[1].message
+    assert problems[1].message.endswith(f"registered key of {EM} (content changed or signed by another key)")
 
 
 def test_rehashed_body_still_fails_the_signature() -> None:
@@ -243,8 +245,9 @@ def test_removed_middle_event() -> None:
         assert (gap.event_id, gap.subject, gap.seq) == (chain[2].event.id, PACK, 3)
         assert "position 2 is missing" in gap.message and "removed event" in gap.message
         assert (prev.event_id, prev.subject, prev.seq) == (chain[2].event.id, PACK, 3)
-        assert chain[1].hash[:16] in prev.message and chain[0].hash[:16] in prev.message
+        assert f"{chain[1].hash[:16]}…" in prev.message and f"{chain[0].hash[:16]}…" in prev.message
         assert "at position 3" in prev.message
+        assert prev.message.endswith(f"{chain[0].hash[:16]}… (reordered, inserted or removed event)")
 
 
 def test_removed_run_of_events_names_the_range() -> None:
@@ -262,6 +265,8 @@ def test_removed_first_event() -> None:
         assert rules(problems) == ["chain_gap", "genesis"]
         assert "position 1 is missing" in problems[0].message
         assert "64 zeros" in problems[1].message and problems[1].seq == 2
+        assert problems[1].message.endswith(" at position 2 does not start from 64 zeros (its first event was removed)")
+        assert (problems[1].event_id, problems[1].subject) == (chain[1].event.id, PACK)
 
 
 def test_reordered_events() -> None:
@@ -284,7 +289,8 @@ def test_link_to_a_removed_event() -> None:
     for problems in (full, seq):
         assert rules(problems) == ["link_orphan"]
         assert problems[0].seq == 3 and "not stored" in problems[0].message
-        assert chain[2].event.id in problems[0].message
+        assert (problems[0].event_id, problems[0].subject) == (chain[2].event.id, PACK)
+        assert problems[0].message.endswith(f"names event {chain[2].event.id}, which is not stored (removed event)")
 
 
 def test_link_names_another_hash() -> None:
@@ -293,7 +299,7 @@ def test_link_names_another_hash() -> None:
     links[2].event_hash = "ab" * 32
     problems = check_chain_links(PACK, links, events_of(chain))
     assert rules(problems) == ["link_hash_mismatch"]
-    assert "abababababababab" in problems[0].message and chain[2].hash[:16] in problems[0].message
+    assert "abababababababab…" in problems[0].message and f"{chain[2].hash[:16]}…" in problems[0].message
 
 
 def test_stored_link_differs_from_the_signed_prev() -> None:
@@ -308,7 +314,7 @@ def test_stored_link_differs_from_the_signed_prev() -> None:
     problems = check_chain_links(PACK, links, ev)
     assert rules(problems) == ["link_hash_mismatch", "link_not_signed"]
     assert "not the prev the actor signed" in problems[1].message
-    assert fake[:16] in problems[1].message and chain[0].hash[:16] in problems[1].message
+    assert f"{fake[:16]}…" in problems[1].message and f"{chain[0].hash[:16]}…" in problems[1].message
     # without a body (unreadable) the signed prev cannot be compared
     ev[chain[1].event.id] = (chain[1].hash, None)
     assert rules(check_chain_links(PACK, links, ev)) == ["link_hash_mismatch"]
@@ -342,12 +348,12 @@ def test_event_links() -> None:
     bad = [SimpleNamespace(**{**vars(good[0]), "event_hash": "ef" * 32}), good[1]]
     p = check_event_links(s.event.id, s.hash, body, bad)
     assert rules(p) == ["link_hash_mismatch"] and (p[0].subject, p[0].seq) == (PACK, 2)
-    assert "efefefefefefefef" in p[0].message and s.hash[:16] in p[0].message
+    assert "efefefefefefefef…" in p[0].message and f"{s.hash[:16]}…" in p[0].message
     # a stored prev other than the signed one
     bad = [good[0], SimpleNamespace(**{**vars(good[1]), "prev_hash": "12" * 32})]
     p = check_event_links(s.event.id, s.hash, body, bad)
     assert rules(p) == ["link_not_signed"] and (p[0].subject, p[0].seq) == ("OTHER", 1)
-    assert "1212121212121212" in p[0].message and GENESIS[:16] in p[0].message
+    assert "1212121212121212…" in p[0].message and f"{GENESIS[:16]}…" in p[0].message
     # a link for a subject the actor did not sign
     extra = good + [SimpleNamespace(subject="THIRD", seq=1, prev_hash=GENESIS, event_hash=s.hash)]
     p = check_event_links(s.event.id, s.hash, body, extra)
@@ -397,3 +403,58 @@ def test_place_that_is_not_an_object() -> None:
     assert rules(p) == ["row_mismatch"] and "column country is 'DE', the signed body says None" in p[0].message
     r.country = None
     assert check_event_row(r, key_for, full_schema=False)[0] == []
+
+
+def test_every_chain_problem_says_where() -> None:
+    """Whatever the tampering, a chain problem names the event of the link, the subject and the position."""
+    chain = honest(4)
+    ev = events_of(chain)
+
+    def tampered() -> list[tuple[list[SimpleNamespace], dict, set[str]]]:
+        out = []
+        links = links_of(chain)
+        links[2].event_hash = "ab" * 32  # link names another hash
+        out.append((links, ev, set(ev)))
+        links = links_of(chain)
+        links[1].prev_hash = "cd" * 32  # stored prev not the signed one (and not the hash before)
+        out.append((links, ev, set(ev)))
+        links = links_of(chain)
+        del links[1]  # gap
+        out.append((links, ev, set(ev)))
+        links = links_of(chain)[1:]  # first removed
+        out.append((links, ev, set(ev)))
+        links = links_of(chain)
+        gone = {k: v for k, v in ev.items() if k != chain[3].event.id}
+        out.append((links, gone, set(gone)))  # event not stored
+        links = links_of(chain)
+        nobody = dict(ev)
+        nobody[chain[2].event.id] = (chain[2].hash, {**ev[chain[2].event.id][1], "prev": {}})
+        out.append((links, nobody, set(ev)))  # body does not name the subject
+        return out
+
+    seen_rules = set()
+    for links, events, known in tampered():
+        by_seq = {ln.seq: ln for ln in links}
+        problems = check_chain_links(PACK, links, events) + check_chain_sequence(PACK, links, known.__contains__)
+        assert problems
+        for p in problems:
+            seen_rules.add(p.rule)
+            assert p.subject == PACK and p.seq in by_seq, p
+            assert p.event_id == by_seq[p.seq].event_id, p
+            assert p.message.startswith(f"chain {PACK}: "), p
+    assert seen_rules == {"link_hash_mismatch", "prev_mismatch", "link_not_signed", "chain_gap", "genesis", "link_orphan"}
+    # an event's own links: every problem names the event and the subject, and the position of its link
+    w = ChainWriter(SIGNERS)
+    s = w.sign({**soh(0), "subjects": [PACK, "OTHER"]})
+    body = orjson.loads(s.body)
+    links = [SimpleNamespace(subject=PACK, seq=1, prev_hash="12" * 32, event_hash="34" * 32),
+             SimpleNamespace(subject="THIRD", seq=7, prev_hash=GENESIS, event_hash=s.hash)]
+    problems = check_event_links(s.event.id, s.hash, body, links)
+    assert [(p.rule, p.subject, p.seq, p.event_id) for p in problems] == [
+        ("link_hash_mismatch", PACK, 1, s.event.id), ("link_not_signed", PACK, 1, s.event.id),
+        ("link_not_signed", "THIRD", 7, s.event.id), ("link_missing", "OTHER", None, s.event.id)]
+    assert problems[0].message.startswith(f"chain {PACK}: position 1 names hash 3434343434343434… but event ")
+    assert problems[0].message.endswith(f"has hash {s.hash[:16]}…")
+    assert problems[1].message.endswith(f"(1212121212121212…) is not the prev the actor signed ({GENESIS[:16]}…)")
+    assert problems[2].message == f"chain THIRD: event {s.event.id} does not name THIRD among its signed links"
+    assert problems[3].message.startswith(f"event {s.event.id} names OTHER in its signed links but the chain of OTHER")
