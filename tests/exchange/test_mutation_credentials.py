@@ -118,7 +118,7 @@ def test_validity_window_arguments() -> None:
     assert "credentialStatus" not in c["vc"] and re.fullmatch(r"urn:uuid:[0-9a-f-]{36}", c["jti"])
     assert c["vc"]["id"] == c["jti"]
     for naive in ({"valid_from": datetime(2031, 1, 1)}, {"valid_until": datetime(2031, 1, 1)}):
-        with pytest.raises(ValueError, match="timezone-aware"):
+        with pytest.raises(ValueError, match=r"^credential times must be timezone-aware \(UTC\)$"):
             issue_credential(ISSUER, subject_did=HOLDER.did, credential_type=MEMBERSHIP, subject={}, **naive)
 
 
@@ -565,3 +565,50 @@ def test_dates_are_utc_whatever_the_local_time_zone(monkeypatch: pytest.MonkeyPa
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_numeric_dates_may_be_fractional_and_must_be_numbers() -> None:
+    """RFC 7519 §2: a NumericDate is a JSON number, "non-integer values can be represented". A fractional ``exp``
+    in the past is expired (it used to be ignored); a date that is no number cannot be checked and is refused."""
+    vc = {"type": ["VerifiableCredential", MEMBERSHIP], "credentialSubject": {}}
+    base = {"iss": ISSUER.did, "sub": HOLDER.did, "jti": "urn:uuid:nd", "vc": vc}
+    with pytest.raises(CredentialError) as e:
+        verify_credential(signed(ISSUER, {**base, "exp": 1_700_000_000.5}), resolver(), now=1_800_000_000)
+    assert e.value.code == "expired"
+    with pytest.raises(CredentialError) as e:
+        verify_credential(signed(ISSUER, {**base, "nbf": 1_900_000_000.5}), resolver(), now=1_800_000_000)
+    assert e.value.code == "not_yet_valid"
+    got = verify_credential(signed(ISSUER, {**base, "nbf": 1_700_000_000.25, "exp": 1_900_000_000.75}), resolver(),
+                            now=1_800_000_000)
+    assert (got.not_before, got.expires) == (1_700_000_000, 1_900_000_000)
+    for name, value in (("exp", "2030-01-01"), ("nbf", "soon"), ("exp", True), ("nbf", [1])):
+        with pytest.raises(CredentialError) as e:
+            verify_credential(signed(ISSUER, {**base, name: value}), resolver())
+        assert e.value.code == "malformed"
+        assert str(e.value) == f"{MEMBERSHIP} urn:uuid:nd: {name} {value!r} is not a NumericDate"
+
+
+def test_a_credential_without_a_specific_type_or_id() -> None:
+    """Only ``VerifiableCredential`` (twice): no specific type, so the type is empty (it matches no credential
+    type a trust registry lists); no ``jti`` and no ``id``: the id is empty, not a made-up one."""
+    vc = {"type": ["VerifiableCredential", "VerifiableCredential"], "credentialSubject": {}}
+    got = verify_credential(signed(ISSUER, {"iss": ISSUER.did, "sub": HOLDER.did, "vc": vc}), resolver())
+    assert got.type == "" and got.id == ""
+
+
+def test_status_list_default_cache_is_the_node_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a TTL the checker caches a list as long as a node does by default (``NodeConfig.status_cache_s``)."""
+    from batteryloop.exchange.config import NodeConfig
+
+    default = NodeConfig.__dataclass_fields__["status_cache_s"].default
+    clock = Clock(500.0)
+    monkeypatch.setattr(cr.time, "monotonic", clock)
+    lists = Lists()
+    checker = StatusListChecker(lists, resolver())
+    verify_credential(_with_status(5), resolver(), status_check=checker)
+    clock.t = 500.0 + default - 0.001
+    verify_credential(_with_status(5), resolver(), status_check=checker)
+    assert lists.fetches == 1
+    clock.t = 500.0 + default
+    verify_credential(_with_status(5), resolver(), status_check=checker)
+    assert lists.fetches == 2

@@ -101,8 +101,8 @@ def test_action_spellings(action: Any) -> None:
 
 
 def test_no_permission_for_the_action_names_what_the_policy_has() -> None:
-    assert evaluate({"permission": []}, "use", ctx()).reasons == ["the policy grants no 'use' permission (it has none)"]
-    assert evaluate({}, "use", ctx()).reasons == ["the policy grants no 'use' permission (it has none)"]
+    none = Decision(False, ["the policy grants no 'use' permission (it has none)"])
+    assert evaluate({"permission": []}, "use", ctx()) == none and evaluate({}, "use", ctx()) == none
     two = {"permission": [perm(action="transfer"), perm(action="access"), "junk", perm(action="access")]}
     d = evaluate(two, "use", ctx())
     assert not d.allowed and d.reasons == ["the policy grants no 'use' permission (it has ['access', 'transfer'])"]
@@ -377,3 +377,31 @@ def test_constraints_compare_as_json_values() -> None:
     shorter = {"permission": [perm(atom("DataUsageEndDate", "eq", dt.date(2026, 5, 1)))]}
     assert narrowing_problems(shorter, offered) == [
         "permission 1 ('use') drops or changes the offered constraint(s) DataUsageEndDate eq '2026-06-30'"]
+
+
+@pytest.mark.parametrize("bad", [{"or": [MEMBERSHIP]}, {"xone": [MEMBERSHIP]}, {"andSequence": [MEMBERSHIP]},
+                                 {"and": [MEMBERSHIP, "junk"]}, "junk"])
+def test_counter_offer_with_other_than_and_constraints_cannot_be_compared(bad: Any) -> None:
+    counter = {**OFFER, "permission": [perm(bad), perm(atom("spatial", "eq", "EU"), action="distribute")]}
+    assert narrowing_problems(counter, OFFER) == [
+        "permission 1: only 'and' constraints can be compared with the offer",
+        "permission 2: action 'distribute' is not offered"]
+
+
+def test_every_prohibition_and_obligation_is_checked() -> None:
+    """Rules that do not apply (another action, not an object) are skipped, and the ones after them still count."""
+    skipped = [{**PROHIBIT, "action": "distribute"}, "junk"]
+    d = evaluate(pol(perm(MEMBERSHIP), prohibition=[*skipped, PROHIBIT]), "use", ctx())
+    assert not d.allowed and d.reasons[0].startswith("prohibition terms not accepted"), d.reasons
+    d = evaluate(pol(perm(MEMBERSHIP), prohibition=[*skipped, PROHIBIT], obligation=[
+        "junk", {"action": "use", "constraint": [atom("DataProvisioningEndDate", "eq", END)]}]), "use",
+        ctx(now=END_TS + 1, terms_accepted=True))
+    assert not d.allowed and d.reasons[0].startswith("obligation cannot be met"), d.reasons
+
+
+def test_an_operand_object_without_an_id_is_named_empty() -> None:
+    d = evaluate(pol(perm(atom({"id": "Membership"}, "eq", "active"))), "use", ctx())
+    assert d.reasons == ["permission 1: constraint '' eq 'active' is not in the Catena-X profile and cannot be "
+                         "evaluated"]
+    assert policy_problems(pol(perm(atom({"id": "Membership"}, "eq", "active")))) == [
+        "permission[0].constraint[0]: leftOperand '' is not in the Catena-X profile"]

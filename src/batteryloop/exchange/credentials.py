@@ -174,16 +174,21 @@ def verify_credential(token: str, resolver: DidResolver, *, status_check: Status
     cid = str(claims.get("jti", vc.get("id", "")))
     t = time.time() if now is None else now
     nbf, exp = claims.get("nbf"), claims.get("exp")
-    if isinstance(nbf, int) and t + CLOCK_SKEW_S < nbf:
+    for name, value in (("nbf", nbf), ("exp", exp)):
+        # RFC 7519 NumericDate: any JSON number, a non-integer one too (it was ignored: an expired credential
+        # with a fractional exp passed); anything else cannot be checked, so it is refused
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise CredentialError("malformed", f"{ctype} {cid}: {name} {value!r} is not a NumericDate")
+    if nbf is not None and t + CLOCK_SKEW_S < nbf:
         raise CredentialError("not_yet_valid", f"{ctype} {cid} is valid only from {_iso(nbf)}")
-    if isinstance(exp, int) and t - CLOCK_SKEW_S > exp:
+    if exp is not None and t - CLOCK_SKEW_S > exp:
         raise CredentialError("expired", f"{ctype} {cid} from {claims['iss']} expired at {_iso(exp)}")
     subject = dict(vc.get("credentialSubject") or {})
     subj = subject.pop("id", claims.get("sub"))
     if subj != claims.get("sub"):
         raise CredentialError("malformed", f"{ctype} {cid}: credentialSubject.id {subj!r} differs from sub")
     out = VerifiedCredential(cid, ctype, claims["iss"], str(subj), subject, int(nbf or 0),
-                             exp if isinstance(exp, int) else None, token)
+                             None if exp is None else int(exp), token)
     status = vc.get("credentialStatus")
     if status is not None:
         if status_check is None:
