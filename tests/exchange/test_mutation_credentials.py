@@ -600,7 +600,7 @@ def test_status_list_default_cache_is_the_node_default(monkeypatch: pytest.Monke
     """Without a TTL the checker caches a list as long as a node does by default (``NodeConfig.status_cache_s``)."""
     from batteryloop.exchange.config import NodeConfig
 
-    default = NodeConfig.__dataclass_fields__["status_cache_s"].default
+    default = NodeConfig.model_fields["status_cache_s"].default
     clock = Clock(500.0)
     monkeypatch.setattr(cr.time, "monotonic", clock)
     lists = Lists()
