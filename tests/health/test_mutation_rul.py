@@ -181,10 +181,13 @@ def test_capacity_history_keeps_real_cycles() -> None:
 def test_forecast_rul_on_a_series() -> None:
     """A canonical series of 100 cycles discharging 1 − 0.001 k Ah (charge equal): the same 203."""
     data = cycles([(1 - 0.001 * k, 1 - 0.001 * k) for k in range(1, 101)])
-    r = forecast_rul(data, draws=3)
+    r = forecast_rul(data, draws=3, population=())  # the curve fits only (the default adds the CALCE population)
     assert r.predicted_eol_cycle == 203.0 and r.method == LINEAR_ONLY
-    assert forecast_rul(data, threshold=0.5, draws=3).predicted_eol_cycle == 502.0
-    assert forecast_rul(data, upto_cycle=40, draws=3).upto_cycle == 40
+    assert forecast_rul(data, threshold=0.5, draws=3, population=()).predicted_eol_cycle == 502.0
+    assert forecast_rul(data, upto_cycle=40, draws=3, population=()).upto_cycle == 40
+    # with the default population: no CALCE life explains a straight line better than a line → the same fits
+    d = forecast_rul(data, draws=3)
+    assert d.predicted_eol_cycle == 203.0 and d.method.startswith("no reference life matches the history; ")
 
 
 def test_backtest_on_a_straight_fade() -> None:

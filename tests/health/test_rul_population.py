@@ -69,6 +69,19 @@ def test_history_longer_than_every_reference_gives_no_similarity_forecast() -> N
     assert forecast(k[:400], soh[:400], [short]) is None
 
 
+def test_a_history_a_straight_line_explains_gets_no_similarity_forecast() -> None:
+    """The CALCE lives bend (a break-in drop, then a slow fade, then the knee); a straight fade is not one of
+    them: no reference matches it better than a line does, so the similarity forecaster declines and
+    forecast_eol falls back to the curve fits (crossing of 1 − 0.001·k with 0.8 × 0.997: k = 203)."""
+    from batteryloop.health.rul import default_population
+
+    k = np.arange(1.0, 101.0)
+    q = 1 - 0.001 * k
+    assert forecast(k, q, default_population()) is None
+    r = forecast_eol(k, q, population=default_population(), draws=3)
+    assert r.predicted_eol_cycle == 203.0 and r.method.startswith("no reference life matches the history")
+
+
 def test_reference_population_is_the_shared_calce_data(calce_cell) -> None:  # type: ignore[no-untyped-def]
     """reference/calce_cs2_soh.csv is CS2_36's capacity history as the reader gives it from ../shared,
     smoothed and normalised (bench/health_rul.py --write-reference derived it)."""

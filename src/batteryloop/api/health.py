@@ -59,7 +59,7 @@ def ingest(passport_id: str, c: ParticipantDep, s: ServicesDep,
 @router.post("/passports/{passport_id}/state-of-health",
              summary="State of health (Annex VII) from uploaded cycler exports, or from the pack's ingested history")
 def state_of_health(passport_id: str, c: ParticipantDep, s: ServicesDep,
-                    files: Annotated[list[UploadFile] | None, File(description="cycler exports, in time order; "
+                    files: Annotated[list[UploadFile] | None, File(description="cycler exports (put in time order by their first time stamp); "
                                                                    "none: the pack's ingested history")] = None,
                     rated_capacity_ah: Annotated[float | None, Query(gt=0)] = None,
                     write: Annotated[bool, Query(description="store it in the passport")] = True,

@@ -62,7 +62,8 @@ def soh(targets: Annotated[list[str], typer.Argument(help="a pack's passport id 
             return
         from ..health import estimate_soh, read_cell
 
-        _out(_guard(lambda: estimate_soh(read_cell(files, tz=tz), rated_capacity_ah=rated_capacity_ah).model_dump(mode="json")))
+        _out(_guard(lambda: estimate_soh(read_cell(files, tz=tz, sort_by_time=True),
+                                         rated_capacity_ah=rated_capacity_ah).model_dump(mode="json")))
         return
     if len(targets) != 1:
         error(f"not files: {', '.join(t for t in targets if not Path(t).is_file())}; "
@@ -74,11 +75,22 @@ def soh(targets: Annotated[list[str], typer.Argument(help="a pack's passport id 
 
 @app.command("rul")
 def rul(files: list[Path], upto_cycle: Optional[int] = None,
-        threshold: Annotated[float, typer.Option(help="end of life as a fraction of initial capacity")] = 0.8) -> None:
-    """Remaining useful life: the cycle at which capacity falls below the threshold, with an interval."""
+        threshold: Annotated[float, typer.Option(help="end of life as a fraction of initial capacity")] = 0.8,
+        curves_only: Annotated[bool, typer.Option(
+            help="fit curves to the history only, without the reference population of whole lives")] = False,
+        keep_order: Annotated[bool, typer.Option(
+            help="concatenate the files in the order given (default: by each file's first time stamp)")] = False) -> None:
+    """Remaining useful life: the cycle at which capacity falls below the threshold, with an interval.
+
+    By similarity to whole lives of one cell family (the CALCE CS2 lives of batteryloop.reference.calce_cs2),
+    which knows knees; falls back to curve fits when no reference life explains the history ("method" says
+    which). Files are put in time order (a shell's *.xlsx is in name order, which is not the cells' history);
+    refuses a history of fewer than 10 cycles."""
     from ..health import forecast_rul, read_cell
 
-    _out(_guard(lambda: forecast_rul(read_cell(files), threshold=threshold, upto_cycle=upto_cycle).model_dump(mode="json")))
+    pop = () if curves_only else None
+    _out(_guard(lambda: forecast_rul(read_cell(files, sort_by_time=not keep_order), threshold=threshold,
+                                     upto_cycle=upto_cycle, population=pop).model_dump(mode="json")))
 
 
 @app.command("grade")

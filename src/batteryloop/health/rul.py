@@ -8,11 +8,19 @@ initial capacity; the forecast is their mean. Each is bootstrapped (``draws`` re
 resampled residuals, fixed seed), and the interval is the union of their ``alpha``/2 … 1 − ``alpha``/2
 quantile ranges, so that it carries the disagreement between models, not only the noise. Early in
 life the two models disagree most; the backtest in docs/health.md shows how far off that is.
+
+Curves fitted to the flat part of a history cannot know a knee is coming. Given a ``population`` of whole
+lives of the same cell family (:mod:`batteryloop.health.similarity`), :func:`forecast_eol` maps them onto
+the history instead and only falls back to the curve fits when none matches; :func:`forecast_rul`, the
+entry point for cycler data, uses the CALCE CS2 lives of :mod:`batteryloop.reference.calce_cs2` unless
+given another population (``population=()``: the curve fits only).
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -23,6 +31,9 @@ from scipy.optimize import OptimizeWarning, curve_fit
 from batteryloop.health.errors import InsufficientDataError
 from batteryloop.health.summary import cycle_summary
 from batteryloop.health.timeseries import CyclerData
+
+if TYPE_CHECKING:
+    from batteryloop.health.similarity import Trajectory
 
 SEED = 0
 SMOOTHING_CYCLES = 9
@@ -118,9 +129,11 @@ def forecast_eol(
     initial_capacity_ah: float | None = None,
     alpha: float = 0.1,
     draws: int = 200,
+    population: Sequence[Trajectory] = (),
 ) -> RulForecast:
     """Forecast the cycle where capacity falls below ``threshold`` × initial, using only cycles
-    ≤ ``upto_cycle``; with a (1 − ``alpha``) bootstrap interval."""
+    ≤ ``upto_cycle``: by similarity to ``population`` when one of its lives matches the history (interval
+    calibrated within the population), else by the curve fits with a (1 − ``alpha``) bootstrap interval."""
     k = np.asarray(cycles, dtype=float)
     q = np.asarray(capacity_ah, dtype=float)
     if upto_cycle is not None:
@@ -140,6 +153,18 @@ def forecast_eol(
     if reached_at is not None:
         return RulForecast(**common, predicted_eol_cycle=reached_at, lower=reached_at, upper=reached_at,
                            remaining_cycles=0.0, reached=True, method="observed in the history")  # type: ignore[arg-type]
+    fallback = ""
+    if population:
+        from batteryloop.health import similarity
+
+        sim = similarity.forecast(k, q, population, threshold=threshold, initial_ah=init, alpha=alpha)
+        if sim is not None:
+            used = ", ".join(f"{m.reference} (×{m.scale:.2f})" for m in sim.matches)
+            return RulForecast(**common, predicted_eol_cycle=sim.eol_cycle, lower=sim.lower, upper=sim.upper,  # type: ignore[arg-type]
+                               remaining_cycles=sim.eol_cycle - last, reached=False,
+                               method=f"similarity to {len(sim.matches)} reference lives ({used}): weighted median of "
+                                      "their crossings; interval calibrated leave-one-out within the population")
+        fallback = "no reference life matches the history; "
     stop = last + HORIZON_FACTOR * (last - k[0] + 1)
     rng = np.random.default_rng(SEED)
     points: list[float] = []
@@ -165,7 +190,7 @@ def forecast_eol(
         used.append(name)
     if not points:
         return RulForecast(**common, predicted_eol_cycle=None, lower=None, upper=None, remaining_cycles=None,  # type: ignore[arg-type]
-                           reached=False, method="no fit crosses the threshold within the horizon")
+                           reached=False, method=fallback + "no fit crosses the threshold within the horizon")
     eol = float(np.mean(points))
     return RulForecast(
         **common,  # type: ignore[arg-type]
@@ -174,14 +199,25 @@ def forecast_eol(
         upper=max(highs),
         remaining_cycles=eol - last,
         reached=False,
-        method="mean of " + " and ".join(used) + " fits; interval = union of their residual-bootstrap intervals",
+        method=fallback + "mean of " + " and ".join(used) + " fits; interval = union of their residual-bootstrap intervals",
     )
 
 
-def forecast_rul(data: CyclerData, *, threshold: float = 0.8, upto_cycle: int | None = None, **kw: float) -> RulForecast:
-    """:func:`forecast_eol` on a canonical series (cycle numbers as in the series)."""
+def default_population() -> list[Trajectory]:
+    """The CALCE CS2 whole lives of :mod:`batteryloop.reference.calce_cs2`, as trajectories."""
+    from batteryloop.health.similarity import Trajectory
+    from batteryloop.reference import calce_cs2
+
+    return [Trajectory(name, k, s) for name, (k, s) in calce_cs2.lives().items()]
+
+
+def forecast_rul(data: CyclerData, *, threshold: float = 0.8, upto_cycle: int | None = None,
+                 population: Sequence[Trajectory] | None = None, **kw: float) -> RulForecast:
+    """:func:`forecast_eol` on a canonical series (cycle numbers as in the series), by similarity to
+    ``population`` (default: :func:`default_population`; ``()`` for the curve fits only)."""
     k, q = capacity_history(data)
-    return forecast_eol(k, q, threshold=threshold, upto_cycle=upto_cycle, **kw)  # type: ignore[arg-type]
+    pop = default_population() if population is None else population
+    return forecast_eol(k, q, threshold=threshold, upto_cycle=upto_cycle, population=pop, **kw)  # type: ignore[arg-type]
 
 
 def backtest(cycles: np.ndarray, capacity_ah: np.ndarray, fractions: tuple[float, ...] = (0.25, 0.5, 0.75), threshold: float = 0.8) -> list[dict[str, float | bool | None]]:

@@ -286,7 +286,7 @@ class HealthService:
         model = self.passports.model_data(rec.model_id)
         rated, scale_ah, scale_e = rated_for(model, per_cell, rated_capacity_ah)
         try:
-            data = read_cell(list(files), tz=tz)
+            data = read_cell(list(files), tz=tz, sort_by_time=True)  # a history is in time order, whatever the upload order
             soh = estimate_soh(data, rated_capacity_ah=rated)
             largest = largest_discharge_ah(data)
         except HealthError as exc:

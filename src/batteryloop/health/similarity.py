@@ -14,7 +14,10 @@ Syst. Saf. 2014; Liu et al., Appl. Energy 2019) maps each reference life onto th
 3. the reference then says where the cell crosses the threshold: ``a`` × (the reference's crossing of
    ``threshold − b``). References that cannot be matched (the history is longer than their life) or
    never cross are left out;
-4. the forecast is the weighted median of the references' crossings, weights ∝ 1 / matching error;
+4. the population must explain the history at least as well as a straight line does (two parameters
+   each, ties within ``TIE_RMSE``): if every reference matches worse than a line through the history, the cell is not of this family
+   (or its history has no shape yet) and there is no similarity forecast — the caller falls back;
+   otherwise the forecast is the weighted median of the references' crossings, weights ∝ 1 / matching error;
 5. the interval (level 1 − ``alpha``) is calibrated by leave-one-out inside the population: each
    reference is forecast from the others at 20 … 90 % of its life, and the (1 − ``alpha``) quantile
    of the relative errors at a similar stage of life (the stage estimated as history / forecast) sets
@@ -41,6 +44,7 @@ MAX_OFFSET = 0.03  # at most 3 % of initial capacity between a reference and the
 CALIBRATION_FRACTIONS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 STAGE_WINDOW = 0.2  # calibration errors from stages of life within ±0.2 of the cell's
 MIN_HISTORY = 10
+TIE_RMSE = 5e-4  # matching errors closer than this (0.05 % of capacity) are a tie, not a better explanation
 SMOOTHING_CYCLES = 9
 
 
@@ -182,6 +186,9 @@ def forecast(cycles: np.ndarray, capacity_ah: np.ndarray, population: Sequence[T
     if got is None:
         return None
     point, matches = got
+    line = np.polyval(np.polyfit(k, s, 1), k)
+    if min(m.rmse for m in matches) > float(np.sqrt(np.mean((s - line) ** 2))) + TIE_RMSE:
+        return None  # a straight line explains the history better than any reference life
     lo, hi = interval(point, float(k[-1]), matches, calibration_errors(population, threshold), alpha)
     return SimilarityForecast(point, lo, hi, matches)
 
