@@ -284,6 +284,7 @@ def test_ids(bad: str) -> None:
     d["prev"] = {"PACK-1": GENESIS}
     detail, errs = errors_of(d)
     assert errs[0]["field"] == "id" and f"{bad!r} is not an id" in errs[0]["message"]
+    assert errs[0]["message"].endswith("letters, digits and ._:/#- , starting with a letter or digit")
     d = valid("soh_update")
     d["subjects"], d["prev"] = [bad], {bad: GENESIS}
     detail, errs = errors_of(d)
