@@ -262,3 +262,60 @@ def test_recycle_mass_and_pack() -> None:
     assert next(m for m in priced.recovered if m.material == "Co").revenue_usd == 0.0
     p = recycle_pack("NMC622", 2.0, "hydro", other_cost_usd_per_kg=1.0)
     assert p.input_mass_kg == pytest.approx(10.3) and p.other_cost_usd == pytest.approx(10.3)
+
+
+def _unpriced():  # type: ignore[no-untyped-def]
+    """The default references with EverBatt's price tables emptied."""
+    import dataclasses
+
+    from batteryloop.reference import References
+
+    base = References.default()
+    sets = {n: base.set(n) for n in base.names()}
+    eb = sets["everbatt_2023"]
+    sets["everbatt_2023"] = dataclasses.replace(eb, values={**eb.values, "price_usd_per_kg": {}, "cathode_price_usd_per_kg": {}})
+    return References(sets)
+
+
+def test_missing_element_price_names_the_product() -> None:
+    """Without any reference price, pyro recycling of the pack fails on the first recovered product (Ni),
+    naming it; with missing_price='zero' every product is valued at 0 with a note naming it."""
+    refs = _unpriced()
+    with pytest.raises(CircularInputError, match=r"prices_usd_per_kg\.Ni=None: no price for recovered Ni \(everbatt_2023\.price_usd_per_kg has no 'Ni'\)"):
+        recycle(_pack(), "pyro", references=refs)
+    z = recycle(_pack(), "hydro", references=refs, missing_price="zero")
+    assert z.revenue_usd == 0.0
+    for product in ("Li2CO3", "Ni", "Co", "Mn", "graphite", "Cu", "Al", "steel"):
+        assert f"no price for {product}: valued at 0" in z.notes
+
+
+def test_exactly_one_kilogram_is_credited_and_unknown_materials_are_not_recovered() -> None:
+    """With hydro's Cu recovery overridden to 0.5, 2 kg of Cu give exactly 1 kg recovered: credit 1 × 4.5
+    = 4.5 kg CO2e. A material the recovery tables do not know (silicon in the anode) is counted as not
+    recovered (recovery 0), neither sold nor credited."""
+    from batteryloop.circular.chemistry import PackComposition
+    from batteryloop.reference import References
+
+    refs = References.default().override({"everbatt_2023": {"recovery_fraction": {"hydro": {"Cu": 0.5}}}})
+    comp = PackComposition(chemistry="NMC811", capacity_kwh=None, materials_kg={"Cu": 2.0, "Si": 1.0},
+                           cathode_active_material_kg=0.0, cell_mass_kg=4.0, pack_mass_kg=4.0, is_estimate=False, source="given")
+    r = recycle(comp, "hydro", references=refs)
+    cu = next(m for m in r.recovered if m.material == "Cu")
+    assert cu.recovered_kg == 1.0 and cu.credit_kgco2e == 4.5
+    assert [m.material for m in r.recovered] == ["Cu"]
+    assert r.material_recovery_fraction == {"Cu": 0.5, "Si": 0.0}
+    assert r.recycling_efficiency_fraction == 0.25  # 1 kg of 4 kg
+
+
+def test_mass_and_pack_helpers_pass_references_and_options_on() -> None:
+    """An override of NMC622's pack mass (6.0 kg/kWh instead of 5.15) and its Cu content (0.3 instead of
+    0.254 kg/kWh): 60 kg of packs are 10 kWh → 3.0 kg Cu → 2.7 kg recovered; a 2 kWh pack weighs 12 kg.
+    Options (other cost 1 $/kg) reach every process."""
+    from batteryloop.reference import References
+
+    refs = References.default().override({"batpac_5": {"kg_per_kwh_cell": {"NMC622": {"pack_mass": 6.0, "Cu": 0.3}}}})
+    for r in recycle_mass("NMC622", 60.0, references=refs, other_cost_usd_per_kg=1.0):
+        assert r.recovered_kg("Cu") == pytest.approx(2.7, rel=1e-12) and r.other_cost_usd == pytest.approx(60.0)
+        assert any(u.set == "batpac_5" and u.overridden for u in r.references)
+    p = recycle_pack("NMC622", 2.0, "hydro", references=refs)
+    assert p.input_mass_kg == pytest.approx(12.0, rel=1e-12) and p.recovered_kg("Cu") == pytest.approx(0.54, rel=1e-12)
