@@ -14,6 +14,14 @@ from typing import Any
 
 import pytest
 
+from hypothesis import settings as _hypothesis_settings
+
+# Property tests draw the same examples on every run (CI must not fail by chance); HYPOTHESIS_PROFILE=explore
+# draws new ones each run and remembers failures in .hypothesis/ — for looking for bugs, not for CI.
+_hypothesis_settings.register_profile("batteryloop", derandomize=True, database=None)
+_hypothesis_settings.register_profile("explore", derandomize=False)
+_hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "batteryloop"))
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("BATTERYLOOP_SHARED", REPO.parent / "shared")).resolve()
 
