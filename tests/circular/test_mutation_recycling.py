@@ -305,6 +305,28 @@ def test_exactly_one_kilogram_is_credited_and_unknown_materials_are_not_recovere
     assert [m.material for m in r.recovered] == ["Cu"]
     assert r.material_recovery_fraction == {"Cu": 0.5, "Si": 0.0}
     assert r.recycling_efficiency_fraction == 0.25  # 1 kg of 4 kg
+    # no Mn, Fe or steel in it: no note about their missing credit or Fe's missing recovery
+    assert not any(n.startswith(("Mn, Fe and steel", "Fe is not")) for n in r.notes)
+
+
+def test_mn_and_fe_notes_only_when_present() -> None:
+    """NCA holds no Mn and no Fe (0 kg each): no note about their credit. 0.5 kg of Mn (less than 1 kg)
+    is enough for the note; Fe (0.5 kg) adds the 'not recovered' note except in direct recycling."""
+    from batteryloop.circular.chemistry import PackComposition
+
+    nca = recycle(pack_composition("NCA", 1.0), "hydro")
+    assert not any(n.startswith(("Mn, Fe and steel", "Fe is not")) for n in nca.notes)
+
+    def bare(materials):  # type: ignore[no-untyped-def]
+        return PackComposition(chemistry="NMC811", capacity_kwh=None, materials_kg=materials, cathode_active_material_kg=0.0,
+                               cell_mass_kg=4.0, pack_mass_kg=4.0, is_estimate=False, source="given")
+
+    mn = recycle(bare({"Mn": 0.5, "Cu": 1.0}), "hydro")
+    assert "Mn, Fe and steel get no GHG credit (no factor in greet_everbatt_ghg)" in mn.notes
+    assert not any(n.startswith("Fe is not") for n in mn.notes)
+    fe = recycle(bare({"Fe": 0.5, "Cu": 1.0}), "pyro")
+    assert "Mn, Fe and steel get no GHG credit (no factor in greet_everbatt_ghg)" in fe.notes
+    assert "Fe is not in EverBatt's recovery table: counted as not recovered" in fe.notes
 
 
 def test_mass_and_pack_helpers_pass_references_and_options_on() -> None:
