@@ -367,7 +367,7 @@ def test_event_id_in_detail_only_when_it_is_text() -> None:
 
 @pytest.mark.parametrize("bad", [[], "text", 5, None])
 def test_an_event_is_an_object(bad: Any) -> None:
-    with pytest.raises(InvalidData, match="an event is a JSON object") as e:
+    with pytest.raises(InvalidData, match="^an event is a JSON object") as e:
         normalize(bad)
     assert e.value.errors == [{"field": "(event)", "rule": "type", "message": "an event is a JSON object", "value": None}]
 
