@@ -100,6 +100,8 @@ def one_error(data: Any, field: str, rule: str, *words: str) -> None:
     eid = data.get("id") if isinstance(data, dict) else None
     assert detail.startswith(f"invalid event {eid}: " if isinstance(eid, str) and eid else "invalid event: ")
     assert errs[0]["message"] in detail
+    if len(errs) == 1:  # only several errors are counted
+        assert detail.endswith(errs[0]["message"]) and "more)" not in detail
 
 
 @pytest.mark.parametrize("kind", ALL_KINDS)
