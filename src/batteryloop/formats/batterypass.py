@@ -699,8 +699,13 @@ def _export_general(parts: PassportParts, report: MappingReport) -> dict[str, An
     status = b.get("status")
     if status in _STATUS_OUT:
         g["batteryStatus"] = _STATUS_OUT[status]
+    elif status == "recycled":
+        # never leave it out: an absent status reads as 'original', a recycled battery coming back active
+        g["batteryStatus"] = _STATUS_OUT["waste"]
+        report.unmap("battery.status", status, "Battery Pass 1.2 has no 'recycled' status (the passport ceases): "
+                     "exported as 'Waste'; an importer cannot tell it was recycled")
     elif status:
-        report.unmap("battery.status", status, "Battery Pass 1.2 has no 'recycled' status (the passport ceases)")
+        report.unmap("battery.status", status, f"Battery Pass 1.2 has no {status!r} status")
     if m.get("mass_kg") is not None:
         g["batteryMass"] = m["mass_kg"]
     place = {k: v for k, v in (("streetAddress", b.get("manufacture_site")),

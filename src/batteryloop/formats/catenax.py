@@ -680,6 +680,12 @@ def _read(c: Collector, doc: Mapping[str, Any]) -> None:
     # metadata
     c.put("battery.economic_operator_id", c.text(g("metadata.economicOperatorId"), "metadata.economicOperatorId",
                                                  "battery.economic_operator_id"), "metadata.economicOperatorId")
+    if g("metadata.status") == "expired" and c.data["battery"].get("status") == "waste":
+        # the export writes a recycled (archived) passport as status 'waste' with an expired passport:
+        # together they say recycled, so the battery does not come back as waste awaiting treatment
+        c.put("battery.status", "recycled", "metadata.status")
+        rep.unmap("metadata.status", "expired", "an expired passport of a battery that is waste: imported as "
+                  "recycled (archived, read-only)")
     for key in ("passportIdentifier", "predecessor", "version", "status", "issueDate", "expirationDate",
                 "lastModification", "backupReference", "registrationIdentifier"):
         if g(f"metadata.{key}") is not None and key not in ("predecessor",) or (

@@ -481,6 +481,11 @@ def import_payload(payload: Any, *, lenient: bool = False, defaults: Mapping[str
                 c.report.schema_errors.append(e)
                 c.errors.append(e)
         _READERS[part](c, body, part)
+    inactive = [part for part, body in parts.items() if isinstance(body, Mapping) and body.get("dppStatus") == "Inactive"]
+    if inactive and c.data["battery"].get("status") == "waste":
+        # the export writes a recycled (archived) passport as LifeCycleStage 'waste' with dppStatus Inactive:
+        # together they say recycled, so the battery does not come back as waste awaiting treatment
+        c.put("battery.status", "recycled", _p(inactive[0], "dppStatus"))
     c.order("model.idle_temperature_lower_c", "model.idle_temperature_upper_c")
     c.order("battery.manufacture_date", "battery.putting_into_service_date", strict=False)
     return c.finish(defaults)

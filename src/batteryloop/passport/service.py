@@ -274,7 +274,9 @@ class PassportService:
         row = {"id": pid, "model_id": b.model_id, "economic_operator_id": b.economic_operator_id,
                "owner_id": b.owner_id, "status": b.status.value, "serial_number": b.serial_number,
                "chemistry": model["chemistry"], "manufacture_date": b.manufacture_date,
-               "manufacture_country": b.manufacture_country, "successor_id": b.successor_id, "archived": False,
+               "manufacture_country": b.manufacture_country, "successor_id": b.successor_id,
+               # a recycled battery's passport is archived read-only (Art. 77(8)), imported copies included
+               "archived": b.status == BatteryStatus.RECYCLED,
                "version": version, "hash": h, "data": text, "created_at": now, "updated_at": now}
         vrow = {"passport_id": pid, "version": version, "hash": h, "prev_hash": prev_hash, "author_id": author,
                 "reason": reason, "created_at": now, "data": text}
