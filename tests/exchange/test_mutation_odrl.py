@@ -405,3 +405,44 @@ def test_an_operand_object_without_an_id_is_named_empty() -> None:
                          "evaluated"]
     assert policy_problems(pol(perm(atom({"id": "Membership"}, "eq", "active")))) == [
         "permission[0].constraint[0]: leftOperand '' is not in the Catena-X profile"]
+
+
+def test_several_items_in_one_reason_are_listed_separately() -> None:
+    """A reason built from several constraints or schema errors lists each of them ("; " / ", " separated)."""
+    from batteryloop.exchange.schemas import cx_constraint_errors
+
+    bad = atom("Membership", "neq", "inactive")
+    errs = cx_constraint_errors(bad)
+    assert errs is not None and len(errs) >= 2
+    d = evaluate(pol(perm(bad)), "use", ctx())
+    assert d.reasons == [f"permission 1: constraint 'Membership' neq 'inactive' breaks the Catena-X profile: "
+                         f"{'; '.join(errs)}"]
+    region = atom("AffiliatesRegion", "isAnyOf", ["cx.region.europe:1"])
+    bpnl = atom("AffiliatesBpnl", "isAnyOf", [PARTNER])
+    two = pol(perm(MEMBERSHIP), prohibition=[{"action": "use", "constraint": [region, bpnl]}])
+    assert evaluate(two, "use", ctx()).reasons == [
+        "prohibition terms not accepted by the consumer: "
+        "✗ AffiliatesRegion isAnyOf ['cx.region.europe:1']: a contract term the consumer has not accepted; "
+        f"✗ AffiliatesBpnl isAnyOf ['{PARTNER}']: a contract term the consumer has not accepted"]
+    assert evaluate(two, "use", ctx(terms_accepted=True)).reasons[-1] == (
+        "prohibition accepted: AffiliatesRegion isAnyOf ['cx.region.europe:1']: term accepted by the consumer in the "
+        f"agreement; AffiliatesBpnl isAnyOf ['{PARTNER}']: term accepted by the consumer in the agreement")
+    ends = [atom("DataProvisioningEndDate", "eq", END), atom("DataProvisioningEndDurationDays", "eq", 3)]
+    both = pol(perm(MEMBERSHIP), obligation=[{"action": "use", "constraint": ends}])
+    assert evaluate(both, "use", ctx(now=END_TS + 1, agreed_at=END_TS)).reasons == [
+        f"obligation cannot be met: DataProvisioningEndDate {END}: now is after the end date; "
+        "DataProvisioningEndDurationDays 3 days from the agreement: within it"]
+    assert evaluate(both, "use", ctx(now=END_TS, agreed_at=END_TS)).reasons[-1] == (
+        f"obligation: DataProvisioningEndDate {END}: now is before the end date; "
+        "DataProvisioningEndDurationDays 3 days from the agreement: within it")
+    assert narrowing_problems({**OFFER, "permission": [perm()]}, OFFER) == [
+        "permission 1 ('use') drops or changes the offered constraint(s) Membership eq 'active', "
+        "UsagePurpose isAnyOf ['cx.circular.dpp:1']"]
+
+
+@pytest.mark.parametrize("op", [None, 3, ["eq"]])
+def test_policy_problems_report_an_operator_that_is_no_iri(op: Any) -> None:
+    c = {"leftOperand": "Membership", "rightOperand": "active", **({} if op is None else {"operator": op})}
+    probs = policy_problems(pol(perm(c)))
+    assert probs and all(p.startswith("permission[0].constraint[0]: Membership operator") for p in probs), probs
+    assert not evaluate(pol(perm(c)), "use", ctx()).allowed
