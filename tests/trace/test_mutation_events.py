@@ -274,6 +274,7 @@ def test_time_needs_a_zone_and_is_stored_in_utc() -> None:
     d = valid("soh_update")
     d["occurred_at"] = "2026-05-01T12:00:00"
     one_error(d, "occurred_at", "value_error", "time zone")
+    assert errors_of(d)[1][0]["message"].startswith("occurred_at: time must carry a time zone (e.g. ")
     d["occurred_at"] = "2026-05-01T14:30:00+02:00"
     ev, body, _ = normalize(d)
     assert orjson.loads(body)["occurred_at"] == "2026-05-01T12:30:00.000000Z"
