@@ -341,3 +341,12 @@ def test_mass_and_pack_helpers_pass_references_and_options_on() -> None:
         assert any(u.set == "batpac_5" and u.overridden for u in r.references)
     p = recycle_pack("NMC622", 2.0, "hydro", references=refs)
     assert p.input_mass_kg == pytest.approx(12.0, rel=1e-12) and p.recovered_kg("Cu") == pytest.approx(0.54, rel=1e-12)
+
+
+def test_hardware_note_only_when_there_is_unknown_hardware() -> None:
+    """Cells only (pack mass = cell mass): no hardware, no note on the pack basis. 0.5 kg of hardware
+    of unknown composition (less than 1 kg): the note."""
+    cells = composition_from_materials("NMC111", CELL, cell_mass_kg=50.0)
+    assert not any("pack hardware" in n for n in recycle(cells, "hydro").notes)
+    small = composition_from_materials("NMC111", CELL, cell_mass_kg=50.0, pack_mass_kg=50.5)
+    assert any(n.startswith("pack hardware composition unknown") for n in recycle(small, "hydro").notes)
