@@ -49,9 +49,12 @@ CORE: dict[str, list[str]] = {
     "circular.footprint": ["tests/circular"],
     "circular.compliance": ["tests/circular"],
     "circular.routes": ["tests/circular"],
-    "health.soh": ["tests/health"],
-    "health.summary": ["tests/health"],
-    "health.rul": ["tests/health"],
+    # the health rules on hand-built series: the tests on real cycler files (CALCE, Severson) load data sets
+    # for seconds per mutant; `make test` still runs them
+    "health.soh": ["tests/health/test_mutation_soh.py", "tests/health/test_self_discharge.py"],
+    "health.summary": ["tests/health/test_mutation_summary.py", "tests/health/test_mutation_soh.py",
+                       "tests/health/test_self_discharge.py"],
+    "health.rul": ["tests/health/test_mutation_rul.py"],
     # the exchange rules are pure functions: their unit-test files only (the node tests start uvicorn servers,
     # which made every mutant of a function they reach take seconds; `make test` still runs them)
     "exchange.odrl": ["tests/exchange/test_odrl.py", "tests/exchange/test_odrl_profile.py",
@@ -66,6 +69,10 @@ CORE: dict[str, list[str]] = {
 # modules whose functions run while the package is imported (tiered() builds the passport model's fields):
 # each mutant gets a fresh process that imports the mutated package, instead of a fork of a warmed-up one
 IMPORT_TIME = {"passport.tiers"}
+# modules whose tests use polars: its thread pool does not survive fork(), so a child forked from the process
+# that ran the tests waits on lost worker threads until the timeout and every mutant counts as killed. They run
+# in a fork server warmed by collecting the tests (which imports polars without starting its pool)
+FORK_SERVER = {"health.soh", "health.summary", "health.rul"}
 
 KILLED = {1, 3, 36, 24, -24, 152, 255, 37}  # a test failed, pytest broke, or the mutant timed out
 SURVIVED = {0, 5, 33}  # every selected test passed, or no test reached the mutated function
@@ -129,6 +136,8 @@ def scratch_for(module: str) -> Path:
     }
     if module in IMPORT_TIME:
         config |= {"process_isolation": "forkserver", "forkserver_warmup": "none"}
+    elif module in FORK_SERVER:
+        config |= {"process_isolation": "forkserver", "forkserver_warmup": "collect"}
     lines = ["", "[tool.mutmut]"] + [f"{k} = {json.dumps(v)}" for k, v in config.items()]
     (folder / "pyproject.toml").write_text((REPO / "pyproject.toml").read_text() + "\n".join(lines) + "\n")
     return folder
