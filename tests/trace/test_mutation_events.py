@@ -274,7 +274,7 @@ def test_time_needs_a_zone_and_is_stored_in_utc() -> None:
     d = valid("soh_update")
     d["occurred_at"] = "2026-05-01T12:00:00"
     one_error(d, "occurred_at", "value_error", "time zone")
-    assert errors_of(d)[1][0]["message"].startswith("occurred_at: time must carry a time zone (e.g. ")
+    assert errors_of(d)[1][0]["message"].startswith("occurred_at: time must carry a time zone (e.g. 2026-11-26T03:48:11Z)")
     d["occurred_at"] = "2026-05-01T14:30:00+02:00"
     ev, body, _ = normalize(d)
     assert orjson.loads(body)["occurred_at"] == "2026-05-01T12:30:00.000000Z"
@@ -449,3 +449,19 @@ def test_model_validation_error_carries_the_rule_message() -> None:
     d["data"] = {"soh_capacity_pct": 500}
     with pytest.raises(ValidationError, match="data.soh_capacity_pct: Input should be less than or equal to 120"):
         LifecycleEvent.model_validate(d)
+
+
+def test_times_are_utc_whatever_the_machine_time_zone(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A node in Seoul and a node in Berlin hash the same event: times are turned into UTC, not local time."""
+    import time
+
+    d = valid("soh_update")
+    d["occurred_at"] = "2026-05-01T14:30:00+02:00"
+    try:
+        for tz in ("Asia/Seoul", "America/New_York", "UTC"):
+            monkeypatch.setenv("TZ", tz)
+            time.tzset()
+            assert orjson.loads(normalize(d)[1])["occurred_at"] == "2026-05-01T12:30:00.000000Z", tz
+    finally:
+        monkeypatch.undo()
+        time.tzset()
