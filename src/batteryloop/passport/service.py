@@ -653,7 +653,7 @@ class PassportService:
         """
         limit = max(1, min(limit, 500))
         if status is not None:
-            general = battery_tiers(caller, economic_operator_id="", owner_id=None)
+            general = battery_tiers(caller, economic_operator_id=None, owner_id=None)
             own = economic_operator_id is not None and economic_operator_id == caller.participant_id
             if Tier.LEGITIMATE_INTEREST not in general and not own and not caller.is_admin:
                 raise deny(caller.anonymous, "filtering by status needs legitimate interest (status is not public "
@@ -692,7 +692,7 @@ class PassportService:
         Per chemistry: the SoH values (for a histogram) and their mean; counts by status. Only packs
         where the caller holds the legitimate-interest tier count, so an anonymous caller gets none.
         """
-        general = battery_tiers(caller, economic_operator_id="", owner_id=None)
+        general = battery_tiers(caller, economic_operator_id=None, owner_id=None)
         holder = None
         if Tier.LEGITIMATE_INTEREST not in general:
             if caller.participant_id is None:
