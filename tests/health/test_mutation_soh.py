@@ -77,7 +77,7 @@ def test_window_and_upto_cycle() -> None:
 
 
 def test_no_data_before_upto_cycle_is_a_clear_error() -> None:
-    with pytest.raises(InsufficientDataError, match="upto_cycle"):
+    with pytest.raises(InsufficientDataError, match=r"^no data points \(check upto_cycle\)$"):
         estimate_soh(cycles(TABLE), rated_capacity_ah=1.0, upto_cycle=0)
 
 
