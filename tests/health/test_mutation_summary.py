@@ -145,6 +145,7 @@ def test_full_equivalent_cycles_with_estimated_or_missing_rating() -> None:
     assert s.get_column("full_equivalent_cycles").to_list() == [0.875, 1.875]
     charge_only = cycle_summary(cycles([(1.0, 0.0), (1.0, 0.0)]))
     assert charge_only.get_column("full_equivalent_cycles").to_list() == [None, None]
+    assert charge_only.schema["full_equivalent_cycles"] == pl.Float64  # a null number, not a column of no type
     # a DataFrame is accepted as well as CyclerData
     assert cycle_summary(cycles([(1.0, 0.75)]).frame, rated_capacity_ah=0.5).get_column("full_equivalent_cycles").to_list() == [1.75]
 
