@@ -120,6 +120,7 @@ def test_body_not_canonical() -> None:
     problems, _ = check_event_row(row(s, body=spaced), key_for)
     assert rules(problems) == ["hash_mismatch", "body_not_canonical", "signature_invalid"]
     assert "canonical form" in problems[1].message
+    assert [(p.event_id, p.subject, p.seq) for p in problems] == [(s.event.id, None, None)] * 3
     # found once, also with the full schema check
     assert rules(check_event_row(row(s, body=spaced), key_for, full_schema=False)[0]) == rules(problems)
 
@@ -140,6 +141,7 @@ def test_body_breaking_the_schema() -> None:
     problems, _ = check_event_row(resigned(body), key_for)
     assert rules(problems) == ["body_invalid"]
     assert "schema" in problems[0].message and "soh_capacity_pct" in problems[0].message
+    assert problems[0].event_id == body["id"]
     assert check_event_row(resigned(body), key_for, full_schema=False)[0] == []
 
 
@@ -150,7 +152,7 @@ def test_body_canonical_but_not_normalized() -> None:
     body["data"] = body["data"] | {"measured_at": None}
     problems, _ = check_event_row(resigned(body), key_for)
     assert rules(problems) == ["body_not_canonical"]
-    assert "normalized form" in problems[0].message
+    assert "normalized form" in problems[0].message and problems[0].event_id == body["id"]
     assert check_event_row(resigned(body), key_for, full_schema=False)[0] == []
 
 
