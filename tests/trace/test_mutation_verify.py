@@ -180,6 +180,7 @@ def test_actor_unknown_or_without_key() -> None:
     s = honest(1)[0]
     p, _ = check_event_row(row(s), lambda a: None)
     assert rules(p) == ["actor_unknown"] and EM in p[0].message and "registry" in p[0].message
+    assert p[0].event_id == s.event.id
     p, _ = check_event_row(row(s), lambda a: False)
     assert rules(p) == ["actor_no_key"] and EM in p[0].message and "no public key" in p[0].message
     # an actor that is not even a string is unknown (the lookup is not asked)
@@ -460,3 +461,19 @@ def test_every_chain_problem_says_where() -> None:
     assert problems[1].message.endswith(f"(1212121212121212…) is not the prev the actor signed ({GENESIS[:16]}…)")
     assert problems[2].message == f"chain THIRD: event {s.event.id} does not name THIRD among its signed links"
     assert problems[3].message.startswith(f"event {s.event.id} names OTHER in its signed links but the chain of OTHER")
+
+
+def test_not_canonical_is_reported_once_whatever_else_is_wrong() -> None:
+    """A re-hashed, re-spaced body: not canonical (once, though the normalized form differs too). A canonical
+    body with an explicit null and a wrong stored hash: the hash and the normalized form are both reported."""
+    s = honest(1)[0]
+    spaced = orjson.dumps(orjson.loads(s.body), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+    p, _ = check_event_row(row(s, body=spaced, hash=sha256_hex(spaced.encode())), key_for)
+    assert rules(p) == ["body_not_canonical", "signature_invalid"]
+    body = orjson.loads(s.body)
+    body["data"] = body["data"] | {"measured_at": None}
+    r = resigned(body)
+    r.hash = "00" * 32
+    p, _ = check_event_row(r, key_for)
+    assert rules(p) == ["hash_mismatch", "body_not_canonical", "signature_invalid"]
+    assert "normalized form" in p[1].message
