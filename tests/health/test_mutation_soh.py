@@ -270,3 +270,30 @@ def test_a_dead_flat_rest_is_zero_without_a_relaxation_note() -> None:
     soh = estimate_soh(data, rated_capacity_ah=1.0)
     assert soh.self_discharge_mv_per_day == 0.0
     assert not any("relaxation" in n for n in soh.notes)
+
+
+def test_closed_cycles_add_no_note_and_min_rest_is_passed_on() -> None:
+    """Every full cycle back to its starting charge (CE 1.0): no 'not back' note. A 30-minute rest falling
+    1 mV per 450 s in its second half counts only with min_rest_h ≤ 0.5: 1 mV × 86400 / 450 = 192 mV/day."""
+    soh = estimate_soh(cycles([(1.0, 1.0), (1.0, 1.0)]), rated_capacity_ah=1.0)
+    assert not any("not back to their starting charge" in n for n in soh.notes)
+    t = [0.0, 450.0, 900.0, 1350.0, 1800.0]
+    v = [4.100, 4.100, 4.100, 4.099, 4.098]
+    data = series([{"cycle": 1, "time_s": -1.0, "current_a": -1.0, "voltage_v": 3.7}]
+                  + [{"cycle": 1, "time_s": x, "current_a": 0.0, "voltage_v": y} for x, y in zip(t, v, strict=True)])
+    assert estimate_soh(data, rated_capacity_ah=1.0).self_discharge_mv_per_day is None
+    assert estimate_soh(data, rated_capacity_ah=1.0, min_rest_h=0.5).self_discharge_mv_per_day == pytest.approx(192.0, abs=1e-6)
+
+
+def test_step_resistance_keeps_cycle_order() -> None:
+    """Four cycles, one 1 A step each (1 s), ΔV 10, 20, 30, 40 mV → R 0.01 … 0.04 Ω; window 1: initial = the
+    first cycle's 0.01 Ω, now = the last cycle's 0.04 Ω → +300 %."""
+    rows = []
+    for c in range(1, 5):
+        t0 = 10.0 * c
+        rows.append({"cycle": c, "time_s": t0, "current_a": 0.0, "voltage_v": 3.7})
+        rows.append({"cycle": c, "time_s": t0 + 1, "current_a": 1.0, "voltage_v": 3.7 + 0.01 * c})
+    soh = estimate_soh(series(rows), rated_capacity_ah=1.0, window=1)
+    assert soh.initial_internal_resistance_ohm == pytest.approx(0.01, abs=1e-12)
+    assert soh.internal_resistance_ohm == pytest.approx(0.04, abs=1e-12)
+    assert soh.resistance_increase_pct == pytest.approx(300.0, abs=1e-6)
