@@ -54,7 +54,7 @@ CORE: dict[str, list[str]] = {
     "health.soh": ["tests/health/test_mutation_soh.py", "tests/health/test_self_discharge.py"],
     "health.summary": ["tests/health/test_mutation_summary.py", "tests/health/test_mutation_soh.py",
                        "tests/health/test_self_discharge.py"],
-    "health.rul": ["tests/health/test_mutation_rul.py"],
+    "health.rul": ["tests/health/test_mutation_rul.py", "tests/health/test_rul_population.py"],
     # the exchange rules are pure functions: their unit-test files only (the node tests start uvicorn servers,
     # which made every mutant of a function they reach take seconds; `make test` still runs them)
     "exchange.odrl": ["tests/exchange/test_odrl.py", "tests/exchange/test_odrl_profile.py",
