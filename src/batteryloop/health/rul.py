@@ -20,23 +20,20 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict
-from scipy.ndimage import median_filter
 from scipy.optimize import OptimizeWarning, curve_fit
 
 from batteryloop.health.errors import InsufficientDataError
+from batteryloop.health.smoothing import smooth
 from batteryloop.health.summary import cycle_summary
+from batteryloop.health import similarity
+from batteryloop.health.similarity import Trajectory
 from batteryloop.health.timeseries import CyclerData
 
-if TYPE_CHECKING:
-    from batteryloop.health.similarity import Trajectory
-
 SEED = 0
-SMOOTHING_CYCLES = 9
 RECENT_MIN_CYCLES = 30
 HORIZON_FACTOR = 20  # search the end of life up to this many times the history length
 
@@ -67,10 +64,6 @@ def capacity_history(data: CyclerData | pl.DataFrame, min_fraction: float = 0.1)
     q = s.get_column("discharge_capacity_ah").to_numpy()
     keep = q >= min_fraction * q.max()
     return s.get_column("cycle").to_numpy()[keep].astype(float), q[keep]
-
-
-def smooth(q: np.ndarray) -> np.ndarray:
-    return median_filter(q, size=min(SMOOTHING_CYCLES, max(1, q.size // 2 * 2 - 1)), mode="nearest")
 
 
 def _double_exp(k: np.ndarray, a: float, b: float, c: float, d: float) -> np.ndarray:
@@ -155,8 +148,6 @@ def forecast_eol(
                            remaining_cycles=0.0, reached=True, method="observed in the history")  # type: ignore[arg-type]
     fallback = ""
     if population:
-        from batteryloop.health import similarity
-
         sim = similarity.forecast(k, q, population, threshold=threshold, initial_ah=init, alpha=alpha)
         if sim is not None:
             used = ", ".join(f"{m.reference} (×{m.scale:.2f})" for m in sim.matches)
@@ -205,7 +196,6 @@ def forecast_eol(
 
 def default_population() -> list[Trajectory]:
     """The CALCE CS2 whole lives of :mod:`batteryloop.reference.calce_cs2`, as trajectories."""
-    from batteryloop.health.similarity import Trajectory
     from batteryloop.reference import calce_cs2
 
     return [Trajectory(name, k, s) for name, (k, s) in calce_cs2.lives().items()]

@@ -8,7 +8,7 @@ Syst. Saf. 2014; Liu et al., Appl. Energy 2019) maps each reference life onto th
 1. both are normalised to their initial capacity (median of the first five smoothed cycles), so a
    trajectory is state of health against cycle;
 2. for each reference r, a time scale ``a`` (the cell ages ``a`` times slower or faster) and a capacity
-   offset ``b`` are found that best match ``S_r(k / a) + b`` to the history, by weighted least squares
+   offset ``b`` are found that best match ``S_r(k / a) + b`` to the history, by least squares
    over the whole history; ``a`` is searched on a grid, ``b`` is the mean residual, limited to
    ±``MAX_OFFSET`` (weighting recent cycles more was tried on the three CALCE lives and did worse);
 3. the reference then says where the cell crosses the threshold: ``a`` × (the reference's crossing of
@@ -38,14 +38,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from batteryloop.health.errors import InsufficientDataError
+from batteryloop.health.smoothing import smooth
 
 SCALE_GRID = np.exp(np.linspace(np.log(0.33), np.log(3.0), 441))
 MAX_OFFSET = 0.03  # at most 3 % of initial capacity between a reference and the cell
 CALIBRATION_FRACTIONS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 STAGE_WINDOW = 0.2  # calibration errors from stages of life within ±0.2 of the cell's
 MIN_HISTORY = 10
+#: a population of one reference cannot be calibrated: its interval is then ± this share of the forecast, the
+#: largest relative error of the CALCE leave-one-cell-out back-test (CS2_36 from 25 % of life: +24.1 %,
+#: bench/health_rul.py, docs/health.md)
+UNCALIBRATED_HALF_WIDTH = 0.25
 TIE_RMSE = 5e-4  # matching errors closer than this (0.05 % of capacity) are a tie, not a better explanation
-SMOOTHING_CYCLES = 9
 
 
 @dataclass(frozen=True)
@@ -62,11 +66,9 @@ class Trajectory:
 
 
 def normalise(cycles: np.ndarray, capacity_ah: np.ndarray, initial_ah: float | None = None) -> tuple[np.ndarray, np.ndarray, float]:
-    from scipy.ndimage import median_filter
-
+    """(cycles, smoothed capacity / initial, initial Ah); initial: the median of the first five smoothed cycles."""
     k = np.asarray(cycles, float)
-    q = np.asarray(capacity_ah, float)
-    qs = median_filter(q, size=min(SMOOTHING_CYCLES, max(1, q.size // 2 * 2 - 1)), mode="nearest")
+    qs = smooth(np.asarray(capacity_ah, float))
     init = initial_ah if initial_ah is not None else float(np.median(qs[:5]))
     return k, qs / init, init
 
@@ -87,15 +89,14 @@ class Match:
 
 def match(k: np.ndarray, s: np.ndarray, ref: Trajectory, threshold: float) -> Match | None:
     """The best time scale and offset mapping ``ref`` onto the history (k, s), and its crossing."""
-    w = np.ones_like(k)
     best: tuple[float, float, float] | None = None
     for a in SCALE_GRID:
         kr = k / a  # where the history's cycles fall on the reference's clock
         if kr[-1] > ref.cycles[-1]:
             continue
         sr = np.interp(kr, ref.cycles, ref.soh)
-        b = float(np.clip(np.sum(w * (s - sr)) / np.sum(w), -MAX_OFFSET, MAX_OFFSET))
-        err = float(np.sum(w * (s - sr - b) ** 2) / np.sum(w))
+        b = float(np.clip(np.mean(s - sr), -MAX_OFFSET, MAX_OFFSET))
+        err = float(np.mean((s - sr - b) ** 2))
         if best is None or err < best[2]:
             best = (float(a), b, err)
     if best is None:
@@ -156,7 +157,8 @@ def _calibration_errors(population: Sequence[Trajectory], threshold: float) -> l
 
 def interval(point: float, last: float, matches: list[Match], errors: list[tuple[float, float]], alpha: float) -> tuple[float, float]:
     stage = min(1.0, last / point) if point > 0 else 1.0
-    near = np.array([abs(e) for f, e in errors if abs(f - stage) <= STAGE_WINDOW] or [abs(e) for _, e in errors] or [0.25])
+    near = np.array([abs(e) for f, e in errors if abs(f - stage) <= STAGE_WINDOW] or [abs(e) for _, e in errors]
+                    or [UNCALIBRATED_HALF_WIDTH])
     # conformal quantile with the finite-sample correction: the ceil((n+1)(1-alpha))-th smallest error
     n = near.size
     rank = min(n, int(np.ceil((n + 1) * (1 - alpha))))

@@ -125,7 +125,7 @@ def fade_from_history(cycles: Any, capacity_ah: Any, *, rated_capacity_ah: float
     import numpy as np
 
     from ..health import InsufficientDataError, forecast_eol
-    from ..health.rul import smooth
+    from ..health.smoothing import smooth
 
     if not rated_capacity_ah > 0:
         raise HubInputError("rated_capacity_ah", rated_capacity_ah, "must be greater than 0")
