@@ -33,6 +33,8 @@ def health_error(exc: HealthError) -> InvalidData:
 
 
 #: a measured capacity below this share of the rated one is not a credible state of health of that battery
+#: (batteryloop's plausibility bound, not a regulatory figure: second-life grading already sends a battery
+#: below 60 % to recycling, reference/ul_1974.py; 40 % leaves room for a worn pack yet refuses a cell's file)
 MIN_CREDIBLE_SOH_PCT = 40.0
 MAX_CREDIBLE_SOH_PCT = 125.0
 #: a given rated capacity within this relative difference of the passport's is the passport's
@@ -96,15 +98,23 @@ def fit_to_pack(soh: StateOfHealth, rec: Any, model: dict[str, Any], *, per_cell
                       f"{'cell' if per_cell else 'pack'} ({fix})", round(pct, 3))
     if soh.measured_at is not None:
         made = rec.data.get("manufacture_date")
-        measured = soh.measured_at if soh.measured_at.tzinfo else soh.measured_at.replace(tzinfo=UTC)
-        if made and measured.date().isoformat() < str(made):
-            raise _refuse("state_of_health.measured_at", f"the file ends on {measured.date()}, before the pack was made "
+        ended = soh.measured_at if soh.measured_at.tzinfo else soh.measured_at.replace(tzinfo=UTC)
+        if made and ended.date().isoformat() < str(made):
+            raise _refuse("state_of_health.measured_at", f"the file ends on {ended.date()}, before the pack was made "
                           f"({made}): it is not this pack's history, or the cycler's clock is wrong (check --tz)",
-                          measured.isoformat())
+                          ended.isoformat())
         now = now or datetime.now(UTC)
-        if measured > now + timedelta(seconds=FUTURE_SLACK_S):
-            raise _refuse("state_of_health.measured_at", f"the file ends on {measured.isoformat()}, in the future: "
-                          "the cycler's clock or time zone is wrong (check --tz)", measured.isoformat())
+        if ended > now + timedelta(seconds=FUTURE_SLACK_S):
+            raise _refuse("state_of_health.measured_at", f"the file ends on {ended.isoformat()}, in the future: "
+                          "the cycler's clock or time zone is wrong (check --tz)", ended.isoformat())
+
+
+def measured_counters(soh: StateOfHealth, scale_ah: int, scale_e: int) -> dict[str, float]:
+    """The measurement's lifetime counters, scaled to the pack (full equivalent cycles need no scaling)."""
+    add = {"full_equivalent_cycles": soh.full_equivalent_cycles,
+           "energy_throughput_kwh": soh.energy_throughput_kwh * scale_e,
+           "capacity_throughput_ah": soh.capacity_throughput_ah * scale_ah}
+    return {k: float(v) for k, v in add.items() if v is not None}
 
 
 def accumulated_usage(stored: dict[str, Any] | None, soh: StateOfHealth, scale_ah: int, scale_e: int,
@@ -113,16 +123,8 @@ def accumulated_usage(stored: dict[str, Any] | None, soh: StateOfHealth, scale_a
     (its throughput scaled to the pack, minus ``already`` counted from the same history). Never less."""
     stored = stored or {}
     already = already or {}
-    add = {"full_equivalent_cycles": soh.full_equivalent_cycles,
-           "energy_throughput_kwh": soh.energy_throughput_kwh * scale_e,
-           "capacity_throughput_ah": soh.capacity_throughput_ah * scale_ah}
-    out = {}
-    for k, v in add.items():
-        if v is None:
-            continue
-        new = float(stored.get(k) or 0.0) + max(0.0, float(v) - float(already.get(k, 0.0)))
-        out[k] = round(new, 4)
-    return out
+    return {k: round(float(stored.get(k) or 0.0) + max(0.0, v - float(already.get(k, 0.0))), 4)
+            for k, v in measured_counters(soh, scale_ah, scale_e).items()}
 
 
 def passport_fields(soh: StateOfHealth) -> dict[str, Any]:
@@ -247,7 +249,8 @@ class HealthService:
         try:
             series = self.pack_series(passport_id)
             soh = estimate_soh(series, rated_capacity_ah=rated)
-            largest = largest_discharge_ah(series)
+            # the summary again only when the estimator found no full discharge to judge the capacity by
+            largest = largest_discharge_ah(series) if soh.remaining_capacity_ah is None else None
         except HealthError as exc:
             raise health_error(exc) from None
         fit_to_pack(soh, rec, model, per_cell=per_cell, largest_discharge=largest)
@@ -260,11 +263,8 @@ class HealthService:
                                                   reason=f"state of health from {len(self.pack_files(passport_id))} "
                                                          "ingested cycler file(s)")
             # the history's throughput is now in the passport's counters: the next computation adds only what is new
-            counted = {"full_equivalent_cycles": soh.full_equivalent_cycles or 0.0,
-                       "energy_throughput_kwh": soh.energy_throughput_kwh * scale_e,
-                       "capacity_throughput_ah": soh.capacity_throughput_ah * scale_ah}
             tmp = counted_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(counted))
+            tmp.write_text(json.dumps(measured_counters(soh, scale_ah, scale_e)))
             tmp.replace(counted_file)
             out.update(version=view["version"], written=fields, ledger=self._ledger_event(passport_id, soh, caller))
         return out
@@ -288,7 +288,7 @@ class HealthService:
         try:
             data = read_cell(list(files), tz=tz, sort_by_time=True)  # a history is in time order, whatever the upload order
             soh = estimate_soh(data, rated_capacity_ah=rated)
-            largest = largest_discharge_ah(data)
+            largest = largest_discharge_ah(data) if soh.remaining_capacity_ah is None else None
         except HealthError as exc:
             raise health_error(exc) from None
         fit_to_pack(soh, rec, model, per_cell=per_cell, largest_discharge=largest)
