@@ -25,12 +25,14 @@ import hashlib
 import pickle
 import time
 import warnings
+from functools import partial
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, ConstantKernel, DotProduct, WhiteKernel
@@ -108,23 +110,11 @@ def _ridge_at(alpha: float) -> Callable[[], _Regressor]:
     return lambda: make_pipeline(StandardScaler(), Ridge(alpha=alpha))
 
 
-class SubsetAverage:
-    """The mean prediction of ridge models, each on its own subset of the feature columns."""
-
-    def __init__(self, subsets: list[list[int]], alpha: float) -> None:
-        self.subsets = subsets
-        self.alpha = alpha
-        self.models: list[_Regressor] = []
-
-    def fit(self, X: np.ndarray, y: np.ndarray) -> SubsetAverage:
-        self.models = [_ridge_at(self.alpha)().fit(X[:, s], y) for s in self.subsets]
-        return self
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return np.mean([np.ravel(m.predict(X[:, s])) for m, s in zip(self.models, self.subsets, strict=True)], axis=0)
+def _ridge_on(columns: list[int], alpha: float) -> _Regressor:
+    """Ridge on some columns of the feature matrix (a member of an :class:`Average` over feature subsets)."""
+    return make_pipeline(ColumnTransformer([("features", "passthrough", columns)]), StandardScaler(), Ridge(alpha=alpha))
 
 
-_DISCHARGE = SEVERSON_DISCHARGE
 _GROWTH = ("log_var_dq", "log_min_dq_slope", "q_cycle2_ah")
 _MIN_GROWTH = ("log_min_dq", "log_min_dq_slope", "q_cycle2_ah")
 _ALPHAS = (0.3, 1.0, 3.0)
@@ -137,12 +127,13 @@ def _cols(names: tuple[str, ...]) -> list[int]:
 GROUPED_CANDIDATES: tuple[Candidate, ...] = (
     VARIANCE,
     Candidate("variance_capacity", ("log_var_dq", "q_cycle2_ah"), LinearRegression),
-    *(Candidate(f"severson_discharge_ridge_a{a:g}", _DISCHARGE, _ridge_at(a)) for a in _ALPHAS),
+    *(Candidate(f"severson_discharge_ridge_a{a:g}", SEVERSON_DISCHARGE, _ridge_at(a)) for a in _ALPHAS),
     *(Candidate(f"variance_growth_ridge_a{a:g}", _GROWTH, _ridge_at(a)) for a in _ALPHAS),
     *(Candidate(f"min_growth_ridge_a{a:g}", _MIN_GROWTH, _ridge_at(a)) for a in _ALPHAS),
     *(Candidate(f"trajectory_ridge_a{a:g}", EARLY, _ridge_at(a)) for a in _ALPHAS),
     *(Candidate(f"growth_trajectory_average_a{a:g}", _AVERAGE_FEATURES,
-                lambda a=a: SubsetAverage([_cols(_GROWTH), _cols(_MIN_GROWTH), _cols(EARLY)], a)) for a in _ALPHAS),
+                lambda a=a: Average([partial(_ridge_on, _cols(f), a) for f in (_GROWTH, _MIN_GROWTH, EARLY)]))
+      for a in _ALPHAS),
 )
 """The variance and discharge baselines of Severson et al., and ridge models on few physically motivated
 features, alone and averaged (``growth_trajectory_average``). Chosen from the features' physics (variance and minimum of ΔQ, its growth
