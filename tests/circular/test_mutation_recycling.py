@@ -24,6 +24,7 @@ import pytest
 from batteryloop.circular.chemistry import composition_from_materials, pack_composition
 from batteryloop.circular.errors import CircularInputError
 from batteryloop.circular.recycling import PROCESSES, recycle, recycle_mass, recycle_pack
+from tests.circular.unpriced import unpriced_references
 
 LI2CO3 = 73.888 / 13.88
 NISO4 = (58.693 + 32.06 + 63.996) / 58.693
@@ -264,23 +265,10 @@ def test_recycle_mass_and_pack() -> None:
     assert p.input_mass_kg == pytest.approx(10.3) and p.other_cost_usd == pytest.approx(10.3)
 
 
-def _unpriced():  # type: ignore[no-untyped-def]
-    """The default references with EverBatt's price tables emptied."""
-    import dataclasses
-
-    from batteryloop.reference import References
-
-    base = References.default()
-    sets = {n: base.set(n) for n in base.names()}
-    eb = sets["everbatt_2023"]
-    sets["everbatt_2023"] = dataclasses.replace(eb, values={**eb.values, "price_usd_per_kg": {}, "cathode_price_usd_per_kg": {}})
-    return References(sets)
-
-
 def test_missing_element_price_names_the_product() -> None:
     """Without any reference price, pyro recycling of the pack fails on the first recovered product (Ni),
     naming it; with missing_price='zero' every product is valued at 0 with a note naming it."""
-    refs = _unpriced()
+    refs = unpriced_references()
     with pytest.raises(CircularInputError, match=r"prices_usd_per_kg\.Ni=None: no price for recovered Ni \(everbatt_2023\.price_usd_per_kg has no 'Ni'\)"):
         recycle(_pack(), "pyro", references=refs)
     z = recycle(_pack(), "hydro", references=refs, missing_price="zero")

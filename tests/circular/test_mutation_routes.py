@@ -32,6 +32,7 @@ from batteryloop.circular.routes import (
     residual_value,
 )
 from batteryloop.reference import References
+from tests.circular.unpriced import unpriced_references
 
 ZERO = {k: 0.0 for k in ("Al", "Cu", "steel", "graphite", "Li2CO3", "Ni", "Co", "Mn", "Fe", "cathode")}
 PER_KWH = {"recycle_pyro": -0.209 * 5.15, "recycle_hydro": -0.6358778 * 5.15, "recycle_direct": -0.2956667 * 5.15}
@@ -260,23 +261,12 @@ def test_residual_value_errors(points: list, message: str) -> None:
         residual_value("NMC622", 75, points)
 
 
-def _unpriced() -> References:
-    """The default references with no recovered-material price at all (EverBatt's price tables emptied)."""
-    import dataclasses
-
-    base = References.default()
-    sets = {n: base.set(n) for n in base.names()}
-    eb = sets["everbatt_2023"]
-    sets["everbatt_2023"] = dataclasses.replace(eb, values={**eb.values, "price_usd_per_kg": {}, "cathode_price_usd_per_kg": {}})
-    return References(sets)
-
-
 def test_without_any_price_recycling_is_infeasible_and_worth_nothing_later() -> None:
     """No price for any recovered material: every recycling route is infeasible (with its reason) and the
     recycling at the end of a re-use or remanufacture life counts 0: re-use = 75 (0.85 × 69 − 5) =
     4023.75 $, remanufacture = 75 × 58.3125 = 4373.4375 $. A safety-flagged pack then has no route at all:
     a clear error naming the prices."""
-    refs = _unpriced()
+    refs = unpriced_references()
     assert recycle_value_usd_per_kwh("NMC622", references=refs) == {"recycle_pyro": None, "recycle_hydro": None, "recycle_direct": None}
     d = decide_route("NMC622", 75, 0.85, references=refs, sensitivity=False)
     assert d.option("reuse").npv_usd == pytest.approx(4023.75, rel=1e-12)
