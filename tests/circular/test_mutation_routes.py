@@ -265,7 +265,7 @@ def test_without_any_price_recycling_is_infeasible_and_worth_nothing_later() -> 
     """No price for any recovered material: every recycling route is infeasible (with its reason) and the
     recycling at the end of a re-use or remanufacture life counts 0: re-use = 75 (0.85 × 69 − 5) =
     4023.75 $, remanufacture = 75 × 58.3125 = 4373.4375 $. A safety-flagged pack then has no route at all:
-    a clear error naming the prices."""
+    a clear error naming the prices and each route's reason."""
     refs = unpriced_references()
     assert recycle_value_usd_per_kwh("NMC622", references=refs) == {"recycle_pyro": None, "recycle_hydro": None, "recycle_direct": None}
     d = decide_route("NMC622", 75, 0.85, references=refs, sensitivity=False)
@@ -275,6 +275,8 @@ def test_without_any_price_recycling_is_infeasible_and_worth_nothing_later() -> 
     assert (pyro.feasible, pyro.npv_usd, pyro.reason) == (False, None, "no price for a material pyro recycling recovers from this chemistry")
     b = decide_routes_batch(["NMC622"], np.array([75.0]), np.array([0.85]), references=refs)
     assert b.npv_usd[0, ROUTES.index("reuse")] == pytest.approx(4023.75, rel=1e-12)
-    with pytest.raises(CircularInputError, match=r"prices_usd_per_kg=\{\}: no feasible route: every recycling process lacks a "
-                                                 r"price for NMC622 and no other route is allowed"):
+    with pytest.raises(CircularInputError) as e:
         decide_route("NMC622", 75, 0.85, safety_flags=["swelling"], references=refs)
+    assert (e.value.field, e.value.value) == ("prices_usd_per_kg", {})
+    assert e.value.rule == ("no feasible route: no price for a material that recycle_pyro, recycle_hydro, recycle_direct "
+                            "recover from NMC622; reuse, remanufacture, repurpose not allowed (safety flags ['swelling'])")

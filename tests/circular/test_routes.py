@@ -15,6 +15,7 @@ from batteryloop.circular.routes import (
     residual_value,
 )
 from batteryloop.reference import References
+from tests.circular.unpriced import unpriced_references
 
 
 def best_recycle_per_kwh(chem: str) -> float:
@@ -190,3 +191,107 @@ def test_encoded_columns_give_the_same_decisions():
     with pytest.raises(CircularInputError) as e:
         decide_routes_batch(names, cap, soh, chemistry_index=ci + 5)
     assert e.value.field == "chemistry_index"
+
+
+# ---------------------------------------------------------------------------------------------------
+# a pack with no possible route: reported as such, with the reason, never as a decision
+
+
+def test_sensitivity_without_reference_prices():
+    """References that price no recovered material (tests/circular/unpriced.py) used to raise KeyError
+    'Li2CO3' in the sensitivity. By hand, NMC622, 75 kWh, SoH 0.85, recycling unpriced (R = 0):
+    re-use = 75 (0.85 × 0.60 P − 5), remanufacture = 75 (0.95 × 0.75 P − 15 − 0.10 × 0.75 P) = 75 (0.6375 P − 15):
+    remanufacture wins at P = 115 and re-use takes over below P = 10 / 0.1275 = 78.43137 $/kWh. In SoH,
+    remanufacture is possible down to 0.70; below it only repurpose is (until 0.60). The material prices have
+    no reference value to search from: said so, not searched."""
+    d = decide_route("NMC622", 75, 0.85, references=unpriced_references())
+    assert d.recommended == "remanufacture"
+    by = {s.parameter: s for s in d.sensitivity}
+    assert by["soh_fraction"].flips_at == pytest.approx(0.70, abs=1e-9) and by["soh_fraction"].new_best == "repurpose"
+    price = by["economics.new_pack_price_usd_per_kwh"]
+    assert price.flips_at == pytest.approx(10 / 0.1275, rel=1e-9) and price.new_best == "reuse"
+    for key in ("Li2CO3", "Co", "Ni"):
+        s = by[f"prices_usd_per_kg.{key}"]
+        assert (s.current, s.flips_at, s.new_best, s.searched) == (None, None, None, f"not searched: no price for {key}")
+    # a price the caller gives is searched from, even when the references have none: Li2CO3 at 10 $/kg
+    # (recycling still lacks the other prices, so the decision cannot flip on it)
+    li = next(s for s in decide_route("NMC622", 75, 0.85, references=unpriced_references(),
+                                      prices_usd_per_kg={"Li2CO3": 10.0}).sensitivity if s.parameter == "prices_usd_per_kg.Li2CO3")
+    assert (li.current, li.searched, li.flips_at, li.new_best) == (10.0, "0–100", None, None)
+
+
+def test_sensitivity_reports_where_no_route_is_possible():
+    """A grade that allows re-use only (grade table {"X": ("reuse",)}), SoH 0.9: re-use is possible down
+    to its minimum 0.80 and nothing is below it: the SoH flip is at 0.80 to no route (new_best None), not
+    'no flip'."""
+    d = decide_route("NMC622", 75, 0.9, grade="X", grade_routes={"X": ("reuse",)})
+    soh = next(s for s in d.sensitivity if s.parameter == "soh_fraction")
+    assert d.recommended == "reuse"
+    assert soh.flips_at == pytest.approx(0.80, abs=1e-9) and soh.new_best is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field", "reason"),
+    [
+        # safety flag: recycling only, and recycling has no price
+        ({"safety_flagged": np.array([False, True])}, "prices_usd_per_kg",
+         "pack 1: no feasible route: no price for a material that recycle_pyro, recycle_hydro, recycle_direct recover "
+         "from NMC622; reuse, remanufacture, repurpose not allowed (safety flagged) (1 of 2 packs have none)"),
+        # grade recycle: the same
+        ({"grade": ["A", "recycle"]}, "prices_usd_per_kg",
+         "pack 1: no feasible route: no price for a material that recycle_pyro, recycle_hydro, recycle_direct recover "
+         "from NMC622; reuse, remanufacture, repurpose not allowed (grade recycle) (1 of 2 packs have none)"),
+        # SoH 0.5: below every second-life minimum (re-use 0.80, remanufacture 0.70, repurpose 0.60)
+        ({"soh_fraction": np.array([0.85, 0.5])}, "prices_usd_per_kg",
+         "pack 1: no feasible route: no price for a material that recycle_pyro, recycle_hydro, recycle_direct recover "
+         "from NMC622; reuse, remanufacture, repurpose not possible at SoH 0.50 (1 of 2 packs have none)"),
+    ],
+)
+def test_batch_without_any_possible_route_is_an_error_not_reuse(kwargs, field, reason):
+    """With references that price no recovered material, a pack that may only be recycled (or is below every
+    second-life minimum) has no possible route. The batch used to report it as 'reuse' (column 0 of an
+    all-NaN row); it must say which pack and why instead."""
+    args = {"capacity_kwh": np.array([75.0, 75.0]), "soh_fraction": np.array([0.85, 0.85])} | kwargs
+    with pytest.raises(CircularInputError) as e:
+        decide_routes_batch(["NMC622", "NMC622"], args.pop("capacity_kwh"), args.pop("soh_fraction"),
+                            references=unpriced_references(), **args)
+    assert (e.value.field, e.value.value, e.value.rule) == (field, {}, reason)
+
+
+def test_no_route_without_a_price_problem_names_the_state_of_health():
+    """Default references (recycling priced), a grade table allowing re-use only, SoH 0.5 < 0.80: no route,
+    and the input at fault is the state of health (single pack and batch alike)."""
+    with pytest.raises(CircularInputError) as e:
+        decide_route("NMC622", 75, 0.5, grade="X", grade_routes={"X": ("reuse",)})
+    assert (e.value.field, e.value.value) == ("soh_fraction", 0.5)
+    assert e.value.rule == ("no feasible route: reuse not possible at SoH 0.50; remanufacture, repurpose, recycle_pyro, "
+                            "recycle_hydro, recycle_direct not allowed (grade X)")
+    with pytest.raises(CircularInputError) as e:
+        decide_routes_batch(["NMC622"] * 2, np.array([75.0, 75.0]), np.array([0.9, 0.5]), grade=["X", "X"],
+                            grade_routes={"X": ("reuse",)})
+    assert (e.value.field, e.value.value) == ("soh_fraction[1]", 0.5)
+    assert e.value.rule.startswith("pack 1: no feasible route: reuse not possible at SoH 0.50; ")
+    # an empty grade: nothing allowed at all, the grade is at fault
+    with pytest.raises(CircularInputError) as e:
+        decide_route("NMC622", 75, 0.9, grade="none", grade_routes={"none": ()})
+    assert (e.value.field, e.value.value) == ("grade", "none")
+    with pytest.raises(CircularInputError) as e:
+        decide_routes_batch(["NMC622"], np.array([75.0]), np.array([0.9]), grade=["none"], grade_routes={"none": ()})
+    assert (e.value.field, e.value.value) == ("grade[0]", "none")
+
+
+def test_residual_value_has_no_value_where_no_route_is_possible():
+    """Unpriced references, SoH 0.5 at year 4: no route is possible; the residual value used to be the NaN of
+    're-use'. Now an error naming the state of health's pack (index 1 of the series)."""
+    with pytest.raises(CircularInputError, match=r"pack 1: no feasible route: .* not possible at SoH 0\.50"):
+        residual_value("NMC622", 75, [(0, 0.85), (4, 0.5)], references=unpriced_references())
+
+
+def test_every_batch_decision_is_a_possible_route():
+    """Property: over a random fleet (default references, grades, flags), the chosen route's NPV is never NaN."""
+    rng = np.random.default_rng(3)
+    n = 300
+    b = decide_routes_batch(rng.choice(["NMC622", "LFP", "NMC532"], n), rng.uniform(20, 100, n), rng.uniform(0, 1, n),
+                            grade=rng.choice(np.array(["A", "B", "C", "recycle", None], dtype=object), n),
+                            safety_flagged=rng.random(n) < 0.2)
+    assert np.all(np.isfinite(b.npv_usd[np.arange(n), b.best_index]))

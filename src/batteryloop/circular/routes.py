@@ -15,7 +15,8 @@ R = the best recycling value of the pack, df(n) = (1 + r)^-n, a(n) = (1 - df(n))
   with n = min(max_years, (s − s_end)/fade) second-life years (or the health model's estimate),
   s̄ = s − fade·n/2 the mean state of health over the second life, s_end = 60 %.
 
-A safety flag or a grade that forbids a route makes it infeasible (a rejected pack is recycled). The
+A safety flag or a grade that forbids a route makes it infeasible (a rejected pack is recycled); a pack
+with no feasible route at all is an error that gives each route's reason, never a decision. The
 recommendation lists every route's cash flows and assumptions, and its sensitivity: the state of health
 and each price at which the recommendation flips. The same formulas run vectorised over a fleet in
 :func:`decide_routes_batch`.
@@ -134,9 +135,9 @@ class Sensitivity(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     parameter: str
-    current: float
+    current: float | None  # None: a price neither the references nor the caller give (not searched)
     flips_at: float | None  # None: no flip within the searched range
-    new_best: Route | None
+    new_best: Route | None  # None with ``flips_at`` set: beyond ``flips_at`` no route is possible
     searched: str
 
 
@@ -237,6 +238,29 @@ def _allowed_routes(grade: str | None, safety_flags: Sequence[str], grade_routes
     return [r in allowed for r in routes]
 
 
+def _no_route(chem: str, soh: float, allowed: Sequence[bool], priced: Mapping[str, bool], why_not_allowed: str) -> tuple[str, str]:
+    """Why a pack has no feasible route: the input at fault (the prices if a recycling route lacks one, else
+    the state of health if a route is not possible at it, else the grade) and each registered route's
+    reason, grouped (unpriced recycling, not possible at this state of health, not allowed)."""
+    unpriced, impossible, forbidden = [], [], []
+    for spec, ok in zip(route_options.specs(), allowed, strict=True):
+        if not ok:
+            forbidden.append(spec.name)
+        elif spec.process is not None and not priced[spec.process]:
+            unpriced.append(spec.name)
+        else:
+            impossible.append(spec.name)
+    parts = []
+    if unpriced:
+        parts.append(f"no price for a material that {', '.join(unpriced)} recover{'s' if len(unpriced) == 1 else ''} from {chem}")
+    if impossible:
+        parts.append(f"{', '.join(impossible)} not possible at SoH {soh:.2f}")
+    if forbidden:
+        parts.append(f"{', '.join(forbidden)} not allowed ({why_not_allowed})")
+    field = "prices_usd_per_kg" if unpriced else "soh_fraction" if impossible else "grade"
+    return field, "no feasible route: " + "; ".join(parts)
+
+
 def _validate_pack(soh: float, capacity_kwh: float) -> tuple[float, float]:
     return require_fraction("soh_fraction", soh), require_positive("capacity_kwh", capacity_kwh)
 
@@ -282,10 +306,10 @@ def decide_route(
 
     npv = evaluate(soh, econ, rec)
     if np.all(np.isnan(npv)):
-        raise CircularInputError(
-            "prices_usd_per_kg", dict(prices_usd_per_kg or {}),
-            f"no feasible route: every recycling process lacks a price for {chem} and no other route is allowed",
-        )
+        why = f"safety flags {list(safety_flags)}" if safety_flags else f"grade {grade}"
+        field, reason = _no_route(chem, soh, allowed, {p: rec[f"recycle_{p}"] is not None for p in PROCESSES}, why)
+        given = {"prices_usd_per_kg": dict(prices_usd_per_kg or {}), "soh_fraction": soh, "grade": grade}
+        raise CircularInputError(field, given[field], reason)
     routes = route_options.names()
     best = routes[int(np.nanargmax(npv))]
     options = [_explain(route, npv[i], soh, cap, econ, rec, allowed[i], grade, safety_flags, second_life_years)
@@ -317,7 +341,8 @@ def _explain(
 
 
 def _find_flip(best_at: Any, x0: float, lo: float, hi: float, current_best: Route, steps: int = 60) -> tuple[float | None, Route | None]:
-    """The x nearest x0 in [lo, hi] where ``best_at(x)`` stops being ``current_best`` (grid + bisection)."""
+    """The x nearest x0 in [lo, hi] where ``best_at(x)`` stops being ``current_best`` (grid + bisection);
+    ``best_at`` gives None where no route is possible, and the flip's route is then None."""
     grid = np.unique(np.concatenate([np.linspace(lo, hi, steps), [x0]]))
     below = [x for x in grid if x < x0][::-1]
     above = [x for x in grid if x > x0]
@@ -349,8 +374,8 @@ def _sensitivity(
 ) -> list[Sensitivity]:
     routes = route_options.names()
 
-    def best_of(v: np.ndarray) -> Route:
-        return routes[int(np.nanargmax(v))] if not np.all(np.isnan(v)) else best
+    def best_of(v: np.ndarray) -> Route | None:  # None: no route is possible there (a flip too)
+        return routes[int(np.nanargmax(v))] if not np.all(np.isnan(v)) else None
 
     out: list[Sensitivity] = []
     x, nb = _find_flip(lambda s: best_of(evaluate(s, econ, rec)), soh, 0.0, 1.0, best, steps=101)
@@ -359,7 +384,7 @@ def _sensitivity(
         x0 = getattr(econ, field)
         hi = max(1.0, x0 * 5)
 
-        def at(x: float, f: str = field) -> Route:
+        def at(x: float, f: str = field) -> Route | None:
             return best_of(evaluate(soh, econ.model_copy(update={f: x}), rec))
 
         x, nb = _find_flip(at, x0, 0.0, hi, best)
@@ -369,11 +394,15 @@ def _sensitivity(
     base_prices.update(prices or {})
     comp_rec = {k: (np.nan if v is None else v) for k, v in rec.items()}
     for key in ("Li2CO3", "Co", "Ni"):
+        if key not in base_prices:  # neither the references nor the caller price it: nothing to search from
+            out.append(Sensitivity(parameter=f"prices_usd_per_kg.{key}", current=None, flips_at=None, new_best=None,
+                                   searched=f"not searched: no price for {key}"))
+            continue
         p0 = float(base_prices[key])
         bumped = recycle_value_usd_per_kwh(chem, refs, {**(prices or {}), key: p0 + 1.0})
         slope = {k: (0.0 if bumped[k] is None or rec[k] is None else bumped[k] - rec[k]) for k in rec}
 
-        def at_price(x: float, s: dict[str, float] = slope, base: float = p0) -> Route:
+        def at_price(x: float, s: dict[str, float] = slope, base: float = p0) -> Route | None:
             vals = {k: (None if np.isnan(comp_rec[k]) else comp_rec[k] + s[k] * (x - base)) for k in rec}
             return best_of(evaluate(soh, econ, vals))
 
@@ -426,6 +455,10 @@ def decide_routes_batch(
     Categorical columns may come encoded, as in a Parquet/Arrow dictionary column: with
     ``chemistry_index``, ``chemistry`` is the list of distinct names and ``chemistry_index[i]`` the
     position of pack i's chemistry in it (likewise ``grade`` and ``grade_index``; -1: no grade).
+
+    A pack with no possible route (say, references that price no recovered material and a safety flag) gets
+    no made-up decision: the batch raises :class:`CircularInputError` naming the first such pack, how many
+    there are and why each route is not possible, as :func:`decide_route` does for one pack.
     """
     soh = np.asarray(soh_fraction, dtype=float)
     cap = np.asarray(capacity_kwh, dtype=float)
@@ -458,6 +491,7 @@ def decide_routes_batch(
     routes = route_options.names()
     k = len(routes)
     allowed = np.ones((n, k), dtype=bool)
+    gi = np.full(n, -1)
     if grade is not None and grade_index is None:
         g = np.asarray(grade, dtype=object)
         present = sorted({x for x in g.tolist() if x is not None})
@@ -470,12 +504,21 @@ def decide_routes_batch(
             raise CircularInputError("grade_index", f"shape {gi.shape}", f"one index per pack ({n})")
         masks = np.array([[True] * k] + [_allowed_routes(str(name), (), gr) for name in grade], dtype=bool)
         allowed = masks[gi + 1]
-    if safety_flagged is not None:
-        allowed[np.asarray(safety_flagged, dtype=bool)] &= route_options.recycling_mask()  # recycle only
+    flagged = np.zeros(n, dtype=bool) if safety_flagged is None else np.asarray(safety_flagged, dtype=bool)
+    allowed[flagged] &= route_options.recycling_mask()  # recycle only
     sl = None if second_life_years is None else np.asarray(second_life_years, dtype=float)
     npv = _npv_matrix(soh, cap, rec, allowed, econ, sl)
-    filled = np.where(np.isnan(npv), -np.inf, npv)
-    best = np.argmax(filled, axis=1)
+    none = np.all(np.isnan(npv), axis=1)
+    if none.any():  # a pack with no possible route gets no decision: say which and why
+        i = int(np.argmax(none))
+        chem = str(names[codes[i]])
+        why = "safety flagged" if flagged[i] else f"grade {grade[int(gi[i])]}" if gi[i] >= 0 else "no grade"  # type: ignore[index]
+        field, reason = _no_route(chem, float(soh[i]), allowed[i].tolist(), dict(zip(PROCESSES, ~np.isnan(rec[i]), strict=True)), why)
+        given = {"prices_usd_per_kg": dict(prices_usd_per_kg or {}), "soh_fraction": float(soh[i]),
+                 "grade": grade[int(gi[i])] if gi[i] >= 0 else None}  # type: ignore[index]
+        raise CircularInputError(field if field == "prices_usd_per_kg" else f"{field}[{i}]", given[field],
+                                 f"pack {i}: {reason} ({int(none.sum())} of {n} packs have none)")
+    best = np.argmax(np.where(np.isnan(npv), -np.inf, npv), axis=1)
     return BatchDecision(routes=routes, best_index=best, npv_usd=npv, economics=econ, references=t.used())
 
 
