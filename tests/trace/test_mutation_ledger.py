@@ -9,21 +9,28 @@ linked to the head of every chain it joins; verification finds each later change
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
 
 import orjson
 import pytest
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, func, insert, select, update
 
 from batteryloop.access import Caller
+from batteryloop.identity import ParticipantService
 from batteryloop.errors import Conflict, Forbidden, InvalidData, NotFound
 from batteryloop.sim import pilot
 from batteryloop.sim import supply_chain as sim
+from batteryloop.store.db import Store
 from batteryloop.store.tables import participants
 from batteryloop.store.trace_tables import trace_chain, trace_custody, trace_events, trace_lots
 from batteryloop.trace.canonical import GENESIS
 from batteryloop.trace.client import ChainWriter
 from batteryloop.trace.events import seal
 from batteryloop.trace.keys import Signer, b64url_encode
+from batteryloop.sim.supply_chain import all_participants, demo_signers
 from batteryloop.trace.ledger import (
     IngestReport,
     Ledger,
@@ -40,6 +47,49 @@ from .test_queries import ev, out, small_graph, use_events
 
 def rules(report) -> list[str]:  # type: ignore[no-untyped-def]
     return [p.rule for p in report.problems]
+
+
+# ------------------------------------------------------------------------------ a fast store
+# The conftest's SQLite store runs the migrations and registers the participants for every test (about 0.2 s);
+# mutation testing runs these tests once per mutant, so here the migrated and registered database is built
+# once per module and copied for each test. The PostgreSQL pass is unchanged.
+
+
+def _register(store: Store) -> ParticipantService:
+    svc = ParticipantService(store)
+    signers = demo_signers()
+    for p in all_participants():
+        svc.create({**p, "public_key": None if p["id"] == pilot.AUTHORITY else signers[p["id"]].public_key_text})
+    return svc
+
+
+@pytest.fixture(scope="module")
+def _template(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    path = tmp_path_factory.mktemp("ledger-template") / "t.db"
+    store = Store(f"sqlite:///{path}")
+    store.upgrade()
+    _register(store)
+    store.dispose()
+    return path
+
+
+@pytest.fixture
+def sqlite_store(request, tmp_path, _template) -> Iterator[Store]:  # type: ignore[no-untyped-def]
+    if os.environ.get("BATTERYLOOP_TEST_STORE") == "postgresql":
+        yield request.getfixturevalue("pg_store")
+        return
+    shutil.copyfile(_template, tmp_path / "t.db")
+    store = Store(f"sqlite:///{tmp_path}/t.db")
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def registry(store: Store) -> ParticipantService:
+    """The participants of the conftest's registry (already in the copied SQLite template)."""
+    with store.read() as c:
+        registered = c.execute(select(func.count()).select_from(participants)).scalar_one()
+    return ParticipantService(store) if registered else _register(store)
 
 
 # ------------------------------------------------------------------------------ pure helpers
@@ -475,3 +525,192 @@ def test_verify_chain_counts(three: Ledger, store) -> None:
         c.execute(update(trace_events).where(trace_events.c.id == f"{PACK}-soh-1").values(kind="removal"))
     rep = three.verify_chain(PACK)
     assert rules(rep) == ["row_mismatch"] and rep.events_checked == 4 and rep.links_checked == 4
+
+
+# ------------------------------------------------------------------------------ files, workers, retries
+
+
+def test_ingest_file_reads_bytes_and_passes_caller_and_options(ledger: Ledger, signers, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A JSON-lines file is read as bytes: a line that is not UTF-8 is an invalid line (reported at its
+    position, as orjson reports it), not a crash while decoding the file. The caller's right to submit and
+    ingest's options (``workers``, ``chunk``) are passed on; a misspelt option is an error, not ignored."""
+    w = ChainWriter(signers)
+    lines = [orjson.dumps(w.wire(soh(i))) for i in range(3)]
+    f = tmp_path / "events.jsonl"
+    f.write_bytes(lines[0] + b"\n" + b"\xff\xfe not utf-8\n" + lines[1] + b"\n")
+    rep = ledger.ingest_file(f)
+    assert not rep.ok and (rep.error["index"], rep.error["line"]) == (1, 2)
+    assert rep.error["errors"][0]["rule"] == "json" and "line 2 is not JSON" in rep.error["detail"]
+    f.write_bytes(b"\n".join(lines) + b"\n")
+    rep = ledger.ingest_file(f, Caller(participant_id=pilot.RECYCLER_EU))
+    assert not rep.ok and rep.error["type"] == "Forbidden" and rep.error["index"] == 0
+    with pytest.raises(TypeError):
+        ledger.ingest_file(f, chunk_size=1)
+    rep = ledger.ingest_file(f, Caller(participant_id=EM), chunk=1)
+    assert rep.ok and (rep.received, rep.stored) == (3, 3)
+
+
+def test_ingest_in_worker_processes(ledger: Ledger, signers) -> None:  # type: ignore[no-untyped-def]
+    """Admission in two forked workers, chunks of 4: the first invalid event is reported by its index in the
+    whole batch (chunk 2, position 1 → index 9), nothing is stored; a caller who is not the actor is refused
+    at index 0; the valid batch is stored whole, in order, and a second time is all duplicates."""
+    w = ChainWriter(signers)
+    wires = [w.wire(soh(i, pack=f"PACK-W-{i % 3}")) for i in range(12)]
+    lines = [orjson.dumps(x) for x in wires]
+    bad = list(lines)
+    bad[9] = orjson.dumps({**wires[9], "signature": b64url_encode(bytes(64))})
+    rep = ledger.ingest(bad, workers=2, chunk=4)
+    assert not rep.ok and (rep.error["index"], rep.error["line"]) == (9, 10)
+    assert rep.error["event_id"] == "PACK-W-0-soh-9" and rep.error["type"] == "InvalidData"
+    assert rep.error["errors"][0]["rule"] == "signature_valid" and rep.stored == 0
+    assert ledger.heads(["PACK-W-0"]) == {"PACK-W-0": GENESIS}
+    bad = list(lines)
+    bad[5] = b"{oops"
+    rep = ledger.ingest(bad, workers=2, chunk=4)
+    assert not rep.ok and rep.error["index"] == 5 and rep.error["errors"][0]["rule"] == "json"
+    rep = ledger.ingest(lines, Caller(participant_id=pilot.RECYCLER_EU), workers=2, chunk=4)
+    assert not rep.ok and rep.error["type"] == "Forbidden" and rep.error["index"] == 0
+    assert rep.error["detail"] == f"event PACK-W-0-soh-0: {pilot.RECYCLER_EU} may not submit events whose actor is {EM}"
+    rep = ledger.ingest(lines, Caller(participant_id=None), workers=2, chunk=4)
+    assert rep.error["detail"] == f"event PACK-W-0-soh-0: an anonymous caller may not submit events whose actor is {EM}"
+    # the actor itself (from index 6 on: the first five are its, the sixth a stranger's → index 5)
+    mixed = lines[:5] + [orjson.dumps(ChainWriter(signers).wire(soh(0, pack="PACK-X", actor=pilot.RECYCLER_EU)))]
+    rep = ledger.ingest(mixed, Caller(participant_id=EM), workers=2, chunk=4)
+    assert not rep.ok and rep.error["type"] == "Forbidden" and rep.error["index"] == 5
+    rep = ledger.ingest(lines, Caller(is_admin=True), workers=2, chunk=4)
+    assert rep.ok and (rep.received, rep.stored, rep.duplicates) == (12, 12, 0)
+    assert [e["id"] for e in ledger.iter_events()] == [x["id"] for x in wires]
+    assert [c["seq"] for c in ledger.chain("PACK-W-1")] == [1, 2, 3, 4]
+    rep = ledger.ingest(lines, Caller(participant_id=EM), workers=2, chunk=5)
+    assert rep.ok and (rep.stored, rep.duplicates) == (0, 12)
+    assert ledger.verify_store().ok
+
+
+def test_append_is_retried_when_another_writer_wins(ledger: Ledger, signers, store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The module docstring: a writer that loses a race on a chain position or store sequence number
+    (IntegrityViolation) runs the transaction again, after 2 ms · 2^attempt (2, 4, 8 ms ...), up to 8 attempts;
+    then the caller gets a Conflict naming the attempts and the database's message. Nothing half-written
+    remains."""
+    from batteryloop.store import ledger as repo_mod
+    from batteryloop.store.errors import IntegrityViolation
+
+    real = repo_mod.max_gseq
+    calls: list[int] = []
+    fail = {"n": 3}
+
+    def racing(conn):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) <= fail["n"]:
+            raise IntegrityViolation("UNIQUE constraint failed", "UNIQUE constraint failed: trace_chain")
+        return real(conn)
+
+    slept: list[float] = []
+    monkeypatch.setattr(repo_mod, "max_gseq", racing)
+    monkeypatch.setattr("batteryloop.trace.ledger.time.sleep", slept.append)
+    w = ChainWriter(signers)
+    res = ledger.submit(w.wire(soh(0)))
+    assert (res.status, res.gseq) == ("stored", 1) and len(calls) == 4
+    assert slept == [0.002, 0.004, 0.008]
+    calls.clear(), slept.clear()
+    fail["n"] = 99
+    with pytest.raises(Conflict) as e:
+        ledger.submit(w.wire(soh(1)))
+    assert e.value.detail == "could not append after 8 attempts: UNIQUE constraint failed: trace_chain"
+    assert len(calls) == 8 and slept == [0.002 * 2 ** k for k in range(7)]
+    assert ledger.heads([PACK]) == {PACK: res.hash}
+
+
+def test_append_is_retried_when_the_store_is_busy(ledger: Ledger, signers, store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A transient failure (deadlock, serialization failure, SQLite busy) runs the transaction again, counted
+    in the store's retries, up to 8 attempts; then StoreBusy (HTTP 503) tells the client to retry later."""
+    from batteryloop.store import ledger as repo_mod
+    from batteryloop.store.db import StoreBusy
+
+    real = repo_mod.max_gseq
+    calls: list[int] = []
+    fail = {"n": 2}
+
+    def busy(conn):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) <= fail["n"]:
+            raise repo_mod.TransientStoreError("database is locked")
+        return real(conn)
+
+    slept: list[float] = []
+    monkeypatch.setattr(repo_mod, "max_gseq", busy)
+    monkeypatch.setattr("batteryloop.trace.ledger.time.sleep", slept.append)
+    before = store.retries
+    w = ChainWriter(signers)
+    assert ledger.submit(w.wire(soh(0))).status == "stored"
+    assert len(calls) == 3 and store.retries - before == 2 and len(slept) == 2
+    assert slept[0] <= 0.005 and slept[1] <= 0.010  # backoff: full jitter under 5 ms · 2^attempt
+    calls.clear()
+    fail["n"] = 99
+    with pytest.raises(StoreBusy) as e:
+        ledger.submit(w.wire(soh(1)))
+    assert e.value.detail == "could not append after 8 attempts: database is locked; retry later"
+    assert len(calls) == 8 and store.retries - before == 2 + 7
+    assert [c["seq"] for c in ledger.chain(PACK)] == [1]
+
+
+def test_verify_event_problems_in_full(three: Ledger, store) -> None:
+    """Each problem of one event's check, whole: event, rule, the message with 16 hex digits of each hash,
+    the subject and the position in the chain (REFERENCE.md: every problem says where)."""
+    eid = f"{PACK}-soh-2"
+    head1 = three.chain(PACK)[1]["hash"]
+    own = three.chain(PACK)[2]["hash"]
+    with store.write() as c:
+        c.execute(update(trace_chain).where(trace_chain.c.event_id == eid).values(prev_hash="ab" * 32,
+                                                                                   event_hash="cd" * 32))
+    got = [p.as_dict() for p in three.verify_event(eid).problems]
+    assert got == [
+        {"event_id": eid, "rule": "prev_mismatch", "subject": PACK, "seq": 3,
+         "message": f"chain {PACK}: event {eid} links to {'ab' * 8}…, the event before it has hash {head1[:16]}…"},
+        {"event_id": eid, "rule": "link_hash_mismatch", "subject": PACK, "seq": 3,
+         "message": f"chain {PACK}: link names hash {'cd' * 8}…, event has {own[:16]}…"},
+        {"event_id": eid, "rule": "link_not_signed", "subject": PACK, "seq": 3,
+         "message": f"chain {PACK}: stored link of event {eid} is not the prev the actor signed"}]
+    with store.write() as c:
+        c.execute(delete(trace_chain).where(trace_chain.c.subject == PACK, trace_chain.c.seq == 2))
+    got = [p.as_dict() for p in three.verify_event(eid).problems]
+    assert got[0] == {"event_id": eid, "rule": "chain_gap", "subject": PACK, "seq": 3,
+                      "message": f"chain {PACK}: position 2 before event {eid} is missing"}
+    assert [p["rule"] for p in got[1:]] == ["link_hash_mismatch", "link_not_signed"]  # a gap hides no other problem
+    both = f"{PACK}-soh-3"
+    with store.write() as c:
+        c.execute(delete(trace_chain).where(trace_chain.c.event_id == both, trace_chain.c.subject == "PACK-T-0002"))
+    got = [p.as_dict() for p in three.verify_event(both).problems]
+    assert got == [{"event_id": both, "rule": "link_missing", "subject": "PACK-T-0002", "seq": None,
+                    "message": f"event {both} names PACK-T-0002 in its signed links but the chain of PACK-T-0002 "
+                               "has no link to it (removed)"},
+                   # its link on PACK follows the link edited above, which names hash cdcd… for position 3
+                   {"event_id": both, "rule": "prev_mismatch", "subject": PACK, "seq": 4,
+                    "message": f"chain {PACK}: event {both} links to {own[:16]}…, the event before it has hash "
+                               f"{'cd' * 8}…"}]
+    with store.write() as c:
+        c.execute(delete(trace_events).where(trace_events.c.id == both))
+    rep = three.verify_event(both)
+    assert [p.as_dict() for p in rep.problems] == [
+        {"event_id": both, "rule": "link_orphan", "subject": None, "seq": None,
+         "message": f"event {both} is named by chain links but not stored"}]
+    assert (rep.events_checked, rep.links_checked, rep.scope) == (0, 0, f"event {both}")
+
+
+def test_record_gives_up_after_fifty_attempts_by_default(ledger: Ledger, signers, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``record``'s default: 50 attempts (its signature), each re-reading the heads; the last StaleChain is raised.
+    A rejected batch's internal wrapper keeps the refused event's message."""
+    from batteryloop.trace.ledger import _Rejected
+
+    ledger.submit(ChainWriter(signers).wire(soh(0)))
+    reads: list[int] = []
+
+    def always_stale(subjects, conn=None):  # type: ignore[no-untyped-def]
+        reads.append(1)
+        return {s: GENESIS for s in subjects}
+
+    monkeypatch.setattr(ledger, "heads", always_stale)
+    monkeypatch.setattr("batteryloop.trace.ledger.time.sleep", lambda s: None)
+    with pytest.raises(StaleChain, match=f"prev\\[{PACK}\\] is {GENESIS[:16]}"):
+        ledger.record(soh(1), signers[EM])
+    assert len(reads) == 50
+    assert str(_Rejected(3, InvalidData("event e: bad", []))) == "event e: bad"
