@@ -280,3 +280,123 @@ def test_without_any_price_recycling_is_infeasible_and_worth_nothing_later() -> 
     assert (e.value.field, e.value.value) == ("prices_usd_per_kg", {})
     assert e.value.rule == ("no feasible route: no price for a material that recycle_pyro, recycle_hydro, recycle_direct "
                             "recover from NMC622; reuse, remanufacture, repurpose not allowed (safety flags ['swelling'])")
+
+
+def test_the_best_recycling_value_is_the_best_of_all_three_processes() -> None:
+    """NMC532 has no cathode price (direct recycling unpriced) and hydro recycling beats pyro with the reference
+    prices: re-use = 60 (0.85 × 115 × 0.6 − 5) + 1.08⁻⁵ × hydro value (the best recycling at the end of the
+    second life is hydro's, not pyro's)."""
+    d = decide_route("NMC532", 60, 0.85, sensitivity=False)
+    hydro, pyro = d.option("recycle_hydro").npv_usd, d.option("recycle_pyro").npv_usd
+    assert hydro > pyro and d.option("recycle_direct").npv_usd is None
+    assert d.option("reuse").npv_usd == pytest.approx(60 * (0.85 * 69 - 5) + hydro * DF5, rel=1e-9)
+
+
+def test_the_decision_names_the_references_it_used() -> None:
+    """The route assumptions, the caller's economics and the recycling prices are all in the decision's references
+    (single pack and batch)."""
+    d = decide_route("NMC622", 75, 0.85, economics={"discount_rate_fraction": 0.05}, sensitivity=False)
+    b = decide_routes_batch(["NMC622"], np.array([75.0]), np.array([0.85]), economics={"discount_rate_fraction": 0.05})
+    for refs in (d.references, b.references):
+        used = {(u.set, u.key) for u in refs}
+        assert ("batteryloop_assumptions", "route.reuse_years") in used
+        assert ("everbatt_2023", "price_usd_per_kg.Co") in used
+        assert ("input", "economics.discount_rate_fraction") in used
+
+
+def test_soh_flip_into_a_narrow_band_of_another_route() -> None:
+    """Nothing priced (R = 0), SoH 0.9; re-use allowed from 0.713 and remanufacturing labour 17.463125 $/kWh:
+    re-use − remanufacture = 75 (0.6 × 115 s − 5 − 0.95 × 86.25 + 17.463125 + (0.95 − s) 86.25)
+    = 75 × 17.25 (0.7225 − s): re-use is best only in the band 0.713 ≤ s < 0.7225 (remanufacture above and
+    below it, down to its minimum 0.70). The SoH is searched on a 0.01 grid from 0 to 1: the band holds 0.72 and
+    the nearest flip is its top, 0.7225, to re-use — not 0.70. (Above 0.95 remanufacture is flat and re-use
+    = 75 (69 s − 5) overtakes it only at s = 1.0069, outside the searched 0–1.)"""
+    d = decide_route("NMC622", 75, 0.9, references=unpriced_references(),
+                     economics={"reuse_min_soh_fraction": 0.713, "remanufacture_labour_usd_per_kwh": 17.463125})
+    assert d.recommended == "remanufacture"
+    soh = next(s for s in d.sensitivity if s.parameter == "soh_fraction")
+    assert soh.flips_at == pytest.approx(0.7225, abs=1e-9) and soh.new_best == "reuse"
+
+
+def test_new_pack_price_flip_nearest_above() -> None:
+    """Nothing priced (R = 0), SoH 0.85, P = 77: re-use 75 (0.51 × 77 − 5) = 2570.25 beats remanufacture
+    75 (0.6375 × 77 − 15) = 2556.5625 and repurpose (10 years, mean SoH 0.75: −75 × 35.4486 + a(10) × 75 (0.75 ×
+    300 × 0.9 × 0.06 − 2) = −2658.645 + 6.710081 × 761.25 = 2449.40). Re-use loses to remanufacture above
+    P = 10 / 0.1275 = 78.431 (1.43 away) and to repurpose below P = (2449.40 / 75 + 5) / 0.51 = 73.84 (3.16
+    away): the nearest flip is the one above."""
+    d = decide_route("NMC622", 75, 0.85, references=unpriced_references(), economics={"new_pack_price_usd_per_kwh": 77.0})
+    assert d.recommended == "reuse"
+    assert d.option("reuse").npv_usd == pytest.approx(2570.25, rel=1e-12)
+    assert d.option("repurpose").npv_usd == pytest.approx(-75 * 35.4486 + (1 - 1.08 ** -10) / 0.08 * 761.25, rel=1e-9)
+    price = next(s for s in d.sensitivity if s.parameter == "economics.new_pack_price_usd_per_kwh")
+    assert price.flips_at == pytest.approx(10 / 0.1275, rel=1e-9) and price.new_best == "remanufacture"
+    assert price.searched == "0–385"
+
+
+def test_soh_flip_right_next_to_the_current_value() -> None:
+    """Free material, remanufacturing from SoH 0.705, a pack at 0.708: remanufacture is best; the first grid
+    point below, 0.70, is already below its minimum, so the flip is found from the very first step: at 0.705,
+    to repurpose (just below 0.705: 5.25 years of second life at mean SoH 0.6525, annual 75 (0.6525 × 16.2 − 2)
+    = 642.7875 $, a(5.25) = 4.1548279: −2658.645 + 2670.66 + 1.08^−5.25 R = −41.87 $, more than pyro's
+    R = −80.73 $)."""
+    d = decide_route("NMC622", 75, 0.708, prices_usd_per_kg=ZERO, economics={"remanufacture_min_soh_fraction": 0.705})
+    assert d.recommended == "remanufacture"
+    soh = next(s for s in d.sensitivity if s.parameter == "soh_fraction")
+    assert soh.flips_at == pytest.approx(0.705, abs=1e-9) and soh.new_best == "repurpose"
+    just_below = decide_route("NMC622", 75, 0.705 - 1e-12, prices_usd_per_kg=ZERO,
+                              economics={"remanufacture_min_soh_fraction": 0.705}, sensitivity=False)
+    assert just_below.option("repurpose").npv_usd == pytest.approx(-41.8675, abs=1e-3)
+
+
+def test_sensitivity_with_an_unpriced_process() -> None:
+    """NMC532: direct recycling has no price (no cathode price) — the price searches leave it infeasible and
+    still search the others (reference prices Li2CO3 8.57, Co 50.35, Ni 16.85 $/kg)."""
+    d = decide_route("NMC532", 60, 0.5)
+    assert d.recommended == "recycle_hydro"
+    by = {s.parameter: s for s in d.sensitivity}
+    assert [by[f"prices_usd_per_kg.{m}"].current for m in ("Li2CO3", "Co", "Ni")] == [8.57, 50.35, 16.85]
+    assert all(s.new_best != "recycle_direct" for s in d.sensitivity)
+
+
+def test_a_price_in_the_references_searches_like_a_price_given() -> None:
+    """Co at 100 $/kg set in the references or passed by the caller: the same decision and the same flips
+    (the slope of each searched price is taken with the decision's own references)."""
+    refs = References.default().override({"everbatt_2023": {"price_usd_per_kg": {"Co": 100.0}}})
+    a = decide_route("NMC622", 75, 0.5, references=refs)
+    b = decide_route("NMC622", 75, 0.5, prices_usd_per_kg={"Co": 100.0})
+    assert a.recommended == b.recommended
+    for x, y in zip(a.sensitivity, b.sensitivity, strict=True):
+        assert (x.parameter, x.current, x.new_best) == (y.parameter, y.current, y.new_best)
+        assert (x.flips_at is None) == (y.flips_at is None)
+        if x.flips_at is not None:
+            assert x.flips_at == pytest.approx(y.flips_at, rel=1e-9)
+    assert any(s.flips_at is not None for s in a.sensitivity if s.parameter.startswith("prices_usd_per_kg."))
+
+
+def test_batch_takes_database_values_and_given_second_life_years() -> None:
+    """Columns as a database returns them (Decimal numbers, 0/1 flags): pack 0, SoH 0.85 with 4 given years
+    of second life, repurpose = −75 × 35.4486 + a(4) × 834.15 + 1.08⁻⁴ R (see test_given_second_life_years) and
+    remanufacture = 75 × 58.3125 + R df6; pack 1 flagged: recycle_pyro. A 0.5 kWh pack (an e-bike) is a pack."""
+    from decimal import Decimal
+
+    b = decide_routes_batch(["NMC622"] * 3, [Decimal("75"), Decimal("75"), Decimal("0.5")],
+                            [Decimal("0.85"), Decimal("0.85"), Decimal("0.5")], safety_flagged=[0, 1, 0],
+                            second_life_years=[Decimal("4"), Decimal("4"), Decimal("4")], prices_usd_per_kg=ZERO)
+    a4 = (1 - 1.08 ** -4) / 0.08
+    assert b.npv_usd[0, ROUTES.index("repurpose")] == pytest.approx(-75 * 35.4486 + a4 * 834.15 + 1.08 ** -4 * R75, rel=1e-9)
+    assert b.npv_usd[0, ROUTES.index("remanufacture")] == pytest.approx(75 * 58.3125 + R75 * DF6, rel=1e-9)
+    assert b.best_routes() == ["remanufacture", "recycle_pyro", "recycle_pyro"]
+    assert np.isnan(b.npv_usd[1, ROUTES.index("remanufacture")])
+    assert b.npv_usd[2, ROUTES.index("recycle_pyro")] == pytest.approx(0.5 * PER_KWH["recycle_pyro"], rel=1e-6)
+
+
+def test_batch_flag_keeps_the_grade_limits() -> None:
+    """A grade allowing hydro recycling and re-use only, and a safety flag: hydro recycling only (the flag
+    narrows the grade's routes, it does not open pyro or direct recycling, which would be worth more here)."""
+    b = decide_routes_batch(["NMC622"] * 2, np.array([75.0, 75.0]), np.array([0.85, 0.85]), grade=["X", "X"],
+                            grade_routes={"X": ("reuse", "recycle_hydro")}, safety_flagged=np.array([True, False]),
+                            prices_usd_per_kg=ZERO)
+    assert b.best_routes() == ["recycle_hydro", "reuse"]
+    assert np.isnan(b.npv_usd[0, ROUTES.index("recycle_pyro")]) and np.isnan(b.npv_usd[0, ROUTES.index("reuse")])
+    with pytest.raises(CircularInputError, match=r"^grade=None: grade_index needs grade, the list of grade names it indexes$"):
+        decide_routes_batch(["NMC622"], np.array([75.0]), np.array([0.85]), grade_index=np.array([0]))

@@ -202,7 +202,7 @@ def test_sensitivity_without_reference_prices():
     'Li2CO3' in the sensitivity. By hand, NMC622, 75 kWh, SoH 0.85, recycling unpriced (R = 0):
     re-use = 75 (0.85 × 0.60 P − 5), remanufacture = 75 (0.95 × 0.75 P − 15 − 0.10 × 0.75 P) = 75 (0.6375 P − 15):
     remanufacture wins at P = 115 and re-use takes over below P = 10 / 0.1275 = 78.43137 $/kWh. In SoH,
-    remanufacture is possible down to 0.70; below it only repurpose is (until 0.60). The material prices have
+    remanufacture is possible down to 0.70; below it only repurpose is (down to its minimum 0.65). The material prices have
     no reference value to search from: said so, not searched."""
     d = decide_route("NMC622", 75, 0.85, references=unpriced_references())
     assert d.recommended == "remanufacture"

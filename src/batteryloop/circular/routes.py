@@ -492,6 +492,8 @@ def decide_routes_batch(
     k = len(routes)
     allowed = np.ones((n, k), dtype=bool)
     gi = np.full(n, -1)
+    if grade_index is not None and grade is None:
+        raise CircularInputError("grade", None, "grade_index needs grade, the list of grade names it indexes")
     if grade is not None and grade_index is None:
         g = np.asarray(grade, dtype=object)
         present = sorted({x for x in g.tolist() if x is not None})
