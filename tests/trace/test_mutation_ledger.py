@@ -256,7 +256,7 @@ def test_record_signs_against_the_current_heads(ledger: Ledger, signers) -> None
     b = ledger.record(soh(1), signers[EM])
     assert (a.status, b.status) == ("stored", "stored")
     assert ledger.get_event(b.event_id)["event"]["prev"] == {PACK: a.hash}
-    with pytest.raises(RuntimeError, match="unreachable"):
+    with pytest.raises(RuntimeError, match="^unreachable$"):
         ledger.record(soh(2), signers[EM], attempts=0)
 
 
@@ -708,9 +708,89 @@ def test_record_gives_up_after_fifty_attempts_by_default(ledger: Ledger, signers
         reads.append(1)
         return {s: GENESIS for s in subjects}
 
+    slept: list[float] = []
     monkeypatch.setattr(ledger, "heads", always_stale)
-    monkeypatch.setattr("batteryloop.trace.ledger.time.sleep", lambda s: None)
+    monkeypatch.setattr("batteryloop.trace.ledger.time.sleep", slept.append)
+    # the jitter at its top: each wait is then the bound, 1 ms doubling per attempt up to 40 ms
+    monkeypatch.setattr("batteryloop.store.db.random.uniform", lambda lo, hi: hi)
     with pytest.raises(StaleChain, match=f"prev\\[{PACK}\\] is {GENESIS[:16]}"):
         ledger.record(soh(1), signers[EM])
     assert len(reads) == 50
+    assert slept == pytest.approx([0.001, 0.002, 0.004, 0.008, 0.016, 0.032] + [0.04] * 44)
     assert str(_Rejected(3, InvalidData("event e: bad", []))) == "event e: bad"
+
+
+def test_verify_derived_sums_consumption_and_checks_every_custody_column(ledger: Ledger, signers, store) -> None:  # type: ignore[no-untyped-def]
+    """A lot's consumed mass is the sum over every event that consumes it: li2co3 is 50 kg into cam1 (e06) and
+    30 kg into cam2 (e18), so 80 kg. Every stored custody column is compared with the one the events give,
+    the last event's kind and time included."""
+    w = ChainWriter(signers)
+    assert ledger.ingest([w.wire(e) for e in small_graph() + use_events()]).ok
+    ledger.submit(w.wire(ev(18, "cathode_production", sim.CAM_KR, "KR", "Gwangyang",
+                            inputs=[{"lot": "li2co3", "mass_kg": 30}], outputs=[out("cam2", "material", 30, {"Li": 5.6})])))
+    rep = ledger.verify_derived()
+    assert rep.ok and rep.events_checked == 18
+    with store.read() as c:
+        assert c.execute(select(trace_lots.c.consumed_kg).where(trace_lots.c.id == "li2co3")).scalar_one() == 80
+    with store.write() as c:
+        c.execute(update(trace_custody).where(trace_custody.c.subject == "P1").values(last_kind="installation"))
+        c.execute(update(trace_custody).where(trace_custody.c.subject == "P2").values(
+            last_event_at="2026-01-01T00:00:00.000000Z"))
+    got = [(p.rule, p.event_id, p.message) for p in ledger.verify_derived().problems]
+    p2_at = ledger.get_event("e17")["event"]["occurred_at"]
+    assert got == [
+        ("derived_mismatch", "e13", "trace_custody P1: last_kind is 'installation', the signed events give 'transport'"),
+        ("derived_mismatch", "e17", f"trace_custody P2: last_event_at is '2026-01-01T00:00:00.000000Z', the signed "
+                                    f"events give {p2_at!r}")]
+
+
+def test_verify_derived_survives_an_unreadable_producer(ledger: Ledger, signers, store) -> None:  # type: ignore[no-untyped-def]
+    """The body of the module assembly (e08) made unreadable: the packs made of its modules are still rebuilt
+    (their sources then name the modules, whose kind the events no longer give) and the rows only e08 accounts
+    for are reported as extra, not a crash."""
+    w = ChainWriter(signers)
+    assert ledger.ingest([w.wire(e) for e in small_graph()]).ok
+    with store.write() as c:
+        c.execute(update(trace_events).where(trace_events.c.id == "e08").values(body="{broken"))
+    rep = ledger.verify_derived()
+    assert rep.events_checked == 9
+    found = {(p.rule, p.message.split(":")[0]) for p in rep.problems}
+    assert ("derived_extra", "trace_lots m1") in found and ("derived_extra", "trace_lots m2") in found
+    assert ("derived_missing", "trace_pack_sources ('m1', 'P1')") in found
+
+
+def test_verify_derived_reports_every_table_whole(ledger: Ledger, signers, store) -> None:  # type: ignore[no-untyped-def]
+    """Each derived table compared row by row, every problem whole. Rows: P1 is made of module m1, itself of
+    cell batch cb1, so its source is (cb1, P1); cam1 consumed 50 kg of li2co3 and 100 kg of coso4 (e06).
+    A float differs only beyond 1e-9 of the larger value, at least 1e-9 absolute: P1's consumed mass (0 kg)
+    stored as 1e-9 is no change, as 1.5e-9 is one."""
+    from batteryloop.store.trace_tables import trace_lot_edges, trace_pack_sources
+
+    w = ChainWriter(signers)
+    assert ledger.ingest([w.wire(e) for e in small_graph() + use_events()]).ok
+    with store.write() as c:
+        c.execute(update(trace_lots).where(trace_lots.c.id == "P1").values(consumed_kg=1e-9))
+        c.execute(update(trace_lot_edges).where(trace_lot_edges.c.output_id == "cb1").values(mass_kg=149.0))
+        c.execute(delete(trace_lot_edges).where(trace_lot_edges.c.output_id == "cam1",
+                                                trace_lot_edges.c.input_id.in_(["li2co3", "coso4"])))
+        c.execute(delete(trace_pack_sources).where(trace_pack_sources.c.pack_id == "P1"))
+        c.execute(insert(trace_pack_sources).values(source_id="m9", pack_id="P1"))
+        c.execute(insert(trace_lots).values(id="ghost", kind="material", mass_kg=1.0, consumed_kg=0.0, elements="{}",
+                                            producer=EM, site_country="DE", site="x",
+                                            produced_at="2026-01-01T00:00:00.000000Z", event_id="e99"))
+        c.execute(insert(trace_custody).values(subject="ghost-pack", holder=EM, country="DE", status="in_use",
+                                               last_event_id="e98", last_kind="transport",
+                                               last_event_at="2026-01-01T00:00:00.000000Z"))
+    got = {(p.rule, p.event_id, p.message) for p in ledger.verify_derived().problems}
+    assert got == {
+        ("derived_extra", "e99", "trace_lots ghost: a row no signed event accounts for"),
+        ("derived_mismatch", "e07", "trace_lot_edges ('cb1', 'cam1'): mass_kg is 149.0, the signed events give 150.0"),
+        ("derived_missing", "e06", "trace_lot_edges ('cam1', 'li2co3'): the events create it but the table has no row"),
+        ("derived_missing", "e06", "trace_lot_edges ('cam1', 'coso4'): the events create it but the table has no row"),
+        ("derived_missing", None, "trace_pack_sources ('cb1', 'P1'): the events create it but the table has no row"),
+        ("derived_extra", None, "trace_pack_sources ('m9', 'P1'): a row no signed event accounts for"),
+        ("derived_extra", "e98", "trace_custody ghost-pack: a row no signed event accounts for")}
+    with store.write() as c:
+        c.execute(update(trace_lots).where(trace_lots.c.id == "P1").values(consumed_kg=1.5e-9))
+    got = {(p.rule, p.event_id, p.message) for p in ledger.verify_derived().problems}
+    assert ("derived_mismatch", "e09", "trace_lots P1: consumed_kg is 1.5e-09, the signed events give 0.0") in got
