@@ -14,11 +14,20 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
+from scipy.ndimage import median_filter
 
 from batteryloop.health.errors import InsufficientDataError
 from batteryloop.health.rul import (
+    _crossing_of,
+    _double_exp,
+    _fit,
+    _fit_linear,
+    _linear,
+    _start,
     backtest,
     capacity_history,
     forecast_eol,
@@ -138,6 +147,8 @@ def test_noisy_history_interval_brackets_the_forecast() -> None:
     assert narrow.lower < narrow.predicted_eol_cycle < narrow.upper
     assert 190 <= wide.predicted_eol_cycle <= 215
     assert narrow.upper - narrow.lower <= wide.upper - wide.lower
+    # the double exponential does fit this wobbly line: curve_fit needs about 5800 evaluations (20000 allowed)
+    assert wide.method == "mean of double exponential and linear fits; interval = union of their residual-bootstrap intervals"
 
 
 def test_smooth_by_hand() -> None:
@@ -221,3 +232,149 @@ def test_backtest_reports_misses() -> None:
     assert row["predicted_eol_cycle"] == 203.0 and row["error_cycles"] == 39.0
     assert row["abs_pct_error"] == pytest.approx(39 / 164 * 100, abs=1e-9)
     assert row["covered"] is False
+
+
+def test_capacity_history_cut_is_relative_to_the_largest() -> None:
+    """A 2 Ah cell: discharges 2, 1, 0.125 and 0.5 Ah; the default cut is 10 % of the largest, 0.2 Ah: 0.125 Ah
+    is an interruption, 0.5 Ah a capacity."""
+    k, q = capacity_history(cycles([(2.0, 2.0), (2.0, 1.0), (2.0, 0.125), (2.0, 0.5)]))
+    assert k.tolist() == [1.0, 2.0, 4.0] and q.tolist() == [2.0, 1.0, 0.5]
+
+
+def test_double_exponential_by_hand() -> None:
+    """a·e^(b k) + c·e^(d k) at k = 0 and 100 with (1, −0.01, 2, 0.01): 1 + 2 = 3 and e⁻¹ + 2e."""
+    got = _double_exp(np.array([0.0, 100.0]), 1.0, -0.01, 2.0, 0.01)
+    assert got.tolist() == pytest.approx([3.0, np.exp(-1) + 2 * np.e], rel=1e-12)
+
+
+def test_fit_starting_point_by_hand() -> None:
+    """Cycles 10, 20, …, 110 (100 cycles long), capacities 2.0 then 1.9: a = 0.05 × 2.0 = 0.1, b = 1/100,
+    c = 0.95 × 2.0 = 1.9, d = −1e-5. A history shorter than one cycle (fractional cycles 0, 0.25, 0.5)
+    counts as one: b = 1."""
+    k = np.arange(10.0, 111.0, 10.0)
+    q = np.array([2.0, 1.9] + [1.8] * 9)
+    assert _start(k, q) == pytest.approx((0.1, 0.01, 1.9, -1e-5), rel=1e-12)
+    assert _start(np.array([0.0, 0.25, 0.5]), np.array([1.0, 1.0, 1.0]))[1] == 1.0
+
+
+def test_double_exponential_fit_late_in_life() -> None:
+    """q(k) = 1.01 e^(−0.001 k) − 0.01 e^(0.01 k) seen from cycle 100 to 199: in the fit's frame (k − 100) the
+    terms are 1.01 e^(−0.1) e^(−0.001 (k − 100)) and −0.01 e e^(0.01 (k − 100)): a = 0.913886, b = −0.001,
+    c = −0.0271828, d = 0.01 (in either order)."""
+    k = np.arange(100.0, 200.0)
+    q = 1.01 * np.exp(-0.001 * k) - 0.01 * np.exp(0.01 * k)
+    p = _fit(k, q)
+    assert p is not None
+    terms = sorted([(p[0], p[1]), (p[2], p[3])], key=lambda t: t[1])
+    assert terms[0] == pytest.approx((1.01 * np.exp(-0.1), -0.001), rel=1e-6)
+    assert terms[1] == pytest.approx((-0.01 * np.e, 0.01), rel=1e-6)
+
+
+def test_fit_warnings_are_silenced_not_raised() -> None:
+    """Four points for four parameters (no covariance: curve_fit's OptimizeWarning) and a history growing as
+    e^(0.05 k) (exp overflows while fitting: RuntimeWarning): the fits still come back, and no warning leaks
+    out even where warnings are errors. The four points are fitted exactly."""
+    k = np.array([0.0, 10.0, 20.0, 30.0])
+    q = 1.01 * np.exp(-0.001 * k) - 0.01 * np.exp(0.01 * k)
+    kk = np.arange(1.0, 101.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        four = _fit(k, q)
+        grow = _fit(kk, np.exp(0.05 * kk))
+    assert four is not None and _double_exp(k, *four) == pytest.approx(q, abs=1e-9)
+    assert grow is not None and _double_exp(kk - 1, *grow) == pytest.approx(np.exp(0.05 * kk), rel=1e-6)
+
+
+def test_line_through_the_last_third() -> None:
+    """120 cycles: flat at 1.0 for 90, then falling 0.01 per cycle for 30. The last third is 40 cycles (10 flat,
+    30 falling): its least-squares line, not the line through the last 30 (slope exactly −0.01)."""
+    k = np.arange(1.0, 121.0)
+    q = np.where(k <= 90, 1.0, 1.0 - 0.01 * (k - 90))
+    a, b = _fit_linear(k, q)
+    slope, intercept = np.polyfit(k[-40:] - 1.0, q[-40:], 1)
+    assert (a, b) == pytest.approx((intercept, slope), rel=1e-9)
+    assert b > -0.01 + 1e-3  # shallower than the last 30 alone
+
+
+def test_crossing_is_strictly_below_and_searched_from_the_start() -> None:
+    """The line 1 − k/1024 equals 0.75 at k = 256 (binary-exact): the first cycle strictly below is 257.
+    A rising line 0.5 + 0.001 k is below 0.8 for every k < 300, but the search starts at 100: 100, not 0."""
+    cross = _crossing_of(_linear)
+    assert cross(np.array([1.0, -1 / 1024]), 0.0, 0.0, 300.0, 0.75) == 257.0
+    assert cross(np.array([0.5, 0.001]), 0.0, 100.0, 200.0, 0.8) == 100.0
+    assert cross(None, 0.0, 0.0, 300.0, 0.75) is None
+
+
+SAT = 0.9 + 0.1 * np.exp(-K / 20) + np.where(np.arange(100) % 2 == 0, 0.002, -0.002)
+
+
+def _bootstrap_by_hand(k: np.ndarray, q: np.ndarray, draws: int, alpha: float) -> tuple[float, float, float]:
+    """The module docstring's residual bootstrap of the straight line, written out: median smoothing (window
+    9, edges repeated), least-squares line through the last third, crossing = first whole cycle from the last
+    one on (up to 20 history lengths later) strictly below 0.8 × the median of the first five smoothed
+    values; `draws` refits on the fitted line plus residuals resampled with replacement (numpy generator,
+    seed 0), a refit that never crosses counting as the horizon; interval = alpha/2 and 1 − alpha/2
+    quantiles, widened to hold the point."""
+    qs = median_filter(q, size=9, mode="nearest")
+    level = 0.8 * float(np.median(qs[:5]))
+    tail = max(30, k.size // 3)
+    grid = np.arange(k[-1], k[-1] + 20 * (k[-1] - k[0] + 1) + 1)
+
+    def crossing(y: np.ndarray) -> float | None:
+        b, a = np.polyfit(k[-tail:] - k[0], y[-tail:], 1)
+        below = np.flatnonzero(a + b * (grid - k[0]) < level)
+        return float(grid[below[0]]) if below.size else None
+
+    b, a = np.polyfit(k[-tail:] - k[0], qs[-tail:], 1)
+    fitted = a + b * (k - k[0])
+    resid = qs - fitted
+    rng = np.random.default_rng(0)
+    sims = []
+    for _ in range(draws):
+        e = crossing(fitted + rng.choice(resid, size=resid.size, replace=True))
+        sims.append(grid[-1] if e is None else e)
+    lo, hi = np.quantile(np.array(sims), [alpha / 2, 1 - alpha / 2])
+    point = crossing(qs)
+    return point, min(lo, point), max(hi, point)
+
+
+def test_bootstrap_interval_by_hand() -> None:
+    """A capacity that levels off (0.9 + 0.1 e^(−k/20), ±0.002 wobble): the double exponential never falls to
+    80 %, so the forecast is the line's, and its interval is the residual bootstrap written out above — with
+    the default 200 draws."""
+    r = forecast_eol(K, SAT)
+    assert r.method == LINEAR_ONLY
+    point, lo, hi = _bootstrap_by_hand(K, SAT, 200, 0.1)
+    assert (r.predicted_eol_cycle, r.lower, r.upper) == pytest.approx((point, lo, hi), abs=1e-9)
+    assert lo < point < hi
+
+
+def test_database_numbers_are_read_as_floats() -> None:
+    """Cycle numbers and capacities as a database returns them (Decimal): the same forecast as the floats."""
+    from decimal import Decimal
+
+    dk = [Decimal(str(x)) for x in K.tolist()]
+    dq = [Decimal(str(x)) for x in LINE.tolist()]
+    r = forecast_eol(dk, dq, draws=3)  # type: ignore[arg-type]
+    assert r.predicted_eol_cycle == 203.0 and r.lower == 203.0 and r.upper == 203.0
+
+
+def test_backtest_reports_a_forecast_that_finds_no_end() -> None:
+    """Flat at 1.0 for 100 cycles, then falling 0.01 per cycle: true end of life (below 0.8) at 121. From 25 %
+    (round(30.25) = 30 cycles, all flat) no fit crosses within the horizon: the row says so (None), not
+    covered. Given as Decimals (database values), read as floats."""
+    from decimal import Decimal
+
+    k = np.arange(1.0, 201.0)
+    q = np.where(k <= 100, 1.0, 1.0 - 0.01 * (k - 100))
+    (row,) = backtest([Decimal(str(x)) for x in k.tolist()], [Decimal(str(x)) for x in q.tolist()], fractions=(0.25,))  # type: ignore[arg-type]
+    assert row == {"fraction": 0.25, "upto_cycle": 30, "true_eol_cycle": 121.0, "predicted_eol_cycle": None,
+                   "lower": None, "upper": None, "error_cycles": None, "abs_pct_error": None, "covered": False}
+
+
+def test_forecast_rul_passes_its_options_on() -> None:
+    """alpha and initial capacity reach the forecast: an 80 % interval, and the 0.9003 Ah initial of
+    test_threshold_initial_and_alpha_are_used (crossing 280)."""
+    data = cycles([(1 - 0.001 * k, 1 - 0.001 * k) for k in range(1, 101)])
+    r = forecast_rul(data, population=(), alpha=0.2, initial_capacity_ah=0.9003, draws=3)
+    assert r.interval_level == pytest.approx(0.8) and r.initial_capacity_ah == 0.9003 and r.predicted_eol_cycle == 280.0

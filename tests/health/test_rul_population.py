@@ -108,3 +108,33 @@ def test_backtest_from_every_start_fraction() -> None:
     for r in rows:
         assert r["upto_cycle"] <= round(r["fraction"] * r["true_eol_cycle"])
         assert r["lower"] <= r["predicted_eol_cycle"] <= r["upper"] and r["lower"] >= r["upto_cycle"]
+
+
+def test_forecast_eol_uses_a_matching_population() -> None:
+    """forecast_eol with the three knee lives of test_knee_is_forecast_from_before_it and the cell aged 1.25
+    times slower, seen up to cycle 300, at an 85 % threshold: by hand 0.15 = 1e-4·u + 4e-6·(u − 350)² → with
+    v = u − 350: 4e-6 v² + 1e-4 v − 0.115 = 0, v = (−1e-4 + √(1e-8 + 1.84e-6)) / 8e-6 = 157.52, crossing
+    1.25 × 507.52 = 634.4. With the initial capacity given as 0.99 (so 85 % is 0.8415 of the first
+    capacity): 0.1585 = … → v = 163.66, crossing 1.25 × 513.66 = 642.1. Each forecast within 1 % of its hand
+    value, the time scale of every match 1.25, the interval narrower at 50 % than at 90 %."""
+    refs = [trajectory(f"ref{kn}", *knee_life(1.0, kn, n=650)) for kn in (300, 350, 400)]
+    k, soh = knee_life(1.25, 350, n=300)
+    r = forecast_eol(k, soh, threshold=0.85, population=refs)
+    assert abs(r.predicted_eol_cycle - 634.4) / 634.4 < 0.01
+    assert r.remaining_cycles == pytest.approx(r.predicted_eol_cycle - 300, abs=1e-9) and r.reached is False
+    assert r.lower < r.predicted_eol_cycle < r.upper and r.lower <= 634.4 <= r.upper
+    assert (r.threshold_fraction, r.upto_cycle, r.interval_level) == (0.85, 300, pytest.approx(0.9))
+    assert r.method == ("similarity to 3 reference lives (ref300 (×1.25), ref350 (×1.25), ref400 (×1.25)): weighted median "
+                        "of their crossings; interval calibrated leave-one-out within the population")
+    half = forecast_eol(k, soh, threshold=0.85, population=refs, alpha=0.5)
+    assert half.interval_level == pytest.approx(0.5) and half.predicted_eol_cycle == r.predicted_eol_cycle
+    assert r.lower < half.lower < half.upper < r.upper
+    given = forecast_eol(k, soh, threshold=0.85, population=refs, initial_capacity_ah=0.99)
+    assert given.initial_capacity_ah == 0.99 and abs(given.predicted_eol_cycle - 642.1) / 642.1 < 0.01
+
+
+def test_default_population_is_the_three_calce_cells() -> None:
+    """CS2_36, CS2_37 and CS2_38 (CS2_35 left out: bench/health_rul.py), by name."""
+    from batteryloop.health.rul import default_population
+
+    assert [t.name for t in default_population()] == ["CS2_36", "CS2_37", "CS2_38"]

@@ -70,9 +70,16 @@ def _double_exp(k: np.ndarray, a: float, b: float, c: float, d: float) -> np.nda
     return a * np.exp(b * k) + c * np.exp(d * k)
 
 
+def _start(k: np.ndarray, q: np.ndarray) -> tuple[float, float, float, float]:
+    """curve_fit's starting point (a, b, c, d) for a·e^{b(k−k₀)} + c·e^{d(k−k₀)}: 95 % of the first capacity in
+    a slowly fading term (d = −1e-5 per cycle) and 5 % in a term that changes by a factor e over the history
+    (b = 1 / its length in cycles, a length under one cycle counting as one)."""
+    return (q[0] * 0.05, 1.0 / max(k[-1] - k[0], 1.0), q[0] * 0.95, -1e-5)
+
+
 def _fit(k: np.ndarray, q: np.ndarray) -> np.ndarray | None:
     k0 = k[0]
-    p0 = (q[0] * 0.05, 1.0 / max(k[-1] - k0, 1.0), q[0] * 0.95, -1e-5)
+    p0 = _start(k, q)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", OptimizeWarning)
