@@ -308,13 +308,14 @@ def test_crossing_is_strictly_below_and_searched_from_the_start() -> None:
 SAT = 0.9 + 0.1 * np.exp(-K / 20) + np.where(np.arange(100) % 2 == 0, 0.002, -0.002)
 
 
-def _bootstrap_by_hand(k: np.ndarray, q: np.ndarray, draws: int, alpha: float) -> tuple[float, float, float]:
+def _bootstrap_by_hand(k: np.ndarray, q: np.ndarray, draws: int, alpha: float, after: int = 0) -> tuple[float, float, float]:
     """The module docstring's residual bootstrap of the straight line, written out: median smoothing (window
     9, edges repeated), least-squares line through the last third, crossing = first whole cycle from the last
     one on (up to 20 history lengths later) strictly below 0.8 × the median of the first five smoothed
     values; `draws` refits on the fitted line plus residuals resampled with replacement (numpy generator,
-    seed 0), a refit that never crosses counting as the horizon; interval = alpha/2 and 1 − alpha/2
-    quantiles, widened to hold the point."""
+    seed 0, after `after` resamplings of the double exponential's residuals when that fit crossed first), a
+    refit that never crosses counting as the horizon; interval = alpha/2 and 1 − alpha/2 quantiles, widened
+    to hold the point."""
     qs = median_filter(q, size=9, mode="nearest")
     level = 0.8 * float(np.median(qs[:5]))
     tail = max(30, k.size // 3)
@@ -329,6 +330,8 @@ def _bootstrap_by_hand(k: np.ndarray, q: np.ndarray, draws: int, alpha: float) -
     fitted = a + b * (k - k[0])
     resid = qs - fitted
     rng = np.random.default_rng(0)
+    for _ in range(after):
+        rng.choice(resid, size=resid.size, replace=True)
     sims = []
     for _ in range(draws):
         e = crossing(fitted + rng.choice(resid, size=resid.size, replace=True))
@@ -378,3 +381,24 @@ def test_forecast_rul_passes_its_options_on() -> None:
     data = cycles([(1 - 0.001 * k, 1 - 0.001 * k) for k in range(1, 101)])
     r = forecast_rul(data, population=(), alpha=0.2, initial_capacity_ah=0.9003, draws=3)
     assert r.interval_level == pytest.approx(0.8) and r.initial_capacity_ah == 0.9003 and r.predicted_eol_cycle == 280.0
+
+
+def test_late_double_exponential_interval_by_hand() -> None:
+    """The double exponential of test_double_exponential_fit_late_in_life seen from cycle 100 to 199 (smoothing
+    leaves a monotone curve as it is: initial = q(102), level 0.8 q(102)). Its fit is exact, so its 20 bootstrap
+    refits (on the fit plus resampled residuals of ~0) all cross where the formula does; the line's interval is
+    the bootstrap written out above, drawn after those 20 resamplings. Forecast = the mean of the two
+    crossings, interval = the union."""
+    k = np.arange(100.0, 200.0)
+
+    def f(x):  # type: ignore[no-untyped-def]
+        return 1.01 * np.exp(-0.001 * x) - 0.01 * np.exp(0.01 * x)
+
+    q = f(k)
+    grid = np.arange(199.0, 199.0 + 20 * 100 + 1)
+    e_dexp = float(grid[np.argmax(f(grid) < 0.8 * f(102.0))])
+    e_line, lo, hi = _bootstrap_by_hand(k, q, 20, 0.1, after=20)
+    r = forecast_eol(k, q, draws=20)
+    assert r.method == "mean of double exponential and linear fits; interval = union of their residual-bootstrap intervals"
+    assert r.predicted_eol_cycle == pytest.approx((e_dexp + e_line) / 2, abs=1e-9)
+    assert (r.lower, r.upper) == pytest.approx((min(lo, e_dexp), max(hi, e_dexp)), abs=1e-9)
