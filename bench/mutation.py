@@ -59,7 +59,12 @@ CORE: dict[str, list[str]] = {
     "health.soh": ["tests/health/test_mutation_soh.py", "tests/health/test_self_discharge.py"],
     "health.summary": ["tests/health/test_mutation_summary.py", "tests/health/test_mutation_soh.py",
                        "tests/health/test_self_discharge.py"],
-    "health.rul": ["tests/health/test_mutation_rul.py", "tests/health/test_rul_population.py"],
+    # the RUL rules on hand-built histories, and the population branch on three synthetic knee lives; the
+    # population tests on the CALCE data (seconds each, similarity's own code) run in `make test`
+    "health.rul": ["tests/health/test_mutation_rul.py",
+                   "tests/health/test_rul_population.py::test_forecast_eol_uses_a_matching_population",
+                   "tests/health/test_rul_population.py::test_default_population_is_the_three_calce_cells",
+                   "tests/health/test_rul_population.py::test_a_history_a_straight_line_explains_gets_no_similarity_forecast"],
     # the exchange rules are pure functions: their unit-test files only (the node tests start uvicorn servers,
     # which made every mutant of a function they reach take seconds; `make test` still runs them)
     "exchange.odrl": ["tests/exchange/test_odrl.py", "tests/exchange/test_odrl_profile.py",

@@ -271,6 +271,12 @@ def test_no_route_without_a_price_problem_names_the_state_of_health():
                             grade_routes={"X": ("reuse",)})
     assert (e.value.field, e.value.value) == ("soh_fraction[1]", 0.5)
     assert e.value.rule.startswith("pack 1: no feasible route: reuse not possible at SoH 0.50; ")
+    # NMC532 has no cathode price: a grade allowing direct recycling only leaves one unpriced route
+    with pytest.raises(CircularInputError) as e:
+        decide_route("NMC532", 60, 0.9, grade="X", grade_routes={"X": ("recycle_direct",)})
+    assert (e.value.field, e.value.value) == ("prices_usd_per_kg", {})
+    assert e.value.rule == ("no feasible route: no price for a material that recycle_direct recovers from NMC532; reuse, "
+                            "remanufacture, repurpose, recycle_pyro, recycle_hydro not allowed (grade X)")
     # an empty grade: nothing allowed at all, the grade is at fault
     with pytest.raises(CircularInputError) as e:
         decide_route("NMC622", 75, 0.9, grade="none", grade_routes={"none": ()})
