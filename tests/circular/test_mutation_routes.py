@@ -305,14 +305,15 @@ def test_the_decision_names_the_references_it_used() -> None:
 
 
 def test_soh_flip_into_a_narrow_band_of_another_route() -> None:
-    """Nothing priced (R = 0), SoH 0.9; re-use allowed from 0.713 and remanufacturing labour 17.463125 $/kWh:
+    """Nothing priced (R = 0), SoH 0.9; re-use allowed from 0.715 and remanufacturing labour 17.463125 $/kWh:
     re-use − remanufacture = 75 (0.6 × 115 s − 5 − 0.95 × 86.25 + 17.463125 + (0.95 − s) 86.25)
-    = 75 × 17.25 (0.7225 − s): re-use is best only in the band 0.713 ≤ s < 0.7225 (remanufacture above and
+    = 75 × 17.25 (0.7225 − s): re-use is best only in the band 0.715 ≤ s < 0.7225 (remanufacture above and
     below it, down to its minimum 0.70). The SoH is searched on a 0.01 grid from 0 to 1: the band holds 0.72 and
-    the nearest flip is its top, 0.7225, to re-use — not 0.70. (Above 0.95 remanufacture is flat and re-use
+    the nearest flip is its top, 0.7225, to re-use — not 0.70 (a grid of 49, 59 or 101 steps would miss the band:
+    0.7143/0.7347, 0.7119/0.7288, 0.7129/0.7228). (Above 0.95 remanufacture is flat and re-use
     = 75 (69 s − 5) overtakes it only at s = 1.0069, outside the searched 0–1.)"""
     d = decide_route("NMC622", 75, 0.9, references=unpriced_references(),
-                     economics={"reuse_min_soh_fraction": 0.713, "remanufacture_labour_usd_per_kwh": 17.463125})
+                     economics={"reuse_min_soh_fraction": 0.715, "remanufacture_labour_usd_per_kwh": 17.463125})
     assert d.recommended == "remanufacture"
     soh = next(s for s in d.sensitivity if s.parameter == "soh_fraction")
     assert soh.flips_at == pytest.approx(0.7225, abs=1e-9) and soh.new_best == "reuse"
