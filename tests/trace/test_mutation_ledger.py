@@ -794,3 +794,99 @@ def test_verify_derived_reports_every_table_whole(ledger: Ledger, signers, store
         c.execute(update(trace_lots).where(trace_lots.c.id == "P1").values(consumed_kg=1.5e-9))
     got = {(p.rule, p.event_id, p.message) for p in ledger.verify_derived().problems}
     assert ("derived_mismatch", "e09", "trace_lots P1: consumed_kg is 1.5e-09, the signed events give 0.0") in got
+
+
+def test_submit_checks_the_caller(ledger: Ledger, signers) -> None:  # type: ignore[no-untyped-def]
+    wire = ChainWriter(signers).wire(soh(0))
+    with pytest.raises(Forbidden, match=f"{pilot.RECYCLER_EU} may not submit events whose actor is {EM}"):
+        ledger.submit(wire, Caller(participant_id=pilot.RECYCLER_EU))
+    assert ledger.heads([PACK]) == {PACK: GENESIS}
+    assert ledger.submit(wire, Caller(participant_id=EM)).status == "stored"
+
+
+def test_verify_store_problems_in_full(three: Ledger, store) -> None:
+    """The store's own checks, every problem whole. Store order 1..4; soh-3 renumbered to 6 leaves 4 and 5
+    missing ("4–5"). A removed link in PACK (position 2) and a changed link in PACK-T-0002 (its first and only
+    position) are named by chain and position. A checkpoint of 4 events against 3 stored, and a digest that
+    no longer matches, each name what happened."""
+    eid = f"{PACK}-soh-3"
+    cp = three.verify_store().checkpoint
+    with store.write() as c:
+        c.execute(update(trace_events).where(trace_events.c.id == eid).values(gseq=6))
+    rep = three.verify_store(checkpoint={**cp, "digest": "00" * 32})
+    assert [p.as_dict() for p in rep.problems] == [
+        {"event_id": eid, "rule": "store_seq_gap", "subject": None, "seq": None,
+         "message": f"store sequence 4–5 is missing before event {eid} (removed event)"},
+        {"event_id": None, "rule": "checkpoint_mismatch", "subject": None, "seq": None,
+         "message": "the first 4 events no longer match the checkpoint's digest: stored history was changed"}]
+    with store.write() as c:
+        c.execute(update(trace_events).where(trace_events.c.id == eid).values(gseq=4))
+        c.execute(delete(trace_chain).where(trace_chain.c.subject == PACK, trace_chain.c.seq == 2))
+        c.execute(update(trace_chain).where(trace_chain.c.subject == "PACK-T-0002").values(prev_hash="ab" * 32))
+    rep = three.verify_store()
+    # (the event checks also report the signed links these rows no longer match: link_missing, link_not_signed)
+    assert [(p.rule, p.subject, p.seq) for p in rep.problems if p.rule in ("chain_gap", "prev_mismatch", "genesis")] == [
+        ("chain_gap", PACK, 3), ("prev_mismatch", PACK, 3), ("genesis", "PACK-T-0002", 1)]
+    assert rep.links_checked == 4
+    with store.write() as c:
+        c.execute(delete(trace_chain).where(trace_chain.c.event_id == eid))
+        c.execute(delete(trace_events).where(trace_events.c.id == eid))
+    rep = three.verify_store(checkpoint=cp)
+    assert rep.problems[-1].as_dict() == {
+        "event_id": None, "rule": "checkpoint_mismatch", "subject": None, "seq": None,
+        "message": "the checkpoint covers 4 events, the store holds 3: events were removed"}
+
+
+def test_verify_store_in_worker_processes(three: Ledger, store) -> None:
+    """Two worker processes, each reading its own range of the store (batch of 1: four ranges), find what one
+    process finds: here a body changed after signing."""
+    one = three.verify_store(workers=2, batch=1)
+    assert one.ok and one.events_checked == 4 and one.links_checked == 5
+    assert one.checkpoint == three.verify_store().checkpoint
+    eid = f"{PACK}-soh-1"
+    with store.write() as c:
+        body = c.execute(select(trace_events.c.body).where(trace_events.c.id == eid)).scalar_one()
+        c.execute(update(trace_events).where(trace_events.c.id == eid).values(body=body.replace("98.99", "98.98")))
+    serial, parallel = three.verify_store(), three.verify_store(workers=2, batch=1)
+    assert not serial.ok and serial.events_checked == 4
+    assert [p.as_dict() for p in parallel.problems] == [p.as_dict() for p in serial.problems]
+    assert parallel.events_checked == 4
+
+
+def test_verify_store_of_an_in_memory_store_runs_in_this_process(signers) -> None:  # type: ignore[no-untyped-def]
+    """Worker processes cannot open this process's in-memory database: the check runs here whatever is asked."""
+    mem = Store("sqlite:///:memory:")
+    mem.upgrade()
+    _register(mem)
+    try:
+        lg = Ledger(mem)
+        w = ChainWriter(signers)
+        for i in range(3):
+            lg.submit(w.wire(soh(i)))
+        for workers in (1, 2):
+            rep = lg.verify_store(workers=workers, batch=1)
+            assert rep.ok and rep.events_checked == 3 and rep.links_checked == 3
+    finally:
+        mem.dispose()
+
+
+def test_verify_store_checks_the_schema_only_when_asked(three: Ledger, store, signers) -> None:  # type: ignore[no-untyped-def]
+    """verify_store's default checks hash, signature and links (fast); ``full_schema`` also re-validates each
+    body against its kind's schema. A body re-signed by its actor with a state of health of "high" (not a
+    number) passes the first and not the second."""
+    from batteryloop.trace.canonical import canonical_json, sha256_hex
+
+    eid = f"{PACK}-soh-1"
+    with store.read() as c:
+        body = orjson.loads(c.execute(select(trace_events.c.body).where(trace_events.c.id == eid)).scalar_one())
+    body["data"]["soh_capacity_pct"] = "high"
+    raw = canonical_json(body)
+    h = sha256_hex(raw)
+    with store.write() as c:
+        c.execute(update(trace_events).where(trace_events.c.id == eid).values(
+            body=raw.decode(), hash=h, signature=signers[EM].sign_hash(h)))
+        c.execute(update(trace_chain).where(trace_chain.c.event_id == eid).values(event_hash=h))
+        c.execute(update(trace_chain).where(trace_chain.c.subject == PACK, trace_chain.c.seq == 3).values(prev_hash=h))
+    # (the next event signed the old hash as its prev: that link is reported either way)
+    assert "body_invalid" not in rules(three.verify_store())
+    assert "body_invalid" in rules(three.verify_store(full_schema=True))
