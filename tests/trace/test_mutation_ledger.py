@@ -890,3 +890,54 @@ def test_verify_store_checks_the_schema_only_when_asked(three: Ledger, store, si
     # (the next event signed the old hash as its prev: that link is reported either way)
     assert "body_invalid" not in rules(three.verify_store())
     assert "body_invalid" in rules(three.verify_store(full_schema=True))
+
+
+def test_who_admits_a_batch(ledger: Ledger, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """ingest's docstring: the default, one worker, forks nothing; ``workers`` > 1 admits in that many processes;
+    ``None`` means one per CPU for batches of 4,000 events or more, else one. (Worker admission is replaced
+    here by a stand-in that notes the number of workers and stops the batch.)"""
+    import gc
+
+    asked: list[int] = []
+
+    class Stop(Exception):
+        pass
+
+    def stand_in(items, texts, workers, chunk):  # type: ignore[no-untyped-def]
+        asked.append(workers)
+        raise Stop
+        yield  # pragma: no cover
+
+    monkeypatch.setattr("batteryloop.trace._parallel.admit_chunks", stand_in)
+    rep = ledger.ingest([b"{oops"] * 3)
+    assert rep.ok is False and rep.error["index"] == 0 and asked == []
+    rep = ledger.ingest([b"{oops"] * 3999, workers=None)
+    assert rep.ok is False and asked == []
+    for n, workers in ((3, 2), (3, 3), (4000, None)):
+        with pytest.raises(Stop):
+            ledger.ingest([b"{oops"] * n, workers=workers)
+    assert asked == [2, 3, os.cpu_count()]
+    # the collector is off during a batch and back on after it (left off if it was off)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        ledger.ingest([b"{oops"])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_ingest_report_times_and_json_errors(ledger: Ledger) -> None:
+    """The report's seconds are the time the call took; a line that is not JSON is an error named by orjson."""
+    import time as time_
+
+    t0 = time_.perf_counter()
+    rep = ledger.ingest([b"[1,"])
+    took = time_.perf_counter() - t0
+    assert rep.ok is False and 0 < rep.seconds <= took
+    err = rep.error["errors"][0]
+    assert (err["field"], err["rule"]) == ("(line)", "json")
+    assert err["message"] and rep.error["detail"] == f"line 1 is not JSON: {err['message']}"
+    t0 = time_.perf_counter()
+    rep = ledger.ingest([])
+    assert rep.ok is True and 0 < rep.seconds <= time_.perf_counter() - t0
