@@ -941,3 +941,37 @@ def test_ingest_report_times_and_json_errors(ledger: Ledger) -> None:
     t0 = time_.perf_counter()
     rep = ledger.ingest([])
     assert rep.ok is True and 0 < rep.seconds <= time_.perf_counter() - t0
+
+
+def test_a_batch_retried_after_its_chunks_were_read_replays_them(ledger: Ledger, signers, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The race is lost at the first write (after the first chunk was read from the admission stream): the
+    transaction runs again over the chunks already read and the rest, and every event is stored once."""
+    from batteryloop.store import ledger as repo_mod
+    from batteryloop.store.errors import IntegrityViolation
+
+    real = repo_mod.append
+    calls: list[int] = []
+
+    def lose_once(conn, **rows):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise IntegrityViolation("UNIQUE constraint failed", "UNIQUE constraint failed: trace_chain")
+        return real(conn, **rows)
+
+    monkeypatch.setattr(repo_mod, "append", lose_once)
+    monkeypatch.setattr("batteryloop.trace.ledger.time.sleep", lambda s: None)
+    w = ChainWriter(signers)
+    rep = ledger.ingest([w.wire(soh(i)) for i in range(3)], chunk=1)
+    assert rep.ok and (rep.stored, rep.duplicates) == (3, 0) and len(calls) == 1 + 3
+    assert [c["seq"] for c in ledger.chain(PACK)] == [1, 2, 3]
+
+
+def test_a_batch_refused_by_a_ledger_rule_is_reported(ledger: Ledger, signers) -> None:  # type: ignore[no-untyped-def]
+    """A rule checked at append (here a stale prev: the second event signed against the genesis again) is
+    reported like an admission error, by index, and nothing of the batch is stored."""
+    first = ChainWriter(signers).wire(soh(0))
+    stale = ChainWriter(signers).wire(soh(1))
+    rep = ledger.ingest([first, stale])
+    assert rep.ok is False and rep.error["index"] == 1 and rep.error["type"] == "StaleChain"
+    assert rep.error["event_id"] == f"{PACK}-soh-1" and rep.stored == 0
+    assert ledger.heads([PACK]) == {PACK: GENESIS}
