@@ -975,3 +975,62 @@ def test_a_batch_refused_by_a_ledger_rule_is_reported(ledger: Ledger, signers) -
     assert rep.ok is False and rep.error["index"] == 1 and rep.error["type"] == "StaleChain"
     assert rep.error["event_id"] == f"{PACK}-soh-1" and rep.stored == 0
     assert ledger.heads([PACK]) == {PACK: GENESIS}
+
+
+def _slip_in(store, sealed, gseq: int) -> None:  # type: ignore[no-untyped-def]
+    """Write a signed event straight into the store, past the ledger's rules (what verify_policy is for)."""
+    with store.write() as c:
+        c.execute(insert(trace_events).values(gseq=gseq, id=sealed.event.id, hash=sealed.hash, kind=sealed.event.kind,
+                                              actor=sealed.event.actor, occurred_at=sealed.event.occurred_at,
+                                              country=sealed.event.place.country,
+                                              recorded_at="2026-11-01T00:00:00.000000Z", body=sealed.body.decode(),
+                                              signature=sealed.signature))
+
+
+def test_verify_policy_reports_what_admission_refuses(ledger: Ledger, signers, store) -> None:  # type: ignore[no-untyped-def]
+    """policy.py's module docstring: verify_policy replays the rules admission applies. Each event below is
+    refused on submit; written into the store directly it is reported by verify_policy with the same rule and
+    message, at that event, naming the subject (none for a time). The rules: a pack is consumed only by its
+    holder (P1 is held by the BaaS operator after e12); an id in a registered company's namespace
+    (ISO/IEC 15459: BL.<company>.<serial>) is opened only by that company; no event before its subject existed
+    (P1 was assembled at hour 9). Controls that both accept: a delegate of the holder (in force since
+    2026-01-01) writing the state of health it was granted; an id in the namespace of a company that is not
+    registered."""
+    from batteryloop.store.tables import delegations
+
+    w = ChainWriter(signers)
+    assert ledger.ingest([w.wire(e) for e in small_graph() + use_events()]).ok
+    with store.write() as c:
+        c.execute(insert(delegations).values(subject="P1", grantor_id=pilot.BAAS, grantee_id=pilot.REPAIRER,
+                                             actions='["trace.append.soh_update"]',
+                                             created_at="2026-01-01T00:00:00.000000Z"))
+    # the controls, through the front door
+    ledger.submit(w.wire(ev(30, "soh_update", pilot.REPAIRER, "DE", "workshop", subjects=["P1"],
+                            data={"soh_capacity_pct": 97.0})))
+    free = "BL.BPNL0000000000X1.S-1"  # a well-formed id of a company that is not registered
+    ledger.submit(w.wire(ev(31, "installation", pilot.REPAIRER, "DE", "workshop", subjects=[free],
+                            data={"vehicle_id": "WVW0000000000003"})))
+    rep = ledger.verify_policy()
+    assert rep.ok and rep.events_checked == 19
+    refused = [  # (in this order: the dismantling, once slipped in, changes P1's custody for what follows)
+        {**ev(42, "soh_update", pilot.BAAS, "DE", "depot", subjects=["P1"], data={"soh_capacity_pct": 99.0}),
+         "occurred_at": ev(5, "x", EM, "DE", "x")["occurred_at"]},
+        ev(41, "installation", pilot.REPAIRER, "DE", "workshop", subjects=[f"BL.{EM}.NOT-ISSUED-1"],
+           data={"vehicle_id": "WVW0000000000004"}),
+        ev(40, "dismantling", pilot.RECYCLER_EU, "DE", "Magdeburg", inputs=[{"lot": "P1", "mass_kg": 75}],
+           outputs=[out("P1-cells", "cell_batch", 70, {"Li": 9, "Co": 10})]),
+    ]
+    want = []
+    for gseq, data in enumerate(refused, start=20):
+        sealed = w.sign(data)
+        with pytest.raises((Forbidden, InvalidData)) as e:
+            ledger.submit(sealed)
+        err = (e.value.extra.get("errors") or e.value.errors)[0]  # Forbidden carries them in extra
+        subject = None if err["field"] == "occurred_at" else err["value"]
+        want.append((data["id"], f"policy_{err['rule']}", e.value.detail.removeprefix(f"event {data['id']}: "), subject))
+        _slip_in(store, sealed, gseq)
+    assert [w_[1] for w_ in want] == ["policy_before_subject", "policy_namespace", "policy_custody"]
+    assert [w_[3] for w_ in want] == [None, f"BL.{EM}.NOT-ISSUED-1", "P1"]
+    rep = ledger.verify_policy()
+    assert [(p.event_id, p.rule, p.message, p.subject) for p in rep.problems] == want
+    assert rep.events_checked == 22
