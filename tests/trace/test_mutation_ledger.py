@@ -969,11 +969,12 @@ def test_a_batch_retried_after_its_chunks_were_read_replays_them(ledger: Ledger,
 def test_a_batch_refused_by_a_ledger_rule_is_reported(ledger: Ledger, signers) -> None:  # type: ignore[no-untyped-def]
     """A rule checked at append (here a stale prev: the second event signed against the genesis again) is
     reported like an admission error, by index, and nothing of the batch is stored."""
-    first = ChainWriter(signers).wire(soh(0))
-    stale = ChainWriter(signers).wire(soh(1))
-    rep = ledger.ingest([first, stale])
-    assert rep.ok is False and rep.error["index"] == 1 and rep.error["type"] == "StaleChain"
-    assert rep.error["event_id"] == f"{PACK}-soh-1" and rep.stored == 0
+    w = ChainWriter(signers)
+    good = [w.wire(soh(0)), w.wire(soh(1))]
+    stale = ChainWriter(signers).wire(soh(2))
+    rep = ledger.ingest([*good, stale])
+    assert rep.ok is False and rep.error["index"] == 2 and rep.error["type"] == "StaleChain"
+    assert rep.error["event_id"] == f"{PACK}-soh-2" and rep.stored == 0
     assert ledger.heads([PACK]) == {PACK: GENESIS}
 
 
