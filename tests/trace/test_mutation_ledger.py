@@ -1032,6 +1032,10 @@ def test_verify_policy_reports_what_admission_refuses(ledger: Ledger, signers, s
         _slip_in(store, sealed, gseq)
     assert [w_[1] for w_ in want] == ["policy_before_subject", "policy_namespace", "policy_custody"]
     assert [w_[3] for w_ in want] == [None, f"BL.{EM}.NOT-ISSUED-1", "P1"]
+    # and one the custody rules allow by role: the market surveillance authority's note on a pack it does not
+    # hold (it has no key registered here, so it can only be written straight into the store)
+    _slip_in(store, ChainWriter(signers).sign(ev(43, "annotation", pilot.AUTHORITY, "BE", "office", subjects=["P2"],
+                                                 data={"note": "inspected", "finding": "inspection"})), 23)
     rep = ledger.verify_policy()
     assert [(p.event_id, p.rule, p.message, p.subject) for p in rep.problems] == want
-    assert rep.events_checked == 22
+    assert rep.events_checked == 23
