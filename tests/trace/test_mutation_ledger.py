@@ -1039,3 +1039,15 @@ def test_verify_policy_reports_what_admission_refuses(ledger: Ledger, signers, s
     rep = ledger.verify_policy()
     assert [(p.event_id, p.rule, p.message, p.subject) for p in rep.problems] == want
     assert rep.events_checked == 23
+
+
+def test_a_lot_with_no_custody_record_is_its_producers(ledger: Ledger, signers) -> None:  # type: ignore[no-untyped-def]
+    """policy.check_event: a subject's holder is its custody record's holder, else its passport's operator, else
+    the producer of the lot of that id. cam1 (a cathode material lot, no custody record) was produced by the
+    cathode maker in an earlier batch: a repairer's event on it is refused, naming the subject."""
+    w = ChainWriter(signers)
+    assert ledger.ingest([w.wire(e) for e in small_graph()]).ok
+    with pytest.raises(Forbidden) as e:
+        ledger.submit(w.wire(ev(30, "repair", pilot.REPAIRER, "DE", "workshop", subjects=["cam1"],
+                                data={"description": "x"})))
+    assert e.value.extra["errors"][0]["rule"] == "custody" and e.value.extra["errors"][0]["value"] == "cam1"
