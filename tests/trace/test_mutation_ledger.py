@@ -1051,3 +1051,42 @@ def test_a_lot_with_no_custody_record_is_its_producers(ledger: Ledger, signers) 
         ledger.submit(w.wire(ev(30, "repair", pilot.REPAIRER, "DE", "workshop", subjects=["cam1"],
                                 data={"description": "x"})))
     assert e.value.extra["errors"][0]["rule"] == "custody" and e.value.extra["errors"][0]["value"] == "cam1"
+
+
+def test_a_passports_operator_and_manufacture_date_bind_its_chain(ledger: Ledger, signers, store) -> None:  # type: ignore[no-untyped-def]
+    """policy.py: a subject with no custody record is held by the economic operator of the passport of that id,
+    and no event may be before the passport's manufacture date. A pilot battery made 2025-02-26 by the
+    automaker: the repairer's state of health is refused (custody), the automaker's own from 2025-02-25 too
+    (before_subject), its installation on 2025-03-01 is stored. Both refused events, slipped into the store,
+    are reported by verify_policy with admission's rule and message."""
+    from batteryloop.passport.service import PassportService
+
+    svc = PassportService(store, base_url="http://x", issuing_agency_code="BL")
+    battery = next(pilot.generate_batteries(1, seed=7))
+    assert (battery["economic_operator_id"], battery["manufacture_date"]) == (EM, "2025-02-26")
+    svc.create_model(next(m for m in pilot.battery_models() if m["model_id"] == battery["model_id"]), Caller(EM))
+    pid = svc.create_passport(battery, Caller(EM))["passport_id"]
+    w = ChainWriter(signers)
+
+    def at(day: str, n: int, actor: str, kind: str, data: dict) -> dict:  # type: ignore[type-arg]
+        return {"id": f"pp-{n}", "kind": kind, "actor": actor, "occurred_at": f"{day}T12:00:00Z",
+                "place": {"country": "DE", "site": "x"}, "subjects": [pid], "data": data}
+
+    # (in this order: the replay applies a slipped-in event's custody change, and the first event on a subject
+    # makes its actor the holder)
+    refused = [at("2025-02-25", 2, EM, "soh_update", {"soh_capacity_pct": 99.0}),
+               at("2025-03-02", 1, pilot.REPAIRER, "soh_update", {"soh_capacity_pct": 99.0})]
+    want = []
+    for gseq, data in enumerate(refused, start=1):
+        sealed = w.sign(data)
+        with pytest.raises((Forbidden, InvalidData)) as e:
+            ledger.submit(sealed)
+        err = (e.value.extra.get("errors") or e.value.errors)[0]
+        want.append((data["id"], f"policy_{err['rule']}", e.value.detail.removeprefix(f"event {data['id']}: ")))
+        _slip_in(store, sealed, gseq)
+    assert [x[1] for x in want] == ["policy_before_subject", "policy_custody"]
+    assert want[0][2] == f"2025-02-25T12:00:00.000000Z is before {pid} existed (made 2025-02-26)"
+    assert ledger.submit(ChainWriter(signers).wire(at("2025-03-01", 3, EM, "installation",
+                                                      {"vehicle_id": "WVW0000000000005"}))).status == "stored"
+    rep = ledger.verify_policy()
+    assert [(p.event_id, p.rule, p.message) for p in rep.problems] == want and rep.events_checked == 3
