@@ -401,3 +401,37 @@ def test_batch_flag_keeps_the_grade_limits() -> None:
     assert np.isnan(b.npv_usd[0, ROUTES.index("recycle_pyro")]) and np.isnan(b.npv_usd[0, ROUTES.index("reuse")])
     with pytest.raises(CircularInputError, match=r"^grade=None: grade_index needs grade, the list of grade names it indexes$"):
         decide_routes_batch(["NMC622"], np.array([75.0]), np.array([0.85]), grade_index=np.array([0]))
+
+
+def test_repurpose_value_flip_below_the_current_value() -> None:
+    """Grade C (repurpose or recycling), SoH 0.85, free material: repurpose = −75 × 35.4486 + a(10) × 75 (0.75 ×
+    300 × 0.9 v − 2) + df(10) R with a(10) = 6.710081, df(10) = 0.4631935, R = −80.72625: 2412.0 $ at the
+    reference v = 0.06 $/kWh delivered. It falls to pyro recycling's R where 503.25608 (202.5 v − 2) = 2658.645 +
+    37.39177 − 80.72625, v = 0.0355395 $/kWh — below the current value, inside the searched 0–1."""
+    d = decide_route("NMC622", 75, 0.85, grade="C", prices_usd_per_kg=ZERO)
+    assert d.recommended == "repurpose"
+    v = next(s for s in d.sensitivity if s.parameter == "economics.repurpose_value_usd_per_kwh_delivered")
+    assert v.flips_at == pytest.approx(0.0355395, rel=1e-5) and v.new_best == "recycle_pyro" and v.searched == "0–1"
+
+
+def test_price_flip_below_one_dollar() -> None:
+    """Free material except Mn at 12 $/kg (hydro recovers it, pyro does not) and Li2CO3 at 0.9 $/kg: hydro
+    recycling is best; a little cheaper lithium and pyro is. The flip lies between 0 and 0.9 $/kg and the
+    decisions on either side of it differ as it says."""
+    prices = {**ZERO, "Mn": 12.0, "Li2CO3": 0.9}
+    d = decide_route("NMC622", 75, 0.5, prices_usd_per_kg=prices)
+    li = next(s for s in d.sensitivity if s.parameter == "prices_usd_per_kg.Li2CO3")
+    assert d.recommended == "recycle_hydro" and li.new_best == "recycle_pyro" and 0 < li.flips_at < 0.9
+    for x, want in ((li.flips_at * 0.99, "recycle_pyro"), (li.flips_at * 1.01, "recycle_hydro")):
+        assert decide_route("NMC622", 75, 0.5, prices_usd_per_kg={**prices, "Li2CO3": x}, sensitivity=False).recommended == want
+
+
+def test_ranking_with_a_route_worth_exactly_nothing() -> None:
+    """A 0.01 kWh pack, nothing priced (R = 0), new packs free and no test cost: re-use = 0.01 (0.85 × 0 − 0) = 0 $
+    exactly; remanufacture = 0.01 (0 − 15 − 0) = −0.15 $; repurpose = 0.01 (−35.4486 + 6.710081 × (0.75 × 16.2 − 2))
+    = 0.3266 $. Ranked by NPV: repurpose, re-use, remanufacture (0 ranks as 0, between them)."""
+    d = decide_route("NMC622", 0.01, 0.85, references=unpriced_references(), sensitivity=False,
+                     economics={"new_pack_price_usd_per_kwh": 0.0, "reuse_test_cost_usd_per_kwh": 0.0})
+    assert d.option("reuse").npv_usd == 0.0 and d.option("remanufacture").npv_usd == pytest.approx(-0.15, rel=1e-12)
+    assert d.option("repurpose").npv_usd == pytest.approx(0.01 * (-35.4486 + (1 - 1.08 ** -10) / 0.08 * 10.15), rel=1e-9)
+    assert [o.route for o in d.ranking[:3]] == ["repurpose", "reuse", "remanufacture"]

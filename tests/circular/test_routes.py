@@ -270,7 +270,8 @@ def test_no_route_without_a_price_problem_names_the_state_of_health():
         decide_routes_batch(["NMC622"] * 2, np.array([75.0, 75.0]), np.array([0.9, 0.5]), grade=["X", "X"],
                             grade_routes={"X": ("reuse",)})
     assert (e.value.field, e.value.value) == ("soh_fraction[1]", 0.5)
-    assert e.value.rule.startswith("pack 1: no feasible route: reuse not possible at SoH 0.50; ")
+    assert e.value.rule == ("pack 1: no feasible route: reuse not possible at SoH 0.50; remanufacture, repurpose, recycle_pyro, "
+                            "recycle_hydro, recycle_direct not allowed (grade X) (1 of 2 packs have none)")
     # NMC532 has no cathode price: a grade allowing direct recycling only leaves one unpriced route
     with pytest.raises(CircularInputError) as e:
         decide_route("NMC532", 60, 0.9, grade="X", grade_routes={"X": ("recycle_direct",)})
