@@ -1090,3 +1090,27 @@ def test_a_passports_operator_and_manufacture_date_bind_its_chain(ledger: Ledger
                                                       {"vehicle_id": "WVW0000000000005"}))).status == "stored"
     rep = ledger.verify_policy()
     assert [(p.event_id, p.rule, p.message) for p in rep.problems] == want and rep.events_checked == 3
+
+
+def test_certifier_roles_are_read_from_the_registry_and_cached(ledger: Ledger, signers, store) -> None:  # type: ignore[no-untyped-def]
+    """A recovered lot must be certified by a registered recycler: an id the registry does not know has no
+    roles (refused, not a crash). Roles are cached like keys (``key_cache_seconds``): a role removed from the
+    registry still counts until the cache expires; with no cache it no longer does."""
+    from batteryloop.store.tables import participants as p_table
+
+    def recovered(n: int, certifier: str) -> dict:  # type: ignore[type-arg]
+        return ev(n, "material_recovery", pilot.RECYCLER_EU, "DE", "Magdeburg",
+                  outputs=[out(f"rec-{n}", "material", 10, {"Co": 2}, {"type": "post_consumer", "country": "DE",
+                                                                     "site": "M", "certified_by": certifier})])
+
+    w = ChainWriter(signers)
+    with pytest.raises(InvalidData) as e:
+        ledger.submit(w.wire(recovered(1, "BPNL0000000000X1")))
+    assert e.value.errors[0]["rule"] == "certifier_is_recycler"
+    cached = Ledger(store, key_cache_seconds=3600)
+    assert cached.submit(w.wire(recovered(2, pilot.RECYCLER_EU))).status == "stored"
+    with store.write() as c:
+        c.execute(update(p_table).where(p_table.c.id == pilot.RECYCLER_EU).values(roles='["repairer"]'))
+    assert cached.submit(w.wire(recovered(3, pilot.RECYCLER_EU))).status == "stored"  # cached
+    with pytest.raises(InvalidData, match="not a registered recycler"):
+        Ledger(store, key_cache_seconds=0).submit(w.wire(recovered(4, pilot.RECYCLER_EU)))
