@@ -435,3 +435,11 @@ def test_ranking_with_a_route_worth_exactly_nothing() -> None:
     assert d.option("reuse").npv_usd == 0.0 and d.option("remanufacture").npv_usd == pytest.approx(-0.15, rel=1e-12)
     assert d.option("repurpose").npv_usd == pytest.approx(0.01 * (-35.4486 + (1 - 1.08 ** -10) / 0.08 * 10.15), rel=1e-9)
     assert [o.route for o in d.ranking[:3]] == ["repurpose", "reuse", "remanufacture"]
+
+
+def test_recycling_values_read_the_pack_mass_of_the_references() -> None:
+    """References with an NMC622 pack of 10.3 kg/kWh (twice BatPaC's 5.15): with free material the recycling
+    values are the process inputs per kg × the pack mass, so twice the values of the module docstring."""
+    refs = References.default().override({"batpac_5": {"kg_per_kwh_cell": {"NMC622": {"pack_mass": 10.3}}}})
+    got = recycle_value_usd_per_kwh("NMC622", references=refs, prices_usd_per_kg=ZERO)
+    assert got == pytest.approx({k: 2 * v for k, v in PER_KWH.items()}, rel=1e-6)
