@@ -563,6 +563,7 @@ def test_ingest_in_worker_processes(ledger: Ledger, signers) -> None:  # type: i
     assert not rep.ok and (rep.error["index"], rep.error["line"]) == (9, 10)
     assert rep.error["event_id"] == "PACK-W-0-soh-9" and rep.error["type"] == "InvalidData"
     assert rep.error["errors"][0]["rule"] == "signature_valid" and rep.stored == 0
+    assert rep.error["detail"].startswith("event PACK-W-0-soh-9: signature does not verify under the registered key")
     assert ledger.heads(["PACK-W-0"]) == {"PACK-W-0": GENESIS}
     bad = list(lines)
     bad[5] = b"{oops"
