@@ -235,9 +235,9 @@ def test_backtest_reports_misses() -> None:
 
 
 def test_capacity_history_cut_is_relative_to_the_largest() -> None:
-    """A 2 Ah cell: discharges 2, 1, 0.125 and 0.5 Ah; the default cut is 10 % of the largest, 0.2 Ah: 0.125 Ah
-    is an interruption, 0.5 Ah a capacity."""
-    k, q = capacity_history(cycles([(2.0, 2.0), (2.0, 1.0), (2.0, 0.125), (2.0, 0.5)]))
+    """A 2 Ah cell: discharges 2, 1, 0.15 (after a 0.15 Ah charge: a full cycle by its efficiency) and 0.5 Ah; the
+    default cut is 10 % of the largest, 0.2 Ah: 0.15 Ah is an interruption, 0.5 Ah a capacity."""
+    k, q = capacity_history(cycles([(2.0, 2.0), (2.0, 1.0), (0.15, 0.15), (2.0, 0.5)]))
     assert k.tolist() == [1.0, 2.0, 4.0] and q.tolist() == [2.0, 1.0, 0.5]
 
 
