@@ -1115,3 +1115,16 @@ def test_certifier_roles_are_read_from_the_registry_and_cached(ledger: Ledger, s
     assert cached.submit(w.wire(recovered(3, pilot.RECYCLER_EU))).status == "stored"  # cached
     with pytest.raises(InvalidData, match="not a registered recycler"):
         Ledger(store, key_cache_seconds=0).submit(w.wire(recovered(4, pilot.RECYCLER_EU)))
+
+
+def test_verify_policy_on_an_event_by_an_unregistered_actor(ledger: Ledger, signers, store) -> None:  # type: ignore[no-untyped-def]
+    """An event written straight into the store by an actor the registry does not know: the replay gives that
+    actor no roles and reports the event (a stranger holds nothing), it does not fail."""
+    w = ChainWriter(signers)
+    assert ledger.ingest([w.wire(e) for e in small_graph()]).ok
+    stranger = Signer.generate("BPNL0000000000X1")
+    sealed = seal({**ev(30, "soh_update", stranger.participant_id, "DE", "x", subjects=["P1"],
+                        data={"soh_capacity_pct": 90.0}), "prev": {"P1": ledger.heads(["P1"])["P1"]}}, stranger)
+    _slip_in(store, sealed, 11)
+    rep = ledger.verify_policy()
+    assert [(p.event_id, p.rule, p.subject) for p in rep.problems] == [("e30", "policy_custody", "P1")]
