@@ -1128,3 +1128,51 @@ def test_verify_policy_on_an_event_by_an_unregistered_actor(ledger: Ledger, sign
     _slip_in(store, sealed, 11)
     rep = ledger.verify_policy()
     assert [(p.event_id, p.rule, p.subject) for p in rep.problems] == [("e30", "policy_custody", "P1")]
+
+
+def test_admission_errors_whole(ledger: Ledger, signers) -> None:  # type: ignore[no-untyped-def]
+    """Each admission refusal's error entry whole (field, rule, message, value) and the detail naming 16 hex
+    digits of the event hash."""
+    wire = ChainWriter(signers).wire(soh(0))
+    eid = wire["id"]
+    with pytest.raises(InvalidData) as e:
+        ledger.admit({**wire, "signature": None})
+    assert e.value.errors == [{"field": "signature", "rule": "required", "value": None,
+                               "message": "signature: the actor's Ed25519 signature (base64url) of the event hash"}]
+    stranger = Signer.generate("BPNL0000000000X1")
+    other = seal({**soh(0, actor=stranger.participant_id), "prev": {PACK: GENESIS}}, stranger).to_wire()
+    with pytest.raises(InvalidData) as e:
+        ledger.admit(other)
+    assert e.value.errors == [{"field": "actor", "rule": "registered", "value": "BPNL0000000000X1",
+                               "message": "actor: BPNL0000000000X1 is not a registered participant"}]
+    forged = b64url_encode(bytes(64))
+    h = seal({k: v for k, v in wire.items() if k != "signature"}, signers[EM]).hash
+    with pytest.raises(InvalidData) as e:
+        ledger.admit({**wire, "signature": forged})
+    assert e.value.errors == [{"field": "signature", "rule": "signature_valid", "value": forged[:20],
+                               "message": "signature: not a valid signature of the event hash by the actor's "
+                                          "registered key"}]
+    assert e.value.detail == (f"event {eid}: signature does not verify under the registered key of {EM} "
+                              f"(event hash {h[:16]}…; was it signed over the canonical form by that key?)")
+
+
+def test_duplicates_within_a_batch_and_after_a_lost_race(ledger: Ledger, signers, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The same event twice in one batch is stored once (the second is a duplicate); a duplicate names its id.
+    Other content under a stored id is a conflict naming 16 hex digits of both hashes. The module docstring's
+    race: another writer stored this very event after our duplicate check (simulated: the check finds
+    nothing) — the stale head is then recognised as the duplicate, not reported stale."""
+    w = ChainWriter(signers)
+    a = w.wire(soh(0))
+    rep = ledger.ingest([a, a])
+    assert rep.ok and (rep.stored, rep.duplicates) == (1, 1)
+    dup = ledger.submit(a)
+    assert (dup.event_id, dup.status) == (a["id"], "duplicate")
+    other = ChainWriter(signers).wire({**soh(0), "data": {"soh_capacity_pct": 42.0}})
+    with pytest.raises(Conflict) as e:
+        ledger.submit(other)
+    h_other = seal({k: v for k, v in other.items() if k != "signature"}, signers[EM]).hash
+    assert e.value.detail == (f"event {a['id']} is already stored with other content (stored hash {dup.hash[:16]}…, "
+                              f"submitted {h_other[:16]}…): an event id is never reused")
+    monkeypatch.setattr(ledger, "_existing", lambda conn, ids: {})
+    late = ledger.submit(a)
+    assert (late.event_id, late.status, late.hash) == (a["id"], "duplicate", dup.hash)
