@@ -1176,3 +1176,21 @@ def test_duplicates_within_a_batch_and_after_a_lost_race(ledger: Ledger, signers
     monkeypatch.setattr(ledger, "_existing", lambda conn, ids: {})
     late = ledger.submit(a)
     assert (late.event_id, late.status, late.hash) == (a["id"], "duplicate", dup.hash)
+
+
+def test_stale_and_transformation_refusals_whole(ledger: Ledger, signers) -> None:  # type: ignore[no-untyped-def]
+    """A stale prev names both hashes by 16 hex digits; a transformation refusal with one error is exactly
+    'event <id>: <its message>' and names the event."""
+    first = ledger.submit(ChainWriter(signers).wire(soh(0)))
+    with pytest.raises(StaleChain) as e:
+        ledger.submit(ChainWriter(signers).wire(soh(1)))
+    assert e.value.detail == (f"event {PACK}-soh-1: prev[{PACK}] is {GENESIS[:16]}… but the chain of {PACK} is at "
+                              f"position 1 with hash {first.hash[:16]}…: fetch the head, re-sign and resubmit")
+    w = ChainWriter(signers)
+    assert ledger.ingest([w.wire(e) for e in small_graph()[:5]]).ok
+    one = ev(43, "cathode_production", sim.CAM_KR, "KR", "G", inputs=[{"lot": "li2co3", "mass_kg": 500}],
+             outputs=[out("x1", "material", 50, {"Li": 1})])
+    with pytest.raises(InvalidData) as e:
+        ledger.submit(ChainWriter(signers, ledger.heads(["li2co3"])).wire(one))
+    assert len(e.value.errors) == 1 and e.value.detail == f"event e43: {e.value.errors[0]['message']}"
+    assert e.value.extra["event_id"] == "e43"
