@@ -1107,7 +1107,11 @@ def test_certifier_roles_are_read_from_the_registry_and_cached(ledger: Ledger, s
     w = ChainWriter(signers)
     with pytest.raises(InvalidData) as e:
         ledger.submit(w.wire(recovered(1, "BPNL0000000000X1")))
-    assert e.value.errors[0]["rule"] == "certifier_is_recycler"
+    assert e.value.errors == [{"field": "outputs[0].origin.certified_by", "rule": "certifier_is_recycler",
+                               "value": "BPNL0000000000X1",
+                               "message": "outputs[0].origin.certified_by: BPNL0000000000X1 must be a participant "
+                                          "registered with the recycler role"}]
+    assert e.value.extra["event_id"] == "e01"
     cached = Ledger(store, key_cache_seconds=3600)
     assert cached.submit(w.wire(recovered(2, pilot.RECYCLER_EU))).status == "stored"
     with store.write() as c:
