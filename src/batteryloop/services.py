@@ -60,7 +60,7 @@ def build_services(settings: Settings, store: Store | None = None, *, migrate: b
                                 issuing_agency_code=settings.issuing_agency_code,
                                 accepted_issuing_agency_codes=settings.accepted_issuing_agency_codes)
     passports.audit = AuditLog(store)
-    trace = TraceService(store, TraceSettings.from_env())
+    trace = TraceService(store, TraceSettings.from_env(), passports=passports)
     keys = KeyStore(settings.var_dir / "keys")
     return Services(
         settings=settings,

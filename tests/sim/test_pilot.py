@@ -249,3 +249,53 @@ def test_second_pilot_on_the_same_store_is_refused_clearly(pilot_run: tuple[Any,
     with pytest.raises(ValueError, match="empty database"):
         run_pilot(s, PilotConfig(packs=10, years=1, dataspace=False))
     assert s.passports.count() == before
+
+
+def test_passports_carry_their_plant_and_years_recycled_content(pilot_run: tuple[Any, dict[str, Any]]) -> None:
+    """Art. 8 declares recycled content per model, plant and year: every pack's passport holds the share of its
+    model's packs built at its plant that year, from the ledger — not the catalogue's fixed demo figure.
+
+    Hand computation per group: share(el) = Σ_packs recycled_kg(el) / Σ_packs element_kg(el), with each pack's
+    recycled kg = its own share × its element mass (massbalance.shares, per lot), rounded to 0.01 %."""
+    from batteryloop.trace.massbalance import shares
+
+    s, rep = pilot_run
+    assert "recycled_content" not in s.passports.model_data("EM-NMC811-82")  # no fixed model figure
+    graph, recs = s.trace.queries._recycled("mass_balance", "year", "proportional")
+    groups: dict[tuple[str, str, str], list[Any]] = {}
+    for lot in graph.lots.values():
+        if lot.kind == "pack":
+            groups.setdefault((lot.model_id, lot.site, lot.produced_at[:4]), []).append(lot)
+    expected: dict[str, dict[str, Any]] = {}
+    for (model, site, year), lots in groups.items():
+        fields: dict[str, Any] = {"allocation_rule": "mass_balance"}
+        for el, name in (("Co", "cobalt"), ("Li", "lithium"), ("Ni", "nickel")):
+            have = sum(lt.elements_kg.get(el, 0.0) for lt in lots)
+            if have > 0:
+                got = sum((shares(lt, recs[lt.id], [el])[el]["total"] or 0.0) * lt.elements_kg.get(el, 0.0)
+                          for lt in lots)
+                fields[f"{name}_pct"] = round(100 * got / have, 2)
+        for lt in lots:
+            expected[lt.id] = fields
+    recs_by_id = s.passports.get_records(list(s.passports.iter_ids()))
+    originals = {pid: r for pid, r in recs_by_id.items() if not r.data.get("predecessor_ids")}
+    assert set(originals) == set(expected)  # every pack the pilot built has its passport, and no other
+    first, last = rep["years"][0], rep["years"][-1]
+    for pid, r in originals.items():
+        assert r.data["recycled_content"] == expected[pid], pid
+        if r.data["manufacture_date"][:4] == str(first):  # nothing recovered yet in the first year
+            assert all(v == 0.0 for k, v in r.data["recycled_content"].items() if k.endswith("_pct")), pid
+    late = [r.data["recycled_content"]["lithium_pct"] for r in originals.values()
+            if r.data["manufacture_date"][:4] == str(last)]
+    assert late and min(late) > 0  # later years: recovered lithium in every group
+    # one version per pack wrote it, at the end of its production year, naming year and rule
+    some = sorted(originals)[:5]
+    for pid in some:
+        hist = s.passports.history(pid)
+        writes = [h for h in hist if h["reason"].startswith("Art. 8 recycled content")]
+        assert len(writes) == 1 and writes[0]["reason"].startswith(
+            f"Art. 8 recycled content {originals[pid].data['manufacture_date'][:4]} from the ledger (mass_balance"), hist
+    # a repurposed pack's new passport keeps its cells' figure (repurposing does not change the materials)
+    for pid, r in recs_by_id.items():
+        if r.status == "repurposed" and r.data.get("predecessor_ids"):
+            assert r.data["recycled_content"] == expected[r.data["predecessor_ids"][0]]

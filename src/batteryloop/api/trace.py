@@ -128,12 +128,11 @@ def recycled_content(c: ParticipantDep, s: ServicesDep, model_id: str | None = N
     return json_response(s.trace.recycled_content(model_id=model_id, year=year, plant=plant, pack_id=pack_id, rule=rule))
 
 
-@router.post("/models/{model_id}/recycled-content",
-             summary="Write a model's recycled content (Art. 8) from the ledger into its passport data (manufacturer)")
-def apply_recycled_content(model_id: str, c: ParticipantDep, s: ServicesDep, year: int,
-                           plant: str | None = None) -> Response:
-    fields = s.trace.passport_recycled_content(model_id=model_id, year=year, plant=plant)
-    patch = {"recycled_content": {k: v for k, v in fields.items() if v is not None}}
-    out = s.passports.update_model(model_id, patch, c, reason=f"recycled content {year} from the ledger "
-                                   f"({fields.get('allocation_rule')})")
-    return json_response({"model_id": model_id, "version": out["version"], "recycled_content": patch["recycled_content"]})
+@router.post("/recycled-content/apply",
+             summary="Write Art. 8 recycled content from the ledger into the passports of a year's packs "
+                     "(their economic operator)")
+def apply_recycled_content(c: ParticipantDep, s: ServicesDep, year: Annotated[int, Query(ge=1900, le=2200)],
+                           model_id: str | None = None, plant: str | None = None) -> Response:
+    """Each pack made in ``year`` gets its model's, plant's and year's figure (``battery.recycled_content``),
+    one new passport version where it changed; passports the caller may not update are counted, not written."""
+    return json_response(s.trace.apply_recycled_content(year, c, model_id=model_id, plant=plant))

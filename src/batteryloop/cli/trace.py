@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import group, services
+from .common import caller, group, services
 from .common import guard as _guard
 from .common import out as _out
 
@@ -72,3 +72,18 @@ def recycled_content(model: Annotated[str, typer.Option(help="battery model id")
                      rule: Annotated[Optional[str], typer.Option(help="mass_balance or physical_segregation")] = None) -> None:
     """Recycled content (Art. 8) of a model's packs of a year, vs the 2031 and 2036 minimums."""
     _out(_guard(lambda: _svc().recycled_content(model_id=model, year=year, plant=plant, rule=rule)))
+
+
+@app.command("apply-recycled-content")
+def apply_recycled_content(year: Annotated[int, typer.Option(help="production year whose balance to apply")],
+                           model: Annotated[Optional[str], typer.Option(help="only this battery model")] = None,
+                           plant: Annotated[Optional[str], typer.Option(help="only this plant (site)")] = None,
+                           as_: Annotated[Optional[str], typer.Option("--as", help="act as this participant "
+                                                                     "(default: the node admin)")] = None) -> None:
+    """Write Art. 8 recycled content from the ledger into the passports of the packs made in a year.
+
+    Each pack gets its model's, plant's and year's figure under the node's rule (a new passport version where
+    it changed); the answer counts, per model and plant, the passports updated, unchanged, read-only, not on
+    this node and not yours to update."""
+    s = services()
+    _out(_guard(lambda: s.trace.apply_recycled_content(year, caller(s, as_), model_id=model, plant=plant)))

@@ -192,6 +192,7 @@ class PilotRun:
         self.outflow_packs: list[dict[str, Any]] = []
         self.recovered_by_year: list[dict[str, float]] = []
         self.timings: dict[str, float] = defaultdict(float)
+        self.recycled_content_versions = 0  # passport versions written by apply_recycled_content
         self.footprint_references: list[dict[str, Any]] = []
         self.dataspace: Any = None
         self.dsp_log: list[dict[str, Any]] = []
@@ -248,6 +249,9 @@ class PilotRun:
             keys.save(signer)
         maker = self.callers[pilot.AUTOMAKER]
         for m in pilot.battery_models():
+            # the catalogue's recycled content is a declaration for demos without a ledger; here each pack gets its
+            # model's, plant's and year's figure from the ledger's balance at the end of its year (apply_recycled_content)
+            m = {k: v for k, v in m.items() if k != "recycled_content"}
             self.s.passports.create_model(m, maker)
             fp = self.s.circular.apply_model_footprint(m["model_id"], maker, manufacturing_country="DE",
                                                        references=self.refs)
@@ -775,6 +779,14 @@ class PilotRun:
         self.timings["second life hubs"] += time.perf_counter() - t0
         self.second_life_by_year.append(out)
 
+    def apply_recycled_content(self, year: int) -> None:
+        """The year's balance is complete: the automaker writes each of the year's packs' recycled content (its
+        model's, plant's and year's, Art. 8) from the ledger into its passport."""
+        t0 = time.perf_counter()
+        rep = self.s.trace.apply_recycled_content(year, self.callers[pilot.AUTOMAKER])
+        self.recycled_content_versions += rep["versions"]
+        self.timings["recycled_content"] += time.perf_counter() - t0
+
     def snapshot(self, year: int) -> None:
         f = self.fleet
         states = Counter(int(s) for s in f.state)
@@ -833,6 +845,7 @@ def run_pilot(services: Any, config: PilotConfig | None = None, *, references: R
             run.progress(f"{year}: retiring, routing, recycling", built, cfg.packs)
             run.retire(year)
             run.flush()
+            run.apply_recycled_content(year)
             if run.dataspace is not None:
                 run.dataspace.pull_retired(year)
             run.snapshot(year)

@@ -328,6 +328,25 @@ class TraceQueries:
         return {"settings": {"rule": rule, "period": period, "allocation": allocation}, "rows": rows,
                 "minimums": mins, "references": [v.model_dump() for v in tracker.used()]}
 
+    def recycled_content_groups(self, *, year: int, model_id: str | None = None, plant: str | None = None,
+                                rule: str = "mass_balance", period: str = "year", allocation: str = "proportional",
+                                elements: Sequence[str] = RECYCLED_CONTENT_ELEMENTS) -> list[dict[str, Any]]:
+        """Art. 8 declares recycled content per battery model, manufacturing plant and year: the passport
+        fields of every (model, plant) group of the packs made in ``year`` (optionally one model or plant),
+        with the group's pack ids, from one pass over the ledger. Sorted by model, then plant."""
+        graph, recs = self._recycled(rule, period, allocation)
+        groups: dict[tuple[str, str], list[Lot]] = defaultdict(list)
+        for lt in graph.lots.values():
+            if (lt.kind == "pack" and lt.model_id and lt.produced_at[:4] == str(year)
+                    and (model_id is None or lt.model_id == model_id) and (plant is None or lt.site == plant)):
+                groups[(lt.model_id, lt.site)].append(lt)
+        out = []
+        for (model, site), packs in sorted(groups.items()):
+            res = aggregate(packs, recs, elements)
+            out.append({"model_id": model, "plant": site, "year": year, "packs": sorted(p.id for p in packs),
+                        "fields": _passport_fields(res, rule)})
+        return out
+
     def passport_recycled_content(self, pack_id: str | None = None, rule: str = "mass_balance", *,
                                   model_id: str | None = None, year: int | None = None, plant: str | None = None,
                                   split: bool = False, **kw: Any) -> dict[str, Any]:
@@ -336,17 +355,26 @@ class TraceQueries:
         packs of a year and plant (Art. 8 declares per model, plant and year). ``split`` adds the
         pre- and post-consumer shares (``cobalt_pre_consumer_pct`` …), which that model does not hold."""
         r = self.recycled_content(pack_id=pack_id, model_id=model_id, year=year, plant=plant, rule=rule, **kw)
-        names = {"Co": "cobalt", "Li": "lithium", "Ni": "nickel", "Pb": "lead"}
-        out: dict[str, Any] = {"allocation_rule": rule}
-        for el, v in r["elements"].items():
-            if v["total"] is None:
-                continue
-            n = names[el]
-            out[f"{n}_pct"] = round(v["total"] * 100, 2)
-            if split:
-                out[f"{n}_pre_consumer_pct"] = round(v["pre_consumer"] * 100, 2)
-                out[f"{n}_post_consumer_pct"] = round(v["post_consumer"] * 100, 2)
-        return out
+        return _passport_fields(r["elements"], rule, split=split)
+
+
+_METAL_NAMES = {"Co": "cobalt", "Li": "lithium", "Ni": "nickel", "Pb": "lead"}
+
+
+def _passport_fields(elements: Mapping[str, Mapping[str, Any]], rule: str, *, split: bool = False) -> dict[str, Any]:
+    """Shares (fractions) per element as the passport's percent fields, rounded to 0.01 %; an element the packs
+    do not contain (no total) is left out."""
+    out: dict[str, Any] = {"allocation_rule": rule}
+    for el, v in elements.items():
+        if v["total"] is None:
+            continue
+        n = _METAL_NAMES[el]
+        out[f"{n}_pct"] = round(v["total"] * 100, 2)
+        if split:
+            out[f"{n}_pre_consumer_pct"] = round(v["pre_consumer"] * 100, 2)
+            out[f"{n}_post_consumer_pct"] = round(v["post_consumer"] * 100, 2)
+    return out
+
 
 def _compare(res: Mapping[str, Mapping[str, Any]], mins: Mapping[str, Mapping[str, float]], tracker: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}

@@ -14,9 +14,10 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..access import Caller
+from ..access import Caller, Deny, Resource, decide
+from ..errors import NotFound, deny
 from ..reference import References
 from ..store.db import Store
 from .custody import DEFAULT_REGIONS
@@ -24,6 +25,9 @@ from .keys import Signer
 from .ledger import IngestReport, Ledger, SubmitResult
 from .queries import DEFAULT_RISK_FLAGS, RiskFlag, TraceQueries
 from .verify import VerifyReport
+
+if TYPE_CHECKING:
+    from ..passport.service import PassportService
 
 
 @dataclass
@@ -56,8 +60,10 @@ class TraceSettings:
 
 
 class TraceService:
-    def __init__(self, store: Store, settings: TraceSettings | None = None, refs: References | None = None) -> None:
+    def __init__(self, store: Store, settings: TraceSettings | None = None, refs: References | None = None,
+                 passports: PassportService | None = None) -> None:
         self.store = store
+        self.passports = passports  # recycled content is written into the packs' passports through it
         self.settings = settings or TraceSettings()
         self.ledger = Ledger(store)
         self.queries = TraceQueries(store, risk_flags=self.settings.risk_flags, regions=self.settings.regions,
@@ -136,3 +142,59 @@ class TraceService:
         return self.queries.passport_recycled_content(
             pack_id, rule=st.recycled_content_rule, model_id=model_id, year=year, plant=plant, split=split,
             period=st.mass_balance_period, allocation=st.mass_balance_allocation)
+
+    def apply_recycled_content(self, year: int, caller: Caller, *, model_id: str | None = None,
+                               plant: str | None = None) -> dict[str, Any]:
+        """Write Art. 8 recycled content into the passports of the packs made in ``year``: each pack gets the
+        figure of its model, plant and year from the ledger's balance under the node's rule, period and
+        allocation (``battery.recycled_content``).
+
+        One new passport version for each pack whose figure changed, all in one transaction, with a reason
+        naming the year and the rule. Left as they are, and counted: passports that already hold the figure
+        (``unchanged``), read-only ones (``read_only``: archived after recycling or superseded), packs whose
+        passport is not on this node (``no_passport``) and passports ``caller`` may not update
+        (``not_permitted``, decided by :mod:`batteryloop.access`). 403 when there are packs and ``caller`` may
+        update none of them."""
+        if self.passports is None:
+            raise RuntimeError("this trace service has no passport service to write recycled content into "
+                               "(build it with services.build_services)")
+        st = self.settings
+        groups = self.queries.recycled_content_groups(
+            year=year, model_id=model_id, plant=plant, rule=st.recycled_content_rule,
+            period=st.mass_balance_period, allocation=st.mass_balance_allocation)
+        if not groups and (model_id or plant):
+            raise NotFound("no packs" + (f" of model {model_id!r}" if model_id else "") + f" made in {year}"
+                           + (f" at {plant}" if plant else "") + " in the ledger")
+        recs = self.passports.get_records([p for g in groups for p in g["packs"]])
+        patches: dict[str, dict[str, Any]] = {}
+        out_groups = []
+        denied: Deny | None = None
+        for g in groups:
+            counts = {"packs": len(g["packs"]), "updated": 0, "unchanged": 0, "read_only": 0, "no_passport": 0,
+                      "not_permitted": 0}
+            for pid in g["packs"]:
+                rec = recs.get(pid)
+                if rec is None:
+                    counts["no_passport"] += 1  # a pack this node's ledger knows, whose passport lives elsewhere
+                    continue
+                d = decide(caller, "passport.update", Resource("passport", rec.id, operator=rec.economic_operator_id))
+                if isinstance(d, Deny):
+                    counts["not_permitted"] += 1
+                    denied = denied or d
+                elif rec.archived or rec.successor_id:
+                    counts["read_only"] += 1
+                elif rec.data.get("recycled_content") == g["fields"]:
+                    counts["unchanged"] += 1
+                else:
+                    patches[pid] = {"recycled_content": g["fields"]}
+                    counts["updated"] += 1
+            out_groups.append({"model_id": g["model_id"], "plant": g["plant"], "year": year,
+                               "recycled_content": g["fields"], **counts})
+        if denied is not None and not any(g["packs"] - g["not_permitted"] - g["no_passport"] for g in out_groups):
+            raise deny(caller.anonymous, denied.reason)
+        reason = (f"Art. 8 recycled content {year} from the ledger ({st.recycled_content_rule}, "
+                  f"{st.mass_balance_period}, {st.mass_balance_allocation})")
+        versions = self.passports.update_passports(patches, caller, reason=reason) if patches else 0
+        return {"year": year, "settings": {"rule": st.recycled_content_rule, "period": st.mass_balance_period,
+                                           "allocation": st.mass_balance_allocation},
+                "groups": out_groups, "versions": versions, "reason": reason}
