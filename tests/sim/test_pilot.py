@@ -281,21 +281,27 @@ def test_passports_carry_their_plant_and_years_recycled_content(pilot_run: tuple
     originals = {pid: r for pid, r in recs_by_id.items() if not r.data.get("predecessor_ids")}
     assert set(originals) == set(expected)  # every pack the pilot built has its passport, and no other
     first, last = rep["years"][0], rep["years"][-1]
+    # the balance is applied once at the end: passports still open get it; one archived after recycling is
+    # read-only (Art. 77(8)); one superseded by repurposing hands it on to the repurposed passport
+    carried = {r.data["predecessor_ids"][0]: r for r in recs_by_id.values()
+               if r.status == "repurposed" and r.data.get("predecessor_ids")}
+    checked = 0
     for pid, r in originals.items():
-        assert r.data["recycled_content"] == expected[pid], pid
+        holder = carried.get(pid, r) if r.successor_id else r
+        if holder.archived or (r.successor_id and pid not in carried):
+            assert "recycled_content" not in holder.data, pid  # read-only, or remanufactured: no figure
+            continue
+        assert holder.data["recycled_content"] == expected[pid], pid
+        checked += 1
         if r.data["manufacture_date"][:4] == str(first):  # nothing recovered yet in the first year
-            assert all(v == 0.0 for k, v in r.data["recycled_content"].items() if k.endswith("_pct")), pid
+            assert all(v == 0.0 for k, v in holder.data["recycled_content"].items() if k.endswith("_pct")), pid
+    assert checked > 0.7 * len(originals) and carried  # most packs are still open; some were repurposed
     late = [r.data["recycled_content"]["lithium_pct"] for r in originals.values()
-            if r.data["manufacture_date"][:4] == str(last)]
+            if r.data["manufacture_date"][:4] == str(last) and "recycled_content" in r.data]
     assert late and min(late) > 0  # later years: recovered lithium in every group
-    # one version per pack wrote it, at the end of its production year, naming year and rule
-    some = sorted(originals)[:5]
-    for pid in some:
+    # one version per passport wrote it, naming the pack's production year and the rule
+    for pid in sorted(p for p, r in originals.items() if "recycled_content" in r.data)[:5]:
         hist = s.passports.history(pid)
         writes = [h for h in hist if h["reason"].startswith("Art. 8 recycled content")]
         assert len(writes) == 1 and writes[0]["reason"].startswith(
             f"Art. 8 recycled content {originals[pid].data['manufacture_date'][:4]} from the ledger (mass_balance"), hist
-    # a repurposed pack's new passport keeps its cells' figure (repurposing does not change the materials)
-    for pid, r in recs_by_id.items():
-        if r.status == "repurposed" and r.data.get("predecessor_ids"):
-            assert r.data["recycled_content"] == expected[r.data["predecessor_ids"][0]]

@@ -779,12 +779,21 @@ class PilotRun:
         self.timings["second life hubs"] += time.perf_counter() - t0
         self.second_life_by_year.append(out)
 
-    def apply_recycled_content(self, year: int) -> None:
-        """The year's balance is complete: the automaker writes each of the year's packs' recycled content (its
-        model's, plant's and year's, Art. 8) from the ledger into its passport."""
+    def apply_recycled_content(self) -> None:
+        """Every year's balance is complete: each pack's recycled content (its model's, plant's and year's,
+        Art. 8) goes from the ledger into its passport — one ledger pass for all years (a pass per year made the
+        default pilot a fifth slower), a passport version per pack naming its year."""
+        from ..errors import Forbidden
+
         t0 = time.perf_counter()
-        rep = self.s.trace.apply_recycled_content(year, self.callers[pilot.AUTOMAKER])
-        self.recycled_content_versions += rep["versions"]
+        groups = self.s.trace.recycled_content_groups()
+        # the automaker its packs' passports; each second-life integrator the passports of the packs it repurposed
+        for who in (pilot.AUTOMAKER, *(REGION_ACTORS[r][2] for r in sorted(REGION_ACTORS))):
+            try:
+                rep = self.s.trace.apply_recycled_content(None, self.callers[who], groups=groups)
+            except Forbidden:  # an integrator that repurposed no pack: none of these passports is its to write
+                continue
+            self.recycled_content_versions += rep["versions"]
         self.timings["recycled_content"] += time.perf_counter() - t0
 
     def snapshot(self, year: int) -> None:
@@ -845,10 +854,11 @@ def run_pilot(services: Any, config: PilotConfig | None = None, *, references: R
             run.progress(f"{year}: retiring, routing, recycling", built, cfg.packs)
             run.retire(year)
             run.flush()
-            run.apply_recycled_content(year)
             if run.dataspace is not None:
                 run.dataspace.pull_retired(year)
             run.snapshot(year)
+        run.progress("recycled content into the passports", built, cfg.packs)
+        run.apply_recycled_content()
         run.progress("verifying ledger, writing report", built, cfg.packs)
         report = build_report(run, time.perf_counter() - t0)
     finally:

@@ -328,22 +328,24 @@ class TraceQueries:
         return {"settings": {"rule": rule, "period": period, "allocation": allocation}, "rows": rows,
                 "minimums": mins, "references": [v.model_dump() for v in tracker.used()]}
 
-    def recycled_content_groups(self, *, year: int, model_id: str | None = None, plant: str | None = None,
-                                rule: str = "mass_balance", period: str = "year", allocation: str = "proportional",
+    def recycled_content_groups(self, *, year: int | None = None, model_id: str | None = None,
+                                plant: str | None = None, rule: str = "mass_balance", period: str = "year",
+                                allocation: str = "proportional",
                                 elements: Sequence[str] = RECYCLED_CONTENT_ELEMENTS) -> list[dict[str, Any]]:
         """Art. 8 declares recycled content per battery model, manufacturing plant and year: the passport
-        fields of every (model, plant) group of the packs made in ``year`` (optionally one model or plant),
-        with the group's pack ids, from one pass over the ledger. Sorted by model, then plant."""
+        fields of every (model, plant, year) group of the packs made in ``year`` (every year when None;
+        optionally one model or plant), with the group's pack ids, from one pass over the ledger. Sorted by
+        year, model, then plant."""
         graph, recs = self._recycled(rule, period, allocation)
-        groups: dict[tuple[str, str], list[Lot]] = defaultdict(list)
+        groups: dict[tuple[int, str, str], list[Lot]] = defaultdict(list)
         for lt in graph.lots.values():
-            if (lt.kind == "pack" and lt.model_id and lt.produced_at[:4] == str(year)
+            if (lt.kind == "pack" and lt.model_id and (year is None or lt.produced_at[:4] == str(year))
                     and (model_id is None or lt.model_id == model_id) and (plant is None or lt.site == plant)):
-                groups[(lt.model_id, lt.site)].append(lt)
+                groups[(int(lt.produced_at[:4]), lt.model_id, lt.site)].append(lt)
         out = []
-        for (model, site), packs in sorted(groups.items()):
+        for (y, model, site), packs in sorted(groups.items()):
             res = aggregate(packs, recs, elements)
-            out.append({"model_id": model, "plant": site, "year": year, "packs": sorted(p.id for p in packs),
+            out.append({"model_id": model, "plant": site, "year": y, "packs": sorted(p.id for p in packs),
                         "fields": _passport_fields(res, rule)})
         return out
 

@@ -143,37 +143,68 @@ class TraceService:
             pack_id, rule=st.recycled_content_rule, model_id=model_id, year=year, plant=plant, split=split,
             period=st.mass_balance_period, allocation=st.mass_balance_allocation)
 
-    def apply_recycled_content(self, year: int, caller: Caller, *, model_id: str | None = None,
-                               plant: str | None = None) -> dict[str, Any]:
-        """Write Art. 8 recycled content into the passports of the packs made in ``year``: each pack gets the
-        figure of its model, plant and year from the ledger's balance under the node's rule, period and
-        allocation (``battery.recycled_content``).
+    def recycled_content_groups(self, year: int | None = None, *, model_id: str | None = None,
+                                plant: str | None = None) -> list[dict[str, Any]]:
+        """The Art. 8 figure of every (model, plant, year) group of packs, with their ids, under the node's
+        settings (one ledger pass); ``apply_recycled_content`` writes them into passports."""
+        st = self.settings
+        return self.queries.recycled_content_groups(
+            year=year, model_id=model_id, plant=plant, rule=st.recycled_content_rule,
+            period=st.mass_balance_period, allocation=st.mass_balance_allocation)
 
-        One new passport version for each pack whose figure changed, all in one transaction, with a reason
-        naming the year and the rule. Left as they are, and counted: passports that already hold the figure
-        (``unchanged``), read-only ones (``read_only``: archived after recycling or superseded), packs whose
-        passport is not on this node (``no_passport``) and passports ``caller`` may not update
-        (``not_permitted``, decided by :mod:`batteryloop.access`). 403 when there are packs and ``caller`` may
-        update none of them."""
+    def apply_recycled_content(self, year: int | None, caller: Caller, *, model_id: str | None = None,
+                               plant: str | None = None, groups: list[dict[str, Any]] | None = None
+                               ) -> dict[str, Any]:
+        """Write Art. 8 recycled content into the passports of the packs made in ``year`` (every year in the
+        ledger when None, still one pass): each pack gets the figure of its model, plant and year from the
+        ledger's balance under the node's rule, period and allocation (``battery.recycled_content``).
+        ``groups`` (from :meth:`recycled_content_groups`) saves the ledger pass when several operators apply
+        the same balance.
+
+        A pack whose passport was superseded by repurposing carries the figure on to its repurposed passport
+        (repurposing changes the use, not the materials); a remanufactured one does not (modules may have been
+        replaced), nor does a repurposed passport that has since become waste (it no longer says how it was
+        made). One new passport version for each passport whose figure changed, one transaction per
+        production year, with a reason naming the year and the rule. Left as they are, and counted: passports
+        that already hold the figure (``unchanged``), read-only ones (``read_only``: archived after recycling
+        or superseded), packs whose passport is not on this node (``no_passport``) and passports ``caller``
+        may not update (``not_permitted``, decided by :mod:`batteryloop.access`). 403 when there are packs
+        and ``caller`` may update none of them."""
         if self.passports is None:
             raise RuntimeError("this trace service has no passport service to write recycled content into "
                                "(build it with services.build_services)")
         st = self.settings
-        groups = self.queries.recycled_content_groups(
-            year=year, model_id=model_id, plant=plant, rule=st.recycled_content_rule,
-            period=st.mass_balance_period, allocation=st.mass_balance_allocation)
+        if groups is None:
+            groups = self.recycled_content_groups(year, model_id=model_id, plant=plant)
         if not groups and (model_id or plant):
-            raise NotFound("no packs" + (f" of model {model_id!r}" if model_id else "") + f" made in {year}"
+            raise NotFound("no packs" + (f" of model {model_id!r}" if model_id else "")
+                           + (f" made in {year}" if year is not None else "")
                            + (f" at {plant}" if plant else "") + " in the ledger")
         recs = self.passports.get_records([p for g in groups for p in g["packs"]])
-        patches: dict[str, dict[str, Any]] = {}
+        # the repurposed passports that carry a superseded pack's figure on (chains are short: follow each link)
+        pending = {r.successor_id for r in recs.values() if r.successor_id}
+        while pending:
+            found = self.passports.get_records(sorted(pending))
+            recs.update(found)
+            pending = {r.successor_id for r in found.values() if r.successor_id and r.successor_id not in recs}
+
+        def target(pid: str) -> Any:
+            rec = recs.get(pid)
+            while rec is not None and rec.successor_id:
+                nxt = recs.get(rec.successor_id)
+                if nxt is None or nxt.status != "repurposed" or rec.id not in (nxt.data.get("predecessor_ids") or ()):
+                    break
+                rec = nxt
+            return rec
+
+        patches: dict[str, tuple[int, dict[str, Any]]] = {}
         out_groups = []
         denied: Deny | None = None
         for g in groups:
             counts = {"packs": len(g["packs"]), "updated": 0, "unchanged": 0, "read_only": 0, "no_passport": 0,
                       "not_permitted": 0}
             for pid in g["packs"]:
-                rec = recs.get(pid)
+                rec = target(pid)
                 if rec is None:
                     counts["no_passport"] += 1  # a pack this node's ledger knows, whose passport lives elsewhere
                     continue
@@ -186,15 +217,17 @@ class TraceService:
                 elif rec.data.get("recycled_content") == g["fields"]:
                     counts["unchanged"] += 1
                 else:
-                    patches[pid] = {"recycled_content": g["fields"]}
+                    patches[rec.id] = (g["year"], {"recycled_content": g["fields"]})
                     counts["updated"] += 1
-            out_groups.append({"model_id": g["model_id"], "plant": g["plant"], "year": year,
+            out_groups.append({"model_id": g["model_id"], "plant": g["plant"], "year": g["year"],
                                "recycled_content": g["fields"], **counts})
         if denied is not None and not any(g["packs"] - g["not_permitted"] - g["no_passport"] for g in out_groups):
             raise deny(caller.anonymous, denied.reason)
-        reason = (f"Art. 8 recycled content {year} from the ledger ({st.recycled_content_rule}, "
-                  f"{st.mass_balance_period}, {st.mass_balance_allocation})")
-        versions = self.passports.update_passports(patches, caller, reason=reason) if patches else 0
+        how = f"from the ledger ({st.recycled_content_rule}, {st.mass_balance_period}, {st.mass_balance_allocation})"
+        versions = 0
+        for y in sorted({y for y, _ in patches.values()}):  # one transaction per year: its reason names the year
+            part = {pid: patch for pid, (py, patch) in patches.items() if py == y}
+            versions += self.passports.update_passports(part, caller, reason=f"Art. 8 recycled content {y} {how}")
         return {"year": year, "settings": {"rule": st.recycled_content_rule, "period": st.mass_balance_period,
                                            "allocation": st.mass_balance_allocation},
-                "groups": out_groups, "versions": versions, "reason": reason}
+                "groups": out_groups, "versions": versions, "reason": f"Art. 8 recycled content <year> {how}"}
