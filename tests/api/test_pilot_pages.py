@@ -193,6 +193,11 @@ def test_footprint_stacks_the_passport_stages(small: Any) -> None:
     assert len(bars) == 4
     raw = next(t for t in bars if t["name"] == "raw material acquisition")
     assert raw["y"] == [fp[m]["raw_material_kgco2e_per_kwh"] for m in raw["x"]]
+    # the text says what the method did: the pilot's footprints subtract no recycling credit, so no stage is
+    # negative and the page must not say it can be
+    assert all(v["end_of_life_kgco2e_per_kwh"] >= 0 for v in fp.values())
+    text = " ".join(small.get("/pilot/footprint").text.split())
+    assert "credit for recovered material is not subtracted" in text and "can be negative" not in text
 
 
 def test_economics_cumulative_lines_sum_the_cash_flows(small: Any) -> None:
@@ -216,14 +221,21 @@ def test_routes_page_aggregates_for_the_public_and_details_for_overseers(rich: A
     # means over fewer than three packs are withheld; the box plot only has routes with three packs or more
     from batteryloop.web.pilot.routes import route_label
 
-    groups = Counter((d["year"], route_label(d["route"])) for d in rich.report["decisions_sample"])
     rows = re.findall(r"<tr><td>(\d{4})</td><td>([^<]+)</td><td class=\"num\">(\d+)</td>.*?</tr>", public)
-    assert rows and len(rows) == len(groups)
+    assert rows
     for year, route, n in rows:
-        assert int(n) == groups[(int(year), route)]
         row = next(r for r in public.split("<tr>") if r.startswith(f"<td>{year}</td><td>{route}</td>"))
         assert (row.count("—") == 2) == (int(n) < 3), row
-    routes = Counter(route_label(d["route"]) for d in rich.report["decisions_sample"])
+    # every decision is counted, not a sample: the table's packs per year are the year's route counts, which the
+    # simulator tallied on its own (routes_by_year), and they add up to the summary's decisions
+    per_year = Counter()
+    for year, _, n in rows:
+        per_year[int(year)] += int(n)
+    assert per_year == {r["year"]: sum(v for k, v in r.items() if k != "year") for r in rich.report["routes_by_year"]
+                        if sum(v for k, v in r.items() if k != "year")}
+    assert sum(per_year.values()) == rich.report["summary"]["route_decisions"]
+    assert f"All {rich.report['summary']['route_decisions']} decisions" in " ".join(public.split())
+    routes = Counter({route_label(r): q["n"] for r, q in rich.report["decision_groups"]["soh_by_route"].items()})
     boxes = figures(public).get("routes-soh", [])
     assert sorted(b["x"][0] for b in boxes) == sorted(r for r, n in routes.items() if n >= 3)
     assert boxes, "this run has routes with three decisions or more"
