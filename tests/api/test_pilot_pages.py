@@ -186,6 +186,24 @@ def test_materials_sankey_and_minimums(small: Any) -> None:
     assert "recycled_content_min_fraction" in html and 'class="tag verified"' in html
 
 
+def test_health_by_cohort_follows_the_packs_of_a_build_year(small: Any) -> None:
+    """A fleet mean mixes new packs with old: the cohort chart splits the packs in vehicles by build year. Each
+    year's cohorts together are the packs in vehicles (fleet_by_year counts them separately), and their
+    pack-weighted mean is the fleet's (the per-model means weighted the same way)."""
+    figs = figures(small.get("/pilot/health").text)
+    assert figs["health-cohorts"]
+    for row, fleet in zip(small.report["soh_by_year"], small.report["fleet_by_year"], strict=True):
+        co, mo = row["cohorts"], row["models"]
+        assert sum(v["n"] for v in co.values()) == fleet["in vehicles"] == sum(v["n"] for v in mo.values())
+        assert all(v["age_years"] == row["year"] - int(b) for b, v in co.items())
+        if co:
+            w = sum(v["n"] * v["mean"] for v in co.values()) / sum(v["n"] for v in co.values())
+            assert w == pytest.approx(sum(v["n"] * v["mean"] for v in mo.values()) / sum(v["n"] for v in mo.values()),
+                                      abs=0.01)
+    first = figs["health-cohorts"][0]
+    assert first["name"] == f"built {small.report['years'][0]}" and first["x"][0] == 0
+
+
 def test_footprint_stacks_the_passport_stages(small: Any) -> None:
     figs = figures(small.get("/pilot/footprint").text)
     fp = small.report["footprint"]

@@ -814,6 +814,15 @@ class PilotRun:
             sel = veh & (usages == u)
             if sel.any():
                 row["usages"][u] = {"n": int(sel.sum()), "mean": round(float(f.soh[sel].mean()), 2)}
+        # by cohort (the year the packs were built): a fleet mean mixes new packs with old ones and falls or rises
+        # with the mix; a cohort's mean follows the same packs as they age
+        row["cohorts"] = {}
+        for built in sorted({int(y) for y in f.made[veh]}):
+            sel = veh & (f.made == built)
+            v = f.soh[sel]
+            row["cohorts"][str(built)] = {"n": int(sel.sum()), "age_years": year - built,
+                                          "mean": round(float(v.mean()), 2),
+                                          "mean_cycles": round(float(f.fec[sel].mean()), 1)}
         sl = f.state == STATE_SECOND_LIFE
         if sl.any():
             row["second_life"] = {"n": int(sl.sum()), "mean": round(float(f.soh[sl].mean()), 2)}
