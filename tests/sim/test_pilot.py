@@ -305,3 +305,15 @@ def test_passports_carry_their_plant_and_years_recycled_content(pilot_run: tuple
         writes = [h for h in hist if h["reason"].startswith("Art. 8 recycled content")]
         assert len(writes) == 1 and writes[0]["reason"].startswith(
             f"Art. 8 recycled content {originals[pid].data['manufacture_date'][:4]} from the ledger (mass_balance"), hist
+
+
+def test_footprints_use_the_cell_makers_grid(pilot_run: tuple[Any, dict[str, Any]]) -> None:
+    """Cell manufacturing is the footprint's main production stage; its electricity is the cell maker's country's
+    (Korea for the NMC811 cells, China for the LFP cells), not Germany's, where the packs were only designed."""
+    s, rep = pilot_run
+    for model_id, country in (("EM-NMC811-82", "KR"), ("EM-LFP-60", "CN")):
+        stored = s.passports.model_data(model_id)["carbon_footprint"]
+        theirs = s.circular.model_footprint(model_id, manufacturing_country=country)["passport_fields"]
+        german = s.circular.model_footprint(model_id, manufacturing_country="DE")["passport_fields"]
+        assert stored["main_production_kgco2e_per_kwh"] == pytest.approx(theirs["main_production_kgco2e_per_kwh"])
+        assert stored["main_production_kgco2e_per_kwh"] != pytest.approx(german["main_production_kgco2e_per_kwh"])

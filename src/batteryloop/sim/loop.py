@@ -253,10 +253,18 @@ class PilotRun:
             # model's, plant's and year's figure from the ledger's balance at the end of its year (apply_recycled_content)
             m = {k: v for k, v in m.items() if k != "recycled_content"}
             self.s.passports.create_model(m, maker)
-            fp = self.s.circular.apply_model_footprint(m["model_id"], maker, manufacturing_country="DE",
+            # the footprint's main production stage is cell manufacturing: its electricity is the cell maker's
+            # country's (the packs are only assembled in Europe and Korea)
+            fp = self.s.circular.apply_model_footprint(m["model_id"], maker,
+                                                       manufacturing_country=self.cell_country(m["model_id"]),
                                                        references=self.refs)
             self.footprint_references += (fp.get("result") or {}).get("references") or []
         return tokens
+
+    def cell_country(self, model_id: str) -> str:
+        """The country of the model's cell maker (where its cells, and most of its footprint, are made)."""
+        maker = CELL_MAKER[model_id]
+        return next(p["country"] for p in pilot.PARTICIPANTS + pilot.LOOP_PARTICIPANTS if p["id"] == maker)
 
     # ------------------------------------------------------------------ one year
     def produce(self, year: int, first: int, count: int) -> list[int]:
