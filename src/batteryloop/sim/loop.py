@@ -69,7 +69,7 @@ REGION_ACTORS = {  # region → (dismantler, recycler, second-life integrator, i
     "EU": (pilot.DISMANTLER_EU, pilot.RECYCLER_EU, pilot.SECOND_LIFE_EU, ("NL", "Rotterdam city storage hub (solar)")),
     "KR": (pilot.DISMANTLER_KR, pilot.RECYCLER_KR, pilot.SECOND_LIFE_KR, ("KR", "Jeju solar storage hub")),
 }
-HUB_LATITUDE = {"EU": 51.9, "KR": 33.5}  # Rotterdam, Jeju
+HUB_SITE = {"EU": "Rotterdam", "KR": "Jeju"}  # the integrators' hubs (reference hub_sites: clock, tariff, sun, demand)
 RECYCLER_SITE = {pilot.RECYCLER_EU: ("DE", "Magdeburg hydromet"), pilot.RECYCLER_KR: ("KR", "Gunsan hydromet")}
 DISMANTLER_SITE = {pilot.DISMANTLER_EU: ("BE", "Antwerp dismantling"), pilot.DISMANTLER_KR: ("KR", "Daegu dismantling")}
 # the pilot's recyclers run hydrometallurgical plants: the other recycling processes are not on offer
@@ -755,7 +755,7 @@ class PilotRun:
                 continue
             ids = [f.passport[i] for i in sel[:max_packs]]
             plan = plan_from_passports(self.s.passports, self.callers[sl_op], passport_ids=ids, hub_name=hub[1],
-                                       template={"latitude_deg": HUB_LATITUDE[region]})
+                                       site=HUB_SITE[region], template={"start_date": f"{year}-01-01"})
             if not plan["configs"]:
                 row["note"] = "no balanced string could be assembled from these packs"
                 continue
