@@ -11,7 +11,9 @@ The finding kinds (:data:`FINDING_KINDS`):
 * ``country_change_without_shipment`` — two consecutive events of the pack place it in two countries
   and no shipment record (``transport``, ``collection`` or ``export``) lies between them.
 * ``impossible_move`` — the pack is observed in one country and then in another sooner than the
-  minimum transit time (default :data:`MIN_TRANSIT_HOURS`): no shipment could have carried it.
+  minimum transit time (default :data:`MIN_TRANSIT_HOURS`): no shipment could have carried it. An event
+  observes the pack where it took place; a shipment where the pack leaves from (an export's place, a
+  transport's or collection's origin); documents and transactions (:data:`UNLOCATED_KINDS`) not at all.
 * ``left_region_without_export`` — a transport or collection took the pack out of a watched region
   (EU, KR, JP by default) with no export record.
 * ``exported_before_end_of_life`` — an export before any retirement test or removal.
@@ -83,6 +85,8 @@ its rhythm in the vehicle was (the rhythm was the vehicle's)."""
 MIN_TRANSIT_HOURS = 1.0
 """The shortest plausible cross-border move of a pack (loading, a border, unloading): faster is impossible.
 A floor that catches records no shipment could produce; pass a longer one for long routes."""
+BURST_DAYS = 1.0
+"""Intervals shorter than a day are not a reporting rhythm (events recorded together)."""
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 
@@ -90,7 +94,7 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # the ledger's time text (events.UtcTime)
 
 CSV_COLUMNS = ("kind", "pack", "model_id", "country", "from_country", "from_region", "holder", "actor", "event_id",
                "at", "last_event_at", "gap_days", "threshold_days", "median_interval_days", "threshold_basis",
-               "elapsed_hours", "message")
+               "elapsed_seconds", "message")
 
 
 def _bad(field_: str, rule: str, message: str, value: Any) -> InvalidData:
@@ -111,8 +115,9 @@ class SilenceRule:
     """When a pack is silent: its gap since its last event exceeds its threshold.
 
     threshold = max(``floor_days``, ``k`` × the median of its intervals between events) when it has at
-    least ``min_intervals`` intervals (zero-length ones — events recorded together — left out), else
-    ``default_days``; a pack last seen removed from its vehicle: at most ``removed_days``.
+    least ``min_intervals`` intervals, else ``default_days``; a pack last seen removed from its vehicle: at
+    most ``removed_days``. Intervals shorter than :data:`BURST_DAYS` are left out: events recorded together
+    (a sale and its installation, a retirement test and its decision) are one report, not a rhythm.
     """
 
     k: float = SILENCE_K
@@ -124,7 +129,8 @@ class SilenceRule:
     def threshold(self, times: Sequence[dt.datetime], status: str | None = None
                   ) -> tuple[float, float | None, str]:
         """(threshold in days, median interval in days or ``None``, basis: rhythm, default or removed)."""
-        gaps = [(b - a).total_seconds() / 86400 for a, b in zip(times, times[1:], strict=False) if b > a]
+        gaps = [g for a, b in zip(times, times[1:], strict=False)
+                if (g := (b - a).total_seconds() / 86400) >= BURST_DAYS]
         median = statistics.median(gaps) if len(gaps) >= self.min_intervals else None
         days, basis = ((max(self.floor_days, self.k * median), "rhythm") if median is not None
                        else (self.default_days, "default"))
@@ -277,10 +283,14 @@ def pack_findings(pack: str, events: Sequence[Mapping[str, Any]], *, as_of: dt.d
                                        f"holder {state['holder']}) with no export record"})
                 covered = True  # report a move once
         shipped = kind in SHIPMENT_KINDS
-        if not shipped:  # an observation of the pack where the event took place
+        if shipped:  # a shipment observes the pack where it leaves from
+            origin = ev["place"]["country"] if kind == "export" else \
+                ((ev.get("data") or {}).get("origin") or {}).get("country", where)
+            seen = (origin, at) if origin else seen
+        else:  # an observation of the pack where the event took place
             if seen is not None and seen[0] != country and at - seen[1] < min_transit:
                 hours = (at - seen[1]).total_seconds() / 3600
-                out.append({**common, "kind": "impossible_move", "from_country": seen[0], "elapsed_hours": round(hours, 6),
+                out.append({**common, "kind": "impossible_move", "from_country": seen[0], "elapsed_seconds": round(hours * 3600, 3),
                             "message": f"pack {pack}: in {seen[0]} at {seen[1].isoformat()}, in {country} "
                                        f"{_duration(hours)} later (event {ev['id']}): less than the minimum transit "
                                        f"time of {params.min_transit_hours:g} h"})
@@ -296,10 +306,13 @@ def pack_findings(pack: str, events: Sequence[Mapping[str, Any]], *, as_of: dt.d
         days, median, basis = params.silence.threshold(times, state["status"])
         gap = (as_of - times[-1]).total_seconds() / 86400
         if gap > days:
-            why = {"rhythm": f"{params.silence.k:g} × its median interval of {median:.1f} days"
-                             + (f", floor {params.silence.floor_days:g}" if days == params.silence.floor_days else ""),
-                   "default": f"the default for a pack with fewer than {params.silence.min_intervals} intervals",
-                   "removed": "the limit for a pack removed from its vehicle and not collected"}[basis]
+            if basis == "rhythm":
+                why = f"{params.silence.k:g} × its median interval of {median:.1f} days" + (
+                    f", held to the floor of {params.silence.floor_days:g}" if days == params.silence.floor_days else "")
+            elif basis == "default":
+                why = f"the default for a pack with fewer than {params.silence.min_intervals} intervals between events"
+            else:
+                why = "the limit for a pack removed from its vehicle and not collected"
             out.append({**base, "kind": "silent", "holder": state["holder"], "actor": last["actor"],
                         "country": state["country"], "status": state["status"], "event_id": last["id"],
                         "at": last["occurred_at"], "last_event_at": last["occurred_at"], "gap_days": round(gap, 3),
