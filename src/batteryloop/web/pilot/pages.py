@@ -2,7 +2,8 @@
 run's stored report and hands it to the section's builder and template.
 
 The pages read :func:`batteryloop.sim.report.latest_report` (one JSON document per run in ``pilot_runs``)
-and draw it with plotly figures built by the section modules (server side, drawn by the bundled plotly.js
+— the outflows page also asks the ledger's live outflow report, the query ``GET /api/v1/trace/outflows``
+answers, so that the two agree — and draw it with plotly figures built by the section modules (server side, drawn by the bundled plotly.js
 through the ``_charts.html`` macro). They show aggregate figures and are public, with two exceptions that
 follow the platform's own access rules: the outflow findings (holders, countries, pack by pack) are
 answered to authorities and the node admin only, as ``GET /api/v1/trace/outflows`` is; and the per-pack
