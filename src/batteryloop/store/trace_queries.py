@@ -179,7 +179,7 @@ def pack_events(conn: Any) -> Any:
     q = (select(C.c.subject, L.c.model_id, E.c.id, E.c.kind, E.c.actor, E.c.occurred_at, E.c.country, body)
          .select_from(C.join(L, L.c.id == C.c.subject).join(E, E.c.id == C.c.event_id))
          .where(L.c.kind == "pack").order_by(C.c.subject, C.c.seq))
-    return conn.execute(q)
+    return conn.execute(q.execution_options(yield_per=10_000))  # batches, not the whole ledger in memory
 
 
 def ledger_mark(conn: Any) -> tuple[int | None, str | None]:

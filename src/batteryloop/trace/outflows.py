@@ -106,8 +106,7 @@ def time_text(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).strftime(TIME_FORMAT)
 
 
-def parse_time(t: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(t.replace("Z", "+00:00"))
+parse_time = dt.datetime.fromisoformat  # reads the ledger's time text, "Z" included (Python 3.11)
 
 
 @dataclass(frozen=True)
@@ -247,14 +246,14 @@ def pack_findings(pack: str, events: Sequence[Mapping[str, Any]], *, as_of: dt.d
     where: str | None = None  # the country the pack was last located in (a shipment's destination counts)
     shipped = False  # a shipment record since the last located event
     status: str | None = None  # the custody status before the event
-    seen: tuple[str, dt.datetime] | None = None  # (country, time) of the last event observing the pack in place
+    seen: tuple[str, str] | None = None  # (country, time text) of the last event observing the pack in place
     state: dict[str, Any] | None = None
     for ev, state in custody_replay(pack, evs):
         kind = ev["kind"]
         if kind in UNLOCATED_KINDS:  # a document or a transaction: placed where it was made, not where the pack is
             status = state["status"]
             continue
-        at = parse_time(ev["occurred_at"])
+        at = ev["occurred_at"]
         country = state["country"]  # the place, or a shipment's destination
         region = region_of(country, regions)
         common = {**base, "event_id": ev["id"], "holder": state["holder"], "actor": ev["actor"], "at": ev["occurred_at"],
@@ -288,10 +287,11 @@ def pack_findings(pack: str, events: Sequence[Mapping[str, Any]], *, as_of: dt.d
                 ((ev.get("data") or {}).get("origin") or {}).get("country", where)
             seen = (origin, at) if origin else seen
         else:  # an observation of the pack where the event took place
-            if seen is not None and seen[0] != country and at - seen[1] < min_transit:
-                hours = (at - seen[1]).total_seconds() / 3600
+            if seen is not None and seen[0] != country and \
+                    (elapsed := parse_time(at) - parse_time(seen[1])) < min_transit:
+                hours = elapsed.total_seconds() / 3600
                 out.append({**common, "kind": "impossible_move", "from_country": seen[0], "elapsed_seconds": round(hours * 3600, 3),
-                            "message": f"pack {pack}: in {seen[0]} at {seen[1].isoformat()}, in {country} "
+                            "message": f"pack {pack}: in {seen[0]} at {seen[1]}, in {country} "
                                        f"{_duration(hours)} later (event {ev['id']}): less than the minimum transit "
                                        f"time of {params.min_transit_hours:g} h"})
             seen = (country, at)

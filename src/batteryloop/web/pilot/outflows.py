@@ -50,7 +50,8 @@ def outflows(rep: dict[str, Any], c: Caller, live: dict[str, Any] | None = None,
     import plotly.graph_objects as go
 
     stored = rep.get("outflows") if isinstance(rep.get("outflows"), dict) else None
-    out = live if live is not None else stored
+    # the live report, unless the ledger has no pack and the run stored none (an older run, another store)
+    out = live if live is not None and (live.get("packs_checked") or stored is not None) else stored
     counts = (out or {}).get("counts") or {}
     simulated = [x for x in (stored or {}).get("simulated") or [] if isinstance(x, dict)]
     findings = [x for x in (out or {}).get("findings") or [] if isinstance(x, dict)]
