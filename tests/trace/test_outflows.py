@@ -169,6 +169,7 @@ def test_events_after_the_as_of_date_are_not_read() -> None:
     ({"as_of": "2025-13-01"}, "as_of", "date"), ({"as_of": "yesterday"}, "as_of", "date"),
     ({"limit": 0}, "limit", "positive"), ({"limit": 10**6}, "limit", "maximum"), ({"offset": -1}, "offset", "non_negative"),
     ({"min_transit_hours": float("nan")}, "min_transit_hours", "finite"),
+    ({"country": "Germany"}, "country", "country_code"),
 ])
 def test_a_bad_parameter_is_named(given: dict[str, Any], name: str, rule: str) -> None:
     with pytest.raises(InvalidData) as e:

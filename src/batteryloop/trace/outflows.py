@@ -174,6 +174,9 @@ class OutflowParams:
             for x in kinds:
                 if x not in FINDING_KINDS:
                     raise _bad("kind", "enum", f"unknown finding kind {x!r}: use one of {', '.join(FINDING_KINDS)}", x)
+        if country and not (len(country.strip()) == 2 and country.strip().isalpha()):
+            raise _bad("country", "country_code", f"{country!r} is not an ISO 3166-1 alpha-2 country code (two "
+                       "letters, e.g. DE, KR, NL)", country)
         lim = None if limit is None else int(_number("limit", limit, DEFAULT_LIMIT, integer=True, positive=True))
         if lim is not None and lim > MAX_LIMIT:
             raise _bad("limit", "maximum", f"{lim} is more than {MAX_LIMIT} findings a page: page with offset, or "
