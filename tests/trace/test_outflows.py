@@ -149,6 +149,12 @@ def test_moves_that_need_no_record() -> None:
     assert run("E", evs, t(204)) == []
     moved = evs + [body("rep", "repurposing", t(210), "NL", "E")]  # retired, DE → NL without a transport
     assert kinds(run("E", moved, t(211))) == [("country_change_without_shipment", "rep")]
+    # a transport declared to Germany, but the pack turns up in the Netherlands: that move is unrecorded
+    astray = evs[:5] + [body("col", "collection", t(201), "BE", "E", data={"origin": {"country": "BE", "site": "a"},
+                                                                         "destination": {"country": "DE", "site": "b"}}),
+                        body("test", "retirement_test", t(203), "NL", "E", data={"soh_capacity_pct": 70})]
+    [f] = run("E", astray, t(204))
+    assert (f["kind"], f["from_country"], f["country"]) == ("country_change_without_shipment", "DE", "NL")
     # a transport out of the EU without an export record: left the region
     away = evs + [body("tr", "transport", t(210), "DE", "E", data={"origin": {"country": "DE", "site": "b"},
                                                                      "destination": {"country": "UA", "site": "c"}})]

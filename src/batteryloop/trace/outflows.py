@@ -247,7 +247,6 @@ def pack_findings(pack: str, events: Sequence[Mapping[str, Any]], *, as_of: dt.d
     covered = False  # an export (or an unrecorded move already reported) covers the current stay outside it
     retired = False
     where: str | None = None  # the country the pack was last located in (a shipment's destination counts)
-    shipped = False  # a shipment record since the last located event
     status: str | None = None  # the custody status before the event
     seen: tuple[str, str] | None = None  # (country, time text) of the last event observing the pack in place
     state: dict[str, Any] | None = None
@@ -271,7 +270,7 @@ def pack_findings(pack: str, events: Sequence[Mapping[str, Any]], *, as_of: dt.d
             leaves = last_region is not None and region != last_region and not covered
             in_service = status in IN_SERVICE_STATUSES and region is not None and region == region_of(where, regions)
             if kind not in SHIPMENT_KINDS:
-                if not shipped and not in_service:
+                if not in_service:  # after a shipment, ``where`` is its destination: elsewhere is unrecorded
                     out.append({**common, "kind": "country_change_without_shipment", "from_country": where,
                                 "from_region": last_region if leaves else None,
                                 "message": f"pack {pack}: in {where}, then in {country} ({kind} event {ev['id']}, "
@@ -284,8 +283,7 @@ def pack_findings(pack: str, events: Sequence[Mapping[str, Any]], *, as_of: dt.d
                             "message": f"pack {pack}: custody moved from {last_region} to {country} (event {ev['id']}, "
                                        f"holder {state['holder']}) with no export record"})
                 covered = True  # report a move once
-        shipped = kind in SHIPMENT_KINDS
-        if shipped:  # a shipment observes the pack where it leaves from
+        if kind in SHIPMENT_KINDS:  # a shipment observes the pack where it leaves from
             origin = ev["place"]["country"] if kind == "export" else \
                 ((ev.get("data") or {}).get("origin") or {}).get("country", where)
             seen = (origin, at) if origin else seen
@@ -304,8 +302,8 @@ def pack_findings(pack: str, events: Sequence[Mapping[str, Any]], *, as_of: dt.d
             last_region, covered = region, False
         where, status = country, state["status"]
     if state is not None and state["status"] not in OUT_OF_VIEW_STATUSES:
-        times = [parse_time(e["occurred_at"]) for e in evs]
-        last = evs[-1]
+        times = sorted(parse_time(e["occurred_at"]) for e in evs)  # events may arrive out of time order
+        last = max(evs, key=lambda e: e["occurred_at"])
         days, median, basis = params.silence.threshold(times, state["status"])
         gap = (as_of - times[-1]).total_seconds() / 86400
         if gap > days:
@@ -317,14 +315,14 @@ def pack_findings(pack: str, events: Sequence[Mapping[str, Any]], *, as_of: dt.d
             else:
                 why = "the limit for a pack removed from its vehicle and not collected"
             out.append({**base, "kind": "silent", "holder": state["holder"], "actor": last["actor"],
-                        "country": state["country"], "status": state["status"], "event_id": last["id"],
+                        "country": where or state["country"], "status": state["status"], "event_id": last["id"],
                         "at": last["occurred_at"], "last_event_at": last["occurred_at"], "gap_days": round(gap, 3),
                         "threshold_days": round(days, 3),
                         "median_interval_days": None if median is None else round(median, 3),
                         "threshold_basis": basis,
                         "message": f"pack {pack}: no event for {gap:.0f} days since {last['occurred_at'][:10]} "
                                    f"(threshold {days:.0f} days: {why}); last holder {state['holder']} in "
-                                   f"{state['country']}"})
+                                   f"{where or state['country']}"})
     return out
 
 
