@@ -138,6 +138,16 @@ def test_outflow_counts_of_api_and_dashboard_agree_and_silence_is_plausible(
         page = c.get("/pilot/outflows", headers=admin).text
         public = c.get("/pilot/outflows").text
         csv_rows = c.get("/pilot/outflows.csv", headers=admin).text.strip().splitlines()
+        assert c.get("/pilot/outflows.csv").status_code == 401  # pack by pack: overseers only
+        # the page's filters and pages are the API's
+        silent_api = c.get("/api/v1/trace/outflows", params={"kind": "silent"}, headers=admin).json()
+        silent_page = c.get("/pilot/outflows", params={"kind": "silent"}, headers=admin).text
+        assert re.findall(r'data-total="(\d+)"', silent_page) == [str(silent_api["total"])]
+        assert all(f["pack"] in silent_page for f in silent_api["findings"])
+        first = c.get("/pilot/outflows", params={"limit": 2}, headers=admin).text
+        assert ('rel="next"' in first) == (api["total"] > 2)
+        bad = c.get("/pilot/outflows", params={"k": "-2"}, headers=admin).text
+        assert 'id="outflow-error"' in bad and "k: " in bad
     assert api["as_of_source"] == "last_event" and api["as_of"].startswith(str(rep["years"][-1]))
     shown = {k: int(n) for k, n in re.findall(r'data-kind="(\w+)" data-count="(\d+)"', page)}
     assert shown == api["counts"] and int(re.findall(r'data-total="(\d+)"', page)[0]) == api["total"]
