@@ -172,13 +172,23 @@ CUSTODY_DATA_FREE_KINDS = ("soh_update", "repair", "swap", "removal", "passport_
 bodies are not read (most of a pack's events are periodic state-of-health updates)."""
 
 
-def pack_events(conn: Any) -> Any:
+def pack_ids(conn: Any) -> list[str]:
+    """Every pack's id, sorted (to split the packs into ranges)."""
+    return list(conn.execute(select(L.c.id).where(L.c.kind == "pack").order_by(L.c.id)).scalars())
+
+
+def pack_events(conn: Any, first: str | None = None, last: str | None = None) -> Any:
     """Every pack's events in chain order, as (pack, model_id, event_id, kind, actor, occurred_at, country, body):
-    ``body`` (JSON text) only for the kinds not in :data:`CUSTODY_DATA_FREE_KINDS`, else ``None``."""
+    ``body`` (JSON text) only for the kinds not in :data:`CUSTODY_DATA_FREE_KINDS`, else ``None``. ``first`` and
+    ``last``: only the packs with ids in that range (both included)."""
     body = case((E.c.kind.in_(CUSTODY_DATA_FREE_KINDS), None), else_=E.c.body)
     q = (select(C.c.subject, L.c.model_id, E.c.id, E.c.kind, E.c.actor, E.c.occurred_at, E.c.country, body)
          .select_from(C.join(L, L.c.id == C.c.subject).join(E, E.c.id == C.c.event_id))
          .where(L.c.kind == "pack").order_by(C.c.subject, C.c.seq))
+    if first is not None:
+        q = q.where(C.c.subject >= first)
+    if last is not None:
+        q = q.where(C.c.subject <= last)
     return conn.execute(q.execution_options(yield_per=10_000))  # batches, not the whole ledger in memory
 
 

@@ -63,6 +63,23 @@ DEFAULT_RISK_FLAGS: tuple[RiskFlag, ...] = tuple(
 """A configurable list: pass your own to :class:`TraceQueries`."""
 
 
+def replay_packs(store: Store, first: str | None, last: str | None, as_of: dt.datetime,
+                 regs: Mapping[str, frozenset[str]], p: OutflowParams) -> tuple[int, list[dict[str, Any]]]:
+    """The packs with ids from ``first`` to ``last`` (``None``: no bound) and their outflow findings, unsorted."""
+    findings: list[dict[str, Any]] = []
+    packs = 0
+    with store.read() as conn:
+        rows = repo.pack_events(conn, first, last)
+        for (pack, model_id), group in itertools.groupby(rows, key=lambda r: (r[0], r[1])):
+            events = [orjson.loads(body) if body is not None else
+                      {"id": eid, "kind": kind, "actor": actor, "occurred_at": at, "place": {"country": country},
+                       "subjects": [pack]}
+                      for _, _, eid, kind, actor, at, country, body in group]
+            packs += 1
+            findings += pack_findings(pack, events, as_of=as_of, regions=regs, params=p, model_id=model_id)
+    return packs, findings
+
+
 def _row_lot(r: Any) -> Lot:
     return Lot(id=r.id, mass_kg=r.mass_kg, elements_kg=orjson.loads(r.elements), origin_type=r.origin_type,
                producer=r.producer, site=r.site, produced_at=r.produced_at, kind=r.kind, model_id=r.model_id,
@@ -232,13 +249,14 @@ class TraceQueries:
         return out
 
     # ------------------------------------------------------------------ outflows
-    def outflows(self, params: OutflowParams | None = None, *, regions: Mapping[str, Iterable[str]] | None = None
-                 ) -> dict[str, Any]:
+    def outflows(self, params: OutflowParams | None = None, *, regions: Mapping[str, Iterable[str]] | None = None,
+                 workers: int = 1) -> dict[str, Any]:
         """The outflow report as of a date (default: the last event in the ledger): every pack's events
         replayed up to it and checked by :func:`.outflows.pack_findings`, then filtered and paged
         (:func:`.outflows.select`). The answer states the as-of date, where it came from, and every
         parameter. The findings of the whole ledger are kept for the same ledger state, as-of date and
-        rules, so that paging and filtering do not replay it again."""
+        rules, so that paging and filtering do not replay it again. ``workers`` > 1 replays the packs in that
+        many processes (the pilot's report on a big ledger)."""
         p = params or OutflowParams()
         regs = {k: frozenset(v) for k, v in (regions or self.regions).items()}
         with self.store.read() as conn:
@@ -253,26 +271,35 @@ class TraceQueries:
                                                                                    for k, v in regs.items())))
         hit = self._outflow_cache.get(key)
         if hit is None:
-            hit = self._all_findings(as_of, regs, p)
+            hit = self._all_findings(as_of, regs, p, workers)
             self._outflow_cache = {key: hit}  # one entry: the latest ledger state
         packs, findings = hit
         return {"as_of": as_of.isoformat(), "as_of_source": source, "parameters": p.stated(as_of, source),
                 "regions": {k: sorted(v) for k, v in regs.items()}, "kinds": dict(FINDING_KINDS),
                 "packs_checked": packs, **select_findings(findings, p)}
 
-    def _all_findings(self, as_of: dt.datetime, regs: Mapping[str, frozenset[str]], p: OutflowParams
-                      ) -> tuple[int, list[dict[str, Any]]]:
-        findings: list[dict[str, Any]] = []
-        packs = 0
-        with self.store.read() as conn:
-            rows = repo.pack_events(conn)
-            for (pack, model_id), group in itertools.groupby(rows, key=lambda r: (r[0], r[1])):
-                events = [orjson.loads(body) if body is not None else
-                          {"id": eid, "kind": kind, "actor": actor, "occurred_at": at, "place": {"country": country},
-                           "subjects": [pack]}
-                          for _, _, eid, kind, actor, at, country, body in group]
-                packs += 1
-                findings += pack_findings(pack, events, as_of=as_of, regions=regs, params=p, model_id=model_id)
+    def _all_findings(self, as_of: dt.datetime, regs: Mapping[str, frozenset[str]], p: OutflowParams,
+                      workers: int = 1) -> tuple[int, list[dict[str, Any]]]:
+        """Every pack's findings; ``workers`` > 1 replays ranges of packs in that many processes (big ledgers)."""
+        if workers > 1 and ":memory:" not in self.store.url:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            from ._parallel import _init_outflows, outflow_range
+
+            with self.store.read() as conn:
+                ids = repo.pack_ids(conn)
+            step = max(1, -(-len(ids) // (workers * 4)))
+            ranges = [(ids[i], ids[min(i + step, len(ids)) - 1], as_of, regs, p) for i in range(0, len(ids), step)]
+            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+            packs, findings = 0, []
+            with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_outflows,
+                                     initargs=(self.store.url,)) as pool:
+                for n, found in pool.map(outflow_range, ranges):
+                    packs += n
+                    findings += found
+        else:
+            packs, findings = replay_packs(self.store, None, None, as_of, regs, p)
         findings.sort(key=sort_key)
         return packs, findings
 

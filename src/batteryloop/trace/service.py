@@ -139,10 +139,10 @@ class TraceService:
             raw["min_transit_hours"] = self.settings.min_transit_hours
         return OutflowParams.parse(**raw, base=self.silence_rule())
 
-    def outflows(self, params: OutflowParams | None = None, **raw: Any) -> dict[str, Any]:
+    def outflows(self, params: OutflowParams | None = None, *, workers: int = 1, **raw: Any) -> dict[str, Any]:
         """The outflow report (:meth:`TraceQueries.outflows`): ``params``, or the raw values of
-        :meth:`outflow_params` (``as_of``, ``k``, ``model``, ``kind``, ``limit``…)."""
-        return self.queries.outflows(params if params is not None else self.outflow_params(**raw))
+        :meth:`outflow_params` (``as_of``, ``k``, ``model``, ``kind``, ``limit``…); ``workers`` processes."""
+        return self.queries.outflows(params if params is not None else self.outflow_params(**raw), workers=workers)
 
     def recycled_content(self, *, model_id: str | None = None, year: int | None = None, plant: str | None = None,
                          pack_id: str | None = None, rule: str | None = None) -> dict[str, Any]:
