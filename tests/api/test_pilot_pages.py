@@ -275,7 +275,7 @@ def test_outflow_findings_for_overseers_only(rich: Any) -> None:
     assert 'id="findings-table"' in admin
     f = out["findings"][0]
     assert f'<a href="/trace/{f["pack"]}">{f["pack"]}</a>' in admin
-    assert f["rule"].replace("_", " ") in admin
+    assert f["kind"].replace("_", " ") in admin
     # an authority (by its participant token) sees them too; another participant does not
     from batteryloop.sim import pilot
 

@@ -106,14 +106,59 @@ def test_recovered_material_feeds_later_cathodes(pilot_run: tuple[Any, dict[str,
 
 def test_outflows_are_found_by_the_ledger(pilot_run: tuple[Any, dict[str, Any]]) -> None:
     s, rep = pilot_run
-    out = rep["outflows"]
+    out = s.trace.outflows(limit=None)
     last = rep["years"][-1]
     # every pack the simulator let slip out is in the outflow report — those moved out of the region at once,
-    # the silent ones once a year has passed without a record (as of the end of the pilot's last year)
+    # the ones sold to a scrapper once 90 days have passed since their removal without a collection (as of the
+    # last event in the ledger, in December of the pilot's last year: a removal that year is too recent)
     simulated = {o["pack"] for o in rep["outflows"]["simulated"] if o["year"] < last or "moved" in o["how"]}
     found = {f["pack"] for f in out["findings"]}
     assert simulated <= found
     assert rep["summary"]["packs_left_the_loop"] == len(rep["outflows"]["simulated"])
+    silent = {f["pack"] for f in out["findings"] if f["kind"] == "silent"}
+    assert {o["pack"] for o in rep["outflows"]["simulated"] if o["year"] < last} <= silent
+
+
+def test_outflow_counts_of_api_and_dashboard_agree_and_silence_is_plausible(
+        pilot_run: tuple[Any, dict[str, Any]]) -> None:
+    """The pilot's packs report regularly (a state-of-health update a year, swaps, retirements): as of the last
+    event, the silent packs are the few that left the loop, not the fleet; the API, the dashboard and the run's
+    report give the same counts. As of a year and a half later — as the wall clock once made it — nearly every
+    pack still in use would be silent."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from batteryloop.server import create_app
+
+    s, rep = pilot_run
+    admin = {"Authorization": "Bearer admin-secret-token"}
+    with TestClient(create_app(services=s)) as c:
+        api = c.get("/api/v1/trace/outflows", headers=admin).json()
+        page = c.get("/pilot/outflows", headers=admin).text
+        public = c.get("/pilot/outflows").text
+        csv_rows = c.get("/pilot/outflows.csv", headers=admin).text.strip().splitlines()
+        assert c.get("/pilot/outflows.csv").status_code == 401  # pack by pack: overseers only
+        # the page's filters and pages are the API's
+        silent_api = c.get("/api/v1/trace/outflows", params={"kind": "silent"}, headers=admin).json()
+        silent_page = c.get("/pilot/outflows", params={"kind": "silent"}, headers=admin).text
+        assert re.findall(r'data-total="(\d+)"', silent_page) == [str(silent_api["total"])]
+        assert all(f["pack"] in silent_page for f in silent_api["findings"])
+        first = c.get("/pilot/outflows", params={"limit": 2}, headers=admin).text
+        assert ('rel="next"' in first) == (api["total"] > 2)
+        bad = c.get("/pilot/outflows", params={"k": "-2"}, headers=admin).text
+        assert 'id="outflow-error"' in bad and "k: " in bad
+    assert api["as_of_source"] == "last_event" and api["as_of"].startswith(str(rep["years"][-1]))
+    shown = {k: int(n) for k, n in re.findall(r'data-kind="(\w+)" data-count="(\d+)"', page)}
+    assert shown == api["counts"] and int(re.findall(r'data-total="(\d+)"', page)[0]) == api["total"]
+    assert re.findall(r'data-total="(\d+)"', public) == [str(api["total"])]  # the counts are public
+    assert len(csv_rows) == api["total"] + 1
+    assert rep["summary"]["outflow_findings"] == api["counts"]  # the run's report asked the same query
+    packs = rep["summary"]["packs"]
+    silent = api["counts"].get("silent", 0)
+    assert silent <= len(rep["outflows"]["simulated"]) and silent < 0.02 * packs
+    late = s.trace.outflows(as_of=f"{rep['years'][-1] + 2}-06-30", kind="silent", limit=1)
+    assert late["total"] > 0.5 * packs  # the fixed-year threshold from the wall clock: almost the whole fleet
 
 
 def test_dataspace_bridge_and_pulls(pilot_run: tuple[Any, dict[str, Any]]) -> None:

@@ -105,7 +105,8 @@ def build_report(run: Any, duration_s: float) -> dict[str, Any]:
     verify = s.trace.verify(workers=(os.cpu_count() or 1) if run.events_sent > 50_000 else 1)
     counts = s.passports.count()
     rc = s.trace.recycled_content_table()
-    out = s.trace.outflows(now=dt.datetime(cfg.start_year + cfg.years - 1, 12, 31, 23, tzinfo=dt.UTC))
+    # as of the last event, as the API and the dashboard answer by default; in worker processes when it is big
+    out = s.trace.outflows(limit=None, workers=(os.cpu_count() or 1) if run.events_sent > 50_000 else 1)
     fp = {}
     for mid in run.models:
         cf = (s.passports.model_data(mid).get("carbon_footprint") or {})

@@ -1,4 +1,5 @@
-"""Signature and body checks spread over worker processes (Ed25519 verification is CPU-bound)."""
+"""Signature and body checks spread over worker processes (Ed25519 verification is CPU-bound); the outflow
+report's replay of ranges of packs, for big ledgers."""
 
 from __future__ import annotations
 
@@ -144,3 +145,21 @@ def verify_range(args: tuple[int, int, bool], store: Any = None) -> tuple[list[t
         problems += check_event_links(r.id, r.hash, body, by_event.get(r.id, ()))
         seen.append((r.gseq, r.id, r.hash))
     return seen, problems
+
+
+# ------------------------------------------------------------------- outflows
+
+
+def _init_outflows(url: str) -> None:
+    global _STORE
+    from ..store.db import Store
+
+    _STORE = Store(url)
+
+
+def outflow_range(args: tuple[Any, ...]) -> tuple[int, list[dict[str, Any]]]:
+    """The outflow findings of the packs with ids in [first, last] (:func:`.queries.replay_packs`)."""
+    from .queries import replay_packs
+
+    first, last, as_of, regs, params = args
+    return replay_packs(_STORE, first, last, as_of, regs, params)

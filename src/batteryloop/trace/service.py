@@ -3,13 +3,12 @@
 :class:`TraceService` holds a :class:`~batteryloop.trace.ledger.Ledger` (append, ingest, verify) and
 :class:`~batteryloop.trace.queries.TraceQueries` (lineage, recall, custody, sourcing, outflows,
 recycled content), configured by :class:`TraceSettings` — the recycled-content allocation rule, the
-mass-balance period and allocation, the watched regions, the silence threshold and the
+mass-balance period and allocation, the watched regions, the outflow silence rule and transit time, and the
 responsible-sourcing flags are all settings, since the Commission's method is not adopted yet.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +21,15 @@ from ..reference import References
 from ..store.db import Store
 from .custody import DEFAULT_REGIONS
 from .keys import Signer
+from .outflows import (
+    MIN_TRANSIT_HOURS,
+    REMOVED_DAYS,
+    SILENCE_DEFAULT_DAYS,
+    SILENCE_FLOOR_DAYS,
+    SILENCE_K,
+    OutflowParams,
+    SilenceRule,
+)
 from .ledger import IngestReport, Ledger, SubmitResult
 from .queries import DEFAULT_RISK_FLAGS, RiskFlag, TraceQueries
 from .verify import VerifyReport
@@ -36,20 +44,27 @@ class TraceSettings:
     mass_balance_period: str = "year"  # year / quarter / month
     mass_balance_allocation: str = "proportional"  # or "first_come"
     regions: Mapping[str, Iterable[str]] = field(default_factory=lambda: dict(DEFAULT_REGIONS))
-    silent_days: float = 365.0
+    silent_days: float = SILENCE_DEFAULT_DAYS  # a pack with too few events for a rhythm (outflows.SilenceRule)
+    silence_k: float = SILENCE_K
+    silence_floor_days: float = SILENCE_FLOOR_DAYS
+    removed_days: float = REMOVED_DAYS
+    min_transit_hours: float = MIN_TRANSIT_HOURS
     risk_flags: Sequence[RiskFlag] = DEFAULT_RISK_FLAGS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TraceSettings:
-        """``BATTERYLOOP_TRACE_RULE``, ``…_PERIOD``, ``…_ALLOCATION``, ``…_SILENT_DAYS``,
-        ``…_REGIONS`` (``EU=DE,FR,…;KR=KR``)."""
+        """``BATTERYLOOP_TRACE_RULE``, ``…_PERIOD``, ``…_ALLOCATION``, ``…_SILENT_DAYS``, ``…_SILENCE_K``,
+        ``…_SILENCE_FLOOR_DAYS``, ``…_REMOVED_DAYS``, ``…_MIN_TRANSIT_HOURS``, ``…_REGIONS`` (``EU=DE,FR,…;KR=KR``)."""
         e = os.environ if env is None else env
         s = cls()
         s.recycled_content_rule = e.get("BATTERYLOOP_TRACE_RULE", s.recycled_content_rule)
         s.mass_balance_period = e.get("BATTERYLOOP_TRACE_PERIOD", s.mass_balance_period)
         s.mass_balance_allocation = e.get("BATTERYLOOP_TRACE_ALLOCATION", s.mass_balance_allocation)
-        if e.get("BATTERYLOOP_TRACE_SILENT_DAYS"):
-            s.silent_days = float(e["BATTERYLOOP_TRACE_SILENT_DAYS"])
+        for name, attr in (("SILENT_DAYS", "silent_days"), ("SILENCE_K", "silence_k"),
+                           ("SILENCE_FLOOR_DAYS", "silence_floor_days"), ("REMOVED_DAYS", "removed_days"),
+                           ("MIN_TRANSIT_HOURS", "min_transit_hours")):
+            if e.get(f"BATTERYLOOP_TRACE_{name}"):
+                setattr(s, attr, float(e[f"BATTERYLOOP_TRACE_{name}"]))
         if e.get("BATTERYLOOP_TRACE_REGIONS"):
             regions = {}
             for part in e["BATTERYLOOP_TRACE_REGIONS"].split(";"):
@@ -118,8 +133,22 @@ class TraceService:
     def sourcing_risks(self, pack_id: str) -> dict[str, Any]:
         return self.queries.sourcing_risks(pack_id)
 
-    def outflows(self, now: dt.datetime | None = None, full: bool = False) -> dict[str, Any]:
-        return self.queries.outflows(now=now, silent_days=self.settings.silent_days, full=full)
+    def silence_rule(self) -> SilenceRule:
+        st = self.settings
+        return SilenceRule(k=st.silence_k, floor_days=st.silence_floor_days, default_days=st.silent_days,
+                           removed_days=st.removed_days)
+
+    def outflow_params(self, **raw: Any) -> OutflowParams:
+        """The outflow report's parameters from what a caller gave (strings or numbers; ``None`` for the node's
+        settings), each checked: :class:`InvalidData` names a bad one."""
+        if raw.get("min_transit_hours") is None:
+            raw["min_transit_hours"] = self.settings.min_transit_hours
+        return OutflowParams.parse(**raw, base=self.silence_rule())
+
+    def outflows(self, params: OutflowParams | None = None, *, workers: int = 1, **raw: Any) -> dict[str, Any]:
+        """The outflow report (:meth:`TraceQueries.outflows`): ``params``, or the raw values of
+        :meth:`outflow_params` (``as_of``, ``k``, ``model``, ``kind``, ``limit``…); ``workers`` processes."""
+        return self.queries.outflows(params if params is not None else self.outflow_params(**raw), workers=workers)
 
     def recycled_content(self, *, model_id: str | None = None, year: int | None = None, plant: str | None = None,
                          pack_id: str | None = None, rule: str | None = None) -> dict[str, Any]:
