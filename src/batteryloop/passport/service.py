@@ -713,6 +713,21 @@ class PassportService:
             entry["mean_soh_pct"] = round(sum(vals) / len(vals), 2) if vals else None
         return {"packs": n, "by_chemistry": by_chem}
 
+    def page_ids(self, *, after: str | None = None, limit: int = 100, passport_id: str | None = None,
+                 serial_number: str | None = None, model_name: str | None = None, model_id: str | None = None,
+                 manufacture_country: str | None = None) -> list[str]:
+        """Passport ids by id after ``after`` (at most ``limit``) matching every filter given: public facts
+        only (serial number, model id or name, country of manufacture), so the filter itself discloses nothing."""
+        with self.store.read() as conn:
+            model_ids: set[str] | None = None
+            if model_name is not None:
+                model_ids = {mid for mid, _, data in model_repo.list_models(conn) if data.get("model_name") == model_name}
+            if model_id is not None:
+                model_ids = {model_id} if model_ids is None else model_ids & {model_id}
+            return passport_repo.page_ids(conn, after=after, limit=limit, passport_id=passport_id,
+                                          serial_number=serial_number, model_ids=model_ids,
+                                          manufacture_country=manufacture_country)
+
     def iter_ids(self) -> Iterator[str]:
         with self.store.read() as conn:
             yield from passport_repo.iter_ids(conn)
