@@ -114,10 +114,10 @@ def _shells_page(request: Request, c: Caller, id_short: str | None, asset_ids: l
                  limit: int | None, cursor: str | None) -> tuple[list[Environment], str | None]:
     pairs = aas_api.decode_asset_ids(asset_ids or [])
     n = aas_api.check_limit(limit, DEFAULT_LIMIT, MAX_LIMIT)
-    after = aas_api.decode_cursor(cursor, 1)
+    after = aas_api.decode_cursor(cursor, "shells", 1)
     envs, last = repo(request).shells(c, id_short=id_short, asset_ids=pairs, after=after[0] if after else None,
                                       limit=n)
-    return envs, aas_api.encode_cursor(last) if last else None
+    return envs, aas_api.encode_cursor("shells", last) if last else None
 
 
 AssetIdsQ = Annotated[list[str] | None, Query(alias="assetIds", description=(
@@ -182,11 +182,11 @@ async def get_submodel_references(request: Request, aasIdentifier: str,  # noqa:
     refs = env.shell_json.get("submodels", [])
     start = _offset(cursor, len(refs))
     page = refs[start:start + n]
-    return _json(aas_api.paged(page, aas_api.encode_cursor(start + n) if start + n < len(refs) else None))
+    return _json(aas_api.paged(page, aas_api.encode_cursor("offset", start + n) if start + n < len(refs) else None))
 
 
 def _offset(cursor: str | None, size: int) -> int:
-    fields = aas_api.decode_cursor(cursor, 1)
+    fields = aas_api.decode_cursor(cursor, "offset", 1)
     if fields is None:
         return 0
     if not fields[0].isdigit() or int(fields[0]) > size:
@@ -202,10 +202,10 @@ def _submodels_page(request: Request, c: Caller, semantic_id: str | None, id_sho
                     limit: int | None, cursor: str | None) -> tuple[list[tuple[Environment, str]], str | None]:
     sem = aas_api.decode_semantic_id(semantic_id) if semantic_id is not None else None
     n = aas_api.check_limit(limit, DEFAULT_LIMIT, MAX_LIMIT)
-    after = aas_api.decode_cursor(cursor, 2)
+    after = aas_api.decode_cursor(cursor, "submodels", 2)
     items, last = repo(request).submodels(c, semantic_id=sem, id_short=id_short,
                                           after=(after[0], after[1]) if after else None, limit=n)
-    return items, aas_api.encode_cursor(*last) if last else None
+    return items, aas_api.encode_cursor("submodels", *last) if last else None
 
 
 def _paths_page(request: Request, c: Caller, semantic_id: str | None, id_short: str | None, level: Level,
@@ -214,7 +214,7 @@ def _paths_page(request: Request, c: Caller, semantic_id: str | None, id_short: 
     the submodel and the index of its next path)."""
     sem = aas_api.decode_semantic_id(semantic_id) if semantic_id is not None else None
     n = aas_api.check_limit(limit, DEFAULT_LIMIT, MAX_LIMIT)
-    at = aas_api.decode_cursor(cursor, 3)
+    at = aas_api.decode_cursor(cursor, "paths", 3)
     if at is not None and not at[2].isdigit():
         raise BadRequest(f"cursor {cursor!r} is not one this server issued for this list")
     skip = int(at[2]) if at else 0
@@ -225,7 +225,7 @@ def _paths_page(request: Request, c: Caller, semantic_id: str | None, id_short: 
         paths = _submodel_form(env, part, "path", level, Extent.WITHOUT_BLOB_VALUE)
         for k in range(skip, len(paths)):
             if len(out) == n:
-                return orjson.dumps(aas_api.paged(out, aas_api.encode_cursor(env.passport_id, part, k)))
+                return orjson.dumps(aas_api.paged(out, aas_api.encode_cursor("paths", env.passport_id, part, k)))
             out.append(paths[k])
         skip = 0
     return orjson.dumps(aas_api.paged(out, None))
@@ -354,7 +354,7 @@ def _register_submodel_routes(base: str, nested: bool) -> None:
                     result += [el.id_short, *aas_api.id_short_paths(el, el.id_short, lv)]
             else:
                 result = [_element_form(el, form, lv, ex) for el in elements[start:start + n]]
-            nxt = aas_api.encode_cursor(start + n) if start + n < len(elements) else None
+            nxt = aas_api.encode_cursor("offset", start + n) if start + n < len(elements) else None
             return _json(aas_api.paged(result, nxt))
         return handler
 

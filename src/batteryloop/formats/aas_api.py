@@ -116,22 +116,23 @@ def decode_semantic_id(text: str) -> str:
 
 
 # ------------------------------------------------------------------------------------- paging
-def encode_cursor(*parts: str | int) -> str:
-    return b64url_encode("\x1f".join(str(p) for p in parts))
+def encode_cursor(kind: str, *parts: str | int) -> str:
+    """An opaque cursor: the list it belongs to (``kind``) and where the next page starts."""
+    return b64url_encode("\x1f".join(str(p) for p in (kind, *parts)))
 
 
-def decode_cursor(text: str | None, n: int) -> list[str] | None:
-    """The ``n`` fields of a cursor this server issued; :class:`BadRequest` for any other."""
+def decode_cursor(text: str | None, kind: str, n: int) -> list[str] | None:
+    """The ``n`` fields of a cursor this server issued for the list ``kind``; :class:`BadRequest` for any other."""
     if text is None:
         return None
     try:
         fields = b64url_decode(text, "cursor").split("\x1f")
     except BadRequest:
         fields = []
-    if len(fields) != n or not all(fields):
-        raise BadRequest(f"cursor {_echo(text)} is not one this server issued: pass the paging_metadata.cursor "
-                         "of the previous page unchanged")
-    return fields
+    if len(fields) != n + 1 or fields[0] != kind or not all(fields):
+        raise BadRequest(f"cursor {_echo(text)} is not one this server issued for this list: pass the "
+                         "paging_metadata.cursor of the previous page unchanged")
+    return fields[1:]
 
 
 def paged(result: list[Any], cursor: str | None) -> dict[str, Any]:
