@@ -31,6 +31,7 @@ from ..formats import aas_api
 from ..formats.aas_api import BadRequest, Extent, Level
 from ..passport.aas_repository import AasRepository, Environment
 from .deps import caller, services
+from .openapi import OWN_ERRORS
 
 PREFIX = "/aas"
 JSON = "application/json"
@@ -63,6 +64,8 @@ def _doc(schema: dict[str, Any]) -> dict[Any, Any]:
     return {200: {"description": "OK", "content": {JSON: {"schema": schema}}}, **ERRORS}
 
 
+#: every operation documents its own errors (Part 2 Result); openapi.complete adds only 413 and 429
+EXTRA = {OWN_ERRORS: "IDTA-01002 Part 2 Result"}
 router = APIRouter(prefix=PREFIX, tags=["aas"])
 
 
@@ -104,7 +107,7 @@ async def _threaded(fn: Callable[[], Any]) -> Any:
 
 
 # ============================================================================ service description
-@router.get("/description", summary="The service profiles this node serves", responses=_doc(OBJECT))
+@router.get("/description", openapi_extra=EXTRA, summary="The service profiles this node serves", responses=_doc(OBJECT))
 async def description() -> Response:
     return _json({"profiles": list(aas_api.PROFILES)})
 
@@ -126,7 +129,7 @@ AssetIdsQ = Annotated[list[str] | None, Query(alias="assetIds", description=(
 IdShortQ = Annotated[str | None, Query(alias="idShort", max_length=128)]
 
 
-@router.get("/shells", summary="All shells (paged; filter by idShort and asset ids)", responses=_doc(PAGED))
+@router.get("/shells", openapi_extra=EXTRA, summary="All shells (paged; filter by idShort and asset ids)", responses=_doc(PAGED))
 async def get_all_shells(request: Request, id_short: IdShortQ = None, asset_ids: AssetIdsQ = None,
                          limit: LimitQ = None, cursor: CursorQ = None) -> Response:
     c = caller(request)
@@ -134,7 +137,7 @@ async def get_all_shells(request: Request, id_short: IdShortQ = None, asset_ids:
     return _json(aas_api.paged([e.shell_json for e in envs], nxt))
 
 
-@router.get("/shells/$reference", summary="References to all shells (paged)", responses=_doc(PAGED))
+@router.get("/shells/$reference", openapi_extra=EXTRA, summary="References to all shells (paged)", responses=_doc(PAGED))
 async def get_all_shell_references(request: Request, id_short: IdShortQ = None, asset_ids: AssetIdsQ = None,
                                    limit: LimitQ = None, cursor: CursorQ = None) -> Response:
     c = caller(request)
@@ -150,30 +153,30 @@ def _shell(request: Request, aas_identifier: str) -> Environment:
     return repo(request).shell(aas_api.b64url_decode(aas_identifier, "aasIdentifier"), caller(request))
 
 
-@router.get("/shells/{aasIdentifier}", summary="One shell", responses=_doc(OBJECT))
+@router.get("/shells/{aasIdentifier}", openapi_extra=EXTRA, summary="One shell", responses=_doc(OBJECT))
 async def get_shell(request: Request, aasIdentifier: str) -> Response:  # noqa: N803 - Part 2's name
     return _json(_shell(request, aasIdentifier).shell_json)
 
 
-@router.get("/shells/{aasIdentifier}/$reference", summary="A reference to one shell", responses=_doc(OBJECT))
+@router.get("/shells/{aasIdentifier}/$reference", openapi_extra=EXTRA, summary="A reference to one shell", responses=_doc(OBJECT))
 async def get_shell_reference(request: Request, aasIdentifier: str) -> Response:  # noqa: N803
     return _json(_shell_ref(_shell(request, aasIdentifier)))
 
 
-@router.get("/shells/{aasIdentifier}/asset-information", summary="The shell's asset information",
+@router.get("/shells/{aasIdentifier}/asset-information", openapi_extra=EXTRA, summary="The shell's asset information",
             responses=_doc(OBJECT))
 async def get_asset_information(request: Request, aasIdentifier: str) -> Response:  # noqa: N803
     return _json(_shell(request, aasIdentifier).shell_json["assetInformation"])
 
 
-@router.get("/shells/{aasIdentifier}/asset-information/thumbnail", summary="The asset's thumbnail (none here)",
+@router.get("/shells/{aasIdentifier}/asset-information/thumbnail", openapi_extra=EXTRA, summary="The asset's thumbnail (none here)",
             responses=ERRORS)
 async def get_thumbnail(request: Request, aasIdentifier: str) -> Response:  # noqa: N803
     env = _shell(request, aasIdentifier)
     raise NotFound(f"shell {env.shell.id!r} has no thumbnail")
 
 
-@router.get("/shells/{aasIdentifier}/submodel-refs", summary="References to the shell's submodels (paged)",
+@router.get("/shells/{aasIdentifier}/submodel-refs", openapi_extra=EXTRA, summary="References to the shell's submodels (paged)",
             responses=_doc(PAGED))
 async def get_submodel_references(request: Request, aasIdentifier: str,  # noqa: N803
                                   limit: LimitQ = None, cursor: CursorQ = None) -> Response:
@@ -272,7 +275,7 @@ for _suffix, _form, _summary in (("/$metadata", "metadata", "All submodels' meta
                                  ("/$reference", "reference", "References to all submodels (paged)"),
                                  ("/$path", "path", "All submodels' idShortPaths (paged)"),
                                  ("", "normal", "All submodels (paged; filter by semanticId and idShort)")):
-    router.add_api_route("/submodels" + _suffix, _list_submodels(_form), methods=["GET"], summary=_summary,
+    router.add_api_route("/submodels" + _suffix, _list_submodels(_form), methods=["GET"], summary=_summary, openapi_extra=EXTRA,
                          responses=_doc(PAGED), name=f"get_all_submodels_{_form}")
 
 
@@ -335,7 +338,7 @@ def _register_submodel_routes(base: str, nested: bool) -> None:
 
     for suffix, form in (("/$metadata", "metadata"), ("/$value", "value"), ("/$reference", "reference"),
                          ("/$path", "path"), ("", "normal")):
-        router.add_api_route(base + suffix, route(submodel_route(form)), methods=["GET"], responses=_doc(OBJECT),
+        router.add_api_route(base + suffix, route(submodel_route(form)), methods=["GET"], responses=_doc(OBJECT), openapi_extra=EXTRA,
                              summary=f"One {tag}" + (f" ({suffix[1:]})" if suffix else ""),
                              name=f"get_{'shell_' if nested else ''}submodel_{form}")
 
@@ -361,6 +364,7 @@ def _register_submodel_routes(base: str, nested: bool) -> None:
     for suffix, form in (("/$metadata", "metadata"), ("/$value", "value"), ("/$reference", "reference"),
                          ("/$path", "path"), ("", "normal")):
         router.add_api_route(base + "/submodel-elements" + suffix, route(elements_route(form)), methods=["GET"],
+                             openapi_extra=EXTRA,
                              responses=_doc(PAGED), summary=f"The {tag}'s elements" + (
                                  f" ({suffix[1:]})" if suffix else "") + " (paged)",
                              name=f"get_{'shell_' if nested else ''}submodel_elements_{form}")
@@ -393,6 +397,7 @@ def _register_submodel_routes(base: str, nested: bool) -> None:
                          ("/$path", "path"), ("/attachment", "attachment"), ("", "normal")):
         router.add_api_route(base + "/submodel-elements/{idShortPath}" + suffix, route(element_route(form)),
                              methods=["GET"], responses=ERRORS if form == "attachment" else _doc(OBJECT),
+                             openapi_extra=EXTRA,
                              summary=f"One element of the {tag} by idShortPath" + (f" ({suffix[1:]})" if suffix else ""),
                              name=f"get_{'shell_' if nested else ''}submodel_element_{form.strip('$')}")
 
@@ -435,7 +440,7 @@ def _serialization(request: Request, c: Caller, aas_ids: list[str] | None, submo
     return orjson.dumps({k: v for k, v in out.items() if v})
 
 
-@router.get("/serialization", summary="An AAS environment of the shells and submodels named (all when none)",
+@router.get("/serialization", openapi_extra=EXTRA, summary="An AAS environment of the shells and submodels named (all when none)",
             responses=_doc(OBJECT))
 async def generate_serialization(
         request: Request,
