@@ -24,6 +24,7 @@ import anyio
 import orjson
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.responses import Response
+from starlette.routing import Mount, Route
 
 from ..access import Caller
 from ..errors import NotFound
@@ -66,7 +67,8 @@ def _doc(schema: dict[str, Any]) -> dict[Any, Any]:
 
 #: every operation documents its own errors (Part 2 Result); openapi.complete adds only 413 and 429
 EXTRA = {OWN_ERRORS: "IDTA-01002 Part 2 Result"}
-router = APIRouter(prefix=PREFIX, tags=["aas"])
+#: the operations, without the /aas prefix: mounted at /aas ahead of the other routes (see :func:`install`)
+router = APIRouter(tags=["aas"])
 
 
 def repo(request: Request) -> AasRepository:
@@ -254,6 +256,32 @@ def _submodel_form(env: Environment, part: str, form: str, level: Level, extent:
     return env.form((part, form, level, extent), make)
 
 
+async def _submodel_answer(request: Request, ids: tuple[str, str | None], form: str, level: Level | None,
+                           extent: Extent | None) -> Response:
+    env, part = _locate(request, *ids)
+    if part not in env.submodels:  # first use: build it off the event loop
+        await _threaded(lambda: env.submodel(part))
+    lv, ex = _lv(level), _ex(extent)
+    return _json(env.form((part, form, lv, ex, bytes), lambda: orjson.dumps(_submodel_form(env, part, form, lv, ex))))
+
+
+def _query_enum(request: Request, name: str, kind: type[Level] | type[Extent]) -> Any:
+    text = request.query_params.get(name)
+    if text is None:
+        return None
+    try:
+        return kind(text)
+    except ValueError:
+        raise BadRequest(f"{name} {text[:40]!r} is not one of {', '.join(k.value for k in kind)}") from None
+
+
+async def _submodel_read(request: Request) -> Response:
+    """GET /submodels/{submodelIdentifier}, the most read operation, as a plain route: the same answer as the
+    documented FastAPI route, without its parameter solving (see :func:`install`)."""
+    return await _submodel_answer(request, (request.path_params["submodelIdentifier"], None), "normal",
+                                  _query_enum(request, "level", Level), _query_enum(request, "extent", Extent))
+
+
 def _list_submodels(form: str) -> Callable[..., Any]:
     async def handler(request: Request, semantic_id: SemanticIdQ = None, id_short: IdShortQ = None,
                       level: LevelQ = None, extent: ExtentQ = None, limit: LimitQ = None,
@@ -331,13 +359,11 @@ def _register_submodel_routes(base: str, nested: bool) -> None:
     def submodel_route(form: str) -> Callable[..., Any]:
         async def handler(request: Request, level: LevelQ = None, extent: ExtentQ = None, **_: str) -> Response:
             env, part = _locate(request, *ids(request))
-            if part not in env.submodels:  # first use: build it off the event loop
-                await _threaded(lambda: env.submodel(part))
-            return _json(_submodel_form(env, part, form, _lv(level), _ex(extent)))
+            return await _submodel_answer(request, ids(request), form, level, extent)
         return handler
 
-    for suffix, form in (("/$metadata", "metadata"), ("/$value", "value"), ("/$reference", "reference"),
-                         ("/$path", "path"), ("", "normal")):
+    for suffix, form in (("", "normal"), ("/$metadata", "metadata"), ("/$value", "value"),
+                         ("/$reference", "reference"), ("/$path", "path")):
         router.add_api_route(base + suffix, route(submodel_route(form)), methods=["GET"], responses=_doc(OBJECT), openapi_extra=EXTRA,
                              summary=f"One {tag}" + (f" ({suffix[1:]})" if suffix else ""),
                              name=f"get_{'shell_' if nested else ''}submodel_{form}")
@@ -402,8 +428,9 @@ def _register_submodel_routes(base: str, nested: bool) -> None:
                              name=f"get_{'shell_' if nested else ''}submodel_element_{form.strip('$')}")
 
 
-_register_submodel_routes("/shells/{aasIdentifier}/submodels/{submodelIdentifier}", nested=True)
+# the submodel repository's first: routes are matched in order, and a submodel read is the common one
 _register_submodel_routes("/submodels/{submodelIdentifier}", nested=False)
+_register_submodel_routes("/shells/{aasIdentifier}/submodels/{submodelIdentifier}", nested=True)
 
 
 # ============================================================================ serialization
@@ -454,8 +481,25 @@ async def generate_serialization(
 
 
 def install(app: FastAPI) -> None:
-    """The /aas routes, and the Part 2 ``Result`` as the error answer of every path under /aas."""
+    """The /aas routes, and the Part 2 ``Result`` as the error answer of every path under /aas.
+
+    Requests reach the operations through one ``Mount("/aas")`` placed right after the hot passport read,
+    so that matching an AAS path costs one prefix check instead of a walk past every other route; the
+    same operations are also included under /aas as FastAPI routes, which document them in the OpenAPI
+    and are never reached (the passport read is registered the same way). The submodel read, the one
+    read most, is a plain route in the mount."""
     errors = getattr(app.state, "error_bodies", None) or {}
     errors[PREFIX] = error_body
     app.state.error_bodies = errors
-    app.include_router(router)
+    documented = APIRouter(prefix=PREFIX)
+    documented.include_router(router)
+    app.include_router(documented)
+    inner = APIRouter()  # what the mount dispatches to: every operation, the submodel read as a plain route
+    fast = Route("/submodels/{submodelIdentifier}", _submodel_read, methods=["GET"])
+    for r in router.routes:  # in front of its documented twin, behind /submodels/$value and the like
+        if getattr(r, "path", None) == fast.path:
+            inner.routes.append(fast)
+        inner.routes.append(r)
+    routes = app.router.routes
+    hot = next((i + 1 for i, r in enumerate(routes) if getattr(r, "path", None) == "/api/v1/passports/{passport_id}"), 0)
+    routes.insert(hot, Mount(PREFIX, app=inner))

@@ -8,21 +8,20 @@ reader sees in a submodel only what the passport API would show it: values above
 properties, and parts it holds no tier for (the product condition, to the public) are not there at all.
 
 Building a passport's shell costs a few milliseconds and a submodel a few more (basyx checks every
-element); both are kept in an LRU cache keyed by a digest of the cut view itself, so a new version, a
-status change, a model change or another reader's tiers never meet a stale entry. Submodels are built on
+element); both are kept in an LRU cache keyed by what the cut view is made of
+(:meth:`PassportService.view_state`: the record's version and hash, the model's version, the tiers), so
+a new version, a status change, a model change or another reader's tiers never meet a stale entry. Submodels are built on
 first use, one part at a time, and their JSON forms are kept with them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from basyx.aas import model
 
 from ..access import Caller
@@ -94,7 +93,7 @@ class AasRepository:
 
     def __init__(self, passports: PassportService, *, cache_size: int = 512) -> None:
         self.passports = passports
-        self._cache: OrderedDict[bytes, Environment] = OrderedDict()
+        self._cache: OrderedDict[tuple[Any, ...], Environment] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
@@ -102,14 +101,13 @@ class AasRepository:
     def environment(self, passport_id: str, caller: Caller) -> Environment:
         """The passport's shell and submodels cut to ``caller`` (:class:`NotFound` when there is none); the
         read is audited like a passport read."""
-        view = self.passports.get_view(passport_id, caller, channel="aas")
-        key = hashlib.blake2b(orjson.dumps(view, option=orjson.OPT_SORT_KEYS), digest_size=20).digest()
+        key, view = self.passports.view_state(passport_id, caller, channel="aas")
         with self._lock:
             env = self._cache.get(key)
             if env is not None:
                 self._cache.move_to_end(key)
                 return env
-        env = self._build(passport_id, view)
+        env = self._build(passport_id, view())
         with self._lock:
             self._cache[key] = env
             if len(self._cache) > self._cache_size:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -389,6 +389,13 @@ class PassportService:
         The hot path: one primary-key SELECT through :class:`FastReader`; the model's cut view is
         cached per (model, model version, tiers), so a model change is seen at once.
         """
+        return self.view_state(passport_id, caller, channel)[1]()
+
+    def view_state(self, passport_id: str, caller: Caller, channel: str = "api"
+                   ) -> tuple[tuple[Any, ...], Callable[[], dict[str, Any]]]:
+        """:meth:`get_view` in two steps, for readers that keep what they make of a view (the AAS API): the
+        read (audited) gives a key that changes whenever the view would — the record's version, hash,
+        status and owner, the model's version, the tiers — and a function that builds the view."""
         rec = passport_repo.fast_find_record(self._fast, passport_id)
         if rec is None:
             raise NotFound(f"no passport {passport_id!r}")
@@ -398,13 +405,18 @@ class PassportService:
             with self.store.read() as conn:
                 model, _ = self._model_data(conn, rec.model_id, rec.model_version)
         mt = model_cut(rec, model, tiers, caller)
-        key = (rec.model_id, rec.model_version, mt)
-        model_view = self._model_view_cache.get(key)
-        if model_view is None:
-            model_view = redact_model(model, mt)
-            self._model_view_cache.put(key, model_view)
         self._audit(caller, "read", rec, tiers, channel)
-        return self.view(rec, tiers, model_view)
+
+        def build() -> dict[str, Any]:
+            key = (rec.model_id, rec.model_version, mt)
+            model_view = self._model_view_cache.get(key)
+            if model_view is None:
+                model_view = redact_model(model, mt)
+                self._model_view_cache.put(key, model_view)
+            return self.view(rec, tiers, model_view)
+
+        return (rec.id, rec.version, rec.hash, rec.status, rec.owner_id, rec.archived, rec.successor_id,
+                rec.model_id, rec.model_version, tiers, mt), build
 
     def view(self, rec: PassportRecord, tiers: frozenset[Tier], model_view: Mapping[str, Any]) -> dict[str, Any]:
         return {
