@@ -24,6 +24,7 @@ import anyio
 import orjson
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.responses import Response
+from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.routing import Mount, Route
 
 from ..access import Caller
@@ -480,6 +481,15 @@ async def generate_serialization(
     return _json(await _threaded(lambda: _serialization(request, c, aas_ids, submodel_ids)))
 
 
+class _Base64Url(StringConvertor):
+    """A path segment of base64url text (what an identifier in a Part 2 path is)."""
+
+    regex = "[A-Za-z0-9_-]+={0,2}"
+
+
+register_url_convertor("b64url", _Base64Url())
+
+
 def install(app: FastAPI) -> None:
     """The /aas routes, and the Part 2 ``Result`` as the error answer of every path under /aas.
 
@@ -494,12 +504,10 @@ def install(app: FastAPI) -> None:
     documented = APIRouter(prefix=PREFIX)
     documented.include_router(router)
     app.include_router(documented)
-    inner = APIRouter()  # what the mount dispatches to: every operation, the submodel read as a plain route
-    fast = Route("/submodels/{submodelIdentifier}", _submodel_read, methods=["GET"])
-    for r in router.routes:  # in front of its documented twin, behind /submodels/$value and the like
-        if getattr(r, "path", None) == fast.path:
-            inner.routes.append(fast)
-        inner.routes.append(r)
+    inner = APIRouter()  # what the mount dispatches to: the submodel read as a plain route, then every operation
+    # its path takes base64url text only, so /submodels/$value and the like pass on to their own routes
+    inner.routes.append(Route("/submodels/{submodelIdentifier:b64url}", _submodel_read, methods=["GET"]))
+    inner.routes.extend(router.routes)
     routes = app.router.routes
     hot = next((i + 1 for i, r in enumerate(routes) if getattr(r, "path", None) == "/api/v1/passports/{passport_id}"), 0)
     routes.insert(hot, Mount(PREFIX, app=inner))
