@@ -110,7 +110,8 @@ async def _threaded(fn: Callable[[], Any]) -> Any:
 
 
 # ============================================================================ service description
-@router.get("/description", openapi_extra=EXTRA, summary="The service profiles this node serves", responses=_doc(OBJECT))
+@router.get("/description", summary="The service profiles this node serves",
+            responses=_doc(OBJECT), openapi_extra=EXTRA)
 async def description() -> Response:
     return _json({"profiles": list(aas_api.PROFILES)})
 
@@ -132,7 +133,8 @@ AssetIdsQ = Annotated[list[str] | None, Query(alias="assetIds", description=(
 IdShortQ = Annotated[str | None, Query(alias="idShort", max_length=128)]
 
 
-@router.get("/shells", openapi_extra=EXTRA, summary="All shells (paged; filter by idShort and asset ids)", responses=_doc(PAGED))
+@router.get("/shells", summary="All shells (paged; filter by idShort and asset ids)",
+            responses=_doc(PAGED), openapi_extra=EXTRA)
 async def get_all_shells(request: Request, id_short: IdShortQ = None, asset_ids: AssetIdsQ = None,
                          limit: LimitQ = None, cursor: CursorQ = None) -> Response:
     c = caller(request)
@@ -140,7 +142,8 @@ async def get_all_shells(request: Request, id_short: IdShortQ = None, asset_ids:
     return _json(aas_api.paged([e.shell_json for e in envs], nxt))
 
 
-@router.get("/shells/$reference", openapi_extra=EXTRA, summary="References to all shells (paged)", responses=_doc(PAGED))
+@router.get("/shells/$reference", summary="References to all shells (paged)",
+            responses=_doc(PAGED), openapi_extra=EXTRA)
 async def get_all_shell_references(request: Request, id_short: IdShortQ = None, asset_ids: AssetIdsQ = None,
                                    limit: LimitQ = None, cursor: CursorQ = None) -> Response:
     c = caller(request)
@@ -156,31 +159,33 @@ def _shell(request: Request, aas_identifier: str) -> Environment:
     return repo(request).shell(aas_api.b64url_decode(aas_identifier, "aasIdentifier"), caller(request))
 
 
-@router.get("/shells/{aasIdentifier}", openapi_extra=EXTRA, summary="One shell", responses=_doc(OBJECT))
+@router.get("/shells/{aasIdentifier}", summary="One shell",
+            responses=_doc(OBJECT), openapi_extra=EXTRA)
 async def get_shell(request: Request, aasIdentifier: str) -> Response:  # noqa: N803 - Part 2's name
     return _json(_shell(request, aasIdentifier).shell_json)
 
 
-@router.get("/shells/{aasIdentifier}/$reference", openapi_extra=EXTRA, summary="A reference to one shell", responses=_doc(OBJECT))
+@router.get("/shells/{aasIdentifier}/$reference", summary="A reference to one shell",
+            responses=_doc(OBJECT), openapi_extra=EXTRA)
 async def get_shell_reference(request: Request, aasIdentifier: str) -> Response:  # noqa: N803
     return _json(_shell_ref(_shell(request, aasIdentifier)))
 
 
-@router.get("/shells/{aasIdentifier}/asset-information", openapi_extra=EXTRA, summary="The shell's asset information",
-            responses=_doc(OBJECT))
+@router.get("/shells/{aasIdentifier}/asset-information", summary="The shell's asset information",
+            responses=_doc(OBJECT), openapi_extra=EXTRA)
 async def get_asset_information(request: Request, aasIdentifier: str) -> Response:  # noqa: N803
     return _json(_shell(request, aasIdentifier).shell_json["assetInformation"])
 
 
-@router.get("/shells/{aasIdentifier}/asset-information/thumbnail", openapi_extra=EXTRA, summary="The asset's thumbnail (none here)",
-            responses=ERRORS)
+@router.get("/shells/{aasIdentifier}/asset-information/thumbnail", summary="The asset's thumbnail (none here)",
+            responses=ERRORS, openapi_extra=EXTRA)
 async def get_thumbnail(request: Request, aasIdentifier: str) -> Response:  # noqa: N803
     env = _shell(request, aasIdentifier)
     raise NotFound(f"shell {env.shell.id!r} has no thumbnail")
 
 
-@router.get("/shells/{aasIdentifier}/submodel-refs", openapi_extra=EXTRA, summary="References to the shell's submodels (paged)",
-            responses=_doc(PAGED))
+@router.get("/shells/{aasIdentifier}/submodel-refs", summary="References to the shell's submodels (paged)",
+            responses=_doc(PAGED), openapi_extra=EXTRA)
 async def get_submodel_references(request: Request, aasIdentifier: str,  # noqa: N803
                                   limit: LimitQ = None, cursor: CursorQ = None) -> Response:
     env = _shell(request, aasIdentifier)
@@ -304,7 +309,8 @@ for _suffix, _form, _summary in (("/$metadata", "metadata", "All submodels' meta
                                  ("/$reference", "reference", "References to all submodels (paged)"),
                                  ("/$path", "path", "All submodels' idShortPaths (paged)"),
                                  ("", "normal", "All submodels (paged; filter by semanticId and idShort)")):
-    router.add_api_route("/submodels" + _suffix, _list_submodels(_form), methods=["GET"], summary=_summary, openapi_extra=EXTRA,
+    router.add_api_route("/submodels" + _suffix, _list_submodels(_form), methods=["GET"], summary=_summary,
+                         openapi_extra=EXTRA,
                          responses=_doc(PAGED), name=f"get_all_submodels_{_form}")
 
 
@@ -359,13 +365,13 @@ def _register_submodel_routes(base: str, nested: bool) -> None:
 
     def submodel_route(form: str) -> Callable[..., Any]:
         async def handler(request: Request, level: LevelQ = None, extent: ExtentQ = None, **_: str) -> Response:
-            env, part = _locate(request, *ids(request))
             return await _submodel_answer(request, ids(request), form, level, extent)
         return handler
 
     for suffix, form in (("", "normal"), ("/$metadata", "metadata"), ("/$value", "value"),
                          ("/$reference", "reference"), ("/$path", "path")):
-        router.add_api_route(base + suffix, route(submodel_route(form)), methods=["GET"], responses=_doc(OBJECT), openapi_extra=EXTRA,
+        router.add_api_route(base + suffix, route(submodel_route(form)), methods=["GET"], responses=_doc(OBJECT),
+                             openapi_extra=EXTRA,
                              summary=f"One {tag}" + (f" ({suffix[1:]})" if suffix else ""),
                              name=f"get_{'shell_' if nested else ''}submodel_{form}")
 
@@ -425,7 +431,8 @@ def _register_submodel_routes(base: str, nested: bool) -> None:
         router.add_api_route(base + "/submodel-elements/{idShortPath}" + suffix, route(element_route(form)),
                              methods=["GET"], responses=ERRORS if form == "attachment" else _doc(OBJECT),
                              openapi_extra=EXTRA,
-                             summary=f"One element of the {tag} by idShortPath" + (f" ({suffix[1:]})" if suffix else ""),
+                             summary=f"One element of the {tag} by idShortPath"
+                             + (f" ({suffix[1:]})" if suffix else ""),
                              name=f"get_{'shell_' if nested else ''}submodel_element_{form.strip('$')}")
 
 
@@ -468,8 +475,8 @@ def _serialization(request: Request, c: Caller, aas_ids: list[str] | None, submo
     return orjson.dumps({k: v for k, v in out.items() if v})
 
 
-@router.get("/serialization", openapi_extra=EXTRA, summary="An AAS environment of the shells and submodels named (all when none)",
-            responses=_doc(OBJECT))
+@router.get("/serialization", summary="An AAS environment of the shells and submodels named (all when none)",
+            responses=_doc(OBJECT), openapi_extra=EXTRA)
 async def generate_serialization(
         request: Request,
         aas_ids: Annotated[list[str] | None, Query(alias="aasIds", description="base64url-encoded shell ids")] = None,
@@ -509,5 +516,6 @@ def install(app: FastAPI) -> None:
     inner.routes.append(Route("/submodels/{submodelIdentifier:b64url}", _submodel_read, methods=["GET"]))
     inner.routes.extend(router.routes)
     routes = app.router.routes
-    hot = next((i + 1 for i, r in enumerate(routes) if getattr(r, "path", None) == "/api/v1/passports/{passport_id}"), 0)
+    hot = next((i + 1 for i, r in enumerate(routes)
+                if getattr(r, "path", None) == "/api/v1/passports/{passport_id}"), 0)
     routes.insert(hot, Mount(PREFIX, app=inner))
