@@ -293,3 +293,16 @@ def test_content_modifiers_and_serialization(node: dict[str, Any]) -> None:
     alone = c.get("/serialization", params={"submodelIds": b64(sm_id(pid, "circularity"))}).json()
     assert "assetAdministrationShells" not in alone and [s["id"] for s in alone["submodels"]] == [sm_id(pid, "circularity")]
     assert c.get("/description").json()["profiles"][0].endswith("AssetAdministrationShellRepositoryServiceSpecification/SSP-002")
+
+
+def test_a_new_version_is_served_at_once(node: dict[str, Any]) -> None:
+    """The cache is keyed by the passport's version: a change through the passport API shows in the next read."""
+    c, pid = node["client"], node["ids"][2]
+    url = f"/submodels/{b64(sm_id(pid, 'product_condition'))}/$value"
+    before = c.get(url, headers=H(node, OP)).text
+    assert "111.1" not in before
+    r = httpx.patch(node["url"].removesuffix("/aas") + f"/api/v1/passports/{pid}", headers=H(node, OP),
+                    json={"state_of_health": {"remaining_capacity_ah": 111.1}}, timeout=60)
+    assert r.status_code == 200, r.text
+    after = c.get(url, headers=H(node, OP)).text
+    assert "111.1" in after and after != before
