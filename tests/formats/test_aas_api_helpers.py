@@ -31,7 +31,8 @@ def test_cursors_belong_to_their_list() -> None:
     c = aas_api.encode_cursor("shells", "BL.X-1")
     assert aas_api.decode_cursor(c, "shells", 1) == ["BL.X-1"]
     assert aas_api.decode_cursor(None, "shells", 1) is None
-    for wrong in (aas_api.encode_cursor("offset", 3), aas_api.b64url_encode("BL.X-1"), "%%", aas_api.b64url_encode("shells\x1f")):
+    for wrong in (aas_api.encode_cursor("offset", 3), aas_api.b64url_encode("BL.X-1"), "%%",
+                  aas_api.b64url_encode("shells\x1f")):
         with pytest.raises(BadRequest, match="not one this server issued"):
             aas_api.decode_cursor(wrong, "shells", 1)
 
