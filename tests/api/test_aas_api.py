@@ -166,7 +166,8 @@ def test_a_read_above_the_public_tier_is_audited_on_the_aas_channel(node: dict[s
     ("/shells?assetIds=" + b64("not json"), 400, "assetIds"),
     ("/submodels?level=shallow", 400, "level"),
     ("/submodels?semanticId=***", 400, "semanticId"),
-    ("/nothing-here", 404, "Not Found"),
+    ("/nothing-here", 404, "no AAS operation at this path"),
+    ("/shells/" + b64(shell_id("X")) + "/nothing", 404, "no AAS operation at this path"),
 ])
 def test_errors_are_part2_results_naming_what_is_wrong(node: dict[str, Any], path: str, status: int,
                                                         words: str) -> None:

@@ -83,6 +83,9 @@ def _json(data: Any) -> Response:
 def error_body(status: int, detail: str, headers: Mapping[str, str]) -> Response:
     """A Part 2 ``Result``: the error shape of everything under /aas (a validation error is a 400 there)."""
     status = 400 if status == 422 else status
+    if status == 404 and detail == "Not Found":  # no route: say what is served
+        detail = ("no AAS operation at this path: this node serves the AAS and submodel repositories' read "
+                  "profile (GET /aas/description), e.g. /aas/shells, /aas/submodels/{base64url id}")
     if status == 405:
         detail = (f"{detail}: this node serves the AAS read profile (SSP-002), GET only; a passport changes through "
                   "/api/v1/passports, which versions it")
