@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from .config import Settings
@@ -21,6 +22,7 @@ if TYPE_CHECKING:  # the services below are imported when built, so that a light
     from .audit import AuditLog
     from .circular.service import CircularService
     from .health.service import HealthService
+    from .passport.aas_repository import AasRepository
     from .relations import Delegations
     from .trace.keystore import KeyStore
     from .trace.service import TraceService
@@ -40,6 +42,13 @@ class Services:
     trace: TraceService
     keys: KeyStore
     delegations: Delegations
+
+    @cached_property
+    def aas(self) -> AasRepository:
+        """The passports as AAS shells and submodels (built on first use: it loads basyx)."""
+        from .passport.aas_repository import AasRepository
+
+        return AasRepository(self.passports)
 
 
 def build_services(settings: Settings, store: Store | None = None, *, migrate: bool = True) -> Services:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -389,6 +389,13 @@ class PassportService:
         The hot path: one primary-key SELECT through :class:`FastReader`; the model's cut view is
         cached per (model, model version, tiers), so a model change is seen at once.
         """
+        return self.view_state(passport_id, caller, channel)[1]()
+
+    def view_state(self, passport_id: str, caller: Caller, channel: str = "api"
+                   ) -> tuple[tuple[Any, ...], Callable[[], dict[str, Any]]]:
+        """:meth:`get_view` in two steps, for readers that keep what they make of a view (the AAS API): the
+        read (audited) gives a key that changes whenever the view would — the record's version, hash,
+        status and owner, the model's version, the tiers — and a function that builds the view."""
         rec = passport_repo.fast_find_record(self._fast, passport_id)
         if rec is None:
             raise NotFound(f"no passport {passport_id!r}")
@@ -398,13 +405,18 @@ class PassportService:
             with self.store.read() as conn:
                 model, _ = self._model_data(conn, rec.model_id, rec.model_version)
         mt = model_cut(rec, model, tiers, caller)
-        key = (rec.model_id, rec.model_version, mt)
-        model_view = self._model_view_cache.get(key)
-        if model_view is None:
-            model_view = redact_model(model, mt)
-            self._model_view_cache.put(key, model_view)
         self._audit(caller, "read", rec, tiers, channel)
-        return self.view(rec, tiers, model_view)
+
+        def build() -> dict[str, Any]:
+            key = (rec.model_id, rec.model_version, mt)
+            model_view = self._model_view_cache.get(key)
+            if model_view is None:
+                model_view = redact_model(model, mt)
+                self._model_view_cache.put(key, model_view)
+            return self.view(rec, tiers, model_view)
+
+        return (rec.id, rec.version, rec.hash, rec.status, rec.owner_id, rec.archived, rec.successor_id,
+                rec.model_id, rec.model_version, tiers, mt), build
 
     def view(self, rec: PassportRecord, tiers: frozenset[Tier], model_view: Mapping[str, Any]) -> dict[str, Any]:
         return {
@@ -716,6 +728,21 @@ class PassportService:
             vals = entry["soh_pct"]
             entry["mean_soh_pct"] = round(sum(vals) / len(vals), 2) if vals else None
         return {"packs": n, "by_chemistry": by_chem}
+
+    def page_ids(self, *, after: str | None = None, limit: int = 100, passport_id: str | None = None,
+                 serial_number: str | None = None, model_name: str | None = None, model_id: str | None = None,
+                 manufacture_country: str | None = None) -> list[str]:
+        """Passport ids by id after ``after`` (at most ``limit``) matching every filter given: public facts
+        only (serial number, model id or name, country of manufacture), so the filter itself discloses nothing."""
+        with self.store.read() as conn:
+            model_ids: set[str] | None = None
+            if model_name is not None:
+                model_ids = {mid for mid, _, data in model_repo.list_models(conn) if data.get("model_name") == model_name}
+            if model_id is not None:
+                model_ids = {model_id} if model_ids is None else model_ids & {model_id}
+            return passport_repo.page_ids(conn, after=after, limit=limit, passport_id=passport_id,
+                                          serial_number=serial_number, model_ids=model_ids,
+                                          manufacture_country=manufacture_country)
 
     def iter_ids(self) -> Iterator[str]:
         with self.store.read() as conn:

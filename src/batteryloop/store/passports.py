@@ -256,6 +256,26 @@ def iter_ids(conn: Connection) -> Iterator[str]:
     yield from conn.execute(select(passports.c.id).order_by(passports.c.id)).scalars()
 
 
+def page_ids(conn: Connection, *, after: str | None = None, limit: int = 100, passport_id: str | None = None,
+             serial_number: str | None = None, model_ids: Iterable[str] | None = None,
+             manufacture_country: str | None = None) -> list[str]:
+    """Passport ids by id, from the first after ``after``, at most ``limit``, matching every filter given
+    (``model_ids``: any of them; an empty collection matches none)."""
+    conds = []
+    if passport_id is not None:
+        conds.append(passports.c.id == passport_id)
+    if serial_number is not None:
+        conds.append(passports.c.serial_number == serial_number)
+    if model_ids is not None:
+        conds.append(passports.c.model_id.in_(list(model_ids)))
+    if manufacture_country is not None:
+        conds.append(passports.c.manufacture_country == manufacture_country)
+    if after:
+        conds.append(passports.c.id > after)
+    q = select(passports.c.id).where(and_(true(), *conds)).order_by(passports.c.id).limit(limit)
+    return list(conn.execute(q).scalars())
+
+
 def passport_data(conn: Connection, passport_id: str) -> dict[str, Any] | None:
     """A passport's current data alone (``None``: no such passport)."""
     row = conn.execute(select(passports.c.data).where(passports.c.id == passport_id)).first()
