@@ -20,7 +20,6 @@ run ``WITH RECURSIVE``), read through :mod:`batteryloop.store.trace_queries`; th
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from ..reference import References, eu_cahra_list
 from ..store import trace_queries as repo
 from ..store.db import Store
 from .custody import DEFAULT_REGIONS, custody_history
-from .outflows import FINDING_KINDS, OutflowParams, pack_findings, parse_time, sort_key, time_text
+from .outflows import FINDING_KINDS, OutflowParams, parse_time, sort_key, time_text
 from .outflows import select as select_findings
 from .events import RECYCLED_CONTENT_ELEMENTS
 from .massbalance import RULES, Edge, Lot, MaterialGraph, aggregate, recycled_content, shares
@@ -61,23 +60,6 @@ DEFAULT_RISK_FLAGS: tuple[RiskFlag, ...] = tuple(
                     "supply your own list")
     for country, reason in eu_cahra_list.FLAGGED_COUNTRIES.items())
 """A configurable list: pass your own to :class:`TraceQueries`."""
-
-
-def replay_packs(store: Store, first: str | None, last: str | None, as_of: dt.datetime,
-                 regs: Mapping[str, frozenset[str]], p: OutflowParams) -> tuple[int, list[dict[str, Any]]]:
-    """The packs with ids from ``first`` to ``last`` (``None``: no bound) and their outflow findings, unsorted."""
-    findings: list[dict[str, Any]] = []
-    packs = 0
-    with store.read() as conn:
-        rows = repo.pack_events(conn, first, last)
-        for (pack, model_id), group in itertools.groupby(rows, key=lambda r: (r[0], r[1])):
-            events = [orjson.loads(body) if body is not None else
-                      {"id": eid, "kind": kind, "actor": actor, "occurred_at": at, "place": {"country": country},
-                       "subjects": [pack]}
-                      for _, _, eid, kind, actor, at, country, body in group]
-            packs += 1
-            findings += pack_findings(pack, events, as_of=as_of, regions=regs, params=p, model_id=model_id)
-    return packs, findings
 
 
 def _row_lot(r: Any) -> Lot:
@@ -299,6 +281,8 @@ class TraceQueries:
                     packs += n
                     findings += found
         else:
+            from ._parallel import replay_packs
+
             packs, findings = replay_packs(self.store, None, None, as_of, regs, p)
         findings.sort(key=sort_key)
         return packs, findings
