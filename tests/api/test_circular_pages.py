@@ -115,3 +115,21 @@ def test_compliance_page(client: Any) -> None:
                                                       "rule": "physical_segregation"})
     assert "physical segregation" in phys.text
     assert client.get("/circular/compliance", params={"model": "NOPE", "year": 2026}).status_code == 404
+
+
+def test_compliance_page_defaults_to_the_latest_year_the_model_was_made(client: Any) -> None:
+    """A year without packs has no recycled content to check: without a year the page takes the latest year in
+    which the model's packs were made (2021 and 2022 here; another model's 2024 pack does not count), not the
+    calendar year."""
+    for i, (model, made) in enumerate((("EM-LFP-60", "2021-03-01"), ("EM-LFP-60", "2022-06-30"),
+                                       ("EM-NCA-75", "2024-01-10"))):
+        rec = dict(next(pilot.generate_batteries(1, seed=300 + i)), model_id=model, manufacture_date=made,
+                   serial_number=f"CY-{i:04d}")
+        rec.pop("putting_into_service_date", None)
+        r = client.post("/api/v1/passports", json=rec, headers=H(client, pilot.AUTOMAKER))
+        assert r.status_code in (200, 201), r.text
+    page = client.get("/circular/compliance", params={"model": "EM-LFP-60"})
+    assert page.status_code == 200
+    assert re.search(r'name="year"[^>]*value="(\d{4})"', page.text).group(1) == "2022"
+    page = client.get("/circular/compliance")  # no model chosen: the latest year of any pack
+    assert re.search(r'name="year"[^>]*value="(\d{4})"', page.text).group(1) == "2024"

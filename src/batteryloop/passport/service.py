@@ -689,6 +689,13 @@ class PassportService:
         nxt = rows[limit - 1].id if len(rows) > limit else None
         return {"items": items, "next": nxt, "limit": limit}
 
+    def latest_year(self, model_id: str | None = None) -> int | None:
+        """The year of the latest manufacture date among the stored passports (of one model): the year a report
+        about them defaults to. None when there are none."""
+        with self.store.read() as conn:
+            d = passport_repo.latest_manufacture_date(conn, model_id)
+        return d.year if d else None
+
     def count(self, caller: Caller | None = None) -> dict[str, Any]:
         """Counts of models and passports by chemistry; by status only for callers holding the
         legitimate-interest tier in general (a battery's status is not public data). ``None``: the node's

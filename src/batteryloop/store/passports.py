@@ -223,6 +223,15 @@ def search(conn: Connection, *, status: str | None = None, model_id: str | None 
                         data_json=r.data) for r in conn.execute(q).all()]
 
 
+def latest_manufacture_date(conn: Connection, model_id: str | None = None) -> dt.date | None:
+    """The latest manufacture date of the stored passports (of one model), or None when there are none."""
+    q = select(func.max(passports.c.manufacture_date))
+    if model_id is not None:
+        q = q.where(passports.c.model_id == model_id)
+    v = conn.execute(q).scalar()
+    return dt.date.fromisoformat(v) if isinstance(v, str) else v
+
+
 def count_passports(conn: Connection) -> int:
     return conn.execute(select(func.count()).select_from(passports)).scalar_one()
 
