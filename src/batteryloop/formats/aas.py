@@ -30,6 +30,7 @@ from basyx.aas.adapter import aasx
 from basyx.aas.adapter import json as aas_json
 
 from ..errors import InvalidData
+from ..passport.identifiers import global_asset_id
 from . import idta
 from ._io import decode
 from .base import ExportResult, ImportResult, MappingReport, PassportParts
@@ -147,7 +148,9 @@ def build_shell(parts: PassportParts, part_names: list[str]) -> model.AssetAdmin
         value = m.get(key) if key.startswith("model") else b.get(key)
         if value:
             specific.append(model.SpecificAssetId(name, str(value)))
-    info = model.AssetInformation(model.AssetKind.INSTANCE, global_asset_id=parts.web_link or f"urn:batteryloop:{pid}",
+    # the pack's one global asset id (the registry's, SerialPart's and BOM's too); the passport id beside it
+    specific.append(model.SpecificAssetId("batteryPassportId", pid))
+    info = model.AssetInformation(model.AssetKind.INSTANCE, global_asset_id=global_asset_id(pid),
                                   specific_asset_id=specific)
     refs = {model.ModelReference((model.Key(model.KeyTypes.SUBMODEL, submodel_id(pid, part)),), model.Submodel)
             for part in part_names}

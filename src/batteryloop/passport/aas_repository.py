@@ -30,7 +30,6 @@ from ..formats import aas as aas_format
 from ..formats import aas_api
 from ..formats import idta
 from ..formats.base import PassportParts
-from .identifiers import web_link
 from .service import PassportService
 
 PARTS: tuple[str, ...] = tuple(idta.PARTS)
@@ -38,7 +37,8 @@ _SHELL_PREFIX, _SHELL_SUFFIX = "urn:batteryloop:", ":aas"
 _SUBMODEL_INFIX = ":submodel:"
 #: asset ids of the shell (all public facts) → the passport filter that finds them
 ASSET_FILTERS = {"partInstanceId": "serial_number", "manufacturerPartId": "model_id",
-                 "nameAtManufacturer": "model_name", "manufacturingCountry": "manufacture_country"}
+                 "nameAtManufacturer": "model_name", "manufacturingCountry": "manufacture_country",
+                 "batteryPassportId": "passport_id"}
 
 
 def passport_of_shell(shell_id: str) -> str | None:
@@ -162,10 +162,8 @@ class AasRepository:
             return [], None
         filters: dict[str, Any] = {}
         for name, value in asset_ids:
-            if name == "globalAssetId":
-                prefix = web_link(self.passports.base_url, "")
-                pid = value[len(prefix):] if value.startswith(prefix) else None
-                if pid is None or filters.setdefault("passport_id", pid) != pid:
+            if name == "globalAssetId":  # the pack's one global asset id (passport.identifiers), an indexed column
+                if filters.setdefault("global_asset_id", value) != value:
                     return [], None
             elif name in ASSET_FILTERS:
                 key = ASSET_FILTERS[name]

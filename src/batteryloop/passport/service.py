@@ -25,7 +25,7 @@ from ..store import passports as passport_repo
 from ..store.errors import IntegrityViolation, translated
 from ..store.fastread import FastReader
 from ..store.passports import PassportRecord, find_record, find_records
-from .identifiers import UniqueIdentifier, web_link
+from .identifiers import UniqueIdentifier, global_asset_id, web_link
 from .lifecycle import LifecycleError, StatusEvent, check_transition
 from .model import BatteryData, BatteryModelData, BatteryStatus
 from .redact import redact_battery, redact_model
@@ -276,7 +276,7 @@ class PassportService:
                "chemistry": model["chemistry"], "manufacture_date": b.manufacture_date,
                "manufacture_country": b.manufacture_country, "successor_id": b.successor_id,
                # a recycled battery's passport is archived read-only (Art. 77(8)), imported copies included
-               "archived": b.status == BatteryStatus.RECYCLED,
+               "archived": b.status == BatteryStatus.RECYCLED, "global_asset_id": global_asset_id(pid),
                "version": version, "hash": h, "data": text, "created_at": now, "updated_at": now}
         vrow = {"passport_id": pid, "version": version, "hash": h, "prev_hash": prev_hash, "author_id": author,
                 "reason": reason, "created_at": now, "data": text}
@@ -738,7 +738,7 @@ class PassportService:
 
     def page_ids(self, *, after: str | None = None, limit: int = 100, passport_id: str | None = None,
                  serial_number: str | None = None, model_name: str | None = None, model_id: str | None = None,
-                 manufacture_country: str | None = None) -> list[str]:
+                 manufacture_country: str | None = None, global_asset_id: str | None = None) -> list[str]:
         """Passport ids by id after ``after`` (at most ``limit``) matching every filter given: public facts
         only (serial number, model id or name, country of manufacture), so the filter itself discloses nothing."""
         with self.store.read() as conn:
@@ -749,7 +749,7 @@ class PassportService:
                 model_ids = {model_id} if model_ids is None else model_ids & {model_id}
             return passport_repo.page_ids(conn, after=after, limit=limit, passport_id=passport_id,
                                           serial_number=serial_number, model_ids=model_ids,
-                                          manufacture_country=manufacture_country)
+                                          manufacture_country=manufacture_country, global_asset_id=global_asset_id)
 
     def iter_ids(self) -> Iterator[str]:
         with self.store.read() as conn:

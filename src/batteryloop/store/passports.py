@@ -267,7 +267,7 @@ def iter_ids(conn: Connection) -> Iterator[str]:
 
 def page_ids(conn: Connection, *, after: str | None = None, limit: int = 100, passport_id: str | None = None,
              serial_number: str | None = None, model_ids: Iterable[str] | None = None,
-             manufacture_country: str | None = None) -> list[str]:
+             manufacture_country: str | None = None, global_asset_id: str | None = None) -> list[str]:
     """Passport ids by id, from the first after ``after``, at most ``limit``, matching every filter given
     (``model_ids``: any of them; an empty collection matches none)."""
     conds = []
@@ -279,6 +279,8 @@ def page_ids(conn: Connection, *, after: str | None = None, limit: int = 100, pa
         conds.append(passports.c.model_id.in_(list(model_ids)))
     if manufacture_country is not None:
         conds.append(passports.c.manufacture_country == manufacture_country)
+    if global_asset_id is not None:
+        conds.append(passports.c.global_asset_id == global_asset_id)
     if after:
         conds.append(passports.c.id > after)
     q = select(passports.c.id).where(and_(true(), *conds)).order_by(passports.c.id).limit(limit)
