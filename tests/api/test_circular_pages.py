@@ -117,6 +117,9 @@ def test_compliance_page(client: Any) -> None:
     assert "50.2%" in lfp["hydro"] and "FAIL" in lfp["hydro"] and "cell Fe " in lfp["hydro"]
     assert "13.5%" in lfp["pyro"] and "FAIL" in lfp["pyro"] and "lost to slag" in lfp["pyro"]
     assert "75.7%" in lfp["direct"] and "PASS" in lfp["direct"]
+    early = client.get("/circular/compliance", params={"model": "EM-LFP-60", "year": 2024})  # no target yet
+    assert 'id="verdict">no target in force<' in early.text and "Annex XII met by" not in early.text
+    assert "no target yet" in _process_row(early.text, "hydro")
     assert record_pilot(client.services.store, packs=[(f"BL.PG.{i:03d}", "EM-NCA-75") for i in range(6)]).ok
     r = client.get("/circular/compliance", params={"model": "EM-NCA-75", "year": 2026})
     assert r.status_code == 200 and "6 traced packs" in r.text
@@ -129,6 +132,7 @@ def test_compliance_page(client: Any) -> None:
     assert "69.4%" in nca["hydro"] and "PASS" in nca["hydro"]
     assert "28.4%" in nca["pyro"] and "FAIL" in nca["pyro"] and "pack hardware Al" in nca["pyro"]
     assert re.search(r'id="verdict">PASS<', r.text)  # the model can be recycled in compliance (hydro, direct)
+    assert "Annex XII met by direct, hydro" in r.text
     fig = _figure(r.text, "compliance-checks")
     assert fig[0]["type"] == "bar" and any("Art. 8 recycled content Co" in x for x in fig[0]["x"])
     assert "mass_balance" in r.text and "eu_2023_1542" in r.text  # allocation rule and references shown
