@@ -108,3 +108,80 @@ def test_explanation_names_the_largest_losses_first() -> None:
         "hydro: 19.6 kg of output fractions recycled / 29.8 kg of battery fed in (cells only; Delegated Regulation "
         "(EU) 2025/606); not recycled: cell other 8.67 kg (electrolyte, separator, binder burnt or to residue; "
         "cathode O not counted) and 7 more")  # Li, Ni, Co, Mn, graphite, Cu, Al lose 2–10 %
+
+
+def test_cells_fully_tracked_leave_no_rest_line() -> None:
+    """Cells whose materials make up their whole mass (1 kg: Ni 0.5, graphite 0.5) have no "other" line:
+    hydro recycles 0.98 × 0.5 + 0.90 × 0.5 = 0.94 kg of 1 kg."""
+    from batteryloop.circular.chemistry import composition_from_materials
+
+    comp = composition_from_materials("NMC811", {"Ni": 0.5, "graphite": 0.5}, cell_mass_kg=1.0)
+    r = recycle(comp, "hydro", missing_price="zero")
+    assert [f.material for f in r.efficiency_fractions] == ["Ni", "graphite"]
+    assert r.recycling_efficiency_fraction == pytest.approx(0.94, rel=1e-12)
+
+
+def test_a_loss_without_a_published_reason_is_not_recovered() -> None:
+    """EverBatt gives a reason (slag, burned) for some zero recoveries only: LFP's Fe in pyro has none
+    ("not recovered"); nor has a recovery set to 0 by override (hydro Al, direct cathode)."""
+    from batteryloop.reference import References
+
+    lfp = recycle(pack_composition("LFP", 10.0), "pyro", missing_price="zero")
+    assert next(f for f in lfp.efficiency_fractions if f.material == "Fe").fate == "not recovered"
+    refs = References.default().override({"everbatt_2023": {"recovery_fraction": {"hydro": {"Al": 0.0}, "direct": {"cathode": 0.0}}}})
+    hydro = recycle(pack_composition("NMC811", 10.0, refs), "hydro", references=refs, missing_price="zero")
+    assert [f.fate for f in hydro.efficiency_fractions if f.material == "Al"] == ["not recovered", "not recovered"]
+    direct = recycle(pack_composition("NMC811", 10.0, refs), "direct", references=refs, missing_price="zero")
+    cathode = next(f for f in direct.efficiency_fractions if f.material == "cathode")
+    assert (cathode.recycled_kg, cathode.fate) == (0.0, "not recovered")
+
+
+def test_a_fully_recycled_fraction_is_not_a_loss() -> None:
+    """Hydro Cu recovered at 1.0 (override): neither Cu line is among the losses."""
+    from batteryloop.reference import References
+
+    refs = References.default().override({"everbatt_2023": {"recovery_fraction": {"hydro": {"Cu": 1.0}}}})
+    r = recycle(pack_composition("NMC811", 10.0, refs), "hydro", references=refs, missing_price="zero")
+    assert "Cu" not in {f.material for f in r.lost_fractions()}
+    assert len(r.lost_fractions()) == len(r.efficiency_fractions) - 2
+
+
+def test_a_new_hardware_material_with_its_own_recovery() -> None:
+    """A design with glass (0.5) and Al (0.5), glass recovered at 0.5 in hydro (override): NMC811 10 kWh
+    hydro = (19.629 + 0.90 × 9.55 + 0.5 × 9.55) / 48.9 = (19.629 + 8.595 + 4.775) / 48.9 = 32.999 / 48.9
+    = 0.674826; in direct no recovery is given for glass: not counted, with a note. Glass at 0 in hydro:
+    fate "not recycled"."""
+    from batteryloop.reference import References
+
+    refs = References.default().override({"batteryloop_assumptions": {
+        "pack_hardware_fraction": {"g": {"Al": 0.5, "glass": 0.5}},
+        "pack_hardware_recovery_fraction": {"hydro": {"glass": 0.5}}}})
+    comp = pack_composition("NMC811", 10.0, refs, pack_design="g")
+    r = recycle(comp, "hydro", references=refs, missing_price="zero")
+    assert r.recycling_efficiency_fraction == pytest.approx(32.999 / 48.9, rel=1e-9)
+    glass = next(f for f in r.efficiency_fractions if f.material == "glass")
+    assert glass.fate == f"50% {R}" and not any("glass" in n for n in r.notes)
+    d = recycle(comp, "direct", references=refs, missing_price="zero")
+    assert next(f for f in d.efficiency_fractions if f.material == "glass").fate == (
+        "no recovery known for this material: not counted")
+    assert ("pack hardware glass: no recovery fraction for direct (batteryloop_assumptions."
+            "pack_hardware_recovery_fraction): not counted as recycled") in d.notes
+    zero = References.default().override({"batteryloop_assumptions": {
+        "pack_hardware_fraction": {"g": {"Al": 0.5, "glass": 0.5}},
+        "pack_hardware_recovery_fraction": {"hydro": {"glass": 0.0}}}})
+    z = recycle(pack_composition("NMC811", 10.0, zero, pack_design="g"), "hydro", references=zero, missing_price="zero")
+    assert next(f for f in z.efficiency_fractions if f.material == "glass").fate == "not recycled"
+
+
+def test_recycle_mass_passes_its_references_on() -> None:
+    """recycle_mass with an override (hydro Al 0.5): the efficiency uses it and lists it as overridden.
+    1,000 kg of NMC811 packs = 1000 / 4.89 kWh; per kWh hydro recycles 1.9629 − 0.90 × 0.153 + 0.5 × 0.153
+    = 1.9017 kg of cells and (0.5 × 0.60 + 0.90 × 0.25) × 1.91 = 1.00275 kg of hardware: 2.90445 / 4.89
+    = 0.593957."""
+    from batteryloop.circular.recycling import recycle_mass
+    from batteryloop.reference import References
+
+    refs = References.default().override({"everbatt_2023": {"recovery_fraction": {"hydro": {"Al": 0.5}}}})
+    r = recycle_mass("NMC811", 1000.0, "hydro", references=refs, prices_usd_per_kg=None)[0]
+    assert r.recycling_efficiency_fraction == pytest.approx(2.90445 / 4.89, rel=1e-9)
+    assert ("everbatt_2023", "recovery_fraction.hydro.Al") in {(u.set, u.key) for u in r.references if u.overridden}

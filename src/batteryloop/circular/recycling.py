@@ -117,7 +117,7 @@ class EfficiencyFraction(BaseModel):
     input_kg: float
     recycled_fraction: float
     recycled_kg: float
-    fate: str  # e.g. "recycled (90 %)", "lost to slag", "burned"
+    fate: str  # e.g. "90% recycled, the rest lost in processing", "lost to slag", "burned"
 
     @property
     def lost_kg(self) -> float:
@@ -183,7 +183,7 @@ class RecyclingResult(BaseModel):
 
     def lost_fractions(self) -> list[EfficiencyFraction]:
         """The fractions the process does not (fully) recycle, the largest loss first."""
-        lost = [f for f in self.efficiency_fractions if f.lost_kg > 1e-12]
+        lost = [f for f in self.efficiency_fractions if f.lost_kg > 0]
         return sorted(lost, key=lambda f: -f.lost_kg)
 
     def efficiency_explanation(self, top: int = 5) -> str:
@@ -416,11 +416,11 @@ def _efficiency_fractions(
 
     tracked = 0.0
     for mat, kg in materials.items():
-        if mat not in CELL_MATERIALS or kg <= 0:
+        if mat not in CELL_MATERIALS:
             continue  # steel: pack hardware, counted below
         if proc == "direct" and mat in _CATHODE_ELEMENTS:
             continue  # inside the cathode powder
-        frac = float(recovery.get(mat, 0.0))
+        frac = float(recovery[mat])  # EverBatt's table names every cell material
         why = ev_notes.get(f"recovery_fraction.{proc}.{mat}", "not recovered")
         add("cell", mat, kg, frac, _fate(frac, why))
         tracked += kg
@@ -432,14 +432,12 @@ def _efficiency_fractions(
     add("cell", "other", max(0.0, comp.cell_mass_kg - tracked), 0.0, _OTHER_CELL_FATE[proc])
     if basis != "pack":
         return out
-    extra = t.refs.set("batteryloop_assumptions").get("pack_hardware_recovery_fraction")
+    extra = t.refs.set("batteryloop_assumptions").get("pack_hardware_recovery_fraction", proc)
     for mat, kg in comp.hardware_kg.items():
-        if kg <= 0:
-            continue
         if mat in _HARDWARE_METALS:
             frac = float(t.get("everbatt_2023", "recovery_fraction", proc, mat))
             why = ev_notes.get(f"recovery_fraction.{proc}.{mat}", "not recovered")
-        elif mat in extra.get(proc, {}):
+        elif mat in extra:
             frac = float(t.get("batteryloop_assumptions", "pack_hardware_recovery_fraction", proc, mat))
             why = _HARDWARE_FATE.get(mat, {}).get(proc, "not recycled")
         else:

@@ -30,7 +30,8 @@ flagged ``verified: false``.
   plastics and boards as fuel and reductant (energy recovery, which Delegated Regulation (EU) 2025/606
   does not count as recycling); a mechanical pre-treatment line sorts them out but sends them mostly
   to incineration or to a board smelter whose output this model does not trace; the coolant is drained
-  and treated as waste. Override a fraction where a plant documents recycling it.
+  and treated as waste. Override a fraction where a plant documents recycling it, or add one for a
+  material a new pack design names.
 - ``pilot``: the pilot simulator's scenario figures — when packs leave a vehicle (state of health at
   which each usage retires its pack, vehicle scrapping and pack-fault rates), who buys what share of a
   retired pack's value, the take-back cost the producer pays (Art. 56-62 producer responsibility), the
@@ -119,7 +120,8 @@ SET = ReferenceSet(
     },
     extensible=frozenset({
         "process_input_price_usd", "process_input_kgco2e", "pack_hardware_fraction",
-        "pack_design_by_chemistry",
+        "pack_design_by_chemistry", "pack_hardware_recovery_fraction.pyro",
+        "pack_hardware_recovery_fraction.hydro", "pack_hardware_recovery_fraction.direct",
     }),
     notes={
         "pack_hardware_fraction.module_pack": (
