@@ -173,6 +173,12 @@ class Node:
         self.ouranos = OuranosService(self.store)
         self.sources.update(sources or {})
         self._status_lock = threading.Lock()
+        self.tck: Any = None
+        from . import tck as _tck
+
+        if _tck.enabled(config.tck):  # DSP TCK mode: conformance runs only (exchange/tck.py)
+            self.tck = _tck.Tck(self, config.tck)  # type: ignore[arg-type]
+            self.tck.seed()
 
     # ------------------------------------------------------------------------ plumbing
     @property
@@ -204,6 +210,8 @@ class Node:
 
     def authenticate(self, authorization: str | None) -> ParticipantClaims:
         """The verified, trusted claims of whoever sent this request (or a CredentialError saying why not)."""
+        if self.tck is not None and self.tck.accepts(authorization):
+            return ParticipantClaims(self.tck.cfg.participant_id)
         if not authorization or not authorization.startswith("Bearer "):
             raise CredentialError("missing_presentation",
                                   "no presentation: send 'Authorization: Bearer <VP-JWT>' for audience " + self.did)
@@ -307,7 +315,9 @@ class Node:
         n = Negotiation(dsp.new_pid(), "provider", m["consumerPid"], claims.did, m["callbackAddress"], d.id,
                         N.REQUESTED, offer, None, None, claims_json(claims), None, now, now)
         self.repo.add_negotiation(n)
-        if problems:
+        if self.tck is not None and self.tck.provider_step("request", n, background):
+            pass
+        elif problems:
             background(self._counter_offer, n.pid, n, problems)
         else:
             background(self._agree, n.pid, n)
@@ -340,7 +350,9 @@ class Node:
         cj = claims_json(claims)
         self.repo.move_negotiation(pid, n.state, to, offer=offer, claims=cj)
         n = replace(n, state=to, offer=offer, claims=cj)
-        if problems:
+        if self.tck is not None and self.tck.provider_step("counter", n, background):
+            pass
+        elif problems:
             background(self._counter_offer, pid, n, problems)
         else:
             background(self._agree, pid, n)
@@ -403,6 +415,8 @@ class Node:
         self._same_pids(n, m)
         to = dsp.next_negotiation_state(N(n.state), "ContractAgreementVerificationMessage", Role.CONSUMER)
         self.repo.move_negotiation(pid, n.state, to)
+        if self.tck is not None and self.tck.provider_step("verified", replace(n, state=to), background):
+            return
         background(self._finalize, pid, replace(n, state=to))
 
     def _finalize(self, pid: str, n: Negotiation | None = None) -> None:
@@ -434,6 +448,8 @@ class Node:
                 raise
             cj = claims_json(claims)
             self.repo.move_negotiation(pid, n.state, to, claims=cj)
+            if self.tck is not None and self.tck.provider_step("accepted", replace(n, state=to, claims=cj), background):
+                return
             if background is not None:
                 background(self._agree, pid, replace(n, state=to, claims=cj))
             return
@@ -583,6 +599,8 @@ class Node:
         note = "counter-offer received" + (": its terms cannot all be evaluated (" + "; ".join(problems) + ")"
                                            if problems else "")
         self.repo.move_negotiation(pid, n.state, to, offer=offer, peer_pid=n.peer_pid or m["providerPid"], reason=note)
+        if self.tck is not None:
+            self.tck.consumer_step("offer", replace(n, state=to, offer=offer, peer_pid=n.peer_pid or m["providerPid"]))
         return dsp.negotiation(m["providerPid"], n.pid, to)
 
     def counter_offer(self, pid: str, offer: dict[str, Any], *, wait_s: float = 10.0) -> Negotiation:
@@ -615,6 +633,9 @@ class Node:
                                 "(target, rules or assignee); not accepted")
         to = dsp.next_negotiation_state(N(n.state), "ContractAgreementMessage", Role.PROVIDER)
         self.repo.move_negotiation(pid, n.state, to, agreement=ag, agreement_id=ag["@id"], peer_pid=m["providerPid"])
+        if self.tck is not None and self.tck.consumer_step("agreement", replace(
+                n, state=to, agreement=ag, agreement_id=ag["@id"], peer_pid=m["providerPid"]), background):
+            return
         background(self._verify_agreement, pid, replace(n, state=to, agreement=ag, agreement_id=ag["@id"],
                                                         peer_pid=m["providerPid"]))
 
@@ -653,6 +674,8 @@ class Node:
         t = Transfer(dsp.new_pid(), "provider", m["consumerPid"], claims.did, m["callbackAddress"], m["agreementId"],
                      PULL, T.REQUESTED, None, None, now, now)
         self.repo.add_transfer(t)
+        if self.tck is not None and self.tck.provider_transfer(t, background):
+            return dsp.transfer_process(t.pid, t.peer_pid or "", T.REQUESTED)
         background(self._start_transfer, t.pid, t)
         return dsp.transfer_process(t.pid, t.peer_pid or "", T.REQUESTED)
 
@@ -698,10 +721,12 @@ class Node:
         to = dsp.next_transfer_state(T(t.state), kind, sender)
         values: dict[str, Any] = {}
         if kind == "TransferStartMessage" and role == "consumer":
-            values = {"data_address": m.get("dataAddress"), "peer_pid": m["providerPid"]}
+            values = {"data_address": m.get("dataAddress") or t.data_address, "peer_pid": m["providerPid"]}
         if kind in ("TransferTerminationMessage", "TransferSuspensionMessage"):
             values = {"reason": "; ".join(map(str, m.get("reason", []))) or m.get("code")}
         self.repo.move_transfer(pid, t.state, to, **values)
+        if self.tck is not None and kind == "TransferStartMessage" and role == "consumer":
+            self.tck.consumer_started(t)
 
     # ---------------------------------------------------------------- data plane
     def serve_data(self, pid: str, authorization: str | None) -> Any:
