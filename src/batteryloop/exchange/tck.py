@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 ENV = "BATTERYLOOP_DSP_TCK"
 PARTICIPANT = "TCK_PARTICIPANT"  # the id the TCK gives itself (DspConstants.TCK_PARTICIPANT_ID)
 PAUSE_S = 0.5
+# before each scripted step: the TCK records our answer to its message only after it has read it; a message
+# of ours that arrives before then meets a TCK that is still in the previous state (and drops the connection)
+SETTLE_S = 0.25
 
 # test id -> (dataset or agreement id, script). Provider negotiation scripts: request / counter / accepted /
 # verified -> the step the provider takes (absent: the node's ordinary behaviour: agree, finalize).
@@ -152,7 +155,7 @@ def properties(node_base_url: str, callback_address: str, port: int, authorizati
                wait_s: int = 10) -> dict[str, str]:
     """The TCK's configuration for our node (DspSystemLauncher's keys, and each scenario's ids)."""
     props = {
-        "dataspacetck.debug": "false",
+        "dataspacetck.debug": os.environ.get("BATTERYLOOP_TCK_DEBUG", "false"),
         "dataspacetck.dsp.local.connector": "false",
         "dataspacetck.host": "127.0.0.1",
         "dataspacetck.port": str(port),
@@ -236,7 +239,12 @@ class Tck:
         if step is None:
             return False
         node = self.node
-        run = background or (lambda fn, *a: self._later(fn, *a))
+
+        def run(fn: Callable[..., Any], *args: Any) -> None:
+            def settled() -> None:
+                time.sleep(SETTLE_S)
+                fn(*args)
+            (background or self._later)(settled)
         if step == "offer":
             run(node._counter_offer, n.pid, n, ["TCK scenario: the provider offers"])
         elif step == "agree":
@@ -248,7 +256,6 @@ class Tck:
         elif step == "offer+terminate":
             def offer_then_terminate() -> None:
                 node._counter_offer(n.pid, n, ["TCK scenario: the provider offers"])
-                time.sleep(PAUSE_S)
                 self._terminate_negotiation(n.pid)
             run(offer_then_terminate)
         elif step != "none":
@@ -256,6 +263,9 @@ class Tck:
         return True
 
     def _terminate_negotiation(self, pid: str) -> None:
+        # the TCK registers its handler for our termination only after our answer to the message that
+        # triggers it (e.g. ``sendRequestMessage().expectTermination()``): give it that moment
+        time.sleep(PAUSE_S)
         self.node.terminate_negotiation(pid, "TCK scenario: terminated")
 
     # ------------------------------------------------------------------ consumer: negotiation
@@ -278,7 +288,12 @@ class Tck:
         if step is None:
             return False
         node = self.node
-        run = background or (lambda fn, *a: self._later(fn, *a, delay=0.05))
+
+        def run(fn: Callable[..., Any], *args: Any) -> None:
+            def settled() -> None:
+                time.sleep(SETTLE_S)
+                fn(*args)
+            (background or self._later)(settled)
         if step == "accept":
             run(lambda: node.accept_offer(n.pid, wait_s=0))
         elif step == "counter":
@@ -287,7 +302,7 @@ class Tck:
         elif step == "verify":
             run(node._verify_agreement, n.pid, n)
         elif step == "terminate":
-            run(lambda: node.terminate_negotiation(n.pid, "TCK scenario: the consumer terminates"))
+            run(self._terminate_negotiation, n.pid)
         elif step != "none":
             raise ValueError(f"unknown TCK step {step!r}")
         return True
@@ -297,7 +312,7 @@ class Tck:
         s = self.script(t.agreement_id)
         if s is None:
             return False
-        background(self._steps, t.pid, list(s.get("steps", [])), t)
+        background(self._steps, t.pid, ["settle", *s.get("steps", [])], t)
         return True
 
     def initiate_transfer(self, body: dict[str, Any]) -> None:
@@ -313,13 +328,15 @@ class Tck:
     def consumer_started(self, t: Transfer) -> None:
         s = self.script(t.agreement_id)
         if s and s.get("started") and t.state == T.REQUESTED:  # the first start only
-            self._later(self._steps, t.pid, list(s["started"]), delay=0.05)
+            self._later(self._steps, t.pid, list(s["started"]), delay=SETTLE_S)
 
     def _steps(self, pid: str, steps: list[str], t: Transfer | None = None) -> None:
         node = self.node
         for step in steps:
             if step == "pause":
                 time.sleep(PAUSE_S)
+            elif step == "settle":
+                time.sleep(SETTLE_S)
             elif step == "start" and t is not None and t.state == T.REQUESTED and t.role == "provider":
                 node._start_transfer(pid, t)
                 t = None

@@ -23,7 +23,7 @@ import org.junit.platform.launcher.core.LauncherFactory;
  * connector under test, configured by a properties file, and writes one line per test:
  * {@code status<TAB>test class<TAB>display name<TAB>message}.
  *
- * <p>Usage: {@code RunDspTck <tck.properties> <results.tsv> [package]}; exit code 0 when the run completed
+ * <p>Usage: {@code RunDspTck <tck.properties> <results.tsv> [package or test class]}; exit code 0 when the run completed
  * (failures are in the results file), 2 on bad usage.
  */
 public final class RunDspTck {
@@ -32,7 +32,7 @@ public final class RunDspTck {
 
     public static void main(String[] args) throws IOException {
         if (args.length < 2) {
-            System.err.println("usage: RunDspTck <tck.properties> <results.tsv> [package]");
+            System.err.println("usage: RunDspTck <tck.properties> <results.tsv> [package or test class]");
             System.exit(2);
         }
         var props = new Properties();
@@ -46,7 +46,7 @@ public final class RunDspTck {
         var pkg = args.length > 2 ? args[2] : "org.eclipse.dataspacetck.dsp.verification";
 
         var request = LauncherDiscoveryRequestBuilder.request()
-                .selectors(DiscoverySelectors.selectPackage(pkg))
+                .selectors(pkg.endsWith("Test") ? DiscoverySelectors.selectClass(pkg) : DiscoverySelectors.selectPackage(pkg))
                 .filters(ClassNameFilter.includeClassNamePatterns(".*Test"))
                 .build();
         var out = Files.newBufferedWriter(Path.of(args[1]), StandardCharsets.UTF_8);
