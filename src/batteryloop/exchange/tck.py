@@ -6,7 +6,8 @@ mode cannot tell the connector under test what to do next, so each scenario name
 or an agreement (transfers) on which the connector plays the scenario's part: as provider, answer a request
 with an offer, an agreement or a termination; as consumer, accept, counter, verify or terminate. This module
 holds those scripts (``SCENARIOS``), builds the node configuration that offers those datasets and the
-properties file that tells the TCK their ids, and runs the scripted steps on a :class:`~.node.Node`.
+properties file that tells the TCK their ids, and runs the scripted steps on a node
+(``exchange.node.Node``, which imports this module).
 
 Three things exist only here, and only on a node whose config has a ``tck`` section **and** whose process
 has ``BATTERYLOOP_DSP_TCK=1`` (a production node never has both):
@@ -26,14 +27,11 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .config import TckConfig
 from .dsp import N, T
 from .repository import Negotiation, Transfer
-
-if TYPE_CHECKING:
-    from .node import Node
 
 ENV = "BATTERYLOOP_DSP_TCK"
 PARTICIPANT = "TCK_PARTICIPANT"  # the id the TCK gives itself (DspConstants.TCK_PARTICIPANT_ID)
@@ -185,7 +183,7 @@ _BY_ID: dict[str, dict[str, Any]] = {ident: script for ident, script in SCENARIO
 class Tck:
     """The scripted part of a node in TCK mode (see the module docstring)."""
 
-    def __init__(self, node: Node, cfg: TckConfig) -> None:
+    def __init__(self, node: Any, cfg: TckConfig) -> None:  # node: the exchange.node.Node it scripts
         self.node = node
         self.cfg = cfg
         self.errors: list[str] = []
