@@ -68,6 +68,9 @@ class TckConfig(BaseModel):
 
     authorization: str  # the fixed Authorization header the TCK sends on every request
     participant_id: str = "TCK_PARTICIPANT"
+    # talk to an Eclipse EDC runtime that uses its mock identity service (interop tests): send and accept its
+    # token, a JSON object {"region", "audience", "clientId"}, instead of presentations
+    edc_mock_iam: bool = False
 
 
 class NodeConfig(BaseModel):

@@ -206,12 +206,16 @@ class Node:
             self.store.dispose()
 
     def auth_headers(self, audience: str) -> dict[str, str]:
+        if self.tck is not None and self.tck.cfg.edc_mock_iam:  # interop tests with EDC's mock identity only
+            return {"Authorization": self.tck.mock_token(audience)}
         return {"Authorization": "Bearer " + present(self.identity, self.credentials, audience=audience)}
 
     def authenticate(self, authorization: str | None) -> ParticipantClaims:
         """The verified, trusted claims of whoever sent this request (or a CredentialError saying why not)."""
         if self.tck is not None and self.tck.accepts(authorization):
             return ParticipantClaims(self.tck.cfg.participant_id)
+        if self.tck is not None and (peer := self.tck.mock_peer(authorization)):
+            return ParticipantClaims(peer)
         if not authorization or not authorization.startswith("Bearer "):
             raise CredentialError("missing_presentation",
                                   "no presentation: send 'Authorization: Bearer <VP-JWT>' for audience " + self.did)
@@ -542,7 +546,8 @@ class Node:
         """The provider's catalog as it shows it to us; ``filter`` as :func:`catalog_filter` describes."""
         aud = audience or peer_did(address)
         r = self.post(f"{address.rstrip('/')}/catalog/request", aud,
-                      dsp.msg("CatalogRequestMessage", filter=list(filter or [])))
+                      # no filter: the member left out rather than [] (both valid DSP 2025-1; EDC 0.15 refuses [])
+                      dsp.msg("CatalogRequestMessage", filter=list(filter) if filter else None))
         self._raise_remote(r, "catalog request")
         return r.json()  # type: ignore[no-any-return]
 

@@ -150,7 +150,7 @@ def node_config(name: str, base_url: str, database_url: str, authorization: str)
 
 
 def properties(node_base_url: str, callback_address: str, port: int, authorization: str,
-               wait_s: int = 10) -> dict[str, str]:
+               wait_s: int = 20) -> dict[str, str]:
     """The TCK's configuration for our node (DspSystemLauncher's keys, and each scenario's ids)."""
     props = {
         "dataspacetck.debug": os.environ.get("BATTERYLOOP_TCK_DEBUG", "false"),
@@ -193,6 +193,24 @@ class Tck:
         import hmac
 
         return authorization is not None and hmac.compare_digest(authorization.encode(), self.cfg.authorization.encode())
+
+    def mock_token(self, audience: str) -> str:
+        """EDC's mock identity token (``iam-mock``): who we are, unsigned — for interop tests only."""
+        import json
+
+        return json.dumps({"region": "eu", "audience": audience, "clientId": self.node.did})
+
+    def mock_peer(self, authorization: str | None) -> str | None:
+        """The ``clientId`` of an EDC mock identity token (with ``edc_mock_iam`` only), else None."""
+        if not self.cfg.edc_mock_iam or not authorization or not authorization.startswith("{"):
+            return None
+        import json
+
+        try:
+            client = json.loads(authorization).get("clientId")
+        except (ValueError, AttributeError):
+            return None
+        return client if isinstance(client, str) and client else None
 
     def seed(self) -> None:
         """The provider agreements the TCK's TP scenarios transfer under (FINALIZED, with the TCK as consumer)."""
