@@ -83,6 +83,27 @@ def peer_did(address: str) -> str:
     return did_web(base)
 
 
+EDC_NS = "https://w3id.org/edc/v0.0.1/ns/"
+
+
+def pull_endpoint(address: dict[str, Any]) -> tuple[str, str]:
+    """The URL and the access token of a DSP ``DataAddress`` for HTTP pull.
+
+    DSP 2025-1 puts the URL in ``endpoint`` and the token in the ``endpointProperties`` named
+    ``authorization``; Eclipse EDC (0.15) leaves ``endpoint`` out and names its properties with its own
+    namespace (``https://w3id.org/edc/v0.0.1/ns/endpoint``, ``…/authorization``): both are read.
+    """
+    props: dict[str, str] = {}
+    for p in address.get("endpointProperties", []):
+        name = str(p.get("name", ""))
+        props[name.removeprefix(EDC_NS)] = p.get("value")
+    endpoint = address.get("endpoint") or props.get("endpoint")
+    token = props.get("authorization")
+    if not endpoint or not token:
+        raise ProtocolError("InvalidDataAddress", "the data address names no endpoint or no authorization token")
+    return str(endpoint), str(token)
+
+
 def claims_json(c: ParticipantClaims) -> dict[str, Any]:
     return {"did": c.did, "bpn": c.bpn, "memberships": sorted(c.memberships),
             "framework_agreements": sorted(c.framework_agreements), "roles": sorted(c.roles),
@@ -846,8 +867,12 @@ class Node:
         t = self.repo.transfer(pid, "consumer")
         if t.state != T.STARTED or not t.data_address:
             raise ProtocolError("TransferNotStarted", f"transfer {pid} is {t.state}; nothing to pull", status=409)
-        props = {p["name"]: p["value"] for p in t.data_address.get("endpointProperties", [])}
-        r = self.wire.get(t.data_address["endpoint"], headers={"Authorization": f"Bearer {props['authorization']}"})
+        endpoint, token = pull_endpoint(t.data_address)
+        r = self.wire.get(endpoint, headers={"Authorization": f"Bearer {token}"})
+        if r.status_code in (401, 403) and t.data_address.get("endpoint") is None:
+            # an EDC data address (no top-level endpoint): EDC's public API wants the bare token, not
+            # "Bearer <token>" as its authType "bearer" says (docs/exchange.md, "Eclipse EDC as a peer")
+            r = self.wire.get(endpoint, headers={"Authorization": token})
         self._raise_remote(r, "data pull")
         data = r.json()
         if complete:
