@@ -119,6 +119,23 @@ def claims_from_json(d: dict[str, Any]) -> ParticipantClaims:
 FILTER_KEYS = ("id", "keyword", "kind")
 
 
+QUERY_SPEC_KEYS = ("@type", "offset", "limit", "sortOrder", "sortField", "filterExpression")
+
+
+def query_spec_page(obj: dict[str, Any], i: int = 0) -> tuple[int, int | None]:
+    """``(offset, limit)`` of an Eclipse EDC ``QuerySpec`` filter object (EDC sends one with every catalog
+    request: ``{"@type": "QuerySpec", "offset": 0, "limit": 50, "sortOrder": "ASC", "filterExpression": []}``).
+    Its paging is applied to the catalog; a ``filterExpression`` or a sort field is refused (never ignored)."""
+    extra = sorted(set(obj) - set(QUERY_SPEC_KEYS))
+    if extra or obj.get("filterExpression") or obj.get("sortField"):
+        raise ProtocolError("InvalidFilter", f"filter[{i}]: a QuerySpec is supported for paging only (offset, "
+                            f"limit); not {', '.join(extra) or 'filterExpression/sortField'}")
+    offset, limit = obj.get("offset", 0), obj.get("limit")
+    if not isinstance(offset, int) or offset < 0 or (limit is not None and (not isinstance(limit, int) or limit < 0)):
+        raise ProtocolError("InvalidFilter", f"filter[{i}]: offset and limit must be non-negative integers")
+    return offset, limit
+
+
 def catalog_filter(flt: Any) -> Callable[[DatasetConfig], bool]:
     """The predicate of a DSP ``CatalogRequestMessage.filter`` (the spec leaves its content to the provider).
 
@@ -135,6 +152,9 @@ def catalog_filter(flt: Any) -> Callable[[DatasetConfig], bool]:
         raise ProtocolError("InvalidFilter", f"filter must be a list of filter objects, got {type(flt).__name__}")
     tests: list[Callable[[DatasetConfig], bool]] = []
     for i, obj in enumerate(flt):
+        if isinstance(obj, dict) and obj.get("@type") == "QuerySpec":  # EDC's paging object: see query_spec_page
+            query_spec_page(obj, i)
+            continue
         if not isinstance(obj, dict) or not obj:
             raise ProtocolError("InvalidFilter", f"filter[{i}] is not a non-empty object; supported keys: "
                                 + ", ".join(FILTER_KEYS))
@@ -305,6 +325,10 @@ class Node:
         (see :func:`catalog_filter`; an unsupported filter is refused, never ignored)."""
         match = catalog_filter(filter)
         datasets = [self.dataset_json(d) for d in self.datasets.values() if match(d) and self._visible(d, claims)[0]]
+        for obj in filter if isinstance(filter, list) else []:
+            if isinstance(obj, dict) and obj.get("@type") == "QuerySpec":
+                offset, limit = query_spec_page(obj)
+                datasets = datasets[offset:] if limit is None else datasets[offset:offset + limit]
         body: dict[str, Any] = {"@context": dsp.CONTEXT, "@id": f"urn:catalog:{self.did}", "@type": "Catalog",
                                 "participantId": self.did,
                                 "service": [{"@id": self.did + "#dsp", "@type": "DataService",
