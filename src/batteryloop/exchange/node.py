@@ -749,6 +749,8 @@ class Node:
         address = {"@type": "DataAddress", "endpointType": "https://w3id.org/idsa/v4.1/HTTP",
                    "endpoint": f"{self.base_url}/data/{t.pid}",
                    "endpointProperties": [
+                       # the endpoint again as a property: Eclipse EDC (0.15) reads only endpointProperties
+                       {"@type": "EndpointProperty", "name": "endpoint", "value": f"{self.base_url}/data/{t.pid}"},
                        {"@type": "EndpointProperty", "name": "authorization", "value": self.access_token(t)},
                        {"@type": "EndpointProperty", "name": "authType", "value": "bearer"},
                        {"@type": "EndpointProperty", "name": "expiresIn", "value": str(self.config.access_token_ttl_s)}]}
