@@ -24,14 +24,16 @@ demo: $(STAMP)
 system-deps:
 	bash scripts/system-deps.sh
 
-## The Eclipse Dataspace TCK (interop/dsp-tck), resolved from Maven Central into var/m2 (needs java and mvn:
-## system-deps installs them); tests/interop/test_dsp_tck.py runs it against a node
+## The Eclipse Dataspace TCK (interop/dsp-tck) and a minimal Eclipse EDC (interop/edc), resolved from Maven
+## Central into var/m2 (needs java and mvn: system-deps installs them); tests/interop/test_dsp_tck.py and
+## test_edc_peer.py run them against a node
 TCK_CLASSPATH := var/dsp-tck/classpath.txt
-$(TCK_CLASSPATH): interop/dsp-tck/pom.xml
-	@mkdir -p var/dsp-tck
-	mvn -B -q -Dmaven.repo.local=$(CURDIR)/var/m2 -f interop/dsp-tck/pom.xml dependency:build-classpath -Dmdep.outputFile=$(CURDIR)/$(TCK_CLASSPATH)
+EDC_CLASSPATH := var/edc/classpath.txt
+var/%/classpath.txt: interop/%/pom.xml
+	@mkdir -p $(dir $@)
+	mvn -B -q -Dmaven.repo.local=$(CURDIR)/var/m2 -f $< dependency:build-classpath -Dmdep.outputFile=$(CURDIR)/$@
 
-interop-deps: system-deps $(TCK_CLASSPATH)
+interop-deps: system-deps $(TCK_CLASSPATH) $(EDC_CLASSPATH)
 
 ## Install everything (PostgreSQL included) and run the whole test suite on SQLite and PostgreSQL
 test: $(STAMP) system-deps interop-deps
