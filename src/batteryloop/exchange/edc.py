@@ -114,7 +114,7 @@ class Edc:
             s = self.mgmt("GET", path)
             if s.get("state") in states or time.monotonic() > deadline:
                 return s  # type: ignore[no-any-return]
-            time.sleep(0.2)
+            time.sleep(0.05)
 
     def stop(self) -> None:
         self.proc.terminate()
