@@ -160,7 +160,14 @@ class Edc:
         s = self.wait(f"/v3/transferprocesses/{tp['@id']}", {"STARTED", "TERMINATED", "COMPLETED"})
         assert s["state"] == "STARTED", s
         steps.append(time.perf_counter())
-        edr = self.mgmt("GET", f"/v3/edrs/{tp['@id']}/dataaddress")
+        deadline = time.monotonic() + 15
+        while True:  # EDC stores the EDR from an event after the process is STARTED: it can lag a moment
+            r = self.http.get(f"{self.management}/v3/edrs/{tp['@id']}/dataaddress")
+            if r.status_code != 404 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert r.status_code == 200, f"EDR of transfer {tp['@id']}: {r.status_code} {r.text[:300]}"
+        edr = r.json()
         # EDC returns the data address our TransferStartMessage carried, compacted its own way
         local = {k.rsplit("/", 1)[-1]: v for k, v in edr.items()}
         endpoint, token = local.get("endpoint"), local.get("authorization")
