@@ -17,6 +17,7 @@ import subprocess
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,7 +87,7 @@ def run_tck(java: str, cp: str, props: dict[str, str], workdir: Path, target: st
     return rows
 
 
-def test_dsp_tck(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dsp_tck(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, record_property: Any) -> None:
     java, mvn = _tools()
     cp = resolve_classpath(mvn)
     monkeypatch.setenv(tck.ENV, "1")
@@ -119,14 +120,13 @@ def test_dsp_tck(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest
     for status, tid, _ in rows:
         counts.setdefault(MODULES.get(tid.split(":")[0], "other"), Counter())[status] += 1
     failed = {tid: msg for status, tid, msg in rows if status == "FAILED"}
-    with capsys.disabled():
-        print(f"\nEclipse Dataspace TCK (DSP {tck_version()}) against a batteryloop node, {elapsed:.0f} s:")
-        for module, c in counts.items():
-            print(f"  {module:34s} {c['SUCCESSFUL']:3d} passed, {c['FAILED']:2d} failed, {c['SKIPPED']:2d} skipped by the TCK")
-        for tid, msg in sorted(failed.items()):
-            print(f"  FAILED {tid}: {msg[:300]}")
-        if retried:
-            print(f"  passed when run again: {', '.join(sorted(retried))}")
+    lines = [f"Eclipse Dataspace TCK (DSP {tck_version()}) against a batteryloop node, {elapsed:.0f} s:"]
+    for module, c in counts.items():
+        lines.append(f"  {module:34s} {c['SUCCESSFUL']:3d} passed, {c['FAILED']:2d} failed, {c['SKIPPED']:2d} skipped by the TCK")
+    lines += [f"  FAILED {tid}: {msg[:300]}" for tid, msg in sorted(failed.items())]
+    if retried:
+        lines.append(f"  passed when run again: {', '.join(sorted(retried))}")
+    record_property("summary", "\n".join(lines))  # printed at the end of the run (tests/conftest.py)
     assert sum(c["SUCCESSFUL"] for c in counts.values()) >= 60, counts
     known = known_failures()
     assert set(failed) == set(known), (

@@ -67,7 +67,7 @@ def peers(tmp_path_factory: pytest.TempPathFactory) -> Any:
             os.environ[tck.ENV] = old
 
 
-def test_our_node_fetches_from_edc(peers: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_our_node_fetches_from_edc(peers: Any, record_property: Any) -> None:
     edc, node = peers
     rounds = []
     for _ in range(2):  # the first round meets a cold JVM; the second is the round trip's cost
@@ -90,18 +90,16 @@ def test_our_node_fetches_from_edc(peers: Any, capsys: pytest.CaptureFixture[str
         assert edc.wait(f"/v3/transferprocesses/{done.peer_pid}", {"COMPLETED", "DEPROVISIONED"})["state"] in (
             "COMPLETED", "DEPROVISIONED")
         rounds.append([b - a for a, b in zip(steps, steps[1:])])
-    with capsys.disabled():
-        for i, r in enumerate(rounds, 1):
-            print(f"\nour node -> EDC 0.15.1, round {i}: catalog {r[0] * 1000:.0f} ms, negotiation to FINALIZED "
-                  f"{r[1] * 1000:.0f} ms, transfer to STARTED {r[2] * 1000:.0f} ms, pull + completion "
-                  f"{r[3] * 1000:.0f} ms; total {sum(r) * 1000:.0f} ms")
+    record_property("summary", "\n".join(  # printed at the end of the run (tests/conftest.py)
+        f"our node -> EDC 0.15.1, round {i}: catalog {r[0] * 1000:.0f} ms, negotiation to FINALIZED "
+        f"{r[1] * 1000:.0f} ms, transfer to STARTED {r[2] * 1000:.0f} ms, pull + completion {r[3] * 1000:.0f} ms; "
+        f"total {sum(r) * 1000:.0f} ms" for i, r in enumerate(rounds, 1)))
 
 
-def test_edc_fetches_from_our_node(peers: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_edc_fetches_from_our_node(peers: Any, record_property: Any) -> None:
     edc, node = peers
     steps, data = edc.fetch_from(node.dsp_url, node.did, "CAT0101", tck.offer_id("CAT0101"))
     assert data == {"tck": "CAT0101"}  # the dataset's document, through our data plane
-    with capsys.disabled():
-        print(f"\nEDC 0.15.1 -> our node: catalog {steps[0] * 1000:.0f} ms, negotiation to FINALIZED "
-              f"{steps[1] * 1000:.0f} ms, transfer to STARTED {steps[2] * 1000:.0f} ms, pull with EDC's EDR "
-              f"{steps[3] * 1000:.0f} ms; total {sum(steps) * 1000:.0f} ms")
+    record_property("summary", f"EDC 0.15.1 -> our node: catalog {steps[0] * 1000:.0f} ms, negotiation to FINALIZED "
+                               f"{steps[1] * 1000:.0f} ms, transfer to STARTED {steps[2] * 1000:.0f} ms, pull with "
+                               f"EDC's EDR {steps[3] * 1000:.0f} ms; total {sum(steps) * 1000:.0f} ms")

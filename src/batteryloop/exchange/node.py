@@ -445,9 +445,18 @@ class Node:
         self.repo.move_negotiation(pid, n.state, to, agreement=agreement, agreement_id=agreement["@id"])
         self._send(n, f"{n.counterparty_address}/negotiations/{n.peer_pid}/agreement", message, "agreement")
 
-    def _send(self, n: Negotiation, url: str, message: dict[str, Any], what: str) -> None:
+    def _send(self, n: Negotiation, url: str, message: dict[str, Any], what: str, *, conflicts: int = 0) -> None:
+        """Send a negotiation message; a failure terminates our side with the reason. ``conflicts``: how many
+        times a 409 is tried again (0.2 s, 0.4 s … apart) — for a message that answers the peer's, which
+        the peer may not have recorded yet (EDC 0.15 answers a verification that arrives before it has
+        moved to AGREED with 409; a fresh presentation is made for each try)."""
         try:
             r = self.post(url, n.counterparty_did, message)
+            for attempt in range(conflicts):
+                if r.status_code != 409:
+                    break
+                time.sleep(0.2 * (attempt + 1))
+                r = self.post(url, n.counterparty_did, message)
             self._raise_remote(r, what)
         except Exception as exc:  # noqa: BLE001 - a failed send terminates the process, with the reason
             cur = self.repo.negotiation(n.pid)
@@ -695,7 +704,7 @@ class Node:
         message = dsp.msg("ContractAgreementVerificationMessage", providerPid=n.peer_pid, consumerPid=n.pid)
         self.repo.move_negotiation(pid, n.state, to)
         self._send(n, f"{n.counterparty_address}/negotiations/{n.peer_pid}/agreement/verification", message,
-                   "agreement verification")
+                   "agreement verification", conflicts=4)
 
     def terminate_negotiation(self, pid: str, reason: str) -> Negotiation:
         n = self.repo.negotiation(pid)
