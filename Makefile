@@ -7,7 +7,7 @@ PACKS ?= 2000
 SEED ?= 42
 YEARS ?= 10
 
-.PHONY: install demo test test-postgres test-fast bench mutation clean system-deps
+.PHONY: install demo test test-postgres test-fast bench mutation clean system-deps interop-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,19 @@ demo: $(STAMP)
 system-deps:
 	bash scripts/system-deps.sh
 
+## The Eclipse Dataspace TCK (interop/dsp-tck) and a minimal Eclipse EDC (interop/edc), resolved from Maven
+## Central into var/m2 (needs java and mvn: system-deps installs them); tests/interop/test_dsp_tck.py and
+## test_edc_peer.py run them against a node
+TCK_CLASSPATH := var/dsp-tck/classpath.txt
+EDC_CLASSPATH := var/edc/classpath.txt
+var/%/classpath.txt: interop/%/pom.xml
+	@mkdir -p $(dir $@)
+	mvn -B -q -Dmaven.repo.local=$(CURDIR)/var/m2 -f $< dependency:build-classpath -Dmdep.outputFile=$(CURDIR)/$@
+
+interop-deps: system-deps $(TCK_CLASSPATH) $(EDC_CLASSPATH)
+
 ## Install everything (PostgreSQL included) and run the whole test suite on SQLite and PostgreSQL
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps interop-deps
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 ## Every test that uses a store again, on PostgreSQL (tests parametrized over both stores already ran on

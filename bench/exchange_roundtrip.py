@@ -7,7 +7,14 @@ policy evaluation and store writes. By default the issuer and the provider run a
 (``node serve --config``) and the consumer in this one, as deployed; ``--in-process`` runs all three in
 this interpreter (they then share its GIL).
 
+With ``--peer edc`` the same run also measures the round trip with an Eclipse EDC 0.15.1 runtime (from
+Maven Central: ``make interop-deps``; ``exchange/edc.py``) in both directions: our node → EDC (catalog →
+negotiation → transfer → pull through EDC's data plane) and EDC → our node (driven through EDC's
+management API, pull with the EDR EDC received); EDC authenticates with its mock identity, which our node
+accepts only in its interop test mode.
+
 Run: .venv/bin/python bench/exchange_roundtrip.py [--rounds 200] [--passports 300] [--in-process]
+                                                [--peer edc [--edc-rounds 20]]
 """
 
 from __future__ import annotations
@@ -103,6 +110,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=200)
     ap.add_argument("--passports", type=int, default=300)
     ap.add_argument("--in-process", action="store_true")
+    ap.add_argument("--peer", choices=("node", "edc"), default="node",
+                    help="edc: also measure the round trip with an Eclipse EDC runtime, both directions")
+    ap.add_argument("--edc-rounds", type=int, default=20)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bl-xbench-"))
     from batteryloop.trace.keys import Signer
@@ -194,6 +204,9 @@ def main() -> None:
             print(f"  CPU time per round trip, the provider node (its own process): "
                   f"{(pcpu1 - pcpu0) / args.rounds * 1000:.2f} ms")
 
+        if args.peer == "edc":
+            edc_round_trips(tmp, args.edc_rounds)
+
         # ------------------------------------------------------------ passports per second
         n = c.negotiate(p.dsp_url, "urn:bl:passport")
         agreement = n.agreement_id
@@ -214,6 +227,61 @@ def main() -> None:
     finally:
         for s in reversed(servers):
             s.stop()  # type: ignore[attr-defined]
+
+
+def edc_round_trips(tmp: Path, rounds: int) -> None:
+    """Round trips with an Eclipse EDC runtime: our node → EDC, then EDC → our node (medians, p99)."""
+    import os
+
+    from batteryloop.exchange import edc as edc_runtime
+    from batteryloop.exchange import tck
+
+    java, mvn = edc_runtime.tools()
+    if not (java and mvn):
+        raise SystemExit("--peer edc needs java and mvn (make interop-deps)")
+    edc = edc_runtime.Edc(java, edc_runtime.resolve_classpath(mvn), tmp)
+    os.environ[tck.ENV] = "1"  # our node in its interop test mode (EDC's mock identity), this run only
+    sock = reserve_port()
+    cfg = tck.node_config("edc-interop", f"http://127.0.0.1:{sock.getsockname()[1]}", f"sqlite:///{tmp}/edc-node.db",
+                          "Bearer unused")
+    cfg["tck"]["edc_mock_iam"] = True
+    server = ThreadedNode(Node(NodeConfig.model_validate(cfg)), sock)
+    node = server.node
+    try:
+        edc.seed()
+        out: list[list[float]] = []
+        back: list[list[float]] = []
+        for i in range(rounds + 2):  # two warm-up rounds (EDC's JIT)
+            steps = [time.perf_counter()]
+            node.request_catalog(edc.dsp, edc_runtime.EDC_ID)
+            steps.append(time.perf_counter())
+            n = node.negotiate(edc.dsp, "edc-asset-1", audience=edc_runtime.EDC_ID, wait_s=30)
+            steps.append(time.perf_counter())
+            t = node.transfer(edc.dsp, n.agreement_id, audience=edc_runtime.EDC_ID, wait_s=30)  # type: ignore[arg-type]
+            steps.append(time.perf_counter())
+            node.pull(t.pid)
+            steps.append(time.perf_counter())
+            assert n.state == "FINALIZED" and t.state == "STARTED", (n.state, n.reason, t.state, t.reason)
+            b, _ = edc.fetch_from(node.dsp_url, node.did, "CAT0101", tck.offer_id("CAT0101"))
+            if i >= 2:
+                out.append([(y - x) * 1000 for x, y in zip(steps, steps[1:])])
+                back.append([x * 1000 for x in b])
+        print(f"with Eclipse EDC 0.15.1 (control and data plane in one JVM, state machines at 50 ms), "
+              f"{rounds} round trips each way (ms):")
+        print(f"  {'step':28s} {'node→EDC med':>12s} {'p99':>8s} {'EDC→node med':>12s} {'p99':>8s}")
+        labels = ("catalog request", "negotiation to FINALIZED", "transfer to STARTED", "pull (+ completion)")
+        for k, label in enumerate(labels):
+            a, b_ = [r[k] for r in out], [r[k] for r in back]
+            print(f"  {label:28s} {statistics.median(a):12.1f} {pct(a, 99):8.1f} {statistics.median(b_):12.1f} "
+                  f"{pct(b_, 99):8.1f}")
+        ta, tb = [sum(r) for r in out], [sum(r) for r in back]
+        print(f"  {'round trip':28s} {statistics.median(ta):12.1f} {pct(ta, 99):8.1f} {statistics.median(tb):12.1f} "
+              f"{pct(tb, 99):8.1f}")
+        print("  (EDC → node is driven through EDC's management API and polls its state every 50 ms)")
+    finally:
+        server.stop()
+        edc.stop()
+        os.environ.pop(tck.ENV, None)
 
 
 if __name__ == "__main__":

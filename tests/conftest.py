@@ -143,6 +143,16 @@ def _postgres_pass(request: pytest.FixtureRequest) -> None:
 STORE_FIXTURES = frozenset({"sqlite_store", "store", "store_url", "pg_store", "services", "pilot_services", "client"})
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the ``summary`` a test recorded with ``record_property("summary", text)`` (the interop tests'
+    TCK counts per module and EDC round trips): shown by `make test` too, whose xdist workers' output is not."""
+    for status in ("passed", "failed"):
+        for report in terminalreporter.stats.get(status, []):
+            for key, value in getattr(report, "user_properties", []):
+                if key == "summary" and getattr(report, "when", "call") == "call":
+                    terminalreporter.write_line(str(value))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not pg_pass():
         return

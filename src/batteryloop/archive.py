@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 from . import __version__
 from .errors import Conflict, InvalidData
+from .passport.identifiers import global_asset_id
 from .store import archive as repo
 from .store.archive import TABLE_NAMES, TABLES
 from .store.db import utcnow_iso
@@ -158,6 +159,9 @@ def import_archive(services: Any, path: str | Path) -> dict[str, Any]:
     step = "registry"
     try:
         try:
+            for r in data.get("passports") or []:  # an archive written before the column: derive it
+                if isinstance(r, dict) and isinstance(r.get("id"), str) and not r.get("global_asset_id"):
+                    r["global_asset_id"] = global_asset_id(r["id"])
             with translated(all_errors=True), services.store.write() as conn:
                 for name in TABLE_NAMES:
                     step = f"{name}.jsonl"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from .config import Settings
@@ -21,6 +22,7 @@ if TYPE_CHECKING:  # the services below are imported when built, so that a light
     from .audit import AuditLog
     from .circular.service import CircularService
     from .health.service import HealthService
+    from .passport.aas_repository import AasRepository
     from .relations import Delegations
     from .trace.keystore import KeyStore
     from .trace.service import TraceService
@@ -41,6 +43,13 @@ class Services:
     keys: KeyStore
     delegations: Delegations
 
+    @cached_property
+    def aas(self) -> AasRepository:
+        """The passports as AAS shells and submodels (built on first use: it loads basyx)."""
+        from .passport.aas_repository import AasRepository
+
+        return AasRepository(self.passports)
+
 
 def build_services(settings: Settings, store: Store | None = None, *, migrate: bool = True) -> Services:
     """Open (and by default migrate) the store named by ``settings`` and wire every service to it."""
@@ -60,7 +69,7 @@ def build_services(settings: Settings, store: Store | None = None, *, migrate: b
                                 issuing_agency_code=settings.issuing_agency_code,
                                 accepted_issuing_agency_codes=settings.accepted_issuing_agency_codes)
     passports.audit = AuditLog(store)
-    trace = TraceService(store, TraceSettings.from_env())
+    trace = TraceService(store, TraceSettings.from_env(), passports=passports)
     keys = KeyStore(settings.var_dir / "keys")
     return Services(
         settings=settings,

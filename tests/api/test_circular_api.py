@@ -101,6 +101,12 @@ def test_compliance_json_from_the_ledger(client: Any) -> None:
     eff = {c["process"]: c for c in rep["checks"] if c["metric"] == "recycling_efficiency_fraction"}
     assert set(eff) == {"pyro", "hydro", "direct"} and eff["hydro"]["applies_from"] == "2025-12-31"
     assert eff["pyro"]["achieved_fraction"] < eff["hydro"]["achieved_fraction"]
+    # the whole pack is the input, hardware counted (hand computation in tests/circular/test_annex12.py)
+    assert eff["hydro"]["achieved_fraction"] == pytest.approx(0.700215, abs=1e-6) and eff["hydro"]["passed"] is True
+    assert eff["pyro"]["achieved_fraction"] == pytest.approx(0.269466, abs=1e-6) and eff["pyro"]["passed"] is False
+    assert rep["recycling_by_process"]["hydro"]["passed"] is True and rep["passed"] is True
+    frs = rep["recycling_by_process"]["hydro"]["fractions"]
+    assert sum(f["input_kg"] for f in frs) == pytest.approx(rep["recycling_by_process"]["hydro"]["input_mass_kg"])
     assert rep["recycling_by_process"]["hydro"]["recycling_efficiency_fraction"] == eff["hydro"]["achieved_fraction"]
     fp = client.post("/api/v1/models/EM-NMC811-82/carbon-footprint", json={}).json()
     assert rep["carbon_footprint"]["kgco2e_per_kwh"] == pytest.approx(fp["result"]["total_kgco2e_per_kwh"])
@@ -126,7 +132,8 @@ def test_compliance_csv_by_accept_or_query(client: Any) -> None:
     rows = list(csv.DictReader(io.StringIO(by_query.text)))
     art8 = [r for r in rows if r["rule"].startswith("Art. 8")]
     assert len(art8) == 3 and all(r["allocation_rule"] == "mass_balance" and r["passed"] == "" for r in art8)
-    assert any(r["rule"].startswith("Annex XII B") and r["passed"] == "false" for r in rows)
+    assert any(r["rule"].startswith("Annex XII B") and r["passed"] == "false" for r in rows)  # pyro
+    assert any(r["rule"].startswith("Annex XII B") and r["passed"] == "true" for r in rows)  # hydro, direct
     assert any(r["rule"] == "reference" for r in rows)
     # ?format= wins over Accept
     assert client.get("/api/v1/circular/compliance", params={**q, "format": "json"},

@@ -21,6 +21,13 @@ def _figure(html: str, fig_id: str) -> list[dict[str, Any]]:
     return json.loads(m.group(1))
 
 
+def _process_row(html: str, process: str) -> str:
+    """The Annex XII row of ``process`` on the compliance page."""
+    m = re.search(r'<tr class="process" id="process-' + process + r'">(.*?)</tr>', html, re.S)
+    assert m, f"no Annex XII row for {process}"
+    return m.group(1)
+
+
 def _retired_packs(client: Any) -> dict[str, float]:
     """Three packs: two retired (SoH 72 % original, one declared waste at 65 %), one healthy (SoH 95 %)."""
     out = {}
@@ -103,11 +110,29 @@ def test_compliance_page(client: Any) -> None:
     none = client.get("/circular/compliance", params={"model": "EM-LFP-60", "year": 2026})
     assert none.status_code == 200 and "no traced lots" in none.text
     assert "Art. 8 recycled content" not in none.text
-    assert ">fail<" in none.text and "FAIL" in none.text  # Annex XII efficiency 65 % from end 2025, pack basis
+    # Annex XII efficiency 65 % from end 2025, whole pack: LFP hydro 0.502 and pyro 0.135 fail (Fe, the
+    # cathode's phosphate, the Al casing in the smelter lost), direct 0.757 passes (test_annex12.py)
+    assert ">fail<" in none.text and "FAIL" in none.text
+    lfp = {p: _process_row(none.text, p) for p in ("pyro", "hydro", "direct")}
+    assert "50.2%" in lfp["hydro"] and "FAIL" in lfp["hydro"] and "cell Fe " in lfp["hydro"]
+    assert "13.5%" in lfp["pyro"] and "FAIL" in lfp["pyro"] and "lost to slag" in lfp["pyro"]
+    assert "75.7%" in lfp["direct"] and "PASS" in lfp["direct"]
+    early = client.get("/circular/compliance", params={"model": "EM-LFP-60", "year": 2024})  # no target yet
+    assert 'id="verdict">no target in force<' in early.text and "Annex XII met by" not in early.text
+    assert "no target yet" in _process_row(early.text, "hydro")
     assert record_pilot(client.services.store, packs=[(f"BL.PG.{i:03d}", "EM-NCA-75") for i in range(6)]).ok
     r = client.get("/circular/compliance", params={"model": "EM-NCA-75", "year": 2026})
     assert r.status_code == 200 and "6 traced packs" in r.text
     assert "Art. 8 recycled content Co" in r.text and "no target yet" in r.text
+    # NCA by hand (REFERENCE.md, per kWh): hydro cells 0.90 × (0.100 + 0.87 + 0.238 + 0.157) + 0.98 ×
+    # (0.662 + 0.125) = 1.2285 + 0.77126 = 1.99976; hardware 0.765 × (4.99 − 3.08) = 1.46115;
+    # 3.46091 / 4.99 = 0.693569: PASS; pyro (0.98 × 0.787 + 0.90 × 0.238 + 0.225 × 1.91) / 4.99
+    # = (0.77126 + 0.2142 + 0.42975) / 4.99 = 1.41521 / 4.99 = 0.283609: FAIL, the Al casing to slag
+    nca = {p: _process_row(r.text, p) for p in ("pyro", "hydro", "direct")}
+    assert "69.4%" in nca["hydro"] and "PASS" in nca["hydro"]
+    assert "28.4%" in nca["pyro"] and "FAIL" in nca["pyro"] and "pack hardware Al" in nca["pyro"]
+    assert re.search(r'id="verdict">PASS<', r.text)  # the model can be recycled in compliance (hydro, direct)
+    assert "Annex XII met by direct, hydro" in r.text
     fig = _figure(r.text, "compliance-checks")
     assert fig[0]["type"] == "bar" and any("Art. 8 recycled content Co" in x for x in fig[0]["x"])
     assert "mass_balance" in r.text and "eu_2023_1542" in r.text  # allocation rule and references shown
@@ -115,3 +140,21 @@ def test_compliance_page(client: Any) -> None:
                                                       "rule": "physical_segregation"})
     assert "physical segregation" in phys.text
     assert client.get("/circular/compliance", params={"model": "NOPE", "year": 2026}).status_code == 404
+
+
+def test_compliance_page_defaults_to_the_latest_year_the_model_was_made(client: Any) -> None:
+    """A year without packs has no recycled content to check: without a year the page takes the latest year in
+    which the model's packs were made (2021 and 2022 here; another model's 2024 pack does not count), not the
+    calendar year."""
+    for i, (model, made) in enumerate((("EM-LFP-60", "2021-03-01"), ("EM-LFP-60", "2022-06-30"),
+                                       ("EM-NCA-75", "2024-01-10"))):
+        rec = dict(next(pilot.generate_batteries(1, seed=300 + i)), model_id=model, manufacture_date=made,
+                   serial_number=f"CY-{i:04d}")
+        rec.pop("putting_into_service_date", None)
+        r = client.post("/api/v1/passports", json=rec, headers=H(client, pilot.AUTOMAKER))
+        assert r.status_code in (200, 201), r.text
+    page = client.get("/circular/compliance", params={"model": "EM-LFP-60"})
+    assert page.status_code == 200
+    assert re.search(r'name="year"[^>]*value="(\d{4})"', page.text).group(1) == "2022"
+    page = client.get("/circular/compliance")  # no model chosen: the latest year of any pack
+    assert re.search(r'name="year"[^>]*value="(\d{4})"', page.text).group(1) == "2024"

@@ -64,6 +64,10 @@ def test_plan_from_repurposed_passports_and_operate(tmp_path: Path) -> None:
     summary = json.loads(p.stdout)
     assert summary["packs"] == live and summary["hubs"] == 1
     cfg = json.loads(hub.read_text())
+    # the Rotterdam operator's hub stands in Rotterdam: Dutch clock, euro tariff, Dutch sun, little swapping
+    assert (cfg["site"], cfg["country"], cfg["latitude_deg"], cfg["utc_offset_hours"]) == ("Rotterdam", "NL", 51.92, 1.0)
+    assert cfg["grid"]["tariff_set"] == "tou_tariffs_nl" and cfg["grid"]["currency"] == "EUR"
+    assert cfg["swap"]["swaps_per_day"] == 15.0
     used = [pk["passport_id"] for st in cfg["strings"] for pk in st["packs"]]
     assert used and not set(used) & set(summary["excluded"])  # flagged packs never go in
     # someone without legitimate interest in those packs cannot plan with them

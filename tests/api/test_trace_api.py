@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -93,9 +94,15 @@ def test_demo_ledger_and_trace_cli(tmp_path: Path) -> None:
     assert json.loads(run(tmp_path, "trace", "outflows").stdout) is not None
     p = run(tmp_path, "trace", "lineage", "BL.NO.SUCH", ok=False)
     assert p.returncode == 2
+    # the pilot wrote each year's recycled content into its packs' passports: applying it again changes nothing
+    last = dt.date.today().year - 1
+    rc = json.loads(run(tmp_path, "trace", "apply-recycled-content", "--year", str(last), "--as", pilot.AUTOMAKER).stdout)
+    assert rc["groups"] and rc["versions"] == 0 and sum(g["unchanged"] for g in rc["groups"]) > 0
+    p = run(tmp_path, "trace", "apply-recycled-content", "--year", str(last), "--as", pilot.RECYCLER_EU, ok=False)
+    assert p.returncode == 2 and "passport.update" in p.stderr + p.stdout
 
 
-def test_lineage_on_passport_page_and_recycled_content_into_model(client: Any) -> None:
+def test_lineage_on_passport_page_and_recycled_content_into_passports(client: Any) -> None:
     from batteryloop.sim.supply_chain import record_pilot
 
     pids = [_pack(client, 93 + i) for i in range(6)]
@@ -115,16 +122,32 @@ def test_lineage_on_passport_page_and_recycled_content_into_model(client: Any) -
     lin = client.get(f"/api/v1/trace/packs/{pid}/lineage", headers=H(client, pilot.AUTOMAKER)).json()
     assert all(abs(sum(shares.values()) - 1) < 1e-3 for shares in lin["origin_share"].values())
     assert client.get(f"/api/v1/trace/packs/{pid}/lineage", headers=H(client, pilot.RECYCLER_EU)).status_code == 403
-    # the model's recycled content comes from the ledger's mass balance (its manufacturer applies it)
+    # each pack's recycled content comes from the ledger's balance of its model, plant and year (Art. 8); its
+    # economic operator applies it; a recycler, operator of none of these passports, is refused as a whole
     year = int(client.services.trace.chain(pid)[-1]["event"]["occurred_at"][:4])
-    expected = client.services.trace.passport_recycled_content(model_id="EM-NMC811-82", year=year)
-    assert client.post("/api/v1/trace/models/EM-NMC811-82/recycled-content", params={"year": year},
-                       headers=H(client, pilot.RECYCLER_EU)).status_code == 403
-    r = client.post("/api/v1/trace/models/EM-NMC811-82/recycled-content", params={"year": year},
+    r = client.post("/api/v1/trace/recycled-content/apply", params={"year": year, "model_id": "EM-NMC811-82"},
+                    headers=H(client, pilot.RECYCLER_EU))
+    assert r.status_code == 403 and "passport.update" in r.json()["detail"]
+    before = client.get(f"/api/v1/passports/{pid}", headers=H(client, pilot.AUTOMAKER)).json()["version"]
+    r = client.post("/api/v1/trace/recycled-content/apply", params={"year": year, "model_id": "EM-NMC811-82"},
                     headers=H(client, pilot.AUTOMAKER))
     assert r.status_code == 200, r.text
-    got = client.get("/api/v1/models/EM-NMC811-82").json()["data"]["recycled_content"]
-    assert got["cobalt_pct"] == expected["cobalt_pct"] and got["allocation_rule"] == expected["allocation_rule"]
+    out = r.json()
+    assert out["versions"] == sum(g["updated"] for g in out["groups"]) >= 1
+    view = client.get(f"/api/v1/passports/{pid}", headers=H(client, pilot.AUTOMAKER)).json()
+    site = client.services.trace.queries._graph().lots[pid].site  # the plant the ledger says built the pack
+    group = next(g for g in out["groups"] if g["plant"] == site)
+    expected = client.services.trace.passport_recycled_content(model_id="EM-NMC811-82", year=year, plant=group["plant"])
+    assert view["battery"]["recycled_content"] == expected == group["recycled_content"]
+    assert view["version"] == before + 1
+    # the same balance again: nothing changed, no new version
+    again = client.post("/api/v1/trace/recycled-content/apply", params={"year": year, "model_id": "EM-NMC811-82"},
+                        headers=H(client, pilot.AUTOMAKER)).json()
+    assert again["versions"] == 0 and all(g["updated"] == 0 for g in again["groups"])
+    # no packs of that model that year: a 404 that names model and year
+    r = client.post("/api/v1/trace/recycled-content/apply", params={"year": 1990, "model_id": "EM-NMC811-82"},
+                    headers=H(client, pilot.AUTOMAKER))
+    assert r.status_code == 404 and "EM-NMC811-82" in r.json()["detail"] and "1990" in r.json()["detail"]
 
 
 def test_bom_as_built_export_uses_the_ledger_tree(client: Any) -> None:

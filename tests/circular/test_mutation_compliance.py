@@ -198,7 +198,9 @@ def test_recycling_efficiency_target_by_type_and_date(battery_type: str, as_of: 
     # 70 % meets 50, 65, 70 % and misses 75, 80 %
     assert c.passed == (None if target is None else 0.70 >= target)
     tail = "" if target is not None else f"; no target in force on {as_of.isoformat()}"
-    assert c.explanation == f"hydro: recovered mass / input mass on an element basis (pack){tail}"
+    assert c.explanation == (f"hydro: 70 kg of output fractions recycled / 100 kg of battery fed in (whole pack, hardware "
+                             f"included; Delegated Regulation (EU) 2025/606){tail}")
+    assert c.process == "hydro"
 
 
 def test_efficiency_just_under_target_fails() -> None:
@@ -220,7 +222,9 @@ def test_material_recovery_checks_in_annex_order() -> None:
     assert [c.applies_from for c in y27[1:]] == ["2027-12-31"] * 4
     assert [c.passed for c in y27] == [True, True, True, True, True]
     assert y27[1].explanation == "pyro: recovered / contained Co"
-    assert y27[0].explanation == "pyro: recovered mass / input mass on an element basis (cell)"
+    assert y27[0].explanation == ("pyro: 70 kg of output fractions recycled / 100 kg of battery fed in (cells only; "
+                                  "Delegated Regulation (EU) 2025/606)")
+    assert {c.process for c in y27} == {"pyro"}
     y31 = check_recycling_targets(_result(0.7, rec, process="pyro", basis="cell"), date(2031, 12, 31))
     assert [c.target_fraction for c in y31[1:]] == [0.95, 0.95, 0.95, 0.8]
     assert [c.passed for c in y31[1:]] == [True, False, False, False]
@@ -258,7 +262,9 @@ def test_report_without_metals_or_footprint() -> None:
     assert rows[0] == ["model_id", "plant", "year", "rule", "metric", "achieved", "target", "applies_from", "passed",
                        "allocation_rule", "explanation"]
     assert rows[1] == ["M", "P", "2030", "Annex XII B recycling efficiency (lithium_based)", "recycling_efficiency_fraction",
-                       "0.72", "0.7", "2030-12-31", "true", "", "hydro: recovered mass / input mass on an element basis (pack)"]
+                       "0.72", "0.7", "2030-12-31", "true", "",
+                       "hydro: 72 kg of output fractions recycled / 100 kg of battery fed in (whole pack, hardware included; "
+                       "Delegated Regulation (EU) 2025/606)"]
     assert len(rows) == 5  # header + 4 checks, no footprint row
 
 

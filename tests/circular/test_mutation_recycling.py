@@ -127,7 +127,9 @@ def test_pack_recycling_by_hand(process: str) -> None:
     assert r.material_net_value_usd_per_kg == pytest.approx((revenue - cost) / 80, rel=1e-12)
     assert r.net_ghg_kgco2e_per_kg == pytest.approx((ghg - credit) / 80, rel=1e-12)
     assert r.recovered_kg("Cu") == pytest.approx(7.2, rel=1e-12) and r.recovered_kg("Fe") == 0
-    assert not any("pack hardware composition unknown" in n for n in r.notes)  # steel given
+    # 30 kg of hardware, 20 kg of it steel (given): the other 10 kg are of unknown material, not counted
+    assert ("pack hardware composition unknown for 10 kg of 30 kg: not counted as recycled; give it "
+            "(composition_from_materials(hardware_kg=...)) to count it") in r.notes
     assert "Mn, Fe and steel get no GHG credit (no factor in greet_everbatt_ghg)" in r.notes
     assert not any("Fe is not in EverBatt" in n for n in r.notes)  # no Fe in this pack
 
@@ -186,13 +188,13 @@ def test_given_prices_gate_fee_other_cost_and_country() -> None:
 
 
 def test_reference_pack_notes() -> None:
-    """A reference LFP pack (no steel known): on the pack basis the hardware is not counted (note); Fe is
+    """A reference LFP pack (hardware from the default pack design: no unknown-hardware note); Fe is
     in no recovery table (note, except in direct recycling, where Fe stays in the cathode); Mn/Fe/steel
     get no credit (note). On the cell basis no hardware note. NMC532 has no published gate fee: 0 with a
     note. LMFP cathode powder has no GHG factor: no credit for it, with a note."""
     lfp = pack_composition("LFP", 1.0)
     hydro = recycle(lfp, "hydro")
-    assert "pack hardware composition unknown (steel, Al casing): not counted as recovered; give it via composition_from_materials to count it" in hydro.notes
+    assert not any("pack hardware" in n for n in hydro.notes)
     assert "Fe is not in EverBatt's recovery table: counted as not recovered" in hydro.notes
     assert "Mn, Fe and steel get no GHG credit (no factor in greet_everbatt_ghg)" in hydro.notes
     assert hydro.material_recovery_fraction["Fe"] == 0.0

@@ -4,14 +4,20 @@ and basis: properties over all of them, and one hand computation per process.
 Reference values used by the hand computations (read from the reference modules):
 
 - ``batpac_5`` NMC622, kg per kWh of cells: cell 3.19, pack 5.15; Li 0.105, Ni 0.519, Co 0.174,
-  Mn 0.162, graphite 0.87, Cu 0.254, Al 0.165 (Fe 0, no steel: pack hardware composition unknown);
-- ``everbatt_2023`` recovery fractions — pyro: Ni, Co 0.98, Cu 0.90, Li/Mn/graphite/Al 0;
-  hydro: Li, graphite, Cu, Al 0.90, Ni/Co/Mn 0.98; direct: graphite, Cu, Al 0.90 and the cathode
+  Mn 0.162, graphite 0.87, Cu 0.254, Al 0.165 (Fe 0); pack hardware = 5.15 − 3.19 = 1.96 kg;
+- ``batteryloop_assumptions.pack_hardware_fraction.module_pack`` (the hardware by material): Al 0.60,
+  steel 0.15, Cu 0.10, plastics 0.05, electronics 0.04, coolant 0.04, insulation 0.02; plastics,
+  electronics, coolant, insulation recycled at 0 on every route;
+- ``everbatt_2023`` recovery fractions — pyro: Ni, Co 0.98, Cu, steel 0.90, Li/Mn/graphite/Al 0;
+  hydro: Li, graphite, Cu, Al, steel 0.90, Ni/Co/Mn 0.98; direct: graphite, Cu, Al, steel 0.90 and the cathode
   (Li, Ni, Co, Mn with their oxygen) recovered whole at 0.90;
 - atomic masses (g/mol): Ni 58.693, Co 58.933, Mn 54.938, O 15.999. The NMC cathode is LiMO2, so
   CAM = Li + Ni + Co + Mn + 2 × 15.999 × (Ni/58.693 + Co/58.933 + Mn/54.938)
       = 0.960 + 31.998 × (0.00884262 + 0.00295251 + 0.00294878) = 0.960 + 31.998 × 0.01474391
       = 0.960 + 0.4717756 = 1.4317755 kg per kWh.
+
+Pack hardware recycled (1.96 kg): pyro 0.90 × (steel 0.15 + Cu 0.10) × 1.96 = 0.441 kg (the Al casing to
+slag); hydro and direct 0.90 × (Al 0.60 + steel 0.15 + Cu 0.10) × 1.96 = 1.4994 kg.
 """
 
 from __future__ import annotations
@@ -69,10 +75,19 @@ def test_every_process_chemistry_and_basis(chem: str, process: str, basis: str) 
     comp = pack_composition(chem, 1.0)
     r = recycle(comp, process, basis=basis, missing_price="zero")  # type: ignore[arg-type]
     _check_bounds(r, comp, basis)
-    # the pack basis divides the same recovered mass by a larger input: never a higher efficiency
+    # the pack basis counts the cells' recycled mass plus the hardware's, over the whole pack's mass
     other = recycle(comp, process, basis="pack" if basis == "cell" else "cell", missing_price="zero")
     cell, pack = (r, other) if basis == "cell" else (other, r)
-    assert pack.recycling_efficiency_fraction <= cell.recycling_efficiency_fraction + TOL
+    cell_kg = cell.recycling_efficiency_fraction * comp.cell_mass_kg
+    pack_kg = pack.recycling_efficiency_fraction * comp.pack_mass_kg
+    hw = [f for f in pack.efficiency_fractions if f.part == "hardware"]
+    assert pack_kg == pytest.approx(cell_kg + sum(f.recycled_kg for f in hw), rel=1e-9)
+    assert sum(f.input_kg for f in hw) == pytest.approx(comp.pack_hardware_kg, rel=1e-9)
+    assert 0 <= sum(f.recycled_kg for f in hw) <= comp.pack_hardware_kg
+    assert not any(f.part == "hardware" for f in cell.efficiency_fractions)
+    # the fractions split the input exactly
+    for x, m in ((cell, comp.cell_mass_kg), (pack, comp.pack_mass_kg)):
+        assert sum(f.input_kg for f in x.efficiency_fractions) == pytest.approx(m, rel=1e-9)
 
 
 @settings(max_examples=60, deadline=None)
@@ -109,15 +124,17 @@ def test_everything_recovered_is_at_most_the_input(chem: str, process: str, basi
 
 
 def test_pyro_nmc622_by_hand() -> None:
-    """Pyro, 1 kWh of NMC622: recovered = 0.98 × (Ni 0.519 + Co 0.174) + 0.90 × Cu 0.254
-    = 0.67914 + 0.2286 = 0.90774 kg. Cell basis: 0.90774 / 3.19 = 0.284558; pack basis:
-    0.90774 / 5.15 = 0.176260. Li, Mn, graphite, Al: 0 (slag, burned)."""
+    """Pyro, 1 kWh of NMC622: recovered from the cells = 0.98 × (Ni 0.519 + Co 0.174) + 0.90 × Cu 0.254
+    = 0.67914 + 0.2286 = 0.90774 kg. Cell basis: 0.90774 / 3.19 = 0.284558; pack basis (hardware
+    0.441 kg, module docstring): (0.90774 + 0.441) / 5.15 = 1.34874 / 5.15 = 0.261891. Li, Mn, graphite,
+    Al: 0 (slag, burned). (Before the hardware was counted the pack basis gave 0.90774 / 5.15 = 0.176260.)"""
     comp = pack_composition("NMC622", 1.0)
     cell = recycle(comp, "pyro", basis="cell")
     pack = recycle(comp, "pyro", basis="pack")
     assert cell.recycling_efficiency_fraction == pytest.approx(0.90774 / 3.19, rel=1e-9)
     assert cell.recycling_efficiency_fraction == pytest.approx(0.284558, abs=1e-6)
-    assert pack.recycling_efficiency_fraction == pytest.approx(0.90774 / 5.15, rel=1e-9)
+    assert pack.recycling_efficiency_fraction == pytest.approx(1.34874 / 5.15, rel=1e-9)
+    assert pack.recycling_efficiency_fraction == pytest.approx(0.261891, abs=1e-6)
     assert cell.material_recovery_fraction == pytest.approx(
         {"Li": 0.0, "Ni": 0.98, "Co": 0.98, "Mn": 0.0, "graphite": 0.0, "Cu": 0.90, "Al": 0.0})
     assert cell.recovered_kg("Ni") == pytest.approx(0.98 * 0.519) and cell.recovered_kg("Cu") == pytest.approx(0.9 * 0.254)
@@ -126,13 +143,14 @@ def test_pyro_nmc622_by_hand() -> None:
 def test_hydro_nmc622_by_hand() -> None:
     """Hydro, 1 kWh of NMC622: recovered = 0.90 × (Li 0.105 + graphite 0.87 + Cu 0.254 + Al 0.165)
     + 0.98 × (Ni 0.519 + Co 0.174 + Mn 0.162) = 0.90 × 1.394 + 0.98 × 0.855 = 1.2546 + 0.8379
-    = 2.0925 kg (Li counted as Li, not as Li2CO3). Pack basis: 2.0925 / 5.15 = 0.406311;
-    cell basis: 2.0925 / 3.19 = 0.655956."""
+    = 2.0925 kg (Li counted as Li, not as Li2CO3). Pack basis, with the hardware's 1.4994 kg:
+    (2.0925 + 1.4994) / 5.15 = 3.5919 / 5.15 = 0.697456 (it was 2.0925 / 5.15 = 0.406311 with the
+    hardware uncounted); cell basis: 2.0925 / 3.19 = 0.655956."""
     comp = pack_composition("NMC622", 1.0)
     pack = recycle(comp, "hydro", basis="pack")
     cell = recycle(comp, "hydro", basis="cell")
-    assert pack.recycling_efficiency_fraction == pytest.approx(2.0925 / 5.15, rel=1e-9)
-    assert pack.recycling_efficiency_fraction == pytest.approx(0.406311, abs=1e-6)
+    assert pack.recycling_efficiency_fraction == pytest.approx(3.5919 / 5.15, rel=1e-9)
+    assert pack.recycling_efficiency_fraction == pytest.approx(0.697456, abs=1e-6)
     assert cell.recycling_efficiency_fraction == pytest.approx(0.655956, abs=1e-6)
     assert pack.material_recovery_fraction == pytest.approx(
         {"Li": 0.90, "Ni": 0.98, "Co": 0.98, "Mn": 0.98, "graphite": 0.90, "Cu": 0.90, "Al": 0.90})
@@ -142,8 +160,9 @@ def test_hydro_nmc622_by_hand() -> None:
 def test_direct_nmc622_by_hand() -> None:
     """Direct, 1 kWh of NMC622: the cathode (CAM 1.4317755 kg, module docstring) recovered whole at
     0.90, plus 0.90 × (graphite 0.87 + Cu 0.254 + Al 0.165): recovered = 0.90 × (1.289 + 1.4317755)
-    = 0.90 × 2.7207755 = 2.4486980 kg. Cell basis: 2.4486980 / 3.19 = 0.767617; pack basis:
-    2.4486980 / 5.15 = 0.475475. Each of Li, Ni, Co, Mn is recovered at 0.90, inside the powder.
+    = 0.90 × 2.7207755 = 2.4486980 kg. Cell basis: 2.4486980 / 3.19 = 0.767617; pack basis, with the
+    hardware's 1.4994 kg: 3.9480980 / 5.15 = 0.766621 (0.475475 with the hardware uncounted). Each of
+    Li, Ni, Co, Mn is recovered at 0.90, inside the powder.
     (Counting the cathode metals again as elements would add 0.90 × 0.960 = 0.864 kg: 3.3127 / 3.19
     = 1.038 — more than went in.)"""
     comp = pack_composition("NMC622", 1.0)
@@ -152,7 +171,7 @@ def test_direct_nmc622_by_hand() -> None:
     pack = recycle(comp, "direct", basis="pack", missing_price="zero")
     assert cell.recycling_efficiency_fraction == pytest.approx(2.4486980 / 3.19, abs=1e-7)
     assert cell.recycling_efficiency_fraction == pytest.approx(0.767617, abs=1e-6)
-    assert pack.recycling_efficiency_fraction == pytest.approx(0.475475, abs=1e-6)
+    assert pack.recycling_efficiency_fraction == pytest.approx(0.766621, abs=1e-6)
     assert cell.material_recovery_fraction == pytest.approx(
         {"Li": 0.90, "Ni": 0.90, "Co": 0.90, "Mn": 0.90, "graphite": 0.90, "Cu": 0.90, "Al": 0.90})
     powder = [x for x in cell.recovered if x.material == "cathode"]

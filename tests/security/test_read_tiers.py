@@ -1,4 +1,5 @@
-"""Every GET route of the OpenAPI, every web page and every export format, read by each kind of caller:
+"""Every GET route of the OpenAPI (the AAS API's with the passport's own ids), every web page and every
+export format, read by each kind of caller:
 no answer carries a field of a tier the caller does not hold.
 
 A passport and its model carry *canaries* — values found nowhere else — in the fields of each tier
@@ -85,6 +86,12 @@ def _leaks(text: str, held: frozenset[Tier]) -> list[str]:
     return [x for x in _forbidden(held) if x in text]
 
 
+def _b64(text: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
 def _get_urls(w: dict[str, Any]) -> list[str]:
     """Every GET path of the OpenAPI with its parameters filled for the canary passport, plus the web pages."""
     spec = w["client"].get("/openapi.json").json()
@@ -95,12 +102,21 @@ def _get_urls(w: dict[str, Any]) -> list[str]:
              "?model=EM-CANARY-1&year=2025", "/api/v1/trace/recall": f"?key={pid}",
              "/api/v1/passports": "?model_id=EM-CANARY-1", "/api/v1/trace/verify": f"?subject={pid}",
              "/api/v1/trace/recycled-content": f"?pack_id={pid}", "/api/v1/audit": f"?passport_id={pid}"}
+    # the AAS API (/aas): the canary passport's shell, its product condition (legitimate interest), an element
+    fill.update({"aasIdentifier": _b64(f"urn:batteryloop:{pid}:aas"), "idShortPath": "StateOfHealth",
+                 "submodelIdentifier": _b64(f"urn:batteryloop:{pid}:submodel:product_condition")})
     urls = []
     for path, ops in spec["paths"].items():
         if "get" not in ops:
             continue
         url = re.sub(r"\{(\w+)\}", lambda m: fill.get(m.group(1), "x"), path)
         urls.append(url + query.get(path, ""))
+    from batteryloop.formats.idta import PARTS
+
+    for part in PARTS:  # every submodel of the canary passport, whole and value-only
+        sm = _b64(f"urn:batteryloop:{pid}:submodel:{part}")
+        urls += [f"/aas/submodels/{sm}", f"/aas/submodels/{sm}/$value"]
+    urls += [f"/aas/serialization?aasIds={_b64(f'urn:batteryloop:{pid}:aas')}", "/aas/submodels?limit=500"]
     urls += [f"/p/{pid}", f"/p/{pid}?view_as=public", "/", "/trace", f"/trace/{pid}", "/circular", "/circular/routes",
              "/hubs", "/pilot", f"/api/v1/passports/{pid}/export?format=batteryloop&tiers=public"]
     return urls
@@ -123,6 +139,11 @@ def test_no_get_route_shows_a_tier_the_reader_does_not_hold(world: dict[str, Any
     for tier, xs in CANARIES.items():
         if tier in held:
             assert all(x in view + model for x in xs), (who, tier)
+    # and through the AAS API, the legitimate-interest canaries where the reader holds that tier
+    shell = _b64(f"urn:batteryloop:{world['pid']}:aas")
+    aas = c.get(f"/aas/serialization?aasIds={shell}", headers=_headers(world, who)).text
+    shown = [x for x in CANARIES[Tier.LEGITIMATE_INTEREST] if x in aas]
+    assert bool(shown) == (Tier.LEGITIMATE_INTEREST in held), (who, shown)
 
 
 @pytest.mark.parametrize("who", READERS)

@@ -112,3 +112,29 @@ def test_whole_lifecycle_on_this_store(pilot_services: Any) -> None:
     page = svc.search(c[pilot.AUTHORITY], status="recycled")
     assert [i["passport_id"] for i in page["items"]] == [new["passport_id"]]
     assert svc.verify(pid)["ok"] and svc.verify(new["passport_id"])["ok"]
+
+
+def test_global_asset_id_is_stored_with_each_passport_and_the_migration_derives_the_same(pilot_services: Any) -> None:
+    """Migration 0008 fills passports.global_asset_id for rows stored before it with its own copy of the
+    derivation; new rows get passport.identifiers.global_asset_id. The two must agree, or a pack would have two
+    ids depending on when it was stored."""
+    import importlib.util
+    import uuid
+    from pathlib import Path
+
+    import batteryloop.store as store_pkg
+    from batteryloop.passport.identifiers import global_asset_id
+
+    path = Path(store_pkg.__file__).parent / "migrations" / "versions" / "0008_global_asset_id.py"
+    spec = importlib.util.spec_from_file_location("m0008", path)
+    m = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(m)
+    for pid in ("BL.BPNL000000000EM1.NMC811-042-0000001", "X", "BL.EM1.Ä"):
+        assert m.global_asset_id(pid) == global_asset_id(pid)
+        assert uuid.UUID(global_asset_id(pid).removeprefix("urn:uuid:")).version == 5
+    op = pilot_services.pilot["callers"][pilot.AUTOMAKER]
+    pid = pilot_services.passports.create_passport(next(pilot.generate_batteries(1, seed=808)), op)["passport_id"]
+    with pilot_services.store.read() as conn:
+        stored = conn.execute(select(passports.c.global_asset_id).where(passports.c.id == pid)).scalar()
+    assert stored == global_asset_id(pid)

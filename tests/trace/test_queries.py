@@ -18,6 +18,7 @@ from batteryloop.sim import pilot
 from batteryloop.sim import supply_chain as sim
 from batteryloop.trace.client import ChainWriter
 from batteryloop.trace.ledger import Ledger
+from batteryloop.trace.outflows import OutflowParams
 from batteryloop.trace.queries import TraceQueries
 
 EM = pilot.AUTOMAKER
@@ -135,15 +136,15 @@ def test_sourcing_risk_propagates_with_share(q: TraceQueries) -> None:
 
 
 def test_outflows(q: TraceQueries) -> None:
-    rep = q.outflows(now=T0 + dt.timedelta(days=10), silent_days=365)
-    by_rule = {(f["pack"], f["rule"]) for f in rep["findings"]}
+    rep = q.outflows(OutflowParams.parse(as_of=T0 + dt.timedelta(days=10)))
+    by_rule = {(f["pack"], f["kind"]) for f in rep["findings"]}
     # P1 was moved to Ukraine with no export record; P2 was retired, then exported with a record: fine
     assert by_rule == {("P1", "left_region_without_export")}
     f = rep["findings"][0]
     assert f["event_id"] == "e13" and f["from_region"] == "EU" and f["holder"] == pilot.BAAS
-    late = q.outflows(now=T0 + dt.timedelta(days=400), silent_days=365)
-    assert ("P1", "silent") in {(f["pack"], f["rule"]) for f in late["findings"]}
-    assert ("P2", "silent") not in {(f["pack"], f["rule"]) for f in late["findings"]}  # exported with a record: out of our view
+    late = q.outflows(OutflowParams.parse(as_of=T0 + dt.timedelta(days=400)))
+    assert ("P1", "silent") in {(f["pack"], f["kind"]) for f in late["findings"]}
+    assert ("P2", "silent") not in {(f["pack"], f["kind"]) for f in late["findings"]}  # exported with a record: out of our view
 
 
 def test_export_before_end_of_life_is_reported(ledger: Ledger, signers, store) -> None:  # type: ignore[no-untyped-def]
@@ -151,7 +152,7 @@ def test_export_before_end_of_life_is_reported(ledger: Ledger, signers, store) -
     evs = small_graph() + [ev(20, "export", EM, "DE", "Hamburg port", subjects=["P1"],
                               data={"destination_country": "US"})]
     assert ledger.ingest([w.wire(e) for e in evs]).ok
-    rules = {(f["pack"], f["rule"]) for f in TraceQueries(store).outflows(now=T0)["findings"]}
+    rules = {(f["pack"], f["kind"]) for f in TraceQueries(store).outflows()["findings"]}
     assert rules == {("P1", "exported_before_end_of_life")}
 
 

@@ -68,12 +68,15 @@ class PlanIn(BaseModel):
     passport_ids: list[str] | None = Field(None, max_length=2000, description="default: your repurposed packs")
     template: dict[str, Any] | None = Field(None, description="PV, grid and demand of the hub (docs/hubs.md)")
     packs_per_string: int = Field(4, ge=1, le=64)
+    site: str | None = Field(None, max_length=100, description="a hub_sites site or a country code; default: your "
+                                                               "participant's country")
 
 
 @router.post("/plan", summary="Build a hub from repurposed packs' passports (grades, balanced strings)")
 def plan(body: PlanIn, c: Annotated[Caller, Depends(participant)], s: Annotated[Services, Depends(services)]) -> Response:
     from ..hubs.service import plan_from_passports
 
+    where = body.site or (s.participants.get(c.participant_id)["country"] if c.participant_id else None)
     out = _call(lambda: plan_from_passports(s.passports, c, passport_ids=body.passport_ids, template=body.template,
-                                            packs_per_string=body.packs_per_string))
+                                            packs_per_string=body.packs_per_string, site=where))
     return json_response(out)

@@ -61,6 +61,10 @@ WRITE_ERRORS: dict[str, str] = {
     "503": "Store busy: the write kept meeting concurrent writes; retry later",
 }
 WRITES = frozenset({"post", "put", "patch", "delete"})
+#: an operation marked so documents its own error answers (``openapi_extra={OWN_ERRORS: "<shape>"}``)
+OWN_ERRORS = "x-error-body"
+#: the errors the middleware answers before any route, as problem documents on every path
+BEFORE_ROUTES = frozenset({"413", "429"})
 
 
 def _problem(description: str) -> dict[str, Any]:
@@ -85,6 +89,9 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
             if own_422.get("$ref", "").endswith("/HTTPValidationError"):
                 del responses["422"]  # FastAPI's; ours is a problem document
             errors = {**ERRORS, **WRITE_ERRORS} if method in WRITES else ERRORS
+            if op.get(OWN_ERRORS):  # a standard's own error body (the AAS API's Part 2 Result): the route
+                errors = {s: d for s, d in errors.items() if s in BEFORE_ROUTES}  # documents it; only the
+                # limits' and the rate limit's answers, sent before any route, stay problem documents
             for status, description in errors.items():
                 responses.setdefault(status, _problem(description))
             op["responses"] = dict(sorted(responses.items()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -54,10 +54,25 @@ def _allowed(request: Request) -> str:
     return ", ".join(routed)
 
 
+ErrorBody = Callable[[int, str, Mapping[str, str]], Response]
+"""An error answer in another shape than a problem document: (status, detail, headers) → the answer."""
+
+
+def _answer(request: Request, status: int, title: str, detail: str, headers: Mapping[str, str] | None = None,
+            **extra: Any) -> Response:
+    """A problem document, unless the path is under a prefix whose standard answers errors in its own shape
+    (``app.state.error_bodies``: prefix → :data:`ErrorBody`; the AAS API's Part 2 ``Result`` under /aas)."""
+    path = request.url.path
+    for prefix, body in (getattr(request.app.state, "error_bodies", None) or {}).items():
+        if path == prefix or path.startswith(prefix + "/"):
+            return body(status, detail, {**(headers or {}), **({"WWW-Authenticate": "Bearer"} if status == 401 else {})})
+    return problem(status, title, detail, path, headers, **extra)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(BatteryloopError)
     async def _ours(request: Request, exc: BatteryloopError) -> Response:
-        return problem(exc.status, exc.title, exc.detail, request.url.path, **exc.extra)
+        return _answer(request, exc.status, exc.title, exc.detail, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
@@ -71,7 +86,7 @@ def install(app: FastAPI) -> None:
                            "value": _short(e.get("input"))})
         first = errors[0]["message"] if errors else "invalid request"
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        return problem(422, "Invalid data", f"invalid request: {first}{more}", request.url.path, errors=errors)
+        return _answer(request, 422, "Invalid data", f"invalid request: {first}{more}", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -79,11 +94,9 @@ def install(app: FastAPI) -> None:
         headers = dict(exc.headers or {})  # keep the exception's headers (e.g. a 401's WWW-Authenticate)
         if exc.status_code == 405:
             headers["Allow"] = _allowed(request) or headers.get("Allow") or "GET, HEAD"
-        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), request.url.path,
-                       headers=headers)
+        return _answer(request, exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), headers)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path)
-        return problem(500, "Internal error", "the server failed to handle this request; it has been logged",
-                       request.url.path)
+        return _answer(request, 500, "Internal error", "the server failed to handle this request; it has been logged")

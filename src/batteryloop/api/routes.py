@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from .. import __version__
 from ..config import Settings
-from . import circular, participants, passports, problems
+from . import aas, circular, participants, passports, problems
 from . import health as health_api
 from . import hubs as hubs_api
 from . import trace as trace_api
@@ -50,6 +50,7 @@ def install(app: FastAPI, settings: Settings) -> None:
                            trusted_proxies=settings.trusted_proxies)
     for router in ROUTERS:
         app.include_router(router)
+    aas.install(app)  # the AAS API (IDTA-01002 Part 2) under /aas, with Part 2 error bodies
 
     @app.get("/api/v1/health", tags=["meta"], summary="Liveness")
     def health() -> dict[str, str]:

@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from ..access import Caller, Resource, authorize, decide
 from ..errors import InvalidData, deny
 from ..responses import json_response
+from ..trace.outflows import DEFAULT_LIMIT, to_csv
 from .deps import Services, participant, require_supply_chain, services
 
 router = APIRouter(prefix="/api/v1/trace", tags=["trace"])
@@ -106,10 +107,53 @@ def recall(c: ParticipantDep, s: ServicesDep, key: str, by: Annotated[str, Query
     return json_response(s.trace.recall(key, by))
 
 
-@router.get("/outflows", summary="Packs that left the loop without a record (authorities, admin)")
-def outflows(c: ParticipantDep, s: ServicesDep) -> Response:
+@router.get("/outflows", summary="Packs that left the loop without a record, as of a date (authorities, admin; JSON or CSV)",
+            responses={200: {"content": {"application/json": {}, "text/csv": {}}}})
+def outflows(
+    request: Request, c: ParticipantDep, s: ServicesDep,
+    as_of: Annotated[str | None, Query(description="date or time (ISO 8601) the report is made as of; default: the "
+                                                   "time of the last event in the ledger")] = None,
+    k: Annotated[float | None, Query(description="silent once the gap since a pack's last event exceeds k times its "
+                                                 "median interval between events (default 1.5)")] = None,
+    floor_days: Annotated[float | None, Query(description="never silent sooner (default 30 days)")] = None,
+    default_days: Annotated[float | None, Query(description="threshold of a pack with too few intervals for a "
+                                                            "rhythm (default 365 days)")] = None,
+    min_intervals: Annotated[int | None, Query(description="intervals needed for a rhythm (default 3)")] = None,
+    removed_days: Annotated[float | None, Query(description="threshold of a pack removed from its vehicle and not "
+                                                            "collected (default 90 days)")] = None,
+    min_transit_hours: Annotated[float | None, Query(description="a country change faster than this is an "
+                                                                 "impossible move (default 1 h)")] = None,
+    model: Annotated[str | None, Query(description="the packs of one battery model")] = None,
+    country: Annotated[str | None, Query(description="findings placing the pack in, or moving it from, this "
+                                                     "country (ISO 3166-1 alpha-2)")] = None,
+    kind: Annotated[list[str] | None, Query(description="finding kinds (repeat, or comma-separated): "
+                                            "country_change_without_shipment, impossible_move, "
+                                            "left_region_without_export, exported_before_end_of_life, silent")] = None,
+    participant: Annotated[str | None, Query(description="findings whose holder, or the actor of whose event, is "
+                                                         "this participant")] = None,
+    limit: Annotated[int | None, Query(description="findings per page (default 100, at most 10,000; the CSV "
+                                                   "has every finding unless a limit is given)")] = None,
+    offset: Annotated[int, Query(description="findings to skip (the previous page's next_offset)")] = 0,
+    format: Annotated[str | None, Query(pattern=r"^(json|csv)$")] = None,
+) -> Response:
+    """As of ``as_of`` (default: the last event in the ledger, so a pilot that ended years ago is not silent
+    everywhere): packs that changed country without a shipment record, moved faster than any shipment
+    could, left a watched region without an export record or were exported before end of life, and packs
+    silent for longer than their own reporting rhythm allows. Filtered, paged (``total``, ``next_offset``)
+    and counted by kind; the answer states every parameter. CSV by ``?format=csv`` or ``Accept: text/csv``.
+    A bad parameter gets 422 naming it."""
     _require_overseer(c, "the outflow report")
-    return json_response(s.trace.outflows())
+    fmt = format or ("csv" if "text/csv" in request.headers.get("accept", "") else "json")
+    params = s.trace.outflow_params(
+        as_of=as_of, k=k, floor_days=floor_days, default_days=default_days, min_intervals=min_intervals,
+        removed_days=removed_days, min_transit_hours=min_transit_hours, model=model, country=country, kind=kind,
+        participant=participant, limit=limit if limit is not None or fmt == "csv" else DEFAULT_LIMIT, offset=offset)
+    rep = s.trace.outflows(params)
+    if fmt == "csv":
+        return Response(to_csv(rep["findings"]), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="outflows-{rep["as_of"][:10]}.csv"',
+                                 "X-Total-Count": str(rep["total"])})
+    return json_response(rep)
 
 
 @router.get("/recycled-content", summary="Recycled content (Art. 8) by mass balance or physical segregation")
@@ -128,12 +172,11 @@ def recycled_content(c: ParticipantDep, s: ServicesDep, model_id: str | None = N
     return json_response(s.trace.recycled_content(model_id=model_id, year=year, plant=plant, pack_id=pack_id, rule=rule))
 
 
-@router.post("/models/{model_id}/recycled-content",
-             summary="Write a model's recycled content (Art. 8) from the ledger into its passport data (manufacturer)")
-def apply_recycled_content(model_id: str, c: ParticipantDep, s: ServicesDep, year: int,
-                           plant: str | None = None) -> Response:
-    fields = s.trace.passport_recycled_content(model_id=model_id, year=year, plant=plant)
-    patch = {"recycled_content": {k: v for k, v in fields.items() if v is not None}}
-    out = s.passports.update_model(model_id, patch, c, reason=f"recycled content {year} from the ledger "
-                                   f"({fields.get('allocation_rule')})")
-    return json_response({"model_id": model_id, "version": out["version"], "recycled_content": patch["recycled_content"]})
+@router.post("/recycled-content/apply",
+             summary="Write Art. 8 recycled content from the ledger into the passports of a year's packs "
+                     "(their economic operator)")
+def apply_recycled_content(c: ParticipantDep, s: ServicesDep, year: Annotated[int, Query(ge=1900, le=2200)],
+                           model_id: str | None = None, plant: str | None = None) -> Response:
+    """Each pack made in ``year`` gets its model's, plant's and year's figure (``battery.recycled_content``),
+    one new passport version where it changed; passports the caller may not update are counted, not written."""
+    return json_response(s.trace.apply_recycled_content(year, c, model_id=model_id, plant=plant))

@@ -7,6 +7,12 @@ masses given (e.g. from its passport's detailed composition) when present.
 The cathode active material (CAM) mass, which direct recycling recovers and the carbon footprint
 weighs, is not in the tables: it is derived from the element masses by stoichiometry — LiMO2 for the
 layered oxides (NMC, NCA; NCA's small Al dopant ignored), LiMn2O4 for LMO, LiMPO4 for LFP and LMFP.
+
+The pack hardware (the pack's mass outside the cells: module and pack casing, busbars, cables, BMS
+electronics, thermal management) is BatPaC's pack mass minus its cell mass; what it is made of comes from
+a pack design's shares by material (``batteryloop_assumptions.pack_hardware_fraction``, chosen per
+chemistry by ``pack_design_by_chemistry``), or from the masses given (``hardware_kg``). Hardware of no
+known material is kept as ``unknown_hardware_kg``: the recycling efficiency does not count it.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ CHEMISTRIES: tuple[str, ...] = ("NMC111", "NMC532", "NMC622", "NMC811", "NCA", "
 CELL_MATERIALS: tuple[str, ...] = ("Li", "Ni", "Co", "Mn", "Fe", "graphite", "Cu", "Al")
 #: materials a given composition may add (pack hardware)
 EXTRA_MATERIALS: tuple[str, ...] = ("steel",)
+#: pack hardware materials the default designs use (a design added by override may name others)
+HARDWARE_MATERIALS: tuple[str, ...] = ("Al", "steel", "Cu", "plastics", "electronics", "coolant", "insulation")
 
 #: standard atomic weights, g/mol (IUPAC 2021, abridged)
 ATOMIC_MASS_G_PER_MOL: dict[str, float] = {
@@ -82,6 +90,10 @@ class PackComposition(BaseModel):
     source: Literal["reference", "given"]
     notes: list[str] = []
     references: list[ReferenceValue] = []
+    #: the pack hardware by material, kg (the part whose material is known); empty for cells only
+    hardware_kg: dict[str, float] = {}
+    #: the pack design the hardware shares came from (None: given or unknown)
+    pack_design: str | None = None
 
     @property
     def other_cell_kg(self) -> float:
@@ -94,6 +106,11 @@ class PackComposition(BaseModel):
         """Pack mass outside the cells (modules, casing, electronics)."""
         return self.pack_mass_kg - self.cell_mass_kg
 
+    @property
+    def unknown_hardware_kg(self) -> float:
+        """Pack hardware whose material is not known (not counted as recycled)."""
+        return max(0.0, self.pack_hardware_kg - sum(self.hardware_kg.values()))
+
     def scaled(self, factor: float) -> PackComposition:
         require_positive("factor", factor)
         return self.model_copy(
@@ -103,6 +120,7 @@ class PackComposition(BaseModel):
                 "cathode_active_material_kg": self.cathode_active_material_kg * factor,
                 "cell_mass_kg": self.cell_mass_kg * factor,
                 "pack_mass_kg": self.pack_mass_kg * factor,
+                "hardware_kg": {k: v * factor for k, v in self.hardware_kg.items()},
             }
         )
 
@@ -114,15 +132,44 @@ def intensity_kg_per_kwh(chemistry: str, tracker: Tracker) -> dict[str, float]:
     return {k: float(v) for k, v in table.items()}
 
 
+def hardware_shares(chemistry: str, tracker: Tracker, pack_design: str | None = None) -> tuple[str, dict[str, float]]:
+    """The pack design of ``chemistry`` (or ``pack_design``) and its hardware shares by material, read
+    through ``tracker``; shares are non-negative and sum to at most 1 (the rest is of unknown material)."""
+    by_chem = tracker.refs.set("batteryloop_assumptions").get("pack_design_by_chemistry")
+    if pack_design is None:
+        key = chemistry if chemistry in by_chem else "default"
+        pack_design = str(tracker.get("batteryloop_assumptions", "pack_design_by_chemistry", key))
+    designs = tracker.refs.set("batteryloop_assumptions").get("pack_hardware_fraction")
+    if pack_design not in designs:
+        raise CircularInputError(
+            "pack_design", pack_design,
+            f"unknown pack design; known: {', '.join(sorted(designs))} (add one with an override of "
+            "batteryloop_assumptions.pack_hardware_fraction)",
+        )
+    shares = {k: float(v) for k, v in tracker.table("batteryloop_assumptions", "pack_hardware_fraction", pack_design).items()}
+    for k, v in shares.items():
+        require_non_negative(f"pack_hardware_fraction.{pack_design}.{k}", v)
+    total = sum(shares.values())
+    if total > 1 + 1e-9:
+        raise CircularInputError(
+            f"pack_hardware_fraction.{pack_design}", shares, f"shares sum to {total:.6g}, more than 1"
+        )
+    return pack_design, shares
+
+
 def pack_composition(
-    chemistry: str, capacity_kwh: float, references: References | None = None
+    chemistry: str, capacity_kwh: float, references: References | None = None, pack_design: str | None = None
 ) -> PackComposition:
-    """A pack's material masses from its chemistry and capacity (kWh of cell capacity)."""
+    """A pack's material masses from its chemistry and capacity (kWh of cell capacity); its hardware
+    (pack mass − cell mass) split by material by the pack design's shares (the chemistry's default
+    design unless ``pack_design`` is given)."""
     chem = parse_chemistry(chemistry)
     cap = require_positive("capacity_kwh", capacity_kwh)
     tracker = (references or References.default()).tracker()
     per_kwh = intensity_kg_per_kwh(chem, tracker)
     materials = {k: per_kwh.get(k, 0.0) * cap for k in CELL_MATERIALS}
+    design, shares = hardware_shares(chem, tracker, pack_design)
+    hardware_total = (per_kwh["pack_mass"] - per_kwh["cell_mass"]) * cap
     notes = []
     if chem == "LMFP":
         notes.append("LMFP composition is an estimate (Li, Mn, Fe); other materials are LFP stand-ins")
@@ -138,6 +185,8 @@ def pack_composition(
         source="reference",
         notes=notes,
         references=tracker.used(),
+        hardware_kg={k: v * hardware_total for k, v in shares.items()},
+        pack_design=design,
     )
 
 
@@ -155,7 +204,7 @@ def composition_for_mass(
     per_kwh = one.pack_mass_kg if basis == "pack" else one.cell_mass_kg
     out = one.scaled(mass / per_kwh)
     if basis == "cell":  # cells only: no pack hardware
-        out = out.model_copy(update={"pack_mass_kg": out.cell_mass_kg})
+        out = out.model_copy(update={"pack_mass_kg": out.cell_mass_kg, "hardware_kg": {}, "pack_design": None})
     return out
 
 
@@ -166,10 +215,14 @@ def composition_from_materials(
     pack_mass_kg: float | None = None,
     capacity_kwh: float | None = None,
     cam_kg: float | None = None,
+    hardware_kg: Mapping[str, float] | None = None,
 ) -> PackComposition:
     """A pack's composition from given masses (e.g. its passport's material composition).
 
     ``cam_kg`` is the cathode active material mass if known; otherwise it is derived by stoichiometry.
+    ``hardware_kg`` is the pack hardware by material (``Al``, ``steel``, ``Cu``, ``plastics``,
+    ``electronics``, ``coolant``, ``insulation``), at most ``pack_mass_kg − cell_mass_kg``; the rest of
+    the hardware is of unknown material. Steel given in ``materials_kg`` is pack hardware too.
     """
     chem = parse_chemistry(chemistry)
     allowed = CELL_MATERIALS + EXTRA_MATERIALS
@@ -198,6 +251,24 @@ def composition_from_materials(
         if cam_kg is None
         else require_non_negative("cam_kg", cam_kg)
     )
+    hardware: dict[str, float] = {}
+    for key, val in (hardware_kg or {}).items():
+        if key not in HARDWARE_MATERIALS:
+            raise CircularInputError(
+                f"hardware_kg.{key}", val, f"unknown hardware material; known: {', '.join(HARDWARE_MATERIALS)}"
+            )
+        hardware[key] = require_non_negative(f"hardware_kg.{key}", val)
+    if materials.get("steel", 0.0) > 0:
+        if "steel" in hardware and abs(hardware["steel"] - materials["steel"]) > 1e-9:
+            raise CircularInputError(
+                "hardware_kg.steel", hardware["steel"], f"differs from materials_kg.steel ({materials['steel']})"
+            )
+        hardware["steel"] = materials["steel"]
+    if sum(hardware.values()) > pack - cell + 1e-9:
+        raise CircularInputError(
+            "hardware_kg", hardware, f"sums to {sum(hardware.values()):.3f} kg, more than the pack hardware mass "
+            f"({pack - cell:.3f} kg = pack_mass_kg − cell_mass_kg)",
+        )
     return PackComposition(
         chemistry=chem,
         capacity_kwh=None if capacity_kwh is None else require_positive("capacity_kwh", capacity_kwh),
@@ -209,4 +280,5 @@ def composition_from_materials(
         source="given",
         notes=["composition given by the caller"],
         references=[],
+        hardware_kg=hardware,
     )

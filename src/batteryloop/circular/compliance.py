@@ -13,6 +13,13 @@ the allocation rule is a setting:
 
 Targets apply per date (the first day they apply): a check names the target and its date, or says none
 applies yet. Re-used, repurposed and remanufactured batteries are exempt (Art. 8(4)).
+
+Recycling efficiency and material recovery (Annex XII) bind the recycling process (Art. 71), not the
+battery model: a model's report checks each process it could be sent to, and says which processes meet
+the targets and, for each that does not, which fractions it loses. The report passes overall when every
+recycled-content check in force passes and at least one process meets every Annex XII target in force
+(the model can be recycled in compliance by sending it there); ``recycling_passed_by_process`` gives the
+verdict of each process.
 """
 
 from __future__ import annotations
@@ -59,6 +66,7 @@ class TargetCheck(BaseModel):
     applies_from: str | None
     passed: bool | None  # None: no target applies yet
     explanation: str
+    process: str | None = None  # the recycling process an Annex XII check is about
 
 
 class RecycledContentReport(BaseModel):
@@ -201,8 +209,9 @@ def check_recycling_targets(
         rule=f"Annex XII B recycling efficiency ({battery_type})", metric="recycling_efficiency_fraction",
         achieved_fraction=eff, target_fraction=target, applies_from=since,
         passed=None if target is None else eff >= target - 1e-12,
-        explanation=f"{result.process}: recovered mass / input mass on an element basis ({result.basis})"
+        explanation=result.efficiency_explanation()
         + ("" if target is not None else f"; no target in force on {as_of.isoformat()}"),
+        process=result.process,
     ))
     for metal in ANNEX_XII_METALS:
         if metal not in result.material_recovery_fraction:
@@ -214,6 +223,7 @@ def check_recycling_targets(
             achieved_fraction=achieved, target_fraction=target, applies_from=since,
             passed=None if target is None else achieved >= target - 1e-12,
             explanation=f"{result.process}: recovered / contained {metal}",
+            process=result.process,
         ))
     return checks
 
@@ -243,8 +253,26 @@ class ComplianceReport(BaseModel):
         return [*(self.recycled_content.checks if self.recycled_content else []), *self.recycling_checks]
 
     @property
+    def recycling_passed_by_process(self) -> dict[str, bool | None]:
+        """Each process's Annex XII verdict: True if it meets every target in force, None if none is."""
+        out: dict[str, bool | None] = {}
+        for c in self.recycling_checks:
+            key = c.process or ""
+            if c.passed is None:
+                out.setdefault(key, None)
+            else:
+                out[key] = c.passed and out.get(key) is not False
+        return out
+
+    @property
     def passed(self) -> bool | None:
-        verdicts = [c.passed for c in self.checks if c.passed is not None]
+        """Every recycled-content check in force passes and at least one process meets Annex XII (see the
+        module docstring); None when no target is in force."""
+        verdicts = [c.passed for c in (self.recycled_content.checks if self.recycled_content else [])
+                    if c.passed is not None]
+        by_process = [v for v in self.recycling_passed_by_process.values() if v is not None]
+        if by_process:
+            verdicts.append(any(by_process))
         return all(verdicts) if verdicts else None
 
     def to_json(self) -> str:

@@ -16,10 +16,26 @@ For one process (``pyro``, ``hydro``, ``direct``) and one composition (:mod:`.ch
   route decision uses: the gate fee is a transfer between owner and recycler) = revenue − input cost −
   other cost. Capital, labour and transport are not modelled: add them as ``other_cost_usd_per_kg``.
 
-Recycling efficiency (Annex XII B) is computed as recovered mass / input mass on an element basis
-(Li counted as Li, not Li2CO3; for direct recycling the recovered cathode powder counts whole), a
-simplification of Delegated Regulation (EU) 2025/606. Material recovery (Annex XII C) is recovered /
-contained mass per element; in direct recycling the metals recovered inside the cathode count.
+Recycling efficiency (Annex XII B) follows Delegated Regulation (EU) 2025/606: the mass of the output
+fractions that count as recycled divided by the mass of the whole waste battery fed in (``basis="pack"``:
+the pack with its casing, busbars, cables, electronics and thermal management; ``basis="cell"``: the
+cells only). The input is split into fractions (:attr:`RecyclingResult.efficiency_fractions`), each
+with its recycled share on the process's route:
+
+- cell materials: EverBatt's recovery of the process (``everbatt_2023.recovery_fraction``), counted on
+  an element basis (Li as Li, not Li2CO3; Ni, Co as metal, not sulfate: reagent mass is not counted);
+  in direct recycling the cathode powder counts whole (its O and P came in with the battery);
+- the rest of the cell (electrolyte, separator, binder, the cathode's O and P outside direct
+  recycling): not recycled (burnt, evaporated or to residue);
+- pack hardware by material (:mod:`.chemistry`): Al, steel and Cu at EverBatt's recovery of the process
+  (hydro and direct start with mechanical pre-treatment that separates the casing and busbars; a smelter
+  without pre-treatment sends aluminium to slag and steel and copper to its alloy), plastics,
+  electronics, coolant and insulation at ``batteryloop_assumptions.pack_hardware_recovery_fraction``
+  (0 by default: burnt or not traced as recycled); hardware of unknown material is not counted, and a
+  note says so.
+
+Material recovery (Annex XII C) is recovered / contained mass per element in the cells; in direct
+recycling the metals recovered inside the cathode count.
 """
 
 from __future__ import annotations
@@ -29,9 +45,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ..reference import References, ReferenceValue
+from ..reference import References, ReferenceValue, Tracker
 from .chemistry import ATOMIC_MASS_G_PER_MOL as _M
-from .chemistry import PackComposition, composition_for_mass, pack_composition
+from .chemistry import CELL_MATERIALS, PackComposition, composition_for_mass, pack_composition
 from .errors import CircularInputError, require_non_negative
 
 Process = Literal["pyro", "hydro", "direct"]
@@ -56,6 +72,23 @@ _PRODUCTS: dict[str, tuple[str, str, float, str | None, float]] = {
     "steel": ("steel", "steel", 1.0, None, 1.0),
 }
 _CATHODE_ELEMENTS = ("Li", "Ni", "Co", "Mn", "Fe")
+#: hardware metals recycled at EverBatt's recovery of the process (the others: pack_hardware_recovery_fraction)
+_HARDWARE_METALS = ("Al", "steel", "Cu")
+_LABEL = {"cell": "cell", "hardware": "pack hardware"}
+#: what happens to a non-recycled hardware fraction, by process (fate text only; the share is a reference value)
+_HARDWARE_FATE = {
+    "plastics": {"pyro": "burnt in the smelter (energy recovery, not recycling)",
+                 "hydro": "sorted out in pre-treatment, incinerated", "direct": "sorted out in pre-treatment, incinerated"},
+    "electronics": {"pyro": "burnt in the smelter", "hydro": "sorted out, not traced as recycled",
+                    "direct": "sorted out, not traced as recycled"},
+    "coolant": {p: "drained, treated as waste" for p in ("pyro", "hydro", "direct")},
+    "insulation": {p: "not recycled" for p in ("pyro", "hydro", "direct")},
+}
+_OTHER_CELL_FATE = {
+    "pyro": "electrolyte, separator, binder burnt; cathode O to slag and off-gas",
+    "hydro": "electrolyte, separator, binder burnt or to residue; cathode O not counted",
+    "direct": "electrolyte, separator, binder burnt or to residue",
+}
 #: elements whose recovery Annex XII C sets targets for (Pb is not in Li-ion packs)
 ANNEX_XII_METALS = ("Co", "Cu", "Ni", "Li")
 
@@ -72,6 +105,23 @@ class RecoveredMaterial(BaseModel):
     price_usd_per_kg: float
     revenue_usd: float
     credit_kgco2e: float
+
+
+class EfficiencyFraction(BaseModel):
+    """One fraction of the input and how much of it the process recycles (Annex XII B)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    part: Literal["cell", "hardware"]
+    material: str  # e.g. "Li", "cathode", "other", "Al", "plastics", "unknown"
+    input_kg: float
+    recycled_fraction: float
+    recycled_kg: float
+    fate: str  # e.g. "90% recycled, the rest lost in processing", "lost to slag", "burned"
+
+    @property
+    def lost_kg(self) -> float:
+        return self.input_kg - self.recycled_kg
 
 
 class ProcessInput(BaseModel):
@@ -106,6 +156,7 @@ class RecyclingResult(BaseModel):
     recycler_net_value_usd: float
     material_net_value_usd: float
     recycling_efficiency_fraction: float
+    efficiency_fractions: list[EfficiencyFraction] = []
     material_recovery_fraction: dict[str, float]
     grid_country: str
     notes: list[str]
@@ -129,6 +180,24 @@ class RecyclingResult(BaseModel):
 
     def recovered_kg(self, material: str) -> float:
         return sum(r.recovered_kg for r in self.recovered if r.material == material)
+
+    def lost_fractions(self) -> list[EfficiencyFraction]:
+        """The fractions the process does not (fully) recycle, the largest loss first."""
+        lost = [f for f in self.efficiency_fractions if f.lost_kg > 0]
+        return sorted(lost, key=lambda f: -f.lost_kg)
+
+    def efficiency_explanation(self, top: int = 5) -> str:
+        """How the efficiency was computed and where the mass went, in one sentence."""
+        recycled = self.recycling_efficiency_fraction * self.input_mass_kg
+        what = "whole pack, hardware included" if self.basis == "pack" else "cells only"
+        text = (f"{self.process}: {recycled:.3g} kg of output fractions recycled / {self.input_mass_kg:.3g} kg "
+                f"of battery fed in ({what}; Delegated Regulation (EU) 2025/606)")
+        lost = self.lost_fractions()
+        if lost:
+            parts = [f"{_LABEL[f.part]} {f.material} {f.lost_kg:.3g} kg ({f.fate})" for f in lost[:top]]
+            more = f" and {len(lost) - top} more" if len(lost) > top else ""
+            text += "; not recycled: " + ", ".join(parts) + more
+        return text
 
 
 def _parse_process(process: str) -> Process:
@@ -291,17 +360,11 @@ def recycle(
     other_cost = other * input_kg
     process_ghg = sum(i.ghg_kgco2e for i in inputs)
     credits = sum(r.credit_kgco2e for r in recovered)
-    recovered_mass = sum(v for k, v in element_recovered.items() if k not in _CATHODE_ELEMENTS or proc != "direct")
-    if proc == "direct":
-        recovered_mass += composition.cathode_active_material_kg * float(recovery["cathode"])
+    fractions = _efficiency_fractions(composition, proc, basis, materials, recovery, t, notes)
+    recovered_mass = sum(f.recycled_kg for f in fractions)
     recovery_by_el = {
         mat: element_recovered.get(mat, 0.0) / materials[mat] for mat in materials if materials[mat] > 0
     }
-    if basis == "pack" and composition.pack_hardware_kg > 0 and materials.get("steel", 0) == 0:
-        notes.append(
-            "pack hardware composition unknown (steel, Al casing): not counted as recovered; "
-            "give it via composition_from_materials to count it"
-        )
     return RecyclingResult(
         process=proc,
         chemistry=chem,
@@ -320,11 +383,76 @@ def recycle(
         recycler_net_value_usd=revenue - fee * input_kg - input_cost - other_cost,
         material_net_value_usd=revenue - input_cost - other_cost,
         recycling_efficiency_fraction=recovered_mass / input_kg,
+        efficiency_fractions=fractions,
         material_recovery_fraction=recovery_by_el,
         grid_country=country,
         notes=notes,
         references=[*composition.references, *t.used()],
     )
+
+
+def _fate(frac: float, zero_reason: str) -> str:
+    return f"{frac:.0%} recycled, the rest lost in processing" if frac > 0 else zero_reason
+
+
+def _efficiency_fractions(
+    comp: PackComposition,
+    proc: Process,
+    basis: str,
+    materials: Mapping[str, float],
+    recovery: Mapping[str, object],
+    t: Tracker,
+    notes: list[str],
+) -> list[EfficiencyFraction]:
+    """The input split into fractions, each with the share the process recycles (see module docstring):
+    the fractions' input masses sum to the input mass (cells, or pack with its hardware)."""
+    ev_notes = t.refs.set("everbatt_2023").notes
+    out: list[EfficiencyFraction] = []
+
+    def add(part: Literal["cell", "hardware"], mat: str, kg: float, frac: float, fate: str) -> None:
+        if kg > 0:
+            out.append(EfficiencyFraction(part=part, material=mat, input_kg=kg, recycled_fraction=frac,
+                                          recycled_kg=kg * frac, fate=fate))
+
+    tracked = 0.0
+    for mat, kg in materials.items():
+        if mat not in CELL_MATERIALS:
+            continue  # steel: pack hardware, counted below
+        if proc == "direct" and mat in _CATHODE_ELEMENTS:
+            continue  # inside the cathode powder
+        frac = float(recovery[mat])  # EverBatt's table names every cell material
+        why = ev_notes.get(f"recovery_fraction.{proc}.{mat}", "not recovered")
+        add("cell", mat, kg, frac, _fate(frac, why))
+        tracked += kg
+    if proc == "direct":
+        cam = comp.cathode_active_material_kg
+        frac = float(recovery["cathode"])
+        add("cell", "cathode", cam, frac, _fate(frac, "not recovered"))
+        tracked += cam
+    add("cell", "other", max(0.0, comp.cell_mass_kg - tracked), 0.0, _OTHER_CELL_FATE[proc])
+    if basis != "pack":
+        return out
+    extra = t.refs.set("batteryloop_assumptions").get("pack_hardware_recovery_fraction", proc)
+    for mat, kg in comp.hardware_kg.items():
+        if mat in _HARDWARE_METALS:
+            frac = float(t.get("everbatt_2023", "recovery_fraction", proc, mat))
+            why = ev_notes.get(f"recovery_fraction.{proc}.{mat}", "not recovered")
+        elif mat in extra:
+            frac = float(t.get("batteryloop_assumptions", "pack_hardware_recovery_fraction", proc, mat))
+            why = _HARDWARE_FATE.get(mat, {}).get(proc, "not recycled")
+        else:
+            frac, why = 0.0, "no recovery known for this material: not counted"
+            notes.append(f"pack hardware {mat}: no recovery fraction for {proc} "
+                         "(batteryloop_assumptions.pack_hardware_recovery_fraction): not counted as recycled")
+        add("hardware", mat, kg, frac, _fate(frac, why))
+    unknown = comp.unknown_hardware_kg
+    if unknown > 1e-9:
+        add("hardware", "unknown", unknown, 0.0, "composition unknown: not counted")
+        notes.append(
+            f"pack hardware composition unknown for {unknown:.3g} kg of {comp.pack_hardware_kg:.3g} kg: not counted "
+            "as recycled; give it (composition_from_materials(hardware_kg=...)) to count it"
+        )
+    return out
 
 
 def recycle_mass(

@@ -295,9 +295,11 @@ class CircularService:
                          for p in procs]
         except CircularInputError as exc:
             raise input_error(exc) from None
-        notes.append("recycling efficiency and recovery: one pack of the model by each process (EverBatt recovery "
-                     "fractions); on the pack basis the pack hardware counts as not recovered unless its "
-                     "composition is known, which understates efficiency")
+        notes.append("recycling efficiency (Annex XII B, Delegated Regulation (EU) 2025/606): one whole pack of the "
+                     "model by each process — its cells at EverBatt's recovery fractions and its hardware (casing, "
+                     "busbars, cables, electronics, cooling) by material at the process's recovery, from the pack "
+                     "design's default composition (batteryloop_assumptions.pack_hardware_fraction, overridable); "
+                     "the model passes Annex XII when at least one process meets every target in force")
         fp = self._footprint_result(model_id, manufacturing_country=manufacturing_country,
                                     class_limits_kgco2e_per_kwh=class_limits_kgco2e_per_kwh, references=references)
         if fp.performance_class is None:
@@ -321,9 +323,17 @@ class CircularService:
             "chemistry": m["chemistry"], "as_of": date(year, 12, 31).isoformat(), "allocation_rule": rule,
             "passed": rep.passed, "checks": checks,
             "recycled_content_source": rc_source,
-            "recycling_by_process": {r.process: {"recycling_efficiency_fraction": r.recycling_efficiency_fraction,
-                                                 "material_recovery_fraction": r.material_recovery_fraction,
-                                                 "basis": r.basis} for r in recycling},
+            "recycling_by_process": {r.process: {
+                "recycling_efficiency_fraction": r.recycling_efficiency_fraction,
+                "material_recovery_fraction": r.material_recovery_fraction,
+                "basis": r.basis, "input_mass_kg": r.input_mass_kg,
+                "passed": rep.recycling_passed_by_process.get(r.process),
+                "explanation": r.efficiency_explanation(),
+                "not_recycled": [{"part": f.part, "material": f.material, "lost_kg": f.lost_kg, "fate": f.fate}
+                                 for f in r.lost_fractions()],
+                "fractions": [f.model_dump(mode="json") for f in r.efficiency_fractions],
+            } for r in recycling},
+            "recycling_passed_by_process": rep.recycling_passed_by_process,
             "carbon_footprint": {"kgco2e_per_kwh": fp.total_kgco2e_per_kwh, "performance_class": fp.performance_class,
                                  "stages_kgco2e_per_kwh": fp.stages_kgco2e_per_kwh,
                                  "passport_fields": fp.to_passport_fields()},

@@ -92,8 +92,14 @@ def vpp(config: Annotated[Path, typer.Argument(help="config with hubs = [...]")]
 @app.command("plan")
 def plan(as_: Annotated[str, typer.Option("--as", help="the second-life operator whose repurposed packs to use")],
          out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write the hub config (JSON) here")] = None,
+         site: Annotated[Optional[str], typer.Option(help="where the hub stands: a site of the hub_sites reference "
+                                                         "(Rotterdam, Jeju, Shanghai…) or a country code; default: "
+                                                         "the operator's country")] = None,
          packs_per_string: int = 4) -> None:
-    """Build a hub from the operator's repurposed packs (passports → grades → balanced strings)."""
+    """Build a hub from the operator's repurposed packs (passports → grades → balanced strings).
+
+    Its clock, tariff, currency, solar resource and swap demand come from its site (the operator's country's
+    default site unless --site is given)."""
     import orjson
 
     from ..errors import BatteryloopError
@@ -101,7 +107,9 @@ def plan(as_: Annotated[str, typer.Option("--as", help="the second-life operator
 
     s = services()
     try:
-        res = _run(lambda: plan_from_passports(s.passports, caller(s, as_), packs_per_string=packs_per_string))
+        where = site or s.participants.get(as_)["country"]
+        res = _run(lambda: plan_from_passports(s.passports, caller(s, as_), packs_per_string=packs_per_string,
+                                               site=where))
     except BatteryloopError as exc:
         error(exc.detail)
     if out and res["configs"]:

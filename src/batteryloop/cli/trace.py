@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import group, services
+from .common import caller, group, services
 from .common import guard as _guard
 from .common import out as _out
 
@@ -60,9 +60,47 @@ def recall(key: str, by: Annotated[str, typer.Option(help="lot, site or supplier
 
 
 @app.command("outflows")
-def outflows() -> None:
-    """Packs that left a watched region without an export record, or went silent."""
-    _out(_guard(lambda: _svc().outflows()))
+def outflows(
+    as_of: Annotated[Optional[str], typer.Option(help="date or time (ISO 8601) the report is made as of "
+                                                      "[default: the last event in the ledger]")] = None,
+    k: Annotated[Optional[float], typer.Option(help="silent once the gap since a pack's last event exceeds k times "
+                                                     "its median interval [default: 1.5]")] = None,
+    floor_days: Annotated[Optional[float], typer.Option(help="never silent sooner [default: 30]")] = None,
+    default_days: Annotated[Optional[float], typer.Option(help="threshold of a pack with too few intervals "
+                                                                "[default: 365]")] = None,
+    min_intervals: Annotated[Optional[int], typer.Option(help="intervals needed for a rhythm [default: 3]")] = None,
+    removed_days: Annotated[Optional[float], typer.Option(help="threshold of a pack removed and not collected "
+                                                                "[default: 90]")] = None,
+    min_transit_hours: Annotated[Optional[float], typer.Option(help="a country change faster than this is an "
+                                                                     "impossible move [default: 1]")] = None,
+    model: Annotated[Optional[str], typer.Option(help="the packs of one battery model")] = None,
+    country: Annotated[Optional[str], typer.Option(help="findings placing the pack in, or moving it from, this "
+                                                        "country")] = None,
+    kind: Annotated[Optional[list[str]], typer.Option(help="finding kind (repeat): country_change_without_shipment, "
+                                                           "impossible_move, left_region_without_export, "
+                                                           "exported_before_end_of_life, silent")] = None,
+    participant: Annotated[Optional[str], typer.Option(help="findings whose holder or actor is this participant")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="findings per page [default: 100; CSV: all]")] = None,
+    offset: Annotated[int, typer.Option(help="findings to skip (the previous page's next_offset)")] = 0,
+    csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout instead of JSON")] = False,
+) -> None:
+    """Packs that left the loop without a record, as of a date (default: the last event in the ledger).
+
+    Country changes without a shipment record, impossible moves, exits from a watched region without an export
+    record, exports before end of life, and packs silent for longer than their own reporting rhythm allows.
+    Filtered and paged like GET /api/v1/trace/outflows; the answer states every parameter. A bad value exits 2
+    naming it."""
+    from ..trace.outflows import DEFAULT_LIMIT, to_csv
+
+    svc = _svc()
+    rep = _guard(lambda: svc.outflows(svc.outflow_params(
+        as_of=as_of, k=k, floor_days=floor_days, default_days=default_days, min_intervals=min_intervals,
+        removed_days=removed_days, min_transit_hours=min_transit_hours, model=model, country=country, kind=kind,
+        participant=participant, limit=limit if limit is not None or csv else DEFAULT_LIMIT, offset=offset)))
+    if csv:
+        typer.echo(to_csv(rep["findings"]), nl=False)
+    else:
+        _out(rep)
 
 
 @app.command("recycled-content")
@@ -72,3 +110,18 @@ def recycled_content(model: Annotated[str, typer.Option(help="battery model id")
                      rule: Annotated[Optional[str], typer.Option(help="mass_balance or physical_segregation")] = None) -> None:
     """Recycled content (Art. 8) of a model's packs of a year, vs the 2031 and 2036 minimums."""
     _out(_guard(lambda: _svc().recycled_content(model_id=model, year=year, plant=plant, rule=rule)))
+
+
+@app.command("apply-recycled-content")
+def apply_recycled_content(year: Annotated[int, typer.Option(help="production year whose balance to apply")],
+                           model: Annotated[Optional[str], typer.Option(help="only this battery model")] = None,
+                           plant: Annotated[Optional[str], typer.Option(help="only this plant (site)")] = None,
+                           as_: Annotated[Optional[str], typer.Option("--as", help="act as this participant "
+                                                                     "(default: the node admin)")] = None) -> None:
+    """Write Art. 8 recycled content from the ledger into the passports of the packs made in a year.
+
+    Each pack gets its model's, plant's and year's figure under the node's rule (a new passport version where
+    it changed); the answer counts, per model and plant, the passports updated, unchanged, read-only, not on
+    this node and not yours to update."""
+    s = services()
+    _out(_guard(lambda: s.trace.apply_recycled_content(year, caller(s, as_), model_id=model, plant=plant)))

@@ -209,6 +209,18 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
         _transfer_route("/dsp", action, kind, "provider")
 
     # consumer callbacks
+    @route("/dsp/callback/negotiations/{pid}", "GET", tag="dsp consumer")
+    async def cb_negotiation_state(request: Request) -> Response:
+        pid = request.path_params["pid"]
+        n = await authed(request, lambda c: node._owned(node.repo.negotiation(pid, "consumer"), c), CLAIMS)
+        return json_response(dsp.negotiation(n.peer_pid or "", n.pid, dsp.N(n.state)))
+
+    @route("/dsp/callback/transfers/{pid}", "GET", tag="dsp consumer")
+    async def cb_transfer_state(request: Request) -> Response:
+        pid = request.path_params["pid"]
+        t = await authed(request, lambda c: node._owned(node.repo.transfer(pid, "consumer"), c), CLAIMS)
+        return json_response(dsp.transfer_process(t.peer_pid or "", t.pid, dsp.T(t.state)))
+
     @route("/dsp/callback/negotiations/offers", tag="dsp consumer")
     async def cb_initial_offer(request: Request) -> Response:
         body = await _body(request)
@@ -241,6 +253,19 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
 
     for action, kind in transfer_actions:
         _transfer_route("/dsp/callback", action, kind, "consumer")
+
+    if node.tck is not None:  # DSP TCK mode only (exchange/tck.py): the TCK's signals to act as consumer
+        @route("/tck/negotiations/requests", tag="dsp tck")
+        async def tck_negotiation(request: Request) -> Response:
+            body = await _body(request)
+            await authed(request, lambda c: node.tck.initiate_negotiation(body), CLAIMS)
+            return Response(status_code=200)
+
+        @route("/tck/transfers/requests", tag="dsp tck")
+        async def tck_transfer(request: Request) -> Response:
+            body = await _body(request)
+            await authed(request, lambda c: node.tck.initiate_transfer(body), CLAIMS)
+            return Response(status_code=200)
 
     for path, method, tag, fn in routes:
         app.add_api_route(path, fn, methods=[method], tags=[tag], name=fn.__name__)  # listed in the OpenAPI

@@ -61,6 +61,18 @@ class TrustConfig(BaseModel):
     groups: dict[str, list[str]] = Field(default_factory=dict)  # BPN -> BusinessPartnerGroups
 
 
+class TckConfig(BaseModel):
+    """DSP TCK mode (``exchange/tck.py``): conformance runs only; also needs ``BATTERYLOOP_DSP_TCK=1``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    authorization: str  # the fixed Authorization header the TCK sends on every request
+    participant_id: str = "TCK_PARTICIPANT"
+    # talk to an Eclipse EDC runtime that uses its mock identity service (interop tests): send and accept its
+    # token, a JSON object {"region", "audience", "clientId"}, instead of presentations
+    edc_mock_iam: bool = False
+
+
 class NodeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -86,6 +98,7 @@ class NodeConfig(BaseModel):
     ouranos_api_key: str | None = None
     pact_clients: dict[str, str] = Field(default_factory=dict)  # PACT OAuth2 client id -> secret
     issuing_agency_code: str = "BL"  # of the passports this node's store holds
+    tck: TckConfig | None = None  # DSP TCK mode: never in production (see exchange/tck.py)
 
     @classmethod
     def load(cls, path: str | Path) -> NodeConfig:

@@ -22,6 +22,7 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from ..passport.identifiers import global_asset_id
 from ..responses import json_response
 from .errors import CredentialError, ExchangeError
 
@@ -117,7 +118,7 @@ def passport_shell(passport_id: str, *, manufacturer_id: str, serial: str, datas
     ext = {"type": "ExternalReference", "keys": [{"type": "GlobalReference", "value": v} for v in visible_to]}
     return {
         "id": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, passport_id)}",
-        "idShort": f"battery_{serial}"[:128], "globalAssetId": passport_id,
+        "idShort": f"battery_{serial}"[:128], "globalAssetId": global_asset_id(passport_id),
         "specificAssetIds": [
             {"name": "manufacturerId", "value": manufacturer_id,
              "externalSubjectId": {"type": "ExternalReference", "keys": [{"type": "GlobalReference", "value": PUBLIC}]}},

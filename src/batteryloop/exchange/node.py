@@ -83,6 +83,27 @@ def peer_did(address: str) -> str:
     return did_web(base)
 
 
+EDC_NS = "https://w3id.org/edc/v0.0.1/ns/"
+
+
+def pull_endpoint(address: dict[str, Any]) -> tuple[str, str]:
+    """The URL and the access token of a DSP ``DataAddress`` for HTTP pull.
+
+    DSP 2025-1 puts the URL in ``endpoint`` and the token in the ``endpointProperties`` named
+    ``authorization``; Eclipse EDC (0.15) leaves ``endpoint`` out and names its properties with its own
+    namespace (``https://w3id.org/edc/v0.0.1/ns/endpoint``, ``…/authorization``): both are read.
+    """
+    props: dict[str, str] = {}
+    for p in address.get("endpointProperties", []):
+        name = str(p.get("name", ""))
+        props[name.removeprefix(EDC_NS)] = p.get("value")
+    endpoint = address.get("endpoint") or props.get("endpoint")
+    token = props.get("authorization")
+    if not endpoint or not token:
+        raise ProtocolError("InvalidDataAddress", "the data address names no endpoint or no authorization token")
+    return str(endpoint), str(token)
+
+
 def claims_json(c: ParticipantClaims) -> dict[str, Any]:
     return {"did": c.did, "bpn": c.bpn, "memberships": sorted(c.memberships),
             "framework_agreements": sorted(c.framework_agreements), "roles": sorted(c.roles),
@@ -96,6 +117,23 @@ def claims_from_json(d: dict[str, Any]) -> ParticipantClaims:
 
 
 FILTER_KEYS = ("id", "keyword", "kind")
+
+
+QUERY_SPEC_KEYS = ("@type", "offset", "limit", "sortOrder", "sortField", "filterExpression")
+
+
+def query_spec_page(obj: dict[str, Any], i: int = 0) -> tuple[int, int | None]:
+    """``(offset, limit)`` of an Eclipse EDC ``QuerySpec`` filter object (EDC sends one with every catalog
+    request: ``{"@type": "QuerySpec", "offset": 0, "limit": 50, "sortOrder": "ASC", "filterExpression": []}``).
+    Its paging is applied to the catalog; a ``filterExpression`` or a sort field is refused (never ignored)."""
+    extra = sorted(set(obj) - set(QUERY_SPEC_KEYS))
+    if extra or obj.get("filterExpression") or obj.get("sortField"):
+        raise ProtocolError("InvalidFilter", f"filter[{i}]: a QuerySpec is supported for paging only (offset, "
+                            f"limit); not {', '.join(extra) or 'filterExpression/sortField'}")
+    offset, limit = obj.get("offset", 0), obj.get("limit")
+    if not isinstance(offset, int) or offset < 0 or (limit is not None and (not isinstance(limit, int) or limit < 0)):
+        raise ProtocolError("InvalidFilter", f"filter[{i}]: offset and limit must be non-negative integers")
+    return offset, limit
 
 
 def catalog_filter(flt: Any) -> Callable[[DatasetConfig], bool]:
@@ -114,6 +152,9 @@ def catalog_filter(flt: Any) -> Callable[[DatasetConfig], bool]:
         raise ProtocolError("InvalidFilter", f"filter must be a list of filter objects, got {type(flt).__name__}")
     tests: list[Callable[[DatasetConfig], bool]] = []
     for i, obj in enumerate(flt):
+        if isinstance(obj, dict) and obj.get("@type") == "QuerySpec":  # EDC's paging object: see query_spec_page
+            query_spec_page(obj, i)
+            continue
         if not isinstance(obj, dict) or not obj:
             raise ProtocolError("InvalidFilter", f"filter[{i}] is not a non-empty object; supported keys: "
                                 + ", ".join(FILTER_KEYS))
@@ -173,6 +214,12 @@ class Node:
         self.ouranos = OuranosService(self.store)
         self.sources.update(sources or {})
         self._status_lock = threading.Lock()
+        self.tck: Any = None
+        from . import tck as _tck
+
+        if _tck.enabled(config.tck):  # DSP TCK mode: conformance runs only (exchange/tck.py)
+            self.tck = _tck.Tck(self, config.tck)  # type: ignore[arg-type]
+            self.tck.seed()
 
     # ------------------------------------------------------------------------ plumbing
     @property
@@ -200,10 +247,16 @@ class Node:
             self.store.dispose()
 
     def auth_headers(self, audience: str) -> dict[str, str]:
+        if self.tck is not None and self.tck.cfg.edc_mock_iam:  # interop tests with EDC's mock identity only
+            return {"Authorization": self.tck.mock_token(audience)}
         return {"Authorization": "Bearer " + present(self.identity, self.credentials, audience=audience)}
 
     def authenticate(self, authorization: str | None) -> ParticipantClaims:
         """The verified, trusted claims of whoever sent this request (or a CredentialError saying why not)."""
+        if self.tck is not None and self.tck.accepts(authorization):
+            return ParticipantClaims(self.tck.cfg.participant_id)
+        if self.tck is not None and (peer := self.tck.mock_peer(authorization)):
+            return ParticipantClaims(peer)
         if not authorization or not authorization.startswith("Bearer "):
             raise CredentialError("missing_presentation",
                                   "no presentation: send 'Authorization: Bearer <VP-JWT>' for audience " + self.did)
@@ -272,6 +325,10 @@ class Node:
         (see :func:`catalog_filter`; an unsupported filter is refused, never ignored)."""
         match = catalog_filter(filter)
         datasets = [self.dataset_json(d) for d in self.datasets.values() if match(d) and self._visible(d, claims)[0]]
+        for obj in filter if isinstance(filter, list) else []:
+            if isinstance(obj, dict) and obj.get("@type") == "QuerySpec":
+                offset, limit = query_spec_page(obj)
+                datasets = datasets[offset:] if limit is None else datasets[offset:offset + limit]
         body: dict[str, Any] = {"@context": dsp.CONTEXT, "@id": f"urn:catalog:{self.did}", "@type": "Catalog",
                                 "participantId": self.did,
                                 "service": [{"@id": self.did + "#dsp", "@type": "DataService",
@@ -307,7 +364,9 @@ class Node:
         n = Negotiation(dsp.new_pid(), "provider", m["consumerPid"], claims.did, m["callbackAddress"], d.id,
                         N.REQUESTED, offer, None, None, claims_json(claims), None, now, now)
         self.repo.add_negotiation(n)
-        if problems:
+        if self.tck is not None and self.tck.provider_step("request", n, background):
+            pass
+        elif problems:
             background(self._counter_offer, n.pid, n, problems)
         else:
             background(self._agree, n.pid, n)
@@ -340,7 +399,9 @@ class Node:
         cj = claims_json(claims)
         self.repo.move_negotiation(pid, n.state, to, offer=offer, claims=cj)
         n = replace(n, state=to, offer=offer, claims=cj)
-        if problems:
+        if self.tck is not None and self.tck.provider_step("counter", n, background):
+            pass
+        elif problems:
             background(self._counter_offer, pid, n, problems)
         else:
             background(self._agree, pid, n)
@@ -384,9 +445,18 @@ class Node:
         self.repo.move_negotiation(pid, n.state, to, agreement=agreement, agreement_id=agreement["@id"])
         self._send(n, f"{n.counterparty_address}/negotiations/{n.peer_pid}/agreement", message, "agreement")
 
-    def _send(self, n: Negotiation, url: str, message: dict[str, Any], what: str) -> None:
+    def _send(self, n: Negotiation, url: str, message: dict[str, Any], what: str, *, conflicts: int = 0) -> None:
+        """Send a negotiation message; a failure terminates our side with the reason. ``conflicts``: how many
+        times a 409 is tried again (0.2 s, 0.4 s … apart) — for a message that answers the peer's, which
+        the peer may not have recorded yet (EDC 0.15 answers a verification that arrives before it has
+        moved to AGREED with 409; a fresh presentation is made for each try)."""
         try:
             r = self.post(url, n.counterparty_did, message)
+            for attempt in range(conflicts):
+                if r.status_code != 409:
+                    break
+                time.sleep(0.2 * (attempt + 1))
+                r = self.post(url, n.counterparty_did, message)
             self._raise_remote(r, what)
         except Exception as exc:  # noqa: BLE001 - a failed send terminates the process, with the reason
             cur = self.repo.negotiation(n.pid)
@@ -403,6 +473,8 @@ class Node:
         self._same_pids(n, m)
         to = dsp.next_negotiation_state(N(n.state), "ContractAgreementVerificationMessage", Role.CONSUMER)
         self.repo.move_negotiation(pid, n.state, to)
+        if self.tck is not None and self.tck.provider_step("verified", replace(n, state=to), background):
+            return
         background(self._finalize, pid, replace(n, state=to))
 
     def _finalize(self, pid: str, n: Negotiation | None = None) -> None:
@@ -434,6 +506,8 @@ class Node:
                 raise
             cj = claims_json(claims)
             self.repo.move_negotiation(pid, n.state, to, claims=cj)
+            if self.tck is not None and self.tck.provider_step("accepted", replace(n, state=to, claims=cj), background):
+                return
             if background is not None:
                 background(self._agree, pid, replace(n, state=to, claims=cj))
             return
@@ -526,7 +600,8 @@ class Node:
         """The provider's catalog as it shows it to us; ``filter`` as :func:`catalog_filter` describes."""
         aud = audience or peer_did(address)
         r = self.post(f"{address.rstrip('/')}/catalog/request", aud,
-                      dsp.msg("CatalogRequestMessage", filter=list(filter or [])))
+                      # no filter: the member left out rather than [] (both valid DSP 2025-1; EDC 0.15 refuses [])
+                      dsp.msg("CatalogRequestMessage", filter=list(filter) if filter else None))
         self._raise_remote(r, "catalog request")
         return r.json()  # type: ignore[no-any-return]
 
@@ -583,6 +658,8 @@ class Node:
         note = "counter-offer received" + (": its terms cannot all be evaluated (" + "; ".join(problems) + ")"
                                            if problems else "")
         self.repo.move_negotiation(pid, n.state, to, offer=offer, peer_pid=n.peer_pid or m["providerPid"], reason=note)
+        if self.tck is not None:
+            self.tck.consumer_step("offer", replace(n, state=to, offer=offer, peer_pid=n.peer_pid or m["providerPid"]))
         return dsp.negotiation(m["providerPid"], n.pid, to)
 
     def counter_offer(self, pid: str, offer: dict[str, Any], *, wait_s: float = 10.0) -> Negotiation:
@@ -615,6 +692,9 @@ class Node:
                                 "(target, rules or assignee); not accepted")
         to = dsp.next_negotiation_state(N(n.state), "ContractAgreementMessage", Role.PROVIDER)
         self.repo.move_negotiation(pid, n.state, to, agreement=ag, agreement_id=ag["@id"], peer_pid=m["providerPid"])
+        if self.tck is not None and self.tck.consumer_step("agreement", replace(
+                n, state=to, agreement=ag, agreement_id=ag["@id"], peer_pid=m["providerPid"]), background):
+            return
         background(self._verify_agreement, pid, replace(n, state=to, agreement=ag, agreement_id=ag["@id"],
                                                         peer_pid=m["providerPid"]))
 
@@ -624,7 +704,7 @@ class Node:
         message = dsp.msg("ContractAgreementVerificationMessage", providerPid=n.peer_pid, consumerPid=n.pid)
         self.repo.move_negotiation(pid, n.state, to)
         self._send(n, f"{n.counterparty_address}/negotiations/{n.peer_pid}/agreement/verification", message,
-                   "agreement verification")
+                   "agreement verification", conflicts=4)
 
     def terminate_negotiation(self, pid: str, reason: str) -> Negotiation:
         n = self.repo.negotiation(pid)
@@ -653,6 +733,8 @@ class Node:
         t = Transfer(dsp.new_pid(), "provider", m["consumerPid"], claims.did, m["callbackAddress"], m["agreementId"],
                      PULL, T.REQUESTED, None, None, now, now)
         self.repo.add_transfer(t)
+        if self.tck is not None and self.tck.provider_transfer(t, background):
+            return dsp.transfer_process(t.pid, t.peer_pid or "", T.REQUESTED)
         background(self._start_transfer, t.pid, t)
         return dsp.transfer_process(t.pid, t.peer_pid or "", T.REQUESTED)
 
@@ -676,6 +758,8 @@ class Node:
         address = {"@type": "DataAddress", "endpointType": "https://w3id.org/idsa/v4.1/HTTP",
                    "endpoint": f"{self.base_url}/data/{t.pid}",
                    "endpointProperties": [
+                       # the endpoint again as a property: Eclipse EDC (0.15) reads only endpointProperties
+                       {"@type": "EndpointProperty", "name": "endpoint", "value": f"{self.base_url}/data/{t.pid}"},
                        {"@type": "EndpointProperty", "name": "authorization", "value": self.access_token(t)},
                        {"@type": "EndpointProperty", "name": "authType", "value": "bearer"},
                        {"@type": "EndpointProperty", "name": "expiresIn", "value": str(self.config.access_token_ttl_s)}]}
@@ -698,10 +782,12 @@ class Node:
         to = dsp.next_transfer_state(T(t.state), kind, sender)
         values: dict[str, Any] = {}
         if kind == "TransferStartMessage" and role == "consumer":
-            values = {"data_address": m.get("dataAddress"), "peer_pid": m["providerPid"]}
+            values = {"data_address": m.get("dataAddress") or t.data_address, "peer_pid": m["providerPid"]}
         if kind in ("TransferTerminationMessage", "TransferSuspensionMessage"):
             values = {"reason": "; ".join(map(str, m.get("reason", []))) or m.get("code")}
         self.repo.move_transfer(pid, t.state, to, **values)
+        if self.tck is not None and kind == "TransferStartMessage" and role == "consumer":
+            self.tck.consumer_started(t)
 
     # ---------------------------------------------------------------- data plane
     def serve_data(self, pid: str, authorization: str | None) -> Any:
@@ -816,8 +902,12 @@ class Node:
         t = self.repo.transfer(pid, "consumer")
         if t.state != T.STARTED or not t.data_address:
             raise ProtocolError("TransferNotStarted", f"transfer {pid} is {t.state}; nothing to pull", status=409)
-        props = {p["name"]: p["value"] for p in t.data_address.get("endpointProperties", [])}
-        r = self.wire.get(t.data_address["endpoint"], headers={"Authorization": f"Bearer {props['authorization']}"})
+        endpoint, token = pull_endpoint(t.data_address)
+        r = self.wire.get(endpoint, headers={"Authorization": f"Bearer {token}"})
+        if r.status_code in (401, 403) and t.data_address.get("endpoint") is None:
+            # an EDC data address (no top-level endpoint): EDC's public API wants the bare token, not
+            # "Bearer <token>" as its authType "bearer" says (docs/exchange.md, "Eclipse EDC as a peer")
+            r = self.wire.get(endpoint, headers={"Authorization": token})
         self._raise_remote(r, "data pull")
         data = r.json()
         if complete:

@@ -30,6 +30,7 @@ from basyx.aas.adapter import aasx
 from basyx.aas.adapter import json as aas_json
 
 from ..errors import InvalidData
+from ..passport.identifiers import global_asset_id
 from . import idta
 from ._io import decode
 from .base import ExportResult, ImportResult, MappingReport, PassportParts
@@ -98,9 +99,29 @@ def _ok(key: str) -> bool:
     return bool(_ID_SHORT.match(key))
 
 
-def build_environment(parts: PassportParts, *, validate: bool = True
-                      ) -> tuple[model.DictIdentifiableStore, str, MappingReport]:
-    """The shell and its submodels in a basyx object store, the shell id, and the mapping report."""
+def shell_id(passport_id: str) -> str:
+    """The shell id of a passport (``urn:batteryloop:<passport id>:aas``)."""
+    return f"urn:batteryloop:{passport_id}:aas"
+
+
+def submodel_id(passport_id: str, part: str) -> str:
+    """The id of a passport's submodel for an IDTA part (``urn:batteryloop:<passport id>:submodel:<part>``)."""
+    return f"urn:batteryloop:{passport_id}:submodel:{part}"
+
+
+def part_id_short(part: str) -> str:
+    """The submodel idShort of an IDTA part (``digital_nameplate`` → ``DigitalNameplate``)."""
+    return "".join(w.capitalize() for w in part.split("_"))
+
+
+def _passport_id(parts: PassportParts) -> str:
+    return parts.battery.get("passport_id") or parts.battery.get("serial_number") or "unnamed"
+
+
+def part_payloads(parts: PassportParts, *, validate: bool = True
+                  ) -> tuple[dict[str, Any], dict[str, set[str]], MappingReport]:
+    """The SAMM payload of each IDTA part the reader's tiers give, the paths in each that hold only
+    placeholders (written as empty values), and the mapping report."""
     res = idta.export(parts, validate=validate)
     report = res.report
     report.format = "aas"
@@ -108,27 +129,43 @@ def build_environment(parts: PassportParts, *, validate: bool = True
     for p in report.placeholders:
         part, _, path = p["path"].partition(":")
         empty_by_part.setdefault(part, set()).add(path)
+    return res.payload, empty_by_part, report
+
+
+def build_submodel(passport_id: str, part: str, payload: Mapping[str, Any], empty: set[str]) -> model.Submodel:
+    """The submodel of one IDTA part, with the SAMM aspect URN as its semantic id."""
+    return model.Submodel(submodel_id(passport_id, part), id_short=part_id_short(part),
+                          semantic_id=_ref(idta.PARTS[part][1]),
+                          submodel_element=[_element(k, v, k, empty) for k, v in payload.items() if _ok(k)])
+
+
+def build_shell(parts: PassportParts, part_names: list[str]) -> model.AssetAdministrationShell:
+    """The shell of a passport, referring to the submodels of ``part_names``; its asset is the pack."""
     b, m = parts.battery, parts.model
-    pid = b.get("passport_id") or b.get("serial_number") or "unnamed"
-    base = f"urn:batteryloop:{pid}"
-    store: model.DictIdentifiableStore = model.DictIdentifiableStore()
-    refs = set()
-    for part, payload in res.payload.items():
-        urn = idta.PARTS[part][1]
-        id_short = "".join(w.capitalize() for w in part.split("_"))
-        empty = empty_by_part.get(part, set())
-        sm = model.Submodel(f"{base}:submodel:{part}", id_short=id_short, semantic_id=_ref(urn),
-                            submodel_element=[_element(k, v, k, empty) for k, v in payload.items() if _ok(k)])
-        store.add(sm)
-        refs.add(model.ModelReference.from_referable(sm))
+    pid = _passport_id(parts)
     specific = []
     for name, key in ASSET_IDS.items():
         value = m.get(key) if key.startswith("model") else b.get(key)
         if value:
             specific.append(model.SpecificAssetId(name, str(value)))
-    info = model.AssetInformation(model.AssetKind.INSTANCE, global_asset_id=parts.web_link or base,
+    # the pack's one global asset id (the registry's, SerialPart's and BOM's too); the passport id beside it
+    specific.append(model.SpecificAssetId("batteryPassportId", pid))
+    info = model.AssetInformation(model.AssetKind.INSTANCE, global_asset_id=global_asset_id(pid),
                                   specific_asset_id=specific)
-    shell = model.AssetAdministrationShell(info, f"{base}:aas", id_short="BatteryPassport", submodel=refs)
+    refs = {model.ModelReference((model.Key(model.KeyTypes.SUBMODEL, submodel_id(pid, part)),), model.Submodel)
+            for part in part_names}
+    return model.AssetAdministrationShell(info, shell_id(pid), id_short="BatteryPassport", submodel=refs)
+
+
+def build_environment(parts: PassportParts, *, validate: bool = True
+                      ) -> tuple[model.DictIdentifiableStore, str, MappingReport]:
+    """The shell and its submodels in a basyx object store, the shell id, and the mapping report."""
+    payloads, empty_by_part, report = part_payloads(parts, validate=validate)
+    pid = _passport_id(parts)
+    store: model.DictIdentifiableStore = model.DictIdentifiableStore()
+    for part, payload in payloads.items():
+        store.add(build_submodel(pid, part, payload, empty_by_part.get(part, set())))
+    shell = build_shell(parts, list(payloads))
     store.add(shell)
     return store, shell.id, report
 

@@ -50,6 +50,14 @@ class PassportParts:
     archived: bool = False
     now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
 
+    def __post_init__(self) -> None:
+        # The standards carry one recycled-content figure per battery passport. A battery's own figure (Art. 8:
+        # its model, plant and year of manufacture, from the ledger's balance) is the one it declares; the
+        # model's is the fallback. Exporters read it as the model's field.
+        own = self.battery.get("recycled_content")
+        if own:
+            self.model = {**self.model, "recycled_content": own}
+
     def has(self, tier: Tier) -> bool:
         return tier in self.tiers
 

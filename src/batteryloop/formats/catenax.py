@@ -28,6 +28,7 @@ from datetime import date
 from typing import Any
 
 from ..errors import InvalidData
+from ..passport.identifiers import PASSPORT_NS  # the namespace of every UUID we derive
 from ..passport.model import BatteryCategory, BatteryStatus, Chemistry
 from ..passport.tiers import Tier
 from . import schemas
@@ -40,8 +41,6 @@ SCHEMA = "catenax.battery_pass"
 MEDIA_TYPE = "application/vnd.catenax.battery-pass.v6+json"
 PLACEHOLDER_HEADER = "batteryloop: placeholder values"
 EXTENSION_HEADER = "batteryloop: fields without a Catena-X place"
-#: namespace of the UUIDs we derive from our ISO/IEC 15459 identifiers (Catena-X wants UUIDs)
-PASSPORT_NS = uuid.UUID("6f1c3f52-8a54-4f0e-9a55-2f6b1a0c7e11")
 NIL_UUID = "urn:uuid:00000000-0000-0000-0000-000000000000"
 BPNL_RE = re.compile(r"^BPNL[a-zA-Z0-9]{12}$")
 BPNA_RE = re.compile(r"^BPNA[a-zA-Z0-9]{12}$")

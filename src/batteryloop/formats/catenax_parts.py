@@ -46,6 +46,7 @@ from ._convert import Placeholders, r9
 from ._io import load_object
 from .base import ExportResult, MappingReport, PassportParts
 from .bpnl import BpnlAliases, node_aliases
+from ..passport.identifiers import global_asset_id
 from .catenax import BPNL_RE, PASSPORT_NS
 
 SERIAL_PART_MEDIA = "application/vnd.catenax.serial-part.v4+json"
@@ -100,8 +101,9 @@ _B36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 # ============================================================================ identifiers
 def part_uuid(passport_id: str) -> str:
-    """The Catena-X id of the pack (serial part ``globalAssetId``, BOM ``catenaXId``)."""
-    return f"urn:uuid:{uuid.uuid5(PASSPORT_NS, 'part:' + passport_id)}"
+    """The Catena-X id of the pack (serial part ``globalAssetId``, BOM ``catenaXId``): its one global asset id
+    (:func:`batteryloop.passport.identifiers.global_asset_id`)."""
+    return global_asset_id(passport_id)
 
 
 def lot_uuid(lot_id: str) -> str:

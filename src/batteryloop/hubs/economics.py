@@ -122,7 +122,7 @@ def hub_economics(result: YearResult, hub: HubPrepared | dict[str, Any] | Any, *
     if cfg.swap is not None and h.swap_kwh_per_swap > 0:
         n_swaps = result.totals["swap_kwh"] / h.swap_kwh_per_swap
         mean_tariff = float(np.mean(h.tariff))
-        swap_rev = swap_price(h.swap_kwh_per_swap, mean_tariff, cfg.swap.service_fee_per_kwh, t.refs).price * n_swaps
+        swap_rev = swap_price(h.swap_kwh_per_swap, mean_tariff, h.swap_service_fee, t.refs).price * n_swaps
     usable = float(sum(min(p.nominal_energy_kwh * p.soh_fraction for p in s.packs) * len(s.packs) for s in h.strings))
     sl_unit = (float(t.get("stationary_storage_costs", "second_life_acquisition_usd_per_kwh"))
                + float(t.get("stationary_storage_costs", "second_life_bos_usd_per_kwh"))

@@ -37,17 +37,20 @@ _SWAP_PROFILE = [1, 0.5, 0.3, 0.3, 0.5, 1, 3, 6, 7, 5, 4, 4, 5, 4, 4, 5, 6, 8, 8
 
 
 class GridConfig(BaseModel):
-    """Import limit, export limit and prices. ``tariff_per_kwh`` (24 hourly prices) defaults to the
-    ``tou_tariffs_cn`` reference; ``export_price_per_kwh`` likewise."""
+    """Import limit, export limit and prices. ``tariff_per_kwh`` (24 hourly prices, local clock) defaults to
+    the reference set ``tariff_set`` (``tou_tariffs_cn``, ``…_nl``, ``…_kr``: a site's country picks it, see
+    :func:`batteryloop.hubs.sites.site_template`); ``export_price_per_kwh`` and ``currency`` likewise."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     import_limit_kw: float = Field(800.0, ge=0)
     export_limit_kw: float = Field(200.0, ge=0)
+    tariff_set: str = Field("tou_tariffs_cn", pattern=r"^tou_tariffs_[a-z]{2}$")
     tariff_per_kwh: list[float] | None = Field(None, min_length=24, max_length=24)
     export_price_per_kwh: float | None = Field(None, ge=0)
-    currency: str = "CNY"
-    usd_per_currency: float | None = Field(None, gt=0, description="default: 1 / tou_tariffs_cn.cny_per_usd for CNY, 1 for USD")
+    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$", description="default: the tariff set's")
+    usd_per_currency: float | None = Field(None, gt=0, description="default: 1 / tou_tariffs_cn.cny_per_usd for CNY, "
+                                                                   "1 for USD, ECB 2024 rates (ecb_fx) for the others")
 
 
 class EvChargingDemand(BaseModel):
@@ -56,7 +59,7 @@ class EvChargingDemand(BaseModel):
     sessions_per_day: float = Field(60.0, ge=0)
     kwh_per_session: float = Field(30.0, ge=0)
     hourly_profile: list[float] = Field(default_factory=lambda: list(_EV_PROFILE), min_length=24, max_length=24)
-    service_fee_per_kwh: float | None = Field(None, ge=0, description="default: tou_tariffs_cn.ev_charging_service_fee_per_kwh")
+    service_fee_per_kwh: float | None = Field(None, ge=0, description="default: the tariff set's ev_charging_service_fee_per_kwh")
 
 
 class SwapDemand(BaseModel):
@@ -71,7 +74,8 @@ class SwapDemand(BaseModel):
     chargers: int = Field(8, ge=1)
     charger_power_kw: float = Field(60.0, gt=0)
     hourly_profile: list[float] = Field(default_factory=lambda: list(_SWAP_PROFILE), min_length=24, max_length=24)
-    service_fee_per_kwh: float = Field(0.8, ge=0)
+    service_fee_per_kwh: float | None = Field(None, ge=0, description="per kWh swapped, in the tariff's currency; "
+                                                                        "default: the tariff set's swap_service_fee_per_kwh")
     simulated_days: int = Field(7, ge=1, le=60)
 
     @model_validator(mode="after")
@@ -87,7 +91,13 @@ class HubConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field("hub", min_length=1, max_length=100)
+    site: str | None = Field(None, max_length=100, description="where the hub stands (hub_sites), for the record")
+    country: str | None = Field(None, pattern=r"^[A-Z]{2}$")
     latitude_deg: float = Field(31.2, ge=-90, le=90)
+    longitude_deg: float | None = Field(None, ge=-180, le=180, description="with utc_offset_hours, shifts the PV day "
+                                                                           "from solar to clock time; None: no shift")
+    weather_mean_fraction: float | None = Field(None, gt=0, le=1, description="the site's mean daily clearness "
+                                                                              "(default: pv_clear_sky's)")
     pv_kwp: float = Field(400.0, ge=0)
     pv_profile_csv: str | None = None
     pv_profile_kw: list[float] | None = None
@@ -189,7 +199,9 @@ class HubPrepared:
     tariff: np.ndarray  # 24 hourly prices
     export_price: float
     ev_service_fee: float
+    currency: str
     usd_per_currency: float
+    swap_service_fee: float
     swap_kwh_per_swap: float
     swap_service_level: float
     voll: float
@@ -236,7 +248,7 @@ def _swap_sim(swap_json: str) -> tuple[float, float]:
         pack_energy_kwh=swap.pack_energy_kwh, chargers=swap.chargers, charger_power_kw=swap.charger_power_kw,
         swaps_per_day=swap.swaps_per_day, hourly_profile=list(swap.hourly_profile), charging="immediate",
         reserve_ready_packs=swap.reserve_ready_packs, days=swap.simulated_days, step_minutes=15,
-        service_fee_per_kwh=swap.service_fee_per_kwh))
+        service_fee_per_kwh=swap.service_fee_per_kwh or 0.0))  # the energy and service level do not depend on it
     return (k.energy_charged_kwh / k.swaps_served if k.swaps_served else 0.0), k.service_level_fraction
 
 
@@ -245,29 +257,45 @@ def prepare_hub(config: HubConfig | dict[str, Any], references: References | Non
     cfg = parse_hub(config)
     t = hub_references(references).tracker()
     g = cfg.grid
+    ts = g.tariff_set
+    if ts not in t.refs:
+        known = ", ".join(n for n in t.refs.names() if n.startswith("tou_tariffs_"))
+        raise HubInputError("grid.tariff_set", ts, f"no such reference set (known: {known}); give grid.tariff_per_kwh, "
+                                                   "grid.export_price_per_kwh and grid.currency instead")
     if g.tariff_per_kwh is not None:
         tariff = np.asarray(g.tariff_per_kwh, dtype=float)
         if np.any(~np.isfinite(tariff)) or np.any(tariff < 0):
             raise HubInputError("grid.tariff_per_kwh", g.tariff_per_kwh, "24 finite prices, 0 or more")
         t.record_input("grid.tariff_per_kwh", "given")
     else:
-        periods = t.table("tou_tariffs_cn", "hour_period")
-        prices = t.table("tou_tariffs_cn", "period_price_per_kwh")
+        periods = t.table(ts, "hour_period")
+        prices = t.table(ts, "period_price_per_kwh")
         tariff = np.array([float(prices[periods[str(h)]]) for h in range(24)])
-    export = g.export_price_per_kwh if g.export_price_per_kwh is not None else float(t.get("tou_tariffs_cn", "export_price_per_kwh"))
+    export = g.export_price_per_kwh if g.export_price_per_kwh is not None else float(t.get(ts, "export_price_per_kwh"))
     fee = cfg.ev_charging.service_fee_per_kwh
     if fee is None:
-        fee = float(t.get("tou_tariffs_cn", "ev_charging_service_fee_per_kwh"))
+        fee = float(t.get(ts, "ev_charging_service_fee_per_kwh"))
+    currency = (g.currency or str(t.get(ts, "currency"))).upper()
     usd = g.usd_per_currency
     if usd is None:
-        if g.currency.upper() == "CNY":
+        if currency == "CNY":
             usd = 1.0 / float(t.get("tou_tariffs_cn", "cny_per_usd"))
-        elif g.currency.upper() == "USD":
+        elif currency == "USD":
             usd = 1.0
-        elif g.currency.upper() == "EUR":
+        elif currency == "EUR":
             usd = float(t.get("ecb_fx", "usd_per_eur"))
+        elif currency in t.table("ecb_fx", "currency_per_eur"):
+            usd = float(t.get("ecb_fx", "usd_per_eur")) / float(t.get("ecb_fx", "currency_per_eur", currency))
         else:
-            raise HubInputError("grid.usd_per_currency", None, f"give the exchange rate for currency {g.currency!r}")
+            raise HubInputError("grid.usd_per_currency", None, f"give the exchange rate for currency {currency!r}")
+    swap_fee = 0.0
+    if cfg.swap is not None and cfg.swap.swaps_per_day > 0:
+        swap_fee = cfg.swap.service_fee_per_kwh
+        if swap_fee is None:
+            if "swap_service_fee_per_kwh" not in t.refs.set(ts).values:
+                raise HubInputError("swap.service_fee_per_kwh", None, f"give it: the tariff set {ts} has no swap fee "
+                                                                     "(no public battery swapping there)")
+            swap_fee = float(t.get(ts, "swap_service_fee_per_kwh"))
     if export > tariff.min():
         raise HubInputError("grid.export_price_per_kwh", export,
                             f"must not exceed the lowest import price {tariff.min():g}: the hub would import to export")
@@ -287,7 +315,8 @@ def prepare_hub(config: HubConfig | dict[str, Any], references: References | Non
     kwh_swap, level = _swap_kwh_per_swap(cfg.swap) if cfg.swap else (0.0, 1.0)
     return HubPrepared(
         config=cfg, strings=strings, ageing=AgeingModel.from_references(tracker=t), tariff=tariff,
-        export_price=float(export), ev_service_fee=float(fee), usd_per_currency=float(usd),
+        export_price=float(export), ev_service_fee=float(fee), currency=currency, usd_per_currency=float(usd),
+        swap_service_fee=float(swap_fee),
         swap_kwh_per_swap=kwh_swap, swap_service_level=level,
         voll=cfg.voll_per_kwh or 10.0 * float(tariff.max()), pv_profile=pv_profile, tracker=t,
     )
@@ -305,7 +334,10 @@ def day_inputs(hub: HubPrepared, state: HubState, day: int, *, weather_factor: f
         pv = hub.pv_profile[(day % days) * T:(day % days + 1) * T].copy()
     else:
         doy = (c.start_date.timetuple().tm_yday - 1 + day) % 365 + 1
-        pv = pv_day_kw(c.pv_kwp, c.latitude_deg, doy, weather_factor, steps_per_hour=sph, tracker=hub.tracker)
+        # the PV model runs on solar time; the tariff and the loads on the local clock
+        shift = c.longitude_deg / 15.0 - c.utc_offset_hours if c.longitude_deg is not None else 0.0
+        pv = pv_day_kw(c.pv_kwp, c.latitude_deg, doy, weather_factor, steps_per_hour=sph, tracker=hub.tracker,
+                       solar_minus_clock_h=shift)
     ev = c.ev_charging
     w = np.asarray(ev.hourly_profile, dtype=float)
     load = np.repeat(ev.sessions_per_day * ev.kwh_per_session * w / w.sum(), sph) * demand_factor  # kW (kWh per hour)

@@ -41,8 +41,11 @@ def clear_sky_ghi_w_per_m2(latitude_deg: float, day_of_year: int | np.ndarray, h
 
 
 def pv_day_kw(kwp: float, latitude_deg: float, day_of_year: int, weather_factor: float = 1.0, *,
-              steps_per_hour: int = 1, references: References | None = None, tracker: Tracker | None = None) -> np.ndarray:
-    """AC output (kW, mean over each step) of a ``kwp`` array on one day, in local solar time."""
+              steps_per_hour: int = 1, references: References | None = None, tracker: Tracker | None = None,
+              solar_minus_clock_h: float = 0.0) -> np.ndarray:
+    """AC output (kW, mean over each step) of a ``kwp`` array on one day. The steps are local solar time, or
+    clock time when ``solar_minus_clock_h`` (solar time − clock time: longitude / 15 − UTC offset, in hours;
+    Rotterdam in winter 4.48 / 15 − 1 = −0.70) is given."""
     if kwp < 0 or not math.isfinite(kwp):
         raise HubInputError("pv_kwp", kwp, "must be a finite number, 0 or more")
     if not 0 <= weather_factor <= 1.2:
@@ -52,16 +55,17 @@ def pv_day_kw(kwp: float, latitude_deg: float, day_of_year: int, weather_factor:
     stc = float(t.get("pv_clear_sky", "stc_irradiance_w_per_m2"))
     # mean over each step from 4 sub-samples
     sub = 4
-    centres = (np.arange(24 * steps_per_hour * sub) + 0.5) / (steps_per_hour * sub)
+    centres = (np.arange(24 * steps_per_hour * sub) + 0.5) / (steps_per_hour * sub) + solar_minus_clock_h
     ghi = clear_sky_ghi_w_per_m2(latitude_deg, day_of_year, centres, t).reshape(-1, sub).mean(axis=1)
     return kwp * ghi / stc * pr * weather_factor
 
 
 def weather_factors(days: int, seed: int = 0, *, references: References | None = None,
-                    tracker: Tracker | None = None) -> np.ndarray:
-    """One clearness factor per day from a beta distribution (mean and sd from ``pv_clear_sky``)."""
+                    tracker: Tracker | None = None, mean_fraction: float | None = None) -> np.ndarray:
+    """One clearness factor per day from a beta distribution (mean and sd from ``pv_clear_sky``; ``mean_fraction``:
+    a site's own mean, see :func:`site_clearness`)."""
     t = tracker or hub_references(references).tracker()
-    m = float(t.get("pv_clear_sky", "weather_mean_fraction"))
+    m = mean_fraction if mean_fraction is not None else float(t.get("pv_clear_sky", "weather_mean_fraction"))
     sd = float(t.get("pv_clear_sky", "weather_sd_fraction"))
     var = min(sd * sd, m * (1 - m) * 0.99)
     k = m * (1 - m) / var - 1
@@ -104,3 +108,19 @@ def read_pv_csv(path: str | Path, *, kwp: float | None = None, column: str | Non
             raise HubInputError(f"pv_csv:{i + 2}:{header[col]}", v, "must be a finite number, 0 or more")
         out[i] = v
     return out * kwp if kwp is not None else out
+
+
+def clear_sky_yield_kwh_per_kwp(latitude_deg: float, *, tracker: Tracker | None = None) -> float:
+    """A year of clear days: the AC energy of 1 kWp (kWh) under the clear-sky model, every day of a 365-day year."""
+    t = tracker or hub_references().tracker()
+    return float(sum(pv_day_kw(1.0, latitude_deg, d, 1.0, steps_per_hour=1, tracker=t).sum() for d in range(1, 366)))
+
+
+def site_clearness(latitude_deg: float, yield_kwh_per_kwp: float, *, tracker: Tracker | None = None) -> float:
+    """The mean daily clearness at which the clear-sky model yields a site's measured annual energy:
+    yield / clear-sky yield (e.g. Rotterdam: 950 / 1,364 = 0.70 at 51.9° N)."""
+    clear = clear_sky_yield_kwh_per_kwp(latitude_deg, tracker=tracker)
+    if not 0 < yield_kwh_per_kwp <= clear:
+        raise HubInputError("pv_yield_kwh_per_kwp_year", yield_kwh_per_kwp,
+                            f"must lie in (0, {clear:.0f}]: a clear sky at {latitude_deg}° gives no more")
+    return yield_kwh_per_kwp / clear

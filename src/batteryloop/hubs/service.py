@@ -59,23 +59,36 @@ def write_year_to_passports(passports: PassportService, result: YearResult, call
 
 
 DEMO_TEMPLATE: dict[str, Any] = {
-    # a city storage hub with rooftop PV, fast chargers and a swap station (docs/hubs.md); the packs come
+    # a city storage hub with rooftop PV and fast chargers (docs/hubs.md); where it stands — clock, tariff,
+    # currency, solar resource, swap demand — comes from its site (hubs.sites.site_template); the packs come
     # from the operator's repurposed passports
-    "latitude_deg": 31.2, "pv_kwp": 400,
-    "grid": {"import_limit_kw": 800, "export_limit_kw": 200, "currency": "CNY"},
-    "ev_charging": {"sessions_per_day": 60, "kwh_per_session": 30},
+    "pv_kwp": 400,
+    "grid": {"import_limit_kw": 800, "export_limit_kw": 200},
+    "ev_charging": {"kwh_per_session": 30},
 }
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 def plan_from_passports(passports: PassportService, caller: Caller, *, passport_ids: list[str] | None = None,
                         template: dict[str, Any] | None = None, hub_name: str = "second-life-hub",
-                        packs_per_string: int = 4, max_spread_fraction: float = 0.08) -> dict[str, Any]:
+                        packs_per_string: int = 4, max_spread_fraction: float = 0.08,
+                        site: str | None = None) -> dict[str, Any]:
     """Build a hub from repurposed packs' passports: read each pack (state of health, resistance,
     efficiency, power), grade it (UL 1974-style intake), assemble balanced strings without flagged
     packs, and return the hub config with the reasons for every pack left out.
 
-    Without ``passport_ids`` the caller's own repurposed, live passports are used.
+    Without ``passport_ids`` the caller's own repurposed, live passports are used. ``site`` (a site name or
+    the operator's country code) sets everything that depends on where the hub stands
+    (:func:`batteryloop.hubs.sites.site_template`; default: Shanghai); ``template`` overrides any of it.
     """
+    from .sites import DEFAULT_SITE, site_template
+
     from ..errors import Forbidden, NotFound
     from ..health.grading import IntakeRecord, grade
     from ..passport.tiers import Tier
@@ -108,7 +121,8 @@ def plan_from_passports(passports: PassportService, caller: Caller, *, passport_
     target = sum(p.nominal_energy_kwh * p.soh_fraction for p in packs)
     asm = assemble(packs, [HubSlot(hub=hub_name, target_energy_kwh=target, packs_per_string=packs_per_string)],
                    grades=grades, max_spread_fraction=max_spread_fraction)
-    configs = hub_configs(asm, {**DEMO_TEMPLATE, **(template or {})})
+    base = _merge(DEMO_TEMPLATE, site_template(site or DEFAULT_SITE))
+    configs = hub_configs(asm, _merge(base, template or {}))
     return {
         "configs": [c.model_dump(mode="json") for c in configs],
         "packs": len(packs),

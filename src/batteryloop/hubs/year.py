@@ -99,7 +99,7 @@ def simulate_year(config: HubConfig | dict[str, Any] | HubPrepared, *, days: int
     end_soh = float(t.get("second_life_literature", "second_life_end_soh_fraction"))
     rng = np.random.default_rng(c.seed)
     look = lookahead_days if method == "optimised" else 0
-    weather = weather_factors(days + look, c.seed, tracker=t)
+    weather = weather_factors(days + look, c.seed, tracker=t, mean_fraction=c.weather_mean_fraction)
     demand = np.clip(1.0 + c.demand_variability_fraction * rng.standard_normal(days + look), 0.1, None)
     state = hub.initial_state()
     packs = [p for s in hub.strings for p in s.packs]
@@ -186,7 +186,7 @@ def simulate_year(config: HubConfig | dict[str, Any] | HubPrepared, *, days: int
     totals = {**tot, **ops, "final_terminal_shortfall_cost": last_terminal, "final_swap_backlog_kwh": state.swap_backlog_kwh,
               "final_swap_backlog_cost": backlog_cost, "total_cost": ops["operating_cost"] + last_terminal + backlog_cost}
     return YearResult(
-        hub=c.name, method=method, days=days, dt_h=dt, currency=c.grid.currency, usd_per_currency=hub.usd_per_currency,
+        hub=c.name, method=method, days=days, dt_h=dt, currency=hub.currency, usd_per_currency=hub.usd_per_currency,
         hourly=hourly, daily=daily, pack_ids=[p.pack_id for p in packs], pack_passport_ids=[p.passport_id for p in packs],
         soh_start=soh_daily[:, 0].copy(), soh_daily=soh_daily, pack_fec=fec, pack_throughput_kwh=thr,
         pack_retired_day=retired, totals=totals, solve_s=solve_s, references=t.used(),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 from dataclasses import dataclass
 
 import segno
@@ -53,6 +54,18 @@ class UniqueIdentifier:
         if len(parts) != 3:
             raise ValueError(f"{text!r} is not a battery identifier of the form IAC.COMPANY.SERIAL")
         return cls(*parts)
+
+
+#: namespace of the UUIDs derived from our ISO/IEC 15459 identifiers (Catena-X wants UUIDs)
+PASSPORT_NS = uuid.UUID("6f1c3f52-8a54-4f0e-9a55-2f6b1a0c7e11")
+
+
+def global_asset_id(passport_id: str) -> str:
+    """The pack's one global asset id, the same in every standard: the AAS shell's ``globalAssetId``, the
+    Digital Twin Registry's, the Catena-X SerialPart's and the BOM's ``catenaXId`` — a UUIDv5 of the
+    passport id (``urn:uuid:…``: Catena-X requires a UUID; derived, so every node computes the same one).
+    The QR code carries the passport's web link, which names the same pack by its passport id."""
+    return f"urn:uuid:{uuid.uuid5(PASSPORT_NS, 'part:' + passport_id)}"
 
 
 def web_link(base_url: str, passport_id: str) -> str:

@@ -307,6 +307,10 @@ class BatteryData(_Strict):
     owner_id: ParticipantId | None = tiered(OP, None)
     predecessor_ids: list[str] = tiered(P, default_factory=list, description="passports this one replaces")
     successor_id: str | None = tiered(P, None, description="passport that replaced this one")
+    recycled_content: RecycledContent | None = tiered(
+        P, None, description="Art. 8 recycled content of this battery's model, plant and year of manufacture, "
+                             "from the ledger's balance (trace apply-recycled-content); when present it is the "
+                             "figure for this battery, the model's is a declaration for the model as a whole")
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> BatteryData:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,7 @@ from ..store import passports as passport_repo
 from ..store.errors import IntegrityViolation, translated
 from ..store.fastread import FastReader
 from ..store.passports import PassportRecord, find_record, find_records
-from .identifiers import UniqueIdentifier, web_link
+from .identifiers import UniqueIdentifier, global_asset_id, web_link
 from .lifecycle import LifecycleError, StatusEvent, check_transition
 from .model import BatteryData, BatteryModelData, BatteryStatus
 from .redact import redact_battery, redact_model
@@ -276,7 +276,7 @@ class PassportService:
                "chemistry": model["chemistry"], "manufacture_date": b.manufacture_date,
                "manufacture_country": b.manufacture_country, "successor_id": b.successor_id,
                # a recycled battery's passport is archived read-only (Art. 77(8)), imported copies included
-               "archived": b.status == BatteryStatus.RECYCLED,
+               "archived": b.status == BatteryStatus.RECYCLED, "global_asset_id": global_asset_id(pid),
                "version": version, "hash": h, "data": text, "created_at": now, "updated_at": now}
         vrow = {"passport_id": pid, "version": version, "hash": h, "prev_hash": prev_hash, "author_id": author,
                 "reason": reason, "created_at": now, "data": text}
@@ -389,6 +389,13 @@ class PassportService:
         The hot path: one primary-key SELECT through :class:`FastReader`; the model's cut view is
         cached per (model, model version, tiers), so a model change is seen at once.
         """
+        return self.view_state(passport_id, caller, channel)[1]()
+
+    def view_state(self, passport_id: str, caller: Caller, channel: str = "api"
+                   ) -> tuple[tuple[Any, ...], Callable[[], dict[str, Any]]]:
+        """:meth:`get_view` in two steps, for readers that keep what they make of a view (the AAS API): the
+        read (audited) gives a key that changes whenever the view would — the record's version, hash,
+        status and owner, the model's version, the tiers — and a function that builds the view."""
         rec = passport_repo.fast_find_record(self._fast, passport_id)
         if rec is None:
             raise NotFound(f"no passport {passport_id!r}")
@@ -398,13 +405,18 @@ class PassportService:
             with self.store.read() as conn:
                 model, _ = self._model_data(conn, rec.model_id, rec.model_version)
         mt = model_cut(rec, model, tiers, caller)
-        key = (rec.model_id, rec.model_version, mt)
-        model_view = self._model_view_cache.get(key)
-        if model_view is None:
-            model_view = redact_model(model, mt)
-            self._model_view_cache.put(key, model_view)
         self._audit(caller, "read", rec, tiers, channel)
-        return self.view(rec, tiers, model_view)
+
+        def build() -> dict[str, Any]:
+            key = (rec.model_id, rec.model_version, mt)
+            model_view = self._model_view_cache.get(key)
+            if model_view is None:
+                model_view = redact_model(model, mt)
+                self._model_view_cache.put(key, model_view)
+            return self.view(rec, tiers, model_view)
+
+        return (rec.id, rec.version, rec.hash, rec.status, rec.owner_id, rec.archived, rec.successor_id,
+                rec.model_id, rec.model_version, tiers, mt), build
 
     def view(self, rec: PassportRecord, tiers: frozenset[Tier], model_view: Mapping[str, Any]) -> dict[str, Any]:
         return {
@@ -561,6 +573,10 @@ class PassportService:
             new = {k: v for k, v in rec.data.items() if k in ("manufacture_date", "manufacture_country",
                                                               "manufacture_site", "mass_kg", "putting_into_service_date",
                                                               "state_of_health", "usage")}
+            if event == StatusEvent.REPURPOSE and "recycled_content" in rec.data:
+                # repurposing changes the use, not the materials: the cells' recycled content stays theirs
+                # (remanufacturing may replace modules, so its new passport starts without the figure)
+                new["recycled_content"] = rec.data["recycled_content"]
             new.update({"serial_number": serial, "model_id": new_model_id or rec.model_id,
                         "economic_operator_id": caller.participant_id, "status": t.new_status.value,  # type: ignore[union-attr]
                         "predecessor_ids": [passport_id]})
@@ -673,6 +689,13 @@ class PassportService:
         nxt = rows[limit - 1].id if len(rows) > limit else None
         return {"items": items, "next": nxt, "limit": limit}
 
+    def latest_year(self, model_id: str | None = None) -> int | None:
+        """The year of the latest manufacture date among the stored passports (of one model): the year a report
+        about them defaults to. None when there are none."""
+        with self.store.read() as conn:
+            d = passport_repo.latest_manufacture_date(conn, model_id)
+        return d.year if d else None
+
     def count(self, caller: Caller | None = None) -> dict[str, Any]:
         """Counts of models and passports by chemistry; by status only for callers holding the
         legitimate-interest tier in general (a battery's status is not public data). ``None``: the node's
@@ -712,6 +735,21 @@ class PassportService:
             vals = entry["soh_pct"]
             entry["mean_soh_pct"] = round(sum(vals) / len(vals), 2) if vals else None
         return {"packs": n, "by_chemistry": by_chem}
+
+    def page_ids(self, *, after: str | None = None, limit: int = 100, passport_id: str | None = None,
+                 serial_number: str | None = None, model_name: str | None = None, model_id: str | None = None,
+                 manufacture_country: str | None = None, global_asset_id: str | None = None) -> list[str]:
+        """Passport ids by id after ``after`` (at most ``limit``) matching every filter given: public facts
+        only (serial number, model id or name, country of manufacture), so the filter itself discloses nothing."""
+        with self.store.read() as conn:
+            model_ids: set[str] | None = None
+            if model_name is not None:
+                model_ids = {mid for mid, _, data in model_repo.list_models(conn) if data.get("model_name") == model_name}
+            if model_id is not None:
+                model_ids = {model_id} if model_ids is None else model_ids & {model_id}
+            return passport_repo.page_ids(conn, after=after, limit=limit, passport_id=passport_id,
+                                          serial_number=serial_number, model_ids=model_ids,
+                                          manufacture_country=manufacture_country, global_asset_id=global_asset_id)
 
     def iter_ids(self) -> Iterator[str]:
         with self.store.read() as conn:

@@ -62,6 +62,7 @@ def default_sets() -> list[ReferenceSet]:
         first_life_fade,
         greet_everbatt_ghg,
         grid_factors,
+        hub_sites,
         ipcc_2006,
         lmfp_estimate,
         nio_baas,
@@ -70,6 +71,8 @@ def default_sets() -> list[ReferenceSet]:
         second_life_literature,
         stationary_storage_costs,
         tou_tariffs_cn,
+        tou_tariffs_kr,
+        tou_tariffs_nl,
         vehicle_usage,
     )
 
@@ -88,6 +91,9 @@ def default_sets() -> list[ReferenceSet]:
             nio_baas,
             catl_swap,
             tou_tariffs_cn,
+            tou_tariffs_nl,
+            tou_tariffs_kr,
+            hub_sites,
             pv_clear_sky,
             stationary_storage_costs,
             second_life_degradation,
@@ -112,9 +118,19 @@ __all__ = [
 
 
 def _hub_sets() -> tuple[ReferenceSet, ...]:
-    from . import pv_clear_sky, second_life_degradation, stationary_storage_costs, tou_tariffs_cn
+    from . import (
+        ecb_fx,
+        hub_sites,
+        pv_clear_sky,
+        second_life_degradation,
+        stationary_storage_costs,
+        tou_tariffs_cn,
+        tou_tariffs_kr,
+        tou_tariffs_nl,
+    )
 
-    return (tou_tariffs_cn.SET, pv_clear_sky.SET, stationary_storage_costs.SET, second_life_degradation.SET)
+    return (tou_tariffs_cn.SET, tou_tariffs_nl.SET, tou_tariffs_kr.SET, hub_sites.SET, ecb_fx.SET, pv_clear_sky.SET,
+            stationary_storage_costs.SET, second_life_degradation.SET)
 
 
 HUB_SETS: tuple[ReferenceSet, ...] = _hub_sets()

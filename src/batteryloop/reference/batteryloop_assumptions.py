@@ -12,6 +12,26 @@ flagged ``verified: false``.
 - ``route``: economics of the end-of-life routes (re-use, remanufacture, repurpose): thresholds on state
   of health, prices as fractions of a new pack, costs, second-life duty.
 - ``recycling_grid_country``: where recycling energy is drawn if the caller does not say.
+- ``pack_hardware_fraction``: what a pack's hardware (its mass outside the cells: BatPaC 5.0's pack mass
+  minus cell mass, ``batpac_5``) is made of, as shares of that mass, per pack design. BatPaC's default
+  design (``module_pack``: prismatic or pouch cells in aluminium module housings, modules in an
+  aluminium pack jacket with aluminium cooling plates and a glycol loop, copper busbars and HV cables,
+  a BMS, steel fasteners, brackets and tray parts, thermal insulation) gives the components but this
+  project has no citable per-material split of them, so the shares are rounded estimates: aluminium
+  (housings, jacket, cooling plates) 0.60, steel 0.15, copper (busbars, cables) 0.10, plastics (covers,
+  cable insulation, spacers) 0.05, electronics (BMS boards, sensors, contactors) 0.04, coolant
+  (glycol-water) 0.04, insulation 0.02. REFERENCE.md: a pack's non-cell mass is "mostly aluminium,
+  steel and copper". Shares may sum to less than 1 (the rest is reported as hardware of unknown
+  composition, not counted as recycled), never to more. ``pack_design_by_chemistry`` picks the design
+  (``default`` for a chemistry not listed); override both with a real pack's bill of materials.
+- ``pack_hardware_recovery_fraction``: the recycled share of the non-metal hardware fractions by
+  process. The metals (Al, steel, Cu) use EverBatt's recovery by process (``everbatt_2023``); plastics,
+  electronics, coolant and insulation count as not recycled (0) on every route: a smelter burns
+  plastics and boards as fuel and reductant (energy recovery, which Delegated Regulation (EU) 2025/606
+  does not count as recycling); a mechanical pre-treatment line sorts them out but sends them mostly
+  to incineration or to a board smelter whose output this model does not trace; the coolant is drained
+  and treated as waste. Override a fraction where a plant documents recycling it, or add one for a
+  material a new pack design names.
 - ``pilot``: the pilot simulator's scenario figures — when packs leave a vehicle (state of health at
   which each usage retires its pack, vehicle scrapping and pack-fault rates), who buys what share of a
   retired pack's value, the take-back cost the producer pays (Art. 56-62 producer responsibility), the
@@ -42,6 +62,17 @@ SET = ReferenceSet(
         },
         "distribution": {"distance_km": 1000.0, "truck_kgco2e_per_tkm": 0.1},
         "recycling_grid_country": "US",
+        "pack_hardware_fraction": {
+            "module_pack": {
+                "Al": 0.60, "steel": 0.15, "Cu": 0.10, "plastics": 0.05, "electronics": 0.04,
+                "coolant": 0.04, "insulation": 0.02,
+            },
+        },
+        "pack_design_by_chemistry": {"default": "module_pack"},
+        "pack_hardware_recovery_fraction": {
+            proc: {"plastics": 0.0, "electronics": 0.0, "coolant": 0.0, "insulation": 0.0}
+            for proc in ("pyro", "hydro", "direct")
+        },
         "route": {
             "reuse_min_soh_fraction": 0.80,
             "reuse_price_fraction_of_new": 0.60,
@@ -87,5 +118,20 @@ SET = ReferenceSet(
             "max_packs_per_hub": 48,
         },
     },
-    extensible=frozenset({"process_input_price_usd", "process_input_kgco2e"}),
+    extensible=frozenset({
+        "process_input_price_usd", "process_input_kgco2e", "pack_hardware_fraction",
+        "pack_design_by_chemistry", "pack_hardware_recovery_fraction.pyro",
+        "pack_hardware_recovery_fraction.hydro", "pack_hardware_recovery_fraction.direct",
+    }),
+    notes={
+        "pack_hardware_fraction.module_pack": (
+            "rounded estimate of BatPaC's module-and-pack design by material (Al housings, jacket and "
+            "cooling plates; steel fasteners and tray; Cu busbars and cables; plastics; BMS electronics; "
+            "glycol coolant; insulation); replace with the pack's bill of materials"
+        ),
+        "pack_hardware_recovery_fraction": (
+            "plastics and electronics burnt (energy recovery) or untraced, coolant drained: not counted as "
+            "recycled under Delegated Regulation (EU) 2025/606"
+        ),
+    },
 )

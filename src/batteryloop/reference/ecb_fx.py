@@ -2,8 +2,10 @@
 
 Source: European Central Bank, Euro foreign exchange reference rates, US dollar, 2024 average
 (1 EUR = 1.0824 USD) — https://www.ecb.europa.eu/stats/policy_and_exchange_rates/euro_reference_exchange_rates/
-Used only to convert euro-denominated literature costs (e.g. repurposing cost) into the dollar basis of
-the EverBatt prices.
+Used to convert euro-denominated literature costs (e.g. repurposing cost) into the dollar basis of the
+EverBatt prices, and a storage hub's tariff currency into US dollars (``currency_per_eur``: the 2024
+annual averages of the ECB reference rates for the US dollar, the Chinese renminbi, the Korean won and the
+Japanese yen; USD per unit of currency = usd_per_eur / currency_per_eur).
 """
 
 from __future__ import annotations
@@ -18,5 +20,7 @@ SET = ReferenceSet(
         date="2024",
         url="https://www.ecb.europa.eu/stats/policy_and_exchange_rates/euro_reference_exchange_rates/",
     ),
-    values={"usd_per_eur": 1.0824},
+    values={"usd_per_eur": 1.0824,
+            "currency_per_eur": {"USD": 1.0824, "CNY": 7.7875, "KRW": 1475.40, "JPY": 163.85}},
+    extensible=frozenset({"currency_per_eur"}),
 )

@@ -11,7 +11,7 @@ published provincial schedule: valley 00–08 h, peak 10–12 h and 14–19 h, f
 = 4. The export price stands for what distributed PV is paid for surplus energy (coal-benchmark prices of
 about 0.25–0.45 CNY/kWh by province, increasingly market prices, unverified); the default 0.28 lies
 below the valley price, as the dispatch requires (a hub may not import to export). The EV charging service fee is the kind of fee added to the
-electricity price at public chargers (unverified). ``cny_per_usd`` is the 2024 average rate (about
+electricity price at public chargers (unverified), the swap service fee the same kind of fee per kWh swapped (unverified). ``cny_per_usd`` is the 2024 average rate (about
 7.19, unverified). Override all of them with the tariff the hub actually has.
 """
 
@@ -38,6 +38,7 @@ SET = ReferenceSet(
         "hour_period": {str(h): p for h, p in enumerate(_PERIODS)},
         "export_price_per_kwh": 0.28,
         "ev_charging_service_fee_per_kwh": 0.80,
+        "swap_service_fee_per_kwh": 0.80,
         "cny_per_usd": 7.19,
         "min_peak_valley_ratio": 4.0,
     },

@@ -69,8 +69,18 @@ REGION_ACTORS = {  # region → (dismantler, recycler, second-life integrator, i
     "EU": (pilot.DISMANTLER_EU, pilot.RECYCLER_EU, pilot.SECOND_LIFE_EU, ("NL", "Rotterdam city storage hub (solar)")),
     "KR": (pilot.DISMANTLER_KR, pilot.RECYCLER_KR, pilot.SECOND_LIFE_KR, ("KR", "Jeju solar storage hub")),
 }
-HUB_LATITUDE = {"EU": 51.9, "KR": 33.5}  # Rotterdam, Jeju
+HUB_SITE = {"EU": "Rotterdam", "KR": "Jeju"}  # the integrators' hubs (reference hub_sites: clock, tariff, sun, demand)
 RECYCLER_SITE = {pilot.RECYCLER_EU: ("DE", "Magdeburg hydromet"), pilot.RECYCLER_KR: ("KR", "Gunsan hydromet")}
+COLLECTION_DAYS = 2  # removal → collection at the dismantler; the intake test the day after
+# the repairer remanufactures in each region (a pack leaving its watched region would need an export record)
+REMAN_SITE = {"EU": ("NL", "PackFix remanufacturing"), "KR": ("KR", "PackFix Ulsan remanufacturing")}
+
+
+def _later(t: dt.datetime, days: float) -> Clock:
+    """A clock for one pack's step ``days`` after ``t`` (its own events 10–100 ms apart from there)."""
+    return Clock(t + dt.timedelta(days=days), random.Random(int(t.timestamp() * 1000) + int(days * 24)))
+
+
 DISMANTLER_SITE = {pilot.DISMANTLER_EU: ("BE", "Antwerp dismantling"), pilot.DISMANTLER_KR: ("KR", "Daegu dismantling")}
 # the pilot's recyclers run hydrometallurgical plants: the other recycling processes are not on offer
 # (the route options and their operators: circular/route_options.py; the pilot acts on each route's kind below)
@@ -192,6 +202,7 @@ class PilotRun:
         self.outflow_packs: list[dict[str, Any]] = []
         self.recovered_by_year: list[dict[str, float]] = []
         self.timings: dict[str, float] = defaultdict(float)
+        self.recycled_content_versions = 0  # passport versions written by apply_recycled_content
         self.footprint_references: list[dict[str, Any]] = []
         self.dataspace: Any = None
         self.dsp_log: list[dict[str, Any]] = []
@@ -248,11 +259,22 @@ class PilotRun:
             keys.save(signer)
         maker = self.callers[pilot.AUTOMAKER]
         for m in pilot.battery_models():
+            # the catalogue's recycled content is a declaration for demos without a ledger; here each pack gets its
+            # model's, plant's and year's figure from the ledger's balance at the end of its year (apply_recycled_content)
+            m = {k: v for k, v in m.items() if k != "recycled_content"}
             self.s.passports.create_model(m, maker)
-            fp = self.s.circular.apply_model_footprint(m["model_id"], maker, manufacturing_country="DE",
+            # the footprint's main production stage is cell manufacturing: its electricity is the cell maker's
+            # country's (the packs are only assembled in Europe and Korea)
+            fp = self.s.circular.apply_model_footprint(m["model_id"], maker,
+                                                       manufacturing_country=self.cell_country(m["model_id"]),
                                                        references=self.refs)
             self.footprint_references += (fp.get("result") or {}).get("references") or []
         return tokens
+
+    def cell_country(self, model_id: str) -> str:
+        """The country of the model's cell maker (where its cells, and most of its footprint, are made)."""
+        maker = CELL_MAKER[model_id]
+        return next(p["country"] for p in pilot.PARTICIPANTS + pilot.LOOP_PARTICIPANTS if p["id"] == maker)
 
     # ------------------------------------------------------------------ one year
     def produce(self, year: int, first: int, count: int) -> list[int]:
@@ -520,23 +542,32 @@ class PilotRun:
         sl_done = [int(i) for i in np.flatnonzero(f.state == STATE_SECOND_LIFE) if f.soh[i] < sl_end]
         clock = Clock(dt.datetime(year, 12, 3, 7, tzinfo=dt.UTC), self.rng)
         routed: list[int] = []
+        # each pack's retirement takes days (collection, intake test, the route's shipments): its steps are timed
+        # from its own removal (later(i, days)), so no pack is in two countries a few milliseconds apart
+        removed: dict[int, dt.datetime] = {}
+        home: dict[int, str] = {}  # the vehicle's country: a re-used or remanufactured pack goes back there
         for i, reason in leaving:
             pid = f.ledger_id[i]
-            self.sign({"id": f"{pid}-removal-{year}", "kind": "removal", "actor": f.holder[i], "occurred_at": clock(),
+            at = clock()
+            removed[i] = parse_iso(at)
+            home[i] = f.country[i]
+            self.sign({"id": f"{pid}-removal-{year}", "kind": "removal", "actor": f.holder[i], "occurred_at": at,
                        "place": {"country": f.country[i], "site": "workshop"}, "subjects": [pid],
                        "data": {"vehicle_id": f.vehicle[i], "reason": reason}})
             if self.rng.random() < p_illegal:
-                self._illegal(i, year, clock)
+                self._illegal(i, year, _later(removed[i], 5))
                 continue
-            self._collect(i, year, clock)
+            self._collect(i, year, _later(removed[i], COLLECTION_DAYS))
             routed.append(i)
         for i in sl_done:  # end of second life: the integrator hands the pack to the region's dismantler
             sl_op, hub = REGION_ACTORS[f.region[i]][2], REGION_ACTORS[f.region[i]][3]
             pid = f.ledger_id[i]
-            self.sign({"id": f"{pid}-removal-{year}", "kind": "removal", "actor": sl_op, "occurred_at": clock(),
+            at = clock()
+            removed[i] = parse_iso(at)
+            self.sign({"id": f"{pid}-removal-{year}", "kind": "removal", "actor": sl_op, "occurred_at": at,
                        "place": {"country": hub[0], "site": hub[1]}, "subjects": [pid],
                        "data": {"reason": "end of second life"}})
-            self._collect(i, year, clock)
+            self._collect(i, year, _later(removed[i], COLLECTION_DAYS))
         # the dismantlers grade and route the packs they collected (the circular service reads each passport);
         # a pack at the end of its second life can only be recycled
         t0 = time.perf_counter()
@@ -564,7 +595,7 @@ class PilotRun:
             dismantler, _, sl_op, _ = REGION_ACTORS[f.region[i]]
             pid = f.ledger_id[i]
             site = dict(zip(("country", "site"), DISMANTLER_SITE[dismantler], strict=True))
-            tested = clock()
+            tested = _later(removed[i], COLLECTION_DAYS + 1)()
             self.sign({"id": f"{pid}-test-{year}", "kind": "retirement_test", "actor": dismantler, "occurred_at": tested,
                        "place": site, "subjects": [pid], "data": {"soh_capacity_pct": round(float(f.soh[i]), 2),
                                                                   "grade": d["grade"], "decision": kind}})
@@ -605,31 +636,40 @@ class PilotRun:
                                    "life": "second" if second else "first",
                                    "soh_pct": round(float(f.soh[i]), 2), "grade": d["grade"], "route": route,
                                    "npv_usd": round(value, 2)})
+            after = _later(removed[i], COLLECTION_DAYS + 2)  # the day after the intake test
+            arrived = _later(removed[i], COLLECTION_DAYS + 3)  # a shipment's next day: the pack is there
             if kind == "reuse":
+                # back to the vehicle's country for a used car (a workshop of the repairer there)
+                self._ship(i, year, after, {"country": home[i], "site": "re-use workshop"}, pilot.REPAIRER)
                 self._status(i, "reuse", pilot.REPAIRER, "re-used in another vehicle")
-                self.sign({"id": f"{pid}-reuse-{year}", "kind": "reuse", "actor": pilot.REPAIRER, "occurred_at": clock(),
+                self.sign({"id": f"{pid}-reuse-{year}", "kind": "reuse", "actor": pilot.REPAIRER, "occurred_at": arrived(),
                            "place": {"country": f.country[i], "site": "re-use workshop"}, "subjects": [pid],
                            "data": {"holder": pilot.REPAIRER, "application": "replacement pack for a used car"}})
-                self._reinstall(i, year, clock, pilot.REPAIRER)
+                self._reinstall(i, year, arrived, pilot.REPAIRER)
             elif kind == "remanufacture":
+                place = dict(zip(("country", "site"), REMAN_SITE[f.region[i]], strict=True))
+                self._ship(i, year, after, place, pilot.REPAIRER)  # from the dismantler to the repairer's plant
                 new = self._status(i, "remanufacture", pilot.REPAIRER, "modules replaced")
                 self.sign({"id": f"{pid}-reman-{year}", "kind": "remanufacturing", "actor": pilot.REPAIRER,
-                           "occurred_at": clock(), "place": {"country": "NL", "site": "PackFix remanufacturing"},
+                           "occurred_at": _later(removed[i], COLLECTION_DAYS + 5)(), "place": place,
                            "subjects": [pid], "data": {"holder": pilot.REPAIRER, "new_passport_id": new}})
                 target = 100 * self.route_econ.remanufacture_target_soh_fraction  # what the route model priced
                 f.offset[i] += target - f.soh[i]
                 f.soh[i] = target
-                self._reinstall(i, year, clock, pilot.REPAIRER)
+                back = _later(removed[i], COLLECTION_DAYS + 6)
+                self._ship(i, year, back, {"country": home[i], "site": "re-use workshop"}, pilot.REPAIRER, leg="return")
+                self._reinstall(i, year, _later(removed[i], COLLECTION_DAYS + 7), pilot.REPAIRER)
             elif kind == "repurpose":
+                self._ship(i, year, after, {"country": hub[0], "site": hub[1]}, sl_op)  # dismantler → hub
                 new = self._status(i, "repurpose", sl_op, "second-life storage hub")
-                self.sign({"id": f"{pid}-repurpose-{year}", "kind": "repurposing", "actor": sl_op, "occurred_at": clock(),
+                self.sign({"id": f"{pid}-repurpose-{year}", "kind": "repurposing", "actor": sl_op, "occurred_at": arrived(),
                            "place": {"country": hub[0], "site": hub[1]}, "subjects": [pid],
                            "data": {"holder": sl_op, "new_passport_id": new, "application": hub[1]}})
                 f.state[i] = STATE_SECOND_LIFE
                 f.holder[i] = sl_op
                 f.country[i] = hub[0]
             else:
-                self._recycle(i, year, clock, recycler, black_mass, waste_by=dismantler)
+                self._recycle(i, year, after, recycler, black_mass, waste_by=dismantler)
         # the year's black mass, recycled; the salts go back to the cathode plants next year
         rec_before = dict(self.chain.recovered_kg)
         clock = Clock(dt.datetime(year, 12, 22, 6, tzinfo=dt.UTC), self.rng)
@@ -671,6 +711,22 @@ class PilotRun:
         self.sign({"id": f"{f.ledger_id[i]}-install-{year}", "kind": "installation", "actor": holder,
                    "occurred_at": clock(), "place": {"country": f.country[i], "site": "re-use workshop"},
                    "subjects": [f.ledger_id[i]], "data": {"vehicle_id": f.vehicle[i]}})
+
+    def _ship(self, i: int, year: int, clock: Clock, to: dict[str, str], holder: str, leg: str = "out") -> None:
+        """The holder of a retired pack ships it to ``to`` (a signed transport, days before what happens there)
+        when that is another country; the pack stays in its region (watched regions need an export record to
+        leave, and no route here leaves one)."""
+        f = self.fleet
+        if to["country"] == f.country[i]:
+            return
+        self.sign({"id": f"{f.ledger_id[i]}-transport-{leg}-{year}", "kind": "transport", "actor": f.holder[i],
+                   "occurred_at": clock(), "place": {"country": f.country[i], "site": "dispatch"},
+                   "subjects": [f.ledger_id[i]],
+                   "data": {"origin": {"country": f.country[i], "site": "dispatch"}, "destination": to,
+                            "countries_crossed": sorted({f.country[i], to["country"]}),
+                            "to_holder": holder if holder != f.holder[i] else None}})
+        f.holder[i] = holder
+        f.country[i] = to["country"]
 
     def _collect(self, i: int, year: int, clock: Clock) -> None:
         f = self.fleet
@@ -743,7 +799,7 @@ class PilotRun:
                 continue
             ids = [f.passport[i] for i in sel[:max_packs]]
             plan = plan_from_passports(self.s.passports, self.callers[sl_op], passport_ids=ids, hub_name=hub[1],
-                                       template={"latitude_deg": HUB_LATITUDE[region]})
+                                       site=HUB_SITE[region], template={"start_date": f"{year}-01-01"})
             if not plan["configs"]:
                 row["note"] = "no balanced string could be assembled from these packs"
                 continue
@@ -775,6 +831,23 @@ class PilotRun:
         self.timings["second life hubs"] += time.perf_counter() - t0
         self.second_life_by_year.append(out)
 
+    def apply_recycled_content(self) -> None:
+        """Every year's balance is complete: each pack's recycled content (its model's, plant's and year's,
+        Art. 8) goes from the ledger into its passport — one ledger pass for all years (a pass per year made the
+        default pilot a fifth slower), a passport version per pack naming its year."""
+        from ..errors import Forbidden
+
+        t0 = time.perf_counter()
+        groups = self.s.trace.recycled_content_groups()
+        # the automaker its packs' passports; each second-life integrator the passports of the packs it repurposed
+        for who in (pilot.AUTOMAKER, *(REGION_ACTORS[r][2] for r in sorted(REGION_ACTORS))):
+            try:
+                rep = self.s.trace.apply_recycled_content(None, self.callers[who], groups=groups)
+            except Forbidden:  # an integrator that repurposed no pack: none of these passports is its to write
+                continue
+            self.recycled_content_versions += rep["versions"]
+        self.timings["recycled_content"] += time.perf_counter() - t0
+
     def snapshot(self, year: int) -> None:
         f = self.fleet
         states = Counter(int(s) for s in f.state)
@@ -793,6 +866,15 @@ class PilotRun:
             sel = veh & (usages == u)
             if sel.any():
                 row["usages"][u] = {"n": int(sel.sum()), "mean": round(float(f.soh[sel].mean()), 2)}
+        # by cohort (the year the packs were built): a fleet mean mixes new packs with old ones and falls or rises
+        # with the mix; a cohort's mean follows the same packs as they age
+        row["cohorts"] = {}
+        for built in sorted({int(y) for y in f.made[veh]}):
+            sel = veh & (f.made == built)
+            v = f.soh[sel]
+            row["cohorts"][str(built)] = {"n": int(sel.sum()), "age_years": year - built,
+                                          "mean": round(float(v.mean()), 2),
+                                          "mean_cycles": round(float(f.fec[sel].mean()), 1)}
         sl = f.state == STATE_SECOND_LIFE
         if sl.any():
             row["second_life"] = {"n": int(sl.sum()), "mean": round(float(f.soh[sl].mean()), 2)}
@@ -836,6 +918,8 @@ def run_pilot(services: Any, config: PilotConfig | None = None, *, references: R
             if run.dataspace is not None:
                 run.dataspace.pull_retired(year)
             run.snapshot(year)
+        run.progress("recycled content into the passports", built, cfg.packs)
+        run.apply_recycled_content()
         run.progress("verifying ledger, writing report", built, cfg.packs)
         report = build_report(run, time.perf_counter() - t0)
     finally:

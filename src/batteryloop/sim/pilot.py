@@ -100,7 +100,9 @@ def _model(model_id: str, name: str, chemistry: str, energy_kwh: float, nominal_
         "round_trip_efficiency_at_50pct_cycle_life_pct": 93.0 if chemistry != "LFP" else 94.5,
         "internal_resistance_cell_mohm": 0.9 if chemistry != "LFP" else 0.6,
         "internal_resistance_pack_mohm": 95.0,
-        "extinguishing_agent": ["water (large quantities)", "CO2 for electrical fires"],
+        # lithium-ion fires need cooling: CO2 neither cools nor stops a thermal runaway, so it is not listed
+        "extinguishing_agent": ["water in large quantities (cooling)",
+                                "aqueous vermiculite dispersion (single cells and modules)"],
         "material_composition": {"cathode_material": cathode[0]["material"], "anode_material": "graphite",
                                  "electrolyte": "LiPF6 in EC/EMC", "casing_material": "aluminium"},
         "hazardous_substances": hazardous,
@@ -152,15 +154,23 @@ def _model(model_id: str, name: str, chemistry: str, energy_kwh: float, nominal_
     }
 
 
+def _cathode_hazard(name: str, cas: str) -> dict[str, Any]:
+    """A layered-oxide cathode as a hazardous substance: it is a nickel and a cobalt compound, classified by its
+    nickel content (CLP: nickel compounds Carc. 1A, inhalation; cobalt compounds Carc. 1B), under its own CAS
+    number — not cobalt metal's (7440-48-4)."""
+    return {"name": f"{name} (nickel and cobalt compounds)", "cas_number": cas, "location": "cathode",
+            "hazard_class": "Carc. 1A (H350i); Skin Sens. 1 (H317); STOT RE 1 (H372)"}
+
+
 def battery_models() -> list[dict[str, Any]]:
     """Three pack models of different chemistries, cells from Korea, Japan and China."""
     return [
         _model("EM-NMC811-82", "EuroMotors Pack 82 NMC", "NMC811", 82.0, 355.2, CELL_KR, 4.89 * 1.2, 2000, 0.165,
-               [{"material": "LiNi0.8Mn0.1Co0.1O2", "cas_number": "193214-24-3", "mass_fraction_pct": 94.0}],
+               [{"material": "LiNi0.8Mn0.1Co0.1O2", "cas_number": "182442-95-1", "mass_fraction_pct": 94.0}],
                {"cobalt_pct": 8.0, "lithium_pct": 3.0, "nickel_pct": 4.0}, ["cobalt", "lithium", "natural graphite", "nickel"],
                [{"name": "lithium hexafluorophosphate", "cas_number": "21324-40-3", "location": "electrolyte",
                  "hazard_class": "Acute Tox. 3"},
-                {"name": "cobalt compounds", "cas_number": "7440-48-4", "location": "cathode", "hazard_class": "Carc. 1B"}]),
+                _cathode_hazard("lithium nickel manganese cobalt oxide", "182442-95-1")]),
         _model("EM-LFP-60", "EuroMotors Pack 60 LFP", "LFP", 60.0, 320.0, CELL_CN, 6.49 * 1.1, 4000, 0.072,
                [{"material": "LiFePO4", "cas_number": "15365-14-7", "mass_fraction_pct": 95.0}],
                {"lithium_pct": 2.0}, ["lithium", "natural graphite", "phosphate rock"],
@@ -170,7 +180,8 @@ def battery_models() -> list[dict[str, Any]]:
                [{"material": "LiNi0.8Co0.15Al0.05O2", "cas_number": "193214-24-3", "mass_fraction_pct": 94.0}],
                {"cobalt_pct": 11.0, "lithium_pct": 4.0, "nickel_pct": 5.0}, ["cobalt", "lithium", "natural graphite", "nickel"],
                [{"name": "lithium hexafluorophosphate", "cas_number": "21324-40-3", "location": "electrolyte",
-                 "hazard_class": "Acute Tox. 3"}]),
+                 "hazard_class": "Acute Tox. 3"},
+                _cathode_hazard("lithium nickel cobalt aluminium oxide", "193214-24-3")]),
     ]
 
 

@@ -58,6 +58,33 @@ def _sample_by_year(decisions: list[dict[str, Any]], per_year: int) -> list[dict
     return out
 
 
+def _decision_groups(decisions: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every route decision, aggregated: per year and route the packs, their grades and models, the sums behind
+    the mean state of health and NPV; per route the quartiles of the state of health at retirement. The page
+    shows these (never a pack's own figure); the per-pack sample stays for overseers."""
+    import numpy as np
+
+    groups: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
+    soh: dict[str, list[float]] = defaultdict(list)
+    for d in decisions:
+        groups[(d["year"], d["route"])].append(d)
+        soh[d["route"]].append(float(d["soh_pct"]))
+    rows = []
+    for (year, route), ds in sorted(groups.items()):
+        rows.append({"year": year, "route": route, "packs": len(ds),
+                     "grades": dict(sorted(Counter(str(d["grade"]) for d in ds).items())),
+                     "models": dict(sorted(Counter(str(d["model"]) for d in ds).items())),
+                     "soh_sum": round(sum(d["soh_pct"] for d in ds), 4),
+                     "npv_sum_usd": round(sum(d["npv_usd"] for d in ds), 2)})
+    quart = {}
+    for route, vals in sorted(soh.items()):
+        a = np.asarray(vals, dtype=float)
+        quart[route] = {"n": len(vals), "q1": float(np.percentile(a, 25)), "median": float(np.percentile(a, 50)),
+                        "q3": float(np.percentile(a, 75)), "lowerfence": float(a.min()),
+                        "upperfence": float(a.max()), "mean": float(a.mean())}
+    return {"rows": rows, "soh_by_route": quart}
+
+
 def _cash_table(run: Any) -> list[dict[str, Any]]:
     return [{"year": y, "participant_type": who, "item": what, "usd": round(v, 2)}
             for (y, who, what), v in sorted(run.cash.items()) if abs(v) > 0.005]
@@ -78,7 +105,8 @@ def build_report(run: Any, duration_s: float) -> dict[str, Any]:
     verify = s.trace.verify(workers=(os.cpu_count() or 1) if run.events_sent > 50_000 else 1)
     counts = s.passports.count()
     rc = s.trace.recycled_content_table()
-    out = s.trace.outflows(now=dt.datetime(cfg.start_year + cfg.years - 1, 12, 31, 23, tzinfo=dt.UTC))
+    # as of the last event, as the API and the dashboard answer by default; in worker processes when it is big
+    out = s.trace.outflows(limit=None, workers=(os.cpu_count() or 1) if run.events_sent > 50_000 else 1)
     fp = {}
     for mid in run.models:
         cf = (s.passports.model_data(mid).get("carbon_footprint") or {})
@@ -137,6 +165,7 @@ def build_report(run: Any, duration_s: float) -> dict[str, Any]:
                                 "mean_npv_usd": round(v["npv_usd"] / v["packs"], 2) if v["packs"] else None}
                             for k, v in sorted(by_route.items())},
         "decisions_sample": _sample_by_year(run.decisions, 40),
+        "decision_groups": _decision_groups(run.decisions),
         "cash_flows": cash,
         "baas_by_year": run.baas_by_year,
         "second_life_by_year": run.second_life_by_year,

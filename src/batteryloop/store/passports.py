@@ -223,6 +223,15 @@ def search(conn: Connection, *, status: str | None = None, model_id: str | None 
                         data_json=r.data) for r in conn.execute(q).all()]
 
 
+def latest_manufacture_date(conn: Connection, model_id: str | None = None) -> dt.date | None:
+    """The latest manufacture date of the stored passports (of one model), or None when there are none."""
+    q = select(func.max(passports.c.manufacture_date))
+    if model_id is not None:
+        q = q.where(passports.c.model_id == model_id)
+    v = conn.execute(q).scalar()
+    return dt.date.fromisoformat(v) if isinstance(v, str) else v
+
+
 def count_passports(conn: Connection) -> int:
     return conn.execute(select(func.count()).select_from(passports)).scalar_one()
 
@@ -254,6 +263,28 @@ def current_passports(conn: Connection, *, holder: str | None = None, limit: int
 
 def iter_ids(conn: Connection) -> Iterator[str]:
     yield from conn.execute(select(passports.c.id).order_by(passports.c.id)).scalars()
+
+
+def page_ids(conn: Connection, *, after: str | None = None, limit: int = 100, passport_id: str | None = None,
+             serial_number: str | None = None, model_ids: Iterable[str] | None = None,
+             manufacture_country: str | None = None, global_asset_id: str | None = None) -> list[str]:
+    """Passport ids by id, from the first after ``after``, at most ``limit``, matching every filter given
+    (``model_ids``: any of them; an empty collection matches none)."""
+    conds = []
+    if passport_id is not None:
+        conds.append(passports.c.id == passport_id)
+    if serial_number is not None:
+        conds.append(passports.c.serial_number == serial_number)
+    if model_ids is not None:
+        conds.append(passports.c.model_id.in_(list(model_ids)))
+    if manufacture_country is not None:
+        conds.append(passports.c.manufacture_country == manufacture_country)
+    if global_asset_id is not None:
+        conds.append(passports.c.global_asset_id == global_asset_id)
+    if after:
+        conds.append(passports.c.id > after)
+    q = select(passports.c.id).where(and_(true(), *conds)).order_by(passports.c.id).limit(limit)
+    return list(conn.execute(q).scalars())
 
 
 def passport_data(conn: Connection, passport_id: str) -> dict[str, Any] | None:

@@ -97,7 +97,9 @@ passports = Table(
     Column("data", Text, nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
+    Column("global_asset_id", String(45)),  # passport.identifiers.global_asset_id(id), for lookups by it
     Index("ix_passports_model_status", "model_id", "status"),
+    Index("ix_passports_global_asset_id", "global_asset_id"),
     Index("ix_passports_operator", "economic_operator_id"),
     Index("ix_passports_chemistry", "chemistry"),
     Index("ix_passports_status", "status"),

@@ -2,7 +2,7 @@
 
 Read only: the lots and lot edges upstream of a lot (lineage), the packs downstream of a lot, a site or a
 supplier with their custody (recall), a subject's chain bodies and custody row, the lots of a flagged
-origin, the packs' custody with their plant's country (outflows), and the whole material graph (lots and
+origin, every pack's events (outflows), and the whole material graph (lots and
 edges, for recycled content).
 
 Lineage and recall are recursive SQL (``WITH RECURSIVE``, on SQLite and PostgreSQL) run through the
@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import case, func, select, text
 
 from . import trace_tables as tt
 
@@ -167,20 +167,36 @@ def custody(conn: Any, subject: str) -> dict[str, Any] | None:
 
 
 # ----------------------------------------------------------------- outflows
-def _pack_custody() -> Any:
-    return select(CU, L.c.site_country).join(L, L.c.id == CU.c.subject).where(L.c.kind == "pack")
+CUSTODY_DATA_FREE_KINDS = ("soh_update", "repair", "swap", "removal", "passport_issued", "annotation")
+"""Event kinds whose effect on a pack's custody depends on their kind, actor, time and country alone: their
+bodies are not read (most of a pack's events are periodic state-of-health updates)."""
 
 
-def pack_custody(conn: Any) -> list[Any]:
-    """Every pack's custody row with the country of the plant that made it (``site_country``)."""
-    return conn.execute(_pack_custody()).all()
+def pack_ids(conn: Any) -> list[str]:
+    """Every pack's id, sorted (to split the packs into ranges)."""
+    return list(conn.execute(select(L.c.id).where(L.c.kind == "pack").order_by(L.c.id)).scalars())
 
 
-def silent_packs(conn: Any, before: str) -> list[Any]:
-    """The packs (custody row and ``site_country``) whose last event is before ``before`` (the store's
-    time text) and which are neither at end of life nor exported."""
-    return conn.execute(_pack_custody().where(CU.c.last_event_at < before,
-                                              CU.c.status.not_in(["end_of_life", "exported"]))).all()
+def pack_events(conn: Any, first: str | None = None, last: str | None = None) -> Any:
+    """Every pack's events in chain order, as (pack, model_id, event_id, kind, actor, occurred_at, country, body):
+    ``body`` (JSON text) only for the kinds not in :data:`CUSTODY_DATA_FREE_KINDS`, else ``None``. ``first`` and
+    ``last``: only the packs with ids in that range (both included)."""
+    body = case((E.c.kind.in_(CUSTODY_DATA_FREE_KINDS), None), else_=E.c.body)
+    q = (select(C.c.subject, L.c.model_id, E.c.id, E.c.kind, E.c.actor, E.c.occurred_at, E.c.country, body)
+         .select_from(C.join(L, L.c.id == C.c.subject).join(E, E.c.id == C.c.event_id))
+         .where(L.c.kind == "pack").order_by(C.c.subject, C.c.seq))
+    if first is not None:
+        q = q.where(C.c.subject >= first)
+    if last is not None:
+        q = q.where(C.c.subject <= last)
+    return conn.execute(q.execution_options(yield_per=10_000))  # batches, not the whole ledger in memory
+
+
+def ledger_mark(conn: Any) -> tuple[int | None, str | None]:
+    """(the last event's store-wide sequence number, the latest ``occurred_at``): what changes on every append,
+    and the time of the last event (``None`` for an empty ledger)."""
+    row = conn.execute(select(func.max(E.c.gseq), func.max(E.c.occurred_at))).first()
+    return (row[0], row[1]) if row else (None, None)
 
 
 # --------------------------------------------------------- recycled content

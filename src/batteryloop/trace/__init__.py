@@ -3,8 +3,9 @@
 Read in this order: :mod:`.events` (the typed event kinds), :mod:`.canonical` and :mod:`.keys` (the
 bytes signed and how), :mod:`.ledger` (append, ingest, verify), :mod:`.verify` (what verification
 reports), :mod:`.lots` (conservation), :mod:`.massbalance` (recycled content), :mod:`.custody`,
-:mod:`.queries` and :mod:`.service` (the façade adapters call). :mod:`.client` signs events against
-the chain heads a writer knows; :mod:`.sim` generates a supply chain as signed events.
+:mod:`.outflows` (the outflow rules), :mod:`.queries` and :mod:`.service` (the façade adapters call).
+:mod:`.client` signs events against the chain heads a writer knows; :mod:`.sim` generates a supply chain
+as signed events.
 """
 
 from .canonical import GENESIS

@@ -1,11 +1,17 @@
-"""Signature and body checks spread over worker processes (Ed25519 verification is CPU-bound)."""
+"""Signature and body checks spread over worker processes (Ed25519 verification is CPU-bound); the outflow
+report's replay of ranges of packs, for big ledgers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .keys import KeyFormatError, public_key_from_text
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from .outflows import OutflowParams
 
 _KEYS: dict[str, Any] = {}
 
@@ -144,3 +150,43 @@ def verify_range(args: tuple[int, int, bool], store: Any = None) -> tuple[list[t
         problems += check_event_links(r.id, r.hash, body, by_event.get(r.id, ()))
         seen.append((r.gseq, r.id, r.hash))
     return seen, problems
+
+
+# ------------------------------------------------------------------- outflows
+
+
+def _init_outflows(url: str) -> None:
+    global _STORE
+    from ..store.db import Store
+
+    _STORE = Store(url)
+
+
+def outflow_range(args: tuple[Any, ...]) -> tuple[int, list[dict[str, Any]]]:
+    """The outflow findings of the packs with ids in [first, last] (:func:`replay_packs`)."""
+    first, last, as_of, regs, params = args
+    return replay_packs(_STORE, first, last, as_of, regs, params)
+
+
+def replay_packs(store: Any, first: str | None, last: str | None, as_of: dt.datetime,
+                 regs: Mapping[str, frozenset[str]], p: OutflowParams) -> tuple[int, list[dict[str, Any]]]:
+    """The packs with ids from ``first`` to ``last`` (``None``: no bound) and their outflow findings, unsorted."""
+    import itertools
+
+    import orjson
+
+    from ..store import trace_queries as repo
+    from .outflows import pack_findings
+
+    findings: list[dict[str, Any]] = []
+    packs = 0
+    with store.read() as conn:
+        rows = repo.pack_events(conn, first, last)
+        for (pack, model_id), group in itertools.groupby(rows, key=lambda r: (r[0], r[1])):
+            events = [orjson.loads(body) if body is not None else
+                      {"id": eid, "kind": kind, "actor": actor, "occurred_at": at, "place": {"country": country},
+                       "subjects": [pack]}
+                      for _, _, eid, kind, actor, at, country, body in group]
+            packs += 1
+            findings += pack_findings(pack, events, as_of=as_of, regions=regs, params=p, model_id=model_id)
+    return packs, findings

@@ -7,7 +7,7 @@ over a chain, so the current state and the history never disagree.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal
 
 Role = Literal["subject", "input", "output"]
@@ -72,10 +72,10 @@ def custody_update(cur: Mapping[str, Any] | None, *, kind: str, actor: str, coun
     return new
 
 
-def custody_history(subject: str, events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Replay a subject's events (bodies, in chain order): its custody state after each event."""
+def custody_replay(subject: str, events: Iterable[Mapping[str, Any]]) -> Iterator[tuple[Mapping[str, Any], dict[str, Any]]]:
+    """Replay a subject's events (bodies, in chain order): each event that changes its custody, with the state
+    after it (events that do not concern its custody are skipped)."""
     state: dict[str, Any] | None = None
-    out: list[dict[str, Any]] = []
     for ev in events:
         role: Role = "subject"
         okind = None
@@ -91,8 +91,13 @@ def custody_history(subject: str, events: Iterable[Mapping[str, Any]]) -> list[d
         if new is None:
             continue
         state = new
-        out.append({"event_id": ev["id"], "kind": ev["kind"], "at": ev["occurred_at"], **state})
-    return out
+        yield ev, state
+
+
+def custody_history(subject: str, events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Replay a subject's events (bodies, in chain order): its custody state after each event."""
+    return [{"event_id": ev["id"], "kind": ev["kind"], "at": ev["occurred_at"], **state}
+            for ev, state in custody_replay(subject, events)]
 
 
 def region_of(country: str, regions: Mapping[str, Iterable[str]]) -> str | None:

@@ -6,8 +6,10 @@
 * :meth:`TraceQueries.custody` — where a pack is now and the chain of holders.
 * :meth:`TraceQueries.sourcing_risks` — flagged origins (a configurable list with reason and source)
   in a pack, with the share per element; :meth:`TraceQueries.flagged_packs` for every pack affected.
-* :meth:`TraceQueries.outflows` — packs whose custody left a region without an export record or
-  before end of life, and packs silent for too long: a report an authority can act on.
+* :meth:`TraceQueries.outflows` — as of a date, packs that changed country without a shipment record, moved
+  faster than any shipment could, left a region without an export record or before end of life, and packs
+  silent for longer than their own reporting rhythm allows (:mod:`.outflows`): a report an authority can
+  act on, filtered and paged.
 * :meth:`TraceQueries.recycled_content` — Art. 8 recycled content per pack or per model, plant and
   year under the chosen allocation rule, compared with the 2031 and 2036 minimums.
 
@@ -29,7 +31,9 @@ from ..errors import InvalidData, NotFound
 from ..reference import References, eu_cahra_list
 from ..store import trace_queries as repo
 from ..store.db import Store
-from .custody import DEFAULT_REGIONS, RETIRED_STATUSES, custody_history, region_of
+from .custody import DEFAULT_REGIONS, custody_history
+from .outflows import FINDING_KINDS, OutflowParams, parse_time, sort_key, time_text
+from .outflows import select as select_findings
 from .events import RECYCLED_CONTENT_ELEMENTS
 from .massbalance import RULES, Edge, Lot, MaterialGraph, aggregate, recycled_content, shares
 
@@ -99,6 +103,7 @@ class TraceQueries:
         self.risk_flags = tuple(risk_flags)
         self.regions = {k: frozenset(v) for k, v in (regions or DEFAULT_REGIONS).items()}
         self.refs = refs or References.default()
+        self._outflow_cache: dict[Any, tuple[int, list[dict[str, Any]]]] = {}
 
     # ------------------------------------------------------------------ lineage
     def _upstream(self, pack_id: str) -> tuple[MaterialGraph, dict[str, Any]]:
@@ -226,34 +231,61 @@ class TraceQueries:
         return out
 
     # ------------------------------------------------------------------ outflows
-    def outflows(self, *, now: dt.datetime | None = None, silent_days: float = 365.0,
-                 regions: Mapping[str, Iterable[str]] | None = None, full: bool = False) -> dict[str, Any]:
-        """Packs that left a watched region without an export record or before end of life; silent packs."""
+    def outflows(self, params: OutflowParams | None = None, *, regions: Mapping[str, Iterable[str]] | None = None,
+                 workers: int = 1) -> dict[str, Any]:
+        """The outflow report as of a date (default: the last event in the ledger): every pack's events
+        replayed up to it and checked by :func:`.outflows.pack_findings`, then filtered and paged
+        (:func:`.outflows.select`). The answer states the as-of date, where it came from, and every
+        parameter. The findings of the whole ledger are kept for the same ledger state, as-of date and
+        rules, so that paging and filtering do not replay it again. ``workers`` > 1 replays the packs in that
+        many processes (the pilot's report on a big ledger)."""
+        p = params or OutflowParams()
         regs = {k: frozenset(v) for k, v in (regions or self.regions).items()}
-        now = now or dt.datetime.now(dt.UTC)
-        cutoff = (now - dt.timedelta(days=silent_days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        watched = set().union(*regs.values()) if regs else set()
         with self.store.read() as conn:
-            rows = repo.pack_custody(conn)
-            silent = repo.silent_packs(conn, cutoff)
-        # candidates: packs now outside every watched region, in another region than the plant's, or exported;
-        # full=True replays every pack (finds packs that left and came back)
-        moved = [r for r in rows if full or r.status == "exported" or r.country not in watched
-                 or region_of(r.country, regs) != region_of(r.site_country, regs)]
-        findings = []
-        for row in moved:
-            history = custody_history(row.subject, self._chain_bodies(row.subject))
-            findings += _movement_findings(row.subject, history, regs)
-        for row in silent:
-            findings.append({"pack": row.subject, "rule": "silent", "holder": row.holder, "country": row.country,
-                             "last_event_at": row.last_event_at, "last_event_id": row.last_event_id,
-                             "message": f"pack {row.subject}: no event since {row.last_event_at[:10]} "
-                                        f"(more than {silent_days:g} days); last holder {row.holder} in {row.country}"})
-        counts: dict[str, int] = defaultdict(int)
-        for f in findings:
-            counts[f["rule"]] += 1
-        return {"as_of": now.isoformat(), "regions": {k: sorted(v) for k, v in regs.items()},
-                "silent_days": silent_days, "counts": dict(counts), "findings": findings}
+            mark, last_at = repo.ledger_mark(conn)
+        if p.as_of is not None:
+            as_of, source = p.as_of, "given"
+        elif last_at is not None:
+            as_of, source = parse_time(last_at), "last_event"
+        else:
+            as_of, source = dt.datetime.now(dt.UTC), "clock (the ledger is empty)"
+        key = (mark, time_text(as_of), p.silence, p.min_transit_hours, tuple(sorted((k, tuple(sorted(v)))
+                                                                                   for k, v in regs.items())))
+        hit = self._outflow_cache.get(key)
+        if hit is None:
+            hit = self._all_findings(as_of, regs, p, workers)
+            self._outflow_cache = {key: hit}  # one entry: the latest ledger state
+        packs, findings = hit
+        return {"as_of": as_of.isoformat(), "as_of_source": source, "parameters": p.stated(as_of, source),
+                "regions": {k: sorted(v) for k, v in regs.items()}, "kinds": dict(FINDING_KINDS),
+                "packs_checked": packs, **select_findings(findings, p)}
+
+    def _all_findings(self, as_of: dt.datetime, regs: Mapping[str, frozenset[str]], p: OutflowParams,
+                      workers: int = 1) -> tuple[int, list[dict[str, Any]]]:
+        """Every pack's findings; ``workers`` > 1 replays ranges of packs in that many processes (big ledgers)."""
+        if workers > 1 and ":memory:" not in self.store.url:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            from ._parallel import _init_outflows, outflow_range
+
+            with self.store.read() as conn:
+                ids = repo.pack_ids(conn)
+            step = max(1, -(-len(ids) // (workers * 4)))
+            ranges = [(ids[i], ids[min(i + step, len(ids)) - 1], as_of, regs, p) for i in range(0, len(ids), step)]
+            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+            packs, findings = 0, []
+            with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_outflows,
+                                     initargs=(self.store.url,)) as pool:
+                for n, found in pool.map(outflow_range, ranges):
+                    packs += n
+                    findings += found
+        else:
+            from ._parallel import replay_packs
+
+            packs, findings = replay_packs(self.store, None, None, as_of, regs, p)
+        findings.sort(key=sort_key)
+        return packs, findings
 
     # ---------------------------------------------------------- recycled content
     def _graph(self) -> MaterialGraph:
@@ -328,6 +360,27 @@ class TraceQueries:
         return {"settings": {"rule": rule, "period": period, "allocation": allocation}, "rows": rows,
                 "minimums": mins, "references": [v.model_dump() for v in tracker.used()]}
 
+    def recycled_content_groups(self, *, year: int | None = None, model_id: str | None = None,
+                                plant: str | None = None, rule: str = "mass_balance", period: str = "year",
+                                allocation: str = "proportional",
+                                elements: Sequence[str] = RECYCLED_CONTENT_ELEMENTS) -> list[dict[str, Any]]:
+        """Art. 8 declares recycled content per battery model, manufacturing plant and year: the passport
+        fields of every (model, plant, year) group of the packs made in ``year`` (every year when None;
+        optionally one model or plant), with the group's pack ids, from one pass over the ledger. Sorted by
+        year, model, then plant."""
+        graph, recs = self._recycled(rule, period, allocation)
+        groups: dict[tuple[int, str, str], list[Lot]] = defaultdict(list)
+        for lt in graph.lots.values():
+            if (lt.kind == "pack" and lt.model_id and (year is None or lt.produced_at[:4] == str(year))
+                    and (model_id is None or lt.model_id == model_id) and (plant is None or lt.site == plant)):
+                groups[(int(lt.produced_at[:4]), lt.model_id, lt.site)].append(lt)
+        out = []
+        for (y, model, site), packs in sorted(groups.items()):
+            res = aggregate(packs, recs, elements)
+            out.append({"model_id": model, "plant": site, "year": y, "packs": sorted(p.id for p in packs),
+                        "fields": _passport_fields(res, rule)})
+        return out
+
     def passport_recycled_content(self, pack_id: str | None = None, rule: str = "mass_balance", *,
                                   model_id: str | None = None, year: int | None = None, plant: str | None = None,
                                   split: bool = False, **kw: Any) -> dict[str, Any]:
@@ -336,17 +389,26 @@ class TraceQueries:
         packs of a year and plant (Art. 8 declares per model, plant and year). ``split`` adds the
         pre- and post-consumer shares (``cobalt_pre_consumer_pct`` …), which that model does not hold."""
         r = self.recycled_content(pack_id=pack_id, model_id=model_id, year=year, plant=plant, rule=rule, **kw)
-        names = {"Co": "cobalt", "Li": "lithium", "Ni": "nickel", "Pb": "lead"}
-        out: dict[str, Any] = {"allocation_rule": rule}
-        for el, v in r["elements"].items():
-            if v["total"] is None:
-                continue
-            n = names[el]
-            out[f"{n}_pct"] = round(v["total"] * 100, 2)
-            if split:
-                out[f"{n}_pre_consumer_pct"] = round(v["pre_consumer"] * 100, 2)
-                out[f"{n}_post_consumer_pct"] = round(v["post_consumer"] * 100, 2)
-        return out
+        return _passport_fields(r["elements"], rule, split=split)
+
+
+_METAL_NAMES = {"Co": "cobalt", "Li": "lithium", "Ni": "nickel", "Pb": "lead"}
+
+
+def _passport_fields(elements: Mapping[str, Mapping[str, Any]], rule: str, *, split: bool = False) -> dict[str, Any]:
+    """Shares (fractions) per element as the passport's percent fields, rounded to 0.01 %; an element the packs
+    do not contain (no total) is left out."""
+    out: dict[str, Any] = {"allocation_rule": rule}
+    for el, v in elements.items():
+        if v["total"] is None:
+            continue
+        n = _METAL_NAMES[el]
+        out[f"{n}_pct"] = round(v["total"] * 100, 2)
+        if split:
+            out[f"{n}_pre_consumer_pct"] = round(v["pre_consumer"] * 100, 2)
+            out[f"{n}_post_consumer_pct"] = round(v["post_consumer"] * 100, 2)
+    return out
+
 
 def _compare(res: Mapping[str, Mapping[str, Any]], mins: Mapping[str, Mapping[str, float]], tracker: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
@@ -358,33 +420,4 @@ def _compare(res: Mapping[str, Mapping[str, Any]], mins: Mapping[str, Mapping[st
             need = tracker.get("eu_2023_1542", "recycled_content_min_fraction", since, el)
             row[el] = {"minimum": need, "actual": round(v["total"], 6), "meets": v["total"] + 1e-12 >= need}
         out[since] = row
-    return out
-
-
-def _movement_findings(pack: str, history: list[dict[str, Any]], regs: Mapping[str, frozenset[str]]) -> list[dict[str, Any]]:
-    """Replay a pack's custody: each move out of the last watched region it was in must follow an export
-    record; an export before any retirement test or removal is reported too."""
-    out: list[dict[str, Any]] = []
-    last_region: str | None = None  # the watched region the pack was last seen in
-    covered = False  # an export record covers the current stay outside last_region
-    retired = False
-    for h in history:
-        region = region_of(h["country"], regs)
-        if h["kind"] == "export":
-            if last_region is not None and not retired:
-                out.append({"pack": pack, "rule": "exported_before_end_of_life", "event_id": h["event_id"],
-                            "holder": h["holder"], "from_region": last_region, "country": h["country"],
-                            "at": h["at"], "message": f"pack {pack}: exported from {last_region} to {h['country']} "
-                            f"by event {h['event_id']} before any retirement test or removal"})
-            covered = True
-        elif last_region is not None and region != last_region and not covered:
-            out.append({"pack": pack, "rule": "left_region_without_export", "event_id": h["event_id"],
-                        "holder": h["holder"], "from_region": last_region, "country": h["country"], "at": h["at"],
-                        "message": f"pack {pack}: custody moved from {last_region} to {h['country']} (event "
-                                   f"{h['event_id']}, holder {h['holder']}) with no export record"})
-            covered = True  # report a move once
-        if h["status"] in RETIRED_STATUSES:
-            retired = True
-        if region is not None:  # back in, or arrived in, a watched region: a new stay starts
-            last_region, covered = region, False
     return out

@@ -3,27 +3,39 @@
 :class:`TraceService` holds a :class:`~batteryloop.trace.ledger.Ledger` (append, ingest, verify) and
 :class:`~batteryloop.trace.queries.TraceQueries` (lineage, recall, custody, sourcing, outflows,
 recycled content), configured by :class:`TraceSettings` — the recycled-content allocation rule, the
-mass-balance period and allocation, the watched regions, the silence threshold and the
+mass-balance period and allocation, the watched regions, the outflow silence rule and transit time, and the
 responsible-sourcing flags are all settings, since the Commission's method is not adopted yet.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..access import Caller
+from ..access import Caller, Deny, Resource, decide
+from ..errors import NotFound, deny
 from ..reference import References
 from ..store.db import Store
 from .custody import DEFAULT_REGIONS
 from .keys import Signer
+from .outflows import (
+    MIN_TRANSIT_HOURS,
+    REMOVED_DAYS,
+    SILENCE_DEFAULT_DAYS,
+    SILENCE_FLOOR_DAYS,
+    SILENCE_K,
+    OutflowParams,
+    SilenceRule,
+)
 from .ledger import IngestReport, Ledger, SubmitResult
 from .queries import DEFAULT_RISK_FLAGS, RiskFlag, TraceQueries
 from .verify import VerifyReport
+
+if TYPE_CHECKING:
+    from ..passport.service import PassportService
 
 
 @dataclass
@@ -32,20 +44,27 @@ class TraceSettings:
     mass_balance_period: str = "year"  # year / quarter / month
     mass_balance_allocation: str = "proportional"  # or "first_come"
     regions: Mapping[str, Iterable[str]] = field(default_factory=lambda: dict(DEFAULT_REGIONS))
-    silent_days: float = 365.0
+    silent_days: float = SILENCE_DEFAULT_DAYS  # a pack with too few events for a rhythm (outflows.SilenceRule)
+    silence_k: float = SILENCE_K
+    silence_floor_days: float = SILENCE_FLOOR_DAYS
+    removed_days: float = REMOVED_DAYS
+    min_transit_hours: float = MIN_TRANSIT_HOURS
     risk_flags: Sequence[RiskFlag] = DEFAULT_RISK_FLAGS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TraceSettings:
-        """``BATTERYLOOP_TRACE_RULE``, ``…_PERIOD``, ``…_ALLOCATION``, ``…_SILENT_DAYS``,
-        ``…_REGIONS`` (``EU=DE,FR,…;KR=KR``)."""
+        """``BATTERYLOOP_TRACE_RULE``, ``…_PERIOD``, ``…_ALLOCATION``, ``…_SILENT_DAYS``, ``…_SILENCE_K``,
+        ``…_SILENCE_FLOOR_DAYS``, ``…_REMOVED_DAYS``, ``…_MIN_TRANSIT_HOURS``, ``…_REGIONS`` (``EU=DE,FR,…;KR=KR``)."""
         e = os.environ if env is None else env
         s = cls()
         s.recycled_content_rule = e.get("BATTERYLOOP_TRACE_RULE", s.recycled_content_rule)
         s.mass_balance_period = e.get("BATTERYLOOP_TRACE_PERIOD", s.mass_balance_period)
         s.mass_balance_allocation = e.get("BATTERYLOOP_TRACE_ALLOCATION", s.mass_balance_allocation)
-        if e.get("BATTERYLOOP_TRACE_SILENT_DAYS"):
-            s.silent_days = float(e["BATTERYLOOP_TRACE_SILENT_DAYS"])
+        for name, attr in (("SILENT_DAYS", "silent_days"), ("SILENCE_K", "silence_k"),
+                           ("SILENCE_FLOOR_DAYS", "silence_floor_days"), ("REMOVED_DAYS", "removed_days"),
+                           ("MIN_TRANSIT_HOURS", "min_transit_hours")):
+            if e.get(f"BATTERYLOOP_TRACE_{name}"):
+                setattr(s, attr, float(e[f"BATTERYLOOP_TRACE_{name}"]))
         if e.get("BATTERYLOOP_TRACE_REGIONS"):
             regions = {}
             for part in e["BATTERYLOOP_TRACE_REGIONS"].split(";"):
@@ -56,8 +75,10 @@ class TraceSettings:
 
 
 class TraceService:
-    def __init__(self, store: Store, settings: TraceSettings | None = None, refs: References | None = None) -> None:
+    def __init__(self, store: Store, settings: TraceSettings | None = None, refs: References | None = None,
+                 passports: PassportService | None = None) -> None:
         self.store = store
+        self.passports = passports  # recycled content is written into the packs' passports through it
         self.settings = settings or TraceSettings()
         self.ledger = Ledger(store)
         self.queries = TraceQueries(store, risk_flags=self.settings.risk_flags, regions=self.settings.regions,
@@ -112,8 +133,22 @@ class TraceService:
     def sourcing_risks(self, pack_id: str) -> dict[str, Any]:
         return self.queries.sourcing_risks(pack_id)
 
-    def outflows(self, now: dt.datetime | None = None, full: bool = False) -> dict[str, Any]:
-        return self.queries.outflows(now=now, silent_days=self.settings.silent_days, full=full)
+    def silence_rule(self) -> SilenceRule:
+        st = self.settings
+        return SilenceRule(k=st.silence_k, floor_days=st.silence_floor_days, default_days=st.silent_days,
+                           removed_days=st.removed_days)
+
+    def outflow_params(self, **raw: Any) -> OutflowParams:
+        """The outflow report's parameters from what a caller gave (strings or numbers; ``None`` for the node's
+        settings), each checked: :class:`InvalidData` names a bad one."""
+        if raw.get("min_transit_hours") is None:
+            raw["min_transit_hours"] = self.settings.min_transit_hours
+        return OutflowParams.parse(**raw, base=self.silence_rule())
+
+    def outflows(self, params: OutflowParams | None = None, *, workers: int = 1, **raw: Any) -> dict[str, Any]:
+        """The outflow report (:meth:`TraceQueries.outflows`): ``params``, or the raw values of
+        :meth:`outflow_params` (``as_of``, ``k``, ``model``, ``kind``, ``limit``…); ``workers`` processes."""
+        return self.queries.outflows(params if params is not None else self.outflow_params(**raw), workers=workers)
 
     def recycled_content(self, *, model_id: str | None = None, year: int | None = None, plant: str | None = None,
                          pack_id: str | None = None, rule: str | None = None) -> dict[str, Any]:
@@ -136,3 +171,92 @@ class TraceService:
         return self.queries.passport_recycled_content(
             pack_id, rule=st.recycled_content_rule, model_id=model_id, year=year, plant=plant, split=split,
             period=st.mass_balance_period, allocation=st.mass_balance_allocation)
+
+    def recycled_content_groups(self, year: int | None = None, *, model_id: str | None = None,
+                                plant: str | None = None) -> list[dict[str, Any]]:
+        """The Art. 8 figure of every (model, plant, year) group of packs, with their ids, under the node's
+        settings (one ledger pass); ``apply_recycled_content`` writes them into passports."""
+        st = self.settings
+        return self.queries.recycled_content_groups(
+            year=year, model_id=model_id, plant=plant, rule=st.recycled_content_rule,
+            period=st.mass_balance_period, allocation=st.mass_balance_allocation)
+
+    def apply_recycled_content(self, year: int | None, caller: Caller, *, model_id: str | None = None,
+                               plant: str | None = None, groups: list[dict[str, Any]] | None = None
+                               ) -> dict[str, Any]:
+        """Write Art. 8 recycled content into the passports of the packs made in ``year`` (every year in the
+        ledger when None, still one pass): each pack gets the figure of its model, plant and year from the
+        ledger's balance under the node's rule, period and allocation (``battery.recycled_content``).
+        ``groups`` (from :meth:`recycled_content_groups`) saves the ledger pass when several operators apply
+        the same balance.
+
+        A pack whose passport was superseded by repurposing carries the figure on to its repurposed passport
+        (repurposing changes the use, not the materials); a remanufactured one does not (modules may have been
+        replaced), nor does a repurposed passport that has since become waste (it no longer says how it was
+        made). One new passport version for each passport whose figure changed, one transaction per
+        production year, with a reason naming the year and the rule. Left as they are, and counted: passports
+        that already hold the figure (``unchanged``), read-only ones (``read_only``: archived after recycling
+        or superseded), packs whose passport is not on this node (``no_passport``) and passports ``caller``
+        may not update (``not_permitted``, decided by :mod:`batteryloop.access`). 403 when there are packs
+        and ``caller`` may update none of them."""
+        if self.passports is None:
+            raise RuntimeError("this trace service has no passport service to write recycled content into "
+                               "(build it with services.build_services)")
+        st = self.settings
+        if groups is None:
+            groups = self.recycled_content_groups(year, model_id=model_id, plant=plant)
+        if not groups and (model_id or plant):
+            raise NotFound("no packs" + (f" of model {model_id!r}" if model_id else "")
+                           + (f" made in {year}" if year is not None else "")
+                           + (f" at {plant}" if plant else "") + " in the ledger")
+        recs = self.passports.get_records([p for g in groups for p in g["packs"]])
+        # the repurposed passports that carry a superseded pack's figure on (chains are short: follow each link)
+        pending = {r.successor_id for r in recs.values() if r.successor_id}
+        while pending:
+            found = self.passports.get_records(sorted(pending))
+            recs.update(found)
+            pending = {r.successor_id for r in found.values() if r.successor_id and r.successor_id not in recs}
+
+        def target(pid: str) -> Any:
+            rec = recs.get(pid)
+            while rec is not None and rec.successor_id:
+                nxt = recs.get(rec.successor_id)
+                if nxt is None or nxt.status != "repurposed" or rec.id not in (nxt.data.get("predecessor_ids") or ()):
+                    break
+                rec = nxt
+            return rec
+
+        patches: dict[str, tuple[int, dict[str, Any]]] = {}
+        out_groups = []
+        denied: Deny | None = None
+        for g in groups:
+            counts = {"packs": len(g["packs"]), "updated": 0, "unchanged": 0, "read_only": 0, "no_passport": 0,
+                      "not_permitted": 0}
+            for pid in g["packs"]:
+                rec = target(pid)
+                if rec is None:
+                    counts["no_passport"] += 1  # a pack this node's ledger knows, whose passport lives elsewhere
+                    continue
+                d = decide(caller, "passport.update", Resource("passport", rec.id, operator=rec.economic_operator_id))
+                if isinstance(d, Deny):
+                    counts["not_permitted"] += 1
+                    denied = denied or d
+                elif rec.archived or rec.successor_id:
+                    counts["read_only"] += 1
+                elif rec.data.get("recycled_content") == g["fields"]:
+                    counts["unchanged"] += 1
+                else:
+                    patches[rec.id] = (g["year"], {"recycled_content": g["fields"]})
+                    counts["updated"] += 1
+            out_groups.append({"model_id": g["model_id"], "plant": g["plant"], "year": g["year"],
+                               "recycled_content": g["fields"], **counts})
+        if denied is not None and not any(g["packs"] - g["not_permitted"] - g["no_passport"] for g in out_groups):
+            raise deny(caller.anonymous, denied.reason)
+        how = f"from the ledger ({st.recycled_content_rule}, {st.mass_balance_period}, {st.mass_balance_allocation})"
+        versions = 0
+        for y in sorted({y for y, _ in patches.values()}):  # one transaction per year: its reason names the year
+            part = {pid: patch for pid, (py, patch) in patches.items() if py == y}
+            versions += self.passports.update_passports(part, caller, reason=f"Art. 8 recycled content {y} {how}")
+        return {"year": year, "settings": {"rule": st.recycled_content_rule, "period": st.mass_balance_period,
+                                           "allocation": st.mass_balance_allocation},
+                "groups": out_groups, "versions": versions, "reason": f"Art. 8 recycled content <year> {how}"}

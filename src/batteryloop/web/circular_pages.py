@@ -140,7 +140,9 @@ def compliance_page(request: Request, c: CallerDep, s: ServicesDep, model: str |
                     year: int | None = None, plant: str | None = None, rule: str | None = None) -> Response:
     """A model's compliance report (model-level, public): pass/fail per target, with references."""
     models = [m["model_id"] for m in s.passports.list_models(c)]
-    year = year or dt.date.today().year
+    # default: the latest year the model's packs were made (a year without packs has no recycled content)
+    year = year or (s.passports.latest_year(model) if model else None) or s.passports.latest_year() \
+        or dt.date.today().year
     rep = None
     if model:
         try:

@@ -68,6 +68,7 @@ MODEL_SECTIONS: list[tuple[str, list[str]]] = [
 BATTERY_SECTIONS: list[tuple[str, list[str]]] = [
     ("Identification", ["passport_id", "serial_number", "model_id", "economic_operator_id", "manufacture_date",
                         "manufacture_country", "manufacture_site", "mass_kg", "predecessor_ids", "successor_id"]),
+    ("Recycled content of this battery (Art. 8: its model, plant and year, from the ledger)", ["recycled_content"]),
     ("Status and state of health (legitimate interest)", ["status", "putting_into_service_date", "state_of_health"]),
     ("Usage (legitimate interest)", ["usage"]),
     ("Operator only", ["owner_id"]),

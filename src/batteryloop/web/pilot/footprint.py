@@ -36,5 +36,8 @@ def footprint(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
     models = {m["model_id"]: m for m in rep.get("models") or [] if isinstance(m, dict) and "model_id" in m}
     ds = rep.get("dataspace") if isinstance(rep.get("dataspace"), dict) else {}
     bridge = ds.get("bridge") if isinstance(ds.get("bridge"), dict) else None
-    return {"figures": figures, "fp": fp, "stages": STAGES, "models": models,
+    # a negative end-of-life stage is only possible when credits for recovered material were subtracted
+    credited = any(isinstance(v.get("end_of_life_kgco2e_per_kwh"), (int, float)) and v["end_of_life_kgco2e_per_kwh"] < 0
+                   for v in fp.values())
+    return {"figures": figures, "fp": fp, "stages": STAGES, "models": models, "credited": credited,
             "bridged": bridge.get("model_id") if bridge else None}

@@ -52,6 +52,24 @@ def health(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
             fig.update_layout(**_layout(title="Mean state of health by usage (packs in vehicles)",
                                         yaxis_title="state of health (%)", xaxis={"dtick": 1}))
             figures.append(_fig("health-usages", fig))
+        cohorts = _keys([r.get("cohorts") or {} for r in rows], skip=())
+        if cohorts:
+            fig = go.Figure()
+            for i, built in enumerate(cohorts):
+                pts = [(r["year"], r["cohorts"][built]) for r in rows if _enough((r.get("cohorts") or {}).get(built))]
+                fig.add_trace(go.Scatter(x=[v.get("age_years") for _, v in pts], y=[v.get("mean") for _, v in pts],
+                                         mode="lines+markers", name=f"built {built}",
+                                         line={"color": COLORS[i % len(COLORS)]},
+                                         customdata=[[y, v.get("n"), v.get("mean_cycles")] for y, v in pts],
+                                         hovertemplate="age %{x} (year %{customdata[0]}): mean %{y:.1f} % "
+                                                       "(%{customdata[1]} packs, %{customdata[2]} cycles)"
+                                                       "<extra>built " + built + "</extra>"))
+                for y, v in pts:
+                    table.append({"year": y, "group": f"built {built} (age {v.get('age_years')})", **v})
+            fig.update_layout(**_layout(title="Mean state of health by cohort (packs in vehicles, by the year they "
+                                              "were built) against their age",
+                                        yaxis_title="state of health (%)", xaxis={"dtick": 1, "title": "age (years)"}))
+            figures.append(_fig("health-cohorts", fig))
         sl = [(r["year"], r["second_life"]) for r in rows if isinstance(r.get("second_life"), dict)]
         if sl:
             ok = [(y, v) for y, v in sl if _enough(v)]

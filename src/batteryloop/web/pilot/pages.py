@@ -2,7 +2,8 @@
 run's stored report and hands it to the section's builder and template.
 
 The pages read :func:`batteryloop.sim.report.latest_report` (one JSON document per run in ``pilot_runs``)
-and draw it with plotly figures built by the section modules (server side, drawn by the bundled plotly.js
+— the outflows page also asks the ledger's live outflow report, the query ``GET /api/v1/trace/outflows``
+answers, so that the two agree — and draw it with plotly figures built by the section modules (server side, drawn by the bundled plotly.js
 through the ``_charts.html`` macro). They show aggregate figures and are public, with two exceptions that
 follow the platform's own access rules: the outflow findings (holders, countries, pack by pack) are
 answered to authorities and the node admin only, as ``GET /api/v1/trace/outflows`` is; and the per-pack
@@ -20,21 +21,22 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from ...access import Caller
+from ...access import Caller, Resource, authorize
 from ...api.deps import Services, page_caller, services
-from ...errors import NotFound
+from ...errors import InvalidData, NotFound
+from ...trace.outflows import to_csv
 from ..pages import _ctx, templates
 from .baas import baas
 from .charts import _plotly_version
-from .common import findings_visible
+from .common import FINDINGS, findings_visible
 from .dataspace import dataspace
 from .economics import economics
 from .footprint import footprint
 from .health import health
 from .materials import materials
-from .outflows import outflows
+from .outflows import live_report, outflows
 from .overview import overview
 from .routes import routes
 
@@ -98,7 +100,7 @@ def references_for(rep: dict[str, Any], section: str) -> list[dict[str, Any]]:
 
 
 # -------------------------------------------------------------------------------------------- pages
-BUILDERS: dict[str, Callable[[dict[str, Any], Caller], dict[str, Any]]] = {
+BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {
     "overview": overview, "health": health, "materials": materials, "footprint": footprint, "routes": routes,
     "baas": baas, "outflows": outflows, "dataspace": dataspace, "economics": economics,
 }
@@ -113,13 +115,13 @@ def _latest(s: Services) -> dict[str, Any] | None:
         return None
 
 
-def render(section: str, request: Request, c: Caller, s: Services) -> Response:
+def render(section: str, request: Request, c: Caller, s: Services, **extra: Any) -> Response:
     meta = next(x for x in SECTIONS if x[0] == section)
     base = {"sections": SECTIONS, "section": section, "page_title": meta[2]}
     rep = _latest(s)
     if rep is None:
         return templates.TemplateResponse(request, "pilot_none.html", _ctx(request, c, **base))
-    data = BUILDERS[section](rep, c)
+    data = BUILDERS[section](rep, c, **extra)
     refs = references_for(rep, section)
     return templates.TemplateResponse(request, f"pilot_{section}.html", _ctx(
         request, c, **base, rep=rep, run=_run_meta(rep), refs=refs, all_refs=rep.get("references") or [],
@@ -136,8 +138,34 @@ def _run_meta(rep: dict[str, Any]) -> dict[str, Any]:
             "names": rep.get("names") or {}}
 
 
+_RULE_PARAMS = ("as_of", "k", "floor_days", "default_days", "min_intervals", "removed_days", "min_transit_hours")
+
+
+def _outflows_page(request: Request, c: Caller, s: Services) -> Response:
+    """The live outflow report (the API's query, with the page's filters and page), beside the simulation's truth."""
+    live, error, args = live_report(s.trace, c, request.query_params)
+    everything = s.trace.outflows(**{k: v for k, v in args.items() if k in _RULE_PARAMS}, limit=None)
+    return render("outflows", request, c, s, live=live, error=error, args=args,
+                  flagged={f["pack"] for f in everything["findings"]})
+
+
+@router.get("/pilot/outflows.csv", response_class=PlainTextResponse)
+def outflows_csv(request: Request, c: CallerDep, s: ServicesDep) -> Response:
+    """The outflow findings of the page's filters as CSV (every finding unless a limit is given): to those who may
+    read them pack by pack (the policy point's ``pilot.findings.read``)."""
+    authorize(c, FINDINGS, Resource("pilot"))
+    rep, error, _ = live_report(s.trace, c, request.query_params, csv=True)
+    if error:
+        raise InvalidData(error, [])
+    return Response(to_csv(rep["findings"]), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="outflows-{rep["as_of"][:10]}.csv"',
+                             "X-Total-Count": str(rep["total"])})
+
+
 def _route(section: str, path: str) -> None:
     def page(request: Request, c: CallerDep, s: ServicesDep) -> Response:
+        if section == "outflows":
+            return _outflows_page(request, c, s)
         return render(section, request, c, s)
 
     page.__name__ = f"pilot_{section}"

@@ -55,34 +55,30 @@ def routes(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
                                     legend={"orientation": "h", "y": -0.15, "x": 0}, margin={"b": 80}))
         figures.append(_fig("routes-economics", fig))
     decisions = [d for d in rep.get("decisions_sample") or [] if isinstance(d, dict)]
-    groups: dict[tuple[Any, str], list[dict[str, Any]]] = defaultdict(list)
-    for d in decisions:
-        groups[(d.get("year"), str(d.get("route")))].append(d)
+    dg = rep.get("decision_groups") if isinstance(rep.get("decision_groups"), dict) else None
+    if dg is None:  # a report from before the aggregates: group the sample
+        dg = _groups_of(decisions)
     agg = []
-    for (year, route), ds in sorted(groups.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1])):
-        soh = [d["soh_pct"] for d in ds if isinstance(d.get("soh_pct"), (int, float))]
-        npv = [d["npv_usd"] for d in ds if isinstance(d.get("npv_usd"), (int, float))]
-        if len(ds) < MIN_GROUP:  # a mean over one or two packs would be their own state of health
-            soh, npv = [], []
-        agg.append({"year": year, "route": route, "route_label": route_label(route), "packs": len(ds),
-                    "grades": ", ".join(f"{g} {n}" for g, n in sorted(Counter(str(d.get("grade")) for d in ds).items())),
-                    "models": ", ".join(f"{m} {n}" for m, n in sorted(Counter(str(d.get("model")) for d in ds).items())),
-                    "mean_soh": sum(soh) / len(soh) if soh else None, "mean_npv": sum(npv) / len(npv) if npv else None})
-    by_route: dict[str, list[float]] = defaultdict(list)
-    for d in decisions:
-        if isinstance(d.get("soh_pct"), (int, float)):
-            by_route[str(d.get("route"))].append(float(d["soh_pct"]))
-    if by_route:
-        # quartiles computed here: the figure carries no pack's own state of health
+    for g in dg.get("rows") or []:
+        n = int(g["packs"])
+        agg.append({"year": g["year"], "route": g["route"], "route_label": route_label(g["route"]), "packs": n,
+                    "grades": ", ".join(f"{k} {v}" for k, v in sorted((g.get("grades") or {}).items())),
+                    "models": ", ".join(f"{k} {v}" for k, v in sorted((g.get("models") or {}).items())),
+                    # a mean over one or two packs would be their own state of health
+                    "mean_soh": g["soh_sum"] / n if n >= MIN_GROUP else None,
+                    "mean_npv": g["npv_sum_usd"] / n if n >= MIN_GROUP else None})
+    quart = dg.get("soh_by_route") or {}
+    if quart:
+        # quartiles computed over every decision by the report: the figure carries no pack's own state of health
         fig = go.Figure()
-        for i, (route, vals) in enumerate(sorted(by_route.items())):
-            if len(vals) < MIN_GROUP:
+        for i, (route, q) in enumerate(sorted(quart.items())):
+            if q["n"] < MIN_GROUP:
                 continue
-            q = _quartiles(vals)
-            fig.add_trace(go.Box(name=f"{route_label(route)} ({len(vals)})", x=[route_label(route)], q1=[q["q1"]], median=[q["median"]],
-                                 q3=[q["q3"]], lowerfence=[q["lowerfence"]], upperfence=[q["upperfence"]],
-                                 mean=[q["mean"]], marker_color=_route_color(route, i), boxpoints=False))
-        fig.update_layout(**_layout(title="State of health at retirement by route chosen (decisions in the sample; "
+            fig.add_trace(go.Box(name=f"{route_label(route)} ({q['n']})", x=[route_label(route)], q1=[q["q1"]],
+                                 median=[q["median"]], q3=[q["q3"]], lowerfence=[q["lowerfence"]],
+                                 upperfence=[q["upperfence"]], mean=[q["mean"]], marker_color=_route_color(route, i),
+                                 boxpoints=False))
+        fig.update_layout(**_layout(title="State of health at retirement by route chosen (every decision; "
                                           f"routes with {MIN_GROUP} packs or more)",
                                     yaxis_title="state of health (%)", showlegend=False))
         if fig.data:
@@ -90,7 +86,25 @@ def routes(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
     return {"figures": figures, "by_year": by_year, "kinds": kinds, "econ": econ, "agg": agg, "min_group": MIN_GROUP,
             "route_label": route_label,
             "decisions": decisions if findings_visible(c) else None, "n_decisions": len(decisions),
+            "n_grouped": sum(a["packs"] for a in agg),
             "total_decisions": (rep.get("summary") or {}).get("route_decisions")}
+
+
+def _groups_of(decisions: list[dict[str, Any]]) -> dict[str, Any]:
+    """The report's ``decision_groups`` rebuilt from a per-pack sample (reports written before it existed)."""
+    groups: dict[tuple[Any, str], list[dict[str, Any]]] = defaultdict(list)
+    for d in decisions:
+        groups[(d.get("year"), str(d.get("route")))].append(d)
+    rows = []
+    for (year, route), ds in sorted(groups.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1])):
+        rows.append({"year": year, "route": route, "packs": len(ds),
+                     "grades": Counter(str(d.get("grade")) for d in ds), "models": Counter(str(d.get("model")) for d in ds),
+                     "soh_sum": sum(_num(d.get("soh_pct")) for d in ds), "npv_sum_usd": sum(_num(d.get("npv_usd")) for d in ds)})
+    by_route: dict[str, list[float]] = defaultdict(list)
+    for d in decisions:
+        if isinstance(d.get("soh_pct"), (int, float)):
+            by_route[str(d.get("route"))].append(float(d["soh_pct"]))
+    return {"rows": rows, "soh_by_route": {r: {"n": len(v), **_quartiles(v)} for r, v in by_route.items()}}
 
 
 def route_label(route: Any) -> str:

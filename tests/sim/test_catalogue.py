@@ -1,0 +1,46 @@
+"""The demo catalogue's safety data (Annex XIII 1(b): hazardous substances, extinguishing agent) as a fire
+officer or a dismantler would read them."""
+
+from __future__ import annotations
+
+import pytest
+
+from batteryloop.passport.model import BatteryModelData
+from batteryloop.passport.validators import cas_check_digit_ok
+from batteryloop.sim.pilot import battery_models
+
+METAL_CAS = {"7440-48-4": "cobalt", "7440-02-0": "nickel", "7439-96-5": "manganese"}
+
+
+@pytest.mark.parametrize("m", battery_models(), ids=lambda m: m["model_id"])
+def test_hazardous_substances_name_the_cathodes_nickel_and_cobalt_compounds(m: dict) -> None:
+    BatteryModelData.model_validate(m)
+    cathode = m["detailed_composition"]["cathode"][0]
+    formula = cathode["material"]
+    hazards = m["hazardous_substances"]
+    for h in hazards:
+        assert cas_check_digit_ok(h["cas_number"]), h
+        # a compound is never declared under a metal's CAS number (cobalt compounds were under cobalt's)
+        assert not ("compound" in h["name"] and h["cas_number"] in METAL_CAS), h
+    if "Ni" in formula:  # NMC and NCA: the cathode oxide is a nickel (and cobalt) compound, Carc. 1A by CLP
+        cath = [h for h in hazards if h["location"] == "cathode"]
+        assert len(cath) == 1 and "nickel" in cath[0]["name"] and "cobalt" in cath[0]["name"]
+        assert cath[0]["cas_number"] == cathode["cas_number"]  # the substance the composition names
+        assert "Carc. 1A" in cath[0]["hazard_class"]
+    else:  # LFP: no nickel or cobalt
+        assert not any("nickel" in h["name"] or "cobalt" in h["name"] for h in hazards)
+
+
+def test_layered_oxide_cathodes_have_their_own_cas_numbers() -> None:
+    """NMC is cobalt lithium manganese nickel oxide (CAS 182442-95-1), NCA aluminium cobalt lithium nickel
+    oxide (CAS 193214-24-3): the NMC811 model used NCA's number."""
+    cas = {m["chemistry"]: m["detailed_composition"]["cathode"][0]["cas_number"] for m in battery_models()}
+    assert cas["NMC811"] == "182442-95-1" and cas["NCA"] == "193214-24-3" and cas["LFP"] == "15365-14-7"
+
+
+@pytest.mark.parametrize("m", battery_models(), ids=lambda m: m["model_id"])
+def test_no_carbon_dioxide_for_lithium_ion_fires(m: dict) -> None:
+    """CO2 neither cools a lithium-ion pack nor stops thermal runaway; cooling with water is the agent."""
+    agents = " ".join(m["extinguishing_agent"]).lower()
+    assert "co2" not in agents and "carbon dioxide" not in agents
+    assert "water" in agents
