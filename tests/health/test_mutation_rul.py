@@ -402,3 +402,13 @@ def test_late_double_exponential_interval_by_hand() -> None:
     assert r.method == "mean of double exponential and linear fits; interval = union of their residual-bootstrap intervals"
     assert r.predicted_eol_cycle == pytest.approx((e_dexp + e_line) / 2, abs=1e-9)
     assert (r.lower, r.upper) == pytest.approx((min(lo, e_dexp), max(hi, e_dexp)), abs=1e-9)
+
+
+def test_true_end_of_life_starts_from_the_median_of_the_first_five_capacities() -> None:
+    """A monotone fade is its own median-filtered curve. Initial capacity = median of the first five
+    (1.00, 0.99, 0.98, 0.97, 0.96) = 0.98 Ah, so the 80 % line is 0.784 Ah and cycle 9 (0.782 Ah) is the first
+    below it. Six values would give a median of 0.975 Ah and a line at 0.780 Ah: cycle 10 instead."""
+    q = np.array([1.00, 0.99, 0.98, 0.97, 0.96, 0.95, 0.90, 0.85, 0.782, 0.70])
+    assert true_eol_cycle(np.arange(1, 11, dtype=float), q) == 9.0
+    # a given initial capacity replaces the median: 0.8 × 0.97 = 0.776 Ah → cycle 10 (0.70) is the first below
+    assert true_eol_cycle(np.arange(1, 11, dtype=float), q, initial_ah=0.97) == 10.0
