@@ -247,36 +247,41 @@ class Tck:
     def script(self, key: str) -> dict[str, Any] | None:
         return _BY_ID.get(key)
 
-    # ------------------------------------------------------------------ provider: negotiation
-    def provider_step(self, event: str, n: Negotiation, background: Callable[..., None] | None = None) -> bool:
-        """Run the scenario's step for ``event`` on provider negotiation ``n``; False: do the ordinary thing."""
+    # ------------------------------------------------------------------ negotiations
+    def _step(self, event: str, n: Negotiation, background: Callable[..., None] | None,
+              actions: dict[str, Callable[[], Any]]) -> bool:
+        """Run the scenario's step for ``event`` on negotiation ``n`` in the background, after SETTLE_S; False:
+        the scenario has no step there (do the ordinary thing); ``"none"``: do nothing."""
         s = self.script(n.dataset_id)
         step = None if s is None else s.get(event)
         if step is None:
             return False
+        if step == "none":
+            return True
+        act = actions.get(step)
+        if act is None:
+            raise ValueError(f"unknown TCK step {step!r} for {event} (known: none, {', '.join(actions)})")
+
+        def settled() -> None:
+            time.sleep(SETTLE_S)
+            act()
+        (background or self._later)(settled)
+        return True
+
+    # ------------------------------------------------------------------ provider: negotiation
+    def provider_step(self, event: str, n: Negotiation, background: Callable[..., None] | None = None) -> bool:
+        """Run the scenario's step for ``event`` on provider negotiation ``n``; False: do the ordinary thing."""
         node = self.node
 
-        def run(fn: Callable[..., Any], *args: Any) -> None:
-            def settled() -> None:
-                time.sleep(SETTLE_S)
-                fn(*args)
-            (background or self._later)(settled)
-        if step == "offer":
-            run(node._counter_offer, n.pid, n, ["TCK scenario: the provider offers"])
-        elif step == "agree":
-            run(node._agree, n.pid, n)
-        elif step == "finalize":
-            run(node._finalize, n.pid, n)
-        elif step == "terminate":
-            run(self._terminate_negotiation, n.pid)
-        elif step == "offer+terminate":
-            def offer_then_terminate() -> None:
-                node._counter_offer(n.pid, n, ["TCK scenario: the provider offers"])
-                self._terminate_negotiation(n.pid)
-            run(offer_then_terminate)
-        elif step != "none":
-            raise ValueError(f"unknown TCK step {step!r}")
-        return True
+        def offer() -> None:
+            node._counter_offer(n.pid, n, ["TCK scenario: the provider offers"])
+
+        def offer_then_terminate() -> None:
+            offer()
+            self._terminate_negotiation(n.pid)
+        return self._step(event, n, background, {
+            "offer": offer, "agree": lambda: node._agree(n.pid, n), "finalize": lambda: node._finalize(n.pid, n),
+            "terminate": lambda: self._terminate_negotiation(n.pid), "offer+terminate": offer_then_terminate})
 
     def _terminate_negotiation(self, pid: str) -> None:
         # the TCK registers its handler for our termination only after our answer to the message that
@@ -299,29 +304,14 @@ class Tck:
         self._later(go)
 
     def consumer_step(self, event: str, n: Negotiation, background: Callable[..., None] | None = None) -> bool:
-        s = self.script(n.dataset_id)
-        step = None if s is None else s.get(event)
-        if step is None:
-            return False
+        """Run the scenario's step for ``event`` on consumer negotiation ``n``; False: do the ordinary thing."""
         node = self.node
-
-        def run(fn: Callable[..., Any], *args: Any) -> None:
-            def settled() -> None:
-                time.sleep(SETTLE_S)
-                fn(*args)
-            (background or self._later)(settled)
-        if step == "accept":
-            run(lambda: node.accept_offer(n.pid, wait_s=0))
-        elif step == "counter":
-            run(lambda: node.counter_offer(n.pid, {k: v for k, v in (n.offer or {}).items()
-                                                    if k not in ("assigner", "assignee")}, wait_s=0))
-        elif step == "verify":
-            run(node._verify_agreement, n.pid, n)
-        elif step == "terminate":
-            run(self._terminate_negotiation, n.pid)
-        elif step != "none":
-            raise ValueError(f"unknown TCK step {step!r}")
-        return True
+        return self._step(event, n, background, {
+            "accept": lambda: node.accept_offer(n.pid, wait_s=0),
+            "counter": lambda: node.counter_offer(n.pid, {k: v for k, v in (n.offer or {}).items()
+                                                          if k not in ("assigner", "assignee")}, wait_s=0),
+            "verify": lambda: node._verify_agreement(n.pid, n),
+            "terminate": lambda: self._terminate_negotiation(n.pid)})
 
     # ------------------------------------------------------------------ transfers
     def provider_transfer(self, t: Transfer, background: Callable[..., None]) -> bool:
