@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from batteryloop.access import Caller
-from batteryloop.sim.report import _decision_groups, _sample_by_year
+from batteryloop.sim.report import decision_groups, _sample_by_year
 from batteryloop.web.pilot.routes import routes
 
 
@@ -24,7 +24,7 @@ def _decisions() -> list[dict]:
 def test_groups_by_hand() -> None:
     """reuse 2025: 45 packs, SoH values 80..89 four and a half times over: sum = 4 × 845 + (80+…+84) = 3,380 + 410
     = 3,790, mean 84.22; quartiles over the 45 values (numpy's linear percentile): median 84."""
-    g = _decision_groups(_decisions())
+    g = decision_groups(_decisions())
     rows = {(r["year"], r["route"]): r for r in g["rows"]}
     assert [(k, r["packs"]) for k, r in rows.items()] == [((2025, "recycle_hydro"), 5), ((2025, "reuse"), 45),
                                                           ((2026, "repurpose"), 2)]
@@ -39,7 +39,7 @@ def test_page_counts_every_decision_not_the_sample() -> None:
     decisions = _decisions()
     sample = _sample_by_year(decisions, 40)
     assert len(sample) == 42  # 40 of 2025's 50 (all re-used: the recycled ones came last), 2 of 2026
-    rep = {"decisions_sample": sample, "decision_groups": _decision_groups(decisions),
+    rep = {"decisions_sample": sample, "decision_groups": decision_groups(decisions),
            "summary": {"route_decisions": len(decisions)}}
     page = routes(rep, Caller(None, frozenset()))
     agg = {(a["year"], a["route"]): a for a in page["agg"]}
@@ -48,3 +48,11 @@ def test_page_counts_every_decision_not_the_sample() -> None:
     assert agg[(2026, "repurpose")]["mean_soh"] is None  # two packs: their own figures, withheld
     assert page["n_grouped"] == 52 == page["total_decisions"]
     assert page["decisions"] is None  # an anonymous reader gets no pack-by-pack list
+
+
+def test_a_report_from_before_the_aggregates_is_grouped_from_its_sample() -> None:
+    """Reports stored before ``decision_groups`` existed: the page groups the sample the report's way."""
+    sample = _sample_by_year(_decisions(), 40)
+    page = routes({"decisions_sample": sample, "summary": {"route_decisions": 52}}, Caller(None, frozenset()))
+    agg = {(a["year"], a["route"]): a["packs"] for a in page["agg"]}
+    assert agg == {(2025, "reuse"): 40, (2026, "repurpose"): 2} and page["n_grouped"] == 42

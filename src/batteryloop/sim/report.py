@@ -58,7 +58,7 @@ def _sample_by_year(decisions: list[dict[str, Any]], per_year: int) -> list[dict
     return out
 
 
-def _decision_groups(decisions: list[dict[str, Any]]) -> dict[str, Any]:
+def decision_groups(decisions: list[dict[str, Any]]) -> dict[str, Any]:
     """Every route decision, aggregated: per year and route the packs, their grades and models, the sums behind
     the mean state of health and NPV; per route the quartiles of the state of health at retirement. The page
     shows these (never a pack's own figure); the per-pack sample stays for overseers."""
@@ -165,7 +165,7 @@ def build_report(run: Any, duration_s: float) -> dict[str, Any]:
                                 "mean_npv_usd": round(v["npv_usd"] / v["packs"], 2) if v["packs"] else None}
                             for k, v in sorted(by_route.items())},
         "decisions_sample": _sample_by_year(run.decisions, 40),
-        "decision_groups": _decision_groups(run.decisions),
+        "decision_groups": decision_groups(run.decisions),
         "cash_flows": cash,
         "baas_by_year": run.baas_by_year,
         "second_life_by_year": run.second_life_by_year,

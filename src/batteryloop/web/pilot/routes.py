@@ -3,21 +3,12 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from typing import Any
 
 from ...access import Caller
 from ...circular import route_options
 from .charts import COLORS, _count_axis, _fig, _layout, _rgba
 from .common import MIN_GROUP, _keys, _num, _year_rows, findings_visible
-
-
-def _quartiles(values: list[float]) -> dict[str, float]:
-    import numpy as np
-
-    a = np.asarray(values, dtype=float)
-    return {"q1": float(np.percentile(a, 25)), "median": float(np.percentile(a, 50)), "q3": float(np.percentile(a, 75)),
-            "lowerfence": float(a.min()), "upperfence": float(a.max()), "mean": float(a.mean())}
 
 
 def routes(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
@@ -56,8 +47,10 @@ def routes(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
         figures.append(_fig("routes-economics", fig))
     decisions = [d for d in rep.get("decisions_sample") or [] if isinstance(d, dict)]
     dg = rep.get("decision_groups") if isinstance(rep.get("decision_groups"), dict) else None
-    if dg is None:  # a report from before the aggregates: group the sample
-        dg = _groups_of(decisions)
+    if dg is None:  # a report from before the aggregates: group its sample the report's way
+        from ...sim.report import decision_groups
+
+        dg = decision_groups(decisions)
     agg = []
     for g in dg.get("rows") or []:
         n = int(g["packs"])
@@ -88,23 +81,6 @@ def routes(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
             "decisions": decisions if findings_visible(c) else None, "n_decisions": len(decisions),
             "n_grouped": sum(a["packs"] for a in agg),
             "total_decisions": (rep.get("summary") or {}).get("route_decisions")}
-
-
-def _groups_of(decisions: list[dict[str, Any]]) -> dict[str, Any]:
-    """The report's ``decision_groups`` rebuilt from a per-pack sample (reports written before it existed)."""
-    groups: dict[tuple[Any, str], list[dict[str, Any]]] = defaultdict(list)
-    for d in decisions:
-        groups[(d.get("year"), str(d.get("route")))].append(d)
-    rows = []
-    for (year, route), ds in sorted(groups.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1])):
-        rows.append({"year": year, "route": route, "packs": len(ds),
-                     "grades": Counter(str(d.get("grade")) for d in ds), "models": Counter(str(d.get("model")) for d in ds),
-                     "soh_sum": sum(_num(d.get("soh_pct")) for d in ds), "npv_sum_usd": sum(_num(d.get("npv_usd")) for d in ds)})
-    by_route: dict[str, list[float]] = defaultdict(list)
-    for d in decisions:
-        if isinstance(d.get("soh_pct"), (int, float)):
-            by_route[str(d.get("route"))].append(float(d["soh_pct"]))
-    return {"rows": rows, "soh_by_route": {r: {"n": len(v), **_quartiles(v)} for r, v in by_route.items()}}
 
 
 def route_label(route: Any) -> str:
