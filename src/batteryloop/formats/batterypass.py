@@ -145,7 +145,9 @@ def _address(c: Collector, addr: Any, p: str) -> tuple[str | None, str | None]:
     street = c.text(addr.get("streetAddress"), f"{p}.streetAddress")
     code = c.text(addr.get("postalCode"), f"{p}.postalCode")
     country = c.text(addr.get("addressCountry"), f"{p}.addressCountry")
-    line = ", ".join(x for x in (street, " ".join(y for y in (code,) if y), country) if x)
+    if street and code and code in street:
+        code = None  # our export writes "<street>, <postal code> <town>" (the entity has no town): not twice
+    line = ", ".join(x for x in (street, code, country) if x)
     return line or None, country
 
 
@@ -160,6 +162,9 @@ def _country(c: Collector, text: str | None, p: str) -> str | None:
         c.error(p, "country", f"{t!r} is neither an ISO 3166-1 alpha-2 code nor a country name batteryloop knows",
                 t, "battery.manufacture_country")
     return code
+
+
+_GMONTH_RE = re.compile(r"^--(0[1-9]|1[0-2])(Z|[+-](0\d|1[0-3]):[0-5]\d|[+-]14:00)?$")
 
 
 def _general(c: Collector, d: Mapping[str, Any], m: str) -> None:
@@ -185,6 +190,9 @@ def _general(c: Collector, d: Mapping[str, Any], m: str) -> None:
         c.put("model.manufacturer_id", c.text(mi.get("identifier"), f"{p}.identifier"), f"{p}.identifier")
         line, _ = _address(c, mi.get("postalAddress"), f"{p}.postalAddress")
         c.put("model.manufacturer_address", line, f"{p}.postalAddress")
+        for k in ("emailAddress", "webAddress"):
+            if mi.get(k) is not None:
+                c.report.unmap(f"{p}.{k}", mi[k], "batteryloop keeps the manufacturer's name, identifier and address")
     elif mi is not None:
         c.error(f"{m}.manufacturerInformation", "type", "must be an object (contactName, postalAddress, identifier)",
                 None, "model.manufacturer_name")
@@ -198,22 +206,36 @@ def _general(c: Collector, d: Mapping[str, Any], m: str) -> None:
             c.error(f"{m}.batteryStatus", "enum", f"{st!r} is not Original, Repurposed, Reused, Remanufactured or "
                     "Waste", st, "battery.status")
     c.put("model.mass_kg", c.number(g("batteryMass"), f"{m}.batteryMass", "model.mass_kg"), f"{m}.batteryMass")
-    line, country = _address(c, g("manufacturingPlace"), f"{m}.manufacturingPlace")
-    c.put("battery.manufacture_site", line, f"{m}.manufacturingPlace")
-    c.put("battery.manufacture_country", _country(c, country, f"{m}.manufacturingPlace.addressCountry"),
-          f"{m}.manufacturingPlace.addressCountry")
+    place = g("manufacturingPlace")
+    if isinstance(place, Mapping):
+        # the site is the street line (and postal code); the country goes to its own field, not into the site
+        q = f"{m}.manufacturingPlace"
+        site, _ = _address(c, {k: v for k, v in place.items() if k != "addressCountry"}, q)
+        c.put("battery.manufacture_site", site, f"{q}.streetAddress")
+        country = c.text(place.get("addressCountry"), f"{q}.addressCountry")
+        c.put("battery.manufacture_country", _country(c, country, f"{q}.addressCountry"), f"{q}.addressCountry")
+    elif place is not None:
+        _address(c, place, f"{m}.manufacturingPlace")
     oi = g("operatorInformation")
     if isinstance(oi, Mapping):
         p = f"{m}.operatorInformation"
         c.put("battery.economic_operator_id", c.text(oi.get("identifier"), f"{p}.identifier"), f"{p}.identifier")
-        for k in ("contactName", "postalAddress"):
+        for k in ("contactName", "postalAddress", "emailAddress", "webAddress"):
             if oi.get(k) is not None:
                 c.report.unmap(f"{p}.{k}", oi[k], "batteryloop keeps the economic operator's identifier only")
     ps = c.datetime(g("puttingIntoService"), f"{m}.puttingIntoService", "battery.putting_into_service_date")
     c.put("battery.putting_into_service_date", ps[:10] if ps else None, f"{m}.puttingIntoService")
     w = g("warrentyPeriod", g("warrantyPeriod"))
     src = f"{m}.{'warrentyPeriod' if 'warrentyPeriod' in d else 'warrantyPeriod'}"
-    months = c.number(w, src, "model.warranty_years")
+    if isinstance(w, str):  # the schema's xsd:gMonth with the unit month: "--06" is six months
+        gm = _GMONTH_RE.match(w.strip())
+        if gm is None:
+            c.error(src, "batterypass:gmonth", f"{w!r} is not a month count --01 … --12 (xsd:gMonth)", w,
+                    "model.warranty_years")
+            return
+        months: float | None = float(gm.group(1))
+    else:  # a number of months (batteryloop before the 1.2 schemas); the schema check names it
+        months = c.number(w, src, "model.warranty_years")
     if months is not None:
         if months <= 0:
             c.error(src, "greater_than", f"a warranty of {months} months is not positive", months, "model.warranty_years")
@@ -537,6 +559,24 @@ def _circularity(c: Collector, d: Mapping[str, Any], m: str) -> None:
     c.put("model.renewable_content_pct", _percent(c, d.get("renewableContent"), src, "model.renewable_content_pct"), src)
 
 
+def _cas(c: Collector, value: Any, p: str) -> str | None:
+    """A CAS number, or ``None`` with a warning: a wrong identifier (an EC number ``NNN-NNN-N``, a bad check
+    digit) loses the identifier, never the material or substance it names — in strict mode too."""
+    from ..passport.validators import validate_cas
+
+    text = c.text(value, p)
+    if text is None:
+        return None
+    try:
+        return validate_cas(text)
+    except ValueError as exc:
+        ec = " (it has the form of an EC number, NNN-NNN-N)" if re.fullmatch(r"\d{3}-\d{3}-\d", text) else ""
+        c.report.dropped.append({"field": p, "rule": "batterypass:cas", "value": text, "severity": "warning",
+                                 "message": f"{p}: {exc}{ec}: the identifier is left out, the entry is kept "
+                                            "(a warning, not a refusal)"})
+        return None
+
+
 def _materials(c: Collector, d: Mapping[str, Any], m: str) -> None:
     from .catenax import parse_chemistry
 
@@ -573,7 +613,7 @@ def _materials(c: Collector, d: Mapping[str, Any], m: str) -> None:
             c.report.unmap(f"{p}.batteryMaterialLocation.componentId", where["componentId"], "no batteryloop field")
         name = c.text(mt.get("batteryMaterialName"), f"{p}.batteryMaterialName")
         share: dict[str, Any] = {"material": name,
-                                 "cas_number": c.text(mt.get("batteryMaterialIdentifier"), f"{p}.batteryMaterialIdentifier")}
+                                 "cas_number": _cas(c, mt.get("batteryMaterialIdentifier"), f"{p}.batteryMaterialIdentifier")}
         grams = c.number(mt.get("batteryMaterialMass"), f"{p}.batteryMaterialMass")
         if grams is not None:
             share["mass_kg"] = r9(grams / 1000.0)  # the 1.2 model declares grams
@@ -589,7 +629,7 @@ def _materials(c: Collector, d: Mapping[str, Any], m: str) -> None:
     for p, h in _entities(c, d.get("hazardousSubstances"), f"{m}.hazardousSubstances", "HazardousSubstanceEntity",
                           "model.hazardous_substances"):
         e: dict[str, Any] = {"name": c.text(h.get("hazardousSubstanceName"), f"{p}.hazardousSubstanceName"),
-                             "cas_number": c.text(h.get("hazardousSubstanceIdentifier"), f"{p}.hazardousSubstanceIdentifier")}
+                             "cas_number": _cas(c, h.get("hazardousSubstanceIdentifier"), f"{p}.hazardousSubstanceIdentifier")}
         e["concentration_pct"] = c.number(h.get("hazardousSubstanceConcentration"), f"{p}.hazardousSubstanceConcentration")
         where = h.get("hazardousSubstanceLocation")
         if isinstance(where, Mapping):
@@ -605,8 +645,12 @@ def _materials(c: Collector, d: Mapping[str, Any], m: str) -> None:
             impact = None
         impact = [c.text(x, f"{p}.hazardousSubstanceImpact[{i}]") for i, x in enumerate(impact or [])]
         impact = [x for x in impact if x]
-        e["hazard_class"] = cls or (impact[0] if impact else None)
-        for i, x in enumerate(impact[1:] if not cls else impact, start=1 if not cls else 0):
+        # the impact statement when it is the CLP text of the class (as our export writes it), else the class
+        first = impact[0] if impact and (cls is None or clp_class(impact[0]) == cls) else None
+        e["hazard_class"] = first or cls
+        for i, x in enumerate(impact):
+            if i == 0 and first:
+                continue
             c.report.unmap(f"{p}.hazardousSubstanceImpact[{i}]", x, "batteryloop keeps one hazard class per "
                            "substance (the class, else the first impact statement)")
         c.append("model.hazardous_substances", {k: v for k, v in e.items() if v is not None}, p)
@@ -633,6 +677,42 @@ def _labels(c: Collector, d: Mapping[str, Any], m: str) -> None:
             c.report.unmap(f"{p}.labelingSymbol", lab["labelingSymbol"], "batteryloop keeps no label images")
 
 
+_LONG_INT_DIGITS = 400  # a float's range: the consortium's generator writes -1.797…E308 as a 309-digit integer
+
+
+def _load(payload: Any, c: Collector) -> dict[str, Any]:
+    """The payload as an object. Lenient: an integer longer than the JSON reader's guard (50 digits) but within a
+    float's range is read as a float (reported), so the rest of the payload is still imported."""
+    from ..errors import InvalidData
+
+    try:
+        return load_object(payload, "Battery Pass 1.2")
+    except InvalidData as e:
+        if not c.lenient or not any(x.get("rule") == "json:int_digits" for x in e.errors or []) \
+                or isinstance(payload, Mapping | list):
+            raise
+        refused = e
+    import json
+
+    from ._io import decode
+
+    text = decode(bytes(payload)) if isinstance(payload, bytes | bytearray) else str(payload).lstrip("\ufeff")
+
+    def long_int(digits: str) -> int | float:
+        if len(digits.lstrip("-")) <= 50:
+            return int(digits)
+        if len(digits.lstrip("-")) > _LONG_INT_DIGITS:
+            raise refused
+        c.report.unmap("(payload)", digits[:20] + "…", f"an integer of {len(digits.lstrip('-'))} digits, read as "
+                       "the float it is (lenient)")
+        return float(digits)
+
+    obj = json.loads(text, parse_int=long_int)
+    if not isinstance(obj, Mapping):
+        raise refused
+    return dict(obj)
+
+
 _READERS = {"general_product_information": _general, "carbon_footprint": _footprint,
             "performance_and_durability": _performance, "circularity": _circularity,
             "material_composition": _materials, "supply_chain_due_diligence": _due_diligence,
@@ -641,10 +721,22 @@ _READERS = {"general_product_information": _general, "carbon_footprint": _footpr
 
 def import_payload(payload: Any, *, lenient: bool = False, defaults: Mapping[str, Any] | None = None,
                    **_: Any) -> ImportResult:
-    """Battery Pass 1.2 module payloads → our parts (strict by default; ``lenient`` drops and reports)."""
-    doc = load_object(payload, "Battery Pass 1.2")
-    modules = split_modules(doc)
+    """Battery Pass 1.2 module payloads → our parts.
+
+    Every module is checked against the consortium's 1.2 schema (:mod:`.batterypass_schema`). Strict (the
+    default) refuses a payload with any schema violation — a missing required property too — or any value
+    batteryloop cannot take, naming every one (path and message) in one :class:`InvalidData`. Lenient imports
+    what it can: schema violations are listed in ``report.schema_errors`` (warnings), each value left out in
+    ``report.dropped`` with its reason, each field batteryloop has no place for in ``report.unmapped``.
+
+    A payload without ``batteryStatus`` builds no battery (``report.missing`` names ``battery.status``) unless
+    the status is given as a default: batteryloop never reads an absent status as 'original'.
+    """
+    from . import batterypass_schema
+
     c = Collector("batterypass", lenient)
+    doc = _load(payload, c)
+    modules = split_modules(doc)
     if not modules:
         c.error("(root)", "format:batterypass", f"no Battery Pass 1.2 module in the payload (top-level keys: "
                 f"{', '.join(list(doc)[:8])})", None)
@@ -652,9 +744,19 @@ def import_payload(payload: Any, *, lenient: bool = False, defaults: Mapping[str
         if not isinstance(body, Mapping):
             c.error(module, "type", f"a Battery Pass module must be a JSON object, got {type(body).__name__}", None)
             continue
+        for e in batterypass_schema.errors(module, body):
+            if lenient:
+                c.report.schema_errors.append(e)
+            else:
+                c.errors.append(e)
         _READERS[module](c, body, module)
     c.order("battery.manufacture_date", "battery.putting_into_service_date", strict=False)
-    return c.finish(defaults)
+    status_given = c.has("battery.status") or "status" in (defaults or {}) or "battery.status" in (defaults or {})
+    res = c.finish(defaults)
+    if not status_given and res.battery is not None:
+        res.report.missing.append("battery.status")
+        res.battery = None
+    return res
 
 
 # ============================================================================ export
