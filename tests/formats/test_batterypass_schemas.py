@@ -301,3 +301,13 @@ def test_round_trip_through_a_fresh_store_keeps_what_the_format_carries(tier: st
                         want[f] = {k: v for k, v in want[f].items() if k in ("energy_throughput_kwh", "negative_events")}
                 assert got.get(f) == want.get(f), (kind, tier, f)
             assert not got["manufacture_site"].endswith(", " + b.manufacture_country)
+
+
+def test_import_standard_help_lists_batterypass() -> None:
+    from typer.testing import CliRunner
+
+    from batteryloop.cli import app
+
+    res = CliRunner().invoke(app, ["passport", "import-standard", "--help"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0
+    assert "auto, catenax, idta-samm, batterypass, aas-json or aasx" in " ".join(res.output.split())
