@@ -168,8 +168,18 @@ _GMONTH_RE = re.compile(r"^--(0[1-9]|1[0-2])(Z|[+-](0\d|1[0-3]):[0-5]\d|[+-]14:0
 
 
 def _general(c: Collector, d: Mapping[str, Any], m: str) -> None:
+    from ..passport.identifiers import UniqueIdentifier
+
     g = d.get
-    c.put("battery.passport_id", c.text(g("productIdentifier"), f"{m}.productIdentifier"), f"{m}.productIdentifier")
+    pid = c.text(g("productIdentifier"), f"{m}.productIdentifier", "battery.passport_id")
+    if pid is not None:
+        try:
+            UniqueIdentifier.parse(pid)  # ISO/IEC 15459 (Art. 77(3)), as the passport store requires it
+        except ValueError as exc:
+            c.error(f"{m}.productIdentifier", "identifier", f"{exc} (ISO/IEC 15459: issuing agency code, company, "
+                    "serial)", pid, "battery.passport_id")
+            pid = None
+    c.put("battery.passport_id", pid, f"{m}.productIdentifier")
     if g("batteryPassportIdentifier") is not None:
         c.report.unmap(f"{m}.batteryPassportIdentifier", g("batteryPassportIdentifier"),
                        "a second (URN) passport identifier: batteryloop keeps one, productIdentifier")
@@ -283,6 +293,10 @@ _RATED = (  # property, our field, scale
     ("cRateLifeCycleTest", "model.cycle_life_c_rate", 1.0),
     ("roundtripEfficiency", "model.initial_round_trip_efficiency_pct", 1.0),
 )
+#: ratings above these are no battery's (generated examples write the float maximum): (limit, unit)
+_PLAUSIBLE = {"ratedMaximumPower": (1e5, "kW"), "ratedEnergy": (1e5, "kWh"), "ratedCapacity": (1e6, "Ah"),
+              "nominalVoltage": (2000.0, "V"), "minimumVoltage": (2000.0, "V"), "maximumVoltage": (2000.0, "V"),
+              "cRateLifeCycleTest": (100.0, "C")}
 _RATED_UNMAPPED = {
     "originalPowerCapability": "power capability at a SoC: the 1.2 model declares percent as its unit, not W",
     "powerCapabilityRatio": "ratio of power to energy: batteryloop does not hold it",
@@ -311,6 +325,11 @@ def _performance(c: Collector, d: Mapping[str, Any], m: str) -> None:
     p = f"{m}.{tk}"
     for prop, target, scale in _RATED:
         v = c.number(t.get(prop), f"{p}.{prop}", target)
+        top = _PLAUSIBLE.get(prop)
+        if v is not None and top is not None and abs(v) > top[0]:
+            c.error(f"{p}.{prop}", "plausible_range", f"{v:g} {top[1]} is not a plausible rating for a battery "
+                    f"(above {top[0]:g} {top[1]}: the float maximum of a generated example?)", v, target)
+            continue
         c.put(target, r9(v * scale) if v is not None else None, f"{p}.{prop}")
     cyc = c.integer(t.get("expectedNumberOfCycles"), f"{p}.expectedNumberOfCycles", "model.expected_lifetime_cycles")
     c.put("model.expected_lifetime_cycles", cyc, f"{p}.expectedNumberOfCycles")
@@ -832,8 +851,7 @@ def _stamp(value: Any) -> str:
 def _export_general(parts: PassportParts, report: MappingReport) -> dict[str, Any]:
     m, b = parts.model, parts.battery
     g: dict[str, Any] = {}
-    pid = b.get("passport_id") or (f"{b['economic_operator_id']}.{b['serial_number']}"
-                                   if b.get("economic_operator_id") and b.get("serial_number") else None)
+    pid = b.get("passport_id")  # the ISO/IEC 15459 identifier; without one, productIdentifier is left out
     if pid:
         g["productIdentifier"] = pid
         g["batteryPassportIdentifier"] = passport_urn(pid)
