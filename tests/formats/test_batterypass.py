@@ -1,5 +1,6 @@
-"""Battery Pass consortium data model 1.2 importer: our own payloads written from the published SAMM
-property names (no official payload is in ../shared), in UTF-8, UTF-8 with BOM and UTF-16 LE/BE with BOM."""
+"""Battery Pass consortium data model 1.2 importer: our own payloads, written from the published SAMM property
+names with realistic values and complete to the consortium's 1.2 schemas (the official examples are generator
+output, tested in test_batterypass_schemas.py), in UTF-8, UTF-8 with BOM and UTF-16 LE/BE with BOM."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
-"""Battery Pass consortium data model 1.2 (batterypass/BatteryPassDataModel, CC-BY-NC-4.0): import.
+"""Battery Pass consortium data model 1.2 (batterypass/BatteryPassDataModel @ 4c96de2, CC-BY-4.0): export and import.
 
-Learned from the published SAMM aspect models (``io.BatteryPass.<Module>/1.2.0/*.ttl``); no official
-payload is in ``../shared``, and the repository's generated JSON files (payloads, JSON schemas) are
-UTF-16 — exactly why every importer here reads UTF-8, UTF-8 with BOM and UTF-16 LE/BE with BOM.
+Source: the consortium's SAMM aspect models (``io.BatteryPass.<Module>/1.2.0/*.ttl``) and their generated JSON
+schemas, vendored in ``batterypass_1_2/`` and applied by :mod:`.batterypass_schema` (draft-04, formats checked).
+The generated JSON files are UTF-16 — exactly why every importer here reads UTF-8, UTF-8 with BOM and UTF-16
+LE/BE with BOM.
 
 Input: one module payload, or an object of several keyed by module name (``generalProductInformation``
 / ``GeneralProductInformation``, ``carbonFootprint``, ``performanceAndDurability``, ``circularity``,
@@ -14,7 +15,7 @@ Mapped field by field (SAMM property names of 1.2.0, including their spelling, e
 * **GeneralProductInformation**: productIdentifier → passport_id; batteryCategory; manufacturerInformation
   (contactName, identifier, postalAddress{streetAddress, postalCode, addressCountry}); manufacturingDate;
   batteryStatus; batteryMass (kg); manufacturingPlace (address; the country → manufacture_country);
-  operatorInformation.identifier → economic_operator_id; puttingIntoService; warrentyPeriod (months).
+  operatorInformation.identifier → economic_operator_id; puttingIntoService; warrentyPeriod (xsd:gMonth, "--06" = 6 months).
 * **CarbonFootprintForBatteries**: batteryCarbonFootprint, carbonFootprintPerLifecycleStage[]
   (RawMaterialExtraction, MainProduction, Distribution, Recycling), carbonFootprintPerformanceClass,
   carbonFootprintStudy.
@@ -46,9 +47,14 @@ collection links; the chemistry's clear name; component ids; hazard impact state
 label symbols and subjects beside a meaning; third-party assurances, the supply-chain index, the
 EU-taxonomy and sustainability reports (1.0.0). Every one is listed in docs/formats.md.
 
-Export (:func:`export`): the same modules from our passport, cut to the reader's tiers; there is no
-official JSON schema readable for 1.2 (the generated ones are UTF-16 and not in ``../shared``), so the
-payload is checked by reading it back, not against a schema.
+Import checks every module against its schema: strict refuses any violation (a missing required property too)
+naming every one; lenient keeps what is valid and lists schema violations as warnings (``report.schema_errors``).
+A wrong CAS number is a warning in both modes (the identifier is left out, the entry kept); a payload without
+``batteryStatus`` builds no battery unless the status is given as a default.
+
+Export (:func:`export`): the same modules from our passport, cut to the reader's tiers; every value written
+conforms to the schemas, nothing is written as a stand-in, and every required property left out is listed in
+``report.placeholders`` (withheld by the tier, or not declared and why). See docs/formats.md for the counts.
 """
 
 from __future__ import annotations
