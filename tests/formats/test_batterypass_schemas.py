@@ -253,6 +253,9 @@ def _store_export(services, caller, payload: dict, ts: set[Tier], b: BatteryData
                                   lenient=True, defaults={"model_id": m.model_id, "model_name": m.model_name,
                                                           "serial_number": b.serial_number})
     assert res["report"]["dropped"] == []
+    # the report says what the format cannot carry
+    (nc,) = [u for u in res["report"]["unmapped"] if u["path"] == batterypass.NOT_CARRIED_PATH]
+    assert "battery.predecessor_ids" in nc["reason"] and "the archive state" in nc["reason"]
     view = services.passports.export(b.passport_id, frozenset(ts))
     return formats.export_view("batterypass", view).payload
 

@@ -702,6 +702,19 @@ def _labels(c: Collector, d: Mapping[str, Any], m: str) -> None:
             c.report.unmap(f"{p}.labelingSymbol", lab["labelingSymbol"], "batteryloop keeps no label images")
 
 
+#: batteryloop fields Battery Pass 1.2 has no place for (docs/formats.md): every import report names them
+NOT_CARRIED = ("model.model_id", "model.model_name", "battery.serial_number", "model.vehicle_category",
+               "model.warranty_km", "model.warranty_years beyond 12 months", "battery.status 'recycled' (read as waste)",
+               "the archive state", "battery.predecessor_ids", "battery.successor_id", "battery.owner_id",
+               "model.material_composition", "model.detailed_composition[].mass_fraction_pct",
+               "model.dismantling_information steps/tools/fastener_types", "model.safety_measures as texts",
+               "model.collection_information as a text", "model.cycle_life_test_reference as a text",
+               "model.recycled_content.allocation_rule", "the pre-/post-consumer split",
+               "model.test_reports beyond the first URL", "model.idle_temperature_lower_c/upper_c",
+               "model.original_power_capability_w", "battery.state_of_health.remaining_capacity_ah",
+               "battery.usage.deep_discharge_events", "battery.usage.min/max_operating_temperature_c",
+               "timed condition values without state_of_health.measured_at")
+NOT_CARRIED_PATH = "(not carried by Battery Pass 1.2)"
 _LONG_INT_DIGITS = 400  # a float's range: the consortium's generator writes -1.797…E308 as a 309-digit integer
 
 
@@ -760,6 +773,8 @@ def import_payload(payload: Any, *, lenient: bool = False, defaults: Mapping[str
     from . import batterypass_schema
 
     c = Collector("batterypass", lenient)
+    c.report.unmap(NOT_CARRIED_PATH, len(NOT_CARRIED), "batteryloop fields this format has no place for (an export "
+                   "cannot send them, an import cannot bring them back; docs/formats.md): " + "; ".join(NOT_CARRIED))
     doc = _load(payload, c)
     modules = split_modules(doc)
     if not modules:
