@@ -758,7 +758,7 @@ _READERS = {"general_product_information": _general, "carbon_footprint": _footpr
 
 
 def import_payload(payload: Any, *, lenient: bool = False, defaults: Mapping[str, Any] | None = None,
-                   **_: Any) -> ImportResult:
+                   check_schema: bool = True, **_: Any) -> ImportResult:
     """Battery Pass 1.2 module payloads → our parts.
 
     Every module is checked against the consortium's 1.2 schema (:mod:`.batterypass_schema`). Strict (the
@@ -769,6 +769,7 @@ def import_payload(payload: Any, *, lenient: bool = False, defaults: Mapping[str
 
     A payload without ``batteryStatus`` builds no battery (``report.missing`` names ``battery.status``) unless
     the status is given as a default: batteryloop never reads an absent status as 'original'.
+    ``check_schema=False`` skips the schema check (the export's read-back, which has just applied it).
     """
     from . import batterypass_schema
 
@@ -784,7 +785,7 @@ def import_payload(payload: Any, *, lenient: bool = False, defaults: Mapping[str
         if not isinstance(body, Mapping):
             c.error(module, "type", f"a Battery Pass module must be a JSON object, got {type(body).__name__}", None)
             continue
-        for e in batterypass_schema.errors(module, body):
+        for e in (batterypass_schema.errors(module, body) if check_schema else ()):
             if lenient:
                 c.report.schema_errors.append(e)
             else:
@@ -1361,7 +1362,7 @@ def export(parts: PassportParts, *, validate: bool = True, **_: Any) -> ExportRe
             report.schema_errors.append(e)
             report.placeholder(e["field"], _gap_reason(parts, e["field"].split(".", 1)[1]))
     if validate:
-        back = import_payload(out, lenient=True)
+        back = import_payload(out, lenient=True, check_schema=False)  # the schemas were applied just above
         if back.report.dropped:
             from ..errors import InvalidData
 
