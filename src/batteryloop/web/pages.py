@@ -16,6 +16,7 @@ from ..errors import BatteryloopError
 from ..passport.redact import redact_battery, redact_model
 from ..passport.tiers import TIER_ORDER, Tier
 from ..api.deps import COOKIE, Services, page_caller, services
+from . import filters
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -187,8 +188,15 @@ def dashboard(request: Request, c: CallerDep, s: ServicesDep, chemistry: str | N
               model_id: str | None = None, after: str | None = None) -> Response:
     stats = s.passports.count(c)
     models = s.passports.list_models(c)
+    f = filters.use(request, "model", "year")  # the packs' model and year of manufacture
+    if "model" in f:
+        models = [m for m in models if m["model_id"] == f["model"]]
+    model_id = model_id or f.get("model")
+    year = int(f["year"]) if "year" in f else None
     try:
-        page = s.passports.search(c, chemistry=chemistry or None, model_id=model_id or None, after=after or None, limit=25)
+        page = s.passports.search(c, chemistry=chemistry or None, model_id=model_id or None, after=after or None, limit=25,
+                                  manufactured_from=dt.date(year, 1, 1) if year else None,
+                                  manufactured_to=dt.date(year, 12, 31) if year else None)
     except BatteryloopError as exc:
         return templates.TemplateResponse(request, "error.html", _ctx(request, c, error=exc), status_code=exc.status)
     import plotly
