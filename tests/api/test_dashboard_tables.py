@@ -10,7 +10,6 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -153,7 +152,7 @@ def test_a_filter_set_on_one_page_is_applied_on_the_next(site: Any) -> None:
     site.get("/?region=&model=&plant=&year=")
     assert len(_packs_models(site.get("/").text)) > 1
     r = site.get(f"/pilot/health?model={a}")
-    assert f'data-applied="model"' in r.text and "batteryloop_filters=" in r.headers["set-cookie"]
+    assert 'data-applied="model"' in r.text and "batteryloop_filters=" in r.headers["set-cookie"]
     groups = {row[1] for row in dict(html_tables(r.text))["soh-table"][1:]}
     assert any(a in g for g in groups) and not any(b in g for g in groups)  # by model: the one model left
     # the next page, with nothing in its query: the registry lists that model's packs only
