@@ -50,9 +50,9 @@ def _plotly_version() -> str:
 
 # ------------------------------------------------------------------------------------------------ VPP
 def repurposed_by_operator(s: Services, c: Caller) -> dict[str, list[str]]:
-    """Operator → its live repurposed passports the caller may list (search cuts what it may not), by state of
-    health (so that neighbours, which balance into strings, go into the same hub)."""
-    out: dict[str, list[tuple[str, float]]] = {}
+    """Operator → its live repurposed passports the caller may list (search cuts what it may not), by model and
+    state of health (so that neighbours, which balance into strings of one design, go into the same hub)."""
+    out: dict[str, list[tuple[str, tuple[str, float]]]] = {}
     after = None
     for _ in range(20):
         page = s.passports.search(c, status="repurposed", limit=500, after=after,
@@ -60,8 +60,8 @@ def repurposed_by_operator(s: Services, c: Caller) -> dict[str, list[str]]:
         for it in page["items"]:
             op = it["battery"].get("economic_operator_id")
             if not it["archived"] and op:
-                out.setdefault(op, []).append((it["passport_id"], (it["battery"].get("state_of_health") or {})
-                                               .get("soh_capacity_pct") or 0.0))
+                soh = (it["battery"].get("state_of_health") or {}).get("soh_capacity_pct") or 0.0
+                out.setdefault(op, []).append((it["passport_id"], (str(it["battery"].get("model_id")), soh)))
         after = page.get("next")
         if not after:
             break
@@ -81,7 +81,7 @@ def vpp_for(s: Services, c: Caller, operator: str, ids: list[str]) -> dict[str, 
     country = s.participants.get(operator)["country"]
     n = max(1, min(MAX_HUBS, len(ids) // 4))
     size = -(-len(ids) // n)
-    chunks = [ids[i * size:(i + 1) * size] for i in range(n)]  # neighbours in state of health: balanced strings
+    chunks = [ids[i * size:(i + 1) * size] for i in range(n)]  # neighbours (model, SoH): balanced strings
     configs, excluded = [], 0
     for i, chunk in enumerate(chunks):
         plan = plan_from_passports(s.passports, c, passport_ids=chunk, hub_name=f"hub {i + 1}", site=country)
