@@ -114,10 +114,13 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
+_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script\s*>", re.S | re.I)
+
+
 def parse_tables(html: str) -> list[Table]:
     """The data tables (``<table class="grid">``, not nested in another table) of a page, in document order."""
     p = _Parser()
-    p.feed(html)
+    p.feed(_SCRIPT.sub("", html))  # a page's scripts (its charts' data) hold no table: not tokenised
     p.close()
     return p.tables
 
