@@ -49,7 +49,10 @@ class Services:
         """Alert rules, their firings and deliveries (built on first use)."""
         from .alerts.service import AlertService
 
-        return AlertService(self.store, trace=self.trace, base_url=self.settings.public_base_url)
+        import os
+
+        return AlertService(self.store, trace=self.trace, base_url=self.settings.public_base_url,
+                            allow_private_targets=os.environ.get("BATTERYLOOP_ALERT_PRIVATE_WEBHOOKS") == "1")
 
     @cached_property
     def aas(self) -> AasRepository:

@@ -149,7 +149,9 @@ def world(crafted: dict[str, Any], tmp_path: Any) -> Iterator[dict[str, Any]]:
         if src.exists():
             shutil.copy(src, tmp_path / f"alerts.db{suffix}")
     store = Store(f"sqlite:///{tmp_path}/alerts.db")
-    yield {"s": make_services(store), "ids": crafted["ids"], "callers": crafted["callers"], "store": store}
+    s = make_services(store)
+    s.alerts.allow_private_targets = True  # the test receivers listen on loopback
+    yield {"s": s, "ids": crafted["ids"], "callers": crafted["callers"], "store": store}
     store.dispose()
 
 
@@ -318,3 +320,18 @@ def test_api_and_cli(world: dict[str, Any], tmp_path: Any) -> None:
         assert "e-mail stored for fleet@euromotors.example" in page.text
         assert ids["LOW"] not in http.get("/alerts", cookies={"batteryloop_token": tok_baas}).text
         assert 'id="alerts-signin"' in http.get("/alerts", cookies={}).text
+
+
+def test_a_webhook_to_the_nodes_own_network_is_refused(world: dict[str, Any]) -> None:
+    s, em = world["s"], world["callers"][pilot.AUTOMAKER]
+    s.alerts.allow_private_targets = False  # the default
+    for url in ("http://127.0.0.1:8000/api/v1/participants", "http://localhost/x", "http://10.1.2.3/h",
+                "http://[::1]/h", "http://169.254.169.254/latest/meta-data"):
+        with pytest.raises(InvalidData, match="private network"):
+            s.alerts.create_rule(em, {"name": "r", "kind": "soh_below", "params": {"threshold_pct": 70},
+                                      "channel": "webhook", "target": url, "secret": SECRET})
+    assert s.alerts.rules(em) == []
+    ok = s.alerts.create_rule(em, {"name": "r", "kind": "soh_below", "params": {"threshold_pct": 70},
+                                   "channel": "webhook", "target": "https://ops.example.com/h", "secret": SECRET})
+    assert ok["target"] == "https://ops.example.com/h"
+

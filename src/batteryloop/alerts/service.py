@@ -30,17 +30,22 @@ def _owner(caller: Caller) -> str:
 
 class AlertService:
     def __init__(self, store: Store, *, trace: Any = None, base_url: str = "http://127.0.0.1:8000",
-                 post: Callable[..., Outcome] = post_webhook) -> None:
+                 post: Callable[..., Outcome] = post_webhook, allow_private_targets: bool = False) -> None:
         self.store = store
         self.trace = trace
         self.base_url = base_url.rstrip("/")
         self.post = post
+        # a participant's webhook must not make the node call its own network (loopback, private, link-local
+        # addresses); a node whose receivers live there says so (BATTERYLOOP_ALERT_PRIVATE_WEBHOOKS=1)
+        self.allow_private_targets = allow_private_targets
 
     # ------------------------------------------------------------------------------------------ rules
     def create_rule(self, caller: Caller, data: dict[str, Any] | RuleIn) -> dict[str, Any]:
         owner = _owner(caller)
         authorize(caller, "alert.rule.manage", Resource("alert_rule", participant=caller.participant_id))
         rule = data if isinstance(data, RuleIn) else parse_rule(data)
+        if rule.channel == "webhook" and not self.allow_private_targets:
+            refuse_private_target(rule.target)
 
         def write(conn: Any) -> int:
             return repo.insert_rule(conn, owner_id=owner, name=rule.name, kind=rule.kind, params=rule.params,
@@ -186,6 +191,25 @@ class AlertService:
 
 
 _NOBODY = PackFacts("", None, None, None)
+
+
+def refuse_private_target(url: str) -> None:
+    """InvalidData when the webhook URL names this machine or a private network (by name or address literal)."""
+    import ipaddress
+
+    from ..errors import InvalidData
+
+    host = (urlsplit(url).hostname or "").strip("[]").lower()
+    private = host == "localhost" or host.endswith(".localhost")
+    try:
+        ip = ipaddress.ip_address(host)
+        private = private or ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_unspecified
+    except ValueError:
+        pass
+    if private:
+        raise InvalidData(f"target: {host} is this node's own or a private network; webhooks go to public receivers "
+                          "(a node whose receivers are private sets BATTERYLOOP_ALERT_PRIVATE_WEBHOOKS=1)",
+                          [{"field": "target", "message": "private or loopback host", "value": url[:200]}])
 
 
 def _public_rule(r: dict[str, Any]) -> dict[str, Any]:
