@@ -3,7 +3,7 @@ browser): a filter set in the filter bar of one page is applied on the next, a t
 rows the page shows, a pack drawn in a chart opens its page when clicked, and the new pages — the hubs' virtual
 power plant, the parks' zero-carbon ledger, the alerts — draw their charts and tables without a console error.
 
-One small store: a 60-pack, 4-year pilot; twelve repurposed packs of the EU second-life integrator (three
+One small store: a 40-pack, 3-year pilot; twelve repurposed packs of the EU second-life integrator (three
 models, so three hubs of one string each); an alert rule evaluated; the run's report with hub park figures."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     base = f"http://127.0.0.1:{port}"
     svc = build_services(Settings(database_url=f"sqlite:///{tmp}/d.db", public_base_url=base, var_dir=tmp,
                                   admin_token=ADMIN_TOKEN, rate_limit_per_minute=0))
-    cfg = PilotConfig(packs=60, years=4, seed=3, dataspace=False)
+    cfg = PilotConfig(packs=40, years=3, seed=3, dataspace=False)
     run_pilot(svc, cfg)
     p = svc.participants.get(pilot.SECOND_LIFE_EU)
     sl = Caller(p["id"], frozenset(Role(r) for r in p["roles"]))
