@@ -63,7 +63,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 # ------------------------------------------------------------------------------------ downloads
 def html_tables(html: str) -> list[tuple[str, list[list[str]]]]:
-    """(key, rows: header then body and footer rows) of each data table (``table.grid`` not inside another
+    """(key, rows: every row of its head, body and foot in page order) of each data table (``table.grid`` not inside another
     table), read with lxml — not with the code under test; a line break reads as a space, as a reader sees it."""
     import lxml.html
 
@@ -73,12 +73,7 @@ def html_tables(html: str) -> list[tuple[str, list[list[str]]]]:
              and not any(a.tag == "table" for a in t.iterancestors())]
     for n, t in enumerate(grids):
         rows = []
-        head = t.find("thead")
-        if head is not None:
-            first = head.find("tr")
-            if first is not None:
-                rows.append([" ".join(c.text_content().split()) for c in first if c.tag in ("th", "td")])
-        for sec in [x for x in t if x.tag in ("tbody", "tfoot")] or [t]:
+        for sec in [x for x in t if x.tag in ("thead", "tbody", "tfoot")] or [t]:
             for tr in sec.findall("tr"):
                 cells = [" ".join(c.text_content().split()) for c in tr if c.tag in ("th", "td")]
                 if cells:
