@@ -781,6 +781,7 @@ class PilotRun:
         the passports, grade, assemble strings, simulate four representative weeks, annual economics). Packs beyond
         the hub's size are taken to earn the same per kWh in the integrator's other hubs."""
         from ..hubs.economics import hub_economics
+        from ..hubs.ledger import park_year
         from ..hubs.service import plan_from_passports
         from ..hubs.year import simulate_year
 
@@ -827,7 +828,9 @@ class PilotRun:
                         "co2_avoided_kg": round((float(econ.co2_kg_per_year["new_cells_avoided_per_year_of_life"])
                                                  + float(econ.co2_kg_per_year["storage_losses"])) * factor, 1),
                         "lcos_usd_per_kwh": {k: round(v.lcos_usd_per_kwh, 4) for k, v in econ.lcos.items()},
-                        "cycles_per_year": round(cycles, 1), "tariffs": f"{res.currency} time-of-use (reference set)"})
+                        "cycles_per_year": round(cycles, 1), "tariffs": f"{res.currency} time-of-use (reference set)",
+                        # the hub's park, for its zero-carbon ledger (hubs.ledger; the dashboard's /zero-carbon page)
+                        "park": {"country": hub[0], **park_year(res, scale)}})
         self.timings["second life hubs"] += time.perf_counter() - t0
         self.second_life_by_year.append(out)
 

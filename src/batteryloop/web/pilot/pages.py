@@ -27,6 +27,7 @@ from ...access import Caller, Resource, authorize
 from ...api.deps import Services, page_caller, services
 from ...errors import InvalidData, NotFound
 from ...trace.outflows import to_csv
+from .. import filters
 from ..pages import _ctx, templates
 from .baas import baas
 from .charts import _plotly_version
@@ -121,7 +122,17 @@ def render(section: str, request: Request, c: Caller, s: Services, **extra: Any)
     rep = _latest(s)
     if rep is None:
         return templates.TemplateResponse(request, "pilot_none.html", _ctx(request, c, **base))
-    data = BUILDERS[section](rep, c, **extra)
+    # the filters that carry across pages, applied to the report's rows; the page applied the dimensions of the
+    # parts its builder read (web/filters.py)
+    values = {d: v for d, v in filters.current(request).values.items()}
+    if values:
+        cut, dims = filters.filter_report(rep, values)
+        tracked = filters.Tracked(cut)
+        data = BUILDERS[section](tracked, c, **extra)
+        filters.mark_applied(request, set().union(*(dims.get(k, set()) for k in tracked.read)))
+    else:
+        filters.use(request)
+        data = BUILDERS[section](rep, c, **extra)
     refs = references_for(rep, section)
     return templates.TemplateResponse(request, f"pilot_{section}.html", _ctx(
         request, c, **base, rep=rep, run=_run_meta(rep), refs=refs, all_refs=rep.get("references") or [],
