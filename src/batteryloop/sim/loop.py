@@ -176,8 +176,14 @@ class PilotRun:
         self.fade = FadeModel.from_references(self.t)
         from ..circular.routes import RouteEconomics
 
+        from ..circular.second_life import SecondLifeDegradation
+
         self.route_econ = RouteEconomics.from_references(self.refs, self.t)
-        self.sl_cycles: dict[str, float] = {}
+        self.sl_degradation = SecondLifeDegradation.from_references(self.refs, self.t)
+        # region → the second-life duty and value its hub measured (hubs.economics.route_overrides): the route
+        # decision values repurposing with them and the packs in second life age by them (circular.second_life)
+        self.sl_econ: dict[str, dict[str, float]] = {}
+        self.sl_econ_source: dict[str, str] = {}
         self._rec_value: dict[str, float] = {}  # region → a hub pack's cycles per year, from last year's hub
         self.progress = progress or (lambda task, done, total: None)
         parts = pilot.PARTICIPANTS + pilot.LOOP_PARTICIPANTS
@@ -379,10 +385,11 @@ class PilotRun:
         first = float(self.t.get("batteryloop_assumptions", "pilot", "first_year_in_service_fraction"))
         year_fraction = np.where(f.made[active] == year, first, 1.0)  # built this year: in service from April
         fec_year = np.zeros(len(active))
+        second = f.state[active] == STATE_SECOND_LIFE
         for j, i in enumerate(active):
             m = self.models[f.model[i]]
-            if f.state[i] == STATE_SECOND_LIFE:  # the duty of last year's hub simulation (a default before)
-                fec_year[j] = self.sl_cycles.get(f.region[i], sl_cycles) * self.rng.uniform(0.9, 1.1)
+            if f.state[i] == STATE_SECOND_LIFE:  # the duty of the region's hub (circular.second_life)
+                fec_year[j] = self.sl_econ.get(f.region[i], {}).get("repurpose_cycles_per_year", sl_cycles) * self.rng.uniform(0.9, 1.1)
             else:
                 u = f.usage[i]
                 dist = km[u] * max(0.2, self.rng.gauss(1.0, spread[u]))
@@ -390,8 +397,18 @@ class PilotRun:
         fec_year *= year_fraction
         f.fec[active] += fec_year
         f.age[active] += year_fraction
-        f.soh[active] = np.clip(self.fade.soh_pct(f.fec[active], f.age[active], f.k_eff[active], f.cal_eff[active])
-                                + f.offset[active], 0.0, 100.0)
+        first_life = active[~second]
+        f.soh[first_life] = np.clip(self.fade.soh_pct(f.fec[first_life], f.age[first_life], f.k_eff[first_life],
+                                                      f.cal_eff[first_life]) + f.offset[first_life], 0.0, 100.0)
+        # packs in second life age by the second-life fade model at their hub's duty — the model the route decision
+        # projected when it sent them there (one model: circular.second_life)
+        for j in np.flatnonzero(second):
+            i = active[j]
+            duty = self._sl_duty(f.region[i], fec_year[j] / year_fraction[j])
+            s = float(f.soh[i]) / 100
+            r = max(0.0, 100.0 - float(f.soh[i])) * self.fade.resistance_pct_per_pct_loss
+            f_ref = self.sl_degradation.fade_ref(self.models[f.model[i]]["chemistry"])
+            f.soh[i] = float(np.clip(100 * self.sl_degradation.advance(s, float(year_fraction[j]), f_ref, r, duty), 0.0, 100.0))
         when = dt.datetime(year, 12, 1, 3, tzinfo=dt.UTC)
         patches: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)  # operator → passport → patch
         clock = Clock(when, self.rng)
@@ -573,12 +590,13 @@ class PilotRun:
         t0 = time.perf_counter()
         decisions: dict[int, dict[str, Any]] = {}
         for region, (dismantler, _, _, _) in REGION_ACTORS.items():
+            econ = self._sl_economics(region, year)
             for group, routes in ((routed, HYDRO_ONLY), (sl_done, RECYCLE_ONLY)):
                 mine = [i for i in group if f.region[i] == region]
                 for start in range(0, len(mine), 1000):
                     part = mine[start:start + 1000]
                     out = self.s.circular.pack_routes([f.passport[i] for i in part], self.callers[dismantler],
-                                                      grade_routes=routes, references=self.refs)
+                                                      grade_routes=routes, references=self.refs, economics=econ)
                     decisions.update(zip(part, out, strict=True))
         self.timings["decisions"] += time.perf_counter() - t0
         counts: Counter[str] = Counter()
@@ -627,6 +645,9 @@ class PilotRun:
             if kind == "repurpose":  # the integrator's value comes year by year from its hub (second_life_year)
                 self.cash[(year, ROUTE_OPERATOR[kind], "pack purchase")] -= paid
                 self.cash[(year, ROUTE_OPERATOR[kind], "repurposing")] -= rated_kwh * self.route_econ.repurpose_cost_usd_per_kwh
+                # the storage the pack goes into: racks, converter, EMS per usable kWh (what the route priced)
+                self.cash[(year, ROUTE_OPERATOR[kind], "balance of system")] -= (
+                    rated_kwh * float(f.soh[i]) / 100 * self.route_econ.repurpose_bos_usd_per_kwh)
             else:
                 self.cash[(year, ROUTE_OPERATOR[kind], kind)] += value - paid
             if not second:  # producer responsibility: the automaker pays the take-back of its packs
@@ -681,6 +702,41 @@ class PilotRun:
         self.recovered_by_year.append({"year": year, **{el: round(self.chain.recovered_kg[el] - rec_before[el], 3)
                                                         for el in rec_before}})
         self.routes_by_year.append({"year": year, **counts})
+
+    def _sl_duty(self, region: str, fec_per_year: float) -> Any:
+        from ..circular.second_life import SecondLifeDuty
+
+        e = {**self.route_econ.model_dump(), **self.sl_econ.get(region, {})}
+        return SecondLifeDuty(fec_per_year=fec_per_year, dod_fraction=e["repurpose_dod_fraction"],
+                              temperature_c=e["repurpose_temperature_c"],
+                              round_trip_efficiency_fraction=e["repurpose_round_trip_efficiency_fraction"])
+
+    def _sl_economics(self, region: str, year: int) -> dict[str, float]:
+        """The region's second-life duty and value for the route decision: what its hub measured last, or — before
+        the region has a hub — a reference hub at the integrator's site (the site's tariff and sun) with a dozen
+        packs of the pilot's models at a typical retirement state of health, simulated as the hubs are."""
+        if region not in self.sl_econ:
+            self.sl_econ[region] = self._reference_hub(region, year)
+            self.sl_econ_source[region] = f"reference hub at {HUB_SITE[region]} ({year})"
+        return self.sl_econ[region]
+
+    def _reference_hub(self, region: str, year: int) -> dict[str, float]:
+        from ..hubs.economics import hub_economics
+        from ..hubs.service import DEMO_TEMPLATE, _merge
+        from ..hubs.sites import site_template
+        from ..hubs.year import simulate_year
+
+        t0 = time.perf_counter()
+        strings = [{"string_id": f"ref-{mid}", "packs": [
+            {"pack_id": f"ref-{mid}-{k}", "chemistry": m["chemistry"], "nominal_energy_kwh": float(m["rated_energy_kwh"]),
+             "soh_fraction": 0.72} for k in range(4)]} for mid, m in sorted(self.models.items())]
+        cfg = _merge(_merge(DEMO_TEMPLATE, site_template(HUB_SITE[region], references=self.refs)),
+                     {"name": f"reference hub {HUB_SITE[region]}", "start_date": f"{year}-01-01", "strings": strings})
+        res = simulate_year(cfg, days=28, method="optimised", start_day=(self.cfg.seed + 37 * (year - self.cfg.start_year)) % 300,
+                            references=self.refs)
+        econ = hub_economics(res, cfg, grid_country=REGION_ACTORS[region][3][0], references=self.refs)
+        self.timings["second life hubs"] += time.perf_counter() - t0
+        return dict(econ.route_overrides)
 
     def _recycle_value_usd(self, model_id: str) -> float:
         """What recycling a pack of the model earns (the best process's value, as the route model counts it)."""
@@ -804,7 +860,7 @@ class PilotRun:
                 row["note"] = "no balanced string could be assembled from these packs"
                 continue
             cfg = plan["configs"][0]
-            res = simulate_year(cfg, days=28, method="rule_based",
+            res = simulate_year(cfg, days=28, method="optimised",
                                 start_day=(self.cfg.seed + 37 * (year - self.cfg.start_year)) % 300)
             econ = hub_economics(res, cfg, grid_country=hub[0])
             hub_kwh = float(econ.lcos["second_life"].usable_energy_kwh)
@@ -814,7 +870,10 @@ class PilotRun:
             net = (float(econ.annual_usd["storage_value"]) - float(econ.annual_usd["storage_om_cost"])) * factor
             self.cash[(year, "second-life integrator", "hub storage value")] += net
             cycles = float(econ.route_overrides["repurpose_cycles_per_year"])
-            self.sl_cycles[region] = cycles
+            # what this hub measured becomes the region's second-life duty and value: next year's route decisions
+            # and the packs' ageing use it (one model, circular.second_life)
+            self.sl_econ[region] = dict(econ.route_overrides)
+            self.sl_econ_source[region] = f"{hub[1]}, {year}"
             scale = 365 / res.days
             row.update({"hub_packs": len([p for s_ in cfg["strings"] for p in s_["packs"]]) if "strings" in cfg else None,
                         "strings": len(cfg.get("strings", [])), "excluded": len(plan["excluded"]),
@@ -827,7 +886,9 @@ class PilotRun:
                         "co2_avoided_kg": round((float(econ.co2_kg_per_year["new_cells_avoided_per_year_of_life"])
                                                  + float(econ.co2_kg_per_year["storage_losses"])) * factor, 1),
                         "lcos_usd_per_kwh": {k: round(v.lcos_usd_per_kwh, 4) for k, v in econ.lcos.items()},
-                        "cycles_per_year": round(cycles, 1), "tariffs": f"{res.currency} time-of-use (reference set)"})
+                        "cycles_per_year": round(cycles, 1), "tariffs": f"{res.currency} time-of-use (reference set)",
+                        "second_life_duty_and_value": {k: round(float(v), 4) for k, v in econ.route_overrides.items()},
+                        "second_life_years_projected": round(float(econ.lcos["second_life"].years), 2)})
         self.timings["second life hubs"] += time.perf_counter() - t0
         self.second_life_by_year.append(out)
 
