@@ -17,10 +17,11 @@ from ..config import Settings
 from . import aas, circular, participants, passports, problems
 from . import health as health_api
 from . import hubs as hubs_api
+from . import pilot as pilot_api
 from . import trace as trace_api
 
 ROUTERS = (participants.router, passports.router, circular.router, health_api.router, hubs_api.router,
-           trace_api.router)
+           trace_api.router, pilot_api.router)
 
 
 def install(app: FastAPI, settings: Settings) -> None:

@@ -178,7 +178,9 @@ def hub_economics(result: YearResult, hub: HubPrepared | dict[str, Any] | Any, *
     fec_year = float(np.mean(result.pack_fec)) * scale
     dod = (float(np.sum(result.pack_dod * result.pack_fec) / np.sum(result.pack_fec))
            if result.pack_dod is not None and float(np.sum(result.pack_fec)) > 0 else h.ageing.degradation.reference_dod_fraction)
-    rte = min(1.0, dis / tot["charge_kwh"]) if tot["charge_kwh"] > 0 else h.ageing.default_round_trip_efficiency_fraction
+    # the packs' round-trip efficiency (what the dispatch uses), not discharged / charged over the simulated days:
+    # a short run that ends emptier than it began would count stored energy it did not put in
+    rte = float(np.mean([h.ageing.round_trip_efficiency(p) for s in h.strings for p in s.packs]))
     duty = SecondLifeDuty(fec_per_year=fec_year, dod_fraction=min(1.0, max(dod, 1e-3)),
                           temperature_c=result.storage_temperature_c, round_trip_efficiency_fraction=max(rte, 1e-3))
     packs = [p for s in h.strings for p in s.packs]
@@ -239,3 +241,33 @@ def hub_economics(result: YearResult, hub: HubPrepared | dict[str, Any] | Any, *
 def route_overrides(economics: HubEconomics) -> dict[str, float]:
     """Keyword overrides for :meth:`batteryloop.circular.RouteEconomics.from_references`."""
     return dict(economics.route_overrides)
+
+
+def seasonal_economics(config: dict[str, Any], *, method: str = "optimised", weeks: int = 4, days_per_week: int = 7,
+                       first_day: int = 0, grid_country: str = "CN",
+                       references: References | None = None) -> tuple[dict[str, float], list[tuple[YearResult, HubEconomics]]]:
+    """A hub's economics from ``weeks`` weeks spread over the year (one per season by default, starting at
+    ``first_day``), and the second-life duty and value they give the route decision — combined over the weeks:
+    storage value per kWh = Σ value / Σ discharged, cycles a year = the weeks' mean, depth weighted by cycles,
+    the packs' round-trip efficiency. One window of four consecutive weeks sees one season (a
+    winter month at Rotterdam has a third of June's sun): its value per kWh is not the year's."""
+    from .year import simulate_year
+
+    h = prepare_hub(config, references)
+    out = []
+    for w in range(weeks):
+        start = (first_day + w * 365 // weeks) % 365
+        res = simulate_year(h, days=days_per_week, method=method, start_day=start, references=references)
+        out.append((res, hub_economics(res, h, grid_country=grid_country, references=references)))
+    dis = [r.totals["discharge_kwh"] for r, _ in out]
+    value = [e.storage_value_per_kwh_discharged * e.usd_per_currency * d for (_, e), d in zip(out, dis, strict=True)]
+    cycles = [e.route_overrides["repurpose_cycles_per_year"] for _, e in out]
+    dod = [e.route_overrides["repurpose_dod_fraction"] for _, e in out]
+    combined = {
+        "repurpose_value_usd_per_kwh_delivered": max(0.0, sum(value) / sum(dis)) if sum(dis) > 0 else 0.0,
+        "repurpose_cycles_per_year": float(np.mean(cycles)),
+        "repurpose_dod_fraction": float(np.average(dod, weights=cycles)) if sum(cycles) > 0 else float(np.mean(dod)),
+        "repurpose_temperature_c": out[0][1].route_overrides["repurpose_temperature_c"],
+        "repurpose_round_trip_efficiency_fraction": out[0][1].route_overrides["repurpose_round_trip_efficiency_fraction"],
+    }
+    return combined, out

@@ -81,6 +81,8 @@ def _later(t: dt.datetime, days: float) -> Clock:
     return Clock(t + dt.timedelta(days=days), random.Random(int(t.timestamp() * 1000) + int(days * 24)))
 
 
+KR_COLLECTION_SITE = {pilot.KR_LOCAL_DAEGU: "Daegu used-battery collection centre",
+                      pilot.KR_LOCAL_JEJU: "Jeju used-battery collection centre"}
 DISMANTLER_SITE = {pilot.DISMANTLER_EU: ("BE", "Antwerp dismantling"), pilot.DISMANTLER_KR: ("KR", "Daegu dismantling")}
 # the pilot's recyclers run hydrometallurgical plants: the other recycling processes are not on offer
 # (the route options and their operators: circular/route_options.py; the pilot acts on each route's kind below)
@@ -656,7 +658,8 @@ class PilotRun:
             self.decisions.append({"year": year, "pack": pid, "model": f.model[i], "usage": f.usage[i], "region": f.region[i],
                                    "life": "second" if second else "first",
                                    "soh_pct": round(float(f.soh[i]), 2), "grade": d["grade"], "route": route,
-                                   "npv_usd": round(value, 2)})
+                                   "npv_usd": round(value, 2), "paid_usd": round(paid, 2), "seller": seller,
+                                   "capacity_kwh": rated_kwh})
             after = _later(removed[i], COLLECTION_DAYS + 2)  # the day after the intake test
             arrived = _later(removed[i], COLLECTION_DAYS + 3)  # a shipment's next day: the pack is there
             if kind == "reuse":
@@ -721,10 +724,9 @@ class PilotRun:
         return self.sl_econ[region]
 
     def _reference_hub(self, region: str, year: int) -> dict[str, float]:
-        from ..hubs.economics import hub_economics
+        from ..hubs.economics import seasonal_economics
         from ..hubs.service import DEMO_TEMPLATE, _merge
         from ..hubs.sites import site_template
-        from ..hubs.year import simulate_year
 
         t0 = time.perf_counter()
         strings = [{"string_id": f"ref-{mid}", "packs": [
@@ -732,11 +734,10 @@ class PilotRun:
              "soh_fraction": 0.72} for k in range(4)]} for mid, m in sorted(self.models.items())]
         cfg = _merge(_merge(DEMO_TEMPLATE, site_template(HUB_SITE[region], references=self.refs)),
                      {"name": f"reference hub {HUB_SITE[region]}", "start_date": f"{year}-01-01", "strings": strings})
-        res = simulate_year(cfg, days=28, method="optimised", start_day=(self.cfg.seed + 37 * (year - self.cfg.start_year)) % 300,
-                            references=self.refs)
-        econ = hub_economics(res, cfg, grid_country=REGION_ACTORS[region][3][0], references=self.refs)
+        overrides, _ = seasonal_economics(cfg, method="optimised", first_day=(self.cfg.seed + 37 * (year - self.cfg.start_year)) % 91,
+                                          grid_country=REGION_ACTORS[region][3][0], references=self.refs)
         self.timings["second life hubs"] += time.perf_counter() - t0
-        return dict(econ.route_overrides)
+        return overrides
 
     def _recycle_value_usd(self, model_id: str) -> float:
         """What recycling a pack of the model earns (the best process's value, as the route model counts it)."""
@@ -788,6 +789,17 @@ class PilotRun:
         f = self.fleet
         dismantler = REGION_ACTORS[f.region[i]][0]
         dc, ds = DISMANTLER_SITE[dismantler]
+        if f.region[i] == "KR":  # in Korea the local government collects the used pack, then hands it on
+            gov = pilot.KR_LOCAL_JEJU if f.holder[i] == pilot.SECOND_LIFE_KR else pilot.KR_LOCAL_DAEGU
+            site = KR_COLLECTION_SITE[gov]
+            self.sign({"id": f"{f.ledger_id[i]}-collect-gov-{year}", "kind": "collection", "actor": f.holder[i],
+                       "occurred_at": clock(), "place": {"country": "KR", "site": site}, "subjects": [f.ledger_id[i]],
+                       "data": {"origin": {"country": f.country[i], "site": "workshop"},
+                                "destination": {"country": "KR", "site": site},
+                                "countries_crossed": sorted({f.country[i], "KR"}) if f.country[i] != "KR" else [],
+                                "to_holder": gov}})
+            f.holder[i] = gov
+            f.country[i] = "KR"
         crossed = sorted({f.country[i], dc}) if f.country[i] != dc else []
         # the holder hands the pack over to the collecting dismantler (custody moves only by its holder's signature)
         self.sign({"id": f"{f.ledger_id[i]}-collect-{year}", "kind": "collection", "actor": f.holder[i],
@@ -836,9 +848,8 @@ class PilotRun:
         """Each integrator runs a city storage hub with solar from its repurposed packs (the hubs service: plan from
         the passports, grade, assemble strings, simulate four representative weeks, annual economics). Packs beyond
         the hub's size are taken to earn the same per kWh in the integrator's other hubs."""
-        from ..hubs.economics import hub_economics
+        from ..hubs.economics import seasonal_economics
         from ..hubs.service import plan_from_passports
-        from ..hubs.year import simulate_year
 
         f = self.fleet
         max_packs = int(self.t.get("batteryloop_assumptions", "pilot", "max_packs_per_hub"))
@@ -860,35 +871,40 @@ class PilotRun:
                 row["note"] = "no balanced string could be assembled from these packs"
                 continue
             cfg = plan["configs"][0]
-            res = simulate_year(cfg, days=28, method="optimised",
-                                start_day=(self.cfg.seed + 37 * (year - self.cfg.start_year)) % 300)
-            econ = hub_economics(res, cfg, grid_country=hub[0])
+            # four weeks, one in each season (one window of four weeks sees one season's sun and prices)
+            overrides, weeks = seasonal_economics(cfg, method="optimised", grid_country=hub[0],
+                                                  first_day=(self.cfg.seed + 37 * (year - self.cfg.start_year)) % 91)
+            res, econ = weeks[0]
+            annual_usd = {k: float(np.mean([e.annual_usd[k] for _, e in weeks])) for k in econ.annual_usd}
+            co2 = {k: float(np.mean([e.co2_kg_per_year[k] for _, e in weeks])) for k in econ.co2_kg_per_year}
+            totals = {k: float(np.sum([r.totals[k] for r, _ in weeks])) for k in ("pv_used_kwh", "discharge_kwh")}
+            sim_days = sum(r.days for r, _ in weeks)
             hub_kwh = float(econ.lcos["second_life"].usable_energy_kwh)
             factor = kwh / hub_kwh if hub_kwh > 0 else 0.0
             # what the packs earn: the storage's value in the hub (against the same hub without storage) less
             # its upkeep; the hub's PV, chargers and swap station are not the packs' doing
-            net = (float(econ.annual_usd["storage_value"]) - float(econ.annual_usd["storage_om_cost"])) * factor
+            net = (annual_usd["storage_value"] - annual_usd["storage_om_cost"]) * factor
             self.cash[(year, "second-life integrator", "hub storage value")] += net
-            cycles = float(econ.route_overrides["repurpose_cycles_per_year"])
+            cycles = float(overrides["repurpose_cycles_per_year"])
             # what this hub measured becomes the region's second-life duty and value: next year's route decisions
             # and the packs' ageing use it (one model, circular.second_life)
-            self.sl_econ[region] = dict(econ.route_overrides)
+            self.sl_econ[region] = dict(overrides)
             self.sl_econ_source[region] = f"{hub[1]}, {year}"
-            scale = 365 / res.days
+            scale = 365 / sim_days
             row.update({"hub_packs": len([p for s_ in cfg["strings"] for p in s_["packs"]]) if "strings" in cfg else None,
                         "strings": len(cfg.get("strings", [])), "excluded": len(plan["excluded"]),
                         "hub_usable_kwh": round(hub_kwh, 1), "scale_to_all_packs": round(factor, 3),
-                        "hub_pv_used_kwh": round(res.totals["pv_used_kwh"] * scale, 1),
-                        "hub_net_cash_usd": round(float(econ.annual_usd["net_cash"]), 2),
-                        "energy_delivered_kwh": round(res.totals["discharge_kwh"] * scale * factor, 1),
+                        "hub_pv_used_kwh": round(totals["pv_used_kwh"] * scale, 1),
+                        "hub_net_cash_usd": round(annual_usd["net_cash"], 2),
+                        "energy_delivered_kwh": round(totals["discharge_kwh"] * scale * factor, 1),
                         "storage_net_value_usd": round(net, 2),
                         # the packs' own CO2 effect: new cells avoided less storage losses (the PV is the hub's)
-                        "co2_avoided_kg": round((float(econ.co2_kg_per_year["new_cells_avoided_per_year_of_life"])
-                                                 + float(econ.co2_kg_per_year["storage_losses"])) * factor, 1),
-                        "lcos_usd_per_kwh": {k: round(v.lcos_usd_per_kwh, 4) for k, v in econ.lcos.items()},
+                        "co2_avoided_kg": round((co2["new_cells_avoided_per_year_of_life"] + co2["storage_losses"]) * factor, 1),
+                        "lcos_usd_per_kwh": {k: round(float(np.mean([e.lcos[k].lcos_usd_per_kwh for _, e in weeks])), 4)
+                                             for k in econ.lcos},
                         "cycles_per_year": round(cycles, 1), "tariffs": f"{res.currency} time-of-use (reference set)",
-                        "second_life_duty_and_value": {k: round(float(v), 4) for k, v in econ.route_overrides.items()},
-                        "second_life_years_projected": round(float(econ.lcos["second_life"].years), 2)})
+                        "simulated_days": sim_days,
+                        "second_life_duty_and_value": {k: round(float(v), 4) for k, v in overrides.items()}})
         self.timings["second life hubs"] += time.perf_counter() - t0
         self.second_life_by_year.append(out)
 
