@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import make_services
 
 PAGES = ["/pilot", "/pilot/health", "/pilot/materials", "/pilot/footprint", "/pilot/routes", "/pilot/baas",
-         "/pilot/outflows", "/pilot/dataspace", "/pilot/economics"]
+         "/pilot/outflows", "/pilot/dataspace", "/pilot/economics", "/pilot/residual-value"]
 ADMIN = {"Authorization": "Bearer admin-secret-token"}
 FIGURE = re.compile(r'Plotly\.newPlot\("([\w-]+)", (.*),\n')
 
@@ -101,6 +101,7 @@ SMALL_CHARTS = {
     "/pilot/outflows": set(),
     "/pilot/dataspace": set(),
     "/pilot/economics": {"economics-by-type", "economics-by-item", "economics-for-whom"},
+    "/pilot/residual-value": set(),  # no pack retires in four years
 }
 RICH_CHARTS = {
     **SMALL_CHARTS,
@@ -109,6 +110,7 @@ RICH_CHARTS = {
     "/pilot/routes": {"routes-by-year", "routes-economics", "routes-soh"},
     "/pilot/outflows": {"outflows-rules", "outflows-simulated"},
     "/pilot/baas": {"baas-fleet", "baas-money", "baas-station"},
+    "/pilot/residual-value": {"residual-by-grade"},
 }
 
 
@@ -498,3 +500,27 @@ def test_small_groups_are_withheld_on_the_health_page(tmp_path: Path, small: Any
         assert sl["mean state of health (%, left axis)"]["y"] == [80.1]
         assert sl["packs in second life (right axis)"]["y"] == [5, 2]
         assert "77.7" not in html and "withheld" in html
+
+
+def test_residual_value_page_api_and_csv_agree(rich: Any) -> None:
+    """Kia's question (issue 18): the residual value of retired Korean packs by grade and year beside what buyers
+    paid — the page's table, the API's JSON and its CSV are the report's table; Korea's rules are listed with
+    what REFERENCE.md is silent on."""
+    from batteryloop.sim.report import residual_value_of
+
+    want = residual_value_of(rich.report, "KR")
+    assert want["rows"], "the rich pilot retires Korean packs"
+    got = rich.get("/api/v1/pilot/residual-value", params={"region": "KR"})
+    assert got.status_code == 200 and got.json() == json.loads(json.dumps(want))
+    csv_text = rich.get("/api/v1/pilot/residual-value", params={"region": "KR", "format": "csv"})
+    assert csv_text.status_code == 200 and csv_text.headers["content-type"].startswith("text/csv")
+    lines = csv_text.text.strip().splitlines()
+    assert lines[0].split(",")[:3] == ["year", "grade", "packs"] and len(lines) == len(want["rows"]) + 1
+    page = rich.get("/pilot/residual-value")
+    text = _text(page.text)
+    for r in want["rows"]:
+        assert f"{r['year']} {r['grade']} {r['packs']} " in text
+    assert "REFERENCE.md is silent" in text and "14 Feb 2025" in text
+    assert rich.get("/api/v1/pilot/residual-value", params={"region": "XX"}).status_code == 422
+    eu = rich.get("/pilot/residual-value", params={"region": "EU"})
+    assert eu.status_code == 200 and 'aria-current="page">EU<' in eu.text
