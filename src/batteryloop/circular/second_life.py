@@ -172,8 +172,20 @@ class SecondLifeDegradation(BaseModel):
         k_max = int(math.ceil(max_years))
         path = np.empty((k_max + 1, s0.size))
         path[0] = s0
+        # rate(s) = a · max(s, 0.05)^−k + c with a, c fixed per pack: :meth:`rate_per_year`, computed once (a fleet of
+        # a million packs is projected in a few array operations a year)
+        a = (duty.fec_per_year * f_ref * self.reference_soh_fraction ** self.soh_exponent
+             * (1 + self.resistance_weight * r / 100.0) * self.duty_factor(duty.dod_fraction, duty.temperature_c))
+        c = float(self.calendar_per_year(duty.temperature_c))
+        k_exp = self.soh_exponent
+
+        def rate(x: np.ndarray) -> np.ndarray:
+            x = np.maximum(x, 0.05)
+            return a / (x * x) + c if k_exp == 2.0 else a * x ** -k_exp + c
+
         for k in range(k_max):
-            path[k + 1] = self.advance(path[k], 1.0, f_ref, r, duty)
+            s = path[k]
+            path[k + 1] = s - rate(s - 0.5 * rate(s))
         # n: where the path crosses end_soh (linear within the year), at most max_years; 0 if already below
         n = np.full(s0.size, float(max_years))
         done = np.zeros(s0.size, dtype=bool)
