@@ -59,11 +59,16 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def rich(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A pilot long enough for retirements, routes and recycling, with the outflow rate raised through the
-    reference override (so that packs leave the loop and the outflow report finds them)."""
+    reference override (so that packs leave the loop and the outflow report finds them), and second life made
+    cheap — no balance of system, a fifth of the reference fade — so that the route decision repurposes packs
+    and the hubs run (at the reference figures a 300-pack pilot may repurpose none: docs/circular.md)."""
     from batteryloop.reference import References
     from batteryloop.sim.loop import PilotConfig
 
-    refs = References.default().override({"batteryloop_assumptions": {"pilot": {"illegal_outflow_fraction": 0.5}}})
+    refs = References.default().override({
+        "batteryloop_assumptions": {"pilot": {"illegal_outflow_fraction": 0.5}},
+        "stationary_storage_costs": {"second_life_bos_usd_per_kwh": 0.0},
+        "second_life_degradation": {"fade_per_fec_at_ref_fraction": {"NMC": 2e-5, "NCA": 2.4e-5, "LFP": 8e-6}}})
     yield from _client(tmp_path_factory.mktemp("pilot-rich"), PilotConfig(packs=300, years=10, seed=42, dataspace=False),
                        references=refs)
 

@@ -275,9 +275,21 @@ _LAST: list[Any] = [None, None]  # the last fleet's second-life parts (its NPV a
 
 
 def _repurpose_parts(f: Fleet) -> dict[str, np.ndarray]:
+    """The second-life NPV and years of the packs that may be repurposed (SoH at the minimum or above; NaN NPV and
+    0 years for the others, which the route's condition rules out anyway)."""
     if _LAST[0] is not f:
-        _LAST[1] = _second_life(f.soh, f.cap, f.best_recycle_usd, f.economics, f.fade_ref, f.resistance_pct,
-                                f.degradation, f.second_life_years)
+        ok = np.flatnonzero(np.asarray(f.soh) >= f.economics.repurpose_min_soh_fraction)
+        n = np.asarray(f.soh).shape[0]
+        out = {"npv": np.full(n, np.nan), "years": np.zeros(n)}
+        if ok.size:
+            def pick(x: Any) -> Any:
+                return None if x is None else np.broadcast_to(np.asarray(x, dtype=float), (n,))[ok]
+
+            part = _second_life(f.soh[ok], f.cap[ok], f.best_recycle_usd[ok], f.economics, pick(f.fade_ref),
+                                pick(f.resistance_pct), f.degradation, pick(f.second_life_years))
+            out["npv"][ok] = part["npv"]
+            out["years"][ok] = part["years"]
+        _LAST[1] = out
         _LAST[0] = f
     return _LAST[1]
 

@@ -183,13 +183,18 @@ class SecondLifeDegradation(BaseModel):
             x = np.maximum(x, 0.05)
             return a / (x * x) + c if k_exp == 2.0 else a * x ** -k_exp + c
 
+        rows = k_max
         for k in range(k_max):
             s = path[k]
             path[k + 1] = s - rate(s - 0.5 * rate(s))
+            if not np.any(path[k + 1] >= end_soh):  # every pack has reached the end: later years are not lived
+                rows = k + 1
+                break
+        path = path[:rows + 1]
         # n: where the path crosses end_soh (linear within the year), at most max_years; 0 if already below
         n = np.full(s0.size, float(max_years))
         done = np.zeros(s0.size, dtype=bool)
-        for k in range(k_max):
+        for k in range(rows):
             a, b = path[k], path[k + 1]
             cross = ~done & (b < end_soh)
             frac = np.where(cross, (a - end_soh) / np.where(a - b > 0, a - b, 1.0), 0.0)
