@@ -29,7 +29,7 @@ the recycling). Only randomness and dispatch detail differ between (2) and (3), 
 
 The storage income is about a fifth of the gross amounts, so these few per cent of it are well under 3 % of
 the gross; the old pair of models (2 %/year fade and no balance of system in the route against 4–6 points a
-year in the hub) differed by more than half the gross. Measured: expected −20,672 $, realised −20,656 $ on a
+year in the hub) differed by more than half the gross. Measured: expected −20,677 $, realised −20,656 $ on a
 gross of 65,414 $ (0.02 %). The years of second life agree within 4 % on the hub's mean; per string the
 optimiser's load sharing moves them by up to ±10 % (bounded at 15 %).
 """
