@@ -39,6 +39,7 @@ from .health import health
 from .materials import materials
 from .outflows import live_report, outflows
 from .overview import overview
+from .residual import residual
 from .routes import routes
 
 router = APIRouter(include_in_schema=False)
@@ -59,6 +60,8 @@ SECTIONS: list[tuple[str, str, str, str]] = [
     ("dataspace", "/pilot/dataspace", "Data space", "connector nodes, credentials, agreements, contracts and transfers"),
     ("economics", "/pilot/economics", "Economics", "does the loop pay, and for whom: cash flows by participant "
                                                    "type, route and year"),
+    ("residual", "/pilot/residual-value", "Residual value", "what a retired pack is worth by grade and year, beside "
+                                                          "what buyers paid; Korea's rules"),
 ]
 
 # which reference values each page's figures rest on: (set, key prefix); an empty set name matches any set
@@ -78,6 +81,8 @@ REFERENCE_SCOPES: dict[str, list[tuple[str, str]]] = {
     "economics": [("batteryloop_assumptions", "route."), ("batteryloop_assumptions", "pilot.seller_share"),
                   ("batteryloop_assumptions", "pilot.take_back"), ("batteryloop_assumptions", "pilot.baas"),
                   ("batteryloop_assumptions", "pilot.second_life"), ("second_life_literature", ""), ("", "baas")],
+    "residual": [("batteryloop_assumptions", "route."), ("second_life_literature", ""), ("everbatt_2023", ""),
+                 ("batteryloop_assumptions", "pilot.seller_share"), ("korea_battery_rules", "")],
 }
 
 
@@ -103,7 +108,7 @@ def references_for(rep: dict[str, Any], section: str) -> list[dict[str, Any]]:
 # -------------------------------------------------------------------------------------------- pages
 BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {
     "overview": overview, "health": health, "materials": materials, "footprint": footprint, "routes": routes,
-    "baas": baas, "outflows": outflows, "dataspace": dataspace, "economics": economics,
+    "baas": baas, "outflows": outflows, "dataspace": dataspace, "economics": economics, "residual": residual,
 }
 
 
@@ -177,6 +182,9 @@ def _route(section: str, path: str) -> None:
     def page(request: Request, c: CallerDep, s: ServicesDep) -> Response:
         if section == "outflows":
             return _outflows_page(request, c, s)
+        if section == "residual":
+            region = request.query_params.get("region", "KR")
+            return render(section, request, c, s, region=region if region in ("KR", "EU", "all") else "KR")
         return render(section, request, c, s)
 
     page.__name__ = f"pilot_{section}"
