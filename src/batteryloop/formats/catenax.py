@@ -40,6 +40,7 @@ SPEC_VERSION = "urn:io.catenax.battery.battery_pass:6.1.0"
 SCHEMA = "catenax.battery_pass"
 MEDIA_TYPE = "application/vnd.catenax.battery-pass.v6+json"
 PLACEHOLDER_HEADER = "batteryloop: placeholder values"
+PLACEHOLDER_DOC = "placeholder values (not measured)"
 EXTENSION_HEADER = "batteryloop: fields without a Catena-X place"
 NIL_UUID = "urn:uuid:00000000-0000-0000-0000-000000000000"
 BPNL_RE = re.compile(r"^BPNL[a-zA-Z0-9]{12}$")
@@ -136,7 +137,7 @@ def _doc(header: str, content: str, url: bool = False) -> dict[str, str]:
 
 def _time(parts: PassportParts) -> str:
     soh = parts.battery.get("state_of_health") or {}
-    t = soh.get("measured_at") or parts.now.isoformat()
+    t = soh.get("measured_at") or parts.changed.isoformat()  # a placeholder's time: the passport's last change
     return t.replace("+00:00", "Z")
 
 
@@ -203,7 +204,7 @@ def export(parts: PassportParts, *, validate: bool = True, include_extension: bo
             footprints.append(e)
     else:
         ph("sustainability.carbonFootprint", [], "model.carbon_footprint")
-    status = b.get("status")
+    status = parts.status  # an archived passport is a recycled battery's, even where the status is withheld
     if status == BatteryStatus.RECYCLED.value:
         report.unmap("battery.status", status, "Catena-X has no 'recycled' status: exported as 'waste'")
     sustainability = {
@@ -376,6 +377,14 @@ def export(parts: PassportParts, *, validate: bool = True, include_extension: bo
                  for ev in use.get("negative_events", [])]
     if negatives:
         dynamic["negativeEvents"] = negatives
+    held = sorted(p.removeprefix(f"{D}.").removesuffix(".value") for p in ph.paths if p.startswith(f"{D}."))
+    if held:
+        # Catena-X requires every dynamic value; the ones the passport does not give (or this reader's tier
+        # withholds) are placeholders, said here in the document itself so a 0 % fade never reads as 100 % SoH
+        why = ("withheld from this reader's access tier (Annex XIII point 4)" if not parts.has(Tier.LEGITIMATE_INTEREST)
+               else "not declared in the passport")
+        dynamic["performanceDocument"] = [_doc(PLACEHOLDER_DOC, f"not measured values but placeholders, {why}: "
+                                                                 + ", ".join(held))]
     performance = {"rated": rated, "dynamic": dynamic}
     # ---------------------------------------------------------------- conformity, safety, handling
     conformity = {
@@ -416,6 +425,7 @@ def export(parts: PassportParts, *, validate: bool = True, include_extension: bo
         "version": str(parts.version or 1),
         "status": "expired" if parts.archived else "approved",
         "issueDate": issue.isoformat(),
+        "lastModification": parts.changed.date().isoformat(),
         "expirationDate": expiry.isoformat(),
         "economicOperatorId": b.get("economic_operator_id") or ph.text("metadata.economicOperatorId",
                                                                       "battery.economic_operator_id"),
@@ -511,9 +521,10 @@ def import_payload(payload: Any, *, lenient: bool = False, defaults: Mapping[str
             for key, value in (ext.get(part) or {}).items():
                 c.data[part][key] = value
                 c.origin[f"{part}.{key}"] = f"sources[{EXTENSION_HEADER}].{part}.{key}"
+                c.report.not_carried.append(f"{part}.{key}")
     c.order("model.idle_temperature_lower_c", "model.idle_temperature_upper_c")
     c.order("battery.manufacture_date", "battery.putting_into_service_date", strict=False)
-    return c.finish(defaults)
+    return c.finish(defaults, required=("battery.status",))
 
 
 def _declared(doc: Mapping[str, Any]) -> tuple[set[str], dict[str, Any]]:

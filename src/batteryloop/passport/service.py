@@ -436,9 +436,14 @@ class PassportService:
         with self.store.read() as conn:
             rec = self._record(conn, passport_id)
             model, _ = self._model_data(conn, rec.model_id, rec.model_version)
+            changed = passport_repo.last_change(conn, passport_id, rec.model_id)
         if caller is not None:
             self._audit(caller, "export", rec, tiers, channel)
-        return self.view(rec, tiers, redact_model(model, model_cut(rec, model, tiers, caller)))
+        view = self.view(rec, tiers, redact_model(model, model_cut(rec, model, tiers, caller)))
+        # the time of the passport's last change (its own record's or its model's, whichever is later): the
+        # standards' "last update" (DppMetadata.lastUpdate, Catena-X metadata.lastModification), not the export time
+        view["last_change"] = changed
+        return view
 
     # ------------------------------------------------------------------ updates
     def update_passport(self, passport_id: str, patch: Mapping[str, Any], caller: Caller, *,
