@@ -340,6 +340,18 @@ def check_package(data: bytes) -> None:
                                f"{AASX_MAX_RATIO}:1", total)
 
 
+def _package_error(exc: Exception) -> str:
+    """basyx's reason for refusing a package, in words: without the reader's object reprs (``<_io.BytesIO object
+    at 0x…>``), and saying what an AASX package needs where the zip is no OPC package."""
+    text = re.sub(r"<[\w.]+ object at 0x[0-9a-fA-F]+>", "the file", str(exc)).strip() or type(exc).__name__
+    if "ECMA376" in text or "OPC" in text:
+        return ("the zip is no Open Packaging Conventions (ECMA-376-2) package: an AASX package needs "
+                "[Content_Types].xml, _rels/.rels and an aasx-origin part")
+    if "aasx-origin" in text.lower() or "origin" in text.lower() and "relationship" in text.lower():
+        return f"the package has no AASX origin part ({text[:200]})"
+    return text[:300]
+
+
 def _load_store(payload: Any) -> model.DictIdentifiableStore:
     if isinstance(payload, Mapping):
         text = _json.dumps(payload)
@@ -350,8 +362,9 @@ def _load_store(payload: Any) -> model.DictIdentifiableStore:
             with aasx.AASXReader(io.BytesIO(bytes(payload))) as reader:
                 reader.read_into(store, aasx.DictSupplementaryFileContainer())
         except Exception as exc:  # basyx raises many kinds for broken packages
-            raise InvalidData(f"not a readable AASX package: {exc}", [{"field": "(package)", "rule": "aasx",
-                              "message": f"(package): not a readable AASX package: {exc}", "value": None}]) from None
+            why = _package_error(exc)
+            raise InvalidData(f"not a readable AASX package: {why}", [{"field": "(package)", "rule": "aasx",
+                              "message": f"(package): not a readable AASX package: {why}", "value": None}]) from None
         return store
     elif isinstance(payload, bytes | bytearray):
         text = decode(bytes(payload))

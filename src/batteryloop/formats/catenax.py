@@ -142,10 +142,13 @@ def _time(parts: PassportParts) -> str:
 
 
 # ============================================================================ export
-def export(parts: PassportParts, *, validate: bool = True, include_extension: bool = True) -> ExportResult:
+def export(parts: PassportParts, *, validate: bool = True, include_extension: bool = True,
+           bpnl_map: Mapping[str, str] | None = None) -> ExportResult:
+    """The passport as a Catena-X battery pass; ``bpnl_map`` (participant id → BPNL) adds BPNL aliases for
+    this export on top of the node's table."""
     report = MappingReport("catenax")
     ph = Placeholders(parts, report)
-    m, b, aliased = _bpnl_view(parts.model, parts.battery)
+    m, b, aliased = _bpnl_view(parts.model, parts.battery, bpnl_map)
     now = parts.now
     measured = _time(parts)
     tm = lambda v: {"value": v, "time": measured}  # noqa: E731
@@ -472,7 +475,7 @@ def _add_years(d: date, years: int) -> date:
         return d.replace(year=d.year + years, day=28)
 
 
-def _bpnl_view(m: Mapping[str, Any], b: Mapping[str, Any]
+def _bpnl_view(m: Mapping[str, Any], b: Mapping[str, Any], bpnl_map: Mapping[str, str] | None = None
                ) -> tuple[Mapping[str, Any], Mapping[str, Any], list[tuple[str, str, str]]]:
     """The model and battery as Catena-X must name them: a manufacturer or economic operator that is not a
     BPNL (an Ouranos operator id, a Korean business number) is named by its BPNL alias from this node's
@@ -481,11 +484,12 @@ def _bpnl_view(m: Mapping[str, Any], b: Mapping[str, Any]
 
     aliased: list[tuple[str, str, str]] = []
     out = {"model": dict(m), "battery": dict(b)}
+    table = node_aliases().merged(bpnl_map) if bpnl_map else node_aliases()
     for where, key in (("model", "manufacturer_id"), ("battery", "economic_operator_id")):
         value = out[where].get(key)
         if value is None or BPNL_RE.match(value):
             continue
-        out[where][key] = node_aliases().resolve(value, f"{where}.{key}")
+        out[where][key] = table.resolve(value, f"{where}.{key}")
         aliased.append((where, key, value))
     return out["model"], out["battery"], aliased
 
