@@ -134,7 +134,6 @@ def test_cli_help_lists_every_format() -> None:
 def test_the_bpnl_flag_the_error_suggests_is_taken(pilot_services) -> None:  # type: ignore[no-untyped-def]
     """A passport whose economic operator has no BPNL: the error suggests --bpnl, and the catenax export takes it."""
     from batteryloop.passport.exporting import export_passport
-    from tests.conftest import seed_pilot  # noqa: F401  (the fixture seeded the pilot)
 
     svc = pilot_services.passports
     b = dict(next(pilot.generate_batteries(1, seed=9)), economic_operator_id=pilot.CELL_KR)
@@ -145,3 +144,18 @@ def test_the_bpnl_flag_the_error_suggests_is_taken(pilot_services) -> None:  # t
     out = export_passport(svc, pilot_services.store, pid, ADMIN, tiers="all", fmt="catenax",
                           bpnl_map={pilot.CELL_KR: "BPNL00000003KR9Z"})
     assert json.loads(out.body)["metadata"]["economicOperatorId"] == "BPNL00000003KR9Z"
+
+
+@pytest.mark.parametrize("status", ["original", "recycled"])
+def test_aas_exports_pass_the_official_test_engine(status: str) -> None:
+    """The shell's batteryloop Extension, the submodels' administration and the stable order keep the AAS JSON and
+    the AASX package valid for the IDTA test engine's file check (``aas_test_engines check_file``)."""
+    from aas_test_engines import file as engine
+
+    for tiers in (ALL_TIERS, PUBLIC_ONLY):
+        _, _, parts = _parts(tiers, status=status)
+        env = aas.export_json(parts).payload
+        assert env["assetAdministrationShells"][0]["extensions"][0]["name"] == aas.EXTENSION_NAME
+        assert engine.check_json_data(env).ok()
+        with zipfile.ZipFile(io.BytesIO(aas.export_aasx(parts).payload)) as z:
+            assert engine.check_aasx_data(z).ok()
