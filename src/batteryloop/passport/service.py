@@ -452,6 +452,13 @@ class PassportService:
         view["last_change"] = changed
         return view
 
+    def last_change(self, passport_id: str) -> str | None:
+        """When the passport last changed (its record or its model, the later; ISO 8601 UTC), as
+        :meth:`export` gives it: the standards' "last update"."""
+        with self.store.read() as conn:
+            rec = self._record(conn, passport_id)
+            return passport_repo.last_change(conn, passport_id, rec.model_id)
+
     # ------------------------------------------------------------------ updates
     def update_passport(self, passport_id: str, patch: Mapping[str, Any], caller: Caller, *,
                         reason: str = "updated", expected_version: int | None = None,
@@ -802,10 +809,12 @@ def parse_defaults(items: list[str], option: str = "default") -> dict[str, Any]:
 def import_standard_payload(svc: PassportService, caller: Caller, payload: bytes | str | Mapping[str, Any], *,
                             fmt: str = "auto", lenient: bool = False,
                             defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Import one passport in a standard format (Catena-X, IDTA SAMM, AAS JSON, AASX) and store it.
+    """Import one passport in a standard format (Catena-X, IDTA SAMM, AAS JSON, AASX, Battery Pass) and store it.
 
-    The battery model is registered first if it is new (the caller must be its manufacturer); the
-    passport is checked before anything is written, so a refused import stores nothing.
+    The battery model is registered first if it is new (the caller must be its manufacturer); a model already
+    stored is kept, and the payload's model data are checked against it (:func:`_check_model_conflicts`:
+    refused in strict mode, reported in ``report.conflicts`` in lenient mode). The passport is checked before
+    anything is written, so a refused import stores nothing.
     """
     from .. import formats
 
