@@ -153,8 +153,8 @@ def passport_export(passport_id: str,
 
 @app.command("import-standard")
 def passport_import_standard(
-        file: Annotated[Path, typer.Argument(help="a Catena-X, IDTA SAMM, Battery Pass or AAS JSON file, or an AASX "
-                                                  "package")],
+        file: Annotated[Path, typer.Argument(help="a Catena-X, IDTA SAMM, Battery Pass 1.2 or AAS JSON file, or an "
+                                                  "AASX package")],
         format: Annotated[str, typer.Option(help=IMPORT_FORMATS_HELP)] = "auto",
         lenient: Annotated[bool, typer.Option(help="drop invalid values (reported) instead of refusing")] = False,
         default: Annotated[Optional[list[str]], typer.Option("--default", help="KEY=VALUE for a field the format lacks")] = None,
