@@ -16,7 +16,7 @@ app = group("Battery passports: create, show, history, QR code, export, import."
 #: here would load every format library at CLI start; tests/cli pins these lists to the registry)
 EXPORT_FORMATS_HELP = ("batteryloop (our JSON), catenax, catenax-serial-part, catenax-bom-as-built, catenax-tbc, "
                        "catenax-pcf, idta-samm, aas-json, aasx or batterypass")
-IMPORT_FORMATS_HELP = "auto, catenax, idta-samm (idta), aas-json (aas), aasx or batterypass (battery-pass)"
+IMPORT_FORMATS_HELP = "auto, catenax, idta-samm, batterypass, aas-json or aasx (also: idta, battery-pass, aas)"
 
 AsOpt = Annotated[Optional[str], typer.Option("--as", help="act as this participant")]
 

@@ -29,8 +29,8 @@ P = Tier.PUBLIC
 LI = Tier.LEGITIMATE_INTEREST
 AU = Tier.AUTHORITY
 OP = Tier.OPERATOR
-#: the heaviest mass a passport may state (1 000 t: above the largest containerised battery systems); a
-#: larger figure (10^300 kg in a payload) is a unit or typing error, refused by name
+#: the heaviest mass a battery model or pack may state (1 000 t: above the largest containerised battery
+#: systems); a larger figure (10^300 kg in a payload) is a unit or typing error, refused by name
 MAX_MASS_KG = 1_000_000.0
 
 ParticipantId = Annotated[str, AfterValidator(normalize_participant_id)]
@@ -99,7 +99,7 @@ class MaterialShare(_Strict):
     material: str = Field(min_length=1, max_length=200)
     cas_number: CasNumber | None = None
     mass_fraction_pct: Percent | None = None
-    mass_kg: PositiveFloat | None = Field(None, le=MAX_MASS_KG)
+    mass_kg: PositiveFloat | None = None
 
 
 class MaterialComposition(_Strict):
