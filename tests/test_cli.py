@@ -199,7 +199,9 @@ def test_cli_passport_import_format_batterypass_and_bpnl_alias(tmp_path: Path) -
     bp = tmp_path / "bp.json"
     run(tmp_path, "passport", "export", pid, "--tiers", "all", "--format", "batterypass", "-o", str(bp))
     assert json.loads(bp.read_text())["generalProductInformation"]["productIdentifier"] == pid
-    bad = run(tmp_path, "passport", "export", pid, "--format", "catenax", "--bpnl", f"{pilot.CELL_KR}=BPNL00000003KR9Z",
+    # the flag the missing-alias error suggests is taken by the catenax export (issue 16), refused where no BPNL goes
+    run(tmp_path, "passport", "export", pid, "--format", "catenax", "--bpnl", f"{pilot.CELL_KR}=BPNL00000003KR9Z")
+    bad = run(tmp_path, "passport", "export", pid, "--format", "idta-samm", "--bpnl", f"{pilot.CELL_KR}=BPNL00000003KR9Z",
               ok=False)
     assert bad.returncode == 2 and "--bpnl applies to" in bad.stderr
     other = tmp_path / "other"

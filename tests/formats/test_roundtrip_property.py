@@ -7,9 +7,11 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from batteryloop import formats
 from batteryloop.formats import aas, catenax
 from batteryloop.formats.base import PassportParts
 from batteryloop.passport.model import BatteryData, BatteryModelData
+from batteryloop.passport.tiers import ALL_TIERS, Tier
 from batteryloop.sim.pilot import battery_models, generate_batteries
 
 MODELS = battery_models()
@@ -54,3 +56,54 @@ def test_aas_round_trip_keeps_shared_fields(p):
     for f in ("passport_id", "serial_number", "model_id", "economic_operator_id", "manufacture_date", "status",
               "putting_into_service_date", "manufacture_country"):
         assert getattr(back.battery, f) == getattr(b, f), f
+
+
+# ------------------------------------------------------------------ every format, every tier set, every kind
+TIER_SETS = [frozenset({Tier.PUBLIC}), frozenset({Tier.PUBLIC, Tier.LEGITIMATE_INTEREST}),
+             frozenset({Tier.PUBLIC, Tier.AUTHORITY}), ALL_TIERS]
+
+
+@st.composite
+def kinds(draw):
+    """A passport of any kind: any status (recycled ones archived), predecessor links (repurposed,
+    remanufactured), with or without state of health and state of charge, with critical raw materials."""
+    m, b = draw(passports())
+    raw_b = b.model_dump(mode="json", exclude_none=True)
+    raw_b["status"] = draw(st.sampled_from(["original", "reused", "repurposed", "remanufactured", "waste", "recycled"]))
+    if raw_b["status"] in ("repurposed", "remanufactured"):
+        raw_b["predecessor_ids"] = [f"BL.BPNL000000000EM1.PRE-{draw(st.integers(0, 999)):03d}"]
+    if raw_b.get("usage") and draw(st.booleans()):
+        raw_b["usage"].pop("state_of_charge_pct", None)
+    raw_m = m.model_dump(mode="json", exclude_none=True)
+    raw_m["critical_raw_materials"] = draw(st.lists(st.sampled_from(
+        ["cobalt", "lithium", "natural graphite", "nickel", "phosphate rock", "manganese"]), min_size=1, unique=True))
+    return (BatteryModelData.model_validate(raw_m), BatteryData.model_validate(raw_b),
+            draw(st.sampled_from(TIER_SETS)))
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kinds())
+def test_every_format_gives_back_the_cut_it_exported(p):
+    """export at a tier set → import → the same fields as the export's cut (nothing lost, nothing invented);
+    the status survives; one the tiers withhold is refused by name unless given, never read as 'original';
+    a placeholder (a missing SoC, a withheld SoH) never comes back as a value."""
+    m, b, tiers = p
+    archived = b.status.value == "recycled"
+    parts = PassportParts.from_data(m, b, tiers, archived=archived)
+    for fmt in ("catenax", "idta-samm", "aas-json"):
+        exported = formats.get(fmt).export(PassportParts.from_data(m, b, tiers, archived=archived))
+        payload = exported.payload
+        defaults = None
+        if "status" not in parts.battery and not archived:
+            bare = formats.import_passport(payload, fmt, lenient=True)
+            assert bare.battery is None and "battery.status" in bare.report.missing, fmt
+            defaults = {"status": b.status.value}
+        back = formats.import_passport(payload, fmt, defaults=defaults)
+        assert back.battery.status == b.status, fmt
+        got_b = back.battery.model_dump(mode="json", exclude_none=True)
+        got_m = back.model.model_dump(mode="json", exclude_none=True)
+        want_b = dict(parts.battery, status=b.status.value)
+        assert {k: v for k, v in got_b.items() if v not in ([], {})} == {
+            k: v for k, v in want_b.items() if v not in ([], {})}, fmt
+        assert {k: v for k, v in got_m.items() if v not in ([], {})} == {
+            k: v for k, v in parts.model.items() if v not in ([], {})}, fmt

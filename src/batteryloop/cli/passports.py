@@ -12,6 +12,12 @@ from .common import admin, caller, console, error, failing, group, out, services
 
 app = group("Battery passports: create, show, history, QR code, export, import.")
 
+#: the formats `passport export` and `import-standard` take (kept as text: importing the format registry
+#: here would load every format library at CLI start; tests/cli pins these lists to the registry)
+EXPORT_FORMATS_HELP = ("batteryloop (our JSON), catenax, catenax-serial-part, catenax-bom-as-built, catenax-tbc, "
+                       "catenax-pcf, idta-samm, aas-json, aasx or batterypass")
+IMPORT_FORMATS_HELP = "auto, catenax, idta-samm, batterypass, aas-json or aasx (also: idta, battery-pass, aas)"
+
 AsOpt = Annotated[Optional[str], typer.Option("--as", help="act as this participant")]
 
 
@@ -32,8 +38,8 @@ def passport_import(file: Annotated[Path, typer.Argument(help="JSON-lines file, 
                                                          "a Catena-X, IDTA SAMM, Battery Pass, AAS JSON or AASX file")],
                     as_: AsOpt = None,
                     format: Annotated[Optional[str], typer.Option(
-                        help="auto, catenax, idta (idta-samm), batterypass, aas-json or aasx: one passport in a "
-                             "standard format (default: our JSON lines)")] = None,
+                        help=IMPORT_FORMATS_HELP + ": one passport in a standard format (default: our JSON "
+                             "lines)")] = None,
                     lenient: Annotated[bool, typer.Option(help="with --format: drop invalid values (reported) "
                                                                "instead of refusing")] = False,
                     default: Annotated[Optional[list[str]], typer.Option(
@@ -111,18 +117,19 @@ def passport_qr(passport_id: str, out: Annotated[Path, typer.Option("--out", "-o
 @app.command("export")
 def passport_export(passport_id: str,
                     tiers: Annotated[str, typer.Option(help="comma-separated tiers, or 'all'")] = "public",
-                    format: Annotated[str, typer.Option(help="batteryloop, catenax, idta-samm, aas-json or aasx")] = "batteryloop",
+                    format: Annotated[str, typer.Option(help=EXPORT_FORMATS_HELP)] = "batteryloop",
                     out: Annotated[Optional[Path], typer.Option("--out", "-o")] = None,
                     bpnl: Annotated[Optional[list[str]], typer.Option(
-                        "--bpnl", help="ID=BPNL: a participant's BPNL for this Catena-X export (see `formats bpnl-alias`)")] = None,
+                        "--bpnl", help="ID=BPNL: a participant's BPNL for this catenax or catenax-bom-as-built export "
+                                       "(see `formats bpnl-alias`)")] = None,
                     ) -> None:
     """Export a passport cut to the given access tiers (default: public), in our JSON or a standard format."""
     from ..passport.exporting import export_passport
     from ..passport.service import parse_defaults
 
-    if bpnl and format != "catenax-bom-as-built":
-        error("--bpnl applies to --format catenax-bom-as-built (the other formats name companies as the passport "
-              "does)")
+    if bpnl and format not in ("catenax", "catenax-bom-as-built"):
+        error("--bpnl applies to --format catenax and catenax-bom-as-built (the other formats name companies as the "
+              "passport does)")
     s = services()
     with failing():
         try:
@@ -148,7 +155,7 @@ def passport_export(passport_id: str,
 def passport_import_standard(
         file: Annotated[Path, typer.Argument(help="a Catena-X, IDTA SAMM, Battery Pass 1.2 or AAS JSON file, or an "
                                                   "AASX package")],
-        format: Annotated[str, typer.Option(help="auto, catenax, idta-samm, batterypass, aas-json or aasx")] = "auto",
+        format: Annotated[str, typer.Option(help=IMPORT_FORMATS_HELP)] = "auto",
         lenient: Annotated[bool, typer.Option(help="drop invalid values (reported) instead of refusing")] = False,
         default: Annotated[Optional[list[str]], typer.Option("--default", help="KEY=VALUE for a field the format lacks")] = None,
         as_: AsOpt = None) -> None:

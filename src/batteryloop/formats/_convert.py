@@ -227,8 +227,12 @@ class Collector:
             t = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", t)
         return "(no source field)"
 
-    def finish(self, defaults: Mapping[str, Any] | None = None) -> ImportResult:
-        """Validate into our models. Strict: raise every problem at once. Lenient: drop and report."""
+    def finish(self, defaults: Mapping[str, Any] | None = None, *, required: Iterable[str] = ()) -> ImportResult:
+        """Validate into our models. Strict: raise every problem at once. Lenient: drop and report.
+
+        ``required``: fields (``battery.status``) our model would fill with a default that the payload must
+        state itself or the caller give as a default; without one the part is not built and the field is
+        listed in ``report.missing`` (a battery whose status a reader's tier withheld is not 'original')."""
         for key, value in (defaults or {}).items():
             part, _, name = key.partition(".") if key.startswith(("model.", "battery.")) else ("", "", key)
             parts = [part] if part else [p for p in ("model", "battery") if name in
@@ -241,6 +245,13 @@ class Collector:
             self.data["battery"]["model_id"] = self.data["model"]["model_id"]
             self.origin.setdefault("battery.model_id", self.origin.get("model.model_id", "(model)"))
         self.defaults = dict(defaults or {})
+        unstated = set()
+        for path in required:
+            part, _, name = path.partition(".")
+            if name not in self.data[part]:
+                unstated.add(part)
+                if path not in self.report.missing:
+                    self.report.missing.append(path)
         unique: dict[tuple[str, str], dict[str, Any]] = {}
         for e in self.errors:
             unique.setdefault((e["field"], e["rule"]), e)
@@ -248,11 +259,12 @@ class Collector:
         if self.lenient:
             seen = {id(e) for e in self.report.dropped}
             self.report.dropped.extend(e for e in self.errors if id(e) not in seen)
-        model = self._validate("model", BatteryModelData)
-        battery = self._validate("battery", BatteryData)
+        model = None if "model" in unstated else self._validate("model", BatteryModelData)
+        battery = None if "battery" in unstated else self._validate("battery", BatteryData)
         if self.errors and not self.lenient:
             raise _invalid(self.report.format, self.errors)
-        return ImportResult(model, battery, self.report, dict(self.data["model"]), dict(self.data["battery"]))  # type: ignore[arg-type]
+        return ImportResult(model, battery, self.report, dict(self.data["model"]), dict(self.data["battery"]),  # type: ignore[arg-type]
+                            dict(self.origin))
 
     def _validate(self, part: str, cls: type[BaseModel]) -> Any:
         data = self.data[part]

@@ -72,7 +72,8 @@ def load_json(payload: Any) -> Any:
     if not text.strip():
         raise _error("json", "the payload is empty: expected a JSON object")
     try:
-        return json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant)
+        return json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant,
+                          object_pairs_hook=_object)
     except json.JSONDecodeError as exc:
         raise _error("json", f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
                      text[max(0, exc.pos - 20): exc.pos + 20]) from None
@@ -92,6 +93,23 @@ def _float(text: str) -> float:
     if not math.isfinite(value):
         raise _error("json:finite", f"the number {text[:20]} is too large for a float", text[:20])
     return value
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object; a key given twice is refused (JSON leaves it undefined, and parsers keep one or the
+    other: a passport value must not depend on which)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _error("json:duplicate_key", f"the key {key!r} appears twice in one object (values "
+                         f"{_brief(out[key])} and {_brief(value)}): give it once", key[:100], key[:100])
+        out[key] = value
+    return out
+
+
+def _brief(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 40 else text[:40] + "…"
 
 
 def _constant(name: str) -> float:

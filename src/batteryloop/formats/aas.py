@@ -43,6 +43,9 @@ _LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 AASX_MAX_BYTES = 50 * 2**20  # uncompressed, all parts together
 AASX_MAX_RATIO = 100  # uncompressed : compressed, per part and overall (parts under 1 MiB exempt)
 AASX_MAX_ENTRIES = 1_000
+#: the name of the shell's AAS Extension that carries our fields IDTA 02035 has no place for (JSON
+#: ``{"model": {…}, "battery": {…}}``), so that two batteryloop nodes exchange shells losslessly
+EXTENSION_NAME = "batteryloop:fields-without-an-IDTA-place"
 ASSET_IDS = {"manufacturerPartId": "model_id", "nameAtManufacturer": "model_name",
              "manufacturingCountry": "manufacture_country", "partInstanceId": "serial_number"}
 
@@ -122,20 +125,41 @@ def part_payloads(parts: PassportParts, *, validate: bool = True
                   ) -> tuple[dict[str, Any], dict[str, set[str]], MappingReport]:
     """The SAMM payload of each IDTA part the reader's tiers give, the paths in each that hold only
     placeholders (written as empty values), and the mapping report."""
+    payloads, empty_by_part, report, _ = _payloads(parts, validate=validate)
+    return payloads, empty_by_part, report
+
+
+def _payloads(parts: PassportParts, *, validate: bool = True
+              ) -> tuple[dict[str, Any], dict[str, set[str]], MappingReport, dict[str, Any]]:
+    """:func:`part_payloads` and the batteryloop extension: our fields neither the parts nor the shell's
+    specific asset ids carry (placeholders need no list here: they are empty properties)."""
     res = idta.export(parts, validate=validate)
     report = res.report
     report.format = "aas"
+    payloads = dict(res.payload)
+    ext = payloads.pop(idta.EXTENSION_KEY, None) or {}
+    on_shell = {f"{'model' if key.startswith('model') else 'battery'}.{key}" for key in ASSET_IDS.values()}
+    on_shell.add("battery.model_id")
+    ext = {part: {k: v for k, v in (ext.get(part) or {}).items() if f"{part}.{k}" not in on_shell}
+           for part in ("model", "battery")}
     empty_by_part: dict[str, set[str]] = {}
     for p in report.placeholders:
         part, _, path = p["path"].partition(":")
         empty_by_part.setdefault(part, set()).add(path)
-    return res.payload, empty_by_part, report
+    return payloads, empty_by_part, report, ext
+
+
+def template_version(part: str) -> model.AdministrativeInformation:
+    """A submodel's version: the IDTA 02035 submodel template it follows (``…:1.0.1#…`` → version 1,
+    revision 0), which does not change between exports of the same passport."""
+    major, minor = idta.PARTS[part][1].split(":")[-1].split("#")[0].split(".")[:2]
+    return model.AdministrativeInformation(version=major, revision=minor)
 
 
 def build_submodel(passport_id: str, part: str, payload: Mapping[str, Any], empty: set[str]) -> model.Submodel:
     """The submodel of one IDTA part, with the SAMM aspect URN as its semantic id."""
     return model.Submodel(submodel_id(passport_id, part), id_short=part_id_short(part),
-                          semantic_id=_ref(idta.PARTS[part][1]),
+                          semantic_id=_ref(idta.PARTS[part][1]), administration=template_version(part),
                           submodel_element=[_element(k, v, k, empty) for k, v in payload.items() if _ok(k)])
 
 
@@ -160,14 +184,36 @@ def build_shell(parts: PassportParts, part_names: list[str]) -> model.AssetAdmin
 def build_environment(parts: PassportParts, *, validate: bool = True
                       ) -> tuple[model.DictIdentifiableStore, str, MappingReport]:
     """The shell and its submodels in a basyx object store, the shell id, and the mapping report."""
-    payloads, empty_by_part, report = part_payloads(parts, validate=validate)
+    payloads, empty_by_part, report, ext = _payloads(parts, validate=validate)
     pid = _passport_id(parts)
     store: model.DictIdentifiableStore = model.DictIdentifiableStore()
     for part, payload in payloads.items():
         store.add(build_submodel(pid, part, payload, empty_by_part.get(part, set())))
     shell = build_shell(parts, list(payloads))
+    if ext["model"] or ext["battery"]:
+        shell.extension.add(model.Extension(EXTENSION_NAME, model.datatypes.String,
+                                            _json.dumps(ext, sort_keys=True, separators=(",", ":"))))
     store.add(shell)
     return store, shell.id, report
+
+
+def _stable(env: dict[str, Any]) -> dict[str, Any]:
+    """An AAS JSON environment in a stable order: basyx keeps a shell's submodel references in a set (whose
+    order changes from one process to the next), so the references and the submodels are put in the
+    order of the IDTA parts (:data:`idta.PARTS`); the same passport then gives the same document."""
+    rank = {part_id_short(p): i for i, p in enumerate(idta.PARTS)}
+    suffix = {f":submodel:{p}": i for i, p in enumerate(idta.PARTS)}
+
+    def ref_rank(ref: Mapping[str, Any]) -> tuple[int, str]:
+        value = str((ref.get("keys") or [{}])[0].get("value", ""))
+        return next((i for s, i in suffix.items() if value.endswith(s)), len(suffix)), value
+
+    for shell in env.get("assetAdministrationShells") or []:
+        if isinstance(shell.get("submodels"), list):
+            shell["submodels"].sort(key=ref_rank)
+    if isinstance(env.get("submodels"), list):
+        env["submodels"].sort(key=lambda sm: (rank.get(sm.get("idShort"), len(rank)), str(sm.get("id"))))
+    return env
 
 
 def export_json(parts: PassportParts, *, validate: bool = True) -> ExportResult:
@@ -175,17 +221,31 @@ def export_json(parts: PassportParts, *, validate: bool = True) -> ExportResult:
     buf = io.StringIO()
     aas_json.write_aas_json_file(buf, store)
     pid = (parts.battery.get("passport_id") or "passport").replace("/", "_")
-    return ExportResult(_json.loads(buf.getvalue()), JSON_MEDIA_TYPE, report, f"{pid}.aas.json")
+    return ExportResult(_stable(_json.loads(buf.getvalue())), JSON_MEDIA_TYPE, report, f"{pid}.aas.json")
 
 
 def export_aasx(parts: PassportParts, *, validate: bool = True) -> ExportResult:
+    """The AASX package (JSON inside), byte for byte the same for the same passport: the environment in
+    the stable order of :func:`_stable`, every part dated 1980-01-01 as basyx writes them."""
     store, shell_id, report = build_environment(parts, validate=validate)
     buf = io.BytesIO()
     files = aasx.DictSupplementaryFileContainer()
     with aasx.AASXWriter(buf) as writer:
         writer.write_aas(shell_id, store, files, write_json=True)
     pid = (parts.battery.get("passport_id") or "passport").replace("/", "_")
-    return ExportResult(buf.getvalue(), AASX_MEDIA_TYPE, report, f"{pid}.aasx")
+    return ExportResult(_stable_package(buf.getvalue()), AASX_MEDIA_TYPE, report, f"{pid}.aasx")
+
+
+def _stable_package(data: bytes) -> bytes:
+    """The package with each JSON part rewritten in the stable order (same parts, names, order and dates)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename.endswith(".json"):
+                body = _json.dumps(_stable(_json.loads(body)), indent=None, ensure_ascii=False).encode()
+            dst.writestr(info, body, compress_type=info.compress_type)
+    return out.getvalue()
 
 
 # ============================================================================ import
@@ -226,6 +286,14 @@ def read_store(store: model.DictIdentifiableStore) -> tuple[dict[str, Any], dict
             for sid in obj.asset_information.specific_asset_id:
                 if sid.name in ASSET_IDS:
                     facts[ASSET_IDS[sid.name]] = sid.value
+            for ext in obj.extension:
+                if ext.name == EXTENSION_NAME and isinstance(ext.value, str):
+                    try:
+                        fields = _json.loads(ext.value)
+                    except ValueError:
+                        continue
+                    if isinstance(fields, Mapping):
+                        payloads[idta.EXTENSION_KEY] = {k: fields[k] for k in ("model", "battery") if k in fields}
     return payloads, facts
 
 
@@ -272,6 +340,18 @@ def check_package(data: bytes) -> None:
                                f"{AASX_MAX_RATIO}:1", total)
 
 
+def _package_error(exc: Exception) -> str:
+    """basyx's reason for refusing a package, in words: without the reader's object reprs (``<_io.BytesIO object
+    at 0x…>``), and saying what an AASX package needs where the zip is no OPC package."""
+    text = re.sub(r"<[\w.]+ object at 0x[0-9a-fA-F]+>", "the file", str(exc)).strip() or type(exc).__name__
+    if "ECMA376" in text or "OPC" in text:
+        return ("the zip is no Open Packaging Conventions (ECMA-376-2) package: an AASX package needs "
+                "[Content_Types].xml, _rels/.rels and an aasx-origin part")
+    if "aasx-origin" in text.lower() or "origin" in text.lower() and "relationship" in text.lower():
+        return f"the package has no AASX origin part ({text[:200]})"
+    return text[:300]
+
+
 def _load_store(payload: Any) -> model.DictIdentifiableStore:
     if isinstance(payload, Mapping):
         text = _json.dumps(payload)
@@ -282,8 +362,9 @@ def _load_store(payload: Any) -> model.DictIdentifiableStore:
             with aasx.AASXReader(io.BytesIO(bytes(payload))) as reader:
                 reader.read_into(store, aasx.DictSupplementaryFileContainer())
         except Exception as exc:  # basyx raises many kinds for broken packages
-            raise InvalidData(f"not a readable AASX package: {exc}", [{"field": "(package)", "rule": "aasx",
-                              "message": f"(package): not a readable AASX package: {exc}", "value": None}]) from None
+            why = _package_error(exc)
+            raise InvalidData(f"not a readable AASX package: {why}", [{"field": "(package)", "rule": "aasx",
+                              "message": f"(package): not a readable AASX package: {why}", "value": None}]) from None
         return store
     elif isinstance(payload, bytes | bytearray):
         text = decode(bytes(payload))
@@ -304,7 +385,7 @@ def import_payload(payload: Any, *, lenient: bool = False, defaults: Mapping[str
     """Read an AAS JSON environment or an AASX package (as bytes) into our parts."""
     store = _load_store(payload)
     payloads, facts = read_store(store)
-    if not payloads:
+    if not set(payloads) & set(idta.PARTS):
         raise InvalidData("the AAS holds no IDTA battery-passport submodel",
                           [{"field": "submodels", "rule": "aas:idta", "value": None,
                             "message": "submodels: none has an IDTA 02035 semantic id"}])

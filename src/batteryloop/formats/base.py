@@ -38,8 +38,10 @@ WITHHELD = "withheld (access tier)"
 class PassportParts:
     """What an export reads: model and battery data as JSON-ready dicts, cut to ``tiers``.
 
-    ``web_link``, ``version`` and ``archived`` come from the stored passport when there is one
-    (:meth:`batteryloop.passport.service.PassportService.export`); exports work without them.
+    ``web_link``, ``version``, ``archived`` and ``last_change`` come from the stored passport when there is
+    one (:meth:`batteryloop.passport.service.PassportService.export`); exports work without them.
+    ``last_change`` is the passport's last change (its record's or its model's): the standards' "last update"
+    (:attr:`changed`); without it, the export time ``now`` stands in.
     """
 
     model: dict[str, Any]
@@ -49,6 +51,18 @@ class PassportParts:
     version: int | None = None
     archived: bool = False
     now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+    last_change: datetime | None = None
+
+    @property
+    def changed(self) -> datetime:
+        """The passport's last change to whole seconds (UTC), else the export time."""
+        return (self.last_change or self.now).astimezone(UTC).replace(microsecond=0)
+
+    @property
+    def status(self) -> str | None:
+        """The battery's status as far as the reader's tiers show it: an archived passport is a recycled
+        battery's (Art. 77(8)) even where the status itself is withheld; otherwise None when withheld."""
+        return self.battery.get("status") or ("recycled" if self.archived else None)
 
     def __post_init__(self) -> None:
         # The standards carry one recycled-content figure per battery passport. A battery's own figure (Art. 8:
@@ -72,12 +86,14 @@ class PassportParts:
         version: int | None = None,
         archived: bool = False,
         now: datetime | None = None,
+        last_change: datetime | None = None,
     ) -> PassportParts:
         """Parts from our models (or their JSON dicts), cut to ``tiers`` by the passport's own rules."""
         tiers = frozenset(tiers) | {Tier.PUBLIC}
         m = model.model_dump(mode="json", exclude_none=True) if isinstance(model, BaseModel) else dict(model)
         b = battery.model_dump(mode="json", exclude_none=True) if isinstance(battery, BaseModel) else dict(battery)
-        parts = cls(redact_model(m, tiers), redact_battery(b, tiers), tiers, web_link, version, archived)
+        parts = cls(redact_model(m, tiers), redact_battery(b, tiers), tiers, web_link, version, archived,
+                    last_change=last_change)
         if now is not None:
             parts.now = now
         return parts
@@ -86,8 +102,10 @@ class PassportParts:
     def from_view(cls, view: Mapping[str, Any], *, now: datetime | None = None) -> PassportParts:
         """Parts from :meth:`PassportService.export` / ``get_view`` output (already cut to its tiers)."""
         tiers = frozenset(Tier(t) for t in view.get("access_tiers", [Tier.PUBLIC.value]))
+        changed = view.get("last_change")
         parts = cls(dict(view.get("model") or {}), dict(view.get("battery") or {}), tiers,
-                    view.get("web_link"), view.get("version"), bool(view.get("archived", False)))
+                    view.get("web_link"), view.get("version"), bool(view.get("archived", False)),
+                    last_change=datetime.fromisoformat(changed.replace("Z", "+00:00")) if changed else None)
         if now is not None:
             parts.now = now
         return parts
@@ -103,7 +121,11 @@ class MappingReport:
     * ``dropped``: invalid values a lenient import left out (``{field, rule, message, value}``);
     * ``schema_errors``: violations of the official schema (``{field, rule, message, value}``);
     * ``missing``: our required fields the payload does not give (``model.model_id`` …): that part is
-      not built; pass them as ``defaults`` (a standard may simply not have them).
+      not built; pass them as ``defaults`` (a standard may simply not have them);
+    * ``not_carried``: our fields the standard has no place for that came in the batteryloop extension of a
+      batteryloop export (another system's payload does not have them: docs/formats.md lists them per format);
+    * ``conflicts``: values that differ from the model data already stored on the importing node (a lenient
+      import keeps the stored value and lists the payload's here; a strict one refuses).
     """
 
     format: str
@@ -112,6 +134,8 @@ class MappingReport:
     dropped: list[dict[str, Any]] = field(default_factory=list)
     schema_errors: list[dict[str, Any]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    not_carried: list[str] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
 
     def unmap(self, path: str, value: Any, reason: str) -> None:
         self.unmapped.append({"path": path, "value": _short(value), "reason": reason})
@@ -121,7 +145,8 @@ class MappingReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": self.format, "unmapped": self.unmapped, "placeholders": self.placeholders,
-                "dropped": self.dropped, "schema_errors": self.schema_errors, "missing": self.missing}
+                "dropped": self.dropped, "schema_errors": self.schema_errors, "missing": self.missing,
+                "not_carried": self.not_carried, "conflicts": self.conflicts}
 
 
 @dataclass
@@ -143,6 +168,8 @@ class ImportResult:
     report: MappingReport
     model_fields: dict[str, Any] = field(default_factory=dict)
     battery_fields: dict[str, Any] = field(default_factory=dict)
+    #: where each of our fields came from (``part.field`` → source path, or ``(default KEY)``)
+    origin: dict[str, str] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:

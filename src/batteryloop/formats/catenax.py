@@ -40,6 +40,7 @@ SPEC_VERSION = "urn:io.catenax.battery.battery_pass:6.1.0"
 SCHEMA = "catenax.battery_pass"
 MEDIA_TYPE = "application/vnd.catenax.battery-pass.v6+json"
 PLACEHOLDER_HEADER = "batteryloop: placeholder values"
+PLACEHOLDER_DOC = "placeholder values (not measured)"
 EXTENSION_HEADER = "batteryloop: fields without a Catena-X place"
 NIL_UUID = "urn:uuid:00000000-0000-0000-0000-000000000000"
 BPNL_RE = re.compile(r"^BPNL[a-zA-Z0-9]{12}$")
@@ -136,15 +137,18 @@ def _doc(header: str, content: str, url: bool = False) -> dict[str, str]:
 
 def _time(parts: PassportParts) -> str:
     soh = parts.battery.get("state_of_health") or {}
-    t = soh.get("measured_at") or parts.now.isoformat()
+    t = soh.get("measured_at") or parts.changed.isoformat()  # a placeholder's time: the passport's last change
     return t.replace("+00:00", "Z")
 
 
 # ============================================================================ export
-def export(parts: PassportParts, *, validate: bool = True, include_extension: bool = True) -> ExportResult:
+def export(parts: PassportParts, *, validate: bool = True, include_extension: bool = True,
+           bpnl_map: Mapping[str, str] | None = None) -> ExportResult:
+    """The passport as a Catena-X battery pass; ``bpnl_map`` (participant id → BPNL) adds BPNL aliases for
+    this export on top of the node's table."""
     report = MappingReport("catenax")
     ph = Placeholders(parts, report)
-    m, b, aliased = _bpnl_view(parts.model, parts.battery)
+    m, b, aliased = _bpnl_view(parts.model, parts.battery, bpnl_map)
     now = parts.now
     measured = _time(parts)
     tm = lambda v: {"value": v, "time": measured}  # noqa: E731
@@ -203,7 +207,7 @@ def export(parts: PassportParts, *, validate: bool = True, include_extension: bo
             footprints.append(e)
     else:
         ph("sustainability.carbonFootprint", [], "model.carbon_footprint")
-    status = b.get("status")
+    status = parts.status  # an archived passport is a recycled battery's, even where the status is withheld
     if status == BatteryStatus.RECYCLED.value:
         report.unmap("battery.status", status, "Catena-X has no 'recycled' status: exported as 'waste'")
     sustainability = {
@@ -376,6 +380,14 @@ def export(parts: PassportParts, *, validate: bool = True, include_extension: bo
                  for ev in use.get("negative_events", [])]
     if negatives:
         dynamic["negativeEvents"] = negatives
+    held = sorted(p.removeprefix(f"{D}.").removesuffix(".value") for p in ph.paths if p.startswith(f"{D}."))
+    if held:
+        # Catena-X requires every dynamic value; the ones the passport does not give (or this reader's tier
+        # withholds) are placeholders, said here in the document itself so a 0 % fade never reads as 100 % SoH
+        why = ("withheld from this reader's access tier (Annex XIII point 4)" if not parts.has(Tier.LEGITIMATE_INTEREST)
+               else "not declared in the passport")
+        dynamic["performanceDocument"] = [_doc(PLACEHOLDER_DOC, f"not measured values but placeholders, {why}: "
+                                                                 + ", ".join(held))]
     performance = {"rated": rated, "dynamic": dynamic}
     # ---------------------------------------------------------------- conformity, safety, handling
     conformity = {
@@ -416,6 +428,7 @@ def export(parts: PassportParts, *, validate: bool = True, include_extension: bo
         "version": str(parts.version or 1),
         "status": "expired" if parts.archived else "approved",
         "issueDate": issue.isoformat(),
+        "lastModification": parts.changed.date().isoformat(),
         "expirationDate": expiry.isoformat(),
         "economicOperatorId": b.get("economic_operator_id") or ph.text("metadata.economicOperatorId",
                                                                       "battery.economic_operator_id"),
@@ -462,7 +475,7 @@ def _add_years(d: date, years: int) -> date:
         return d.replace(year=d.year + years, day=28)
 
 
-def _bpnl_view(m: Mapping[str, Any], b: Mapping[str, Any]
+def _bpnl_view(m: Mapping[str, Any], b: Mapping[str, Any], bpnl_map: Mapping[str, str] | None = None
                ) -> tuple[Mapping[str, Any], Mapping[str, Any], list[tuple[str, str, str]]]:
     """The model and battery as Catena-X must name them: a manufacturer or economic operator that is not a
     BPNL (an Ouranos operator id, a Korean business number) is named by its BPNL alias from this node's
@@ -471,11 +484,12 @@ def _bpnl_view(m: Mapping[str, Any], b: Mapping[str, Any]
 
     aliased: list[tuple[str, str, str]] = []
     out = {"model": dict(m), "battery": dict(b)}
+    table = node_aliases().merged(bpnl_map) if bpnl_map else node_aliases()
     for where, key in (("model", "manufacturer_id"), ("battery", "economic_operator_id")):
         value = out[where].get(key)
         if value is None or BPNL_RE.match(value):
             continue
-        out[where][key] = node_aliases().resolve(value, f"{where}.{key}")
+        out[where][key] = table.resolve(value, f"{where}.{key}")
         aliased.append((where, key, value))
     return out["model"], out["battery"], aliased
 
@@ -511,9 +525,10 @@ def import_payload(payload: Any, *, lenient: bool = False, defaults: Mapping[str
             for key, value in (ext.get(part) or {}).items():
                 c.data[part][key] = value
                 c.origin[f"{part}.{key}"] = f"sources[{EXTENSION_HEADER}].{part}.{key}"
+                c.report.not_carried.append(f"{part}.{key}")
     c.order("model.idle_temperature_lower_c", "model.idle_temperature_upper_c")
     c.order("battery.manufacture_date", "battery.putting_into_service_date", strict=False)
-    return c.finish(defaults)
+    return c.finish(defaults, required=("battery.status",))
 
 
 def _declared(doc: Mapping[str, Any]) -> tuple[set[str], dict[str, Any]]:

@@ -29,6 +29,38 @@ from .base import NOT_DECLARED, ExportResult, ImportResult, MappingReport, Passp
 from .catenax import CHEMISTRY_NAMES, parse_chemistry
 
 MEDIA_TYPE = "application/vnd.idta.batterypass+json"
+#: the key beside the parts in our ``{part: payload}`` container that carries (1) the placeholder paths, which
+#: our importer skips, and (2) our fields IDTA 02035 has no place for (:data:`NOT_CARRIED`), so that two
+#: batteryloop nodes exchange passports losslessly; other readers ignore it (``include_extension=False``)
+EXTENSION_KEY = "batteryloop"
+#: our fields IDTA 02035 cannot carry in full, each with why (the export moves them to the extension; the
+#: import report lists those it read from there as ``not_carried``): docs/formats.md lists the same
+NOT_CARRIED: dict[str, str] = {
+    "model.model_id": "IDTA identifies the product, not its model (AAS: specificAssetId manufacturerPartId)",
+    "model.model_name": "no model name in IDTA (AAS: specificAssetId nameAtManufacturer)",
+    "model.vehicle_category": "no vehicle category in IDTA",
+    "model.cells_in_series": "no cell configuration in IDTA",
+    "model.cells_in_parallel": "no cell configuration in IDTA",
+    "model.warranty_km": "IDTA records the warranty as a duration",
+    "model.material_composition": "IDTA lists materials by CAS number only (BatteryMaterials)",
+    "model.critical_raw_materials": "IDTA flags listed materials (IsCriticalRawMaterial), it has no list",
+    "model.detailed_composition": "IDTA records a material's mass, not its mass fraction; a CAS number is required",
+    "model.recycled_content": "IDTA has no allocation rule (mass balance …)",
+    "model.dismantling_information": "IDTA has no place for tools and fastener types",
+    "model.hazardous_substances": "IDTA requires a CAS number per substance",
+    "model.spare_parts": "IDTA groups parts by supplier and needs a supplier name and e-mail",
+    "model.test_reports": "IDTA documents need a title",
+    "model.carbon_footprint": "IDTA's footprint entries need a total",
+    "battery.model_id": "IDTA identifies the product, not its model (AAS: specificAssetId manufacturerPartId)",
+    "battery.manufacture_country": "no country of manufacture in IDTA (AAS: specificAssetId manufacturingCountry)",
+    "battery.mass_kg": "no measured pack mass in IDTA (the model's mass is BatteryMass)",
+    "battery.owner_id": "no owner in IDTA",
+    "battery.predecessor_ids": "no predecessor passports in IDTA 02035",
+    "battery.successor_id": "no successor passport in IDTA 02035",
+    "battery.usage": "no deep-discharge count or operating temperature range in IDTA's product condition",
+    "battery.state_of_health": "IDTA's product condition has no measurement time without a value",
+    "battery.recycled_content": "the battery's own recycled content travels as the model's",
+}
 PARTS: dict[str, tuple[str, str]] = {  # part → (schema key, SAMM aspect URN)
     "dpp_metadata": ("idta.dpp_metadata", "urn:samm:io.admin-shell.idta.dpp.dpp_metadata:1.0.0#DppMetadata"),
     "digital_nameplate": ("idta.digital_nameplate",
@@ -109,8 +141,9 @@ def _address(text: str | None, ph: Placeholders, path: str) -> dict[str, Any]:
 
 
 # ============================================================================ export
-def export(parts: PassportParts, *, validate: bool = True) -> ExportResult:
-    """The SAMM JSON payloads ``{part: payload}``, each valid against its official schema."""
+def export(parts: PassportParts, *, validate: bool = True, include_extension: bool = True) -> ExportResult:
+    """The SAMM JSON payloads ``{part: payload}``, each valid against its official schema, and the
+    batteryloop extension (:data:`EXTENSION_KEY`) beside them."""
     report = MappingReport("idta")
     ph = Placeholders(parts, report)
     m, b = parts.model, parts.battery
@@ -121,7 +154,8 @@ def export(parts: PassportParts, *, validate: bool = True) -> ExportResult:
               "message": f"model.category: IDTA 02035 has no category {m['category']!r} (ev, lmt, industrial)"}])
     pid = b.get("passport_id")
     link = parts.web_link or (f"urn:batteryloop:passport:{pid}" if pid else None)
-    now = parts.now.isoformat().replace("+00:00", "Z")
+    now = parts.changed.isoformat().replace("+00:00", "Z")  # the passport's last change, not the export time
+    status = parts.status  # an archived passport is a recycled battery's, even where the status is withheld
     out: dict[str, Any] = {}
     # ------------------------------------------------------------ DPP metadata
     dpp = {
@@ -145,8 +179,7 @@ def export(parts: PassportParts, *, validate: bool = True) -> ExportResult:
         "DateOfManufacture": b.get("manufacture_date") or ph(f"{N}:DateOfManufacture", "1970-01-01", "battery.manufacture_date"),
         "UniqueFacilityIdentifier": b.get("manufacture_site") or ph.text(f"{N}:UniqueFacilityIdentifier",
                                                                          "battery.manufacture_site"),
-        "LifeCycleStage": STATUS_OUT[b["status"]] if b.get("status") else ph(f"{N}:LifeCycleStage", "original",
-                                                                             "battery.status"),
+        "LifeCycleStage": STATUS_OUT[status] if status else ph(f"{N}:LifeCycleStage", "original", "battery.status"),
         "ManufacturerIdentifier": m["manufacturer_id"],
         "Markings": [{"MarkingName": lab, "MarkingFile": {
             "value": ph(f"{N}:Markings[{i}].MarkingFile.value", "urn:batteryloop:not-declared"),
@@ -159,7 +192,7 @@ def export(parts: PassportParts, *, validate: bool = True) -> ExportResult:
         nameplate["OperatorIdentifier"] = b["economic_operator_id"]
     if b.get("putting_into_service_date"):
         nameplate["DateOfPuttingIntoService"] = b["putting_into_service_date"]
-    if b.get("status") == "recycled":
+    if status == "recycled":
         report.unmap("battery.status", "recycled", "IDTA has no 'recycled' life-cycle stage: exported as 'waste'")
     out[N] = nameplate
     # ------------------------------------------------------------ handover documentation
@@ -245,25 +278,45 @@ def export(parts: PassportParts, *, validate: bool = True) -> ExportResult:
               "BatteryMaterials": materials, "HazardousSubstances": hazardous}
     # ------------------------------------------------------------ circularity
     out["circularity"] = _circularity(m, ph)
-    # ------------------------------------------------------------ report what has no place
-    for key in ("material_composition", "critical_raw_materials", "warranty_km", "recycled_content"):
-        if m.get(key):
-            why = {"material_composition": "IDTA lists materials by CAS number only (BatteryMaterials)",
-                   "critical_raw_materials": "IDTA flags materials as critical (IsCriticalRawMaterial) but has no list",
-                   "warranty_km": "IDTA records the warranty as a duration",
-                   "recycled_content": "allocation rule and pre/post-consumer split have no batteryloop/IDTA counterpart"}[key]
-            report.unmap(f"model.{key}", m[key], why)
-    for key in ("manufacture_country", "mass_kg", "owner_id", "predecessor_ids", "successor_id"):
-        if b.get(key) not in (None, []):
-            report.unmap(f"battery.{key}", b[key], "no place in IDTA 02035")
     if validate:
         errors = []
         for part, payload in out.items():
             errors += [{**e, "field": f"{part}:{e['field']}"} for e in schemas.validate(PARTS[part][0], payload)]
         if errors:
             raise InvalidData(f"the IDTA export does not validate: {errors[0]['message']}", errors)
+    # ------------------------------------------------------------ what did not fit: read back, keep the rest
+    ext = extension(out, m, b, ph.paths, report)
+    if include_extension:
+        out[EXTENSION_KEY] = ext
     name = (pid or b.get("serial_number") or "passport").replace("/", "_")
     return ExportResult(out, MEDIA_TYPE, report, f"{name}.idta-batterypass.json")
+
+
+def _blank(v: Any) -> bool:
+    return v is None or v == [] or v == {}
+
+
+def extension(out: Mapping[str, Any], m: Mapping[str, Any], b: Mapping[str, Any], placeholders: list[str],
+              report: MappingReport) -> dict[str, Any]:
+    """The batteryloop extension of an export: its placeholder paths, and each of our fields the IDTA parts
+    do not give back whole (found by reading the parts back, so it cannot miss one), reported unmapped."""
+    # our values stand in for what the parts lack, so that both parts validate; those are not carried
+    given = {f"{part}.{k}": v for part, data in (("model", m), ("battery", b)) for k, v in data.items()}
+    back = _read_parts(dict(out), lenient=True, skip=placeholders, required=(), defaults=given)
+    got = {"model": back.model.model_dump(mode="json", exclude_none=True) if back.model else back.model_fields,
+           "battery": back.battery.model_dump(mode="json", exclude_none=True) if back.battery else back.battery_fields}
+    ext: dict[str, Any] = {"placeholders": sorted(set(placeholders)), "model": {}, "battery": {}}
+    for part, data in (("model", m), ("battery", b)):
+        for key, value in data.items():
+            f = f"{part}.{key}"
+            carried = any(k == f or k.startswith((f + ".", f + "[")) for k, o in back.origin.items()
+                          if not o.startswith("(default"))
+            if _blank(value) or carried and got[part].get(key) == value:
+                continue
+            ext[part][key] = value
+            report.unmap(f"{part}.{key}", value, NOT_CARRIED.get(f"{part}.{key}", "not carried whole by IDTA 02035")
+                         + ": travels in the batteryloop extension")
+    return ext
 
 
 def _document(doc_id: str, title: str, cls: str, url: str | None) -> dict[str, Any]:
@@ -293,6 +346,8 @@ def _technical(m: Mapping[str, Any], b: Mapping[str, Any], ph: Placeholders) -> 
                            "MaxVoltage": m["max_voltage_v"], "RatedCapacity": m["rated_capacity_ah"]}
     if m.get("rated_energy_kwh") is not None:
         cev["CertifiedUsableBatteryEnergy"] = m["rated_energy_kwh"]
+    if soh.get("soh_capacity_pct") is not None:  # optional in IDTA: left out (not 0) where the tier withholds it
+        cev["CapacityFade"] = r9(100.0 - soh["soh_capacity_pct"])
     power, energy = m.get("original_power_capability_w"), m.get("rated_energy_kwh")
     rpc = soh.get("remaining_power_capability_pct")
     return {
@@ -378,10 +433,6 @@ def _condition(b: Mapping[str, Any], ph: Placeholders, now: str) -> dict[str, An
     if use.get("time_below_extreme_temperature_h") is not None:
         temp["TimeExtremeLowTemp"] = use["time_below_extreme_temperature_h"]
     out["TemperatureInformation"] = temp
-    for key in ("soh_capacity_pct", "remaining_power_capability_pct"):
-        if soh.get(key) is not None and key == "soh_capacity_pct":
-            ph.report.unmap(f"battery.state_of_health.{key}", soh[key],
-                            "IDTA product condition has remaining capacity (Ah), not capacity SoH in percent")
     for key in ("deep_discharge_events", "min_operating_temperature_c", "max_operating_temperature_c"):
         if use.get(key) is not None:
             ph.report.unmap(f"battery.usage.{key}", use[key], "no place in IDTA product condition")
@@ -469,8 +520,18 @@ def import_payload(payload: Any, *, lenient: bool = False, defaults: Mapping[str
     ``ignore``: ``part:path`` entries to skip (the placeholders of our own export). ``check_schema``
     runs the official schema of each part first (AAS input skips it: empty properties are absent)."""
     doc = load_object(payload, "IDTA battery passport")
+    return _read_parts(doc, lenient=lenient, defaults=defaults, skip=ignore, check_schema=check_schema)
+
+
+def _read_parts(doc: Mapping[str, Any], *, lenient: bool, defaults: Mapping[str, Any] | None = None,
+                skip: Iterable[str] = (), check_schema: bool = False,
+                required: tuple[str, ...] = ("battery.status",)) -> ImportResult:
+    doc = dict(doc)
+    ext = doc.pop(EXTENSION_KEY, None)
+    ext = ext if isinstance(ext, Mapping) else {}
+    placeholders = [str(p) for p in ext.get("placeholders") or [] if isinstance(p, str)]
     parts = split_parts(doc)
-    c = Collector("idta", lenient, ignore)
+    c = Collector("idta", lenient, [*skip, *placeholders])
     for part, body in parts.items():
         if not isinstance(body, Mapping):
             c.error(part, "type", f"an IDTA part must be a JSON object, got {type(body).__name__}", None)
@@ -486,9 +547,17 @@ def import_payload(payload: Any, *, lenient: bool = False, defaults: Mapping[str
         # the export writes a recycled (archived) passport as LifeCycleStage 'waste' with dppStatus Inactive:
         # together they say recycled, so the battery does not come back as waste awaiting treatment
         c.put("battery.status", "recycled", _p(inactive[0], "dppStatus"))
+    elif inactive and not c.has("battery.status"):  # an archived passport whose status the reader's tier withheld
+        c.put("battery.status", "recycled", _p(inactive[0], "dppStatus"))
+    for part in ("model", "battery"):  # our fields IDTA has no place for, from a batteryloop export
+        fields = ext.get(part)
+        for key, value in (fields.items() if isinstance(fields, Mapping) else ()):
+            c.data[part][key] = value
+            c.origin[f"{part}.{key}"] = f"{EXTENSION_KEY}.{part}.{key}"
+            c.report.not_carried.append(f"{part}.{key}")
     c.order("model.idle_temperature_lower_c", "model.idle_temperature_upper_c")
     c.order("battery.manufacture_date", "battery.putting_into_service_date", strict=False)
-    return c.finish(defaults)
+    return c.finish(defaults, required=required)
 
 
 def _mlt(c: Collector, value: Any, src: str) -> str | None:
@@ -728,7 +797,15 @@ def _read_technical(c: Collector, d: Mapping[str, Any], part: str) -> None:
     if ref:
         c.put("model.cycle_life_test_reference", c.text(ref[0], P(f"{T}.Lifetime.CycleLifeReferenceTest[0]")),
               P(f"{T}.Lifetime.CycleLifeReferenceTest[0]"))
-    for key in ("Lifetime.ExpectedLifetimeInCalendarYears", "CapacityEnergyVoltage.CapacityFade",
+    cf = P(f"{T}.CapacityEnergyVoltage.CapacityFade")
+    v = c.number(g(f"{T}.CapacityEnergyVoltage.CapacityFade"), cf, "battery.state_of_health.soh_capacity_pct")
+    if v is not None and cf not in c.skip:
+        if not 0 <= v <= 100:
+            c.error(cf, "percent", f"{v:g} is not a capacity fade between 0 and 100 %", v,
+                    "battery.state_of_health.soh_capacity_pct")
+        else:
+            c.put("battery.state_of_health.soh_capacity_pct", r9(100.0 - v), cf)
+    for key in ("Lifetime.ExpectedLifetimeInCalendarYears",
                 "RoundTripEnergyEfficiency.EnergyRoundTripEfficiencyFade",
                 "RoundTripEnergyEfficiency.InitialSelfDischargingRate",
                 "Resistance.InitialInternalResistanceAtBatteryModuleLevel",

@@ -115,7 +115,8 @@ class AasRepository:
         return env
 
     def _build(self, passport_id: str, view: dict[str, Any]) -> Environment:
-        parts = PassportParts.from_view(view)
+        # DppMetadata.lastUpdate is the passport's last change (the cache key holds the versions that move it)
+        parts = PassportParts.from_view({**view, "last_change": self.passports.last_change(passport_id)})
         payloads, empty, _ = aas_format.part_payloads(parts, validate=False)
         shell = aas_format.build_shell(parts, [p for p in PARTS if p in payloads])
         data = aas_api.to_json(shell)

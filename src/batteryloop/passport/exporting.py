@@ -20,6 +20,10 @@ from ..errors import InvalidData, deny
 from .tiers import Tier, parse_tiers
 
 
+#: the formats that name companies by BPNL and take a BPNL map for one export (CLI ``--bpnl ID=BPNL``)
+BPNL_FORMATS = ("catenax", "catenax-bom-as-built")
+
+
 @dataclass
 class Exported:
     body: bytes
@@ -74,10 +78,11 @@ def export_payload(passports: Any, store: Any, passport_id: str, caller: Caller,
         raise deny(caller.anonymous, f"you do not hold the tier(s) {missing} for passport {passport_id}")
     if fmt != "batteryloop":
         fmt = formats.get(fmt).name  # an unknown name is refused before anything is read or audited
-    if bpnl_map and fmt != "catenax-bom-as-built":
-        raise InvalidData("a BPNL map applies to the catenax-bom-as-built format only (the other formats name "
-                          "companies as the passport does)", [{"field": "bpnl", "rule": "format", "value": fmt,
-                                                                "message": "bpnl: only with catenax-bom-as-built"}])
+    if bpnl_map and fmt not in BPNL_FORMATS:
+        raise InvalidData(f"a BPNL map applies to the {' and '.join(BPNL_FORMATS)} formats only (the other formats "
+                          "name companies as the passport does)", [{
+                              "field": "bpnl", "rule": "format", "value": fmt,
+                              "message": f"bpnl: only with {' or '.join(BPNL_FORMATS)}"}])
     view = passports.export(passport_id, wanted, caller=caller, channel=channel)
     if fmt == "batteryloop":
         return Payload(fmt, view)
@@ -95,6 +100,8 @@ def export_payload(passports: Any, store: Any, passport_id: str, caller: Caller,
         else:
             withheld = True
         options["bpnl_map"] = dict(bpnl_map or {})
+    elif fmt == "catenax" and bpnl_map:
+        options["bpnl_map"] = dict(bpnl_map)
     res = formats.export_view(fmt, view, validate=validate, **options)
     if withheld:
         res.report.unmap("battery.as_built", None, "the ledger's as-built tree names suppliers: answered to the "

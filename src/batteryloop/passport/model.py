@@ -29,6 +29,9 @@ P = Tier.PUBLIC
 LI = Tier.LEGITIMATE_INTEREST
 AU = Tier.AUTHORITY
 OP = Tier.OPERATOR
+#: the heaviest mass a battery model or pack may state (1 000 t: above the largest containerised battery
+#: systems); a larger figure (10^300 kg in a payload) is a unit or typing error, refused by name
+MAX_MASS_KG = 1_000_000.0
 
 ParticipantId = Annotated[str, AfterValidator(normalize_participant_id)]
 CasNumber = Annotated[str, AfterValidator(validate_cas)]
@@ -192,7 +195,7 @@ class BatteryModelData(_Strict):
     vehicle_category: str | None = tiered(P, None, pattern=r"^(M1|N1|M2|M3|N2|N3|L)$",
                                           description="EU vehicle category the battery is made for (Annex II cycles)")
     chemistry: Chemistry = tiered(P)
-    mass_kg: PositiveFloat = tiered(P)
+    mass_kg: PositiveFloat = tiered(P, le=MAX_MASS_KG)
     rated_capacity_ah: PositiveFloat = tiered(P)
     rated_energy_kwh: PositiveFloat | None = tiered(P, None)
     nominal_voltage_v: PositiveFloat = tiered(P)
@@ -299,7 +302,8 @@ class BatteryData(_Strict):
     manufacture_date: date = tiered(P)
     manufacture_country: CountryCode = tiered(P)
     manufacture_site: str | None = tiered(P, None, max_length=300)
-    mass_kg: PositiveFloat | None = tiered(P, None, description="measured mass if it differs from the model's")
+    mass_kg: PositiveFloat | None = tiered(P, None, le=MAX_MASS_KG,
+                                           description="measured mass if it differs from the model's")
     status: BatteryStatus = tiered(LI, BatteryStatus.ORIGINAL)
     putting_into_service_date: date | None = tiered(LI, None)
     state_of_health: StateOfHealth | None = tiered(LI, None)

@@ -21,6 +21,7 @@ from ..errors import Conflict, Forbidden, InvalidData, NotFound, deny, from_vali
 from ..relations import passport_resource
 from ..store.db import Store, utcnow_iso
 from ..store import models as model_repo
+from ..store import participants as participant_repo
 from ..store import passports as passport_repo
 from ..store.errors import IntegrityViolation, translated
 from ..store.fastread import FastReader
@@ -148,6 +149,12 @@ class PassportService:
             with translated(), self.store.write() as conn:
                 if model_repo.model_exists(conn, m.model_id):
                     raise Conflict(f"battery model {m.model_id} already exists")
+                if not participant_repo.participant_exists(conn, m.manufacturer_id):
+                    raise InvalidData(
+                        f"model.manufacturer_id: {m.manufacturer_id} is not a participant of this node; register it "
+                        f"first (batteryloop participants add {m.manufacturer_id} NAME COUNTRY --role manufacturer)",
+                        [{"field": "model.manufacturer_id", "rule": "participant", "value": m.manufacturer_id,
+                          "message": f"model.manufacturer_id: {m.manufacturer_id} is not a participant of this node"}])
                 model_repo.insert_model(conn, {
                     "id": m.model_id, "manufacturer_id": m.manufacturer_id, "chemistry": m.chemistry.value,
                     "category": m.category.value, "version": 1, "hash": h, "data": _dumps(content),
@@ -441,9 +448,21 @@ class PassportService:
         with self.store.read() as conn:
             rec = self._record(conn, passport_id)
             model, _ = self._model_data(conn, rec.model_id, rec.model_version)
+            changed = passport_repo.last_change(conn, passport_id, rec.model_id)
         if caller is not None:
             self._audit(caller, "export", rec, tiers, channel)
-        return self.view(rec, tiers, redact_model(model, model_cut(rec, model, tiers, caller)))
+        view = self.view(rec, tiers, redact_model(model, model_cut(rec, model, tiers, caller)))
+        # the time of the passport's last change (its own record's or its model's, whichever is later): the
+        # standards' "last update" (DppMetadata.lastUpdate, Catena-X metadata.lastModification), not the export time
+        view["last_change"] = changed
+        return view
+
+    def last_change(self, passport_id: str) -> str | None:
+        """When the passport last changed (its record or its model, the later; ISO 8601 UTC), as
+        :meth:`export` gives it: the standards' "last update"."""
+        with self.store.read() as conn:
+            rec = self._record(conn, passport_id)
+            return passport_repo.last_change(conn, passport_id, rec.model_id)
 
     # ------------------------------------------------------------------ updates
     def update_passport(self, passport_id: str, patch: Mapping[str, Any], caller: Caller, *,
@@ -795,10 +814,12 @@ def parse_defaults(items: list[str], option: str = "default") -> dict[str, Any]:
 def import_standard_payload(svc: PassportService, caller: Caller, payload: bytes | str | Mapping[str, Any], *,
                             fmt: str = "auto", lenient: bool = False,
                             defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Import one passport in a standard format (Catena-X, IDTA SAMM, AAS JSON, AASX) and store it.
+    """Import one passport in a standard format (Catena-X, IDTA SAMM, AAS JSON, AASX, Battery Pass) and store it.
 
-    The battery model is registered first if it is new (the caller must be its manufacturer); the
-    passport is checked before anything is written, so a refused import stores nothing.
+    The battery model is registered first if it is new (the caller must be its manufacturer); a model already
+    stored is kept, and the payload's model data are checked against it (:func:`_check_model_conflicts`:
+    refused in strict mode, reported in ``report.conflicts`` in lenient mode). The passport is checked before
+    anything is written, so a refused import stores nothing.
     """
     from .. import formats
 
@@ -815,7 +836,58 @@ def import_standard_payload(svc: PassportService, caller: Caller, payload: bytes
     try:
         svc.get_model(model.model_id, caller)
     except NotFound:
+        stored = None
+    else:
+        stored = svc.model_data(model.model_id)
+    if stored is None:
         svc.create_model(model_data, caller)
         created_model = True
+    else:
+        _check_model_conflicts(res.report, model.model_id, model_data, stored, lenient)
     view = svc.create_passport(battery_data, caller)
     return {"passport": view, "model_created": created_model, "report": res.report.to_dict()}
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as passport data: numbers to 1e-9 (a unit conversion on the way), lists and objects item by item."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1.0)
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        keys = {k for k, v in a.items() if v is not None} | {k for k, v in b.items() if v is not None}
+        return all(_same(a.get(k), b.get(k)) for k in keys)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return bool(a == b)
+
+
+def _check_model_conflicts(report: Any, model_id: str, given: Mapping[str, Any], stored: Mapping[str, Any],
+                           lenient: bool) -> None:
+    """The payload's model data against the model this node already stores under the same id: the stored
+    model stays (a passport import does not rewrite a model its manufacturer registered). A differing value
+    is refused in strict mode, naming the field and both values; lenient mode imports the passport against
+    the stored model and lists each differing value in ``report.conflicts``. Values the stored model does not
+    hold are listed there too (rule ``model:not_stored``), in either mode: nothing is dropped silently."""
+    errors = []
+    for key, value in given.items():
+        if key == "model_id" or value in (None, [], {}):
+            continue
+        have = stored.get(key)
+        if have in (None, [], {}):
+            report.conflicts.append({"field": f"model.{key}", "rule": "model:not_stored", "value": value,
+                                     "stored": None, "message": f"model.{key}: the payload gives {value!r}; the "
+                                     f"stored model {model_id} has none and is kept as stored (update the model "
+                                     "to add it)"})
+            continue
+        if _same(value, have):
+            continue
+        e = {"field": f"model.{key}", "rule": "model:conflict", "value": value, "stored": have,
+             "message": f"model.{key}: the payload gives {value!r}, the stored model {model_id} has {have!r}"}
+        errors.append(e)
+        report.conflicts.append({**e, "message": e["message"] + " (the stored value is kept)"})
+    if errors and not lenient:
+        raise InvalidData(f"the payload's model data conflict with the stored model {model_id}: "
+                          + "; ".join(e["message"] for e in errors[:5])
+                          + (f" (and {len(errors) - 5} more)" if len(errors) > 5 else "")
+                          + "; import leniently to keep the stored model and list the differences", errors)

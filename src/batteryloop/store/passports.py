@@ -298,3 +298,11 @@ def read_only_state(conn: Connection, passport_id: str) -> tuple[bool, str | Non
     row = conn.execute(select(passports.c.archived, passports.c.successor_id)
                        .where(passports.c.id == passport_id)).first()
     return (bool(row.archived), row.successor_id) if row is not None else None
+
+
+def last_change(conn: Connection, passport_id: str, model_id: str) -> str | None:
+    """The later of the passport's and its model's ``updated_at`` (ISO 8601 UTC), or None if neither is stored."""
+    p = conn.execute(select(passports.c.updated_at).where(passports.c.id == passport_id)).scalar()
+    m = conn.execute(select(battery_models.c.updated_at).where(battery_models.c.id == model_id)).scalar()
+    times = [t for t in (p, m) if t]
+    return max(times) if times else None
