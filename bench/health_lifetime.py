@@ -24,7 +24,8 @@ import numpy as np
 
 from batteryloop.health.lifetime import evaluate, load_curve_set, train
 from batteryloop.health.lifetime.groups import combine, groups_for
-from batteryloop.health.lifetime.model import GROUPED_CANDIDATES, nested_grouped
+from batteryloop.health.lifetime.features import feature_matrix
+from batteryloop.health.lifetime.model import ATTIA_BASELINES, GROUPED_CANDIDATES, grouped_score, grouped_scores, nested_grouped
 from batteryloop.reference.severson_2019 import PUBLISHED
 
 SHARED = Path(os.environ.get("BATTERYLOOP_SHARED", Path(__file__).resolve().parents[2] / "shared"))
@@ -52,6 +53,11 @@ def main() -> None:
         tag = "  <- selected" if name == model.candidate else ("  (published baseline)" if name in BASELINES else "")
         print(f"  {name:34s} {score:6.1f}  {' '.join(f'{v:6.0f}' for v in g['batch']):>24s}  "
               f"{' '.join(f'{v:6.0f}' for v in g['family']):>36s}{tag}")
+    feats = feature_matrix(cells.curves)
+    for c in ATTIA_BASELINES:
+        g = grouped_scores(c, feats, cells.cycle_lives, groups)
+        print(f"  {c.name:34s} {grouped_score(g):6.1f}  {' '.join(f'{v:6.0f}' for v in g['batch']):>24s}  "
+              f"{' '.join(f'{v:6.0f}' for v in g['family']):>36s}  (Attia 2021 baseline, not selectable)")
     print("\n2. nested: the selection redone without each left-out group (the honest generalisation figure)")
     t3 = time.perf_counter()
     nested = nested_grouped(cells, groups)

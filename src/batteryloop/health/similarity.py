@@ -89,19 +89,15 @@ class Match:
 
 def match(k: np.ndarray, s: np.ndarray, ref: Trajectory, threshold: float) -> Match | None:
     """The best time scale and offset mapping ``ref`` onto the history (k, s), and its crossing."""
-    best: tuple[float, float, float] | None = None
-    for a in SCALE_GRID:
-        kr = k / a  # where the history's cycles fall on the reference's clock
-        if kr[-1] > ref.cycles[-1]:
-            continue
-        sr = np.interp(kr, ref.cycles, ref.soh)
-        b = float(np.clip(np.mean(s - sr), -MAX_OFFSET, MAX_OFFSET))
-        err = float(np.mean((s - sr - b) ** 2))
-        if best is None or err < best[2]:
-            best = (float(a), b, err)
-    if best is None:
+    scales = SCALE_GRID[k[-1] / SCALE_GRID <= ref.cycles[-1]]  # the history must fit inside the reference's life
+    if not scales.size:
         return None
-    a, b, err = best
+    kr = k[None, :] / scales[:, None]  # where the history's cycles fall on the reference's clock, per scale
+    sr = np.interp(kr, ref.cycles, ref.soh)
+    offsets = np.clip(np.mean(s[None, :] - sr, axis=1), -MAX_OFFSET, MAX_OFFSET)
+    errs = np.mean((s[None, :] - sr - offsets[:, None]) ** 2, axis=1)
+    i = int(np.argmin(errs))  # the first of equal minima, i.e. the smallest such scale
+    a, b, err = float(scales[i]), float(offsets[i]), float(errs[i])
     # the reference's first crossing of threshold - b after the matched history
     after = ref.cycles > k[-1] / a
     below = np.flatnonzero(after & (ref.soh + b < threshold))
@@ -155,14 +151,28 @@ def _calibration_errors(population: Sequence[Trajectory], threshold: float) -> l
     return out
 
 
+def conformal_quantile(abs_errors: Sequence[float], alpha: float) -> float:
+    """Split-conformal quantile with the finite-sample correction: the ⌈(n + 1)(1 − α)⌉-th smallest of the
+    n calibration errors (the largest when that rank exceeds n)."""
+    e = np.sort(np.abs(np.asarray(abs_errors, float)))
+    if e.size == 0:
+        raise ValueError("no calibration errors")
+    rank = min(e.size, int(np.ceil((e.size + 1) * (1 - alpha))))
+    return float(e[rank - 1])
+
+
+def coverage(rows: Sequence[dict[str, object]]) -> tuple[int, int]:
+    """(covered, forecasts) over back-test rows: a row counts when it has an interval and the true end of
+    life lies inside it, ends included; a row without a forecast counts as not covered."""
+    hits = sum(1 for r in rows if r.get("lower") is not None and r.get("upper") is not None
+               and r["lower"] <= r["true_eol_cycle"] <= r["upper"])  # type: ignore[operator]
+    return hits, len(rows)
+
+
 def interval(point: float, last: float, matches: list[Match], errors: list[tuple[float, float]], alpha: float) -> tuple[float, float]:
     stage = min(1.0, last / point) if point > 0 else 1.0
-    near = np.array([abs(e) for f, e in errors if abs(f - stage) <= STAGE_WINDOW] or [abs(e) for _, e in errors]
-                    or [UNCALIBRATED_HALF_WIDTH])
-    # conformal quantile with the finite-sample correction: the ceil((n+1)(1-alpha))-th smallest error
-    n = near.size
-    rank = min(n, int(np.ceil((n + 1) * (1 - alpha))))
-    half = float(np.sort(near)[rank - 1])
+    near = [abs(e) for f, e in errors if abs(f - stage) <= STAGE_WINDOW] or [abs(e) for _, e in errors] or [UNCALIBRATED_HALF_WIDTH]
+    half = conformal_quantile(near, alpha)
     spread = [m.eol_cycle for m in matches]
     lo = min(point * (1 - half), min(spread))
     hi = max(point * (1 + half), max(spread))
@@ -178,9 +188,11 @@ class SimilarityForecast:
 
 
 def forecast(cycles: np.ndarray, capacity_ah: np.ndarray, population: Sequence[Trajectory], *, threshold: float = 0.8,
-             initial_ah: float | None = None, alpha: float = 0.1) -> SimilarityForecast | None:
+             initial_ah: float | None = None, alpha: float = 0.1, prior: Sequence[Trajectory] = ()) -> SimilarityForecast | None:
     """The similarity forecast of the end of life (cycle) from a history that has not crossed yet, or None
-    when no reference matches it."""
+    when no reference matches it. ``prior``: lives of another (e.g. simulated) family that calibrate the
+    interval only — their leave-one-out errors join the population's (:func:`calibration_errors`); the
+    point comes from ``population`` alone."""
     k, s, _ = normalise(cycles, capacity_ah, initial_ah)
     if k.size < MIN_HISTORY:
         raise InsufficientDataError(f"need at least {MIN_HISTORY} cycles with capacity, have {k.size}")
@@ -191,14 +203,16 @@ def forecast(cycles: np.ndarray, capacity_ah: np.ndarray, population: Sequence[T
     line = np.polyval(np.polyfit(k, s, 1), k)
     if min(m.rmse for m in matches) > float(np.sqrt(np.mean((s - line) ** 2))) + TIE_RMSE:
         return None  # a straight line explains the history better than any reference life
-    lo, hi = interval(point, float(k[-1]), matches, calibration_errors(population, threshold), alpha)
+    errors = calibration_errors(population, threshold) + (calibration_errors(prior, threshold) if prior else [])
+    lo, hi = interval(point, float(k[-1]), matches, errors, alpha)
     return SimilarityForecast(point, lo, hi, matches)
 
 
 def backtest(lives: dict[str, tuple[np.ndarray, np.ndarray]], fractions: tuple[float, ...] = (0.25, 0.5, 0.75), *,
-             threshold: float = 0.8, alpha: float = 0.1) -> list[dict[str, object]]:
+             threshold: float = 0.8, alpha: float = 0.1, prior: Sequence[Trajectory] = ()) -> list[dict[str, object]]:
     """Leave one cell out: forecast each life from the others, from the history up to each fraction of its
-    true life; the error and whether the interval covered the truth."""
+    true life; the error and whether the interval covered the truth. A ``prior`` life of the same name as
+    the cell is left out of the prior too (so a simulated family can be back-tested on itself)."""
     population = {name: trajectory(name, k, q) for name, (k, q) in lives.items()}
     out: list[dict[str, object]] = []
     for name, (k, q) in lives.items():
@@ -211,7 +225,8 @@ def backtest(lives: dict[str, tuple[np.ndarray, np.ndarray]], fractions: tuple[f
         init = normalise(k, q)[2]
         for f in fractions:
             m = k <= round(f * eol)
-            r = forecast(k[m], q[m], others, threshold=threshold, initial_ah=init, alpha=alpha)
+            r = forecast(k[m], q[m], others, threshold=threshold, initial_ah=init, alpha=alpha,
+                         prior=[t for t in prior if t.name != name])
             row: dict[str, object] = {"cell": name, "fraction": f, "upto_cycle": int(k[m][-1]), "true_eol_cycle": eol,
                                       "predicted_eol_cycle": None, "lower": None, "upper": None, "error_cycles": None,
                                       "abs_pct_error": None, "covered": False,
