@@ -60,7 +60,7 @@ def write_reference(lives: dict[str, tuple[np.ndarray, np.ndarray]]) -> Path:
 
 def summary(rows: list[dict], label: str, fractions: tuple[object, ...] = FRACTIONS) -> None:
     print(f"{label}:")
-    print(f"  {'from':>7} {'median |error| %':>17} {'coverage':>9}")
+    print(f"  {'from':>7} {'median |error| %':>17} {'coverage':>9} {'median width, % of life':>24}")
     for f in fractions:
         sel = [r for r in rows if r["fraction"] == f]
         if not sel:
@@ -69,10 +69,16 @@ def summary(rows: list[dict], label: str, fractions: tuple[object, ...] = FRACTI
         med = statistics.median(errs) if errs else float("nan")
         hit, n = coverage(sel)
         name = f"{f:.0%}" if isinstance(f, float) else str(f)
-        print(f"  {name:>7} {med:17.1f} {hit:>5}/{n}")
+        print(f"  {name:>7} {med:17.1f} {hit:>5}/{n:<3} {width(sel):>24.0f}")
     errs = [r["abs_pct_error"] for r in rows if r["abs_pct_error"] is not None]
     hit, n = coverage(rows)
-    print(f"  {'all':>7} {statistics.median(errs):17.1f} {hit:>5}/{n} ({hit / n:.0%})")
+    print(f"  {'all':>7} {statistics.median(errs):17.1f} {hit:>5}/{n:<3} {width(rows):>24.0f}   coverage {hit / n:.0%}")
+
+
+def width(rows: list[dict]) -> float:
+    """Median interval width as a share of the true life, %."""
+    w = [(r["upper"] - r["lower"]) / r["true_eol_cycle"] * 100 for r in rows if r["lower"] is not None]
+    return statistics.median(w) if w else float("nan")
 
 
 def table(rows: list[dict]) -> None:

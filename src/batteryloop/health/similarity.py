@@ -49,6 +49,11 @@ MIN_HISTORY = 10
 #: largest relative error of the CALCE leave-one-cell-out back-test (CS2_36 from 25 % of life: +24.1 %,
 #: bench/health_rul.py, docs/health.md)
 UNCALIBRATED_HALF_WIDTH = 0.25
+#: prior lives are weighted by exp(−½ (rmse / σ)²), σ = this × the best prior match's rmse (fixed a priori: a
+#: life matching twice as badly as the best keeps e^-½ of its weight) ...
+PRIOR_SIGMA_FACTOR = 2.0
+#: ... but at least 0.1 % of capacity (a perfect match must not take all the weight)
+PRIOR_SIGMA_FLOOR = 1e-3
 TIE_RMSE = 5e-4  # matching errors closer than this (0.05 % of capacity) are a tie, not a better explanation
 
 
@@ -190,9 +195,8 @@ class SimilarityForecast:
 def forecast(cycles: np.ndarray, capacity_ah: np.ndarray, population: Sequence[Trajectory], *, threshold: float = 0.8,
              initial_ah: float | None = None, alpha: float = 0.1, prior: Sequence[Trajectory] = ()) -> SimilarityForecast | None:
     """The similarity forecast of the end of life (cycle) from a history that has not crossed yet, or None
-    when no reference matches it. ``prior``: lives of another (e.g. simulated) family that calibrate the
-    interval only — their leave-one-out errors join the population's (:func:`calibration_errors`); the
-    point comes from ``population`` alone."""
+    when no reference matches it. ``prior``: lives of another (e.g. simulated) family that widen the
+    interval only (:func:`prior_interval`, the union is taken); the point comes from ``population`` alone."""
     k, s, _ = normalise(cycles, capacity_ah, initial_ah)
     if k.size < MIN_HISTORY:
         raise InsufficientDataError(f"need at least {MIN_HISTORY} cycles with capacity, have {k.size}")
@@ -203,9 +207,36 @@ def forecast(cycles: np.ndarray, capacity_ah: np.ndarray, population: Sequence[T
     line = np.polyval(np.polyfit(k, s, 1), k)
     if min(m.rmse for m in matches) > float(np.sqrt(np.mean((s - line) ** 2))) + TIE_RMSE:
         return None  # a straight line explains the history better than any reference life
-    errors = calibration_errors(population, threshold) + (calibration_errors(prior, threshold) if prior else [])
-    lo, hi = interval(point, float(k[-1]), matches, errors, alpha)
+    lo, hi = interval(point, float(k[-1]), matches, calibration_errors(population, threshold), alpha)
+    if prior:
+        got_prior = prior_interval(k, s, prior, threshold, alpha)
+        if got_prior is not None:
+            lo, hi = min(lo, max(got_prior[0], float(k[-1]))), max(hi, got_prior[1])
     return SimilarityForecast(point, lo, hi, matches)
+
+
+def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    order = np.argsort(values)
+    v, w = values[order], weights[order]
+    c = np.cumsum(w) / np.sum(w)
+    return float(v[min(int(np.searchsorted(c, q)), v.size - 1)])
+
+
+def prior_interval(k: np.ndarray, s: np.ndarray, prior: Sequence[Trajectory], threshold: float,
+                   alpha: float) -> tuple[float, float] | None:
+    """The (α/2, 1 − α/2) weighted quantiles of the prior lives' crossings, each life time-scaled and offset
+    onto the history like a reference (:func:`match`) and weighted by how well it explains the history,
+    exp(−½ (rmse / σ)²) with σ = ``PRIOR_SIGMA_FACTOR`` × the best match's rmse (at least
+    ``PRIOR_SIGMA_FLOOR``): the simulated lives that agree with what the cell has done so far say where it
+    may go. Lives that never cross the threshold, or cannot be matched, are left out. None without any."""
+    got = [m for t in prior if (m := match(k, s, t, threshold)) is not None]
+    if not got:
+        return None
+    rm = np.array([m.rmse for m in got])
+    sigma = max(PRIOR_SIGMA_FACTOR * float(rm.min()), PRIOR_SIGMA_FLOOR)
+    w = np.exp(-0.5 * (rm / sigma) ** 2)
+    eols = np.array([m.eol_cycle for m in got])
+    return _weighted_quantile(eols, w, alpha / 2), _weighted_quantile(eols, w, 1 - alpha / 2)
 
 
 def backtest(lives: dict[str, tuple[np.ndarray, np.ndarray]], fractions: tuple[float, ...] = (0.25, 0.5, 0.75), *,
