@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from batteryloop.health.rul import default_prior, forecast_eol
-from batteryloop.health.similarity import Trajectory, conformal_quantile, coverage, forecast, trajectory
+from batteryloop.health.similarity import Trajectory, conformal_quantile, coverage, forecast, prior_interval, trajectory
 from batteryloop.reference import pybamm_okane2022
 
 from .test_rul_population import crossing_by_hand, knee_life
@@ -68,7 +68,7 @@ def test_the_prior_widens_the_interval_and_leaves_the_point() -> None:
     """The synthetic knee family of test_rul_population (knees at 300, 350, 400; the cell the middle one
     aged 1.25 × slower, true end of life 676.2 by hand), forecast from cycle 300, before its knee: with the
     simulated prior the point is the same (it comes from the population only), the interval contains the
-    one without it and the truth, and ``method`` says the prior calibrated it."""
+    one without it and the truth, and ``method`` says the prior widened it."""
     refs = [trajectory(f"ref{kn}", *knee_life(1.0, kn)) for kn in (300, 350, 400)]
     k, soh = knee_life(1.25, 350, n=1500)
     truth = crossing_by_hand(1.25, 350)
@@ -81,7 +81,7 @@ def test_the_prior_widens_the_interval_and_leaves_the_point() -> None:
     assert wide.lower <= plain.lower and wide.upper >= plain.upper
     assert wide.lower <= truth <= wide.upper
     r = forecast_eol(k[hist], soh[hist], population=refs, prior=prior)
-    assert f"within {len(prior)} simulated lives" in r.method
+    assert f"widened by the crossings of {len(prior)} simulated lives" in r.method
 
 
 def test_a_prior_life_never_calibrates_its_own_forecast() -> None:
@@ -94,3 +94,18 @@ def test_a_prior_life_never_calibrates_its_own_forecast() -> None:
     with_own = [r for r in backtest(lives, (0.5,), prior=own) if r["cell"] == "ref350"]
     without = [r for r in backtest(lives, (0.5,)) if r["cell"] == "ref350"]
     assert with_own == without
+
+
+def test_prior_interval_by_hand() -> None:
+    """Prior lives with knees at 300, 350 and 400 share the line 1 − 1e-4·k before them: a history up to
+    cycle 250 matches all three exactly (equal weights), so the 5–95 % weighted quantiles of three values
+    are the smallest and the largest crossing — 300 + v and 400 + v by hand (crossing_by_hand). A fourth
+    life fading ten times faster from the start explains the history badly, gets no weight (exp(−½ (rmse/σ)²)
+    with σ at its 0.1 % floor) and does not widen it, though it would cross at ≈ 200."""
+    prior = [trajectory(f"p{kn}", *knee_life(1.0, kn)) for kn in (300, 350, 400)]
+    k = np.arange(1.0, 1201.0)
+    prior.append(Trajectory("steep", k, 1.0 - 1e-3 * k))
+    hk, hs = knee_life(1.0, 350)
+    lo, hi = prior_interval(hk[:250], hs[:250], prior, 0.8, 0.1)
+    assert lo == pytest.approx(crossing_by_hand(1.0, 300), rel=0.01)
+    assert hi == pytest.approx(crossing_by_hand(1.0, 400), rel=0.01)

@@ -13,7 +13,8 @@ Curves fitted to the flat part of a history cannot know a knee is coming. Given 
 lives of the same cell family (:mod:`batteryloop.health.similarity`), :func:`forecast_eol` maps them onto
 the history instead and only falls back to the curve fits when none matches; :func:`forecast_rul`, the
 entry point for cycler data, uses the CALCE CS2 lives of :mod:`batteryloop.reference.calce_cs2` unless
-given another population (``population=()``: the curve fits only).
+given another population (``population=()``: the curve fits only), and widens the similarity interval by
+the simulated lives of :mod:`batteryloop.reference.pybamm_okane2022` (``prior=``; ``()`` for none).
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ def forecast_eol(
         if sim is not None:
             used = ", ".join(f"{m.reference} (×{m.scale:.2f})" for m in sim.matches)
             calibrated = "leave-one-out within the population" + (
-                f" and within {len(prior)} simulated lives (prior)" if prior else "")
+                f", widened by the crossings of {len(prior)} simulated lives matched to the history (prior)" if prior else "")
             return RulForecast(**common, predicted_eol_cycle=sim.eol_cycle, lower=sim.lower, upper=sim.upper,  # type: ignore[arg-type]
                                remaining_cycles=sim.eol_cycle - last, reached=False,
                                method=f"similarity to {len(sim.matches)} reference lives ({used}): weighted median of "

@@ -22,7 +22,13 @@ Syst. Saf. 2014; Liu et al., Appl. Energy 2019) maps each reference life onto th
    reference is forecast from the others at 20 … 90 % of its life, and the (1 − ``alpha``) quantile
    of the relative errors at a similar stage of life (the stage estimated as history / forecast) sets
    the half-width — widened to the spread of the references when they disagree more. With few
-   references that quantile is the largest error seen, a conservative choice.
+   references that quantile is the largest error seen, a conservative choice;
+6. a ``prior`` — lives of another family, e.g. the simulated lives of
+   :mod:`batteryloop.reference.pybamm_okane2022` — widens the interval, never moves the point: each prior
+   life is matched like a reference, weighted by how well it explains the history, and the weighted
+   (α/2, 1 − α/2) quantiles of their crossings join the interval (:func:`prior_interval`). Three CALCE
+   lives calibrate poorly (the cell that dies early is outside what the other two say); physics says how
+   differently lives with the same beginning can end.
 
 The population of :mod:`batteryloop.reference.calce_cs2` (three CALCE CS2 lives) is the default for
 :func:`batteryloop.health.forecast_rul`; a caller may pass their own (:class:`Trajectory` list), e.g.
