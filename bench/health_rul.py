@@ -1,12 +1,19 @@
-"""The RUL back-test: every CALCE CS2 life in ../shared, forecast from 25, 50 and 75 % of its life by
-the population (similarity) forecaster with that cell left out of its population, beside the curve fits
-it replaced. Prints the table docs/health.md quotes.
+"""The RUL back-test, per cell family and start fraction, every forecast on a cell left out of what
+calibrated it. Prints the tables docs/health.md quotes.
 
     .venv/bin/python bench/health_rul.py                    # the back-test
     .venv/bin/python bench/health_rul.py --write-reference  # (re)derive reference/calce_cs2_soh.csv
 
-Only the CALCE CS2 family has whole lives here: the Severson files hold cycles 2-100 only, so they
-cannot be back-tested for remaining life. The CS2_35 cell is kept by others as a referee and is not used.
+1. CALCE CS2 (CS2_36/37/38 in ../shared): each life forecast from 25, 50 and 75 % of its life by the
+   population (similarity) forecaster with the cell left out of its population — with the simulated lives
+   of reference/pybamm_okane2022 as the interval's prior (the default) and without (before) — beside the
+   curve fits the forecaster replaced. CS2_35 is kept by others as a referee and is not used.
+2. The simulated family (PyBaMM eSOH lives, bench/health_rul_simulate.py): each life forecast the same way
+   from the other simulated lives (left out of both population and prior).
+3. Severson et al. 2019 (LFP, ../shared/data/severson2019): the files hold cycles 2-100 only, so no
+   whole lives and no 25/50/75 % back-test. What can be measured: the end of life forecast from cycle 100
+   (which is 5-68 % of these cells' lives) by the early-life model trained on the other batch (leave one
+   batch out, the model's own grouped selection and conformal interval), binned by that start fraction.
 """
 
 from __future__ import annotations
@@ -23,8 +30,9 @@ import numpy as np
 from batteryloop.health.readers import read_cell
 from batteryloop.health.rul import backtest as curve_backtest
 from batteryloop.health.rul import capacity_history
-from batteryloop.health.similarity import backtest, normalise
-from batteryloop.reference import calce_cs2
+from batteryloop.health.rul import default_prior
+from batteryloop.health.similarity import backtest, coverage, normalise
+from batteryloop.reference import calce_cs2, pybamm_okane2022
 
 SHARED = Path(os.environ.get("BATTERYLOOP_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 FRACTIONS = (0.25, 0.5, 0.75)
@@ -50,17 +58,64 @@ def write_reference(lives: dict[str, tuple[np.ndarray, np.ndarray]]) -> Path:
     return path
 
 
-def summary(rows: list[dict], label: str) -> None:
+def summary(rows: list[dict], label: str, fractions: tuple[object, ...] = FRACTIONS) -> None:
     print(f"{label}:")
-    print(f"  {'from':>5} {'median |error| %':>17} {'coverage':>9}")
-    for f in FRACTIONS:
+    print(f"  {'from':>7} {'median |error| %':>17} {'coverage':>9} {'median width, % of life':>24}")
+    for f in fractions:
         sel = [r for r in rows if r["fraction"] == f]
+        if not sel:
+            continue
         errs = [r["abs_pct_error"] for r in sel if r["abs_pct_error"] is not None]
         med = statistics.median(errs) if errs else float("nan")
-        cov = sum(1 for r in sel if r["covered"])
-        print(f"  {f:5.0%} {med:17.1f} {cov:>5}/{len(sel)}")
+        hit, n = coverage(sel)
+        name = f"{f:.0%}" if isinstance(f, float) else str(f)
+        print(f"  {name:>7} {med:17.1f} {hit:>5}/{n:<3} {width(sel):>24.0f}")
     errs = [r["abs_pct_error"] for r in rows if r["abs_pct_error"] is not None]
-    print(f"  {'all':>5} {statistics.median(errs):17.1f} {sum(1 for r in rows if r['covered']):>5}/{len(rows)}")
+    hit, n = coverage(rows)
+    print(f"  {'all':>7} {statistics.median(errs):17.1f} {hit:>5}/{n:<3} {width(rows):>24.0f}   coverage {hit / n:.0%}")
+
+
+def width(rows: list[dict]) -> float:
+    """Median interval width as a share of the true life, %."""
+    w = [(r["upper"] - r["lower"]) / r["true_eol_cycle"] * 100 for r in rows if r["lower"] is not None]
+    return statistics.median(w) if w else float("nan")
+
+
+def table(rows: list[dict]) -> None:
+    print(f"{'cell':7} {'from':>5} {'upto':>5} {'true EOL':>8} {'forecast':>8} {'90% interval':>14} {'error':>7} {'covered':>7}")
+    for r in rows:
+        pred = "—" if r["predicted_eol_cycle"] is None else f"{r['predicted_eol_cycle']:.0f}"
+        iv = "—" if r["lower"] is None else f"{r['lower']:.0f}–{r['upper']:.0f}"
+        err = "—" if r["error_cycles"] is None else f"{r['error_cycles'] / r['true_eol_cycle'] * 100:+.1f}%"
+        print(f"{r['cell']:7} {r['fraction']:5.0%} {r['upto_cycle']:5d} {r['true_eol_cycle']:8.0f} {pred:>8} {iv:>14} {err:>7} {str(r['covered']):>7}")
+
+
+SEVERSON_BINS = ((0.0, 0.25, "<25%"), (0.25, 0.5, "25-50%"), (0.5, 1.0, ">=50%"))
+
+
+def severson_rows() -> list[dict]:
+    """End of life from cycle 100 for every Severson cell, by the lifetime model trained on the other batch."""
+    from batteryloop.health.lifetime import load_curve_set, train
+    from batteryloop.health.lifetime.data import CurveSet
+    from batteryloop.health.lifetime.groups import combine, groups_for, leave_one_group_out
+
+    sev = SHARED / "data" / "severson2019"
+    cells = combine(load_curve_set(sev / "train", require_lives=True), load_curve_set(sev / "test1", require_lives=True))
+    groups = groups_for(cells)
+    rows = []
+    for tr, te in leave_one_group_out(groups.batch):
+        inner = CurveSet([cells.names[i] for i in tr], cells.curves[tr], cells.cycle_lives[tr], cells.source)
+        held = CurveSet([cells.names[i] for i in te], cells.curves[te], cells.cycle_lives[te], cells.source)
+        m = train(inner, groups=groups.subset(tr))
+        pred, lo, hi = m.predict_interval(held)
+        for name, p, a, b, eol in zip(held.names, pred, lo, hi, held.cycle_lives):
+            stage = 100 / eol
+            rows.append({"cell": name, "fraction": next(lab for x, y, lab in SEVERSON_BINS if x <= stage < y),
+                         "upto_cycle": 100, "true_eol_cycle": float(eol), "predicted_eol_cycle": float(p),
+                         "lower": float(a), "upper": float(b), "error_cycles": float(p - eol),
+                         "abs_pct_error": float(abs(p - eol) / eol * 100), "covered": bool(a <= eol <= b),
+                         "batch": str(groups.batch[te[0]]), "model": m.candidate})
+    return rows
 
 
 def main() -> None:
@@ -73,22 +128,36 @@ def main() -> None:
     if args.write_reference:
         print(f"wrote {write_reference(lives)}")
         return
+    prior = default_prior()
     t1 = time.perf_counter()
-    rows = backtest(lives, FRACTIONS)
+    rows = backtest(lives, FRACTIONS, prior=prior)
     t2 = time.perf_counter()
-    print(f"{'cell':7} {'from':>5} {'upto':>5} {'true EOL':>8} {'forecast':>8} {'90% interval':>14} {'error':>7} {'covered':>7}")
-    for r in rows:
-        pred = "—" if r["predicted_eol_cycle"] is None else f"{r['predicted_eol_cycle']:.0f}"
-        iv = "—" if r["lower"] is None else f"{r['lower']:.0f}–{r['upper']:.0f}"
-        err = "—" if r["error_cycles"] is None else f"{r['error_cycles'] / r['true_eol_cycle'] * 100:+.1f}%"
-        print(f"{r['cell']:7} {r['fraction']:5.0%} {r['upto_cycle']:5d} {r['true_eol_cycle']:8.0f} {pred:>8} {iv:>14} {err:>7} {str(r['covered']):>7}")
-    summary(rows, f"population (similarity) forecaster, leave one cell out ({(t2 - t1) / len(rows):.2f} s per forecast)")
+    print(f"\n1. CALCE CS2, leave one cell out; interval prior: {len(prior)} simulated lives "
+          f"(PyBaMM {pybamm_okane2022.PYBAMM_VERSION}, seed {pybamm_okane2022.SEED})")
+    table(rows)
+    summary(rows, f"population forecaster + simulated prior (the default; {(t2 - t1) / len(rows):.2f} s per forecast)")
+    summary(backtest(lives, FRACTIONS), "population forecaster without the prior (before)")
     old = []
     for cell, (k, q) in lives.items():
         for r in curve_backtest(k, q, FRACTIONS):
             old.append(r | {"cell": cell})
-    summary(old, "curve fits (double exponential + recent line), the previous forecaster")
+    summary(old, "curve fits (double exponential + recent line), the forecaster before that")
 
+    t3 = time.perf_counter()
+    sims = pybamm_okane2022.lives()
+    sim_rows = backtest(sims, FRACTIONS, prior=prior)
+    print(f"\n2. simulated family ({len(sims)} lives), each forecast from the others, left out of the prior too "
+          f"({time.perf_counter() - t3:.0f} s)")
+    summary(sim_rows, "population forecaster on the simulated lives")
+
+    t4 = time.perf_counter()
+    sev = severson_rows()
+    print(f"\n3. Severson 2019, end of life from cycle 100 by the early-life model trained on the other batch "
+          f"({time.perf_counter() - t4:.0f} s); 'from' = 100 / true life")
+    for b in sorted({r["batch"] for r in sev}):
+        summary([r for r in sev if r["batch"] == b], f"batch {b} (model trained on the other: {sev[[r['batch'] for r in sev].index(b)]['model']})",
+                tuple(lab for *_, lab in SEVERSON_BINS))
+    summary(sev, "both batches", tuple(lab for *_, lab in SEVERSON_BINS))
 
 if __name__ == "__main__":
     main()

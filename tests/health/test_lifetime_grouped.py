@@ -19,7 +19,7 @@ from batteryloop.health.errors import HealthError
 from batteryloop.health.lifetime import evaluate, load_curve_set, train
 from batteryloop.health.lifetime.features import feature_matrix
 from batteryloop.health.lifetime.groups import combine, groups_for, leave_one_group_out, protocol_family
-from batteryloop.health.lifetime.model import conformal_halfwidth, grouped_interval_coverage
+from batteryloop.health.lifetime.model import conformal_halfwidth, early_groups, grouped_interval_coverage
 
 
 @pytest.mark.parametrize(("policy", "family"), [
@@ -81,6 +81,27 @@ def test_a_table_out_of_the_files_order_is_refused(cells, severson_dir: Path, tm
         groups_for(cells, bad)
 
 
+def test_early_groups_are_thirds_by_log_variance() -> None:
+    """Six cells with log var ΔQ 3, 1, 2, 6, 5, 4: ranks 2, 0, 1, 5, 4, 3; band 1 + rank·3 // 6: the two
+    lowest early1, the middle two early2, the two highest early3 — no label needed."""
+    feats = {"log_var_dq": np.array([3.0, 1.0, 2.0, 6.0, 5.0, 4.0])}
+    assert early_groups(feats).tolist() == ["early2", "early1", "early1", "early3", "early3", "early2"]
+
+
+def test_attia_variance_features_by_hand() -> None:
+    """Q_k(V) = 1 + 1e-4·k·g(V) with g the voltage index over 1000: ΔQ₁₀₀₋ⱼ = 1e-4·(100 − j)·g, so
+    log₁₀ var = log₁₀(1e-8·(100 − j)²·var g), var g = (1000² − 1)/12 / 1000² (a discrete uniform)."""
+    g = np.arange(1000) / 1000.0
+    k = np.arange(2, 101)
+    curves = (1.0 + 1e-4 * k[None, None, :] * g[None, :, None]) * np.ones((2, 1, 1))
+    f = feature_matrix(curves)
+    var_g = (1000**2 - 1) / 12 / 1000**2
+    for j in (20, 30, 40):
+        assert f[f"log_var_dq_100_{j}"] == pytest.approx(np.log10(1e-8 * (100 - j) ** 2 * var_g), abs=1e-9)
+    assert f["log_var_dq"] == pytest.approx(np.log10(1e-8 * 90**2 * var_g), abs=1e-9)
+    assert f["dq_curve"].shape == (2, 100)
+
+
 def test_conformal_halfwidth_by_hand() -> None:
     """n = 10 residuals 0.1..1.0: α = 0.1 → rank ⌈11·0.9⌉ = 10 → 1.0; α = 0.2 → rank ⌈8.8⌉ = 9 → 0.9;
     signs do not matter."""
@@ -102,7 +123,7 @@ def test_interval_coverage_is_calibrated_without_the_group() -> None:
 def test_grouped_figures_against_a_hand_fit(cells) -> None:  # type: ignore[no-untyped-def]
     """The variance baseline's leave-one-batch-out RMSEs recomputed with numpy's own least squares
     (log₁₀ life = a + b·log₁₀ var ΔQ₁₀₀₋₁₀ on one batch, RMSE in cycles on the other), and the
-    selection: the lowest mean of the two schemes' mean RMSEs, below the variance baseline's."""
+    selection: the lowest mean of the three schemes' mean RMSEs, below the variance baseline's."""
     g = groups_for(cells)
     model = train(cells, groups=g)
     x = feature_matrix(cells.curves)["log_var_dq"]
@@ -113,7 +134,8 @@ def test_grouped_figures_against_a_hand_fit(cells) -> None:  # type: ignore[no-u
         slope, icpt = np.polyfit(x[~held], y[~held], 1)
         by_hand.append(float(np.sqrt(np.mean((10 ** (icpt + slope * x[held]) - cells.cycle_lives[held]) ** 2))))
     assert model.grouped_rmse_cycles["severson_variance"]["batch"] == pytest.approx(by_hand, rel=1e-9)
-    score = {n: (np.mean(v["batch"]) + np.mean(v["family"])) / 2 for n, v in model.grouped_rmse_cycles.items()}
+    score = {n: (np.mean(v["batch"]) + np.mean(v["family"]) + np.mean(v["early"])) / 3
+             for n, v in model.grouped_rmse_cycles.items()}
     assert model.candidate == min(score, key=score.__getitem__)
     assert model.cv_rmse_cycles[model.candidate] == pytest.approx(score[model.candidate])
     # the goals: a grouped figure ≤ 150 cycles, better than both published baselines on the same folds

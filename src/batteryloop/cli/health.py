@@ -83,14 +83,15 @@ def rul(files: list[Path], upto_cycle: Optional[int] = None,
     """Remaining useful life: the cycle at which capacity falls below the threshold, with an interval.
 
     By similarity to whole lives of one cell family (the CALCE CS2 lives of batteryloop.reference.calce_cs2),
-    which knows knees; falls back to curve fits when no reference life explains the history ("method" says
-    which). Files are put in time order (a shell's *.xlsx is in name order, which is not the cells' history);
+    which knows knees, with the interval calibrated also on simulated lives (PyBaMM, O'Kane et al. 2022
+    parameters: batteryloop.reference.pybamm_okane2022); falls back to curve fits when no reference life
+    explains the history ("method" says which). Files are put in time order (a shell's *.xlsx is in name order, which is not the cells' history);
     refuses a history of fewer than 10 cycles."""
     from ..health import forecast_rul, read_cell
 
     pop = () if curves_only else None
     _out(_guard(lambda: forecast_rul(read_cell(files, sort_by_time=not keep_order), threshold=threshold,
-                                     upto_cycle=upto_cycle, population=pop).model_dump(mode="json")))
+                                     upto_cycle=upto_cycle, population=pop, prior=pop).model_dump(mode="json")))
 
 
 @app.command("grade")

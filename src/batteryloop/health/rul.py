@@ -13,7 +13,8 @@ Curves fitted to the flat part of a history cannot know a knee is coming. Given 
 lives of the same cell family (:mod:`batteryloop.health.similarity`), :func:`forecast_eol` maps them onto
 the history instead and only falls back to the curve fits when none matches; :func:`forecast_rul`, the
 entry point for cycler data, uses the CALCE CS2 lives of :mod:`batteryloop.reference.calce_cs2` unless
-given another population (``population=()``: the curve fits only).
+given another population (``population=()``: the curve fits only), and widens the similarity interval by
+the simulated lives of :mod:`batteryloop.reference.pybamm_okane2022` (``prior=``; ``()`` for none).
 """
 
 from __future__ import annotations
@@ -130,6 +131,7 @@ def forecast_eol(
     alpha: float = 0.1,
     draws: int = 200,
     population: Sequence[Trajectory] = (),
+    prior: Sequence[Trajectory] = (),
 ) -> RulForecast:
     """Forecast the cycle where capacity falls below ``threshold`` × initial, using only cycles
     ≤ ``upto_cycle``: by similarity to ``population`` when one of its lives matches the history (interval
@@ -155,13 +157,15 @@ def forecast_eol(
                            remaining_cycles=0.0, reached=True, method="observed in the history")  # type: ignore[arg-type]
     fallback = ""
     if population:
-        sim = similarity.forecast(k, q, population, threshold=threshold, initial_ah=init, alpha=alpha)
+        sim = similarity.forecast(k, q, population, threshold=threshold, initial_ah=init, alpha=alpha, prior=prior)
         if sim is not None:
             used = ", ".join(f"{m.reference} (×{m.scale:.2f})" for m in sim.matches)
+            calibrated = "leave-one-out within the population" + (
+                f", widened by the crossings of {len(prior)} simulated lives matched to the history (prior)" if prior else "")
             return RulForecast(**common, predicted_eol_cycle=sim.eol_cycle, lower=sim.lower, upper=sim.upper,  # type: ignore[arg-type]
                                remaining_cycles=sim.eol_cycle - last, reached=False,
                                method=f"similarity to {len(sim.matches)} reference lives ({used}): weighted median of "
-                                      "their crossings; interval calibrated leave-one-out within the population")
+                                      f"their crossings; interval calibrated {calibrated}")
         fallback = "no reference life matches the history; "
     stop = last + HORIZON_FACTOR * (last - k[0] + 1)
     rng = np.random.default_rng(SEED)
@@ -208,13 +212,24 @@ def default_population() -> list[Trajectory]:
     return [Trajectory(name, k, s) for name, (k, s) in calce_cs2.lives().items()]
 
 
+def default_prior() -> list[Trajectory]:
+    """The simulated lives of :mod:`batteryloop.reference.pybamm_okane2022` (PyBaMM, O'Kane et al. 2022
+    parameters, a spread of degradation rates), as trajectories: they calibrate the interval, not the point."""
+    from batteryloop.reference import pybamm_okane2022
+
+    return [Trajectory(name, k, s) for name, (k, s) in pybamm_okane2022.lives().items()]
+
+
 def forecast_rul(data: CyclerData, *, threshold: float = 0.8, upto_cycle: int | None = None,
-                 population: Sequence[Trajectory] | None = None, **kw: float) -> RulForecast:
+                 population: Sequence[Trajectory] | None = None, prior: Sequence[Trajectory] | None = None,
+                 **kw: float) -> RulForecast:
     """:func:`forecast_eol` on a canonical series (cycle numbers as in the series), by similarity to
-    ``population`` (default: :func:`default_population`; ``()`` for the curve fits only)."""
+    ``population`` (default: :func:`default_population`; ``()`` for the curve fits only), its interval
+    calibrated also on ``prior`` (default: :func:`default_prior`, the simulated lives; ``()`` for none)."""
     k, q = capacity_history(data)
     pop = default_population() if population is None else population
-    return forecast_eol(k, q, threshold=threshold, upto_cycle=upto_cycle, population=pop, **kw)  # type: ignore[arg-type]
+    pri = default_prior() if prior is None else prior
+    return forecast_eol(k, q, threshold=threshold, upto_cycle=upto_cycle, population=pop, prior=pri, **kw)  # type: ignore[arg-type]
 
 
 def backtest(cycles: np.ndarray, capacity_ah: np.ndarray, fractions: tuple[float, ...] = (0.25, 0.5, 0.75), threshold: float = 0.8) -> list[dict[str, float | bool | None]]:

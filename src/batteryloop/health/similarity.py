@@ -22,7 +22,13 @@ Syst. Saf. 2014; Liu et al., Appl. Energy 2019) maps each reference life onto th
    reference is forecast from the others at 20 … 90 % of its life, and the (1 − ``alpha``) quantile
    of the relative errors at a similar stage of life (the stage estimated as history / forecast) sets
    the half-width — widened to the spread of the references when they disagree more. With few
-   references that quantile is the largest error seen, a conservative choice.
+   references that quantile is the largest error seen, a conservative choice;
+6. a ``prior`` — lives of another family, e.g. the simulated lives of
+   :mod:`batteryloop.reference.pybamm_okane2022` — widens the interval, never moves the point: each prior
+   life is matched like a reference, weighted by how well it explains the history, and the weighted
+   (α/2, 1 − α/2) quantiles of their crossings join the interval (:func:`prior_interval`). Three CALCE
+   lives calibrate poorly (the cell that dies early is outside what the other two say); physics says how
+   differently lives with the same beginning can end.
 
 The population of :mod:`batteryloop.reference.calce_cs2` (three CALCE CS2 lives) is the default for
 :func:`batteryloop.health.forecast_rul`; a caller may pass their own (:class:`Trajectory` list), e.g.
@@ -49,6 +55,11 @@ MIN_HISTORY = 10
 #: largest relative error of the CALCE leave-one-cell-out back-test (CS2_36 from 25 % of life: +24.1 %,
 #: bench/health_rul.py, docs/health.md)
 UNCALIBRATED_HALF_WIDTH = 0.25
+#: prior lives are weighted by exp(−½ (rmse / σ)²), σ = this × the best prior match's rmse (fixed a priori: a
+#: life matching twice as badly as the best keeps e^-½ of its weight) ...
+PRIOR_SIGMA_FACTOR = 2.0
+#: ... but at least 0.1 % of capacity (a perfect match must not take all the weight)
+PRIOR_SIGMA_FLOOR = 1e-3
 TIE_RMSE = 5e-4  # matching errors closer than this (0.05 % of capacity) are a tie, not a better explanation
 
 
@@ -89,19 +100,15 @@ class Match:
 
 def match(k: np.ndarray, s: np.ndarray, ref: Trajectory, threshold: float) -> Match | None:
     """The best time scale and offset mapping ``ref`` onto the history (k, s), and its crossing."""
-    best: tuple[float, float, float] | None = None
-    for a in SCALE_GRID:
-        kr = k / a  # where the history's cycles fall on the reference's clock
-        if kr[-1] > ref.cycles[-1]:
-            continue
-        sr = np.interp(kr, ref.cycles, ref.soh)
-        b = float(np.clip(np.mean(s - sr), -MAX_OFFSET, MAX_OFFSET))
-        err = float(np.mean((s - sr - b) ** 2))
-        if best is None or err < best[2]:
-            best = (float(a), b, err)
-    if best is None:
+    scales = SCALE_GRID[k[-1] / SCALE_GRID <= ref.cycles[-1]]  # the history must fit inside the reference's life
+    if not scales.size:
         return None
-    a, b, err = best
+    kr = k[None, :] / scales[:, None]  # where the history's cycles fall on the reference's clock, per scale
+    sr = np.interp(kr, ref.cycles, ref.soh)
+    offsets = np.clip(np.mean(s[None, :] - sr, axis=1), -MAX_OFFSET, MAX_OFFSET)
+    errs = np.mean((s[None, :] - sr - offsets[:, None]) ** 2, axis=1)
+    i = int(np.argmin(errs))  # the first of equal minima, i.e. the smallest such scale
+    a, b, err = float(scales[i]), float(offsets[i]), float(errs[i])
     # the reference's first crossing of threshold - b after the matched history
     after = ref.cycles > k[-1] / a
     below = np.flatnonzero(after & (ref.soh + b < threshold))
@@ -155,14 +162,28 @@ def _calibration_errors(population: Sequence[Trajectory], threshold: float) -> l
     return out
 
 
+def conformal_quantile(abs_errors: Sequence[float], alpha: float) -> float:
+    """Split-conformal quantile with the finite-sample correction: the ⌈(n + 1)(1 − α)⌉-th smallest of the
+    n calibration errors (the largest when that rank exceeds n)."""
+    e = np.sort(np.abs(np.asarray(abs_errors, float)))
+    if e.size == 0:
+        raise ValueError("no calibration errors")
+    rank = min(e.size, int(np.ceil((e.size + 1) * (1 - alpha))))
+    return float(e[rank - 1])
+
+
+def coverage(rows: Sequence[dict[str, object]]) -> tuple[int, int]:
+    """(covered, forecasts) over back-test rows: a row counts when it has an interval and the true end of
+    life lies inside it, ends included; a row without a forecast counts as not covered."""
+    hits = sum(1 for r in rows if r.get("lower") is not None and r.get("upper") is not None
+               and r["lower"] <= r["true_eol_cycle"] <= r["upper"])  # type: ignore[operator]
+    return hits, len(rows)
+
+
 def interval(point: float, last: float, matches: list[Match], errors: list[tuple[float, float]], alpha: float) -> tuple[float, float]:
     stage = min(1.0, last / point) if point > 0 else 1.0
-    near = np.array([abs(e) for f, e in errors if abs(f - stage) <= STAGE_WINDOW] or [abs(e) for _, e in errors]
-                    or [UNCALIBRATED_HALF_WIDTH])
-    # conformal quantile with the finite-sample correction: the ceil((n+1)(1-alpha))-th smallest error
-    n = near.size
-    rank = min(n, int(np.ceil((n + 1) * (1 - alpha))))
-    half = float(np.sort(near)[rank - 1])
+    near = [abs(e) for f, e in errors if abs(f - stage) <= STAGE_WINDOW] or [abs(e) for _, e in errors] or [UNCALIBRATED_HALF_WIDTH]
+    half = conformal_quantile(near, alpha)
     spread = [m.eol_cycle for m in matches]
     lo = min(point * (1 - half), min(spread))
     hi = max(point * (1 + half), max(spread))
@@ -178,9 +199,10 @@ class SimilarityForecast:
 
 
 def forecast(cycles: np.ndarray, capacity_ah: np.ndarray, population: Sequence[Trajectory], *, threshold: float = 0.8,
-             initial_ah: float | None = None, alpha: float = 0.1) -> SimilarityForecast | None:
+             initial_ah: float | None = None, alpha: float = 0.1, prior: Sequence[Trajectory] = ()) -> SimilarityForecast | None:
     """The similarity forecast of the end of life (cycle) from a history that has not crossed yet, or None
-    when no reference matches it."""
+    when no reference matches it. ``prior``: lives of another (e.g. simulated) family that widen the
+    interval only (:func:`prior_interval`, the union is taken); the point comes from ``population`` alone."""
     k, s, _ = normalise(cycles, capacity_ah, initial_ah)
     if k.size < MIN_HISTORY:
         raise InsufficientDataError(f"need at least {MIN_HISTORY} cycles with capacity, have {k.size}")
@@ -192,13 +214,42 @@ def forecast(cycles: np.ndarray, capacity_ah: np.ndarray, population: Sequence[T
     if min(m.rmse for m in matches) > float(np.sqrt(np.mean((s - line) ** 2))) + TIE_RMSE:
         return None  # a straight line explains the history better than any reference life
     lo, hi = interval(point, float(k[-1]), matches, calibration_errors(population, threshold), alpha)
+    if prior:
+        got_prior = prior_interval(k, s, prior, threshold, alpha)
+        if got_prior is not None:
+            lo, hi = min(lo, max(got_prior[0], float(k[-1]))), max(hi, got_prior[1])
     return SimilarityForecast(point, lo, hi, matches)
 
 
+def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    order = np.argsort(values)
+    v, w = values[order], weights[order]
+    c = np.cumsum(w) / np.sum(w)
+    return float(v[min(int(np.searchsorted(c, q)), v.size - 1)])
+
+
+def prior_interval(k: np.ndarray, s: np.ndarray, prior: Sequence[Trajectory], threshold: float,
+                   alpha: float) -> tuple[float, float] | None:
+    """The (α/2, 1 − α/2) weighted quantiles of the prior lives' crossings, each life time-scaled and offset
+    onto the history like a reference (:func:`match`) and weighted by how well it explains the history,
+    exp(−½ (rmse / σ)²) with σ = ``PRIOR_SIGMA_FACTOR`` × the best match's rmse (at least
+    ``PRIOR_SIGMA_FLOOR``): the simulated lives that agree with what the cell has done so far say where it
+    may go. Lives that never cross the threshold, or cannot be matched, are left out. None without any."""
+    got = [m for t in prior if (m := match(k, s, t, threshold)) is not None]
+    if not got:
+        return None
+    rm = np.array([m.rmse for m in got])
+    sigma = max(PRIOR_SIGMA_FACTOR * float(rm.min()), PRIOR_SIGMA_FLOOR)
+    w = np.exp(-0.5 * (rm / sigma) ** 2)
+    eols = np.array([m.eol_cycle for m in got])
+    return _weighted_quantile(eols, w, alpha / 2), _weighted_quantile(eols, w, 1 - alpha / 2)
+
+
 def backtest(lives: dict[str, tuple[np.ndarray, np.ndarray]], fractions: tuple[float, ...] = (0.25, 0.5, 0.75), *,
-             threshold: float = 0.8, alpha: float = 0.1) -> list[dict[str, object]]:
+             threshold: float = 0.8, alpha: float = 0.1, prior: Sequence[Trajectory] = ()) -> list[dict[str, object]]:
     """Leave one cell out: forecast each life from the others, from the history up to each fraction of its
-    true life; the error and whether the interval covered the truth."""
+    true life; the error and whether the interval covered the truth. A ``prior`` life of the same name as
+    the cell is left out of the prior too (so a simulated family can be back-tested on itself)."""
     population = {name: trajectory(name, k, q) for name, (k, q) in lives.items()}
     out: list[dict[str, object]] = []
     for name, (k, q) in lives.items():
@@ -211,7 +262,8 @@ def backtest(lives: dict[str, tuple[np.ndarray, np.ndarray]], fractions: tuple[f
         init = normalise(k, q)[2]
         for f in fractions:
             m = k <= round(f * eol)
-            r = forecast(k[m], q[m], others, threshold=threshold, initial_ah=init, alpha=alpha)
+            r = forecast(k[m], q[m], others, threshold=threshold, initial_ah=init, alpha=alpha,
+                         prior=[t for t in prior if t.name != name])
             row: dict[str, object] = {"cell": name, "fraction": f, "upto_cycle": int(k[m][-1]), "true_eol_cycle": eol,
                                       "predicted_eol_cycle": None, "lower": None, "upper": None, "error_cycles": None,
                                       "abs_pct_error": None, "covered": False,

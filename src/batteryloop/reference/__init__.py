@@ -30,8 +30,9 @@ Sets (module = set name):
 Tables that are not value sets but typed records live here too, with a ``CITATION``:
 ``severson_2019`` (published early-prediction results on the Severson data, for the lifetime model),
 ``ul_1974`` (second-life intake grading thresholds), ``eu_cahra_list`` (the conflict-affected and
-high-risk areas the ledger's sourcing check flags) and ``calce_cs2`` (three whole CALCE CS2 lives, the
-RUL forecaster's default reference population).
+high-risk areas the ledger's sourcing check flags), ``calce_cs2`` (three whole CALCE CS2 lives, the
+RUL forecaster's default reference population) and ``pybamm_okane2022`` (simulated lives, PyBaMM on
+O'Kane et al. 2022 parameters: the prior that calibrates the RUL interval).
 
 To add a source: a module named after it (``publisher_year``) holding ``SET = ReferenceSet(name=…,
 citation=Citation(…), values={…})`` with units in the key names, listed in :func:`default_sets`; tests in

@@ -9,6 +9,10 @@ Added here (batteryloop): the *trajectory* of the ΔQ curve. For k = 20, 30, …
 whether the curve is still spreading fast at cycle 100 (a cell about to knee) or settling. They use
 only the same 99 curves.
 
+Attia et al. (J. Electrochem. Soc. 168, 090547 (2021), "Statistical learning for accurate and
+interpretable battery lifetime prediction") showed how the variance model depends on the pair of
+cycles: ``log_var_dq_100_j`` is log₁₀ var(Q₁₀₀ − Qⱼ) for a later reference cycle j.
+
 Robustness: a cycle whose end-of-discharge capacity jumps more than 2 % away from the median of
 its neighbours (a logging glitch: the data hold a few cycles with 30 Ah on a 1.1 Ah cell) is
 replaced by its nearest clean neighbour before any feature is computed.
@@ -31,7 +35,11 @@ SEVERSON_DISCHARGE: tuple[str, ...] = (
     "q_max_minus_cycle2_ah",
 )
 TRAJECTORY: tuple[str, ...] = ("log_var_dq_slope", "log_min_dq_slope")
-ALL_FEATURES: tuple[str, ...] = SEVERSON_DISCHARGE + TRAJECTORY + ("log_mean_dq",)
+#: Attia et al. (2021) scanned the cycle pair of the variance model, ΔQᵢ₋ⱼ: the log variance of ΔQ₁₀₀₋ⱼ for a later
+#: reference cycle j (cycle 10 sits close to the start-up transient of the capacity)
+REFERENCE_CYCLES = (20, 30, 40)
+ATTIA_VARIANCE: tuple[str, ...] = tuple(f"log_var_dq_100_{j}" for j in REFERENCE_CYCLES)
+ALL_FEATURES: tuple[str, ...] = SEVERSON_DISCHARGE + TRAJECTORY + ATTIA_VARIANCE + ("log_mean_dq",)
 GLITCH_FRACTION = 0.02
 _TRAJ_CYCLES = np.arange(20, 101, 10)
 
@@ -71,6 +79,9 @@ def feature_matrix(curves: np.ndarray) -> dict[str, np.ndarray]:
         "q_cycle2_ah": q[:, 0],
         "q_max_minus_cycle2_ah": q.max(axis=1) - q[:, 0],
     }
+    for j in REFERENCE_CYCLES:
+        f[f"log_var_dq_100_{j}"] = _log_abs(np.var(c[:, :, _col(100)] - c[:, :, _col(j)], axis=1))
+    f["dq_curve"] = dq[:, ::10]  # ΔQ₁₀₀₋₁₀ at 100 of the 1000 voltages (the Attia et al. 2021 curve models)
     lk = np.log10(_TRAJ_CYCLES - 10.0)
     lv = np.stack([_log_abs(np.var(c[:, :, _col(k)] - c[:, :, _col(10)], axis=1)) for k in _TRAJ_CYCLES], axis=1)
     lm = np.stack([_log_abs(np.min(c[:, :, _col(k)] - c[:, :, _col(10)], axis=1)) for k in _TRAJ_CYCLES], axis=1)

@@ -33,6 +33,9 @@ from typing import Any, Protocol
 
 import numpy as np
 from sklearn.compose import ColumnTransformer
+from sklearn.cross_decomposition import PLSRegression
+from sklearn.decomposition import PCA
+from sklearn.ensemble import RandomForestRegressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, ConstantKernel, DotProduct, WhiteKernel
@@ -43,7 +46,7 @@ from sklearn.preprocessing import StandardScaler
 
 from batteryloop.health.errors import HealthError
 from batteryloop.health.lifetime.data import CurveSet, load_curve_set
-from batteryloop.health.lifetime.features import SEVERSON_DISCHARGE, TRAJECTORY, feature_matrix, to_matrix
+from batteryloop.health.lifetime.features import ATTIA_VARIANCE, SEVERSON_DISCHARGE, TRAJECTORY, feature_matrix, to_matrix
 from batteryloop.health.lifetime.groups import CellGroups, leave_one_group_out
 
 MODEL_FORMAT = "batteryloop.health.lifetime/1"
@@ -117,8 +120,13 @@ def _ridge_on(columns: list[int], alpha: float) -> _Regressor:
 
 _GROWTH = ("log_var_dq", "log_min_dq_slope", "q_cycle2_ah")
 _MIN_GROWTH = ("log_min_dq", "log_min_dq_slope", "q_cycle2_ah")
+_GROWTH_REF20 = ("log_var_dq_100_20", "log_min_dq_slope", "q_cycle2_ah")
 _ALPHAS = (0.3, 1.0, 3.0)
-_AVERAGE_FEATURES = tuple(dict.fromkeys(EARLY + _GROWTH + _MIN_GROWTH))
+_AVERAGE_FEATURES = tuple(dict.fromkeys(EARLY + _GROWTH + _MIN_GROWTH + _GROWTH_REF20))
+
+
+def _linear_on(columns: list[int]) -> _Regressor:
+    return make_pipeline(ColumnTransformer([("features", "passthrough", columns)]), LinearRegression())
 
 
 def _cols(names: tuple[str, ...]) -> list[int]:
@@ -134,13 +142,47 @@ GROUPED_CANDIDATES: tuple[Candidate, ...] = (
     *(Candidate(f"growth_trajectory_average_a{a:g}", _AVERAGE_FEATURES,
                 lambda a=a: Average([partial(_ridge_on, _cols(f), a) for f in (_GROWTH, _MIN_GROWTH, EARLY)]))
       for a in _ALPHAS),
+    # added for issue 17 (an unseen batch), from the literature before scoring: Attia et al. 2021's variance
+    # models on a later reference cycle, the growth ridge on the cycle-20 variance, and shrinkage of the
+    # average toward the variance model (the mean of the two), which extrapolates in one direction only
+    *(Candidate(f"attia_variance_ref{f.rsplit('_', 1)[1]}", (f,), LinearRegression) for f in ATTIA_VARIANCE),
+    *(Candidate(f"variance20_growth_ridge_a{a:g}", _GROWTH_REF20, _ridge_at(a)) for a in _ALPHAS),
+    *(Candidate(f"shrunk_to_variance_average_a{a:g}", _AVERAGE_FEATURES,
+                lambda a=a: Average([partial(_linear_on, _cols(("log_var_dq",))),
+                                     lambda a=a: Average([partial(_ridge_on, _cols(f), a) for f in (_GROWTH, _MIN_GROWTH, EARLY)])]))
+      for a in _ALPHAS),
 )
 """The variance and discharge baselines of Severson et al., and ridge models on few physically motivated
 features, alone and averaged (``growth_trajectory_average``). Chosen from the features' physics (variance and minimum of ΔQ, its growth
 rate, initial capacity) and the Severson baselines; the list was then checked on the same 84 cells, so
 the selected model's grouped figure is a development figure — the nested figure of ``bench/health_lifetime.py``
 (selection redone inside each outer fold) is the honest one."""
-SELECTION_SCHEMES = ("batch", "family")
+ATTIA_BASELINES: tuple[Candidate, ...] = (
+    Candidate("attia_ridge_dq_curve", ("dq_curve",), lambda: make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-2, 4, 25)))),
+    Candidate("attia_pcr_dq_curve", ("dq_curve",), lambda: make_pipeline(StandardScaler(), PCA(3), LinearRegression())),
+    Candidate("attia_plsr_dq_curve", ("dq_curve",), lambda: make_pipeline(StandardScaler(), PLSRegression(2))),
+    Candidate("attia_random_forest_dq_curve", ("dq_curve",),
+              lambda: RandomForestRegressor(n_estimators=200, min_samples_leaf=2, random_state=SEED, n_jobs=1)),
+)
+"""Baselines after Attia et al. (2021), who fitted ridge, principal-component, partial-least-squares and
+random-forest regressions of log₁₀ life on the whole ΔQ₁₀₀₋₁₀(V) curve (here 100 of its 1000 voltages);
+their hyper-parameters here (3 components, 2 PLS components, 200 trees) are fixed, not tuned. Scored on
+the same grouped folds for comparison, not selectable."""
+SELECTION_SCHEMES = ("batch", "family", "early")
+"""Schemes the selection scores by: the cells' batch and protocol family (:mod:`.groups`) and ``early`` —
+thirds of the cells by their log variance of ΔQ₁₀₀₋₁₀ (:func:`early_groups`), so that leaving one out asks
+a model to extrapolate to longer- or shorter-lived cells, as a new batch does (the 2017-05-12 batch's median
+life is 842 cycles, the 2017-06-30 batch's 481). It needs no label and works inside a single batch."""
+OUTER_SCHEMES = ("batch", "family")
+EARLY_BANDS = 3
+
+
+def early_groups(feats: dict[str, np.ndarray], bands: int = EARLY_BANDS) -> np.ndarray:
+    """Each cell's band (``early1`` … ``earlyN``, low to high) of log var ΔQ₁₀₀₋₁₀ among these cells: equal
+    counts, ties kept together (by rank)."""
+    x = np.asarray(feats["log_var_dq"], float)
+    ranks = np.argsort(np.argsort(x, kind="stable"), kind="stable")
+    return np.array([f"early{1 + r * bands // x.size}" for r in ranks])
 INTERVAL_ALPHA = 0.1
 
 
@@ -180,8 +222,8 @@ def out_of_group(candidate: Candidate, feats: dict[str, np.ndarray], lives: np.n
 def grouped_scores(candidate: Candidate, feats: dict[str, np.ndarray], lives: np.ndarray, groups: CellGroups,
                    schemes: tuple[str, ...] = SELECTION_SCHEMES) -> dict[str, list[float]]:
     """Per scheme with at least two groups, the RMSE (cycles) of each left-out group."""
-    return {sch: out_of_group(candidate, feats, lives, groups.by(sch))[1]
-            for sch in schemes if np.unique(groups.by(sch)).size >= 2}
+    labels = {sch: early_groups(feats) if sch == "early" else groups.by(sch) for sch in schemes}
+    return {sch: out_of_group(candidate, feats, lives, g)[1] for sch, g in labels.items() if np.unique(g).size >= 2}
 
 
 def grouped_score(scores: dict[str, list[float]]) -> float:
@@ -198,7 +240,7 @@ def conformal_halfwidth(log_residuals: np.ndarray, alpha: float = INTERVAL_ALPHA
     return float(r[min(rank, r.size) - 1])
 
 
-def nested_grouped(cells: CurveSet, groups: CellGroups, schemes: tuple[str, ...] = SELECTION_SCHEMES,
+def nested_grouped(cells: CurveSet, groups: CellGroups, schemes: tuple[str, ...] = OUTER_SCHEMES,
                    candidates: tuple[Candidate, ...] | None = None) -> dict[str, list[dict[str, Any]]]:
     """The honest generalisation figure of the whole procedure: for each left-out group of each scheme,
     the selection (:func:`train` with the groups of the remaining cells) is redone without it, and the
