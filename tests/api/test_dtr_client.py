@@ -176,11 +176,10 @@ def test_an_independent_client_registers_looks_up_and_reads(node: dict[str, Any]
     assert shell.id == d["id"] and shell.asset_information.global_asset_id == d["globalAssetId"]
     steps.append("read the shell")
 
-    # the profiles: the client's model knows the 3.0 profiles only and refuses the 3.1 ones the registry
-    # also names (as the Tractus-X DTR does), so its raw answer is read
-    raw = api(node, OP, "description").get_description(_preload_content=False)
-    profiles = json.loads(raw.data)["profiles"]
-    assert "https://admin-shell.io/aas/API/3/0/AssetAdministrationShellRegistryServiceSpecification/SSP-001" in profiles
+    # the profiles, read with the client's model (which knows the 3.0 profiles only)
+    profiles = api(node, OP, "description").get_description().profiles
+    assert profiles == ["https://admin-shell.io/aas/API/3/0/AssetAdministrationShellRegistryServiceSpecification/SSP-001",
+                        "https://admin-shell.io/aas/API/3/0/DiscoveryServiceSpecification/SSP-001"]
     # deregister (the client's DELETE), and it is gone
     reg.delete_asset_administration_shell_descriptor_by_id(b64(d["id"]))
     with pytest.raises(ApiException) as gone:

@@ -57,12 +57,12 @@ SPEC_DIR = Path(__file__).resolve().parent / "dtr_spec"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000  # the Tractus-X registry's MAXIMUM_RECORDS
 GLOBAL_ASSET_ID = "globalAssetId"
-#: the profiles served: the registry and discovery full profiles, 3.0 and 3.1 (as the Tractus-X DTR names)
+#: the profiles served: the registry's and discovery's full profiles. The Tractus-X DTR names the 3.1
+#: profiles as well, but both independent clients tried (aas-python-http-client 1.0.3 and tractusx-sdk 0.8.3)
+#: refuse a /description naming them (their models know the 3.0 profiles only), so only those are named
 PROFILES = (
     "https://admin-shell.io/aas/API/3/0/AssetAdministrationShellRegistryServiceSpecification/SSP-001",
     "https://admin-shell.io/aas/API/3/0/DiscoveryServiceSpecification/SSP-001",
-    "https://admin-shell.io/aas/API/3/1/AssetAdministrationShellRegistryServiceSpecification/SSP-001",
-    "https://admin-shell.io/aas/API/3/1/DiscoveryServiceSpecification/SSP-001",
 )
 SHELL_KEYS = ("description", "displayName", "extensions", "administration", "assetKind", "assetType", "endpoints",
               "globalAssetId", "idShort", "id", "specificAssetIds", "submodelDescriptors")
