@@ -13,6 +13,7 @@ honoured from the node admin's token, or when it names the caller itself (:func:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any
@@ -23,9 +24,9 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ..access import Caller, registry_subject
+from ..errors import Forbidden
 from ..formats import aas_api
 from ..formats.aas_api import BadRequest
-from ..errors import Forbidden
 from ..passport.twin_registry import PROFILES, DigitalTwinRegistry, access_spec, check, encode_id, spec
 from .deps import caller, services
 from .openapi import OWN_ERRORS
@@ -102,8 +103,18 @@ def error_body(status: int, detail: str, headers: Mapping[str, str]) -> Response
                     headers=dict(headers))
 
 
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _text(value: str, what: str) -> str:
+    """``value`` if it holds only the characters the registry's identifiers may (its schema's pattern)."""
+    if _BAD_CHARS.search(value):
+        raise BadRequest(f"{what} holds a control character, which the registry's identifiers may not")
+    return value
+
+
 def _id(text: str, what: str) -> str:
-    return aas_api.b64url_decode(text, what)
+    return _text(aas_api.b64url_decode(text, what), what)
 
 
 class AssetKind(StrEnum):
@@ -256,7 +267,7 @@ def lookup(request: Request,
                "global asset id"))] = None,
            limit: Limit = None, cursor: Cursor = None, created_after: CreatedAfter = None,
            edc_bpn: EdcBpn = None) -> Response:
-    pairs = aas_api.decode_asset_ids(asset_ids or [])
+    pairs = [(_text(k, "assetIds"), _text(v, "assetIds")) for k, v in aas_api.decode_asset_ids(asset_ids or [])]
     page = registry(request).lookup(subject(request, edc_bpn), pairs, limit=limit, cursor=cursor,
                                     created_after=created_after)
     return _json(page.json())
