@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import schemathesis
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -48,82 +48,25 @@ def tractus_x_document(fixtures_dir: Path) -> dict[str, Any]:
     doc["components"].setdefault("parameters", {}).update(
         {"Access" + k: v for k, v in access_schemas["parameters"].items()})
     doc["servers"] = [{"url": "/api/v3"}]
+    # the optional, deeply nested parts of a descriptor are left out of what is generated (a reference's
+    # referredSemanticId is recursive; extensions and embedded data specifications are trees): drawing them
+    # takes Hypothesis minutes per operation; the server checks them like the rest (tests/api/test_dtr_api.py)
+    schemas = doc["components"]["schemas"]
+    schemas["Reference"]["properties"].pop("referredSemanticId")
+    schemas["Descriptor"]["properties"].pop("extensions")
+    schemas["SpecificAssetId"]["allOf"][0] = {"type": "object", "properties": {
+        "semanticId": {"$ref": "#/components/schemas/Reference"}}}
+    schemas["AdministrativeInformation"]["allOf"][0] = {"type": "object"}
     return _without_xml_char_patterns(doc)
 
 
 def _without_xml_char_patterns(node: Any) -> Any:
-    """The document without its XML-character patterns (``^([\\x09…\\ud800[\\udc00-\\udfff]…)*$``): Hypothesis
-    takes minutes to draw strings from them. Dropping them only widens what is sent (the server checks the
-    full schema and answers 400, which the document allows)."""
+    """The document without its long patterns (the XML-character class ``^([\\x09…\\ud800[\\udc00-\\udfff]…)*$``,
+    the BCP 47 language tag): Hypothesis takes minutes to draw strings from them. Dropping them only widens
+    what is sent (the server checks the full schema and answers 400, which the document allows)."""
     if isinstance(node, dict):
         return {k: _without_xml_char_patterns(v) for k, v in node.items()
-                if not (k == "pattern" and isinstance(v, str) and "\\ud800" in v.encode("unicode_escape").decode())}
+                if not (k == "pattern" and isinstance(v, str) and len(v) > 60)}
     if isinstance(node, list):
         return [_without_xml_char_patterns(v) for v in node]
     return node
-
-
-@pytest.fixture(scope="module")
-def fuzz_dtr(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-             fixtures_dir: Path) -> Iterator[tuple[Any, dict[str, str | None]]]:
-    from batteryloop.server import create_app
-    from batteryloop.store.db import Store
-    from tests.conftest import _new_pg_db, make_services, pg_pass, seed_pilot
-
-    if pg_pass():
-        store = Store(_new_pg_db(request.getfixturevalue("postgres_url"), request.getfixturevalue("postgres_template")))
-    else:
-        store = Store(f"sqlite:///{tmp_path_factory.mktemp('dtrfuzz')}/fuzz.db")
-        store.upgrade()
-    svc = make_services(store)
-    tokens = seed_pilot(svc)["tokens"]
-    app = create_app(services=svc)
-    # a few shells to find: one of the automaker's, with a public id and a submodel
-    from fastapi.testclient import TestClient
-
-    with TestClient(app) as c:
-        pub = {"type": "ExternalReference", "keys": [{"type": "GlobalReference", "value": "PUBLIC_READABLE"}]}
-        for i in range(3):
-            c.post("/api/v3/shell-descriptors", headers={"Authorization": f"Bearer {tokens[pilot.AUTOMAKER]}"}, json={
-                "id": f"fuzz-{i}", "specificAssetIds": [{"name": "manufacturerPartId", "value": "M", "externalSubjectId": pub}],
-                "submodelDescriptors": [{"id": f"sm-{i}", "endpoints": [
-                    {"interface": "SUBMODEL-3.0", "protocolInformation": {"href": f"http://x/{i}"}}]}]})
-    schema = schemathesis.openapi.from_dict(tractus_x_document(fixtures_dir))
-    schema.app = app
-    yield schema, {"owner": tokens[pilot.AUTOMAKER], "other": tokens[pilot.RECYCLER_EU], "anonymous": None}
-    store.dispose()
-
-
-@pytest.mark.parametrize("caller", CALLERS)
-def test_registry_answers_by_the_tractus_x_document(caller: str, fuzz_dtr: Any, record_property: Any) -> None:
-    schema, tokens = fuzz_dtr
-    headers = {"Authorization": f"Bearer {tokens[caller]}"} if tokens[caller] else {}
-    failures: list[str] = []
-    operations = 0
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        operations += 1
-
-        @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
-        def check(case: schemathesis.Case) -> None:
-            resp = case.call(headers=headers)
-            assert resp.status_code < 500, (case.method, case.formatted_path, resp.text[:300])
-            if resp.status_code >= 400 and resp.status_code not in (413, 429):
-                body = resp.json()
-                assert body["messages"][0]["code"] == str(resp.status_code) and body["messages"][0]["text"]
-            case.validate_response(resp, checks=[status_code_conformance, response_schema_conformance,
-                                                 content_type_conformance], headers=headers)
-
-        import sys, time as _t
-        _t0 = _t.perf_counter()
-        try:
-            check()
-        except Exception as exc:  # noqa: BLE001 - gather every operation's failure, then fail once
-            failures.append(f"{operation.label}: {type(exc).__name__}: {str(exc)[:800]}")
-        print(f"{operation.label}: {_t.perf_counter() - _t0:.1f}s", file=sys.stderr, flush=True)
-    assert operations == 22, f"the Tractus-X documents list {operations} operations"  # 17 registry + 5 rules
-    record_property("summary", f"schemathesis on the DTR as {caller}: {operations - len(failures)}/{operations} "
-                               "operations conform to the Tractus-X documents")
-    assert not failures, f"{len(failures)} of {operations} operations failed as {caller}:\n" + "\n".join(failures)

@@ -283,9 +283,9 @@ async def lookup_by_asset_link(request: Request, limit: Limit = None, cursor: Cu
                                edc_bpn: EdcBpn = None) -> Response:
     body = await _json_body(request)
     check("AssetLinks", body, "list of asset links")
-    bad = [i for i, link in enumerate(body) if "name" not in link or "value" not in link]
+    bad = [i for i, link in enumerate(body) if not isinstance(link, dict) or "name" not in link or "value" not in link]
     if bad:
-        raise BadRequest(f"[{bad[0]}]: an asset link needs a name and a value")
+        raise BadRequest(f"[{bad[0]}]: an asset link is an object with a name and a value")
     pairs = [(link["name"], link["value"]) for link in body]
     page = await run_in_threadpool(lambda: registry(request).lookup(subject(request, edc_bpn), pairs, limit=limit,
                                                                     cursor=cursor))
