@@ -47,7 +47,8 @@ def fuzz_world(tmp_path_factory: pytest.TempPathFactory) -> Any:
     tokens = seed_pilot(svc)["tokens"]
     svc.passports.import_passports(pilot.generate_batteries(20, seed=3),
                                    svc.participants.authenticate(tokens[pilot.AUTOMAKER]))
-    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(services=svc))
+    # the Digital Twin Registry (/api/v3) is fuzzed from the Tractus-X documents themselves (test_dtr_fuzz.py)
+    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(services=svc)).exclude(path_regex=r"^/api/v3/")
     who = {"anonymous": None, "operator": tokens[pilot.AUTOMAKER], "recycler": tokens[pilot.RECYCLER_EU],
            "second_life": tokens[pilot.SECOND_LIFE], "repairer": tokens[pilot.REPAIRER], "baas": tokens[pilot.BAAS],
            "supplier": tokens[pilot.CELL_KR], "authority": tokens[pilot.AUTHORITY],
