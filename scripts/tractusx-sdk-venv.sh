@@ -5,6 +5,7 @@
 # Usage: scripts/tractusx-sdk-venv.sh [VENV_DIR]   (default var/tractusx-sdk-venv; about 100 s from PyPI)
 set -euo pipefail
 venv="${1:-var/tractusx-sdk-venv}"
+mkdir -p "$(dirname "$venv")"
 python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --ignore-requires-python "tractusx-sdk==0.8.3"
 "$venv/bin/python" -c "import tractusx_sdk.industry.services.aas_service" && echo "tractusx-sdk ready in $venv"
