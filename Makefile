@@ -33,7 +33,13 @@ var/%/classpath.txt: interop/%/pom.xml
 	@mkdir -p $(dir $@)
 	mvn -B -q -Dmaven.repo.local=$(CURDIR)/var/m2 -f $< dependency:build-classpath -Dmdep.outputFile=$(CURDIR)/$@
 
-interop-deps: system-deps $(TCK_CLASSPATH) $(EDC_CLASSPATH)
+## The Eclipse Tractus-X SDK in a venv of its own (its wheel wants Python >= 3.12 and pins FastAPI/httpx below
+## ours); tests/interop/test_dtr_tractusx_sdk.py runs it against the node's Digital Twin Registry
+TRACTUSX_SDK := var/tractusx-sdk-venv/bin/python
+$(TRACTUSX_SDK):
+	bash scripts/tractusx-sdk-venv.sh var/tractusx-sdk-venv
+
+interop-deps: system-deps $(TCK_CLASSPATH) $(EDC_CLASSPATH) $(TRACTUSX_SDK)
 
 ## Install everything (PostgreSQL included) and run the whole test suite on SQLite and PostgreSQL
 test: $(STAMP) system-deps interop-deps

@@ -207,6 +207,13 @@ POLICY: dict[str, tuple[Rule, ...]] = {
     # ---- participants and tokens (resource: the participant)
     "participant.create": (),
     "participant.tokens.manage": (_r(R.SELF),),
+    # ---- the Digital Twin Registry (resource: a pack's passport, or a shell descriptor with its owner as
+    # operator; see "Digital Twin Registry" below)
+    "twin.register": (_r(R.OPERATOR),),  # a descriptor of one of this node's packs: its economic operator
+    "twin.register.foreign": (_r(R.PARTICIPANT),),  # an asset that is no pack here: the registrant owns it
+    "twin.update": (_r(R.OPERATOR),),  # replace, delete, its submodel descriptors and asset links
+    "twin.read.full": (_r(R.OPERATOR),),  # every specificAssetId and submodel (Tractus-X's owning tenant)
+    "twin.rules.manage": (_r(R.OPERATOR),),  # resource: an access rule, its tenant as operator
 }
 """Action → the rules that allow it. The node admin is allowed everything (it is the node's operator)."""
 
@@ -301,3 +308,123 @@ def model_tiers(caller: Caller, *, manufacturer_id: str) -> frozenset[Tier]:
 def general_tiers(caller: Caller) -> frozenset[Tier]:
     """The tiers ``caller`` holds on a battery it has no relation to (what its roles alone give)."""
     return battery_tiers(caller, economic_operator_id=None, owner_id=None)
+
+
+# ------------------------------------------------------------------------- Digital Twin Registry (Tractus-X)
+#: the externalSubjectId (and access-rule BPN) that stands for every caller
+PUBLIC_READABLE = "PUBLIC_READABLE"
+#: specificAssetId names that PUBLIC_READABLE may open (the Tractus-X registry's Helm default
+#: ``externalSubjectIdWildcardAllowedTypes``); any other name stays hidden from the public
+PUBLIC_READABLE_NAMES: frozenset[str] = frozenset({"manufacturerPartId", "digitalTwinType"})
+
+
+def registry_subject(caller: Caller, edc_bpn: str | None) -> Caller:
+    """Who a registry request is answered for. The ``Edc-Bpn`` header names the consumer a connector's data
+    plane forwards the request for (Tractus-X trusts it from its EDC): here the node admin alone forwards
+    for another participant; a participant may name only itself, and an anonymous caller no one."""
+    if edc_bpn is None or edc_bpn == caller.participant_id:
+        return caller
+    if caller.is_admin:
+        return Caller(participant_id=edc_bpn)
+    from .errors import deny
+
+    who = caller.participant_id or "an anonymous caller"
+    raise deny(caller.anonymous, f"Edc-Bpn {edc_bpn!r} names another participant than {who}: only the node's "
+                                 "connector (the admin token) forwards a request for another BPN")
+
+
+@dataclass(frozen=True)
+class TwinView:
+    """What one caller sees of one shell descriptor (``None`` from :func:`twin_view`: nothing at all).
+
+    ``names``: specificAssetId names visible whatever their value; ``pairs``: (name, value) visible;
+    ``keys``: for a specificAssetId visible through its externalSubjectId, the keys shown (the caller's own
+    or PUBLIC_READABLE — never the other BPNs named); ``semantic_ids``: submodel descriptors visible by
+    semantic id (``None``: all); ``public_only``: the caller is not named anywhere, only public ids open it
+    (then the descriptor is cut to its id, visible ids and submodel descriptors, as Tractus-X does)."""
+
+    full: bool = False
+    names: frozenset[str] = frozenset()
+    pairs: frozenset[tuple[str, str]] = frozenset()
+    semantic_ids: frozenset[str] | None = None
+    public_only: bool = False
+    by_subject_id: bool = False
+
+    def shows(self, sa: Mapping[str, object]) -> bool:
+        return self.full or sa.get("name") in self.names or (sa.get("name"), sa.get("value")) in self.pairs
+
+
+def _subject_keys(sa: Mapping[str, object]) -> list[str]:
+    ext = sa.get("externalSubjectId")
+    keys = ext.get("keys") if isinstance(ext, Mapping) else None
+    return [str(k.get("value")) for k in keys or () if isinstance(k, Mapping)]
+
+
+def subject_id_view(descriptor: Mapping[str, object], bpn: str | None) -> TwinView | None:
+    """Tractus-X's default visibility (no access rules): a specificAssetId is visible to the BPNs its
+    ``externalSubjectId`` names, and to everyone when it names PUBLIC_READABLE and its name is one of
+    :data:`PUBLIC_READABLE_NAMES`; one without externalSubjectId is the owner's alone. A shell none of whose
+    ids the caller may see is not there for it."""
+    pairs = set()
+    named = False
+    for sa in descriptor.get("specificAssetIds") or ():  # type: ignore[attr-defined]
+        keys = _subject_keys(sa)
+        if bpn is not None and bpn in keys:
+            named = True
+        elif not (PUBLIC_READABLE in keys and sa.get("name") in PUBLIC_READABLE_NAMES):
+            continue
+        pairs.add((sa.get("name"), sa.get("value")))
+    if not pairs:
+        return None
+    return TwinView(pairs=frozenset(pairs), public_only=not named, by_subject_id=True)  # type: ignore[arg-type]
+
+
+def _rule_values(policy: Mapping[str, object], attribute: str) -> list[Mapping[str, object]]:
+    out: list[Mapping[str, object]] = []
+    for r in policy.get("accessRules") or ():  # type: ignore[attr-defined]
+        if isinstance(r, Mapping) and r.get("attribute") == attribute:
+            out += [v for v in r.get("values") or () if isinstance(v, Mapping)]
+    return out
+
+
+def rule_target(policy: Mapping[str, object]) -> str | None:
+    """The BPN an access rule's policy is for (its ``bpn`` rule), or ``None``."""
+    for r in policy.get("accessRules") or ():  # type: ignore[attr-defined]
+        if isinstance(r, Mapping) and r.get("attribute") == "bpn":
+            return str(r.get("value")) if r.get("value") is not None else None
+    return None
+
+
+def rule_view(descriptor: Mapping[str, object], bpn: str | None,
+              policies: list[tuple[str, Mapping[str, object]]]) -> TwinView | None:
+    """Tractus-X's granular access control: ``policies`` are the shell owner's rules in force, as
+    (target BPN, policy). A rule applies to the caller when its BPN is the caller's or PUBLIC_READABLE and
+    the shell carries every one of its ``mandatorySpecificAssetIds``; the caller then sees the names in
+    ``visibleSpecificAssetIdNames`` (a mandatory id's name only with the mandatory value; a public rule only
+    the names of :data:`PUBLIC_READABLE_NAMES`) and the submodel descriptors whose semantic id is in
+    ``visibleSemanticIds``. No rule applies: the shell is not there for the caller."""
+    have = {(sa.get("name"), sa.get("value")) for sa in descriptor.get("specificAssetIds") or ()}  # type: ignore[attr-defined]
+    names: set[str] = set()
+    pairs: set[tuple[str, str]] = set()
+    semantic: set[str] = set()
+    named = False
+    applied = False
+    for target, policy in policies:
+        if target not in (bpn, PUBLIC_READABLE) or target is None:
+            continue
+        mandatory = {(str(v.get("attribute")), str(v.get("value"))) for v in _rule_values(policy, "mandatorySpecificAssetIds")}
+        if not mandatory or not mandatory <= have:
+            continue
+        applied = True
+        named = named or target == bpn
+        visible = {str(v.get("value")) for v in _rule_values(policy, "visibleSpecificAssetIdNames")}
+        if target == PUBLIC_READABLE:
+            visible &= PUBLIC_READABLE_NAMES
+        mandatory_names = {n for n, _ in mandatory}
+        names |= visible - mandatory_names
+        pairs |= {(n, v) for n, v in mandatory if n in visible}
+        semantic |= {str(v.get("value")) for v in _rule_values(policy, "visibleSemanticIds")}
+    if not applied:
+        return None
+    return TwinView(names=frozenset(names), pairs=frozenset(pairs), semantic_ids=frozenset(semantic),
+                    public_only=not named)

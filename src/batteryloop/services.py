@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the services below are imported when built, so that a light
     from .circular.service import CircularService
     from .health.service import HealthService
     from .passport.aas_repository import AasRepository
+    from .passport.twin_registry import DigitalTwinRegistry
     from .relations import Delegations
     from .trace.keystore import KeyStore
     from .trace.service import TraceService
@@ -60,6 +61,13 @@ class Services:
         from .passport.aas_repository import AasRepository
 
         return AasRepository(self.passports)
+
+    @cached_property
+    def twins(self) -> DigitalTwinRegistry:
+        """The Digital Twin Registry (shell descriptors, lookups, access rules) on this node's store."""
+        from .passport.twin_registry import DigitalTwinRegistry
+
+        return DigitalTwinRegistry(self.store)
 
 
 def build_services(settings: Settings, store: Store | None = None, *, migrate: bool = True) -> Services:

@@ -132,6 +132,13 @@ def test_openapi_documents_problems_on_every_operation(client: Any) -> None:
                 schema = op["responses"][status]["content"]["application/json"]["schema"]
                 assert schema["required"] == ["messages"], (method, path, status)
             needed = {"413", "429"}
+        if path.startswith("/api/v3/"):  # the Digital Twin Registry: Part 2 Results as the Tractus-X document has them
+            assert op["x-error-body"] == "IDTA-01002 Part 2 Result", (method, path)
+            for status in ("400", "401", "403"):
+                schema = op["responses"][status]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/DtrResult"}, (method, path, status)
+            assert "messages" in doc["components"]["schemas"]["DtrResult"]["properties"]
+            needed = {"413", "429"}
         assert needed <= set(op["responses"]), (method, path, sorted(op["responses"]))
         for status in needed:
             content = op["responses"][status]["content"]

@@ -108,9 +108,13 @@ def install(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = complete(get_openapi(
-                title=app.title, version=app.version, openapi_version=app.openapi_version,
-                description=app.description, routes=app.routes, tags=app.openapi_tags, servers=app.servers))
+            doc = get_openapi(title=app.title, version=app.version, openapi_version=app.openapi_version,
+                              description=app.description, routes=app.routes, tags=app.openapi_tags,
+                              servers=app.servers)
+            # schemas of a standard an adapter serves (the registry's, app.state.openapi_components)
+            extra = getattr(app.state, "openapi_components", None) or {}
+            doc.setdefault("components", {}).setdefault("schemas", {}).update(extra)
+            app.openapi_schema = complete(doc)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from .. import __version__
 from ..config import Settings
-from . import aas, circular, participants, passports, problems
+from . import aas, circular, dtr, participants, passports, problems
 from . import alerts as alerts_api
 from . import health as health_api
 from . import hubs as hubs_api
@@ -53,6 +53,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     for router in ROUTERS:
         app.include_router(router)
     aas.install(app)  # the AAS API (IDTA-01002 Part 2) under /aas, with Part 2 error bodies
+    dtr.install(app)  # the Digital Twin Registry (Tractus-X) under /api/v3, with Part 2 error bodies
 
     @app.get("/api/v1/health", tags=["meta"], summary="Liveness")
     def health() -> dict[str, str]:

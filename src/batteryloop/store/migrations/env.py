@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from batteryloop.store import exchange_tables, trace_tables  # noqa: F401 - their tables join the metadata
+from batteryloop.store import exchange_tables, trace_tables, twins  # noqa: F401 - their tables join the metadata
 from batteryloop.store.tables import metadata
 
 config = context.config

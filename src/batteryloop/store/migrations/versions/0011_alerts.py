@@ -1,11 +1,8 @@
 """alert_rules, alerts, alert_deliveries: rules over the store (outflow findings, state of health under a
 threshold, grading safety flags), their firings (one per rule and finding) and each delivery's outcome
 
-Numbered 0011 (0009 and 0010 are taken by work on other branches): when those merge, set ``down_revision``
-to the last of them.
-
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-05 08:00:00
 """
 from alembic import op
@@ -13,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

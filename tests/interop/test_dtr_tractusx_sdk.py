@@ -1,0 +1,97 @@
+"""The Eclipse Tractus-X SDK (``tractusx-sdk``, its ``AasService``) against the node's Digital Twin Registry.
+
+The SDK runs in its own virtual environment (``scripts/tractusx-sdk-venv.sh``; see the module docstring of
+``interop/dtr/tractusx_sdk_round.py`` for why): ``$BATTERYLOOP_TRACTUSX_SDK_VENV``, by default
+``var/tractusx-sdk-venv``. Without it the test is skipped, unless ``BATTERYLOOP_REQUIRE_TRACTUSX_SDK=1``
+(then it fails). The node is served by uvicorn; the SDK registers a pack's shell and a submodel
+descriptor, reads them as the owner and as a reader, lists, looks up the asset links, adds one, and
+deletes — each answer checked here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from batteryloop.passport.twin_registry import passport_descriptor
+from batteryloop.sim import pilot
+
+REPO = Path(__file__).resolve().parents[2]
+OP, RECYCLER = pilot.AUTOMAKER, pilot.RECYCLER_EU
+
+
+def _venv_python() -> Path:
+    venv = Path(os.environ.get("BATTERYLOOP_TRACTUSX_SDK_VENV", REPO / "var" / "tractusx-sdk-venv"))
+    py = venv / "bin" / "python"
+    if not py.exists():
+        why = f"no Tractus-X SDK environment at {venv}: run scripts/tractusx-sdk-venv.sh"
+        if os.environ.get("BATTERYLOOP_REQUIRE_TRACTUSX_SDK") == "1":
+            pytest.fail(why)
+        pytest.skip(why)
+    return py
+
+
+def test_tractusx_sdk_against_the_registry(tmp_path: Path, record_property: Any) -> None:
+    py = _venv_python()
+    from batteryloop.exchange.runtime import reserve_port
+    from batteryloop.server import create_app
+    from batteryloop.store.db import Store
+    from tests.conftest import make_services, seed_pilot
+
+    store = Store(f"sqlite:///{tmp_path}/dtr.db")
+    store.upgrade()
+    svc = make_services(store)
+    seeded = seed_pilot(svc)
+    pid = svc.passports.import_passports(pilot.generate_batteries(1, seed=9), seeded["callers"][OP]).ids[0]
+    rec = svc.passports.get_record(pid)
+    sock = reserve_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(services=svc), log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        d = passport_descriptor(pid, serial_number=rec.data["serial_number"], model_id=rec.model_id, base_url=base,
+                                visible_to=[RECYCLER], parts=["digital_nameplate"])
+        sm = {"id": "urn:example:sm:pcf", "idShort": "Pcf", "endpoints": [
+            {"interface": "SUBMODEL-3.0", "protocolInformation": {"href": base + "/data/pcf"}}]}
+        cfg = tmp_path / "cfg.json"
+        cfg.write_text(json.dumps({"base": base, "owner_token": seeded["tokens"][OP],
+                                   "reader_token": seeded["tokens"][RECYCLER], "descriptor": d, "submodel": sm}))
+        run = subprocess.run([str(py), str(REPO / "interop/dtr/tractusx_sdk_round.py"), str(cfg)],
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr[-3000:]
+        out = json.loads(run.stdout.strip().splitlines()[-1])
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        store.dispose()
+    assert out["create"]["id"] == d["id"] and out["create"]["globalAssetId"] == d["globalAssetId"]
+    assert "already" in out["create_again"]["error"]["messages"][0]["text"]
+    assert out["create_submodel"]["id"] == "urn:example:sm:pcf"
+    assert [s["name"] for s in out["get_owner"]["specificAssetIds"]] == [
+        "manufacturerPartId", "digitalTwinType", "partInstanceId", "batteryPassportId"]
+    reader_keys = {k["value"] for s in out["get_reader"]["specificAssetIds"] for k in s["externalSubjectId"]["keys"]}
+    assert reader_keys == {"PUBLIC_READABLE", RECYCLER}
+    assert [x["id"] for x in out["list_reader"]["result"]] == [d["id"]]
+    assert [s["id"] for s in out["submodels"]["result"]] == [f"urn:batteryloop:{pid}:submodel:digital_nameplate",
+                                                             "urn:example:sm:pcf"]
+    assert [s["name"] for s in out["links_reader"]] == ["manufacturerPartId", "digitalTwinType", "partInstanceId",
+                                                        "batteryPassportId"]
+    assert [s["name"] for s in out["add_links"]] == ["vin"]
+    assert "https://admin-shell.io/aas/API/3/0/AssetAdministrationShellRegistryServiceSpecification/SSP-001" in \
+        out["description"]["profiles"]
+    assert "twin.update" in out["update_by_reader"]["error"]["messages"][0]["text"]
+    assert out["delete"] is None
+    assert out["get_after_delete"]["error"]["messages"][0]["code"] == "404"
+    record_property("summary", f"tractusx-sdk AasService against the DTR: {len(out)} calls answered as expected")
