@@ -206,12 +206,14 @@ def sessions_spark(root: str | Path, spark: Any) -> pl.DataFrame:
     root = Path(root)
     layout = FleetLayout.read(root)
     packs = read_packs(root)
-    tel = spark.read.option("basePath", str(root)).parquet(str(root / "date=*" / "bucket=*"))
+    tel = spark.read.parquet(str(root))  # partition discovery: date=…/bucket=…; files named _* are skipped
     tel = tel.select("pack_id", "charging_state", *[F.col(c).cast("double").alias(c) for c in NUMERIC_COLUMNS],
                      F.col("cell_index_min").cast("long").alias("cell_index_min"),
                      (F.unix_micros("timestamp").cast("double") / F.lit(1e6)).alias("t_s"))
     tel.createOrReplaceTempView("telemetry")
-    spark.createDataFrame(packs.to_pandas()).createOrReplaceTempView("packs")
+    ddl = ", ".join(f"{c} {'double' if t == pl.Float64 else 'bigint' if t == pl.Int64 else 'string'}"
+                    for c, t in packs.schema.items())
+    spark.createDataFrame(packs.rows(), schema=ddl).createOrReplaceTempView("packs")
     for name, sql in sql_steps(layout.interval_s):
         spark.sql(sql).createOrReplaceTempView(name)
     table = spark.sql("SELECT * FROM result").toArrow()
@@ -273,6 +275,7 @@ _OUT_SCHEMA = {
     "cooling_rise_k_per_min_c2": pl.Float64, "temperature_peak_c": pl.Float64,
     "plating_relaxation_ratio": pl.Float64, "plating_events": pl.Int64,
     "sensor_drift_pct_per_30d": pl.Float64,
+    "measured_at": pl.String,
     "faults": pl.String,
 }
 
@@ -289,6 +292,7 @@ def _one_pack(pk: dict[str, Any], s: pl.DataFrame | None) -> dict[str, Any]:
     t0, t1 = float(s["t_start"].min()), float(s["t_end"].max())  # type: ignore[arg-type]
     window_days = (t1 - t0) / 86400.0
     out["window_days"] = _r(window_days, 4)
+    out["measured_at"] = dt.datetime.fromtimestamp(t1, dt.UTC).isoformat()
     out["samples"] = int(s["n"].sum())
     first = pk.get("first_use_date")
     if first:
