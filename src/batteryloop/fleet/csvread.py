@@ -207,5 +207,6 @@ def _parse_time(e: pl.Expr, tz: str) -> pl.Expr:
     epoch = pl.when(num > 1e11).then(num * 1e3).otherwise(num * 1e6).cast(pl.Int64)
     with_offset = e.str.to_datetime(time_zone="UTC", strict=False, time_unit="us")
     local = e.str.to_datetime(strict=False, time_unit="us").dt.replace_time_zone(tz, ambiguous="earliest").dt.convert_time_zone("UTC")
+    has_offset = e.str.contains(r"(Z|[+-]\d{2}:?\d{2})$")
     return (pl.when(num.is_not_null()).then(pl.from_epoch(epoch, time_unit="us").dt.replace_time_zone("UTC"))
-            .otherwise(pl.coalesce(with_offset, local)))
+            .when(has_offset).then(with_offset).otherwise(local))

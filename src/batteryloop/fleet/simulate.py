@@ -44,7 +44,6 @@ import numpy as np
 import polars as pl
 
 from ..reference import References
-from ..reference.fleet_segments import SEGMENTS
 from .layout import DEFAULT_BUCKETS, FleetLayout, bucket_of, write_partition
 
 FAULTS = ("self_discharge", "weak_cell", "cooling_failure", "lithium_plating", "sensor_drift")
