@@ -60,6 +60,7 @@ LOW_SOC_PCT = 30.0
 MID_SOC_PCT = (50.0, 80.0)
 HOT_C = 33.0
 MIN_HEAT_C2_MIN = 5.0
+MIN_HOT_S = 900.0
 MAX_REST_DSOC_PCT = 1.0
 MIN_REST_H = 1.0
 FAULT_KINDS = ("self_discharge", "weak_cell", "cooling_failure", "lithium_plating", "sensor_drift")
@@ -344,7 +345,7 @@ def _one_pack(pk: dict[str, Any], s: pl.DataFrame | None) -> dict[str, Any]:
     load = s.filter(pl.col("mode").is_in(["ac", "dc", "drive"]))
     out["temperature_peak_c"] = _r(float(s["tmax_peak"].max()), 3)  # type: ignore[arg-type]
     c2 = float(load["heat_c2_min"].sum())
-    if c2 >= MIN_HEAT_C2_MIN:
+    if c2 >= MIN_HEAT_C2_MIN and float(load["heat_time_s"].sum()) >= MIN_HOT_S:
         rate = float(load["heat_rise_k"].sum()) / c2
         out["cooling_rise_k_per_min_c2"] = _r(rate, 5)
         if rate >= THRESHOLDS["cooling_rise_k_per_min_c2"]:
