@@ -50,7 +50,7 @@ STEP_C_RATE = 0.1
 REST_C_RATE = 0.02
 EOL_SOH_PCT = 80.0
 THRESHOLDS = {
-    "self_discharge_mv_per_day": 5.0,
+    "self_discharge_mv_per_day": 3.0,
     "weak_cell_excess_mv": 40.0,
     "cooling_rise_k_per_min_c2": 0.3,
     "plating_relaxation_ratio": 0.4,
