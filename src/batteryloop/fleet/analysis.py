@@ -49,6 +49,7 @@ MIN_DSOC_PCT = 20.0
 STEP_C_RATE = 0.1
 REST_C_RATE = 0.02
 EOL_SOH_PCT = 80.0
+RUL_DRAWS = 10  # bootstrap refits per model: the interval of a 30-day history is wide anyway; 200 costs ~1 s a pack
 THRESHOLDS = {
     "self_discharge_mv_per_day": 3.0,
     "weak_cell_excess_mv": 40.0,
@@ -241,7 +242,7 @@ def _rul(fec: np.ndarray, cap_ah: np.ndarray, rated_ah: float, fec_per_day: floa
     if fec.size < 10:
         return none
     try:
-        f = forecast_eol(fec, cap_ah, threshold=EOL_SOH_PCT / 100, initial_capacity_ah=rated_ah, draws=40,
+        f = forecast_eol(fec, cap_ah, threshold=EOL_SOH_PCT / 100, initial_capacity_ah=rated_ah, draws=RUL_DRAWS,
                          population=())
     except (InsufficientDataError, ValueError, np.linalg.LinAlgError):
         return none
