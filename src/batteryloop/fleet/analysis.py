@@ -23,11 +23,12 @@ Methods (per pack):
   with a bootstrap interval, on full equivalent cycles) where a pack has at least 10 capacity estimates, converted
   to days at the pack's cycles per day in the window.
 - **Faults** (rules and thresholds in :data:`THRESHOLDS`, evidence columns named after them):
-  ``self_discharge`` — the cell voltage spread grows during rests (mV per day of rest), a cell losing charge the
-  others keep; ``weak_cell`` — the spread at low SoC (≤ 25 %) exceeds the spread at mid SoC (45–75 %) while not
+  ``self_discharge`` — the cell voltage spread grows during rests at mid/high SoC (mV per day of rest), a cell
+  losing charge the others keep; ``weak_cell`` — the spread at low SoC (≤ 30 %) exceeds the spread at mid SoC
+  (50–80 %) while not
   growing at rest (a cell of lower capacity dives at the bottom; the lowest cell's index is given);
-  ``cooling_failure`` — the hottest sensor keeps rising under load above 30 °C, where liquid cooling holds it
-  (K/min); ``lithium_plating`` — after DC charges the rest voltage relaxes late: the drop from 10 to 30 minutes over
+  ``cooling_failure`` — the hottest sensor keeps rising under load above 33 °C, where liquid cooling holds it
+  (K/min per C-rate², comparable between packs of any size); ``lithium_plating`` — after DC charges the rest voltage relaxes late: the drop from 10 to 30 minutes over
   the drop in the first 10 minutes (a stripping plateau; exponential relaxation gives ≈ 0.05); ``sensor_drift`` —
   the pack voltage over the highest cell's voltage (the cells in series, for a true sensor) drifts in time (% per
   30 days).
