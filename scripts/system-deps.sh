@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need (PostgreSQL server, Chromium for the browser tests, a JDK and
-# Maven for the Dataspace TCK in interop/dsp-tck),
+# Maven for the Dataspace TCK in interop/dsp-tck; the same JDK runs PySpark for tests/fleet/test_spark.py),
 # when they are missing and we can.
 set -euo pipefail
 need=()

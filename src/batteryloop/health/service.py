@@ -190,6 +190,19 @@ class HealthService:
             return {"recorded": False, "reason": f"the ledger refused the soh_update event: {exc.detail}"}
         return {"recorded": True, "event_id": res.event_id, "hash": res.hash}
 
+    def publish_soh(self, passport_id: str, soh: StateOfHealth, caller: Caller, *, reason: str) -> dict[str, Any]:
+        """Write a state of health measured elsewhere (e.g. from fleet telemetry, :mod:`batteryloop.fleet`) into
+        the pack's passport, with the same checks as a cycler file's (:func:`fit_to_pack`), and record the signed
+        ``soh_update`` event. The lifetime counters are left as they are (the measurement carries none)."""
+        rec = self.passports.authorize_on(passport_id, "health.soh.write", caller)
+        model = self.passports.model_data(rec.model_id)
+        rated_for(model, False, soh.rated_capacity_ah)
+        fit_to_pack(soh, rec, model, per_cell=False)
+        fields = {"state_of_health": passport_fields(soh)["state_of_health"]}
+        view = self.passports.update_passport(passport_id, fields, caller, action="health.soh.write", reason=reason[:200])
+        return {"passport_id": passport_id, "version": view["version"], "written": fields,
+                "ledger": self._ledger_event(passport_id, soh, caller)}
+
     def _pack_dir(self, passport_id: str) -> Path:
         from ..passport.identifiers import UniqueIdentifier
 

@@ -23,6 +23,7 @@ Sets (module = set name):
 - ``nio_baas``, ``catl_swap`` — battery-as-a-service and swapping figures.
 - ``first_life_fade`` — first-life fade of traction packs (fitted to CALCE CS2_36 and Severson 2019).
 - ``vehicle_usage`` — annual distance, energy use and fast-charging share by vehicle category.
+- ``fleet_segments`` — pack designs and daily use of cars, taxis, buses, trucks and two-wheelers (fleet generator).
 - ``batteryloop_assumptions`` — the project's own estimates (unverified), where no source gives a number.
 - ``tou_tariffs_cn``, ``pv_clear_sky``, ``stationary_storage_costs``, ``second_life_degradation`` — the
   storage hubs' tariffs, solar resource, storage costs and second-life ageing (:data:`HUB_SETS`).
@@ -61,6 +62,7 @@ def default_sets() -> list[ReferenceSet]:
         eu_2023_1542,
         everbatt_2023,
         first_life_fade,
+        fleet_segments,
         greet_everbatt_ghg,
         grid_factors,
         hub_sites,
@@ -102,6 +104,7 @@ def default_sets() -> list[ReferenceSet]:
             first_life_fade,
             vehicle_usage,
             korea_battery_rules,
+            fleet_segments,
             batteryloop_assumptions,
         )
     ]

@@ -1,0 +1,63 @@
+"""Vehicle segments of a battery fleet: pack designs and daily use of cars, taxis, city buses, trucks and
+two-wheelers, for the fleet telemetry generator (:mod:`batteryloop.fleet.simulate`).
+
+Sources (UNVERIFIED orders of magnitude, rounded; the car and taxi rows follow ``vehicle_usage``):
+- Cars and taxis: annual distance, energy use at the pack and fast-charging share as in
+  :mod:`batteryloop.reference.vehicle_usage` (Eurostat/ODYSSEE, ICCT ride-hailing study 2019, EV Database);
+  their packs are the pilot's models (``batteryloop.sim.pilot.battery_models``: 82 kWh NMC at 355 V,
+  60 kWh LFP at 320 V).
+- 12 m city buses: 250–450 kWh LFP packs at 600–700 V, 50,000–70,000 km a year, 1.0–1.4 kWh/km, depot
+  charging at 100–150 kW (manufacturers' data sheets, e.g. Solaris Urbino 12 electric, BYD K9; ICCT,
+  "Zero-emission bus options", 2020).
+- Heavy trucks (regional distribution): 500–620 kWh packs at 650–800 V, 80,000–100,000 km a year,
+  1.1–1.3 kWh/km at 40 t, DC charging at 350–1,000 kW (CCS and the Megawatt Charging System) (Volvo FH Electric and Mercedes-Benz eActros 600 data
+  sheets, 2024; ICCT, "Race to zero: European heavy-duty vehicle market", 2023).
+- Electric two-wheelers (scooters): 2–4 kWh packs at 48–72 V, 4,000–6,000 km a year, 0.03–0.05 kWh/km,
+  1 kW chargers (manufacturers' data sheets, e.g. NIU, Gogoro).
+- Cell level (all segments): DC resistance of a large-format cell about 0.06 Ω·Ah (0.9 mΩ at 70 Ah,
+  the pilot models' ``internal_resistance_cell_mohm``); interconnects add about half again. Thermal mass of a
+  pack about 6 kg/kWh × 1 kJ/(kg·K); liquid cooling removes about 30 W/K per kWh of pack above its 25 °C set
+  point (batteryloop's estimates from BatPaC 5.0 pack masses; not a published figure).
+
+The generator reads these values through a tracker; every figure is overridable like any reference set.
+"""
+
+from __future__ import annotations
+
+from ._core import Citation, ReferenceSet
+
+SEGMENTS = ("car", "taxi", "bus", "truck", "two_wheeler")
+
+SET = ReferenceSet(
+    name="fleet_segments",
+    citation=Citation(
+        title="EV fleet segments: pack designs and usage (vehicle_usage; bus, truck and two-wheeler data sheets; ICCT)",
+        publisher="Eurostat; ICCT; vehicle manufacturers' data sheets",
+        date="2024",
+        url="https://theicct.org/publication/race-to-zero-ev-heavy-duty-market-2023/",
+        verified=False,
+        note="rounded orders of magnitude; the cooling and thermal-mass figures are batteryloop's estimates",
+    ),
+    values={
+        "pack_energy_kwh": {"car": 82.0, "taxi": 60.0, "bus": 300.0, "truck": 540.0, "two_wheeler": 3.0},
+        "nominal_voltage_v": {"car": 355.2, "taxi": 320.0, "bus": 614.4, "truck": 700.8, "two_wheeler": 72.0},
+        "chemistry": {"car": "NMC811", "taxi": "LFP", "bus": "LFP", "truck": "NMC811", "two_wheeler": "NMC811"},
+        "expected_lifetime_cycles": {"car": 2000.0, "taxi": 4000.0, "bus": 5000.0, "truck": 3000.0, "two_wheeler": 1000.0},
+        "annual_km": {"car": 13_500.0, "taxi": 65_000.0, "bus": 70_000.0, "truck": 90_000.0, "two_wheeler": 5_000.0},
+        "kwh_per_km": {"car": 0.18, "taxi": 0.17, "bus": 1.3, "truck": 1.2, "two_wheeler": 0.04},
+        "mean_speed_kmh": {"car": 35.0, "taxi": 25.0, "bus": 18.0, "truck": 50.0, "two_wheeler": 25.0},
+        "fast_charge_share": {"car": 0.15, "taxi": 0.6, "bus": 0.0, "truck": 0.5, "two_wheeler": 0.0},
+        "slow_charge_kw": {"car": 11.0, "taxi": 11.0, "bus": 150.0, "truck": 43.0, "two_wheeler": 1.0},
+        "fast_charge_kw": {"car": 150.0, "taxi": 100.0, "bus": 150.0, "truck": 600.0, "two_wheeler": 1.0},
+        # when the day's driving happens (hours, UTC-free local clock): start of the first trip, length of the duty
+        "duty_start_h": {"car": 7.5, "taxi": 6.0, "bus": 5.5, "truck": 6.0, "two_wheeler": 8.0},
+        "duty_length_h": {"car": 11.0, "taxi": 14.0, "bus": 17.0, "truck": 11.0, "two_wheeler": 10.0},
+        "age_years_max": {"car": 6.0, "taxi": 4.0, "bus": 8.0, "truck": 4.0, "two_wheeler": 3.0},
+        "cell_resistance_ohm_ah": 0.06,
+        "interconnect_resistance_factor": 1.5,
+        "thermal_mass_kj_per_k_per_kwh": 6.0,
+        "cooling_w_per_k_per_kwh": 30.0,
+        "passive_cooling_w_per_k_per_kwh": 1.0,
+        "cooling_setpoint_c": 25.0,
+    },
+)
