@@ -385,7 +385,6 @@ class RegistryGenerator:
                 self._finish_pack(p)
             return
         country, site = RECYCLER_SITE
-        mass = sum(b[1] for b in batch)
         els: dict[str, float] = {}
         for _, _, e, _ in batch:
             for k, v in e.items():
