@@ -68,6 +68,20 @@ def test_generated_rows_are_what_the_ledger_stores(sqlite_store) -> None:  # typ
         assert table(t, COLUMNS[t.name]) == sorted(gen[t.name]), t.name
     for check in (ledger.verify_store(full_schema=True), ledger.verify_policy(), ledger.verify_derived()):
         assert check.ok, check.problems[:3]
+    # a late pack's lineage stops at the recovered lots it contains (sources), not climbing through the recycling
+    # run to the black mass and the earlier packs behind it; its origin shares add up to the whole element
+    from batteryloop.store import trace_queries
+    from batteryloop.trace.queries import TraceQueries
+
+    late = max((r for r in gen["trace_lots"] if r[1] == "pack"), key=lambda r: r[14])[0]
+    with store.read() as conn:
+        up = trace_queries.upstream_lots(conn, late)
+    assert any(r[6] == "post_consumer" for r in up), "the late pack should contain recovered material"
+    assert not [r[0] for r in up if r[1] in ("black_mass", "pack") and r[0] != late]
+    lin = TraceQueries(store).lineage(late)
+    for el, shares in lin["origin_share"].items():
+        assert abs(sum(shares.values()) - 1.0) < 1e-6, (el, shares)
+    assert any(k.endswith(":post_consumer") for k in lin["origin_share"]["Li"])
     # the passports read back through the service, their version hashes verify
     view = svc.get_view(gen["passports"][0][0], Caller(None, frozenset()))
     assert view["passport_id"] == gen["passports"][0][0]
