@@ -28,8 +28,10 @@ def test_the_migrations_make_the_schema_the_tables_declare(store: Any) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from batteryloop.store import exchange_tables, trace_tables  # noqa: F401 - their tables join the metadata
-    from batteryloop.store.tables import metadata
+    from batteryloop.store import exchange_tables, trace_tables  # their tables join the shared metadata
+
+    metadata = trace_tables.metadata
+    assert exchange_tables.metadata is metadata
 
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
