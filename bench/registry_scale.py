@@ -35,6 +35,7 @@ import argparse
 import datetime as dt
 import multiprocessing as mp
 import os
+import queue
 import random
 import re
 import shutil
@@ -179,7 +180,13 @@ def load(url: str, passports: int, events: int, workers: int, seed: int) -> dict
     with psycopg.connect(url.replace("+psycopg", "")) as conn:
         while live:
             for s in list(live):
-                chunk = queues[s].get()
+                while True:  # with a timeout, so that an interrupt stops the loader at once
+                    try:
+                        chunk = queues[s].get(timeout=1)
+                        break
+                    except queue.Empty:
+                        if not procs[s].is_alive():
+                            raise RuntimeError(f"generator {s} died") from None
                 if chunk is None:
                     live.remove(s)
                     continue
@@ -421,6 +428,7 @@ def main() -> None:
     ap.add_argument("--verify-events", type=int, default=200_000)
     ap.add_argument("--skip-mass-balance", action="store_true")
     a = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # stop the server on the way out
     if a.events < 4 * a.passports:
         sys.exit("--events: the chains need at least 4 events per passport (production, passport, installation)")
     server = None
