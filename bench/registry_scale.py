@@ -393,13 +393,20 @@ def trace_reads(url: str, verify_events: int, skip_mass_balance: bool) -> None:
 def explain(url: str) -> None:
     from batteryloop.store.trace_queries import _RECALL, _UP_LOTS
 
+    # the upstream walk as it was before it stopped at sources (lots with an origin), for comparison
+    unbounded = re.sub(r"SELECT e.input_id FROM up JOIN trace_lots o ON o.id = up.id AND o.origin_type IS NULL\s+"
+                       r"JOIN trace_lot_edges e ON e.output_id = up.id",
+                       "SELECT e.input_id FROM trace_lot_edges e JOIN up ON e.output_id = up.id", _UP_LOTS.text)
+    assert unbounded != _UP_LOTS.text
     with psycopg.connect(url) as conn:
-        ore = conn.execute("SELECT id FROM trace_lots WHERE kind = 'ore' ORDER BY id LIMIT 1").fetchone()[0]
-        pack = conn.execute("SELECT id FROM trace_lots WHERE kind = 'pack' ORDER BY id LIMIT 1").fetchone()[0]
+        ore = conn.execute("SELECT id FROM trace_lots WHERE kind = 'ore' ORDER BY produced_at LIMIT 1").fetchone()[0]
+        pack = conn.execute("SELECT id FROM trace_lots WHERE kind = 'pack' ORDER BY produced_at DESC LIMIT 1"
+                            ).fetchone()[0]
         pid = conn.execute("SELECT id FROM passports ORDER BY id DESC LIMIT 1").fetchone()[0]
         conn.execute("SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_seqscan = off")
-        for name, sql, arg in (("recall", _RECALL[("postgresql", "lot")].text, ore),
-                               ("lineage", _UP_LOTS.text, pack)):
+        for name, sql, arg in ((f"recall from the first mine lot {ore}", _RECALL[("postgresql", "lot")].text, ore),
+                               (f"lineage of the latest pack {pack}", _UP_LOTS.text, pack),
+                               ("the same lineage without the stop at sources (before)", unbounded, pack)):
             plan = conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql.replace(":key", "%s").replace(":root", "%s"),
                                 (arg,)).fetchall()
             print(f"EXPLAIN ANALYZE {name}:")
@@ -411,6 +418,11 @@ def explain(url: str) -> None:
         print("EXPLAIN ANALYZE passport GET's read:")
         for (line,) in plan:
             print("   ", line)
+        print("index use over this run (pg_stat_user_indexes), largest first:")
+        for name, table, size, scans in conn.execute(
+                "SELECT indexrelname, relname, pg_relation_size(indexrelid), idx_scan FROM pg_stat_user_indexes "
+                "WHERE pg_relation_size(indexrelid) > 1000000 ORDER BY 3 DESC").fetchall():
+            print(f"  {name:<36} {table:<18} {size / 2**20:8.1f} MB {scans:>9,} scans")
 
 
 def main() -> None:
@@ -427,6 +439,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=10, help="wrk run")
     ap.add_argument("--verify-events", type=int, default=200_000)
     ap.add_argument("--skip-mass-balance", action="store_true")
+    ap.add_argument("--only", choices=("all", "get", "trace", "explain"), default="all",
+                    help="with --reuse: which measurements")
     a = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # stop the server on the way out
     if a.events < 4 * a.passports:
@@ -454,15 +468,18 @@ def main() -> None:
             print(f"indexes, keys and ANALYZE: {took:,.0f} s")
         sizes(url)
         print(f"{dt.datetime.now(dt.UTC):%H:%M:%S} measuring ({load_avg()})")
-        with psycopg.connect(url) as conn:
-            ids = [r[0] for r in conn.execute(
-                "SELECT id FROM passports TABLESAMPLE SYSTEM (0.5) REPEATABLE (7) LIMIT %s", (a.samples,)).fetchall()]
-        random.Random(7).shuffle(ids)
-        passport_get(url, ids, a.seconds)
-        print(f"({load_avg()})")
-        trace_reads(url, a.verify_events, a.skip_mass_balance)
-        print(f"({load_avg()})")
-        explain(url)
+        if a.only in ("all", "get"):
+            with psycopg.connect(url) as conn:
+                ids = [r[0] for r in conn.execute(
+                    "SELECT id FROM passports TABLESAMPLE SYSTEM (0.5) REPEATABLE (7) LIMIT %s", (a.samples,)).fetchall()]
+            random.Random(7).shuffle(ids)
+            passport_get(url, ids, a.seconds)
+            print(f"({load_avg()})")
+        if a.only in ("all", "trace"):
+            trace_reads(url, a.verify_events, a.skip_mass_balance)
+            print(f"({load_avg()})")
+        if a.only in ("all", "explain"):
+            explain(url)
     finally:
         if a.keep:
             print(f"kept: {url}")
