@@ -398,6 +398,13 @@ def explain(url: str) -> None:
                        r"JOIN trace_lot_edges e ON e.output_id = up.id",
                        "SELECT e.input_id FROM trace_lot_edges e JOIN up ON e.output_id = up.id", _UP_LOTS.text)
     assert unbounded != _UP_LOTS.text
+    # recall if it stopped at recovered lots as lineage does (not what the service does: a measurement for
+    # the decision whether a recall should follow material through recycling)
+    recall = _RECALL[("postgresql", "lot")].text
+    stopped = recall.replace("WHERE e.input_id = down.id AND e.output_kind <> 'module'",
+                             "WHERE e.input_id = down.id AND e.output_kind <> 'module' AND NOT EXISTS "
+                             "(SELECT 1 FROM trace_lots o WHERE o.id = e.output_id AND o.origin_type IS NOT NULL)")
+    assert stopped != recall
     with psycopg.connect(url) as conn:
         ore = conn.execute("SELECT id FROM trace_lots WHERE kind = 'ore' ORDER BY produced_at LIMIT 1").fetchone()[0]
         pack = conn.execute("SELECT id FROM trace_lots WHERE kind = 'pack' ORDER BY produced_at DESC LIMIT 1"
@@ -405,6 +412,7 @@ def explain(url: str) -> None:
         pid = conn.execute("SELECT id FROM passports ORDER BY id DESC LIMIT 1").fetchone()[0]
         conn.execute("SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_seqscan = off")
         for name, sql, arg in ((f"recall from the first mine lot {ore}", _RECALL[("postgresql", "lot")].text, ore),
+                               ("the same recall stopping at recovered lots (not the service's)", stopped, ore),
                                (f"lineage of the latest pack {pack}", _UP_LOTS.text, pack),
                                ("the same lineage without the stop at sources (before)", unbounded, pack)):
             plan = conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql.replace(":key", "%s").replace(":root", "%s"),
