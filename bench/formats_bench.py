@@ -41,7 +41,7 @@ def main(n: int = 300) -> None:
     print(f"{'catenax import (strict, schema-checked)':40s} {n / dt:8.1f} passports/s")
     bp = {"GeneralProductInformation": {"productIdentifier": "BL.X.1", "batteryCategory": "ev",
                                         "manufacturingDate": "2025-06-03T08:30:00Z", "batteryMass": 455.5,
-                                        "warrentyPeriod": 96},
+                                        "warrentyPeriod": "--06"},
           "CarbonFootprintForBatteries": {"batteryCarbonFootprint": 71.0, "carbonFootprintPerformanceClass": "B"}}
     raw = "\ufeff".encode("utf-16-le") + __import__("json").dumps(bp).encode("utf-16-le")
     t = time.perf_counter()
@@ -51,10 +51,10 @@ def main(n: int = 300) -> None:
     print(f"{'batterypass 1.2 import (UTF-16 LE BOM)':40s} {n / dt:8.1f} payloads/s")
     full = "\ufeff".encode("utf-16-le") + __import__("json").dumps(batterypass.export(parts[0]).payload).encode("utf-16-le")
     t = time.perf_counter()
-    for _ in range(n):
-        batterypass.import_payload(full)
+    for _ in range(n):  # lenient: strict refuses our export (the 1.2 schemas require properties we do not hold)
+        batterypass.import_payload(full, lenient=True)
     dt = time.perf_counter() - t
-    print(f"{'batterypass 1.2 import, 7 modules, strict':40s} {n / dt:8.1f} payloads/s")
+    print(f"{'batterypass 1.2 import, 7 modules, lenient':40s} {n / dt:8.1f} payloads/s")
     t = time.perf_counter()
     sizes = [len(aas.export_aasx(p).payload) for p in parts[:100]]
     dt = time.perf_counter() - t

@@ -73,7 +73,8 @@ def main() -> None:
         print(f"    LCOS second life {sl.lcos_usd_per_kwh:.3f} USD/kWh (capex {sl.capex_usd / sl.usable_energy_kwh:.0f} USD/kWh, "
               f"{sl.years:.1f} years) vs new {new.lcos_usd_per_kwh:.3f} USD/kWh (capex {new.capex_usd / new.usable_energy_kwh:.0f} USD/kWh, "
               f"{new.years:.1f} years); duty {e.route_overrides['repurpose_cycles_per_year']:.0f} cycles/yr, "
-              f"fade {100 * e.route_overrides['repurpose_fade_per_year_fraction']:.1f} %/yr; "
+              f"depth {e.route_overrides['repurpose_dod_fraction']:.2f}, "
+              f"{e.route_overrides['repurpose_value_usd_per_kwh_delivered']:.3f} USD/kWh discharged; "
               f"break-even price of a retired pack {e.break_even_acquisition_usd_per_kwh:.1f} USD/kWh (default 25)")
         c = e.co2_kg_per_year
         print(f"    CO2 avoided t/yr: PV {c['pv_displaced'] / 1e3:.0f}, storage losses {c['storage_losses'] / 1e3:.1f}, "

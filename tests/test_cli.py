@@ -207,9 +207,28 @@ def test_cli_passport_import_format_batterypass_and_bpnl_alias(tmp_path: Path) -
     run(other, "participant", "add", pilot.AUTOMAKER, "EuroMotors AG", "DE", "--role", "manufacturer")
     defaults = ["--default", f"model_id={raw['model_id']}", "--default", "model_name=Pack",
                 "--default", f"serial_number={raw['serial_number']}"]
-    res = json.loads(run(other, "passport", "import", str(bp), "--format", "batterypass", "--as", pilot.AUTOMAKER,
-                         *defaults).stdout)
+    # strict refuses it, naming every property the consortium's 1.2 schemas require and the export leaves out
+    strict = run(other, "passport", "import", str(bp), "--format", "batterypass", "--as", pilot.AUTOMAKER, *defaults,
+                 ok=False)
+    assert strict.returncode == 2 and "warrentyPeriod" in strict.stderr and "preConsumerShare" in strict.stderr
+    res = json.loads(run(other, "passport", "import", str(bp), "--format", "batterypass", "--lenient",
+                         "--as", pilot.AUTOMAKER, *defaults).stdout)
     assert res["passport"]["passport_id"] == pid and res["model_created"]
     run(other, "formats", "bpnl-alias", pilot.CELL_KR, "BPNL00000003KR9Z")
     assert (other / "var" / "bpnl_aliases.json").is_file()
     assert f"{pilot.CELL_KR}\tBPNL00000003KR9Z" in run(other, "formats", "bpnl-alias").stdout
+
+
+def test_pilot_residual_value_cli(tmp_path: Path) -> None:
+    """``batteryloop pilot residual-value``: a clear error before any pilot and for a bad option; after a pilot, the
+    stored report's table as JSON or CSV (the same rows)."""
+    run(tmp_path, "db", "upgrade")
+    p = run(tmp_path, "pilot", "residual-value", ok=False)
+    assert p.returncode == 2 and "no pilot has run on this store yet" in p.stderr and p.stdout == ""
+    p = run(tmp_path, "pilot", "residual-value", "--region", "XX", ok=False)
+    assert p.returncode == 2 and "--region='XX': must be KR, EU or all" in p.stderr
+    run(tmp_path, "demo", "--packs", "30", "--years", "3", "--no-dataspace", "--no-serve")
+    table = json.loads(run(tmp_path, "pilot", "residual-value", "--region", "all").stdout)
+    assert table["fields"][:3] == ["year", "grade", "packs"] and table["new_pack_price_usd_per_kwh"] == 115.0
+    csv_lines = run(tmp_path, "pilot", "residual-value", "--region", "all", "--format", "csv").stdout.strip().splitlines()
+    assert csv_lines[0].startswith("year,grade,packs") and len(csv_lines) == len(table["rows"]) + 1

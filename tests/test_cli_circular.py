@@ -34,8 +34,11 @@ def _json(p) -> object:  # type: ignore[no-untyped-def]
 def test_recycle_takes_options_and_matches_the_hand_calculation(tmp_path: Path) -> None:
     res = _json(run(tmp_path, "circular", "recycle", "--chemistry", "NMC622", "--mass-kg", "400", "--process", "hydro"))
     assert [r["process"] for r in res] == ["hydro"]
-    # docs/circular.md: 400 kg of NMC622 packs by hydrometallurgy earn 1857.48 $ at the default prices
-    assert res[0]["revenue_usd"] == pytest.approx(1857.48, abs=0.01)
+    # docs/circular.md: 400 kg of NMC622 packs by hydrometallurgy earn 1857.48 $ from the cells' materials at
+    # the default prices, plus the hardware's metals: 400 / 5.15 × 1.96 kg × 0.9 × (0.6 × 1.117 + 0.15 × 0.327
+    # + 0.1 × 7.11) $/kg
+    hardware = 400 / 5.15 * 1.96 * 0.9 * (0.6 * 1.117 + 0.15 * 0.327 + 0.1 * 7.11)
+    assert res[0]["revenue_usd"] == pytest.approx(1857.48 + hardware, abs=0.01)
     every = _json(run(tmp_path, "circular", "recycle", "--chemistry", "LFP", "--mass-kg", "100"))
     assert sorted(r["process"] for r in every) == ["direct", "hydro", "pyro"]
     # the old positional form is gone

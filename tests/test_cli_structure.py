@@ -17,7 +17,8 @@ HEAVY_LIBRARIES = ("sqlalchemy", "alembic", "fastapi", "starlette", "uvicorn", "
                    "polars", "pyarrow", "scipy", "sklearn", "highspy", "plotly", "httpx", "jinja2", "jsonschema",
                    "cryptography", "yaml", "rich")
 
-GROUPS = ("db", "passport", "participant", "archive", "health", "hub", "trace", "node", "circular", "formats")
+GROUPS = ("db", "passport", "participant", "archive", "health", "hub", "trace", "node", "circular", "formats", "alerts",
+          "pilot")
 
 
 def _heavy(modules: list[str]) -> list[str]:

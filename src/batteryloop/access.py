@@ -200,6 +200,10 @@ POLICY: dict[str, tuple[Rule, ...]] = {
     "trace.consume": (_r(R.CUSTODIAN),),
     # ---- the pilot's dashboard (resource: the pilot run's report)
     "pilot.findings.read": _OVERSIGHT,  # outflow findings and route decisions pack by pack (holders, SoH, grade)
+    # ---- alerts (batteryloop.alerts; resource: a rule — its owner as the participant — or an alert — the pack's
+    # economic operator): a participant manages its own rules; an alert is read by the pack's operator
+    "alert.rule.manage": (_r(R.SELF),),
+    "alert.read": (_r(R.OPERATOR), *_OVERSIGHT),
     # ---- participants and tokens (resource: the participant)
     "participant.create": (),
     "participant.tokens.manage": (_r(R.SELF),),

@@ -19,6 +19,7 @@ from .passport.service import PassportService
 from .store.db import Store
 
 if TYPE_CHECKING:  # the services below are imported when built, so that a light command stays light
+    from .alerts.service import AlertService
     from .audit import AuditLog
     from .circular.service import CircularService
     from .health.service import HealthService
@@ -53,6 +54,16 @@ class Services:
         from .store.ratelimit import SharedBuckets
 
         return SharedBuckets(self.store)
+
+    @cached_property
+    def alerts(self) -> AlertService:
+        """Alert rules, their firings and deliveries (built on first use)."""
+        from .alerts.service import AlertService
+
+        import os
+
+        return AlertService(self.store, trace=self.trace, base_url=self.settings.public_base_url,
+                            allow_private_targets=os.environ.get("BATTERYLOOP_ALERT_PRIVATE_WEBHOOKS") == "1")
 
     @cached_property
     def aas(self) -> AasRepository:

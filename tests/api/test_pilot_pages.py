@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import make_services
 
 PAGES = ["/pilot", "/pilot/health", "/pilot/materials", "/pilot/footprint", "/pilot/routes", "/pilot/baas",
-         "/pilot/outflows", "/pilot/dataspace", "/pilot/economics"]
+         "/pilot/outflows", "/pilot/dataspace", "/pilot/economics", "/pilot/residual-value"]
 ADMIN = {"Authorization": "Bearer admin-secret-token"}
 FIGURE = re.compile(r'Plotly\.newPlot\("([\w-]+)", (.*),\n')
 
@@ -59,11 +59,16 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def rich(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A pilot long enough for retirements, routes and recycling, with the outflow rate raised through the
-    reference override (so that packs leave the loop and the outflow report finds them)."""
+    reference override (so that packs leave the loop and the outflow report finds them), and second life made
+    cheap — no balance of system, a fifth of the reference fade — so that the route decision repurposes packs
+    and the hubs run (at the reference figures a 300-pack pilot may repurpose none: docs/circular.md)."""
     from batteryloop.reference import References
     from batteryloop.sim.loop import PilotConfig
 
-    refs = References.default().override({"batteryloop_assumptions": {"pilot": {"illegal_outflow_fraction": 0.5}}})
+    refs = References.default().override({
+        "batteryloop_assumptions": {"pilot": {"illegal_outflow_fraction": 0.5}},
+        "stationary_storage_costs": {"second_life_bos_usd_per_kwh": 0.0},
+        "second_life_degradation": {"fade_per_fec_at_ref_fraction": {"NMC": 2e-5, "NCA": 2.4e-5, "LFP": 8e-6}}})
     yield from _client(tmp_path_factory.mktemp("pilot-rich"), PilotConfig(packs=300, years=10, seed=42, dataspace=False),
                        references=refs)
 
@@ -101,6 +106,7 @@ SMALL_CHARTS = {
     "/pilot/outflows": set(),
     "/pilot/dataspace": set(),
     "/pilot/economics": {"economics-by-type", "economics-by-item", "economics-for-whom"},
+    "/pilot/residual-value": set(),  # no pack retires in four years
 }
 RICH_CHARTS = {
     **SMALL_CHARTS,
@@ -109,6 +115,7 @@ RICH_CHARTS = {
     "/pilot/routes": {"routes-by-year", "routes-economics", "routes-soh"},
     "/pilot/outflows": {"outflows-rules", "outflows-simulated"},
     "/pilot/baas": {"baas-fleet", "baas-money", "baas-station"},
+    "/pilot/residual-value": {"residual-by-grade"},
 }
 
 
@@ -498,3 +505,27 @@ def test_small_groups_are_withheld_on_the_health_page(tmp_path: Path, small: Any
         assert sl["mean state of health (%, left axis)"]["y"] == [80.1]
         assert sl["packs in second life (right axis)"]["y"] == [5, 2]
         assert "77.7" not in html and "withheld" in html
+
+
+def test_residual_value_page_api_and_csv_agree(rich: Any) -> None:
+    """Kia's question (issue 18): the residual value of retired Korean packs by grade and year beside what buyers
+    paid — the page's table, the API's JSON and its CSV are the report's table; Korea's rules are listed with
+    what REFERENCE.md is silent on."""
+    from batteryloop.sim.report import residual_value_of
+
+    want = residual_value_of(rich.report, "KR")
+    assert want["rows"], "the rich pilot retires Korean packs"
+    got = rich.get("/api/v1/pilot/residual-value", params={"region": "KR"})
+    assert got.status_code == 200 and got.json() == json.loads(json.dumps(want))
+    csv_text = rich.get("/api/v1/pilot/residual-value", params={"region": "KR", "format": "csv"})
+    assert csv_text.status_code == 200 and csv_text.headers["content-type"].startswith("text/csv")
+    lines = csv_text.text.strip().splitlines()
+    assert lines[0].split(",")[:3] == ["year", "grade", "packs"] and len(lines) == len(want["rows"]) + 1
+    page = rich.get("/pilot/residual-value")
+    text = _text(page.text)
+    for r in want["rows"]:
+        assert f"{r['year']} {r['grade']} {r['packs']} " in text
+    assert "REFERENCE.md is silent" in text and "14 Feb 2025" in text
+    assert rich.get("/api/v1/pilot/residual-value", params={"region": "XX"}).status_code == 422
+    eu = rich.get("/pilot/residual-value", params={"region": "EU"})
+    assert eu.status_code == 200 and 'aria-current="page">EU<' in eu.text

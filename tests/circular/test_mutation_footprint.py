@@ -168,8 +168,12 @@ def test_lfp_car_pack_line_by_line() -> None:
 
 def test_recycling_credit_is_reported_and_only_subtracted_when_asked() -> None:
     """Hydro credits for 60 kWh LFP: Li 5.34 × 0.9 = 4.806 kg → × 73.888/13.88 Li2CO3 × 12.4; graphite
-    57.6 × 0.9 × 9.1; Cu 24.48 × 0.9 × 4.5; Al 15.06 × 0.9 × 6.05 (Fe: no factor)."""
-    credit = 4.806 * 73.888 / 13.88 * 12.4 + 57.6 * 0.9 * 9.1 + 24.48 * 0.9 * 4.5 + 15.06 * 0.9 * 6.05
+    57.6 × 0.9 × 9.1; Cu 24.48 × 0.9 × 4.5; Al 15.06 × 0.9 × 6.05 (Fe: no factor); and the pack hardware
+    ((6.49 − 4.24) × 60 = 135 kg, module_pack design): Cu 0.10 × 135 × 0.9 × 4.5, Al 0.60 × 135 × 0.9 × 6.05
+    (steel 0.15 × 135: sold, no factor)."""
+    hardware = (6.49 - 4.24) * 60
+    credit = (4.806 * 73.888 / 13.88 * 12.4 + 57.6 * 0.9 * 9.1 + 24.48 * 0.9 * 4.5 + 15.06 * 0.9 * 6.05
+              + 0.10 * hardware * 0.9 * 4.5 + 0.60 * hardware * 0.9 * 6.05)
     a = carbon_footprint("LFP", 60, "M1", 8, manufacturing_country="CN")
     b = carbon_footprint("LFP", 60, "M1", 8, manufacturing_country="CN", include_recycling_credits=True)
     assert a.recycling_credit_kgco2e == pytest.approx(credit, rel=1e-9)

@@ -227,7 +227,8 @@ def test_missing_price_error_or_zero() -> None:
     z = recycle(comp, "direct", missing_price="zero")
     assert "no price for NMC532 cathode powder: valued at 0" in z.notes
     assert next(m for m in z.recovered if m.material == "cathode").revenue_usd == 0.0
-    assert recycle(comp, "direct", prices_usd_per_kg={"cathode": 20.0}).recovered[-1].price_usd_per_kg == 20.0
+    given = recycle(comp, "direct", prices_usd_per_kg={"cathode": 20.0}).recovered
+    assert next(m for m in given if m.material == "cathode").price_usd_per_kg == 20.0
 
 
 @pytest.mark.parametrize(
@@ -304,8 +305,11 @@ def test_mn_and_fe_notes_only_when_present() -> None:
     is enough for the note; Fe (0.5 kg) adds the 'not recovered' note except in direct recycling."""
     from batteryloop.circular.chemistry import PackComposition
 
-    nca = recycle(pack_composition("NCA", 1.0), "hydro")
+    nca = recycle(pack_composition("NCA", 1.0), "hydro", basis="cell")
     assert not any(n.startswith(("Mn, Fe and steel", "Fe is not")) for n in nca.notes)
+    # the whole NCA pack has steel in its hardware: sold, but not credited, and the note says so
+    assert "Mn, Fe and steel get no GHG credit (no factor in greet_everbatt_ghg)" in recycle(
+        pack_composition("NCA", 1.0), "hydro").notes
 
     def bare(materials):  # type: ignore[no-untyped-def]
         return PackComposition(chemistry="NMC811", capacity_kwh=None, materials_kg=materials, cathode_active_material_kg=0.0,
@@ -327,10 +331,10 @@ def test_mass_and_pack_helpers_pass_references_and_options_on() -> None:
 
     refs = References.default().override({"batpac_5": {"kg_per_kwh_cell": {"NMC622": {"pack_mass": 6.0, "Cu": 0.3}}}})
     for r in recycle_mass("NMC622", 60.0, references=refs, other_cost_usd_per_kg=1.0):
-        assert r.recovered_kg("Cu") == pytest.approx(2.7, rel=1e-12) and r.other_cost_usd == pytest.approx(60.0)
+        assert r.recovered_kg("Cu", "cell") == pytest.approx(2.7, rel=1e-12) and r.other_cost_usd == pytest.approx(60.0)
         assert any(u.set == "batpac_5" and u.overridden for u in r.references)
     p = recycle_pack("NMC622", 2.0, "hydro", references=refs)
-    assert p.input_mass_kg == pytest.approx(12.0, rel=1e-12) and p.recovered_kg("Cu") == pytest.approx(0.54, rel=1e-12)
+    assert p.input_mass_kg == pytest.approx(12.0, rel=1e-12) and p.recovered_kg("Cu", "cell") == pytest.approx(0.54, rel=1e-12)
 
 
 def test_hardware_note_only_when_there_is_unknown_hardware() -> None:

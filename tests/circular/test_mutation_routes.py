@@ -32,6 +32,7 @@ from batteryloop.circular.routes import (
     residual_value,
 )
 from batteryloop.reference import References
+from tests.circular.second_life_hand import cal_only, linear_npv
 from tests.circular.unpriced import unpriced_references
 
 ZERO = {k: 0.0 for k in ("Al", "Cu", "steel", "graphite", "Li2CO3", "Ni", "Co", "Mn", "Fe", "cathode")}
@@ -48,7 +49,8 @@ def test_recycling_values_are_input_costs_when_material_is_free() -> None:
 def test_reuse_and_remanufacture_by_hand_with_free_material() -> None:
     """SoH 0.85: re-use = 75 (0.85 × 69 − 5) + R × 1.08⁻⁵ = 4023.75 + R df5; remanufacture = 75 (0.95 × 86.25
     − 15 − 0.10 × 86.25) + R df6 = 75 × 58.3125 + R df6; recycling = 75 × per-kWh value. Ranked by NPV:
-    remanufacture, re-use, then the recycling routes (pyro, direct, hydro); repurpose too."""
+    remanufacture, re-use, then the recycling routes (pyro, direct, hydro); repurpose last (its balance of system
+    and a short NMC second life at 300 cycles a year cost more than storage earns at 0.06 $/kWh)."""
     d = decide_route("NMC622", 75, 0.85, prices_usd_per_kg=ZERO, sensitivity=False)
     assert d.option("reuse").npv_usd == pytest.approx(4023.75 + R75 * DF5, rel=1e-6)
     assert d.option("remanufacture").npv_usd == pytest.approx(75 * 58.3125 + R75 * DF6, rel=1e-6)
@@ -56,7 +58,7 @@ def test_reuse_and_remanufacture_by_hand_with_free_material() -> None:
         assert d.option(p).npv_usd == pytest.approx(75 * v, rel=1e-6)
     assert d.recommended == "remanufacture"
     order = [o.route for o in d.ranking]
-    assert order[:2] == ["remanufacture", "reuse"] and order[-3:] == ["recycle_pyro", "recycle_direct", "recycle_hydro"]
+    assert order == ["remanufacture", "reuse", "recycle_pyro", "recycle_direct", "recycle_hydro", "repurpose"]
     assert d.recycle_value_usd_per_kwh == pytest.approx(PER_KWH, rel=1e-6)
     assert (d.chemistry, d.capacity_kwh, d.soh_fraction, d.grade, d.safety_flags) == ("NMC622", 75.0, 0.85, None, [])
     assert d.sensitivity == []
@@ -157,12 +159,10 @@ def test_below_a_threshold_the_route_is_infeasible_with_its_reason() -> None:
 
 
 def test_given_second_life_years() -> None:
-    """second_life_years = 4 replaces the fade estimate: repurpose NPV = −C × cost + a(4) × annual +
-    df(4) R with mean SoH 0.85 − 0.02 × 2 = 0.81; annual = 75 (0.81 × 300 × 0.9 × 0.06 − 2) = 834.15 $."""
+    """second_life_years = 4 replaces the projection: the state of health falls in a straight line from 0.85 to
+    0.60 over 4 years (tests/circular/second_life_hand.py: the NPV written out by hand)."""
     d = decide_route("NMC622", 75, 0.85, second_life_years=4, prices_usd_per_kg=ZERO, sensitivity=False)
-    cost = 75 * (27.2 + 38.3) / 2 * 1.0824
-    a4 = (1 - 1.08 ** -4) / 0.08
-    assert d.option("repurpose").npv_usd == pytest.approx(-cost + a4 * 834.15 + 1.08 ** -4 * R75, rel=1e-6)
+    assert d.option("repurpose").npv_usd == pytest.approx(linear_npv(75, 0.85, 0.06, R75, years=4), rel=1e-9)
     assert d.option("repurpose").reason == "4.00 years of second life (health model)"
     with pytest.raises(CircularInputError, match="second_life_years=0: must be a finite number greater than 0"):
         decide_route("NMC622", 75, 0.85, second_life_years=0)
@@ -320,33 +320,35 @@ def test_soh_flip_into_a_narrow_band_of_another_route() -> None:
 
 
 def test_new_pack_price_flip_nearest_above() -> None:
-    """Nothing priced (R = 0), SoH 0.85, P = 77: re-use 75 (0.51 × 77 − 5) = 2570.25 beats remanufacture
-    75 (0.6375 × 77 − 15) = 2556.5625 and repurpose (10 years, mean SoH 0.75: −75 × 35.4486 + a(10) × 75 (0.75 ×
-    300 × 0.9 × 0.06 − 2) = −2658.645 + 6.710081 × 761.25 = 2449.40). Re-use loses to remanufacture above
-    P = 10 / 0.1275 = 78.431 (1.43 away) and to repurpose below P = (2449.40 / 75 + 5) / 0.51 = 73.84 (3.16
-    away): the nearest flip is the one above."""
-    d = decide_route("NMC622", 75, 0.85, references=unpriced_references(), economics={"new_pack_price_usd_per_kwh": 77.0})
+    """Nothing priced (R = 0), SoH 0.85, P = 77, a straight-line second life (calendar fade only, 10 years,
+    worth 1,454.2 $ at 0.08 $/kWh: second_life_hand): re-use 75 (0.51 × 77 − 5) = 2570.25 beats remanufacture
+    75 (0.6375 × 77 − 15) = 2556.5625 and repurpose. Re-use loses to remanufacture above P = 10 / 0.1275 =
+    78.431 (1.43 away) and to repurpose below P = (1454.2 / 75 + 5) / 0.51 = 47.8 (29.2 away): the nearest flip
+    is the one above."""
+    d = decide_route("NMC622", 75, 0.85, references=cal_only(unpriced_references()),
+                     economics={"new_pack_price_usd_per_kwh": 77.0, "repurpose_value_usd_per_kwh_delivered": 0.08})
     assert d.recommended == "reuse"
     assert d.option("reuse").npv_usd == pytest.approx(2570.25, rel=1e-12)
-    assert d.option("repurpose").npv_usd == pytest.approx(-75 * 35.4486 + (1 - 1.08 ** -10) / 0.08 * 761.25, rel=1e-9)
+    assert d.option("repurpose").npv_usd == pytest.approx(linear_npv(75, 0.85, 0.08, 0.0), rel=1e-9)
     price = next(s for s in d.sensitivity if s.parameter == "economics.new_pack_price_usd_per_kwh")
     assert price.flips_at == pytest.approx(10 / 0.1275, rel=1e-9) and price.new_best == "remanufacture"
     assert price.searched == "0–385"
 
 
 def test_soh_flip_right_next_to_the_current_value() -> None:
-    """Free material, remanufacturing from SoH 0.705, a pack at 0.708: remanufacture is best; the first grid
-    point below, 0.70, is already below its minimum, so the flip is found from the very first step: at 0.705,
-    to repurpose (just below 0.705: 5.25 years of second life at mean SoH 0.6525, annual 75 (0.6525 × 16.2 − 2)
-    = 642.7875 $, a(5.25) = 4.1548279: −2658.645 + 2670.66 + 1.08^−5.25 R = −41.87 $, more than pyro's
-    R = −80.73 $)."""
-    d = decide_route("NMC622", 75, 0.708, prices_usd_per_kg=ZERO, economics={"remanufacture_min_soh_fraction": 0.705})
+    """Free material, remanufacturing from SoH 0.705, a pack at 0.708, a straight-line second life (calendar
+    fade only) worth 0.08 $/kWh: remanufacture is best; the first grid point below, 0.70, is already below its
+    minimum, so the flip is found from the very first step: at 0.705, to repurpose (just below 0.705: 10 years
+    of second life, the maximum, worth more than pyro's R = −80.73 $: second_life_hand)."""
+    econ = {"remanufacture_min_soh_fraction": 0.705, "repurpose_value_usd_per_kwh_delivered": 0.08}
+    d = decide_route("NMC622", 75, 0.708, prices_usd_per_kg=ZERO, economics=econ, references=cal_only())
     assert d.recommended == "remanufacture"
     soh = next(s for s in d.sensitivity if s.parameter == "soh_fraction")
     assert soh.flips_at == pytest.approx(0.705, abs=1e-9) and soh.new_best == "repurpose"
-    just_below = decide_route("NMC622", 75, 0.705 - 1e-12, prices_usd_per_kg=ZERO,
-                              economics={"remanufacture_min_soh_fraction": 0.705}, sensitivity=False)
-    assert just_below.option("repurpose").npv_usd == pytest.approx(-41.8675, abs=1e-3)
+    just_below = decide_route("NMC622", 75, 0.705 - 1e-12, prices_usd_per_kg=ZERO, economics=econ,
+                              references=cal_only(), sensitivity=False)
+    want = linear_npv(75, 0.705, 0.08, R75)
+    assert want > R75 and just_below.option("repurpose").npv_usd == pytest.approx(want, abs=1e-6)
 
 
 def test_sensitivity_with_an_unpriced_process() -> None:
@@ -376,15 +378,14 @@ def test_a_price_in_the_references_searches_like_a_price_given() -> None:
 
 def test_batch_takes_database_values_and_given_second_life_years() -> None:
     """Columns as a database returns them (Decimal numbers, 0/1 flags): pack 0, SoH 0.85 with 4 given years
-    of second life, repurpose = −75 × 35.4486 + a(4) × 834.15 + 1.08⁻⁴ R (see test_given_second_life_years) and
+    of second life, repurpose = the straight-line second life of second_life_hand (see test_given_second_life_years) and
     remanufacture = 75 × 58.3125 + R df6; pack 1 flagged: recycle_pyro. A 0.5 kWh pack (an e-bike) is a pack."""
     from decimal import Decimal
 
     b = decide_routes_batch(["NMC622"] * 3, [Decimal("75"), Decimal("75"), Decimal("0.5")],
                             [Decimal("0.85"), Decimal("0.85"), Decimal("0.5")], safety_flagged=[0, 1, 0],
                             second_life_years=[Decimal("4"), Decimal("4"), Decimal("4")], prices_usd_per_kg=ZERO)
-    a4 = (1 - 1.08 ** -4) / 0.08
-    assert b.npv_usd[0, ROUTES.index("repurpose")] == pytest.approx(-75 * 35.4486 + a4 * 834.15 + 1.08 ** -4 * R75, rel=1e-9)
+    assert b.npv_usd[0, ROUTES.index("repurpose")] == pytest.approx(linear_npv(75, 0.85, 0.06, R75, years=4), rel=1e-9)
     assert b.npv_usd[0, ROUTES.index("remanufacture")] == pytest.approx(75 * 58.3125 + R75 * DF6, rel=1e-9)
     assert b.best_routes() == ["remanufacture", "recycle_pyro", "recycle_pyro"]
     assert np.isnan(b.npv_usd[1, ROUTES.index("remanufacture")])
@@ -404,14 +405,18 @@ def test_batch_flag_keeps_the_grade_limits() -> None:
 
 
 def test_repurpose_value_flip_below_the_current_value() -> None:
-    """Grade C (repurpose or recycling), SoH 0.85, free material: repurpose = −75 × 35.4486 + a(10) × 75 (0.75 ×
-    300 × 0.9 v − 2) + df(10) R with a(10) = 6.710081, df(10) = 0.4631935, R = −80.72625: 2412.0 $ at the
-    reference v = 0.06 $/kWh delivered. It falls to pyro recycling's R where 503.25608 (202.5 v − 2) = 2658.645 +
-    37.39177 − 80.72625, v = 0.0355395 $/kWh — below the current value, inside the searched 0–1."""
-    d = decide_route("NMC622", 75, 0.85, grade="C", prices_usd_per_kg=ZERO)
+    """Grade C (repurpose or recycling), SoH 0.85, free material, a straight-line second life (calendar fade
+    only, 10 years) at v = 0.10 $/kWh discharged: repurpose is best. Its NPV is linear in v (second_life_hand):
+    it falls to pyro recycling's R = −80.72625 $ at v* = (R − NPV(0)) / (NPV(1) − NPV(0)), below the current
+    value, inside the searched 0–1."""
+    d = decide_route("NMC622", 75, 0.85, grade="C", prices_usd_per_kg=ZERO, references=cal_only(),
+                     economics={"repurpose_value_usd_per_kwh_delivered": 0.10})
     assert d.recommended == "repurpose"
+    v0, v1 = linear_npv(75, 0.85, 0.0, R75), linear_npv(75, 0.85, 1.0, R75)
+    want = (R75 - v0) / (v1 - v0)
+    assert 0.0 < want < 0.10
     v = next(s for s in d.sensitivity if s.parameter == "economics.repurpose_value_usd_per_kwh_delivered")
-    assert v.flips_at == pytest.approx(0.0355395, rel=1e-5) and v.new_best == "recycle_pyro" and v.searched == "0–1"
+    assert v.flips_at == pytest.approx(want, rel=1e-6) and v.new_best == "recycle_pyro" and v.searched == "0–1"
 
 
 def test_price_flip_below_one_dollar() -> None:
@@ -428,12 +433,14 @@ def test_price_flip_below_one_dollar() -> None:
 
 def test_ranking_with_a_route_worth_exactly_nothing() -> None:
     """A 0.01 kWh pack, nothing priced (R = 0), new packs free and no test cost: re-use = 0.01 (0.85 × 0 − 0) = 0 $
-    exactly; remanufacture = 0.01 (0 − 15 − 0) = −0.15 $; repurpose = 0.01 (−35.4486 + 6.710081 × (0.75 × 16.2 − 2))
-    = 0.3266 $. Ranked by NPV: repurpose, re-use, remanufacture (0 ranks as 0, between them)."""
-    d = decide_route("NMC622", 0.01, 0.85, references=unpriced_references(), sensitivity=False,
-                     economics={"new_pack_price_usd_per_kwh": 0.0, "reuse_test_cost_usd_per_kwh": 0.0})
+    exactly; remanufacture = 0.01 (0 − 15 − 0) = −0.15 $; repurpose (straight-line second life at 0.20 $/kWh:
+    second_life_hand) > 0. Ranked by NPV: repurpose, re-use, remanufacture (0 ranks as 0, between them)."""
+    d = decide_route("NMC622", 0.01, 0.85, references=cal_only(unpriced_references()), sensitivity=False,
+                     economics={"new_pack_price_usd_per_kwh": 0.0, "reuse_test_cost_usd_per_kwh": 0.0,
+                                "repurpose_value_usd_per_kwh_delivered": 0.20})
     assert d.option("reuse").npv_usd == 0.0 and d.option("remanufacture").npv_usd == pytest.approx(-0.15, rel=1e-12)
-    assert d.option("repurpose").npv_usd == pytest.approx(0.01 * (-35.4486 + (1 - 1.08 ** -10) / 0.08 * 10.15), rel=1e-9)
+    want = linear_npv(0.01, 0.85, 0.20, 0.0)
+    assert want > 0 and d.option("repurpose").npv_usd == pytest.approx(want, rel=1e-9)
     assert [o.route for o in d.ranking[:3]] == ["repurpose", "reuse", "remanufacture"]
 
 

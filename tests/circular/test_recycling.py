@@ -61,12 +61,17 @@ def test_pyro_loses_li_mn_al_graphite_and_credits():
     r = recycle_pack("NMC111", 50, "pyro")
     assert r.recovered_kg("Li") == 0 and r.recovered_kg("Mn") == 0 and r.recovered_kg("graphite") == 0
     assert r.recovered_kg("Co") == pytest.approx(0.323 * 50 * 0.98)
-    # credits: Co as CoSO4 (154.989/58.933 kg per kg Co) × 6.9; Ni as NiSO4 (154.749/58.693) × 7.6; Cu × 4.5
+    # credits: Co as CoSO4 (154.989/58.933 kg per kg Co) × 6.9; Ni as NiSO4 (154.749/58.693) × 7.6; Cu × 4.5,
+    # the cells' Cu and the hardware's (10 % of (5.38 − 3.41) kg/kWh × 50 kWh, batpac_5 NMC111, module_pack);
+    # the hardware's aluminium goes to slag in pyro: not recovered, not credited
+    hw_cu = 0.10 * (5.38 - 3.41) * 50
     credit = (
         0.323 * 50 * 0.98 * (154.989 / 58.933) * 6.9
         + 0.322 * 50 * 0.98 * (154.749 / 58.693) * 7.6
         + 0.275 * 50 * 0.90 * 4.5
+        + hw_cu * 0.90 * 4.5
     )
+    assert r.recovered_kg("Cu", "hardware") == pytest.approx(hw_cu * 0.90) and r.recovered_kg("Al", "hardware") == 0
     assert r.credit_ghg_kgco2e == pytest.approx(credit, rel=1e-4)
     assert r.net_ghg_kgco2e == pytest.approx(r.process_ghg_kgco2e - credit, rel=1e-4)
 
@@ -170,3 +175,18 @@ def test_result_records_overridden_reference_values():
     assert not used[("everbatt_2023", "recovery_fraction.hydro.Co")].overridden
     assert r.recovered_kg("Li") == pytest.approx(0.105 * 10 * 0.5)
     assert not used[("batteryloop_assumptions", "process_input_price_usd.H2SO4_per_kg")].verified
+
+
+def test_pack_hardware_metals_are_sold_at_their_prices():
+    """A whole NMC622 pack (1 kWh: hardware 5.15 − 3.19 = 1.96 kg, module_pack shares Al 0.60, steel 0.15,
+    Cu 0.10) through hydro (Al, steel, Cu recovered at 0.90): the hardware adds 0.9 × 1.96 × (0.60 × Al price
+    + 0.15 × steel price + 0.10 × Cu price) to the revenue of the cells alone, with the EverBatt 2023
+    prices read from the reference table (not the code under test)."""
+    from batteryloop.reference import References
+
+    prices = References.default().set("everbatt_2023").get("price_usd_per_kg")
+    comp = pack_composition("NMC622", 1)
+    pack, cells = recycle(comp, "hydro"), recycle(comp, "hydro", basis="cell")
+    hw = 0.9 * 1.96 * (0.60 * prices["Al"] + 0.15 * prices["steel"] + 0.10 * prices["Cu"])
+    assert pack.revenue_usd - cells.revenue_usd == pytest.approx(hw, rel=1e-9)
+    assert {m.material for m in pack.recovered if m.part == "hardware"} == {"Al", "steel", "Cu"}

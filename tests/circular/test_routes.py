@@ -30,15 +30,22 @@ def test_default_economics_come_from_references():
 
 
 def test_repurpose_npv_by_hand_lfp():
+    """docs/circular.md, "Second life: one model" — an LFP pack of 60 kWh at SoH 0.75 at the default duty (300
+    cycles a year, depth 0.85, 25 °C, η 0.90) and value (0.06 $/kWh discharged). −ds/dt = 300 × 4e-5 × (0.8/s)²
+    + 0.01, one midpoint step a year: 0.75 → 0.725906 → 0.700825 → 0.674600 → 0.647031 → 0.617856 → 0.586720;
+    n = 5 + (0.617856 − 0.6)/(0.617856 − 0.586720) = 5.573472 years. Yearly income (kWh discharged = 60 × s̄ ×
+    300 × 0.947368 × w; less O&M 60 × 0.75 × 3.011215 × w), discounted at 8 % at the end of each year (the last
+    at n): 573.6459 + 509.5855 + 451.0028 + 397.3674 + 348.1759 + 182.0632 = 2461.8408 $. Capital: −60 ×
+    35.4486 − 60 × 0.75 × 60 = −4826.916 $. Recycling at the end: 1.08^−5.573472 = 0.651199 × R."""
     d = decide_route("LFP", 60, 0.75, sensitivity=False)
-    r = 0.08
-    n = (0.75 - 0.60) / 0.02  # 7.5 years of second life until SoH 60 % at 2 %/yr
-    mean_soh = 0.75 - 0.02 * n / 2  # 0.675
-    annual = 60 * (mean_soh * 300 * 0.90 * 0.06 - 2.0)  # 536.1 $/yr: cycles × η × value − opex
-    annuity = (1 - (1 + r) ** -n) / r
-    cost = 60 * (27.2 + 38.3) / 2 * 1.0824  # 2126.9 $
-    eol = 60 * best_recycle_per_kwh("LFP") * (1 + r) ** -n
-    assert d.option("repurpose").npv_usd == pytest.approx(-cost + annuity * annual + eol, rel=1e-9)
+    eol = 60 * best_recycle_per_kwh("LFP") * 0.6511989
+    assert d.option("repurpose").npv_usd == pytest.approx(-4826.916 + 2461.8408 + eol, abs=0.01)
+    assert d.option("repurpose").reason == "5.57 years of second life until SoH 0.6"
+    from batteryloop.circular.second_life import SecondLifeDegradation
+
+    p = SecondLifeDegradation.from_references().project(0.75, 4e-5, 0.0, d.economics.second_life_duty(), end_soh=0.6, max_years=10)
+    assert p.soh[:7, 0] == pytest.approx([0.75, 0.725906, 0.700825, 0.674600, 0.647031, 0.617856, 0.586720], abs=1e-6)
+    assert p.years[0] == pytest.approx(5.573472, abs=1e-6)
 
 
 def test_reuse_and_remanufacture_npv_by_hand_nmc622():

@@ -1,5 +1,6 @@
-"""Battery Pass consortium data model 1.2 importer: our own payloads written from the published SAMM
-property names (no official payload is in ../shared), in UTF-8, UTF-8 with BOM and UTF-16 LE/BE with BOM."""
+"""Battery Pass consortium data model 1.2 importer: our own payloads, written from the published SAMM property
+names with realistic values and complete to the consortium's 1.2 schemas (the official examples are generator
+output, tested in test_batterypass_schemas.py), in UTF-8, UTF-8 with BOM and UTF-16 LE/BE with BOM."""
 
 from __future__ import annotations
 
@@ -23,9 +24,11 @@ GENERAL = {
     "batteryStatus": "Original",
     "batteryMass": 455.5,
     "manufacturingPlace": {"streetAddress": "Werkring 2", "postalCode": "04109", "addressCountry": "Germany"},
-    "operatorInformation": {"contactName": "Nordzelle", "identifier": "BPNL000000000EM1"},
+    "operatorInformation": {"contactName": "Nordzelle", "identifier": "BPNL000000000EM1",
+                            "postalAddress": {"streetAddress": "Am Hafen 7", "postalCode": "38100",
+                                              "addressCountry": "Germany"}},
     "puttingIntoService": "2025-09-01T00:00:00Z",
-    "warrentyPeriod": 96,
+    "warrentyPeriod": "--06",  # xsd:gMonth with the unit month in the 1.2 schema: six months
 }
 FOOTPRINT = {
     "batteryCarbonFootprint": 71.0,
@@ -43,7 +46,9 @@ PERFORMANCE = {
         "ratedMaximumPower": 210.0, "ratedEnergy": 78.0, "ratedCapacity": 219.5, "expectedNumberOfCycles": 1800,
         "roundtripEfficiency": 94.0, "nominalVoltage": 355.0, "minimumVoltage": 270.0, "maximumVoltage": 410.0,
         "capacityThresholdForExhaustion": 70.0, "lifetimeReferenceTest": "https://nordzelle.example/iec62660.pdf",
-        "cRateLifeCycleTest": 0.5, "expectedLifetime": 10,
+        "cRateLifeCycleTest": 0.5, "expectedLifetime": 10, "initialSelfDischarge": 2.0,
+        "originalPowerCapability": [{"atSoC": 80.0, "powerCapabilityAt": 200.0}], "powerCapabilityRatio": 2.7,
+        "temperatureRangeIdleState": 25.0,
         "initialInternalResistance": [{"ohmicResistance": 0.085, "batteryComponent": "pack"},
                                       {"ohmicResistance": 0.0011, "batteryComponent": "cell"}],
     },
@@ -63,7 +68,13 @@ PERFORMANCE = {
                                                "lastUpdate": "2026-10-01T10:00:00Z"},
         "stateOfCharge": {"stateOfChargeValue": 55.0, "lastUpdate": "2026-10-01T10:00:00Z"},
         "temperatureInformation": {"timeExtremeHighTemp": 90.0, "timeExtremeLowTemp": 30.0,
-                                   "timeExtremeHighTempCharging": 5.0, "lastUpdate": "2026-10-01T10:00:00Z"},
+                                   "timeExtremeHighTempCharging": 5.0, "timeExtremeLowTempCharging": 0.0,
+                                   "lastUpdate": "2026-10-01T10:00:00Z"},
+        "remainingPowerCapability": [{"remainingPowerCapabilityValue": {"atSoC": 80.0, "powerCapabilityAt": 190.0,
+                                                                        "rPCLastUpdated": "2026-10-01T10:00:00Z"},
+                                      "lastUpdate": "2026-10-01T10:00:00Z"}],
+        "roundTripEfficiencyFade": 0.5,
+        "evolutionOfSelfDischarge": {"evolutionOfSelfDischargeEntityValue": 0.1},
         "negativeEvents": [{"negativeEvent": "minor collision, housing inspected", "lastUpdate": "2026-03-14T16:20:00Z"}],
         "remainingCapacity": {"remainingCapacityValue": 214.0, "lastUpdate": "2026-10-01T10:00:00Z"},
     },
@@ -109,7 +120,8 @@ LABELING = {"declarationOfConformity": "https://nordzelle.example/doc.pdf",
             "resultOfTestReport": "https://nordzelle.example/tests.pdf",
             "labels": [{"labelingSubject": "SeparateCollection", "labelingSymbol": "https://nordzelle.example/bin.svg",
                         "labelingMeaning": {"en": "Separate collection", "de": "Getrennte Sammlung"}},
-                       {"labelingSubject": "ExtinguishingAgent"}]}
+                       {"labelingSubject": "ExtinguishingAgent", "labelingSymbol": "https://nordzelle.example/fire.svg",
+                        "labelingMeaning": {"en": "Extinguishing agent: water"}}]}
 PASSPORT = {"GeneralProductInformation": GENERAL, "CarbonFootprintForBatteries": FOOTPRINT,
             "PerformanceAndDurability": PERFORMANCE, "Circularity": CIRCULARITY, "MaterialComposition": MATERIALS,
             "SupplyChainDueDiligence": DUE_DILIGENCE, "Labeling": LABELING}
@@ -125,17 +137,18 @@ def encodings(obj: dict) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("enc", ["utf-8", "utf-8-bom", "utf-16-le-bom", "utf-16-be-bom"])
 def test_full_passport_in_every_encoding(enc: str) -> None:
+    """A payload complete to the consortium's 1.2 schemas is taken by the strict import."""
     raw = encodings(PASSPORT)[enc]
     assert formats.detect(raw).name == "batterypass"
     res = formats.import_passport(raw, "auto", defaults=DEFAULTS)
     model, battery = res.require()
     assert model.manufacturer_name == "Nordzelle Batteriewerk GmbH" and model.manufacturer_id == "BPNL000000000EM1"
     assert model.manufacturer_address == "Am Hafen 7, 38100, Germany"
-    assert model.category.value == "ev" and model.mass_kg == 455.5 and model.warranty_years == 8.0
+    assert model.category.value == "ev" and model.mass_kg == 455.5 and model.warranty_years == 0.5
     assert battery.passport_id == GENERAL["productIdentifier"]
     assert battery.manufacture_date.isoformat() == "2025-06-03"
     assert battery.putting_into_service_date.isoformat() == "2025-09-01"
-    assert battery.manufacture_country == "DE" and battery.manufacture_site == "Werkring 2, 04109, Germany"
+    assert battery.manufacture_country == "DE" and battery.manufacture_site == "Werkring 2, 04109"
     assert battery.economic_operator_id == "BPNL000000000EM1" and battery.status.value == "original"
     cf = model.carbon_footprint
     assert (cf.total_kgco2e_per_kwh, cf.raw_material_kgco2e_per_kwh, cf.main_production_kgco2e_per_kwh,
@@ -176,7 +189,7 @@ def test_full_passport_in_every_encoding(enc: str) -> None:
     assert model.due_diligence_report_url == DUE_DILIGENCE["supplyChainDueDiligenceReport"]
     assert model.declaration_of_conformity_url == "https://nordzelle.example/doc.pdf"
     assert [(t.title, t.url) for t in model.test_reports] == [("result of test report", "https://nordzelle.example/tests.pdf")]
-    assert model.labels == ["Separate collection", "ExtinguishingAgent"]
+    assert model.labels == ["Separate collection", "Extinguishing agent: water"]
     unmapped = {x["path"]: x["reason"] for x in res.report.unmapped}
     assert {"general_product_information.batteryPassportIdentifier", "carbon_footprint.absoluteCarbonFootprint",
             "performance_and_durability.batteryTechicalProperties.expectedLifetime",

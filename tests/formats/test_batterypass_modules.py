@@ -65,8 +65,8 @@ def test_strict_names_field_value_and_rule_for_each_defect() -> None:
         formats.import_passport(json.dumps(_bad()), "batterypass")
     got = {(e["field"], e["rule"], e["value"]) for e in exc.value.errors}
     assert EXPECTED <= got
-    cas = [e for e in exc.value.errors if e["field"] == "material_composition.batteryMaterials[0]"]
-    assert cas and "check digit" in cas[0]["message"] and cas[0]["target"].startswith("model.detailed_composition")
+    # a wrong CAS number is a warning, not a refusal (issue 16): it is not among the errors
+    assert not any("batteryMaterials[0]" in e["field"] for e in exc.value.errors)
     assert all(e["message"].startswith(e["field"]) for e in exc.value.errors)
 
 
@@ -83,9 +83,14 @@ def test_lenient_keeps_the_valid_part_and_reports_every_drop() -> None:
     assert all("supplier_contact" not in p or p["supplier_contact"] == "https://nordzelle.example/parts"
                for p in f["spare_parts"])
     assert [x["material"] for x in f["detailed_composition"]["anode"]] == ["Graphite"]
-    assert f["detailed_composition"]["cathode"] == []  # the entry with the bad CAS number is dropped
+    # the bad CAS number is left out with a warning; the material stays
+    assert f["detailed_composition"]["cathode"] == [{"material": "Cobalt", "mass_kg": 4.1}]
+    (w,) = [d for d in res.report.dropped if d["rule"] == "batterypass:cas"]
+    assert w["field"] == "material_composition.batteryMaterials[0].batteryMaterialIdentifier"
+    assert w["severity"] == "warning" and "check digit" in w["message"] and w["value"] == "7440-48-5"
     assert f["hazardous_substances"][0]["name"] == "lithium hexafluorophosphate"
-    assert f["labels"] == ["SeparateCollection"]  # the meaning is malformed: the label's subject stands in
+    # the first meaning is malformed: the label's subject stands in; the second keeps its meaning (subject "CE" dropped)
+    assert f["labels"] == ["SeparateCollection", "Extinguishing agent: water"]
     assert f["declaration_of_conformity_url"] == "https://nordzelle.example/doc.pdf"
     assert f["chemistry"] == "NMC811"
 
@@ -179,16 +184,21 @@ ROUND_TRIP = ("due_diligence_report_url", "declaration_of_conformity_url", "rene
               "spare_parts", "detailed_composition", "critical_raw_materials", "hazardous_substances", "chemistry")
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(model_variants(), st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]))
 def test_round_trip_keeps_every_field_both_models_hold(m, enc) -> None:  # type: ignore[no-untyped-def]
     raw = next(generate_batteries(1, seed=11))
     b = BatteryData.model_validate({**raw, "model_id": m.model_id, "passport_id": "BL.X." + raw["serial_number"]})
     out = batterypass.export(PassportParts.from_data(m, b))
-    back = formats.import_passport(json.dumps(out.payload).encode(enc), "auto",
+    back = formats.import_passport(json.dumps(out.payload).encode(enc), "auto", lenient=True,
                                    defaults={"model_id": m.model_id, "model_name": m.model_name,
                                              "serial_number": b.serial_number})
     assert back.report.dropped == []
+    # strict refuses it: the schemas require properties batteryloop does not hold, each named
+    with pytest.raises(InvalidData) as exc:
+        formats.import_passport(json.dumps(out.payload).encode(enc), "batterypass")
+    assert {e["field"] for e in exc.value.errors if e["rule"] == "schema:required"} >= \
+        {"performance_and_durability.batteryTechicalProperties.initialSelfDischarge"}
     model, battery = back.require()
     for f in ROUND_TRIP:
         assert getattr(model, f) == getattr(m, f), f
@@ -201,9 +211,11 @@ def test_round_trip_keeps_every_field_both_models_hold(m, enc) -> None:  # type:
             assert getattr(battery, f) == getattr(b, f), f
     for f in ("rated_capacity_ah", "rated_energy_kwh", "nominal_voltage_v", "min_voltage_v", "max_voltage_v",
               "expected_lifetime_cycles", "internal_resistance_pack_mohm", "internal_resistance_cell_mohm",
-              "warranty_years", "mass_kg", "manufacturer_id", "manufacturer_name", "manufacturer_address",
+              "mass_kg", "manufacturer_id", "manufacturer_name", "manufacturer_address",
               "carbon_footprint", "category"):
         assert getattr(model, f) == getattr(m, f), f
+    # warrentyPeriod is xsd:gMonth (--01 … --12): a warranty of more than a year does not travel
+    assert model.warranty_years == (m.warranty_years if m.warranty_years and m.warranty_years * 12 <= 12 else None)
 
 
 def test_spare_parts_of_interleaved_suppliers_come_back_in_their_order() -> None:
@@ -220,7 +232,7 @@ def test_spare_parts_of_interleaved_suppliers_come_back_in_their_order() -> None
     b = BatteryData.model_validate({**raw, "model_id": m.model_id, "passport_id": "BL.X." + raw["serial_number"]})
     out = batterypass.export(PassportParts.from_data(m, b))
     sources = out.payload["circularity"]["sparePartSources"]
-    back = formats.import_passport(json.dumps(out.payload).encode(), "auto",
+    back = formats.import_passport(json.dumps(out.payload).encode(), "auto", lenient=True,
                                    defaults={"model_id": m.model_id, "model_name": m.model_name,
                                              "serial_number": b.serial_number})
     model, _ = back.require()

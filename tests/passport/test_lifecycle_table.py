@@ -158,3 +158,18 @@ def test_service_refuses_reuse_of_waste_with_conflict(pilot_services: Any) -> No
     assert "reuse" in str(exc.value) and "waste" in str(exc.value)
     after = svc.get_record(pid)
     assert (after.version, after.status, after.archived) == (before.version, "waste", False)
+
+
+def test_successor_serial_numbers_say_which_operation_made_them(pilot_services: Any) -> None:
+    """Art. 77(7) issues a new passport for repurposing and for remanufacturing: without a serial number
+    given, the successor's is the predecessor's plus a suffix per operation — RP for repurposing, RM for
+    remanufacturing (their first two letters, "re", would not tell them apart)."""
+    svc = pilot_services.passports
+    op = pilot_services.pilot["callers"][pilot.AUTOMAKER]
+    made = {}
+    for event, battery in zip(("repurpose", "remanufacture"), pilot.generate_batteries(2, seed=22)):
+        pid = svc.create_passport(battery, op)["passport_id"]
+        new = svc.change_status(pid, event, op)
+        made[event] = (battery["serial_number"], svc.get_record(new["passport_id"]).data["serial_number"])
+    assert made["repurpose"][1] == made["repurpose"][0] + "-RP"
+    assert made["remanufacture"][1] == made["remanufacture"][0] + "-RM"

@@ -366,3 +366,55 @@ def test_footprints_use_the_cell_makers_grid(pilot_run: tuple[Any, dict[str, Any
         german = s.circular.model_footprint(model_id, manufacturing_country="DE")["passport_fields"]
         assert stored["main_production_kgco2e_per_kwh"] == pytest.approx(theirs["main_production_kgco2e_per_kwh"])
         assert stored["main_production_kgco2e_per_kwh"] != pytest.approx(german["main_production_kgco2e_per_kwh"])
+
+
+def test_residual_value_by_grade_and_what_buyers_paid(pilot_run: tuple[Any, dict[str, Any]]) -> None:
+    """Kia's Korean pilot (issue 18): the residual value of a retired pack by grade and year beside what buyers paid.
+    One remanufactured pack by hand: the pilot books a remanufacture at its value without the recycling at the end of
+    the new life, C × (0.95 × 0.75 × 115 − 15 − max(0, 0.95 − s) × 0.75 × 115) (new pack 115 $/kWh, REFERENCE.md §4;
+    target SoH 0.95, price 0.75 of new, labour 15 $/kWh, cells 0.75 of new: batteryloop_assumptions.route), and its
+    buyer pays the seller 40 % of it (pilot.seller_share_of_route_value_fraction)."""
+    from batteryloop.sim.report import residual_value_by_grade, residual_value_csv, residual_value_of
+
+    _, rep = pilot_run
+    decisions = rep["decisions_sample"]  # every decision of this small pilot (at most 40 a year are kept)
+    assert sum(r["packs"] for r in rep["decision_groups"]["rows"]) == len(decisions)
+    reman = [d for d in decisions if d["route"] == "remanufacture" and d["life"] == "first"]
+    assert reman
+    for d in reman:
+        s, cap = d["soh_pct"] / 100, d["capacity_kwh"]
+        want = cap * (0.95 * 0.75 * 115 - 15 - max(0.0, 0.95 - s) * 0.75 * 115)
+        assert d["npv_usd"] == pytest.approx(want, abs=0.02 + cap * 0.0075 * 115 * 0.005)  # SoH is rounded to 0.01 %
+        assert d["paid_usd"] == pytest.approx(0.4 * d["npv_usd"], abs=0.01)
+    for region in ("KR", "EU", None):
+        table = residual_value_of(rep, region)
+        assert table == residual_value_by_grade(decisions, region=region, new_pack_price_usd_per_kwh=115.0)
+        mine = [d for d in decisions if d["life"] == "first" and (region is None or d["region"] == region)]
+        assert sum(r["packs"] for r in table["rows"]) == len(mine)
+        for r in table["rows"]:
+            ds = [d for d in mine if d["year"] == r["year"] and str(d["grade"]) == r["grade"]]
+            kwh = sum(d["capacity_kwh"] for d in ds)
+            assert r["residual_value_usd"] == pytest.approx(sum(d["npv_usd"] for d in ds), abs=0.05)
+            assert r["residual_share_of_new_fraction"] == pytest.approx(r["residual_value_usd"] / (kwh * 115), abs=1e-4)
+            assert r["paid_usd"] == pytest.approx(sum(d["paid_usd"] for d in ds), abs=0.05)
+    csv_text = residual_value_csv(residual_value_of(rep, "KR"))
+    assert csv_text.splitlines()[0].startswith("year,grade,packs,capacity_kwh,mean_soh_pct,residual_value_usd")
+
+
+def test_korean_packs_are_collected_by_local_governments(pilot_run: tuple[Any, dict[str, Any]]) -> None:
+    """In Korea a used pack goes from its holder to a local government's collection centre, which hands it to the
+    dismantler; the Ministry of Environment is a participant with the authority role."""
+    s, rep = pilot_run
+    import json
+
+    with s.store.read() as conn:
+        rows = [(a, json.loads(b)) for a, b in conn.execute(select(trace_events.c.actor, trace_events.c.body).where(
+            trace_events.c.kind == "collection")).all()]
+    govs = {pilot.KR_LOCAL_DAEGU, pilot.KR_LOCAL_JEJU}
+    to_gov = [b for _, b in rows if b["data"].get("to_holder") in govs]
+    from_gov = [b for a, b in rows if a in govs]
+    assert to_gov and len(from_gov) == len(to_gov)
+    assert all(b["data"]["to_holder"] == pilot.DISMANTLER_KR for b in from_gov)
+    assert all(b["place"]["country"] == "KR" for b in to_gov)
+    roles = {p["id"]: p["roles"] for p in rep["participants"]}
+    assert roles[pilot.KR_MINISTRY] == ["authority"]

@@ -224,3 +224,17 @@ def test_parallel_ingest_matches_serial(ledger: Ledger, signers, store) -> None:
     rep = ledger.ingest(lines[:100], workers=2, chunk=50)
     assert rep.ok and rep.duplicates == 100
     assert ledger.verify_store().ok
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_jsonl_file_error_names_the_files_own_line_after_blank_lines(ledger: Ledger, signers, tmp_path,
+                                                                     workers: int) -> None:
+    # blank lines are skipped, but the report must still point at the line an editor shows: here line 6
+    # (1 event, 2 blank, 1 event, 1 blank, then the bad text), not the third event's position, 3
+    w = ChainWriter(signers)
+    good = [orjson.dumps(w.wire(soh(i))) for i in range(2)]
+    f = tmp_path / "events.jsonl"
+    f.write_bytes(b"\n".join([good[0], b"", b"  ", good[1], b"", b"{not json", b""]))
+    rep = ledger.ingest_file(f, workers=workers)
+    assert not rep.ok and rep.error["index"] == 2 and rep.error["line"] == 6
+    assert rep.error["detail"].startswith("line 6 is not JSON"), rep.error["detail"]

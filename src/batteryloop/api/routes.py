@@ -15,12 +15,14 @@ from fastapi.responses import Response
 from .. import __version__
 from ..config import Settings
 from . import aas, circular, participants, passports, problems
+from . import alerts as alerts_api
 from . import health as health_api
 from . import hubs as hubs_api
+from . import pilot as pilot_api
 from . import trace as trace_api
 
 ROUTERS = (participants.router, passports.router, circular.router, health_api.router, hubs_api.router,
-           trace_api.router)
+           trace_api.router, alerts_api.router, pilot_api.router)
 
 
 def install(app: FastAPI, settings: Settings) -> None:

@@ -5,7 +5,9 @@ For one process (``pyro``, ``hydro``, ``direct``) and one composition (:mod:`.ch
 - recovered mass per material = contained mass × the process's recovery fraction (``everbatt_2023``);
   hydro sells lithium as Li2CO3 (5.323 kg per kg Li); direct recovers the cathode active material whole
   (90 %) and sells it as cathode powder;
-- revenue = recovered product mass × price (EverBatt 2023 defaults, 2020 $; any price may be given);
+- revenue = recovered product mass × price (EverBatt 2023 defaults, 2020 $; any price may be given),
+  for the cells' materials and, with ``basis="pack"``, the pack hardware's Al, steel and Cu (recovered at
+  the same EverBatt fractions as in the efficiency below; :attr:`RecoveredMaterial.part` says which);
 - gate fee = the chemistry's gate fee × input mass, EverBatt's sign: positive = the recycler pays the
   owner for the batteries, negative = the recycler is paid to take them (LFP −2 $/kg);
 - inputs = EverBatt's chemicals and energy per kg of spent battery × input mass; their cost and GHG use
@@ -100,6 +102,8 @@ class RecoveredMaterial(BaseModel):
     contained_kg: float
     recovery_fraction: float
     recovered_kg: float  # element (or, for the cathode, powder) basis
+    #: where the material was: in the cells, or in the pack hardware (casing, busbars, cables: Al, steel, Cu)
+    part: Literal["cell", "hardware"] = "cell"
     product: str
     product_kg: float
     price_usd_per_kg: float
@@ -178,8 +182,9 @@ class RecyclingResult(BaseModel):
     def net_ghg_kgco2e_per_kg(self) -> float:
         return self.net_ghg_kgco2e / self.input_mass_kg
 
-    def recovered_kg(self, material: str) -> float:
-        return sum(r.recovered_kg for r in self.recovered if r.material == material)
+    def recovered_kg(self, material: str, part: Literal["cell", "hardware"] | None = None) -> float:
+        """Recovered mass of ``material`` (from the cells, the hardware, or — ``part=None`` — both)."""
+        return sum(r.recovered_kg for r in self.recovered if r.material == material and part in (None, r.part))
 
     def lost_fractions(self) -> list[EfficiencyFraction]:
         """The fractions the process does not (fully) recycle, the largest loss first."""
@@ -292,6 +297,7 @@ def recycle(
                 material=mat, contained_kg=contained, recovery_fraction=frac, recovered_kg=rec,
                 product=product, product_kg=product_kg, price_usd_per_kg=p, revenue_usd=product_kg * p,
                 credit_kgco2e=credit(credit_key, rec * credit_per_el),
+                part="hardware" if mat == "steel" else "cell",  # steel is never in cells (materials_kg doc)
             )
         )
     if proc == "direct":
@@ -309,7 +315,28 @@ def recycle(
                 credit_kgco2e=credit(credit_key, rec),
             )
         )
-    if materials.get("Mn", 0) > 0 or materials.get("Fe", 0) > 0:
+    if basis == "pack":
+        # the pack hardware's metals are sold and credited like the cells' (steel given in materials_kg is
+        # the hardware's steel, already valued above: only the rest of the hardware's steel is added)
+        for mat in _HARDWARE_METALS:
+            contained = composition.hardware_kg.get(mat, 0.0) - (materials.get(mat, 0.0) if mat == "steel" else 0.0)
+            if contained <= 1e-12:
+                continue
+            frac = float(recovery.get(mat, 0.0))
+            rec = contained * frac
+            if rec == 0:
+                continue
+            product, price_key, per_el, credit_key, credit_per_el = _PRODUCTS[mat]
+            p = price(price_key, product)
+            recovered.append(
+                RecoveredMaterial(
+                    material=mat, contained_kg=contained, recovery_fraction=frac, recovered_kg=rec,
+                    product=product, product_kg=rec * per_el, price_usd_per_kg=p, revenue_usd=rec * per_el * p,
+                    credit_kgco2e=credit(credit_key, rec * credit_per_el), part="hardware",
+                )
+            )
+    if (materials.get("Mn", 0) > 0 or materials.get("Fe", 0) > 0
+            or (basis == "pack" and composition.hardware_kg.get("steel", 0) > 0)):
         notes.append("Mn, Fe and steel get no GHG credit (no factor in greet_everbatt_ghg)")
     if proc != "direct" and materials.get("Fe", 0) > 0:
         notes.append("Fe is not in EverBatt's recovery table: counted as not recovered")

@@ -91,6 +91,9 @@ class Fleet:
     best_recycle_usd: np.ndarray  #: the best of those (0 where none is priced)
     economics: Any  #: the :class:`~.routes.RouteEconomics` of the decision
     second_life_years: np.ndarray | None = None  #: given (the health model's estimate), else None
+    fade_ref: np.ndarray | None = None  #: second-life fade per cycle at the reference (chemistry family), per pack
+    resistance_pct: np.ndarray | None = None  #: resistance increase, %, per pack
+    degradation: Any = None  #: the :class:`~.second_life.SecondLifeDegradation` of the decision
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,9 @@ class Pack:
     economics: Any  #: the :class:`~.routes.RouteEconomics` of the decision
     recycle_usd_per_kwh: Mapping[str, float | None]  #: ``recycle_<process>`` → material net value per kWh
     second_life_years: float | None = None  #: given (the health model's estimate), else None
+    fade_ref: float | None = None  #: second-life fade per cycle at the reference (chemistry family)
+    resistance_pct: float = 0.0  #: resistance increase, %
+    degradation: Any = None  #: the :class:`~.second_life.SecondLifeDegradation` of the decision
 
     @property
     def best_recycle_usd(self) -> float:
@@ -197,9 +203,27 @@ def parameters() -> dict[str, float]:
 # the built-in options (formulas: the docstring of .routes)
 
 
-def second_life_years(soh: Any, e: Any) -> Any:
-    """n = min(max_years, (s − s_end)/fade), at least 0: the years of second life until the end SoH."""
-    return np.clip((soh - e.repurpose_end_soh_fraction) / e.repurpose_fade_per_year_fraction, 0.0, e.repurpose_max_years)
+def _second_life(soh: Any, cap: Any, recycle_usd: Any, e: Any, fade_ref: Any, resistance_pct: Any, degradation: Any,
+                 years: Any) -> dict[str, np.ndarray]:
+    """The second-life NPV and its parts (:func:`.second_life.second_life_npv`: the model the hubs share)."""
+    from .second_life import SecondLifeDegradation, second_life_npv
+
+    deg = degradation or SecondLifeDegradation.from_references()
+    f_ref = deg.fade_per_fec_at_ref["NMC"] if fade_ref is None else fade_ref
+    return second_life_npv(soh, cap, f_ref, 0.0 if resistance_pct is None else resistance_pct, recycle_usd,
+                           duty=e.second_life_duty(), value=e.second_life_value(), degradation=deg,
+                           end_soh=e.repurpose_end_soh_fraction, max_years=e.repurpose_max_years, years=years)
+
+
+def second_life_years(soh: Any, e: Any, fade_ref: Any = None, resistance_pct: Any = 0.0, degradation: Any = None) -> Any:
+    """n: the years of second life until the end SoH under the route's duty (at most ``repurpose_max_years``;
+    0 below the end), from the second-life fade model (:mod:`.second_life`)."""
+    from .second_life import SecondLifeDegradation
+
+    deg = degradation or SecondLifeDegradation.from_references()
+    f_ref = deg.fade_per_fec_at_ref["NMC"] if fade_ref is None else fade_ref
+    return deg.project(soh, f_ref, resistance_pct, e.second_life_duty(), end_soh=e.repurpose_end_soh_fraction,
+                       max_years=e.repurpose_max_years).years
 
 
 def _reuse_npv(f: Fleet) -> np.ndarray:
@@ -247,32 +271,56 @@ def _remanufacture_explain(p: Pack) -> tuple[list[CashFlow], str]:
     return flows, why
 
 
-def _repurpose_years(f: Fleet) -> np.ndarray:
-    return second_life_years(f.soh, f.economics) if f.second_life_years is None else f.second_life_years
+_LAST: list[Any] = [None, None]  # the last fleet's second-life parts (its NPV and its condition both need them)
+
+
+def _repurpose_parts(f: Fleet) -> dict[str, np.ndarray]:
+    """The second-life NPV and years of the packs that may be repurposed (SoH at the minimum or above; NaN NPV and
+    0 years for the others, which the route's condition rules out anyway)."""
+    if _LAST[0] is not f:
+        ok = np.flatnonzero(np.asarray(f.soh) >= f.economics.repurpose_min_soh_fraction)
+        n = np.asarray(f.soh).shape[0]
+        out = {"npv": np.full(n, np.nan), "years": np.zeros(n)}
+        if ok.size:
+            def pick(x: Any) -> Any:
+                return None if x is None else np.broadcast_to(np.asarray(x, dtype=float), (n,))[ok]
+
+            part = _second_life(f.soh[ok], f.cap[ok], f.best_recycle_usd[ok], f.economics, pick(f.fade_ref),
+                                pick(f.resistance_pct), f.degradation, pick(f.second_life_years))
+            out["npv"][ok] = part["npv"]
+            out["years"][ok] = part["years"]
+        _LAST[1] = out
+        _LAST[0] = f
+    return _LAST[1]
 
 
 def _repurpose_npv(f: Fleet) -> np.ndarray:
-    e = f.economics
-    r = e.discount_rate_fraction
-    n = _repurpose_years(f)
-    mean_soh = f.soh - e.repurpose_fade_per_year_fraction * n / 2
-    annual = f.cap * (mean_soh * (e.repurpose_cycles_per_year * e.repurpose_round_trip_efficiency_fraction
-                                  * e.repurpose_value_usd_per_kwh_delivered) - e.repurpose_opex_usd_per_kwh_year)
-    df_n = discount(r, n)
-    ann = n if r == 0 else (1.0 - df_n) / r
-    return -f.cap * e.repurpose_cost_usd_per_kwh + ann * annual + df_n * f.best_recycle_usd
+    return _repurpose_parts(f)["npv"]
+
+
+def _repurpose_ok(f: Fleet) -> np.ndarray:
+    n = _repurpose_parts(f)["years"] if f.second_life_years is None else f.second_life_years
+    return ~((f.soh < f.economics.repurpose_min_soh_fraction) | (n <= 0))
 
 
 def _repurpose_explain(p: Pack) -> tuple[list[CashFlow], str]:
     e, cap, soh, sl_years = p.economics, p.cap, p.soh, p.second_life_years
-    n = float(second_life_years(soh, e)) if sl_years is None else sl_years
-    mean_soh = soh - e.repurpose_fade_per_year_fraction * n / 2
-    annual = cap * (mean_soh * e.repurpose_cycles_per_year * e.repurpose_round_trip_efficiency_fraction
-                    * e.repurpose_value_usd_per_kwh_delivered - e.repurpose_opex_usd_per_kwh_year)
+    parts = _second_life(np.array([soh]), np.array([cap]), np.array([p.best_recycle_usd]), e, p.fade_ref,
+                         p.resistance_pct, p.degradation, None if sl_years is None else np.array([sl_years]))
+    n = float(parts["years"][0])
+    duty = e.second_life_duty()
     cost = cap * e.repurpose_cost_usd_per_kwh
+    bos = cap * soh * e.repurpose_bos_usd_per_kwh
+    op = float(parts["operating"][0])
+    kwh = float(parts["discharged_kwh"][0])
     flows = [CashFlow(label="repurposing (Lieskoski et al. 2024 mid-point)", years="0", amount_usd=-cost, present_value_usd=-cost),
-             CashFlow(label=f"storage net revenue per year: mean SoH {mean_soh:.3f} × {e.repurpose_cycles_per_year:g} cycles × η {e.repurpose_round_trip_efficiency_fraction:g} × {e.repurpose_value_usd_per_kwh_delivered:g} $/kWh − opex",
-                      years=f"0–{n:.2f} (annuity)", amount_usd=annual, present_value_usd=annual * float(annuity(e.discount_rate_fraction, n))),
+             CashFlow(label=f"balance of system: {cap:g} kWh × SoH {soh:.2f} × {e.repurpose_bos_usd_per_kwh:g} $/kWh",
+                      years="0", amount_usd=-bos, present_value_usd=-bos),
+             CashFlow(label=f"storage net income: {kwh:,.0f} kWh discharged ({duty.fec_per_year:g} cycles/yr, depth "
+                            f"{duty.dod_fraction:g}, {duty.temperature_c:g} °C) × {e.repurpose_value_usd_per_kwh_delivered:g} $/kWh "
+                            f"− O&M {e.repurpose_opex_usd_per_kwh_year:.2f} $/kWh·yr",
+                      years=f"1–{n:.2f} (yearly)", amount_usd=kwh * e.repurpose_value_usd_per_kwh_delivered
+                      - n * cap * soh * e.repurpose_opex_usd_per_kwh_year, present_value_usd=op),
              p.eol(n)]
     if soh < e.repurpose_min_soh_fraction or n <= 0:
         why = f"SoH {soh:.2f} below repurpose minimum {e.repurpose_min_soh_fraction:g}"
@@ -311,7 +359,7 @@ register(RouteSpec(
 register(RouteSpec(
     "repurpose", kind="repurpose", label="repurpose", grades=("A", "B", "C"), npv=_repurpose_npv,
     explain=_repurpose_explain,
-    condition=lambda f: ~((f.soh < f.economics.repurpose_min_soh_fraction) | (_repurpose_years(f) <= 0)),
+    condition=_repurpose_ok,
     operator="second-life integrator", color="#2ca02c", summary="second life in stationary storage"))
 for _p in PROCESSES:
     register(_recycle_spec(_p))

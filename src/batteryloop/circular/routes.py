@@ -11,9 +11,11 @@ R = the best recycling value of the pack, df(n) = (1 + r)^-n, a(n) = (1 - df(n))
 - reuse      = C·s·P·f_reuse − C·test_cost + df(n_reuse)·R,            if s ≥ reuse_min;
 - remanufacture = C·s*·P·f_reman − C·labour − C·max(0, s* − s)·P·f_cell + df(n_reman)·R, if s ≥ reman_min
   (s* the target state of health after remanufacture);
-- repurpose  = −C·repurposing_cost + a(n)·[C·s̄·cycles·η·value − C·opex] + df(n)·R, if s ≥ repurpose_min,
-  with n = min(max_years, (s − s_end)/fade) second-life years (or the health model's estimate),
-  s̄ = s − fade·n/2 the mean state of health over the second life, s_end = 60 %.
+- repurpose  = the second-life NPV of :mod:`.second_life` (one model with the storage hubs), if s ≥ repurpose_min:
+  −C·repurposing − C·s·BOS + Σ_k df(t_k)·w_k·[C·s̄_k·cycles·2η/(1+η)·value − C·s·O&M] + df(n)·R, the
+  state of health projected year by year under the duty (cycles a year, depth, temperature) by the
+  second-life fade model until s_end = 60 % (n years, at most max_years; or the health model's estimate,
+  with a linear fall to s_end).
 
 A safety flag or a grade that forbids a route makes it infeasible (a rejected pack is recycled); a pack
 with no feasible route at all is an error that gives each route's reason, never a decision. The
@@ -41,6 +43,7 @@ from .chemistry import CHEMISTRIES, pack_composition, parse_chemistry
 from .errors import CircularInputError, require_fraction, require_positive
 from .recycling import PROCESSES, recycle
 from .route_options import CashFlow, Fleet, Pack
+from .second_life import SecondLifeDegradation, SecondLifeDuty, SecondLifeValue
 
 #: a route option's name (:func:`.route_options.names`: the registered ones)
 Route = str
@@ -76,28 +79,46 @@ class RouteEconomics(BaseModel):
     repurpose_min_soh_fraction: float
     repurpose_cost_usd_per_kwh: float
     repurpose_end_soh_fraction: float
-    repurpose_fade_per_year_fraction: float
     repurpose_max_years: float
     repurpose_cycles_per_year: float
+    repurpose_dod_fraction: float
+    repurpose_temperature_c: float
     repurpose_round_trip_efficiency_fraction: float
-    repurpose_value_usd_per_kwh_delivered: float
-    repurpose_opex_usd_per_kwh_year: float
+    repurpose_value_usd_per_kwh_delivered: float  # storage value per kWh discharged (the hub's dispatch, site tariff)
+    repurpose_bos_usd_per_kwh: float  # balance of system per usable kWh
+    repurpose_opex_usd_per_kwh_year: float  # O&M per usable kWh a year
+
+    def second_life_duty(self) -> SecondLifeDuty:
+        """The duty the repurpose route assumes (:mod:`.second_life`)."""
+        return SecondLifeDuty(fec_per_year=self.repurpose_cycles_per_year, dod_fraction=self.repurpose_dod_fraction,
+                              temperature_c=self.repurpose_temperature_c,
+                              round_trip_efficiency_fraction=self.repurpose_round_trip_efficiency_fraction)
+
+    def second_life_value(self) -> SecondLifeValue:
+        """The value model the repurpose route assumes (:mod:`.second_life`)."""
+        return SecondLifeValue(value_usd_per_kwh_discharged=self.repurpose_value_usd_per_kwh_delivered,
+                               repurposing_usd_per_kwh=self.repurpose_cost_usd_per_kwh,
+                               bos_usd_per_kwh=self.repurpose_bos_usd_per_kwh,
+                               om_usd_per_kwh_year=self.repurpose_opex_usd_per_kwh_year,
+                               discount_rate_fraction=self.discount_rate_fraction)
 
     @classmethod
     def from_references(
         cls, references: References | None = None, tracker: Tracker | None = None, **overrides: float
     ) -> RouteEconomics:
         """Defaults: ``batteryloop_assumptions.route``, new-pack price and end-of-second-life SoH from
-        ``second_life_literature``, repurposing cost = mid-point of Lieskoski et al. (27.2–38.3 EUR/kWh)
-        at the ECB 2024 rate. Keyword arguments replace any field."""
+        ``second_life_literature``; repurposing cost (mid-point of Lieskoski et al., 27.2–38.3 EUR/kWh at the
+        ECB 2024 rate), balance of system and O&M from :meth:`.second_life.SecondLifeValue.capital_usd_per_kwh`
+        (the figures the hubs use). Keyword arguments replace any field."""
         t = tracker or (references or References.default()).tracker()
         route = t.table("batteryloop_assumptions", "route")
-        lo = float(t.get("second_life_literature", "repurposing_cost_eur_per_kwh", "low"))
-        hi = float(t.get("second_life_literature", "repurposing_cost_eur_per_kwh", "high"))
+        capital = SecondLifeValue.capital_usd_per_kwh(t)
         values: dict[str, float] = {
             "new_pack_price_usd_per_kwh": float(t.get("second_life_literature", "new_pack_price_usd_per_kwh")),
             "repurpose_end_soh_fraction": float(t.get("second_life_literature", "second_life_end_soh_fraction")),
-            "repurpose_cost_usd_per_kwh": (lo + hi) / 2 * float(t.get("ecb_fx", "usd_per_eur")),
+            "repurpose_cost_usd_per_kwh": capital["repurposing"],
+            "repurpose_bos_usd_per_kwh": capital["bos"],
+            "repurpose_opex_usd_per_kwh_year": capital["om_per_year"],
         }
         for k, v in route.items():
             values[k] = float(v)
@@ -178,14 +199,20 @@ def _npv_matrix(
     allowed: np.ndarray,  # (n, k) bool, one column per registered route
     e: RouteEconomics,
     second_life_years: np.ndarray | None = None,
+    fade_ref: np.ndarray | None = None,  # (n,) second-life fade per cycle at the reference (by chemistry family)
+    resistance_pct: np.ndarray | None = None,  # (n,) resistance increase, %
+    degradation: SecondLifeDegradation | None = None,
 ) -> np.ndarray:
     """(n, k) NPVs of the k registered routes, NaN where infeasible. Computed route by route in
     contiguous rows, returned transposed."""
     rec = (recycle_per_kwh * cap[:, None]).T  # (3, n)
     best_rec = np.fmax(np.fmax(rec[0], rec[1]), rec[2])  # fmax ignores NaN
     best_rec = np.nan_to_num(best_rec, nan=0.0)
+    deg = degradation or SecondLifeDegradation.from_references()
     fleet = Fleet(soh=soh, cap=cap, recycle_usd=dict(zip(PROCESSES, rec, strict=True)), best_recycle_usd=best_rec,
-                  economics=e, second_life_years=second_life_years)
+                  economics=e, second_life_years=second_life_years,
+                  fade_ref=np.full(soh.shape, deg.fade_per_fec_at_ref["NMC"]) if fade_ref is None else fade_ref,
+                  resistance_pct=np.zeros(soh.shape) if resistance_pct is None else resistance_pct, degradation=deg)
     specs = route_options.specs()
     out = np.empty((len(specs), soh.shape[0]))
     infeasible = ~allowed.T
@@ -277,6 +304,7 @@ def decide_route(
     grade: str | None = None,
     safety_flags: Sequence[str] = (),
     second_life_years: float | None = None,
+    resistance_increase_pct: float = 0.0,
     prices_usd_per_kg: Mapping[str, float] | None = None,
     economics: Mapping[str, float] | None = None,
     grade_routes: Mapping[str, Sequence[str]] | None = None,
@@ -286,7 +314,8 @@ def decide_route(
     """Rank the routes of one retired pack by NPV, explain each, and find where the choice flips.
 
     ``economics`` replaces any :class:`RouteEconomics` field (e.g. ``{"discount_rate_fraction": 0.05}``);
-    ``second_life_years`` replaces the fade-rate estimate (e.g. from the health package's lifetime model).
+    ``second_life_years`` replaces the second-life projection (e.g. from the health package's lifetime
+    model); ``resistance_increase_pct`` (the passport's) steepens the second-life fade (:mod:`.second_life`).
     """
     chem = parse_chemistry(chemistry)
     soh, cap = _validate_pack(soh_fraction, capacity_kwh)
@@ -294,7 +323,12 @@ def decide_route(
         require_positive("second_life_years", second_life_years)
     refs = references or References.default()
     t = refs.tracker()
+    if not (isinstance(resistance_increase_pct, (int, float)) and math.isfinite(resistance_increase_pct)
+            and resistance_increase_pct >= 0):
+        raise CircularInputError("resistance_increase_pct", resistance_increase_pct, "must be a finite number, 0 or more")
     econ = RouteEconomics.from_references(refs, t, **dict(economics or {}))
+    deg = SecondLifeDegradation.from_references(refs, t)
+    f_ref = deg.fade_ref(chem)
     rec = recycle_value_usd_per_kwh(chem, refs, prices_usd_per_kg, t)
     gr = grade_routes or route_options.grade_routes()
     allowed = _allowed_routes(grade, list(safety_flags), gr)
@@ -302,7 +336,8 @@ def decide_route(
     def evaluate(s: float, e: RouteEconomics, rec_vals: Mapping[str, float | None]) -> np.ndarray:
         rec_arr = np.array([[np.nan if rec_vals[f"recycle_{p}"] is None else rec_vals[f"recycle_{p}"] for p in PROCESSES]])
         sl = None if second_life_years is None else np.array([second_life_years])
-        return _npv_matrix(np.array([s]), np.array([cap]), rec_arr, np.array([allowed]), e, sl)[0]
+        return _npv_matrix(np.array([s]), np.array([cap]), rec_arr, np.array([allowed]), e, sl,
+                           np.array([f_ref]), np.array([float(resistance_increase_pct)]), deg)[0]
 
     npv = evaluate(soh, econ, rec)
     if np.all(np.isnan(npv)):
@@ -312,7 +347,8 @@ def decide_route(
         raise CircularInputError(field, given[field], reason)
     routes = route_options.names()
     best = routes[int(np.nanargmax(npv))]
-    options = [_explain(route, npv[i], soh, cap, econ, rec, allowed[i], grade, safety_flags, second_life_years)
+    options = [_explain(route, npv[i], soh, cap, econ, rec, allowed[i], grade, safety_flags, second_life_years,
+                        f_ref, float(resistance_increase_pct), deg)
                for i, route in enumerate(routes)]
     options.sort(key=lambda o: (not o.feasible, -(o.npv_usd or 0.0)))
     sens: list[Sensitivity] = []
@@ -328,13 +364,15 @@ def decide_route(
 def _explain(
     route: Route, npv: float, soh: float, cap: float, e: RouteEconomics, rec: Mapping[str, float | None],
     allowed: bool, grade: str | None, safety_flags: Sequence[str], sl_years: float | None,
+    fade_ref: float, resistance_pct: float, degradation: SecondLifeDegradation,
 ) -> RouteOption:
     if not allowed:
         why = f"safety flags {list(safety_flags)}: recycle only" if safety_flags else f"grade {grade} does not allow {route}"
         return RouteOption(route=route, feasible=False, npv_usd=None, reason=why, cash_flows=[])
     spec = route_options.get(route)
     assert spec is not None  # decide_route explains the registered routes only
-    flows, why = spec.explain(Pack(soh=soh, cap=cap, economics=e, recycle_usd_per_kwh=rec, second_life_years=sl_years))
+    flows, why = spec.explain(Pack(soh=soh, cap=cap, economics=e, recycle_usd_per_kwh=rec, second_life_years=sl_years,
+                                   fade_ref=fade_ref, resistance_pct=resistance_pct, degradation=degradation))
     feasible = not math.isnan(npv)
     return RouteOption(route=route, feasible=feasible, npv_usd=None if not feasible else float(npv),
                        reason=why, cash_flows=flows if feasible else [])
@@ -443,6 +481,7 @@ def decide_routes_batch(
     grade: Sequence[str | None] | np.ndarray | None = None,
     safety_flagged: np.ndarray | None = None,
     second_life_years: np.ndarray | None = None,
+    resistance_increase_pct: np.ndarray | None = None,
     prices_usd_per_kg: Mapping[str, float] | None = None,
     economics: Mapping[str, float] | None = None,
     grade_routes: Mapping[str, Sequence[str]] | None = None,
@@ -476,6 +515,10 @@ def decide_routes_batch(
     refs = references or References.default()
     t = refs.tracker()
     econ = RouteEconomics.from_references(refs, t, **dict(economics or {}))
+    deg = SecondLifeDegradation.from_references(refs, t)
+    res = np.zeros(n) if resistance_increase_pct is None else np.asarray(resistance_increase_pct, dtype=float)
+    if res.shape != (n,) or not np.all(np.isfinite(res)) or np.any(res < 0):
+        raise CircularInputError("resistance_increase_pct", f"shape {res.shape}", f"one finite value, 0 or more, per pack ({n})")
     if chemistry_index is None:
         names, codes = np.unique(np.asarray(chemistry), return_inverse=True)
     else:
@@ -483,9 +526,12 @@ def decide_routes_batch(
         if codes.shape != (n,) or codes.min() < 0 or codes.max() >= len(names):
             raise CircularInputError("chemistry_index", f"shape {codes.shape}", f"one index per pack ({n}), each in 0..{len(names) - 1}")
     table = np.full((len(names), 3), np.nan)
+    fade_table = np.empty(len(names))
     for j, name in enumerate(names):
-        vals = recycle_value_usd_per_kwh(parse_chemistry(str(name), f"chemistry ({str(name)!r})"), refs, prices_usd_per_kg, t)
+        chem_j = parse_chemistry(str(name), f"chemistry ({str(name)!r})")
+        vals = recycle_value_usd_per_kwh(chem_j, refs, prices_usd_per_kg, t)
         table[j] = [np.nan if vals[f"recycle_{p}"] is None else vals[f"recycle_{p}"] for p in PROCESSES]
+        fade_table[j] = deg.fade_ref(chem_j)
     rec = table[codes]
     gr = grade_routes or route_options.grade_routes()
     routes = route_options.names()
@@ -509,7 +555,7 @@ def decide_routes_batch(
     flagged = np.zeros(n, dtype=bool) if safety_flagged is None else np.asarray(safety_flagged, dtype=bool)
     allowed[flagged] &= route_options.recycling_mask()  # recycle only
     sl = None if second_life_years is None else np.asarray(second_life_years, dtype=float)
-    npv = _npv_matrix(soh, cap, rec, allowed, econ, sl)
+    npv = _npv_matrix(soh, cap, rec, allowed, econ, sl, fade_table[codes], res, deg)
     none = np.all(np.isnan(npv), axis=1)
     if none.any():  # a pack with no possible route gets no decision: say which and why
         i = int(np.argmax(none))

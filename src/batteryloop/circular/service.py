@@ -134,6 +134,7 @@ class CircularService:
         try:
             d = decide_route(m["chemistry"], energy, soh["soh_capacity_pct"] / 100, grade=g.grade,
                              safety_flags=[f.code for f in g.safety_flags if f.blocking], economics=economics,
+                             resistance_increase_pct=max(0.0, float(soh.get("ohmic_resistance_increase_pct") or 0.0)),
                              prices_usd_per_kg=prices_usd_per_kg, references=references, sensitivity=sensitivity)
         except CircularInputError as exc:
             raise input_error(exc) from None
@@ -174,16 +175,18 @@ class CircularService:
                                    deep_discharge_events=usage.get("deep_discharge_events")))
             energy = m.get("rated_energy_kwh") or m["rated_capacity_ah"] * m["nominal_voltage_v"] / 1000
             rows.append((pid, m["chemistry"], float(energy), float(soh["soh_capacity_pct"]) / 100, g.grade,
-                         [f.code for f in g.safety_flags if f.blocking]))
+                         [f.code for f in g.safety_flags if f.blocking],
+                         max(0.0, float(soh.get("ohmic_resistance_increase_pct") or 0.0))))
         try:
             d = decide_routes_batch([r[1] for r in rows], np.array([r[2] for r in rows]),
                                     np.clip(np.array([r[3] for r in rows]), 0.0, 1.0), grade=[r[4] for r in rows],
                                     safety_flagged=np.array([bool(r[5]) for r in rows]), economics=economics,
+                                    resistance_increase_pct=np.array([r[6] for r in rows]),
                                     grade_routes=grade_routes, references=references)
         except CircularInputError as exc:
             raise input_error(exc) from None
         out = []
-        for i, (pid, chem, energy, soh, g_, flags) in enumerate(rows):
+        for i, (pid, chem, energy, soh, g_, flags, _) in enumerate(rows):
             npv = {route: round(float(v), 2) for route, v in zip(d.routes, d.npv_usd[i], strict=True) if np.isfinite(v)}
             out.append({"passport_id": pid, "chemistry": chem, "capacity_kwh": energy, "soh_fraction": soh,
                         "grade": g_, "safety_flags": flags, "route": d.routes[int(d.best_index[i])], "npv_usd": npv})

@@ -146,8 +146,9 @@ def passport_export(passport_id: str,
 
 @app.command("import-standard")
 def passport_import_standard(
-        file: Annotated[Path, typer.Argument(help="a Catena-X, IDTA SAMM or AAS JSON file, or an AASX package")],
-        format: Annotated[str, typer.Option(help="auto, catenax, idta-samm, aas-json or aasx")] = "auto",
+        file: Annotated[Path, typer.Argument(help="a Catena-X, IDTA SAMM, Battery Pass 1.2 or AAS JSON file, or an "
+                                                  "AASX package")],
+        format: Annotated[str, typer.Option(help="auto, catenax, idta-samm, batterypass, aas-json or aasx")] = "auto",
         lenient: Annotated[bool, typer.Option(help="drop invalid values (reported) instead of refusing")] = False,
         default: Annotated[Optional[list[str]], typer.Option("--default", help="KEY=VALUE for a field the format lacks")] = None,
         as_: AsOpt = None) -> None:

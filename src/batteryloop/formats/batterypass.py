@@ -1,8 +1,9 @@
-"""Battery Pass consortium data model 1.2 (batterypass/BatteryPassDataModel, CC-BY-NC-4.0): import.
+"""Battery Pass consortium data model 1.2 (batterypass/BatteryPassDataModel @ 4c96de2, CC-BY-4.0): export and import.
 
-Learned from the published SAMM aspect models (``io.BatteryPass.<Module>/1.2.0/*.ttl``); no official
-payload is in ``../shared``, and the repository's generated JSON files (payloads, JSON schemas) are
-UTF-16 — exactly why every importer here reads UTF-8, UTF-8 with BOM and UTF-16 LE/BE with BOM.
+Source: the consortium's SAMM aspect models (``io.BatteryPass.<Module>/1.2.0/*.ttl``) and their generated JSON
+schemas, vendored in ``batterypass_1_2/`` and applied by :mod:`.batterypass_schema` (draft-04, formats checked).
+The generated JSON files are UTF-16 — exactly why every importer here reads UTF-8, UTF-8 with BOM and UTF-16
+LE/BE with BOM.
 
 Input: one module payload, or an object of several keyed by module name (``generalProductInformation``
 / ``GeneralProductInformation``, ``carbonFootprint``, ``performanceAndDurability``, ``circularity``,
@@ -14,7 +15,7 @@ Mapped field by field (SAMM property names of 1.2.0, including their spelling, e
 * **GeneralProductInformation**: productIdentifier → passport_id; batteryCategory; manufacturerInformation
   (contactName, identifier, postalAddress{streetAddress, postalCode, addressCountry}); manufacturingDate;
   batteryStatus; batteryMass (kg); manufacturingPlace (address; the country → manufacture_country);
-  operatorInformation.identifier → economic_operator_id; puttingIntoService; warrentyPeriod (months).
+  operatorInformation.identifier → economic_operator_id; puttingIntoService; warrentyPeriod (xsd:gMonth, "--06" = 6 months).
 * **CarbonFootprintForBatteries**: batteryCarbonFootprint, carbonFootprintPerLifecycleStage[]
   (RawMaterialExtraction, MainProduction, Distribution, Recycling), carbonFootprintPerformanceClass,
   carbonFootprintStudy.
@@ -46,9 +47,14 @@ collection links; the chemistry's clear name; component ids; hazard impact state
 label symbols and subjects beside a meaning; third-party assurances, the supply-chain index, the
 EU-taxonomy and sustainability reports (1.0.0). Every one is listed in docs/formats.md.
 
-Export (:func:`export`): the same modules from our passport, cut to the reader's tiers; there is no
-official JSON schema readable for 1.2 (the generated ones are UTF-16 and not in ``../shared``), so the
-payload is checked by reading it back, not against a schema.
+Import checks every module against its schema: strict refuses any violation (a missing required property too)
+naming every one; lenient keeps what is valid and lists schema violations as warnings (``report.schema_errors``).
+A wrong CAS number is a warning in both modes (the identifier is left out, the entry kept); a payload without
+``batteryStatus`` builds no battery unless the status is given as a default.
+
+Export (:func:`export`): the same modules from our passport, cut to the reader's tiers; every value written
+conforms to the schemas, nothing is written as a stand-in, and every required property left out is listed in
+``report.placeholders`` (withheld by the tier, or not declared and why). See docs/formats.md for the counts.
 """
 
 from __future__ import annotations
@@ -145,7 +151,9 @@ def _address(c: Collector, addr: Any, p: str) -> tuple[str | None, str | None]:
     street = c.text(addr.get("streetAddress"), f"{p}.streetAddress")
     code = c.text(addr.get("postalCode"), f"{p}.postalCode")
     country = c.text(addr.get("addressCountry"), f"{p}.addressCountry")
-    line = ", ".join(x for x in (street, " ".join(y for y in (code,) if y), country) if x)
+    if street and code and code in street:
+        code = None  # our export writes "<street>, <postal code> <town>" (the entity has no town): not twice
+    line = ", ".join(x for x in (street, code, country) if x)
     return line or None, country
 
 
@@ -162,9 +170,22 @@ def _country(c: Collector, text: str | None, p: str) -> str | None:
     return code
 
 
+_GMONTH_RE = re.compile(r"^--(0[1-9]|1[0-2])(Z|[+-](0\d|1[0-3]):[0-5]\d|[+-]14:00)?$")
+
+
 def _general(c: Collector, d: Mapping[str, Any], m: str) -> None:
+    from ..passport.identifiers import UniqueIdentifier
+
     g = d.get
-    c.put("battery.passport_id", c.text(g("productIdentifier"), f"{m}.productIdentifier"), f"{m}.productIdentifier")
+    pid = c.text(g("productIdentifier"), f"{m}.productIdentifier", "battery.passport_id")
+    if pid is not None:
+        try:
+            UniqueIdentifier.parse(pid)  # ISO/IEC 15459 (Art. 77(3)), as the passport store requires it
+        except ValueError as exc:
+            c.error(f"{m}.productIdentifier", "identifier", f"{exc} (ISO/IEC 15459: issuing agency code, company, "
+                    "serial)", pid, "battery.passport_id")
+            pid = None
+    c.put("battery.passport_id", pid, f"{m}.productIdentifier")
     if g("batteryPassportIdentifier") is not None:
         c.report.unmap(f"{m}.batteryPassportIdentifier", g("batteryPassportIdentifier"),
                        "a second (URN) passport identifier: batteryloop keeps one, productIdentifier")
@@ -185,6 +206,9 @@ def _general(c: Collector, d: Mapping[str, Any], m: str) -> None:
         c.put("model.manufacturer_id", c.text(mi.get("identifier"), f"{p}.identifier"), f"{p}.identifier")
         line, _ = _address(c, mi.get("postalAddress"), f"{p}.postalAddress")
         c.put("model.manufacturer_address", line, f"{p}.postalAddress")
+        for k in ("emailAddress", "webAddress"):
+            if mi.get(k) is not None:
+                c.report.unmap(f"{p}.{k}", mi[k], "batteryloop keeps the manufacturer's name, identifier and address")
     elif mi is not None:
         c.error(f"{m}.manufacturerInformation", "type", "must be an object (contactName, postalAddress, identifier)",
                 None, "model.manufacturer_name")
@@ -198,22 +222,36 @@ def _general(c: Collector, d: Mapping[str, Any], m: str) -> None:
             c.error(f"{m}.batteryStatus", "enum", f"{st!r} is not Original, Repurposed, Reused, Remanufactured or "
                     "Waste", st, "battery.status")
     c.put("model.mass_kg", c.number(g("batteryMass"), f"{m}.batteryMass", "model.mass_kg"), f"{m}.batteryMass")
-    line, country = _address(c, g("manufacturingPlace"), f"{m}.manufacturingPlace")
-    c.put("battery.manufacture_site", line, f"{m}.manufacturingPlace")
-    c.put("battery.manufacture_country", _country(c, country, f"{m}.manufacturingPlace.addressCountry"),
-          f"{m}.manufacturingPlace.addressCountry")
+    place = g("manufacturingPlace")
+    if isinstance(place, Mapping):
+        # the site is the street line (and postal code); the country goes to its own field, not into the site
+        q = f"{m}.manufacturingPlace"
+        site, _ = _address(c, {k: v for k, v in place.items() if k != "addressCountry"}, q)
+        c.put("battery.manufacture_site", site, f"{q}.streetAddress")
+        country = c.text(place.get("addressCountry"), f"{q}.addressCountry")
+        c.put("battery.manufacture_country", _country(c, country, f"{q}.addressCountry"), f"{q}.addressCountry")
+    elif place is not None:
+        _address(c, place, f"{m}.manufacturingPlace")
     oi = g("operatorInformation")
     if isinstance(oi, Mapping):
         p = f"{m}.operatorInformation"
         c.put("battery.economic_operator_id", c.text(oi.get("identifier"), f"{p}.identifier"), f"{p}.identifier")
-        for k in ("contactName", "postalAddress"):
+        for k in ("contactName", "postalAddress", "emailAddress", "webAddress"):
             if oi.get(k) is not None:
                 c.report.unmap(f"{p}.{k}", oi[k], "batteryloop keeps the economic operator's identifier only")
     ps = c.datetime(g("puttingIntoService"), f"{m}.puttingIntoService", "battery.putting_into_service_date")
     c.put("battery.putting_into_service_date", ps[:10] if ps else None, f"{m}.puttingIntoService")
     w = g("warrentyPeriod", g("warrantyPeriod"))
     src = f"{m}.{'warrentyPeriod' if 'warrentyPeriod' in d else 'warrantyPeriod'}"
-    months = c.number(w, src, "model.warranty_years")
+    if isinstance(w, str):  # the schema's xsd:gMonth with the unit month: "--06" is six months
+        gm = _GMONTH_RE.match(w.strip())
+        if gm is None:
+            c.error(src, "batterypass:gmonth", f"{w!r} is not a month count --01 … --12 (xsd:gMonth)", w,
+                    "model.warranty_years")
+            return
+        months: float | None = float(gm.group(1))
+    else:  # a number of months (batteryloop before the 1.2 schemas); the schema check names it
+        months = c.number(w, src, "model.warranty_years")
     if months is not None:
         if months <= 0:
             c.error(src, "greater_than", f"a warranty of {months} months is not positive", months, "model.warranty_years")
@@ -261,6 +299,10 @@ _RATED = (  # property, our field, scale
     ("cRateLifeCycleTest", "model.cycle_life_c_rate", 1.0),
     ("roundtripEfficiency", "model.initial_round_trip_efficiency_pct", 1.0),
 )
+#: ratings above these are no battery's (generated examples write the float maximum): (limit, unit)
+_PLAUSIBLE = {"ratedMaximumPower": (1e5, "kW"), "ratedEnergy": (1e5, "kWh"), "ratedCapacity": (1e6, "Ah"),
+              "nominalVoltage": (2000.0, "V"), "minimumVoltage": (2000.0, "V"), "maximumVoltage": (2000.0, "V"),
+              "cRateLifeCycleTest": (100.0, "C")}
 _RATED_UNMAPPED = {
     "originalPowerCapability": "power capability at a SoC: the 1.2 model declares percent as its unit, not W",
     "powerCapabilityRatio": "ratio of power to energy: batteryloop does not hold it",
@@ -289,6 +331,11 @@ def _performance(c: Collector, d: Mapping[str, Any], m: str) -> None:
     p = f"{m}.{tk}"
     for prop, target, scale in _RATED:
         v = c.number(t.get(prop), f"{p}.{prop}", target)
+        top = _PLAUSIBLE.get(prop)
+        if v is not None and top is not None and abs(v) > top[0]:
+            c.error(f"{p}.{prop}", "plausible_range", f"{v:g} {top[1]} is not a plausible rating for a battery "
+                    f"(above {top[0]:g} {top[1]}: the float maximum of a generated example?)", v, target)
+            continue
         c.put(target, r9(v * scale) if v is not None else None, f"{p}.{prop}")
     cyc = c.integer(t.get("expectedNumberOfCycles"), f"{p}.expectedNumberOfCycles", "model.expected_lifetime_cycles")
     c.put("model.expected_lifetime_cycles", cyc, f"{p}.expectedNumberOfCycles")
@@ -537,6 +584,24 @@ def _circularity(c: Collector, d: Mapping[str, Any], m: str) -> None:
     c.put("model.renewable_content_pct", _percent(c, d.get("renewableContent"), src, "model.renewable_content_pct"), src)
 
 
+def _cas(c: Collector, value: Any, p: str) -> str | None:
+    """A CAS number, or ``None`` with a warning: a wrong identifier (an EC number ``NNN-NNN-N``, a bad check
+    digit) loses the identifier, never the material or substance it names — in strict mode too."""
+    from ..passport.validators import validate_cas
+
+    text = c.text(value, p)
+    if text is None:
+        return None
+    try:
+        return validate_cas(text)
+    except ValueError as exc:
+        ec = " (it has the form of an EC number, NNN-NNN-N)" if re.fullmatch(r"\d{3}-\d{3}-\d", text) else ""
+        c.report.dropped.append({"field": p, "rule": "batterypass:cas", "value": text, "severity": "warning",
+                                 "message": f"{p}: {exc}{ec}: the identifier is left out, the entry is kept "
+                                            "(a warning, not a refusal)"})
+        return None
+
+
 def _materials(c: Collector, d: Mapping[str, Any], m: str) -> None:
     from .catenax import parse_chemistry
 
@@ -573,7 +638,7 @@ def _materials(c: Collector, d: Mapping[str, Any], m: str) -> None:
             c.report.unmap(f"{p}.batteryMaterialLocation.componentId", where["componentId"], "no batteryloop field")
         name = c.text(mt.get("batteryMaterialName"), f"{p}.batteryMaterialName")
         share: dict[str, Any] = {"material": name,
-                                 "cas_number": c.text(mt.get("batteryMaterialIdentifier"), f"{p}.batteryMaterialIdentifier")}
+                                 "cas_number": _cas(c, mt.get("batteryMaterialIdentifier"), f"{p}.batteryMaterialIdentifier")}
         grams = c.number(mt.get("batteryMaterialMass"), f"{p}.batteryMaterialMass")
         if grams is not None:
             share["mass_kg"] = r9(grams / 1000.0)  # the 1.2 model declares grams
@@ -589,7 +654,7 @@ def _materials(c: Collector, d: Mapping[str, Any], m: str) -> None:
     for p, h in _entities(c, d.get("hazardousSubstances"), f"{m}.hazardousSubstances", "HazardousSubstanceEntity",
                           "model.hazardous_substances"):
         e: dict[str, Any] = {"name": c.text(h.get("hazardousSubstanceName"), f"{p}.hazardousSubstanceName"),
-                             "cas_number": c.text(h.get("hazardousSubstanceIdentifier"), f"{p}.hazardousSubstanceIdentifier")}
+                             "cas_number": _cas(c, h.get("hazardousSubstanceIdentifier"), f"{p}.hazardousSubstanceIdentifier")}
         e["concentration_pct"] = c.number(h.get("hazardousSubstanceConcentration"), f"{p}.hazardousSubstanceConcentration")
         where = h.get("hazardousSubstanceLocation")
         if isinstance(where, Mapping):
@@ -605,8 +670,12 @@ def _materials(c: Collector, d: Mapping[str, Any], m: str) -> None:
             impact = None
         impact = [c.text(x, f"{p}.hazardousSubstanceImpact[{i}]") for i, x in enumerate(impact or [])]
         impact = [x for x in impact if x]
-        e["hazard_class"] = cls or (impact[0] if impact else None)
-        for i, x in enumerate(impact[1:] if not cls else impact, start=1 if not cls else 0):
+        # the impact statement when it is the CLP text of the class (as our export writes it), else the class
+        first = impact[0] if impact and (cls is None or clp_class(impact[0]) == cls) else None
+        e["hazard_class"] = first or cls
+        for i, x in enumerate(impact):
+            if i == 0 and first:
+                continue
             c.report.unmap(f"{p}.hazardousSubstanceImpact[{i}]", x, "batteryloop keeps one hazard class per "
                            "substance (the class, else the first impact statement)")
         c.append("model.hazardous_substances", {k: v for k, v in e.items() if v is not None}, p)
@@ -633,6 +702,55 @@ def _labels(c: Collector, d: Mapping[str, Any], m: str) -> None:
             c.report.unmap(f"{p}.labelingSymbol", lab["labelingSymbol"], "batteryloop keeps no label images")
 
 
+#: batteryloop fields Battery Pass 1.2 has no place for (docs/formats.md): every import report names them
+NOT_CARRIED = ("model.model_id", "model.model_name", "battery.serial_number", "model.vehicle_category",
+               "model.warranty_km", "model.warranty_years beyond 12 months", "battery.status 'recycled' (read as waste)",
+               "the archive state", "battery.predecessor_ids", "battery.successor_id", "battery.owner_id",
+               "model.material_composition", "model.detailed_composition[].mass_fraction_pct",
+               "model.dismantling_information steps/tools/fastener_types", "model.safety_measures as texts",
+               "model.collection_information as a text", "model.cycle_life_test_reference as a text",
+               "model.recycled_content.allocation_rule", "the pre-/post-consumer split",
+               "model.test_reports beyond the first URL", "model.idle_temperature_lower_c/upper_c",
+               "model.original_power_capability_w", "battery.state_of_health.remaining_capacity_ah",
+               "battery.usage.deep_discharge_events", "battery.usage.min/max_operating_temperature_c",
+               "timed condition values without state_of_health.measured_at")
+NOT_CARRIED_PATH = "(not carried by Battery Pass 1.2)"
+_LONG_INT_DIGITS = 400  # a float's range: the consortium's generator writes -1.797…E308 as a 309-digit integer
+
+
+def _load(payload: Any, c: Collector) -> dict[str, Any]:
+    """The payload as an object. Lenient: an integer longer than the JSON reader's guard (50 digits) but within a
+    float's range is read as a float (reported), so the rest of the payload is still imported."""
+    from ..errors import InvalidData
+
+    try:
+        return load_object(payload, "Battery Pass 1.2")
+    except InvalidData as e:
+        if not c.lenient or not any(x.get("rule") == "json:int_digits" for x in e.errors or []) \
+                or isinstance(payload, Mapping | list):
+            raise
+        refused = e
+    import json
+
+    from ._io import decode
+
+    text = decode(bytes(payload)) if isinstance(payload, bytes | bytearray) else str(payload).lstrip("\ufeff")
+
+    def long_int(digits: str) -> int | float:
+        if len(digits.lstrip("-")) <= 50:
+            return int(digits)
+        if len(digits.lstrip("-")) > _LONG_INT_DIGITS:
+            raise refused
+        c.report.unmap("(payload)", digits[:20] + "…", f"an integer of {len(digits.lstrip('-'))} digits, read as "
+                       "the float it is (lenient)")
+        return float(digits)
+
+    obj = json.loads(text, parse_int=long_int)
+    if not isinstance(obj, Mapping):
+        raise refused
+    return dict(obj)
+
+
 _READERS = {"general_product_information": _general, "carbon_footprint": _footprint,
             "performance_and_durability": _performance, "circularity": _circularity,
             "material_composition": _materials, "supply_chain_due_diligence": _due_diligence,
@@ -640,11 +758,26 @@ _READERS = {"general_product_information": _general, "carbon_footprint": _footpr
 
 
 def import_payload(payload: Any, *, lenient: bool = False, defaults: Mapping[str, Any] | None = None,
-                   **_: Any) -> ImportResult:
-    """Battery Pass 1.2 module payloads → our parts (strict by default; ``lenient`` drops and reports)."""
-    doc = load_object(payload, "Battery Pass 1.2")
-    modules = split_modules(doc)
+                   check_schema: bool = True, **_: Any) -> ImportResult:
+    """Battery Pass 1.2 module payloads → our parts.
+
+    Every module is checked against the consortium's 1.2 schema (:mod:`.batterypass_schema`). Strict (the
+    default) refuses a payload with any schema violation — a missing required property too — or any value
+    batteryloop cannot take, naming every one (path and message) in one :class:`InvalidData`. Lenient imports
+    what it can: schema violations are listed in ``report.schema_errors`` (warnings), each value left out in
+    ``report.dropped`` with its reason, each field batteryloop has no place for in ``report.unmapped``.
+
+    A payload without ``batteryStatus`` builds no battery (``report.missing`` names ``battery.status``) unless
+    the status is given as a default: batteryloop never reads an absent status as 'original'.
+    ``check_schema=False`` skips the schema check (the export's read-back, which has just applied it).
+    """
+    from . import batterypass_schema
+
     c = Collector("batterypass", lenient)
+    c.report.unmap(NOT_CARRIED_PATH, len(NOT_CARRIED), "batteryloop fields this format has no place for (an export "
+                   "cannot send them, an import cannot bring them back; docs/formats.md): " + "; ".join(NOT_CARRIED))
+    doc = _load(payload, c)
+    modules = split_modules(doc)
     if not modules:
         c.error("(root)", "format:batterypass", f"no Battery Pass 1.2 module in the payload (top-level keys: "
                 f"{', '.join(list(doc)[:8])})", None)
@@ -652,12 +785,71 @@ def import_payload(payload: Any, *, lenient: bool = False, defaults: Mapping[str
         if not isinstance(body, Mapping):
             c.error(module, "type", f"a Battery Pass module must be a JSON object, got {type(body).__name__}", None)
             continue
+        for e in (batterypass_schema.errors(module, body) if check_schema else ()):
+            if lenient:
+                c.report.schema_errors.append(e)
+            else:
+                c.errors.append(e)
         _READERS[module](c, body, module)
     c.order("battery.manufacture_date", "battery.putting_into_service_date", strict=False)
-    return c.finish(defaults)
+    status_given = c.has("battery.status") or "status" in (defaults or {}) or "battery.status" in (defaults or {})
+    res = c.finish(defaults)
+    if not status_given and res.battery is not None:
+        res.report.missing.append("battery.status")
+        res.battery = None
+    return res
 
 
 # ============================================================================ export
+def _is_uri(text: Any) -> bool:
+    """An absolute URI (RFC 3986): what the schemas' ``format: uri`` accepts."""
+    from rfc3986_validator import validate_rfc3986
+
+    return isinstance(text, str) and bool(validate_rfc3986(text, rule="URI"))
+
+
+def passport_urn(passport_id: str) -> str:
+    """``batteryPassportIdentifier``: the pack's global asset id (UUIDv5, the one the AAS shell, the registry and
+    SerialPart carry) in the only form the schema's pattern ``^urn:[a-z0-9]+:[a-z0-9]+$`` allows (no hyphens)."""
+    from ..passport.identifiers import global_asset_id
+
+    return "urn:batteryloop:" + global_asset_id(passport_id).removeprefix("urn:uuid:").replace("-", "")
+
+
+def warranty_month(years: float) -> str | None:
+    """``warrentyPeriod``: the schema types it ``xsd:gMonth`` with the unit month (``--01`` … ``--12``), so it
+    can carry a warranty of 1 to 12 whole months only; ``None`` for any other."""
+    months = years * 12.0
+    if abs(months - round(months)) > 1e-9 or not 1 <= round(months) <= 12:
+        return None
+    return f"--{round(months):02d}"
+
+
+_ADDRESS_RE = re.compile(r"^(?P<street>.+?,\s*(?P<code>[A-Z]{0,2}-?\d[\dA-Z -]{1,8}?)\s+[^,]+?),\s*(?P<country>[A-Z]{2})$")
+
+
+def split_address(line: str) -> dict[str, str] | None:
+    """``"Werkstraße 1, 38440 Wolfsburg, DE"`` → PostalAddressEntity: streetAddress ``"Werkstraße 1, 38440
+    Wolfsburg"`` (street and town: the entity has no town), postalCode ``"38440"``, addressCountry ``"DE"``.
+    ``None`` when the line does not end in ``<postal code> <town>, <country code>``."""
+    m = _ADDRESS_RE.match(line.strip())
+    if not m:
+        return None
+    return {"streetAddress": m["street"], "postalCode": m["code"], "addressCountry": m["country"]}
+
+
+#: CLP hazard class (the text before the category) → the schema's hazardousSubstanceClass enumeration
+_CLP = (("acute tox", "AcuteToxicity"), ("skin corr", "SkinCorrosionOrIrritation"),
+        ("skin irrit", "SkinCorrosionOrIrritation"), ("eye dam", "EyeDamageOrIrritation"),
+        ("eye irrit", "EyeDamageOrIrritation"))
+
+
+def clp_class(text: str) -> str | None:
+    """The 1.2 enumeration value of a CLP classification text whose first class is one of the three it knows."""
+    first = text.split(";")[0].strip().lower()
+    return next((enum for key, enum in _CLP if first.startswith(key)), None)
+
+
 _STATUS_OUT = {v: k.capitalize() for k, v in STATUS.items()}
 _SUBJECT_WORDS = (("collect", "SeparateCollection"), ("bin", "SeparateCollection"), ("carbon", "CarbonFootPrint"),
                   ("extinguish", "ExtinguishingAgent"), ("cadmium", "HazardousMaterial"), ("lead", "HazardousMaterial"),
@@ -674,24 +866,33 @@ def _subject(text: str) -> str | None:
     return None
 
 
+def _stamp(value: Any) -> str:
+    return str(value).replace("+00:00", "Z")
+
+
 def _export_general(parts: PassportParts, report: MappingReport) -> dict[str, Any]:
     m, b = parts.model, parts.battery
     g: dict[str, Any] = {}
-    pid = b.get("passport_id") or (f"{b['economic_operator_id']}.{b['serial_number']}"
-                                   if b.get("economic_operator_id") and b.get("serial_number") else None)
+    pid = b.get("passport_id")  # the ISO/IEC 15459 identifier; without one, productIdentifier is left out
     if pid:
         g["productIdentifier"] = pid
+        g["batteryPassportIdentifier"] = passport_urn(pid)
     cat = m.get("category")
     if cat in ("ev", "lmt", "industrial"):
         g["batteryCategory"] = cat
     elif cat:
         report.unmap("model.category", cat, "Battery Pass 1.2 knows lmt, ev, industrial and stationary batteries only")
-    mi = {k: v for k, v in (("contactName", m.get("manufacturer_name")), ("identifier", m.get("manufacturer_id")))
-          if v}
+    mi: dict[str, Any] = {k: v for k, v in (("contactName", m.get("manufacturer_name")),
+                                            ("identifier", m.get("manufacturer_id"))) if v}
     if m.get("manufacturer_address"):
-        mi["postalAddress"] = {"streetAddress": m["manufacturer_address"]}
-        report.unmap("model.manufacturer_address", m["manufacturer_address"],
-                     "one address line: written as streetAddress (postal code and country not split out)")
+        addr = split_address(m["manufacturer_address"])
+        if addr is None:
+            mi["postalAddress"] = {"streetAddress": m["manufacturer_address"]}
+            report.unmap("model.manufacturer_address", m["manufacturer_address"],
+                         "not of the form '<street>, <postal code> <town>, <country code>': written whole as "
+                         "streetAddress, postalCode and addressCountry left out")
+        else:
+            mi["postalAddress"] = addr
     if mi:
         g["manufacturerInformation"] = mi
     if b.get("manufacture_date"):
@@ -702,8 +903,9 @@ def _export_general(parts: PassportParts, report: MappingReport) -> dict[str, An
     elif status == "recycled":
         # never leave it out: an absent status reads as 'original', a recycled battery coming back active
         g["batteryStatus"] = _STATUS_OUT["waste"]
-        report.unmap("battery.status", status, "Battery Pass 1.2 has no 'recycled' status (the passport ceases): "
-                     "exported as 'Waste'; an importer cannot tell it was recycled")
+        report.unmap("battery.status", status, "Battery Pass 1.2 has no 'recycled' status and no passport-level "
+                     "marker (the passport ceases): exported as 'Waste'; an importer reads waste, not recycled, and "
+                     "cannot tell the passport is archived")
     elif status:
         report.unmap("battery.status", status, f"Battery Pass 1.2 has no {status!r} status")
     if m.get("mass_kg") is not None:
@@ -717,14 +919,19 @@ def _export_general(parts: PassportParts, report: MappingReport) -> dict[str, An
     if b.get("putting_into_service_date"):
         g["puttingIntoService"] = f"{str(b['putting_into_service_date'])[:10]}T00:00:00Z"
     if m.get("warranty_years") is not None:
-        g["warrentyPeriod"] = r9(float(m["warranty_years"]) * 12.0)
+        month = warranty_month(float(m["warranty_years"]))
+        if month:
+            g["warrentyPeriod"] = month
+        else:
+            report.unmap("model.warranty_years", m["warranty_years"], "warrentyPeriod is typed xsd:gMonth (--01 … "
+                         f"--12 months) in the 1.2 schema: a {m['warranty_years']:g}-year warranty cannot be written")
     for key in ("model_id", "model_name", "vehicle_category", "warranty_km"):
         if m.get(key) is not None:
             report.unmap(f"model.{key}", m[key], "no place in Battery Pass 1.2 GeneralProductInformation")
     return g
 
 
-def _export_footprint(m: Mapping[str, Any]) -> dict[str, Any] | None:
+def _export_footprint(m: Mapping[str, Any], report: MappingReport) -> dict[str, Any] | None:
     cf = m.get("carbon_footprint")
     if not cf:
         return None
@@ -736,7 +943,10 @@ def _export_footprint(m: Mapping[str, Any]) -> dict[str, Any] | None:
     if cf.get("performance_class"):
         out["carbonFootprintPerformanceClass"] = cf["performance_class"]
     if cf.get("study_url"):
-        out["carbonFootprintStudy"] = cf["study_url"]
+        if _is_uri(cf["study_url"]):
+            out["carbonFootprintStudy"] = cf["study_url"]
+        else:
+            report.unmap("model.carbon_footprint.study_url", cf["study_url"], "not a URI (carbonFootprintStudy is one)")
     return out
 
 
@@ -749,11 +959,11 @@ def _export_circularity(m: Mapping[str, Any], report: MappingReport) -> dict[str
         mime = _MIME.get(ext.group(0).lower() if ext else "")
         doc = {"documentType": "DismantlingManual", "documentURL": url}
         if mime:
-            doc["mimeType"] = mime
+            doc["mimeType"] = mime  # from the file extension: the manual's own media type is not recorded
+        if _is_uri(url):
+            out["dismantlingAndRemovalInformation"] = [doc]
         else:
-            report.placeholder("circularity.dismantlingAndRemovalInformation[0].mimeType",
-                               "not declared (media type of the manual unknown; left out)")
-        out["dismantlingAndRemovalInformation"] = [doc]
+            report.unmap("model.dismantling_information.manual_url", url, "not a URI (documentURL is one)")
     for key in ("steps", "tools", "fastener_types"):
         if dis.get(key):
             report.unmap(f"model.dismantling_information.{key}", dis[key],
@@ -772,7 +982,7 @@ def _export_circularity(m: Mapping[str, Any], report: MappingReport) -> dict[str
             src["nameOfSupplier"] = name
         if contact and _EMAIL_RE.match(contact):
             src["emailAddressOfSupplier"] = contact
-        elif contact and _URI_RE.match(contact):
+        elif contact and _is_uri(contact):
             src["supplierWebAddress"] = contact
         elif contact:
             report.unmap(f"model.spare_parts[supplier {name!r}].supplier_contact", contact,
@@ -785,32 +995,34 @@ def _export_circularity(m: Mapping[str, Any], report: MappingReport) -> dict[str
     recycled = []
     for name, metal in METALS.items():
         if rc.get(f"{metal}_pct") is not None:
-            recycled.append({"preConsumerShare": 0.0, "recycledMaterial": name, "postConsumerShare": rc[f"{metal}_pct"]})
-            report.placeholder(f"circularity.recycledContent[{len(recycled) - 1}].preConsumerShare",
-                               "not declared (batteryloop records pre- plus post-consumer share as one figure: "
-                               "written as postConsumerShare, preConsumerShare 0)")
+            # one figure (pre- plus post-consumer, Art. 8): written whole as postConsumerShare; preConsumerShare is
+            # left out (a 0 would claim a split batteryloop does not know)
+            recycled.append({"recycledMaterial": name, "postConsumerShare": rc[f"{metal}_pct"]})
     if recycled:
         out["recycledContent"] = recycled
+        report.unmap("model.recycled_content", {k: v for k, v in rc.items() if k.endswith("_pct")},
+                     "batteryloop holds pre- plus post-consumer share as one figure: written as postConsumerShare, "
+                     "preConsumerShare left out")
     if rc.get("allocation_rule"):
         report.unmap("model.recycled_content.allocation_rule", rc["allocation_rule"], "no place in Battery Pass 1.2")
-    safety = list(m.get("safety_measures", []))
     sm: dict[str, Any] = {}
-    if safety:
-        if len(safety) == 1:
-            sm["safetyInstructions"] = safety[0]
-            if not _URI_RE.match(safety[0]):
-                report.unmap("model.safety_measures[0]", safety[0], "Battery Pass 1.2 wants a link to the "
-                             "instructions: the text is written as is")
+    for i, text in enumerate(m.get("safety_measures", [])):
+        if "safetyInstructions" not in sm and _is_uri(text):
+            sm["safetyInstructions"] = text
         else:
-            sm["safetyInstructions"] = safety[0]
-            report.unmap("model.safety_measures", safety[1:], "Battery Pass 1.2 holds one safety-instructions "
-                         "link: the first is written, the rest have no place")
+            report.unmap(f"model.safety_measures[{i}]", text, "Battery Pass 1.2 holds one link to the safety "
+                         "instructions (safetyInstructions, a URI): " +
+                         ("a second one has no place" if _is_uri(text) else "a text has no place"))
     if m.get("extinguishing_agent"):
         sm["extinguishingAgent"] = list(m["extinguishing_agent"])
     if sm:
         out["safetyMeasures"] = sm
     if m.get("collection_information"):
-        out["endOfLifeInformation"] = {"informationOnCollection": m["collection_information"]}
+        if _is_uri(m["collection_information"]):
+            out["endOfLifeInformation"] = {"informationOnCollection": m["collection_information"]}
+        else:
+            report.unmap("model.collection_information", m["collection_information"],
+                         "informationOnCollection is a link (URI) in Battery Pass 1.2: the text has no place")
     if m.get("renewable_content_pct") is not None:
         out["renewableContent"] = m["renewable_content_pct"]
     return out
@@ -858,10 +1070,11 @@ def _export_materials(m: Mapping[str, Any], report: MappingReport) -> dict[str, 
         if h.get("location"):
             e["hazardousSubstanceLocation"] = {"componentName": h["location"]}
         hc = h.get("hazard_class")
-        if hc in HAZARD_CLASSES:
-            e["hazardousSubstanceClass"] = hc
-        elif hc:
-            e["hazardousSubstanceImpact"] = [hc]  # a CLP class outside the 1.2 enumeration: as impact statement
+        if hc:
+            cls = clp_class(hc)
+            if cls:
+                e["hazardousSubstanceClass"] = cls
+            e["hazardousSubstanceImpact"] = [hc]  # the CLP classification as written (class, category, H-phrases)
         hazardous.append(e)
     if hazardous:
         out["hazardousSubstances"] = hazardous
@@ -874,10 +1087,14 @@ def _export_materials(m: Mapping[str, Any], report: MappingReport) -> dict[str, 
 def _export_labels(m: Mapping[str, Any], report: MappingReport) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if m.get("declaration_of_conformity_url"):
-        out["declarationOfConformity"] = m["declaration_of_conformity_url"]
-    reports = [t for t in m.get("test_reports", []) if t.get("url")]
+        if _is_uri(m["declaration_of_conformity_url"]):
+            out["declarationOfConformity"] = m["declaration_of_conformity_url"]
+        else:
+            report.unmap("model.declaration_of_conformity_url", m["declaration_of_conformity_url"], "not a URI")
+    reports = [t for t in m.get("test_reports", []) if t.get("url") and _is_uri(t["url"])]
     if reports:
         out["resultOfTestReport"] = reports[0]["url"]
+    if m.get("test_reports"):
         report.unmap("model.test_reports", m["test_reports"], "Battery Pass 1.2 links one test-report document: the "
                      "first report's URL is written; titles, standards, issuers and dates have no place")
     labels = []
@@ -887,8 +1104,8 @@ def _export_labels(m: Mapping[str, Any], report: MappingReport) -> dict[str, Any
         if subject:
             lab["labelingSubject"] = subject
         else:
-            report.placeholder(f"labels.labels[{i}].labelingSubject", f"not declared ({text!r} matches none of "
-                               f"{', '.join(LABEL_SUBJECTS)}: left out)")
+            report.unmap(f"model.labels[{i}]", text, f"matches none of the label subjects {', '.join(LABEL_SUBJECTS)}: "
+                         "written as meaning only, labelingSubject left out")
         labels.append(lab)
     if labels:
         out["labels"] = labels
@@ -905,7 +1122,11 @@ def _export_performance(parts: PassportParts, report: MappingReport) -> dict[str
     if m.get("expected_lifetime_cycles") is not None:
         t["expectedNumberOfCycles"] = m["expected_lifetime_cycles"]
     if m.get("cycle_life_test_reference"):
-        t["lifetimeReferenceTest"] = m["cycle_life_test_reference"]
+        if _is_uri(m["cycle_life_test_reference"]):
+            t["lifetimeReferenceTest"] = m["cycle_life_test_reference"]
+        else:
+            report.unmap("model.cycle_life_test_reference", m["cycle_life_test_reference"],
+                         "lifetimeReferenceTest is a link (URI) in Battery Pass 1.2: the text has no place")
     res = [{"ohmicResistance": r9(float(m[f"internal_resistance_{comp}_mohm"]) / 1000.0), "batteryComponent": comp}
            for comp in ("pack", "cell") if m.get(f"internal_resistance_{comp}_mohm") is not None]
     if res:
@@ -918,40 +1139,41 @@ def _export_performance(parts: PassportParts, report: MappingReport) -> dict[str
     out: dict[str, Any] = {"batteryTechicalProperties": t} if t else {}
     soh, use = b.get("state_of_health") or {}, b.get("usage") or {}
     cond: dict[str, Any] = {}
-    stamp = soh.get("measured_at")
-    if stamp is None and (soh or use):
-        stamp = parts.now.isoformat()
-        report.placeholder("performance.batteryCondition.*.lastUpdate", "not declared (no measurement time: the "
-                           "export time stands in)")
-    stamp = str(stamp).replace("+00:00", "Z") if stamp else None
+    stamp = _stamp(soh["measured_at"]) if soh.get("measured_at") else None
     for prop, key, ours, how in _DYNAMIC:
         part, _, name = ours.removeprefix("battery.").partition(".")
         v = (soh if part == "state_of_health" else use).get(name)
-        if v is not None:
-            cond[prop] = {key: r9(100.0 - v) if how == "100-" else v, "lastUpdate": stamp}
+        if v is None:
+            continue
+        if stamp is None:  # lastUpdate is required and no measurement time is known: never the export time
+            report.unmap(ours, v, "no measurement time (state_of_health.measured_at) for its required lastUpdate")
+            continue
+        cond[prop] = {key: r9(100.0 - v) if how == "100-" else v, "lastUpdate": stamp}
     if use.get("energy_throughput_kwh") is not None:
         cond["energyThroughput"] = use["energy_throughput_kwh"]
     if m.get("round_trip_efficiency_at_50pct_cycle_life_pct") is not None:
         cond["roundTripEfficiencyat50PerCentCycleLife"] = m["round_trip_efficiency_at_50pct_cycle_life_pct"]
     if soh.get("remaining_power_capability_pct") is not None:
         cond["powerFade"] = r9(100.0 - soh["remaining_power_capability_pct"])
-    if soh.get("ohmic_resistance_increase_pct") is not None:
+    if soh.get("ohmic_resistance_increase_pct") is not None and stamp:
         cond["internalResistanceIncrease"] = [{"internalResistanceIncreaseValue": soh["ohmic_resistance_increase_pct"],
                                                "batteryComponent": "pack", "lastUpdate": stamp}]
     temp = {k: r9(float(use[ours]) * 60.0) for k, ours in (("timeExtremeHighTemp", "time_above_extreme_temperature_h"),
                                                             ("timeExtremeLowTemp", "time_below_extreme_temperature_h"))
             if use.get(ours) is not None}
-    if temp:
+    if temp and stamp:
         cond["temperatureInformation"] = {**temp, "lastUpdate": stamp}
-    events = []
-    for i, e in enumerate(use.get("negative_events", [])):
-        if e.get("description") and not e["description"].startswith(e["kind"]):
-            report.unmap(f"battery.usage.negative_events[{i}].kind", e["kind"], "one text per event in Battery Pass "
-                         "1.2: the description is written")
-        events.append({"negativeEvent": e.get("description") or e["kind"],
-                       "lastUpdate": str(e["occurred_at"]).replace("+00:00", "Z")})
-    if events:
-        cond["negativeEvents"] = events
+    elif temp:
+        report.unmap("battery.usage.time_above/below_extreme_temperature_h", temp,
+                     "no measurement time (state_of_health.measured_at) for its required lastUpdate")
+    if "negative_events" in use:
+        events = []
+        for i, e in enumerate(use["negative_events"]):
+            if e.get("description") and not e["description"].startswith(e["kind"]):
+                report.unmap(f"battery.usage.negative_events[{i}].kind", e["kind"], "one text per event in Battery "
+                             "Pass 1.2: the description is written")
+            events.append({"negativeEvent": e.get("description") or e["kind"], "lastUpdate": _stamp(e["occurred_at"])})
+        cond["negativeEvents"] = events  # [] is the record of no negative event
     if soh.get("remaining_capacity_ah") is not None:
         report.unmap("battery.state_of_health.remaining_capacity_ah", soh["remaining_capacity_ah"],
                      "the 1.2 model declares kWh for a capacity (ambiguous): not written")
@@ -963,33 +1185,184 @@ def _export_performance(parts: PassportParts, report: MappingReport) -> dict[str
     return out
 
 
+#: container key → our module name, in the order the export writes them
+CONTAINER = {"generalProductInformation": "general_product_information", "carbonFootprint": "carbon_footprint",
+             "performance": "performance_and_durability", "circularity": "circularity",
+             "materialComposition": "material_composition", "supplyChainDueDiligence": "supply_chain_due_diligence",
+             "labels": "labels_and_certification"}
+#: a required property the export leaves out → (our field it would come from, why it is not written)
+_GAPS: dict[str, tuple[str | None, str]] = {
+    "productIdentifier": ("battery.passport_id", ""),
+    "batteryPassportIdentifier": ("battery.passport_id", ""),
+    "batteryCategory": ("model.category", ""),
+    "manufacturerInformation": ("model.manufacturer_name", ""),
+    "manufacturerInformation.postalAddress": ("model.manufacturer_address", ""),
+    "manufacturerInformation.postalAddress.postalCode": (None, "the address line has no postal code batteryloop can "
+                                                         "split out"),
+    "manufacturerInformation.postalAddress.addressCountry": (None, "the address line ends in no country code"),
+    "manufacturingDate": ("battery.manufacture_date", ""),
+    "batteryStatus": ("battery.status", ""),
+    "batteryMass": ("model.mass_kg", ""),
+    "manufacturingPlace": ("battery.manufacture_site", ""),
+    "manufacturingPlace.postalCode": (None, "batteryloop holds the site's name and country, not its postal code"),
+    "manufacturingPlace.streetAddress": ("battery.manufacture_site", ""),
+    "manufacturingPlace.addressCountry": ("battery.manufacture_country", ""),
+    "operatorInformation": ("battery.economic_operator_id", ""),
+    "operatorInformation.contactName": (None, "batteryloop holds the economic operator's identifier only"),
+    "operatorInformation.postalAddress": (None, "batteryloop holds the economic operator's identifier only"),
+    "puttingIntoService": ("battery.putting_into_service_date", "not yet put into service"),
+    "warrentyPeriod": ("model.warranty_years", "the schema's xsd:gMonth carries 1 to 12 months only"),
+    "carbonFootprintStudy": ("model.carbon_footprint", ""),
+    "carbonFootprintPerformanceClass": ("model.carbon_footprint", ""),
+    "carbonFootprintPerLifecycleStage": ("model.carbon_footprint", ""),
+    "batteryTechicalProperties": ("model.rated_capacity_ah", ""),
+    "batteryTechicalProperties.lifetimeReferenceTest": ("model.cycle_life_test_reference", "a link (URI) is "
+                                                        "required; batteryloop holds the test's name"),
+    "batteryCondition": ("battery.state_of_health", ""),
+    "dismantlingAndRemovalInformation": ("model.dismantling_information", ""),
+    "dismantlingAndRemovalInformation.mimeType": (None, "the manual's media type is not recorded and its URL has "
+                                                  "no known file extension"),
+    "sparePartSources": ("model.spare_parts", ""),
+    "sparePartSources.addressOfSupplier": (None, "batteryloop holds a supplier's name and one contact"),
+    "sparePartSources.emailAddressOfSupplier": (None, "batteryloop holds one contact per supplier"),
+    "sparePartSources.supplierWebAddress": (None, "batteryloop holds one contact per supplier"),
+    "recycledContent": ("model.recycled_content", ""),
+    "recycledContent.preConsumerShare": (None, "batteryloop holds pre- plus post-consumer share as one figure "
+                                         "(written as postConsumerShare)"),
+    "safetyMeasures": ("model.safety_measures", ""),
+    "safetyMeasures.safetyInstructions": ("model.safety_measures", "a link (URI) is required; batteryloop holds "
+                                          "texts"),
+    "safetyMeasures.extinguishingAgent": ("model.extinguishing_agent", ""),
+    "endOfLifeInformation": ("model.collection_information", "links (URIs) are required; batteryloop holds a text"),
+    "renewableContent": ("model.renewable_content_pct", ""),
+    "batteryChemistry": ("model.chemistry", ""),
+    "batteryMaterials": ("model.detailed_composition", ""),
+    "batteryMaterials.batteryMaterialMass": (None, "batteryloop holds mass fractions, not masses in grams"),
+    "batteryMaterials.batteryMaterialIdentifier": (None, "no CAS number recorded for this material"),
+    "hazardousSubstances": ("model.hazardous_substances", ""),
+    "hazardousSubstances.hazardousSubstanceClass": (None, "the CLP classification is none of AcuteToxicity, "
+                                                    "SkinCorrosionOrIrritation, EyeDamageOrIrritation (it is written "
+                                                    "as hazardousSubstanceImpact)"),
+    "hazardousSubstances.hazardousSubstanceConcentration": (None, "no concentration recorded"),
+    "hazardousSubstances.hazardousSubstanceIdentifier": (None, "no CAS number recorded"),
+    "hazardousSubstances.hazardousSubstanceImpact": (None, "no classification recorded"),
+    "hazardousSubstances.hazardousSubstanceLocation": (None, "no location recorded"),
+    "supplyChainDueDiligenceReport": ("model.due_diligence_report_url", ""),
+    "declarationOfConformity": ("model.declaration_of_conformity_url", ""),
+    "resultOfTestReport": ("model.test_reports", ""),
+    "labels": ("model.labels", ""),
+    "labels.labelingSymbol": (None, "batteryloop keeps no label images"),
+    "labels.labelingSubject": (None, "the label's text matches none of the four subjects"),
+}
+
+
+_TIMED = "; or no measurement time (state_of_health.measured_at) for its required lastUpdate"
+for _prop, _vkey, _ours, _how in _DYNAMIC:
+    _GAPS[f"batteryCondition.{_prop}"] = (_ours, f"{_ours} is empty{_TIMED}")
+_GAPS.update({
+    "batteryCondition.energyThroughput": ("battery.usage.energy_throughput_kwh", ""),
+    "batteryCondition.powerFade": ("battery.state_of_health.remaining_power_capability_pct", ""),
+    "batteryCondition.internalResistanceIncrease": ("battery.state_of_health.ohmic_resistance_increase_pct",
+                                                    f"battery.state_of_health.ohmic_resistance_increase_pct is empty{_TIMED}"),
+    "batteryCondition.temperatureInformation": ("battery.usage.time_above_extreme_temperature_h",
+                                                f"battery.usage.time_above_extreme_temperature_h is empty{_TIMED}"),
+    "batteryCondition.temperatureInformation.timeExtremeHighTempCharging": (None, "batteryloop does not count "
+                                                                             "charging-time extremes apart"),
+    "batteryCondition.temperatureInformation.timeExtremeLowTempCharging": (None, "batteryloop does not count "
+                                                                            "charging-time extremes apart"),
+    "batteryCondition.negativeEvents": ("battery.usage.negative_events", ""),
+    "batteryCondition.remainingCapacity": (None, "the schema declares kWh for a capacity (ambiguous); batteryloop "
+                                           "holds Ah"),
+    "batteryCondition.remainingPowerCapability": (None, "power capability at a SoC: batteryloop holds the "
+                                                  "remaining share (written as powerFade)"),
+    "batteryCondition.roundTripEfficiencyFade": (None, "batteryloop holds the remaining efficiency, not its fade"),
+    "batteryCondition.evolutionOfSelfDischarge": (None, "batteryloop holds the current rate only"),
+    "batteryCondition.roundTripEfficiencyat50PerCentCycleLife": ("model.round_trip_efficiency_at_50pct_cycle_life_pct",
+                                                                 ""),
+    "batteryTechicalProperties.expectedLifetime": (None, "batteryloop holds the expected lifetime in cycles, not "
+                                                   "years"),
+    "batteryTechicalProperties.initialSelfDischarge": (None, "batteryloop holds the current self-discharge rate only"),
+    "batteryTechicalProperties.originalPowerCapability": (None, "batteryloop holds one power capability in W; the "
+                                                          "schema wants it at a state of charge"),
+    "batteryTechicalProperties.powerCapabilityRatio": (None, "batteryloop does not hold it"),
+    "batteryTechicalProperties.temperatureRangeIdleState": (None, "one value in the schema; batteryloop holds a "
+                                                            "lower and an upper bound"),
+    "batteryTechicalProperties.cRate": (None, "batteryloop holds the cycle-life test's C-rate only"),
+})
+for _prop, _ours, _scale in _RATED:
+    _GAPS[f"batteryTechicalProperties.{_prop}"] = (_ours, "")
+_GAPS["batteryTechicalProperties.expectedNumberOfCycles"] = ("model.expected_lifetime_cycles", "")
+_GAPS["batteryTechicalProperties.initialInternalResistance"] = ("model.internal_resistance_pack_mohm", "")
+
+
+def _gap_reason(parts: PassportParts, module_field: str) -> str:
+    """Why a required property is absent: withheld by the reader's tiers, or not declared (and why)."""
+    from ._convert import tier_of
+    from .base import NOT_DECLARED, WITHHELD
+
+    key = re.sub(r"\[\d+\]", "", module_field)
+    chain = [key]
+    while "." in chain[-1]:
+        chain.append(chain[-1].rsplit(".", 1)[0])
+    for k in chain:
+        ours = _GAPS.get(k, (None, ""))[0]
+        t = tier_of(ours) if ours else None
+        if t is not None and t not in parts.tiers:
+            return f"{WITHHELD}: {ours}"
+    ours, why = _GAPS.get(key, (None, ""))
+    detail = why or (f"{ours} is empty" if ours else "no batteryloop field")
+    return f"{NOT_DECLARED} ({detail})"
+
+
 def export(parts: PassportParts, *, validate: bool = True, **_: Any) -> ExportResult:
     """Our passport (cut to ``parts.tiers``) as Battery Pass 1.2 module payloads ``{module: payload}``.
 
-    ``validate``: read the payload back with :func:`import_payload` (no official schema to validate against)
-    and refuse an export that would not import.
+    Every value written conforms to the consortium's 1.2 schemas (types, patterns, formats, enumerations);
+    a value our data lacks, or the reader's tiers withhold, is left out — never a stand-in — and each required
+    property so left out is listed in ``report.placeholders`` (``{path, reason}``) with its schema error in
+    ``report.schema_errors``. ``validate``: check every module against its schema (a violation other than a
+    missing required property is our bug and raises) and read the payload back with :func:`import_payload`.
     """
+    from . import batterypass_schema
+
     report = MappingReport("batterypass")
     m, b = parts.model, parts.battery
     out: dict[str, Any] = {"generalProductInformation": _export_general(parts, report)}
-    cf = _export_footprint(m)
+    cf = _export_footprint(m, report)
     if cf:
         out["carbonFootprint"] = cf
-    for key, body in (("circularity", _export_circularity(m, report)),
-                      ("materialComposition", _export_materials(m, report)),
-                      ("labels", _export_labels(m, report))):
+    perf = _export_performance(parts, report)
+    for key, body in (("performance", perf), ("circularity", _export_circularity(m, report)),
+                      ("materialComposition", _export_materials(m, report))):
         if body:
             out[key] = body
     if m.get("due_diligence_report_url"):
-        out["supplyChainDueDiligence"] = {"supplyChainDueDiligenceReport": m["due_diligence_report_url"]}
-    perf = _export_performance(parts, report)
-    if perf:
-        out["performance"] = perf
+        if _is_uri(m["due_diligence_report_url"]):
+            out["supplyChainDueDiligence"] = {"supplyChainDueDiligenceReport": m["due_diligence_report_url"]}
+        else:
+            report.unmap("model.due_diligence_report_url", m["due_diligence_report_url"], "not a URI")
+    labels = _export_labels(m, report)
+    if labels:
+        out["labels"] = labels
     for key in ("serial_number", "model_id", "mass_kg", "owner_id", "predecessor_ids", "successor_id"):
         if b.get(key) not in (None, []):
             report.unmap(f"battery.{key}", b[key], "no place in Battery Pass 1.2 GeneralProductInformation")
+    for key, module in CONTAINER.items():
+        if key not in out:
+            report.placeholder(key, f"module left out: {_gap_reason(parts, key)}")
+            continue
+        for e in batterypass_schema.errors(module, out[key], prefix=key):
+            if e["rule"] != "schema:required":
+                if validate:
+                    from ..errors import InvalidData
+
+                    raise InvalidData(f"the Battery Pass export breaks the consortium's schema: {e['message']}", [e])
+                report.schema_errors.append(e)
+                continue
+            report.schema_errors.append(e)
+            report.placeholder(e["field"], _gap_reason(parts, e["field"].split(".", 1)[1]))
     if validate:
-        back = import_payload(out, lenient=True)
+        back = import_payload(out, lenient=True, check_schema=False)  # the schemas were applied just above
         if back.report.dropped:
             from ..errors import InvalidData
 

@@ -31,9 +31,12 @@ efficiency, which the year's account already shows).
 displaces grid energy; storage losses are drawn from the grid; second-life packs avoid making new
 cells (raw material + main production stages of :func:`batteryloop.circular.carbon_footprint`).
 
-**Route feed**: :func:`route_overrides` turns the year into the repurposing assumptions of
-:class:`batteryloop.circular.RouteEconomics` (value per kWh delivered, cycles per year, fade per year,
-round-trip efficiency), so that the route decision values repurposing by what a hub actually earns.
+**Route feed**: :func:`route_overrides` turns the year into the second-life duty and value of
+:class:`batteryloop.circular.RouteEconomics` (storage value per kWh discharged in USD, cycles a year, their
+mean depth, the storage temperature, round-trip efficiency): the route decision then values repurposing
+with the same fade model (:mod:`batteryloop.circular.second_life`) at the duty the hub imposes, and by
+what the hub's dispatch earns under the site's tariff. Second-life years in LCOS come from the same
+projection.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from pydantic import BaseModel, ConfigDict
 from ..circular.baas import swap_price
 from ..circular.footprint import carbon_footprint
 from ..circular.routes import recycle_value_usd_per_kwh
+from ..circular.second_life import SecondLifeDuty, SecondLifeValue
 from ..reference import References, ReferenceValue
 from .errors import HubInputError
 from .hub import HubPrepared, prepare_hub
@@ -103,6 +107,21 @@ def _lcos(system: str, usable: float, capex: float, om: float, years: float, e1:
                       lcos_usd_per_kwh=num / den if den > 0 else float("inf"))
 
 
+def storage_value_by_step(result: YearResult, hub: HubPrepared) -> np.ndarray:
+    """The value of the storage in each step (tariff currency): the grid bill the hub would have paid without the
+    storage's own charge and discharge (all other flows as they were) minus the bill it paid. Its sum over the
+    discharged kWh is the value per kWh the route decision's second-life model uses (:func:`route_overrides`)."""
+    hr = result.hourly
+    price = hr["price_per_kwh"]
+    net = hr["grid_import_kw"] - hr["grid_export_kw"]
+    without = net + hr["discharge_kw"] - hr["charge_kw"]
+
+    def bill(x: np.ndarray) -> np.ndarray:
+        return (price * np.clip(x, 0, None) - hub.export_price * np.clip(-x, 0, None)) * result.dt_h
+
+    return bill(without) - bill(net)
+
+
 def hub_economics(result: YearResult, hub: HubPrepared | dict[str, Any] | Any, *, grid_country: str = "CN",
                   max_years: float = 15.0, references: References | None = None) -> HubEconomics:
     """Annual account, LCOS (second-life vs new), CO2 avoided and route overrides for a simulated year."""
@@ -124,11 +143,8 @@ def hub_economics(result: YearResult, hub: HubPrepared | dict[str, Any] | Any, *
         mean_tariff = float(np.mean(h.tariff))
         swap_rev = swap_price(h.swap_kwh_per_swap, mean_tariff, h.swap_service_fee, t.refs).price * n_swaps
     usable = float(sum(min(p.nominal_energy_kwh * p.soh_fraction for p in s.packs) * len(s.packs) for s in h.strings))
-    sl_unit = (float(t.get("stationary_storage_costs", "second_life_acquisition_usd_per_kwh"))
-               + float(t.get("stationary_storage_costs", "second_life_bos_usd_per_kwh"))
-               + (float(t.get("second_life_literature", "repurposing_cost_eur_per_kwh", "low"))
-                  + float(t.get("second_life_literature", "repurposing_cost_eur_per_kwh", "high"))) / 2
-               * float(t.get("ecb_fx", "usd_per_eur")))
+    capital = SecondLifeValue.capital_usd_per_kwh(t)  # the figures the route decision uses
+    sl_unit = capital["acquisition"] + capital["bos"] + capital["repurposing"]
     new_unit = float(t.get("stationary_storage_costs", "new_system_usd_per_kwh"))
     om_frac = float(t.get("stationary_storage_costs", "fixed_om_fraction_of_capex_per_year"))
     om_sl_usd = usable * sl_unit * om_frac
@@ -144,14 +160,7 @@ def hub_economics(result: YearResult, hub: HubPrepared | dict[str, Any] | Any, *
     }
     annual["net_cash"] = (annual["ev_charging_revenue"] + annual["swap_revenue"] + annual["export_revenue"]
                           - annual["import_cost"] - annual["storage_om_cost"])
-    # value of storage: the grid bill without the storage's own flows (other flows as they were) minus the bill
-    net = hr["grid_import_kw"] - hr["grid_export_kw"]
-    without = net + hr["discharge_kw"] - hr["charge_kw"]
-
-    def bill(x: np.ndarray) -> float:
-        return float(np.sum(price * np.clip(x, 0, None) - h.export_price * np.clip(-x, 0, None)) * dt)
-
-    value = bill(without) - bill(net)
+    value = float(np.sum(storage_value_by_step(result, h)))
     dis = tot["discharge_kwh"]
     value_per_kwh = value / dis if dis > 0 else 0.0
     annual["storage_value"] = value * scale
@@ -162,9 +171,22 @@ def hub_economics(result: YearResult, hub: HubPrepared | dict[str, Any] | Any, *
     end = float(t.get("second_life_literature", "second_life_end_soh_fraction"))
     r = float(t.get("batteryloop_assumptions", "route", "discount_rate_fraction"))
     e1 = dis * scale
-    sl_years = min(max_years, (soh0 - end) / fade_year) if fade_year > 0 else max_years
     chems = {p.chemistry for s in h.strings for p in s.packs}
     chem = sorted(chems)[0]
+    # the duty the dispatch imposed, and the years of second life it leaves: the second-life fade model the route
+    # decision uses (circular.second_life), projected from the packs' mean state of health
+    fec_year = float(np.mean(result.pack_fec)) * scale
+    dod = (float(np.sum(result.pack_dod * result.pack_fec) / np.sum(result.pack_fec))
+           if result.pack_dod is not None and float(np.sum(result.pack_fec)) > 0 else h.ageing.degradation.reference_dod_fraction)
+    # the packs' round-trip efficiency (what the dispatch uses), not discharged / charged over the simulated days:
+    # a short run that ends emptier than it began would count stored energy it did not put in
+    rte = float(np.mean([h.ageing.round_trip_efficiency(p) for s in h.strings for p in s.packs]))
+    duty = SecondLifeDuty(fec_per_year=fec_year, dod_fraction=min(1.0, max(dod, 1e-3)),
+                          temperature_c=result.storage_temperature_c, round_trip_efficiency_fraction=max(rte, 1e-3))
+    packs = [p for s in h.strings for p in s.packs]
+    f_ref = float(np.mean([h.ageing.fade_ref(p) for p in packs]))
+    res_pct = float(np.mean([p.resistance_increase_pct for p in packs]))
+    sl_years = float(h.ageing.degradation.project(soh0, f_ref, res_pct, duty, end_soh=end, max_years=max_years).years[0])
     rec = [v for v in recycle_value_usd_per_kwh(chem, t.refs, tracker=t).values() if v is not None]
     rec_per_kwh_nominal = max(rec) if rec else 0.0
     nominal = float(sum(p.nominal_energy_kwh for s in h.strings for p in s.packs))
@@ -200,9 +222,10 @@ def hub_economics(result: YearResult, hub: HubPrepared | dict[str, Any] | Any, *
     co2["total_per_year"] = co2["pv_displaced"] + co2["storage_losses"] + co2["new_cells_avoided_per_year_of_life"]
     overrides = {
         "repurpose_value_usd_per_kwh_delivered": max(0.0, value_per_kwh * usd),
-        "repurpose_cycles_per_year": float(np.mean(result.pack_fec)) * scale,
-        "repurpose_fade_per_year_fraction": max(fade_year, 1e-6),
-        "repurpose_round_trip_efficiency_fraction": min(1.0, dis / tot["charge_kwh"]) if tot["charge_kwh"] > 0 else 0.9,
+        "repurpose_cycles_per_year": duty.fec_per_year,
+        "repurpose_dod_fraction": duty.dod_fraction,
+        "repurpose_temperature_c": duty.temperature_c,
+        "repurpose_round_trip_efficiency_fraction": duty.round_trip_efficiency_fraction,
     }
     return HubEconomics(
         hub=result.hub, days=result.days, currency=result.currency, usd_per_currency=usd,
@@ -218,3 +241,33 @@ def hub_economics(result: YearResult, hub: HubPrepared | dict[str, Any] | Any, *
 def route_overrides(economics: HubEconomics) -> dict[str, float]:
     """Keyword overrides for :meth:`batteryloop.circular.RouteEconomics.from_references`."""
     return dict(economics.route_overrides)
+
+
+def seasonal_economics(config: dict[str, Any], *, method: str = "optimised", weeks: int = 4, days_per_week: int = 7,
+                       first_day: int = 0, grid_country: str = "CN",
+                       references: References | None = None) -> tuple[dict[str, float], list[tuple[YearResult, HubEconomics]]]:
+    """A hub's economics from ``weeks`` weeks spread over the year (one per season by default, starting at
+    ``first_day``), and the second-life duty and value they give the route decision — combined over the weeks:
+    storage value per kWh = Σ value / Σ discharged, cycles a year = the weeks' mean, depth weighted by cycles,
+    the packs' round-trip efficiency. One window of four consecutive weeks sees one season (a
+    winter month at Rotterdam has a third of June's sun): its value per kWh is not the year's."""
+    from .year import simulate_year
+
+    h = prepare_hub(config, references)
+    out = []
+    for w in range(weeks):
+        start = (first_day + w * 365 // weeks) % 365
+        res = simulate_year(h, days=days_per_week, method=method, start_day=start, references=references)
+        out.append((res, hub_economics(res, h, grid_country=grid_country, references=references)))
+    dis = [r.totals["discharge_kwh"] for r, _ in out]
+    value = [e.storage_value_per_kwh_discharged * e.usd_per_currency * d for (_, e), d in zip(out, dis, strict=True)]
+    cycles = [e.route_overrides["repurpose_cycles_per_year"] for _, e in out]
+    dod = [e.route_overrides["repurpose_dod_fraction"] for _, e in out]
+    combined = {
+        "repurpose_value_usd_per_kwh_delivered": max(0.0, sum(value) / sum(dis)) if sum(dis) > 0 else 0.0,
+        "repurpose_cycles_per_year": float(np.mean(cycles)),
+        "repurpose_dod_fraction": float(np.average(dod, weights=cycles)) if sum(cycles) > 0 else float(np.mean(dod)),
+        "repurpose_temperature_c": out[0][1].route_overrides["repurpose_temperature_c"],
+        "repurpose_round_trip_efficiency_fraction": out[0][1].route_overrides["repurpose_round_trip_efficiency_fraction"],
+    }
+    return combined, out

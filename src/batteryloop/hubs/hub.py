@@ -110,6 +110,8 @@ class HubConfig(BaseModel):
     steps_per_hour: int = Field(1, description="1 (hourly), 2 or 4 (15-min)")
     demand_variability_fraction: float = Field(0.10, ge=0, le=0.9)
     initial_soc_fraction: float = Field(0.5, ge=0, le=1)
+    storage_temperature_c: float | None = Field(None, ge=-40, le=80, description="the cells' mean temperature; default: "
+                                                "second_life_degradation.storage_temperature_c (a conditioned enclosure)")
     voll_per_kwh: float | None = Field(None, gt=0, description="penalty per kWh not served; default 10 × the highest tariff")
     start_date: date = Field(date(2026, 1, 1), description="local date of day 0 (PV uses its day of the year)")
     utc_offset_hours: float = Field(8.0, ge=-14, le=14, description="local clock time (tariff hours, PV) minus UTC")

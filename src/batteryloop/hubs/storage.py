@@ -6,9 +6,11 @@ state of health, resistance increase, round-trip efficiency, power. Packs form *
 n × the weakest pack's, its power n × the weakest pack's, so a string should hold packs of similar
 health (:mod:`.assembly` builds them).
 
-Ageing (reference set ``second_life_degradation``; an assumption until a pack's own history is fitted
-by :mod:`batteryloop.health`): capacity fade per full equivalent cycle (FEC)
-``f(s, r) = f_ref(chemistry) · (s_ref / s)^k · (1 + β · r / 100)`` plus a calendar fade per year.
+Ageing: the second-life fade model of :mod:`batteryloop.circular.second_life` (reference set
+``second_life_degradation``; shared with the route decision; an assumption until a pack's own history is
+fitted by :mod:`batteryloop.health`): capacity fade per full equivalent cycle (FEC)
+``f(s, r, DoD, T) = f_ref(chemistry) · (s_ref / s)^k · (1 + β · r / 100) · depth and temperature factors``
+plus a calendar fade per year at the storage temperature.
 
 Degradation cost per kWh of throughput (the dispatch's price of wear): one kWh through a string of n
 packs is 1/n kWh through each pack, i.e. 1/(n · C_p · s_p) FEC of pack p, costing
@@ -27,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..circular.chemistry import parse_chemistry
 from ..circular.errors import CircularInputError
+from ..circular.second_life import SecondLifeDegradation, SecondLifeValue
 from ..reference import References, Tracker
 from .errors import HubInputError
 from ..reference import hub_references
@@ -143,15 +146,12 @@ def fade_from_history(cycles: Any, capacity_ah: Any, *, rated_capacity_ah: float
 
 
 class AgeingModel(BaseModel):
-    """The fade model's parameters, read once from the reference sets."""
+    """The hub's view of the second-life fade model (:mod:`batteryloop.circular.second_life`, shared with the
+    route decision), plus what a hub needs besides: power, efficiency, SoC window, replacement value."""
 
     model_config = ConfigDict(frozen=True)
 
-    fade_per_fec_at_ref: dict[str, float]
-    reference_soh_fraction: float
-    soh_exponent: float
-    resistance_weight: float
-    calendar_fade_per_year_fraction: float
+    degradation: SecondLifeDegradation
     default_c_rate_per_h: float
     default_round_trip_efficiency_fraction: float
     min_soc_fraction: float
@@ -162,34 +162,37 @@ class AgeingModel(BaseModel):
     def from_references(cls, references: References | None = None, tracker: Tracker | None = None) -> AgeingModel:
         t = tracker or hub_references(references).tracker()
         s = "second_life_degradation"
-        lo = float(t.get("second_life_literature", "repurposing_cost_eur_per_kwh", "low"))
-        hi = float(t.get("second_life_literature", "repurposing_cost_eur_per_kwh", "high"))
-        repurpose = (lo + hi) / 2 * float(t.get("ecb_fx", "usd_per_eur"))
-        v = (float(t.get("stationary_storage_costs", "second_life_acquisition_usd_per_kwh"))
-             + float(t.get("stationary_storage_costs", "second_life_bos_usd_per_kwh")) + repurpose)
+        cap = SecondLifeValue.capital_usd_per_kwh(t)
         return cls(
-            fade_per_fec_at_ref={k: float(x) for k, x in t.table(s, "fade_per_fec_at_ref_fraction").items()},
-            reference_soh_fraction=float(t.get(s, "reference_soh_fraction")),
-            soh_exponent=float(t.get(s, "soh_exponent")),
-            resistance_weight=float(t.get(s, "resistance_weight")),
-            calendar_fade_per_year_fraction=float(t.get(s, "calendar_fade_per_year_fraction")),
+            degradation=SecondLifeDegradation.from_references(tracker=t),
             default_c_rate_per_h=float(t.get(s, "default_c_rate_per_h")),
             default_round_trip_efficiency_fraction=float(t.get(s, "default_round_trip_efficiency_fraction")),
             min_soc_fraction=float(t.get(s, "min_soc_fraction")),
             max_soc_fraction=float(t.get(s, "max_soc_fraction")),
-            replacement_usd_per_kwh=v,
+            replacement_usd_per_kwh=cap["acquisition"] + cap["bos"] + cap["repurposing"],
         )
 
-    def fade_per_fec(self, pack: Pack, soh_fraction: float | None = None) -> float:
-        """Capacity fade (fraction of nominal) per full equivalent cycle at state of health ``soh``."""
+    @property
+    def calendar_fade_per_year_fraction(self) -> float:
+        return self.degradation.calendar_fade_per_year_fraction
+
+    def fade_ref(self, pack: Pack) -> float:
+        try:
+            return self.degradation.fade_ref(pack.chemistry)
+        except CircularInputError as exc:
+            raise HubInputError("chemistry", pack.chemistry, exc.rule) from None
+
+    def fade_per_fec(self, pack: Pack, soh_fraction: float | None = None, *, dod_fraction: float | None = None,
+                     temperature_c: float | None = None) -> float:
+        """Capacity fade (fraction of nominal) per full equivalent cycle at state of health ``soh``, at a cycle
+        depth and temperature (default: the model's reference depth, the storage temperature)."""
         s = max(soh_fraction if soh_fraction is not None else pack.soh_fraction, 0.05)
+        d = self.degradation
         if pack.measured_fade_per_fec is not None:  # the pack's own history, steepening as it weakens
-            return pack.measured_fade_per_fec * (pack.soh_fraction / s) ** self.soh_exponent
-        fam = chemistry_family(pack.chemistry)
-        if fam not in self.fade_per_fec_at_ref:
-            raise HubInputError("chemistry", pack.chemistry, f"no fade rate for family {fam} in second_life_degradation; add one by override")
-        return (self.fade_per_fec_at_ref[fam] * (self.reference_soh_fraction / s) ** self.soh_exponent
-                * (1 + self.resistance_weight * pack.resistance_increase_pct / 100.0))
+            dod = d.reference_dod_fraction if dod_fraction is None else dod_fraction
+            temp = d.storage_temperature_c if temperature_c is None else temperature_c
+            return float(pack.measured_fade_per_fec * (pack.soh_fraction / s) ** d.soh_exponent * d.duty_factor(dod, temp))
+        return float(d.fade_per_fec(s, self.fade_ref(pack), pack.resistance_increase_pct, dod_fraction, temperature_c))
 
     def round_trip_efficiency(self, pack: Pack) -> float:
         return pack.round_trip_efficiency_fraction or self.default_round_trip_efficiency_fraction

@@ -3,7 +3,9 @@
 Each day: weather and demand factors (seeded, identical for every method: common random numbers), the
 day's inputs from the strings' current health, a dispatch (``optimised`` by HiGHS or ``rule_based``),
 then every pack ages by its share of its string's throughput (full equivalent cycles × its fade rate at
-its current health) plus calendar fade. A pack below the end of second life (``second_life_literature``:
+its current health, at the depth of its string's cycling that day and the storage temperature: the
+second-life fade model of :mod:`batteryloop.circular.second_life`, shared with the route decision) plus
+calendar fade. A pack below the end of second life (``second_life_literature``:
 60 %) retires and takes its string out of service. The result keeps hourly series (for the dashboard's
 stack plot), daily per-pack states of health, and the year's totals and costs.
 """
@@ -47,6 +49,8 @@ class YearResult:
     totals: dict[str, float]
     solve_s: float
     references: list[ReferenceValue] = field(default_factory=list)
+    pack_dod: np.ndarray | None = None  # mean depth of each pack's cycles (weighted by cycles)
+    storage_temperature_c: float = 25.0
 
     start_date: date = date(2026, 1, 1)
     utc_offset_hours: float = 0.0
@@ -109,7 +113,11 @@ def simulate_year(config: HubConfig | dict[str, Any] | HubPrepared, *, days: int
     soh_daily = np.zeros((P, days + 1))
     soh_daily[:, 0] = [state.pack_soh[p.pack_id] for p in packs]
     fec = np.zeros(P)
+    dod_fec = np.zeros(P)  # Σ depth × cycles: the cycles' mean depth per pack
     thr = np.zeros(P)
+    deg = hub.ageing.degradation
+    temp = deg.storage_temperature_c if c.storage_temperature_c is None else float(c.storage_temperature_c)
+    cal = float(deg.calendar_per_year(temp)) / 365.0
     retired: list[int | None] = [None] * P
     T, dt = hub.steps, hub.dt_h
     hourly = {k: np.zeros(days * T) for k in HOURLY} if keep_hourly else {}
@@ -159,9 +167,12 @@ def simulate_year(config: HubConfig | dict[str, Any] | HubPrepared, *, days: int
         tot["swap_kwh"] += float(s.swap_kw.sum() * dt)
         tot["unserved_kwh"] += float(s.unserved_kw.sum() * dt)
         tot["peak_import_kw"] = max(tot["peak_import_kw"], float(s.grid_import_kw.max()))
-        # ageing
+        # ageing (the second-life fade model shared with the route decision): each pack by its share of its
+        # string's throughput, at the depth of the string's cycling that day and the storage temperature
         string_thr = s.throughput_kwh(dt)
-        cal = hub.ageing.calendar_fade_per_year_fraction / 365.0
+        soc = np.concatenate([inp.e_init_kwh[:, None], s.soc_kwh], axis=1)
+        energy = np.where(inp.energy_kwh > 0, inp.energy_kwh, 1.0)
+        string_dod = np.clip((soc.max(axis=1) - soc.min(axis=1)) / energy, 1e-3, 1.0)
         for i, p in enumerate(packs):
             soh = state.pack_soh[p.pack_id]
             if p.pack_id in state.retired:
@@ -171,7 +182,9 @@ def simulate_year(config: HubConfig | dict[str, Any] | HubPrepared, *, days: int
             f = share / (p.nominal_energy_kwh * soh)
             fec[i] += f
             thr[i] += share
-            soh = soh - hub.ageing.fade_per_fec(p, soh) * f - cal
+            dod = float(string_dod[pack_string[i]])
+            dod_fec[i] += dod * f
+            soh = soh - hub.ageing.fade_per_fec(p, soh, dod_fraction=dod, temperature_c=temp) * f - cal
             if soh < end_soh:
                 retired[i] = d
                 state.retired.add(p.pack_id)
@@ -189,6 +202,8 @@ def simulate_year(config: HubConfig | dict[str, Any] | HubPrepared, *, days: int
         hub=c.name, method=method, days=days, dt_h=dt, currency=hub.currency, usd_per_currency=hub.usd_per_currency,
         hourly=hourly, daily=daily, pack_ids=[p.pack_id for p in packs], pack_passport_ids=[p.passport_id for p in packs],
         soh_start=soh_daily[:, 0].copy(), soh_daily=soh_daily, pack_fec=fec, pack_throughput_kwh=thr,
+        pack_dod=np.where(fec > 0, dod_fec / np.where(fec > 0, fec, 1.0), deg.reference_dod_fraction),
+        storage_temperature_c=temp,
         pack_retired_day=retired, totals=totals, solve_s=solve_s, references=t.used(),
         start_date=c.start_date + timedelta(days=start_day), utc_offset_hours=c.utc_offset_hours,
     )

@@ -111,6 +111,11 @@ def _check_writable(rec: PassportRecord, caller: Caller, action: str = "passport
 _VERSION_COLUMNS = ("owner_id", "status", "successor_id", "version", "hash", "data", "updated_at")
 
 
+# the default serial number of a successor passport: the predecessor's, with a suffix that says which
+# operation made it (both operations start with "re": their first two letters would not tell them apart)
+_SUCCESSOR_SUFFIX = {StatusEvent.REPURPOSE: "RP", StatusEvent.REMANUFACTURE: "RM"}
+
+
 class PassportService:
     def __init__(self, store: Store, *, base_url: str, issuing_agency_code: str,
                  accepted_issuing_agency_codes: Iterable[str] = ()) -> None:
@@ -569,7 +574,7 @@ class PassportService:
                                   "none; sign in as the participant that operates the new passport", [{
                                       "field": "caller", "rule": "participant", "value": None,
                                       "message": "caller: the economic operator of the new passport"}])
-            serial = new_serial_number or f"{rec.data['serial_number']}-{event.value[:2].upper()}"
+            serial = new_serial_number or f"{rec.data['serial_number']}-{_SUCCESSOR_SUFFIX[event]}"
             new = {k: v for k, v in rec.data.items() if k in ("manufacture_date", "manufacture_country",
                                                               "manufacture_site", "mass_kg", "putting_into_service_date",
                                                               "state_of_health", "usage")}

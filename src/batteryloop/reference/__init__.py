@@ -64,6 +64,7 @@ def default_sets() -> list[ReferenceSet]:
         grid_factors,
         hub_sites,
         ipcc_2006,
+        korea_battery_rules,
         lmfp_estimate,
         nio_baas,
         pv_clear_sky,
@@ -99,6 +100,7 @@ def default_sets() -> list[ReferenceSet]:
             second_life_degradation,
             first_life_fade,
             vehicle_usage,
+            korea_battery_rules,
             batteryloop_assumptions,
         )
     ]

@@ -10,7 +10,8 @@ flagged ``verified: false``.
   LCA databases give; replace with your database's factors).
 - ``distribution``: transport of a pack from plant to vehicle assembly (distance and truck factor).
 - ``route``: economics of the end-of-life routes (re-use, remanufacture, repurpose): thresholds on state
-  of health, prices as fractions of a new pack, costs, second-life duty.
+  of health, prices as fractions of a new pack, costs, and the second-life duty (cycles a year, depth,
+  temperature, efficiency) and storage value per kWh discharged used until a hub has measured them.
 - ``recycling_grid_country``: where recycling energy is drawn if the caller does not say.
 - ``pack_hardware_fraction``: what a pack's hardware (its mass outside the cells: BatPaC 5.0's pack mass
   minus cell mass, ``batpac_5``) is made of, as shares of that mass, per pack design. BatPaC's default
@@ -85,12 +86,14 @@ SET = ReferenceSet(
             "remanufacture_cell_cost_fraction_of_new": 0.75,
             "remanufacture_years": 6.0,
             "repurpose_min_soh_fraction": 0.65,
-            "repurpose_fade_per_year_fraction": 0.02,
             "repurpose_max_years": 10.0,
+            # the second-life duty and value when no hub has measured them (a hub's year replaces them:
+            # hubs.economics.route_overrides); fade, capital and O&M come from circular.second_life
             "repurpose_cycles_per_year": 300.0,
+            "repurpose_dod_fraction": 0.85,
+            "repurpose_temperature_c": 25.0,
             "repurpose_round_trip_efficiency_fraction": 0.90,
             "repurpose_value_usd_per_kwh_delivered": 0.06,
-            "repurpose_opex_usd_per_kwh_year": 2.0,
             "discount_rate_fraction": 0.08,
         },
         "pilot": {

@@ -81,6 +81,8 @@ def _later(t: dt.datetime, days: float) -> Clock:
     return Clock(t + dt.timedelta(days=days), random.Random(int(t.timestamp() * 1000) + int(days * 24)))
 
 
+KR_COLLECTION_SITE = {pilot.KR_LOCAL_DAEGU: "Daegu used-battery collection centre",
+                      pilot.KR_LOCAL_JEJU: "Jeju used-battery collection centre"}
 DISMANTLER_SITE = {pilot.DISMANTLER_EU: ("BE", "Antwerp dismantling"), pilot.DISMANTLER_KR: ("KR", "Daegu dismantling")}
 # the pilot's recyclers run hydrometallurgical plants: the other recycling processes are not on offer
 # (the route options and their operators: circular/route_options.py; the pilot acts on each route's kind below)
@@ -176,8 +178,14 @@ class PilotRun:
         self.fade = FadeModel.from_references(self.t)
         from ..circular.routes import RouteEconomics
 
+        from ..circular.second_life import SecondLifeDegradation
+
         self.route_econ = RouteEconomics.from_references(self.refs, self.t)
-        self.sl_cycles: dict[str, float] = {}
+        self.sl_degradation = SecondLifeDegradation.from_references(self.refs, self.t)
+        # region → the second-life duty and value its hub measured (hubs.economics.route_overrides): the route
+        # decision values repurposing with them and the packs in second life age by them (circular.second_life)
+        self.sl_econ: dict[str, dict[str, float]] = {}
+        self.sl_econ_source: dict[str, str] = {}
         self._rec_value: dict[str, float] = {}  # region → a hub pack's cycles per year, from last year's hub
         self.progress = progress or (lambda task, done, total: None)
         parts = pilot.PARTICIPANTS + pilot.LOOP_PARTICIPANTS
@@ -379,10 +387,11 @@ class PilotRun:
         first = float(self.t.get("batteryloop_assumptions", "pilot", "first_year_in_service_fraction"))
         year_fraction = np.where(f.made[active] == year, first, 1.0)  # built this year: in service from April
         fec_year = np.zeros(len(active))
+        second = f.state[active] == STATE_SECOND_LIFE
         for j, i in enumerate(active):
             m = self.models[f.model[i]]
-            if f.state[i] == STATE_SECOND_LIFE:  # the duty of last year's hub simulation (a default before)
-                fec_year[j] = self.sl_cycles.get(f.region[i], sl_cycles) * self.rng.uniform(0.9, 1.1)
+            if f.state[i] == STATE_SECOND_LIFE:  # the duty of the region's hub (circular.second_life)
+                fec_year[j] = self.sl_econ.get(f.region[i], {}).get("repurpose_cycles_per_year", sl_cycles) * self.rng.uniform(0.9, 1.1)
             else:
                 u = f.usage[i]
                 dist = km[u] * max(0.2, self.rng.gauss(1.0, spread[u]))
@@ -390,8 +399,18 @@ class PilotRun:
         fec_year *= year_fraction
         f.fec[active] += fec_year
         f.age[active] += year_fraction
-        f.soh[active] = np.clip(self.fade.soh_pct(f.fec[active], f.age[active], f.k_eff[active], f.cal_eff[active])
-                                + f.offset[active], 0.0, 100.0)
+        first_life = active[~second]
+        f.soh[first_life] = np.clip(self.fade.soh_pct(f.fec[first_life], f.age[first_life], f.k_eff[first_life],
+                                                      f.cal_eff[first_life]) + f.offset[first_life], 0.0, 100.0)
+        # packs in second life age by the second-life fade model at their hub's duty — the model the route decision
+        # projected when it sent them there (one model: circular.second_life)
+        for j in np.flatnonzero(second):
+            i = active[j]
+            duty = self._sl_duty(f.region[i], fec_year[j] / year_fraction[j])
+            s = float(f.soh[i]) / 100
+            r = max(0.0, 100.0 - float(f.soh[i])) * self.fade.resistance_pct_per_pct_loss
+            f_ref = self.sl_degradation.fade_ref(self.models[f.model[i]]["chemistry"])
+            f.soh[i] = float(np.clip(100 * self.sl_degradation.advance(s, float(year_fraction[j]), f_ref, r, duty), 0.0, 100.0))
         when = dt.datetime(year, 12, 1, 3, tzinfo=dt.UTC)
         patches: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)  # operator → passport → patch
         clock = Clock(when, self.rng)
@@ -573,12 +592,13 @@ class PilotRun:
         t0 = time.perf_counter()
         decisions: dict[int, dict[str, Any]] = {}
         for region, (dismantler, _, _, _) in REGION_ACTORS.items():
+            econ = self._sl_economics(region, year)
             for group, routes in ((routed, HYDRO_ONLY), (sl_done, RECYCLE_ONLY)):
                 mine = [i for i in group if f.region[i] == region]
                 for start in range(0, len(mine), 1000):
                     part = mine[start:start + 1000]
                     out = self.s.circular.pack_routes([f.passport[i] for i in part], self.callers[dismantler],
-                                                      grade_routes=routes, references=self.refs)
+                                                      grade_routes=routes, references=self.refs, economics=econ)
                     decisions.update(zip(part, out, strict=True))
         self.timings["decisions"] += time.perf_counter() - t0
         counts: Counter[str] = Counter()
@@ -627,6 +647,9 @@ class PilotRun:
             if kind == "repurpose":  # the integrator's value comes year by year from its hub (second_life_year)
                 self.cash[(year, ROUTE_OPERATOR[kind], "pack purchase")] -= paid
                 self.cash[(year, ROUTE_OPERATOR[kind], "repurposing")] -= rated_kwh * self.route_econ.repurpose_cost_usd_per_kwh
+                # the storage the pack goes into: racks, converter, EMS per usable kWh (what the route priced)
+                self.cash[(year, ROUTE_OPERATOR[kind], "balance of system")] -= (
+                    rated_kwh * float(f.soh[i]) / 100 * self.route_econ.repurpose_bos_usd_per_kwh)
             else:
                 self.cash[(year, ROUTE_OPERATOR[kind], kind)] += value - paid
             if not second:  # producer responsibility: the automaker pays the take-back of its packs
@@ -635,7 +658,8 @@ class PilotRun:
             self.decisions.append({"year": year, "pack": pid, "model": f.model[i], "usage": f.usage[i], "region": f.region[i],
                                    "life": "second" if second else "first",
                                    "soh_pct": round(float(f.soh[i]), 2), "grade": d["grade"], "route": route,
-                                   "npv_usd": round(value, 2)})
+                                   "npv_usd": round(value, 2), "paid_usd": round(paid, 2), "seller": seller,
+                                   "capacity_kwh": rated_kwh})
             after = _later(removed[i], COLLECTION_DAYS + 2)  # the day after the intake test
             arrived = _later(removed[i], COLLECTION_DAYS + 3)  # a shipment's next day: the pack is there
             if kind == "reuse":
@@ -681,6 +705,39 @@ class PilotRun:
         self.recovered_by_year.append({"year": year, **{el: round(self.chain.recovered_kg[el] - rec_before[el], 3)
                                                         for el in rec_before}})
         self.routes_by_year.append({"year": year, **counts})
+
+    def _sl_duty(self, region: str, fec_per_year: float) -> Any:
+        from ..circular.second_life import SecondLifeDuty
+
+        e = {**self.route_econ.model_dump(), **self.sl_econ.get(region, {})}
+        return SecondLifeDuty(fec_per_year=fec_per_year, dod_fraction=e["repurpose_dod_fraction"],
+                              temperature_c=e["repurpose_temperature_c"],
+                              round_trip_efficiency_fraction=e["repurpose_round_trip_efficiency_fraction"])
+
+    def _sl_economics(self, region: str, year: int) -> dict[str, float]:
+        """The region's second-life duty and value for the route decision: what its hub measured last, or — before
+        the region has a hub — a reference hub at the integrator's site (the site's tariff and sun) with a dozen
+        packs of the pilot's models at a typical retirement state of health, simulated as the hubs are."""
+        if region not in self.sl_econ:
+            self.sl_econ[region] = self._reference_hub(region, year)
+            self.sl_econ_source[region] = f"reference hub at {HUB_SITE[region]} ({year})"
+        return self.sl_econ[region]
+
+    def _reference_hub(self, region: str, year: int) -> dict[str, float]:
+        from ..hubs.economics import seasonal_economics
+        from ..hubs.service import DEMO_TEMPLATE, _merge
+        from ..hubs.sites import site_template
+
+        t0 = time.perf_counter()
+        strings = [{"string_id": f"ref-{mid}", "packs": [
+            {"pack_id": f"ref-{mid}-{k}", "chemistry": m["chemistry"], "nominal_energy_kwh": float(m["rated_energy_kwh"]),
+             "soh_fraction": 0.72} for k in range(4)]} for mid, m in sorted(self.models.items())]
+        cfg = _merge(_merge(DEMO_TEMPLATE, site_template(HUB_SITE[region], references=self.refs)),
+                     {"name": f"reference hub {HUB_SITE[region]}", "start_date": f"{year}-01-01", "strings": strings})
+        overrides, _ = seasonal_economics(cfg, method="optimised", first_day=(self.cfg.seed + 37 * (year - self.cfg.start_year)) % 91,
+                                          grid_country=REGION_ACTORS[region][3][0], references=self.refs)
+        self.timings["second life hubs"] += time.perf_counter() - t0
+        return overrides
 
     def _recycle_value_usd(self, model_id: str) -> float:
         """What recycling a pack of the model earns (the best process's value, as the route model counts it)."""
@@ -732,6 +789,17 @@ class PilotRun:
         f = self.fleet
         dismantler = REGION_ACTORS[f.region[i]][0]
         dc, ds = DISMANTLER_SITE[dismantler]
+        if f.region[i] == "KR":  # in Korea the local government collects the used pack, then hands it on
+            gov = pilot.KR_LOCAL_JEJU if f.holder[i] == pilot.SECOND_LIFE_KR else pilot.KR_LOCAL_DAEGU
+            site = KR_COLLECTION_SITE[gov]
+            self.sign({"id": f"{f.ledger_id[i]}-collect-gov-{year}", "kind": "collection", "actor": f.holder[i],
+                       "occurred_at": clock(), "place": {"country": "KR", "site": site}, "subjects": [f.ledger_id[i]],
+                       "data": {"origin": {"country": f.country[i], "site": "workshop"},
+                                "destination": {"country": "KR", "site": site},
+                                "countries_crossed": sorted({f.country[i], "KR"}) if f.country[i] != "KR" else [],
+                                "to_holder": gov}})
+            f.holder[i] = gov
+            f.country[i] = "KR"
         crossed = sorted({f.country[i], dc}) if f.country[i] != dc else []
         # the holder hands the pack over to the collecting dismantler (custody moves only by its holder's signature)
         self.sign({"id": f"{f.ledger_id[i]}-collect-{year}", "kind": "collection", "actor": f.holder[i],
@@ -780,9 +848,9 @@ class PilotRun:
         """Each integrator runs a city storage hub with solar from its repurposed packs (the hubs service: plan from
         the passports, grade, assemble strings, simulate four representative weeks, annual economics). Packs beyond
         the hub's size are taken to earn the same per kWh in the integrator's other hubs."""
-        from ..hubs.economics import hub_economics
+        from ..hubs.economics import seasonal_economics
+        from ..hubs.ledger import park_year
         from ..hubs.service import plan_from_passports
-        from ..hubs.year import simulate_year
 
         f = self.fleet
         max_packs = int(self.t.get("batteryloop_assumptions", "pilot", "max_packs_per_hub"))
@@ -804,30 +872,48 @@ class PilotRun:
                 row["note"] = "no balanced string could be assembled from these packs"
                 continue
             cfg = plan["configs"][0]
-            res = simulate_year(cfg, days=28, method="rule_based",
-                                start_day=(self.cfg.seed + 37 * (year - self.cfg.start_year)) % 300)
-            econ = hub_economics(res, cfg, grid_country=hub[0])
+            # four weeks, one in each season (one window of four weeks sees one season's sun and prices)
+            overrides, weeks = seasonal_economics(cfg, method="optimised", grid_country=hub[0],
+                                                  first_day=(self.cfg.seed + 37 * (year - self.cfg.start_year)) % 91)
+            res, econ = weeks[0]
+            annual_usd = {k: float(np.mean([e.annual_usd[k] for _, e in weeks])) for k in econ.annual_usd}
+            co2 = {k: float(np.mean([e.co2_kg_per_year[k] for _, e in weeks])) for k in econ.co2_kg_per_year}
+            totals = {k: float(np.sum([r.totals[k] for r, _ in weeks])) for k in ("pv_used_kwh", "discharge_kwh")}
+            sim_days = sum(r.days for r, _ in weeks)
             hub_kwh = float(econ.lcos["second_life"].usable_energy_kwh)
             factor = kwh / hub_kwh if hub_kwh > 0 else 0.0
             # what the packs earn: the storage's value in the hub (against the same hub without storage) less
             # its upkeep; the hub's PV, chargers and swap station are not the packs' doing
-            net = (float(econ.annual_usd["storage_value"]) - float(econ.annual_usd["storage_om_cost"])) * factor
+            net = (annual_usd["storage_value"] - annual_usd["storage_om_cost"]) * factor
             self.cash[(year, "second-life integrator", "hub storage value")] += net
-            cycles = float(econ.route_overrides["repurpose_cycles_per_year"])
-            self.sl_cycles[region] = cycles
-            scale = 365 / res.days
+            cycles = float(overrides["repurpose_cycles_per_year"])
+            # what this hub measured becomes the region's second-life duty and value: next year's route decisions
+            # and the packs' ageing use it (one model, circular.second_life)
+            self.sl_econ[region] = dict(overrides)
+            self.sl_econ_source[region] = f"{hub[1]}, {year}"
+            scale = 365 / sim_days
+            park: dict[str, float] = {}
+            for r_, _ in weeks:
+                for k, v in park_year(r_).items():
+                    park[k] = park.get(k, 0.0) + v
+            park = {k: round(v * scale, 1) for k, v in park.items()}
             row.update({"hub_packs": len([p for s_ in cfg["strings"] for p in s_["packs"]]) if "strings" in cfg else None,
                         "strings": len(cfg.get("strings", [])), "excluded": len(plan["excluded"]),
                         "hub_usable_kwh": round(hub_kwh, 1), "scale_to_all_packs": round(factor, 3),
-                        "hub_pv_used_kwh": round(res.totals["pv_used_kwh"] * scale, 1),
-                        "hub_net_cash_usd": round(float(econ.annual_usd["net_cash"]), 2),
-                        "energy_delivered_kwh": round(res.totals["discharge_kwh"] * scale * factor, 1),
+                        "hub_pv_used_kwh": round(totals["pv_used_kwh"] * scale, 1),
+                        "hub_net_cash_usd": round(annual_usd["net_cash"], 2),
+                        "energy_delivered_kwh": round(totals["discharge_kwh"] * scale * factor, 1),
                         "storage_net_value_usd": round(net, 2),
                         # the packs' own CO2 effect: new cells avoided less storage losses (the PV is the hub's)
-                        "co2_avoided_kg": round((float(econ.co2_kg_per_year["new_cells_avoided_per_year_of_life"])
-                                                 + float(econ.co2_kg_per_year["storage_losses"])) * factor, 1),
-                        "lcos_usd_per_kwh": {k: round(v.lcos_usd_per_kwh, 4) for k, v in econ.lcos.items()},
-                        "cycles_per_year": round(cycles, 1), "tariffs": f"{res.currency} time-of-use (reference set)"})
+                        "co2_avoided_kg": round((co2["new_cells_avoided_per_year_of_life"] + co2["storage_losses"]) * factor, 1),
+                        "lcos_usd_per_kwh": {k: round(float(np.mean([e.lcos[k].lcos_usd_per_kwh for _, e in weeks])), 4)
+                                             for k in econ.lcos},
+                        "cycles_per_year": round(cycles, 1), "tariffs": f"{res.currency} time-of-use (reference set)",
+                        "simulated_days": sim_days,
+                        "second_life_duty_and_value": {k: round(float(v), 4) for k, v in overrides.items()},
+                        # the hub's park over the four weeks, scaled to a year, for its zero-carbon ledger
+                        # (hubs.ledger; the dashboard's /zero-carbon page)
+                        "park": {"country": hub[0], **park}})
         self.timings["second life hubs"] += time.perf_counter() - t0
         self.second_life_by_year.append(out)
 

@@ -36,6 +36,12 @@ SECOND_LIFE_EU = "BPNL000000000SL8"
 SECOND_LIFE_KR = "607-86-00033"
 CAM_JP = "BPNL000000000CJ1"
 CAM_CN = "BPNL000000000CC2"
+# the Korean government in Kia's Korean pilot (issue 18): the Ministry of Environment as authority and local
+# governments collecting used packs (REFERENCE.md is silent on both roles: reference korea_battery_rules);
+# the business numbers are fictitious (83: the middle code Korean numbers give public bodies), with valid check digits
+KR_MINISTRY = "108-83-00006"
+KR_LOCAL_DAEGU = "616-83-00002"
+KR_LOCAL_JEJU = "138-83-00007"
 
 PARTICIPANTS: list[dict[str, Any]] = [
     {"id": AUTOMAKER, "name": "EuroMotors AG", "country": "DE", "roles": ["manufacturer"]},
@@ -58,6 +64,12 @@ LOOP_PARTICIPANTS: list[dict[str, Any]] = [
     {"id": SECOND_LIFE_KR, "name": "Jeju Solar Storage Co.", "country": "KR", "roles": ["second_life_operator"]},
     {"id": CAM_JP, "name": "Sakura Cathode Materials", "country": "JP", "roles": ["supplier"]},
     {"id": CAM_CN, "name": "Jade Cathode Materials", "country": "CN", "roles": ["supplier"]},
+    {"id": KR_MINISTRY, "name": "Ministry of Environment (Republic of Korea)", "country": "KR", "roles": ["authority"]},
+    # local governments collect used packs: the platform's waste-handling role (the dismantlers' too)
+    {"id": KR_LOCAL_DAEGU, "name": "Daegu Metropolitan City, used EV battery collection", "country": "KR",
+     "roles": ["recycler"]},
+    {"id": KR_LOCAL_JEJU, "name": "Jeju Special Self-Governing Province, used EV battery collection", "country": "KR",
+     "roles": ["recycler"]},
 ]
 """Participants the pilot simulator adds to the consortium (registered by ``batteryloop demo``)."""
 

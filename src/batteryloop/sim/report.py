@@ -85,6 +85,87 @@ def decision_groups(decisions: list[dict[str, Any]]) -> dict[str, Any]:
     return {"rows": rows, "soh_by_route": quart}
 
 
+RESIDUAL_FIELDS = ("year", "grade", "packs", "capacity_kwh", "mean_soh_pct", "residual_value_usd",
+                   "residual_value_usd_per_kwh", "residual_share_of_new_fraction", "paid_usd", "paid_usd_per_kwh",
+                   "paid_share_of_value_fraction")
+
+
+def residual_value_by_grade(decisions: list[dict[str, Any]], *, region: str | None = None, life: str = "first",
+                            new_pack_price_usd_per_kwh: float) -> dict[str, Any]:
+    """The residual value of retired packs by grade and year, beside what buyers paid for them (Kia's question in
+    its Korean pilot: what is a retired pack worth?).
+
+    For each year and intake grade (``health.grading``) of the packs retired from their ``life`` (first: from a
+    vehicle) in ``region`` (``None``: every region): the packs and their kWh, the mean state of health, the
+    **residual value** — what the route decision booked for the pack (its best route's value, the recycling at the
+    end of a re-use or remanufacture left out: ``npv_usd`` of the decisions) — in total, per kWh and as a share of
+    a new pack (kWh × ``new_pack_price_usd_per_kwh``), and **what buyers paid**: the route operator's price to the
+    seller in the pilot's own sales (``paid_usd``). Decisions without a price (runs before this field) count in
+    the value but not in the paid columns."""
+    rows: dict[tuple[int, str], dict[str, Any]] = {}
+    for d in decisions:
+        if d.get("life", "first") != life or (region is not None and d.get("region") != region):
+            continue
+        key = (int(d["year"]), str(d.get("grade")))
+        r = rows.setdefault(key, {"year": key[0], "grade": key[1], "packs": 0, "capacity_kwh": 0.0, "soh_sum": 0.0,
+                                  "residual_value_usd": 0.0, "paid_usd": 0.0, "paid_packs": 0, "value_of_paid": 0.0,
+                                  "kwh_of_paid": 0.0})
+        kwh = float(d.get("capacity_kwh") or 0.0)
+        r["packs"] += 1
+        r["capacity_kwh"] += kwh
+        r["soh_sum"] += float(d["soh_pct"])
+        r["residual_value_usd"] += float(d["npv_usd"])
+        if d.get("paid_usd") is not None:
+            r["paid_usd"] += float(d["paid_usd"])
+            r["paid_packs"] += 1
+            r["value_of_paid"] += float(d["npv_usd"])
+            r["kwh_of_paid"] += kwh
+    out = []
+    for key in sorted(rows):
+        r = rows[key]
+        kwh = r["capacity_kwh"]
+        out.append({
+            "year": r["year"], "grade": r["grade"], "packs": r["packs"], "capacity_kwh": round(kwh, 1),
+            "mean_soh_pct": round(r["soh_sum"] / r["packs"], 2),
+            "residual_value_usd": round(r["residual_value_usd"], 2),
+            "residual_value_usd_per_kwh": round(r["residual_value_usd"] / kwh, 4) if kwh else None,
+            "residual_share_of_new_fraction": round(r["residual_value_usd"] / (kwh * new_pack_price_usd_per_kwh), 4)
+            if kwh and new_pack_price_usd_per_kwh else None,
+            "paid_usd": round(r["paid_usd"], 2) if r["paid_packs"] else None,
+            "paid_usd_per_kwh": round(r["paid_usd"] / r["kwh_of_paid"], 4) if r["kwh_of_paid"] else None,
+            "paid_share_of_value_fraction": round(r["paid_usd"] / r["value_of_paid"], 4) if r["value_of_paid"] else None,
+        })
+    return {"region": region, "life": life, "new_pack_price_usd_per_kwh": new_pack_price_usd_per_kwh,
+            "fields": list(RESIDUAL_FIELDS), "rows": out,
+            "grades": sorted({r["grade"] for r in out}), "years": sorted({r["year"] for r in out})}
+
+
+def residual_value_csv(table: dict[str, Any]) -> str:
+    """:func:`residual_value_by_grade` as CSV (one row per year and grade)."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(RESIDUAL_FIELDS), lineterminator="\n")
+    w.writeheader()
+    for r in table["rows"]:
+        w.writerow({k: ("" if r.get(k) is None else r[k]) for k in RESIDUAL_FIELDS})
+    return buf.getvalue()
+
+
+def residual_value_of(report: dict[str, Any], region: str | None = None) -> dict[str, Any]:
+    """The residual-value table of a stored pilot report for a region (``None``: all; ``KR``, ``EU``), for the
+    API, the CLI and the page. A run without the table (older runs) or an unknown region is NotFound."""
+    by_region = (report.get("residual_value") or {}).get("by_region") or {}
+    key = region or "all"
+    if key not in by_region:
+        from ..errors import NotFound
+
+        raise NotFound(f"this pilot run has no residual-value table for region {key!r}; known: "
+                       f"{', '.join(sorted(by_region)) or 'none (a run before residual values were reported)'}")
+    return by_region[key]
+
+
 def _cash_table(run: Any) -> list[dict[str, Any]]:
     return [{"year": y, "participant_type": who, "item": what, "usd": round(v, 2)}
             for (y, who, what), v in sorted(run.cash.items()) if abs(v) > 0.005]
@@ -167,6 +248,13 @@ def build_report(run: Any, duration_s: float) -> dict[str, Any]:
         "decisions_sample": _sample_by_year(run.decisions, 40),
         "decision_groups": decision_groups(run.decisions),
         "cash_flows": cash,
+        "residual_value": {
+            "new_pack_price_usd_per_kwh": run.route_econ.new_pack_price_usd_per_kwh,
+            "by_region": {key: residual_value_by_grade(run.decisions, region=reg,
+                                                       new_pack_price_usd_per_kwh=run.route_econ.new_pack_price_usd_per_kwh)
+                          for key, reg in (("all", None), ("KR", "KR"), ("EU", "EU"))}},
+        "second_life_economics": {region: {"source": run.sl_econ_source.get(region), "route_overrides": econ}
+                                  for region, econ in sorted(run.sl_econ.items())},
         "baas_by_year": run.baas_by_year,
         "second_life_by_year": run.second_life_by_year,
         "material_flows": _sankey(run),

@@ -173,3 +173,54 @@ rate_limit_buckets = Table(
     Column("at", Float, nullable=False),  # seconds since the epoch of the last refill (the app's clock)
     Column("allowed", Boolean, nullable=False),  # whether the last request took a token
 )
+
+alert_rules = Table(
+    # an alert rule (batteryloop.alerts): what fires it (kind, params), whose packs it watches (its owner's, or
+    # every pack for the node admin and the authorities) and where a firing goes (a signed webhook or an e-mail)
+    "alert_rules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("owner_id", String(32), nullable=False, index=True),  # a participant id, or "admin"
+    Column("name", String(100), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("params", Text, nullable=False),  # JSON
+    Column("channel", String(16), nullable=False),  # webhook | email
+    Column("target", String(500), nullable=False),  # the webhook URL or the e-mail address
+    Column("secret", String(200)),  # the webhook's HMAC key (never shown after the rule is created)
+    Column("created_at", String(32), nullable=False),
+    Column("disabled_at", String(32)),
+)
+
+alerts = Table(
+    # one firing of a rule on one finding; (rule, dedupe key) is unique: re-evaluating finds it already there
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rule_id", Integer, ForeignKey("alert_rules.id"), nullable=False),
+    Column("dedupe_key", String(300), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("pack_id", String(100), nullable=False, index=True),
+    Column("operator_id", String(32), index=True),  # the pack's economic operator (who may read the alert)
+    Column("model_id", String(100)),
+    Column("title", String(200), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("data", Text, nullable=False),  # JSON: the finding
+    Column("created_at", String(32), nullable=False),
+    Index("uq_alerts_rule_dedupe", "rule_id", "dedupe_key", unique=True),
+)
+
+alert_deliveries = Table(
+    # each delivery round of an alert: a webhook POST (with its retries) or the e-mail-ready message stored
+    "alert_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", Integer, ForeignKey("alerts.id"), nullable=False, index=True),
+    Column("channel", String(16), nullable=False),
+    Column("target", String(500), nullable=False),
+    Column("status", String(16), nullable=False),  # delivered | failed | stored
+    Column("attempts", Integer, nullable=False),
+    Column("response_status", Integer),
+    Column("error", Text),
+    Column("message", Text),  # the RFC 5322 message of an e-mail delivery
+    Column("created_at", String(32), nullable=False),
+)

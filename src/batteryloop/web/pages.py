@@ -16,6 +16,7 @@ from ..errors import BatteryloopError
 from ..passport.redact import redact_battery, redact_model
 from ..passport.tiers import TIER_ORDER, Tier
 from ..api.deps import COOKIE, Services, page_caller, services
+from . import filters
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -187,13 +188,20 @@ def dashboard(request: Request, c: CallerDep, s: ServicesDep, chemistry: str | N
               model_id: str | None = None, after: str | None = None) -> Response:
     stats = s.passports.count(c)
     models = s.passports.list_models(c)
+    f = filters.use(request, "model", "year")  # the packs' model and year of manufacture
+    if "model" in f:
+        models = [m for m in models if m["model_id"] == f["model"]]
+    model_id = model_id or f.get("model")
+    year = int(f["year"]) if "year" in f else None
     try:
-        page = s.passports.search(c, chemistry=chemistry or None, model_id=model_id or None, after=after or None, limit=25)
+        page = s.passports.search(c, chemistry=chemistry or None, model_id=model_id or None, after=after or None, limit=25,
+                                  manufactured_from=dt.date(year, 1, 1) if year else None,
+                                  manufactured_to=dt.date(year, 12, 31) if year else None)
     except BatteryloopError as exc:
         return templates.TemplateResponse(request, "error.html", _ctx(request, c, error=exc), status_code=exc.status)
     import plotly
 
-    figures = fleet_figures(s.passports.fleet_health(c))
+    figures = fleet_figures(s.passports.fleet_health(c)) + pack_figures(page["items"])
     return templates.TemplateResponse(request, "dashboard.html", _ctx(
         request, c, stats=stats, models=models, page=page, chemistry=chemistry or "", model_id=model_id or "",
         today=dt.date.today(), figures=figures, plotly_version=plotly.__version__, pilot=_pilot_line(s)))
@@ -248,6 +256,29 @@ def fleet_figures(fleet: dict[str, Any]) -> list[dict[str, Any]]:
     bars.update_layout(barmode="stack", title="Packs by chemistry and status", height=320,
                        margin={"l": 40, "r": 10, "t": 40, "b": 40})
     return [{"id": "soh-hist", "figure": hist.to_plotly_json()}, {"id": "status-bars", "figure": bars.to_plotly_json()}]
+
+
+def pack_figures(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The listed packs one by one (state of health against the year made, as the reader may see it): a click on
+    a pack opens its page (passport, health, and from there its trace) — the chart's customdata is the path."""
+    import plotly.graph_objects as go
+
+    pts = [(it["passport_id"], str(it["battery"].get("manufacture_date") or "")[:10],
+            (it["battery"].get("state_of_health") or {}).get("soh_capacity_pct"), it["battery"].get("model_id"))
+           for it in items]
+    pts = [p for p in pts if p[2] is not None and p[1]]
+    if not pts:
+        return []
+    by_model: dict[str, list[tuple[str, str, Any, Any]]] = {}
+    for p in pts:
+        by_model.setdefault(str(p[3]), []).append(p)
+    fig = go.Figure([go.Scatter(x=[p[1] for p in ps], y=[p[2] for p in ps], mode="markers", name=m,
+                                customdata=[[f"/p/{p[0]}", p[0]] for p in ps], marker={"size": 9},
+                                hovertemplate="%{customdata[1]}<br>made %{x}<br>SoH %{y:.1f} %<extra>click to open</extra>")
+                     for m, ps in sorted(by_model.items())])
+    fig.update_layout(title="The packs listed below: click a pack to open it", xaxis_title="made",
+                      yaxis_title="SoH (%)", height=320, margin={"l": 40, "r": 10, "t": 40, "b": 40})
+    return [{"id": "pack-points", "figure": fig.to_plotly_json()}]
 
 
 _HUB_CACHE: dict[str, Any] = {}

@@ -27,6 +27,7 @@ from ...access import Caller, Resource, authorize
 from ...api.deps import Services, page_caller, services
 from ...errors import InvalidData, NotFound
 from ...trace.outflows import to_csv
+from .. import filters
 from ..pages import _ctx, templates
 from .baas import baas
 from .charts import _plotly_version
@@ -38,6 +39,7 @@ from .health import health
 from .materials import materials
 from .outflows import live_report, outflows
 from .overview import overview
+from .residual import residual
 from .routes import routes
 
 router = APIRouter(include_in_schema=False)
@@ -58,6 +60,8 @@ SECTIONS: list[tuple[str, str, str, str]] = [
     ("dataspace", "/pilot/dataspace", "Data space", "connector nodes, credentials, agreements, contracts and transfers"),
     ("economics", "/pilot/economics", "Economics", "does the loop pay, and for whom: cash flows by participant "
                                                    "type, route and year"),
+    ("residual", "/pilot/residual-value", "Residual value", "what a retired pack is worth by grade and year, beside "
+                                                          "what buyers paid; Korea's rules"),
 ]
 
 # which reference values each page's figures rest on: (set, key prefix); an empty set name matches any set
@@ -77,6 +81,8 @@ REFERENCE_SCOPES: dict[str, list[tuple[str, str]]] = {
     "economics": [("batteryloop_assumptions", "route."), ("batteryloop_assumptions", "pilot.seller_share"),
                   ("batteryloop_assumptions", "pilot.take_back"), ("batteryloop_assumptions", "pilot.baas"),
                   ("batteryloop_assumptions", "pilot.second_life"), ("second_life_literature", ""), ("", "baas")],
+    "residual": [("batteryloop_assumptions", "route."), ("second_life_literature", ""), ("everbatt_2023", ""),
+                 ("batteryloop_assumptions", "pilot.seller_share"), ("korea_battery_rules", "")],
 }
 
 
@@ -102,7 +108,7 @@ def references_for(rep: dict[str, Any], section: str) -> list[dict[str, Any]]:
 # -------------------------------------------------------------------------------------------- pages
 BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {
     "overview": overview, "health": health, "materials": materials, "footprint": footprint, "routes": routes,
-    "baas": baas, "outflows": outflows, "dataspace": dataspace, "economics": economics,
+    "baas": baas, "outflows": outflows, "dataspace": dataspace, "economics": economics, "residual": residual,
 }
 
 
@@ -121,7 +127,17 @@ def render(section: str, request: Request, c: Caller, s: Services, **extra: Any)
     rep = _latest(s)
     if rep is None:
         return templates.TemplateResponse(request, "pilot_none.html", _ctx(request, c, **base))
-    data = BUILDERS[section](rep, c, **extra)
+    # the filters that carry across pages, applied to the report's rows; the page applied the dimensions of the
+    # parts its builder read (web/filters.py)
+    values = {d: v for d, v in filters.current(request).values.items()}
+    if values:
+        cut, dims = filters.filter_report(rep, values)
+        tracked = filters.Tracked(cut)
+        data = BUILDERS[section](tracked, c, **extra)
+        filters.mark_applied(request, set().union(*(dims.get(k, set()) for k in tracked.read)))
+    else:
+        filters.use(request)
+        data = BUILDERS[section](rep, c, **extra)
     refs = references_for(rep, section)
     return templates.TemplateResponse(request, f"pilot_{section}.html", _ctx(
         request, c, **base, rep=rep, run=_run_meta(rep), refs=refs, all_refs=rep.get("references") or [],
@@ -166,6 +182,9 @@ def _route(section: str, path: str) -> None:
     def page(request: Request, c: CallerDep, s: ServicesDep) -> Response:
         if section == "outflows":
             return _outflows_page(request, c, s)
+        if section == "residual":
+            region = request.query_params.get("region", "KR")
+            return render(section, request, c, s, region=region if region in ("KR", "EU", "all") else "KR")
         return render(section, request, c, s)
 
     page.__name__ = f"pilot_{section}"

@@ -1,0 +1,216 @@
+"""Alert use cases on the store: create rules, evaluate them, deliver and record, list what a caller may read.
+
+Who may do what is the policy point's (:mod:`batteryloop.access`): ``alert.rule.manage`` — a participant its
+own rules (the node admin any); ``alert.read`` — an alert about a pack to that pack's economic operator and
+the authorities (and the node admin). A rule watches its owner's packs (those it is the economic operator
+of); a rule of the node admin or of an authority watches every pack.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..access import Caller, Resource, authorize, decide, oversees
+from ..errors import NotFound
+from ..store import alerts as repo
+from ..store.db import Store, utcnow_iso
+from ..store.passports import current_passports
+from .delivery import Outcome, email_message, post_webhook
+from .rules import KINDS, PackFacts, RuleIn, outflow_firings, parse_rule, safety_firings, soh_firings
+
+MAX_ROUNDS = 5  # delivery rounds (each with its retries) before an alert is left undelivered
+
+
+def _owner(caller: Caller) -> str:
+    return caller.participant_id or "admin"
+
+
+class AlertService:
+    def __init__(self, store: Store, *, trace: Any = None, base_url: str = "http://127.0.0.1:8000",
+                 post: Callable[..., Outcome] = post_webhook, allow_private_targets: bool = False) -> None:
+        self.store = store
+        self.trace = trace
+        self.base_url = base_url.rstrip("/")
+        self.post = post
+        # a participant's webhook must not make the node call its own network (loopback, private, link-local
+        # addresses); a node whose receivers live there says so (BATTERYLOOP_ALERT_PRIVATE_WEBHOOKS=1)
+        self.allow_private_targets = allow_private_targets
+
+    # ------------------------------------------------------------------------------------------ rules
+    def create_rule(self, caller: Caller, data: dict[str, Any] | RuleIn) -> dict[str, Any]:
+        owner = _owner(caller)
+        authorize(caller, "alert.rule.manage", Resource("alert_rule", participant=caller.participant_id))
+        rule = data if isinstance(data, RuleIn) else parse_rule(data)
+        if rule.channel == "webhook" and not self.allow_private_targets:
+            refuse_private_target(rule.target)
+
+        def write(conn: Any) -> int:
+            return repo.insert_rule(conn, owner_id=owner, name=rule.name, kind=rule.kind, params=rule.params,
+                                    channel=rule.channel, target=rule.target, secret=rule.secret,
+                                    created_at=utcnow_iso())
+
+        rid = self.store.run_write(write)
+        return self.rule(caller, rid)
+
+    def rule(self, caller: Caller, rule_id: int) -> dict[str, Any]:
+        with self.store.read() as conn:
+            r = repo.rule(conn, rule_id)
+        if r is None or not self._may_manage(caller, r):
+            raise NotFound(f"no alert rule {rule_id} of yours")
+        return _public_rule(r)
+
+    def rules(self, caller: Caller) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            rows = repo.rules(conn, owner_id=None if caller.is_admin else _owner(caller))
+        return [_public_rule(r) for r in rows if self._may_manage(caller, r)]
+
+    @staticmethod
+    def _may_manage(caller: Caller, r: dict[str, Any]) -> bool:
+        owner = None if r["owner_id"] == "admin" else r["owner_id"]
+        return bool(decide(caller, "alert.rule.manage", Resource("alert_rule", str(r["id"]), participant=owner)))
+
+    # ------------------------------------------------------------------------------------- evaluation
+    def evaluate(self, caller: Caller, *, rule_id: int | None = None, deliver: bool = True) -> dict[str, Any]:
+        """Evaluate the caller's rules (the node admin: every rule) over the store; store each new firing once;
+        deliver the undelivered. Returns counts per rule and the new alerts' ids."""
+        t0 = time.perf_counter()
+        with self.store.read() as conn:
+            rules = [r for r in repo.rules(conn, active_only=True) if self._may_manage(caller, r)]
+            packs = {r.id: PackFacts.from_passport(r.id, r.economic_operator_id, r.status, r.data)
+                     for r in current_passports(conn)}
+        if rule_id is not None:
+            rules = [r for r in rules if r["id"] == rule_id]
+            if not rules:
+                raise NotFound(f"no active alert rule {rule_id} of yours")
+        findings: list[dict[str, Any]] | None = None
+        out: dict[str, Any] = {"rules": [], "new_alerts": [], "deliveries": {"delivered": 0, "failed": 0, "stored": 0}}
+        for r in rules:
+            wide = r["owner_id"] == "admin" or self._owner_oversees(r["owner_id"])  # every pack, else the owner's
+            scope = list(packs.values()) if wide else [p for p in packs.values() if p.operator_id == r["owner_id"]]
+            if r["kind"] == "outflow":
+                if findings is None:
+                    findings = self.trace.outflows(limit=None)["findings"] if self.trace is not None else []
+                mine = findings if wide else \
+                    [f for f in findings if (packs.get(str(f.get("pack"))) or _NOBODY).operator_id == r["owner_id"]]
+                firings = outflow_firings(r["params"], mine, packs)
+            elif r["kind"] == "soh_below":
+                firings = soh_firings(r["params"], scope)
+            else:
+                firings = safety_firings(r["params"], scope)
+            new = self.store.run_write(lambda conn, r=r, firings=firings: self._store(conn, r, firings))
+            out["new_alerts"] += new
+            out["rules"].append({"rule_id": r["id"], "name": r["name"], "kind": r["kind"], "findings": len(firings),
+                                 "new_alerts": len(new)})
+            if deliver:
+                for status in self._deliver_pending(r):
+                    out["deliveries"][status] += 1
+        out["duration_s"] = round(time.perf_counter() - t0, 3)
+        return out
+
+    def _owner_oversees(self, owner_id: str) -> bool:
+        """Whether the rule's owner reads across the ledger (an authority): the policy point decides."""
+        from ..participants import Role
+        from ..store.participants import find_participant
+
+        with self.store.read() as conn:
+            p = find_participant(conn, owner_id)
+        if p is None:
+            return False
+        return oversees(Caller(owner_id, frozenset(Role(x) for x in p["roles"])))
+
+    @staticmethod
+    def _store(conn: Any, r: dict[str, Any], firings: list[Any]) -> list[int]:
+        known = repo.known_keys(conn, r["id"])
+        now = utcnow_iso()
+        new = []
+        for f in firings:
+            if f.dedupe_key in known:
+                continue
+            aid = repo.insert_alert(conn, rule_id=r["id"], dedupe_key=f.dedupe_key, kind=f.kind, pack_id=f.pack_id,
+                                    operator_id=f.operator_id, model_id=f.model_id, title=f.title, message=f.message,
+                                    data=f.data, created_at=now)
+            if aid is not None:
+                known.add(f.dedupe_key)
+                new.append(aid)
+        return new
+
+    def _deliver_pending(self, r: dict[str, Any]) -> list[str]:
+        with self.store.read() as conn:
+            ids = repo.undelivered(conn, r["id"], MAX_ROUNDS)
+            pending = [repo.alert(conn, i) for i in ids]
+        statuses = []
+        host = urlsplit(self.base_url).hostname or "localhost"
+        for a in pending:
+            if a is None:
+                continue
+            payload = self.payload(r, a)
+            if r["channel"] == "webhook":
+                res = self.post(r["target"], r["secret"] or "", payload)
+            else:
+                msg = email_message(payload, to=r["target"], sender=f"batteryloop alerts <alerts@{host}>", domain=host)
+                res = Outcome("stored", 1, message=msg.as_string())
+            self.store.run_write(lambda conn, a=a, res=res: repo.insert_delivery(
+                conn, alert_id=a["id"], channel=r["channel"], target=r["target"], status=res.status,
+                attempts=res.attempts, response_status=res.response_status, error=res.error, message=res.message,
+                created_at=utcnow_iso()))
+            statuses.append(res.status)
+        return statuses
+
+    def payload(self, r: dict[str, Any], a: dict[str, Any]) -> dict[str, Any]:
+        return {"alert": {k: a[k] for k in ("id", "kind", "pack_id", "operator_id", "model_id", "title", "message",
+                                            "data", "created_at", "dedupe_key")},
+                "rule": {"id": r["id"], "name": r["name"], "kind": r["kind"], "owner_id": r["owner_id"]},
+                "pack_url": f"{self.base_url}/p/{a['pack_id']}", "node": self.base_url}
+
+    # ------------------------------------------------------------------------------------------ reading
+    def alerts(self, caller: Caller, *, pack_id: str | None = None, model_id: str | None = None,
+               kind: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """The alerts the caller may read (about its own packs; every pack for authorities and the admin),
+        newest first, each with its deliveries (an e-mail's message included)."""
+        if caller.anonymous:
+            authorize(caller, "alert.read", Resource("alert"))
+        if kind is not None and kind not in KINDS:
+            from ..errors import InvalidData
+
+            raise InvalidData(f"kind {kind!r} is not an alert kind ({', '.join(KINDS)})",
+                              [{"field": "kind", "message": "unknown alert kind", "value": kind}])
+        every = bool(decide(caller, "alert.read", Resource("alert", operator=None)))  # holds without a relation
+        with self.store.read() as conn:
+            rows = repo.list_alerts(conn, operator_id=caller.participant_id, all_operators=every, pack_id=pack_id,
+                                    model_id=model_id, kind=kind, limit=max(1, min(limit, 1000)))
+            dl = repo.deliveries(conn, [a["id"] for a in rows])
+        out = []
+        for a in rows:
+            if not decide(caller, "alert.read", Resource("alert", str(a["id"]), operator=a["operator_id"])):
+                continue
+            out.append({**a, "deliveries": dl.get(a["id"], [])})
+        return out
+
+
+_NOBODY = PackFacts("", None, None, None)
+
+
+def refuse_private_target(url: str) -> None:
+    """InvalidData when the webhook URL names this machine or a private network (by name or address literal)."""
+    import ipaddress
+
+    from ..errors import InvalidData
+
+    host = (urlsplit(url).hostname or "").strip("[]").lower()
+    private = host == "localhost" or host.endswith(".localhost")
+    try:
+        ip = ipaddress.ip_address(host)
+        private = private or ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_unspecified
+    except ValueError:
+        pass
+    if private:
+        raise InvalidData(f"target: {host} is this node's own or a private network; webhooks go to public receivers "
+                          "(a node whose receivers are private sets BATTERYLOOP_ALERT_PRIVATE_WEBHOOKS=1)",
+                          [{"field": "target", "message": "private or loopback host", "value": url[:200]}])
+
+
+def _public_rule(r: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in r.items() if k != "secret"} | {"secret_set": bool(r.get("secret"))}
