@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the services below are imported when built, so that a light
     from .health.service import HealthService
     from .passport.aas_repository import AasRepository
     from .passport.twin_registry import DigitalTwinRegistry
+    from .store.ratelimit import SharedBuckets
     from .relations import Delegations
     from .trace.keystore import KeyStore
     from .trace.service import TraceService
@@ -44,6 +45,16 @@ class Services:
     trace: TraceService
     keys: KeyStore
     delegations: Delegations
+
+    @cached_property
+    def rate_buckets(self) -> SharedBuckets | None:
+        """The rate limiter's token buckets in the store when it is PostgreSQL — shared by every API worker and
+        host on it — or ``None`` on SQLite, where the one API process keeps them in memory."""
+        if self.store.is_sqlite:
+            return None
+        from .store.ratelimit import SharedBuckets
+
+        return SharedBuckets(self.store)
 
     @cached_property
     def alerts(self) -> AlertService:

@@ -8,6 +8,12 @@ address (IPv6 by its /64). The node administrator is not limited. The address is
 client is the last hop that is not one. Over the limit the answer is a 429 problem document with
 ``Retry-After``. A pure ASGI middleware: an anonymous request costs a dictionary look-up, a signed-in
 one the (cached) token check.
+
+Where the buckets live: on SQLite (one API process) in this process's memory; on PostgreSQL in the
+store (``shared``: :class:`batteryloop.store.ratelimit.SharedBuckets`), one row per key updated by an
+atomic upsert, so that any number of workers and hosts behind one database share one limit — one
+round trip per limited request. Their clock is the wall clock (:data:`wallclock`; hosts keep it in
+step), the in-memory buckets' the process's monotonic clock.
 """
 
 from __future__ import annotations
@@ -15,7 +21,9 @@ from __future__ import annotations
 import ipaddress
 import math
 from collections.abc import Callable
+from typing import Any
 from time import monotonic
+from time import time as wallclock
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -71,8 +79,11 @@ def client_address(scope: Scope, trusted: tuple[Network, ...]) -> str:
 class RateLimit:
     def __init__(self, app: ASGIApp, *, per_minute: int, participant_per_minute: int = 0, burst: int | None = None,
                  max_clients: int = 100_000, authenticate: Callable[[str], Caller | None] | None = None,
-                 trusted_proxies: str = "") -> None:
+                 trusted_proxies: str = "", shared: Any = None) -> None:
+        """``shared``: buckets shared with other processes (``take(key, rate, burst, now) -> (allowed,
+        tokens left)``, e.g. :class:`batteryloop.store.ratelimit.SharedBuckets`); ``None``: in memory."""
         self.app = app
+        self.shared = shared
         self.rate = per_minute / 60.0
         self.burst = float(burst if burst is not None else max(10, per_minute // 5))
         self.participant_rate = participant_per_minute / 60.0
@@ -106,11 +117,20 @@ class RateLimit:
         if rate <= 0:
             await self.app(scope, receive, send)
             return
-        now = monotonic()
-        tokens, last = self.buckets.get(key, (burst, now))
-        tokens = min(burst, tokens + (now - last) * rate)
-        if tokens < 1.0:
-            self.buckets[key] = (tokens, now)
+        if self.shared is not None:
+            allowed, tokens = await run_in_threadpool(self.shared.take, key, rate, burst, wallclock())
+        else:
+            now = monotonic()
+            tokens, last = self.buckets.get(key, (burst, now))
+            tokens = min(burst, tokens + (now - last) * rate)
+            allowed = tokens >= 1.0
+            if allowed:
+                if len(self.buckets) >= self.max_clients and key not in self.buckets:
+                    self.buckets.clear()  # bounded memory under an address-spraying flood
+                self.buckets[key] = (tokens - 1.0, now)
+            else:
+                self.buckets[key] = (tokens, now)
+        if not allowed:
             retry = max(1, math.ceil((1.0 - tokens) / rate))
             if key.startswith("p:"):
                 detail = (f"requests are limited to {rate * 60:.0f} per minute per participant "
@@ -125,7 +145,4 @@ class RateLimit:
                 (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
             return
-        if len(self.buckets) >= self.max_clients and key not in self.buckets:
-            self.buckets.clear()  # bounded memory under an address-spraying flood
-        self.buckets[key] = (tokens - 1.0, now)
         await self.app(scope, receive, send)

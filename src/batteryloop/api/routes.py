@@ -49,7 +49,8 @@ def install(app: FastAPI, settings: Settings) -> None:
 
         app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute, authenticate=authenticate,
                            participant_per_minute=settings.rate_limit_participant_per_minute,
-                           trusted_proxies=settings.trusted_proxies)
+                           trusted_proxies=settings.trusted_proxies,
+                           shared=app.state.services.rate_buckets)  # PostgreSQL: one limit for all workers
     for router in ROUTERS:
         app.include_router(router)
     aas.install(app)  # the AAS API (IDTA-01002 Part 2) under /aas, with Part 2 error bodies

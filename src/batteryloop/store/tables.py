@@ -6,6 +6,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -160,6 +161,17 @@ delegations = Table(
     Column("created_at", String(32), nullable=False),
     Column("expires_at", String(32)),
     Column("revoked_at", String(32)),
+)
+
+rate_limit_buckets = Table(
+    # the API's rate-limit token buckets when the store is PostgreSQL, shared by every worker and host
+    # (batteryloop.store.ratelimit; on SQLite the single process keeps them in memory)
+    "rate_limit_buckets",
+    metadata,
+    Column("key", String(80), primary_key=True),  # "a:<address>" or "p:<participant>"
+    Column("tokens", Float, nullable=False),
+    Column("at", Float, nullable=False),  # seconds since the epoch of the last refill (the app's clock)
+    Column("allowed", Boolean, nullable=False),  # whether the last request took a token
 )
 
 alert_rules = Table(

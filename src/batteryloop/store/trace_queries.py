@@ -21,20 +21,28 @@ from . import trace_tables as tt
 
 L, ED, CU, E, C = tt.trace_lots, tt.trace_lot_edges, tt.trace_custody, tt.trace_events, tt.trace_chain
 
-_UP = text("""
+# Upstream walks stop at sources: a lot with an origin (mined, or recovered and certified as recycled) is
+# where the material graph begins (batteryloop.trace.massbalance.MaterialGraph leaves out its input edges).
+# Without the stop a pack's lineage would climb through every recycling run back to the packs of earlier
+# generations and their mines: rows growing with the ledger's history, all dropped afterwards.
+_UP_STEP = """SELECT e.input_id FROM up JOIN trace_lots o ON o.id = up.id AND o.origin_type IS NULL
+    JOIN trace_lot_edges e ON e.output_id = up.id"""
+
+_UP = text(f"""
 WITH RECURSIVE up(id) AS (
   SELECT CAST(:root AS VARCHAR(100))
   UNION
-  SELECT e.input_id FROM trace_lot_edges e JOIN up ON e.output_id = up.id
+  {_UP_STEP}
 )
-SELECT e.output_id, e.input_id, e.mass_kg FROM trace_lot_edges e JOIN up ON e.output_id = up.id
+SELECT e.output_id, e.input_id, e.mass_kg FROM up JOIN trace_lots o ON o.id = up.id AND o.origin_type IS NULL
+  JOIN trace_lot_edges e ON e.output_id = up.id
 """)
 
-_UP_LOTS = text("""
+_UP_LOTS = text(f"""
 WITH RECURSIVE up(id) AS (
   SELECT CAST(:root AS VARCHAR(100))
   UNION
-  SELECT e.input_id FROM trace_lot_edges e JOIN up ON e.output_id = up.id
+  {_UP_STEP}
 )
 SELECT l.id, l.kind, l.mass_kg, l.elements, l.material, l.model_id, l.origin_type, l.origin_country,
        l.origin_site, l.certified_by, l.producer, l.site_country, l.site, l.produced_at, l.event_id, ev.kind AS stage

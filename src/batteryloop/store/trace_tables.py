@@ -33,8 +33,7 @@ trace_events = Table(
     Column("recorded_at", String(32), nullable=False),
     Column("body", Text, nullable=False),
     Column("signature", String(100), nullable=False),
-    Index("ix_trace_events_kind", "kind"),
-    Index("ix_trace_events_actor", "actor"),
+    # no index on kind or actor: no query reads events by them (migration 0012 dropped the two there were)
 )
 
 trace_chain = Table(

@@ -1,10 +1,8 @@
 """dtr_shells, dtr_asset_ids, dtr_access_rules: the Digital Twin Registry's shell descriptors, their
 specificAssetIds for lookups, and the tenants' granular access rules (batteryloop.store.twins)
 
-Numbered 0010: another change may add 0009; when both are merged, 0010 revises 0009 instead of 0008.
-
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-05 08:00:00
 """
 from alembic import op
@@ -12,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,60 @@
+"""The rate limiter's shared token buckets (``rate_limit_buckets``), for API workers and hosts on one PostgreSQL.
+
+:func:`take` refills a key's bucket for the time since its last request and takes one token if there is
+one, in one atomic statement (``INSERT … ON CONFLICT DO UPDATE``): concurrent requests of one client on
+any number of workers queue on the bucket's row lock, so the limit holds across all of them. The clock is
+the caller's (seconds since the epoch; hosts keep it in step with NTP): a bucket never goes back in time.
+:func:`prune` deletes buckets idle long enough to be full again (a full bucket and no bucket are the same),
+so the table stays the size of the clients active in the last few minutes. PostgreSQL only: on SQLite the
+API runs in one process and keeps its buckets in memory (:mod:`batteryloop.api.ratelimit`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from .db import Store
+
+_TAKE = text("""
+INSERT INTO rate_limit_buckets AS b (key, tokens, at, allowed)
+VALUES (:key, :burst - 1, :now, true)
+ON CONFLICT (key) DO UPDATE SET
+  tokens = LEAST(:burst, b.tokens + GREATEST(0, :now - b.at) * :rate)
+           - CASE WHEN LEAST(:burst, b.tokens + GREATEST(0, :now - b.at) * :rate) >= 1 THEN 1 ELSE 0 END,
+  at = GREATEST(b.at, :now),
+  allowed = LEAST(:burst, b.tokens + GREATEST(0, :now - b.at) * :rate) >= 1
+RETURNING allowed, tokens
+""")
+
+_PRUNE = text("DELETE FROM rate_limit_buckets WHERE at < :before")
+
+
+def take(store: Store, key: str, *, rate: float, burst: float, now: float) -> tuple[bool, float]:
+    """Take one token from ``key``'s bucket (``burst`` tokens, refilled at ``rate`` a second) at ``now``:
+    (whether there was one, the tokens left). One statement in its own transaction."""
+    with store.write() as conn:
+        allowed, tokens = conn.execute(_TAKE, {"key": key, "rate": rate, "burst": burst, "now": now}).one()
+    return bool(allowed), float(tokens)
+
+
+def prune(store: Store, *, before: float) -> int:
+    """Delete the buckets last used before ``before`` (seconds since the epoch); how many were."""
+    with store.write() as conn:
+        return conn.execute(_PRUNE, {"before": before}).rowcount
+
+
+class SharedBuckets:
+    """:func:`take` and an occasional :func:`prune` on one store: what the API's rate limiter calls on PostgreSQL."""
+
+    def __init__(self, store: Store, *, prune_every_s: float = 60.0) -> None:
+        self.store = store
+        self.prune_every_s = prune_every_s
+        self._pruned_at = 0.0
+
+    def take(self, key: str, rate: float, burst: float, now: float) -> tuple[bool, float]:
+        if now - self._pruned_at >= self.prune_every_s:
+            self._pruned_at = now
+            # a bucket idle for burst / rate seconds is full again: the same as none. Ten minutes covers the
+            # node's limits (a burst is a fifth of a minute's requests); a longer idle time only keeps rows.
+            prune(self.store, before=now - max(600.0, burst / rate if rate > 0 else 0.0))
+        return take(self.store, key, rate=rate, burst=burst, now=now)

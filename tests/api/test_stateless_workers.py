@@ -1,0 +1,97 @@
+"""The API process keeps no state of its own on PostgreSQL: two app instances (two workers or hosts) over one
+database share the rate limit, and what one writes the other reads at once — passports, battery models (whose
+cut views both cache, keyed by the model version read from the database) and token revocations (after the
+token cache's documented 2 s)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from batteryloop.api import ratelimit
+from batteryloop.server import create_app
+from batteryloop.sim import pilot
+from batteryloop.store import ratelimit as buckets
+from batteryloop.store.db import Store
+from tests.conftest import _new_pg_db, make_services, seed_pilot
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def two_workers(postgres_url: str, postgres_template: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Two apps, each with its own services and connection pool, on one PostgreSQL database; 60 anonymous
+    requests a minute (bursts of 12), the clock stopped so that counts are exact."""
+    url = _new_pg_db(postgres_url, postgres_template)
+    stores = [Store(url), Store(url)]
+    svcs = [make_services(s) for s in stores]
+    tokens = seed_pilot(svcs[0])["tokens"]
+    monkeypatch.setattr(ratelimit, "wallclock", lambda: 1.7e9)
+    apps = []
+    for svc in svcs:
+        settings = dataclasses.replace(svc.settings, rate_limit_per_minute=60, rate_limit_participant_per_minute=120)
+        apps.append(TestClient(create_app(settings, services=svc), client=("10.1.2.3", 4000)))
+    yield apps, tokens, stores
+    for s in stores:
+        s.dispose()
+
+
+def test_two_workers_share_one_rate_limit(two_workers: Any) -> None:
+    (a, b), tokens, _ = two_workers
+    got = [(a if i % 2 else b).get("/api/v1/health").status_code for i in range(16)]
+    assert got[:12] == [200] * 12 and got[12:] == [429] * 4  # 12 in all, not 12 each
+    r = a.get("/api/v1/health")
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    me = {"Authorization": f"Bearer {tokens[pilot.AUTOMAKER]}"}
+    assert [b.get("/api/v1/health", headers=me).status_code for _ in range(24)] == [200] * 24
+    assert a.get("/api/v1/health", headers=me).status_code == 429  # the participant's bucket, shared too
+
+
+def test_concurrent_takes_never_give_more_than_the_burst(two_workers: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, _, stores = two_workers
+    shared = [buckets.SharedBuckets(s) for s in stores]
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda i: shared[i % 2].take("a:198.51.100.1", 1.0, 20.0, 1.7e9)[0], range(60)))
+    assert sum(got) == 20
+    # refill: 5 s later at 1 token a second, five more
+    assert [shared[0].take("a:198.51.100.1", 1.0, 20.0, 1.7e9 + 5)[0] for _ in range(6)] == [True] * 5 + [False]
+
+
+def test_idle_buckets_are_pruned(two_workers: Any) -> None:
+    _, _, stores = two_workers
+    for i in range(5):
+        buckets.take(stores[0], f"a:192.0.2.{i}", rate=1.0, burst=10.0, now=1000.0 + i)
+    assert buckets.prune(stores[0], before=1003.0) == 3
+    # a pruned key starts again with a full bucket, as if it had waited
+    assert buckets.take(stores[0], "a:192.0.2.0", rate=1.0, burst=10.0, now=1004.0) == (True, 9.0)
+
+
+def test_what_one_worker_writes_the_other_reads(two_workers: Any) -> None:
+    (a, b), tokens, _ = two_workers
+    op = {"Authorization": f"Bearer {tokens[pilot.AUTOMAKER]}"}
+    rec = next(pilot.generate_batteries(1, seed=4))
+    pid = a.post("/api/v1/passports", json=rec, headers=op).json()["passport_id"]
+    assert b.get(f"/api/v1/passports/{pid}", headers=op).json()["version"] == 1  # b caches the model view now
+    assert a.patch(f"/api/v1/passports/{pid}?if_version=1", json={"state_of_health": {"soh_capacity_pct": 88.0}},
+                   headers=op).status_code == 200
+    seen = b.get(f"/api/v1/passports/{pid}", headers=op).json()
+    assert seen["version"] == 2 and seen["battery"]["state_of_health"]["soh_capacity_pct"] == 88.0
+    # a model change through a is in b's next passport view: the cached cut view is keyed by model version
+    assert b.get(f"/api/v1/passports/{pid}", headers=op).json()["model"]["warranty_years"] == 8
+    r = a.patch(f"/api/v1/models/{rec['model_id']}", json={"warranty_years": 11}, headers=op)
+    assert r.status_code == 200, r.text
+    assert b.get(f"/api/v1/passports/{pid}", headers=op).json()["model"]["warranty_years"] == 11
+    # a token revoked through a is refused by b once b's token cache (2 s) has run out
+    rec_h = {"Authorization": f"Bearer {tokens[pilot.RECYCLER_EU]}"}
+    assert b.get("/api/v1/passports", headers=rec_h).status_code == 200
+    assert a.delete(f"/api/v1/participants/{pilot.RECYCLER_EU}/tokens",
+                    headers={"Authorization": "Bearer admin-secret-token"}).status_code == 200
+    time.sleep(2.1)
+    assert b.get("/api/v1/passports", headers=rec_h).status_code == 401
