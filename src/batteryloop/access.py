@@ -210,7 +210,8 @@ POLICY: dict[str, tuple[Rule, ...]] = {
     # ---- the Digital Twin Registry (resource: a pack's passport, or a shell descriptor with its owner as
     # operator; see "Digital Twin Registry" below)
     "twin.register": (_r(R.OPERATOR),),  # a descriptor of one of this node's packs: its economic operator
-    "twin.register.foreign": (_r(R.PARTICIPANT),),  # an asset that is no pack here: the registrant owns it
+    # an asset that is no pack here: its manufacturer (the manufacturerId asset id), or its registering tenant
+    "twin.register.foreign": (_r(R.OPERATOR),),
     "twin.update": (_r(R.OPERATOR),),  # replace, delete, its submodel descriptors and asset links
     "twin.read.full": (_r(R.OPERATOR),),  # every specificAssetId and submodel (Tractus-X's owning tenant)
     "twin.rules.manage": (_r(R.OPERATOR),),  # resource: an access rule, its tenant as operator

@@ -232,7 +232,14 @@ def test_writes_follow_the_relation(world: dict[str, Any]) -> None:
                                ("DELETE", f"{V3}/lookup/shells/{b64(d['id'])}", None)):
         r = c.request(method, path, json=body, headers=H(world, RECYCLER))
         assert r.status_code == 403 and "twin.update" in text(r), (method, path, r.text)
-    # a foreign asset: any participant registers it and owns it; the automaker may not change it
+    # a foreign asset naming its manufacturer (manufacturerId): only that manufacturer registers it
+    m = {"id": "urn:uuid:5f0c1d2e-0000-4000-8000-0000000000m1", "idShort": "made-by-op",
+         "specificAssetIds": [{"name": "manufacturerId", "value": OP}]}
+    r = c.post(f"{V3}/shell-descriptors", json=m, headers=H(world, RECYCLER))
+    assert r.status_code == 403 and "twin.register.foreign" in text(r) and OP in text(r)
+    assert c.post(f"{V3}/shell-descriptors", json=m, headers=H(world, OP)).status_code == 201
+    # a foreign asset naming no manufacturer: the registering tenant registers it and owns it; the
+    # automaker may not change it
     f = {"id": "urn:uuid:5f0c1d2e-0000-4000-8000-000000000001", "idShort": "foreign"}
     assert c.post(f"{V3}/shell-descriptors", json=f, headers=H(world, RECYCLER)).status_code == 201
     assert c.delete(f"{V3}/shell-descriptors/{b64(f['id'])}", headers=H(world, OP)).status_code == 403

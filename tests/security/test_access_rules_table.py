@@ -132,7 +132,7 @@ def test_one_relation_one_role_set(action: str, rel: str | None) -> None:
     for roles in ROLE_SETS:
         caller = Caller(ME, roles)
         d = decide(caller, action, _resource(rel))
-        # every participant stands in the "participant" relation (twin.register.foreign asks for no more)
+        # every participant stands in the "participant" relation
         want = doc_allows(action, ({rel} if rel else set()) | {"participant"}, {r.value for r in roles})
         assert bool(d) is want, (action, rel, sorted(roles), d)
         assert isinstance(d, Allow if want else Deny)

@@ -10,8 +10,9 @@ Who may do what is decided by :mod:`batteryloop.access`:
 
 * registering a descriptor of one of this node's packs (its ``globalAssetId`` is the pack's global asset
   id, :func:`batteryloop.passport.identifiers.global_asset_id`, or its id the pack's AAS shell id) is for
-  the pack's economic operator (``twin.register``), who then owns it; a descriptor of any other asset may
-  be registered by any participant, who owns it (``twin.register.foreign``);
+  the pack's economic operator (``twin.register``), who then owns it; a descriptor of any other asset is
+  registered by the manufacturer its ``manufacturerId`` asset id names, or — naming none — by the
+  participant registering it as its tenant, who then owns it (``twin.register.foreign``);
 * changing or deleting a descriptor, its submodel descriptors and asset links is for its owner
   (``twin.update``); the owner reads it whole (``twin.read.full``, Tractus-X's "owning tenant");
 * every other caller sees what the Tractus-X visibility rules give its BPN (the caller's participant id,
@@ -246,7 +247,13 @@ class DigitalTwinRegistry:
             assert rec is not None
             authorize(caller, "twin.register", Resource("passport", pid, operator=rec.economic_operator_id))
             return rec.economic_operator_id, pid
-        authorize(caller, "twin.register.foreign", Resource("twin", str(d.get("id"))))
+        # the asset's manufacturer, where the descriptor names one (Catena-X: the specificAssetId
+        # ``manufacturerId`` carries its BPNL), is the one who may register it; an asset that names none is
+        # registered by its tenant, the registrant (as the Tractus-X registry's owning tenant)
+        named = [str(a.get("value")) for a in d.get("specificAssetIds") or ()
+                 if isinstance(a, Mapping) and a.get("name") == "manufacturerId"]
+        tenant = named[0] if named else caller.participant_id
+        authorize(caller, "twin.register.foreign", Resource("twin", str(d.get("id")), operator=tenant))
         return caller.participant_id, None
 
     def _writable(self, conn: Any, caller: Caller, shell_id: str) -> repo.ShellRow:
