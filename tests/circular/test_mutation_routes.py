@@ -216,6 +216,11 @@ def test_batch_by_hand_and_counts() -> None:
         ({"chemistry": ["NMC622"], "chemistry_index": np.array([0])}, "chemistry_index='shape"),
         ({"grade": ["A"], "grade_index": np.array([0])}, r"grade_index='shape \(1,\)': one index per pack \(2\)"),
         ({"grade": ["A", "Q"]}, "grade='Q': unknown grade"),
+        # one grade per pack: a short list would leave packs without one, a long one would be cut silently
+        ({"grade": ["A"]}, r"grade='shape \(1,\)': must have one grade \(or None\) per pack \(2\)"),
+        ({"grade": ["A", "B", "C"]}, r"grade='shape \(3,\)': must have one grade"),
+        ({"grade": ["A"], "grade_index": np.array([0, 1])}, r"grade_index='shape \(2,\)': one index per pack \(2\), each in -1\.\.0"),
+        ({"grade": ["A"], "grade_index": np.array([0, -2])}, "grade_index='shape"),
         ({"chemistry": ["NMC622", "XYZ"]}, r"chemistry \('XYZ'\)='XYZ': unknown chemistry"),
     ],
 )

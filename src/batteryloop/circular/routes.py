@@ -542,14 +542,17 @@ def decide_routes_batch(
         raise CircularInputError("grade", None, "grade_index needs grade, the list of grade names it indexes")
     if grade is not None and grade_index is None:
         g = np.asarray(grade, dtype=object)
+        if g.shape != (n,):
+            raise CircularInputError("grade", f"shape {g.shape}", f"must have one grade (or None) per pack ({n})")
         present = sorted({x for x in g.tolist() if x is not None})
         lookup = {name: k for k, name in enumerate(present)}
         grade_index = np.fromiter((lookup.get(x, -1) if x is not None else -1 for x in g.tolist()), dtype=np.int64, count=n)
         grade = present
     if grade is not None and grade_index is not None:
         gi = np.asarray(grade_index)
-        if gi.shape != (n,):
-            raise CircularInputError("grade_index", f"shape {gi.shape}", f"one index per pack ({n})")
+        if gi.shape != (n,) or (n and (gi.min() < -1 or gi.max() >= len(grade))):
+            raise CircularInputError("grade_index", f"shape {gi.shape}",
+                                     f"one index per pack ({n}), each in -1..{len(grade) - 1} (-1: no grade)")
         masks = np.array([[True] * k] + [_allowed_routes(str(name), (), gr) for name in grade], dtype=bool)
         allowed = masks[gi + 1]
     flagged = np.zeros(n, dtype=bool) if safety_flagged is None else np.asarray(safety_flagged, dtype=bool)
