@@ -40,7 +40,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -61,55 +60,19 @@ from batteryloop.sim.registry_bulk import COLUMNS, TABLES, shard_chunks
 from batteryloop.sim.supply_chain import demo_signers, register_participants
 from batteryloop.store.db import Store, utcnow_iso
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository, for tests.pg
+from tests.pg import PostgresServer, free_port  # noqa: E402  (the suite's throw-away PostgreSQL)
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # ------------------------------------------------------------------ server
-class Server:
-    """PostgreSQL 15 from Debian's binaries, tuned for a bulk load (fsync off: a benchmark, not a store)."""
-
-    def __init__(self, pgdata: Path) -> None:
-        import glob
-
-        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-        if not found:
-            sys.exit("PostgreSQL server binaries not found: apt-get install postgresql (scripts/system-deps.sh)")
-        self.bin = Path(found[-1]).parent
-        self.dir = pgdata
-        self.port = free_port()
-        self.root = os.geteuid() == 0
-
-    def _run(self, *args: str) -> None:
-        cmd = [str(self.bin / args[0]), *args[1:]]
-        if self.root:
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
-
-    def start(self) -> str:
-        if self.dir.exists():
-            shutil.rmtree(self.dir)
-        self.dir.mkdir(parents=True)
-        if self.root:
-            shutil.chown(self.dir, "postgres", "postgres")
-        self._run("initdb", "-D", str(self.dir / "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
-        opts = (f"-h 127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off -c synchronous_commit=off "
-                "-c full_page_writes=off -c wal_level=minimal -c max_wal_senders=0 -c max_wal_size=8GB "
-                "-c shared_buffers=2GB -c maintenance_work_mem=1GB -c work_mem=64MB -c effective_cache_size=12GB "
-                "-c max_connections=100 -c autovacuum=off -c max_parallel_maintenance_workers=1")
-        self._run("pg_ctl", "-D", str(self.dir / "data"), "-o", opts, "-l", str(self.dir / "log"), "-w", "start")
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    def stop(self) -> None:
-        try:
-            self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "fast", "stop")
-        finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
+#: PostgreSQL tuned for a bulk load (tests/pg.py's throw-away server; fsync off: a benchmark, not a store)
+BULK_SETTINGS = {
+    "wal_level": "minimal", "max_wal_senders": "0", "max_wal_size": "8GB", "shared_buffers": "2GB",
+    "maintenance_work_mem": "1GB", "work_mem": "64MB", "effective_cache_size": "12GB", "max_connections": "100",
+    "autovacuum": "off", "max_parallel_maintenance_workers": "1",
+}
 
 
 # ------------------------------------------------------------------ load
@@ -456,8 +419,8 @@ def main() -> None:
     server = None
     admin = a.url
     if admin is None:
-        server = Server(a.pgdata)
-        admin = server.start()
+        server = PostgresServer(a.pgdata, BULK_SETTINGS, timeout_s=600)
+        admin = server.start().replace("postgresql+psycopg://", "postgresql://")
         print(f"PostgreSQL at {admin} (data in {a.pgdata})")
     url = admin.rsplit("/", 1)[0] + "/regscale"
     try:

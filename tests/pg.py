@@ -27,27 +27,40 @@ def free_port() -> int:
 
 
 class PostgresServer:
-    def __init__(self) -> None:
+    """``directory``: where the cluster lives (default: a new temporary folder; an existing one is emptied);
+    ``settings``: server settings (``-c name=value``) added to or replacing the defaults below (benches
+    tune a bulk load with them); ``timeout_s``: for each initdb/pg_ctl step."""
+
+    DEFAULTS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200"}
+
+    def __init__(self, directory: Path | None = None, settings: dict[str, str] | None = None,
+                 timeout_s: float = 120) -> None:
         self.bin = find_bin()
         if self.bin is None:
             raise RuntimeError("PostgreSQL server binaries (initdb, pg_ctl) not found: apt-get install postgresql")
-        self.dir = Path(tempfile.mkdtemp(prefix="batteryloop-pg-"))
+        if directory is None:
+            self.dir = Path(tempfile.mkdtemp(prefix="batteryloop-pg-"))
+        else:
+            shutil.rmtree(directory, ignore_errors=True)
+            directory.mkdir(parents=True)
+            self.dir = directory
         self.data = self.dir / "data"
         self.port = free_port()
         self.as_root = os.geteuid() == 0
+        self.settings = {**self.DEFAULTS, **(settings or {})}
+        self.timeout_s = timeout_s
 
     def _run(self, *args: str) -> None:
         cmd = [str(self.bin / args[0]), *args[1:]]
         if self.as_root:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=self.timeout_s)
 
     def start(self) -> str:
         if self.as_root:
             shutil.chown(self.dir, "postgres", "postgres")
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
-        opts = (f"-h 127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off -c synchronous_commit=off "
-                f"-c full_page_writes=off -c max_connections=200")
+        opts = f"-h 127.0.0.1 -p {self.port} -k {self.dir} " + " ".join(f"-c {k}={v}" for k, v in self.settings.items())
         self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.dir / "log"), "-w", "start")
         for _ in range(50):
             try:
