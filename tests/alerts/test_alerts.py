@@ -22,6 +22,7 @@ import pytest
 
 from batteryloop.access import Caller
 from batteryloop.alerts import SIGNATURE_HEADER, post_webhook, signature, verify
+from batteryloop.alerts.delivery import PrivateTarget, public_addresses
 from batteryloop.errors import InvalidData, Unauthorized
 from batteryloop.participants import Role
 from batteryloop.sim import pilot
@@ -59,7 +60,7 @@ class Receiver:
                 parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
                 mac = hmac.new(outer.secret.encode(), parts.get("t", "").encode() + b"." + body, hashlib.sha256).hexdigest()
                 ok = hmac.compare_digest(mac, parts.get("v1", ""))
-                outer.received.append({"body": body, "header": header, "valid": ok})
+                outer.received.append({"body": body, "header": header, "valid": ok, "host": self.headers.get("Host")})
                 if outer.fail_first > 0:
                     outer.fail_first -= 1
                     code = 503
@@ -335,3 +336,84 @@ def test_a_webhook_to_the_nodes_own_network_is_refused(world: dict[str, Any]) ->
                                    "channel": "webhook", "target": "https://ops.example.com/h", "secret": SECRET})
     assert ok["target"] == "https://ops.example.com/h"
 
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.1/h", "http://2130706433/h", "http://0x7f000001:8000/h", "http://0/h",  # 127.0.0.1, 0.0.0.0
+    "http://localhost./h", "http://[::ffff:7f00:1]/h", "http://100.64.0.1/h", "http://224.0.0.1/h",
+])
+def test_a_private_address_in_another_spelling_is_refused(world: dict[str, Any], url: str) -> None:
+    """The resolver reads 127.1, 2130706433 and 0x7f000001 as 127.0.0.1 (and httpx connects there): the check
+    judges the address a target reaches, not how its literal is spelled."""
+    s, em = world["s"], world["callers"][pilot.AUTOMAKER]
+    s.alerts.allow_private_targets = False
+    with pytest.raises(InvalidData, match="private network"):
+        s.alerts.create_rule(em, {"name": "r", "kind": "soh_below", "params": {"threshold_pct": 70},
+                                  "channel": "webhook", "target": url, "secret": SECRET})
+    assert s.alerts.rules(em) == []
+
+
+def test_a_name_that_resolves_to_a_private_address_is_refused_at_creation_and_at_delivery(
+        world: dict[str, Any], receiver: Receiver) -> None:
+    import socket
+
+    s, em = world["s"], world["callers"][pilot.AUTOMAKER]
+    with pytest.raises(PrivateTarget):
+        public_addresses("localhost")
+    # this machine's own name (in /etc/hosts) resolves to one of its addresses
+    try:
+        own = socket.getaddrinfo(socket.gethostname(), None)[0][4][0]
+    except OSError:
+        own = None
+    if own is not None:
+        s.alerts.allow_private_targets = False
+        with pytest.raises(InvalidData, match="private network"):
+            s.alerts.create_rule(em, {"name": "r", "kind": "soh_below", "params": {"threshold_pct": 70},
+                                      "channel": "webhook", "target": f"http://{socket.gethostname()}:9/h",
+                                      "secret": SECRET})
+    # a rule whose target became private after it was made (a node that allowed it then, a name re-pointed):
+    # each delivery checks again and sends nothing
+    s.alerts.allow_private_targets = True
+    s.alerts.create_rule(em, {"name": "weak", "kind": "soh_below", "params": {"threshold_pct": 70},
+                              "channel": "webhook", "target": receiver.url, "secret": SECRET})
+    s.alerts.allow_private_targets = False
+    out = s.alerts.evaluate(em)
+    assert out["deliveries"] == {"delivered": 0, "failed": 1, "stored": 0}
+    [a] = s.alerts.alerts(em)
+    [d] = a["deliveries"]
+    assert (d["status"], d["attempts"], d["response_status"]) == ("failed", 0, None)
+    assert d["error"].startswith("not sent: 127.0.0.1 is 127.0.0.1") and receiver.received == []
+
+
+def test_a_delivery_connects_to_the_checked_address_and_follows_no_redirect(receiver: Receiver) -> None:
+    """``connect_to`` pins the connection (no second name lookup to re-point) while the request still names
+    the host; the receiver's own HMAC and :func:`verify` agree on the signature."""
+    port = receiver.server.server_address[1]
+    out = post_webhook(f"http://hooks.invalid:{port}/hook", SECRET, {"alert": {"id": 7}}, attempts=1,
+                       connect_to="127.0.0.1")
+    assert (out.status, out.response_status) == ("delivered", 204)
+    [got] = receiver.received
+    assert got["valid"] and got["host"] == f"hooks.invalid:{port}"
+    t = got["header"].split(",")[0].removeprefix("t=")
+    ours = hmac.new(SECRET.encode(), t.encode() + b"." + got["body"], hashlib.sha256).hexdigest()
+    assert verify(SECRET, got["body"], f"t={t},v1={ours}", now=int(t))
+
+    class Redirect(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.send_response(307)
+            self.send_header("Location", receiver.url)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *a: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        moved = post_webhook(f"http://127.0.0.1:{server.server_address[1]}/h", SECRET, {"alert": {"id": 8}},
+                             attempts=1)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (moved.status, moved.response_status) == ("failed", 307) and len(receiver.received) == 1

@@ -6,6 +6,10 @@ replayed later: :func:`verify` refuses a signature older than its tolerance). A 
 same secret and compares in constant time — :func:`verify` is that check. A delivery is tried up to
 ``attempts`` times (a connection error or a non-2xx answer is retried after a growing pause); its outcome
 (``delivered`` or ``failed``, the attempts, the last HTTP status or error) is recorded by the service.
+Redirects are not followed. :func:`public_addresses` is the check that a target is a public receiver: the
+service resolves the target's name right before each delivery and connects to the address it checked
+(``connect_to``), so neither a name that resolves to a private address nor one re-pointed after the check
+(DNS rebinding) makes the node call its own network.
 
 **E-mail.** An RFC 5322 message built with :class:`email.message.EmailMessage` (From, To, Subject, Date,
 Message-ID, a plain-text body and the alert as a JSON attachment), stored as text for the node's mail relay
@@ -16,6 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -62,20 +68,54 @@ def body_of(payload: Mapping[str, Any]) -> bytes:
     return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS, default=str)
 
 
+class PrivateTarget(ValueError):
+    """A webhook target that is, or resolves to, this machine or a non-public network."""
+
+
+def public_addresses(host: str, port: int | None = None) -> list[str]:
+    """The addresses ``host`` resolves to, each public; :class:`PrivateTarget` names the first that is not
+    (loopback, private, link-local, shared, reserved, unspecified, multicast). Resolved as the connection would
+    resolve it, so an address literal in any form the resolver reads (``127.1``, ``2130706433``, ``0x7f000001``,
+    ``0``) and a name in /etc/hosts are judged by the address they reach. ``socket.gaierror`` when it does not
+    resolve."""
+    out: list[str] = []
+    for *_, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        ip = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        if not ip.is_global or ip.is_multicast:
+            raise PrivateTarget(f"{host} is {ip}, this node's own or a private network")
+        if str(ip) not in out:
+            out.append(str(ip))
+    return out
+
+
 def post_webhook(url: str, secret: str, payload: Mapping[str, Any], *, attempts: int = 3, timeout_s: float = 5.0,
                  pause_s: float = 0.5, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.time) -> Outcome:
-    """POST the signed payload; retry a failure up to ``attempts`` times (pauses ``pause_s``, doubling)."""
+                 clock: Callable[[], float] = time.time, connect_to: str | None = None) -> Outcome:
+    """POST the signed payload; retry a failure up to ``attempts`` times (pauses ``pause_s``, doubling).
+    ``connect_to``: the address to connect to instead of resolving the URL's host again (the one the caller
+    checked); the request still names the host (``Host`` header, TLS server name and certificate check)."""
     import httpx
 
     body = body_of(payload)
+    target = httpx.URL(url)
+    extra: dict[str, str] = {}
+    extensions: dict[str, Any] = {}
+    if connect_to is not None:
+        extra["Host"] = target.netloc.decode("ascii")
+        extensions["sni_hostname"] = target.host
+        target = target.copy_with(host=connect_to)
     last_status: int | None = None
     last_error: str | None = None
     for n in range(1, attempts + 1):
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: signature(secret, body, int(clock())),
-                   "Batteryloop-Alert-Id": str(payload.get("alert", {}).get("id", "")), "User-Agent": "batteryloop-alerts"}
+                   "Batteryloop-Alert-Id": str(payload.get("alert", {}).get("id", "")), "User-Agent": "batteryloop-alerts",
+                   **extra}
         try:
-            r = httpx.post(url, content=body, headers=headers, timeout=timeout_s, follow_redirects=False)
+            with httpx.Client(timeout=timeout_s, follow_redirects=False) as client:
+                r = client.send(client.build_request("POST", target, content=body, headers=headers,
+                                                     extensions=extensions))
             last_status, last_error = r.status_code, None
             if 200 <= r.status_code < 300:
                 return Outcome("delivered", n, r.status_code)

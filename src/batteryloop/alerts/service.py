@@ -18,7 +18,7 @@ from ..errors import NotFound
 from ..store import alerts as repo
 from ..store.db import Store, utcnow_iso
 from ..store.passports import current_passports
-from .delivery import Outcome, email_message, post_webhook
+from .delivery import Outcome, PrivateTarget, email_message, post_webhook, public_addresses
 from .rules import KINDS, PackFacts, RuleIn, outflow_firings, parse_rule, safety_firings, soh_firings
 
 MAX_ROUNDS = 5  # delivery rounds (each with its retries) before an alert is left undelivered
@@ -148,7 +148,7 @@ class AlertService:
                 continue
             payload = self.payload(r, a)
             if r["channel"] == "webhook":
-                res = self.post(r["target"], r["secret"] or "", payload)
+                res = self._post(r, payload)
             else:
                 msg = email_message(payload, to=r["target"], sender=f"batteryloop alerts <alerts@{host}>", domain=host)
                 res = Outcome("stored", 1, message=msg.as_string())
@@ -158,6 +158,18 @@ class AlertService:
                 created_at=utcnow_iso()))
             statuses.append(res.status)
         return statuses
+
+    def _post(self, r: dict[str, Any], payload: dict[str, Any]) -> Outcome:
+        """Deliver to the rule's webhook; unless private targets are allowed, only to an address checked public
+        now (the name is resolved again at each delivery and the connection goes to the address checked)."""
+        if self.allow_private_targets:
+            return self.post(r["target"], r["secret"] or "", payload)
+        u = urlsplit(r["target"])
+        try:
+            addr = public_addresses(u.hostname or "", u.port)[0]
+        except (ValueError, OSError) as exc:  # a private address (PrivateTarget), a bad port, no such name
+            return Outcome("failed", 0, error=f"not sent: {exc}"[:300])
+        return self.post(r["target"], r["secret"] or "", payload, connect_to=addr)
 
     def payload(self, r: dict[str, Any], a: dict[str, Any]) -> dict[str, Any]:
         return {"alert": {k: a[k] for k in ("id", "kind", "pack_id", "operator_id", "model_id", "title", "message",
@@ -194,22 +206,25 @@ _NOBODY = PackFacts("", None, None, None)
 
 
 def refuse_private_target(url: str) -> None:
-    """InvalidData when the webhook URL names this machine or a private network (by name or address literal)."""
-    import ipaddress
+    """InvalidData when the webhook URL names this machine or a private network: ``localhost`` names, and any
+    name or address literal that resolves to a non-public address (:func:`.delivery.public_addresses`). A name
+    that does not resolve now is accepted: each delivery checks again before it connects."""
+    import socket
 
     from ..errors import InvalidData
 
-    host = (urlsplit(url).hostname or "").strip("[]").lower()
-    private = host == "localhost" or host.endswith(".localhost")
+    u = urlsplit(url)
+    host = (u.hostname or "").rstrip(".").lower()
     try:
-        ip = ipaddress.ip_address(host)
-        private = private or ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_unspecified
-    except ValueError:
-        pass
-    if private:
-        raise InvalidData(f"target: {host} is this node's own or a private network; webhooks go to public receivers "
+        if host == "localhost" or host.endswith(".localhost"):
+            raise PrivateTarget(f"{host} is this node's own or a private network")
+        public_addresses(host, u.port)
+    except PrivateTarget as exc:
+        raise InvalidData(f"target: {exc}; webhooks go to public receivers "
                           "(a node whose receivers are private sets BATTERYLOOP_ALERT_PRIVATE_WEBHOOKS=1)",
-                          [{"field": "target", "message": "private or loopback host", "value": url[:200]}])
+                          [{"field": "target", "message": "private or loopback host", "value": url[:200]}]) from None
+    except (socket.gaierror, UnicodeError, ValueError):
+        pass
 
 
 def _public_rule(r: dict[str, Any]) -> dict[str, Any]:
