@@ -212,6 +212,36 @@ def test_public_readable_opens_only_the_allowed_names(world: dict[str, Any]) -> 
     assert [s["name"] for s in listed[d["id"]]["specificAssetIds"]] == ["manufacturerPartId"]
 
 
+
+def test_a_cursor_tells_nothing_of_shells_the_caller_may_not_see(world: dict[str, Any]) -> None:
+    """The attack: the repairer registers two shells of its own carrying a serial number it guesses, one
+    before and one after another company's shell that carries it hidden from the repairer. A page of one
+    then ends after the repairer's first shell; a cursor naming the place of the hidden shell (the last one
+    scanned) would tell the repairer that the serial number is registered — so it must be the cursor the
+    node admin, who sees every shell, gets for the same page."""
+    c = world["c"]
+    only_recycler = {"type": "ExternalReference", "keys": [{"type": "GlobalReference", "value": RECYCLER}]}
+
+    def shell(sid: str, **hidden: Any) -> dict[str, Any]:
+        return {"id": sid, "assetType": "cursor-probe",
+                "specificAssetIds": [{"name": "partInstanceId", "value": "GUESS-7", **hidden}]}
+
+    assert c.post(f"{V3}/shell-descriptors", json=shell("urn:probe:a"), headers=H(world, REPAIRER)).status_code == 201
+    victim = shell("urn:probe:victim", externalSubjectId=only_recycler)
+    assert c.post(f"{V3}/shell-descriptors", json=victim, headers=H(world, OP)).status_code == 201
+    assert c.post(f"{V3}/shell-descriptors", json=shell("urn:probe:b"), headers=H(world, REPAIRER)).status_code == 201
+    for path, params in ((f"{V3}/lookup/shells", q(partInstanceId="GUESS-7")),
+                         (f"{V3}/shell-descriptors", [("assetType", b64("cursor-probe"))])):
+        mine = c.get(path, params=[*params, ("limit", "1")], headers=H(world, REPAIRER)).json()
+        every = c.get(path, params=[*params, ("limit", "1")], headers=H(world, "admin")).json()
+        first = mine["result"][0]
+        assert (first if isinstance(first, str) else first["id"]) == "urn:probe:a"
+        assert mine["paging_metadata"] == every["paging_metadata"], path
+        rest = c.get(path, params=[*params, ("cursor", mine["paging_metadata"]["cursor"])],
+                     headers=H(world, REPAIRER)).json()["result"]
+        assert [x if isinstance(x, str) else x["id"] for x in rest] == ["urn:probe:b"]
+
+
 # ------------------------------------------------------------------------------ writes by relation
 def test_writes_follow_the_relation(world: dict[str, Any]) -> None:
     c = world["c"]

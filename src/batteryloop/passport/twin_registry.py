@@ -290,7 +290,9 @@ class DigitalTwinRegistry:
         atype = aas_api.b64url_decode(asset_type, "assetType") if asset_type is not None else None
         since = _created_after(created_after)
         out: list[dict[str, Any]] = []
-        last = after
+        # the next page starts after the last shell shown, not the last one scanned: a cursor naming the
+        # place of a shell the caller may not see would tell it that such a shell exists (and matched)
+        last = shown = after
         with self.store.read() as conn:
             while len(out) <= n:
                 rows = repo.page_shells(conn, after=last, limit=max(n + 1, 100), asset_kind=asset_kind,
@@ -302,8 +304,9 @@ class DigitalTwinRegistry:
                     view = self._view(caller, row, rules)
                     if view is not None:
                         if len(out) == n:
-                            return Page(out, aas_api.encode_cursor("dtr-shells", last))
+                            return Page(out, aas_api.encode_cursor("dtr-shells", shown))
                         out.append(self._render(caller, row, view))
+                        shown = row.seq
                     last = row.seq
         return Page(out, None)
 
@@ -441,7 +444,7 @@ class DigitalTwinRegistry:
         pairs = [(k, v) for k, v in query if k != GLOBAL_ASSET_ID]
         gids = [v for k, v in query if k == GLOBAL_ASSET_ID]
         out: list[str] = []
-        last = after
+        last = shown = after  # the cursor names the last shell shown (see list_shells)
         with self.store.read() as conn:
             while True:
                 rows = repo.shells_with_all(conn, pairs, gids, after=last, limit=max(n + 1, 200),
@@ -452,8 +455,9 @@ class DigitalTwinRegistry:
                 for row in rows:
                     if self._matches(caller, row, rules, pairs, bool(gids)):
                         if len(out) == n:
-                            return Page(out, aas_api.encode_cursor("dtr-lookup", last))
+                            return Page(out, aas_api.encode_cursor("dtr-lookup", shown))
                         out.append(row.shell_id)
+                        shown = row.seq
                     last = row.seq
 
     def _matches(self, caller: Caller, row: repo.ShellRow, rules: Mapping[str, Any], pairs: list[tuple[str, str]],
