@@ -44,6 +44,17 @@ def test_aliases_and_units_are_converted(tmp_path: Path) -> None:
     assert any("mi → km" in n for n in rep.notes)
 
 
+def test_latin1_and_bom_exports_read_like_utf8(tmp_path: Path) -> None:
+    """Windows tools write "Max Temp (°F)" in Latin-1 (or UTF-8 with a BOM): the same frame as the UTF-8 file."""
+    text = HEADER + "".join(row(m) + "\n" for m in range(12))
+    ref, _ = read_telemetry_csv(export(tmp_path / "u.csv", [row(m) for m in range(12)]))
+    for name, data in (("l1.csv", text.encode("latin-1")), ("bom.csv", b"\xef\xbb\xbf" + text.encode("utf-8"))):
+        (tmp_path / name).write_bytes(data)
+        df, rep = read_telemetry_csv(tmp_path / name)
+        assert rep.ok, [str(p) for p in rep.problems]
+        assert df.equals(ref) and df["temperature_max_c"][0] == pytest.approx(25.0, abs=1e-5)
+
+
 def test_discharge_positive_exports_and_local_time(tmp_path: Path) -> None:
     lines = "timestamp,vehicle_id,pack_id,segment,current_a,voltage_v,soc_pct,min_cell_voltage,max_cell_voltage," \
             "min_cell_index,max_cell_index,min_temperature_c,max_temperature_c,odometer_km,charging_state\n"

@@ -6,6 +6,7 @@ words joined by ``_``), its unit taken from a bracket, a parenthesis or a ``_uni
 in :data:`ALIASES`; values are converted to the layout's units (:data:`UNITS`). Times may be ISO 8601 (with an
 offset, or local to ``tz``) or epoch seconds / milliseconds. State of charge given as a fraction is scaled to %.
 Some exports count discharge current as positive: pass ``discharge_positive=True``.
+A file is UTF-8 (with or without BOM) or, failing that, Latin-1, as the cycler readers read it.
 
 :func:`read_telemetry_csv` returns the frame and a :class:`~batteryloop.fleet.validate.ValidationReport`: how each
 column was read (notes) and every problem :func:`~batteryloop.fleet.validate.validate_frame` finds, with the CSV's
@@ -15,6 +16,7 @@ line numbers. It raises nothing for bad data; only an unreadable file is a
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -115,8 +117,11 @@ def read_telemetry_csv(path: str | Path, *, tz: str = "UTC", discharge_positive:
     """Read one fleet CSV export into the layout's columns (see the module's docstring)."""
     path = Path(path)
     rep = ValidationReport(files=1)
+    # the cycler readers' decoding: UTF-8 with or without BOM, else Latin-1 (Windows exports: "Max Temp (°F)")
+    from ..health.readers._common import decode
+
     try:
-        raw = pl.read_csv(path, infer_schema=False, truncate_ragged_lines=False)
+        raw = pl.read_csv(io.StringIO(decode(path, path.read_bytes())), infer_schema=False, truncate_ragged_lines=False)
     except Exception as exc:  # noqa: BLE001 - any parse failure is a finding about this file
         rep.problems.append(Problem(str(path), None, None, "unreadable", f"not a readable CSV file: {exc}"))
         return pl.DataFrame(schema=SCHEMA), rep
