@@ -10,9 +10,7 @@ that now passes (the list must then shrink).
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import time
 from collections import Counter
@@ -21,10 +19,11 @@ from typing import Any
 
 import pytest
 
-from batteryloop.exchange import tck
+from batteryloop.exchange import edc, tck
 from batteryloop.exchange.config import NodeConfig
 from batteryloop.exchange.node import Node
 from batteryloop.exchange.runtime import ThreadedNode, reserve_port
+from tests.interop.conftest import java_and_maven
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE_DIR = ROOT / "interop" / "dsp-tck"
@@ -37,25 +36,6 @@ MODULES = {"MET": "metadata", "CAT": "catalog", "CN": "contract negotiation (pro
            "TP_C": "transfer process (consumer)"}
 
 pytestmark = pytest.mark.slow
-
-
-def _tools() -> tuple[str, str]:
-    java, mvn = shutil.which("java"), shutil.which("mvn")
-    if not (java and mvn):
-        why = "the DSP TCK needs a JDK (java) and Maven (mvn): `make test` installs them (scripts/system-deps.sh)"
-        if os.environ.get("BATTERYLOOP_REQUIRE_JAVA") == "1":
-            pytest.fail(why)
-        pytest.skip(why)
-    return java, mvn
-
-
-def resolve_classpath(mvn: str) -> str:
-    """The TCK's class path, resolved from Maven Central into var/m2 (offline when already there)."""
-    if not CLASSPATH.exists() or CLASSPATH.stat().st_mtime < (MODULE_DIR / "pom.xml").stat().st_mtime:
-        CLASSPATH.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([mvn, "-B", "-q", f"-Dmaven.repo.local={ROOT / 'var' / 'm2'}", "-f", str(MODULE_DIR / "pom.xml"),
-                        "dependency:build-classpath", f"-Dmdep.outputFile={CLASSPATH}"], check=True, timeout=600)
-    return CLASSPATH.read_text().strip()
 
 
 def known_failures() -> dict[str, str]:
@@ -88,8 +68,8 @@ def run_tck(java: str, cp: str, props: dict[str, str], workdir: Path, target: st
 
 
 def test_dsp_tck(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, record_property: Any) -> None:
-    java, mvn = _tools()
-    cp = resolve_classpath(mvn)
+    java, mvn = java_and_maven("the DSP TCK")
+    cp = edc.resolve_classpath(mvn, MODULE_DIR / "pom.xml", CLASSPATH)
     monkeypatch.setenv(tck.ENV, "1")
     sock = reserve_port()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"

@@ -25,24 +25,15 @@ from batteryloop.exchange import tck
 from batteryloop.exchange.edc import EDC_ID, Edc
 from batteryloop.exchange.config import NodeConfig
 from batteryloop.exchange.node import Node
+from tests.interop.conftest import java_and_maven
 from batteryloop.exchange.runtime import ThreadedNode, reserve_port
 
 pytestmark = pytest.mark.slow
 
 
-def _tools() -> tuple[str, str]:
-    java, mvn = edc_runtime.tools()
-    if not (java and mvn):
-        why = "EDC needs a JDK (java) and Maven (mvn): `make test` installs them (scripts/system-deps.sh)"
-        if os.environ.get("BATTERYLOOP_REQUIRE_JAVA") == "1":
-            pytest.fail(why)
-        pytest.skip(why)
-    return java, mvn
-
-
 @pytest.fixture(scope="module")
 def peers(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    java, mvn = _tools()
+    java, mvn = java_and_maven("EDC")
     cp = edc_runtime.resolve_classpath(mvn)
     tmp = tmp_path_factory.mktemp("edc")
     edc = Edc(java, cp, tmp)

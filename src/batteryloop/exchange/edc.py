@@ -33,12 +33,15 @@ def tools() -> tuple[str | None, str | None]:
     return shutil.which("java"), shutil.which("mvn")
 
 
-def resolve_classpath(mvn: str) -> str:
-    if not CLASSPATH.exists() or CLASSPATH.stat().st_mtime < POM.stat().st_mtime:
-        CLASSPATH.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([mvn, "-B", "-q", f"-Dmaven.repo.local={ROOT / 'var' / 'm2'}", "-f", str(POM),
-                        "dependency:build-classpath", f"-Dmdep.outputFile={CLASSPATH}"], check=True, timeout=900)
-    return CLASSPATH.read_text().strip()
+def resolve_classpath(mvn: str, pom: Path = POM, classpath: Path = CLASSPATH) -> str:
+    """The class path of ``pom``'s dependencies (EDC's by default; the Dataspace TCK's too), resolved from Maven
+    Central into ``var/m2`` and kept in ``classpath`` until the POM changes (offline once resolved; the
+    Makefile's ``var/%/classpath.txt`` rule does the same)."""
+    if not classpath.exists() or classpath.stat().st_mtime < pom.stat().st_mtime:
+        classpath.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([mvn, "-B", "-q", f"-Dmaven.repo.local={ROOT / 'var' / 'm2'}", "-f", str(pom),
+                        "dependency:build-classpath", f"-Dmdep.outputFile={classpath}"], check=True, timeout=900)
+    return classpath.read_text().strip()
 
 
 def _pem_pair(tmp: Path) -> tuple[Path, Path]:
