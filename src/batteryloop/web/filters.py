@@ -23,7 +23,10 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
 
 from fastapi import Request
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .downloads import NOT_PAGES
 
 DIMENSIONS = ("region", "model", "plant", "year")
 LABELS = {"region": "Region", "model": "Model", "plant": "Plant", "year": "Year"}
@@ -121,20 +124,12 @@ class FilterState:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        from .downloads import NOT_PAGES
-
         if scope["type"] != "http" or scope["path"].startswith(NOT_PAGES):
             await self.app(scope, receive, send)
             return
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-        cookie = None
-        for k, v in scope.get("headers", ()):
-            if k == b"cookie":
-                for part in v.decode("latin-1").split(";"):
-                    name, _, val = part.strip().partition("=")
-                    if name == COOKIE:
-                        cookie = val
-        f, write = read(query, cookie)
+        header = next((v for k, v in scope.get("headers", ()) if k == b"cookie"), b"")
+        f, write = read(query, cookie_parser(header.decode("latin-1")).get(COOKIE))  # as request.cookies reads it
         scope.setdefault("state", {})["filters"] = f
 
         async def with_cookie(message: Message) -> None:
