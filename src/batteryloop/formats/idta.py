@@ -296,6 +296,9 @@ def _blank(v: Any) -> bool:
     return v is None or v == [] or v == {}
 
 
+_TOP_FIELD = re.compile(r"[^.\[]*(\.[^.\[]*)?")
+
+
 def extension(out: Mapping[str, Any], m: Mapping[str, Any], b: Mapping[str, Any], placeholders: list[str],
               report: MappingReport) -> dict[str, Any]:
     """The batteryloop extension of an export: its placeholder paths, and each of our fields the IDTA parts
@@ -305,13 +308,13 @@ def extension(out: Mapping[str, Any], m: Mapping[str, Any], b: Mapping[str, Any]
     back = _read_parts(dict(out), lenient=True, skip=placeholders, required=(), defaults=given)
     got = {"model": back.model.model_dump(mode="json", exclude_none=True) if back.model else back.model_fields,
            "battery": back.battery.model_dump(mode="json", exclude_none=True) if back.battery else back.battery_fields}
+    # the top-level fields the parts gave (``battery.usage.x`` → ``battery.usage``), once: not per field
+    carried = {_TOP_FIELD.match(k).group(0) for k, o in back.origin.items()  # type: ignore[union-attr]
+               if not o.startswith("(default")}
     ext: dict[str, Any] = {"placeholders": sorted(set(placeholders)), "model": {}, "battery": {}}
     for part, data in (("model", m), ("battery", b)):
         for key, value in data.items():
-            f = f"{part}.{key}"
-            carried = any(k == f or k.startswith((f + ".", f + "[")) for k, o in back.origin.items()
-                          if not o.startswith("(default"))
-            if _blank(value) or carried and got[part].get(key) == value:
+            if _blank(value) or f"{part}.{key}" in carried and got[part].get(key) == value:
                 continue
             ext[part][key] = value
             report.unmap(f"{part}.{key}", value, NOT_CARRIED.get(f"{part}.{key}", "not carried whole by IDTA 02035")
