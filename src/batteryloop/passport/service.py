@@ -834,11 +834,9 @@ def import_standard_payload(svc: PassportService, caller: Caller, payload: bytes
                                                   operator=battery.economic_operator_id))
     created_model = False
     try:
-        svc.get_model(model.model_id, caller)
+        stored = svc.model_data(model.model_id)  # one read: whether it exists, and what to check against
     except NotFound:
         stored = None
-    else:
-        stored = svc.model_data(model.model_id)
     if stored is None:
         svc.create_model(model_data, caller)
         created_model = True
