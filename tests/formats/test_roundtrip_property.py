@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from batteryloop import formats
-from batteryloop.formats import aas, catenax
+from batteryloop.formats import aas, catenax, idta
 from batteryloop.formats.base import PassportParts
 from batteryloop.passport.model import BatteryData, BatteryModelData
 from batteryloop.passport.tiers import ALL_TIERS, Tier
@@ -56,6 +56,12 @@ def test_aas_round_trip_keeps_shared_fields(p):
     for f in ("passport_id", "serial_number", "model_id", "economic_operator_id", "manufacture_date", "status",
               "putting_into_service_date", "manufacture_country"):
         assert getattr(back.battery, f) == getattr(b, f), f
+    # the shell's own fields came from the IDTA submodels, not from the batteryloop extension (which would
+    # carry a field the mapping lost and hide the loss from the comparisons above)
+    own = {f"model.{f}" for f in catenax.MAPPED_MODEL} | {f"battery.{f}" for f in (
+        "passport_id", "serial_number", "economic_operator_id", "manufacture_date", "status",
+        "putting_into_service_date")}
+    assert not (own - set(idta.NOT_CARRIED)) & set(back.report.not_carried), back.report.not_carried
 
 
 # ------------------------------------------------------------------ every format, every tier set, every kind
