@@ -110,8 +110,8 @@ def analyze(folder: Annotated[Path, typer.Argument(help="a fleet folder (the lay
     """Per pack: state of health, resistance, trend, remaining life and fault flags with their evidence.
 
     The same SQL runs on Polars and on Spark; the table has a row per pack and `faults` (;-separated)."""
+    from ..fleet.analysis import FAULT_KINDS, write_table
     from ..fleet.analysis import analyze as run
-    from ..fleet.analysis import write_table
 
     if out.suffix not in (".parquet", ".csv"):
         error(f"{out}: the output must end in .parquet or .csv")
@@ -125,8 +125,7 @@ def analyze(folder: Annotated[Path, typer.Argument(help="a fleet folder (the lay
     write_table(df, out)
     flagged = df.filter(df["faults"] != "")
     _out({"packs": df.height, "with_soh": int(df["soh_pct"].is_not_null().sum()), "flagged": flagged.height,
-          "faults": {k: int(df["faults"].str.contains(k).sum()) for k in
-                     ("self_discharge", "weak_cell", "cooling_failure", "lithium_plating", "sensor_drift")},
+          "faults": {k: int(df["faults"].str.contains(k).sum()) for k in FAULT_KINDS},
           "engine": engine, "out": str(out)})
 
 
