@@ -8,14 +8,12 @@ the filters and the audit record.
 from __future__ import annotations
 
 import base64
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from batteryloop.access import Caller
 from batteryloop.sim import pilot
@@ -31,9 +29,9 @@ def b64(text: str) -> str:
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A node with the pilot's participants and three passports, served by uvicorn on a free loopback port."""
-    from batteryloop.exchange.runtime import reserve_port
     from batteryloop.server import create_app
     from batteryloop.store.db import Store
+    from tests.api.http_served import http_served
     from tests.conftest import make_services, seed_pilot
 
     store = Store(f"sqlite:///{tmp_path_factory.mktemp('aas')}/aas.db")
@@ -41,18 +39,9 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     svc = make_services(store)
     seeded = seed_pilot(svc)
     report = svc.passports.import_passports(pilot.generate_batteries(PASSPORTS, seed=16), seeded["callers"][OP])
-    sock = reserve_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(services=svc), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}/aas"
-    with httpx.Client(base_url=url, timeout=60) as client:
-        yield {"url": url, "client": client, "svc": svc, "ids": sorted(report.ids), "tokens": seeded["tokens"]}
-    server.should_exit = True
-    thread.join(10)
+    with http_served(create_app(services=svc)) as base, httpx.Client(base_url=base + "/aas", timeout=60) as client:
+        yield {"url": base + "/aas", "client": client, "svc": svc, "ids": sorted(report.ids),
+               "tokens": seeded["tokens"]}
     store.dispose()
 
 

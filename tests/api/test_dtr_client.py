@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 
 from batteryloop.passport.identifiers import global_asset_id
 from batteryloop.passport.twin_registry import passport_descriptor
@@ -38,9 +35,9 @@ def b64(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    from batteryloop.exchange.runtime import reserve_port
     from batteryloop.server import create_app
     from batteryloop.store.db import Store
+    from tests.api.http_served import http_served
     from tests.conftest import make_services, seed_pilot
 
     store = Store(f"sqlite:///{tmp_path_factory.mktemp('dtrc')}/dtr.db")
@@ -48,17 +45,8 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     svc = make_services(store)
     seeded = seed_pilot(svc)
     report = svc.passports.import_passports(pilot.generate_batteries(1, seed=7), seeded["callers"][OP])
-    sock = reserve_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(services=svc), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    yield {"base": base, "svc": svc, "tokens": seeded["tokens"], "pid": sorted(report.ids)[0]}
-    server.should_exit = True
-    thread.join(10)
+    with http_served(create_app(services=svc)) as base:
+        yield {"base": base, "svc": svc, "tokens": seeded["tokens"], "pid": sorted(report.ids)[0]}
     store.dispose()
 
 

@@ -13,13 +13,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from batteryloop.passport.twin_registry import passport_descriptor
 from batteryloop.sim import pilot
@@ -41,9 +38,9 @@ def _venv_python() -> Path:
 
 def test_tractusx_sdk_against_the_registry(tmp_path: Path, record_property: Any) -> None:
     py = _venv_python()
-    from batteryloop.exchange.runtime import reserve_port
     from batteryloop.server import create_app
     from batteryloop.store.db import Store
+    from tests.api.http_served import http_served
     from tests.conftest import make_services, seed_pilot
 
     store = Store(f"sqlite:///{tmp_path}/dtr.db")
@@ -52,29 +49,20 @@ def test_tractusx_sdk_against_the_registry(tmp_path: Path, record_property: Any)
     seeded = seed_pilot(svc)
     pid = svc.passports.import_passports(pilot.generate_batteries(1, seed=9), seeded["callers"][OP]).ids[0]
     rec = svc.passports.get_record(pid)
-    sock = reserve_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(services=svc), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
     try:
-        deadline = time.monotonic() + 60
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        d = passport_descriptor(pid, serial_number=rec.data["serial_number"], model_id=rec.model_id, base_url=base,
-                                visible_to=[RECYCLER], parts=["digital_nameplate"])
-        sm = {"id": "urn:example:sm:pcf", "idShort": "Pcf", "endpoints": [
-            {"interface": "SUBMODEL-3.0", "protocolInformation": {"href": base + "/data/pcf"}}]}
-        cfg = tmp_path / "cfg.json"
-        cfg.write_text(json.dumps({"base": base, "owner_token": seeded["tokens"][OP],
-                                   "reader_token": seeded["tokens"][RECYCLER], "descriptor": d, "submodel": sm}))
-        run = subprocess.run([str(py), str(REPO / "interop/dtr/tractusx_sdk_round.py"), str(cfg)],
-                             capture_output=True, text=True, timeout=120)
-        assert run.returncode == 0, run.stderr[-3000:]
-        out = json.loads(run.stdout.strip().splitlines()[-1])
+        with http_served(create_app(services=svc)) as base:
+            d = passport_descriptor(pid, serial_number=rec.data["serial_number"], model_id=rec.model_id, base_url=base,
+                                    visible_to=[RECYCLER], parts=["digital_nameplate"])
+            sm = {"id": "urn:example:sm:pcf", "idShort": "Pcf", "endpoints": [
+                {"interface": "SUBMODEL-3.0", "protocolInformation": {"href": base + "/data/pcf"}}]}
+            cfg = tmp_path / "cfg.json"
+            cfg.write_text(json.dumps({"base": base, "owner_token": seeded["tokens"][OP],
+                                       "reader_token": seeded["tokens"][RECYCLER], "descriptor": d, "submodel": sm}))
+            run = subprocess.run([str(py), str(REPO / "interop/dtr/tractusx_sdk_round.py"), str(cfg)],
+                                 capture_output=True, text=True, timeout=120)
+            assert run.returncode == 0, run.stderr[-3000:]
+            out = json.loads(run.stdout.strip().splitlines()[-1])
     finally:
-        server.should_exit = True
-        thread.join(10)
         store.dispose()
     assert out["create"]["id"] == d["id"] and out["create"]["globalAssetId"] == d["globalAssetId"]
     assert "already" in out["create_again"]["error"]["messages"][0]["text"]
