@@ -20,17 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from ..circular.second_life import GAS_CONSTANT_J_PER_MOL_K, chemistry_family
 from ..reference import References, Tracker
 
-GAS_CONSTANT_J_PER_MOL_K = 8.314462618
-
-
-def chemistry_family(chemistry: str) -> str:
-    c = chemistry.upper()
-    for fam in ("LMFP", "LFP", "NCA", "LMO"):
-        if c.startswith(fam):
-            return fam
-    return "NMC"
+__all__ = ["FadeModel", "calibrate", "chemistry_family", "default_model"]  # chemistry_family: the second-life model's
 
 
 @dataclass(frozen=True)
