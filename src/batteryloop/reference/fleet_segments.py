@@ -18,13 +18,24 @@ Sources (UNVERIFIED orders of magnitude, rounded; the car and taxi rows follow `
   the pilot models' ``internal_resistance_cell_mohm``); interconnects add about half again. Thermal mass of a
   pack about 6 kg/kWh × 1 kJ/(kg·K); liquid cooling removes about 30 W/K per kWh of pack above its 25 °C set
   point (batteryloop's estimates from BatPaC 5.0 pack masses; not a published figure).
+- batteryloop's assumptions, with no source (``notes`` says so per key): the mean speeds, duty hours and maximum
+  ages of the generated vehicles, the bus, truck and two-wheeler cycle lives, the car and taxi chargers (11 kW AC;
+  150 and 100 kW DC) and the passive cooling.
 
 The generator reads these values through a tracker; every figure is overridable like any reference set.
 """
 
 from __future__ import annotations
 
+from . import vehicle_usage
 from ._core import Citation, ReferenceSet
+
+_USAGE = vehicle_usage.SET.values  # the car and taxi rows are vehicle_usage's private_car and taxi, not copies
+
+
+def _car_taxi(key: str) -> dict[str, float]:
+    return {"car": _USAGE[key]["private_car"], "taxi": _USAGE[key]["taxi"]}
+
 
 SEGMENTS = ("car", "taxi", "bus", "truck", "two_wheeler")
 
@@ -43,10 +54,10 @@ SET = ReferenceSet(
         "nominal_voltage_v": {"car": 355.2, "taxi": 320.0, "bus": 614.4, "truck": 700.8, "two_wheeler": 72.0},
         "chemistry": {"car": "NMC811", "taxi": "LFP", "bus": "LFP", "truck": "NMC811", "two_wheeler": "NMC811"},
         "expected_lifetime_cycles": {"car": 2000.0, "taxi": 4000.0, "bus": 5000.0, "truck": 3000.0, "two_wheeler": 1000.0},
-        "annual_km": {"car": 13_500.0, "taxi": 65_000.0, "bus": 70_000.0, "truck": 90_000.0, "two_wheeler": 5_000.0},
-        "kwh_per_km": {"car": 0.18, "taxi": 0.17, "bus": 1.3, "truck": 1.2, "two_wheeler": 0.04},
+        "annual_km": {**_car_taxi("annual_km"), "bus": 70_000.0, "truck": 90_000.0, "two_wheeler": 5_000.0},
+        "kwh_per_km": {**_car_taxi("kwh_per_km"), "bus": 1.3, "truck": 1.2, "two_wheeler": 0.04},
         "mean_speed_kmh": {"car": 35.0, "taxi": 25.0, "bus": 18.0, "truck": 50.0, "two_wheeler": 25.0},
-        "fast_charge_share": {"car": 0.15, "taxi": 0.6, "bus": 0.0, "truck": 0.5, "two_wheeler": 0.0},
+        "fast_charge_share": {**_car_taxi("fast_charge_share"), "bus": 0.0, "truck": 0.5, "two_wheeler": 0.0},
         "slow_charge_kw": {"car": 11.0, "taxi": 11.0, "bus": 150.0, "truck": 43.0, "two_wheeler": 1.0},
         "fast_charge_kw": {"car": 150.0, "taxi": 100.0, "bus": 150.0, "truck": 600.0, "two_wheeler": 1.0},
         # when the day's driving happens (hours, UTC-free local clock): start of the first trip, length of the duty
@@ -60,4 +71,8 @@ SET = ReferenceSet(
         "passive_cooling_w_per_k_per_kwh": 1.0,
         "cooling_setpoint_c": 25.0,
     },
+    notes={k: "batteryloop's assumption, no source" for k in (
+        "mean_speed_kmh", "duty_start_h", "duty_length_h", "age_years_max", "passive_cooling_w_per_k_per_kwh",
+        "expected_lifetime_cycles.bus", "expected_lifetime_cycles.truck", "expected_lifetime_cycles.two_wheeler",
+        "slow_charge_kw.car", "slow_charge_kw.taxi", "fast_charge_kw.car", "fast_charge_kw.taxi")},
 )
