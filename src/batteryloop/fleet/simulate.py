@@ -28,7 +28,8 @@ Faults (one per faulty pack, :data:`FAULTS`), written to ``DIR/_truth.csv``:
 
 Cooling failures and plating are injected into taxis and trucks only (they fast-charge daily; a fault that never
 shows in the window cannot be found). ``DIR/_truth_state.csv`` has each pack's true state of health and resistance
-at the start and end of the window (for benchmarks, not read by the analysis).
+at the start and end of the window and, for a weak or self-discharging cell, its index (for benchmarks and tests,
+not read by the analysis).
 """
 
 from __future__ import annotations
@@ -323,8 +324,11 @@ def simulate(out: str | Path, *, vehicles: int, days: int, seed: int = 0, interv
     truth = pl.DataFrame({"pack_id": fleet.pack_id, "fault": fleet.fault}).filter(pl.col("fault") != "")
     truth.sort("pack_id").write_csv(root / "_truth.csv")
     r_end = p["r0"] * (1 + fm.resistance_pct_per_pct_loss * (100.0 - soh) / 100.0)
+    faulty_cell = (p["weak_ratio"] < 1) | (p["sd_per_day"] > 0)
     pl.DataFrame({"pack_id": fleet.pack_id, "soh_start_pct": np.round(soh_start, 4), "soh_end_pct": np.round(soh, 4),
-                  "resistance_end_mohm": np.round(r_end * 1000, 4)}).write_csv(root / "_truth_state.csv")
+                  "resistance_end_mohm": np.round(r_end * 1000, 4),
+                  "fault_cell_index": pl.Series([int(c) if f else None for c, f in zip(p["idx_fault"], faulty_cell)],
+                                                dtype=pl.Int64)}).write_csv(root / "_truth_state.csv")
     return {"folder": str(root), "vehicles": n, "days": days, "interval_s": dts, "rows": rows, "files": files,
             "faults": {k: fleet.fault.count(k) for k in FAULTS}, "seed": seed, **used}
 
