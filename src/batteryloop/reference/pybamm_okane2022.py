@@ -2,21 +2,26 @@
 
 Source: simulated here with PyBaMM 26.10.1.1 (V. Sulzer, S. G. Marquis, R. Timms, M. Robinson and
 S. J. Chapman, "Python Battery Mathematical Modelling (PyBaMM)", J. Open Res. Softw. 9 (2021) 14;
-https://pybamm.org) using its shipped ``OKane2022`` parameter set and coupled degradation submodels of
-S. E. J. O'Kane et al., "Lithium-ion battery degradation: how to model it", Phys. Chem. Chem. Phys. 24
-(2022) 7909–7922 (LG M50 NMC811/graphite-SiOx): SEI growth limited by solvent diffusion, SEI on
-cracks, partially reversible lithium plating, particle cracking and stress-driven loss of active
-material, in the single particle model. Each life draws its degradation rates, ambient temperature and
-charge C-rate from fixed ranges (seed and ranges in ``bench/health_rul_simulate.py``, which wrote these
-files on 2026-12-05; the draws per life are in ``pybamm_okane2022_parameters.csv``). The rates are sped
-up so that a life takes a few hundred cycles: the cycle axis is not a prediction of any real cell's
-life, only the **shape** of the trajectories (when and how sharply they knee) and its spread mean
-something, and the forecaster matches time scales anyway.
+https://pybamm.org) on its shipped ``OKane2022`` parameter set (S. E. J. O'Kane et al., "Lithium-ion
+battery degradation: how to model it", Phys. Chem. Chem. Phys. 24 (2022) 7909–7922; LG M50,
+NMC811/graphite-SiOx), by ``bench/health_rul_simulate.py`` (2026-12-05), which says how: PyBaMM's
+electrode state-of-health model (``ElectrodeSOHSolver``) gives the capacity between 2.5 V and 4.2 V from
+the electrode capacities and the cyclable lithium, and those age by degradation-mode rates after O'Kane
+et al.'s mechanisms — SEI lithium loss ∝ √N (Arrhenius, the parameter set's 38 kJ/mol), stress-driven
+loss of negative active material ∝ N × C-rate, positive ∝ N, and lithium plating once the negative
+electrode is full at the top of charge (an assumed 20 kJ/mol). (The single particle model with O'Kane's
+degradation submodels was tried first and gave no knee in 300 cycles: see the bench's docstring.) Each
+life draws its rates, ambient temperature and charge C-rate from fixed ranges (seed and ranges in the
+bench); the draws per life are in ``pybamm_okane2022_parameters.csv``. The cycle axis is not a
+prediction of any real cell's life (the lives cross 80 % between cycles 260 and 2,425; three never do):
+only the **shape** of the trajectories (when and how sharply they knee) and its spread mean something,
+and the forecaster matches time scales anyway.
 
-``pybamm_okane2022_soh.csv`` (columns ``sim``, ``cycle``, ``soh``): state of health — discharge
-capacity, 9-cycle rolling median, over the median of the first five smoothed cycles — per cycle,
-4 decimals. :func:`batteryloop.health.rul.forecast_rul` uses these lives to **calibrate the interval**
-(their leave-one-out forecast errors join those of the real population), never for the point forecast.
+``pybamm_okane2022_soh.csv`` (columns ``sim``, ``cycle``, ``soh``): state of health — capacity over the
+initial, solved every 20 cycles until 70 % or 3,000 cycles, interpolated linearly to every 5th cycle —
+4 decimals; cycle 1 is the fresh cell. :func:`batteryloop.health.rul.forecast_rul` uses these lives to
+**widen the interval** (:func:`batteryloop.health.similarity.prior_interval`: the weighted quantiles of
+the crossings of the lives matched to the history), never for the point forecast.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import numpy as np
 from ._core import Citation
 
 CITATION = Citation(
-    title="Simulated capacity lives: PyBaMM SPM with O'Kane et al. (2022) coupled degradation, OKane2022 parameters",
+    title="Simulated capacity lives: PyBaMM electrode SOH model, OKane2022 parameters, degradation modes after O'Kane et al. (2022)",
     publisher="PyBaMM 26.10.1.1 (Sulzer et al., J. Open Res. Softw. 2021); O'Kane et al., Phys. Chem. Chem. Phys. 24 (2022) 7909",
     date="2026-12-05 (simulated)",
     url="https://pybamm.org",
