@@ -417,3 +417,25 @@ def test_a_delivery_connects_to_the_checked_address_and_follows_no_redirect(rece
         server.shutdown()
         server.server_close()
     assert (moved.status, moved.response_status) == ("failed", 307) and len(receiver.received) == 1
+
+
+def test_another_participants_rule_shows_its_outcome_but_not_its_receiver(world: dict[str, Any],
+                                                                           receiver: Receiver) -> None:
+    """An authority's webhook rule fires on the automaker's pack: the automaker reads the alert and that it was
+    delivered, not the authority's receiver URL (a webhook URL can carry its receiver's token) nor the answer."""
+    s, ids, c = world["s"], world["ids"], world["callers"]
+    s.alerts.post = lambda url, secret, payload: post_webhook(url, secret, payload, attempts=1, sleep=_no_sleep)
+    url = receiver.url + "/T000/B000/receiver-token"
+    s.alerts.create_rule(c[pilot.AUTHORITY], {"name": "watch", "kind": "soh_below", "params": {"threshold_pct": 70},
+                                              "channel": "webhook", "target": url, "secret": SECRET})
+    s.alerts.evaluate(c[pilot.AUTHORITY])
+    [mine] = [a for a in s.alerts.alerts(c[pilot.AUTOMAKER]) if a["pack_id"] == ids["LOW"]]
+    [d] = mine["deliveries"]
+    assert (d["status"], d["attempts"], d["response_status"]) == ("delivered", 1, 204)
+    assert (d["target"], d["message"], d["error"]) == (None, None, None)
+    assert "receiver-token" not in json.dumps(s.alerts.alerts(c[pilot.AUTOMAKER]))
+    [theirs] = [a for a in s.alerts.alerts(c[pilot.AUTHORITY]) if a["pack_id"] == ids["LOW"]]
+    assert theirs["deliveries"][0]["target"] == url
+    from batteryloop.web.alerts_pages import _delivery_text
+
+    assert _delivery_text(mine["deliveries"]) == "delivered to the rule owner's receiver (1 attempt, HTTP 204)"

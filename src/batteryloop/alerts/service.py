@@ -181,7 +181,9 @@ class AlertService:
     def alerts(self, caller: Caller, *, pack_id: str | None = None, model_id: str | None = None,
                kind: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
         """The alerts the caller may read (about its own packs; every pack for authorities and the admin),
-        newest first, each with its deliveries (an e-mail's message included)."""
+        newest first, each with its deliveries (an e-mail's message included). A delivery of a rule the caller
+        does not manage (an authority's or the node admin's rule about the caller's pack) shows its outcome but
+        not where it went: target, message and error are None (a webhook URL can carry its receiver's token)."""
         if caller.anonymous:
             authorize(caller, "alert.read", Resource("alert"))
         if kind is not None and kind not in KINDS:
@@ -194,15 +196,21 @@ class AlertService:
             rows = repo.list_alerts(conn, operator_id=caller.participant_id, all_operators=every, pack_id=pack_id,
                                     model_id=model_id, kind=kind, limit=max(1, min(limit, 1000)))
             dl = repo.deliveries(conn, [a["id"] for a in rows])
+            rules = {r["id"]: r for r in repo.rules(conn)}
         out = []
         for a in rows:
             if not decide(caller, "alert.read", Resource("alert", str(a["id"]), operator=a["operator_id"])):
                 continue
-            out.append({**a, "deliveries": dl.get(a["id"], [])})
+            ds = dl.get(a["id"], [])
+            if not self._may_manage(caller, rules[a["rule_id"]]):  # another's rule: its receiver is not shown
+                ds = [{**d, **dict.fromkeys(_RULE_OWNERS_ONLY)} for d in ds]
+            out.append({**a, "deliveries": ds})
         return out
 
 
 _NOBODY = PackFacts("", None, None, None)
+#: what a delivery shows only to those who manage its rule
+_RULE_OWNERS_ONLY = ("target", "message", "error")
 
 
 def refuse_private_target(url: str) -> None:

@@ -47,6 +47,7 @@ def _delivery_text(deliveries: list[dict[str, Any]]) -> str:
         return "not delivered yet"
     d = deliveries[-1]
     if d["status"] == "stored":
-        return f"e-mail stored for {d['target']}"
+        return f"e-mail stored for {d['target'] or 'the rule owner'}"
     code = f", HTTP {d['response_status']}" if d["response_status"] else ""
-    return f"{d['status']} to {d['target']} ({d['attempts']} attempt{'s' if d['attempts'] != 1 else ''}{code})"
+    to = d["target"] or "the rule owner's receiver"  # another's rule: its target is not shown
+    return f"{d['status']} to {to} ({d['attempts']} attempt{'s' if d['attempts'] != 1 else ''}{code})"
