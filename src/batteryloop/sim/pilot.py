@@ -201,6 +201,31 @@ PLANTS = [("DE", "EuroMotors Pack Plant Zwickau"), ("HU", "EuroMotors Pack Plant
           ("KR", "EuroMotors Ulsan Assembly")]
 
 
+def first_life_draw(rng: random.Random, model: dict[str, Any], years: float) -> tuple[float, float]:
+    """A pack's full equivalent cycles and state of health (%) after ``years`` in a vehicle (two draws from
+    ``rng``, in this order): the demo's and the bulk registry's passports (``registry_bulk``)."""
+    cycles = round(years * rng.uniform(40, 90), 1)
+    fade = 0.012 if model["chemistry"] == "LFP" else 0.022
+    soh = max(60.0, round(100.0 - years * fade * 100 * rng.uniform(0.6, 1.4) - rng.uniform(0, 1.5), 1))
+    return cycles, soh
+
+
+def state_of_health_draw(rng: random.Random, model: dict[str, Any], soh: float, years: float,
+                         measured_at: str) -> dict[str, Any]:
+    """The passport's ``state_of_health`` for a pack at ``soh`` % after ``years`` (four draws from ``rng``)."""
+    return {
+        "soh_capacity_pct": soh,
+        "remaining_capacity_ah": round(model["rated_capacity_ah"] * soh / 100, 1),
+        "remaining_energy_kwh": round(model["rated_energy_kwh"] * soh / 100, 2),
+        "state_of_certified_energy_pct": round(min(100.0, soh + rng.uniform(0, 1.0)), 1),
+        "remaining_power_capability_pct": round(min(100.0, soh + rng.uniform(2, 6)), 1),
+        "remaining_round_trip_efficiency_pct": round(95.0 - years * 0.3, 1),
+        "self_discharge_pct_per_month": round(rng.uniform(1.0, 3.0), 2),
+        "ohmic_resistance_increase_pct": round(years * rng.uniform(2, 6), 1),
+        "measured_at": measured_at,
+    }
+
+
 def generate_batteries(n: int, seed: int = 42, today: dt.date | None = None) -> Iterator[dict[str, Any]]:
     """``n`` pack passports (battery data), deterministic for a seed."""
     rng = random.Random(seed)
@@ -214,9 +239,7 @@ def generate_batteries(n: int, seed: int = 42, today: dt.date | None = None) -> 
         if in_service > today:
             in_service = None
         years = ((today - in_service).days / 365.25) if in_service else 0.0
-        cycles = round(years * rng.uniform(40, 90), 1)
-        fade = 0.012 if m["chemistry"] == "LFP" else 0.022
-        soh = max(60.0, round(100.0 - years * fade * 100 * rng.uniform(0.6, 1.4) - rng.uniform(0, 1.5), 1))
+        cycles, soh = first_life_draw(rng, m, years)
         energy = m["rated_energy_kwh"]
         rec: dict[str, Any] = {
             "serial_number": f"{m['chemistry'].replace('-', '')}-{seed:03d}-{i:07d}",
@@ -227,17 +250,8 @@ def generate_batteries(n: int, seed: int = 42, today: dt.date | None = None) -> 
             "manufacture_site": site,
             "mass_kg": round(m["mass_kg"] * rng.uniform(0.995, 1.005), 1),
             "status": "original",
-            "state_of_health": {
-                "soh_capacity_pct": soh,
-                "remaining_capacity_ah": round(m["rated_capacity_ah"] * soh / 100, 1),
-                "remaining_energy_kwh": round(energy * soh / 100, 2),
-                "state_of_certified_energy_pct": round(min(100.0, soh + rng.uniform(0, 1.0)), 1),
-                "remaining_power_capability_pct": round(min(100.0, soh + rng.uniform(2, 6)), 1),
-                "remaining_round_trip_efficiency_pct": round(95.0 - years * 0.3, 1),
-                "self_discharge_pct_per_month": round(rng.uniform(1.0, 3.0), 2),
-                "ohmic_resistance_increase_pct": round(years * rng.uniform(2, 6), 1),
-                "measured_at": dt.datetime.combine(today, dt.time(2, 0), tzinfo=dt.UTC).isoformat(),
-            },
+            "state_of_health": state_of_health_draw(
+                rng, m, soh, years, dt.datetime.combine(today, dt.time(2, 0), tzinfo=dt.UTC).isoformat()),
             "usage": {
                 "full_equivalent_cycles": cycles,
                 "energy_throughput_kwh": round(cycles * energy, 1),

@@ -471,9 +471,7 @@ class RegistryGenerator:
         rng = self.rng
         m = MODEL_INFO[model]
         years = ((today - in_service).days / 365.25) if in_service else 0.0
-        cycles = round(years * rng.uniform(40, 90), 1)
-        fade = 0.012 if m["chemistry"] == "LFP" else 0.022
-        soh = max(60.0, round(100.0 - years * fade * 100 * rng.uniform(0.6, 1.4) - rng.uniform(0, 1.5), 1))
+        cycles, soh = pilot.first_life_draw(rng, m, years)
         energy = m["rated_energy_kwh"]
         content: dict[str, Any] = {
             "passport_id": pid, "serial_number": serial, "model_id": model,
@@ -482,16 +480,7 @@ class RegistryGenerator:
             "mass_kg": round(m["mass_kg"] * rng.uniform(0.995, 1.005), 1), "status": "original"}
         if in_service:
             content["putting_into_service_date"] = in_service.isoformat()
-        content["state_of_health"] = {
-            "soh_capacity_pct": soh,
-            "remaining_capacity_ah": round(m["rated_capacity_ah"] * soh / 100, 1),
-            "remaining_energy_kwh": round(energy * soh / 100, 2),
-            "state_of_certified_energy_pct": round(min(100.0, soh + rng.uniform(0, 1.0)), 1),
-            "remaining_power_capability_pct": round(min(100.0, soh + rng.uniform(2, 6)), 1),
-            "remaining_round_trip_efficiency_pct": round(95.0 - years * 0.3, 1),
-            "self_discharge_pct_per_month": round(rng.uniform(1.0, 3.0), 2),
-            "ohmic_resistance_increase_pct": round(years * rng.uniform(2, 6), 1),
-            "measured_at": "2026-11-30T02:00:00Z"}
+        content["state_of_health"] = pilot.state_of_health_draw(rng, m, soh, years, "2026-11-30T02:00:00Z")
         content["usage"] = {
             "full_equivalent_cycles": cycles, "energy_throughput_kwh": round(cycles * energy, 1),
             "capacity_throughput_ah": round(cycles * m["rated_capacity_ah"], 1),
