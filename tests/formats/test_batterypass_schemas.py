@@ -360,3 +360,18 @@ def test_the_seven_examples_together_import_leniently_through_import_standard(se
             "supply_chain_due_diligence.supplyChainDueDiligenceReport",
             "general_product_information.productIdentifier"} <= dropped
     assert all(d["message"] for d in res["report"]["dropped"])
+
+
+def test_timed_condition_values_without_a_measurement_time_are_reported_not_dropped() -> None:
+    """A state of health without measured_at: every timed value (the internal-resistance increase too) is left
+    out of batteryCondition — lastUpdate is required and the export time is no stand-in — and named unmapped."""
+    kind, m, b, archived = next(x for x in DEMO if x[2].state_of_health is not None)
+    raw = b.model_dump(mode="json", exclude_none=True)
+    raw["state_of_health"] = {k: v for k, v in raw["state_of_health"].items() if k != "measured_at"}
+    raw["state_of_health"]["ohmic_resistance_increase_pct"] = 12.5
+    res = batterypass.export(PassportParts.from_data(m, BatteryData.model_validate(raw), archived=archived))
+    cond = res.payload.get("performance", {}).get("batteryCondition", {})
+    assert "internalResistanceIncrease" not in cond and "capacityFade" not in cond, kind
+    unmapped = {u["path"] for u in res.report.unmapped}
+    assert {"battery.state_of_health.ohmic_resistance_increase_pct",
+            "battery.state_of_health.soh_capacity_pct"} <= unmapped, unmapped

@@ -1158,6 +1158,9 @@ def _export_performance(parts: PassportParts, report: MappingReport) -> dict[str
     if soh.get("ohmic_resistance_increase_pct") is not None and stamp:
         cond["internalResistanceIncrease"] = [{"internalResistanceIncreaseValue": soh["ohmic_resistance_increase_pct"],
                                                "batteryComponent": "pack", "lastUpdate": stamp}]
+    elif soh.get("ohmic_resistance_increase_pct") is not None:
+        report.unmap("battery.state_of_health.ohmic_resistance_increase_pct", soh["ohmic_resistance_increase_pct"],
+                     "no measurement time (state_of_health.measured_at) for its required lastUpdate")
     temp = {k: r9(float(use[ours]) * 60.0) for k, ours in (("timeExtremeHighTemp", "time_above_extreme_temperature_h"),
                                                             ("timeExtremeLowTemp", "time_below_extreme_temperature_h"))
             if use.get(ours) is not None}
