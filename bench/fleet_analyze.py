@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import polars as pl
+from polars.testing import assert_frame_equal
 
 from batteryloop.fleet.analysis import NUMERIC_COLUMNS, pack_figures, sessions_polars, sessions_spark, spark_session
 from batteryloop.fleet.layout import read_packs, telemetry_files
@@ -95,7 +96,11 @@ def main() -> None:
                 s2 = sessions_spark(root, spark)
                 t_sp = time.perf_counter() - t
                 spark.stop()
-                same = s2.height == sessions.height
+                try:  # the same session table as Polars' (the test's tolerance), not only as many rows
+                    assert_frame_equal(sessions, s2, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+                    same = True
+                except AssertionError:
+                    same = False
                 print(f"| Spark SQL sessions, local[{cores}], {parts} shuffle partitions (session start "
                       f"{t_start:.0f} s apart) | {t_sp:.1f} s | {n / t_sp:,.0f} ({'same' if same else 'DIFFERENT'} sessions) |")
     d = detection(df, root)

@@ -188,9 +188,10 @@ def sessions_polars(root: str | Path, *, progress: Callable[[int, int], None] | 
 def spark_session(master: str = "local[2]", *, shuffle_partitions: int = 8, app: str = "batteryloop-fleet") -> Any:
     """A Spark session for the analysis (UTC, Arrow transfers, no UI). ``SPARK_LOCAL_IP`` defaults to 127.0.0.1."""
     import os
+    import sys
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    os.environ.setdefault("PYSPARK_PYTHON", __import__("sys").executable)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
     return (SparkSession.builder.master(master).appName(app)
@@ -343,7 +344,7 @@ def _one_pack(pk: dict[str, Any], s: pl.DataFrame | None) -> dict[str, Any]:
             out["weak_cell_index"] = int(vc.sort(["count", "imin_end"], descending=[True, False])["imin_end"][0])
         if excess >= THRESHOLDS["weak_cell_excess_mv"] and not sd_flag:
             flags.append("weak_cell")
-    # cooling: the hottest sensor still rising above 30 °C under load
+    # cooling: the hottest sensor still rising above HOT_C under load
     load = s.filter(pl.col("mode").is_in(["ac", "dc", "drive"]))
     out["temperature_peak_c"] = _r(float(s["tmax_peak"].max()), 3)  # type: ignore[arg-type]
     c2 = float(load["heat_c2_min"].sum())
