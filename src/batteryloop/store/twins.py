@@ -138,8 +138,7 @@ def delete_shell(conn: Connection, seq: int) -> None:
 
 
 def page_shells(conn: Connection, *, after: int = 0, limit: int = 100, asset_kind: str | None = None,
-                asset_type: str | None = None, created_after: str | None = None,
-                seqs: Iterable[int] | None = None) -> list[ShellRow]:
+                asset_type: str | None = None, created_after: str | None = None) -> list[ShellRow]:
     """Shells in creation order from the first after ``after``, at most ``limit``, matching every filter given."""
     conds = [dtr_shells.c.seq > after]
     if asset_kind is not None:
@@ -148,8 +147,6 @@ def page_shells(conn: Connection, *, after: int = 0, limit: int = 100, asset_kin
         conds.append(dtr_shells.c.asset_type == asset_type)
     if created_after is not None:
         conds.append(dtr_shells.c.created_at > created_after)
-    if seqs is not None:
-        conds.append(dtr_shells.c.seq.in_(list(seqs)))
     q = select(dtr_shells).where(and_(true(), *conds)).order_by(dtr_shells.c.seq).limit(limit)
     return [_shell(r) for r in conn.execute(q)]
 
@@ -222,9 +219,3 @@ def rules_of(conn: Connection, tids: Iterable[str] | None = None) -> list[RuleRo
     if tids is not None:
         q = q.where(dtr_access_rules.c.tid.in_(list(tids)))
     return [_rule(r) for r in conn.execute(q)]
-
-
-def tenants_with_rules(conn: Connection, tids: Iterable[str]) -> set[str]:
-    """Those of ``tids`` that have at least one access rule (their shells are governed by rules)."""
-    q = select(dtr_access_rules.c.tid).where(dtr_access_rules.c.tid.in_(list(tids))).distinct()
-    return set(conn.execute(q).scalars())
