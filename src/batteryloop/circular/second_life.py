@@ -20,7 +20,9 @@ plus calendar fade c · A_cal(T) a year, A(T) = exp(−Ea / R · (1/T − 1/T_re
 ds/dt = −(F · f(s) + c_T) with F the cycles a year. The hub steps it day by day (Euler,
 :meth:`SecondLifeDegradation.step`); the route projects it year by year with the midpoint rule
 (:meth:`SecondLifeDegradation.project`) — the same function of the state of health, integrated at two
-step sizes (the difference is below 0.01 SoH points over a second life at the defaults).
+step sizes. Against SciPy's ``solve_ivp`` on the same ODE the yearly projection is off by at most 0.17 SoH
+points and 0.03 years of second life at the route's default duty (0.46 points and 0.05 years at 500 cycles a
+year, 35 °C): tests/circular/test_second_life_projection.py.
 
 **Value** (:class:`SecondLifeValue`): the storage value per kWh discharged that the hub's dispatch
 realises under the site's tariff (USD; the grid bill without the storage's own flows minus the bill
