@@ -127,3 +127,21 @@ def test_the_layout_written_as_csv_reads_back_unchanged(tmp_path: Path) -> None:
     back, rep = read_telemetry_csv(tmp_path / "day.csv", interval_s=600.0)
     assert rep.ok and rep.rows == 3 * 144, [str(p) for p in rep.problems]
     assert_frame_equal(df.sort("vehicle_id", "timestamp"), back, check_exact=False, rel_tol=1e-6)
+
+
+def test_import_refuses_a_bad_pack_registry_before_writing(tmp_path: Path) -> None:
+    good = export(tmp_path / "g.csv", [row(m) for m in range(12)])
+    (tmp_path / "packs.csv").write_text("pack_id,vehicle_id\nV7,V7\n")
+    out = tmp_path / "fleet"
+    with pytest.raises(ValueError, match="missing column.*rated_capacity_ah"):
+        import_csvs([good], out, tmp_path / "packs.csv")
+    with pytest.raises(FileNotFoundError, match="no pack registry at .*nope.csv"):
+        import_csvs([good], out, tmp_path / "nope.csv")
+    assert not out.exists()  # not a _layout.json without its registry
+
+    from typer.testing import CliRunner
+
+    from batteryloop.cli import app
+
+    res = CliRunner().invoke(app, ["fleet", "import", str(good), "--packs", str(tmp_path / "packs.csv"), "-o", str(out)])
+    assert res.exit_code == 2 and "rated_capacity_ah" in res.output and not out.exists()

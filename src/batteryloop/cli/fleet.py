@@ -94,8 +94,11 @@ def import_csv(files: Annotated[list[Path], typer.Argument(help="fleet CSV expor
     Every file is checked first; if any has an error, nothing is written and the report says where."""
     from ..fleet.importer import import_csvs
 
-    res = _guard(lambda: import_csvs(files, out, packs, tz=tz, discharge_positive=discharge_positive, segment=segment,
-                                     interval_s=interval_s, buckets=buckets))
+    try:
+        res = _guard(lambda: import_csvs(files, out, packs, tz=tz, discharge_positive=discharge_positive,
+                                         segment=segment, interval_s=interval_s, buckets=buckets))
+    except (FileNotFoundError, ValueError) as exc:  # the pack registry: missing, or without its columns
+        error(str(exc))
     _out(res)
     if not res["ok"]:
         raise typer.Exit(1)

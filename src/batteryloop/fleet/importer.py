@@ -15,12 +15,13 @@ from typing import Any
 import polars as pl
 
 from .csvread import read_telemetry_csv
-from .layout import DEFAULT_BUCKETS, FleetLayout, bucket_of, partition_path, read_packs, write_partition
+from .layout import DEFAULT_BUCKETS, FleetLayout, bucket_of, partition_path, read_registry, write_partition
 from .validate import ValidationReport
 
 
 def import_csvs(files: list[Path], out: Path, packs: Path, *, tz: str = "UTC", discharge_positive: bool = False,
                 segment: str | None = None, interval_s: float = 60.0, buckets: int = DEFAULT_BUCKETS) -> dict[str, Any]:
+    read_registry(packs)  # a registry without its columns is refused before anything is written
     rep = ValidationReport()
     frames = []
     for f in files:
@@ -32,19 +33,18 @@ def import_csvs(files: list[Path], out: Path, packs: Path, *, tz: str = "UTC", d
         return {"ok": False, "written": 0, **rep.to_dict()}
     out = Path(out)
     if (out / "_layout.json").is_file():
-        layout = FleetLayout.read(out)
-        if layout.buckets != buckets:
-            buckets = layout.buckets
+        buckets = FleetLayout.read(out).buckets  # an existing folder keeps its buckets
     else:
         FleetLayout(buckets=buckets, interval_s=interval_s).write(out)
     tmp_packs = out / "_packs.csv.tmp"
     shutil.copyfile(packs, tmp_packs)
     tmp_packs.replace(out / "_packs.csv")
-    read_packs(out)  # a registry without its columns is refused now, not at analysis time
     data = pl.concat(frames)
+    vids = data["vehicle_id"].unique().to_list()
     data = data.with_columns(
         pl.col("timestamp").dt.date().cast(pl.String).alias("_day"),
-        pl.col("vehicle_id").map_elements(lambda v: bucket_of(v, buckets), return_dtype=pl.Int64).alias("_bucket"))
+        pl.col("vehicle_id").replace_strict(vids, [bucket_of(v, buckets) for v in vids], return_dtype=pl.Int64)
+        .alias("_bucket"))  # the hash once per vehicle, not once per sample
     written = 0
     for (day, b), part in data.group_by(["_day", "_bucket"], maintain_order=True):
         dest = partition_path(out, str(day), int(b))  # type: ignore[arg-type]

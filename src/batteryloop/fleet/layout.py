@@ -115,9 +115,18 @@ def write_partition(frame: pl.DataFrame, root: Path, day: str, bucket: int) -> P
 
 
 def read_packs(root: Path) -> pl.DataFrame:
+    """The pack registry of a fleet folder (``_packs.csv``)."""
     f = Path(root) / "_packs.csv"
     if not f.is_file():
         raise FileNotFoundError(f"{root} has no _packs.csv (the pack registry: {', '.join(PACK_COLUMNS)})")
+    return read_registry(f)
+
+
+def read_registry(f: Path) -> pl.DataFrame:
+    """A pack registry CSV with the columns of :data:`PACK_COLUMNS` (a missing column is refused by name)."""
+    f = Path(f)
+    if not f.is_file():
+        raise FileNotFoundError(f"no pack registry at {f}: give a CSV with the columns {', '.join(PACK_COLUMNS)}")
     df = pl.read_csv(f, schema_overrides=PACK_COLUMNS)
     missing = [c for c in PACK_COLUMNS if c not in df.columns]
     if missing:
