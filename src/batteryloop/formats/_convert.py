@@ -259,10 +259,16 @@ class Collector:
         if self.lenient:
             seen = {id(e) for e in self.report.dropped}
             self.report.dropped.extend(e for e in self.errors if id(e) not in seen)
-        model = None if "model" in unstated else self._validate("model", BatteryModelData)
-        battery = None if "battery" in unstated else self._validate("battery", BatteryData)
+        # a part with an unstated required field is still validated, so that every problem of it is reported
+        # (lenient: dropped; strict: refused), and then not built
+        model = self._validate("model", BatteryModelData)
+        battery = self._validate("battery", BatteryData)
         if self.errors and not self.lenient:
-            raise _invalid(self.report.format, self.errors)
+            raise _invalid(self.report.format, self.errors + [
+                {"field": f, "rule": "required", "value": None, "message": f"{f}: required by batteryloop and not in "
+                 f"the {self.report.format} payload; give it as a default"} for f in self.report.missing])
+        model = None if "model" in unstated else model
+        battery = None if "battery" in unstated else battery
         return ImportResult(model, battery, self.report, dict(self.data["model"]), dict(self.data["battery"]),  # type: ignore[arg-type]
                             dict(self.origin))
 

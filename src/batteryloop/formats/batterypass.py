@@ -792,12 +792,7 @@ def import_payload(payload: Any, *, lenient: bool = False, defaults: Mapping[str
                 c.errors.append(e)
         _READERS[module](c, body, module)
     c.order("battery.manufacture_date", "battery.putting_into_service_date", strict=False)
-    status_given = c.has("battery.status") or "status" in (defaults or {}) or "battery.status" in (defaults or {})
-    res = c.finish(defaults)
-    if not status_given and res.battery is not None:
-        res.report.missing.append("battery.status")
-        res.battery = None
-    return res
+    return c.finish(defaults, required=("battery.status",))  # as Catena-X and IDTA: an absent status is no 'original'
 
 
 # ============================================================================ export
