@@ -73,6 +73,25 @@ def test_idle_buckets_are_pruned(two_workers: Any) -> None:
     assert buckets.take(stores[0], "a:192.0.2.0", rate=1.0, burst=10.0, now=1004.0) == (True, 9.0)
 
 
+def test_a_take_costs_two_round_trips(two_workers: Any, tmp_path: Any) -> None:
+    """The wire, traced by libpq (psycopg's ``PGconn.trace``): a take is the pool's checkout ping and the
+    upsert, in autocommit — two ReadyForQuery, no BEGIN and no COMMIT round trips."""
+    store = Store(two_workers[2][0].url)  # a pool of its own: one connection, the one traced
+    try:
+        buckets.take(store, "a:203.0.113.9", rate=1.0, burst=10.0, now=1.7e9)
+        with store.engine.connect() as conn:
+            pgconn = conn.connection.dbapi_connection.pgconn  # type: ignore[union-attr]
+        trace = tmp_path / "libpq.trace"
+        with trace.open("w") as f:
+            pgconn.trace(f.fileno())
+            assert buckets.take(store, "a:203.0.113.9", rate=1.0, burst=10.0, now=1.7e9) == (True, 8.0)
+            pgconn.untrace()
+        wire = trace.read_text()
+        assert wire.count("ReadyForQuery") == 2 and "BEGIN" not in wire and "COMMIT" not in wire, wire
+    finally:
+        store.dispose()
+
+
 def test_what_one_worker_writes_the_other_reads(two_workers: Any) -> None:
     (a, b), tokens, _ = two_workers
     op = {"Authorization": f"Bearer {tokens[pilot.AUTOMAKER]}"}

@@ -11,8 +11,8 @@ one the (cached) token check.
 
 Where the buckets live: on SQLite (one API process) in this process's memory; on PostgreSQL in the
 store (``shared``: :class:`batteryloop.store.ratelimit.SharedBuckets`), one row per key updated by an
-atomic upsert, so that any number of workers and hosts behind one database share one limit — one
-round trip per limited request. Their clock is the wall clock (:data:`wallclock`; hosts keep it in
+atomic upsert, so that any number of workers and hosts behind one database share one limit — two
+round trips per limited request (the pool's checkout ping and the upsert, in autocommit). Their clock is the wall clock (:data:`wallclock`; hosts keep it in
 step), the in-memory buckets' the process's monotonic clock.
 """
 
