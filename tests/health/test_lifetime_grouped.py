@@ -19,7 +19,14 @@ from batteryloop.health.errors import HealthError
 from batteryloop.health.lifetime import evaluate, load_curve_set, train
 from batteryloop.health.lifetime.features import feature_matrix
 from batteryloop.health.lifetime.groups import combine, groups_for, leave_one_group_out, protocol_family
-from batteryloop.health.lifetime.model import conformal_halfwidth, early_groups, grouped_interval_coverage
+from batteryloop.health.lifetime.model import (
+    GROUPED_CANDIDATES,
+    LifetimeModel,
+    conformal_halfwidth,
+    early_groups,
+    grouped_interval_coverage,
+    grouped_scores,
+)
 
 
 @pytest.mark.parametrize(("policy", "family"), [
@@ -147,6 +154,22 @@ def test_grouped_figures_against_a_hand_fit(cells) -> None:  # type: ignore[no-u
     assert np.all(lo < pred) and np.all(pred < hi)
     assert np.allclose(hi / pred, 10 ** model.interval_log10) and np.allclose(pred / lo, 10 ** model.interval_log10)
     assert evaluate(model, cells)["cells"] == 84
+
+
+def test_averages_scored_from_shared_member_fits_and_saved(cells, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The selection fits a member shared by several averages once per fold (one memo for all candidates):
+    every grouped figure of the averages is the same, to the bit, as each scored on its own; and a model
+    of the nested average (shrunk_to_variance_average) saves and loads (its members are picklable)."""
+    g = groups_for(cells)
+    feats = feature_matrix(cells.curves)
+    avgs = [c for c in GROUPED_CANDIDATES if "average" in c.name]
+    assert len(avgs) == 6
+    memo: dict = {}
+    shared = [grouped_scores(c, feats, cells.cycle_lives, g, memo=memo) for c in avgs]
+    assert shared == [grouped_scores(c, feats, cells.cycle_lives, g) for c in avgs]
+    model = train(cells, groups=g, select="shrunk_to_variance_average_a1")
+    model.save(tmp_path / "m.bin")
+    assert np.array_equal(LifetimeModel.load(tmp_path / "m.bin").predict(cells), model.predict(cells))
 
 
 def test_cli_trains_on_two_folders_and_writes_intervals(severson_dir: Path, tmp_path: Path) -> None:

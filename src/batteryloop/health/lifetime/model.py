@@ -132,6 +132,12 @@ def _linear_on(columns: list[int]) -> _Regressor:
 def _cols(names: tuple[str, ...]) -> list[int]:
     return [_AVERAGE_FEATURES.index(n) for n in names]
 
+
+# the members of the averages, each one object (module-level partials: a model holding them pickles, and the
+# scoring fits a member shared by several candidates once per fold, :func:`_fold_predictions`)
+_GROWTH_AVERAGE = {a: partial(Average, [partial(_ridge_on, _cols(f), a) for f in (_GROWTH, _MIN_GROWTH, EARLY)]) for a in _ALPHAS}
+_VARIANCE_ON_AVERAGE = partial(_linear_on, _cols(("log_var_dq",)))
+
 GROUPED_CANDIDATES: tuple[Candidate, ...] = (
     VARIANCE,
     Candidate("variance_capacity", ("log_var_dq", "q_cycle2_ah"), LinearRegression),
@@ -139,17 +145,13 @@ GROUPED_CANDIDATES: tuple[Candidate, ...] = (
     *(Candidate(f"variance_growth_ridge_a{a:g}", _GROWTH, _ridge_at(a)) for a in _ALPHAS),
     *(Candidate(f"min_growth_ridge_a{a:g}", _MIN_GROWTH, _ridge_at(a)) for a in _ALPHAS),
     *(Candidate(f"trajectory_ridge_a{a:g}", EARLY, _ridge_at(a)) for a in _ALPHAS),
-    *(Candidate(f"growth_trajectory_average_a{a:g}", _AVERAGE_FEATURES,
-                lambda a=a: Average([partial(_ridge_on, _cols(f), a) for f in (_GROWTH, _MIN_GROWTH, EARLY)]))
-      for a in _ALPHAS),
+    *(Candidate(f"growth_trajectory_average_a{a:g}", _AVERAGE_FEATURES, _GROWTH_AVERAGE[a]) for a in _ALPHAS),
     # added for issue 17 (an unseen batch), from the literature before scoring: Attia et al. 2021's variance
     # models on a later reference cycle, the growth ridge on the cycle-20 variance, and shrinkage of the
     # average toward the variance model (the mean of the two), which extrapolates in one direction only
     *(Candidate(f"attia_variance_ref{f.rsplit('_', 1)[1]}", (f,), LinearRegression) for f in ATTIA_VARIANCE),
     *(Candidate(f"variance20_growth_ridge_a{a:g}", _GROWTH_REF20, _ridge_at(a)) for a in _ALPHAS),
-    *(Candidate(f"shrunk_to_variance_average_a{a:g}", _AVERAGE_FEATURES,
-                lambda a=a: Average([partial(_linear_on, _cols(("log_var_dq",))),
-                                     lambda a=a: Average([partial(_ridge_on, _cols(f), a) for f in (_GROWTH, _MIN_GROWTH, EARLY)])]))
+    *(Candidate(f"shrunk_to_variance_average_a{a:g}", _AVERAGE_FEATURES, partial(Average, [_VARIANCE_ON_AVERAGE, _GROWTH_AVERAGE[a]]))
       for a in _ALPHAS),
 )
 """The variance and discharge baselines of Severson et al., and ridge models on few physically motivated
@@ -194,36 +196,61 @@ def mean_pct_error(pred: np.ndarray, true: np.ndarray) -> float:
     return float(np.mean(np.abs(np.asarray(pred) - np.asarray(true)) / np.asarray(true)) * 100)
 
 
-def cross_val_rmse(candidate: Candidate, feats: dict[str, np.ndarray], lives: np.ndarray, folds: int = 5, repeats: int = 3) -> float:
-    """Mean over ``repeats`` shuffles of the K-fold RMSE (cycles) of ``candidate`` on these cells."""
+#: out-of-fold predictions already computed, per (features, folds) and maker (see :func:`_fold_predictions`)
+FoldMemo = dict[tuple[Any, ...], tuple[Callable[[], _Regressor], np.ndarray]]
+
+
+def _fold_predictions(make: Callable[[], _Regressor], X: np.ndarray, y: np.ndarray,
+                      splits: list[tuple[np.ndarray, np.ndarray]], memo: FoldMemo, key: tuple[Any, ...]) -> np.ndarray:
+    """Out-of-fold predictions (log₁₀ life) of the regressors ``make`` builds, one fit per fold. An
+    :class:`Average`'s are the mean of its members' — what its ``predict`` computes, fold by fold — so a member
+    that several candidates share (the same maker object, on the same features and folds: ``key``) is fitted
+    once, not once per candidate; ``memo`` keeps each maker with its predictions (so its id is not reused)."""
+    hit = memo.get((*key, id(make)))
+    if hit is not None:
+        return hit[1]
+    reg = make()
+    if isinstance(reg, Average):
+        pred = np.mean([_fold_predictions(m, X, y, splits, memo, key) for m in reg.makers], axis=0)
+    else:
+        pred = np.empty_like(y)
+        for tr, te in splits:
+            pred[te] = np.ravel(make().fit(X[tr], y[tr]).predict(X[te]))
+    memo[(*key, id(make))] = (make, pred)
+    return pred
+
+
+def cross_val_rmse(candidate: Candidate, feats: dict[str, np.ndarray], lives: np.ndarray, folds: int = 5, repeats: int = 3,
+                   memo: FoldMemo | None = None) -> float:
+    """Mean over ``repeats`` shuffles of the K-fold RMSE (cycles) of ``candidate`` on these cells (``memo``:
+    shared by the candidates of one selection, :func:`_fold_predictions`)."""
     X = to_matrix(feats, candidate.features)
     y = np.log10(lives)
+    memo = {} if memo is None else memo
     scores = []
     for r in range(repeats):
-        pred = np.empty_like(y)
-        for tr, te in KFold(folds, shuffle=True, random_state=SEED + r).split(X):
-            pred[te] = np.ravel(candidate.make().fit(X[tr], y[tr]).predict(X[te]))
+        splits = list(KFold(folds, shuffle=True, random_state=SEED + r).split(X))
+        pred = _fold_predictions(candidate.make, X, y, splits, memo, (candidate.features, "kfold", folds, r))
         scores.append(rmse(10**pred, lives))
     return float(np.mean(scores))
 
 
-def out_of_group(candidate: Candidate, feats: dict[str, np.ndarray], lives: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, list[float]]:
-    """Leave-one-group-out predictions of log₁₀ life for every cell, and each fold's RMSE (cycles)."""
+def out_of_group(candidate: Candidate, feats: dict[str, np.ndarray], lives: np.ndarray, groups: np.ndarray,
+                 memo: FoldMemo | None = None) -> tuple[np.ndarray, list[float]]:
+    """Leave-one-group-out predictions of log₁₀ life for every cell, and each fold's RMSE (cycles) (``memo``:
+    shared by the candidates of one selection, :func:`_fold_predictions`)."""
     X = to_matrix(feats, candidate.features)
-    y = np.log10(lives)
-    pred = np.empty_like(y)
-    fold_rmse = []
-    for tr, te in leave_one_group_out(groups):
-        pred[te] = np.ravel(candidate.make().fit(X[tr], y[tr]).predict(X[te]))
-        fold_rmse.append(rmse(10 ** pred[te], lives[te]))
-    return pred, fold_rmse
+    splits = leave_one_group_out(groups)
+    key = (candidate.features, "groups", tuple(np.asarray(groups).tolist()))
+    pred = _fold_predictions(candidate.make, X, np.log10(lives), splits, {} if memo is None else memo, key)
+    return pred, [rmse(10 ** pred[te], lives[te]) for _, te in splits]
 
 
 def grouped_scores(candidate: Candidate, feats: dict[str, np.ndarray], lives: np.ndarray, groups: CellGroups,
-                   schemes: tuple[str, ...] = SELECTION_SCHEMES) -> dict[str, list[float]]:
+                   schemes: tuple[str, ...] = SELECTION_SCHEMES, memo: FoldMemo | None = None) -> dict[str, list[float]]:
     """Per scheme with at least two groups, the RMSE (cycles) of each left-out group."""
     labels = {sch: early_groups(feats) if sch == "early" else groups.by(sch) for sch in schemes}
-    return {sch: out_of_group(candidate, feats, lives, g)[1] for sch, g in labels.items() if np.unique(g).size >= 2}
+    return {sch: out_of_group(candidate, feats, lives, g, memo)[1] for sch, g in labels.items() if np.unique(g).size >= 2}
 
 
 def grouped_score(scores: dict[str, list[float]]) -> float:
@@ -378,13 +405,15 @@ def _train(
     repeats: int,
     select: str | None,
 ) -> LifetimeModel:
-    scores = {c.name: cross_val_rmse(c, feats, lives, folds, repeats) for c in candidates}
+    memo: FoldMemo = {}
+    scores = {c.name: cross_val_rmse(c, feats, lives, folds, repeats, memo) for c in candidates}
     return _fit(data, feats, lives, candidates, scores, select)
 
 
 def _train_grouped(data: CurveSet, feats: dict[str, np.ndarray], lives: np.ndarray, candidates: tuple[Candidate, ...],
                    groups: CellGroups, select: str | None) -> LifetimeModel:
-    per = {c.name: grouped_scores(c, feats, lives, groups) for c in candidates}
+    memo: FoldMemo = {}
+    per = {c.name: grouped_scores(c, feats, lives, groups, memo=memo) for c in candidates}
     if not any(per.values()):
         raise HealthError("grouped validation needs at least two batches or two protocol families among the cells")
     scores = {n: grouped_score(v) for n, v in per.items()}
@@ -392,7 +421,7 @@ def _train_grouped(data: CurveSet, feats: dict[str, np.ndarray], lives: np.ndarr
     model.validation = "leave one group out: " + ", ".join(per[model.candidate])
     model.grouped_rmse_cycles = per
     chosen = next(c for c in candidates if c.name == model.candidate)
-    log_pred, _ = out_of_group(chosen, feats, lives, groups.family)
+    log_pred, _ = out_of_group(chosen, feats, lives, groups.family, memo)
     model.interval_log10 = conformal_halfwidth(log_pred - np.log10(lives))
     model.interval_level = 1 - INTERVAL_ALPHA
     model.interval_coverage_grouped = grouped_interval_coverage(log_pred, np.log10(lives), groups.family)
