@@ -240,6 +240,13 @@ def test_a_cursor_tells_nothing_of_shells_the_caller_may_not_see(world: dict[str
         rest = c.get(path, params=[*params, ("cursor", mine["paging_metadata"]["cursor"])],
                      headers=H(world, REPAIRER)).json()["result"]
         assert [x if isinstance(x, str) else x["id"] for x in rest] == ["urn:probe:b"]
+    # nor does a write refused on the hidden shell name its owner (the BPN visibility hides)
+    for method, body in (("PUT", victim), ("DELETE", None)):
+        r = c.request(method, f"{V3}/shell-descriptors/{b64('urn:probe:victim')}", json=body,
+                      headers=H(world, REPAIRER))
+        assert r.status_code == 403 and "twin.update" in text(r) and OP not in text(r), r.text
+    r = c.delete(f"{V3}/shell-descriptors/{b64('urn:probe:victim')}", headers=H(world, RECYCLER))  # sees it
+    assert r.status_code == 403 and OP in text(r)
 
 
 # ------------------------------------------------------------------------------ writes by relation

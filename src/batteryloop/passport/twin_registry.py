@@ -260,8 +260,20 @@ class DigitalTwinRegistry:
         row = repo.get_shell(conn, shell_id)
         if row is None:
             raise NotFound(f"Shell for identifier {shell_id} not found")
-        authorize(caller, "twin.update", Resource("twin", shell_id, operator=row.owner_id))
+        self._authorize_update(conn, caller, row)
         return row
+
+    def _authorize_update(self, conn: Any, caller: Caller, row: repo.ShellRow) -> None:
+        """``twin.update`` on the shell; refused on a shell the caller may not see, the refusal does not name
+        its owner (the policy's reason would: the BPN the visibility rules hide)."""
+        resource = Resource("twin", row.shell_id, operator=row.owner_id)
+        if not decide(caller, "twin.update", resource) and \
+                self._view(caller, row, self._rules_in_force(conn, [row.owner_id])) is None:
+            from ..errors import deny
+
+            raise deny(caller.anonymous, f"{caller.participant_id or 'an anonymous caller'} may not do twin.update "
+                                         f"on shell {row.shell_id}: only the participant that owns it changes it")
+        authorize(caller, "twin.update", resource)
 
     # ------------------------------------------------------------------ bodies
     def _shell_body(self, body: Any) -> dict[str, Any]:
@@ -350,7 +362,7 @@ class DigitalTwinRegistry:
         with self.store.write() as conn:
             row = repo.get_shell(conn, shell_id)
             if row is not None:
-                authorize(caller, "twin.update", Resource("twin", shell_id, operator=row.owner_id))
+                self._authorize_update(conn, caller, row)
                 owner, pid = row.owner_id, row.passport_id
                 new_pid = self._linked_passport(conn, d)
                 if new_pid != row.passport_id:  # it now names another pack (or none)
