@@ -375,3 +375,16 @@ def test_timed_condition_values_without_a_measurement_time_are_reported_not_drop
     unmapped = {u["path"] for u in res.report.unmapped}
     assert {"battery.state_of_health.ohmic_resistance_increase_pct",
             "battery.state_of_health.soh_capacity_pct"} <= unmapped, unmapped
+
+
+def test_a_strict_refusal_names_the_unstated_status_beside_the_other_problems() -> None:
+    """A payload without batteryStatus (a public export) and with a bad value: the strict refusal names both,
+    so the reader learns of the missing status before the second try, not after it."""
+    kind, m, b, archived = next(x for x in DEMO if not x[3])
+    payload = batterypass.export(PassportParts.from_data(m, b, {Tier.PUBLIC})).payload
+    assert "batteryStatus" not in payload["generalProductInformation"], kind
+    payload["generalProductInformation"]["manufacturingPlace"]["addressCountry"] = "Narnia"
+    with pytest.raises(InvalidData) as refused:
+        batterypass.import_payload(payload, check_schema=False)
+    fields = {e["field"] for e in refused.value.errors}
+    assert "battery.status" in fields and any("addressCountry" in f for f in fields), fields
