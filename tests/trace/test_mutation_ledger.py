@@ -904,7 +904,7 @@ def test_who_admits_a_batch(ledger: Ledger, monkeypatch) -> None:  # type: ignor
     class Stop(Exception):
         pass
 
-    def stand_in(items, texts, workers, chunk):  # type: ignore[no-untyped-def]
+    def stand_in(items, texts, workers, chunk, line_numbers=None):  # type: ignore[no-untyped-def]
         asked.append(workers)
         raise Stop
         yield  # pragma: no cover

@@ -39,8 +39,9 @@ def _init_admit(texts: dict[str, str | None]) -> None:
     _KEYS.clear()
 
 
-def _admit_chunk(args: tuple[int, list[Any]]) -> tuple[int, list[tuple[Any, ...]]]:
-    """Validate and signature-check a chunk; stop at its first invalid event.
+def _admit_chunk(args: tuple[int, list[Any], list[int] | None]) -> tuple[int, list[tuple[Any, ...]]]:
+    """Validate and signature-check a chunk (its events from ``start``, and their lines in their file if
+    known); stop at its first invalid event.
 
     Returns ``(body, hash, signature)`` per event, or ``("error", detail, errors, extra, type)``.
     """
@@ -50,7 +51,7 @@ def _admit_chunk(args: tuple[int, list[Any]]) -> tuple[int, list[tuple[Any, ...]
     from .events import normalize_full
     from .keys import verify_signature
 
-    start, items = args
+    start, items, lines = args
     out: list[tuple[Any, ...]] = []
     for k, item in enumerate(items):
         try:
@@ -58,7 +59,7 @@ def _admit_chunk(args: tuple[int, list[Any]]) -> tuple[int, list[tuple[Any, ...]
                 try:
                     item = orjson.loads(item)
                 except orjson.JSONDecodeError as exc:
-                    n = start + k + 1
+                    n = lines[k] if lines else start + k + 1
                     raise InvalidData(f"line {n} is not JSON: {exc}", [{"field": "(line)", "rule": "json",
                                                                          "message": str(exc), "value": None}]) from None
             _, body, h, dump = normalize_full(item)
@@ -92,15 +93,17 @@ def _admit_chunk(args: tuple[int, list[Any]]) -> tuple[int, list[tuple[Any, ...]
     return start, out
 
 
-def admit_chunks(items: list[Any], key_texts: dict[str, str | None], workers: int,
-                 chunk: int) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:
-    """Admission results chunk by chunk, in order, computed by ``workers`` processes ahead of the caller."""
+def admit_chunks(items: list[Any], key_texts: dict[str, str | None], workers: int, chunk: int,
+                 line_numbers: list[int] | None = None) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:
+    """Admission results chunk by chunk, in order, computed by ``workers`` processes ahead of the caller
+    (``line_numbers``: each event's line in its file, for the error texts)."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
     size = max(100, min(chunk, len(items) // (workers * 4) or 1))
-    parts = [(i, items[i:i + size]) for i in range(0, len(items), size)]
+    parts = [(i, items[i:i + size], line_numbers[i:i + size] if line_numbers else None)
+             for i in range(0, len(items), size)]
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_admit, initargs=(key_texts,)) as pool:
         futures = [pool.submit(_admit_chunk, p) for p in parts]
         try:

@@ -247,8 +247,8 @@ class Ledger:
                 rep: IngestReport, t0: float, line_numbers: list[int] | None = None) -> IngestReport:
         if workers is None:
             workers = (os.cpu_count() or 1) if len(items) >= 4000 else 1
-        source = (self._admit_parallel(items, caller, workers, chunk) if workers > 1
-                  else self._admit_serial(items, caller, chunk))
+        source = (self._admit_parallel(items, caller, workers, chunk, line_numbers) if workers > 1
+                  else self._admit_serial(items, caller, chunk, line_numbers))
         try:
             results = self._apply_stream(source)
         except _Rejected as rj:
@@ -273,7 +273,8 @@ class Ledger:
             numbered = [(n, ln) for n, ln in enumerate(fh.read().splitlines(), 1) if ln.strip()]
         return self.ingest([ln for _, ln in numbered], caller, line_numbers=[n for n, _ in numbered], **kw)
 
-    def _admit_serial(self, items: list[Any], caller: Caller | None, chunk: int) -> Iterator[list[SealedEvent]]:
+    def _admit_serial(self, items: list[Any], caller: Caller | None, chunk: int,
+                      line_numbers: list[int] | None = None) -> Iterator[list[SealedEvent]]:
         out: list[SealedEvent] = []
         for n, item in enumerate(items):
             try:
@@ -281,7 +282,8 @@ class Ledger:
                     try:
                         item = orjson.loads(item)
                     except orjson.JSONDecodeError as exc:
-                        raise InvalidData(f"line {n + 1} is not JSON: {exc}", _one("(line)", "json", str(exc))) from None
+                        line = line_numbers[n] if line_numbers else n + 1
+                        raise InvalidData(f"line {line} is not JSON: {exc}", _one("(line)", "json", str(exc))) from None
                 out.append(self.admit(item, caller))
             except (InvalidData, Forbidden) as exc:
                 if out:
@@ -294,12 +296,12 @@ class Ledger:
             yield out
 
     def _admit_parallel(self, items: list[Any], caller: Caller | None, workers: int,
-                        chunk: int) -> Iterator[list[SealedEvent]]:
+                        chunk: int, line_numbers: list[int] | None = None) -> Iterator[list[SealedEvent]]:
         from ._parallel import admit_chunks
 
         with self.store.read() as conn:
             texts = dict(participants_repo.public_keys(conn))
-        for start, results in admit_chunks(items, texts, workers, chunk):
+        for start, results in admit_chunks(items, texts, workers, chunk, line_numbers):
             out: list[SealedEvent] = []
             for k, res in enumerate(results):
                 if res[0] == "error":
@@ -949,13 +951,8 @@ def _loose(d: Mapping[str, Any]) -> dict[str, Any]:
 def _error_report(index: int, exc: Exception, item: Any,
                   line_numbers: list[int] | None = None) -> dict[str, Any]:
     eid = item.get("id") if isinstance(item, Mapping) else None
-    line = line_numbers[index] if line_numbers else index + 1
-    detail = getattr(exc, "detail", str(exc))
-    position = f"line {index + 1} is not JSON"  # the admitters count events, the file counts lines
-    if line != index + 1 and detail.startswith(position):
-        detail = f"line {line} is not JSON" + detail[len(position):]
-    out: dict[str, Any] = {"index": index, "line": line, "event_id": eid, "type": type(exc).__name__,
-                           "detail": detail}
+    out: dict[str, Any] = {"index": index, "line": line_numbers[index] if line_numbers else index + 1,
+                           "event_id": eid, "type": type(exc).__name__, "detail": getattr(exc, "detail", str(exc))}
     errs = getattr(exc, "errors", None)
     if errs:
         out["errors"] = errs
