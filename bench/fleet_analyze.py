@@ -4,7 +4,9 @@ partitions, and fault detection against the generator's truth.
     nice -n 10 .venv/bin/python bench/fleet_analyze.py [--vehicles 1000] [--days 30] [--interval-s 60]
         [--dir /tmp/fleet-bench] [--spark-cores 1,2] [--spark-partitions 8,32] [--no-spark]
 
-Generates the fleet into ``--dir`` unless it holds one already (timed: the generator's rows per second), then:
+Every step is timed in wall time and in CPU time (this process's threads — Polars runs in them — plus, for Spark,
+its JVM's: read from /proc), since on a shared machine wall time says more about the other processes than about
+the step. Generates the fleet into ``--dir`` unless it holds one already (timed: the generator's rows per second), then:
 a bare Polars scan of the same files (every column the analysis reads, summed: the floor of reading them), the
 Polars analysis (goal: ≥ 0.3× the bare scan's rows per second), the Spark analysis on ``local[C]`` for each
 ``--spark-cores`` C and ``--spark-partitions`` P (``spark.sql.shuffle.partitions``; the session start is timed
@@ -15,8 +17,11 @@ and the state of health's error against the generator's (``_truth_state.csv``). 
 from __future__ import annotations
 
 import argparse
+import os
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from polars.testing import assert_frame_equal
@@ -24,6 +29,37 @@ from polars.testing import assert_frame_equal
 from batteryloop.fleet.analysis import NUMERIC_COLUMNS, pack_figures, sessions_polars, sessions_spark, spark_session
 from batteryloop.fleet.layout import read_packs, telemetry_files
 from batteryloop.fleet.simulate import FAULTS, simulate
+
+
+def _descendants_cpu_s() -> float:
+    """CPU seconds (user + system) of this process's live descendants (the Spark JVM), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                f = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parent[int(d.name)] = int(f[1])
+            cpu[int(d.name)] = (int(f[11]) + int(f[12])) / tick
+    mine, todo = set(), [os.getpid()]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, pp in parent.items() if pp == p]
+        mine.update(kids)
+        todo.extend(kids)
+    return sum(cpu[c] for c in mine)
+
+
+def timed(fn: Callable[[], Any], *, children: bool = False) -> tuple[Any, float, float]:
+    """``fn()``, its wall seconds and its CPU seconds (all threads of this process; with ``children``, plus the
+    descendants' — the Spark JVM)."""
+    w, c, k = time.perf_counter(), time.process_time(), _descendants_cpu_s() if children else 0.0
+    out = fn()
+    cpu = time.process_time() - c + ((_descendants_cpu_s() - k) if children else 0.0)
+    return out, time.perf_counter() - w, cpu
 
 
 def detection(df: pl.DataFrame, root: Path) -> dict[str, float]:
@@ -60,49 +96,46 @@ def main() -> None:
     root = a.dir
     rows_line = ""
     if not (root / "_layout.json").is_file():
-        t = time.perf_counter()
-        res = simulate(root, vehicles=a.vehicles, days=a.days, seed=a.seed, interval_s=a.interval_s)
-        dt = time.perf_counter() - t
-        rows_line = f"| generate ({a.vehicles} vehicles × {a.days} days, {a.interval_s:g} s) | {dt:.1f} s | {res['rows'] / dt:,.0f} |"
+        res, dt, cpu = timed(lambda: simulate(root, vehicles=a.vehicles, days=a.days, seed=a.seed, interval_s=a.interval_s))
+        rows_line = (f"| generate ({a.vehicles} vehicles × {a.days} days, {a.interval_s:g} s) | {dt:.1f} s | {cpu:.1f} s | "
+                     f"{res['rows'] / dt:,.0f} (CPU: {res['rows'] / cpu:,.0f}) |")
     files = telemetry_files(root)
-    t = time.perf_counter()
-    bare = pl.scan_parquet(files).select(pl.len(), *[pl.col(c).cast(pl.Float64).sum() for c in NUMERIC_COLUMNS],
-                                         pl.col("timestamp").max(), pl.col("pack_id").n_unique()).collect()
-    t_bare = time.perf_counter() - t
+    bare, t_bare, c_bare = timed(lambda: pl.scan_parquet(files).select(
+        pl.len(), *[pl.col(c).cast(pl.Float64).sum() for c in NUMERIC_COLUMNS], pl.col("timestamp").max(),
+        pl.col("pack_id").n_unique()).collect())
     n = int(bare["len"][0])
-    t = time.perf_counter()
-    sessions = sessions_polars(root)
-    t_sql = time.perf_counter() - t
-    t = time.perf_counter()
-    df = pack_figures(sessions, read_packs(root))
-    t_packs = time.perf_counter() - t
-    t_polars = t_sql + t_packs
-    print(f"\nfleet {root}: {n:,} rows in {len(files)} files, {df.height} packs, {sessions.height:,} sessions\n")
-    print("| step | time | rows/s |")
-    print("|---|---:|---:|")
+    sessions, t_sql, c_sql = timed(lambda: sessions_polars(root))
+    df, t_packs, c_packs = timed(lambda: pack_figures(sessions, read_packs(root)))
+    t_polars, c_polars = t_sql + t_packs, c_sql + c_packs
+    print(f"\nfleet {root}: {n:,} rows in {len(files)} files, {df.height} packs, {sessions.height:,} sessions; "
+          f"load average {os.getloadavg()[0]:.1f} at the end\n")
+    print("| step | wall | CPU | rows/s (wall; CPU) | × the bare scan (wall; CPU) |")
+    print("|---|---:|---:|---:|---:|")
     if rows_line:
-        print(rows_line)
-    print(f"| bare Polars scan (read and sum the analysed columns) | {t_bare:.1f} s | {n / t_bare:,.0f} |")
-    print(f"| Polars analysis: SQL sessions | {t_sql:.1f} s | {n / t_sql:,.0f} |")
-    print(f"| Polars analysis: per-pack figures (incl. RUL fits) | {t_packs:.1f} s | |")
-    print(f"| Polars analysis, whole | {t_polars:.1f} s | {n / t_polars:,.0f} ({t_bare / t_polars:.2f}× the bare scan) |")
+        print(rows_line + " |")
+
+    def line(name: str, t: float, c: float, rate: bool = True) -> None:
+        r = f"{n / t:,.0f}; {n / c:,.0f}" if rate else ""
+        x = f"{t_bare / t:.2f}; {c_bare / c:.2f}" if rate else ""
+        print(f"| {name} | {t:.1f} s | {c:.1f} s | {r} | {x} |")
+
+    line("bare Polars scan (read and sum the analysed columns)", t_bare, c_bare)
+    line("Polars analysis: sessions (the definition over samples)", t_sql, c_sql)
+    line("Polars analysis: per-pack figures (incl. RUL fits)", t_packs, c_packs, rate=False)
+    line("**Polars analysis, whole**", t_polars, c_polars)
     if not a.no_spark:
         for cores in [int(c) for c in a.spark_cores.split(",")]:
             for parts in [int(p) for p in a.spark_partitions.split(",")]:
-                t = time.perf_counter()
-                spark = spark_session(f"local[{cores}]", shuffle_partitions=parts)
-                t_start = time.perf_counter() - t
-                t = time.perf_counter()
-                s2 = sessions_spark(root, spark)
-                t_sp = time.perf_counter() - t
+                spark, t_start, _ = timed(lambda: spark_session(f"local[{cores}]", shuffle_partitions=parts), children=True)
+                s2, t_sp, c_sp = timed(lambda: sessions_spark(root, spark), children=True)
                 spark.stop()
                 try:  # the same session table as Polars' (the test's tolerance), not only as many rows
                     assert_frame_equal(sessions, s2, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
-                    same = True
+                    same = "same sessions as Polars"
                 except AssertionError:
-                    same = False
-                print(f"| Spark SQL sessions, local[{cores}], {parts} shuffle partitions (session start "
-                      f"{t_start:.0f} s apart) | {t_sp:.1f} s | {n / t_sp:,.0f} ({'same' if same else 'DIFFERENT'} sessions) |")
+                    same = "DIFFERENT sessions"
+                line(f"Spark sessions, local[{cores}], {parts} shuffle partitions ({same}; session start "
+                     f"{t_start:.0f} s apart)", t_sp, c_sp)
     d = detection(df, root)
     st = pl.read_csv(root / "_truth_state.csv")
     j = df.join(st, on="pack_id").filter(pl.col("soh_pct").is_not_null())

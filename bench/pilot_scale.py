@@ -3,7 +3,9 @@
     .venv/bin/python bench/pilot_scale.py --packs 1000 10000 100000 [--years 10] [--no-dataspace]
 
 Each run uses a fresh SQLite store in a temporary directory; peak memory is the child's maximum resident
-set size (getrusage). Prints one line per size and the cost per pack, to check that cost grows linearly.
+set size and CPU its user + system time, worker processes included (getrusage of the children). Prints one
+line per size and the cost per pack, to check that cost grows linearly. On a loaded machine the wall time is
+the load's: compare CPU seconds.
 """
 
 from __future__ import annotations
@@ -19,21 +21,23 @@ import time
 from pathlib import Path
 
 
-def run(packs: int, years: int, dataspace: bool) -> tuple[float, float, str]:
+def run(packs: int, years: int, dataspace: bool) -> tuple[float, float, str, float]:
     with tempfile.TemporaryDirectory(prefix="pilot-bench-") as tmp:
         env = {**os.environ, "BATTERYLOOP_DATABASE_URL": f"sqlite:///{tmp}/pilot.db", "BATTERYLOOP_VAR_DIR": tmp}
         cmd = [sys.executable, "-m", "batteryloop.cli", "demo", "--packs", str(packs), "--years", str(years), "--no-serve"]
         if not dataspace:
             cmd.append("--no-dataspace")
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         p = subprocess.run(cmd, env=env, capture_output=True, text=True)
         dt = time.perf_counter() - t0
-        rss_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        rss_mb = max(r0.ru_maxrss, r1.ru_maxrss) / 1024
+        cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
         if p.returncode != 0:
             raise SystemExit(f"demo --packs {packs} failed:\n{p.stderr[-2000:]}")
         m = re.search(r"ledger: (\d+) signed events", p.stdout + p.stderr)
-        return dt, rss_mb, (m.group(1) if m else "?")
+        return dt, rss_mb, (m.group(1) if m else "?"), cpu
 
 
 def main() -> None:
@@ -43,10 +47,12 @@ def main() -> None:
     ap.add_argument("--no-dataspace", action="store_true")
     a = ap.parse_args()
     print(f"pilot, {a.years} years, data space {'off' if a.no_dataspace else 'on'}; {os.cpu_count()} CPUs")
-    print(f"{'packs':>8} {'seconds':>9} {'ms/pack':>8} {'peak RSS MB':>12} {'ledger events':>14}")
+    print(f"{'packs':>8} {'seconds':>9} {'ms/pack':>8} {'CPU s':>8} {'CPU ms/pack':>12} {'peak RSS MB':>12} "
+          f"{'ledger events':>14}")
     for n in a.packs:
-        dt, rss, events = run(n, a.years, not a.no_dataspace)
-        print(f"{n:>8} {dt:>9.1f} {1000 * dt / n:>8.2f} {rss:>12.0f} {events:>14}", flush=True)
+        dt, rss, events, cpu = run(n, a.years, not a.no_dataspace)
+        print(f"{n:>8} {dt:>9.1f} {1000 * dt / n:>8.2f} {cpu:>8.1f} {1000 * cpu / n:>12.2f} {rss:>12.0f} {events:>14}",
+              flush=True)
 
 
 if __name__ == "__main__":

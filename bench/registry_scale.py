@@ -45,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -117,19 +118,21 @@ def drop_keys(conn: psycopg.Connection) -> list[str]:
     return make
 
 
-def _producer(args: tuple[int, int, int, float, int], q: Any) -> None:
+def _producer(args: tuple[Any, ...], q: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for chunk in shard_chunks(args):
         q.put(chunk)
     q.put(None)
 
 
-def load(url: str, passports: int, events: int, workers: int, seed: int) -> dict[str, float]:
+def load(url: str, passports: int, events: int, workers: int, seed: int,
+         max_seconds: float | None = None) -> dict[str, float]:
     epp = events / passports
+    stop_at = time.time() + max_seconds if max_seconds else None
     shares = [passports // workers + (1 if s < passports % workers else 0) for s in range(workers)]
     ctx = mp.get_context("fork")
     queues = [ctx.Queue(maxsize=4) for _ in shares]
-    procs = [ctx.Process(target=_producer, args=((s, n, seed, epp, 5000), q), daemon=True)
+    procs = [ctx.Process(target=_producer, args=((s, n, seed, epp, 5000, stop_at), q), daemon=True)
              for s, (n, q) in enumerate(zip(shares, queues))]
     for p in procs:
         p.start()
@@ -226,10 +229,44 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
-def passport_get(url: str, ids: list[str], seconds: int) -> None:
+def _proc_cpu_s(counts: Callable[[int, list[str]], bool]) -> float:
+    """CPU seconds (user + system) of the live processes ``counts(pid, stat fields after the name)`` selects,
+    from /proc (Linux)."""
+    total = 0
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{d}/stat").read_text()
+        except OSError:
+            continue
+        f = stat[stat.rindex(")") + 2:].split()
+        if counts(int(d), f):
+            total += int(f[11]) + int(f[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds of the live processes of a process group."""
+    return _proc_cpu_s(lambda pid, f: int(f[2]) == pgid)  # field 5, pgrp
+
+
+def postgres_cpu_s(conn: psycopg.Connection) -> float:
+    """CPU seconds of the PostgreSQL server's processes (the postmaster and its children)."""
+    ppid = int(Path(conn.execute("SHOW data_directory").fetchone()[0], "postmaster.pid").read_text().split()[0])
+    return _proc_cpu_s(lambda pid, f: pid == ppid or int(f[1]) == ppid)  # field 4, ppid
+
+
+def passport_get(url: str, ids: list[str], seconds: int, server_src: str | None = None,
+                 rate_limit: int = 0) -> None:
     port = free_port()
     env = {**os.environ, "BATTERYLOOP_DATABASE_URL": url.replace("postgresql://", "postgresql+psycopg://"),
-           "BATTERYLOOP_RATE_LIMIT_PER_MINUTE": "0", "BATTERYLOOP_VAR_DIR": tempfile.mkdtemp(prefix="regscale-var-")}
+           "BATTERYLOOP_RATE_LIMIT_PER_MINUTE": str(rate_limit),
+           "BATTERYLOOP_VAR_DIR": tempfile.mkdtemp(prefix="regscale-var-")}
+    if server_src:  # another source tree's server (e.g. the code before a change) on the same database
+        env["PYTHONPATH"] = server_src
+    print(f"server: batteryloop serve --workers 2 from {server_src or 'this tree'}, rate limit "
+          f"{rate_limit or 'off'} per minute; client: one httpx.Client in this process, in sequence")
     srv = subprocess.Popen([sys.executable, "-m", "batteryloop.cli", "serve", "--workers", "2", "--port", str(port)],
                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
@@ -246,15 +283,20 @@ def passport_get(url: str, ids: list[str], seconds: int) -> None:
                 raise RuntimeError("the server did not answer: " + (srv.stderr.read().decode()[-2000:] if srv.stderr else ""))
             lat = []
             bad = 0
+            pg = psycopg.connect(url)
+            cpu0, pg0, t0 = group_cpu_s(srv.pid), postgres_cpu_s(pg), time.perf_counter()
             for pid in ids:  # each id once: cold in the server's caches, mostly cold in PostgreSQL's buffers
                 t = time.perf_counter()
                 r = c.get(f"/api/v1/passports/{pid}")
                 lat.append((time.perf_counter() - t) * 1000)
                 bad += r.status_code != 200
+            cpu1, pg1, t1 = group_cpu_s(srv.pid), postgres_cpu_s(pg), time.perf_counter()
+            pg.close()
             size = len(r.content)
             print(f"passport GET, 2 API workers, one client in sequence, {len(ids):,} sampled ids "
                   f"({size:,}-byte answers, {bad} not 200): p50 {pct(lat, 50):.2f} ms, p99 {pct(lat, 99):.2f} ms, "
-                  f"max {max(lat):.1f} ms")
+                  f"max {max(lat):.1f} ms; CPU per request: API workers {(cpu1 - cpu0) / len(ids) * 1000:.2f} ms, "
+                  f"PostgreSQL {(pg1 - pg0) / len(ids) * 1000:.2f} ms (wall {(t1 - t0) / len(ids) * 1000:.2f} ms)")
             lat2 = []
             for pid in ids:  # again: the same ids, warm
                 t = time.perf_counter()
@@ -285,6 +327,56 @@ def passport_get(url: str, ids: list[str], seconds: int) -> None:
             os.killpg(srv.pid, signal.SIGKILL)
 
 
+def inprocess_get(url: str, ids: list[str], rounds: int = 3) -> None:
+    """The passport GET in this process: ASGI calls straight into the app (no socket, no HTTP parsing), so
+    that the CPU time per request is the application's own (process_time), and the wall time shows what
+    waiting on PostgreSQL adds. Runs whatever ``batteryloop`` is on PYTHONPATH (e.g. the tree before a change)."""
+    import asyncio
+
+    os.environ.update({"BATTERYLOOP_DATABASE_URL": url.replace("postgresql://", "postgresql+psycopg://"),
+                       "BATTERYLOOP_RATE_LIMIT_PER_MINUTE": "0",
+                       "BATTERYLOOP_VAR_DIR": tempfile.mkdtemp(prefix="regscale-var-")})
+    import batteryloop
+    from batteryloop.server import create_app
+
+    app = create_app()
+
+    async def call(path: str) -> int:
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+                 "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+                 "headers": [(b"host", b"127.0.0.1:8000"), (b"accept", b"*/*")], "client": ("127.0.0.1", 5555),
+                 "server": ("127.0.0.1", 8000)}
+        out: list[Any] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(m: Any) -> None:
+            out.append(m)
+
+        await app(scope, receive, send)
+        return out[0]["status"]
+
+    async def run() -> None:
+        for i in ids[:50]:
+            assert await call(f"/api/v1/passports/{i}") == 200
+        lat = []
+        with psycopg.connect(url) as pg:
+            c0, p0, w0 = time.process_time(), postgres_cpu_s(pg), time.perf_counter()
+            for _ in range(rounds):
+                for i in ids:
+                    t = time.perf_counter()
+                    await call(f"/api/v1/passports/{i}")
+                    lat.append((time.perf_counter() - t) * 1000)
+            c1, p1, w1 = time.process_time(), postgres_cpu_s(pg), time.perf_counter()
+        n = len(lat)
+        print(f"passport GET in-process (ASGI, no HTTP; {Path(batteryloop.__file__).parent.parent}), {n:,} requests: "
+              f"CPU per request: app {(c1 - c0) / n * 1000:.3f} ms, PostgreSQL {(p1 - p0) / n * 1000:.3f} ms; "
+              f"wall {(w1 - w0) / n * 1000:.2f} ms; p50 {pct(lat, 50):.2f} ms, p99 {pct(lat, 99):.2f} ms")
+
+    asyncio.run(run())
+
+
 def timed(fn: Any, *a: Any, **kw: Any) -> tuple[float, Any]:
     t = time.perf_counter()
     out = fn(*a, **kw)
@@ -307,15 +399,49 @@ def trace_reads(url: str, verify_events: int, skip_mass_balance: bool) -> None:
     rng = random.Random(7)
     sample_ores = rng.sample(ores, min(10, len(ores)))
     q.recall(sample_ores[0])  # warm the connection pool
-    rec = [timed(q.recall, o) for o in sample_ores]
-    ms = [m for m, _ in rec]
-    n_packs = [r["count"] for _, r in rec]
-    print(f"recall from one mine lot ({len(ores):,} mine lots; {len(sample_ores)} sampled, "
-          f"{min(n_packs):,}–{max(n_packs):,} packs each, with holders): median {statistics.median(ms):.1f} ms, "
-          f"max {max(ms):.1f} ms")
-    lin = [timed(q.lineage, p)[0] for p in packs]
+    # the walks as they ran before they became one statement each (a read transaction through the pool, the
+    # walk SQL of before, two walks for lineage): the same answers, interleaved with the new for fairness
+    old = TraceQueries(store)
+    old._walks = None  # type: ignore[assignment]
+    before: dict[str, list[float]] = {"lineage": [], "recall": []}
+    for through in (True, False):
+        rec = []
+        for k, o in enumerate(sample_ores):  # which runs first alternates (the second finds warmer buffers)
+            if through and k % 2:
+                before["recall"].append(timed(old.recall, o)[0])
+            rec.append(timed(q.recall, o, through_recycling=through))
+            if through and not k % 2:
+                before["recall"].append(timed(old.recall, o)[0])
+        ms = [m for m, _ in rec]
+        n_packs = [r["count"] for _, r in rec]
+        print(f"recall from one mine lot ({'through recycling' if through else 'stopping at recovered lots'}; "
+              f"{len(ores):,} mine lots; {len(sample_ores)} sampled, "
+              f"{min(n_packs):,}–{max(n_packs):,} packs each, with holders): median {statistics.median(ms):.1f} ms, "
+              f"max {max(ms):.1f} ms" + (f" (before, interleaved: median {statistics.median(before['recall']):.1f} ms, "
+                                         f"max {max(before['recall']):.1f} ms)" if through else ""))
+    with psycopg.connect(url) as conn:
+        first = conn.execute("SELECT id FROM trace_lots WHERE kind = 'ore' ORDER BY produced_at LIMIT 1").fetchone()[0]
+    for through in (True, False):
+        ms1, ms0 = [], []
+        for k in range(4):
+            if through and k % 2:
+                ms0.append(timed(old.recall, first)[0])
+            ms1.append(timed(q.recall, first, through_recycling=through)[0])
+            if through and not k % 2:
+                ms0.append(timed(old.recall, first)[0])
+        print(f"  the first (2019) mine lot {first}, {'through recycling' if through else 'first-life packs'}: "
+              f"{q.recall(first, through_recycling=through)['count']:,} packs, median of 4 {statistics.median(ms1):.1f} ms"
+              + (f" (before, interleaved: {statistics.median(ms0):.1f} ms)" if through else ""))
+    lin = []
+    for k, p in enumerate(packs):
+        if k % 2:
+            before["lineage"].append(timed(old.lineage, p)[0])
+        lin.append(timed(q.lineage, p)[0])
+        if not k % 2:
+            before["lineage"].append(timed(old.lineage, p)[0])
     print(f"lineage of one pack ({len(packs)} sampled packs): median {statistics.median(lin):.2f} ms, "
-          f"p99 {pct(lin, 99):.2f} ms")
+          f"p99 {pct(lin, 99):.2f} ms (before, interleaved: median {statistics.median(before['lineage']):.2f} ms, "
+          f"p99 {pct(before['lineage'], 99):.2f} ms)")
     led = Ledger(store)
     ch = [timed(led.verify_chain, p) for p in packs[:100]]
     assert all(r.ok for _, r in ch), [r.problems[:2] for _, r in ch if not r.ok][:1]
@@ -342,14 +468,23 @@ def trace_reads(url: str, verify_events: int, skip_mass_balance: bool) -> None:
     took = time.perf_counter() - t
     print(f"full-chain verification (body, SHA-256, Ed25519 signature, signed links), 2 processes: "
           f"{seen:,} events in {took:.1f} s = {seen / took:,.0f} events/s, {problems} problems")
+    year = years[-2][1] if len(years) > 1 else (years[0][1] if years else "2025")  # the last full model-year
+    from batteryloop.trace.mb_summary import MassBalanceSummary
+
+    ms_fill, n_fill = timed(MassBalanceSummary(store).refresh)
+    print(f"kept mass balance: the first refresh folds in the ledger once: {n_fill:,} events in "
+          f"{ms_fill / 1000:,.1f} s")
+    kept = sorted(timed(q.recycled_content, model_id="EM-NMC811-82", year=int(year)) for _ in range(5))
+    ms_kept, res = kept[2]
+    print(f"recycled content of one model-year (EM-NMC811-82, {year}: {res['packs']:,} packs) from the kept "
+          f"per-account sums: median of 5 {ms_kept:.1f} ms; "
+          + ", ".join(f"{k} {v['total'] * 100:.2f} %" for k, v in res["elements"].items() if v["total"] is not None))
     if skip_mass_balance:
         return
-    year = years[-2][1] if len(years) > 1 else (years[0][1] if years else "2025")  # the last full model-year
-    ms_mb, res = timed(q.recycled_content, model_id="EM-NMC811-82", year=int(year))
-    els = res["elements"]
-    print(f"recycled content of one model-year (EM-NMC811-82, {year}: {res['packs']:,} packs; mass balance over the "
-          f"whole material graph): {ms_mb / 1000:,.1f} s; "
-          + ", ".join(f"{k} {v['total'] * 100:.1f} %" for k, v in els.items() if v["total"] is not None))
+    ms_mb, full = timed(q.recycled_content, model_id="EM-NMC811-82", year=int(year), incremental=False)
+    print(f"  the same, mass balance over the whole material graph: {ms_mb / 1000:,.1f} s; "
+          + ", ".join(f"{k} {v['total'] * 100:.2f} %" for k, v in full["elements"].items() if v["total"] is not None)
+          + f"; largest difference in a share {max(abs((res['elements'][k]['total'] or 0) - (v['total'] or 0)) for k, v in full['elements'].items()):.1e}")
     store.dispose()
 
 
@@ -383,6 +518,17 @@ def explain(url: str) -> None:
             print(f"EXPLAIN ANALYZE {name}:")
             for (line,) in plan:
                 print("   ", line)
+        from batteryloop.store.trace_queries import _LINEAGE_PG, _RECALL_PG
+
+        for name, sql, params in ((f"recall in the carried-row form (lot rows carried, packs nothing consumed not "
+                                   f"looked past; not the service's through recycling) from {ore}", _RECALL_PG[("lot", True)], {"key": ore}),
+                                  ("the same, stopping at recovered lots (the service's first-life recall)", _RECALL_PG[("lot", False)],
+                                   {"key": ore}),
+                                  (f"lineage in one statement of {pack}", _LINEAGE_PG, {"root": pack})):
+            plan = conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params).fetchall()
+            print(f"EXPLAIN ANALYZE {name}:")
+            for (line,) in plan:
+                print("   ", line)
         conn.execute("RESET ALL")
         plan = conn.execute("EXPLAIN (ANALYZE, BUFFERS) SELECT p.*, m.version FROM passports p JOIN battery_models m "
                             "ON m.id = p.model_id WHERE p.id = %s", (pid,)).fetchall()
@@ -402,16 +548,23 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=50_000_000)
     ap.add_argument("--workers", type=int, default=2, help="generator processes (each signs its own shard)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--load-seconds", type=float, help="stop making packs after this long: each shard ends there, "
+                    "whole (recycling, lots, custody closed), and the store holds what was made so far")
     ap.add_argument("--pgdata", type=Path, default=Path("/tmp/regscale-pg"))
     ap.add_argument("--url", help="an existing PostgreSQL server's admin URL (a database regscale is made there)")
     ap.add_argument("--keep", action="store_true", help="keep the database and server (prints the URL)")
     ap.add_argument("--reuse", action="store_true", help="with --url: measure the database already loaded")
+    ap.add_argument("--db", default="regscale", help="the database's name on the server")
     ap.add_argument("--samples", type=int, default=2000, help="passport ids sampled for the GETs")
     ap.add_argument("--seconds", type=int, default=10, help="wrk run")
     ap.add_argument("--verify-events", type=int, default=200_000)
-    ap.add_argument("--skip-mass-balance", action="store_true")
-    ap.add_argument("--only", choices=("all", "get", "trace", "explain"), default="all",
-                    help="with --reuse: which measurements")
+    ap.add_argument("--skip-mass-balance", action="store_true",
+                    help="skip the full recomputation of the mass balance (the kept sums are measured anyway)")
+    ap.add_argument("--server-src", help="PYTHONPATH of the API server (e.g. another tree's src, to compare)")
+    ap.add_argument("--rate-limit", type=int, default=0,
+                    help="the API's rate limit per minute (0: off; high: the shared limiter's cost without 429s)")
+    ap.add_argument("--only", choices=("all", "get", "inprocess", "trace", "explain", "none"), default="all",
+                    help="which measurements (none: load only, e.g. with --keep)")
     a = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # stop the server on the way out
     if a.events < 4 * a.passports:
@@ -422,7 +575,7 @@ def main() -> None:
         server = PostgresServer(a.pgdata, BULK_SETTINGS, timeout_s=600)
         admin = server.start().replace("postgresql+psycopg://", "postgresql://")
         print(f"PostgreSQL at {admin} (data in {a.pgdata})")
-    url = admin.rsplit("/", 1)[0] + "/regscale"
+    url = admin.rsplit("/", 1)[0] + "/" + a.db
     try:
         if not a.reuse:
             with psycopg.connect(admin, autocommit=True) as c:
@@ -433,10 +586,14 @@ def main() -> None:
                 make = drop_keys(conn)
             print(f"{dt.datetime.now(dt.UTC):%H:%M:%S} loading {a.passports:,} passports and about {a.events:,} events "
                   f"with {a.workers} generator processes")
-            load(url, a.passports, a.events, a.workers, a.seed)
+            load(url, a.passports, a.events, a.workers, a.seed, a.load_seconds)
             print(f"{dt.datetime.now(dt.UTC):%H:%M:%S} building the indexes and keys the migrations define:")
             took = rebuild_keys(url, make)
             print(f"indexes, keys and ANALYZE: {took:,.0f} s")
+        if a.reuse and not a.server_src and a.only != "inprocess":  # bring its schema to this tree's migrations
+            s = Store(url.replace("postgresql://", "postgresql+psycopg://"))
+            s.upgrade()
+            s.dispose()
         sizes(url)
         print(f"{dt.datetime.now(dt.UTC):%H:%M:%S} measuring ({load_avg()})")
         if a.only in ("all", "get"):
@@ -444,8 +601,13 @@ def main() -> None:
                 ids = [r[0] for r in conn.execute(
                     "SELECT id FROM passports TABLESAMPLE SYSTEM (0.5) REPEATABLE (7) LIMIT %s", (a.samples,)).fetchall()]
             random.Random(7).shuffle(ids)
-            passport_get(url, ids, a.seconds)
+            passport_get(url, ids, a.seconds, a.server_src, a.rate_limit)
             print(f"({load_avg()})")
+        if a.only in ("all", "inprocess"):
+            with psycopg.connect(url) as conn:
+                ids = [r[0] for r in conn.execute(
+                    "SELECT id FROM passports TABLESAMPLE SYSTEM (0.5) REPEATABLE (7) LIMIT %s", (a.samples,)).fetchall()]
+            inprocess_get(url, ids)
         if a.only in ("all", "trace"):
             trace_reads(url, a.verify_events, a.skip_mass_balance)
             print(f"({load_avg()})")

@@ -158,8 +158,11 @@ def test_cli_lifetime_train_and_predict_forms(tmp_path: Path, data_dir: Path) ->
     for n in (3, 7, 11):
         (cells / f"cell{n}.csv.gz").symlink_to(sev / "test1" / f"cell{n}.csv.gz")
     model = tmp_path / "model.bin"
-    p = run(tmp_path, "health", "lifetime", "train", "--data", str(train), "-o", str(model))
+    # two quick candidates (--candidates): the whole selection is trained in tests/health
+    p = run(tmp_path, "health", "lifetime", "train", "--data", str(train), "-o", str(model),
+            "--candidates", "severson_variance,trajectory_ridge")
     assert model.is_file() and json.loads(p.stdout)["train"]["rmse_cycles"] > 0
+    assert json.loads(p.stdout)["candidate"] in {"severson_variance", "trajectory_ridge"}
     pred = tmp_path / "pred.csv"
     run(tmp_path, "health", "lifetime", "predict", "--model", str(model), "--cells", str(cells), "-o", str(pred))
     rows = pred.read_text().splitlines()

@@ -18,7 +18,7 @@ HEAVY_LIBRARIES = ("sqlalchemy", "alembic", "fastapi", "starlette", "uvicorn", "
                    "cryptography", "yaml", "rich")
 
 GROUPS = ("db", "passport", "participant", "archive", "health", "hub", "trace", "node", "circular", "formats", "alerts",
-          "pilot", "fleet")
+          "pilot", "fleet", "registry")
 
 
 def _heavy(modules: list[str]) -> list[str]:

@@ -204,6 +204,10 @@ POLICY: dict[str, tuple[Rule, ...]] = {
     # economic operator): a participant manages its own rules; an alert is read by the pack's operator
     "alert.rule.manage": (_r(R.SELF),),
     "alert.read": (_r(R.OPERATOR), *_OVERSIGHT),
+    # ---- fleet telemetry analyses (batteryloop.fleet.results; resource: a stored analysis, its operator — the
+    # participant that stored it; storing one: resource the participant it is stored for)
+    "fleet.analysis.store": (_r(R.SELF),),
+    "fleet.analysis.read": (_r(R.OPERATOR), *_OVERSIGHT),
     # ---- participants and tokens (resource: the participant)
     "participant.create": (),
     "participant.tokens.manage": (_r(R.SELF),),

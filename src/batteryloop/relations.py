@@ -78,6 +78,31 @@ def passport_resource(conn: Any, rec: Any) -> Resource:
                     delegates=delegates(conn, on, (rec.economic_operator_id, holder)))
 
 
+def passport_resources(conn: Any, recs: Iterable[Any]) -> dict[str, Resource]:
+    """:func:`passport_resource` for many passports with one custody and one delegation query (a batch write's
+    facts: the same Resource for each as one at a time)."""
+    recs = list(recs)
+    chains = {rec.id: ledger_subjects(conn, rec.id, rec.data) for rec in recs}
+    held = repo.custodians(conn, {s for c in chains.values() for s in c})
+    subject = {pid: next((s for s in chain if s in held), None) for pid, chain in chains.items()}
+    on_all = set(chains) | {s for s in subject.values() if s}
+    rows = repo.delegations_on(conn, on_all) if on_all else []
+    at = utcnow_iso()
+    out = {}
+    for rec in recs:
+        sub = subject[rec.id]
+        holder = held.get(sub) if sub else None
+        on = {rec.id} | ({sub} if sub else set())
+        ok = {g for g in (rec.economic_operator_id, holder) if g is not None} | {"admin"}
+        dele: dict[str, set[str]] = {}
+        for r in rows:
+            if r.subject in on and in_force(r, at) and r.grantor_id in ok:
+                dele.setdefault(r.grantee_id, set()).update(r.actions)
+        out[rec.id] = Resource("passport", rec.id, operator=rec.economic_operator_id, owner=rec.owner_id,
+                               custodian=holder, delegates={k: frozenset(v) for k, v in dele.items()})
+    return out
+
+
 # ------------------------------------------------------------------------------------ delegations
 DELEGABLE = frozenset(a for a in POLICY if delegable(a))
 """Actions a delegation may name (never the right to delegate, update the passport or read the supply chain)."""

@@ -439,3 +439,71 @@ def test_another_participants_rule_shows_its_outcome_but_not_its_receiver(world:
     from batteryloop.web.alerts_pages import _delivery_text
 
     assert _delivery_text(mine["deliveries"]) == "delivered to the rule owner's receiver (1 attempt, HTTP 204)"
+
+
+# ------------------------------------------------------------------------------------ concurrent firings
+def test_two_transactions_firing_the_same_finding_store_it_once_and_neither_fails(store: Store) -> None:
+    """Two evaluations racing on one finding: the first transaction inserts and holds its row uncommitted while
+    the second inserts the same (rule, dedupe key). The second must wait, then get None (already fired) with its
+    transaction still usable — a select-then-insert would see no row and then hit the unique index (an
+    integrity error that aborts the whole evaluation on PostgreSQL)."""
+    from batteryloop.store import alerts as repo
+
+    store.upgrade()
+    with store.write() as conn:
+        rule_id = repo.insert_rule(conn, owner_id="op", name="r", kind="soh_below", params={}, channel="email",
+                                   target="ops@example.org", secret=None, created_at=_t(0))
+    fields = dict(rule_id=rule_id, dedupe_key="PACK-1:soh", kind="soh_below", pack_id="PACK-1", operator_id="op",
+                  model_id=None, title="t", message="m", data={"soh": 0.7}, created_at=_t(1))
+    second: dict[str, Any] = {}
+    first_inserted = threading.Event()
+    release_first = threading.Event()
+
+    def first() -> None:
+        with store.write() as conn:
+            second["first_id"] = repo.insert_alert(conn, **fields)
+            first_inserted.set()
+            release_first.wait(10)
+
+    def racer() -> None:
+        first_inserted.wait(10)
+        try:
+            with store.write() as conn:
+                second["id"] = repo.insert_alert(conn, **fields)
+                # the transaction is still usable after the no-op insert
+                second["other"] = repo.insert_alert(conn, **{**fields, "dedupe_key": "PACK-2:soh", "pack_id": "PACK-2"})
+        except Exception as exc:  # noqa: BLE001 - the test reports what went wrong
+            second["error"] = exc
+
+    a, b = threading.Thread(target=first), threading.Thread(target=racer)
+    a.start()
+    b.start()
+    first_inserted.wait(10)
+    b.join(0.5)  # the racer blocks on the first's uncommitted row (PostgreSQL) or on the write lock (SQLite)
+    release_first.set()
+    a.join(20)
+    b.join(20)
+    assert "error" not in second, second.get("error")
+    assert isinstance(second["first_id"], int) and second["id"] is None and isinstance(second["other"], int)
+    with store.read() as conn:
+        stored = repo.list_alerts(conn, all_operators=True)
+    assert sorted(a["pack_id"] for a in stored) == ["PACK-1", "PACK-2"]
+
+
+def test_the_year_filter_is_applied_before_the_limit(sqlite_store: Store) -> None:
+    """A year's alerts are found even when more recent alerts alone fill the limit (the page used to take the
+    newest 500 and then keep that year's, showing none)."""
+    from batteryloop.store import alerts as repo
+
+    with sqlite_store.write() as conn:
+        rule_id = repo.insert_rule(conn, owner_id="op", name="r", kind="soh_below", params={}, channel="email",
+                                   target="ops@example.org", secret=None, created_at=_t(0))
+        base = dict(rule_id=rule_id, kind="soh_below", operator_id="op", model_id=None, title="t", message="m",
+                    data={})
+        repo.insert_alert(conn, **base, dedupe_key="old", pack_id="OLD", created_at="2026-12-31T23:59:59.999999Z")
+        for i in range(5):
+            repo.insert_alert(conn, **base, dedupe_key=f"new{i}", pack_id=f"NEW{i}", created_at=_t(400 + i))
+    with sqlite_store.read() as conn:
+        assert [a["pack_id"] for a in repo.list_alerts(conn, operator_id="op", year=2026, limit=3)] == ["OLD"]
+        assert len(repo.list_alerts(conn, operator_id="op", year=2027, limit=3)) == 3
+        assert repo.list_alerts(conn, operator_id="op", year=2025) == []

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from batteryloop.passport.identifiers import global_asset_id
-from batteryloop.passport.twin_registry import passport_descriptor
+from batteryloop.passport.pack_twins import passport_descriptor
 from batteryloop.sim import pilot
 
 client_lib = pytest.importorskip("aas_python_http_client", reason="pip install -e '.[dev]' (the DTR's client test)")
@@ -33,20 +33,31 @@ def b64(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+@pytest.fixture(scope="module", params=["/api/v3", "/node/api/v3"])
+def node(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The server with its registry under /api/v3, and with the exchange node mounted under /node, whose
+    registry (the same one, on the same store) is asked under /node/api/v3."""
     from batteryloop.server import create_app
     from batteryloop.store.db import Store
     from tests.api.http_served import http_served
     from tests.conftest import make_services, seed_pilot
 
-    store = Store(f"sqlite:///{tmp_path_factory.mktemp('dtrc')}/dtr.db")
+    tmp = tmp_path_factory.mktemp("dtrc")
+    store = Store(f"sqlite:///{tmp}/dtr.db")
     store.upgrade()
     svc = make_services(store)
     seeded = seed_pilot(svc)
     report = svc.passports.import_passports(pilot.generate_batteries(1, seed=7), seeded["callers"][OP])
-    with http_served(create_app(services=svc)) as base:
-        yield {"base": base, "svc": svc, "tokens": seeded["tokens"], "pid": sorted(report.ids)[0]}
+    with pytest.MonkeyPatch.context() as mp:
+        if request.param.startswith("/node"):
+            cfg = tmp / "node.json"
+            cfg.write_text(json.dumps({"name": "dtr-node", "participant_id": OP, "base_url": "http://127.0.0.1/node",
+                                       "database_url": store.url, "admin_token": "node-admin"}))
+            mp.setenv("BATTERYLOOP_NODE_CONFIG", str(cfg))
+        app = create_app(services=svc)
+    with http_served(app) as base:
+        yield {"base": base, "svc": svc, "tokens": seeded["tokens"], "pid": sorted(report.ids)[0],
+               "v3": request.param}
     store.dispose()
 
 
@@ -65,7 +76,7 @@ def api(node: dict[str, Any], who: str, kind: str) -> Any:
     from aas_python_http_client.api.description_api_api import DescriptionAPIApi
 
     conf = Configuration()
-    conf.host = node["base"] + ("/aas" if kind == "repository" else "/api/v3")
+    conf.host = node["base"] + ("/aas" if kind == "repository" else node["v3"])
     client = ApiClient(conf, header_name="Authorization", header_value=f"Bearer {node['tokens'][who]}")
     return {"registry": AssetAdministrationShellRegistryAPIApi, "discovery": AssetAdministrationShellBasicDiscoveryAPIApi,
             "description": DescriptionAPIApi, "repository": AssetAdministrationShellRepositoryAPIApi}[kind](client)
@@ -115,6 +126,13 @@ def test_an_independent_client_registers_looks_up_and_reads(node: dict[str, Any]
                             visible_to=[RECYCLER], parts=["digital_nameplate"])
     reg = api(node, OP, "registry")
     steps = []
+
+    # issuing the passport registered the pack's descriptor: the client reads it (its one global asset id, a
+    # submodel descriptor per AAS submodel), then the owner deregisters it to register its own
+    issued = reg.get_asset_administration_shell_descriptor_by_id(b64(d["id"]))
+    assert issued.global_asset_id == global_asset_id(pid) and len(issued.submodel_descriptors) == 8
+    reg.delete_asset_administration_shell_descriptor_by_id(b64(d["id"]))
+    steps.append("read the descriptor issuing registered")
 
     # register (POST), then a second time: 409
     made = reg.post_asset_administration_shell_descriptor(_model(d))

@@ -108,6 +108,32 @@ def fuzz_dtr(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 def test_registry_answers_by_the_tractus_x_document(caller: str, fuzz_dtr: Any, record_property: Any) -> None:
     schema, tokens = fuzz_dtr
     headers = {"Authorization": f"Bearer {tokens[caller]}"} if tokens[caller] else {}
+    record_property("summary", _conforms(schema, headers, f"as {caller}"))
+
+
+@pytest.mark.slow
+def test_a_standalone_node_answers_by_the_tractus_x_document(tmp_path: Path, fixtures_dir: Path,
+                                                             record_property: Any) -> None:
+    """The same registry on a node run on its own (``node serve``: its own store, its admin token), as the
+    node's connector forwarding for a BPN (Edc-Bpn)."""
+    from batteryloop.exchange.app import create_node_app
+    from batteryloop.exchange.config import NodeConfig
+    from batteryloop.exchange.node import Node
+
+    node = Node(NodeConfig(name="fuzz-node", participant_id=pilot.AUTOMAKER, base_url="http://127.0.0.1:9/",
+                           database_url=f"sqlite:///{tmp_path}/node.db", admin_token="node-admin"))
+    try:
+        schema = schemathesis.openapi.from_dict(tractus_x_document(fixtures_dir))
+        schema.app = create_node_app(node)
+        headers = {"Authorization": "Bearer node-admin", "Edc-Bpn": pilot.AUTOMAKER}
+        record_property("summary", _conforms(schema, headers, "on a standalone node", examples=2))
+    finally:
+        node.close()
+
+
+def _conforms(schema: Any, headers: dict[str, str], who: str, examples: int = EXAMPLES) -> str:
+    """Every operation's generated requests, checked; the summary (or an assertion naming every failure)."""
+    caller = who
     failures: list[str] = []
     operations = 0
     for result in schema.get_all_operations():
@@ -115,7 +141,7 @@ def test_registry_answers_by_the_tractus_x_document(caller: str, fuzz_dtr: Any, 
         operations += 1
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+        @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck), phases=(Phase.explicit, Phase.generate))
         def check(case: schemathesis.Case) -> None:
             resp = case.call(headers=headers)
@@ -132,6 +158,6 @@ def test_registry_answers_by_the_tractus_x_document(caller: str, fuzz_dtr: Any, 
         except Exception as exc:  # noqa: BLE001 - gather every operation's failure, then fail once
             failures.append(f"{operation.label}: {type(exc).__name__}: {str(exc)[:800]}")
     assert operations == 22, f"the Tractus-X documents list {operations} operations"  # 17 registry + 5 rules
-    record_property("summary", f"schemathesis on the DTR as {caller}: {operations - len(failures)}/{operations} "
-                               "operations conform to the Tractus-X documents")
-    assert not failures, f"{len(failures)} of {operations} operations failed as {caller}:\n" + "\n".join(failures)
+    assert not failures, f"{len(failures)} of {operations} operations failed {caller}:\n" + "\n".join(failures)
+    return (f"schemathesis on the DTR {caller}: {operations - len(failures)}/{operations} operations conform to the "
+            "Tractus-X documents")

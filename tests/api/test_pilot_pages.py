@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import make_services
 
-PAGES = ["/pilot", "/pilot/health", "/pilot/materials", "/pilot/footprint", "/pilot/routes", "/pilot/baas",
+PAGES = ["/pilot", "/pilot/health", "/pilot/materials", "/pilot/footprint", "/pilot/routes", "/pilot/baas", "/pilot/lanzhou",
          "/pilot/outflows", "/pilot/dataspace", "/pilot/economics", "/pilot/residual-value"]
 ADMIN = {"Authorization": "Bearer admin-secret-token"}
 FIGURE = re.compile(r'Plotly\.newPlot\("([\w-]+)", (.*),\n')
@@ -107,6 +107,7 @@ SMALL_CHARTS = {
     "/pilot/dataspace": set(),
     "/pilot/economics": {"economics-by-type", "economics-by-item", "economics-for-whom"},
     "/pilot/residual-value": set(),  # no pack retires in four years
+    "/pilot/lanzhou": {"lz-swaps", "lz-soh"},
 }
 RICH_CHARTS = {
     **SMALL_CHARTS,

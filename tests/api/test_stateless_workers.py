@@ -73,23 +73,54 @@ def test_idle_buckets_are_pruned(two_workers: Any) -> None:
     assert buckets.take(stores[0], "a:192.0.2.0", rate=1.0, burst=10.0, now=1004.0) == (True, 9.0)
 
 
-def test_a_take_costs_two_round_trips(two_workers: Any, tmp_path: Any) -> None:
-    """The wire, traced by libpq (psycopg's ``PGconn.trace``): a take is the pool's checkout ping and the
-    upsert, in autocommit — two ReadyForQuery, no BEGIN and no COMMIT round trips."""
-    store = Store(two_workers[2][0].url)  # a pool of its own: one connection, the one traced
-    try:
-        buckets.take(store, "a:203.0.113.9", rate=1.0, burst=10.0, now=1.7e9)
-        with store.engine.connect() as conn:
-            pgconn = conn.connection.dbapi_connection.pgconn  # type: ignore[union-attr]
-        trace = tmp_path / "libpq.trace"
-        with trace.open("w") as f:
-            pgconn.trace(f.fileno())
-            assert buckets.take(store, "a:203.0.113.9", rate=1.0, burst=10.0, now=1.7e9) == (True, 8.0)
-            pgconn.untrace()
-        wire = trace.read_text()
-        assert wire.count("ReadyForQuery") == 2 and "BEGIN" not in wire and "COMMIT" not in wire, wire
-    finally:
-        store.dispose()
+def _traced(conn: Any, path: Any, fn: Any) -> tuple[Any, str]:
+    """``fn()`` with libpq tracing ``conn``'s wire into ``path`` (psycopg's ``PGconn.trace``): its answer and the wire."""
+    with path.open("w") as f:
+        conn.pgconn.trace(f.fileno())
+        try:
+            out = fn()
+        finally:
+            conn.pgconn.untrace()
+    return out, path.read_text()
+
+
+def test_a_take_costs_one_round_trip(two_workers: Any, tmp_path: Any) -> None:
+    """The wire, traced by libpq: the rate limiter's take is the upsert alone, in autocommit on a connection
+    of its own — one ReadyForQuery; no pool checkout ping, no BEGIN and no COMMIT round trips (through the
+    engine's pool it was two: the ping and the upsert)."""
+    shared = buckets.SharedBuckets(two_workers[2][0], prune_every_s=1e12)
+    shared._pruned_at = 1.7e9  # no prune in this take
+    assert shared.take("a:203.0.113.9", 1.0, 10.0, 1.7e9) == (True, 9.0)
+    conn = shared._conns._idle[-1]  # the connection the next take uses
+    got, wire = _traced(conn, tmp_path / "libpq.trace", lambda: shared.take("a:203.0.113.9", 1.0, 10.0, 1.7e9))
+    assert got == (True, 8.0)
+    assert wire.count("ReadyForQuery") == 1 and "BEGIN" not in wire and "COMMIT" not in wire, wire
+    # the engine's pool path (buckets.take without connections of its own) still works and shares the bucket
+    assert buckets.take(two_workers[2][0], "a:203.0.113.9", rate=1.0, burst=10.0, now=1.7e9) == (True, 7.0)
+
+
+def test_a_passport_read_costs_one_round_trip_and_survives_a_lost_connection(two_workers: Any,
+                                                                              tmp_path: Any) -> None:
+    """The passport GET's read (FastReader on PostgreSQL) is one SELECT in autocommit — one ReadyForQuery; when
+    the server drops its connection (pg_terminate_backend, as a restart would), the next GET reads again on a
+    new connection instead of failing."""
+    import psycopg
+
+    (a, _), tokens, stores = two_workers
+    op = {"Authorization": f"Bearer {tokens[pilot.AUTOMAKER]}"}
+    rec = next(pilot.generate_batteries(1, seed=5))
+    pid = a.post("/api/v1/passports", json=rec, headers=op).json()["passport_id"]
+    assert a.get(f"/api/v1/passports/{pid}").status_code == 200
+    reader = a.app.state.services.passports._fast._pg  # type: ignore[attr-defined]
+    conn = reader._idle[-1]
+    r, wire = _traced(conn, tmp_path / "libpq.trace", lambda: a.get(f"/api/v1/passports/{pid}"))
+    assert r.status_code == 200 and r.json()["passport_id"] == pid
+    assert wire.count("ReadyForQuery") == 1 and "BEGIN" not in wire and "COMMIT" not in wire, wire
+    with psycopg.connect(stores[0].url.replace("+psycopg", ""), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (conn.info.backend_pid,))
+    r = a.get(f"/api/v1/passports/{pid}")
+    assert r.status_code == 200 and r.json()["passport_id"] == pid
+    assert conn.closed and reader._idle and reader._idle[-1] is not conn
 
 
 def test_what_one_worker_writes_the_other_reads(two_workers: Any) -> None:

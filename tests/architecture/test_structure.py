@@ -17,7 +17,7 @@ GRAPH = imports.graph()
 FILES = imports.module_files()
 ADAPTERS = ("batteryloop.api", "batteryloop.web", "batteryloop.cli", "batteryloop.server", "batteryloop.responses")
 #: the exchange node's HTTP face and its process runner
-NODE_HTTP = ("batteryloop.exchange.app", "batteryloop.exchange.dtr", "batteryloop.exchange.pact",
+NODE_HTTP = ("batteryloop.exchange.app", "batteryloop.exchange.pact",
              "batteryloop.exchange.ouranos_api", "batteryloop.exchange.runtime")
 
 

@@ -63,6 +63,10 @@ def test_publish_writes_versions_and_events_that_verify(services: Any, table: pl
     res = publish(rows, services, who, batch=3)
     reasons = {r["pack_id"]: r["reason"] for r in res["refusals"]}
     assert res["published"] == ok.height - 1 and res["batches"] == -(-table.height // 3)
+    # one report per batch: its packs in pack_id order, the versions written, the events stored in one ledger batch
+    assert [b["packs"] for b in res["batch_reports"]] == [sorted(table["pack_id"])[i:i + 3] for i in range(0, table.height, 3)]
+    assert sum(b["ledger"]["stored"] for b in res["batch_reports"]) == res["published"]
+    assert all(b["state"] == "done" for b in res["batch_reports"])
     assert "outside 40-125 %" in reasons[bad]
     assert "not the same pack design" in reasons[other["pack_id"]]
     no_passport = table.filter(~pl.col("pack_id").is_in([*ok["pack_id"], other["pack_id"]])
@@ -78,7 +82,6 @@ def test_publish_writes_versions_and_events_that_verify(services: Any, table: pl
         soh = rec.data["state_of_health"]
         assert soh["soh_capacity_pct"] == pytest.approx(row["soh_pct"], abs=1e-3)
         assert datetime.fromisoformat(soh["measured_at"]) == datetime.fromisoformat(row["measured_at"])
-        assert p["ledger"]["recorded"], p["ledger"]
         chain = services.trace.chain(pid)
         assert [e["event"]["kind"] for e in chain] == ["soh_update"] and chain[0]["event"]["actor"] == pilot.AUTOMAKER
         assert chain[0]["event"]["data"]["soh_capacity_pct"] == pytest.approx(row["soh_pct"], abs=1e-3)
@@ -98,3 +101,76 @@ def test_publish_refuses_a_table_without_the_rights(services: Any, table: pl.Dat
     res = publish(table.filter(pl.col("pack_id") == r["pack_id"]), services, stranger)
     assert res["published"] == 0 and res["refusals"][0]["pack_id"] == r["pack_id"]
     assert services.passports.get_record(r["pack_id"]).version == 1
+
+
+def events_of(services: Any, pid: str) -> list[str]:
+    from batteryloop.errors import NotFound
+
+    try:
+        return [e["event"]["kind"] for e in services.trace.chain(pid)]
+    except NotFound:
+        return []
+
+
+def test_a_batch_is_written_all_or_nothing(services: Any, table: pl.DataFrame) -> None:
+    """A pack refused at write time (its passport was archived: the battery was recycled) rolls its whole batch
+    back; the other batches are written."""
+    who = operator(services)
+    ok = table.filter(pl.col("segment").is_in(list(MODEL)) & pl.col("soh_pct").is_not_null()).sort("pack_id")
+    assert ok.height >= 4
+    for r in ok.iter_rows(named=True):
+        passport_for(services, who, r["pack_id"], MODEL[r["segment"]])
+    victim = ok["pack_id"][1]
+    services.passports.change_status(victim, "recycle", Caller(None, frozenset(), is_admin=True))
+    res = publish(ok, services, who, batch=2)
+    first, *rest = res["batch_reports"]
+    assert first["packs"] == ok["pack_id"][:2].to_list() and first["ledger"]["stored"] == 0
+    reasons = {r["pack_id"]: r["reason"] for r in res["refusals"]}
+    assert set(reasons) == set(first["packs"])
+    assert "rolled back" in reasons[ok["pack_id"][0]] and "read-only" in reasons[ok["pack_id"][0]]
+    assert services.passports.get_record(ok["pack_id"][0]).version == 1  # not written: its batch-mate was refused
+    assert events_of(services, ok["pack_id"][0]) == []
+    assert res["published"] == ok.height - 2
+    assert all(services.passports.get_record(p).version == 2 for p in ok["pack_id"][2:])
+
+
+def test_publishing_resumes_from_its_journal(services: Any, table: pl.DataFrame, tmp_path: Any) -> None:
+    """A run stopped after its first batch, then one whose node lacks the signing key (versions written, events
+    pending), then the full run: every pack ends with exactly one new version and one signed event."""
+    signer = Signer.generate(pilot.AUTOMAKER)
+    p = next(p for p in pilot.PARTICIPANTS if p["id"] == pilot.AUTOMAKER)
+    services.participants.create({**p, "public_key": signer.public_key_text})
+    who = Caller(pilot.AUTOMAKER, frozenset(Role(r) for r in p["roles"]))
+    for m in pilot.battery_models():
+        services.passports.create_model(m, who)
+    ok = table.filter(pl.col("segment").is_in(list(MODEL)) & pl.col("soh_pct").is_not_null()).sort("pack_id")
+    assert ok.height >= 3
+    for r in ok.iter_rows(named=True):
+        passport_for(services, who, r["pack_id"], MODEL[r["segment"]])
+    journal = tmp_path / "j.jsonl"
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_first(rep: dict[str, Any]) -> None:
+        raise Stop
+
+    # no key on this node yet: batch 1's versions are written, its events are not; the run is stopped there
+    with pytest.raises(Stop):
+        publish(ok, services, who, batch=2, journal=journal, on_batch=stop_after_first)
+    [line] = journal.read_text().splitlines()
+    assert '"state":"versions_written"' in line
+    assert services.passports.get_record(ok["pack_id"][0]).version == 2 and events_of(services, ok["pack_id"][0]) == []
+    services.keys.save(signer)
+    res = publish(ok, services, who, batch=2, journal=journal)
+    assert res["published"] == ok.height and res["refused"] == 0
+    assert all(b["state"] == "done" for b in res["batch_reports"])
+    for pid in ok["pack_id"]:
+        assert services.passports.get_record(pid).version == 2
+        assert [e["event"]["kind"] for e in services.trace.chain(pid)] == ["soh_update"]
+    assert services.trace.verify().ok
+    again = publish(ok, services, who, batch=2, journal=journal)  # everything done: nothing re-read or written
+    assert again["resumed_batches"] == again["batches"] and again["published"] == ok.height
+    assert all(services.passports.get_record(pid).version == 2 for pid in ok["pack_id"])
+    with pytest.raises(ValueError, match="other packs"):
+        publish(ok, services, who, batch=1, journal=journal)

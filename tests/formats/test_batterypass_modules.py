@@ -110,7 +110,8 @@ def test_generator_shaped_payload_extremes_are_caught() -> None:
         batterypass.import_payload(doc)
     assert ("circularity.renewableContent", "percent") in {(e["field"], e["rule"]) for e in exc.value.errors}
     res = batterypass.import_payload(doc, lenient=True)
-    assert res.model_fields["recycled_content"] == {"cobalt_pct": 57.05}
+    assert res.model_fields["recycled_content"] == {"cobalt_pct": 57.05, "cobalt_pre_consumer_pct": 30.78,
+                                                    "cobalt_post_consumer_pct": 26.27}
     assert res.model_fields["critical_raw_materials"] == ["Lithium"]
 
 
@@ -147,16 +148,38 @@ def model_variants(draw):
     raw["due_diligence_report_url"] = draw(url)
     raw["declaration_of_conformity_url"] = draw(url)
     raw["renewable_content_pct"] = draw(pct)
-    raw["recycled_content"] = {f"{k}_pct": draw(pct) for k in ("cobalt", "lithium", "nickel", "lead")
-                               if draw(st.booleans())} or None  # an empty declaration is no declaration
+    rc: dict = {}
+    for k in ("cobalt", "lithium", "nickel", "lead"):
+        if draw(st.booleans()):
+            pre, post = draw(st.floats(0, 50).map(lambda x: round(x, 2))), draw(st.floats(0, 50).map(lambda x: round(x, 2)))
+            rc[f"{k}_pct"] = round(pre + post, 2)
+            if draw(st.booleans()):  # the pre-/post-consumer split, when known, adds up to the share
+                rc[f"{k}_pre_consumer_pct"], rc[f"{k}_post_consumer_pct"] = pre, round(rc[f"{k}_pct"] - pre, 2)
+    raw["recycled_content"] = rc or None  # an empty declaration is no declaration
     raw["labels"] = draw(st.lists(text, max_size=4))
+    raw["label_symbols"] = [{"label": lab, "subject": draw(st.sampled_from(
+        ["separate_collection", "hazardous_substance", "carbon_footprint", "extinguishing_agent"])), "symbol_url": draw(url)}
+        for lab in dict.fromkeys(raw["labels"]) if draw(st.booleans())]
     raw["extinguishing_agent"] = draw(st.lists(text, max_size=3))
-    raw["safety_measures"] = draw(st.lists(url, max_size=1))
-    raw["collection_information"] = draw(st.one_of(st.none(), url))
+    raw["safety_measures"] = []  # texts: Battery Pass links the safety instructions only
+    for key in ("safety_instructions_url", "collection_information_url", "waste_prevention_url",
+                "separate_collection_url", "cycle_life_test_url"):
+        raw[key] = draw(st.one_of(st.none(), url))
+    raw.pop("collection_information")  # a text: not carried
+    raw.pop("cycle_life_test_reference")  # a text: not carried
+    raw["expected_lifetime_years"] = draw(st.one_of(st.none(), st.integers(1, 40)))
+    raw["initial_self_discharge_pct_per_month"] = draw(st.one_of(st.none(), pct))
+    raw["power_energy_ratio_per_h"] = draw(st.one_of(st.none(), st.floats(0.1, 20).map(lambda x: round(x, 3))))
+    socs = draw(st.lists(st.sampled_from([10.0, 20.0, 50.0, 80.0, 95.0]), unique=True, max_size=3))
+    raw["original_power_capability_at_soc"] = [
+        {"state_of_charge_pct": s, "power_w": draw(st.floats(1000, 400000).map(lambda x: round(x, 1)))} for s in socs]
     raw["dismantling_information"] = {"manual_url": draw(url)} if draw(st.booleans()) else None
     raw["spare_parts"] = [{"part_number": draw(st.from_regex(r"[A-Z]{2}-[0-9]{1,4}", fullmatch=True)),
                            "name": draw(text), "supplier_name": draw(text),
-                           "supplier_contact": draw(st.sampled_from(["parts@cells.example", "https://cells.example/p"]))}
+                           "supplier_address": draw(st.sampled_from(["Am Hafen 9, 38100 Salzgitter, DE",
+                                                                     "1-2-3 Moriguchi, 570-8511 Osaka, JP"])),
+                           "supplier_email": draw(st.sampled_from(["parts@cells.example", "service@x.example"])),
+                           "supplier_web_url": draw(st.sampled_from(["https://cells.example/p", "https://x.example/"]))}
                           for _ in range(draw(st.integers(0, 3)))]
     comp: dict = {"cathode": [], "anode": [], "electrolyte": [], "other": []}
     crm = []
@@ -180,8 +203,12 @@ def model_variants(draw):
 
 
 ROUND_TRIP = ("due_diligence_report_url", "declaration_of_conformity_url", "renewable_content_pct", "recycled_content",
-              "labels", "extinguishing_agent", "safety_measures", "collection_information", "dismantling_information",
-              "spare_parts", "detailed_composition", "critical_raw_materials", "hazardous_substances", "chemistry")
+              "labels", "extinguishing_agent", "safety_measures", "dismantling_information",
+              "spare_parts", "detailed_composition", "critical_raw_materials", "hazardous_substances", "chemistry",
+              # the Annex XIII values issue 16 added to the passport
+              "label_symbols", "safety_instructions_url", "collection_information_url", "waste_prevention_url",
+              "separate_collection_url", "cycle_life_test_url", "expected_lifetime_years",
+              "initial_self_discharge_pct_per_month", "power_energy_ratio_per_h", "original_power_capability_at_soc")
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -198,17 +225,17 @@ def test_round_trip_keeps_every_field_both_models_hold(m, enc) -> None:  # type:
     with pytest.raises(InvalidData) as exc:
         formats.import_passport(json.dumps(out.payload).encode(enc), "batterypass")
     assert {e["field"] for e in exc.value.errors if e["rule"] == "schema:required"} >= \
-        {"performance_and_durability.batteryTechicalProperties.initialSelfDischarge"}
+        {"performance_and_durability.batteryTechicalProperties.temperatureRangeIdleState"}
     model, battery = back.require()
     for f in ROUND_TRIP:
         assert getattr(model, f) == getattr(m, f), f
-    for f in ("passport_id", "economic_operator_id", "manufacture_date", "manufacture_country", "status",
+    for f in ("passport_id", "economic_operator_id", "economic_operator_name", "economic_operator_address",
+              "manufacture_date", "manufacture_country", "manufacture_postal_code", "status",
               "putting_into_service_date", "state_of_health"):
-        if f == "state_of_health" and b.state_of_health is not None:
-            assert model and battery.state_of_health.model_dump(exclude={"remaining_capacity_ah"}) == \
-                b.state_of_health.model_dump(exclude={"remaining_capacity_ah"})
-        elif f != "state_of_health":
-            assert getattr(battery, f) == getattr(b, f), f
+        assert getattr(battery, f) == getattr(b, f), f
+    for f in ("time_above_extreme_temperature_h", "time_below_extreme_temperature_h",
+              "time_above_extreme_temperature_charging_h", "time_below_extreme_temperature_charging_h"):
+        assert getattr(battery.usage, f) == getattr(b.usage, f), f
     for f in ("rated_capacity_ah", "rated_energy_kwh", "nominal_voltage_v", "min_voltage_v", "max_voltage_v",
               "expected_lifetime_cycles", "internal_resistance_pack_mohm", "internal_resistance_cell_mohm",
               "mass_kg", "manufacturer_id", "manufacturer_name", "manufacturer_address",

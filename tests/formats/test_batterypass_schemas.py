@@ -108,10 +108,54 @@ def test_every_module_of_every_demo_passport_conforms(tier: str) -> None:
                 missing = e.message.split("'")[1]
                 path = key + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e.absolute_path)
                 assert f"{path}.{missing}" in holes, (kind, path, missing)
-    # measured (docs/formats.md): CarbonFootprint and SupplyChainDueDiligence pass whole for the nine kinds; the
-    # other five each require properties batteryloop does not hold (e.g. warrentyPeriod beyond 12 months, postal
-    # codes, label symbols, material masses, initialSelfDischarge)
-    assert valid == 18
+    # measured (docs/formats.md): below legitimate interest the tier withholds what the schemas require (the status,
+    # the battery condition, spare parts, dismantling documents); at every tier three schema defects fail
+    # GeneralProductInformation, PerformanceAndDurability and, for NMC/NCA, MaterialComposition (see the next test)
+    assert valid == {"public": 18, "legitimate_interest": 30, "authority": 27, "all": 39}[tier]
+
+
+#: the consortium's 1.2 schemas cannot hold these values of ours at all (docs/formats.md "schema defects"): the
+#: required property that would carry one is left out, and its module is counted as not valid whole for it
+SCHEMA_DEFECTS = {
+    # xsd:gMonth --01…--12: an 8-year warranty has no encoding
+    ("generalProductInformation", "warrentyPeriod"),
+    # one temperature where Annex XIII and the property's own description ask for a range
+    ("performance.batteryTechicalProperties", "temperatureRangeIdleState"),
+    # three classes only: a carcinogenic cathode (Carc. 1A) has none
+    ("materialComposition.hazardousSubstances[]", "hazardousSubstanceClass"),
+}
+
+
+def test_the_consortium_schemas_on_the_demo_passports_at_the_full_tier() -> None:
+    """Issue 16's figure, counted with the consortium's own schemas (jsonschema on the vendored files): of the 63
+    module payloads of the nine demo passports at the full tier, 39 are valid whole; every other one misses only
+    required properties that a schema defect leaves no honest encoding for, except two modules of the two kinds
+    built without the data (no state of health measured yet; not yet put into service). Set aside the three
+    defects, and 61 of 63 pass."""
+    whole, but_for_defects = 0, 0
+    failing: dict[str, set[tuple[str, str]]] = {}
+    for kind, m, b, archived in DEMO:
+        payload = batterypass.export(PassportParts.from_data(m, b, TIERS["all"], archived=archived)).payload
+        for key, v in VALIDATORS.items():
+            missing = set()
+            for e in v.iter_errors(payload[key]):
+                assert e.validator == "required", (kind, key, e.message)
+                path = key + "".join("[]" if isinstance(p, int) else f".{p}" for p in e.absolute_path)
+                missing.add((path, e.message.split("'")[1]))
+            whole += not missing
+            but_for_defects += not (missing - SCHEMA_DEFECTS)
+            if missing - SCHEMA_DEFECTS:
+                failing[f"{kind}:{key}"] = missing - SCHEMA_DEFECTS
+    assert (whole, but_for_defects) == (39, 61)
+    assert set(failing) == {"original-no-soh:performance", "not-in-service:generalProductInformation"}
+    assert failing["not-in-service:generalProductInformation"] == {("generalProductInformation", "puttingIntoService")}
+    assert {p for _, p in failing["original-no-soh:performance"]} >= {"capacityFade", "stateOfCertifiedEnergy"}
+    # the defects are named in the export's report, with the one wording of batterypass.NOT_CARRIED
+    kind, m, b, archived = DEMO[0]
+    res = batterypass.export(PassportParts.from_data(m, b, TIERS["all"], archived=archived))
+    reasons = {p["path"]: p["reason"] for p in res.report.placeholders}
+    assert batterypass.NOT_CARRIED["model.warranty_years"] in reasons["generalProductInformation.warrentyPeriod"]
+    assert "schema defect" in reasons["performance.batteryTechicalProperties.temperatureRangeIdleState"]
 
 
 def test_no_placeholder_looks_like_a_value() -> None:
@@ -129,7 +173,12 @@ def test_no_placeholder_looks_like_a_value() -> None:
             else:
                 assert "batteryStatus" not in g  # withheld: left out, never 'Original'
             for rc in out.get("circularity", {}).get("recycledContent", []):
-                assert "preConsumerShare" not in rc  # batteryloop does not know the split: no 0 %
+                metal = rc["recycledMaterial"].lower()
+                split = m.recycled_content.model_dump() if m.recycled_content else {}
+                if split.get(f"{metal}_pre_consumer_pct") is None:
+                    assert "preConsumerShare" not in rc  # batteryloop does not know the split: no 0 %
+                else:
+                    assert rc["preConsumerShare"] == split[f"{metal}_pre_consumer_pct"]
             cond = out.get("performance", {}).get("batteryCondition", {})
             if b.state_of_health is None or Tier.LEGITIMATE_INTEREST not in ts:
                 assert "stateOfCharge" not in cond and "capacityFade" not in cond
@@ -173,7 +222,7 @@ EXPECTED = {
         {("carbon_footprint.batteryCarbonFootprint", "greater_than")}, {}, {}),
     "Circularity.json": (
         {("circularity.recycledContent[0].postConsumerShare", "percent"), ("circularity.renewableContent", "percent")},
-        {"extinguishing_agent": ["RYtGKbgicZaHCBRQDSx"], "safety_measures": ["http://www.ietf.org/rfc/rfc2396.txt"],
+        {"extinguishing_agent": ["RYtGKbgicZaHCBRQDSx"], "safety_instructions_url": "http://www.ietf.org/rfc/rfc2396.txt",
          "collection_information": "telnet://192.0.2.16:80/"}, {}),
     "GeneralProductInformation-payload.json": (
         {("general_product_information.manufacturerInformation.identifier", "value_error"),
@@ -182,7 +231,7 @@ EXPECTED = {
         {"category": "lmt", "mass_kg": 699.0, "warranty_years": 0.5, "manufacturer_name": "yedUsFwdkelQbxeTeQOvaScfqIOOmaa",
          "manufacturer_address": "Hindenburgstr. 10, 10719, Germany"},
         {"status": "original", "manufacture_country": "DE",
-         "manufacture_site": "Hindenburgstr. 10, 10719", "manufacture_date": "2025-06-17"}),
+         "manufacture_site": "Hindenburgstr. 10", "manufacture_postal_code": "10719", "manufacture_date": "2025-06-17"}),
     "Labeling-payload.json": (
         {("labels_and_certification.declarationOfConformity", "string_pattern_mismatch"),
          ("labels_and_certification.resultOfTestReport", "string_pattern_mismatch")},
@@ -242,7 +291,8 @@ def test_the_cas_warning_keeps_the_substance() -> None:
 
 
 # ------------------------------------------------------------------------------ round trip through a store
-CARRIED_BATTERY = ("passport_id", "economic_operator_id", "manufacture_date", "manufacture_site", "manufacture_country",
+CARRIED_BATTERY = ("passport_id", "economic_operator_id", "economic_operator_name", "economic_operator_address",
+                   "manufacture_date", "manufacture_site", "manufacture_postal_code", "manufacture_country",
                    "putting_into_service_date", "state_of_health", "usage")
 
 
@@ -299,8 +349,6 @@ def test_round_trip_through_a_fresh_store_keeps_what_the_format_carries(tier: st
             got = services.passports.export(b.passport_id, frozenset(ts))["battery"]
             want = b.model_dump(mode="json", exclude_none=True)
             for f in CARRIED_BATTERY:
-                if f == "state_of_health" and f in want:
-                    want[f].pop("remaining_capacity_ah", None)  # declared in kWh by the 1.2 model: not carried
                 if f == "usage" and f in want:
                     for k in ("deep_discharge_events", "min_operating_temperature_c", "max_operating_temperature_c"):
                         want[f].pop(k)
@@ -388,3 +436,88 @@ def test_a_strict_refusal_names_the_unstated_status_beside_the_other_problems() 
         batterypass.import_payload(payload, check_schema=False)
     fields = {e["field"] for e in refused.value.errors}
     assert "battery.status" in fields and any("addressCountry" in f for f in fields), fields
+
+
+#: the Annex XIII values issue 16 added to the passport, and the Battery Pass 1.2 properties that carry them
+NEW_MODEL_FIELDS = ("original_power_capability_at_soc", "power_energy_ratio_per_h", "expected_lifetime_years",
+                    "initial_self_discharge_pct_per_month", "cycle_life_test_url", "safety_instructions_url",
+                    "waste_prevention_url", "separate_collection_url", "collection_information_url")
+NEW_BATTERY_FIELDS = ("economic_operator_name", "economic_operator_address", "manufacture_postal_code")
+
+
+def test_the_new_annex_xiii_fields_come_back_identical() -> None:
+    """export (all tiers) → lenient import: every field issue 16 added comes back identical for the nine kinds —
+    typed values, not text: the power at each state of charge (written in percent of ratedMaximumPower), the
+    remaining capacity (written in kWh), the recycled-content split, the suppliers' addresses, the label symbols of
+    the four Battery Pass subjects, the charging-time counters (written in minutes)."""
+    for kind, m, b, archived in DEMO:
+        res = batterypass.export(PassportParts.from_data(m, b, TIERS["all"], archived=archived))
+        back = batterypass.import_payload(res.payload, lenient=True, defaults={
+            "model_id": m.model_id, "model_name": m.model_name, "serial_number": b.serial_number})
+        assert back.report.dropped == [], kind
+        model, battery = back.require()
+        for f in NEW_MODEL_FIELDS:
+            assert getattr(model, f) == getattr(m, f) and getattr(m, f) not in (None, []), (kind, f)
+        for f in NEW_BATTERY_FIELDS:
+            assert getattr(battery, f) == getattr(b, f) and getattr(b, f) is not None, (kind, f)
+        assert model.recycled_content == m.recycled_content.model_copy(update={"allocation_rule": None}), kind
+        assert [(p.supplier_address, p.supplier_email, p.supplier_web_url) for p in model.spare_parts] == \
+            [(p.supplier_address, p.supplier_email, p.supplier_web_url) for p in m.spare_parts], kind
+        carried = [s for s in m.label_symbols if s.subject.value in ("separate_collection", "hazardous_substance",
+                                                                     "carbon_footprint", "extinguishing_agent")]
+        assert model.label_symbols == carried and carried, kind
+        assert [(h.concentration_pct, h.hazard_class) for h in model.hazardous_substances] == \
+            [(h.concentration_pct, h.hazard_class) for h in m.hazardous_substances]
+        assert [x.mass_kg for x in model.detailed_composition.cathode] == [x.mass_kg for x in m.detailed_composition.cathode]
+        if b.state_of_health is not None:
+            soh = battery.state_of_health
+            assert soh.remaining_capacity_ah == b.state_of_health.remaining_capacity_ah, kind
+            assert soh.remaining_power_capability_at_soc == b.state_of_health.remaining_power_capability_at_soc, kind
+            for side in ("above", "below"):
+                f = f"time_{side}_extreme_temperature_charging_h"
+                assert getattr(battery.usage, f) == getattr(b.usage, f) is not None, (kind, f)
+
+
+def test_not_carried_has_one_wording() -> None:
+    """What Battery Pass 1.2 cannot carry is worded once (batterypass.NOT_CARRIED): the export's report, the
+    reasons of the required properties left out and every import report use that wording; no reason says "no place"
+    in words of its own."""
+    reasons: dict[str, str] = {}
+    for kind, m, b, archived in DEMO:
+        res = batterypass.export(PassportParts.from_data(m, b, TIERS["all"], archived=archived))
+        for u in res.report.unmapped:
+            if "no place" in u["reason"] or "schema defect" in u["reason"]:
+                assert any(u["reason"].startswith(why) for why in batterypass.NOT_CARRIED.values()), u
+                reasons[u["path"]] = u["reason"]
+        for p in res.report.placeholders:
+            if "schema defect" in p["reason"]:
+                assert any(why in p["reason"] for why in batterypass.NOT_CARRIED.values()), p
+    for path, key in (("model.model_id", "model.model_id"), ("battery.model_id", "model.model_id"),
+                      ("battery.serial_number", "battery.serial_number"), ("model.warranty_years", "model.warranty_years"),
+                      ("model.idle_temperature_lower_c/upper_c", "model.idle_temperature_lower_c/upper_c"),
+                      ("model.hazardous_substances[1].hazard_class", "model.hazardous_substances[].hazard_class"),
+                      ("battery.owner_id", "battery.owner_id"), ("battery.predecessor_ids", "battery.predecessor_ids"),
+                      ("battery.usage.deep_discharge_events", "battery.usage.deep_discharge_events")):
+        assert reasons[path].startswith(batterypass.NOT_CARRIED[key]), path
+    back = batterypass.import_payload(res.payload, lenient=True)
+    (listed,) = [u["reason"] for u in back.report.unmapped if u["path"] == batterypass.NOT_CARRIED_PATH]
+    assert all(f"{k} ({why})" in listed for k, why in batterypass.NOT_CARRIED.items())
+    archived_kind = next(x for x in DEMO if x[3])
+    res = batterypass.export(PassportParts.from_data(*archived_kind[1:3], TIERS["all"], archived=True))
+    assert {"path": "archived", "value": True, "reason": batterypass.NOT_CARRIED["the archive state"]} in \
+        res.report.unmapped
+
+
+def test_a_value_our_model_takes_and_the_schema_does_not_is_left_out_named() -> None:
+    """Our types are wider in two places than the 1.2 schemas: an e-mail with '+' and a link that passes our
+    prefix check but is no RFC 3986 URI. The export leaves such a value out and names it; it never writes a payload
+    the schema refuses."""
+    kind, m, b, archived = DEMO[0]
+    parts = [{**p.model_dump(exclude_none=True), "supplier_email": "parts+bms@euromotors.example"} for p in m.spare_parts]
+    m2 = m.model_copy(update={"spare_parts": [type(m.spare_parts[0]).model_validate(p) for p in parts],
+                              "safety_instructions_url": "https://passport.example.org/safety manual.pdf"})
+    res = batterypass.export(PassportParts.from_data(m2, b, TIERS["all"], archived=archived))  # validate=True: no raise
+    unmapped = {u["path"] for u in res.report.unmapped}
+    assert "model.safety_instructions_url" in unmapped
+    assert any(p.endswith("supplier_email") for p in unmapped)
+    assert all("emailAddressOfSupplier" not in s for s in res.payload["circularity"]["sparePartSources"])

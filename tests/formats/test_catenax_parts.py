@@ -111,9 +111,17 @@ def test_serial_part_bpns_site_and_bad_input(models, batteries) -> None:  # type
 def test_bom_from_composition_with_note(models, batteries, fixtures_dir) -> None:  # type: ignore[no-untyped-def]
     b = batteries[0]
     m = models[b.model_id]
-    # the pilot declares mass fractions of each component only: no pack quantity, every entry reported
+    # the pilot declares each component's mass (BatPaC 5.0, issue 16): one child per component, in kg
     res = formats.export_passport("catenax-bom-as-built", m, b)
-    comp = m.detailed_composition
+    assert_valid(fixtures_dir, "catenax-bom-as-built", res.payload)
+    full = m.detailed_composition
+    assert [c["quantity"]["value"] for c in res.payload["childItems"]] == [
+        s.mass_kg for loc in (full.cathode, full.anode, full.electrolyte, full.other) for s in loc]
+    # mass fractions only: no pack quantity, every entry reported
+    comp = full.model_copy(update={loc: [s.model_copy(update={"mass_kg": None}) for s in getattr(full, loc)]
+                                   for loc in ("cathode", "anode", "electrolyte", "other")})
+    m = m.model_copy(update={"detailed_composition": comp})
+    res = formats.export_passport("catenax-bom-as-built", m, b)
     n_all = sum(len(loc) for loc in (comp.cathode, comp.anode, comp.electrolyte, comp.other))
     assert res.payload["childItems"] == []
     assert len([u for u in res.report.unmapped if u["path"].startswith("model.detailed_composition.")]) == n_all

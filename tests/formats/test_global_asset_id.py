@@ -8,7 +8,7 @@ import json
 import uuid
 
 from batteryloop import formats
-from batteryloop.exchange.dtr import passport_shell
+from batteryloop.passport.pack_twins import pack_descriptor
 from batteryloop.passport.identifiers import PASSPORT_NS
 
 
@@ -22,11 +22,14 @@ def test_every_format_names_the_pack_by_the_same_id(models, batteries) -> None: 
     aas = formats.export_passport("aas-json", m, b)
     env = json.loads(aas.content) if hasattr(aas, "content") and aas.content else aas.payload
     shell = env["assetAdministrationShells"][0]
-    dtr = passport_shell(b.passport_id, manufacturer_id=m.manufacturer_id, serial=b.serial_number, dataset_id="d",
-                         dsp_url="http://127.0.0.1/dsp", visible_to=["BPNL000000000001"])
+    # the descriptor issuing registers (tests/passport/test_pack_twins.py: through the registry's API)
+    dtr = pack_descriptor({"id": b.passport_id, "serial_number": b.serial_number, "model_id": b.model_id,
+                           "economic_operator_id": b.economic_operator_id, "owner_id": "BPNL000000000001"},
+                          "http://127.0.0.1:8000")
     assert serial["globalAssetId"] == bom["catenaXId"] == expected
     assert shell["assetInformation"]["globalAssetId"] == expected
     assert dtr["globalAssetId"] == expected
+    assert dtr["id"] == shell["id"]  # the registry's descriptor is of the AAS export's shell
     # the passport id travels beside it, as a specific asset id, in the shell and in the registry
     assert {"name": "batteryPassportId", "value": b.passport_id} in [
         {"name": s["name"], "value": s["value"]} for s in shell["assetInformation"]["specificAssetIds"]]

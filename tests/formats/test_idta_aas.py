@@ -88,12 +88,24 @@ def test_aas_json_reads_back_with_basyx_and_round_trips(models, batteries):
         _same(back.battery, b, SHARED_BATTERY + ["manufacture_country"])
 
 
-def test_aas_placeholders_are_empty_properties(models, batteries):
-    b = batteries[0]
-    res = aas.export_json(PassportParts.from_data(models[b.model_id], b))
+def _lifetime(m, b, tiers=None):  # type: ignore[no-untyped-def]
+    from batteryloop.passport.tiers import ALL_TIERS
+
+    res = aas.export_json(PassportParts.from_data(m, b, tiers or ALL_TIERS))
     store = aas_json.read_aas_json_file(io.StringIO(json.dumps(res.payload)), failsafe=False)
     sm = next(o for o in store if isinstance(o, model.Submodel) and o.id_short == "TechnicalData")
-    lifetime = sm.get_referable("TechnicalPropertyAreas").get_referable("Lifetime")
+    return sm.get_referable("TechnicalPropertyAreas").get_referable("Lifetime")
+
+
+def test_aas_placeholders_are_empty_properties(models, batteries):
+    from batteryloop.passport.tiers import Tier
+
+    b = batteries[0]
+    m = models[b.model_id]
+    # the calendar lifetime (issue 16) fills its IDTA property; withheld (legitimate interest) or absent, it is empty
+    assert _lifetime(m, b).get_referable("ExpectedLifetimeInCalendarYears").value == m.expected_lifetime_years == 12
+    assert _lifetime(m, b, {Tier.PUBLIC}).get_referable("ExpectedLifetimeInCalendarYears").value is None
+    lifetime = _lifetime(m.model_copy(update={"expected_lifetime_years": None}), b)
     assert lifetime.get_referable("ExpectedLifetimeInCalendarYears").value is None
     assert lifetime.get_referable("ExpectedNumberOfCycles").value == models[b.model_id].expected_lifetime_cycles
 

@@ -171,7 +171,10 @@ def test_another_systems_payload_lacks_only_the_fields_listed_as_not_carried(wor
     src = world["src"]
     not_carried = ({f"model.{k}" for k in set(pilot.battery_models()[0]) - catenax.MAPPED_MODEL}
                    | {f"battery.{k}" for k in ("manufacture_country", "mass_kg", "owner_id", "usage", "state_of_health",
-                                               "manufacture_site", "predecessor_ids", "successor_id", "recycled_content")}
+                                               "manufacture_site", "predecessor_ids", "successor_id", "recycled_content",
+                                               # issue 16's Annex XIII additions (docs/formats.md)
+                                               "economic_operator_name", "economic_operator_address",
+                                               "manufacture_postal_code")}
                    if fmt == "catenax" else set(idta.NOT_CARRIED))
     for kind, pid in world["kinds"].items():
         view = src.passports.export(pid, parse_tiers("all"))
@@ -215,4 +218,10 @@ def test_the_state_of_health_survives_aas_as_capacity_fade(world: dict[str, Any]
     back = formats.import_passport(formats.get("aas-json").export(
         PassportParts.from_view(src.passports.export(pid, parse_tiers("all")))).payload, "aas-json")
     assert back.battery.state_of_health.soh_capacity_pct == soh
-    assert "battery.state_of_health" not in back.report.not_carried
+    # without the batteryloop extension (another system's reader): the SoH still comes back, from CapacityFade
+    # (the whole state of health is not carried: one RemainingPowerCapability point where we hold one per SoC)
+    bare = formats.get("idta-samm").export(PassportParts.from_view(src.passports.export(pid, parse_tiers("all"))),
+                                           include_extension=False).payload
+    alone = formats.import_passport(bare, "idta-samm", lenient=True)
+    assert alone.battery_fields["state_of_health"]["soh_capacity_pct"] == soh
+    assert alone.origin["battery.state_of_health.soh_capacity_pct"].endswith("CapacityFade")

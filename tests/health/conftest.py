@@ -61,3 +61,18 @@ def biologic_data(biologic_file: Path) -> CyclerData:
 @pytest.fixture(scope="session")
 def severson_dir(data_dir: Path) -> Path:
     return data_dir / "severson2019"
+
+
+@pytest.fixture(scope="session")
+def severson_train(severson_dir: Path):  # type: ignore[no-untyped-def]
+    """The 41 training cells with their lives, read once for every lifetime test file."""
+    from batteryloop.health.lifetime import load_curve_set
+
+    return load_curve_set(severson_dir / "train", require_lives=True)
+
+
+@pytest.fixture(scope="session")
+def severson_test1(severson_dir: Path):  # type: ignore[no-untyped-def]
+    from batteryloop.health.lifetime import load_curve_set
+
+    return load_curve_set(severson_dir / "test1", require_lives=True)

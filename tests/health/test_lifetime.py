@@ -19,19 +19,27 @@ from batteryloop.reference.severson_2019 import GOAL_TEST1_RMSE_CYCLES
 TEST1_RMSE_THRESHOLD_CYCLES = 88.0
 
 
-@pytest.fixture(scope="module")
-def train_set(severson_dir: Path):  # type: ignore[no-untyped-def]
-    return load_curve_set(severson_dir / "train", require_lives=True)
+#: The random-fold selection runs (the production ``train``) on the candidates without an elastic net: the
+#: elastic nets, alone and inside trajectory_average, took two thirds of this file's time. The selection is
+#: unchanged — the full default set selects trajectory_gp too (2026-11-26, docs/health.md: test1 80.8), and it
+#: is in the subset, so the minimum and the test1 figure are the same; the elastic-net candidates are fitted
+#: once each in test_elastic_net_candidates_fit_and_predict.
+RANDOM_FOLD_SUBSET = tuple(c for c in CANDIDATES if "elastic_net" not in c.name and c.name != "trajectory_average")
 
 
 @pytest.fixture(scope="module")
-def test1_set(severson_dir: Path):  # type: ignore[no-untyped-def]
-    return load_curve_set(severson_dir / "test1", require_lives=True)
+def train_set(severson_train):  # type: ignore[no-untyped-def]
+    return severson_train
+
+
+@pytest.fixture(scope="module")
+def test1_set(severson_test1):  # type: ignore[no-untyped-def]
+    return severson_test1
 
 
 @pytest.fixture(scope="module")
 def model(train_set) -> LifetimeModel:  # type: ignore[no-untyped-def]
-    return train(train_set)
+    return train(train_set, RANDOM_FOLD_SUBSET)
 
 
 def test_data_layout(train_set, test1_set, severson_dir: Path) -> None:  # type: ignore[no-untyped-def]
@@ -91,3 +99,32 @@ def test_bad_inputs(tmp_path: Path) -> None:
     bad.write_bytes(b"not a pickle")
     with pytest.raises(HealthError, match="not a batteryloop lifetime model"):
         LifetimeModel.load(bad)
+
+
+def test_elastic_net_candidates_fit_and_predict(train_set, test1_set) -> None:  # type: ignore[no-untyped-def]
+    """The default candidates left out of the fixture's selection (severson_discharge_elastic_net,
+    trajectory_elastic_net, trajectory_average), each fitted once on train and scored on
+    test1: they build, fit and predict sane lives (measured 2026-12-05: test1 RMSE 116.5, 83.1, 77.4; the variance baseline, 137.9, would fail the bound)."""
+    from batteryloop.health.lifetime.features import feature_matrix, to_matrix
+
+    feats_tr, feats_te = feature_matrix(train_set.curves), feature_matrix(test1_set.curves)
+    left_out = [c for c in CANDIDATES if c not in RANDOM_FOLD_SUBSET]
+    assert {c.name for c in left_out} == {"severson_discharge_elastic_net", "trajectory_elastic_net", "trajectory_average"}
+    for c in left_out:
+        reg = c.make().fit(to_matrix(feats_tr, c.features), np.log10(train_set.cycle_lives))
+        pred = 10 ** np.ravel(reg.predict(to_matrix(feats_te, c.features)))
+        rmse = float(np.sqrt(np.mean((pred - test1_set.cycle_lives) ** 2)))
+        assert rmse < 125, (c.name, rmse)
+
+
+def test_candidates_named() -> None:
+    """``lifetime train --candidates``: names from every candidate list, in the order given, duplicates once;
+    an unknown name is refused with the known ones."""
+    from batteryloop.health.lifetime.model import GROUPED_CANDIDATES, candidates_named
+
+    got = candidates_named(["trajectory_gp", "severson_variance", "trajectory_gp", GROUPED_CANDIDATES[-1].name])
+    assert [c.name for c in got] == ["trajectory_gp", "severson_variance", GROUPED_CANDIDATES[-1].name]
+    with pytest.raises(HealthError, match="unknown candidate.*'nope'.*known:.*severson_variance"):
+        candidates_named(["severson_variance", "nope"])
+    with pytest.raises(HealthError, match="unknown candidate"):
+        candidates_named([])

@@ -16,12 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from batteryloop.health.errors import HealthError
-from batteryloop.health.lifetime import evaluate, load_curve_set, train
+from batteryloop.health.lifetime import evaluate, train
 from batteryloop.health.lifetime.features import feature_matrix
 from batteryloop.health.lifetime.groups import combine, groups_for, leave_one_group_out, protocol_family
 from batteryloop.health.lifetime.model import (
     GROUPED_CANDIDATES,
     LifetimeModel,
+    candidates_named,
     conformal_halfwidth,
     early_groups,
     grouped_interval_coverage,
@@ -58,9 +59,14 @@ def test_leave_one_group_out_never_puts_a_group_on_both_sides(labels: list[str])
 
 
 @pytest.fixture(scope="module")
-def cells(severson_dir: Path):  # type: ignore[no-untyped-def]
-    return combine(load_curve_set(severson_dir / "train", require_lives=True),
-                   load_curve_set(severson_dir / "test1", require_lives=True))
+def cells(severson_train, severson_test1):  # type: ignore[no-untyped-def]
+    return combine(severson_train, severson_test1)
+
+
+@pytest.fixture(scope="module")
+def grouped_model(cells) -> LifetimeModel:  # type: ignore[no-untyped-def]
+    """The grouped selection over every candidate on all 84 cells, trained once for this file."""
+    return train(cells, groups=groups_for(cells))
 
 
 def test_groups_come_from_the_cell_table(cells, severson_dir: Path) -> None:  # type: ignore[no-untyped-def]
@@ -127,12 +133,12 @@ def test_interval_coverage_is_calibrated_without_the_group() -> None:
     assert grouped_interval_coverage(pred, true, np.array(["a"] * 10 + ["b"] * 10)) == 0.5
 
 
-def test_grouped_figures_against_a_hand_fit(cells) -> None:  # type: ignore[no-untyped-def]
+def test_grouped_figures_against_a_hand_fit(cells, grouped_model: LifetimeModel) -> None:  # type: ignore[no-untyped-def]
     """The variance baseline's leave-one-batch-out RMSEs recomputed with numpy's own least squares
     (log₁₀ life = a + b·log₁₀ var ΔQ₁₀₀₋₁₀ on one batch, RMSE in cycles on the other), and the
     selection: the lowest mean of the three schemes' mean RMSEs, below the variance baseline's."""
     g = groups_for(cells)
-    model = train(cells, groups=g)
+    model = grouped_model
     x = feature_matrix(cells.curves)["log_var_dq"]
     y = np.log10(cells.cycle_lives)
     by_hand = []
@@ -167,18 +173,22 @@ def test_averages_scored_from_shared_member_fits_and_saved(cells, tmp_path: Path
     memo: dict = {}
     shared = [grouped_scores(c, feats, cells.cycle_lives, g, memo=memo) for c in avgs]
     assert shared == [grouped_scores(c, feats, cells.cycle_lives, g) for c in avgs]
-    model = train(cells, groups=g, select="shrunk_to_variance_average_a1")
+    model = train(cells, candidates_named(["shrunk_to_variance_average_a1"]), groups=g)
+    assert model.candidate == "shrunk_to_variance_average_a1"
     model.save(tmp_path / "m.bin")
     assert np.array_equal(LifetimeModel.load(tmp_path / "m.bin").predict(cells), model.predict(cells))
 
 
 def test_cli_trains_on_two_folders_and_writes_intervals(severson_dir: Path, tmp_path: Path) -> None:
     exe = [sys.executable, "-m", "batteryloop.cli"]
+    # two candidates keep it quick: the whole selection is test_grouped_figures_against_a_hand_fit's
     out = subprocess.run([*exe, "health", "lifetime", "train", "--data", str(severson_dir / "train"),
-                          "--data", str(severson_dir / "test1"), "-o", str(tmp_path / "m.pkl")],
+                          "--data", str(severson_dir / "test1"), "-o", str(tmp_path / "m.pkl"),
+                          "--candidates", "severson_variance, variance_capacity"],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     info = json.loads(out.stdout)
+    assert info["candidate"] in {"severson_variance", "variance_capacity"}
     assert info["validation"].startswith("leave one group out") and info["interval"]["level"] == 0.9
     pred = subprocess.run([*exe, "health", "lifetime", "predict", "--model", str(tmp_path / "m.pkl"), "--cells",
                            str(severson_dir / "test1"), "-o", str(tmp_path / "p.csv"), "--intervals"],
@@ -189,3 +199,8 @@ def test_cli_trains_on_two_folders_and_writes_intervals(severson_dir: Path, tmp_
     bad = subprocess.run([*exe, "health", "lifetime", "train", "--data", str(severson_dir / "train"), "--cells-table",
                           str(tmp_path / "missing.csv"), "-o", str(tmp_path / "x.pkl")], capture_output=True, text=True, timeout=300)
     assert bad.returncode != 0 and "missing.csv" in (bad.stderr + bad.stdout)
+    unknown = subprocess.run([*exe, "health", "lifetime", "train", "--data", str(severson_dir / "train"), "--candidates",
+                              "severson_variance,nope", "-o", str(tmp_path / "y.pkl")], capture_output=True, text=True,
+                             timeout=300)
+    assert unknown.returncode != 0 and "'nope'" in (unknown.stderr + unknown.stdout)
+    assert not (tmp_path / "y.pkl").exists()

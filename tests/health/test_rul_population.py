@@ -10,7 +10,7 @@ import pytest
 
 from batteryloop.health.errors import InsufficientDataError
 from batteryloop.health.rul import capacity_history, forecast_eol
-from batteryloop.health.similarity import Trajectory, backtest, forecast, normalise, trajectory
+from batteryloop.health.similarity import Trajectory, backtest, coverage, forecast, normalise, trajectory
 from batteryloop.reference import calce_cs2
 
 
@@ -98,7 +98,9 @@ def test_backtest_from_every_start_fraction() -> None:
     population (the fractions :func:`backtest` claims). Goals of the issue: median error ≤ 20 % from
     50 % of life and ≤ 10 % from 75 %; every single forecast within 25 %; the truth is never before
     the history ends. Measured 2026-12-05 (bench/health_rul.py): medians 5.4 / 6.1 / 5.5 %, worst
-    +24.1 % (CS2_36 from 25 %), coverage of the 90 % interval 6/9."""
+    +24.1 % (CS2_36 from 25 %). The 90 % interval (population calibration, at least the sister-cell spread):
+    9/9 covered at a median width of 60 % of the true life (before: 6/9 without the simulated prior, 9/9 at
+    96 % with it); at least 8/9 (the goal, 85 %) and at most 65 % of life wide."""
     lives = calce_cs2.lives()
     rows = backtest(lives, (0.25, 0.5, 0.75))
     assert len(rows) == 9 and all(r["predicted_eol_cycle"] is not None for r in rows)
@@ -108,6 +110,8 @@ def test_backtest_from_every_start_fraction() -> None:
     for r in rows:
         assert r["upto_cycle"] <= round(r["fraction"] * r["true_eol_cycle"])
         assert r["lower"] <= r["predicted_eol_cycle"] <= r["upper"] and r["lower"] >= r["upto_cycle"]
+    assert coverage(rows)[0] >= 8
+    assert statistics.median((r["upper"] - r["lower"]) / r["true_eol_cycle"] for r in rows) <= 0.65
 
 
 def test_forecast_eol_uses_a_matching_population() -> None:
@@ -125,7 +129,8 @@ def test_forecast_eol_uses_a_matching_population() -> None:
     assert r.lower < r.predicted_eol_cycle < r.upper and r.lower <= 634.4 <= r.upper
     assert (r.threshold_fraction, r.upto_cycle, r.interval_level) == (0.85, 300, pytest.approx(0.9))
     assert r.method == ("similarity to 3 reference lives (ref300 (×1.25), ref350 (×1.25), ref400 (×1.25)): weighted median "
-                        "of their crossings; interval calibrated leave-one-out within the population")
+                        "of their crossings; interval calibrated leave-one-out within the population, at least the "
+                        "sister-cell spread of life")
     half = forecast_eol(k, soh, threshold=0.85, population=refs, alpha=0.5)
     assert half.interval_level == pytest.approx(0.5) and half.predicted_eol_cycle == r.predicted_eol_cycle
     assert r.lower < half.lower < half.upper < r.upper

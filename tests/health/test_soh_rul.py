@@ -81,6 +81,8 @@ def test_rul_only_uses_history_up_to_cycle(calce_cell) -> None:  # type: ignore[
     trimmed = type(calce_cell)(calce_cell.frame.filter(pl.col("cycle") <= 150), calce_cell.source_format)
     b = forecast_rul(trimmed)
     assert a.predicted_eol_cycle == b.predicted_eol_cycle and a.upto_cycle <= 150
+    # the default: similarity to the CALCE lives, the interval floored by the sister-cell spread, no simulated prior
+    assert "at least the sister-cell spread of life" in a.method and "simulated" not in a.method
     done = forecast_rul(calce_cell)
     assert done.reached and done.remaining_cycles == 0
 

@@ -81,3 +81,52 @@ def test_bad_figures_are_named() -> None:
         zero_carbon_ledger([{**YEAR2, "import_kwh": -1}], "KR")
     with pytest.raises(ValueError, match="consumption_kwh"):
         zero_carbon_ledger([{k: v for k, v in YEAR2.items() if k != "consumption_kwh"}], "KR")
+
+
+def test_shed_load_is_neither_bought_nor_solar() -> None:
+    # hour 3's 30 kWh: 10 kWh shed at an import limit of 20 kW (no storage, no PV then): consumption served 60
+    # (not 70), import without storage 40, the share 1 − 20/60 (not 1 − 20/70)
+    y = SimpleNamespace(dt_h=1.0, hourly={
+        "ev_load_kw": np.array([10.0, 10, 10, 10]), "swap_kw": np.array([0.0, 0, 20, 10]),
+        "pv_kw": np.array([30.0, 20, 0, 0]), "unserved_kw": np.array([0.0, 0, 10, 0]),
+        "grid_import_kw": np.array([0.0, 0, 20, 20]), "grid_export_kw": np.array([20.0, 10, 0, 0]),
+        "discharge_kw": np.zeros(4)})
+    p = park_year(y)
+    assert p["consumption_kwh"] == 60.0 and p["import_without_storage_kwh"] == 40.0
+    led = zero_carbon_ledger([{"year": 1, **p}], "KR", references=HALF)
+    assert led["years"][0]["solar_share"] == pytest.approx(1 - 40 / 60, abs=1e-4)
+
+
+def test_an_optimised_hub_year_against_its_own_hours() -> None:
+    """A simulated week of a sunny hub (optimised dispatch, CN time-of-use tariff), recomputed by hand from its
+    hourly series: the ledger's figures are these sums; the energy balance closes; the storage, which takes the
+    PV surplus the connection cannot export, lowers the import (the rule-based EMS of an earlier session added
+    emissions in some years; the hubs now dispatch with the optimiser)."""
+    from batteryloop.hubs import prepare_hub
+    from batteryloop.hubs.year import simulate_year
+
+    cfg = {"name": "sunny", "pv_kwp": 600.0, "grid": {"import_limit_kw": 400.0, "export_limit_kw": 20.0},
+           "ev_charging": {"sessions_per_day": 40, "kwh_per_session": 30},
+           "swap": {"swaps_per_day": 30, "pack_energy_kwh": 50},
+           "packs": [{"pack_id": f"P{i}", "chemistry": "LFP", "nominal_energy_kwh": 60.0, "soh_fraction": 0.8}
+                     for i in range(8)]}
+    r = simulate_year(prepare_hub(cfg), days=7, method="optimised", start_day=170)
+    h = r.hourly
+    served = h["ev_load_kw"] + h["swap_kw"] - h["unserved_kw"]
+    p = park_year(r)
+    assert p["consumption_kwh"] == pytest.approx(served.sum(), abs=0.1)
+    assert p["import_kwh"] == pytest.approx(h["grid_import_kw"].sum(), abs=0.1)
+    assert p["import_without_storage_kwh"] == pytest.approx(np.clip(served - h["pv_kw"], 0, None).sum(), abs=0.1)
+    # the bus balance: import − export = served load − PV used + charge − discharge, hour by hour
+    bal = h["grid_import_kw"] - h["grid_export_kw"] - (served - h["pv_used_kw"] + h["charge_kw"] - h["discharge_kw"])
+    assert np.abs(bal).max() < 1e-5
+    led = zero_carbon_ledger([{"year": 2026, **p}], "CN")
+    y = led["years"][0]
+    f = led["grid_kgco2e_per_kwh"]
+    assert f == 0.58
+    assert y["solar_share"] == pytest.approx(1 - p["import_kwh"] / p["consumption_kwh"], abs=1e-4)
+    assert y["grid_emissions_kg"] == pytest.approx(p["import_kwh"] * f, abs=0.1)
+    assert y["avoided_by_storage_kg"] == pytest.approx((p["import_without_storage_kwh"] - p["import_kwh"]) * f, abs=0.1)
+    assert y["net_emissions_kg"] == y["grid_emissions_kg"]
+    # with PV surplus the export limit cannot take, the optimised storage carries sun into the evening
+    assert y["avoided_by_storage_kg"] > 0

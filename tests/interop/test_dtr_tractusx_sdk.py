@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from batteryloop.passport.twin_registry import passport_descriptor
+from batteryloop.passport.pack_twins import passport_descriptor
 from batteryloop.sim import pilot
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,7 +36,11 @@ def _venv_python() -> Path:
     return py
 
 
-def test_tractusx_sdk_against_the_registry(tmp_path: Path, record_property: Any) -> None:
+@pytest.mark.parametrize("mount", ["", "/node"])
+def test_tractusx_sdk_against_the_registry(mount: str, tmp_path: Path, record_property: Any,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """``mount`` "": the server's registry under /api/v3; "/node": the exchange node mounted under /node, whose
+    registry (the same, on the same store) the SDK asks under /node/api/v3."""
     py = _venv_python()
     from batteryloop.server import create_app
     from batteryloop.store.db import Store
@@ -49,6 +53,13 @@ def test_tractusx_sdk_against_the_registry(tmp_path: Path, record_property: Any)
     seeded = seed_pilot(svc)
     pid = svc.passports.import_passports(pilot.generate_batteries(1, seed=9), seeded["callers"][OP]).ids[0]
     rec = svc.passports.get_record(pid)
+    # issuing registered the pack's descriptor; its owner deregisters it, for the SDK to register it anew
+    svc.twins.delete_shell(seeded["callers"][OP], f"urn:batteryloop:{pid}:aas")
+    if mount:
+        node_cfg = tmp_path / "node.json"
+        node_cfg.write_text(json.dumps({"name": "dtr-node", "participant_id": OP, "base_url": "http://127.0.0.1/node",
+                                        "database_url": store.url, "admin_token": "node-admin"}))
+        monkeypatch.setenv("BATTERYLOOP_NODE_CONFIG", str(node_cfg))
     try:
         with http_served(create_app(services=svc)) as base:
             d = passport_descriptor(pid, serial_number=rec.data["serial_number"], model_id=rec.model_id, base_url=base,
@@ -56,7 +67,7 @@ def test_tractusx_sdk_against_the_registry(tmp_path: Path, record_property: Any)
             sm = {"id": "urn:example:sm:pcf", "idShort": "Pcf", "endpoints": [
                 {"interface": "SUBMODEL-3.0", "protocolInformation": {"href": base + "/data/pcf"}}]}
             cfg = tmp_path / "cfg.json"
-            cfg.write_text(json.dumps({"base": base, "owner_token": seeded["tokens"][OP],
+            cfg.write_text(json.dumps({"base": base + mount, "owner_token": seeded["tokens"][OP],
                                        "reader_token": seeded["tokens"][RECYCLER], "descriptor": d, "submodel": sm}))
             run = subprocess.run([str(py), str(REPO / "interop/dtr/tractusx_sdk_round.py"), str(cfg)],
                                  capture_output=True, text=True, timeout=120)
@@ -82,4 +93,5 @@ def test_tractusx_sdk_against_the_registry(tmp_path: Path, record_property: Any)
     assert "twin.update" in out["update_by_reader"]["error"]["messages"][0]["text"]
     assert out["delete"] is None
     assert out["get_after_delete"]["error"]["messages"][0]["code"] == "404"
-    record_property("summary", f"tractusx-sdk AasService against the DTR: {len(out)} calls answered as expected")
+    record_property("summary", f"tractusx-sdk AasService against the DTR at {mount or ''}/api/v3: {len(out)} calls "
+                               "answered as expected")

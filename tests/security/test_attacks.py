@@ -147,6 +147,9 @@ def test_status_change_by_the_operator_and_by_a_delegate(target: Target) -> None
         _problem(c.post(f"/api/v1/passports/{pack}/status", json={"event": "waste"}), 403)
     with target.client(pilot.AUTOMAKER) as c:
         assert c.delete(f"/api/v1/passports/{pack}/delegations/{delegation}").status_code == 200
+        # an id beyond the store's 32-bit ids is refused by name, not passed to the database (PostgreSQL: a 500)
+        r = c.delete(f"/api/v1/passports/{pack}/delegations/{2**53}")
+        assert r.status_code in (400, 422) and "delegation_id" in r.text, (r.status_code, r.text[:300])
         r = c.post(f"/api/v1/passports/{pack}/status", json={"event": "waste"})
         assert r.status_code == 200 and r.json()["battery"]["status"] == "waste"
     with target.client(pilot.REPAIRER) as c:  # revoked: refused again

@@ -238,3 +238,31 @@ def test_jsonl_file_error_names_the_files_own_line_after_blank_lines(ledger: Led
     rep = ledger.ingest_file(f, workers=workers)
     assert not rep.ok and rep.error["index"] == 2 and rep.error["line"] == 6
     assert rep.error["detail"].startswith("line 6 is not JSON"), rep.error["detail"]
+
+
+def test_sealed_events_are_admitted_as_their_wire_form(ledger: Ledger, signers) -> None:
+    """A producer that seals its own events (the pilot) hands them over as SealedEvents: validated once, their
+    signatures still checked by the ledger — serially or in worker processes — with the same refusals and
+    reports as their wire form gets, and stored exactly as the wire form would be."""
+    from batteryloop.trace.events import FlatEvent, SealedEvent
+
+    w = ChainWriter(signers)
+    sealed = [w.sign(soh(i, pack=f"PACK-S-{i % 5}")) for i in range(240)]
+    forged = list(sealed)
+    s = forged[97]
+    forged[97] = SealedEvent(s.event, s.body, s.hash, b64url_encode(bytes(64)))
+    for workers in (1, 2):
+        rep = ledger.ingest(forged, workers=workers, chunk=40)
+        assert not rep.ok and rep.error["index"] == 97 and rep.error["errors"][0]["rule"] == "signature_valid"
+        assert rep.error["event_id"] == s.event.id
+        rep = ledger.ingest(sealed, Caller(participant_id=pilot.RECYCLER_EU), workers=workers, chunk=40)
+        assert not rep.ok and rep.error["type"] == "Forbidden" and rep.error["index"] == 0
+    assert ledger.verify_store().events_checked == 0  # all or nothing
+    half = [SealedEvent(FlatEvent.from_body(x.body), x.body, x.hash, x.signature) for x in sealed]
+    rep = ledger.ingest(half, workers=2, chunk=40)
+    assert rep.ok and rep.stored == 240
+    assert list(ledger.iter_events()) == [x.to_wire() for x in sealed]
+    # the same events again, as wire dicts: duplicates (same ids, same hashes)
+    rep = ledger.ingest([x.to_wire() for x in sealed], workers=1)
+    assert rep.ok and rep.duplicates == 240
+    assert ledger.verify_store().ok

@@ -179,9 +179,9 @@ class AlertService:
 
     # ------------------------------------------------------------------------------------------ reading
     def alerts(self, caller: Caller, *, pack_id: str | None = None, model_id: str | None = None,
-               kind: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+               kind: str | None = None, year: int | None = None, limit: int = 200) -> list[dict[str, Any]]:
         """The alerts the caller may read (about its own packs; every pack for authorities and the admin),
-        newest first, each with its deliveries (an e-mail's message included). A delivery of a rule the caller
+        fired in ``year`` (UTC) when given, newest first, each with its deliveries (an e-mail's message included). A delivery of a rule the caller
         does not manage (an authority's or the node admin's rule about the caller's pack) shows its outcome but
         not where it went: target, message and error are None (a webhook URL can carry its receiver's token)."""
         if caller.anonymous:
@@ -194,7 +194,8 @@ class AlertService:
         every = bool(decide(caller, "alert.read", Resource("alert", operator=None)))  # holds without a relation
         with self.store.read() as conn:
             rows = repo.list_alerts(conn, operator_id=caller.participant_id, all_operators=every, pack_id=pack_id,
-                                    model_id=model_id, kind=kind, limit=max(1, min(limit, 1000)))
+                                    model_id=model_id, kind=kind, year=year,
+                                    limit=max(1, min(limit, 1000)))
             dl = repo.deliveries(conn, [a["id"] for a in rows])
             rules = {r["id"]: r for r in repo.rules(conn)}
         out = []

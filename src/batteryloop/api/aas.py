@@ -34,6 +34,7 @@ from ..formats.aas_api import BadRequest, Extent, Level
 from ..passport.aas_repository import AasRepository, Environment
 from .deps import caller, services
 from .openapi import OWN_ERRORS
+from .problems import own_error_body
 
 PREFIX = "/aas"
 JSON = "application/json"
@@ -508,9 +509,7 @@ def install(app: FastAPI) -> None:
     same operations are also included under /aas as FastAPI routes, which document them in the OpenAPI
     and are never reached (the passport read is registered the same way). The submodel read, the one
     read most, is a plain route in the mount."""
-    errors = getattr(app.state, "error_bodies", None) or {}
-    errors[PREFIX] = error_body
-    app.state.error_bodies = errors
+    own_error_body(app, PREFIX, error_body)
     documented = APIRouter(prefix=PREFIX)
     documented.include_router(router)
     app.include_router(documented)

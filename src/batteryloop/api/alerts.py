@@ -41,5 +41,5 @@ def list_alerts(c: ParticipantDep, s: ServicesDep, pack: Annotated[str | None, Q
 
 
 @router.post("/evaluate", summary="Evaluate the caller's rules now: new alerts stored once each, then delivered")
-def evaluate(c: ParticipantDep, s: ServicesDep, rule_id: Annotated[int | None, Query(ge=1)] = None) -> Response:
+def evaluate(c: ParticipantDep, s: ServicesDep, rule_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
     return json_response(s.alerts.evaluate(c, rule_id=rule_id))

@@ -9,12 +9,17 @@ paths are base64url-encoded; lists are paged with ``limit`` and ``cursor``; ever
 
 The ``Edc-Bpn`` header names the BPN a request is answered for (the consumer a connector forwards for):
 honoured from the node admin's token, or when it names the caller itself (:func:`batteryloop.access.registry_subject`).
+
+One implementation for every app that serves the registry: the main API (:func:`install`, on the services'
+registry and callers) and the exchange node (:mod:`batteryloop.exchange.app`, which passes its own store's
+registry and its own way of knowing the caller — its admin token, participant tokens, or a verifiable
+presentation — to :func:`install`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -30,6 +35,7 @@ from ..formats.aas_api import BadRequest
 from ..passport.twin_registry import PROFILES, DigitalTwinRegistry, access_spec, check, encode_id, spec
 from .deps import caller, services
 from .openapi import OWN_ERRORS
+from .problems import own_error_body
 
 PREFIX = "/api/v3"
 JSON = "application/json"
@@ -70,11 +76,14 @@ def _body(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def registry(request: Request) -> DigitalTwinRegistry:
-    return services(request).twins
+    """The registry of the app serving the request: the one :func:`install` was given, else the services'."""
+    own = getattr(request.app.state, "dtr_registry", None)
+    return own if own is not None else services(request).twins
 
 
 def subject(request: Request, edc_bpn: str | None) -> Caller:
-    return registry_subject(caller(request), edc_bpn)
+    who: Callable[[Request], Caller] = getattr(request.app.state, "dtr_caller", None) or caller
+    return registry_subject(who(request), edc_bpn)
 
 
 async def _json_body(request: Request) -> Any:
@@ -409,12 +418,17 @@ def components() -> dict[str, Any]:
     return out
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, *, twins: DigitalTwinRegistry | None = None,
+            caller_of: Callable[[Request], Caller] | None = None) -> None:
     """The registry's routes under /api/v3, the Part 2 Result as the error answer of every path there, and
-    its schemas in the OpenAPI document."""
-    errors = getattr(app.state, "error_bodies", None) or {}
-    errors[PREFIX] = error_body
-    app.state.error_bodies = errors
+    its schemas in the OpenAPI document. ``twins`` and ``caller_of`` (the registry and the caller of a
+    request) default to the app's services' (:func:`batteryloop.api.deps.caller`); the exchange node gives
+    its own."""
+    if twins is not None:
+        app.state.dtr_registry = twins
+    if caller_of is not None:
+        app.state.dtr_caller = caller_of
+    own_error_body(app, PREFIX, error_body)
     extra = getattr(app.state, "openapi_components", None) or {}
     extra.update(components())
     app.state.openapi_components = extra

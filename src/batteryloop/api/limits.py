@@ -19,7 +19,6 @@ import json
 import re
 from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import cookie_parser
@@ -27,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..access import Caller
 from .deps import COOKIE
-from .problems import problem
+from .problems import error_body_of, problem
 
 #: paths that take bulk bodies (to a signed-in participant): batch and standard imports, ledger batches,
 #: cycler uploads. Nothing under the /node connector takes bulk: DSP, DTR, PACT and Ouranos messages are small.
@@ -70,16 +69,6 @@ def request_token(scope: Scope) -> str | None:
         elif name == b"cookie" and COOKIE.encode() in value:
             cookie = cookie_parser(value.decode("latin-1")).get(COOKIE) or cookie
     return cookie
-
-
-def _own_error_body(scope: Scope) -> Any:
-    """The error body of the path's standard (``app.state.error_bodies``, by prefix), if it has one."""
-    state = getattr(scope.get("app"), "state", None)
-    path = scope.get("path", "")
-    for prefix, body in (getattr(state, "error_bodies", None) or {}).items():
-        if path == prefix or path.startswith(prefix + "/"):
-            return body
-    return None
 
 
 def json_limit_error(body: bytes, *, max_depth: int, max_digits: int) -> tuple[str, str] | None:
@@ -175,7 +164,7 @@ class Limits:
                 setting = "BATTERYLOOP_MAX_JSON_DEPTH" if rule == "json:depth" else (
                     "BATTERYLOOP_MAX_JSON_DIGITS" if rule == "json:digits" else None)
                 how = f"; the limit is set by {setting}" if setting else "; JSON numbers must be finite"
-                own = _own_error_body(scope)  # a standard's own error shape (the registry's Part 2 Result)
+                own = error_body_of(scope.get("app"), scope.get("path", ""))  # e.g. the registry's Part 2 Result
                 if own is not None:
                     await own(400, detail + how, {})(scope, receive, send)
                     return

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -214,7 +214,8 @@ def list_delegations(passport_id: str, c: ParticipantDep, s: ServicesDep) -> Res
 
 
 @router.delete("/passports/{passport_id}/delegations/{delegation_id}", summary="Revoke a delegation")
-def revoke_delegation(passport_id: str, delegation_id: int, c: ParticipantDep, s: ServicesDep) -> Response:
+def revoke_delegation(passport_id: str, delegation_id: Annotated[int, Path(ge=1, le=2**31 - 1)], c: ParticipantDep,
+                      s: ServicesDep) -> Response:
     return json_response(s.delegations.revoke(passport_id, delegation_id, c))
 
 

@@ -58,14 +58,30 @@ ErrorBody = Callable[[int, str, Mapping[str, str]], Response]
 """An error answer in another shape than a problem document: (status, detail, headers) → the answer."""
 
 
+def own_error_body(app: Any, prefix: str, body: ErrorBody) -> None:
+    """Paths under ``prefix`` answer errors with ``body`` (their standard's own shape, e.g. the AAS API's
+    Part 2 ``Result`` under /aas) instead of a problem document."""
+    app.state.error_bodies = {**(getattr(app.state, "error_bodies", None) or {}), prefix: body}
+
+
+def error_body_of(app: Any, path: str) -> ErrorBody | None:
+    """The error body registered (:func:`own_error_body`) for the prefix ``path`` is under, if any."""
+    for prefix, body in (getattr(getattr(app, "state", None), "error_bodies", None) or {}).items():
+        if path == prefix or path.startswith(prefix + "/"):
+            return body  # type: ignore[no-any-return]
+    return None
+
+
 def _answer(request: Request, status: int, title: str, detail: str, headers: Mapping[str, str] | None = None,
             **extra: Any) -> Response:
-    """A problem document, unless the path is under a prefix whose standard answers errors in its own shape
-    (``app.state.error_bodies``: prefix → :data:`ErrorBody`; the AAS API's Part 2 ``Result`` under /aas)."""
+    """A problem document, unless the path's standard answers errors in its own shape (:func:`error_body_of`)."""
     path = request.url.path
-    for prefix, body in (getattr(request.app.state, "error_bodies", None) or {}).items():
-        if path == prefix or path.startswith(prefix + "/"):
-            return body(status, detail, {**(headers or {}), **({"WWW-Authenticate": "Bearer"} if status == 401 else {})})
+    body = error_body_of(request.app, path)
+    root = request.scope.get("root_path") or ""
+    if body is None and root and path.startswith(root):  # an app mounted under a path (the exchange node under
+        body = error_body_of(request.app, path[len(root):])  # /node) registered its prefixes within it
+    if body is not None:
+        return body(status, detail, {**(headers or {}), **({"WWW-Authenticate": "Bearer"} if status == 401 else {})})
     return problem(status, title, detail, path, headers, **extra)
 
 

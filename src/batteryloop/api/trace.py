@@ -101,10 +101,13 @@ def sourcing(pack_id: str, c: ParticipantDep, s: ServicesDep) -> Response:
 
 
 @router.get("/recall", summary="Every pack downstream of a lot, site or supplier (authorities, admin)")
-def recall(c: ParticipantDep, s: ServicesDep, key: str, by: Annotated[str, Query(pattern=r"^(lot|site|supplier)$")] = "lot"
+def recall(c: ParticipantDep, s: ServicesDep, key: str, by: Annotated[str, Query(pattern=r"^(lot|site|supplier)$")] = "lot",
+           through_recycling: Annotated[bool, Query(
+               description="follow the material through recycling (packs → black mass → recovered lots → later "
+                           "packs); false stops at recovered lots: the first-life packs only")] = True
            ) -> Response:
     _require_overseer(c, "a recall")
-    return json_response(s.trace.recall(key, by))
+    return json_response(s.trace.recall(key, by, through_recycling))
 
 
 @router.get("/outflows", summary="Packs that left the loop without a record, as of a date (authorities, admin; JSON or CSV)",

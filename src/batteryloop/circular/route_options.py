@@ -47,6 +47,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -94,6 +95,11 @@ class Fleet:
     fade_ref: np.ndarray | None = None  #: second-life fade per cycle at the reference (chemistry family), per pack
     resistance_pct: np.ndarray | None = None  #: resistance increase, %, per pack
     degradation: Any = None  #: the :class:`~.second_life.SecondLifeDegradation` of the decision
+
+    @cached_property
+    def repurpose_parts(self) -> dict[str, np.ndarray]:
+        """Second-life NPV and years per pack (see :func:`_repurpose_parts`), computed on first use."""
+        return _compute_repurpose_parts(self)
 
 
 @dataclass(frozen=True)
@@ -271,27 +277,27 @@ def _remanufacture_explain(p: Pack) -> tuple[list[CashFlow], str]:
     return flows, why
 
 
-_LAST: list[Any] = [None, None]  # the last fleet's second-life parts (its NPV and its condition both need them)
-
-
 def _repurpose_parts(f: Fleet) -> dict[str, np.ndarray]:
     """The second-life NPV and years of the packs that may be repurposed (SoH at the minimum or above; NaN NPV and
-    0 years for the others, which the route's condition rules out anyway)."""
-    if _LAST[0] is not f:
-        ok = np.flatnonzero(np.asarray(f.soh) >= f.economics.repurpose_min_soh_fraction)
-        n = np.asarray(f.soh).shape[0]
-        out = {"npv": np.full(n, np.nan), "years": np.zeros(n)}
-        if ok.size:
-            def pick(x: Any) -> Any:
-                return None if x is None else np.broadcast_to(np.asarray(x, dtype=float), (n,))[ok]
+    0 years for the others, which the route's condition rules out anyway). Computed once per fleet (its NPV and
+    its condition both need them) and kept on the fleet itself: a module-level "last fleet" cache handed one
+    thread's figures to another deciding a different fleet at the same time."""
+    return f.repurpose_parts
 
-            part = _second_life(f.soh[ok], f.cap[ok], f.best_recycle_usd[ok], f.economics, pick(f.fade_ref),
-                                pick(f.resistance_pct), f.degradation, pick(f.second_life_years))
-            out["npv"][ok] = part["npv"]
-            out["years"][ok] = part["years"]
-        _LAST[1] = out
-        _LAST[0] = f
-    return _LAST[1]
+
+def _compute_repurpose_parts(f: Fleet) -> dict[str, np.ndarray]:
+    ok = np.flatnonzero(np.asarray(f.soh) >= f.economics.repurpose_min_soh_fraction)
+    n = np.asarray(f.soh).shape[0]
+    out = {"npv": np.full(n, np.nan), "years": np.zeros(n)}
+    if ok.size:
+        def pick(x: Any) -> Any:
+            return None if x is None else np.broadcast_to(np.asarray(x, dtype=float), (n,))[ok]
+
+        part = _second_life(f.soh[ok], f.cap[ok], f.best_recycle_usd[ok], f.economics, pick(f.fade_ref),
+                            pick(f.resistance_pct), f.degradation, pick(f.second_life_years))
+        out["npv"][ok] = part["npv"]
+        out["years"][ok] = part["years"]
+    return out
 
 
 def _repurpose_npv(f: Fleet) -> np.ndarray:

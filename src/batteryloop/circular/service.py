@@ -160,6 +160,7 @@ class CircularService:
         if missing:
             raise NotFound(f"no passport {missing[0]!r}")
         rows = []
+        models: dict[str, dict[str, Any]] = {}  # each model's data read once for the batch
         for pid in passport_ids:
             rec = recs[pid]
             self._may_read_health(rec, caller)
@@ -167,7 +168,9 @@ class CircularService:
             usage = rec.data.get("usage") or {}
             if soh.get("soh_capacity_pct") is None:
                 raise NotFound(f"passport {pid} has no state of health yet: record one before deciding a route")
-            m = self.passports.model_data(rec.model_id)
+            m = models.get(rec.model_id)
+            if m is None:
+                m = models[rec.model_id] = self.passports.model_data(rec.model_id)
             g = grade(IntakeRecord(battery_id=pid, soh_capacity_pct=soh.get("soh_capacity_pct"),
                                    resistance_increase_pct=soh.get("ohmic_resistance_increase_pct"),
                                    self_discharge_pct_per_month=soh.get("self_discharge_pct_per_month"),

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import typer
 
-from . import alerts, archive, circular, db, fleet, formats, health, hubs, node, participants, passports, pilot, serve, trace
+from . import (alerts, archive, circular, db, fleet, formats, health, hubs, node, participants, passports, pilot,
+               registry, serve, trace)
 from .common import root
 
 #: the command groups, in the order ``batteryloop --help`` lists them (after policy, serve and demo)
 GROUPS: dict[str, typer.Typer] = {"db": db.app, "passport": passports.app, "participant": participants.app,
                                   "archive": archive.app, "health": health.app, "hub": hubs.app, "trace": trace.app,
                                   "node": node.app, "circular": circular.app, "formats": formats.app,
-                                  "alerts": alerts.app, "pilot": pilot.app, "fleet": fleet.app}
+                                  "alerts": alerts.app, "pilot": pilot.app, "fleet": fleet.app,
+                                  "registry": registry.app}
 
 app = typer.Typer(help="batteryloop: the EV battery passport registry and circular-economy platform.",
                   no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None, cls=root(GROUPS))

@@ -109,37 +109,57 @@ def analyze(folder: Annotated[Path, typer.Argument(help="a fleet folder (the lay
             out: Annotated[Path, typer.Option("-o", "--out", help="the per-pack table: .parquet or .csv")],
             engine: Annotated[str, typer.Option(help="polars (one machine) or spark")] = "polars",
             master: Annotated[Optional[str], typer.Option(help="Spark master URL (default local[2]; ignored under "
-                                                                "spark-submit, which sets it)")] = None) -> None:
+                                                                "spark-submit, which sets it)")] = None,
+            store: Annotated[bool, typer.Option("--store", help="also store the result for the dashboard's fleet "
+                                                                "page (<var>/fleet), as the operator of --as")] = False,
+            as_: Annotated[Optional[str], typer.Option("--as", help="the operator the stored analysis belongs to "
+                                                                   "(with --store)")] = None) -> None:
     """Per pack: state of health, resistance, trend, remaining life and fault flags with their evidence.
 
-    The same SQL runs on Polars and on Spark; the table has a row per pack and `faults` (;-separated)."""
+    The same definition runs on Polars and on Spark; the table has a row per pack and `faults` (;-separated)."""
     from ..fleet.analysis import FAULT_KINDS, write_table
-    from ..fleet.analysis import analyze as run
+    from ..fleet.analysis import analyze_with_summary as run
 
     if out.suffix not in (".parquet", ".csv"):
         error(f"{out}: the output must end in .parquet or .csv")
     if engine not in ("polars", "spark"):
         error(f"--engine {engine!r}: use polars or spark")
+    if store and not as_:
+        error("--store needs --as OPERATOR: a stored analysis belongs to the operator whose packs it covers")
     try:
         with _progress("analysing buckets") as tick:
-            df = run(folder, engine=engine, master=master, progress=tick)
+            df, summary = run(folder, engine=engine, master=master, progress=tick)
     except (FileNotFoundError, ValueError) as exc:
         error(str(exc))
     write_table(df, out)
     flagged = df.filter(df["faults"] != "")
-    _out({"packs": df.height, "with_soh": int(df["soh_pct"].is_not_null().sum()), "flagged": flagged.height,
-          "faults": {k: int(df["faults"].str.contains(k).sum()) for k in FAULT_KINDS},
-          "engine": engine, "out": str(out)})
+    res = {"packs": df.height, "with_soh": int(df["soh_pct"].is_not_null().sum()), "flagged": flagged.height,
+           "faults": {k: int(df["faults"].str.contains(k).sum()) for k in FAULT_KINDS},
+           "engine": engine, "out": str(out)}
+    if store:
+        from ..fleet.results import FleetResults
+
+        s = services()
+        who = _guard(lambda: caller(s, as_))
+        meta = _guard(lambda: FleetResults(s.settings.var_dir / "fleet").save(
+            df, summary, who, source=str(folder.resolve()), engine=engine))
+        res["stored"] = {"id": meta["id"], "page": f"/fleet?analysis={meta['id']}"}
+    _out(res)
 
 
 @app.command("publish")
 def publish(table: Annotated[Path, typer.Argument(help="the table written by `fleet analyze`")],
             as_: Annotated[str, typer.Option("--as", help="the operator writing the state of health")],
-            batch: Annotated[int, typer.Option(help="packs per batch")] = 100) -> None:
-    """Write each pack's state of health as a passport version and a signed soh_update event.
+            batch: Annotated[int, typer.Option(help="packs per batch (each batch's versions one transaction, its "
+                                                    "events one ledger batch)")] = 100,
+            journal: Annotated[Optional[Path], typer.Option(help="the per-batch reports, JSON lines; a run with the "
+                                                                 "same journal resumes (default TABLE.publish.jsonl)")] = None
+            ) -> None:
+    """Write each pack's state of health as a passport version and a signed soh_update event, in batches.
 
     Packs are matched to passports by id; refusals (no passport, another rated capacity, an older measurement,
-    a failed check) are listed with their reason. Exit 1 when any pack was refused."""
+    a failed check) are listed with their reason. Each batch is written all or nothing and reported in the
+    journal; running again with the same journal skips the batches done. Exit 1 when any pack was refused."""
     from ..fleet.analysis import read_table
     from ..fleet.publish import publish as run
 
@@ -149,7 +169,16 @@ def publish(table: Annotated[Path, typer.Argument(help="the table written by `fl
         error(str(exc))
     s = services()
     who = _guard(lambda: caller(s, as_))
-    res = _guard(lambda: run(df, s, who, batch=batch))
+    journal = journal or table.with_name(table.name + ".publish.jsonl")
+
+    def said(rep: dict) -> None:
+        typer.echo(f"batch {rep['batch']}: {len(rep['published'])} published, {len(rep['refused'])} refused, "
+                   f"{rep['ledger'].get('stored', 0)} events{' (done before)' if rep.get('resumed') else ''}", err=True)
+
+    try:
+        res = _guard(lambda: run(df, s, who, batch=batch, journal=journal, on_batch=said))
+    except ValueError as exc:  # a journal of another table or batch size
+        error(str(exc))
     _out(res)
     if res["refused"]:
         raise typer.Exit(1)

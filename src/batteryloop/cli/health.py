@@ -83,8 +83,8 @@ def rul(files: list[Path], upto_cycle: Optional[int] = None,
     """Remaining useful life: the cycle at which capacity falls below the threshold, with an interval.
 
     By similarity to whole lives of one cell family (the CALCE CS2 lives of batteryloop.reference.calce_cs2),
-    which knows knees, with the interval calibrated also on simulated lives (PyBaMM, O'Kane et al. 2022
-    parameters: batteryloop.reference.pybamm_okane2022); falls back to curve fits when no reference life
+    which knows knees; the interval is calibrated within that population and is at least the spread of life
+    among sister cells (Severson et al. 2019 cells of one batch and protocol); falls back to curve fits when no reference life
     explains the history ("method" says which). Files are put in time order (a shell's *.xlsx is in name order, which is not the cells' history);
     refuses a history of fewer than 10 cycles."""
     from ..health import forecast_rul, read_cell
@@ -116,14 +116,24 @@ def lifetime_train(data: Annotated[list[Path], typer.Option(help="folder of trai
                        help="the data set's cell table (Dataset, Batch date, Cycle life, Charging policy) for "
                             "validation by batch and protocol family (default: cells*.csv beside the folders)")] = None,
                    random_folds: Annotated[bool, typer.Option(
-                       help="select by random 5-fold cross-validation instead (no groups needed)")] = False) -> None:
+                       help="select by random 5-fold cross-validation instead (no groups needed)")] = False,
+                   candidates: Annotated[Optional[str], typer.Option(
+                       help="comma-separated candidate names to select among (default: all of the validation's; "
+                            "e.g. severson_variance to train that baseline)")] = None) -> None:
     """Train the early cycle-life model on folders of cells (e.g. ../shared/data/severson2019/train and test1).
 
     The model is chosen by validation that leaves whole test batches and protocol families out (needs
     the cell table; without one it falls back to random K-fold and says so), and carries a 90 % conformal
     interval; --random-folds selects by random K-fold. "train" in the output is in-sample."""
-    from ..health.lifetime import evaluate, load_curve_set, train
+    from ..health.lifetime import CANDIDATES, evaluate, load_curve_set, train
     from ..health.lifetime.groups import combine, find_cell_table, groups_for
+    from ..health.lifetime.model import candidates_named
+
+    # what can be refused without the data is refused before reading it
+    chosen = CANDIDATES if candidates is None else _guard(
+        lambda: candidates_named([n.strip() for n in candidates.split(",") if n.strip()]))
+    if cells_table is not None and not random_folds and not cells_table.is_file():
+        error(f"--cells-table {cells_table}: no such file")
 
     sets = [_guard(lambda d=d: load_curve_set(d, require_lives=True)) for d in data]
     cells = sets[0] if len(sets) == 1 else _guard(lambda: combine(*sets))
@@ -134,7 +144,7 @@ def lifetime_train(data: Annotated[list[Path], typer.Option(help="folder of trai
         groups, note = None, "no cell table beside the folders: selected by random 5-fold (give --cells-table to group)"
     else:
         groups = _guard(lambda: groups_for(cells, cells_table))
-    model = _guard(lambda: train(cells, groups=groups))
+    model = _guard(lambda: train(cells, chosen, groups=groups))
     model.save(out)
     _out({"model": str(out), "candidate": model.candidate, "validation": model.validation,
           "selection_score_rmse_cycles": round(model.cv_rmse_cycles[model.candidate], 1),

@@ -54,9 +54,12 @@ def lineage(pack: str) -> None:
 
 
 @app.command("recall")
-def recall(key: str, by: Annotated[str, typer.Option(help="lot, site or supplier")] = "lot") -> None:
+def recall(key: str, by: Annotated[str, typer.Option(help="lot, site or supplier")] = "lot",
+           through_recycling: Annotated[bool, typer.Option(
+               help="follow the material through recycling into later packs; --no-through-recycling stops at "
+                    "recovered lots (first-life packs only)")] = True) -> None:
     """Every pack downstream of a lot, a site or a supplier, with its holder."""
-    _out(_guard(lambda: _svc().recall(key, by)))
+    _out(_guard(lambda: _svc().recall(key, by, through_recycling)))
 
 
 @app.command("outflows")

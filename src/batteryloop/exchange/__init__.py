@@ -3,9 +3,10 @@
 Identities and credentials (did:web, VC-JWT, status lists), trust registries and recognition agreements,
 Catena-X ODRL policies that deny what they cannot evaluate, Dataspace Protocol 2025-1 nodes (provider
 and consumer), the Ouranos-compatible API and the Catena-X ↔ Ouranos bridge, verifiable confidential
-aggregation, PACT footprints and a Digital Twin Registry subset. See docs/exchange.md.
+aggregation and PACT footprints; the node also serves the Digital Twin Registry (the same one as the main
+API, :mod:`batteryloop.api.dtr`). See docs/exchange.md.
 
-The node's HTTP face (:mod:`.app`, with :mod:`.dtr`, :mod:`.pact`, :mod:`.ouranos_api`) and its process
+The node's HTTP face (:mod:`.app`, with :mod:`.pact`, :mod:`.ouranos_api`) and its process
 runner (:mod:`.runtime`) are adapters: import them by name, this package does not.
 """
 

@@ -13,9 +13,13 @@ Paths (relative to the node's base URL):
   ``/transfers/{pid}/start|completion|suspension|termination``
 * ``GET /data/{pid}`` — HTTP pull with the short-lived access token from the TransferStartMessage
 * ``/management/*`` (admin bearer token) and ``GET /dashboard``
+* ``/api/v3/*`` — the Digital Twin Registry (Tractus-X DTR, every operation): the same implementation as the
+  main API's (:mod:`batteryloop.api.dtr` on :class:`~batteryloop.passport.twin_registry.DigitalTwinRegistry`),
+  on the node's store; callers are known by :func:`registry_caller`
 
 Errors on DSP paths are the protocol's error objects (``CatalogError``, ``ContractNegotiationError``,
-``TransferError``) with ``code`` and ``reason``; elsewhere RFC 9457 problem+json.
+``TransferError``) with ``code`` and ``reason``; under ``/api/v3`` the registry's Part 2 ``Result``; elsewhere
+RFC 9457 problem+json.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ from starlette.routing import Route
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from ..access import ANONYMOUS, Caller
+from ..errors import Unauthorized
+from ..identity import TOKEN_PREFIX
 from ..responses import PROBLEM, json_response
 from . import dsp
 from .errors import CredentialError, ExchangeError, ProtocolError
@@ -275,9 +282,7 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
     from .ouranos_api import ouranos_router
 
     app.include_router(ouranos_router(node.ouranos, node.ouranos_operator))
-    from .dtr import dtr_router
-
-    app.include_router(dtr_router(node))
+    install_registry(app, node)
     if node.config.pact_clients:
         from .pact import pact_router
 
@@ -393,6 +398,61 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
         return HTMLResponse(render_dashboard([node]))
 
     return app
+
+
+def registry_caller(node: Node, participants: Any, request: Request) -> Caller:
+    """Who calls the node's registry: anonymous without ``Authorization``; the node admin with the node's
+    admin token; a participant of the node's store with its API token (``blt_…``, as on the main API);
+    otherwise the BPN a verifiable presentation for this node proves (as on the DSP paths). A refused
+    token or presentation is a 401 naming why."""
+    auth = request.headers.get("authorization")
+    if not auth:
+        return ANONYMOUS
+    scheme, _, token = auth.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("use 'Authorization: Bearer <token>' (the node's admin token, a participant's API token "
+                           "or a verifiable presentation for this node)")
+    admin = node.config.admin_token
+    if admin and hmac.compare_digest(token.encode(), admin.encode()):
+        return Caller(is_admin=True)
+    if token.startswith(TOKEN_PREFIX):
+        who = participants.authenticate(token)
+        if who is None:
+            raise Unauthorized(f"the bearer token {participants.refusal(token)}; ask your node operator for a new one")
+        return who  # type: ignore[no-any-return]
+    try:
+        claims = node.authenticate(auth)
+    except ExchangeError as exc:
+        raise Unauthorized(f"the presentation is refused: {exc.detail}") from None
+    if not claims.bpn:
+        raise Unauthorized("the presentation proves no BPN (a BpnCredential): the registry answers for a BPN")
+    return Caller(participant_id=claims.bpn)
+
+
+def install_registry(app: FastAPI, node: Node) -> None:
+    """The Digital Twin Registry on the node's store under ``/api/v3`` (:mod:`batteryloop.api.dtr`), its
+    errors as Part 2 ``Result`` and the node's other non-DSP errors as problem documents
+    (:mod:`batteryloop.api.problems`), its schemas in the node's OpenAPI document."""
+    from ..api import dtr as dtr_api
+    from ..api import problems
+    from ..identity import ParticipantService
+    from ..passport.twin_registry import DigitalTwinRegistry
+
+    participants = ParticipantService(node.store)  # API tokens of the store's participants (no admin here)
+    node.twins = DigitalTwinRegistry(node.store)
+    problems.install(app)  # ExchangeError keeps its own handler (the more specific class wins)
+    dtr_api.install(app, twins=node.twins, caller_of=lambda request: registry_caller(node, participants, request))
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = plain()
+            doc.setdefault("components", {}).setdefault("schemas", {}).update(app.state.openapi_components)
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def render_dashboard(nodes: list[Node]) -> str:

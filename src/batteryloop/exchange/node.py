@@ -215,6 +215,7 @@ class Node:
         self.sources.update(sources or {})
         self._status_lock = threading.Lock()
         self.tck: Any = None
+        self.twins: Any = None  # its Digital Twin Registry, set by its HTTP face (exchange.app.install_registry)
         from . import tck as _tck
 
         if _tck.enabled(config.tck):  # DSP TCK mode: conformance runs only (exchange/tck.py)

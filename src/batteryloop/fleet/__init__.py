@@ -2,8 +2,9 @@
 analysis run on Polars or Spark, and the publication of its states of health (docs/fleet.md).
 
 Modules: :mod:`.layout` (the Parquet layout), :mod:`.csvread` (fleet CSV exports), :mod:`.validate` (the checks),
-:mod:`.importer` (CSV into the layout), :mod:`.simulate` (the generator), :mod:`.analysis` (the SQL and the
-per-pack figures), :mod:`.publish` (passport versions and ledger events).
+:mod:`.importer` (CSV into the layout), :mod:`.simulate` (the generator), :mod:`.analysis` (the definition and the
+per-pack figures), :mod:`.publish` (passport versions and ledger events, in batches), :mod:`.results` (stored analyses, for the
+dashboard's fleet page).
 """
 
 from .analysis import analyze, pack_figures, read_table, sessions_polars, sessions_spark, spark_session, write_table

@@ -1,13 +1,16 @@
 """Per-pack health and fault analysis of fleet telemetry: one definition, run by Polars or by Apache Spark.
 
-The work over samples is written once, as SQL (:data:`STEPS`: a list of named views, each a ``SELECT`` that both
-Polars' ``SQLContext`` and Spark SQL run unchanged). It cuts each pack's samples into sessions (a run of one mode:
-``dc``/``ac`` charging, ``drive`` when the odometer moves, ``rest`` when the current is below 2 % of the rated
-capacity, ``idle`` otherwise; a gap starts a new session) and sums what the figures need per session. The engines
-differ only in how they load the files and hand the session table back (:func:`sessions_polars`,
-:func:`sessions_spark`); the per-pack figures are then computed from that table by :func:`pack_figures`, the same
-Python for both. Polars runs bucket by bucket (a bucket holds whole vehicle histories: see :mod:`.layout`), so its
-memory is one bucket's; Spark runs the whole folder on ``local[*]`` or any cluster.
+The work over samples is written once, as Python against a small vocabulary (:func:`sample_stages`,
+:data:`SESSION_AGGREGATES`, :data:`SESSION_STAGES`: ``col``, ``lit``, ``case``, ``abs``, ``prev``, ``running_sum``,
+``position``, ``position_from_end``, ``since_start`` and the aggregates), which :class:`_PolarsSamples` turns into
+Polars expressions over a bucket sorted once (ordered shifts and fills, no window re-sorts) and
+:class:`_SparkSamples` into PySpark columns over windows. It cuts each pack's samples into sessions (a run of one
+mode: ``dc``/``ac`` charging, ``drive`` when the odometer moves, ``rest`` when the current is below 2 % of the
+rated capacity, ``idle`` otherwise; a gap starts a new session) and sums what the figures need per session. The
+engines hand back the same session table (:func:`sessions_polars`, :func:`sessions_spark`); the per-pack figures
+are then computed from it by :func:`pack_figures`, the same Python for both. Polars runs bucket by bucket (a
+bucket holds whole vehicle histories: see :mod:`.layout`), so its memory is one bucket's; Spark runs the whole
+folder on ``local[*]`` or any cluster.
 
 Methods (per pack):
 
@@ -21,7 +24,9 @@ Methods (per pack):
 - **Trend and remaining life**: the least-squares slope of the sessions' capacities over time (% of rated per 30
   days); the remaining life to :data:`EOL_SOH_PCT` from :func:`batteryloop.health.rul.forecast_eol` (curve fits
   with a bootstrap interval, on full equivalent cycles) where a pack has at least 10 capacity estimates, converted
-  to days at the pack's cycles per day in the window.
+  to days at the pack's cycles per day in the window. A history spanning fewer than :data:`RUL_DOUBLE_EXP_MIN_FEC`
+  full equivalent cycles (a month of almost any vehicle) gets the linear fit alone — the double exponential's
+  curvature cannot be told from noise on it (:func:`rul_models`); the bootstrap refits start from the point fit.
 - **Faults** (rules and thresholds in :data:`THRESHOLDS`, evidence columns named after them):
   ``self_discharge`` — the cell voltage spread grows during rests at mid/high SoC (mV per day of rest), a cell
   losing charge the others keep; ``weak_cell`` — the spread at low SoC (≤ 30 %) exceeds the spread at mid SoC
@@ -44,13 +49,17 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .layout import FleetLayout, bucket_files, read_packs
+from .layout import CHARGING_STATES, FleetLayout, bucket_files, read_packs
 
 MIN_DSOC_PCT = 20.0
 STEP_C_RATE = 0.1
 REST_C_RATE = 0.02
 EOL_SOH_PCT = 80.0
-RUL_DRAWS = 10  # bootstrap refits per model: the interval of a 30-day history is wide anyway; 200 costs ~1 s a pack
+RUL_DRAWS = 10  # bootstrap refits per model: the interval of a 30-day history is wide anyway
+# batteryloop's rule, no source: below this many full equivalent cycles of history the double exponential's curvature
+# is not identifiable (He et al. fitted it over hundreds of cycles; a month of a fleet is tens) — the linear fit alone
+RUL_DOUBLE_EXP_MIN_FEC = 100.0
+RUL_WARM_START = True  # bootstrap refits start from the point fit's parameters (forecast_eol's warm_start)
 THRESHOLDS = {
     "self_discharge_mv_per_day": 3.0,
     "weak_cell_excess_mv": 40.0,
@@ -67,78 +76,6 @@ MAX_REST_DSOC_PCT = 1.0
 MIN_REST_H = 1.0
 FAULT_KINDS = ("self_discharge", "weak_cell", "cooling_failure", "lithium_plating", "sensor_drift")
 
-#: the analysis over samples: (view name, SELECT) in order; ``{gap_s}`` is filled from the layout's interval
-STEPS: list[tuple[str, str]] = [
-    ("modes", """
-SELECT t.pack_id, t.t_s, t.pack_current_a AS i, t.pack_voltage_v AS v, t.soc_pct AS soc,
-       t.cell_voltage_min_v AS vmin, t.cell_voltage_max_v AS vmax, t.cell_index_min AS imin,
-       t.temperature_max_c AS tmax,
-       CASE WHEN t.charging_state = 'dc' THEN 'dc'
-            WHEN t.charging_state = 'ac' THEN 'ac'
-            WHEN t.odometer_km - LAG(t.odometer_km) OVER (PARTITION BY t.pack_id ORDER BY t.t_s) > 0 THEN 'drive'
-            WHEN ABS(t.pack_current_a) <= {rest_c} * p.rated_capacity_ah THEN 'rest'
-            ELSE 'idle' END AS mode,
-       p.rated_capacity_ah AS rated_ah
-FROM telemetry t JOIN packs p ON t.pack_id = p.pack_id
-"""),
-    ("steps", """
-SELECT pack_id, t_s, i, v, soc, vmin, vmax, imin, tmax, mode, rated_ah,
-       t_s - LAG(t_s) OVER (PARTITION BY pack_id ORDER BY t_s) AS dt,
-       i - LAG(i) OVER (PARTITION BY pack_id ORDER BY t_s) AS di,
-       v - LAG(v) OVER (PARTITION BY pack_id ORDER BY t_s) AS dv,
-       tmax - LAG(tmax) OVER (PARTITION BY pack_id ORDER BY t_s) AS dtmax,
-       CASE WHEN LAG(mode) OVER (PARTITION BY pack_id ORDER BY t_s) = mode
-                 AND t_s - LAG(t_s) OVER (PARTITION BY pack_id ORDER BY t_s) <= {gap_s} THEN 0 ELSE 1 END AS new_session
-FROM modes
-"""),
-    ("numbered", """
-SELECT pack_id, t_s, i, v, soc, vmin, vmax, imin, tmax, mode, rated_ah, dt, di, dv, dtmax,
-       SUM(new_session) OVER (PARTITION BY pack_id ORDER BY t_s) AS sess
-FROM steps
-"""),
-    ("ranked", """
-SELECT pack_id, t_s, i, v, soc, vmin, vmax, imin, tmax, mode, rated_ah, dt, di, dv, dtmax, sess,
-       ROW_NUMBER() OVER (PARTITION BY pack_id, sess ORDER BY t_s) AS k,
-       ROW_NUMBER() OVER (PARTITION BY pack_id, sess ORDER BY t_s DESC) AS kd,
-       t_s - MIN(t_s) OVER (PARTITION BY pack_id, sess) AS off
-FROM numbered
-"""),
-    ("sessions", """
-SELECT pack_id, sess, MIN(mode) AS mode, MIN(t_s) AS t_start, MAX(t_s) AS t_end, COUNT(*) AS n,
-       MAX(CASE WHEN k = 1 THEN soc END) AS soc_start,
-       MAX(CASE WHEN kd = 1 THEN soc END) AS soc_end,
-       SUM(CASE WHEN k > 1 THEN i * dt ELSE 0.0 END) / 3600.0 AS ah,
-       SUM(CASE WHEN k > 1 THEN ABS(i) * dt ELSE 0.0 END) / 3600.0 AS ah_abs,
-       MAX(i) AS i_max,
-       SUM(CASE WHEN k > 1 AND ABS(di) >= {step_c} * rated_ah THEN dv * di ELSE 0.0 END) AS r_num,
-       SUM(CASE WHEN k > 1 AND ABS(di) >= {step_c} * rated_ah THEN di * di ELSE 0.0 END) AS r_den,
-       SUM(CASE WHEN k > 1 AND ABS(di) >= {step_c} * rated_ah THEN 1 ELSE 0 END) AS r_steps,
-       AVG(CASE WHEN k <= 3 THEN vmax - vmin END) AS spread_start,
-       AVG(CASE WHEN kd <= 3 THEN vmax - vmin END) AS spread_end,
-       SUM(CASE WHEN soc <= {low_soc} THEN vmax - vmin ELSE 0.0 END) AS spread_low_sum,
-       SUM(CASE WHEN soc <= {low_soc} THEN 1 ELSE 0 END) AS n_low,
-       SUM(CASE WHEN soc >= {mid_lo} AND soc <= {mid_hi} THEN vmax - vmin ELSE 0.0 END) AS spread_mid_sum,
-       SUM(CASE WHEN soc >= {mid_lo} AND soc <= {mid_hi} THEN 1 ELSE 0 END) AS n_mid,
-       MAX(CASE WHEN kd = 1 THEN imin END) AS imin_end,
-       SUM(v / vmax) AS ratio_sum,
-       MAX(CASE WHEN k = 1 THEN v END) AS v0,
-       AVG(CASE WHEN off >= 540.0 AND off <= 660.0 THEN v END) AS v10,
-       AVG(CASE WHEN off >= 1740.0 AND off <= 1860.0 THEN v END) AS v30,
-       SUM(CASE WHEN k > 1 AND tmax > {hot_c} THEN dtmax ELSE 0.0 END) AS heat_rise_k,
-       SUM(CASE WHEN k > 1 AND tmax > {hot_c} THEN dt ELSE 0.0 END) AS heat_time_s,
-       SUM(CASE WHEN k > 1 AND tmax > {hot_c} THEN (i / rated_ah) * (i / rated_ah) * dt / 60.0 ELSE 0.0 END) AS heat_c2_min,
-       MAX(tmax) AS tmax_peak
-FROM ranked
-GROUP BY pack_id, sess
-"""),
-    ("result", """
-SELECT s.*,
-       LAG(mode) OVER (PARTITION BY pack_id ORDER BY sess) AS prev_mode,
-       LAG(t_end) OVER (PARTITION BY pack_id ORDER BY sess) AS prev_end
-FROM sessions s
-"""),
-]
-
 SESSION_COLUMNS = ["pack_id", "sess", "mode", "t_start", "t_end", "n", "soc_start", "soc_end", "ah", "ah_abs", "i_max",
                    "r_num", "r_den", "r_steps", "spread_start", "spread_end", "spread_low_sum", "n_low", "spread_mid_sum",
                    "n_mid", "imin_end", "ratio_sum", "v0", "v10", "v30", "heat_rise_k", "heat_time_s", "heat_c2_min", "tmax_peak",
@@ -147,41 +84,256 @@ NUMERIC_COLUMNS = ["pack_current_a", "pack_voltage_v", "soc_pct", "cell_voltage_
                    "temperature_max_c", "odometer_km"]
 
 
-def sql_steps(interval_s: float) -> list[tuple[str, str]]:
-    """The SQL of :data:`STEPS` with the layout's figures filled in (a gap is > 3 sample intervals)."""
-    fill = {"gap_s": f"{3 * interval_s:.1f}", "rest_c": repr(REST_C_RATE), "step_c": repr(STEP_C_RATE),
-            "low_soc": repr(LOW_SOC_PCT), "mid_lo": repr(MID_SOC_PCT[0]), "mid_hi": repr(MID_SOC_PCT[1]),
-            "hot_c": repr(HOT_C)}
-    return [(name, sql.format(**fill)) for name, sql in STEPS]
+# ------------------------------------------------------------------------------------------------ the definition
+#: the modes of a sample, by their code in the definition (the session table names them)
+MODES = ("dc", "ac", "drive", "rest", "idle")
+
+
+# Written once against a small vocabulary (an "engine" E: col, lit, case, abs, prev, running_sum, position,
+# position_from_end, since_start); :class:`_PolarsSamples` and :class:`_SparkSamples` turn it into each engine's
+# own column expressions. The samples are named: t_s (s since the epoch), i, v, soc, vmin, vmax, imin, tmax, odo,
+# cs (charging state) and rated_ah (the pack registry's).
+def sample_stages(interval_s: float) -> list[dict[str, Callable[[Any], Any]]]:
+    """The per-sample columns, stage by stage (a stage may use the columns of the stages before it)."""
+    gap_s = 3 * interval_s  # a gap of more than 3 sample intervals starts a new session
+    return [
+        {"mode": lambda E: E.case([(E.col("cs") == "dc", E.lit(MODES.index("dc"))),
+                                   (E.col("cs") == "ac", E.lit(MODES.index("ac"))),
+                                   (E.col("odo") - E.prev("odo") > 0, E.lit(MODES.index("drive"))),
+                                   (E.abs(E.col("i")) <= REST_C_RATE * E.col("rated_ah"), E.lit(MODES.index("rest")))],
+                                  E.lit(MODES.index("idle"))),
+         "dt": lambda E: E.col("t_s") - E.prev("t_s"),
+         "di": lambda E: E.col("i") - E.prev("i"),
+         "dv": lambda E: E.col("v") - E.prev("v"),
+         "dtmax": lambda E: E.col("tmax") - E.prev("tmax")},
+        {"new_session": lambda E: E.case([((E.prev("mode") == E.col("mode")) & (E.col("dt") <= gap_s), E.lit(0))],
+                                         E.lit(1))},
+        {"sess": lambda E: E.running_sum("new_session")},
+        {"k": lambda E: E.position(), "kd": lambda E: E.position_from_end(), "off": lambda E: E.since_start()},
+    ]
+
+
+def _sessions_aggregates() -> list[tuple[str, str, Callable[[Any], Any]]]:
+    """The session table: (column, aggregate over the session's samples, expression)."""
+    c = lambda E, n: E.col(n)  # noqa: E731
+    step = lambda E: (E.col("k") > 1) & (E.abs(E.col("di")) >= STEP_C_RATE * E.col("rated_ah"))  # noqa: E731
+    hot = lambda E: (E.col("k") > 1) & (E.col("tmax") > HOT_C)  # noqa: E731
+    spread = lambda E: E.col("vmax") - E.col("vmin")  # noqa: E731
+    low = lambda E: E.col("soc") <= LOW_SOC_PCT  # noqa: E731
+    mid = lambda E: (E.col("soc") >= MID_SOC_PCT[0]) & (E.col("soc") <= MID_SOC_PCT[1])  # noqa: E731
+    z = lambda E, cond, x: E.case([(cond, x)], E.lit(0.0))  # noqa: E731
+    only = lambda E, cond, x: E.case([(cond, x)], None)  # noqa: E731
+    c_rate = lambda E: E.col("i") / E.col("rated_ah")  # noqa: E731
+    return [
+        ("mode", "min", lambda E: c(E, "mode")),
+        ("t_start", "min", lambda E: c(E, "t_s")),
+        ("t_end", "max", lambda E: c(E, "t_s")),
+        ("n", "count", lambda E: c(E, "t_s")),
+        ("soc_start", "max", lambda E: only(E, E.col("k") == 1, E.col("soc"))),
+        ("soc_end", "max", lambda E: only(E, E.col("kd") == 1, E.col("soc"))),
+        ("ah", "sum", lambda E: z(E, E.col("k") > 1, E.col("i") * E.col("dt") / 3600.0)),
+        ("ah_abs", "sum", lambda E: z(E, E.col("k") > 1, E.abs(E.col("i")) * E.col("dt") / 3600.0)),
+        ("i_max", "max", lambda E: c(E, "i")),
+        ("r_num", "sum", lambda E: z(E, step(E), E.col("dv") * E.col("di"))),
+        ("r_den", "sum", lambda E: z(E, step(E), E.col("di") * E.col("di"))),
+        ("r_steps", "sum", lambda E: E.case([(step(E), E.lit(1))], E.lit(0))),
+        ("spread_start", "mean", lambda E: only(E, E.col("k") <= 3, spread(E))),
+        ("spread_end", "mean", lambda E: only(E, E.col("kd") <= 3, spread(E))),
+        ("spread_low_sum", "sum", lambda E: z(E, low(E), spread(E))),
+        ("n_low", "sum", lambda E: E.case([(low(E), E.lit(1))], E.lit(0))),
+        ("spread_mid_sum", "sum", lambda E: z(E, mid(E), spread(E))),
+        ("n_mid", "sum", lambda E: E.case([(mid(E), E.lit(1))], E.lit(0))),
+        ("imin_end", "max", lambda E: only(E, E.col("kd") == 1, E.col("imin"))),
+        ("ratio_sum", "sum", lambda E: E.col("v") / E.col("vmax")),
+        ("v0", "max", lambda E: only(E, E.col("k") == 1, E.col("v"))),
+        ("v10", "mean", lambda E: only(E, (E.col("off") >= 540.0) & (E.col("off") <= 660.0), E.col("v"))),
+        ("v30", "mean", lambda E: only(E, (E.col("off") >= 1740.0) & (E.col("off") <= 1860.0), E.col("v"))),
+        ("heat_rise_k", "sum", lambda E: z(E, hot(E), E.col("dtmax"))),
+        ("heat_time_s", "sum", lambda E: z(E, hot(E), E.col("dt"))),
+        ("heat_c2_min", "sum", lambda E: z(E, hot(E), c_rate(E) * c_rate(E) * E.col("dt") / 60.0)),
+        ("tmax_peak", "max", lambda E: c(E, "tmax")),
+    ]
+
+
+SESSION_AGGREGATES = _sessions_aggregates()
+#: over the session table, in session order per pack
+SESSION_STAGES: list[dict[str, Callable[[Any], Any]]] = [
+    {"prev_mode": lambda E: E.prev("mode"), "prev_end": lambda E: E.prev("t_end")},
+]
+
+
+class _PolarsSamples:
+    """The vocabulary as Polars expressions over a frame sorted once by (``key``, ``order``): the previous row is a
+    shift (masked where the key changes), a running sum a cumulative sum less its value where the key starts, and
+    positions within a session forward/backward fills of the session's first/last row — no window re-sorts."""
+
+    def __init__(self, key: str, order: str) -> None:
+        self.key, self.order = key, order
+        self._first = (pl.col(key) != pl.col(key).shift(1)).fill_null(True)
+        self._sstart = self._first | (pl.col("sess") != pl.col("sess").shift(1))
+        self._send = self._sstart.shift(-1).fill_null(True)
+
+    col = staticmethod(pl.col)
+    lit = staticmethod(pl.lit)
+
+    @staticmethod
+    def abs(x: pl.Expr) -> pl.Expr:
+        return x.abs()
+
+    @staticmethod
+    def case(pairs: list[tuple[pl.Expr, pl.Expr]], default: pl.Expr | None) -> pl.Expr:
+        (c0, v0), *rest = pairs
+        e: Any = pl.when(c0).then(v0)
+        for c, v in rest:
+            e = e.when(c).then(v)
+        return e.otherwise(default if default is not None else pl.lit(None))
+
+    def prev(self, name: str) -> pl.Expr:
+        return pl.when(~self._first).then(pl.col(name).shift(1))
+
+    def running_sum(self, name: str) -> pl.Expr:
+        cs = pl.col(name).cum_sum()
+        return cs - pl.when(self._first).then(cs - pl.col(name)).forward_fill()
+
+    def position(self) -> pl.Expr:
+        idx = pl.int_range(pl.len(), dtype=pl.Int64)
+        return idx - pl.when(self._sstart).then(idx).forward_fill() + 1
+
+    def position_from_end(self) -> pl.Expr:
+        idx = pl.int_range(pl.len(), dtype=pl.Int64)
+        return pl.when(self._send).then(idx).backward_fill() - idx + 1
+
+    def since_start(self) -> pl.Expr:
+        return pl.col(self.order) - pl.when(self._sstart).then(pl.col(self.order)).forward_fill()
+
+    @staticmethod
+    def aggregate(kind: str, x: pl.Expr) -> pl.Expr:
+        return pl.len() if kind == "count" else getattr(x, kind)()
+
+
+class _SparkSamples:
+    """The vocabulary as PySpark column expressions: windows partitioned by ``key`` ordered by ``order``."""
+
+    def __init__(self, key: str, order: str) -> None:
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        self.F = F
+        self.order = order
+        self.w = Window.partitionBy(key).orderBy(order)
+        self.w_run = self.w.rowsBetween(Window.unboundedPreceding, Window.currentRow)
+        self.ws = Window.partitionBy(key, "sess").orderBy(order)
+        self.ws_desc = Window.partitionBy(key, "sess").orderBy(F.col(order).desc())
+        self.ws_all = Window.partitionBy(key, "sess")
+
+    def col(self, name: str) -> Any:
+        return self.F.col(name)
+
+    def lit(self, v: Any) -> Any:
+        return self.F.lit(v)
+
+    def abs(self, x: Any) -> Any:
+        return self.F.abs(x)
+
+    def case(self, pairs: list[tuple[Any, Any]], default: Any) -> Any:
+        (c0, v0), *rest = pairs
+        e = self.F.when(c0, v0)
+        for c, v in rest:
+            e = e.when(c, v)
+        return e.otherwise(default) if default is not None else e
+
+    def prev(self, name: str) -> Any:
+        return self.F.lag(name).over(self.w)
+
+    def running_sum(self, name: str) -> Any:
+        return self.F.sum(name).over(self.w_run)
+
+    def position(self) -> Any:
+        return self.F.row_number().over(self.ws)
+
+    def position_from_end(self) -> Any:
+        return self.F.row_number().over(self.ws_desc)
+
+    def since_start(self) -> Any:
+        return self.F.col(self.order) - self.F.min(self.order).over(self.ws_all)
+
+    def aggregate(self, kind: str, x: Any) -> Any:
+        return self.F.count(self.F.lit(1)) if kind == "count" else getattr(self.F, {"mean": "avg"}.get(kind, kind))(x)
 
 
 def _normalise_sessions(df: pl.DataFrame) -> pl.DataFrame:
     ints = {"sess", "n", "r_steps", "n_low", "n_mid", "imin_end"}
+    names = dict(enumerate(MODES))
+    df = df.with_columns(pl.col(c).cast(pl.Int64).replace_strict(names, return_dtype=pl.String) for c in ("mode", "prev_mode"))
     return df.select(SESSION_COLUMNS).cast({c: (pl.Int64 if c in ints else pl.Float64) for c in SESSION_COLUMNS
                                             if c not in ("pack_id", "mode", "prev_mode")}).sort("pack_id", "sess")
 
 
 # ------------------------------------------------------------------------------------------------ engines
-def sessions_polars(root: str | Path, *, progress: Callable[[int, int], None] | None = None) -> pl.DataFrame:
-    """The session table of a fleet folder, by Polars' SQL engine, one vehicle bucket at a time."""
+def _polars_samples(files: list[Path], packs: pl.DataFrame) -> pl.LazyFrame:
+    """One bucket's samples under the definition's names, with the pack's rated capacity, in pack order. The pack
+    is its row in the registry (``_pk``, an Enum's code; samples of a pack the registry lacks are left out, as
+    Spark's inner join leaves them), the charging state an Enum (a value outside the layout's never equals one)."""
+    packs = packs.unique("pack_id", keep="first", maintain_order=True)
+    ids = pl.Enum(packs["pack_id"])
+    rated = packs["rated_capacity_ah"].cast(pl.Float64)
+    return (pl.scan_parquet(files, hive_partitioning=False)
+            .select(pl.col("pack_id").cast(ids, strict=False).to_physical().alias("_pk"), "timestamp",
+                    *[pl.col(c).alias(a) for c, a in _SAMPLE_NAMES.items()], pl.col("cell_index_min").alias("imin"),
+                    pl.col("charging_state").cast(pl.Enum(CHARGING_STATES), strict=False).alias("cs"))
+            .filter(pl.col("_pk").is_not_null())
+            .sort("_pk", maintain_order=True)  # stable: a file's rows are in vehicle and time order, files in days'
+            .select("_pk", (pl.col("timestamp").dt.epoch("us").cast(pl.Float64) / 1e6).alias("t_s"),
+                    *[pl.col(a).cast(pl.Float64) for a in _SAMPLE_NAMES.values()], pl.col("imin").cast(pl.Int64), "cs",
+                    pl.lit(rated).gather(pl.col("_pk")).alias("rated_ah")))
+
+
+def _in_order(df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` sorted by pack and time: as read when each pack's samples come in time order (the writers' order: one
+    stable sort by pack), else sorted here."""
+    ordered = df.select(((pl.col("t_s").diff() >= 0) | (pl.col("_pk") != pl.col("_pk").shift(1)).fill_null(True)).all()).item()
+    return df if ordered else df.sort("_pk", "t_s")
+
+
+_SAMPLE_NAMES = {"pack_current_a": "i", "pack_voltage_v": "v", "soc_pct": "soc", "cell_voltage_min_v": "vmin",
+                 "cell_voltage_max_v": "vmax", "temperature_max_c": "tmax", "odometer_km": "odo"}
+
+
+def sessions_polars(root: str | Path, *, progress: Callable[[int, int], None] | None = None,
+                    workers: int | None = None) -> pl.DataFrame:
+    """The session table of a fleet folder, by Polars, one vehicle bucket at a time per worker (``workers``
+    buckets in memory at once; default one per CPU up to 2: the ordered passes over a bucket run on one core)."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
     root = Path(root)
     layout = FleetLayout.read(root)
     packs = read_packs(root)
-    steps = sql_steps(layout.interval_s)
+    E = _PolarsSamples("_pk", "t_s")
+    S = _PolarsSamples("pack_id", "sess")
+    ids = packs.select(pl.col("pack_id").unique(maintain_order=True)).with_row_index("_pk").lazy()
+
+    def one(files: list[Path]) -> pl.DataFrame:
+        lf = _in_order(_polars_samples(files, packs).collect(engine="in-memory")).lazy()
+        for stage in sample_stages(layout.interval_s):
+            lf = lf.with_columns(**{name: f(E) for name, f in stage.items()})
+        # a session is a run of rows of the sorted frame: its number over the whole bucket is the group key
+        lf = lf.with_columns(_g=E._sstart.cum_sum()).set_sorted("_g")
+        sess = lf.group_by("_g").agg(pl.col("_pk").first(), pl.col("sess").first(),
+                                     *[E.aggregate(kind, f(E)).alias(name) for name, kind, f in SESSION_AGGREGATES])
+        sess = sess.join(ids, on="_pk", how="left").sort("pack_id", "sess")
+        for stage in SESSION_STAGES:
+            sess = sess.with_columns(**{name: f(S) for name, f in stage.items()})
+        return sess.collect(engine="in-memory")  # the windows are ordered shifts and fills: not streamable
+
+    groups = list(bucket_files(root).values())
     out = []
-    groups = bucket_files(root)
-    for n, (_, files) in enumerate(groups.items(), 1):
-        scan = pl.scan_parquet(files, hive_partitioning=False).select(
-            "pack_id", "timestamp", "charging_state", *NUMERIC_COLUMNS, pl.col("cell_index_min").cast(pl.Int64),
-        ).with_columns(
-            (pl.col("timestamp").dt.epoch("us").cast(pl.Float64) / 1e6).alias("t_s"),
-            *[pl.col(c).cast(pl.Float64) for c in NUMERIC_COLUMNS])
-        ctx = pl.SQLContext(telemetry=scan, packs=packs.lazy())
-        for name, sql in steps:
-            ctx.register(name, ctx.execute(sql))
-        out.append(ctx.execute("SELECT * FROM result").collect())
-        if progress:
-            progress(n, len(groups))
+    # Polars releases the GIL: buckets in threads overlap the one-core passes of one with the others
+    with ThreadPoolExecutor(max_workers=max(1, workers or min(2, os.cpu_count() or 1))) as pool:
+        for n, part in enumerate(pool.map(one, groups), 1):
+            out.append(part)
+            if progress:
+                progress(n, len(groups))
     return _normalise_sessions(pl.concat(out)) if out else pl.DataFrame()
 
 
@@ -204,24 +356,31 @@ def spark_session(master: str = "local[2]", *, shuffle_partitions: int = 8, app:
 
 
 def sessions_spark(root: str | Path, spark: Any) -> pl.DataFrame:
-    """The session table of a fleet folder, by Spark SQL (the same :data:`STEPS`), on ``spark``'s cluster."""
+    """The session table of a fleet folder, by Spark (the same definition as PySpark columns), on ``spark``'s
+    cluster."""
     from pyspark.sql import functions as F
 
     root = Path(root)
     layout = FleetLayout.read(root)
     packs = read_packs(root)
     tel = spark.read.parquet(str(root))  # partition discovery: date=…/bucket=…; files named _* are skipped
-    tel = tel.select("pack_id", "charging_state", *[F.col(c).cast("double").alias(c) for c in NUMERIC_COLUMNS],
-                     F.col("cell_index_min").cast("long").alias("cell_index_min"),
-                     (F.unix_micros("timestamp").cast("double") / F.lit(1e6)).alias("t_s"))
-    tel.createOrReplaceTempView("telemetry")
     ddl = ", ".join(f"{c} {'double' if t == pl.Float64 else 'bigint' if t == pl.Int64 else 'string'}"
                     for c, t in packs.schema.items())
-    spark.createDataFrame(packs.rows(), schema=ddl).createOrReplaceTempView("packs")
-    for name, sql in sql_steps(layout.interval_s):
-        spark.sql(sql).createOrReplaceTempView(name)
-    table = spark.sql("SELECT * FROM result").toArrow()
-    return _normalise_sessions(pl.from_arrow(table))  # type: ignore[arg-type]
+    reg = spark.createDataFrame(packs.rows(), schema=ddl).select(
+        "pack_id", F.col("rated_capacity_ah").cast("double").alias("rated_ah"))
+    df = tel.select("pack_id", (F.unix_micros("timestamp").cast("double") / F.lit(1e6)).alias("t_s"),
+                    *[F.col(c).cast("double").alias(a) for c, a in _SAMPLE_NAMES.items()],
+                    F.col("cell_index_min").cast("long").alias("imin"), F.col("charging_state").alias("cs")
+                    ).join(reg, on="pack_id", how="inner")
+    E = _SparkSamples("pack_id", "t_s")
+    for stage in sample_stages(layout.interval_s):
+        df = df.withColumns({name: f(E) for name, f in stage.items()})
+    sess = df.groupBy("pack_id", "sess").agg(*[E.aggregate(kind, f(E)).alias(name)
+                                               for name, kind, f in SESSION_AGGREGATES])
+    S = _SparkSamples("pack_id", "sess")
+    for stage in SESSION_STAGES:
+        sess = sess.withColumns({name: f(S) for name, f in stage.items()})
+    return _normalise_sessions(pl.from_arrow(sess.toArrow()))  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------------------------------------ per pack
@@ -236,6 +395,15 @@ def _r(x: Any, nd: int = 6) -> Any:
     return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else round(float(x), nd)
 
 
+def rul_models(fec: np.ndarray) -> tuple[str, ...]:
+    """The curve fits for a pack's history of ``fec`` (cumulative full equivalent cycles at each capacity estimate):
+    both when it spans at least :data:`RUL_DOUBLE_EXP_MIN_FEC`, else the linear fit alone."""
+    from ..health.rul import MODELS
+
+    span = float(fec[-1] - fec[0]) if fec.size else 0.0
+    return MODELS if span >= RUL_DOUBLE_EXP_MIN_FEC else ("linear",)
+
+
 def _rul(fec: np.ndarray, cap_ah: np.ndarray, rated_ah: float, fec_per_day: float) -> dict[str, Any]:
     from ..health.errors import InsufficientDataError
     from ..health.rul import forecast_eol
@@ -244,25 +412,37 @@ def _rul(fec: np.ndarray, cap_ah: np.ndarray, rated_ah: float, fec_per_day: floa
     if fec.size < 10:
         return none
     try:
-        f = forecast_eol(fec, cap_ah, threshold=EOL_SOH_PCT / 100, initial_capacity_ah=rated_ah, draws=RUL_DRAWS,
-                         population=())
+        with np.errstate(over="ignore"):  # the curve fits try exponents that overflow on the way; they are refused
+            f = forecast_eol(fec, cap_ah, threshold=EOL_SOH_PCT / 100, initial_capacity_ah=rated_ah, draws=RUL_DRAWS,
+                             population=(), models=rul_models(fec), warm_start=RUL_WARM_START)
     except (InsufficientDataError, ValueError, np.linalg.LinAlgError):
         return none
     if f.remaining_cycles is None:
         return none
-    last = float(fec[-1])
+    last = float(fec[-1])  # an end of life already in the history is 0 remaining, its bounds too (not negative)
     return {"rul_fec": _r(f.remaining_cycles, 3), "rul_fec_lower": _r(max(0.0, f.lower - last), 3) if f.lower is not None else None,
-            "rul_fec_upper": _r(f.upper - last, 3) if f.upper is not None else None,
+            "rul_fec_upper": _r(max(0.0, f.upper - last), 3) if f.upper is not None else None,
             "rul_days": _r(f.remaining_cycles / fec_per_day, 1) if fec_per_day > 0 else None}
 
 
 def pack_figures(sessions: pl.DataFrame, packs: pl.DataFrame) -> pl.DataFrame:
     """One row per pack from the session table: the figures, the fault flags and their evidence."""
     rows = []
-    by_pack = sessions.partition_by("pack_id", as_dict=True, maintain_order=True) if sessions.height else {}
+    table = sessions.sort("pack_id", "sess") if sessions.height else sessions
+    cols = {c: table[c].to_numpy() for c in SESSION_COLUMNS} if table.height else {}
+    if table.height:  # strings as NumPy str arrays (a null mode, e.g. no previous session, becomes "")
+        for c in ("mode", "prev_mode"):
+            cols[c] = table[c].fill_null("").to_numpy().astype(str)
+    ids = table["pack_id"].to_list() if table.height else []
+    bounds: dict[str, tuple[int, int]] = {}
+    start = 0
+    for j in range(1, len(ids) + 1):
+        if j == len(ids) or ids[j] != ids[start]:
+            bounds[ids[start]] = (start, j)
+            start = j
     for pk in packs.sort("pack_id").iter_rows(named=True):
-        s = by_pack.get((pk["pack_id"],))
-        rows.append(_one_pack(pk, s))
+        b = bounds.get(pk["pack_id"])
+        rows.append(_one_pack(pk, None if b is None else {c: v[b[0]:b[1]] for c, v in cols.items()}))
     return pl.DataFrame(rows, schema=_OUT_SCHEMA, orient="row")
 
 
@@ -284,16 +464,19 @@ _OUT_SCHEMA = {
 }
 
 
-def _one_pack(pk: dict[str, Any], s: pl.DataFrame | None) -> dict[str, Any]:
+def _one_pack(pk: dict[str, Any], s: dict[str, np.ndarray] | None) -> dict[str, Any]:
+    """One pack's figures from its sessions (``s``: column → NumPy array in session order; nulls are NaN)."""
     import datetime as dt
 
     rated = float(pk["rated_capacity_ah"])
     out: dict[str, Any] = {c: None for c in _OUT_SCHEMA}
     out.update(pack_id=pk["pack_id"], vehicle_id=pk["vehicle_id"], segment=pk["segment"], chemistry=pk["chemistry"],
                rated_capacity_ah=rated, faults="")
-    if s is None or s.height == 0:
+    if s is None or s["n"].size == 0:
         return out
-    t0, t1 = float(s["t_start"].min()), float(s["t_end"].max())  # type: ignore[arg-type]
+    mode, dur = s["mode"], s["t_end"] - s["t_start"]
+    dsoc = s["soc_end"] - s["soc_start"]
+    t0, t1 = float(s["t_start"].min()), float(s["t_end"].max())
     window_days = (t1 - t0) / 86400.0
     out["window_days"] = _r(window_days, 4)
     out["measured_at"] = dt.datetime.fromtimestamp(t1, dt.UTC).isoformat()
@@ -301,33 +484,31 @@ def _one_pack(pk: dict[str, Any], s: pl.DataFrame | None) -> dict[str, Any]:
     first = pk.get("first_use_date")
     if first:
         out["age_days"] = (dt.datetime.fromtimestamp(t1, dt.UTC).date() - dt.date.fromisoformat(first)).days
-    fec_cum = np.cumsum(s["ah_abs"].to_numpy()) / (2 * rated)
+    fec_cum = np.cumsum(s["ah_abs"]) / (2 * rated)
     out["fec_in_window"] = _r(fec_cum[-1], 4)
     # capacity from charge sessions
-    chg = s.with_columns(fec=pl.Series(fec_cum)).filter(
-        pl.col("mode").is_in(["ac", "dc"]) & ((pl.col("soc_end") - pl.col("soc_start")) >= MIN_DSOC_PCT))
-    if chg.height:
-        cap = (chg["ah"] / ((chg["soc_end"] - chg["soc_start"]) / 100.0)).to_numpy()
+    chg = ((mode == "ac") | (mode == "dc")) & (dsoc >= MIN_DSOC_PCT)
+    if chg.any():
+        cap = s["ah"][chg] / (dsoc[chg] / 100.0)
         out["capacity_ah"] = _r(float(np.median(cap)), 4)
         out["soh_pct"] = _r(100.0 * float(np.median(cap)) / rated, 4)
         out["capacity_sessions"] = int(cap.size)
-        slope = _slope(chg["t_end"].to_numpy() / 86400.0, 100.0 * cap / rated)
+        slope = _slope(s["t_end"][chg] / 86400.0, 100.0 * cap / rated)
         out["soh_trend_pct_per_30d"] = _r(None if slope is None else slope * 30.0, 4)
-        out.update(_rul(chg["fec"].to_numpy(), cap, rated, fec_cum[-1] / window_days if window_days > 0 else 0.0))
+        out.update(_rul(fec_cum[chg], cap, rated, fec_cum[-1] / window_days if window_days > 0 else 0.0))
     # resistance from current steps while driving
-    drv = s.filter((pl.col("mode") == "drive") & (pl.col("r_steps") >= 3) & (pl.col("r_den") > 0))
-    if drv.height:
-        out["resistance_mohm"] = _r(1000.0 * float(np.median((drv["r_num"] / drv["r_den"]).to_numpy())), 4)
-        out["resistance_sessions"] = drv.height
+    drv = (mode == "drive") & (s["r_steps"] >= 3) & (s["r_den"] > 0)
+    if drv.any():
+        out["resistance_mohm"] = _r(1000.0 * float(np.median(s["r_num"][drv] / s["r_den"][drv])), 4)
+        out["resistance_sessions"] = int(drv.sum())
     flags = []
     # self-discharge: spread growth at rest
-    rest = s.filter((pl.col("mode") == "rest") & ((pl.col("t_end") - pl.col("t_start")) >= MIN_REST_H * 3600)
-                    & ((pl.col("soc_end") - pl.col("soc_start")).abs() <= MAX_REST_DSOC_PCT)
-                    & (pl.col("soc_start") >= MID_SOC_PCT[0]))
+    rest = ((mode == "rest") & (dur >= MIN_REST_H * 3600) & (np.abs(dsoc) <= MAX_REST_DSOC_PCT)
+            & (s["soc_start"] >= MID_SOC_PCT[0]))
     sd_flag = False
-    if rest.height:
-        hours = float(((rest["t_end"] - rest["t_start"]).sum())) / 3600.0
-        growth = float((rest["spread_end"] - rest["spread_start"]).sum()) * 1000.0 / (hours / 24.0)
+    if rest.any():
+        hours = float(dur[rest].sum()) / 3600.0
+        growth = float(np.nansum(s["spread_end"][rest] - s["spread_start"][rest])) * 1000.0 / (hours / 24.0)
         out["rest_hours"] = _r(hours, 3)
         out["self_discharge_mv_per_day"] = _r(growth, 4)
         sd_flag = hours >= 6.0 and growth >= THRESHOLDS["self_discharge_mv_per_day"]
@@ -338,36 +519,37 @@ def _one_pack(pk: dict[str, Any], s: pl.DataFrame | None) -> dict[str, Any]:
     if n_low >= 10 and n_mid >= 10:
         excess = (float(s["spread_low_sum"].sum()) / n_low - float(s["spread_mid_sum"].sum()) / n_mid) * 1000.0
         out["weak_cell_excess_mv"] = _r(excess, 4)
-        low_ends = s.filter((pl.col("mode") == "drive") & (pl.col("soc_end") <= LOW_SOC_PCT))["imin_end"].drop_nulls()
-        if low_ends.len():
-            vc = low_ends.value_counts(sort=True)
-            out["weak_cell_index"] = int(vc.sort(["count", "imin_end"], descending=[True, False])["imin_end"][0])
+        ends = s["imin_end"][(mode == "drive") & (s["soc_end"] <= LOW_SOC_PCT)]
+        ends = ends[~np.isnan(ends)] if ends.dtype.kind == "f" else ends
+        if ends.size:
+            values, counts = np.unique(ends, return_counts=True)  # the most frequent, the lowest index on a tie
+            out["weak_cell_index"] = int(values[int(np.argmax(counts))])
         if excess >= THRESHOLDS["weak_cell_excess_mv"] and not sd_flag:
             flags.append("weak_cell")
     # cooling: the hottest sensor still rising above HOT_C under load
-    load = s.filter(pl.col("mode").is_in(["ac", "dc", "drive"]))
-    out["temperature_peak_c"] = _r(float(s["tmax_peak"].max()), 3)  # type: ignore[arg-type]
-    c2 = float(load["heat_c2_min"].sum())
-    if c2 >= MIN_HEAT_C2_MIN and float(load["heat_time_s"].sum()) >= MIN_HOT_S:
-        rate = float(load["heat_rise_k"].sum()) / c2
+    load = (mode == "ac") | (mode == "dc") | (mode == "drive")
+    out["temperature_peak_c"] = _r(float(np.nanmax(s["tmax_peak"])), 3)
+    c2 = float(s["heat_c2_min"][load].sum())
+    if c2 >= MIN_HEAT_C2_MIN and float(s["heat_time_s"][load].sum()) >= MIN_HOT_S:
+        rate = float(s["heat_rise_k"][load].sum()) / c2
         out["cooling_rise_k_per_min_c2"] = _r(rate, 5)
         if rate >= THRESHOLDS["cooling_rise_k_per_min_c2"]:
             flags.append("cooling_failure")
-    # lithium plating: late relaxation in rests right after DC charges
-    relax = s.filter((pl.col("mode") == "rest") & (pl.col("prev_mode") == "dc") & pl.col("v10").is_not_null()
-                     & pl.col("v30").is_not_null() & ((pl.col("t_start") - pl.col("prev_end")) <= 600.0)
-                     & ((pl.col("v0") - pl.col("v10")) > 0))
-    if relax.height:
-        ratio = float(np.median(((relax["v10"] - relax["v30"]) / (relax["v0"] - relax["v10"])).to_numpy()))
+    # lithium plating: late relaxation in rests right after DC charges (NaN comparisons are false: no such rest)
+    with np.errstate(invalid="ignore"):
+        relax = ((mode == "rest") & (s["prev_mode"] == "dc") & ~np.isnan(s["v10"]) & ~np.isnan(s["v30"])
+                 & ((s["t_start"] - s["prev_end"]) <= 600.0) & ((s["v0"] - s["v10"]) > 0))
+    if relax.any():
+        ratio = float(np.median((s["v10"][relax] - s["v30"][relax]) / (s["v0"][relax] - s["v10"][relax])))
         out["plating_relaxation_ratio"] = _r(ratio, 5)
-        out["plating_events"] = relax.height
-        if relax.height >= 2 and ratio >= THRESHOLDS["plating_relaxation_ratio"]:
+        out["plating_events"] = int(relax.sum())
+        if relax.sum() >= 2 and ratio >= THRESHOLDS["plating_relaxation_ratio"]:
             flags.append("lithium_plating")
     # sensor drift: pack voltage / highest cell voltage at rest, over time
-    rr = s.filter((pl.col("mode") == "rest") & (pl.col("n") >= 10))
-    if rr.height >= 3:
-        ratio = (rr["ratio_sum"] / rr["n"]).to_numpy()
-        t = ((rr["t_start"] + rr["t_end"]) / 2.0).to_numpy() / 86400.0
+    rr = (mode == "rest") & (s["n"] >= 10)
+    if rr.sum() >= 3:
+        ratio = s["ratio_sum"][rr] / s["n"][rr]
+        t = (s["t_start"][rr] + s["t_end"][rr]) / 2.0 / 86400.0
         slope = _slope(t, ratio / float(np.mean(ratio)))
         if slope is not None and float(np.ptp(t)) >= 2.0:
             drift = slope * 30.0 * 100.0
@@ -379,9 +561,33 @@ def _one_pack(pk: dict[str, Any], s: pl.DataFrame | None) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------ entry point
+def telemetry_summary(sessions: pl.DataFrame) -> pl.DataFrame:
+    """Each pack's telemetry per mode (the dashboard's drill-down): sessions, hours, samples, Ah into and out of
+    the pack, the highest temperature, the first and last sample (UTC)."""
+    if sessions.height == 0:
+        return pl.DataFrame(schema={"pack_id": pl.String, "mode": pl.String, "sessions": pl.UInt32, "hours": pl.Float64,
+                                    "samples": pl.Int64, "ah_in": pl.Float64, "ah_out": pl.Float64,
+                                    "temperature_peak_c": pl.Float64, "first": pl.String, "last": pl.String})
+    return (sessions.group_by("pack_id", "mode").agg(
+        pl.len().alias("sessions"), ((pl.col("t_end") - pl.col("t_start")).sum() / 3600.0).round(3).alias("hours"),
+        pl.col("n").sum().alias("samples"),
+        ((pl.col("ah_abs") + pl.col("ah")) / 2).sum().round(3).alias("ah_in"),
+        ((pl.col("ah_abs") - pl.col("ah")) / 2).sum().round(3).alias("ah_out"),
+        pl.col("tmax_peak").max().round(2).alias("temperature_peak_c"),
+        pl.from_epoch((pl.col("t_start").min() * 1e6).cast(pl.Int64), "us").dt.strftime("%Y-%m-%d %H:%M").alias("first"),
+        pl.from_epoch((pl.col("t_end").max() * 1e6).cast(pl.Int64), "us").dt.strftime("%Y-%m-%d %H:%M").alias("last"),
+    ).sort("pack_id", "mode"))
+
+
 def analyze(root: str | Path, *, engine: str = "polars", master: str | None = None, spark: Any = None,
             progress: Callable[[int, int], None] | None = None) -> pl.DataFrame:
     """The per-pack table of a fleet folder (see the module's docstring), by ``engine`` ``polars`` or ``spark``."""
+    return analyze_with_summary(root, engine=engine, master=master, spark=spark, progress=progress)[0]
+
+
+def analyze_with_summary(root: str | Path, *, engine: str = "polars", master: str | None = None, spark: Any = None,
+                         progress: Callable[[int, int], None] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The per-pack table and the packs' telemetry summary (:func:`telemetry_summary`) of a fleet folder."""
     root = Path(root)
     if engine == "polars":
         sessions = sessions_polars(root, progress=progress)
@@ -395,7 +601,7 @@ def analyze(root: str | Path, *, engine: str = "polars", master: str | None = No
                 spark.stop()
     else:
         raise ValueError(f"engine {engine!r}: use polars or spark")
-    return pack_figures(sessions, read_packs(root))
+    return pack_figures(sessions, read_packs(root)), telemetry_summary(sessions)
 
 
 def write_table(df: pl.DataFrame, out: str | Path) -> Path:

@@ -10,8 +10,9 @@ Per step and vehicle: a duty plan (trips in the segment's duty hours) decides wh
 (power from speed × energy use, with noise and regenerative braking), charges (DC during duty when its state of
 charge is low and the vehicle fast-charges, then parks at least :data:`DWELL_AFTER_DC_MIN` minutes; AC at the
 depot or home outside its duty hours when below its plug-in level) or parks. The pack is an equivalent circuit: open-circuit
-voltage of its chemistry (:func:`ocv`) × cells in series, an ohmic resistance that grows with capacity loss (the
-fade model's ``resistance_increase_pct_per_pct_capacity_loss``), and one RC polarisation (τ = 180 s); a lumped
+voltage of its chemistry (:func:`ocv`) × cells in series, an ohmic resistance (cells in series × the cell resistance
+of its chemistry family in Ω·Ah, ``fleet_segments.cell_resistance_ohm_ah_by_chemistry``, ÷ pack Ah × the
+interconnect factor) that grows with capacity loss (the fade model's ``resistance_increase_pct_per_pct_capacity_loss``), and one RC polarisation (τ = 180 s); a lumped
 thermal model with liquid cooling above its set point and a charging derate above 50 °C. The highest and lowest
 cells are the pack's mean plus fixed cell offsets, one cell with slightly less capacity, and the faulty cell.
 
@@ -113,7 +114,13 @@ def _design(refs: References, n: int, rng: np.random.Generator, id_prefix: str, 
     k_eff = k * e * (1 + fm.fast_charge_factor * fast_share)
     cal = np.array([fm.calendar_b[chemistry_family(c)] for c in chem]) * fm.arrhenius(climate_c)
     soh0 = np.clip(fm.soh_pct(fec0, age_y, k_eff, cal), 60.0, 100.0)
-    r0 = ns * one("cell_resistance_ohm_ah") / ah * one("interconnect_resistance_factor")
+    r_cell = seg.table("fleet_segments", "cell_resistance_ohm_ah_by_chemistry")  # Ω·Ah per chemistry family
+    fam = [chemistry_family(c) for c in chem]
+    missing = sorted({f for f in fam if f not in r_cell})
+    if missing:
+        raise ValueError(f"fleet_segments.cell_resistance_ohm_ah_by_chemistry has no value for {', '.join(missing)} "
+                         f"(it has {', '.join(sorted(r_cell))})")
+    r0 = ns * np.array([float(r_cell[f]) for f in fam]) / ah * one("interconnect_resistance_factor")
     # faults: a share of the packs, the kinds in turn; plating and cooling only where DC charging is daily
     fault = [""] * n
     n_faulty = int(round(fault_share * n))
@@ -348,11 +355,13 @@ def _write_day(root: Path, date: dt.date, t0: dt.datetime, steps: int, dts: floa
         def col(name: str, nd: int) -> np.ndarray:
             return np.round(buf[name][:, idx].T.reshape(-1), nd)
 
+        # strings by gathering a short column (NumPy string arrays cost ~5 s a day to convert at 1,000 vehicles)
+        per_row = pl.Series(np.repeat(np.arange(m, dtype=np.uint32), steps))
         frame = pl.DataFrame({
             "timestamp": pl.Series(np.tile(times, m)).dt.replace_time_zone("UTC"),
-            "vehicle_id": np.repeat(vid[idx], steps),
-            "pack_id": np.repeat(pid[idx], steps),
-            "segment": np.repeat(segment[idx], steps),
+            "vehicle_id": pl.Series(vid[idx].tolist(), dtype=pl.String).gather(per_row),
+            "pack_id": pl.Series(pid[idx].tolist(), dtype=pl.String).gather(per_row),
+            "segment": pl.Series(segment[idx].tolist(), dtype=pl.String).gather(per_row),
             "pack_current_a": col("i", 1),
             "pack_voltage_v": col("v", 2),
             "soc_pct": np.clip(col("soc", 1), 0.0, 100.0),
@@ -363,7 +372,8 @@ def _write_day(root: Path, date: dt.date, t0: dt.datetime, steps: int, dts: floa
             "temperature_min_c": col("tmin", 1),
             "temperature_max_c": col("tmax", 1),
             "odometer_km": col("odo", 3),
-            "charging_state": states[buf["cs"][:, idx].T.reshape(-1).astype(int)],
+            "charging_state": pl.Series(states.tolist(), dtype=pl.String).gather(
+                pl.Series(buf["cs"][:, idx].T.reshape(-1).astype(np.uint32))),
         })
         write_partition(frame, root, date.isoformat(), b)
         rows += frame.height

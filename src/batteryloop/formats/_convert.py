@@ -320,7 +320,10 @@ class Collector:
 
     @staticmethod
     def _drop(data: dict[str, Any], loc: list[Any]) -> None:
-        """Remove the invalid value: the list element if inside a list, else the field."""
+        """Remove the invalid value itself — the innermost object member or list element at ``loc`` — so that the
+        valid members around it stay. An object left incomplete by it (a required member gone) is named by the next
+        validation pass and dropped in its turn, with its own path; an object-level rule (``loc`` ends at the
+        object) drops the object."""
         cur: Any = data
         trail: list[tuple[Any, Any]] = []
         for k in loc:
@@ -329,9 +332,11 @@ class Collector:
                 cur = cur[k]
             except (KeyError, IndexError, TypeError):
                 break
-        # drop the innermost list element, or the top-level field
-        for container, key in reversed(trail):
-            if isinstance(container, list):
+        for container, key in reversed(trail):  # the innermost step that is a real member or element
+            if isinstance(container, list) and isinstance(key, int) and 0 <= key < len(container):
+                container.pop(key)
+                return
+            if isinstance(container, dict) and key in container:
                 container.pop(key)
                 return
         data.pop(loc[0], None)

@@ -53,8 +53,11 @@ def decode(data: bytes) -> str:
                      f"is invalid{hint}; accepted: UTF-8, UTF-8 with BOM, UTF-16 LE/BE with BOM") from None
 
 
-def load_json(payload: Any) -> Any:
-    """``payload`` as a JSON value: a mapping/list passes through; bytes, str or a Path are parsed."""
+def load_json(payload: Any, *, long_ints: bool = False) -> Any:
+    """``payload`` as a JSON value: a mapping/list passes through; bytes, str or a Path are parsed.
+
+    ``long_ints``: read an integer longer than :data:`MAX_INT_DIGITS` as ``None`` instead of refusing the payload —
+    for format detection only, which looks at the keys (the importer then reads the number, or refuses it by name)."""
     if isinstance(payload, Mapping | list):
         return payload
     if isinstance(payload, Path):
@@ -72,8 +75,8 @@ def load_json(payload: Any) -> Any:
     if not text.strip():
         raise _error("json", "the payload is empty: expected a JSON object")
     try:
-        return json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant,
-                          object_pairs_hook=_object)
+        return json.loads(text, parse_int=_long_int if long_ints else _int, parse_float=_float,
+                          parse_constant=_constant, object_pairs_hook=_object)
     except json.JSONDecodeError as exc:
         raise _error("json", f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
                      text[max(0, exc.pos - 20): exc.pos + 20]) from None
@@ -82,10 +85,17 @@ def load_json(payload: Any) -> Any:
 
 
 def _int(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_INT_DIGITS:
-        raise _error("json:int_digits", f"an integer in the payload has more than {MAX_INT_DIGITS} digits",
-                     text[:20] + "…")
+    digits = len(text.lstrip("-"))
+    if digits > MAX_INT_DIGITS:
+        raise _error("json:int_digits", f"an integer in the payload has {digits} digits ({text[:12]}…), more than the "
+                     f"{MAX_INT_DIGITS} any passport value needs: write it as a decimal number (e.g. 1.5E308) or fix "
+                     "it; a lenient Battery Pass import reads such an integer as the float it is (the consortium's "
+                     "generated examples write the float limits this way)", text[:20] + "…")
     return int(text)
+
+
+def _long_int(text: str) -> int | None:
+    return None if len(text.lstrip("-")) > MAX_INT_DIGITS else int(text)
 
 
 def _float(text: str) -> float:

@@ -30,7 +30,7 @@ from basyx.aas.adapter import aasx
 from basyx.aas.adapter import json as aas_json
 
 from ..errors import InvalidData
-from ..passport.identifiers import global_asset_id
+from ..passport.identifiers import global_asset_id, part_id_short, shell_id, submodel_id  # noqa: F401 - re-exported
 from . import idta
 from ._io import decode
 from .base import ExportResult, ImportResult, MappingReport, PassportParts
@@ -100,21 +100,6 @@ def _element(id_short: str | None, value: Any, path: str, empty: set[str]) -> mo
 
 def _ok(key: str) -> bool:
     return bool(_ID_SHORT.match(key))
-
-
-def shell_id(passport_id: str) -> str:
-    """The shell id of a passport (``urn:batteryloop:<passport id>:aas``)."""
-    return f"urn:batteryloop:{passport_id}:aas"
-
-
-def submodel_id(passport_id: str, part: str) -> str:
-    """The id of a passport's submodel for an IDTA part (``urn:batteryloop:<passport id>:submodel:<part>``)."""
-    return f"urn:batteryloop:{passport_id}:submodel:{part}"
-
-
-def part_id_short(part: str) -> str:
-    """The submodel idShort of an IDTA part (``digital_nameplate`` → ``DigitalNameplate``)."""
-    return "".join(w.capitalize() for w in part.split("_"))
 
 
 def _passport_id(parts: PassportParts) -> str:

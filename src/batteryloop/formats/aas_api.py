@@ -27,6 +27,7 @@ from basyx.aas import model
 from basyx.aas.adapter import json as aas_json
 
 from ..errors import BatteryloopError, NotFound
+from ..passport.identifiers import b64url_encode  # noqa: F401 - re-exported (Part 2 identifiers in paths)
 
 #: the profiles the node serves (the read profiles of the two repository specifications)
 PROFILES = (
@@ -72,11 +73,6 @@ def b64url_decode(text: str, what: str) -> str:
     if not out:
         raise BadRequest(f"{what} is empty once decoded")
     return out
-
-
-def b64url_encode(text: str) -> str:
-    """base64url without padding, as IDTA-01002 Part 2 writes identifiers."""
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 def _echo(text: str) -> str:

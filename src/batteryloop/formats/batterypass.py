@@ -14,38 +14,44 @@ Mapped field by field (SAMM property names of 1.2.0, including their spelling, e
 
 * **GeneralProductInformation**: productIdentifier → passport_id; batteryCategory; manufacturerInformation
   (contactName, identifier, postalAddress{streetAddress, postalCode, addressCountry}); manufacturingDate;
-  batteryStatus; batteryMass (kg); manufacturingPlace (address; the country → manufacture_country);
-  operatorInformation.identifier → economic_operator_id; puttingIntoService; warrentyPeriod (xsd:gMonth, "--06" = 6 months).
+  batteryStatus; batteryMass (kg); manufacturingPlace (street → manufacture_site, postalCode →
+  manufacture_postal_code, the country → manufacture_country); operatorInformation (identifier, contactName,
+  postalAddress → economic_operator_id, _name, _address); puttingIntoService; warrentyPeriod (xsd:gMonth, "--06" = 6
+  months: a warranty beyond 12 months cannot be written, a schema defect).
 * **CarbonFootprintForBatteries**: batteryCarbonFootprint, carbonFootprintPerLifecycleStage[]
   (RawMaterialExtraction, MainProduction, Distribution, Recycling), carbonFootprintPerformanceClass,
   carbonFootprintStudy.
-* **PerformanceAndDurability**: the rated values of batteryTechicalProperties and the dynamic values of
-  batteryCondition (entities ``{<name>Value, lastUpdate}``).
-
+* **PerformanceAndDurability**: the rated values of batteryTechicalProperties (with expectedLifetime in years,
+  initialSelfDischarge, originalPowerCapability[] and powerCapabilityRatio) and the dynamic values of
+  batteryCondition (entities ``{<name>Value, lastUpdate}``; remainingCapacity, remainingPowerCapability[], the
+  charging-time temperature counters). Units as the 1.2 SAMM model declares them: a power capability at a state of
+  charge in percent of ratedMaximumPower, remainingCapacity in kWh (our Ah × nominal voltage), powerCapabilityRatio
+  in percent, temperatures' times in minutes; roundTripEfficiencyFade and evolutionOfSelfDischarge are computed on
+  export from what the passport holds. temperatureRangeIdleState (one number for a range) is a schema defect.
 * **Circularity**: dismantlingAndRemovalInformation[] (the first DismantlingManual, else RemovalManual,
-  documentURL → dismantling_information.manual_url), sparePartSources[] (each component → one spare part
-  with the supplier's name and e-mail, else web address, as contact), recycledContent[] (pre- plus
-  post-consumer share → recycled_content.<metal>_pct), safetyMeasures (safetyInstructions → safety_measures,
-  extinguishingAgent → extinguishing_agent), endOfLifeInformation.informationOnCollection →
-  collection_information, renewableContent → renewable_content_pct.
+  documentURL → dismantling_information.manual_url), sparePartSources[] (each component → one spare part with the
+  supplier's name, postal address, e-mail and web address), recycledContent[] (pre- plus post-consumer share →
+  recycled_content.<metal>_pct, and the split → <metal>_pre_consumer_pct / _post_consumer_pct), safetyMeasures
+  (safetyInstructions → safety_instructions_url, extinguishingAgent → extinguishing_agent), endOfLifeInformation
+  (wastePrevention, separateCollection, informationOnCollection → the three *_url fields), renewableContent →
+  renewable_content_pct.
 * **MaterialComposition**: batteryChemistry.shortName → chemistry; batteryMaterials[] (location cathode /
   anode / electrolyte / other, CAS, name, mass in **grams** → mass_kg) → detailed_composition, the ones
   flagged isCriticalRawMaterial → critical_raw_materials; hazardousSubstances[] → hazardous_substances
-  (class, else the first impact statement → hazard_class; location's componentName → location).
+  (class, else the first impact statement → hazard_class; location's componentName → location); a CLP class
+  outside the three-value enumeration is a schema defect.
 * **SupplyChainDueDiligence**: supplyChainDueDiligenceReport → due_diligence_report_url.
 * **Labeling** (``labels``): labels[].labelingMeaning (multi-language text; English, else the first) or,
-  without a meaning, labelingSubject → labels; declarationOfConformity → declaration_of_conformity_url;
-  resultOfTestReport → test_reports[0] (url; the title is ours: "result of test report").
+  without a meaning, labelingSubject → labels; labelingSymbol with its subject → label_symbols;
+  declarationOfConformity → declaration_of_conformity_url; resultOfTestReport → test_reports[0] (url; the title
+  is ours: "result of test report").
 
-Not mapped (reported as ``unmapped`` with the reason): batteryPassportIdentifier (a URN beside the
-product identifier), absoluteCarbonFootprint, expectedLifetime (years), initialSelfDischarge, cRate,
-power capability at a SoC (the model gives percent as its unit), temperatureRangeIdleState (one value
-where we hold a range), remainingCapacity (the model declares kWh for a capacity), the charging-time
-temperature counters; documents other than the first dismantling manual and their MIME types; supplier
-postal addresses and the second contact; the pre/post-consumer split; waste prevention and separate
-collection links; the chemistry's clear name; component ids; hazard impact statements beside a class;
-label symbols and subjects beside a meaning; third-party assurances, the supply-chain index, the
-EU-taxonomy and sustainability reports (1.0.0). Every one is listed in docs/formats.md.
+Not mapped (reported as ``unmapped`` with the reason): batteryPassportIdentifier (a URN beside the product
+identifier), absoluteCarbonFootprint, cRate (the ratio powerCapabilityRatio gives), temperatureRangeIdleState;
+documents other than the first dismantling manual and their MIME types; the chemistry's clear name; component ids;
+hazard impact statements beside a class; third-party assurances, the supply-chain index, the EU-taxonomy and
+sustainability reports (1.0.0). Our fields Battery Pass cannot carry are one table, :data:`NOT_CARRIED`. Every one is
+listed in docs/formats.md.
 
 Import checks every module against its schema: strict refuses any violation (a missing required property too)
 naming every one; lenient keeps what is valid and lists schema violations as warnings (``report.schema_errors``).
@@ -224,10 +230,10 @@ def _general(c: Collector, d: Mapping[str, Any], m: str) -> None:
     c.put("model.mass_kg", c.number(g("batteryMass"), f"{m}.batteryMass", "model.mass_kg"), f"{m}.batteryMass")
     place = g("manufacturingPlace")
     if isinstance(place, Mapping):
-        # the site is the street line (and postal code); the country goes to its own field, not into the site
+        # the site is the street line, the postal code and the country go to their own fields, not into the site
         q = f"{m}.manufacturingPlace"
-        site, _ = _address(c, {k: v for k, v in place.items() if k != "addressCountry"}, q)
-        c.put("battery.manufacture_site", site, f"{q}.streetAddress")
+        c.put("battery.manufacture_site", c.text(place.get("streetAddress"), f"{q}.streetAddress"), f"{q}.streetAddress")
+        c.put("battery.manufacture_postal_code", c.text(place.get("postalCode"), f"{q}.postalCode"), f"{q}.postalCode")
         country = c.text(place.get("addressCountry"), f"{q}.addressCountry")
         c.put("battery.manufacture_country", _country(c, country, f"{q}.addressCountry"), f"{q}.addressCountry")
     elif place is not None:
@@ -236,9 +242,13 @@ def _general(c: Collector, d: Mapping[str, Any], m: str) -> None:
     if isinstance(oi, Mapping):
         p = f"{m}.operatorInformation"
         c.put("battery.economic_operator_id", c.text(oi.get("identifier"), f"{p}.identifier"), f"{p}.identifier")
-        for k in ("contactName", "postalAddress", "emailAddress", "webAddress"):
+        c.put("battery.economic_operator_name", c.text(oi.get("contactName"), f"{p}.contactName"), f"{p}.contactName")
+        line, _ = _address(c, oi.get("postalAddress"), f"{p}.postalAddress")
+        c.put("battery.economic_operator_address", line, f"{p}.postalAddress")
+        for k in ("emailAddress", "webAddress"):
             if oi.get(k) is not None:
-                c.report.unmap(f"{p}.{k}", oi[k], "batteryloop keeps the economic operator's identifier only")
+                c.report.unmap(f"{p}.{k}", oi[k], "batteryloop keeps the economic operator's identifier, name and "
+                               "address")
     ps = c.datetime(g("puttingIntoService"), f"{m}.puttingIntoService", "battery.putting_into_service_date")
     c.put("battery.putting_into_service_date", ps[:10] if ps else None, f"{m}.puttingIntoService")
     w = g("warrentyPeriod", g("warrantyPeriod"))
@@ -304,13 +314,13 @@ _PLAUSIBLE = {"ratedMaximumPower": (1e5, "kW"), "ratedEnergy": (1e5, "kWh"), "ra
               "nominalVoltage": (2000.0, "V"), "minimumVoltage": (2000.0, "V"), "maximumVoltage": (2000.0, "V"),
               "cRateLifeCycleTest": (100.0, "C")}
 _RATED_UNMAPPED = {
-    "originalPowerCapability": "power capability at a SoC: the 1.2 model declares percent as its unit, not W",
-    "powerCapabilityRatio": "ratio of power to energy: batteryloop does not hold it",
-    "initialSelfDischarge": "batteryloop holds the current self-discharge rate only",
-    "expectedLifetime": "expected lifetime in years: batteryloop holds cycles",
-    "cRate": "nominal C-rate: batteryloop holds the cycle-life test's C-rate only",
-    "temperatureRangeIdleState": "one value in the 1.2 model where batteryloop holds a lower and an upper bound",
+    "cRate": "nominal C-rate: batteryloop reads the same ratio from powerCapabilityRatio",
 }
+#: temperatureInformation's counters (minutes) → our usage fields (hours)
+_TEMPERATURE = (("timeExtremeHighTemp", "time_above_extreme_temperature_h"),
+                ("timeExtremeLowTemp", "time_below_extreme_temperature_h"),
+                ("timeExtremeHighTempCharging", "time_above_extreme_temperature_charging_h"),
+                ("timeExtremeLowTempCharging", "time_below_extreme_temperature_charging_h"))
 _DYNAMIC = (  # property, value key, our field, transform
     ("capacityThroughput", "capacityThroughputValue", "battery.usage.capacity_throughput_ah", None),
     ("numberOfFullCycles", "numberOfFullCyclesValue", "battery.usage.full_equivalent_cycles", None),
@@ -323,6 +333,27 @@ _DYNAMIC = (  # property, value key, our field, transform
      "battery.state_of_health.remaining_round_trip_efficiency_pct", None),
     ("stateOfCharge", "stateOfChargeValue", "battery.usage.state_of_charge_pct", None),
 )
+
+
+_WEB_RE = re.compile(r"^(https?|urn|did):")
+
+
+def _powers(c: Collector, value: Any, p: str, rated_kw: float | None, target: str, nested: bool = False) -> None:
+    """``[{atSoC, powerCapabilityAt}]`` (percent of ratedMaximumPower, in kW) → ``[{state_of_charge_pct, power_w}]``;
+    ``nested``: the remaining power's entities wrap the point in ``remainingPowerCapabilityValue``."""
+    entities = _entities(c, value, p, "PowerCapabilityAtEntity", target)
+    if entities and rated_kw is None:
+        c.report.unmap(p, _short(value), "powerCapabilityAt is a percent of ratedMaximumPower, and the payload gives "
+                       "no ratedMaximumPower: the watts cannot be told")
+        return
+    for q, e in entities:
+        if nested:
+            e = e.get("remainingPowerCapabilityValue") or {}
+            q = f"{q}.remainingPowerCapabilityValue"
+        soc = _percent(c, e.get("atSoC"), f"{q}.atSoC", target)
+        pct = c.number(e.get("powerCapabilityAt"), f"{q}.powerCapabilityAt", target)
+        if soc is not None and pct is not None and rated_kw is not None:
+            c.append(target, {"state_of_charge_pct": soc, "power_w": r9(pct / 100.0 * rated_kw * 1000.0)}, q)
 
 
 def _performance(c: Collector, d: Mapping[str, Any], m: str) -> None:
@@ -339,8 +370,25 @@ def _performance(c: Collector, d: Mapping[str, Any], m: str) -> None:
         c.put(target, r9(v * scale) if v is not None else None, f"{p}.{prop}")
     cyc = c.integer(t.get("expectedNumberOfCycles"), f"{p}.expectedNumberOfCycles", "model.expected_lifetime_cycles")
     c.put("model.expected_lifetime_cycles", cyc, f"{p}.expectedNumberOfCycles")
-    c.put("model.cycle_life_test_reference", c.text(t.get("lifetimeReferenceTest"), f"{p}.lifetimeReferenceTest"),
+    years = c.integer(t.get("expectedLifetime"), f"{p}.expectedLifetime", "model.expected_lifetime_years")
+    c.put("model.expected_lifetime_years", years, f"{p}.expectedLifetime")
+    c.put("model.initial_self_discharge_pct_per_month", c.number(
+        t.get("initialSelfDischarge"), f"{p}.initialSelfDischarge", "model.initial_self_discharge_pct_per_month"),
+        f"{p}.initialSelfDischarge")
+    ratio = c.number(t.get("powerCapabilityRatio"), f"{p}.powerCapabilityRatio", "model.power_energy_ratio_per_h")
+    c.put("model.power_energy_ratio_per_h", r9(ratio / 100.0) if ratio is not None else None,
+          f"{p}.powerCapabilityRatio")
+    test = c.text(t.get("lifetimeReferenceTest"), f"{p}.lifetimeReferenceTest")
+    # a link our Url type takes is the test's link; any other text stays the test's name
+    c.put("model.cycle_life_test_url" if test and _WEB_RE.match(test) else "model.cycle_life_test_reference", test,
           f"{p}.lifetimeReferenceTest")
+    rated_w = c.data["model"].get("max_permitted_power_w")  # read above, when plausible
+    rated_kw = rated_w / 1000.0 if rated_w else None
+    _powers(c, t.get("originalPowerCapability"), f"{p}.originalPowerCapability", rated_kw,
+            "model.original_power_capability_at_soc")
+    if t.get("temperatureRangeIdleState") is not None:
+        c.report.unmap(f"{p}.temperatureRangeIdleState", t["temperatureRangeIdleState"], "one temperature where "
+                       "Annex XIII asks for a range (lower and upper bound): batteryloop cannot tell which bound it is")
     for i, r in enumerate(t.get("initialInternalResistance") or []):
         q = f"{p}.initialInternalResistance[{i}]"
         comp = r.get("batteryComponent") if isinstance(r, Mapping) else None
@@ -393,14 +441,34 @@ def _performance(c: Collector, d: Mapping[str, Any], m: str) -> None:
     temp = cond.get("temperatureInformation")
     if isinstance(temp, Mapping):
         q = f"{p}.temperatureInformation"
-        for key, target in (("timeExtremeHighTemp", "battery.usage.time_above_extreme_temperature_h"),
-                            ("timeExtremeLowTemp", "battery.usage.time_below_extreme_temperature_h")):
+        for key, ours in _TEMPERATURE:
+            target = f"battery.usage.{ours}"
             v = c.number(temp.get(key), f"{q}.{key}", target)
             c.put(target, r9(v / 60.0) if v is not None else None, f"{q}.{key}")  # minutes → hours
-        for key in ("timeExtremeHighTempCharging", "timeExtremeLowTempCharging"):
-            if temp.get(key) is not None:
-                c.report.unmap(f"{q}.{key}", temp[key], "batteryloop does not count charging-time extremes apart")
         stamp(temp, q)
+    rc = cond.get("remainingCapacity")
+    if isinstance(rc, Mapping):
+        q = f"{p}.remainingCapacity"
+        kwh = c.number(rc.get("remainingCapacityValue"), f"{q}.remainingCapacityValue",
+                       "battery.state_of_health.remaining_capacity_ah")
+        volts = c.data["model"].get("nominal_voltage_v")
+        rated = c.data["model"].get("rated_energy_kwh")
+        if kwh is not None and rated and kwh > rated * 1.2:
+            c.error(f"{q}.remainingCapacityValue", "plausible_range", f"{kwh:g} kWh is more than the rated energy "
+                    f"({rated:g} kWh): the 1.2 model declares kWh here — a capacity in Ah?", kwh,
+                    "battery.state_of_health.remaining_capacity_ah")
+        elif kwh is not None and volts:  # the 1.2 model declares kWh for it: kWh ÷ nominal voltage
+            c.put("battery.state_of_health.remaining_capacity_ah", r9(kwh * 1000.0 / volts), f"{q}.remainingCapacityValue")
+            stamp(rc, q)
+        elif kwh is not None:
+            c.report.unmap(q, rc, "declared in kWh: without the payload's nominalVoltage the ampere-hours cannot be told")
+    n_power = len(c.data["battery"].get("state_of_health", {}).get("remaining_power_capability_at_soc", []))
+    _powers(c, cond.get("remainingPowerCapability"), f"{p}.remainingPowerCapability", rated_kw,
+            "battery.state_of_health.remaining_power_capability_at_soc", nested=True)
+    if len(c.data["battery"].get("state_of_health", {}).get("remaining_power_capability_at_soc", [])) > n_power:
+        for i, e in enumerate(cond.get("remainingPowerCapability") or []):
+            if isinstance(e, Mapping):
+                stamp(e, f"{p}.remainingPowerCapability[{i}]")
     for i, e in enumerate(cond.get("negativeEvents") or []):
         q = f"{p}.negativeEvents[{i}]"
         text = c.text(e.get("negativeEvent") if isinstance(e, Mapping) else None, f"{q}.negativeEvent")
@@ -411,10 +479,10 @@ def _performance(c: Collector, d: Mapping[str, Any], m: str) -> None:
         else:
             c.error(q, "required", "a negative event needs its text (negativeEvent) and its date (lastUpdate)", None,
                     "battery.usage.negative_events")
-    for k, why in (("remainingCapacity", "the 1.2 model declares kWh for a capacity (Ah): ambiguous"),
-                   ("remainingPowerCapability", "power capability at a SoC: percent in the 1.2 model, not W"),
-                   ("evolutionOfSelfDischarge", "batteryloop holds the current rate only"),
-                   ("roundTripEfficiencyFade", "batteryloop holds the remaining efficiency, not its fade")):
+    for k, why in (("evolutionOfSelfDischarge", "derived: the export computes it from the initial and the current "
+                                                "self-discharge rate, which batteryloop holds"),
+                   ("roundTripEfficiencyFade", "derived: the export computes it from the initial and the remaining "
+                                               "round-trip efficiency, which batteryloop holds")):
         if cond.get(k) is not None:
             c.report.unmap(f"{p}.{k}", cond[k], why)
     if stamps and c.has("battery.state_of_health"):
@@ -518,16 +586,12 @@ def _circularity(c: Collector, d: Mapping[str, Any], m: str) -> None:
                     "model.spare_parts")
             email = None
         web = c.text(s.get("supplierWebAddress"), f"{p}.supplierWebAddress")
-        contact = email or web
-        if email and web:
-            c.report.unmap(f"{p}.supplierWebAddress", web, "batteryloop keeps one contact per supplier (the e-mail)")
-        if s.get("addressOfSupplier") is not None:
-            c.report.unmap(f"{p}.addressOfSupplier", s["addressOfSupplier"],
-                           "batteryloop keeps the supplier's name and one contact, not its postal address")
+        address, _ = _address(c, s.get("addressOfSupplier"), f"{p}.addressOfSupplier")
         for q, comp in _entities(c, s.get("components"), f"{p}.components", "ComponentEntity", "model.spare_parts"):
             sp = {"part_number": c.text(comp.get("partNumber"), f"{q}.partNumber"),
                   "name": c.text(comp.get("partName"), f"{q}.partName"),
-                  "supplier_name": name, "supplier_contact": contact}
+                  "supplier_name": name, "supplier_address": address, "supplier_email": email,
+                  "supplier_web_url": web}
             c.append("model.spare_parts", {k: v for k, v in sp.items() if v is not None}, q)
     # ---------------------------------------------------------------- recycled content
     for p, r in _entities(c, d.get("recycledContent"), f"{m}.recycledContent", "RecycledContentEntity",
@@ -550,15 +614,19 @@ def _circularity(c: Collector, d: Mapping[str, Any], m: str) -> None:
                     f"is {total:g} %, more than 100 %", post, target)
             continue
         c.put(target, total, p)
-        if pre:
-            c.report.unmap(f"{p}.preConsumerShare", pre, "batteryloop records pre- plus post-consumer share as one "
-                           "figure (Art. 8); the split is not kept")
+        if pre is not None and post is not None:
+            metal_key = target.removesuffix("_pct")
+            c.put(f"{metal_key}_pre_consumer_pct", pre, f"{p}.preConsumerShare")
+            c.put(f"{metal_key}_post_consumer_pct", post, f"{p}.postConsumerShare")
     # ---------------------------------------------------------------- safety measures
     sm = d.get("safetyMeasures")
     if isinstance(sm, Mapping):
         q = f"{m}.safetyMeasures"
-        c.append("model.safety_measures", c.text(sm.get("safetyInstructions"), f"{q}.safetyInstructions"),
-                 f"{q}.safetyInstructions")
+        link = c.text(sm.get("safetyInstructions"), f"{q}.safetyInstructions")
+        if link and _WEB_RE.match(link):  # a link our Url type takes; any other text is kept as a safety measure
+            c.put("model.safety_instructions_url", link, f"{q}.safetyInstructions")
+        else:
+            c.append("model.safety_measures", link, f"{q}.safetyInstructions")
         agents = sm.get("extinguishingAgent")
         if agents is not None and not isinstance(agents, list):
             c.error(f"{q}.extinguishingAgent", "type", "must be a list of texts", _short(agents),
@@ -573,11 +641,14 @@ def _circularity(c: Collector, d: Mapping[str, Any], m: str) -> None:
     eol = d.get("endOfLifeInformation")
     if isinstance(eol, Mapping):
         q = f"{m}.endOfLifeInformation"
-        c.put("model.collection_information", c.text(eol.get("informationOnCollection"), f"{q}.informationOnCollection"),
-              f"{q}.informationOnCollection")
-        for k in ("wastePrevention", "separateCollection"):
-            if eol.get(k) is not None:
-                c.report.unmap(f"{q}.{k}", eol[k], "no batteryloop field (Art. 60(1)(a)/(b) information)")
+        for key, ours in (("wastePrevention", "waste_prevention_url"), ("separateCollection", "separate_collection_url"),
+                          ("informationOnCollection", "collection_information_url")):
+            link = c.text(eol.get(key), f"{q}.{key}")
+            # a link our Url type takes; another collection text is kept as the collection information
+            if link and not _WEB_RE.match(link) and key == "informationOnCollection":
+                c.put("model.collection_information", link, f"{q}.{key}")
+            else:
+                c.put(f"model.{ours}", link, f"{q}.{key}")
     elif eol is not None:
         c.error(f"{m}.endOfLifeInformation", "type", "must be an object", _short(eol), "model.collection_information")
     src = f"{m}.renewableContent"
@@ -696,25 +767,79 @@ def _labels(c: Collector, d: Mapping[str, Any], m: str) -> None:
         if text is None:
             continue
         c.append("model.labels", text, f"{p}.labelingMeaning" if meaning else f"{p}.labelingSubject")
-        if meaning and subject:
-            c.report.unmap(f"{p}.labelingSubject", subject, "batteryloop keeps a label's meaning as its text")
-        if lab.get("labelingSymbol") is not None:
-            c.report.unmap(f"{p}.labelingSymbol", lab["labelingSymbol"], "batteryloop keeps no label images")
+        symbol = c.text(lab.get("labelingSymbol"), f"{p}.labelingSymbol")
+        if symbol is not None and subject is not None and c.has("model.label_symbols") and any(
+                x["label"] == text for x in c.data["model"]["label_symbols"]):
+            c.report.unmap(f"{p}.labelingSymbol", symbol, "the label's text is given twice: its first symbol is kept")
+        elif symbol is not None and subject is not None:
+            c.append("model.label_symbols", {"label": text, "subject": _SUBJECT_IN[subject], "symbol_url": symbol},
+                     f"{p}.labelingSymbol")
+        elif symbol is not None:
+            c.report.unmap(f"{p}.labelingSymbol", symbol, "a symbol without a labelingSubject: batteryloop keeps a "
+                           "label's symbol with its subject")
+        elif meaning and subject:
+            c.report.unmap(f"{p}.labelingSubject", subject, "a subject without a symbol: batteryloop keeps a label's "
+                           "subject with its symbol (model.label_symbols)")
 
 
-#: batteryloop fields Battery Pass 1.2 has no place for (docs/formats.md): every import report names them
-NOT_CARRIED = ("model.model_id", "model.model_name", "battery.serial_number", "model.vehicle_category",
-               "model.warranty_km", "model.warranty_years beyond 12 months", "battery.status 'recycled' (read as waste)",
-               "the archive state", "battery.predecessor_ids", "battery.successor_id", "battery.owner_id",
-               "model.material_composition", "model.detailed_composition[].mass_fraction_pct",
-               "model.dismantling_information steps/tools/fastener_types", "model.safety_measures as texts",
-               "model.collection_information as a text", "model.cycle_life_test_reference as a text",
-               "model.recycled_content.allocation_rule", "the pre-/post-consumer split",
-               "model.test_reports beyond the first URL", "model.idle_temperature_lower_c/upper_c",
-               "model.original_power_capability_w", "battery.state_of_health.remaining_capacity_ah",
-               "battery.usage.deep_discharge_events", "battery.usage.min/max_operating_temperature_c",
-               "timed condition values without state_of_health.measured_at")
+#: batteryloop fields Battery Pass 1.2 has no place for, each with why: the one wording of "not carried". The
+#: export names each such value in ``report.unmapped`` with this reason (:func:`_not_carried`), a required property
+#: left out for one of them gives it as its reason (:data:`_GAPS`), every import report lists them all
+#: (:data:`NOT_CARRIED_PATH`), and docs/formats.md has the same list. "schema defect": the 1.2 schema cannot hold
+#: the value at all, and that module is counted as not valid whole for it (docs/formats.md).
+NOT_CARRIED: dict[str, str] = {
+    "model.model_id": "no place in Battery Pass 1.2 (give it as a default on import)",
+    "model.model_name": "no place in Battery Pass 1.2 (give it as a default on import)",
+    "battery.serial_number": "no place in Battery Pass 1.2 (give it as a default on import)",
+    "model.vehicle_category": "no place in Battery Pass 1.2",
+    "model.warranty_km": "no place in Battery Pass 1.2 (warrentyPeriod is a time)",
+    "model.warranty_years": "schema defect: warrentyPeriod is an xsd:gMonth (--01 … --12) in the 1.2 schema, so a "
+                            "warranty of more than 12 whole months cannot be written",
+    "model.idle_temperature_lower_c/upper_c": "schema defect: temperatureRangeIdleState is one temperature "
+                                              "(-20 … 60 °C) in the 1.2 schema, so the range's two bounds cannot be "
+                                              "written",
+    "model.hazardous_substances[].hazard_class": "schema defect: hazardousSubstanceClass knows AcuteToxicity, "
+                                                 "SkinCorrosionOrIrritation and EyeDamageOrIrritation only; a substance "
+                                                 "of another CLP class (e.g. Carc. 1A) gets its classification as "
+                                                 "hazardousSubstanceImpact and no class",
+    "model.labels (other subjects)": "labelingSubject knows SeparateCollection, HazardousMaterial, CarbonFootPrint "
+                                     "and ExtinguishingAgent only: a label about anything else (the CE marking, the "
+                                     "chemistry) is left out",
+    "model.label_symbols[].subject": "four subjects in Battery Pass 1.2 (see the labels)",
+    "battery.status 'recycled'": "Battery Pass 1.2 has no 'recycled' status and no passport-level marker (the "
+                                 "passport ceases): exported as 'Waste', an importer reads waste",
+    "the archive state": "no passport-level marker in Battery Pass 1.2",
+    "battery.predecessor_ids": "no place in Battery Pass 1.2",
+    "battery.successor_id": "no place in Battery Pass 1.2",
+    "battery.owner_id": "no place in Battery Pass 1.2",
+    "battery.mass_kg": "no place in Battery Pass 1.2 (batteryMass is the model's)",
+    "model.material_composition": "the public material names have no place (batteryMaterials are per material)",
+    "model.detailed_composition[].mass_fraction_pct": "Battery Pass 1.2 records a material's mass (g), not its mass "
+                                                      "fraction",
+    "model.critical_raw_materials (not a listed material)": "Battery Pass 1.2 flags critical raw materials on the "
+                                                            "listed materials only (isCriticalRawMaterial)",
+    "model.dismantling_information steps/tools/fastener_types": "Battery Pass 1.2 links dismantling documents only",
+    "model.safety_measures": "texts: safetyInstructions is one link (model.safety_instructions_url)",
+    "model.collection_information": "a text: informationOnCollection is a link (model.collection_information_url)",
+    "model.cycle_life_test_reference": "a text: lifetimeReferenceTest is a link (model.cycle_life_test_url)",
+    "model.original_power_capability_w": "one figure without its state of charge: originalPowerCapability is "
+                                         "written from model.original_power_capability_at_soc",
+    "model.recycled_content.allocation_rule": "no place in Battery Pass 1.2",
+    "model.test_reports beyond the first URL": "Battery Pass 1.2 links one test-report document: titles, standards, "
+                                               "issuers and dates have no place",
+    "model.spare_parts[].supplier_contact": "a free-text contact: sparePartSources holds an e-mail and a web address "
+                                           "(model.spare_parts[].supplier_email, supplier_web_url)",
+    "battery.usage.deep_discharge_events": "no place in Battery Pass 1.2 batteryCondition",
+    "battery.usage.min/max_operating_temperature_c": "no place in Battery Pass 1.2 batteryCondition",
+    "timed condition values without state_of_health.measured_at": "lastUpdate is required and the export time is no "
+                                                                  "stand-in for a measurement time",
+}
 NOT_CARRIED_PATH = "(not carried by Battery Pass 1.2)"
+
+
+def _not_carried(report: MappingReport, key: str, value: Any, path: str | None = None, detail: str = "") -> None:
+    """Name one of our values Battery Pass 1.2 cannot carry, with the one reason :data:`NOT_CARRIED` gives."""
+    report.unmap(path or key, value, NOT_CARRIED[key] + (f" ({detail})" if detail else ""))
 _LONG_INT_DIGITS = 400  # a float's range: the consortium's generator writes -1.797…E308 as a 309-digit integer
 
 
@@ -775,7 +900,8 @@ def import_payload(payload: Any, *, lenient: bool = False, defaults: Mapping[str
 
     c = Collector("batterypass", lenient)
     c.report.unmap(NOT_CARRIED_PATH, len(NOT_CARRIED), "batteryloop fields this format has no place for (an export "
-                   "cannot send them, an import cannot bring them back; docs/formats.md): " + "; ".join(NOT_CARRIED))
+                   "cannot send them, an import cannot bring them back; docs/formats.md): " + "; ".join(
+                       f"{k} ({why})" for k, why in NOT_CARRIED.items()))
     doc = _load(payload, c)
     modules = split_modules(doc)
     if not modules:
@@ -865,6 +991,29 @@ def _stamp(value: Any) -> str:
     return str(value).replace("+00:00", "Z")
 
 
+_BP_EMAIL_RE = re.compile(r"^[\w.-]+@[\w.-]+\.[A-Za-z]{2,}$")  # the schemas' e-mail pattern (no '+')
+
+
+def _link(report: MappingReport, ours: str, value: Any) -> str | None:
+    """One of our links where the schema wants ``format: uri`` (RFC 3986); a link that is none is left out, named."""
+    if value and _is_uri(value):
+        return str(value)
+    if value:
+        report.unmap(ours, value, "not an RFC 3986 URI, which the Battery Pass 1.2 schema requires here")
+    return None
+
+
+def _postal(line: str, report: MappingReport, ours: str) -> dict[str, str]:
+    """A PostalAddressEntity from one of our one-line addresses; a line not of the form ``<street>, <postal code>
+    <town>, <CC>`` is written whole as streetAddress (postalCode and addressCountry left out, reported)."""
+    addr = split_address(line)
+    if addr is None:
+        report.unmap(ours, line, "not of the form '<street>, <postal code> <town>, <country code>': written whole as "
+                     "streetAddress, postalCode and addressCountry left out")
+        return {"streetAddress": line}
+    return addr
+
+
 def _export_general(parts: PassportParts, report: MappingReport) -> dict[str, Any]:
     m, b = parts.model, parts.battery
     g: dict[str, Any] = {}
@@ -880,14 +1029,7 @@ def _export_general(parts: PassportParts, report: MappingReport) -> dict[str, An
     mi: dict[str, Any] = {k: v for k, v in (("contactName", m.get("manufacturer_name")),
                                             ("identifier", m.get("manufacturer_id"))) if v}
     if m.get("manufacturer_address"):
-        addr = split_address(m["manufacturer_address"])
-        if addr is None:
-            mi["postalAddress"] = {"streetAddress": m["manufacturer_address"]}
-            report.unmap("model.manufacturer_address", m["manufacturer_address"],
-                         "not of the form '<street>, <postal code> <town>, <country code>': written whole as "
-                         "streetAddress, postalCode and addressCountry left out")
-        else:
-            mi["postalAddress"] = addr
+        mi["postalAddress"] = _postal(m["manufacturer_address"], report, "model.manufacturer_address")
     if mi:
         g["manufacturerInformation"] = mi
     if b.get("manufacture_date"):
@@ -898,19 +1040,22 @@ def _export_general(parts: PassportParts, report: MappingReport) -> dict[str, An
     elif status == "recycled":
         # never leave it out: an absent status reads as 'original', a recycled battery coming back active
         g["batteryStatus"] = _STATUS_OUT["waste"]
-        report.unmap("battery.status", status, "Battery Pass 1.2 has no 'recycled' status and no passport-level "
-                     "marker (the passport ceases): exported as 'Waste'; an importer reads waste, not recycled, and "
-                     "cannot tell the passport is archived")
+        _not_carried(report, "battery.status 'recycled'", status, "battery.status")
     elif status:
         report.unmap("battery.status", status, f"Battery Pass 1.2 has no {status!r} status")
     if m.get("mass_kg") is not None:
         g["batteryMass"] = m["mass_kg"]
     place = {k: v for k, v in (("streetAddress", b.get("manufacture_site")),
+                               ("postalCode", b.get("manufacture_postal_code")),
                                ("addressCountry", b.get("manufacture_country"))) if v}
     if place:
         g["manufacturingPlace"] = place
-    if b.get("economic_operator_id"):
-        g["operatorInformation"] = {"identifier": b["economic_operator_id"]}
+    oi: dict[str, Any] = {k: v for k, v in (("contactName", b.get("economic_operator_name")),
+                                            ("identifier", b.get("economic_operator_id"))) if v}
+    if b.get("economic_operator_address"):
+        oi["postalAddress"] = _postal(b["economic_operator_address"], report, "battery.economic_operator_address")
+    if oi:
+        g["operatorInformation"] = oi
     if b.get("putting_into_service_date"):
         g["puttingIntoService"] = f"{str(b['putting_into_service_date'])[:10]}T00:00:00Z"
     if m.get("warranty_years") is not None:
@@ -918,11 +1063,11 @@ def _export_general(parts: PassportParts, report: MappingReport) -> dict[str, An
         if month:
             g["warrentyPeriod"] = month
         else:
-            report.unmap("model.warranty_years", m["warranty_years"], "warrentyPeriod is typed xsd:gMonth (--01 … "
-                         f"--12 months) in the 1.2 schema: a {m['warranty_years']:g}-year warranty cannot be written")
+            _not_carried(report, "model.warranty_years", m["warranty_years"],
+                         detail=f"a {m['warranty_years']:g}-year warranty")
     for key in ("model_id", "model_name", "vehicle_category", "warranty_km"):
         if m.get(key) is not None:
-            report.unmap(f"model.{key}", m[key], "no place in Battery Pass 1.2 GeneralProductInformation")
+            _not_carried(report, f"model.{key}", m[key])
     return g
 
 
@@ -961,27 +1106,38 @@ def _export_circularity(m: Mapping[str, Any], report: MappingReport) -> dict[str
             report.unmap("model.dismantling_information.manual_url", url, "not a URI (documentURL is one)")
     for key in ("steps", "tools", "fastener_types"):
         if dis.get(key):
-            report.unmap(f"model.dismantling_information.{key}", dis[key],
-                         "Battery Pass 1.2 links dismantling documents only")
+            _not_carried(report, "model.dismantling_information steps/tools/fastener_types", dis[key],
+                         f"model.dismantling_information.{key}")
     # one source per run of consecutive parts from the same supplier: the parts come back in their order
-    runs: list[tuple[tuple[Any, Any], list[dict[str, str]]]] = []
+    runs: list[tuple[tuple[Any, ...], list[dict[str, str]]]] = []
     for s in m.get("spare_parts", []):
-        key = (s.get("supplier_name"), s.get("supplier_contact"))
+        key = tuple(s.get(k) for k in ("supplier_name", "supplier_contact", "supplier_address", "supplier_email",
+                                       "supplier_web_url"))
         if not runs or runs[-1][0] != key:
             runs.append((key, []))
         runs[-1][1].append({"partName": s["name"], "partNumber": s["part_number"]})
     sources = []
-    for (name, contact), comps in runs:
+    for (name, contact, address, email, web), comps in runs:
         src: dict[str, Any] = {}
         if name:
             src["nameOfSupplier"] = name
-        if contact and _EMAIL_RE.match(contact):
-            src["emailAddressOfSupplier"] = contact
-        elif contact and _is_uri(contact):
+        if address:
+            src["addressOfSupplier"] = _postal(address, report, f"model.spare_parts[supplier {name!r}].supplier_address")
+        if email and _BP_EMAIL_RE.match(email):
+            src["emailAddressOfSupplier"] = email
+        elif email:
+            report.unmap(f"model.spare_parts[supplier {name!r}].supplier_email", email, "outside the Battery Pass 1.2 "
+                         "schema's e-mail pattern (letters, digits, '_', '.', '-')")
+        web = _link(report, f"model.spare_parts[supplier {name!r}].supplier_web_url", web)
+        if web:
+            src["supplierWebAddress"] = web
+        if contact and _BP_EMAIL_RE.match(contact) and "emailAddressOfSupplier" not in src:
+            src["emailAddressOfSupplier"] = contact  # an older passport's one contact, where it is an e-mail
+        elif contact and _is_uri(contact) and "supplierWebAddress" not in src:
             src["supplierWebAddress"] = contact
         elif contact:
-            report.unmap(f"model.spare_parts[supplier {name!r}].supplier_contact", contact,
-                         "neither an e-mail nor a web address: no place in sparePartSources")
+            _not_carried(report, "model.spare_parts[].supplier_contact", contact,
+                         f"model.spare_parts[supplier {name!r}].supplier_contact")
         src["components"] = comps
         sources.append(src)
     if sources:
@@ -989,35 +1145,44 @@ def _export_circularity(m: Mapping[str, Any], report: MappingReport) -> dict[str
     rc = m.get("recycled_content") or {}
     recycled = []
     for name, metal in METALS.items():
-        if rc.get(f"{metal}_pct") is not None:
-            # one figure (pre- plus post-consumer, Art. 8): written whole as postConsumerShare; preConsumerShare is
-            # left out (a 0 would claim a split batteryloop does not know)
+        if rc.get(f"{metal}_pct") is None:
+            continue
+        pre, post = rc.get(f"{metal}_pre_consumer_pct"), rc.get(f"{metal}_post_consumer_pct")
+        if pre is not None and post is not None:
+            recycled.append({"recycledMaterial": name, "preConsumerShare": pre, "postConsumerShare": post})
+        else:
+            # the split is not known: the whole share as postConsumerShare, preConsumerShare left out (a 0 would
+            # claim a split batteryloop does not know)
             recycled.append({"recycledMaterial": name, "postConsumerShare": rc[f"{metal}_pct"]})
+            report.unmap(f"model.recycled_content.{metal}_pct", rc[f"{metal}_pct"], "no pre-/post-consumer split "
+                         "recorded: the whole share is written as postConsumerShare, preConsumerShare left out")
     if recycled:
         out["recycledContent"] = recycled
-        report.unmap("model.recycled_content", {k: v for k, v in rc.items() if k.endswith("_pct")},
-                     "batteryloop holds pre- plus post-consumer share as one figure: written as postConsumerShare, "
-                     "preConsumerShare left out")
     if rc.get("allocation_rule"):
-        report.unmap("model.recycled_content.allocation_rule", rc["allocation_rule"], "no place in Battery Pass 1.2")
+        _not_carried(report, "model.recycled_content.allocation_rule", rc["allocation_rule"])
     sm: dict[str, Any] = {}
+    if _link(report, "model.safety_instructions_url", m.get("safety_instructions_url")):
+        sm["safetyInstructions"] = m["safety_instructions_url"]
     for i, text in enumerate(m.get("safety_measures", [])):
         if "safetyInstructions" not in sm and _is_uri(text):
-            sm["safetyInstructions"] = text
+            sm["safetyInstructions"] = text  # an older passport's link among the texts
         else:
-            report.unmap(f"model.safety_measures[{i}]", text, "Battery Pass 1.2 holds one link to the safety "
-                         "instructions (safetyInstructions, a URI): " +
-                         ("a second one has no place" if _is_uri(text) else "a text has no place"))
+            _not_carried(report, "model.safety_measures", text, f"model.safety_measures[{i}]")
     if m.get("extinguishing_agent"):
         sm["extinguishingAgent"] = list(m["extinguishing_agent"])
     if sm:
         out["safetyMeasures"] = sm
+    eol = {k: m[ours] for k, ours in (("wastePrevention", "waste_prevention_url"),
+                                      ("separateCollection", "separate_collection_url"),
+                                      ("informationOnCollection", "collection_information_url"))
+           if _link(report, f"model.{ours}", m.get(ours))}
     if m.get("collection_information"):
-        if _is_uri(m["collection_information"]):
-            out["endOfLifeInformation"] = {"informationOnCollection": m["collection_information"]}
+        if "informationOnCollection" not in eol and _is_uri(m["collection_information"]):
+            eol["informationOnCollection"] = m["collection_information"]
         else:
-            report.unmap("model.collection_information", m["collection_information"],
-                         "informationOnCollection is a link (URI) in Battery Pass 1.2: the text has no place")
+            _not_carried(report, "model.collection_information", m["collection_information"])
+    if eol:
+        out["endOfLifeInformation"] = eol
     if m.get("renewable_content_pct") is not None:
         out["renewableContent"] = m["renewable_content_pct"]
     return out
@@ -1046,17 +1211,17 @@ def _export_materials(m: Mapping[str, Any], report: MappingReport) -> dict[str, 
             if ms.get("mass_kg") is not None:
                 e["batteryMaterialMass"] = r9(float(ms["mass_kg"]) * 1000.0)  # grams
             if ms.get("mass_fraction_pct") is not None:
-                report.unmap(f"model.detailed_composition.{loc}[{j}].mass_fraction_pct", ms["mass_fraction_pct"],
-                             "Battery Pass 1.2 records a material's mass (g), not its mass fraction")
+                _not_carried(report, "model.detailed_composition[].mass_fraction_pct", ms["mass_fraction_pct"],
+                             f"model.detailed_composition.{loc}[{j}].mass_fraction_pct")
             materials.append(e)
     if materials:
         out["batteryMaterials"] = materials
     missing = sorted(crm - flagged)
     if missing:
-        report.unmap("model.critical_raw_materials", missing, "Battery Pass 1.2 flags critical raw materials on the "
-                     "listed materials only (isCriticalRawMaterial); these are no material of the composition")
+        _not_carried(report, "model.critical_raw_materials (not a listed material)", missing,
+                     "model.critical_raw_materials")
     hazardous = []
-    for h in m.get("hazardous_substances", []):
+    for i, h in enumerate(m.get("hazardous_substances", [])):
         e = {"hazardousSubstanceName": h["name"]}
         if h.get("cas_number"):
             e["hazardousSubstanceIdentifier"] = h["cas_number"]
@@ -1069,14 +1234,21 @@ def _export_materials(m: Mapping[str, Any], report: MappingReport) -> dict[str, 
             cls = clp_class(hc)
             if cls:
                 e["hazardousSubstanceClass"] = cls
+            else:
+                _not_carried(report, "model.hazardous_substances[].hazard_class", hc,
+                             f"model.hazardous_substances[{i}].hazard_class")
             e["hazardousSubstanceImpact"] = [hc]  # the CLP classification as written (class, category, H-phrases)
         hazardous.append(e)
     if hazardous:
         out["hazardousSubstances"] = hazardous
     if m.get("material_composition"):
-        report.unmap("model.material_composition", m["material_composition"],
-                     "the public material names have no place in Battery Pass 1.2 (batteryMaterials are per material)")
+        _not_carried(report, "model.material_composition", m["material_composition"])
     return out
+
+
+_SUBJECT_OUT = {"separate_collection": "SeparateCollection", "hazardous_substance": "HazardousMaterial",
+                "carbon_footprint": "CarbonFootPrint", "extinguishing_agent": "ExtinguishingAgent"}
+_SUBJECT_IN = {v: k for k, v in _SUBJECT_OUT.items()}
 
 
 def _export_labels(m: Mapping[str, Any], report: MappingReport) -> dict[str, Any]:
@@ -1090,21 +1262,36 @@ def _export_labels(m: Mapping[str, Any], report: MappingReport) -> dict[str, Any
     if reports:
         out["resultOfTestReport"] = reports[0]["url"]
     if m.get("test_reports"):
-        report.unmap("model.test_reports", m["test_reports"], "Battery Pass 1.2 links one test-report document: the "
-                     "first report's URL is written; titles, standards, issuers and dates have no place")
+        _not_carried(report, "model.test_reports beyond the first URL", m["test_reports"], "model.test_reports",
+                     "the first report's URL is written")
+    symbols = {s["label"]: s for s in m.get("label_symbols", [])}
     labels = []
     for i, text in enumerate(m.get("labels", [])):
+        sym = symbols.get(text)
         lab: dict[str, Any] = {"labelingMeaning": {"en": text}}
-        subject = _subject(text)
+        if sym is not None and sym.get("subject") and sym["subject"] not in _SUBJECT_OUT:
+            _not_carried(report, "model.labels (other subjects)", text, f"model.labels[{i}]",
+                         f"its subject is {sym['subject']}")
+            continue
+        subject = _SUBJECT_OUT.get(sym.get("subject") or "") if sym else None
+        subject = subject or _subject(text)
         if subject:
             lab["labelingSubject"] = subject
         else:
             report.unmap(f"model.labels[{i}]", text, f"matches none of the label subjects {', '.join(LABEL_SUBJECTS)}: "
                          "written as meaning only, labelingSubject left out")
+        if sym is not None and _link(report, f"model.label_symbols[{text!r}].symbol_url", sym["symbol_url"]):
+            lab["labelingSymbol"] = sym["symbol_url"]
         labels.append(lab)
     if labels:
         out["labels"] = labels
     return out
+
+
+def _percent_of(power_w: float, rated_w: float) -> float:
+    """A power as the percent of the rated maximum power the 1.2 model's ``powerCapabilityAt`` declares as its unit
+    (unrounded: the watts come back exactly)."""
+    return power_w / rated_w * 100.0
 
 
 def _export_performance(parts: PassportParts, report: MappingReport) -> dict[str, Any]:
@@ -1114,56 +1301,96 @@ def _export_performance(parts: PassportParts, report: MappingReport) -> dict[str
         v = m.get(ours.removeprefix("model."))
         if v is not None:
             t[prop] = r9(float(v) / scale)
+    rated_w = m.get("max_permitted_power_w")
+    if m.get("original_power_capability_at_soc"):
+        if rated_w:
+            t["originalPowerCapability"] = [{"atSoC": p["state_of_charge_pct"],
+                                             "powerCapabilityAt": _percent_of(p["power_w"], rated_w)}
+                                            for p in m["original_power_capability_at_soc"]]
+        else:
+            report.unmap("model.original_power_capability_at_soc", m["original_power_capability_at_soc"],
+                         "powerCapabilityAt is a percent of ratedMaximumPower: without model.max_permitted_power_w "
+                         "it cannot be written")
+    if m.get("power_energy_ratio_per_h") is not None:
+        t["powerCapabilityRatio"] = r9(float(m["power_energy_ratio_per_h"]) * 100.0)  # W/Wh in percent
     if m.get("expected_lifetime_cycles") is not None:
         t["expectedNumberOfCycles"] = m["expected_lifetime_cycles"]
+    if m.get("expected_lifetime_years") is not None:
+        t["expectedLifetime"] = m["expected_lifetime_years"]
+    if m.get("initial_self_discharge_pct_per_month") is not None:
+        t["initialSelfDischarge"] = m["initial_self_discharge_pct_per_month"]
+    if _link(report, "model.cycle_life_test_url", m.get("cycle_life_test_url")):
+        t["lifetimeReferenceTest"] = m["cycle_life_test_url"]
     if m.get("cycle_life_test_reference"):
-        if _is_uri(m["cycle_life_test_reference"]):
+        if "lifetimeReferenceTest" not in t and _is_uri(m["cycle_life_test_reference"]):
             t["lifetimeReferenceTest"] = m["cycle_life_test_reference"]
         else:
-            report.unmap("model.cycle_life_test_reference", m["cycle_life_test_reference"],
-                         "lifetimeReferenceTest is a link (URI) in Battery Pass 1.2: the text has no place")
+            _not_carried(report, "model.cycle_life_test_reference", m["cycle_life_test_reference"])
     res = [{"ohmicResistance": r9(float(m[f"internal_resistance_{comp}_mohm"]) / 1000.0), "batteryComponent": comp}
            for comp in ("pack", "cell") if m.get(f"internal_resistance_{comp}_mohm") is not None]
     if res:
         t["initialInternalResistance"] = res
-    for key, why in (("original_power_capability_w", "the 1.2 model gives power capability at a SoC in percent"),
-                     ("idle_temperature_lower_c", "the 1.2 model holds one idle temperature, not a range"),
-                     ("idle_temperature_upper_c", "the 1.2 model holds one idle temperature, not a range")):
-        if m.get(key) is not None:
-            report.unmap(f"model.{key}", m[key], why)
+    if m.get("original_power_capability_w") is not None:
+        _not_carried(report, "model.original_power_capability_w", m["original_power_capability_w"])
+    idle = {k: m[k] for k in ("idle_temperature_lower_c", "idle_temperature_upper_c") if m.get(k) is not None}
+    if idle:
+        _not_carried(report, "model.idle_temperature_lower_c/upper_c", idle)
     out: dict[str, Any] = {"batteryTechicalProperties": t} if t else {}
     soh, use = b.get("state_of_health") or {}, b.get("usage") or {}
     cond: dict[str, Any] = {}
     stamp = _stamp(soh["measured_at"]) if soh.get("measured_at") else None
+    timed: dict[str, Any] = {}  # our timed values left out for want of a measurement time
+
+    def at(key: str, entity: dict[str, Any], value: Any, ours: str) -> None:
+        if stamp is None:  # lastUpdate is required and no measurement time is known: never the export time
+            timed[ours] = value
+        else:
+            cond[key] = {**entity, "lastUpdate": stamp}
+
     for prop, key, ours, how in _DYNAMIC:
         part, _, name = ours.removeprefix("battery.").partition(".")
         v = (soh if part == "state_of_health" else use).get(name)
-        if v is None:
-            continue
-        if stamp is None:  # lastUpdate is required and no measurement time is known: never the export time
-            report.unmap(ours, v, "no measurement time (state_of_health.measured_at) for its required lastUpdate")
-            continue
-        cond[prop] = {key: r9(100.0 - v) if how == "100-" else v, "lastUpdate": stamp}
+        if v is not None:
+            at(prop, {key: r9(100.0 - v) if how == "100-" else v}, v, ours)
+    if soh.get("remaining_capacity_ah") is not None:  # the 1.2 model declares kWh: Ah × nominal voltage
+        at("remainingCapacity", {"remainingCapacityValue": soh["remaining_capacity_ah"] * m["nominal_voltage_v"] / 1000.0},
+           soh["remaining_capacity_ah"], "battery.state_of_health.remaining_capacity_ah")
+    if soh.get("remaining_power_capability_at_soc"):
+        if rated_w and stamp:
+            cond["remainingPowerCapability"] = [
+                {"remainingPowerCapabilityValue": {"atSoC": p["state_of_charge_pct"],
+                                                   "powerCapabilityAt": _percent_of(p["power_w"], rated_w),
+                                                   "rPCLastUpdated": stamp},
+                 "lastUpdate": stamp} for p in soh["remaining_power_capability_at_soc"]]
+        elif stamp is None:
+            timed["battery.state_of_health.remaining_power_capability_at_soc"] = soh["remaining_power_capability_at_soc"]
+        else:
+            report.unmap("battery.state_of_health.remaining_power_capability_at_soc",
+                         soh["remaining_power_capability_at_soc"], "powerCapabilityAt is a percent of ratedMaximumPower:"
+                         " without model.max_permitted_power_w it cannot be written")
     if use.get("energy_throughput_kwh") is not None:
         cond["energyThroughput"] = use["energy_throughput_kwh"]
     if m.get("round_trip_efficiency_at_50pct_cycle_life_pct") is not None:
         cond["roundTripEfficiencyat50PerCentCycleLife"] = m["round_trip_efficiency_at_50pct_cycle_life_pct"]
     if soh.get("remaining_power_capability_pct") is not None:
         cond["powerFade"] = r9(100.0 - soh["remaining_power_capability_pct"])
-    if soh.get("ohmic_resistance_increase_pct") is not None and stamp:
-        cond["internalResistanceIncrease"] = [{"internalResistanceIncreaseValue": soh["ohmic_resistance_increase_pct"],
-                                               "batteryComponent": "pack", "lastUpdate": stamp}]
-    elif soh.get("ohmic_resistance_increase_pct") is not None:
-        report.unmap("battery.state_of_health.ohmic_resistance_increase_pct", soh["ohmic_resistance_increase_pct"],
-                     "no measurement time (state_of_health.measured_at) for its required lastUpdate")
-    temp = {k: r9(float(use[ours]) * 60.0) for k, ours in (("timeExtremeHighTemp", "time_above_extreme_temperature_h"),
-                                                            ("timeExtremeLowTemp", "time_below_extreme_temperature_h"))
-            if use.get(ours) is not None}
-    if temp and stamp:
-        cond["temperatureInformation"] = {**temp, "lastUpdate": stamp}
-    elif temp:
-        report.unmap("battery.usage.time_above/below_extreme_temperature_h", temp,
-                     "no measurement time (state_of_health.measured_at) for its required lastUpdate")
+    rte0, rte = m.get("initial_round_trip_efficiency_pct"), soh.get("remaining_round_trip_efficiency_pct")
+    if rte0 and rte is not None:  # DIN DKE SPEC 99100 6.7.4.5: (1 - RTE(x) / RTE_BOL) × 100 %
+        cond["roundTripEfficiencyFade"] = r9((1.0 - rte / rte0) * 100.0)
+    sd0, sd = m.get("initial_self_discharge_pct_per_month"), soh.get("self_discharge_pct_per_month")
+    if sd0 and sd is not None:  # 6.7.4.8: the change from the initial to the current rate, in percent
+        cond["evolutionOfSelfDischarge"] = {"evolutionOfSelfDischargeEntityValue": r9((sd - sd0) / sd0 * 100.0)}
+    if soh.get("ohmic_resistance_increase_pct") is not None:
+        if stamp:
+            cond["internalResistanceIncrease"] = [{"internalResistanceIncreaseValue": soh["ohmic_resistance_increase_pct"],
+                                                   "batteryComponent": "pack", "lastUpdate": stamp}]
+        else:
+            timed["battery.state_of_health.ohmic_resistance_increase_pct"] = soh["ohmic_resistance_increase_pct"]
+    temp = {k: r9(float(use[ours]) * 60.0) for k, ours in _TEMPERATURE if use.get(ours) is not None}  # h → min
+    if temp:
+        at("temperatureInformation", temp, temp, "battery.usage.time_above/below_extreme_temperature(_charging)_h")
+    for ours, v in timed.items():
+        _not_carried(report, "timed condition values without state_of_health.measured_at", v, ours)
     if "negative_events" in use:
         events = []
         for i, e in enumerate(use["negative_events"]):
@@ -1172,12 +1399,11 @@ def _export_performance(parts: PassportParts, report: MappingReport) -> dict[str
                              "Pass 1.2: the description is written")
             events.append({"negativeEvent": e.get("description") or e["kind"], "lastUpdate": _stamp(e["occurred_at"])})
         cond["negativeEvents"] = events  # [] is the record of no negative event
-    if soh.get("remaining_capacity_ah") is not None:
-        report.unmap("battery.state_of_health.remaining_capacity_ah", soh["remaining_capacity_ah"],
-                     "the 1.2 model declares kWh for a capacity (ambiguous): not written")
-    for key in ("deep_discharge_events", "min_operating_temperature_c", "max_operating_temperature_c"):
-        if use.get(key) is not None:
-            report.unmap(f"battery.usage.{key}", use[key], "no place in Battery Pass 1.2 batteryCondition")
+    if use.get("deep_discharge_events") is not None:
+        _not_carried(report, "battery.usage.deep_discharge_events", use["deep_discharge_events"])
+    temps = {k: use[k] for k in ("min_operating_temperature_c", "max_operating_temperature_c") if use.get(k) is not None}
+    if temps:
+        _not_carried(report, "battery.usage.min/max_operating_temperature_c", temps)
     if cond:
         out["batteryCondition"] = cond
     return out
@@ -1188,109 +1414,106 @@ CONTAINER = {"generalProductInformation": "general_product_information", "carbon
              "performance": "performance_and_durability", "circularity": "circularity",
              "materialComposition": "material_composition", "supplyChainDueDiligence": "supply_chain_due_diligence",
              "labels": "labels_and_certification"}
-#: a required property the export leaves out → (our field it would come from, why it is not written)
+_ADDRESS_GAP = "the address line is not of the form '<street>, <postal code> <town>, <country code>'"
+#: a required property the export leaves out → (our field it would come from, why it is not written); a reason that
+#: is a value Battery Pass cannot carry is :data:`NOT_CARRIED`'s, word for word
 _GAPS: dict[str, tuple[str | None, str]] = {
     "productIdentifier": ("battery.passport_id", ""),
     "batteryPassportIdentifier": ("battery.passport_id", ""),
     "batteryCategory": ("model.category", ""),
     "manufacturerInformation": ("model.manufacturer_name", ""),
     "manufacturerInformation.postalAddress": ("model.manufacturer_address", ""),
-    "manufacturerInformation.postalAddress.postalCode": (None, "the address line has no postal code batteryloop can "
-                                                         "split out"),
-    "manufacturerInformation.postalAddress.addressCountry": (None, "the address line ends in no country code"),
+    "manufacturerInformation.postalAddress.postalCode": ("model.manufacturer_address", _ADDRESS_GAP),
+    "manufacturerInformation.postalAddress.addressCountry": ("model.manufacturer_address", _ADDRESS_GAP),
     "manufacturingDate": ("battery.manufacture_date", ""),
     "batteryStatus": ("battery.status", ""),
     "batteryMass": ("model.mass_kg", ""),
     "manufacturingPlace": ("battery.manufacture_site", ""),
-    "manufacturingPlace.postalCode": (None, "batteryloop holds the site's name and country, not its postal code"),
+    "manufacturingPlace.postalCode": ("battery.manufacture_postal_code", ""),
     "manufacturingPlace.streetAddress": ("battery.manufacture_site", ""),
     "manufacturingPlace.addressCountry": ("battery.manufacture_country", ""),
     "operatorInformation": ("battery.economic_operator_id", ""),
-    "operatorInformation.contactName": (None, "batteryloop holds the economic operator's identifier only"),
-    "operatorInformation.postalAddress": (None, "batteryloop holds the economic operator's identifier only"),
+    "operatorInformation.contactName": ("battery.economic_operator_name", ""),
+    "operatorInformation.postalAddress": ("battery.economic_operator_address", ""),
+    "operatorInformation.postalAddress.postalCode": ("battery.economic_operator_address", _ADDRESS_GAP),
+    "operatorInformation.postalAddress.addressCountry": ("battery.economic_operator_address", _ADDRESS_GAP),
     "puttingIntoService": ("battery.putting_into_service_date", "not yet put into service"),
-    "warrentyPeriod": ("model.warranty_years", "the schema's xsd:gMonth carries 1 to 12 months only"),
+    "warrentyPeriod": ("model.warranty_years", NOT_CARRIED["model.warranty_years"]),
     "carbonFootprintStudy": ("model.carbon_footprint", ""),
     "carbonFootprintPerformanceClass": ("model.carbon_footprint", ""),
     "carbonFootprintPerLifecycleStage": ("model.carbon_footprint", ""),
     "batteryTechicalProperties": ("model.rated_capacity_ah", ""),
-    "batteryTechicalProperties.lifetimeReferenceTest": ("model.cycle_life_test_reference", "a link (URI) is "
-                                                        "required; batteryloop holds the test's name"),
+    "batteryTechicalProperties.lifetimeReferenceTest": ("model.cycle_life_test_url", ""),
+    "batteryTechicalProperties.expectedNumberOfCycles": ("model.expected_lifetime_cycles", ""),
+    "batteryTechicalProperties.initialInternalResistance": ("model.internal_resistance_pack_mohm", ""),
+    "batteryTechicalProperties.expectedLifetime": ("model.expected_lifetime_years", ""),
+    "batteryTechicalProperties.initialSelfDischarge": ("model.initial_self_discharge_pct_per_month", ""),
+    "batteryTechicalProperties.originalPowerCapability": ("model.original_power_capability_at_soc",
+                                                          "empty, or no model.max_permitted_power_w to give it in "
+                                                          "percent of"),
+    "batteryTechicalProperties.powerCapabilityRatio": ("model.power_energy_ratio_per_h", ""),
+    "batteryTechicalProperties.temperatureRangeIdleState": ("model.idle_temperature_lower_c",
+                                                            NOT_CARRIED["model.idle_temperature_lower_c/upper_c"]),
     "batteryCondition": ("battery.state_of_health", ""),
+    "batteryCondition.energyThroughput": ("battery.usage.energy_throughput_kwh", ""),
+    "batteryCondition.powerFade": ("battery.state_of_health.remaining_power_capability_pct", ""),
+    "batteryCondition.negativeEvents": ("battery.usage.negative_events", ""),
+    "batteryCondition.roundTripEfficiencyat50PerCentCycleLife": ("model.round_trip_efficiency_at_50pct_cycle_life_pct",
+                                                                 ""),
+    "batteryCondition.roundTripEfficiencyFade": ("battery.state_of_health.remaining_round_trip_efficiency_pct",
+                                                 "it and model.initial_round_trip_efficiency_pct give the fade"),
+    "batteryCondition.evolutionOfSelfDischarge": ("battery.state_of_health.self_discharge_pct_per_month",
+                                                  "it and model.initial_self_discharge_pct_per_month give the "
+                                                  "evolution"),
     "dismantlingAndRemovalInformation": ("model.dismantling_information", ""),
     "dismantlingAndRemovalInformation.mimeType": (None, "the manual's media type is not recorded and its URL has "
                                                   "no known file extension"),
     "sparePartSources": ("model.spare_parts", ""),
-    "sparePartSources.addressOfSupplier": (None, "batteryloop holds a supplier's name and one contact"),
-    "sparePartSources.emailAddressOfSupplier": (None, "batteryloop holds one contact per supplier"),
-    "sparePartSources.supplierWebAddress": (None, "batteryloop holds one contact per supplier"),
+    "sparePartSources.addressOfSupplier": ("model.spare_parts", "no supplier_address"),
+    "sparePartSources.emailAddressOfSupplier": ("model.spare_parts", "no supplier_email"),
+    "sparePartSources.supplierWebAddress": ("model.spare_parts", "no supplier_web_url"),
     "recycledContent": ("model.recycled_content", ""),
-    "recycledContent.preConsumerShare": (None, "batteryloop holds pre- plus post-consumer share as one figure "
-                                         "(written as postConsumerShare)"),
-    "safetyMeasures": ("model.safety_measures", ""),
-    "safetyMeasures.safetyInstructions": ("model.safety_measures", "a link (URI) is required; batteryloop holds "
-                                          "texts"),
+    "recycledContent.preConsumerShare": ("model.recycled_content", "no <metal>_pre_consumer_pct / "
+                                         "<metal>_post_consumer_pct split (the whole share is written as "
+                                         "postConsumerShare)"),
+    "safetyMeasures": ("model.safety_instructions_url", ""),
+    "safetyMeasures.safetyInstructions": ("model.safety_instructions_url", ""),
     "safetyMeasures.extinguishingAgent": ("model.extinguishing_agent", ""),
-    "endOfLifeInformation": ("model.collection_information", "links (URIs) are required; batteryloop holds a text"),
+    "endOfLifeInformation": ("model.collection_information_url", ""),
+    "endOfLifeInformation.wastePrevention": ("model.waste_prevention_url", ""),
+    "endOfLifeInformation.separateCollection": ("model.separate_collection_url", ""),
+    "endOfLifeInformation.informationOnCollection": ("model.collection_information_url", ""),
     "renewableContent": ("model.renewable_content_pct", ""),
     "batteryChemistry": ("model.chemistry", ""),
     "batteryMaterials": ("model.detailed_composition", ""),
-    "batteryMaterials.batteryMaterialMass": (None, "batteryloop holds mass fractions, not masses in grams"),
-    "batteryMaterials.batteryMaterialIdentifier": (None, "no CAS number recorded for this material"),
+    "batteryMaterials.batteryMaterialMass": ("model.detailed_composition", "no mass_kg for this material"),
+    "batteryMaterials.batteryMaterialIdentifier": ("model.detailed_composition", "no CAS number for this material"),
     "hazardousSubstances": ("model.hazardous_substances", ""),
-    "hazardousSubstances.hazardousSubstanceClass": (None, "the CLP classification is none of AcuteToxicity, "
-                                                    "SkinCorrosionOrIrritation, EyeDamageOrIrritation (it is written "
-                                                    "as hazardousSubstanceImpact)"),
-    "hazardousSubstances.hazardousSubstanceConcentration": (None, "no concentration recorded"),
-    "hazardousSubstances.hazardousSubstanceIdentifier": (None, "no CAS number recorded"),
-    "hazardousSubstances.hazardousSubstanceImpact": (None, "no classification recorded"),
-    "hazardousSubstances.hazardousSubstanceLocation": (None, "no location recorded"),
+    "hazardousSubstances.hazardousSubstanceClass": ("model.hazardous_substances",
+                                                    NOT_CARRIED["model.hazardous_substances[].hazard_class"]),
+    "hazardousSubstances.hazardousSubstanceConcentration": ("model.hazardous_substances", "no concentration_pct"),
+    "hazardousSubstances.hazardousSubstanceIdentifier": ("model.hazardous_substances", "no cas_number"),
+    "hazardousSubstances.hazardousSubstanceImpact": ("model.hazardous_substances", "no hazard_class"),
+    "hazardousSubstances.hazardousSubstanceLocation": ("model.hazardous_substances", "no location"),
     "supplyChainDueDiligenceReport": ("model.due_diligence_report_url", ""),
     "declarationOfConformity": ("model.declaration_of_conformity_url", ""),
     "resultOfTestReport": ("model.test_reports", ""),
     "labels": ("model.labels", ""),
-    "labels.labelingSymbol": (None, "batteryloop keeps no label images"),
-    "labels.labelingSubject": (None, "the label's text matches none of the four subjects"),
+    "labels.labelingSymbol": ("model.label_symbols", "no symbol for this label"),
+    "labels.labelingSubject": ("model.label_symbols", "no subject for this label, and its text matches none"),
 }
-
-
 _TIMED = "; or no measurement time (state_of_health.measured_at) for its required lastUpdate"
 for _prop, _vkey, _ours, _how in _DYNAMIC:
     _GAPS[f"batteryCondition.{_prop}"] = (_ours, f"{_ours} is empty{_TIMED}")
-_GAPS.update({
-    "batteryCondition.energyThroughput": ("battery.usage.energy_throughput_kwh", ""),
-    "batteryCondition.powerFade": ("battery.state_of_health.remaining_power_capability_pct", ""),
-    "batteryCondition.internalResistanceIncrease": ("battery.state_of_health.ohmic_resistance_increase_pct",
-                                                    f"battery.state_of_health.ohmic_resistance_increase_pct is empty{_TIMED}"),
-    "batteryCondition.temperatureInformation": ("battery.usage.time_above_extreme_temperature_h",
-                                                f"battery.usage.time_above_extreme_temperature_h is empty{_TIMED}"),
-    "batteryCondition.temperatureInformation.timeExtremeHighTempCharging": (None, "batteryloop does not count "
-                                                                             "charging-time extremes apart"),
-    "batteryCondition.temperatureInformation.timeExtremeLowTempCharging": (None, "batteryloop does not count "
-                                                                            "charging-time extremes apart"),
-    "batteryCondition.negativeEvents": ("battery.usage.negative_events", ""),
-    "batteryCondition.remainingCapacity": (None, "the schema declares kWh for a capacity (ambiguous); batteryloop "
-                                           "holds Ah"),
-    "batteryCondition.remainingPowerCapability": (None, "power capability at a SoC: batteryloop holds the "
-                                                  "remaining share (written as powerFade)"),
-    "batteryCondition.roundTripEfficiencyFade": (None, "batteryloop holds the remaining efficiency, not its fade"),
-    "batteryCondition.evolutionOfSelfDischarge": (None, "batteryloop holds the current rate only"),
-    "batteryCondition.roundTripEfficiencyat50PerCentCycleLife": ("model.round_trip_efficiency_at_50pct_cycle_life_pct",
-                                                                 ""),
-    "batteryTechicalProperties.expectedLifetime": (None, "batteryloop holds the expected lifetime in cycles, not "
-                                                   "years"),
-    "batteryTechicalProperties.initialSelfDischarge": (None, "batteryloop holds the current self-discharge rate only"),
-    "batteryTechicalProperties.originalPowerCapability": (None, "batteryloop holds one power capability in W; the "
-                                                          "schema wants it at a state of charge"),
-    "batteryTechicalProperties.powerCapabilityRatio": (None, "batteryloop does not hold it"),
-    "batteryTechicalProperties.temperatureRangeIdleState": (None, "one value in the schema; batteryloop holds a "
-                                                            "lower and an upper bound"),
-    "batteryTechicalProperties.cRate": (None, "batteryloop holds the cycle-life test's C-rate only"),
-})
+for _cond, _ours in (("internalResistanceIncrease", "battery.state_of_health.ohmic_resistance_increase_pct"),
+                    ("remainingCapacity", "battery.state_of_health.remaining_capacity_ah"),
+                    ("remainingPowerCapability", "battery.state_of_health.remaining_power_capability_at_soc"),
+                    ("temperatureInformation", "battery.usage.time_above_extreme_temperature_h")):
+    _GAPS[f"batteryCondition.{_cond}"] = (_ours, f"{_ours} is empty{_TIMED}")
+for _prop, _ours in _TEMPERATURE:
+    _GAPS[f"batteryCondition.temperatureInformation.{_prop}"] = (f"battery.usage.{_ours}", "")
 for _prop, _ours, _scale in _RATED:
     _GAPS[f"batteryTechicalProperties.{_prop}"] = (_ours, "")
-_GAPS["batteryTechicalProperties.expectedNumberOfCycles"] = ("model.expected_lifetime_cycles", "")
-_GAPS["batteryTechicalProperties.initialInternalResistance"] = ("model.internal_resistance_pack_mohm", "")
 
 
 def _gap_reason(parts: PassportParts, module_field: str) -> str:
@@ -1344,7 +1567,9 @@ def export(parts: PassportParts, *, validate: bool = True, **_: Any) -> ExportRe
         out["labels"] = labels
     for key in ("serial_number", "model_id", "mass_kg", "owner_id", "predecessor_ids", "successor_id"):
         if b.get(key) not in (None, []):
-            report.unmap(f"battery.{key}", b[key], "no place in Battery Pass 1.2 GeneralProductInformation")
+            _not_carried(report, "model.model_id" if key == "model_id" else f"battery.{key}", b[key], f"battery.{key}")
+    if parts.archived:
+        _not_carried(report, "the archive state", True, "archived")
     for key, module in CONTAINER.items():
         if key not in out:
             report.placeholder(key, f"module left out: {_gap_reason(parts, key)}")

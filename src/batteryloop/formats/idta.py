@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import InvalidData
+from ..passport.identifiers import AAS_SUBMODEL_ASPECTS
 from ..passport.tiers import Tier
 from . import schemas
 from ._convert import Collector, Placeholders, path_get, r9
@@ -58,25 +59,24 @@ NOT_CARRIED: dict[str, str] = {
     "battery.predecessor_ids": "no predecessor passports in IDTA 02035",
     "battery.successor_id": "no successor passport in IDTA 02035",
     "battery.usage": "no deep-discharge count or operating temperature range in IDTA's product condition",
-    "battery.state_of_health": "IDTA's product condition has no measurement time without a value",
+    "battery.state_of_health": "IDTA's product condition has no measurement time without a value, and one "
+                               "RemainingPowerCapability point where batteryloop holds one per state of charge",
     "battery.recycled_content": "the battery's own recycled content travels as the model's",
+    # the Annex XIII values issue 16 added, where IDTA 02035 has no place of its own for them
+    "model.original_power_capability_at_soc": "IDTA's OriginalPowerCapability is written from "
+                                              "original_power_capability_w (one entry, no state of charge)",
+    "model.power_energy_ratio_per_h": "IDTA's RatioNominalBatteryPowerAndBatteryEnergy is written from the original "
+                                      "power capability and the energy",
+    "model.cycle_life_test_url": "IDTA's CycleLifeReferenceTest holds the test's name (cycle_life_test_reference)",
+    "model.safety_instructions_url": "IDTA's SafetyInstructions hold the safety measures' texts",
+    "model.collection_information_url": "IDTA's InformationOnCollection holds the collection information's text",
+    "model.label_symbols": "no label symbols in IDTA 02035's parts",
+    "battery.economic_operator_name": "no economic operator in IDTA's parts (the nameplate's is the manufacturer)",
+    "battery.economic_operator_address": "no economic operator in IDTA's parts (the nameplate's is the manufacturer)",
+    "battery.manufacture_postal_code": "no postal code of the manufacturing site in IDTA",
 }
-PARTS: dict[str, tuple[str, str]] = {  # part → (schema key, SAMM aspect URN)
-    "dpp_metadata": ("idta.dpp_metadata", "urn:samm:io.admin-shell.idta.dpp.dpp_metadata:1.0.0#DppMetadata"),
-    "digital_nameplate": ("idta.digital_nameplate",
-                          "urn:samm:io.admin-shell.idta.batterypass.digital_nameplate:1.0.0#NameplateBattery"),
-    "handover_documentation": ("idta.handover_documentation",
-                               "urn:samm:io.admin-shell.idta.batterypass.handover_documentation:1.0.0#HandoverDocumentationBattery"),
-    "carbon_footprint": ("idta.carbon_footprint",
-                         "urn:samm:io.admin-shell.idta.batterypass.carbon_footprint:1.0.0#CarbonFootprintBattery"),
-    "technical_data": ("idta.technical_data",
-                       "urn:samm:io.admin-shell.idta.batterypass.technical_data:1.0.1#TechnicalDataBattery"),
-    "product_condition": ("idta.product_condition",
-                          "urn:samm:io.admin-shell.idta.batterypass.product_condition:1.0.1#ProductConditionBattery"),
-    "material_composition": ("idta.material_composition",
-                             "urn:samm:io.admin-shell.idta.batterypass.material_composition:1.0.1#MaterialCompositionBattery"),
-    "circularity": ("idta.circularity", "urn:samm:io.admin-shell.idta.batterypass.circularity:1.0.0#CircularityBattery"),
-}
+#: part → (schema key, SAMM aspect URN); the parts and URNs are the pack's AAS submodels (passport.identifiers)
+PARTS: dict[str, tuple[str, str]] = {part: (f"idta.{part}", urn) for part, urn in AAS_SUBMODEL_ASPECTS.items()}
 #: the top-level keys that identify each part when a single payload comes without its name
 SIGNATURES: dict[str, set[str]] = {
     "dpp_metadata": {"digitalProductPassportId", "dppSchemaVersion"},
@@ -362,7 +362,9 @@ def _technical(m: Mapping[str, Any], b: Mapping[str, Any], ph: Placeholders) -> 
                                                       "initial_round_trip_efficiency_pct"),
                 "RoundTripEnergyEfficiencyAt50PercentOfCycleLife": v(
                     "RoundTripEnergyEfficiency.RoundTripEnergyEfficiencyAt50PercentOfCycleLife",
-                    "round_trip_efficiency_at_50pct_cycle_life_pct")},
+                    "round_trip_efficiency_at_50pct_cycle_life_pct"),
+                **({"InitialSelfDischargingRate": m["initial_self_discharge_pct_per_month"]}
+                   if m.get("initial_self_discharge_pct_per_month") is not None else {})},
             "Resistance": {
                 "InitialInternalResistanceAtBatteryCellLevel": v(
                     "Resistance.InitialInternalResistanceAtBatteryCellLevel", "internal_resistance_cell_mohm", 1e-3),
@@ -391,7 +393,9 @@ def _technical(m: Mapping[str, Any], b: Mapping[str, Any], ph: Placeholders) -> 
                 "TemperatureRangeIdleState_UpperBoundary": v("Temperature.TemperatureRangeIdleState_UpperBoundary",
                                                              "idle_temperature_upper_c")},
             "Lifetime": {
-                "ExpectedLifetimeInCalendarYears": ph(f"{T}.Lifetime.ExpectedLifetimeInCalendarYears", 0),
+                "ExpectedLifetimeInCalendarYears": (
+                    m["expected_lifetime_years"] if m.get("expected_lifetime_years") is not None else
+                    ph(f"{T}.Lifetime.ExpectedLifetimeInCalendarYears", 0, "model.expected_lifetime_years")),
                 "ExpectedNumberOfCycles": (m["expected_lifetime_cycles"] if m.get("expected_lifetime_cycles") else
                                            ph(f"{T}.Lifetime.ExpectedNumberOfCycles", 0, "model.expected_lifetime_cycles")),
                 "CapacityThresholdExhaustion": v("Lifetime.CapacityThresholdExhaustion",
@@ -435,6 +439,10 @@ def _condition(b: Mapping[str, Any], ph: Placeholders, now: str) -> dict[str, An
         temp["TimeExtremeHighTemp"] = use["time_above_extreme_temperature_h"]
     if use.get("time_below_extreme_temperature_h") is not None:
         temp["TimeExtremeLowTemp"] = use["time_below_extreme_temperature_h"]
+    for key, ours in (("TimeExtremeHighTempCharging", "time_above_extreme_temperature_charging_h"),
+                      ("TimeExtremeLowTempCharging", "time_below_extreme_temperature_charging_h")):
+        if use.get(ours) is not None:
+            temp[key] = use[ours]
     out["TemperatureInformation"] = temp
     for key in ("deep_discharge_events", "min_operating_temperature_c", "max_operating_temperature_c"):
         if use.get(key) is not None:
@@ -483,7 +491,9 @@ def _circularity(m: Mapping[str, Any], ph: Placeholders) -> dict[str, Any]:
         "RecycledContentInformation": recycled,
         "SafetyMeasures": {"SafetyInstructions": list(m.get("safety_measures", [])),
                            "ExtinguishingAgents": list(m.get("extinguishing_agent", []))},
-        "EndOfLifeInformation": {"WastePrevention": [], "SeparateCollection": [],
+        "EndOfLifeInformation": {"WastePrevention": [m["waste_prevention_url"]] if m.get("waste_prevention_url") else [],
+                                 "SeparateCollection": ([m["separate_collection_url"]]
+                                                        if m.get("separate_collection_url") else []),
                                  "InformationOnCollection": ([m["collection_information"]]
                                                              if m.get("collection_information") else [])},
         "RenewableContent": (m["renewable_content_pct"] if m.get("renewable_content_pct") is not None
@@ -808,9 +818,14 @@ def _read_technical(c: Collector, d: Mapping[str, Any], part: str) -> None:
                     "battery.state_of_health.soh_capacity_pct")
         else:
             c.put("battery.state_of_health.soh_capacity_pct", r9(100.0 - v), cf)
-    for key in ("Lifetime.ExpectedLifetimeInCalendarYears",
-                "RoundTripEnergyEfficiency.EnergyRoundTripEfficiencyFade",
-                "RoundTripEnergyEfficiency.InitialSelfDischargingRate",
+    for key, target in (("Lifetime.ExpectedLifetimeInCalendarYears", "model.expected_lifetime_years"),
+                        ("RoundTripEnergyEfficiency.InitialSelfDischargingRate",
+                         "model.initial_self_discharge_pct_per_month")):
+        src = P(f"{T}.{key}")
+        if g(f"{T}.{key}") is not None and src not in c.skip:
+            read = c.integer if target.endswith("_years") else c.number
+            c.put(target, read(g(f"{T}.{key}"), src, target), src)
+    for key in ("RoundTripEnergyEfficiency.EnergyRoundTripEfficiencyFade",
                 "Resistance.InitialInternalResistanceAtBatteryModuleLevel",
                 "PowerCapability.RatioNominalBatteryPowerAndBatteryEnergy"):
         if g(f"{T}.{key}") is not None and P(f"{T}.{key}") not in c.skip:
@@ -848,7 +863,11 @@ def _read_condition(c: Collector, d: Mapping[str, Any], part: str) -> None:
                             ("TimeExtremeLowTemp", "battery.usage.time_below_extreme_temperature_h")):
             c.put(target, c.number(temp.get(key), P(f"TemperatureInformation.{key}"), target),
                   P(f"TemperatureInformation.{key}"))
-        for key in ("MeasuredTemp", "TimeExtremeHighTempCharging", "TimeExtremeLowTempCharging"):
+        for key, target in (("TimeExtremeHighTempCharging", "battery.usage.time_above_extreme_temperature_charging_h"),
+                            ("TimeExtremeLowTempCharging", "battery.usage.time_below_extreme_temperature_charging_h")):
+            c.put(target, c.number(temp.get(key), P(f"TemperatureInformation.{key}"), target),
+                  P(f"TemperatureInformation.{key}"))
+        for key in ("MeasuredTemp",):
             if temp.get(key) is not None:
                 c.report.unmap(P(f"TemperatureInformation.{key}"), temp[key], "no batteryloop field")
     for i, ev in enumerate(d.get("NegativeEvents") or []):
@@ -968,9 +987,14 @@ def _read_circularity(c: Collector, d: Mapping[str, Any], part: str) -> None:
         if info:
             c.put("model.collection_information", c.text("\n".join(info), P("EndOfLifeInformation.InformationOnCollection")),
                   P("EndOfLifeInformation.InformationOnCollection"))
-        for k in ("WastePrevention", "SeparateCollection"):
-            if eol.get(k):
-                c.report.unmap(P(f"EndOfLifeInformation.{k}"), eol[k], "no batteryloop field")
+        for k, ours in (("WastePrevention", "model.waste_prevention_url"),
+                        ("SeparateCollection", "model.separate_collection_url")):
+            links = eol.get(k) or []
+            if isinstance(links, list) and len(links) == 1 and isinstance(links[0], str) and re.match(
+                    r"^(https?|urn|did):", links[0]):
+                c.put(ours, c.text(links[0], P(f"EndOfLifeInformation.{k}[0]")), P(f"EndOfLifeInformation.{k}[0]"))
+            elif links:
+                c.report.unmap(P(f"EndOfLifeInformation.{k}"), links, "batteryloop holds one link here")
     src = P("RenewableContent")
     v = c.number(d.get("RenewableContent"), src, "model.renewable_content_pct")
     if v is not None and src not in c.skip:

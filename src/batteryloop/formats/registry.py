@@ -89,10 +89,12 @@ def adapters() -> list[Adapter]:
 
 
 def detect(payload: Any) -> Adapter:
-    """The importable format a payload is in (AASX by its zip signature, JSON ones by their keys)."""
+    """The importable format a payload is in (AASX by its zip signature, JSON ones by their keys). Detection reads
+    the keys only: a value the importers refuse (an integer of 309 digits) does not stop it — the chosen importer
+    reads that value or refuses it, naming it."""
     if isinstance(payload, bytes | bytearray) and bytes(payload[:2]) == b"PK":
         return _REGISTRY["aasx"]
-    obj = load_json(payload)
+    obj = load_json(payload, long_ints=True)
     for a in adapters():
         if a.can_import and a.detect(obj):
             return a

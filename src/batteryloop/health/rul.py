@@ -13,8 +13,11 @@ Curves fitted to the flat part of a history cannot know a knee is coming. Given 
 lives of the same cell family (:mod:`batteryloop.health.similarity`), :func:`forecast_eol` maps them onto
 the history instead and only falls back to the curve fits when none matches; :func:`forecast_rul`, the
 entry point for cycler data, uses the CALCE CS2 lives of :mod:`batteryloop.reference.calce_cs2` unless
-given another population (``population=()``: the curve fits only), and widens the similarity interval by
-the simulated lives of :mod:`batteryloop.reference.pybamm_okane2022` (``prior=``; ``()`` for none).
+given another population (``population=()``: the curve fits only); the similarity interval is calibrated
+within the population and floored by the sister-cell variability of life
+(:func:`batteryloop.health.similarity.sister_half_width`). The simulated lives of
+:mod:`batteryloop.reference.pybamm_okane2022` can widen it (``prior=default_prior()``); they no longer do by
+default (they bought coverage with width).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from batteryloop.health.timeseries import CyclerData
 SEED = 0
 RECENT_MIN_CYCLES = 30
 HORIZON_FACTOR = 20  # search the end of life up to this many times the history length
+MODELS = ("double exponential", "linear")  # the curve fits, in the order they are tried
 
 
 class RulForecast(BaseModel):
@@ -78,9 +82,10 @@ def _start(k: np.ndarray, q: np.ndarray) -> tuple[float, float, float, float]:
     return (q[0] * 0.05, 1.0 / max(k[-1] - k[0], 1.0), q[0] * 0.95, -1e-5)
 
 
-def _fit(k: np.ndarray, q: np.ndarray) -> np.ndarray | None:
+def _fit(k: np.ndarray, q: np.ndarray, p0: np.ndarray | None = None) -> np.ndarray | None:
+    """The double exponential's (a, b, c, d), from ``p0`` (default: :func:`_start`); None when the fit fails."""
     k0 = k[0]
-    p0 = _start(k, q)
+    p0 = _start(k, q) if p0 is None else tuple(p0)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", OptimizeWarning)
@@ -95,8 +100,9 @@ def _linear(k: np.ndarray, a: float, b: float) -> np.ndarray:
     return a + b * k
 
 
-def _fit_linear(k: np.ndarray, q: np.ndarray) -> np.ndarray | None:
+def _fit_linear(k: np.ndarray, q: np.ndarray, p0: np.ndarray | None = None) -> np.ndarray | None:
     """Line through the recent third of the history (the current fade rate), as a, b of q = a + b (k − k₀)."""
+    del p0  # closed form: no starting point
     tail = max(RECENT_MIN_CYCLES, k.size // 3)
     b, a = np.polyfit(k[-tail:] - k[0], q[-tail:], 1)
     return np.array([a, b])
@@ -132,10 +138,21 @@ def forecast_eol(
     draws: int = 200,
     population: Sequence[Trajectory] = (),
     prior: Sequence[Trajectory] = (),
+    models: Sequence[str] = MODELS,
+    warm_start: bool = False,
 ) -> RulForecast:
     """Forecast the cycle where capacity falls below ``threshold`` × initial, using only cycles
     ≤ ``upto_cycle``: by similarity to ``population`` when one of its lives matches the history (interval
-    calibrated within the population), else by the curve fits with a (1 − ``alpha``) bootstrap interval."""
+    calibrated within the population), else by the curve fits with a (1 − ``alpha``) bootstrap interval.
+
+    ``models`` picks the curve fits (a subset of :data:`MODELS`; e.g. ``("linear",)`` for a history too short for
+    the double exponential's curvature to be identifiable). With ``warm_start`` the bootstrap refits start from the
+    point fit's parameters instead of the generic :func:`_start` (the usual residual bootstrap: the resampled
+    curves are perturbations of the fitted one; several times fewer function evaluations). The defaults are the
+    behaviour the CALCE back-test (docs/health.md) was measured with."""
+    unknown = [m for m in models if m not in MODELS]
+    if unknown or not models:
+        raise ValueError(f"models must be a non-empty subset of {MODELS}, got {tuple(models)}")
     k = np.asarray(cycles, dtype=float)
     q = np.asarray(capacity_ah, dtype=float)
     if upto_cycle is not None:
@@ -160,7 +177,7 @@ def forecast_eol(
         sim = similarity.forecast(k, q, population, threshold=threshold, initial_ah=init, alpha=alpha, prior=prior)
         if sim is not None:
             used = ", ".join(f"{m.reference} (×{m.scale:.2f})" for m in sim.matches)
-            calibrated = "leave-one-out within the population" + (
+            calibrated = "leave-one-out within the population, at least the sister-cell spread of life" + (
                 f", widened by the crossings of {len(prior)} simulated lives matched to the history (prior)" if prior else "")
             return RulForecast(**common, predicted_eol_cycle=sim.eol_cycle, lower=sim.lower, upper=sim.upper,  # type: ignore[arg-type]
                                remaining_cycles=sim.eol_cycle - last, reached=False,
@@ -174,6 +191,8 @@ def forecast_eol(
     highs: list[float] = []
     used: list[str] = []
     for name, fit, cross in (("double exponential", _fit, _crossing_of(_double_exp)), ("linear", _fit_linear, _crossing_of(_linear))):
+        if name not in models:
+            continue
         p = fit(k, qs)
         eol = cross(p, k[0], last, stop, level)
         if p is None or eol is None:
@@ -182,7 +201,7 @@ def forecast_eol(
         resid = qs - fitted
         sims = []
         for _ in range(draws):
-            pb = fit(k, fitted + rng.choice(resid, size=resid.size, replace=True))
+            pb = fit(k, fitted + rng.choice(resid, size=resid.size, replace=True), p if warm_start else None)
             e = cross(pb, k[0], last, stop, level)
             sims.append(stop if e is None else e)  # never crossing counts as 'beyond the horizon'
         lo, hi = (float(x) for x in np.quantile(np.array(sims), [alpha / 2, 1 - alpha / 2]))
@@ -201,7 +220,8 @@ def forecast_eol(
         upper=max(highs),
         remaining_cycles=eol - last,
         reached=False,
-        method=fallback + "mean of " + " and ".join(used) + " fits; interval = union of their residual-bootstrap intervals",
+        method=fallback + "mean of " + " and ".join(used) + " fits; interval = union of their residual-bootstrap intervals"
+        + (" (refits warm-started from the point fit)" if warm_start else ""),
     )
 
 
@@ -225,10 +245,10 @@ def forecast_rul(data: CyclerData, *, threshold: float = 0.8, upto_cycle: int | 
                  **kw: float) -> RulForecast:
     """:func:`forecast_eol` on a canonical series (cycle numbers as in the series), by similarity to
     ``population`` (default: :func:`default_population`; ``()`` for the curve fits only), its interval
-    calibrated also on ``prior`` (default: :func:`default_prior`, the simulated lives; ``()`` for none)."""
+    widened by ``prior`` if given (e.g. :func:`default_prior`, the simulated lives; default ``None``: none)."""
     k, q = capacity_history(data)
     pop = default_population() if population is None else population
-    pri = default_prior() if prior is None else prior
+    pri = () if prior is None else prior
     return forecast_eol(k, q, threshold=threshold, upto_cycle=upto_cycle, population=pop, prior=pri, **kw)  # type: ignore[arg-type]
 
 

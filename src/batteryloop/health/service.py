@@ -15,7 +15,7 @@ Every refusal names the field and the fix.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -202,6 +202,59 @@ class HealthService:
         view = self.passports.update_passport(passport_id, fields, caller, action="health.soh.write", reason=reason[:200])
         return {"passport_id": passport_id, "version": view["version"], "written": fields,
                 "ledger": self._ledger_event(passport_id, soh, caller)}
+
+    def publish_soh_many(self, items: Mapping[str, StateOfHealth], caller: Caller, *, reason: str,
+                         usage: Mapping[str, Mapping[str, float]] | None = None,
+                         place: Mapping[str, str] | None = None, now: Any = None) -> dict[str, Any]:
+        """Many packs' states of health measured elsewhere — a swap station's diagnoses — in one transaction,
+        with :meth:`publish_soh`'s checks for every pack (the caller may write it, ``health.soh.write``; the
+        measurement fits the pack, :func:`fit_to_pack`), and optionally each pack's grown lifetime counters
+        (``usage``: they may only grow). Nothing is written unless every pack passes; the first refusal names
+        the pack. Returns the versions written and one ``soh_update`` event per pack (unsigned: the custodian's
+        chain writer signs them, as the pilot does, or ``POST /api/v1/trace/events`` takes them signed)."""
+        from ..errors import BatteryloopError
+
+        recs = self.passports.get_records(list(items))
+        models: dict[str, dict[str, Any]] = {}
+        patches: dict[str, dict[str, Any]] = {}
+        events = []
+        for pid, soh in items.items():
+            rec = recs.get(pid)
+            try:
+                if rec is None:
+                    from ..errors import NotFound
+
+                    raise NotFound(f"no passport {pid!r}")
+                model = models.get(rec.model_id)
+                if model is None:
+                    model = models[rec.model_id] = self.passports.model_data(rec.model_id)
+                rated_for(model, False, soh.rated_capacity_ah)
+                fit_to_pack(soh, rec, model, per_cell=False, now=now)
+                patch: dict[str, Any] = {"state_of_health": passport_fields(soh)["state_of_health"]}
+                if usage and pid in usage:
+                    stored = rec.data.get("usage") or {}
+                    for k, v in usage[pid].items():
+                        if float(v) < float(stored.get(k) or 0.0):
+                            raise _refuse(f"usage.{k}", f"the lifetime counter may only grow: the passport holds "
+                                          f"{stored.get(k)}, not more than {v}", v)
+                    patch["usage"] = {k: round(float(v), 4) for k, v in usage[pid].items()}
+            except BatteryloopError as exc:
+                exc.detail = f"passport {pid}: {exc.detail}"  # which pack of the batch
+                exc.args = (exc.detail, *exc.args[1:])
+                raise
+            patches[pid] = patch
+            data: dict[str, Any] = {"soh_capacity_pct": round(float(soh.soh_capacity_pct or 0.0), 4)}
+            if patch.get("usage", {}).get("full_equivalent_cycles") is not None:
+                data["full_equivalent_cycles"] = patch["usage"]["full_equivalent_cycles"]
+            when = soh.measured_at.isoformat() if soh.measured_at is not None else _now()
+            data["measured_at"] = when
+            events.append({"id": f"{pid}-soh-{when[:19].replace(':', '')}", "kind": "soh_update",
+                           "actor": caller.participant_id, "occurred_at": when,
+                           "place": dict(place or {"country": rec.data.get("manufacture_country", "DE"),
+                                                   "site": "state-of-health service"}),
+                           "subjects": [pid], "data": data})
+        n = self.passports.update_passports(patches, caller, reason=reason[:200], action="health.soh.write") if patches else 0
+        return {"versions": n, "events": events}
 
     def _pack_dir(self, passport_id: str) -> Path:
         from ..passport.identifiers import UniqueIdentifier

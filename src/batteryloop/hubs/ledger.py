@@ -2,7 +2,7 @@
 storage, and net emissions, year by year — free of I/O.
 
 The park is the hub behind its one grid connection: its consumption is the EV charging and the swap-station
-charging; its supply is its PV, its storage of repurposed packs and the grid. Per year (docs/hubs.md, "The
+charging it served (load shed at an import limit is neither bought nor solar: it is left out); its supply is its PV, its storage of repurposed packs and the grid. Per year (docs/hubs.md, "The
 zero-carbon ledger", works one year through by hand):
 
 * **solar share** = 1 − grid import ÷ consumption: the part of the park's consumption not bought from the
@@ -39,7 +39,11 @@ def park_year(result: Any, scale: float = 1.0) -> dict[str, float]:
     """A hub year's park figures (kWh), multiplied by ``scale`` (e.g. 365 / simulated days)."""
     h = result.hourly
     dt = float(result.dt_h)
+    # the consumption served: load the hub could not serve (unserved energy) was neither bought nor solar, so it
+    # counts in neither the consumption nor the import without storage (it would flatter the solar share)
     load = np.asarray(h["ev_load_kw"], dtype=float) + np.asarray(h["swap_kw"], dtype=float)
+    if "unserved_kw" in h:
+        load = np.clip(load - np.asarray(h["unserved_kw"], dtype=float), 0, None)
     pv = np.asarray(h["pv_kw"], dtype=float)
     out = {
         "consumption_kwh": round(float(load.sum() * dt * scale), 1),

@@ -14,8 +14,15 @@
    ``request_kw`` (positive = up), with a shortfall or overshoot at ``penalty_per_kwh``; in the other
    steps the hubs are free (they recover the energy they moved: the rebound). Each hub keeps all its
    own limits, and the objective carries every hub's own costs, so the cheapest flexibility is used.
+   Unserved energy may not exceed the baseline's: flexibility is storage and swap charging, never load shed
+   (the first version let the LP cut EV charging at the value of lost load, below the penalty, and the page
+   then priced flexibility at about 1 EUR/kWh).
 4. **Report.** Requested, offered (in the requested direction), delivered, per hub, and what following
-   the signal cost the hubs compared with their baseline.
+   the signal cost the hubs compared with their baseline, by cause (``cost_parts``: energy bought and sold,
+   wear, the day ending emptier — refilled at the day's highest price). That cost over the energy delivered is
+   the storage owner's opportunity cost of flexibility, the least an aggregator must pay per kWh: on a flat
+   price p with one-way efficiency η and wear w per kWh of throughput ((c + d)/2), a kWh delivered up costs
+   p·(1/η² − 1) + w/2 (docs/hubs.md works it by hand); on a time-of-use tariff the arbitrage the hub gives up.
 """
 
 from __future__ import annotations
@@ -151,6 +158,12 @@ def vpp_day(hubs: Sequence[HubPrepared | HubConfig | dict[str, Any]], signal: Gr
         cols.append(c + col_off)
         vals.append(v)
         cost, lo, hi, rlo, rhi = opt.arrays(inp)
+        # flexibility comes from storage and swap charging, never from cutting the hub's customers: unserved
+        # energy may not exceed the hub's own optimum's (else, with the penalty above the value of lost load, the
+        # LP would shed EV charging to follow the signal and book the lost load as the cost of flexibility)
+        b_un = bases[len(costs)].unserved_kw
+        hi = hi.copy()
+        hi[opt.iUN:opt.iUN + opt.T] = np.asarray(b_un, dtype=float)
         costs.append(cost)
         los.append(lo)
         his.append(hi)
@@ -213,6 +226,12 @@ def vpp_day(hubs: Sequence[HubPrepared | HubConfig | dict[str, Any]], signal: Gr
             "delivered_down_kwh": float(np.clip(net - bnet, 0, None).sum() * dt),
             "baseline_cost": b.cost["total_cost"], "vpp_cost": s.cost["total_cost"],
             "cost_of_flexibility": s.cost["total_cost"] - b.cost["total_cost"],
+            # what following the signal cost, by cause: energy bought and sold, wear, the day ending emptier
+            "cost_parts": {"energy": (s.cost["import_cost"] - s.cost["export_revenue"])
+                                     - (b.cost["import_cost"] - b.cost["export_revenue"]),
+                           "wear": s.cost["degradation_cost"] - b.cost["degradation_cost"],
+                           "refill": s.cost["terminal_shortfall_cost"] - b.cost["terminal_shortfall_cost"],
+                           "unserved": s.cost["unserved_penalty"] - b.cost["unserved_penalty"]},
         }
     return VppResult(dt_h=dt, requested_kw=req, offered_up_kw=up, offered_down_kw=down, delivered_kw=delivered,
                      hubs=out_h, schedules=scheds, baselines=dict(zip(names, bases, strict=True)),

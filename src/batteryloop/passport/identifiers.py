@@ -12,6 +12,7 @@ its registered agency code (``BATTERYLOOP_ISSUING_AGENCY_CODE``).
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 import uuid
@@ -66,6 +67,43 @@ def global_asset_id(passport_id: str) -> str:
     passport id (``urn:uuid:…``: Catena-X requires a UUID; derived, so every node computes the same one).
     The QR code carries the passport's web link, which names the same pack by its passport id."""
     return f"urn:uuid:{uuid.uuid5(PASSPORT_NS, 'part:' + passport_id)}"
+
+
+#: the submodels of a pack's Asset Administration Shell: IDTA 02035 part → its SAMM aspect URN (the submodel's
+#: semantic id). Kept here, beside the ids, so that the registry's descriptors (passport.twin_registry) name the
+#: AAS API's submodels without loading the formats; ``formats.idta.PARTS`` is made from it.
+AAS_SUBMODEL_ASPECTS: dict[str, str] = {
+    "dpp_metadata": "urn:samm:io.admin-shell.idta.dpp.dpp_metadata:1.0.0#DppMetadata",
+    "digital_nameplate": "urn:samm:io.admin-shell.idta.batterypass.digital_nameplate:1.0.0#NameplateBattery",
+    "handover_documentation":
+        "urn:samm:io.admin-shell.idta.batterypass.handover_documentation:1.0.0#HandoverDocumentationBattery",
+    "carbon_footprint": "urn:samm:io.admin-shell.idta.batterypass.carbon_footprint:1.0.0#CarbonFootprintBattery",
+    "technical_data": "urn:samm:io.admin-shell.idta.batterypass.technical_data:1.0.1#TechnicalDataBattery",
+    "product_condition": "urn:samm:io.admin-shell.idta.batterypass.product_condition:1.0.1#ProductConditionBattery",
+    "material_composition":
+        "urn:samm:io.admin-shell.idta.batterypass.material_composition:1.0.1#MaterialCompositionBattery",
+    "circularity": "urn:samm:io.admin-shell.idta.batterypass.circularity:1.0.0#CircularityBattery",
+}
+
+
+def b64url_encode(text: str) -> str:
+    """base64url without padding, as IDTA-01002 Part 2 writes identifiers in paths."""
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def shell_id(passport_id: str) -> str:
+    """The AAS shell id of a passport (``urn:batteryloop:<passport id>:aas``): the AAS API's and the registry's."""
+    return f"urn:batteryloop:{passport_id}:aas"
+
+
+def submodel_id(passport_id: str, part: str) -> str:
+    """The id of a passport's submodel for an IDTA part (``urn:batteryloop:<passport id>:submodel:<part>``)."""
+    return f"urn:batteryloop:{passport_id}:submodel:{part}"
+
+
+def part_id_short(part: str) -> str:
+    """The submodel idShort of an IDTA part (``digital_nameplate`` → ``DigitalNameplate``)."""
+    return "".join(w.capitalize() for w in part.split("_"))
 
 
 def web_link(base_url: str, passport_id: str) -> str:

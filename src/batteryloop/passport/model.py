@@ -39,6 +39,10 @@ CountryCode = Annotated[str, AfterValidator(validate_country)]
 Percent = Annotated[float, Field(ge=0, le=100)]
 PositiveFloat = Annotated[float, Field(gt=0)]
 Url = Annotated[str, Field(min_length=1, max_length=2048, pattern=r"^(https?|urn|did):")]
+Email = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[\w.+-]+@[\w.-]+\.[A-Za-z]{2,}$")]
+#: a postal address on one line, ``"<street>, <postal code> <town>, <ISO country code>"`` (the form the exports split)
+AddressLine = Annotated[str, Field(min_length=1, max_length=500)]
+PostalCode = Annotated[str, Field(min_length=2, max_length=12, pattern=r"^[A-Za-z0-9][A-Za-z0-9 \-]*[A-Za-z0-9]$")]
 
 
 class Chemistry(StrEnum):
@@ -141,20 +145,57 @@ class CarbonFootprint(_Strict):
 
 
 class RecycledContent(_Strict):
-    """Art. 8: share of each metal in active materials recovered from waste (pre- plus post-consumer)."""
+    """Art. 8: share of each metal in active materials recovered from waste (pre- plus post-consumer).
+
+    ``<metal>_pct`` is the whole share; ``<metal>_pre_consumer_pct`` (recovered from manufacturing waste) and
+    ``<metal>_post_consumer_pct`` (from post-consumer waste, Art. 8(1)) split it when the split is known: given
+    both, they add up to the whole share."""
 
     cobalt_pct: Percent | None = None
     lithium_pct: Percent | None = None
     nickel_pct: Percent | None = None
     lead_pct: Percent | None = None
+    cobalt_pre_consumer_pct: Percent | None = None
+    cobalt_post_consumer_pct: Percent | None = None
+    lithium_pre_consumer_pct: Percent | None = None
+    lithium_post_consumer_pct: Percent | None = None
+    nickel_pre_consumer_pct: Percent | None = None
+    nickel_post_consumer_pct: Percent | None = None
+    lead_pre_consumer_pct: Percent | None = None
+    lead_post_consumer_pct: Percent | None = None
     allocation_rule: str | None = Field(None, pattern=r"^(mass_balance|physical_segregation)$")
+
+    @model_validator(mode="after")
+    def _split_adds_up(self) -> RecycledContent:
+        for metal in RECYCLED_METALS:
+            pre, post = getattr(self, f"{metal}_pre_consumer_pct"), getattr(self, f"{metal}_post_consumer_pct")
+            if pre is None and post is None:
+                continue
+            whole = getattr(self, f"{metal}_pct")
+            if pre is None or post is None or whole is None:
+                raise ValueError(f"{metal}: give {metal}_pre_consumer_pct and {metal}_post_consumer_pct together, "
+                                 f"with {metal}_pct, their sum")
+            if abs(pre + post - whole) > 0.02:  # three figures each rounded to 0.01 % (the ledger's)
+                raise ValueError(f"{metal}_pre_consumer_pct ({pre}) + {metal}_post_consumer_pct ({post}) = "
+                                 f"{pre + post:g} differs from {metal}_pct ({whole}); the split must add up to the share")
+        return self
+
+
+RECYCLED_METALS = ("cobalt", "lithium", "nickel", "lead")
 
 
 class SparePart(_Strict):
+    """Annex XIII 2(b): part numbers of components and the contact details of the sources for spare parts
+    (postal address, e-mail address, web address)."""
+
     part_number: str = Field(min_length=1, max_length=100)
     name: str = Field(min_length=1, max_length=200)
     supplier_name: str | None = Field(None, max_length=200)
-    supplier_contact: str | None = Field(None, max_length=300)
+    supplier_contact: str | None = Field(None, max_length=300, description="one contact as free text (older "
+                                         "passports); supplier_email / supplier_web_url hold them typed")
+    supplier_address: AddressLine | None = None
+    supplier_email: Email | None = None
+    supplier_web_url: Url | None = None
 
 
 class DismantlingInformation(_Strict):
@@ -171,6 +212,40 @@ class DetailedComposition(_Strict):
     anode: list[MaterialShare] = Field(default_factory=list, max_length=100)
     electrolyte: list[MaterialShare] = Field(default_factory=list, max_length=100)
     other: list[MaterialShare] = Field(default_factory=list, max_length=100)
+
+
+class PowerAtStateOfCharge(_Strict):
+    """A power capability at a state of charge (Annex IV Part B(4): at 80 % and 20 % SoC)."""
+
+    state_of_charge_pct: Percent
+    power_w: PositiveFloat
+
+
+class LabelSubject(StrEnum):
+    """What a label on the battery is about (Art. 13, Annex VI)."""
+
+    SEPARATE_COLLECTION = "separate_collection"
+    HAZARDOUS_SUBSTANCE = "hazardous_substance"
+    CARBON_FOOTPRINT = "carbon_footprint"
+    EXTINGUISHING_AGENT = "extinguishing_agent"
+    CE_MARKING = "ce_marking"
+    CHEMISTRY = "chemistry"
+    OTHER = "other"
+
+
+class LabelSymbol(_Strict):
+    """The symbol of one of the model's labels (Annex XIII 1: labels and symbols): which label, its subject, and a
+    link to the symbol's image."""
+
+    label: str = Field(min_length=1, max_length=300, description="the label's text, as in labels")
+    subject: LabelSubject
+    symbol_url: Url
+
+
+def _unique_socs(points: list[PowerAtStateOfCharge], name: str) -> None:
+    socs = [p.state_of_charge_pct for p in points]
+    if len(set(socs)) != len(socs):
+        raise ValueError(f"{name}: a state of charge is given twice ({sorted(socs)}); give one power per state of charge")
 
 
 class TestReport(_Strict):
@@ -207,15 +282,27 @@ class BatteryModelData(_Strict):
                                            description="cells in parallel in each series group; a cell's rated "
                                                        "capacity is the pack's divided by it")
     original_power_capability_w: PositiveFloat | None = tiered(P, None)
+    original_power_capability_at_soc: list[PowerAtStateOfCharge] = tiered(
+        P, default_factory=list, max_length=20, description="Annex IV Part B(4): pre-use power capability at a state "
+                                                             "of charge (80 % and 20 %)")
+    power_energy_ratio_per_h: PositiveFloat | None = tiered(
+        P, None, le=100, description="ratio of the nominal allowed power (W) to the energy (Wh), Annex IV Part A(2): "
+                                     "the nominal C-rate, per hour")
     max_permitted_power_w: PositiveFloat | None = tiered(P, None)
     expected_lifetime_cycles: int | None = tiered(P, None, gt=0)
     cycle_life_test_reference: str | None = tiered(P, None, max_length=300)
+    cycle_life_test_url: Url | None = tiered(P, None, description="link to the cycle-life test (report) used")
     cycle_life_c_rate: PositiveFloat | None = tiered(P, None)
     capacity_threshold_exhaustion_pct: Percent | None = tiered(P, None)
     idle_temperature_lower_c: float | None = tiered(P, None, ge=-100, le=150)
     idle_temperature_upper_c: float | None = tiered(P, None, ge=-100, le=150)
     warranty_years: float | None = tiered(P, None, gt=0, le=50)
     warranty_km: float | None = tiered(P, None, gt=0)
+    # Annex XIII 4(a) via Annex IV Part A: performance and durability values, legitimate interest
+    expected_lifetime_years: int | None = tiered(LI, None, gt=0, le=100, description="expected lifetime in calendar "
+                                                 "years under the reference conditions it is designed for (Annex IV A(5))")
+    initial_self_discharge_pct_per_month: Percent | None = tiered(LI, None, description="pre-use self-discharge rate "
+                                                                  "in reference conditions (Annex IV Part A)")
     initial_round_trip_efficiency_pct: Percent | None = tiered(P, None)
     round_trip_efficiency_at_50pct_cycle_life_pct: Percent | None = tiered(P, None)
     internal_resistance_cell_mohm: PositiveFloat | None = tiered(P, None)
@@ -229,13 +316,19 @@ class BatteryModelData(_Strict):
     recycled_content: RecycledContent | None = tiered(P, None)
     renewable_content_pct: Percent | None = tiered(P, None)
     labels: list[str] = tiered(P, default_factory=list, max_length=50)
+    label_symbols: list[LabelSymbol] = tiered(P, default_factory=list, max_length=50)
     collection_information: str | None = tiered(P, None, max_length=2000)
+    # Annex XIII 1 with Art. 60(1)(a)-(c): prevention and management of waste batteries, as links
+    waste_prevention_url: Url | None = tiered(P, None, description="the end user's role in preventing waste batteries")
+    separate_collection_url: Url | None = tiered(P, None, description="the end user's role in separate collection")
+    collection_information_url: Url | None = tiered(P, None, description="the collection points and take-back offer")
     declaration_of_conformity_url: Url | None = tiered(P, None)
     # Annex XIII 2: persons with a legitimate interest and the Commission
     detailed_composition: DetailedComposition | None = tiered(LI, None)
     spare_parts: list[SparePart] = tiered(LI, default_factory=list, max_length=500)
     dismantling_information: DismantlingInformation | None = tiered(LI, None)
     safety_measures: list[str] = tiered(LI, default_factory=list, max_length=100)
+    safety_instructions_url: Url | None = tiered(LI, None, description="link to the safety instructions")
     # Annex XIII 3: notified bodies, market surveillance authorities and the Commission
     test_reports: list[TestReport] = tiered(AU, default_factory=list, max_length=200)
 
@@ -251,6 +344,16 @@ class BatteryModelData(_Strict):
             raise ValueError(
                 f"idle_temperature_lower_c ({lo}) must be lower than idle_temperature_upper_c ({hi})"
             )
+        _unique_socs(self.original_power_capability_at_soc, "original_power_capability_at_soc")
+        known = set(self.labels)
+        seen: set[str] = set()
+        for s in self.label_symbols:
+            if s.label not in known:
+                raise ValueError(f"label_symbols: {s.label!r} is none of the labels ({', '.join(map(repr, self.labels))})"
+                                 "; a symbol belongs to a label the model lists")
+            if s.label in seen:
+                raise ValueError(f"label_symbols: label {s.label!r} has two symbols; give one")
+            seen.add(s.label)
         return self
 
 
@@ -268,7 +371,15 @@ class StateOfHealth(_Strict):
     remaining_round_trip_efficiency_pct: Percent | None = None
     self_discharge_pct_per_month: Percent | None = None
     ohmic_resistance_increase_pct: float | None = Field(None, ge=-100, le=10_000)
+    remaining_power_capability_at_soc: list[PowerAtStateOfCharge] = Field(
+        default_factory=list, max_length=20, description="Annex VII A(2): remaining power capability at a state of "
+                                                         "charge (the same states as the model's original)")
     measured_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _one_power_per_soc(self) -> StateOfHealth:
+        _unique_socs(self.remaining_power_capability_at_soc, "remaining_power_capability_at_soc")
+        return self
 
 
 class NegativeEvent(_Strict):
@@ -285,11 +396,25 @@ class UsageData(_Strict):
     capacity_throughput_ah: float | None = Field(None, ge=0)
     time_above_extreme_temperature_h: float | None = Field(None, ge=0)
     time_below_extreme_temperature_h: float | None = Field(None, ge=0)
+    time_above_extreme_temperature_charging_h: float | None = Field(
+        None, ge=0, description="of time_above_extreme_temperature_h, the hours spent charging")
+    time_below_extreme_temperature_charging_h: float | None = Field(
+        None, ge=0, description="of time_below_extreme_temperature_h, the hours spent charging")
     deep_discharge_events: int | None = Field(None, ge=0)
     min_operating_temperature_c: float | None = Field(None, ge=-100, le=150)
     max_operating_temperature_c: float | None = Field(None, ge=-100, le=150)
     state_of_charge_pct: Percent | None = None
     negative_events: list[NegativeEvent] = Field(default_factory=list, max_length=1000)
+
+    @model_validator(mode="after")
+    def _charging_within_total(self) -> UsageData:
+        for side in ("above", "below"):
+            part = getattr(self, f"time_{side}_extreme_temperature_charging_h")
+            whole = getattr(self, f"time_{side}_extreme_temperature_h")
+            if part is not None and (whole is None or part > whole + 1e-9):
+                raise ValueError(f"time_{side}_extreme_temperature_charging_h ({part}) is part of "
+                                 f"time_{side}_extreme_temperature_h ({whole}): give the whole, at least as large")
+        return self
 
 
 class BatteryData(_Strict):
@@ -299,9 +424,12 @@ class BatteryData(_Strict):
     serial_number: str = tiered(P, min_length=1, max_length=40, pattern=r"^[A-Z0-9\-]+$")
     model_id: str = tiered(P, min_length=1, max_length=100)
     economic_operator_id: ParticipantId = tiered(P)
+    economic_operator_name: str | None = tiered(P, None, min_length=1, max_length=200)
+    economic_operator_address: AddressLine | None = tiered(P, None)
     manufacture_date: date = tiered(P)
     manufacture_country: CountryCode = tiered(P)
     manufacture_site: str | None = tiered(P, None, max_length=300)
+    manufacture_postal_code: PostalCode | None = tiered(P, None, description="postal code of the manufacturing site")
     mass_kg: PositiveFloat | None = tiered(P, None, le=MAX_MASS_KG,
                                            description="measured mass if it differs from the model's")
     status: BatteryStatus = tiered(LI, BatteryStatus.ORIGINAL)

@@ -1,7 +1,7 @@
 """Passport use cases: battery models, passports, bulk import, versions, status changes, search.
 
 Every write is one transaction (:meth:`Store.write`): either the whole change is stored (row,
-version, links) or nothing is. Updates are optimistic: a passport row moves from version *n* to
+version, links, the pack's Digital Twin Registry descriptor: :mod:`.pack_twins`) or nothing is. Updates are optimistic: a passport row moves from version *n* to
 *n + 1* only if it is still at *n*, so two concurrent writers never both win.
 """
 
@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from ..access import Caller, Resource, authorize, battery_tiers, decide, general_tiers, model_tiers
 from ..errors import Conflict, Forbidden, InvalidData, NotFound, deny, from_validation_error, invalid
-from ..relations import passport_resource
+from ..relations import passport_resource, passport_resources
 from ..store.db import Store, utcnow_iso
 from ..store import models as model_repo
 from ..store import participants as participant_repo
@@ -26,6 +26,7 @@ from ..store import passports as passport_repo
 from ..store.errors import IntegrityViolation, translated
 from ..store.fastread import FastReader
 from ..store.passports import PassportRecord, find_record, find_records
+from . import pack_twins
 from .identifiers import UniqueIdentifier, global_asset_id, web_link
 from .lifecycle import LifecycleError, StatusEvent, check_transition
 from .model import BatteryData, BatteryModelData, BatteryStatus
@@ -95,7 +96,7 @@ DYNAMIC_HEALTH_FIELDS = frozenset({"state_of_health", "usage"})
 
 
 def _check_writable(rec: PassportRecord, caller: Caller, action: str = "passport.update", conn: Any = None,
-                    patch: Mapping[str, Any] | None = None) -> None:
+                    patch: Mapping[str, Any] | None = None, resource: Any = None) -> None:
     if action == "passport.update":
         authorize(caller, action, Resource("passport", rec.id, operator=rec.economic_operator_id))
     else:
@@ -103,7 +104,7 @@ def _check_writable(rec: PassportRecord, caller: Caller, action: str = "passport
             extra = ", ".join(sorted(set(patch) - DYNAMIC_HEALTH_FIELDS))
             raise Forbidden(f"{action} changes only {', '.join(sorted(DYNAMIC_HEALTH_FIELDS))} of passport {rec.id}, "
                             f"not {extra}")
-        authorize(caller, action, passport_resource(conn, rec))
+        authorize(caller, action, resource if resource is not None else passport_resource(conn, rec))
     if rec.archived or rec.successor_id:
         raise Conflict(f"passport {rec.id} is read-only "
                        f"({'archived after recycling' if rec.archived else 'superseded by ' + str(rec.successor_id)})")
@@ -366,6 +367,7 @@ class PassportService:
                                   "message": f"passport {first} already exists ({len(existing)} of this batch already exist)"})
             raise _Abort
         passport_repo.insert_passports(conn, rows, vrows)
+        pack_twins.register_packs(conn, rows, self.base_url, rows[0]["created_at"])  # their registry descriptors
         report.stored += len(rows)
         report.ids.extend(ids)
 
@@ -497,10 +499,11 @@ class PassportService:
         return self.view(rec, tiers, redact_model(model, model_cut(rec, model, tiers, caller)))
 
     def update_passports(self, patches: Mapping[str, Mapping[str, Any]], caller: Caller, *,
-                         reason: str = "updated") -> int:
+                         reason: str = "updated", action: str = "passport.update") -> int:
         """Apply a JSON merge patch to many passports (e.g. a fleet's yearly BMS figures), all or nothing.
 
-        The same rules as :meth:`update_passport` for each; one transaction; the first refusal names the
+        The same rules as :meth:`update_passport` for each (``action`` as there: ``health.soh.write`` lets a
+        pack's custodian write its dynamic health fields); one transaction; the first refusal names the
         passport and rolls every patch back. Returns the number of new versions.
         """
         for pid, patch in patches.items():
@@ -512,13 +515,16 @@ class PassportService:
             for i in range(0, len(ids), 500):
                 part = ids[i:i + 500]
                 recs = find_records(conn, part)
+                missing = next((pid for pid in part if pid not in recs), None)
+                if missing is not None:
+                    raise NotFound(f"no passport {missing!r}")
+                # the relations' facts of the whole part in two queries (custody, delegations), not two per passport
+                res = passport_resources(conn, recs.values()) if action != "passport.update" else {}
                 rows: list[tuple[str, int, dict[str, Any]]] = []
                 vrows = []
                 for pid in part:
-                    rec = recs.get(pid)
-                    if rec is None:
-                        raise NotFound(f"no passport {pid!r}")
-                    _check_writable(rec, caller)
+                    rec = recs[pid]
+                    _check_writable(rec, caller, action, conn, patches[pid], res.get(pid))
                     values, vrow = self._version_rows(conn, rec, merge_patch(rec.data, patches[pid]), caller, reason)
                     rows.append((rec.id, rec.version, values))
                     vrows.append(vrow)
@@ -527,6 +533,7 @@ class PassportService:
                 if changed is not None and changed >= 0 and changed != len(rows):
                     raise Conflict("a passport of this batch changed concurrently; read them again and retry")
                 passport_repo.insert_versions(conn, vrows)
+                self._refresh_twins(conn, [(recs[pid], values) for pid, _, values in rows])
                 n += len(rows)
             return n
 
@@ -550,7 +557,21 @@ class PassportService:
         if not passport_repo.update_current(conn, rec.id, rec.version, values):
             raise Conflict(f"passport {rec.id} changed concurrently; read it again and retry")
         passport_repo.insert_version(conn, vrow)
+        self._refresh_twins(conn, [(rec, values)])
         return values
+
+    def _refresh_twins(self, conn: Any, changed: list[tuple[PassportRecord, Mapping[str, Any]]]) -> None:
+        """Rewrite the registry descriptors of the passports among ``changed`` (record before, new version's
+        values) whose change the descriptor carries (:func:`pack_twins.pack_descriptor_changes`)."""
+        rows = []
+        for rec, values in changed:
+            old = {"serial_number": rec.data.get("serial_number"), "model_id": rec.model_id,
+                   "economic_operator_id": rec.economic_operator_id, "owner_id": rec.owner_id}
+            new = {**old, "owner_id": values["owner_id"]}  # the others are immutable (_IMMUTABLE)
+            if pack_twins.pack_descriptor_changes(old, new):
+                rows.append({"id": rec.id, **new})
+        if rows:
+            pack_twins.refresh_packs(conn, rows, self.base_url)
 
     def change_status(self, passport_id: str, event: StatusEvent | str, caller: Caller, *,
                       new_serial_number: str | None = None, new_model_id: str | None = None,
@@ -570,6 +591,16 @@ class PassportService:
         return self.get_view(self.store.run_write(
             lambda conn: self._change_status(conn, passport_id, event, caller, reason, new_serial_number,
                                              new_model_id)), caller)
+
+    def change_statuses(self, passport_ids: list[str], event: StatusEvent | str, caller: Caller, *,
+                        note: str | None = None) -> dict[str, str]:
+        """:meth:`change_status` for many passports in one transaction, all or nothing (the first refusal rolls
+        every change back); returns passport id → the id that carries on (the new one after a repurpose or a
+        remanufacture, with its default serial number)."""
+        event = StatusEvent(event)
+        reason = f"status:{event.value}" + (f" ({note[:150]})" if note else "")
+        return self.store.run_write(lambda conn: {pid: self._change_status(conn, pid, event, caller, reason, None, None)
+                                                  for pid in passport_ids})
 
     def _change_status(self, conn: Any, passport_id: str, event: StatusEvent, caller: Caller, reason: str,
                        new_serial_number: str | None, new_model_id: str | None) -> str:
@@ -613,6 +644,7 @@ class PassportService:
             model, _ = self._model_data(conn, b.model_id)
             row, vrow = self._rows(b, model, caller.participant_id, utcnow_iso(), reason)
             passport_repo.insert_passport(conn, row, vrow)
+            pack_twins.register_packs(conn, [row], self.base_url, row["created_at"])
             old = dict(rec.data)
             old["successor_id"] = b.passport_id
             self._new_version(conn, rec, old, caller, f"superseded by {b.passport_id} ({event.value})")
@@ -685,8 +717,10 @@ class PassportService:
     def search(self, caller: Caller, *, model_id: str | None = None, chemistry: str | None = None,
                status: str | None = None, economic_operator_id: str | None = None,
                manufacture_country: str | None = None, manufactured_from: dt.date | None = None,
-               manufactured_to: dt.date | None = None, after: str | None = None, limit: int = 50) -> dict[str, Any]:
-        """Filtered, keyset-paginated passports (ordered by id), each cut to the caller's tiers.
+               manufactured_to: dt.date | None = None, manufacture_site: str | None = None, after: str | None = None,
+               limit: int = 50) -> dict[str, Any]:
+        """Filtered, keyset-paginated passports (ordered by id), each cut to the caller's tiers (``manufacture_site``:
+        the plant, public data like the country).
 
         Filtering by ``status`` needs the legitimate-interest tier in general (recycler, repairer,
         second-life operator, authority, admin): otherwise the filter itself would leak the status.
@@ -702,7 +736,8 @@ class PassportService:
             rows = passport_repo.search(
                 conn, status=status, model_id=model_id, chemistry=chemistry, economic_operator_id=economic_operator_id,
                 manufacture_country=manufacture_country.upper() if manufacture_country else None,
-                manufactured_from=manufactured_from, manufactured_to=manufactured_to, after=after, limit=limit + 1)
+                manufactured_from=manufactured_from, manufactured_to=manufactured_to, manufacture_site=manufacture_site,
+                after=after, limit=limit + 1)
         items = []
         for r in rows[:limit]:
             tiers = battery_tiers(caller, economic_operator_id=r.economic_operator_id, owner_id=r.owner_id)

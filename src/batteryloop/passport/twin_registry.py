@@ -22,6 +22,10 @@ Who may do what is decided by :mod:`batteryloop.access`:
   matches a shell only through asset ids the caller may see.
 
 Descriptors, their asset ids and the access rules are kept in the store (:mod:`batteryloop.store.twins`).
+The descriptors of this node's own packs are registered when their passports are issued
+(:mod:`batteryloop.passport.pack_twins`) and stored slim, as *derived pack twins*: every read here builds
+them from their passports (:func:`~batteryloop.passport.pack_twins.expand`), and a write through this API
+stores them whole, as any descriptor.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ from ..store import twins as repo
 from ..store.db import Store, iso_text, utcnow_iso
 from ..store.errors import IntegrityViolation, translated
 from ..store.passports import find_record, page_ids
-from .identifiers import global_asset_id
+from . import pack_twins
 
 SPEC_DIR = Path(__file__).resolve().parent / "dtr_spec"
 DEFAULT_LIMIT = 100
@@ -69,7 +73,7 @@ SHELL_KEYS = ("description", "displayName", "extensions", "administration", "ass
               "globalAssetId", "idShort", "id", "specificAssetIds", "submodelDescriptors")
 SUBMODEL_KEYS = ("description", "displayName", "extensions", "administration", "endpoints", "idShort", "id",
                  "semanticId", "supplementalSemanticId")
-_SHELL_PREFIX, _SHELL_SUFFIX = "urn:batteryloop:", ":aas"
+_SHELL_PREFIX, _SHELL_SUFFIX = "urn:batteryloop:", ":aas"  # identifiers.shell_id
 
 
 # ------------------------------------------------------------------------------------------ the specification
@@ -148,6 +152,42 @@ def _semantic_values(sm: Mapping[str, Any]) -> set[str]:
     return {str(k.get("value")) for k in keys if isinstance(k, Mapping)}
 
 
+def _href_candidates(url: str) -> list[str]:
+    """The endpoint hrefs that would let a caller call ``url`` (:meth:`DigitalTwinRegistry.authorized`): the
+    url itself, and each prefix ending at a path segment (with and without its trailing ``/``) or before ``?``."""
+    parts = urlsplit(url)
+    root = f"{parts.scheme}://{parts.netloc}"
+    out = {url, root, root + "/"}
+    path = url[len(root):].split("?", 1)[0].split("#", 1)[0] if url.startswith(root) else ""
+    segments = path.split("/")
+    for i in range(1, len(segments) + 1):
+        prefix = root + "/".join(segments[:i])
+        out.update((prefix, prefix + "/"))
+    if "?" in url:
+        out.add(url.split("?", 1)[0])
+    return sorted(out)
+
+
+def _pack_submodel_passports(hrefs: Iterable[str]) -> set[str]:
+    """The passports whose derived pack twins could list one of ``hrefs`` as a submodel endpoint
+    (``<base>/aas/submodels/<base64url of urn:batteryloop:<passport id>:submodel:<part>>``)."""
+    import base64
+    import binascii
+
+    out = set()
+    for h in hrefs:
+        head, sep, tail = h.rpartition("/aas/submodels/")
+        if not sep or not tail or "/" in tail:
+            continue
+        try:
+            sid = base64.urlsafe_b64decode(tail + "=" * (-len(tail) % 4)).decode()
+        except (binascii.Error, ValueError):
+            continue
+        if sid.startswith(_SHELL_PREFIX) and ":submodel:" in sid:
+            out.add(sid[len(_SHELL_PREFIX):].rsplit(":submodel:", 1)[0])
+    return out
+
+
 @dataclass
 class Page:
     result: list[Any]
@@ -214,8 +254,14 @@ class DigitalTwinRegistry:
         d["submodelDescriptors"] = sms
         return d
 
-    def _visible_row(self, conn: Any, caller: Caller, shell_id: str) -> tuple[repo.ShellRow, TwinView]:
+    @staticmethod
+    def _get(conn: Any, shell_id: str) -> repo.ShellRow | None:
+        """The shell's row, a derived pack twin built (:func:`batteryloop.passport.pack_twins.expand`)."""
         row = repo.get_shell(conn, shell_id)
+        return None if row is None else pack_twins.expand(conn, [row])[0]
+
+    def _visible_row(self, conn: Any, caller: Caller, shell_id: str) -> tuple[repo.ShellRow, TwinView]:
+        row = self._get(conn, shell_id)
         view = None
         if row is not None:
             view = self._view(caller, row, self._rules_in_force(conn, [row.owner_id]))
@@ -257,7 +303,8 @@ class DigitalTwinRegistry:
         return caller.participant_id, None
 
     def _writable(self, conn: Any, caller: Caller, shell_id: str) -> repo.ShellRow:
-        row = repo.get_shell(conn, shell_id)
+        """The shell's row (a derived pack twin built: the caller's change stores it whole) for its owner."""
+        row = self._get(conn, shell_id)
         if row is None:
             raise NotFound(f"Shell for identifier {shell_id} not found")
         self._authorize_update(conn, caller, row)
@@ -307,8 +354,9 @@ class DigitalTwinRegistry:
         last = shown = after
         with self.store.read() as conn:
             while len(out) <= n:
-                rows = repo.page_shells(conn, after=last, limit=max(n + 1, 100), asset_kind=asset_kind,
-                                        asset_type=atype, created_after=since)
+                rows = pack_twins.expand(conn, repo.page_shells(
+                    conn, after=last, limit=max(n + 1, 100), asset_kind=asset_kind, asset_type=atype,
+                    created_after=since))
                 if not rows:
                     break
                 rules = self._rules_in_force(conn, {r.owner_id for r in rows})
@@ -360,7 +408,7 @@ class DigitalTwinRegistry:
         if d["id"] != shell_id:
             raise BadRequest(f"the body's id {d['id']!r} is not the path's aasIdentifier {shell_id!r}")
         with self.store.write() as conn:
-            row = repo.get_shell(conn, shell_id)
+            row = self._get(conn, shell_id)
             if row is not None:
                 self._authorize_update(conn, caller, row)
                 owner, pid = row.owner_id, row.passport_id
@@ -459,8 +507,8 @@ class DigitalTwinRegistry:
         last = shown = after  # the cursor names the last shell shown (see list_shells)
         with self.store.read() as conn:
             while True:
-                rows = repo.shells_with_all(conn, pairs, gids, after=last, limit=max(n + 1, 200),
-                                            created_after=since)
+                rows = pack_twins.expand(conn, repo.shells_with_all(conn, pairs, gids, after=last,
+                                                                    limit=max(n + 1, 200), created_after=since))
                 if not rows:
                     return Page(out, None)
                 rules = self._rules_in_force(conn, {r.owner_id for r in rows})
@@ -513,9 +561,14 @@ class DigitalTwinRegistry:
         it sees whose ``href`` is that URL or a prefix of it (the EDC data plane's question)."""
         check("SubmodelEndpointAuthorization", body, "request")
         url = str(body["submodelEndpointUrl"])
-        parts = urlsplit(url)
         with self.store.read() as conn:
-            rows = repo.shells_with_endpoint(conn, f"{parts.scheme}://{parts.netloc}")
+            hrefs = _href_candidates(url)
+            rows = repo.shells_with_endpoint(conn, hrefs)
+            # a derived pack twin stores no endpoint: the node's submodel hrefs name their pack's passport
+            seqs = {r.seq for r in rows}
+            rows += [r for r in repo.derived_shells_of_passports(conn, _pack_submodel_passports(hrefs))
+                     if r.seq not in seqs]
+            rows = pack_twins.expand(conn, sorted(rows, key=lambda r: r.seq))
             rules = self._rules_in_force(conn, {r.owner_id for r in rows})
             for row in rows:
                 view = self._view(caller, row, rules)
@@ -612,42 +665,3 @@ class DigitalTwinRegistry:
         with self.store.write() as conn:
             self._own_rule(conn, caller, rule_id)
             repo.delete_rule(conn, rule_id)
-
-
-# ------------------------------------------------------------------------------------------ this node's packs
-def passport_descriptor(passport_id: str, *, serial_number: str, model_id: str, base_url: str,
-                        visible_to: Iterable[str] = (), parts: Iterable[str] = ()) -> dict[str, Any]:
-    """A shell descriptor for one of this node's packs: its AAS shell id and global asset id, the serial
-    number (``partInstanceId``) and passport id for the BPNs of ``visible_to``, the model id
-    (``manufacturerPartId``) for everyone, and one submodel descriptor per IDTA 02035 part served by the
-    node's AAS API (``parts``: part names of :data:`batteryloop.formats.idta.PARTS`)."""
-    readers = sorted(set(visible_to))
-    ext = {"type": "ExternalReference", "keys": [{"type": "GlobalReference", "value": b} for b in readers]}
-    public = {"type": "ExternalReference", "keys": [{"type": "GlobalReference", "value": PUBLIC_READABLE}]}
-    sas: list[dict[str, Any]] = [{"name": "manufacturerPartId", "value": model_id, "externalSubjectId": public},
-                                 {"name": "digitalTwinType", "value": "PartInstance", "externalSubjectId": public}]
-    if readers:
-        sas += [{"name": "partInstanceId", "value": serial_number, "externalSubjectId": ext},
-                {"name": "batteryPassportId", "value": passport_id, "externalSubjectId": ext}]
-    root = base_url.rstrip("/")
-    shell_id = f"{_SHELL_PREFIX}{passport_id}{_SHELL_SUFFIX}"  # formats.aas.shell_id: the AAS API's shell
-    from ..formats import aas as aas_format
-    from ..formats import idta
-
-    sms = []
-    for part in parts:
-        sid = aas_format.submodel_id(passport_id, part)
-        sms.append({"id": sid, "idShort": aas_format.part_id_short(part),
-                    "semanticId": {"type": "ExternalReference", "keys": [{"type": "GlobalReference",
-                                                                           "value": idta.PARTS[part][1]}]},
-                    "endpoints": [{"interface": "SUBMODEL-3.0", "protocolInformation": {
-                        "href": f"{root}/aas/submodels/{encode_id(sid)}", "endpointProtocol": "HTTP",
-                        "endpointProtocolVersion": ["1.1"]}}]})
-    return {"id": shell_id, "idShort": "battery_" + "".join(c if c.isalnum() else "_" for c in serial_number),
-            "globalAssetId": global_asset_id(passport_id), "assetKind": "Instance", "specificAssetIds": sas,
-            "submodelDescriptors": sms,
-            "endpoints": [{"interface": "AAS-3.0", "protocolInformation": {
-                "href": f"{root}/aas/shells/{encode_id(shell_id)}", "endpointProtocol": "HTTP",
-                "endpointProtocolVersion": ["1.1"]}}]}
-
-

@@ -14,6 +14,8 @@ Sets (module = set name):
   recovery, carbon-footprint cycles per year and class limits.
 - ``everbatt_2023`` — Argonne EverBatt: recovery by process, process inputs, gate fees, prices.
 - ``batpac_5`` — Argonne BatPaC 5.0: material intensity per kWh.
+- ``battery_ratings_literature`` — pack ratings the passport needs (self-discharge, calendar life, power at a
+  state of charge, electrolyte share, recycled-content split; unverified).
 - ``lmfp_estimate`` — LMFP composition estimate (unverified).
 - ``greet_everbatt_ghg`` — GREET material GHG factors and cell manufacturing energy.
 - ``ipcc_2006`` — fuel combustion CO2 factors.
@@ -24,6 +26,8 @@ Sets (module = set name):
 - ``first_life_fade`` — first-life fade of traction packs (fitted to CALCE CS2_36 and Severson 2019).
 - ``vehicle_usage`` — annual distance, energy use and fast-charging share by vehicle category.
 - ``fleet_segments`` — pack designs and daily use of cars, taxis, buses, trucks and two-wheelers (fleet generator).
+- ``lanzhou_fleets`` — the Lanzhou station's regional fleets (buses, swap trucks, two-wheelers), swap stations
+  and diagnosis (the pilot's CATL–Lanzhou part).
 - ``batteryloop_assumptions`` — the project's own estimates (unverified), where no source gives a number.
 - ``tou_tariffs_cn``, ``pv_clear_sky``, ``stationary_storage_costs``, ``second_life_degradation`` — the
   storage hubs' tariffs, solar resource, storage costs and second-life ageing (:data:`HUB_SETS`).
@@ -56,6 +60,7 @@ from ._core import (
 def default_sets() -> list[ReferenceSet]:
     from . import (
         batpac_5,
+        battery_ratings_literature,
         batteryloop_assumptions,
         catl_swap,
         ecb_fx,
@@ -68,6 +73,7 @@ def default_sets() -> list[ReferenceSet]:
         hub_sites,
         ipcc_2006,
         korea_battery_rules,
+        lanzhou_fleets,
         lmfp_estimate,
         nio_baas,
         pv_clear_sky,
@@ -86,6 +92,7 @@ def default_sets() -> list[ReferenceSet]:
             eu_2023_1542,
             everbatt_2023,
             batpac_5,
+            battery_ratings_literature,
             lmfp_estimate,
             greet_everbatt_ghg,
             ipcc_2006,
@@ -105,6 +112,7 @@ def default_sets() -> list[ReferenceSet]:
             vehicle_usage,
             korea_battery_rules,
             fleet_segments,
+            lanzhou_fleets,
             batteryloop_assumptions,
         )
     ]

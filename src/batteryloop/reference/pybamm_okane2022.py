@@ -19,9 +19,11 @@ and the forecaster matches time scales anyway.
 
 ``pybamm_okane2022_soh.csv`` (columns ``sim``, ``cycle``, ``soh``): state of health — capacity over the
 initial, solved every 20 cycles until 70 % or 3,000 cycles, interpolated linearly to every 5th cycle —
-4 decimals; cycle 1 is the fresh cell. :func:`batteryloop.health.rul.forecast_rul` uses these lives to
-**widen the interval** (:func:`batteryloop.health.similarity.prior_interval`: the weighted quantiles of
-the crossings of the lives matched to the history), never for the point forecast.
+4 decimals; cycle 1 is the fresh cell. Given as ``prior=`` (:func:`batteryloop.health.rul.default_prior`),
+:func:`batteryloop.health.rul.forecast_rul` uses these lives to **widen the interval**
+(:func:`batteryloop.health.similarity.prior_interval`: the weighted quantiles of the crossings of the lives
+matched to the history), never for the point forecast; since 2026-12-05 it does not by default (they
+bought coverage with width: docs/health.md).
 """
 
 from __future__ import annotations

@@ -50,6 +50,7 @@ from ..participants import Role
 from ..reference import References
 from ..store.db import iso_text, parse_iso
 from ..trace.client import ChainWriter
+from ..trace.events import FlatEvent, SealedEvent
 from .supply_chain import TRACE_PARTICIPANTS, demo_signers
 from . import pilot
 from .pilot import STATE_LOST, STATE_NAMES, STATE_RECYCLED, STATE_SECOND_LIFE, STATE_VEHICLE
@@ -64,6 +65,7 @@ USAGE_MODELS = {"private_car": {"EM-NMC811-82": 0.5, "EM-NCA-75": 0.5},
                 "delivery_van": {"EM-LFP-60": 1.0}}
 PLANTS = [("DE", "EuroMotors Pack Plant Zwickau", "EU", 0.4), ("HU", "EuroMotors Pack Plant Debrecen", "EU", 0.3),
           ("KR", "EuroMotors Ulsan Assembly", "KR", 0.3)]
+PLANT_COUNTRY = {site: country for country, site, _, _ in PLANTS}
 MARKETS = {"EU": ["DE", "FR", "NL", "PL", "BE"], "KR": ["KR"]}
 REGION_ACTORS = {  # region → (dismantler, recycler, second-life integrator, its hub site)
     "EU": (pilot.DISMANTLER_EU, pilot.RECYCLER_EU, pilot.SECOND_LIFE_EU, ("NL", "Rotterdam city storage hub (solar)")),
@@ -100,6 +102,7 @@ class PilotConfig:
     start_year: int | None = None  # default: the pilot ends with last year (records may not lie in the future)
     dataspace: bool = True  # run the connector nodes (DSP) for the bridge and the dismantlers' passport pulls
     dsp_pulls_per_year: int = 2
+    lanzhou: bool = True  # the CATL–Lanzhou regional fleets and integrated station (sim/lanzhou.py)
 
     def __post_init__(self) -> None:
         if not 1 <= self.packs <= 1_000_000:
@@ -129,10 +132,12 @@ class Fleet:
     vehicle: list[str] = field(default_factory=list)
     holder: list[str] = field(default_factory=list)
     operator: list[str] = field(default_factory=list)  # economic operator of the current passport
+    plant: list[str] = field(default_factory=list)  # the pack plant that built it (Art. 8 declares per plant)
 
     def __post_init__(self) -> None:
         n = self.n
-        for name in ("ledger_id", "passport", "model", "usage", "region", "country", "vehicle", "holder", "operator"):
+        for name in ("ledger_id", "passport", "model", "usage", "region", "country", "vehicle", "holder", "operator",
+                     "plant"):
             setattr(self, name, [""] * n)
         self.baas = np.zeros(n, dtype=bool)
         self.made = np.zeros(n, dtype=np.int32)
@@ -197,7 +202,7 @@ class PilotRun:
         self.fleet = Fleet(config.packs)
         self.events_sent = 0
         self.events_by_kind: Counter[str] = Counter()
-        self.pending: list[dict[str, Any]] = []
+        self.pending: list[SealedEvent] = []
         # what the report shows, year by year
         self.years: list[int] = []
         self.fleet_by_year: list[dict[str, int]] = []
@@ -211,18 +216,23 @@ class PilotRun:
         self.recovered_by_year: list[dict[str, float]] = []
         self.timings: dict[str, float] = defaultdict(float)
         self.recycled_content_versions = 0  # passport versions written by apply_recycled_content
+        self.rc_groups: list[dict[str, Any]] = []  # the ledger's Art. 8 groups (model, plant, year), for the report
+        self.plant_country = PLANT_COUNTRY
         self.footprint_references: list[dict[str, Any]] = []
         self.dataspace: Any = None
         self.dsp_log: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ helpers
-    def emit(self, ev: dict[str, Any]) -> None:
-        self.pending.append(ev)
+    def emit(self, ev: SealedEvent) -> None:
+        # the event as the ledger reads it back from its canonical bytes (keys in canonical order, as a parsed
+        # wire event has them: the derived rows, e.g. a lot's elements, are written from it)
+        self.pending.append(SealedEvent(FlatEvent.from_body(ev.body), ev.body, ev.hash, ev.signature))
         if len(self.pending) >= 50_000:  # big pilots: bounded memory (the ledger continues each chain)
             self.flush()
 
     def sign(self, data: dict[str, Any]) -> None:
-        self.emit(self.writer.wire(data))
+        # sealed (validated, hashed, signed) once: the ledger admits it as it is, checking the signature
+        self.emit(self.writer.sign(data))
 
     def flush(self) -> None:
         if not self.pending:
@@ -232,7 +242,7 @@ class PilotRun:
         if not rep.ok:
             raise RuntimeError(f"the ledger refused a pilot event: {rep.error}")
         for e in self.pending:
-            self.events_by_kind[e["kind"]] += 1
+            self.events_by_kind[e.event.kind] += 1
         self.events_sent += len(self.pending)
         self.pending = []
         self.timings["ledger"] += time.perf_counter() - t0
@@ -325,6 +335,7 @@ class PilotRun:
             f.state[i] = STATE_VEHICLE
             by_model[model_id].append((pid, pc, site))
             plant_country[i] = pc
+            f.plant[i] = site
             made = dt.date(year, 1, 15) + dt.timedelta(days=self.rng.randint(0, 70))
             rec: dict[str, Any] = {
                 "serial_number": serial, "model_id": model_id, "economic_operator_id": pilot.AUTOMAKER,
@@ -656,6 +667,7 @@ class PilotRun:
                 self.cash[(year, "automaker", "take-back (collection)")] -= take_back * float(
                     self.models[f.model[i]]["mass_kg"])
             self.decisions.append({"year": year, "pack": pid, "model": f.model[i], "usage": f.usage[i], "region": f.region[i],
+                                   "plant": f.plant[i], "plant_country": PLANT_COUNTRY.get(f.plant[i]),
                                    "life": "second" if second else "first",
                                    "soh_pct": round(float(f.soh[i]), 2), "grade": d["grade"], "route": route,
                                    "npv_usd": round(value, 2), "paid_usd": round(paid, 2), "seller": seller,
@@ -925,6 +937,7 @@ class PilotRun:
 
         t0 = time.perf_counter()
         groups = self.s.trace.recycled_content_groups()
+        self.rc_groups = groups  # the report's recycled content per model, plant and year
         # the automaker its packs' passports; each second-life integrator the passports of the packs it repurposed
         for who in (pilot.AUTOMAKER, *(REGION_ACTORS[r][2] for r in sorted(REGION_ACTORS))):
             try:
@@ -976,6 +989,11 @@ def run_pilot(services: Any, config: PilotConfig | None = None, *, references: R
     run = PilotRun(services, cfg, references=references, progress=progress)
     t0 = time.perf_counter()
     tokens = run.setup()
+    from .lanzhou import LanzhouFleets  # the CATL–Lanzhou fleets and integrated station (sim/lanzhou.py)
+
+    lanzhou = LanzhouFleets(run) if cfg.lanzhou else None
+    if lanzhou is not None:
+        lanzhou.setup()
     if cfg.dataspace:
         from .dataspace import start_dataspace
 
@@ -996,6 +1014,8 @@ def run_pilot(services: Any, config: PilotConfig | None = None, *, references: R
             run.baas_year(year)
             run.use(year)
             run.flush()
+            if lanzhou is not None:
+                lanzhou.year(year)
             run.progress(f"{year}: second-life hubs", built, cfg.packs)
             run.second_life_year(year)  # the packs in second life during the year, before December's changes
             run.progress(f"{year}: retiring, routing, recycling", built, cfg.packs)
@@ -1008,6 +1028,7 @@ def run_pilot(services: Any, config: PilotConfig | None = None, *, references: R
         run.apply_recycled_content()
         run.progress("verifying ledger, writing report", built, cfg.packs)
         report = build_report(run, time.perf_counter() - t0)
+        report["lanzhou"] = lanzhou.report() if lanzhou is not None else None
     finally:
         if run.dataspace is not None:
             run.dataspace.stop()

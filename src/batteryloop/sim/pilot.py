@@ -13,6 +13,8 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
+from ..reference import batpac_5, battery_ratings_literature
+
 # where a pack of the pilot's fleet is (the simulator's state codes, the report's categories)
 STATE_NEW, STATE_VEHICLE, STATE_SECOND_LIFE, STATE_RECYCLED, STATE_LOST = 0, 1, 2, 3, 4
 STATE_NAMES = {STATE_VEHICLE: "in vehicles", STATE_SECOND_LIFE: "second life", STATE_RECYCLED: "recycled",
@@ -74,21 +76,69 @@ LOOP_PARTICIPANTS: list[dict[str, Any]] = [
 """Participants the pilot simulator adds to the consortium (registered by ``batteryloop demo``)."""
 
 
+#: standard atomic weights (IUPAC, g/mol) of the elements of the pilot's cathodes
+_ATOMIC_G_PER_MOL = {"Li": 6.94, "Ni": 58.693, "Mn": 54.938, "Co": 58.933, "Al": 26.982, "Fe": 55.845, "P": 30.974,
+                     "O": 15.999}
+#: cathode active material → (the element BatPaC gives per kWh, the formula as {element: atoms})
+_CATHODE_FORMULA = {
+    "NMC811": ("Ni", {"Li": 1, "Ni": 0.8, "Mn": 0.1, "Co": 0.1, "O": 2}),
+    "NCA": ("Ni", {"Li": 1, "Ni": 0.8, "Co": 0.15, "Al": 0.05, "O": 2}),
+    "LFP": ("Fe", {"Li": 1, "Fe": 1, "P": 1, "O": 4}),
+}
+_SUPPLIERS = {  # the pilot's cell makers as sources of spare modules (fictitious, like the companies)
+    CELL_KR: ("Hanbit Energy Co., Ltd.", "Ochang Science Park 50, 28116 Cheongju, KR", "hanbit-energy"),
+    CELL_JP: ("Sakura Cell K.K.", "1-2-3 Moriguchi, 570-8511 Osaka, JP", "sakura-cell"),
+    CELL_CN: ("Jade Power Battery Co.", "88 Xinhua Road, 213000 Changzhou, CN", "jade-power"),
+}
+EUROMOTORS_ADDRESS = "Werkstraße 1, 38440 Wolfsburg, DE"
+
+
+def _composition_masses_kg(chemistry: str, energy_kwh: float) -> dict[str, float]:
+    """Masses (kg) of a pack's cathode active material, graphite and electrolyte salt and solvent, from BatPaC 5.0's
+    intensities per kWh (``batpac_5``) and the electrolyte share of a cell (``battery_ratings_literature``)."""
+    per_kwh = batpac_5.SET.get("kg_per_kwh_cell", chemistry)
+    element, formula = _CATHODE_FORMULA[chemistry]
+    molar = sum(_ATOMIC_G_PER_MOL[e] * n for e, n in formula.items())
+    cathode = per_kwh[element] * energy_kwh * molar / (_ATOMIC_G_PER_MOL[element] * formula[element])
+    electrolyte = battery_ratings_literature.SET.get("electrolyte_share_of_cell_mass") * per_kwh["cell_mass"] * energy_kwh
+    return {"cathode": round(cathode, 1), "graphite": round(per_kwh["graphite"] * energy_kwh, 1),
+            "LiPF6": round(electrolyte * 0.125, 1), "EC": round(electrolyte * 0.30, 1)}
+
+
 def _model(model_id: str, name: str, chemistry: str, energy_kwh: float, nominal_v: float, cell_maker: str,
            pack_kg_per_kwh: float, cycles: int, cf_total: float, cathode: list[dict[str, Any]],
            recycled: dict[str, float], crm: list[str], hazardous: list[dict[str, Any]]) -> dict[str, Any]:
     stages = [round(cf_total * s, 4) for s in (0.62, 0.30, 0.02)]
     stages.append(round(cf_total - sum(stages), 4))
+    lit = battery_ratings_literature.SET
+    mass_kg = round(energy_kwh * pack_kg_per_kwh, 1)
+    masses = _composition_masses_kg(chemistry, energy_kwh)
+    cathode = [{**cathode[0], "mass_kg": masses["cathode"]}, *cathode[1:]]
+    pre_share = lit.get("recycled_content_pre_consumer_share")
+    split: dict[str, float] = {}
+    for key, whole in recycled.items():
+        metal = key.removesuffix("_pct")
+        split[f"{metal}_pre_consumer_pct"] = round(whole * pre_share, 2)
+        split[f"{metal}_post_consumer_pct"] = round(whole - split[f"{metal}_pre_consumer_pct"], 2)
+    concentration = {"lithium hexafluorophosphate": masses["LiPF6"], "cathode": masses["cathode"]}
+    hazardous = [{**h, "concentration_pct": round(100 * concentration[
+        "cathode" if h.get("location") == "cathode" else h["name"]] / mass_kg, 2)} for h in hazardous]
+    labels = ["separate collection (crossed-out wheeled bin)", "CE", "chemistry symbol " + chemistry]
+    symbols = [(labels[0], "separate_collection", "separate-collection"), (labels[1], "ce_marking", "ce"),
+               (labels[2], "chemistry", f"chemistry-{chemistry.lower()}")]
+    power_w = energy_kwh * 2500
+    supplier, supplier_address, supplier_domain = _SUPPLIERS[cell_maker]
+    docs = "https://passport.example.org"
     return {
         "model_id": model_id,
         "manufacturer_id": AUTOMAKER,
         "manufacturer_name": "EuroMotors AG",
-        "manufacturer_address": "Werkstraße 1, 38440 Wolfsburg, DE",
+        "manufacturer_address": EUROMOTORS_ADDRESS,
         "model_name": name,
         "category": "ev",
         "vehicle_category": "M1",
         "chemistry": chemistry,
-        "mass_kg": round(energy_kwh * pack_kg_per_kwh, 1),
+        "mass_kg": mass_kg,
         "rated_capacity_ah": round(energy_kwh * 1000 / nominal_v, 1),
         "rated_energy_kwh": energy_kwh,
         "nominal_voltage_v": nominal_v,
@@ -98,10 +148,18 @@ def _model(model_id: str, name: str, chemistry: str, energy_kwh: float, nominal_
         "cells_in_parallel": max(1, round(energy_kwh * 1000 / nominal_v / (60 if chemistry == "LFP" else 70))),
         "min_voltage_v": round(nominal_v * 0.78, 1),
         "max_voltage_v": round(nominal_v * 1.15, 1),
-        "original_power_capability_w": energy_kwh * 2500,
+        "original_power_capability_w": power_w,
+        # Annex IV Part B(4): at 80 % and 20 % state of charge (battery_ratings_literature: the 20 % share)
+        "original_power_capability_at_soc": [
+            {"state_of_charge_pct": 80.0, "power_w": power_w},
+            {"state_of_charge_pct": 20.0, "power_w": round(power_w * lit.get("power_at_20pct_soc_share_of_80pct"))}],
+        "power_energy_ratio_per_h": lit.get("nominal_power_energy_ratio_per_h"),
         "max_permitted_power_w": energy_kwh * 3000,
         "expected_lifetime_cycles": cycles,
+        "expected_lifetime_years": lit.get("expected_lifetime_years", "ev_moderate_climate"),
+        "initial_self_discharge_pct_per_month": lit.get("initial_self_discharge_pct_per_month", "lithium_ion"),
         "cycle_life_test_reference": "IEC 62660-1:2018 cycle life test",
+        "cycle_life_test_url": f"{docs}/tests/{model_id}-cycle-life.pdf",
         "cycle_life_c_rate": 0.33,
         "capacity_threshold_exhaustion_pct": 70.0,
         "idle_temperature_lower_c": -30.0,
@@ -129,25 +187,33 @@ def _model(model_id: str, name: str, chemistry: str, energy_kwh: float, nominal_
             "study_url": f"https://passport.example.org/studies/{model_id}-cf.pdf",
         },
         "due_diligence_report_url": "https://passport.example.org/euromotors/due-diligence-2026.pdf",
-        "recycled_content": {**recycled, "allocation_rule": "mass_balance"},
+        "recycled_content": {**recycled, **split, "allocation_rule": "mass_balance"},
         "renewable_content_pct": 4.0,
-        "labels": ["separate collection (crossed-out wheeled bin)", "CE", "chemistry symbol " + chemistry],
+        "labels": labels,
+        "label_symbols": [{"label": text, "subject": subject, "symbol_url": f"{docs}/labels/{slug}.svg"}
+                          for text, subject, slug in symbols],
         "collection_information": "Return to any EuroMotors dealer or an authorised treatment facility; "
                                   "collection is free of charge (Art. 61).",
+        "waste_prevention_url": f"{docs}/euromotors/end-of-life/waste-prevention.html",
+        "separate_collection_url": f"{docs}/euromotors/end-of-life/separate-collection.html",
+        "collection_information_url": f"{docs}/euromotors/end-of-life/collection-points.html",
         "declaration_of_conformity_url": f"https://passport.example.org/doc/{model_id}.pdf",
         "detailed_composition": {
             "cathode": cathode,
-            "anode": [{"material": "graphite", "cas_number": "7782-42-5", "mass_fraction_pct": 96.0}],
+            "anode": [{"material": "graphite", "cas_number": "7782-42-5", "mass_fraction_pct": 96.0,
+                       "mass_kg": masses["graphite"]}],
             "electrolyte": [{"material": "lithium hexafluorophosphate", "cas_number": "21324-40-3",
-                             "mass_fraction_pct": 12.5},
-                            {"material": "ethylene carbonate", "cas_number": "96-49-1", "mass_fraction_pct": 30.0}],
+                             "mass_fraction_pct": 12.5, "mass_kg": masses["LiPF6"]},
+                            {"material": "ethylene carbonate", "cas_number": "96-49-1", "mass_fraction_pct": 30.0,
+                             "mass_kg": masses["EC"]}],
         },
         "spare_parts": [
             {"part_number": f"{model_id}-BMS", "name": "battery management system", "supplier_name": "EuroMotors AG",
-             "supplier_contact": "parts@euromotors.example"},
-            {"part_number": f"{model_id}-MOD", "name": "module", "supplier_name": {
-                CELL_KR: "Hanbit Energy Co., Ltd.", CELL_JP: "Sakura Cell K.K.", CELL_CN: "Jade Power Battery Co."}[cell_maker],
-             "supplier_contact": "service@cells.example"},
+             "supplier_address": EUROMOTORS_ADDRESS, "supplier_email": "parts@euromotors.example",
+             "supplier_web_url": "https://parts.euromotors.example/"},
+            {"part_number": f"{model_id}-MOD", "name": "module", "supplier_name": supplier,
+             "supplier_address": supplier_address, "supplier_email": f"service@{supplier_domain}.example",
+             "supplier_web_url": f"https://service.{supplier_domain}.example/"},
         ],
         "dismantling_information": {
             "manual_url": f"https://passport.example.org/dismantling/{model_id}.pdf",
@@ -157,6 +223,7 @@ def _model(model_id: str, name: str, chemistry: str, energy_kwh: float, nominal_
             "fastener_types": ["M6 screws", "adhesive"],
         },
         "safety_measures": ["wear class 0 insulating gloves", "store damaged packs in a quarantine container"],
+        "safety_instructions_url": f"{docs}/safety/{model_id}.pdf",
         "test_reports": [
             {"title": "UN 38.3 transport test summary", "standard": "UN 38.3", "issuer": "Certis Notified Body",
              "issued_on": "2025-03-14", "url": f"https://passport.example.org/tests/{model_id}-un383.pdf"},
@@ -199,6 +266,9 @@ def battery_models() -> list[dict[str, Any]]:
 
 PLANTS = [("DE", "EuroMotors Pack Plant Zwickau"), ("HU", "EuroMotors Pack Plant Debrecen"),
           ("KR", "EuroMotors Ulsan Assembly")]
+#: the plants' postal codes (the towns' own: Zwickau-Mosel, Debrecen, Ulsan Buk-gu)
+PLANT_POSTAL_CODES = {"EuroMotors Pack Plant Zwickau": "08058", "EuroMotors Pack Plant Debrecen": "4031",
+                      "EuroMotors Ulsan Assembly": "44259"}
 
 
 def first_life_draw(rng: random.Random, model: dict[str, Any], years: float) -> tuple[float, float]:
@@ -212,13 +282,19 @@ def first_life_draw(rng: random.Random, model: dict[str, Any], years: float) -> 
 
 def state_of_health_draw(rng: random.Random, model: dict[str, Any], soh: float, years: float,
                          measured_at: str) -> dict[str, Any]:
-    """The passport's ``state_of_health`` for a pack at ``soh`` % after ``years`` (four draws from ``rng``)."""
+    """The passport's ``state_of_health`` for a pack at ``soh`` % after ``years`` (four draws from ``rng``); the
+    remaining power at each state of charge of the model's original follows the remaining power share."""
+    soce = round(min(100.0, soh + rng.uniform(0, 1.0)), 1)  # the draws in their order: SoCE, then power
+    power_pct = round(min(100.0, soh + rng.uniform(2, 6)), 1)
     return {
         "soh_capacity_pct": soh,
         "remaining_capacity_ah": round(model["rated_capacity_ah"] * soh / 100, 1),
         "remaining_energy_kwh": round(model["rated_energy_kwh"] * soh / 100, 2),
-        "state_of_certified_energy_pct": round(min(100.0, soh + rng.uniform(0, 1.0)), 1),
-        "remaining_power_capability_pct": round(min(100.0, soh + rng.uniform(2, 6)), 1),
+        "state_of_certified_energy_pct": soce,
+        "remaining_power_capability_pct": power_pct,
+        "remaining_power_capability_at_soc": [
+            {"state_of_charge_pct": p["state_of_charge_pct"], "power_w": round(p["power_w"] * power_pct / 100)}
+            for p in model.get("original_power_capability_at_soc", ())],
         "remaining_round_trip_efficiency_pct": round(95.0 - years * 0.3, 1),
         "self_discharge_pct_per_month": round(rng.uniform(1.0, 3.0), 2),
         "ohmic_resistance_increase_pct": round(years * rng.uniform(2, 6), 1),
@@ -227,8 +303,11 @@ def state_of_health_draw(rng: random.Random, model: dict[str, Any], soh: float, 
 
 
 def generate_batteries(n: int, seed: int = 42, today: dt.date | None = None) -> Iterator[dict[str, Any]]:
-    """``n`` pack passports (battery data), deterministic for a seed."""
+    """``n`` pack passports (battery data), deterministic for a seed. The share of a pack's time at extreme
+    temperature spent charging (Battery Pass's charging-time counters) comes from a second stream, so the packs'
+    other values are those of the same seed before the counters existed."""
     rng = random.Random(seed)
+    charging = random.Random(seed + 0xC4A76E)
     today = today or dt.date.today()
     models = battery_models()
     for i in range(n):
@@ -245,9 +324,12 @@ def generate_batteries(n: int, seed: int = 42, today: dt.date | None = None) -> 
             "serial_number": f"{m['chemistry'].replace('-', '')}-{seed:03d}-{i:07d}",
             "model_id": m["model_id"],
             "economic_operator_id": AUTOMAKER,
+            "economic_operator_name": "EuroMotors AG",
+            "economic_operator_address": EUROMOTORS_ADDRESS,
             "manufacture_date": made.isoformat(),
             "manufacture_country": country,
             "manufacture_site": site,
+            "manufacture_postal_code": PLANT_POSTAL_CODES[site],
             "mass_kg": round(m["mass_kg"] * rng.uniform(0.995, 1.005), 1),
             "status": "original",
             "state_of_health": state_of_health_draw(
@@ -264,6 +346,10 @@ def generate_batteries(n: int, seed: int = 42, today: dt.date | None = None) -> 
                 "state_of_charge_pct": round(rng.uniform(20, 90), 1),
             },
         }
+        use = rec["usage"]
+        for side in ("above", "below"):  # hours at an extreme temperature while charging: a share of all of them
+            use[f"time_{side}_extreme_temperature_charging_h"] = round(
+                use[f"time_{side}_extreme_temperature_h"] * charging.uniform(0.05, 0.25), 1)
         if in_service:
             rec["putting_into_service_date"] = in_service.isoformat()
         if rng.random() < 0.3:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -151,8 +152,10 @@ class RegistryGenerator:
     def __init__(self, passports: int, *, shard: int = 0, seed: int = 1, events_per_passport: float = 5.0,
                  start_year: int = 2019, years: int = 8, eol_share: float = 0.3, eol_years: int = 4,
                  packs_per_batch: int = 50, recycled_share: float = 0.12, chunk_passports: int = 5000,
-                 signers: dict[str, Signer] | None = None, check: bool = False) -> None:
+                 signers: dict[str, Signer] | None = None, check: bool = False,
+                 stop_at: float | None = None) -> None:
         self.n = passports
+        self.stop_at = stop_at  # time.time() after which no more packs are made (the shard ends early, whole)
         self.shard = shard
         self.rng = random.Random(seed * 1_000_003 + shard)
         self.events_per_passport = events_per_passport
@@ -517,6 +520,8 @@ class RegistryGenerator:
         soh_mean = max(0.0, self.events_per_passport - 3.2)
         span = self.end - self.start
         while made_count < self.n:
+            if self.stop_at is not None and made_count and time.time() >= self.stop_at:
+                break  # out of time: end the shard here (recycling, lots and custody closed as below)
             packs = min(self.packs_per_batch, self.n - made_count)
             ts = self.start + span * made_count / max(1, self.n)
             model = MODEL_IDS[(made_count // self.packs_per_batch) % len(MODEL_IDS)]
@@ -573,7 +578,9 @@ class RegistryGenerator:
         return c
 
 
-def shard_chunks(args: tuple[int, int, int, float, int]) -> Iterator[Chunk]:
-    """Chunks of one shard: ``(shard, passports, seed, events_per_passport, chunk_passports)``."""
-    shard, n, seed, epp, chunk = args
-    yield from RegistryGenerator(n, shard=shard, seed=seed, events_per_passport=epp, chunk_passports=chunk).chunks()
+def shard_chunks(args: tuple[Any, ...]) -> Iterator[Chunk]:
+    """Chunks of one shard: ``(shard, passports, seed, events_per_passport, chunk_passports[, stop_at])``
+    (``stop_at``: a ``time.time()`` after which the shard makes no more packs and ends, whole)."""
+    shard, n, seed, epp, chunk, *rest = args
+    yield from RegistryGenerator(n, shard=shard, seed=seed, events_per_passport=epp, chunk_passports=chunk,
+                                 stop_at=rest[0] if rest else None).chunks()

@@ -85,6 +85,29 @@ def decision_groups(decisions: list[dict[str, Any]]) -> dict[str, Any]:
     return {"rows": rows, "soh_by_route": quart}
 
 
+def decision_groups_by_plant(decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every route decision aggregated per year, route and the plant that built the pack (sums, as
+    :func:`decision_groups`): what the dashboard's plant filter cuts."""
+    groups: dict[tuple[int, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for d in decisions:
+        if d.get("plant"):
+            groups[(d["year"], d["route"], str(d["plant"]))].append(d)
+    return [{"year": y, "route": r, "plant": p, "plant_country": ds[0].get("plant_country"), "packs": len(ds),
+             "soh_sum": round(sum(d["soh_pct"] for d in ds), 4), "npv_sum_usd": round(sum(d["npv_usd"] for d in ds), 2)}
+            for (y, r, p), ds in sorted(groups.items())]
+
+
+def recycled_content_by_plant(groups: list[dict[str, Any]], plant_country: dict[str, str]) -> list[dict[str, Any]]:
+    """The ledger's Art. 8 groups (model, plant, year) as report rows: packs and the passports' percentages."""
+    out = []
+    for g in groups or []:
+        f = g.get("fields") or {}
+        out.append({"year": g["year"], "model_id": g["model_id"], "plant": g["plant"],
+                    "plant_country": plant_country.get(g["plant"]), "packs": len(g.get("packs") or ()),
+                    **{k: f.get(k) for k in ("cobalt_pct", "lithium_pct", "nickel_pct")}})
+    return out
+
+
 RESIDUAL_FIELDS = ("year", "grade", "packs", "capacity_kwh", "mean_soh_pct", "residual_value_usd",
                    "residual_value_usd_per_kwh", "residual_share_of_new_fraction", "paid_usd", "paid_usd_per_kwh",
                    "paid_share_of_value_fraction")
@@ -179,15 +202,24 @@ def _references(run: Any) -> list[dict[str, Any]]:
     return [seen[k] for k in sorted(seen)]
 
 
+PARALLEL_FROM_EVENTS = 10_000
+"""Ledgers of more events than this are re-verified and replayed for outflows in one worker process per CPU."""
+
+
 def build_report(run: Any, duration_s: float) -> dict[str, Any]:
     s = run.s
     cfg = run.cfg
-    # the whole ledger re-verified (every signature and link); in worker processes when it is big
-    verify = s.trace.verify(workers=(os.cpu_count() or 1) if run.events_sent > 50_000 else 1)
-    counts = s.passports.count()
+    # the mass balance the passports got (apply_recycled_content), kept for this ledger state; then let it go
+    # before the ledger's other passes
     rc = s.trace.recycled_content_table()
+    s.trace.queries.forget_balances()
+    # the whole ledger re-verified (every signature and link); in worker processes once it is more than a few
+    # seconds' work (the default demo's 18,000 events already are: forking costs a fraction of a second)
+    workers = (os.cpu_count() or 1) if run.events_sent > PARALLEL_FROM_EVENTS else 1
+    verify = s.trace.verify(workers=workers)
+    counts = s.passports.count()
     # as of the last event, as the API and the dashboard answer by default; in worker processes when it is big
-    out = s.trace.outflows(limit=None, workers=(os.cpu_count() or 1) if run.events_sent > 50_000 else 1)
+    out = s.trace.outflows(limit=None, workers=workers)
     fp = {}
     for mid in run.models:
         cf = (s.passports.model_data(mid).get("carbon_footprint") or {})
@@ -247,6 +279,9 @@ def build_report(run: Any, duration_s: float) -> dict[str, Any]:
                             for k, v in sorted(by_route.items())},
         "decisions_sample": _sample_by_year(run.decisions, 40),
         "decision_groups": decision_groups(run.decisions),
+        "decision_groups_by_plant": decision_groups_by_plant(run.decisions),
+        "recycled_content_by_plant": recycled_content_by_plant(getattr(run, "rc_groups", []),
+                                                               getattr(run, "plant_country", {})),
         "cash_flows": cash,
         "residual_value": {
             "new_pack_price_usd_per_kwh": run.route_econ.new_pack_price_usd_per_kwh,

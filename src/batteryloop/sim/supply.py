@@ -27,6 +27,7 @@ from typing import Any
 from ..circular.chemistry import pack_composition
 from ..reference import References
 from ..trace.client import ChainWriter
+from ..trace.events import SealedEvent
 from .supply_chain import MINE_AU, MINE_CD, MINE_CL, MINE_ID, REFINER_CN, CAM_KR
 from . import pilot
 
@@ -141,7 +142,7 @@ class MaterialChain:
                                "up before drawing (a bug in the chain, not in its input)")
         return out
 
-    def _refine(self, el: str, need_salt_kg: float, at: Clock) -> Iterator[dict[str, Any]]:
+    def _refine(self, el: str, need_salt_kg: float, at: Clock) -> Iterator[SealedEvent]:
         product, frac = SALT[el]
         salt_kg = max(need_salt_kg, 20_000.0)
         el_kg = salt_kg * frac
@@ -149,14 +150,14 @@ class MaterialChain:
             mine, country, site, ore_f = self.rng.choice(MINES[el])
             ore_kg = round(el_kg / 0.97 / ore_f, 3)
             ore = self.nid(f"ore-{el}")
-            yield self.writer.wire({"id": self.nid("ev"), "kind": "extraction", "actor": mine, "occurred_at": at(),
+            yield self.writer.sign({"id": self.nid("ev"), "kind": "extraction", "actor": mine, "occurred_at": at(),
                                     "place": {"country": country, "site": site},
                                     "outputs": [{"lot": ore, "kind": "ore", "mass_kg": ore_kg,
                                                  "elements_kg": {el: round(ore_kg * ore_f, 6)}, "material": f"{el} ore",
                                                  "origin": {"type": "primary", "country": country, "site": site}}]})
             lot = self.nid(f"salt-{el}")
             out_el = round(ore_kg * ore_f * 0.97, 6)
-            yield self.writer.wire({"id": self.nid("ev"), "kind": "refining", "actor": REFINER_CN, "occurred_at": at(),
+            yield self.writer.sign({"id": self.nid("ev"), "kind": "refining", "actor": REFINER_CN, "occurred_at": at(),
                                     "place": {"country": "CN", "site": "Yichun refinery"}, "data": {"max_loss_pct": 5},
                                     "inputs": [{"lot": ore, "mass_kg": ore_kg}],
                                     "outputs": [{"lot": lot, "kind": "material", "mass_kg": round(out_el / frac, 6),
@@ -165,7 +166,7 @@ class MaterialChain:
         else:  # Mn and iron phosphate: bought as refined primary material
             country, site = ("ZA", "Kalahari manganese") if el == "Mn" else ("CN", "Guizhou phosphate")
             lot = self.nid(f"salt-{el}")
-            yield self.writer.wire({"id": self.nid("ev"), "kind": "extraction", "actor": MINE_ID if el == "Mn" else REFINER_CN,
+            yield self.writer.sign({"id": self.nid("ev"), "kind": "extraction", "actor": MINE_ID if el == "Mn" else REFINER_CN,
                                     "occurred_at": at(), "place": {"country": country, "site": site},
                                     "outputs": [{"lot": lot, "kind": "material", "mass_kg": round(salt_kg, 6),
                                                  "elements_kg": {el: round(el_kg, 6)}, "material": product,
@@ -176,7 +177,7 @@ class MaterialChain:
         return sum(x[1] for x in stock)
 
     def make_cathode(self, model_id: str, chemistry: str, per_pack: PackMaterials, packs: int, at: Clock
-                     ) -> Iterator[dict[str, Any]]:
+                     ) -> Iterator[SealedEvent]:
         plant, country, site = CATHODE_PLANT[family(chemistry)]
         mass = round(per_pack.cathode_kg * packs, 6)
         inputs: list[dict[str, Any]] = []
@@ -206,17 +207,17 @@ class MaterialChain:
         for i in inputs:
             merged[i["lot"]] = round(merged.get(i["lot"], 0.0) + i["mass_kg"], 6)
         lot = self.nid("cam")
-        yield self.writer.wire({"id": self.nid("ev"), "kind": "cathode_production", "actor": plant, "occurred_at": at(),
+        yield self.writer.sign({"id": self.nid("ev"), "kind": "cathode_production", "actor": plant, "occurred_at": at(),
                                 "place": {"country": country, "site": site}, "data": {"max_loss_pct": 2},
                                 "inputs": [{"lot": k, "mass_kg": v} for k, v in merged.items()],
                                 "outputs": [{"lot": lot, "kind": "material", "mass_kg": mass, "elements_kg": els,
                                              "material": f"{chemistry} cathode active material"}]})
         self.cathode.setdefault(model_id, []).append([lot, mass])
 
-    def _graphite(self, kg: float, at: Clock) -> Iterator[dict[str, Any]]:
+    def _graphite(self, kg: float, at: Clock) -> Iterator[SealedEvent]:
         mass = round(max(kg, 20_000.0), 6)
         lot = self.nid("graphite")
-        yield self.writer.wire({"id": self.nid("ev"), "kind": "extraction", "actor": REFINER_CN, "occurred_at": at(),
+        yield self.writer.sign({"id": self.nid("ev"), "kind": "extraction", "actor": REFINER_CN, "occurred_at": at(),
                                 "place": {"country": "CN", "site": "Heilongjiang graphite"},
                                 "outputs": [{"lot": lot, "kind": "material", "mass_kg": mass, "elements_kg": {"graphite": mass},
                                              "material": "natural graphite",
@@ -225,7 +226,7 @@ class MaterialChain:
 
     # ------------------------------------------------------------------ packs
     def make_packs(self, model: dict[str, Any], per_pack: PackMaterials, packs: list[tuple[str, str, str]],
-                   at: Clock, *, packs_per_batch: int = 25, modules_per_pack: int = 8) -> Iterator[dict[str, Any]]:
+                   at: Clock, *, packs_per_batch: int = 25, modules_per_pack: int = 8) -> Iterator[SealedEvent]:
         """Events that build ``packs`` — (pack id, plant country, plant site) — of ``model`` from the mines up."""
         model_id, chemistry, cell_maker = model["model_id"], model["chemistry"], model["cell_maker"]
         cell_country, cell_site = CELL_PLANT[cell_maker]
@@ -245,7 +246,7 @@ class MaterialChain:
                 self.scrap_kg[el] += per_pack.cathode_elements_kg.get(el, 0.0) * n * SCRAP_FRACTION
             batch_kg = round(sum(els.values()), 6)
             batch = self.nid("cellbatch")
-            yield self.writer.wire({"id": self.nid("ev"), "kind": "cell_production", "actor": cell_maker, "occurred_at": at(),
+            yield self.writer.sign({"id": self.nid("ev"), "kind": "cell_production", "actor": cell_maker, "occurred_at": at(),
                                     "place": {"country": cell_country, "site": cell_site},
                                     "data": {"max_loss_pct": SCRAP_FRACTION * 100 + 2},
                                     "inputs": cam_in + gr_in,
@@ -256,7 +257,7 @@ class MaterialChain:
             mod_els = {el: round(v / n_mod * 0.999999, 6) for el, v in els.items()}
             mod_kg = round(sum(mod_els.values()), 6)
             mods = [self.nid("module") for _ in range(n_mod)]
-            yield self.writer.wire({"id": self.nid("ev"), "kind": "module_assembly", "actor": cell_maker, "occurred_at": at(),
+            yield self.writer.sign({"id": self.nid("ev"), "kind": "module_assembly", "actor": cell_maker, "occurred_at": at(),
                                     "place": {"country": cell_country, "site": cell_site.replace("cell", "module")},
                                     "inputs": [{"lot": batch, "mass_kg": batch_kg}],
                                     "outputs": [{"lot": m, "kind": "module", "mass_kg": mod_kg, "elements_kg": mod_els}
@@ -266,14 +267,14 @@ class MaterialChain:
             for p, (pack, country, site) in enumerate(group):
                 pm = mods[p * modules_per_pack:(p + 1) * modules_per_pack]
                 self.pack_contents[pack] = (pack_kg, pack_els)
-                yield self.writer.wire({"id": self.nid("ev"), "kind": "pack_assembly", "actor": pilot.AUTOMAKER,
+                yield self.writer.sign({"id": self.nid("ev"), "kind": "pack_assembly", "actor": pilot.AUTOMAKER,
                                         "occurred_at": at(), "place": {"country": country, "site": site},
                                         "inputs": [{"lot": m, "mass_kg": mod_kg} for m in pm],
                                         "outputs": [{"lot": pack, "kind": "pack", "mass_kg": pack_kg,
                                                      "elements_kg": pack_els, "model_id": model_id}]})
                 self.flow("cells", "packs", sum(v for k, v in mod_els.items() if k != "graphite") * modules_per_pack)
 
-    def recover_scrap(self, at: Clock) -> Iterator[dict[str, Any]]:
+    def recover_scrap(self, at: Clock) -> Iterator[SealedEvent]:
         """The year's electrode scrap, recovered by the Korean recycler as pre-consumer salts."""
         for el in RECYCLABLE:
             el_kg = round(self.scrap_kg[el] * 0.95, 6)
@@ -282,7 +283,7 @@ class MaterialChain:
                 continue
             product, frac = SALT[el]
             lot = self.nid(f"rec-{el}")
-            yield self.writer.wire({"id": self.nid("ev"), "kind": "material_recovery", "actor": pilot.RECYCLER_KR,
+            yield self.writer.sign({"id": self.nid("ev"), "kind": "material_recovery", "actor": pilot.RECYCLER_KR,
                                     "occurred_at": at(), "place": {"country": "KR", "site": "Ochang scrap line"},
                                     "outputs": [{"lot": lot, "kind": "material", "mass_kg": round(el_kg / frac, 6),
                                                  "elements_kg": {el: el_kg}, "material": f"recycled {product}",
@@ -293,19 +294,19 @@ class MaterialChain:
 
     # ------------------------------------------------------------------ end of life
     def dismantle(self, pack: str, pack_kg: float, elements_kg: dict[str, float], dismantler: str, place: dict[str, str],
-                  at: Clock) -> tuple[dict[str, Any], str, dict[str, float], float]:
+                  at: Clock) -> tuple[SealedEvent, str, dict[str, float], float]:
         """Pack → black mass (2 % handling loss). Returns the event, the black-mass lot, its elements and mass."""
         bm = self.nid("blackmass")
         els = {k: round(v * 0.98, 6) for k, v in elements_kg.items()}
         mass = round(sum(els.values()), 6)
-        ev = self.writer.wire({"id": self.nid("ev"), "kind": "dismantling", "actor": dismantler, "occurred_at": at(),
+        ev = self.writer.sign({"id": self.nid("ev"), "kind": "dismantling", "actor": dismantler, "occurred_at": at(),
                                "place": place, "data": {"max_loss_pct": 3}, "subjects": [pack],
                                "inputs": [{"lot": pack, "mass_kg": round(pack_kg, 6)}],
                                "outputs": [{"lot": bm, "kind": "black_mass", "mass_kg": mass, "elements_kg": els}]})
         return ev, bm, els, mass
 
     def recycle(self, recycler: str, place: dict[str, str], black_mass: list[tuple[str, float, dict[str, float]]],
-                recovery: dict[str, float], at: Clock) -> Iterator[dict[str, Any]]:
+                recovery: dict[str, float], at: Clock) -> Iterator[SealedEvent]:
         """A recycler's black mass of a year → hydrometallurgical recycling → recovered salts (post-consumer)."""
         if not black_mass:
             return
@@ -316,7 +317,7 @@ class MaterialChain:
         inter_kg = round(min(sum(out_els.values()) / 0.6, bm_kg * 0.95), 6)  # metal-bearing liquor
         present = [k for k, v in total.items() if v > 0]
         worst_loss = max(1 - (out_els.get(k, 0.0) / total[k]) for k in present)
-        yield self.writer.wire({"id": self.nid("ev"), "kind": "recycling", "actor": recycler, "occurred_at": at(),
+        yield self.writer.sign({"id": self.nid("ev"), "kind": "recycling", "actor": recycler, "occurred_at": at(),
                                 "place": place,
                                 "data": {"process": "hydrometallurgical", "max_loss_pct": min(100.0, round(worst_loss * 100 + 1, 3))},
                                 "inputs": [{"lot": b[0], "mass_kg": round(b[1], 6)} for b in black_mass],
@@ -337,12 +338,12 @@ class MaterialChain:
         # precipitating salts takes reagents (sulfuric acid, soda ash): bought in, no traced element in them
         reagent_kg = round(max(0.0, sum(o["mass_kg"] for o in outs) - inter_kg) * 1.02 + 1.0, 6)
         reagent = self.nid("reagent")
-        yield self.writer.wire({"id": self.nid("ev"), "kind": "extraction", "actor": REFINER_CN, "occurred_at": at(),
+        yield self.writer.sign({"id": self.nid("ev"), "kind": "extraction", "actor": REFINER_CN, "occurred_at": at(),
                                 "place": {"country": "CN", "site": "Jiangxi reagent plant"},
                                 "outputs": [{"lot": reagent, "kind": "material", "mass_kg": reagent_kg,
                                              "material": "process reagents (H2SO4, Na2CO3)",
                                              "origin": {"type": "primary", "country": "CN", "site": "Jiangxi reagent plant"}}]})
-        yield self.writer.wire({"id": self.nid("ev"), "kind": "material_recovery", "actor": recycler, "occurred_at": at(),
+        yield self.writer.sign({"id": self.nid("ev"), "kind": "material_recovery", "actor": recycler, "occurred_at": at(),
                                 "place": place, "data": {"max_loss_pct": 1},
                                 "inputs": [{"lot": inter, "mass_kg": inter_kg}, {"lot": reagent, "mass_kg": reagent_kg}],
                                 "outputs": outs})

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, func, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from .tables import alert_deliveries, alert_rules, alerts
 
@@ -50,16 +50,24 @@ def known_keys(conn: Connection, rule_id: int) -> set[str]:
 
 def insert_alert(conn: Connection, *, rule_id: int, dedupe_key: str, kind: str, pack_id: str, operator_id: str | None,
                  model_id: str | None, title: str, message: str, data: dict[str, Any], created_at: str) -> int | None:
-    """The new alert's id, or None when the rule already fired on this finding."""
-    exists = conn.execute(select(alerts.c.id).where(and_(alerts.c.rule_id == rule_id,
-                                                         alerts.c.dedupe_key == dedupe_key))).first()
-    if exists is not None:
-        return None
-    res = conn.execute(insert(alerts).values(rule_id=rule_id, dedupe_key=dedupe_key, kind=kind, pack_id=pack_id,
-                                             operator_id=operator_id, model_id=model_id, title=title[:200],
-                                             message=message, data=orjson.dumps(data, default=str).decode(),
-                                             created_at=created_at))
-    return int(res.inserted_primary_key[0])
+    """The new alert's id, or None when the rule already fired on this finding.
+
+    One statement, ``INSERT … ON CONFLICT (rule_id, dedupe_key) DO NOTHING RETURNING id``: a concurrent
+    evaluation that stored the same finding first makes this one a no-op instead of an integrity error that
+    would abort the caller's transaction (a select-then-insert would race)."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:  # pragma: no cover - the store supports these two
+        raise ValueError(f"alerts: unsupported database dialect {dialect!r} (sqlite or postgresql)")
+    stmt = dialect_insert(alerts).values(
+        rule_id=rule_id, dedupe_key=dedupe_key, kind=kind, pack_id=pack_id, operator_id=operator_id,
+        model_id=model_id, title=title[:200], message=message, data=orjson.dumps(data, default=str).decode(),
+        created_at=created_at).on_conflict_do_nothing(index_elements=["rule_id", "dedupe_key"]).returning(alerts.c.id)
+    new_id = conn.execute(stmt).scalar()
+    return int(new_id) if new_id is not None else None
 
 
 def _alert(r: Any) -> dict[str, Any]:
@@ -70,8 +78,11 @@ def _alert(r: Any) -> dict[str, Any]:
 
 def list_alerts(conn: Connection, *, operator_id: str | None = None, all_operators: bool = False,
                 pack_id: str | None = None, model_id: str | None = None, kind: str | None = None,
-                rule_ids: Iterable[int] | None = None, limit: int = 200) -> list[dict[str, Any]]:
-    """Alerts newest first: about ``operator_id``'s packs, or every pack when ``all_operators``."""
+                rule_ids: Iterable[int] | None = None, year: int | None = None,
+                limit: int = 200) -> list[dict[str, Any]]:
+    """Alerts newest first: about ``operator_id``'s packs, or every pack when ``all_operators``; fired in
+    ``year`` when given (``created_at`` is ISO-8601 UTC text, so the year is a half-open text range). Every
+    filter is in the query, before the limit."""
     q = select(alerts).order_by(alerts.c.id.desc()).limit(limit)
     if not all_operators:
         q = q.where(alerts.c.operator_id == operator_id)
@@ -83,6 +94,8 @@ def list_alerts(conn: Connection, *, operator_id: str | None = None, all_operato
         q = q.where(alerts.c.kind == kind)
     if rule_ids is not None:
         q = q.where(alerts.c.rule_id.in_(list(rule_ids)))
+    if year is not None:
+        q = q.where(alerts.c.created_at >= f"{int(year):04d}", alerts.c.created_at < f"{int(year) + 1:04d}")
     return [_alert(r) for r in conn.execute(q)]
 
 

@@ -119,6 +119,7 @@ class Store:
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self.retries = 0  # transient failures retried so far (a figure for tests and monitoring)
         self._retries_lock = threading.Lock()
+        self._on_dispose: list[Callable[[], None]] = []
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -165,5 +166,11 @@ class Store:
 
         upgrade(self)
 
+    def on_dispose(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` when the store is disposed (readers that keep connections of their own close them)."""
+        self._on_dispose.append(fn)
+
     def dispose(self) -> None:
+        for fn in self._on_dispose:
+            fn()
         self.engine.dispose()

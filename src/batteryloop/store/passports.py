@@ -196,10 +196,16 @@ class PassportRow:
 def search(conn: Connection, *, status: str | None = None, model_id: str | None = None,
            chemistry: str | None = None, economic_operator_id: str | None = None,
            manufacture_country: str | None = None, manufactured_from: dt.date | None = None,
-           manufactured_to: dt.date | None = None, after: str | None = None, limit: int = 50) -> list[PassportRow]:
+           manufactured_to: dt.date | None = None, manufacture_site: str | None = None, after: str | None = None,
+           limit: int = 50) -> list[PassportRow]:
     """Passports matching every filter given (``status`` when not ``None``, the others when not empty), ordered
-    by id, from the first id after ``after``; at most ``limit`` rows."""
+    by id, from the first id after ``after``; at most ``limit`` rows. ``manufacture_site`` matches the battery
+    data's site exactly (its JSON text, written compact by the registry)."""
     conds = []
+    if manufacture_site:
+        quoted = orjson.dumps(manufacture_site).decode()  # as the JSON text holds it
+        pattern = '%"manufacture_site":' + quoted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conds.append(passports.c.data.like(pattern, escape="\\"))
     if status is not None:
         conds.append(passports.c.status == status)
     if model_id:

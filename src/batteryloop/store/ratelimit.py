@@ -14,6 +14,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from .db import Store
+from .fastread import AutocommitConnections
 
 _TAKE = text("""
 INSERT INTO rate_limit_buckets AS b (key, tokens, at, allowed)
@@ -29,12 +30,25 @@ RETURNING allowed, tokens
 _PRUNE = text("DELETE FROM rate_limit_buckets WHERE at < :before")
 
 
-def take(store: Store, key: str, *, rate: float, burst: float, now: float) -> tuple[bool, float]:
+# _TAKE for a plain psycopg connection (named placeholders %(name)s)
+_TAKE_PSYCOPG = _TAKE.text.replace(":key", "%(key)s").replace(":burst", "%(burst)s").replace(
+    ":now", "%(now)s").replace(":rate", "%(rate)s")
+
+
+def take(store: Store, key: str, *, rate: float, burst: float, now: float,
+         conns: AutocommitConnections | None = None) -> tuple[bool, float]:
     """Take one token from ``key``'s bucket (``burst`` tokens, refilled at ``rate`` a second) at ``now``:
-    (whether there was one, the tokens left). One statement, atomic on its own: run in autocommit, so the
-    request costs the pool's checkout ping and the statement — not also a BEGIN and a COMMIT round trip."""
-    with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        allowed, tokens = conn.execute(_TAKE, {"key": key, "rate": rate, "burst": burst, "now": now}).one()
+    (whether there was one, the tokens left). One statement, atomic on its own: run in autocommit. Through
+    ``conns`` (what :class:`SharedBuckets` passes) it is one round trip; through the engine's pool it also
+    costs the pool's checkout ping."""
+    params = {"key": key, "rate": rate, "burst": burst, "now": now}
+    if conns is not None:
+        row = conns.one(_TAKE_PSYCOPG, params)
+        assert row is not None  # RETURNING of an upsert: always one row
+        allowed, tokens = row
+    else:
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            allowed, tokens = conn.execute(_TAKE, params).one()
     return bool(allowed), float(tokens)
 
 
@@ -51,6 +65,7 @@ class SharedBuckets:
         self.store = store
         self.prune_every_s = prune_every_s
         self._pruned_at = 0.0
+        self._conns = AutocommitConnections(store)  # one round trip a request (no pool ping, no BEGIN/COMMIT)
 
     def take(self, key: str, rate: float, burst: float, now: float) -> tuple[bool, float]:
         if now - self._pruned_at >= self.prune_every_s:
@@ -58,4 +73,4 @@ class SharedBuckets:
             # a bucket idle for burst / rate seconds is full again: the same as none. Ten minutes covers the
             # node's limits (a burst is a fifth of a minute's requests); a longer idle time only keeps rows.
             prune(self.store, before=now - max(600.0, burst / rate if rate > 0 else 0.0))
-        return take(self.store, key, rate=rate, burst=burst, now=now)
+        return take(self.store, key, rate=rate, burst=burst, now=now, conns=self._conns)

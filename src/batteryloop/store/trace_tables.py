@@ -106,3 +106,49 @@ trace_custody = Table(
     Column("exported_to", String(2)),
     Index("ix_trace_custody_holder", "holder"),
 )
+
+# ------------------------------------------- the mass balance kept as the ledger grows (migration 0013)
+# Accumulators of batteryloop.trace.mb_summary, per production account (producer | site | year): recycled
+# content of a model-year from these, not from a pass over the whole material graph. Refreshed from the
+# events appended since ``trace_mb_mark.gseq``. Element masses as JSON {element: kg}.
+trace_mb_mark = Table(
+    "trace_mb_mark",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("gseq", Integer, nullable=False),  # the last event folded into the accumulators
+)
+
+trace_mb_flows = Table(
+    "trace_mb_flows",
+    metadata,
+    Column("account", String(300), primary_key=True),  # the consuming account
+    # where the element mass came from: "acct:<account>" (final lots of another account) or
+    # "origin:post_consumer" / "origin:pre_consumer" (recovered or scrap lots entering the loop)
+    Column("source", String(320), primary_key=True),
+    Column("elements", Text, nullable=False),
+)
+
+trace_mb_demand = Table(
+    "trace_mb_demand",
+    metadata,
+    Column("account", String(300), primary_key=True),
+    Column("elements", Text, nullable=False),  # element content of the account's final lots
+)
+
+trace_mb_outputs = Table(
+    "trace_mb_outputs",
+    metadata,
+    Column("account", String(300), primary_key=True),  # or "origin:<type>" for packs made of nothing recorded
+    Column("site", String(200), primary_key=True),
+    Column("model_id", String(100), primary_key=True),
+    Column("year", String(4), primary_key=True),
+    Column("packs", Integer, nullable=False),
+    Column("elements_all", Text, nullable=False),  # element content of all these packs
+    Column("elements_final", Text, nullable=False),  # of those not consumed inside their own account
+)
+
+trace_mb_intermediate = Table(
+    "trace_mb_intermediate",
+    metadata,
+    Column("lot_id", String(100), primary_key=True),  # a lot its own account consumed: no credit of its own
+)

@@ -114,6 +114,45 @@ def admit_chunks(items: list[Any], key_texts: dict[str, str | None], workers: in
                 f.cancel()
 
 
+def _verify_sealed_chunk(args: tuple[int, list[tuple[str, str, str | None]]]) -> tuple[int, list[bool | None]]:
+    """Signature checks of events already validated and hashed (``(actor, hash, signature)`` each): ``True``
+    verifies, ``False`` does not, ``None`` the actor has no usable registered key; stops at the first failure."""
+    from .keys import verify_signature
+
+    start, items = args
+    out: list[bool | None] = []
+    for actor, h, sig in items:
+        key = _key(actor, _TEXTS)
+        if not key or not sig:
+            out.append(None if not key else False)
+            break
+        ok = verify_signature(key, h, sig)
+        out.append(ok)
+        if not ok:
+            break
+    return start, out
+
+
+def verify_sealed_chunks(items: list[tuple[str, str, str | None]], key_texts: dict[str, str | None], workers: int,
+                         chunk: int) -> Iterator[tuple[int, list[bool | None]]]:
+    """:func:`admit_chunks` for events validated and hashed in this process (sealed by its own signers): only the
+    signatures are checked in the workers, chunk by chunk, in order."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    size = max(100, min(chunk, len(items) // (workers * 4) or 1))
+    parts = [(i, items[i:i + size]) for i in range(0, len(items), size)]
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_admit, initargs=(key_texts,)) as pool:
+        futures = [pool.submit(_verify_sealed_chunk, p) for p in parts]
+        try:
+            for f in futures:
+                yield f.result()
+        finally:
+            for f in futures:
+                f.cancel()
+
+
 # ------------------------------------------------------------- store verification
 
 _STORE: Any = None

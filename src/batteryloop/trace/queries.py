@@ -31,6 +31,7 @@ from ..errors import InvalidData, NotFound
 from ..reference import References, eu_cahra_list
 from ..store import trace_queries as repo
 from ..store.db import Store
+from ..store.fastread import AutocommitConnections
 from .custody import DEFAULT_REGIONS, custody_history
 from .outflows import FINDING_KINDS, OutflowParams, parse_time, sort_key, time_text
 from .outflows import select as select_findings
@@ -104,18 +105,28 @@ class TraceQueries:
         self.regions = {k: frozenset(v) for k, v in (regions or DEFAULT_REGIONS).items()}
         self.refs = refs or References.default()
         self._outflow_cache: dict[Any, tuple[int, list[dict[str, Any]]]] = {}
+        # PostgreSQL: lineage and recall as one statement each, one round trip (store.trace_queries)
+        self._walks = None if store.is_sqlite else AutocommitConnections(store, options=repo.WALK_SESSION_OPTIONS)
+        # the material graph and every lot's recycled content of the latest ledger state, per rule: the pilot
+        # writes the balance into the passports and its report states it, from one computation
+        self._recycled_cache: dict[Any, tuple[MaterialGraph, dict[str, Any]]] = {}
 
     # ------------------------------------------------------------------ lineage
     def _upstream(self, pack_id: str) -> tuple[MaterialGraph, dict[str, Any]]:
-        with self.store.read() as conn:
-            rows = repo.upstream_lots(conn, pack_id)
-            edges = repo.upstream_edges(conn, pack_id)
+        if self._walks is not None:
+            rows = repo.lineage_rows(self._walks, pack_id)
+            edges = [(r[0], r[16], r[17]) for r in rows if r[16] is not None]
+            rows = list({r[0]: r for r in rows}.values())  # a lot row per input edge: each lot once
+        else:
+            with self.store.read() as conn:
+                rows = repo.upstream_lots(conn, pack_id)
+                edges = repo.upstream_edges(conn, pack_id)
         if not rows:
             raise NotFound(f"no lot or pack with id {pack_id!r} in the ledger")
         lots = []
         extra = {}
         for (lid, kind, mass, els, material, model_id, otype, ocountry, osite, certified_by, producer,
-             site_country, site, produced_at, event_id, stage) in rows:
+             site_country, site, produced_at, event_id, stage, *_) in rows:
             lots.append(Lot(id=lid, mass_kg=mass, elements_kg=orjson.loads(els), origin_type=otype, producer=producer,
                             site=site, produced_at=produced_at, kind=kind, model_id=model_id,
                             origin_country=ocountry, origin_site=osite, site_country=site_country))
@@ -155,24 +166,37 @@ class TraceQueries:
         }
 
     # ------------------------------------------------------------------- recall
-    def recall(self, key: str, by: str = "lot", exhaustive: bool = False) -> dict[str, Any]:
+    def recall(self, key: str, by: str = "lot", exhaustive: bool = False,
+               through_recycling: bool = True) -> dict[str, Any]:
         """Every pack containing material from a lot, a site (origin or production site) or a supplier.
 
         ``exhaustive`` walks every edge, modules included, instead of jumping over the module level.
+        ``through_recycling`` (the default) follows the material through recycling: packs → black mass →
+        recovered lots → the later cathodes and packs made with them. False stops at recovered lots (and any
+        other lot with an origin but where the recall starts), as lineage and the mass balance do: the
+        first-life packs only — bounded by the lot's own consumers, not by how many recycling generations the
+        ledger holds.
         """
         if by not in repo.RECALL_BY:
             raise InvalidData(f"recall by {by!r}: use lot, site or supplier",
                               [{"field": "by", "rule": "enum", "message": "by: one of lot, site, supplier", "value": by}])
-        with self.store.read() as conn:
-            if by == "lot" and not repo.lot_exists(conn, key):
+        if self._walks is not None and not exhaustive:
+            got = repo.recall_rows(self._walks, key, by, through_recycling)
+            if got is None:
                 raise NotFound(f"no lot with id {key!r} in the ledger")
-            rows = repo.recall_packs(conn, key, by, exhaustive)
-        names = ("pack", "model_id", "plant", "plant_country", "produced_at", "holder", "country", "status")
-        packs = [dict(zip(names, r, strict=True)) for r in rows]
+            rows = got
+        else:
+            with self.store.read() as conn:
+                if by == "lot" and not repo.lot_exists(conn, key):
+                    raise NotFound(f"no lot with id {key!r} in the ledger")
+                rows = repo.recall_packs(conn, key, by, exhaustive, through_recycling=through_recycling)
+        packs = [{"pack": a, "model_id": b, "plant": c, "plant_country": d, "produced_at": e, "holder": f,
+                  "country": g, "status": h} for a, b, c, d, e, f, g, h, *_ in rows]
         holders: dict[str, int] = defaultdict(int)
         for p in packs:
             holders[p["holder"] or "unknown"] += 1
-        return {"by": by, "key": key, "packs": packs, "count": len(packs), "holders": dict(sorted(holders.items()))}
+        return {"by": by, "key": key, "through_recycling": through_recycling, "packs": packs, "count": len(packs),
+                "holders": dict(sorted(holders.items()))}
 
     # ------------------------------------------------------------------ custody
     def _chain_bodies(self, subject: str) -> list[dict[str, Any]]:
@@ -294,32 +318,51 @@ class TraceQueries:
             edges = [Edge(o, i, m) for o, i, m in repo.all_edges(conn)]
         return MaterialGraph.build(lots, edges)
 
+    def forget_balances(self) -> None:
+        """Drop the kept material graph and recycled content (a big ledger's are hundreds of MB)."""
+        self._recycled_cache = {}
+
     def _recycled(self, rule: str, period: str, allocation: str) -> tuple[MaterialGraph, dict[str, Any]]:
         """The ledger's material graph and every lot's recycled content under ``rule`` (InvalidData names a
         rule that is unknown or cannot be computed)."""
         if rule not in RULES:
             raise InvalidData(f"unknown allocation rule {rule!r}", [{"field": "rule", "rule": "enum", "value": rule,
                               "message": f"rule: one of {', '.join(RULES)}"}])
+        with self.store.read() as conn:
+            mark = repo.ledger_mark(conn)
+        key = (mark, rule, period, allocation)
+        hit = self._recycled_cache.get(key)
+        if hit is not None:
+            return hit
         graph = self._graph()
         try:
             recs = recycled_content(graph, rule, period=period, allocation=allocation)  # type: ignore[arg-type]
         except ValueError as exc:
             raise InvalidData(str(exc), [{"field": "rule", "rule": "computable", "value": rule,
                                           "message": str(exc)}]) from None
+        # kept for the same ledger state (every append moves the mark); the latest rules' results only
+        self._recycled_cache = {k: v for k, v in self._recycled_cache.items() if k[0] == mark}
+        self._recycled_cache[key] = (graph, recs)
         return graph, recs
 
     def recycled_content(self, *, model_id: str | None = None, year: int | None = None, plant: str | None = None,
                          pack_id: str | None = None, rule: str = "mass_balance", period: str = "year",
-                         allocation: str = "proportional", elements: Sequence[str] = RECYCLED_CONTENT_ELEMENTS
-                         ) -> dict[str, Any]:
-        """Art. 8 recycled content of one pack, or of a model's packs of a plant and year."""
+                         allocation: str = "proportional", elements: Sequence[str] = RECYCLED_CONTENT_ELEMENTS,
+                         incremental: bool = True) -> dict[str, Any]:
+        """Art. 8 recycled content of one pack, or of a model's packs of a plant and year.
+
+        Under the default settings (mass balance, yearly accounts, proportional allocation) and ``incremental``
+        the figures come from the per-account sums kept as the ledger grows (:mod:`.mb_summary`: no pass over
+        the ledger); otherwise from the whole material graph (the same figures, to rounding)."""
         if pack_id is None and model_id is None:
             raise InvalidData("give a pack or a battery model", [{"field": "model_id", "rule": "required",
                               "value": None, "message": "model_id: required when no pack is given"}])
+        settings = {"rule": rule, "period": period, "allocation": allocation}
+        if incremental and (rule, period, allocation) == ("mass_balance", "year", "proportional"):
+            return self._recycled_content_kept(model_id, year, plant, pack_id, settings, elements)
         graph, recs = self._recycled(rule, period, allocation)
         tracker = self.refs.tracker()
         mins = tracker.get("eu_2023_1542", "recycled_content_min_fraction")
-        settings = {"rule": rule, "period": period, "allocation": allocation}
         if pack_id is not None:
             lot = graph.lots.get(pack_id)
             if lot is None:
@@ -340,6 +383,34 @@ class TraceQueries:
                 "elements": res, "targets": _compare(res, mins, tracker),
                 "by_plant": {site: aggregate(ps, recs, elements) for site, ps in sorted(by_plant.items())},
                 "references": [v.model_dump() for v in tracker.used()]}
+
+    def _recycled_content_kept(self, model_id: str | None, year: int | None, plant: str | None, pack_id: str | None,
+                               settings: dict[str, str], elements: Sequence[str]) -> dict[str, Any]:
+        from .mb_summary import MassBalanceSummary
+
+        summary = MassBalanceSummary(self.store)
+        tracker = self.refs.tracker()
+        mins = tracker.get("eu_2023_1542", "recycled_content_min_fraction")
+        try:
+            if pack_id is not None:
+                got = summary.pack(pack_id, elements)
+                if got is None:
+                    raise NotFound(f"no pack with id {pack_id!r} in the ledger")
+                lot, res = got
+                return {"pack": pack_id, "model_id": lot["model_id"], "settings": settings, "elements": res,
+                        "targets": _compare(res, mins, tracker),
+                        "references": [v.model_dump() for v in tracker.used()]}
+            assert model_id is not None
+            agg = summary.model_year(model_id, year, plant, elements)
+        except ValueError as exc:
+            raise InvalidData(str(exc), [{"field": "rule", "rule": "computable", "value": settings["rule"],
+                                          "message": str(exc)}]) from None
+        if agg is None:
+            raise NotFound(f"no packs of model {model_id!r}" + (f" made in {year}" if year else "") +
+                           (f" at {plant}" if plant else "") + " in the ledger")
+        return {"model_id": model_id, "year": year, "plant": plant, "packs": agg["packs"], "settings": settings,
+                "elements": agg["elements"], "targets": _compare(agg["elements"], mins, tracker),
+                "by_plant": agg["by_plant"], "references": [v.model_dump() for v in tracker.used()]}
 
     def recycled_content_table(self, *, rule: str = "mass_balance", period: str = "year",
                                allocation: str = "proportional",
@@ -387,7 +458,7 @@ class TraceQueries:
         """The passport's recycled-content fields (``passport.model.RecycledContent``: ``cobalt_pct``,
         ``lithium_pct``, ``nickel_pct``, ``lead_pct``, ``allocation_rule``) for one pack, or for a model's
         packs of a year and plant (Art. 8 declares per model, plant and year). ``split`` adds the
-        pre- and post-consumer shares (``cobalt_pre_consumer_pct`` …), which that model does not hold."""
+        pre- and post-consumer shares (``cobalt_pre_consumer_pct`` …), the passport's split of each share."""
         r = self.recycled_content(pack_id=pack_id, model_id=model_id, year=year, plant=plant, rule=rule, **kw)
         return _passport_fields(r["elements"], rule, split=split)
 

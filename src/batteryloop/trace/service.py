@@ -124,8 +124,8 @@ class TraceService:
     def lineage(self, pack_id: str) -> dict[str, Any]:
         return self.queries.lineage(pack_id)
 
-    def recall(self, key: str, by: str = "lot") -> dict[str, Any]:
-        return self.queries.recall(key, by)
+    def recall(self, key: str, by: str = "lot", through_recycling: bool = True) -> dict[str, Any]:
+        return self.queries.recall(key, by, through_recycling=through_recycling)
 
     def custody(self, subject: str) -> dict[str, Any]:
         return self.queries.custody(subject)

@@ -29,12 +29,12 @@ def alerts_page(request: Request, c: CallerDep, s: ServicesDep,
         return templates.TemplateResponse(request, "alerts.html", _ctx(request, c, items=None, rules=[], pack=pack,
                                                                        kind=kind, error=None))
     try:
-        items = s.alerts.alerts(c, pack_id=pack or None, model_id=f.get("model"), kind=kind or None, limit=500)
+        year = int(f["year"]) if str(f.get("year", "")).isdigit() else None
+        items = s.alerts.alerts(c, pack_id=pack or None, model_id=f.get("model"), kind=kind or None, year=year,
+                                limit=500)
         rules = s.alerts.rules(c)
     except BatteryloopError as exc:
         return templates.TemplateResponse(request, "error.html", _ctx(request, c, error=exc), status_code=exc.status)
-    if "year" in f:
-        items = [a for a in items if a["created_at"][:4] == f["year"]]
     names = {r["id"]: r["name"] for r in rules}
     for a in items:
         a["delivery"] = _delivery_text(a["deliveries"])

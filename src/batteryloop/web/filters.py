@@ -8,7 +8,8 @@ page runs and writes the cookie after; a page asks :func:`use` for the dimension
 them, and the filter bar (``_filters.html``) says which filters this page applied and which it cannot.
 
 :func:`filter_report` applies filters to a pilot run's report (the pilot pages' data): in every list of rows,
-a row whose ``year``, ``model``/``model_id``, ``region`` or ``plant`` differs from the filter is left out, and
+a row whose ``year``, ``model``/``model_id``, ``region`` or plant (``plant`` — a site — or ``plant_country``: either
+may match) differs from the filter is left out, and
 in every mapping keyed by model ids or region names, the other models' or regions' entries; it says per
 top-level part of the report which dimensions it could apply, so that a page applies exactly the dimensions
 of the parts its builder read (:class:`Tracked`).
@@ -34,7 +35,10 @@ COOKIE = "batteryloop_filters"
 MAX_LEN = 100
 #: row keys that carry each dimension in a pilot report (and in the other pages' rows)
 ROW_KEYS = {"year": ("year",), "model": ("model", "model_id"), "region": ("region",),
-            "plant": ("plant", "manufacture_site")}
+            "plant": ("plant", "manufacture_site", "plant_country", "manufacture_country")}
+#: a plant is named by its site ("EuroMotors Pack Plant Zwickau") or by its country ("DE"): a row matches when any
+#: of its plant keys holds the value
+ANY_KEY = frozenset({"plant"})
 
 
 @dataclass
@@ -217,11 +221,13 @@ def _cut(v: Any, values: Mapping[str, str], models: set[str], regions: set[str],
 
 def _keep_row(row: Mapping[str, Any], values: Mapping[str, str], seen: set[str]) -> bool:
     for dim, want in values.items():
-        for key in ROW_KEYS[dim]:
-            if key in row and not isinstance(row[key], (dict, list)):
-                seen.add(dim)
-                if not _matches(dim, row[key], want):
-                    return False
+        present = [row[k] for k in ROW_KEYS[dim] if k in row and not isinstance(row[k], (dict, list))]
+        if not present:
+            continue
+        seen.add(dim)
+        hits = [_matches(dim, v, want) for v in present]
+        if not (any(hits) if dim in ANY_KEY else all(hits)):
+            return False
     return True
 
 

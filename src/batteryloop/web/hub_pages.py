@@ -6,13 +6,15 @@ and aggregated on one day (:func:`batteryloop.hubs.vpp.vpp_day`): first with no 
 flexibility on offer (up: less import; down: more), then following a grid signal — absorb the midday sun
 (11:00–13:00, half the downward offer) and relieve the evening peak (17:00–20:00, half the upward offer). The page
 shows per hour what was offered, requested and delivered, the net grid position before and after, and per hub
-what following the signal cost against its own optimum (and so the least an aggregator must pay per kWh
-delivered). Overseers (authorities, the node admin) pick the operator (``?operator=``). Computed on first view and
+what following the signal cost against its own optimum, by cause — energy bought and sold, wear, refilling what
+the day ended short of — and so the least an aggregator must pay per kWh delivered (the storage owner's opportunity
+cost; the hubs shed no load to follow it: docs/hubs.md). Overseers (authorities, the node admin) pick the operator (``?operator=``). Computed on first view and
 kept (nothing at seed time).
 
 **Zero-carbon ledger.** For each second-life integrator's hub of the latest pilot run, the park's figures per year
-(the run's hub simulation, ``second_life_by_year[…].park``) through :func:`batteryloop.hubs.ledger.zero_carbon_ledger`
-with the grid factor of the hub's country. Applies the region and year filters.
+(the run's hub simulation, ``second_life_by_year[…].park``) — and the CATL–Lanzhou integrated station's
+(``lanzhou.hub_by_year[…].park``, region CN) — through :func:`batteryloop.hubs.ledger.zero_carbon_ledger` with the
+grid factor of the hub's country. Applies the region and year filters.
 """
 
 from __future__ import annotations
@@ -124,13 +126,18 @@ def vpp_for(s: Services, c: Caller, operator: str, ids: list[str]) -> dict[str, 
                      "delivered_up_kwh": hsum["delivered_up_kwh"], "delivered_down_kwh": hsum["delivered_down_kwh"],
                      "baseline_import_cost": b["import_cost"], "baseline_export_revenue": b["export_revenue"],
                      "vpp_import_cost": x["import_cost"], "vpp_export_revenue": x["export_revenue"],
-                     "cost_of_flexibility": hsum["cost_of_flexibility"]})
+                     "cost_of_flexibility": hsum["cost_of_flexibility"], "cost_parts": hsum.get("cost_parts") or {}})
     cost = sum(r["cost_of_flexibility"] for r in rows)
+    parts = {k: sum(float(r["cost_parts"].get(k, 0.0)) for r in rows) for k in ("energy", "wear", "refill", "unserved")}
+    delivered = summ["delivered_kwh"]
     out = {"operator": operator, "country": country, "day": VPP_DAY, "hubs": rows, "hours": hours,
            "summary": {k: summ[k] for k in ("requested_kwh", "offered_kwh", "delivered_kwh",
                                             "delivered_fraction_of_requested", "delivered_fraction_of_offered")},
            "cost_of_flexibility": cost, "currency": hubs[0].currency,
-           "break_even_per_kwh": cost / summ["delivered_kwh"] if summ["delivered_kwh"] > 0 else None,
+           # the storage owner's opportunity cost per kWh of flexibility delivered: energy bought and sold (the
+           # arbitrage given up, the round-trip losses), wear, and refilling what the day ended short of
+           "break_even_per_kwh": cost / delivered if delivered > 0 else None,
+           "break_even_parts_per_kwh": {k: v / delivered for k, v in parts.items()} if delivered > 0 else None,
            "packs": len(ids), "excluded": excluded, "solve_s": round(free.solve_s + res.solve_s, 2)}
     if len(_CACHE) > 16:
         _CACHE.clear()
@@ -218,6 +225,16 @@ def park_ledgers(rep: dict[str, Any], values: dict[str, str]) -> tuple[list[dict
             if isinstance(park, dict):
                 e["country"] = park.get("country")
                 e["rows"].append({"year": row.get("year"), **park})
+    lz = rep.get("lanzhou")  # the CATL–Lanzhou integrated station (sim/lanzhou.py): its park, year by year
+    if isinstance(lz, dict):
+        for h in lz.get("hub_by_year") or []:
+            if not isinstance(h, dict) or not isinstance(h.get("park"), dict):
+                continue
+            region = str(lz.get("region") or "CN")
+            e = by_region.setdefault(region, {"region": region, "hub": lz.get("station"), "operator": lz.get("operator_name"),
+                                              "rows": [], "country": None})
+            e["country"] = h["park"].get("country")
+            e["rows"].append({"year": h.get("year"), **h["park"]})
     applied = set()
     out = []
     for region in sorted(by_region):

@@ -50,25 +50,31 @@ MODEL_SECTIONS: list[tuple[str, list[str]]] = [
     ("General information", ["manufacturer_name", "manufacturer_id", "manufacturer_address", "model_name", "model_id",
                              "category", "vehicle_category", "chemistry", "mass_kg", "warranty_years", "warranty_km"]),
     ("Performance and durability", ["rated_capacity_ah", "rated_energy_kwh", "nominal_voltage_v", "min_voltage_v",
-                                    "max_voltage_v", "original_power_capability_w", "max_permitted_power_w",
-                                    "expected_lifetime_cycles", "cycle_life_test_reference", "cycle_life_c_rate",
+                                    "max_voltage_v", "original_power_capability_w", "original_power_capability_at_soc",
+                                    "max_permitted_power_w", "power_energy_ratio_per_h",
+                                    "expected_lifetime_cycles", "cycle_life_test_reference", "cycle_life_test_url",
+                                    "cycle_life_c_rate",
                                     "capacity_threshold_exhaustion_pct", "idle_temperature_lower_c",
                                     "idle_temperature_upper_c", "initial_round_trip_efficiency_pct",
                                     "round_trip_efficiency_at_50pct_cycle_life_pct", "internal_resistance_cell_mohm",
                                     "internal_resistance_pack_mohm"]),
+    ("Performance and durability values (legitimate interest)", ["expected_lifetime_years",
+                                                                 "initial_self_discharge_pct_per_month"]),
     ("Materials and composition", ["material_composition", "hazardous_substances", "critical_raw_materials",
                                    "extinguishing_agent"]),
     ("Carbon footprint", ["carbon_footprint"]),
     ("Supply chain and circularity", ["due_diligence_report_url", "recycled_content", "renewable_content_pct",
-                                      "collection_information"]),
-    ("Labels and conformity", ["labels", "declaration_of_conformity_url"]),
+                                      "collection_information", "collection_information_url", "waste_prevention_url",
+                                      "separate_collection_url"]),
+    ("Labels and conformity", ["labels", "label_symbols", "declaration_of_conformity_url"]),
     ("Detailed composition, parts and dismantling (legitimate interest)",
-     ["detailed_composition", "spare_parts", "dismantling_information", "safety_measures"]),
+     ["detailed_composition", "spare_parts", "dismantling_information", "safety_measures", "safety_instructions_url"]),
     ("Test reports (notified bodies and authorities)", ["test_reports"]),
 ]
 BATTERY_SECTIONS: list[tuple[str, list[str]]] = [
-    ("Identification", ["passport_id", "serial_number", "model_id", "economic_operator_id", "manufacture_date",
-                        "manufacture_country", "manufacture_site", "mass_kg", "predecessor_ids", "successor_id"]),
+    ("Identification", ["passport_id", "serial_number", "model_id", "economic_operator_id", "economic_operator_name",
+                        "economic_operator_address", "manufacture_date", "manufacture_country", "manufacture_site",
+                        "manufacture_postal_code", "mass_kg", "predecessor_ids", "successor_id"]),
     ("Recycled content of this battery (Art. 8: its model, plant and year, from the ledger)", ["recycled_content"]),
     ("Status and state of health (legitimate interest)", ["status", "putting_into_service_date", "state_of_health"]),
     ("Usage (legitimate interest)", ["usage"]),
@@ -188,13 +194,17 @@ def dashboard(request: Request, c: CallerDep, s: ServicesDep, chemistry: str | N
               model_id: str | None = None, after: str | None = None) -> Response:
     stats = s.passports.count(c)
     models = s.passports.list_models(c)
-    f = filters.use(request, "model", "year")  # the packs' model and year of manufacture
+    f = filters.use(request, "model", "year", "plant")  # the packs' model, year of manufacture and plant
     if "model" in f:
         models = [m for m in models if m["model_id"] == f["model"]]
     model_id = model_id or f.get("model")
     year = int(f["year"]) if "year" in f else None
+    plant = f.get("plant")  # a plant's site, or a plant country (two letters)
+    by_country = bool(plant and len(plant) == 2 and plant.isalpha())
     try:
         page = s.passports.search(c, chemistry=chemistry or None, model_id=model_id or None, after=after or None, limit=25,
+                                  manufacture_country=plant.upper() if by_country and plant else None,
+                                  manufacture_site=plant if plant and not by_country else None,
                                   manufactured_from=dt.date(year, 1, 1) if year else None,
                                   manufactured_to=dt.date(year, 12, 31) if year else None)
     except BatteryloopError as exc:

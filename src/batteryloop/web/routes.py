@@ -13,11 +13,11 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
-from . import alerts_pages, circular_pages, hub_pages, pages, pilot, trace_pages
+from . import alerts_pages, circular_pages, fleet_pages, hub_pages, pages, pilot, trace_pages
 from .downloads import TableDownloads
 from .filters import FilterState
 
-PAGES = (pages, circular_pages, trace_pages, pilot, alerts_pages, hub_pages)
+PAGES = (pages, circular_pages, trace_pages, pilot, alerts_pages, hub_pages, fleet_pages)
 
 
 def install(app: FastAPI, csp_nonce: Callable[[], str]) -> None:

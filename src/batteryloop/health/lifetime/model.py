@@ -26,7 +26,7 @@ import pickle
 import time
 import warnings
 from functools import partial
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -186,6 +186,17 @@ def early_groups(feats: dict[str, np.ndarray], bands: int = EARLY_BANDS) -> np.n
     ranks = np.argsort(np.argsort(x, kind="stable"), kind="stable")
     return np.array([f"early{1 + r * bands // x.size}" for r in ranks])
 INTERVAL_ALPHA = 0.1
+
+
+def candidates_named(names: Sequence[str]) -> tuple[Candidate, ...]:
+    """The candidates of :data:`CANDIDATES`, :data:`GROUPED_CANDIDATES` and :data:`ATTIA_BASELINES` with these
+    names, in the order given (``lifetime train --candidates``: restrict the selection, e.g. to train a
+    baseline); an unknown name is refused with the known ones."""
+    known = {c.name: c for c in (*CANDIDATES, *GROUPED_CANDIDATES, *ATTIA_BASELINES)}
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise HealthError(f"unknown candidate(s) {unknown or list(names)}; known: {sorted(known)}")
+    return tuple(known[n] for n in dict.fromkeys(names))
 
 
 def rmse(pred: np.ndarray, true: np.ndarray) -> float:

@@ -105,4 +105,5 @@ def materials(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
     return {"figures": figures, "flows": flows, "unit": _unit((mf or {}).get("unit")) if mf else None,
             "has_flows": bool(links),
             "rc": rc, "rc_table": rc_table, "minimums": minimums, "recovered": recovered,
-            "rc_settings": (rc or {}).get("settings") or {}}
+            "rc_settings": (rc or {}).get("settings") or {},
+            "rc_plant": [r for r in rep.get("recycled_content_by_plant") or [] if isinstance(r, dict)]}

@@ -36,6 +36,7 @@ from .dataspace import dataspace
 from .economics import economics
 from .footprint import footprint
 from .health import health
+from .lanzhou import lanzhou
 from .materials import materials
 from .outflows import live_report, outflows
 from .overview import overview
@@ -62,6 +63,8 @@ SECTIONS: list[tuple[str, str, str, str]] = [
                                                    "type, route and year"),
     ("residual", "/pilot/residual-value", "Residual value", "what a retired pack is worth by grade and year, beside "
                                                           "what buyers paid; Korea's rules"),
+    ("lanzhou", "/pilot/lanzhou", "Lanzhou fleets", "CATL–Lanzhou: buses, swap trucks and two-wheelers by segment, "
+                                                    "swaps per day, state of health from swap diagnoses, the station's energy"),
 ]
 
 # which reference values each page's figures rest on: (set, key prefix); an empty set name matches any set
@@ -81,6 +84,8 @@ REFERENCE_SCOPES: dict[str, list[tuple[str, str]]] = {
     "economics": [("batteryloop_assumptions", "route."), ("batteryloop_assumptions", "pilot.seller_share"),
                   ("batteryloop_assumptions", "pilot.take_back"), ("batteryloop_assumptions", "pilot.baas"),
                   ("batteryloop_assumptions", "pilot.second_life"), ("second_life_literature", ""), ("", "baas")],
+    "lanzhou": [("lanzhou_fleets", ""), ("first_life_fade", ""), ("hub_sites", ""), ("grid_factors", ""),
+                ("tou_tariffs_cn", ""), ("second_life_degradation", "")],
     "residual": [("batteryloop_assumptions", "route."), ("second_life_literature", ""), ("everbatt_2023", ""),
                  ("batteryloop_assumptions", "pilot.seller_share"), ("korea_battery_rules", "")],
 }
@@ -109,6 +114,7 @@ def references_for(rep: dict[str, Any], section: str) -> list[dict[str, Any]]:
 BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {
     "overview": overview, "health": health, "materials": materials, "footprint": footprint, "routes": routes,
     "baas": baas, "outflows": outflows, "dataspace": dataspace, "economics": economics, "residual": residual,
+    "lanzhou": lanzhou,
 }
 
 

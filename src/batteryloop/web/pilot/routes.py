@@ -60,6 +60,14 @@ def routes(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
                     # a mean over one or two packs would be their own state of health
                     "mean_soh": g["soh_sum"] / n if n >= MIN_GROUP else None,
                     "mean_npv": g["npv_sum_usd"] / n if n >= MIN_GROUP else None})
+    by_plant = []
+    for g in rep.get("decision_groups_by_plant") or []:
+        if not isinstance(g, dict):
+            continue
+        n = int(g["packs"])
+        by_plant.append({**g, "route_label": route_label(g["route"]),
+                         "mean_soh": g["soh_sum"] / n if n >= MIN_GROUP else None,
+                         "mean_npv": g["npv_sum_usd"] / n if n >= MIN_GROUP else None})
     quart = dg.get("soh_by_route") or {}
     if quart:
         # quartiles computed over every decision by the report: the figure carries no pack's own state of health
@@ -77,6 +85,7 @@ def routes(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
         if fig.data:
             figures.append(_fig("routes-soh", fig))
     return {"figures": figures, "by_year": by_year, "kinds": kinds, "econ": econ, "agg": agg, "min_group": MIN_GROUP,
+            "by_plant": by_plant,
             "route_label": route_label,
             "decisions": decisions if findings_visible(c) else None, "n_decisions": len(decisions),
             "n_grouped": sum(a["packs"] for a in agg),

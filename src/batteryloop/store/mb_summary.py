@@ -1,0 +1,141 @@
+"""The kept mass balance's repository (``trace_mb_*``, migration 0013): what
+:mod:`batteryloop.trace.mb_summary` reads and writes. Functions take the connection of the caller's
+transaction; element masses travel as dicts {element: kg} (JSON text in the tables)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+from sqlalchemy import insert, select, update
+
+from . import trace_tables as tt
+
+M, FL, DE, OU, IN = tt.trace_mb_mark, tt.trace_mb_flows, tt.trace_mb_demand, tt.trace_mb_outputs, tt.trace_mb_intermediate
+L, ED, E = tt.trace_lots, tt.trace_lot_edges, tt.trace_events
+
+
+def _chunks(xs: list[str], n: int = 500) -> Iterable[list[str]]:
+    for i in range(0, len(xs), n):
+        yield xs[i:i + n]
+
+
+def _add(d: dict[str, float], els: dict[str, float]) -> None:
+    for k, v in els.items():
+        d[k] = d.get(k, 0.0) + v
+
+
+def _json(d: dict[str, float]) -> str:
+    return orjson.dumps(d).decode()
+
+
+def lock_mark(conn: Any) -> int | None:
+    """The last event folded in, its row locked for this transaction (None: no row yet)."""
+    row = conn.execute(select(M.c.gseq).where(M.c.id == 1).with_for_update()).first()
+    return row[0] if row else None
+
+
+def set_mark(conn: Any, gseq: int, existed: bool) -> None:
+    if existed:
+        conn.execute(update(M).where(M.c.id == 1).values(gseq=gseq))
+    else:
+        conn.execute(insert(M).values(id=1, gseq=gseq))
+
+
+def events_after(conn: Any, gseq: int, limit: int) -> list[tuple[int, Any]]:
+    """(gseq, body) of the events after ``gseq``, in order, at most ``limit``."""
+    return [tuple(r) for r in conn.execute(select(E.c.gseq, E.c.body).where(E.c.gseq > gseq)
+                                           .order_by(E.c.gseq).limit(limit))]
+
+
+def lot_rows(conn: Any, ids: list[str]) -> list[tuple[Any, ...]]:
+    """(id, kind, mass_kg, elements, origin_type, producer, site, produced_at, model_id, has_inputs) per lot."""
+    out = []
+    for part in _chunks(ids):
+        produced = {r[0] for r in conn.execute(select(ED.c.output_id).where(ED.c.output_id.in_(part)).distinct())}
+        for r in conn.execute(select(L.c.id, L.c.kind, L.c.mass_kg, L.c.elements, L.c.origin_type, L.c.producer,
+                                     L.c.site, L.c.produced_at, L.c.model_id).where(L.c.id.in_(part))):
+            out.append((*r, r[0] in produced))
+    return out
+
+
+def intermediates(conn: Any, ids: list[str]) -> set[str]:
+    """Which of ``ids`` are recorded as intermediates."""
+    out: set[str] = set()
+    for part in _chunks(ids):
+        out |= {r[0] for r in conn.execute(select(IN.c.lot_id).where(IN.c.lot_id.in_(part)))}
+    return out
+
+
+def add_intermediates(conn: Any, ids: list[str]) -> None:
+    if ids:
+        conn.execute(insert(IN), [{"lot_id": x} for x in ids])
+
+
+def edges_from(conn: Any, ids: list[str]) -> list[tuple[str, str, float, int]]:
+    """(output_id, input_id, mass_kg, gseq of the event) of every edge out of ``ids``."""
+    out = []
+    for part in _chunks(ids):
+        out += [tuple(r) for r in conn.execute(select(ED.c.output_id, ED.c.input_id, ED.c.mass_kg, E.c.gseq)
+                                               .join(E, E.c.id == ED.c.event_id).where(ED.c.input_id.in_(part)))]
+    return out
+
+
+def merge(conn: Any, flows: dict[tuple[str, str], dict[str, float]], demand: dict[str, dict[str, float]],
+          outputs: dict[tuple[str, str, str, str], list[Any]]) -> None:
+    """Add the deltas to the accumulators (rows made where missing)."""
+    have: dict[tuple[str, str], dict[str, float]] = {}
+    for part in _chunks(sorted({a for a, _ in flows})):
+        for a, s, els in conn.execute(select(FL.c.account, FL.c.source, FL.c.elements).where(FL.c.account.in_(part))):
+            have[(a, s)] = orjson.loads(els)
+    for (a, s), d in flows.items():
+        if (a, s) in have:
+            new = have[(a, s)]
+            _add(new, d)
+            conn.execute(update(FL).where(FL.c.account == a, FL.c.source == s).values(elements=_json(new)))
+        else:
+            conn.execute(insert(FL).values(account=a, source=s, elements=_json(d)))
+    old: dict[str, dict[str, float]] = {}
+    for part in _chunks(sorted(demand)):
+        old.update({a: orjson.loads(e) for a, e in conn.execute(
+            select(DE.c.account, DE.c.elements).where(DE.c.account.in_(part)))})
+    for a, d in demand.items():
+        if a in old:
+            new = old[a]
+            _add(new, d)
+            conn.execute(update(DE).where(DE.c.account == a).values(elements=_json(new)))
+        else:
+            conn.execute(insert(DE).values(account=a, elements=_json(d)))
+    for (a, site, model, year), (n, all_, final) in outputs.items():
+        where = (OU.c.account == a, OU.c.site == site, OU.c.model_id == model, OU.c.year == year)
+        cur = conn.execute(select(OU.c.packs, OU.c.elements_all, OU.c.elements_final).where(*where)).first()
+        if cur is None:
+            conn.execute(insert(OU).values(account=a, site=site, model_id=model, year=year, packs=n,
+                                           elements_all=_json(all_), elements_final=_json(final)))
+        else:
+            a_old, f_old = orjson.loads(cur[1]), orjson.loads(cur[2])
+            _add(a_old, all_)
+            _add(f_old, final)
+            conn.execute(update(OU).where(*where).values(packs=cur[0] + n, elements_all=_json(a_old),
+                                                         elements_final=_json(f_old)))
+
+
+def accounts(conn: Any) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, dict[str, float]]]:
+    """({account: {source: elements}}, {account: demand elements})."""
+    flows: dict[str, dict[str, dict[str, float]]] = {}
+    for a, s, els in conn.execute(select(FL.c.account, FL.c.source, FL.c.elements)):
+        flows.setdefault(a, {})[s] = orjson.loads(els)
+    demand = {a: orjson.loads(e) for a, e in conn.execute(select(DE.c.account, DE.c.elements))}
+    return flows, demand
+
+
+def outputs(conn: Any, model_id: str, year: int | None, plant: str | None) -> list[tuple[Any, ...]]:
+    """(account, site, packs, elements_all, elements_final) of a model's packs, of a year, of a plant."""
+    q = select(OU.c.account, OU.c.site, OU.c.packs, OU.c.elements_all, OU.c.elements_final).where(
+        OU.c.model_id == model_id)
+    if year is not None:
+        q = q.where(OU.c.year == str(year))
+    if plant is not None:
+        q = q.where(OU.c.site == plant)
+    return [(a, s, n, orjson.loads(ea), orjson.loads(ef)) for a, s, n, ea, ef in conn.execute(q)]

@@ -1,0 +1,304 @@
+"""The mass balance kept as the ledger grows: recycled content of a model-year without a pass over the ledger.
+
+:func:`batteryloop.trace.massbalance.mass_balance` builds the whole material graph and allocates every
+production account's credits: its cost grows with the ledger (32 s at 200,000 packs; hours at ten million).
+Under its default settings — accounts per producer, site and **year**, **proportional** allocation — what a
+lot receives is its element content times a rate of its account: each final lot of an account gets the
+account's pool over its demand, post-consumer first, capped at the lot's content:
+
+    rate_post[el] = min(1, credit_post[el] / demand[el])
+    rate_pre[el]  = min(1 − rate_post[el], credit_pre[el] / demand[el])
+
+and an account's credit is the element mass flowing into it from each other account times that account's
+rate (from recovered or scrap sources: times one). So the rates follow from sums per account, kept in
+``trace_mb_*`` (migration 0013) and brought up to date from the events appended since the last refresh
+(``trace_mb_mark.gseq``; the ledger numbers events gap-free in commit order):
+
+* ``trace_mb_flows`` — element mass into an account from each source account (``acct:…``) or recycled
+  origin (``origin:post_consumer``/``origin:pre_consumer``): ``kg of the input taken / input lot mass ×
+  input lot elements``, as :meth:`MaterialGraph.brought`;
+* ``trace_mb_demand`` — element content of an account's final lots;
+* ``trace_mb_outputs`` — packs per account, site, model and year: count, element content of all of them and
+  of the final ones (what a model-year's figure sums);
+* ``trace_mb_intermediate`` — lots their own account consumed: as in the full computation they hold no
+  credit of their own (it passed into the pool), so their earlier outflows are taken back out.
+
+Lots with an origin are sources (their input edges are not part of the graph), a lot without recorded inputs
+holds no credit unless its origin is recycled — as :class:`MaterialGraph` builds it. A query reads the
+accounts (thousands at national scale, not millions of lots) and computes the rates in dependency order.
+``tests/trace/test_mb_summary.py`` checks the figures equal the full recomputation on the same ledger,
+refreshed in steps. Other settings (quarter or month accounts, first-come allocation, physical segregation)
+are computed in full, as before.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from ..store import mb_summary as repo
+from ..store.db import Store
+from .events import FlatEvent
+from .lots import edge_masses, lot_row
+from .massbalance import CATEGORIES
+
+BATCH = 20_000
+"""Events folded in per write transaction of a refresh."""
+
+_EMPTY = (b'"inputs":[]', b'"outputs":[]')
+
+
+def account_of(producer: str, site: str, produced_at: str) -> str:
+    """A production account (producer, site, year) as one key."""
+    return f"{producer}|{site}|{produced_at[:4]}"
+
+
+@dataclass
+class _LotInfo:
+    kind: str
+    mass_kg: float
+    elements: dict[str, float]
+    origin: str | None
+    producer: str
+    site: str
+    produced_at: str
+    model_id: str | None
+    produced: bool  # has recorded inputs and no origin: belongs to a production account
+
+    @property
+    def account(self) -> str:
+        return account_of(self.producer, self.site, self.produced_at)
+
+    def brought(self, kg: float) -> dict[str, float]:
+        if self.mass_kg <= 0:
+            return {}
+        f = kg / self.mass_kg
+        return {el: v * f for el, v in self.elements.items()}
+
+
+def _add(d: dict[str, float], els: dict[str, float], sign: float = 1.0) -> None:
+    for k, v in els.items():
+        d[k] = d.get(k, 0.0) + sign * v
+
+
+class MassBalanceSummary:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # ------------------------------------------------------------------ refresh
+    def refresh(self) -> int:
+        """Fold the events appended since the last refresh into the accumulators; how many were read."""
+        total = 0
+        while True:
+            n = self.store.run_write(self._refresh_batch)
+            total += n
+            if n < BATCH:
+                return total
+
+    @staticmethod
+    def _lots(conn: Any, ids: list[str]) -> dict[str, _LotInfo]:
+        return {r[0]: _LotInfo(r[1], r[2], orjson.loads(r[3]), r[4], r[5], r[6], r[7], r[8], r[4] is None and r[9])
+                for r in repo.lot_rows(conn, ids)}
+
+    def _refresh_batch(self, conn: Any) -> int:
+        locked = repo.lock_mark(conn)
+        rows = repo.events_after(conn, locked or 0, BATCH)
+        if not rows:
+            return 0
+        events: list[tuple[int, FlatEvent]] = []
+        for g, body in rows:
+            b = body.encode() if isinstance(body, str) else body
+            if _EMPTY[0] in b and _EMPTY[1] in b:
+                continue  # no material moved (state of health, custody, passport …): most of the ledger
+            events.append((g, FlatEvent(orjson.loads(b))))
+        lots: dict[str, _LotInfo] = {}
+        for _, ev in events:
+            for o in ev.outputs:
+                r = lot_row(ev, o)
+                lots[o.lot] = _LotInfo(r["kind"], r["mass_kg"], dict(o.elements_kg), r["origin_type"], r["producer"],
+                                       r["site"], r["produced_at"], r["model_id"],
+                                       r["origin_type"] is None and bool(ev.inputs))
+        missing = sorted({i.lot for _, ev in events for i in ev.inputs} - set(lots))
+        lots.update(self._lots(conn, missing))
+        inter_before = repo.intermediates(conn, sorted({i.lot for _, ev in events for i in ev.inputs}))
+
+        flows: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
+        demand: dict[str, dict[str, float]] = defaultdict(dict)
+        outputs: dict[tuple[str, str, str, str], list[Any]] = {}
+        new_inter: dict[str, int] = {}
+
+        def out_row(key: tuple[str, str, str, str]) -> list[Any]:
+            return outputs.setdefault(key, [0, {}, {}])
+
+        def pack_key(lot: _LotInfo) -> tuple[str, str, str, str]:
+            acct = lot.account if lot.produced else f"origin:{lot.origin or 'none'}"
+            return (acct, lot.site, lot.model_id or "", lot.produced_at[:4])
+
+        for g, ev in events:
+            for o in ev.outputs:
+                lot = lots[o.lot]
+                if lot.produced:
+                    _add(demand[lot.account], lot.elements)
+                if lot.kind == "pack":
+                    r = out_row(pack_key(lot))
+                    r[0] += 1
+                    _add(r[1], lot.elements)
+                    _add(r[2], lot.elements)
+            for o_id, i_id, kg in edge_masses(ev):
+                out = lots[o_id]
+                if not out.produced:
+                    continue  # a lot with an origin: its inputs are not part of the graph
+                src = lots[i_id]
+                if not src.produced:
+                    if src.origin in CATEGORIES:
+                        _add(flows[(out.account, f"origin:{src.origin}")], src.brought(kg))
+                    continue
+                if src.account == out.account:  # consumed inside its own account: an intermediate
+                    if i_id not in inter_before and i_id not in new_inter:
+                        new_inter[i_id] = g
+                        _add(demand[src.account], src.elements, -1.0)
+                        if src.kind == "pack":
+                            _add(out_row(pack_key(src))[2], src.elements, -1.0)
+                    continue
+                key = (out.account, f"acct:{src.account}")
+                if i_id in inter_before or i_id in new_inter:
+                    flows.setdefault(key, {})  # no credit, but the dependency between the accounts stays
+                    continue
+                _add(flows[key], src.brought(kg))
+        # a lot that just became an intermediate: take back what its earlier outflows to other accounts brought
+        if new_inter:
+            ids = sorted(new_inter)
+            earlier = [(o_id, i_id, kg) for o_id, i_id, kg, g in repo.edges_from(conn, ids) if g < new_inter[i_id]]
+            need = sorted({o for o, _, _ in earlier} - set(lots))
+            lots.update(self._lots(conn, need))
+            for o_id, i_id, kg in earlier:
+                out, src = lots[o_id], lots[i_id]
+                if out.produced and out.account != src.account:
+                    _add(flows[(out.account, f"acct:{src.account}")], src.brought(kg), -1.0)
+            repo.add_intermediates(conn, ids)
+        repo.merge(conn, flows, demand, outputs)
+        repo.set_mark(conn, rows[-1][0], existed=locked is not None)
+        return len(rows)
+
+    # ------------------------------------------------------------------ rates
+    @staticmethod
+    def _rates(conn: Any) -> dict[str, dict[str, dict[str, float]]]:
+        """Every account's rates {category: {element: recycled kg per kg of element}}, in dependency order."""
+        flows, demand = repo.accounts(conn)
+        rates: dict[str, dict[str, dict[str, float]]] = {}
+        visiting: set[str] = set()
+
+        def rate(k: str) -> dict[str, dict[str, float]]:
+            if k in rates:
+                return rates[k]
+            if k in visiting:
+                raise ValueError(f"mass balance: production accounts depend on each other in a cycle at "
+                                 f"{tuple(k.split('|'))}; use a shorter period or physical segregation")
+            visiting.add(k)
+            credit: dict[str, dict[str, float]] = {c: {} for c in CATEGORIES}
+            for src, els in sorted(flows.get(k, {}).items()):
+                if src.startswith("origin:"):
+                    _add(credit[src[7:]], els)
+                    continue
+                r = rate(src[5:])
+                for c in CATEGORIES:
+                    for el, v in els.items():
+                        f = r[c].get(el, 0.0)
+                        if f:
+                            credit[c][el] = credit[c].get(el, 0.0) + v * f
+            visiting.discard(k)
+            d = demand.get(k, {})
+            out: dict[str, dict[str, float]] = {c: {} for c in CATEGORIES}
+            for el in set(credit["post_consumer"]) | set(credit["pre_consumer"]):
+                dem = d.get(el, 0.0)
+                if dem <= 1e-9:
+                    continue
+                post = min(1.0, credit["post_consumer"].get(el, 0.0) / dem)
+                pre = min(1.0 - post, credit["pre_consumer"].get(el, 0.0) / dem)
+                if post > 0:
+                    out["post_consumer"][el] = post
+                if pre > 0:
+                    out["pre_consumer"][el] = pre
+            rates[k] = out
+            return out
+
+        for k in sorted(set(flows) | set(demand)):
+            rate(k)
+        return rates
+
+    @staticmethod
+    def _rate_of(rates: dict[str, dict[str, dict[str, float]]], account: str,
+                 elements: Iterable[str]) -> dict[str, dict[str, float]]:
+        if account.startswith("origin:"):  # a lot entering the loop: all recycled of its kind, or none
+            cat = account[7:]
+            return {c: ({el: 1.0 for el in elements} if c == cat else {}) for c in CATEGORIES}
+        return rates.get(account, {c: {} for c in CATEGORIES})
+
+    # ------------------------------------------------------------------ queries
+    def model_year(self, model_id: str, year: int | None, plant: str | None,
+                   elements: Iterable[str]) -> dict[str, Any] | None:
+        """Recycled content of a model's packs (of a year, of a plant), with each plant's, as
+        :func:`~batteryloop.trace.massbalance.aggregate` gives it; None when there are no such packs."""
+        self.refresh()
+        els = list(elements)
+        with self.store.read() as conn:
+            rows = repo.outputs(conn, model_id, year, plant)
+            if not rows or not sum(r[2] for r in rows):
+                return None
+            rates = self._rates(conn)
+        total = {el: [0.0, 0.0, 0.0] for el in els}
+        by_plant: dict[str, dict[str, list[float]]] = {}
+        n = 0
+        for account, plant_site, packs, all_, final in rows:
+            n += packs
+            rate = self._rate_of(rates, account, els)
+            site = by_plant.setdefault(plant_site, {el: [0.0, 0.0, 0.0] for el in els})
+            for el in els:
+                have = all_.get(el, 0.0)
+                fin = final.get(el, 0.0)
+                pre = fin * rate["pre_consumer"].get(el, 0.0)
+                post = fin * rate["post_consumer"].get(el, 0.0)
+                for acc in (total[el], site[el]):
+                    acc[0] += have
+                    acc[1] += pre
+                    acc[2] += post
+        return {"packs": n, "elements": _shares(total),
+                "by_plant": {s: _shares(t) for s, t in sorted(by_plant.items())}}
+
+    def pack(self, pack_id: str, elements: Iterable[str]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """(the pack's lot row as a dict, {element: {pre_consumer, post_consumer, total, element_kg}}), None if
+        there is no such lot."""
+        self.refresh()
+        with self.store.read() as conn:
+            lot = self._lots(conn, [pack_id]).get(pack_id)
+            if lot is None:
+                return None
+            inter = bool(repo.intermediates(conn, [pack_id]))
+            rates = self._rates(conn) if lot.produced and not inter else {}
+        els = list(elements)
+        if lot.produced:
+            rate = {c: {} for c in CATEGORIES} if inter else self._rate_of(rates, lot.account, els)
+        else:
+            rate = self._rate_of({}, f"origin:{lot.origin or 'none'}", els)
+        out: dict[str, Any] = {}
+        for el in els:
+            have = lot.elements.get(el, 0.0)
+            if have <= 0:
+                out[el] = {"pre_consumer": None, "post_consumer": None, "total": None, "element_kg": 0.0}
+                continue
+            pre, post = rate["pre_consumer"].get(el, 0.0), rate["post_consumer"].get(el, 0.0)
+            out[el] = {"pre_consumer": pre, "post_consumer": post, "total": pre + post, "element_kg": have}
+        return {"model_id": lot.model_id, "kind": lot.kind}, out
+
+
+def _shares(t: dict[str, list[float]]) -> dict[str, dict[str, float | None]]:
+    out: dict[str, dict[str, float | None]] = {}
+    for el, (have, pre, post) in t.items():
+        out[el] = ({"pre_consumer": pre / have, "post_consumer": post / have, "total": (pre + post) / have,
+                    "element_kg": have, "recycled_kg": pre + post} if have > 0 else
+                   {"pre_consumer": None, "post_consumer": None, "total": None, "element_kg": 0.0, "recycled_kg": 0.0})
+    return out
