@@ -43,7 +43,7 @@ interop-deps: system-deps $(TCK_CLASSPATH) $(EDC_CLASSPATH) $(TRACTUSX_SDK)
 
 ## Install everything (PostgreSQL included) and run the whole test suite on SQLite and PostgreSQL
 test: $(STAMP) system-deps interop-deps
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=30
 
 ## Every test that uses a store again, on PostgreSQL (tests parametrized over both stores already ran on
 ## both in `make test`; tests that touch no store are deselected — see tests/conftest.py)

@@ -44,6 +44,26 @@ def test_segment_figures_match_the_hand_computation() -> None:
     assert bus.swaps_per_vehicle_day(0.9) == pytest.approx(1.028807, abs=1e-6)
 
 
+def test_the_boat_figures_match_the_hand_computation() -> None:
+    """The river-cruise boat (Three Gorges 1 design: 15 × 500 kWh, about 100 km on 7,500 kWh) charged at its pier."""
+    boat = segments()["boat"]
+    assert boat.charging == "pier" and not boat.swapped
+    assert boat.pool == 15  # one boat, fifteen packs aboard, no spares
+    # 7,500 kWh / 100 km = 75 kWh/km; 40 km a day × 75 = 3,000 kWh a day
+    assert boat.kwh_per_km == pytest.approx(7500 / 100)
+    assert boat.daily_energy_kwh() == pytest.approx(3000.0)
+    # a charge gives 15 × 500 kWh × 0.8 = 6,000 kWh: 3,000 / 6,000 = 0.5 charges a day; every pack is in every charge
+    assert boat.energy_per_swap_kwh() == pytest.approx(6000.0)
+    assert boat.swaps_per_vehicle_day() == pytest.approx(0.5)
+    assert boat.pack_swaps_per_day() == pytest.approx(0.5)
+    # 240 operating days: 120 charges, 0.8 FEC each at a new pack's health = 96 FEC a year
+    assert boat.pack_swaps_per_day() * boat.operating_days_per_year * boat.fec_per_swap() == pytest.approx(96.0)
+    # its pier charger fills 7,500 kWh in six hours: 1,250 kW
+    assert boat.station_charger_kw == pytest.approx(7500 / 6)
+    # the swapped segments are not pier-charged
+    assert all(s.swapped for n, s in segments().items() if n != "boat")
+
+
 def test_soh_drift_per_swap_matches_the_hand_computation() -> None:
     fade, _ = default_model()
     assert fade.z == 0.7
@@ -91,6 +111,8 @@ def test_segment_refuses_bad_figures() -> None:
         replace(seg, kwh_per_km=0.0)
     with pytest.raises(ValueError, match="swap_window_fraction"):
         replace(seg, swap_window_fraction=1.5)
+    with pytest.raises(ValueError, match="charging must be 'swap' or 'pier'"):
+        replace(seg, charging="overhead line")
 
 
 # ------------------------------------------------------------------------------------- a pilot
@@ -235,3 +257,21 @@ def test_station_park_ledger_and_pages(run: tuple[Any, dict[str, Any], Any]) -> 
     assert "Huanghe Swap" in page.text
     zc = c.get("/zero-carbon?region=CN")
     assert zc.status_code == 200 and rep["lanzhou"]["station"] in zc.text
+
+
+def test_the_boat_is_charged_at_its_pier_not_the_station(run: tuple[Any, dict[str, Any], Any]) -> None:
+    s, rep, _ = run
+    lz = rep["lanzhou"]
+    g = lz["segments"]["boat"]
+    assert (g["charging"], g["category"], g["pool"]) == ("pier", "industrial", 15)
+    boat = [r for r in _fleet_passports(s) if r.model_id == lanzhou.MODEL_IDS["boat"]]
+    assert len(boat) >= 15  # Art. 3: a boat's traction battery is not an EV (road vehicle) battery
+    assert s.passports.model_data(lanzhou.MODEL_IDS["boat"])["category"] == "industrial"
+    # its charges are diagnosed at the pier: the soh_update events say so
+    chain = [c["event"] for c in s.trace.chain(boat[0].id)]
+    soh = [e for e in chain if e["kind"] == "soh_update"]
+    assert soh and {e["place"]["site"] for e in soh} == {lanzhou.PIER}
+    # the station's load is the swapped fleets' charging only: buses 2,400 + trucks 1,710 + two-wheelers 72 kWh a day
+    swapped = [seg for n, seg in segments().items() if n != "boat"]
+    assert sum(x.station_energy_kwh_per_day() for x in swapped) == pytest.approx(2400 + 1710 + 72)
+    assert all(h["fleet_charging_kwh_per_day"] == pytest.approx(4182.0) for h in lz["hub_by_year"])

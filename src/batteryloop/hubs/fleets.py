@@ -1,7 +1,9 @@
 """Regional fleets served by an integrated station (PV + storage + charging/swap + battery diagnostics): city
-buses, heavy trucks on battery swapping and two-wheelers, each with its pack design, duty cycle and swap
-station — free of I/O (the pilot's CATL–Lanzhou part, :mod:`batteryloop.sim.lanzhou`, writes passports and
-ledger events from it). docs/hubs.md, "Regional fleets and swap diagnostics", works the figures by hand.
+buses, heavy trucks on battery swapping, two-wheelers and a river-cruise boat, each with its pack design, duty cycle
+and swap station (the boat is not swapped: its packs are charged aboard at its pier, and each charge is diagnosed
+like a swap — below, read "charge" for "swap" for it; its charging is the pier's load, not the station's) — free
+of I/O (the pilot's CATL–Lanzhou part, :mod:`batteryloop.sim.lanzhou`, writes passports and ledger events from it).
+docs/hubs.md, "Regional fleets and swap diagnostics", works the figures by hand.
 
 Per segment (reference set ``lanzhou_fleets``):
 
@@ -52,8 +54,11 @@ class Segment:
     capacity_threshold_pct: float
     station_chargers: int
     station_charger_kw: float
+    charging: str = "swap"  # "swap": swapped at the station; "pier": charged aboard at its own pier (the boat)
 
     def __post_init__(self) -> None:
+        if self.charging not in ("swap", "pier"):
+            raise ValueError(f"segment {self.name}: charging must be 'swap' or 'pier', not {self.charging!r}")
         for f in ("vehicles", "packs_per_vehicle", "pack_energy_kwh", "route_km_per_day", "kwh_per_km",
                   "operating_days_per_year", "swap_window_fraction", "expected_lifetime_cycles"):
             v = getattr(self, f)
@@ -63,6 +68,11 @@ class Segment:
             raise ValueError(f"segment {self.name}: swap_window_fraction {self.swap_window_fraction} must be ≤ 1")
         if self.spare_packs < 0:
             raise ValueError(f"segment {self.name}: spare_packs must be 0 or more, not {self.spare_packs}")
+
+    @property
+    def swapped(self) -> bool:
+        """Swapped at the station (its charging is the station's load); a pier-charged segment's is not."""
+        return self.charging == "swap"
 
     @property
     def pool(self) -> int:
@@ -116,7 +126,8 @@ def segments(references: References | None = None, tracker: Tracker | None = Non
             swap_window_fraction=float(v("swap_window_fraction", s)),
             expected_lifetime_cycles=float(v("expected_lifetime_cycles", s)),
             capacity_threshold_pct=float(t.get("lanzhou_fleets", "capacity_threshold_exhaustion_pct")),
-            station_chargers=int(v("station_chargers", s)), station_charger_kw=float(v("station_charger_kw", s)))
+            station_chargers=int(v("station_chargers", s)), station_charger_kw=float(v("station_charger_kw", s)),
+            charging=str(v("charging", s)))
     return out
 
 

@@ -1,5 +1,6 @@
 """The pilot's CATL–Lanzhou part: the regional fleets an integrated station at Lanzhou serves — city buses, heavy
-trucks on battery swapping, delivery two-wheelers — and the station itself (PV + storage + charging/swap + battery
+trucks on battery swapping, delivery two-wheelers, and a Yellow River cruise boat whose packs are charged aboard at
+its pier (each charge diagnosed like a swap) — and the station itself (PV + storage + charging/swap + battery
 diagnostics), played year by year beside the closed loop (:mod:`batteryloop.sim.loop`).
 
 * **Packs and passports.** Each segment's pack design (reference set ``lanzhou_fleets``) is a battery model of the
@@ -49,11 +50,17 @@ MAKER_SITE = ("CN", "Jade Power Lanzhou New Area pack plant")
 REGION = "CN"
 SITE = "Lanzhou"
 STATION = "Lanzhou integrated station (PV + storage + swap + diagnostics)"
-MODEL_IDS = {"bus": "JP-BUS-LFP-324", "truck": "JP-TRUCK-LFP-171", "two_wheeler": "JP-2W-LFP-1440WH"}
+PIER = "Lanzhou Yellow River pier (the operator's charger and diagnostics)"
+MODEL_IDS = {"bus": "JP-BUS-LFP-324", "truck": "JP-TRUCK-LFP-171", "two_wheeler": "JP-2W-LFP-1440WH",
+             "boat": "JP-MARINE-LFP-500"}
 MODEL_NAMES = {"bus": "Jade Power city-bus pack 324 kWh LFP", "truck": "Jade Power heavy-truck swap block 171 kWh LFP",
-               "two_wheeler": "Jade Power two-wheeler swap pack 1.44 kWh LFP"}
-SERIAL_CODE = {"bus": "BUS", "truck": "TRK", "two_wheeler": "2W"}
-VEHICLE_CATEGORY = {"bus": "M3", "truck": "N3", "two_wheeler": None}
+               "two_wheeler": "Jade Power two-wheeler swap pack 1.44 kWh LFP",
+               "boat": "Jade Power marine pack 500 kWh LFP (river-cruise boat, 15 aboard)"}
+SERIAL_CODE = {"bus": "BUS", "truck": "TRK", "two_wheeler": "2W", "boat": "BOAT"}
+VEHICLE_CATEGORY = {"bus": "M3", "truck": "N3", "two_wheeler": None, "boat": None}
+# Regulation (EU) 2023/1542, Art. 3: EV batteries are those of road vehicles (L, M, N); a boat's traction battery
+# is an industrial battery, an e-bike's an LMT battery
+CATEGORY = {"bus": "ev", "truck": "ev", "two_wheeler": "lmt", "boat": "industrial"}
 HUB_WEEKS, HUB_DAYS_PER_WEEK = 4, 2  # a one-day window loses the swap backlog it leaves at midnight
 
 
@@ -74,7 +81,7 @@ def battery_model(seg: Segment) -> dict[str, Any]:
     m.pop("recycled_content", None)
     m.update({"manufacturer_id": MAKER, "manufacturer_name": "Jade Power Battery Co.",
               "manufacturer_address": "Lanzhou New Area, Gansu, CN",
-              "category": "ev" if seg.name != "two_wheeler" else "lmt",
+              "category": CATEGORY[seg.name],
               "vehicle_category": VEHICLE_CATEGORY[seg.name],
               "capacity_threshold_exhaustion_pct": seg.capacity_threshold_pct,
               "collection_information": "Packs are owned by the swap operator and returned at its stations.",
@@ -205,8 +212,12 @@ class LanzhouFleets:
                         "data": {"to_holder": OPERATOR}})
             self._sign({"id": f"{pid}-install", "kind": "installation", "actor": OPERATOR,
                         "occurred_at": (at + dt.timedelta(seconds=2)).isoformat(),
-                        "place": {"country": REGION, "site": f"{SITE} {name.replace('_', '-')} swap station"},
+                        "place": {"country": REGION, "site": self._where(name)},
                         "subjects": [pid], "data": {"vehicle_id": p.place[i]}})
+
+    def _where(self, name: str) -> str:
+        """Where a segment's packs are swapped (the station's lane) or charged (the boat's pier)."""
+        return f"{SITE} {name.replace('_', '-')} swap station" if self.segs[name].swapped else PIER
 
     def _vehicle(self, name: str, v: int) -> str:
         return f"LZ{self.run.cfg.seed:02d}{name[:2].upper()}{v:05d}"
@@ -262,7 +273,7 @@ class LanzhouFleets:
                 items[pid] = self._soh(p, i, when + dt.timedelta(seconds=len(items)), int(sy.swaps_per_pack[j]))
                 usage[pid] = self._usage(p, i)
                 subject[pid] = p.ledger_id[i]
-                place[pid] = f"{SITE} {name.replace('_', '-')} swap station"
+                place[pid] = self._where(name)
                 if p.est[i] < self.retire_pct:
                     retiring.append((name, int(i)))
             err = sy.diagnosis_error_pct[ok]
@@ -330,7 +341,7 @@ class LanzhouFleets:
             lid = p.ledger_id[i]
             at = t0 + dt.timedelta(seconds=5 * n)
             self._sign({"id": f"{lid}-removal-{year}", "kind": "removal", "actor": OPERATOR, "occurred_at": at.isoformat(),
-                        "place": {"country": REGION, "site": f"{SITE} {name.replace('_', '-')} swap station"},
+                        "place": {"country": REGION, "site": self._where(name)},
                         "subjects": [lid], "data": {"vehicle_id": p.place[i],
                                                      "reason": f"diagnosed state of health below {self.retire_pct:g} %"}})
         new = self.s.passports.change_statuses([self.pools[name].passport[i] for name, i in retiring], "repurpose",
@@ -382,11 +393,12 @@ class LanzhouFleets:
         from ..hubs.service import DEMO_TEMPLATE, _merge
         from ..hubs.sites import site_template
 
-        swaps = sum(p.seg.station_swaps_per_day() for p in self.pools.values())
-        energy = sum(p.seg.station_energy_kwh_per_day() for p in self.pools.values())
-        chargers = sum(p.seg.station_chargers for p in self.pools.values())
-        power = sum(p.seg.station_chargers * p.seg.station_charger_kw for p in self.pools.values())
-        window = float(np.mean([p.seg.swap_window_fraction for p in self.pools.values()]))
+        swapped = [p.seg for p in self.pools.values() if p.seg.swapped]  # the boat charges at its pier, not here
+        swaps = sum(seg.station_swaps_per_day() for seg in swapped)
+        energy = sum(seg.station_energy_kwh_per_day() for seg in swapped)
+        chargers = sum(seg.station_chargers for seg in swapped)
+        power = sum(seg.station_chargers * seg.station_charger_kw for seg in swapped)
+        window = float(np.mean([seg.swap_window_fraction for seg in swapped]))
         strings = []
         for name, p in self.pools.items():
             # packs above the end of second life (60 %: the hub retires a string there), strongest first
@@ -421,7 +433,8 @@ class LanzhouFleets:
             from ..hubs.hub import SwapDemand, _swap_kwh_per_swap
 
             d = {"swaps_per_day": round(swaps, 2), "pack_energy_kwh": round(energy / swaps / window, 2),
-                 "packs_in_station": sum(p.seg.spare_packs for p in self.pools.values()), "reserve_ready_packs": 0,
+                 "packs_in_station": sum(p.seg.spare_packs for p in self.pools.values() if p.seg.swapped),
+                 "reserve_ready_packs": 0,
                  "chargers": chargers, "simulated_days": 2, "charger_power_kw": round(power / chargers, 2)}
             per_swap, _ = _swap_kwh_per_swap(SwapDemand(**d))
             if per_swap > 0:
@@ -465,7 +478,8 @@ class LanzhouFleets:
         return {"year": year, "storage_strings": len(real), "storage_packs": n_packs,
                 "storage_kwh": round(storage_kwh, 1), "pv_kwp": cfg["pv_kwp"], "simulated_days": days,
                 "swaps_per_day": cfg["swap"]["swaps_per_day"],
-                "fleet_charging_kwh_per_day": round(sum(p.seg.station_energy_kwh_per_day() for p in self.pools.values()), 1),
+                "fleet_charging_kwh_per_day": round(sum(p.seg.station_energy_kwh_per_day() for p in self.pools.values()
+                                                        if p.seg.swapped), 1),
                 "storage_fec_per_pack": round(discharged * scale / storage_kwh, 1) if storage_kwh > 0 else 0.0,
                 "park": {"country": REGION, **{k: round(v * scale, 1) for k, v in park.items()}}}
 
@@ -480,7 +494,8 @@ class LanzhouFleets:
             seg = p.seg
             k = fade.cycle_k(seg.expected_lifetime_cycles, seg.capacity_threshold_pct)
             segs[name] = {
-                "model_id": MODEL_IDS[name], "chemistry": seg.chemistry, "pack_energy_kwh": seg.pack_energy_kwh,
+                "model_id": MODEL_IDS[name], "category": CATEGORY[name], "charging": seg.charging,
+                "chemistry": seg.chemistry, "pack_energy_kwh": seg.pack_energy_kwh,
                 "nominal_voltage_v": seg.nominal_voltage_v, "vehicles": seg.vehicles,
                 "packs_per_vehicle": seg.packs_per_vehicle, "spare_packs": seg.spare_packs, "pool": seg.pool,
                 "route_km_per_day": seg.route_km_per_day, "kwh_per_km": seg.kwh_per_km,

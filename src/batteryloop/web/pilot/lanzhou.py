@@ -10,8 +10,9 @@ from ...access import Caller
 from .charts import _fig, _layout
 from .common import _year_rows
 
-SEGMENT_LABELS = {"bus": "city buses", "truck": "heavy trucks (swap blocks)", "two_wheeler": "two-wheelers"}
-COLORS = {"bus": "#1f77b4", "truck": "#d62728", "two_wheeler": "#2ca02c"}
+SEGMENT_LABELS = {"bus": "city buses", "truck": "heavy trucks (swap blocks)", "two_wheeler": "two-wheelers",
+                  "boat": "river-cruise boat (charged at its pier)"}
+COLORS = {"bus": "#1f77b4", "truck": "#d62728", "two_wheeler": "#2ca02c", "boat": "#9467bd"}
 
 
 def lanzhou(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
@@ -30,8 +31,9 @@ def lanzhou(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
         fig = go.Figure([go.Bar(name=SEGMENT_LABELS.get(s, s), x=years,
                                 y=[((r.get("segments") or {}).get(s) or {}).get("swaps_per_day") for r in rows],
                                 marker_color=COLORS.get(s)) for s in segs])
-        fig.update_layout(**_layout(barmode="group", title="Swaps per day at the station, by segment (each swap diagnosed)",
-                                    yaxis_title="swaps per operating day", xaxis={"dtick": 1},
+        fig.update_layout(**_layout(barmode="group", title="Swaps per day at the station, by segment (each swap diagnosed; the boat: "
+                                          "charges at its pier)",
+                                    yaxis_title="swaps (boat: charges) per operating day", xaxis={"dtick": 1},
                                     legend={"orientation": "h", "y": -0.15, "x": 0}, margin={"b": 80}))
         figures.append(_fig("lz-swaps", fig))
         fig = go.Figure()
