@@ -294,6 +294,28 @@ def test_writes_follow_the_relation(world: dict[str, Any]) -> None:
     assert r.status_code == 403 and "twin.register" in text(r)
 
 
+def test_a_post_is_authorised_before_it_conflicts(world: dict[str, Any]) -> None:
+    """A caller who may not register a descriptor gets the policy's refusal whether or not a shell with its id
+    exists: a 409 before the authorization would tell anyone which shells a registry holds (before the fix an
+    existing shell answered 409 to an anonymous caller and to a recycler)."""
+    c = world["c"]
+    pid = world["ids"][0]
+    pack = {"id": f"urn:batteryloop:{pid}:aas", "globalAssetId": global_asset_id(pid), "idShort": "pack1"}
+    made = {"id": "urn:uuid:5f0c1d2e-0000-4000-8000-00000000a409", "idShort": "probed",
+            "specificAssetIds": [{"name": "manufacturerId", "value": OP}]}
+    assert c.post(f"{V3}/shell-descriptors", json=made, headers=H(world, OP)).status_code == 201
+    free = {**made, "id": "urn:uuid:5f0c1d2e-0000-4000-8000-00000000f409"}  # no shell with this id
+    for d in (pack, made):
+        assert c.get(f"{V3}/shell-descriptors/{b64(d['id'])}", headers=H(world, OP)).status_code == 200  # it exists
+        r = c.post(f"{V3}/shell-descriptors", json=d, headers=H(world, OP))  # its owner is told so
+        assert r.status_code == 409 and "already" in text(r)
+    for who, status in ((None, 401), (RECYCLER, 403)):
+        answers = [c.post(f"{V3}/shell-descriptors", json=d, headers=H(world, who)) for d in (pack, made, free)]
+        assert [r.status_code for r in answers] == [status] * 3, [r.text for r in answers]
+        assert not any("already" in text(r) for r in answers)
+    assert c.get(f"{V3}/shell-descriptors/{b64(free['id'])}", headers=H(world, OP)).status_code == 404
+
+
 # ------------------------------------------------------------------------------ submodel descriptors, errors
 def test_submodel_descriptors_and_errors(world: dict[str, Any]) -> None:
     c = world["c"]
