@@ -397,3 +397,36 @@ def test_a_reader_cannot_tell_derived_pack_twins_from_stored_descriptors(node: d
         assert _reads(node, pids) == slim
     finally:
         c.delete(f"{V3}/access-controls/rules/{made.json()['id']}", headers=H(node, SECOND_LIFE))
+
+
+def _pairs(conn: Any, seqs: Any) -> dict[int, list[tuple[str, str]]]:
+    """The stored asset-id rows of these shells, read from the table."""
+    t = repo.dtr_asset_ids
+    out: dict[int, list[tuple[str, str]]] = {}
+    for r in conn.execute(t.select().where(t.c.shell_seq.in_(list(seqs)))):
+        out.setdefault(r.shell_seq, []).append((r.name, r.value))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def test_a_refresh_counts_and_rewrites_only_the_descriptors_that_changed(node: dict[str, Any]) -> None:
+    """``refresh_packs`` on packs whose derived twins are in step with their passports changes nothing and says
+    so (before the fix it rewrote every derived twin's columns and asset ids and counted each as changed); a pack
+    whose row differs from its twin (here its serial number, as a store changed by hand would give it) is
+    rewritten — its lookup asset ids follow — and counted alone."""
+    from batteryloop.passport.pack_twins import refresh_packs
+
+    svc = node["svc"]
+    a, b = _issue(node, 2, seed=23)
+    base = svc.passports.base_url
+    with svc.store.write() as conn:
+        rows = repo.pack_rows(conn, [a, b])
+        seqs = {r.passport_id: r.seq for r in repo.shells_of_passports(conn, [a, b])}
+        held = _pairs(conn, seqs.values())
+        assert refresh_packs(conn, list(rows.values()), base) == 0
+        assert _pairs(conn, seqs.values()) == held
+        other = {**rows[a], "serial_number": rows[a]["serial_number"] + "-X"}
+        assert refresh_packs(conn, [other, rows[b]], base) == 1
+        pairs = _pairs(conn, seqs.values())
+        assert ("partInstanceId", other["serial_number"]) in pairs[seqs[a]] and pairs[seqs[b]] == held[seqs[b]]
+        assert refresh_packs(conn, [rows[a], rows[b]], base) == 1  # back in step with the passport
+        assert _pairs(conn, seqs.values()) == held
