@@ -40,24 +40,16 @@ pytestmark = pytest.mark.any_store
 
 
 @pytest.fixture(scope="module")
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def world(module_store: Any) -> Iterator[dict[str, Any]]:
     """One node for the module (each test uses its own shell ids and owners)."""
     from batteryloop.server import create_app
-    from batteryloop.store.db import Store
-    from tests.conftest import _new_pg_db, make_services, pg_pass, seed_pilot
+    from tests.conftest import make_services, seed_pilot
 
-    if pg_pass():
-        store = Store(_new_pg_db(request.getfixturevalue("postgres_url"),
-                                 request.getfixturevalue("postgres_template")))
-    else:
-        store = Store(f"sqlite:///{tmp_path_factory.mktemp('dtr')}/dtr.db")
-        store.upgrade()
-    svc = make_services(store)
+    svc = make_services(module_store)
     seeded = seed_pilot(svc)
     report = svc.passports.import_passports(pilot.generate_batteries(2, seed=5), seeded["callers"][OP])
     with TestClient(create_app(services=svc)) as client:
         yield {"c": client, "svc": svc, "tokens": seeded["tokens"], "ids": sorted(report.ids)}
-    store.dispose()
 
 
 def H(world: dict[str, Any], who: str | None, bpn: str | None = None) -> dict[str, str]:

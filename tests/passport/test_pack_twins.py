@@ -43,22 +43,15 @@ def shell(pid: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def node(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def node(module_store: Any) -> Iterator[dict[str, Any]]:
     """One node for the module (SQLite, or PostgreSQL in the PostgreSQL pass); each test issues its own packs."""
     from batteryloop.server import create_app
-    from batteryloop.store.db import Store
-    from tests.conftest import _new_pg_db, make_services, pg_pass, seed_pilot
+    from tests.conftest import make_services, seed_pilot
 
-    if pg_pass():
-        store = Store(_new_pg_db(request.getfixturevalue("postgres_url"), request.getfixturevalue("postgres_template")))
-    else:
-        store = Store(f"sqlite:///{tmp_path_factory.mktemp('packtwins')}/t.db")
-        store.upgrade()
-    svc = make_services(store)
+    svc = make_services(module_store)
     seeded = seed_pilot(svc)
     with TestClient(create_app(services=svc)) as c:
         yield {"c": c, "svc": svc, "callers": seeded["callers"], "tokens": seeded["tokens"]}
-    store.dispose()
 
 
 def H(node: dict[str, Any], who: str) -> dict[str, str]:
