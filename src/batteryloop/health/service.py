@@ -10,6 +10,11 @@ the pack's (or, with ``per_cell``, one cell's: the pack's rated capacity over th
 capacity must be the passport's, the measurement cannot predate the pack's manufacture nor lie in the
 future, and the lifetime counters only grow: a measurement adds its throughput to what the passport holds.
 Every refusal names the field and the fix.
+
+A state of health measured elsewhere (a fleet's telemetry, :mod:`batteryloop.fleet.publish`; a swap station's
+diagnoses, :mod:`batteryloop.sim.lanzhou`) takes one path, in batches: :meth:`HealthService.publish_soh_many`,
+checked by one :meth:`HealthService.check_soh_many` (which also refuses a measurement not newer than the one
+the passport holds), its signed ``soh_update`` events appended by :meth:`HealthService.record_soh_events`.
 """
 
 from __future__ import annotations
