@@ -140,7 +140,8 @@ def _postgres_pass(request: pytest.FixtureRequest) -> None:
 
 #: fixtures through which a test reaches a store; in the PostgreSQL pass only tests using one of them
 #: (or marked ``any_store``) run, and tests parametrized over both backends are left to the first pass
-STORE_FIXTURES = frozenset({"sqlite_store", "store", "store_url", "pg_store", "services", "pilot_services", "client"})
+STORE_FIXTURES = frozenset({"sqlite_store", "module_store", "store", "store_url", "pg_store", "services",
+                            "pilot_services", "client"})
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -193,20 +194,32 @@ def store(store_url: str) -> Iterator[Any]:
     s.dispose()
 
 
+def _either_store(request: pytest.FixtureRequest, folder: Path) -> Iterator[Any]:
+    """A fresh, migrated store: SQLite in ``folder``, or a new PostgreSQL database (from the migrated template)
+    in the PostgreSQL pass; disposed afterwards."""
+    from batteryloop.store.db import Store
+
+    if pg_pass():
+        s = Store(_new_pg_db(request.getfixturevalue("postgres_url"), request.getfixturevalue("postgres_template")))
+    else:
+        s = Store(f"sqlite:///{folder}/batteryloop.db")
+        s.upgrade()
+    yield s
+    s.dispose()
+
+
 @pytest.fixture
 def sqlite_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     """A fresh, migrated store for tests not about the backend: SQLite, or PostgreSQL when the suite runs
     with BATTERYLOOP_TEST_STORE=postgresql (CI runs the API tests a second time that way)."""
-    from batteryloop.store.db import Store
+    yield from _either_store(request, tmp_path)
 
-    if os.environ.get("BATTERYLOOP_TEST_STORE") == "postgresql":
-        url = _new_pg_db(request.getfixturevalue("postgres_url"), request.getfixturevalue("postgres_template"))
-        s = Store(url)
-    else:
-        s = Store(f"sqlite:///{tmp_path}/batteryloop.db")
-        s.upgrade()
-    yield s
-    s.dispose()
+
+@pytest.fixture(scope="module")
+def module_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """:func:`sqlite_store` shared by a whole module (a module that builds one node and gives each test its own
+    ids and owners): SQLite, or PostgreSQL in the PostgreSQL pass."""
+    yield from _either_store(request, tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]))
 
 
 # ------------------------------------------------------------------------------ the pilot

@@ -40,24 +40,16 @@ pytestmark = pytest.mark.any_store
 
 
 @pytest.fixture(scope="module")
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def world(module_store: Any) -> Iterator[dict[str, Any]]:
     """One node for the module (each test uses its own shell ids and owners)."""
     from batteryloop.server import create_app
-    from batteryloop.store.db import Store
-    from tests.conftest import _new_pg_db, make_services, pg_pass, seed_pilot
+    from tests.conftest import make_services, seed_pilot
 
-    if pg_pass():
-        store = Store(_new_pg_db(request.getfixturevalue("postgres_url"),
-                                 request.getfixturevalue("postgres_template")))
-    else:
-        store = Store(f"sqlite:///{tmp_path_factory.mktemp('dtr')}/dtr.db")
-        store.upgrade()
-    svc = make_services(store)
+    svc = make_services(module_store)
     seeded = seed_pilot(svc)
     report = svc.passports.import_passports(pilot.generate_batteries(2, seed=5), seeded["callers"][OP])
     with TestClient(create_app(services=svc)) as client:
         yield {"c": client, "svc": svc, "tokens": seeded["tokens"], "ids": sorted(report.ids)}
-    store.dispose()
 
 
 def H(world: dict[str, Any], who: str | None, bpn: str | None = None) -> dict[str, str]:
@@ -292,6 +284,28 @@ def test_writes_follow_the_relation(world: dict[str, Any]) -> None:
     r = c.put(f"{V3}/shell-descriptors/{b64(f['id'])}", json={**f, "globalAssetId": global_asset_id(world['ids'][0])},
               headers=H(world, RECYCLER))
     assert r.status_code == 403 and "twin.register" in text(r)
+
+
+def test_a_post_is_authorised_before_it_conflicts(world: dict[str, Any]) -> None:
+    """A caller who may not register a descriptor gets the policy's refusal whether or not a shell with its id
+    exists: a 409 before the authorization would tell anyone which shells a registry holds (before the fix an
+    existing shell answered 409 to an anonymous caller and to a recycler)."""
+    c = world["c"]
+    pid = world["ids"][0]
+    pack = {"id": f"urn:batteryloop:{pid}:aas", "globalAssetId": global_asset_id(pid), "idShort": "pack1"}
+    made = {"id": "urn:uuid:5f0c1d2e-0000-4000-8000-00000000a409", "idShort": "probed",
+            "specificAssetIds": [{"name": "manufacturerId", "value": OP}]}
+    assert c.post(f"{V3}/shell-descriptors", json=made, headers=H(world, OP)).status_code == 201
+    free = {**made, "id": "urn:uuid:5f0c1d2e-0000-4000-8000-00000000f409"}  # no shell with this id
+    for d in (pack, made):
+        assert c.get(f"{V3}/shell-descriptors/{b64(d['id'])}", headers=H(world, OP)).status_code == 200  # it exists
+        r = c.post(f"{V3}/shell-descriptors", json=d, headers=H(world, OP))  # its owner is told so
+        assert r.status_code == 409 and "already" in text(r)
+    for who, status in ((None, 401), (RECYCLER, 403)):
+        answers = [c.post(f"{V3}/shell-descriptors", json=d, headers=H(world, who)) for d in (pack, made, free)]
+        assert [r.status_code for r in answers] == [status] * 3, [r.text for r in answers]
+        assert not any("already" in text(r) for r in answers)
+    assert c.get(f"{V3}/shell-descriptors/{b64(free['id'])}", headers=H(world, OP)).status_code == 404
 
 
 # ------------------------------------------------------------------------------ submodel descriptors, errors

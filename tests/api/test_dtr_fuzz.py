@@ -73,18 +73,11 @@ def _without_xml_char_patterns(node: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def fuzz_dtr(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-             fixtures_dir: Path) -> Iterator[tuple[Any, dict[str, str | None]]]:
+def fuzz_dtr(module_store: Any, fixtures_dir: Path) -> Iterator[tuple[Any, dict[str, str | None]]]:
     from batteryloop.server import create_app
-    from batteryloop.store.db import Store
-    from tests.conftest import _new_pg_db, make_services, pg_pass, seed_pilot
+    from tests.conftest import make_services, seed_pilot
 
-    if pg_pass():
-        store = Store(_new_pg_db(request.getfixturevalue("postgres_url"), request.getfixturevalue("postgres_template")))
-    else:
-        store = Store(f"sqlite:///{tmp_path_factory.mktemp('dtrfuzz')}/fuzz.db")
-        store.upgrade()
-    svc = make_services(store)
+    svc = make_services(module_store)
     tokens = seed_pilot(svc)["tokens"]
     app = create_app(services=svc)
     # a few shells to find: one of the automaker's, with a public id and a submodel
@@ -100,7 +93,6 @@ def fuzz_dtr(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     schema = schemathesis.openapi.from_dict(tractus_x_document(fixtures_dir))
     schema.app = app
     yield schema, {"owner": tokens[pilot.AUTOMAKER], "other": tokens[pilot.RECYCLER_EU], "anonymous": None}
-    store.dispose()
 
 
 @pytest.mark.slow

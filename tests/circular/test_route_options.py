@@ -87,3 +87,66 @@ def test_names_are_unique() -> None:
     with pytest.raises(ValueError, match="already registered"):
         route_options.register(route_options.get("reuse"))  # type: ignore[arg-type]
     assert route_options.names() == BUILT_IN
+
+
+def test_two_threads_deciding_two_fleets_each_get_their_own_second_life_figures() -> None:
+    """The second-life NPV and years of a fleet are computed once per fleet (its repurpose NPV and its condition
+    both need them). Kept in a module-level "last fleet" cache, they went to the wrong decision when two threads
+    decided two fleets at once: thread A stored its fleet's figures, thread B stored its own over them before A
+    read them back, and A's fleet was decided with B's packs (a fleet of 3 handed the figures of 5).
+
+    The interleaving is forced, not hoped for: thread A is held (a trace hook) at the return of the computation
+    of its fleet's parts — after it stored them, before it reads them — while B decides its fleet whole."""
+    import inspect
+    import sys
+    import threading
+
+    def fleet(soh: list[float]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        return ["LFP"] * len(soh), np.full(len(soh), 60.0), np.array(soh)
+
+    a, b = fleet([0.82, 0.9, 0.75]), fleet([0.95, 0.7, 0.88, 0.81, 0.99])
+    want_a, want_b = decide_routes_batch(*a), decide_routes_batch(*b)
+    # both fleets have packs that may be repurposed: their second-life figures are part of the decision
+    assert all(np.isfinite(w.npv_usd[:, w.routes.index("repurpose")]).any() for w in (want_a, want_b))
+
+    code = route_options._repurpose_parts.__code__
+    lines, first = inspect.getsourcelines(route_options._repurpose_parts)
+    returns = {first + i for i, text in enumerate(lines) if text.strip().startswith("return")}
+    held, go = threading.Event(), threading.Event()
+
+    def tracer(frame: object, event: str, arg: object) -> object:
+        if getattr(frame, "f_code", None) is not code:
+            return None
+
+        def local(fr: object, ev: str, _: object) -> object:
+            if ev == "line" and getattr(fr, "f_lineno", None) in returns and not go.is_set():
+                held.set()
+                go.wait(10)
+            return local
+
+        return local
+
+    got: dict[str, object] = {}
+
+    def decide_a() -> None:
+        sys.settrace(tracer)  # type: ignore[arg-type]
+        try:
+            got["a"] = decide_routes_batch(*a)
+        except Exception as exc:  # noqa: BLE001 — reported below, in the test's thread
+            got["a"] = exc
+        finally:
+            sys.settrace(None)
+
+    t = threading.Thread(target=decide_a)
+    t.start()
+    try:
+        assert held.wait(10), "thread A never reached the second-life figures"
+        got["b"] = decide_routes_batch(*b)
+    finally:
+        go.set()
+        t.join(10)
+    assert not isinstance(got["a"], Exception), repr(got["a"])
+    for name, want in (("a", want_a), ("b", want_b)):
+        res = got[name]
+        np.testing.assert_array_equal(res.npv_usd, want.npv_usd)  # type: ignore[attr-defined]
+        assert res.best_routes() == want.best_routes()  # type: ignore[attr-defined]

@@ -1,8 +1,11 @@
-"""What the browser tests share: Debian's Chromium (never a downloaded browser), a free port, and
-``batteryloop serve`` on a store as a subprocess."""
+"""What the browser tests share: Debian's Chromium (never a downloaded browser), a free port,
+``batteryloop serve`` on a store as a subprocess, and the steps several pages' tests take (sign in, watch for
+errors, wait for a chart, check a table's CSV download against the rows shown)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import shutil
 import socket
@@ -12,6 +15,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -68,3 +72,44 @@ def artifacts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = Path(given) if given else tmp_path_factory.mktemp("artifacts")
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+#: the rows a table shows, as a list of rows of cell texts (its first header row, its body and foot rows)
+DOM_ROWS = """t => [...t.querySelectorAll(':scope > thead > tr:first-child, :scope > tbody > tr, :scope > tfoot > tr')]
+  .map(tr => [...tr.children].filter(c => c.tagName === 'TD' || c.tagName === 'TH')
+  .map(c => c.innerText.replace(/\\s+/g, ' ').trim()))"""
+
+
+def sign_in(page: Any, base: str, token: str, path: str) -> None:
+    """Sign in on the login page with ``token`` the way a reader does, and land on ``path``."""
+    page.goto(f"{base}/login?next={path}")
+    page.fill("input[name=token]", token)
+    page.click("form button[type=submit]")
+    page.wait_for_url(base + path)
+
+
+def watch(page: Any) -> list[str]:
+    """The page's console errors, uncaught exceptions and answers of 400 or more, as they happen."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    page.on("response", lambda r: errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+    return errors
+
+
+def drawn(page: Any, fid: str) -> None:
+    """Wait until the Plotly chart ``#fid`` is drawn, and check it has data."""
+    chart = page.locator(f"#{fid}")
+    chart.locator("svg.main-svg").first.wait_for(state="attached", timeout=15_000)
+    assert chart.evaluate("el => (el.data || []).length") > 0, fid
+
+
+def csv_download_is_the_table(page: Any, table_id: str, save_as: Path) -> Any:
+    """Click the "CSV" link of table ``#table_id`` and check that the file downloaded holds the rows the page
+    shows (:data:`DOM_ROWS`); returns the download (its ``suggested_filename`` and the rest)."""
+    shown = page.locator(f"#{table_id}").evaluate(DOM_ROWS)
+    with page.expect_download() as dl:
+        page.click(f"a[data-table='{table_id}'][data-format='csv']")
+    dl.value.save_as(save_as)
+    assert list(csv.reader(io.StringIO(save_as.read_text(encoding="utf-8")))) == shown
+    return dl.value

@@ -9,16 +9,15 @@ models, so three hubs of one string each); an alert rule evaluated; the run's re
 from __future__ import annotations
 
 import copy
-import csv
 import datetime as dt
-import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.browser import ARGS, CHROMIUM, artifacts_dir, free_port, require_chromium, serve, server_env
+from tests.e2e.browser import ARGS, CHROMIUM, artifacts_dir, csv_download_is_the_table, drawn, free_port
+from tests.e2e.browser import require_chromium, serve, server_env, sign_in, watch
 
 ADMIN_TOKEN = "dashops-e2e-admin-token"
 
@@ -66,25 +65,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         yield {"base": served, "models": models}
 
 
-def _watch(page: Any) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-    page.on("response", lambda r: errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
-    return errors
-
-
-DOM_ROWS = """t => [...t.querySelectorAll(':scope > thead > tr:first-child, :scope > tbody > tr, :scope > tfoot > tr')]
-  .map(tr => [...tr.children].filter(c => c.tagName === 'TD' || c.tagName === 'TH')
-  .map(c => c.innerText.replace(/\\s+/g, ' ').trim()))"""
-
-
-def _drawn(page: Any, fid: str) -> None:
-    chart = page.locator(f"#{fid}")
-    chart.locator("svg.main-svg").first.wait_for(state="attached", timeout=15_000)
-    assert chart.evaluate("el => (el.data || []).length") > 0, fid
-
-
 @pytest.mark.slow
 def test_filters_downloads_drilldown_and_the_new_pages(server: dict[str, Any], tmp_path: Path,
                                                         tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -96,12 +76,9 @@ def test_filters_downloads_drilldown_and_the_new_pages(server: dict[str, Any], t
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
         page = ctx.new_page()
-        errors = _watch(page)
+        errors = watch(page)
         # signed in as the node admin the way a reader signs in (the cookie goes with downloads too)
-        page.goto(base + "/login?next=/pilot/health")
-        page.fill("input[name=token]", ADMIN_TOKEN)
-        page.click("form button[type=submit]")
-        page.wait_for_url(base + "/pilot/health")
+        sign_in(page, base, ADMIN_TOKEN, "/pilot/health")
         # 1. set the model in the filter bar of the fleet-health page …
         page.fill("#filterbar input[name=model]", model)
         page.click("#filterbar button[type=submit]")
@@ -115,7 +92,7 @@ def test_filters_downloads_drilldown_and_the_new_pages(server: dict[str, Any], t
         models = page.eval_on_selector_all("table.grid >> nth=1", "ts => [...ts[0].tBodies[0].rows].map(r => r.cells[1].innerText)")
         assert models and set(models) == {model}
         # 2. a pack drawn in the chart opens its page when clicked
-        _drawn(page, "pack-points")
+        drawn(page, "pack-points")
         box = page.locator("#pack-points .scatterlayer .point").first.bounding_box()
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
@@ -126,21 +103,16 @@ def test_filters_downloads_drilldown_and_the_new_pages(server: dict[str, Any], t
         page.wait_for_load_state("networkidle")
         assert page.locator('#filter-note [data-not-applied="model"]').count() == 1
         for fid in ("vpp-offer", "vpp-net"):
-            _drawn(page, fid)
+            drawn(page, fid)
         assert page.locator("#vpp-hubs tbody tr").count() == 3 and page.locator("#vpp-hours tbody tr").count() == 24
         page.screenshot(path=str(shots / "vpp.png"), full_page=True)
         # 4. the hours table's CSV link downloads the rows the page shows
-        shown = page.locator("#vpp-hours").evaluate(DOM_ROWS)
-        with page.expect_download() as dl:
-            page.click("a[data-table='vpp-hours'][data-format='csv']")
-        path = tmp_path / "hours.csv"
-        dl.value.save_as(path)
-        assert list(csv.reader(io.StringIO(path.read_text(encoding="utf-8")))) == shown
-        assert dl.value.suggested_filename == "vpp-vpp-hours.csv"
+        assert csv_download_is_the_table(page, "vpp-hours", tmp_path / "hours.csv").suggested_filename == \
+            "vpp-vpp-hours.csv"
         # 5. the zero-carbon ledger and the alerts
         page.goto(base + "/zero-carbon")
         page.wait_for_load_state("networkidle")
-        _drawn(page, "ledger-EU")
+        drawn(page, "ledger-EU")
         assert page.locator("#zero-carbon-EU tbody tr").count() >= 1
         page.screenshot(path=str(shots / "zero-carbon.png"), full_page=True)
         page.goto(base + "/alerts?region=&model=&plant=&year=")

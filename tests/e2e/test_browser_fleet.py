@@ -5,16 +5,14 @@ without a console error. One small stored analysis (16 vehicles, 3 days at 5-min
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.browser import ARGS, CHROMIUM, artifacts_dir, free_port, require_chromium, serve, server_env
-from tests.e2e.test_browser_dashops import DOM_ROWS, _drawn, _watch
+from tests.e2e.browser import ARGS, CHROMIUM, artifacts_dir, csv_download_is_the_table, drawn, free_port
+from tests.e2e.browser import require_chromium, serve, server_env, sign_in, watch
 
 
 @pytest.fixture(scope="module")
@@ -55,23 +53,15 @@ def test_fleet_page_charts_segment_download_and_drilldown(server: dict[str, Any]
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
         page = ctx.new_page()
-        errors = _watch(page)
-        page.goto(base + "/login?next=/fleet")
-        page.fill("input[name=token]", server["token"])
-        page.click("form button[type=submit]")
-        page.wait_for_url(base + "/fleet")
+        errors = watch(page)
+        sign_in(page, base, server["token"], "/fleet")
         for fid in ("fleet-soh-segment", "fleet-soh-age"):
-            _drawn(page, fid)
+            drawn(page, fid)
         flagged = [r for r in table.iter_rows(named=True) if r["faults"]]
         assert page.locator("#fleet-flagged tbody tr").count() == sum(len(r["faults"].split(";")) for r in flagged)
         page.screenshot(path=str(shots / "fleet.png"), full_page=True)
         # the flagged table's CSV link downloads the rows the page shows
-        shown = page.locator("#fleet-flagged").evaluate(DOM_ROWS)
-        with page.expect_download() as dl:
-            page.click("a[data-table='fleet-flagged'][data-format='csv']")
-        path = tmp_path / "flagged.csv"
-        dl.value.save_as(path)
-        assert list(csv.reader(io.StringIO(path.read_text(encoding="utf-8")))) == shown
+        csv_download_is_the_table(page, "fleet-flagged", tmp_path / "flagged.csv")
         # choosing a segment cuts the flagged packs to it
         seg = flagged[0]["segment"]
         page.select_option("#fleet-form select[name=segment]", seg)
@@ -80,7 +70,7 @@ def test_fleet_page_charts_segment_download_and_drilldown(server: dict[str, Any]
         segs = page.eval_on_selector_all("#fleet-flagged tbody tr", "rs => rs.map(r => r.cells[1].innerText)")
         assert segs and set(segs) == {seg.replace("_", " ")}
         # a pack clicked in the SoH-against-age chart opens its telemetry summary
-        _drawn(page, "fleet-soh-age")
+        drawn(page, "fleet-soh-age")
         box = page.locator("#fleet-soh-age .scatterlayer .point").first.bounding_box()
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)

@@ -93,6 +93,27 @@ def test_publish_writes_versions_and_events_that_verify(services: Any, table: pl
     assert all("already holds" in r["reason"] for r in again["refusals"] if r["pack_id"] in {p["pack_id"] for p in res["packs"]})
 
 
+def test_each_batch_goes_through_the_health_services_batch_write(services: Any, table: pl.DataFrame,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """One write path for a state of health measured elsewhere: every batch is checked by one run of the health
+    service's check_soh_many (one read of the passports and of their relations), not by checks of its own."""
+    who = operator(services)
+    ok = table.filter(pl.col("segment").is_in(list(MODEL)) & pl.col("soh_pct").is_not_null()).sort("pack_id")
+    for r in ok.iter_rows(named=True):
+        passport_for(services, who, r["pack_id"], MODEL[r["segment"]])
+    seen: list[list[str]] = []
+    check = services.health.check_soh_many
+
+    def spy(items: Any, *a: Any, **kw: Any) -> Any:
+        seen.append(list(items))
+        return check(items, *a, **kw)
+
+    monkeypatch.setattr(services.health, "check_soh_many", spy)
+    res = publish(ok, services, who, batch=2)
+    assert seen == [ok["pack_id"][i:i + 2].to_list() for i in range(0, ok.height, 2)]
+    assert res["published"] == ok.height
+
+
 def test_publish_refuses_a_table_without_the_rights(services: Any, table: pl.DataFrame) -> None:
     who = operator(services)
     r = table.filter(pl.col("segment").is_in(list(MODEL)) & pl.col("soh_pct").is_not_null()).row(0, named=True)

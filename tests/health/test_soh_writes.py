@@ -127,3 +127,46 @@ def test_counters_only_grow(svc: Any, data_dir: Path) -> None:
     assert c["capacity_throughput_ah"] > a["capacity_throughput_ah"]
     stored = svc.passports.get_record(pid2).data["usage"]
     assert stored["capacity_throughput_ah"] == c["capacity_throughput_ah"]
+
+
+def _soh_at(pct: float, rated_ah: float, at: datetime) -> Any:
+    from batteryloop.health.soh import StateOfHealth
+
+    return StateOfHealth(measured_at=at, cycle=None, rated_capacity_ah=rated_ah, rated_capacity_estimated=False,
+                         remaining_capacity_ah=rated_ah * pct / 100, soh_capacity_pct=pct,
+                         initial_internal_resistance_ohm=None, internal_resistance_ohm=None,
+                         resistance_increase_pct=None, remaining_power_capability_pct=None,
+                         initial_round_trip_efficiency_pct=None, round_trip_efficiency_pct=None,
+                         round_trip_efficiency_fade_pct=None, self_discharge_mv_per_day=None,
+                         full_equivalent_cycles=None, energy_throughput_kwh=0.0, capacity_throughput_ah=0.0,
+                         cycles_counted=0)
+
+
+def test_a_batch_write_refuses_a_measurement_older_than_the_passports(svc: Any) -> None:
+    """The batch path (a fleet's telemetry, a swap station's diagnoses) runs one set of checks for every caller:
+    a measurement not newer than the one the passport holds would set it back in time — refused, naming the pack
+    (before the fleet's and the health service's batch writes were one, only the fleet refused it). With
+    ``partial`` the refused packs are listed and the others written; the versions written are returned."""
+    op = svc.callers[pilot.AUTOMAKER]
+    a, b, c = svc.passports.import_passports(pilot.generate_batteries(3, seed=41), op).ids
+    recs = svc.passports.get_records([a, b, c])
+    rated = {p: float(svc.passports.model_data(r.model_id)["rated_capacity_ah"]) for p, r in recs.items()}
+    held = max(datetime.fromisoformat(r.data["state_of_health"]["measured_at"]) for r in recs.values())
+    now = held + timedelta(days=1)
+
+    def soh(p: str, pct: float, hours: float) -> Any:
+        return _soh_at(pct, rated[p], held + timedelta(hours=hours))
+
+    newer, older = soh(a, 90.0, 1), soh(b, 90.0, -24)
+    before = {p: svc.passports.get_record(p).version for p in (a, b, c)}
+    with pytest.raises(InvalidData, match=f"passport {b}: state_of_health.measured_at: the passport already holds"):
+        svc.health.publish_soh_many({a: newer, b: older}, op, reason="test", now=now)
+    assert {p: svc.passports.get_record(p).version for p in (a, b, c)} == before  # all or nothing
+
+    res = svc.health.publish_soh_many({a: newer, b: older, c: soh(c, 30.0, 1)}, op,
+                                      reason="test", now=now, partial=True)
+    assert res["written"] == {a: before[a] + 1} and res["versions"] == 1
+    assert set(res["refused"]) == {b, c} and "already holds" in res["refused"][b] and "outside 40-125 %" in res["refused"][c]
+    assert svc.passports.get_record(a).version == before[a] + 1
+    assert [(e["kind"], e["subjects"]) for e in res["events"]] == [("soh_update", [a])]
+    assert {p: svc.passports.get_record(p).version for p in (b, c)} == {b: before[b], c: before[c]}

@@ -43,22 +43,15 @@ def shell(pid: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def node(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def node(module_store: Any) -> Iterator[dict[str, Any]]:
     """One node for the module (SQLite, or PostgreSQL in the PostgreSQL pass); each test issues its own packs."""
     from batteryloop.server import create_app
-    from batteryloop.store.db import Store
-    from tests.conftest import _new_pg_db, make_services, pg_pass, seed_pilot
+    from tests.conftest import make_services, seed_pilot
 
-    if pg_pass():
-        store = Store(_new_pg_db(request.getfixturevalue("postgres_url"), request.getfixturevalue("postgres_template")))
-    else:
-        store = Store(f"sqlite:///{tmp_path_factory.mktemp('packtwins')}/t.db")
-        store.upgrade()
-    svc = make_services(store)
+    svc = make_services(module_store)
     seeded = seed_pilot(svc)
     with TestClient(create_app(services=svc)) as c:
         yield {"c": c, "svc": svc, "callers": seeded["callers"], "tokens": seeded["tokens"]}
-    store.dispose()
 
 
 def H(node: dict[str, Any], who: str) -> dict[str, str]:
@@ -397,3 +390,36 @@ def test_a_reader_cannot_tell_derived_pack_twins_from_stored_descriptors(node: d
         assert _reads(node, pids) == slim
     finally:
         c.delete(f"{V3}/access-controls/rules/{made.json()['id']}", headers=H(node, SECOND_LIFE))
+
+
+def _pairs(conn: Any, seqs: Any) -> dict[int, list[tuple[str, str]]]:
+    """The stored asset-id rows of these shells, read from the table."""
+    t = repo.dtr_asset_ids
+    out: dict[int, list[tuple[str, str]]] = {}
+    for r in conn.execute(t.select().where(t.c.shell_seq.in_(list(seqs)))):
+        out.setdefault(r.shell_seq, []).append((r.name, r.value))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def test_a_refresh_counts_and_rewrites_only_the_descriptors_that_changed(node: dict[str, Any]) -> None:
+    """``refresh_packs`` on packs whose derived twins are in step with their passports changes nothing and says
+    so (before the fix it rewrote every derived twin's columns and asset ids and counted each as changed); a pack
+    whose row differs from its twin (here its serial number, as a store changed by hand would give it) is
+    rewritten — its lookup asset ids follow — and counted alone."""
+    from batteryloop.passport.pack_twins import refresh_packs
+
+    svc = node["svc"]
+    a, b = _issue(node, 2, seed=23)
+    base = svc.passports.base_url
+    with svc.store.write() as conn:
+        rows = repo.pack_rows(conn, [a, b])
+        seqs = {r.passport_id: r.seq for r in repo.shells_of_passports(conn, [a, b])}
+        held = _pairs(conn, seqs.values())
+        assert refresh_packs(conn, list(rows.values()), base) == 0
+        assert _pairs(conn, seqs.values()) == held
+        other = {**rows[a], "serial_number": rows[a]["serial_number"] + "-X"}
+        assert refresh_packs(conn, [other, rows[b]], base) == 1
+        pairs = _pairs(conn, seqs.values())
+        assert ("partInstanceId", other["serial_number"]) in pairs[seqs[a]] and pairs[seqs[b]] == held[seqs[b]]
+        assert refresh_packs(conn, [rows[a], rows[b]], base) == 1  # back in step with the passport
+        assert _pairs(conn, seqs.values()) == held

@@ -85,7 +85,9 @@ def test_bulk_update_is_all_or_nothing_with_the_single_update_rules(pilot_servic
     a, op = _issue(pilot_services)
     b = svc.create_passport(dict(next(pilot.generate_batteries(1, seed=31)), serial_number="BULK-2"), op)["passport_id"]
     patch = {"state_of_health": {"soh_capacity_pct": 91.5}}
-    assert svc.update_passports({a: patch, b: patch}, op, reason="BMS report") == 2
+    before = {p: svc.get_record(p).version for p in (a, b)}
+    written = svc.update_passports({a: patch, b: patch}, op, reason="BMS report")
+    assert written == {p: v + 1 for p, v in before.items()} == {p: svc.get_record(p).version for p in (a, b)}
     assert [svc.get_record(p).data["state_of_health"]["soh_capacity_pct"] for p in (a, b)] == [91.5, 91.5]
     assert svc.history(a)[-1]["reason"] == "BMS report" and svc.verify(a)["ok"] and svc.verify(b)["ok"]
     versions = [svc.get_record(p).version for p in (a, b)]

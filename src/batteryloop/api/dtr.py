@@ -86,6 +86,15 @@ def subject(request: Request, edc_bpn: str | None) -> Caller:
     return registry_subject(who(request), edc_bpn)
 
 
+async def _as_caller(request: Request, edc_bpn: str | None,
+                     fn: Callable[[DigitalTwinRegistry, Caller], Any]) -> Any:
+    """Who calls and the registry's answer to them in one worker-thread hop, never on the event loop: knowing
+    the caller is blocking work (a token's lookup in the store; on an exchange node, a verifiable
+    presentation's signatures, credentials, status lists and DID documents), as the registry's is. The async
+    handlers (they read the body first) go through here; the sync ones run in the thread pool already."""
+    return await run_in_threadpool(lambda: fn(registry(request), subject(request, edc_bpn)))
+
+
 async def _json_body(request: Request) -> Any:
     raw = await request.body()
     try:
@@ -163,8 +172,7 @@ def get_all_shells(request: Request, limit: Limit = None, cursor: Cursor = None,
              responses=_answers(201, _ref("AssetAdministrationShellDescriptor"), "Registered", 409))
 async def post_shell(request: Request, edc_bpn: EdcBpn = None) -> Response:
     body = await _json_body(request)
-    c = subject(request, edc_bpn)
-    d = await run_in_threadpool(registry(request).create_shell, c, body)
+    d = await _as_caller(request, edc_bpn, lambda reg, c: reg.create_shell(c, body))
     return _created(d, f"{PREFIX}/shell-descriptors/{encode_id(d['id'])}")
 
 
@@ -184,8 +192,7 @@ def get_shell(request: Request, aasIdentifier: str, edc_bpn: EdcBpn = None) -> R
 async def put_shell(request: Request, aasIdentifier: str, edc_bpn: EdcBpn = None) -> Response:  # noqa: N803
     sid = _id(aasIdentifier, "aasIdentifier")
     body = await _json_body(request)
-    c = subject(request, edc_bpn)
-    d = await run_in_threadpool(registry(request).put_shell, c, sid, body)
+    d = await _as_caller(request, edc_bpn, lambda reg, c: reg.put_shell(c, sid, body))
     return Response(status_code=204) if d is None else _created(d, f"{PREFIX}/shell-descriptors/{encode_id(sid)}")
 
 
@@ -218,7 +225,7 @@ def get_all_submodels(request: Request, aasIdentifier: str, limit: Limit = None,
 async def post_submodel(request: Request, aasIdentifier: str, edc_bpn: EdcBpn = None) -> Response:  # noqa: N803
     sid = _id(aasIdentifier, "aasIdentifier")
     body = await _json_body(request)
-    sm = await run_in_threadpool(registry(request).create_submodel, subject(request, edc_bpn), sid, body)
+    sm = await _as_caller(request, edc_bpn, lambda reg, c: reg.create_submodel(c, sid, body))
     return _created(sm, f"{PREFIX}/shell-descriptors/{aasIdentifier}/submodel-descriptors/{encode_id(sm['id'])}")
 
 
@@ -241,7 +248,7 @@ async def put_submodel(request: Request, aasIdentifier: str, submodelIdentifier:
                        edc_bpn: EdcBpn = None) -> Response:
     sid, smid = _id(aasIdentifier, "aasIdentifier"), _id(submodelIdentifier, "submodelIdentifier")
     body = await _json_body(request)
-    sm = await run_in_threadpool(registry(request).put_submodel, subject(request, edc_bpn), sid, smid, body)
+    sm = await _as_caller(request, edc_bpn, lambda reg, c: reg.put_submodel(c, sid, smid, body))
     if sm is None:
         return Response(status_code=204)
     return _created(sm, f"{PREFIX}/shell-descriptors/{aasIdentifier}/submodel-descriptors/{submodelIdentifier}")
@@ -296,8 +303,7 @@ async def lookup_by_asset_link(request: Request, limit: Limit = None, cursor: Cu
     if bad:
         raise BadRequest(f"[{bad[0]}]: an asset link is an object with a name and a value")
     pairs = [(link["name"], link["value"]) for link in body]
-    page = await run_in_threadpool(lambda: registry(request).lookup(subject(request, edc_bpn), pairs, limit=limit,
-                                                                    cursor=cursor))
+    page = await _as_caller(request, edc_bpn, lambda reg, c: reg.lookup(c, pairs, limit=limit, cursor=cursor))
     return _json(page.json())
 
 
@@ -316,7 +322,7 @@ def get_asset_links(request: Request, aasIdentifier: str, edc_bpn: EdcBpn = None
 async def post_asset_links(request: Request, aasIdentifier: str, edc_bpn: EdcBpn = None) -> Response:  # noqa: N803
     sid = _id(aasIdentifier, "aasIdentifier")
     body = await _json_body(request)
-    out = await run_in_threadpool(registry(request).add_asset_links, subject(request, edc_bpn), sid, body)
+    out = await _as_caller(request, edc_bpn, lambda reg, c: reg.add_asset_links(c, sid, body))
     return _json(out, 201)
 
 
@@ -336,8 +342,8 @@ def delete_asset_links(request: Request, aasIdentifier: str, edc_bpn: EdcBpn = N
              responses=_answers(200, None, "The caller may call it"))
 async def submodel_authorized(request: Request, edc_bpn: EdcBpn = None) -> Response:
     body = await _json_body(request)
-    c = subject(request, edc_bpn)
-    if not await run_in_threadpool(registry(request).authorized, c, body):
+    c, ok = await _as_caller(request, edc_bpn, lambda reg, c: (c, reg.authorized(c, body)))
+    if not ok:
         raise Forbidden(f"no submodel descriptor visible to {c.participant_id or 'an anonymous caller'} has an "
                         f"endpoint for {str(body.get('submodelEndpointUrl'))[:200]!r}")
     return Response(status_code=200)
@@ -365,7 +371,7 @@ def get_rules(request: Request, edc_bpn: EdcBpn = None) -> Response:
              responses=_answers(201, _rule_schema("ReadUpdateAccessRule"), "Created"))
 async def post_rule(request: Request, edc_bpn: EdcBpn = None) -> Response:
     body = await _json_body(request)
-    r = await run_in_threadpool(registry(request).create_rule, subject(request, edc_bpn), body)
+    r = await _as_caller(request, edc_bpn, lambda reg, c: reg.create_rule(c, body))
     return _json(r, 201)
 
 
@@ -382,7 +388,7 @@ def get_rule(request: Request, ruleId: int, edc_bpn: EdcBpn = None) -> Response:
             responses=_answers(200, _rule_schema("ReadUpdateAccessRule"), "Replaced", 404))
 async def put_rule(request: Request, ruleId: int, edc_bpn: EdcBpn = None) -> Response:  # noqa: N803
     body = await _json_body(request)
-    return _json(await run_in_threadpool(registry(request).put_rule, subject(request, edc_bpn), ruleId, body))
+    return _json(await _as_caller(request, edc_bpn, lambda reg, c: reg.put_rule(c, ruleId, body)))
 
 
 @router.delete(RULES + "/{ruleId}", tags=["digital twin registry access rules"],

@@ -382,7 +382,8 @@ def create_node_app(node: Node, *, title: str | None = None) -> FastAPI:
         if not node.config.issuer:
             raise ExchangeError("not_issuer", f"node {node.config.name} is not configured as an issuer")
         b = await _body(request)
-        tok = node.issue(b["subject"], b["type"], b.get("claims", {}), valid_until=b.get("valid_until"))
+        tok = await run_in_threadpool(lambda: node.issue(b["subject"], b["type"], b.get("claims", {}),
+                                                         valid_until=b.get("valid_until")))  # signing: off the loop
         return json_response({"credential": tok})
 
     @m.post("/credentials/{cid}/revoke")

@@ -1,8 +1,11 @@
 """Results back into the platform: each analysed pack's state of health as a passport version and a signed
-``soh_update`` ledger event, in batches, through the services with the health service's write checks
-(:func:`batteryloop.health.service.fit_to_pack`: a credible capacity, the passport model's rated capacity, measured
-after manufacture and not in the future; the ``health.soh.write`` policy: the pack's operator, custodian or a
-delegated service provider).
+``soh_update`` ledger event, in batches, through the health service's batch write
+(:meth:`batteryloop.health.service.HealthService.publish_soh_many`, the one path a state of health measured
+elsewhere takes into passports: its checks, :meth:`~batteryloop.health.service.HealthService.check_soh_many`, are
+the right to write — the ``health.soh.write`` policy: the pack's operator, custodian or a delegated service
+provider —, the passport model's rated capacity, no newer measurement held, and
+:func:`~batteryloop.health.service.fit_to_pack`: a credible capacity, measured after manufacture and not in the
+future).
 
 A pack is matched to its passport by ``pack_id`` = passport id. The table is cut into batches of ``batch`` packs
 (in ``pack_id`` order). Per batch:
@@ -14,7 +17,7 @@ A pack is matched to its passport by ``pack_id`` = passport id. The table is cut
    (:meth:`~batteryloop.passport.service.PassportService.update_passports`, action ``health.soh.write``): all or
    none — a refusal found at write time rolls the whole batch back and names the pack;
 3. their ``soh_update`` events, signed with the caller's key (this node must hold it), are appended in **one**
-   all-or-nothing ledger batch (:meth:`~batteryloop.trace.service.TraceService.ingest`).
+   all-or-nothing ledger batch (:meth:`~batteryloop.health.service.HealthService.record_soh_events`).
 
 Each batch's report (packs written, refused with reasons, ledger events stored) is appended to a **journal**
 (JSON lines, default ``TABLE.publish.jsonl``) as soon as the batch is done. Publishing again with the same journal
@@ -26,7 +29,6 @@ journal, publishing the same table twice refuses every pack the second time (not
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,11 +37,12 @@ from typing import Any
 import polars as pl
 
 from ..access import Caller
-from ..errors import BatteryloopError
-from ..health.service import RATED_TOLERANCE  # the health service's own check, refused here with the fleet's fix
 from ..health.soh import StateOfHealth
 
-ACTION = "health.soh.write"
+SITE = "fleet telemetry analysis"
+NO_ESTIMATE = "no capacity estimate: the window has no charge session with a large enough ΔSoC"
+#: the fix a refusal of the registry's rated capacity names (the health service's check, with the fleet's fix)
+RATED_FIX = "not the same pack design (fix the fleet registry's rating in _packs.csv, or the pack-passport match)"
 
 
 def _soh(row: dict[str, Any]) -> StateOfHealth:
@@ -95,83 +98,42 @@ def publish(table: pl.DataFrame, services: Any, caller: Caller, *, batch: int = 
 
 def _one_batch(k: int, part: list[dict[str, Any]], services: Any, caller: Caller,
                pending: dict[str, Any] | None) -> dict[str, Any]:
-    """One batch: checks, one transaction of passport versions, one ledger batch of signed events."""
-    from ..health.service import fit_to_pack, passport_fields, rated_for
-
+    """One batch through the health service's batch write (:meth:`HealthService.publish_soh_many
+    <batteryloop.health.service.HealthService.publish_soh_many>`: its checks, one transaction of passport
+    versions, one ledger batch of signed events); the rows without an estimate are refused here."""
     ids = [r["pack_id"] for r in part]
     rep: dict[str, Any] = {"batch": k, "packs": ids, "state": "done", "published": [], "refused": [],
                            "ledger": {"stored": 0}}
+    health = services.health
+    items = {r["pack_id"]: _soh(r) for r in part if _has_estimate(r)}
     if pending is not None and pending["state"] == "versions_written":  # resume: only the events are missing
         rep["published"], rep["refused"] = pending["published"], pending["refused"]
-        rep["ledger"] = _events(rep["published"], services, caller)
-        rep["state"] = "done" if rep["ledger"].get("ok", True) else "versions_written"
+        events = health.soh_events({p["pack_id"]: items[p["pack_id"]] for p in rep["published"]}, caller,
+                                   site=SITE, occurred_at=datetime.now(UTC).isoformat())
+        rep["ledger"] = health.record_soh_events(events, caller)
+        rep["state"] = "done" if rep["ledger"]["ok"] else "versions_written"
         return rep
-    patches: dict[str, dict[str, Any]] = {}
-    accepted: list[dict[str, Any]] = []
+    res = {"written": {}, "refused": {}, "ledger": {"stored": 0, "ok": True}}
+    if items:
+        upto = max(s.measured_at for s in items.values()).isoformat()[:10]
+        res = health.publish_soh_many(items, caller, reason=f"state of health from fleet telemetry (batch {k}, "
+                                      f"charge sessions to {upto})", site=SITE, occurred_at=datetime.now(UTC).isoformat(),
+                                      partial=True, sign=True, rated_fix=RATED_FIX)
     for row in part:
         pid = row["pack_id"]
-        reason = _refusal(row, services)
-        if reason is None:
-            try:
-                soh = _soh(row)
-                rec = services.passports.authorize_on(pid, ACTION, caller)
-                model = services.passports.model_data(rec.model_id)
-                rated_for(model, False, soh.rated_capacity_ah)
-                fit_to_pack(soh, rec, model, per_cell=False)
-            except BatteryloopError as exc:
-                reason = exc.detail
-        if reason:
+        if pid in res["written"]:
+            rep["published"].append({"pack_id": pid, "version": res["written"][pid], "soh_pct": row["soh_pct"],
+                                     "measured_at": row["measured_at"], "faults": row.get("faults") or ""})
+        elif pid not in items:
+            rep["refused"].append({"pack_id": pid, "reason": NO_ESTIMATE})
+        else:
+            reason = res["refused"][pid]
+            if reason.startswith("no passport"):
+                reason += ": packs are matched to passports by id"
             rep["refused"].append({"pack_id": pid, "reason": reason})
-            continue
-        patches[pid] = {"state_of_health": passport_fields(soh)["state_of_health"]}
-        accepted.append(row)
-    if patches:
-        try:
-            services.passports.update_passports(
-                patches, caller, action=ACTION,
-                reason=f"state of health from fleet telemetry (batch {k}, charge sessions to "
-                       f"{max(r['measured_at'] for r in accepted)[:10]})")
-        except BatteryloopError as exc:  # all or none: the batch is rolled back, every pack says why
-            rep["refused"].extend({"pack_id": r["pack_id"], "reason": f"batch {k} rolled back: {exc.detail}"}
-                                  for r in accepted)
-            rep["ledger"] = {"stored": 0, "ok": True}
-            return rep
-        for r in accepted:
-            rec = services.passports.get_record(r["pack_id"])
-            rep["published"].append({"pack_id": r["pack_id"], "version": rec.version, "soh_pct": r["soh_pct"],
-                                     "measured_at": r["measured_at"], "faults": r.get("faults") or ""})
-    rep["state"] = "versions_written"
-    rep["ledger"] = _events(rep["published"], services, caller)
-    if rep["ledger"].get("ok", True):
-        rep["state"] = "done"
+    rep["ledger"] = res["ledger"]
+    rep["state"] = "done" if res["ledger"]["ok"] else "versions_written"
     return rep
-
-
-def _events(published: list[dict[str, Any]], services: Any, caller: Caller) -> dict[str, Any]:
-    """The batch's signed ``soh_update`` events, appended all or nothing."""
-    from ..trace.events import seal
-
-    if not published:
-        return {"stored": 0, "ok": True}
-    signer = services.keys.signer(caller.participant_id) if getattr(services, "keys", None) is not None else None
-    if signer is None:
-        return {"stored": 0, "ok": False, "reason": f"this node holds no signing key for {caller.participant_id or 'admin'}"
-                ": the passport versions are written; submit signed soh_update events to POST /api/v1/trace/batches"}
-    heads = services.trace.ledger.heads([p["pack_id"] for p in published])
-    now = datetime.now(UTC).isoformat()
-    wire = []
-    for p in published:
-        rec = services.passports.get_record(p["pack_id"])
-        ev = {"id": f"soh-{uuid.uuid4()}", "kind": "soh_update", "actor": signer.participant_id, "occurred_at": now,
-              "place": {"country": rec.data.get("manufacture_country", "DE"), "site": "fleet telemetry analysis"},
-              "subjects": [p["pack_id"]], "prev": {p["pack_id"]: heads[p["pack_id"]]},
-              "data": {"soh_capacity_pct": round(float(p["soh_pct"]), 4), "measured_at": p["measured_at"]}}
-        wire.append(seal(ev, signer).to_wire())
-    rep = services.trace.ingest(wire, caller)
-    out = {"stored": rep.stored, "ok": rep.ok}
-    if not rep.ok:
-        out["reason"] = f"the ledger refused the batch (nothing stored): {(rep.error or {}).get('detail')}"
-    return out
 
 
 def _read_journal(path: str | Path) -> dict[int, dict[str, Any]]:
@@ -200,21 +162,5 @@ def _append_journal(path: str | Path, rep: dict[str, Any]) -> None:
         os.fsync(f.fileno())
 
 
-def _refusal(row: dict[str, Any], services: Any) -> str | None:
-    from ..errors import NotFound
-
-    if row.get("soh_pct") is None or row.get("capacity_ah") is None or row.get("measured_at") is None:
-        return "no capacity estimate: the window has no charge session with a large enough ΔSoC"
-    try:
-        rec = services.passports.get_record(row["pack_id"])
-    except NotFound:
-        return f"no passport {row['pack_id']!r}: packs are matched to passports by id"
-    model = services.passports.model_data(rec.model_id)
-    rated = float(model["rated_capacity_ah"])
-    if abs(float(row["rated_capacity_ah"]) - rated) > RATED_TOLERANCE * rated:
-        return (f"the fleet registry rates the pack {row['rated_capacity_ah']:g} Ah, its passport's model "
-                f"{rec.model_id} {rated:g} Ah: not the same pack design (fix _packs.csv or the match)")
-    held = (rec.data.get("state_of_health") or {}).get("measured_at")
-    if held and datetime.fromisoformat(held) >= datetime.fromisoformat(row["measured_at"]):
-        return f"the passport already holds a state of health measured {held}, not older than this one ({row['measured_at']})"
-    return None
+def _has_estimate(row: dict[str, Any]) -> bool:
+    return not (row.get("soh_pct") is None or row.get("capacity_ah") is None or row.get("measured_at") is None)

@@ -10,12 +10,18 @@ the pack's (or, with ``per_cell``, one cell's: the pack's rated capacity over th
 capacity must be the passport's, the measurement cannot predate the pack's manufacture nor lie in the
 future, and the lifetime counters only grow: a measurement adds its throughput to what the passport holds.
 Every refusal names the field and the fix.
+
+A state of health measured elsewhere (a fleet's telemetry, :mod:`batteryloop.fleet.publish`; a swap station's
+diagnoses, :mod:`batteryloop.sim.lanzhou`) takes one path, in batches: :meth:`HealthService.publish_soh_many`,
+checked by one :meth:`HealthService.check_soh_many` (which also refuses a measurement not newer than the one
+the passport holds), its signed ``soh_update`` events appended by :meth:`HealthService.record_soh_events`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +54,12 @@ def _refuse(field: str, message: str, value: Any = None) -> InvalidData:
                                                 "value": value}])
 
 
-def rated_for(model: dict[str, Any], per_cell: bool, given: float | None) -> tuple[float, int, int]:
+def rated_for(model: dict[str, Any], per_cell: bool, given: float | None,
+              fix: str | None = None) -> tuple[float, int, int]:
     """The rated capacity (Ah) a measurement is compared with, and the factors (parallel, series·parallel)
     that scale its capacities and energies to the pack: (pack rated, 1, 1) or, per cell,
-    (pack rated / P, P, S·P). A given rated capacity must be that one."""
+    (pack rated / P, P, S·P). A given rated capacity must be that one (``fix``: what the refusal tells to do,
+    by default to leave it out or to pass per_cell)."""
     pack = float(model["rated_capacity_ah"])
     if per_cell:
         p, n_s = model.get("cells_in_parallel"), model.get("cells_in_series")
@@ -64,8 +72,9 @@ def rated_for(model: dict[str, Any], per_cell: bool, given: float | None) -> tup
     if given is not None and abs(given - rated) > RATED_TOLERANCE * rated:
         what = f"one cell of it is rated {rated:g} Ah (the pack's {pack:g} Ah / {scale_ah} in parallel)" if per_cell \
             else f"the passport's pack is rated {pack:g} Ah"
-        raise _refuse("rated_capacity_ah", f"given {given:g} Ah, but {what}: leave it out (the passport's is used)"
-                      + ("" if per_cell else ", or pass per_cell if the file is one cell of the pack"), given)
+        fix = fix or ("leave it out (the passport's is used)"
+                      + ("" if per_cell else ", or pass per_cell if the file is one cell of the pack"))
+        raise _refuse("rated_capacity_ah", f"given {given:g} Ah, but {what}: {fix}", given)
     return rated, scale_ah, scale_e
 
 
@@ -109,6 +118,23 @@ def fit_to_pack(soh: StateOfHealth, rec: Any, model: dict[str, Any], *, per_cell
                           "the cycler's clock or time zone is wrong (check --tz)", ended.isoformat())
 
 
+def _newer_than_held(soh: StateOfHealth, rec: Any) -> None:
+    """Refuse a measurement not newer than the one the passport holds (a batch published twice, or out of
+    order, would set the passport's state of health back in time)."""
+    from datetime import UTC, datetime
+
+    held = (rec.data.get("state_of_health") or {}).get("measured_at")
+    if not held or soh.measured_at is None:
+        return
+    then = datetime.fromisoformat(str(held))
+    new = soh.measured_at
+    then, new = (t if t.tzinfo else t.replace(tzinfo=UTC) for t in (then, new))
+    if then >= new:
+        raise _refuse("state_of_health.measured_at", f"the passport already holds a state of health measured {held}, "
+                      f"not older than this one ({soh.measured_at.isoformat()}): it is written already, or a newer "
+                      "one is; publish only newer measurements", soh.measured_at.isoformat())
+
+
 def measured_counters(soh: StateOfHealth, scale_ah: int, scale_e: int) -> dict[str, float]:
     """The measurement's lifetime counters, scaled to the pack (full equivalent cycles need no scaling)."""
     add = {"full_equivalent_cycles": soh.full_equivalent_cycles,
@@ -145,6 +171,16 @@ def passport_fields(soh: StateOfHealth) -> dict[str, Any]:
     clean = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in state.items() if v is not None}
     return {"state_of_health": clean,
             "usage": {k: round(v, 4) for k, v in usage.items() if v is not None}}
+
+
+@dataclass
+class SohChecks:
+    """What :meth:`HealthService.check_soh_many` found: the passport patch of each pack that passed, the refusal
+    of each that did not, and the passports' records it read."""
+
+    patches: dict[str, dict[str, Any]]
+    refused: dict[str, Any]  # pack -> BatteryloopError
+    records: dict[str, Any]
 
 
 class HealthService:
@@ -190,45 +226,34 @@ class HealthService:
             return {"recorded": False, "reason": f"the ledger refused the soh_update event: {exc.detail}"}
         return {"recorded": True, "event_id": res.event_id, "hash": res.hash}
 
-    def publish_soh(self, passport_id: str, soh: StateOfHealth, caller: Caller, *, reason: str) -> dict[str, Any]:
-        """Write a state of health measured elsewhere (e.g. from fleet telemetry, :mod:`batteryloop.fleet`) into
-        the pack's passport, with the same checks as a cycler file's (:func:`fit_to_pack`), and record the signed
-        ``soh_update`` event. The lifetime counters are left as they are (the measurement carries none)."""
-        rec = self.passports.authorize_on(passport_id, "health.soh.write", caller)
-        model = self.passports.model_data(rec.model_id)
-        rated_for(model, False, soh.rated_capacity_ah)
-        fit_to_pack(soh, rec, model, per_cell=False)
-        fields = {"state_of_health": passport_fields(soh)["state_of_health"]}
-        view = self.passports.update_passport(passport_id, fields, caller, action="health.soh.write", reason=reason[:200])
-        return {"passport_id": passport_id, "version": view["version"], "written": fields,
-                "ledger": self._ledger_event(passport_id, soh, caller)}
-
-    def publish_soh_many(self, items: Mapping[str, StateOfHealth], caller: Caller, *, reason: str,
-                         usage: Mapping[str, Mapping[str, float]] | None = None,
-                         place: Mapping[str, str] | None = None, now: Any = None) -> dict[str, Any]:
-        """Many packs' states of health measured elsewhere — a swap station's diagnoses — in one transaction,
-        with :meth:`publish_soh`'s checks for every pack (the caller may write it, ``health.soh.write``; the
-        measurement fits the pack, :func:`fit_to_pack`), and optionally each pack's grown lifetime counters
-        (``usage``: they may only grow). Nothing is written unless every pack passes; the first refusal names
-        the pack. Returns the versions written and one ``soh_update`` event per pack (unsigned: the custodian's
-        chain writer signs them, as the pilot does, or ``POST /api/v1/trace/events`` takes them signed)."""
-        from ..errors import BatteryloopError
+    def check_soh_many(self, items: Mapping[str, StateOfHealth], caller: Caller, *,
+                       usage: Mapping[str, Mapping[str, float]] | None = None, now: Any = None,
+                       rated_fix: str | None = None) -> SohChecks:
+        """The write checks of many packs' states of health measured elsewhere, with one read of the passports
+        and one of their relations' facts: for each pack, in this order, its passport exists; the caller may
+        write its health (``health.soh.write``: the pack's operator, custodian or a delegated service provider);
+        the measurement's rated capacity is the passport model's (``rated_fix``: the fix the refusal names, by
+        default :func:`rated_for`'s); the passport holds no measurement as new or newer; the measurement fits the
+        pack (:func:`fit_to_pack`: capacity, dates); the lifetime counters in ``usage`` only grow. Returns the
+        passport patch of each pack that passed and the refusal of each that did not (in ``items``' order)."""
+        from ..errors import BatteryloopError, NotFound
 
         recs = self.passports.get_records(list(items))
+        denied = self.passports.authorize_many(recs.values(), "health.soh.write", caller)
         models: dict[str, dict[str, Any]] = {}
-        patches: dict[str, dict[str, Any]] = {}
-        events = []
+        out = SohChecks(patches={}, refused={}, records=recs)
         for pid, soh in items.items():
             rec = recs.get(pid)
             try:
                 if rec is None:
-                    from ..errors import NotFound
-
                     raise NotFound(f"no passport {pid!r}")
+                if pid in denied:
+                    raise denied[pid]
                 model = models.get(rec.model_id)
                 if model is None:
                     model = models[rec.model_id] = self.passports.model_data(rec.model_id)
-                rated_for(model, False, soh.rated_capacity_ah)
+                rated_for(model, False, soh.rated_capacity_ah, fix=rated_fix)
+                _newer_than_held(soh, rec)
                 fit_to_pack(soh, rec, model, per_cell=False, now=now)
                 patch: dict[str, Any] = {"state_of_health": passport_fields(soh)["state_of_health"]}
                 if usage and pid in usage:
@@ -239,22 +264,104 @@ class HealthService:
                                           f"{stored.get(k)}, not more than {v}", v)
                     patch["usage"] = {k: round(float(v), 4) for k, v in usage[pid].items()}
             except BatteryloopError as exc:
-                exc.detail = f"passport {pid}: {exc.detail}"  # which pack of the batch
-                exc.args = (exc.detail, *exc.args[1:])
-                raise
-            patches[pid] = patch
+                out.refused[pid] = exc
+                continue
+            out.patches[pid] = patch
+        return out
+
+    def publish_soh_many(self, items: Mapping[str, StateOfHealth], caller: Caller, *, reason: str,
+                         usage: Mapping[str, Mapping[str, float]] | None = None,
+                         place: Mapping[str, str] | None = None, site: str = "state-of-health service",
+                         now: Any = None, occurred_at: str | None = None, partial: bool = False,
+                         sign: bool = False, rated_fix: str | None = None) -> dict[str, Any]:
+        """Many packs' states of health measured elsewhere — a swap station's diagnoses, a fleet's telemetry
+        (:mod:`batteryloop.fleet.publish`) — written as passport versions in **one** transaction, after
+        :meth:`check_soh_many` (one run for the whole batch), with optionally each pack's grown lifetime counters
+        (``usage``).
+
+        Without ``partial`` nothing is written unless every pack passes: the first refusal is raised, naming the
+        pack. With ``partial`` a refused pack is listed in ``refused`` (pack → reason) and left out; a refusal
+        found at write time rolls the whole batch back and every pack of it is listed as rolled back.
+
+        Returns ``versions`` (how many written), ``written`` (pack → its new version), ``refused`` and one
+        ``soh_update`` event per pack written (``events``; at ``occurred_at``, by default the measurement's time;
+        at ``place``, by default the passport's country and ``site``). The events are unsigned (the custodian's
+        chain writer signs them, as the pilot does, or ``POST /api/v1/trace/events`` takes them signed) unless
+        ``sign``: then they are signed with the caller's key and appended as one all-or-nothing ledger batch,
+        whose report is ``ledger`` (:meth:`record_soh_events`)."""
+        from ..errors import BatteryloopError
+
+        checks = self.check_soh_many(items, caller, usage=usage, now=now, rated_fix=rated_fix)
+        if checks.refused and not partial:
+            pid, exc = next(iter(checks.refused.items()))
+            exc.detail = f"passport {pid}: {exc.detail}"  # which pack of the batch
+            exc.args = (exc.detail, *exc.args[1:])
+            raise exc
+        out: dict[str, Any] = {"versions": 0, "written": {}, "events": [],
+                               "refused": {pid: exc.detail for pid, exc in checks.refused.items()}}
+        if checks.patches:
+            try:
+                written = self.passports.update_passports(checks.patches, caller, reason=reason[:200],
+                                                          action="health.soh.write")
+            except BatteryloopError as exc:
+                if not partial:
+                    raise
+                out["refused"].update({pid: f"rolled back with its batch: {exc.detail}" for pid in checks.patches})
+                if sign:
+                    out["ledger"] = {"stored": 0, "ok": True}
+                return out
+            out["versions"], out["written"] = len(written), written
+            out["events"] = self.soh_events({pid: items[pid] for pid in written}, caller, records=checks.records,
+                                            usage=usage, place=place, site=site, occurred_at=occurred_at)
+        if sign:
+            out["ledger"] = self.record_soh_events(out["events"], caller)
+        return out
+
+    def soh_events(self, items: Mapping[str, StateOfHealth], caller: Caller, *, records: Mapping[str, Any] | None = None,
+                   usage: Mapping[str, Mapping[str, float]] | None = None, place: Mapping[str, str] | None = None,
+                   site: str = "state-of-health service", occurred_at: str | None = None) -> list[dict[str, Any]]:
+        """The unsigned ``soh_update`` event of each pack's state of health (see :meth:`publish_soh_many`); its id
+        is the pack's and the measurement's time, so that the same measurement is never recorded twice."""
+        if records is None:
+            records = self.passports.get_records(list(items))
+        events = []
+        for pid, soh in items.items():
             data: dict[str, Any] = {"soh_capacity_pct": round(float(soh.soh_capacity_pct or 0.0), 4)}
-            if patch.get("usage", {}).get("full_equivalent_cycles") is not None:
-                data["full_equivalent_cycles"] = patch["usage"]["full_equivalent_cycles"]
+            fec = (usage or {}).get(pid, {}).get("full_equivalent_cycles")
+            if fec is not None:
+                data["full_equivalent_cycles"] = round(float(fec), 4)
             when = soh.measured_at.isoformat() if soh.measured_at is not None else _now()
             data["measured_at"] = when
             events.append({"id": f"{pid}-soh-{when[:19].replace(':', '')}", "kind": "soh_update",
-                           "actor": caller.participant_id, "occurred_at": when,
-                           "place": dict(place or {"country": rec.data.get("manufacture_country", "DE"),
-                                                   "site": "state-of-health service"}),
+                           "actor": caller.participant_id, "occurred_at": occurred_at or when,
+                           "place": dict(place or {"country": records[pid].data.get("manufacture_country", "DE"),
+                                                   "site": site}),
                            "subjects": [pid], "data": data})
-        n = self.passports.update_passports(patches, caller, reason=reason[:200], action="health.soh.write") if patches else 0
-        return {"versions": n, "events": events}
+        return events
+
+    def record_soh_events(self, events: Sequence[dict[str, Any]], caller: Caller) -> dict[str, Any]:
+        """Sign unsigned ``soh_update`` events (:meth:`soh_events`) with the caller's key — this node must hold
+        it — on their chains' current heads and append them as one all-or-nothing ledger batch. Returns
+        ``stored``, ``ok`` and, when not ok, the ``reason`` (nothing stored)."""
+        if not events:
+            return {"stored": 0, "ok": True}
+        if self.trace is None:
+            return {"stored": 0, "ok": False, "reason": "no ledger configured"}
+        signer = self.keys.signer(caller.participant_id) if self.keys is not None else None
+        if signer is None:
+            return {"stored": 0, "ok": False, "reason": f"this node holds no signing key for "
+                    f"{caller.participant_id or 'admin'}: the passport versions are written; submit signed "
+                    "soh_update events to POST /api/v1/trace/batches"}
+        from ..trace.events import seal
+
+        heads = self.trace.ledger.heads(sorted({s for ev in events for s in ev["subjects"]}))
+        wire = [seal({**ev, "actor": signer.participant_id, "prev": {s: heads[s] for s in ev["subjects"]}},
+                     signer).to_wire() for ev in events]
+        rep = self.trace.ingest(wire, caller)
+        res: dict[str, Any] = {"stored": rep.stored, "ok": rep.ok}
+        if not rep.ok:
+            res["reason"] = f"the ledger refused the batch (nothing stored): {(rep.error or {}).get('detail')}"
+        return res
 
     def _pack_dir(self, passport_id: str) -> Path:
         from ..passport.identifiers import UniqueIdentifier

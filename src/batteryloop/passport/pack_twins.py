@@ -146,18 +146,18 @@ def refresh_packs(conn: Any, rows: Iterable[Mapping[str, Any]], base_url: str) -
     submodel descriptors the owner added are kept. A pack whose descriptor its owner deregistered stays
     unregistered (``batteryloop registry backfill`` registers it again). A derived pack twin has no JSON to
     rewrite (it is built from the passport when read): its owner, global asset id and lookup asset ids are.
-    Returns the descriptors changed."""
+    Returns the descriptors changed (one already in step is neither rewritten nor counted)."""
     given = {r["id"]: r for r in rows}
     if not given:
         return 0
-    updates, slim = [], []
+    updates, derived = [], []
     for stored in repo.shells_of_passports(conn, list(given)):
         row = given[stored.passport_id]  # type: ignore[index]
         if stored.shell_id != shell_id(row["id"]):
             continue  # another descriptor that names the pack (registered by hand): not the node's
         if stored.pack_base is not None:  # derived: read from the passport; its columns and asset ids follow
             owner, _, _, gid, pairs = _slim(row)
-            slim.append((stored.seq, owner, gid, pairs))
+            derived.append((stored, owner, gid, pairs))
             continue
         owner, d = row["economic_operator_id"], pack_descriptor(row, base_url)
         kept = [sa for sa in stored.descriptor.get("specificAssetIds") or () if sa.get("name") not in PACK_ASSET_IDS]
@@ -165,6 +165,9 @@ def refresh_packs(conn: Any, rows: Iterable[Mapping[str, Any]], base_url: str) -
                "idShort": d["idShort"], "globalAssetId": d["globalAssetId"]}
         if new != stored.descriptor or owner != stored.owner_id:
             updates.append((stored.seq, owner, stored.passport_id, new))
+    held = repo.asset_pairs(conn, [stored.seq for stored, *_ in derived]) if derived else {}
+    slim = [(stored.seq, owner, gid, pairs) for stored, owner, gid, pairs in derived
+            if owner != stored.owner_id or gid != stored.global_asset_id or sorted(pairs) != held.get(stored.seq, [])]
     repo.update_shells(conn, updates)
     repo.update_pack_shells(conn, slim)
     return len(updates) + len(slim)

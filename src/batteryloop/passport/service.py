@@ -17,7 +17,7 @@ import orjson
 from pydantic import ValidationError
 
 from ..access import Caller, Resource, authorize, battery_tiers, decide, general_tiers, model_tiers
-from ..errors import Conflict, Forbidden, InvalidData, NotFound, deny, from_validation_error, invalid
+from ..errors import BatteryloopError, Conflict, Forbidden, InvalidData, NotFound, deny, from_validation_error, invalid
 from ..relations import passport_resource, passport_resources
 from ..store.db import Store, utcnow_iso
 from ..store import models as model_repo
@@ -394,6 +394,21 @@ class PassportService:
             authorize(caller, action, passport_resource(conn, rec))
         return rec
 
+    def authorize_many(self, recs: Iterable[PassportRecord], action: str, caller: Caller) -> dict[str, BatteryloopError]:
+        """:meth:`authorize_on` for many passports' records, with one custody and one delegation query: the
+        refusal of each passport on which ``caller`` may not do ``action`` (the allowed ones are absent)."""
+        recs = list(recs)
+        if not recs:
+            return {}
+        with self.store.read() as conn:
+            res = passport_resources(conn, recs)
+        out = {}
+        for rec in recs:
+            d = decide(caller, action, res[rec.id])
+            if not d:
+                out[rec.id] = deny(caller.anonymous, d.reason)
+        return out
+
     def tiers_for(self, rec: PassportRecord, caller: Caller) -> frozenset[Tier]:
         return battery_tiers(caller, economic_operator_id=rec.economic_operator_id, owner_id=rec.owner_id)
 
@@ -499,19 +514,19 @@ class PassportService:
         return self.view(rec, tiers, redact_model(model, model_cut(rec, model, tiers, caller)))
 
     def update_passports(self, patches: Mapping[str, Mapping[str, Any]], caller: Caller, *,
-                         reason: str = "updated", action: str = "passport.update") -> int:
+                         reason: str = "updated", action: str = "passport.update") -> dict[str, int]:
         """Apply a JSON merge patch to many passports (e.g. a fleet's yearly BMS figures), all or nothing.
 
         The same rules as :meth:`update_passport` for each (``action`` as there: ``health.soh.write`` lets a
         pack's custodian write its dynamic health fields); one transaction; the first refusal names the
-        passport and rolls every patch back. Returns the number of new versions.
+        passport and rolls every patch back. Returns the versions written (passport id → its new version).
         """
         for pid, patch in patches.items():
             _refuse_immutable(patch, f"passport {pid}: ")
         ids = list(patches)
 
-        def tx(conn: Any) -> int:
-            n = 0
+        def tx(conn: Any) -> dict[str, int]:
+            written: dict[str, int] = {}
             for i in range(0, len(ids), 500):
                 part = ids[i:i + 500]
                 recs = find_records(conn, part)
@@ -534,8 +549,8 @@ class PassportService:
                     raise Conflict("a passport of this batch changed concurrently; read them again and retry")
                 passport_repo.insert_versions(conn, vrows)
                 self._refresh_twins(conn, [(recs[pid], values) for pid, _, values in rows])
-                n += len(rows)
-            return n
+                written.update((pid, values["version"]) for pid, _, values in rows)
+            return written
 
         return self.store.run_write(tx)  # like update_passport: a transient failure runs the batch again
 

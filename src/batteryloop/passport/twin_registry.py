@@ -388,10 +388,12 @@ class DigitalTwinRegistry:
         d = self._shell_body(body)
         try:
             with translated(), self.store.write() as conn:
+                # the policy first: a caller who may not register this descriptor learns nothing of whether a
+                # shell with its id exists (a 409 before the 403 would answer that to anyone who asks)
+                owner, pid = self._register_owner(conn, caller, d)
                 if repo.get_shell(conn, d["id"]) is not None:
                     raise Conflict(f"An AssetAdministrationShell for the given identification {d['id']!r} "
                                    "does already exist")
-                owner, pid = self._register_owner(conn, caller, d)
                 now = utcnow_iso()
                 repo.insert_shell(conn, shell_id=d["id"], owner_id=owner, passport_id=pid, created_at=now,
                                   descriptor=d)

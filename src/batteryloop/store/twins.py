@@ -220,6 +220,18 @@ def update_pack_shells(conn: Connection, updates: list[tuple[int, str | None, st
         conn.execute(insert(dtr_asset_ids), rows)
 
 
+def asset_pairs(conn: Connection, seqs: Iterable[int], chunk: int = 500) -> dict[int, list[tuple[str, str]]]:
+    """Shell seq → the (name, value) of its stored asset-id rows (sorted)."""
+    ids = sorted(set(seqs))
+    out: dict[int, list[tuple[str, str]]] = {}
+    for i in range(0, len(ids), chunk):
+        q = select(dtr_asset_ids.c.shell_seq, dtr_asset_ids.c.name, dtr_asset_ids.c.value).where(
+            dtr_asset_ids.c.shell_seq.in_(ids[i:i + chunk]))
+        for r in conn.execute(q):
+            out.setdefault(r.shell_seq, []).append((r.name, r.value))
+    return {k: sorted(v) for k, v in out.items()}
+
+
 def pack_rows(conn: Connection, passport_ids: Iterable[str], chunk: int = 500) -> dict[str, dict[str, Any]]:
     """Passport id → its row's ``id``, ``serial_number``, ``model_id``, ``economic_operator_id``, ``owner_id``,
     ``global_asset_id``: what a derived pack twin is built from."""

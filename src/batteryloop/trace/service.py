@@ -256,7 +256,7 @@ class TraceService:
         versions = 0
         for y in sorted({y for y, _ in patches.values()}):  # one transaction per year: its reason names the year
             part = {pid: patch for pid, (py, patch) in patches.items() if py == y}
-            versions += self.passports.update_passports(part, caller, reason=f"Art. 8 recycled content {y} {how}")
+            versions += len(self.passports.update_passports(part, caller, reason=f"Art. 8 recycled content {y} {how}"))
         return {"year": year, "settings": {"rule": st.recycled_content_rule, "period": st.mass_balance_period,
                                            "allocation": st.mass_balance_allocation},
                 "groups": out_groups, "versions": versions, "reason": f"Art. 8 recycled content <year> {how}"}
