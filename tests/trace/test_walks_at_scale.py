@@ -15,6 +15,7 @@ from batteryloop.errors import NotFound
 from batteryloop.identity import ParticipantService
 from batteryloop.sim.registry_bulk import COLUMNS, RegistryGenerator
 from batteryloop.sim.supply_chain import demo_signers, register_participants
+from batteryloop.store import trace_reach
 from batteryloop.store import trace_tables as tt
 from batteryloop.trace.queries import TraceQueries
 
@@ -36,6 +37,7 @@ def load(store: Any, gen: dict[str, list[tuple[Any, ...]]]) -> None:
         for t in TRACE_TABLES:
             rows = ev if t == "trace_events" else gen[t]
             conn.execute(insert(getattr(tt, t)), [dict(zip(COLUMNS[t], r)) for r in rows])
+        trace_reach.rebuild(conn)  # rows written without the ledger: recall's jumps over packs from the arcs
 
 
 def independent_recall(gen: dict[str, list[tuple[Any, ...]]], start: str, through_recycling: bool) -> list[str]:
