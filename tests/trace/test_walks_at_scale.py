@@ -1,7 +1,8 @@
 """Recall and lineage as the registry bench runs them (issue 19), on a generated ledger with recycling runs whose
-recovered lots feed later packs, on both stores: the fast walks (on PostgreSQL one statement each, carrying the
-lot rows and not looking past packs nothing consumed) find exactly the packs an independent walk over the
-generated rows finds — through recycling, and stopping at recovered lots when asked."""
+recovered lots feed later packs, on both stores: the fast walks (through recycling over lots and the jumps over
+consumed packs, migration 0014; stopping at recovered lots on PostgreSQL one statement carrying the lot rows and
+not looking past packs nothing consumed) find exactly the packs an independent walk over the generated rows
+finds, and the walk of before finds — through recycling, and stopping at recovered lots when asked."""
 
 from __future__ import annotations
 
@@ -75,9 +76,12 @@ def test_recall_and_lineage_fast_walks_equal_independent_walks(store: Any) -> No
     longer = 0
     for lot in ores + recovered[:3] + packs[:3]:
         want = independent_recall(gen, lot, True)
-        got = q.recall(lot)
+        got = q.recall(lot)  # over lots and the jumps over consumed packs (migration 0014)
         assert [p["pack"] for p in got["packs"]] == want, lot
+        assert got == q.recall(lot, method="walk"), lot  # the walk of before: every arc, skipping modules
         assert got == q.recall(lot, exhaustive=True), lot  # every edge, modules included, the slow walk
+        page = q.recall(lot, limit=25, offset=10)
+        assert page["packs"] == got["packs"][10:35] and page["count"] == got["count"], lot
         first = independent_recall(gen, lot, False)
         got1 = q.recall(lot, through_recycling=False)
         assert [p["pack"] for p in got1["packs"]] == first and got1["through_recycling"] is False, lot
