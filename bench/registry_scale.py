@@ -565,7 +565,7 @@ def explain(url: str) -> None:
         pack = conn.execute("SELECT id FROM trace_lots WHERE kind = 'pack' ORDER BY produced_at DESC LIMIT 1"
                             ).fetchone()[0]
         pid = conn.execute("SELECT id FROM passports ORDER BY id DESC LIMIT 1").fetchone()[0]
-        conn.execute("SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_seqscan = off")
+        conn.execute("SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_seqscan = off; SET jit = off")
         for name, sql, arg in ((f"recall from the first mine lot {ore}", _RECALL[("postgresql", "lot")].text, ore),
                                ("the same recall stopping at recovered lots (not the service's)", stopped, ore),
                                (f"lineage of the latest pack {pack}", _UP_LOTS.text, pack),
@@ -586,6 +586,24 @@ def explain(url: str) -> None:
             print(f"EXPLAIN ANALYZE {name}:")
             for (line,) in plan:
                 print("   ", line)
+        # the service's recall through recycling: the walk over lots and jumps (migration 0014), whole and one page
+        from batteryloop.store.trace_queries import pg_runner, recall_via_jumps
+
+        class Explain:  # runs the start lookups, explains the walk
+            def __init__(self, title: str) -> None:
+                self.title = title
+
+            def all(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+                if "WITH RECURSIVE w(" in sql:
+                    print(f"EXPLAIN ANALYZE {self.title}:")
+                    for (line,) in conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params).fetchall():
+                        print("   ", line)
+                return conn.execute(sql, params).fetchall()
+
+        recall_via_jumps(pg_runner(Explain(f"recall over lots and jumps over consumed packs (the service's through "
+                                           f"recycling), every pack, from {ore}")), "postgresql", ore, "lot")
+        recall_via_jumps(pg_runner(Explain(f"the same, first page of {RECALL_PAGE:,} and the count")), "postgresql",
+                         ore, "lot", RECALL_PAGE)
         conn.execute("RESET ALL")
         plan = conn.execute("EXPLAIN (ANALYZE, BUFFERS) SELECT p.*, m.version FROM passports p JOIN battery_models m "
                             "ON m.id = p.model_id WHERE p.id = %s", (pid,)).fetchall()
