@@ -73,6 +73,7 @@ def test_recall_and_lineage_fast_walks_equal_independent_walks(store: Any) -> No
     recovered = [r[0] for r in gen["trace_lots"] if r[col["origin_type"]] == "post_consumer"]
     packs = sorted(r[0] for r in gen["trace_lots"] if r[col["kind"]] == "pack")
     assert len(ores) >= 3 and len(recovered) >= 3
+    made = {r[0]: r[col["produced_at"]] for r in gen["trace_lots"]}
     longer = 0
     for lot in ores + recovered[:3] + packs[:3]:
         want = independent_recall(gen, lot, True)
@@ -80,6 +81,8 @@ def test_recall_and_lineage_fast_walks_equal_independent_walks(store: Any) -> No
         assert [p["pack"] for p in got["packs"]] == want, lot
         assert got == q.recall(lot, method="walk"), lot  # the walk of before: every arc, skipping modules
         assert got == q.recall(lot, exhaustive=True), lot  # every edge, modules included, the slow walk
+        # time order: material reaches only packs made after the lot (recovered material never earlier packs)
+        assert all(p["produced_at"] >= made[lot] for p in got["packs"]), lot
         page = q.recall(lot, limit=25, offset=10)
         assert page["packs"] == got["packs"][10:35] and page["count"] == got["count"], lot
         first = independent_recall(gen, lot, False)
