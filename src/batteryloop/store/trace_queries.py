@@ -6,7 +6,9 @@ origin, every pack's events (outflows), and the whole material graph (lots and
 edges, for recycled content).
 
 Lineage and recall are recursive SQL (``WITH RECURSIVE``, on SQLite and PostgreSQL) run through the
-driver's cursor: plain tuples, no per-row result processing — these queries return thousands of rows.
+driver's cursor: plain tuples, no per-row result processing — these queries return thousands of rows. A recall
+through recycling walks lots and the jumps over consumed packs (:func:`recall_via_jumps`, table
+``trace_recall_jumps`` of :mod:`.trace_reach`), and may return one page with the count of all packs.
 Functions take the connection of the caller's read transaction (``store.read()``).
 """
 
