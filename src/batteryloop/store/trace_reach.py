@@ -29,7 +29,7 @@ alone (migration 0014, the bulk-loaded registry bench); ``Ledger.verify_derived`
 signed events (:func:`event_jumps`) and reports any difference.
 
 Size: one row per (lot before a consumed pack, where the pack went) — 1,742 rows for 100,000 packs with 30 %
-of four model-years recycled (the registry bench), about 1 % of ``trace_pack_sources``.
+of four model-years recycled (the registry bench: 15,320 consumed packs), under 2 % of ``trace_pack_sources``.
 """
 
 from __future__ import annotations
