@@ -219,6 +219,25 @@ def sizes(url: str) -> None:
                   f"  {tot / max(n, 1):,.0f}")
 
 
+def fill_jumps(url: str) -> None:
+    """Recall's jumps over packs (``trace_recall_jumps``, migration 0014) from the loaded lot edges and pack
+    sources — what the ledger's appends would have written (the generator writes the rows COPY loads, not
+    through the ledger)."""
+    from batteryloop.store import trace_reach
+
+    store = Store(url.replace("postgresql://", "postgresql+psycopg://"))
+    t = time.perf_counter()
+    with store.write() as conn:
+        n = trace_reach.rebuild(conn)
+    took = time.perf_counter() - t
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE) trace_recall_jumps")  # as the loaded tables (index-only scans)
+        size = conn.execute("SELECT pg_total_relation_size('trace_recall_jumps')").fetchone()[0]
+    print(f"recall's jumps over packs (trace_reach.rebuild, migration 0014's fill): {n:,} rows in {took:,.1f} s, "
+          f"{size / 2**20:,.2f} MiB with indexes")
+    store.dispose()
+
+
 # ------------------------------------------------------------------ measurements
 def load_avg() -> str:
     return "load average " + " / ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -383,6 +402,59 @@ def timed(fn: Any, *a: Any, **kw: Any) -> tuple[float, Any]:
     return (time.perf_counter() - t) * 1000, out
 
 
+RECALL_PAGE = 1000
+"""Packs in the first page of a paged recall (``TraceQueries.recall(…, limit=)``)."""
+
+
+def recall_through(q: Any, url: str, sample_ores: list[str], first: str) -> None:
+    """Recall through recycling from the sampled mine lots and the first 2019 one: the walk of before (every arc,
+    ``method="walk"``), the walk over lots and jumps over consumed packs (migration 0014) returning every pack,
+    and its first page of RECALL_PAGE packs with the count of all — interleaved, which runs first rotating per
+    lot; wall time per call and PostgreSQL's CPU time per call (the server's processes, from /proc)."""
+    forms = {"walk": {"method": "walk"}, "jumps": {}, "page": {"limit": RECALL_PAGE}}
+    ms: dict[str, list[float]] = {f: [] for f in forms}
+    cpu: dict[str, float] = {f: 0.0 for f in forms}
+    counts: list[int] = []
+    with psycopg.connect(url) as conn:
+        lots = sample_ores + [first] * 4
+        for k, o in enumerate(lots):
+            order = list(forms)[k % 3:] + list(forms)[:k % 3]
+            got = {}
+            for f in order:
+                c0 = postgres_cpu_s(conn)
+                m, got[f] = timed(q.recall, o, **forms[f])
+                cpu[f] += postgres_cpu_s(conn) - c0
+                ms[f].append(m)
+            assert got["walk"] == got["jumps"], o  # the same packs, holders and all
+            assert got["page"]["packs"] == got["jumps"]["packs"][:RECALL_PAGE] and got["page"]["count"] == got["jumps"]["count"]
+            counts.append(got["jumps"]["count"])
+    n = len(sample_ores)
+    name = {"walk": "the walk of before (every arc)", "jumps": "over lots and jumps, every pack",
+            "page": f"over lots and jumps, first page of {RECALL_PAGE:,} and the count"}
+    print(f"recall through recycling from one mine lot ({n} sampled, {min(counts[:n]):,}–{max(counts[:n]):,} packs each, "
+          f"with holders; interleaved; {load_avg()}):")
+    for f in forms:
+        print(f"  {name[f]:<62} median {statistics.median(ms[f][:n]):7.1f} ms, max {max(ms[f][:n]):7.1f} ms; "
+              f"PostgreSQL CPU {cpu[f] / len(lots) * 1000:6.1f} ms a call")
+    print(f"  the first (2019) mine lot {first}, {counts[-1]:,} packs, median of 4: "
+          + ", ".join(f"{f} {statistics.median(ms[f][n:]):.1f} ms" for f in forms))
+
+
+def recall_reads(url: str) -> None:
+    """The recalls of :func:`trace_reads` alone (``--only recall``): through recycling, the three forms."""
+    from batteryloop.trace.queries import TraceQueries
+
+    store = Store(url.replace("postgresql://", "postgresql+psycopg://"))
+    q = TraceQueries(store)
+    with psycopg.connect(url) as conn:
+        ores = [r[0] for r in conn.execute("SELECT id FROM trace_lots WHERE kind = 'ore' ORDER BY id").fetchall()]
+        first = conn.execute("SELECT id FROM trace_lots WHERE kind = 'ore' ORDER BY produced_at LIMIT 1").fetchone()[0]
+    sample_ores = random.Random(7).sample(ores, min(10, len(ores)))
+    q.recall(sample_ores[0])  # warm the connection pool
+    recall_through(q, url, sample_ores, first)
+    store.dispose()
+
+
 def trace_reads(url: str, verify_events: int, skip_mass_balance: bool) -> None:
     from batteryloop.trace.ledger import Ledger
     from batteryloop.trace.queries import TraceQueries
@@ -398,40 +470,27 @@ def trace_reads(url: str, verify_events: int, skip_mass_balance: bool) -> None:
                              "WHERE kind = 'pack' AND model_id = 'EM-NMC811-82' GROUP BY 1, 2 ORDER BY 2").fetchall()
     rng = random.Random(7)
     sample_ores = rng.sample(ores, min(10, len(ores)))
+    with psycopg.connect(url) as conn:
+        first = conn.execute("SELECT id FROM trace_lots WHERE kind = 'ore' ORDER BY produced_at LIMIT 1").fetchone()[0]
     q.recall(sample_ores[0])  # warm the connection pool
     # the walks as they ran before they became one statement each (a read transaction through the pool, the
     # walk SQL of before, two walks for lineage): the same answers, interleaved with the new for fairness
     old = TraceQueries(store)
     old._walks = None  # type: ignore[assignment]
     before: dict[str, list[float]] = {"lineage": [], "recall": []}
-    for through in (True, False):
+    recall_through(q, url, sample_ores, first)
+    for through in (False,):
         rec = []
-        for k, o in enumerate(sample_ores):  # which runs first alternates (the second finds warmer buffers)
-            if through and k % 2:
-                before["recall"].append(timed(old.recall, o)[0])
+        for k, o in enumerate(sample_ores):
             rec.append(timed(q.recall, o, through_recycling=through))
-            if through and not k % 2:
-                before["recall"].append(timed(old.recall, o)[0])
         ms = [m for m, _ in rec]
         n_packs = [r["count"] for _, r in rec]
-        print(f"recall from one mine lot ({'through recycling' if through else 'stopping at recovered lots'}; "
-              f"{len(ores):,} mine lots; {len(sample_ores)} sampled, "
-              f"{min(n_packs):,}–{max(n_packs):,} packs each, with holders): median {statistics.median(ms):.1f} ms, "
-              f"max {max(ms):.1f} ms" + (f" (before, interleaved: median {statistics.median(before['recall']):.1f} ms, "
-                                         f"max {max(before['recall']):.1f} ms)" if through else ""))
-    with psycopg.connect(url) as conn:
-        first = conn.execute("SELECT id FROM trace_lots WHERE kind = 'ore' ORDER BY produced_at LIMIT 1").fetchone()[0]
-    for through in (True, False):
-        ms1, ms0 = [], []
-        for k in range(4):
-            if through and k % 2:
-                ms0.append(timed(old.recall, first)[0])
-            ms1.append(timed(q.recall, first, through_recycling=through)[0])
-            if through and not k % 2:
-                ms0.append(timed(old.recall, first)[0])
-        print(f"  the first (2019) mine lot {first}, {'through recycling' if through else 'first-life packs'}: "
-              f"{q.recall(first, through_recycling=through)['count']:,} packs, median of 4 {statistics.median(ms1):.1f} ms"
-              + (f" (before, interleaved: {statistics.median(ms0):.1f} ms)" if through else ""))
+        print(f"recall from one mine lot (stopping at recovered lots; {len(ores):,} mine lots; {len(sample_ores)} "
+              f"sampled, {min(n_packs):,}–{max(n_packs):,} packs each, with holders): median "
+              f"{statistics.median(ms):.1f} ms, max {max(ms):.1f} ms")
+        ms1 = [timed(q.recall, first, through_recycling=through)[0] for _ in range(4)]
+        print(f"  the first (2019) mine lot {first}, first-life packs: "
+              f"{q.recall(first, through_recycling=through)['count']:,} packs, median of 4 {statistics.median(ms1):.1f} ms")
     lin = []
     for k, p in enumerate(packs):
         if k % 2:
@@ -508,7 +567,7 @@ def explain(url: str) -> None:
         pack = conn.execute("SELECT id FROM trace_lots WHERE kind = 'pack' ORDER BY produced_at DESC LIMIT 1"
                             ).fetchone()[0]
         pid = conn.execute("SELECT id FROM passports ORDER BY id DESC LIMIT 1").fetchone()[0]
-        conn.execute("SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_seqscan = off")
+        conn.execute("SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_seqscan = off; SET jit = off")
         for name, sql, arg in ((f"recall from the first mine lot {ore}", _RECALL[("postgresql", "lot")].text, ore),
                                ("the same recall stopping at recovered lots (not the service's)", stopped, ore),
                                (f"lineage of the latest pack {pack}", _UP_LOTS.text, pack),
@@ -529,6 +588,24 @@ def explain(url: str) -> None:
             print(f"EXPLAIN ANALYZE {name}:")
             for (line,) in plan:
                 print("   ", line)
+        # the service's recall through recycling: the walk over lots and jumps (migration 0014), whole and one page
+        from batteryloop.store.trace_queries import pg_runner, recall_via_jumps
+
+        class Explain:  # runs the start lookups, explains the walk
+            def __init__(self, title: str) -> None:
+                self.title = title
+
+            def all(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+                if "WITH RECURSIVE w(" in sql:
+                    print(f"EXPLAIN ANALYZE {self.title}:")
+                    for (line,) in conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params).fetchall():
+                        print("   ", line)
+                return conn.execute(sql, params).fetchall()
+
+        recall_via_jumps(pg_runner(Explain(f"recall over lots and jumps over consumed packs (the service's through "
+                                           f"recycling), every pack, from {ore}")), "postgresql", ore, "lot")
+        recall_via_jumps(pg_runner(Explain(f"the same, first page of {RECALL_PAGE:,} and the count")), "postgresql",
+                         ore, "lot", RECALL_PAGE)
         conn.execute("RESET ALL")
         plan = conn.execute("EXPLAIN (ANALYZE, BUFFERS) SELECT p.*, m.version FROM passports p JOIN battery_models m "
                             "ON m.id = p.model_id WHERE p.id = %s", (pid,)).fetchall()
@@ -563,8 +640,8 @@ def main() -> None:
     ap.add_argument("--server-src", help="PYTHONPATH of the API server (e.g. another tree's src, to compare)")
     ap.add_argument("--rate-limit", type=int, default=0,
                     help="the API's rate limit per minute (0: off; high: the shared limiter's cost without 429s)")
-    ap.add_argument("--only", choices=("all", "get", "inprocess", "trace", "explain", "none"), default="all",
-                    help="which measurements (none: load only, e.g. with --keep)")
+    ap.add_argument("--only", choices=("all", "get", "inprocess", "trace", "recall", "explain", "none"), default="all",
+                    help="which measurements (none: load only, e.g. with --keep; recall: the recalls of trace only)")
     a = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # stop the server on the way out
     if a.events < 4 * a.passports:
@@ -590,9 +667,12 @@ def main() -> None:
             print(f"{dt.datetime.now(dt.UTC):%H:%M:%S} building the indexes and keys the migrations define:")
             took = rebuild_keys(url, make)
             print(f"indexes, keys and ANALYZE: {took:,.0f} s")
+            fill_jumps(url)
         if a.reuse and not a.server_src and a.only != "inprocess":  # bring its schema to this tree's migrations
             s = Store(url.replace("postgresql://", "postgresql+psycopg://"))
+            t = time.perf_counter()
             s.upgrade()
+            print(f"migrations brought up to this tree's ({time.perf_counter() - t:,.1f} s)")
             s.dispose()
         sizes(url)
         print(f"{dt.datetime.now(dt.UTC):%H:%M:%S} measuring ({load_avg()})")
@@ -610,6 +690,9 @@ def main() -> None:
             inprocess_get(url, ids)
         if a.only in ("all", "trace"):
             trace_reads(url, a.verify_events, a.skip_mass_balance)
+            print(f"({load_avg()})")
+        if a.only == "recall":
+            recall_reads(url)
             print(f"({load_avg()})")
         if a.only in ("all", "explain"):
             explain(url)

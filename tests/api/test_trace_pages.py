@@ -148,6 +148,11 @@ def test_search_opens_pack_lot_and_event(client: Any, traced: dict[str, Any]) ->
     recall = client.get("/api/v1/trace/recall", params={"key": traced["salt"]}, headers=auth).json()
     assert lot.status_code == 200 and f'href="/trace/{traced["nmc"]}"' in lot.text
     assert all(p["pack"] in lot.text for p in recall["packs"])
+    # the API pages a recall: a page by pack id with the count of all, and no holders; a bad page is refused
+    page = client.get("/api/v1/trace/recall", params={"key": traced["salt"], "limit": 1, "offset": 0}, headers=auth).json()
+    assert page["packs"] == recall["packs"][:1] and page["count"] == recall["count"] >= 1 and "holders" not in page
+    assert page["next_offset"] == (1 if recall["count"] > 1 else None)
+    assert client.get("/api/v1/trace/recall", params={"key": traced["salt"], "limit": 0}, headers=auth).status_code == 422
     for who in (pilot.AUTOMAKER, pilot.RECYCLER_EU):
         assert client.get("/api/v1/trace/recall", params={"key": traced["salt"]},
                           headers=H(client, who)).status_code == 403

@@ -68,6 +68,21 @@ def test_generated_rows_are_what_the_ledger_stores(sqlite_store) -> None:  # typ
         assert table(t, COLUMNS[t.name]) == sorted(gen[t.name]), t.name
     for check in (ledger.verify_store(full_schema=True), ledger.verify_policy(), ledger.verify_derived()):
         assert check.ok, check.problems[:3]
+    # recall's jumps over packs (migration 0014), written by the ledger's appends, are what the lot edges and pack
+    # sources give (the migration's fill, trace_reach.rebuild) and what verify_derived recomputes from the events
+    from batteryloop.store import trace_reach
+
+    with store.read() as conn:
+        kept = trace_reach.stored(conn)
+    assert any(k == "black_mass" for _, _, k in kept), "no recycled pack: nothing for the jumps to carry"
+    with store.write() as conn:
+        trace_reach.rebuild(conn)
+        assert trace_reach.stored(conn) == kept
+        gone = min(kept)
+        conn.execute(tt.trace_recall_jumps.delete().where(tt.trace_recall_jumps.c.target_id == gone[0],
+                                                          tt.trace_recall_jumps.c.source_id == gone[1]))
+    check = ledger.verify_derived()
+    assert [(p.rule, p.message.split(" ")[0]) for p in check.problems] == [("derived_missing", "trace_recall_jumps")]
     # a late pack's lineage stops at the recovered lots it contains (sources), not climbing through the recycling
     # run to the black mass and the earlier packs behind it; its origin shares add up to the whole element
     from batteryloop.store import trace_queries

@@ -1,7 +1,8 @@
 """Recall and lineage as the registry bench runs them (issue 19), on a generated ledger with recycling runs whose
-recovered lots feed later packs, on both stores: the fast walks (on PostgreSQL one statement each, carrying the
-lot rows and not looking past packs nothing consumed) find exactly the packs an independent walk over the
-generated rows finds — through recycling, and stopping at recovered lots when asked."""
+recovered lots feed later packs, on both stores: the fast walks (through recycling over lots and the jumps over
+consumed packs, migration 0014; stopping at recovered lots on PostgreSQL one statement carrying the lot rows and
+not looking past packs nothing consumed) find exactly the packs an independent walk over the generated rows
+finds, and the walk of before finds — through recycling, and stopping at recovered lots when asked."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from batteryloop.errors import NotFound
 from batteryloop.identity import ParticipantService
 from batteryloop.sim.registry_bulk import COLUMNS, RegistryGenerator
 from batteryloop.sim.supply_chain import demo_signers, register_participants
+from batteryloop.store import trace_reach
 from batteryloop.store import trace_tables as tt
 from batteryloop.trace.queries import TraceQueries
 
@@ -36,6 +38,7 @@ def load(store: Any, gen: dict[str, list[tuple[Any, ...]]]) -> None:
         for t in TRACE_TABLES:
             rows = ev if t == "trace_events" else gen[t]
             conn.execute(insert(getattr(tt, t)), [dict(zip(COLUMNS[t], r)) for r in rows])
+        trace_reach.rebuild(conn)  # rows written without the ledger: recall's jumps over packs from the arcs
 
 
 def independent_recall(gen: dict[str, list[tuple[Any, ...]]], start: str, through_recycling: bool) -> list[str]:
@@ -70,12 +73,18 @@ def test_recall_and_lineage_fast_walks_equal_independent_walks(store: Any) -> No
     recovered = [r[0] for r in gen["trace_lots"] if r[col["origin_type"]] == "post_consumer"]
     packs = sorted(r[0] for r in gen["trace_lots"] if r[col["kind"]] == "pack")
     assert len(ores) >= 3 and len(recovered) >= 3
+    made = {r[0]: r[col["produced_at"]] for r in gen["trace_lots"]}
     longer = 0
     for lot in ores + recovered[:3] + packs[:3]:
         want = independent_recall(gen, lot, True)
-        got = q.recall(lot)
+        got = q.recall(lot)  # over lots and the jumps over consumed packs (migration 0014)
         assert [p["pack"] for p in got["packs"]] == want, lot
+        assert got == q.recall(lot, method="walk"), lot  # the walk of before: every arc, skipping modules
         assert got == q.recall(lot, exhaustive=True), lot  # every edge, modules included, the slow walk
+        # time order: material reaches only packs made after the lot (recovered material never earlier packs)
+        assert all(p["produced_at"] >= made[lot] for p in got["packs"]), lot
+        page = q.recall(lot, limit=25, offset=10)
+        assert page["packs"] == got["packs"][10:35] and page["count"] == got["count"], lot
         first = independent_recall(gen, lot, False)
         got1 = q.recall(lot, through_recycling=False)
         assert [p["pack"] for p in got1["packs"]] == first and got1["through_recycling"] is False, lot

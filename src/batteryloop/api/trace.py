@@ -104,10 +104,13 @@ def sourcing(pack_id: str, c: ParticipantDep, s: ServicesDep) -> Response:
 def recall(c: ParticipantDep, s: ServicesDep, key: str, by: Annotated[str, Query(pattern=r"^(lot|site|supplier)$")] = "lot",
            through_recycling: Annotated[bool, Query(
                description="follow the material through recycling (packs → black mass → recovered lots → later "
-                           "packs); false stops at recovered lots: the first-life packs only")] = True
-           ) -> Response:
+                           "packs); false stops at recovered lots: the first-life packs only")] = True,
+           limit: Annotated[int | None, Query(ge=1, le=100_000, description=(
+               "one page of packs, by pack id (with offset): the answer gives count (all packs), offset, limit "
+               "and next_offset, and no holders; without it every pack and the holders"))] = None,
+           offset: Annotated[int, Query(ge=0)] = 0) -> Response:
     _require_overseer(c, "a recall")
-    return json_response(s.trace.recall(key, by, through_recycling))
+    return json_response(s.trace.recall(key, by, through_recycling, limit=limit, offset=offset))
 
 
 @router.get("/outflows", summary="Packs that left the loop without a record, as of a date (authorities, admin; JSON or CSV)",

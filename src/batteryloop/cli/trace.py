@@ -57,9 +57,12 @@ def lineage(pack: str) -> None:
 def recall(key: str, by: Annotated[str, typer.Option(help="lot, site or supplier")] = "lot",
            through_recycling: Annotated[bool, typer.Option(
                help="follow the material through recycling into later packs; --no-through-recycling stops at "
-                    "recovered lots (first-life packs only)")] = True) -> None:
+                    "recovered lots (first-life packs only)")] = True,
+           limit: Annotated[int | None, typer.Option(
+               min=1, help="one page of packs by pack id (with --offset), with the count of all packs")] = None,
+           offset: Annotated[int, typer.Option(min=0, help="where the page starts")] = 0) -> None:
     """Every pack downstream of a lot, a site or a supplier, with its holder."""
-    _out(_guard(lambda: _svc().recall(key, by, through_recycling)))
+    _out(_guard(lambda: _svc().recall(key, by, through_recycling, limit=limit, offset=offset)))
 
 
 @app.command("outflows")

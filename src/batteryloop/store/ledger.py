@@ -25,7 +25,7 @@ import orjson
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
-from . import trace_tables as tt
+from . import trace_reach, trace_tables as tt
 from .db import Store, is_transient
 from .errors import translated
 from .tables import participants, passports
@@ -214,10 +214,13 @@ def append(conn: Any, *, events: list[dict[str, Any]], chain: list[dict[str, Any
            custody_new: list[dict[str, Any]], custody_changed: list[dict[str, Any]]) -> None:
     """Store a chunk of admitted events: rows of events, chain links, new lots, lot edges and pack sources
     (each a dict by column), the consumed mass of lots stored before (lot id -> kg), and custody rows
-    new and changed. One statement per table; nothing is written for an empty list."""
+    new and changed. One statement per table; nothing is written for an empty list. Recall's jumps over
+    packs (:mod:`.trace_reach`) are written here too, from the edges and pack sources."""
     for table, rows in ((E, events), (C, chain), (L, lots), (ED, edges), (PS, sources)):
         if rows:
             _bulk_insert(conn, table, rows)
+    if edges or sources:  # recall's jumps over the packs these arcs leave (one query unless a pack was consumed)
+        trace_reach.add(conn, edges, sources)
     if consumed:
         conn.execute(update(L).where(L.c.id == bindparam("b_id")).values(consumed_kg=bindparam("b_kg")),
                      [{"b_id": lot_id, "b_kg": kg} for lot_id, kg in consumed.items()])

@@ -6,7 +6,9 @@ origin, every pack's events (outflows), and the whole material graph (lots and
 edges, for recycled content).
 
 Lineage and recall are recursive SQL (``WITH RECURSIVE``, on SQLite and PostgreSQL) run through the
-driver's cursor: plain tuples, no per-row result processing — these queries return thousands of rows.
+driver's cursor: plain tuples, no per-row result processing — these queries return thousands of rows. A recall
+through recycling walks lots and the jumps over consumed packs (:func:`recall_via_jumps`, table
+``trace_recall_jumps`` of :mod:`.trace_reach`), and may return one page with the count of all packs.
 Functions take the connection of the caller's read transaction (``store.read()``).
 """
 
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 import re
 from typing import Any
+
+import orjson
 
 from sqlalchemy import case, func, select, text
 
@@ -138,8 +142,10 @@ def _driver_rows(conn: Any, stmt: Any, params: dict[str, Any]) -> list[tuple[Any
 # (store.fastread.AutocommitConnections, the planner settings of _driver_rows set once for the session):
 # one round trip instead of the read transaction's six or seven (pool ping, BEGIN, SET LOCAL, the walks,
 # COMMIT, reset). A single statement is its own snapshot, as the transaction was.
-WALK_SESSION_OPTIONS = "-c enable_hashjoin=off -c enable_mergejoin=off -c enable_seqscan=off"
-"""Settings of the walk connections' sessions (libpq ``options``): see :func:`_driver_rows` for why."""
+WALK_SESSION_OPTIONS = "-c enable_hashjoin=off -c enable_mergejoin=off -c enable_seqscan=off -c jit=off"
+"""Settings of the walk connections' sessions (libpq ``options``): see :func:`_driver_rows` for why; and no JIT
+compilation — the planner's row guesses for recursive walks are huge (hundreds of millions), which would
+compile every walk (2 s measured for a recall that runs in 40 ms)."""
 
 # A pack's lineage in one walk: each lot upstream (with the kind of event that made it) and, for lots that
 # are not sources, its input edges (LEFT JOIN: a lot row per input edge; lots repeat, edges do not).
@@ -211,6 +217,135 @@ def recall_rows(conns: Any, key: str, by: str, through_recycling: bool = True) -
     if through_recycling:
         return conns.all(_RECALL_PG_WALK[by], {"key": key})
     return [r[:8] for r in conns.all(_RECALL_PG[(by, False)], {"key": key}) if r[8] == "pack"]
+
+
+# ------------------------------------------------- recall through recycling over the jumps (migration 0014)
+# The walk visits lots that are not packs only: edges to lots that are neither modules nor packs, and the jumps
+# over consumed packs (store.trace_reach); the packs are then one arc (pack sources; edges into packs from a
+# module the recall starts at) or one jump away from the walk's lots. ``seeds``: the lots (not packs) the walk
+# starts from; ``packs``: packs found before the walk (packs the recall starts at and the packs they lead to).
+_JUMP_WALK = {
+    "sqlite": """
+WITH RECURSIVE w(id) AS (
+  SELECT value FROM json_each(:seeds)
+  UNION
+  SELECT e.output_id FROM trace_lot_edges e JOIN w ON e.input_id = w.id WHERE e.output_kind NOT IN ('module', 'pack')
+  UNION
+  SELECT j.target_id FROM trace_recall_jumps j JOIN w ON j.source_id = w.id WHERE j.target_kind <> 'pack'
+), packs(id) AS (
+  SELECT value FROM json_each(:packs)
+  UNION SELECT ps.pack_id FROM trace_pack_sources ps JOIN w ON ps.source_id = w.id
+  UNION SELECT j.target_id FROM trace_recall_jumps j JOIN w ON j.source_id = w.id WHERE j.target_kind = 'pack'{modules}
+)""",
+    "postgresql": """
+WITH RECURSIVE w(id) AS (
+  SELECT CAST(s AS VARCHAR(100)) FROM unnest(CAST(:seeds AS VARCHAR(100)[])) s
+  UNION
+  SELECT x.dst FROM w CROSS JOIN LATERAL (
+    SELECT e.output_id AS dst FROM trace_lot_edges e WHERE e.input_id = w.id AND e.output_kind NOT IN ('module', 'pack')
+    UNION ALL
+    SELECT j.target_id FROM trace_recall_jumps j WHERE j.source_id = w.id AND j.target_kind <> 'pack'
+  ) x
+), packs(id) AS (
+  SELECT CAST(s AS VARCHAR(100)) FROM unnest(CAST(:packs AS VARCHAR(100)[])) s
+  UNION SELECT ps.pack_id FROM w JOIN trace_pack_sources ps ON ps.source_id = w.id
+  UNION SELECT j.target_id FROM w JOIN trace_recall_jumps j ON j.source_id = w.id AND j.target_kind = 'pack'{modules}
+)""",
+}
+# a module the recall starts at leads to its pack by an edge (pack sources hold the modules' inputs, not the modules)
+_JUMP_MODULES = {
+    "sqlite": "\n  UNION SELECT e.output_id FROM trace_lot_edges e JOIN w ON e.input_id = w.id WHERE e.output_kind = 'pack'",
+    "postgresql": "\n  UNION SELECT e.output_id FROM w JOIN trace_lot_edges e ON e.input_id = w.id AND e.output_kind = 'pack'",
+}
+_PACK_COLUMNS = "l.id, l.model_id, l.site, l.site_country, l.produced_at, c.holder, c.country, c.status"
+_JUMP_ALL = f"""
+SELECT {_PACK_COLUMNS}
+FROM packs p JOIN trace_lots l ON l.id = p.id LEFT JOIN trace_custody c ON c.subject = l.id ORDER BY l.id"""
+# one page (by pack id) and the number of all packs: every id in ``packs`` is a pack's (pack sources, jumps to
+# packs and edges into packs lead to packs only), so the count reads no lot row; the page's rows only are read
+_JUMP_PAGE = f"""
+SELECT {_PACK_COLUMNS}, n.n FROM (SELECT count(*) AS n FROM packs) n LEFT JOIN (
+  (SELECT id FROM packs ORDER BY id LIMIT :limit OFFSET :offset) pg
+  JOIN trace_lots l ON l.id = pg.id LEFT JOIN trace_custody c ON c.subject = l.id) ON 1 = 1
+ORDER BY l.id"""
+
+# From packs the recall starts at: the packs they lead to through packs only (a pack built from a pack's modules),
+# then the lots (not packs, not modules) any of them leads to, where the walk over lots starts (flag 1).
+_FROM_PACKS = {
+    "sqlite": """
+WITH RECURSIVE sp(id) AS (
+  SELECT value FROM json_each(:packs)
+  UNION SELECT e.output_id FROM trace_lot_edges e JOIN sp ON e.input_id = sp.id WHERE e.output_kind = 'pack'
+  UNION SELECT ps.pack_id FROM trace_pack_sources ps JOIN sp ON ps.source_id = sp.id
+)
+SELECT id, 0 FROM sp
+UNION SELECT e.output_id, 1 FROM trace_lot_edges e JOIN sp ON e.input_id = sp.id WHERE e.output_kind NOT IN ('module', 'pack')""",
+    "postgresql": """
+WITH RECURSIVE sp(id) AS (
+  SELECT CAST(s AS VARCHAR(100)) FROM unnest(CAST(:packs AS VARCHAR(100)[])) s
+  UNION
+  SELECT x.dst FROM sp CROSS JOIN LATERAL (
+    SELECT e.output_id AS dst FROM trace_lot_edges e WHERE e.input_id = sp.id AND e.output_kind = 'pack'
+    UNION ALL
+    SELECT ps.pack_id FROM trace_pack_sources ps WHERE ps.source_id = sp.id
+  ) x
+)
+SELECT id, 0 FROM sp
+UNION SELECT e.output_id, 1 FROM sp JOIN trace_lot_edges e ON e.input_id = sp.id AND e.output_kind NOT IN ('module', 'pack')""",
+}
+_START_KINDS = {
+    "lot": "SELECT id, kind FROM trace_lots WHERE id = :key",
+    "site": "SELECT id, kind FROM trace_lots WHERE origin_site = :key OR site = :key",
+    "supplier": "SELECT id, kind FROM trace_lots WHERE producer = :key OR certified_by = :key",
+}
+
+
+def recall_via_jumps(run: Any, dialect: str, key: str, by: str, limit: int | None = None,
+                     offset: int = 0) -> tuple[list[tuple[Any, ...]], int] | None:
+    """Every pack downstream of ``key`` through recycling — the packs of :func:`recall_packs` — by the walk over
+    lots and jumps (module docstring of :mod:`.trace_reach`): (rows as :func:`recall_packs` gives them, ordered
+    by pack id, the number of all packs). With ``limit``: the rows of that page only (from ``offset``), and
+    the number of all packs, counted without reading their rows. ``None`` when recalling by lot and there is
+    no such lot.
+
+    ``run(sql, params)`` runs a statement (``:name`` parameters; lists as arrays) and returns its rows: the read
+    transaction's connection on SQLite (:func:`_driver_rows`), a walk connection on PostgreSQL (each statement
+    its own snapshot: the start lots, the packs they are, the walk)."""
+    def arr(xs: list[str]) -> Any:
+        return orjson.dumps(xs).decode() if dialect == "sqlite" else xs
+
+    starts = run(_START_KINDS[by], {"key": key})
+    if by == "lot" and not starts:
+        return None
+    seeds = sorted(i for i, k in starts if k != "pack")
+    packs = sorted(i for i, k in starts if k == "pack")
+    modules = any(k == "module" for _, k in starts)
+    if packs:
+        found = run(_FROM_PACKS[dialect], {"packs": arr(packs)})
+        packs = sorted(i for i, f in found if not f)
+        seeds = sorted(set(seeds) | {i for i, f in found if f})
+    walk = _JUMP_WALK[dialect].format(modules=_JUMP_MODULES[dialect] if modules else "")
+    params: dict[str, Any] = {"seeds": arr(seeds), "packs": arr(packs)}
+    if limit is None:
+        rows = run(walk + _JUMP_ALL, params)
+        return rows, len(rows)
+    rows = run(walk + _JUMP_PAGE, {**params, "limit": limit, "offset": offset})
+    return [r[:8] for r in rows if r[0] is not None], rows[0][8]
+
+
+def pg_runner(conns: Any) -> Any:
+    """:func:`recall_via_jumps`'s ``run`` on PostgreSQL's walk connections (:class:`AutocommitConnections`)."""
+    def run(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        for k in sorted(params, key=len, reverse=True):
+            sql = re.sub(rf":{k}\b", f"%({k})s", sql)
+        return conns.all(sql, params)
+    return run
+
+
+def sqlite_runner(conn: Any) -> Any:
+    """:func:`recall_via_jumps`'s ``run`` in a read transaction (SQLite; PostgreSQL too, with its planner
+    settings set for the transaction)."""
+    return lambda sql, params: _driver_rows(conn, text(sql), params)
 
 
 # ------------------------------------------------------------------ lineage

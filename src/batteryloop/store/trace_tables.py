@@ -10,6 +10,9 @@
   mass, element contents, origin, producer site and remaining mass.
 * ``trace_lot_edges`` — output lot ← input lot, with the input mass that went into the output.
 * ``trace_pack_sources`` — pack ← the lots its modules were made from (a shortcut for recall).
+* ``trace_recall_jumps`` — recall's jumps over packs (migration 0014): for every arc of the recall walk that
+  leaves a pack (a pack recycled into black mass, or built into another pack), the lots before the pack
+  straight to where the arc leads — so a recall through recycling walks lots, not the packs it reaches.
 * ``trace_custody`` — the latest custody state of each subject (holder, country, status), kept up to
   date by every append: recall and outflow reports read it instead of replaying chains.
 """
@@ -92,6 +95,18 @@ trace_pack_sources = Table(
 )
 """For each pack, the lots its modules were made from (and its direct non-module inputs): lets a recall
 skip the module level, where a downstream walk fans out most (one cell batch → hundreds of modules)."""
+
+trace_recall_jumps = Table(
+    "trace_recall_jumps",
+    metadata,
+    Column("target_id", String(100), primary_key=True),  # where an arc out of a pack leads (a new lot)
+    Column("source_id", String(100), primary_key=True),  # a lot (not a pack) before that pack
+    Column("target_kind", String(16), nullable=False),
+    Index("ix_trace_recall_jumps_source", "source_id", "target_kind", "target_id"),
+)
+"""Recall's jumps over packs (:mod:`batteryloop.store.trace_reach`): a row (target, source) for every arc of the
+recall walk ``pack -> target`` and every lot ``source`` that is not a pack and reaches that pack through packs
+only. Written with the target, by the event that creates it; never changed afterwards."""
 
 trace_custody = Table(
     "trace_custody",

@@ -29,6 +29,7 @@ from ..errors import Conflict, Forbidden, InvalidData, NotFound
 from ..store import ledger as repo
 from ..store import participants as participants_repo
 from ..store import relations as relations_repo
+from ..store import trace_reach
 from ..store.db import Store, StoreBusy, backoff, utcnow_iso
 from ..store.errors import IntegrityViolation
 from .canonical import GENESIS
@@ -877,9 +878,10 @@ class Ledger:
         return rep
 
     def verify_derived(self, batch: int = 20_000) -> VerifyReport:
-        """Rebuild the lots, lot edges, pack sources and custody from the signed events and compare them
-        with the stored tables: these tables are not signed, so a change to them (a lot's element
-        contents, an edge's mass, a holder) would otherwise go unnoticed by hash and signature checks.
+        """Rebuild the lots, lot edges, pack sources, custody and recall's jumps over packs from the signed
+        events and compare them with the stored tables: these tables are not signed, so a change to them (a
+        lot's element contents, an edge's mass, a holder, a jump) would otherwise go unnoticed by hash and
+        signature checks.
 
         Reports ``derived_mismatch``, ``derived_missing`` and ``derived_extra`` naming table, key and column.
         """
@@ -892,6 +894,8 @@ class Ledger:
         sources: set[tuple[str, str]] = set()
         inputs_of: dict[str, list[str]] = {}
         custody: dict[str, dict[str, Any]] = {}
+        jumps: dict[tuple[str, str], dict[str, Any]] = {}
+        jumps_into: dict[str, set[str]] = defaultdict(set)
         last = 0
         while True:
             with self.store.read() as conn:
@@ -909,15 +913,23 @@ class Ledger:
                     consumed[i.lot] += i.mass_kg
                 for o in ev.outputs:
                     lots[o.lot] = lot_row(ev, o)
-                for e in edge_rows(ev):
+                ev_edges = edge_rows(ev)
+                for e in ev_edges:
                     edges[(e["output_id"], e["input_id"])] = e
                 ins = [i.lot for i in ev.inputs]
+                ev_sources: list[dict[str, Any]] = []
                 for o in ev.outputs:
                     inputs_of[o.lot] = ins
                     if o.kind == "pack":
-                        for x in pack_sources(o.lot, ins, lambda i: lots.get(i, {}).get("kind"),
-                                              lambda i: inputs_of.get(i, [])):
-                            sources.add((x["source_id"], x["pack_id"]))
+                        ev_sources += pack_sources(o.lot, ins, lambda i: lots.get(i, {}).get("kind"),
+                                                   lambda i: inputs_of.get(i, []))
+                sources.update((x["source_id"], x["pack_id"]) for x in ev_sources)
+                # recall's jumps over the packs this event's arcs leave (store.trace_reach)
+                for y, t, k in trace_reach.event_jumps(trace_reach.recall_arcs(ev_edges, ev_sources),
+                                                       lambda i: lots.get(i, {}).get("kind"),
+                                                       lambda i: inputs_of.get(i, ()), lambda i: jumps_into.get(i, ())):
+                    jumps[(y, t)] = {"target_id": y, "source_id": t, "target_kind": k}
+                    jumps_into[y].add(t)
                 for subj, new in custody_changes(ev, custody.get).items():
                     custody[subj] = {**new, "last_event_id": ev.id, "last_kind": ev.kind,
                                      "last_event_at": ev.occurred_at}
@@ -948,12 +960,15 @@ class Ledger:
 
         with self.store.read() as conn:
             stored_lots, stored_edges, stored_sources, stored_custody = repo.derived_tables(conn)
-        for d in (stored_lots, stored_edges, stored_sources, stored_custody):
+            stored_jumps = {(y, t): {"target_id": y, "source_id": t, "target_kind": k}
+                            for y, t, k in trace_reach.stored(conn)}
+        for d in (stored_lots, stored_edges, stored_sources, stored_custody, stored_jumps):
             rep.links_checked += len(d)
         compare("trace_lots", stored_lots, lots)
         compare("trace_lot_edges", stored_edges, edges)
         compare("trace_pack_sources", stored_sources, {k: {"source_id": k[0], "pack_id": k[1]} for k in sources})
         compare("trace_custody", stored_custody, {k: {"subject": k, **v} for k, v in custody.items()})
+        compare("trace_recall_jumps", stored_jumps, jumps)
         return rep
 
 

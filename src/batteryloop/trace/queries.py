@@ -167,7 +167,8 @@ class TraceQueries:
 
     # ------------------------------------------------------------------- recall
     def recall(self, key: str, by: str = "lot", exhaustive: bool = False,
-               through_recycling: bool = True) -> dict[str, Any]:
+               through_recycling: bool = True, *, limit: int | None = None, offset: int = 0,
+               method: str = "jumps") -> dict[str, Any]:
         """Every pack containing material from a lot, a site (origin or production site) or a supplier.
 
         ``exhaustive`` walks every edge, modules included, instead of jumping over the module level.
@@ -176,27 +177,60 @@ class TraceQueries:
         other lot with an origin but where the recall starts), as lineage and the mass balance do: the
         first-life packs only — bounded by the lot's own consumers, not by how many recycling generations the
         ledger holds.
+
+        Through recycling the walk goes over lots and the jumps over consumed packs
+        (:mod:`batteryloop.store.trace_reach`, ``method="jumps"``, the default); ``method="walk"`` walks every
+        arc as before (the same packs: tested). ``limit``: one page of packs by id, from ``offset``, with
+        ``count`` the number of all packs and ``next_offset`` (``None`` on the last page); a page answer has
+        no ``holders`` (that would read every pack's custody, which is what a page spares).
         """
         if by not in repo.RECALL_BY:
             raise InvalidData(f"recall by {by!r}: use lot, site or supplier",
                               [{"field": "by", "rule": "enum", "message": "by: one of lot, site, supplier", "value": by}])
-        if self._walks is not None and not exhaustive:
-            got = repo.recall_rows(self._walks, key, by, through_recycling)
+        if method not in ("jumps", "walk"):
+            raise InvalidData(f"recall method {method!r}: use jumps or walk",
+                              [{"field": "method", "rule": "enum", "message": "method: jumps or walk", "value": method}])
+        if limit is not None and limit < 1 or offset < 0:
+            raise InvalidData(f"recall page: limit {limit} and offset {offset} (limit at least 1, offset at least 0)",
+                              [{"field": "limit" if limit is not None and limit < 1 else "offset", "rule": "minimum",
+                                "message": "limit: at least 1; offset: at least 0",
+                                "value": limit if limit is not None and limit < 1 else offset}])
+        total: int | None = None
+        if through_recycling and not exhaustive and method == "jumps":
+            if self._walks is not None:
+                got = repo.recall_via_jumps(repo.pg_runner(self._walks), "postgresql", key, by, limit, offset)
+            else:
+                with self.store.read() as conn:
+                    got = repo.recall_via_jumps(repo.sqlite_runner(conn), conn.dialect.name, key, by, limit, offset)
             if got is None:
                 raise NotFound(f"no lot with id {key!r} in the ledger")
-            rows = got
+            rows, total = got
+        elif self._walks is not None and not exhaustive:
+            got_rows = repo.recall_rows(self._walks, key, by, through_recycling)
+            if got_rows is None:
+                raise NotFound(f"no lot with id {key!r} in the ledger")
+            rows = got_rows
         else:
             with self.store.read() as conn:
                 if by == "lot" and not repo.lot_exists(conn, key):
                     raise NotFound(f"no lot with id {key!r} in the ledger")
                 rows = repo.recall_packs(conn, key, by, exhaustive, through_recycling=through_recycling)
+        if limit is not None and total is None:  # the walks find every pack: the page is cut here
+            total = len(rows)
+            rows = rows[offset:offset + limit]
         packs = [{"pack": a, "model_id": b, "plant": c, "plant_country": d, "produced_at": e, "holder": f,
                   "country": g, "status": h} for a, b, c, d, e, f, g, h, *_ in rows]
+        out: dict[str, Any] = {"by": by, "key": key, "through_recycling": through_recycling, "packs": packs,
+                               "count": len(packs) if total is None else total}
+        if limit is not None:
+            nxt = offset + limit
+            out.update(offset=offset, limit=limit, next_offset=nxt if nxt < out["count"] else None)
+            return out
         holders: dict[str, int] = defaultdict(int)
         for p in packs:
             holders[p["holder"] or "unknown"] += 1
-        return {"by": by, "key": key, "through_recycling": through_recycling, "packs": packs, "count": len(packs),
-                "holders": dict(sorted(holders.items()))}
+        out["holders"] = dict(sorted(holders.items()))
+        return out
 
     # ------------------------------------------------------------------ custody
     def _chain_bodies(self, subject: str) -> list[dict[str, Any]]:

@@ -124,8 +124,9 @@ class TraceService:
     def lineage(self, pack_id: str) -> dict[str, Any]:
         return self.queries.lineage(pack_id)
 
-    def recall(self, key: str, by: str = "lot", through_recycling: bool = True) -> dict[str, Any]:
-        return self.queries.recall(key, by, through_recycling=through_recycling)
+    def recall(self, key: str, by: str = "lot", through_recycling: bool = True, *, limit: int | None = None,
+               offset: int = 0) -> dict[str, Any]:
+        return self.queries.recall(key, by, through_recycling=through_recycling, limit=limit, offset=offset)
 
     def custody(self, subject: str) -> dict[str, Any]:
         return self.queries.custody(subject)
