@@ -47,20 +47,21 @@ def main() -> None:
     model = train(cells, groups=groups)
     t2 = time.perf_counter()
     print(f"time: load {t1 - t0:.1f} s, grouped selection + fit {t2 - t1:.1f} s")
-    print("\n1. grouped validation on all 84 cells (RMSE in cycles of each left-out group; score = mean of the three schemes' means)")
+    print("\n1. grouped validation on all 84 cells (RMSE in cycles of each left-out group; score = mean of the four schemes' means)")
     print(f"  {'candidate':34s} {'score':>6s}  {'batch: 5/12/17, 6/30/17':>24s}  {'family: ' + ', '.join(np.unique(groups.family)):>36s}"
-          f"  {'early thirds: 1, 2, 3':>22s}")
+          f"  {'early thirds: 1, 2, 3':>22s}  {'life thirds: 1, 2, 3':>22s}")
     for name, score in sorted(model.cv_rmse_cycles.items(), key=lambda kv: kv[1]):
         g = model.grouped_rmse_cycles[name]
         tag = "  <- selected" if name == model.candidate else ("  (published baseline)" if name in BASELINES else "")
         print(f"  {name:34s} {score:6.1f}  {' '.join(f'{v:6.0f}' for v in g['batch']):>24s}  "
-              f"{' '.join(f'{v:6.0f}' for v in g['family']):>36s}  {' '.join(f'{v:6.0f}' for v in g['early']):>22s}{tag}")
+              f"{' '.join(f'{v:6.0f}' for v in g['family']):>36s}  {' '.join(f'{v:6.0f}' for v in g['early']):>22s}  "
+              f"{' '.join(f'{v:6.0f}' for v in g['life']):>22s}{tag}")
     feats = feature_matrix(cells.curves)
     for c in ATTIA_BASELINES:
         g = grouped_scores(c, feats, cells.cycle_lives, groups)
         print(f"  {c.name:34s} {grouped_score(g):6.1f}  {' '.join(f'{v:6.0f}' for v in g['batch']):>24s}  "
-              f"{' '.join(f'{v:6.0f}' for v in g['family']):>36s}  {' '.join(f'{v:6.0f}' for v in g['early']):>22s}"
-              "  (Attia 2021 baseline, not selectable)")
+              f"{' '.join(f'{v:6.0f}' for v in g['family']):>36s}  {' '.join(f'{v:6.0f}' for v in g['early']):>22s}  "
+              f"{' '.join(f'{v:6.0f}' for v in g['life']):>22s}  (Attia 2021 baseline, not selectable)")
     print("\n2. nested: the selection redone without each left-out group (the honest generalisation figure)")
     t3 = time.perf_counter()
     nested = nested_grouped(cells, groups)
@@ -68,7 +69,10 @@ def main() -> None:
         vals = [r["rmse_cycles"] for r in rows]
         print(f"  leave one {sch} out: mean {np.mean(vals):.1f}, spread {min(vals):.0f}-{max(vals):.0f} cycles")
         for r in rows:
-            print(f"    {r['group']:>8s} ({r['cells']:2d} cells): {r['rmse_cycles']:6.1f}  chosen without it: {r['candidate']}")
+            print(f"    {r['group']:>8s} ({r['cells']:2d} cells): {r['rmse_cycles']:6.1f}  chosen without it: {r['candidate']}; "
+                  f"90 % interval covers {r['interval_covered']}/{r['cells']}")
+        cov = sum(r["interval_covered"] for r in rows) / sum(r["cells"] for r in rows)
+        print(f"    interval coverage over the left-out {sch}s: {cov:.1%}")
     print(f"  ({time.perf_counter() - t3:.1f} s)")
     print(f"\n3. final model: {model.candidate}, trained on all {len(model.trained_on)} cells ({model.validation})")
     f = 10 ** model.interval_log10

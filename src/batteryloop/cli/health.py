@@ -160,13 +160,22 @@ def lifetime_predict(model: Annotated[Path, typer.Option(help="a model file writ
                      out: Annotated[Path, typer.Option("--out", "-o", help="CSV: cell,predicted_cycle_life")],
                      intervals: Annotated[bool, typer.Option(
                          help="add the model's 90 % interval as columns lower,upper")] = False) -> None:
-    """Predict the cycle life of every cell in a folder; evaluates too when the folder has known lives."""
+    """Predict the cycle life of every cell in a folder; evaluates too when the folder has known lives.
+
+    A calibration_* model predicts the folder's cells together (their features, never their lives, set the
+    distribution of life; fewer than 5 cells use the training cells'): put one batch in a folder."""
     from ..health.lifetime import LifetimeModel, evaluate, load_curve_set, write_predictions
+    from ..health.lifetime.calibration import MIN_CELLS
 
     m = _guard(lambda: LifetimeModel.load(model))
     cs = _guard(lambda: load_curve_set(cells))
     if intervals and m.interval_log10 is None:
         error(f"{model}: this model has no interval (it was selected by random folds); train it with a cell table")
     write_predictions(m, cs, out, intervals=intervals)
+    note = None
+    if m.transductive:
+        note = (f"{m.candidate} predicts the folder's cells together: their features (never their lives) set the "
+                "distribution of life they are read against" + (
+                    f"; fewer than {MIN_CELLS} cells use the training cells' instead" if len(cs.names) < MIN_CELLS else ""))
     _out({"cells": len(cs.names), "predictions": str(out),
-          "evaluation": evaluate(m, cs) if cs.cycle_lives is not None else None})
+          "evaluation": evaluate(m, cs) if cs.cycle_lives is not None else None, "note": note})

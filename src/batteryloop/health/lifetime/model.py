@@ -45,6 +45,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from batteryloop.health.errors import HealthError
+from batteryloop.health.lifetime.calibration import InverseCalibration
 from batteryloop.health.lifetime.data import CurveSet, load_curve_set
 from batteryloop.health.lifetime.features import ATTIA_VARIANCE, SEVERSON_DISCHARGE, TRAJECTORY, feature_matrix, to_matrix
 from batteryloop.health.lifetime.groups import CellGroups, leave_one_group_out
@@ -153,6 +154,12 @@ GROUPED_CANDIDATES: tuple[Candidate, ...] = (
     *(Candidate(f"variance20_growth_ridge_a{a:g}", _GROWTH_REF20, _ridge_at(a)) for a in _ALPHAS),
     *(Candidate(f"shrunk_to_variance_average_a{a:g}", _AVERAGE_FEATURES, partial(Average, [_VARIANCE_ON_AVERAGE, _GROWTH_AVERAGE[a]]))
       for a in _ALPHAS),
+    # round 4 (issue 17, an unseen batch): the same few feature sets read the other way round — the features as
+    # readouts of life, inverted on the cells predicted together (:mod:`.calibration`; transductive)
+    *(Candidate(f"calibration_{n}", f, InverseCalibration) for n, f in (
+        ("variance", ("log_var_dq",)), *((f"variance_ref{j}", (f"log_var_dq_100_{j}",)) for j in (20, 30, 40)),
+        ("variance_capacity", ("log_var_dq", "q_cycle2_ah")), ("variance20_capacity", ("log_var_dq_100_20", "q_cycle2_ah")),
+        ("growth", _GROWTH), ("growth_ref20", _GROWTH_REF20), ("min_growth", _MIN_GROWTH))),
 )
 """The variance and discharge baselines of Severson et al., and ridge models on few physically motivated
 features, alone and averaged (``growth_trajectory_average``). Chosen from the features' physics (variance and minimum of ΔQ, its growth
@@ -170,11 +177,14 @@ ATTIA_BASELINES: tuple[Candidate, ...] = (
 random-forest regressions of log₁₀ life on the whole ΔQ₁₀₀₋₁₀(V) curve (here 100 of its 1000 voltages);
 their hyper-parameters here (3 components, 2 PLS components, 200 trees) are fixed, not tuned. Scored on
 the same grouped folds for comparison, not selectable."""
-SELECTION_SCHEMES = ("batch", "family", "early")
-"""Schemes the selection scores by: the cells' batch and protocol family (:mod:`.groups`) and ``early`` —
+SELECTION_SCHEMES = ("batch", "family", "early", "life")
+"""Schemes the selection scores by: the cells' batch and protocol family (:mod:`.groups`); ``early`` —
 thirds of the cells by their log variance of ΔQ₁₀₀₋₁₀ (:func:`early_groups`), so that leaving one out asks
 a model to extrapolate to longer- or shorter-lived cells, as a new batch does (the 2017-05-12 batch's median
-life is 842 cycles, the 2017-06-30 batch's 481). It needs no label and works inside a single batch."""
+life is 842 cycles, the 2017-06-30 batch's 481); and ``life`` — thirds by the training cells' own cycle lives
+(:func:`life_groups`), a shift of the life distribution itself, which is what a new batch is (a fold selected
+on the feature cannot show the attenuation of least squares: selecting on x leaves the regression of y on x
+unbiased; selecting on y does not). Both work inside a single batch."""
 OUTER_SCHEMES = ("batch", "family")
 EARLY_BANDS = 3
 
@@ -185,6 +195,15 @@ def early_groups(feats: dict[str, np.ndarray], bands: int = EARLY_BANDS) -> np.n
     x = np.asarray(feats["log_var_dq"], float)
     ranks = np.argsort(np.argsort(x, kind="stable"), kind="stable")
     return np.array([f"early{1 + r * bands // x.size}" for r in ranks])
+
+
+def life_groups(lives: np.ndarray, bands: int = EARLY_BANDS) -> np.ndarray:
+    """Each training cell's band (``life1`` … ``lifeN``, short to long) of cycle life: equal counts, by rank."""
+    x = np.asarray(lives, float)
+    ranks = np.argsort(np.argsort(x, kind="stable"), kind="stable")
+    return np.array([f"life{1 + r * bands // x.size}" for r in ranks])
+
+
 INTERVAL_ALPHA = 0.1
 
 
@@ -260,7 +279,8 @@ def out_of_group(candidate: Candidate, feats: dict[str, np.ndarray], lives: np.n
 def grouped_scores(candidate: Candidate, feats: dict[str, np.ndarray], lives: np.ndarray, groups: CellGroups,
                    schemes: tuple[str, ...] = SELECTION_SCHEMES, memo: FoldMemo | None = None) -> dict[str, list[float]]:
     """Per scheme with at least two groups, the RMSE (cycles) of each left-out group."""
-    labels = {sch: early_groups(feats) if sch == "early" else groups.by(sch) for sch in schemes}
+    labels = {sch: early_groups(feats) if sch == "early" else life_groups(lives) if sch == "life" else groups.by(sch)
+              for sch in schemes}
     return {sch: out_of_group(candidate, feats, lives, g, memo)[1] for sch, g in labels.items() if np.unique(g).size >= 2}
 
 
@@ -283,7 +303,8 @@ def nested_grouped(cells: CurveSet, groups: CellGroups, schemes: tuple[str, ...]
     """The honest generalisation figure of the whole procedure: for each left-out group of each scheme,
     the selection (:func:`train` with the groups of the remaining cells) is redone without it, and the
     chosen model predicts it. Per scheme, one row per left-out group: its cells, the candidate chosen
-    without it, and the RMSE on it."""
+    without it, the RMSE on it, and how many of its cells the chosen model's 90 % interval (calibrated without
+    the group) covers."""
     if cells.cycle_lives is None:
         raise HealthError("nested validation needs cycle lives")
     out: dict[str, list[dict[str, Any]]] = {}
@@ -294,8 +315,10 @@ def nested_grouped(cells: CurveSet, groups: CellGroups, schemes: tuple[str, ...]
             held = CurveSet([cells.names[i] for i in te], cells.curves[te], cells.cycle_lives[te], cells.source)
             m = train(inner, candidates or GROUPED_CANDIDATES, groups=groups.subset(tr))
             assert not set(m.trained_on) & set(held.names)  # the left-out group never reaches the fit
+            _, lo, hi = m.predict_interval(held)
             rows.append({"group": str(groups.by(sch)[te[0]]), "cells": int(te.size), "candidate": m.candidate,
-                         "rmse_cycles": evaluate(m, held)["rmse_cycles"]})
+                         "rmse_cycles": evaluate(m, held)["rmse_cycles"],
+                         "interval_covered": int(np.sum((lo <= held.cycle_lives) & (held.cycle_lives <= hi)))})
         out[sch] = rows
     return out
 
@@ -332,6 +355,12 @@ class LifetimeModel:
     interval_level: float | None = None
     interval_coverage_grouped: float | None = None
 
+    @property
+    def transductive(self) -> bool:
+        """Whether a prediction depends on the cells predicted together (an :class:`InverseCalibration`: at least
+        :data:`~.calibration.MIN_CELLS` cells set the prior of life by their features; fewer, the training cells')."""
+        return isinstance(self.regressor, InverseCalibration)
+
     def predict_interval(self, cells: CurveSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Predicted life with its conformal interval (cycles); the bounds are NaN without one."""
         pred = self.predict(cells)
@@ -342,7 +371,8 @@ class LifetimeModel:
         return pred, pred / f, pred * f
 
     def predict_curves(self, curves: np.ndarray) -> np.ndarray:
-        """Predicted cycle life (cycles) for Q(V) curves shaped (cells, 1000, 99)."""
+        """Predicted cycle life (cycles) for Q(V) curves shaped (cells, 1000, 99) — together, when
+        :attr:`transductive`."""
         X = to_matrix(feature_matrix(curves), self.features)
         return 10 ** np.ravel(self.regressor.predict(X))
 
