@@ -122,8 +122,9 @@ def lifetime_train(data: Annotated[list[Path], typer.Option(help="folder of trai
                             "e.g. severson_variance to train that baseline)")] = None) -> None:
     """Train the early cycle-life model on folders of cells (e.g. ../shared/data/severson2019/train and test1).
 
-    The model is chosen by validation that leaves whole test batches and protocol families out (needs
-    the cell table; without one it falls back to random K-fold and says so), and carries a 90 % conformal
+    The model is chosen by validation that leaves whole test batches, protocol families and thirds of the
+    cells (by early behaviour, by life) out (needs the cell table; without one it falls back to random K-fold
+    and says so), and carries a 90 % conformal
     interval; --random-folds selects by random K-fold. "train" in the output is in-sample."""
     from ..health.lifetime import CANDIDATES, evaluate, load_curve_set, train
     from ..health.lifetime.groups import combine, find_cell_table, groups_for

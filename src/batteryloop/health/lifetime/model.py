@@ -2,10 +2,11 @@
 cross-validation on the training cells only.
 
 With the cells' groups (:mod:`.groups`: test batch, charging protocol family) the selection holds out
-whole groups — leave one batch out and leave one protocol family out, each scheme weighing the same —
-among :data:`GROUPED_CANDIDATES`: few, physically motivated features (the log variance of ΔQ₁₀₀₋₁₀ and
-its relatives, the initial capacity, and how fast ΔQ still grows at cycle 100, a sign of a coming knee),
-with the ridge penalty chosen by the same grouped folds. The model then carries a conformal prediction
+whole groups — leave one batch out, one protocol family, one early-behaviour third, one life third
+(:data:`SELECTION_SCHEMES`), each scheme weighing the same — among :data:`GROUPED_CANDIDATES`: few,
+physically motivated features (the log variance of ΔQ₁₀₀₋₁₀ and its relatives, the initial capacity, and how
+fast ΔQ still grows at cycle 100, a sign of a coming knee), with the ridge penalty chosen by the same grouped
+folds, read by least squares or by inverse calibration (:mod:`.calibration`, transductive). The model then carries a conformal prediction
 interval: the (1 − α) quantile of its out-of-group log-errors. Without groups it falls back to repeated
 random K-fold (and says so in ``validation``).
 
