@@ -304,8 +304,8 @@ def nested_grouped(cells: CurveSet, groups: CellGroups, schemes: tuple[str, ...]
     """The honest generalisation figure of the whole procedure: for each left-out group of each scheme,
     the selection (:func:`train` with the groups of the remaining cells) is redone without it, and the
     chosen model predicts it. Per scheme, one row per left-out group: its cells, the candidate chosen
-    without it, the RMSE on it, and how many of its cells the chosen model's 90 % interval (calibrated without
-    the group) covers."""
+    without it, the RMSE on it, each cell's error (predicted − true, cycles), and how many of its cells the
+    chosen model's 90 % interval (calibrated without the group) covers."""
     if cells.cycle_lives is None:
         raise HealthError("nested validation needs cycle lives")
     out: dict[str, list[dict[str, Any]]] = {}
@@ -316,9 +316,9 @@ def nested_grouped(cells: CurveSet, groups: CellGroups, schemes: tuple[str, ...]
             held = CurveSet([cells.names[i] for i in te], cells.curves[te], cells.cycle_lives[te], cells.source)
             m = train(inner, candidates or GROUPED_CANDIDATES, groups=groups.subset(tr))
             assert not set(m.trained_on) & set(held.names)  # the left-out group never reaches the fit
-            _, lo, hi = m.predict_interval(held)
+            pred, lo, hi = m.predict_interval(held)
             rows.append({"group": str(groups.by(sch)[te[0]]), "cells": int(te.size), "candidate": m.candidate,
-                         "rmse_cycles": evaluate(m, held)["rmse_cycles"],
+                         "rmse_cycles": evaluate(m, held)["rmse_cycles"], "errors_cycles": (pred - held.cycle_lives).tolist(),
                          "interval_covered": int(np.sum((lo <= held.cycle_lives) & (held.cycle_lives <= hi)))})
         out[sch] = rows
     return out
