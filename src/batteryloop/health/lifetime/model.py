@@ -532,9 +532,9 @@ def _train_grouped(data: CurveSet, feats: dict[str, np.ndarray], lives: np.ndarr
     per = {c.name: grouped_scores(c, feats, lives, groups, memo=memo) for c in candidates}
     scores = {n: grouped_score(v) for n, v in per.items()}
     model = _fit(data, feats, lives, candidates, scores, select)
+    reported = [s for s in per[model.candidate] if s not in SELECTION_SCHEMES]
     model.validation = ("leave one group out: " + ", ".join(s for s in per[model.candidate] if s in SELECTION_SCHEMES)
-                        + " (selected on); " + ", ".join(s for s in per[model.candidate] if s not in SELECTION_SCHEMES)
-                        + " (reported only)")
+                        + " (selected on)" + (f"; {', '.join(reported)} (reported only)" if reported else ""))
     model.grouped_rmse_cycles = per
     chosen = next(c for c in candidates if c.name == model.candidate)
     log_pred, _ = out_of_group(chosen, feats, lives, groups.family, memo)
