@@ -122,10 +122,10 @@ def lifetime_train(data: Annotated[list[Path], typer.Option(help="folder of trai
                             "e.g. severson_variance to train that baseline)")] = None) -> None:
     """Train the early cycle-life model on folders of cells (e.g. ../shared/data/severson2019/train and test1).
 
-    The model is chosen by validation that leaves whole protocol families and thirds of the cells by early
-    behaviour (log var ΔQ) out — the procedure whose leave-one-batch-out figure docs/health.md reports; the batch
-    folds are scored but not selected on — (needs the cell table; without one it falls back to random K-fold and
-    says so), and carries a 90 % conformal interval; --random-folds selects by random K-fold. The transductive
+    The model is chosen by validation that leaves whole batches (where the cells hold two or more), protocol
+    families and thirds of the cells by early behaviour (log var ΔQ) out — the procedure whose nested
+    leave-one-batch-out figure docs/health.md reports (needs the cell table; without one it falls back to random
+    K-fold and says so), and carries a 90 % conformal interval; --random-folds selects by random K-fold. The transductive
     calibration_* models are chosen only by name (--candidates). "train" in the output is in-sample. Cells with a
     non-finite feature or life are refused by name."""
     from ..health.lifetime import CANDIDATES, evaluate, load_curve_set, train

@@ -2,8 +2,8 @@
 cross-validation on the training cells only.
 
 With the cells' groups (:mod:`.groups`: test batch, charging protocol family) the selection holds out
-whole groups — one protocol family, one early-behaviour third (:data:`SELECTION_SCHEMES`, each scheme weighing
-the same; never the batch: see there) — among :data:`GROUPED_CANDIDATES`: few, physically motivated features
+whole groups — one batch (where the cells hold two or more), one protocol family, one early-behaviour third
+(:data:`SELECTION_SCHEMES`, each scheme weighing the same) — among :data:`GROUPED_CANDIDATES`: few, physically motivated features
 (the log variance of ΔQ₁₀₀₋₁₀ and its relatives, the initial capacity, and how fast ΔQ still grows at cycle 100,
 a sign of a coming knee), with the ridge penalty chosen by the same grouped folds. The inverse-calibration
 models (:mod:`.calibration`, transductive) are not among them: :data:`CALIBRATION_CANDIDATES`, by name only. The
@@ -183,17 +183,17 @@ ATTIA_BASELINES: tuple[Candidate, ...] = (
 random-forest regressions of log₁₀ life on the whole ΔQ₁₀₀₋₁₀(V) curve (here 100 of its 1000 voltages);
 their hyper-parameters here (3 components, 2 PLS components, 200 trees) are fixed, not tuned. Scored on
 the same grouped folds for comparison, not selectable."""
-SELECTION_SCHEMES = ("family", "early")
-"""Schemes the selection scores by: the cells' protocol family (:mod:`.groups`), and ``early`` — thirds of the
-cells by their log variance of ΔQ₁₀₀₋₁₀ (:func:`early_groups`), so that leaving one out asks a model to
-extrapolate to longer- or shorter-lived cells. Both are fixed by the cells' protocols and features, never by
-their lives (a held-out set chosen by its lives — round 4's "life thirds" — is narrow in life, and a model that
-shrinks toward the set's own centre scores well on it for a reason a real batch does not offer: a leak of the
-labels through the sets' composition). Not the batch: the nested figure (:func:`nested_grouped`) holds out one
-of the two batches, inside which the batch scheme cannot run, so a selection that used the batch on all the
-cells would not be the procedure the nested figure measures. The batch folds are still scored and reported
-(:data:`REPORTED_SCHEMES`), never selected on."""
-REPORTED_SCHEMES = ("batch", *SELECTION_SCHEMES)
+SELECTION_SCHEMES = ("batch", "family", "early")
+"""Schemes the selection scores by, each where the cells fall into at least two groups: the cells' batch, their
+protocol family (:mod:`.groups`), and ``early`` — thirds of the cells by their log variance of ΔQ₁₀₀₋₁₀
+(:func:`early_groups`), so that leaving one out asks a model to extrapolate to longer- or shorter-lived cells.
+All are fixed by the cells' table and features, never by their lives (a held-out set chosen by its lives — round
+4's "life thirds" — is narrow in life, and a model that shrinks toward the set's own centre scores well on it for
+a reason a real batch does not offer: a leak of the labels through the sets' composition). The batch is the one
+grouping that shows a batch shift, so it is used whenever the cells hold two batches or more (every labelled
+cell: yes); inside a fold of the nested figure (:func:`nested_grouped`) that holds out one of the two batches it
+cannot run, and the same procedure selects on what that fold's cells have (family and early thirds)."""
+REPORTED_SCHEMES = SELECTION_SCHEMES
 OUTER_SCHEMES = ("batch", "family")
 EARLY_BANDS = 3
 
