@@ -60,6 +60,11 @@ def read_curves(path: Path) -> np.ndarray:
         raise HealthError(f"{path}: not a matrix of numbers: {str(exc).splitlines()[0]}") from exc
     if m.shape != (N_VOLTAGES, N_CYCLES):
         raise HealthError(f"{path}: expected {N_VOLTAGES} × {N_CYCLES} values (voltages × cycles 2..100), found {m.shape[0]} × {m.shape[1]}")
+    bad = np.argwhere(~np.isfinite(m))
+    if bad.size:
+        i, j = bad[0]
+        raise HealthError(f"{path}: {len(bad)} non-finite value(s), the first {m[i, j]} at row {i + 1} (voltage point), "
+                          f"column {j + 1} (cycle {j + FIRST_CYCLE}); fix or remove the cell")
     return m
 
 

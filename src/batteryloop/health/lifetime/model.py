@@ -2,12 +2,13 @@
 cross-validation on the training cells only.
 
 With the cells' groups (:mod:`.groups`: test batch, charging protocol family) the selection holds out
-whole groups — leave one batch out and leave one protocol family out, each scheme weighing the same —
-among :data:`GROUPED_CANDIDATES`: few, physically motivated features (the log variance of ΔQ₁₀₀₋₁₀ and
-its relatives, the initial capacity, and how fast ΔQ still grows at cycle 100, a sign of a coming knee),
-with the ridge penalty chosen by the same grouped folds. The model then carries a conformal prediction
-interval: the (1 − α) quantile of its out-of-group log-errors. Without groups it falls back to repeated
-random K-fold (and says so in ``validation``).
+whole groups — one batch (where the cells hold two or more), one protocol family, one early-behaviour third
+(:data:`SELECTION_SCHEMES`, each scheme weighing the same) — among :data:`GROUPED_CANDIDATES`: few, physically motivated features
+(the log variance of ΔQ₁₀₀₋₁₀ and its relatives, the initial capacity, and how fast ΔQ still grows at cycle 100,
+a sign of a coming knee), with the ridge penalty chosen by the same grouped folds. The inverse-calibration
+models (:mod:`.calibration`, transductive) are not among them: :data:`CALIBRATION_CANDIDATES`, by name only. The
+model then carries a conformal prediction interval: the (1 − α) quantile of its out-of-group log-errors.
+Without groups it falls back to repeated random K-fold (and says so in ``validation``).
 
 The baseline is Severson et al.'s variance model (log₁₀ cycle life linear in log₁₀ var ΔQ₁₀₀₋₁₀).
 The candidates are regularised regressions and a Gaussian process on the Severson discharge
@@ -45,6 +46,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from batteryloop.health.errors import HealthError
+from batteryloop.health.lifetime.calibration import InverseCalibration
 from batteryloop.health.lifetime.data import CurveSet, load_curve_set
 from batteryloop.health.lifetime.features import ATTIA_VARIANCE, SEVERSON_DISCHARGE, TRAJECTORY, feature_matrix, to_matrix
 from batteryloop.health.lifetime.groups import CellGroups, leave_one_group_out
@@ -159,6 +161,17 @@ features, alone and averaged (``growth_trajectory_average``). Chosen from the fe
 rate, initial capacity) and the Severson baselines; the list was then checked on the same 84 cells, so
 the selected model's grouped figure is a development figure — the nested figure of ``bench/health_lifetime.py``
 (selection redone inside each outer fold) is the honest one."""
+CALIBRATION_CANDIDATES: tuple[Candidate, ...] = tuple(
+    Candidate(f"calibration_{n}", f, InverseCalibration) for n, f in (
+        ("variance", ("log_var_dq",)), *((f"variance_ref{j}", (f"log_var_dq_100_{j}",)) for j in (20, 30, 40)),
+        ("variance_capacity", ("log_var_dq", "q_cycle2_ah")), ("variance20_capacity", ("log_var_dq_100_20", "q_cycle2_ah")),
+        ("growth", _GROWTH), ("growth_ref20", _GROWTH_REF20), ("min_growth", _MIN_GROWTH)))
+"""Round 4 of issue 17: the same few feature sets read the other way round — the features as readouts of life,
+inverted on the cells predicted together (:mod:`.calibration`; transductive). Selectable by name only
+(``lifetime train --candidates calibration_variance_ref20``), not by the default selection: their advantage on a
+batch whose lives are shifted was seen only on the two outer batch folds (development figures), no label-free
+inner scheme can show it (a held-out set chosen by its features is one where least squares is right), and their
+predictions depend on which cells are predicted together (docs/health.md)."""
 ATTIA_BASELINES: tuple[Candidate, ...] = (
     Candidate("attia_ridge_dq_curve", ("dq_curve",), lambda: make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-2, 4, 25)))),
     Candidate("attia_pcr_dq_curve", ("dq_curve",), lambda: make_pipeline(StandardScaler(), PCA(3), LinearRegression())),
@@ -171,10 +184,16 @@ random-forest regressions of log₁₀ life on the whole ΔQ₁₀₀₋₁₀(V
 their hyper-parameters here (3 components, 2 PLS components, 200 trees) are fixed, not tuned. Scored on
 the same grouped folds for comparison, not selectable."""
 SELECTION_SCHEMES = ("batch", "family", "early")
-"""Schemes the selection scores by: the cells' batch and protocol family (:mod:`.groups`) and ``early`` —
-thirds of the cells by their log variance of ΔQ₁₀₀₋₁₀ (:func:`early_groups`), so that leaving one out asks
-a model to extrapolate to longer- or shorter-lived cells, as a new batch does (the 2017-05-12 batch's median
-life is 842 cycles, the 2017-06-30 batch's 481). It needs no label and works inside a single batch."""
+"""Schemes the selection scores by, each where the cells fall into at least two groups: the cells' batch, their
+protocol family (:mod:`.groups`), and ``early`` — thirds of the cells by their log variance of ΔQ₁₀₀₋₁₀
+(:func:`early_groups`), so that leaving one out asks a model to extrapolate to longer- or shorter-lived cells.
+All are fixed by the cells' table and features, never by their lives (a held-out set chosen by its lives — round
+4's "life thirds" — is narrow in life, and a model that shrinks toward the set's own centre scores well on it for
+a reason a real batch does not offer: a leak of the labels through the sets' composition). The batch is the one
+grouping that shows a batch shift, so it is used whenever the cells hold two batches or more (every labelled
+cell: yes); inside a fold of the nested figure (:func:`nested_grouped`) that holds out one of the two batches it
+cannot run, and the same procedure selects on what that fold's cells have (family and early thirds)."""
+REPORTED_SCHEMES = SELECTION_SCHEMES
 OUTER_SCHEMES = ("batch", "family")
 EARLY_BANDS = 3
 
@@ -185,14 +204,20 @@ def early_groups(feats: dict[str, np.ndarray], bands: int = EARLY_BANDS) -> np.n
     x = np.asarray(feats["log_var_dq"], float)
     ranks = np.argsort(np.argsort(x, kind="stable"), kind="stable")
     return np.array([f"early{1 + r * bands // x.size}" for r in ranks])
+
+
 INTERVAL_ALPHA = 0.1
+FEATURE_RANGE_MARGIN = 0.25
+"""A cell whose feature lies beyond the training cells' range by more than this fraction of the range is flagged."""
+LIFE_FACTOR = 2.0
+"""A prediction below the shortest training life / this, or above the longest × this, is flagged."""
 
 
 def candidates_named(names: Sequence[str]) -> tuple[Candidate, ...]:
-    """The candidates of :data:`CANDIDATES`, :data:`GROUPED_CANDIDATES` and :data:`ATTIA_BASELINES` with these
-    names, in the order given (``lifetime train --candidates``: restrict the selection, e.g. to train a
-    baseline); an unknown name is refused with the known ones."""
-    known = {c.name: c for c in (*CANDIDATES, *GROUPED_CANDIDATES, *ATTIA_BASELINES)}
+    """The candidates of :data:`CANDIDATES`, :data:`GROUPED_CANDIDATES`, :data:`CALIBRATION_CANDIDATES` and
+    :data:`ATTIA_BASELINES` with these names, in the order given (``lifetime train --candidates``: restrict the
+    selection, e.g. to train a baseline); an unknown name is refused with the known ones."""
+    known = {c.name: c for c in (*CANDIDATES, *GROUPED_CANDIDATES, *CALIBRATION_CANDIDATES, *ATTIA_BASELINES)}
     unknown = [n for n in names if n not in known]
     if unknown or not names:
         raise HealthError(f"unknown candidate(s) {unknown or list(names)}; known: {sorted(known)}")
@@ -257,16 +282,25 @@ def out_of_group(candidate: Candidate, feats: dict[str, np.ndarray], lives: np.n
     return pred, [rmse(10 ** pred[te], lives[te]) for _, te in splits]
 
 
-def grouped_scores(candidate: Candidate, feats: dict[str, np.ndarray], lives: np.ndarray, groups: CellGroups,
-                   schemes: tuple[str, ...] = SELECTION_SCHEMES, memo: FoldMemo | None = None) -> dict[str, list[float]]:
-    """Per scheme with at least two groups, the RMSE (cycles) of each left-out group."""
+def scheme_labels(feats: dict[str, np.ndarray], groups: CellGroups, schemes: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Each cell's group under each scheme with at least two groups — from the cell table and the features only:
+    no life enters (so no held-out set is chosen by its labels)."""
     labels = {sch: early_groups(feats) if sch == "early" else groups.by(sch) for sch in schemes}
-    return {sch: out_of_group(candidate, feats, lives, g, memo)[1] for sch, g in labels.items() if np.unique(g).size >= 2}
+    return {sch: g for sch, g in labels.items() if np.unique(g).size >= 2}
 
 
-def grouped_score(scores: dict[str, list[float]]) -> float:
-    """The selection score: the mean over schemes of the mean left-out-group RMSE."""
-    return float(np.mean([np.mean(v) for v in scores.values()]))
+def grouped_scores(candidate: Candidate, feats: dict[str, np.ndarray], lives: np.ndarray, groups: CellGroups,
+                   schemes: tuple[str, ...] = REPORTED_SCHEMES, memo: FoldMemo | None = None) -> dict[str, list[float]]:
+    """Per scheme with at least two groups, the RMSE (cycles) of each left-out group."""
+    return {sch: out_of_group(candidate, feats, lives, g, memo)[1] for sch, g in scheme_labels(feats, groups, schemes).items()}
+
+
+def grouped_score(scores: dict[str, list[float]], schemes: tuple[str, ...] = SELECTION_SCHEMES) -> float:
+    """The selection score: the mean over the selection schemes (those scored) of the mean left-out-group RMSE."""
+    used = [np.mean(v) for sch, v in scores.items() if sch in schemes]
+    if not used:
+        raise HealthError(f"no selection scheme ({', '.join(schemes)}) has two groups among the cells")
+    return float(np.mean(used))
 
 
 def conformal_halfwidth(log_residuals: np.ndarray, alpha: float = INTERVAL_ALPHA) -> float:
@@ -281,9 +315,11 @@ def conformal_halfwidth(log_residuals: np.ndarray, alpha: float = INTERVAL_ALPHA
 def nested_grouped(cells: CurveSet, groups: CellGroups, schemes: tuple[str, ...] = OUTER_SCHEMES,
                    candidates: tuple[Candidate, ...] | None = None) -> dict[str, list[dict[str, Any]]]:
     """The honest generalisation figure of the whole procedure: for each left-out group of each scheme,
-    the selection (:func:`train` with the groups of the remaining cells) is redone without it, and the
-    chosen model predicts it. Per scheme, one row per left-out group: its cells, the candidate chosen
-    without it, and the RMSE on it."""
+    the selection (:func:`train` with the groups of the remaining cells — the same schemes and candidates as
+    the final model's selection on all cells) is redone without it, and the chosen model predicts it (a
+    transductive one: the left-out group's cells together). Per scheme, one row per left-out group: its cells, the candidate chosen
+    without it, the RMSE on it, each cell's error (predicted − true, cycles), and how many of its cells the
+    chosen model's 90 % interval (calibrated without the group) covers."""
     if cells.cycle_lives is None:
         raise HealthError("nested validation needs cycle lives")
     out: dict[str, list[dict[str, Any]]] = {}
@@ -294,8 +330,10 @@ def nested_grouped(cells: CurveSet, groups: CellGroups, schemes: tuple[str, ...]
             held = CurveSet([cells.names[i] for i in te], cells.curves[te], cells.cycle_lives[te], cells.source)
             m = train(inner, candidates or GROUPED_CANDIDATES, groups=groups.subset(tr))
             assert not set(m.trained_on) & set(held.names)  # the left-out group never reaches the fit
+            pred, lo, hi = m.predict_interval(held)
             rows.append({"group": str(groups.by(sch)[te[0]]), "cells": int(te.size), "candidate": m.candidate,
-                         "rmse_cycles": evaluate(m, held)["rmse_cycles"]})
+                         "rmse_cycles": evaluate(m, held)["rmse_cycles"], "errors_cycles": (pred - held.cycle_lives).tolist(),
+                         "interval_covered": int(np.sum((lo <= held.cycle_lives) & (held.cycle_lives <= hi)))})
         out[sch] = rows
     return out
 
@@ -331,6 +369,14 @@ class LifetimeModel:
     interval_log10: float | None = None  # conformal half-width, log10 cycles
     interval_level: float | None = None
     interval_coverage_grouped: float | None = None
+    feature_range: dict[str, tuple[float, float]] | None = None  # training cells' min, max of each feature
+    life_range_cycles: tuple[float, float] | None = None  # training cells' shortest, longest life
+
+    @property
+    def transductive(self) -> bool:
+        """Whether a prediction depends on the cells predicted together (an :class:`InverseCalibration`: at least
+        :data:`~.calibration.MIN_CELLS` cells set the prior of life by their features; fewer, the training cells')."""
+        return isinstance(self.regressor, InverseCalibration)
 
     def predict_interval(self, cells: CurveSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Predicted life with its conformal interval (cycles); the bounds are NaN without one."""
@@ -341,13 +387,48 @@ class LifetimeModel:
         f = 10 ** self.interval_log10
         return pred, pred / f, pred * f
 
-    def predict_curves(self, curves: np.ndarray) -> np.ndarray:
-        """Predicted cycle life (cycles) for Q(V) curves shaped (cells, 1000, 99)."""
-        X = to_matrix(feature_matrix(curves), self.features)
-        return 10 ** np.ravel(self.regressor.predict(X))
+    def features_of(self, curves: np.ndarray, names: Sequence[str] | None = None) -> np.ndarray:
+        """The model's feature matrix for Q(V) curves shaped (cells, 1000, 99); a cell with a non-finite value
+        (a NaN in its file, a division by a zero capacity) is refused by name (``names``, else its index)."""
+        fm = feature_matrix(curves)
+        X = to_matrix(fm, self.features)
+        _refuse_non_finite(X, column_names(fm, self.features), names)
+        return X
+
+    def predict_curves(self, curves: np.ndarray, names: Sequence[str] | None = None) -> np.ndarray:
+        """Predicted cycle life (cycles) for Q(V) curves shaped (cells, 1000, 99) — together, when
+        :attr:`transductive`."""
+        return 10 ** np.ravel(self.regressor.predict(self.features_of(curves, names)))
 
     def predict(self, cells: CurveSet) -> np.ndarray:
-        return self.predict_curves(cells.curves)
+        return self.predict_curves(cells.curves, cells.names)
+
+    def warnings(self, cells: CurveSet, pred: np.ndarray | None = None) -> list[str | None]:
+        """Per cell, why its prediction is implausible (``None`` when nothing is): a feature beyond the training
+        cells' range by more than :data:`FEATURE_RANGE_MARGIN` of that range (a dead or flat cell, another
+        chemistry, a unit error), or a predicted life beyond the training lives by more than a factor
+        :data:`LIFE_FACTOR`. Models saved before these ranges were kept get no warnings."""
+        fm = feature_matrix(cells.curves)
+        X = to_matrix(fm, self.features)
+        _refuse_non_finite(X, cols := column_names(fm, self.features), cells.names)
+        pred = self.predict(cells) if pred is None else np.asarray(pred)
+        out: list[str | None] = []
+        for i in range(len(cells.names)):
+            why = []
+            for j, f in enumerate(cols):
+                if self.feature_range is None or f not in self.feature_range:
+                    break
+                lo, hi = self.feature_range[f]
+                pad = FEATURE_RANGE_MARGIN * (hi - lo)
+                if not lo - pad <= X[i, j] <= hi + pad:
+                    why.append(f"{f} = {X[i, j]:.4g} outside the training cells' {lo:.4g}..{hi:.4g}")
+            if self.life_range_cycles is not None:
+                lo, hi = self.life_range_cycles
+                if not lo / LIFE_FACTOR <= pred[i] <= hi * LIFE_FACTOR:
+                    why.append(f"predicted {pred[i]:.4g} cycles, beyond the training lives {lo:g}..{hi:g} by more than "
+                               f"a factor {LIFE_FACTOR:g}")
+            out.append("; ".join(why) + " (implausible: check the cell's data)" if why else None)
+        return out
 
     def save(self, path: str | Path) -> None:
         Path(path).write_bytes(pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
@@ -361,6 +442,21 @@ class LifetimeModel:
         if not isinstance(obj, LifetimeModel) or obj.format != MODEL_FORMAT:
             raise HealthError(f"{path}: not a batteryloop lifetime model of format {MODEL_FORMAT}")
         return obj
+
+
+def column_names(fm: dict[str, np.ndarray], features: Sequence[str]) -> list[str]:
+    """The name of each column of ``to_matrix(fm, features)``: a feature's, or ``dq_curve[k]`` for a curve's k-th."""
+    return [c for f in features for c in ([f] if np.ndim(fm[f]) == 1 else [f"{f}[{k}]" for k in range(fm[f].shape[1])])]
+
+
+def _refuse_non_finite(X: np.ndarray, features: Sequence[str], names: Sequence[str] | None) -> None:
+    bad = np.argwhere(~np.isfinite(X))
+    if bad.size:
+        rows = sorted({int(i) for i in bad[:, 0]})
+        which = [names[i] if names is not None else f"cell index {i}" for i in rows[:5]]
+        i, j = bad[0]
+        raise HealthError(f"{', '.join(which)}{' …' if len(rows) > 5 else ''}: feature {features[j]} is {X[i, j]} — "
+                          "a non-finite value in the cell's curves (NaN or inf in its file?); fix or remove the cell")
 
 
 def fingerprint(cells: CurveSet) -> str:
@@ -394,8 +490,17 @@ def train(
         raise HealthError("training needs cycle lives")
     if len(data.names) < folds * 2:
         raise HealthError(f"training needs at least {folds * 2} cells, got {len(data.names)}")
+    lives = np.asarray(data.cycle_lives, float)
+    bad = np.flatnonzero(~(np.isfinite(lives) & (lives > 0)))
+    if bad.size:
+        raise HealthError(f"{', '.join(data.names[i] for i in bad[:5])}: cycle life {lives[bad[0]]} — each training "
+                          "cell needs a finite, positive cycle life")
     feats = feature_matrix(data.curves)
-    lives = data.cycle_lives
+    used = tuple(dict.fromkeys(f for c in candidates for f in c.features))
+    if groups is not None and candidates is CANDIDATES:
+        used = tuple(dict.fromkeys(f for c in GROUPED_CANDIDATES for f in c.features))
+    used = ("log_var_dq", *(f for f in used if f != "log_var_dq"))  # log_var_dq: the early thirds
+    _refuse_non_finite(to_matrix(feats, used), column_names(feats, used), data.names)
     with warnings.catch_warnings():
         # the GP's optimiser reports hyper-parameters at their bounds; harmless, and noisy
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -425,11 +530,11 @@ def _train_grouped(data: CurveSet, feats: dict[str, np.ndarray], lives: np.ndarr
                    groups: CellGroups, select: str | None) -> LifetimeModel:
     memo: FoldMemo = {}
     per = {c.name: grouped_scores(c, feats, lives, groups, memo=memo) for c in candidates}
-    if not any(per.values()):
-        raise HealthError("grouped validation needs at least two batches or two protocol families among the cells")
     scores = {n: grouped_score(v) for n, v in per.items()}
     model = _fit(data, feats, lives, candidates, scores, select)
-    model.validation = "leave one group out: " + ", ".join(per[model.candidate])
+    reported = [s for s in per[model.candidate] if s not in SELECTION_SCHEMES]
+    model.validation = ("leave one group out: " + ", ".join(s for s in per[model.candidate] if s in SELECTION_SCHEMES)
+                        + " (selected on)" + (f"; {', '.join(reported)} (reported only)" if reported else ""))
     model.grouped_rmse_cycles = per
     chosen = next(c for c in candidates if c.name == model.candidate)
     log_pred, _ = out_of_group(chosen, feats, lives, groups.family, memo)
@@ -445,10 +550,14 @@ def _fit(data: CurveSet, feats: dict[str, np.ndarray], lives: np.ndarray, candid
     chosen = next((c for c in candidates if c.name == name), None)
     if chosen is None:
         raise HealthError(f"unknown candidate {name!r}; known: {[c.name for c in candidates]}")
-    reg = chosen.make().fit(to_matrix(feats, chosen.features), np.log10(lives))
+    X = to_matrix(feats, chosen.features)
+    reg = chosen.make().fit(X, np.log10(lives))
     model = LifetimeModel(candidate=chosen.name, features=chosen.features, regressor=reg, trained_on=list(data.names),
                           training_source=data.source, training_fingerprint=fingerprint(data), cv_rmse_cycles=scores,
-                          trained_at_unix_s=time.time())
+                          trained_at_unix_s=time.time(),
+                          feature_range={f: (float(X[:, j].min()), float(X[:, j].max()))
+                                         for j, f in enumerate(column_names(feats, chosen.features))},
+                          life_range_cycles=(float(lives.min()), float(lives.max())))
     pred = model.predict(data)
     model.train_rmse_cycles = rmse(pred, lives)
     model.train_mean_pct_error = mean_pct_error(pred, lives)
@@ -459,6 +568,10 @@ def evaluate(model: LifetimeModel, cells: CurveSet) -> dict[str, float]:
     """RMSE (cycles) and mean absolute % error of ``model`` on cells with known lives."""
     if cells.cycle_lives is None:
         raise HealthError("evaluation needs cycle lives")
+    bad = np.flatnonzero(~(np.isfinite(cells.cycle_lives) & (cells.cycle_lives > 0)))
+    if bad.size:
+        raise HealthError(f"{', '.join(cells.names[i] for i in bad[:5])}: cycle life {cells.cycle_lives[bad[0]]} — "
+                          "evaluation needs a finite, positive life for every cell")
     pred = model.predict(cells)
     return {
         "rmse_cycles": rmse(pred, cells.cycle_lives),
