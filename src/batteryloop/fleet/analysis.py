@@ -89,38 +89,40 @@ NUMERIC_COLUMNS = ["pack_current_a", "pack_voltage_v", "soc_pct", "cell_voltage_
 MODES = ("dc", "ac", "drive", "rest", "idle")
 
 
-# Written once against a small vocabulary (an "engine" E: col, lit, case, abs, prev, running_sum, position,
-# position_from_end, since_start); :class:`_PolarsSamples` and :class:`_SparkSamples` turn it into each engine's
-# own column expressions. The samples are named: t_s (s since the epoch), i, v, soc, vmin, vmax, imin, tmax, odo,
-# cs (charging state) and rated_ah (the pack registry's).
+# Written once against a small vocabulary (an "engine" E: col, lit, case, abs, prev, delta, running_sum,
+# session_start, since_start, and the aggregates min, max, sum, mean, count, first, last, mean_of_first_N,
+# mean_of_last_N); :class:`_PolarsSamples` and :class:`_SparkSamples` turn it into each engine's own column
+# expressions. The samples are named: t_s (s since the epoch), i, v, soc, vmin, vmax, imin, tmax, odo, cs (charging
+# state) and rated_ah (the pack registry's).
 def sample_stages(interval_s: float) -> list[dict[str, Callable[[Any], Any]]]:
     """The per-sample columns, stage by stage (a stage may use the columns of the stages before it)."""
     gap_s = 3 * interval_s  # a gap of more than 3 sample intervals starts a new session
     return [
         {"mode": lambda E: E.case([(E.col("cs") == "dc", E.lit(MODES.index("dc"))),
                                    (E.col("cs") == "ac", E.lit(MODES.index("ac"))),
-                                   (E.col("odo") - E.prev("odo") > 0, E.lit(MODES.index("drive"))),
+                                   (E.delta("odo") > 0, E.lit(MODES.index("drive"))),
                                    (E.abs(E.col("i")) <= REST_C_RATE * E.col("rated_ah"), E.lit(MODES.index("rest")))],
                                   E.lit(MODES.index("idle"))),
-         "dt": lambda E: E.col("t_s") - E.prev("t_s"),
-         "di": lambda E: E.col("i") - E.prev("i"),
-         "dv": lambda E: E.col("v") - E.prev("v"),
-         "dtmax": lambda E: E.col("tmax") - E.prev("tmax")},
+         "dt": lambda E: E.delta("t_s"),
+         "di": lambda E: E.delta("i"),
+         "dv": lambda E: E.delta("v"),
+         "dtmax": lambda E: E.delta("tmax"),
+         "spread": lambda E: E.col("vmax") - E.col("vmin")},
         {"new_session": lambda E: E.case([((E.prev("mode") == E.col("mode")) & (E.col("dt") <= gap_s), E.lit(0))],
                                          E.lit(1))},
         {"sess": lambda E: E.running_sum("new_session")},
-        {"k": lambda E: E.position(), "kd": lambda E: E.position_from_end(), "off": lambda E: E.since_start()},
+        {"off": lambda E: E.since_start(),
+         "later": lambda E: ~E.session_start(),  # not the session's first sample: it has a step from the one before
+         "low": lambda E: E.col("soc") <= LOW_SOC_PCT,
+         "mid": lambda E: (E.col("soc") >= MID_SOC_PCT[0]) & (E.col("soc") <= MID_SOC_PCT[1])},
+        {"step": lambda E: E.col("later") & (E.abs(E.col("di")) >= STEP_C_RATE * E.col("rated_ah")),
+         "hot": lambda E: E.col("later") & (E.col("tmax") > HOT_C)},
     ]
 
 
 def _sessions_aggregates() -> list[tuple[str, str, Callable[[Any], Any]]]:
-    """The session table: (column, aggregate over the session's samples, expression)."""
+    """The session table: (column, aggregate over the session's samples in time order, expression)."""
     c = lambda E, n: E.col(n)  # noqa: E731
-    step = lambda E: (E.col("k") > 1) & (E.abs(E.col("di")) >= STEP_C_RATE * E.col("rated_ah"))  # noqa: E731
-    hot = lambda E: (E.col("k") > 1) & (E.col("tmax") > HOT_C)  # noqa: E731
-    spread = lambda E: E.col("vmax") - E.col("vmin")  # noqa: E731
-    low = lambda E: E.col("soc") <= LOW_SOC_PCT  # noqa: E731
-    mid = lambda E: (E.col("soc") >= MID_SOC_PCT[0]) & (E.col("soc") <= MID_SOC_PCT[1])  # noqa: E731
     z = lambda E, cond, x: E.case([(cond, x)], E.lit(0.0))  # noqa: E731
     only = lambda E, cond, x: E.case([(cond, x)], None)  # noqa: E731
     c_rate = lambda E: E.col("i") / E.col("rated_ah")  # noqa: E731
@@ -129,28 +131,28 @@ def _sessions_aggregates() -> list[tuple[str, str, Callable[[Any], Any]]]:
         ("t_start", "min", lambda E: c(E, "t_s")),
         ("t_end", "max", lambda E: c(E, "t_s")),
         ("n", "count", lambda E: c(E, "t_s")),
-        ("soc_start", "max", lambda E: only(E, E.col("k") == 1, E.col("soc"))),
-        ("soc_end", "max", lambda E: only(E, E.col("kd") == 1, E.col("soc"))),
-        ("ah", "sum", lambda E: z(E, E.col("k") > 1, E.col("i") * E.col("dt") / 3600.0)),
-        ("ah_abs", "sum", lambda E: z(E, E.col("k") > 1, E.abs(E.col("i")) * E.col("dt") / 3600.0)),
+        ("soc_start", "first", lambda E: c(E, "soc")),
+        ("soc_end", "last", lambda E: c(E, "soc")),
+        ("ah", "sum", lambda E: z(E, E.col("later"), E.col("i") * E.col("dt") / 3600.0)),
+        ("ah_abs", "sum", lambda E: z(E, E.col("later"), E.abs(E.col("i")) * E.col("dt") / 3600.0)),
         ("i_max", "max", lambda E: c(E, "i")),
-        ("r_num", "sum", lambda E: z(E, step(E), E.col("dv") * E.col("di"))),
-        ("r_den", "sum", lambda E: z(E, step(E), E.col("di") * E.col("di"))),
-        ("r_steps", "sum", lambda E: E.case([(step(E), E.lit(1))], E.lit(0))),
-        ("spread_start", "mean", lambda E: only(E, E.col("k") <= 3, spread(E))),
-        ("spread_end", "mean", lambda E: only(E, E.col("kd") <= 3, spread(E))),
-        ("spread_low_sum", "sum", lambda E: z(E, low(E), spread(E))),
-        ("n_low", "sum", lambda E: E.case([(low(E), E.lit(1))], E.lit(0))),
-        ("spread_mid_sum", "sum", lambda E: z(E, mid(E), spread(E))),
-        ("n_mid", "sum", lambda E: E.case([(mid(E), E.lit(1))], E.lit(0))),
-        ("imin_end", "max", lambda E: only(E, E.col("kd") == 1, E.col("imin"))),
+        ("r_num", "sum", lambda E: z(E, E.col("step"), E.col("dv") * E.col("di"))),
+        ("r_den", "sum", lambda E: z(E, E.col("step"), E.col("di") * E.col("di"))),
+        ("r_steps", "sum", lambda E: E.case([(E.col("step"), E.lit(1))], E.lit(0))),
+        ("spread_start", "mean_of_first_3", lambda E: c(E, "spread")),
+        ("spread_end", "mean_of_last_3", lambda E: c(E, "spread")),
+        ("spread_low_sum", "sum", lambda E: z(E, E.col("low"), E.col("spread"))),
+        ("n_low", "sum", lambda E: E.case([(E.col("low"), E.lit(1))], E.lit(0))),
+        ("spread_mid_sum", "sum", lambda E: z(E, E.col("mid"), E.col("spread"))),
+        ("n_mid", "sum", lambda E: E.case([(E.col("mid"), E.lit(1))], E.lit(0))),
+        ("imin_end", "last", lambda E: c(E, "imin")),
         ("ratio_sum", "sum", lambda E: E.col("v") / E.col("vmax")),
-        ("v0", "max", lambda E: only(E, E.col("k") == 1, E.col("v"))),
+        ("v0", "first", lambda E: c(E, "v")),
         ("v10", "mean", lambda E: only(E, (E.col("off") >= 540.0) & (E.col("off") <= 660.0), E.col("v"))),
         ("v30", "mean", lambda E: only(E, (E.col("off") >= 1740.0) & (E.col("off") <= 1860.0), E.col("v"))),
-        ("heat_rise_k", "sum", lambda E: z(E, hot(E), E.col("dtmax"))),
-        ("heat_time_s", "sum", lambda E: z(E, hot(E), E.col("dt"))),
-        ("heat_c2_min", "sum", lambda E: z(E, hot(E), c_rate(E) * c_rate(E) * E.col("dt") / 60.0)),
+        ("heat_rise_k", "sum", lambda E: z(E, E.col("hot"), E.col("dtmax"))),
+        ("heat_time_s", "sum", lambda E: z(E, E.col("hot"), E.col("dt"))),
+        ("heat_c2_min", "sum", lambda E: z(E, E.col("hot"), c_rate(E) * c_rate(E) * E.col("dt") / 60.0)),
         ("tmax_peak", "max", lambda E: c(E, "tmax")),
     ]
 
@@ -164,14 +166,23 @@ SESSION_STAGES: list[dict[str, Callable[[Any], Any]]] = [
 
 class _PolarsSamples:
     """The vocabulary as Polars expressions over a frame sorted once by (``key``, ``order``): the previous row is a
-    shift (masked where the key changes), a running sum a cumulative sum less its value where the key starts, and
-    positions within a session forward/backward fills of the session's first/last row — no window re-sorts."""
+    shift (masked where the key changes), a running sum a cumulative sum over the key's runs, the time since the
+    session's start a forward fill of its first row, and the aggregates run over the sorted group-by's slices
+    (``first``, ``last``, ``head(n)``, ``tail(n)``) — no window re-sorts. The marks these need, ``_first`` (the
+    key's first row) and ``_sstart`` (a session's first row), are columns of the frame, computed once
+    (:meth:`key_marks` before the stages, :meth:`session_marks` once ``sess`` exists) rather than again inside every
+    expression that uses them."""
 
     def __init__(self, key: str, order: str) -> None:
         self.key, self.order = key, order
-        self._first = (pl.col(key) != pl.col(key).shift(1)).fill_null(True)
-        self._sstart = self._first | (pl.col("sess") != pl.col("sess").shift(1))
-        self._send = self._sstart.shift(-1).fill_null(True)
+        self._first, self._sstart = pl.col("_first"), pl.col("_sstart")
+
+    def key_marks(self) -> dict[str, pl.Expr]:
+        return {"_first": (pl.col(self.key) != pl.col(self.key).shift(1)).fill_null(True)}
+
+    @staticmethod
+    def session_marks() -> dict[str, pl.Expr]:
+        return {"_sstart": pl.col("_first") | (pl.col("sess") != pl.col("sess").shift(1))}
 
     col = staticmethod(pl.col)
     lit = staticmethod(pl.lit)
@@ -191,28 +202,34 @@ class _PolarsSamples:
     def prev(self, name: str) -> pl.Expr:
         return pl.when(~self._first).then(pl.col(name).shift(1))
 
+    def delta(self, name: str) -> pl.Expr:
+        return pl.when(~self._first).then(pl.col(name).diff())
+
     def running_sum(self, name: str) -> pl.Expr:
-        cs = pl.col(name).cum_sum()
-        return cs - pl.when(self._first).then(cs - pl.col(name)).forward_fill()
+        return pl.col(name).cum_sum().over(self.key)  # the key is sorted: runs, not a hash partition
 
-    def position(self) -> pl.Expr:
-        idx = pl.int_range(pl.len(), dtype=pl.Int64)
-        return idx - pl.when(self._sstart).then(idx).forward_fill() + 1
-
-    def position_from_end(self) -> pl.Expr:
-        idx = pl.int_range(pl.len(), dtype=pl.Int64)
-        return pl.when(self._send).then(idx).backward_fill() - idx + 1
+    def session_start(self) -> pl.Expr:
+        return self._sstart
 
     def since_start(self) -> pl.Expr:
         return pl.col(self.order) - pl.when(self._sstart).then(pl.col(self.order)).forward_fill()
 
     @staticmethod
     def aggregate(kind: str, x: pl.Expr) -> pl.Expr:
-        return pl.len() if kind == "count" else getattr(x, kind)()
+        """Over a group of rows in time order (the frame's order)."""
+        if kind == "count":
+            return pl.len()
+        if kind.startswith("mean_of_first_"):
+            return x.head(int(kind.rsplit("_", 1)[1])).mean()
+        if kind.startswith("mean_of_last_"):
+            return x.tail(int(kind.rsplit("_", 1)[1])).mean()
+        return getattr(x, kind)()
 
 
 class _SparkSamples:
-    """The vocabulary as PySpark column expressions: windows partitioned by ``key`` ordered by ``order``."""
+    """The vocabulary as PySpark column expressions: windows partitioned by ``key`` ordered by ``order``; a sample's
+    place in its session (``_k``, ``_kd``: ``row_number`` from the start and from the end) picks the first and last
+    samples for the ordered aggregates."""
 
     def __init__(self, key: str, order: str) -> None:
         from pyspark.sql import Window
@@ -245,20 +262,36 @@ class _SparkSamples:
     def prev(self, name: str) -> Any:
         return self.F.lag(name).over(self.w)
 
+    def delta(self, name: str) -> Any:
+        return self.F.col(name) - self.F.lag(name).over(self.w)
+
     def running_sum(self, name: str) -> Any:
         return self.F.sum(name).over(self.w_run)
 
-    def position(self) -> Any:
-        return self.F.row_number().over(self.ws)
+    @staticmethod
+    def key_marks() -> dict[str, Any]:
+        return {}
 
-    def position_from_end(self) -> Any:
-        return self.F.row_number().over(self.ws_desc)
+    def session_marks(self) -> dict[str, Any]:
+        """A sample's place in its session, from the start and from the end (``row_number`` over the session)."""
+        return {"_k": self.F.row_number().over(self.ws), "_kd": self.F.row_number().over(self.ws_desc)}
+
+    def session_start(self) -> Any:
+        return self.F.col("_k") == 1
 
     def since_start(self) -> Any:
         return self.F.col(self.order) - self.F.min(self.order).over(self.ws_all)
 
     def aggregate(self, kind: str, x: Any) -> Any:
-        return self.F.count(self.F.lit(1)) if kind == "count" else getattr(self.F, {"mean": "avg"}.get(kind, kind))(x)
+        F = self.F
+        if kind == "count":
+            return F.count(F.lit(1))
+        if kind in ("first", "last"):
+            return F.max(F.when(F.col("_k" if kind == "first" else "_kd") == 1, x))
+        if kind.startswith(("mean_of_first_", "mean_of_last_")):
+            n = int(kind.rsplit("_", 1)[1])
+            return F.avg(F.when(F.col("_k" if kind.startswith("mean_of_first_") else "_kd") <= n, x))
+        return getattr(F, {"mean": "avg"}.get(kind, kind))(x)
 
 
 def _normalise_sessions(df: pl.DataFrame) -> pl.DataFrame:
@@ -270,22 +303,32 @@ def _normalise_sessions(df: pl.DataFrame) -> pl.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------------ engines
-def _polars_samples(files: list[Path], packs: pl.DataFrame) -> pl.LazyFrame:
+def _polars_samples(files: list[Path], packs: pl.DataFrame) -> pl.DataFrame:
     """One bucket's samples under the definition's names, with the pack's rated capacity, in pack order. The pack
-    is its row in the registry (``_pk``, an Enum's code; samples of a pack the registry lacks are left out, as
-    Spark's inner join leaves them), the charging state an Enum (a value outside the layout's never equals one)."""
+    is its row in the registry (``_pk``; samples of a pack the registry lacks are left out, as Spark's inner join
+    leaves them); the charging state stays a string (a value outside the layout's never equals one).
+
+    The writers keep each file in vehicle and time order, so the pack changes only between runs of rows: the
+    registry lookup is done once per run (``rle``), not once per row, and one stable sort by the pack's code puts
+    the days of each pack after one another. The columns are widened to Float64 (Spark's arithmetic) after that
+    sort, so that it moves half the bytes."""
     packs = packs.unique("pack_id", keep="first", maintain_order=True)
     ids = pl.Enum(packs["pack_id"])
     rated = packs["rated_capacity_ah"].cast(pl.Float64)
-    return (pl.scan_parquet(files, hive_partitioning=False)
-            .select(pl.col("pack_id").cast(ids, strict=False).to_physical().alias("_pk"), "timestamp",
-                    *[pl.col(c).alias(a) for c, a in _SAMPLE_NAMES.items()], pl.col("cell_index_min").alias("imin"),
-                    pl.col("charging_state").cast(pl.Enum(CHARGING_STATES), strict=False).alias("cs"))
-            .filter(pl.col("_pk").is_not_null())
-            .sort("_pk", maintain_order=True)  # stable: a file's rows are in vehicle and time order, files in days'
-            .select("_pk", (pl.col("timestamp").dt.epoch("us").cast(pl.Float64) / 1e6).alias("t_s"),
-                    *[pl.col(a).cast(pl.Float64) for a in _SAMPLE_NAMES.values()], pl.col("imin").cast(pl.Int64), "cs",
-                    pl.lit(rated).gather(pl.col("_pk")).alias("rated_ah")))
+    runs = pl.col("pack_id").rle()
+    df = (pl.scan_parquet(files, hive_partitioning=False)
+          .select(runs.struct.field("value").cast(ids, strict=False).to_physical()
+                  .gather(pl.col("pack_id").rle_id()).alias("_pk"), "timestamp",
+                  *[pl.col(c).alias(a) for c, a in _SAMPLE_NAMES.items()], pl.col("cell_index_min").alias("imin"),
+                  pl.col("charging_state").alias("cs"))
+          .filter(pl.col("_pk").is_not_null())
+          .collect(engine="in-memory"))
+    if not df["_pk"].is_sorted():
+        df = df.sort("_pk", maintain_order=True)  # stable: a file's rows are in vehicle and time order, files in days'
+    return _in_order(df.select(
+        "_pk", (pl.col("timestamp").dt.epoch("us").cast(pl.Float64) / 1e6).alias("t_s"),
+        *[pl.col(a).cast(pl.Float64) for a in _SAMPLE_NAMES.values()], pl.col("imin").cast(pl.Int64), "cs",
+        pl.lit(rated).gather(pl.col("_pk")).alias("rated_ah")))
 
 
 def _in_order(df: pl.DataFrame) -> pl.DataFrame:
@@ -313,15 +356,23 @@ def sessions_polars(root: str | Path, *, progress: Callable[[int, int], None] | 
     S = _PolarsSamples("pack_id", "sess")
     ids = packs.select(pl.col("pack_id").unique(maintain_order=True)).with_row_index("_pk").lazy()
 
+    aggregates = [(name, kind, f(E)) for name, kind, f in SESSION_AGGREGATES]
+
     def one(files: list[Path]) -> pl.DataFrame:
-        lf = _in_order(_polars_samples(files, packs).collect(engine="in-memory")).lazy()
+        lf = _polars_samples(files, packs).lazy().with_columns(**E.key_marks())
         for stage in sample_stages(layout.interval_s):
             lf = lf.with_columns(**{name: f(E) for name, f in stage.items()})
-        # a session is a run of rows of the sorted frame: its number over the whole bucket is the group key
-        lf = lf.with_columns(_g=E._sstart.cum_sum()).set_sorted("_g")
+            if "sess" in stage:
+                lf = lf.with_columns(**E.session_marks())
+        # a session is a run of rows of the sorted frame: its number over the whole bucket is the group key. The
+        # aggregated expressions are evaluated over the whole frame first (one vectorised pass each), so that the
+        # group-by only reduces plain columns (an expression inside an aggregation runs group by group)
+        lf = (lf.select(pl.col("_sstart").cum_sum().alias("_g"), "_pk", "sess",
+                        *[e.alias(name) for name, kind, e in aggregates if kind != "count"])
+              .set_sorted("_g"))
         sess = lf.group_by("_g").agg(pl.col("_pk").first(), pl.col("sess").first(),
-                                     *[E.aggregate(kind, f(E)).alias(name) for name, kind, f in SESSION_AGGREGATES])
-        sess = sess.join(ids, on="_pk", how="left").sort("pack_id", "sess")
+                                     *[E.aggregate(kind, pl.col(name)).alias(name) for name, kind, _ in aggregates])
+        sess = sess.join(ids, on="_pk", how="left").sort("pack_id", "sess").with_columns(**S.key_marks())
         for stage in SESSION_STAGES:
             sess = sess.with_columns(**{name: f(S) for name, f in stage.items()})
         return sess.collect(engine="in-memory")  # the windows are ordered shifts and fills: not streamable
@@ -375,6 +426,8 @@ def sessions_spark(root: str | Path, spark: Any) -> pl.DataFrame:
     E = _SparkSamples("pack_id", "t_s")
     for stage in sample_stages(layout.interval_s):
         df = df.withColumns({name: f(E) for name, f in stage.items()})
+        if "sess" in stage:
+            df = df.withColumns(E.session_marks())
     sess = df.groupBy("pack_id", "sess").agg(*[E.aggregate(kind, f(E)).alias(name)
                                                for name, kind, f in SESSION_AGGREGATES])
     S = _SparkSamples("pack_id", "sess")
