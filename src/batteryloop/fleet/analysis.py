@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .layout import CHARGING_STATES, FleetLayout, bucket_files, read_packs
+from .layout import FleetLayout, bucket_files, read_packs
 
 MIN_DSOC_PCT = 20.0
 STEP_C_RATE = 0.1
