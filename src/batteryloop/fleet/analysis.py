@@ -496,41 +496,52 @@ def _rul(fec: np.ndarray, cap_ah: np.ndarray, rated_ah: float, fec_per_day: floa
 
 def fade_forecast(soh_pct: float, soh_se_pct: float, age_days: float, fec_per_day: float, chemistry: str,
                   temperature_c: float, *, draws: int = RUL_FADE_DRAWS, seed: int = 0) -> dict[str, Any]:
-    """Remaining life to :data:`EOL_SOH_PCT` by the reference fade model anchored at the pack's measured state.
+    """Remaining life to :data:`EOL_SOH_PCT` of one pack by the reference fade model anchored at its measured state
+    (:func:`fade_forecasts`, which does many packs at once)."""
+    return fade_forecasts(np.array([soh_pct]), np.array([soh_se_pct]), np.array([age_days]), np.array([fec_per_day]),
+                          [chemistry], np.array([temperature_c]), draws=draws, seed=seed)[0]
+
+
+def fade_forecasts(soh_pct: np.ndarray, soh_se_pct: np.ndarray, age_days: np.ndarray, fec_per_day: np.ndarray,
+                   chemistry: list[str], temperature_c: np.ndarray, *, draws: int = RUL_FADE_DRAWS,
+                   seed: int = 0) -> list[dict[str, Any]]:
+    """Remaining life to :data:`EOL_SOH_PCT` by the reference fade model anchored at each pack's measured state.
 
     The fade model of :mod:`batteryloop.sim.fade` (``loss = k·FEC^z + c·sqrt(years)``; ``z`` and the calendar
     level ``c = b(chemistry)·A(T)`` from :mod:`batteryloop.reference.first_life_fade`, ``T`` the pack's mean
-    temperature in the window) is fitted to the one pack: its cumulative cycles so far are taken as its age × its
+    temperature in the window) is fitted to each pack: its cumulative cycles so far are taken as its age × its
     cycles per day in the window (steady use), its calendar loss is ``c·sqrt(age)`` (at most the whole loss), and
     ``k`` is what makes the rest of the measured loss. The model then runs forward at the window's cycles per day
-    until it falls below the threshold. The interval (:data:`RUL_INTERVAL`) is a Monte Carlo over what is not
-    known: the state of health (its standard error), the past and future use (log-normal, :data:`RUL_SIGMA_LOG_USE`,
-    :data:`RUL_SIGMA_LOG_FUTURE_USE`), the calendar level (:data:`RUL_SIGMA_LOG_CALENDAR`, the reference values
-    being orders of magnitude) and the cycle exponent (:data:`RUL_SIGMA_Z`). Returns ``rul_fec`` (and its bounds,
-    in full equivalent cycles from the end of the window) and ``rul_days``; an upper bound past
-    :data:`RUL_HORIZON_YEARS` is empty, and so is the forecast when its point is."""
+    until it falls below the threshold (bisection). Under steady use the days left do not depend on the rate of use
+    (it made the loss so far too); the cycles left are those days × the rate. The interval (:data:`RUL_INTERVAL`) is
+    a Monte Carlo over what is not known: the state of health (its standard error), the past and future use
+    (log-normal, :data:`RUL_SIGMA_LOG_USE`, :data:`RUL_SIGMA_LOG_FUTURE_USE`), the calendar level
+    (:data:`RUL_SIGMA_LOG_CALENDAR`) and the cycle exponent (:data:`RUL_SIGMA_Z`). Returns per pack ``rul_fec`` (and
+    its bounds, in full equivalent cycles from the end of the window) and ``rul_days``; an upper bound past
+    :data:`RUL_HORIZON_YEARS` is empty, and so is the whole forecast when its point is, or when the chemistry has no
+    calendar level, the age or the use is not positive."""
     from ..sim.fade import chemistry_family, default_model
 
     none = {"rul_fec": None, "rul_fec_lower": None, "rul_fec_upper": None, "rul_days": None}
     fm, _ = default_model()
-    fam = chemistry_family(chemistry)
-    if fam not in fm.calendar_b or not (age_days > 0 and fec_per_day > 0 and math.isfinite(soh_pct)):
-        return none
-    if soh_pct < EOL_SOH_PCT:
-        return {"rul_fec": 0.0, "rul_fec_lower": 0.0, "rul_fec_upper": 0.0, "rul_days": 0.0}
+    b = np.array([fm.calendar_b.get(chemistry_family(c), np.nan) for c in chemistry], dtype=float)
+    soh_pct, soh_se_pct, age_days, fec_per_day, temperature_c = (
+        np.asarray(x, dtype=float) for x in (soh_pct, soh_se_pct, age_days, fec_per_day, temperature_c))
+    ok = np.isfinite(b) & (age_days > 0) & (fec_per_day > 0) & np.isfinite(soh_pct) & np.isfinite(temperature_c)
+    m = len(chemistry)
     rng = np.random.default_rng(seed)
-    n = draws + 1  # draw 0 is the point: every uncertain input at its central value
-    shock = rng.standard_normal((5, n))
-    shock[:, 0] = 0.0
-    years = age_days / 365.0
-    soh = np.minimum(soh_pct + soh_se_pct * shock[0], 100.0)
-    fec0 = fec_per_day * age_days * np.exp(RUL_SIGMA_LOG_USE * shock[1])
-    rate = fec_per_day * np.exp(RUL_SIGMA_LOG_FUTURE_USE * shock[2])
-    cal = fm.calendar_b[fam] * float(fm.arrhenius(temperature_c)) * np.exp(RUL_SIGMA_LOG_CALENDAR * shock[3])
+    shock = rng.standard_normal((5, m, draws + 1))
+    shock[:, :, 0] = 0.0  # draw 0 is the point: every uncertain input at its central value
+    col = lambda x: np.where(ok, x, 1.0)[:, None]  # noqa: E731  (unusable packs computed on harmless values)
+    years = col(age_days) / 365.0
+    soh = np.minimum(col(soh_pct) + col(soh_se_pct) * shock[0], 100.0)
+    fec0 = col(fec_per_day) * col(age_days) * np.exp(RUL_SIGMA_LOG_USE * shock[1])
+    rate = col(fec_per_day) * np.exp(RUL_SIGMA_LOG_FUTURE_USE * shock[2])
+    cal = col(b) * fm.arrhenius(col(temperature_c)) * np.exp(RUL_SIGMA_LOG_CALENDAR * shock[3])
     z = fm.z + RUL_SIGMA_Z * shock[4]
     loss = 1.0 - soh / 100.0
-    cal_loss = np.minimum(cal * math.sqrt(years), loss)
-    cal = cal_loss / math.sqrt(years)
+    cal_loss = np.minimum(cal * np.sqrt(years), loss)
+    cal = cal_loss / np.sqrt(years)
     k = (loss - cal_loss) / np.power(fec0, z)
     eol_loss = 1.0 - EOL_SOH_PCT / 100.0
 
@@ -538,21 +549,27 @@ def fade_forecast(soh_pct: float, soh_se_pct: float, age_days: float, fec_per_da
         return k * np.power(fec0 + rate * d, z) + cal * np.sqrt(years + d / 365.0)
 
     horizon = RUL_HORIZON_YEARS * 365.0
-    lo, hi = np.zeros(n), np.full(n, horizon)
+    lo, hi = np.zeros_like(loss), np.full_like(loss, horizon)
+    reached = loss >= eol_loss
     beyond = loss_after(hi) < eol_loss
-    for _ in range(50):  # bisection to far below a day
+    for _ in range(32):  # bisection: 40 years / 2^32 is well below a second
         mid = (lo + hi) / 2
         over = loss_after(mid) >= eol_loss
         hi, lo = np.where(over, mid, hi), np.where(over, lo, mid)
-    fec_left = np.where(beyond, np.inf, rate * hi)
-    if not math.isfinite(fec_left[0]):
-        return none
+    fec_left = np.where(reached, 0.0, np.where(beyond, np.inf, rate * hi))
     a = (1.0 - RUL_INTERVAL) / 2
-    low, high = (float(x) for x in np.quantile(fec_left[1:], [a, 1.0 - a], method="inverted_cdf")) if draws else (fec_left[0],) * 2
-    point = float(fec_left[0])
-    return {"rul_fec": _r(point, 3), "rul_fec_lower": _r(min(low, point), 3),
-            "rul_fec_upper": _r(max(high, point), 3) if math.isfinite(high) else None,
-            "rul_days": _r(point / fec_per_day, 1)}
+    out = []
+    for j in range(m):
+        point = float(fec_left[j, 0])
+        if not ok[j] or not math.isfinite(point):
+            out.append(dict(none))
+            continue
+        low, high = ((float(x) for x in np.quantile(fec_left[j, 1:], [a, 1.0 - a], method="inverted_cdf"))
+                     if draws else (point, point))
+        out.append({"rul_fec": _r(point, 3), "rul_fec_lower": _r(min(low, point), 3),
+                    "rul_fec_upper": _r(max(high, point), 3) if math.isfinite(high) else None,
+                    "rul_days": _r(point / float(fec_per_day[j]), 1)})
+    return out
 
 
 def pack_figures(sessions: pl.DataFrame, packs: pl.DataFrame) -> pl.DataFrame:
@@ -573,6 +590,11 @@ def pack_figures(sessions: pl.DataFrame, packs: pl.DataFrame) -> pl.DataFrame:
     for pk in packs.sort("pack_id").iter_rows(named=True):
         b = bounds.get(pk["pack_id"])
         rows.append(_one_pack(pk, None if b is None else {c: v[b[0]:b[1]] for c, v in cols.items()}))
+    todo = [r for r in rows if "_fade" in r]
+    if todo:
+        inputs = list(zip(*(r.pop("_fade") for r in todo)))
+        for r, f in zip(todo, fade_forecasts(*(np.array(x) for x in inputs[:4]), list(inputs[4]), np.array(inputs[5]))):
+            r.update(f)
     return pl.DataFrame(rows, schema=_OUT_SCHEMA, orient="row")
 
 
@@ -629,8 +651,8 @@ def _one_pack(pk: dict[str, Any], s: dict[str, np.ndarray] | None) -> dict[str, 
         if RUL_METHOD == "fade model" and out["age_days"] is not None and out["age_days"] > 0:
             se = max(RUL_MIN_SOH_SE_PCT, 1.2533 * 100.0 * float(np.std(cap)) / rated / math.sqrt(cap.size))
             temperature = float(np.nansum(s["tmax_sum"])) / float(s["n"].sum())
-            out.update(fade_forecast(100.0 * float(np.median(cap)) / rated, se, float(out["age_days"]), fec_per_day,
-                                     pk["chemistry"], temperature))
+            out["_fade"] = (100.0 * float(np.median(cap)) / rated, se, float(out["age_days"]), fec_per_day,
+                            pk["chemistry"], temperature)  # forecast for all packs at once by pack_figures
         else:  # no age: the curve fits on the window's capacities alone
             out.update(_rul(fec_cum[chg], cap, rated, fec_per_day))
     # resistance from current steps while driving
