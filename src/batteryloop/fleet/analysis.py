@@ -42,7 +42,7 @@ Methods (per pack):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,9 @@ RUL_DRAWS = 10  # bootstrap refits per model: the interval of a 30-day history i
 # batteryloop's rule, no source: below this many full equivalent cycles of history the double exponential's curvature
 # is not identifiable (He et al. fitted it over hundreds of cycles; a month of a fleet is tens) — the linear fit alone
 RUL_DOUBLE_EXP_MIN_FEC = 100.0
+# rows of one unit of the Polars engine's work over samples: whole packs of a bucket, put in order and analysed while
+# they are still in the processor's cache (measured: 100k–600k rows alike, ~30 % less CPU than a 2.7M-row bucket whole)
+CHUNK_ROWS = 250_000
 RUL_WARM_START = True  # bootstrap refits start from the point fit's parameters (forecast_eol's warm_start)
 # the remaining life by the reference fade model anchored at the pack's state (fade_forecast): its interval's level and
 # the spreads of what the telemetry does not tell — the past use (the window's cycles per day × age came out 0.08 in log
@@ -319,32 +322,56 @@ def _normalise_sessions(df: pl.DataFrame) -> pl.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------------ engines
-def _polars_samples(files: list[Path], packs: pl.DataFrame) -> pl.DataFrame:
-    """One bucket's samples under the definition's names, with the pack's rated capacity, in pack order. The pack
-    is its row in the registry (``_pk``; samples of a pack the registry lacks are left out, as Spark's inner join
-    leaves them); the charging state stays a string (a value outside the layout's never equals one).
+def _polars_samples(files: list[Path], packs: pl.DataFrame, chunk_rows: int | None = None) -> Iterator[pl.DataFrame]:
+    """One bucket's samples under the definition's names, with the pack's rated capacity, in pack and time order, as
+    frames of whole packs of about ``chunk_rows`` rows each (default :data:`CHUNK_ROWS`; the packs in registry
+    order). The pack is its row in the registry (``_pk``; samples of a pack the registry lacks are left out, as
+    Spark's inner join leaves them); the charging state stays a string (a value outside the layout's never equals
+    one).
 
-    The writers keep each file in vehicle and time order, so the pack changes only between runs of rows: the
-    registry lookup is done once per run (``rle``), not once per row, and one stable sort by the pack's code puts
-    the days of each pack after one another. The columns are widened to Float64 (Spark's arithmetic) after that
-    sort, so that it moves half the bytes."""
+    The writers keep each file in vehicle and time order, so a bucket read file after file is a few runs of rows
+    per pack (one per day): the registry lookup is done once per run, not once per row, and each chunk is put
+    together from its packs' runs (copies of contiguous slices, in file order) instead of a sort of the whole
+    bucket — then the chunk's work runs while it is still in the processor's cache. A chunk whose packs' samples
+    are not in time order (files written otherwise) is sorted. The columns are widened to Float64 (Spark's
+    arithmetic) per chunk, after the reordering, so that it moves half the bytes."""
     packs = packs.unique("pack_id", keep="first", maintain_order=True)
     ids = pl.Enum(packs["pack_id"])
     rated = packs["rated_capacity_ah"].cast(pl.Float64)
-    runs = pl.col("pack_id").rle()
-    df = (pl.scan_parquet(files, hive_partitioning=False)
-          .select(runs.struct.field("value").cast(ids, strict=False).to_physical()
-                  .gather(pl.col("pack_id").rle_id()).alias("_pk"), "timestamp",
-                  *[pl.col(c).alias(a) for c, a in _SAMPLE_NAMES.items()], pl.col("cell_index_min").alias("imin"),
-                  pl.col("charging_state").alias("cs"))
-          .filter(pl.col("_pk").is_not_null())
-          .collect(engine="in-memory"))
-    if not df["_pk"].is_sorted():
-        df = df.sort("_pk", maintain_order=True)  # stable: a file's rows are in vehicle and time order, files in days'
-    return _in_order(df.select(
-        "_pk", (pl.col("timestamp").dt.epoch("us").cast(pl.Float64) / 1e6).alias("t_s"),
-        *[pl.col(a).cast(pl.Float64) for a in _SAMPLE_NAMES.values()], pl.col("imin").cast(pl.Int64), "cs",
-        pl.lit(rated).gather(pl.col("_pk")).alias("rated_ah")))
+    raw = (pl.scan_parquet(files, hive_partitioning=False)
+           .select("pack_id", "timestamp", *[pl.col(c).alias(a) for c, a in _SAMPLE_NAMES.items()],
+                   pl.col("cell_index_min").alias("imin"), pl.col("charging_state").alias("cs"))
+           .collect(engine="in-memory"))
+    if raw.height == 0:
+        return
+    heads = raw.select(pl.arg_where(pl.col("pack_id").ne_missing(pl.col("pack_id").shift(1))
+                                    | (pl.int_range(pl.len()) == 0))).to_series().to_numpy()
+    code = raw["pack_id"].gather(heads).cast(ids, strict=False).to_physical()
+    known = code.is_not_null().to_numpy()
+    lens = np.diff(np.append(heads, raw.height))
+    heads, lens, code = heads[known], lens[known], code.filter(pl.Series(known)).to_numpy().astype(np.uint32)
+    raw = raw.drop("pack_id")
+    order = np.argsort(code, kind="stable")  # each pack's runs in file order: days in order
+    target = chunk_rows or CHUNK_ROWS
+
+    def chunk(runs: list[int]) -> pl.DataFrame:
+        frame = pl.concat([raw.slice(int(heads[j]), int(lens[j])) for j in runs], rechunk=True)
+        frame = frame.with_columns(_pk=pl.Series(np.repeat(code[runs], lens[runs]), dtype=pl.UInt32))
+        return _in_order(frame.select(
+            "_pk", (pl.col("timestamp").dt.epoch("us").cast(pl.Float64) / 1e6).alias("t_s"),
+            *[pl.col(a).cast(pl.Float64) for a in _SAMPLE_NAMES.values()], pl.col("imin").cast(pl.Int64), "cs",
+            pl.lit(rated).gather(pl.col("_pk")).alias("rated_ah")))
+
+    runs: list[int] = []
+    rows = 0
+    for j in order:
+        if rows >= target and code[j] != code[runs[-1]]:  # a chunk holds whole packs
+            yield chunk(runs)
+            runs, rows = [], 0
+        runs.append(int(j))
+        rows += int(lens[j])
+    if runs:
+        yield chunk(runs)
 
 
 def _in_order(df: pl.DataFrame) -> pl.DataFrame:
@@ -374,31 +401,38 @@ def sessions_polars(root: str | Path, *, progress: Callable[[int, int], None] | 
 
     aggregates = [(name, kind, f(E)) for name, kind, f in SESSION_AGGREGATES]
 
-    def one(files: list[Path]) -> pl.DataFrame:
-        lf = _polars_samples(files, packs).lazy().with_columns(**E.key_marks())
+    def sessions_of(df: pl.DataFrame) -> pl.DataFrame:
+        lf = df.lazy().with_columns(**E.key_marks())
         for stage in sample_stages(layout.interval_s):
             lf = lf.with_columns(**{name: f(E) for name, f in stage.items()})
             if "sess" in stage:
                 lf = lf.with_columns(**E.session_marks())
-        # a session is a run of rows of the sorted frame: its number over the whole bucket is the group key. The
+        # a session is a run of rows of the sorted frame: its number over the whole chunk is the group key. The
         # aggregated expressions are evaluated over the whole frame first (one vectorised pass each), so that the
         # group-by only reduces plain columns (an expression inside an aggregation runs group by group)
         lf = (lf.select(pl.col("_sstart").cum_sum().alias("_g"), "_pk", "sess",
                         *[e.alias(name) for name, kind, e in aggregates if kind != "count"])
               .set_sorted("_g"))
-        sess = lf.group_by("_g").agg(pl.col("_pk").first(), pl.col("sess").first(),
-                                     *[E.aggregate(kind, pl.col(name)).alias(name) for name, kind, _ in aggregates])
-        sess = sess.join(ids, on="_pk", how="left").sort("pack_id", "sess").with_columns(**S.key_marks())
+        return (lf.group_by("_g").agg(pl.col("_pk").first(), pl.col("sess").first(),
+                                      *[E.aggregate(kind, pl.col(name)).alias(name) for name, kind, _ in aggregates])
+                .drop("_g").collect(engine="in-memory"))  # the windows are ordered shifts and fills: not streamable
+
+    def one(files: list[Path]) -> pl.DataFrame | None:
+        parts = [sessions_of(df) for df in _polars_samples(files, packs)]
+        if not parts:
+            return None
+        sess = pl.concat(parts).lazy().join(ids, on="_pk", how="left").sort("pack_id", "sess").with_columns(**S.key_marks())
         for stage in SESSION_STAGES:
             sess = sess.with_columns(**{name: f(S) for name, f in stage.items()})
-        return sess.collect(engine="in-memory")  # the windows are ordered shifts and fills: not streamable
+        return sess.collect(engine="in-memory")
 
     groups = list(bucket_files(root).values())
     out = []
     # Polars releases the GIL: buckets in threads overlap the one-core passes of one with the others
     with ThreadPoolExecutor(max_workers=max(1, workers or min(2, os.cpu_count() or 1))) as pool:
         for n, part in enumerate(pool.map(one, groups), 1):
-            out.append(part)
+            if part is not None:
+                out.append(part)
             if progress:
                 progress(n, len(groups))
     return _normalise_sessions(pl.concat(out)) if out else pl.DataFrame()
