@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .layout import FleetLayout, bucket_files, read_packs
+from .layout import CHARGING_STATES, FleetLayout, bucket_files, read_packs
 
 MIN_DSOC_PCT = 20.0
 STEP_C_RATE = 0.1
@@ -71,7 +71,7 @@ RUL_WARM_START = True  # bootstrap refits start from the point fit's parameters 
 # the years as generated ones do not — widen these for it (batteryloop's rule, no source)
 RUL_METHOD = "fade model"  # or "curve fits": the health package's forecaster on the window's capacities (before 2026-12-05)
 RUL_INTERVAL = 0.9
-RUL_FADE_DRAWS = 400
+RUL_FADE_DRAWS = 200
 RUL_SIGMA_LOG_USE = 0.1
 RUL_SIGMA_LOG_FUTURE_USE = 0.1
 RUL_SIGMA_LOG_CALENDAR = 0.15
@@ -326,8 +326,8 @@ def _polars_samples(files: list[Path], packs: pl.DataFrame, chunk_rows: int | No
     """One bucket's samples under the definition's names, with the pack's rated capacity, in pack and time order, as
     frames of whole packs of about ``chunk_rows`` rows each (default :data:`CHUNK_ROWS`; the packs in registry
     order). The pack is its row in the registry (``_pk``; samples of a pack the registry lacks are left out, as
-    Spark's inner join leaves them); the charging state stays a string (a value outside the layout's never equals
-    one).
+    Spark's inner join leaves them); the charging state is an Enum of the layout's (another value is null, which
+    equals none).
 
     The writers keep each file in vehicle and time order, so a bucket read file after file is a few runs of rows
     per pack (one per day): the registry lookup is done once per run, not once per row, and each chunk is put
@@ -338,9 +338,13 @@ def _polars_samples(files: list[Path], packs: pl.DataFrame, chunk_rows: int | No
     packs = packs.unique("pack_id", keep="first", maintain_order=True)
     ids = pl.Enum(packs["pack_id"])
     rated = packs["rated_capacity_ah"].cast(pl.Float64)
+    states = pl.Enum(CHARGING_STATES)
+    cs = pl.when(False).then(pl.lit(None, states))
+    for state in CHARGING_STATES:  # equality tests build the Enum without hashing each row's string
+        cs = cs.when(pl.col("charging_state") == state).then(pl.lit(state, states))
     raw = (pl.scan_parquet(files, hive_partitioning=False)
            .select("pack_id", "timestamp", *[pl.col(c).alias(a) for c, a in _SAMPLE_NAMES.items()],
-                   pl.col("cell_index_min").alias("imin"), pl.col("charging_state").alias("cs"))
+                   pl.col("cell_index_min").alias("imin"), cs.alias("cs"))
            .collect(engine="in-memory"))
     if raw.height == 0:
         return
@@ -359,7 +363,7 @@ def _polars_samples(files: list[Path], packs: pl.DataFrame, chunk_rows: int | No
         frame = frame.with_columns(_pk=pl.Series(np.repeat(code[runs], lens[runs]), dtype=pl.UInt32))
         return _in_order(frame.select(
             "_pk", (pl.col("timestamp").dt.epoch("us").cast(pl.Float64) / 1e6).alias("t_s"),
-            *[pl.col(a).cast(pl.Float64) for a in _SAMPLE_NAMES.values()], pl.col("imin").cast(pl.Int64), "cs",
+            *[pl.col(a).cast(pl.Float64) for a in _SAMPLE_NAMES.values()], "imin", "cs",
             pl.lit(rated).gather(pl.col("_pk")).alias("rated_ah")))
 
     runs: list[int] = []
@@ -586,7 +590,7 @@ def fade_forecasts(soh_pct: np.ndarray, soh_se_pct: np.ndarray, age_days: np.nda
     lo, hi = np.zeros_like(loss), np.full_like(loss, horizon)
     reached = loss >= eol_loss
     beyond = loss_after(hi) < eol_loss
-    for _ in range(32):  # bisection: 40 years / 2^32 is well below a second
+    for _ in range(26):  # bisection: 40 years / 2^26 is about 20 seconds
         mid = (lo + hi) / 2
         over = loss_after(mid) >= eol_loss
         hi, lo = np.where(over, mid, hi), np.where(over, lo, mid)
