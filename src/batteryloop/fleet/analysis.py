@@ -22,11 +22,13 @@ Methods (per pack):
   median (the DC resistance at the sample interval, ohmic plus the fast part of polarisation; cf. the HPPC pulse
   resistance of the USABC/INL Battery Test Manual).
 - **Trend and remaining life**: the least-squares slope of the sessions' capacities over time (% of rated per 30
-  days); the remaining life to :data:`EOL_SOH_PCT` from :func:`batteryloop.health.rul.forecast_eol` (curve fits
-  with a bootstrap interval, on full equivalent cycles) where a pack has at least 10 capacity estimates, converted
-  to days at the pack's cycles per day in the window. A history spanning fewer than :data:`RUL_DOUBLE_EXP_MIN_FEC`
-  full equivalent cycles (a month of almost any vehicle) gets the linear fit alone — the double exponential's
-  curvature cannot be told from noise on it (:func:`rul_models`); the bootstrap refits start from the point fit.
+  days); the remaining life to :data:`EOL_SOH_PCT` by the reference fade model anchored at the pack's measured
+  state — its age, its cycles per day and mean temperature in the window, its state of health — and run forward
+  (:func:`fade_forecasts`, with a Monte Carlo interval); a month's capacity trend is within its own noise, so the
+  forecast does not extrapolate it. A pack without an age gets the curve fits of
+  :func:`batteryloop.health.rul.forecast_eol` on its capacity estimates (≥ 10) against full equivalent cycles
+  instead (:data:`RUL_METHOD`; the linear fit alone below :data:`RUL_DOUBLE_EXP_MIN_FEC` of history,
+  :func:`rul_models`).
 - **Faults** (rules and thresholds in :data:`THRESHOLDS`, evidence columns named after them):
   ``self_discharge`` — the cell voltage spread grows during rests at mid/high SoC (mV per day of rest), a cell
   losing charge the others keep; ``weak_cell`` — the spread at low SoC (≤ 30 %) exceeds the spread at mid SoC
