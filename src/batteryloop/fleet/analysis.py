@@ -620,13 +620,11 @@ def pack_figures(sessions: pl.DataFrame, packs: pl.DataFrame) -> pl.DataFrame:
     if table.height:  # strings as NumPy str arrays (a null mode, e.g. no previous session, becomes "")
         for c in ("mode", "prev_mode"):
             cols[c] = table[c].fill_null("").to_numpy().astype(str)
-    ids = table["pack_id"].to_list() if table.height else []
     bounds: dict[str, tuple[int, int]] = {}
-    start = 0
-    for j in range(1, len(ids) + 1):
-        if j == len(ids) or ids[j] != ids[start]:
-            bounds[ids[start]] = (start, j)
-            start = j
+    if table.height:  # each pack's rows: the runs of the sorted pack_id
+        runs = table.select(pl.col("pack_id").rle()).unnest("pack_id")
+        ends = np.cumsum(runs["len"].to_numpy())
+        bounds = dict(zip(runs["value"].to_list(), zip((ends - runs["len"].to_numpy()).tolist(), ends.tolist())))
     for pk in packs.sort("pack_id").iter_rows(named=True):
         b = bounds.get(pk["pack_id"])
         rows.append(_one_pack(pk, None if b is None else {c: v[b[0]:b[1]] for c, v in cols.items()}))
