@@ -2,13 +2,14 @@
 partitions, and fault detection against the generator's truth.
 
     nice -n 10 .venv/bin/python bench/fleet_analyze.py [--vehicles 1000] [--days 30] [--interval-s 60]
-        [--dir /tmp/fleet-bench] [--spark-cores 1,2] [--spark-partitions 8,32] [--no-spark]
+        [--dir /tmp/fleet-bench] [--spark-cores 1,2] [--spark-partitions 8,32] [--no-spark] [--rounds 3]
 
 Every step is timed in wall time and in CPU time (this process's threads — Polars runs in them — plus, for Spark,
 its JVM's: read from /proc), since on a shared machine wall time says more about the other processes than about
-the step. Generates the fleet into ``--dir`` unless it holds one already (timed: the generator's rows per second), then:
-a bare Polars scan of the same files (every column the analysis reads, summed: the floor of reading them), the
-Polars analysis (goal: ≥ 0.3× the bare scan's rows per second), the Spark analysis on ``local[C]`` for each
+the step. Generates the fleet into ``--dir`` unless it holds one already (timed: the generator's rows per second), then,
+``--rounds`` times interleaved (the load of a shared machine drifts; the round of median CPU is tabled, every round's
+ratios printed): a bare Polars scan of the same files (every column the analysis reads, summed: the floor of reading
+them) and the Polars analysis (goal: ≥ 0.3× the bare scan's rows per second); then the Spark analysis on ``local[C]`` for each
 ``--spark-cores`` C and ``--spark-partitions`` P (``spark.sql.shuffle.partitions``; the session start is timed
 apart), and recall / precision of the flags against ``_truth.csv`` (goal ≥ 0.95 / ≥ 0.95), per fault kind too,
 and the state of health's error against the generator's (``_truth_state.csv``). Prints a Markdown table.
@@ -92,6 +93,7 @@ def main() -> None:
     ap.add_argument("--spark-cores", default="1,2")
     ap.add_argument("--spark-partitions", default="8,32")
     ap.add_argument("--no-spark", action="store_true")
+    ap.add_argument("--rounds", type=int, default=3, help="bare scan and Polars analysis, interleaved, this many times")
     a = ap.parse_args()
     root = a.dir
     rows_line = ""
@@ -100,15 +102,26 @@ def main() -> None:
         rows_line = (f"| generate ({a.vehicles} vehicles × {a.days} days, {a.interval_s:g} s) | {dt:.1f} s | {cpu:.1f} s | "
                      f"{res['rows'] / dt:,.0f} (CPU: {res['rows'] / cpu:,.0f}) |")
     files = telemetry_files(root)
-    bare, t_bare, c_bare = timed(lambda: pl.scan_parquet(files).select(
-        pl.len(), *[pl.col(c).cast(pl.Float64).sum() for c in NUMERIC_COLUMNS], pl.col("timestamp").max(),
-        pl.col("pack_id").n_unique()).collect())
+    load0 = os.getloadavg()[0]
+    rounds = []  # (bare, sessions, per-pack) each (wall, CPU), interleaved: the shared machine's load changes
+    for _ in range(a.rounds):
+        bare, t_bare, c_bare = timed(lambda: pl.scan_parquet(files).select(
+            pl.len(), *[pl.col(c).cast(pl.Float64).sum() for c in NUMERIC_COLUMNS], pl.col("timestamp").max(),
+            pl.col("pack_id").n_unique()).collect())
+        sessions, t_sql, c_sql = timed(lambda: sessions_polars(root))
+        df, t_packs, c_packs = timed(lambda: pack_figures(sessions, read_packs(root)))
+        rounds.append(((t_bare, c_bare), (t_sql, c_sql), (t_packs, c_packs)))
     n = int(bare["len"][0])
-    sessions, t_sql, c_sql = timed(lambda: sessions_polars(root))
-    df, t_packs, c_packs = timed(lambda: pack_figures(sessions, read_packs(root)))
+    # the round whose whole analysis took the median CPU stands for all; every round's ratios are printed too
+    rounds.sort(key=lambda r: r[1][1] + r[2][1])
+    (t_bare, c_bare), (t_sql, c_sql), (t_packs, c_packs) = rounds[len(rounds) // 2]
     t_polars, c_polars = t_sql + t_packs, c_sql + c_packs
     print(f"\nfleet {root}: {n:,} rows in {len(files)} files, {df.height} packs, {sessions.height:,} sessions; "
-          f"load average {os.getloadavg()[0]:.1f} at the end\n")
+          f"load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end\n")
+    if len(rounds) > 1:
+        print("each round (bare scan, then the analysis), whole analysis × the bare scan (wall; CPU): " + ", ".join(
+            f"{b[0] / (s[0] + k[0]):.2f}; {b[1] / (s[1] + k[1]):.2f}" for b, s, k in rounds)
+            + "; sessions alone: " + ", ".join(f"{b[0] / s[0]:.2f}; {b[1] / s[1]:.2f}" for b, s, _ in rounds) + "\n")
     print("| step | wall | CPU | rows/s (wall; CPU) | × the bare scan (wall; CPU) |")
     print("|---|---:|---:|---:|---:|")
     if rows_line:

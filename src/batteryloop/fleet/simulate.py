@@ -29,8 +29,10 @@ Faults (one per faulty pack, :data:`FAULTS`), written to ``DIR/_truth.csv``:
 
 Cooling failures and plating are injected into taxis and trucks only (they fast-charge daily; a fault that never
 shows in the window cannot be found). ``DIR/_truth_state.csv`` has each pack's true state of health and resistance
-at the start and end of the window and, for a weak or self-discharging cell, its index (for benchmarks and tests,
-not read by the analysis).
+at the start and end of the window, for a weak or self-discharging cell its index, its cumulative full equivalent
+cycles at the end (``fec_end``) and its true remaining life to 80 % by its own fade model if it goes on cycling at
+its rate of the window (``rul_days_true``, ``rul_fec_true``; empty beyond 60 years) — for benchmarks and tests, not
+read by the analysis.
 """
 
 from __future__ import annotations
@@ -332,12 +334,35 @@ def simulate(out: str | Path, *, vehicles: int, days: int, seed: int = 0, interv
     truth.sort("pack_id").write_csv(root / "_truth.csv")
     r_end = p["r0"] * (1 + fm.resistance_pct_per_pct_loss * (100.0 - soh) / 100.0)
     faulty_cell = (p["weak_ratio"] < 1) | (p["sd_per_day"] > 0)
+    rul_days = true_remaining_days(fm, fec, p["age_y"] + days / 365.0, (fec - p["fec0"]) / days, p["k_eff"], p["cal"])
     pl.DataFrame({"pack_id": fleet.pack_id, "soh_start_pct": np.round(soh_start, 4), "soh_end_pct": np.round(soh, 4),
                   "resistance_end_mohm": np.round(r_end * 1000, 4),
                   "fault_cell_index": pl.Series([int(c) if f else None for c, f in zip(p["idx_fault"], faulty_cell)],
-                                                dtype=pl.Int64)}).write_csv(root / "_truth_state.csv")
+                                                dtype=pl.Int64),
+                  "fec_end": np.round(fec, 3),
+                  "rul_days_true": pl.Series(np.round(rul_days, 1)).fill_nan(None),
+                  "rul_fec_true": pl.Series(np.round(rul_days * (fec - p["fec0"]) / days, 2)).fill_nan(None),
+                  }).write_csv(root / "_truth_state.csv")
     return {"folder": str(root), "vehicles": n, "days": days, "interval_s": dts, "rows": rows, "files": files,
             "faults": {k: fleet.fault.count(k) for k in FAULTS}, "seed": seed, **used}
+
+
+def true_remaining_days(fm: Any, fec: np.ndarray, years: np.ndarray, fec_per_day: np.ndarray, k_eff: np.ndarray,
+                        cal: np.ndarray, eol_pct: float = 80.0, horizon_days: float = 365.0 * 60) -> np.ndarray:
+    """Days until each pack's state of health, by the fade model that generated it, falls below ``eol_pct`` if it
+    goes on cycling at ``fec_per_day`` (its rate in the window): 0 when it already has, NaN beyond the horizon.
+    The generator's truth, for scoring remaining-life forecasts (bisection to 0.01 day)."""
+    def soh(d: np.ndarray) -> np.ndarray:
+        return np.asarray(fm.soh_pct(fec + fec_per_day * d, years + d / 365.0, k_eff, cal))
+
+    lo, hi = np.zeros(fec.size), np.full(fec.size, horizon_days)
+    done = soh(lo) < eol_pct
+    never = soh(hi) >= eol_pct
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        below = soh(mid) < eol_pct
+        hi, lo = np.where(below, mid, hi), np.where(below, lo, mid)
+    return np.where(done, 0.0, np.where(never, np.nan, hi))
 
 
 def _write_day(root: Path, date: dt.date, t0: dt.datetime, steps: int, dts: float, buf: dict[str, np.ndarray],
