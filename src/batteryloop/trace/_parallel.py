@@ -232,3 +232,42 @@ def replay_packs(store: Any, first: str | None, last: str | None, as_of: dt.date
             packs += 1
             findings += pack_findings(pack, events, as_of=as_of, regions=regs, params=p, model_id=model_id)
     return packs, findings
+
+
+# ------------------------------------------------------------------- sealing (the simulator's own signers)
+
+_SIGNERS: dict[str, Any] = {}
+
+
+def _init_seal(signers: dict[str, Any]) -> None:
+    """Forked workers inherit the signers (private keys never travel: fork copies the parent's memory)."""
+    global _SIGNERS
+    _SIGNERS = signers
+
+
+def validate_unsealed(raws: list[bytes]) -> list[bytes | None]:
+    """Each event (JSON bytes, without ``prev`` and signature) validated and canonicalized with a placeholder
+    ``prev`` (GENESIS for each chain subject): the canonical bytes, or ``None`` for an invalid one. The schema's
+    rules on ``prev`` are about its keys (exactly the chain subjects) and the form of its values (SHA-256 hex);
+    the real heads, filled in afterwards in chain order (:class:`~.client.BatchSealer`), have that form."""
+    import orjson
+
+    from .canonical import GENESIS
+    from .events import chain_subjects, normalize_full
+
+    from ..errors import InvalidData
+
+    out: list[bytes | None] = []
+    for raw in raws:
+        d = orjson.loads(raw)
+        d["prev"] = {s: GENESIS for s in chain_subjects(d)}
+        try:
+            out.append(normalize_full(d)[1])
+        except InvalidData:
+            out.append(None)  # the caller validates it again in its own process, which raises the error
+    return out
+
+
+def sign_hashes(items: list[tuple[str, str]]) -> list[str]:
+    """``(actor, event hash)`` → the actor's signature of the hash, by the signers inherited at fork."""
+    return [_SIGNERS[actor].sign_hash(h) for actor, h in items]
