@@ -602,6 +602,24 @@ class PassportService:
         return self.store.run_write(lambda conn: {pid: self._change_status(conn, pid, event, caller, reason, None, None)
                                                   for pid in passport_ids})
 
+    def change_statuses_in_order(self, changes: list[tuple[str, StatusEvent | str, Caller, str | None]]) -> list[str]:
+        """:meth:`change_status` for each ``(passport id, event, caller, note)`` in the order given, in one
+        transaction, all or nothing (the first refusal rolls every change back; a later change of the same
+        passport sees the earlier one); returns, for each, the id that carries on (the new passport after a
+        repurpose or a remanufacture, with its default serial number). A seeding batch's many status changes,
+        each checked as :meth:`change_status` checks it, without a transaction and a view per change."""
+        items = []
+        for pid, event, caller, note in changes:
+            try:
+                ev = StatusEvent(event)
+            except ValueError:
+                raise InvalidData(f"unknown status event {event!r}", [{"field": "event", "rule": "enum",
+                                  "message": f"event: use one of {', '.join(e.value for e in StatusEvent)}",
+                                  "value": event}]) from None
+            items.append((pid, ev, caller, f"status:{ev.value}" + (f" ({note[:150]})" if note else "")))
+        return self.store.run_write(lambda conn: [self._change_status(conn, pid, ev, caller, reason, None, None)
+                                                  for pid, ev, caller, reason in items])
+
     def _change_status(self, conn: Any, passport_id: str, event: StatusEvent, caller: Caller, reason: str,
                        new_serial_number: str | None, new_model_id: str | None) -> str:
         rec = self._record(conn, passport_id)

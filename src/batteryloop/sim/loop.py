@@ -94,6 +94,7 @@ RECYCLE_ONLY = {g: [r for r in DEFAULT_GRADE_ROUTES["recycle"] if _PROCESS[r] ==
 ROUTE_OPERATOR = route_options.operators()
 
 
+_SUCCESSOR_SUFFIX = {"repurpose": "RP", "remanufacture": "RM"}  # passport.service: a new passport's serial suffix
 PARALLEL_FROM_PACKS = 1000
 """Pilots of this many packs or more seal their events in worker processes (one per CPU)."""
 
@@ -220,6 +221,7 @@ class PilotRun:
         self.fleet = Fleet(config.packs)
         self.events_sent = 0
         self.events_by_kind: Counter[str] = Counter()
+        self.status_changes: list[tuple[str, str, str, str, str]] = []  # (passport, event, actor, note, carried on as)
         # what the report shows, year by year
         self.years: list[int] = []
         self.fleet_by_year: list[dict[str, int]] = []
@@ -724,6 +726,7 @@ class PilotRun:
                 f.country[i] = hub[0]
             else:
                 self._recycle(i, year, after, recycler, black_mass, waste_by=dismantler)
+        self._apply_status_changes()
         # the year's black mass, recycled; the salts go back to the cathode plants next year
         rec_before = dict(self.chain.recovered_kg)
         clock = Clock(dt.datetime(year, 12, 22, 6, tzinfo=dt.UTC), self.rng)
@@ -781,13 +784,37 @@ class PilotRun:
         return self._rec_value[model_id]
 
     def _status(self, i: int, event: str, actor: str, note: str) -> str:
+        """The pack's passport changes status (at :meth:`_apply_status_changes`, with the rest of the year's, in
+        the same order); returns the id that carries on: after a repurpose or a remanufacture, the new passport's
+        (the old serial with the service's suffix, under the new operator: checked against what it returns)."""
+        from ..passport.identifiers import UniqueIdentifier
+
         f = self.fleet
-        view = self.s.passports.change_status(f.passport[i], event, self.callers[actor], note=note)
-        new = view["passport_id"]
-        if new != f.passport[i]:
+        old = f.passport[i]
+        new = old
+        if event in _SUCCESSOR_SUFFIX:
+            uid = UniqueIdentifier.parse(old)
+            new = UniqueIdentifier(uid.issuing_agency_code, actor, f"{uid.serial}-{_SUCCESSOR_SUFFIX[event]}").text
+        self.status_changes.append((old, event, actor, note, new))
+        if new != old:
             f.passport[i] = new
             f.operator[i] = actor
         return new
+
+    def _apply_status_changes(self) -> None:
+        """The status changes :meth:`_status` queued, in their order, in one transaction (each checked by the
+        passport service as a single change would be)."""
+        if not self.status_changes:
+            return
+        t0 = time.perf_counter()
+        got = self.s.passports.change_statuses_in_order(
+            [(old, event, self.callers[actor], note) for old, event, actor, note, _ in self.status_changes])
+        for (old, event, _, _, want), new in zip(self.status_changes, got, strict=True):
+            if new != want:
+                raise RuntimeError(f"passport {old} ({event}): the passport service carried it on as {new}, the "
+                                   f"pilot expected {want}")
+        self.status_changes = []
+        self.timings["status changes"] += time.perf_counter() - t0
 
     def _reinstall(self, i: int, year: int, clock: Clock, holder: str) -> None:
         f = self.fleet

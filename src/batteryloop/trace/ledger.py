@@ -738,12 +738,13 @@ class Ledger:
         return rep
 
     def verify_store(self, *, checkpoint: Mapping[str, Any] | None = None, full_schema: bool = False,
-                     workers: int = 1, batch: int = 20_000) -> VerifyReport:
+                     workers: int = 1, batch: int = 20_000, meanwhile: Any = None) -> VerifyReport:
         """Check every event, every chain and the store sequence; compare with an earlier checkpoint.
 
         ``full_schema`` also re-validates each body against its kind's schema (slower). ``workers`` > 1
         checks events (body, hash, signature, signed links) in that many processes, each reading its
-        own range of the store; the chains' order is checked here.
+        own range of the store; the chains' order is checked here. ``meanwhile`` (a callable) runs in this
+        process while the workers check (else after the events are checked), e.g. :meth:`verify_policy`.
         """
         from ._parallel import _init_verify, verify_range
 
@@ -782,12 +783,21 @@ class Ledger:
             ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
             with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_verify,
                                      initargs=(self.store.url, texts)) as pool:
-                for seen, problems in pool.map(verify_range, ranges):
-                    consume(seen, problems)
+                futures = [pool.submit(verify_range, r) for r in ranges]
+                try:
+                    if meanwhile is not None:
+                        meanwhile()
+                    for f in futures:
+                        consume(*f.result())
+                finally:
+                    for f in futures:
+                        f.cancel()
         else:
             _init_verify(None, texts)
             for r in ranges:
                 consume(*verify_range(r, self.store))
+            if meanwhile is not None:
+                meanwhile()
         # the chains: order, gaps, genesis, links to stored events
         with self.store.read() as conn:
             res = repo.all_chain_links(conn)

@@ -102,12 +102,15 @@ class TraceService:
                checkpoint: Mapping[str, Any] | None = None, workers: int = 1) -> VerifyReport:
         if event_id is not None:
             return self.ledger.verify_event(event_id)
+        # signatures prove who wrote each event; the custody rules, replayed, whether they had the right to
         if subject is not None:
             rep = self.ledger.verify_chain(subject)
-        else:
-            rep = self.ledger.verify_store(checkpoint=checkpoint, workers=workers)
-        # signatures prove who wrote each event; the custody rules, replayed, whether they had the right to
-        rep.problems.extend(self.ledger.verify_policy(subject=subject).problems)
+            rep.problems.extend(self.ledger.verify_policy(subject=subject).problems)
+            return rep
+        policy: list[VerifyReport] = []  # replayed here while worker processes check the events' signatures
+        rep = self.ledger.verify_store(checkpoint=checkpoint, workers=workers,
+                                       meanwhile=lambda: policy.append(self.ledger.verify_policy()))
+        rep.problems.extend(policy[0].problems)
         return rep
 
     def verify_derived(self) -> VerifyReport:
