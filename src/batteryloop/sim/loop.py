@@ -467,7 +467,8 @@ class PilotRun:
                                 "measured_at": when.isoformat()}})
         t0 = time.perf_counter()
         for operator, ps in patches.items():
-            self.s.passports.update_passports(ps, self.callers[operator], reason=f"BMS yearly report {year}")
+            self.s.passports.update_passports(ps, self.callers[operator], reason=f"BMS yearly report {year}",
+                                              executor=self.sealer.executor())
         self.timings["passports"] += time.perf_counter() - t0
         return {"fec_year": float(fec_year.sum())}
 
@@ -986,7 +987,8 @@ class PilotRun:
         # the automaker its packs' passports; each second-life integrator the passports of the packs it repurposed
         for who in (pilot.AUTOMAKER, *(REGION_ACTORS[r][2] for r in sorted(REGION_ACTORS))):
             try:
-                rep = self.s.trace.apply_recycled_content(None, self.callers[who], groups=groups)
+                rep = self.s.trace.apply_recycled_content(None, self.callers[who], groups=groups,
+                                                          executor=self.sealer.executor())
             except Forbidden:  # an integrator that repurposed no pack: none of these passports is its to write
                 continue
             self.recycled_content_versions += rep["versions"]

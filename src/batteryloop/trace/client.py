@@ -73,6 +73,11 @@ class BatchSealer:
         if self.workers > 1 and len(self._raw) - self._sent >= self.chunk:
             self._send()
 
+    def executor(self) -> Any:
+        """The worker processes (a ``concurrent.futures`` pool, forked from this process at first use), for other
+        CPU work of the same batches (e.g. passport versions); ``None`` when sealing runs here."""
+        return self._executor() if self.workers > 1 else None
+
     def _executor(self) -> Any:
         if self._pool is None:
             import multiprocessing as mp
