@@ -114,7 +114,6 @@ def test_batch_update_in_worker_processes_stores_what_the_serial_one_does(pilot_
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
-    import orjson
     import pytest
 
     from batteryloop.access import Caller
