@@ -311,3 +311,27 @@ def test_batch_sealer_seals_as_the_chain_writer_does(ledger: Ledger, signers, wo
     finally:
         sealer.close()
     assert exc.value.errors[0]["field"] == "occurred_at"
+
+
+def test_sealed_events_checked_in_a_pool_the_caller_keeps(ledger: Ledger, signers) -> None:
+    """``ingest(executor=pool)``: the signatures of sealed events are checked in the caller's worker processes
+    (the registered keys travel with each chunk), with the serial admitter's refusals, all or nothing."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from batteryloop.trace.events import SealedEvent
+
+    w = ChainWriter(signers)
+    sealed = [w.sign(soh(i, pack=f"PACK-K-{i % 3}")) for i in range(30)]
+    forged = list(sealed)
+    s = forged[21]
+    forged[21] = SealedEvent(s.event, s.body, s.hash, b64url_encode(bytes(64)))
+    with ProcessPoolExecutor(2, mp_context=mp.get_context("fork")) as pool:
+        rep = ledger.ingest(forged, executor=pool)
+        assert not rep.ok and rep.error["index"] == 21 and rep.error["errors"][0]["rule"] == "signature_valid"
+        rep = ledger.ingest(sealed, Caller(participant_id=pilot.RECYCLER_EU), executor=pool)
+        assert not rep.ok and rep.error["type"] == "Forbidden" and rep.error["index"] == 0
+        assert ledger.verify_store().events_checked == 0
+        rep = ledger.ingest(sealed, executor=pool)
+    assert rep.ok and rep.stored == 30
+    assert ledger.verify_store().ok

@@ -146,7 +146,7 @@ def _check_writable(rec: PassportRecord, caller: Caller, action: str = "passport
                        f"({'archived after recycling' if rec.archived else 'superseded by ' + str(rec.successor_id)})")
 
 
-PARALLEL_VERSIONS_FROM = 1000
+PARALLEL_VERSIONS_FROM = 200
 """``update_passports`` with an executor builds the versions in its workers for batches of this many or more."""
 
 _VERSION_COLUMNS = ("owner_id", "status", "successor_id", "version", "hash", "data", "updated_at")

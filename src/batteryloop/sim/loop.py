@@ -259,7 +259,9 @@ class PilotRun:
         # the events as the ledger reads them back from their canonical bytes (keys in canonical order, as a
         # parsed wire event has them: the derived rows, e.g. a lot's elements, are written from them)
         pending = self.sealer.seal()
-        rep = self.s.trace.ingest(pending, workers=None if len(pending) >= 4000 else 1)
+        # the ledger checks every signature, in the pilot's worker processes when it has them
+        rep = self.s.trace.ingest(pending, workers=None if len(pending) >= 4000 else 1,
+                                  executor=self.sealer.executor())
         if not rep.ok:
             raise RuntimeError(f"the ledger refused a pilot event: {rep.error}")
         for e in pending:

@@ -144,9 +144,9 @@ class BatchSealer:
             out_bodies.append(canonical)
             todo.append((actor, h))
         sigs: list[str] = []
-        pool = self._pool if self.workers > 1 and len(todo) >= 2 * self.chunk else None
+        pool = self._executor() if self.workers > 1 and len(todo) >= 200 else None
         if pool is not None and {a for a, _ in todo} <= self._pool_signers:
-            size = max(self.chunk, len(todo) // (4 * self.workers) + 1)
+            size = max(100, min(self.chunk, len(todo) // (4 * self.workers) + 1))
             futures = [pool.submit(sign_hashes, todo[i:i + size]) for i in range(0, len(todo), size)]
             for f in futures:
                 sigs += f.result()
