@@ -107,3 +107,51 @@ def test_bulk_update_is_all_or_nothing_with_the_single_update_rules(pilot_servic
         svc.update_passports({a: {"state_of_health": {"soh_capacity_pct": 80.0}}, b: patch}, op)
     assert [svc.get_record(p).version for p in (a, b)] == versions
     assert svc.get_record(a).data["state_of_health"]["soh_capacity_pct"] == 91.5
+
+
+def test_batch_update_in_worker_processes_stores_what_the_serial_one_does(pilot_services: Any, monkeypatch: Any) -> None:
+    """``update_passports`` with a process pool builds the versions (merge patch, validation, hash) in its workers:
+    the versions stored are those the serial path stores (content, reason, author, chain); who may write is
+    still decided, and a bad patch still names its passport and stores nothing."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    import pytest
+
+    from batteryloop.access import Caller
+    from batteryloop.errors import Forbidden, InvalidData
+    from batteryloop.passport import service as passport_service
+
+    monkeypatch.setattr(passport_service, "PARALLEL_VERSIONS_FROM", 10)
+    svc = pilot_services.passports
+    op = pilot_services.pilot["callers"][pilot.AUTOMAKER]
+    recs = list(pilot.generate_batteries(40, seed=23))
+    a = svc.import_passports([{**r, "serial_number": f"{r['serial_number']}A"} for r in recs], op).ids
+    b = svc.import_passports([{**r, "serial_number": f"{r['serial_number']}B"} for r in recs], op).ids
+    patch = [{"state_of_health": {"soh_capacity_pct": 90.0 - k / 10}, "usage": {"deep_discharge_events": k}}
+             for k in range(40)]
+    ctx = mp.get_context("fork")
+    with ProcessPoolExecutor(2, mp_context=ctx) as pool:
+        assert svc.update_passports(dict(zip(a, patch)), op, reason="BMS 2026") == 40
+        assert svc.update_passports(dict(zip(b, patch)), op, reason="BMS 2026", executor=pool) == 40
+        bad = {pid: p for pid, p in zip(b, patch)}
+        bad[b[17]] = {"state_of_health": {"soh_capacity_pct": "ninety"}}
+        with pytest.raises(InvalidData) as exc:
+            svc.update_passports(bad, op, reason="BMS 2027", executor=pool)
+        assert b[17] in exc.value.detail
+        with pytest.raises(Forbidden):
+            svc.update_passports(dict(zip(b, patch)), Caller(pilot.RECYCLER_EU, frozenset()), executor=pool)
+
+    def stored(pid: str) -> list[tuple[Any, ...]]:
+        out = []
+        for h in svc.history(pid):
+            v = svc.version_view(pid, h["version"], op)
+            battery = {k: x for k, x in v["battery"].items() if k not in ("passport_id", "serial_number")}
+            out.append((h["version"], h["reason"], h.get("author_id"), battery))
+        return out
+
+    for pa, pb in zip(a, b):
+        sa, sb = stored(pa), stored(pb)
+        assert [x[1] for x in sa] == ["issued", "BMS 2026"]
+        assert sa == sb
+        assert svc.verify(pb)["ok"]

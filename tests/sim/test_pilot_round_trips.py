@@ -2,8 +2,9 @@
 the seeding path sends to the store, counted per phase at two fleet sizes. Building, driving and the ledger
 work in batches, so their statements must not grow with the number of packs: a query per pack (an N+1
 pattern) in those hot paths would add at least one statement per pack and fails here, whatever the machine's
-load. Retirements legitimately cost a few statements per retired pack (each status change is its own
-transaction), so that phase is bounded per retired pack."""
+load. Retirements legitimately cost a few statements per retired pack (each status change reads and writes
+its passport), so that phase is bounded per retired pack (a year's status changes are one write transaction:
+``change_statuses_in_order``)."""
 
 from __future__ import annotations
 
@@ -76,8 +77,8 @@ def test_statements_per_pack_do_not_grow_with_the_fleet(tmp_path: Path) -> None:
     # few passes; measured 35 → 41 and 35 → 38)
     for ph in ("recycled content", "verifying"):
         assert (st_l[ph] - st_s[ph]) / extra < 0.1, (ph, st_s[ph], st_l[ph])
-    # retirements: a status change is one transaction per retired pack (one or two changes each); measured 32
-    # statements per retired pack (77 → 205 for 2 → 6 retired packs)
+    # retirements: a year's status changes are one transaction (one or two changes per retired pack); measured 32
+    # statements per retired pack (77 → 205 for 2 → 6 retired packs) when each change was its own transaction
     retired = [sum(rep["summary"]["routes"].values()) for rep in (rep_s, rep_l)]
     assert retired[1] > retired[0]
     per_retired = (st_l["retiring"] - st_s["retiring"]) / (retired[1] - retired[0])

@@ -266,3 +266,72 @@ def test_sealed_events_are_admitted_as_their_wire_form(ledger: Ledger, signers) 
     rep = ledger.ingest([x.to_wire() for x in sealed], workers=1)
     assert rep.ok and rep.duplicates == 240
     assert ledger.verify_store().ok
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_batch_sealer_seals_as_the_chain_writer_does(ledger: Ledger, signers, workers: int) -> None:
+    """The pilot's batch sealer (validation and signatures in worker processes, prev filled in here in chain
+    order) gives the very bytes, hashes and signatures that sealing one by one gives — events of several
+    subjects interleaved, material events joining lots — and its events are admitted by the ledger."""
+    from batteryloop.trace.client import BatchSealer
+
+    def events() -> list[dict]:
+        out = [soh(i, pack=f"PACK-B-{i % 7}") for i in range(150)]
+        out.insert(40, {"id": "lot-ev-1", "kind": "extraction", "actor": pilot.AUTOMAKER,
+                        "occurred_at": "2026-02-01T10:00:00Z", "place": {"country": "DE", "site": "x"},
+                        "outputs": [{"lot": "LOT-B-1", "kind": "material", "mass_kg": 10.0,
+                                     "elements_kg": {"Li": 1.0}, "origin": {"type": "primary", "country": "DE",
+                                                                            "site": "x"}}]})
+        return out
+
+    one = ChainWriter(signers)
+    want = [one.sign(e) for e in events()]
+    sealer = BatchSealer(ChainWriter(signers), workers=workers, chunk=25)
+    try:
+        for e in events()[:100]:
+            sealer.add(e)
+        got = sealer.seal()  # two batches: the second continues the chains the first left
+        for e in events()[100:]:
+            sealer.add(e)
+        got += sealer.seal()
+    finally:
+        sealer.close()
+    assert [(g.body, g.hash, g.signature) for g in got] == [(w.body, w.hash, w.signature) for w in want]
+    assert [g.event.prev for g in got] == [w.event.prev for w in want]
+    rep = ledger.ingest(got, workers=1)
+    assert rep.ok and rep.stored == 151
+    assert ledger.verify_store().ok
+    # an invalid event is refused by seal, naming the field, as sealing it alone would
+    sealer = BatchSealer(ChainWriter(signers), workers=workers, chunk=25)
+    try:
+        for i in range(60):
+            sealer.add(soh(i, pack="PACK-B-X") if i != 33 else {**soh(i, pack="PACK-B-X"), "occurred_at": "yesterday"})
+        with pytest.raises(InvalidData) as exc:
+            sealer.seal()
+    finally:
+        sealer.close()
+    assert exc.value.errors[0]["field"] == "occurred_at"
+
+
+def test_sealed_events_checked_in_a_pool_the_caller_keeps(ledger: Ledger, signers) -> None:
+    """``ingest(executor=pool)``: the signatures of sealed events are checked in the caller's worker processes
+    (the registered keys travel with each chunk), with the serial admitter's refusals, all or nothing."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from batteryloop.trace.events import SealedEvent
+
+    w = ChainWriter(signers)
+    sealed = [w.sign(soh(i, pack=f"PACK-K-{i % 3}")) for i in range(30)]
+    forged = list(sealed)
+    s = forged[21]
+    forged[21] = SealedEvent(s.event, s.body, s.hash, b64url_encode(bytes(64)))
+    with ProcessPoolExecutor(2, mp_context=mp.get_context("fork")) as pool:
+        rep = ledger.ingest(forged, executor=pool)
+        assert not rep.ok and rep.error["index"] == 21 and rep.error["errors"][0]["rule"] == "signature_valid"
+        rep = ledger.ingest(sealed, Caller(participant_id=pilot.RECYCLER_EU), executor=pool)
+        assert not rep.ok and rep.error["type"] == "Forbidden" and rep.error["index"] == 0
+        assert ledger.verify_store().events_checked == 0
+        rep = ledger.ingest(sealed, executor=pool)
+    assert rep.ok and rep.stored == 30
+    assert ledger.verify_store().ok

@@ -53,6 +53,42 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 
+def _row_fields(b: BatteryData, author: str, now: str, reason: str, version: int = 1,
+                prev_hash: str = GENESIS) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A passport version's current-row values (all but the model's chemistry) and its version row."""
+    content = b.model_dump(mode="json", exclude_none=True)
+    pid = b.passport_id
+    assert pid is not None
+    h = version_hash(passport_id=pid, version=version, prev_hash=prev_hash, author=author, created_at=now,
+                     reason=reason, content=content)
+    text = _dumps(content)
+    row = {"id": pid, "model_id": b.model_id, "economic_operator_id": b.economic_operator_id,
+           "owner_id": b.owner_id, "status": b.status.value, "serial_number": b.serial_number,
+           "manufacture_date": b.manufacture_date,
+           "manufacture_country": b.manufacture_country, "successor_id": b.successor_id,
+           # a recycled battery's passport is archived read-only (Art. 77(8)), imported copies included
+           "archived": b.status == BatteryStatus.RECYCLED, "global_asset_id": global_asset_id(pid),
+           "version": version, "hash": h, "data": text, "created_at": now, "updated_at": now}
+    vrow = {"passport_id": pid, "version": version, "hash": h, "prev_hash": prev_hash, "author_id": author,
+            "reason": reason, "created_at": now, "data": text}
+    return row, vrow
+
+
+def _patched_versions(items: list[tuple[Any, ...]]) -> list[tuple[dict[str, Any], dict[str, Any]] | None]:
+    """For each ``(data, patch, author, now, reason, version, prev_hash)``: the merge-patched content validated
+    and its rows (:func:`_row_fields`), or ``None`` when it is invalid. Pure CPU work: run in worker processes
+    for big batches (:meth:`PassportService.update_passports` with ``executor``)."""
+    out: list[tuple[dict[str, Any], dict[str, Any]] | None] = []
+    for data, patch, author, now, reason, version, prev_hash in items:
+        try:
+            b = BatteryData.model_validate(merge_patch(data, patch))
+        except ValidationError:
+            out.append(None)  # the caller validates it again itself, which raises the error
+            continue
+        out.append(_row_fields(b, author, now, reason, version, prev_hash))
+    return out
+
+
 @dataclass
 class ImportReport:
     received: int = 0
@@ -109,6 +145,9 @@ def _check_writable(rec: PassportRecord, caller: Caller, action: str = "passport
         raise Conflict(f"passport {rec.id} is read-only "
                        f"({'archived after recycling' if rec.archived else 'superseded by ' + str(rec.successor_id)})")
 
+
+PARALLEL_VERSIONS_FROM = 200
+"""``update_passports`` with an executor builds the versions in its workers for batches of this many or more."""
 
 _VERSION_COLUMNS = ("owner_id", "status", "successor_id", "version", "hash", "data", "updated_at")
 
@@ -278,21 +317,8 @@ class PassportService:
 
     def _rows(self, b: BatteryData, model: Mapping[str, Any], author: str, now: str, reason: str,
               version: int = 1, prev_hash: str = GENESIS) -> tuple[dict[str, Any], dict[str, Any]]:
-        content = b.model_dump(mode="json", exclude_none=True)
-        pid = b.passport_id
-        assert pid is not None
-        h = version_hash(passport_id=pid, version=version, prev_hash=prev_hash, author=author, created_at=now,
-                         reason=reason, content=content)
-        text = _dumps(content)
-        row = {"id": pid, "model_id": b.model_id, "economic_operator_id": b.economic_operator_id,
-               "owner_id": b.owner_id, "status": b.status.value, "serial_number": b.serial_number,
-               "chemistry": model["chemistry"], "manufacture_date": b.manufacture_date,
-               "manufacture_country": b.manufacture_country, "successor_id": b.successor_id,
-               # a recycled battery's passport is archived read-only (Art. 77(8)), imported copies included
-               "archived": b.status == BatteryStatus.RECYCLED, "global_asset_id": global_asset_id(pid),
-               "version": version, "hash": h, "data": text, "created_at": now, "updated_at": now}
-        vrow = {"passport_id": pid, "version": version, "hash": h, "prev_hash": prev_hash, "author_id": author,
-                "reason": reason, "created_at": now, "data": text}
+        row, vrow = _row_fields(b, author, now, reason, version, prev_hash)
+        row["chemistry"] = model["chemistry"]
         return row, vrow
 
     def create_passport(self, data: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
@@ -514,21 +540,28 @@ class PassportService:
         return self.view(rec, tiers, redact_model(model, model_cut(rec, model, tiers, caller)))
 
     def update_passports(self, patches: Mapping[str, Mapping[str, Any]], caller: Caller, *,
-                         reason: str = "updated", action: str = "passport.update") -> dict[str, int]:
+                         reason: str = "updated", action: str = "passport.update",
+                         executor: Any = None) -> dict[str, int]:
         """Apply a JSON merge patch to many passports (e.g. a fleet's yearly BMS figures), all or nothing.
 
         The same rules as :meth:`update_passport` for each (``action`` as there: ``health.soh.write`` lets a
         pack's custodian write its dynamic health fields); one transaction; the first refusal names the
         passport and rolls every patch back. Returns the versions written (passport id → its new version).
+        ``executor`` (a ``concurrent.futures`` process pool; the pilot's) validates and hashes the new versions of
+        big batches in its worker processes; who may write what is decided here first, as without it.
         """
         for pid, patch in patches.items():
             _refuse_immutable(patch, f"passport {pid}: ")
         ids = list(patches)
 
+        parallel = executor is not None and len(ids) >= PARALLEL_VERSIONS_FROM
+        author = caller.participant_id or "admin"
+
         def tx(conn: Any) -> dict[str, int]:
             written: dict[str, int] = {}
-            for i in range(0, len(ids), 500):
-                part = ids[i:i + 500]
+            step = 2000 if parallel else 500
+            for i in range(0, len(ids), step):
+                part = ids[i:i + step]
                 recs = find_records(conn, part)
                 missing = next((pid for pid in part if pid not in recs), None)
                 if missing is not None:
@@ -537,10 +570,25 @@ class PassportService:
                 res = passport_resources(conn, recs.values()) if action != "passport.update" else {}
                 rows: list[tuple[str, int, dict[str, Any]]] = []
                 vrows = []
-                for pid in part:
+                built: list[Any] = [None] * len(part)
+                if parallel:  # who may write what first, for all; then the versions, built in the workers
+                    for pid in part:
+                        _check_writable(recs[pid], caller, action, conn, patches[pid], res.get(pid))
+                    items = [(recs[pid].data, patches[pid], author, utcnow_iso(), reason, recs[pid].version + 1,
+                              recs[pid].hash) for pid in part]
+                    size = max(100, len(items) // 8 + 1)
+                    futures = [executor.submit(_patched_versions, items[k:k + size]) for k in range(0, len(items), size)]
+                    built = [r for f in futures for r in f.result()]
+                for pid, done in zip(part, built, strict=True):
                     rec = recs[pid]
-                    _check_writable(rec, caller, action, conn, patches[pid], res.get(pid))
-                    values, vrow = self._version_rows(conn, rec, merge_patch(rec.data, patches[pid]), caller, reason)
+                    if done is None:  # serially, or an invalid patch: here, which raises the error
+                        if not parallel:
+                            _check_writable(rec, caller, action, conn, patches[pid], res.get(pid))
+                        values, vrow = self._version_rows(conn, rec, merge_patch(rec.data, patches[pid]), caller, reason)
+                    else:
+                        row, vrow = done
+                        values = {k: row[k] for k in _VERSION_COLUMNS}
+                        values["archived"] = False
                     rows.append((rec.id, rec.version, values))
                     vrows.append(vrow)
                 # one prepared UPDATE for the batch; the version guard still refuses a passport changed meanwhile
@@ -616,6 +664,24 @@ class PassportService:
         reason = f"status:{event.value}" + (f" ({note[:150]})" if note else "")
         return self.store.run_write(lambda conn: {pid: self._change_status(conn, pid, event, caller, reason, None, None)
                                                   for pid in passport_ids})
+
+    def change_statuses_in_order(self, changes: list[tuple[str, StatusEvent | str, Caller, str | None]]) -> list[str]:
+        """:meth:`change_status` for each ``(passport id, event, caller, note)`` in the order given, in one
+        transaction, all or nothing (the first refusal rolls every change back; a later change of the same
+        passport sees the earlier one); returns, for each, the id that carries on (the new passport after a
+        repurpose or a remanufacture, with its default serial number). A seeding batch's many status changes,
+        each checked as :meth:`change_status` checks it, without a transaction and a view per change."""
+        items = []
+        for pid, event, caller, note in changes:
+            try:
+                ev = StatusEvent(event)
+            except ValueError:
+                raise InvalidData(f"unknown status event {event!r}", [{"field": "event", "rule": "enum",
+                                  "message": f"event: use one of {', '.join(e.value for e in StatusEvent)}",
+                                  "value": event}]) from None
+            items.append((pid, ev, caller, f"status:{ev.value}" + (f" ({note[:150]})" if note else "")))
+        return self.store.run_write(lambda conn: [self._change_status(conn, pid, ev, caller, reason, None, None)
+                                                  for pid, ev, caller, reason in items])
 
     def _change_status(self, conn: Any, passport_id: str, event: StatusEvent, caller: Caller, reason: str,
                        new_serial_number: str | None, new_model_id: str | None) -> str:

@@ -34,6 +34,7 @@ and the figures it states are counted from the services at the end (ledger event
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import time
 from collections import Counter, defaultdict
@@ -49,8 +50,7 @@ from ..circular.routes import DEFAULT_GRADE_ROUTES
 from ..participants import Role
 from ..reference import References
 from ..store.db import iso_text, parse_iso
-from ..trace.client import ChainWriter
-from ..trace.events import FlatEvent, SealedEvent
+from ..trace.client import BatchSealer, ChainWriter
 from .supply_chain import TRACE_PARTICIPANTS, demo_signers
 from . import pilot
 from .pilot import STATE_LOST, STATE_NAMES, STATE_RECYCLED, STATE_SECOND_LIFE, STATE_VEHICLE
@@ -92,6 +92,22 @@ _PROCESS = {r: route_options.get(r).process for r in DEFAULT_GRADE_ROUTES["A"]} 
 HYDRO_ONLY = {g: [r for r in routes if _PROCESS[r] in (None, "hydro")] for g, routes in DEFAULT_GRADE_ROUTES.items()}
 RECYCLE_ONLY = {g: [r for r in DEFAULT_GRADE_ROUTES["recycle"] if _PROCESS[r] == "hydro"] for g in DEFAULT_GRADE_ROUTES}
 ROUTE_OPERATOR = route_options.operators()
+
+
+_SUCCESSOR_SUFFIX = {"repurpose": "RP", "remanufacture": "RM"}  # passport.service: a new passport's serial suffix
+PARALLEL_FROM_PACKS = 1000
+"""Pilots of this many packs or more seal their events in worker processes (one per CPU)."""
+
+
+class _Unsealed:
+    """What the material chain signs through: the event as it is, sealed with the pilot's others at the next
+    flush (:meth:`PilotRun.emit`)."""
+
+    def __init__(self, signers: Any) -> None:
+        self.signers = signers
+
+    def sign(self, data: dict[str, Any]) -> dict[str, Any]:
+        return data
 
 
 @dataclass
@@ -177,7 +193,10 @@ class PilotRun:
         self.np_rng = np.random.default_rng(config.seed)
         self.signers = demo_signers()
         self.writer = ChainWriter(self.signers)
-        self.chain = MaterialChain(self.writer, config.seed,
+        # events are sealed (validated, hashed, signed) in batches at each flush, the CPU work in worker
+        # processes for big pilots; the chain heads are the writer's (trace.client.BatchSealer)
+        self.sealer = BatchSealer(self.writer, workers=(os.cpu_count() or 1) if config.packs >= PARALLEL_FROM_PACKS else 1)
+        self.chain = MaterialChain(_Unsealed(self.signers), config.seed,
                                    recycled_cap_fraction=float(self.t.get("batteryloop_assumptions", "pilot",
                                                                           "recycled_input_cap_fraction")))
         self.fade = FadeModel.from_references(self.t)
@@ -202,7 +221,7 @@ class PilotRun:
         self.fleet = Fleet(config.packs)
         self.events_sent = 0
         self.events_by_kind: Counter[str] = Counter()
-        self.pending: list[SealedEvent] = []
+        self.status_changes: list[tuple[str, str, str, str, str]] = []  # (passport, event, actor, note, carried on as)
         # what the report shows, year by year
         self.years: list[int] = []
         self.fleet_by_year: list[dict[str, int]] = []
@@ -223,28 +242,31 @@ class PilotRun:
         self.dsp_log: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ helpers
-    def emit(self, ev: SealedEvent) -> None:
-        # the event as the ledger reads it back from its canonical bytes (keys in canonical order, as a parsed
-        # wire event has them: the derived rows, e.g. a lot's elements, are written from it)
-        self.pending.append(SealedEvent(FlatEvent.from_body(ev.body), ev.body, ev.hash, ev.signature))
-        if len(self.pending) >= 50_000:  # big pilots: bounded memory (the ledger continues each chain)
+    def emit(self, ev: dict[str, Any]) -> None:
+        """An event signed by its actor at the next flush (sealed once: the ledger admits it as it is, checking
+        the signature)."""
+        self.sealer.add(ev)
+        if len(self.sealer) >= 50_000:  # big pilots: bounded memory (the ledger continues each chain)
             self.flush()
 
     def sign(self, data: dict[str, Any]) -> None:
-        # sealed (validated, hashed, signed) once: the ledger admits it as it is, checking the signature
-        self.emit(self.writer.sign(data))
+        self.emit(data)
 
     def flush(self) -> None:
-        if not self.pending:
+        if not len(self.sealer):
             return
         t0 = time.perf_counter()
-        rep = self.s.trace.ingest(self.pending, workers=None if len(self.pending) >= 4000 else 1)
+        # the events as the ledger reads them back from their canonical bytes (keys in canonical order, as a
+        # parsed wire event has them: the derived rows, e.g. a lot's elements, are written from them)
+        pending = self.sealer.seal()
+        # the ledger checks every signature, in the pilot's worker processes when it has them
+        rep = self.s.trace.ingest(pending, workers=None if len(pending) >= 4000 else 1,
+                                  executor=self.sealer.executor())
         if not rep.ok:
             raise RuntimeError(f"the ledger refused a pilot event: {rep.error}")
-        for e in self.pending:
+        for e in pending:
             self.events_by_kind[e.event.kind] += 1
-        self.events_sent += len(self.pending)
-        self.pending = []
+        self.events_sent += len(pending)
         self.timings["ledger"] += time.perf_counter() - t0
 
     def _pid(self, serial: str) -> str:
@@ -447,7 +469,8 @@ class PilotRun:
                                 "measured_at": when.isoformat()}})
         t0 = time.perf_counter()
         for operator, ps in patches.items():
-            self.s.passports.update_passports(ps, self.callers[operator], reason=f"BMS yearly report {year}")
+            self.s.passports.update_passports(ps, self.callers[operator], reason=f"BMS yearly report {year}",
+                                              executor=self.sealer.executor())
         self.timings["passports"] += time.perf_counter() - t0
         return {"fec_year": float(fec_year.sum())}
 
@@ -706,6 +729,7 @@ class PilotRun:
                 f.country[i] = hub[0]
             else:
                 self._recycle(i, year, after, recycler, black_mass, waste_by=dismantler)
+        self._apply_status_changes()
         # the year's black mass, recycled; the salts go back to the cathode plants next year
         rec_before = dict(self.chain.recovered_kg)
         clock = Clock(dt.datetime(year, 12, 22, 6, tzinfo=dt.UTC), self.rng)
@@ -763,13 +787,37 @@ class PilotRun:
         return self._rec_value[model_id]
 
     def _status(self, i: int, event: str, actor: str, note: str) -> str:
+        """The pack's passport changes status (at :meth:`_apply_status_changes`, with the rest of the year's, in
+        the same order); returns the id that carries on: after a repurpose or a remanufacture, the new passport's
+        (the old serial with the service's suffix, under the new operator: checked against what it returns)."""
+        from ..passport.identifiers import UniqueIdentifier
+
         f = self.fleet
-        view = self.s.passports.change_status(f.passport[i], event, self.callers[actor], note=note)
-        new = view["passport_id"]
-        if new != f.passport[i]:
+        old = f.passport[i]
+        new = old
+        if event in _SUCCESSOR_SUFFIX:
+            uid = UniqueIdentifier.parse(old)
+            new = UniqueIdentifier(uid.issuing_agency_code, actor, f"{uid.serial}-{_SUCCESSOR_SUFFIX[event]}").text
+        self.status_changes.append((old, event, actor, note, new))
+        if new != old:
             f.passport[i] = new
             f.operator[i] = actor
         return new
+
+    def _apply_status_changes(self) -> None:
+        """The status changes :meth:`_status` queued, in their order, in one transaction (each checked by the
+        passport service as a single change would be)."""
+        if not self.status_changes:
+            return
+        t0 = time.perf_counter()
+        got = self.s.passports.change_statuses_in_order(
+            [(old, event, self.callers[actor], note) for old, event, actor, note, _ in self.status_changes])
+        for (old, event, _, _, want), new in zip(self.status_changes, got, strict=True):
+            if new != want:
+                raise RuntimeError(f"passport {old} ({event}): the passport service carried it on as {new}, the "
+                                   f"pilot expected {want}")
+        self.status_changes = []
+        self.timings["status changes"] += time.perf_counter() - t0
 
     def _reinstall(self, i: int, year: int, clock: Clock, holder: str) -> None:
         f = self.fleet
@@ -941,7 +989,8 @@ class PilotRun:
         # the automaker its packs' passports; each second-life integrator the passports of the packs it repurposed
         for who in (pilot.AUTOMAKER, *(REGION_ACTORS[r][2] for r in sorted(REGION_ACTORS))):
             try:
-                rep = self.s.trace.apply_recycled_content(None, self.callers[who], groups=groups)
+                rep = self.s.trace.apply_recycled_content(None, self.callers[who], groups=groups,
+                                                          executor=self.sealer.executor())
             except Forbidden:  # an integrator that repurposed no pack: none of these passports is its to write
                 continue
             self.recycled_content_versions += rep["versions"]
@@ -1030,6 +1079,7 @@ def run_pilot(services: Any, config: PilotConfig | None = None, *, references: R
         report = build_report(run, time.perf_counter() - t0)
         report["lanzhou"] = lanzhou.report() if lanzhou is not None else None
     finally:
+        run.sealer.close()
         if run.dataspace is not None:
             run.dataspace.stop()
     report["_tokens"] = tokens

@@ -2,7 +2,9 @@
 and packs back to recovered material.
 
 One :class:`MaterialChain` keeps the stocks every supplier holds between years (refined salts, recovered
-salts, cathode, graphite) and signs each event with its actor's key (a :class:`ChainWriter`):
+salts, cathode, graphite) and signs each event with its actor's key through its writer (a :class:`ChainWriter`,
+whose ``sign`` returns the sealed event; the pilot's writer returns the event as it is, sealed with the pilot's
+others in a batch):
 
     extraction (Li brine CL / spodumene AU, Ni laterite ID, Co ore CD, Mn ZA, iron phosphate CN)
       → refining (Li2CO3, NiSO4·6H2O, CoSO4·7H2O)
@@ -27,7 +29,6 @@ from typing import Any
 from ..circular.chemistry import pack_composition
 from ..reference import References
 from ..trace.client import ChainWriter
-from ..trace.events import SealedEvent
 from .supply_chain import MINE_AU, MINE_CD, MINE_CL, MINE_ID, REFINER_CN, CAM_KR
 from . import pilot
 
@@ -100,7 +101,7 @@ class Clock:
 
 @dataclass
 class MaterialChain:
-    writer: ChainWriter
+    writer: ChainWriter | Any  # anything with sign(data): ChainWriter, or the pilot's batch (sim.loop)
     seed: int
     recycled_cap_fraction: float = 0.35
     rng: random.Random = field(init=False)
@@ -142,7 +143,7 @@ class MaterialChain:
                                "up before drawing (a bug in the chain, not in its input)")
         return out
 
-    def _refine(self, el: str, need_salt_kg: float, at: Clock) -> Iterator[SealedEvent]:
+    def _refine(self, el: str, need_salt_kg: float, at: Clock) -> Iterator[Any]:
         product, frac = SALT[el]
         salt_kg = max(need_salt_kg, 20_000.0)
         el_kg = salt_kg * frac
@@ -177,7 +178,7 @@ class MaterialChain:
         return sum(x[1] for x in stock)
 
     def make_cathode(self, model_id: str, chemistry: str, per_pack: PackMaterials, packs: int, at: Clock
-                     ) -> Iterator[SealedEvent]:
+                     ) -> Iterator[Any]:
         plant, country, site = CATHODE_PLANT[family(chemistry)]
         mass = round(per_pack.cathode_kg * packs, 6)
         inputs: list[dict[str, Any]] = []
@@ -214,7 +215,7 @@ class MaterialChain:
                                              "material": f"{chemistry} cathode active material"}]})
         self.cathode.setdefault(model_id, []).append([lot, mass])
 
-    def _graphite(self, kg: float, at: Clock) -> Iterator[SealedEvent]:
+    def _graphite(self, kg: float, at: Clock) -> Iterator[Any]:
         mass = round(max(kg, 20_000.0), 6)
         lot = self.nid("graphite")
         yield self.writer.sign({"id": self.nid("ev"), "kind": "extraction", "actor": REFINER_CN, "occurred_at": at(),
@@ -226,7 +227,7 @@ class MaterialChain:
 
     # ------------------------------------------------------------------ packs
     def make_packs(self, model: dict[str, Any], per_pack: PackMaterials, packs: list[tuple[str, str, str]],
-                   at: Clock, *, packs_per_batch: int = 25, modules_per_pack: int = 8) -> Iterator[SealedEvent]:
+                   at: Clock, *, packs_per_batch: int = 25, modules_per_pack: int = 8) -> Iterator[Any]:
         """Events that build ``packs`` — (pack id, plant country, plant site) — of ``model`` from the mines up."""
         model_id, chemistry, cell_maker = model["model_id"], model["chemistry"], model["cell_maker"]
         cell_country, cell_site = CELL_PLANT[cell_maker]
@@ -274,7 +275,7 @@ class MaterialChain:
                                                      "elements_kg": pack_els, "model_id": model_id}]})
                 self.flow("cells", "packs", sum(v for k, v in mod_els.items() if k != "graphite") * modules_per_pack)
 
-    def recover_scrap(self, at: Clock) -> Iterator[SealedEvent]:
+    def recover_scrap(self, at: Clock) -> Iterator[Any]:
         """The year's electrode scrap, recovered by the Korean recycler as pre-consumer salts."""
         for el in RECYCLABLE:
             el_kg = round(self.scrap_kg[el] * 0.95, 6)
@@ -294,7 +295,7 @@ class MaterialChain:
 
     # ------------------------------------------------------------------ end of life
     def dismantle(self, pack: str, pack_kg: float, elements_kg: dict[str, float], dismantler: str, place: dict[str, str],
-                  at: Clock) -> tuple[SealedEvent, str, dict[str, float], float]:
+                  at: Clock) -> tuple[Any, str, dict[str, float], float]:
         """Pack → black mass (2 % handling loss). Returns the event, the black-mass lot, its elements and mass."""
         bm = self.nid("blackmass")
         els = {k: round(v * 0.98, 6) for k, v in elements_kg.items()}
@@ -306,7 +307,7 @@ class MaterialChain:
         return ev, bm, els, mass
 
     def recycle(self, recycler: str, place: dict[str, str], black_mass: list[tuple[str, float, dict[str, float]]],
-                recovery: dict[str, float], at: Clock) -> Iterator[SealedEvent]:
+                recovery: dict[str, float], at: Clock) -> Iterator[Any]:
         """A recycler's black mass of a year → hydrometallurgical recycling → recovered salts (post-consumer)."""
         if not black_mass:
             return

@@ -133,16 +133,35 @@ def _verify_sealed_chunk(args: tuple[int, list[tuple[str, str, str | None]]]) ->
     return start, out
 
 
+def _verify_sealed_chunk_keys(args: tuple[dict[str, str | None], int, list[tuple[str, str, str | None]]]
+                              ) -> tuple[int, list[bool | None]]:
+    """:func:`_verify_sealed_chunk` in a pool made elsewhere: the registered keys come with the chunk."""
+    texts, start, items = args
+    if texts != _TEXTS:
+        _init_admit(texts)
+    return _verify_sealed_chunk((start, items))
+
+
 def verify_sealed_chunks(items: list[tuple[str, str, str | None]], key_texts: dict[str, str | None], workers: int,
-                         chunk: int) -> Iterator[tuple[int, list[bool | None]]]:
+                         chunk: int, executor: Any = None) -> Iterator[tuple[int, list[bool | None]]]:
     """:func:`admit_chunks` for events validated and hashed in this process (sealed by its own signers): only the
-    signatures are checked in the workers, chunk by chunk, in order."""
+    signatures are checked in the workers, chunk by chunk, in order — in a pool forked for the call, or in
+    ``executor`` (a process pool the caller keeps, e.g. the pilot's: the registered keys travel with each chunk)."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
     size = max(100, min(chunk, len(items) // (workers * 4) or 1))
     parts = [(i, items[i:i + size]) for i in range(0, len(items), size)]
+    if executor is not None:
+        futures = [executor.submit(_verify_sealed_chunk_keys, (key_texts, *p)) for p in parts]
+        try:
+            for f in futures:
+                yield f.result()
+        finally:
+            for f in futures:
+                f.cancel()
+        return
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_admit, initargs=(key_texts,)) as pool:
         futures = [pool.submit(_verify_sealed_chunk, p) for p in parts]
         try:
@@ -232,3 +251,42 @@ def replay_packs(store: Any, first: str | None, last: str | None, as_of: dt.date
             packs += 1
             findings += pack_findings(pack, events, as_of=as_of, regions=regs, params=p, model_id=model_id)
     return packs, findings
+
+
+# ------------------------------------------------------------------- sealing (the simulator's own signers)
+
+_SIGNERS: dict[str, Any] = {}
+
+
+def _init_seal(signers: dict[str, Any]) -> None:
+    """Forked workers inherit the signers (private keys never travel: fork copies the parent's memory)."""
+    global _SIGNERS
+    _SIGNERS = signers
+
+
+def validate_unsealed(raws: list[bytes]) -> list[bytes | None]:
+    """Each event (JSON bytes, without ``prev`` and signature) validated and canonicalized with a placeholder
+    ``prev`` (GENESIS for each chain subject): the canonical bytes, or ``None`` for an invalid one. The schema's
+    rules on ``prev`` are about its keys (exactly the chain subjects) and the form of its values (SHA-256 hex);
+    the real heads, filled in afterwards in chain order (:class:`~.client.BatchSealer`), have that form."""
+    import orjson
+
+    from .canonical import GENESIS
+    from .events import chain_subjects, normalize_full
+
+    from ..errors import InvalidData
+
+    out: list[bytes | None] = []
+    for raw in raws:
+        d = orjson.loads(raw)
+        d["prev"] = {s: GENESIS for s in chain_subjects(d)}
+        try:
+            out.append(normalize_full(d)[1])
+        except InvalidData:
+            out.append(None)  # the caller validates it again in its own process, which raises the error
+    return out
+
+
+def sign_hashes(items: list[tuple[str, str]]) -> list[str]:
+    """``(actor, event hash)`` → the actor's signature of the hash, by the signers inherited at fork."""
+    return [_SIGNERS[actor].sign_hash(h) for actor, h in items]

@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .canonical import GENESIS
-from .events import SealedEvent, chain_subjects, seal
+import orjson
+
+from ..errors import InvalidData
+from .canonical import GENESIS, canonical_json, sha256_hex
+from .events import FlatEvent, SealedEvent, chain_subjects, normalize_full, seal
 from .keys import Signer
 
 
@@ -36,3 +39,125 @@ class ChainWriter:
     def wire(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Sign and return the event as sent over the wire (content plus ``signature``)."""
         return self.sign(data).to_wire()
+
+
+class BatchSealer:
+    """:class:`ChainWriter`'s events sealed in batches, the CPU work in worker processes.
+
+    ``add`` takes an event as ``ChainWriter.sign`` does (without ``prev``); ``seal`` returns the events added
+    since the last call, in order, sealed exactly as ``ChainWriter.sign`` would have sealed them one by one
+    (same canonical bytes, hash and signature: Ed25519 signatures are deterministic). With ``workers`` > 1,
+    each event is validated and canonicalized in a worker process as soon as ``chunk`` events are waiting
+    (while the caller goes on producing more), with a placeholder ``prev``; ``seal`` fills in the real
+    ``prev`` in chain order here (the chain heads are the writer's), hashes, and has the workers sign the
+    hashes with the actors' keys (the workers are forked from this process: the keys never travel). An
+    invalid event raises :class:`InvalidData` from ``seal``, as ``ChainWriter.sign`` would have.
+    """
+
+    def __init__(self, writer: ChainWriter, *, workers: int = 1, chunk: int = 1000) -> None:
+        self.writer = writer
+        self.workers = workers
+        self.chunk = chunk
+        self._raw: list[bytes] = []
+        self._parts: list[Any] = []  # per chunk of _raw: a future of its canonical bodies (or None: not sent)
+        self._sent = 0  # events of _raw handed to the workers
+        self._pool: Any = None
+        self._pool_signers: frozenset[str] = frozenset()
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def add(self, data: Mapping[str, Any]) -> None:
+        # a copy in JSON (what the event model reads anyway): the caller may reuse its dicts afterwards
+        self._raw.append(orjson.dumps({k: v for k, v in data.items() if k not in ("prev", "signature")}))
+        if self.workers > 1 and len(self._raw) - self._sent >= self.chunk:
+            self._send()
+
+    def executor(self) -> Any:
+        """The worker processes (a ``concurrent.futures`` pool, forked from this process at first use), for other
+        CPU work of the same batches (e.g. passport versions); ``None`` when sealing runs here."""
+        return self._executor() if self.workers > 1 else None
+
+    def _executor(self) -> Any:
+        if self._pool is None:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            from ._parallel import _init_seal
+
+            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+            if ctx is None:  # without fork the keys would have to travel: seal here instead
+                self.workers = 1
+                return None
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_seal,
+                                             initargs=(dict(self.writer.signers),))
+            self._pool_signers = frozenset(self.writer.signers)
+        return self._pool
+
+    def _send(self) -> None:
+        from ._parallel import validate_unsealed
+
+        pool = self._executor()
+        if pool is None:
+            return
+        part = self._raw[self._sent:]
+        self._parts.append((self._sent, pool.submit(validate_unsealed, part)))
+        self._sent = len(self._raw)
+
+    def seal(self) -> list[SealedEvent]:
+        from ._parallel import sign_hashes, validate_unsealed
+
+        if self.workers > 1 and len(self._raw) > self._sent and len(self._raw) - self._sent >= 100:
+            self._send()
+        bodies: list[bytes | None] = []
+        for _, fut in self._parts:
+            bodies += fut.result()
+        if len(bodies) < len(self._raw):
+            bodies += validate_unsealed(self._raw[len(bodies):])
+        heads = self.writer.heads
+        signers = self.writer.signers
+        dumps: list[dict[str, Any]] = []
+        todo: list[tuple[str, str]] = []
+        out_bodies: list[bytes] = []
+        for raw, body in zip(self._raw, bodies, strict=True):
+            if body is None:  # invalid: validated again here, which raises the error naming the field
+                d = orjson.loads(raw)
+                d["prev"] = {s: heads.get(s, GENESIS) for s in chain_subjects(d)}
+                normalize_full(d)
+                raise AssertionError("an event refused in a worker process passed here")  # pragma: no cover
+            dump = orjson.loads(body)
+            actor = dump["actor"]
+            signer = signers.get(actor)
+            if signer is None:
+                raise KeyError(f"no signing key held for actor {actor!r}")
+            if signer.participant_id != actor:
+                raise InvalidData(f"event {dump['id']}: the signer {signer.participant_id} is not the actor {actor}",
+                                  [{"field": "actor", "rule": "signer_is_actor", "value": actor,
+                                    "message": f"actor: the event must be signed by its actor {actor}"}])
+            prev = {s: heads.get(s, GENESIS) for s in dump["prev"]}
+            dump["prev"] = prev
+            canonical = canonical_json(dump)
+            h = sha256_hex(canonical)
+            for s in prev:
+                heads[s] = h
+            dumps.append(dump)
+            out_bodies.append(canonical)
+            todo.append((actor, h))
+        sigs: list[str] = []
+        pool = self._executor() if self.workers > 1 and len(todo) >= 200 else None
+        if pool is not None and {a for a, _ in todo} <= self._pool_signers:
+            size = max(100, min(self.chunk, len(todo) // (4 * self.workers) + 1))
+            futures = [pool.submit(sign_hashes, todo[i:i + size]) for i in range(0, len(todo), size)]
+            for f in futures:
+                sigs += f.result()
+        else:
+            sigs = [signers[a].sign_hash(h) for a, h in todo]
+        out = [SealedEvent(FlatEvent(d), b, h, sig)
+               for d, b, (_, h), sig in zip(dumps, out_bodies, todo, sigs, strict=True)]
+        self._raw, self._parts, self._sent = [], [], 0
+        return out
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

@@ -223,7 +223,7 @@ class Ledger:
 
     def ingest(self, events: Iterable[Mapping[str, Any] | str | bytes], caller: Caller | None = None, *,
                workers: int | None = 1, chunk: int = 2000,
-               line_numbers: list[int] | None = None) -> IngestReport:
+               line_numbers: list[int] | None = None, executor: Any = None) -> IngestReport:
         """Append a batch all-or-nothing. The report names the first invalid event and why.
 
         ``events`` are dicts or JSON texts (JSON lines). With ``workers`` > 1 (the CLI passes one per
@@ -231,7 +231,9 @@ class Ledger:
         checks run in that many forked processes while this process writes the events already checked,
         all in one transaction. The default, 1, forks nothing (safe inside a threaded server).
         ``line_numbers`` (one per event) are the events' lines in their source file: the report names
-        those instead of the events' positions (``ingest_file`` skips blank lines).
+        those instead of the events' positions (``ingest_file`` skips blank lines). ``executor`` (a process
+        pool the caller keeps) checks the signatures of sealed events (:class:`SealedEvent`) in its workers
+        instead of a pool forked for the call, whatever their number.
         """
         t0 = time.perf_counter()
         items = events if isinstance(events, list) else list(events)
@@ -239,17 +241,23 @@ class Ledger:
         gc_was = gc.isenabled()
         gc.disable()  # millions of short-lived objects and no cycles: the collector only costs time here
         try:
-            return self._ingest(items, caller, workers, chunk, rep, t0, line_numbers)
+            return self._ingest(items, caller, workers, chunk, rep, t0, line_numbers, executor)
         finally:
             if gc_was:
                 gc.enable()
 
     def _ingest(self, items: list[Any], caller: Caller | None, workers: int | None, chunk: int,
-                rep: IngestReport, t0: float, line_numbers: list[int] | None = None) -> IngestReport:
+                rep: IngestReport, t0: float, line_numbers: list[int] | None = None,
+                executor: Any = None) -> IngestReport:
         if workers is None:
             workers = (os.cpu_count() or 1) if len(items) >= 4000 else 1
-        source = (self._admit_parallel(items, caller, workers, chunk, line_numbers) if workers > 1
-                  else self._admit_serial(items, caller, chunk, line_numbers))
+        sealed = executor is not None and bool(items) and all(isinstance(x, SealedEvent) for x in items)
+        if sealed:
+            source = self._admit_sealed_parallel(items, caller, max(workers, 2), chunk, self._key_texts(), executor)
+        elif workers > 1:
+            source = self._admit_parallel(items, caller, workers, chunk, line_numbers)
+        else:
+            source = self._admit_serial(items, caller, chunk, line_numbers)
         try:
             results = self._apply_stream(source)
         except _Rejected as rj:
@@ -300,8 +308,7 @@ class Ledger:
                         chunk: int, line_numbers: list[int] | None = None) -> Iterator[list[SealedEvent]]:
         from ._parallel import admit_chunks
 
-        with self.store.read() as conn:
-            texts = dict(participants_repo.public_keys(conn))
+        texts = self._key_texts()
         if items and all(isinstance(x, SealedEvent) for x in items):
             yield from self._admit_sealed_parallel(items, caller, workers, chunk, texts)
             return
@@ -325,14 +332,19 @@ class Ledger:
                 out.append(SealedEvent(ev, body, h, sig))
             yield out
 
+    def _key_texts(self) -> dict[str, str | None]:
+        """Every registered participant's public key text (what worker processes check signatures against)."""
+        with self.store.read() as conn:
+            return dict(participants_repo.public_keys(conn))
+
     def _admit_sealed_parallel(self, items: list[SealedEvent], caller: Caller | None, workers: int, chunk: int,
-                               texts: dict[str, str | None]) -> Iterator[list[SealedEvent]]:
+                               texts: dict[str, str | None], executor: Any = None) -> Iterator[list[SealedEvent]]:
         """Events validated and hashed in this process (:func:`.events.seal`: the simulator's own signers): the
         workers check their signatures against the registered keys; a refusal is the serial admitter's."""
         from ._parallel import verify_sealed_chunks
 
         triples = [(s.event.actor, s.hash, s.signature) for s in items]
-        for start, results in verify_sealed_chunks(triples, texts, workers, chunk):
+        for start, results in verify_sealed_chunks(triples, texts, workers, chunk, executor):
             out: list[SealedEvent] = []
             for k, ok in enumerate(results):
                 s = items[start + k]
@@ -739,12 +751,13 @@ class Ledger:
         return rep
 
     def verify_store(self, *, checkpoint: Mapping[str, Any] | None = None, full_schema: bool = False,
-                     workers: int = 1, batch: int = 20_000) -> VerifyReport:
+                     workers: int = 1, batch: int = 20_000, meanwhile: Any = None) -> VerifyReport:
         """Check every event, every chain and the store sequence; compare with an earlier checkpoint.
 
         ``full_schema`` also re-validates each body against its kind's schema (slower). ``workers`` > 1
         checks events (body, hash, signature, signed links) in that many processes, each reading its
-        own range of the store; the chains' order is checked here.
+        own range of the store; the chains' order is checked here. ``meanwhile`` (a callable) runs in this
+        process while the workers check (else after the events are checked), e.g. :meth:`verify_policy`.
         """
         from ._parallel import _init_verify, verify_range
 
@@ -783,12 +796,21 @@ class Ledger:
             ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
             with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_verify,
                                      initargs=(self.store.url, texts)) as pool:
-                for seen, problems in pool.map(verify_range, ranges):
-                    consume(seen, problems)
+                futures = [pool.submit(verify_range, r) for r in ranges]
+                try:
+                    if meanwhile is not None:
+                        meanwhile()
+                    for f in futures:
+                        consume(*f.result())
+                finally:
+                    for f in futures:
+                        f.cancel()
         else:
             _init_verify(None, texts)
             for r in ranges:
                 consume(*verify_range(r, self.store))
+            if meanwhile is not None:
+                meanwhile()
         # the chains: order, gaps, genesis, links to stored events
         with self.store.read() as conn:
             res = repo.all_chain_links(conn)

@@ -102,12 +102,15 @@ class TraceService:
                checkpoint: Mapping[str, Any] | None = None, workers: int = 1) -> VerifyReport:
         if event_id is not None:
             return self.ledger.verify_event(event_id)
+        # signatures prove who wrote each event; the custody rules, replayed, whether they had the right to
         if subject is not None:
             rep = self.ledger.verify_chain(subject)
-        else:
-            rep = self.ledger.verify_store(checkpoint=checkpoint, workers=workers)
-        # signatures prove who wrote each event; the custody rules, replayed, whether they had the right to
-        rep.problems.extend(self.ledger.verify_policy(subject=subject).problems)
+            rep.problems.extend(self.ledger.verify_policy(subject=subject).problems)
+            return rep
+        policy: list[VerifyReport] = []  # replayed here while worker processes check the events' signatures
+        rep = self.ledger.verify_store(checkpoint=checkpoint, workers=workers,
+                                       meanwhile=lambda: policy.append(self.ledger.verify_policy()))
+        rep.problems.extend(policy[0].problems)
         return rep
 
     def verify_derived(self) -> VerifyReport:
@@ -183,13 +186,13 @@ class TraceService:
             period=st.mass_balance_period, allocation=st.mass_balance_allocation)
 
     def apply_recycled_content(self, year: int | None, caller: Caller, *, model_id: str | None = None,
-                               plant: str | None = None, groups: list[dict[str, Any]] | None = None
-                               ) -> dict[str, Any]:
+                               plant: str | None = None, groups: list[dict[str, Any]] | None = None,
+                               executor: Any = None) -> dict[str, Any]:
         """Write Art. 8 recycled content into the passports of the packs made in ``year`` (every year in the
         ledger when None, still one pass): each pack gets the figure of its model, plant and year from the
         ledger's balance under the node's rule, period and allocation (``battery.recycled_content``).
         ``groups`` (from :meth:`recycled_content_groups`) saves the ledger pass when several operators apply
-        the same balance.
+        the same balance; ``executor`` builds the new versions in worker processes (``update_passports``).
 
         A pack whose passport was superseded by repurposing carries the figure on to its repurposed passport
         (repurposing changes the use, not the materials); a remanufactured one does not (modules may have been
@@ -257,7 +260,8 @@ class TraceService:
         versions = 0
         for y in sorted({y for y, _ in patches.values()}):  # one transaction per year: its reason names the year
             part = {pid: patch for pid, (py, patch) in patches.items() if py == y}
-            versions += len(self.passports.update_passports(part, caller, reason=f"Art. 8 recycled content {y} {how}"))
+            versions += len(self.passports.update_passports(part, caller, reason=f"Art. 8 recycled content {y} {how}",
+                                                            executor=executor))
         return {"year": year, "settings": {"rule": st.recycled_content_rule, "period": st.mass_balance_period,
                                            "allocation": st.mass_balance_allocation},
                 "groups": out_groups, "versions": versions, "reason": f"Art. 8 recycled content <year> {how}"}
