@@ -132,8 +132,9 @@ def test_batch_update_in_worker_processes_stores_what_the_serial_one_does(pilot_
              for k in range(40)]
     ctx = mp.get_context("fork")
     with ProcessPoolExecutor(2, mp_context=ctx) as pool:
-        assert svc.update_passports(dict(zip(a, patch)), op, reason="BMS 2026") == 40
-        assert svc.update_passports(dict(zip(b, patch)), op, reason="BMS 2026", executor=pool) == 40
+        serial = svc.update_passports(dict(zip(a, patch)), op, reason="BMS 2026")
+        parallel = svc.update_passports(dict(zip(b, patch)), op, reason="BMS 2026", executor=pool)
+        assert len(serial) == len(parallel) == 40 and set(serial.values()) == set(parallel.values()) == {2}
         bad = {pid: p for pid, p in zip(b, patch)}
         bad[b[17]] = {"state_of_health": {"soh_capacity_pct": "ninety"}}
         with pytest.raises(InvalidData) as exc:
