@@ -93,25 +93,41 @@ def _admit_chunk(args: tuple[int, list[Any], list[int] | None]) -> tuple[int, li
     return start, out
 
 
-def admit_chunks(items: list[Any], key_texts: dict[str, str | None], workers: int, chunk: int,
-                 line_numbers: list[int] | None = None) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:
-    """Admission results chunk by chunk, in order, computed by ``workers`` processes ahead of the caller
-    (``line_numbers``: each event's line in its file, for the error texts)."""
+def fork_pool(workers: int, initializer: Any, initargs: tuple[Any, ...]) -> Any:
+    """A process pool of ``workers``, forked where the platform can (the workers inherit the loaded modules)."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-    size = max(100, min(chunk, len(items) // (workers * 4) or 1))
-    parts = [(i, items[i:i + size], line_numbers[i:i + size] if line_numbers else None)
-             for i in range(0, len(items), size)]
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_admit, initargs=(key_texts,)) as pool:
-        futures = [pool.submit(_admit_chunk, p) for p in parts]
+    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=initializer, initargs=initargs)
+
+
+def in_order(pool: Any, fn: Any, parts: list[Any]) -> Iterator[Any]:
+    """``fn`` of every part, submitted to ``pool`` now (the workers start while the caller does other work); the
+    results are yielded in the parts' order, and what has not started is cancelled when the caller stops early
+    (a refusal)."""
+    futures = [pool.submit(fn, p) for p in parts]
+
+    def results() -> Iterator[Any]:
         try:
             for f in futures:
                 yield f.result()
         finally:
             for f in futures:
                 f.cancel()
+
+    return results()
+
+
+def admit_chunks(items: list[Any], key_texts: dict[str, str | None], workers: int, chunk: int,
+                 line_numbers: list[int] | None = None) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:
+    """Admission results chunk by chunk, in order, computed by ``workers`` processes ahead of the caller
+    (``line_numbers``: each event's line in its file, for the error texts)."""
+    size = max(100, min(chunk, len(items) // (workers * 4) or 1))
+    parts = [(i, items[i:i + size], line_numbers[i:i + size] if line_numbers else None)
+             for i in range(0, len(items), size)]
+    with fork_pool(workers, _init_admit, (key_texts,)) as pool:
+        yield from in_order(pool, _admit_chunk, parts)
 
 
 def _verify_sealed_chunk(args: tuple[int, list[tuple[str, str, str | None]]]) -> tuple[int, list[bool | None]]:
@@ -147,29 +163,13 @@ def verify_sealed_chunks(items: list[tuple[str, str, str | None]], key_texts: di
     """:func:`admit_chunks` for events validated and hashed in this process (sealed by its own signers): only the
     signatures are checked in the workers, chunk by chunk, in order — in a pool forked for the call, or in
     ``executor`` (a process pool the caller keeps, e.g. the pilot's: the registered keys travel with each chunk)."""
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
     size = max(100, min(chunk, len(items) // (workers * 4) or 1))
     parts = [(i, items[i:i + size]) for i in range(0, len(items), size)]
     if executor is not None:
-        futures = [executor.submit(_verify_sealed_chunk_keys, (key_texts, *p)) for p in parts]
-        try:
-            for f in futures:
-                yield f.result()
-        finally:
-            for f in futures:
-                f.cancel()
+        yield from in_order(executor, _verify_sealed_chunk_keys, [(key_texts, *p) for p in parts])
         return
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_admit, initargs=(key_texts,)) as pool:
-        futures = [pool.submit(_verify_sealed_chunk, p) for p in parts]
-        try:
-            for f in futures:
-                yield f.result()
-        finally:
-            for f in futures:
-                f.cancel()
+    with fork_pool(workers, _init_admit, (key_texts,)) as pool:
+        yield from in_order(pool, _verify_sealed_chunk, parts)
 
 
 # ------------------------------------------------------------- store verification

@@ -759,7 +759,7 @@ class Ledger:
         own range of the store; the chains' order is checked here. ``meanwhile`` (a callable) runs in this
         process while the workers check (else after the events are checked), e.g. :meth:`verify_policy`.
         """
-        from ._parallel import _init_verify, verify_range
+        from ._parallel import _init_verify, fork_pool, in_order, verify_range
 
         rep = VerifyReport(scope="store")
         with self.store.read() as conn:
@@ -790,21 +790,16 @@ class Ledger:
             rep.events_checked += len(seen)
 
         if workers > 1 and len(ranges) > 0:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
-
-            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-            with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_verify,
-                                     initargs=(self.store.url, texts)) as pool:
-                futures = [pool.submit(verify_range, r) for r in ranges]
+            with fork_pool(workers, _init_verify, (self.store.url, texts)) as pool:
+                results = in_order(pool, verify_range, ranges)
                 try:
                     if meanwhile is not None:
                         meanwhile()
-                    for f in futures:
-                        consume(*f.result())
-                finally:
-                    for f in futures:
-                        f.cancel()
+                    for r in results:
+                        consume(*r)
+                except BaseException:
+                    pool.shutdown(wait=False, cancel_futures=True)  # the ranges not started are not checked
+                    raise
         else:
             _init_verify(None, texts)
             for r in ranges:
