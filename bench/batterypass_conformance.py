@@ -1,44 +1,32 @@
 """Battery Pass 1.2: how many module payloads of pilot passports the consortium's own JSON schemas validate whole,
 per reader tier, and which required properties are still missing (issue 16's figure). Validation is jsonschema's
 draft-04 class with its format checker on the vendored schema files (``formats/batterypass_1_2/``), the one upstream
-e-mail-pattern slip corrected as ``formats/batterypass_schema.py`` documents — not our export's own check.
+e-mail-pattern slip corrected (``formats/batterypass_schema.validator``, which the export's own check also uses;
+tests/formats/test_batterypass_schemas.py loads the files independently of it).
 
 Run: .venv/bin/python bench/batterypass_conformance.py [N]   (N pilot packs, seed 7; default 9)
 """
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections import Counter
 
-from jsonschema import validators
-
 from batteryloop.formats import batterypass
 from batteryloop.formats.base import PassportParts
-from batteryloop.formats.batterypass_schema import DIR, EMAIL_FIXED, EMAIL_SLIP, read_json
+from batteryloop.formats.batterypass import CONTAINER
+from batteryloop.formats.batterypass_schema import validator
 from batteryloop.passport.model import BatteryData, BatteryModelData
 from batteryloop.passport.tiers import Tier
 from batteryloop.sim.pilot import battery_models, generate_batteries
 
-FILES = {"generalProductInformation": "GeneralProductInformation", "carbonFootprint": "CarbonFootprintForBatteries",
-         "performance": "PerformanceAndDurability", "circularity": "Circularity",
-         "materialComposition": "MaterialComposition", "supplyChainDueDiligence": "SupplyChainDueDiligence",
-         "labels": "Labeling"}
 TIERS = {"public": {Tier.PUBLIC}, "legitimate_interest": {Tier.PUBLIC, Tier.LEGITIMATE_INTEREST},
          "authority": {Tier.PUBLIC, Tier.AUTHORITY}, "all": set(Tier)}
 
 
-def _validator(name: str):  # type: ignore[no-untyped-def]
-    text = json.dumps(read_json(DIR / f"{name}-schema.json")).replace(json.dumps(EMAIL_SLIP), json.dumps(EMAIL_FIXED))
-    schema = json.loads(text)
-    cls = validators.validator_for(schema)
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
-
-
 def main(n: int = 9) -> None:
-    checks = {key: _validator(name) for key, name in FILES.items()}
+    checks = {key: validator(module) for key, module in CONTAINER.items()}  # payload key → its module's schema
     models = {m["model_id"]: BatteryModelData.model_validate(m) for m in battery_models()}
     packs = [BatteryData.model_validate({**raw, "passport_id": f"BL.{raw['economic_operator_id']}.{raw['serial_number']}"})
              for raw in generate_batteries(n, seed=7)]
