@@ -26,16 +26,14 @@ from pathlib import Path
 
 import httpx
 
-from batteryloop.access import ANONYMOUS, Caller
-from batteryloop.identity import ParticipantService
-from batteryloop.participants import Role
+from batteryloop.access import ANONYMOUS
 from batteryloop.passport.aas_repository import AasRepository
-from batteryloop.passport.service import PassportService
 from batteryloop.sim import pilot
 from batteryloop.store.db import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from passport_get import free_port, wrk  # noqa: E402 - the same load generator as bench/passport_get.py
+from passport_import import seed_registry  # noqa: E402 - the same registry set-up as bench/passport_import.py
 
 
 def b64(text: str) -> str:
@@ -57,13 +55,8 @@ def main() -> None:
     url = f"sqlite:///{tmp}/aas.db"
     store = Store(url)
     store.upgrade()
-    for p in pilot.PARTICIPANTS:
-        ParticipantService(store).create(p)
-    base_url = "http://127.0.0.1:8000"
-    svc = PassportService(store, base_url=base_url, issuing_agency_code="BL")
-    op = Caller(pilot.AUTOMAKER, frozenset({Role.MANUFACTURER}))
-    for m in pilot.battery_models():
-        svc.create_model(m, op)
+    svc, op = seed_registry(store)
+    base_url = svc.base_url
     ids = svc.import_passports(list(pilot.generate_batteries(args.packs, seed=1)), op).ids
 
     # cold: the first read of a passport's submodel builds the shell and that submodel (basyx), in-process

@@ -21,13 +21,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from batteryloop.access import Caller
-from batteryloop.identity import ParticipantService
-from batteryloop.participants import Role
 from batteryloop.passport import pack_twins
-from batteryloop.passport.service import PassportService
 from batteryloop.sim import pilot
 from batteryloop.store.db import Store
+from passport_import import seed_registry  # noqa: E402 - the same set-up as bench/passport_import.py
 
 
 def fresh(url: str | None, path: Path) -> Store:
@@ -47,13 +44,7 @@ def fresh(url: str | None, path: Path) -> Store:
 
 def run(records: list[dict[str, Any]], url: str | None, path: Path, register: bool) -> dict[str, float]:
     store = fresh(url, path)
-    ps = ParticipantService(store)
-    for p in pilot.PARTICIPANTS:
-        ps.create(p)
-    svc = PassportService(store, base_url="http://127.0.0.1:8000", issuing_agency_code="BL")
-    op = Caller(pilot.AUTOMAKER, frozenset({Role.MANUFACTURER}))
-    for m in pilot.battery_models():
-        svc.create_model(m, op)
+    svc, op = seed_registry(store)
     real = pack_twins.register_packs
     if not register:
         pack_twins.register_packs = lambda *a, **k: None  # type: ignore[assignment]

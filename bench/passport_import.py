@@ -20,6 +20,19 @@ from batteryloop.sim import pilot
 from batteryloop.store.db import Store
 
 
+def seed_registry(store: Store) -> tuple[PassportService, Caller]:
+    """The pilot's participants and battery models in a migrated store: the passport service and the automaker's
+    caller, ready to import its packs (bench/pack_twins.py and bench/aas_api.py use it too)."""
+    ps = ParticipantService(store)
+    for p in pilot.PARTICIPANTS:
+        ps.create(p)
+    svc = PassportService(store, base_url="http://127.0.0.1:8000", issuing_agency_code="BL")
+    op = Caller(pilot.AUTOMAKER, frozenset({Role.MANUFACTURER}))
+    for m in pilot.battery_models():
+        svc.create_model(m, op)
+    return svc, op
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--packs", type=int, default=100_000)
@@ -32,13 +45,7 @@ def main() -> None:
             Path(args.db + suffix).unlink(missing_ok=True)
     store = Store(url)
     store.upgrade()
-    ps = ParticipantService(store)
-    for p in pilot.PARTICIPANTS:
-        ps.create(p)
-    svc = PassportService(store, base_url="http://127.0.0.1:8000", issuing_agency_code="BL")
-    op = Caller(pilot.AUTOMAKER, frozenset({Role.MANUFACTURER}))
-    for m in pilot.battery_models():
-        svc.create_model(m, op)
+    svc, op = seed_registry(store)
     records = list(pilot.generate_batteries(args.packs, seed=1))
     size = sum(len(str(r)) for r in records[:1000]) / 1000
     t0 = time.perf_counter()
