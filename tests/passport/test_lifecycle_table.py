@@ -35,7 +35,7 @@ from typing import Any
 
 import pytest
 
-from batteryloop.errors import Conflict
+from batteryloop.errors import Conflict, InvalidData
 from batteryloop.passport.lifecycle import LifecycleError, StatusEvent, check_transition
 from batteryloop.passport.model import BatteryStatus
 from batteryloop.sim import pilot
@@ -173,3 +173,19 @@ def test_successor_serial_numbers_say_which_operation_made_them(pilot_services: 
         made[event] = (battery["serial_number"], svc.get_record(new["passport_id"]).data["serial_number"])
     assert made["repurpose"][1] == made["repurpose"][0] + "-RP"
     assert made["remanufacture"][1] == made["remanufacture"][0] + "-RM"
+
+
+def test_every_status_entry_point_names_an_unknown_event(pilot_services: Any) -> None:
+    """One refusal for an unknown event, whichever entry point: single, batch, batch in order — it lists the
+    events there are (the batch call raised a bare ValueError before), and nothing is written."""
+    svc = pilot_services.passports
+    op = pilot_services.pilot["callers"][pilot.AUTOMAKER]
+    pid = svc.create_passport(next(pilot.generate_batteries(1, seed=22)), op)["passport_id"]
+    before = svc.get_record(pid).version
+    for call in (lambda: svc.change_status(pid, "scrap", op), lambda: svc.change_statuses([pid], "scrap", op),
+                 lambda: svc.change_statuses_in_order([(pid, "waste", op, None), (pid, "scrap", op, None)])):
+        with pytest.raises(InvalidData, match="unknown status event 'scrap'") as exc:
+            call()
+        assert "use one of" in exc.value.errors[0]["message"] and "recycle" in exc.value.errors[0]["message"]
+    assert svc.get_record(pid).version == before
+    assert svc.change_statuses([pid], "waste", op) == {pid: pid}

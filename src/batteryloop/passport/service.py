@@ -157,6 +157,21 @@ _VERSION_COLUMNS = ("owner_id", "status", "successor_id", "version", "hash", "da
 _SUCCESSOR_SUFFIX = {StatusEvent.REPURPOSE: "RP", StatusEvent.REMANUFACTURE: "RM"}
 
 
+def _status_event(event: StatusEvent | str) -> StatusEvent:
+    """The status event named, or a refusal that lists the events there are."""
+    try:
+        return StatusEvent(event)
+    except ValueError:
+        raise InvalidData(f"unknown status event {event!r}", [{"field": "event", "rule": "enum",
+                          "message": f"event: use one of {', '.join(e.value for e in StatusEvent)}",
+                          "value": event}]) from None
+
+
+def _status_reason(event: StatusEvent, note: str | None) -> str:
+    """The reason a status change's version records."""
+    return f"status:{event.value}" + (f" ({note[:150]})" if note else "")
+
+
 class PassportService:
     def __init__(self, store: Store, *, base_url: str, issuing_agency_code: str,
                  accepted_issuing_agency_codes: Iterable[str] = ()) -> None:
@@ -644,15 +659,10 @@ class PassportService:
         Repurposing and remanufacturing issue a new passport (operated by the caller) linked to this
         one, which becomes read-only; recycling archives the passport.
         """
-        try:
-            event = StatusEvent(event)
-        except ValueError:
-            raise InvalidData(f"unknown status event {event!r}", [{"field": "event", "rule": "enum",
-                              "message": f"event: use one of {', '.join(e.value for e in StatusEvent)}",
-                              "value": event}]) from None
-        reason = f"status:{event.value}" + (f" ({note[:150]})" if note else "")
+        ev = _status_event(event)
+        reason = _status_reason(ev, note)
         return self.get_view(self.store.run_write(
-            lambda conn: self._change_status(conn, passport_id, event, caller, reason, new_serial_number,
+            lambda conn: self._change_status(conn, passport_id, ev, caller, reason, new_serial_number,
                                              new_model_id)), caller)
 
     def change_statuses(self, passport_ids: list[str], event: StatusEvent | str, caller: Caller, *,
@@ -660,10 +670,8 @@ class PassportService:
         """:meth:`change_status` for many passports in one transaction, all or nothing (the first refusal rolls
         every change back); returns passport id → the id that carries on (the new one after a repurpose or a
         remanufacture, with its default serial number)."""
-        event = StatusEvent(event)
-        reason = f"status:{event.value}" + (f" ({note[:150]})" if note else "")
-        return self.store.run_write(lambda conn: {pid: self._change_status(conn, pid, event, caller, reason, None, None)
-                                                  for pid in passport_ids})
+        return dict(zip(passport_ids, self.change_statuses_in_order([(pid, event, caller, note) for pid in passport_ids]),
+                        strict=True))
 
     def change_statuses_in_order(self, changes: list[tuple[str, StatusEvent | str, Caller, str | None]]) -> list[str]:
         """:meth:`change_status` for each ``(passport id, event, caller, note)`` in the order given, in one
@@ -673,13 +681,8 @@ class PassportService:
         each checked as :meth:`change_status` checks it, without a transaction and a view per change."""
         items = []
         for pid, event, caller, note in changes:
-            try:
-                ev = StatusEvent(event)
-            except ValueError:
-                raise InvalidData(f"unknown status event {event!r}", [{"field": "event", "rule": "enum",
-                                  "message": f"event: use one of {', '.join(e.value for e in StatusEvent)}",
-                                  "value": event}]) from None
-            items.append((pid, ev, caller, f"status:{ev.value}" + (f" ({note[:150]})" if note else "")))
+            ev = _status_event(event)
+            items.append((pid, ev, caller, _status_reason(ev, note)))
         return self.store.run_write(lambda conn: [self._change_status(conn, pid, ev, caller, reason, None, None)
                                                   for pid, ev, caller, reason in items])
 
