@@ -236,9 +236,10 @@ def test_interval_calibrated_on_left_out_batches_by_hand() -> None:
     assert np.allclose(hi / pred, 10**h_batch) and np.allclose(pred / lo, 10**h_batch)
 
 
-def test_interval_with_one_batch_falls_back_to_families_and_says_so() -> None:
+def test_interval_with_one_batch_falls_back_to_families_and_says_so(severson_dir: Path, tmp_path: Path) -> None:
     """One batch (the synthetic set's first 12 cells): no batch folds, so the half-width is the left-out-family
-    quantile alone (by hand), and the model says that its interval does not cover a batch shift."""
+    quantile alone (by hand), and the model — and `lifetime predict --intervals` — says that its interval does not
+    cover a batch shift."""
     cells, groups, x = _synthetic_cells()
     a = np.flatnonzero(groups.batch == "A")
     one = CurveSet([cells.names[i] for i in a], cells.curves[a], cells.cycle_lives[a], cells.source)
@@ -250,6 +251,21 @@ def test_interval_with_one_batch_falls_back_to_families_and_says_so() -> None:
     assert model.interval_factors == pytest.approx({"family": 10**h_family}, rel=1e-9)
     assert model.interval_coverage_batches_in_sample is None
     assert "does not cover a batch shift" in model.interval_note
+    from typer.testing import CliRunner
+
+    from batteryloop.cli import app
+
+    model.save(tmp_path / "m.pkl")
+    folder = tmp_path / "cells"
+    folder.mkdir()
+    for n in (1, 2):
+        (folder / f"cell{n}.csv.gz").symlink_to(severson_dir / "test1" / f"cell{n}.csv.gz")
+    res = CliRunner().invoke(app, ["health", "lifetime", "predict", "--model", str(tmp_path / "m.pkl"), "--cells",
+                                   str(folder), "-o", str(tmp_path / "p.csv"), "--intervals"])
+    assert res.exit_code == 0, res.output
+    iv = json.loads(res.stdout)["interval"]
+    assert iv["interval_calibration"] == "family" and iv["factor"] == pytest.approx(10**h_family, abs=1e-4)
+    assert "does not cover a batch shift" in iv["note"]
 
 
 def test_averages_scored_from_shared_member_fits_and_saved(cells, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
