@@ -9,7 +9,10 @@
 2. the nested figure — the whole selection (the same procedure as `lifetime train`'s) redone without each
    left-out group — the estimate of how the shipped procedure does on a batch or protocol family it never saw,
    with a bootstrap over the left-out group's cells and the coverage of the interval calibrated without it;
-3. the conformal interval of the final model (trained on all 84 cells) and its coverage on left-out families;
+3. the conformal interval of the final model (trained on all 84 cells): which calibration (the larger of the
+   leave-one-batch-out and left-out-family factors where the cells hold two batches), its factors, its width,
+   its coverage on left-out families (out of sample for a family shift) and on the two batch folds (in-sample:
+   they set the batch factor; with two batches the unseen-batch coverage cannot be measured out of sample);
 4. the procedure run on train/ only and scored on test1/ (test1 is a development set: it has been looked
    at while the candidates were chosen), beside the random-K-fold selection it replaced.
 
@@ -87,7 +90,8 @@ def main() -> None:
             boot = [rmse(rng.choice(err, err.size), 0.0) for _ in range(2000)]  # cells resampled (seed 0)
             print(f"    {r['group']:>8s} ({r['cells']:2d} cells): {r['rmse_cycles']:6.1f} (bootstrap 90 %: "
                   f"{np.percentile(boot, 5):.0f}-{np.percentile(boot, 95):.0f})  chosen without it: {r['candidate']}; "
-                  f"90 % interval covers {r['interval_covered']}/{r['cells']}")
+                  f"90 % interval (x/÷ {r['interval_factor']:.3f}, calibration {r['interval_calibration']}) covers "
+                  f"{r['interval_covered']}/{r['cells']}")
         cov = sum(r["interval_covered"] for r in rows) / sum(r["cells"] for r in rows)
         print(f"    interval coverage over the left-out groups ({sch}): {cov:.1%}")
     print(f"  ({time.perf_counter() - t3:.1f} s)")
@@ -97,8 +101,19 @@ def main() -> None:
           f"figure — the candidate list was shaped by these folds): {g['batch'][0]:.1f}, {g['batch'][1]:.1f} "
           f"(mean {np.mean(g['batch']):.1f})")
     f = 10 ** model.interval_log10
-    print(f"  90 % conformal interval: predicted life ×/÷ {f:.3f}; coverage on left-out protocol families "
-          f"{model.interval_coverage_grouped:.1%} (calibrated on the other families only)")
+    pred_all = model.predict(cells)
+    print(f"  90 % conformal interval: predicted life ×/÷ {f:.3f}, interval_calibration {model.interval_calibration} "
+          f"(factors: " + ", ".join(f"{k} {v:.3f}" for k, v in model.interval_factors.items()) + ")")
+    print(f"    width: upper/lower {f * f:.3f} for every cell; in cycles, median over the 84 cells "
+          f"{np.median(pred_all * (f - 1 / f)):.0f} (range {np.min(pred_all * (f - 1 / f)):.0f}-"
+          f"{np.max(pred_all * (f - 1 / f)):.0f}); as a share of the true life, median "
+          f"{np.median(pred_all * (f - 1 / f) / cells.cycle_lives):.0%}")
+    print(f"    coverage on left-out protocol families (each family's factor computed without its residuals; out of sample "
+          f"for a family shift): {model.interval_coverage_grouped:.1%}")
+    if model.interval_coverage_batches_in_sample is not None:
+        print("    coverage on the batch folds (IN-SAMPLE: these residuals set the batch factor): " + ", ".join(
+            f"{b} {v:.1%}" for b, v in model.interval_coverage_batches_in_sample.items()))
+    print(f"    note: {model.interval_note}")
     print(f"  in-sample RMSE on the 84 cells it was fitted on: {model.train_rmse_cycles:.1f} cycles (not a test figure)")
     print("\n4. the procedure on train/ only, scored on test1/ (a development set)")
     m_tr = train(tr, groups=groups_for(tr))

@@ -182,6 +182,9 @@ def test_cli_predicts_a_folder_together_and_says_so(severson_train, severson_dir
     assert pred.returncode == 0, pred.stderr
     info = json.loads(pred.stdout)
     assert "together" in info["note"] and info["cells"] == 43
+    # train/ holds cells of both batches (20 + 21): the interval is calibrated on the batch folds too, and says so
+    assert info["interval"]["interval_calibration"] == "max(batch, family)"
+    assert info["interval"]["factor"] == pytest.approx(10 ** model.interval_log10, abs=1e-4)
     rows = list(csv.DictReader((tmp_path / "p.csv").open()))
     written = np.array([float(r["predicted_cycle_life"]) for r in rows])
     test1 = load_curve_set(severson_dir / "test1", require_lives=True)

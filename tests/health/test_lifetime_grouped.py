@@ -18,9 +18,12 @@ from hypothesis import strategies as st
 from batteryloop.health.errors import HealthError
 from batteryloop.health.lifetime import evaluate, train
 from batteryloop.health.lifetime.features import feature_matrix
-from batteryloop.health.lifetime.groups import combine, groups_for, leave_one_group_out, protocol_family
+from batteryloop.health.lifetime.data import CurveSet
+from batteryloop.health.lifetime.groups import CellGroups, combine, groups_for, leave_one_group_out, protocol_family
 from batteryloop.health.lifetime.model import (
     GROUPED_CANDIDATES,
+    INTERVAL_BATCH_AND_FAMILY,
+    INTERVAL_FAMILY,
     LifetimeModel,
     candidates_named,
     conformal_halfwidth,
@@ -158,10 +161,111 @@ def test_grouped_figures_against_a_hand_fit(cells, grouped_model: LifetimeModel)
     assert score[model.candidate] < score["severson_variance"] and score[model.candidate] < score["severson_discharge_ridge_a1"]
     assert model.trained_on == cells.names  # the final model is fitted on every labelled cell
     assert model.interval_level == 0.9 and model.interval_coverage_grouped >= 0.85
+    # two batches: the interval is the larger of the leave-one-batch-out and left-out-family conformal factors
+    assert model.interval_calibration == INTERVAL_BATCH_AND_FAMILY and set(model.interval_factors) == {"batch", "family"}
+    assert 10 ** model.interval_log10 == pytest.approx(max(model.interval_factors.values()), rel=1e-12)
+    assert set(model.interval_coverage_batches_in_sample) == {"5/12/17", "6/30/17"}
+    assert "cannot be measured" in model.interval_note
     pred, lo, hi = model.predict_interval(cells)
     assert np.all(lo < pred) and np.all(pred < hi)
     assert np.allclose(hi / pred, 10 ** model.interval_log10) and np.allclose(pred / lo, 10 ** model.interval_log10)
     assert evaluate(model, cells)["cells"] == 84
+
+
+def _synthetic_cells(seed: int = 3) -> tuple[CurveSet, CellGroups, np.ndarray]:
+    """24 cells, Q_k(V) = 1 + c·k·g(V) (g the voltage index / 1000), so that log₁₀ var ΔQ₁₀₀₋₁₀ =
+    2·log₁₀ c + log₁₀(90² · var g) exactly; log₁₀ life = 3.1 − 0.5·(that feature + 6) + noise, and the second batch's
+    lives 50 % longer (a batch shift). Two batches of 12, four families of 3 per batch. Returns the cells, their groups
+    and the feature computed from c (not by the library)."""
+    rng = np.random.default_rng(seed)
+    n = 24
+    c = 10 ** rng.uniform(-4.5, -3.5, n)
+    g = np.arange(1000) / 1000.0
+    k = np.arange(2, 101)
+    curves = 1.0 + c[:, None, None] * k[None, None, :] * g[None, :, None]
+    x = np.log10(c**2 * 90**2 * ((1000**2 - 1) / 12 / 1000**2))
+    batch = np.array(["A"] * 12 + ["B"] * 12)
+    family = np.array(["f1", "f2", "f3", "f4"] * 6)
+    log_life = 3.1 - 0.5 * (x + 6) + rng.normal(0, 0.02, n) + np.where(batch == "B", np.log10(1.5), 0.0)
+    cells = CurveSet([f"cell{i + 1}" for i in range(n)], curves, 10**log_life, "synthetic")
+    return cells, CellGroups(batch, family.copy(), family), x
+
+
+def _conformal_by_hand(residuals: np.ndarray) -> float:
+    """The ⌈(n + 1) · 0.9⌉-th smallest |residual|."""
+    r = sorted(abs(float(v)) for v in residuals)
+    return r[int(np.ceil((len(r) + 1) * 0.9)) - 1]
+
+
+def _left_out_by_hand(x: np.ndarray, y: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Each cell's log₁₀ life by numpy's least squares fitted on the cells of the other groups."""
+    out = np.empty_like(y)
+    for lab in np.unique(labels):
+        held = labels == lab
+        slope, icpt = np.polyfit(x[~held], y[~held], 1)
+        out[held] = icpt + slope * x[held]
+    return out
+
+
+def test_interval_calibrated_on_left_out_batches_by_hand() -> None:
+    """Two batches: the half-width is the larger of the conformal quantiles of the leave-one-batch-out and the
+    leave-one-family-out |log₁₀ errors|, each recomputed here with np.polyfit and a sort; the synthetic batch shift
+    makes the batch one the larger, so a family-only calibration fails this. The batch folds' coverage (in-sample)
+    and the whole rule's coverage on left-out families (its batch part refitted without the family) by hand too."""
+    cells, groups, x = _synthetic_cells()
+    y = np.log10(cells.cycle_lives)
+    model = train(cells, candidates_named(["severson_variance"]), groups=groups)
+    res_batch = _left_out_by_hand(x, y, groups.batch) - y
+    res_family = _left_out_by_hand(x, y, groups.family) - y
+    h_batch, h_family = _conformal_by_hand(res_batch), _conformal_by_hand(res_family)
+    assert h_batch > 1.3 * h_family  # the shift is what the batch folds see (0.19 against 0.13)
+    assert model.interval_calibration == INTERVAL_BATCH_AND_FAMILY
+    assert model.interval_log10 == pytest.approx(h_batch, rel=1e-9)
+    assert model.interval_factors == pytest.approx({"batch": 10**h_batch, "family": 10**h_family}, rel=1e-9)
+    assert model.interval_coverage_batches_in_sample == pytest.approx(
+        {b: float(np.mean(np.abs(res_batch[groups.batch == b]) <= h_batch)) for b in ("A", "B")})
+    hits = 0
+    for f in np.unique(groups.family):
+        held = groups.family == f
+        rest = ~held
+        h_f = max(_conformal_by_hand(res_family[rest]),
+                  _conformal_by_hand(_left_out_by_hand(x[rest], y[rest], groups.batch[rest]) - y[rest]))
+        hits += int(np.sum(np.abs(res_family[held]) <= h_f))
+    assert model.interval_coverage_grouped == pytest.approx(hits / y.size)
+    pred, lo, hi = model.predict_interval(cells)
+    assert np.allclose(hi / pred, 10**h_batch) and np.allclose(pred / lo, 10**h_batch)
+
+
+def test_interval_with_one_batch_falls_back_to_families_and_says_so(severson_dir: Path, tmp_path: Path) -> None:
+    """One batch (the synthetic set's first 12 cells): no batch folds, so the half-width is the left-out-family
+    quantile alone (by hand), and the model — and `lifetime predict --intervals` — says that its interval does not
+    cover a batch shift."""
+    cells, groups, x = _synthetic_cells()
+    a = np.flatnonzero(groups.batch == "A")
+    one = CurveSet([cells.names[i] for i in a], cells.curves[a], cells.cycle_lives[a], cells.source)
+    y = np.log10(one.cycle_lives)
+    model = train(one, candidates_named(["severson_variance"]), groups=groups.subset(a))
+    h_family = _conformal_by_hand(_left_out_by_hand(x[a], y, groups.family[a]) - y)
+    assert model.interval_calibration == INTERVAL_FAMILY
+    assert model.interval_log10 == pytest.approx(h_family, rel=1e-9)
+    assert model.interval_factors == pytest.approx({"family": 10**h_family}, rel=1e-9)
+    assert model.interval_coverage_batches_in_sample is None
+    assert "does not cover a batch shift" in model.interval_note
+    from typer.testing import CliRunner
+
+    from batteryloop.cli import app
+
+    model.save(tmp_path / "m.pkl")
+    folder = tmp_path / "cells"
+    folder.mkdir()
+    for n in (1, 2):
+        (folder / f"cell{n}.csv.gz").symlink_to(severson_dir / "test1" / f"cell{n}.csv.gz")
+    res = CliRunner().invoke(app, ["health", "lifetime", "predict", "--model", str(tmp_path / "m.pkl"), "--cells",
+                                   str(folder), "-o", str(tmp_path / "p.csv"), "--intervals"])
+    assert res.exit_code == 0, res.output
+    iv = json.loads(res.stdout)["interval"]
+    assert iv["interval_calibration"] == "family" and iv["factor"] == pytest.approx(10**h_family, abs=1e-4)
+    assert "does not cover a batch shift" in iv["note"]
 
 
 def test_averages_scored_from_shared_member_fits_and_saved(cells, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -192,10 +296,15 @@ def test_cli_trains_on_two_folders_and_writes_intervals(severson_dir: Path, tmp_
     info = json.loads(out.stdout)
     assert info["candidate"] in {"severson_variance", "variance_capacity"}
     assert info["validation"].startswith("leave one group out") and info["interval"]["level"] == 0.9
+    iv = info["interval"]
+    assert iv["interval_calibration"] == "max(batch, family)" and set(iv["factors"]) == {"batch", "family"}
+    assert iv["factor"] == pytest.approx(max(iv["factors"].values()), abs=1e-4) and "cannot be measured" in iv["note"]
     pred = subprocess.run([*exe, "health", "lifetime", "predict", "--model", str(tmp_path / "m.pkl"), "--cells",
                            str(severson_dir / "test1"), "-o", str(tmp_path / "p.csv"), "--intervals"],
                           capture_output=True, text=True, timeout=300)
     assert pred.returncode == 0, pred.stderr
+    assert json.loads(pred.stdout)["interval"] == {"level": 0.9, "factor": iv["factor"],
+                                                   "interval_calibration": "max(batch, family)", "note": iv["note"]}
     rows = list(csv.DictReader((tmp_path / "p.csv").open()))
     assert len(rows) == 43 and all(float(r["lower"]) < float(r["predicted_cycle_life"]) < float(r["upper"]) for r in rows)
     bad = subprocess.run([*exe, "health", "lifetime", "train", "--data", str(severson_dir / "train"), "--cells-table",

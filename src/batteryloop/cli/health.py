@@ -125,7 +125,9 @@ def lifetime_train(data: Annotated[list[Path], typer.Option(help="folder of trai
     The model is chosen by validation that leaves whole batches (where the cells hold two or more), protocol
     families and thirds of the cells by early behaviour (log var ΔQ) out — the procedure whose nested
     leave-one-batch-out figure docs/health.md reports (needs the cell table; without one it falls back to random
-    K-fold and says so), and carries a 90 % conformal interval; --random-folds selects by random K-fold. The transductive
+    K-fold and says so), and carries a 90 % conformal interval — calibrated on the larger of the leave-one-batch-out
+    and left-out-family errors where the cells hold two batches, on left-out families only with one batch (then it
+    does not cover a batch shift); "interval_calibration" says which. --random-folds selects by random K-fold. The transductive
     calibration_* models are chosen only by name (--candidates). "train" in the output is in-sample. Cells with a
     non-finite feature or life are refused by name."""
     from ..health.lifetime import CANDIDATES, evaluate, load_curve_set, train
@@ -153,7 +155,11 @@ def lifetime_train(data: Annotated[list[Path], typer.Option(help="folder of trai
           "selection_score_rmse_cycles": round(model.cv_rmse_cycles[model.candidate], 1),
           "interval": None if model.interval_log10 is None else {
               "level": model.interval_level, "factor": round(10 ** model.interval_log10, 4),
-              "coverage_on_left_out_families": model.interval_coverage_grouped},
+              "interval_calibration": model.interval_calibration,
+              "factors": {k: round(v, 4) for k, v in (model.interval_factors or {}).items()},
+              "coverage_on_left_out_families": model.interval_coverage_grouped,
+              "coverage_on_batch_folds_in_sample": model.interval_coverage_batches_in_sample,
+              "note": model.interval_note},
           "note": note, "train": evaluate(model, cells)})
 
 
@@ -162,7 +168,8 @@ def lifetime_predict(model: Annotated[Path, typer.Option(help="a model file writ
                      cells: Annotated[Path, typer.Option(help="folder of cellN.csv[.gz] files")],
                      out: Annotated[Path, typer.Option("--out", "-o", help="CSV: cell,predicted_cycle_life")],
                      intervals: Annotated[bool, typer.Option(
-                         help="add the model's 90 % interval as columns lower,upper")] = False,
+                         help="add the model's 90 % interval as columns lower,upper (the JSON names its "
+                              "calibration)")] = False,
                      allow_small_set: Annotated[bool, typer.Option(
                          help="let a calibration_* model predict fewer than 5 cells (they then get the training "
                               "cells' prior, i.e. least squares)")] = False) -> None:
@@ -195,6 +202,13 @@ def lifetime_predict(model: Annotated[Path, typer.Option(help="a model file writ
         note = (f"{m.candidate} predicts the folder's cells together: their features (never their lives) set the "
                 "distribution of life they are read against" + (
                     f"; fewer than {MIN_CELLS} cells use the training cells' instead" if len(cs.names) < MIN_CELLS else ""))
-    _out({"cells": len(cs.names), "predictions": str(out),
+    interval = None
+    if intervals:
+        interval = {"level": m.interval_level, "factor": round(10 ** m.interval_log10, 4),
+                    # a model saved before the calibration was recorded was calibrated on left-out families
+                    "interval_calibration": m.interval_calibration or "family",
+                    "note": m.interval_note or ("calibrated on left-out protocol families only: it does not cover a "
+                                                "batch shift (model saved before interval_calibration was recorded)")}
+    _out({"cells": len(cs.names), "predictions": str(out), "interval": interval,
           "evaluation": evaluate(m, cs) if cs.cycle_lives is not None else None, "note": note,
           "warnings": [{"cell": n, "warning": w} for n, w in zip(cs.names, flags, strict=True) if w is not None]})

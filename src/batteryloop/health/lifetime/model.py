@@ -7,7 +7,9 @@ whole groups — one batch (where the cells hold two or more), one protocol fami
 (the log variance of ΔQ₁₀₀₋₁₀ and its relatives, the initial capacity, and how fast ΔQ still grows at cycle 100,
 a sign of a coming knee), with the ridge penalty chosen by the same grouped folds. The inverse-calibration
 models (:mod:`.calibration`, transductive) are not among them: :data:`CALIBRATION_CANDIDATES`, by name only. The
-model then carries a conformal prediction interval: the (1 − α) quantile of its out-of-group log-errors.
+model then carries a conformal prediction interval: the (1 − α) quantile of its out-of-group log-errors — the larger of
+the out-of-batch and out-of-family quantiles where the cells hold two batches, the out-of-family one otherwise
+(:func:`calibrate_interval`).
 Without groups it falls back to repeated random K-fold (and says so in ``validation``).
 
 The baseline is Severson et al.'s variance model (log₁₀ cycle life linear in log₁₀ var ΔQ₁₀₀₋₁₀).
@@ -332,10 +334,75 @@ def nested_grouped(cells: CurveSet, groups: CellGroups, schemes: tuple[str, ...]
             assert not set(m.trained_on) & set(held.names)  # the left-out group never reaches the fit
             pred, lo, hi = m.predict_interval(held)
             rows.append({"group": str(groups.by(sch)[te[0]]), "cells": int(te.size), "candidate": m.candidate,
+                         "interval_calibration": m.interval_calibration, "interval_factor": 10 ** (m.interval_log10 or 0.0),
                          "rmse_cycles": evaluate(m, held)["rmse_cycles"], "errors_cycles": (pred - held.cycle_lives).tolist(),
                          "interval_covered": int(np.sum((lo <= held.cycle_lives) & (held.cycle_lives <= hi)))})
         out[sch] = rows
     return out
+
+
+@dataclass(frozen=True)
+class IntervalCalibration:
+    """How a model's interval was calibrated (:func:`calibrate_interval`) and what could be measured of it."""
+
+    halfwidth_log10: float
+    calibration: str  # INTERVAL_BATCH_AND_FAMILY or INTERVAL_FAMILY
+    factors: dict[str, float]  # per scheme, 10 ** its conformal half-width
+    note: str
+    coverage_left_out_families: float  # the whole rule, each left-out family's half-width computed without its residuals
+    coverage_batches_in_sample: dict[str, float] | None  # per batch, of its leave-one-batch-out errors (they set h_batch)
+
+
+INTERVAL_BATCH_AND_FAMILY = "max(batch, family)"
+INTERVAL_FAMILY = "family"
+NOTE_BATCH = ("calibrated on leave-one-batch-out and left-out-family errors (the larger): it assumes a new batch is "
+              "shifted like one of the {n} training batches; its coverage on an unseen batch cannot be measured "
+              "out of sample with so few batches (docs/health.md)")
+NOTE_FAMILY = ("the training cells hold one batch: calibrated on left-out protocol families only, so the interval "
+               "does not cover a batch shift (on an unseen batch such an interval was far too narrow: docs/health.md)")
+
+
+def _subset(feats: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
+    return {k: np.asarray(v)[idx] for k, v in feats.items()}
+
+
+def calibrate_interval(candidate: Candidate, feats: dict[str, np.ndarray], lives: np.ndarray, groups: CellGroups,
+                       memo: FoldMemo | None = None, alpha: float = INTERVAL_ALPHA) -> IntervalCalibration:
+    """The conformal interval of ``candidate`` on these cells (the rule of docs/health.md, argued there): where the
+    cells hold two batches or more, the half-width is the larger of the split-conformal quantiles of its
+    leave-one-batch-out and leave-one-family-out |log₁₀ errors| (``max(batch, family)``); with one batch, the
+    left-out-family quantile alone (``family``; the note says it does not cover a batch shift). Also measured:
+    the whole rule's coverage on each left-out family (its family half-width from the other families' errors, its
+    batch half-width from the candidate refitted on the cells without that family) and, in-sample, each batch's
+    coverage by the final half-width."""
+    y = np.log10(lives)
+    fam_pred, _ = out_of_group(candidate, feats, lives, groups.family, memo)
+    h = {"family": conformal_halfwidth(fam_pred - y, alpha)}
+    two_batches = np.unique(groups.batch).size >= 2
+    batch_res = None
+    if two_batches:
+        batch_pred, _ = out_of_group(candidate, feats, lives, groups.batch, memo)
+        batch_res = batch_pred - y
+        h["batch"] = conformal_halfwidth(batch_res, alpha)
+    half = max(h.values())
+    hits = 0
+    for g in np.unique(groups.family):
+        te = groups.family == g
+        h_g = conformal_halfwidth((fam_pred - y)[~te], alpha)
+        sub = np.flatnonzero(~te)
+        if two_batches and np.unique(groups.batch[sub]).size >= 2:
+            pred_sub, _ = out_of_group(candidate, _subset(feats, sub), lives[sub], groups.batch[sub])
+            h_g = max(h_g, conformal_halfwidth(pred_sub - y[sub], alpha))
+        hits += int(np.sum(np.abs(fam_pred[te] - y[te]) <= h_g))
+    in_sample = None
+    if batch_res is not None:
+        in_sample = {str(b): float(np.mean(np.abs(batch_res[groups.batch == b]) <= half)) for b in np.unique(groups.batch)}
+    n_batches = int(np.unique(groups.batch).size)
+    return IntervalCalibration(
+        halfwidth_log10=half, calibration=INTERVAL_BATCH_AND_FAMILY if two_batches else INTERVAL_FAMILY,
+        factors={k: float(10 ** v) for k, v in h.items()},
+        note=NOTE_BATCH.format(n=n_batches) if two_batches else NOTE_FAMILY,
+        coverage_left_out_families=hits / y.size, coverage_batches_in_sample=in_sample)
 
 
 def grouped_interval_coverage(log_pred: np.ndarray, log_true: np.ndarray, groups: np.ndarray,
@@ -368,7 +435,13 @@ class LifetimeModel:
     grouped_rmse_cycles: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     interval_log10: float | None = None  # conformal half-width, log10 cycles
     interval_level: float | None = None
-    interval_coverage_grouped: float | None = None
+    interval_coverage_grouped: float | None = None  # on left-out protocol families (out of sample for a family shift)
+    # how the interval was calibrated (:func:`calibrate_interval`); None: random folds (no interval), or a model saved
+    # before round 6, whose interval was calibrated on left-out families only
+    interval_calibration: str | None = None
+    interval_factors: dict[str, float] | None = None
+    interval_note: str | None = None
+    interval_coverage_batches_in_sample: dict[str, float] | None = None
     feature_range: dict[str, tuple[float, float]] | None = None  # training cells' min, max of each feature
     life_range_cycles: tuple[float, float] | None = None  # training cells' shortest, longest life
 
@@ -537,10 +610,14 @@ def _train_grouped(data: CurveSet, feats: dict[str, np.ndarray], lives: np.ndarr
                         + " (selected on)" + (f"; {', '.join(reported)} (reported only)" if reported else ""))
     model.grouped_rmse_cycles = per
     chosen = next(c for c in candidates if c.name == model.candidate)
-    log_pred, _ = out_of_group(chosen, feats, lives, groups.family, memo)
-    model.interval_log10 = conformal_halfwidth(log_pred - np.log10(lives))
+    cal = calibrate_interval(chosen, feats, lives, groups, memo)
+    model.interval_log10 = cal.halfwidth_log10
     model.interval_level = 1 - INTERVAL_ALPHA
-    model.interval_coverage_grouped = grouped_interval_coverage(log_pred, np.log10(lives), groups.family)
+    model.interval_coverage_grouped = cal.coverage_left_out_families
+    model.interval_calibration = cal.calibration
+    model.interval_factors = cal.factors
+    model.interval_note = cal.note
+    model.interval_coverage_batches_in_sample = cal.coverage_batches_in_sample
     return model
 
 
