@@ -315,20 +315,24 @@ class _SparkSamples:
         return getattr(F, {"mean": "avg"}.get(kind, kind))(x)
 
 
-def _normalise_sessions(df: pl.DataFrame) -> pl.DataFrame:
+def _normalise_sessions(df: pl.DataFrame, *, in_order: bool = False) -> pl.DataFrame:
+    """The session table as both engines hand it over: :data:`SESSION_COLUMNS` with their types, the modes by name,
+    in pack and session order (``in_order``: ``df`` is in that order already)."""
     ints = {"sess", "n", "r_steps", "n_low", "n_mid", "imin_end"}
     names = dict(enumerate(MODES))
     df = df.with_columns(pl.col(c).cast(pl.Int64).replace_strict(names, return_dtype=pl.String) for c in ("mode", "prev_mode"))
-    return df.select(SESSION_COLUMNS).cast({c: (pl.Int64 if c in ints else pl.Float64) for c in SESSION_COLUMNS
-                                            if c not in ("pack_id", "mode", "prev_mode")}).sort("pack_id", "sess")
+    df = df.select(SESSION_COLUMNS).cast({c: (pl.Int64 if c in ints else pl.Float64) for c in SESSION_COLUMNS
+                                          if c not in ("pack_id", "mode", "prev_mode")})
+    return df if in_order else df.sort("pack_id", "sess")
 
 
 # ------------------------------------------------------------------------------------------------ engines
 def _polars_samples(files: list[Path], packs: pl.DataFrame, chunk_rows: int | None = None) -> Iterator[pl.DataFrame]:
     """One bucket's samples under the definition's names, with the pack's rated capacity, in pack and time order, as
     frames of whole packs of about ``chunk_rows`` rows each (default :data:`CHUNK_ROWS`; the packs in registry
-    order). The pack is its row in the registry (``_pk``; samples of a pack the registry lacks are left out, as
-    Spark's inner join leaves them); the charging state is an Enum of the layout's (another value is null, which
+    order). The pack is its place among the registry's pack ids in sorted order (``_pk``, so that ordering by it is
+    ordering by ``pack_id``; samples of a pack the registry lacks are left out, as Spark's inner join leaves them;
+    a pack listed twice has the first listing's capacity); the charging state is an Enum of the layout's (another value is null, which
     equals none).
 
     The writers keep each file in vehicle and time order, so a bucket read file after file is a few runs of rows
@@ -337,7 +341,7 @@ def _polars_samples(files: list[Path], packs: pl.DataFrame, chunk_rows: int | No
     bucket — then the chunk's work runs while it is still in the processor's cache. A chunk whose packs' samples
     are not in time order (files written otherwise) is sorted. The columns are widened to Float64 (Spark's
     arithmetic) per chunk, after the reordering, so that it moves half the bytes."""
-    packs = packs.unique("pack_id", keep="first", maintain_order=True)
+    packs = _registry_in_order(packs)
     ids = pl.Enum(packs["pack_id"])
     rated = packs["rated_capacity_ah"].cast(pl.Float64)
     states = pl.Enum(CHARGING_STATES)
@@ -387,6 +391,12 @@ def _in_order(df: pl.DataFrame) -> pl.DataFrame:
     return df if ordered else df.sort("_pk", "t_s")
 
 
+def _registry_in_order(packs: pl.DataFrame) -> pl.DataFrame:
+    """The registry's packs, each once (its first listing), in ``pack_id`` order: a pack's number (``_pk``) is its row
+    here."""
+    return packs.filter(pl.col("pack_id").is_not_null()).unique("pack_id", keep="first", maintain_order=True).sort("pack_id")
+
+
 _SAMPLE_NAMES = {"pack_current_a": "i", "pack_voltage_v": "v", "soc_pct": "soc", "cell_voltage_min_v": "vmin",
                  "cell_voltage_max_v": "vmax", "temperature_max_c": "tmax", "odometer_km": "odo"}
 
@@ -402,8 +412,8 @@ def sessions_polars(root: str | Path, *, progress: Callable[[int, int], None] | 
     layout = FleetLayout.read(root)
     packs = read_packs(root)
     E = _PolarsSamples("_pk", "t_s")
-    S = _PolarsSamples("pack_id", "sess")
-    ids = packs.select(pl.col("pack_id").unique(maintain_order=True)).with_row_index("_pk").lazy()
+    S = _PolarsSamples("_pk", "sess")
+    ids = _registry_in_order(packs)["pack_id"]  # by _pk
 
     aggregates = [(name, kind, f(E)) for name, kind, f in SESSION_AGGREGATES]
 
@@ -427,7 +437,8 @@ def sessions_polars(root: str | Path, *, progress: Callable[[int, int], None] | 
         parts = [sessions_of(df) for df in _polars_samples(files, packs)]
         if not parts:
             return None
-        sess = pl.concat(parts).lazy().join(ids, on="_pk", how="left").sort("pack_id", "sess").with_columns(**S.key_marks())
+        # in (_pk, sess) order, which is (pack_id, sess) order: integers sorted instead of strings
+        sess = pl.concat(parts).lazy().sort("_pk", "sess").with_columns(**S.key_marks())
         for stage in SESSION_STAGES:
             sess = sess.with_columns(**{name: f(S) for name, f in stage.items()})
         return sess.collect(engine="in-memory")
@@ -441,7 +452,10 @@ def sessions_polars(root: str | Path, *, progress: Callable[[int, int], None] | 
                 out.append(part)
             if progress:
                 progress(n, len(groups))
-    return _normalise_sessions(pl.concat(out)) if out else pl.DataFrame()
+    if not out:
+        return pl.DataFrame()
+    whole = pl.concat(out).sort("_pk", "sess")  # the buckets' packs interleave in pack_id order
+    return _normalise_sessions(whole.with_columns(pack_id=ids.gather(whole["_pk"])), in_order=True)
 
 
 def spark_session(master: str = "local[2]", *, shuffle_partitions: int = 8, app: str = "batteryloop-fleet") -> Any:
