@@ -343,7 +343,7 @@ def _polars_samples(files: list[Path], packs: pl.DataFrame, chunk_rows: int | No
     arithmetic) per chunk, after the reordering, so that it moves half the bytes."""
     packs = _registry_in_order(packs)
     ids = pl.Enum(packs["pack_id"])
-    rated = packs["rated_capacity_ah"].cast(pl.Float64)
+    rated = packs["rated_capacity_ah"].cast(pl.Float64).to_numpy()
     states = pl.Enum(CHARGING_STATES)
     cs = pl.when(False).then(pl.lit(None, states))
     for state in CHARGING_STATES:  # equality tests build the Enum without hashing each row's string
@@ -366,11 +366,12 @@ def _polars_samples(files: list[Path], packs: pl.DataFrame, chunk_rows: int | No
 
     def chunk(runs: list[int]) -> pl.DataFrame:
         frame = pl.concat([raw.slice(int(heads[j]), int(lens[j])) for j in runs], rechunk=True)
-        frame = frame.with_columns(_pk=pl.Series(np.repeat(code[runs], lens[runs]), dtype=pl.UInt32))
+        pk = code[runs]
+        frame = frame.with_columns(_pk=pl.Series(np.repeat(pk, lens[runs]), dtype=pl.UInt32),  # a run's pack, repeated
+                                   rated_ah=pl.Series(np.repeat(rated[pk], lens[runs]), dtype=pl.Float64))
         return _in_order(frame.select(
             "_pk", (pl.col("timestamp").dt.epoch("us").cast(pl.Float64) / 1e6).alias("t_s"),
-            *[pl.col(a).cast(pl.Float64) for a in _SAMPLE_NAMES.values()], "imin", "cs",
-            pl.lit(rated).gather(pl.col("_pk")).alias("rated_ah")))
+            *[pl.col(a).cast(pl.Float64) for a in _SAMPLE_NAMES.values()], "imin", "cs", "rated_ah"))
 
     runs: list[int] = []
     rows = 0
