@@ -604,13 +604,9 @@ def fade_forecasts(soh_pct: np.ndarray, soh_se_pct: np.ndarray, age_days: np.nda
         return k * np.power(fec0 + rate * d, z) + cal * np.sqrt(years + d / 365.0)
 
     horizon = RUL_HORIZON_YEARS * 365.0
-    lo, hi = np.zeros_like(loss), np.full_like(loss, horizon)
     reached = loss >= eol_loss
-    beyond = loss_after(hi) < eol_loss
-    for _ in range(26):  # bisection: 40 years / 2^26 is about 20 seconds
-        mid = (lo + hi) / 2
-        over = loss_after(mid) >= eol_loss
-        hi, lo = np.where(over, mid, hi), np.where(over, lo, mid)
+    beyond = loss_after(np.full_like(loss, horizon)) < eol_loss
+    hi = _crossing(k, fec0, rate, cal, years, z, eol_loss, horizon).reshape(loss.shape)
     fec_left = np.where(reached, 0.0, np.where(beyond, np.inf, rate * hi))
     a = (1.0 - RUL_INTERVAL) / 2
     point = fec_left[:, 0]
@@ -646,6 +642,56 @@ _OUT_SCHEMA = {
     "measured_at": pl.String,
     "faults": pl.String,
 }
+
+
+RUL_BISECTION_STEPS = 26  # 40 years / 2^26 is about 20 seconds
+RUL_NEWTON_STEPS = 8
+
+
+def _crossing(k: np.ndarray, fec0: np.ndarray, rate: np.ndarray, cal: np.ndarray, years: np.ndarray, z: np.ndarray,
+              eol_loss: float, horizon: float) -> np.ndarray:
+    """Where the fade model's loss ``k·(fec0 + rate·d)^z + cal·sqrt(years + d/365)`` reaches ``eol_loss``, as a
+    bisection of [0, ``horizon``] in :data:`RUL_BISECTION_STEPS` halvings ends (its upper end, ``horizon`` when the
+    loss stays below): the least grid point d = horizon·j / 2^steps, j ≥ 1, where the loss reaches it (the arrays
+    broadcast together; the result is flat).
+
+    The bisection's end without its 26 evaluations: Newton's method from d = 0 (the loss increases and is concave
+    in d, so the iterates approach the crossing from below) gives j, and the loss at j and at j − 1 is checked —
+    neighbouring grid points (≈ 2e-4 days apart) differ in loss by orders of magnitude more than its rounding, so
+    the loss is monotone across them and j is the bisection's own point, to the bit (``tests/fleet``
+    compares them). An element that the check does not settle is bisected."""
+    shape = np.broadcast_shapes(k.shape, fec0.shape, rate.shape, cal.shape, years.shape, z.shape)
+    k, fec0, rate, cal, years, z = (np.broadcast_to(x, shape).ravel() for x in (k, fec0, rate, cal, years, z))
+    grid = 2.0 ** RUL_BISECTION_STEPS
+
+    def over(i: np.ndarray, d: np.ndarray) -> np.ndarray:
+        return k[i] * np.power(fec0[i] + rate[i] * d, z[i]) + cal[i] * np.sqrt(years[i] + d / 365.0) >= eol_loss
+
+    d = np.zeros(k.size)
+    with np.errstate(all="ignore"):
+        for _ in range(RUL_NEWTON_STEPS):
+            p = fec0 + rate * d
+            pz = np.power(p, z)
+            root = np.sqrt(years + d / 365.0)
+            d = np.clip(d - (k * pz + cal * root - eol_loss) / (k * z * rate * pz / p + cal / (730.0 * root)), 0.0, horizon)
+        j = np.clip(np.ceil(np.where(np.isfinite(d), d, 0.0) / horizon * grid), 1.0, grid)
+    every = np.arange(k.size)
+    at_j = np.ones(k.size, bool)  # j = 2^steps: the end of a bisection that never crossed
+    inner = j < grid
+    at_j[inner] = over(every[inner], horizon * j[inner] / grid)
+    before = np.zeros(k.size, bool)  # j = 1: the bisection's lower end, 0, is never evaluated
+    later = j > 1
+    before[later] = over(every[later], horizon * (j[later] - 1.0) / grid)
+    end = horizon * j / grid
+    todo = np.flatnonzero(~at_j | before)
+    if todo.size:  # not settled: bisected
+        lo, hi = np.zeros(todo.size), np.full(todo.size, horizon)
+        for _ in range(RUL_BISECTION_STEPS):
+            mid = (lo + hi) / 2
+            o = over(todo, mid)
+            hi, lo = np.where(o, mid, hi), np.where(o, lo, mid)
+        end[todo] = hi
+    return end
 
 
 def pack_figures(sessions: pl.DataFrame, packs: pl.DataFrame) -> pl.DataFrame:
