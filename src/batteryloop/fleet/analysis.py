@@ -354,11 +354,11 @@ def _polars_samples(files: list[Path], packs: pl.DataFrame, chunk_rows: int | No
            .collect(engine="in-memory"))
     if raw.height == 0:
         return
-    heads = raw.select(pl.arg_where(pl.col("pack_id").ne_missing(pl.col("pack_id").shift(1))
-                                    | (pl.int_range(pl.len()) == 0))).to_series().to_numpy()
-    code = raw["pack_id"].gather(heads).cast(ids, strict=False).to_physical()
+    runs_of = raw.select(pl.col("pack_id").rle()).unnest("pack_id")  # the pack's runs of rows: length, pack id
+    lens = runs_of["len"].to_numpy().astype(np.int64)
+    heads = np.cumsum(lens) - lens
+    code = runs_of["value"].cast(ids, strict=False).to_physical()
     known = code.is_not_null().to_numpy()
-    lens = np.diff(np.append(heads, raw.height))
     heads, lens, code = heads[known], lens[known], code.filter(pl.Series(known)).to_numpy().astype(np.uint32)
     raw = raw.drop("pack_id")
     order = np.argsort(code, kind="stable")  # each pack's runs in file order: days in order
