@@ -147,9 +147,10 @@ def _sessions_aggregates() -> list[tuple[str, str, Callable[[Any], Any]]]:
     only = lambda E, cond, x: E.case([(cond, x)], None)  # noqa: E731
     c_rate = lambda E: E.col("i") / E.col("rated_ah")  # noqa: E731
     return [
-        ("mode", "min", lambda E: c(E, "mode")),
-        ("t_start", "min", lambda E: c(E, "t_s")),
-        ("t_end", "max", lambda E: c(E, "t_s")),
+        # a session's mode is one, and its samples are in time order: its first and last, not a minimum or maximum
+        ("mode", "first", lambda E: c(E, "mode")),
+        ("t_start", "first", lambda E: c(E, "t_s")),
+        ("t_end", "last", lambda E: c(E, "t_s")),
         ("n", "count", lambda E: c(E, "t_s")),
         ("soc_start", "first", lambda E: c(E, "soc")),
         ("soc_end", "last", lambda E: c(E, "soc")),
