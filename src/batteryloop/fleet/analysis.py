@@ -188,7 +188,8 @@ SESSION_STAGES: list[dict[str, Callable[[Any], Any]]] = [
 
 class _PolarsSamples:
     """The vocabulary as Polars expressions over a frame sorted once by (``key``, ``order``): the previous row is a
-    shift (masked where the key changes), a running sum a cumulative sum over the key's runs, the time since the
+    shift (masked where the key changes), a running sum a cumulative sum over the key's runs (or over the whole frame,
+    ``running_sum_over_frame``, for the caller to rebase per key), the time since the
     session's start a forward fill of its first row, and the aggregates run over the sorted group-by's slices
     (``first``, ``last``, ``head(n)``, ``tail(n)``) — no window re-sorts. The marks these need, ``_first`` (the
     key's first row) and ``_sstart`` (a session's first row), are columns of the frame, computed once
@@ -198,8 +199,8 @@ class _PolarsSamples:
     def __init__(self, key: str, order: str, *, running_sum_over_frame: bool = False) -> None:
         self.key, self.order = key, order
         self._first, self._sstart = pl.col("_first"), pl.col("_sstart")
-        # with running_sum_over_frame, running sums run over the whole frame (the names summed are listed here)
-        self.over_frame: list[str] = ["(on)"] if running_sum_over_frame else []
+        self.frame_running_sums = running_sum_over_frame  # running sums over the whole frame, for the caller to rebase
+        self.running_sums: list[str] = []  # the columns running_sum was asked for
 
     def key_marks(self) -> dict[str, pl.Expr]:
         return {"_first": (pl.col(self.key) != pl.col(self.key).shift(1)).fill_null(True)}
@@ -230,8 +231,8 @@ class _PolarsSamples:
         return pl.when(~self._first).then(pl.col(name).diff())
 
     def running_sum(self, name: str) -> pl.Expr:
-        if self.over_frame:  # the frame's cumulative sum: sessions_polars makes it the key's own after aggregating
-            self.over_frame.append(name)
+        self.running_sums.append(name)
+        if self.frame_running_sums:  # the frame's cumulative sum: sessions_polars makes it the key's own after aggregating
             return pl.col(name).cum_sum()
         return pl.col(name).cum_sum().over(self.key)  # the key is sorted: runs, not a hash partition
 
@@ -423,11 +424,12 @@ def sessions_polars(root: str | Path, *, progress: Callable[[int, int], None] | 
     # cum_sum().over(pack) cost a third of the stages' CPU. new_session is 1 on a pack's first sample (nothing before
     # it), so a pack's sessions are numbered from its lowest frame-wide number + 1 on
     E = _PolarsSamples("_pk", "t_s", running_sum_over_frame=True)
+    probe = _PolarsSamples("_pk", "t_s")
     for stage in sample_stages(layout.interval_s):
         for name, f in stage.items():
-            before = len(E.over_frame)
-            f(E)
-            if len(E.over_frame) > before and name != "sess":
+            before = len(probe.running_sums)
+            f(probe)
+            if len(probe.running_sums) > before and name != "sess":
                 raise NotImplementedError(f"the Polars translation rebases the running sum of the session number only, "
                                           f"not {name!r}")
     S = _PolarsSamples("_pk", "sess")
