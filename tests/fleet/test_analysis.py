@@ -132,3 +132,33 @@ def test_files_out_of_order_give_the_same_sessions(tmp_path: Path) -> None:
     want, got = sessions_polars(a), sessions_polars(b)
     assert want.height > 20 and want["mode"].n_unique() >= 3
     assert got.equals(want)
+
+
+def test_the_packs_figures_computed_together_equal_each_pack_alone(tmp_path: Path) -> None:
+    """pack_figures works on all packs at once (per-pack reductions over runs of the session table): each pack's row
+    equals the row of that pack analysed alone, bit for bit — but for the remaining life's interval, whose Monte Carlo
+    draws are drawn for the packs of one call together (a pack's draws depend on its place among them); the session
+    table's order and the registry's do not matter; a registry pack without telemetry gets a row without figures,
+    and sessions of a pack the registry lacks are left out."""
+    from batteryloop.fleet.analysis import pack_figures
+    from batteryloop.fleet.layout import read_packs
+
+    simulate(tmp_path, vehicles=12, days=4, seed=5, interval_s=300.0, fault_share=0.5, buckets=2)
+    sessions, packs = sessions_polars(tmp_path), read_packs(tmp_path)
+    whole = pack_figures(sessions, packs)
+    assert whole.height == 12 and whole["soh_pct"].null_count() < 12 and (whole["faults"] != "").any()
+    drawn = ["rul_fec_lower", "rul_fec_upper"]
+    for row in whole.drop(drawn).iter_rows(named=True):
+        alone = pack_figures(sessions.filter(pl.col("pack_id") == row["pack_id"]),
+                             packs.filter(pl.col("pack_id") == row["pack_id"]))
+        assert alone.drop(drawn).row(0, named=True) == row
+    shuffled = pack_figures(sessions.sample(fraction=1.0, shuffle=True, seed=1), packs.reverse())
+    assert shuffled.equals(whole)
+    ghost = packs.head(1).with_columns(pack_id=pl.lit("NO-TELEMETRY"))
+    out = pack_figures(sessions.filter(pl.col("pack_id") != packs["pack_id"][1]), pl.concat([packs, ghost]))
+    blank = out.filter(pl.col("pack_id").is_in(["NO-TELEMETRY", packs["pack_id"][1]]))
+    assert blank.height == 2 and blank["samples"].null_count() == 2 and blank["faults"].to_list() == ["", ""]
+    assert out.filter(~pl.col("pack_id").is_in(["NO-TELEMETRY", packs["pack_id"][1]])).drop(drawn).equals(
+        whole.filter(pl.col("pack_id") != packs["pack_id"][1]).drop(drawn))
+    assert pack_figures(sessions, packs.tail(3)).drop(drawn).equals(
+        whole.filter(pl.col("pack_id").is_in(packs.tail(3)["pack_id"].to_list())).drop(drawn))

@@ -141,3 +141,31 @@ def test_fade_forecast_against_the_generators_truth_on_packs_drawn_like_its_own(
     assert len(ratios) >= 40
     assert abs(float(np.median(ratios)) - 1.0) <= 0.1
     assert inside >= 0.8 * len(ratios)
+
+
+def test_the_crossing_is_where_the_bisection_ends_to_the_bit() -> None:
+    """fade_forecasts finds the end of life by Newton's method and a check of two grid points instead of 26
+    halvings: on states drawn across the range (new and old packs, light and heavy use, calendar-dominated ones,
+    ones already past the threshold or never reaching it), the same point as the plain bisection, bit for bit."""
+    from batteryloop.fleet.analysis import RUL_BISECTION_STEPS, _crossing
+
+    rng = np.random.default_rng(7)
+    n = 20_000
+    years = rng.choice([0.003, 0.1, 1.0, 5.0, 15.0], n) * rng.uniform(0.5, 1.5, n)
+    fec0 = rng.choice([0.01, 1.0, 50.0, 500.0, 4000.0], n) * rng.uniform(0.5, 1.5, n)
+    rate = rng.choice([1e-4, 0.05, 1.0, 5.0], n) * rng.uniform(0.5, 1.5, n)
+    z = rng.uniform(0.45, 0.75, n)
+    loss = rng.uniform(0.0, 0.25, n)
+    cal = rng.choice([0.0, 0.005, 0.03], n) * rng.uniform(0.5, 1.5, n)
+    cal_loss = np.minimum(cal * np.sqrt(years), loss)
+    cal = cal_loss / np.sqrt(years)
+    k = (loss - cal_loss) / np.power(fec0, z)
+    horizon = 40 * 365.0
+    got = _crossing(k, fec0, rate, cal, years, z, 0.2, horizon)
+    lo, hi = np.zeros(n), np.full(n, horizon)
+    for _ in range(RUL_BISECTION_STEPS):
+        mid = (lo + hi) / 2
+        over = k * np.power(fec0 + rate * mid, z) + cal * np.sqrt(years + mid / 365.0) >= 0.2
+        hi, lo = np.where(over, mid, hi), np.where(over, lo, mid)
+    assert np.array_equal(got, hi)
+    assert 0.05 < float(np.mean(hi < horizon)) < 0.95  # both kinds present: crossings within the horizon, and not

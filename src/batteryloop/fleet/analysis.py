@@ -147,9 +147,10 @@ def _sessions_aggregates() -> list[tuple[str, str, Callable[[Any], Any]]]:
     only = lambda E, cond, x: E.case([(cond, x)], None)  # noqa: E731
     c_rate = lambda E: E.col("i") / E.col("rated_ah")  # noqa: E731
     return [
-        ("mode", "min", lambda E: c(E, "mode")),
-        ("t_start", "min", lambda E: c(E, "t_s")),
-        ("t_end", "max", lambda E: c(E, "t_s")),
+        # a session's mode is one, and its samples are in time order: its first and last, not a minimum or maximum
+        ("mode", "first", lambda E: c(E, "mode")),
+        ("t_start", "first", lambda E: c(E, "t_s")),
+        ("t_end", "last", lambda E: c(E, "t_s")),
         ("n", "count", lambda E: c(E, "t_s")),
         ("soc_start", "first", lambda E: c(E, "soc")),
         ("soc_end", "last", lambda E: c(E, "soc")),
@@ -187,16 +188,19 @@ SESSION_STAGES: list[dict[str, Callable[[Any], Any]]] = [
 
 class _PolarsSamples:
     """The vocabulary as Polars expressions over a frame sorted once by (``key``, ``order``): the previous row is a
-    shift (masked where the key changes), a running sum a cumulative sum over the key's runs, the time since the
+    shift (masked where the key changes), a running sum a cumulative sum over the key's runs (or over the whole frame,
+    ``running_sum_over_frame``, for the caller to rebase per key), the time since the
     session's start a forward fill of its first row, and the aggregates run over the sorted group-by's slices
     (``first``, ``last``, ``head(n)``, ``tail(n)``) — no window re-sorts. The marks these need, ``_first`` (the
     key's first row) and ``_sstart`` (a session's first row), are columns of the frame, computed once
     (:meth:`key_marks` before the stages, :meth:`session_marks` once ``sess`` exists) rather than again inside every
     expression that uses them."""
 
-    def __init__(self, key: str, order: str) -> None:
+    def __init__(self, key: str, order: str, *, running_sum_over_frame: bool = False) -> None:
         self.key, self.order = key, order
         self._first, self._sstart = pl.col("_first"), pl.col("_sstart")
+        self.frame_running_sums = running_sum_over_frame  # running sums over the whole frame, for the caller to rebase
+        self.running_sums: list[str] = []  # the columns running_sum was asked for
 
     def key_marks(self) -> dict[str, pl.Expr]:
         return {"_first": (pl.col(self.key) != pl.col(self.key).shift(1)).fill_null(True)}
@@ -227,6 +231,9 @@ class _PolarsSamples:
         return pl.when(~self._first).then(pl.col(name).diff())
 
     def running_sum(self, name: str) -> pl.Expr:
+        self.running_sums.append(name)
+        if self.frame_running_sums:  # the frame's cumulative sum: sessions_polars makes it the key's own after aggregating
+            return pl.col(name).cum_sum()
         return pl.col(name).cum_sum().over(self.key)  # the key is sorted: runs, not a hash partition
 
     def session_start(self) -> pl.Expr:
@@ -315,20 +322,24 @@ class _SparkSamples:
         return getattr(F, {"mean": "avg"}.get(kind, kind))(x)
 
 
-def _normalise_sessions(df: pl.DataFrame) -> pl.DataFrame:
+def _normalise_sessions(df: pl.DataFrame, *, in_order: bool = False) -> pl.DataFrame:
+    """The session table as both engines hand it over: :data:`SESSION_COLUMNS` with their types, the modes by name,
+    in pack and session order (``in_order``: ``df`` is in that order already)."""
     ints = {"sess", "n", "r_steps", "n_low", "n_mid", "imin_end"}
     names = dict(enumerate(MODES))
     df = df.with_columns(pl.col(c).cast(pl.Int64).replace_strict(names, return_dtype=pl.String) for c in ("mode", "prev_mode"))
-    return df.select(SESSION_COLUMNS).cast({c: (pl.Int64 if c in ints else pl.Float64) for c in SESSION_COLUMNS
-                                            if c not in ("pack_id", "mode", "prev_mode")}).sort("pack_id", "sess")
+    df = df.select(SESSION_COLUMNS).cast({c: (pl.Int64 if c in ints else pl.Float64) for c in SESSION_COLUMNS
+                                          if c not in ("pack_id", "mode", "prev_mode")})
+    return df if in_order else df.sort("pack_id", "sess")
 
 
 # ------------------------------------------------------------------------------------------------ engines
 def _polars_samples(files: list[Path], packs: pl.DataFrame, chunk_rows: int | None = None) -> Iterator[pl.DataFrame]:
     """One bucket's samples under the definition's names, with the pack's rated capacity, in pack and time order, as
     frames of whole packs of about ``chunk_rows`` rows each (default :data:`CHUNK_ROWS`; the packs in registry
-    order). The pack is its row in the registry (``_pk``; samples of a pack the registry lacks are left out, as
-    Spark's inner join leaves them); the charging state is an Enum of the layout's (another value is null, which
+    order). The pack is its place among the registry's pack ids in sorted order (``_pk``, so that ordering by it is
+    ordering by ``pack_id``; samples of a pack the registry lacks are left out, as Spark's inner join leaves them;
+    a pack listed twice has the first listing's capacity); the charging state is an Enum of the layout's (another value is null, which
     equals none).
 
     The writers keep each file in vehicle and time order, so a bucket read file after file is a few runs of rows
@@ -337,9 +348,9 @@ def _polars_samples(files: list[Path], packs: pl.DataFrame, chunk_rows: int | No
     bucket — then the chunk's work runs while it is still in the processor's cache. A chunk whose packs' samples
     are not in time order (files written otherwise) is sorted. The columns are widened to Float64 (Spark's
     arithmetic) per chunk, after the reordering, so that it moves half the bytes."""
-    packs = packs.unique("pack_id", keep="first", maintain_order=True)
+    packs = _registry_in_order(packs)
     ids = pl.Enum(packs["pack_id"])
-    rated = packs["rated_capacity_ah"].cast(pl.Float64)
+    rated = packs["rated_capacity_ah"].cast(pl.Float64).to_numpy()
     states = pl.Enum(CHARGING_STATES)
     cs = pl.when(False).then(pl.lit(None, states))
     for state in CHARGING_STATES:  # equality tests build the Enum without hashing each row's string
@@ -350,11 +361,11 @@ def _polars_samples(files: list[Path], packs: pl.DataFrame, chunk_rows: int | No
            .collect(engine="in-memory"))
     if raw.height == 0:
         return
-    heads = raw.select(pl.arg_where(pl.col("pack_id").ne_missing(pl.col("pack_id").shift(1))
-                                    | (pl.int_range(pl.len()) == 0))).to_series().to_numpy()
-    code = raw["pack_id"].gather(heads).cast(ids, strict=False).to_physical()
+    runs_of = raw.select(pl.col("pack_id").rle()).unnest("pack_id")  # the pack's runs of rows: length, pack id
+    lens = runs_of["len"].to_numpy().astype(np.int64)
+    heads = np.cumsum(lens) - lens
+    code = runs_of["value"].cast(ids, strict=False).to_physical()
     known = code.is_not_null().to_numpy()
-    lens = np.diff(np.append(heads, raw.height))
     heads, lens, code = heads[known], lens[known], code.filter(pl.Series(known)).to_numpy().astype(np.uint32)
     raw = raw.drop("pack_id")
     order = np.argsort(code, kind="stable")  # each pack's runs in file order: days in order
@@ -362,11 +373,12 @@ def _polars_samples(files: list[Path], packs: pl.DataFrame, chunk_rows: int | No
 
     def chunk(runs: list[int]) -> pl.DataFrame:
         frame = pl.concat([raw.slice(int(heads[j]), int(lens[j])) for j in runs], rechunk=True)
-        frame = frame.with_columns(_pk=pl.Series(np.repeat(code[runs], lens[runs]), dtype=pl.UInt32))
+        pk = code[runs]
+        frame = frame.with_columns(_pk=pl.Series(np.repeat(pk, lens[runs]), dtype=pl.UInt32),  # a run's pack, repeated
+                                   rated_ah=pl.Series(np.repeat(rated[pk], lens[runs]), dtype=pl.Float64))
         return _in_order(frame.select(
             "_pk", (pl.col("timestamp").dt.epoch("us").cast(pl.Float64) / 1e6).alias("t_s"),
-            *[pl.col(a).cast(pl.Float64) for a in _SAMPLE_NAMES.values()], "imin", "cs",
-            pl.lit(rated).gather(pl.col("_pk")).alias("rated_ah")))
+            *[pl.col(a).cast(pl.Float64) for a in _SAMPLE_NAMES.values()], "imin", "cs", "rated_ah"))
 
     runs: list[int] = []
     rows = 0
@@ -387,6 +399,12 @@ def _in_order(df: pl.DataFrame) -> pl.DataFrame:
     return df if ordered else df.sort("_pk", "t_s")
 
 
+def _registry_in_order(packs: pl.DataFrame) -> pl.DataFrame:
+    """The registry's packs, each once (its first listing), in ``pack_id`` order: a pack's number (``_pk``) is its row
+    here."""
+    return packs.filter(pl.col("pack_id").is_not_null()).unique("pack_id", keep="first", maintain_order=True).sort("pack_id")
+
+
 _SAMPLE_NAMES = {"pack_current_a": "i", "pack_voltage_v": "v", "soc_pct": "soc", "cell_voltage_min_v": "vmin",
                  "cell_voltage_max_v": "vmax", "temperature_max_c": "tmax", "odometer_km": "odo"}
 
@@ -401,9 +419,21 @@ def sessions_polars(root: str | Path, *, progress: Callable[[int, int], None] | 
     root = Path(root)
     layout = FleetLayout.read(root)
     packs = read_packs(root)
-    E = _PolarsSamples("_pk", "t_s")
-    S = _PolarsSamples("pack_id", "sess")
-    ids = packs.select(pl.col("pack_id").unique(maintain_order=True)).with_row_index("_pk").lazy()
+    # the session number is the definition's running sum of new_session per pack; over a chunk's frame (whole packs,
+    # one after the other) it is a plain cumulative sum, rebased per pack once the samples are aggregated: a
+    # cum_sum().over(pack) cost a third of the stages' CPU. new_session is 1 on a pack's first sample (nothing before
+    # it), so a pack's sessions are numbered from its lowest frame-wide number + 1 on
+    E = _PolarsSamples("_pk", "t_s", running_sum_over_frame=True)
+    probe = _PolarsSamples("_pk", "t_s")
+    for stage in sample_stages(layout.interval_s):
+        for name, f in stage.items():
+            before = len(probe.running_sums)
+            f(probe)
+            if len(probe.running_sums) > before and name != "sess":
+                raise NotImplementedError(f"the Polars translation rebases the running sum of the session number only, "
+                                          f"not {name!r}")
+    S = _PolarsSamples("_pk", "sess")
+    ids = _registry_in_order(packs)["pack_id"]  # by _pk
 
     aggregates = [(name, kind, f(E)) for name, kind, f in SESSION_AGGREGATES]
 
@@ -421,13 +451,15 @@ def sessions_polars(root: str | Path, *, progress: Callable[[int, int], None] | 
               .set_sorted("_g"))
         return (lf.group_by("_g").agg(pl.col("_pk").first(), pl.col("sess").first(),
                                       *[E.aggregate(kind, pl.col(name)).alias(name) for name, kind, _ in aggregates])
-                .drop("_g").collect(engine="in-memory"))  # the windows are ordered shifts and fills: not streamable
+                .drop("_g").with_columns(sess=pl.col("sess") - pl.col("sess").min().over("_pk") + 1)  # rebased per pack
+                .collect(engine="in-memory"))  # the windows are ordered shifts and fills: not streamable
 
     def one(files: list[Path]) -> pl.DataFrame | None:
         parts = [sessions_of(df) for df in _polars_samples(files, packs)]
         if not parts:
             return None
-        sess = pl.concat(parts).lazy().join(ids, on="_pk", how="left").sort("pack_id", "sess").with_columns(**S.key_marks())
+        # in (_pk, sess) order, which is (pack_id, sess) order: integers sorted instead of strings
+        sess = pl.concat(parts).lazy().sort("_pk", "sess").with_columns(**S.key_marks())
         for stage in SESSION_STAGES:
             sess = sess.with_columns(**{name: f(S) for name, f in stage.items()})
         return sess.collect(engine="in-memory")
@@ -441,7 +473,10 @@ def sessions_polars(root: str | Path, *, progress: Callable[[int, int], None] | 
                 out.append(part)
             if progress:
                 progress(n, len(groups))
-    return _normalise_sessions(pl.concat(out)) if out else pl.DataFrame()
+    if not out:
+        return pl.DataFrame()
+    whole = pl.concat(out).sort("_pk", "sess")  # the buckets' packs interleave in pack_id order
+    return _normalise_sessions(whole.with_columns(pack_id=ids.gather(whole["_pk"])), in_order=True)
 
 
 def spark_session(master: str = "local[2]", *, shuffle_partitions: int = 8, app: str = "batteryloop-fleet") -> Any:
@@ -589,51 +624,26 @@ def fade_forecasts(soh_pct: np.ndarray, soh_se_pct: np.ndarray, age_days: np.nda
         return k * np.power(fec0 + rate * d, z) + cal * np.sqrt(years + d / 365.0)
 
     horizon = RUL_HORIZON_YEARS * 365.0
-    lo, hi = np.zeros_like(loss), np.full_like(loss, horizon)
     reached = loss >= eol_loss
-    beyond = loss_after(hi) < eol_loss
-    for _ in range(26):  # bisection: 40 years / 2^26 is about 20 seconds
-        mid = (lo + hi) / 2
-        over = loss_after(mid) >= eol_loss
-        hi, lo = np.where(over, mid, hi), np.where(over, lo, mid)
+    beyond = loss_after(np.full_like(loss, horizon)) < eol_loss
+    hi = _crossing(k, fec0, rate, cal, years, z, eol_loss, horizon).reshape(loss.shape)
     fec_left = np.where(reached, 0.0, np.where(beyond, np.inf, rate * hi))
     a = (1.0 - RUL_INTERVAL) / 2
+    point = fec_left[:, 0]
+    # the interval of every pack at once (a quantile by inverted_cdf picks a draw: the same as pack by pack)
+    low, high = (np.quantile(fec_left[:, 1:], [a, 1.0 - a], axis=1, method="inverted_cdf") if draws and m
+                 else (point, point))
     out = []
     for j in range(m):
-        point = float(fec_left[j, 0])
-        if not ok[j] or not math.isfinite(point):
+        p = float(point[j])
+        if not ok[j] or not math.isfinite(p):
             out.append(dict(none))
             continue
-        low, high = ((float(x) for x in np.quantile(fec_left[j, 1:], [a, 1.0 - a], method="inverted_cdf"))
-                     if draws else (point, point))
-        out.append({"rul_fec": _r(point, 3), "rul_fec_lower": _r(min(low, point), 3),
-                    "rul_fec_upper": _r(max(high, point), 3) if math.isfinite(high) else None,
-                    "rul_days": _r(point / float(fec_per_day[j]), 1)})
+        lo_j, hi_j = float(low[j]), float(high[j])
+        out.append({"rul_fec": _r(p, 3), "rul_fec_lower": _r(min(lo_j, p), 3),
+                    "rul_fec_upper": _r(max(hi_j, p), 3) if math.isfinite(hi_j) else None,
+                    "rul_days": _r(p / float(fec_per_day[j]), 1)})
     return out
-
-
-def pack_figures(sessions: pl.DataFrame, packs: pl.DataFrame) -> pl.DataFrame:
-    """One row per pack from the session table: the figures, the fault flags and their evidence."""
-    rows = []
-    table = sessions.sort("pack_id", "sess") if sessions.height else sessions
-    cols = {c: table[c].to_numpy() for c in SESSION_COLUMNS} if table.height else {}
-    if table.height:  # strings as NumPy str arrays (a null mode, e.g. no previous session, becomes "")
-        for c in ("mode", "prev_mode"):
-            cols[c] = table[c].fill_null("").to_numpy().astype(str)
-    bounds: dict[str, tuple[int, int]] = {}
-    if table.height:  # each pack's rows: the runs of the sorted pack_id
-        runs = table.select(pl.col("pack_id").rle()).unnest("pack_id")
-        ends = np.cumsum(runs["len"].to_numpy())
-        bounds = dict(zip(runs["value"].to_list(), zip((ends - runs["len"].to_numpy()).tolist(), ends.tolist())))
-    for pk in packs.sort("pack_id").iter_rows(named=True):
-        b = bounds.get(pk["pack_id"])
-        rows.append(_one_pack(pk, None if b is None else {c: v[b[0]:b[1]] for c, v in cols.items()}))
-    todo = [r for r in rows if "_fade" in r]
-    if todo:
-        inputs = list(zip(*(r.pop("_fade") for r in todo)))
-        for r, f in zip(todo, fade_forecasts(*(np.array(x) for x in inputs[:4]), list(inputs[4]), np.array(inputs[5]))):
-            r.update(f)
-    return pl.DataFrame(rows, schema=_OUT_SCHEMA, orient="row")
 
 
 _OUT_SCHEMA = {
@@ -654,106 +664,314 @@ _OUT_SCHEMA = {
 }
 
 
-def _one_pack(pk: dict[str, Any], s: dict[str, np.ndarray] | None) -> dict[str, Any]:
-    """One pack's figures from its sessions (``s``: column → NumPy array in session order; nulls are NaN)."""
+RUL_BISECTION_STEPS = 26  # 40 years / 2^26 is about 20 seconds
+RUL_NEWTON_STEPS = 8
+
+
+def _crossing(k: np.ndarray, fec0: np.ndarray, rate: np.ndarray, cal: np.ndarray, years: np.ndarray, z: np.ndarray,
+              eol_loss: float, horizon: float) -> np.ndarray:
+    """Where the fade model's loss ``k·(fec0 + rate·d)^z + cal·sqrt(years + d/365)`` reaches ``eol_loss``, as a
+    bisection of [0, ``horizon``] in :data:`RUL_BISECTION_STEPS` halvings ends (its upper end, ``horizon`` when the
+    loss stays below): the least grid point d = horizon·j / 2^steps, j ≥ 1, where the loss reaches it (the arrays
+    broadcast together; the result is flat).
+
+    The bisection's end without its 26 evaluations: Newton's method from d = 0 (the loss increases and is concave
+    in d, so the iterates approach the crossing from below) gives j, and the loss at j and at j − 1 is checked —
+    neighbouring grid points (≈ 2e-4 days apart) differ in loss by orders of magnitude more than its rounding, so
+    the loss is monotone across them and j is the bisection's own point, to the bit (``tests/fleet``
+    compares them). An element that the check does not settle is bisected."""
+    shape = np.broadcast_shapes(k.shape, fec0.shape, rate.shape, cal.shape, years.shape, z.shape)
+    k, fec0, rate, cal, years, z = (np.broadcast_to(x, shape).ravel() for x in (k, fec0, rate, cal, years, z))
+    grid = 2.0 ** RUL_BISECTION_STEPS
+
+    def over(i: np.ndarray, d: np.ndarray) -> np.ndarray:
+        return k[i] * np.power(fec0[i] + rate[i] * d, z[i]) + cal[i] * np.sqrt(years[i] + d / 365.0) >= eol_loss
+
+    d = np.zeros(k.size)
+    with np.errstate(all="ignore"):
+        for _ in range(RUL_NEWTON_STEPS):
+            p = fec0 + rate * d
+            pz = np.power(p, z)
+            root = np.sqrt(years + d / 365.0)
+            d = np.clip(d - (k * pz + cal * root - eol_loss) / (k * z * rate * pz / p + cal / (730.0 * root)), 0.0, horizon)
+        j = np.clip(np.ceil(np.where(np.isfinite(d), d, 0.0) / horizon * grid), 1.0, grid)
+    every = np.arange(k.size)
+    at_j = np.ones(k.size, bool)  # j = 2^steps: the end of a bisection that never crossed
+    inner = j < grid
+    at_j[inner] = over(every[inner], horizon * j[inner] / grid)
+    before = np.zeros(k.size, bool)  # j = 1: the bisection's lower end, 0, is never evaluated
+    later = j > 1
+    before[later] = over(every[later], horizon * (j[later] - 1.0) / grid)
+    end = horizon * j / grid
+    todo = np.flatnonzero(~at_j | before)
+    if todo.size:  # not settled: bisected
+        lo, hi = np.zeros(todo.size), np.full(todo.size, horizon)
+        for _ in range(RUL_BISECTION_STEPS):
+            mid = (lo + hi) / 2
+            o = over(todo, mid)
+            hi, lo = np.where(o, mid, hi), np.where(o, lo, mid)
+        end[todo] = hi
+    return end
+
+
+def pack_figures(sessions: pl.DataFrame, packs: pl.DataFrame) -> pl.DataFrame:
+    """One row per pack from the session table: the figures, the fault flags and their evidence (a row per registry
+    row, in ``pack_id`` order).
+
+    All packs at once: the session table in pack and session order (as both engines hand it over; sorted here
+    otherwise) is a run of rows per pack; each figure is elementwise arithmetic over the whole table, then a
+    reduction per run. The reductions whose result depends on the order of the additions (NumPy's pairwise sums,
+    means, standard deviations; medians) run on the runs laid out as the rows of a 2-D array, one array per number
+    of values (:func:`_by_count`): NumPy reduces each row as it reduces the 1-D array of one pack, so the figures are
+    those of a loop over the packs, to the bit."""
     import datetime as dt
 
-    rated = float(pk["rated_capacity_ah"])
-    out: dict[str, Any] = {c: None for c in _OUT_SCHEMA}
-    out.update(pack_id=pk["pack_id"], vehicle_id=pk["vehicle_id"], segment=pk["segment"], chemistry=pk["chemistry"],
-               rated_capacity_ah=rated, faults="")
-    if s is None or s["n"].size == 0:
+    reg = packs.sort("pack_id", maintain_order=True)
+    R = reg.height
+    cols: dict[str, list[Any]] = {c: [None] * R for c in _OUT_SCHEMA}
+    for c in ("pack_id", "vehicle_id", "segment", "chemistry"):
+        cols[c] = reg[c].to_list()
+    rated = reg["rated_capacity_ah"].cast(pl.Float64).to_numpy()
+    cols["rated_capacity_ah"] = rated.tolist()
+    cols["faults"] = [""] * R
+    if sessions.height == 0 or R == 0:
+        return pl.DataFrame(cols, schema=_OUT_SCHEMA)
+    # each registry row's run of the session table (sessions of a pack the registry lacks are left out; a pack listed
+    # twice in the registry has the same run twice)
+    ids = reg["pack_id"].drop_nulls().unique(maintain_order=True)
+    enum = pl.Enum(ids)
+    code = sessions["pack_id"].cast(enum, strict=False).to_physical().cast(pl.Int64).fill_null(len(ids)).to_numpy()
+    sess = sessions["sess"].to_numpy()
+    dc, ds = np.diff(code), np.diff(sess)
+    take: np.ndarray | None = None
+    if not bool(np.all((dc > 0) | ((dc == 0) & (ds > 0)))):
+        take = np.lexsort((sess, code))
+    if not bool(np.all(code < len(ids))):
+        take = (np.arange(code.size) if take is None else take)
+        take = take[code[take] < len(ids)]
+
+    def column(v: np.ndarray) -> np.ndarray:
+        return v if take is None else v[take]
+
+    code = column(code)
+    s = {c: column(sessions[c].to_numpy()).astype(np.float64, copy=False) for c in SESSION_COLUMNS
+         if c not in ("pack_id", "mode", "prev_mode", "sess")}
+    mode, prev_mode = (column(sessions[c].cast(pl.Enum(list(MODES)), strict=False).to_physical().cast(pl.Int16)
+                              .fill_null(-1).to_numpy()) for c in ("mode", "prev_mode"))
+    counts = np.bincount(code, minlength=len(ids))
+    row_u = reg["pack_id"].cast(enum, strict=False).to_physical().cast(pl.Int64).fill_null(-1).to_numpy()
+    start = np.where(row_u >= 0, (np.cumsum(counts) - counts)[row_u], 0)
+    count = np.where(row_u >= 0, counts[row_u], 0)
+    if not count.any():
+        return pl.DataFrame(cols, schema=_OUT_SCHEMA)
+
+    def select(mask: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+        """The sessions where ``mask`` holds (all for None): their indices, each row's first among them and count."""
+        if mask is None:
+            return None, start, count
+        cm = np.concatenate(([0], np.cumsum(mask)))
+        return np.flatnonzero(mask), cm[start], cm[start + count] - cm[start]
+
+    def per_row(reduce: Callable[..., np.ndarray], xs: list[np.ndarray],
+                sel: tuple[np.ndarray | None, np.ndarray, np.ndarray], min_count: int = 1) -> np.ndarray:
+        """``reduce(rows, *values)`` for the registry rows with at least ``min_count`` selected sessions (NaN for the
+        others): each row's values as a row of a 2-D array (one per number of values), reduced along axis 1."""
+        idx, first, n = sel
+        xs = [x if idx is None else x[idx] for x in xs]
+        out = np.full(R, np.nan)
+        for rows, k in _by_count(n, min_count):
+            at = first[rows][:, None] + np.arange(k)
+            out[rows] = reduce(rows, *(x[at] for x in xs))
         return out
-    mode, dur = s["mode"], s["t_end"] - s["t_start"]
-    dsoc = s["soc_end"] - s["soc_start"]
-    t0, t1 = float(s["t_start"].min()), float(s["t_end"].max())
+
+    def per_row_exact(ufunc: np.ufunc, x: np.ndarray, sel: tuple[np.ndarray | None, np.ndarray, np.ndarray]) -> np.ndarray:
+        """A reduction whose result does not depend on the order (min, max, a sum of integers) of each row."""
+        idx, first, n = sel
+        x = x if idx is None else x[idx]
+        out = np.full(R, np.nan)
+        rows = np.flatnonzero(n > 0)
+        if rows.size and bool(np.all(first[rows][1:] == first[rows][:-1] + n[rows][:-1])):  # runs one after another
+            out[rows] = ufunc.reduceat(x, first[rows])
+            last = rows[-1]  # reduceat's last run goes to the end of x: cut it to the run
+            out[last] = ufunc.reduce(x[first[last]:first[last] + n[last]])
+        else:
+            for r in rows:
+                out[r] = ufunc.reduce(x[first[r]:first[r] + n[r]])
+        return out
+
+    median = lambda rows, x: np.median(x, axis=1)  # noqa: E731
+    total = lambda rows, x: np.sum(x, axis=1)  # noqa: E731
+    mode_in = lambda *names: np.isin(mode, [MODES.index(m) for m in names])  # noqa: E731
+    dur, dsoc = s["t_end"] - s["t_start"], s["soc_end"] - s["soc_start"]
+    every = select(None)
+    has = np.flatnonzero(count > 0)
+    t0, t1 = per_row_exact(np.minimum, s["t_start"], every), per_row_exact(np.maximum, s["t_end"], every)
     window_days = (t1 - t0) / 86400.0
-    out["window_days"] = _r(window_days, 4)
-    out["measured_at"] = dt.datetime.fromtimestamp(t1, dt.UTC).isoformat()
-    out["samples"] = int(s["n"].sum())
-    first = pk.get("first_use_date")
-    if first:
-        out["age_days"] = (dt.datetime.fromtimestamp(t1, dt.UTC).date() - dt.date.fromisoformat(first)).days
-    fec_cum = np.cumsum(s["ah_abs"]) / (2 * rated)
-    out["fec_in_window"] = _r(fec_cum[-1], 4)
-    # capacity from charge sessions
-    chg = ((mode == "ac") | (mode == "dc")) & (dsoc >= MIN_DSOC_PCT)
-    if chg.any():
-        cap = s["ah"][chg] / (dsoc[chg] / 100.0)
-        out["capacity_ah"] = _r(float(np.median(cap)), 4)
-        out["soh_pct"] = _r(100.0 * float(np.median(cap)) / rated, 4)
-        out["capacity_sessions"] = int(cap.size)
-        slope = _slope(s["t_end"][chg] / 86400.0, 100.0 * cap / rated)
-        out["soh_trend_pct_per_30d"] = _r(None if slope is None else slope * 30.0, 4)
-        fec_per_day = fec_cum[-1] / window_days if window_days > 0 else 0.0
-        if RUL_METHOD == "fade model" and out["age_days"] is not None and out["age_days"] > 0:
-            se = max(RUL_MIN_SOH_SE_PCT, 1.2533 * 100.0 * float(np.std(cap)) / rated / math.sqrt(cap.size))
-            temperature = float(np.nansum(s["tmax_sum"])) / float(s["n"].sum())
-            out["_fade"] = (100.0 * float(np.median(cap)) / rated, se, float(out["age_days"]), fec_per_day,
-                            pk["chemistry"], temperature)  # forecast for all packs at once by pack_figures
+    samples = per_row_exact(np.add, s["n"], every)
+    # full equivalent cycles in the window: each run's cumulative sum, along the rows of 2-D arrays (sequential, as
+    # np.cumsum over one pack)
+    fec_last = per_row(lambda rows, x: np.cumsum(x, axis=1)[:, -1] / (2 * rated[rows]), [s["ah_abs"]], every)
+    first_use = reg["first_use_date"].to_list()
+    age = np.zeros(R, np.int64)
+    aged = np.zeros(R, bool)
+    for r in has.tolist():
+        end = dt.datetime.fromtimestamp(float(t1[r]), dt.UTC)
+        cols["window_days"][r] = _r(float(window_days[r]), 4)
+        cols["measured_at"][r] = end.isoformat()
+        cols["samples"][r] = int(samples[r])
+        cols["fec_in_window"][r] = _r(float(fec_last[r]), 4)
+        if first_use[r]:
+            cols["age_days"][r] = age[r] = (end.date() - dt.date.fromisoformat(first_use[r])).days
+            aged[r] = True
+    # capacity from charge sessions, its trend, and the remaining life
+    chg = select(mode_in("ac", "dc") & (dsoc >= MIN_DSOC_PCT))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cap = s["ah"] / (dsoc / 100.0)
+    n_chg = chg[2]
+    cap_med = per_row(median, [cap], chg)
+    cap_std = per_row(lambda rows, x: np.std(x, axis=1), [cap], chg)
+    slope = per_row(lambda rows, t, c: _slopes(t / 86400.0, 100.0 * c / rated[rows][:, None]), [s["t_end"], cap], chg,
+                    min_count=3)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fec_per_day = np.where(window_days > 0, fec_last / window_days, 0.0)
+    tsum = per_row(lambda rows, x: np.nansum(x, axis=1), [s["tmax_sum"]], every)
+    fade: list[int] = []
+    for r in np.flatnonzero(n_chg > 0).tolist():
+        m = float(cap_med[r])
+        cols["capacity_ah"][r] = _r(m, 4)
+        cols["soh_pct"][r] = _r(100.0 * m / float(rated[r]), 4)
+        cols["capacity_sessions"][r] = int(n_chg[r])
+        cols["soh_trend_pct_per_30d"][r] = _r(None if math.isnan(slope[r]) else float(slope[r]) * 30.0, 4)
+        if RUL_METHOD == "fade model" and aged[r] and age[r] > 0:
+            fade.append(r)
         else:  # no age: the curve fits on the window's capacities alone
-            out.update(_rul(fec_cum[chg], cap, rated, fec_per_day))
+            j = chg[0][chg[1][r]:chg[1][r] + n_chg[r]]  # type: ignore[index]
+            fec = np.cumsum(s["ah_abs"][start[r]:start[r] + count[r]]) / (2 * float(rated[r]))
+            for k, v in _rul(fec[j - start[r]], cap[j], float(rated[r]), float(fec_per_day[r])).items():
+                cols[k][r] = v
+    if fade:
+        f = np.array(fade)
+        se = [max(RUL_MIN_SOH_SE_PCT, 1.2533 * 100.0 * float(cap_std[r]) / float(rated[r]) / math.sqrt(int(n_chg[r])))
+              for r in fade]
+        soh = [100.0 * float(cap_med[r]) / float(rated[r]) for r in fade]
+        temperature = [float(tsum[r]) / float(samples[r]) for r in fade]
+        for r, out in zip(fade, fade_forecasts(np.array(soh), np.array(se), age[f].astype(float), fec_per_day[f],
+                                               [cols["chemistry"][r] for r in fade], np.array(temperature))):
+            for k, v in out.items():
+                cols[k][r] = v
+    flags: list[list[str]] = [[] for _ in range(R)]
     # resistance from current steps while driving
-    drv = (mode == "drive") & (s["r_steps"] >= 3) & (s["r_den"] > 0)
-    if drv.any():
-        out["resistance_mohm"] = _r(1000.0 * float(np.median(s["r_num"][drv] / s["r_den"][drv])), 4)
-        out["resistance_sessions"] = int(drv.sum())
-    flags = []
+    with np.errstate(divide="ignore", invalid="ignore"):
+        drv = select(mode_in("drive") & (s["r_steps"] >= 3) & (s["r_den"] > 0))
+        res = per_row(median, [s["r_num"] / s["r_den"]], drv)
+    for r in np.flatnonzero(drv[2] > 0).tolist():
+        cols["resistance_mohm"][r] = _r(1000.0 * float(res[r]), 4)
+        cols["resistance_sessions"][r] = int(drv[2][r])
     # self-discharge: spread growth at rest
-    rest = ((mode == "rest") & (dur >= MIN_REST_H * 3600) & (np.abs(dsoc) <= MAX_REST_DSOC_PCT)
-            & (s["soc_start"] >= MID_SOC_PCT[0]))
-    sd_flag = False
-    if rest.any():
-        hours = float(dur[rest].sum()) / 3600.0
-        growth = float(np.nansum(s["spread_end"][rest] - s["spread_start"][rest])) * 1000.0 / (hours / 24.0)
-        out["rest_hours"] = _r(hours, 3)
-        out["self_discharge_mv_per_day"] = _r(growth, 4)
-        sd_flag = hours >= 6.0 and growth >= THRESHOLDS["self_discharge_mv_per_day"]
-        if sd_flag:
-            flags.append("self_discharge")
-    # weak cell: the spread at low SoC over the spread at mid SoC
-    n_low, n_mid = int(s["n_low"].sum()), int(s["n_mid"].sum())
-    if n_low >= 10 and n_mid >= 10:
-        excess = (float(s["spread_low_sum"].sum()) / n_low - float(s["spread_mid_sum"].sum()) / n_mid) * 1000.0
-        out["weak_cell_excess_mv"] = _r(excess, 4)
-        ends = s["imin_end"][(mode == "drive") & (s["soc_end"] <= LOW_SOC_PCT)]
-        ends = ends[~np.isnan(ends)] if ends.dtype.kind == "f" else ends
-        if ends.size:
-            values, counts = np.unique(ends, return_counts=True)  # the most frequent, the lowest index on a tie
-            out["weak_cell_index"] = int(values[int(np.argmax(counts))])
-        if excess >= THRESHOLDS["weak_cell_excess_mv"] and not sd_flag:
-            flags.append("weak_cell")
-    # cooling: the hottest sensor still rising above HOT_C under load
-    load = (mode == "ac") | (mode == "dc") | (mode == "drive")
-    out["temperature_peak_c"] = _r(float(np.nanmax(s["tmax_peak"])), 3)
-    c2 = float(s["heat_c2_min"][load].sum())
-    if c2 >= MIN_HEAT_C2_MIN and float(s["heat_time_s"][load].sum()) >= MIN_HOT_S:
-        rate = float(s["heat_rise_k"][load].sum()) / c2
-        out["cooling_rise_k_per_min_c2"] = _r(rate, 5)
-        if rate >= THRESHOLDS["cooling_rise_k_per_min_c2"]:
-            flags.append("cooling_failure")
-    # lithium plating: late relaxation in rests right after DC charges (NaN comparisons are false: no such rest)
     with np.errstate(invalid="ignore"):
-        relax = ((mode == "rest") & (s["prev_mode"] == "dc") & ~np.isnan(s["v10"]) & ~np.isnan(s["v30"])
-                 & ((s["t_start"] - s["prev_end"]) <= 600.0) & ((s["v0"] - s["v10"]) > 0))
-    if relax.any():
-        ratio = float(np.median((s["v10"][relax] - s["v30"][relax]) / (s["v0"][relax] - s["v10"][relax])))
-        out["plating_relaxation_ratio"] = _r(ratio, 5)
-        out["plating_events"] = int(relax.sum())
-        if relax.sum() >= 2 and ratio >= THRESHOLDS["plating_relaxation_ratio"]:
-            flags.append("lithium_plating")
+        rest = select(mode_in("rest") & (dur >= MIN_REST_H * 3600) & (np.abs(dsoc) <= MAX_REST_DSOC_PCT)
+                      & (s["soc_start"] >= MID_SOC_PCT[0]))
+    rest_s = per_row(total, [dur], rest)
+    growth_s = per_row(lambda rows, x: np.nansum(x, axis=1), [s["spread_end"] - s["spread_start"]], rest)
+    sd_flag = np.zeros(R, bool)
+    for r in np.flatnonzero(rest[2] > 0).tolist():
+        hours = float(rest_s[r]) / 3600.0
+        growth = float(growth_s[r]) * 1000.0 / (hours / 24.0)
+        cols["rest_hours"][r] = _r(hours, 3)
+        cols["self_discharge_mv_per_day"][r] = _r(growth, 4)
+        sd_flag[r] = hours >= 6.0 and growth >= THRESHOLDS["self_discharge_mv_per_day"]
+        if sd_flag[r]:
+            flags[r].append("self_discharge")
+    # weak cell: the spread at low SoC over the spread at mid SoC; the lowest cell at the end of drives to low SoC
+    n_low, n_mid = per_row_exact(np.add, s["n_low"], every), per_row_exact(np.add, s["n_mid"], every)
+    low_s, mid_s = per_row(total, [s["spread_low_sum"]], every), per_row(total, [s["spread_mid_sum"]], every)
+    with np.errstate(invalid="ignore"):
+        ends = select(mode_in("drive") & (s["soc_end"] <= LOW_SOC_PCT) & ~np.isnan(s["imin_end"]))
+    weakest = _most_frequent(s["imin_end"], ends, R)
+    for r in np.flatnonzero((n_low >= 10) & (n_mid >= 10)).tolist():
+        excess = (float(low_s[r]) / int(n_low[r]) - float(mid_s[r]) / int(n_mid[r])) * 1000.0
+        cols["weak_cell_excess_mv"][r] = _r(excess, 4)
+        if ends[2][r]:
+            cols["weak_cell_index"][r] = int(weakest[r])
+        if excess >= THRESHOLDS["weak_cell_excess_mv"] and not sd_flag[r]:
+            flags[r].append("weak_cell")
+    # cooling: the hottest sensor still rising above HOT_C under load
+    peak = per_row_exact(np.fmax, s["tmax_peak"], every)  # NaN only when all are (np.nanmax)
+    load = select(mode_in("ac", "dc", "drive"))
+    c2s, hot_s, rise_s = (per_row(total, [s[c]], load) for c in ("heat_c2_min", "heat_time_s", "heat_rise_k"))
+    for r in has.tolist():
+        cols["temperature_peak_c"][r] = _r(float(peak[r]), 3)
+        c2 = float(c2s[r]) if load[2][r] else 0.0
+        if c2 >= MIN_HEAT_C2_MIN and float(hot_s[r]) >= MIN_HOT_S:
+            rate = float(rise_s[r]) / c2
+            cols["cooling_rise_k_per_min_c2"][r] = _r(rate, 5)
+            if rate >= THRESHOLDS["cooling_rise_k_per_min_c2"]:
+                flags[r].append("cooling_failure")
+    # lithium plating: late relaxation in rests right after DC charges (NaN comparisons are false: no such rest)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        relax = select(mode_in("rest") & (prev_mode == MODES.index("dc")) & ~np.isnan(s["v10"]) & ~np.isnan(s["v30"])
+                       & ((s["t_start"] - s["prev_end"]) <= 600.0) & ((s["v0"] - s["v10"]) > 0))
+        relax_ratio = per_row(median, [(s["v10"] - s["v30"]) / (s["v0"] - s["v10"])], relax)
+    for r in np.flatnonzero(relax[2] > 0).tolist():
+        ratio = float(relax_ratio[r])
+        cols["plating_relaxation_ratio"][r] = _r(ratio, 5)
+        cols["plating_events"][r] = int(relax[2][r])
+        if relax[2][r] >= 2 and ratio >= THRESHOLDS["plating_relaxation_ratio"]:
+            flags[r].append("lithium_plating")
     # sensor drift: pack voltage / highest cell voltage at rest, over time
-    rr = (mode == "rest") & (s["n"] >= 10)
-    if rr.sum() >= 3:
-        ratio = s["ratio_sum"][rr] / s["n"][rr]
-        t = (s["t_start"][rr] + s["t_end"][rr]) / 2.0 / 86400.0
-        slope = _slope(t, ratio / float(np.mean(ratio)))
-        if slope is not None and float(np.ptp(t)) >= 2.0:
-            drift = slope * 30.0 * 100.0
-            out["sensor_drift_pct_per_30d"] = _r(drift, 5)
-            if abs(drift) >= THRESHOLDS["sensor_drift_pct_per_30d"]:
-                flags.append("sensor_drift")
-    out["faults"] = ";".join(k for k in FAULT_KINDS if k in flags)
+    rr = select(mode_in("rest") & (s["n"] >= 10))
+
+    def drift_of(rows: np.ndarray, t: np.ndarray, ratio: np.ndarray) -> np.ndarray:
+        out = _slopes(t, ratio / np.mean(ratio, axis=1, keepdims=True)) * 30.0 * 100.0
+        return np.where(np.ptp(t, axis=1) >= 2.0, out, np.nan)
+
+    drift = per_row(drift_of, [(s["t_start"] + s["t_end"]) / 2.0 / 86400.0, s["ratio_sum"] / s["n"]], rr, min_count=3)
+    for r in np.flatnonzero(~np.isnan(drift)).tolist():
+        cols["sensor_drift_pct_per_30d"][r] = _r(float(drift[r]), 5)
+        if abs(float(drift[r])) >= THRESHOLDS["sensor_drift_pct_per_30d"]:
+            flags[r].append("sensor_drift")
+    cols["faults"] = [";".join(k for k in FAULT_KINDS if k in f) for f in flags]
+    return pl.DataFrame(cols, schema=_OUT_SCHEMA)
+
+
+def _by_count(n: np.ndarray, min_count: int = 1) -> Iterator[tuple[np.ndarray, int]]:
+    """The indices of ``n`` of each value ≥ ``min_count``, with that value (the rows with as many values)."""
+    rows = np.flatnonzero(n >= min_count)
+    rows = rows[np.argsort(n[rows], kind="stable")]
+    cuts = np.flatnonzero(np.diff(n[rows])) + 1
+    for group in np.split(rows, cuts) if rows.size else []:
+        yield group, int(n[group[0]])
+
+
+def _slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """:func:`_slope` of each row of ``x`` and ``y`` (NaN where it is None)."""
+    if x.shape[1] < 3:
+        return np.full(x.shape[0], np.nan)
+    xm = x - x.mean(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.sum(xm * (y - y.mean(axis=1, keepdims=True)), axis=1) / np.sum(xm * xm, axis=1)
+    return np.where(np.ptp(x, axis=1) > 0, out, np.nan)
+
+
+def _most_frequent(x: np.ndarray, sel: tuple[np.ndarray | None, np.ndarray, np.ndarray], R: int) -> np.ndarray:
+    """Per row, the most frequent of its selected values of ``x`` (the lowest on a tie; NaN for a row without)."""
+    idx, first, n = sel
+    out = np.full(R, np.nan)
+    rows = np.repeat(np.arange(R), n)
+    if rows.size == 0:
+        return out
+    pos = np.concatenate([np.arange(a, a + b) for a, b in zip(first, n)])
+    v = (x if idx is None else x[idx])[pos]
+    o = np.lexsort((v, rows))
+    rows, v = rows[o], v[o]
+    new = np.concatenate(([True], (rows[1:] != rows[:-1]) | (v[1:] != v[:-1])))
+    heads = np.flatnonzero(new)
+    freq = np.diff(np.append(heads, v.size))
+    r_h, v_h = rows[heads], v[heads]
+    best = np.lexsort((v_h, -freq, r_h))  # per row: the highest count first, then the lowest value
+    r_b = r_h[best]
+    firsts = np.concatenate(([True], r_b[1:] != r_b[:-1]))
+    out[r_b[firsts]] = v_h[best][firsts]
     return out
 
 
