@@ -23,6 +23,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -227,7 +228,7 @@ class TraceQueries:
             nxt = offset + limit
             out.update(offset=offset, limit=limit, next_offset=nxt if nxt < out["count"] else None)
             return out
-        holders = Counter(r[5] for r in rows)  # counted over the rows (C), then a pack without holder is "unknown"
+        holders = Counter(map(itemgetter(5), rows))  # counted in C over the rows; a pack without holder: "unknown"
         for h in [h for h in holders if not h]:
             holders["unknown"] += holders.pop(h)
         out["holders"] = dict(sorted(holders.items()))
