@@ -260,9 +260,10 @@ _JUMP_MODULES = {
 _PACK_COLUMNS = "l.id, l.model_id, l.site, l.site_country, l.produced_at, c.holder, c.country, c.status"
 # Every pack with its row and custody: two index lookups per pack, most of a whole answer's cost. On PostgreSQL
 # the pack ids are sorted first and looked up in that order: consecutive lookups then descend through the same
-# index pages (cached), and the join keeps the order, so the answer needs no sort of its wide rows after it —
-# 18 % less time than looking up in the hash order of the de-duplication and sorting the rows (first 2019 mine
-# lot of bench/registry_scale.py, 14,800 packs; docs/benchmarks.md). SQLite sorts by its own plan.
+# index pages (cached), and the join keeps the order, so the answer needs no sort of its wide rows after it.
+# Looking up in the hash order of the de-duplication and then sorting the rows took 244 ms of PostgreSQL's CPU
+# for the first 2019 mine lot of bench/registry_scale.py (14,800 packs), this 175 ms (docs/benchmarks.md,
+# "Fourth pass"). SQLite sorts by its own plan.
 _JUMP_ALL = {
     "sqlite": f"""
 SELECT {_PACK_COLUMNS}
