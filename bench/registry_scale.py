@@ -410,10 +410,12 @@ def recall_through(q: Any, url: str, sample_ores: list[str], first: str) -> None
     """Recall through recycling from the sampled mine lots and the first 2019 one: the walk of before (every arc,
     ``method="walk"``), the walk over lots and jumps over consumed packs (migration 0014) returning every pack,
     and its first page of RECALL_PAGE packs with the count of all — interleaved, which runs first rotating per
-    lot; wall time per call and PostgreSQL's CPU time per call (the server's processes, from /proc)."""
+    lot; wall time per call, PostgreSQL's CPU time per call (the server's processes, from /proc) and this
+    process's (the service's Python: rows, dicts, holders)."""
     forms = {"walk": {"method": "walk"}, "jumps": {}, "page": {"limit": RECALL_PAGE}}
     ms: dict[str, list[float]] = {f: [] for f in forms}
     cpu: dict[str, float] = {f: 0.0 for f in forms}
+    py: dict[str, float] = {f: 0.0 for f in forms}
     counts: list[int] = []
     with psycopg.connect(url) as conn:
         lots = sample_ores + [first] * 4
@@ -421,8 +423,9 @@ def recall_through(q: Any, url: str, sample_ores: list[str], first: str) -> None
             order = list(forms)[k % 3:] + list(forms)[:k % 3]
             got = {}
             for f in order:
-                c0 = postgres_cpu_s(conn)
+                c0, p0 = postgres_cpu_s(conn), time.process_time()
                 m, got[f] = timed(q.recall, o, **forms[f])
+                py[f] += time.process_time() - p0
                 cpu[f] += postgres_cpu_s(conn) - c0
                 ms[f].append(m)
             assert got["walk"] == got["jumps"], o  # the same packs, holders and all
@@ -435,7 +438,7 @@ def recall_through(q: Any, url: str, sample_ores: list[str], first: str) -> None
           f"with holders; interleaved; {load_avg()}):")
     for f in forms:
         print(f"  {name[f]:<62} median {statistics.median(ms[f][:n]):7.1f} ms, max {max(ms[f][:n]):7.1f} ms; "
-              f"PostgreSQL CPU {cpu[f] / len(lots) * 1000:6.1f} ms a call")
+              f"PostgreSQL CPU {cpu[f] / len(lots) * 1000:6.1f} ms, Python {py[f] / len(lots) * 1000:5.1f} ms a call")
     print(f"  the first (2019) mine lot {first}, {counts[-1]:,} packs, median of 4: "
           + ", ".join(f"{f} {statistics.median(ms[f][n:]):.1f} ms" for f in forms))
 

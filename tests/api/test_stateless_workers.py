@@ -71,6 +71,11 @@ def test_idle_buckets_are_pruned(two_workers: Any) -> None:
     assert buckets.prune(stores[0], before=1003.0) == 3
     # a pruned key starts again with a full bucket, as if it had waited
     assert buckets.take(stores[0], "a:192.0.2.0", rate=1.0, burst=10.0, now=1004.0) == (True, 9.0)
+    # SharedBuckets prunes every prune_every_s (the API's limiter asks prune_due and prunes in a worker thread)
+    shared = buckets.SharedBuckets(stores[0], prune_every_s=60.0)
+    assert shared.prune_due(1004.0) and shared.prune_idle(1004.0, 1.0, 10.0) == 0  # idle 600 s at least: none yet
+    assert not shared.prune_due(1063.0) and shared.prune_due(1064.0)
+    assert shared.prune_idle(1700.0, 1.0, 10.0) == 3  # .0, .3 and .4, last taken at 1003–1004: idle over 600 s
 
 
 def _traced(conn: Any, path: Any, fn: Any) -> tuple[Any, str]:
@@ -95,6 +100,8 @@ def test_a_take_costs_one_round_trip(two_workers: Any, tmp_path: Any) -> None:
     got, wire = _traced(conn, tmp_path / "libpq.trace", lambda: shared.take("a:203.0.113.9", 1.0, 10.0, 1.7e9))
     assert got == (True, 8.0)
     assert wire.count("ReadyForQuery") == 1 and "BEGIN" not in wire and "COMMIT" not in wire, wire
+    # its commit does not wait for the disk (a lost take gives a token back; the row lock is not held for a flush)
+    assert conn.execute("SHOW synchronous_commit").fetchone()[0] == "off"
     # the engine's pool path (buckets.take without connections of its own) still works and shares the bucket
     assert buckets.take(two_workers[2][0], "a:203.0.113.9", rate=1.0, burst=10.0, now=1.7e9) == (True, 7.0)
 

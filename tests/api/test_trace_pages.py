@@ -169,6 +169,36 @@ def test_search_opens_pack_lot_and_event(client: Any, traced: dict[str, Any]) ->
     assert client.get(f"/trace/event/{ev}").status_code == 401
 
 
+def test_lot_page_pages_its_recall(client: Any, traced: dict[str, Any]) -> None:
+    """The lot page reads one page of the recall (as the API's limit/offset), links the next and previous pages,
+    and counts the holders of the packs it shows; a bad page is refused as the API refuses it."""
+    auth = H(client, pilot.AUTHORITY)
+    whole = client.get("/api/v1/trace/recall", params={"key": traced["salt"]}, headers=auth).json()
+    ids = [p["pack"] for p in whole["packs"]]
+    assert len(ids) >= 2, ids  # the NMC and NCA packs share the cobalt salt
+    base = f"/trace/lot/{traced['salt']}"
+    everything = client.get(base, headers=auth).text  # one page holds them all: no page links, every holder
+    assert all(i in everything for i in ids) and 'id="recall-pages"' not in everything
+    assert f"Recall: {len(ids)} packs" in everything and "of the packs shown" not in everything
+    seen = []
+    url: str | None = base + "?limit=1"
+    while url is not None:
+        r = client.get(url.replace("&amp;", "&"), headers=auth)
+        assert r.status_code == 200 and f"Recall: {len(ids)} packs" in r.text
+        table = r.text[r.text.index('id="recall"'):r.text.index("</table>", r.text.index('id="recall"'))]
+        shown = [i for i in ids if f">{i}</a>" in table]
+        assert len(shown) == 1 and "Holders of the packs shown" in r.text
+        seen += shown
+        nav = r.text[r.text.index('id="recall-pages"'):]
+        assert f"Packs {len(seen)}–{len(seen)} of {len(ids)}" in nav
+        assert ('rel="prev"' in nav) == (len(seen) > 1)
+        m = re.search(r'rel="next" href="([^"]+)"', nav)
+        url = m.group(1) if m else None
+    assert seen == ids  # every pack once, in the order of the API's pages
+    for bad in ({"offset": -1}, {"limit": 0}, {"limit": 1001}):
+        assert client.get(base, params=bad, headers=auth).status_code == 422
+
+
 def test_passport_page_links_to_its_trace(client: Any, traced: dict[str, Any]) -> None:
     pid = traced["nmc"]
     assert f'href="/trace/{pid}"' in client.get(f"/p/{pid}").text

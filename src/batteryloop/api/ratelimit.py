@@ -11,9 +11,10 @@ one the (cached) token check.
 
 Where the buckets live: on SQLite (one API process) in this process's memory; on PostgreSQL in the
 store (``shared``: :class:`batteryloop.store.ratelimit.SharedBuckets`), one row per key updated by an
-atomic upsert, so that any number of workers and hosts behind one database share one limit — two
-round trips per limited request (the pool's checkout ping and the upsert, in autocommit). Their clock is the wall clock (:data:`wallclock`; hosts keep it in
-step), the in-memory buckets' the process's monotonic clock.
+atomic upsert, so that any number of workers and hosts behind one database share one limit — one round
+trip per limited request (the upsert, in autocommit, run on the event loop: a worker thread's hand-over cost
+more than the statement). Their clock is the wall clock (:data:`wallclock`; hosts keep it in step), the
+in-memory buckets' the process's monotonic clock.
 """
 
 from __future__ import annotations
@@ -80,8 +81,9 @@ class RateLimit:
     def __init__(self, app: ASGIApp, *, per_minute: int, participant_per_minute: int = 0, burst: int | None = None,
                  max_clients: int = 100_000, authenticate: Callable[[str], Caller | None] | None = None,
                  trusted_proxies: str = "", shared: Any = None) -> None:
-        """``shared``: buckets shared with other processes (``take(key, rate, burst, now) -> (allowed,
-        tokens left)``, e.g. :class:`batteryloop.store.ratelimit.SharedBuckets`); ``None``: in memory."""
+        """``shared``: buckets shared with other processes (:class:`batteryloop.store.ratelimit.SharedBuckets`:
+        ``take(key, rate, burst, now) -> (allowed, tokens left)``, called on the event loop, and ``prune_due(now)``,
+        ``prune_idle(now, rate, burst)``, called in a worker thread); ``None``: in memory."""
         self.app = app
         self.shared = shared
         self.rate = per_minute / 60.0
@@ -118,7 +120,13 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         if self.shared is not None:
-            allowed, tokens = await run_in_threadpool(self.shared.take, key, rate, burst, wallclock())
+            now = wallclock()
+            if self.shared.prune_due(now):
+                await run_in_threadpool(self.shared.prune_idle, now, rate, burst)  # a DELETE: off the event loop
+            # one upsert, one round trip, its commit not waiting for the disk (store/ratelimit.py): on the event
+            # loop, as the passport read (api/passports.py) — handed to a worker thread it cost more CPU than the
+            # statement (docs/benchmarks.md, "Fourth pass")
+            allowed, tokens = self.shared.take(key, rate, burst, now)
         else:
             now = monotonic()
             tokens, last = self.buckets.get(key, (burst, now))

@@ -65,12 +65,27 @@ class SharedBuckets:
         self.store = store
         self.prune_every_s = prune_every_s
         self._pruned_at = 0.0
-        self._conns = AutocommitConnections(store)  # one round trip a request (no pool ping, no BEGIN/COMMIT)
+        # one round trip a request (no pool ping, no BEGIN/COMMIT); the commit does not wait for the WAL to reach
+        # the disk (synchronous_commit off for these sessions): a bucket's last few takes lost in a server crash
+        # give a client a few tokens back — harmless — and the bucket's row lock is held for the statement only,
+        # not for a disk flush, so one client's concurrent requests do not queue on it (nor the event loop that
+        # runs the take)
+        self._conns = AutocommitConnections(store, options="-c synchronous_commit=off")
+
+    def prune_due(self, now: float) -> bool:
+        """Whether :meth:`prune_idle` is due (every ``prune_every_s``)."""
+        return now - self._pruned_at >= self.prune_every_s
+
+    def prune_idle(self, now: float, rate: float, burst: float) -> int:
+        """Delete the buckets idle long enough to be full again; how many were. A bucket idle for burst / rate
+        seconds is full again: the same as none. Ten minutes covers the node's limits (a burst is a fifth of a
+        minute's requests); a longer idle time only keeps rows."""
+        self._pruned_at = now
+        return prune(self.store, before=now - max(600.0, burst / rate if rate > 0 else 0.0))
 
     def take(self, key: str, rate: float, burst: float, now: float) -> tuple[bool, float]:
-        if now - self._pruned_at >= self.prune_every_s:
-            self._pruned_at = now
-            # a bucket idle for burst / rate seconds is full again: the same as none. Ten minutes covers the
-            # node's limits (a burst is a fifth of a minute's requests); a longer idle time only keeps rows.
-            prune(self.store, before=now - max(600.0, burst / rate if rate > 0 else 0.0))
+        """One token from ``key``'s bucket (one upsert, one round trip); prunes first when due, unless the caller
+        does (the API's rate limiter prunes off its event loop and then takes on it)."""
+        if self.prune_due(now):
+            self.prune_idle(now, rate, burst)
         return take(self.store, key, rate=rate, burst=burst, now=now, conns=self._conns)

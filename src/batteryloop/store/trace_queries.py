@@ -258,9 +258,21 @@ _JUMP_MODULES = {
     "postgresql": "\n  UNION SELECT e.output_id FROM w JOIN trace_lot_edges e ON e.input_id = w.id AND e.output_kind = 'pack'",
 }
 _PACK_COLUMNS = "l.id, l.model_id, l.site, l.site_country, l.produced_at, c.holder, c.country, c.status"
-_JUMP_ALL = f"""
+# Every pack with its row and custody: two index lookups per pack, most of a whole answer's cost. On PostgreSQL
+# the pack ids are sorted first and looked up in that order: consecutive lookups then descend through the same
+# index pages (cached), and the join keeps the order, so the answer needs no sort of its wide rows after it.
+# Looking up in the hash order of the de-duplication and then sorting the rows took 244 ms of PostgreSQL's CPU
+# for the first 2019 mine lot of bench/registry_scale.py (14,800 packs), this 175 ms (docs/benchmarks.md,
+# "Fourth pass"). SQLite sorts by its own plan.
+_JUMP_ALL = {
+    "sqlite": f"""
 SELECT {_PACK_COLUMNS}
-FROM packs p JOIN trace_lots l ON l.id = p.id LEFT JOIN trace_custody c ON c.subject = l.id ORDER BY l.id"""
+FROM packs p JOIN trace_lots l ON l.id = p.id LEFT JOIN trace_custody c ON c.subject = l.id ORDER BY l.id""",
+    "postgresql": f"""
+SELECT {_PACK_COLUMNS}
+FROM (SELECT id FROM packs ORDER BY id) p JOIN trace_lots l ON l.id = p.id LEFT JOIN trace_custody c ON c.subject = l.id
+ORDER BY l.id""",
+}
 # one page (by pack id) and the number of all packs: every id in ``packs`` is a pack's (pack sources, jumps to
 # packs and edges into packs lead to packs only), so the count reads no lot row; the page's rows only are read
 _JUMP_PAGE = f"""
@@ -327,7 +339,7 @@ def recall_via_jumps(run: Any, dialect: str, key: str, by: str, limit: int | Non
     walk = _JUMP_WALK[dialect].format(modules=_JUMP_MODULES[dialect] if modules else "")
     params: dict[str, Any] = {"seeds": arr(seeds), "packs": arr(packs)}
     if limit is None:
-        rows = run(walk + _JUMP_ALL, params)
+        rows = run(walk + _JUMP_ALL[dialect], params)
         return rows, len(rows)
     rows = run(walk + _JUMP_PAGE, {**params, "limit": limit, "offset": offset})
     return [r[:8] for r in rows if r[0] is not None], rows[0][8]

@@ -93,9 +93,17 @@ def _subject_kind(s: Services, subject: str) -> str | None:
 
 
 # ------------------------------------------------------------------------------------------- lot
+RECALL_PAGE = 200
+"""Packs listed on a lot's page at a time (``?offset=``, ``?limit=`` up to 1,000): one page of the recall, read as
+the recall API's ``limit``/``offset`` — a lot whose material reached 15,000 packs is not read whole to show 200."""
+
+
 @router.get("/trace/lot/{lot_id:path}", response_class=HTMLResponse)
-def trace_lot(lot_id: str, request: Request, c: CallerDep, s: ServicesDep) -> Response:
-    """A lot: what produced it, its chain's verification and (authorities, admin) every pack it went into."""
+def trace_lot(lot_id: str, request: Request, c: CallerDep, s: ServicesDep,
+              offset: Annotated[int, Query(ge=0)] = 0,
+              limit: Annotated[int, Query(ge=1, le=1000)] = RECALL_PAGE) -> Response:
+    """A lot: what produced it, its chain's verification and (authorities, admin) the packs it went into, a page
+    at a time (by pack id, with the count of all and the holders of the packs shown)."""
     if c.anonymous:
         return _signin(request, c, "Lots, their suppliers and the packs they went into are shown to authorities "
                        "and the node admin. Sign in to continue.")
@@ -111,9 +119,19 @@ def trace_lot(lot_id: str, request: Request, c: CallerDep, s: ServicesDep) -> Re
     lot = next((o for o in first.get("outputs") or () if o["lot"] == lot_id), None)
     if lot is not None and lot["kind"] == "pack":
         return RedirectResponse("/trace/" + quote(lot_id), status_code=303)
-    recall = _try(s.trace.recall, lot_id, "lot")
+    recall = _try(lambda: s.trace.recall(lot_id, "lot", limit=limit, offset=offset))
+    if recall is not None:  # the holders of the packs on this page (all of them when the page holds every pack)
+        holders: dict[str, int] = defaultdict(int)
+        for p in recall["packs"]:
+            holders[p["holder"] or "unknown"] += 1
+        recall["holders"] = dict(sorted(holders.items()))
+    more = "" if limit == RECALL_PAGE else f"&limit={limit}"
     return _page(request, c, "trace_lot.html", lot_id=lot_id, lot=lot, produced_by=first, chain=chain,
-                 recall=recall, denied=None, verify=_verify(s, lot_id), names=_names(s))
+                 recall=recall, denied=None, verify=_verify(s, lot_id), names=_names(s),
+                 prev_href=None if recall is None or offset == 0 else
+                 f"/trace/lot/{quote(lot_id)}?offset={max(0, offset - limit)}{more}",
+                 next_href=None if recall is None or recall["next_offset"] is None else
+                 f"/trace/lot/{quote(lot_id)}?offset={recall['next_offset']}{more}")
 
 
 # ----------------------------------------------------------------------------------------- event
