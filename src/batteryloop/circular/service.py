@@ -308,13 +308,41 @@ class CircularService:
                      "the model passes Annex XII when at least one process meets every target in force")
         fp = self._footprint_result(model_id, manufacturing_country=manufacturing_country,
                                     class_limits_kgco2e_per_kwh=class_limits_kgco2e_per_kwh, references=references)
-        if fp.performance_class is None:
-            notes.append("no performance class: the class limits are not adopted yet (give class limits to classify)")
         try:
             rep = compliance_report(model_id, plant or "all plants", year, metals=metals, allocation_rule=rule,
                                     recycling=recycling, footprint=fp, references=references)
         except CircularInputError as exc:
             raise input_error(exc) from None
+        # Art. 7: the footprint the model declares in its passport is the one the report checks (it may rest on
+        # the manufacturer's study or a supplier's certified figures, and on the cell plant's grid); the
+        # recomputation from the reference sets is shown beside it, with the country whose grid it used. Only an
+        # explicit manufacturing country or class limits make the report use the recomputation.
+        declared = m.get("carbon_footprint") or None
+        use_declared = (declared is not None and declared.get("total_kgco2e_per_kwh") is not None
+                        and manufacturing_country is None and class_limits_kgco2e_per_kwh is None)
+        recomputed = {"kgco2e_per_kwh": fp.total_kgco2e_per_kwh, "performance_class": fp.performance_class,
+                      "stages_kgco2e_per_kwh": fp.stages_kgco2e_per_kwh, "passport_fields": fp.to_passport_fields(),
+                      "manufacturing_country": fp.manufacturing_country}
+        if use_declared:
+            stage_keys = {s: f"{s}_kgco2e_per_kwh" for s in ("raw_material", "main_production", "distribution",
+                                                               "end_of_life")}
+            stages = {s: declared[k] for s, k in stage_keys.items() if declared.get(k) is not None}
+            rep = rep.model_copy(update={
+                "carbon_footprint_kgco2e_per_kwh": float(declared["total_kgco2e_per_kwh"]),
+                "carbon_footprint_class": declared.get("performance_class"),
+                "carbon_footprint_stages_kgco2e_per_kwh": stages or None})
+            footprint_block = {"kgco2e_per_kwh": float(declared["total_kgco2e_per_kwh"]),
+                               "performance_class": declared.get("performance_class"),
+                               "stages_kgco2e_per_kwh": stages, "source": "declared",
+                               "passport_fields": dict(declared), "recomputed": recomputed}
+            notes.append(f"carbon footprint (Art. 7): the figure {model_id} declares in its passport, "
+                         f"{float(declared['total_kgco2e_per_kwh']):.4g} kg CO2e/kWh; recomputed from the reference "
+                         f"sets with {fp.manufacturing_country}'s grid for cell manufacturing: "
+                         f"{fp.total_kgco2e_per_kwh:.4g} (give manufacturing_country to report a recomputation)")
+        else:
+            footprint_block = {**recomputed, "source": "recomputed"}
+        if rep.carbon_footprint_class is None:
+            notes.append("no performance class: the class limits are not adopted yet (give class limits to classify)")
         checks = []
         for c in (rep.recycled_content.checks if rep.recycled_content else []):
             checks.append({"section": "recycled_content", "process": None, **c.model_dump(mode="json")})
@@ -340,9 +368,7 @@ class CircularService:
                 "fractions": [f.model_dump(mode="json") for f in r.efficiency_fractions],
             } for r in recycling},
             "recycling_passed_by_process": rep.recycling_passed_by_process,
-            "carbon_footprint": {"kgco2e_per_kwh": fp.total_kgco2e_per_kwh, "performance_class": fp.performance_class,
-                                 "stages_kgco2e_per_kwh": fp.stages_kgco2e_per_kwh,
-                                 "passport_fields": fp.to_passport_fields()},
+            "carbon_footprint": footprint_block,
             "notes": notes,
         })
         body["_csv"] = self._compliance_csv(rep, rc_source, body)
