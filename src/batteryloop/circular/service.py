@@ -48,6 +48,27 @@ class CircularService:
             raise NotFound(f"{ident!r} is neither a battery model nor a passport") from None
         return rec.model_id, ident
 
+    @staticmethod
+    def model_composition(m: dict[str, Any], references: References | None = None) -> Any:
+        """A battery model's composition: its cells from its chemistry and rated energy (BatPaC), in a pack of
+        the mass its passport declares (``mass_kg``: the whole battery Annex XII feeds in and Annex II ships);
+        the hardware is the rest of that mass, by the pack design's shares. BatPaC's pack mass when the model
+        declares none (or less than its cells)."""
+        from .chemistry import pack_composition
+
+        energy = m.get("rated_energy_kwh") or m["rated_capacity_ah"] * m["nominal_voltage_v"] / 1000
+        try:
+            comp = pack_composition(m["chemistry"], energy, references)
+            declared = m.get("mass_kg")
+            if declared and float(declared) >= comp.cell_mass_kg:
+                comp = comp.with_pack_mass(float(declared))
+                comp = comp.model_copy(update={"notes": [*comp.notes, (
+                    f"pack mass {float(declared):g} kg as the model's passport declares (mass_kg); cells "
+                    f"{comp.cell_mass_kg:.6g} kg from BatPaC at {energy:g} kWh, hardware the rest")]})
+        except CircularInputError as exc:
+            raise input_error(exc) from None
+        return comp
+
     def footprint_for(self, ident: str, **kwargs: Any) -> dict[str, Any]:
         """:meth:`model_footprint` of a model, or of a passport's model (the footprint is declared per model)."""
         model_id, passport_id = self.resolve_model(ident)
@@ -83,6 +104,7 @@ class CircularService:
             r = carbon_footprint(
                 m["chemistry"], energy * usable_energy_fraction, m.get("vehicle_category") or "M1",
                 m["warranty_years"], manufacturing_country=country, capacity_kwh=energy,
+                composition=self.model_composition(m, references),
                 warranty_km=m.get("warranty_km") if annual_distance_km else None,
                 annual_distance_km=annual_distance_km, class_limits_kgco2e_per_kwh=class_limits_kgco2e_per_kwh,
                 references=references)
@@ -244,7 +266,7 @@ class CircularService:
 
         from ..trace.service import TraceService, TraceSettings
         from .compliance import ALLOCATION_RULES, MetalInput, compliance_report
-        from .recycling import ANNEX_XII_METALS, PROCESSES, recycle_pack
+        from .recycling import ANNEX_XII_METALS, PROCESSES, recycle
 
         if not isinstance(year, int) or not 2000 <= year <= 2100:
             raise InvalidData(f"year {year!r}: give a calendar year (2000–2100)", [{
@@ -260,7 +282,6 @@ class CircularService:
                 raise InvalidData(f"unknown process {p!r}: use one of {', '.join(PROCESSES)}", [{
                     "field": "process", "rule": "enum", "value": p, "message": f"process: one of {', '.join(PROCESSES)}"}])
         m = self.passports.model_data(model_id)
-        energy = m.get("rated_energy_kwh") or m["rated_capacity_ah"] * m["nominal_voltage_v"] / 1000
         notes: list[str] = []
 
         # Art. 8 recycled content, from the ledger
@@ -297,15 +318,16 @@ class CircularService:
 
         # Annex XII: the model's chemistry by process, on the pack basis
         try:
-            recycling = [recycle_pack(m["chemistry"], energy, p, references=references, missing_price="zero")
-                         for p in procs]
+            comp = self.model_composition(m, references)
+            recycling = [recycle(comp, p, references=references, missing_price="zero") for p in procs]
         except CircularInputError as exc:
             raise input_error(exc) from None
         notes.append("recycling efficiency (Annex XII B, Delegated Regulation (EU) 2025/606): one whole pack of the "
-                     "model by each process — its cells at EverBatt's recovery fractions and its hardware (casing, "
-                     "busbars, cables, electronics, cooling) by material at the process's recovery, from the pack "
-                     "design's default composition (batteryloop_assumptions.pack_hardware_fraction, overridable); "
-                     "the model passes Annex XII when at least one process meets every target in force")
+                     "model by each process, of the mass its passport declares — its cells at EverBatt's recovery "
+                     "fractions and its hardware (casing, busbars, cables, electronics, cooling; the declared mass "
+                     "less the cells) by material at the process's recovery, from the pack design's default shares "
+                     "(batteryloop_assumptions.pack_hardware_fraction, overridable); the model passes Annex XII "
+                     "when at least one process meets every target in force")
         fp = self._footprint_result(model_id, manufacturing_country=manufacturing_country,
                                     class_limits_kgco2e_per_kwh=class_limits_kgco2e_per_kwh, references=references)
         try:
