@@ -57,7 +57,9 @@ MODEL_NAMES = {"bus": "Jade Power city-bus pack 324 kWh LFP", "truck": "Jade Pow
                "two_wheeler": "Jade Power two-wheeler swap pack 1.44 kWh LFP",
                "boat": "Jade Power marine pack 500 kWh LFP (river-cruise boat, 15 aboard)"}
 SERIAL_CODE = {"bus": "BUS", "truck": "TRK", "two_wheeler": "2W", "boat": "BOAT"}
-VEHICLE_CATEGORY = {"bus": "M3", "truck": "N3", "two_wheeler": None, "boat": None}
+# the two-wheelers are swap e-mopeds (category L of Regulation (EU) No 168/2013; Annex II: 20 cycles a year); the boat
+# has no vehicle category (Annex II's functional unit is for vehicles)
+VEHICLE_CATEGORY = {"bus": "M3", "truck": "N3", "two_wheeler": "L", "boat": None}
 # Regulation (EU) 2023/1542, Art. 3: EV batteries are those of road vehicles (L, M, N); a boat's traction battery
 # is an industrial battery, an e-bike's an LMT battery
 CATEGORY = {"bus": "ev", "truck": "ev", "two_wheeler": "lmt", "boat": "industrial"}
@@ -79,6 +81,10 @@ def battery_model(seg: Segment) -> dict[str, Any]:
                      [{"name": "lithium hexafluorophosphate", "cas_number": "21324-40-3", "location": "electrolyte",
                        "hazard_class": "Acute Tox. 3"}])
     m.pop("recycled_content", None)
+    # no footprint figure from the catalogue: a road vehicle's is computed by the Annex II method at set-up
+    # (LanzhouFleets.setup); the boat's battery is an industrial one, for which the reference data hold no
+    # functional unit, so it declares none rather than a made-up figure
+    m.pop("carbon_footprint", None)
     m.update({"manufacturer_id": MAKER, "manufacturer_name": "Jade Power Battery Co.",
               "manufacturer_address": "Lanzhou New Area, Gansu, CN",
               "category": CATEGORY[seg.name],
@@ -151,6 +157,11 @@ class LanzhouFleets:
         for name, seg in self.segs.items():
             m = battery_model(seg)
             self.s.passports.create_model(m, self.maker)
+            if m.get("vehicle_category"):
+                # Art. 7 / Annex II: the footprint by the method, for the segment's vehicle category (cycles a year)
+                # and warranty, with the grid of the country the cells are made in (the maker's, CN)
+                self.s.circular.apply_model_footprint(m["model_id"], self.maker, manufacturing_country=MAKER_SITE[0],
+                                                      references=self.run.refs)
             self.models[name] = m
 
     def _sign(self, ev: dict[str, Any]) -> None:

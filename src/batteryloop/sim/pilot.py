@@ -183,7 +183,7 @@ def _model(model_id: str, name: str, chemistry: str, energy_kwh: float, nominal_
             "main_production_kgco2e_per_kwh": stages[1],
             "distribution_kgco2e_per_kwh": stages[2],
             "end_of_life_kgco2e_per_kwh": stages[3],
-            "performance_class": "C",
+            "performance_class": None,  # no class limits are adopted yet (Art. 7(2)): no class can be declared
             "study_url": f"https://passport.example.org/studies/{model_id}-cf.pdf",
         },
         "due_diligence_report_url": "https://passport.example.org/euromotors/due-diligence-2026.pdf",
