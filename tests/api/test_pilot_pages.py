@@ -530,3 +530,21 @@ def test_residual_value_page_api_and_csv_agree(rich: Any) -> None:
     assert rich.get("/api/v1/pilot/residual-value", params={"region": "XX"}).status_code == 422
     eu = rich.get("/pilot/residual-value", params={"region": "EU"})
     assert eu.status_code == 200 and 'aria-current="page">EU<' in eu.text
+
+
+def test_residual_value_page_says_what_buyers_paid_is(rich: Any) -> None:
+    """The pilot's "buyers paid" is the route operator's payment to the seller, a fixed share of the booked value
+    (batteryloop_assumptions.pilot.seller_share_of_route_value_fraction, 0.4): every row's paid / value is that
+    share, e.g. a 2,140 $ payment for a 5,350 $ pack. A buyer reading the column as a market finding is misled
+    unless the page says so; it does, with the assumption's name and value."""
+    from batteryloop.sim.report import residual_value_of
+
+    share = next(r["value"] for r in rich.report["references"]
+                 if r["key"] == "pilot.seller_share_of_route_value_fraction")
+    assert share == 0.4
+    rows = residual_value_of(rich.report, "all")["rows"]
+    assert rows and all(r["paid_usd"] == pytest.approx(share * r["residual_value_usd"], rel=1e-6, abs=0.01)
+                        for r in rows if r["residual_value_usd"] > 0)
+    text = _text(rich.get("/pilot/residual-value").text)
+    assert "pays the seller a fixed 40 % of the value its route decision booked" in text
+    assert "seller_share_of_route_value_fraction" in text and "not observed prices" in text
