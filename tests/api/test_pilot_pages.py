@@ -226,6 +226,26 @@ def test_footprint_stacks_the_passport_stages(small: Any) -> None:
     assert "credit for recovered material is not subtracted" in text and "can be negative" not in text
 
 
+def test_footprint_page_lists_every_reference_value_its_stages_used(small: Any) -> None:
+    """The page says "Reference values this page's figures used": it listed 14 (GREET factors, cycles a year)
+    and left out the grid factor of each cell maker's country — the figure that makes EM-NMC811-82's main
+    production 682.1445 kWh × 0.43 (KR) — the IPCC heat factor, BatPaC's masses, distribution and the end of
+    life's inputs. Each of those is now listed (the run's own values)."""
+    from batteryloop.web.pilot.pages import references_for
+
+    keys = {(r["set"], r["key"]) for r in references_for(small.report, "footprint")}
+    run_keys = {(r["set"], r["key"]) for r in small.report["references"]}
+    for want in [("grid_factors", "kgco2e_per_kwh.KR"), ("grid_factors", "kgco2e_per_kwh.CN"),
+                 ("ipcc_2006", "combustion_kgco2_per_mj.natural_gas"), ("batpac_5", "kg_per_kwh_cell.NMC811.cell_mass"),
+                 ("batteryloop_assumptions", "distribution.truck_kgco2e_per_tkm"),
+                 ("batteryloop_assumptions", "process_input_kgco2e.NaOH_per_kg"),
+                 ("everbatt_2023", "process_inputs_per_kg_spent_battery.hydro.H2SO4_kg"),
+                 ("greet_everbatt_ghg", "material_kgco2e_per_kg.NMC811")]:
+        assert want in run_keys and want in keys, want
+    # and nothing the footprint did not use: no route economics, no second-life figures, no prices
+    assert not any(k.startswith("route.") or "price" in k for _, k in keys)
+
+
 def test_economics_cumulative_lines_sum_the_cash_flows(small: Any) -> None:
     html = small.get("/pilot/economics").text
     figs = figures(html)
