@@ -70,3 +70,20 @@ def test_critical_raw_materials_are_every_one_the_pack_holds() -> None:
     for m in models.values():
         assert all(names[c] in listed for c in m["critical_raw_materials"]), m["model_id"]
     assert eu_2024_1252_crm.CITATION.url.startswith("https://eur-lex.europa.eu/") and "Source" in eu_2024_1252_crm.__doc__
+
+
+def test_safety_test_report_fits_the_battery_category() -> None:
+    """The EV models carried "Battery safety (Annex V), EN IEC 62619": Annex V of Regulation (EU) 2023/1542 holds
+    the safety parameters of stationary battery energy storage systems (Art. 12), and IEC 62619 is the industrial
+    battery standard. A car's traction pack proves its safety under UN Regulation No 100 Part II; the Lanzhou
+    e-moped's LMT battery under EN 50604-1, the boat's industrial battery under EN IEC 62619."""
+    from batteryloop.hubs.fleets import segments
+    from batteryloop.sim import lanzhou
+
+    models = [*battery_models(), *(lanzhou.battery_model(seg) for seg in segments().values())]
+    for m in models:
+        safety = [r for r in m["test_reports"] if not r["url"].endswith("-un383.pdf")]
+        assert len(safety) == 1 and "Annex V" not in safety[0]["title"], m["model_id"]
+        want = {"ev": "UN R100", "lmt": "EN 50604-1", "industrial": "EN IEC 62619"}[m["category"]]
+        assert safety[0]["standard"].startswith(want), (m["model_id"], safety[0])
+    assert {m["category"] for m in models} == {"ev", "lmt", "industrial"}

@@ -93,6 +93,9 @@ def battery_model(seg: Segment) -> dict[str, Any]:
               "collection_information": "Packs are owned by the swap operator and returned at its stations.",
               "warranty_years": 8 if seg.name != "two_wheeler" else 3, "warranty_km": None})
     m["spare_parts"] = [{**p, "supplier_name": "Jade Power Battery Co."} for p in m["spare_parts"]]
+    # the safety report of the battery's category (an e-moped's LMT battery, the boat's industrial one)
+    m["test_reports"] = [r if r["url"].endswith("-un383.pdf") else {**r, **pilot.SAFETY_TEST_REPORT[m["category"]]}
+                         for r in m["test_reports"]]
     return {k: v for k, v in m.items() if v is not None}
 
 

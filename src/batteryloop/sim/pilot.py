@@ -117,6 +117,16 @@ def critical_raw_materials(chemistry: str, energy_kwh: float, mass_kg: float) ->
     return sorted(out)
 
 
+#: the safety test report a model of each battery category carries (title, standard): REESS of M/N vehicles under
+#: UN Regulation No 100 Part II; an LMT battery under EN 50604-1; an industrial lithium battery under EN IEC 62619
+#: (Annex V of Regulation (EU) 2023/1542 adds its safety parameters for stationary storage systems only, Art. 12)
+SAFETY_TEST_REPORT: dict[str, dict[str, str]] = {
+    "ev": {"title": "REESS safety (UN Regulation No 100, Part II)", "standard": "UN R100 Rev.3 Part II"},
+    "lmt": {"title": "LMT battery safety", "standard": "EN 50604-1"},
+    "industrial": {"title": "Safety of industrial lithium batteries", "standard": "EN IEC 62619"},
+}
+
+
 def _crm_checked(named: list[str], found: list[str]) -> list[str]:
     missing = set(named) - set(found)
     if missing:
@@ -248,8 +258,10 @@ def _model(model_id: str, name: str, chemistry: str, energy_kwh: float, nominal_
         "test_reports": [
             {"title": "UN 38.3 transport test summary", "standard": "UN 38.3", "issuer": "Certis Notified Body",
              "issued_on": "2025-03-14", "url": f"https://passport.example.org/tests/{model_id}-un383.pdf"},
-            {"title": "Battery safety (Annex V)", "standard": "EN IEC 62619", "issuer": "Certis Notified Body",
-             "issued_on": "2025-04-02", "url": f"https://passport.example.org/tests/{model_id}-safety.pdf"},
+            # a traction pack of an M or N vehicle proves its safety under UN Regulation No 100 Part II (REESS);
+            # Annex V of Regulation (EU) 2023/1542 (with EN IEC 62619) is for stationary storage systems (Art. 12)
+            SAFETY_TEST_REPORT["ev"] | {"issuer": "Certis Notified Body", "issued_on": "2025-04-02",
+                                        "url": f"https://passport.example.org/tests/{model_id}-safety.pdf"},
         ],
     }
 
