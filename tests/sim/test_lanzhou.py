@@ -302,6 +302,7 @@ def test_fleet_models_declare_the_footprint_the_method_gives(run: tuple[Any, dic
             assert cf is None
             continue
         assert cf["total_kgco2e_per_kwh"] != 0.072 and cf.get("performance_class") is None
+        assert cf["study_url"].startswith("https://")  # Annex XIII: the link to the study behind the figures
     # the truck (N3, 250 cycles) and the bus share the method; the two-wheeler (L: 20 cycles, 3 years) spreads its
     # footprint over far less energy
     assert models["two_wheeler"]["carbon_footprint"]["total_kgco2e_per_kwh"] > 10 * total

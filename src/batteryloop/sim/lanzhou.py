@@ -81,10 +81,11 @@ def battery_model(seg: Segment) -> dict[str, Any]:
                      [{"name": "lithium hexafluorophosphate", "cas_number": "21324-40-3", "location": "electrolyte",
                        "hazard_class": "Acute Tox. 3"}])
     m.pop("recycled_content", None)
-    # no footprint figure from the catalogue: a road vehicle's is computed by the Annex II method at set-up
-    # (LanzhouFleets.setup); the boat's battery is an industrial one, for which the reference data hold no
-    # functional unit, so it declares none rather than a made-up figure
-    m.pop("carbon_footprint", None)
+    # the catalogue's footprint figure is a placeholder: a road vehicle's is computed by the Annex II method at
+    # set-up (LanzhouFleets.setup; the study link stays), the boat's battery is an industrial one, for which the
+    # reference data hold no functional unit, so it declares none rather than a made-up figure
+    if VEHICLE_CATEGORY[seg.name] is None:
+        m.pop("carbon_footprint", None)
     m.update({"manufacturer_id": MAKER, "manufacturer_name": "Jade Power Battery Co.",
               "manufacturer_address": "Lanzhou New Area, Gansu, CN",
               "category": CATEGORY[seg.name],
