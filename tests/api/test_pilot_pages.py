@@ -568,3 +568,16 @@ def test_residual_value_page_says_what_buyers_paid_is(rich: Any) -> None:
     text = _text(rich.get("/pilot/residual-value").text)
     assert "pays the seller a fixed 40 % of the value its route decision booked" in text
     assert "seller_share_of_route_value_fraction" in text and "not observed prices" in text
+
+
+def test_baas_stations_are_station_equivalents(rich: Any) -> None:
+    """The pilot scales one simulated station (up to 300 taxis) to the leased fleet: 345 taxis were shown as "1.15"
+    under "Stations (one per up to 300 taxis)", which reads as a count of stations built (it would be two). The
+    column is the scale factor — 1 up to 300 leased taxis, then taxis ÷ 300 — and the page says so."""
+    rows = [r for r in rich.report["baas_by_year"] if (r.get("station") or {}).get("stations") is not None]
+    assert rows, "the rich pilot leases enough packs for a station"
+    for r in rows:  # the factor: one station up to 300 leased taxis, then the fleet over 300
+        assert r["station"]["stations"] == round(r["leased_packs"] / min(r["leased_packs"], 300), 2)
+    text = _text(rich.get("/pilot/baas").text)
+    assert "Station-equivalents (1 up to 300 leased taxis, then taxis ÷ 300)" in text
+    assert "one per up to 300 taxis" not in text
