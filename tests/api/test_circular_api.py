@@ -101,15 +101,22 @@ def test_compliance_json_from_the_ledger(client: Any) -> None:
     eff = {c["process"]: c for c in rep["checks"] if c["metric"] == "recycling_efficiency_fraction"}
     assert set(eff) == {"pyro", "hydro", "direct"} and eff["hydro"]["applies_from"] == "2025-12-31"
     assert eff["pyro"]["achieved_fraction"] < eff["hydro"]["achieved_fraction"]
-    # the whole pack is the input, hardware counted (hand computation in tests/circular/test_annex12.py)
-    assert eff["hydro"]["achieved_fraction"] == pytest.approx(0.700215, abs=1e-6) and eff["hydro"]["passed"] is True
-    assert eff["pyro"]["achieved_fraction"] == pytest.approx(0.269466, abs=1e-6) and eff["pyro"]["passed"] is False
+    # the whole pack is the input: the 481.2 kg the passport declares, the cells from BatPaC (244.36 kg), the
+    # hardware the rest (hand computation in tests/test_cli_circular.py and docs/circular.md)
+    assert rep["recycling_by_process"]["hydro"]["input_mass_kg"] == client.get(
+        "/api/v1/models/EM-NMC811-82").json()["data"]["mass_kg"] == pytest.approx(481.2)
+    assert eff["hydro"]["achieved_fraction"] == pytest.approx(0.711015, abs=1e-6) and eff["hydro"]["passed"] is True
+    assert eff["pyro"]["achieved_fraction"] == pytest.approx(0.262053, abs=1e-6) and eff["pyro"]["passed"] is False
     assert rep["recycling_by_process"]["hydro"]["passed"] is True and rep["passed"] is True
     frs = rep["recycling_by_process"]["hydro"]["fractions"]
     assert sum(f["input_kg"] for f in frs) == pytest.approx(rep["recycling_by_process"]["hydro"]["input_mass_kg"])
     assert rep["recycling_by_process"]["hydro"]["recycling_efficiency_fraction"] == eff["hydro"]["achieved_fraction"]
+    # Art. 7: the report checks the footprint the model declares; the recomputation is shown beside it
+    declared = client.get("/api/v1/models/EM-NMC811-82").json()["data"]["carbon_footprint"]
+    assert rep["carbon_footprint"]["source"] == "declared"
+    assert rep["carbon_footprint"]["kgco2e_per_kwh"] == declared["total_kgco2e_per_kwh"]
     fp = client.post("/api/v1/models/EM-NMC811-82/carbon-footprint", json={}).json()
-    assert rep["carbon_footprint"]["kgco2e_per_kwh"] == pytest.approx(fp["result"]["total_kgco2e_per_kwh"])
+    assert rep["carbon_footprint"]["recomputed"]["kgco2e_per_kwh"] == pytest.approx(fp["result"]["total_kgco2e_per_kwh"])
     sets = {x["set"] for x in rep["references"]}
     assert {"eu_2023_1542", "everbatt_2023", "grid_factors"} <= sets
     # the other allocation rule, and one process only
@@ -117,6 +124,46 @@ def test_compliance_json_from_the_ledger(client: Any) -> None:
                                                             "rule": "physical_segregation", "process": "hydro"}).json()
     assert phys["allocation_rule"] == "physical_segregation"
     assert {c["process"] for c in phys["checks"] if c["section"] == "recycling"} == {"hydro"}
+
+
+def test_compliance_reports_the_declared_footprint_not_a_recomputation(client: Any) -> None:
+    """The pilot declares each model's footprint with its cell maker's grid (EM-NMC811-82: Hanbit, KR); the
+    compliance report, its CSV and its page must show that figure, not one recomputed with the automaker's
+    country (DE). Hand computation (REFERENCE.md §1, §4; docs/circular.md "Compliance report: the footprint"):
+    82 kWh NMC811, M1, 8 years: total energy 82 × 60 × 8 = 39,360 kWh.
+    raw material: cathode 8.2 × 12.775714 kg × 25.5 + graphite 71.34 × 9.1 + Cu 19.024 × 4.5 + Al 12.546 × 6.05;
+    main production: cells 244.36 kg × 57.1 MJ/kg: 17.6 % electricity (682.1445 kWh × grid) + heat × 0.0561;
+    distribution and end of life on the 481.2 kg the passport declares: 0.4812 t × 1000 km × 0.1; (hydro, US
+    grid 0.37 for its electricity) 481.2 kg × 1.344757 kg CO2e per kg."""
+    _trace(client)
+    raw = 8.2 * 12.775714 * 25.5 + 71.34 * 9.1 + 19.024 * 4.5 + 12.546 * 6.05
+    energy_mj = 244.36 * 57.1
+    elec_kwh, heat = energy_mj * 0.176 / 3.6, energy_mj * 0.824 * 0.0561
+    rest = raw + heat + 0.4812 * 1000 * 0.1 + 481.2 * (1.08 * 0.1 + 0.561 * 1.2 + 0.366 * 1.0 + 2.5 * 0.0561
+                                                        + 0.6 * 0.0741 + 0.125 / 3.6 * 0.37)
+    kr, de = (rest + elec_kwh * 0.43) / 39360, (rest + elec_kwh * 0.38) / 39360
+    assert (kr, de) == (pytest.approx(0.129971, abs=2e-6), pytest.approx(0.129105, abs=2e-6))
+    applied = client.post("/api/v1/models/EM-NMC811-82/carbon-footprint", json={"manufacturing_country": "KR",
+                          "apply": True}, headers=H(client, pilot.AUTOMAKER))
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["result"]["total_kgco2e_per_kwh"] == pytest.approx(kr, rel=1e-5)
+    rep = client.get("/api/v1/circular/compliance", params={"model": "EM-NMC811-82", "year": 2026}).json()
+    cf = rep["carbon_footprint"]
+    assert cf["source"] == "declared" and cf["kgco2e_per_kwh"] == pytest.approx(kr, abs=6e-5)  # declared: 4 decimals
+    assert cf["recomputed"]["manufacturing_country"] == "DE"
+    assert cf["recomputed"]["kgco2e_per_kwh"] == pytest.approx(de, rel=1e-5)
+    assert any("declares in its passport" in n for n in rep["notes"])
+    csv_text = client.get("/api/v1/circular/compliance", params={"model": "EM-NMC811-82", "year": 2026,
+                                                                "format": "csv"}).text
+    row = next(r for r in csv_text.splitlines() if "Art. 7 carbon footprint" in r)
+    assert ",0.13," in row
+    page = client.get("/circular/compliance", params={"model": "EM-NMC811-82", "year": 2026}).text
+    assert "<b>0.1300</b>" in page and "declared in the model's passport" in page and "0.1291" in page
+    # asked for a country, the report uses the recomputation (and says so)
+    de_rep = client.get("/api/v1/circular/compliance", params={"model": "EM-NMC811-82", "year": 2026,
+                                                              "manufacturing_country": "DE"}).json()
+    assert de_rep["carbon_footprint"]["source"] == "recomputed"
+    assert de_rep["carbon_footprint"]["kgco2e_per_kwh"] == pytest.approx(de, rel=1e-5)
 
 
 def test_compliance_csv_by_accept_or_query(client: Any) -> None:

@@ -226,6 +226,26 @@ def test_footprint_stacks_the_passport_stages(small: Any) -> None:
     assert "credit for recovered material is not subtracted" in text and "can be negative" not in text
 
 
+def test_footprint_page_lists_every_reference_value_its_stages_used(small: Any) -> None:
+    """The page says "Reference values this page's figures used": it listed 14 (GREET factors, cycles a year)
+    and left out the grid factor of each cell maker's country — the figure that makes EM-NMC811-82's main
+    production 682.1445 kWh × 0.43 (KR) — the IPCC heat factor, BatPaC's masses, distribution and the end of
+    life's inputs. Each of those is now listed (the run's own values)."""
+    from batteryloop.web.pilot.pages import references_for
+
+    keys = {(r["set"], r["key"]) for r in references_for(small.report, "footprint")}
+    run_keys = {(r["set"], r["key"]) for r in small.report["references"]}
+    for want in [("grid_factors", "kgco2e_per_kwh.KR"), ("grid_factors", "kgco2e_per_kwh.CN"),
+                 ("ipcc_2006", "combustion_kgco2_per_mj.natural_gas"), ("batpac_5", "kg_per_kwh_cell.NMC811.cell_mass"),
+                 ("batteryloop_assumptions", "distribution.truck_kgco2e_per_tkm"),
+                 ("batteryloop_assumptions", "process_input_kgco2e.NaOH_per_kg"),
+                 ("everbatt_2023", "process_inputs_per_kg_spent_battery.hydro.H2SO4_kg"),
+                 ("greet_everbatt_ghg", "material_kgco2e_per_kg.NMC811")]:
+        assert want in run_keys and want in keys, want
+    # and nothing the footprint did not use: no route economics, no second-life figures, no prices
+    assert not any(k.startswith("route.") or "price" in k for _, k in keys)
+
+
 def test_economics_cumulative_lines_sum_the_cash_flows(small: Any) -> None:
     html = small.get("/pilot/economics").text
     figs = figures(html)
@@ -530,3 +550,34 @@ def test_residual_value_page_api_and_csv_agree(rich: Any) -> None:
     assert rich.get("/api/v1/pilot/residual-value", params={"region": "XX"}).status_code == 422
     eu = rich.get("/pilot/residual-value", params={"region": "EU"})
     assert eu.status_code == 200 and 'aria-current="page">EU<' in eu.text
+
+
+def test_residual_value_page_says_what_buyers_paid_is(rich: Any) -> None:
+    """The pilot's "buyers paid" is the route operator's payment to the seller, a fixed share of the booked value
+    (batteryloop_assumptions.pilot.seller_share_of_route_value_fraction, 0.4): every row's paid / value is that
+    share, e.g. a 2,140 $ payment for a 5,350 $ pack. A buyer reading the column as a market finding is misled
+    unless the page says so; it does, with the assumption's name and value."""
+    from batteryloop.sim.report import residual_value_of
+
+    share = next(r["value"] for r in rich.report["references"]
+                 if r["key"] == "pilot.seller_share_of_route_value_fraction")
+    assert share == 0.4
+    rows = residual_value_of(rich.report, "all")["rows"]
+    assert rows and all(r["paid_usd"] == pytest.approx(share * r["residual_value_usd"], rel=1e-6, abs=0.01)
+                        for r in rows if r["residual_value_usd"] > 0)
+    text = _text(rich.get("/pilot/residual-value").text)
+    assert "pays the seller a fixed 40 % of the value its route decision booked" in text
+    assert "seller_share_of_route_value_fraction" in text and "not observed prices" in text
+
+
+def test_baas_stations_are_station_equivalents(rich: Any) -> None:
+    """The pilot scales one simulated station (up to 300 taxis) to the leased fleet: 345 taxis were shown as "1.15"
+    under "Stations (one per up to 300 taxis)", which reads as a count of stations built (it would be two). The
+    column is the scale factor — 1 up to 300 leased taxis, then taxis ÷ 300 — and the page says so."""
+    rows = [r for r in rich.report["baas_by_year"] if (r.get("station") or {}).get("stations") is not None]
+    assert rows, "the rich pilot leases enough packs for a station"
+    for r in rows:  # the factor: one station up to 300 leased taxis, then the fleet over 300
+        assert r["station"]["stations"] == round(r["leased_packs"] / min(r["leased_packs"], 300), 2)
+    text = _text(rich.get("/pilot/baas").text)
+    assert "Station-equivalents (1 up to 300 leased taxis, then taxis ÷ 300)" in text
+    assert "one per up to 300 taxis" not in text

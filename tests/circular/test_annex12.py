@@ -242,3 +242,18 @@ def test_model_report_passes_by_the_best_process_and_explains_the_others() -> No
     assert later.passed is False and not any(later.recycling_passed_by_process.values())
     before = compliance_report("M", "P", 2024, recycling=res)
     assert before.recycling_passed_by_process == {"pyro": None, "hydro": None, "direct": None} and before.passed is None
+
+
+def test_a_declared_pack_mass_adds_its_hardware_by_the_design_shares() -> None:
+    """The pilot's EM-NMC811-82 declares 481.2 kg for 82 kWh (BatPaC's pack: 400.98 kg): the Annex XII input is
+    the declared battery. Cells 82 × 2.98 = 244.36 kg; hardware 481.2 − 244.36 = 236.84 kg (Al 142.104, steel
+    35.526, Cu 23.684 kg). hydro (82 × 1.9629 + 0.765 × 236.84) / 481.2 = 342.1404 / 481.2 = 0.711015;
+    pyro (82 × 0.88794 + 0.225 × 236.84) / 481.2 = 126.10008 / 481.2 = 0.262053."""
+    comp = pack_composition("NMC811", 82).with_pack_mass(481.2)
+    assert comp.pack_mass_kg == 481.2 and comp.cell_mass_kg == pytest.approx(244.36)
+    assert comp.hardware_kg["Al"] == pytest.approx(142.104) and comp.hardware_kg["steel"] == pytest.approx(35.526)
+    assert sum(comp.hardware_kg.values()) == pytest.approx(236.84)
+    assert recycle(comp, "hydro").recycling_efficiency_fraction == pytest.approx(0.711015, abs=1e-6)
+    assert recycle(comp, "pyro").recycling_efficiency_fraction == pytest.approx(0.262053, abs=1e-6)
+    with pytest.raises(CircularInputError, match="cells' mass"):
+        pack_composition("NMC811", 82).with_pack_mass(200.0)

@@ -275,3 +275,34 @@ def test_the_boat_is_charged_at_its_pier_not_the_station(run: tuple[Any, dict[st
     swapped = [seg for n, seg in segments().items() if n != "boat"]
     assert sum(x.station_energy_kwh_per_day() for x in swapped) == pytest.approx(2400 + 1710 + 72)
     assert all(h["fleet_charging_kwh_per_day"] == pytest.approx(4182.0) for h in lz["hub_by_year"])
+
+
+def test_fleet_models_declare_the_footprint_the_method_gives(run: tuple[Any, dict[str, Any], Any]) -> None:
+    """Every Lanzhou model declared the catalogue's 0.072 kg CO2e/kWh, class "C", whatever its vehicle, while no
+    class limits exist. Now the road vehicles' models carry the Annex II figure (docs/hubs.md, "Regional fleets").
+    Bus, by hand: 324 kWh LFP, M3 (250 cycles a year), 8 years: 324 × 250 × 8 = 648,000 kWh. Raw material:
+    cathode 324 × 1.9254079 kg × 9.45 + graphite 311.04 × 9.1 + Cu 132.192 × 4.5 + Al 81.324 × 6.05 = 9,812.54 kg;
+    cells 1,373.76 kg × 40.1 MJ/kg: 17.6 % electricity × CN 0.58 + the rest as gas × 0.0561 = 4,108.49 kg; the
+    declared 2,102.8 kg shipped 1000 km × 0.1 = 210.28 kg and recycled by hydro × 1.344757 = 2,827.75 kg;
+    16,959.06 / 648,000 = 0.026171."""
+    s, _, _ = run
+    mj = 1373.76 * 40.1
+    total = (324 * 1.9254079 * 9.45 + 311.04 * 9.1 + 132.192 * 4.5 + 81.324 * 6.05 + mj * 0.176 / 3.6 * 0.58
+             + mj * 0.824 * 0.0561 + 2.1028 * 1000 * 0.1 + 2102.8 * (1.08 * 0.1 + 0.561 * 1.2 + 0.366 + 2.5 * 0.0561
+                                                                    + 0.6 * 0.0741 + 0.125 / 3.6 * 0.37)) / 648000
+    assert total == pytest.approx(0.026171, abs=2e-6)
+    bus = s.passports.model_data(lanzhou.MODEL_IDS["bus"])
+    assert bus["mass_kg"] == 2102.8 and bus["vehicle_category"] == "M3"
+    assert bus["carbon_footprint"]["total_kgco2e_per_kwh"] == pytest.approx(total, abs=5e-5)
+    models = {name: s.passports.model_data(mid) for name, mid in lanzhou.MODEL_IDS.items()}
+    assert models["two_wheeler"]["vehicle_category"] == "L"
+    for name, m in models.items():
+        cf = m.get("carbon_footprint")
+        if name == "boat":  # an industrial battery: no functional unit in the reference data, no figure declared
+            assert cf is None
+            continue
+        assert cf["total_kgco2e_per_kwh"] != 0.072 and cf.get("performance_class") is None
+        assert cf["study_url"].startswith("https://")  # Annex XIII: the link to the study behind the figures
+    # the truck (N3, 250 cycles) and the bus share the method; the two-wheeler (L: 20 cycles, 3 years) spreads its
+    # footprint over far less energy
+    assert models["two_wheeler"]["carbon_footprint"]["total_kgco2e_per_kwh"] > 10 * total

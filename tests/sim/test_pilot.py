@@ -187,6 +187,33 @@ def test_dataspace_bridge_and_pulls(pilot_run: tuple[Any, dict[str, Any]]) -> No
     assert len(names["recycler"]["transfers"]) >= len(ds["passport_pulls"])
 
 
+def test_bridged_nca_footprint_uses_the_method_for_distribution_and_end_of_life(
+        pilot_run: tuple[Any, dict[str, Any]]) -> None:
+    """The NCA model's footprint rests on the cell maker's certified figures (Ouranos), but its distribution and end
+    of life are the automaker's, by the method the other models use. Before: fixed 40 and 90 kg per pack and a
+    94 % usable share, so the NCA's end of life (0.0027 kg CO2e/kWh) was a fifth of EM-NMC811-82's (0.0137) for the
+    same hydrometallurgical recycling. By hand: 75 kWh × 60 cycles × 8 years = 36,000 kWh; the declared 449.1 kg
+    pack shipped 1000 km × 0.1 kg CO2e/t·km = 44.91 kg → 0.0012; recycled by hydro at 1.344757 kg CO2e per kg
+    (EverBatt inputs × their factors, US grid) = 603.93 kg → 0.0168; raw material 290 + 49.4 × 75 = 3,995 kg →
+    0.1110; main production 140 + 11.6 × 75 = 1,010 kg → 0.0281; total 0.1571."""
+    s, rep = pilot_run
+    b = rep["dataspace"]["bridge"]
+    sup = b["supplier_cfp_kgco2e_per_kwh"]
+    assert (sup["pre_production"], sup["main_production"]) == (pytest.approx(49.4), pytest.approx(11.6))
+    cf = s.passports.model_data("EM-NCA-75")["carbon_footprint"]
+    eol = 449.1 * (1.08 * 0.1 + 0.561 * 1.2 + 0.366 + 2.5 * 0.0561 + 0.6 * 0.0741 + 0.125 / 3.6 * 0.37)
+    assert eol == pytest.approx(603.93, abs=0.01)
+    assert cf["end_of_life_kgco2e_per_kwh"] == round(eol / 36000, 4) == 0.0168
+    assert cf["distribution_kgco2e_per_kwh"] == round(44.91 / 36000, 4) == 0.0012
+    assert cf["raw_material_kgco2e_per_kwh"] == round((290 + 49.4 * 75) / 36000, 4) == 0.111
+    assert cf["main_production_kgco2e_per_kwh"] == round((140 + 11.6 * 75) / 36000, 4) == 0.0281
+    assert cf["total_kgco2e_per_kwh"] == pytest.approx(0.1571, abs=1e-9)
+    # the same recycling emits the same per kg of pack for every model
+    nmc = s.passports.model_data("EM-NMC811-82")["carbon_footprint"]
+    # (the declared stage is rounded to 4 decimals: 0.0164 ± 0.00005, ±0.3 %)
+    assert nmc["end_of_life_kgco2e_per_kwh"] * 82 * 60 * 8 / 481.2 == pytest.approx(eol / 449.1, rel=4e-3)
+
+
 def test_same_seed_same_pilot(tmp_path: Path) -> None:
     from batteryloop.store.db import Store
 

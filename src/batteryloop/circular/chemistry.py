@@ -111,6 +111,20 @@ class PackComposition(BaseModel):
         """Pack hardware whose material is not known (not counted as recycled)."""
         return max(0.0, self.pack_hardware_kg - sum(self.hardware_kg.values()))
 
+    def with_pack_mass(self, pack_mass_kg: float) -> PackComposition:
+        """The same cells in a pack of ``pack_mass_kg`` (a declared mass, e.g. the passport's): the hardware is
+        the rest of that mass, split by the same shares as before (its known materials scale with it)."""
+        require_positive("pack_mass_kg", pack_mass_kg)
+        if pack_mass_kg < self.cell_mass_kg:
+            raise CircularInputError("pack_mass_kg", pack_mass_kg,
+                                     f"must be at least the cells' mass ({self.cell_mass_kg:.6g} kg)")
+        old = self.pack_hardware_kg
+        factor = (pack_mass_kg - self.cell_mass_kg) / old if old > 0 else 0.0
+        return self.model_copy(update={
+            "pack_mass_kg": pack_mass_kg,
+            "hardware_kg": {k: v * factor for k, v in self.hardware_kg.items()},
+        })
+
     def scaled(self, factor: float) -> PackComposition:
         require_positive("factor", factor)
         return self.model_copy(

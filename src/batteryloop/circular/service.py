@@ -48,6 +48,27 @@ class CircularService:
             raise NotFound(f"{ident!r} is neither a battery model nor a passport") from None
         return rec.model_id, ident
 
+    @staticmethod
+    def model_composition(m: dict[str, Any], references: References | None = None) -> Any:
+        """A battery model's composition: its cells from its chemistry and rated energy (BatPaC), in a pack of
+        the mass its passport declares (``mass_kg``: the whole battery Annex XII feeds in and Annex II ships);
+        the hardware is the rest of that mass, by the pack design's shares. BatPaC's pack mass when the model
+        declares none (or less than its cells)."""
+        from .chemistry import pack_composition
+
+        energy = m.get("rated_energy_kwh") or m["rated_capacity_ah"] * m["nominal_voltage_v"] / 1000
+        try:
+            comp = pack_composition(m["chemistry"], energy, references)
+            declared = m.get("mass_kg")
+            if declared and float(declared) >= comp.cell_mass_kg:
+                comp = comp.with_pack_mass(float(declared))
+                comp = comp.model_copy(update={"notes": [*comp.notes, (
+                    f"pack mass {float(declared):g} kg as the model's passport declares (mass_kg); cells "
+                    f"{comp.cell_mass_kg:.6g} kg from BatPaC at {energy:g} kWh, hardware the rest")]})
+        except CircularInputError as exc:
+            raise input_error(exc) from None
+        return comp
+
     def footprint_for(self, ident: str, **kwargs: Any) -> dict[str, Any]:
         """:meth:`model_footprint` of a model, or of a passport's model (the footprint is declared per model)."""
         model_id, passport_id = self.resolve_model(ident)
@@ -83,6 +104,7 @@ class CircularService:
             r = carbon_footprint(
                 m["chemistry"], energy * usable_energy_fraction, m.get("vehicle_category") or "M1",
                 m["warranty_years"], manufacturing_country=country, capacity_kwh=energy,
+                composition=self.model_composition(m, references),
                 warranty_km=m.get("warranty_km") if annual_distance_km else None,
                 annual_distance_km=annual_distance_km, class_limits_kgco2e_per_kwh=class_limits_kgco2e_per_kwh,
                 references=references)
@@ -244,7 +266,7 @@ class CircularService:
 
         from ..trace.service import TraceService, TraceSettings
         from .compliance import ALLOCATION_RULES, MetalInput, compliance_report
-        from .recycling import ANNEX_XII_METALS, PROCESSES, recycle_pack
+        from .recycling import ANNEX_XII_METALS, PROCESSES, recycle
 
         if not isinstance(year, int) or not 2000 <= year <= 2100:
             raise InvalidData(f"year {year!r}: give a calendar year (2000–2100)", [{
@@ -260,7 +282,6 @@ class CircularService:
                 raise InvalidData(f"unknown process {p!r}: use one of {', '.join(PROCESSES)}", [{
                     "field": "process", "rule": "enum", "value": p, "message": f"process: one of {', '.join(PROCESSES)}"}])
         m = self.passports.model_data(model_id)
-        energy = m.get("rated_energy_kwh") or m["rated_capacity_ah"] * m["nominal_voltage_v"] / 1000
         notes: list[str] = []
 
         # Art. 8 recycled content, from the ledger
@@ -297,24 +318,53 @@ class CircularService:
 
         # Annex XII: the model's chemistry by process, on the pack basis
         try:
-            recycling = [recycle_pack(m["chemistry"], energy, p, references=references, missing_price="zero")
-                         for p in procs]
+            comp = self.model_composition(m, references)
+            recycling = [recycle(comp, p, references=references, missing_price="zero") for p in procs]
         except CircularInputError as exc:
             raise input_error(exc) from None
         notes.append("recycling efficiency (Annex XII B, Delegated Regulation (EU) 2025/606): one whole pack of the "
-                     "model by each process — its cells at EverBatt's recovery fractions and its hardware (casing, "
-                     "busbars, cables, electronics, cooling) by material at the process's recovery, from the pack "
-                     "design's default composition (batteryloop_assumptions.pack_hardware_fraction, overridable); "
-                     "the model passes Annex XII when at least one process meets every target in force")
+                     "model by each process, of the mass its passport declares — its cells at EverBatt's recovery "
+                     "fractions and its hardware (casing, busbars, cables, electronics, cooling; the declared mass "
+                     "less the cells) by material at the process's recovery, from the pack design's default shares "
+                     "(batteryloop_assumptions.pack_hardware_fraction, overridable); the model passes Annex XII "
+                     "when at least one process meets every target in force")
         fp = self._footprint_result(model_id, manufacturing_country=manufacturing_country,
                                     class_limits_kgco2e_per_kwh=class_limits_kgco2e_per_kwh, references=references)
-        if fp.performance_class is None:
-            notes.append("no performance class: the class limits are not adopted yet (give class limits to classify)")
         try:
             rep = compliance_report(model_id, plant or "all plants", year, metals=metals, allocation_rule=rule,
                                     recycling=recycling, footprint=fp, references=references)
         except CircularInputError as exc:
             raise input_error(exc) from None
+        # Art. 7: the footprint the model declares in its passport is the one the report checks (it may rest on
+        # the manufacturer's study or a supplier's certified figures, and on the cell plant's grid); the
+        # recomputation from the reference sets is shown beside it, with the country whose grid it used. Only an
+        # explicit manufacturing country or class limits make the report use the recomputation.
+        declared = m.get("carbon_footprint") or None
+        use_declared = (declared is not None and declared.get("total_kgco2e_per_kwh") is not None
+                        and manufacturing_country is None and class_limits_kgco2e_per_kwh is None)
+        recomputed = {"kgco2e_per_kwh": fp.total_kgco2e_per_kwh, "performance_class": fp.performance_class,
+                      "stages_kgco2e_per_kwh": fp.stages_kgco2e_per_kwh, "passport_fields": fp.to_passport_fields(),
+                      "manufacturing_country": fp.manufacturing_country}
+        if use_declared:
+            stage_keys = {s: f"{s}_kgco2e_per_kwh" for s in ("raw_material", "main_production", "distribution",
+                                                               "end_of_life")}
+            stages = {s: declared[k] for s, k in stage_keys.items() if declared.get(k) is not None}
+            rep = rep.model_copy(update={
+                "carbon_footprint_kgco2e_per_kwh": float(declared["total_kgco2e_per_kwh"]),
+                "carbon_footprint_class": declared.get("performance_class"),
+                "carbon_footprint_stages_kgco2e_per_kwh": stages or None})
+            footprint_block = {"kgco2e_per_kwh": float(declared["total_kgco2e_per_kwh"]),
+                               "performance_class": declared.get("performance_class"),
+                               "stages_kgco2e_per_kwh": stages, "source": "declared",
+                               "passport_fields": dict(declared), "recomputed": recomputed}
+            notes.append(f"carbon footprint (Art. 7): the figure {model_id} declares in its passport, "
+                         f"{float(declared['total_kgco2e_per_kwh']):.4g} kg CO2e/kWh; recomputed from the reference "
+                         f"sets with {fp.manufacturing_country}'s grid for cell manufacturing: "
+                         f"{fp.total_kgco2e_per_kwh:.4g} (give manufacturing_country to report a recomputation)")
+        else:
+            footprint_block = {**recomputed, "source": "recomputed"}
+        if rep.carbon_footprint_class is None:
+            notes.append("no performance class: the class limits are not adopted yet (give class limits to classify)")
         checks = []
         for c in (rep.recycled_content.checks if rep.recycled_content else []):
             checks.append({"section": "recycled_content", "process": None, **c.model_dump(mode="json")})
@@ -340,9 +390,7 @@ class CircularService:
                 "fractions": [f.model_dump(mode="json") for f in r.efficiency_fractions],
             } for r in recycling},
             "recycling_passed_by_process": rep.recycling_passed_by_process,
-            "carbon_footprint": {"kgco2e_per_kwh": fp.total_kgco2e_per_kwh, "performance_class": fp.performance_class,
-                                 "stages_kgco2e_per_kwh": fp.stages_kgco2e_per_kwh,
-                                 "passport_fields": fp.to_passport_fields()},
+            "carbon_footprint": footprint_block,
             "notes": notes,
         })
         body["_csv"] = self._compliance_csv(rep, rc_source, body)

@@ -19,7 +19,9 @@ def residual_value(
     format: Annotated[str, typer.Option("--format", help="json or csv")] = "json",  # noqa: A002
 ) -> None:
     """Residual value of retired packs by year and intake grade — packs, kWh, mean state of health, the value the
-    route decision booked (total, per kWh, share of a new pack) — beside what buyers paid in the pilot's sales."""
+    route decision booked (total, per kWh, share of a new pack) — beside what buyers paid in the pilot's sales
+    (a fixed share of the booked value by assumption, pilot.seller_share_of_route_value_fraction: not observed
+    prices)."""
     from ..sim.report import latest_report, residual_value_csv, residual_value_of
 
     if region not in ("KR", "EU", "all"):

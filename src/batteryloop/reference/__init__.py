@@ -35,7 +35,8 @@ Sets (module = set name):
 Tables that are not value sets but typed records live here too, with a ``CITATION``:
 ``severson_2019`` (published early-prediction results on the Severson data, for the lifetime model),
 ``ul_1974`` (second-life intake grading thresholds), ``eu_cahra_list`` (the conflict-affected and
-high-risk areas the ledger's sourcing check flags), ``calce_cs2`` (three whole CALCE CS2 lives, the
+high-risk areas the ledger's sourcing check flags), ``eu_2024_1252_crm`` (the Union's critical raw materials,
+which the demo catalogue's passports name from each pack's composition), ``calce_cs2`` (three whole CALCE CS2 lives, the
 RUL forecaster's default reference population) and ``pybamm_okane2022`` (simulated lives, PyBaMM on
 O'Kane et al. 2022 parameters: the prior that calibrates the RUL interval).
 

@@ -54,13 +54,21 @@ class PilotDataspace:
                         {"supplier": "(graphite)", "ghg_kgco2e": 6.9},
                         {"process": "electrode preparation", "ghg_kgco2e": 2.3},
                         {"process": "cell assembly", "ghg_kgco2e": 10.4}, {"supplier": "(separator)", "ghg_kgco2e": 1.2}])
-        # the automaker's own emissions per pack by stage and a 94 % usable share: illustrative demo figures
+        # the automaker's own emissions per pack: its pack-level raw material and assembly (illustrative demo
+        # figures: 290 and 140 kg), and distribution and end of life by the same method and functional unit as the
+        # pilot's other models (CircularService: the declared pack mass shipped and recycled by hydro; usable
+        # energy = rated energy) — before, fixed 40 and 90 kg and a 94 % usable share put this model's end of life
+        # at a fifth of the others' for the same recycling
         m = self.services.passports.model_data(NCA_MODEL)
+        method = self.services.circular.model_footprint(NCA_MODEL, manufacturing_country=self.run.cell_country(NCA_MODEL),
+                                                        references=self.run.refs)["result"]
         cf = pack_carbon_footprint(fp, cells_capacity_kwh=m["rated_energy_kwh"],
-                                   usable_energy_kwh=round(m["rated_energy_kwh"] * 0.94, 1), vehicle_category="M1",
-                                   warranty_years=m.get("warranty_years", 8),
-                                   own_stages_kgco2e={"raw_material": 290, "main_production": 140, "distribution": 40,
-                                                      "end_of_life": 90})
+                                   usable_energy_kwh=method["functional_unit"]["usable_energy_kwh"],
+                                   vehicle_category=method["functional_unit"]["vehicle_category"],
+                                   warranty_years=method["functional_unit"]["warranty_years"],
+                                   own_stages_kgco2e={"raw_material": 290, "main_production": 140,
+                                                      "distribution": method["stages_kgco2e"]["distribution"],
+                                                      "end_of_life": method["stages_kgco2e"]["end_of_life"]})
         maker = Caller(pilot.AUTOMAKER, frozenset({Role.MANUFACTURER}))
         self.services.passports.update_model(NCA_MODEL, {"carbon_footprint": {**cf, "performance_class": None}}, maker,
                                              reason=f"cell CFP from {fp.operator_id} via DSP agreement {fp.agreement_id}")

@@ -65,7 +65,8 @@ def summary_text(report: dict[str, Any], settings: Settings, token_file: Path, s
     routes = ", ".join(f"{k} {v}" for k, v in sm["routes"].items()) or "none"
     rc = "; ".join(f"{m}: " + ", ".join(f"{el} {v:.1f} %" for el, v in els.items() if v is not None)
                    for m, els in sm["recycled_content_pct_last_year"].items())
-    fp = ", ".join(f"{m} {v}" for m, v in sm["footprint_total_kgco2e_per_kwh"].items())
+    fp = ", ".join(f"{m} {v:.4f}" if isinstance(v, (int, float)) else f"{m} {v}"
+                   for m, v in sm["footprint_total_kgco2e_per_kwh"].items())
     cash = ", ".join(f"{k} {v / 1e6:+.2f} M$" for k, v in sm["net_cash_usd_by_participant_type"].items())
     out = sm["outflow_findings"]
     first = report["decisions_sample"][0]["pack"] if report["decisions_sample"] else None

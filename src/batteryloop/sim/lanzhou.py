@@ -57,7 +57,9 @@ MODEL_NAMES = {"bus": "Jade Power city-bus pack 324 kWh LFP", "truck": "Jade Pow
                "two_wheeler": "Jade Power two-wheeler swap pack 1.44 kWh LFP",
                "boat": "Jade Power marine pack 500 kWh LFP (river-cruise boat, 15 aboard)"}
 SERIAL_CODE = {"bus": "BUS", "truck": "TRK", "two_wheeler": "2W", "boat": "BOAT"}
-VEHICLE_CATEGORY = {"bus": "M3", "truck": "N3", "two_wheeler": None, "boat": None}
+# the two-wheelers are swap e-mopeds (category L of Regulation (EU) No 168/2013; Annex II: 20 cycles a year); the boat
+# has no vehicle category (Annex II's functional unit is for vehicles)
+VEHICLE_CATEGORY = {"bus": "M3", "truck": "N3", "two_wheeler": "L", "boat": None}
 # Regulation (EU) 2023/1542, Art. 3: EV batteries are those of road vehicles (L, M, N); a boat's traction battery
 # is an industrial battery, an e-bike's an LMT battery
 CATEGORY = {"bus": "ev", "truck": "ev", "two_wheeler": "lmt", "boat": "industrial"}
@@ -79,6 +81,11 @@ def battery_model(seg: Segment) -> dict[str, Any]:
                      [{"name": "lithium hexafluorophosphate", "cas_number": "21324-40-3", "location": "electrolyte",
                        "hazard_class": "Acute Tox. 3"}])
     m.pop("recycled_content", None)
+    # the catalogue's footprint figure is a placeholder: a road vehicle's is computed by the Annex II method at
+    # set-up (LanzhouFleets.setup; the study link stays), the boat's battery is an industrial one, for which the
+    # reference data hold no functional unit, so it declares none rather than a made-up figure
+    if VEHICLE_CATEGORY[seg.name] is None:
+        m.pop("carbon_footprint", None)
     m.update({"manufacturer_id": MAKER, "manufacturer_name": "Jade Power Battery Co.",
               "manufacturer_address": "Lanzhou New Area, Gansu, CN",
               "category": CATEGORY[seg.name],
@@ -87,6 +94,9 @@ def battery_model(seg: Segment) -> dict[str, Any]:
               "collection_information": "Packs are owned by the swap operator and returned at its stations.",
               "warranty_years": 8 if seg.name != "two_wheeler" else 3, "warranty_km": None})
     m["spare_parts"] = [{**p, "supplier_name": "Jade Power Battery Co."} for p in m["spare_parts"]]
+    # the safety report of the battery's category (an e-moped's LMT battery, the boat's industrial one)
+    m["test_reports"] = [r if r["url"].endswith("-un383.pdf") else {**r, **pilot.SAFETY_TEST_REPORT[m["category"]]}
+                         for r in m["test_reports"]]
     return {k: v for k, v in m.items() if v is not None}
 
 
@@ -151,6 +161,11 @@ class LanzhouFleets:
         for name, seg in self.segs.items():
             m = battery_model(seg)
             self.s.passports.create_model(m, self.maker)
+            if m.get("vehicle_category"):
+                # Art. 7 / Annex II: the footprint by the method, for the segment's vehicle category (cycles a year)
+                # and warranty, with the grid of the country the cells are made in (the maker's, CN)
+                self.s.circular.apply_model_footprint(m["model_id"], self.maker, manufacturing_country=MAKER_SITE[0],
+                                                      references=self.run.refs)
             self.models[name] = m
 
     def _sign(self, ev: dict[str, Any]) -> None:

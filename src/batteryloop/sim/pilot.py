@@ -13,7 +13,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from ..reference import batpac_5, battery_ratings_literature
+from ..reference import batpac_5, battery_ratings_literature, eu_2024_1252_crm
 
 # where a pack of the pilot's fleet is (the simulator's state codes, the report's categories)
 STATE_NEW, STATE_VEHICLE, STATE_SECOND_LIFE, STATE_RECYCLED, STATE_LOST = 0, 1, 2, 3, 4
@@ -105,6 +105,35 @@ def _composition_masses_kg(chemistry: str, energy_kwh: float) -> dict[str, float
             "LiPF6": round(electrolyte * 0.125, 1), "EC": round(electrolyte * 0.30, 1)}
 
 
+def critical_raw_materials(chemistry: str, energy_kwh: float, mass_kg: float) -> list[str]:
+    """The critical raw materials (``eu_2024_1252_crm``) a pack holds above 0.1 % of its mass: its cells' elements,
+    graphite, copper and aluminium from BatPaC 5.0's intensities (``batpac_5``), the phosphorus of an LFP cathode
+    by stoichiometry (one P per Fe). The casing's aluminium and the busbars' copper only add to those."""
+    per_kwh = dict(batpac_5.SET.get("kg_per_kwh_cell", chemistry))
+    if per_kwh.get("Fe"):
+        per_kwh["P"] = per_kwh["Fe"] * _ATOMIC_G_PER_MOL["P"] / _ATOMIC_G_PER_MOL["Fe"]
+    out = [name for key, (name, _) in eu_2024_1252_crm.BATTERY_MATERIAL_CRM.items()
+           if per_kwh.get(key, 0.0) * energy_kwh > eu_2024_1252_crm.THRESHOLD_MASS_FRACTION * mass_kg]
+    return sorted(out)
+
+
+#: the safety test report a model of each battery category carries (title, standard): REESS of M/N vehicles under
+#: UN Regulation No 100 Part II; an LMT battery under EN 50604-1; an industrial lithium battery under EN IEC 62619
+#: (Annex V of Regulation (EU) 2023/1542 adds its safety parameters for stationary storage systems only, Art. 12)
+SAFETY_TEST_REPORT: dict[str, dict[str, str]] = {
+    "ev": {"title": "REESS safety (UN Regulation No 100, Part II)", "standard": "UN R100 Rev.3 Part II"},
+    "lmt": {"title": "LMT battery safety", "standard": "EN 50604-1"},
+    "industrial": {"title": "Safety of industrial lithium batteries", "standard": "EN IEC 62619"},
+}
+
+
+def _crm_checked(named: list[str], found: list[str]) -> list[str]:
+    missing = set(named) - set(found)
+    if missing:
+        raise ValueError(f"catalogue names critical raw materials its composition does not hold: {sorted(missing)}")
+    return found
+
+
 def _model(model_id: str, name: str, chemistry: str, energy_kwh: float, nominal_v: float, cell_maker: str,
            pack_kg_per_kwh: float, cycles: int, cf_total: float, cathode: list[dict[str, Any]],
            recycled: dict[str, float], crm: list[str], hazardous: list[dict[str, Any]]) -> dict[str, Any]:
@@ -176,14 +205,16 @@ def _model(model_id: str, name: str, chemistry: str, energy_kwh: float, nominal_
         "material_composition": {"cathode_material": cathode[0]["material"], "anode_material": "graphite",
                                  "electrolyte": "LiPF6 in EC/EMC", "casing_material": "aluminium"},
         "hazardous_substances": hazardous,
-        "critical_raw_materials": crm,
+        # the critical raw materials the pack holds (Regulation (EU) 2024/1252 Annex II), from its composition;
+        # ``crm`` (the catalogue's older list) must be among them
+        "critical_raw_materials": _crm_checked(crm, critical_raw_materials(chemistry, energy_kwh, mass_kg)),
         "carbon_footprint": {
             "total_kgco2e_per_kwh": cf_total,
             "raw_material_kgco2e_per_kwh": stages[0],
             "main_production_kgco2e_per_kwh": stages[1],
             "distribution_kgco2e_per_kwh": stages[2],
             "end_of_life_kgco2e_per_kwh": stages[3],
-            "performance_class": "C",
+            "performance_class": None,  # no class limits are adopted yet (Art. 7(2)): no class can be declared
             "study_url": f"https://passport.example.org/studies/{model_id}-cf.pdf",
         },
         "due_diligence_report_url": "https://passport.example.org/euromotors/due-diligence-2026.pdf",
@@ -227,8 +258,10 @@ def _model(model_id: str, name: str, chemistry: str, energy_kwh: float, nominal_
         "test_reports": [
             {"title": "UN 38.3 transport test summary", "standard": "UN 38.3", "issuer": "Certis Notified Body",
              "issued_on": "2025-03-14", "url": f"https://passport.example.org/tests/{model_id}-un383.pdf"},
-            {"title": "Battery safety (Annex V)", "standard": "EN IEC 62619", "issuer": "Certis Notified Body",
-             "issued_on": "2025-04-02", "url": f"https://passport.example.org/tests/{model_id}-safety.pdf"},
+            # a traction pack of an M or N vehicle proves its safety under UN Regulation No 100 Part II (REESS);
+            # Annex V of Regulation (EU) 2023/1542 (with EN IEC 62619) is for stationary storage systems (Art. 12)
+            SAFETY_TEST_REPORT["ev"] | {"issuer": "Certis Notified Body", "issued_on": "2025-04-02",
+                                        "url": f"https://passport.example.org/tests/{model_id}-safety.pdf"},
         ],
     }
 

@@ -75,7 +75,14 @@ REFERENCE_SCOPES: dict[str, list[tuple[str, str]]] = {
                ("batteryloop_assumptions", "pilot.vehicle_scrap"), ("batteryloop_assumptions", "pilot.pack_fault")],
     "materials": [("everbatt_2023", ""), ("eu_2023_1542", "recycled_content"),
                   ("batteryloop_assumptions", "pilot.recycled_input")],
-    "footprint": [("", "carbon_footprint"), ("", "footprint"), ("greet", ""), ("eu_2023_1542", "carbon_footprint")],
+    # every input of the four stages: materials (BatPaC, GREET), cell manufacturing energy and its grid (the cell
+    # maker's country) and heat (IPCC), distribution, the hydrometallurgical end of life (EverBatt inputs, their
+    # factors, the recycling grid)
+    "footprint": [("", "carbon_footprint"), ("", "footprint"), ("greet", ""), ("eu_2023_1542", "carbon_footprint"),
+                  ("batpac_5", ""), ("grid_factors", ""), ("ipcc_2006", ""), ("batteryloop_assumptions", "distribution."),
+                  ("batteryloop_assumptions", "process_input_kgco2e"),
+                  ("batteryloop_assumptions", "recycling_grid_country"),
+                  ("everbatt_2023", "process_inputs_per_kg_spent_battery.hydro")],
     "routes": [("batteryloop_assumptions", "route."), ("second_life_literature", ""), ("everbatt_2023", ""),
                ("batteryloop_assumptions", "pilot.retirement_soh_pct"), ("batteryloop_assumptions", "pilot.seller_share")],
     "baas": [("batteryloop_assumptions", "pilot.baas"), ("", "baas"), ("", "swap"), ("vehicle_usage", "")],

@@ -36,4 +36,10 @@ def residual(rep: dict[str, Any], c: Caller, region: str = "KR") -> dict[str, An
         fig.update_layout(**_layout(title="Residual value of a retired pack and what buyers paid, $ per kWh, by grade",
                                     yaxis_title="$ per kWh of rated energy", xaxis={"dtick": 1}))
         figures.append(_fig("residual-by-grade", fig))
-    return {"figures": figures, "table": table, "region": region, "differences": DIFFERENCES_FROM_EU}
+    # what "buyers paid" is in the pilot: the route operator pays the seller a fixed share of the value its route
+    # decision booked (an assumption of the run), so the paid/value column restates it — say so on the page
+    seller_share = next((r["value"] for r in rep.get("references") or ()
+                         if r.get("set") == "batteryloop_assumptions"
+                         and r.get("key") == "pilot.seller_share_of_route_value_fraction"), None)
+    return {"figures": figures, "table": table, "region": region, "differences": DIFFERENCES_FROM_EU,
+            "seller_share": seller_share}
