@@ -274,3 +274,21 @@ def test_repurposed_passport_points_to_the_traced_original(client: Any, traced: 
     assert f'href="/trace/{pid}"' in page.text and "continues an earlier one" in page.text
     old = client.get(f"/trace/{pid}", headers=H(client, pilot.AUTHORITY)).text
     assert f'href="/trace/{new}"' in old and "lineage-graph" in old
+
+
+def test_recall_page_past_any_ledger_is_refused_by_name(client: Any, traced: dict[str, Any]) -> None:
+    """An offset no store integer holds (SQLite's and PostgreSQL's OFFSET are 64-bit) is refused as bad input
+    naming the offset, by the API and the lot page alike — not a 500 from the database driver."""
+    auth = H(client, pilot.AUTHORITY)
+    for huge in (2**53, 10**20):
+        for url, params in ((f"/trace/lot/{traced['salt']}", {"offset": huge}),
+                            ("/api/v1/trace/recall", {"key": traced["salt"], "limit": 5, "offset": huge})):
+            r = client.get(url, params=params, headers=auth)
+            assert r.status_code == 422, (url, huge, r.status_code)
+            assert "offset" in r.json()["detail"], r.text
+    # the largest accepted offset is simply past the end: an empty page with the count of all
+    from batteryloop.trace.queries import MAX_RECALL_OFFSET
+
+    page = client.get("/api/v1/trace/recall", params={"key": traced["salt"], "limit": 5, "offset": MAX_RECALL_OFFSET},
+                      headers=auth).json()
+    assert page["packs"] == [] and page["count"] >= 2 and page["next_offset"] is None
