@@ -292,3 +292,22 @@ def test_recall_page_past_any_ledger_is_refused_by_name(client: Any, traced: dic
     page = client.get("/api/v1/trace/recall", params={"key": traced["salt"], "limit": 5, "offset": MAX_RECALL_OFFSET},
                       headers=auth).json()
     assert page["packs"] == [] and page["count"] >= 2 and page["next_offset"] is None
+
+
+def test_lot_page_past_the_last_pack(client: Any, traced: dict[str, Any]) -> None:
+    """A page past the last pack shows none and says so (not 'Packs 2–2 of 2' over an empty table), and its
+    previous link leads to the last page, not to another empty one."""
+    auth = H(client, pilot.AUTHORITY)
+    n = client.get("/api/v1/trace/recall", params={"key": traced["salt"]}, headers=auth).json()["count"]
+    base = f"/trace/lot/{traced['salt']}"
+    for offset in (n, n + 50):
+        r = client.get(base, params={"offset": offset, "limit": 1}, headers=auth)
+        assert r.status_code == 200
+        table = r.text[r.text.index('id="recall"'):r.text.index("</table>", r.text.index('id="recall"'))]
+        assert '<a href="/trace/' not in table  # no pack on this page
+        nav = r.text[r.text.index('id="recall-pages"'):]
+        nav = nav[:nav.index("</nav>")]
+        assert not re.search(r"Packs \d+–\d+ of", nav), nav
+        assert f"past the last of the {n} packs" in nav, nav
+        assert f'rel="prev" href="{base}?offset={n - 1}&amp;limit=1"' in nav, nav
+        assert 'rel="next"' not in nav
