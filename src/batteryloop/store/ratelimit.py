@@ -76,6 +76,16 @@ class SharedBuckets:
         """Whether :meth:`prune_idle` is due (every ``prune_every_s``)."""
         return now - self._pruned_at >= self.prune_every_s
 
+    def claim_prune(self, now: float) -> bool:
+        """Whether :meth:`prune_idle` is due, and if so the claim to run it: the next calls answer False until
+        ``prune_every_s`` later. The API's limiter claims on its event loop and prunes in a worker thread; asked
+        only :meth:`prune_due`, every request the loop ran during that hand-over saw the prune still due and
+        started a DELETE of its own."""
+        if not self.prune_due(now):
+            return False
+        self._pruned_at = now
+        return True
+
     def prune_idle(self, now: float, rate: float, burst: float) -> int:
         """Delete the buckets idle long enough to be full again; how many were. A bucket idle for burst / rate
         seconds is full again: the same as none. Ten minutes covers the node's limits (a burst is a fifth of a
@@ -86,6 +96,6 @@ class SharedBuckets:
     def take(self, key: str, rate: float, burst: float, now: float) -> tuple[bool, float]:
         """One token from ``key``'s bucket (one upsert, one round trip); prunes first when due, unless the caller
         does (the API's rate limiter prunes off its event loop and then takes on it)."""
-        if self.prune_due(now):
+        if self.claim_prune(now):
             self.prune_idle(now, rate, burst)
         return take(self.store, key, rate=rate, burst=burst, now=now, conns=self._conns)
