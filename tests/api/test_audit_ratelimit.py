@@ -80,7 +80,7 @@ def test_shared_limiter_prunes_once_however_many_requests_arrive(tmp_path: Path,
     pruned: list[float] = []
     lock = threading.Lock()
 
-    def slow_prune(store: Any, *, before: float) -> int:  # the DELETE, as slow as a busy server makes it
+    def slow_prune(store: Any, *, before: float, conns: Any = None) -> int:  # the DELETE, as slow as a busy server makes it
         time.sleep(0.05)
         with lock:
             pruned.append(before)

@@ -52,8 +52,20 @@ def take(store: Store, key: str, *, rate: float, burst: float, now: float,
     return bool(allowed), float(tokens)
 
 
-def prune(store: Store, *, before: float) -> int:
-    """Delete the buckets last used before ``before`` (seconds since the epoch); how many were."""
+# _PRUNE as one statement that answers how many it deleted (AutocommitConnections returns rows, not a rowcount)
+_PRUNE_COUNTED_PSYCOPG = ("WITH d AS (DELETE FROM rate_limit_buckets WHERE at < %(before)s RETURNING 1) "
+                          "SELECT count(*) FROM d")
+
+
+def prune(store: Store, *, before: float, conns: AutocommitConnections | None = None) -> int:
+    """Delete the buckets last used before ``before`` (seconds since the epoch); how many were. Through ``conns``
+    (what :class:`SharedBuckets` passes) it is one statement in autocommit on the limiter's sessions, whose commit
+    does not wait for the disk: the rows it locks are released when the statement ends, not after a WAL flush (a
+    take waiting on one of them runs on the API's event loop). Run again after a lost connection, it deletes what
+    is left: harmless."""
+    if conns is not None:
+        row = conns.one(_PRUNE_COUNTED_PSYCOPG, {"before": before})
+        return int(row[0]) if row is not None else 0
     with store.write() as conn:
         return conn.execute(_PRUNE, {"before": before}).rowcount
 
@@ -91,7 +103,7 @@ class SharedBuckets:
         seconds is full again: the same as none. Ten minutes covers the node's limits (a burst is a fifth of a
         minute's requests); a longer idle time only keeps rows."""
         self._pruned_at = now
-        return prune(self.store, before=now - max(600.0, burst / rate if rate > 0 else 0.0))
+        return prune(self.store, before=now - max(600.0, burst / rate if rate > 0 else 0.0), conns=self._conns)
 
     def take(self, key: str, rate: float, burst: float, now: float) -> tuple[bool, float]:
         """One token from ``key``'s bucket (one upsert, one round trip); prunes first when due, unless the caller
