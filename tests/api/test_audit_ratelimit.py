@@ -63,3 +63,53 @@ def test_anonymous_requests_are_rate_limited(tmp_path: Path) -> None:
         # a signed-in caller is not limited
         assert c.get("/api/v1/models", headers={"Authorization": "Bearer adm"}).status_code == 200
         assert c.get("/static/app.css").status_code == 200
+
+
+def test_shared_limiter_prunes_once_however_many_requests_arrive(tmp_path: Path, monkeypatch: Any) -> None:
+    """The API's limiter hands the idle-bucket prune (a DELETE) to a worker thread: the requests the event loop
+    runs while that hand-over is under way must not see the prune still due and start one DELETE each (N
+    concurrent requests at the minute mark were N DELETEs racing for the same rows)."""
+    import asyncio
+    import threading
+    import time
+
+    from batteryloop.api.ratelimit import RateLimit
+    from batteryloop.store import ratelimit as buckets
+    from batteryloop.store.db import Store
+
+    pruned: list[float] = []
+    lock = threading.Lock()
+
+    def slow_prune(store: Any, *, before: float, conns: Any = None) -> int:  # the DELETE, as slow as a busy server makes it
+        time.sleep(0.05)
+        with lock:
+            pruned.append(before)
+        return 0
+
+    monkeypatch.setattr(buckets, "prune", slow_prune)
+    monkeypatch.setattr(buckets, "take", lambda store, key, **kw: (True, 5.0))  # the upsert, answered at once
+    store = Store(f"sqlite:///{tmp_path}/rl.db")
+    shared = buckets.SharedBuckets(store, prune_every_s=60.0)
+
+    async def ok(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    limiter = RateLimit(ok, per_minute=600, shared=shared)
+
+    async def one(i: int) -> int:
+        sent: list[dict[str, Any]] = []
+
+        async def send(m: dict[str, Any]) -> None:
+            sent.append(m)
+
+        scope = {"type": "http", "path": "/api/v1/health", "headers": [], "client": (f"192.0.2.{i}", 1)}
+        await limiter(scope, None, send)  # type: ignore[arg-type]
+        return int(sent[0]["status"])
+
+    async def burst() -> list[int]:
+        return await asyncio.gather(*(one(i) for i in range(20)))
+
+    assert asyncio.run(burst()) == [200] * 20
+    assert len(pruned) == 1, pruned  # one DELETE for the 20 requests, not one each
+    store.dispose()

@@ -228,3 +228,24 @@ def test_baas_price_buyout_and_swap_station(client: Any) -> None:
     assert long.status_code == 422 and long.headers["content-type"] == "application/problem+json"
     inv = client.post("/api/v1/circular/baas/swap-station", json={"days": 2, "initial_soh_range": [0.9, 0.5]})
     assert inv.status_code == 422 and "initial_soh_range" in inv.text
+
+
+def test_compliance_says_when_the_declared_pack_mass_is_not_used(client: Any) -> None:
+    """A model whose passport declares a pack lighter than BatPaC's cells for its energy (a typing slip, or a
+    small battery BatPaC sizes badly) cannot be fed in at that mass: the report then uses BatPaC's pack and says
+    so, instead of its note claiming 'of the mass its passport declares' over a different mass."""
+    from batteryloop.access import Caller, Role
+
+    maker = Caller(pilot.AUTOMAKER, frozenset({Role.MANUFACTURER}))
+    client.services.passports.update_model("EM-NMC811-82", {"mass_kg": 100.0}, maker, reason="test: too light")
+    rep = client.get("/api/v1/circular/compliance", params={"model": "EM-NMC811-82", "year": 2026}).json()
+    used = rep["recycling_by_process"]["hydro"]["input_mass_kg"]
+    assert used == pytest.approx(400.98, abs=0.01)  # BatPaC's pack: the declared 100 kg is below its 244.36 kg of cells
+    notes = " ".join(rep["notes"])
+    assert "of the mass its passport declares" not in notes, notes
+    assert "100 kg" in notes and "below" in notes and "244.36" in notes, notes
+    # the declared mass when it holds the cells: the note says so
+    client.services.passports.update_model("EM-NMC811-82", {"mass_kg": 481.2}, maker, reason="test: restored")
+    rep = client.get("/api/v1/circular/compliance", params={"model": "EM-NMC811-82", "year": 2026}).json()
+    assert rep["recycling_by_process"]["hydro"]["input_mass_kg"] == pytest.approx(481.2)
+    assert "of the mass its passport declares" in " ".join(rep["notes"])

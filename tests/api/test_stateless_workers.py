@@ -152,3 +152,22 @@ def test_what_one_worker_writes_the_other_reads(two_workers: Any) -> None:
                     headers={"Authorization": "Bearer admin-secret-token"}).status_code == 200
     time.sleep(2.1)
     assert b.get("/api/v1/passports", headers=rec_h).status_code == 401
+
+
+def test_the_prune_holds_no_bucket_lock_across_a_flush(two_workers: Any, tmp_path: Any) -> None:
+    """The take runs on the event loop and waits on its bucket's row lock: the prune's DELETE, which locks the idle
+    buckets it deletes, must not hold them across a WAL flush either (docs/reliability.md: 'a bucket's row lock is
+    not held across a WAL flush'). It runs as the take does — one statement in autocommit on the limiter's
+    sessions (synchronous_commit off) — not in a pool transaction whose COMMIT waits for the disk."""
+    store = two_workers[2][0]
+    shared = buckets.SharedBuckets(store, prune_every_s=1e12)
+    shared._pruned_at = 1.7e9
+    for i in range(3):
+        assert shared.take(f"a:198.51.100.{i}", 1.0, 10.0, 1.7e9 + i)[0]
+    conn = shared._conns._idle[-1]  # the connection the next statement uses
+    got, wire = _traced(conn, tmp_path / "prune.trace", lambda: shared.prune_idle(1.7e9 + 601.5, 1.0, 10.0))
+    assert got == 2  # the buckets last used at 1.7e9 and 1.7e9 + 1: idle over 600 s
+    assert "DELETE FROM rate_limit_buckets" in wire and "BEGIN" not in wire and "COMMIT" not in wire, wire
+    assert wire.count("ReadyForQuery") == 1
+    assert conn.execute("SHOW synchronous_commit").fetchone()[0] == "off"
+    assert buckets.prune(store, before=1.7e9 + 10) == 1  # the engine's pool path still works

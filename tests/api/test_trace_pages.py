@@ -274,3 +274,40 @@ def test_repurposed_passport_points_to_the_traced_original(client: Any, traced: 
     assert f'href="/trace/{pid}"' in page.text and "continues an earlier one" in page.text
     old = client.get(f"/trace/{pid}", headers=H(client, pilot.AUTHORITY)).text
     assert f'href="/trace/{new}"' in old and "lineage-graph" in old
+
+
+def test_recall_page_past_any_ledger_is_refused_by_name(client: Any, traced: dict[str, Any]) -> None:
+    """An offset no store integer holds (SQLite's and PostgreSQL's OFFSET are 64-bit) is refused as bad input
+    naming the offset, by the API and the lot page alike — not a 500 from the database driver."""
+    auth = H(client, pilot.AUTHORITY)
+    for huge in (2**53, 10**20):
+        for url, params in ((f"/trace/lot/{traced['salt']}", {"offset": huge}),
+                            ("/api/v1/trace/recall", {"key": traced["salt"], "limit": 5, "offset": huge})):
+            r = client.get(url, params=params, headers=auth)
+            assert r.status_code == 422, (url, huge, r.status_code)
+            assert "offset" in r.json()["detail"], r.text
+    # the largest accepted offset is simply past the end: an empty page with the count of all
+    from batteryloop.trace.queries import MAX_RECALL_OFFSET
+
+    page = client.get("/api/v1/trace/recall", params={"key": traced["salt"], "limit": 5, "offset": MAX_RECALL_OFFSET},
+                      headers=auth).json()
+    assert page["packs"] == [] and page["count"] >= 2 and page["next_offset"] is None
+
+
+def test_lot_page_past_the_last_pack(client: Any, traced: dict[str, Any]) -> None:
+    """A page past the last pack shows none and says so (not 'Packs 2–2 of 2' over an empty table), and its
+    previous link leads to the last page, not to another empty one."""
+    auth = H(client, pilot.AUTHORITY)
+    n = client.get("/api/v1/trace/recall", params={"key": traced["salt"]}, headers=auth).json()["count"]
+    base = f"/trace/lot/{traced['salt']}"
+    for offset in (n, n + 50):
+        r = client.get(base, params={"offset": offset, "limit": 1}, headers=auth)
+        assert r.status_code == 200
+        table = r.text[r.text.index('id="recall"'):r.text.index("</table>", r.text.index('id="recall"'))]
+        assert '<a href="/trace/' not in table  # no pack on this page
+        nav = r.text[r.text.index('id="recall-pages"'):]
+        nav = nav[:nav.index("</nav>")]
+        assert not re.search(r"Packs \d+–\d+ of", nav), nav
+        assert f"past the last of the {n} packs" in nav, nav
+        assert f'rel="prev" href="{base}?offset={n - 1}&amp;limit=1"' in nav, nav
+        assert 'rel="next"' not in nav

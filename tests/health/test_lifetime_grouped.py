@@ -315,3 +315,12 @@ def test_cli_trains_on_two_folders_and_writes_intervals(severson_dir: Path, tmp_
                              timeout=300)
     assert unknown.returncode != 0 and "'nope'" in (unknown.stderr + unknown.stdout)
     assert not (tmp_path / "y.pkl").exists()
+
+
+def test_interval_with_one_family_is_refused_by_name() -> None:
+    """Cells of one protocol family (two batches) give no left-out family to calibrate the interval on: training
+    says so by name, not with scikit-learn's 'Found array with 0 sample(s)' from a fit on no cells."""
+    cells, groups, _ = _synthetic_cells()
+    one = np.array(["f1"] * len(cells.names))
+    with pytest.raises(HealthError, match="one protocol family"):
+        train(cells, candidates_named(["severson_variance"]), groups=CellGroups(groups.batch, one, one))

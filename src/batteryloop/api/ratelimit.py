@@ -82,8 +82,8 @@ class RateLimit:
                  max_clients: int = 100_000, authenticate: Callable[[str], Caller | None] | None = None,
                  trusted_proxies: str = "", shared: Any = None) -> None:
         """``shared``: buckets shared with other processes (:class:`batteryloop.store.ratelimit.SharedBuckets`:
-        ``take(key, rate, burst, now) -> (allowed, tokens left)``, called on the event loop, and ``prune_due(now)``,
-        ``prune_idle(now, rate, burst)``, called in a worker thread); ``None``: in memory."""
+        ``take(key, rate, burst, now) -> (allowed, tokens left)``, called on the event loop, ``claim_prune(now)``, called
+        on the event loop, and ``prune_idle(now, rate, burst)``, called in a worker thread); ``None``: in memory."""
         self.app = app
         self.shared = shared
         self.rate = per_minute / 60.0
@@ -121,7 +121,7 @@ class RateLimit:
             return
         if self.shared is not None:
             now = wallclock()
-            if self.shared.prune_due(now):
+            if self.shared.claim_prune(now):  # claimed here, on the loop: one DELETE, not one per waiting request
                 await run_in_threadpool(self.shared.prune_idle, now, rate, burst)  # a DELETE: off the event loop
             # one upsert, one round trip, its commit not waiting for the disk (store/ratelimit.py): on the event
             # loop, as the passport read (api/passports.py) — handed to a worker thread it cost more CPU than the

@@ -65,6 +65,11 @@ class CircularService:
                 comp = comp.model_copy(update={"notes": [*comp.notes, (
                     f"pack mass {float(declared):g} kg as the model's passport declares (mass_kg); cells "
                     f"{comp.cell_mass_kg:.6g} kg from BatPaC at {energy:g} kWh, hardware the rest")]})
+            elif declared:  # lighter than its cells: not a pack of these cells; BatPaC's, and said so
+                comp = comp.model_copy(update={"notes": [*comp.notes, (
+                    f"the {float(declared):g} kg the model's passport declares (mass_kg) is below BatPaC's "
+                    f"{comp.cell_mass_kg:.6g} kg of cells at {energy:g} kWh: BatPaC's pack mass "
+                    f"{comp.pack_mass_kg:.6g} kg is used instead")]})
         except CircularInputError as exc:
             raise input_error(exc) from None
         return comp
@@ -322,9 +327,17 @@ class CircularService:
             recycling = [recycle(comp, p, references=references, missing_price="zero") for p in procs]
         except CircularInputError as exc:
             raise input_error(exc) from None
+        declared_kg = m.get("mass_kg")
+        if declared_kg and comp.pack_mass_kg == float(declared_kg):
+            of_mass = "of the mass its passport declares"
+        elif declared_kg:
+            of_mass = (f"of BatPaC's pack mass {comp.pack_mass_kg:.6g} kg (the {float(declared_kg):g} kg its passport "
+                       f"declares is below BatPaC's {comp.cell_mass_kg:.6g} kg of cells)")
+        else:
+            of_mass = f"of BatPaC's pack mass {comp.pack_mass_kg:.6g} kg (its passport declares none)"
         notes.append("recycling efficiency (Annex XII B, Delegated Regulation (EU) 2025/606): one whole pack of the "
-                     "model by each process, of the mass its passport declares — its cells at EverBatt's recovery "
-                     "fractions and its hardware (casing, busbars, cables, electronics, cooling; the declared mass "
+                     f"model by each process, {of_mass} — its cells at EverBatt's recovery "
+                     "fractions and its hardware (casing, busbars, cables, electronics, cooling; the pack mass "
                      "less the cells) by material at the process's recovery, from the pack design's default shares "
                      "(batteryloop_assumptions.pack_hardware_fraction, overridable); the model passes Annex XII "
                      "when at least one process meets every target in force")

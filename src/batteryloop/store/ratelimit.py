@@ -52,8 +52,20 @@ def take(store: Store, key: str, *, rate: float, burst: float, now: float,
     return bool(allowed), float(tokens)
 
 
-def prune(store: Store, *, before: float) -> int:
-    """Delete the buckets last used before ``before`` (seconds since the epoch); how many were."""
+# _PRUNE as one statement that answers how many it deleted (AutocommitConnections returns rows, not a rowcount)
+_PRUNE_COUNTED_PSYCOPG = ("WITH d AS (DELETE FROM rate_limit_buckets WHERE at < %(before)s RETURNING 1) "
+                          "SELECT count(*) FROM d")
+
+
+def prune(store: Store, *, before: float, conns: AutocommitConnections | None = None) -> int:
+    """Delete the buckets last used before ``before`` (seconds since the epoch); how many were. Through ``conns``
+    (what :class:`SharedBuckets` passes) it is one statement in autocommit on the limiter's sessions, whose commit
+    does not wait for the disk: the rows it locks are released when the statement ends, not after a WAL flush (a
+    take waiting on one of them runs on the API's event loop). Run again after a lost connection, it deletes what
+    is left: harmless."""
+    if conns is not None:
+        row = conns.one(_PRUNE_COUNTED_PSYCOPG, {"before": before})
+        return int(row[0]) if row is not None else 0
     with store.write() as conn:
         return conn.execute(_PRUNE, {"before": before}).rowcount
 
@@ -76,16 +88,26 @@ class SharedBuckets:
         """Whether :meth:`prune_idle` is due (every ``prune_every_s``)."""
         return now - self._pruned_at >= self.prune_every_s
 
+    def claim_prune(self, now: float) -> bool:
+        """Whether :meth:`prune_idle` is due, and if so the claim to run it: the next calls answer False until
+        ``prune_every_s`` later. The API's limiter claims on its event loop and prunes in a worker thread; asked
+        only :meth:`prune_due`, every request the loop ran during that hand-over saw the prune still due and
+        started a DELETE of its own."""
+        if not self.prune_due(now):
+            return False
+        self._pruned_at = now
+        return True
+
     def prune_idle(self, now: float, rate: float, burst: float) -> int:
         """Delete the buckets idle long enough to be full again; how many were. A bucket idle for burst / rate
         seconds is full again: the same as none. Ten minutes covers the node's limits (a burst is a fifth of a
         minute's requests); a longer idle time only keeps rows."""
         self._pruned_at = now
-        return prune(self.store, before=now - max(600.0, burst / rate if rate > 0 else 0.0))
+        return prune(self.store, before=now - max(600.0, burst / rate if rate > 0 else 0.0), conns=self._conns)
 
     def take(self, key: str, rate: float, burst: float, now: float) -> tuple[bool, float]:
         """One token from ``key``'s bucket (one upsert, one round trip); prunes first when due, unless the caller
         does (the API's rate limiter prunes off its event loop and then takes on it)."""
-        if self.prune_due(now):
+        if self.claim_prune(now):
             self.prune_idle(now, rate, burst)
         return take(self.store, key, rate=rate, burst=burst, now=now, conns=self._conns)

@@ -196,6 +196,10 @@ class TraceQueries:
                               [{"field": "limit" if limit is not None and limit < 1 else "offset", "rule": "minimum",
                                 "message": "limit: at least 1; offset: at least 0",
                                 "value": limit if limit is not None and limit < 1 else offset}])
+        if offset > MAX_RECALL_OFFSET:
+            raise InvalidData(f"recall page: offset {offset} is past any ledger (at most {MAX_RECALL_OFFSET})",
+                              [{"field": "offset", "rule": "maximum", "value": offset,
+                                "message": f"offset: at most {MAX_RECALL_OFFSET}"}])
         total: int | None = None
         if through_recycling and not exhaustive and method == "jumps":
             if self._walks is not None:
@@ -498,6 +502,10 @@ class TraceQueries:
         r = self.recycled_content(pack_id=pack_id, model_id=model_id, year=year, plant=plant, rule=rule, **kw)
         return _passport_fields(r["elements"], rule, split=split)
 
+
+MAX_RECALL_OFFSET = 2**53 - 1
+"""The largest recall page offset: JSON's exact integers (``next_offset`` stays exact for any client), far inside
+the 64-bit OFFSET of SQLite and PostgreSQL (a larger one was a 500 from the SQLite driver)."""
 
 _METAL_NAMES = {"Co": "cobalt", "Li": "lithium", "Ni": "nickel", "Pb": "lead"}
 

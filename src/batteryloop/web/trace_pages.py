@@ -126,10 +126,12 @@ def trace_lot(lot_id: str, request: Request, c: CallerDep, s: ServicesDep,
             holders[p["holder"] or "unknown"] += 1
         recall["holders"] = dict(sorted(holders.items()))
     more = "" if limit == RECALL_PAGE else f"&limit={limit}"
+    last = 0 if recall is None else (recall["count"] - 1) // limit * limit  # the last page's offset
     return _page(request, c, "trace_lot.html", lot_id=lot_id, lot=lot, produced_by=first, chain=chain,
                  recall=recall, denied=None, verify=_verify(s, lot_id), names=_names(s),
                  prev_href=None if recall is None or offset == 0 else
-                 f"/trace/lot/{quote(lot_id)}?offset={max(0, offset - limit)}{more}",
+                 # past the last pack: the previous link leads to the last page, not to another empty one
+                 f"/trace/lot/{quote(lot_id)}?offset={max(0, min(offset - limit, last))}{more}",
                  next_href=None if recall is None or recall["next_offset"] is None else
                  f"/trace/lot/{quote(lot_id)}?offset={recall['next_offset']}{more}")
 

@@ -375,6 +375,9 @@ def calibrate_interval(candidate: Candidate, feats: dict[str, np.ndarray], lives
     the whole rule's coverage on each left-out family (its family half-width from the other families' errors, its
     batch half-width from the candidate refitted on the cells without that family) and, in-sample, each batch's
     coverage by the final half-width."""
+    if np.unique(groups.family).size < 2:  # leaving the one family out would fit on no cell
+        raise HealthError("the cells hold one protocol family: the interval is calibrated on left-out families and "
+                          "needs two or more (give cells of another charging protocol, or train with --random-folds)")
     y = np.log10(lives)
     fam_pred, _ = out_of_group(candidate, feats, lives, groups.family, memo)
     h = {"family": conformal_halfwidth(fam_pred - y, alpha)}
