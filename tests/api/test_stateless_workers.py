@@ -171,3 +171,31 @@ def test_the_prune_holds_no_bucket_lock_across_a_flush(two_workers: Any, tmp_pat
     assert wire.count("ReadyForQuery") == 1
     assert conn.execute("SHOW synchronous_commit").fetchone()[0] == "off"
     assert buckets.prune(store, before=1.7e9 + 10) == 1  # the engine's pool path still works
+
+
+def test_a_bucket_locked_elsewhere_gives_a_503_in_bounded_time_not_a_stalled_worker(two_workers: Any) -> None:
+    """The take runs on the worker's event loop: if its bucket's row stays locked (another session holding it in a
+    long transaction, a stuck server), the request must be refused after the limiter's lock timeout — a 503 that
+    says why, never a pass (fail closed) — instead of the whole worker waiting for as long as the lock is held."""
+    import psycopg
+
+    (a, _b), _, stores = two_workers
+    assert a.get("/api/v1/health").status_code == 200  # the bucket's row exists now
+    url = stores[0].engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    import threading
+
+    with psycopg.connect(url) as holder:
+        holder.execute("SELECT 1 FROM rate_limit_buckets WHERE key = %s FOR UPDATE", ("a:10.1.2.3",))
+        release = threading.Timer(10.0, holder.rollback)  # a limiter without timeouts waits for this (and passes)
+        release.start()
+        t0 = time.monotonic()
+        r = a.get("/api/v1/health")
+        waited = time.monotonic() - t0
+        release.cancel()
+        if release.finished.is_set() is False:
+            holder.rollback()
+    assert r.status_code == 503, r.text
+    assert r.headers["retry-after"] == "1" and "did not answer in time" in r.json()["detail"]
+    assert "LockNotAvailable" in r.json()["detail"]
+    assert buckets.LOCK_TIMEOUT_MS / 1000 <= waited < buckets.LOCK_TIMEOUT_MS / 1000 + 5
+    assert a.get("/api/v1/health").status_code == 200  # the lock released: served again

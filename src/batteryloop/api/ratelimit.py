@@ -126,7 +126,13 @@ class RateLimit:
             # one upsert, one round trip, its commit not waiting for the disk (store/ratelimit.py): on the event
             # loop, as the passport read (api/passports.py) — handed to a worker thread it cost more CPU than the
             # statement (docs/benchmarks.md, "Fourth pass")
-            allowed, tokens = self.shared.take(key, rate, burst, now)
+            try:
+                allowed, tokens = self.shared.take(key, rate, burst, now)
+            except Exception as exc:  # noqa: BLE001 — the limiter's store did not answer: fail closed, say so
+                if not _is_store_unavailable(exc):
+                    raise
+                await _refuse_unavailable(scope, send, exc)
+                return
         else:
             now = monotonic()
             tokens, last = self.buckets.get(key, (burst, now))
@@ -154,3 +160,26 @@ class RateLimit:
             await send({"type": "http.response.body", "body": body})
             return
         await self.app(scope, receive, send)
+
+
+def _is_store_unavailable(exc: BaseException) -> bool:
+    """A database error of the limiter's own statement (a lock or statement timeout, a lost or refused
+    connection): psycopg's ``OperationalError`` and its subclasses."""
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - PostgreSQL extras not installed: no shared buckets either
+        return False
+    return isinstance(exc, psycopg.OperationalError)
+
+
+async def _refuse_unavailable(scope: Scope, send: Send, exc: BaseException) -> None:
+    """503 with Retry-After: the shared buckets could not be read in time, so the request is not let through
+    (fail closed) — and the worker's event loop was held at most the limiter's timeouts (store/ratelimit.py)."""
+    kind = type(exc).__name__
+    body = orjson.dumps({"type": "https://batteryloop.dev/problems/503", "title": "Rate limiter unavailable",
+                         "status": 503, "instance": scope["path"],
+                         "detail": f"the rate limiter's store did not answer in time ({kind}); retry in 1 s"})
+    await send({"type": "http.response.start", "status": 503, "headers": [
+        (b"content-type", b"application/problem+json"), (b"retry-after", b"1"),
+        (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

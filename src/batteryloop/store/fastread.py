@@ -21,6 +21,10 @@ from typing import Any
 from .db import Store
 
 
+#: seconds a new autocommit connection waits for the server (libpq ``connect_timeout``; the URL's own wins)
+CONNECT_TIMEOUT_S = 5
+
+
 class AutocommitConnections:
     """A few plain ``psycopg`` connections to the store's PostgreSQL in autocommit mode, for single
     statements that are atomic on their own (a primary-key SELECT; the rate limiter's upsert): each costs
@@ -47,6 +51,7 @@ class AutocommitConnections:
         cargs, cparams = engine.dialect.create_connect_args(engine.url)
         if self.options:
             cparams = {**cparams, "options": f"{cparams.get('options', '')} {self.options}".strip()}
+        cparams.setdefault("connect_timeout", CONNECT_TIMEOUT_S)  # a server that does not answer: an error, not a hang
         return psycopg.connect(*cargs, **cparams, autocommit=True)
 
     def _checkout(self) -> Any:

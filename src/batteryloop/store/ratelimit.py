@@ -70,6 +70,12 @@ def prune(store: Store, *, before: float, conns: AutocommitConnections | None = 
         return conn.execute(_PRUNE, {"before": before}).rowcount
 
 
+#: how long a take or a prune waits for a bucket's row lock, and how long either may run, in milliseconds (the
+#: statement then fails: the request gets a 503, never a pass). A take runs in well under a millisecond.
+LOCK_TIMEOUT_MS = 1000
+STATEMENT_TIMEOUT_MS = 2000
+
+
 class SharedBuckets:
     """:func:`take` and an occasional :func:`prune` on one store: what the API's rate limiter calls on PostgreSQL."""
 
@@ -82,7 +88,11 @@ class SharedBuckets:
         # give a client a few tokens back — harmless — and the bucket's row lock is held for the statement only,
         # not for a disk flush, so one client's concurrent requests do not queue on it (nor the event loop that
         # runs the take)
-        self._conns = AutocommitConnections(store, options="-c synchronous_commit=off")
+        # and bounded waits: the take runs on the API's event loop, so a bucket's row lock held elsewhere (or a
+        # stuck server) must not stall the whole worker — after LOCK_TIMEOUT_MS / STATEMENT_TIMEOUT_MS the statement
+        # fails and the request is refused with a 503 (api/ratelimit.py: fail closed, the app is not called)
+        self._conns = AutocommitConnections(store, options=(
+            f"-c synchronous_commit=off -c lock_timeout={LOCK_TIMEOUT_MS} -c statement_timeout={STATEMENT_TIMEOUT_MS}"))
 
     def prune_due(self, now: float) -> bool:
         """Whether :meth:`prune_idle` is due (every ``prune_every_s``)."""
