@@ -25,7 +25,7 @@ from ..store import participants as participant_repo
 from ..store import passports as passport_repo
 from ..store.errors import IntegrityViolation, translated
 from ..store.fastread import FastReader
-from ..store.passports import PassportRecord, find_record, find_records
+from ..store.passports import LazyPassportRecord, PassportRecord, find_record, find_records
 from . import pack_twins
 from .identifiers import UniqueIdentifier, global_asset_id, web_link
 from .lifecycle import LifecycleError, StatusEvent, check_transition
@@ -74,12 +74,20 @@ def _row_fields(b: BatteryData, author: str, now: str, reason: str, version: int
     return row, vrow
 
 
+def _data_or_text(rec: PassportRecord) -> Any:
+    """What a worker builds a passport's next version from: its stored JSON text when the record has it unparsed."""
+    return rec.data_text if isinstance(rec, LazyPassportRecord) and "data" not in rec.__dict__ else rec.data
+
+
 def _patched_versions(items: list[tuple[Any, ...]]) -> list[tuple[dict[str, Any], dict[str, Any]] | None]:
     """For each ``(data, patch, author, now, reason, version, prev_hash)``: the merge-patched content validated
-    and its rows (:func:`_row_fields`), or ``None`` when it is invalid. Pure CPU work: run in worker processes
-    for big batches (:meth:`PassportService.update_passports` with ``executor``)."""
+    and its rows (:func:`_row_fields`), or ``None`` when it is invalid. ``data`` is the passport's content or its
+    stored JSON text (parsed here). Pure CPU work: run in worker processes for big batches
+    (:meth:`PassportService.update_passports` with ``executor``)."""
     out: list[tuple[dict[str, Any], dict[str, Any]] | None] = []
     for data, patch, author, now, reason, version, prev_hash in items:
+        if isinstance(data, str | bytes):
+            data = orjson.loads(data)
         try:
             b = BatteryData.model_validate(merge_patch(data, patch))
         except ValidationError:
@@ -577,7 +585,9 @@ class PassportService:
             step = 2000 if parallel else 500
             for i in range(0, len(ids), step):
                 part = ids[i:i + step]
-                recs = find_records(conn, part)
+                # in parallel, each passport's data stays text here: the workers parse it (it is read here only
+                # for a refusal's message or a custodian's facts)
+                recs = find_records(conn, part, lazy=parallel)
                 missing = next((pid for pid in part if pid not in recs), None)
                 if missing is not None:
                     raise NotFound(f"no passport {missing!r}")
@@ -585,12 +595,13 @@ class PassportService:
                 res = passport_resources(conn, recs.values()) if action != "passport.update" else {}
                 rows: list[tuple[str, int, dict[str, Any]]] = []
                 vrows = []
+                serials: list[str | None] = []
                 built: list[Any] = [None] * len(part)
                 if parallel:  # who may write what first, for all; then the versions, built in the workers
                     for pid in part:
                         _check_writable(recs[pid], caller, action, conn, patches[pid], res.get(pid))
-                    items = [(recs[pid].data, patches[pid], author, utcnow_iso(), reason, recs[pid].version + 1,
-                              recs[pid].hash) for pid in part]
+                    items = [(_data_or_text(recs[pid]), patches[pid], author, utcnow_iso(), reason,
+                              recs[pid].version + 1, recs[pid].hash) for pid in part]
                     size = max(100, len(items) // 8 + 1)
                     futures = [executor.submit(_patched_versions, items[k:k + size]) for k in range(0, len(items), size)]
                     built = [r for f in futures for r in f.result()]
@@ -600,18 +611,22 @@ class PassportService:
                         if not parallel:
                             _check_writable(rec, caller, action, conn, patches[pid], res.get(pid))
                         values, vrow = self._version_rows(conn, rec, merge_patch(rec.data, patches[pid]), caller, reason)
+                        serial = rec.data.get("serial_number")
                     else:
                         row, vrow = done
                         values = {k: row[k] for k in _VERSION_COLUMNS}
                         values["archived"] = False
+                        serial = row["serial_number"]  # immutable: the record's (its data is not parsed here)
                     rows.append((rec.id, rec.version, values))
                     vrows.append(vrow)
+                    serials.append(serial)
                 # one prepared UPDATE for the batch; the version guard still refuses a passport changed meanwhile
                 changed = passport_repo.update_current_many(conn, rows)
                 if changed is not None and changed >= 0 and changed != len(rows):
                     raise Conflict("a passport of this batch changed concurrently; read them again and retry")
                 passport_repo.insert_versions(conn, vrows)
-                self._refresh_twins(conn, [(recs[pid], values) for pid, _, values in rows])
+                self._refresh_twins(conn, [(recs[pid], values, serial)
+                                           for (pid, _, values), serial in zip(rows, serials, strict=True)])
                 written.update((pid, values["version"]) for pid, _, values in rows)
             return written
 
@@ -635,15 +650,15 @@ class PassportService:
         if not passport_repo.update_current(conn, rec.id, rec.version, values):
             raise Conflict(f"passport {rec.id} changed concurrently; read it again and retry")
         passport_repo.insert_version(conn, vrow)
-        self._refresh_twins(conn, [(rec, values)])
+        self._refresh_twins(conn, [(rec, values, rec.data.get("serial_number"))])
         return values
 
-    def _refresh_twins(self, conn: Any, changed: list[tuple[PassportRecord, Mapping[str, Any]]]) -> None:
+    def _refresh_twins(self, conn: Any, changed: list[tuple[PassportRecord, Mapping[str, Any], str | None]]) -> None:
         """Rewrite the registry descriptors of the passports among ``changed`` (record before, new version's
-        values) whose change the descriptor carries (:func:`pack_twins.pack_descriptor_changes`)."""
+        values, serial number) whose change the descriptor carries (:func:`pack_twins.pack_descriptor_changes`)."""
         rows = []
-        for rec, values in changed:
-            old = {"serial_number": rec.data.get("serial_number"), "model_id": rec.model_id,
+        for rec, values, serial in changed:
+            old = {"serial_number": serial, "model_id": rec.model_id,
                    "economic_operator_id": rec.economic_operator_id, "owner_id": rec.owner_id}
             new = {**old, "owner_id": values["owner_id"]}  # the others are immutable (_IMMUTABLE)
             if pack_twins.pack_descriptor_changes(old, new):
