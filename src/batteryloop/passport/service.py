@@ -8,7 +8,7 @@ version, links, the pack's Digital Twin Registry descriptor: :mod:`.pack_twins`)
 from __future__ import annotations
 
 import datetime as dt
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -698,14 +698,28 @@ class PassportService:
         for pid, event, caller, note in changes:
             ev = _status_event(event)
             items.append((pid, ev, caller, _status_reason(ev, note)))
-        return self.store.run_write(lambda conn: [self._change_status(conn, pid, ev, caller, reason, None, None)
-                                                  for pid, ev, caller, reason in items])
+        counts = Counter(pid for pid, _, _, _ in items)
+
+        def tx(conn: Any) -> list[str]:
+            # the records and relations' facts of the passports changed once in the batch, read in a few queries
+            # at its start: a change writes only its own passport (and a new one), so what the others' checks
+            # read is what they would read one by one; a passport changed twice, or new, is read when its turn comes
+            recs = find_records(conn, [pid for pid, n in counts.items() if n == 1])
+            res = passport_resources(conn, recs.values())
+            return [self._change_status(conn, pid, ev, caller, reason, None, None, recs.get(pid), res.get(pid))
+                    for pid, ev, caller, reason in items]
+
+        return self.store.run_write(tx)
 
     def _change_status(self, conn: Any, passport_id: str, event: StatusEvent, caller: Caller, reason: str,
-                       new_serial_number: str | None, new_model_id: str | None) -> str:
-        rec = self._record(conn, passport_id)
+                       new_serial_number: str | None, new_model_id: str | None,
+                       rec: PassportRecord | None = None, resource: Resource | None = None) -> str:
+        """``rec`` and ``resource``: the passport's record and relations' facts when the caller read them already
+        (in this transaction)."""
+        rec = rec if rec is not None else self._record(conn, passport_id)
         # who first, then the lifecycle: a refusal of the transition would tell a stranger the status
-        authorize(caller, f"passport.status.{event.value}", passport_resource(conn, rec))
+        authorize(caller, f"passport.status.{event.value}",
+                  resource if resource is not None else passport_resource(conn, rec))
         try:
             t = check_transition(event, BatteryStatus(rec.status), archived=rec.archived,
                                  successor_id=rec.successor_id)
