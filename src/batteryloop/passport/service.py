@@ -54,14 +54,23 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def _row_fields(b: BatteryData, author: str, now: str, reason: str, version: int = 1,
-                prev_hash: str = GENESIS) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A passport version's current-row values (all but the model's chemistry) and its version row."""
+                prev_hash: str = GENESIS, *, changed_only: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A passport version's current-row values (all but the model's chemistry) and its version row.
+
+    ``changed_only`` (a new version of a stored passport): the current row's values a version changes
+    (``_VERSION_COLUMNS``), its id and serial number; not the ones it keeps (e.g. the global asset id, a UUIDv5
+    to compute)."""
     content = b.model_dump(mode="json", exclude_none=True)
     pid = b.passport_id
     assert pid is not None
     h = version_hash(passport_id=pid, version=version, prev_hash=prev_hash, author=author, created_at=now,
                      reason=reason, content=content)
     text = _dumps(content)
+    vrow = {"passport_id": pid, "version": version, "hash": h, "prev_hash": prev_hash, "author_id": author,
+            "reason": reason, "created_at": now, "data": text}
+    if changed_only:
+        return {"id": pid, "serial_number": b.serial_number, "owner_id": b.owner_id, "status": b.status.value,
+                "successor_id": b.successor_id, "version": version, "hash": h, "data": text, "updated_at": now}, vrow
     row = {"id": pid, "model_id": b.model_id, "economic_operator_id": b.economic_operator_id,
            "owner_id": b.owner_id, "status": b.status.value, "serial_number": b.serial_number,
            "manufacture_date": b.manufacture_date,
@@ -69,8 +78,6 @@ def _row_fields(b: BatteryData, author: str, now: str, reason: str, version: int
            # a recycled battery's passport is archived read-only (Art. 77(8)), imported copies included
            "archived": b.status == BatteryStatus.RECYCLED, "global_asset_id": global_asset_id(pid),
            "version": version, "hash": h, "data": text, "created_at": now, "updated_at": now}
-    vrow = {"passport_id": pid, "version": version, "hash": h, "prev_hash": prev_hash, "author_id": author,
-            "reason": reason, "created_at": now, "data": text}
     return row, vrow
 
 
@@ -93,7 +100,7 @@ def _patched_versions(items: list[tuple[Any, ...]]) -> list[tuple[dict[str, Any]
         except ValidationError:
             out.append(None)  # the caller validates it again itself, which raises the error
             continue
-        out.append(_row_fields(b, author, now, reason, version, prev_hash))
+        out.append(_row_fields(b, author, now, reason, version, prev_hash, changed_only=True))
     return out
 
 
@@ -638,8 +645,9 @@ class PassportService:
             b = BatteryData.model_validate(content)
         except ValidationError as exc:
             raise invalid(exc, f"passport {rec.id} update") from None
-        model, _ = self._model_data(conn, rec.model_id, rec.model_version)
-        row, vrow = self._rows(b, model, caller.participant_id or "admin", utcnow_iso(), reason, rec.version + 1, rec.hash)
+        self._model_data(conn, rec.model_id, rec.model_version)  # its model is still there (as before)
+        row, vrow = _row_fields(b, caller.participant_id or "admin", utcnow_iso(), reason, rec.version + 1, rec.hash,
+                                changed_only=True)
         values = {k: row[k] for k in _VERSION_COLUMNS}
         values["archived"] = archive
         return values, vrow
