@@ -8,7 +8,7 @@ version, links, the pack's Digital Twin Registry descriptor: :mod:`.pack_twins`)
 from __future__ import annotations
 
 import datetime as dt
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +25,7 @@ from ..store import participants as participant_repo
 from ..store import passports as passport_repo
 from ..store.errors import IntegrityViolation, translated
 from ..store.fastread import FastReader
-from ..store.passports import PassportRecord, find_record, find_records
+from ..store.passports import LazyPassportRecord, PassportRecord, find_record, find_records
 from . import pack_twins
 from .identifiers import UniqueIdentifier, global_asset_id, web_link
 from .lifecycle import LifecycleError, StatusEvent, check_transition
@@ -54,14 +54,23 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def _row_fields(b: BatteryData, author: str, now: str, reason: str, version: int = 1,
-                prev_hash: str = GENESIS) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A passport version's current-row values (all but the model's chemistry) and its version row."""
+                prev_hash: str = GENESIS, *, changed_only: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A passport version's current-row values (all but the model's chemistry) and its version row.
+
+    ``changed_only`` (a new version of a stored passport): the current row's values a version changes
+    (``_VERSION_COLUMNS``), its id and serial number; not the ones it keeps (e.g. the global asset id, a UUIDv5
+    to compute)."""
     content = b.model_dump(mode="json", exclude_none=True)
     pid = b.passport_id
     assert pid is not None
     h = version_hash(passport_id=pid, version=version, prev_hash=prev_hash, author=author, created_at=now,
                      reason=reason, content=content)
     text = _dumps(content)
+    vrow = {"passport_id": pid, "version": version, "hash": h, "prev_hash": prev_hash, "author_id": author,
+            "reason": reason, "created_at": now, "data": text}
+    if changed_only:
+        return {"id": pid, "serial_number": b.serial_number, "owner_id": b.owner_id, "status": b.status.value,
+                "successor_id": b.successor_id, "version": version, "hash": h, "data": text, "updated_at": now}, vrow
     row = {"id": pid, "model_id": b.model_id, "economic_operator_id": b.economic_operator_id,
            "owner_id": b.owner_id, "status": b.status.value, "serial_number": b.serial_number,
            "manufacture_date": b.manufacture_date,
@@ -69,23 +78,29 @@ def _row_fields(b: BatteryData, author: str, now: str, reason: str, version: int
            # a recycled battery's passport is archived read-only (Art. 77(8)), imported copies included
            "archived": b.status == BatteryStatus.RECYCLED, "global_asset_id": global_asset_id(pid),
            "version": version, "hash": h, "data": text, "created_at": now, "updated_at": now}
-    vrow = {"passport_id": pid, "version": version, "hash": h, "prev_hash": prev_hash, "author_id": author,
-            "reason": reason, "created_at": now, "data": text}
     return row, vrow
+
+
+def _data_or_text(rec: PassportRecord) -> Any:
+    """What a worker builds a passport's next version from: its stored JSON text when the record has it unparsed."""
+    return rec.data_text if isinstance(rec, LazyPassportRecord) and "data" not in rec.__dict__ else rec.data
 
 
 def _patched_versions(items: list[tuple[Any, ...]]) -> list[tuple[dict[str, Any], dict[str, Any]] | None]:
     """For each ``(data, patch, author, now, reason, version, prev_hash)``: the merge-patched content validated
-    and its rows (:func:`_row_fields`), or ``None`` when it is invalid. Pure CPU work: run in worker processes
-    for big batches (:meth:`PassportService.update_passports` with ``executor``)."""
+    and its rows (:func:`_row_fields`), or ``None`` when it is invalid. ``data`` is the passport's content or its
+    stored JSON text (parsed here). Pure CPU work: run in worker processes for big batches
+    (:meth:`PassportService.update_passports` with ``executor``)."""
     out: list[tuple[dict[str, Any], dict[str, Any]] | None] = []
     for data, patch, author, now, reason, version, prev_hash in items:
+        if isinstance(data, str | bytes):
+            data = orjson.loads(data)
         try:
             b = BatteryData.model_validate(merge_patch(data, patch))
         except ValidationError:
             out.append(None)  # the caller validates it again itself, which raises the error
             continue
-        out.append(_row_fields(b, author, now, reason, version, prev_hash))
+        out.append(_row_fields(b, author, now, reason, version, prev_hash, changed_only=True))
     return out
 
 
@@ -577,7 +592,9 @@ class PassportService:
             step = 2000 if parallel else 500
             for i in range(0, len(ids), step):
                 part = ids[i:i + step]
-                recs = find_records(conn, part)
+                # in parallel, each passport's data stays text here: the workers parse it (it is read here only
+                # for a refusal's message or a custodian's facts)
+                recs = find_records(conn, part, lazy=parallel)
                 missing = next((pid for pid in part if pid not in recs), None)
                 if missing is not None:
                     raise NotFound(f"no passport {missing!r}")
@@ -585,12 +602,13 @@ class PassportService:
                 res = passport_resources(conn, recs.values()) if action != "passport.update" else {}
                 rows: list[tuple[str, int, dict[str, Any]]] = []
                 vrows = []
+                serials: list[str | None] = []
                 built: list[Any] = [None] * len(part)
                 if parallel:  # who may write what first, for all; then the versions, built in the workers
                     for pid in part:
                         _check_writable(recs[pid], caller, action, conn, patches[pid], res.get(pid))
-                    items = [(recs[pid].data, patches[pid], author, utcnow_iso(), reason, recs[pid].version + 1,
-                              recs[pid].hash) for pid in part]
+                    items = [(_data_or_text(recs[pid]), patches[pid], author, utcnow_iso(), reason,
+                              recs[pid].version + 1, recs[pid].hash) for pid in part]
                     size = max(100, len(items) // 8 + 1)
                     futures = [executor.submit(_patched_versions, items[k:k + size]) for k in range(0, len(items), size)]
                     built = [r for f in futures for r in f.result()]
@@ -600,18 +618,22 @@ class PassportService:
                         if not parallel:
                             _check_writable(rec, caller, action, conn, patches[pid], res.get(pid))
                         values, vrow = self._version_rows(conn, rec, merge_patch(rec.data, patches[pid]), caller, reason)
+                        serial = rec.data.get("serial_number")
                     else:
                         row, vrow = done
                         values = {k: row[k] for k in _VERSION_COLUMNS}
                         values["archived"] = False
+                        serial = row["serial_number"]  # immutable: the record's (its data is not parsed here)
                     rows.append((rec.id, rec.version, values))
                     vrows.append(vrow)
+                    serials.append(serial)
                 # one prepared UPDATE for the batch; the version guard still refuses a passport changed meanwhile
                 changed = passport_repo.update_current_many(conn, rows)
                 if changed is not None and changed >= 0 and changed != len(rows):
                     raise Conflict("a passport of this batch changed concurrently; read them again and retry")
                 passport_repo.insert_versions(conn, vrows)
-                self._refresh_twins(conn, [(recs[pid], values) for pid, _, values in rows])
+                self._refresh_twins(conn, [(recs[pid], values, serial)
+                                           for (pid, _, values), serial in zip(rows, serials, strict=True)])
                 written.update((pid, values["version"]) for pid, _, values in rows)
             return written
 
@@ -623,8 +645,9 @@ class PassportService:
             b = BatteryData.model_validate(content)
         except ValidationError as exc:
             raise invalid(exc, f"passport {rec.id} update") from None
-        model, _ = self._model_data(conn, rec.model_id, rec.model_version)
-        row, vrow = self._rows(b, model, caller.participant_id or "admin", utcnow_iso(), reason, rec.version + 1, rec.hash)
+        self._model_data(conn, rec.model_id, rec.model_version)  # its model is still there (as before)
+        row, vrow = _row_fields(b, caller.participant_id or "admin", utcnow_iso(), reason, rec.version + 1, rec.hash,
+                                changed_only=True)
         values = {k: row[k] for k in _VERSION_COLUMNS}
         values["archived"] = archive
         return values, vrow
@@ -635,15 +658,15 @@ class PassportService:
         if not passport_repo.update_current(conn, rec.id, rec.version, values):
             raise Conflict(f"passport {rec.id} changed concurrently; read it again and retry")
         passport_repo.insert_version(conn, vrow)
-        self._refresh_twins(conn, [(rec, values)])
+        self._refresh_twins(conn, [(rec, values, rec.data.get("serial_number"))])
         return values
 
-    def _refresh_twins(self, conn: Any, changed: list[tuple[PassportRecord, Mapping[str, Any]]]) -> None:
+    def _refresh_twins(self, conn: Any, changed: list[tuple[PassportRecord, Mapping[str, Any], str | None]]) -> None:
         """Rewrite the registry descriptors of the passports among ``changed`` (record before, new version's
-        values) whose change the descriptor carries (:func:`pack_twins.pack_descriptor_changes`)."""
+        values, serial number) whose change the descriptor carries (:func:`pack_twins.pack_descriptor_changes`)."""
         rows = []
-        for rec, values in changed:
-            old = {"serial_number": rec.data.get("serial_number"), "model_id": rec.model_id,
+        for rec, values, serial in changed:
+            old = {"serial_number": serial, "model_id": rec.model_id,
                    "economic_operator_id": rec.economic_operator_id, "owner_id": rec.owner_id}
             new = {**old, "owner_id": values["owner_id"]}  # the others are immutable (_IMMUTABLE)
             if pack_twins.pack_descriptor_changes(old, new):
@@ -683,14 +706,28 @@ class PassportService:
         for pid, event, caller, note in changes:
             ev = _status_event(event)
             items.append((pid, ev, caller, _status_reason(ev, note)))
-        return self.store.run_write(lambda conn: [self._change_status(conn, pid, ev, caller, reason, None, None)
-                                                  for pid, ev, caller, reason in items])
+        counts = Counter(pid for pid, _, _, _ in items)
+
+        def tx(conn: Any) -> list[str]:
+            # the records and relations' facts of the passports changed once in the batch, read in a few queries
+            # at its start: a change writes only its own passport (and a new one), so what the others' checks
+            # read is what they would read one by one; a passport changed twice, or new, is read when its turn comes
+            recs = find_records(conn, [pid for pid, n in counts.items() if n == 1])
+            res = passport_resources(conn, recs.values())
+            return [self._change_status(conn, pid, ev, caller, reason, None, None, recs.get(pid), res.get(pid))
+                    for pid, ev, caller, reason in items]
+
+        return self.store.run_write(tx)
 
     def _change_status(self, conn: Any, passport_id: str, event: StatusEvent, caller: Caller, reason: str,
-                       new_serial_number: str | None, new_model_id: str | None) -> str:
-        rec = self._record(conn, passport_id)
+                       new_serial_number: str | None, new_model_id: str | None,
+                       rec: PassportRecord | None = None, resource: Resource | None = None) -> str:
+        """``rec`` and ``resource``: the passport's record and relations' facts when the caller read them already
+        (in this transaction)."""
+        rec = rec if rec is not None else self._record(conn, passport_id)
         # who first, then the lifecycle: a refusal of the transition would tell a stranger the status
-        authorize(caller, f"passport.status.{event.value}", passport_resource(conn, rec))
+        authorize(caller, f"passport.status.{event.value}",
+                  resource if resource is not None else passport_resource(conn, rec))
         try:
             t = check_transition(event, BatteryStatus(rec.status), archived=rec.archived,
                                  successor_id=rec.successor_id)

@@ -34,6 +34,7 @@ and the figures it states are counted from the services at the end (ledger event
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import random
 import time
@@ -1047,11 +1048,18 @@ def run_pilot(services: Any, config: PilotConfig | None = None, *, references: R
         from .dataspace import start_dataspace
 
         run.dataspace = start_dataspace(services, services.settings.var_dir / "nodes", run)
+    # the pilot keeps what it builds (fleet, passports' patches, the report's years): a full collection
+    # rescans all of it, more of it each year. Collected once a year and frozen (gc.freeze), the years behind
+    # are not scanned again; fewer young collections (a higher first threshold). Restored at the end.
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(thresholds[0], 20_000), *thresholds[1:])
     try:
         plan = production_plan(cfg.packs, cfg.years)
         first = 0
         built = 0
         for j in range(cfg.years):
+            gc.collect()
+            gc.freeze()
             year = cfg.start_year + j
             run.years.append(year)
             run.progress(f"{year}: building {plan[j]:,} packs", built, cfg.packs)
@@ -1079,6 +1087,8 @@ def run_pilot(services: Any, config: PilotConfig | None = None, *, references: R
         report = build_report(run, time.perf_counter() - t0)
         report["lanzhou"] = lanzhou.report() if lanzhou is not None else None
     finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
         run.sealer.close()
         if run.dataspace is not None:
             run.dataspace.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -216,10 +217,14 @@ def build_report(run: Any, duration_s: float) -> dict[str, Any]:
     # the whole ledger re-verified (every signature and link); in worker processes once it is more than a few
     # seconds' work (the default demo's 18,000 events already are: forking costs a fraction of a second)
     workers = (os.cpu_count() or 1) if run.events_sent > PARALLEL_FROM_EVENTS else 1
+    t0 = time.perf_counter()
     verify = s.trace.verify(workers=workers)
+    run.timings["report: ledger verified"] += time.perf_counter() - t0
     counts = s.passports.count()
     # as of the last event, as the API and the dashboard answer by default; in worker processes when it is big
+    t0 = time.perf_counter()
     out = s.trace.outflows(limit=None, workers=workers)
+    run.timings["report: outflows"] += time.perf_counter() - t0
     fp = {}
     for mid in run.models:
         cf = (s.passports.model_data(mid).get("carbon_footprint") or {})

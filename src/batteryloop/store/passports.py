@@ -57,13 +57,35 @@ def find_record(conn: Connection, passport_id: str) -> PassportRecord | None:
     return record_from_row(row) if row is not None else None
 
 
-def find_records(conn: Connection, passport_ids: Iterable[str], chunk: int = 500) -> dict[str, PassportRecord]:
-    """Many passports' records by id (missing ids are absent), ``chunk`` ids per query."""
+class LazyPassportRecord(PassportRecord):
+    """A :class:`PassportRecord` whose ``data`` is parsed from the stored JSON (``data_text``) when first read: a
+    batch write that hands the text to worker processes (``PassportService.update_passports`` with an executor)
+    does not parse every passport here only to pass it on."""
+
+    def __init__(self, row: Any) -> None:  # noqa: D107 - the fields of PassportRecord but data
+        self.id, self.model_id, self.economic_operator_id = row.id, row.model_id, row.economic_operator_id
+        self.owner_id, self.status, self.archived = row.owner_id, row.status, bool(row.archived)
+        self.successor_id, self.version, self.hash = row.successor_id, row.version, row.hash
+        self.model_version = row.model_version
+        self.data_text: str = row.data
+
+    def __getattr__(self, name: str) -> Any:  # only for attributes not set yet: ``data`` on its first read
+        if name == "data":
+            self.data = orjson.loads(self.data_text)
+            return self.data
+        raise AttributeError(name)
+
+
+def find_records(conn: Connection, passport_ids: Iterable[str], chunk: int = 500, *,
+                 lazy: bool = False) -> dict[str, PassportRecord]:
+    """Many passports' records by id (missing ids are absent), ``chunk`` ids per query; ``lazy``: each a
+    :class:`LazyPassportRecord` (its data parsed only when read)."""
     ids = list(passport_ids)
     out: dict[str, PassportRecord] = {}
+    make = LazyPassportRecord if lazy else record_from_row
     for i in range(0, len(ids), chunk):
         for row in conn.execute(record_query().where(passports.c.id.in_(ids[i:i + chunk]))).all():
-            out[row.id] = record_from_row(row)
+            out[row.id] = make(row)
     return out
 
 
