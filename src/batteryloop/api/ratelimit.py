@@ -26,12 +26,13 @@ from typing import Any
 from time import monotonic
 from time import time as wallclock
 
-import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..access import Caller
+from ..store.db import StoreBusy
 from .limits import request_token
+from .problems import problem
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -128,10 +129,9 @@ class RateLimit:
             # statement (docs/benchmarks.md, "Fourth pass")
             try:
                 allowed, tokens = self.shared.take(key, rate, burst, now)
-            except Exception as exc:  # noqa: BLE001 — the limiter's store did not answer: fail closed, say so
-                if not _is_store_unavailable(exc):
-                    raise
-                await _refuse_unavailable(scope, send, exc)
+            except StoreBusy as exc:  # the limiter's store did not answer in time: fail closed (never a pass)
+                await problem(503, "Rate limiter unavailable", str(exc), scope["path"],
+                              headers={"Retry-After": "1"})(scope, receive, send)
                 return
         else:
             now = monotonic()
@@ -152,34 +152,8 @@ class RateLimit:
             else:
                 detail = (f"anonymous requests are limited to {rate * 60:.0f} per minute per address "
                           f"(BATTERYLOOP_RATE_LIMIT_PER_MINUTE); retry in {retry} s or sign in")
-            body = orjson.dumps({"type": "https://batteryloop.dev/problems/429", "title": "Too many requests",
-                                 "status": 429, "detail": detail, "instance": scope["path"]})
-            await send({"type": "http.response.start", "status": 429, "headers": [
-                (b"content-type", b"application/problem+json"), (b"retry-after", str(retry).encode()),
-                (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
+            await problem(429, "Too many requests", detail, scope["path"],
+                          headers={"Retry-After": str(retry)})(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
-
-def _is_store_unavailable(exc: BaseException) -> bool:
-    """A database error of the limiter's own statement (a lock or statement timeout, a lost or refused
-    connection): psycopg's ``OperationalError`` and its subclasses."""
-    try:
-        import psycopg
-    except ImportError:  # pragma: no cover - PostgreSQL extras not installed: no shared buckets either
-        return False
-    return isinstance(exc, psycopg.OperationalError)
-
-
-async def _refuse_unavailable(scope: Scope, send: Send, exc: BaseException) -> None:
-    """503 with Retry-After: the shared buckets could not be read in time, so the request is not let through
-    (fail closed) — and the worker's event loop was held at most the limiter's timeouts (store/ratelimit.py)."""
-    kind = type(exc).__name__
-    body = orjson.dumps({"type": "https://batteryloop.dev/problems/503", "title": "Rate limiter unavailable",
-                         "status": 503, "instance": scope["path"],
-                         "detail": f"the rate limiter's store did not answer in time ({kind}); retry in 1 s"})
-    await send({"type": "http.response.start", "status": 503, "headers": [
-        (b"content-type", b"application/problem+json"), (b"retry-after", b"1"),
-        (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from .db import Store
+from .db import Store, StoreBusy
 from .fastread import AutocommitConnections
 
 _TAKE = text("""
@@ -83,14 +83,11 @@ class SharedBuckets:
         self.store = store
         self.prune_every_s = prune_every_s
         self._pruned_at = 0.0
-        # one round trip a request (no pool ping, no BEGIN/COMMIT); the commit does not wait for the WAL to reach
-        # the disk (synchronous_commit off for these sessions): a bucket's last few takes lost in a server crash
-        # give a client a few tokens back — harmless — and the bucket's row lock is held for the statement only,
-        # not for a disk flush, so one client's concurrent requests do not queue on it (nor the event loop that
-        # runs the take)
-        # and bounded waits: the take runs on the API's event loop, so a bucket's row lock held elsewhere (or a
-        # stuck server) must not stall the whole worker — after LOCK_TIMEOUT_MS / STATEMENT_TIMEOUT_MS the statement
-        # fails and the request is refused with a 503 (api/ratelimit.py: fail closed, the app is not called)
+        # one round trip a request (no pool ping, no BEGIN/COMMIT). The commit does not wait for the disk
+        # (synchronous_commit off): a take lost in a server crash gives a client a token back — harmless — and a
+        # bucket's row lock is held for the statement only, not a flush. The take runs on the API's event loop, so
+        # its waits are bounded (LOCK_TIMEOUT_MS, STATEMENT_TIMEOUT_MS): past them :meth:`take` raises StoreBusy and
+        # the request gets a 503, never a pass
         self._conns = AutocommitConnections(store, options=(
             f"-c synchronous_commit=off -c lock_timeout={LOCK_TIMEOUT_MS} -c statement_timeout={STATEMENT_TIMEOUT_MS}"))
 
@@ -118,6 +115,12 @@ class SharedBuckets:
     def take(self, key: str, rate: float, burst: float, now: float) -> tuple[bool, float]:
         """One token from ``key``'s bucket (one upsert, one round trip); prunes first when due, unless the caller
         does (the API's rate limiter prunes off its event loop and then takes on it)."""
+        import psycopg
+
         if self.claim_prune(now):
             self.prune_idle(now, rate, burst)
-        return take(self.store, key, rate=rate, burst=burst, now=now, conns=self._conns)
+        try:
+            return take(self.store, key, rate=rate, burst=burst, now=now, conns=self._conns)
+        except psycopg.OperationalError as exc:  # a lock or statement timeout, a lost or refused connection
+            raise StoreBusy(f"the rate limiter's store did not answer in time ({type(exc).__name__}: "
+                            f"{str(exc).strip() or 'no message'}); retry in 1 s") from exc
