@@ -528,13 +528,6 @@ def sessions_spark(root: str | Path, spark: Any) -> pl.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------------ per pack
-def _slope(x: np.ndarray, y: np.ndarray) -> float | None:
-    if x.size < 3 or float(np.ptp(x)) <= 0:
-        return None
-    xm = x - x.mean()
-    return float(np.sum(xm * (y - y.mean())) / np.sum(xm * xm))
-
-
 def _r(x: Any, nd: int = 6) -> Any:
     return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else round(float(x), nd)
 
@@ -944,7 +937,8 @@ def _by_count(n: np.ndarray, min_count: int = 1) -> Iterator[tuple[np.ndarray, i
 
 
 def _slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """:func:`_slope` of each row of ``x`` and ``y`` (NaN where it is None)."""
+    """The least-squares slope of each row of ``y`` on the same row of ``x``; NaN where a row has fewer than 3
+    points or no spread in ``x``."""
     if x.shape[1] < 3:
         return np.full(x.shape[0], np.nan)
     xm = x - x.mean(axis=1, keepdims=True)
