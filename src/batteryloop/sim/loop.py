@@ -261,7 +261,7 @@ class PilotRun:
         # parsed wire event has them: the derived rows, e.g. a lot's elements, are written from them)
         pending = self.sealer.seal()
         # the ledger checks every signature, in the pilot's worker processes when it has them
-        rep = self.s.trace.ingest(pending, workers=None if len(pending) >= 4000 else 1,
+        rep = self.s.trace.ingest(pending, workers=None,  # the ledger's own rule: all cores from 4,000 events
                                   executor=self.sealer.executor())
         if not rep.ok:
             raise RuntimeError(f"the ledger refused a pilot event: {rep.error}")
