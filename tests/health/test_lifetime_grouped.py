@@ -324,3 +324,18 @@ def test_interval_with_one_family_is_refused_by_name() -> None:
     one = np.array(["f1"] * len(cells.names))
     with pytest.raises(HealthError, match="one protocol family"):
         train(cells, candidates_named(["severson_variance"]), groups=CellGroups(groups.batch, one, one))
+
+
+def test_a_model_saved_before_the_calibration_was_recorded_loads_as_family(tmp_path: Path) -> None:
+    """Models pickled before interval_calibration existed were calibrated on left-out families: load() says so
+    (both `lifetime train` and `predict` then read the same fields), and a model that records its calibration keeps it."""
+    from batteryloop.health.lifetime.model import NOTE_SAVED_BEFORE_CALIBRATION, LifetimeModel
+
+    cells, groups, _ = _synthetic_cells()
+    model = train(cells, candidates_named(["severson_variance"]), groups=groups)
+    model.save(tmp_path / "new.pkl")
+    assert LifetimeModel.load(tmp_path / "new.pkl").interval_calibration == model.interval_calibration != INTERVAL_FAMILY
+    model.interval_calibration = model.interval_note = None  # as a model saved before round 6
+    model.save(tmp_path / "old.pkl")
+    old = LifetimeModel.load(tmp_path / "old.pkl")
+    assert old.interval_calibration == INTERVAL_FAMILY and old.interval_note == NOTE_SAVED_BEFORE_CALIBRATION

@@ -205,10 +205,7 @@ def lifetime_predict(model: Annotated[Path, typer.Option(help="a model file writ
     interval = None
     if intervals:
         interval = {"level": m.interval_level, "factor": round(10 ** m.interval_log10, 4),
-                    # a model saved before the calibration was recorded was calibrated on left-out families
-                    "interval_calibration": m.interval_calibration or "family",
-                    "note": m.interval_note or ("calibrated on left-out protocol families only: it does not cover a "
-                                                "batch shift (model saved before interval_calibration was recorded)")}
+                    "interval_calibration": m.interval_calibration, "note": m.interval_note}
     _out({"cells": len(cs.names), "predictions": str(out), "interval": interval,
           "evaluation": evaluate(m, cs) if cs.cycle_lives is not None else None, "note": note,
           "warnings": [{"cell": n, "warning": w} for n, w in zip(cs.names, flags, strict=True) if w is not None]})

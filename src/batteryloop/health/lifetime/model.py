@@ -362,6 +362,10 @@ NOTE_FAMILY = ("the training cells hold one batch: calibrated on left-out protoc
                "does not cover a batch shift (on an unseen batch such an interval was far too narrow: docs/health.md)")
 
 
+NOTE_SAVED_BEFORE_CALIBRATION = ("calibrated on left-out protocol families only: it does not cover a batch shift "
+                                 "(model saved before interval_calibration was recorded)")
+
+
 def _subset(feats: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
     return {k: np.asarray(v)[idx] for k, v in feats.items()}
 
@@ -517,6 +521,8 @@ class LifetimeModel:
             raise HealthError(f"{path}: not a batteryloop lifetime model ({exc.__class__.__name__})") from exc
         if not isinstance(obj, LifetimeModel) or obj.format != MODEL_FORMAT:
             raise HealthError(f"{path}: not a batteryloop lifetime model of format {MODEL_FORMAT}")
+        if obj.interval_log10 is not None and obj.interval_calibration is None:  # saved before it was recorded
+            obj.interval_calibration, obj.interval_note = INTERVAL_FAMILY, NOTE_SAVED_BEFORE_CALIBRATION
         return obj
 
 
