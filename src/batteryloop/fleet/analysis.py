@@ -658,6 +658,8 @@ _OUT_SCHEMA = {
 
 
 RUL_BISECTION_STEPS = 26  # 40 years / 2^26 is about 20 seconds
+#: Newton steps before the two-point check: on the 20,000 drawn states of tests/fleet/test_rul_resistance.py, 4 steps
+#: leave 2,538 unsettled (bisected), 6 leave 7, 8 leave none (measured 2026-12-05)
 RUL_NEWTON_STEPS = 8
 
 
@@ -673,6 +675,21 @@ def _crossing(k: np.ndarray, fec0: np.ndarray, rate: np.ndarray, cal: np.ndarray
     neighbouring grid points (≈ 2e-4 days apart) differ in loss by orders of magnitude more than its rounding, so
     the loss is monotone across them and j is the bisection's own point, to the bit (``tests/fleet``
     compares them). An element that the check does not settle is bisected."""
+    end, todo, over = _crossing_by_newton(k, fec0, rate, cal, years, z, eol_loss, horizon)
+    if todo.size:  # not settled: bisected
+        lo, hi = np.zeros(todo.size), np.full(todo.size, horizon)
+        for _ in range(RUL_BISECTION_STEPS):
+            mid = (lo + hi) / 2
+            o = over(todo, mid)
+            hi, lo = np.where(o, mid, hi), np.where(o, lo, mid)
+        end[todo] = hi
+    return end
+
+
+def _crossing_by_newton(k: np.ndarray, fec0: np.ndarray, rate: np.ndarray, cal: np.ndarray, years: np.ndarray,
+                        z: np.ndarray, eol_loss: float, horizon: float) -> tuple[np.ndarray, np.ndarray, Any]:
+    """:func:`_crossing`'s grid point by Newton's method and its two-point check: (the ends, the indices the check
+    did not settle, the loss test ``over(indices, d)`` on the flattened arrays)."""
     shape = np.broadcast_shapes(k.shape, fec0.shape, rate.shape, cal.shape, years.shape, z.shape)
     k, fec0, rate, cal, years, z = (np.broadcast_to(x, shape).ravel() for x in (k, fec0, rate, cal, years, z))
     grid = 2.0 ** RUL_BISECTION_STEPS
@@ -696,15 +713,7 @@ def _crossing(k: np.ndarray, fec0: np.ndarray, rate: np.ndarray, cal: np.ndarray
     later = j > 1
     before[later] = over(every[later], horizon * (j[later] - 1.0) / grid)
     end = horizon * j / grid
-    todo = np.flatnonzero(~at_j | before)
-    if todo.size:  # not settled: bisected
-        lo, hi = np.zeros(todo.size), np.full(todo.size, horizon)
-        for _ in range(RUL_BISECTION_STEPS):
-            mid = (lo + hi) / 2
-            o = over(todo, mid)
-            hi, lo = np.where(o, mid, hi), np.where(o, lo, mid)
-        end[todo] = hi
-    return end
+    return end, np.flatnonzero(~at_j | before), over
 
 
 def pack_figures(sessions: pl.DataFrame, packs: pl.DataFrame) -> pl.DataFrame:
