@@ -81,16 +81,13 @@ class BatchSealer:
     def _executor(self) -> Any:
         if self._pool is None:
             import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
 
-            from ._parallel import _init_seal
+            from ._parallel import _init_seal, fork_pool
 
-            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-            if ctx is None:  # without fork the keys would have to travel: seal here instead
+            if "fork" not in mp.get_all_start_methods():  # without fork the keys would have to travel: seal here
                 self.workers = 1
                 return None
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_seal,
-                                             initargs=(dict(self.writer.signers),))
+            self._pool = fork_pool(self.workers, _init_seal, (dict(self.writer.signers),))
             self._pool_signers = frozenset(self.writer.signers)
         return self._pool
 
@@ -101,16 +98,16 @@ class BatchSealer:
         if pool is None:
             return
         part = self._raw[self._sent:]
-        self._parts.append((self._sent, pool.submit(validate_unsealed, part)))
+        self._parts.append(pool.submit(validate_unsealed, part))
         self._sent = len(self._raw)
 
     def seal(self) -> list[SealedEvent]:
-        from ._parallel import sign_hashes, validate_unsealed
+        from ._parallel import in_order, sign_hashes, validate_unsealed
 
         if self.workers > 1 and len(self._raw) > self._sent and len(self._raw) - self._sent >= 100:
             self._send()
         bodies: list[bytes | None] = []
-        for _, fut in self._parts:
+        for fut in self._parts:
             bodies += fut.result()
         if len(bodies) < len(self._raw):
             bodies += validate_unsealed(self._raw[len(bodies):])
@@ -147,9 +144,8 @@ class BatchSealer:
         pool = self._executor() if self.workers > 1 and len(todo) >= 200 else None
         if pool is not None and {a for a, _ in todo} <= self._pool_signers:
             size = max(100, min(self.chunk, len(todo) // (4 * self.workers) + 1))
-            futures = [pool.submit(sign_hashes, todo[i:i + size]) for i in range(0, len(todo), size)]
-            for f in futures:
-                sigs += f.result()
+            for part in in_order(pool, sign_hashes, [todo[i:i + size] for i in range(0, len(todo), size)]):
+                sigs += part
         else:
             sigs = [signers[a].sign_hash(h) for a, h in todo]
         out = [SealedEvent(FlatEvent(d), b, h, sig)
