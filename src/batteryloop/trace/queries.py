@@ -40,6 +40,14 @@ from .events import RECYCLED_CONTENT_ELEMENTS
 from .massbalance import RULES, Edge, Lot, MaterialGraph, aggregate, recycled_content, shares
 
 
+def count_holders(holders: Iterable[str | None]) -> dict[str, int]:
+    """Packs per holder, by name (a pack without a holder counts as "unknown"): a recall's ``holders``."""
+    counts = Counter(holders)  # counted in C
+    for h in [h for h in counts if not h]:
+        counts["unknown"] += counts.pop(h)
+    return dict(sorted(counts.items()))
+
+
 @dataclass(frozen=True)
 class RiskFlag:
     """An origin flagged as conflict-affected or high-risk: by country, or by site."""
@@ -232,10 +240,7 @@ class TraceQueries:
             nxt = offset + limit
             out.update(offset=offset, limit=limit, next_offset=nxt if nxt < out["count"] else None)
             return out
-        holders = Counter(map(itemgetter(5), rows))  # counted in C over the rows; a pack without holder: "unknown"
-        for h in [h for h in holders if not h]:
-            holders["unknown"] += holders.pop(h)
-        out["holders"] = dict(sorted(holders.items()))
+        out["holders"] = count_holders(map(itemgetter(5), rows))
         return out
 
     # ------------------------------------------------------------------ custody

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ..access import Caller, Resource, decide, oversees as _overseer
 from ..api.deps import Services, page_caller, require_supply_chain, services  # the API's own access rules
 from ..errors import BatteryloopError, Forbidden, NotFound
+from ..trace.queries import count_holders
 from .pages import templates
 
 router = APIRouter(include_in_schema=False)
@@ -121,10 +122,7 @@ def trace_lot(lot_id: str, request: Request, c: CallerDep, s: ServicesDep,
         return RedirectResponse("/trace/" + quote(lot_id), status_code=303)
     recall = _try(lambda: s.trace.recall(lot_id, "lot", limit=limit, offset=offset))
     if recall is not None:  # the holders of the packs on this page (all of them when the page holds every pack)
-        holders: dict[str, int] = defaultdict(int)
-        for p in recall["packs"]:
-            holders[p["holder"] or "unknown"] += 1
-        recall["holders"] = dict(sorted(holders.items()))
+        recall["holders"] = count_holders(p["holder"] for p in recall["packs"])
     more = "" if limit == RECALL_PAGE else f"&limit={limit}"
     last = 0 if recall is None else (recall["count"] - 1) // limit * limit  # the last page's offset
     return _page(request, c, "trace_lot.html", lot_id=lot_id, lot=lot, produced_by=first, chain=chain,
