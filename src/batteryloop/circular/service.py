@@ -54,6 +54,11 @@ class CircularService:
         the mass its passport declares (``mass_kg``: the whole battery Annex XII feeds in and Annex II ships);
         the hardware is the rest of that mass, by the pack design's shares. BatPaC's pack mass when the model
         declares none (or less than its cells)."""
+        return CircularService._model_composition(m, references)[0]
+
+    @staticmethod
+    def _model_composition(m: dict[str, Any], references: References | None = None) -> tuple[Any, str]:
+        """:meth:`model_composition` and which pack mass it took, in words (for the report's notes)."""
         from .chemistry import pack_composition
 
         energy = m.get("rated_energy_kwh") or m["rated_capacity_ah"] * m["nominal_voltage_v"] / 1000
@@ -65,14 +70,19 @@ class CircularService:
                 comp = comp.model_copy(update={"notes": [*comp.notes, (
                     f"pack mass {float(declared):g} kg as the model's passport declares (mass_kg); cells "
                     f"{comp.cell_mass_kg:.6g} kg from BatPaC at {energy:g} kWh, hardware the rest")]})
+                of_mass = "of the mass its passport declares"
             elif declared:  # lighter than its cells: not a pack of these cells; BatPaC's, and said so
                 comp = comp.model_copy(update={"notes": [*comp.notes, (
                     f"the {float(declared):g} kg the model's passport declares (mass_kg) is below BatPaC's "
                     f"{comp.cell_mass_kg:.6g} kg of cells at {energy:g} kWh: BatPaC's pack mass "
                     f"{comp.pack_mass_kg:.6g} kg is used instead")]})
+                of_mass = (f"of BatPaC's pack mass {comp.pack_mass_kg:.6g} kg (the {float(declared):g} kg its "
+                           f"passport declares is below BatPaC's {comp.cell_mass_kg:.6g} kg of cells)")
+            else:
+                of_mass = f"of BatPaC's pack mass {comp.pack_mass_kg:.6g} kg (its passport declares none)"
         except CircularInputError as exc:
             raise input_error(exc) from None
-        return comp
+        return comp, of_mass
 
     def footprint_for(self, ident: str, **kwargs: Any) -> dict[str, Any]:
         """:meth:`model_footprint` of a model, or of a passport's model (the footprint is declared per model)."""
@@ -93,7 +103,8 @@ class CircularService:
     def _footprint_result(self, model_id: str, *, manufacturing_country: str | None = None,
                           annual_distance_km: float | None = None, usable_energy_fraction: float = 1.0,
                           class_limits_kgco2e_per_kwh: dict[str, float] | None = None,
-                          references: References | None = None) -> Any:
+                          references: References | None = None, composition: Any = None) -> Any:
+        """``composition``: the model's (:meth:`model_composition`) when the caller has it already."""
         m = self.passports.model_data(model_id)
         country = manufacturing_country or self.participants.get(m["manufacturer_id"])["country"]
         energy = m.get("rated_energy_kwh") or m["rated_capacity_ah"] * m["nominal_voltage_v"] / 1000
@@ -109,7 +120,7 @@ class CircularService:
             r = carbon_footprint(
                 m["chemistry"], energy * usable_energy_fraction, m.get("vehicle_category") or "M1",
                 m["warranty_years"], manufacturing_country=country, capacity_kwh=energy,
-                composition=self.model_composition(m, references),
+                composition=composition if composition is not None else self.model_composition(m, references),
                 warranty_km=m.get("warranty_km") if annual_distance_km else None,
                 annual_distance_km=annual_distance_km, class_limits_kgco2e_per_kwh=class_limits_kgco2e_per_kwh,
                 references=references)
@@ -323,18 +334,10 @@ class CircularService:
 
         # Annex XII: the model's chemistry by process, on the pack basis
         try:
-            comp = self.model_composition(m, references)
+            comp, of_mass = self._model_composition(m, references)
             recycling = [recycle(comp, p, references=references, missing_price="zero") for p in procs]
         except CircularInputError as exc:
             raise input_error(exc) from None
-        declared_kg = m.get("mass_kg")
-        if declared_kg and comp.pack_mass_kg == float(declared_kg):
-            of_mass = "of the mass its passport declares"
-        elif declared_kg:
-            of_mass = (f"of BatPaC's pack mass {comp.pack_mass_kg:.6g} kg (the {float(declared_kg):g} kg its passport "
-                       f"declares is below BatPaC's {comp.cell_mass_kg:.6g} kg of cells)")
-        else:
-            of_mass = f"of BatPaC's pack mass {comp.pack_mass_kg:.6g} kg (its passport declares none)"
         notes.append("recycling efficiency (Annex XII B, Delegated Regulation (EU) 2025/606): one whole pack of the "
                      f"model by each process, {of_mass} — its cells at EverBatt's recovery "
                      "fractions and its hardware (casing, busbars, cables, electronics, cooling; the pack mass "
@@ -342,7 +345,8 @@ class CircularService:
                      "(batteryloop_assumptions.pack_hardware_fraction, overridable); the model passes Annex XII "
                      "when at least one process meets every target in force")
         fp = self._footprint_result(model_id, manufacturing_country=manufacturing_country,
-                                    class_limits_kgco2e_per_kwh=class_limits_kgco2e_per_kwh, references=references)
+                                    class_limits_kgco2e_per_kwh=class_limits_kgco2e_per_kwh, references=references,
+                                    composition=comp)
         try:
             rep = compliance_report(model_id, plant or "all plants", year, metals=metals, allocation_rule=rule,
                                     recycling=recycling, footprint=fp, references=references)
