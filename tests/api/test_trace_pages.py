@@ -145,7 +145,7 @@ def test_search_opens_pack_lot_and_event(client: Any, traced: dict[str, Any]) ->
     assert r.headers["location"] == f"/trace/event/{traced['event']}"
     # a lot: its recall (authorities, admin) lists the packs that contain it, as the recall API
     lot = client.get(f"/trace/lot/{traced['salt']}", headers=auth)
-    recall = client.get("/api/v1/trace/recall", params={"key": traced["salt"]}, headers=auth).json()
+    recall = client.get("/api/v1/trace/recall", params={"key": traced["salt"], "all": "true"}, headers=auth).json()
     assert lot.status_code == 200 and f'href="/trace/{traced["nmc"]}"' in lot.text
     assert all(p["pack"] in lot.text for p in recall["packs"])
     # the API pages a recall: a page by pack id with the count of all, and no holders; a bad page is refused
@@ -153,6 +153,16 @@ def test_search_opens_pack_lot_and_event(client: Any, traced: dict[str, Any]) ->
     assert page["packs"] == recall["packs"][:1] and page["count"] == recall["count"] >= 1 and "holders" not in page
     assert page["next_offset"] == (1 if recall["count"] > 1 else None)
     assert client.get("/api/v1/trace/recall", params={"key": traced["salt"], "limit": 0}, headers=auth).status_code == 422
+    # without a page named, the API answers a page of RECALL_PAGE_DEFAULT (a big lot's whole answer is asked for)
+    from batteryloop.trace.queries import RECALL_PAGE_DEFAULT
+
+    default = client.get("/api/v1/trace/recall", params={"key": traced["salt"]}, headers=auth).json()
+    assert default["limit"] == RECALL_PAGE_DEFAULT and default["offset"] == 0 and "holders" not in default
+    assert default["packs"] == recall["packs"][:RECALL_PAGE_DEFAULT] and default["count"] == recall["count"]
+    assert recall["holders"] and sum(recall["holders"].values()) == recall["count"] == len(recall["packs"])
+    # all=true with a page is a contradiction, refused naming the page's fields
+    r = client.get("/api/v1/trace/recall", params={"key": traced["salt"], "all": "true", "limit": 5}, headers=auth)
+    assert r.status_code == 422 and "limit" in r.json()["detail"], r.text
     for who in (pilot.AUTOMAKER, pilot.RECYCLER_EU):
         assert client.get("/api/v1/trace/recall", params={"key": traced["salt"]},
                           headers=H(client, who)).status_code == 403
@@ -173,7 +183,7 @@ def test_lot_page_pages_its_recall(client: Any, traced: dict[str, Any]) -> None:
     """The lot page reads one page of the recall (as the API's limit/offset), links the next and previous pages,
     and counts the holders of the packs it shows; a bad page is refused as the API refuses it."""
     auth = H(client, pilot.AUTHORITY)
-    whole = client.get("/api/v1/trace/recall", params={"key": traced["salt"]}, headers=auth).json()
+    whole = client.get("/api/v1/trace/recall", params={"key": traced["salt"], "all": "true"}, headers=auth).json()
     ids = [p["pack"] for p in whole["packs"]]
     assert len(ids) >= 2, ids  # the NMC and NCA packs share the cobalt salt
     base = f"/trace/lot/{traced['salt']}"

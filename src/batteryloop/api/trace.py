@@ -18,6 +18,7 @@ from ..access import Caller, Resource, authorize, decide
 from ..errors import InvalidData, deny
 from ..responses import json_response
 from ..trace.outflows import DEFAULT_LIMIT, to_csv
+from ..trace.queries import RECALL_PAGE_DEFAULT
 from .deps import Services, participant, require_supply_chain, services
 
 router = APIRouter(prefix="/api/v1/trace", tags=["trace"])
@@ -101,15 +102,26 @@ def sourcing(pack_id: str, c: ParticipantDep, s: ServicesDep) -> Response:
 
 
 @router.get("/recall", summary="Every pack downstream of a lot, site or supplier (authorities, admin)")
-def recall(c: ParticipantDep, s: ServicesDep, key: str, by: Annotated[str, Query(pattern=r"^(lot|site|supplier)$")] = "lot",
+def recall(request: Request, c: ParticipantDep, s: ServicesDep, key: str, by: Annotated[str, Query(pattern=r"^(lot|site|supplier)$")] = "lot",
            through_recycling: Annotated[bool, Query(
                description="follow the material through recycling (packs → black mass → recovered lots → later "
                            "packs); false stops at recovered lots: the first-life packs only")] = True,
-           limit: Annotated[int | None, Query(ge=1, le=100_000, description=(
+           limit: Annotated[int, Query(ge=1, le=100_000, description=(
                "one page of packs, by pack id (with offset): the answer gives count (all packs), offset, limit "
-               "and next_offset, and no holders; without it every pack and the holders"))] = None,
-           offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+               "and next_offset, each pack with its holder"))] = RECALL_PAGE_DEFAULT,
+           offset: Annotated[int, Query(ge=0)] = 0,
+           whole: Annotated[bool, Query(alias="all", description=(
+               "every pack in one answer, with the count of packs per holder (holders); limit and offset are "
+               "then refused. A big lot's whole answer reads every pack's row and custody: page instead"))] = False,
+           ) -> Response:
     _require_overseer(c, "a recall")
+    if whole:
+        given = [k for k in ("limit", "offset") if k in request.query_params]
+        if given:
+            raise InvalidData(f"recall: all=true gives every pack; {' and '.join(given)} cannot be given with it",
+                              [{"field": k, "rule": "conflict", "message": f"{k}: not with all=true",
+                                "value": request.query_params[k]} for k in given])
+        return json_response(s.trace.recall(key, by, through_recycling))
     return json_response(s.trace.recall(key, by, through_recycling, limit=limit, offset=offset))
 
 

@@ -508,6 +508,10 @@ class TraceQueries:
         return _passport_fields(r["elements"], rule, split=split)
 
 
+RECALL_PAGE_DEFAULT = 1_000
+"""The recall API's page when the caller names none: a recall's cost is the packs it reads (two index lookups per
+pack for its row and custody), so a 15,000-pack mine lot's whole answer is 15 times a page's work and response
+(docs/benchmarks.md, registry "Third/Fourth pass"); ``all=true`` asks for the whole answer deliberately."""
 MAX_RECALL_OFFSET = 2**53 - 1
 """The largest recall page offset: JSON's exact integers (``next_offset`` stays exact for any client), far inside
 the 64-bit OFFSET of SQLite and PostgreSQL (a larger one was a 500 from the SQLite driver)."""
