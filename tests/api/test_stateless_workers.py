@@ -199,3 +199,34 @@ def test_a_bucket_locked_elsewhere_gives_a_503_in_bounded_time_not_a_stalled_wor
     assert "LockNotAvailable" in r.json()["detail"]
     assert buckets.LOCK_TIMEOUT_MS / 1000 <= waited < buckets.LOCK_TIMEOUT_MS / 1000 + 5
     assert a.get("/api/v1/health").status_code == 200  # the lock released: served again
+
+
+def test_a_passport_read_behind_a_table_lock_gives_a_503_in_bounded_time(two_workers: Any) -> None:
+    """The passport GET's one read (store/fastread.py) has bounded waits: behind a lock no read can pass (DDL such
+    as a migration's ALTER TABLE holds ACCESS EXCLUSIVE on the table) the GET is refused after the read's lock
+    timeout with a 503 that says why, instead of holding the worker's thread for as long as the lock is held."""
+    import threading
+
+    import psycopg
+
+    from batteryloop.store import fastread
+
+    (a, _b), tokens, stores = two_workers
+    url = stores[0].engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    op = {"Authorization": f"Bearer {tokens[pilot.AUTOMAKER]}"}
+    pid = a.post("/api/v1/passports", json=next(pilot.generate_batteries(1, seed=6)), headers=op).json()["passport_id"]
+    assert a.get(f"/api/v1/passports/{pid}").status_code == 200  # the reader's connection is open and warm
+    with psycopg.connect(url) as holder:
+        holder.execute("LOCK TABLE passports IN ACCESS EXCLUSIVE MODE")
+        release = threading.Timer(15.0, holder.rollback)  # a read without timeouts waits for this (and then answers)
+        release.start()
+        t0 = time.monotonic()
+        r = a.get(f"/api/v1/passports/{pid}")
+        waited = time.monotonic() - t0
+        release.cancel()
+        if not release.finished.is_set():
+            holder.rollback()
+    assert r.status_code == 503, r.text
+    assert "did not answer the read in time" in r.json()["detail"] and "LockNotAvailable" in r.json()["detail"]
+    assert fastread.READ_LOCK_TIMEOUT_MS / 1000 <= waited < fastread.READ_LOCK_TIMEOUT_MS / 1000 + 5
+    assert a.get(f"/api/v1/passports/{pid}").status_code == 200  # the lock released: served again

@@ -18,11 +18,16 @@ import sqlite3
 import threading
 from typing import Any
 
-from .db import Store
+from .db import Store, StoreBusy
 
 
 #: seconds a new autocommit connection waits for the server (libpq ``connect_timeout``; the URL's own wins)
 CONNECT_TIMEOUT_S = 5
+#: the hot read's bounded waits on PostgreSQL: a lock it waits for (a table locked by DDL, e.g. a migration's
+#: ALTER TABLE) and the statement as a whole. A primary-key SELECT takes well under a millisecond; past these
+#: the read is refused as :class:`StoreBusy` (HTTP 503, retry later) instead of holding an API worker's thread
+READ_LOCK_TIMEOUT_MS = 2000
+READ_STATEMENT_TIMEOUT_MS = 5000
 
 
 class AutocommitConnections:
@@ -121,7 +126,8 @@ class FastReader:
         self.store = store
         self._local = threading.local()
         self._path = store.engine.url.database if store.is_sqlite else None
-        self._pg = None if store.is_sqlite else AutocommitConnections(store)
+        self._pg = None if store.is_sqlite else AutocommitConnections(store, options=(
+            f"-c lock_timeout={READ_LOCK_TIMEOUT_MS} -c statement_timeout={READ_STATEMENT_TIMEOUT_MS}"))
         store.on_dispose(self.close)
 
     def _sqlite(self) -> sqlite3.Connection:
@@ -137,7 +143,13 @@ class FastReader:
         """Run one read-only SELECT written with ``?`` placeholders and return its first row."""
         if self._pg is None:
             return self._sqlite().execute(sql, params).fetchone()
-        return self._pg.one(sql.replace("?", "%s"), params)
+        import psycopg
+
+        try:
+            return self._pg.one(sql.replace("?", "%s"), params)
+        except psycopg.OperationalError as exc:  # a lock or statement timeout, a lost or refused connection
+            raise StoreBusy(f"the store did not answer the read in time ({type(exc).__name__}: "
+                            f"{str(exc).strip() or 'no message'}); retry later") from exc
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
