@@ -384,3 +384,27 @@ def test_transfer_refused_after_revocation(space: dict[str, Any], cluster: Any) 
     cx.revoke(json.loads(base64.urlsafe_b64decode(fa.split(".")[1] + "=="))["jti"])
     with pytest.raises(ExchangeError, match="DataExchangeGovernanceCredential .* was revoked"):
         m.transfer(a.dsp_url, n.agreement_id)
+
+
+def test_a_redelivered_agreement_is_acknowledged_and_a_different_one_refused(space: dict[str, Any]) -> None:
+    """A provider whose send of the agreement timed out on its side sends it again (new token, same message): the
+    consumer, already past AGREED, answers it as it answered the first and changes nothing — an EDC provider that
+    got a refusal here terminated a negotiation both sides had agreed. An agreement that differs from the one held
+    is still refused naming the state."""
+    a, r = space["automaker"], space["recycler"]
+    n, _, _ = r.fetch(a.dsp_url, "urn:bl:doc:open")
+    held = r.repo.negotiation(n.pid, "consumer")
+    assert held.state == "FINALIZED" and held.agreement is not None
+    url = f"{r.callback_url}/negotiations/{n.pid}/agreement"
+    again = dsp.msg("ContractAgreementMessage", providerPid=n.peer_pid, consumerPid=n.pid, agreement=held.agreement,
+                    callbackAddress=a.dsp_url)
+    resp = _post(a, url, r.did, again)
+    assert resp.status_code == 200, resp.text
+    after = r.repo.negotiation(n.pid, "consumer")
+    assert (after.state, after.agreement_id, after.agreement) == ("FINALIZED", held.agreement_id, held.agreement)
+    other = dsp.msg("ContractAgreementMessage", providerPid=n.peer_pid, consumerPid=n.pid,
+                    agreement={**held.agreement, "@id": "urn:uuid:another-agreement"}, callbackAddress=a.dsp_url)
+    resp = _post(a, url, r.did, other)
+    assert resp.status_code == 400 and resp.json()["code"] == "InvalidStateTransition", resp.text
+    assert "not allowed in state FINALIZED" in resp.json()["reason"][0]
+    assert r.repo.negotiation(n.pid, "consumer").agreement_id == held.agreement_id

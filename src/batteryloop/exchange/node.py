@@ -691,6 +691,11 @@ class Node:
         if ag.get("target") != n.dataset_id or _rules(ag) != _rules(n.offer) or ag.get("assignee") != self.did:
             raise ProtocolError("AgreementMismatch", "the agreement differs from the offer we requested "
                                 "(target, rules or assignee); not accepted")
+        if n.state in (N.AGREED, N.VERIFIED, N.FINALIZED) and n.agreement_id == ag["@id"] and n.agreement == ag:
+            # the provider sent the agreement we already hold again: its first send timed out on its side (a slow
+            # answer), so it retried. A redelivery changes nothing and is answered as the first was — refusing it
+            # made an EDC provider terminate a negotiation both sides had agreed (tests/exchange/test_dsp_redelivery.py)
+            return
         to = dsp.next_negotiation_state(N(n.state), "ContractAgreementMessage", Role.PROVIDER)
         self.repo.move_negotiation(pid, n.state, to, agreement=ag, agreement_id=ag["@id"], peer_pid=m["providerPid"])
         if self.tck is not None and self.tck.consumer_step("agreement", replace(
