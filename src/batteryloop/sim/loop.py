@@ -497,7 +497,7 @@ class PilotRun:
 
     def baas_year(self, year: int) -> None:
         """The swap operator's year: subscriptions, one rotation swap per leased pack, station KPIs."""
-        from ..circular.baas import seller_share_fraction, subscription_for_pack
+        from ..circular.baas import subscription_for_pack
 
         f = self.fleet
         leased = np.flatnonzero(f.baas & (f.state == STATE_VEHICLE))
@@ -522,7 +522,7 @@ class PilotRun:
                                       float(pa["baas_soh_at_term_end_fraction"]),
                                       float(pa["baas_annual_discount_rate_fraction"]),
                                       margin_fraction=float(pa["baas_margin_fraction"]), references=self.refs,
-                                      residual_share_fraction=seller_share_fraction(self.refs),
+                                      residual_share_fraction=float(pa["seller_share_of_route_value_fraction"]),
                                       pack_mass_kg=float(m["mass_kg"]))
             fees[model_id] = q.quote.monthly_price
             revenue += q.quote.monthly_price * 12 * n  # n: pack-years billed
@@ -660,11 +660,11 @@ class PilotRun:
                                                       grade_routes=routes, references=self.refs, economics=econ)
                     decisions.update(zip(part, out, strict=True))
         self.timings["decisions"] += time.perf_counter() - t0
-        from ..circular.baas import retired_pack_price_usd, retired_pack_value_usd, seller_share_fraction
+        from ..circular.baas import retired_pack_price_usd, retired_pack_value_usd
 
         counts: Counter[str] = Counter()
         black_mass: dict[str, list[tuple[str, float, dict[str, float]]]] = defaultdict(list)
-        seller_share = seller_share_fraction(self.refs)
+        seller_share = float(self.t.get("batteryloop_assumptions", "pilot", "seller_share_of_route_value_fraction"))
         take_back = float(self.t.get("batteryloop_assumptions", "pilot", "take_back_cost_usd_per_kg"))
         # the dismantler, who holds each pack now, records its test and hands the packs it does not recycle to
         # the route's operator (a signed change of custody); the ledger takes them before the status changes,
