@@ -570,3 +570,22 @@ def test_the_pilot_and_the_passport_service_name_a_successor_alike() -> None:
     run.status_changes = []
     assert run._status(0, "remanufacture", pilot.REPAIRER, "modules replaced", 2020) == UniqueIdentifier(
         "BL", pilot.REPAIRER, "NMC811-042-0000012-RM").text
+
+
+def test_a_repurposers_model_has_a_compliance_report(pilot_run: tuple[Any, dict[str, Any]]) -> None:
+    """A second-life model declares no warranty (it is the repurposer's product, not the EV's) and no footprint: its
+    compliance report and page say there is no footprint instead of refusing the whole report."""
+    from fastapi.testclient import TestClient
+
+    from batteryloop.server import create_app
+
+    s, rep = pilot_run
+    mid = next(r.model_id for r in _repurposed(s))
+    year = rep["config"]["start_year"] + rep["config"]["years"] - 1
+    body = s.circular.compliance(mid, year)
+    assert body["carbon_footprint"]["source"] == "none" and body["carbon_footprint_kgco2e_per_kwh"] is None
+    assert any("declares no footprint and no warranty_years" in n for n in body["notes"])
+    assert body["recycling_by_process"]["hydro"]["input_mass_kg"] == s.passports.model_data(mid)["mass_kg"]
+    with TestClient(create_app(services=s)) as c:
+        page = c.get("/circular/compliance", params={"model": mid, "year": year})
+    assert page.status_code == 200 and "no carbon footprint" in page.text

@@ -360,9 +360,15 @@ class CircularService:
                      "less the cells) by material at the process's recovery, from the pack design's default shares "
                      "(batteryloop_assumptions.pack_hardware_fraction, overridable); the model passes Annex XII "
                      "when at least one process meets every target in force")
-        fp = self._footprint_result(model_id, manufacturing_country=manufacturing_country,
-                                    class_limits_kgco2e_per_kwh=class_limits_kgco2e_per_kwh, references=references,
-                                    composition=comp)
+        declared = m.get("carbon_footprint") or None
+        # Art. 7's footprint is per kWh over the service life a warranty gives (Annex II): a model with no warranty
+        # that declares no footprint — a repurposer's model of second-life packs (sim.pilot.second_life_model) —
+        # gets none, and the report says why (before, the whole report was refused)
+        fp = None
+        if m.get("warranty_years") is not None or manufacturing_country is not None or class_limits_kgco2e_per_kwh is not None:
+            fp = self._footprint_result(model_id, manufacturing_country=manufacturing_country,
+                                        class_limits_kgco2e_per_kwh=class_limits_kgco2e_per_kwh, references=references,
+                                        composition=comp)
         try:
             rep = compliance_report(model_id, plant or "all plants", year, metals=metals, allocation_rule=rule,
                                     recycling=recycling, footprint=fp, references=references)
@@ -372,13 +378,18 @@ class CircularService:
         # the manufacturer's study or a supplier's certified figures, and on the cell plant's grid); the
         # recomputation from the reference sets is shown beside it, with the country whose grid it used. Only an
         # explicit manufacturing country or class limits make the report use the recomputation.
-        declared = m.get("carbon_footprint") or None
         use_declared = (declared is not None and declared.get("total_kgco2e_per_kwh") is not None
                         and manufacturing_country is None and class_limits_kgco2e_per_kwh is None)
-        recomputed = {"kgco2e_per_kwh": fp.total_kgco2e_per_kwh, "performance_class": fp.performance_class,
-                      "stages_kgco2e_per_kwh": fp.stages_kgco2e_per_kwh, "passport_fields": fp.to_passport_fields(),
-                      "manufacturing_country": fp.manufacturing_country}
-        if use_declared:
+        recomputed = None if fp is None else {
+            "kgco2e_per_kwh": fp.total_kgco2e_per_kwh, "performance_class": fp.performance_class,
+            "stages_kgco2e_per_kwh": fp.stages_kgco2e_per_kwh, "passport_fields": fp.to_passport_fields(),
+            "manufacturing_country": fp.manufacturing_country}
+        if fp is None and not use_declared:
+            footprint_block = {"kgco2e_per_kwh": None, "performance_class": None, "stages_kgco2e_per_kwh": None,
+                               "source": "none", "recomputed": None}
+            notes.append(f"carbon footprint (Art. 7): none — {model_id} declares no footprint and no warranty_years, "
+                         "the service life Annex II's functional unit needs")
+        elif use_declared:
             stage_keys = {s: f"{s}_kgco2e_per_kwh" for s in ("raw_material", "main_production", "distribution",
                                                                "end_of_life")}
             stages = {s: declared[k] for s, k in stage_keys.items() if declared.get(k) is not None}
@@ -390,10 +401,11 @@ class CircularService:
                                "performance_class": declared.get("performance_class"),
                                "stages_kgco2e_per_kwh": stages, "source": "declared",
                                "passport_fields": dict(declared), "recomputed": recomputed}
-            notes.append(f"carbon footprint (Art. 7): the figure {model_id} declares in its passport, "
-                         f"{float(declared['total_kgco2e_per_kwh']):.4g} kg CO2e/kWh; recomputed from the reference "
-                         f"sets with {fp.manufacturing_country}'s grid for cell manufacturing: "
-                         f"{fp.total_kgco2e_per_kwh:.4g} (give manufacturing_country to report a recomputation)")
+            if fp is not None:
+                notes.append(f"carbon footprint (Art. 7): the figure {model_id} declares in its passport, "
+                             f"{float(declared['total_kgco2e_per_kwh']):.4g} kg CO2e/kWh; recomputed from the reference "
+                             f"sets with {fp.manufacturing_country}'s grid for cell manufacturing: "
+                             f"{fp.total_kgco2e_per_kwh:.4g} (give manufacturing_country to report a recomputation)")
         else:
             footprint_block = {**recomputed, "source": "recomputed"}
         if rep.carbon_footprint_class is None:
