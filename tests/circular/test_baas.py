@@ -128,16 +128,47 @@ def test_swap_station_config_errors():
         SwapStationConfig(charging="whenever")
 
 
-def test_subscription_for_pack_uses_route_residual_value():
-    from batteryloop.circular.baas import subscription_for_pack
+def test_subscription_for_pack_residual_is_what_the_books_pay_the_seller():
+    """The fee's residual value is the figure the pilot's books pay a retired pack's seller (issue 18: the fee
+    assumed the full route value while the books paid 40 %): the seller's share (0.4,
+    batteryloop_assumptions.pilot.seller_share_of_route_value_fraction) of the route's value at the term's end, the
+    recycling at the end of a remanufactured pack's new life (6 years at 8 %) taken out. By hand, from the route
+    decision's own figures (NMC622, 75 kWh, SoH 0.78 at the term's end: remanufacture 5,582.53 $, best recycling
+    direct 2,637.23 $): value = 5,582.53 − 2,637.23 / 1.08⁶ = 5,582.53 − 1,661.90 = 3,920.62 $; residual
+    0.4 × 3,920.62 = 1,568.25 $."""
+    from batteryloop.circular.baas import retired_pack_price_usd, retired_pack_value_usd, subscription_for_pack
     from batteryloop.circular.routes import decide_route
 
     q = subscription_for_pack("NMC622", 75, 96, 0.78, 0.08, margin_fraction=0.1)
     d = decide_route("NMC622", 75, 0.78, sensitivity=False)
-    assert q.residual_route == d.recommended
-    assert q.quote.residual_value == pytest.approx(d.ranking[0].npv_usd)
+    assert q.residual_route == d.recommended == "remanufacture"
+    npv = d.option("remanufacture").npv_usd
+    best_recycle = max(d.option(r).npv_usd for r in ("recycle_pyro", "recycle_hydro", "recycle_direct"))
+    assert npv == pytest.approx(5582.53, abs=0.01) and best_recycle == pytest.approx(2637.23, abs=0.01)
+    value = npv - best_recycle / 1.08 ** 6
+    assert value == pytest.approx(3920.62, abs=0.01)
+    assert q.route_value_usd == pytest.approx(value)
+    assert q.residual_share_fraction == 0.4
+    assert q.quote.residual_value == pytest.approx(0.4 * value) == pytest.approx(1568.25, abs=0.01)
+    # the books' functions give the same figure (sim/loop.py pays the seller with them)
+    assert retired_pack_price_usd(retired_pack_value_usd("remanufacture", npv, best_recycle, d.economics), 0.4) == (
+        pytest.approx(q.quote.residual_value))
     assert q.quote.pack_cost == pytest.approx(75 * 115.0)  # capacity × new-pack price (second_life_literature)
-    expected = subscription_price(75 * 115.0, 96, d.ranking[0].npv_usd, 0.08, 0.1)
-    assert q.quote.monthly_price == pytest.approx(expected.monthly_price)
+    i = 1.08 ** (1 / 12) - 1
+    v = (1 + i) ** -96
+    assert q.quote.monthly_price == pytest.approx((75 * 115.0 - 0.4 * value * v) * i / (1 - v) * 1.1)
+    full = subscription_for_pack("NMC622", 75, 96, 0.78, 0.08, margin_fraction=0.1, residual_share_fraction=1.0)
+    assert full.quote.residual_value == pytest.approx(value)  # the whole value, if the operator kept it all
+    assert full.quote.monthly_price < q.quote.monthly_price
     worn = subscription_for_pack("NMC622", 75, 96, 0.5, 0.08, margin_fraction=0.1)
     assert worn.quote.monthly_price > q.quote.monthly_price  # less residual value, higher fee
+
+
+def test_a_worthless_pack_is_sold_for_nothing():
+    from batteryloop.circular.baas import retired_pack_price_usd
+
+    assert retired_pack_price_usd(-120.0, 0.4) == 0.0
+    assert retired_pack_price_usd(1000.0, 0.4) == pytest.approx(400.0)
+    with pytest.raises(CircularInputError) as e:
+        retired_pack_price_usd(1000.0, 40)
+    assert e.value.field == "seller_share_fraction"

@@ -113,3 +113,25 @@ def test_break_even_pack_price_equalises_lcos(small_hub: dict[str, Any]) -> None
     refs = hub_references().override({"stationary_storage_costs": {"second_life_acquisition_usd_per_kwh": p}})
     e2 = hub_economics(year, hub, references=refs)
     assert e2.lcos["second_life"].lcos_usd_per_kwh == pytest.approx(e2.lcos["new"].lcos_usd_per_kwh, rel=1e-6)
+
+
+def test_lcos_residual_is_of_the_declared_pack_mass(small_hub: dict[str, Any]) -> None:
+    """Issue 18 (referee): one pack-mass basis — the hub's LCOS residual (each pack's best recycling value at the end)
+    is of the mass its passport declares, as the route decision's and the compliance report's. By hand: six NMC622
+    packs of 70 kWh each declaring 20 kg more than BatPaC's pack carry 120 kg more hardware (Al 0.60, steel 0.15, Cu
+    0.10); direct recycling, the best process for NMC622, recovers 0.90 of each metal (1.117, 0.327, 7.11 $/kg) and
+    pays its inputs per kg fed in (CO2 2.2 × 0.10 + electricity 2.73 / 3.6 × 0.08 + diesel 0.6 × 0.025 =
+    0.2956667 $): 120 × (0.9 × 1.43025 − 0.2956667) = 120 × 0.9915583 = 118.987 $ more residual."""
+    from batteryloop.circular.chemistry import pack_composition
+
+    hub = prepare_hub(small_hub)
+    year = simulate_year(hub, days=20)
+    base = hub_economics(year, hub).lcos["second_life"].residual_usd
+    batpac_kg = pack_composition("NMC622", 70.0).pack_mass_kg
+    heavier = {**small_hub, "packs": [{**p, "chemistry": "NMC622", "mass_kg": batpac_kg + 20.0} for p in small_hub["packs"]]}
+    hub2 = prepare_hub(heavier)
+    assert [p.chemistry for s in hub.strings for p in s.packs] == ["NMC622"] * 6  # the default chemistry
+    more = hub_economics(simulate_year(hub2, days=20), hub2).lcos["second_life"].residual_usd
+    assert more - base == pytest.approx(120 * (0.9 * (0.6 * 1.117 + 0.15 * 0.327 + 0.1 * 7.11)
+                                               - (2.2 * 0.10 + 2.73 / 3.6 * 0.08 + 0.6 * 0.025)), abs=1e-6)
+    assert more - base == pytest.approx(118.987, abs=1e-3)

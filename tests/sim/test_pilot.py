@@ -454,3 +454,138 @@ def test_korean_packs_are_collected_by_local_governments(pilot_run: tuple[Any, d
     assert all(b["place"]["country"] == "KR" for b in to_gov)
     roles = {p["id"]: p["roles"] for p in rep["participants"]}
     assert roles[pilot.KR_MINISTRY] == ["authority"]
+
+
+def _repurposed(s: Any) -> list[Any]:
+    with s.store.read() as conn:
+        ids = [r[0] for r in conn.execute(select(passports.c.id).where(passports.c.status == "repurposed")).all()]
+    return [s.passports.get_record(pid) for pid in ids]
+
+
+def test_repurposed_packs_are_industrial_batteries_of_their_repurposer(pilot_run: tuple[Any, dict[str, Any]]) -> None:
+    """Issue 18 (referee): a repurposed EV pack in a storage hub kept the EV model's category. Regulation (EU)
+    2023/1542 Art. 3(1)(13): a battery "intended for industrial uses after having been subject to preparation for
+    repurposing or repurposing" is an industrial battery; the repurposer places it on the market again (Art. 77(7)):
+    its passport names the repurposer's model, category industrial, of the same cells."""
+    s, _ = pilot_run
+    reps = _repurposed(s)
+    assert any(r.economic_operator_id in (pilot.SECOND_LIFE_EU, pilot.SECOND_LIFE_KR) for r in reps)
+    assert any(r.economic_operator_id == lanzhou.OPERATOR for r in reps)
+    for r in reps:
+        m = s.passports.model_data(r.model_id)
+        before = s.passports.model_data(s.passports.get_record(r.data["predecessor_ids"][0]).model_id)
+        assert m["category"] == "industrial" and m["manufacturer_id"] == r.economic_operator_id, r.id
+        assert before["category"] in ("ev", "lmt", "industrial") and m["model_id"] != before["model_id"]
+        assert (m["chemistry"], m["rated_energy_kwh"], m["mass_kg"]) == (
+            before["chemistry"], before["rated_energy_kwh"], before["mass_kg"])
+        assert "vehicle_category" not in m and "recycled_content" not in m  # Art. 8(4): exempt
+
+
+def test_repurposed_packs_efficiency_is_their_own(pilot_run: tuple[Any, dict[str, Any]]) -> None:
+    """Issue 18 (referee): second-life passports kept the EV pack's initial 96 % round-trip efficiency. The BMS
+    reports now state η = 1 − (1 − η₀)(1 + r/100) from the model's initial η₀ and the pack's resistance increase r
+    (circular.second_life.round_trip_efficiency; the hubs read it from the passport). By hand for an LFP pack
+    (η₀ 96 %) at r = 71.7 %: 1 − 0.04 × 1.717 = 0.93132 → 93.13 %."""
+    s, _ = pilot_run
+    checked = 0
+    for r in _repurposed(s):
+        sh = r.data["state_of_health"]
+        first = s.passports.get_record(r.data["predecessor_ids"][0])
+        eta0 = s.passports.model_data(first.model_id)["initial_round_trip_efficiency_pct"]
+        res = sh["ohmic_resistance_increase_pct"]
+        assert sh["remaining_round_trip_efficiency_pct"] == pytest.approx(
+            100 * (1 - (1 - eta0 / 100) * (1 + res / 100)), abs=0.006), r.id
+        assert res > 0 and sh["remaining_round_trip_efficiency_pct"] < eta0
+        checked += 1
+    assert checked > 0
+    assert round(100 * (1 - 0.04 * 1.717), 2) == 93.13
+
+
+def test_models_are_tested_before_their_packs(pilot_run: tuple[Any, dict[str, Any]]) -> None:
+    """Issue 18 (referee): the swap operator's 2016 packs carried test reports dated 2025. A model's test reports
+    predate its first pack; a repurposer's model's predate its first repurposing."""
+    import orjson
+
+    s, rep = pilot_run
+    with s.store.read() as conn:
+        first_made = dict(conn.execute(select(passports.c.model_id, func.min(passports.c.manufacture_date))
+                                       .where(passports.c.status != "repurposed").group_by(passports.c.model_id)).all())
+        repurposings = [orjson.loads(b) for b, in conn.execute(select(trace_events.c.body)
+                                                               .where(trace_events.c.kind == "repurposing")).all()]
+    first_repurposed: dict[str, str] = {}
+    for ev in repurposings:
+        mid = s.passports.get_record(ev["data"]["new_passport_id"]).model_id
+        first_repurposed[mid] = min(first_repurposed.get(mid, ev["occurred_at"]), ev["occurred_at"])
+    assert first_made and first_repurposed
+    for mid, made in first_made.items():
+        reports = s.passports.model_data(mid)["test_reports"]
+        assert reports and all(str(t["issued_on"]) < str(made) for t in reports), (mid, made, reports)
+    assert min(str(d) for d in first_made.values()) >= f"{rep['config']['start_year']}-01-01"
+    for mid, when in first_repurposed.items():
+        reports = s.passports.model_data(mid)["test_reports"]
+        assert reports and all(str(t["issued_on"]) < when[:10] for t in reports), (mid, when, reports)
+
+
+def test_baas_fee_and_books_use_one_residual_value(pilot_run: tuple[Any, dict[str, Any]]) -> None:
+    """Issue 18 (referee): the BaaS fee assumed the full route value of a pack at its term's end while the books
+    paid the seller 40 % of it. Both now use the seller's 40 %. By hand for EM-NMC811-82 (82 kWh, its passport's
+    481.2 kg) at the term-end SoH 0.78: value = the best route's NPV less, for a remanufacture, the recycling it
+    counts at the new life's end (R / 1.08⁶); fee = i·(82 × 115 − 0.4·value·v)/(1 − v)·1.1, i = 1.08^(1/12) − 1,
+    v = (1 + i)^−96."""
+    from batteryloop.circular.routes import decide_route
+
+    s, rep = pilot_run
+    d = decide_route("NMC811", 82.0, 0.78, pack_mass_kg=481.2, sensitivity=False)
+    npv = d.option(d.recommended).npv_usd
+    best_recycle = max(d.option(r).npv_usd for r in ("recycle_pyro", "recycle_hydro", "recycle_direct"))
+    years = {"reuse": 5, "remanufacture": 6}.get(d.recommended)
+    value = npv - best_recycle / 1.08 ** years if years else npv
+    i = 1.08 ** (1 / 12) - 1
+    v = (1 + i) ** -96
+    fee = (82 * 115.0 - 0.4 * max(value, 0.0) * v) * i / (1 - v) * 1.1
+    fees = [y["monthly_fee_usd"]["EM-NMC811-82"] for y in rep["baas_by_year"] if "EM-NMC811-82" in y["monthly_fee_usd"]]
+    assert fees and all(f == pytest.approx(fee, abs=0.006) for f in fees)
+    # the books: every seller of a retired pack is paid 40 % of what the route values it at (nothing if negative)
+    sample = rep["decisions_sample"]
+    assert any(x["seller"] == "BaaS operator" for x in sample)
+    for x in sample:
+        assert x["paid_usd"] == pytest.approx(0.4 * max(x["npv_usd"], 0.0), abs=0.011), x
+
+
+def test_the_pilot_and_the_passport_service_name_a_successor_alike() -> None:
+    """Issue 18 (referee): the successor passport's id was built in sim/loop.py and in passport/service.py. One
+    rule (passport.lifecycle.successor_serial_number), by hand: serial + "-RP" / "-RM", under the new operator."""
+    from batteryloop.passport.identifiers import UniqueIdentifier
+    from batteryloop.passport.lifecycle import successor_serial_number
+    from batteryloop.sim.loop import Fleet, PilotRun
+
+    assert successor_serial_number("NMC811-042-0000012", "repurpose") == "NMC811-042-0000012-RP"
+    assert successor_serial_number("NMC811-042-0000012", "remanufacture") == "NMC811-042-0000012-RM"
+    with pytest.raises(ValueError, match="no new passport"):
+        successor_serial_number("NMC811-042-0000012", "reuse")
+    run = object.__new__(PilotRun)  # only the fleet and the queue _status touches
+    run.fleet = Fleet(1)
+    old = UniqueIdentifier("BL", pilot.AUTOMAKER, "NMC811-042-0000012").text
+    run.fleet.passport[0] = old
+    run.status_changes = []
+    assert run._status(0, "remanufacture", pilot.REPAIRER, "modules replaced", 2020) == UniqueIdentifier(
+        "BL", pilot.REPAIRER, "NMC811-042-0000012-RM").text
+
+
+def test_a_repurposers_model_has_a_compliance_report(pilot_run: tuple[Any, dict[str, Any]]) -> None:
+    """A second-life model declares no warranty (it is the repurposer's product, not the EV's) and no footprint: its
+    compliance report and page say there is no footprint instead of refusing the whole report."""
+    from fastapi.testclient import TestClient
+
+    from batteryloop.server import create_app
+
+    s, rep = pilot_run
+    mid = next(r.model_id for r in _repurposed(s))
+    year = rep["config"]["start_year"] + rep["config"]["years"] - 1
+    body = s.circular.compliance(mid, year)
+    assert body["carbon_footprint"]["source"] == "none" and body["carbon_footprint_kgco2e_per_kwh"] is None
+    assert any("declares no footprint and no warranty_years" in n for n in body["notes"])
+    assert body["recycling_by_process"]["hydro"]["input_mass_kg"] == s.passports.model_data(mid)["mass_kg"]
+    with TestClient(create_app(services=s)) as c:
+        page = c.get("/circular/compliance", params={"model": mid, "year": year})
+    assert page.status_code == 200 and "no carbon footprint" in page.text

@@ -89,13 +89,15 @@ class DecideIn(RouteIn):
     capacity_kwh: float = Field(gt=0)
     soh_fraction: float = Field(gt=0, le=1)
     grade: str | None = None
+    pack_mass_kg: float | None = Field(None, gt=0, description="the pack mass its passport declares: recycling is "
+                                       "valued on that pack (BatPaC's pack mass when absent; pack_mass_basis says which)")
 
 
 @router.post("/circular/route", summary="Rank re-use, remanufacture, repurpose and recycling for given figures")
 def route(body: DecideIn) -> Response:
     d = decide_route(body.chemistry, body.capacity_kwh, body.soh_fraction, grade=body.grade,
                      economics=body.economics, prices_usd_per_kg=body.prices_usd_per_kg,
-                     references=_refs(body.references))
+                     pack_mass_kg=body.pack_mass_kg, references=_refs(body.references))
     return json_response(d.model_dump(mode="json"))
 
 

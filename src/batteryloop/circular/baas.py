@@ -3,7 +3,9 @@
 - :func:`subscription_price` — the monthly fee that recovers a pack's cost net of its discounted
   residual value over the term at a discount rate, plus a margin and operating cost (an annuity).
   :func:`implied_annual_rate` inverts it: which return a published fee (NIO, ``nio_baas``) implies.
-- :func:`subscription_for_pack` — the same for a pack, with its residual value from the route decision.
+- :func:`subscription_for_pack` — the same for a pack, with its residual value from the route decision: what the
+  operator is paid for the retired pack at the term's end (:func:`retired_pack_price_usd`, the figure the
+  pilot's books pay a retired pack's seller — one figure for the fee and the books).
 - :func:`nio_buyout_price` / :func:`buyout_schedule` — NIO's rule: RMB 70,000, reduced by RMB 460 for
   each monthly payment made in years 2 to 5 (months 13–60); every number from ``nio_baas``.
 - :func:`swap_price` — (electricity price + service fee) × kWh swapped, at least 20 kWh.
@@ -14,7 +16,8 @@ Amounts are in the caller's currency (NIO's figures are RMB).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -23,6 +26,9 @@ from scipy.stats import norm
 
 from ..reference import References, ReferenceValue
 from .errors import CircularInputError, require_fraction, require_non_negative, require_positive
+
+if TYPE_CHECKING:
+    from .routes import RouteEconomics
 
 
 def _monthly_rate(annual_rate: float) -> float:
@@ -74,6 +80,34 @@ def subscription_price(
     )
 
 
+def retired_pack_value_usd(route: str, npv_usd: float, best_recycle_usd: float, economics: RouteEconomics) -> float:
+    """A retired pack's value to the route that takes it, at the moment it is sold: the route's NPV less, for re-use
+    and remanufacture, the present value of recycling it at the end of that new life (``best_recycle_usd`` after
+    ``reuse_years`` or ``remanufacture_years``) — the route's NPV counts it, but it is paid when it happens, to
+    whoever holds the pack then, not to today's seller."""
+    from .route_options import kind_of
+
+    kind = kind_of(route)
+    if kind in ("reuse", "remanufacture"):
+        years = economics.reuse_years if kind == "reuse" else economics.remanufacture_years
+        return npv_usd - best_recycle_usd / (1 + economics.discount_rate_fraction) ** years
+    return npv_usd
+
+
+def retired_pack_price_usd(value_usd: float, seller_share_fraction: float) -> float:
+    """What the holder of a retired pack is paid for it: the route operator buys it for a share of its value
+    (:func:`retired_pack_value_usd`; ``batteryloop_assumptions.pilot.seller_share_of_route_value_fraction``), nothing
+    for a pack worth nothing. A BaaS fee's residual value and the pilot's books both use it."""
+    require_fraction("seller_share_fraction", seller_share_fraction)
+    return seller_share_fraction * max(value_usd, 0.0)
+
+
+def seller_share_fraction(references: References | None = None) -> float:
+    """The share of a retired pack's value its seller is paid (the reference set's, the pilot's books')."""
+    t = (references or References.default()).tracker()
+    return float(t.get("batteryloop_assumptions", "pilot", "seller_share_of_route_value_fraction"))
+
+
 class PackSubscriptionQuote(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -81,6 +115,10 @@ class PackSubscriptionQuote(BaseModel):
     capacity_kwh: float
     soh_at_term_end_fraction: float
     residual_route: str
+    #: the route's value of the pack at the term's end (:func:`retired_pack_value_usd`) and the share of it the
+    #: operator is paid; the quote's residual value is their product (:func:`retired_pack_price_usd`)
+    route_value_usd: float = 0.0
+    residual_share_fraction: float = 1.0
     quote: SubscriptionQuote
     references: list[ReferenceValue]
 
@@ -95,22 +133,38 @@ def subscription_for_pack(
     operating_cost_per_month: float = 0.0,
     pack_cost_usd: float | None = None,
     references: References | None = None,
+    *,
+    residual_share_fraction: float | None = None,
+    pack_mass_kg: float | None = None,
+    economics: Mapping[str, float] | None = None,
 ) -> PackSubscriptionQuote:
-    """A pack's monthly fee in $: pack cost (default capacity × new-pack price), residual value at the end
-    of the term = the best route's value at the forecast state of health (:mod:`.routes`)."""
+    """A pack's monthly fee in $: pack cost (default capacity × new-pack price), residual value at the end of the
+    term = what the operator is paid for the retired pack then: ``residual_share_fraction`` (default: the
+    reference seller's share, :func:`seller_share_fraction`, 0.4) of the best route's value at the forecast state
+    of health (:mod:`.routes`; :func:`retired_pack_value_usd`) — the figure the pilot's books pay a seller.
+    ``pack_mass_kg``: the declared pack mass the recycling values are of; ``economics``: route economics overrides."""
+    from .route_options import recycling_names
     from .routes import decide_routes_batch
 
     refs = references or References.default()
     cap = require_positive("capacity_kwh", capacity_kwh)
     s_end = require_fraction("soh_at_term_end_fraction", soh_at_term_end_fraction)
-    batch = decide_routes_batch([chemistry], np.array([cap]), np.array([s_end]), references=refs)
+    share = seller_share_fraction(refs) if residual_share_fraction is None else require_fraction(
+        "residual_share_fraction", residual_share_fraction)
+    batch = decide_routes_batch([chemistry], np.array([cap]), np.array([s_end]), references=refs, economics=economics,
+                                pack_mass_kg=np.array([np.nan if pack_mass_kg is None else float(pack_mass_kg)]))
     best = int(batch.best_index[0])
-    residual = max(0.0, float(batch.npv_usd[0, best]))
+    recycle_cols = [batch.routes.index(r) for r in recycling_names()]
+    rec = batch.npv_usd[0, recycle_cols]
+    best_recycle = float(np.nanmax(rec)) if np.isfinite(rec).any() else 0.0
+    value = retired_pack_value_usd(batch.routes[best], float(batch.npv_usd[0, best]), best_recycle, batch.economics)
+    residual = retired_pack_price_usd(value, share)
     cost = cap * batch.economics.new_pack_price_usd_per_kwh if pack_cost_usd is None else pack_cost_usd
     quote = subscription_price(cost, term_months, residual, annual_discount_rate_fraction, margin_fraction,
                                operating_cost_per_month)
     return PackSubscriptionQuote(chemistry=chemistry, capacity_kwh=cap, soh_at_term_end_fraction=s_end,
-                                 residual_route=batch.routes[best], quote=quote, references=batch.references)
+                                 residual_route=batch.routes[best], route_value_usd=value, residual_share_fraction=share,
+                                 quote=quote, references=batch.references)
 
 
 def implied_annual_rate(
@@ -245,7 +299,8 @@ def annual_rate_from_monthly(i: float) -> float:
 
 __all__ = [
     "BuyoutQuote", "PackSubscriptionQuote", "SubscriptionQuote", "SwapCharge", "WarrantyProvision", "annual_rate_from_monthly",
-    "buyout_schedule", "implied_annual_rate", "nio_buyout_price", "subscription_for_pack", "subscription_price",
+    "buyout_schedule", "implied_annual_rate", "nio_buyout_price", "retired_pack_price_usd", "retired_pack_value_usd",
+    "seller_share_fraction", "subscription_for_pack", "subscription_price",
     "swap_price",
     "warranty_provision",
 ]

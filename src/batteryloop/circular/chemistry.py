@@ -204,6 +204,26 @@ def pack_composition(
     )
 
 
+#: which pack mass a composition was built on (:func:`declared_pack_composition`)
+MassBasis = Literal["declared", "batpac", "batpac_declared_below_cells"]
+
+
+def declared_pack_composition(
+    chemistry: str, capacity_kwh: float, declared_mass_kg: float | None, references: References | None = None,
+) -> tuple[PackComposition, MassBasis]:
+    """A pack's composition on the one mass basis the compliance report and the route decision share: the cells
+    from BatPaC at ``capacity_kwh``, in a pack of the mass its passport declares (``mass_kg``: the whole battery
+    that Annex XII feeds in and a recycler is paid for), the hardware being the rest by the design's shares
+    (``"declared"``). BatPaC's own pack mass when the passport declares none (``"batpac"``) or declares less than
+    the cells weigh — not a pack of these cells (``"batpac_declared_below_cells"``)."""
+    comp = pack_composition(chemistry, capacity_kwh, references)
+    if declared_mass_kg is None or not float(declared_mass_kg) > 0:
+        return comp, "batpac"
+    if float(declared_mass_kg) < comp.cell_mass_kg:
+        return comp, "batpac_declared_below_cells"
+    return comp.with_pack_mass(float(declared_mass_kg)), "declared"
+
+
 def composition_for_mass(
     chemistry: str,
     mass_kg: float,

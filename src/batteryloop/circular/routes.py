@@ -7,7 +7,10 @@ of the decision (C = capacity kWh, s = state of health, P = new-pack price $/kWh
 R = the best recycling value of the pack, df(n) = (1 + r)^-n, a(n) = (1 - df(n)) / r):
 
 - recycle_p  = material net value of process p (:mod:`.recycling`; revenue − process inputs; the gate
-  fee is a transfer between owner and recycler and is left out);
+  fee is a transfer between owner and recycler and is left out), of the pack its passport declares: its
+  cells from BatPaC at C in a pack of the declared mass (``pack_mass_kg``), the hardware the rest — the basis
+  of the compliance report (:func:`.chemistry.declared_pack_composition`); BatPaC's pack mass only when no
+  mass is declared (or one below the cells'), and the decision says which (``pack_mass_basis``);
 - reuse      = C·s·P·f_reuse − C·test_cost + df(n_reuse)·R,            if s ≥ reuse_min;
 - remanufacture = C·s*·P·f_reman − C·labour − C·max(0, s* − s)·P·f_cell + df(n_reman)·R, if s ≥ reman_min
   (s* the target state of health after remanufacture);
@@ -39,7 +42,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..reference import References, ReferenceValue, Tracker
 from . import route_options
-from .chemistry import CHEMISTRIES, pack_composition, parse_chemistry
+from .chemistry import CHEMISTRIES, MassBasis, declared_pack_composition, parse_chemistry
 from .errors import CircularInputError, require_fraction, require_positive
 from .recycling import PROCESSES, recycle
 from .route_options import CashFlow, Fleet, Pack
@@ -178,6 +181,10 @@ class RouteDecision(BaseModel):
     recycle_value_usd_per_kwh: dict[str, float | None]
     sensitivity: list[Sensitivity]
     references: list[ReferenceValue]
+    #: the pack mass the recycling values are of (kg), and where it came from: ``declared`` (the passport's
+    #: mass_kg), ``batpac`` (none declared: BatPaC's pack) or ``batpac_declared_below_cells``
+    pack_mass_kg: float | None = None
+    pack_mass_basis: MassBasis = "batpac"
 
     def option(self, route: str) -> RouteOption:
         return next(o for o in self.ranking if o.route == route)
@@ -233,10 +240,14 @@ def recycle_value_usd_per_kwh(
     references: References | None = None,
     prices_usd_per_kg: Mapping[str, float] | None = None,
     tracker: Tracker | None = None,
+    *,
+    pack_mass_kg_per_kwh: float | None = None,
 ) -> dict[str, float | None]:
-    """Material net value of recycling one kWh of packs, per process; None where a price is missing."""
+    """Material net value of recycling one kWh of packs, per process; None where a price is missing. The packs
+    weigh ``pack_mass_kg_per_kwh`` (a declared pack mass over its rated energy) or, when None, BatPaC's pack
+    mass (:func:`.chemistry.declared_pack_composition`, the compliance report's basis)."""
     refs = references or References.default()
-    comp = pack_composition(chemistry, 1.0, refs)
+    comp, _ = declared_pack_composition(chemistry, 1.0, pack_mass_kg_per_kwh, refs)
     out: dict[str, float | None] = {}
     for p in PROCESSES:
         try:
@@ -309,16 +320,20 @@ def decide_route(
     economics: Mapping[str, float] | None = None,
     grade_routes: Mapping[str, Sequence[str]] | None = None,
     sensitivity: bool = True,
+    pack_mass_kg: float | None = None,
     references: References | None = None,
 ) -> RouteDecision:
     """Rank the routes of one retired pack by NPV, explain each, and find where the choice flips.
 
     ``economics`` replaces any :class:`RouteEconomics` field (e.g. ``{"discount_rate_fraction": 0.05}``);
     ``second_life_years`` replaces the second-life projection (e.g. from the health package's lifetime
-    model); ``resistance_increase_pct`` (the passport's) steepens the second-life fade (:mod:`.second_life`).
+    model); ``resistance_increase_pct`` (the passport's) steepens the second-life fade (:mod:`.second_life`);
+    ``pack_mass_kg``: the pack mass its passport declares (the recycling values are of that pack; None: BatPaC's).
     """
     chem = parse_chemistry(chemistry)
     soh, cap = _validate_pack(soh_fraction, capacity_kwh)
+    if pack_mass_kg is not None:
+        require_positive("pack_mass_kg", pack_mass_kg)
     if second_life_years is not None:
         require_positive("second_life_years", second_life_years)
     refs = references or References.default()
@@ -329,7 +344,9 @@ def decide_route(
     econ = RouteEconomics.from_references(refs, t, **dict(economics or {}))
     deg = SecondLifeDegradation.from_references(refs, t)
     f_ref = deg.fade_ref(chem)
-    rec = recycle_value_usd_per_kwh(chem, refs, prices_usd_per_kg, t)
+    mass_comp, mass_basis = declared_pack_composition(chem, cap, pack_mass_kg, refs)
+    mass_per_kwh = mass_comp.pack_mass_kg / cap
+    rec = recycle_value_usd_per_kwh(chem, refs, prices_usd_per_kg, t, pack_mass_kg_per_kwh=mass_per_kwh)
     gr = grade_routes or route_options.grade_routes()
     allowed = _allowed_routes(grade, list(safety_flags), gr)
 
@@ -353,11 +370,11 @@ def decide_route(
     options.sort(key=lambda o: (not o.feasible, -(o.npv_usd or 0.0)))
     sens: list[Sensitivity] = []
     if sensitivity:
-        sens = _sensitivity(chem, soh, econ, rec, best, evaluate, refs, prices_usd_per_kg)
+        sens = _sensitivity(chem, soh, econ, rec, best, evaluate, refs, prices_usd_per_kg, mass_per_kwh)
     return RouteDecision(
         chemistry=chem, capacity_kwh=cap, soh_fraction=soh, grade=grade, safety_flags=list(safety_flags),
         recommended=best, ranking=options, economics=econ, recycle_value_usd_per_kwh=rec,
-        sensitivity=sens, references=t.used(),
+        sensitivity=sens, references=t.used(), pack_mass_kg=mass_comp.pack_mass_kg, pack_mass_basis=mass_basis,
     )
 
 
@@ -408,7 +425,7 @@ def _find_flip(best_at: Any, x0: float, lo: float, hi: float, current_best: Rout
 
 def _sensitivity(
     chem: str, soh: float, econ: RouteEconomics, rec: Mapping[str, float | None], best: Route,
-    evaluate: Any, refs: References, prices: Mapping[str, float] | None,
+    evaluate: Any, refs: References, prices: Mapping[str, float] | None, mass_per_kwh: float | None = None,
 ) -> list[Sensitivity]:
     routes = route_options.names()
 
@@ -437,7 +454,7 @@ def _sensitivity(
                                    searched=f"not searched: no price for {key}"))
             continue
         p0 = float(base_prices[key])
-        bumped = recycle_value_usd_per_kwh(chem, refs, {**(prices or {}), key: p0 + 1.0})
+        bumped = recycle_value_usd_per_kwh(chem, refs, {**(prices or {}), key: p0 + 1.0}, pack_mass_kg_per_kwh=mass_per_kwh)
         slope = {k: (0.0 if bumped[k] is None or rec[k] is None else bumped[k] - rec[k]) for k in rec}
 
         def at_price(x: float, s: dict[str, float] = slope, base: float = p0) -> Route | None:
@@ -464,6 +481,9 @@ class BatchDecision(BaseModel):
     npv_usd: Any  # np.ndarray (n, k): one column per route in ``routes``
     economics: RouteEconomics
     references: list[ReferenceValue]
+    #: (n,) the pack mass each pack's recycling values are of (kg) and (n,) its basis (``RouteDecision``'s)
+    pack_mass_kg: Any = None
+    pack_mass_basis: Any = None
 
     def best_routes(self) -> list[str]:
         return [self.routes[i] for i in self.best_index]
@@ -487,6 +507,7 @@ def decide_routes_batch(
     grade_routes: Mapping[str, Sequence[str]] | None = None,
     chemistry_index: np.ndarray | None = None,
     grade_index: np.ndarray | None = None,
+    pack_mass_kg: np.ndarray | None = None,
     references: References | None = None,
 ) -> BatchDecision:
     """The same decision as :func:`decide_route` for a whole fleet at once (no explanations).
@@ -498,6 +519,9 @@ def decide_routes_batch(
     A pack with no possible route (say, references that price no recovered material and a safety flag) gets
     no made-up decision: the batch raises :class:`CircularInputError` naming the first such pack, how many
     there are and why each route is not possible, as :func:`decide_route` does for one pack.
+
+    ``pack_mass_kg``: each pack's declared mass (NaN: none declared), as :func:`decide_route`'s; the recycling
+    values are computed once per chemistry and mass per kWh.
     """
     soh = np.asarray(soh_fraction, dtype=float)
     cap = np.asarray(capacity_kwh, dtype=float)
@@ -525,14 +549,32 @@ def decide_routes_batch(
         names, codes = np.asarray(chemistry), np.asarray(chemistry_index)
         if codes.shape != (n,) or codes.min() < 0 or codes.max() >= len(names):
             raise CircularInputError("chemistry_index", f"shape {codes.shape}", f"one index per pack ({n}), each in 0..{len(names) - 1}")
-    table = np.full((len(names), 3), np.nan)
+    declared = np.full(n, np.nan) if pack_mass_kg is None else np.asarray(pack_mass_kg, dtype=float)
+    if declared.shape != (n,) or np.any(declared[np.isfinite(declared)] <= 0) or np.any(np.isinf(declared)):
+        raise CircularInputError("pack_mass_kg", f"shape {declared.shape}",
+                                 f"one mass per pack ({n}), each greater than 0 (NaN: none declared)")
     fade_table = np.empty(len(names))
+    chems = []
     for j, name in enumerate(names):
-        chem_j = parse_chemistry(str(name), f"chemistry ({str(name)!r})")
-        vals = recycle_value_usd_per_kwh(chem_j, refs, prices_usd_per_kg, t)
-        table[j] = [np.nan if vals[f"recycle_{p}"] is None else vals[f"recycle_{p}"] for p in PROCESSES]
-        fade_table[j] = deg.fade_ref(chem_j)
-    rec = table[codes]
+        chems.append(parse_chemistry(str(name), f"chemistry ({str(name)!r})"))
+        fade_table[j] = deg.fade_ref(chems[-1])
+    # the recycling values per kWh of each (chemistry, declared kg per kWh) present: one basis with the
+    # compliance report (chemistry.declared_pack_composition); NaN kg per kWh: none declared (BatPaC's pack)
+    per_kwh = declared / cap
+    keys = np.column_stack([codes.astype(float), np.where(np.isfinite(per_kwh), per_kwh, -1.0)])
+    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    table = np.full((len(uniq), 3), np.nan)
+    mass_table = np.empty(len(uniq))
+    basis_table: list[str] = []
+    for u, (code, m_kwh) in enumerate(uniq):
+        comp, basis = declared_pack_composition(chems[int(code)], 1.0, None if m_kwh < 0 else float(m_kwh), refs)
+        vals = recycle_value_usd_per_kwh(chems[int(code)], refs, prices_usd_per_kg, t,
+                                         pack_mass_kg_per_kwh=comp.pack_mass_kg)
+        table[u] = [np.nan if vals[f"recycle_{p}"] is None else vals[f"recycle_{p}"] for p in PROCESSES]
+        mass_table[u] = comp.pack_mass_kg
+        basis_table.append(basis)
+    inverse = np.asarray(inverse).reshape(-1)
+    rec = table[inverse]
     gr = grade_routes or route_options.grade_routes()
     routes = route_options.names()
     k = len(routes)
@@ -570,7 +612,8 @@ def decide_routes_batch(
         raise CircularInputError(field if field == "prices_usd_per_kg" else f"{field}[{i}]", given[field],
                                  f"pack {i}: {reason} ({int(none.sum())} of {n} packs have none)")
     best = np.argmax(np.where(np.isnan(npv), -np.inf, npv), axis=1)
-    return BatchDecision(routes=routes, best_index=best, npv_usd=npv, economics=econ, references=t.used())
+    return BatchDecision(routes=routes, best_index=best, npv_usd=npv, economics=econ, references=t.used(),
+                         pack_mass_kg=mass_table[inverse] * cap, pack_mass_basis=np.asarray(basis_table, dtype=object)[inverse])
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -594,9 +637,11 @@ def residual_value(
     *,
     economics: Mapping[str, float] | None = None,
     prices_usd_per_kg: Mapping[str, float] | None = None,
+    pack_mass_kg: float | None = None,
     references: References | None = None,
 ) -> list[ResidualValuePoint]:
-    """A pack's residual value over its life: at each (year, state of health), the best route's value."""
+    """A pack's residual value over its life: at each (year, state of health), the best route's value
+    (``pack_mass_kg``: its declared mass, as :func:`decide_route`'s)."""
     if not soh_by_year:
         raise CircularInputError("soh_by_year", [], "give at least one (year, soh_fraction) point")
     years = np.array([float(y) for y, _ in soh_by_year])
@@ -605,7 +650,8 @@ def residual_value(
         raise CircularInputError("soh_by_year", list(soh_by_year), "years must be 0 or more and increasing")
     chem = parse_chemistry(chemistry)
     batch = decide_routes_batch([chem] * len(soh), np.full(len(soh), float(capacity_kwh)), soh,
-                                economics=economics, prices_usd_per_kg=prices_usd_per_kg, references=references)
+                                economics=economics, prices_usd_per_kg=prices_usd_per_kg, references=references,
+                                pack_mass_kg=np.full(len(soh), np.nan if pack_mass_kg is None else float(pack_mass_kg)))
     r = batch.economics.discount_rate_fraction
     out = []
     for i in range(len(soh)):

@@ -24,6 +24,15 @@ from .footprint import carbon_footprint
 from .routes import decide_route
 
 
+def _declared_mass_kg(battery: dict[str, Any], model: dict[str, Any]) -> float | None:
+    """The pack mass a passport declares: the battery's own ``mass_kg`` (a measured mass that differs from its
+    model's), else its model's; None when neither declares one."""
+    for m in (battery.get("mass_kg"), model.get("mass_kg")):
+        if m is not None and float(m) > 0:
+            return float(m)
+    return None
+
+
 def input_error(exc: CircularInputError) -> InvalidData:
     """A circular input error as the platform's 422 (the field, the value and the rule)."""
     return InvalidData(str(exc), [{"field": exc.field, "rule": exc.rule, "message": str(exc), "value": exc.value}])
@@ -59,19 +68,19 @@ class CircularService:
     @staticmethod
     def _model_composition(m: dict[str, Any], references: References | None = None) -> tuple[Any, str]:
         """:meth:`model_composition` and which pack mass it took, in words (for the report's notes)."""
-        from .chemistry import pack_composition
+        from .chemistry import declared_pack_composition
 
         energy = m.get("rated_energy_kwh") or m["rated_capacity_ah"] * m["nominal_voltage_v"] / 1000
         try:
-            comp = pack_composition(m["chemistry"], energy, references)
             declared = m.get("mass_kg")
-            if declared and float(declared) >= comp.cell_mass_kg:
-                comp = comp.with_pack_mass(float(declared))
+            # the one basis the route decision uses too (chemistry.declared_pack_composition)
+            comp, basis = declared_pack_composition(m["chemistry"], energy, declared, references)
+            if basis == "declared":
                 comp = comp.model_copy(update={"notes": [*comp.notes, (
                     f"pack mass {float(declared):g} kg as the model's passport declares (mass_kg); cells "
                     f"{comp.cell_mass_kg:.6g} kg from BatPaC at {energy:g} kWh, hardware the rest")]})
                 of_mass = "of the mass its passport declares"
-            elif declared:  # lighter than its cells: not a pack of these cells; BatPaC's, and said so
+            elif basis == "batpac_declared_below_cells":  # lighter than its cells: not a pack of these cells
                 comp = comp.model_copy(update={"notes": [*comp.notes, (
                     f"the {float(declared):g} kg the model's passport declares (mass_kg) is below BatPaC's "
                     f"{comp.cell_mass_kg:.6g} kg of cells at {energy:g} kWh: BatPaC's pack mass "
@@ -173,7 +182,8 @@ class CircularService:
             d = decide_route(m["chemistry"], energy, soh["soh_capacity_pct"] / 100, grade=g.grade,
                              safety_flags=[f.code for f in g.safety_flags if f.blocking], economics=economics,
                              resistance_increase_pct=max(0.0, float(soh.get("ohmic_resistance_increase_pct") or 0.0)),
-                             prices_usd_per_kg=prices_usd_per_kg, references=references, sensitivity=sensitivity)
+                             prices_usd_per_kg=prices_usd_per_kg, references=references, sensitivity=sensitivity,
+                             pack_mass_kg=_declared_mass_kg(rec.data, m))
         except CircularInputError as exc:
             raise input_error(exc) from None
         return {"passport_id": passport_id, "grade": g.model_dump(mode="json"), "decision": d.model_dump(mode="json")}
@@ -185,7 +195,9 @@ class CircularService:
 
         Each pack is read from its passport (legitimate-interest tier needed on every one, or nothing is
         decided), graded UL 1974-style and ranked. Returns per pack: grade, blocking safety flags, state of
-        health, chemistry, capacity, the recommended route and the NPV of every feasible route (USD).
+        health, chemistry, capacity, the recommended route and the NPV of every feasible route (USD), and the pack
+        mass its recycling values are of (``pack_mass_kg``) with its basis (``pack_mass_basis``: ``declared`` — the
+        passport's mass_kg, the battery's or else its model's, as the compliance report — or BatPaC's).
         """
         import numpy as np
 
@@ -215,22 +227,26 @@ class CircularService:
                                    max_temperature_c_seen=usage.get("max_operating_temperature_c"),
                                    deep_discharge_events=usage.get("deep_discharge_events")))
             energy = m.get("rated_energy_kwh") or m["rated_capacity_ah"] * m["nominal_voltage_v"] / 1000
+            declared = _declared_mass_kg(rec.data, m)
             rows.append((pid, m["chemistry"], float(energy), float(soh["soh_capacity_pct"]) / 100, g.grade,
                          [f.code for f in g.safety_flags if f.blocking],
-                         max(0.0, float(soh.get("ohmic_resistance_increase_pct") or 0.0))))
+                         max(0.0, float(soh.get("ohmic_resistance_increase_pct") or 0.0)),
+                         np.nan if declared is None else declared))
         try:
             d = decide_routes_batch([r[1] for r in rows], np.array([r[2] for r in rows]),
                                     np.clip(np.array([r[3] for r in rows]), 0.0, 1.0), grade=[r[4] for r in rows],
                                     safety_flagged=np.array([bool(r[5]) for r in rows]), economics=economics,
                                     resistance_increase_pct=np.array([r[6] for r in rows]),
+                                    pack_mass_kg=np.array([r[7] for r in rows]),
                                     grade_routes=grade_routes, references=references)
         except CircularInputError as exc:
             raise input_error(exc) from None
         out = []
-        for i, (pid, chem, energy, soh, g_, flags, _) in enumerate(rows):
+        for i, (pid, chem, energy, soh, g_, flags, _, _) in enumerate(rows):
             npv = {route: round(float(v), 2) for route, v in zip(d.routes, d.npv_usd[i], strict=True) if np.isfinite(v)}
             out.append({"passport_id": pid, "chemistry": chem, "capacity_kwh": energy, "soh_fraction": soh,
-                        "grade": g_, "safety_flags": flags, "route": d.routes[int(d.best_index[i])], "npv_usd": npv})
+                        "grade": g_, "safety_flags": flags, "route": d.routes[int(d.best_index[i])], "npv_usd": npv,
+                        "pack_mass_kg": round(float(d.pack_mass_kg[i]), 3), "pack_mass_basis": str(d.pack_mass_basis[i])})
         return out
 
     # ------------------------------------------------------------------ retired packs a caller may route
@@ -344,9 +360,15 @@ class CircularService:
                      "less the cells) by material at the process's recovery, from the pack design's default shares "
                      "(batteryloop_assumptions.pack_hardware_fraction, overridable); the model passes Annex XII "
                      "when at least one process meets every target in force")
-        fp = self._footprint_result(model_id, manufacturing_country=manufacturing_country,
-                                    class_limits_kgco2e_per_kwh=class_limits_kgco2e_per_kwh, references=references,
-                                    composition=comp)
+        declared = m.get("carbon_footprint") or None
+        # Art. 7's footprint is per kWh over the service life a warranty gives (Annex II): a model with no warranty
+        # that declares no footprint — a repurposer's model of second-life packs (sim.pilot.second_life_model) —
+        # gets none, and the report says why (before, the whole report was refused)
+        fp = None
+        if m.get("warranty_years") is not None or manufacturing_country is not None or class_limits_kgco2e_per_kwh is not None:
+            fp = self._footprint_result(model_id, manufacturing_country=manufacturing_country,
+                                        class_limits_kgco2e_per_kwh=class_limits_kgco2e_per_kwh, references=references,
+                                        composition=comp)
         try:
             rep = compliance_report(model_id, plant or "all plants", year, metals=metals, allocation_rule=rule,
                                     recycling=recycling, footprint=fp, references=references)
@@ -356,13 +378,18 @@ class CircularService:
         # the manufacturer's study or a supplier's certified figures, and on the cell plant's grid); the
         # recomputation from the reference sets is shown beside it, with the country whose grid it used. Only an
         # explicit manufacturing country or class limits make the report use the recomputation.
-        declared = m.get("carbon_footprint") or None
         use_declared = (declared is not None and declared.get("total_kgco2e_per_kwh") is not None
                         and manufacturing_country is None and class_limits_kgco2e_per_kwh is None)
-        recomputed = {"kgco2e_per_kwh": fp.total_kgco2e_per_kwh, "performance_class": fp.performance_class,
-                      "stages_kgco2e_per_kwh": fp.stages_kgco2e_per_kwh, "passport_fields": fp.to_passport_fields(),
-                      "manufacturing_country": fp.manufacturing_country}
-        if use_declared:
+        recomputed = None if fp is None else {
+            "kgco2e_per_kwh": fp.total_kgco2e_per_kwh, "performance_class": fp.performance_class,
+            "stages_kgco2e_per_kwh": fp.stages_kgco2e_per_kwh, "passport_fields": fp.to_passport_fields(),
+            "manufacturing_country": fp.manufacturing_country}
+        if fp is None and not use_declared:
+            footprint_block = {"kgco2e_per_kwh": None, "performance_class": None, "stages_kgco2e_per_kwh": None,
+                               "source": "none", "recomputed": None}
+            notes.append(f"carbon footprint (Art. 7): none — {model_id} declares no footprint and no warranty_years, "
+                         "the service life Annex II's functional unit needs")
+        elif use_declared:
             stage_keys = {s: f"{s}_kgco2e_per_kwh" for s in ("raw_material", "main_production", "distribution",
                                                                "end_of_life")}
             stages = {s: declared[k] for s, k in stage_keys.items() if declared.get(k) is not None}
@@ -374,10 +401,11 @@ class CircularService:
                                "performance_class": declared.get("performance_class"),
                                "stages_kgco2e_per_kwh": stages, "source": "declared",
                                "passport_fields": dict(declared), "recomputed": recomputed}
-            notes.append(f"carbon footprint (Art. 7): the figure {model_id} declares in its passport, "
-                         f"{float(declared['total_kgco2e_per_kwh']):.4g} kg CO2e/kWh; recomputed from the reference "
-                         f"sets with {fp.manufacturing_country}'s grid for cell manufacturing: "
-                         f"{fp.total_kgco2e_per_kwh:.4g} (give manufacturing_country to report a recomputation)")
+            if fp is not None:
+                notes.append(f"carbon footprint (Art. 7): the figure {model_id} declares in its passport, "
+                             f"{float(declared['total_kgco2e_per_kwh']):.4g} kg CO2e/kWh; recomputed from the reference "
+                             f"sets with {fp.manufacturing_country}'s grid for cell manufacturing: "
+                             f"{fp.total_kgco2e_per_kwh:.4g} (give manufacturing_country to report a recomputation)")
         else:
             footprint_block = {**recomputed, "source": "recomputed"}
         if rep.carbon_footprint_class is None:

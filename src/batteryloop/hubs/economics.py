@@ -15,7 +15,8 @@ usable capacity), discounted at the route decision's rate r:
 
 - second life: CAPEX = usable kWh × (acquisition + repurposing + balance of system); lives until its
   packs reach the end of second life at the simulated fade per year (at most ``max_years``); E_n falls
-  with capacity; residual = best recycling value (:func:`batteryloop.circular.routes.recycle_value_usd_per_kwh`).
+  with capacity; residual = each pack's best recycling value, on the mass its passport declares
+  (:func:`batteryloop.circular.routes.recycle_value_usd_per_kwh`; BatPaC's pack where none is declared).
 - new: CAPEX = usable kWh × turnkey price (``stationary_storage_costs``); life = the shorter of the
   calendar life and cycle life / cycles per year; capacity fades linearly to the end-of-life state of
   health over that life.
@@ -187,9 +188,19 @@ def hub_economics(result: YearResult, hub: HubPrepared | dict[str, Any] | Any, *
     f_ref = float(np.mean([h.ageing.fade_ref(p) for p in packs]))
     res_pct = float(np.mean([p.resistance_increase_pct for p in packs]))
     sl_years = float(h.ageing.degradation.project(soh0, f_ref, res_pct, duty, end_soh=end, max_years=max_years).years[0])
-    rec = [v for v in recycle_value_usd_per_kwh(chem, t.refs, tracker=t).values() if v is not None]
-    rec_per_kwh_nominal = max(rec) if rec else 0.0
+    # the packs' recycling at the end, each of the mass its passport declares (BatPaC's pack where none is):
+    # the basis of the route decision and the compliance report (circular.chemistry.declared_pack_composition)
+    rec_by: dict[tuple[str, float | None], float] = {}
+    rec_usd = 0.0
+    for p in packs:
+        key = (p.chemistry, None if p.mass_kg is None else p.mass_kg / p.nominal_energy_kwh)
+        if key not in rec_by:
+            vals = [v for v in recycle_value_usd_per_kwh(key[0], t.refs, tracker=t, pack_mass_kg_per_kwh=key[1]).values()
+                    if v is not None]
+            rec_by[key] = max(vals) if vals else 0.0
+        rec_usd += rec_by[key] * p.nominal_energy_kwh
     nominal = float(sum(p.nominal_energy_kwh for s in h.strings for p in s.packs))
+    rec_per_kwh_nominal = rec_usd / nominal if nominal else 0.0
     sl = _lcos("second_life", usable, usable * sl_unit, om_sl_usd, sl_years, e1, fade_year, soh0,
                rec_per_kwh_nominal * nominal, r)
     # LCOS is linear in the capital cost (O&M is a fraction of it): the capital, and so the price of a

@@ -60,6 +60,8 @@ class Pack(BaseModel):
     grade: str | None = None
     safety_flags: tuple[str, ...] = ()
     passport_id: str | None = None
+    mass_kg: float | None = Field(None, gt=0, description="the pack mass its passport declares (its recycling value "
+                                                          "at the end is of that pack; None: BatPaC's)")
     measured_fade_per_fec: float | None = Field(
         None, gt=0, lt=0.05,
         description="fade per full equivalent cycle at soh_fraction, fitted to the pack's own history (fade_from_history)")
@@ -95,6 +97,7 @@ def pack_from_passport(view: Mapping[str, Any], *, chemistry: str | None = None,
         raise HubInputError("model.rated_energy_kwh", None, f"passport {pid}: give nominal_energy_kwh (the model has no rated energy)")
     rte = sh.get("remaining_round_trip_efficiency_pct")
     power_w = model.get("max_permitted_power_w")
+    mass = battery.get("mass_kg") or model.get("mass_kg")
     cap = sh.get("remaining_power_capability_pct")
     return Pack(
         pack_id=str(pid), passport_id=str(pid), chemistry=str(chem or "NMC622"), nominal_energy_kwh=float(energy),
@@ -103,6 +106,7 @@ def pack_from_passport(view: Mapping[str, Any], *, chemistry: str | None = None,
         round_trip_efficiency_fraction=float(rte) / 100.0 if rte else None,
         power_capability_fraction=float(cap) / 100.0 if cap else 1.0,
         power_kw=float(power_w) / 1000.0 * (float(cap) / 100.0 if cap else 1.0) if power_w else None,
+        mass_kg=float(mass) if mass else None,
     )
 
 

@@ -50,6 +50,21 @@ TRANSITIONS: dict[StatusEvent, Transition] = {
 ``passport.status.*`` rules (by relation: operator, owner, custodian, delegate)."""
 
 
+#: the default serial number of a successor passport: the predecessor's, with a suffix that says which
+#: operation made it (both operations start with "re": their first two letters would not tell them apart)
+SUCCESSOR_SUFFIX: dict[StatusEvent, str] = {StatusEvent.REPURPOSE: "RP", StatusEvent.REMANUFACTURE: "RM"}
+
+
+def successor_serial_number(serial_number: str, event: StatusEvent | str) -> str:
+    """The default serial number of the passport a repurpose or a remanufacture issues: the predecessor's
+    serial with ``-RP`` or ``-RM``. The passport service issues it (when no other is given) and a caller
+    that must know the new passport's id beforehand (the pilot) derives it here: one rule for both."""
+    ev = StatusEvent(event)
+    if ev not in SUCCESSOR_SUFFIX:
+        raise ValueError(f"{ev.value} issues no new passport (only {', '.join(e.value for e in SUCCESSOR_SUFFIX)} do)")
+    return f"{serial_number}-{SUCCESSOR_SUFFIX[ev]}"
+
+
 class LifecycleError(Conflict, ValueError):
     """A status change the rules forbid (409); the message says why."""
 

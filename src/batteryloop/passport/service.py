@@ -28,7 +28,7 @@ from ..store.fastread import FastReader
 from ..store.passports import LazyPassportRecord, PassportRecord, find_record, find_records
 from . import pack_twins
 from .identifiers import UniqueIdentifier, global_asset_id, web_link
-from .lifecycle import LifecycleError, StatusEvent, check_transition
+from .lifecycle import LifecycleError, StatusEvent, check_transition, successor_serial_number
 from .model import BatteryData, BatteryModelData, BatteryStatus
 from .redact import redact_battery, redact_model
 from .tiers import ALL_TIERS, Tier, TIER_ORDER
@@ -165,11 +165,6 @@ PARALLEL_VERSIONS_FROM = 200
 """``update_passports`` with an executor builds the versions in its workers for batches of this many or more."""
 
 _VERSION_COLUMNS = ("owner_id", "status", "successor_id", "version", "hash", "data", "updated_at")
-
-
-# the default serial number of a successor passport: the predecessor's, with a suffix that says which
-# operation made it (both operations start with "re": their first two letters would not tell them apart)
-_SUCCESSOR_SUFFIX = {StatusEvent.REPURPOSE: "RP", StatusEvent.REMANUFACTURE: "RM"}
 
 
 def _status_event(event: StatusEvent | str) -> StatusEvent:
@@ -696,17 +691,20 @@ class PassportService:
         return dict(zip(passport_ids, self.change_statuses_in_order([(pid, event, caller, note) for pid in passport_ids]),
                         strict=True))
 
-    def change_statuses_in_order(self, changes: list[tuple[str, StatusEvent | str, Caller, str | None]]) -> list[str]:
-        """:meth:`change_status` for each ``(passport id, event, caller, note)`` in the order given, in one
-        transaction, all or nothing (the first refusal rolls every change back; a later change of the same
-        passport sees the earlier one); returns, for each, the id that carries on (the new passport after a
-        repurpose or a remanufacture, with its default serial number). A seeding batch's many status changes,
-        each checked as :meth:`change_status` checks it, without a transaction and a view per change."""
+    def change_statuses_in_order(self, changes: list[tuple[Any, ...]]) -> list[str]:
+        """:meth:`change_status` for each ``(passport id, event, caller, note)`` — or ``(…, note, new_model_id)``:
+        the model of the new passport a repurpose or a remanufacture issues, as :meth:`change_status`'s — in the
+        order given, in one transaction, all or nothing (the first refusal rolls every change back; a later change
+        of the same passport sees the earlier one); returns, for each, the id that carries on (the new passport
+        after a repurpose or a remanufacture, with its default serial number). A seeding batch's many status
+        changes, each checked as :meth:`change_status` checks it, without a transaction and a view per change."""
         items = []
-        for pid, event, caller, note in changes:
+        for change in changes:
+            pid, event, caller, note = change[:4]
+            new_model_id = change[4] if len(change) > 4 else None
             ev = _status_event(event)
-            items.append((pid, ev, caller, _status_reason(ev, note)))
-        counts = Counter(pid for pid, _, _, _ in items)
+            items.append((pid, ev, caller, _status_reason(ev, note), new_model_id))
+        counts = Counter(pid for pid, _, _, _, _ in items)
 
         def tx(conn: Any) -> list[str]:
             # the records and relations' facts of the passports changed once in the batch, read in a few queries
@@ -714,8 +712,8 @@ class PassportService:
             # read is what they would read one by one; a passport changed twice, or new, is read when its turn comes
             recs = find_records(conn, [pid for pid, n in counts.items() if n == 1])
             res = passport_resources(conn, recs.values())
-            return [self._change_status(conn, pid, ev, caller, reason, None, None, recs.get(pid), res.get(pid))
-                    for pid, ev, caller, reason in items]
+            return [self._change_status(conn, pid, ev, caller, reason, None, new_model_id, recs.get(pid), res.get(pid))
+                    for pid, ev, caller, reason, new_model_id in items]
 
         return self.store.run_write(tx)
 
@@ -745,7 +743,7 @@ class PassportService:
                                   "none; sign in as the participant that operates the new passport", [{
                                       "field": "caller", "rule": "participant", "value": None,
                                       "message": "caller: the economic operator of the new passport"}])
-            serial = new_serial_number or f"{rec.data['serial_number']}-{_SUCCESSOR_SUFFIX[event]}"
+            serial = new_serial_number or successor_serial_number(rec.data["serial_number"], event)
             new = {k: v for k, v in rec.data.items() if k in ("manufacture_date", "manufacture_country",
                                                               "manufacture_site", "mass_kg", "putting_into_service_date",
                                                               "state_of_health", "usage")}

@@ -72,13 +72,14 @@ def _signer() -> Any:
     return Signer.from_seed(OPERATOR, hashlib.sha256(b"batteryloop-demo-key:" + OPERATOR.encode()).digest())
 
 
-def battery_model(seg: Segment) -> dict[str, Any]:
-    """The segment's pack design as a battery model of the Chinese cell maker."""
+def battery_model(seg: Segment, first_year: int | None = None) -> dict[str, Any]:
+    """The segment's pack design as a battery model of the Chinese cell maker; ``first_year``: the year its first
+    packs are made (its test reports are dated the year before)."""
     m = pilot._model(MODEL_IDS[seg.name], MODEL_NAMES[seg.name], seg.chemistry, seg.pack_energy_kwh,
                      seg.nominal_voltage_v, MAKER, seg.pack_kg_per_kwh, int(seg.expected_lifetime_cycles), 0.072,
                      [{"material": "LiFePO4", "cas_number": "15365-14-7", "mass_fraction_pct": 95.0}], {},
                      [{"name": "lithium hexafluorophosphate", "cas_number": "21324-40-3", "location": "electrolyte",
-                       "hazard_class": "Acute Tox. 3"}])
+                       "hazard_class": "Acute Tox. 3"}], first_year)
     m.pop("recycled_content", None)
     # the catalogue's footprint figure is a placeholder: a road vehicle's is computed by the Annex II method at
     # set-up (LanzhouFleets.setup; the study link stays), the boat's battery is an industrial one, for which the
@@ -158,7 +159,7 @@ class LanzhouFleets:
 
         KeyStore(self.s.settings.var_dir / "keys").save(signer)
         for name, seg in self.segs.items():
-            m = battery_model(seg)
+            m = battery_model(seg, self.run.cfg.start_year)  # its packs are made from the pilot's first year
             self.s.passports.create_model(m, self.maker)
             if m.get("vehicle_category"):
                 # Art. 7 / Annex II: the footprint by the method, for the segment's vehicle category (cycles a year)
@@ -327,13 +328,18 @@ class LanzhouFleets:
         m = self.models[p.seg.name]
         est = float(p.est[i])
         rated = float(m["rated_capacity_ah"])
+        resistance = round(max(0.0, 100 - est) * self.run.fade.resistance_pct_per_pct_loss, 1)
+        # the round-trip efficiency of the pack's state (circular.second_life: the model's initial one, its losses
+        # grown with the resistance), as the pilot's other packs report it
+        rte0 = float(m["initial_round_trip_efficiency_pct"])
+        rte = round(100 * float(self.run.sl_degradation.round_trip_efficiency(rte0 / 100, resistance)), 2)
         return StateOfHealth(
             measured_at=when, cycle=None, rated_capacity_ah=rated, rated_capacity_estimated=False,
             remaining_capacity_ah=round(rated * est / 100, 2), soh_capacity_pct=round(est, 2),
             initial_internal_resistance_ohm=None, internal_resistance_ohm=None,
-            resistance_increase_pct=round(max(0.0, 100 - est) * self.run.fade.resistance_pct_per_pct_loss, 1),
-            remaining_power_capability_pct=None, initial_round_trip_efficiency_pct=None, round_trip_efficiency_pct=None,
-            round_trip_efficiency_fade_pct=None, self_discharge_mv_per_day=None,
+            resistance_increase_pct=resistance,
+            remaining_power_capability_pct=None, initial_round_trip_efficiency_pct=rte0, round_trip_efficiency_pct=rte,
+            round_trip_efficiency_fade_pct=round(rte0 - rte, 2), self_discharge_mv_per_day=None,
             full_equivalent_cycles=round(float(p.fec[i]), 2), energy_throughput_kwh=0.0, capacity_throughput_ah=0.0,
             cycles_counted=swaps, method="swap-station diagnosis: mean of the pack's last diagnoses (batteryloop.hubs.fleets)")
 
@@ -358,8 +364,13 @@ class LanzhouFleets:
                         "place": {"country": REGION, "site": self._where(name)},
                         "subjects": [lid], "data": {"vehicle_id": p.place[i],
                                                      "reason": f"diagnosed state of health below {self.retire_pct:g} %"}})
-        new = self.s.passports.change_statuses([self.pools[name].passport[i] for name, i in retiring], "repurpose",
-                                               self.caller, note="stationary storage at the Lanzhou integrated station")
+        note = "stationary storage at the Lanzhou integrated station"
+        olds = [self.pools[name].passport[i] for name, i in retiring]
+        new = dict(zip(olds, self.s.passports.change_statuses_in_order(
+            # the station's operator repurposes them into its storage: industrial batteries now (Art. 3(1)(13)), of
+            # a model of its own (PilotRun.second_life_model)
+            [(pid, "repurpose", self.caller, note, self.run.second_life_model(self.models[name], PARTICIPANT, year))
+             for pid, (name, _) in zip(olds, retiring, strict=True)]), strict=True))
         for n, (name, i) in enumerate(retiring):
             p = self.pools[name]
             lid = p.ledger_id[i]

@@ -95,7 +95,6 @@ RECYCLE_ONLY = {g: [r for r in DEFAULT_GRADE_ROUTES["recycle"] if _PROCESS[r] ==
 ROUTE_OPERATOR = route_options.operators()
 
 
-_SUCCESSOR_SUFFIX = {"repurpose": "RP", "remanufacture": "RM"}  # passport.service: a new passport's serial suffix
 PARALLEL_FROM_PACKS = 1000
 """Pilots of this many packs or more seal their events in worker processes (one per CPU)."""
 
@@ -211,18 +210,22 @@ class PilotRun:
         # decision values repurposing with them and the packs in second life age by them (circular.second_life)
         self.sl_econ: dict[str, dict[str, float]] = {}
         self.sl_econ_source: dict[str, str] = {}
-        self._rec_value: dict[str, float] = {}  # region → a hub pack's cycles per year, from last year's hub
+        self._rec_value: dict[str, float] = {}  # model → what recycling one of its packs earns (_recycle_value_usd)
         self.progress = progress or (lambda task, done, total: None)
         parts = pilot.PARTICIPANTS + pilot.LOOP_PARTICIPANTS
         self.callers = {p["id"]: _caller(p["id"], p["roles"]) for p in parts}
         self.names = {p["id"]: p["name"] for p in parts + TRACE_PARTICIPANTS}
-        self.models = {m["model_id"]: {**m, "cell_maker": CELL_MAKER[m["model_id"]]} for m in pilot.battery_models()}
+        # the models' test reports are dated before their first packs (the pilot's first year)
+        self.models = {m["model_id"]: {**m, "cell_maker": CELL_MAKER[m["model_id"]]}
+                       for m in pilot.battery_models(first_year=config.start_year)}
         self.materials = {mid: pack_materials(m["chemistry"], m["rated_energy_kwh"], self.refs)
                           for mid, m in self.models.items()}
         self.fleet = Fleet(config.packs)
         self.events_sent = 0
         self.events_by_kind: Counter[str] = Counter()
-        self.status_changes: list[tuple[str, str, str, str, str]] = []  # (passport, event, actor, note, carried on as)
+        # (passport, event, actor, note, carried on as, the new passport's model or None)
+        self.status_changes: list[tuple[str, str, str, str, str, str | None]] = []
+        self.second_life_models: set[str] = set()  # the repurposers' models registered so far (second_life_model)
         # what the report shows, year by year
         self.years: list[int] = []
         self.fleet_by_year: list[dict[str, int]] = []
@@ -299,7 +302,7 @@ class PilotRun:
         for pid, signer in self.signers.items():  # this node hosts the pilot: it holds its participants' demo keys
             keys.save(signer)
         maker = self.callers[pilot.AUTOMAKER]
-        for m in pilot.battery_models():
+        for m in pilot.battery_models(first_year=self.cfg.start_year):
             # the catalogue's recycled content is a declaration for demos without a ledger; here each pack gets its
             # model's, plant's and year's figure from the ledger's balance at the end of its year (apply_recycled_content)
             m = {k: v for k, v in m.items() if k != "recycled_content"}
@@ -311,6 +314,17 @@ class PilotRun:
                                                        references=self.refs)
             self.footprint_references += (fp.get("result") or {}).get("references") or []
         return tokens
+
+    def second_life_model(self, model: dict[str, Any], repurposer: dict[str, Any], year: int) -> str:
+        """The id of the model under which ``repurposer`` places ``model``'s packs repurposed in ``year`` on the
+        market again: industrial batteries (Art. 3(1)(13); :func:`pilot.second_life_model`), registered by the
+        repurposer when it first repurposes such a pack (its safety test dated earlier that year)."""
+        mid = pilot.second_life_model_id(model["model_id"], repurposer["id"])
+        if mid not in self.second_life_models:
+            self.s.passports.create_model(pilot.second_life_model(model, repurposer, year + 1),
+                                          self.callers[repurposer["id"]])
+            self.second_life_models.add(mid)
+        return mid
 
     def cell_country(self, model_id: str) -> str:
         """The country of the model's cell maker (where its cells, and most of its footprint, are made)."""
@@ -452,12 +466,18 @@ class PilotRun:
             m = self.models[f.model[i]]
             soh = round(float(f.soh[i]), 2)
             loss = max(0.0, 100.0 - soh)
+            resistance = round(loss * self.fade.resistance_pct_per_pct_loss, 1)
+            # the round-trip efficiency the pack has now: its model's initial one, its losses grown with its
+            # resistance (circular.second_life, the model the hubs read from this passport and the route takes)
+            rte = 100 * float(self.sl_degradation.round_trip_efficiency(m["initial_round_trip_efficiency_pct"] / 100,
+                                                                        resistance))
             patch = {"state_of_health": {
                 "soh_capacity_pct": soh, "remaining_capacity_ah": round(m["rated_capacity_ah"] * soh / 100, 1),
                 "remaining_energy_kwh": round(m["rated_energy_kwh"] * soh / 100, 2),
                 "state_of_certified_energy_pct": soh,
                 "remaining_power_capability_pct": round(max(0.0, 100 - loss * 1.5), 1),
-                "ohmic_resistance_increase_pct": round(loss * self.fade.resistance_pct_per_pct_loss, 1),
+                "ohmic_resistance_increase_pct": resistance,
+                "remaining_round_trip_efficiency_pct": round(rte, 2),
                 "measured_at": when.isoformat()},
                 "usage": {"full_equivalent_cycles": round(float(f.fec[i]), 1),
                           "energy_throughput_kwh": round(float(f.fec[i]) * m["rated_energy_kwh"], 1),
@@ -496,10 +516,14 @@ class PilotRun:
         fees: dict[str, float] = {}
         for model_id, n in by_model.items():
             m = self.models[model_id]
+            # the residual value is what the books will pay the operator for the pack at the term's end: the
+            # seller's share of its route value, on the pack's declared mass (circular.baas.subscription_for_pack)
             q = subscription_for_pack(m["chemistry"], m["rated_energy_kwh"], term_months,
                                       float(pa["baas_soh_at_term_end_fraction"]),
                                       float(pa["baas_annual_discount_rate_fraction"]),
-                                      margin_fraction=float(pa["baas_margin_fraction"]), references=self.refs)
+                                      margin_fraction=float(pa["baas_margin_fraction"]), references=self.refs,
+                                      residual_share_fraction=float(pa["seller_share_of_route_value_fraction"]),
+                                      pack_mass_kg=float(m["mass_kg"]))
             fees[model_id] = q.quote.monthly_price
             revenue += q.quote.monthly_price * 12 * n  # n: pack-years billed
         # a leased pack serves the fleet through the swap stations: each year it moves to another taxi
@@ -636,6 +660,8 @@ class PilotRun:
                                                       grade_routes=routes, references=self.refs, economics=econ)
                     decisions.update(zip(part, out, strict=True))
         self.timings["decisions"] += time.perf_counter() - t0
+        from ..circular.baas import retired_pack_price_usd, retired_pack_value_usd
+
         counts: Counter[str] = Counter()
         black_mass: dict[str, list[tuple[str, float, dict[str, float]]]] = defaultdict(list)
         seller_share = float(self.t.get("batteryloop_assumptions", "pilot", "seller_share_of_route_value_fraction"))
@@ -669,15 +695,14 @@ class PilotRun:
             counts[("second life → " if second else "") + kind] += 1
             dismantler, recycler, sl_op, hub = REGION_ACTORS[f.region[i]]
             pid = f.ledger_id[i]
-            value = float(d["npv_usd"].get(route, 0.0))
             rated_kwh = float(self.models[f.model[i]]["rated_energy_kwh"])
-            if kind in ("reuse", "remanufacture"):
-                # the route's NPV includes recycling at the end of the new life; that value is booked when it
-                # happens (in the pilot, or never), not now
-                years = self.route_econ.reuse_years if kind == "reuse" else self.route_econ.remanufacture_years
-                value -= self._recycle_value_usd(f.model[i]) / (1 + self.route_econ.discount_rate_fraction) ** years
+            # the route's NPV includes recycling at the end of a re-use or remanufacture; that value is booked
+            # when it happens (in the pilot, or never), not now — the figure a BaaS fee's residual value is of
+            # (circular.baas.retired_pack_value_usd / retired_pack_price_usd: one figure for the fee and the books)
+            value = retired_pack_value_usd(route, float(d["npv_usd"].get(route, 0.0)), self._recycle_value_usd(f.model[i]),
+                                           self.route_econ)
             seller = "second-life integrator" if second else "BaaS operator" if f.baas[i] else "vehicle owners"
-            paid = seller_share * max(value, 0.0)  # the route operator buys the pack for a share of its value
+            paid = retired_pack_price_usd(value, seller_share)  # the route operator buys the pack for a share of its value
             self.cash[(year, seller, "sale of retired packs")] += paid
             if kind == "repurpose":  # the integrator's value comes year by year from its hub (second_life_year)
                 self.cash[(year, ROUTE_OPERATOR[kind], "pack purchase")] -= paid
@@ -701,7 +726,7 @@ class PilotRun:
             if kind == "reuse":
                 # back to the vehicle's country for a used car (a workshop of the repairer there)
                 self._ship(i, year, after, {"country": home[i], "site": "re-use workshop"}, pilot.REPAIRER)
-                self._status(i, "reuse", pilot.REPAIRER, "re-used in another vehicle")
+                self._status(i, "reuse", pilot.REPAIRER, "re-used in another vehicle", year)
                 self.sign({"id": f"{pid}-reuse-{year}", "kind": "reuse", "actor": pilot.REPAIRER, "occurred_at": arrived(),
                            "place": {"country": f.country[i], "site": "re-use workshop"}, "subjects": [pid],
                            "data": {"holder": pilot.REPAIRER, "application": "replacement pack for a used car"}})
@@ -709,7 +734,7 @@ class PilotRun:
             elif kind == "remanufacture":
                 place = dict(zip(("country", "site"), REMAN_SITE[f.region[i]], strict=True))
                 self._ship(i, year, after, place, pilot.REPAIRER)  # from the dismantler to the repairer's plant
-                new = self._status(i, "remanufacture", pilot.REPAIRER, "modules replaced")
+                new = self._status(i, "remanufacture", pilot.REPAIRER, "modules replaced", year)
                 self.sign({"id": f"{pid}-reman-{year}", "kind": "remanufacturing", "actor": pilot.REPAIRER,
                            "occurred_at": _later(removed[i], COLLECTION_DAYS + 5)(), "place": place,
                            "subjects": [pid], "data": {"holder": pilot.REPAIRER, "new_passport_id": new}})
@@ -721,7 +746,7 @@ class PilotRun:
                 self._reinstall(i, year, _later(removed[i], COLLECTION_DAYS + 7), pilot.REPAIRER)
             elif kind == "repurpose":
                 self._ship(i, year, after, {"country": hub[0], "site": hub[1]}, sl_op)  # dismantler → hub
-                new = self._status(i, "repurpose", sl_op, "second-life storage hub")
+                new = self._status(i, "repurpose", sl_op, "second-life storage hub", year)
                 self.sign({"id": f"{pid}-repurpose-{year}", "kind": "repurposing", "actor": sl_op, "occurred_at": arrived(),
                            "place": {"country": hub[0], "site": hub[1]}, "subjects": [pid],
                            "data": {"holder": sl_op, "new_passport_id": new, "application": hub[1]}})
@@ -766,9 +791,14 @@ class PilotRun:
         from ..hubs.sites import site_template
 
         t0 = time.perf_counter()
+        soh = 0.72
+        resistance = (100 - 100 * soh) * self.fade.resistance_pct_per_pct_loss  # as the BMS reports state it (use)
         strings = [{"string_id": f"ref-{mid}", "packs": [
             {"pack_id": f"ref-{mid}-{k}", "chemistry": m["chemistry"], "nominal_energy_kwh": float(m["rated_energy_kwh"]),
-             "soh_fraction": 0.72} for k in range(4)]} for mid, m in sorted(self.models.items())]
+             "soh_fraction": soh, "resistance_increase_pct": resistance,
+             "round_trip_efficiency_fraction": float(self.sl_degradation.round_trip_efficiency(
+                 m["initial_round_trip_efficiency_pct"] / 100, resistance))} for k in range(4)]}
+            for mid, m in sorted(self.models.items())]
         cfg = _merge(_merge(DEMO_TEMPLATE, site_template(HUB_SITE[region], references=self.refs)),
                      {"name": f"reference hub {HUB_SITE[region]}", "start_date": f"{year}-01-01", "strings": strings})
         overrides, _ = seasonal_economics(cfg, method="optimised", first_day=(self.cfg.seed + 37 * (year - self.cfg.start_year)) % 91,
@@ -777,29 +807,36 @@ class PilotRun:
         return overrides
 
     def _recycle_value_usd(self, model_id: str) -> float:
-        """What recycling a pack of the model earns (the best process's value, as the route model counts it)."""
+        """What recycling a pack of the model earns (the best process's value, as the route model counts it: of
+        the pack mass its passport declares, the compliance report's basis)."""
         if model_id not in self._rec_value:
             from ..circular.chemistry import parse_chemistry
             from ..circular.routes import recycle_value_usd_per_kwh
 
             m = self.models[model_id]
-            per = recycle_value_usd_per_kwh(parse_chemistry(m["chemistry"]), self.refs, None, self.t)
+            per = recycle_value_usd_per_kwh(parse_chemistry(m["chemistry"]), self.refs, None, self.t,
+                                            pack_mass_kg_per_kwh=float(m["mass_kg"]) / float(m["rated_energy_kwh"]))
             self._rec_value[model_id] = max(v for v in per.values() if v is not None) * float(m["rated_energy_kwh"])
         return self._rec_value[model_id]
 
-    def _status(self, i: int, event: str, actor: str, note: str) -> str:
+    def _status(self, i: int, event: str, actor: str, note: str, year: int) -> str:
         """The pack's passport changes status (at :meth:`_apply_status_changes`, with the rest of the year's, in
         the same order); returns the id that carries on: after a repurpose or a remanufacture, the new passport's
         (the old serial with the service's suffix, under the new operator: checked against what it returns)."""
         from ..passport.identifiers import UniqueIdentifier
+        from ..passport.lifecycle import SUCCESSOR_SUFFIX, successor_serial_number
 
         f = self.fleet
         old = f.passport[i]
         new = old
-        if event in _SUCCESSOR_SUFFIX:
+        model = None
+        if event in SUCCESSOR_SUFFIX:  # the passport service's own rule (passport.lifecycle)
             uid = UniqueIdentifier.parse(old)
-            new = UniqueIdentifier(uid.issuing_agency_code, actor, f"{uid.serial}-{_SUCCESSOR_SUFFIX[event]}").text
-        self.status_changes.append((old, event, actor, note, new))
+            new = UniqueIdentifier(uid.issuing_agency_code, actor, successor_serial_number(uid.serial, event)).text
+        if event == "repurpose":  # an industrial battery now, of the integrator's model
+            who = next(p for p in pilot.PARTICIPANTS + pilot.LOOP_PARTICIPANTS if p["id"] == actor)
+            model = self.second_life_model(self.models[f.model[i]], who, year)
+        self.status_changes.append((old, event, actor, note, new, model))
         if new != old:
             f.passport[i] = new
             f.operator[i] = actor
@@ -812,8 +849,8 @@ class PilotRun:
             return
         t0 = time.perf_counter()
         got = self.s.passports.change_statuses_in_order(
-            [(old, event, self.callers[actor], note) for old, event, actor, note, _ in self.status_changes])
-        for (old, event, _, _, want), new in zip(self.status_changes, got, strict=True):
+            [(old, event, self.callers[actor], note, model) for old, event, actor, note, _, model in self.status_changes])
+        for (old, event, _, _, want, _), new in zip(self.status_changes, got, strict=True):
             if new != want:
                 raise RuntimeError(f"passport {old} ({event}): the passport service carried it on as {new}, the "
                                    f"pilot expected {want}")
@@ -875,8 +912,8 @@ class PilotRun:
                  black_mass: dict[str, list[tuple[str, float, dict[str, float]]]], *, waste_by: str) -> None:
         f = self.fleet
         # the dismantler holds the pack (a recycler by role): it declares it waste and recycled as it dismantles it
-        self._status(i, "waste", waste_by, "end of life")
-        self._status(i, "recycle", waste_by, "hydrometallurgical")
+        self._status(i, "waste", waste_by, "end of life", year)
+        self._status(i, "recycle", waste_by, "hydrometallurgical", year)
         dismantler = REGION_ACTORS[f.region[i]][0]
         dc, ds = DISMANTLER_SITE[dismantler]
         pid = f.ledger_id[i]

@@ -129,7 +129,11 @@ SAFETY_TEST_REPORT: dict[str, dict[str, str]] = {
 
 def _model(model_id: str, name: str, chemistry: str, energy_kwh: float, nominal_v: float, cell_maker: str,
            pack_kg_per_kwh: float, cycles: int, cf_total: float, cathode: list[dict[str, Any]],
-           recycled: dict[str, float], hazardous: list[dict[str, Any]]) -> dict[str, Any]:
+           recycled: dict[str, float], hazardous: list[dict[str, Any]], first_year: int | None = None) -> dict[str, Any]:
+    """A battery model of the catalogue. Its test reports are issued the year before ``first_year``, the year its
+    first packs are made (a model is tested before it is placed on the market); default: the year before the oldest
+    pack :func:`generate_batteries` makes (six years before today)."""
+    tested = (first_year if first_year is not None else dt.date.today().year - 6) - 1
     stages = [round(cf_total * s, 4) for s in (0.62, 0.30, 0.02)]
     stages.append(round(cf_total - sum(stages), 4))
     lit = battery_ratings_literature.SET
@@ -250,10 +254,10 @@ def _model(model_id: str, name: str, chemistry: str, energy_kwh: float, nominal_
         "safety_instructions_url": f"{docs}/safety/{model_id}.pdf",
         "test_reports": [
             {"title": "UN 38.3 transport test summary", "standard": "UN 38.3", "issuer": "Certis Notified Body",
-             "issued_on": "2025-03-14", "url": f"https://passport.example.org/tests/{model_id}-un383.pdf"},
+             "issued_on": f"{tested}-03-14", "url": f"https://passport.example.org/tests/{model_id}-un383.pdf"},
             # a traction pack of an M or N vehicle proves its safety under UN Regulation No 100 Part II (REESS);
             # Annex V of Regulation (EU) 2023/1542 (with EN IEC 62619) is for stationary storage systems (Art. 12)
-            SAFETY_TEST_REPORT["ev"] | {"issuer": "Certis Notified Body", "issued_on": "2025-04-02",
+            SAFETY_TEST_REPORT["ev"] | {"issuer": "Certis Notified Body", "issued_on": f"{tested}-04-02",
                                         "url": f"https://passport.example.org/tests/{model_id}-safety.pdf"},
         ],
     }
@@ -267,27 +271,75 @@ def _cathode_hazard(name: str, cas: str) -> dict[str, Any]:
             "hazard_class": "Carc. 1A (H350i); Skin Sens. 1 (H317); STOT RE 1 (H372)"}
 
 
-def battery_models() -> list[dict[str, Any]]:
-    """Three pack models of different chemistries, cells from Korea, Japan and China."""
+def battery_models(first_year: int | None = None) -> list[dict[str, Any]]:
+    """Three pack models of different chemistries, cells from Korea, Japan and China; ``first_year``: the year their
+    first packs are made (their test reports are dated the year before; :func:`_model`)."""
     return [
         _model("EM-NMC811-82", "EuroMotors Pack 82 NMC", "NMC811", 82.0, 355.2, CELL_KR, 4.89 * 1.2, 2000, 0.165,
                [{"material": "LiNi0.8Mn0.1Co0.1O2", "cas_number": "182442-95-1", "mass_fraction_pct": 94.0}],
                {"cobalt_pct": 8.0, "lithium_pct": 3.0, "nickel_pct": 4.0},
                [{"name": "lithium hexafluorophosphate", "cas_number": "21324-40-3", "location": "electrolyte",
                  "hazard_class": "Acute Tox. 3"},
-                _cathode_hazard("lithium nickel manganese cobalt oxide", "182442-95-1")]),
+                _cathode_hazard("lithium nickel manganese cobalt oxide", "182442-95-1")], first_year),
         _model("EM-LFP-60", "EuroMotors Pack 60 LFP", "LFP", 60.0, 320.0, CELL_CN, 6.49 * 1.1, 4000, 0.072,
                [{"material": "LiFePO4", "cas_number": "15365-14-7", "mass_fraction_pct": 95.0}],
                {"lithium_pct": 2.0},
                [{"name": "lithium hexafluorophosphate", "cas_number": "21324-40-3", "location": "electrolyte",
-                 "hazard_class": "Acute Tox. 3"}]),
+                 "hazard_class": "Acute Tox. 3"}], first_year),
         _model("EM-NCA-75", "EuroMotors Pack 75 NCA", "NCA", 75.0, 350.0, CELL_JP, 4.99 * 1.2, 1800, 0.178,
                [{"material": "LiNi0.8Co0.15Al0.05O2", "cas_number": "193214-24-3", "mass_fraction_pct": 94.0}],
                {"cobalt_pct": 11.0, "lithium_pct": 4.0, "nickel_pct": 5.0},
                [{"name": "lithium hexafluorophosphate", "cas_number": "21324-40-3", "location": "electrolyte",
                  "hazard_class": "Acute Tox. 3"},
-                _cathode_hazard("lithium nickel cobalt aluminium oxide", "193214-24-3")]),
+                _cathode_hazard("lithium nickel cobalt aluminium oxide", "193214-24-3")], first_year),
     ]
+
+
+#: what a repurposed battery's model keeps of its original model: what its cells and pack are (chemistry, ratings,
+#: composition, hazards, dismantling); not what the first placing on the market declared for its first use (the
+#: vehicle category, the EV capacity threshold and warranty, the footprint and recycled content — Art. 7(1) and
+#: 8(4) exempt repurposed batteries — nor the original test reports)
+_SECOND_LIFE_KEEPS = (
+    "chemistry", "mass_kg", "rated_capacity_ah", "rated_energy_kwh", "nominal_voltage_v", "min_voltage_v", "max_voltage_v",
+    "cells_in_series", "cells_in_parallel", "original_power_capability_w", "original_power_capability_at_soc",
+    "power_energy_ratio_per_h", "max_permitted_power_w", "initial_round_trip_efficiency_pct",
+    "round_trip_efficiency_at_50pct_cycle_life_pct", "internal_resistance_cell_mohm", "internal_resistance_pack_mohm",
+    "idle_temperature_lower_c", "idle_temperature_upper_c", "extinguishing_agent", "material_composition",
+    "hazardous_substances", "critical_raw_materials", "labels", "label_symbols", "detailed_composition",
+    "dismantling_information", "safety_measures",
+)
+
+
+def second_life_model_id(model_id: str, repurposer: str) -> str:
+    """The id of the model under which ``repurposer`` places repurposed packs of ``model_id`` on the market."""
+    return f"{model_id}-SL-{repurposer}"[:100]
+
+
+def second_life_model(model: dict[str, Any], repurposer: dict[str, Any], first_year: int) -> dict[str, Any]:
+    """The battery model of ``model``'s packs repurposed by ``repurposer`` (a participant) for stationary storage.
+
+    Regulation (EU) 2023/1542, Art. 3(1)(13): an "industrial battery" is one "specifically designed for industrial
+    uses, intended for industrial uses after having been subject to preparation for repurposing or repurposing, or
+    any other battery that weighs more than 5 kg and that is neither an electric vehicle battery, an LMT battery, nor
+    an SLI battery"; an "electric vehicle battery" (Art. 3(1)(14)) is one specifically designed to provide traction
+    to a road vehicle. A traction pack repurposed into a storage hub is therefore an industrial battery, and the
+    operator that repurposes it places it on the market again under its own name with a new passport (Art. 77(7)):
+    this model is that operator's. Its safety is shown for stationary storage (EN IEC 62619; Annex V, Art. 12),
+    tested the year before ``first_year``, the first year such packs can be repurposed."""
+    out = {k: model[k] for k in _SECOND_LIFE_KEEPS if k in model}
+    docs = "https://passport.example.org"
+    mid = second_life_model_id(model["model_id"], repurposer["id"])
+    out.update({
+        "model_id": mid, "manufacturer_id": repurposer["id"], "manufacturer_name": repurposer["name"],
+        "model_name": f"Second-life storage pack (repurposed {model['model_name']})",
+        "category": "industrial",
+        "collection_information": f"Return to {repurposer['name']} at the end of the storage's life; collection "
+                                  "is free of charge (Art. 61).",
+        "test_reports": [SAFETY_TEST_REPORT["industrial"] | {"issuer": "Certis Notified Body",
+                                                             "issued_on": f"{first_year - 1}-06-01",
+                                                             "url": f"{docs}/tests/{mid}-safety.pdf"}],
+    })
+    return out
 
 
 PLANTS = [("DE", "EuroMotors Pack Plant Zwickau"), ("HU", "EuroMotors Pack Plant Debrecen"),
