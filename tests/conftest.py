@@ -144,6 +144,45 @@ STORE_FIXTURES = frozenset({"sqlite_store", "module_store", "store", "store_url"
                             "pilot_services", "client"})
 
 
+#: the test files that take longest (seconds of one full `make test`, summed over their tests' set-up and calls,
+#: from its ``--durations`` list; only their order matters). `make test` hands files to its two workers longest
+#: first: xdist's own order (most tests first) left these few-test files — browsers, Java, crash runs — to the
+#: end, where one worker ran them one after another while the other had nothing left to do.
+SLOW_FILES = {
+    "tests/e2e/test_browser.py": 280, "tests/api/test_fuzz_openapi.py": 240, "tests/e2e/test_browser_trace.py": 218,
+    "tests/interop/test_dsp_tck.py": 189, "tests/e2e/test_browser_pilot.py": 161, "tests/test_archive.py": 150,
+    "tests/interop/test_edc_peer.py": 148, "tests/e2e/test_crash_demo.py": 134, "tests/security/test_attacks.py": 117,
+    "tests/api/test_dtr_fuzz.py": 113, "tests/store/test_concurrency.py": 111,
+    "tests/health/test_lifetime_grouped.py": 108, "tests/sim/test_pilot.py": 88, "tests/api/test_pilot_pages.py": 85,
+    "tests/api/test_hubs_api.py": 78, "tests/e2e/test_crash_durability.py": 55, "tests/fleet/test_spark.py": 55,
+    "tests/health/test_lifetime_calibration.py": 51, "tests/exchange/test_multiprocess.py": 50,
+    "tests/e2e/test_import_crash.py": 48, "tests/e2e/test_browser_dashops.py": 47, "tests/test_hygiene.py": 34,
+    "tests/e2e/test_browser_fleet.py": 33,
+}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile`` with the slowest files (:data:`SLOW_FILES`) handed out first, then the others as xdist
+    orders them (most tests first): the run ends on small files that even the two workers out. Which tests run,
+    and how each runs, is unchanged; other ``--dist`` modes are xdist's own."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SlowestFirst(LoadFileScheduling):
+        def _assign_work_unit(self, node: Any) -> None:
+            if not getattr(self, "_ordered", False):  # the first call: the queue is full, nothing sent yet
+                self._ordered = True
+                rank = {scope: i for i, scope in enumerate(self.workqueue)}
+                order = sorted(self.workqueue, key=lambda s: (-SLOW_FILES.get(s, 0), rank[s]))
+                for scope in order:
+                    self.workqueue.move_to_end(scope)
+            super()._assign_work_unit(node)
+
+    return SlowestFirst(config, log)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Print the ``summary`` a test recorded with ``record_property("summary", text)`` (the interop tests'
     TCK counts per module and EDC round trips): shown by `make test` too, whose xdist workers' output is not."""

@@ -54,7 +54,7 @@ def test_plan_from_repurposed_passports_and_operate(tmp_path: Path) -> None:
 
     import sqlite3
 
-    run(tmp_path, "demo", "--packs", "2000", "--no-dataspace", "--no-serve")
+    run(tmp_path, "demo", "--packs", "500", "--no-dataspace", "--no-serve")  # has live EU repurposed packs
     with sqlite3.connect(tmp_path / "cli.db") as c:  # the EU integrator's live repurposed packs in the pilot
         live = c.execute("SELECT count(*) FROM passports WHERE status = 'repurposed' AND economic_operator_id = ? "
                          "AND NOT archived AND successor_id IS NULL", (pilot.SECOND_LIFE_EU,)).fetchone()[0]

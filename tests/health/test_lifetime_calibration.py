@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from batteryloop.health.errors import HealthError
-from batteryloop.health.lifetime import LifetimeModel, load_curve_set, train
+from batteryloop.health.lifetime import LifetimeModel, train
 from batteryloop.health.lifetime.calibration import MAD_TO_SD, MIN_CELLS, InverseCalibration
 from batteryloop.health.lifetime.features import feature_matrix
 from batteryloop.health.lifetime.groups import combine, groups_for
@@ -167,7 +167,8 @@ def test_across_the_two_batches_it_is_less_pulled_than_least_squares(severson_tr
         assert np.sign(ols) == (1 if b == "6/30/17" else -1)  # toward the training batch's lives
 
 
-def test_cli_predicts_a_folder_together_and_says_so(severson_train, severson_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_predicts_a_folder_together_and_says_so(severson_train, severson_test1, severson_dir: Path,  # type: ignore[no-untyped-def]
+                                                   tmp_path: Path) -> None:
     """A calibration model (trained in-process, as `lifetime train --candidates calibration_variance_ref20` does)
     predicts test1's 43 cells together through the CLI, says so, and writes what ``predict`` gives; a folder of fewer
     than MIN_CELLS cells is refused unless --allow-small-set; a dead cell is listed under "warnings"."""
@@ -187,7 +188,7 @@ def test_cli_predicts_a_folder_together_and_says_so(severson_train, severson_dir
     assert info["interval"]["factor"] == pytest.approx(10 ** model.interval_log10, abs=1e-4)
     rows = list(csv.DictReader((tmp_path / "p.csv").open()))
     written = np.array([float(r["predicted_cycle_life"]) for r in rows])
-    test1 = load_curve_set(severson_dir / "test1", require_lives=True)
+    test1 = severson_test1  # the session's reading of test1 (the same call)
     assert written == pytest.approx(model.predict(test1), abs=0.051)  # the CSV rounds to 0.1 cycle
     assert info["evaluation"]["rmse_cycles"] == pytest.approx(
         float(np.sqrt(np.mean((model.predict(test1) - test1.cycle_lives) ** 2))))
