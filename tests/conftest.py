@@ -172,7 +172,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
     class SlowestFirst(LoadFileScheduling):
         def _assign_work_unit(self, node: Any) -> None:
-            if not getattr(self, "_ordered", False):  # the first call: the queue is full, nothing sent yet
+            queue = getattr(self, "workqueue", None)  # xdist's own (3.x): an OrderedDict of files → tests
+            if not getattr(self, "_ordered", False) and hasattr(queue, "move_to_end"):  # first call: nothing sent yet
                 self._ordered = True
                 rank = {scope: i for i, scope in enumerate(self.workqueue)}
                 order = sorted(self.workqueue, key=lambda s: (-SLOW_FILES.get(s, 0), rank[s]))
