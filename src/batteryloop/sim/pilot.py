@@ -127,6 +127,12 @@ SAFETY_TEST_REPORT: dict[str, dict[str, str]] = {
 }
 
 
+#: the first year of the catalogue's packs when a caller gives none: the default pilot's first year when it was set
+#: (``batteryloop demo --years 10`` run in 2026: 2016–2025), before the oldest pack :func:`generate_batteries` makes
+#: (six years before the day it runs) for as long as that is 2016 or later
+DEFAULT_FIRST_YEAR = 2016
+
+
 def mid_life_round_trip_efficiency_pct(initial_pct: float, capacity_threshold_pct: float) -> float:
     """The round-trip efficiency (%) a model's own BMS reports will state at half its declared cycle life — the Annex
     IV figure "at 50 % of cycle life" the catalogue declares, computed, not an independent check: the fade model
@@ -148,9 +154,9 @@ def _model(model_id: str, name: str, chemistry: str, energy_kwh: float, nominal_
            pack_kg_per_kwh: float, cycles: int, cf_total: float, cathode: list[dict[str, Any]],
            recycled: dict[str, float], hazardous: list[dict[str, Any]], first_year: int | None = None) -> dict[str, Any]:
     """A battery model of the catalogue. Its test reports are issued the year before ``first_year``, the year its
-    first packs are made (a model is tested before it is placed on the market); default: the year before the oldest
-    pack :func:`generate_batteries` makes (six years before today)."""
-    tested = (first_year if first_year is not None else dt.date.today().year - 6) - 1
+    first packs are made (a model is tested before it is placed on the market); default
+    :data:`DEFAULT_FIRST_YEAR` — a fixed year, so the catalogue's model data do not change with the calendar."""
+    tested = (first_year if first_year is not None else DEFAULT_FIRST_YEAR) - 1
     stages = [round(cf_total * s, 4) for s in (0.62, 0.30, 0.02)]
     stages.append(round(cf_total - sum(stages), 4))
     lit = battery_ratings_literature.SET
@@ -314,18 +320,27 @@ def battery_models(first_year: int | None = None) -> list[dict[str, Any]]:
 
 
 #: what a repurposed battery's model keeps of its original model: what its cells and pack are (chemistry, ratings,
-#: composition, hazards, dismantling); not what the first placing on the market declared for its first use (the
-#: vehicle category, the EV capacity threshold and warranty, the footprint and recycled content — Art. 7(1) and
-#: 8(4) exempt repurposed batteries — nor the original test reports)
+#: composition, hazards, dismantling, the cells' self-discharge and the cycle-life test's C-rate) and what its
+#: materials are (recycled and renewable content: a fact of the cells; Regulation (EU) 2023/1542 Art. 8(4) exempts
+#: repurposed batteries from the recycled-content *minimums* and their documentation, not the figure from being
+#: known); not what the first placing on the market declared for its first use (the vehicle category, the EV
+#: capacity threshold, lifetime and warranty, the footprint, the original test reports and efficiencies)
 _SECOND_LIFE_KEEPS = (
     "chemistry", "mass_kg", "rated_capacity_ah", "rated_energy_kwh", "nominal_voltage_v", "min_voltage_v", "max_voltage_v",
     "cells_in_series", "cells_in_parallel", "original_power_capability_w", "original_power_capability_at_soc",
-    "power_energy_ratio_per_h", "max_permitted_power_w", "initial_round_trip_efficiency_pct",
-    "round_trip_efficiency_at_50pct_cycle_life_pct", "internal_resistance_cell_mohm", "internal_resistance_pack_mohm",
+    "power_energy_ratio_per_h", "max_permitted_power_w", "internal_resistance_cell_mohm", "internal_resistance_pack_mohm",
     "idle_temperature_lower_c", "idle_temperature_upper_c", "extinguishing_agent", "material_composition",
     "hazardous_substances", "critical_raw_materials", "labels", "label_symbols", "detailed_composition",
-    "dismantling_information", "safety_measures",
+    "dismantling_information", "safety_measures", "initial_self_discharge_pct_per_month", "cycle_life_c_rate",
+    "recycled_content", "renewable_content_pct",
 )
+
+#: the repurposers' postal addresses (Annex VI Part A(1): the manufacturer's — here the repurposer's — address)
+REPURPOSER_ADDRESS = {
+    SECOND_LIFE_EU: "Maasboulevard 100, 3011 TX Rotterdam, NL",
+    SECOND_LIFE_KR: "Cheomdan-ro 213-3, Jeju-si 63309, KR",
+    "BPNL000000000LZ7": "Nanbinhe East Road 1, Chengguan District, Lanzhou 730030, CN",  # sim.lanzhou.OPERATOR
+}
 
 
 def second_life_model_id(model_id: str, repurposer: str) -> str:
@@ -333,7 +348,8 @@ def second_life_model_id(model_id: str, repurposer: str) -> str:
     return f"{model_id}-SL-{repurposer}"[:100]
 
 
-def second_life_model(model: dict[str, Any], repurposer: dict[str, Any], first_year: int) -> dict[str, Any]:
+def second_life_model(model: dict[str, Any], repurposer: dict[str, Any], first_year: int, *,
+                      soh_pct_at_repurposing: float) -> dict[str, Any]:
     """The battery model of ``model``'s packs repurposed by ``repurposer`` (a participant) for stationary storage.
 
     Regulation (EU) 2023/1542, Art. 3(1)(13): an "industrial battery" is one "specifically designed for industrial
@@ -342,19 +358,62 @@ def second_life_model(model: dict[str, Any], repurposer: dict[str, Any], first_y
     an SLI battery"; an "electric vehicle battery" (Art. 3(1)(14)) is one specifically designed to provide traction
     to a road vehicle. A traction pack repurposed into a storage hub is therefore an industrial battery, and the
     operator that repurposes it places it on the market again under its own name with a new passport (Art. 77(7)):
-    this model is that operator's. Its safety is shown for stationary storage (EN IEC 62619; Annex V, Art. 12),
-    tested the year before ``first_year``, the first year such packs can be repurposed."""
+    this model is that operator's, with what a battery placed on the market declares (the Battery Pass's required
+    items: the repurposer's address, declaration of conformity, expected lifetime and cycles, cycle-life test,
+    capacity threshold, safety instructions, spare parts, end-of-life information). Its figures are the second
+    life's: lifetime ``repurpose_max_years`` and ``repurpose_cycles_per_year`` × that (the route model's second life,
+    ``batteryloop_assumptions.route``), capacity threshold ``second_life_end_soh_pct``; its initial round-trip
+    efficiency is the pack's at repurposing (``soh_pct_at_repurposing``, the first pack the repurposer takes of the
+    model: the resistance the pilot's BMS states at that health, the second-life model's efficiency of it), its
+    efficiency at half its cycle life the same at the health half way to the threshold. Its safety is shown for
+    stationary storage (EN IEC 62619; Annex V, Art. 12), tested on 1 June of ``first_year``, the year the repurposer
+    first repurposes such a pack (the pilot repurposes in December)."""
+    from ..circular.second_life import SecondLifeDegradation
+    from ..reference import batteryloop_assumptions
+
+    a = batteryloop_assumptions.SET
+    years = float(a.get("route", "repurpose_max_years"))
+    end_pct = float(a.get("pilot", "second_life_end_soh_pct"))
+    per_pct = float(first_life_fade.SET.get("resistance_increase_pct_per_pct_capacity_loss"))
+    eta0 = float(model["initial_round_trip_efficiency_pct"]) / 100
+
+    def rte_pct(soh_pct: float) -> float:
+        return round(100 * float(SecondLifeDegradation.round_trip_efficiency(eta0, max(0.0, 100.0 - soh_pct) * per_pct)), 2)
+
     out = {k: model[k] for k in _SECOND_LIFE_KEEPS if k in model}
     docs = "https://passport.example.org"
     mid = second_life_model_id(model["model_id"], repurposer["id"])
+    address = REPURPOSER_ADDRESS[repurposer["id"]]
+    domain = repurposer["id"].lower()
     out.update({
         "model_id": mid, "manufacturer_id": repurposer["id"], "manufacturer_name": repurposer["name"],
+        "manufacturer_address": address,
         "model_name": f"Second-life storage pack (repurposed {model['model_name']})",
         "category": "industrial",
+        "expected_lifetime_years": years,
+        "expected_lifetime_cycles": int(round(float(a.get("route", "repurpose_cycles_per_year")) * years)),
+        "cycle_life_test_reference": "IEC 62619:2022 cycle life test of the repurposed pack",
+        "cycle_life_test_url": f"{docs}/tests/{mid}-cycle-life.pdf",
+        "capacity_threshold_exhaustion_pct": end_pct,
+        "initial_round_trip_efficiency_pct": rte_pct(soh_pct_at_repurposing),
+        "round_trip_efficiency_at_50pct_cycle_life_pct": rte_pct((soh_pct_at_repurposing + end_pct) / 2),
+        "declaration_of_conformity_url": f"{docs}/doc/{mid}.pdf",
+        "safety_instructions_url": f"{docs}/safety/{mid}.pdf",
         "collection_information": f"Return to {repurposer['name']} at the end of the storage's life; collection "
                                   "is free of charge (Art. 61).",
+        "waste_prevention_url": f"{docs}/{domain}/end-of-life/waste-prevention.html",
+        "separate_collection_url": f"{docs}/{domain}/end-of-life/separate-collection.html",
+        "collection_information_url": f"{docs}/{domain}/end-of-life/collection-points.html",
+        "spare_parts": [
+            {"part_number": f"{mid}-MOD", "name": "module (from repurposed packs of the same model)",
+             "supplier_name": repurposer["name"], "supplier_address": address,
+             "supplier_email": f"parts@{domain}.example", "supplier_web_url": f"https://parts.{domain}.example/"},
+            {"part_number": f"{mid}-BMS", "name": "storage battery management system",
+             "supplier_name": repurposer["name"], "supplier_address": address,
+             "supplier_email": f"parts@{domain}.example", "supplier_web_url": f"https://parts.{domain}.example/"},
+        ],
         "test_reports": [SAFETY_TEST_REPORT["industrial"] | {"issuer": "Certis Notified Body",
-                                                             "issued_on": f"{first_year - 1}-06-01",
+                                                             "issued_on": f"{first_year}-06-01",
                                                              "url": f"{docs}/tests/{mid}-safety.pdf"}],
     })
     return out
