@@ -320,11 +320,12 @@ def battery_models(first_year: int | None = None) -> list[dict[str, Any]]:
 
 
 #: what a repurposed battery's model keeps of its original model: what its cells and pack are (chemistry, ratings,
-#: composition, hazards, dismantling, the cells' self-discharge and the cycle-life test's C-rate) and what its
-#: materials are (recycled and renewable content: a fact of the cells; Regulation (EU) 2023/1542 Art. 8(4) exempts
-#: repurposed batteries from the recycled-content *minimums* and their documentation, not the figure from being
-#: known); not what the first placing on the market declared for its first use (the vehicle category, the EV
-#: capacity threshold, lifetime and warranty, the footprint, the original test reports and efficiencies)
+#: composition, hazards, dismantling, the cells' self-discharge and the cycle-life test's C-rate, the renewable
+#: content); not what the first placing on the market declared for its first use (the vehicle category, the EV
+#: capacity threshold, lifetime and warranty, the footprint, the original test reports and efficiencies). The
+#: recycled content is the passport's (the pilot declares it per plant and year): the repurposed passport keeps the
+#: cells' figure (``PassportService.change_status``) — Regulation (EU) 2023/1542 Art. 8(4) exempts repurposed
+#: batteries from the recycled-content minimums, not the figure from being known
 _SECOND_LIFE_KEEPS = (
     "chemistry", "mass_kg", "rated_capacity_ah", "rated_energy_kwh", "nominal_voltage_v", "min_voltage_v", "max_voltage_v",
     "cells_in_series", "cells_in_parallel", "original_power_capability_w", "original_power_capability_at_soc",
@@ -332,14 +333,14 @@ _SECOND_LIFE_KEEPS = (
     "idle_temperature_lower_c", "idle_temperature_upper_c", "extinguishing_agent", "material_composition",
     "hazardous_substances", "critical_raw_materials", "labels", "label_symbols", "detailed_composition",
     "dismantling_information", "safety_measures", "initial_self_discharge_pct_per_month", "cycle_life_c_rate",
-    "recycled_content", "renewable_content_pct",
+    "renewable_content_pct",
 )
 
 #: the repurposers' postal addresses (Annex VI Part A(1): the manufacturer's — here the repurposer's — address)
 REPURPOSER_ADDRESS = {
     SECOND_LIFE_EU: "Maasboulevard 100, 3011 TX Rotterdam, NL",
-    SECOND_LIFE_KR: "Cheomdan-ro 213-3, Jeju-si 63309, KR",
-    "BPNL000000000LZ7": "Nanbinhe East Road 1, Chengguan District, Lanzhou 730030, CN",  # sim.lanzhou.OPERATOR
+    SECOND_LIFE_KR: "Cheomdan-ro 213-3, 63309 Jeju-si, KR",
+    "BPNL000000000LZ7": "Nanbinhe East Road 1, 730030 Lanzhou, CN",  # sim.lanzhou.OPERATOR
 }
 
 
