@@ -133,9 +133,11 @@ def test_subscription_for_pack_residual_is_what_the_books_pay_the_seller():
     assumed the full route value while the books paid 40 %): the seller's share (0.4,
     batteryloop_assumptions.pilot.seller_share_of_route_value_fraction) of the route's value at the term's end, the
     recycling at the end of a remanufactured pack's new life (6 years at 8 %) taken out. By hand, from the route
-    decision's own figures (NMC622, 75 kWh, SoH 0.78 at the term's end: remanufacture 5,582.53 $, best recycling
-    direct 2,637.23 $): value = 5,582.53 − 2,637.23 / 1.08⁶ = 5,582.53 − 1,661.90 = 3,920.62 $; residual
-    0.4 × 3,920.62 = 1,568.25 $."""
+    decision's own figures (NMC622, 75 kWh, SoH 0.78 at the term's end: remanufacture 5,608.53 $, best recycling
+    direct 2,678.49 $): value = 5,608.53 − 2,678.49 / 1.08⁶ = 3,920.62 $; residual 0.4 × 3,920.62 = 1,568.25 $.
+    (truth11b: direct recycling's CO2 and electricity are charged on the cells only, 75 × (5.15 − 3.19) kg less:
+    R rises by 147 kg × (0.2956667 − 0.015) $/kg = 41.258 $ from 2,637.23 $, the remanufacture's NPV by
+    41.258 / 1.08⁶ = 26.00 $ from 5,582.53 $ — and the value, which takes R out, is the same.)"""
     from batteryloop.circular.baas import retired_pack_price_usd, retired_pack_value_usd, subscription_for_pack
     from batteryloop.circular.routes import decide_route
 
@@ -144,7 +146,9 @@ def test_subscription_for_pack_residual_is_what_the_books_pay_the_seller():
     assert q.residual_route == d.recommended == "remanufacture"
     npv = d.option("remanufacture").npv_usd
     best_recycle = max(d.option(r).npv_usd for r in ("recycle_pyro", "recycle_hydro", "recycle_direct"))
-    assert npv == pytest.approx(5582.53, abs=0.01) and best_recycle == pytest.approx(2637.23, abs=0.01)
+    extra = 75 * (5.15 - 3.19) * (2.2 * 0.10 + 2.73 / 3.6 * 0.08)  # the housing's CO2 and electricity, no longer charged
+    assert best_recycle == pytest.approx(2637.23 + extra, abs=0.01) == pytest.approx(2678.49, abs=0.01)
+    assert npv == pytest.approx(5582.53 + extra / 1.08 ** 6, abs=0.01) == pytest.approx(5608.53, abs=0.01)
     value = npv - best_recycle / 1.08 ** 6
     assert value == pytest.approx(3920.62, abs=0.01)
     assert q.route_value_usd == pytest.approx(value)

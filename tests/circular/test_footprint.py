@@ -22,8 +22,9 @@ def test_lfp_car_pack_footprint_by_hand():
     main = mj * 0.176 / 3.6 * 0.58 + mj * 0.824 * 0.0561  # 760.84 kg
     # distribution: 60 × 6.49 kg = 0.3894 t × 1000 km × 0.1 kg/t·km
     dist = 0.3894 * 1000 * 0.1  # 38.94 kg
-    # end of life: hydro inputs per kg of pack × 389.4 kg (grid US 0.37)
-    eol = 389.4 * (1.08 * 0.1 + 0.561 * 1.2 + 0.366 * 1.0 + 2.5 * 0.0561 + 0.125 / 3.6 * 0.37 + 0.6 * 0.0741)
+    # end of life: hydro inputs per kg × the 254.4 kg of cells (pre-treatment sends the housing to scrap metal), diesel
+    # × the whole 389.4 kg (grid US 0.37)
+    eol = 254.4 * (1.08 * 0.1 + 0.561 * 1.2 + 0.366 * 1.0 + 2.5 * 0.0561 + 0.125 / 3.6 * 0.37) + 389.4 * 0.6 * 0.0741
     total_energy = 60 * 60 * 8  # usable kWh × 60 cycles/yr (M1) × 8 years = 28,800 kWh
     assert r.functional_unit.total_energy_kwh == total_energy
     assert r.stages_kgco2e["raw_material"] == pytest.approx(raw, rel=1e-4)

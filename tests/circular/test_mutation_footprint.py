@@ -90,8 +90,8 @@ def test_lfp_car_pack_line_by_line() -> None:
     main production: 254.4 kg cells × 40.1 MJ/kg = 10,201.44 MJ; electricity 17.6 % / 3.6 = 498.737 kWh × 0.58;
     heat 82.4 % = 8405.99 MJ × 0.0561.
     distribution: 0.3894 t × 1000 km = 389.4 t·km × 0.1 = 38.94 kg.
-    end of life (hydro, grid US 0.37): 389.4 kg × (1.08 × 0.1 + 0.561 × 1.2 + 0.366 × 1.0 + 2.5 × 0.0561
-    + 0.125 / 3.6 × 0.37 + 0.6 × 0.0741)."""
+    end of life (hydro, grid US 0.37): 254.4 kg of cells × (1.08 × 0.1 + 0.561 × 1.2 + 0.366 × 1.0 + 2.5 × 0.0561
+    + 0.125 / 3.6 × 0.37) + 389.4 kg × 0.6 × 0.0741 (diesel: handling and shredding of the whole pack)."""
     r = carbon_footprint("LFP", 60, "M1", 8, manufacturing_country="CN")
     lines = [(x.stage, x.item, x.unit, x.factor_unit) for x in r.lines]
     assert lines[:4] == [
@@ -127,13 +127,14 @@ def test_lfp_car_pack_line_by_line() -> None:
     assert set(eol) == {f"hydro recycling: {k}" for k in expected}
     for name, (per_kg, unit, factor) in expected.items():
         line = eol[f"hydro recycling: {name}"]
-        assert line.quantity == pytest.approx(PACK * per_kg, rel=1e-12) and line.unit == unit
+        on = PACK if name == "diesel_mj" else CELLS  # pre-treatment: the housing to scrap metal, the cells leached
+        assert line.quantity == pytest.approx(on * per_kg, rel=1e-12) and line.unit == unit
         assert line.factor == pytest.approx(factor, rel=1e-12) and line.factor_unit == f"kgCO2e/{unit}"
-        assert line.ghg_kgco2e == pytest.approx(PACK * per_kg * factor, rel=1e-12)
+        assert line.ghg_kgco2e == pytest.approx(on * per_kg * factor, rel=1e-12)
         assert line.source == "everbatt_2023 inputs × factors"
     raw_total = 60 * CAM * 9.45 + 57.6 * 9.1 + 24.48 * 4.5 + 15.06 * 6.05
     main_total = mj * 0.176 / 3.6 * 0.58 + mj * 0.824 * 0.0561
-    eol_total = PACK * (1.08 * 0.1 + 0.561 * 1.2 + 0.366 * 1.0 + 2.5 * 0.0561 + 0.125 / 3.6 * 0.37 + 0.6 * 0.0741)
+    eol_total = CELLS * (1.08 * 0.1 + 0.561 * 1.2 + 0.366 * 1.0 + 2.5 * 0.0561 + 0.125 / 3.6 * 0.37) + PACK * 0.6 * 0.0741
     total = raw_total + main_total + 38.94 + eol_total
     assert r.stages_kgco2e == pytest.approx({"raw_material": raw_total, "main_production": main_total,
                                              "distribution": 38.94, "end_of_life": eol_total}, rel=1e-12)
@@ -350,7 +351,7 @@ def test_a_bare_composition_and_small_masses() -> None:
 def test_end_of_life_values_no_material_and_reads_the_references() -> None:
     """NMC532 has no cathode powder price: its direct-recycling end of life still counts (material is
     not valued in a footprint). Process inputs come from the given references: hydro H2SO4 2.0 kg per kg
-    (instead of 1.08) adds 389.4 × 0.92 × 0.1 kg CO2e; a diesel input of 0 MJ gives a 0 kg line with
+    (instead of 1.08) adds 254.4 (the cells) × 0.92 × 0.1 kg CO2e; a diesel input of 0 MJ gives a 0 kg line with
     factor 0."""
     r = carbon_footprint("NMC532", 60, "M1", 8, manufacturing_country="CN", manufacturing_energy_mj_per_kg_cell=51.0,
                          end_of_life_process="direct")
@@ -360,7 +361,7 @@ def test_end_of_life_values_no_material_and_reads_the_references() -> None:
         "hydro": {"H2SO4_kg": 2.0, "diesel_mj": 0.0}}}})
     more = carbon_footprint("LFP", 60, "M1", 8, manufacturing_country="CN", references=refs)
     assert more.stages_kgco2e["end_of_life"] - base.stages_kgco2e["end_of_life"] == pytest.approx(
-        PACK * (0.92 * 0.1 - 0.6 * 0.0741), rel=1e-9)
+        CELLS * 0.92 * 0.1 - PACK * 0.6 * 0.0741, rel=1e-9)
     diesel = next(x for x in more.lines if x.item == "hydro recycling: diesel_mj")
     assert (diesel.quantity, diesel.factor, diesel.ghg_kgco2e) == (0.0, 0.0, 0.0)
 

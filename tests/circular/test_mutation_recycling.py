@@ -103,12 +103,16 @@ def test_pack_recycling_by_hand(process: str) -> None:
         assert m.recovery_fraction == pytest.approx(0.9 if m.material == "cathode" else RECOVERY[process][m.material])
         revenue += product_kg * price
         credit += cr
-    cost = sum(q * 80 * c for _, q, _, c, _ in INPUTS[process])
-    ghg = sum(q * 80 * g for _, q, _, _, g in INPUTS[process])
+    # a smelter takes the whole 80 kg; hydro and direct charge their inputs on the 50 kg of cells (pre-treatment
+    # sends the 30 kg of hardware to scrap metal), diesel (handling, shredding) on all 80
+    on = {n: 80.0 if process == "pyro" or n == "diesel_mj" else 50.0 for n, *_ in INPUTS[process]}
+    cost = sum(q * on[n] * c for n, q, _, c, _ in INPUTS[process])
+    ghg = sum(q * on[n] * g for n, q, _, _, g in INPUTS[process])
     assert [(i.name, i.unit) for i in r.inputs] == [(n, u) for n, _, u, _, _ in INPUTS[process]]
-    for i, (_, q, _, c, g) in zip(r.inputs, INPUTS[process], strict=True):
-        assert i.quantity == pytest.approx(q * 80, rel=1e-12)
-        assert i.cost_usd == pytest.approx(q * 80 * c, rel=1e-12) and i.ghg_kgco2e == pytest.approx(q * 80 * g, rel=1e-12)
+    for i, (n, q, _, c, g) in zip(r.inputs, INPUTS[process], strict=True):
+        assert i.charged_on_kg == on[n]
+        assert i.quantity == pytest.approx(q * on[n], rel=1e-12)
+        assert i.cost_usd == pytest.approx(q * on[n] * c, rel=1e-12) and i.ghg_kgco2e == pytest.approx(q * on[n] * g, rel=1e-12)
     assert r.revenue_usd == pytest.approx(revenue, rel=1e-12)
     assert r.input_cost_usd == pytest.approx(cost, rel=1e-12)
     assert r.process_ghg_kgco2e == pytest.approx(ghg, rel=1e-12)
@@ -169,8 +173,8 @@ def test_properties_on_every_process_and_basis(process: str, basis: str) -> None
 
 def test_given_prices_gate_fee_other_cost_and_country() -> None:
     """Co at 30 $/kg (given: recorded as an input), gate fee −1.5 $/kg (the recycler is paid: 120 $ for
-    80 kg), other cost 0.5 $/kg (40 $), recycling in FR (0.056 kg/kWh): electricity GHG 80 × 0.125 / 3.6 ×
-    0.056. Recycler value = revenue + 120 − inputs − 40; material value = revenue − inputs − 40."""
+    80 kg), other cost 0.5 $/kg (40 $), recycling in FR (0.056 kg/kWh): electricity GHG 50 × 0.125 / 3.6 ×
+    0.056 (on the 50 kg of cells). Recycler value = revenue + 120 − inputs − 40; material value = revenue − inputs − 40."""
     base = recycle(_pack(), "hydro")
     r = recycle(_pack(), "hydro", prices_usd_per_kg={"Co": 30.0}, gate_fee_usd_per_kg=-1.5, other_cost_usd_per_kg=0.5,
                 grid_country="FR")
@@ -179,7 +183,7 @@ def test_given_prices_gate_fee_other_cost_and_country() -> None:
     assert r.recycler_net_value_usd == pytest.approx(r.revenue_usd + 120 - r.input_cost_usd - 40, rel=1e-12)
     assert r.material_net_value_usd == pytest.approx(r.revenue_usd - r.input_cost_usd - 40, rel=1e-12)
     elec = next(i for i in r.inputs if i.name == "electricity_mj")
-    assert elec.ghg_kgco2e == pytest.approx(80 * 0.125 / 3.6 * 0.056, rel=1e-12) and r.grid_country == "FR"
+    assert elec.ghg_kgco2e == pytest.approx(50 * 0.125 / 3.6 * 0.056, rel=1e-12) and r.grid_country == "FR"  # the 50 kg of cells
     inputs = {u.key: u.value for u in r.references if u.set == "input"}
     assert inputs == {"price_usd_per_kg.Co": 30.0, "gate_fee_usd_per_kg": -1.5}
     assert ("grid_factors", "kgco2e_per_kwh.FR") in {(u.set, u.key) for u in r.references}

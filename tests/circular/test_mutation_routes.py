@@ -8,8 +8,12 @@ project's input prices, REFERENCE.md §4; batteryloop_assumptions):
           = 0.108 + 0.2805 + 0.2196 + 0.010 + 0.0027778 + 0.015 = 0.6358778 $/kg
 - direct: 2.2 × 0.10 + 2.73 / 3.6 × 0.08 + 0.6 × 0.025 = 0.22 + 0.0606667 + 0.015 = 0.2956667 $/kg
 
-An NMC622 pack weighs 5.15 kg per kWh (BatPaC 5.0), so per kWh: pyro −1.07635, hydro −3.2747707,
-direct −1.5226833 $; the best recycling value of a 75 kWh pack is pyro's, R = −80.72625 $.
+An NMC622 pack weighs 5.15 kg per kWh, its cells 3.19 (BatPaC 5.0). A smelter takes the whole pack; hydro and
+direct charge their inputs on the cells but diesel (0.015 $/kg) on the whole pack (pre-treatment sends the
+housing to scrap metal: recycling.input_charged_on_cells), so per kWh: pyro −0.209 × 5.15 = −1.07635, hydro
+−(0.6208778 × 3.19 + 0.015 × 5.15) = −2.0578502, direct −(0.2806667 × 3.19 + 0.07725) = −0.9725767 $; the best
+recycling value of a 75 kWh pack is direct's, R = −72.943250 $ (before truth11b, all inputs on the pack: pyro's,
+−80.72625 $).
 Route economics (batteryloop_assumptions.route, second_life_literature): P = 115 $/kWh, r = 8 %,
 re-use ≥ 0.80 at 0.60 × P less 5 $/kWh test, 5 years; remanufacture ≥ 0.70 to SoH 0.95 at 0.75 × P,
 labour 15 $/kWh, cells 0.75 × P per SoH point, 6 years.
@@ -36,8 +40,11 @@ from tests.circular.second_life_hand import cal_only, linear_npv
 from tests.circular.unpriced import unpriced_references
 
 ZERO = {k: 0.0 for k in ("Al", "Cu", "steel", "graphite", "Li2CO3", "Ni", "Co", "Mn", "Fe", "cathode")}
-PER_KWH = {"recycle_pyro": -0.209 * 5.15, "recycle_hydro": -0.6358778 * 5.15, "recycle_direct": -0.2956667 * 5.15}
-R75 = 75 * PER_KWH["recycle_pyro"]  # −80.72625 $
+_HYDRO_CELLS = 1.08 * 0.10 + 0.561 * 0.50 + 0.366 * 0.60 + 2.5 * 0.004 + 0.125 / 3.6 * 0.08  # 0.6208778 $/kg
+_DIRECT_CELLS = 2.2 * 0.10 + 2.73 / 3.6 * 0.08  # 0.2806667 $/kg
+PER_KWH = {"recycle_pyro": -0.209 * 5.15, "recycle_hydro": -(_HYDRO_CELLS * 3.19 + 0.015 * 5.15),
+           "recycle_direct": -(_DIRECT_CELLS * 3.19 + 0.015 * 5.15)}
+R75 = 75 * PER_KWH["recycle_direct"]  # −72.94325 $
 DF5, DF6 = 1.08 ** -5, 1.08 ** -6
 
 
@@ -49,7 +56,7 @@ def test_recycling_values_are_input_costs_when_material_is_free() -> None:
 def test_reuse_and_remanufacture_by_hand_with_free_material() -> None:
     """SoH 0.85: re-use = 75 (0.85 × 69 − 5) + R × 1.08⁻⁵ = 4023.75 + R df5; remanufacture = 75 (0.95 × 86.25
     − 15 − 0.10 × 86.25) + R df6 = 75 × 58.3125 + R df6; recycling = 75 × per-kWh value. Ranked by NPV:
-    remanufacture, re-use, then the recycling routes (pyro, direct, hydro); repurpose last (its balance of system
+    remanufacture, re-use, then the recycling routes (direct, pyro, hydro); repurpose last (its balance of system
     and a short NMC second life at 300 cycles a year cost more than storage earns at 0.06 $/kWh)."""
     d = decide_route("NMC622", 75, 0.85, prices_usd_per_kg=ZERO, sensitivity=False)
     assert d.option("reuse").npv_usd == pytest.approx(4023.75 + R75 * DF5, rel=1e-6)
@@ -58,17 +65,17 @@ def test_reuse_and_remanufacture_by_hand_with_free_material() -> None:
         assert d.option(p).npv_usd == pytest.approx(75 * v, rel=1e-6)
     assert d.recommended == "remanufacture"
     order = [o.route for o in d.ranking]
-    assert order == ["remanufacture", "reuse", "recycle_pyro", "recycle_direct", "recycle_hydro", "repurpose"]
+    assert order == ["remanufacture", "reuse", "recycle_direct", "recycle_pyro", "recycle_hydro", "repurpose"]
     assert d.recycle_value_usd_per_kwh == pytest.approx(PER_KWH, rel=1e-6)
     assert (d.chemistry, d.capacity_kwh, d.soh_fraction, d.grade, d.safety_flags) == ("NMC622", 75.0, 0.85, None, [])
     assert d.sensitivity == []
-    flows = d.option("recycle_pyro").cash_flows
+    flows = d.option("recycle_direct").cash_flows
     assert len(flows) == 1 and flows[0].amount_usd == pytest.approx(R75, rel=1e-6)
 
 
 def test_sensitivity_by_hand() -> None:
     """SoH 0.85, free material. Remanufacture stays best down to its minimum SoH 0.70 (then recycling:
-    below 0.70 only repurpose and recycling remain and pyro recycling beats 5 years of second life),
+    below 0.70 only repurpose and recycling remain and direct recycling beats 5 years of second life),
     and upwards to 1.0 (re-use − remanufacture = 75 (17.25 s − 10) + R (df5 − df6) < 0 for s ≤ 0.95, and
     75 (69 s − 5 − 66.9375) < 0 up to 1): flips at 0.70.
     New-pack price: remanufacture − re-use = 75 (0.1275 P − 10) + R (df6 − df5) = 0 at
@@ -80,7 +87,7 @@ def test_sensitivity_by_hand() -> None:
                         "prices_usd_per_kg.Co", "prices_usd_per_kg.Ni"]
     soh = by["soh_fraction"]
     assert soh.current == 0.85 and soh.searched == "0–1"
-    assert soh.flips_at == pytest.approx(0.70, abs=1e-9) and soh.new_best == "recycle_pyro"
+    assert soh.flips_at == pytest.approx(0.70, abs=1e-9) and soh.new_best == "recycle_direct"
     price = by["economics.new_pack_price_usd_per_kwh"]
     p_star = (750 - R75 * (DF6 - DF5)) / 9.5625
     assert price.current == 115.0 and price.searched == "0–575"
@@ -142,8 +149,8 @@ def test_grades_flags_and_their_reasons() -> None:
     for route in ("reuse", "remanufacture", "repurpose"):
         o = f.option(route)
         assert (o.feasible, o.reason, o.cash_flows) == (False, "safety flags ['swelling', 'leak']: recycle only", [])
-    assert f.recommended == "recycle_pyro" and f.safety_flags == ["swelling", "leak"]
-    assert [o.route for o in f.ranking[:3]] == ["recycle_pyro", "recycle_direct", "recycle_hydro"]
+    assert f.recommended == "recycle_direct" and f.safety_flags == ["swelling", "leak"]
+    assert [o.route for o in f.ranking[:3]] == ["recycle_direct", "recycle_pyro", "recycle_hydro"]
     with pytest.raises(CircularInputError, match="grade='Z': unknown grade; known: A, B, C, recycle, D, rejected"):
         decide_route("NMC622", 75, 0.85, grade="Z")
     custom = decide_route("NMC622", 75, 0.85, grade="X", grade_routes={"X": ("recycle_hydro",)}, sensitivity=False)
@@ -185,13 +192,13 @@ def test_missing_prices_are_none_but_other_errors_propagate() -> None:
 
 
 def test_batch_by_hand_and_counts() -> None:
-    """Three NMC622 packs, free material: SoH 0.85 → remanufacture; 0.85 flagged → recycle_pyro; 0.5 →
-    recycle_pyro (only recycling and no second life below the minima)."""
+    """Three NMC622 packs, free material: SoH 0.85 → remanufacture; 0.85 flagged → recycle_direct; 0.5 →
+    recycle_direct (only recycling and no second life below the minima)."""
     b = decide_routes_batch(["NMC622"] * 3, np.array([75.0, 75.0, 75.0]), np.array([0.85, 0.85, 0.5]),
                             safety_flagged=np.array([False, True, False]), prices_usd_per_kg=ZERO)
     assert b.routes == ROUTES
-    assert b.best_routes() == ["remanufacture", "recycle_pyro", "recycle_pyro"]
-    assert b.counts() == {"remanufacture": 1, "recycle_pyro": 2}
+    assert b.best_routes() == ["remanufacture", "recycle_direct", "recycle_direct"]
+    assert b.counts() == {"remanufacture": 1, "recycle_direct": 2}
     j = ROUTES.index("remanufacture")
     assert b.npv_usd[0, j] == pytest.approx(75 * 58.3125 + R75 * DF6, rel=1e-6)
     assert np.isnan(b.npv_usd[1, j]) and np.isnan(b.npv_usd[2, ROUTES.index("reuse")])
@@ -240,10 +247,10 @@ def test_batch_edges_are_allowed() -> None:
 
 
 def test_residual_value_by_hand() -> None:
-    """Year 0 at SoH 0.85 (remanufacture, 75 × 58.3125 + R df6 today) and year 4 at 0.5 (recycle_pyro,
+    """Year 0 at SoH 0.85 (remanufacture, 75 × 58.3125 + R df6 today) and year 4 at 0.5 (recycle_direct,
     R, worth R × 1.08⁻⁴ today); equal years are allowed."""
     pts = residual_value("NMC622", 75, [(0, 0.85), (4, 0.5), (4, 0.5)], prices_usd_per_kg=ZERO)
-    assert [p.best_route for p in pts] == ["remanufacture", "recycle_pyro", "recycle_pyro"]
+    assert [p.best_route for p in pts] == ["remanufacture", "recycle_direct", "recycle_direct"]
     assert pts[0].value_usd == pytest.approx(75 * 58.3125 + R75 * DF6, rel=1e-6)
     assert pts[0].present_value_usd == pytest.approx(pts[0].value_usd, rel=1e-12)
     assert (pts[1].year, pts[1].soh_fraction) == (4.0, 0.5)
@@ -344,7 +351,7 @@ def test_soh_flip_right_next_to_the_current_value() -> None:
     """Free material, remanufacturing from SoH 0.705, a pack at 0.708, a straight-line second life (calendar
     fade only) worth 0.08 $/kWh: remanufacture is best; the first grid point below, 0.70, is already below its
     minimum, so the flip is found from the very first step: at 0.705, to repurpose (just below 0.705: 10 years
-    of second life, the maximum, worth more than pyro's R = −80.73 $: second_life_hand)."""
+    of second life, the maximum, worth more than direct's R = −72.94 $: second_life_hand)."""
     econ = {"remanufacture_min_soh_fraction": 0.705, "repurpose_value_usd_per_kwh_delivered": 0.08}
     d = decide_route("NMC622", 75, 0.708, prices_usd_per_kg=ZERO, economics=econ, references=cal_only())
     assert d.recommended == "remanufacture"
@@ -384,7 +391,7 @@ def test_a_price_in_the_references_searches_like_a_price_given() -> None:
 def test_batch_takes_database_values_and_given_second_life_years() -> None:
     """Columns as a database returns them (Decimal numbers, 0/1 flags): pack 0, SoH 0.85 with 4 given years
     of second life, repurpose = the straight-line second life of second_life_hand (see test_given_second_life_years) and
-    remanufacture = 75 × 58.3125 + R df6; pack 1 flagged: recycle_pyro. A 0.5 kWh pack (an e-bike) is a pack."""
+    remanufacture = 75 × 58.3125 + R df6; pack 1 flagged: recycle_direct. A 0.5 kWh pack (an e-bike) is a pack."""
     from decimal import Decimal
 
     b = decide_routes_batch(["NMC622"] * 3, [Decimal("75"), Decimal("75"), Decimal("0.5")],
@@ -392,9 +399,9 @@ def test_batch_takes_database_values_and_given_second_life_years() -> None:
                             second_life_years=[Decimal("4"), Decimal("4"), Decimal("4")], prices_usd_per_kg=ZERO)
     assert b.npv_usd[0, ROUTES.index("repurpose")] == pytest.approx(linear_npv(75, 0.85, 0.06, R75, years=4), rel=1e-9)
     assert b.npv_usd[0, ROUTES.index("remanufacture")] == pytest.approx(75 * 58.3125 + R75 * DF6, rel=1e-9)
-    assert b.best_routes() == ["remanufacture", "recycle_pyro", "recycle_pyro"]
+    assert b.best_routes() == ["remanufacture", "recycle_direct", "recycle_direct"]
     assert np.isnan(b.npv_usd[1, ROUTES.index("remanufacture")])
-    assert b.npv_usd[2, ROUTES.index("recycle_pyro")] == pytest.approx(0.5 * PER_KWH["recycle_pyro"], rel=1e-6)
+    assert b.npv_usd[2, ROUTES.index("recycle_direct")] == pytest.approx(0.5 * PER_KWH["recycle_direct"], rel=1e-6)
 
 
 def test_batch_flag_keeps_the_grade_limits() -> None:
@@ -412,7 +419,7 @@ def test_batch_flag_keeps_the_grade_limits() -> None:
 def test_repurpose_value_flip_below_the_current_value() -> None:
     """Grade C (repurpose or recycling), SoH 0.85, free material, a straight-line second life (calendar fade
     only, 10 years) at v = 0.10 $/kWh discharged: repurpose is best. Its NPV is linear in v (second_life_hand):
-    it falls to pyro recycling's R = −80.72625 $ at v* = (R − NPV(0)) / (NPV(1) − NPV(0)), below the current
+    it falls to direct recycling's R = −72.94325 $ at v* = (R − NPV(0)) / (NPV(1) − NPV(0)), below the current
     value, inside the searched 0–1."""
     d = decide_route("NMC622", 75, 0.85, grade="C", prices_usd_per_kg=ZERO, references=cal_only(),
                      economics={"repurpose_value_usd_per_kwh_delivered": 0.10})
@@ -421,18 +428,18 @@ def test_repurpose_value_flip_below_the_current_value() -> None:
     want = (R75 - v0) / (v1 - v0)
     assert 0.0 < want < 0.10
     v = next(s for s in d.sensitivity if s.parameter == "economics.repurpose_value_usd_per_kwh_delivered")
-    assert v.flips_at == pytest.approx(want, rel=1e-6) and v.new_best == "recycle_pyro" and v.searched == "0–1"
+    assert v.flips_at == pytest.approx(want, rel=1e-6) and v.new_best == "recycle_direct" and v.searched == "0–1"
 
 
 def test_price_flip_below_one_dollar() -> None:
-    """Free material except Mn at 12 $/kg (hydro recovers it, pyro does not) and Li2CO3 at 0.9 $/kg: hydro
-    recycling is best; a little cheaper lithium and pyro is. The flip lies between 0 and 0.9 $/kg and the
+    """Free material except Mn at 5.5 $/kg (hydro recovers it, pyro does not; direct sells it in the free cathode) and Li2CO3 at 0.9 $/kg: hydro
+    recycling is best; a little cheaper lithium and direct is. The flip lies between 0 and 0.9 $/kg and the
     decisions on either side of it differ as it says."""
-    prices = {**ZERO, "Mn": 12.0, "Li2CO3": 0.9}
+    prices = {**ZERO, "Mn": 5.5, "Li2CO3": 0.9}
     d = decide_route("NMC622", 75, 0.5, prices_usd_per_kg=prices)
     li = next(s for s in d.sensitivity if s.parameter == "prices_usd_per_kg.Li2CO3")
-    assert d.recommended == "recycle_hydro" and li.new_best == "recycle_pyro" and 0 < li.flips_at < 0.9
-    for x, want in ((li.flips_at * 0.99, "recycle_pyro"), (li.flips_at * 1.01, "recycle_hydro")):
+    assert d.recommended == "recycle_hydro" and li.new_best == "recycle_direct" and 0 < li.flips_at < 0.9
+    for x, want in ((li.flips_at * 0.99, "recycle_direct"), (li.flips_at * 1.01, "recycle_hydro")):
         assert decide_route("NMC622", 75, 0.5, prices_usd_per_kg={**prices, "Li2CO3": x}, sensitivity=False).recommended == want
 
 
@@ -450,8 +457,11 @@ def test_ranking_with_a_route_worth_exactly_nothing() -> None:
 
 
 def test_recycling_values_read_the_pack_mass_of_the_references() -> None:
-    """References with an NMC622 pack of 10.3 kg/kWh (twice BatPaC's 5.15): with free material the recycling
-    values are the process inputs per kg × the pack mass, so twice the values of the module docstring."""
+    """References with an NMC622 pack of 10.3 kg/kWh (twice BatPaC's 5.15), the same cells (3.19): with free
+    material the recycling values are the process inputs; pyro charges them all on the pack (twice the module
+    docstring's), hydro and direct only diesel (0.015 $/kg), the rest on the cells."""
     refs = References.default().override({"batpac_5": {"kg_per_kwh_cell": {"NMC622": {"pack_mass": 10.3}}}})
     got = recycle_value_usd_per_kwh("NMC622", references=refs, prices_usd_per_kg=ZERO)
-    assert got == pytest.approx({k: 2 * v for k, v in PER_KWH.items()}, rel=1e-6)
+    assert got == pytest.approx({"recycle_pyro": 2 * PER_KWH["recycle_pyro"],
+                                 "recycle_hydro": -(_HYDRO_CELLS * 3.19 + 0.015 * 10.3),
+                                 "recycle_direct": -(_DIRECT_CELLS * 3.19 + 0.015 * 10.3)}, rel=1e-6)

@@ -120,8 +120,8 @@ def test_lcos_residual_is_of_the_declared_pack_mass(small_hub: dict[str, Any]) -
     is of the mass its passport declares, as the route decision's and the compliance report's. By hand: six NMC622
     packs of 70 kWh each declaring 20 kg more than BatPaC's pack carry 120 kg more hardware (Al 0.60, steel 0.15, Cu
     0.10); direct recycling, the best process for NMC622, recovers 0.90 of each metal (1.117, 0.327, 7.11 $/kg) and
-    pays its inputs per kg fed in (CO2 2.2 × 0.10 + electricity 2.73 / 3.6 × 0.08 + diesel 0.6 × 0.025 =
-    0.2956667 $): 120 × (0.9 × 1.43025 − 0.2956667) = 120 × 0.9915583 = 118.987 $ more residual."""
+    pays, on the extra housing, only diesel (0.6 × 0.025 = 0.015 $/kg: its CO2 and electricity treat the cells, which
+    are the same): 120 × (0.9 × 1.43025 − 0.015) = 120 × 1.272225 = 152.667 $ more residual."""
     from batteryloop.circular.chemistry import pack_composition
 
     hub = prepare_hub(small_hub)
@@ -132,6 +132,5 @@ def test_lcos_residual_is_of_the_declared_pack_mass(small_hub: dict[str, Any]) -
     hub2 = prepare_hub(heavier)
     assert [p.chemistry for s in hub.strings for p in s.packs] == ["NMC622"] * 6  # the default chemistry
     more = hub_economics(simulate_year(hub2, days=20), hub2).lcos["second_life"].residual_usd
-    assert more - base == pytest.approx(120 * (0.9 * (0.6 * 1.117 + 0.15 * 0.327 + 0.1 * 7.11)
-                                               - (2.2 * 0.10 + 2.73 / 3.6 * 0.08 + 0.6 * 0.025)), abs=1e-6)
-    assert more - base == pytest.approx(118.987, abs=1e-3)
+    assert more - base == pytest.approx(120 * (0.9 * (0.6 * 1.117 + 0.15 * 0.327 + 0.1 * 7.11) - 0.6 * 0.025), abs=1e-6)
+    assert more - base == pytest.approx(152.667, abs=1e-3)

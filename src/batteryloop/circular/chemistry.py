@@ -205,23 +205,46 @@ def pack_composition(
 
 
 #: which pack mass a composition was built on (:func:`declared_pack_composition`)
-MassBasis = Literal["declared", "batpac", "batpac_declared_below_cells"]
+MassBasis = Literal["declared", "batpac"]
+
+#: the heaviest declared pack, per kWh of its rated energy, taken as a pack mass rather than a typo: 40 kg/kWh is
+#: 25 Wh/kg, below a lead-acid battery's specific energy (about 30–40 Wh/kg, i.e. 25–33 kg/kWh) and more than three
+#: times the heaviest lithium-ion traction packs (the 2011 Nissan Leaf's 24 kWh pack, about 294 kg: 12 kg/kWh;
+#: BatPaC's packs are 4.9–6.5 kg/kWh, REFERENCE.md §4). Figures from memory, unverified: the bound only has to
+#: catch a mass in grams or a misplaced exponent (1e9 kg), not to judge a real pack.
+MAX_PACK_MASS_KG_PER_KWH = 40.0
 
 
 def declared_pack_composition(
     chemistry: str, capacity_kwh: float, declared_mass_kg: float | None, references: References | None = None,
+    *, field: str = "pack_mass_kg",
 ) -> tuple[PackComposition, MassBasis]:
     """A pack's composition on the one mass basis the compliance report and the route decision share: the cells
     from BatPaC at ``capacity_kwh``, in a pack of the mass its passport declares (``mass_kg``: the whole battery
     that Annex XII feeds in and a recycler is paid for), the hardware being the rest by the design's shares
-    (``"declared"``). BatPaC's own pack mass when the passport declares none (``"batpac"``) or declares less than
-    the cells weigh — not a pack of these cells (``"batpac_declared_below_cells"``)."""
+    (``"declared"``); BatPaC's own pack mass when none is declared (None: ``"batpac"``).
+
+    A declared mass must be a finite number greater than 0, at least the cells' mass (a pack weighs at least its
+    cells: a lighter one is not a pack of these cells at this energy) and at most
+    :data:`MAX_PACK_MASS_KG_PER_KWH` × ``capacity_kwh``; else a :class:`CircularInputError` names ``field``, the
+    value and the bound (0, −5, NaN were read as "none declared", and a mass below the cells' as BatPaC's pack)."""
     comp = pack_composition(chemistry, capacity_kwh, references)
-    if declared_mass_kg is None or not float(declared_mass_kg) > 0:
+    if declared_mass_kg is None:
         return comp, "batpac"
-    if float(declared_mass_kg) < comp.cell_mass_kg:
-        return comp, "batpac_declared_below_cells"
-    return comp.with_pack_mass(float(declared_mass_kg)), "declared"
+    m = require_positive(field, declared_mass_kg)
+    if m < comp.cell_mass_kg:
+        raise CircularInputError(
+            field, declared_mass_kg,
+            f"below the cells' mass: {comp.chemistry} cells of {comp.capacity_kwh:g} kWh weigh "
+            f"{comp.cell_mass_kg:.6g} kg (BatPaC 5.0); a pack weighs at least its cells — check the mass and the "
+            "rated energy, or leave the mass out to use BatPaC's pack")
+    top = MAX_PACK_MASS_KG_PER_KWH * comp.capacity_kwh  # type: ignore[operator]
+    if m > top:
+        raise CircularInputError(
+            field, declared_mass_kg,
+            f"more than {MAX_PACK_MASS_KG_PER_KWH:g} kg per kWh ({top:.6g} kg for {comp.capacity_kwh:g} kWh): heavier "
+            "per kWh than a lead-acid battery; a mass in grams, or a wrong rated energy?")
+    return comp.with_pack_mass(m), "declared"
 
 
 def composition_for_mass(

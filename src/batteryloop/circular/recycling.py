@@ -10,7 +10,10 @@ For one process (``pyro``, ``hydro``, ``direct``) and one composition (:mod:`.ch
   the same EverBatt fractions as in the efficiency below; :attr:`RecoveredMaterial.part` says which);
 - gate fee = the chemistry's gate fee × input mass, EverBatt's sign: positive = the recycler pays the
   owner for the batteries, negative = the recycler is paid to take them (LFP −2 $/kg);
-- inputs = EverBatt's chemicals and energy per kg of spent battery × input mass; their cost and GHG use
+- inputs = EverBatt's chemicals and energy per kg of spent battery × the mass they treat: the input mass for
+  pyro (a smelter takes the whole pack) and for diesel (handling and shredding); the cells only for hydro's and
+  direct's other inputs — pre-treatment sends the casing, busbars and cables to scrap-metal routes before the
+  black mass is leached or treated (:func:`input_charged_on_cells`); their cost and GHG use
   the project's assumed input prices and factors, IPCC fuel factors and the recycling country's grid;
 - credits = recovered product × the GHG of the virgin material it displaces (GREET via EverBatt);
   Ni and Co are credited as NiSO4 and CoSO4 (sulfate-equivalent), Mn and steel get no credit (no factor);
@@ -136,6 +139,8 @@ class ProcessInput(BaseModel):
     unit: str
     cost_usd: float
     ghg_kgco2e: float
+    #: the mass it is charged on (kg): the whole input, or the cells only (:func:`input_charged_on_cells`)
+    charged_on_kg: float = 0.0
 
 
 class RecyclingResult(BaseModel):
@@ -365,7 +370,8 @@ def recycle(
     per_kg = t.table("everbatt_2023", "process_inputs_per_kg_spent_battery", proc)
     inputs: list[ProcessInput] = []
     for name, q_per_kg in per_kg.items():
-        q = float(q_per_kg) * input_kg
+        on_kg = min(input_kg, composition.cell_mass_kg) if input_charged_on_cells(proc, name) else input_kg
+        q = float(q_per_kg) * on_kg
         if name == "electricity_mj":
             kwh = q / 3.6
             cost = kwh * float(t.get("batteryloop_assumptions", "process_input_price_usd", "electricity_per_kwh"))
@@ -379,7 +385,8 @@ def recycle(
             cost = q * float(t.get("batteryloop_assumptions", "process_input_price_usd", f"{chem_name}_per_kg"))
             ghg = q * float(t.get("batteryloop_assumptions", "process_input_kgco2e", f"{chem_name}_per_kg"))
         inputs.append(
-            ProcessInput(name=name, quantity=q, unit=name.rsplit("_", 1)[1].replace("mj", "MJ"), cost_usd=cost, ghg_kgco2e=ghg)
+            ProcessInput(name=name, quantity=q, unit=name.rsplit("_", 1)[1].replace("mj", "MJ"), cost_usd=cost, ghg_kgco2e=ghg,
+                         charged_on_kg=on_kg)
         )
 
     revenue = sum(r.revenue_usd for r in recovered)
@@ -416,6 +423,19 @@ def recycle(
         notes=notes,
         references=[*composition.references, *t.used()],
     )
+
+
+def input_charged_on_cells(process: str, name: str) -> bool:
+    """Whether process input ``name`` (EverBatt's, per kg of spent battery) is charged on the cells alone rather than
+    on everything fed in. Hydrometallurgical and direct recycling begin with mechanical pre-treatment that separates
+    the pack's casing, busbars and cables — they go to scrap-metal routes, the hardware metals' recovery here and
+    Annex XII's efficiency alike — from the cells, whose black mass alone is leached (hydro: H2SO4, NaOH, H2O2, the
+    natural gas and electricity of leaching and crystallisation) or treated (direct: CO2 extraction of the
+    electrolyte, the relithiation's electricity). Diesel, the same 0.6 MJ/kg in all three of EverBatt's processes,
+    is the handling and shredding of everything fed in. A smelter (pyro) takes the whole pack: every input is
+    charged on the input mass. (A modelling reading of EverBatt's per-kg figures: the referee of issue 18 found the
+    leaching reagents charged on a pack's aluminium and steel housing.)"""
+    return process in ("hydro", "direct") and name != "diesel_mj"
 
 
 def _fate(frac: float, zero_reason: str) -> str:

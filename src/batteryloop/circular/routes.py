@@ -10,7 +10,8 @@ R = the best recycling value of the pack, df(n) = (1 + r)^-n, a(n) = (1 - df(n))
   fee is a transfer between owner and recycler and is left out), of the pack its passport declares: its
   cells from BatPaC at C in a pack of the declared mass (``pack_mass_kg``), the hardware the rest — the basis
   of the compliance report (:func:`.chemistry.declared_pack_composition`); BatPaC's pack mass only when no
-  mass is declared (or one below the cells'), and the decision says which (``pack_mass_basis``);
+  mass is declared, and the decision says which (``pack_mass_basis``); a declared mass below the cells' or above
+  ``chemistry.MAX_PACK_MASS_KG_PER_KWH`` per kWh is refused;
 - reuse      = C·s·P·f_reuse − C·test_cost + df(n_reuse)·R,            if s ≥ reuse_min;
 - remanufacture = C·s*·P·f_reman − C·labour − C·max(0, s* − s)·P·f_cell + df(n_reman)·R, if s ≥ reman_min
   (s* the target state of health after remanufacture);
@@ -182,7 +183,7 @@ class RouteDecision(BaseModel):
     sensitivity: list[Sensitivity]
     references: list[ReferenceValue]
     #: the pack mass the recycling values are of (kg), and where it came from: ``declared`` (the passport's
-    #: mass_kg), ``batpac`` (none declared: BatPaC's pack) or ``batpac_declared_below_cells``
+    #: mass_kg) or ``batpac`` (none declared: BatPaC's pack)
     pack_mass_kg: float | None = None
     pack_mass_basis: MassBasis = "batpac"
 
@@ -247,7 +248,7 @@ def recycle_value_usd_per_kwh(
     weigh ``pack_mass_kg_per_kwh`` (a declared pack mass over its rated energy) or, when None, BatPaC's pack
     mass (:func:`.chemistry.declared_pack_composition`, the compliance report's basis)."""
     refs = references or References.default()
-    comp, _ = declared_pack_composition(chemistry, 1.0, pack_mass_kg_per_kwh, refs)
+    comp, _ = declared_pack_composition(chemistry, 1.0, pack_mass_kg_per_kwh, refs, field="pack_mass_kg_per_kwh")
     out: dict[str, float | None] = {}
     for p in PROCESSES:
         try:
@@ -332,8 +333,6 @@ def decide_route(
     """
     chem = parse_chemistry(chemistry)
     soh, cap = _validate_pack(soh_fraction, capacity_kwh)
-    if pack_mass_kg is not None:
-        require_positive("pack_mass_kg", pack_mass_kg)
     if second_life_years is not None:
         require_positive("second_life_years", second_life_years)
     refs = references or References.default()
@@ -344,7 +343,7 @@ def decide_route(
     econ = RouteEconomics.from_references(refs, t, **dict(economics or {}))
     deg = SecondLifeDegradation.from_references(refs, t)
     f_ref = deg.fade_ref(chem)
-    mass_comp, mass_basis = declared_pack_composition(chem, cap, pack_mass_kg, refs)
+    mass_comp, mass_basis = declared_pack_composition(chem, cap, pack_mass_kg, refs)  # checks the mass
     mass_per_kwh = mass_comp.pack_mass_kg / cap
     rec = recycle_value_usd_per_kwh(chem, refs, prices_usd_per_kg, t, pack_mass_kg_per_kwh=mass_per_kwh)
     gr = grade_routes or route_options.grade_routes()
@@ -550,9 +549,13 @@ def decide_routes_batch(
         if codes.shape != (n,) or codes.min() < 0 or codes.max() >= len(names):
             raise CircularInputError("chemistry_index", f"shape {codes.shape}", f"one index per pack ({n}), each in 0..{len(names) - 1}")
     declared = np.full(n, np.nan) if pack_mass_kg is None else np.asarray(pack_mass_kg, dtype=float)
-    if declared.shape != (n,) or np.any(declared[np.isfinite(declared)] <= 0) or np.any(np.isinf(declared)):
-        raise CircularInputError("pack_mass_kg", f"shape {declared.shape}",
-                                 f"one mass per pack ({n}), each greater than 0 (NaN: none declared)")
+    if declared.shape != (n,):
+        raise CircularInputError("pack_mass_kg", f"shape {declared.shape}", f"must have one mass (or NaN) per pack ({n})")
+    bad = np.isinf(declared) | (declared <= 0)  # NaN: none declared (BatPaC's pack)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise CircularInputError(f"pack_mass_kg[{i}]", float(declared[i]),
+                                 "must be a finite number greater than 0 (NaN: none declared)")
     fade_table = np.empty(len(names))
     chems = []
     for j, name in enumerate(names):
@@ -566,14 +569,24 @@ def decide_routes_batch(
     table = np.full((len(uniq), 3), np.nan)
     mass_table = np.empty(len(uniq))
     basis_table: list[str] = []
+    inverse = np.asarray(inverse).reshape(-1)
     for u, (code, m_kwh) in enumerate(uniq):
-        comp, basis = declared_pack_composition(chems[int(code)], 1.0, None if m_kwh < 0 else float(m_kwh), refs)
+        try:
+            comp, basis = declared_pack_composition(chems[int(code)], 1.0, None if m_kwh < 0 else float(m_kwh), refs)
+        except CircularInputError:  # below the cells' mass or above the bound: name the first such pack, in its kg
+            i = int(np.argmax(inverse == u))
+            try:
+                declared_pack_composition(chems[int(code)], float(cap[i]), float(declared[i]), refs,
+                                          field=f"pack_mass_kg[{i}]")
+            except CircularInputError as exc:
+                raise CircularInputError(exc.field, exc.value,
+                                         f"pack {i}: {exc.rule} ({int(np.isin(inverse, u).sum())} of {n} packs)") from None
+            raise
         vals = recycle_value_usd_per_kwh(chems[int(code)], refs, prices_usd_per_kg, t,
                                          pack_mass_kg_per_kwh=comp.pack_mass_kg)
         table[u] = [np.nan if vals[f"recycle_{p}"] is None else vals[f"recycle_{p}"] for p in PROCESSES]
         mass_table[u] = comp.pack_mass_kg
         basis_table.append(basis)
-    inverse = np.asarray(inverse).reshape(-1)
     rec = table[inverse]
     gr = grade_routes or route_options.grade_routes()
     routes = route_options.names()

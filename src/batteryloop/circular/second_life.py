@@ -53,6 +53,10 @@ from ..reference import References, Tracker
 from .errors import CircularInputError
 
 GAS_CONSTANT_J_PER_MOL_K = 8.314462618
+#: the lowest round-trip efficiency the second-life model and the hubs work with (a pack below it returns less than
+#: half the energy it takes): :meth:`SecondLifeDegradation.round_trip_efficiency` floors at it, ``hubs.storage.Pack``
+#: accepts it
+MIN_ROUND_TRIP_EFFICIENCY_FRACTION = 0.5
 
 
 def chemistry_family(chemistry: str) -> str:
@@ -151,20 +155,35 @@ class SecondLifeDegradation(BaseModel):
 
     @staticmethod
     def round_trip_efficiency(initial_fraction: Any, resistance_pct: Any) -> Any:
-        """A pack's round-trip efficiency now, from its initial one (the model's, Annex IV) and its resistance
-        increase (%): the losses of a charge and discharge at a given current are resistive (I²R over the cells'
-        ohmic and polarisation resistance), so the lost fraction grows with the resistance,
+        """A pack's round-trip efficiency now, from its initial one η₀ (the model's, Annex IV) and its resistance
+        increase r (%):
 
-            η = 1 − (1 − η₀) · (1 + r / 100)
+            η = max(0.5, 1 − (1 − η₀) · (1 + r / 100))
 
-        (at most η₀, at least 0.5). The pilot's BMS reports (first and second life) write it into the passports;
-        the hubs read it from there (:func:`batteryloop.hubs.storage.pack_from_passport`) and the route decision
-        takes the hub's measured mean: one figure. Check against the catalogue's Annex IV figures: an NMC pack at
-        η₀ 0.95 with 37.5 % more resistance at half its cycle life (15 % capacity lost × 2.5, first_life_fade)
-        gives 0.93125 — the model declares 93.0 % there; LFP 0.96 → 0.945, declared 94.5 %."""
+        **An assumption, not a fitted or validated law**: it takes every loss of a charge and discharge at a given
+        current as resistive (I²R), so the lost fraction grows with the resistance. Not all of it is: LFP's voltage
+        hysteresis, coulombic losses and the BMS and thermal system's own draw do not scale with the ohmic
+        resistance, so the formula overstates the fade where they dominate. No independent data in the repository
+        checks it (the pilot catalogue's mid-life Annex IV figures are computed with it, :mod:`batteryloop.sim.pilot`;
+        an order of magnitude only: Beckers et al., arXiv:2308.15828, measured 0.46 percentage points of mean fade,
+        at most 0.86, in three electric buses over 3.5 years — unverified, the abstract only).
+
+        ``initial_fraction`` must be in (0.5, 1] and ``resistance_pct`` finite and ≥ 0 (a
+        :class:`CircularInputError` names the field); the result is at most η₀ and at least
+        :data:`MIN_ROUND_TRIP_EFFICIENCY_FRACTION` (0.5: below it a pack returns less than half of what it takes;
+        the hubs' :class:`batteryloop.hubs.storage.Pack` accepts exactly that range). The pilot's BMS reports
+        (first and second life) write it into the passports; the hubs read it from there
+        (:func:`batteryloop.hubs.storage.pack_from_passport`) and the route decision takes the hub's measured mean."""
         eta0 = np.asarray(initial_fraction, dtype=float)
-        r = np.maximum(np.asarray(resistance_pct, dtype=float), 0.0)
-        return np.clip(1.0 - (1.0 - eta0) * (1.0 + r / 100.0), 0.5, eta0)
+        r = np.asarray(resistance_pct, dtype=float)
+        if not np.all((eta0 > MIN_ROUND_TRIP_EFFICIENCY_FRACTION) & (eta0 <= 1.0)):
+            bad = eta0[~((eta0 > MIN_ROUND_TRIP_EFFICIENCY_FRACTION) & (eta0 <= 1.0))].reshape(-1)[0]
+            raise CircularInputError("initial_round_trip_efficiency_fraction", float(bad),
+                                     "must be greater than 0.5 and at most 1 (a fraction, not a percentage)")
+        if not np.all(np.isfinite(r) & (r >= 0)):
+            bad = r[~(np.isfinite(r) & (r >= 0))].reshape(-1)[0]
+            raise CircularInputError("resistance_increase_pct", float(bad), "must be a finite number, 0 or more")
+        return np.maximum(1.0 - (1.0 - eta0) * (1.0 + r / 100.0), MIN_ROUND_TRIP_EFFICIENCY_FRACTION)
 
     # ------------------------------------------------------------------ integration
     def step(self, soh: Any, fec: Any, years: float, fade_ref: Any, resistance_pct: Any = 0.0, *,

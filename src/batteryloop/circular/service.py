@@ -62,7 +62,7 @@ class CircularService:
         """A battery model's composition: its cells from its chemistry and rated energy (BatPaC), in a pack of
         the mass its passport declares (``mass_kg``: the whole battery Annex XII feeds in and Annex II ships);
         the hardware is the rest of that mass, by the pack design's shares. BatPaC's pack mass when the model
-        declares none (or less than its cells)."""
+        declares none; a declared mass below its cells' or above 40 kg/kWh is refused naming ``mass_kg``."""
         return CircularService._model_composition(m, references)[0]
 
     @staticmethod
@@ -74,19 +74,12 @@ class CircularService:
         try:
             declared = m.get("mass_kg")
             # the one basis the route decision uses too (chemistry.declared_pack_composition)
-            comp, basis = declared_pack_composition(m["chemistry"], energy, declared, references)
+            comp, basis = declared_pack_composition(m["chemistry"], energy, declared, references, field="mass_kg")
             if basis == "declared":
                 comp = comp.model_copy(update={"notes": [*comp.notes, (
                     f"pack mass {float(declared):g} kg as the model's passport declares (mass_kg); cells "
                     f"{comp.cell_mass_kg:.6g} kg from BatPaC at {energy:g} kWh, hardware the rest")]})
                 of_mass = "of the mass its passport declares"
-            elif basis == "batpac_declared_below_cells":  # lighter than its cells: not a pack of these cells
-                comp = comp.model_copy(update={"notes": [*comp.notes, (
-                    f"the {float(declared):g} kg the model's passport declares (mass_kg) is below BatPaC's "
-                    f"{comp.cell_mass_kg:.6g} kg of cells at {energy:g} kWh: BatPaC's pack mass "
-                    f"{comp.pack_mass_kg:.6g} kg is used instead")]})
-                of_mass = (f"of BatPaC's pack mass {comp.pack_mass_kg:.6g} kg (the {float(declared):g} kg its "
-                           f"passport declares is below BatPaC's {comp.cell_mass_kg:.6g} kg of cells)")
             else:
                 of_mass = f"of BatPaC's pack mass {comp.pack_mass_kg:.6g} kg (its passport declares none)"
         except CircularInputError as exc:

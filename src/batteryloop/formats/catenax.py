@@ -100,6 +100,16 @@ MAPPED_BATTERY = {"passport_id", "serial_number", "model_id", "economic_operator
 PARTIAL_BATTERY = {"state_of_health", "usage", "manufacture_site", "predecessor_ids"}
 
 
+
+def round_trip_efficiency_fade_pct(initial_pct: float | None, remaining_pct: float | None) -> float | None:
+    """Round-trip efficiency fade, relative to the initial value: (1 − RTE / RTE_BOL) × 100 % (Catena-X BatteryPass
+    6.1.0 ``roundTripEfficiencyFade``: "expressed as a percentage in reference to the initial value"; DIN DKE SPEC
+    99100 6.7.4.5, which the Battery Pass export follows). None when either is unknown. By hand: 96 → 93.13 %:
+    (1 − 93.13 / 96) × 100 = 2.9896 % (2.87 percentage points)."""
+    if not initial_pct or remaining_pct is None:
+        return None
+    return round((1.0 - float(remaining_pct) / float(initial_pct)) * 100.0, 9)
+
 def passport_uuid(passport_id: str) -> str:
     """The Catena-X passport identifier (a UUID) derived from our ISO/IEC 15459 identifier."""
     return f"urn:uuid:{uuid.uuid5(PASSPORT_NS, passport_id)}"
@@ -358,9 +368,11 @@ def export(parts: PassportParts, *, validate: bool = True, include_extension: bo
                      "throughput": dyn("capacity.throughput", use.get("capacity_throughput_ah"), "battery.usage"),
                      "capacity": dyn("capacity.capacity", soh.get("remaining_capacity_ah"), "battery.state_of_health")},
         "roundTripEfficiency": {
-            "fade": dyn("roundTripEfficiency.fade", None if soh.get("remaining_round_trip_efficiency_pct") is None
-                        or m.get("initial_round_trip_efficiency_pct") is None else
-                        m["initial_round_trip_efficiency_pct"] - soh["remaining_round_trip_efficiency_pct"],
+            # "a reduction in the round trip efficiency ... expressed as a percentage in reference to the initial
+            # value" (BatteryPass 6.1.0, roundTripEfficiencyFade): relative, (1 − RTE / RTE_BOL) × 100 — as DIN DKE
+            # SPEC 99100 6.7.4.5 and the Battery Pass export; not the difference in percentage points
+            "fade": dyn("roundTripEfficiency.fade", round_trip_efficiency_fade_pct(
+                m.get("initial_round_trip_efficiency_pct"), soh.get("remaining_round_trip_efficiency_pct")),
                         "battery.state_of_health"),
             "remaining": dyn("roundTripEfficiency.remaining", soh.get("remaining_round_trip_efficiency_pct"),
                              "battery.state_of_health")},

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..circular.chemistry import parse_chemistry
 from ..circular.errors import CircularInputError
-from ..circular.second_life import SecondLifeDegradation, SecondLifeValue
+from ..circular.second_life import MIN_ROUND_TRIP_EFFICIENCY_FRACTION, SecondLifeDegradation, SecondLifeValue
 from ..reference import References, Tracker
 from .errors import HubInputError
 from ..reference import hub_references
@@ -54,7 +54,8 @@ class Pack(BaseModel):
     nominal_energy_kwh: float = Field(gt=0, le=10_000)
     soh_fraction: float = Field(gt=0, le=1.2)
     resistance_increase_pct: float = Field(0.0, ge=0, le=10_000)
-    round_trip_efficiency_fraction: float | None = Field(None, gt=0.5, le=1.0)
+    #: at least the second-life model's floor (0.5), which its efficiency of a pack's state never goes below
+    round_trip_efficiency_fraction: float | None = Field(None, ge=MIN_ROUND_TRIP_EFFICIENCY_FRACTION, le=1.0)
     power_kw: float | None = Field(None, gt=0)
     power_capability_fraction: float = Field(1.0, gt=0, le=1.5)
     grade: str | None = None
@@ -96,6 +97,11 @@ def pack_from_passport(view: Mapping[str, Any], *, chemistry: str | None = None,
     if energy is None:
         raise HubInputError("model.rated_energy_kwh", None, f"passport {pid}: give nominal_energy_kwh (the model has no rated energy)")
     rte = sh.get("remaining_round_trip_efficiency_pct")
+    if rte and float(rte) < 100 * MIN_ROUND_TRIP_EFFICIENCY_FRACTION:
+        raise HubInputError("state_of_health.remaining_round_trip_efficiency_pct", rte,
+                            f"passport {pid}: below {100 * MIN_ROUND_TRIP_EFFICIENCY_FRACTION:g} %, the lowest the "
+                            "second-life model works with: such a pack returns less than half the energy it takes "
+                            "(recycle it rather than plan storage with it)")
     power_w = model.get("max_permitted_power_w")
     mass = battery.get("mass_kg") or model.get("mass_kg")
     cap = sh.get("remaining_power_capability_pct")

@@ -369,8 +369,9 @@ class LanzhouFleets:
         new = dict(zip(olds, self.s.passports.change_statuses_in_order(
             # the station's operator repurposes them into its storage: industrial batteries now (Art. 3(1)(13)), of
             # a model of its own (PilotRun.second_life_model)
-            [(pid, "repurpose", self.caller, note, self.run.second_life_model(self.models[name], PARTICIPANT, year))
-             for pid, (name, _) in zip(olds, retiring, strict=True)]), strict=True))
+            [(pid, "repurpose", self.caller, note,
+              self.run.second_life_model(self.models[name], PARTICIPANT, year, float(self.pools[name].soh[i])))
+             for pid, (name, i) in zip(olds, retiring, strict=True)]), strict=True))
         for n, (name, i) in enumerate(retiring):
             p = self.pools[name]
             lid = p.ledger_id[i]

@@ -315,13 +315,14 @@ class PilotRun:
             self.footprint_references += (fp.get("result") or {}).get("references") or []
         return tokens
 
-    def second_life_model(self, model: dict[str, Any], repurposer: dict[str, Any], year: int) -> str:
+    def second_life_model(self, model: dict[str, Any], repurposer: dict[str, Any], year: int, soh_pct: float) -> str:
         """The id of the model under which ``repurposer`` places ``model``'s packs repurposed in ``year`` on the
         market again: industrial batteries (Art. 3(1)(13); :func:`pilot.second_life_model`), registered by the
-        repurposer when it first repurposes such a pack (its safety test dated earlier that year)."""
+        repurposer when it first repurposes such a pack (its safety test dated earlier that year; its initial
+        round-trip efficiency that of the pack at ``soh_pct``)."""
         mid = pilot.second_life_model_id(model["model_id"], repurposer["id"])
         if mid not in self.second_life_models:
-            self.s.passports.create_model(pilot.second_life_model(model, repurposer, year + 1),
+            self.s.passports.create_model(pilot.second_life_model(model, repurposer, year, soh_pct_at_repurposing=soh_pct),
                                           self.callers[repurposer["id"]])
             self.second_life_models.add(mid)
         return mid
@@ -719,7 +720,10 @@ class PilotRun:
                                    "plant": f.plant[i], "plant_country": PLANT_COUNTRY.get(f.plant[i]),
                                    "life": "second" if second else "first",
                                    "soh_pct": round(float(f.soh[i]), 2), "grade": d["grade"], "route": route,
-                                   "npv_usd": round(value, 2), "paid_usd": round(paid, 2), "seller": seller,
+                                   # npv_usd: the pack's value at the sale (the route's NPV, less a re-use's or a
+                                   # remanufacture's recycling at the new life's end); route_npv_usd: the route's NPV
+                                   "npv_usd": round(value, 2), "route_npv_usd": round(float(d["npv_usd"].get(route, 0.0)), 2),
+                                   "paid_usd": round(paid, 2), "seller": seller,
                                    "capacity_kwh": rated_kwh})
             after = _later(removed[i], COLLECTION_DAYS + 2)  # the day after the intake test
             arrived = _later(removed[i], COLLECTION_DAYS + 3)  # a shipment's next day: the pack is there
@@ -835,7 +839,7 @@ class PilotRun:
             new = UniqueIdentifier(uid.issuing_agency_code, actor, successor_serial_number(uid.serial, event)).text
         if event == "repurpose":  # an industrial battery now, of the integrator's model
             who = next(p for p in pilot.PARTICIPANTS + pilot.LOOP_PARTICIPANTS if p["id"] == actor)
-            model = self.second_life_model(self.models[f.model[i]], who, year)
+            model = self.second_life_model(self.models[f.model[i]], who, year, float(f.soh[i]))
         self.status_changes.append((old, event, actor, note, new, model))
         if new != old:
             f.passport[i] = new

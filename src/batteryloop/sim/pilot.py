@@ -13,7 +13,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from ..reference import batpac_5, battery_ratings_literature, eu_2024_1252_crm
+from ..reference import batpac_5, battery_ratings_literature, eu_2024_1252_crm, first_life_fade
 
 # where a pack of the pilot's fleet is (the simulator's state codes, the report's categories)
 STATE_NEW, STATE_VEHICLE, STATE_SECOND_LIFE, STATE_RECYCLED, STATE_LOST = 0, 1, 2, 3, 4
@@ -127,13 +127,36 @@ SAFETY_TEST_REPORT: dict[str, dict[str, str]] = {
 }
 
 
+#: the first year of the catalogue's packs when a caller gives none: the default pilot's first year when it was set
+#: (``batteryloop demo --years 10`` run in 2026: 2016–2025), before the oldest pack :func:`generate_batteries` makes
+#: (six years before the day it runs) for as long as that is 2016 or later
+DEFAULT_FIRST_YEAR = 2016
+
+
+def mid_life_round_trip_efficiency_pct(initial_pct: float, capacity_threshold_pct: float) -> float:
+    """The round-trip efficiency (%) a model's own BMS reports will state at half its declared cycle life — the Annex
+    IV figure "at 50 % of cycle life" the catalogue declares, computed, not an independent check: the fade model
+    (:mod:`batteryloop.reference.first_life_fade`) sets the cycle loss to reach ``100 − capacity_threshold_pct`` at
+    the declared cycle life, loss ∝ FEC^z, so half way it is (100 − threshold) · 0.5^z (30 × 0.5^0.7 = 18.467 %);
+    the resistance grows 2.5 % per % of capacity lost (r = 46.17 %); and the efficiency follows the second-life
+    model's assumption η = 1 − (1 − η₀)(1 + r/100) (:meth:`SecondLifeDegradation.round_trip_efficiency`): NMC and
+    NCA η₀ 95 % → 92.69 %, LFP 96 % → 94.15 %. Calendar fade and a pack's own fade factor are left out (the
+    declared figure is of the cycle-life test)."""
+    from ..circular.second_life import SecondLifeDegradation
+
+    fl = first_life_fade.SET
+    loss_pct = (100.0 - capacity_threshold_pct) * 0.5 ** float(fl.get("cycle_fade_exponent"))
+    r_pct = loss_pct * float(fl.get("resistance_increase_pct_per_pct_capacity_loss"))
+    return round(100 * float(SecondLifeDegradation.round_trip_efficiency(initial_pct / 100, r_pct)), 2)
+
+
 def _model(model_id: str, name: str, chemistry: str, energy_kwh: float, nominal_v: float, cell_maker: str,
            pack_kg_per_kwh: float, cycles: int, cf_total: float, cathode: list[dict[str, Any]],
            recycled: dict[str, float], hazardous: list[dict[str, Any]], first_year: int | None = None) -> dict[str, Any]:
     """A battery model of the catalogue. Its test reports are issued the year before ``first_year``, the year its
-    first packs are made (a model is tested before it is placed on the market); default: the year before the oldest
-    pack :func:`generate_batteries` makes (six years before today)."""
-    tested = (first_year if first_year is not None else dt.date.today().year - 6) - 1
+    first packs are made (a model is tested before it is placed on the market); default
+    :data:`DEFAULT_FIRST_YEAR` — a fixed year, so the catalogue's model data do not change with the calendar."""
+    tested = (first_year if first_year is not None else DEFAULT_FIRST_YEAR) - 1
     stages = [round(cf_total * s, 4) for s in (0.62, 0.30, 0.02)]
     stages.append(round(cf_total - sum(stages), 4))
     lit = battery_ratings_literature.SET
@@ -153,6 +176,7 @@ def _model(model_id: str, name: str, chemistry: str, energy_kwh: float, nominal_
     symbols = [(labels[0], "separate_collection", "separate-collection"), (labels[1], "ce_marking", "ce"),
                (labels[2], "chemistry", f"chemistry-{chemistry.lower()}")]
     power_w = energy_kwh * 2500
+    eta0_pct = 95.0 if chemistry != "LFP" else 96.0  # the catalogue's assumption (no source)
     supplier, supplier_address, supplier_domain = _SUPPLIERS[cell_maker]
     docs = "https://passport.example.org"
     return {
@@ -192,8 +216,8 @@ def _model(model_id: str, name: str, chemistry: str, energy_kwh: float, nominal_
         "idle_temperature_upper_c": 55.0,
         "warranty_years": 8,
         "warranty_km": 160000,
-        "initial_round_trip_efficiency_pct": 95.0 if chemistry != "LFP" else 96.0,
-        "round_trip_efficiency_at_50pct_cycle_life_pct": 93.0 if chemistry != "LFP" else 94.5,
+        "initial_round_trip_efficiency_pct": eta0_pct,
+        "round_trip_efficiency_at_50pct_cycle_life_pct": mid_life_round_trip_efficiency_pct(eta0_pct, 70.0),
         "internal_resistance_cell_mohm": 0.9 if chemistry != "LFP" else 0.6,
         "internal_resistance_pack_mohm": 95.0,
         # lithium-ion fires need cooling: CO2 neither cools nor stops a thermal runaway, so it is not listed
@@ -296,18 +320,28 @@ def battery_models(first_year: int | None = None) -> list[dict[str, Any]]:
 
 
 #: what a repurposed battery's model keeps of its original model: what its cells and pack are (chemistry, ratings,
-#: composition, hazards, dismantling); not what the first placing on the market declared for its first use (the
-#: vehicle category, the EV capacity threshold and warranty, the footprint and recycled content — Art. 7(1) and
-#: 8(4) exempt repurposed batteries — nor the original test reports)
+#: composition, hazards, dismantling, the cells' self-discharge and the cycle-life test's C-rate, the renewable
+#: content); not what the first placing on the market declared for its first use (the vehicle category, the EV
+#: capacity threshold, lifetime and warranty, the footprint, the original test reports and efficiencies). The
+#: recycled content is the passport's (the pilot declares it per plant and year): the repurposed passport keeps the
+#: cells' figure (``PassportService.change_status``) — Regulation (EU) 2023/1542 Art. 8(4) exempts repurposed
+#: batteries from the recycled-content minimums, not the figure from being known
 _SECOND_LIFE_KEEPS = (
     "chemistry", "mass_kg", "rated_capacity_ah", "rated_energy_kwh", "nominal_voltage_v", "min_voltage_v", "max_voltage_v",
     "cells_in_series", "cells_in_parallel", "original_power_capability_w", "original_power_capability_at_soc",
-    "power_energy_ratio_per_h", "max_permitted_power_w", "initial_round_trip_efficiency_pct",
-    "round_trip_efficiency_at_50pct_cycle_life_pct", "internal_resistance_cell_mohm", "internal_resistance_pack_mohm",
+    "power_energy_ratio_per_h", "max_permitted_power_w", "internal_resistance_cell_mohm", "internal_resistance_pack_mohm",
     "idle_temperature_lower_c", "idle_temperature_upper_c", "extinguishing_agent", "material_composition",
     "hazardous_substances", "critical_raw_materials", "labels", "label_symbols", "detailed_composition",
-    "dismantling_information", "safety_measures",
+    "dismantling_information", "safety_measures", "initial_self_discharge_pct_per_month", "cycle_life_c_rate",
+    "renewable_content_pct",
 )
+
+#: the repurposers' postal addresses (Annex VI Part A(1): the manufacturer's — here the repurposer's — address)
+REPURPOSER_ADDRESS = {
+    SECOND_LIFE_EU: "Maasboulevard 100, 3011 TX Rotterdam, NL",
+    SECOND_LIFE_KR: "Cheomdan-ro 213-3, 63309 Jeju-si, KR",
+    "BPNL000000000LZ7": "Nanbinhe East Road 1, 730030 Lanzhou, CN",  # sim.lanzhou.OPERATOR
+}
 
 
 def second_life_model_id(model_id: str, repurposer: str) -> str:
@@ -315,7 +349,8 @@ def second_life_model_id(model_id: str, repurposer: str) -> str:
     return f"{model_id}-SL-{repurposer}"[:100]
 
 
-def second_life_model(model: dict[str, Any], repurposer: dict[str, Any], first_year: int) -> dict[str, Any]:
+def second_life_model(model: dict[str, Any], repurposer: dict[str, Any], first_year: int, *,
+                      soh_pct_at_repurposing: float) -> dict[str, Any]:
     """The battery model of ``model``'s packs repurposed by ``repurposer`` (a participant) for stationary storage.
 
     Regulation (EU) 2023/1542, Art. 3(1)(13): an "industrial battery" is one "specifically designed for industrial
@@ -324,19 +359,62 @@ def second_life_model(model: dict[str, Any], repurposer: dict[str, Any], first_y
     an SLI battery"; an "electric vehicle battery" (Art. 3(1)(14)) is one specifically designed to provide traction
     to a road vehicle. A traction pack repurposed into a storage hub is therefore an industrial battery, and the
     operator that repurposes it places it on the market again under its own name with a new passport (Art. 77(7)):
-    this model is that operator's. Its safety is shown for stationary storage (EN IEC 62619; Annex V, Art. 12),
-    tested the year before ``first_year``, the first year such packs can be repurposed."""
+    this model is that operator's, with what a battery placed on the market declares (the Battery Pass's required
+    items: the repurposer's address, declaration of conformity, expected lifetime and cycles, cycle-life test,
+    capacity threshold, safety instructions, spare parts, end-of-life information). Its figures are the second
+    life's: lifetime ``repurpose_max_years`` and ``repurpose_cycles_per_year`` × that (the route model's second life,
+    ``batteryloop_assumptions.route``), capacity threshold ``second_life_end_soh_pct``; its initial round-trip
+    efficiency is the pack's at repurposing (``soh_pct_at_repurposing``, the first pack the repurposer takes of the
+    model: the resistance the pilot's BMS states at that health, the second-life model's efficiency of it), its
+    efficiency at half its cycle life the same at the health half way to the threshold. Its safety is shown for
+    stationary storage (EN IEC 62619; Annex V, Art. 12), tested on 1 June of ``first_year``, the year the repurposer
+    first repurposes such a pack (the pilot repurposes in December)."""
+    from ..circular.second_life import SecondLifeDegradation
+    from ..reference import batteryloop_assumptions
+
+    a = batteryloop_assumptions.SET
+    years = float(a.get("route", "repurpose_max_years"))
+    end_pct = float(a.get("pilot", "second_life_end_soh_pct"))
+    per_pct = float(first_life_fade.SET.get("resistance_increase_pct_per_pct_capacity_loss"))
+    eta0 = float(model["initial_round_trip_efficiency_pct"]) / 100
+
+    def rte_pct(soh_pct: float) -> float:
+        return round(100 * float(SecondLifeDegradation.round_trip_efficiency(eta0, max(0.0, 100.0 - soh_pct) * per_pct)), 2)
+
     out = {k: model[k] for k in _SECOND_LIFE_KEEPS if k in model}
     docs = "https://passport.example.org"
     mid = second_life_model_id(model["model_id"], repurposer["id"])
+    address = REPURPOSER_ADDRESS[repurposer["id"]]
+    domain = repurposer["id"].lower()
     out.update({
         "model_id": mid, "manufacturer_id": repurposer["id"], "manufacturer_name": repurposer["name"],
+        "manufacturer_address": address,
         "model_name": f"Second-life storage pack (repurposed {model['model_name']})",
         "category": "industrial",
+        "expected_lifetime_years": years,
+        "expected_lifetime_cycles": int(round(float(a.get("route", "repurpose_cycles_per_year")) * years)),
+        "cycle_life_test_reference": "IEC 62619:2022 cycle life test of the repurposed pack",
+        "cycle_life_test_url": f"{docs}/tests/{mid}-cycle-life.pdf",
+        "capacity_threshold_exhaustion_pct": end_pct,
+        "initial_round_trip_efficiency_pct": rte_pct(soh_pct_at_repurposing),
+        "round_trip_efficiency_at_50pct_cycle_life_pct": rte_pct((soh_pct_at_repurposing + end_pct) / 2),
+        "declaration_of_conformity_url": f"{docs}/doc/{mid}.pdf",
+        "safety_instructions_url": f"{docs}/safety/{mid}.pdf",
         "collection_information": f"Return to {repurposer['name']} at the end of the storage's life; collection "
                                   "is free of charge (Art. 61).",
+        "waste_prevention_url": f"{docs}/{domain}/end-of-life/waste-prevention.html",
+        "separate_collection_url": f"{docs}/{domain}/end-of-life/separate-collection.html",
+        "collection_information_url": f"{docs}/{domain}/end-of-life/collection-points.html",
+        "spare_parts": [
+            {"part_number": f"{mid}-MOD", "name": "module (from repurposed packs of the same model)",
+             "supplier_name": repurposer["name"], "supplier_address": address,
+             "supplier_email": f"parts@{domain}.example", "supplier_web_url": f"https://parts.{domain}.example/"},
+            {"part_number": f"{mid}-BMS", "name": "storage battery management system",
+             "supplier_name": repurposer["name"], "supplier_address": address,
+             "supplier_email": f"parts@{domain}.example", "supplier_web_url": f"https://parts.{domain}.example/"},
+        ],
         "test_reports": [SAFETY_TEST_REPORT["industrial"] | {"issuer": "Certis Notified Body",
-                                                             "issued_on": f"{first_year - 1}-06-01",
+                                                             "issued_on": f"{first_year}-06-01",
                                                              "url": f"{docs}/tests/{mid}-safety.pdf"}],
     })
     return out

@@ -34,14 +34,14 @@ def routes(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
             go.Bar(name="packs (left axis)", x=labels, y=[econ[k].get("packs") for k in names],
                    marker_color=[_rgba(_route_color(k, i), 0.45) for i, k in enumerate(names)],
                    hovertemplate="%{x}: %{y} packs<extra></extra>"),
-            go.Scatter(name="mean NPV per pack ($, right axis)", x=labels, y=[econ[k].get("mean_npv_usd") for k in names],
+            go.Scatter(name="mean value at sale per pack ($, right axis)", x=labels, y=[econ[k].get("mean_npv_usd") for k in names],
                        mode="markers", yaxis="y2", marker={"size": 14, "color": "#08519c", "symbol": "diamond"},
                        hovertemplate="%{x}: %{y:$,.0f} per pack<extra></extra>"),
         ])
-        fig.update_layout(**_layout(title="Route economics: packs and mean net present value per pack",
+        fig.update_layout(**_layout(title="Route economics: packs and mean value at sale per pack (the route NPV less a later recycling)",
                                     yaxis=_count_axis([econ[k].get("packs") for k in names], title="packs",
                                                       gridcolor="#e5e9ee"),
-                                    yaxis2={"title": "mean NPV per pack ($)", "overlaying": "y", "side": "right", "tickmode": "auto",
+                                    yaxis2={"title": "mean value at sale per pack ($)", "overlaying": "y", "side": "right", "tickmode": "auto",
                                             "rangemode": "tozero", "showgrid": False, "tickformat": "$,.0f"},
                                     legend={"orientation": "h", "y": -0.15, "x": 0}, margin={"b": 80}))
         figures.append(_fig("routes-economics", fig))
