@@ -67,7 +67,7 @@ class VerifyReport:
                 "checkpoint": self.checkpoint}
 
 
-KeyLookup = Callable[[str], "PublicKey | None | bool"]
+KeyLookup = Callable[[str], PublicKey | None | bool]
 """actor id → public key; ``None`` if the actor is unknown, ``False`` if it has no key."""
 
 
