@@ -56,7 +56,7 @@ def row(sealed: Any, **over: Any) -> SimpleNamespace:
 
 def key_for(actor: str) -> Any:
     s = SIGNERS.get(actor)
-    return None if s is None else s.private_key.public_key()
+    return None if s is None else s.public_key
 
 
 def rules(problems: list[Problem]) -> list[str]:

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ..access import Caller
 from ..errors import Conflict, Forbidden, InvalidData, NotFound
@@ -35,7 +34,7 @@ from ..store.errors import IntegrityViolation
 from .canonical import GENESIS
 from .custody import custody_changes
 from .events import FlatEvent, LotKind, SealedEvent, chain_subjects, normalize_full, seal
-from .keys import KeyFormatError, Signer, public_key_from_text, verify_signature
+from .keys import KeyFormatError, PublicKey, Signer, public_key_from_text, verify_signature
 from ..relations import in_force
 from .policy import check_event, namespace_owner
 from .lots import LotState, check_transformation, edge_rows, lot_row, pack_sources
@@ -111,12 +110,12 @@ class Ledger:
         # how far after the moment of recording an event's time may be (clock skew between participants)
         self.max_future_seconds = float(max_future_seconds if max_future_seconds is not None else
                                         os.environ.get("BATTERYLOOP_TRACE_MAX_FUTURE_SECONDS", "300"))
-        self._keys: dict[str, tuple[float, Ed25519PublicKey | None | bool]] = {}
+        self._keys: dict[str, tuple[float, PublicKey | None | bool]] = {}
         self._role_cache: dict[str, tuple[float, frozenset[str]]] = {}
         self._key_ttl = key_cache_seconds
 
     # ------------------------------------------------------------------ keys
-    def public_key(self, actor: str) -> Ed25519PublicKey | None | bool:
+    def public_key(self, actor: str) -> PublicKey | None | bool:
         """The actor's registered key; ``None`` if unknown, ``False`` if it has none (or an unreadable one)."""
         now = time.monotonic()
         hit = self._keys.get(actor)
@@ -124,7 +123,7 @@ class Ledger:
             return hit[1]
         with self.store.read() as conn:
             row = repo.public_key_row(conn, actor)
-        key: Ed25519PublicKey | None | bool
+        key: PublicKey | None | bool
         if row is None:
             key = None
         elif not row.public_key:
@@ -140,11 +139,11 @@ class Ledger:
     def forget_keys(self) -> None:
         self._keys.clear()
 
-    def registry_keys(self) -> dict[str, Ed25519PublicKey | bool]:
+    def registry_keys(self) -> dict[str, PublicKey | bool]:
         """Every participant's key as now registered (no cache): what verification uses."""
         with self.store.read() as conn:
             texts = dict(participants_repo.public_keys(conn))
-        out: dict[str, Ed25519PublicKey | bool] = {}
+        out: dict[str, PublicKey | bool] = {}
         for pid, text in texts.items():
             try:
                 out[pid] = public_key_from_text(text) if text else False

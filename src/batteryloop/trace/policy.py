@@ -63,17 +63,26 @@ def plus_seconds(iso: str, seconds: float) -> str:
 
 
 Delegation = tuple[str, frozenset[str], str]  # (grantee, actions, grantor)
+# decisions that allowed, by what :func:`access.decide` reads of caller and resource (:func:`check_event`):
+# the same few actors, roles and relations come back for every pack, so most events skip the policy walk
+_ALLOWED: set[tuple[Any, ...]] = set()
 _NEW_HOLDER_FIELDS = ("to_holder", "holder")
+
+
+_UID: Any = None  # passport.identifiers.UniqueIdentifier, imported on first use (not at this module's import)
 
 
 def namespace_owner(subject: str) -> str | None:
     """The company whose namespace an id of the form ``IAC.COMPANY.SERIAL`` (ISO/IEC 15459) is in, else ``None``."""
-    from ..passport.identifiers import UniqueIdentifier
-
+    global _UID
     if subject.count(".") != 2:
         return None
+    if _UID is None:
+        from ..passport.identifiers import UniqueIdentifier
+
+        _UID = UniqueIdentifier
     try:
-        return UniqueIdentifier.parse(subject).company_id
+        return _UID.parse(subject).company_id  # type: ignore[no-any-return]
     except ValueError:
         return None
 
@@ -120,10 +129,18 @@ def check_event(ev: Any, *, actor_roles: frozenset[str], recorded_at: str, max_f
                 return None
         dels = {g: acts for g, acts, grantor in delegates(subj) if grantor in (holder, op, "admin")}
         kind = lot(subj)
-        d = decide(actor, action, Resource("pack" if kind is None or kind[0] == "pack" else "lot", subj,
-                                           operator=op, custodian=holder, delegates=dels))
+        rkind = "pack" if kind is None or kind[0] == "pack" else "lot"
+        # what the decision depends on besides the subject's id (which only a refusal's wording names): the
+        # actor, its roles, the action, the kind, and whether it is the operator, the holder or a delegate
+        memo = (ev.actor, actor_roles, action, rkind, op == ev.actor, holder == ev.actor, dels.get(ev.actor))
+        if memo in _ALLOWED:
+            return None
+        d = decide(actor, action, Resource(rkind, subj, operator=op, custodian=holder, delegates=dels))
         if isinstance(d, Deny):
             return Refusal(403, fld, "custody", d.reason, subj)  # the holder is not named: custody is not public
+        if len(_ALLOWED) >= 4096:
+            _ALLOWED.clear()
+        _ALLOWED.add(memo)
         return None
 
     checks: list[tuple[str, str, str]] = []  # (action, subject, field)

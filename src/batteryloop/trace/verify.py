@@ -30,12 +30,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import orjson
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ..errors import InvalidData
 from .canonical import GENESIS, canonical_json, sha256_hex
 from .events import normalize
-from .keys import verify_signature
+from .keys import PublicKey, verify_signature
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ class VerifyReport:
                 "checkpoint": self.checkpoint}
 
 
-KeyLookup = Callable[[str], "Ed25519PublicKey | None | bool"]
+KeyLookup = Callable[[str], PublicKey | None | bool]
 """actor id → public key; ``None`` if the actor is unknown, ``False`` if it has no key."""
 
 
