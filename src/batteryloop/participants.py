@@ -22,6 +22,18 @@ class Role(StrEnum):
     NOTIFIED_BODY = "notified_body"
 
 
+def _checked_key(text: str | None) -> str | None:
+    """The registered key, checked as the ledger will read it (refused here, not at the first signed event)."""
+    if text is None:
+        return None
+    from .trace.keys import KeyFormatError, checked_public_key_text
+
+    try:
+        return checked_public_key_text(text)
+    except KeyFormatError as exc:
+        raise ValueError(str(exc)) from None
+
+
 class ParticipantIn(BaseModel):
     """A participant as registered: id (BPNL, Ouranos operator id or Korean business number), name, country, roles."""
 
@@ -31,7 +43,7 @@ class ParticipantIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     country: Annotated[str, AfterValidator(validate_country)]
     roles: list[Role] = Field(min_length=1, max_length=len(Role))
-    public_key: str | None = Field(
+    public_key: Annotated[str | None, AfterValidator(_checked_key)] = Field(
         None, max_length=200, description="Ed25519 public key (base64url, raw 32 bytes) for signed events"
     )
 

@@ -55,6 +55,22 @@ def test_auth_rules(client: Any) -> None:
     r = client.post("/api/v1/participants", json=new, headers={"Authorization": "Bearer admin-secret-token"})
     assert r.status_code == 201 and r.json()["id_scheme"] == "bpnl"
     _is_problem(client.post("/api/v1/participants", json=new, headers={"Authorization": "Bearer admin-secret-token"}), 409)
+    # a public key for signed events is checked at registration, named, and nothing is stored: not base64url, not
+    # 32 bytes, or a small-order point (the neutral element verifies "R = neutral, S = 0" under a lax check)
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from batteryloop.trace.keys import Signer, b64url_encode
+
+    admin = {"Authorization": "Bearer admin-secret-token"}
+    for key, says in (("not base64 !!", "not base64url"), (b64url_encode(bytes(5)), "32 raw bytes"),
+                      (b64url_encode((1).to_bytes(32, "little")), "small-order")):
+        bad = {**new, "id": "BPNL00000000KEY1", "public_key": key}
+        body = _is_problem(client.post("/api/v1/participants", json=bad, headers=admin), 422)
+        assert "public_key" in str(body) and says in str(body), body
+        assert client.get("/api/v1/participants/BPNL00000000KEY1", headers=admin).status_code == 404
+    good = Signer("BPNL00000000KEY1", Ed25519PrivateKey.generate()).public_key_text
+    r = client.post("/api/v1/participants", json={**new, "id": "BPNL00000000KEY1", "public_key": good}, headers=admin)
+    assert r.status_code == 201 and r.json()["public_key"] == good
     tok = client.post("/api/v1/participants/BPNL00000000NEW1/tokens", json={"label": "x"},
                       headers={"Authorization": "Bearer admin-secret-token"}).json()["token"]
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {tok}"}).json()["name"] == "New Co"
