@@ -44,7 +44,9 @@ Methods (per pack):
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -428,7 +430,7 @@ def sessions_polars(root: str | Path, *, progress: Callable[[int, int], None] | 
     by chunk, so no core waits for the last bucket, and at most about two buckets are in memory."""
     import os
     from collections import deque
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor
 
     root = Path(root)
     layout = FleetLayout.read(root)
@@ -838,7 +840,7 @@ def pack_figures(sessions: pl.DataFrame, packs: pl.DataFrame) -> pl.DataFrame:
 
     median = lambda rows, x: np.median(x, axis=1)  # noqa: E731
     total = lambda rows, x: np.sum(x, axis=1)  # noqa: E731
-    mode_in = lambda *names: np.isin(mode, [MODES.index(m) for m in names])  # noqa: E731
+    mode_in = lambda *names: np.logical_or.reduce([mode == MODES.index(m) for m in names])  # noqa: E731
     dur, dsoc = s["t_end"] - s["t_start"], s["soc_end"] - s["soc_start"]
     every = select(None)
     has = np.flatnonzero(count > 0)
@@ -886,16 +888,19 @@ def pack_figures(sessions: pl.DataFrame, packs: pl.DataFrame) -> pl.DataFrame:
             fec = np.cumsum(s["ah_abs"][start[r]:start[r] + count[r]]) / (2 * float(rated[r]))
             for k, v in _rul(fec[j - start[r]], cap[j], float(rated[r]), float(fec_per_day[r])).items():
                 cols[k][r] = v
+    forecasts: Future[list[dict[str, Any]]] | None = None
     if fade:
         f = np.array(fade)
         se = [max(RUL_MIN_SOH_SE_PCT, 1.2533 * 100.0 * float(cap_std[r]) / float(rated[r]) / math.sqrt(int(n_chg[r])))
               for r in fade]
         soh = [100.0 * float(cap_med[r]) / float(rated[r]) for r in fade]
         temperature = [float(tsum[r]) / float(samples[r]) for r in fade]
-        for r, out in zip(fade, fade_forecasts(np.array(soh), np.array(se), age[f].astype(float), fec_per_day[f],
-                                               [cols["chemistry"][r] for r in fade], np.array(temperature))):
-            for k, v in out.items():
-                cols[k][r] = v
+        # the forecasts are large NumPy arrays (packs × draws), whose loops release the GIL: in a thread of their
+        # own, beside the fault figures below (small arrays, mostly Python) on the other core
+        forecasts = Future()
+        threading.Thread(target=_fill, args=(forecasts, fade_forecasts, np.array(soh), np.array(se),
+                                             age[f].astype(float), fec_per_day[f], [cols["chemistry"][r] for r in fade],
+                                             np.array(temperature)), daemon=True).start()
     flags: list[list[str]] = [[] for _ in range(R)]
     # resistance from current steps while driving
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -968,7 +973,19 @@ def pack_figures(sessions: pl.DataFrame, packs: pl.DataFrame) -> pl.DataFrame:
         if abs(float(drift[r])) >= THRESHOLDS["sensor_drift_pct_per_30d"]:
             flags[r].append("sensor_drift")
     cols["faults"] = [";".join(k for k in FAULT_KINDS if k in f) for f in flags]
+    if forecasts is not None:
+        for r, out in zip(fade, forecasts.result()):
+            for k, v in out.items():
+                cols[k][r] = v
     return pl.DataFrame(cols, schema=_OUT_SCHEMA)
+
+
+def _fill(future: Future[Any], fn: Callable[..., Any], *args: Any) -> None:
+    """``fn(*args)`` into ``future`` (its result or its error), for a thread."""
+    try:
+        future.set_result(fn(*args))
+    except BaseException as e:  # the caller re-raises it from future.result()
+        future.set_exception(e)
 
 
 def _by_count(n: np.ndarray, min_count: int = 1) -> Iterator[tuple[np.ndarray, int]]:
