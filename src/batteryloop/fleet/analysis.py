@@ -44,7 +44,9 @@ Methods (per pack):
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -335,6 +337,12 @@ def _normalise_sessions(df: pl.DataFrame, *, in_order: bool = False) -> pl.DataF
 
 # ------------------------------------------------------------------------------------------------ engines
 def _polars_samples(files: list[Path], packs: pl.DataFrame, chunk_rows: int | None = None) -> Iterator[pl.DataFrame]:
+    """One bucket's samples as frames of whole packs, one after the other (:func:`_bucket_chunks`)."""
+    return (make() for make in _bucket_chunks(files, packs, chunk_rows))
+
+
+def _bucket_chunks(files: list[Path], packs: pl.DataFrame,
+                   chunk_rows: int | None = None) -> list[Callable[[], pl.DataFrame]]:
     """One bucket's samples under the definition's names, with the pack's rated capacity, in pack and time order, as
     frames of whole packs of about ``chunk_rows`` rows each (default :data:`CHUNK_ROWS`; the packs in registry
     order). The pack is its place among the registry's pack ids in sorted order (``_pk``, so that ordering by it is
@@ -347,7 +355,10 @@ def _polars_samples(files: list[Path], packs: pl.DataFrame, chunk_rows: int | No
     together from its packs' runs (copies of contiguous slices, in file order) instead of a sort of the whole
     bucket — then the chunk's work runs while it is still in the processor's cache. A chunk whose packs' samples
     are not in time order (files written otherwise) is sorted. The columns are widened to Float64 (Spark's
-    arithmetic) per chunk, after the reordering, so that it moves half the bytes."""
+    arithmetic) per chunk, after the reordering, so that it moves half the bytes.
+
+    The bucket is read here; each chunk is put together when its function is called (any thread, in any order:
+    :func:`sessions_polars` hands them to its workers)."""
     packs = _registry_in_order(packs)
     ids = pl.Enum(packs["pack_id"])
     rated = packs["rated_capacity_ah"].cast(pl.Float64).to_numpy()
@@ -360,7 +371,7 @@ def _polars_samples(files: list[Path], packs: pl.DataFrame, chunk_rows: int | No
                    pl.col("cell_index_min").alias("imin"), cs.alias("cs"))
            .collect(engine="in-memory"))
     if raw.height == 0:
-        return
+        return []
     runs_of = raw.select(pl.col("pack_id").rle()).unnest("pack_id")  # the pack's runs of rows: length, pack id
     lens = runs_of["len"].to_numpy().astype(np.int64)
     heads = np.cumsum(lens) - lens
@@ -380,16 +391,18 @@ def _polars_samples(files: list[Path], packs: pl.DataFrame, chunk_rows: int | No
             "_pk", (pl.col("timestamp").dt.epoch("us").cast(pl.Float64) / 1e6).alias("t_s"),
             *[pl.col(a).cast(pl.Float64) for a in _SAMPLE_NAMES.values()], "imin", "cs", "rated_ah"))
 
+    out: list[Callable[[], pl.DataFrame]] = []
     runs: list[int] = []
     rows = 0
     for j in order:
         if rows >= target and code[j] != code[runs[-1]]:  # a chunk holds whole packs
-            yield chunk(runs)
+            out.append(lambda runs=runs: chunk(runs))
             runs, rows = [], 0
         runs.append(int(j))
         rows += int(lens[j])
     if runs:
-        yield chunk(runs)
+        out.append(lambda runs=runs: chunk(runs))
+    return out
 
 
 def _in_order(df: pl.DataFrame) -> pl.DataFrame:
@@ -411,9 +424,12 @@ _SAMPLE_NAMES = {"pack_current_a": "i", "pack_voltage_v": "v", "soc_pct": "soc",
 
 def sessions_polars(root: str | Path, *, progress: Callable[[int, int], None] | None = None,
                     workers: int | None = None) -> pl.DataFrame:
-    """The session table of a fleet folder, by Polars, one vehicle bucket at a time per worker (``workers``
-    buckets in memory at once; default one per CPU up to 2: the ordered passes over a bucket run on one core)."""
+    """The session table of a fleet folder, by Polars. The buckets are read one after the other (Polars decodes a
+    bucket's files in parallel) and cut into chunks of whole packs (:func:`_bucket_chunks`), which ``workers``
+    threads analyse (default: one per CPU, at least 2) while the next bucket is read: the work is shared out chunk
+    by chunk, so no core waits for the last bucket, and at most about two buckets are in memory."""
     import os
+    from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
     root = Path(root)
@@ -422,7 +438,8 @@ def sessions_polars(root: str | Path, *, progress: Callable[[int, int], None] | 
     # the session number is the definition's running sum of new_session per pack; over a chunk's frame (whole packs,
     # one after the other) it is a plain cumulative sum, rebased per pack once the samples are aggregated: a
     # cum_sum().over(pack) cost a third of the stages' CPU. new_session is 1 on a pack's first sample (nothing before
-    # it), so a pack's sessions are numbered from its lowest frame-wide number + 1 on
+    # it) and on each session's first, so the frame-wide number rises by one at every session's first sample: it is
+    # the group key of the sorted group-by, and a pack's sessions are numbered from its lowest frame-wide number + 1 on
     E = _PolarsSamples("_pk", "t_s", running_sum_over_frame=True)
     probe = _PolarsSamples("_pk", "t_s")
     for stage in sample_stages(layout.interval_s):
@@ -434,48 +451,68 @@ def sessions_polars(root: str | Path, *, progress: Callable[[int, int], None] | 
                                           f"not {name!r}")
     S = _PolarsSamples("_pk", "sess")
     ids = _registry_in_order(packs)["pack_id"]  # by _pk
-
+    # the expressions are built once, not per chunk
+    stages = [{name: f(E) for name, f in stage.items()} for stage in sample_stages(layout.interval_s)]
     aggregates = [(name, kind, f(E)) for name, kind, f in SESSION_AGGREGATES]
+    evaluated = [e.alias(name) for name, kind, e in aggregates if kind != "count"]
+    reduced = [E.aggregate(kind, pl.col(name)).alias(name) for name, kind, _ in aggregates]
+    session_stages = [{name: f(S) for name, f in stage.items()} for stage in SESSION_STAGES]
 
-    def sessions_of(df: pl.DataFrame) -> pl.DataFrame:
-        lf = df.lazy().with_columns(**E.key_marks())
-        for stage in sample_stages(layout.interval_s):
-            lf = lf.with_columns(**{name: f(E) for name, f in stage.items()})
+    def sessions_of(make: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+        """The sessions of one chunk (whole packs), with the session stages: in (_pk, sess) order."""
+        lf = make().lazy().with_columns(**E.key_marks())
+        for stage in stages:
+            lf = lf.with_columns(**stage)
             if "sess" in stage:
                 lf = lf.with_columns(**E.session_marks())
-        # a session is a run of rows of the sorted frame: its number over the whole chunk is the group key. The
-        # aggregated expressions are evaluated over the whole frame first (one vectorised pass each), so that the
-        # group-by only reduces plain columns (an expression inside an aggregation runs group by group)
-        lf = (lf.select(pl.col("_sstart").cum_sum().alias("_g"), "_pk", "sess",
-                        *[e.alias(name) for name, kind, e in aggregates if kind != "count"])
-              .set_sorted("_g"))
-        return (lf.group_by("_g").agg(pl.col("_pk").first(), pl.col("sess").first(),
-                                      *[E.aggregate(kind, pl.col(name)).alias(name) for name, kind, _ in aggregates])
-                .drop("_g").with_columns(sess=pl.col("sess") - pl.col("sess").min().over("_pk") + 1)  # rebased per pack
-                .collect(engine="in-memory"))  # the windows are ordered shifts and fills: not streamable
-
-    def one(files: list[Path]) -> pl.DataFrame | None:
-        parts = [sessions_of(df) for df in _polars_samples(files, packs)]
-        if not parts:
-            return None
-        # in (_pk, sess) order, which is (pack_id, sess) order: integers sorted instead of strings
-        sess = pl.concat(parts).lazy().sort("_pk", "sess").with_columns(**S.key_marks())
-        for stage in SESSION_STAGES:
-            sess = sess.with_columns(**{name: f(S) for name, f in stage.items()})
-        return sess.collect(engine="in-memory")
+        # a session is a run of rows of the sorted frame, numbered by sess. The aggregated expressions are evaluated
+        # over the whole frame first (one vectorised pass each), so that the group-by only reduces plain columns (an
+        # expression inside an aggregation runs group by group)
+        lf = lf.select("_pk", "sess", *evaluated).set_sorted("sess")
+        sess = (lf.group_by("sess", maintain_order=True).agg(pl.col("_pk").first(), *reduced)
+                .with_columns(sess=pl.col("sess") - pl.col("sess").min().over("_pk") + 1)  # rebased per pack
+                .with_columns(**S.key_marks()))
+        for stage in session_stages:  # over each pack's sessions: the chunk holds whole packs
+            sess = sess.with_columns(**stage)
+        return sess.collect(engine="in-memory")  # the windows are ordered shifts and fills: not streamable
 
     groups = list(bucket_files(root).values())
-    out = []
-    # Polars releases the GIL: buckets in threads overlap the one-core passes of one with the others
-    with ThreadPoolExecutor(max_workers=max(1, workers or min(2, os.cpu_count() or 1))) as pool:
-        for n, part in enumerate(pool.map(one, groups), 1):
-            if part is not None:
-                out.append(part)
-            if progress:
-                progress(n, len(groups))
+    n_workers = max(1, workers or max(2, os.cpu_count() or 1))
+    ahead = 12  # chunks handed out and not yet collected: about a bucket (its frame stays in memory until then)
+    todo: deque[tuple[Future[pl.DataFrame] | None, int | None]] = deque()  # (a chunk's work, the bucket it ends)
+    out: list[pl.DataFrame] = []
+
+    def collect_one() -> None:
+        work, bucket_done = todo.popleft()
+        if work is not None:
+            out.append(work.result())
+        if bucket_done is not None and progress:
+            progress(bucket_done, len(groups))
+
+    # Polars releases the GIL: the workers' chunks and the next bucket's reading share the cores
+    with ThreadPoolExecutor(max_workers=n_workers) as pool:
+        try:
+            for n, files in enumerate(groups, 1):
+                makers = _bucket_chunks(files, packs)
+                if not makers:
+                    todo.append((None, n))
+                for k, make in enumerate(makers, 1):
+                    todo.append((pool.submit(sessions_of, make), n if k == len(makers) else None))
+                    while len(todo) > ahead:
+                        collect_one()
+            while todo:
+                collect_one()
+        finally:
+            for work, _ in todo:  # an error: the chunks not started are not run
+                if work is not None:
+                    work.cancel()
     if not out:
         return pl.DataFrame()
-    whole = pl.concat(out).sort("_pk", "sess")  # the buckets' packs interleave in pack_id order
+    # each chunk is whole packs in (_pk, sess) order, so a stable sort by the pack puts the buckets' packs, which
+    # interleave in pack_id order, in (pack_id, sess) order — unless a pack's samples were in two buckets
+    whole = pl.concat(out, rechunk=True).sort("_pk", maintain_order=True)
+    if not whole.select(((pl.col("sess").diff() > 0) | (pl.col("_pk") != pl.col("_pk").shift(1))).all()).item():
+        whole = whole.sort("_pk", "sess")
     return _normalise_sessions(whole.with_columns(pack_id=ids.gather(whole["_pk"])), in_order=True)
 
 
@@ -803,7 +840,7 @@ def pack_figures(sessions: pl.DataFrame, packs: pl.DataFrame) -> pl.DataFrame:
 
     median = lambda rows, x: np.median(x, axis=1)  # noqa: E731
     total = lambda rows, x: np.sum(x, axis=1)  # noqa: E731
-    mode_in = lambda *names: np.isin(mode, [MODES.index(m) for m in names])  # noqa: E731
+    mode_in = lambda *names: np.logical_or.reduce([mode == MODES.index(m) for m in names])  # noqa: E731
     dur, dsoc = s["t_end"] - s["t_start"], s["soc_end"] - s["soc_start"]
     every = select(None)
     has = np.flatnonzero(count > 0)
@@ -851,16 +888,19 @@ def pack_figures(sessions: pl.DataFrame, packs: pl.DataFrame) -> pl.DataFrame:
             fec = np.cumsum(s["ah_abs"][start[r]:start[r] + count[r]]) / (2 * float(rated[r]))
             for k, v in _rul(fec[j - start[r]], cap[j], float(rated[r]), float(fec_per_day[r])).items():
                 cols[k][r] = v
+    forecasts: Future[list[dict[str, Any]]] | None = None
     if fade:
         f = np.array(fade)
         se = [max(RUL_MIN_SOH_SE_PCT, 1.2533 * 100.0 * float(cap_std[r]) / float(rated[r]) / math.sqrt(int(n_chg[r])))
               for r in fade]
         soh = [100.0 * float(cap_med[r]) / float(rated[r]) for r in fade]
         temperature = [float(tsum[r]) / float(samples[r]) for r in fade]
-        for r, out in zip(fade, fade_forecasts(np.array(soh), np.array(se), age[f].astype(float), fec_per_day[f],
-                                               [cols["chemistry"][r] for r in fade], np.array(temperature))):
-            for k, v in out.items():
-                cols[k][r] = v
+        # the forecasts are large NumPy arrays (packs × draws), whose loops release the GIL: in a thread of their
+        # own, beside the fault figures below (small arrays, mostly Python) on the other core
+        forecasts = Future()
+        threading.Thread(target=_fill, args=(forecasts, fade_forecasts, np.array(soh), np.array(se),
+                                             age[f].astype(float), fec_per_day[f], [cols["chemistry"][r] for r in fade],
+                                             np.array(temperature)), daemon=True).start()
     flags: list[list[str]] = [[] for _ in range(R)]
     # resistance from current steps while driving
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -933,7 +973,19 @@ def pack_figures(sessions: pl.DataFrame, packs: pl.DataFrame) -> pl.DataFrame:
         if abs(float(drift[r])) >= THRESHOLDS["sensor_drift_pct_per_30d"]:
             flags[r].append("sensor_drift")
     cols["faults"] = [";".join(k for k in FAULT_KINDS if k in f) for f in flags]
+    if forecasts is not None:
+        for r, out in zip(fade, forecasts.result()):
+            for k, v in out.items():
+                cols[k][r] = v
     return pl.DataFrame(cols, schema=_OUT_SCHEMA)
+
+
+def _fill(future: Future[Any], fn: Callable[..., Any], *args: Any) -> None:
+    """``fn(*args)`` into ``future`` (its result or its error), for a thread."""
+    try:
+        future.set_result(fn(*args))
+    except BaseException as e:  # the caller re-raises it from future.result()
+        future.set_exception(e)
 
 
 def _by_count(n: np.ndarray, min_count: int = 1) -> Iterator[tuple[np.ndarray, int]]:
