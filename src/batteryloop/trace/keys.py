@@ -63,21 +63,6 @@ def public_key_from_text(text: str) -> PublicKey:
     return PublicKey(raw)
 
 
-def checked_public_key_text(text: str) -> str:
-    """A public key as a participant registers it: base64url text of 32 raw bytes that encode a point of the
-    curve's prime-order group — not a small-order point such as the neutral element, with which a "signature"
-    nobody made verifies under a lax check, and not a non-canonical encoding (libsodium's
-    ``crypto_core_ed25519_is_valid_point``). :class:`KeyFormatError` says which of these it is not."""
-    from nacl.bindings import crypto_core_ed25519_is_valid_point
-
-    key = public_key_from_text(text)
-    if not crypto_core_ed25519_is_valid_point(key.raw):
-        raise KeyFormatError("public key: not a valid Ed25519 key (not a canonical point of the prime-order group; "
-                             "small-order points such as the neutral element are refused) — register the public key "
-                             "of a key pair made by an Ed25519 library")
-    return text.strip()
-
-
 def public_key_text(key: Ed25519PublicKey | PublicKey) -> str:
     if isinstance(key, PublicKey):
         return b64url_encode(key.raw)
