@@ -645,7 +645,11 @@ def test_a_repurposers_model_declares_what_a_battery_placed_on_the_market_declar
         errors = {}
         for pid in (r.id, ev.id):
             res = export_view("batterypass", s.passports.export(pid, ALL_TIERS))
-            errors[pid] = {e["field"] for e in res.report.schema_errors}
+            # the model's declarations only: recycled content is each passport's own figure (the ledger's balance
+            # of its group, written when the year's balance is applied), not the model's — which passports carry it
+            # differs between the stores' orders of the packs (see the session 11 note)
+            errors[pid] = {e["field"] for e in res.report.schema_errors
+                           if not e["field"].startswith("circularity.recycledContent")}
         assert errors[r.id] <= errors[ev.id], (r.id, sorted(errors[r.id] - errors[ev.id]))
         m, before = s.passports.model_data(r.model_id), s.passports.model_data(ev.model_id)
         assert m["initial_round_trip_efficiency_pct"] < before["initial_round_trip_efficiency_pct"]
