@@ -11,7 +11,7 @@ R = the best recycling value of the pack, df(n) = (1 + r)^-n, a(n) = (1 - df(n))
   cells from BatPaC at C in a pack of the declared mass (``pack_mass_kg``), the hardware the rest — the basis
   of the compliance report (:func:`.chemistry.declared_pack_composition`); BatPaC's pack mass only when no
   mass is declared, and the decision says which (``pack_mass_basis``); a declared mass below the cells' or above
-  ``chemistry.MAX_PACK_MASS_KG_PER_KWH`` per kWh is refused;
+  ``chemistry.max_pack_mass_kg_per_kwh()`` per kWh (25 by default, a sourced reference bound) is refused;
 - reuse      = C·s·P·f_reuse − C·test_cost + df(n_reuse)·R,            if s ≥ reuse_min;
 - remanufacture = C·s*·P·f_reman − C·labour − C·max(0, s* − s)·P·f_cell + df(n_reman)·R, if s ≥ reman_min
   (s* the target state of health after remanufacture);

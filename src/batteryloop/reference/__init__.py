@@ -14,6 +14,8 @@ Sets (module = set name):
   recovery, carbon-footprint cycles per year and class limits.
 - ``everbatt_2023`` — Argonne EverBatt: recovery by process, process inputs, gate fees, prices.
 - ``batpac_5`` — Argonne BatPaC 5.0: material intensity per kWh.
+- ``batterydesign_2023`` — pack-level Wh/kg of traction packs on the market (the heaviest pack per kWh a
+  passport may declare is drawn from it).
 - ``battery_ratings_literature`` — pack ratings the passport needs (self-discharge, calendar life, power at a
   state of charge, electrolyte share, recycled-content split; unverified).
 - ``lmfp_estimate`` — LMFP composition estimate (unverified).
@@ -61,6 +63,7 @@ from ._core import (
 def default_sets() -> list[ReferenceSet]:
     from . import (
         batpac_5,
+        batterydesign_2023,
         battery_ratings_literature,
         batteryloop_assumptions,
         catl_swap,
@@ -93,6 +96,7 @@ def default_sets() -> list[ReferenceSet]:
             eu_2023_1542,
             everbatt_2023,
             batpac_5,
+            batterydesign_2023,
             battery_ratings_literature,
             lmfp_estimate,
             greet_everbatt_ghg,

@@ -33,6 +33,10 @@ flagged ``verified: false``.
   to incineration or to a board smelter whose output this model does not trace; the coolant is drained
   and treated as waste. Override a fraction where a plant documents recycling it, or add one for a
   material a new pack design names.
+- ``pack_mass_bound_margin_factor``: how many times the heaviest lithium-ion traction pack per kWh on record
+  (``batterydesign_2023``: the 2011 Nissan Leaf, 80 Wh/kg) a declared pack mass may reach before it is
+  refused as a typo (2: 25 kg per kWh). A margin chosen, not measured: wide enough for packs heavier than any
+  listed (a bus pack, a swap pack with its frame), narrow enough to catch a mass in grams or a wrong exponent.
 - ``pilot``: the pilot simulator's scenario figures — when packs leave a vehicle (state of health at
   which each usage retires its pack, vehicle scrapping and pack-fault rates), who buys what share of a
   retired pack's value, the take-back cost the producer pays (Art. 56-62 producer responsibility), the
@@ -63,6 +67,7 @@ SET = ReferenceSet(
         },
         "distribution": {"distance_km": 1000.0, "truck_kgco2e_per_tkm": 0.1},
         "recycling_grid_country": "US",
+        "pack_mass_bound_margin_factor": 2.0,
         "pack_hardware_fraction": {
             "module_pack": {
                 "Al": 0.60, "steel": 0.15, "Cu": 0.10, "plastics": 0.05, "electronics": 0.04,
