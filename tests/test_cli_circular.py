@@ -188,6 +188,25 @@ def test_baas_price_vs_nio(tmp_path: Path) -> None:
     assert p.returncode == 2 and "pack_cost" in p.stderr
 
 
+def test_baas_price_of_a_pack_takes_its_declared_mass_and_the_residual_share(tmp_path: Path) -> None:
+    pack = ("circular", "baas", "price", "--chemistry", "NMC811", "--capacity-kwh", "82", "--soh-end", "0.5")
+    base = _json(run(tmp_path, *pack))
+    given = _json(run(tmp_path, *pack, "--pack-mass-kg", "481.2", "--residual-share", "0.2"))
+    assert base["pack"]["pack_mass_basis"] == "batpac" and given["pack"]["pack_mass_basis"] == "declared"
+    # 481.2 kg over BatPaC's 400.98 kg: recycling earns 102.05789 $ more (tests/circular/test_route_mass_basis.py)
+    assert given["pack"]["route_value_usd"] - base["pack"]["route_value_usd"] == pytest.approx(102.05789, abs=1e-4)
+    assert given["pack"]["residual_share_fraction"] == 0.2 and base["pack"]["residual_share_fraction"] == 0.4
+    assert given["quote"]["residual_value"] == pytest.approx(0.2 * given["pack"]["route_value_usd"])
+    p = run(tmp_path, *pack, "--pack-mass-kg", "100", ok=False)
+    assert p.returncode == 2 and "pack_mass_kg" in p.stderr and "244.36 kg" in p.stderr
+    p = run(tmp_path, *pack, "--residual-share", "1.5", ok=False)
+    assert p.returncode == 2 and "residual_share_fraction" in p.stderr
+    p = run(tmp_path, "circular", "baas", "price", "--pack-cost", "70000", "--pack-mass-kg", "481.2", ok=False)
+    assert p.returncode == 2 and "not to pack_cost" in p.stderr
+    helptext = run(tmp_path, "circular", "baas", "price", "--help").stdout
+    assert "--pack-mass-kg" in helptext and "--residual-share" in helptext
+
+
 def test_baas_buyout_and_swap_station(tmp_path: Path) -> None:
     q = _json(run(tmp_path, "circular", "baas", "buyout", "--payments", "24"))
     assert q["price"] == 70000 - 460 * 12  # months 13–24 qualify

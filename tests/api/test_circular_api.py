@@ -205,6 +205,51 @@ def test_compliance_without_ledger_says_so_and_errors_are_problems(client: Any) 
                                                              "process": "boil"}).status_code == 422
 
 
+#: a declared 481.2 kg NMC811 82 kWh pack over BatPaC's 400.98 kg: its recycling (hydro or direct, both pre-treat the
+#: hardware to scrap-metal routes) earns 102.05789 $ more (tests/circular/test_route_mass_basis.py; docs/circular.md)
+DECLARED_MASS_GAIN_USD = 102.05789
+
+
+def test_baas_price_of_a_pack_takes_its_declared_mass_and_the_residual_share(client: Any) -> None:
+    pack = {"chemistry": "NMC811", "capacity_kwh": 82.0, "soh_at_term_end_fraction": 0.5, "term_months": 96}
+    base = client.post("/api/v1/circular/baas/price", json=pack)
+    assert base.status_code == 200, base.text
+    b = base.json()
+    assert b["pack"]["residual_share_fraction"] == 0.4 and b["pack"]["pack_mass_basis"] == "batpac"
+    assert b["pack"]["residual_route"].startswith("recycle_")
+    given = client.post("/api/v1/circular/baas/price", json={**pack, "pack_mass_kg": 481.2, "residual_share_fraction": 0.2})
+    assert given.status_code == 200, given.text
+    g = given.json()
+    assert g["pack"]["pack_mass_kg"] == 481.2 and g["pack"]["pack_mass_basis"] == "declared"
+    assert g["pack"]["route_value_usd"] - b["pack"]["route_value_usd"] == pytest.approx(DECLARED_MASS_GAIN_USD, abs=1e-4)
+    assert g["quote"]["residual_value"] == pytest.approx(0.2 * g["pack"]["route_value_usd"])
+    assert b["quote"]["residual_value"] == pytest.approx(0.4 * b["pack"]["route_value_usd"])
+    assert g["quote"]["monthly_price"] > b["quote"]["monthly_price"]  # less paid back at the end: a higher fee
+
+
+@pytest.mark.parametrize(("extra", "field", "words"), [
+    ({"pack_mass_kg": 100.0}, "pack_mass_kg", "244.36 kg"),  # below the cells' 82 × 2.98 kg
+    ({"pack_mass_kg": 1e6}, "pack_mass_kg", "more than 25 kg per kWh"),
+    ({"pack_mass_kg": -1.0}, "pack_mass_kg", "greater than 0"),
+    ({"residual_share_fraction": 1.5}, "residual_share_fraction", "less than or equal to 1"),
+    ({"residual_share_fraction": -0.1}, "residual_share_fraction", "greater than or equal to 0"),
+])
+def test_baas_price_refuses_a_bad_mass_or_share_naming_it(client: Any, extra: dict[str, float], field: str,
+                                                          words: str) -> None:
+    pack = {"chemistry": "NMC811", "capacity_kwh": 82.0, "soh_at_term_end_fraction": 0.5}
+    r = client.post("/api/v1/circular/baas/price", json={**pack, **extra})
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", r.text
+    assert field in str(r.json()) and words in str(r.json()), r.json()
+
+
+@pytest.mark.parametrize("extra", [{"pack_mass_kg": 481.2}, {"residual_share_fraction": 0.2}])
+def test_baas_price_refuses_pack_figures_with_a_pack_cost(client: Any, extra: dict[str, float]) -> None:
+    r = client.post("/api/v1/circular/baas/price", json={"pack_cost": 70000, "term_months": 60, **extra})
+    assert r.status_code == 422, r.text
+    [err] = r.json()["errors"]
+    assert err["field"] == next(iter(extra)) and "not to pack_cost" in err["rule"]
+
+
 def test_baas_price_buyout_and_swap_station(client: Any) -> None:
     r = client.post("/api/v1/circular/baas/price", json={"pack_cost": 70000, "term_months": 60, "residual_value": 47920,
                                                          "annual_discount_rate_fraction": 0.0, "margin_fraction": 0.1})

@@ -25,11 +25,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from batteryloop.circular.chemistry import declared_pack_composition, pack_composition
+from batteryloop.circular.chemistry import declared_pack_composition, max_pack_mass_kg_per_kwh, pack_composition
 from batteryloop.circular.errors import CircularInputError
 from batteryloop.circular.recycling import recycle
 from batteryloop.circular.routes import decide_route, decide_routes_batch, recycle_value_usd_per_kwh
 from batteryloop.sim import pilot
+from batteryloop.reference import References
 
 EXTRA_HARDWARE_KG = 481.2 - 400.98
 HYDRO_INPUTS_USD_PER_KG = 1.08 * 0.10 + 0.561 * 0.50 + 0.366 * 0.60 + 2.5 * 0.004 + 0.125 / 3.6 * 0.08 + 0.6 * 0.025
@@ -90,10 +91,41 @@ def test_below_the_cells_or_above_the_bound_is_refused_naming_both() -> None:
         decide_route("NMC811", 82.0, 0.5, pack_mass_kg=100.0, sensitivity=False)
     assert exc.value.field == "pack_mass_kg" and exc.value.value == 100.0 and "244.36 kg" in exc.value.rule
     declared_pack_composition("NMC811", 82.0, 244.36)  # cells and no hardware: still a pack
-    declared_pack_composition("NMC811", 82.0, 40 * 82.0)  # the bound itself
+    # the bound: 2 × the heaviest lithium-ion traction pack per kWh on record (the 2011 Leaf, 80 Wh/kg: 12.5 kg/kWh)
+    assert max_pack_mass_kg_per_kwh() == pytest.approx(2 * 1000 / 80) == 25.0
+    declared_pack_composition("NMC811", 82.0, 25 * 82.0)  # the bound itself
     with pytest.raises(CircularInputError) as exc:
         decide_route("NMC811", 82.0, 0.5, pack_mass_kg=1e9, sensitivity=False)
-    assert exc.value.field == "pack_mass_kg" and "3280 kg" in exc.value.rule
+    assert exc.value.field == "pack_mass_kg" and "2050 kg" in exc.value.rule
+
+
+def test_the_bound_is_sourced_and_refuses_what_no_lithium_ion_pack_weighs() -> None:
+    """30 kg per kWh (33 Wh/kg, a lead-acid battery's specific energy) passed the old unsourced 40 kg/kWh bound;
+    it is 2.4 times the heaviest lithium-ion traction pack per kWh on record, and is refused, naming the bound and
+    the reference values it is drawn from."""
+    refs = References.default()
+    assert refs.set("batterydesign_2023").get("pack_specific_energy_wh_per_kg", "nissan_leaf_2011") == 80.0
+    with pytest.raises(CircularInputError) as exc:
+        declared_pack_composition("LFP", 300.0, 30 * 300.0)
+    assert exc.value.field == "pack_mass_kg" and "more than 25 kg per kWh (7500 kg for 300 kWh)" in exc.value.rule
+    assert "lowest_lithium_ion_traction_pack_wh_per_kg" in exc.value.rule
+    # a heavy LFP bus pack (BatPaC's 6.49 kg/kWh twice over) passes
+    assert declared_pack_composition("LFP", 300.0, 2 * 6.49 * 300.0)[1] == "declared"
+
+
+def test_the_bound_is_overridable_and_its_values_checked() -> None:
+    wider = References.default().override({"batteryloop_assumptions": {"pack_mass_bound_margin_factor": 3.0}})
+    assert max_pack_mass_kg_per_kwh(wider) == pytest.approx(37.5)
+    assert declared_pack_composition("LFP", 300.0, 30 * 300.0, wider)[1] == "declared"
+    lighter = References.default().override({"batterydesign_2023": {
+        "lowest_lithium_ion_traction_pack_wh_per_kg": 100.0}})
+    assert max_pack_mass_kg_per_kwh(lighter) == pytest.approx(20.0)
+    with pytest.raises(CircularInputError, match="more than 20 kg per kWh"):
+        declared_pack_composition("NMC811", 82.0, 22 * 82.0, lighter)
+    zero = References.default().override({"batterydesign_2023": {"lowest_lithium_ion_traction_pack_wh_per_kg": 0}})
+    with pytest.raises(CircularInputError) as exc:
+        max_pack_mass_kg_per_kwh(zero)
+    assert exc.value.field == "batterydesign_2023.lowest_lithium_ion_traction_pack_wh_per_kg"
 
 
 def test_batch_takes_each_packs_mass() -> None:
@@ -109,7 +141,7 @@ def test_batch_takes_each_packs_mass() -> None:
     ([481.2, math.inf], "pack_mass_kg[1]", math.inf, "greater than 0"),
     ([481.2, 0.0, 481.2], "pack_mass_kg[1]", 0.0, "greater than 0"),
     ([481.2, 481.2, 100.0], "pack_mass_kg[2]", 100.0, "244.36 kg"),
-    ([1e9, 481.2], "pack_mass_kg[0]", 1e9, "3280 kg"),
+    ([1e9, 481.2], "pack_mass_kg[0]", 1e9, "2050 kg"),
 ])
 def test_batch_names_the_bad_pack_and_its_value(masses: list[float], field: str, value: float, words: str) -> None:
     n = len(masses)

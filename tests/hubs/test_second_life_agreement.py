@@ -74,7 +74,8 @@ def test_route_expectation_and_hub_realisation_agree() -> None:
     from batteryloop.circular.second_life import SecondLifeDegradation
 
     deg = SecondLifeDegradation.from_references()
-    proj = deg.project(np.array(SOH), deg.fade_ref(CHEM), 0.0, e.second_life_duty(), end_soh=0.6, max_years=10)
+    proj = deg.project(np.array(SOH), deg.fade_ref(CHEM), 0.0, e.second_life_duty(),
+                       end_soh=e.repurpose_end_soh_fraction, max_years=e.repurpose_max_years)
     days = int(math.ceil(float(proj.years.max()) * 365)) + 20
 
     hub = prepare_hub(_config(11))

@@ -138,6 +138,13 @@ class BaasPriceIn(BaseModel):
     chemistry: str | None = None
     capacity_kwh: float | None = Field(None, gt=0)
     soh_at_term_end_fraction: float | None = Field(None, gt=0, le=1)
+    pack_mass_kg: float | None = Field(None, gt=0, description="with a pack: the pack mass its passport declares, "
+                                       "on which recycling (and so the residual value) is valued; BatPaC's pack "
+                                       "mass when absent. Refused below the cells' mass or above the bound per kWh")
+    residual_share_fraction: float | None = Field(None, ge=0, le=1, description="with a pack: the share of the "
+                                                  "retired pack's route value the operator is paid (its residual "
+                                                  "value); default batteryloop_assumptions.pilot."
+                                                  "seller_share_of_route_value_fraction (0.4)")
     references: dict[str, dict[str, Any]] | None = None
 
 

@@ -207,12 +207,18 @@ def pack_composition(
 #: which pack mass a composition was built on (:func:`declared_pack_composition`)
 MassBasis = Literal["declared", "batpac"]
 
-#: the heaviest declared pack, per kWh of its rated energy, taken as a pack mass rather than a typo: 40 kg/kWh is
-#: 25 Wh/kg, below a lead-acid battery's specific energy (about 30–40 Wh/kg, i.e. 25–33 kg/kWh) and more than three
-#: times the heaviest lithium-ion traction packs (the 2011 Nissan Leaf's 24 kWh pack, about 294 kg: 12 kg/kWh;
-#: BatPaC's packs are 4.9–6.5 kg/kWh, REFERENCE.md §4). Figures from memory, unverified: the bound only has to
-#: catch a mass in grams or a misplaced exponent (1e9 kg), not to judge a real pack.
-MAX_PACK_MASS_KG_PER_KWH = 40.0
+def max_pack_mass_kg_per_kwh(references: References | None = None) -> float:
+    """The heaviest pack mass per kWh of rated energy a passport may declare, taken as a pack's rather than a
+    typo: ``batteryloop_assumptions.pack_mass_bound_margin_factor`` (2) times the heaviest lithium-ion traction pack
+    per kWh on record, 1000 / ``batterydesign_2023.lowest_lithium_ion_traction_pack_wh_per_kg`` (the 2011
+    Nissan Leaf's 80 Wh/kg: 12.5 kg/kWh) — 25 kg per kWh by default (BatPaC's packs are 4.89–6.49). Both are
+    reference values: override either."""
+    refs = references or References.default()
+    wh_per_kg = require_positive("batterydesign_2023.lowest_lithium_ion_traction_pack_wh_per_kg",
+                                 refs.set("batterydesign_2023").get("lowest_lithium_ion_traction_pack_wh_per_kg"))
+    margin = require_positive("batteryloop_assumptions.pack_mass_bound_margin_factor",
+                              refs.set("batteryloop_assumptions").get("pack_mass_bound_margin_factor"))
+    return float(margin) * 1000.0 / float(wh_per_kg)
 
 
 def declared_pack_composition(
@@ -226,7 +232,7 @@ def declared_pack_composition(
 
     A declared mass must be a finite number greater than 0, at least the cells' mass (a pack weighs at least its
     cells: a lighter one is not a pack of these cells at this energy) and at most
-    :data:`MAX_PACK_MASS_KG_PER_KWH` × ``capacity_kwh``; else a :class:`CircularInputError` names ``field``, the
+    :func:`max_pack_mass_kg_per_kwh` × ``capacity_kwh`` (a sourced bound, overridable); else a :class:`CircularInputError` names ``field``, the
     value and the bound (0, −5, NaN were read as "none declared", and a mass below the cells' as BatPaC's pack)."""
     comp = pack_composition(chemistry, capacity_kwh, references)
     if declared_mass_kg is None:
@@ -238,12 +244,15 @@ def declared_pack_composition(
             f"below the cells' mass: {comp.chemistry} cells of {comp.capacity_kwh:g} kWh weigh "
             f"{comp.cell_mass_kg:.6g} kg (BatPaC 5.0); a pack weighs at least its cells — check the mass and the "
             "rated energy, or leave the mass out to use BatPaC's pack")
-    top = MAX_PACK_MASS_KG_PER_KWH * comp.capacity_kwh  # type: ignore[operator]
+    bound = max_pack_mass_kg_per_kwh(references)
+    top = bound * comp.capacity_kwh  # type: ignore[operator]
     if m > top:
         raise CircularInputError(
             field, declared_mass_kg,
-            f"more than {MAX_PACK_MASS_KG_PER_KWH:g} kg per kWh ({top:.6g} kg for {comp.capacity_kwh:g} kWh): heavier "
-            "per kWh than a lead-acid battery; a mass in grams, or a wrong rated energy?")
+            f"more than {bound:.6g} kg per kWh ({top:.6g} kg for {comp.capacity_kwh:g} kWh), the bound drawn from the "
+            "heaviest lithium-ion traction pack per kWh on record (reference values "
+            "batterydesign_2023.lowest_lithium_ion_traction_pack_wh_per_kg and "
+            "batteryloop_assumptions.pack_mass_bound_margin_factor); a mass in grams, or a wrong rated energy?")
     return comp.with_pack_mass(m), "declared"
 
 

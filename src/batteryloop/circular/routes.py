@@ -11,14 +11,15 @@ R = the best recycling value of the pack, df(n) = (1 + r)^-n, a(n) = (1 - df(n))
   cells from BatPaC at C in a pack of the declared mass (``pack_mass_kg``), the hardware the rest — the basis
   of the compliance report (:func:`.chemistry.declared_pack_composition`); BatPaC's pack mass only when no
   mass is declared, and the decision says which (``pack_mass_basis``); a declared mass below the cells' or above
-  ``chemistry.MAX_PACK_MASS_KG_PER_KWH`` per kWh is refused;
+  ``chemistry.max_pack_mass_kg_per_kwh()`` per kWh (25 by default, a sourced reference bound) is refused;
 - reuse      = C·s·P·f_reuse − C·test_cost + df(n_reuse)·R,            if s ≥ reuse_min;
 - remanufacture = C·s*·P·f_reman − C·labour − C·max(0, s* − s)·P·f_cell + df(n_reman)·R, if s ≥ reman_min
   (s* the target state of health after remanufacture);
 - repurpose  = the second-life NPV of :mod:`.second_life` (one model with the storage hubs), if s ≥ repurpose_min:
   −C·repurposing − C·s·BOS + Σ_k df(t_k)·w_k·[C·s̄_k·cycles·2η/(1+η)·value − C·s·O&M] + df(n)·R, the
   state of health projected year by year under the duty (cycles a year, depth, temperature) by the
-  second-life fade model until s_end = 60 % (n years, at most max_years; or the health model's estimate,
+  second-life fade model until s_end = 60 % (``batteryloop_assumptions.second_life_end_soh_fraction``, a project
+  assumption; n years, at most max_years = ``nrel_2015_second_use.second_use_years``, 10; or the health model's estimate,
   with a linear fall to s_end).
 
 A safety flag or a grade that forbids a route makes it infeasible (a rejected pack is recycled); a pack
@@ -110,8 +111,9 @@ class RouteEconomics(BaseModel):
     def from_references(
         cls, references: References | None = None, tracker: Tracker | None = None, **overrides: float
     ) -> RouteEconomics:
-        """Defaults: ``batteryloop_assumptions.route``, new-pack price and end-of-second-life SoH from
-        ``second_life_literature``; repurposing cost (mid-point of Lieskoski et al., 27.2–38.3 EUR/kWh at the
+        """Defaults: ``batteryloop_assumptions.route``, new-pack price from ``second_life_literature``, the end of
+        second life (``batteryloop_assumptions.second_life_end_soh_fraction``, a project assumption) and the longest
+        second life (``nrel_2015_second_use.second_use_years``); repurposing cost (mid-point of Lieskoski et al., 27.2–38.3 EUR/kWh at the
         ECB 2024 rate), balance of system and O&M from :meth:`.second_life.SecondLifeValue.capital_usd_per_kwh`
         (the figures the hubs use). Keyword arguments replace any field."""
         t = tracker or (references or References.default()).tracker()
@@ -119,7 +121,8 @@ class RouteEconomics(BaseModel):
         capital = SecondLifeValue.capital_usd_per_kwh(t)
         values: dict[str, float] = {
             "new_pack_price_usd_per_kwh": float(t.get("second_life_literature", "new_pack_price_usd_per_kwh")),
-            "repurpose_end_soh_fraction": float(t.get("second_life_literature", "second_life_end_soh_fraction")),
+            "repurpose_end_soh_fraction": float(t.get("batteryloop_assumptions", "second_life_end_soh_fraction")),
+            "repurpose_max_years": float(t.get("nrel_2015_second_use", "second_use_years")),
             "repurpose_cost_usd_per_kwh": capital["repurposing"],
             "repurpose_bos_usd_per_kwh": capital["bos"],
             "repurpose_opex_usd_per_kwh_year": capital["om_per_year"],

@@ -482,27 +482,44 @@ class CircularService:
                    annual_discount_rate_fraction: float = 0.08, margin_fraction: float = 0.0,
                    operating_cost_per_month: float = 0.0, chemistry: str | None = None,
                    capacity_kwh: float | None = None, soh_at_term_end_fraction: float | None = None,
+                   pack_mass_kg: float | None = None, residual_share_fraction: float | None = None,
                    references: References | None = None) -> dict[str, Any]:
         """A monthly subscription price, compared with NIO's published BaaS fees (``nio_baas``).
 
         Either ``pack_cost`` (and ``residual_value``, default 0) in any currency, or a pack
         (``chemistry``, ``capacity_kwh``, ``soh_at_term_end_fraction``) priced in $ with its residual value
-        from the route decision. The comparison is currency-free: each fee as a share of its pack's cost
+        from the route decision: ``residual_share_fraction`` (default the reference seller's share,
+        ``batteryloop_assumptions.pilot.seller_share_of_route_value_fraction``) of the best route's value, its
+        recycling valued on the pack of ``pack_mass_kg`` (the mass its passport declares; BatPaC's pack when
+        absent) — the pilot's books' figures. Both apply to a pack only: given with ``pack_cost`` they are refused.
+        The comparison is currency-free: each fee as a share of its pack's cost
         per month, the price our formula gives at NIO's pack value (RMB 70,000, the car price cut) with the
         same residual share, and the discount rate NIO's fee implies on the same terms.
         """
         from .baas import implied_annual_rate, subscription_for_pack, subscription_price
+        from .chemistry import declared_pack_composition
 
         try:
             if pack_cost is None:
                 if chemistry is None or capacity_kwh is None or soh_at_term_end_fraction is None:
                     raise CircularInputError("pack_cost", None, "give pack_cost, or chemistry, capacity_kwh and "
                                              "soh_at_term_end_fraction to price a pack")
+                if pack_mass_kg is not None:  # checked here so that a refusal names the field as given
+                    declared_pack_composition(chemistry, capacity_kwh, pack_mass_kg, references, field="pack_mass_kg")
                 pq = subscription_for_pack(chemistry, capacity_kwh, term_months, soh_at_term_end_fraction,
                                            annual_discount_rate_fraction, margin_fraction, operating_cost_per_month,
-                                           references=references)
-                quote, extra = pq.quote, {"pack": pq.model_dump(mode="json", exclude={"quote"}), "currency": "USD"}
+                                           references=references, residual_share_fraction=residual_share_fraction,
+                                           pack_mass_kg=pack_mass_kg)
+                quote, extra = pq.quote, {"pack": {**pq.model_dump(mode="json", exclude={"quote"}),
+                                                   "pack_mass_kg": pack_mass_kg,
+                                                   "pack_mass_basis": "batpac" if pack_mass_kg is None else "declared"},
+                                          "currency": "USD"}
             else:
+                for name, given in (("pack_mass_kg", pack_mass_kg), ("residual_share_fraction", residual_share_fraction)):
+                    if given is not None:
+                        raise CircularInputError(name, given, "applies to a pack priced from its chemistry, "
+                                                 "capacity_kwh and soh_at_term_end_fraction, not to pack_cost (give "
+                                                 "residual_value instead)")
                 quote = subscription_price(pack_cost, term_months, residual_value or 0.0,
                                            annual_discount_rate_fraction, margin_fraction, operating_cost_per_month)
                 extra = {"currency": "as given"}

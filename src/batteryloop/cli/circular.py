@@ -98,14 +98,24 @@ def baas_price(pack_cost: Annotated[Optional[float], typer.Option(help="pack cos
                chemistry: Annotated[Optional[str], typer.Option(help="price a pack instead ($): its chemistry")] = None,
                capacity_kwh: Annotated[Optional[float], typer.Option(help="… its capacity")] = None,
                soh_end: Annotated[Optional[float], typer.Option(help="… its SoH at the end of the term (fraction)")] = None,
+               pack_mass_kg: Annotated[Optional[float], typer.Option(
+                   help="… the pack mass its passport declares, kg: recycling (and so the residual value) is valued "
+                        "on it (default: BatPaC's pack mass)")] = None,
+               residual_share: Annotated[Optional[float], typer.Option(
+                   help="… the share of the retired pack's route value the operator is paid, a fraction "
+                        "(default: batteryloop_assumptions.pilot.seller_share_of_route_value_fraction, 0.4)")] = None,
                references: RefsOpt = None) -> None:
-    """Monthly subscription price from pack cost, life, residual value, rate and margin, compared with NIO."""
+    """Monthly subscription price from pack cost, life, residual value, rate and margin, compared with NIO.
+
+    Or a pack's, in $: --chemistry, --capacity-kwh and --soh-end, its residual value the --residual-share of its
+    best route's value at that SoH, recycling valued on --pack-mass-kg."""
     from ..circular.service import CircularService
 
     _out(_guard(lambda: CircularService.baas_price(
         pack_cost=pack_cost, term_months=life_months, residual_value=residual_value,
         annual_discount_rate_fraction=rate, margin_fraction=margin, operating_cost_per_month=opex,
         chemistry=chemistry, capacity_kwh=capacity_kwh, soh_at_term_end_fraction=soh_end,
+        pack_mass_kg=pack_mass_kg, residual_share_fraction=residual_share,
         references=_refs(references))))
 
 

@@ -43,6 +43,7 @@ Methods (per pack):
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Callable, Iterator
@@ -422,6 +423,42 @@ _SAMPLE_NAMES = {"pack_current_a": "i", "pack_voltage_v": "v", "soc_pct": "soc",
                  "cell_voltage_max_v": "vmax", "temperature_max_c": "tmax", "odometer_km": "odo"}
 
 
+def check_polars_translation(stages: list[dict[str, Callable[[Any], Any]]],
+                             aggregates: list[tuple[str, str, Callable[[Any], Any]]]) -> None:
+    """Refuse (NotImplementedError, naming the column) a definition :func:`sessions_polars` would mistranslate.
+
+    Over a chunk's frame — whole packs, one after the other — the Polars translation computes a running sum as a
+    plain cumulative sum over the frame (``running_sum_over_frame``), and rebases only the session number per pack
+    after the aggregation, which is right because ``sess`` is the running sum of ``new_session`` (1 on a pack's first
+    sample, so the frame-wide number rises by one at each session's start). Any other running sum — in another
+    sample stage, of another column, or inside a session aggregate — would carry one pack's total into the next
+    pack's rows: the sessions of all but a chunk's first pack would be wrong, silently."""
+    probe = _PolarsSamples("_pk", "t_s")
+    for stage in stages:
+        for name, f in stage.items():
+            before = len(probe.running_sums)
+            f(probe)
+            asked = probe.running_sums[before:]
+            if asked and (name != "sess" or asked != ["new_session"]):
+                raise NotImplementedError(f"the Polars translation rebases the running sum of the session number only "
+                                          f"(sess = running_sum('new_session')), not {name!r} "
+                                          f"(running_sum of {', '.join(map(repr, asked))})")
+    for name, _kind, f in aggregates:
+        before = len(probe.running_sums)
+        f(probe)
+        if len(probe.running_sums) > before:
+            raise NotImplementedError(f"the Polars translation rebases the running sum of the session number only, "
+                                      f"not one inside the session aggregate {name!r}")
+
+
+@functools.cache
+def _polars_translation_checked(interval_s: float) -> bool:
+    """:func:`check_polars_translation` of the definition at one sample interval: once per interval and process (the
+    definition is fixed; only its thresholds depend on the interval). A refused definition is not cached."""
+    check_polars_translation(sample_stages(interval_s), SESSION_AGGREGATES)
+    return True
+
+
 def sessions_polars(root: str | Path, *, progress: Callable[[int, int], None] | None = None,
                     workers: int | None = None) -> pl.DataFrame:
     """The session table of a fleet folder, by Polars. The buckets are read one after the other (Polars decodes a
@@ -440,15 +477,9 @@ def sessions_polars(root: str | Path, *, progress: Callable[[int, int], None] | 
     # cum_sum().over(pack) cost a third of the stages' CPU. new_session is 1 on a pack's first sample (nothing before
     # it) and on each session's first, so the frame-wide number rises by one at every session's first sample: it is
     # the group key of the sorted group-by, and a pack's sessions are numbered from its lowest frame-wide number + 1 on
+    # the definition is checked against that translation once per sample interval (check_polars_translation)
+    _polars_translation_checked(layout.interval_s)
     E = _PolarsSamples("_pk", "t_s", running_sum_over_frame=True)
-    probe = _PolarsSamples("_pk", "t_s")
-    for stage in sample_stages(layout.interval_s):
-        for name, f in stage.items():
-            before = len(probe.running_sums)
-            f(probe)
-            if len(probe.running_sums) > before and name != "sess":
-                raise NotImplementedError(f"the Polars translation rebases the running sum of the session number only, "
-                                          f"not {name!r}")
     S = _PolarsSamples("_pk", "sess")
     ids = _registry_in_order(packs)["pack_id"]  # by _pk
     # the expressions are built once, not per chunk

@@ -14,7 +14,9 @@ usable capacity), discounted at the route decision's rate r:
     LCOS = (CAPEX + Σ_n O&M/(1+r)^n − residual/(1+r)^N) / Σ_n E_n/(1+r)^n
 
 - second life: CAPEX = usable kWh × (acquisition + repurposing + balance of system); lives until its
-  packs reach the end of second life at the simulated fade per year (at most ``max_years``); E_n falls
+  packs reach the end of second life (``batteryloop_assumptions.second_life_end_soh_fraction``, 0.60, a project
+  assumption) at the simulated fade per year (at most ``max_years``: the route decision's,
+  ``nrel_2015_second_use.second_use_years``, 10 — until mend12 a fixed 15 of its own); E_n falls
   with capacity; residual = each pack's best recycling value, on the mass its passport declares
   (:func:`batteryloop.circular.routes.recycle_value_usd_per_kwh`; BatPaC's pack where none is declared).
 - new: CAPEX = usable kWh × turnkey price (``stationary_storage_costs``); life = the shorter of the
@@ -124,8 +126,12 @@ def storage_value_by_step(result: YearResult, hub: HubPrepared) -> np.ndarray:
 
 
 def hub_economics(result: YearResult, hub: HubPrepared | dict[str, Any] | Any, *, grid_country: str = "CN",
-                  max_years: float = 15.0, references: References | None = None) -> HubEconomics:
-    """Annual account, LCOS (second-life vs new), CO2 avoided and route overrides for a simulated year."""
+                  max_years: float | None = None, references: References | None = None) -> HubEconomics:
+    """Annual account, LCOS (second-life vs new), CO2 avoided and route overrides for a simulated year.
+
+    ``max_years``: the longest second life counted; default the route decision's,
+    ``nrel_2015_second_use.second_use_years`` (10), listed in the references with the end of second life
+    (``batteryloop_assumptions.second_life_end_soh_fraction``, a project assumption)."""
     h = hub if isinstance(hub, HubPrepared) else prepare_hub(hub, references)
     if not result.hourly:
         raise HubInputError("result.hourly", None, "simulate with keep_hourly=True for the economics")
@@ -169,7 +175,9 @@ def hub_economics(result: YearResult, hub: HubPrepared | dict[str, Any] | Any, *
     alive = np.array([r is None for r in result.pack_retired_day])
     fade_year = float(np.mean((result.soh_start - result.soh_daily[:, -1])[alive] if alive.any() else result.soh_start - result.soh_daily[:, -1])) * scale
     soh0 = float(np.mean(result.soh_start))
-    end = float(t.get("second_life_literature", "second_life_end_soh_fraction"))
+    end = float(t.get("batteryloop_assumptions", "second_life_end_soh_fraction"))  # a project assumption
+    if max_years is None:  # the route decision's longest second life (RouteEconomics.repurpose_max_years)
+        max_years = float(t.get("nrel_2015_second_use", "second_use_years"))
     r = float(t.get("batteryloop_assumptions", "route", "discount_rate_fraction"))
     e1 = dis * scale
     chems = {p.chemistry for s in h.strings for p in s.packs}
@@ -211,7 +219,7 @@ def hub_economics(result: YearResult, hub: HubPrepared | dict[str, Any] | Any, *
     fec_year = e1 / usable if usable else 0.0
     new_end = float(t.get("stationary_storage_costs", "new_end_soh_fraction"))
     new_years = min(float(t.get("stationary_storage_costs", "new_calendar_life_years")),
-                    float(t.get("stationary_storage_costs", "new_cycle_life_fec")) / fec_year if fec_year > 0 else max_years)
+                    float(t.get("stationary_storage_costs", "new_cycle_life_fec")) / fec_year if fec_year > 0 else math.inf)
     new_fade = (1.0 - new_end) / new_years
     new = _lcos("new", usable, usable * new_unit, usable * new_unit * om_frac, new_years, e1, new_fade, 1.0,
                 rec_per_kwh_nominal * usable, r)

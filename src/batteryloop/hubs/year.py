@@ -5,9 +5,9 @@ day's inputs from the strings' current health, a dispatch (``optimised`` by HiGH
 then every pack ages by its share of its string's throughput (full equivalent cycles × its fade rate at
 its current health, at the depth of its string's cycling that day and the storage temperature: the
 second-life fade model of :mod:`batteryloop.circular.second_life`, shared with the route decision) plus
-calendar fade. A pack below the end of second life (``second_life_literature``:
-60 %) retires and takes its string out of service. The result keeps hourly series (for the dashboard's
-stack plot), daily per-pack states of health, and the year's totals and costs.
+calendar fade. A pack below the end of second life (``batteryloop_assumptions.second_life_end_soh_fraction``,
+60 %, a project assumption) retires and takes its string out of service. The result keeps hourly series (for the
+dashboard's stack plot), daily per-pack states of health, and the year's totals and costs.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def simulate_year(config: HubConfig | dict[str, Any] | HubPrepared, *, days: int
     hub = config if isinstance(config, HubPrepared) else prepare_hub(config, references)
     c = hub.config
     t = hub.tracker
-    end_soh = float(t.get("second_life_literature", "second_life_end_soh_fraction"))
+    end_soh = float(t.get("batteryloop_assumptions", "second_life_end_soh_fraction"))  # a project assumption
     rng = np.random.default_rng(c.seed)
     look = lookahead_days if method == "optimised" else 0
     weather = weather_factors(days + look, c.seed, tracker=t, mean_fraction=c.weather_mean_fraction)

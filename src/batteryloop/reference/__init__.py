@@ -14,6 +14,8 @@ Sets (module = set name):
   recovery, carbon-footprint cycles per year and class limits.
 - ``everbatt_2023`` — Argonne EverBatt: recovery by process, process inputs, gate fees, prices.
 - ``batpac_5`` — Argonne BatPaC 5.0: material intensity per kWh.
+- ``batterydesign_2023`` — pack-level Wh/kg of traction packs on the market (the heaviest pack per kWh a
+  passport may declare is drawn from it).
 - ``battery_ratings_literature`` — pack ratings the passport needs (self-discharge, calendar life, power at a
   state of charge, electrolyte share, recycled-content split; unverified).
 - ``lmfp_estimate`` — LMFP composition estimate (unverified).
@@ -21,7 +23,10 @@ Sets (module = set name):
 - ``ipcc_2006`` — fuel combustion CO2 factors.
 - ``grid_factors`` — electricity GHG intensity by country (unverified defaults).
 - ``ecb_fx`` — EUR/USD 2024 average.
-- ``second_life_literature`` — repurposing cost, second-life thresholds, new-pack price.
+- ``second_life_literature`` — repurposing cost, second-life LCOE and CO2 ranges, retirement state of health,
+  new-pack price.
+- ``nrel_2015_second_use`` — how long a repurposed pack serves in second use (the longest second life
+  the route decision and the hubs count).
 - ``nio_baas``, ``catl_swap`` — battery-as-a-service and swapping figures.
 - ``first_life_fade`` — first-life fade of traction packs (fitted to CALCE CS2_36 and Severson 2019).
 - ``vehicle_usage`` — annual distance, energy use and fast-charging share by vehicle category.
@@ -61,6 +66,7 @@ from ._core import (
 def default_sets() -> list[ReferenceSet]:
     from . import (
         batpac_5,
+        batterydesign_2023,
         battery_ratings_literature,
         batteryloop_assumptions,
         catl_swap,
@@ -77,6 +83,7 @@ def default_sets() -> list[ReferenceSet]:
         lanzhou_fleets,
         lmfp_estimate,
         nio_baas,
+        nrel_2015_second_use,
         pv_clear_sky,
         second_life_degradation,
         second_life_literature,
@@ -93,6 +100,7 @@ def default_sets() -> list[ReferenceSet]:
             eu_2023_1542,
             everbatt_2023,
             batpac_5,
+            batterydesign_2023,
             battery_ratings_literature,
             lmfp_estimate,
             greet_everbatt_ghg,
@@ -100,6 +108,7 @@ def default_sets() -> list[ReferenceSet]:
             grid_factors,
             ecb_fx,
             second_life_literature,
+            nrel_2015_second_use,
             nio_baas,
             catl_swap,
             tou_tariffs_cn,

@@ -33,6 +33,18 @@ flagged ``verified: false``.
   to incineration or to a board smelter whose output this model does not trace; the coolant is drained
   and treated as waste. Override a fraction where a plant documents recycling it, or add one for a
   material a new pack design names.
+- Second-life lifetime figures that no source gives (each a project assumption, to be overridden with a
+  repurposer's own warranty; every route decision and hub report lists the ones it used):
+  ``second_life_end_soh_fraction`` (0.60): the state of health at which a repurposed pack leaves storage
+  and is recycled — REFERENCE.md calls 60 % "common practice" and cites nothing; the route decision, the hubs'
+  year and their levelised cost read it. ``pilot.second_life_end_soh_pct`` (60) is the same figure as the
+  pilot's books read it (a second key for the same number: change both). ``route.reuse_years`` (5) and
+  ``route.remanufacture_years`` (6): how long a re-used or remanufactured pack serves in a vehicle before it is
+  recycled. The longest second life in storage is sourced: ``nrel_2015_second_use.second_use_years``.
+- ``pack_mass_bound_margin_factor``: how many times the heaviest lithium-ion traction pack per kWh on record
+  (``batterydesign_2023``: the 2011 Nissan Leaf, 80 Wh/kg) a declared pack mass may reach before it is
+  refused as a typo (2: 25 kg per kWh). A margin chosen, not measured: wide enough for packs heavier than any
+  listed (a bus pack, a swap pack with its frame), narrow enough to catch a mass in grams or a wrong exponent.
 - ``pilot``: the pilot simulator's scenario figures — when packs leave a vehicle (state of health at
   which each usage retires its pack, vehicle scrapping and pack-fault rates), who buys what share of a
   retired pack's value, the take-back cost the producer pays (Art. 56-62 producer responsibility), the
@@ -63,6 +75,8 @@ SET = ReferenceSet(
         },
         "distribution": {"distance_km": 1000.0, "truck_kgco2e_per_tkm": 0.1},
         "recycling_grid_country": "US",
+        "pack_mass_bound_margin_factor": 2.0,
+        "second_life_end_soh_fraction": 0.60,
         "pack_hardware_fraction": {
             "module_pack": {
                 "Al": 0.60, "steel": 0.15, "Cu": 0.10, "plastics": 0.05, "electronics": 0.04,
@@ -86,7 +100,6 @@ SET = ReferenceSet(
             "remanufacture_cell_cost_fraction_of_new": 0.75,
             "remanufacture_years": 6.0,
             "repurpose_min_soh_fraction": 0.65,
-            "repurpose_max_years": 10.0,
             # the second-life duty and value when no hub has measured them (a hub's year replaces them:
             # hubs.economics.route_overrides); fade, capital and O&M come from circular.second_life
             "repurpose_cycles_per_year": 300.0,

@@ -362,18 +362,19 @@ def second_life_model(model: dict[str, Any], repurposer: dict[str, Any], first_y
     this model is that operator's, with what a battery placed on the market declares (the Battery Pass's required
     items: the repurposer's address, declaration of conformity, expected lifetime and cycles, cycle-life test,
     capacity threshold, safety instructions, spare parts, end-of-life information). Its figures are the second
-    life's: lifetime ``repurpose_max_years`` and ``repurpose_cycles_per_year`` × that (the route model's second life,
-    ``batteryloop_assumptions.route``), capacity threshold ``second_life_end_soh_pct``; its initial round-trip
+    life's: lifetime ``nrel_2015_second_use.second_use_years`` (the route model's longest second life) and
+    ``batteryloop_assumptions.route.repurpose_cycles_per_year`` × that, capacity threshold
+    ``batteryloop_assumptions.pilot.second_life_end_soh_pct`` (a project assumption); its initial round-trip
     efficiency is the pack's at repurposing (``soh_pct_at_repurposing``, the first pack the repurposer takes of the
     model: the resistance the pilot's BMS states at that health, the second-life model's efficiency of it), its
     efficiency at half its cycle life the same at the health half way to the threshold. Its safety is shown for
     stationary storage (EN IEC 62619; Annex V, Art. 12), tested on 1 June of ``first_year``, the year the repurposer
     first repurposes such a pack (the pilot repurposes in December)."""
     from ..circular.second_life import SecondLifeDegradation
-    from ..reference import batteryloop_assumptions
+    from ..reference import batteryloop_assumptions, nrel_2015_second_use
 
     a = batteryloop_assumptions.SET
-    years = float(a.get("route", "repurpose_max_years"))
+    years = float(nrel_2015_second_use.SET.get("second_use_years"))
     end_pct = float(a.get("pilot", "second_life_end_soh_pct"))
     per_pct = float(first_life_fade.SET.get("resistance_increase_pct_per_pct_capacity_loss"))
     eta0 = float(model["initial_round_trip_efficiency_pct"]) / 100

@@ -36,14 +36,22 @@ class AutocommitConnections:
     one round trip. A statement whose connection turns out broken (server restarted, connection dropped) is
     run once more on a new connection — for a SELECT harmless; for the rate limiter's take it may take a
     second token if the first reached the server (the client is refused a little early, never let through
-    more). Fork-safe: a forked worker opens its own."""
+    more). Fork-safe: a forked worker opens its own.
+
+    Any other failure to get an answer — a lock or statement timeout of the sessions' ``options``, a refused
+    connection, a connection lost twice — is :class:`StoreBusy` (HTTP 503, the client may retry): its detail
+    is ``busy`` (what did not answer), then the driver's error, then ``retry`` (when to try again). This is
+    the one place that translation is made for every user of these connections."""
 
     #: idle connections kept (more are opened while more threads run statements at once, then closed)
     keep_idle = 4
 
-    def __init__(self, store: Store, *, options: str | None = None) -> None:
+    def __init__(self, store: Store, *, options: str | None = None,
+                 busy: str = "the store did not answer in time", retry: str = "retry later") -> None:
         self.store = store
         self.options = options  # server settings for these connections' sessions (libpq ``options``)
+        self.busy = busy  # the StoreBusy detail's start: what did not answer
+        self.retry = retry  # the StoreBusy detail's end: when to try again
         self._idle: list[Any] = []
         self._lock = threading.Lock()
         self._pid = os.getpid()
@@ -91,6 +99,15 @@ class AutocommitConnections:
     def _run(self, sql: str, params: Any, *, all_rows: bool) -> list[tuple[Any, ...]]:
         import psycopg
 
+        try:
+            return self._run_once_more_if_lost(sql, params, all_rows=all_rows)
+        except psycopg.OperationalError as exc:  # a lock or statement timeout, a lost or refused connection
+            raise StoreBusy(f"{self.busy} ({type(exc).__name__}: {str(exc).strip() or 'no message'}); "
+                            f"{self.retry}") from exc
+
+    def _run_once_more_if_lost(self, sql: str, params: Any, *, all_rows: bool) -> list[tuple[Any, ...]]:
+        import psycopg
+
         for attempt in (0, 1):
             conn = self._checkout()
             try:
@@ -127,7 +144,8 @@ class FastReader:
         self._local = threading.local()
         self._path = store.engine.url.database if store.is_sqlite else None
         self._pg = None if store.is_sqlite else AutocommitConnections(store, options=(
-            f"-c lock_timeout={READ_LOCK_TIMEOUT_MS} -c statement_timeout={READ_STATEMENT_TIMEOUT_MS}"))
+            f"-c lock_timeout={READ_LOCK_TIMEOUT_MS} -c statement_timeout={READ_STATEMENT_TIMEOUT_MS}"),
+            busy="the store did not answer the read in time")
         store.on_dispose(self.close)
 
     def _sqlite(self) -> sqlite3.Connection:
@@ -143,13 +161,7 @@ class FastReader:
         """Run one read-only SELECT written with ``?`` placeholders and return its first row."""
         if self._pg is None:
             return self._sqlite().execute(sql, params).fetchone()
-        import psycopg
-
-        try:
-            return self._pg.one(sql.replace("?", "%s"), params)
-        except psycopg.OperationalError as exc:  # a lock or statement timeout, a lost or refused connection
-            raise StoreBusy(f"the store did not answer the read in time ({type(exc).__name__}: "
-                            f"{str(exc).strip() or 'no message'}); retry later") from exc
+        return self._pg.one(sql.replace("?", "%s"), params)  # a timeout or a refused connection: StoreBusy
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

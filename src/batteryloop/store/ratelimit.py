@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from .db import Store, StoreBusy
+from .db import Store
 from .fastread import AutocommitConnections
 
 _TAKE = text("""
@@ -89,7 +89,8 @@ class SharedBuckets:
         # its waits are bounded (LOCK_TIMEOUT_MS, STATEMENT_TIMEOUT_MS): past them :meth:`take` raises StoreBusy and
         # the request gets a 503, never a pass
         self._conns = AutocommitConnections(store, options=(
-            f"-c synchronous_commit=off -c lock_timeout={LOCK_TIMEOUT_MS} -c statement_timeout={STATEMENT_TIMEOUT_MS}"))
+            f"-c synchronous_commit=off -c lock_timeout={LOCK_TIMEOUT_MS} -c statement_timeout={STATEMENT_TIMEOUT_MS}"),
+            busy="the rate limiter's store did not answer in time", retry="retry in 1 s")
 
     def prune_due(self, now: float) -> bool:
         """Whether :meth:`prune_idle` is due (every ``prune_every_s``)."""
@@ -115,12 +116,7 @@ class SharedBuckets:
     def take(self, key: str, rate: float, burst: float, now: float) -> tuple[bool, float]:
         """One token from ``key``'s bucket (one upsert, one round trip); prunes first when due, unless the caller
         does (the API's rate limiter prunes off its event loop and then takes on it)."""
-        import psycopg
-
         if self.claim_prune(now):
             self.prune_idle(now, rate, burst)
-        try:
-            return take(self.store, key, rate=rate, burst=burst, now=now, conns=self._conns)
-        except psycopg.OperationalError as exc:  # a lock or statement timeout, a lost or refused connection
-            raise StoreBusy(f"the rate limiter's store did not answer in time ({type(exc).__name__}: "
-                            f"{str(exc).strip() or 'no message'}); retry in 1 s") from exc
+        # a lock or statement timeout, a lost or refused connection: StoreBusy (from AutocommitConnections)
+        return take(self.store, key, rate=rate, burst=burst, now=now, conns=self._conns)

@@ -14,7 +14,6 @@ deterministic). Private keys are still held as `cryptography` keys (their JWK an
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives import serialization
@@ -22,23 +21,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
 from nacl.exceptions import BadSignatureError
 
-from ..errors import BatteryloopError
+from ..keyformat import KeyFormatError, b64url_decode, b64url_encode, checked_public_key_bytes, public_key_bytes
 from .canonical import signing_message
 
-
-def b64url_encode(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def b64url_decode(text: str) -> bytes:
-    text = text.strip()
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-class KeyFormatError(BatteryloopError, ValueError):
-    """A key or signature that cannot be read; the message says what form was expected (400)."""
-
-    title = "Unreadable key or signature"
+__all__ = ["KeyFormatError", "PublicKey", "Signer", "b64url_decode", "b64url_encode", "public_key_from_text",
+           "public_key_text", "verify_signature"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,19 +35,17 @@ class PublicKey:
     raw: bytes
 
     def __post_init__(self) -> None:
-        if len(self.raw) != 32:
-            raise KeyFormatError(f"an Ed25519 public key is 32 raw bytes; this one has {len(self.raw)}")
+        checked_public_key_bytes(self.raw, point=False)
 
     def public_bytes_raw(self) -> bytes:
         return self.raw
 
 
 def public_key_from_text(text: str) -> PublicKey:
-    try:
-        raw = b64url_decode(text)
-    except (ValueError, TypeError):
-        raise KeyFormatError(f"public key {text[:20]!r}… is not base64url text") from None
-    return PublicKey(raw)
+    """A registered key's text read as the registry checks it (:mod:`batteryloop.keyformat`), except the point:
+    a stored key that is not a valid point is read, and every signature under it fails to verify (libsodium
+    checks the point at each verification), so the ledger answers "does not verify", not "no key"."""
+    return PublicKey(public_key_bytes(text, point=False))
 
 
 def public_key_text(key: Ed25519PublicKey | PublicKey) -> str:
