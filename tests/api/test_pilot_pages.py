@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from batteryloop.sim import pilot
 from tests.conftest import make_services
 
 PAGES = ["/pilot", "/pilot/health", "/pilot/materials", "/pilot/footprint", "/pilot/routes", "/pilot/baas", "/pilot/lanzhou",
@@ -352,7 +353,8 @@ def test_dataspace_page_tells_the_real_snapshot(with_ds: Any) -> None:
     pulls linked to the passport and its trace."""
     ds = with_ds.report["dataspace"]
     names = with_ds.report["names"]
-    r = with_ds.get("/pilot/dataspace")
+    # the whole snapshot is for the authorities (and each contract for its two parties: the next test)
+    r = with_ds.get("/pilot/dataspace", headers={"Authorization": f"Bearer {with_ds.report['_tokens'][pilot.AUTHORITY]}"})
     assert r.status_code == 200, r.text[:2000]
     html, text = r.text, _text(r.text)
     # the generic dict-to-table rendering is gone
@@ -460,6 +462,32 @@ def test_dataspace_page_copes_with_partial_and_unknown_parts(tmp_path: Path, sma
         assert "No passport was pulled in this run" in html
         assert 'id="ds-table-audit"' in html and "started" in html
         assert not figures(html)
+
+
+def test_dataspace_page_shows_a_contract_to_its_parties_only(with_ds: Any) -> None:
+    """Who exchanged what with whom is custody and sourcing information: an anonymous visitor or a third company
+    sees the nodes, credentials and agreements, and counts — not the supplier behind the automaker's cells, not
+    which recycler pulled which pack under which agreement; each party sees its own contracts."""
+    ds = with_ds.report["dataspace"]
+    tokens = with_ds.report["_tokens"]
+    names = with_ds.report["names"]
+    supplier = names[ds["bridge"]["supplier"]]
+    pull = ds["passport_pulls"][0]
+    for headers in ({}, {"Authorization": f"Bearer {tokens[pilot.SECOND_LIFE_EU]}"}):
+        html = with_ds.get("/pilot/dataspace", headers=headers).text
+        assert 'id="contracts-table"' not in html and 'id="pulls-table"' not in html and 'id="bridge-steps"' not in html
+        assert pull["pack"] not in html and pull["agreement_id"] not in html and "dataspace-flows" not in html
+        assert supplier not in html.split('id="bridge"', 1)[1]  # the node list may name the company; not as supplier
+        assert 'id="contracts-withheld"' in html and 'id="pulls-withheld"' in html and 'id="bridge-withheld"' in html
+        assert f"{len(ds['passport_pulls'])} passport" in _text(html.split('id="pulls-withheld"', 1)[1])
+    # the recycler sees the pulls it made, and its own contracts only
+    html = with_ds.get("/pilot/dataspace", headers={"Authorization": f"Bearer {tokens[pilot.RECYCLER_EU]}"}).text
+    assert pull["pack"] in html and 'id="pulls-table"' in html and 'id="bridge-steps"' not in html
+    table = html.split('id="contracts-table"', 1)[1].split("</table>", 1)[0]
+    assert supplier not in table and "cell carbon footprint" not in table
+    # the automaker sees the bridge with its supplier
+    html = with_ds.get("/pilot/dataspace", headers={"Authorization": f"Bearer {tokens[pilot.AUTOMAKER]}"}).text
+    assert 'id="bridge-steps"' in html and supplier in html.split('id="bridge-steps"', 1)[1]
 
 
 def test_current_report_keys_are_read(tmp_path: Path, small: Any) -> None:
