@@ -560,12 +560,27 @@ def test_residual_value_page_api_and_csv_agree(rich: Any) -> None:
     """Kia's question (issue 18): the residual value of retired Korean packs by grade and year beside what buyers
     paid — the page's table, the API's JSON and its CSV are the report's table; Korea's rules are listed with
     what REFERENCE.md is silent on."""
-    from batteryloop.sim.report import residual_value_of
+    from batteryloop.sim.report import MIN_GROUP, residual_value_of
 
-    want = residual_value_of(rich.report, "KR")
+    whole = residual_value_of(rich.report, "KR")
+    want = residual_value_of(rich.report, "KR", min_group=MIN_GROUP)
     assert want["rows"], "the rich pilot retires Korean packs"
     got = rich.get("/api/v1/pilot/residual-value", params={"region": "KR"})
     assert got.status_code == 200 and got.json() == json.loads(json.dumps(want))
+    # a row of one or two packs would be those packs' own state of health and price: withheld from the public, the
+    # count and kWh kept; the authority reads the whole table
+    small = [r for r in got.json()["rows"] if r["packs"] < MIN_GROUP]
+    assert small, "the rich pilot has a year and grade with fewer than three Korean packs"
+    assert all(r["withheld"] and r["mean_soh_pct"] is None and r["paid_usd"] is None and r["residual_value_usd"] is None
+               for r in small)
+    assert all("withheld" not in r and r["mean_soh_pct"] is not None for r in got.json()["rows"] if r["packs"] >= MIN_GROUP)
+    authority = {"Authorization": f"Bearer {rich.report['_tokens'][pilot.AUTHORITY]}"}
+    assert rich.get("/api/v1/pilot/residual-value", params={"region": "KR"}, headers=authority).json() == \
+        json.loads(json.dumps(whole))
+    one = next(r for r in whole["rows"] if r["packs"] < MIN_GROUP)
+    page_text = _text(rich.get("/pilot/residual-value").text)
+    assert f"{one['mean_soh_pct']:.1f}" not in page_text.split(f"{one['year']} {one['grade']} {one['packs']} ", 1)[1][:80]
+    assert "withheld: fewer than 3 packs" in page_text
     csv_text = rich.get("/api/v1/pilot/residual-value", params={"region": "KR", "format": "csv"})
     assert csv_text.status_code == 200 and csv_text.headers["content-type"].startswith("text/csv")
     lines = csv_text.text.strip().splitlines()
