@@ -10,7 +10,6 @@ from typing import Any
 from ...access import Caller, Resource, decide
 
 ELEMENTS = ("Li", "Ni", "Co", "Pb")
-from ...sim.report import MIN_GROUP  # noqa: E402,F401 — per-pack figures of fewer packs are not shown
 FINDINGS = "pilot.findings.read"  # access.POLICY: the outflow findings and per-pack decisions (authorities, admin)
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from ...access import Caller
 from .charts import COLORS, _fig, _layout
-from .common import MIN_GROUP, findings_visible
+from ...sim.report import MIN_GROUP
+from .common import findings_visible
 
 
 def residual(rep: dict[str, Any], c: Caller, region: str = "KR") -> dict[str, Any]:
