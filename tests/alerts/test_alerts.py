@@ -341,6 +341,10 @@ def test_a_webhook_to_the_nodes_own_network_is_refused(world: dict[str, Any]) ->
 @pytest.mark.parametrize("url", [
     "http://127.1/h", "http://2130706433/h", "http://0x7f000001:8000/h", "http://0/h",  # 127.0.0.1, 0.0.0.0
     "http://localhost./h", "http://[::ffff:7f00:1]/h", "http://100.64.0.1/h", "http://224.0.0.1/h",
+    # IPv6 transition addresses that carry a private IPv4 end (review finding: accepted before): NAT64 of
+    # 127.0.0.1 and of 10.0.0.1, 6to4 of 127.0.0.1, IPv4-compatible ::127.0.0.1, Teredo, local-use NAT64
+    "http://[64:ff9b::7f00:1]/h", "http://[64:ff9b::a00:1]/h", "http://[2002:7f00:1::]/h", "http://[::127.0.0.1]/h",
+    "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/h", "http://[64:ff9b:1::808:808]/h",
 ])
 def test_a_private_address_in_another_spelling_is_refused(world: dict[str, Any], url: str) -> None:
     """The resolver reads 127.1, 2130706433 and 0x7f000001 as 127.0.0.1 (and httpx connects there): the check
@@ -351,6 +355,15 @@ def test_a_private_address_in_another_spelling_is_refused(world: dict[str, Any],
         s.alerts.create_rule(em, {"name": "r", "kind": "soh_below", "params": {"threshold_pct": 70},
                                   "channel": "webhook", "target": url, "secret": SECRET})
     assert s.alerts.rules(em) == []
+
+
+def test_a_transition_address_with_a_public_ipv4_end_is_judged_by_that_end() -> None:
+    """NAT64 and 6to4 addresses reach the IPv4 address inside them: a public one is accepted and named as the
+    address reached."""
+    assert public_addresses("64:ff9b::808:808") == ["8.8.8.8"]
+    assert public_addresses("2002:808:808::1") == ["8.8.8.8"]
+    with pytest.raises(PrivateTarget, match="it reaches 10.0.0.1"):
+        public_addresses("64:ff9b::a00:1")
 
 
 def test_a_name_that_resolves_to_a_private_address_is_refused_at_creation_and_at_delivery(

@@ -85,7 +85,8 @@ def _trace(client: Any, n: int = 12) -> None:
 
 def test_compliance_json_from_the_ledger(client: Any) -> None:
     _trace(client)
-    r = client.get("/api/v1/circular/compliance", params={"model": "EM-NMC811-82", "year": 2026})
+    r = client.get("/api/v1/circular/compliance", params={"model": "EM-NMC811-82", "year": 2026},
+                   headers=H(client, pilot.AUTOMAKER))
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/json"), r.text
     rep = r.json()
     src = rep["recycled_content_source"]
@@ -124,6 +125,38 @@ def test_compliance_json_from_the_ledger(client: Any) -> None:
                                                             "rule": "physical_segregation", "process": "hydro"}).json()
     assert phys["allocation_rule"] == "physical_segregation"
     assert {c["process"] for c in phys["checks"] if c["section"] == "recycling"} == {"hydro"}
+
+
+def test_compliance_tells_a_stranger_the_shares_not_the_models_volumes(client: Any) -> None:
+    """The report is public; the model's production volume is not. The manufacturer and the authorities see the
+    pack count and the element masses behind each share; anyone else (anonymous, another company) the same shares
+    and verdicts with every mass per 100 kg of the element, and no pack count — in JSON, CSV and on the page."""
+    _trace(client)
+    q = {"model": "EM-NMC811-82", "year": 2026}
+    own = client.get("/api/v1/circular/compliance", params=q, headers=H(client, pilot.AUTOMAKER)).json()
+    ni = own["recycled_content_source"]["elements"]["Ni"]
+    assert own["recycled_content_source"]["packs"] == 12 and ni["element_kg"] > 100
+    own_rc = {c["metric"]: c for c in own["checks"] if c["section"] == "recycled_content"}
+    assert f"/ {ni['element_kg']:g} kg" in own_rc["recycled_content_Ni_fraction"]["explanation"]
+    for headers in ({}, H(client, pilot.RECYCLER_EU), H(client, pilot.CELL_JP)):
+        rep = client.get("/api/v1/circular/compliance", params=q, headers=headers).json()
+        src = rep["recycled_content_source"]
+        assert src["volumes_withheld"] is True and "packs" not in src and "elements" not in src
+        assert "model.recycled_content.read" in src["message"]
+        rc = {c["metric"]: c for c in rep["checks"] if c["section"] == "recycled_content"}
+        assert set(rc) == set(own_rc)
+        for metric, c in rc.items():  # the same shares and verdicts
+            assert c["achieved_fraction"] == pytest.approx(own_rc[metric]["achieved_fraction"], abs=1e-9)
+            assert c["passed"] == own_rc[metric]["passed"]
+            assert c["explanation"].split(";")[0].endswith("/ 100 kg"), c["explanation"]
+        assert src["shares_fraction"]["Ni"] == pytest.approx(own_rc["recycled_content_Ni_fraction"]["achieved_fraction"])
+        text = str(rep) + client.get("/api/v1/circular/compliance", params={**q, "format": "csv"}, headers=headers).text
+        assert f"{ni['element_kg']:g}" not in text and f"{ni['recycled_kg']:g}" not in text
+    page = client.get("/circular/compliance", params=q).text
+    assert f"{ni['element_kg']:g}" not in page and "per 100 kg" in page
+    # the authority sees the volumes
+    auth = client.get("/api/v1/circular/compliance", params=q, headers=H(client, pilot.AUTHORITY)).json()
+    assert auth["recycled_content_source"]["packs"] == 12
 
 
 def test_compliance_reports_the_declared_footprint_not_a_recomputation(client: Any) -> None:

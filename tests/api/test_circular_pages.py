@@ -124,7 +124,11 @@ def test_compliance_page(client: Any) -> None:
     assert 'id="verdict">no target in force<' in early.text and "Annex XII met by" not in early.text
     assert "no target yet" in _process_row(early.text, "hydro")
     assert record_pilot(client.services.store, packs=[(f"BL.PG.{i:03d}", "EM-NCA-75") for i in range(6)]).ok
-    r = client.get("/circular/compliance", params={"model": "EM-NCA-75", "year": 2026})
+    anonymous = client.get("/circular/compliance", params={"model": "EM-NCA-75", "year": 2026})
+    assert anonymous.status_code == 200 and "traced packs of EM-NCA-75" in anonymous.text
+    assert "6 traced packs" not in anonymous.text and "per 100 kg" in anonymous.text  # no volume to a stranger
+    r = client.get("/circular/compliance", params={"model": "EM-NCA-75", "year": 2026},
+                   headers={"Authorization": f"Bearer {client.tokens[pilot.AUTOMAKER]}"})
     assert r.status_code == 200 and "6 traced packs" in r.text
     assert "Art. 8 recycled content Co" in r.text and "no target yet" in r.text
     # NCA by hand (REFERENCE.md, per kWh of cells): hydro 0.90 × (0.100 + 0.87 + 0.238 + 0.157) + 0.98 ×

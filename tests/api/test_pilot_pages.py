@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from batteryloop.sim import pilot
 from tests.conftest import make_services
 
 PAGES = ["/pilot", "/pilot/health", "/pilot/materials", "/pilot/footprint", "/pilot/routes", "/pilot/baas", "/pilot/lanzhou",
@@ -352,7 +353,8 @@ def test_dataspace_page_tells_the_real_snapshot(with_ds: Any) -> None:
     pulls linked to the passport and its trace."""
     ds = with_ds.report["dataspace"]
     names = with_ds.report["names"]
-    r = with_ds.get("/pilot/dataspace")
+    # the whole snapshot is for the authorities (and each contract for its two parties: the next test)
+    r = with_ds.get("/pilot/dataspace", headers={"Authorization": f"Bearer {with_ds.report['_tokens'][pilot.AUTHORITY]}"})
     assert r.status_code == 200, r.text[:2000]
     html, text = r.text, _text(r.text)
     # the generic dict-to-table rendering is gone
@@ -462,6 +464,32 @@ def test_dataspace_page_copes_with_partial_and_unknown_parts(tmp_path: Path, sma
         assert not figures(html)
 
 
+def test_dataspace_page_shows_a_contract_to_its_parties_only(with_ds: Any) -> None:
+    """Who exchanged what with whom is custody and sourcing information: an anonymous visitor or a third company
+    sees the nodes, credentials and agreements, and counts — not the supplier behind the automaker's cells, not
+    which recycler pulled which pack under which agreement; each party sees its own contracts."""
+    ds = with_ds.report["dataspace"]
+    tokens = with_ds.report["_tokens"]
+    names = with_ds.report["names"]
+    supplier = names[ds["bridge"]["supplier"]]
+    pull = ds["passport_pulls"][0]
+    for headers in ({}, {"Authorization": f"Bearer {tokens[pilot.SECOND_LIFE_EU]}"}):
+        html = with_ds.get("/pilot/dataspace", headers=headers).text
+        assert 'id="contracts-table"' not in html and 'id="pulls-table"' not in html and 'id="bridge-steps"' not in html
+        assert pull["pack"] not in html and pull["agreement_id"] not in html and "dataspace-flows" not in html
+        assert supplier not in html.split('id="bridge"', 1)[1]  # the node list may name the company; not as supplier
+        assert 'id="contracts-withheld"' in html and 'id="pulls-withheld"' in html and 'id="bridge-withheld"' in html
+        assert f"{len(ds['passport_pulls'])} passport" in _text(html.split('id="pulls-withheld"', 1)[1])
+    # the recycler sees the pulls it made, and its own contracts only
+    html = with_ds.get("/pilot/dataspace", headers={"Authorization": f"Bearer {tokens[pilot.RECYCLER_EU]}"}).text
+    assert pull["pack"] in html and 'id="pulls-table"' in html and 'id="bridge-steps"' not in html
+    table = html.split('id="contracts-table"', 1)[1].split("</table>", 1)[0]
+    assert supplier not in table and "cell carbon footprint" not in table
+    # the automaker sees the bridge with its supplier
+    html = with_ds.get("/pilot/dataspace", headers={"Authorization": f"Bearer {tokens[pilot.AUTOMAKER]}"}).text
+    assert 'id="bridge-steps"' in html and supplier in html.split('id="bridge-steps"', 1)[1]
+
+
 def test_current_report_keys_are_read(tmp_path: Path, small: Any) -> None:
     """The pages read the report's current keys: swap-station KPIs per year in USD, the second-life hubs'
     storage net value / whole-hub cash / solar, recycled content of the first and last year."""
@@ -532,12 +560,27 @@ def test_residual_value_page_api_and_csv_agree(rich: Any) -> None:
     """Kia's question (issue 18): the residual value of retired Korean packs by grade and year beside what buyers
     paid — the page's table, the API's JSON and its CSV are the report's table; Korea's rules are listed with
     what REFERENCE.md is silent on."""
-    from batteryloop.sim.report import residual_value_of
+    from batteryloop.sim.report import MIN_GROUP, residual_value_of
 
-    want = residual_value_of(rich.report, "KR")
+    whole = residual_value_of(rich.report, "KR")
+    want = residual_value_of(rich.report, "KR", min_group=MIN_GROUP)
     assert want["rows"], "the rich pilot retires Korean packs"
     got = rich.get("/api/v1/pilot/residual-value", params={"region": "KR"})
     assert got.status_code == 200 and got.json() == json.loads(json.dumps(want))
+    # a row of one or two packs would be those packs' own state of health and price: withheld from the public, the
+    # count and kWh kept; the authority reads the whole table
+    small = [r for r in got.json()["rows"] if r["packs"] < MIN_GROUP]
+    assert small, "the rich pilot has a year and grade with fewer than three Korean packs"
+    assert all(r["withheld"] and r["mean_soh_pct"] is None and r["paid_usd"] is None and r["residual_value_usd"] is None
+               for r in small)
+    assert all("withheld" not in r and r["mean_soh_pct"] is not None for r in got.json()["rows"] if r["packs"] >= MIN_GROUP)
+    authority = {"Authorization": f"Bearer {rich.report['_tokens'][pilot.AUTHORITY]}"}
+    assert rich.get("/api/v1/pilot/residual-value", params={"region": "KR"}, headers=authority).json() == \
+        json.loads(json.dumps(whole))
+    one = next(r for r in whole["rows"] if r["packs"] < MIN_GROUP)
+    page_text = _text(rich.get("/pilot/residual-value").text)
+    assert f"{one['mean_soh_pct']:.1f}" not in page_text.split(f"{one['year']} {one['grade']} {one['packs']} ", 1)[1][:80]
+    assert "withheld: fewer than 3 packs" in page_text
     csv_text = rich.get("/api/v1/pilot/residual-value", params={"region": "KR", "format": "csv"})
     assert csv_text.status_code == 200 and csv_text.headers["content-type"].startswith("text/csv")
     lines = csv_text.text.strip().splitlines()

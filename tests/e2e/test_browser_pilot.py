@@ -86,7 +86,9 @@ def test_every_pilot_page_renders_its_charts(pilot_server: dict[str, Any], artif
     base = pilot_server["base"]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        # the authority's view: every chart (a stranger's /pilot/dataspace has no contract to draw)
+        page = browser.new_page(viewport={"width": 1280, "height": 900},
+                                extra_http_headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
         errors = _watch(page)
         charted = {}
         for path in PAGES:
@@ -122,7 +124,14 @@ def test_dataspace_page_in_the_browser(pilot_server: dict[str, Any], artifacts: 
     assert ds and ds["passport_pulls"], "the run pulls passports over DSP"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        # a stranger sees the nodes and counts, not who exchanged what with whom
+        anonymous = browser.new_page(viewport={"width": 1280, "height": 900})
+        anonymous.goto(base + "/pilot/dataspace")
+        assert anonymous.locator("#pulls-withheld").is_visible() and anonymous.locator("#pulls-table").count() == 0
+        assert anonymous.locator("#bridge-withheld").is_visible() and anonymous.locator("#dataspace-flows").count() == 0
+        anonymous.close()
+        page = browser.new_page(viewport={"width": 1280, "height": 900},
+                                extra_http_headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
         errors = _watch(page)
         page.goto(base + "/pilot/dataspace")
         page.wait_for_load_state("networkidle")

@@ -1063,7 +1063,7 @@ def test_a_passports_operator_and_manufacture_date_bind_its_chain(ledger: Ledger
     from batteryloop.passport.service import PassportService
 
     svc = PassportService(store, base_url="http://x", issuing_agency_code="BL")
-    battery = next(pilot.generate_batteries(1, seed=7))
+    battery = next(pilot.generate_batteries(1, seed=7, today=dt.date(2026, 12, 5)))
     assert (battery["economic_operator_id"], battery["manufacture_date"]) == (EM, "2025-02-26")
     svc.create_model(next(m for m in pilot.battery_models() if m["model_id"] == battery["model_id"]), Caller(EM))
     pid = svc.create_passport(battery, Caller(EM))["passport_id"]

@@ -175,7 +175,12 @@ def test_events_after_the_as_of_date_are_not_read() -> None:
     ({"as_of": "2025-13-01"}, "as_of", "date"), ({"as_of": "yesterday"}, "as_of", "date"),
     ({"limit": 0}, "limit", "positive"), ({"limit": 10**6}, "limit", "maximum"), ({"offset": -1}, "offset", "non_negative"),
     ({"min_transit_hours": float("nan")}, "min_transit_hours", "finite"),
-    ({"country": "Germany"}, "country", "country_code"),
+    ({"country": "Germany"}, "country", "country_code"), ({"country": "éé"}, "country", "country_code"),
+    # beyond what a time span or a UTC time can hold: a 422 naming the parameter, not a 500 (review finding)
+    ({"as_of": "0001-01-01T00:00:00+01:00"}, "as_of", "range"), ({"as_of": "9999-12-31T23:59:59-01:00"}, "as_of", "range"),
+    ({"min_transit_hours": 1e308}, "min_transit_hours", "maximum"), ({"removed_days": 1e12}, "removed_days", "maximum"),
+    ({"floor_days": 36_501}, "floor_days", "maximum"), ({"offset": 2**64}, "offset", "maximum"),
+    ({"k": 1e6}, "k", "maximum"),
 ])
 def test_a_bad_parameter_is_named(given: dict[str, Any], name: str, rule: str) -> None:
     with pytest.raises(InvalidData) as e:
@@ -189,6 +194,9 @@ def test_as_of_dates_and_kinds_parse() -> None:
     assert p.as_of == dt.datetime(2025, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC)  # a date: the end of that day
     assert p.kinds == ("silent", "impossible_move")
     assert OutflowParams.parse(as_of="2025-12-31T10:00:00+09:00").as_of == dt.datetime(2025, 12, 31, 1, tzinfo=dt.UTC)
+    # the basic form of a date is a date too: the end of that day, as its extended form (it meant the start)
+    assert OutflowParams.parse(as_of="20251231").as_of == p.as_of
+    assert OutflowParams.parse(as_of="9999-12-31").as_of.year == 9999  # the last day a date can name: its end
     assert set(FINDING_KINDS) == {"country_change_without_shipment", "impossible_move", "left_region_without_export",
                                   "exported_before_end_of_life", "silent"}
 
@@ -335,7 +343,8 @@ def test_api_answers_the_same_query(api: Any, q: TraceQueries) -> None:
     assert len(list(csv.DictReader(io.StringIO(csv_text.text)))) == 5
     assert api.get("/api/v1/trace/outflows", params={"format": "csv"}, headers=ADMIN).text.startswith("kind,pack,")
     for params, name in (({"k": -1}, "k"), ({"kind": "lost"}, "kind"), ({"as_of": "2025-02-30"}, "as_of"),
-                         ({"k": "abc"}, "k"), ({"limit": 0}, "limit")):
+                         ({"k": "abc"}, "k"), ({"limit": 0}, "limit"), ({"as_of": "0001-01-01T00:00:00+01:00"}, "as_of"),
+                         ({"min_transit_hours": "1e308"}, "min_transit_hours"), ({"offset": str(2**64)}, "offset")):
         bad = api.get("/api/v1/trace/outflows", params=params, headers=ADMIN)
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == name, (params, bad.json())
     assert api.get("/api/v1/trace/outflows").status_code == 401

@@ -72,6 +72,28 @@ class PrivateTarget(ValueError):
     """A webhook target that is, or resolves to, this machine or a non-public network."""
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052's well-known prefix: the last 32 bits are an IPv4 address
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: local-use translation, any embedding
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated IPv4-compatible addresses (::a.b.c.d), and :: itself
+
+
+def _reached(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a connection to ``ip`` reaches: the IPv4 address inside an IPv4-mapped, NAT64 (64:ff9b::/96)
+    or 6to4 (2002::/16) address — a translator or relay takes the packet there — else ``ip``; ``None`` for an
+    embedding that cannot be judged (Teredo, local-use NAT64, IPv4-compatible ::/96), which is refused."""
+    if isinstance(ip, ipaddress.IPv4Address):
+        return ip
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None or ip in _NAT64_LOCAL or ip in _IPV4_COMPATIBLE:
+        return None
+    return ip
+
+
 def public_addresses(host: str, port: int | None = None) -> list[str]:
     """The addresses ``host`` resolves to, each public; :class:`PrivateTarget` names the first that is not
     (loopback, private, link-local, shared, reserved, unspecified, multicast). Resolved as the connection would
@@ -80,11 +102,12 @@ def public_addresses(host: str, port: int | None = None) -> list[str]:
     resolve."""
     out: list[str] = []
     for *_, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
-        ip = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        if not ip.is_global or ip.is_multicast:
-            raise PrivateTarget(f"{host} is {ip}, this node's own or a private network")
+        given = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        ip = _reached(given)
+        if ip is None or not ip.is_global or ip.is_multicast:
+            raise PrivateTarget(f"{host} is {given}, this node's own or a private network"
+                                + (f" (it reaches {ip})" if ip is not None and ip != given else
+                                   " (an IPv6 transition address whose IPv4 end cannot be judged)" if ip is None else ""))
         if str(ip) not in out:
             out.append(str(ip))
     return out

@@ -108,7 +108,7 @@ def references() -> Response:
 
 @router.get("/circular/compliance", summary="Compliance report of a model and year: Art. 8, Annex XII, Art. 7 (JSON or CSV)",
             responses={200: {"content": {"application/json": {}, "text/csv": {}}}})
-def compliance(request: Request, s: ServicesDep, model: Annotated[str, Query(min_length=1, max_length=200)],
+def compliance(request: Request, c: CallerDep, s: ServicesDep, model: Annotated[str, Query(min_length=1, max_length=200)],
                year: Annotated[int, Query(ge=2000, le=2100)], plant: str | None = None,
                rule: Annotated[str | None, Query(description="mass_balance or physical_segregation")] = None,
                process: Annotated[list[str] | None, Query(description="pyro, hydro, direct (default: all)")] = None,
@@ -116,10 +116,12 @@ def compliance(request: Request, s: ServicesDep, model: Annotated[str, Query(min
                format: Annotated[str | None, Query(pattern=r"^(json|csv)$")] = None) -> Response:
     """Recycled content from the traceability ledger (never assumed: without traced lots the report says
     so), recycling efficiency and recovery of the model's chemistry by process, carbon footprint and class;
-    every figure with its reference values and the allocation rule. CSV by ``?format=csv`` or ``Accept: text/csv``."""
+    every figure with its reference values and the allocation rule. CSV by ``?format=csv`` or ``Accept: text/csv``.
+    The model's volumes (pack count, element masses) only for its manufacturer and the authorities; anyone else
+    gets the shares with masses per 100 kg of each element."""
     fmt = format or ("csv" if "text/csv" in request.headers.get("accept", "") else "json")
     rep = s.circular.compliance(model, year, plant=plant, rule=rule, processes=process,
-                                manufacturing_country=manufacturing_country)
+                                manufacturing_country=manufacturing_country, caller=c)
     text = rep.pop("_csv")
     if fmt == "csv":
         name = f"compliance-{model}-{year}.csv".replace("/", "_")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..access import Caller
+from ..access import Allow, Caller, Resource, decide
 from ..errors import Forbidden, InvalidData, NotFound
 from ..health.grading import IntakeRecord, grade
 from ..passport.service import PassportService
@@ -283,10 +283,16 @@ class CircularService:
     def compliance(self, model_id: str, year: int, *, plant: str | None = None, rule: str | None = None,
                    processes: list[str] | None = None, manufacturing_country: str | None = None,
                    class_limits_kgco2e_per_kwh: dict[str, float] | None = None,
-                   references: References | None = None) -> dict[str, Any]:
+                   references: References | None = None, caller: Caller | None = None) -> dict[str, Any]:
         """A model's compliance report for a year (and plant): recycled content (Art. 8) from the
         traceability ledger, recycling efficiency and material recovery (Annex XII) of the model's
-        chemistry by process, carbon footprint and class (Art. 7). Every figure with its references."""
+        chemistry by process, carbon footprint and class (Art. 7). Every figure with its references.
+
+        The report is public, its volumes are not: a ``caller`` the policy does not allow
+        ``model.recycled_content.read`` (the model's manufacturer and the authorities may) gets the shares and
+        verdicts with every mass per 100 kg of the element and no pack count — the model's production volume and
+        its plants' recycled input are the manufacturer's confidential data. Without a caller (the node's own
+        CLI and reports) the masses are shown."""
         from datetime import date
 
         from ..trace.service import TraceService, TraceSettings
@@ -308,6 +314,8 @@ class CircularService:
                     "field": "process", "rule": "enum", "value": p, "message": f"process: one of {', '.join(PROCESSES)}"}])
         m = self.passports.model_data(model_id)
         notes: list[str] = []
+        disclose = caller is None or isinstance(decide(caller, "model.recycled_content.read", Resource(
+            "model", model_id, manufacturer=m.get("manufacturer_id"))), Allow)
 
         # Art. 8 recycled content, from the ledger
         trace = (self.trace if self.trace is not None and references is None
@@ -328,6 +336,8 @@ class CircularService:
                 if have <= 0:
                     continue
                 rec_kg = min(float(v.get("recycled_kg") or 0.0), have)
+                if not disclose:  # the share, on 100 kg of the element: no volume behind it
+                    have, rec_kg = 100.0, 100.0 * rec_kg / have
                 metals.append(MetalInput(metal=el, active_material_kg=have, recycled_physical_kg=rec_kg)
                               if rule == "physical_segregation" else
                               MetalInput(metal=el, active_material_kg=have, allocated_recycled_kg=rec_kg))
@@ -336,6 +346,17 @@ class CircularService:
                          "targets_by_date": traced["targets"], "by_plant": traced.get("by_plant"),
                          "message": f"{traced['packs']} traced packs of {model_id} made in {year}"
                                     + (f" at {plant}" if plant else "") + f" ({rule.replace('_', ' ')})"}
+            if not disclose:
+                rc_source = {"status": "traced", "allocation_rule": rule, "settings": traced["settings"],
+                             "targets_by_date": traced["targets"], "volumes_withheld": True,
+                             "shares_fraction": {el: round(x.allocated_recycled_kg if x.allocated_recycled_kg is not None
+                                                           else x.recycled_physical_kg, 9) / 100.0 for el, x in
+                                                 ((x.metal, x) for x in metals)},
+                             "message": f"traced packs of {model_id} made in {year}" + (f" at {plant}" if plant else "")
+                                        + f" ({rule.replace('_', ' ')}); masses per 100 kg of each element and no pack "
+                                        "count: the model's volumes are for its manufacturer and the authorities "
+                                        "(model.recycled_content.read)"}
+                notes.append(rc_source["message"])
             if not metals:
                 rc_source["status"] = "no_metals"
                 rc_source["message"] = "the traced packs hold no Co, Li, Ni or Pb in their lots"

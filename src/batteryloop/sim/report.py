@@ -177,9 +177,23 @@ def residual_value_csv(table: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-def residual_value_of(report: dict[str, Any], region: str | None = None) -> dict[str, Any]:
+MIN_GROUP = 3
+"""Per-pack figures (state of health, value, price) of a group of fewer packs than this are not shown to those who
+may not read the pilot's findings pack by pack: they would be the packs' own (the dashboard's aggregate pages and
+the residual-value API alike)."""
+
+#: a row's columns that are one pack's own figures when the row holds one or two packs
+_PER_PACK_FIELDS = ("mean_soh_pct", "residual_value_usd", "residual_value_usd_per_kwh", "residual_share_of_new_fraction",
+                    "paid_usd", "paid_usd_per_kwh", "paid_share_of_value_fraction")
+
+
+def residual_value_of(report: dict[str, Any], region: str | None = None, *,
+                      min_group: int | None = None) -> dict[str, Any]:
     """The residual-value table of a stored pilot report for a region (``None``: all; ``KR``, ``EU``), for the
-    API, the CLI and the page. A run without the table (older runs) or an unknown region is NotFound."""
+    API, the CLI and the page. A run without the table (older runs) or an unknown region is NotFound.
+
+    ``min_group``: rows of fewer packs keep their year, grade, pack count and kWh, and have their per-pack columns
+    empty and ``withheld`` true (for a caller who may not read the findings pack by pack; ``None``: every row whole)."""
     by_region = (report.get("residual_value") or {}).get("by_region") or {}
     key = region or "all"
     if key not in by_region:
@@ -187,7 +201,12 @@ def residual_value_of(report: dict[str, Any], region: str | None = None) -> dict
 
         raise NotFound(f"this pilot run has no residual-value table for region {key!r}; known: "
                        f"{', '.join(sorted(by_region)) or 'none (a run before residual values were reported)'}")
-    return by_region[key]
+    table = by_region[key]
+    if min_group is None:
+        return table
+    rows = [r if r["packs"] >= min_group else {**r, **dict.fromkeys(_PER_PACK_FIELDS), "withheld": True}
+            for r in table["rows"]]
+    return {**table, "rows": rows, "min_group": min_group}
 
 
 def _cash_table(run: Any) -> list[dict[str, Any]]:

@@ -162,11 +162,12 @@ class OutflowParams:
         rule); ``None`` keeps the default (``base`` for the silence rule: the node's settings)."""
         s = base or SilenceRule()
         rule = replace(
-            s, k=_number("k", k, s.k, positive=True),
-            floor_days=_number("floor_days", floor_days, s.floor_days),
-            default_days=_number("default_days", default_days, s.default_days, positive=True),
-            min_intervals=int(_number("min_intervals", min_intervals, s.min_intervals, integer=True, positive=True)),
-            removed_days=_number("removed_days", removed_days, s.removed_days, positive=True))
+            s, k=_number("k", k, s.k, positive=True, maximum=MAX_K),
+            floor_days=_number("floor_days", floor_days, s.floor_days, maximum=MAX_DAYS),
+            default_days=_number("default_days", default_days, s.default_days, positive=True, maximum=MAX_DAYS),
+            min_intervals=int(_number("min_intervals", min_intervals, s.min_intervals, integer=True, positive=True,
+                                      maximum=MAX_INTERVALS)),
+            removed_days=_number("removed_days", removed_days, s.removed_days, positive=True, maximum=MAX_DAYS))
         kinds: tuple[str, ...] = ()
         if kind:
             parts = [kind] if isinstance(kind, str) else list(kind)
@@ -174,7 +175,7 @@ class OutflowParams:
             for x in kinds:
                 if x not in FINDING_KINDS:
                     raise _bad("kind", "enum", f"unknown finding kind {x!r}: use one of {', '.join(FINDING_KINDS)}", x)
-        if country and not (len(country.strip()) == 2 and country.strip().isalpha()):
+        if country and not (len(country.strip()) == 2 and country.strip().isascii() and country.strip().isalpha()):
             raise _bad("country", "country_code", f"{country!r} is not an ISO 3166-1 alpha-2 country code (two "
                        "letters, e.g. DE, KR, NL)", country)
         lim = None if limit is None else int(_number("limit", limit, DEFAULT_LIMIT, integer=True, positive=True))
@@ -182,10 +183,11 @@ class OutflowParams:
             raise _bad("limit", "maximum", f"{lim} is more than {MAX_LIMIT} findings a page: page with offset, or "
                        "download the CSV", lim)
         return cls(as_of=_as_of(as_of), silence=rule,
-                   min_transit_hours=_number("min_transit_hours", min_transit_hours, MIN_TRANSIT_HOURS),
+                   min_transit_hours=_number("min_transit_hours", min_transit_hours, MIN_TRANSIT_HOURS,
+                                             maximum=MAX_DAYS * 24),
                    model=model or None, country=country.strip().upper() if country else None, kinds=kinds,
                    participant=participant.strip() if participant else None, limit=lim,
-                   offset=int(_number("offset", offset, 0, integer=True)))
+                   offset=int(_number("offset", offset, 0, integer=True, maximum=MAX_OFFSET)))
 
     def stated(self, as_of: dt.datetime, source: str) -> dict[str, Any]:
         """The parameters as the answer states them."""
@@ -195,7 +197,14 @@ class OutflowParams:
                             "participant": self.participant}}
 
 
-def _number(name: str, value: Any, default: float, *, integer: bool = False, positive: bool = False) -> float:
+MAX_DAYS = 36_500.0  # a silence or transit threshold beyond a century is no threshold (and overflows a time span)
+MAX_K = 1_000.0
+MAX_INTERVALS = 100_000
+MAX_OFFSET = 2**53  # the largest integer every JSON reader keeps exactly (the recall API's cap too)
+
+
+def _number(name: str, value: Any, default: float, *, integer: bool = False, positive: bool = False,
+            maximum: float | None = None) -> float:
     if value is None or value == "":
         return default
     try:
@@ -209,6 +218,8 @@ def _number(name: str, value: Any, default: float, *, integer: bool = False, pos
     if x < 0 or (positive and x == 0):
         raise _bad(name, "positive" if positive else "non_negative",
                    f"{value!r} must be {'more than' if positive else 'at least'} 0", value)
+    if maximum is not None and x > maximum:
+        raise _bad(name, "maximum", f"{value!r} is more than {maximum:,g}, the largest {name} accepted", value)
     return x
 
 
@@ -223,11 +234,23 @@ def _as_of(value: str | dt.datetime | None) -> dt.datetime | None:
         except ValueError:
             raise _bad("as_of", "date", f"{value!r} is not a date or time (ISO 8601, e.g. 2025-12-31 or "
                        "2025-12-31T23:00:00Z)", value) from None
-    if t.tzinfo is None:  # a date, or a time without zone: UTC; a bare date means the end of that day
-        t = t.replace(tzinfo=dt.UTC)
-        if isinstance(value, str) and len(value.strip()) == 10:
-            t += dt.timedelta(days=1, microseconds=-1)
-    return t.astimezone(dt.UTC)
+    try:
+        if t.tzinfo is None:  # a date, or a time without zone: UTC; a bare date (2025-12-31, 20251231) means the
+            t = t.replace(tzinfo=dt.UTC)  # end of that day
+            if isinstance(value, str) and _is_date(value.strip()):
+                t += dt.timedelta(days=1, microseconds=-1)
+        return t.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00, 9999-12-31T23:59-01:00: outside what a UTC time can hold
+        raise _bad("as_of", "range", f"{value!r} is outside the dates a UTC time can hold (years 1–9999)",
+                   str(value)) from None
+
+
+def _is_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 # ------------------------------------------------------------------------------------------------ the rules

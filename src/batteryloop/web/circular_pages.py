@@ -146,7 +146,7 @@ def compliance_page(request: Request, c: CallerDep, s: ServicesDep, model: str |
     rep = None
     if model:
         try:
-            rep = s.circular.compliance(model, year, plant=plant or None, rule=rule or None)
+            rep = s.circular.compliance(model, year, plant=plant or None, rule=rule or None, caller=c)
         except BatteryloopError as exc:
             return templates.TemplateResponse(request, "error.html", _ctx(request, c, error=exc),
                                               status_code=exc.status)

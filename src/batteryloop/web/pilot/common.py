@@ -10,7 +10,6 @@ from typing import Any
 from ...access import Caller, Resource, decide
 
 ELEMENTS = ("Li", "Ni", "Co", "Pb")
-MIN_GROUP = 3  # state-of-health figures of fewer packs than this are not shown (they would be the packs' own)
 FINDINGS = "pilot.findings.read"  # access.POLICY: the outflow findings and per-pack decisions (authorities, admin)
 
 

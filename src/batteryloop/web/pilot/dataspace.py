@@ -9,6 +9,7 @@ from typing import Any
 
 from ...access import Caller
 from .charts import COLORS, _fig, _layout, _rgba
+from .common import findings_visible
 
 
 def _table(value: Any) -> dict[str, Any]:
@@ -132,7 +133,7 @@ def dataspace(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
 
     ds = rep.get("dataspace")
     if not isinstance(ds, dict) or not ds:
-        return {"ds": None, "figures": [], "short_id": short_id}
+        return {"ds": None, "figures": [], "short_id": short_id, "withheld": {}}
     names = rep.get("names") or {}
     nodes = [n for n in ds.get("nodes") or [] if isinstance(n, dict)]
     by_did: dict[str, dict[str, Any]] = {}
@@ -170,7 +171,17 @@ def dataspace(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
         types = [f"{_cred_name(t)}" for t in a.get("credential_types") or []]
         agreements.append({**a, "sentence": f"{_space(a.get('accepting_space'))} accepts "
                                             f"{_and(types) or 'no'} credentials issued in {_space(a.get('issuing_space'))}"})
-    pairs = _pair_rows(nodes, label)
+    # who exchanged what with whom is each company's business: a contract, its dataset (a pack's passport) and its
+    # state are shown to the two parties and to the overseers (findings_visible), never to a third company or an
+    # anonymous visitor — a supplier relation or a recycler's pull of a pack is custody and sourcing information
+    full = findings_visible(c)
+
+    def party(*dids: Any) -> bool:
+        return full or (c.participant_id is not None
+                        and any((by_did.get(d) or {}).get("participant_id") == c.participant_id for d in dids))
+
+    all_pairs = _pair_rows(nodes, label)
+    pairs = [r for r in all_pairs if party(r["provider"], r["consumer"])]
     figures = []
     done = [r for r in pairs if r["transfer"] == "COMPLETED"]
     if done:
@@ -216,6 +227,9 @@ def dataspace(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
         figures.append(_fig("dataspace-pairs", fig))
     bridge = ds.get("bridge") if isinstance(ds.get("bridge"), dict) else None
     b = None
+    if bridge and not party(bridge.get("supplier_did"),
+                            *(n.get("did") for n in nodes if n.get("name") == "automaker")):
+        bridge = None  # the supplier's cell footprint is for the supplier and the automaker it sold to
     if bridge:
         cfp = {k: v for k, v in (bridge.get("supplier_cfp_kgco2e_per_kwh") or {}).items() if isinstance(v, (int, float))}
         try:
@@ -240,17 +254,21 @@ def dataspace(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
              "supplier_name": names.get(bridge.get("supplier")) or (supplier_node or {}).get("label") or bridge.get("supplier"),
              "supplier_space": (supplier_node or {}).get("space_name"),
              "pcf": bridge.get("pack_carbon_footprint") if isinstance(bridge.get("pack_carbon_footprint"), dict) else {}}
-    pulls = sorted((p for p in ds.get("passport_pulls") or [] if isinstance(p, dict)),
+    pull_parties = [n.get("did") for n in nodes if n.get("name") in ("recycler", "automaker")]
+    all_pulls = [p for p in ds.get("passport_pulls") or [] if isinstance(p, dict)]
+    pulls = sorted((p for p in all_pulls if party(*pull_parties)),
                    key=lambda p: (p.get("year") or 0, str(p.get("pack"))))
     puller = next((n["label"] for n in nodes if n.get("name") == "recycler"), "the EU recycler")
     server = next((n["org"] or n["title"] for n in nodes if n.get("name") == "automaker"), "the automaker")
     known = {"nodes", "agreements", "bridge", "passport_pulls"}
     extra = [{"key": k, "title": k.replace("_", " ").capitalize(), "table": _table(v)}
              for k, v in ds.items() if k not in known and v not in (None, [], {})]
-    totals = {"nodes": len(nodes), "spaces": len(spaces), "contracts": len(pairs),
-              "negotiations_done": sum(1 for r in pairs if r["negotiation"] == "FINALIZED"),
-              "transfers_done": len(done), "pulls": len(pulls),
+    totals = {"nodes": len(nodes), "spaces": len(spaces), "contracts": len(all_pairs),
+              "negotiations_done": sum(1 for r in all_pairs if r["negotiation"] == "FINALIZED"),
+              "transfers_done": sum(1 for r in all_pairs if r["transfer"] == "COMPLETED"), "pulls": len(all_pulls),
               "credentials": sum(len(n["creds"]) for n in nodes)}
     return {"ds": ds, "figures": figures, "spaces": spaces, "agreements": agreements, "bridge": b, "pulls": pulls,
             "pairs": pairs, "extra": extra, "totals": totals, "puller": puller, "server": server,
-            "done_states": DONE_STATES, "short_id": short_id}
+            "done_states": DONE_STATES, "short_id": short_id,
+            "withheld": {"contracts": len(all_pairs) - len(pairs), "pulls": len(all_pulls) - len(pulls),
+                         "bridge": bool(ds.get("bridge")) and b is None}}

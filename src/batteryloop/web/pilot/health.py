@@ -8,7 +8,8 @@ from typing import Any
 
 from ...access import Caller
 from .charts import COLORS, _count_axis, _fig, _layout, _rgba
-from .common import MIN_GROUP, _keys, _year_rows
+from ...sim.report import MIN_GROUP
+from .common import _keys, _year_rows
 
 
 def health(rep: dict[str, Any], c: Caller) -> dict[str, Any]:

@@ -7,6 +7,8 @@ from typing import Any
 
 from ...access import Caller
 from .charts import COLORS, _fig, _layout
+from ...sim.report import MIN_GROUP
+from .common import findings_visible
 
 
 def residual(rep: dict[str, Any], c: Caller, region: str = "KR") -> dict[str, Any]:
@@ -17,7 +19,8 @@ def residual(rep: dict[str, Any], c: Caller, region: str = "KR") -> dict[str, An
     from ...sim.report import residual_value_of
 
     try:
-        table = residual_value_of(rep, None if region == "all" else region)
+        table = residual_value_of(rep, None if region == "all" else region,
+                                  min_group=None if findings_visible(c) else MIN_GROUP)
     except NotFound:
         table = None
     figures: list[dict[str, Any]] = []

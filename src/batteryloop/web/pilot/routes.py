@@ -8,7 +8,8 @@ from typing import Any
 from ...access import Caller
 from ...circular import route_options
 from .charts import COLORS, _count_axis, _fig, _layout, _rgba
-from .common import MIN_GROUP, _keys, _num, _year_rows, findings_visible
+from ...sim.report import MIN_GROUP
+from .common import _keys, _num, _year_rows, findings_visible
 
 
 def routes(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
