@@ -5,6 +5,8 @@ Every error names what is wrong: the field, the value and the rule where there i
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 from pydantic import ValidationError
@@ -80,8 +82,17 @@ def from_validation_error(exc: ValidationError, prefix: str = "") -> list[dict[s
         msg = e["msg"]
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
+        named = _NAMED.match(msg) if field == "(record)" else None
+        if named:  # a record-level check that names its field ("target: …", "params.threshold_pct: …"): that field
+            where = named.group(1)
+            field = f"{prefix}.{where}" if prefix else where
+            msg = msg[named.end():]
         out.append({"field": field, "rule": e["type"], "message": f"{field}: {msg}", "value": _short(e.get("input"))})
     return out
+
+
+#: "field: message" or "field.sub[0]: message" at the head of a record-level validator's message
+_NAMED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*): ")
 
 
 def invalid(exc: ValidationError, what: str, prefix: str = "") -> InvalidData:
