@@ -61,3 +61,21 @@ def test_a_real_key_is_registered_stripped_and_read_back_to_the_same_bytes() -> 
     assert _register(f"  {GOOD}\n").public_key == GOOD
     assert keys.public_key_from_text(GOOD).raw == keyformat.public_key_bytes(GOOD) == keyformat.b64url_decode(GOOD)
     assert keys.public_key_text(keys.public_key_from_text(GOOD)) == GOOD
+
+
+@pytest.mark.parametrize("spoil", [
+    lambda k: k + "!!!", lambda k: ".".join(k), lambda k: k[:10] + " " + k[10:],
+    lambda k: k.replace("-", "+").replace("_", "/") if ("-" in k or "_" in k) else "+" + k[1:],
+])
+def test_the_registry_takes_strict_base64url_only(spoil) -> None:  # type: ignore[no-untyped-def]
+    """The lenient decoder skips characters outside the alphabet, so a key with stray characters, dots between
+    its characters, a blank inside or standard base64's + and / decoded to 32 bytes and was stored — and
+    published — as typed (review finding). The registry takes base64url only and stores the canonical text."""
+    text = spoil(GOOD)
+    assert text != GOOD
+    with pytest.raises(ValidationError, match="public key"):
+        _register(text)
+
+
+def test_a_padded_key_is_stored_in_its_canonical_unpadded_form() -> None:
+    assert _register(GOOD + "=").public_key == GOOD

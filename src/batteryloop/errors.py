@@ -5,6 +5,8 @@ Every error names what is wrong: the field, the value and the rule where there i
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 from pydantic import ValidationError
@@ -80,8 +82,24 @@ def from_validation_error(exc: ValidationError, prefix: str = "") -> list[dict[s
         msg = e["msg"]
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
+        if field in ("(record)", prefix):
+            field, msg = record_error_field(field, msg, prefix)
         out.append({"field": field, "rule": e["type"], "message": f"{field}: {msg}", "value": _short(e.get("input"))})
     return out
+
+
+#: "field: message" or "field.sub[0]: message" at the head of a record-level validator's message
+_NAMED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*): ")
+
+
+def record_error_field(field: str, msg: str, prefix: str = "") -> tuple[str, str]:
+    """A record-level check that names its field at the head of its message ("target: …",
+    "params.threshold_pct: …") is about that field: ``(field, message without the name)``; else unchanged."""
+    named = _NAMED.match(msg)
+    if not named:
+        return field, msg
+    where = named.group(1)
+    return (f"{prefix}.{where}" if prefix else where), msg[named.end():]
 
 
 def invalid(exc: ValidationError, what: str, prefix: str = "") -> InvalidData:

@@ -13,6 +13,7 @@ reads keys with it.
 from __future__ import annotations
 
 import base64
+import re
 
 from .errors import BatteryloopError
 
@@ -62,3 +63,20 @@ def public_key_bytes(text: str, *, point: bool = True) -> bytes:
     except (ValueError, TypeError):
         raise KeyFormatError(f"public key {t[:20]!r}… is not base64url text") from None
     return checked_public_key_bytes(raw, point=point)
+
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]*={0,2}")
+
+
+def canonical_public_key(text: str) -> str:
+    """A public key as a participant registers it: strictly base64url (only ``A–Z a–z 0–9 - _``, padding
+    optional; standard base64's ``+`` and ``/``, stray characters or blanks inside are refused — the lenient
+    decoder would skip them and the registry would publish the text as typed), checked as
+    :func:`public_key_bytes` does, returned in its one canonical form (unpadded base64url of the 32 bytes)."""
+    t = text.strip()
+    raw = public_key_bytes(t)  # what cannot be read at all is refused with the ledger's own message
+    if not _B64URL.fullmatch(t):
+        bad = next((ch for ch in t if not (ch.isascii() and (ch.isalnum() or ch in "-_="))), "=")
+        raise KeyFormatError(f"public key: {bad!r} is not a base64url character (A-Z, a-z, 0-9, '-', '_', "
+                             "'=' padding at the end) — send the 32 raw bytes as base64url")
+    return b64url_encode(raw)

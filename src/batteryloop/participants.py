@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from .keyformat import public_key_bytes
+from .keyformat import canonical_public_key
 from .passport.validators import IdScheme, classify_participant_id, normalize_participant_id, validate_country
 
 
@@ -27,11 +27,10 @@ def _checked_key(text: str | None) -> str | None:
     """A public key as a participant registers it, checked as the ledger will read it (refused here, not at the
     first signed event): base64url text of 32 raw bytes that encode a point of the curve's prime-order group, not
     a small-order or non-canonical one (:func:`batteryloop.keyformat.public_key_bytes`, the format ``trace.keys``
-    reads too; this module stays below ``trace``)."""
+    reads too; this module stays below ``trace``), strictly base64url (:func:`batteryloop.keyformat.canonical_public_key`)."""
     if text is None:
         return None
-    public_key_bytes(text)
-    return text.strip()
+    return canonical_public_key(text)  # strictly base64url, stored in its canonical form
 
 
 class ParticipantIn(BaseModel):

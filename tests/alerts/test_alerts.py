@@ -22,7 +22,7 @@ import pytest
 
 from batteryloop.access import Caller
 from batteryloop.alerts import SIGNATURE_HEADER, post_webhook, signature, verify
-from batteryloop.alerts.delivery import PrivateTarget, public_addresses
+from batteryloop.alerts.delivery import Outcome, PrivateTarget, public_addresses
 from batteryloop.errors import InvalidData, Unauthorized
 from batteryloop.participants import Role
 from batteryloop.sim import pilot
@@ -170,9 +170,9 @@ def test_soh_rule_fires_once_per_pack_and_the_email_is_rfc5322(world: dict[str, 
     # the automaker's rule watches its own packs: LOW (61 %) fires; OTHER (55 %) is the BaaS operator's
     assert first["rules"] == [{"rule_id": rule["id"], "name": "weak packs", "kind": "soh_below", "findings": 1,
                                "new_alerts": 1}]
-    assert first["deliveries"] == {"delivered": 0, "failed": 0, "stored": 1}
+    assert first["deliveries"] == {"delivered": 0, "failed": 0, "stored": 1, "pending": 0}
     again = s.alerts.evaluate(em)
-    assert again["new_alerts"] == [] and again["deliveries"] == {"delivered": 0, "failed": 0, "stored": 0}
+    assert again["new_alerts"] == [] and again["deliveries"] == {"delivered": 0, "failed": 0, "stored": 0, "pending": 0}
     [a] = s.alerts.alerts(em)
     assert a["pack_id"] == ids["LOW"] and a["kind"] == "soh_below" and a["data"]["soh_capacity_pct"] == 61.0
     [d] = a["deliveries"]
@@ -240,6 +240,56 @@ def test_a_failing_receiver_is_retried_and_the_outcome_recorded(world: dict[str,
     assert down[0]["deliveries"][0]["error"] and down[0]["deliveries"][0]["attempts"] == 3
 
 
+def test_one_evaluation_stops_delivering_to_a_receiver_that_is_down(world: dict[str, Any]) -> None:
+    """Review finding: deliveries ran one after another inside the request, each waiting out its retries and
+    timeouts (≈ 16.5 s an alert), so a rule firing on many packs to a dead receiver held a worker for hours. Once a
+    webhook fails in an evaluation its other alerts wait, counted pending, for the next evaluation; they are not
+    marked failed (no delivery round is spent on them)."""
+    s = world["s"]
+    calls: list[str] = []
+
+    def dead(url: str, secret: str, payload: dict[str, Any], **_: Any) -> Outcome:
+        calls.append(payload["alert"]["pack_id"])
+        return Outcome("failed", 3, error="timed out")
+
+    s.alerts.post = dead
+    s.alerts.create_rule(ADMIN, {"name": "every pack", "kind": "soh_below", "params": {"threshold_pct": 100},
+                                 "channel": "webhook", "target": "https://down.example/h", "secret": SECRET})
+    out = s.alerts.evaluate(ADMIN)
+    n = len(out["new_alerts"])
+    assert n >= 2, "the rule fires on several packs"
+    assert len(calls) == 1 and out["deliveries"] == {"delivered": 0, "failed": 1, "stored": 0, "pending": n - 1}
+    again = s.alerts.evaluate(ADMIN)  # the next evaluation tries again, once
+    assert len(calls) == 2 and again["deliveries"]["failed"] == 1 and again["deliveries"]["pending"] == n - 1
+    tried = [a for a in s.alerts.alerts(ADMIN) if a["deliveries"]]
+    assert len(tried) <= 2 and all(d["status"] == "failed" for a in tried for d in a["deliveries"])
+
+
+def test_an_evaluation_delivers_within_its_time_budget(world: dict[str, Any]) -> None:
+    s = world["s"]
+    s.alerts.delivery_budget_s = 0.0  # spent before the first delivery: everything waits
+    s.alerts.post = lambda *a, **k: pytest.fail("no delivery after the budget is spent")
+    s.alerts.create_rule(ADMIN, {"name": "every pack", "kind": "soh_below", "params": {"threshold_pct": 100},
+                                 "channel": "webhook", "target": "https://ops.example/h", "secret": SECRET})
+    out = s.alerts.evaluate(ADMIN)
+    assert out["deliveries"]["pending"] == len(out["new_alerts"]) >= 2
+
+
+def test_a_participant_keeps_a_bounded_number_of_rules(world: dict[str, Any], monkeypatch: Any) -> None:
+    from batteryloop.alerts import service
+
+    s, em = world["s"], world["callers"][pilot.AUTOMAKER]
+    monkeypatch.setattr(service, "MAX_RULES_PER_OWNER", 2)
+    rule = {"name": "r", "kind": "soh_below", "params": {"threshold_pct": 70}, "channel": "email", "target": "a@b.example"}
+    s.alerts.create_rule(em, rule)
+    s.alerts.create_rule(em, rule)
+    with pytest.raises(InvalidData) as e:
+        s.alerts.create_rule(em, rule)
+    assert e.value.errors[0]["field"] == "rules" and "at most 2" in e.value.errors[0]["message"]
+    assert len(s.alerts.rules(em)) == 2
+    s.alerts.create_rule(world["callers"][pilot.BAAS], rule)  # another participant's count is its own
+
+
 def test_outflow_rule_fires_on_the_ledger_finding(world: dict[str, Any]) -> None:
     s, ids, em = world["s"], world["ids"], world["callers"][pilot.AUTOMAKER]
     s.alerts.create_rule(em, {"name": "moves", "kind": "outflow", "params": {"kinds": ["impossible_move"]},
@@ -270,8 +320,12 @@ def test_an_operator_reads_only_its_own_packs_alerts(world: dict[str, Any]) -> N
 
 
 @pytest.mark.parametrize(("rule", "field"), [
-    ({"kind": "soh_below", "params": {}, "channel": "email", "target": "a@b.example"}, "threshold_pct"),
-    ({"kind": "soh_below", "params": {"threshold_pct": 140}, "channel": "email", "target": "a@b.example"}, "threshold_pct"),
+    ({"kind": "soh_below", "params": {}, "channel": "email", "target": "a@b.example"}, "params.threshold_pct"),
+    ({"kind": "soh_below", "params": {"threshold_pct": 140}, "channel": "email", "target": "a@b.example"},
+     "params.threshold_pct"),
+    # a code grading never raises: the rule would be stored and never fire (review finding)
+    ({"kind": "safety_flag", "params": {"codes": ["NOT_A_CODE"]}, "channel": "email", "target": "a@b.example"},
+     "params.codes"),
     ({"kind": "outflow", "params": {"kinds": ["teleported"]}, "channel": "email", "target": "a@b.example"}, "params.kinds"),
     ({"kind": "soh_below", "params": {"threshold_pct": 70}, "channel": "webhook", "target": "ftp://x.example/h",
       "secret": SECRET}, "target"),
@@ -284,8 +338,24 @@ def test_a_bad_rule_is_refused_naming_the_field(world: dict[str, Any], rule: dic
     s, em = world["s"], world["callers"][pilot.AUTOMAKER]
     with pytest.raises(InvalidData) as e:
         s.alerts.create_rule(em, {"name": "r", **rule})
-    assert field in str(e.value.detail) + json.dumps(e.value.extra if hasattr(e.value, "extra") else "", default=str)
+    # the error names the field itself (review finding: the record-level checks said "(record)")
+    assert e.value.errors[0]["field"] == field and e.value.errors[0]["message"].startswith(f"{field}: ")
+    assert field in str(e.value.detail)
     assert s.alerts.rules(em) == []  # nothing half-written
+
+
+def test_every_code_grading_raises_is_a_code_a_rule_may_name() -> None:
+    """SAFETY_FLAG_CODES is the list the rules are checked against: every SafetyFlag(code=…) grading builds
+    is in it, and every code in it is built somewhere."""
+    import ast
+    from pathlib import Path
+
+    from batteryloop.health import grading
+
+    tree = ast.parse(Path(grading.__file__).read_text())
+    built = {kw.value.value for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "SafetyFlag"
+             for kw in n.keywords if kw.arg == "code" and isinstance(kw.value, ast.Constant)}
+    assert built == set(grading.SAFETY_FLAG_CODES)
 
 
 def test_api_and_cli(world: dict[str, Any], tmp_path: Any) -> None:
@@ -391,7 +461,7 @@ def test_a_name_that_resolves_to_a_private_address_is_refused_at_creation_and_at
                               "channel": "webhook", "target": receiver.url, "secret": SECRET})
     s.alerts.allow_private_targets = False
     out = s.alerts.evaluate(em)
-    assert out["deliveries"] == {"delivered": 0, "failed": 1, "stored": 0}
+    assert out["deliveries"] == {"delivered": 0, "failed": 1, "stored": 0, "pending": 0}
     [a] = s.alerts.alerts(em)
     [d] = a["deliveries"]
     assert (d["status"], d["attempts"], d["response_status"]) == ("failed", 0, None)

@@ -308,6 +308,12 @@ def test_baas_price_buyout_and_swap_station(client: Any) -> None:
     assert long.status_code == 422 and long.headers["content-type"] == "application/problem+json"
     inv = client.post("/api/v1/circular/baas/swap-station", json={"days": 2, "initial_soh_range": [0.9, 0.5]})
     assert inv.status_code == 422 and "initial_soh_range" in inv.text
+    # an anonymous request may not buy minutes of CPU (review finding: 90 days of 1-minute steps with 1,000 packs
+    # and unbounded chargers was accepted): 90 × 1,440 × 1,000 = 129.6 M pack-steps > 10 M
+    heavy = client.post("/api/v1/circular/baas/swap-station", json={"days": 90, "step_minutes": 1,
+                                                                     "packs_in_station": 1000})
+    assert heavy.status_code == 422 and heavy.json()["errors"][0]["field"] == "days" and "129,600,000" in heavy.text
+    assert client.post("/api/v1/circular/baas/swap-station", json={"days": 1, "chargers": 10**6}).status_code == 422
 
 
 def test_compliance_says_when_the_declared_pack_mass_is_not_used(client: Any) -> None:

@@ -102,6 +102,12 @@ def check_params(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
     codes = p.get("codes")
     if codes is not None and (not isinstance(codes, list) or not all(isinstance(c, str) for c in codes)):
         raise ValueError("params.codes: a list of grading safety-flag codes")
+    if codes:
+        from ..health.grading import SAFETY_FLAG_CODES
+
+        bad = sorted(set(codes) - set(SAFETY_FLAG_CODES))
+        if bad:  # a rule on a code grading never raises would be stored and never fire
+            raise ValueError(f"params.codes: {bad} unknown (grading raises: {', '.join(SAFETY_FLAG_CODES)})")
     blocking = p.get("blocking_only", True)
     if not isinstance(blocking, bool):
         raise ValueError(f"params.blocking_only: true or false, not {blocking!r}")

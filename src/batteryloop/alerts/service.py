@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..access import Caller, Resource, authorize, decide, oversees
-from ..errors import NotFound
+from ..errors import InvalidData, NotFound
 from ..store import alerts as repo
 from ..store.db import Store, utcnow_iso
 from ..store.passports import current_passports
@@ -22,6 +22,9 @@ from .delivery import Outcome, PrivateTarget, email_message, post_webhook, publi
 from .rules import KINDS, PackFacts, RuleIn, outflow_firings, parse_rule, safety_firings, soh_firings
 
 MAX_ROUNDS = 5  # delivery rounds (each with its retries) before an alert is left undelivered
+MAX_RULES_PER_OWNER = 100  # a participant's rules (each stores its own alerts: storage grows with rules × packs)
+DELIVERY_BUDGET_S = 20.0  # one evaluation delivers for at most this long; the rest wait for the next evaluation
+MAX_DELIVERIES_PER_CALL = 500
 
 
 def _owner(caller: Caller) -> str:
@@ -30,8 +33,10 @@ def _owner(caller: Caller) -> str:
 
 class AlertService:
     def __init__(self, store: Store, *, trace: Any = None, base_url: str = "http://127.0.0.1:8000",
-                 post: Callable[..., Outcome] = post_webhook, allow_private_targets: bool = False) -> None:
+                 post: Callable[..., Outcome] = post_webhook, allow_private_targets: bool = False,
+                 delivery_budget_s: float = DELIVERY_BUDGET_S) -> None:
         self.store = store
+        self.delivery_budget_s = delivery_budget_s
         self.trace = trace
         self.base_url = base_url.rstrip("/")
         self.post = post
@@ -48,6 +53,13 @@ class AlertService:
             refuse_private_target(rule.target)
 
         def write(conn: Any) -> int:
+            have = len(repo.rules(conn, owner_id=owner))
+            if have >= MAX_RULES_PER_OWNER:
+                raise InvalidData(
+                    f"rules: {owner} has {have} alert rules, the most a participant may keep "
+                    f"({MAX_RULES_PER_OWNER}); widen an existing rule or deactivate one", [{
+                        "field": "rules", "rule": "maximum", "value": have,
+                        "message": f"rules: at most {MAX_RULES_PER_OWNER} a participant"}])
             return repo.insert_rule(conn, owner_id=owner, name=rule.name, kind=rule.kind, params=rule.params,
                                     channel=rule.channel, target=rule.target, secret=rule.secret,
                                     created_at=utcnow_iso())
@@ -86,7 +98,9 @@ class AlertService:
             if not rules:
                 raise NotFound(f"no active alert rule {rule_id} of yours")
         findings: list[dict[str, Any]] | None = None
-        out: dict[str, Any] = {"rules": [], "new_alerts": [], "deliveries": {"delivered": 0, "failed": 0, "stored": 0}}
+        out: dict[str, Any] = {"rules": [], "new_alerts": [],
+                               "deliveries": {"delivered": 0, "failed": 0, "stored": 0, "pending": 0}}
+        budget = _Budget(time.monotonic() + self.delivery_budget_s, MAX_DELIVERIES_PER_CALL)
         for r in rules:
             wide = r["owner_id"] == "admin" or self._owner_oversees(r["owner_id"])  # every pack, else the owner's
             scope = list(packs.values()) if wide else [p for p in packs.values() if p.operator_id == r["owner_id"]]
@@ -105,7 +119,7 @@ class AlertService:
             out["rules"].append({"rule_id": r["id"], "name": r["name"], "kind": r["kind"], "findings": len(firings),
                                  "new_alerts": len(new)})
             if deliver:
-                for status in self._deliver_pending(r):
+                for status in self._deliver_pending(r, budget):
                     out["deliveries"][status] += 1
         out["duration_s"] = round(time.perf_counter() - t0, 3)
         return out
@@ -137,14 +151,22 @@ class AlertService:
                 new.append(aid)
         return new
 
-    def _deliver_pending(self, r: dict[str, Any]) -> list[str]:
+    def _deliver_pending(self, r: dict[str, Any], budget: _Budget | None = None) -> list[str]:
+        """Deliver the rule's undelivered alerts, within ``budget`` (time and count for the whole evaluation):
+        what is left, and the rest of a webhook's alerts once one failed in this evaluation (its receiver is down:
+        each further try would wait out the timeouts again), stays undelivered, counted ``pending``, for the next
+        evaluation."""
         with self.store.read() as conn:
             ids = repo.undelivered(conn, r["id"], MAX_ROUNDS)
             pending = [repo.alert(conn, i) for i in ids]
         statuses = []
         host = urlsplit(self.base_url).hostname or "localhost"
+        down = False
         for a in pending:
             if a is None:
+                continue
+            if down or (budget is not None and not budget.take()):
+                statuses.append("pending")
                 continue
             payload = self.payload(r, a)
             if r["channel"] == "webhook":
@@ -157,6 +179,7 @@ class AlertService:
                 attempts=res.attempts, response_status=res.response_status, error=res.error, message=res.message,
                 created_at=utcnow_iso()))
             statuses.append(res.status)
+            down = r["channel"] == "webhook" and res.status == "failed"
         return statuses
 
     def _post(self, r: dict[str, Any], payload: dict[str, Any]) -> Outcome:
@@ -212,6 +235,19 @@ class AlertService:
 _NOBODY = PackFacts("", None, None, None)
 #: what a delivery shows only to those who manage its rule
 _RULE_OWNERS_ONLY = ("target", "message", "error")
+
+
+class _Budget:
+    """What one evaluation may still deliver: until ``deadline`` (monotonic seconds) and ``left`` deliveries."""
+
+    def __init__(self, deadline: float, left: int) -> None:
+        self.deadline, self.left = deadline, left
+
+    def take(self) -> bool:
+        if self.left <= 0 or time.monotonic() >= self.deadline:
+            return False
+        self.left -= 1
+        return True
 
 
 def refuse_private_target(url: str) -> None:

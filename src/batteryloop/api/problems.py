@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match, Mount
 
-from ..errors import BatteryloopError, _loc, _short
+from ..errors import BatteryloopError, _loc, _short, record_error_field
 from ..responses import PROBLEM
 
 log = logging.getLogger("batteryloop.api")
@@ -98,6 +98,8 @@ def install(app: FastAPI) -> None:
             where = loc[0] if loc and loc[0] in ("body", "query", "path", "header", "cookie") else None
             field = _loc(loc[1:] if where else loc)
             msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+            if field == "(record)":  # a check of the whole body that names its field: that field
+                field, msg = record_error_field(field, msg)
             errors.append({"field": field, "in": where, "rule": e.get("type"), "message": f"{field}: {msg}",
                            "value": _short(e.get("input"))})
         first = errors[0]["message"] if errors else "invalid request"

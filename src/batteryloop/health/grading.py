@@ -43,6 +43,11 @@ class IntakeRecord(BaseModel):
     inspected_on: date | None = None
 
 
+#: every code intake grading can raise (alert rules on safety flags are checked against it)
+SAFETY_FLAG_CODES = ("high_self_discharge", "insulation", "over_discharged", "ocv_imbalance", "resistance_outlier",
+                     "temperature_excursion", "deep_discharge", "abnormal_efficiency", "visual", "calendar_expired")
+
+
 class SafetyFlag(BaseModel):
     model_config = ConfigDict(frozen=True)
 

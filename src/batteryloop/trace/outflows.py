@@ -39,6 +39,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from ..csvsafe import csv_cell
 from ..errors import InvalidData
 from .custody import RETIRED_STATUSES, custody_replay, region_of
 
@@ -388,5 +389,5 @@ def to_csv(findings: Iterable[Mapping[str, Any]]) -> str:
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(CSV_COLUMNS)
     for f in findings:
-        w.writerow(["" if f.get(c) is None else f.get(c) for c in CSV_COLUMNS])
+        w.writerow(["" if f.get(c) is None else csv_cell(f.get(c)) for c in CSV_COLUMNS])
     return buf.getvalue()

@@ -25,6 +25,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..csvsafe import csv_cell, is_formula_like
+
 FORMATS = {"csv": "text/csv; charset=utf-8",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 #: paths that are not dashboard pages (the API has its own CSV answers; static files have no tables)
@@ -137,8 +139,8 @@ def to_csv(t: Table) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     if t.header:
-        w.writerow(t.header)
-    w.writerows(t.rows)
+        w.writerow([csv_cell(x) for x in t.header])
+    w.writerows([csv_cell(x) for x in row] for row in t.rows)
     return buf.getvalue().encode("utf-8")
 
 
@@ -153,9 +155,14 @@ def to_xlsx(t: Table, page: str) -> bytes:
         ws.append(t.header)
         for c in ws[1]:
             c.font = Font(bold=True)
+            if c.data_type == "f" or is_formula_like(c.value):
+                c.data_type = "s"
         ws.freeze_panes = "A2"
     for row in t.rows:
         ws.append([cell_value(x) for x in row])
+        for c in ws[ws.max_row]:  # stored text stays text: openpyxl would make "=…" a live formula
+            if c.data_type == "f" or is_formula_like(c.value):
+                c.data_type = "s"
     wb.properties.title = t.caption or t.key
     wb.properties.subject = page
     out = io.BytesIO()
