@@ -45,6 +45,18 @@ def test_restricted_reads_are_audited(client: Any) -> None:
     assert client.get("/api/v1/audit").status_code == 401
     by_actor = client.get("/api/v1/audit", params={"actor": pilot.RECYCLER_EU}, headers=H(client, pilot.AUTHORITY)).json()
     assert [e["action"] for e in by_actor] == ["read"]
+    # since: a date or a time in any zone is read as the store's UTC text; anything else is a 422 naming it, and so
+    # is a limit outside 1–1,000 (review finding: an empty answer, or a silent clamp)
+    A = H(client, pilot.AUTHORITY)
+    first = min(e["at"] for e in log)
+    assert len(client.get("/api/v1/audit", params={"passport_id": pid, "since": "2000-01-01"}, headers=A).json()) == 4
+    assert client.get("/api/v1/audit", params={"passport_id": pid, "since": "9999-01-01T00:00:00+01:00"},
+                      headers=A).json() == []
+    assert {e["at"] for e in client.get("/api/v1/audit", params={"passport_id": pid, "since": first},
+                                        headers=A).json()} >= {first}
+    for params, name in (({"since": "notadate"}, "since"), ({"limit": 0}, "limit"), ({"limit": 10**6}, "limit")):
+        bad = client.get("/api/v1/audit", params=params, headers=A)
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == name, (params, bad.text)
 
 
 def test_anonymous_requests_are_rate_limited(tmp_path: Path) -> None:

@@ -180,7 +180,7 @@ def test_events_after_the_as_of_date_are_not_read() -> None:
     ({"as_of": "0001-01-01T00:00:00+01:00"}, "as_of", "range"), ({"as_of": "9999-12-31T23:59:59-01:00"}, "as_of", "range"),
     ({"min_transit_hours": 1e308}, "min_transit_hours", "maximum"), ({"removed_days": 1e12}, "removed_days", "maximum"),
     ({"floor_days": 36_501}, "floor_days", "maximum"), ({"offset": 2**64}, "offset", "maximum"),
-    ({"k": 1e6}, "k", "maximum"),
+    ({"k": 1e6}, "k", "maximum"), ({"participant": "somebody"}, "participant", "participant_id"),
 ])
 def test_a_bad_parameter_is_named(given: dict[str, Any], name: str, rule: str) -> None:
     with pytest.raises(InvalidData) as e:
@@ -194,6 +194,9 @@ def test_as_of_dates_and_kinds_parse() -> None:
     assert p.as_of == dt.datetime(2025, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC)  # a date: the end of that day
     assert p.kinds == ("silent", "impossible_move")
     assert OutflowParams.parse(as_of="2025-12-31T10:00:00+09:00").as_of == dt.datetime(2025, 12, 31, 1, tzinfo=dt.UTC)
+    # a Korean business number without its dashes is the participant the ledger knows (review finding: it
+    # silently matched nothing)
+    assert OutflowParams.parse(participant="2118600017").participant == "211-86-00017"
     # the basic form of a date is a date too: the end of that day, as its extended form (it meant the start)
     assert OutflowParams.parse(as_of="20251231").as_of == p.as_of
     assert OutflowParams.parse(as_of="9999-12-31").as_of.year == 9999  # the last day a date can name: its end

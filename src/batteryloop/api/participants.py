@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from ..access import Caller, Resource, authorize
@@ -112,6 +112,28 @@ def me(c: ParticipantDep, s: ServicesDep) -> dict[str, Any]:
 
 @router.get("/audit", tags=["audit"], summary="Restricted reads: who read which passport, when, which tiers")
 def audit(c: ParticipantDep, s: ServicesDep, passport_id: str | None = None, actor: str | None = None,
-          since: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    """Authorities and the node admin see every entry; an economic operator sees reads of its own passports."""
-    return s.audit.query(c, passport_id=passport_id, actor=actor, since=since, limit=limit)
+          since: Annotated[str | None, Query(max_length=40, description="entries at or after this date or time "
+                                                                        "(ISO 8601)")] = None,
+          limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
+    """Authorities and the node admin see every entry; an economic operator sees reads of its own passports.
+    A ``since`` that is not a date or time, or a ``limit`` outside 1–1,000, is a 422 naming it (it was an empty
+    answer, or silently clamped)."""
+    return s.audit.query(c, passport_id=passport_id, actor=actor, since=_since(since), limit=limit)
+
+
+def _since(value: str | None) -> str | None:
+    """``since`` as the store's UTC text (a date or a time without zone: UTC), or InvalidData naming it."""
+    import datetime as dt
+
+    from ..errors import InvalidData
+    from ..store.db import iso_text
+
+    if value is None or not value.strip():
+        return None
+    try:
+        t = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return iso_text(t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC))
+    except (ValueError, OverflowError):
+        raise InvalidData(f"since: {value[:40]!r} is not a date or time (ISO 8601, e.g. 2025-12-31 or "
+                          "2025-12-31T23:00:00Z)", [{"field": "since", "rule": "date", "value": value[:40],
+                                                   "message": "since: a date or time (ISO 8601)"}]) from None

@@ -187,7 +187,7 @@ class OutflowParams:
                    min_transit_hours=_number("min_transit_hours", min_transit_hours, MIN_TRANSIT_HOURS,
                                              maximum=MAX_DAYS * 24),
                    model=model or None, country=country.strip().upper() if country else None, kinds=kinds,
-                   participant=participant.strip() if participant else None, limit=lim,
+                   participant=_participant(participant), limit=lim,
                    offset=int(_number("offset", offset, 0, integer=True, maximum=MAX_OFFSET)))
 
     def stated(self, as_of: dt.datetime, source: str) -> dict[str, Any]:
@@ -222,6 +222,19 @@ def _number(name: str, value: Any, default: float, *, integer: bool = False, pos
     if maximum is not None and x > maximum:
         raise _bad(name, "maximum", f"{value!r} is more than {maximum:,g}, the largest {name} accepted", value)
     return x
+
+
+def _participant(value: str | None) -> str | None:
+    """A participant filter in its canonical form (a Korean business number 2118600017 as 211-86-00017, as
+    the ledger stores it), or InvalidData naming it when it is no participant id at all."""
+    if value is None or not value.strip():
+        return None
+    from ..passport.validators import normalize_participant_id
+
+    try:
+        return normalize_participant_id(value)
+    except ValueError as exc:
+        raise _bad("participant", "participant_id", f"{value[:60]!r}: {exc}", value[:60]) from None
 
 
 def _as_of(value: str | dt.datetime | None) -> dt.datetime | None:
