@@ -840,57 +840,15 @@ class Ledger:
         not replayed then, so only rules about ``subject`` itself can fail)."""
         rep = VerifyReport(scope="custody rules" + (f" of {subject}" if subject else ""))
         with self.store.read() as conn:
-            roles = repo.all_roles(conn)
-            dels: dict[str, list[Any]] = {}
-            for r in relations_repo.all_delegations(conn):
-                dels.setdefault(r.subject, []).append(r)
-        custody: dict[str, dict[str, Any]] = {}
-        lots: dict[str, tuple[str, str, str]] = {}  # lot -> (kind, produced_at, producer)
-        born: dict[str, str | None] = {}
-        ops: dict[str, str | None] = {}
-        chains: set[str] = set()
-
-        def delegates_at(x: str, at: str) -> list[tuple[str, frozenset[str], str]]:
-            return [(r.grantee_id, frozenset(r.actions), r.grantor_id)
-                    for r in dels.get(x, ()) if in_force(r, at)]
-
+            replay = PolicyReplay(repo.all_roles(conn), relations_repo.all_delegations(conn), self.max_future_seconds)
         last = 0
         while True:
             with self.store.read() as conn:
                 rows = repo.events_after(conn, last, batch, subject)
-                evs = []
-                for r in rows:
-                    try:
-                        evs.append((r, FlatEvent.from_body(r.body.encode())))
-                    except (orjson.JSONDecodeError, KeyError, TypeError):
-                        continue  # an unreadable body is reported by verify_store
-                todo = sorted({x for _, ev in evs for x in (*ev.subjects, *(o.lot for o in ev.outputs))} - set(ops))
-                for chunk in _chunks(todo):
-                    for p in repo.passport_births(conn, chunk):
-                        ops[p.id] = p.economic_operator_id
-                        born[p.id] = _date_text(p.manufacture_date)
-                for x in todo:
-                    ops.setdefault(x, None)
-            if not rows:
-                break
+                if not rows:
+                    break
+                replay.feed(conn, rows, rep)
             last = rows[-1].gseq
-            for r, ev in evs:
-                rep.events_checked += 1
-                refusal = check_event(
-                    ev, actor_roles=roles.get(ev.actor, frozenset()), recorded_at=r.recorded_at,
-                    namespace=lambda x: o if (o := namespace_owner(x)) is not None and o in roles else None,
-                    max_future_s=self.max_future_seconds, custody=custody.get,
-                    lot=lambda x: (lots[x][0], lots[x][2]) if x in lots else None,
-                    born=lambda x: lots[x][1] if x in lots else born.get(x), operator=ops.get,
-                    delegates=lambda x, at=r.recorded_at: delegates_at(x, at), known=chains.__contains__)
-                if refusal is not None:
-                    rep.problems.append(Problem(ev.id, f"policy_{refusal.rule}", refusal.message,
-                                                subject=str(refusal.value) if refusal.field != "occurred_at" else None))
-                for o in ev.outputs:
-                    lots[o.lot] = (o.kind, ev.occurred_at, ev.actor)
-                chains.update(ev.prev)
-                for x, state in custody_changes(ev, custody.get).items():
-                    custody[x] = state
         return rep
 
     def verify_derived(self, batch: int = 20_000) -> VerifyReport:
@@ -1013,3 +971,79 @@ def _error_report(index: int, exc: Exception, item: Any,
     if errs:
         out["errors"] = errs
     return out
+
+
+class PolicyReplay:
+    """The custody rules replayed over stored events in store order (:meth:`Ledger.verify_policy`), in steps:
+    the custody, lots, births and chains seen so far are kept between :meth:`feed` calls (a replay behind
+    the ledger, :mod:`.verify_behind`). ``roles`` (participant → roles) and ``delegations`` (rows) are the
+    registry's at the start; :meth:`set_registry` replaces them for the events fed afterwards."""
+
+    def __init__(self, roles: Mapping[str, frozenset[str]], delegations: Iterable[Any], max_future_seconds: float
+                 ) -> None:
+        self.max_future_seconds = max_future_seconds
+        self.custody: dict[str, dict[str, Any]] = {}
+        self.lots: dict[str, tuple[str, str, str]] = {}  # lot -> (kind, produced_at, producer)
+        self.born: dict[str, str | None] = {}
+        self.ops: dict[str, str | None] = {}
+        self.chains: set[str] = set()
+        self.last_recorded_at = ""
+        self.unregistered: set[str] = set()  # actors and namespace owners asked about that were not registered
+        self.set_registry(roles, delegations)
+
+    def set_registry(self, roles: Mapping[str, frozenset[str]], delegations: Iterable[Any]) -> None:
+        self.roles = roles
+        self.dels: dict[str, list[Any]] = {}
+        for r in delegations:
+            self.dels.setdefault(r.subject, []).append(r)
+
+    def _delegates_at(self, x: str, at: str) -> list[tuple[str, frozenset[str], str]]:
+        return [(r.grantee_id, frozenset(r.actions), r.grantor_id) for r in self.dels.get(x, ()) if in_force(r, at)]
+
+    def feed(self, conn: Any, rows: Iterable[Any], rep: VerifyReport) -> None:
+        """Replay ``rows`` (gseq, body, recorded_at; the next ones in store order), reading the passports'
+        births they name through ``conn``; refusals are added to ``rep``."""
+        evs = []
+        for r in rows:
+            try:
+                evs.append((r, FlatEvent.from_body(r.body.encode())))
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                continue  # an unreadable body is reported by verify_store
+        ops, born, lots, custody, chains, roles = self.ops, self.born, self.lots, self.custody, self.chains, self.roles
+        unregistered = self.unregistered
+
+        def namespace(x: str) -> str | None:
+            o = namespace_owner(x)
+            if o is None:
+                return None
+            if o in roles:
+                return o
+            unregistered.add(o)
+            return None
+        todo = sorted({x for _, ev in evs for x in (*ev.subjects, *(o.lot for o in ev.outputs))} - set(ops))
+        for chunk in _chunks(todo):
+            for p in repo.passport_births(conn, chunk):
+                ops[p.id] = p.economic_operator_id
+                born[p.id] = _date_text(p.manufacture_date)
+        for x in todo:
+            ops.setdefault(x, None)
+        for r, ev in evs:
+            rep.events_checked += 1
+            if ev.actor not in roles:
+                unregistered.add(ev.actor)
+            refusal = check_event(
+                ev, actor_roles=roles.get(ev.actor, frozenset()), recorded_at=r.recorded_at, namespace=namespace,
+                max_future_s=self.max_future_seconds, custody=custody.get,
+                lot=lambda x: (lots[x][0], lots[x][2]) if x in lots else None,
+                born=lambda x: lots[x][1] if x in lots else born.get(x), operator=ops.get,
+                delegates=lambda x, at=r.recorded_at: self._delegates_at(x, at), known=chains.__contains__)
+            if refusal is not None:
+                rep.problems.append(Problem(ev.id, f"policy_{refusal.rule}", refusal.message,
+                                            subject=str(refusal.value) if refusal.field != "occurred_at" else None))
+            for o in ev.outputs:
+                lots[o.lot] = (o.kind, ev.occurred_at, ev.actor)
+            chains.update(ev.prev)
+            for x, state in custody_changes(ev, custody.get).items():
+                custody[x] = state
+            if r.recorded_at > self.last_recorded_at:
+                self.last_recorded_at = r.recorded_at
