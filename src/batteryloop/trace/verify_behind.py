@@ -67,6 +67,7 @@ class BehindState:
         self.registry: tuple[dict[str, frozenset[str]], list[Any]] | None = None  # roles, delegations replayed with
         self.registry_changed: str | None = None
         self.stale: str | None = None  # why the fast path cannot answer
+        self.replayed_again = ""  # why the final pass replayed the custody rules over the whole ledger again
 
     def _key(self, actor: str) -> Any:
         if actor not in self._keys:
@@ -199,6 +200,7 @@ class BehindState:
         why = self.registry_changed or ("a passport's operator or manufacture date changed after its events were "
                                         "replayed" if births_changed else None)
         if why is not None:  # the custody rules replayed again over the whole ledger, with the final registry
+            self.replayed_again = why
             rep = VerifyReport(scope="custody rules")
             with self.store.read() as conn:
                 replay = PolicyReplay(repo.all_roles(conn), relations_repo.all_delegations(conn),
