@@ -92,6 +92,11 @@ def max_gseq(conn: Any) -> int:
     return conn.execute(select(func.max(E.c.gseq))).scalar() or 0
 
 
+def stored_hash_at(conn: Any, gseq: int) -> str | None:
+    """The hash of the event at store sequence ``gseq`` (``None``: none there)."""
+    return conn.execute(select(E.c.hash).where(E.c.gseq == gseq)).scalar()
+
+
 def stored_hashes(conn: Any, ids: list[str]) -> dict[str, str]:
     """Event id -> stored hash, for the ids among ``ids`` that are stored."""
     out: dict[str, str] = {}
