@@ -97,6 +97,9 @@ ROUTE_OPERATOR = route_options.operators()
 
 PARALLEL_FROM_PACKS = 1000
 """Pilots of this many packs or more seal their events in worker processes (one per CPU)."""
+VERIFY_BEHIND_FROM_PACKS = 1000
+"""From this many packs the ledger is verified behind the ledger, year by year, in a worker process
+(trace.verify_behind); smaller pilots verify it at the end (forking costs more than it saves there)."""
 
 
 class _Unsealed:
@@ -1089,7 +1092,7 @@ def run_pilot(services: Any, config: PilotConfig | None = None, *, references: R
     lanzhou = LanzhouFleets(run) if cfg.lanzhou else None
     if lanzhou is not None:
         lanzhou.setup()
-    if cfg.packs >= PARALLEL_FROM_PACKS:
+    if cfg.packs >= VERIFY_BEHIND_FROM_PACKS:
         from ..trace.verify_behind import VerifierBehind
 
         run.behind = VerifierBehind(services.store, services.trace.ledger.max_future_seconds)
