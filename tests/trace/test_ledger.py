@@ -335,3 +335,22 @@ def test_sealed_events_checked_in_a_pool_the_caller_keeps(ledger: Ledger, signer
         rep = ledger.ingest(sealed, executor=pool)
     assert rep.ok and rep.stored == 30
     assert ledger.verify_store().ok
+
+
+def test_heads_kept_between_transactions_give_way_to_another_writer(store, registry, signers) -> None:  # type: ignore[no-untyped-def]
+    """A ledger keeps the chain heads, lots and custody its last transaction left (trace.ledger._Carry) only
+    while the store's last event is still the one it wrote: after another writer appended to the same chain,
+    its next append links to that writer's event (a stale head would refuse it as StaleChain)."""
+    a, b = Ledger(store), Ledger(store)
+    w = ChainWriter(signers)
+    a.submit(w.wire(soh(0)))
+    assert a._carry is not None and a._carry.heads[PACK][0] == 1
+    b.submit(w.wire(soh(1)))
+    assert a.submit(w.wire(soh(2))).status == "stored"
+    assert [e["seq"] for e in a.chain(PACK)] == [1, 2, 3]
+    assert a._carry.heads[PACK][0] == 3 and a.verify_store().ok and a.verify_derived().ok
+    # a refused event: what the failed transaction touched is not kept
+    with pytest.raises(StaleChain):
+        a.submit(ChainWriter(signers).wire(soh(3)))
+    assert a._carry is None
+    assert a.submit(w.wire(soh(3))).status == "stored" and a.verify_derived().ok

@@ -97,6 +97,9 @@ ROUTE_OPERATOR = route_options.operators()
 
 PARALLEL_FROM_PACKS = 1000
 """Pilots of this many packs or more seal their events in worker processes (one per CPU)."""
+VERIFY_BEHIND_FROM_PACKS = 1000
+"""From this many packs the ledger is verified behind the ledger, year by year, in a worker process
+(trace.verify_behind); smaller pilots verify it at the end (forking costs more than it saves there)."""
 
 
 class _Unsealed:
@@ -244,6 +247,10 @@ class PilotRun:
         self.footprint_references: list[dict[str, Any]] = []
         self.dataspace: Any = None
         self.dsp_log: list[dict[str, Any]] = []
+        # the whole-ledger verification done behind the ledger, year by year, in a worker process
+        # (trace.verify_behind); None: the report verifies the whole ledger at the end
+        self.behind: Any = None
+        self.ledger_check = ""  # how the report's ledger check was made (behind the ledger, or why in full)
 
     # ------------------------------------------------------------------ helpers
     def emit(self, ev: dict[str, Any]) -> None:
@@ -1085,6 +1092,10 @@ def run_pilot(services: Any, config: PilotConfig | None = None, *, references: R
     lanzhou = LanzhouFleets(run) if cfg.lanzhou else None
     if lanzhou is not None:
         lanzhou.setup()
+    if cfg.packs >= VERIFY_BEHIND_FROM_PACKS:
+        from ..trace.verify_behind import VerifierBehind
+
+        run.behind = VerifierBehind(services.store, services.trace.ledger.max_future_seconds)
     if cfg.dataspace:
         from .dataspace import start_dataspace
 
@@ -1122,6 +1133,8 @@ def run_pilot(services: Any, config: PilotConfig | None = None, *, references: R
             if run.dataspace is not None:
                 run.dataspace.pull_retired(year)
             run.snapshot(year)
+            if run.behind is not None:
+                run.behind.check()  # the year's events, checked in the worker while the next year is played
         run.progress("recycled content into the passports", built, cfg.packs)
         run.apply_recycled_content()
         run.progress("verifying ledger, writing report", built, cfg.packs)
@@ -1131,6 +1144,8 @@ def run_pilot(services: Any, config: PilotConfig | None = None, *, references: R
         gc.unfreeze()
         gc.set_threshold(*thresholds)
         run.sealer.close()
+        if run.behind is not None:
+            run.behind.close()
         if run.dataspace is not None:
             run.dataspace.stop()
     report["_tokens"] = tokens

@@ -92,6 +92,11 @@ def max_gseq(conn: Any) -> int:
     return conn.execute(select(func.max(E.c.gseq))).scalar() or 0
 
 
+def stored_hash_at(conn: Any, gseq: int) -> str | None:
+    """The hash of the event at store sequence ``gseq`` (``None``: none there)."""
+    return conn.execute(select(E.c.hash).where(E.c.gseq == gseq)).scalar()
+
+
 def stored_hashes(conn: Any, ids: list[str]) -> dict[str, str]:
     """Event id -> stored hash, for the ids among ``ids`` that are stored."""
     out: dict[str, str] = {}
@@ -297,6 +302,33 @@ def links_in_range(conn: Any, lo: int, hi: int) -> list[Any]:
     in [lo, hi]."""
     return conn.execute(select(C.c.event_id, C.c.subject, C.c.seq, C.c.prev_hash, C.c.event_hash)
                         .join(E, E.c.id == C.c.event_id).where(E.c.gseq >= lo, E.c.gseq <= hi)).all()
+
+
+def event_rows_in_range(conn: Any, lo: int, hi: int) -> list[Any]:
+    """Every column of the events with store sequence in [lo, hi], in order: gseq, id, hash, body, signature,
+    kind, actor, occurred_at, country, recorded_at (the verification behind the ledger)."""
+    return conn.execute(select(E.c.gseq, E.c.id, E.c.hash, E.c.body, E.c.signature, E.c.kind, E.c.actor,
+                               E.c.occurred_at, E.c.country, E.c.recorded_at)
+                        .where(E.c.gseq >= lo, E.c.gseq <= hi).order_by(E.c.gseq)).all()
+
+
+def link_rows_in_range(conn: Any, lo: int, hi: int) -> list[Any]:
+    """The chain links (event_id, subject, seq, prev_hash, event_hash) of the events with store sequence in
+    [lo, hi], by the event's store sequence and subject."""
+    return conn.execute(select(C.c.event_id, C.c.subject, C.c.seq, C.c.prev_hash, C.c.event_hash)
+                        .join(E, E.c.id == C.c.event_id).where(E.c.gseq >= lo, E.c.gseq <= hi)
+                        .order_by(E.c.gseq, C.c.subject)).all()
+
+
+def count_links(conn: Any) -> int:
+    """How many chain links are stored (those of stored events and any others)."""
+    return conn.execute(select(func.count()).select_from(C)).scalar() or 0
+
+
+def all_passport_births(conn: Any) -> Iterable[Any]:
+    """Every passport's ``id``, ``economic_operator_id``, ``manufacture_date``, streamed (read it before the
+    transaction ends)."""
+    return conn.execute(select(passports.c.id, passports.c.economic_operator_id, passports.c.manufacture_date))
 
 
 def derived_tables(conn: Any) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], dict[str, Any]],

@@ -100,6 +100,27 @@ class _TxState:
     born: dict[str, str | None] = field(default_factory=dict)  # passport subject -> its manufacture date
     operators: dict[str, str | None] = field(default_factory=dict)  # subject -> economic operator of that passport
     delegates: dict[str, list[tuple[str, frozenset[str], str]]] = field(default_factory=dict)
+    carry: _Carry | None = None  # what this ledger's previous transactions left (no other writer since)
+    last_hash: str | None = None  # the hash of the last event written in this transaction
+
+
+CARRY_ENTRIES = 600_000
+"""At most this many chain heads, lots and custody states are kept between transactions (then only the last
+transaction's)."""
+
+
+@dataclass
+class _Carry:
+    """Chain heads, lots, custody states and lots' inputs as this ledger's last committed transaction left them
+    in the store, for its next transaction: they change only through appends, so while the store's last event is
+    still the one this ledger wrote (no other writer appended since) they are what the store holds."""
+
+    gseq: int
+    last_hash: str
+    heads: dict[str, tuple[int, str]]
+    lots: dict[str, LotState | None]
+    custody: dict[str, dict[str, Any] | None]
+    inputs_of: dict[str, list[str]]
 
 
 class Ledger:
@@ -113,6 +134,7 @@ class Ledger:
         self._keys: dict[str, tuple[float, PublicKey | None | bool]] = {}
         self._role_cache: dict[str, tuple[float, frozenset[str]]] = {}
         self._key_ttl = key_cache_seconds
+        self._carry: _Carry | None = None
 
     # ------------------------------------------------------------------ keys
     def public_key(self, actor: str) -> PublicKey | None | bool:
@@ -379,8 +401,12 @@ class Ledger:
         for attempt in range(8):
             try:
                 results: list[SubmitResult] = []
+                carry, self._carry = self._carry, None  # kept again only once this transaction is committed
                 with repo.append_transaction(self.store) as conn:
-                    st = _TxState(next_gseq=repo.max_gseq(conn) + 1)
+                    top = repo.max_gseq(conn)
+                    st = _TxState(next_gseq=top + 1)
+                    if carry is not None and carry.gseq == top and repo.stored_hash_at(conn, top) == carry.last_hash:
+                        st.carry = carry
                     n = 0
                     for batch in replay():
                         existing = self._existing(conn, [s.event.id for s in batch])
@@ -394,6 +420,7 @@ class Ledger:
                                 raise _Rejected(n, exc) from None
                             n += 1
                         self._flush(conn, st)
+                self._carry = self._carried(st, top)
                 return results
             except IntegrityViolation as exc:
                 # another writer (PostgreSQL) took a chain position or store sequence number first
@@ -406,6 +433,21 @@ class Ledger:
                 self.store.note_retry()
                 time.sleep(backoff(attempt))
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _carried(st: _TxState, top: int) -> _Carry | None:
+        """What the transaction just committed leaves for the next one (:class:`_Carry`)."""
+        c = st.carry
+        if st.last_hash is None:  # nothing written: what was carried still holds
+            return c
+        if c is None or len(c.heads) + len(c.lots) + len(c.custody) > CARRY_ENTRIES:
+            c = _Carry(0, "", {}, {}, {}, {})
+        c.gseq, c.last_hash = st.next_gseq - 1, st.last_hash
+        c.heads.update(st.heads)
+        c.lots.update(st.lots)
+        c.custody.update(st.custody)
+        c.inputs_of.update(st.inputs_of)
+        return c
 
     def _existing(self, conn: Any, ids: list[str]) -> dict[str, str]:
         return repo.stored_hashes(conn, ids)
@@ -427,6 +469,14 @@ class Ledger:
         subjects.difference_update(st.heads)
         lots.difference_update(st.lots)
         custody.difference_update(st.custody)
+        c = st.carry
+        if c is not None:
+            for have, want, mine in ((c.heads, subjects, st.heads), (c.lots, lots, st.lots),
+                                     (c.custody, custody, st.custody)):
+                found = [x for x in want if x in have]
+                for x in found:
+                    mine[x] = have[x]  # type: ignore[assignment]
+                want.difference_update(found)
         st.heads.update(repo.heads(conn, sorted(subjects)))
         for subj in subjects:
             st.heads.setdefault(subj, (0, GENESIS))
@@ -438,6 +488,10 @@ class Ledger:
         # inputs of the modules that packs of this batch consume (for trace_pack_sources)
         modules = {i.lot for s in batch for i in s.event.inputs
                    if any(o.kind == "pack" for o in s.event.outputs)} - set(st.inputs_of)
+        if c is not None:
+            for m in [m for m in modules if m in c.inputs_of]:
+                st.inputs_of[m] = c.inputs_of[m]
+                modules.discard(m)
         modules = {m for m in modules if (st.lots.get(m) is not None and st.lots[m].kind == "module")}  # type: ignore[union-attr]
         for chunk in _chunks(sorted(modules)):
             found: dict[str, list[str]] = {m: [] for m in chunk}
@@ -541,6 +595,7 @@ class Ledger:
         gseq = st.next_gseq
         st.next_gseq += 1
         occurred = ev.occurred_at
+        st.last_hash = s.hash
         st.rows_events.append({"gseq": gseq, "id": ev.id, "hash": s.hash, "kind": ev.kind, "actor": ev.actor,
                                "occurred_at": occurred, "country": ev.place.country, "recorded_at": st.recorded_at,
                                "body": s.body.decode(), "signature": s.signature})
@@ -840,57 +895,15 @@ class Ledger:
         not replayed then, so only rules about ``subject`` itself can fail)."""
         rep = VerifyReport(scope="custody rules" + (f" of {subject}" if subject else ""))
         with self.store.read() as conn:
-            roles = repo.all_roles(conn)
-            dels: dict[str, list[Any]] = {}
-            for r in relations_repo.all_delegations(conn):
-                dels.setdefault(r.subject, []).append(r)
-        custody: dict[str, dict[str, Any]] = {}
-        lots: dict[str, tuple[str, str, str]] = {}  # lot -> (kind, produced_at, producer)
-        born: dict[str, str | None] = {}
-        ops: dict[str, str | None] = {}
-        chains: set[str] = set()
-
-        def delegates_at(x: str, at: str) -> list[tuple[str, frozenset[str], str]]:
-            return [(r.grantee_id, frozenset(r.actions), r.grantor_id)
-                    for r in dels.get(x, ()) if in_force(r, at)]
-
+            replay = PolicyReplay(repo.all_roles(conn), relations_repo.all_delegations(conn), self.max_future_seconds)
         last = 0
         while True:
             with self.store.read() as conn:
                 rows = repo.events_after(conn, last, batch, subject)
-                evs = []
-                for r in rows:
-                    try:
-                        evs.append((r, FlatEvent.from_body(r.body.encode())))
-                    except (orjson.JSONDecodeError, KeyError, TypeError):
-                        continue  # an unreadable body is reported by verify_store
-                todo = sorted({x for _, ev in evs for x in (*ev.subjects, *(o.lot for o in ev.outputs))} - set(ops))
-                for chunk in _chunks(todo):
-                    for p in repo.passport_births(conn, chunk):
-                        ops[p.id] = p.economic_operator_id
-                        born[p.id] = _date_text(p.manufacture_date)
-                for x in todo:
-                    ops.setdefault(x, None)
-            if not rows:
-                break
+                if not rows:
+                    break
+                replay.feed(conn, rows, rep)
             last = rows[-1].gseq
-            for r, ev in evs:
-                rep.events_checked += 1
-                refusal = check_event(
-                    ev, actor_roles=roles.get(ev.actor, frozenset()), recorded_at=r.recorded_at,
-                    namespace=lambda x: o if (o := namespace_owner(x)) is not None and o in roles else None,
-                    max_future_s=self.max_future_seconds, custody=custody.get,
-                    lot=lambda x: (lots[x][0], lots[x][2]) if x in lots else None,
-                    born=lambda x: lots[x][1] if x in lots else born.get(x), operator=ops.get,
-                    delegates=lambda x, at=r.recorded_at: delegates_at(x, at), known=chains.__contains__)
-                if refusal is not None:
-                    rep.problems.append(Problem(ev.id, f"policy_{refusal.rule}", refusal.message,
-                                                subject=str(refusal.value) if refusal.field != "occurred_at" else None))
-                for o in ev.outputs:
-                    lots[o.lot] = (o.kind, ev.occurred_at, ev.actor)
-                chains.update(ev.prev)
-                for x, state in custody_changes(ev, custody.get).items():
-                    custody[x] = state
         return rep
 
     def verify_derived(self, batch: int = 20_000) -> VerifyReport:
@@ -1013,3 +1026,79 @@ def _error_report(index: int, exc: Exception, item: Any,
     if errs:
         out["errors"] = errs
     return out
+
+
+class PolicyReplay:
+    """The custody rules replayed over stored events in store order (:meth:`Ledger.verify_policy`), in steps:
+    the custody, lots, births and chains seen so far are kept between :meth:`feed` calls (a replay behind
+    the ledger, :mod:`.verify_behind`). ``roles`` (participant → roles) and ``delegations`` (rows) are the
+    registry's at the start; :meth:`set_registry` replaces them for the events fed afterwards."""
+
+    def __init__(self, roles: Mapping[str, frozenset[str]], delegations: Iterable[Any], max_future_seconds: float
+                 ) -> None:
+        self.max_future_seconds = max_future_seconds
+        self.custody: dict[str, dict[str, Any]] = {}
+        self.lots: dict[str, tuple[str, str, str]] = {}  # lot -> (kind, produced_at, producer)
+        self.born: dict[str, str | None] = {}
+        self.ops: dict[str, str | None] = {}
+        self.chains: set[str] = set()
+        self.last_recorded_at = ""
+        self.unregistered: set[str] = set()  # actors and namespace owners asked about that were not registered
+        self.set_registry(roles, delegations)
+
+    def set_registry(self, roles: Mapping[str, frozenset[str]], delegations: Iterable[Any]) -> None:
+        self.roles = roles
+        self.dels: dict[str, list[Any]] = {}
+        for r in delegations:
+            self.dels.setdefault(r.subject, []).append(r)
+
+    def _delegates_at(self, x: str, at: str) -> list[tuple[str, frozenset[str], str]]:
+        return [(r.grantee_id, frozenset(r.actions), r.grantor_id) for r in self.dels.get(x, ()) if in_force(r, at)]
+
+    def feed(self, conn: Any, rows: Iterable[Any], rep: VerifyReport) -> None:
+        """Replay ``rows`` (gseq, body, recorded_at; the next ones in store order), reading the passports'
+        births they name through ``conn``; refusals are added to ``rep``."""
+        evs = []
+        for r in rows:
+            try:
+                evs.append((r, FlatEvent.from_body(r.body.encode())))
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                continue  # an unreadable body is reported by verify_store
+        ops, born, lots, custody, chains, roles = self.ops, self.born, self.lots, self.custody, self.chains, self.roles
+        unregistered = self.unregistered
+
+        def namespace(x: str) -> str | None:
+            o = namespace_owner(x)
+            if o is None:
+                return None
+            if o in roles:
+                return o
+            unregistered.add(o)
+            return None
+        todo = sorted({x for _, ev in evs for x in (*ev.subjects, *(o.lot for o in ev.outputs))} - set(ops))
+        for chunk in _chunks(todo):
+            for p in repo.passport_births(conn, chunk):
+                ops[p.id] = p.economic_operator_id
+                born[p.id] = _date_text(p.manufacture_date)
+        for x in todo:
+            ops.setdefault(x, None)
+        for r, ev in evs:
+            rep.events_checked += 1
+            if ev.actor not in roles:
+                unregistered.add(ev.actor)
+            refusal = check_event(
+                ev, actor_roles=roles.get(ev.actor, frozenset()), recorded_at=r.recorded_at, namespace=namespace,
+                max_future_s=self.max_future_seconds, custody=custody.get,
+                lot=lambda x: (lots[x][0], lots[x][2]) if x in lots else None,
+                born=lambda x: lots[x][1] if x in lots else born.get(x), operator=ops.get,
+                delegates=lambda x, at=r.recorded_at: self._delegates_at(x, at), known=chains.__contains__)
+            if refusal is not None:
+                rep.problems.append(Problem(ev.id, f"policy_{refusal.rule}", refusal.message,
+                                            subject=str(refusal.value) if refusal.field != "occurred_at" else None))
+            for o in ev.outputs:
+                lots[o.lot] = (o.kind, ev.occurred_at, ev.actor)
+            chains.update(ev.prev)
+            for x, state in custody_changes(ev, custody.get).items():
+                custody[x] = state
+            if r.recorded_at > self.last_recorded_at:
+                self.last_recorded_at = r.recorded_at

@@ -1,0 +1,304 @@
+"""The whole-ledger verification done behind the ledger, in steps, while it is still being written (the pilot).
+
+Stored events never change once committed, so a range of them can be checked as soon as it is committed —
+body, hash, signature, the links it signed, its place in each chain and in the store sequence, and the custody
+rules replayed over it (:meth:`~.ledger.Ledger.verify_store` and :meth:`~.ledger.Ledger.verify_policy`, the same
+checks by the same functions) — in a worker process while the simulation goes on. At the end
+(:meth:`BehindState.finish`) the tail is checked the same way, and one cheap pass makes sure that what was
+checked is still what is stored:
+
+* every event row (each column) and every chain link row of the checked ranges is read again and its digest
+  compared with the digest of the rows that were checked — a body, hash, signature, column or link changed,
+  removed or inserted since it was checked changes it; the number of links stored must be the number checked
+  (a link naming no stored event is not in any range);
+* the participants' registered keys the signatures were checked with are still the registered ones (new
+  participants may have been added);
+* the custody rules' inputs besides the events — roles, delegations and the passports' operators and births —
+  are those they were replayed with; where one changed (a delegation revoked, a role granted…), the rules are
+  replayed again over the whole ledger with the registry's final state (in the worker).
+
+So the signatures are checked once each, and the final answer covers every stored event exactly as the
+whole-ledger pass does. It is only a fast path for a ledger that checks out: if any check found a problem,
+or anything checked was changed, :meth:`finish` gives ``None`` with the reason, and the caller runs the
+whole-ledger verification (:meth:`~.service.TraceService.verify`), which names each problem as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+
+from ..store import ledger as repo
+from ..store import participants as participants_repo
+from ..store import relations as relations_repo
+from .canonical import GENESIS
+from .keys import KeyFormatError, public_key_from_text
+from .verify import Checkpoint, Problem, VerifyReport, _order_problems, check_event_links, check_event_row
+
+
+def _row_digest(h: tuple[Any, Any], rows: list[Any], links: list[Any]) -> None:
+    """Events and links (each in store order) into two digests: the same whatever the ranges read."""
+    ev, li = h
+    for r in rows:
+        ev.update(orjson.dumps(tuple(r)))
+    for ln in links:
+        li.update(orjson.dumps(tuple(ln)))
+
+
+class BehindState:
+    """The verification's state between steps (in the worker process, or in this one for tests)."""
+
+    def __init__(self, store: Any, max_future_seconds: float, batch: int = 20_000) -> None:
+        self.store = store
+        self.max_future_seconds = max_future_seconds
+        self.batch = batch
+        self.upto = 0  # the last store sequence checked
+        self.problems: list[Problem] = []
+        self.cp = Checkpoint()
+        self.heads: dict[str, tuple[int, str]] = {}  # subject -> (seq, hash) of its last link checked
+        self.links = 0
+        self.digest = (hashlib.sha256(), hashlib.sha256())
+        self.texts: dict[str, str | None] | None = None  # the registered keys the signatures were checked with
+        self._keys: dict[str, Any] = {}
+        self.policy: Any = None
+        self.policy_report = VerifyReport(scope="custody rules")
+        self.registry: tuple[dict[str, frozenset[str]], list[Any]] | None = None  # roles, delegations replayed with
+        self.registry_changed: str | None = None
+        self.stale: str | None = None  # why the fast path cannot answer
+        self.replayed_again = ""  # why the final pass replayed the custody rules over the whole ledger again
+
+    def _key(self, actor: str) -> Any:
+        if actor not in self._keys:
+            assert self.texts is not None
+            if actor not in self.texts:
+                return None
+            t = self.texts[actor]
+            try:
+                self._keys[actor] = public_key_from_text(t) if t else False
+            except (KeyFormatError, ValueError):
+                self._keys[actor] = False
+        return self._keys[actor]
+
+    def _registry(self, conn: Any) -> None:
+        """The keys, roles and delegations now: new participants and delegations created after the events
+        replayed so far are taken in; any other change is noted (the keys: the fast path gives up; the custody
+        rules: replayed again at the end)."""
+        from .ledger import PolicyReplay
+
+        texts = dict(participants_repo.public_keys(conn))
+        roles = repo.all_roles(conn)
+        dels = relations_repo.all_delegations(conn)
+        if self.texts is None:
+            self.texts = texts
+            self.registry = (roles, dels)
+            self.policy = PolicyReplay(roles, dels, self.max_future_seconds)
+            return
+        if any(texts.get(a, "__gone__") != t for a, t in self.texts.items()):
+            self.stale = "a participant's registered key changed after events signed by it were checked"
+        self.texts = texts
+        assert self.registry is not None and self.policy is not None
+        old_roles, old_dels = self.registry
+        if self.registry_changed is None:
+            after = self.policy.last_recorded_at
+            before = {d.id: d for d in old_dels}
+            if any(roles.get(p) != r for p, r in old_roles.items()):
+                self.registry_changed = "a participant's roles changed"
+            elif any(p not in old_roles and p in self.policy.unregistered for p in roles):
+                self.registry_changed = "a participant was registered after the rules were replayed over events naming it"
+            elif any(before.get(d.id, d) != d for d in dels) or len({d.id for d in dels} & set(before)) != len(before):
+                self.registry_changed = "a delegation changed or was removed"
+            elif any(d.id not in before and d.created_at <= after for d in dels):
+                self.registry_changed = "a delegation was created before events already replayed"
+        self.registry = (roles, dels)
+        self.policy.set_registry(roles, dels)
+
+    def step(self) -> int:
+        """Check every event committed since the last step; returns the last store sequence checked."""
+        with self.store.read() as conn:
+            top = repo.max_gseq(conn)
+            self._registry(conn)
+        lo = self.upto + 1
+        while lo <= top:
+            hi = min(lo + self.batch - 1, top)
+            with self.store.read() as conn:
+                rows = repo.event_rows_in_range(conn, lo, hi)
+                links = repo.link_rows_in_range(conn, lo, hi)
+                self._check(rows, links)
+                self.policy.feed(conn, rows, self.policy_report)
+            _row_digest(self.digest, rows, links)
+            lo = hi + 1
+        self.upto = top
+        return top
+
+    def _check(self, rows: list[Any], links: list[Any]) -> None:
+        by_event: dict[str, list[Any]] = {}
+        for ln in links:
+            by_event.setdefault(ln.event_id, []).append(ln)
+        problems = self.problems
+        heads = self.heads
+        expected_gseq = self.cp.last_gseq + 1
+        for r in rows:
+            if r.gseq != expected_gseq:
+                problems.append(Problem(r.id, "store_seq_gap", f"store sequence {expected_gseq} is missing before "
+                                        f"event {r.id} (removed event)"))
+            expected_gseq = r.gseq + 1
+            p, body = check_event_row(r, self._key, full_schema=False)
+            problems += p
+            mine = by_event.get(r.id, ())
+            problems += check_event_links(r.id, r.hash, body, mine)
+            for ln in mine:
+                seq, prev = heads.get(ln.subject, (0, GENESIS))
+                problems += _order_problems(ln.subject, ln, seq + 1, prev)
+                heads[ln.subject] = (ln.seq, ln.event_hash)
+            self.cp.add(r.gseq, r.hash)
+        self.links += len(links)
+
+    def finish(self) -> tuple[dict[str, Any] | None, str]:
+        """The tail checked, then what was checked compared with what is stored (module text). Returns the
+        report's figures (events and links checked, checkpoint), or ``None`` and the reason the whole-ledger
+        verification must answer instead."""
+        from .ledger import PolicyReplay
+
+        self.step()
+        if self.problems:
+            return None, f"{len(self.problems)} problem(s) found by the checks behind the ledger"
+        if self.policy_report.problems:
+            return None, f"{len(self.policy_report.problems)} custody-rule refusal(s) found behind the ledger"
+        if self.stale:
+            return None, self.stale
+        again = (hashlib.sha256(), hashlib.sha256())
+        lo = 1
+        with self.store.read() as conn:
+            top = repo.max_gseq(conn)
+        if top != self.upto:
+            return None, "events were committed while the ledger's last range was checked"
+        while lo <= top:
+            hi = min(lo + self.batch - 1, top)
+            with self.store.read() as conn:
+                rows = repo.event_rows_in_range(conn, lo, hi)
+                links = repo.link_rows_in_range(conn, lo, hi)
+            _row_digest(again, rows, links)
+            lo = hi + 1
+        with self.store.read() as conn:
+            if [h.digest() for h in again] != [h.digest() for h in self.digest]:
+                return None, "an event or link row checked earlier has changed since"
+            if repo.count_links(conn) != self.links:
+                return None, "the store holds chain links that name no stored event"
+            if repo.max_gseq(conn) != top:
+                return None, "events were committed during the final pass"
+            self._registry(conn)
+            if self.stale:
+                return None, self.stale
+            ops, born = self.policy.ops, self.policy.born
+            from .ledger import _date_text
+
+            births_changed = any(p.id in ops and (ops[p.id], born.get(p.id)) != (p.economic_operator_id,
+                                                                                  _date_text(p.manufacture_date))
+                                 for p in repo.all_passport_births(conn))
+        why = self.registry_changed or ("a passport's operator or manufacture date changed after its events were "
+                                        "replayed" if births_changed else None)
+        if why is not None:  # the custody rules replayed again over the whole ledger, with the final registry
+            self.replayed_again = why
+            rep = VerifyReport(scope="custody rules")
+            with self.store.read() as conn:
+                replay = PolicyReplay(repo.all_roles(conn), relations_repo.all_delegations(conn),
+                                      self.max_future_seconds)
+            last = 0
+            while True:
+                with self.store.read() as conn:
+                    rows = repo.events_after(conn, last, self.batch)
+                    if not rows:
+                        break
+                    replay.feed(conn, rows, rep)
+                last = rows[-1].gseq
+            if rep.problems:
+                return None, f"custody rules replayed again ({why}): {len(rep.problems)} refusal(s)"
+        return {"events_checked": self.cp.count, "links_checked": self.links, "checkpoint": self.cp.as_dict()}, ""
+
+
+_STATE: BehindState | None = None
+
+
+def _init_behind(url: str, max_future_seconds: float) -> None:
+    global _STATE
+    from ..store.db import Store
+
+    _STATE = BehindState(Store(url), max_future_seconds)
+
+
+def _behind_ping() -> int:
+    return 0
+
+
+def _behind_step() -> int:
+    assert _STATE is not None
+    return _STATE.step()
+
+
+def _behind_finish() -> tuple[dict[str, Any] | None, str]:
+    assert _STATE is not None
+    return _STATE.finish()
+
+
+class VerifierBehind:
+    """The verification behind the ledger in one worker process forked from this one (module text):
+    :meth:`check` after each batch of commits (returns at once), :meth:`start_finish` then :meth:`finish` for the
+    report. Without ``fork`` or on an in-memory store it does nothing and :meth:`finish` gives ``None``."""
+
+    def __init__(self, store: Any, max_future_seconds: float) -> None:
+        import multiprocessing as mp
+
+        self.store = store
+        self.reason = ""
+        self._futures: list[Any] = []
+        self._final: Any = None
+        self._pool: Any = None
+        if ":memory:" in store.url or "fork" not in mp.get_all_start_methods():
+            self.reason = "no worker process (in-memory store or no fork)"
+            return
+        from ._parallel import fork_pool
+
+        self._pool = fork_pool(1, _init_behind, (store.url, max_future_seconds))
+        self._futures.append(self._pool.submit(_behind_ping))  # forked now, while this process is small
+
+    def check(self) -> None:
+        """Check, in the worker, what is committed now (the worker takes the steps in order)."""
+        if self._pool is not None:
+            self._futures = [f for f in self._futures if not f.done() or f.exception() is not None]
+            self._futures.append(self._pool.submit(_behind_step))
+
+    def start_finish(self) -> None:
+        if self._pool is not None and self._final is None:
+            self._final = self._pool.submit(_behind_finish)
+
+    def finish(self) -> VerifyReport | None:
+        """The whole ledger's verification (events and links checked, checkpoint), or ``None`` (``reason`` says
+        why) when the whole-ledger pass must answer."""
+        if self._pool is None:
+            return None
+        self.start_finish()
+        try:
+            for f in self._futures:
+                f.result()
+            out, why = self._final.result()
+        except Exception as exc:  # noqa: BLE001 — a step that failed (the store busy…): the whole pass answers
+            self.reason = f"the worker failed: {type(exc).__name__}: {exc}"
+            return None
+        finally:
+            self.close()
+        if out is None:
+            self.reason = why
+            return None
+        with self.store.read() as conn:
+            if repo.max_gseq(conn) != out["checkpoint"]["last_gseq"]:
+                self.reason = "events were committed after the final pass"
+                return None
+        return VerifyReport(scope="store", events_checked=out["events_checked"], links_checked=out["links_checked"],
+                            checkpoint=out["checkpoint"])
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

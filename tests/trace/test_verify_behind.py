@@ -1,0 +1,163 @@
+"""The whole-ledger verification behind the ledger (trace/verify_behind.py): checked in steps while the ledger
+grows, it gives the whole pass's figures for a ledger that checks out, and gives up (naming why) when a check
+found anything or when what it checked has been changed since — then the whole pass names the problem."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete, insert, select, update
+
+from batteryloop.sim import pilot
+from batteryloop.store.db import Store
+from batteryloop.store.tables import delegations, participants
+from batteryloop.store.trace_tables import trace_chain, trace_events
+from batteryloop.trace.canonical import sha256_hex
+from batteryloop.trace.client import ChainWriter
+from batteryloop.trace.keys import Signer
+from batteryloop.trace.ledger import Ledger
+from batteryloop.trace.verify_behind import BehindState, VerifierBehind
+
+from .test_ledger import EM, PACK, soh
+from .test_mutation_ledger import _slip_in
+from .test_queries import ev, out, small_graph, use_events
+
+OTHER = "PACK-T-0002"
+
+
+def _fill(ledger: Ledger, w: ChainWriter, first: int, n: int, packs: tuple[str, ...] = (PACK, OTHER)) -> None:
+    for i in range(first, first + n):
+        for pack in packs:
+            ledger.submit(w.wire(soh(i, pack=pack)))
+
+
+@pytest.fixture
+def stepped(ledger: Ledger, signers, store) -> tuple[Ledger, BehindState, ChainWriter]:  # type: ignore[no-untyped-def]
+    """Three steps over a growing ledger (batches of 3 events: ranges cross the steps' boundaries)."""
+    w = ChainWriter(signers)
+    state = BehindState(store, ledger.max_future_seconds, batch=3)
+    _fill(ledger, w, 0, 4)
+    assert state.step() == 8
+    _fill(ledger, w, 4, 3)
+    ledger.submit(w.wire({"id": "both-owner", "kind": "change_of_owner", "actor": pilot.AUTOMAKER,
+                          "occurred_at": "2026-03-02T00:00:00Z", "place": {"country": "DE", "site": "dealer"},
+                          "subjects": [PACK, OTHER], "data": {"to_holder": pilot.BAAS}}))
+    assert state.step() == 15
+    return ledger, state, w
+
+
+def test_the_same_figures_as_the_whole_pass(stepped, store) -> None:  # type: ignore[no-untyped-def]
+    ledger, state, w = stepped
+    _fill(ledger, w, 0, 2, ("PACK-T-0003",))  # the tail, checked by finish
+    out, why = state.finish()
+    whole = ledger.verify_store()
+    assert whole.ok and ledger.verify_policy().ok and why == ""
+    assert out == {"events_checked": 17, "links_checked": 18, "checkpoint": whole.checkpoint}
+    assert whole.events_checked == 17 and whole.links_checked == 18
+
+
+def test_a_body_changed_after_it_was_checked(stepped, store) -> None:  # type: ignore[no-untyped-def]
+    """Hash recomputed too: only the digest of what was checked (and the signature, in the whole pass) tells."""
+    ledger, state, _ = stepped
+    eid = f"{PACK}-soh-1"
+    with store.write() as c:
+        body = c.execute(select(trace_events.c.body).where(trace_events.c.id == eid)).scalar_one()
+        body = body.replace('"BMS gateway"', '"BMS gatewaz"')
+        c.execute(update(trace_events).where(trace_events.c.id == eid)
+                  .values(body=body, hash=sha256_hex(body.encode())))
+    out, why = state.finish()
+    assert out is None and why == "an event or link row checked earlier has changed since"
+    assert "signature_invalid" in {p.rule for p in ledger.verify_store().problems}
+
+
+@pytest.mark.parametrize("change", ["signature", "link", "removed", "row column"])
+def test_other_changes_after_the_check(stepped, store, change: str) -> None:  # type: ignore[no-untyped-def]
+    ledger, state, _ = stepped
+    eid = f"{OTHER}-soh-2"
+    with store.write() as c:
+        if change == "signature":
+            c.execute(update(trace_events).where(trace_events.c.id == eid).values(signature="AAAA"))
+        elif change == "link":
+            c.execute(update(trace_chain).where(trace_chain.c.event_id == eid).values(prev_hash="a" * 64))
+        elif change == "removed":
+            c.execute(delete(trace_events).where(trace_events.c.id == eid))
+        else:
+            c.execute(update(trace_events).where(trace_events.c.id == eid).values(country="FR"))
+    out, why = state.finish()
+    assert out is None and "changed since" in why
+    assert not ledger.verify_store().ok
+
+
+def test_a_link_naming_no_stored_event(stepped, store) -> None:  # type: ignore[no-untyped-def]
+    ledger, state, _ = stepped
+    with store.write() as c:
+        c.execute(insert(trace_chain).values(subject="PACK-T-0009", seq=1, event_id="nowhere", prev_hash="0" * 64,
+                                             event_hash="1" * 64))
+    out, why = state.finish()
+    assert out is None and why == "the store holds chain links that name no stored event"
+    assert "link_orphan" in {p.rule for p in ledger.verify_store().problems}
+
+
+def test_a_tampered_event_found_by_the_step_itself(ledger: Ledger, signers, store) -> None:  # type: ignore[no-untyped-def]
+    w = ChainWriter(signers)
+    _fill(ledger, w, 0, 2)
+    with store.write() as c:
+        c.execute(update(trace_events).where(trace_events.c.id == f"{PACK}-soh-1").values(actor=pilot.RECYCLER_EU))
+    state = BehindState(store, ledger.max_future_seconds)
+    state.step()
+    assert [p.rule for p in state.problems] == ["row_mismatch"]
+    out, why = state.finish()
+    assert out is None and why == "1 problem(s) found by the checks behind the ledger"
+
+
+def test_a_key_changed_after_its_events_were_checked(stepped, store) -> None:  # type: ignore[no-untyped-def]
+    _, state, _ = stepped
+    with store.write() as c:
+        c.execute(update(participants).where(participants.c.id == EM)
+                  .values(public_key=Signer.generate(EM).public_key_text))
+    out, why = state.finish()
+    assert out is None and why == "a participant's registered key changed after events signed by it were checked"
+
+
+def test_custody_rules_replayed_in_steps(ledger: Ledger, signers, store) -> None:  # type: ignore[no-untyped-def]
+    """An event slipped into the store past the rules is refused by the replay behind the ledger, as by
+    verify_policy; a delegation revoked after the replay makes the final pass replay the rules again."""
+    w = ChainWriter(signers)
+    assert ledger.ingest([w.wire(e) for e in small_graph() + use_events()]).ok
+    state = BehindState(store, ledger.max_future_seconds, batch=4)
+    state.step()
+    with store.write() as c:
+        c.execute(insert(delegations).values(subject="P1", grantor_id=pilot.BAAS, grantee_id=pilot.REPAIRER,
+                                             actions='["trace.append.soh_update"]',
+                                             created_at="2026-01-01T00:00:00.000000Z"))
+    figures, why = state.finish()
+    assert why == "" and figures is not None and figures["events_checked"] == 17  # replayed again: no refusal
+    assert state.replayed_again == "a delegation was created before events already replayed"
+    ledger.submit(w.wire(ev(30, "soh_update", pilot.REPAIRER, "DE", "workshop", subjects=["P1"],
+                            data={"soh_capacity_pct": 97.0})))
+    fresh = BehindState(store, ledger.max_future_seconds, batch=4)
+    assert fresh.finish()[1] == ""
+    _slip_in(store, w.sign(ev(40, "dismantling", pilot.RECYCLER_EU, "DE", "Magdeburg",
+                              inputs=[{"lot": "P1", "mass_kg": 75}],
+                              outputs=[out("P1-cells", "cell_batch", 70, {"Li": 9, "Co": 10})])), 19)
+    fresh.step()
+    assert [p.rule for p in fresh.policy_report.problems] == [p.rule for p in ledger.verify_policy().problems]
+    assert fresh.policy_report.problems and fresh.finish()[0] is None
+
+
+def test_in_a_worker_process(stepped, store) -> None:  # type: ignore[no-untyped-def]
+    ledger, _, w = stepped
+    behind = VerifierBehind(store, ledger.max_future_seconds)
+    behind.check()
+    _fill(ledger, w, 0, 2, ("PACK-T-0003",))
+    behind.check()
+    rep = behind.finish()
+    whole = ledger.verify_store()
+    assert rep is not None and rep.ok and behind.reason == ""
+    assert (rep.events_checked, rep.links_checked, rep.checkpoint) == (whole.events_checked, whole.links_checked,
+                                                                       whole.checkpoint)
+
+
+def test_no_worker_on_an_in_memory_store() -> None:
+    behind = VerifierBehind(Store("sqlite:///:memory:"), 300.0)
+    behind.check()
+    assert behind.finish() is None and "in-memory" in behind.reason
