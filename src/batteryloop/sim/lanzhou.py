@@ -4,9 +4,12 @@ its pier (each charge diagnosed like a swap) — and the station itself (PV + st
 diagnostics), played year by year beside the closed loop (:mod:`batteryloop.sim.loop`).
 
 * **Packs and passports.** Each segment's pack design (reference set ``lanzhou_fleets``) is a battery model of the
-  Chinese cell maker (Jade Power Battery Co.); its packs — the vehicles' and the station's spares — get passports
-  in one batch per year, owned by the station's operator (battery as a service: it buys the packs and swaps them),
-  each with signed ``passport_issued``, ``change_of_owner`` and ``installation`` events.
+  Chinese cell maker (Jade Power Battery Co.); its packs — the vehicles' and the station's spares — are built
+  through the pilot's material chain (:meth:`batteryloop.sim.supply.MaterialChain.make_packs`: the Chinese cell
+  plant's LFP cells, assembled at Jade Power's Lanzhou pack plant), so the ledger's mass balance gives them their
+  Art. 8 recycled content like the automaker's packs; they get passports in one batch per year, owned by the
+  station's operator (battery as a service: it buys the packs and swaps them), each with signed
+  ``passport_issued``, ``change_of_owner`` and ``installation`` events.
 * **Swaps and diagnoses** (:func:`batteryloop.hubs.fleets.swap_year`, vectorised per segment): every swap is
   diagnosed at the station; each pack's year-end state of health is the mean of its last diagnoses. It goes into the
   passports through the health service's state-of-health write path
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -41,6 +45,7 @@ from ..participants import Role
 from ..passport.identifiers import UniqueIdentifier
 from . import pilot
 from .fade import chemistry_family
+from .supply import Clock, PackMaterials, pack_materials
 
 OPERATOR = "BPNL000000000LZ7"
 PARTICIPANT = {"id": OPERATOR, "name": "Huanghe Swap & Energy Station Co. (Lanzhou)", "country": "CN",
@@ -145,6 +150,7 @@ class LanzhouFleets:
         self._site: dict[str, Any] | None = None
         self._swap: dict[str, Any] | None = None
         self._station_key: tuple[Any, ...] | None = None
+        self._materials: dict[str, PackMaterials] = {}  # segment → what one of its packs is made of
 
     # ------------------------------------------------------------------------------------------- set-up
     def setup(self) -> None:
@@ -210,6 +216,16 @@ class LanzhouFleets:
         p.cal_eff = np.concatenate([p.cal_eff, np.full(count, cal)])
         p.soh = np.concatenate([p.soh, np.full(count, 100.0)])
         p.est = np.concatenate([p.est, np.full(count, 100.0)])
+        # the material chain, mines to packs: Jade Power's cells (the pilot's Chinese cell plant, its LFP cathode
+        # drawing on the same primary and recovered salts) assembled at its Lanzhou pack plant — so the ledger's
+        # balance gives these packs their Art. 8 recycled content too (PilotRun.apply_recycled_content)
+        if name not in self._materials:
+            self._materials[name] = pack_materials(seg.chemistry, seg.pack_energy_kwh, self.run.refs)
+        clock = Clock(dt.datetime(year, 1, 8, 6, tzinfo=dt.UTC), random.Random(self.run.cfg.seed * 7907 + year))
+        for ev in self.run.chain.make_packs({**m, "cell_maker": MAKER}, self._materials[name],
+                                            [(pid, *MAKER_SITE) for pid in p.ledger_id[first:]], clock,
+                                            assembler=MAKER):
+            self.run.emit(ev)
         r = self.s.passports.import_passports(records, self.maker)
         if r.errors:
             raise RuntimeError(f"Lanzhou pack passport refused: {r.errors[0]['message']}")

@@ -1019,23 +1019,41 @@ class PilotRun:
         self.timings["second life hubs"] += time.perf_counter() - t0
         self.second_life_by_year.append(out)
 
-    def apply_recycled_content(self) -> None:
-        """Every year's balance is complete: each pack's recycled content (its model's, plant's and year's,
-        Art. 8) goes from the ledger into its passport — one ledger pass for all years (a pass per year made the
-        default pilot a fifth slower), a passport version per pack naming its year."""
+    def apply_recycled_content(self, year: int) -> None:
+        """The year's balance: once the year's packs are made (the automaker's and the Lanzhou fleets'), no later
+        event changes the production accounts of that year, so at the year's end each pack made in ``year`` gets
+        its model's, plant's and year's figure (Art. 8: each metal's share, split pre-/post-consumer) into its
+        passport — one version naming the year, before December's retirements supersede any of them (a pack
+        repurposed later hands the figure on to its new passport: passport.service). The figures come from the
+        ledger's kept sums (trace.mb_summary: no pass over the ledger); the packs' economic operators write them
+        (the automaker, the Lanzhou maker), and the operator of a passport that superseded a pack within its
+        year (the service carries the figure on to it) when there is one."""
         from ..errors import Forbidden
 
         t0 = time.perf_counter()
-        groups = self.s.trace.recycled_content_groups()
-        self.rc_groups = groups  # the report's recycled content per model, plant and year
-        # the automaker its packs' passports; each second-life integrator the passports of the packs it repurposed
-        for who in (pilot.AUTOMAKER, *(REGION_ACTORS[r][2] for r in sorted(REGION_ACTORS))):
+        groups = self.s.trace.recycled_content_groups(year)
+        self.rc_groups += groups  # the report's recycled content per model, plant and year
+        # each group's passports are its model's manufacturer's (the economic operator that issued them)
+        by_maker: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for g in groups:
+            by_maker[self.s.passports.model_data(g["model_id"])["manufacturer_id"]].append(g)
+        left: list[dict[str, Any]] = []
+        for maker, part in sorted(by_maker.items()):
+            rep = self.s.trace.apply_recycled_content(year, self.callers[maker], groups=part,
+                                                      executor=self.sealer.executor())
+            self.recycled_content_versions += rep["versions"]
+            left += [g for g, r in zip(part, rep["groups"], strict=True) if r["not_permitted"]]
+        # a pack superseded within its year: the service carries the figure on to the passport that superseded it,
+        # whose operator (a second-life integrator, the Lanzhou station) writes it
+        for who in sorted(set(self.callers) - set(by_maker)):
+            if not left:
+                break
             try:
-                rep = self.s.trace.apply_recycled_content(None, self.callers[who], groups=groups,
-                                                          executor=self.sealer.executor())
-            except Forbidden:  # an integrator that repurposed no pack: none of these passports is its to write
+                rep = self.s.trace.apply_recycled_content(year, self.callers[who], groups=left)
+            except Forbidden:  # none of these passports is this participant's to write
                 continue
             self.recycled_content_versions += rep["versions"]
+            left = [g for g, r in zip(left, rep["groups"], strict=True) if r["not_permitted"]]
         self.timings["recycled_content"] += time.perf_counter() - t0
 
     def snapshot(self, year: int) -> None:
@@ -1116,14 +1134,14 @@ def run_pilot(services: Any, config: PilotConfig | None = None, *, references: R
                 lanzhou.year(year)
             run.progress(f"{year}: second-life hubs", built, cfg.packs)
             run.second_life_year(year)  # the packs in second life during the year, before December's changes
+            # the year's packs are all made: its balance into their passports, before December's retirements
+            run.apply_recycled_content(year)
             run.progress(f"{year}: retiring, routing, recycling", built, cfg.packs)
             run.retire(year)
             run.flush()
             if run.dataspace is not None:
                 run.dataspace.pull_retired(year)
             run.snapshot(year)
-        run.progress("recycled content into the passports", built, cfg.packs)
-        run.apply_recycled_content()
         run.progress("verifying ledger, writing report", built, cfg.packs)
         report = build_report(run, time.perf_counter() - t0)
         report["lanzhou"] = lanzhou.report() if lanzhou is not None else None

@@ -130,12 +130,31 @@ def accounts(conn: Any) -> tuple[dict[str, dict[str, dict[str, float]]], dict[st
     return flows, demand
 
 
-def outputs(conn: Any, model_id: str, year: int | None, plant: str | None) -> list[tuple[Any, ...]]:
+def outputs(conn: Any, model_id: str | None, year: int | None, plant: str | None) -> list[tuple[Any, ...]]:
     """(account, site, packs, elements_all, elements_final) of a model's packs, of a year, of a plant."""
-    q = select(OU.c.account, OU.c.site, OU.c.packs, OU.c.elements_all, OU.c.elements_final).where(
-        OU.c.model_id == model_id)
+    return [r[:2] + r[4:] for r in output_rows(conn, model_id, year, plant)]
+
+
+def output_rows(conn: Any, model_id: str | None, year: int | None, plant: str | None) -> list[tuple[Any, ...]]:
+    """(account, site, model_id, year, packs, elements_all, elements_final) of the packs of a model (every model's
+    with a model when None), of a year, of a plant."""
+    q = select(OU.c.account, OU.c.site, OU.c.model_id, OU.c.year, OU.c.packs, OU.c.elements_all,
+               OU.c.elements_final)
+    q = q.where(OU.c.model_id == model_id) if model_id is not None else q.where(OU.c.model_id != "")
     if year is not None:
         q = q.where(OU.c.year == str(year))
     if plant is not None:
         q = q.where(OU.c.site == plant)
-    return [(a, s, n, orjson.loads(ea), orjson.loads(ef)) for a, s, n, ea, ef in conn.execute(q)]
+    return [(a, s, m, y, n, orjson.loads(ea), orjson.loads(ef)) for a, s, m, y, n, ea, ef in conn.execute(q)]
+
+
+def pack_ids(conn: Any, year: int | None, model_ids: Iterable[str]) -> dict[tuple[str, str, str], list[str]]:
+    """{(model, site, year): pack lot ids} of the models' packs made in ``year`` (every year when None)."""
+    out: dict[tuple[str, str, str], list[str]] = {}
+    for part in _chunks(sorted(set(model_ids))):
+        q = select(L.c.id, L.c.model_id, L.c.site, L.c.produced_at).where(L.c.kind == "pack", L.c.model_id.in_(part))
+        if year is not None:  # ISO 8601 times: the year's are those from "<year>" up to "<year + 1>"
+            q = q.where(L.c.produced_at >= f"{year:04d}", L.c.produced_at < f"{year + 1:04d}")
+        for pid, model, site, at in conn.execute(q):
+            out.setdefault((model, site, at[:4]), []).append(pid)
+    return out

@@ -269,6 +269,41 @@ class MassBalanceSummary:
         return {"packs": n, "elements": _shares(total),
                 "by_plant": {s: _shares(t) for s, t in sorted(by_plant.items())}}
 
+    def groups(self, year: int | None, model_id: str | None, plant: str | None, elements: Iterable[str], *,
+               with_packs: bool = True) -> list[dict[str, Any]]:
+        """Every (model, plant, year) group of packs — of ``year``, ``model_id``, ``plant`` when given — with its
+        recycled content as :func:`~batteryloop.trace.massbalance.aggregate` gives it (``elements``), its pack
+        count and (``with_packs``) its pack ids, sorted by year, model, plant: what Art. 8 declares, from the kept
+        sums and an index read of the packs, no pass over the ledger."""
+        self.refresh()
+        els = list(elements)
+        with self.store.read() as conn:
+            rows = repo.output_rows(conn, model_id, year, plant)
+            if not rows:
+                return []
+            rates = self._rates(conn)
+            ids = repo.pack_ids(conn, year, {r[2] for r in rows}) if with_packs else {}
+        acc: dict[tuple[int, str, str], tuple[list[int], dict[str, list[float]]]] = {}
+        for account, site, model, y, packs, all_, final in rows:
+            n, total = acc.setdefault((int(y), model, site), ([0], {el: [0.0, 0.0, 0.0] for el in els}))
+            n[0] += packs
+            rate = self._rate_of(rates, account, els)
+            for el in els:
+                fin = final.get(el, 0.0)
+                t = total[el]
+                t[0] += all_.get(el, 0.0)
+                t[1] += fin * rate["pre_consumer"].get(el, 0.0)
+                t[2] += fin * rate["post_consumer"].get(el, 0.0)
+        out = []
+        for (y, model, site), (n, total) in sorted(acc.items()):
+            if not n[0]:
+                continue
+            g: dict[str, Any] = {"model_id": model, "plant": site, "year": y, "count": n[0], "elements": _shares(total)}
+            if with_packs:
+                g["packs"] = sorted(ids.get((model, site, f"{y:04d}"), ()))
+            out.append(g)
+        return out
+
     def pack(self, pack_id: str, elements: Iterable[str]) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """(the pack's lot row as a dict, {element: {pre_consumer, post_consumer, total, element_kg}}), None if
         there is no such lot."""
