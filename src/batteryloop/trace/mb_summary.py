@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -43,7 +43,7 @@ import orjson
 from ..store import mb_summary as repo
 from ..store.db import Store
 from .events import FlatEvent
-from .lots import edge_masses, lot_row
+from .lots import edge_masses
 from .massbalance import CATEGORIES
 
 BATCH = 20_000
@@ -68,10 +68,10 @@ class _LotInfo:
     produced_at: str
     model_id: str | None
     produced: bool  # has recorded inputs and no origin: belongs to a production account
+    account: str = field(init=False)  # its production account (read for every edge: kept, not rebuilt)
 
-    @property
-    def account(self) -> str:
-        return account_of(self.producer, self.site, self.produced_at)
+    def __post_init__(self) -> None:
+        self.account = account_of(self.producer, self.site, self.produced_at)
 
     def brought(self, kg: float) -> dict[str, float]:
         if self.mass_kg <= 0:
@@ -117,11 +117,10 @@ class MassBalanceSummary:
             events.append((g, FlatEvent(orjson.loads(b))))
         lots: dict[str, _LotInfo] = {}
         for _, ev in events:
-            for o in ev.outputs:
-                r = lot_row(ev, o)
-                lots[o.lot] = _LotInfo(r["kind"], r["mass_kg"], dict(o.elements_kg), r["origin_type"], r["producer"],
-                                       r["site"], r["produced_at"], r["model_id"],
-                                       r["origin_type"] is None and bool(ev.inputs))
+            for o in ev.outputs:  # as lots.lot_row writes the lot's row
+                origin = o.origin["type"] if o.origin else None
+                lots[o.lot] = _LotInfo(o.kind, o.mass_kg, dict(o.elements_kg), origin, ev.actor, ev.place.site,
+                                       ev.occurred_at, o.model_id, origin is None and bool(ev.inputs))
         missing = sorted({i.lot for _, ev in events for i in ev.inputs} - set(lots))
         lots.update(self._lots(conn, missing))
         inter_before = repo.intermediates(conn, sorted({i.lot for _, ev in events for i in ev.inputs}))
@@ -130,6 +129,7 @@ class MassBalanceSummary:
         demand: dict[str, dict[str, float]] = defaultdict(dict)
         outputs: dict[tuple[str, str, str, str], list[Any]] = {}
         new_inter: dict[str, int] = {}
+        taken: dict[tuple[tuple[str, str], str], float] = {}  # ((account, source), input lot) → kg taken
 
         def out_row(key: tuple[str, str, str, str]) -> list[Any]:
             return outputs.setdefault(key, [0, {}, {}])
@@ -155,7 +155,8 @@ class MassBalanceSummary:
                 src = lots[i_id]
                 if not src.produced:
                     if src.origin in CATEGORIES:
-                        _add(flows[(out.account, f"origin:{src.origin}")], src.brought(kg))
+                        k = ((out.account, f"origin:{src.origin}"), i_id)
+                        taken[k] = taken.get(k, 0.0) + kg
                     continue
                 if src.account == out.account:  # consumed inside its own account: an intermediate
                     if i_id not in inter_before and i_id not in new_inter:
@@ -168,7 +169,11 @@ class MassBalanceSummary:
                 if i_id in inter_before or i_id in new_inter:
                     flows.setdefault(key, {})  # no credit, but the dependency between the accounts stays
                     continue
-                _add(flows[key], src.brought(kg))
+                taken[(key, i_id)] = taken.get((key, i_id), 0.0) + kg
+        # what each input lot brought into each account, once per pair (a batch of cells is split over hundreds of
+        # modules of one account: the kg add up first)
+        for (key, i_id), kg in taken.items():
+            _add(flows[key], lots[i_id].brought(kg))
         # a lot that just became an intermediate: take back what its earlier outflows to other accounts brought
         if new_inter:
             ids = sorted(new_inter)
