@@ -24,7 +24,9 @@ diagnostics), played year by year beside the closed loop (:mod:`batteryloop.sim.
   fleets' swap charging as its (flexible) load, simulated on eight days a year (two in each season, optimised
   dispatch) and scaled to the year: the park figures the zero-carbon ledger reads (``/zero-carbon``).
 
-Cost per pack is one passport version and one ledger event a year, in batches (a few hundred packs in all).
+Cost per pack: its production events (a share of the chain's batches), one recycled-content version at the end of
+its year (PilotRun.apply_recycled_content), and one passport version and one ledger event a year, in batches (a few
+hundred packs in all).
 """
 
 from __future__ import annotations
@@ -164,6 +166,7 @@ class LanzhouFleets:
         from ..trace.keystore import KeyStore
 
         KeyStore(self.s.settings.var_dir / "keys").save(signer)
+        self.run.plant_country[MAKER_SITE[1]] = MAKER_SITE[0]  # the report's recycled content by plant names it
         for name, seg in self.segs.items():
             m = battery_model(seg, self.run.cfg.start_year)  # its packs are made from the pilot's first year
             self.s.passports.create_model(m, self.maker)

@@ -240,7 +240,7 @@ class PilotRun:
         self.timings: dict[str, float] = defaultdict(float)
         self.recycled_content_versions = 0  # passport versions written by apply_recycled_content
         self.rc_groups: list[dict[str, Any]] = []  # the ledger's Art. 8 groups (model, plant, year), for the report
-        self.plant_country = PLANT_COUNTRY
+        self.plant_country = dict(PLANT_COUNTRY)  # the Lanzhou fleets add their maker's plant (sim/lanzhou.py)
         self.footprint_references: list[dict[str, Any]] = []
         self.dataspace: Any = None
         self.dsp_log: list[dict[str, Any]] = []
