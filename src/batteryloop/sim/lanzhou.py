@@ -153,6 +153,7 @@ class LanzhouFleets:
         self._swap: dict[str, Any] | None = None
         self._station_key: tuple[Any, ...] | None = None
         self._materials: dict[str, PackMaterials] = {}  # segment → what one of its packs is made of
+        self._chain_clock: Clock | None = None  # the year's material-chain events (every segment's, in order)
 
     # ------------------------------------------------------------------------------------------- set-up
     def setup(self) -> None:
@@ -224,9 +225,11 @@ class LanzhouFleets:
         # balance gives these packs their Art. 8 recycled content too (PilotRun.apply_recycled_content)
         if name not in self._materials:
             self._materials[name] = pack_materials(seg.chemistry, seg.pack_energy_kwh, self.run.refs)
-        clock = Clock(dt.datetime(year, 1, 8, 6, tzinfo=dt.UTC), random.Random(self.run.cfg.seed * 7907 + year))
+        if self._chain_clock is None or self._chain_clock.t.year != year:  # one clock a year: its events in order
+            self._chain_clock = Clock(dt.datetime(year, 1, 8, 6, tzinfo=dt.UTC),
+                                      random.Random(self.run.cfg.seed * 7907 + year))
         for ev in self.run.chain.make_packs({**m, "cell_maker": MAKER}, self._materials[name],
-                                            [(pid, *MAKER_SITE) for pid in p.ledger_id[first:]], clock,
+                                            [(pid, *MAKER_SITE) for pid in p.ledger_id[first:]], self._chain_clock,
                                             assembler=MAKER):
             self.run.emit(ev)
         r = self.s.passports.import_passports(records, self.maker)
