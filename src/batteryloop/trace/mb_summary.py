@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -68,10 +68,11 @@ class _LotInfo:
     produced_at: str
     model_id: str | None
     produced: bool  # has recorded inputs and no origin: belongs to a production account
-    account: str = field(init=False)  # its production account (read for every edge: kept, not rebuilt)
+    account: str = ""  # its production account (read for every edge: kept, not rebuilt); made when not given
 
     def __post_init__(self) -> None:
-        self.account = account_of(self.producer, self.site, self.produced_at)
+        if not self.account:
+            self.account = account_of(self.producer, self.site, self.produced_at)
 
     def brought(self, kg: float) -> dict[str, float]:
         if self.mass_kg <= 0:
@@ -117,13 +118,15 @@ class MassBalanceSummary:
             events.append((g, FlatEvent(orjson.loads(b))))
         lots: dict[str, _LotInfo] = {}
         for _, ev in events:
+            account = account_of(ev.actor, ev.place.site, ev.occurred_at)  # every output's: one per event
             for o in ev.outputs:  # as lots.lot_row writes the lot's row
                 origin = o.origin["type"] if o.origin else None
                 lots[o.lot] = _LotInfo(o.kind, o.mass_kg, dict(o.elements_kg), origin, ev.actor, ev.place.site,
-                                       ev.occurred_at, o.model_id, origin is None and bool(ev.inputs))
+                                       ev.occurred_at, o.model_id, origin is None and bool(ev.inputs), account)
         missing = sorted({i.lot for _, ev in events for i in ev.inputs} - set(lots))
         lots.update(self._lots(conn, missing))
-        inter_before = repo.intermediates(conn, sorted({i.lot for _, ev in events for i in ev.inputs}))
+        # only a lot made before this batch can be recorded as an intermediate already
+        inter_before = repo.intermediates(conn, missing)
 
         flows: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
         demand: dict[str, dict[str, float]] = defaultdict(dict)
@@ -139,10 +142,14 @@ class MassBalanceSummary:
             return (acct, lot.site, lot.model_id or "", lot.produced_at[:4])
 
         for g, ev in events:
+            dem: dict[str, float] | None = None  # the outputs' account's demand (one account per event)
             for o in ev.outputs:
                 lot = lots[o.lot]
                 if lot.produced:
-                    _add(demand[lot.account], lot.elements)
+                    if dem is None:
+                        dem = demand[lot.account]
+                    for k, v in lot.elements.items():
+                        dem[k] = dem.get(k, 0.0) + v
                 if lot.kind == "pack":
                     r = out_row(pack_key(lot))
                     r[0] += 1
