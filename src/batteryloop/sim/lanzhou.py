@@ -154,6 +154,7 @@ class LanzhouFleets:
         self._station_key: tuple[Any, ...] | None = None
         self._materials: dict[str, PackMaterials] = {}  # segment → what one of its packs is made of
         self._chain_clock: Clock | None = None  # the year's material-chain events (every segment's, in order)
+        self._built: dict[int, dict[str, int]] = {}  # year → new packs per segment, made by build()
 
     # ------------------------------------------------------------------------------------------- set-up
     def setup(self) -> None:
@@ -279,9 +280,18 @@ class LanzhouFleets:
         return new
 
     # ------------------------------------------------------------------------------------------- a year
+    def build(self, year: int) -> None:
+        """The year's new packs (made, passports issued), right after the automaker's: the year's production is
+        then complete, and its balance can be computed (PilotRun.year_balance)."""
+        t0 = time.perf_counter()
+        self._built[year] = self._fill(year)
+        self.run.timings["lanzhou fleets"] += time.perf_counter() - t0
+
     def year(self, year: int) -> None:
         t0 = time.perf_counter()
-        new = self._fill(year)
+        new = self._built.pop(year, None)
+        if new is None:
+            new = self._fill(year)
         self.run.flush()  # the operator is the packs' custodian in the ledger before it writes their health
         fade = self.run.fade
         row: dict[str, Any] = {"year": year, "segments": {}}
