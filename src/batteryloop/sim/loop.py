@@ -15,10 +15,13 @@ Each year:
 
 1. production (Jan–Mar): the material chain builds the year's packs from mines and from the material
    recovered in earlier years; passports are issued (Apr), packs installed in vehicles of three usages
-   (private cars, taxis — most on battery-as-a-service with swapping — and delivery vans);
+   (private cars, taxis — most on battery-as-a-service with swapping — and delivery vans); with the Lanzhou
+   fleets' packs made too, the year's production accounts are complete and its Art. 8 balance final
+   (:meth:`PilotRun.year_balance`, from the ledger's kept sums);
 2. use: each pack's full equivalent cycles and age advance; the fade model
    (:mod:`batteryloop.sim.fade`, calibrated on CALCE and Severson data) gives its state of health; the
-   year's BMS figures go into the passports and a signed ``soh_update`` event per pack into the ledger;
+   year's BMS figures go into the passports (the year's new packs' with their recycled content, split
+   pre-/post-consumer) and a signed ``soh_update`` event per pack into the ledger;
 3. retirement (Dec): packs below their usage's retirement threshold, in scrapped vehicles or with faults
    leave the vehicle; a few leave the loop illegally (silent, or moved out of the region without an
    export record: the outflow report finds them); the rest are collected by a dismantler, graded and
