@@ -246,6 +246,7 @@ class PilotRun:
         self._rc_year: list[dict[str, Any]] = []  # this year's groups (year_balance), until they are all written
         self._rc_fields: dict[str, dict[str, Any]] = {}  # the automaker's passport → this year's figure
         self._rc_written: set[str] = set()  # passports that got this year's figure with their December report
+        self._makers: dict[str, str] = {}  # battery model → its manufacturer (_maker)
         self.plant_country = dict(PLANT_COUNTRY)  # the Lanzhou fleets add their maker's plant (sim/lanzhou.py)
         self.footprint_references: list[dict[str, Any]] = []
         self.dataspace: Any = None
@@ -1039,6 +1040,12 @@ class PilotRun:
         self.timings["second life hubs"] += time.perf_counter() - t0
         self.second_life_by_year.append(out)
 
+    def _maker(self, model_id: str) -> str:
+        """A battery model's manufacturer: the economic operator of its packs' passports (read once per model)."""
+        if model_id not in self._makers:
+            self._makers[model_id] = self.s.passports.model_data(model_id)["manufacturer_id"]
+        return self._makers[model_id]
+
     def year_balance(self, year: int) -> None:
         """The year's packs are all made (the automaker's and the Lanzhou fleets'): no later event changes that
         year's production accounts, so its balance is final. Each pack made in ``year`` gets its model's, plant's
@@ -1048,8 +1055,7 @@ class PilotRun:
         t0 = time.perf_counter()
         self._rc_year = self.s.trace.recycled_content_groups(year)
         self.rc_groups += self._rc_year  # the report's recycled content per model, plant and year
-        self._rc_fields = {pid: g["fields"] for g in self._rc_year
-                           if self.s.passports.model_data(g["model_id"])["manufacturer_id"] == pilot.AUTOMAKER
+        self._rc_fields = {pid: g["fields"] for g in self._rc_year if self._maker(g["model_id"]) == pilot.AUTOMAKER
                            for pid in g["packs"]}
         self._rc_written = set()
         self.timings["recycled_content"] += time.perf_counter() - t0
@@ -1068,7 +1074,7 @@ class PilotRun:
         for g in self._rc_year:
             rest = [p for p in g["packs"] if p not in self._rc_written]
             if rest:
-                by_maker[self.s.passports.model_data(g["model_id"])["manufacturer_id"]].append({**g, "packs": rest})
+                by_maker[self._maker(g["model_id"])].append({**g, "packs": rest})
         left: list[dict[str, Any]] = []
         for maker, part in sorted(by_maker.items()):
             rep = self.s.trace.apply_recycled_content(year, self.callers[maker], groups=part,
@@ -1171,6 +1177,7 @@ def run_pilot(services: Any, config: PilotConfig | None = None, *, references: R
             run.progress(f"{year}: second-life hubs", built, cfg.packs)
             run.second_life_year(year)  # the packs in second life during the year, before December's changes
             # the rest of the year's figures (the Lanzhou packs'), before December's retirements
+            run.progress(f"{year}: recycled content into the passports", built, cfg.packs)
             run.apply_recycled_content(year)
             run.progress(f"{year}: retiring, routing, recycling", built, cfg.packs)
             run.retire(year)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from . import trace_tables as tt
 
@@ -84,41 +84,65 @@ def edges_from(conn: Any, ids: list[str]) -> list[tuple[str, str, float, int]]:
 
 def merge(conn: Any, flows: dict[tuple[str, str], dict[str, float]], demand: dict[str, dict[str, float]],
           outputs: dict[tuple[str, str, str, str], list[Any]]) -> None:
-    """Add the deltas to the accumulators (rows made where missing)."""
+    """Add the deltas to the accumulators (rows made where missing): the current rows read in a few queries,
+    then one batched UPDATE and one batched INSERT per table — the statements do not grow with the rows."""
     have: dict[tuple[str, str], dict[str, float]] = {}
     for part in _chunks(sorted({a for a, _ in flows})):
         for a, s, els in conn.execute(select(FL.c.account, FL.c.source, FL.c.elements).where(FL.c.account.in_(part))):
             have[(a, s)] = orjson.loads(els)
+    upd, ins = [], []
     for (a, s), d in flows.items():
         if (a, s) in have:
             new = have[(a, s)]
             _add(new, d)
-            conn.execute(update(FL).where(FL.c.account == a, FL.c.source == s).values(elements=_json(new)))
+            upd.append({"a": a, "s": s, "e": _json(new)})
         else:
-            conn.execute(insert(FL).values(account=a, source=s, elements=_json(d)))
+            ins.append({"account": a, "source": s, "elements": _json(d)})
+    if upd:
+        conn.execute(update(FL).where(FL.c.account == bindparam("a"), FL.c.source == bindparam("s"))
+                     .values(elements=bindparam("e")), upd)
+    if ins:
+        conn.execute(insert(FL), ins)
     old: dict[str, dict[str, float]] = {}
     for part in _chunks(sorted(demand)):
         old.update({a: orjson.loads(e) for a, e in conn.execute(
             select(DE.c.account, DE.c.elements).where(DE.c.account.in_(part)))})
+    upd, ins = [], []
     for a, d in demand.items():
         if a in old:
             new = old[a]
             _add(new, d)
-            conn.execute(update(DE).where(DE.c.account == a).values(elements=_json(new)))
+            upd.append({"a": a, "e": _json(new)})
         else:
-            conn.execute(insert(DE).values(account=a, elements=_json(d)))
-    for (a, site, model, year), (n, all_, final) in outputs.items():
-        where = (OU.c.account == a, OU.c.site == site, OU.c.model_id == model, OU.c.year == year)
-        cur = conn.execute(select(OU.c.packs, OU.c.elements_all, OU.c.elements_final).where(*where)).first()
-        if cur is None:
-            conn.execute(insert(OU).values(account=a, site=site, model_id=model, year=year, packs=n,
-                                           elements_all=_json(all_), elements_final=_json(final)))
-        else:
-            a_old, f_old = orjson.loads(cur[1]), orjson.loads(cur[2])
+            ins.append({"account": a, "elements": _json(d)})
+    if upd:
+        conn.execute(update(DE).where(DE.c.account == bindparam("a")).values(elements=bindparam("e")), upd)
+    if ins:
+        conn.execute(insert(DE), ins)
+    cur: dict[tuple[str, str, str, str], tuple[int, dict[str, float], dict[str, float]]] = {}
+    for part in _chunks(sorted({k[0] for k in outputs})):
+        for a, site, model, year, n, ea, ef in conn.execute(
+                select(OU.c.account, OU.c.site, OU.c.model_id, OU.c.year, OU.c.packs, OU.c.elements_all,
+                       OU.c.elements_final).where(OU.c.account.in_(part))):
+            cur[(a, site, model, year)] = (n, orjson.loads(ea), orjson.loads(ef))
+    upd, ins = [], []
+    for key, (n, all_, final) in outputs.items():
+        a, site, model, year = key
+        if key in cur:
+            n_old, a_old, f_old = cur[key]
             _add(a_old, all_)
             _add(f_old, final)
-            conn.execute(update(OU).where(*where).values(packs=cur[0] + n, elements_all=_json(a_old),
-                                                         elements_final=_json(f_old)))
+            upd.append({"a": a, "si": site, "m": model, "y": year, "n": n_old + n, "ea": _json(a_old),
+                        "ef": _json(f_old)})
+        else:
+            ins.append({"account": a, "site": site, "model_id": model, "year": year, "packs": n,
+                        "elements_all": _json(all_), "elements_final": _json(final)})
+    if upd:
+        conn.execute(update(OU).where(OU.c.account == bindparam("a"), OU.c.site == bindparam("si"),
+                                      OU.c.model_id == bindparam("m"), OU.c.year == bindparam("y"))
+                     .values(packs=bindparam("n"), elements_all=bindparam("ea"), elements_final=bindparam("ef")), upd)
+    if ins:
+        conn.execute(insert(OU), ins)
 
 
 def accounts(conn: Any) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, dict[str, float]]]:
