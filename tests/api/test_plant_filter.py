@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
+from batteryloop.sim import lanzhou
 from batteryloop.web.filters import filter_report
 from tests.conftest import make_services
 
@@ -73,8 +74,13 @@ def test_recycled_content_and_routes_by_plant(client: Any) -> None:
     rep = client.report
     rows = rep["recycled_content_by_plant"]
     assert {r["plant"] for r in rows} >= {ZWICKAU}
-    # every pack of the run is in one (model, plant, year) group
-    assert sum(r["packs"] for r in rows) == rep["config"]["packs"]
+    # every pack of the run is in one (model, plant, year) group; the Lanzhou fleets' packs (sim/lanzhou.py) in
+    # their maker's plant's
+    lz = [r for r in rows if r["plant"] == lanzhou.MAKER_SITE[1]]
+    assert sum(r["packs"] for r in rows) - sum(r["packs"] for r in lz) == rep["config"]["packs"]
+    assert all(r["plant_country"] == "CN" for r in lz)
+    if rep.get("lanzhou"):
+        assert sum(r["packs"] for r in lz) == sum(g["passports"] for g in rep["lanzhou"]["segments"].values())
     html = client.get("/pilot/materials?plant=HU").text
     table = html[html.index('id="rc-plant-table"'):html.index("</table>", html.index('id="rc-plant-table"'))]
     assert "Debrecen" in table and "Zwickau" not in table and "Ulsan" not in table

@@ -52,7 +52,7 @@ def packs(demo_server: tuple[str, dict[str, Any]]) -> dict[str, Any]:
                 pid = it["passport_id"]
                 op = it["battery"]["economic_operator_id"]
                 if op == lanzhou.MAKER:
-                    continue  # the Lanzhou fleets' packs: in the ledger (issue, swaps) without a material lineage
+                    continue  # the Lanzhou fleets' packs: the maker's, not the automaker's (the tokens used here)
                 token = participants[op]["token"]
                 lin = http.get(f"/api/v1/trace/packs/{pid}/lineage", headers={"Authorization": f"Bearer {token}"})
                 if chem == "LFP" and lin.status_code == 404 and "lfp" not in out:

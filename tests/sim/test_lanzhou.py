@@ -181,7 +181,9 @@ def test_each_diagnosis_is_a_signed_soh_update_the_ledger_verifies(run: tuple[An
     bus = next(r for r in _fleet_passports(s) if r.model_id == lanzhou.MODEL_IDS["bus"])
     chain = [c["event"] for c in s.trace.chain(bus.id)]
     kinds = [e["kind"] for e in chain]
-    assert kinds[:3] == ["passport_issued", "change_of_owner", "installation"]
+    # made by the Chinese cell maker through the pilot's material chain, then issued, leased and installed
+    assert kinds[:4] == ["pack_assembly", "passport_issued", "change_of_owner", "installation"]
+    assert chain[0]["actor"] == lanzhou.MAKER and chain[0]["place"]["site"] == lanzhou.MAKER_SITE[1]
     soh = [e for e in chain if e["kind"] == "soh_update"]
     assert len(soh) == years and {e["actor"] for e in soh} == {lanzhou.OPERATOR}
     assert soh[-1]["data"]["soh_capacity_pct"] == s.passports.get_record(bus.id).data["state_of_health"]["soh_capacity_pct"]

@@ -15,7 +15,7 @@ from batteryloop.sim import lanzhou, pilot
 from batteryloop.sim.loop import PilotConfig, production_plan, run_pilot
 from batteryloop.sim.report import latest_report
 from batteryloop.store.tables import passports
-from batteryloop.store.trace_tables import trace_events
+from batteryloop.store.trace_tables import trace_events, trace_lots
 from tests.conftest import database_url, make_services
 
 pytestmark = pytest.mark.any_store  # SQLite in make test, PostgreSQL in make test-postgres
@@ -92,9 +92,14 @@ def test_recovered_material_feeds_later_cathodes(pilot_run: tuple[Any, dict[str,
     s, rep = pilot_run
     rows = rep["recycled_content"]["rows"]
     first, last = rep["years"][0], rep["years"][-1]
-    # the first year's cathodes had no recovered material yet; later years' did (pre- and post-consumer)
+    # the first year's cathodes had no material recovered from used packs yet; later years' did (pre- and
+    # post-consumer). (The first year may hold a little pre-consumer lithium: the Lanzhou fleets' packs, made after
+    # the automaker's, draw on that year's recovered electrode scrap at the LFP cathode plant, and the mass balance
+    # shares each account's credit over all it made that year — the LFP plant's cathode, and through the LFP
+    # cells, the automaker's plants' packs of every model.)
     y0 = [r for r in rows if r["year"] == first]
-    assert y0 and all((r["elements"]["Li"]["total"] or 0.0) == 0.0 for r in y0)
+    assert y0 and all((r["elements"]["Li"]["post_consumer"] or 0.0) == 0.0 for r in y0)
+    assert all((r["elements"][el]["total"] or 0.0) == 0.0 for r in y0 for el in ("Ni", "Co"))
     late = [r for r in rows if r["year"] == last and r["model_id"] == "EM-NMC811-82"]
     assert late and late[0]["elements"]["Li"]["total"] > 0.01
     # the report's figure is the trace service's own answer for that model and year
@@ -310,8 +315,11 @@ def test_pilot_cli_summary(tmp_path: Path) -> None:
             counts[kind] += 1
             counts[f"{kind} by {actor}"] += 1
     eng.dispose()
-    # the automaker's 80 packs (the Lanzhou fleets' packs are the Chinese cell maker's: sim/lanzhou.py)
-    assert counts["pack_assembly"] == 80 and counts[f"passport_issued by {pilot.AUTOMAKER}"] == 80
+    # the automaker's 80 packs; the Lanzhou fleets' packs are the Chinese cell maker's (sim/lanzhou.py), assembled
+    # through the same material chain
+    assert counts[f"pack_assembly by {pilot.AUTOMAKER}"] == 80 and counts[f"passport_issued by {pilot.AUTOMAKER}"] == 80
+    assert counts[f"pack_assembly by {lanzhou.MAKER}"] == counts[f"passport_issued by {lanzhou.MAKER}"] > 0
+    assert counts["pack_assembly"] == 80 + counts[f"pack_assembly by {lanzhou.MAKER}"]
 
 
 def test_registry_page_links_the_pilot_dashboard(pilot_run: tuple[Any, dict[str, Any]]) -> None:
@@ -335,63 +343,144 @@ def test_second_pilot_on_the_same_store_is_refused_clearly(pilot_run: tuple[Any,
     assert s.passports.count() == before
 
 
-def test_passports_carry_their_plant_and_years_recycled_content(pilot_run: tuple[Any, dict[str, Any]]) -> None:
-    """Art. 8 declares recycled content per model, plant and year: every pack's passport holds the share of its
-    model's packs built at its plant that year, from the ledger — not the catalogue's fixed demo figure.
-
-    Hand computation per group: share(el) = Σ_packs recycled_kg(el) / Σ_packs element_kg(el), with each pack's
-    recycled kg = its own share × its element mass (massbalance.shares, per lot), rounded to 0.01 %."""
+def _expected_recycled_content(s: Any) -> dict[str, dict[str, Any]]:
+    """Every pack's passport fields by hand from the whole material graph (not the kept sums the pilot reads): per
+    (model, plant, year) group, share(el) = Σ_packs recycled_kg(el) / Σ_packs element_kg(el), split into the
+    pre-consumer (manufacturing scrap) and post-consumer (recovered from used packs) kg each pack's lot holds
+    (massbalance.shares), each rounded to 0.01 %."""
     from batteryloop.trace.massbalance import shares
 
-    s, rep = pilot_run
-    assert "recycled_content" not in s.passports.model_data("EM-NMC811-82")  # no fixed model figure
     graph, recs = s.trace.queries._recycled("mass_balance", "year", "proportional")
     groups: dict[tuple[str, str, str], list[Any]] = {}
     for lot in graph.lots.values():
         if lot.kind == "pack":
             groups.setdefault((lot.model_id, lot.site, lot.produced_at[:4]), []).append(lot)
     expected: dict[str, dict[str, Any]] = {}
-    for (model, site, year), lots in groups.items():
+    for lots in groups.values():
         fields: dict[str, Any] = {"allocation_rule": "mass_balance"}
         for el, name in (("Co", "cobalt"), ("Li", "lithium"), ("Ni", "nickel")):
             have = sum(lt.elements_kg.get(el, 0.0) for lt in lots)
             if have > 0:
-                got = sum((shares(lt, recs[lt.id], [el])[el]["total"] or 0.0) * lt.elements_kg.get(el, 0.0)
-                          for lt in lots)
-                fields[f"{name}_pct"] = round(100 * got / have, 2)
+                kg = {part: sum((shares(lt, recs[lt.id], [el])[el][part] or 0.0) * lt.elements_kg.get(el, 0.0)
+                                for lt in lots) for part in ("total", "pre_consumer", "post_consumer")}
+                fields[f"{name}_pct"] = round(100 * kg["total"] / have, 2)
+                fields[f"{name}_pre_consumer_pct"] = round(100 * kg["pre_consumer"] / have, 2)
+                fields[f"{name}_post_consumer_pct"] = round(100 * kg["post_consumer"] / have, 2)
         for lt in lots:
             expected[lt.id] = fields
+    return expected
+
+
+def test_passports_carry_their_plant_and_years_recycled_content(pilot_run: tuple[Any, dict[str, Any]]) -> None:
+    """Art. 8 declares recycled content per model, plant and year: every pack's passport holds the share of its
+    model's packs built at its plant that year — split pre-/post-consumer — from the ledger, written at the end of
+    its production year (one version naming the year), not the catalogue's fixed demo figure; the Lanzhou fleets'
+    packs too (built through the same material chain)."""
+    s, rep = pilot_run
+    assert "recycled_content" not in s.passports.model_data("EM-NMC811-82")  # no fixed model figure
+    expected = _expected_recycled_content(s)
     recs_by_id = s.passports.get_records(list(s.passports.iter_ids()))
-    # (the Lanzhou fleets' packs, sim/lanzhou.py, are bought from the Chinese cell maker without the pilot's
-    # material chain: no lot in the ledger, no recycled-content figure)
-    originals = {pid: r for pid, r in recs_by_id.items()
-                 if not r.data.get("predecessor_ids") and r.economic_operator_id != lanzhou.MAKER}
+    originals = {pid: r for pid, r in recs_by_id.items() if not r.data.get("predecessor_ids")}
     assert set(originals) == set(expected)  # every pack the pilot built has its passport, and no other
+    assert {r.economic_operator_id for r in originals.values()} == {pilot.AUTOMAKER, lanzhou.MAKER}
     first, last = rep["years"][0], rep["years"][-1]
-    # the balance is applied once at the end: passports still open get it; one archived after recycling is
-    # read-only (Art. 77(8)); one superseded by repurposing hands it on to the repurposed passport
-    carried = {r.data["predecessor_ids"][0]: r for r in recs_by_id.values()
-               if r.status == "repurposed" and r.data.get("predecessor_ids")}
-    checked = 0
+    # written at the end of each production year, before December's retirements: every original passport holds
+    # it — superseded, archived after recycling, or still open
     for pid, r in originals.items():
-        holder = carried.get(pid, r) if r.successor_id else r
-        if holder.archived or (r.successor_id and pid not in carried):
-            assert "recycled_content" not in holder.data, pid  # read-only, or remanufactured: no figure
-            continue
-        assert holder.data["recycled_content"] == expected[pid], pid
-        checked += 1
-        if r.data["manufacture_date"][:4] == str(first):  # nothing recovered yet in the first year
-            assert all(v == 0.0 for k, v in holder.data["recycled_content"].items() if k.endswith("_pct")), pid
-    assert checked > 0.7 * len(originals) and carried  # most packs are still open; some were repurposed
-    late = [r.data["recycled_content"]["lithium_pct"] for r in originals.values()
-            if r.data["manufacture_date"][:4] == str(last) and "recycled_content" in r.data]
-    assert late and min(late) > 0  # later years: recovered lithium in every group
+        assert r.data["recycled_content"] == expected[pid], pid
+        if r.data["manufacture_date"][:4] == str(first):  # no used pack recycled yet in the first year
+            assert all(v == 0.0 for k, v in r.data["recycled_content"].items() if k.endswith("_post_consumer_pct")), pid
+    late = [r.data["recycled_content"] for r in originals.values() if r.data["manufacture_date"][:4] == str(last)]
+    assert late and min(f["lithium_pct"] for f in late) > 0  # later years: recovered lithium in every group
+    # both origins reach the packs: electrode scrap (pre-consumer) and recovered used packs (post-consumer)
+    assert max(f.get("cobalt_pre_consumer_pct", 0) for f in late) > 0
+    assert max(f["lithium_post_consumer_pct"] for f in late) > 0
     # one version per passport wrote it, naming the pack's production year and the rule
-    for pid in sorted(p for p, r in originals.items() if "recycled_content" in r.data)[:5]:
+    for pid in sorted(originals)[:3] + sorted(originals)[-3:]:
         hist = s.passports.history(pid)
         writes = [h for h in hist if h["reason"].startswith("Art. 8 recycled content")]
+        made = originals[pid].data["manufacture_date"][:4]
         assert len(writes) == 1 and writes[0]["reason"].startswith(
-            f"Art. 8 recycled content {originals[pid].data['manufacture_date'][:4]} from the ledger (mass_balance"), hist
+            f"Art. 8 recycled content {made} from the ledger (mass_balance"), hist
+        # the automaker's packs take it with their first December report (no version of its own); the Lanzhou
+        # maker's passports in a version of their own (the station's operator writes their health)
+        if originals[pid].economic_operator_id == pilot.AUTOMAKER:
+            assert writes[0]["reason"].endswith(f"; BMS yearly report {made}"), hist
+        else:
+            assert writes[0]["reason"].endswith("proportional)"), hist
+    # a repurposed passport carries its predecessor's figure (the same cells); a remanufactured one starts without
+    for r in recs_by_id.values():
+        if r.data.get("predecessor_ids"):
+            before = recs_by_id[r.data["predecessor_ids"][0]].data["recycled_content"]
+            if r.status == "remanufactured" or (r.archived and "recycled_content" not in r.data):
+                continue
+            if r.status == "repurposed" or "recycled_content" in r.data:
+                assert r.data.get("recycled_content") == before, r.id
+
+
+def test_an_ev_passport_superseded_by_repurposing_has_its_years_figure(pilot_run: tuple[Any, dict[str, Any]]) -> None:
+    """Issue 18: applied once at the end, the figure of an EV pack repurposed before the end landed on its
+    successor only — its EV passport, frozen by the supersession, had none. Applied at the end of its production
+    year, the EV passport has it, and the repurposed passport carries the same (same cells)."""
+    s, _ = pilot_run
+    expected = _expected_recycled_content(s)
+    seen = 0
+    for r in _repurposed(s):
+        ev = s.passports.get_record(r.data["predecessor_ids"][0])
+        if ev.economic_operator_id != pilot.AUTOMAKER:
+            continue
+        assert ev.successor_id == r.id
+        assert ev.data["recycled_content"] == expected[ev.id] == r.data["recycled_content"], ev.id
+        assert "lithium_pre_consumer_pct" in ev.data["recycled_content"]
+        seen += 1
+    assert seen > 0
+
+
+def test_a_lanzhou_pack_has_its_figure(pilot_run: tuple[Any, dict[str, Any]]) -> None:
+    """The Lanzhou fleets' packs are built through the pilot's material chain (the Chinese cell plant's LFP cells,
+    assembled at Jade Power's Lanzhou plant): the ledger's balance gives them their lithium figure (LFP holds no
+    cobalt or nickel: no field for them), and the storage passport of a retired one carries it on."""
+    s, rep = pilot_run
+    expected = _expected_recycled_content(s)
+    lz = {pid: r for pid, r in s.passports.get_records(list(s.passports.iter_ids())).items()
+          if r.economic_operator_id == lanzhou.MAKER}
+    assert lz
+    for pid, r in lz.items():
+        rc = r.data["recycled_content"]
+        assert rc == expected[pid] and "cobalt_pct" not in rc and "nickel_pct" not in rc, pid
+    last = [r.data["recycled_content"] for r in lz.values() if r.data["manufacture_date"][:4] == str(rep["years"][-1])]
+    if last:  # packs bought in the last year draw on lithium recovered in the years before
+        assert min(f["lithium_pct"] for f in last) > 0
+    with s.store.read() as conn:  # the ledger knows each Lanzhou pack as a pack of its model, made at Lanzhou
+        rows = conn.execute(select(trace_lots.c.id, trace_lots.c.model_id, trace_lots.c.site)
+                            .where(trace_lots.c.id.in_(sorted(lz)[:50]))).all()
+    assert len(rows) == min(50, len(lz)) and {r[2] for r in rows} == {lanzhou.MAKER_SITE[1]}
+
+
+def test_the_battery_pass_export_of_a_pilot_passport_declares_the_split(pilot_run: tuple[Any, dict[str, Any]]) -> None:
+    """Battery Pass 1.2's recycledContent names each metal's preConsumerShare and postConsumerShare: a pilot
+    passport's export writes both from its ledger figure, valid against the consortium's Circularity schema
+    (jsonschema, draft-04, on the vendored file) and reported without any unmapped recycled-content figure."""
+    from batteryloop.formats.registry import export_view
+    from batteryloop.passport.tiers import ALL_TIERS
+    from tests.formats.test_batterypass_schemas import VALIDATORS
+
+    s, rep = pilot_run
+    recs = s.passports.get_records(list(s.passports.iter_ids()))
+    pid = next(pid for pid, r in sorted(recs.items()) if r.economic_operator_id == pilot.AUTOMAKER
+               and r.data["manufacture_date"][:4] == str(rep["years"][-1]) and r.model_id == "EM-NMC811-82")
+    rc = recs[pid].data["recycled_content"]
+    res = export_view("batterypass", s.passports.export(pid, ALL_TIERS))
+    circ = res.payload["circularity"]
+    got = {x["recycledMaterial"]: x for x in circ["recycledContent"]}
+    for name, metal in (("Cobalt", "cobalt"), ("Lithium", "lithium"), ("Nickel", "nickel")):
+        assert got[name]["preConsumerShare"] == rc[f"{metal}_pre_consumer_pct"]
+        assert got[name]["postConsumerShare"] == rc[f"{metal}_post_consumer_pct"]
+    assert rc["lithium_post_consumer_pct"] > 0 and rc["cobalt_pre_consumer_pct"] > 0
+    errors = [e for e in VALIDATORS["circularity"].iter_errors(circ) if "recycledContent" in list(e.absolute_path)]
+    assert not errors, [e.message for e in errors]
+    assert not [u for u in res.report.unmapped if u["path"].startswith("model.recycled_content.")
+                and u["path"].endswith("_pct")]  # every share written, none reduced to its whole
 
 
 def test_footprints_use_the_cell_makers_grid(pilot_run: tuple[Any, dict[str, Any]]) -> None:
@@ -642,15 +731,15 @@ def test_a_repurposers_model_declares_what_a_battery_placed_on_the_market_declar
     seen = 0
     for r in _repurposed(s)[:6]:
         ev = s.passports.get_record(r.data["predecessor_ids"][0])
-        errors = {}
+        errors, recycled = {}, {}
         for pid in (r.id, ev.id):
             res = export_view("batterypass", s.passports.export(pid, ALL_TIERS))
-            # the model's declarations only: recycled content is each passport's own figure (the ledger's balance
-            # of its group, written when the year's balance is applied), not the model's — which passports carry it
-            # differs between the stores' orders of the packs (see the session 11 note)
-            errors[pid] = {e["field"] for e in res.report.schema_errors
-                           if not e["field"].startswith("circularity.recycledContent")}
+            errors[pid] = {e["field"] for e in res.report.schema_errors}
+            recycled[pid] = res.payload["circularity"]["recycledContent"]
         assert errors[r.id] <= errors[ev.id], (r.id, sorted(errors[r.id] - errors[ev.id]))
+        # the same cells: the repurposed battery declares its EV predecessor's recycled content, split as it is
+        assert recycled[r.id] == recycled[ev.id] and all({"preConsumerShare", "postConsumerShare"} <= set(x)
+                                                         for x in recycled[r.id]), recycled
         m, before = s.passports.model_data(r.model_id), s.passports.model_data(ev.model_id)
         assert m["initial_round_trip_efficiency_pct"] < before["initial_round_trip_efficiency_pct"]
         assert m["round_trip_efficiency_at_50pct_cycle_life_pct"] < m["initial_round_trip_efficiency_pct"]

@@ -144,3 +144,72 @@ def test_intermediates_and_recycled_sources_by_hand(store: Any) -> None:
     assert li["post_consumer"] == pytest.approx(10 / 98, rel=1e-12) and li["pre_consumer"] == 0
     _same(kept, q.recycled_content(model_id="EM-NMC811-82", year=2024, incremental=False))
     _same(q.recycled_content(pack_id="P1"), q.recycled_content(pack_id="P1", incremental=False))
+
+
+def test_the_pre_and_post_consumer_split_by_hand(store: Any) -> None:
+    """docs/circular.md "Recycled content split by origin": one cathode plant in 2024 takes 80 kg primary Li, 14 kg
+    Li recovered from used batteries (post-consumer) and 6 kg from manufacturing scrap (pre-consumer), 18 kg primary
+    Co and 2 kg scrap Co, and makes cathode of 98 kg Li and 19.6 kg Co (2 % lost); one pack plant makes two packs of
+    it. By hand: Li post 14 / 98 = 14.29 %, pre 6 / 98 = 6.12 %, whole 20 / 98 = 20.41 %; Co post 0 %, pre and whole
+    2 / 19.6 = 10.20 % — the passport fields of the (model, plant, year) group, from the kept sums and in full."""
+    register_participants(ParticipantService(store), demo_signers())
+    from batteryloop.sim import pilot
+    from batteryloop.sim.supply_chain import CAM_KR, MINE_CD, MINE_CL
+    from batteryloop.trace.canonical import GENESIS, canonical_json, sha256_hex
+
+    signers = demo_signers()
+    heads: dict[str, str] = {}
+    events: list[dict[str, Any]] = []
+
+    def ev(eid: str, kind: str, actor: str, at: str, site: str, inputs: list[Any], outputs: list[Any],
+           data: dict[str, Any] | None = None) -> None:
+        chain = sorted({*(i["lot"] for i in inputs), *(o["lot"] for o in outputs)})
+        body = {"actor": actor, "data": data or {}, "id": eid, "inputs": inputs, "kind": kind, "occurred_at": at,
+                "outputs": outputs, "place": {"country": "KR", "site": site},
+                "prev": {s: heads.get(s, GENESIS) for s in chain}, "subjects": []}
+        h = sha256_hex(canonical_json(body))
+        for s in chain:
+            heads[s] = h
+        events.append({**body, "signature": signers[actor].sign_hash(h)})
+
+    def source(eid: str, actor: str, lot: str, el: str, kg: float, mass: float, origin: str, site: str) -> None:
+        o = {"country": "KR", "site": site, "type": origin}
+        if origin != "primary":
+            o["certified_by"] = actor
+        ev(eid, "extraction" if origin == "primary" else "material_recovery", actor, f"2024-01-0{eid[-1]}T00:00:00.000000Z",
+           site, [], [{"elements_kg": {el: kg}, "kind": "material", "lot": lot, "mass_kg": mass,
+                       "material": f"{el} salt", "origin": o}])
+
+    source("e1", MINE_CL, "li-prim", "Li", 80.0, 426.0, "primary", "Atacama")
+    source("e2", pilot.RECYCLER_EU, "li-post", "Li", 14.0, 75.0, "post_consumer", "Magdeburg hydromet")
+    source("e3", pilot.RECYCLER_KR, "li-pre", "Li", 6.0, 32.0, "pre_consumer", "Ochang scrap line")
+    source("e4", MINE_CD, "co-prim", "Co", 18.0, 86.0, "primary", "Kolwezi")
+    source("e5", pilot.RECYCLER_KR, "co-pre", "Co", 2.0, 10.0, "pre_consumer", "Ochang scrap line")
+    ev("e6", "cathode_production", CAM_KR, "2024-02-01T00:00:00.000000Z", "Gwangyang", [
+        {"lot": "li-prim", "mass_kg": 426.0}, {"lot": "li-post", "mass_kg": 75.0}, {"lot": "li-pre", "mass_kg": 32.0},
+        {"lot": "co-prim", "mass_kg": 86.0}, {"lot": "co-pre", "mass_kg": 10.0}], [
+        {"elements_kg": {"Li": 98.0, "Co": 19.6}, "kind": "material", "lot": "cam", "mass_kg": 600.0,
+         "material": "NMC"}], {"max_loss_pct": 2.0})
+    ev("e7", "pack_assembly", pilot.AUTOMAKER, "2024-06-01T00:00:00.000000Z", "Wolfsburg", [{"lot": "cam", "mass_kg": 600.0}], [
+        {"elements_kg": {"Li": 49.0, "Co": 9.8}, "kind": "pack", "lot": p, "mass_kg": 300.0, "model_id": "EM-NMC811-82"}
+        for p in ("P1", "P2")])
+    rep = Ledger(store).ingest(events, workers=1)
+    assert rep.ok, rep.error
+    q = TraceQueries(store)
+    hand = {"allocation_rule": "mass_balance",
+            "lithium_pct": round(100 * 20 / 98, 2), "lithium_pre_consumer_pct": round(100 * 6 / 98, 2),
+            "lithium_post_consumer_pct": round(100 * 14 / 98, 2),
+            "cobalt_pct": round(100 * 2 / 19.6, 2), "cobalt_pre_consumer_pct": round(100 * 2 / 19.6, 2),
+            "cobalt_post_consumer_pct": 0.0}
+    assert hand["lithium_pct"] == 20.41 and hand["lithium_pre_consumer_pct"] == 6.12 and hand["cobalt_pct"] == 10.2
+    for incremental in (True, False):
+        groups = q.recycled_content_groups(year=2024, incremental=incremental)
+        assert [(g["model_id"], g["plant"], g["year"], g["packs"]) for g in groups] == [
+            ("EM-NMC811-82", "Wolfsburg", 2024, ["P1", "P2"])]
+        assert groups[0]["fields"] == hand, incremental
+    assert q.recycled_content_groups(year=2023) == []
+    # the whole table agrees (kept sums and full pass), with each metal's split
+    kept, full = q.recycled_content_table(), q.recycled_content_table(incremental=False)
+    _same(kept, full)
+    li = kept["rows"][0]["elements"]["Li"]
+    assert (li["pre_consumer"], li["post_consumer"]) == (pytest.approx(6 / 98), pytest.approx(14 / 98))

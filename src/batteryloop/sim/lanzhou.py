@@ -4,9 +4,12 @@ its pier (each charge diagnosed like a swap) — and the station itself (PV + st
 diagnostics), played year by year beside the closed loop (:mod:`batteryloop.sim.loop`).
 
 * **Packs and passports.** Each segment's pack design (reference set ``lanzhou_fleets``) is a battery model of the
-  Chinese cell maker (Jade Power Battery Co.); its packs — the vehicles' and the station's spares — get passports
-  in one batch per year, owned by the station's operator (battery as a service: it buys the packs and swaps them),
-  each with signed ``passport_issued``, ``change_of_owner`` and ``installation`` events.
+  Chinese cell maker (Jade Power Battery Co.); its packs — the vehicles' and the station's spares — are built
+  through the pilot's material chain (:meth:`batteryloop.sim.supply.MaterialChain.make_packs`: the Chinese cell
+  plant's LFP cells, assembled at Jade Power's Lanzhou pack plant), so the ledger's mass balance gives them their
+  Art. 8 recycled content like the automaker's packs; they get passports in one batch per year, owned by the
+  station's operator (battery as a service: it buys the packs and swaps them), each with signed
+  ``passport_issued``, ``change_of_owner`` and ``installation`` events.
 * **Swaps and diagnoses** (:func:`batteryloop.hubs.fleets.swap_year`, vectorised per segment): every swap is
   diagnosed at the station; each pack's year-end state of health is the mean of its last diagnoses. It goes into the
   passports through the health service's state-of-health write path
@@ -21,13 +24,16 @@ diagnostics), played year by year beside the closed loop (:mod:`batteryloop.sim.
   fleets' swap charging as its (flexible) load, simulated on eight days a year (two in each season, optimised
   dispatch) and scaled to the year: the park figures the zero-carbon ledger reads (``/zero-carbon``).
 
-Cost per pack is one passport version and one ledger event a year, in batches (a few hundred packs in all).
+Cost per pack: its production events (a share of the chain's batches), one recycled-content version at the end of
+its year (PilotRun.apply_recycled_content), and one passport version and one ledger event a year, in batches (a few
+hundred packs in all).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -41,6 +47,7 @@ from ..participants import Role
 from ..passport.identifiers import UniqueIdentifier
 from . import pilot
 from .fade import chemistry_family
+from .supply import Clock, PackMaterials, pack_materials
 
 OPERATOR = "BPNL000000000LZ7"
 PARTICIPANT = {"id": OPERATOR, "name": "Huanghe Swap & Energy Station Co. (Lanzhou)", "country": "CN",
@@ -145,6 +152,9 @@ class LanzhouFleets:
         self._site: dict[str, Any] | None = None
         self._swap: dict[str, Any] | None = None
         self._station_key: tuple[Any, ...] | None = None
+        self._materials: dict[str, PackMaterials] = {}  # segment → what one of its packs is made of
+        self._chain_clock: Clock | None = None  # the year's material-chain events (every segment's, in order)
+        self._built: dict[int, dict[str, int]] = {}  # year → new packs per segment, made by build()
 
     # ------------------------------------------------------------------------------------------- set-up
     def setup(self) -> None:
@@ -158,6 +168,7 @@ class LanzhouFleets:
         from ..trace.keystore import KeyStore
 
         KeyStore(self.s.settings.var_dir / "keys").save(signer)
+        self.run.plant_country[MAKER_SITE[1]] = MAKER_SITE[0]  # the report's recycled content by plant names it
         for name, seg in self.segs.items():
             m = battery_model(seg, self.run.cfg.start_year)  # its packs are made from the pilot's first year
             self.s.passports.create_model(m, self.maker)
@@ -210,6 +221,18 @@ class LanzhouFleets:
         p.cal_eff = np.concatenate([p.cal_eff, np.full(count, cal)])
         p.soh = np.concatenate([p.soh, np.full(count, 100.0)])
         p.est = np.concatenate([p.est, np.full(count, 100.0)])
+        # the material chain, mines to packs: Jade Power's cells (the pilot's Chinese cell plant, its LFP cathode
+        # drawing on the same primary and recovered salts) assembled at its Lanzhou pack plant — so the ledger's
+        # balance gives these packs their Art. 8 recycled content too (PilotRun.apply_recycled_content)
+        if name not in self._materials:
+            self._materials[name] = pack_materials(seg.chemistry, seg.pack_energy_kwh, self.run.refs)
+        if self._chain_clock is None or self._chain_clock.t.year != year:  # one clock a year: its events in order
+            self._chain_clock = Clock(dt.datetime(year, 1, 8, 6, tzinfo=dt.UTC),
+                                      random.Random(self.run.cfg.seed * 7907 + year))
+        for ev in self.run.chain.make_packs({**m, "cell_maker": MAKER}, self._materials[name],
+                                            [(pid, *MAKER_SITE) for pid in p.ledger_id[first:]], self._chain_clock,
+                                            assembler=MAKER):
+            self.run.emit(ev)
         r = self.s.passports.import_passports(records, self.maker)
         if r.errors:
             raise RuntimeError(f"Lanzhou pack passport refused: {r.errors[0]['message']}")
@@ -257,9 +280,18 @@ class LanzhouFleets:
         return new
 
     # ------------------------------------------------------------------------------------------- a year
+    def build(self, year: int) -> None:
+        """The year's new packs (made, passports issued), right after the automaker's: the year's production is
+        then complete, and its balance can be computed (PilotRun.year_balance)."""
+        t0 = time.perf_counter()
+        self._built[year] = self._fill(year)
+        self.run.timings["lanzhou fleets"] += time.perf_counter() - t0
+
     def year(self, year: int) -> None:
         t0 = time.perf_counter()
-        new = self._fill(year)
+        new = self._built.pop(year, None)
+        if new is None:
+            new = self._fill(year)
         self.run.flush()  # the operator is the packs' custodian in the ledger before it writes their health
         fade = self.run.fade
         row: dict[str, Any] = {"year": year, "segments": {}}

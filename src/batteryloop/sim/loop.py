@@ -15,10 +15,13 @@ Each year:
 
 1. production (Jan–Mar): the material chain builds the year's packs from mines and from the material
    recovered in earlier years; passports are issued (Apr), packs installed in vehicles of three usages
-   (private cars, taxis — most on battery-as-a-service with swapping — and delivery vans);
+   (private cars, taxis — most on battery-as-a-service with swapping — and delivery vans); with the Lanzhou
+   fleets' packs made too, the year's production accounts are complete and its Art. 8 balance final
+   (:meth:`PilotRun.year_balance`, from the ledger's kept sums);
 2. use: each pack's full equivalent cycles and age advance; the fade model
    (:mod:`batteryloop.sim.fade`, calibrated on CALCE and Severson data) gives its state of health; the
-   year's BMS figures go into the passports and a signed ``soh_update`` event per pack into the ledger;
+   year's BMS figures go into the passports (the year's new packs' with their recycled content, split
+   pre-/post-consumer) and a signed ``soh_update`` event per pack into the ledger;
 3. retirement (Dec): packs below their usage's retirement threshold, in scrapped vehicles or with faults
    leave the vehicle; a few leave the loop illegally (silent, or moved out of the region without an
    export record: the outflow report finds them); the rest are collected by a dismantler, graded and
@@ -243,7 +246,11 @@ class PilotRun:
         self.timings: dict[str, float] = defaultdict(float)
         self.recycled_content_versions = 0  # passport versions written by apply_recycled_content
         self.rc_groups: list[dict[str, Any]] = []  # the ledger's Art. 8 groups (model, plant, year), for the report
-        self.plant_country = PLANT_COUNTRY
+        self._rc_year: list[dict[str, Any]] = []  # this year's groups (year_balance), until they are all written
+        self._rc_fields: dict[str, dict[str, Any]] = {}  # the automaker's passport → this year's figure
+        self._rc_written: set[str] = set()  # passports that got this year's figure with their December report
+        self._makers: dict[str, str] = {}  # battery model → its manufacturer (_maker)
+        self.plant_country = dict(PLANT_COUNTRY)  # the Lanzhou fleets add their maker's plant (sim/lanzhou.py)
         self.footprint_references: list[dict[str, Any]] = []
         self.dataspace: Any = None
         self.dsp_log: list[dict[str, Any]] = []
@@ -469,6 +476,7 @@ class PilotRun:
             f.soh[i] = float(np.clip(100 * self.sl_degradation.advance(s, float(year_fraction[j]), f_ref, r, duty), 0.0, 100.0))
         when = dt.datetime(year, 12, 1, 3, tzinfo=dt.UTC)
         patches: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)  # operator → passport → patch
+        rc_patches: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)  # the same, with the year's Art. 8 figure
         clock = Clock(when, self.rng)
         for j, i in enumerate(active):
             m = self.models[f.model[i]]
@@ -490,7 +498,12 @@ class PilotRun:
                 "usage": {"full_equivalent_cycles": round(float(f.fec[i]), 1),
                           "energy_throughput_kwh": round(float(f.fec[i]) * m["rated_energy_kwh"], 1),
                           "capacity_throughput_ah": round(float(f.fec[i]) * m["rated_capacity_ah"], 1)}}
-            patches[f.operator[i]][f.passport[i]] = patch
+            rc = self._rc_fields.get(f.passport[i]) if f.made[i] == year else None
+            if rc is not None:  # built this year: its Art. 8 figure goes into the same December version
+                patch["recycled_content"] = rc
+                rc_patches[f.operator[i]][f.passport[i]] = patch
+            else:
+                patches[f.operator[i]][f.passport[i]] = patch
             self.sign({"id": f"{f.ledger_id[i]}-soh-{year}", "kind": "soh_update", "actor": f.holder[i],
                        "occurred_at": clock(), "place": {"country": f.country[i], "site": "BMS telemetry"},
                        "subjects": [f.ledger_id[i]],
@@ -500,6 +513,14 @@ class PilotRun:
         for operator, ps in patches.items():
             self.s.passports.update_passports(ps, self.callers[operator], reason=f"BMS yearly report {year}",
                                               executor=self.sealer.executor())
+        # the packs built this year: their December version carries the year's recycled content too, its reason
+        # naming both (the figure at no extra version: PilotRun.year_balance)
+        for operator, ps in rc_patches.items():
+            done = self.s.passports.update_passports(
+                ps, self.callers[operator], reason=f"{self.s.trace.recycled_content_reason(year)}; BMS yearly report {year}",
+                executor=self.sealer.executor())
+            self._rc_written.update(done)
+            self.recycled_content_versions += len(done)
         self.timings["passports"] += time.perf_counter() - t0
         return {"fec_year": float(fec_year.sum())}
 
@@ -1026,23 +1047,59 @@ class PilotRun:
         self.timings["second life hubs"] += time.perf_counter() - t0
         self.second_life_by_year.append(out)
 
-    def apply_recycled_content(self) -> None:
-        """Every year's balance is complete: each pack's recycled content (its model's, plant's and year's,
-        Art. 8) goes from the ledger into its passport — one ledger pass for all years (a pass per year made the
-        default pilot a fifth slower), a passport version per pack naming its year."""
+    def _maker(self, model_id: str) -> str:
+        """A battery model's manufacturer: the economic operator of its packs' passports (read once per model)."""
+        if model_id not in self._makers:
+            self._makers[model_id] = self.s.passports.model_data(model_id)["manufacturer_id"]
+        return self._makers[model_id]
+
+    def year_balance(self, year: int) -> None:
+        """The year's packs are all made (the automaker's and the Lanzhou fleets'): no later event changes that
+        year's production accounts, so its balance is final. Each pack made in ``year`` gets its model's, plant's
+        and year's figure (Art. 8: each metal's share, split pre-/post-consumer) from the ledger's kept sums
+        (trace.mb_summary: no pass over the ledger). The automaker's passports take it with their December
+        report (:meth:`use`: one version naming both), the others in :meth:`apply_recycled_content`."""
+        t0 = time.perf_counter()
+        self._rc_year = self.s.trace.recycled_content_groups(year)
+        self.rc_groups += self._rc_year  # the report's recycled content per model, plant and year
+        self._rc_fields = {pid: g["fields"] for g in self._rc_year if self._maker(g["model_id"]) == pilot.AUTOMAKER
+                           for pid in g["packs"]}
+        self._rc_written = set()
+        self.timings["recycled_content"] += time.perf_counter() - t0
+
+    def apply_recycled_content(self, year: int) -> None:
+        """At the year's end, before December's retirements supersede any of them: the year's figure into the
+        passports of its packs that did not take it with their December report (:meth:`use`) — the Lanzhou
+        fleets' (written by their maker) — through the trace service (one version naming the year). A pack
+        repurposed later hands the figure on to its new passport (passport.service); the operator of a passport
+        that superseded a pack within its year writes it there, when there is one."""
         from ..errors import Forbidden
 
         t0 = time.perf_counter()
-        groups = self.s.trace.recycled_content_groups()
-        self.rc_groups = groups  # the report's recycled content per model, plant and year
-        # the automaker its packs' passports; each second-life integrator the passports of the packs it repurposed
-        for who in (pilot.AUTOMAKER, *(REGION_ACTORS[r][2] for r in sorted(REGION_ACTORS))):
+        # each group's passports are its model's manufacturer's (the economic operator that issued them)
+        by_maker: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for g in self._rc_year:
+            rest = [p for p in g["packs"] if p not in self._rc_written]
+            if rest:
+                by_maker[self._maker(g["model_id"])].append({**g, "packs": rest})
+        left: list[dict[str, Any]] = []
+        for maker, part in sorted(by_maker.items()):
+            rep = self.s.trace.apply_recycled_content(year, self.callers[maker], groups=part,
+                                                      executor=self.sealer.executor())
+            self.recycled_content_versions += rep["versions"]
+            left += [g for g, r in zip(part, rep["groups"], strict=True) if r["not_permitted"]]
+        # a pack superseded within its year: the service carries the figure on to the passport that superseded it,
+        # whose operator (a second-life integrator, the Lanzhou station) writes it
+        for who in sorted(set(self.callers) - set(by_maker)):
+            if not left:
+                break
             try:
-                rep = self.s.trace.apply_recycled_content(None, self.callers[who], groups=groups,
-                                                          executor=self.sealer.executor())
-            except Forbidden:  # an integrator that repurposed no pack: none of these passports is its to write
+                rep = self.s.trace.apply_recycled_content(year, self.callers[who], groups=left)
+            except Forbidden:  # none of these passports is this participant's to write
                 continue
             self.recycled_content_versions += rep["versions"]
+            left = [g for g, r in zip(left, rep["groups"], strict=True) if r["not_permitted"]]
+        self._rc_year, self._rc_fields, self._rc_written = [], {}, set()
         self.timings["recycled_content"] += time.perf_counter() - t0
 
     def snapshot(self, year: int) -> None:
@@ -1117,7 +1174,10 @@ def run_pilot(services: Any, config: PilotConfig | None = None, *, references: R
             run.progress(f"{year}: building {plan[j]:,} packs", built, cfg.packs)
             run.produce(year, first, plan[j])
             first += plan[j]
+            if lanzhou is not None:
+                lanzhou.build(year)  # the Lanzhou fleets' new packs: the year's production is then complete
             run.flush()
+            run.year_balance(year)  # its balance, final now: written with the packs' December report (use)
             built += plan[j]
             run.progress(f"{year}: driving, BMS reports", built, cfg.packs)
             run.baas_year(year)
@@ -1127,6 +1187,9 @@ def run_pilot(services: Any, config: PilotConfig | None = None, *, references: R
                 lanzhou.year(year)
             run.progress(f"{year}: second-life hubs", built, cfg.packs)
             run.second_life_year(year)  # the packs in second life during the year, before December's changes
+            # the rest of the year's figures (the Lanzhou packs'), before December's retirements
+            run.progress(f"{year}: recycled content into the passports", built, cfg.packs)
+            run.apply_recycled_content(year)
             run.progress(f"{year}: retiring, routing, recycling", built, cfg.packs)
             run.retire(year)
             run.flush()
@@ -1135,8 +1198,6 @@ def run_pilot(services: Any, config: PilotConfig | None = None, *, references: R
             run.snapshot(year)
             if run.behind is not None:
                 run.behind.check()  # the year's events, checked in the worker while the next year is played
-        run.progress("recycled content into the passports", built, cfg.packs)
-        run.apply_recycled_content()
         run.progress("verifying ledger, writing report", built, cfg.packs)
         report = build_report(run, time.perf_counter() - t0)
         report["lanzhou"] = lanzhou.report() if lanzhou is not None else None

@@ -21,6 +21,7 @@ A pack's traced mass is its cell materials (Li, Ni, Co, Mn, Fe, graphite: BatPaC
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -55,6 +56,13 @@ CELL_PLANT = {
 SCRAP_FRACTION = 0.04  # cell plants' electrode scrap, recovered as pre-consumer salts
 CELL_YIELD = 0.99  # of the electrode material that is not scrap, what ends up in cells
 TRACED = ("Li", "Ni", "Co", "Mn", "Fe")
+
+
+def _module_share(batch_kg: float, modules: int) -> float:
+    """One of ``modules`` modules' share of a batch's element kg: a hair under the even share, to 6 decimals,
+    never more than the batch holds in all."""
+    kg = round(batch_kg / modules * 0.999999, 6)
+    return kg if kg * modules <= batch_kg else math.floor(batch_kg / modules * 1e6) / 1e6
 
 
 def family(chemistry: str) -> str:
@@ -227,8 +235,10 @@ class MaterialChain:
 
     # ------------------------------------------------------------------ packs
     def make_packs(self, model: dict[str, Any], per_pack: PackMaterials, packs: list[tuple[str, str, str]],
-                   at: Clock, *, packs_per_batch: int = 25, modules_per_pack: int = 8) -> Iterator[Any]:
-        """Events that build ``packs`` — (pack id, plant country, plant site) — of ``model`` from the mines up."""
+                   at: Clock, *, packs_per_batch: int = 25, modules_per_pack: int = 8,
+                   assembler: str = pilot.AUTOMAKER) -> Iterator[Any]:
+        """Events that build ``packs`` — (pack id, plant country, plant site) — of ``model`` from the mines up;
+        ``assembler`` assembles the packs (the automaker's plants; the Lanzhou fleets' maker for theirs)."""
         model_id, chemistry, cell_maker = model["model_id"], model["chemistry"], model["cell_maker"]
         cell_country, cell_site = CELL_PLANT[cell_maker]
         for start in range(0, len(packs), packs_per_batch):
@@ -255,7 +265,9 @@ class MaterialChain:
                                                  "material": f"{chemistry} cells"}]})
             self.flow("cathode", "cells", sum(v * n for v in per_pack.cathode_elements_kg.values()))
             n_mod = n * modules_per_pack
-            mod_els = {el: round(v / n_mod * 0.999999, 6) for el, v in els.items()}
+            # each module a hair under its share (rounded to the gram's thousandth; down where rounding up would
+            # give the modules more than the batch holds: a small pack's modules hold a few grams of an element)
+            mod_els = {el: _module_share(v, n_mod) for el, v in els.items()}
             mod_kg = round(sum(mod_els.values()), 6)
             mods = [self.nid("module") for _ in range(n_mod)]
             yield self.writer.sign({"id": self.nid("ev"), "kind": "module_assembly", "actor": cell_maker, "occurred_at": at(),
@@ -268,7 +280,7 @@ class MaterialChain:
             for p, (pack, country, site) in enumerate(group):
                 pm = mods[p * modules_per_pack:(p + 1) * modules_per_pack]
                 self.pack_contents[pack] = (pack_kg, pack_els)
-                yield self.writer.sign({"id": self.nid("ev"), "kind": "pack_assembly", "actor": pilot.AUTOMAKER,
+                yield self.writer.sign({"id": self.nid("ev"), "kind": "pack_assembly", "actor": assembler,
                                         "occurred_at": at(), "place": {"country": country, "site": site},
                                         "inputs": [{"lot": m, "mass_kg": mod_kg} for m in pm],
                                         "outputs": [{"lot": pack, "kind": "pack", "mass_kg": pack_kg,

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from . import trace_tables as tt
 
@@ -84,41 +84,65 @@ def edges_from(conn: Any, ids: list[str]) -> list[tuple[str, str, float, int]]:
 
 def merge(conn: Any, flows: dict[tuple[str, str], dict[str, float]], demand: dict[str, dict[str, float]],
           outputs: dict[tuple[str, str, str, str], list[Any]]) -> None:
-    """Add the deltas to the accumulators (rows made where missing)."""
+    """Add the deltas to the accumulators (rows made where missing): the current rows read in a few queries,
+    then one batched UPDATE and one batched INSERT per table — the statements do not grow with the rows."""
     have: dict[tuple[str, str], dict[str, float]] = {}
     for part in _chunks(sorted({a for a, _ in flows})):
         for a, s, els in conn.execute(select(FL.c.account, FL.c.source, FL.c.elements).where(FL.c.account.in_(part))):
             have[(a, s)] = orjson.loads(els)
+    upd, ins = [], []
     for (a, s), d in flows.items():
         if (a, s) in have:
             new = have[(a, s)]
             _add(new, d)
-            conn.execute(update(FL).where(FL.c.account == a, FL.c.source == s).values(elements=_json(new)))
+            upd.append({"a": a, "s": s, "e": _json(new)})
         else:
-            conn.execute(insert(FL).values(account=a, source=s, elements=_json(d)))
+            ins.append({"account": a, "source": s, "elements": _json(d)})
+    if upd:
+        conn.execute(update(FL).where(FL.c.account == bindparam("a"), FL.c.source == bindparam("s"))
+                     .values(elements=bindparam("e")), upd)
+    if ins:
+        conn.execute(insert(FL), ins)
     old: dict[str, dict[str, float]] = {}
     for part in _chunks(sorted(demand)):
         old.update({a: orjson.loads(e) for a, e in conn.execute(
             select(DE.c.account, DE.c.elements).where(DE.c.account.in_(part)))})
+    upd, ins = [], []
     for a, d in demand.items():
         if a in old:
             new = old[a]
             _add(new, d)
-            conn.execute(update(DE).where(DE.c.account == a).values(elements=_json(new)))
+            upd.append({"a": a, "e": _json(new)})
         else:
-            conn.execute(insert(DE).values(account=a, elements=_json(d)))
-    for (a, site, model, year), (n, all_, final) in outputs.items():
-        where = (OU.c.account == a, OU.c.site == site, OU.c.model_id == model, OU.c.year == year)
-        cur = conn.execute(select(OU.c.packs, OU.c.elements_all, OU.c.elements_final).where(*where)).first()
-        if cur is None:
-            conn.execute(insert(OU).values(account=a, site=site, model_id=model, year=year, packs=n,
-                                           elements_all=_json(all_), elements_final=_json(final)))
-        else:
-            a_old, f_old = orjson.loads(cur[1]), orjson.loads(cur[2])
+            ins.append({"account": a, "elements": _json(d)})
+    if upd:
+        conn.execute(update(DE).where(DE.c.account == bindparam("a")).values(elements=bindparam("e")), upd)
+    if ins:
+        conn.execute(insert(DE), ins)
+    cur: dict[tuple[str, str, str, str], tuple[int, dict[str, float], dict[str, float]]] = {}
+    for part in _chunks(sorted({k[0] for k in outputs})):
+        for a, site, model, year, n, ea, ef in conn.execute(
+                select(OU.c.account, OU.c.site, OU.c.model_id, OU.c.year, OU.c.packs, OU.c.elements_all,
+                       OU.c.elements_final).where(OU.c.account.in_(part))):
+            cur[(a, site, model, year)] = (n, orjson.loads(ea), orjson.loads(ef))
+    upd, ins = [], []
+    for key, (n, all_, final) in outputs.items():
+        a, site, model, year = key
+        if key in cur:
+            n_old, a_old, f_old = cur[key]
             _add(a_old, all_)
             _add(f_old, final)
-            conn.execute(update(OU).where(*where).values(packs=cur[0] + n, elements_all=_json(a_old),
-                                                         elements_final=_json(f_old)))
+            upd.append({"a": a, "si": site, "m": model, "y": year, "n": n_old + n, "ea": _json(a_old),
+                        "ef": _json(f_old)})
+        else:
+            ins.append({"account": a, "site": site, "model_id": model, "year": year, "packs": n,
+                        "elements_all": _json(all_), "elements_final": _json(final)})
+    if upd:
+        conn.execute(update(OU).where(OU.c.account == bindparam("a"), OU.c.site == bindparam("si"),
+                                      OU.c.model_id == bindparam("m"), OU.c.year == bindparam("y"))
+                     .values(packs=bindparam("n"), elements_all=bindparam("ea"), elements_final=bindparam("ef")), upd)
+    if ins:
+        conn.execute(insert(OU), ins)
 
 
 def accounts(conn: Any) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, dict[str, float]]]:
@@ -130,12 +154,31 @@ def accounts(conn: Any) -> tuple[dict[str, dict[str, dict[str, float]]], dict[st
     return flows, demand
 
 
-def outputs(conn: Any, model_id: str, year: int | None, plant: str | None) -> list[tuple[Any, ...]]:
+def outputs(conn: Any, model_id: str | None, year: int | None, plant: str | None) -> list[tuple[Any, ...]]:
     """(account, site, packs, elements_all, elements_final) of a model's packs, of a year, of a plant."""
-    q = select(OU.c.account, OU.c.site, OU.c.packs, OU.c.elements_all, OU.c.elements_final).where(
-        OU.c.model_id == model_id)
+    return [r[:2] + r[4:] for r in output_rows(conn, model_id, year, plant)]
+
+
+def output_rows(conn: Any, model_id: str | None, year: int | None, plant: str | None) -> list[tuple[Any, ...]]:
+    """(account, site, model_id, year, packs, elements_all, elements_final) of the packs of a model (every model's
+    with a model when None), of a year, of a plant."""
+    q = select(OU.c.account, OU.c.site, OU.c.model_id, OU.c.year, OU.c.packs, OU.c.elements_all,
+               OU.c.elements_final)
+    q = q.where(OU.c.model_id == model_id) if model_id is not None else q.where(OU.c.model_id != "")
     if year is not None:
         q = q.where(OU.c.year == str(year))
     if plant is not None:
         q = q.where(OU.c.site == plant)
-    return [(a, s, n, orjson.loads(ea), orjson.loads(ef)) for a, s, n, ea, ef in conn.execute(q)]
+    return [(a, s, m, y, n, orjson.loads(ea), orjson.loads(ef)) for a, s, m, y, n, ea, ef in conn.execute(q)]
+
+
+def pack_ids(conn: Any, year: int | None, model_ids: Iterable[str]) -> dict[tuple[str, str, str], list[str]]:
+    """{(model, site, year): pack lot ids} of the models' packs made in ``year`` (every year when None)."""
+    out: dict[tuple[str, str, str], list[str]] = {}
+    for part in _chunks(sorted(set(model_ids))):
+        q = select(L.c.id, L.c.model_id, L.c.site, L.c.produced_at).where(L.c.kind == "pack", L.c.model_id.in_(part))
+        if year is not None:  # ISO 8601 times: the year's are those from "<year>" up to "<year + 1>"
+            q = q.where(L.c.produced_at >= f"{year:04d}", L.c.produced_at < f"{year + 1:04d}")
+        for pid, model, site, at in conn.execute(q):
+            out.setdefault((model, site, at[:4]), []).append(pid)
+    return out

@@ -43,7 +43,7 @@ import orjson
 from ..store import mb_summary as repo
 from ..store.db import Store
 from .events import FlatEvent
-from .lots import edge_masses, lot_row
+from .lots import edge_masses
 from .massbalance import CATEGORIES
 
 BATCH = 20_000
@@ -68,10 +68,11 @@ class _LotInfo:
     produced_at: str
     model_id: str | None
     produced: bool  # has recorded inputs and no origin: belongs to a production account
+    account: str = ""  # its production account (read for every edge: kept, not rebuilt); made when not given
 
-    @property
-    def account(self) -> str:
-        return account_of(self.producer, self.site, self.produced_at)
+    def __post_init__(self) -> None:
+        if not self.account:
+            self.account = account_of(self.producer, self.site, self.produced_at)
 
     def brought(self, kg: float) -> dict[str, float]:
         if self.mass_kg <= 0:
@@ -117,19 +118,21 @@ class MassBalanceSummary:
             events.append((g, FlatEvent(orjson.loads(b))))
         lots: dict[str, _LotInfo] = {}
         for _, ev in events:
-            for o in ev.outputs:
-                r = lot_row(ev, o)
-                lots[o.lot] = _LotInfo(r["kind"], r["mass_kg"], dict(o.elements_kg), r["origin_type"], r["producer"],
-                                       r["site"], r["produced_at"], r["model_id"],
-                                       r["origin_type"] is None and bool(ev.inputs))
+            account = account_of(ev.actor, ev.place.site, ev.occurred_at)  # every output's: one per event
+            for o in ev.outputs:  # as lots.lot_row writes the lot's row
+                origin = o.origin["type"] if o.origin else None
+                lots[o.lot] = _LotInfo(o.kind, o.mass_kg, dict(o.elements_kg), origin, ev.actor, ev.place.site,
+                                       ev.occurred_at, o.model_id, origin is None and bool(ev.inputs), account)
         missing = sorted({i.lot for _, ev in events for i in ev.inputs} - set(lots))
         lots.update(self._lots(conn, missing))
-        inter_before = repo.intermediates(conn, sorted({i.lot for _, ev in events for i in ev.inputs}))
+        # only a lot made before this batch can be recorded as an intermediate already
+        inter_before = repo.intermediates(conn, missing)
 
         flows: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
         demand: dict[str, dict[str, float]] = defaultdict(dict)
         outputs: dict[tuple[str, str, str, str], list[Any]] = {}
         new_inter: dict[str, int] = {}
+        taken: dict[tuple[tuple[str, str], str], float] = {}  # ((account, source), input lot) → kg taken
 
         def out_row(key: tuple[str, str, str, str]) -> list[Any]:
             return outputs.setdefault(key, [0, {}, {}])
@@ -139,10 +142,14 @@ class MassBalanceSummary:
             return (acct, lot.site, lot.model_id or "", lot.produced_at[:4])
 
         for g, ev in events:
+            dem: dict[str, float] | None = None  # the outputs' account's demand (one account per event)
             for o in ev.outputs:
                 lot = lots[o.lot]
                 if lot.produced:
-                    _add(demand[lot.account], lot.elements)
+                    if dem is None:
+                        dem = demand[lot.account]
+                    for k, v in lot.elements.items():
+                        dem[k] = dem.get(k, 0.0) + v
                 if lot.kind == "pack":
                     r = out_row(pack_key(lot))
                     r[0] += 1
@@ -155,7 +162,8 @@ class MassBalanceSummary:
                 src = lots[i_id]
                 if not src.produced:
                     if src.origin in CATEGORIES:
-                        _add(flows[(out.account, f"origin:{src.origin}")], src.brought(kg))
+                        k = ((out.account, f"origin:{src.origin}"), i_id)
+                        taken[k] = taken.get(k, 0.0) + kg
                     continue
                 if src.account == out.account:  # consumed inside its own account: an intermediate
                     if i_id not in inter_before and i_id not in new_inter:
@@ -168,7 +176,11 @@ class MassBalanceSummary:
                 if i_id in inter_before or i_id in new_inter:
                     flows.setdefault(key, {})  # no credit, but the dependency between the accounts stays
                     continue
-                _add(flows[key], src.brought(kg))
+                taken[(key, i_id)] = taken.get((key, i_id), 0.0) + kg
+        # what each input lot brought into each account, once per pair (a batch of cells is split over hundreds of
+        # modules of one account: the kg add up first)
+        for (key, i_id), kg in taken.items():
+            _add(flows[key], lots[i_id].brought(kg))
         # a lot that just became an intermediate: take back what its earlier outflows to other accounts brought
         if new_inter:
             ids = sorted(new_inter)
@@ -268,6 +280,41 @@ class MassBalanceSummary:
                     acc[2] += post
         return {"packs": n, "elements": _shares(total),
                 "by_plant": {s: _shares(t) for s, t in sorted(by_plant.items())}}
+
+    def groups(self, year: int | None, model_id: str | None, plant: str | None, elements: Iterable[str], *,
+               with_packs: bool = True) -> list[dict[str, Any]]:
+        """Every (model, plant, year) group of packs — of ``year``, ``model_id``, ``plant`` when given — with its
+        recycled content as :func:`~batteryloop.trace.massbalance.aggregate` gives it (``elements``), its pack
+        count and (``with_packs``) its pack ids, sorted by year, model, plant: what Art. 8 declares, from the kept
+        sums and an index read of the packs, no pass over the ledger."""
+        self.refresh()
+        els = list(elements)
+        with self.store.read() as conn:
+            rows = repo.output_rows(conn, model_id, year, plant)
+            if not rows:
+                return []
+            rates = self._rates(conn)
+            ids = repo.pack_ids(conn, year, {r[2] for r in rows}) if with_packs else {}
+        acc: dict[tuple[int, str, str], tuple[list[int], dict[str, list[float]]]] = {}
+        for account, site, model, y, packs, all_, final in rows:
+            n, total = acc.setdefault((int(y), model, site), ([0], {el: [0.0, 0.0, 0.0] for el in els}))
+            n[0] += packs
+            rate = self._rate_of(rates, account, els)
+            for el in els:
+                fin = final.get(el, 0.0)
+                t = total[el]
+                t[0] += all_.get(el, 0.0)
+                t[1] += fin * rate["pre_consumer"].get(el, 0.0)
+                t[2] += fin * rate["post_consumer"].get(el, 0.0)
+        out = []
+        for (y, model, site), (n, total) in sorted(acc.items()):
+            if not n[0]:
+                continue
+            g: dict[str, Any] = {"model_id": model, "plant": site, "year": y, "count": n[0], "elements": _shares(total)}
+            if with_packs:
+                g["packs"] = sorted(ids.get((model, site, f"{y:04d}"), ()))
+            out.append(g)
+        return out
 
     def pack(self, pack_id: str, elements: Iterable[str]) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """(the pack's lot row as a dict, {element: {pre_consumer, post_consumer, total, element_kg}}), None if

@@ -457,18 +457,40 @@ class TraceQueries:
                 "elements": agg["elements"], "targets": _compare(agg["elements"], mins, tracker),
                 "by_plant": agg["by_plant"], "references": [v.model_dump() for v in tracker.used()]}
 
+    def _kept(self, rule: str, period: str, allocation: str, incremental: bool) -> bool:
+        """Whether the kept per-account sums (:mod:`.mb_summary`) answer: the default settings, asked for."""
+        return incremental and (rule, period, allocation) == ("mass_balance", "year", "proportional")
+
     def recycled_content_table(self, *, rule: str = "mass_balance", period: str = "year",
                                allocation: str = "proportional",
-                               elements: Sequence[str] = RECYCLED_CONTENT_ELEMENTS) -> dict[str, Any]:
-        """Recycled content of every model's packs by production year, from one pass over the ledger."""
+                               elements: Sequence[str] = RECYCLED_CONTENT_ELEMENTS,
+                               incremental: bool = True) -> dict[str, Any]:
+        """Recycled content of every model's packs by production year: from the kept sums under the default
+        settings and ``incremental`` (no pass over the ledger), else from one pass over it."""
+        tracker = self.refs.tracker()
+        mins = tracker.get("eu_2023_1542", "recycled_content_min_fraction")
+        rows = []
+        if self._kept(rule, period, allocation, incremental):
+            from .mb_summary import MassBalanceSummary
+
+            by_year: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+            try:
+                for g in MassBalanceSummary(self.store).groups(None, None, None, elements, with_packs=False):
+                    by_year[(g["model_id"], g["year"])].append(g)
+            except ValueError as exc:
+                raise InvalidData(str(exc), [{"field": "rule", "rule": "computable", "value": rule,
+                                              "message": str(exc)}]) from None
+            for (model, y), gs in sorted(by_year.items()):
+                res = _sum_groups(gs, elements)
+                rows.append({"model_id": model, "year": y, "packs": sum(g["count"] for g in gs), "elements": res,
+                             "targets": _compare(res, mins, tracker)})
+            return {"settings": {"rule": rule, "period": period, "allocation": allocation}, "rows": rows,
+                    "minimums": mins, "references": [v.model_dump() for v in tracker.used()]}
         graph, recs = self._recycled(rule, period, allocation)
         groups: dict[tuple[str, str], list[Lot]] = defaultdict(list)
         for lt in graph.lots.values():
             if lt.kind == "pack" and lt.model_id:
                 groups[(lt.model_id, lt.produced_at[:4])].append(lt)
-        tracker = self.refs.tracker()
-        mins = tracker.get("eu_2023_1542", "recycled_content_min_fraction")
-        rows = []
         for (model, year), packs in sorted(groups.items()):
             res = aggregate(packs, recs, elements)
             rows.append({"model_id": model, "year": int(year), "packs": len(packs), "elements": res,
@@ -479,11 +501,24 @@ class TraceQueries:
     def recycled_content_groups(self, *, year: int | None = None, model_id: str | None = None,
                                 plant: str | None = None, rule: str = "mass_balance", period: str = "year",
                                 allocation: str = "proportional",
-                                elements: Sequence[str] = RECYCLED_CONTENT_ELEMENTS) -> list[dict[str, Any]]:
+                                elements: Sequence[str] = RECYCLED_CONTENT_ELEMENTS,
+                                incremental: bool = True) -> list[dict[str, Any]]:
         """Art. 8 declares recycled content per battery model, manufacturing plant and year: the passport
         fields of every (model, plant, year) group of the packs made in ``year`` (every year when None;
-        optionally one model or plant), with the group's pack ids, from one pass over the ledger. Sorted by
-        year, model, then plant."""
+        optionally one model or plant) — each metal's whole share and its split into pre-consumer
+        (manufacturing waste) and post-consumer shares, as the ledger's recycled origins record them — with
+        the group's pack ids. Under the default settings and ``incremental`` from the kept sums (no pass over
+        the ledger), else from one pass over it. Sorted by year, model, then plant."""
+        if self._kept(rule, period, allocation, incremental):
+            from .mb_summary import MassBalanceSummary
+
+            try:
+                kept = MassBalanceSummary(self.store).groups(year, model_id, plant, elements)
+            except ValueError as exc:
+                raise InvalidData(str(exc), [{"field": "rule", "rule": "computable", "value": rule,
+                                              "message": str(exc)}]) from None
+            return [{"model_id": g["model_id"], "plant": g["plant"], "year": g["year"], "packs": g["packs"],
+                     "fields": _passport_fields(g["elements"], rule, split=True)} for g in kept]
         graph, recs = self._recycled(rule, period, allocation)
         groups: dict[tuple[int, str, str], list[Lot]] = defaultdict(list)
         for lt in graph.lots.values():
@@ -494,7 +529,7 @@ class TraceQueries:
         for (y, model, site), packs in sorted(groups.items()):
             res = aggregate(packs, recs, elements)
             out.append({"model_id": model, "plant": site, "year": y, "packs": sorted(p.id for p in packs),
-                        "fields": _passport_fields(res, rule)})
+                        "fields": _passport_fields(res, rule, split=True)})
         return out
 
     def passport_recycled_content(self, pack_id: str | None = None, rule: str = "mass_balance", *,
@@ -531,6 +566,23 @@ def _passport_fields(elements: Mapping[str, Mapping[str, Any]], rule: str, *, sp
         if split:
             out[f"{n}_pre_consumer_pct"] = round(v["pre_consumer"] * 100, 2)
             out[f"{n}_post_consumer_pct"] = round(v["post_consumer"] * 100, 2)
+    return out
+
+
+def _sum_groups(groups: Iterable[Mapping[str, Any]], elements: Sequence[str]) -> dict[str, dict[str, float | None]]:
+    """Groups' shares summed (each weighted by its element mass), as one group's would be."""
+    out: dict[str, dict[str, float | None]] = {}
+    for el in elements:
+        have = pre = post = 0.0
+        for g in groups:
+            v = g["elements"][el]
+            if v["total"] is not None:
+                have += v["element_kg"]
+                pre += v["pre_consumer"] * v["element_kg"]
+                post += v["post_consumer"] * v["element_kg"]
+        out[el] = ({"pre_consumer": pre / have, "post_consumer": post / have, "total": (pre + post) / have,
+                    "element_kg": have, "recycled_kg": pre + post} if have > 0 else
+                   {"pre_consumer": None, "post_consumer": None, "total": None, "element_kg": 0.0, "recycled_kg": 0.0})
     return out
 
 

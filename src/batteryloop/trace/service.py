@@ -256,12 +256,17 @@ class TraceService:
                                "recycled_content": g["fields"], **counts})
         if denied is not None and not any(g["packs"] - g["not_permitted"] - g["no_passport"] for g in out_groups):
             raise deny(caller.anonymous, denied.reason)
-        how = f"from the ledger ({st.recycled_content_rule}, {st.mass_balance_period}, {st.mass_balance_allocation})"
         versions = 0
         for y in sorted({y for y, _ in patches.values()}):  # one transaction per year: its reason names the year
             part = {pid: patch for pid, (py, patch) in patches.items() if py == y}
-            versions += len(self.passports.update_passports(part, caller, reason=f"Art. 8 recycled content {y} {how}",
+            versions += len(self.passports.update_passports(part, caller, reason=self.recycled_content_reason(y),
                                                             executor=executor))
         return {"year": year, "settings": {"rule": st.recycled_content_rule, "period": st.mass_balance_period,
                                            "allocation": st.mass_balance_allocation},
-                "groups": out_groups, "versions": versions, "reason": f"Art. 8 recycled content <year> {how}"}
+                "groups": out_groups, "versions": versions, "reason": self.recycled_content_reason("<year>")}
+
+    def recycled_content_reason(self, year: int | str) -> str:
+        """The reason of a passport version that writes a year's Art. 8 figure from the ledger (its settings)."""
+        st = self.settings
+        return (f"Art. 8 recycled content {year} from the ledger ({st.recycled_content_rule}, "
+                f"{st.mass_balance_period}, {st.mass_balance_allocation})")
