@@ -624,3 +624,25 @@ def test_baas_stations_are_station_equivalents(rich: Any) -> None:
     text = _text(rich.get("/pilot/baas").text)
     assert "Station-equivalents (1 up to 300 leased taxis, then taxis ÷ 300)" in text
     assert "one per up to 300 taxis" not in text
+
+
+def test_applying_recycled_content_tells_a_repurposer_nothing_of_others_packs(rich: Any) -> None:
+    """Review finding: a second-life operator applying a year's balance got every group of the year — the
+    automaker's models, plants and pack counts (its volumes) — with ``not_permitted`` counts. It now sees only the
+    groups holding passports it operates, counting those; the others are counted in ``groups_not_yours``."""
+    tokens = rich.report["_tokens"]
+    sl = {"Authorization": f"Bearer {tokens[pilot.SECOND_LIFE_EU]}"}
+    seen = 0
+    for year in [r["year"] for r in rich.report["fleet_by_year"]]:
+        r = rich.post("/api/v1/trace/recycled-content/apply", params={"year": year}, headers=sl)
+        if r.status_code == 403:  # none of the year's packs is the repurposer's: refused, nothing told
+            assert "groups" not in r.text
+            continue
+        assert r.status_code == 200, r.text
+        out = r.json()
+        assert out["groups_not_yours"] >= 1
+        for g in out["groups"]:
+            assert "not_permitted" not in g and "no_passport" not in g
+            assert g["packs"] == g["updated"] + g["unchanged"] + g["read_only"] >= 1
+        seen += sum(g["packs"] for g in out["groups"])
+    assert seen >= 1, "the rich pilot repurposes packs: the repurposer applies to its own"

@@ -141,6 +141,9 @@ def test_lineage_on_passport_page_and_recycled_content_into_passports(client: An
                                                                split=True)  # each share split pre-/post-consumer
     assert view["battery"]["recycled_content"] == expected == group["recycled_content"]
     assert view["version"] == before + 1
+    # the operator's answer counts its own passports; the authority's every group whole
+    assert all(set(g) >= {"packs", "updated", "unchanged", "read_only"} and "not_permitted" not in g
+               for g in out["groups"]) and out["groups_not_yours"] == 0
     # the same balance again: nothing changed, no new version
     again = client.post("/api/v1/trace/recycled-content/apply", params={"year": year, "model_id": "EM-NMC811-82"},
                         headers=H(client, pilot.AUTOMAKER)).json()

@@ -196,5 +196,8 @@ def recycled_content(c: ParticipantDep, s: ServicesDep, model_id: str | None = N
 def apply_recycled_content(c: ParticipantDep, s: ServicesDep, year: Annotated[int, Query(ge=1900, le=2200)],
                            model_id: str | None = None, plant: str | None = None) -> Response:
     """Each pack made in ``year`` gets its model's, plant's and year's figure (``battery.recycled_content``),
-    one new passport version where it changed; passports the caller may not update are counted, not written."""
-    return json_response(s.trace.apply_recycled_content(year, c, model_id=model_id, plant=plant))
+    one new passport version where it changed; passports the caller may not update are not written. The answer
+    shows the groups holding passports the caller may update, counting those (the authorities: every group);
+    the others are counted in ``groups_not_yours``."""
+    rep = s.trace.apply_recycled_content(year, c, model_id=model_id, plant=plant)
+    return json_response(s.trace.apply_answer_for(rep, c))

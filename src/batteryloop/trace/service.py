@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..access import Caller, Deny, Resource, decide
+from ..access import Caller, Deny, Resource, decide, oversees
 from ..errors import NotFound, deny
 from ..reference import References
 from ..store.db import Store
@@ -264,6 +264,23 @@ class TraceService:
         return {"year": year, "settings": {"rule": st.recycled_content_rule, "period": st.mass_balance_period,
                                            "allocation": st.mass_balance_allocation},
                 "groups": out_groups, "versions": versions, "reason": self.recycled_content_reason("<year>")}
+
+    @staticmethod
+    def apply_answer_for(rep: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        """:meth:`apply_recycled_content`'s answer as ``caller`` may read it over the API. A group's packs are its
+        model's volume (``model.recycled_content.read``): the authorities and the admin see every group whole;
+        anyone else the groups holding passports it may update, counting those passports only — a group of
+        another company's packs is counted in ``groups_not_yours``, not shown (the node's own callers, the pilot,
+        read the whole answer)."""
+        if oversees(caller):
+            return {**rep, "groups_not_yours": 0}
+        shown = []
+        for g in rep["groups"]:
+            mine = g["packs"] - g["not_permitted"] - g["no_passport"]
+            if mine > 0:
+                shown.append({k: g[k] for k in ("model_id", "plant", "year", "recycled_content", "updated",
+                                                "unchanged", "read_only")} | {"packs": mine})
+        return {**rep, "groups": shown, "groups_not_yours": len(rep["groups"]) - len(shown)}
 
     def recycled_content_reason(self, year: int | str) -> str:
         """The reason of a passport version that writes a year's Art. 8 figure from the ledger (its settings)."""
