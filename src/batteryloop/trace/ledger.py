@@ -107,7 +107,7 @@ class _TxState:
 
 
 CARRY_ENTRIES = 600_000
-"""At most this many chain heads, lots and custody states are kept between transactions (then only the last
+"""At most this many chain heads, lots, custody states and lots' input lists are kept between transactions (then only the last
 transaction's)."""
 
 
@@ -454,7 +454,7 @@ class Ledger:
         c = st.carry
         if st.last_hash is None:  # nothing written: what was carried still holds
             return c
-        if c is None or len(c.heads) + len(c.lots) + len(c.custody) > CARRY_ENTRIES:
+        if c is None or len(c.heads) + len(c.lots) + len(c.custody) + len(c.inputs_of) > CARRY_ENTRIES:
             c = _Carry(0, "", {}, {}, {}, {})
         c.gseq, c.last_hash = st.next_gseq - 1, st.last_hash
         c.heads.update(st.heads)
