@@ -354,3 +354,35 @@ def test_heads_kept_between_transactions_give_way_to_another_writer(store, regis
         a.submit(ChainWriter(signers).wire(soh(3)))
     assert a._carry is None
     assert a.submit(w.wire(soh(3))).status == "stored" and a.verify_derived().ok
+
+
+def test_a_rolled_back_transaction_leaves_the_kept_lots_as_the_store_holds_them(store, registry, signers) -> None:  # type: ignore[no-untyped-def]
+    """Review finding: a transaction changed the kept LotState objects in place; when a later event of its batch
+    was refused and it rolled back, a carry still matching the store's last event (taken by another thread of the
+    API's pool before the swap) said 600 kg consumed where the store says none, and the next transaction stored
+    900 kg for 300. The transaction now works on copies (and one thread at a time takes the carry)."""
+    from sqlalchemy import select
+
+    from batteryloop.store.trace_tables import trace_lots
+    from tests.trace.test_queries import ev, out, small_graph
+
+    led, w = Ledger(store), ChainWriter(signers)
+    g = small_graph()
+    assert led.ingest([w.wire(e) for e in g[:3]]).ok
+    kept = led._carry
+    before = kept.lots["ore-li"].consumed_kg
+    refiner = g[3]["actor"]
+    bad = [ev(20, "refining", refiner, "CN", "Yichun", data={"max_loss_pct": 10},
+              inputs=[{"lot": "ore-li", "mass_kg": 600}], outputs=[out("li-b", "material", 60, {"Li": 11.5})]),
+           ev(21, "extraction", g[0]["actor"], "CL", "Atacama",  # a lot id already taken: refused, all rolled back
+              outputs=[out("ore-li", "ore", 5, {"Li": 1}, {"type": "primary", "country": "CL", "site": "Atacama"})])]
+    led._carry = kept  # as a second thread holding the same carry would have it
+    assert not led.ingest([w.wire(e) for e in bad]).ok
+    assert kept.lots["ore-li"].consumed_kg == before  # the refused batch did not change it
+    led._carry = kept
+    assert led.record(ev(22, "refining", refiner, "CN", "Yichun", data={"max_loss_pct": 10},
+                         inputs=[{"lot": "ore-li", "mass_kg": 300}], outputs=[out("li-a", "material", 30, {"Li": 5.7})]),
+                      signers[refiner]).status == "stored"
+    with store.read() as c:
+        stored = c.execute(select(trace_lots.c.consumed_kg).where(trace_lots.c.id == "ore-li")).scalar()
+    assert stored == before + 300 and led.verify_derived().ok

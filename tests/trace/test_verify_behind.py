@@ -161,3 +161,53 @@ def test_no_worker_on_an_in_memory_store() -> None:
     behind = VerifierBehind(Store("sqlite:///:memory:"), 300.0)
     behind.check()
     assert behind.finish() is None and "in-memory" in behind.reason
+
+
+def test_a_dead_worker_ends_the_verification_behind_not_the_run(stepped, store) -> None:  # type: ignore[no-untyped-def]
+    """Review finding: a worker killed during a long pilot (the OOM killer) made the next check() raise
+    BrokenProcessPool and the pilot abort without a report. Now the run goes on; finish() gives None naming the
+    failure, and the report's whole-ledger pass answers."""
+    import os
+    import signal
+    import time
+
+    ledger, _, w = stepped
+    behind = VerifierBehind(store, ledger.max_future_seconds)
+    behind.check()
+    behind._futures[0].result()
+    for pid in list(behind._pool._processes):
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(0.5)
+    _fill(ledger, w, 0, 1, ("PACK-T-0004",))
+    behind.check()  # no exception
+    behind.start_finish()
+    assert behind.finish() is None and "the worker failed" in behind.reason
+    assert ledger.verify_store().ok  # what the report runs instead
+
+
+def test_a_passport_read_by_the_replay_and_deleted_since_is_replayed_again(ledger: Ledger, signers, store) -> None:  # type: ignore[no-untyped-def]
+    """Review finding: the final pass compared the operators and birth dates of the passports that still exist;
+    one the custody replay had read (its operator allowed an event) and that was deleted since made the whole
+    check refuse the event while the pass behind said verified. A vanished passport now counts as a change: the
+    rules are replayed again, the refusal found, and the whole pass answers."""
+    import datetime as dt
+
+    from batteryloop.access import Caller
+    from batteryloop.passport.service import PassportService
+    from batteryloop.store.tables import passport_versions, passports
+
+    svc = PassportService(store, base_url="http://x", issuing_agency_code="BL")
+    b = next(pilot.generate_batteries(1, seed=7, today=dt.date(2026, 12, 5)))
+    svc.create_model(next(m for m in pilot.battery_models() if m["model_id"] == b["model_id"]), Caller(EM))
+    pid = svc.create_passport(b, Caller(EM))["passport_id"]
+    assert ledger.submit(ChainWriter(signers).wire({
+        "id": "a1", "kind": "annotation", "actor": EM, "occurred_at": "2025-03-01T12:00:00Z",
+        "place": {"country": "DE", "site": "x"}, "subjects": [pid], "data": {"note": "inspected"}})).status == "stored"
+    state = BehindState(store, ledger.max_future_seconds)
+    state.step()
+    with store.write() as c:  # outside the signed ledger: the passport row disappears
+        c.execute(delete(passport_versions).where(passport_versions.c.passport_id == pid))
+        c.execute(delete(passports).where(passports.c.id == pid))
+    out_, why = state.finish()
+    assert out_ is None and "custody rules replayed again" in why
+    assert [p.rule for p in ledger.verify_policy().problems] == ["policy_custody"]  # what the whole pass says

@@ -13,8 +13,10 @@ gets :class:`StaleChain` (pre-signed events) or is re-signed against the new hea
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -105,8 +107,16 @@ class _TxState:
 
 
 CARRY_ENTRIES = 600_000
-"""At most this many chain heads, lots and custody states are kept between transactions (then only the last
+"""At most this many chain heads, lots, custody states and lots' input lists are kept between transactions (then only the last
 transaction's)."""
+
+
+def _copy_lot(v: LotState | None) -> LotState | None:
+    return None if v is None else dataclasses.replace(v, elements_kg=dict(v.elements_kg))
+
+
+def _copy_custody(v: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if v is None else dict(v)
 
 
 @dataclass
@@ -135,6 +145,7 @@ class Ledger:
         self._role_cache: dict[str, tuple[float, frozenset[str]]] = {}
         self._key_ttl = key_cache_seconds
         self._carry: _Carry | None = None
+        self._carry_lock = threading.Lock()
 
     # ------------------------------------------------------------------ keys
     def public_key(self, actor: str) -> PublicKey | None | bool:
@@ -401,7 +412,8 @@ class Ledger:
         for attempt in range(8):
             try:
                 results: list[SubmitResult] = []
-                carry, self._carry = self._carry, None  # kept again only once this transaction is committed
+                with self._carry_lock:  # one transaction at a time takes it (the API's thread pool shares a ledger)
+                    carry, self._carry = self._carry, None  # kept again only once this transaction is committed
                 with repo.append_transaction(self.store) as conn:
                     top = repo.max_gseq(conn)
                     st = _TxState(next_gseq=top + 1)
@@ -420,7 +432,9 @@ class Ledger:
                                 raise _Rejected(n, exc) from None
                             n += 1
                         self._flush(conn, st)
-                self._carry = self._carried(st, top)
+                carried = self._carried(st, top)
+                with self._carry_lock:
+                    self._carry = carried
                 return results
             except IntegrityViolation as exc:
                 # another writer (PostgreSQL) took a chain position or store sequence number first
@@ -440,7 +454,7 @@ class Ledger:
         c = st.carry
         if st.last_hash is None:  # nothing written: what was carried still holds
             return c
-        if c is None or len(c.heads) + len(c.lots) + len(c.custody) > CARRY_ENTRIES:
+        if c is None or len(c.heads) + len(c.lots) + len(c.custody) + len(c.inputs_of) > CARRY_ENTRIES:
             c = _Carry(0, "", {}, {}, {}, {})
         c.gseq, c.last_hash = st.next_gseq - 1, st.last_hash
         c.heads.update(st.heads)
@@ -471,11 +485,13 @@ class Ledger:
         custody.difference_update(st.custody)
         c = st.carry
         if c is not None:
-            for have, want, mine in ((c.heads, subjects, st.heads), (c.lots, lots, st.lots),
-                                     (c.custody, custody, st.custody)):
+            # copies: this transaction changes lots and custody states in place, and the carry must stay what the
+            # store holds if it is rolled back (a refused event later in the batch)
+            for have, want, mine, copy in ((c.heads, subjects, st.heads, None), (c.lots, lots, st.lots, _copy_lot),
+                                           (c.custody, custody, st.custody, _copy_custody)):
                 found = [x for x in want if x in have]
                 for x in found:
-                    mine[x] = have[x]  # type: ignore[assignment]
+                    mine[x] = have[x] if copy is None else copy(have[x])  # type: ignore[assignment,operator]
                 want.difference_update(found)
         st.heads.update(repo.heads(conn, sorted(subjects)))
         for subj in subjects:
@@ -490,7 +506,7 @@ class Ledger:
                    if any(o.kind == "pack" for o in s.event.outputs)} - set(st.inputs_of)
         if c is not None:
             for m in [m for m in modules if m in c.inputs_of]:
-                st.inputs_of[m] = c.inputs_of[m]
+                st.inputs_of[m] = list(c.inputs_of[m])
                 modules.discard(m)
         modules = {m for m in modules if (st.lots.get(m) is not None and st.lots[m].kind == "module")}  # type: ignore[union-attr]
         for chunk in _chunks(sorted(modules)):
