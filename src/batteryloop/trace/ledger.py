@@ -107,8 +107,8 @@ class _TxState:
 
 
 CARRY_ENTRIES = 600_000
-"""At most this many chain heads, lots, custody states and lots' input lists are kept between transactions (then only the last
-transaction's)."""
+"""At most this many chain heads, lots, custody states and lots' input lists are kept between transactions
+(then only the last transaction's)."""
 
 
 def _copy_lot(v: LotState | None) -> LotState | None:
