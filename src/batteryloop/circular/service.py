@@ -349,9 +349,8 @@ class CircularService:
             if not disclose:
                 rc_source = {"status": "traced", "allocation_rule": rule, "settings": traced["settings"],
                              "targets_by_date": traced["targets"], "volumes_withheld": True,
-                             "shares_fraction": {el: round(x.allocated_recycled_kg if x.allocated_recycled_kg is not None
-                                                           else x.recycled_physical_kg, 9) / 100.0 for el, x in
-                                                 ((x.metal, x) for x in metals)},
+                             "shares_fraction": {x.metal: (x.allocated_recycled_kg if x.allocated_recycled_kg is not None
+                                                           else x.recycled_physical_kg) / 100.0 for x in metals},
                              "message": f"traced packs of {model_id} made in {year}" + (f" at {plant}" if plant else "")
                                         + f" ({rule.replace('_', ' ')}); masses per 100 kg of each element and no pack "
                                         "count: the model's volumes are for its manufacturer and the authorities "
