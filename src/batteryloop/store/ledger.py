@@ -22,10 +22,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import DBAPIError
 
-from . import trace_reach, trace_tables as tt
+from . import bulk, trace_reach, trace_tables as tt
 from .db import Store, is_transient
 from .errors import translated
 from .tables import participants, passports
@@ -173,45 +173,19 @@ def custody_state(conn: Any, subject: str) -> dict[str, Any] | None:
 
 
 # ------------------------------------------------------------------ admission: writes
-_INSERT_SQL: dict[tuple[str, str], tuple[str, tuple[str, ...] | None]] = {}
-
-
 def _bulk_insert(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
-    """executemany through the driver with the statement compiled once (bypasses per-row parameter
-    processing; the values are plain str/float/int)."""
-    key = (conn.dialect.name, table.name)
-    hit = _INSERT_SQL.get(key)
-    if hit is None:
-        cols = [c.name for c in table.columns]
-        compiled = insert(table).values({c: bindparam(c) for c in cols}).compile(dialect=conn.dialect)
-        order = tuple(compiled.positiontup) if conn.dialect.positional else None  # type: ignore[arg-type]
-        hit = _INSERT_SQL[key] = (str(compiled), order)
-    sql, order = hit
-    if order is not None:
-        params: Any = [tuple(r.get(c) for c in order) for r in rows]
-    else:
-        params = [{c.name: r.get(c.name) for c in table.columns} for r in rows]
-    conn.exec_driver_sql(sql, params)
+    """executemany through the driver with the statement compiled once (:mod:`.bulk`: the values are plain
+    str/float/int)."""
+    bulk.insert_many(conn, table, rows)
 
 
 _CUSTODY_COLS = ("holder", "country", "status", "last_event_id", "last_kind", "last_event_at", "exported_to")
 
 
 def _bulk_update_custody(conn: Any, rows: list[dict[str, Any]]) -> None:
-    key = (conn.dialect.name, "custody-update")
-    hit = _INSERT_SQL.get(key)
-    if hit is None:
-        stmt = update(CU).where(CU.c.subject == bindparam("b_subject")).values(
-            {c: bindparam("b_" + c) for c in _CUSTODY_COLS})
-        compiled = stmt.compile(dialect=conn.dialect)
-        order = tuple(compiled.positiontup) if conn.dialect.positional else None  # type: ignore[arg-type]
-        hit = _INSERT_SQL[key] = (str(compiled), order)
-    sql, order = hit
-    if order is not None:
-        params: Any = [tuple(r[n[2:]] for n in order) for r in rows]
-    else:
-        params = [{"b_" + k: r[k] for k in (*_CUSTODY_COLS, "subject")} for r in rows]
-    conn.exec_driver_sql(sql, params)
+    bulk.execute_many(conn, "custody-update", lambda: update(CU).where(CU.c.subject == bindparam("b_subject")).values(
+        {c: bindparam("b_" + c) for c in _CUSTODY_COLS}),
+        [{"b_" + k: r[k] for k in (*_CUSTODY_COLS, "subject")} for r in rows])
 
 
 def append(conn: Any, *, events: list[dict[str, Any]], chain: list[dict[str, Any]], lots: list[dict[str, Any]],
@@ -227,10 +201,10 @@ def append(conn: Any, *, events: list[dict[str, Any]], chain: list[dict[str, Any
     if edges or sources:  # recall's jumps over the packs these arcs leave (one query unless a pack was consumed)
         trace_reach.add(conn, edges, sources)
     if consumed:
-        conn.execute(update(L).where(L.c.id == bindparam("b_id")).values(consumed_kg=bindparam("b_kg")),
-                     [{"b_id": lot_id, "b_kg": kg} for lot_id, kg in consumed.items()])
+        bulk.execute_many(conn, "lot-consumed", lambda: update(L).where(L.c.id == bindparam("b_id")).values(
+            consumed_kg=bindparam("b_kg")), [{"b_id": lot_id, "b_kg": kg} for lot_id, kg in consumed.items()])
     if custody_new:
-        conn.execute(insert(CU), custody_new)
+        _bulk_insert(conn, CU, custody_new)
     if custody_changed:
         _bulk_update_custody(conn, custody_changed)
 
