@@ -247,6 +247,33 @@ def test_footprint_page_lists_every_reference_value_its_stages_used(small: Any) 
     assert not any(k.startswith("route.") or "price" in k for _, k in keys)
 
 
+def test_the_pages_list_the_end_of_second_life_by_its_one_key(small: Any) -> None:
+    """The end of second life is one key, ``batteryloop_assumptions.second_life_end_soh_fraction``, read by the
+    pilot's retirements, the route decision and the hubs (the pilot once read ``pilot.second_life_end_soh_pct``):
+    the pages whose figures rest on it list it (the health page listed only the pilot's old key)."""
+    from batteryloop.web.pilot.pages import references_for
+
+    key = ("batteryloop_assumptions", "second_life_end_soh_fraction")
+    assert key in {(r["set"], r["key"]) for r in small.report["references"]}
+    for section in ("health", "routes", "economics", "residual", "lanzhou"):
+        assert key in {(r["set"], r["key"]) for r in references_for(small.report, section)}, section
+
+
+def test_every_page_scope_names_reference_values_that_exist() -> None:
+    """A scope naming a key that moved or went away lists nothing, silently: each (set, key prefix) of a page names
+    at least one value of the default reference data."""
+    from batteryloop.reference import References
+    from batteryloop.web.pilot.pages import REFERENCE_SCOPES
+
+    refs = References.default()
+    for section, scope in REFERENCE_SCOPES.items():
+        for set_name, prefix in scope:
+            if not set_name:  # any set: matched on the key alone, footprint inputs included
+                continue
+            keys = [k for n in refs.names() if n.startswith(set_name) for k, _ in refs.set(n).leaves()]
+            assert keys and any(k.startswith(prefix) for k in keys), (section, set_name, prefix)
+
+
 def test_economics_cumulative_lines_sum_the_cash_flows(small: Any) -> None:
     html = small.get("/pilot/economics").text
     figs = figures(html)

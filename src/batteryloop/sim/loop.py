@@ -618,7 +618,7 @@ class PilotRun:
         scrap_age = float(self.t.get("batteryloop_assumptions", "pilot", "vehicle_scrap_age_years"))
         p_fault = float(self.t.get("batteryloop_assumptions", "pilot", "pack_fault_probability_per_year"))
         p_illegal = float(self.t.get("batteryloop_assumptions", "pilot", "illegal_outflow_fraction"))
-        sl_end = float(self.t.get("batteryloop_assumptions", "pilot", "second_life_end_soh_pct"))
+        sl_end = pilot.second_life_end_soh_pct(self.t)
         p_crash = float(self.t.get("batteryloop_assumptions", "pilot", "crash_damaged_share_of_scrapped_fraction"))
         veh = np.flatnonzero(f.state == STATE_VEHICLE)
         leaving: list[tuple[int, str]] = []

@@ -349,6 +349,13 @@ def second_life_model_id(model_id: str, repurposer: str) -> str:
     return f"{model_id}-SL-{repurposer}"[:100]
 
 
+def second_life_end_soh_pct(t: Any) -> float:
+    """The end of second life as the pilot's states of health read it, in percent: the route decision's and the
+    hubs' figure, ``batteryloop_assumptions.second_life_end_soh_fraction`` (a project assumption), read through the
+    run's tracker ``t`` (so a run's override reaches the pilot too)."""
+    return 100 * float(t.get("batteryloop_assumptions", "second_life_end_soh_fraction"))
+
+
 def second_life_model(model: dict[str, Any], repurposer: dict[str, Any], first_year: int, *,
                       soh_pct_at_repurposing: float) -> dict[str, Any]:
     """The battery model of ``model``'s packs repurposed by ``repurposer`` (a participant) for stationary storage.
@@ -364,7 +371,7 @@ def second_life_model(model: dict[str, Any], repurposer: dict[str, Any], first_y
     capacity threshold, safety instructions, spare parts, end-of-life information). Its figures are the second
     life's: lifetime ``nrel_2015_second_use.second_use_years`` (the route model's longest second life) and
     ``batteryloop_assumptions.route.repurpose_cycles_per_year`` × that, capacity threshold
-    ``batteryloop_assumptions.pilot.second_life_end_soh_pct`` (a project assumption); its initial round-trip
+    ``batteryloop_assumptions.second_life_end_soh_fraction`` (a project assumption); its initial round-trip
     efficiency is the pack's at repurposing (``soh_pct_at_repurposing``, the first pack the repurposer takes of the
     model: the resistance the pilot's BMS states at that health, the second-life model's efficiency of it), its
     efficiency at half its cycle life the same at the health half way to the threshold. Its safety is shown for
@@ -375,7 +382,7 @@ def second_life_model(model: dict[str, Any], repurposer: dict[str, Any], first_y
 
     a = batteryloop_assumptions.SET
     years = float(nrel_2015_second_use.SET.get("second_use_years"))
-    end_pct = float(a.get("pilot", "second_life_end_soh_pct"))
+    end_pct = 100 * float(a.get("second_life_end_soh_fraction"))
     per_pct = float(first_life_fade.SET.get("resistance_increase_pct_per_pct_capacity_loss"))
     eta0 = float(model["initial_round_trip_efficiency_pct"]) / 100
 

@@ -71,7 +71,8 @@ SECTIONS: list[tuple[str, str, str, str]] = [
 REFERENCE_SCOPES: dict[str, list[tuple[str, str]]] = {
     "overview": [],
     "health": [("first_life_fade", ""), ("vehicle_usage", ""), ("batteryloop_assumptions", "pilot.retirement_soh_pct"),
-               ("batteryloop_assumptions", "pilot.second_life"), ("batteryloop_assumptions", "pilot.usage_mix"),
+               ("batteryloop_assumptions", "pilot.second_life"), ("batteryloop_assumptions", "second_life_end_soh_fraction"),
+               ("batteryloop_assumptions", "pilot.usage_mix"),
                ("batteryloop_assumptions", "pilot.vehicle_scrap"), ("batteryloop_assumptions", "pilot.pack_fault")],
     "materials": [("everbatt_2023", ""), ("eu_2023_1542", "recycled_content"),
                   ("batteryloop_assumptions", "pilot.recycled_input")],
@@ -84,7 +85,7 @@ REFERENCE_SCOPES: dict[str, list[tuple[str, str]]] = {
                   ("batteryloop_assumptions", "recycling_grid_country"),
                   ("everbatt_2023", "process_inputs_per_kg_spent_battery.hydro")],
     "routes": [("batteryloop_assumptions", "route."), ("second_life_literature", ""),
-               ("nrel_2015_second_use", ""), ("batteryloop_assumptions", "second_life_end_soh"), ("everbatt_2023", ""),
+               ("nrel_2015_second_use", ""), ("batteryloop_assumptions", "second_life_end_soh_fraction"), ("everbatt_2023", ""),
                ("batteryloop_assumptions", "pilot.retirement_soh_pct"), ("batteryloop_assumptions", "pilot.seller_share")],
     "baas": [("batteryloop_assumptions", "pilot.baas"), ("", "baas"), ("", "swap"), ("vehicle_usage", "")],
     "outflows": [("batteryloop_assumptions", "pilot.illegal_outflow")],
@@ -92,11 +93,12 @@ REFERENCE_SCOPES: dict[str, list[tuple[str, str]]] = {
     "economics": [("batteryloop_assumptions", "route."), ("batteryloop_assumptions", "pilot.seller_share"),
                   ("batteryloop_assumptions", "pilot.take_back"), ("batteryloop_assumptions", "pilot.baas"),
                   ("batteryloop_assumptions", "pilot.second_life"), ("second_life_literature", ""),
-                  ("nrel_2015_second_use", ""), ("batteryloop_assumptions", "second_life_end_soh"), ("", "baas")],
+                  ("nrel_2015_second_use", ""), ("batteryloop_assumptions", "second_life_end_soh_fraction"), ("", "baas")],
     "lanzhou": [("lanzhou_fleets", ""), ("first_life_fade", ""), ("hub_sites", ""), ("grid_factors", ""),
+                ("batteryloop_assumptions", "second_life_end_soh_fraction"),
                 ("tou_tariffs_cn", ""), ("second_life_degradation", "")],
     "residual": [("batteryloop_assumptions", "route."), ("second_life_literature", ""),
-                 ("nrel_2015_second_use", ""), ("batteryloop_assumptions", "second_life_end_soh"), ("everbatt_2023", ""),
+                 ("nrel_2015_second_use", ""), ("batteryloop_assumptions", "second_life_end_soh_fraction"), ("everbatt_2023", ""),
                  ("batteryloop_assumptions", "pilot.seller_share"), ("korea_battery_rules", "")],
 }
 
