@@ -42,9 +42,14 @@ def test_an_override_of_the_end_of_second_life_reaches_the_pilot_the_route_and_t
     # the pilot: its packs leave storage below the override, some of them at or above the default's 60 %
     store = Store(f"sqlite:///{tmp_path}/p.db")
     store.upgrade()
-    rep = run_pilot(make_services(store), PilotConfig(packs=300, years=10, seed=5, dataspace=False, lanzhou=False),
-                    references=refs)
+    svc = make_services(store)
+    rep = run_pilot(svc, PilotConfig(packs=300, years=10, seed=5, dataspace=False, lanzhou=False), references=refs)
+    # the repurposers' models declare it as their capacity threshold (sim.pilot.second_life_model)
+    from batteryloop.access import Caller
+
+    second = [m["data"] for m in svc.passports.list_models(Caller(is_admin=True)) if "-SL-" in m["model_id"]]
     store.dispose()
+    assert second and {m["capacity_threshold_exhaustion_pct"] for m in second} == {100 * END}
     ended = [d["soh_pct"] for d in rep["decisions_sample"] if d["life"] == "second"]
     assert ended and all(s < 100 * END for s in ended), ended
     assert any(s >= 60.0 for s in ended), f"no pack left second life above the default 60 %: {ended}"

@@ -336,7 +336,8 @@ class PilotRun:
         round-trip efficiency that of the pack at ``soh_pct``)."""
         mid = pilot.second_life_model_id(model["model_id"], repurposer["id"])
         if mid not in self.second_life_models:
-            self.s.passports.create_model(pilot.second_life_model(model, repurposer, year, soh_pct_at_repurposing=soh_pct),
+            self.s.passports.create_model(pilot.second_life_model(model, repurposer, year, self.t,
+                                                                  soh_pct_at_repurposing=soh_pct),
                                           self.callers[repurposer["id"]])
             self.second_life_models.add(mid)
         return mid
