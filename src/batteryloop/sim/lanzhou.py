@@ -458,8 +458,8 @@ class LanzhouFleets:
         power = sum(seg.station_chargers * seg.station_charger_kw for seg in swapped)
         window = float(np.mean([seg.swap_window_fraction for seg in swapped]))
         strings = []
-        # packs 2 points above the end of second life (60 %, pilot.second_life_end_soh_pct: the hub retires a
-        # string there), strongest first
+        # packs 2 points above the end of second life (60 %, batteryloop_assumptions.second_life_end_soh_fraction:
+        # the hub retires a string there), strongest first
         above = pilot.second_life_end_soh_pct(self.t) + 2.0
         for name, p in self.pools.items():
             idx = sorted((i for i in np.flatnonzero(p.in_state("storage")) if p.soh[i] > above), key=lambda i: -p.soh[i])
