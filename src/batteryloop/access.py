@@ -276,6 +276,17 @@ def oversees(caller: Caller) -> bool:
     return bool(decide(caller, "trace.ledger.read_all", Resource("ledger")))
 
 
+PILOT_FINDINGS = "pilot.findings.read"
+"""The action of reading the pilot's findings pack by pack (outflow holders and countries, each pack's route decision
+and state of health, the per-pack figures of the residual-value table)."""
+
+
+def pilot_findings_visible(caller: Caller) -> bool:
+    """Whether ``caller`` may read the pilot's findings pack by pack (:data:`PILOT_FINDINGS`: the authorities and the
+    node admin). The one place the dashboard's pages and the pilot's API ask, so that they cannot disagree."""
+    return bool(decide(caller, PILOT_FINDINGS, Resource("pilot")))
+
+
 def policy_table() -> list[dict[str, str]]:
     """The policy as rows (action, who may), for docs and ``batteryloop policy``."""
     return [{"action": a, "allowed": ", ".join(str(r) for r in rules) or "admin only"} for a, rules in POLICY.items()]

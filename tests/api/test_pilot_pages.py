@@ -247,6 +247,33 @@ def test_footprint_page_lists_every_reference_value_its_stages_used(small: Any) 
     assert not any(k.startswith("route.") or "price" in k for _, k in keys)
 
 
+def test_the_pages_list_the_end_of_second_life_by_its_one_key(small: Any) -> None:
+    """The end of second life is one key, ``batteryloop_assumptions.second_life_end_soh_fraction``, read by the
+    pilot's retirements, the route decision and the hubs (the pilot once read ``pilot.second_life_end_soh_pct``):
+    the pages whose figures rest on it list it (the health page listed only the pilot's old key)."""
+    from batteryloop.web.pilot.pages import references_for
+
+    key = ("batteryloop_assumptions", "second_life_end_soh_fraction")
+    assert key in {(r["set"], r["key"]) for r in small.report["references"]}
+    for section in ("health", "routes", "economics", "residual", "lanzhou"):
+        assert key in {(r["set"], r["key"]) for r in references_for(small.report, section)}, section
+
+
+def test_every_page_scope_names_reference_values_that_exist() -> None:
+    """A scope naming a key that moved or went away lists nothing, silently: each (set, key prefix) of a page names
+    at least one value of the default reference data."""
+    from batteryloop.reference import References
+    from batteryloop.web.pilot.pages import REFERENCE_SCOPES
+
+    refs = References.default()
+    for section, scope in REFERENCE_SCOPES.items():
+        for set_name, prefix in scope:
+            if not set_name:  # any set: matched on the key alone, footprint inputs included
+                continue
+            keys = [k for n in refs.names() if n.startswith(set_name) for k, _ in refs.set(n).leaves()]
+            assert keys and any(k.startswith(prefix) for k in keys), (section, set_name, prefix)
+
+
 def test_economics_cumulative_lines_sum_the_cash_flows(small: Any) -> None:
     html = small.get("/pilot/economics").text
     figs = figures(html)
@@ -593,6 +620,49 @@ def test_residual_value_page_api_and_csv_agree(rich: Any) -> None:
     assert rich.get("/api/v1/pilot/residual-value", params={"region": "XX"}).status_code == 422
     eu = rich.get("/pilot/residual-value", params={"region": "EU"})
     assert eu.status_code == 200 and 'aria-current="page">EU<' in eu.text
+
+
+def test_the_residual_value_api_and_page_agree_on_who_reads_it_whole(rich: Any) -> None:
+    """The residual-value API and the dashboard's pages ask one helper of the policy module whether a caller reads the
+    pilot's findings pack by pack (access.pilot_findings_visible): the authority reads the whole table on both, the
+    automaker, an unrelated participant (a cell maker) and an anonymous visitor get the small groups withheld on both."""
+    from batteryloop.access import ANONYMOUS, Caller, pilot_findings_visible
+    from batteryloop.participants import Role
+
+    tokens = rich.report["_tokens"]
+    callers = {"authority": (pilot.AUTHORITY, Role.AUTHORITY, True), "automaker": (pilot.AUTOMAKER, Role.MANUFACTURER, False),
+               "unrelated": (pilot.CELL_JP, Role.SUPPLIER, False), "anonymous": (None, None, False)}
+    for name, (pid, role, whole) in callers.items():
+        headers = {"Authorization": f"Bearer {tokens[pid]}"} if pid else {}
+        caller = Caller(pid, frozenset({role})) if pid else ANONYMOUS
+        assert pilot_findings_visible(caller) is whole, name
+        rows = rich.get("/api/v1/pilot/residual-value", params={"region": "KR"}, headers=headers).json()["rows"]
+        page = _text(rich.get("/pilot/residual-value", params={"region": "KR"}, headers=headers).text)
+        api_withheld = any(r.get("withheld") for r in rows)
+        page_withheld = "withheld: fewer than 3 packs" in page
+        assert api_withheld is page_withheld is (not whole), (name, api_withheld, page_withheld)
+
+
+def test_one_helper_decides_who_reads_the_pilots_findings() -> None:
+    """The access rule's name is spelt in the policy module alone: no other module (the API, the pages) decides
+    ``pilot.findings.read`` itself; they ask access.pilot_findings_visible (or authorize with access.PILOT_FINDINGS)."""
+    import ast
+
+    import batteryloop
+    from batteryloop.access import PILOT_FINDINGS
+
+    root = Path(batteryloop.__file__).parent
+    spelt = []
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docs = {id(n.body[0].value) for n in ast.walk(tree)
+                if isinstance(n, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n.body
+                and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        if any(isinstance(n, ast.Constant) and n.value == PILOT_FINDINGS and id(n) not in docs for n in ast.walk(tree)):
+            spelt.append(str(path.relative_to(root)))
+    assert spelt == ["access.py"], spelt
+    for mod in ("api/pilot.py", "web/pilot/residual.py", "web/pilot/routes.py", "web/pilot/outflows.py"):
+        assert "pilot_findings_visible(c)" in (root / mod).read_text(encoding="utf-8"), mod
 
 
 def test_residual_value_page_says_what_buyers_paid_is(rich: Any) -> None:

@@ -87,3 +87,35 @@ def test_override_from_toml_and_yaml(tmp_path):
 def test_missing_key_error_lists_known_keys():
     with pytest.raises(ReferenceDataError, match="known: .*NMC622"):
         References.default().set("batpac_5").get("kg_per_kwh_cell", "NMC999")
+
+
+def test_an_override_of_a_moved_key_is_refused_naming_its_new_place(tmp_path):
+    """Keys that moved between sets (mend12's second-life sources) are not merely "unknown": an override file still
+    using one is refused with where the figure lives now, so a user's old file cannot silently stop working."""
+    old = tmp_path / "old.toml"
+    old.write_text("[batteryloop_assumptions.route]\nrepurpose_max_years = 8.0\n", encoding="utf-8")
+    with pytest.raises(ReferenceDataError, match=r"route\.repurpose_max_years: this key has moved to "
+                                                 r"nrel_2015_second_use\.second_use_years") as e:
+        References.default().override_file(old)
+    assert "unknown key" not in str(e.value)
+    old.write_text("[second_life_literature]\nsecond_life_end_soh_fraction = 0.55\n", encoding="utf-8")
+    with pytest.raises(ReferenceDataError, match=r"moved to batteryloop_assumptions\.second_life_end_soh_fraction"):
+        References.default().override_file(old)
+    # the new places take the same overrides
+    new = References.default().override({"nrel_2015_second_use": {"second_use_years": 8.0},
+                                         "batteryloop_assumptions": {"second_life_end_soh_fraction": 0.55}})
+    assert new.set("nrel_2015_second_use").get("second_use_years") == 8.0
+    assert new.set("batteryloop_assumptions").get("second_life_end_soh_fraction") == 0.55
+    # a set overridden once keeps its table of moved keys
+    with pytest.raises(ReferenceDataError, match="moved to"):
+        new.override({"batteryloop_assumptions": {"route": {"repurpose_max_years": 8.0}}})
+
+
+def test_every_moved_key_points_at_a_key_that_exists_and_is_gone_from_its_old_set():
+    refs = References.default()
+    moved = [(s.name, old, new) for s in default_sets() for old, new in s.moved.items()]
+    assert moved
+    for name, old, new in moved:
+        assert not refs.set(name).has(*old.split(".")), f"{name}.{old} is still a key: it has not moved"
+        target_set, _, target_key = new.split()[0].partition(".")
+        assert refs.set(target_set).has(*target_key.split(".")), f"{name}.{old} moved to {new}, which does not exist"

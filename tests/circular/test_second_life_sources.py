@@ -28,9 +28,8 @@ def test_each_lifetime_figure_has_a_source_or_says_it_is_an_assumption() -> None
     assert "``second_life_end_soh_fraction`` (0.60)" in doc and "project assumption" in doc
     assert not refs.set("second_life_literature").has("second_life_end_soh_fraction")  # not the literature's
     assert not refs.set("batteryloop_assumptions").has("route", "repurpose_max_years")  # sourced now
-    # the pilot's books read the same end of second life under their own key: they must agree
-    assert refs.set("batteryloop_assumptions").get("pilot", "second_life_end_soh_pct") == pytest.approx(
-        100 * refs.set("batteryloop_assumptions").get("second_life_end_soh_fraction"))
+    # one key for the figure: the pilot reads it too (tests/sim/test_second_life_end.py)
+    assert not refs.set("batteryloop_assumptions").has("pilot", "second_life_end_soh_pct")
     e = RouteEconomics.from_references()
     assert e.repurpose_max_years == 10.0 and e.repurpose_end_soh_fraction == 0.60
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+from batteryloop.reference import References
 from batteryloop.sim import lanzhou, pilot
 from batteryloop.sim.loop import PilotConfig, production_plan, run_pilot
 from batteryloop.sim.report import latest_report
@@ -756,7 +757,7 @@ def test_a_repurposers_model_by_hand() -> None:
     a year = 3,000 cycles. Its safety test is dated 1 June of the year of its first repurposing."""
     lfp = next(m for m in pilot.battery_models(2016) if m["chemistry"] == "LFP")
     rp = {"id": pilot.SECOND_LIFE_EU, "name": "Rotterdam City Storage BV"}
-    m = pilot.second_life_model(lfp, rp, 2020, soh_pct_at_repurposing=71.32)
+    m = pilot.second_life_model(lfp, rp, 2020, References.default().tracker(), soh_pct_at_repurposing=71.32)
     assert (m["initial_round_trip_efficiency_pct"], m["round_trip_efficiency_at_50pct_cycle_life_pct"]) == (93.13, 92.57)
     assert (m["expected_lifetime_years"], m["expected_lifetime_cycles"], m["capacity_threshold_exhaustion_pct"]) == (
         10.0, 3000, 60.0)
@@ -766,6 +767,30 @@ def test_a_repurposers_model_by_hand() -> None:
               "separate_collection_url", "collection_information_url", "cycle_life_test_reference", "cycle_life_c_rate",
               "initial_self_discharge_pct_per_month", "renewable_content_pct"):
         assert m.get(k), k
+
+
+def test_a_repurposers_model_follows_the_runs_overrides() -> None:
+    """The repurposer's model reads its figures through the run's tracker, not the default tables: a second life of
+    6 years at 200 cycles a year ending at 55 %, resistance growing 3 % per point of capacity lost. The same LFP pack
+    at 71.32 %: r = 28.68 × 3 = 86.04 %, 1 − 0.04 × 1.8604 = 0.92558 → 92.56 %; half way to 55 % (63.16 %)
+    r = 36.84 × 3 = 110.52 %: 1 − 0.04 × 2.1052 = 0.91579 → 91.58 %; 6 × 200 = 1,200 cycles."""
+    lfp = next(m for m in pilot.battery_models(2016) if m["chemistry"] == "LFP")
+    rp = {"id": pilot.SECOND_LIFE_EU, "name": "Rotterdam City Storage BV"}
+    refs = References.default().override({
+        "nrel_2015_second_use": {"second_use_years": 6.0},
+        "batteryloop_assumptions": {"second_life_end_soh_fraction": 0.55, "route": {"repurpose_cycles_per_year": 200.0}},
+        "first_life_fade": {"resistance_increase_pct_per_pct_capacity_loss": 3.0}})
+    t = refs.tracker()
+    m = pilot.second_life_model(lfp, rp, 2020, t, soh_pct_at_repurposing=71.32)
+    assert (m["expected_lifetime_years"], m["expected_lifetime_cycles"], m["capacity_threshold_exhaustion_pct"]) == (
+        6.0, 1200, 55.0)
+    assert (m["initial_round_trip_efficiency_pct"], m["round_trip_efficiency_at_50pct_cycle_life_pct"]) == (92.56, 91.58)
+    # and the run's list of values used names each one, overridden
+    used = {(v.set, v.key): v for v in t.used()}
+    for key in [("nrel_2015_second_use", "second_use_years"), ("batteryloop_assumptions", "second_life_end_soh_fraction"),
+                ("batteryloop_assumptions", "route.repurpose_cycles_per_year"),
+                ("first_life_fade", "resistance_increase_pct_per_pct_capacity_loss")]:
+        assert used[key].overridden, key
 
 
 def test_the_catalogues_default_test_reports_do_not_follow_the_calendar() -> None:

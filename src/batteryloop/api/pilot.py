@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from ..access import Caller, Resource, decide
+from ..access import Caller, pilot_findings_visible
 from ..responses import json_response
 from .deps import Services, caller, services
 
@@ -26,7 +26,7 @@ def residual_value(s: Annotated[Services, Depends(services)], c: Annotated[Calle
     pilot's sales (total, per kWh, share of the value). ``?format=csv`` for a table."""
     from ..sim.report import MIN_GROUP, latest_report, residual_value_csv, residual_value_of
 
-    whole = bool(decide(c, "pilot.findings.read", Resource("pilot")))
+    whole = pilot_findings_visible(c)  # the dashboard's pages ask the same
     table = residual_value_of(latest_report(s.store), None if region in (None, "all") else region,
                               min_group=None if whole else MIN_GROUP)
     if format == "csv":

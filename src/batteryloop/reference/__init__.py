@@ -47,7 +47,9 @@ O'Kane et al. 2022 parameters: the prior that calibrates the RUL interval).
 
 To add a source: a module named after it (``publisher_year``) holding ``SET = ReferenceSet(name=…,
 citation=Citation(…), values={…})`` with units in the key names, listed in :func:`default_sets`; tests in
-``tests/circular/test_reference.py`` check that every set cites its source.
+``tests/circular/test_reference.py`` check that every set cites its source. To move or rename a key, list its old
+dotted name in the set's ``moved`` table with where it lives now: an override file still using it is refused naming
+the new place (the tests check that the new place exists).
 """
 
 from __future__ import annotations

@@ -71,7 +71,9 @@ class ReferenceSet:
     ``values`` is a nested mapping; leaves are numbers or strings. ``extensible`` lists the tables
     (dotted paths) to which an override may add new keys (e.g. a grid factor for a new country);
     elsewhere an override may only replace an existing key, so that a typo fails loudly.
-    ``notes`` explains values per dotted key (e.g. why a recovery is 0).
+    ``notes`` explains values per dotted key (e.g. why a recovery is 0). ``moved`` lists keys this set once had
+    that now live elsewhere: dotted old key → where it lives now (``set.key``, with a word on a changed unit);
+    an override of one is refused naming its new place, rather than reported as merely unknown.
     """
 
     name: str
@@ -80,6 +82,7 @@ class ReferenceSet:
     extensible: frozenset[str] = frozenset()
     notes: Mapping[str, str] = field(default_factory=dict)
     overridden: frozenset[str] = frozenset()
+    moved: Mapping[str, str] = field(default_factory=dict)
 
     def get(self, *path: str) -> Any:
         node: Any = self.values
@@ -123,6 +126,11 @@ class ReferenceSet:
                 key = str(key)
                 dotted = f"{prefix}.{key}" if prefix else key
                 if key not in target:
+                    if dotted in self.moved:
+                        raise ReferenceDataError(
+                            f"override {self.name}.{dotted}: this key has moved to {self.moved[dotted]}; "
+                            f"override that instead"
+                        )
                     if prefix not in self.extensible:
                         known = ", ".join(sorted(map(str, target)))
                         raise ReferenceDataError(
@@ -154,6 +162,7 @@ class ReferenceSet:
             extensible=self.extensible,
             notes=self.notes,
             overridden=frozenset(changed),
+            moved=self.moved,
         )
 
 

@@ -37,8 +37,8 @@ flagged ``verified: false``.
   repurposer's own warranty; every route decision and hub report lists the ones it used):
   ``second_life_end_soh_fraction`` (0.60): the state of health at which a repurposed pack leaves storage
   and is recycled — REFERENCE.md calls 60 % "common practice" and cites nothing; the route decision, the hubs'
-  year and their levelised cost read it. ``pilot.second_life_end_soh_pct`` (60) is the same figure as the
-  pilot's books read it (a second key for the same number: change both). ``route.reuse_years`` (5) and
+  year and their levelised cost read it, and so does the pilot (its packs leave storage below it; its repurposers'
+  models declare it as their capacity threshold, in percent: 60). ``route.reuse_years`` (5) and
   ``route.remanufacture_years`` (6): how long a re-used or remanufactured pack serves in a vehicle before it is
   recycled. The longest second life in storage is sourced: ``nrel_2015_second_use.second_use_years``.
 - ``pack_mass_bound_margin_factor``: how many times the heaviest lithium-ion traction pack per kWh on record
@@ -111,7 +111,6 @@ SET = ReferenceSet(
         },
         "pilot": {
             "retirement_soh_pct": {"private_car": 72.0, "taxi": 78.0, "delivery_van": 75.0},
-            "second_life_end_soh_pct": 60.0,
             "vehicle_scrap_probability_per_year": 0.012,
             "vehicle_scrap_age_years": 14.0,
             "pack_fault_probability_per_year": 0.004,
@@ -149,5 +148,10 @@ SET = ReferenceSet(
             "plastics and electronics burnt (energy recovery) or untraced, coolant drained: not counted as "
             "recycled under Delegated Regulation (EU) 2025/606"
         ),
+    },
+    # keys that left this set: an override of one is refused naming its new place
+    moved={
+        "route.repurpose_max_years": "nrel_2015_second_use.second_use_years",
+        "pilot.second_life_end_soh_pct": "batteryloop_assumptions.second_life_end_soh_fraction (a fraction: 60 % is 0.60)",
     },
 )

@@ -38,4 +38,6 @@ SET = ReferenceSet(
         "retirement_soh_fraction": {"low": 0.70, "high": 0.80},
         "new_pack_price_usd_per_kwh": 115.0,
     },
+    # keys that left this set: an override of one is refused naming its new place
+    moved={"second_life_end_soh_fraction": "batteryloop_assumptions.second_life_end_soh_fraction"},
 )

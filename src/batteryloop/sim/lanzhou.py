@@ -458,9 +458,11 @@ class LanzhouFleets:
         power = sum(seg.station_chargers * seg.station_charger_kw for seg in swapped)
         window = float(np.mean([seg.swap_window_fraction for seg in swapped]))
         strings = []
+        # packs 2 points above the end of second life (60 %, batteryloop_assumptions.second_life_end_soh_fraction:
+        # the hub retires a string there), strongest first
+        above = pilot.second_life_end_soh_pct(self.t) + 2.0
         for name, p in self.pools.items():
-            # packs above the end of second life (60 %: the hub retires a string there), strongest first
-            idx = sorted((i for i in np.flatnonzero(p.in_state("storage")) if p.soh[i] > 62.0), key=lambda i: -p.soh[i])
+            idx = sorted((i for i in np.flatnonzero(p.in_state("storage")) if p.soh[i] > above), key=lambda i: -p.soh[i])
             for k in range(0, len(idx) - 3, 4):
                 packs = [{"pack_id": p.ledger_id[i], "passport_id": p.passport[i], "chemistry": p.seg.chemistry,
                           "nominal_energy_kwh": p.seg.pack_energy_kwh,

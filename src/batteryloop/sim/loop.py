@@ -338,7 +338,8 @@ class PilotRun:
         round-trip efficiency that of the pack at ``soh_pct``)."""
         mid = pilot.second_life_model_id(model["model_id"], repurposer["id"])
         if mid not in self.second_life_models:
-            self.s.passports.create_model(pilot.second_life_model(model, repurposer, year, soh_pct_at_repurposing=soh_pct),
+            self.s.passports.create_model(pilot.second_life_model(model, repurposer, year, self.t,
+                                                                  soh_pct_at_repurposing=soh_pct),
                                           self.callers[repurposer["id"]])
             self.second_life_models.add(mid)
         return mid
@@ -625,7 +626,7 @@ class PilotRun:
         scrap_age = float(self.t.get("batteryloop_assumptions", "pilot", "vehicle_scrap_age_years"))
         p_fault = float(self.t.get("batteryloop_assumptions", "pilot", "pack_fault_probability_per_year"))
         p_illegal = float(self.t.get("batteryloop_assumptions", "pilot", "illegal_outflow_fraction"))
-        sl_end = float(self.t.get("batteryloop_assumptions", "pilot", "second_life_end_soh_pct"))
+        sl_end = pilot.second_life_end_soh_pct(self.t)
         p_crash = float(self.t.get("batteryloop_assumptions", "pilot", "crash_damaged_share_of_scrapped_fraction"))
         veh = np.flatnonzero(f.state == STATE_VEHICLE)
         leaving: list[tuple[int, str]] = []

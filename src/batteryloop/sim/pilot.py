@@ -349,7 +349,15 @@ def second_life_model_id(model_id: str, repurposer: str) -> str:
     return f"{model_id}-SL-{repurposer}"[:100]
 
 
-def second_life_model(model: dict[str, Any], repurposer: dict[str, Any], first_year: int, *,
+def second_life_end_soh_pct(t: Any) -> float:
+    """The end of second life as the pilot's states of health read it, in percent: the route decision's and the
+    hubs' figure, ``batteryloop_assumptions.second_life_end_soh_fraction`` (a project assumption), read through the
+    run's tracker ``t`` (so a run's override reaches the pilot too); rounded to 1e-6 points, so that 0.55 declares
+    55.0, not 55.00000000000001."""
+    return round(100 * float(t.get("batteryloop_assumptions", "second_life_end_soh_fraction")), 6)
+
+
+def second_life_model(model: dict[str, Any], repurposer: dict[str, Any], first_year: int, t: Any, *,
                       soh_pct_at_repurposing: float) -> dict[str, Any]:
     """The battery model of ``model``'s packs repurposed by ``repurposer`` (a participant) for stationary storage.
 
@@ -364,19 +372,18 @@ def second_life_model(model: dict[str, Any], repurposer: dict[str, Any], first_y
     capacity threshold, safety instructions, spare parts, end-of-life information). Its figures are the second
     life's: lifetime ``nrel_2015_second_use.second_use_years`` (the route model's longest second life) and
     ``batteryloop_assumptions.route.repurpose_cycles_per_year`` × that, capacity threshold
-    ``batteryloop_assumptions.pilot.second_life_end_soh_pct`` (a project assumption); its initial round-trip
+    ``batteryloop_assumptions.second_life_end_soh_fraction`` (a project assumption); its initial round-trip
     efficiency is the pack's at repurposing (``soh_pct_at_repurposing``, the first pack the repurposer takes of the
     model: the resistance the pilot's BMS states at that health, the second-life model's efficiency of it), its
     efficiency at half its cycle life the same at the health half way to the threshold. Its safety is shown for
     stationary storage (EN IEC 62619; Annex V, Art. 12), tested on 1 June of ``first_year``, the year the repurposer
-    first repurposes such a pack (the pilot repurposes in December)."""
+    first repurposes such a pack (the pilot repurposes in December). Every figure is read through ``t``, the run's
+    reference tracker (``References.tracker()``: the run's overrides, and the run's list of values used)."""
     from ..circular.second_life import SecondLifeDegradation
-    from ..reference import batteryloop_assumptions, nrel_2015_second_use
 
-    a = batteryloop_assumptions.SET
-    years = float(nrel_2015_second_use.SET.get("second_use_years"))
-    end_pct = float(a.get("pilot", "second_life_end_soh_pct"))
-    per_pct = float(first_life_fade.SET.get("resistance_increase_pct_per_pct_capacity_loss"))
+    years = float(t.get("nrel_2015_second_use", "second_use_years"))
+    end_pct = second_life_end_soh_pct(t)
+    per_pct = float(t.get("first_life_fade", "resistance_increase_pct_per_pct_capacity_loss"))
     eta0 = float(model["initial_round_trip_efficiency_pct"]) / 100
 
     def rte_pct(soh_pct: float) -> float:
@@ -393,7 +400,8 @@ def second_life_model(model: dict[str, Any], repurposer: dict[str, Any], first_y
         "model_name": f"Second-life storage pack (repurposed {model['model_name']})",
         "category": "industrial",
         "expected_lifetime_years": years,
-        "expected_lifetime_cycles": int(round(float(a.get("route", "repurpose_cycles_per_year")) * years)),
+        "expected_lifetime_cycles": int(round(float(t.get("batteryloop_assumptions", "route",
+                                                          "repurpose_cycles_per_year")) * years)),
         "cycle_life_test_reference": "IEC 62619:2022 cycle life test of the repurposed pack",
         "cycle_life_test_url": f"{docs}/tests/{mid}-cycle-life.pdf",
         "capacity_threshold_exhaustion_pct": end_pct,

@@ -1,4 +1,5 @@
-"""What every pilot section reads its report with: numbers, rows by year, who may see the findings.
+"""What every pilot section reads its report with: numbers, rows by year (who may see the findings pack by pack
+is the policy point's: :func:`batteryloop.access.pilot_findings_visible`).
 
 A section copes with a report that lacks it (older runs, or a run without the data space): these helpers
 turn a missing or malformed part into nothing rather than an error."""
@@ -7,16 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...access import Caller, Resource, decide
-
 ELEMENTS = ("Li", "Ni", "Co", "Pb")
-FINDINGS = "pilot.findings.read"  # access.POLICY: the outflow findings and per-pack decisions (authorities, admin)
-
-
-def findings_visible(c: Caller) -> bool:
-    """Whether ``c`` may read the pilot's findings pack by pack (outflow holders and countries, each pack's route
-    decision and state of health): :data:`FINDINGS`, decided by the policy point like every other rule."""
-    return bool(decide(c, FINDINGS, Resource("pilot")))
 
 
 def _num(v: Any) -> float:

@@ -7,9 +7,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from ...access import Caller
+from ...access import Caller, pilot_findings_visible
 from .charts import COLORS, _fig, _layout, _rgba
-from .common import findings_visible
 
 
 def _table(value: Any) -> dict[str, Any]:
@@ -172,9 +171,9 @@ def dataspace(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
         agreements.append({**a, "sentence": f"{_space(a.get('accepting_space'))} accepts "
                                             f"{_and(types) or 'no'} credentials issued in {_space(a.get('issuing_space'))}"})
     # who exchanged what with whom is each company's business: a contract, its dataset (a pack's passport) and its
-    # state are shown to the two parties and to the overseers (findings_visible), never to a third company or an
+    # state are shown to the two parties and to the overseers (access.pilot_findings_visible), never to a third company or an
     # anonymous visitor — a supplier relation or a recycler's pull of a pack is custody and sourcing information
-    full = findings_visible(c)
+    full = pilot_findings_visible(c)
 
     def party(*dids: Any) -> bool:
         return full or (c.participant_id is not None

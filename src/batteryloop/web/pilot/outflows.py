@@ -3,7 +3,7 @@
 beside what the simulation did (the run's stored report).
 
 Counts by kind go to everyone; the findings pack by pack (holders, countries), the filters, the pages
-and the CSV only to those the policy point lets read them (:func:`.common.findings_visible`, as the API's
+and the CSV only to those the policy point lets read them (:func:`batteryloop.access.pilot_findings_visible`, as the API's
 outflow report is answered to authorities and the node admin).
 """
 
@@ -14,10 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from ...access import Caller
+from ...access import Caller, pilot_findings_visible
 from ...errors import InvalidData
 from .charts import COLORS, _count_axis, _fig, _layout
-from .common import findings_visible
 
 PARAMS = ("as_of", "k", "floor_days", "default_days", "min_intervals", "removed_days", "min_transit_hours",
           "model", "country", "kind", "participant", "limit", "offset")
@@ -29,7 +28,7 @@ def live_report(trace: Any, c: Caller, query: Mapping[str, Any], *, csv: bool = 
     """The live outflow report for the page: (report, the error a bad parameter gave or ``None``, the
     parameters taken). Callers who may not read findings get the default report (its counts only)."""
     args: dict[str, Any] = {}
-    if findings_visible(c):
+    if pilot_findings_visible(c):
         for name in PARAMS:
             if name == "kind":
                 kinds = [v for v in query.getlist("kind") if v] if hasattr(query, "getlist") else query.get("kind")
@@ -77,7 +76,7 @@ def outflows(rep: dict[str, Any], c: Caller, live: dict[str, Any] | None = None,
         figures.append(_fig("outflows-simulated", fig))
     found = flagged if flagged is not None else {x.get("pack") for x in findings}
     caught = sum(1 for x in simulated if x.get("pack") in found)
-    overseer = findings_visible(c)
+    overseer = pilot_findings_visible(c)
     total = (out or {}).get("total", len(findings))
     args = args or {}
     keep = {k: v for k, v in args.items() if k not in ("offset",)}

@@ -9,7 +9,8 @@ follow the platform's own access rules: the outflow findings (holders, countries
 answered to authorities and the node admin only, as ``GET /api/v1/trace/outflows`` is; and the per-pack
 route decisions (each pack's state of health and grade) to the same overseers, since a route decision
 reads a pack's state of health (legitimate interest). Both are the policy point's ``pilot.findings.read``
-(:func:`.common.findings_visible`). Everyone else sees those two sections aggregated.
+(:func:`batteryloop.access.pilot_findings_visible`, which the pilot's API asks too). Everyone else sees those two
+sections aggregated.
 
 Every section copes with a report that lacks it (older runs, or a run without the data space): the page
 says "not in this run" instead of failing.
@@ -23,7 +24,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from ...access import Caller, Resource, authorize
+from ...access import PILOT_FINDINGS, Caller, Resource, authorize, pilot_findings_visible
 from ...api.deps import Services, page_caller, services
 from ...errors import InvalidData, NotFound
 from ...trace.outflows import to_csv
@@ -31,7 +32,6 @@ from .. import filters
 from ..pages import _ctx, templates
 from .baas import baas
 from .charts import _plotly_version
-from .common import FINDINGS, findings_visible
 from .dataspace import dataspace
 from .economics import economics
 from .footprint import footprint
@@ -71,7 +71,8 @@ SECTIONS: list[tuple[str, str, str, str]] = [
 REFERENCE_SCOPES: dict[str, list[tuple[str, str]]] = {
     "overview": [],
     "health": [("first_life_fade", ""), ("vehicle_usage", ""), ("batteryloop_assumptions", "pilot.retirement_soh_pct"),
-               ("batteryloop_assumptions", "pilot.second_life"), ("batteryloop_assumptions", "pilot.usage_mix"),
+               ("batteryloop_assumptions", "pilot.second_life"), ("batteryloop_assumptions", "second_life_end_soh_fraction"),
+               ("batteryloop_assumptions", "pilot.usage_mix"),
                ("batteryloop_assumptions", "pilot.vehicle_scrap"), ("batteryloop_assumptions", "pilot.pack_fault")],
     "materials": [("everbatt_2023", ""), ("eu_2023_1542", "recycled_content"),
                   ("batteryloop_assumptions", "pilot.recycled_input")],
@@ -84,7 +85,7 @@ REFERENCE_SCOPES: dict[str, list[tuple[str, str]]] = {
                   ("batteryloop_assumptions", "recycling_grid_country"),
                   ("everbatt_2023", "process_inputs_per_kg_spent_battery.hydro")],
     "routes": [("batteryloop_assumptions", "route."), ("second_life_literature", ""),
-               ("nrel_2015_second_use", ""), ("batteryloop_assumptions", "second_life_end_soh"), ("everbatt_2023", ""),
+               ("nrel_2015_second_use", ""), ("batteryloop_assumptions", "second_life_end_soh_fraction"), ("everbatt_2023", ""),
                ("batteryloop_assumptions", "pilot.retirement_soh_pct"), ("batteryloop_assumptions", "pilot.seller_share")],
     "baas": [("batteryloop_assumptions", "pilot.baas"), ("", "baas"), ("", "swap"), ("vehicle_usage", "")],
     "outflows": [("batteryloop_assumptions", "pilot.illegal_outflow")],
@@ -92,11 +93,12 @@ REFERENCE_SCOPES: dict[str, list[tuple[str, str]]] = {
     "economics": [("batteryloop_assumptions", "route."), ("batteryloop_assumptions", "pilot.seller_share"),
                   ("batteryloop_assumptions", "pilot.take_back"), ("batteryloop_assumptions", "pilot.baas"),
                   ("batteryloop_assumptions", "pilot.second_life"), ("second_life_literature", ""),
-                  ("nrel_2015_second_use", ""), ("batteryloop_assumptions", "second_life_end_soh"), ("", "baas")],
+                  ("nrel_2015_second_use", ""), ("batteryloop_assumptions", "second_life_end_soh_fraction"), ("", "baas")],
     "lanzhou": [("lanzhou_fleets", ""), ("first_life_fade", ""), ("hub_sites", ""), ("grid_factors", ""),
+                ("batteryloop_assumptions", "second_life_end_soh_fraction"),
                 ("tou_tariffs_cn", ""), ("second_life_degradation", "")],
     "residual": [("batteryloop_assumptions", "route."), ("second_life_literature", ""),
-                 ("nrel_2015_second_use", ""), ("batteryloop_assumptions", "second_life_end_soh"), ("everbatt_2023", ""),
+                 ("nrel_2015_second_use", ""), ("batteryloop_assumptions", "second_life_end_soh_fraction"), ("everbatt_2023", ""),
                  ("batteryloop_assumptions", "pilot.seller_share"), ("korea_battery_rules", "")],
 }
 
@@ -157,7 +159,7 @@ def render(section: str, request: Request, c: Caller, s: Services, **extra: Any)
     refs = references_for(rep, section)
     return templates.TemplateResponse(request, f"pilot_{section}.html", _ctx(
         request, c, **base, rep=rep, run=_run_meta(rep), refs=refs, all_refs=rep.get("references") or [],
-        plotly_version=_plotly_version(), **{"overseer": findings_visible(c), **data}))
+        plotly_version=_plotly_version(), **{"overseer": pilot_findings_visible(c), **data}))
 
 
 def _run_meta(rep: dict[str, Any]) -> dict[str, Any]:
@@ -185,7 +187,7 @@ def _outflows_page(request: Request, c: Caller, s: Services) -> Response:
 def outflows_csv(request: Request, c: CallerDep, s: ServicesDep) -> Response:
     """The outflow findings of the page's filters as CSV (every finding unless a limit is given): to those who may
     read them pack by pack (the policy point's ``pilot.findings.read``)."""
-    authorize(c, FINDINGS, Resource("pilot"))
+    authorize(c, PILOT_FINDINGS, Resource("pilot"))
     rep, error, _ = live_report(s.trace, c, request.query_params, csv=True)
     if error:
         raise InvalidData(error, [])

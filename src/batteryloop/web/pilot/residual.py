@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...access import Caller
+from ...access import Caller, pilot_findings_visible
 from .charts import COLORS, _fig, _layout
 from ...sim.report import MIN_GROUP
-from .common import findings_visible
 
 
 def residual(rep: dict[str, Any], c: Caller, region: str = "KR") -> dict[str, Any]:
@@ -20,7 +19,7 @@ def residual(rep: dict[str, Any], c: Caller, region: str = "KR") -> dict[str, An
 
     try:
         table = residual_value_of(rep, None if region == "all" else region,
-                                  min_group=None if findings_visible(c) else MIN_GROUP)
+                                  min_group=None if pilot_findings_visible(c) else MIN_GROUP)
     except NotFound:
         table = None
     figures: list[dict[str, Any]] = []

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...access import Caller
+from ...access import Caller, pilot_findings_visible
 from ...circular import route_options
 from .charts import COLORS, _count_axis, _fig, _layout, _rgba
 from ...sim.report import MIN_GROUP
-from .common import _keys, _num, _year_rows, findings_visible
+from .common import _keys, _num, _year_rows
 
 
 def routes(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
@@ -88,7 +88,7 @@ def routes(rep: dict[str, Any], c: Caller) -> dict[str, Any]:
     return {"figures": figures, "by_year": by_year, "kinds": kinds, "econ": econ, "agg": agg, "min_group": MIN_GROUP,
             "by_plant": by_plant,
             "route_label": route_label,
-            "decisions": decisions if findings_visible(c) else None, "n_decisions": len(decisions),
+            "decisions": decisions if pilot_findings_visible(c) else None, "n_decisions": len(decisions),
             "n_grouped": sum(a["packs"] for a in agg),
             "total_decisions": (rep.get("summary") or {}).get("route_decisions")}
 
