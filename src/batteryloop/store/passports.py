@@ -141,11 +141,16 @@ def insert_versions(conn: Connection, version_rows: list[dict[str, Any]]) -> Non
 
 
 def insert_version(conn: Connection, version_row: dict[str, Any]) -> None:
-    conn.execute(insert(passport_versions), version_row)
+    bulk.insert_many(conn, passport_versions, [version_row])
 
 
 def update_current(conn: Connection, passport_id: str, expected_version: int, values: dict[str, Any]) -> bool:
     """Set ``values`` on the passport's row if it is still at ``expected_version``; whether it was."""
+    if all(type(v) in _PLAIN for v in values.values()):  # text and numbers: the statement compiled once
+        columns = tuple(values)
+        return bulk.execute_many(conn, "passport-update:" + ",".join(columns), lambda: _bulk_update(columns), [
+            {**{f"v_{k}": v for k, v in values.items()}, "b_id": passport_id, "b_version": expected_version}
+        ]).rowcount == 1
     res = conn.execute(update(passports).where(passports.c.id == passport_id,
                                                passports.c.version == expected_version).values(**values))
     return res.rowcount == 1
