@@ -46,3 +46,28 @@ def insert_many(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]]) -> Non
     else:
         params = [{c: r.get(c) for c in cols} for r in rows]
     conn.exec_driver_sql(sql, params)
+
+
+_IN_SIZES = (1, 4, 16, 64, 250, 500)
+
+
+def select_in(conn: Any, key: str, build: Callable[[list[Any]], Any], values: Sequence[Any],
+              chunk: int = 500) -> list[Any]:
+    """The rows of ``build(params)`` — a SELECT whose only bound parameters are ``params``, the members of an
+    ``IN (…)`` list — for every value of ``values``, ``chunk`` at a time; ``key`` names the statement in the
+    cache. The list is padded to one of a few lengths with its last value (``IN`` is membership: the same rows)
+    so that each length is compiled once, not per call as an expanding ``in_()`` is. Rows by column name, as
+    the driver returns them (no type processing: text and numbers, or convert the value yourself)."""
+    out: list[Any] = []
+    for i in range(0, len(values), chunk):
+        part = list(values[i:i + chunk])
+        n = next((s for s in _IN_SIZES if s >= len(part)), len(part))
+        part += [part[-1]] * (n - len(part))
+        sql, order = _compiled(conn, f"{key}/in{n}", lambda: build([bindparam(f"in_{k}") for k in range(n)]))
+        if order is not None:
+            pos = {f"in_{k}": v for k, v in enumerate(part)}
+            params: Any = tuple(pos[name] for name in order)
+        else:
+            params = {f"in_{k}": v for k, v in enumerate(part)}
+        out += conn.exec_driver_sql(sql, params).all()
+    return out
