@@ -35,11 +35,12 @@ def execute_many(conn: Any, key: str, build: Callable[[], Any], rows: Sequence[M
 
 
 def insert_many(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]]) -> None:
-    """INSERT ``rows`` (dicts by column name; a missing column is NULL) into ``table``."""
+    """INSERT ``rows`` (dicts by column name) into ``table``: the columns the first row names (the others get the
+    database's default, e.g. an autoincrement key); a row without one of them gives it NULL."""
     if not rows:
         return
-    cols = [c.name for c in table.columns]
-    sql, order = _compiled(conn, "insert:" + table.name,
+    cols = [c.name for c in table.columns if c.name in rows[0]]
+    sql, order = _compiled(conn, "insert:" + table.name + ":" + ",".join(cols),
                            lambda: insert(table).values({c: bindparam(c) for c in cols}))
     if order is not None:
         params: Any = [tuple(r.get(c) for c in order) for r in rows]
