@@ -20,6 +20,26 @@ from batteryloop.trace.mb_summary import MassBalanceSummary
 from batteryloop.trace.queries import TraceQueries
 
 
+def _waste(ev: Any, lot: str, el: str, kg: float, mass: float, post: bool) -> str:
+    """The events behind the waste a recycler recovers ``kg`` of ``el`` from (recycled material is recovered,
+    never minted): primary material made into cells at the Japanese cell maker's first-life line — rejected cells
+    (pre-consumer), or modules later used and collected (post-consumer). Returns the waste lot's id."""
+    from batteryloop.sim import pilot
+    from batteryloop.sim.supply_chain import MINE_AU
+
+    t, els = "2024-01-01T00:00:00.000000Z", {el: kg}
+    ev(f"w-{lot}-1", "extraction", MINE_AU, t, "Greenbushes", [], [
+        {"elements_kg": els, "kind": "material", "lot": f"w-{lot}-m", "mass_kg": mass, "material": f"{el} salt",
+         "origin": {"country": "AU", "site": "Greenbushes", "type": "primary"}}])
+    ev(f"w-{lot}-2", "cell_production", pilot.CELL_JP, t, "first-life line", [{"lot": f"w-{lot}-m", "mass_kg": mass}], [
+        {"elements_kg": els, "kind": "cell_batch", "lot": f"w-{lot}-c", "mass_kg": mass}])
+    if not post:
+        return f"w-{lot}-c"
+    ev(f"w-{lot}-3", "module_assembly", pilot.CELL_JP, t, "first-life line", [{"lot": f"w-{lot}-c", "mass_kg": mass}], [
+        {"elements_kg": els, "kind": "module", "lot": f"w-{lot}-mod", "mass_kg": mass}])
+    return f"w-{lot}-mod"
+
+
 def _wire(n: int) -> list[dict[str, Any]]:
     events = []
     for chunk in RegistryGenerator(n, packs_per_batch=10, eol_share=0.6, chunk_passports=60, seed=3).chunks():
@@ -104,7 +124,8 @@ def test_intermediates_and_recycled_sources_by_hand(store: Any) -> None:
     ev("e1", "extraction", MINE_CL, "2024-01-02T00:00:00.000000Z", "Atacama", [], [
         {"elements_kg": {"Li": 90.0}, "kind": "material", "lot": "li-prim", "mass_kg": 500.0,
          "material": "lithium carbonate", "origin": origin}])
-    ev("e2", "material_recovery", pilot.RECYCLER_EU, "2024-01-03T00:00:00.000000Z", "Hydromet", [], [
+    ev("e2", "material_recovery", pilot.RECYCLER_EU, "2024-01-03T00:00:00.000000Z", "Hydromet", [
+        {"lot": _waste(ev, "li-rec", "Li", 10.0, 60.0, True), "mass_kg": 60.0}], [
         {"elements_kg": {"Li": 10.0}, "kind": "material", "lot": "li-rec", "mass_kg": 60.0,
          "material": "recycled lithium carbonate",
          "origin": {"certified_by": pilot.RECYCLER_EU, "country": "DE", "site": "Hydromet", "type": "post_consumer"}}])
@@ -176,8 +197,10 @@ def test_the_pre_and_post_consumer_split_by_hand(store: Any) -> None:
         o = {"country": "KR", "site": site, "type": origin}
         if origin != "primary":
             o["certified_by"] = actor
+        waste = [] if origin == "primary" else [{"lot": _waste(ev, lot, el, kg, mass, origin == "post_consumer"),
+                                                  "mass_kg": mass}]
         ev(eid, "extraction" if origin == "primary" else "material_recovery", actor, f"2024-01-0{eid[-1]}T00:00:00.000000Z",
-           site, [], [{"elements_kg": {el: kg}, "kind": "material", "lot": lot, "mass_kg": mass,
+           site, waste, [{"elements_kg": {el: kg}, "kind": "material", "lot": lot, "mass_kg": mass,
                        "material": f"{el} salt", "origin": o}])
 
     source("e1", MINE_CL, "li-prim", "Li", 80.0, 426.0, "primary", "Atacama")
