@@ -128,6 +128,17 @@ def test_lineage_on_passport_page_and_recycled_content_into_passports(client: An
     r = client.post("/api/v1/trace/recycled-content/apply", params={"year": year, "model_id": "EM-NMC811-82"},
                     headers=H(client, pilot.RECYCLER_EU))
     assert r.status_code == 403 and "passport.update" in r.json()["detail"]
+    # review finding F6: the refusal named another company's passport and its operator, and a year without
+    # packs answered 404: now one generic refusal either way, naming no passport and no other party
+    detail = r.json()["detail"]
+    assert pid not in detail and "BL." not in detail and pilot.AUTOMAKER not in detail
+    none = client.post("/api/v1/trace/recycled-content/apply", params={"year": 1990, "model_id": "EM-NMC811-82"},
+                       headers=H(client, pilot.RECYCLER_EU))
+    assert (none.status_code, none.json()["detail"]) == (403, detail)
+    assert client.post("/api/v1/trace/recycled-content/apply", params={"year": 1990},
+                       headers=H(client, pilot.RECYCLER_EU)).json()["detail"] == detail
+    assert client.post("/api/v1/trace/recycled-content/apply",
+                       params={"year": year, "model_id": "EM-NMC811-82"}).status_code == 401
     before = client.get(f"/api/v1/passports/{pid}", headers=H(client, pilot.AUTOMAKER)).json()["version"]
     r = client.post("/api/v1/trace/recycled-content/apply", params={"year": year, "model_id": "EM-NMC811-82"},
                     headers=H(client, pilot.AUTOMAKER))
@@ -148,10 +159,14 @@ def test_lineage_on_passport_page_and_recycled_content_into_passports(client: An
     again = client.post("/api/v1/trace/recycled-content/apply", params={"year": year, "model_id": "EM-NMC811-82"},
                         headers=H(client, pilot.AUTOMAKER)).json()
     assert again["versions"] == 0 and all(g["updated"] == 0 for g in again["groups"])
-    # no packs of that model that year: a 404 that names model and year
+    # no packs of that model that year: a 404 that names model and year to the authorities (the operator itself
+    # gets the generic refusal: passports it may update there are none)
+    r = client.post("/api/v1/trace/recycled-content/apply", params={"year": 1990, "model_id": "EM-NMC811-82"},
+                    headers=H(client, pilot.AUTHORITY))
+    assert r.status_code == 404 and "EM-NMC811-82" in r.json()["detail"] and "1990" in r.json()["detail"]
     r = client.post("/api/v1/trace/recycled-content/apply", params={"year": 1990, "model_id": "EM-NMC811-82"},
                     headers=H(client, pilot.AUTOMAKER))
-    assert r.status_code == 404 and "EM-NMC811-82" in r.json()["detail"] and "1990" in r.json()["detail"]
+    assert (r.status_code, r.json()["detail"]) == (403, detail)
 
 
 def test_bom_as_built_export_uses_the_ledger_tree(client: Any) -> None:

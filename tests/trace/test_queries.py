@@ -247,3 +247,27 @@ def test_recycled_lots_need_a_registered_recycler_as_certifier(ledger: Ledger, s
 def test_empty_batch_is_ok(ledger: Ledger) -> None:
     rep = ledger.ingest([])
     assert rep.ok and rep.received == 0 and rep.stored == 0
+
+
+def test_the_recycled_content_parts_add_up_to_the_rounded_total() -> None:
+    """Review finding F5: rounded separately, 1.0046 % pre and 2.0046 % post gave 1.00 + 2.00 against a total of
+    3.01 — and the Battery Pass export, which carries only the parts, told an importer 3.00. The parts now round
+    by the largest remainder; each stays within 0.01 % of its exact value."""
+    import random
+
+    from batteryloop.trace.queries import _passport_fields, split_rounded
+
+    el = {"pre_consumer": 0.010046, "post_consumer": 0.020046, "total": 0.030092, "element_kg": 1.0}
+    f = _passport_fields({"Li": el}, "mass_balance", split=True)
+    assert (f["lithium_pct"], f["lithium_pre_consumer_pct"], f["lithium_post_consumer_pct"]) == (3.01, 1.0, 2.01)
+    assert _passport_fields({"Li": el}, "mass_balance")["lithium_pct"] == 3.01
+    assert split_rounded(0.010046, 0.020056) == (3.01, 1.0, 2.01)  # the larger remainder (.56) takes the hundredth
+    assert split_rounded(0.010056, 0.020046) == (3.01, 1.01, 2.0)
+    assert split_rounded(0.0, 0.0) == (0.0, 0.0, 0.0) and split_rounded(0.0, 1.0) == (100.0, 0.0, 100.0)
+    rng = random.Random(5)
+    for _ in range(5000):
+        pre = rng.random() * 0.3
+        post = rng.random() * 0.3
+        tot, p, q = split_rounded(pre, post, pre + post)
+        assert round(p + q, 2) == tot == round((pre + post) * 100, 2)
+        assert abs(p - pre * 100) < 0.01 + 1e-9 and abs(q - post * 100) < 0.01 + 1e-9

@@ -34,6 +34,9 @@ from .ledger import IngestReport, Ledger, SubmitResult
 from .queries import DEFAULT_RISK_FLAGS, RiskFlag, TraceQueries
 from .verify import VerifyReport
 
+_APPLY_REFUSAL = ("you may update none of the passports asked for: a pack's Art. 8 recycled content is written "
+                  "into its passport by the passport's economic operator (passport.update)")
+
 if TYPE_CHECKING:
     from ..passport.service import PassportService
 
@@ -201,15 +204,23 @@ class TraceService:
         production year, with a reason naming the year and the rule. Left as they are, and counted: passports
         that already hold the figure (``unchanged``), read-only ones (``read_only``: archived after recycling
         or superseded), packs whose passport is not on this node (``no_passport``) and passports ``caller``
-        may not update (``not_permitted``, decided by :mod:`batteryloop.access`). 403 when there are packs
-        and ``caller`` may update none of them."""
+        may not update (``not_permitted``, decided by :mod:`batteryloop.access`). A caller other than the
+        authorities and the admin who may update none of the passports asked for — whether or not the year has
+        packs of the model — gets one generic 403 that names no passport and no other party (a 404 for "no
+        packs of that model that year" only to the authorities and the admin: a model's production years are
+        its maker's volume)."""
         if self.passports is None:
             raise RuntimeError("this trace service has no passport service to write recycled content into "
                                "(build it with services.build_services)")
         st = self.settings
+        overseer = oversees(caller)
+        if caller.anonymous:
+            raise deny(True, _APPLY_REFUSAL)
         if groups is None:
             groups = self.recycled_content_groups(year, model_id=model_id, plant=plant)
         if not groups and (model_id or plant):
+            if not overseer:  # whether a model was made in a year is its maker's volume: no 404 to others
+                raise deny(caller.anonymous, _APPLY_REFUSAL)
             raise NotFound("no packs" + (f" of model {model_id!r}" if model_id else "")
                            + (f" made in {year}" if year is not None else "")
                            + (f" at {plant}" if plant else "") + " in the ledger")
@@ -232,7 +243,6 @@ class TraceService:
 
         patches: dict[str, tuple[int, dict[str, Any]]] = {}
         out_groups = []
-        denied: Deny | None = None
         for g in groups:
             counts = {"packs": len(g["packs"]), "updated": 0, "unchanged": 0, "read_only": 0, "no_passport": 0,
                       "not_permitted": 0}
@@ -244,7 +254,6 @@ class TraceService:
                 d = decide(caller, "passport.update", Resource("passport", rec.id, operator=rec.economic_operator_id))
                 if isinstance(d, Deny):
                     counts["not_permitted"] += 1
-                    denied = denied or d
                 elif rec.archived or rec.successor_id:
                     counts["read_only"] += 1
                 elif rec.data.get("recycled_content") == g["fields"]:
@@ -254,8 +263,9 @@ class TraceService:
                     counts["updated"] += 1
             out_groups.append({"model_id": g["model_id"], "plant": g["plant"], "year": g["year"],
                                "recycled_content": g["fields"], **counts})
-        if denied is not None and not any(g["packs"] - g["not_permitted"] - g["no_passport"] for g in out_groups):
-            raise deny(caller.anonymous, denied.reason)
+        if not overseer and not any(g["packs"] - g["not_permitted"] - g["no_passport"] for g in out_groups):
+            # the same generic refusal whether there were packs or not, naming no other party's passport
+            raise deny(caller.anonymous, _APPLY_REFUSAL)
         versions = 0
         for y in sorted({y for y, _ in patches.values()}):  # one transaction per year: its reason names the year
             part = {pid: patch for pid, (py, patch) in patches.items() if py == y}
