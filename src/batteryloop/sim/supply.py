@@ -314,17 +314,20 @@ class MaterialChain:
             self.recovered[el].append([lot, round(el_kg / frac, 6)])
         if not outs:
             return
+        # one tick of the clock per salt, as when each salt was an event of its own (the pilot's random stream,
+        # which the clock shares, stays the same): the reagents at the first, the recovery at the last
+        ticks = [at() for _ in outs]
         inputs = [{"lot": x[0], "mass_kg": x[1]} for x in scrap]
         # the salts weigh more than the scrap's metal (sulfate, carbonate, water): reagents bought in, no traced element
         reagent_kg = round(max(0.0, sum(o["mass_kg"] for o in outs) - sum(x[1] for x in scrap)) * 1.02 + 1.0, 6)
         reagent = self.nid("reagent")
-        yield self.writer.sign({"id": self.nid("ev"), "kind": "extraction", "actor": REFINER_CN, "occurred_at": at(),
+        yield self.writer.sign({"id": self.nid("ev"), "kind": "extraction", "actor": REFINER_CN, "occurred_at": ticks[0],
                                 "place": {"country": "CN", "site": "Jiangxi reagent plant"},
                                 "outputs": [{"lot": reagent, "kind": "material", "mass_kg": reagent_kg,
                                              "material": "process reagents (H2SO4, Na2CO3)",
                                              "origin": {"type": "primary", "country": "CN", "site": "Jiangxi reagent plant"}}]})
         yield self.writer.sign({"id": self.nid("ev"), "kind": "material_recovery", "actor": pilot.RECYCLER_KR,
-                                "occurred_at": at(), "place": {"country": "KR", "site": "Ochang scrap line"},
+                                "occurred_at": ticks[-1], "place": {"country": "KR", "site": "Ochang scrap line"},
                                 "inputs": [*inputs, {"lot": reagent, "mass_kg": reagent_kg}], "outputs": outs})
 
     # ------------------------------------------------------------------ end of life
