@@ -408,20 +408,18 @@ def test_passports_carry_their_plant_and_years_recycled_content(pilot_run: tuple
             assert writes[0]["reason"].endswith(f"; BMS yearly report {made}"), hist
         else:
             assert writes[0]["reason"].endswith("proportional)"), hist
-    # a repurposed passport carries its predecessor's figure (the same cells); a remanufactured one starts without
+    # a passport that superseded another (repurposed, remanufactured) declares no Art. 8 figure (Art. 8(4)): the
+    # original battery's declaration stays on its predecessor
     for r in recs_by_id.values():
         if r.data.get("predecessor_ids"):
-            before = recs_by_id[r.data["predecessor_ids"][0]].data["recycled_content"]
-            if r.status == "remanufactured" or (r.archived and "recycled_content" not in r.data):
-                continue
-            if r.status == "repurposed" or "recycled_content" in r.data:
-                assert r.data.get("recycled_content") == before, r.id
+            assert "recycled_content" in recs_by_id[r.data["predecessor_ids"][0]].data, r.id
+            assert "recycled_content" not in r.data, r.id
 
 
 def test_an_ev_passport_superseded_by_repurposing_has_its_years_figure(pilot_run: tuple[Any, dict[str, Any]]) -> None:
     """Issue 18: applied once at the end, the figure of an EV pack repurposed before the end landed on its
     successor only — its EV passport, frozen by the supersession, had none. Applied at the end of its production
-    year, the EV passport has it, and the repurposed passport carries the same (same cells)."""
+    year, the EV passport has it; the repurposed passport declares none (Art. 8(4))."""
     s, _ = pilot_run
     expected = _expected_recycled_content(s)
     seen = 0
@@ -430,7 +428,7 @@ def test_an_ev_passport_superseded_by_repurposing_has_its_years_figure(pilot_run
         if ev.economic_operator_id != pilot.AUTOMAKER:
             continue
         assert ev.successor_id == r.id
-        assert ev.data["recycled_content"] == expected[ev.id] == r.data["recycled_content"], ev.id
+        assert ev.data["recycled_content"] == expected[ev.id] and "recycled_content" not in r.data, ev.id
         assert "lithium_pre_consumer_pct" in ev.data["recycled_content"]
         seen += 1
     assert seen > 0
@@ -439,7 +437,7 @@ def test_an_ev_passport_superseded_by_repurposing_has_its_years_figure(pilot_run
 def test_a_lanzhou_pack_has_its_figure(pilot_run: tuple[Any, dict[str, Any]]) -> None:
     """The Lanzhou fleets' packs are built through the pilot's material chain (the Chinese cell plant's LFP cells,
     assembled at Jade Power's Lanzhou plant): the ledger's balance gives them their lithium figure (LFP holds no
-    cobalt or nickel: no field for them), and the storage passport of a retired one carries it on."""
+    cobalt or nickel: no field for them); the storage passport of a retired one declares none (Art. 8(4))."""
     s, rep = pilot_run
     expected = _expected_recycled_content(s)
     lz = {pid: r for pid, r in s.passports.get_records(list(s.passports.iter_ids())).items()
@@ -570,10 +568,9 @@ def test_repurposed_packs_are_industrial_batteries_of_their_repurposer(pilot_run
         assert (m["chemistry"], m["rated_energy_kwh"], m["mass_kg"]) == (
             before["chemistry"], before["rated_energy_kwh"], before["mass_kg"])
         assert "vehicle_category" not in m and "warranty_years" not in m and "carbon_footprint" not in m
-        # the cells' recycled content is a fact of the materials (Art. 8(4) exempts the minimums, not the figure):
-        # where the pilot declared it on a passport (EuroMotors' packs), the repurposed passport carries it on
-        if r.economic_operator_id in (pilot.SECOND_LIFE_EU, pilot.SECOND_LIFE_KR):
-            assert "recycled_content" in r.data, r.id
+        # Art. 8(4): a repurposed battery has no recycled-content obligation, and its passport declares no figure
+        # (the cells' figure is the original battery's declaration, on the EV passport it supersedes)
+        assert "recycled_content" not in r.data and "recycled_content" not in m, r.id
         assert m.get("renewable_content_pct") == before.get("renewable_content_pct")
 
 
@@ -735,11 +732,11 @@ def test_a_repurposers_model_declares_what_a_battery_placed_on_the_market_declar
         for pid in (r.id, ev.id):
             res = export_view("batterypass", s.passports.export(pid, ALL_TIERS))
             errors[pid] = {e["field"] for e in res.report.schema_errors}
-            recycled[pid] = res.payload["circularity"]["recycledContent"]
+            recycled[pid] = (res.payload.get("circularity") or {}).get("recycledContent")
         assert errors[r.id] <= errors[ev.id], (r.id, sorted(errors[r.id] - errors[ev.id]))
-        # the same cells: the repurposed battery declares its EV predecessor's recycled content, split as it is
-        assert recycled[r.id] == recycled[ev.id] and all({"preConsumerShare", "postConsumerShare"} <= set(x)
-                                                         for x in recycled[r.id]), recycled
+        # the repurposed battery declares no recycled content (Art. 8(4)); its EV predecessor its own, split
+        assert not recycled[r.id] and recycled[ev.id] and all({"preConsumerShare", "postConsumerShare"} <= set(x)
+                                                              for x in recycled[ev.id]), recycled
         m, before = s.passports.model_data(r.model_id), s.passports.model_data(ev.model_id)
         assert m["initial_round_trip_efficiency_pct"] < before["initial_round_trip_efficiency_pct"]
         assert m["round_trip_efficiency_at_50pct_cycle_life_pct"] < m["initial_round_trip_efficiency_pct"]

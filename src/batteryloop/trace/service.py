@@ -197,10 +197,10 @@ class TraceService:
         ``groups`` (from :meth:`recycled_content_groups`) saves the ledger pass when several operators apply
         the same balance; ``executor`` builds the new versions in worker processes (``update_passports``).
 
-        A pack whose passport was superseded by repurposing carries the figure on to its repurposed passport
-        (repurposing changes the use, not the materials); a remanufactured one does not (modules may have been
-        replaced), nor does a repurposed passport that has since become waste (it no longer says how it was
-        made). One new passport version for each passport whose figure changed, one transaction per
+        Only the pack's own passport gets the figure: one that was superseded (repurposed, remanufactured) keeps
+        the original battery's declaration read-only, and the passport that superseded it declares none (Art. 8
+        declares recycled content for a battery made new; Art. 8(4) lifts the obligation for re-used, repurposed
+        and remanufactured batteries). One new passport version for each passport whose figure changed, one transaction per
         production year, with a reason naming the year and the rule. Left as they are, and counted: passports
         that already hold the figure (``unchanged``), read-only ones (``read_only``: archived after recycling
         or superseded), packs whose passport is not on this node (``no_passport``) and passports ``caller``
@@ -225,21 +225,7 @@ class TraceService:
                            + (f" made in {year}" if year is not None else "")
                            + (f" at {plant}" if plant else "") + " in the ledger")
         recs = self.passports.get_records([p for g in groups for p in g["packs"]])
-        # the repurposed passports that carry a superseded pack's figure on (chains are short: follow each link)
-        pending = {r.successor_id for r in recs.values() if r.successor_id}
-        while pending:
-            found = self.passports.get_records(sorted(pending))
-            recs.update(found)
-            pending = {r.successor_id for r in found.values() if r.successor_id and r.successor_id not in recs}
-
-        def target(pid: str) -> Any:
-            rec = recs.get(pid)
-            while rec is not None and rec.successor_id:
-                nxt = recs.get(rec.successor_id)
-                if nxt is None or nxt.status != "repurposed" or rec.id not in (nxt.data.get("predecessor_ids") or ()):
-                    break
-                rec = nxt
-            return rec
+        target = recs.get  # the pack's own passport: a passport that superseded it declares no Art. 8 figure
 
         patches: dict[str, tuple[int, dict[str, Any]]] = {}
         out_groups = []
