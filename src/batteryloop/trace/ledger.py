@@ -30,12 +30,13 @@ from ..errors import Conflict, Forbidden, InvalidData, NotFound
 from ..store import ledger as repo
 from ..store import participants as participants_repo
 from ..store import relations as relations_repo
+from ..store import rc_years as rc_years_repo
 from ..store import trace_reach
 from ..store.db import Store, StoreBusy, backoff, utcnow_iso
 from ..store.errors import IntegrityViolation
 from .canonical import GENESIS
 from .custody import custody_changes
-from .events import FlatEvent, LotKind, SealedEvent, chain_subjects, normalize_full, seal
+from .events import END_OF_LIFE, FlatEvent, LotKind, SealedEvent, chain_subjects, normalize_full, seal
 from .keys import KeyFormatError, PublicKey, Signer, public_key_from_text, verify_signature
 from ..relations import in_force
 from .policy import ANY_WASTE_KINDS, RECYCLED_ORIGINS, check_event, namespace_owner, waste_origins
@@ -104,7 +105,10 @@ class _TxState:
     delegates: dict[str, list[tuple[str, frozenset[str], str]]] = field(default_factory=dict)
     carry: _Carry | None = None  # what this ledger's previous transactions left (no other writer since)
     last_hash: str | None = None  # the hash of the last event written in this transaction
+    rc_years: dict[int, bool] | None = None  # applied recycled-content years → stale already (read once, if needed)
 
+
+_END_OF_LIFE = frozenset(k.value for k in END_OF_LIFE)
 
 CARRY_ENTRIES = 600_000
 """At most this many chain heads, lots, custody states and lots' input lists are kept between transactions
@@ -600,6 +604,8 @@ class Ledger:
                 raise InvalidData(f"event {ev.id}: output lot {o.lot} already exists", _one(
                     f"outputs[{n}].lot", "new_lot", f"outputs[{n}].lot: lot {o.lot} was produced by an earlier event; "
                     "a lot is produced once", o.lot), event_id=ev.id)
+        if ev.inputs and ev.kind not in _END_OF_LIFE:  # waste treatment feeds no pack's account
+            self._stale_years(conn, st, ev)
         # rows
         gseq = st.next_gseq
         st.next_gseq += 1
@@ -633,6 +639,19 @@ class Ledger:
         self._custody(conn, st, ev, occurred)
         st.seen[ev.id] = s.hash
         return SubmitResult(ev.id, s.hash, "stored", gseq)
+
+    def _stale_years(self, conn: Any, st: _TxState, ev: FlatEvent) -> None:
+        """A transformation dated in a year whose recycled content was applied already changes that year's
+        production accounts — and through the lots it makes, the later years': mark them stale (in this
+        transaction), so that applying the recycled content names them (``TraceService.apply_recycled_content``)."""
+        if st.rc_years is None:
+            st.rc_years = {y: v[0] is not None for y, v in rc_years_repo.years(conn).items()}
+        year = int(ev.occurred_at[:4])
+        if any(y >= year and not stale for y, stale in st.rc_years.items()):
+            rc_years_repo.mark_stale(conn, year, st.recorded_at, ev.id)
+            for y in st.rc_years:
+                if y >= year:
+                    st.rc_years[y] = True
 
     def _namespace(self, conn: Any, subject: str) -> str | None:
         """The registered participant whose ISO/IEC 15459 namespace ``subject`` is in (``None``: no one's)."""

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from ..access import Caller, Deny, Resource, decide, oversees
 from ..errors import NotFound, deny
 from ..reference import References
-from ..store.db import Store
+from ..store import rc_years as rc_years_repo
+from ..store.db import Store, utcnow_iso
 from .custody import DEFAULT_REGIONS
 from .keys import Signer
 from .outflows import (
@@ -204,7 +205,9 @@ class TraceService:
         production year, with a reason naming the year and the rule. Left as they are, and counted: passports
         that already hold the figure (``unchanged``), read-only ones (``read_only``: archived after recycling
         or superseded), packs whose passport is not on this node (``no_passport``) and passports ``caller``
-        may not update (``not_permitted``, decided by :mod:`batteryloop.access`). A caller other than the
+        may not update (``not_permitted``, decided by :mod:`batteryloop.access`). The answer names the applied
+        years a late transformation made stale (``stale_years``: :meth:`stale_recycled_content_years`); applying a
+        year whole (no ``model_id``/``plant``, every passport the caller's) makes it current again. A caller other than the
         authorities and the admin who may update none of the passports asked for — whether or not the year has
         packs of the model — gets one generic 403 that names no passport and no other party (a 404 for "no
         packs of that model that year" only to the authorities and the admin: a model's production years are
@@ -216,6 +219,7 @@ class TraceService:
         overseer = oversees(caller)
         if caller.anonymous:
             raise deny(True, _APPLY_REFUSAL)
+        whole = groups is None and not model_id and not plant  # every group of the year(s): the year is re-declared
         if groups is None:
             groups = self.recycled_content_groups(year, model_id=model_id, plant=plant)
         if not groups and (model_id or plant):
@@ -257,9 +261,25 @@ class TraceService:
             part = {pid: patch for pid, (py, patch) in patches.items() if py == y}
             versions += len(self.passports.update_passports(part, caller, reason=self.recycled_content_reason(y),
                                                             executor=executor))
+        # the years applied; a year applied whole (every group, every passport written or left as it holds the
+        # figure) is current again — the others a late event made stale stay so, and are named
+        applied = {g["year"] for g in out_groups} | ({year} if year is not None and out_groups else set())
+        fresh = {y for y in applied if whole and not any(g["not_permitted"] for g in out_groups if g["year"] == y)}
+        now = utcnow_iso()
+        stale = self.store.run_write(lambda conn: (rc_years_repo.set_applied(conn, applied, now, fresh),
+                                                   rc_years_repo.years(conn))[1])
         return {"year": year, "settings": {"rule": st.recycled_content_rule, "period": st.mass_balance_period,
                                            "allocation": st.mass_balance_allocation},
-                "groups": out_groups, "versions": versions, "reason": self.recycled_content_reason("<year>")}
+                "groups": out_groups, "versions": versions, "reason": self.recycled_content_reason("<year>"),
+                "stale_years": [{"year": y, "since": v[0], "event_id": v[1]} for y, v in sorted(stale.items())
+                                if v[0] is not None]}
+
+    def stale_recycled_content_years(self) -> list[dict[str, Any]]:
+        """The applied years whose figures a late transformation changed since (``year``, ``since``: when it was
+        recorded, ``event_id``: the first such event): apply each again (``apply_recycled_content``)."""
+        with self.store.read() as conn:
+            return [{"year": y, "since": v[0], "event_id": v[1]} for y, v in sorted(rc_years_repo.years(conn).items())
+                    if v[0] is not None]
 
     @staticmethod
     def apply_answer_for(rep: dict[str, Any], caller: Caller) -> dict[str, Any]:
@@ -276,7 +296,8 @@ class TraceService:
             if mine > 0:
                 shown.append({k: g[k] for k in ("model_id", "plant", "year", "recycled_content", "updated",
                                                 "unchanged", "read_only")} | {"packs": mine})
-        return {**rep, "groups": shown, "groups_not_yours": len(rep["groups"]) - len(shown)}
+        stale = [{"year": x["year"], "since": x["since"]} for x in rep.get("stale_years", ())]  # not others' events
+        return {**rep, "groups": shown, "groups_not_yours": len(rep["groups"]) - len(shown), "stale_years": stale}
 
     def recycled_content_reason(self, year: int | str) -> str:
         """The reason of a passport version that writes a year's Art. 8 figure from the ledger (its settings)."""
