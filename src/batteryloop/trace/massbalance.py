@@ -17,7 +17,8 @@ credits, which the producer allocates to that account's outputs, not necessarily
 * ``"first_come"``: outputs in production order take credits up to their full element content until
   the pool is empty.
 
-Credits a period does not allocate expire. Under both rules an output never holds more recycled
+A lot the same account consumes is an intermediate for the part it consumes (its credit is in the pool);
+the rest of it stays a final output at the account's rate. Credits a period does not allocate expire. Under both rules an output never holds more recycled
 element than its element content, and an account never allocates more than its inputs brought —
 what the property tests check.
 

@@ -403,7 +403,7 @@ class TraceQueries:
         if pack_id is None and model_id is None:
             raise InvalidData("give a pack or a battery model", [{"field": "model_id", "rule": "required",
                               "value": None, "message": "model_id: required when no pack is given"}])
-        settings = {"rule": rule, "period": period, "allocation": allocation}
+        settings = {"rule": rule, "period": period, "allocation": allocation, "account_scope": ACCOUNT_SCOPE}
         if incremental and (rule, period, allocation) == ("mass_balance", "year", "proportional"):
             return self._recycled_content_kept(model_id, year, plant, pack_id, settings, elements)
         graph, recs = self._recycled(rule, period, allocation)
@@ -553,6 +553,10 @@ MAX_RECALL_OFFSET = 2**53 - 1
 the 64-bit OFFSET of SQLite and PostgreSQL (a larger one was a 500 from the SQLite driver)."""
 
 _METAL_NAMES = {"Co": "cobalt", "Li": "lithium", "Ni": "nickel", "Pb": "lead"}
+
+
+ACCOUNT_SCOPE = "producer, site, period"
+"""What one mass-balance account pools (docs/trace.md "Account scope"): every model made at a site shares it."""
 
 
 def _passport_fields(elements: Mapping[str, Mapping[str, Any]], rule: str, *, split: bool = False) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from .outflows import (
     SilenceRule,
 )
 from .ledger import IngestReport, Ledger, SubmitResult
-from .queries import DEFAULT_RISK_FLAGS, RiskFlag, TraceQueries
+from .queries import ACCOUNT_SCOPE, DEFAULT_RISK_FLAGS, RiskFlag, TraceQueries
 from .verify import VerifyReport
 
 _APPLY_REFUSAL = ("you may update none of the passports asked for: a pack's Art. 8 recycled content is written "
@@ -269,7 +269,7 @@ class TraceService:
         stale = self.store.run_write(lambda conn: (rc_years_repo.set_applied(conn, applied, now, fresh),
                                                    rc_years_repo.years(conn))[1])
         return {"year": year, "settings": {"rule": st.recycled_content_rule, "period": st.mass_balance_period,
-                                           "allocation": st.mass_balance_allocation},
+                                           "allocation": st.mass_balance_allocation, "account_scope": ACCOUNT_SCOPE},
                 "groups": out_groups, "versions": versions, "reason": self.recycled_content_reason("<year>"),
                 "stale_years": [{"year": y, "since": v[0], "event_id": v[1]} for y, v in sorted(stale.items())
                                 if v[0] is not None]}
