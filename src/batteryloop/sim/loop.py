@@ -1098,6 +1098,8 @@ class PilotRun:
                 continue
             self.recycled_content_versions += rep["versions"]
             left = [g for g, r in zip(left, rep["groups"], strict=True) if r["not_permitted"]]
+        if self._rc_year:  # the year is declared (here and in the December reports): a late event marks it stale
+            self.s.trace.record_applied([year])
         self._rc_year, self._rc_fields, self._rc_written = [], {}, set()
         self.timings["recycled_content"] += time.perf_counter() - t0
 

@@ -274,6 +274,12 @@ class TraceService:
                 "stale_years": [{"year": y, "since": v[0], "event_id": v[1]} for y, v in sorted(stale.items())
                                 if v[0] is not None]}
 
+    def record_applied(self, years: Iterable[int]) -> None:
+        """Record ``years`` as written into passports by another path than :meth:`apply_recycled_content` (the
+        pilot's December reports), so that a late transformation marks them stale too."""
+        now = utcnow_iso()
+        self.store.run_write(lambda conn: rc_years_repo.set_applied(conn, list(years), now, ()))
+
     def stale_recycled_content_years(self) -> list[dict[str, Any]]:
         """The applied years whose figures a late transformation changed since (``year``, ``since``: when it was
         recorded, ``event_id``: the first such event): apply each again (``apply_recycled_content``)."""

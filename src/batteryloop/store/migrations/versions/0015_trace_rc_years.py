@@ -29,6 +29,13 @@ def upgrade() -> None:
                     sa.Column("stale_since", sa.String(length=32), nullable=True),
                     sa.Column("stale_event_id", sa.String(length=100), nullable=True),
                     sa.PrimaryKeyConstraint("year", name=op.f("pk_trace_rc_years")))
+    # the years already written into passports: their versions' reasons name them
+    # ("Art. 8 recycled content <year> from the ledger (…)", batteryloop.trace.service.recycled_content_reason)
+    op.execute(sa.text(
+        "INSERT INTO trace_rc_years (year, applied_at) "
+        "SELECT CAST(substr(reason, 25, 4) AS INTEGER), max(created_at) FROM passport_versions "
+        "WHERE reason LIKE 'Art. 8 recycled content %' AND substr(reason, 25, 4) BETWEEN '1900' AND '2200' "
+        "GROUP BY substr(reason, 25, 4)"))
     with op.batch_alter_table("trace_mb_intermediate") as b:
         b.add_column(sa.Column("internal_kg", sa.Float(), nullable=False, server_default="0"))
     for t in ("trace_mb_intermediate", "trace_mb_outputs", "trace_mb_demand", "trace_mb_flows", "trace_mb_mark"):
