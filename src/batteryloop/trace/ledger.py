@@ -933,8 +933,9 @@ class Ledger:
         """Replay the custody rules (:mod:`.policy`) over the stored events, in store order: every event whose
         actor had no right to it when it was recorded — one that slipped in before the rules, or was written
         to the store directly — is reported as ``policy_<rule>`` (``policy_custody``, ``policy_in_the_future``,
-        ``policy_before_subject``). With ``subject``, only that chain's events (other subjects' custody is
-        not replayed then, so only rules about ``subject`` itself can fail)."""
+        ``policy_before_subject``, ``policy_certified_by_actor``, ``policy_recycled_from_waste`` …). With
+        ``subject``, only that chain's events (other subjects' custody is not replayed then, so only rules about
+        ``subject`` itself can fail)."""
         rep = VerifyReport(scope="custody rules" + (f" of {subject}" if subject else ""))
         with self.store.read() as conn:
             replay = PolicyReplay(repo.all_roles(conn), relations_repo.all_delegations(conn), self.max_future_seconds)

@@ -7,7 +7,9 @@ event: its custodian (the holder in the custody state), the economic operator of
 id, and the delegations in force. It also refuses implausible times: after the moment of recording
 (plus a clock-skew allowance) or before the subject existed (a lot's production, a passport's
 manufacture date). Events may arrive out of order — a vehicle offline for a week reports late — so the
-order of a chain's events is not a rule.
+order of a chain's events is not a rule. And it refuses recycled material out of nothing
+(:func:`check_recycled_origin`): a lot of recycled origin comes from a recycler that certifies it, recovered
+from waste the event consumes.
 
 The ledger applies it on every append; :meth:`Ledger.verify_policy` replays it over stored events, so
 that an event which slipped in before these rules (or by a direct write to the store) is reported.
