@@ -698,21 +698,16 @@ def test_baas_stations_are_station_equivalents(rich: Any) -> None:
 
 def test_applying_recycled_content_tells_a_repurposer_nothing_of_others_packs(rich: Any) -> None:
     """Review finding: a second-life operator applying a year's balance got every group of the year — the
-    automaker's models, plants and pack counts (its volumes) — with ``not_permitted`` counts. It now sees only the
-    groups holding passports it operates, counting those; the others are counted in ``groups_not_yours``."""
+    automaker's models, plants and pack counts (its volumes) — with ``not_permitted`` counts. Its repurposed
+    passports declare no Art. 8 figure (Art. 8(4)), so none of a year's packs is its to write: every year one
+    generic refusal (review finding F6), naming no group, passport or operator, the same as for a year without
+    packs."""
     tokens = rich.report["_tokens"]
     sl = {"Authorization": f"Bearer {tokens[pilot.SECOND_LIFE_EU]}"}
-    seen = 0
-    for year in [r["year"] for r in rich.report["fleet_by_year"]]:
+    details = set()
+    for year in [r["year"] for r in rich.report["fleet_by_year"]] + [1990]:
         r = rich.post("/api/v1/trace/recycled-content/apply", params={"year": year}, headers=sl)
-        if r.status_code == 403:  # none of the year's packs is the repurposer's: refused, nothing told
-            assert "groups" not in r.text
-            continue
-        assert r.status_code == 200, r.text
-        out = r.json()
-        assert out["groups_not_yours"] >= 1
-        for g in out["groups"]:
-            assert "not_permitted" not in g and "no_passport" not in g
-            assert g["packs"] == g["updated"] + g["unchanged"] + g["read_only"] >= 1
-        seen += sum(g["packs"] for g in out["groups"])
-    assert seen >= 1, "the rich pilot repurposes packs: the repurposer applies to its own"
+        assert r.status_code == 403 and "groups" not in r.text and "BL." not in r.text, r.text
+        assert pilot.AUTOMAKER not in r.text
+        details.add(r.json()["detail"])
+    assert len(details) == 1

@@ -128,6 +128,17 @@ def test_lineage_on_passport_page_and_recycled_content_into_passports(client: An
     r = client.post("/api/v1/trace/recycled-content/apply", params={"year": year, "model_id": "EM-NMC811-82"},
                     headers=H(client, pilot.RECYCLER_EU))
     assert r.status_code == 403 and "passport.update" in r.json()["detail"]
+    # review finding F6: the refusal named another company's passport and its operator, and a year without
+    # packs answered 404: now one generic refusal either way, naming no passport and no other party
+    detail = r.json()["detail"]
+    assert pid not in detail and "BL." not in detail and pilot.AUTOMAKER not in detail
+    none = client.post("/api/v1/trace/recycled-content/apply", params={"year": 1990, "model_id": "EM-NMC811-82"},
+                       headers=H(client, pilot.RECYCLER_EU))
+    assert (none.status_code, none.json()["detail"]) == (403, detail)
+    assert client.post("/api/v1/trace/recycled-content/apply", params={"year": 1990},
+                       headers=H(client, pilot.RECYCLER_EU)).json()["detail"] == detail
+    assert client.post("/api/v1/trace/recycled-content/apply",
+                       params={"year": year, "model_id": "EM-NMC811-82"}).status_code == 401
     before = client.get(f"/api/v1/passports/{pid}", headers=H(client, pilot.AUTOMAKER)).json()["version"]
     r = client.post("/api/v1/trace/recycled-content/apply", params={"year": year, "model_id": "EM-NMC811-82"},
                     headers=H(client, pilot.AUTOMAKER))
@@ -148,10 +159,14 @@ def test_lineage_on_passport_page_and_recycled_content_into_passports(client: An
     again = client.post("/api/v1/trace/recycled-content/apply", params={"year": year, "model_id": "EM-NMC811-82"},
                         headers=H(client, pilot.AUTOMAKER)).json()
     assert again["versions"] == 0 and all(g["updated"] == 0 for g in again["groups"])
-    # no packs of that model that year: a 404 that names model and year
+    # no packs of that model that year: a 404 that names model and year to the authorities (the operator itself
+    # gets the generic refusal: passports it may update there are none)
+    r = client.post("/api/v1/trace/recycled-content/apply", params={"year": 1990, "model_id": "EM-NMC811-82"},
+                    headers=H(client, pilot.AUTHORITY))
+    assert r.status_code == 404 and "EM-NMC811-82" in r.json()["detail"] and "1990" in r.json()["detail"]
     r = client.post("/api/v1/trace/recycled-content/apply", params={"year": 1990, "model_id": "EM-NMC811-82"},
                     headers=H(client, pilot.AUTOMAKER))
-    assert r.status_code == 404 and "EM-NMC811-82" in r.json()["detail"] and "1990" in r.json()["detail"]
+    assert (r.status_code, r.json()["detail"]) == (403, detail)
 
 
 def test_bom_as_built_export_uses_the_ledger_tree(client: Any) -> None:
@@ -170,3 +185,60 @@ def test_bom_as_built_export_uses_the_ledger_tree(client: Any) -> None:
     assert r.status_code == 422, r.text
     err = r.json()["errors"][0]
     assert err["field"].startswith("as_built[") and err["rule"] == "catenax:bpnl" and pilot.CELL_KR in r.text
+
+
+def test_a_late_transformation_marks_applied_years_stale(client: Any) -> None:
+    """Review finding F2: an ordinary cathode batch recorded late for a year whose recycled content was applied
+    silently changed the figures passports declare, and re-applying one year left the later ones stale. The
+    ledger now marks that year and every later applied one stale; applying names the stale years, and a year
+    applied whole (every group, every passport) is current again."""
+    from batteryloop.access import Caller
+    from batteryloop.sim.supply_chain import CAM_KR, MINE_CL, record_pilot
+
+    s = client.services
+    pids = [_pack(client, 193 + i) for i in range(4)]
+    model = {".NMC811-": "EM-NMC811-82", ".NCA-": "EM-NCA-75"}
+    nmc = [p for p in pids if any(k in p for k in model)]
+    assert record_pilot(s.store, packs=[(p, next(v for k, v in model.items() if k in p)) for p in nmc]).ok
+    year = int(s.trace.chain(nmc[0])[-1]["event"]["occurred_at"][:4])
+    admin = Caller(is_admin=True)
+    signers = demo_signers()
+    w = ChainWriter(signers)
+
+    def late(n: int, at: str, kind: str = "cathode_production") -> None:
+        salt = f"late-salt-{n}"
+        evs = [{"id": f"late-{n}-x", "kind": "extraction", "actor": MINE_CL, "occurred_at": at,
+                "place": {"country": "CL", "site": "Atacama"},
+                "outputs": [{"lot": salt, "kind": "material", "mass_kg": 5000.0, "elements_kg": {"Li": 940.0},
+                             "origin": {"type": "primary", "country": "CL", "site": "Atacama"}}]},
+               {"id": f"late-{n}", "kind": kind, "actor": CAM_KR, "occurred_at": at,
+                "place": {"country": "KR", "site": "Gwangyang CAM plant"},
+                "inputs": [{"lot": salt, "mass_kg": 5000.0}],
+                "outputs": [{"lot": f"late-cam-{n}", "kind": "material", "mass_kg": 5000.0,
+                             "elements_kg": {"Li": 940.0}}]}]
+        assert s.trace.ledger.ingest([w.wire(e) for e in evs]).ok
+
+    late(1, f"{year}-01-02T00:00:00Z")  # a year not applied yet: nothing is stale
+    assert s.trace.stale_recycled_content_years() == []
+    first = s.trace.apply_recycled_content(year, admin)
+    assert first["versions"] >= 1 and first["stale_years"] == [] == s.trace.stale_recycled_content_years()
+    late(2, f"{year}-01-02T00:00:00Z")  # back-dated into the applied year
+    stale = s.trace.stale_recycled_content_years()
+    assert [(x["year"], x["event_id"]) for x in stale] == [(year, "late-2")] and stale[0]["since"]
+    # the operator re-applies its model: the changed groups are written (new versions), the year stays named
+    again = s.trace.apply_recycled_content(year, client_caller(s, pilot.AUTOMAKER), model_id="EM-NMC811-82")
+    assert sum(g["updated"] for g in again["groups"]) >= 1, again["groups"]
+    assert [x["year"] for x in again["stale_years"]] == [year]
+    whole = s.trace.apply_recycled_content(year, admin)
+    assert whole["stale_years"] == [] == s.trace.stale_recycled_content_years()
+    # a late event earlier than an applied year marks it too (its lots feed the later years' accounts)
+    late(3, f"{year - 1}-06-01T00:00:00Z")
+    assert [x["year"] for x in s.trace.stale_recycled_content_years()] == [year]
+
+
+def client_caller(s: Any, pid: str) -> Any:
+    from batteryloop.access import Caller
+    from batteryloop.participants import Role
+
+    p = s.participants.get(pid)
+    return Caller(p["id"], frozenset(Role(r) for r in p["roles"]))

@@ -189,3 +189,19 @@ def test_every_status_entry_point_names_an_unknown_event(pilot_services: Any) ->
         assert "use one of" in exc.value.errors[0]["message"] and "recycle" in exc.value.errors[0]["message"]
     assert svc.get_record(pid).version == before
     assert svc.change_statuses([pid], "waste", op) == {pid: pid}
+
+
+def test_a_repurposed_or_remanufactured_passport_declares_no_recycled_content(pilot_services: Any) -> None:
+    """Review note (Art. 8(4)): the repurposed passport carried a recycled-content figure copied from its
+    predecessor, as if it declared one; the obligation does not apply to re-used, repurposed or remanufactured
+    batteries. The new passport declares none; the original battery's declaration stays on the passport it
+    supersedes (its predecessor_ids)."""
+    svc = pilot_services.passports
+    op = pilot_services.pilot["callers"][pilot.AUTOMAKER]
+    for event, battery in zip(("repurpose", "remanufacture"), pilot.generate_batteries(2, seed=23)):
+        rc = {"lithium_pct": 8.5, "lithium_pre_consumer_pct": 3.5, "lithium_post_consumer_pct": 5.0,
+              "allocation_rule": "mass_balance"}
+        pid = svc.create_passport({**battery, "recycled_content": rc}, op)["passport_id"]
+        new = svc.get_record(svc.change_status(pid, event, op)["passport_id"])
+        assert "recycled_content" not in new.data and new.data["predecessor_ids"] == [pid], event
+        assert svc.get_record(pid).data["recycled_content"] == rc

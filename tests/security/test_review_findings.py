@@ -78,7 +78,8 @@ def test_a_transformation_naming_a_pack_as_subject_is_decided_like_any_other(w: 
 def test_an_output_is_never_an_existing_subject_or_someone_elses_passport_and_no_head_leaks(w: W) -> None:
     pid = w.passport()
     assert w.event(EM, "passport_issued", subjects=[pid], data={"passport_id": pid}).status_code == 201
-    out = {"lot": pid, "kind": "pack", "mass_kg": 1.0, "origin": {"type": "primary", "country": "CL", "site": "m"}}
+    # (an extraction produces ore or material: the id, not the kind, is what is refused here)
+    out = {"lot": pid, "kind": "material", "mass_kg": 1.0, "origin": {"type": "primary", "country": "CL", "site": "m"}}
     r = w.event(SUP, "extraction", outputs=[out], prev={pid: GENESIS})  # a stale prev: still no head in the answer
     assert r.status_code == 403 and "head_hash" not in r.text, r.text
     head = w.s.trace.ledger.heads([pid])[pid]

@@ -348,8 +348,9 @@ def _expected_recycled_content(s: Any) -> dict[str, dict[str, Any]]:
     """Every pack's passport fields by hand from the whole material graph (not the kept sums the pilot reads): per
     (model, plant, year) group, share(el) = Σ_packs recycled_kg(el) / Σ_packs element_kg(el), split into the
     pre-consumer (manufacturing scrap) and post-consumer (recovered from used packs) kg each pack's lot holds
-    (massbalance.shares), each rounded to 0.01 %."""
+    (massbalance.shares), to 0.01 % (the parts adding up to the rounded whole)."""
     from batteryloop.trace.massbalance import shares
+    from batteryloop.trace.queries import split_rounded
 
     graph, recs = s.trace.queries._recycled("mass_balance", "year", "proportional")
     groups: dict[tuple[str, str, str], list[Any]] = {}
@@ -364,9 +365,9 @@ def _expected_recycled_content(s: Any) -> dict[str, dict[str, Any]]:
             if have > 0:
                 kg = {part: sum((shares(lt, recs[lt.id], [el])[el][part] or 0.0) * lt.elements_kg.get(el, 0.0)
                                 for lt in lots) for part in ("total", "pre_consumer", "post_consumer")}
-                fields[f"{name}_pct"] = round(100 * kg["total"] / have, 2)
-                fields[f"{name}_pre_consumer_pct"] = round(100 * kg["pre_consumer"] / have, 2)
-                fields[f"{name}_post_consumer_pct"] = round(100 * kg["post_consumer"] / have, 2)
+                # the whole rounded, the parts by the largest remainder so that they add up to it (F5)
+                fields[f"{name}_pct"], fields[f"{name}_pre_consumer_pct"], fields[f"{name}_post_consumer_pct"] = \
+                    split_rounded(kg["pre_consumer"] / have, kg["post_consumer"] / have, kg["total"] / have)
         for lt in lots:
             expected[lt.id] = fields
     return expected
@@ -409,20 +410,18 @@ def test_passports_carry_their_plant_and_years_recycled_content(pilot_run: tuple
             assert writes[0]["reason"].endswith(f"; BMS yearly report {made}"), hist
         else:
             assert writes[0]["reason"].endswith("proportional)"), hist
-    # a repurposed passport carries its predecessor's figure (the same cells); a remanufactured one starts without
+    # a passport that superseded another (repurposed, remanufactured) declares no Art. 8 figure (Art. 8(4)): the
+    # original battery's declaration stays on its predecessor
     for r in recs_by_id.values():
         if r.data.get("predecessor_ids"):
-            before = recs_by_id[r.data["predecessor_ids"][0]].data["recycled_content"]
-            if r.status == "remanufactured" or (r.archived and "recycled_content" not in r.data):
-                continue
-            if r.status == "repurposed" or "recycled_content" in r.data:
-                assert r.data.get("recycled_content") == before, r.id
+            assert "recycled_content" in recs_by_id[r.data["predecessor_ids"][0]].data, r.id
+            assert "recycled_content" not in r.data, r.id
 
 
 def test_an_ev_passport_superseded_by_repurposing_has_its_years_figure(pilot_run: tuple[Any, dict[str, Any]]) -> None:
     """Issue 18: applied once at the end, the figure of an EV pack repurposed before the end landed on its
     successor only — its EV passport, frozen by the supersession, had none. Applied at the end of its production
-    year, the EV passport has it, and the repurposed passport carries the same (same cells)."""
+    year, the EV passport has it; the repurposed passport declares none (Art. 8(4))."""
     s, _ = pilot_run
     expected = _expected_recycled_content(s)
     seen = 0
@@ -431,7 +430,7 @@ def test_an_ev_passport_superseded_by_repurposing_has_its_years_figure(pilot_run
         if ev.economic_operator_id != pilot.AUTOMAKER:
             continue
         assert ev.successor_id == r.id
-        assert ev.data["recycled_content"] == expected[ev.id] == r.data["recycled_content"], ev.id
+        assert ev.data["recycled_content"] == expected[ev.id] and "recycled_content" not in r.data, ev.id
         assert "lithium_pre_consumer_pct" in ev.data["recycled_content"]
         seen += 1
     assert seen > 0
@@ -440,7 +439,7 @@ def test_an_ev_passport_superseded_by_repurposing_has_its_years_figure(pilot_run
 def test_a_lanzhou_pack_has_its_figure(pilot_run: tuple[Any, dict[str, Any]]) -> None:
     """The Lanzhou fleets' packs are built through the pilot's material chain (the Chinese cell plant's LFP cells,
     assembled at Jade Power's Lanzhou plant): the ledger's balance gives them their lithium figure (LFP holds no
-    cobalt or nickel: no field for them), and the storage passport of a retired one carries it on."""
+    cobalt or nickel: no field for them); the storage passport of a retired one declares none (Art. 8(4))."""
     s, rep = pilot_run
     expected = _expected_recycled_content(s)
     lz = {pid: r for pid, r in s.passports.get_records(list(s.passports.iter_ids())).items()
@@ -571,10 +570,9 @@ def test_repurposed_packs_are_industrial_batteries_of_their_repurposer(pilot_run
         assert (m["chemistry"], m["rated_energy_kwh"], m["mass_kg"]) == (
             before["chemistry"], before["rated_energy_kwh"], before["mass_kg"])
         assert "vehicle_category" not in m and "warranty_years" not in m and "carbon_footprint" not in m
-        # the cells' recycled content is a fact of the materials (Art. 8(4) exempts the minimums, not the figure):
-        # where the pilot declared it on a passport (EuroMotors' packs), the repurposed passport carries it on
-        if r.economic_operator_id in (pilot.SECOND_LIFE_EU, pilot.SECOND_LIFE_KR):
-            assert "recycled_content" in r.data, r.id
+        # Art. 8(4): a repurposed battery has no recycled-content obligation, and its passport declares no figure
+        # (the cells' figure is the original battery's declaration, on the EV passport it supersedes)
+        assert "recycled_content" not in r.data and "recycled_content" not in m, r.id
         assert m.get("renewable_content_pct") == before.get("renewable_content_pct")
 
 
@@ -736,11 +734,11 @@ def test_a_repurposers_model_declares_what_a_battery_placed_on_the_market_declar
         for pid in (r.id, ev.id):
             res = export_view("batterypass", s.passports.export(pid, ALL_TIERS))
             errors[pid] = {e["field"] for e in res.report.schema_errors}
-            recycled[pid] = res.payload["circularity"]["recycledContent"]
+            recycled[pid] = (res.payload.get("circularity") or {}).get("recycledContent")
         assert errors[r.id] <= errors[ev.id], (r.id, sorted(errors[r.id] - errors[ev.id]))
-        # the same cells: the repurposed battery declares its EV predecessor's recycled content, split as it is
-        assert recycled[r.id] == recycled[ev.id] and all({"preConsumerShare", "postConsumerShare"} <= set(x)
-                                                         for x in recycled[r.id]), recycled
+        # the repurposed battery declares no recycled content (Art. 8(4)); its EV predecessor its own, split
+        assert recycled[r.id] == [] and recycled[ev.id] and all({"preConsumerShare", "postConsumerShare"} <= set(x)
+                                                              for x in recycled[ev.id]), recycled
         m, before = s.passports.model_data(r.model_id), s.passports.model_data(ev.model_id)
         assert m["initial_round_trip_efficiency_pct"] < before["initial_round_trip_efficiency_pct"]
         assert m["round_trip_efficiency_at_50pct_cycle_life_pct"] < m["initial_round_trip_efficiency_pct"]

@@ -369,13 +369,13 @@ def test_a_rolled_back_transaction_leaves_the_kept_lots_as_the_store_holds_them(
 
     led, w = Ledger(store), ChainWriter(signers)
     g = small_graph()
-    assert led.ingest([w.wire(e) for e in g[:3]]).ok
+    assert led.ingest([w.wire(e) for e in g[:6]]).ok
     kept = led._carry
     before = kept.lots["ore-li"].consumed_kg
-    refiner = g[3]["actor"]
+    refiner = g[6]["actor"]
     bad = [ev(20, "refining", refiner, "CN", "Yichun", data={"max_loss_pct": 10},
               inputs=[{"lot": "ore-li", "mass_kg": 600}], outputs=[out("li-b", "material", 60, {"Li": 11.5})]),
-           ev(21, "extraction", g[0]["actor"], "CL", "Atacama",  # a lot id already taken: refused, all rolled back
+           ev(21, "extraction", g[3]["actor"], "CL", "Atacama",  # a lot id already taken: refused, all rolled back
               outputs=[out("ore-li", "ore", 5, {"Li": 1}, {"type": "primary", "country": "CL", "site": "Atacama"})])]
     led._carry = kept  # as a second thread holding the same carry would have it
     assert not led.ingest([w.wire(e) for e in bad]).ok

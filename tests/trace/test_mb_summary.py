@@ -20,6 +20,26 @@ from batteryloop.trace.mb_summary import MassBalanceSummary
 from batteryloop.trace.queries import TraceQueries
 
 
+def _waste(ev: Any, lot: str, el: str, kg: float, mass: float, post: bool) -> str:
+    """The events behind the waste a recycler recovers ``kg`` of ``el`` from (recycled material is recovered,
+    never minted): primary material made into cells at the Japanese cell maker's first-life line — rejected cells
+    (pre-consumer), or modules later used and collected (post-consumer). Returns the waste lot's id."""
+    from batteryloop.sim import pilot
+    from batteryloop.sim.supply_chain import MINE_AU
+
+    t, els = "2024-01-01T00:00:00.000000Z", {el: kg}
+    ev(f"w-{lot}-1", "extraction", MINE_AU, t, "Greenbushes", [], [
+        {"elements_kg": els, "kind": "material", "lot": f"w-{lot}-m", "mass_kg": mass, "material": f"{el} salt",
+         "origin": {"country": "AU", "site": "Greenbushes", "type": "primary"}}])
+    ev(f"w-{lot}-2", "cell_production", pilot.CELL_JP, t, "first-life line", [{"lot": f"w-{lot}-m", "mass_kg": mass}], [
+        {"elements_kg": els, "kind": "cell_batch", "lot": f"w-{lot}-c", "mass_kg": mass}])
+    if not post:
+        return f"w-{lot}-c"
+    ev(f"w-{lot}-3", "module_assembly", pilot.CELL_JP, t, "first-life line", [{"lot": f"w-{lot}-c", "mass_kg": mass}], [
+        {"elements_kg": els, "kind": "module", "lot": f"w-{lot}-mod", "mass_kg": mass}])
+    return f"w-{lot}-mod"
+
+
 def _wire(n: int) -> list[dict[str, Any]]:
     events = []
     for chunk in RegistryGenerator(n, packs_per_batch=10, eol_share=0.6, chunk_passports=60, seed=3).chunks():
@@ -77,9 +97,9 @@ def test_kept_mass_balance_equals_the_full_recomputation_as_events_arrive(store:
 
 
 def test_intermediates_and_recycled_sources_by_hand(store: Any) -> None:
-    """A small account by hand: a cathode plant makes a precursor and consumes it itself in the same year
-    (an intermediate: no credit of its own, and what it gave another account before is taken back), with 10 kg
-    of certified recovered Li among 100 kg Li in; the cell plant's packs then hold 10 % recycled Li."""
+    """A small account by hand: a refiner makes a precursor, ships a fifth of it and consumes the rest itself in
+    the same year (an intermediate for that part), with 10 kg of certified recovered Li among 100 kg Li in; the
+    packs then hold 10 % recycled Li."""
     register_participants(ParticipantService(store), demo_signers())
     from batteryloop.sim import pilot
     from batteryloop.sim.supply_chain import CAM_KR, MINE_CL, REFINER_CN
@@ -104,7 +124,8 @@ def test_intermediates_and_recycled_sources_by_hand(store: Any) -> None:
     ev("e1", "extraction", MINE_CL, "2024-01-02T00:00:00.000000Z", "Atacama", [], [
         {"elements_kg": {"Li": 90.0}, "kind": "material", "lot": "li-prim", "mass_kg": 500.0,
          "material": "lithium carbonate", "origin": origin}])
-    ev("e2", "material_recovery", pilot.RECYCLER_EU, "2024-01-03T00:00:00.000000Z", "Hydromet", [], [
+    ev("e2", "material_recovery", pilot.RECYCLER_EU, "2024-01-03T00:00:00.000000Z", "Hydromet", [
+        {"lot": _waste(ev, "li-rec", "Li", 10.0, 60.0, True), "mass_kg": 60.0}], [
         {"elements_kg": {"Li": 10.0}, "kind": "material", "lot": "li-rec", "mass_kg": 60.0,
          "material": "recycled lithium carbonate",
          "origin": {"certified_by": pilot.RECYCLER_EU, "country": "DE", "site": "Hydromet", "type": "post_consumer"}}])
@@ -134,11 +155,12 @@ def test_intermediates_and_recycled_sources_by_hand(store: Any) -> None:
         assert rep.ok, rep.error
         summary.refresh()
     kept = q.recycled_content(model_id="EM-NMC811-82", year=2024)
-    # by hand: the refiner's account 2024 takes 10 kg recovered Li in; its only final lot is "salt" (79 kg Li;
-    # "pre" was consumed inside, after 110 kg of it had gone to the cathode plant): rate 10/79. cam-a's Li came
-    # from "pre" (an intermediate: no credit), cam-b's from "salt": 79 × 10/79 = 10 kg; the cathode account's
-    # final lots hold 20 + 78 kg Li: rate 10/98; the packs take all of both: 98 × 10/98 = 10 kg of their 98.
-    # (Were "pre" counted as a final lot, the refiner's rate would be 10/179 and the packs would hold 5.5 kg.)
+    # by hand: the refiner's account 2024 takes 10 kg recovered Li in; "pre" (550 kg, 100 kg Li) was consumed
+    # inside for 440 kg (an intermediate for that part: 80 kg Li leave the demand) and shipped for 110 kg (final:
+    # 20 kg Li); with "salt" (79 kg Li) the demand is 99 kg: rate 10/99. cam-a's 20 kg Li from "pre" carry
+    # 20 × 10/99, cam-b's 78 of salt's 79 carry 79 × 10/99 → the cathode account receives 10 kg over its final
+    # 20 + 78 kg Li: rate 10/98; the packs take all of both: 98 × 10/98 = 10 kg of their 98.
+    # (Were all of "pre" counted as a final lot, the refiner's rate would be 10/179 and the packs would hold 5.5 kg.)
     li = kept["elements"]["Li"]
     assert li["recycled_kg"] == pytest.approx(10.0, rel=1e-12) and li["element_kg"] == pytest.approx(98.0)
     assert li["post_consumer"] == pytest.approx(10 / 98, rel=1e-12) and li["pre_consumer"] == 0
@@ -176,8 +198,10 @@ def test_the_pre_and_post_consumer_split_by_hand(store: Any) -> None:
         o = {"country": "KR", "site": site, "type": origin}
         if origin != "primary":
             o["certified_by"] = actor
+        waste = [] if origin == "primary" else [{"lot": _waste(ev, lot, el, kg, mass, origin == "post_consumer"),
+                                                  "mass_kg": mass}]
         ev(eid, "extraction" if origin == "primary" else "material_recovery", actor, f"2024-01-0{eid[-1]}T00:00:00.000000Z",
-           site, [], [{"elements_kg": {el: kg}, "kind": "material", "lot": lot, "mass_kg": mass,
+           site, waste, [{"elements_kg": {el: kg}, "kind": "material", "lot": lot, "mass_kg": mass,
                        "material": f"{el} salt", "origin": o}])
 
     source("e1", MINE_CL, "li-prim", "Li", 80.0, 426.0, "primary", "Atacama")
@@ -213,3 +237,55 @@ def test_the_pre_and_post_consumer_split_by_hand(store: Any) -> None:
     _same(kept, full)
     li = kept["rows"][0]["elements"]["Li"]
     assert (li["pre_consumer"], li["post_consumer"]) == (pytest.approx(6 / 98), pytest.approx(14 / 98))
+
+
+def test_a_lot_reprocessed_in_part_inside_its_account_keeps_the_credit_of_what_it_shipped(store: Any) -> None:
+    """Review finding F3: re-processing 2 % of a cathode lot within its own account made the whole lot an
+    intermediate, so the 98 % already shipped lost its credit (NMC811 Co 8.97 → 2.55 %). By hand: the cathode
+    plant's account 2024 takes 10 kg recovered Li among 100; its lot "cam" (550 kg, 100 kg Li) goes 539 kg to the
+    pack plant and 11 kg (2 %) into "cam-re" (2 kg Li) inside the account. Final: 98 % of cam (98 kg Li) and cam-re
+    (2 kg): rate 10/100; the pack's 98 kg Li hold 9.8 kg recycled, 10 % (before: 0, the credit all on cam-re)."""
+    register_participants(ParticipantService(store), demo_signers())
+    from batteryloop.sim import pilot
+    from batteryloop.sim.supply_chain import CAM_KR, MINE_CL
+    from batteryloop.trace.canonical import GENESIS, canonical_json, sha256_hex
+
+    signers = demo_signers()
+    heads: dict[str, str] = {}
+    events: list[dict[str, Any]] = []
+
+    def ev(eid: str, kind: str, actor: str, at: str, site: str, inputs: list[Any], outputs: list[Any]) -> None:
+        chain = sorted({*(i["lot"] for i in inputs), *(o["lot"] for o in outputs)})
+        body = {"actor": actor, "data": {}, "id": eid, "inputs": inputs, "kind": kind, "occurred_at": at,
+                "outputs": outputs, "place": {"country": "KR", "site": site},
+                "prev": {s: heads.get(s, GENESIS) for s in chain}, "subjects": []}
+        h = sha256_hex(canonical_json(body))
+        for s in chain:
+            heads[s] = h
+        events.append({**body, "signature": signers[actor].sign_hash(h)})
+
+    ev("e1", "extraction", MINE_CL, "2024-01-02T00:00:00.000000Z", "Atacama", [], [
+        {"elements_kg": {"Li": 90.0}, "kind": "material", "lot": "li-prim", "mass_kg": 500.0,
+         "material": "lithium carbonate", "origin": {"country": "CL", "site": "Atacama", "type": "primary"}}])
+    ev("e2", "material_recovery", pilot.RECYCLER_EU, "2024-01-03T00:00:00.000000Z", "Hydromet", [
+        {"lot": _waste(ev, "li-rec", "Li", 10.0, 60.0, True), "mass_kg": 60.0}], [
+        {"elements_kg": {"Li": 10.0}, "kind": "material", "lot": "li-rec", "mass_kg": 60.0,
+         "origin": {"certified_by": pilot.RECYCLER_EU, "country": "DE", "site": "Hydromet", "type": "post_consumer"}}])
+    ev("e3", "cathode_production", CAM_KR, "2024-02-01T00:00:00.000000Z", "Gwangyang", [
+        {"lot": "li-prim", "mass_kg": 500.0}, {"lot": "li-rec", "mass_kg": 60.0}], [
+        {"elements_kg": {"Li": 100.0}, "kind": "material", "lot": "cam", "mass_kg": 550.0}])
+    ev("e4", "pack_assembly", pilot.AUTOMAKER, "2024-03-01T00:00:00.000000Z", "Wolfsburg", [
+        {"lot": "cam", "mass_kg": 539.0}], [
+        {"elements_kg": {"Li": 98.0}, "kind": "pack", "lot": "P1", "mass_kg": 539.0, "model_id": "EM-NMC811-82"}])
+    ev("e5", "cathode_production", CAM_KR, "2024-06-01T00:00:00.000000Z", "Gwangyang", [
+        {"lot": "cam", "mass_kg": 11.0}], [
+        {"elements_kg": {"Li": 2.0}, "kind": "material", "lot": "cam-re", "mass_kg": 11.0}])
+    ledger, q, summary = Ledger(store), TraceQueries(store), MassBalanceSummary(store)
+    for i in range(0, len(events), 3):  # refreshed in steps: the re-processing arrives after the shipment
+        assert ledger.ingest(events[i:i + 3], workers=1).ok
+        summary.refresh()
+    kept = q.recycled_content(model_id="EM-NMC811-82", year=2024)
+    li = kept["elements"]["Li"]
+    assert li["recycled_kg"] == pytest.approx(9.8, rel=1e-12) and li["post_consumer"] == pytest.approx(0.1, rel=1e-12)
+    _same(kept, q.recycled_content(model_id="EM-NMC811-82", year=2024, incremental=False))
+    _same(q.recycled_content(pack_id="P1"), q.recycled_content(pack_id="P1", incremental=False))

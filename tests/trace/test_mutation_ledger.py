@@ -282,7 +282,7 @@ def test_record_retries_when_beaten(ledger: Ledger, signers, monkeypatch) -> Non
 
 def test_lot_refusals(ledger: Ledger, signers) -> None:  # type: ignore[no-untyped-def]
     w = ChainWriter(signers)
-    assert ledger.ingest([w.wire(e) for e in small_graph()[:5]]).ok
+    assert ledger.ingest([w.wire(e) for e in small_graph()[:8]]).ok
     again = ev(40, "extraction", sim.MINE_CL, "CL", "Atacama",
                outputs=[out("ore-li", "ore", 10, {"Li": 1}, {"type": "primary", "country": "CL", "site": "Atacama"})])
     with pytest.raises(InvalidData, match="event e40: ore-li is not a new lot id"):
@@ -292,11 +292,11 @@ def test_lot_refusals(ledger: Ledger, signers) -> None:  # type: ignore[no-untyp
                                                                  "site": "M", "certified_by": pilot.RECYCLER_EU}),
                        out("bad-rec", "material", 10, {"Co": 2}, {"type": "post_consumer", "country": "DE",
                                                                   "site": "M", "certified_by": sim.CAM_KR})])
-    with pytest.raises(InvalidData, match=f"lot bad-rec is certified as recycled by {sim.CAM_KR}") as e:
+    with pytest.raises(InvalidData, match=f"event e41: {sim.CAM_KR} is not the event's actor {pilot.RECYCLER_EU}") as e:
         ledger.submit(ChainWriter(signers).wire(fake))
     err = e.value.errors[0]
-    assert (err["field"], err["rule"], err["value"]) == ("outputs[1].origin.certified_by", "certifier_is_recycler", sim.CAM_KR)
-    assert "not a registered recycler" in e.value.detail
+    assert (err["field"], err["rule"], err["value"]) == ("outputs[1].origin.certified_by", "certified_by_actor", sim.CAM_KR)
+    assert f"set certified_by to {pilot.RECYCLER_EU}" in e.value.detail
     two = ev(42, "cathode_production", sim.CAM_KR, "KR", "G", inputs=[{"lot": "li2co3", "mass_kg": 500},
                                                                       {"lot": "coso4", "mass_kg": 500}],
              outputs=[out("x1", "material", 50, {"Li": 1})])
@@ -488,14 +488,14 @@ def test_verify_policy_replays_the_custody_rules(ledger: Ledger, signers, store)
     w = ChainWriter(signers)
     assert ledger.ingest([w.wire(e) for e in small_graph() + use_events()]).ok
     rep = ledger.verify_policy()
-    assert rep.ok and rep.events_checked == 17 and rep.scope == "custody rules"
+    assert rep.ok and rep.events_checked == 20 and rep.scope == "custody rules"
     assert ledger.verify_policy("P1").scope == "custody rules of P1"
     assert ledger.verify_policy("P1").events_checked == 4
-    assert ledger.verify_policy(batch=2).events_checked == 17
+    assert ledger.verify_policy(batch=2).events_checked == 20
     sneaky = w.sign(ev(50, "change_of_owner", pilot.REPAIRER, "DE", "x", subjects=["P1"],
                        data={"to_holder": pilot.REPAIRER}))
     with store.write() as c:
-        c.execute(insert(trace_events).values(gseq=18, id=sneaky.event.id, hash=sneaky.hash, kind="change_of_owner",
+        c.execute(insert(trace_events).values(gseq=21, id=sneaky.event.id, hash=sneaky.hash, kind="change_of_owner",
                                               actor=pilot.REPAIRER, occurred_at=sneaky.event.occurred_at, country="DE",
                                               recorded_at="2026-02-02T00:00:00.000000Z", body=sneaky.body.decode(),
                                               signature=sneaky.signature))
@@ -508,7 +508,7 @@ def test_verify_derived_names_table_key_and_column(ledger: Ledger, signers, stor
     w = ChainWriter(signers)
     assert ledger.ingest([w.wire(e) for e in small_graph() + use_events()]).ok
     rep = ledger.verify_derived()
-    assert rep.ok and rep.events_checked == 17 and rep.scope == "derived tables" and rep.links_checked > 17
+    assert rep.ok and rep.events_checked == 20 and rep.scope == "derived tables" and rep.links_checked > 17
     assert ledger.verify_derived(batch=3).ok
     with store.write() as c:
         c.execute(update(trace_lots).where(trace_lots.c.id == "cam1").values(consumed_kg=149.0))
@@ -730,7 +730,7 @@ def test_verify_derived_sums_consumption_and_checks_every_custody_column(ledger:
     ledger.submit(w.wire(ev(18, "cathode_production", sim.CAM_KR, "KR", "Gwangyang",
                             inputs=[{"lot": "li2co3", "mass_kg": 30}], outputs=[out("cam2", "material", 30, {"Li": 5.6})])))
     rep = ledger.verify_derived()
-    assert rep.ok and rep.events_checked == 18
+    assert rep.ok and rep.events_checked == 21
     with store.read() as c:
         assert c.execute(select(trace_lots.c.consumed_kg).where(trace_lots.c.id == "li2co3")).scalar_one() == 80
     with store.write() as c:
@@ -754,7 +754,7 @@ def test_verify_derived_survives_an_unreadable_producer(ledger: Ledger, signers,
     with store.write() as c:
         c.execute(update(trace_events).where(trace_events.c.id == "e08").values(body="{broken"))
     rep = ledger.verify_derived()
-    assert rep.events_checked == 9
+    assert rep.events_checked == 12
     found = {(p.rule, p.message.split(":")[0]) for p in rep.problems}
     assert ("derived_extra", "trace_lots m1") in found and ("derived_extra", "trace_lots m2") in found
     assert ("derived_missing", "trace_pack_sources ('m1', 'P1')") in found
@@ -1013,7 +1013,7 @@ def test_verify_policy_reports_what_admission_refuses(ledger: Ledger, signers, s
     ledger.submit(w.wire(ev(31, "installation", pilot.REPAIRER, "DE", "workshop", subjects=[free],
                             data={"vehicle_id": "WVW0000000000003"})))
     rep = ledger.verify_policy()
-    assert rep.ok and rep.events_checked == 19
+    assert rep.ok and rep.events_checked == 22
     refused = [  # (in this order: the dismantling, once slipped in, changes P1's custody for what follows)
         {**ev(42, "soh_update", pilot.BAAS, "DE", "depot", subjects=["P1"], data={"soh_capacity_pct": 99.0}),
          "occurred_at": ev(5, "x", EM, "DE", "x")["occurred_at"]},
@@ -1023,7 +1023,7 @@ def test_verify_policy_reports_what_admission_refuses(ledger: Ledger, signers, s
            outputs=[out("P1-cells", "cell_batch", 70, {"Li": 9, "Co": 10})]),
     ]
     want = []
-    for gseq, data in enumerate(refused, start=20):
+    for gseq, data in enumerate(refused, start=23):
         sealed = w.sign(data)
         with pytest.raises((Forbidden, InvalidData)) as e:
             ledger.submit(sealed)
@@ -1036,10 +1036,10 @@ def test_verify_policy_reports_what_admission_refuses(ledger: Ledger, signers, s
     # and one the custody rules allow by role: the market surveillance authority's note on a pack it does not
     # hold (it has no key registered here, so it can only be written straight into the store)
     _slip_in(store, ChainWriter(signers).sign(ev(43, "annotation", pilot.AUTHORITY, "BE", "office", subjects=["P2"],
-                                                 data={"note": "inspected", "finding": "inspection"})), 23)
+                                                 data={"note": "inspected", "finding": "inspection"})), 26)
     rep = ledger.verify_policy()
     assert [(p.event_id, p.rule, p.message, p.subject) for p in rep.problems] == want
-    assert rep.events_checked == 23
+    assert rep.events_checked == 26
 
 
 def test_a_lot_with_no_custody_record_is_its_producers(ledger: Ledger, signers) -> None:  # type: ignore[no-untyped-def]
@@ -1094,30 +1094,34 @@ def test_a_passports_operator_and_manufacture_date_bind_its_chain(ledger: Ledger
 
 
 def test_certifier_roles_are_read_from_the_registry_and_cached(ledger: Ledger, signers, store) -> None:  # type: ignore[no-untyped-def]
-    """A recovered lot must be certified by a registered recycler: an id the registry does not know has no
-    roles (refused, not a crash). Roles are cached like keys (``key_cache_seconds``): a role removed from the
+    """A recovered lot must be certified by the recycler that recovers it, a registered recycler: an actor
+    whose roles lack it is refused. Roles are cached like keys (``key_cache_seconds``): a role removed from the
     registry still counts until the cache expires; with no cache it no longer does."""
     from batteryloop.store.tables import participants as p_table
-
-    def recovered(n: int, certifier: str) -> dict:  # type: ignore[type-arg]
-        return ev(n, "material_recovery", pilot.RECYCLER_EU, "DE", "Magdeburg",
-                  outputs=[out(f"rec-{n}", "material", 10, {"Co": 2}, {"type": "post_consumer", "country": "DE",
-                                                                     "site": "M", "certified_by": certifier})])
+    from tests.trace.test_queries import waste_events
 
     w = ChainWriter(signers)
+
+    def recovered(n: int, actor: str) -> dict:  # type: ignore[type-arg]
+        assert ledger.ingest([w.wire(e) for e in waste_events(f"mod-{n}", 10, {"Co": 2}, tag=f"w{n}-")]).ok
+        return ev(n, "material_recovery", actor, "DE", "Magdeburg", inputs=[{"lot": f"mod-{n}", "mass_kg": 10}],
+                  outputs=[out(f"rec-{n}", "material", 10, {"Co": 2}, {"type": "post_consumer", "country": "DE",
+                                                                     "site": "M", "certified_by": actor})])
+
     with pytest.raises(InvalidData) as e:
-        ledger.submit(w.wire(recovered(1, "BPNL0000000000X1")))
+        ledger.submit(w.wire(recovered(1, sim.CAM_KR)))
     assert e.value.errors == [{"field": "outputs[0].origin.certified_by", "rule": "certifier_is_recycler",
-                               "value": "BPNL0000000000X1",
-                               "message": "outputs[0].origin.certified_by: BPNL0000000000X1 must be a participant "
-                                          "registered with the recycler role"}]
+                               "value": sim.CAM_KR,
+                               "message": f"outputs[0].origin.certified_by: {sim.CAM_KR} must be a participant "
+                                          "registered with the recycler role: only a recycler recovers and "
+                                          "certifies lots of recycled origin"}]
     assert e.value.extra["event_id"] == "e01"
     cached = Ledger(store, key_cache_seconds=3600)
     assert cached.submit(w.wire(recovered(2, pilot.RECYCLER_EU))).status == "stored"
     with store.write() as c:
         c.execute(update(p_table).where(p_table.c.id == pilot.RECYCLER_EU).values(roles='["repairer"]'))
     assert cached.submit(w.wire(recovered(3, pilot.RECYCLER_EU))).status == "stored"  # cached
-    with pytest.raises(InvalidData, match="not a registered recycler"):
+    with pytest.raises(InvalidData, match="must be a participant registered with the recycler role"):
         Ledger(store, key_cache_seconds=0).submit(w.wire(recovered(4, pilot.RECYCLER_EU)))
 
 
@@ -1129,7 +1133,7 @@ def test_verify_policy_on_an_event_by_an_unregistered_actor(ledger: Ledger, sign
     stranger = Signer.generate("BPNL0000000000X1")
     sealed = seal({**ev(30, "soh_update", stranger.participant_id, "DE", "x", subjects=["P1"],
                         data={"soh_capacity_pct": 90.0}), "prev": {"P1": ledger.heads(["P1"])["P1"]}}, stranger)
-    _slip_in(store, sealed, 11)
+    _slip_in(store, sealed, 14)
     rep = ledger.verify_policy()
     assert [(p.event_id, p.rule, p.subject) for p in rep.problems] == [("e30", "policy_custody", "P1")]
 
@@ -1191,7 +1195,7 @@ def test_stale_and_transformation_refusals_whole(ledger: Ledger, signers) -> Non
     assert e.value.detail == (f"event {PACK}-soh-1: prev[{PACK}] is {GENESIS[:16]}… but the chain of {PACK} is at "
                               f"position 1 with hash {first.hash[:16]}…: fetch the head, re-sign and resubmit")
     w = ChainWriter(signers)
-    assert ledger.ingest([w.wire(e) for e in small_graph()[:5]]).ok
+    assert ledger.ingest([w.wire(e) for e in small_graph()[:8]]).ok
     one = ev(43, "cathode_production", sim.CAM_KR, "KR", "G", inputs=[{"lot": "li2co3", "mass_kg": 500}],
              outputs=[out("x1", "material", 50, {"Li": 1})])
     with pytest.raises(InvalidData) as e:

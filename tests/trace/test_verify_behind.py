@@ -130,7 +130,7 @@ def test_custody_rules_replayed_in_steps(ledger: Ledger, signers, store) -> None
                                              actions='["trace.append.soh_update"]',
                                              created_at="2026-01-01T00:00:00.000000Z"))
     figures, why = state.finish()
-    assert why == "" and figures is not None and figures["events_checked"] == 17  # replayed again: no refusal
+    assert why == "" and figures is not None and figures["events_checked"] == 20  # replayed again: no refusal
     assert state.replayed_again == "a delegation was created before events already replayed"
     ledger.submit(w.wire(ev(30, "soh_update", pilot.REPAIRER, "DE", "workshop", subjects=["P1"],
                             data={"soh_capacity_pct": 97.0})))
@@ -138,7 +138,7 @@ def test_custody_rules_replayed_in_steps(ledger: Ledger, signers, store) -> None
     assert fresh.finish()[1] == ""
     _slip_in(store, w.sign(ev(40, "dismantling", pilot.RECYCLER_EU, "DE", "Magdeburg",
                               inputs=[{"lot": "P1", "mass_kg": 75}],
-                              outputs=[out("P1-cells", "cell_batch", 70, {"Li": 9, "Co": 10})])), 19)
+                              outputs=[out("P1-cells", "cell_batch", 70, {"Li": 9, "Co": 10})])), 22)
     fresh.step()
     assert [p.rule for p in fresh.policy_report.problems] == [p.rule for p in ledger.verify_policy().problems]
     assert fresh.policy_report.problems and fresh.finish()[0] is None

@@ -198,6 +198,7 @@ def apply_recycled_content(c: ParticipantDep, s: ServicesDep, year: Annotated[in
     """Each pack made in ``year`` gets its model's, plant's and year's figure (``battery.recycled_content``),
     one new passport version where it changed; passports the caller may not update are not written. The answer
     shows the groups holding passports the caller may update, counting those (the authorities: every group);
-    the others are counted in ``groups_not_yours``."""
+    the others are counted in ``groups_not_yours``; ``stale_years`` names the applied years a transformation
+    recorded late changed (apply them again)."""
     rep = s.trace.apply_recycled_content(year, c, model_id=model_id, plant=plant)
     return json_response(s.trace.apply_answer_for(rep, c))

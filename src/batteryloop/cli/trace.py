@@ -128,6 +128,7 @@ def apply_recycled_content(year: Annotated[int, typer.Option(help="production ye
 
     Each pack gets its model's, plant's and year's figure under the node's rule (a new passport version where
     it changed); the answer counts, per model and plant, the passports updated, unchanged, read-only, not on
-    this node and not yours to update."""
+    this node and not yours to update, and names the applied years a transformation recorded late made stale
+    (stale_years: apply each again; a year applied whole is current again)."""
     s = services()
     _out(_guard(lambda: s.trace.apply_recycled_content(year, caller(s, as_), model_id=model, plant=plant)))

@@ -1090,7 +1090,7 @@ def _export_footprint(m: Mapping[str, Any], report: MappingReport) -> dict[str, 
     return out
 
 
-def _export_circularity(m: Mapping[str, Any], report: MappingReport) -> dict[str, Any]:
+def _export_circularity(m: Mapping[str, Any], report: MappingReport, successor: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {}
     dis = m.get("dismantling_information") or {}
     if dis.get("manual_url"):
@@ -1158,6 +1158,10 @@ def _export_circularity(m: Mapping[str, Any], report: MappingReport) -> dict[str
                          "recorded: the whole share is written as postConsumerShare, preConsumerShare left out")
     if recycled:
         out["recycledContent"] = recycled
+    elif successor:
+        # a repurposed or remanufactured battery declares no recycled content (Art. 8(4) lifts the obligation;
+        # the original battery's declaration is on its predecessor's passport): the required list, empty
+        out["recycledContent"] = []
     if rc.get("allocation_rule"):
         _not_carried(report, "model.recycled_content.allocation_rule", rc["allocation_rule"])
     sm: dict[str, Any] = {}
@@ -1553,7 +1557,8 @@ def export(parts: PassportParts, *, validate: bool = True, **_: Any) -> ExportRe
     if cf:
         out["carbonFootprint"] = cf
     perf = _export_performance(parts, report)
-    for key, body in (("performance", perf), ("circularity", _export_circularity(m, report)),
+    circ = _export_circularity(m, report, successor=bool(b.get("predecessor_ids")))
+    for key, body in (("performance", perf), ("circularity", circ),
                       ("materialComposition", _export_materials(m, report))):
         if body:
             out[key] = body

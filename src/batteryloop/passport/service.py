@@ -747,10 +747,9 @@ class PassportService:
             new = {k: v for k, v in rec.data.items() if k in ("manufacture_date", "manufacture_country",
                                                               "manufacture_site", "mass_kg", "putting_into_service_date",
                                                               "state_of_health", "usage")}
-            if event == StatusEvent.REPURPOSE and "recycled_content" in rec.data:
-                # repurposing changes the use, not the materials: the cells' recycled content stays theirs
-                # (remanufacturing may replace modules, so its new passport starts without the figure)
-                new["recycled_content"] = rec.data["recycled_content"]
+            # no recycled content on the new passport: Art. 8 declares it for a battery made new, per model, plant
+            # and year, and Art. 8(4) lifts the obligation for re-used, repurposed and remanufactured batteries;
+            # the original battery's declaration stays on the passport this one supersedes (predecessor_ids)
             new.update({"serial_number": serial, "model_id": new_model_id or rec.model_id,
                         "economic_operator_id": caller.participant_id, "status": t.new_status.value,  # type: ignore[union-attr]
                         "predecessor_ids": [passport_id]})

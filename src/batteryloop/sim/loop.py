@@ -1079,8 +1079,7 @@ class PilotRun:
         """At the year's end, before December's retirements supersede any of them: the year's figure into the
         passports of its packs that did not take it with their December report (:meth:`use`) — the Lanzhou
         fleets' (written by their maker) — through the trace service (one version naming the year). A pack
-        repurposed later hands the figure on to its new passport (passport.service); the operator of a passport
-        that superseded a pack within its year writes it there, when there is one."""
+        repurposed later keeps the figure on its EV passport; the new passport declares none (Art. 8(4))."""
         from ..errors import Forbidden
 
         t0 = time.perf_counter()
@@ -1096,8 +1095,8 @@ class PilotRun:
                                                       executor=self.sealer.executor())
             self.recycled_content_versions += rep["versions"]
             left += [g for g, r in zip(part, rep["groups"], strict=True) if r["not_permitted"]]
-        # a pack superseded within its year: the service carries the figure on to the passport that superseded it,
-        # whose operator (a second-life integrator, the Lanzhou station) writes it
+        # groups some of whose passports this maker may not update (operated by another participant): each other
+        # participant writes those it operates
         for who in sorted(set(self.callers) - set(by_maker)):
             if not left:
                 break
@@ -1107,6 +1106,8 @@ class PilotRun:
                 continue
             self.recycled_content_versions += rep["versions"]
             left = [g for g, r in zip(left, rep["groups"], strict=True) if r["not_permitted"]]
+        if self._rc_year:  # the year is declared (here and in the December reports): a late event marks it stale
+            self.s.trace.record_applied([year])
         self._rc_year, self._rc_fields, self._rc_written = [], {}, set()
         self.timings["recycled_content"] += time.perf_counter() - t0
 

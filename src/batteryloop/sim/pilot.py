@@ -323,9 +323,9 @@ def battery_models(first_year: int | None = None) -> list[dict[str, Any]]:
 #: composition, hazards, dismantling, the cells' self-discharge and the cycle-life test's C-rate, the renewable
 #: content); not what the first placing on the market declared for its first use (the vehicle category, the EV
 #: capacity threshold, lifetime and warranty, the footprint, the original test reports and efficiencies). The
-#: recycled content is the passport's (the pilot declares it per plant and year): the repurposed passport keeps the
-#: cells' figure (``PassportService.change_status``) — Regulation (EU) 2023/1542 Art. 8(4) exempts repurposed
-#: batteries from the recycled-content minimums, not the figure from being known
+#: recycled content is the passport's (the pilot declares it per plant and year): the repurposed passport declares
+#: none — Regulation (EU) 2023/1542 Art. 8(4) lifts the obligation for repurposed batteries; the cells' figure is
+#: the original battery's declaration, on the passport the repurposed one supersedes
 _SECOND_LIFE_KEEPS = (
     "chemistry", "mass_kg", "rated_capacity_ah", "rated_energy_kwh", "nominal_voltage_v", "min_voltage_v", "max_voltage_v",
     "cells_in_series", "cells_in_parallel", "original_power_capability_w", "original_power_capability_at_soc",

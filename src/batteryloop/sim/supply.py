@@ -118,7 +118,7 @@ class MaterialChain:
     recovered: dict[str, list[list[Any]]] = field(default_factory=lambda: {e: [] for e in RECYCLABLE})
     cathode: dict[str, list[list[Any]]] = field(default_factory=dict)  # model id → [[lot, kg]]
     graphite: list[list[Any]] = field(default_factory=list)
-    scrap_kg: dict[str, float] = field(default_factory=lambda: {e: 0.0 for e in RECYCLABLE})
+    scrap: list[list[Any]] = field(default_factory=list)  # [[scrap lot, kg, elements]]: the cell plants' scrap
     recovered_kg: dict[str, float] = field(default_factory=lambda: {e: 0.0 for e in RECYCLABLE})
     flows: dict[tuple[str, str], float] = field(default_factory=dict)  # (from stage, to stage) → kg, for the Sankey
     pack_contents: dict[str, tuple[float, dict[str, float]]] = field(default_factory=dict)  # pack → (kg, elements)
@@ -253,16 +253,21 @@ class MaterialChain:
             # SCRAP_FRACTION (4 %) of the electrode material is scrap; of the rest, 1 % is lost in cell making
             els = {el: round(v * n * (1 - SCRAP_FRACTION) * CELL_YIELD, 6) for el, v in per_pack.cathode_elements_kg.items()}
             els["graphite"] = round(per_pack.graphite_kg * n * CELL_YIELD, 6)
-            for el in RECYCLABLE:
-                self.scrap_kg[el] += per_pack.cathode_elements_kg.get(el, 0.0) * n * SCRAP_FRACTION
+            # the scrap is a lot of its own (cathode-side electrode scrap), recovered by the recycler (recover_scrap)
+            scrap_els = {el: round(v * n * SCRAP_FRACTION, 6) for el, v in per_pack.cathode_elements_kg.items()}
+            scrap_kg = round(per_pack.cathode_kg * n * SCRAP_FRACTION, 6)
             batch_kg = round(sum(els.values()), 6)
             batch = self.nid("cellbatch")
+            scrap = self.nid("scrap")
             yield self.writer.sign({"id": self.nid("ev"), "kind": "cell_production", "actor": cell_maker, "occurred_at": at(),
                                     "place": {"country": cell_country, "site": cell_site},
-                                    "data": {"max_loss_pct": SCRAP_FRACTION * 100 + 2},
+                                    "data": {"max_loss_pct": 2},
                                     "inputs": cam_in + gr_in,
                                     "outputs": [{"lot": batch, "kind": "cell_batch", "mass_kg": batch_kg, "elements_kg": els,
-                                                 "material": f"{chemistry} cells"}]})
+                                                 "material": f"{chemistry} cells"},
+                                                {"lot": scrap, "kind": "scrap", "mass_kg": scrap_kg,
+                                                 "elements_kg": scrap_els, "material": f"{chemistry} electrode scrap"}]})
+            self.scrap.append([scrap, scrap_kg, scrap_els])
             self.flow("cathode", "cells", sum(v * n for v in per_pack.cathode_elements_kg.values()))
             n_mod = n * modules_per_pack
             # each module a hair under its share (rounded to the gram's thousandth; down where rounding up would
@@ -288,22 +293,42 @@ class MaterialChain:
                 self.flow("cells", "packs", sum(v for k, v in mod_els.items() if k != "graphite") * modules_per_pack)
 
     def recover_scrap(self, at: Clock) -> Iterator[Any]:
-        """The year's electrode scrap, recovered by the Korean recycler as pre-consumer salts."""
+        """The year's electrode scrap lots (the cell plants' ``cell_production`` outputs), consumed by the Korean
+        recycler's scrap line and recovered as pre-consumer salts (95 % of each Art. 8 element)."""
+        scrap, self.scrap = self.scrap, []
+        if not scrap:
+            return
+        total = {el: sum(x[2].get(el, 0.0) for x in scrap) for el in RECYCLABLE}
+        outs = []
         for el in RECYCLABLE:
-            el_kg = round(self.scrap_kg[el] * 0.95, 6)
-            self.scrap_kg[el] = 0.0
+            el_kg = round(total[el] * 0.95, 6)
             if el_kg < 1.0:
                 continue
             product, frac = SALT[el]
             lot = self.nid(f"rec-{el}")
-            yield self.writer.sign({"id": self.nid("ev"), "kind": "material_recovery", "actor": pilot.RECYCLER_KR,
-                                    "occurred_at": at(), "place": {"country": "KR", "site": "Ochang scrap line"},
-                                    "outputs": [{"lot": lot, "kind": "material", "mass_kg": round(el_kg / frac, 6),
-                                                 "elements_kg": {el: el_kg}, "material": f"recycled {product}",
-                                                 "origin": {"type": "pre_consumer", "country": "KR", "site": "Ochang scrap line",
-                                                            "certified_by": pilot.RECYCLER_KR}}]})
+            outs.append({"lot": lot, "kind": "material", "mass_kg": round(el_kg / frac, 6),
+                         "elements_kg": {el: el_kg}, "material": f"recycled {product}",
+                         "origin": {"type": "pre_consumer", "country": "KR", "site": "Ochang scrap line",
+                                    "certified_by": pilot.RECYCLER_KR}})
             self.flow("cells", "recovered material", el_kg)
             self.recovered[el].append([lot, round(el_kg / frac, 6)])
+        if not outs:
+            return
+        # one tick of the clock per salt, as when each salt was an event of its own (the pilot's random stream,
+        # which the clock shares, stays the same): the reagents at the first, the recovery at the last
+        ticks = [at() for _ in outs]
+        inputs = [{"lot": x[0], "mass_kg": x[1]} for x in scrap]
+        # the salts weigh more than the scrap's metal (sulfate, carbonate, water): reagents bought in, no traced element
+        reagent_kg = round(max(0.0, sum(o["mass_kg"] for o in outs) - sum(x[1] for x in scrap)) * 1.02 + 1.0, 6)
+        reagent = self.nid("reagent")
+        yield self.writer.sign({"id": self.nid("ev"), "kind": "extraction", "actor": REFINER_CN, "occurred_at": ticks[0],
+                                "place": {"country": "CN", "site": "Jiangxi reagent plant"},
+                                "outputs": [{"lot": reagent, "kind": "material", "mass_kg": reagent_kg,
+                                             "material": "process reagents (H2SO4, Na2CO3)",
+                                             "origin": {"type": "primary", "country": "CN", "site": "Jiangxi reagent plant"}}]})
+        yield self.writer.sign({"id": self.nid("ev"), "kind": "material_recovery", "actor": pilot.RECYCLER_KR,
+                                "occurred_at": ticks[-1], "place": {"country": "KR", "site": "Ochang scrap line"},
+                                "inputs": [*inputs, {"lot": reagent, "mass_kg": reagent_kg}], "outputs": outs})
 
     # ------------------------------------------------------------------ end of life
     def dismantle(self, pack: str, pack_kg: float, elements_kg: dict[str, float], dismantler: str, place: dict[str, str],

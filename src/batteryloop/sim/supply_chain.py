@@ -139,19 +139,39 @@ def supply_chain(n_packs: int, *, seed: int = 7, signers: dict[str, Signer] | No
         salts[el].append([ref, round(out_el / prod_f, 6), prod_f])
 
     def recover(el: str) -> Iterator[dict[str, Any]]:
+        """Recycled salt from waste of an earlier production (outside this chain's packs): a cell line's rejected
+        cell batch (pre-consumer, the Korean recycler) or the modules of used batteries (post-consumer, the
+        European recycler), each made from primary salt — recycled material is recovered, never minted."""
         product, prod_f = SALT[el]
         post = rng.random() < 0.7
-        recycler = pilot.RECYCLER_EU if post else pilot.CELL_KR
+        recycler = pilot.RECYCLER_EU if post else pilot.RECYCLER_KR
         country = "DE" if post else "KR"
+        site = "Magdeburg hydromet" if post else "Ochang scrap line"
         mass = 8_000.0
-        lot = nid(f"rec-{el}")
+        el_kg = round(mass * prod_f, 6)
+        first = {"mass_kg": mass, "elements_kg": {el: el_kg}}
+        salt, cells, lot = nid(f"salt-{el}"), nid("cellbatch"), nid(f"rec-{el}")
+        yield w.wire({"id": nid("ev"), "kind": "extraction", "actor": REFINER_CN, "occurred_at": at(),
+                      "place": {"country": "CN", "site": "Yichun refinery"},
+                      "outputs": [{"lot": salt, "kind": "material", **first, "material": product,
+                                   "origin": {"type": "primary", "country": "CN", "site": "Yichun refinery"}}]})
+        yield w.wire({"id": nid("ev"), "kind": "cell_production", "actor": pilot.CELL_KR, "occurred_at": at(),
+                      "place": {"country": "KR", "site": "Ochang first-life cell line"},
+                      "inputs": [{"lot": salt, "mass_kg": mass}],
+                      "outputs": [{"lot": cells, "kind": "cell_batch", **first, "material": "cells"}]})
+        waste = cells
+        if post:
+            waste = nid("module")
+            yield w.wire({"id": nid("ev"), "kind": "module_assembly", "actor": pilot.CELL_KR, "occurred_at": at(),
+                          "place": {"country": "KR", "site": "Ochang first-life module line"},
+                          "inputs": [{"lot": cells, "mass_kg": mass}],
+                          "outputs": [{"lot": waste, "kind": "module", **first}]})
         yield w.wire({"id": nid("ev"), "kind": "material_recovery", "actor": recycler, "occurred_at": at(),
-                      "place": {"country": country, "site": "Magdeburg hydromet" if post else "Ochang scrap line"},
-                      "outputs": [{"lot": lot, "kind": "material", "mass_kg": mass,
-                                   "elements_kg": {el: round(mass * prod_f, 6)}, "material": f"recycled {product}",
+                      "place": {"country": country, "site": site},
+                      "inputs": [{"lot": waste, "mass_kg": mass}],
+                      "outputs": [{"lot": lot, "kind": "material", **first, "material": f"recycled {product}",
                                    "origin": {"type": "post_consumer" if post else "pre_consumer", "country": country,
-                                              "site": "Magdeburg hydromet" if post else "Ochang scrap line",
-                                              "certified_by": pilot.RECYCLER_EU if post else pilot.RECYCLER_KR}}]})
+                                              "site": site, "certified_by": recycler}}]})
         recycled[el].append([lot, mass, prod_f])
 
     def draw(stock: list[list[Any]], kg: float) -> list[dict[str, Any]]:

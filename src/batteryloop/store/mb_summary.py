@@ -60,17 +60,22 @@ def lot_rows(conn: Any, ids: list[str]) -> list[tuple[Any, ...]]:
     return out
 
 
-def intermediates(conn: Any, ids: list[str]) -> set[str]:
-    """Which of ``ids`` are recorded as intermediates."""
-    out: set[str] = set()
+def internal_kg(conn: Any, ids: list[str]) -> dict[str, float]:
+    """The kg of each of ``ids`` consumed inside its own account so far (lots with none are left out)."""
+    out: dict[str, float] = {}
     for part in _chunks(ids):
-        out |= {r[0] for r in conn.execute(select(IN.c.lot_id).where(IN.c.lot_id.in_(part)))}
+        out.update({r[0]: r[1] for r in conn.execute(select(IN.c.lot_id, IN.c.internal_kg).where(IN.c.lot_id.in_(part)))})
     return out
 
 
-def add_intermediates(conn: Any, ids: list[str]) -> None:
-    if ids:
-        conn.execute(insert(IN), [{"lot_id": x} for x in ids])
+def add_internal_kg(conn: Any, added: dict[str, float], before: dict[str, float]) -> None:
+    """Add ``added`` kg to each lot's internal consumption (``before``: what is recorded now)."""
+    new = [{"lot_id": x, "internal_kg": kg} for x, kg in added.items() if x not in before]
+    if new:
+        conn.execute(insert(IN), new)
+    for x, kg in added.items():
+        if x in before:
+            conn.execute(update(IN).where(IN.c.lot_id == x).values(internal_kg=before[x] + kg))
 
 
 def edges_from(conn: Any, ids: list[str]) -> list[tuple[str, str, float, int]]:

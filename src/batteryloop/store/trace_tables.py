@@ -165,5 +165,19 @@ trace_mb_outputs = Table(
 trace_mb_intermediate = Table(
     "trace_mb_intermediate",
     metadata,
-    Column("lot_id", String(100), primary_key=True),  # a lot its own account consumed: no credit of its own
+    Column("lot_id", String(100), primary_key=True),  # a lot its own account consumed (part of it or all)
+    # kg of it consumed inside its own account (migration 0015): that part is an intermediate, the rest final
+    Column("internal_kg", Float, nullable=False, server_default="0"),
+)
+
+# ------------------------------------------- the years whose recycled content was applied (migration 0015)
+# A transformation admitted late for an applied year marks it and the later applied years stale
+# (batteryloop.trace.ledger), until the year is applied again (batteryloop.trace.service).
+trace_rc_years = Table(
+    "trace_rc_years",
+    metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("applied_at", String(32), nullable=False),
+    Column("stale_since", String(32)),  # when a late event made its figures stale (recording time)
+    Column("stale_event_id", String(100)),  # the first such event
 )

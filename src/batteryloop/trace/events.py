@@ -330,6 +330,9 @@ class LifecycleEvent(_Strict):
                 raise _rule("inputs", "extraction_no_inputs", "an extraction consumes no lots: inputs must be empty")
             if not self.outputs or any(o.origin is None or o.origin.type is not OriginType.PRIMARY for o in self.outputs):
                 raise _rule("outputs", "extraction_primary_origin", "an extraction produces lots with origin.type 'primary' (mine, country)")
+            if any(o.kind not in (LotKind.ORE, LotKind.MATERIAL) for o in self.outputs):
+                raise _rule("outputs", "extraction_kinds", "an extraction produces ore or material lots: scrap, black "
+                            "mass, cells, modules and packs are made from other lots (by the events that consume them)")
         elif k is EventKind.MATERIAL_RECOVERY:
             if not self.outputs or any(o.origin is None or o.origin.type is OriginType.PRIMARY for o in self.outputs):
                 raise _rule("outputs", "recovery_recycled_origin", "a material recovery produces lots with a recycled origin "

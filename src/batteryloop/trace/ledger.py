@@ -30,15 +30,16 @@ from ..errors import Conflict, Forbidden, InvalidData, NotFound
 from ..store import ledger as repo
 from ..store import participants as participants_repo
 from ..store import relations as relations_repo
+from ..store import rc_years as rc_years_repo
 from ..store import trace_reach
 from ..store.db import Store, StoreBusy, backoff, utcnow_iso
 from ..store.errors import IntegrityViolation
 from .canonical import GENESIS
 from .custody import custody_changes
-from .events import FlatEvent, LotKind, SealedEvent, chain_subjects, normalize_full, seal
+from .events import END_OF_LIFE, FlatEvent, LotKind, SealedEvent, chain_subjects, normalize_full, seal
 from .keys import KeyFormatError, PublicKey, Signer, public_key_from_text, verify_signature
 from ..relations import in_force
-from .policy import check_event, namespace_owner
+from .policy import ANY_WASTE_KINDS, RECYCLED_ORIGINS, check_event, namespace_owner, waste_origins
 from .lots import LotState, check_transformation, edge_rows, lot_row, pack_sources
 from .verify import Checkpoint, Problem, VerifyReport, check_chain_links, check_chain_sequence, check_event_row
 
@@ -104,7 +105,10 @@ class _TxState:
     delegates: dict[str, list[tuple[str, frozenset[str], str]]] = field(default_factory=dict)
     carry: _Carry | None = None  # what this ledger's previous transactions left (no other writer since)
     last_hash: str | None = None  # the hash of the last event written in this transaction
+    rc_years: dict[int, bool] | None = None  # applied recycled-content years → stale already (read once, if needed)
 
+
+_END_OF_LIFE = frozenset(k.value for k in END_OF_LIFE)
 
 CARRY_ENTRIES = 600_000
 """At most this many chain heads, lots, custody states and lots' input lists are kept between transactions
@@ -610,18 +614,13 @@ class Ledger:
             if errors:
                 more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
                 raise InvalidData(f"event {ev.id}: {errors[0]['message']}{more}", errors, event_id=ev.id)
-        for n, o in enumerate(ev.outputs):
-            cert = (o.origin or {}).get("certified_by")
-            if cert is not None and "recycler" not in self._roles(conn, cert):
-                raise InvalidData(f"event {ev.id}: lot {o.lot} is certified as recycled by {cert}, which is not a "
-                                  "registered recycler", _one(
-                                      f"outputs[{n}].origin.certified_by", "certifier_is_recycler",
-                                      f"outputs[{n}].origin.certified_by: {cert} must be a participant registered "
-                                      "with the recycler role", cert), event_id=ev.id)
+        for n, o in enumerate(ev.outputs):  # a recycled origin's certifier: policy.check_recycled_origin
             if self._lot(conn, st, o.lot) is not None:
                 raise InvalidData(f"event {ev.id}: output lot {o.lot} already exists", _one(
                     f"outputs[{n}].lot", "new_lot", f"outputs[{n}].lot: lot {o.lot} was produced by an earlier event; "
                     "a lot is produced once", o.lot), event_id=ev.id)
+        if ev.inputs and ev.kind not in _END_OF_LIFE:  # waste treatment feeds no pack's account
+            self._stale_years(conn, st, ev)
         # rows
         gseq = st.next_gseq
         st.next_gseq += 1
@@ -656,6 +655,19 @@ class Ledger:
         st.seen[ev.id] = s.hash
         return SubmitResult(ev.id, s.hash, "stored", gseq)
 
+    def _stale_years(self, conn: Any, st: _TxState, ev: FlatEvent) -> None:
+        """A transformation dated in a year whose recycled content was applied already changes that year's
+        production accounts — and through the lots it makes, the later years': mark them stale (in this
+        transaction), so that applying the recycled content names them (``TraceService.apply_recycled_content``)."""
+        if st.rc_years is None:
+            st.rc_years = {y: v[0] is not None for y, v in rc_years_repo.years(conn).items()}
+        year = int(ev.occurred_at[:4])
+        if any(y >= year and not stale for y, stale in st.rc_years.items()):
+            rc_years_repo.mark_stale(conn, year, st.recorded_at, ev.id)
+            for y in st.rc_years:
+                if y >= year:
+                    st.rc_years[y] = True
+
     def _namespace(self, conn: Any, subject: str) -> str | None:
         """The registered participant whose ISO/IEC 15459 namespace ``subject`` is in (``None``: no one's)."""
         owner = namespace_owner(subject)
@@ -684,8 +696,22 @@ class Ledger:
                 st.custody[x] = repo.custody_state(conn, x)
             return st.custody[x]
 
+        def waste_types(x: str) -> frozenset[str]:
+            found = self._lot(conn, st, x)
+            if found is None:
+                return frozenset()
+            if found.kind in ANY_WASTE_KINDS:
+                return waste_origins(found.kind)
+            return waste_origins(found.kind, [getattr(self._lot(conn, st, i), "kind", None)
+                                              for i in self._inputs_of(conn, st, x)])
+
+        def content(x: str) -> tuple[float, dict[str, float]] | None:
+            found = self._lot(conn, st, x)
+            return None if found is None else (found.mass_kg, found.elements_kg)
+
         refusal = check_event(ev, actor_roles=self._roles(conn, ev.actor), recorded_at=st.recorded_at,
-                              namespace=lambda x: self._namespace(conn, x),
+                              namespace=lambda x: self._namespace(conn, x), waste_types=waste_types,
+                              lot_content=content,
                               max_future_s=self.max_future_seconds, custody=custody, lot=lot, born=born,
                               operator=operator, delegates=lambda x: st.delegates.get(x, []),
                               known=lambda x: self._head(conn, st, x)[0] > 0)
@@ -922,8 +948,9 @@ class Ledger:
         """Replay the custody rules (:mod:`.policy`) over the stored events, in store order: every event whose
         actor had no right to it when it was recorded — one that slipped in before the rules, or was written
         to the store directly — is reported as ``policy_<rule>`` (``policy_custody``, ``policy_in_the_future``,
-        ``policy_before_subject``). With ``subject``, only that chain's events (other subjects' custody is
-        not replayed then, so only rules about ``subject`` itself can fail)."""
+        ``policy_before_subject``, ``policy_certified_by_actor``, ``policy_recycled_from_waste`` …). With
+        ``subject``, only that chain's events (other subjects' custody is not replayed then, so only rules about
+        ``subject`` itself can fail)."""
         rep = VerifyReport(scope="custody rules" + (f" of {subject}" if subject else ""))
         with self.store.read() as conn:
             replay = PolicyReplay(repo.all_roles(conn), relations_repo.all_delegations(conn), self.max_future_seconds)
@@ -1073,6 +1100,8 @@ class PolicyReplay:
         self.born: dict[str, str | None] = {}
         self.ops: dict[str, str | None] = {}
         self.chains: set[str] = set()
+        # materials made from waste (e.g. a leach liquor from black mass) → the recycled origins they may yield
+        self.waste_fed: dict[str, frozenset[str]] = {}
         self.last_recorded_at = ""
         self.unregistered: set[str] = set()  # actors and namespace owners asked about that were not registered
         self.set_registry(roles, delegations)
@@ -1113,6 +1142,17 @@ class PolicyReplay:
                 born[p.id] = _date_text(p.manufacture_date)
         for x in todo:
             ops.setdefault(x, None)
+        waste_fed = self.waste_fed
+
+        def waste_types(x: str) -> frozenset[str]:
+            k = lots[x][0] if x in lots else None
+            return waste_origins(k) if k in ANY_WASTE_KINDS else waste_fed.get(x, frozenset())
+
+        # the mass and elements of the lots that events producing recycled lots consume (few: read, not kept)
+        need = sorted({i.lot for _, ev in evs
+                       if any(o.origin and o.origin.get("type") in RECYCLED_ORIGINS for o in ev.outputs)
+                       for i in ev.inputs})
+        content = {r.id: (r.mass_kg, orjson.loads(r.elements)) for r in (repo.lots(conn, need) if need else ())}
         for r, ev in evs:
             rep.events_checked += 1
             if ev.actor not in roles:
@@ -1122,12 +1162,16 @@ class PolicyReplay:
                 max_future_s=self.max_future_seconds, custody=custody.get,
                 lot=lambda x: (lots[x][0], lots[x][2]) if x in lots else None,
                 born=lambda x: lots[x][1] if x in lots else born.get(x), operator=ops.get,
-                delegates=lambda x, at=r.recorded_at: self._delegates_at(x, at), known=chains.__contains__)
+                delegates=lambda x, at=r.recorded_at: self._delegates_at(x, at), known=chains.__contains__,
+                waste_types=waste_types, lot_content=content.get)
             if refusal is not None:
                 rep.problems.append(Problem(ev.id, f"policy_{refusal.rule}", refusal.message,
                                             subject=str(refusal.value) if refusal.field != "occurred_at" else None))
+            fed = waste_origins(None, [lots[i.lot][0] for i in ev.inputs if i.lot in lots]) if ev.inputs else None
             for o in ev.outputs:
                 lots[o.lot] = (o.kind, ev.occurred_at, ev.actor)
+                if fed and o.kind not in ANY_WASTE_KINDS:
+                    waste_fed[o.lot] = fed
             chains.update(ev.prev)
             for x, state in custody_changes(ev, custody.get).items():
                 custody[x] = state

@@ -17,7 +17,8 @@ credits, which the producer allocates to that account's outputs, not necessarily
 * ``"first_come"``: outputs in production order take credits up to their full element content until
   the pool is empty.
 
-Credits a period does not allocate expire. Under both rules an output never holds more recycled
+A lot the same account consumes is an intermediate for the part it consumes (its credit is in the pool);
+the rest of it stays a final output at the account's rate. Credits a period does not allocate expire. Under both rules an output never holds more recycled
 element than its element content, and an account never allocates more than its inputs brought —
 what the property tests check.
 
@@ -209,6 +210,16 @@ class AccountLedger:
     allocated_kg: dict[str, dict[str, float]] = field(default_factory=lambda: {c: {} for c in CATEGORIES})
 
 
+def shipped_fraction(mass_kg: float, inside_kg: float) -> float:
+    """The part of a lot not consumed inside its own production account (0 when all of it was, within 1e-9)."""
+    if inside_kg <= 0:
+        return 1.0
+    if mass_kg <= 0:
+        return 0.0
+    f = 1.0 - inside_kg / mass_kg
+    return f if f > 1e-9 else 0.0
+
+
 def mass_balance(graph: MaterialGraph, *, period: Period = "year", allocation: Allocation = "proportional",
                  accounts: dict[tuple[str, str, str], AccountLedger] | None = None) -> dict[str, Recycled]:
     """Recycled element mass in every lot with credits pooled per (producer, site, period)."""
@@ -262,11 +273,16 @@ def mass_balance(graph: MaterialGraph, *, period: Period = "year", allocation: A
         lids = sorted(members[k], key=lambda i: (graph.lots[i].produced_at, i))
         book = books.setdefault(k, AccountLedger(k))
         internal = set(lids)
-        # lots of the account consumed by the same account are intermediates: their credits pass through
+        # lots of the account consumed by the same account are intermediates for that part: its credits pass
+        # through (they are in the pool already); the rest of such a lot — shipped, or still in stock — stays a
+        # final output at the account's rate (review finding F3: re-processing 2 % of a lot in its own account
+        # took the credit of the 98 % shipped)
         pool: dict[str, dict[str, float]] = {c: defaultdict(float) for c in CATEGORIES}
+        inside_kg: dict[str, float] = defaultdict(float)
         for lid in lids:
             for e in graph.inputs[lid]:
                 if e.input in internal:
+                    inside_kg[e.input] += e.mass_kg
                     continue
                 src = graph.lots[e.input]
                 srec = out[e.input]
@@ -281,39 +297,37 @@ def mass_balance(graph: MaterialGraph, *, period: Period = "year", allocation: A
         for cat in CATEGORIES:
             for el, v in pool[cat].items():
                 book.credits_kg[cat][el] = book.credits_kg[cat].get(el, 0.0) + v
-        consumed_inside = {e.input for lid in lids for e in graph.inputs[lid] if e.input in internal}
-        final = [lid for lid in lids if lid not in consumed_inside]
+        part = {lid: shipped_fraction(graph.lots[lid].mass_kg, inside_kg.get(lid, 0.0)) for lid in lids}
+        final = [lid for lid in lids if part[lid] > 0]
         demand: dict[str, float] = defaultdict(float)
         for lid in final:
             for el, kg in graph.lots[lid].elements_kg.items():
-                demand[el] += kg
-        for lid in lids:
-            out[lid] = Recycled()
+                demand[el] += kg * part[lid]
+        alloc = {lid: Recycled() for lid in lids}  # credit given to each lot's final part
         for cat in CATEGORIES:
             for el, credit in pool[cat].items():
-                if allocation == "proportional":
-                    # post-consumer first fills the element content, pre-consumer takes what is left
-                    f = 0.0 if demand[el] <= 0 else credit / demand[el]
-                    for lid in final:
-                        have = graph.lots[lid].elements_kg.get(el, 0.0)
-                        room = have - out[lid].total(el)
-                        give = min(have * f, room)
-                        if give > 0:
-                            getattr(out[lid], cat)[el] = getattr(out[lid], cat).get(el, 0.0) + give
-                            book.allocated_kg[cat][el] = book.allocated_kg[cat].get(el, 0.0) + give
-                else:
-                    left = credit
-                    for lid in final:
-                        if left <= 0:
-                            break
-                        have = graph.lots[lid].elements_kg.get(el, 0.0)
-                        room = have - out[lid].total(el)
-                        give = min(room, left)
-                        if give > 0:
-                            getattr(out[lid], cat)[el] = getattr(out[lid], cat).get(el, 0.0) + give
-                            book.allocated_kg[cat][el] = book.allocated_kg[cat].get(el, 0.0) + give
-                            left -= give
-        # intermediates consumed inside the account carry no credit of their own (it is in the pool)
+                left = credit
+                f = 0.0 if demand[el] <= 0 else credit / demand[el]
+                for lid in final:
+                    if allocation != "proportional" and left <= 0:
+                        break
+                    have = graph.lots[lid].elements_kg.get(el, 0.0) * part[lid]
+                    room = have - alloc[lid].total(el)
+                    # proportional: post-consumer first fills the element content, pre-consumer takes what is
+                    # left; first come: in production order, up to the content, until the pool is empty
+                    give = min(have * f, room) if allocation == "proportional" else min(room, left)
+                    if give > 0:
+                        getattr(alloc[lid], cat)[el] = getattr(alloc[lid], cat).get(el, 0.0) + give
+                        book.allocated_kg[cat][el] = book.allocated_kg[cat].get(el, 0.0) + give
+                        left -= give
+        # a lot's recycled content per kg is its final part's: what its shipped kilograms carry downstream
+        for lid in lids:
+            r, a, p = Recycled(), alloc[lid], part[lid]
+            if p > 0:
+                for cat in CATEGORIES:
+                    getattr(r, cat).update({el: v / p for el, v in getattr(a, cat).items()})
+                _cap(r, graph.lots[lid])
+            out[lid] = r
     return out
 
 

@@ -20,8 +20,10 @@ rate (from recovered or scrap sources: times one). So the rates follow from sums
 * ``trace_mb_demand`` — element content of an account's final lots;
 * ``trace_mb_outputs`` — packs per account, site, model and year: count, element content of all of them and
   of the final ones (what a model-year's figure sums);
-* ``trace_mb_intermediate`` — lots their own account consumed: as in the full computation they hold no
-  credit of their own (it passed into the pool), so their earlier outflows are taken back out.
+* ``trace_mb_intermediate`` — the kg of each lot its own account consumed: that part is an intermediate (its
+  element content leaves the account's demand: its credit passed into the pool), the rest stays a final output
+  at the account's rate, downstream too (migration 0015; a pack all of which its account consumed is no final
+  pack of its group).
 
 Lots with an origin are sources (their input edges are not part of the graph), a lot without recorded inputs
 holds no credit unless its origin is recycled — as :class:`MaterialGraph` builds it. A query reads the
@@ -44,7 +46,7 @@ from ..store import mb_summary as repo
 from ..store.db import Store
 from .events import FlatEvent
 from .lots import edge_masses
-from .massbalance import CATEGORIES
+from .massbalance import CATEGORIES, shipped_fraction
 
 BATCH = 20_000
 """Events folded in per write transaction of a refresh."""
@@ -125,13 +127,13 @@ class MassBalanceSummary:
                                        ev.occurred_at, o.model_id, origin is None and bool(ev.inputs), account)
         missing = sorted({i.lot for _, ev in events for i in ev.inputs} - set(lots))
         lots.update(self._lots(conn, missing))
-        # only a lot made before this batch can be recorded as an intermediate already
-        inter_before = repo.intermediates(conn, missing)
+        # only a lot made before this batch can have been consumed inside its account already
+        inside_before = repo.internal_kg(conn, missing)
 
         flows: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
         demand: dict[str, dict[str, float]] = defaultdict(dict)
         outputs: dict[tuple[str, str, str, str], list[Any]] = {}
-        new_inter: dict[str, int] = {}
+        inside: dict[str, float] = {}  # kg consumed inside their own account in this batch, per lot
         taken: dict[tuple[tuple[str, str], str], float] = {}  # ((account, source), input lot) → kg taken
 
         def out_row(key: tuple[str, str, str, str]) -> list[Any]:
@@ -165,33 +167,22 @@ class MassBalanceSummary:
                         k = ((out.account, f"origin:{src.origin}"), i_id)
                         taken[k] = taken.get(k, 0.0) + kg
                     continue
-                if src.account == out.account:  # consumed inside its own account: an intermediate
-                    if i_id not in inter_before and i_id not in new_inter:
-                        new_inter[i_id] = g
-                        _add(demand[src.account], src.elements, -1.0)
-                        if src.kind == "pack":
-                            _add(out_row(pack_key(src))[2], src.elements, -1.0)
+                if src.account == out.account:  # consumed inside its own account: an intermediate for that part
+                    _add(demand[src.account], src.brought(kg), -1.0)
+                    was = inside_before.get(i_id, 0.0) + inside.get(i_id, 0.0)
+                    inside[i_id] = inside.get(i_id, 0.0) + kg
+                    if src.kind == "pack" and shipped_fraction(src.mass_kg, was) > 0 \
+                            and not shipped_fraction(src.mass_kg, was + kg):
+                        _add(out_row(pack_key(src))[2], src.elements, -1.0)  # all of it: no final pack left
                     continue
-                key = (out.account, f"acct:{src.account}")
-                if i_id in inter_before or i_id in new_inter:
-                    flows.setdefault(key, {})  # no credit, but the dependency between the accounts stays
-                    continue
+                key = (out.account, f"acct:{src.account}")  # its shipped part: final, at its account's rate
                 taken[(key, i_id)] = taken.get((key, i_id), 0.0) + kg
         # what each input lot brought into each account, once per pair (a batch of cells is split over hundreds of
         # modules of one account: the kg add up first)
         for (key, i_id), kg in taken.items():
             _add(flows[key], lots[i_id].brought(kg))
-        # a lot that just became an intermediate: take back what its earlier outflows to other accounts brought
-        if new_inter:
-            ids = sorted(new_inter)
-            earlier = [(o_id, i_id, kg) for o_id, i_id, kg, g in repo.edges_from(conn, ids) if g < new_inter[i_id]]
-            need = sorted({o for o, _, _ in earlier} - set(lots))
-            lots.update(self._lots(conn, need))
-            for o_id, i_id, kg in earlier:
-                out, src = lots[o_id], lots[i_id]
-                if out.produced and out.account != src.account:
-                    _add(flows[(out.account, f"acct:{src.account}")], src.brought(kg), -1.0)
-            repo.add_intermediates(conn, ids)
+        if inside:
+            repo.add_internal_kg(conn, inside, inside_before)
         repo.merge(conn, flows, demand, outputs)
         repo.set_mark(conn, rows[-1][0], existed=locked is not None)
         return len(rows)
@@ -324,7 +315,7 @@ class MassBalanceSummary:
             lot = self._lots(conn, [pack_id]).get(pack_id)
             if lot is None:
                 return None
-            inter = bool(repo.intermediates(conn, [pack_id]))
+            inter = not shipped_fraction(lot.mass_kg, repo.internal_kg(conn, [pack_id]).get(pack_id, 0.0))
             rates = self._rates(conn) if lot.produced and not inter else {}
         els = list(elements)
         if lot.produced:

@@ -7,7 +7,9 @@ event: its custodian (the holder in the custody state), the economic operator of
 id, and the delegations in force. It also refuses implausible times: after the moment of recording
 (plus a clock-skew allowance) or before the subject existed (a lot's production, a passport's
 manufacture date). Events may arrive out of order — a vehicle offline for a week reports late — so the
-order of a chain's events is not a rule.
+order of a chain's events is not a rule. And it refuses recycled material out of nothing
+(:func:`check_recycled_origin`): a lot of recycled origin comes from a recycler that certifies it, recovered
+from waste the event consumes.
 
 The ledger applies it on every append; :meth:`Ledger.verify_policy` replays it over stored events, so
 that an event which slipped in before these rules (or by a direct write to the store) is reported.
@@ -22,7 +24,7 @@ export — only by the holder (or its delegate, where the rule allows).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -32,6 +34,15 @@ from ..participants import Role
 from ..store.db import iso_text, parse_iso
 
 _CUSTODY_LOT_KINDS = frozenset({"pack"})
+RECYCLED_ORIGINS = ("pre_consumer", "post_consumer")
+#: the waste a lot of each recycled origin is recovered from: used batteries (post-consumer) or manufacturing
+#: scrap and rejected cells (pre-consumer); black mass may be either
+WASTE_KINDS: dict[str, frozenset[str]] = {
+    "post_consumer": frozenset({"pack", "module", "black_mass"}),
+    "pre_consumer": frozenset({"scrap", "cell_batch", "black_mass"}),
+}
+ANY_WASTE_KINDS: frozenset[str] = frozenset().union(*WASTE_KINDS.values())
+_TOL_REL, _TOL_KG = 1e-9, 1e-9
 
 
 @dataclass(frozen=True)
@@ -94,14 +105,20 @@ def check_event(ev: Any, *, actor_roles: frozenset[str], recorded_at: str, max_f
                 operator: Callable[[str], str | None],
                 delegates: Callable[[str], list[Delegation]],
                 known: Callable[[str], bool],
-                namespace: Callable[[str], str | None] = namespace_owner) -> Refusal | None:
+                namespace: Callable[[str], str | None] = namespace_owner,
+                waste_types: Callable[[str], frozenset[str]] | None = None,
+                lot_content: Callable[[str], tuple[float, Mapping[str, float]] | None] | None = None
+                ) -> Refusal | None:
     """The first reason to refuse ``ev`` (a :class:`~batteryloop.trace.events.FlatEvent`), or ``None``.
 
     The callables give the ledger's state before the event: a subject's custody row; a lot's kind and
     producer; when a subject came to exist (ISO text: a lot's production, a passport's manufacture
     date); the economic operator of a passport of that id; the delegations on a subject; whether a
-    subject has a chain already; the registered participant whose ISO/IEC 15459 namespace an id is in. Who may comes first, then the times, so that a refusal tells a
-    stranger nothing about a subject (not even when it was made).
+    subject has a chain already; the registered participant whose ISO/IEC 15459 namespace an id is in;
+    which recycled origins an input lot may yield (``waste_types``: :func:`waste_origins`) and a lot's mass
+    and element content (``lot_content``) — both for :func:`check_recycled_origin`, which runs when given.
+    Who may comes first, then the times, so that a refusal tells a stranger nothing about a subject (not
+    even when it was made).
     """
     actor = Caller(ev.actor, _roles(actor_roles))
     me = ev.actor.upper()
@@ -171,6 +188,10 @@ def check_event(ev: Any, *, actor_roles: frozenset[str], recorded_at: str, max_f
         if owner is not None and owner != me:
             return Refusal(403, f"outputs[{n}].lot", "namespace", f"{o.lot} is an id of {owner}'s namespace "
                            f"(ISO/IEC 15459): only {owner} may produce it", o.lot)
+    if waste_types is not None and lot_content is not None:
+        r = check_recycled_origin(ev, actor_roles, waste_types, lot_content)
+        if r is not None:
+            return r
     latest = plus_seconds(recorded_at, max_future_s)
     if ev.occurred_at > latest:
         return Refusal(422, "occurred_at", "in_the_future",
@@ -181,4 +202,72 @@ def check_event(ev: Any, *, actor_roles: frozenset[str], recorded_at: str, max_f
         if b is not None and ev.occurred_at < b:
             return Refusal(422, "occurred_at", "before_subject",
                            f"{ev.occurred_at} is before {subj} existed (made {b[:10]})", ev.occurred_at)
+    return None
+
+
+def waste_origins(kind: str | None, input_kinds: Iterable[str | None] = ()) -> frozenset[str]:
+    """The recycled origins a lot can yield: by its own kind (:data:`WASTE_KINDS`), or — a material that is
+    an intermediate of waste treatment, such as a leach liquor — by the kinds of the lots it was made from."""
+    kinds = [kind] if kind in ANY_WASTE_KINDS else list(input_kinds)
+    return frozenset(t for t, ks in WASTE_KINDS.items() if any(k in ks for k in kinds))
+
+
+
+def check_recycled_origin(ev: Any, actor_roles: frozenset[str], waste_types: Callable[[str], frozenset[str]],
+                          lot_content: Callable[[str], tuple[float, Mapping[str, float]] | None]) -> Refusal | None:
+    """Art. 8 recycled content starts here: the first reason to refuse an event that produces lots of recycled
+    origin (``pre_consumer``/``post_consumer``), or ``None``. Such a lot is certified by the recycler that
+    recovers it — the event's actor, a participant with the recycler role — and is recovered from waste the
+    event consumes: used batteries (packs, modules, black mass) for post-consumer, manufacturing scrap (scrap,
+    rejected cell batches, black mass) for pre-consumer, or a material made from such waste (a leach liquor).
+    Per element, the recycled lots hold no more than that waste brought (reagents and primary material
+    consumed beside it bring none)."""
+    rec = [(n, o) for n, o in enumerate(ev.outputs) if o.origin and o.origin.get("type") in RECYCLED_ORIGINS]
+    if not rec:
+        return None
+    me = ev.actor.upper()
+    for n, o in rec:
+        cert = str(o.origin.get("certified_by") or "")
+        if cert.upper() != me:
+            return Refusal(422, f"outputs[{n}].origin.certified_by", "certified_by_actor",
+                           f"{cert} is not the event's actor {ev.actor}: a lot of recycled origin is certified by the "
+                           f"recycler that recovers it — set certified_by to {ev.actor} if it is that recycler, or "
+                           f"have {cert} record (and sign) the recovery itself", cert)
+    if "recycler" not in actor_roles:
+        n = rec[0][0]
+        return Refusal(422, f"outputs[{n}].origin.certified_by", "certifier_is_recycler",
+                       f"{ev.actor} must be a participant registered with the recycler role: only a recycler "
+                       "recovers and certifies lots of recycled origin", ev.actor)
+    want = {o.origin["type"] for _, o in rec}
+    waste: list[Any] = []
+    for i in ev.inputs:
+        types = waste_types(i.lot)
+        if types & want:
+            waste.append((i, types))
+    missing = sorted(t for t in want if not any(t in ts for _, ts in waste))
+    if missing:
+        kinds = " or ".join(sorted(WASTE_KINDS[missing[0]]))
+        return Refusal(422, "inputs", "recycled_from_waste",
+                       f"the event produces {missing[0]} lots but consumes no {kinds} lot (nor a material made "
+                       f"from one): recycled material is recovered from waste the event consumes, never from "
+                       "nothing", ev.id)
+    brought: dict[str, float] = {}
+    for i, _ in waste:
+        c = lot_content(i.lot)
+        if c is None or c[0] <= 0:
+            continue
+        f = i.mass_kg / c[0]
+        for el, kg in c[1].items():
+            brought[el] = brought.get(el, 0.0) + kg * f
+    made: dict[str, float] = {}
+    for _, o in rec:
+        for el, kg in o.elements_kg.items():
+            made[el] = made.get(el, 0.0) + kg
+    for el, kg in sorted(made.items()):
+        have = brought.get(el, 0.0)
+        if kg > have * (1 + _TOL_REL) + _TOL_KG:
+            return Refusal(422, f"outputs.elements_kg.{el}", "recycled_from_waste",
+                           f"the lots of recycled origin hold {kg:g} kg of {el} but the waste consumed brought "
+                           f"{have:g} kg: recycled {el} is recovered from waste only (reagents and primary "
+                           "material bring none)", kg)
     return None

@@ -20,6 +20,7 @@ run ``WITH RECURSIVE``), read through :mod:`batteryloop.store.trace_queries`; th
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -402,7 +403,7 @@ class TraceQueries:
         if pack_id is None and model_id is None:
             raise InvalidData("give a pack or a battery model", [{"field": "model_id", "rule": "required",
                               "value": None, "message": "model_id: required when no pack is given"}])
-        settings = {"rule": rule, "period": period, "allocation": allocation}
+        settings = {"rule": rule, "period": period, "allocation": allocation, "account_scope": ACCOUNT_SCOPE}
         if incremental and (rule, period, allocation) == ("mass_balance", "year", "proportional"):
             return self._recycled_content_kept(model_id, year, plant, pack_id, settings, elements)
         graph, recs = self._recycled(rule, period, allocation)
@@ -554,19 +555,44 @@ the 64-bit OFFSET of SQLite and PostgreSQL (a larger one was a 500 from the SQLi
 _METAL_NAMES = {"Co": "cobalt", "Li": "lithium", "Ni": "nickel", "Pb": "lead"}
 
 
+ACCOUNT_SCOPE = "producer, site, period"
+"""What one mass-balance account pools (docs/trace.md "Account scope"): every model made at a site shares it."""
+
+
 def _passport_fields(elements: Mapping[str, Mapping[str, Any]], rule: str, *, split: bool = False) -> dict[str, Any]:
     """Shares (fractions) per element as the passport's percent fields, rounded to 0.01 %; an element the packs
-    do not contain (no total) is left out."""
+    do not contain (no total) is left out. The pre- and post-consumer parts are rounded so that they add up to
+    the rounded total (:func:`split_rounded`): an export that carries only the parts (the Battery Pass) gives an
+    importer the same total."""
     out: dict[str, Any] = {"allocation_rule": rule}
     for el, v in elements.items():
         if v["total"] is None:
             continue
         n = _METAL_NAMES[el]
-        out[f"{n}_pct"] = round(v["total"] * 100, 2)
         if split:
-            out[f"{n}_pre_consumer_pct"] = round(v["pre_consumer"] * 100, 2)
-            out[f"{n}_post_consumer_pct"] = round(v["post_consumer"] * 100, 2)
+            tot, pre, post = split_rounded(v["pre_consumer"], v["post_consumer"], v["total"])
+            out[f"{n}_pct"], out[f"{n}_pre_consumer_pct"], out[f"{n}_post_consumer_pct"] = tot, pre, post
+        else:
+            out[f"{n}_pct"] = round(v["total"] * 100, 2)
     return out
+
+
+def split_rounded(pre: float, post: float, total: float | None = None) -> tuple[float, float, float]:
+    """(total, pre, post) in percent to 0.01 %, from shares (fractions): the total rounded, and the parts by the
+    largest remainder — each part its floor, the hundredths the floors leave short of the rounded total going to
+    the part with the larger remainder first (post-consumer on a tie) — so that pre + post == total exactly and
+    each part is within 0.01 % of its exact value."""
+    exact = (pre * 10_000, post * 10_000)
+    whole = round((pre + post if total is None else total) * 10_000)
+    floors = [math.floor(x + 1e-9) for x in exact]
+    short = whole - sum(floors)
+    for i in sorted((1, 0), key=lambda i: -(exact[i] - floors[i]))[:max(0, short)]:
+        floors[i] += 1
+    while short < 0 and any(floors):  # never with total = pre + post; a given total rounding below both floors
+        i = 0 if floors[0] >= floors[1] else 1
+        floors[i] -= 1
+        short += 1
+    return whole / 100, floors[0] / 100, floors[1] / 100
 
 
 def _sum_groups(groups: Iterable[Mapping[str, Any]], elements: Sequence[str]) -> dict[str, dict[str, float | None]]:

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from ..access import Caller, Deny, Resource, decide, oversees
 from ..errors import NotFound, deny
 from ..reference import References
-from ..store.db import Store
+from ..store import rc_years as rc_years_repo
+from ..store.db import Store, utcnow_iso
 from .custody import DEFAULT_REGIONS
 from .keys import Signer
 from .outflows import (
@@ -31,8 +32,11 @@ from .outflows import (
     SilenceRule,
 )
 from .ledger import IngestReport, Ledger, SubmitResult
-from .queries import DEFAULT_RISK_FLAGS, RiskFlag, TraceQueries
+from .queries import ACCOUNT_SCOPE, DEFAULT_RISK_FLAGS, RiskFlag, TraceQueries
 from .verify import VerifyReport
+
+_APPLY_REFUSAL = ("you may update none of the passports asked for: a pack's Art. 8 recycled content is written "
+                  "into its passport by the passport's economic operator (passport.update)")
 
 if TYPE_CHECKING:
     from ..passport.service import PassportService
@@ -194,45 +198,41 @@ class TraceService:
         ``groups`` (from :meth:`recycled_content_groups`) saves the ledger pass when several operators apply
         the same balance; ``executor`` builds the new versions in worker processes (``update_passports``).
 
-        A pack whose passport was superseded by repurposing carries the figure on to its repurposed passport
-        (repurposing changes the use, not the materials); a remanufactured one does not (modules may have been
-        replaced), nor does a repurposed passport that has since become waste (it no longer says how it was
-        made). One new passport version for each passport whose figure changed, one transaction per
+        Only the pack's own passport gets the figure: one that was superseded (repurposed, remanufactured) keeps
+        the original battery's declaration read-only, and the passport that superseded it declares none (Art. 8
+        declares recycled content for a battery made new; Art. 8(4) lifts the obligation for re-used, repurposed
+        and remanufactured batteries). One new passport version for each passport whose figure changed, one transaction per
         production year, with a reason naming the year and the rule. Left as they are, and counted: passports
         that already hold the figure (``unchanged``), read-only ones (``read_only``: archived after recycling
         or superseded), packs whose passport is not on this node (``no_passport``) and passports ``caller``
-        may not update (``not_permitted``, decided by :mod:`batteryloop.access`). 403 when there are packs
-        and ``caller`` may update none of them."""
+        may not update (``not_permitted``, decided by :mod:`batteryloop.access`). The answer names the applied
+        years a late transformation made stale (``stale_years``: :meth:`stale_recycled_content_years`); applying a
+        year whole (no ``model_id``/``plant``, every passport the caller's) makes it current again. A caller other than the
+        authorities and the admin who may update none of the passports asked for — whether or not the year has
+        packs of the model — gets one generic 403 that names no passport and no other party (a 404 for "no
+        packs of that model that year" only to the authorities and the admin: a model's production years are
+        its maker's volume)."""
         if self.passports is None:
             raise RuntimeError("this trace service has no passport service to write recycled content into "
                                "(build it with services.build_services)")
         st = self.settings
+        overseer = oversees(caller)
+        if caller.anonymous:
+            raise deny(True, _APPLY_REFUSAL)
+        whole = groups is None and not model_id and not plant  # every group of the year(s): the year is re-declared
         if groups is None:
             groups = self.recycled_content_groups(year, model_id=model_id, plant=plant)
         if not groups and (model_id or plant):
+            if not overseer:  # whether a model was made in a year is its maker's volume: no 404 to others
+                raise deny(caller.anonymous, _APPLY_REFUSAL)
             raise NotFound("no packs" + (f" of model {model_id!r}" if model_id else "")
                            + (f" made in {year}" if year is not None else "")
                            + (f" at {plant}" if plant else "") + " in the ledger")
         recs = self.passports.get_records([p for g in groups for p in g["packs"]])
-        # the repurposed passports that carry a superseded pack's figure on (chains are short: follow each link)
-        pending = {r.successor_id for r in recs.values() if r.successor_id}
-        while pending:
-            found = self.passports.get_records(sorted(pending))
-            recs.update(found)
-            pending = {r.successor_id for r in found.values() if r.successor_id and r.successor_id not in recs}
-
-        def target(pid: str) -> Any:
-            rec = recs.get(pid)
-            while rec is not None and rec.successor_id:
-                nxt = recs.get(rec.successor_id)
-                if nxt is None or nxt.status != "repurposed" or rec.id not in (nxt.data.get("predecessor_ids") or ()):
-                    break
-                rec = nxt
-            return rec
+        target = recs.get  # the pack's own passport: a passport that superseded it declares no Art. 8 figure
 
         patches: dict[str, tuple[int, dict[str, Any]]] = {}
         out_groups = []
-        denied: Deny | None = None
         for g in groups:
             counts = {"packs": len(g["packs"]), "updated": 0, "unchanged": 0, "read_only": 0, "no_passport": 0,
                       "not_permitted": 0}
@@ -244,7 +244,6 @@ class TraceService:
                 d = decide(caller, "passport.update", Resource("passport", rec.id, operator=rec.economic_operator_id))
                 if isinstance(d, Deny):
                     counts["not_permitted"] += 1
-                    denied = denied or d
                 elif rec.archived or rec.successor_id:
                     counts["read_only"] += 1
                 elif rec.data.get("recycled_content") == g["fields"]:
@@ -254,16 +253,39 @@ class TraceService:
                     counts["updated"] += 1
             out_groups.append({"model_id": g["model_id"], "plant": g["plant"], "year": g["year"],
                                "recycled_content": g["fields"], **counts})
-        if denied is not None and not any(g["packs"] - g["not_permitted"] - g["no_passport"] for g in out_groups):
-            raise deny(caller.anonymous, denied.reason)
+        if not overseer and not any(g["packs"] - g["not_permitted"] - g["no_passport"] for g in out_groups):
+            # the same generic refusal whether there were packs or not, naming no other party's passport
+            raise deny(caller.anonymous, _APPLY_REFUSAL)
         versions = 0
         for y in sorted({y for y, _ in patches.values()}):  # one transaction per year: its reason names the year
             part = {pid: patch for pid, (py, patch) in patches.items() if py == y}
             versions += len(self.passports.update_passports(part, caller, reason=self.recycled_content_reason(y),
                                                             executor=executor))
+        # the years applied; a year applied whole (every group, every passport written or left as it holds the
+        # figure) is current again — the others a late event made stale stay so, and are named
+        applied = {g["year"] for g in out_groups} | ({year} if year is not None and out_groups else set())
+        fresh = {y for y in applied if whole and not any(g["not_permitted"] for g in out_groups if g["year"] == y)}
+        now = utcnow_iso()
+        stale = self.store.run_write(lambda conn: (rc_years_repo.set_applied(conn, applied, now, fresh),
+                                                   rc_years_repo.years(conn))[1])
         return {"year": year, "settings": {"rule": st.recycled_content_rule, "period": st.mass_balance_period,
-                                           "allocation": st.mass_balance_allocation},
-                "groups": out_groups, "versions": versions, "reason": self.recycled_content_reason("<year>")}
+                                           "allocation": st.mass_balance_allocation, "account_scope": ACCOUNT_SCOPE},
+                "groups": out_groups, "versions": versions, "reason": self.recycled_content_reason("<year>"),
+                "stale_years": [{"year": y, "since": v[0], "event_id": v[1]} for y, v in sorted(stale.items())
+                                if v[0] is not None]}
+
+    def record_applied(self, years: Iterable[int]) -> None:
+        """Record ``years`` as written into passports by another path than :meth:`apply_recycled_content` (the
+        pilot's December reports), so that a late transformation marks them stale too."""
+        now = utcnow_iso()
+        self.store.run_write(lambda conn: rc_years_repo.set_applied(conn, list(years), now, ()))
+
+    def stale_recycled_content_years(self) -> list[dict[str, Any]]:
+        """The applied years whose figures a late transformation changed since (``year``, ``since``: when it was
+        recorded, ``event_id``: the first such event): apply each again (``apply_recycled_content``)."""
+        with self.store.read() as conn:
+            return [{"year": y, "since": v[0], "event_id": v[1]} for y, v in sorted(rc_years_repo.years(conn).items())
+                    if v[0] is not None]
 
     @staticmethod
     def apply_answer_for(rep: dict[str, Any], caller: Caller) -> dict[str, Any]:
@@ -280,7 +302,8 @@ class TraceService:
             if mine > 0:
                 shown.append({k: g[k] for k in ("model_id", "plant", "year", "recycled_content", "updated",
                                                 "unchanged", "read_only")} | {"packs": mine})
-        return {**rep, "groups": shown, "groups_not_yours": len(rep["groups"]) - len(shown)}
+        stale = [{"year": x["year"], "since": x["since"]} for x in rep.get("stale_years", ())]  # not others' events
+        return {**rep, "groups": shown, "groups_not_yours": len(rep["groups"]) - len(shown), "stale_years": stale}
 
     def recycled_content_reason(self, year: int | str) -> str:
         """The reason of a passport version that writes a year's Art. 8 figure from the ledger (its settings)."""
