@@ -40,6 +40,7 @@ VOLATILE_BY_TABLE = {
     # version hashes cover the write time (created_at); the content they cover (data, reason, author) is compared
     "passports": {"hash"}, "passport_versions": {"hash", "prev_hash"},
     "battery_models": {"hash"}, "battery_model_versions": {"hash", "prev_hash"},
+    "trace_rc_years": {"applied_at", "stale_since"},  # when a year's recycled content was applied / marked stale
 }
 REPORT_VOLATILE = {("summary", "duration_s"), ("summary", "timings_s")}
 

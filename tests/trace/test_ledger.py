@@ -6,6 +6,7 @@ import threading
 
 import orjson
 import pytest
+from sqlalchemy import text
 
 from batteryloop.access import Caller
 from batteryloop.errors import Conflict, Forbidden, InvalidData
@@ -386,3 +387,59 @@ def test_a_rolled_back_transaction_leaves_the_kept_lots_as_the_store_holds_them(
     with store.read() as c:
         stored = c.execute(select(trace_lots.c.consumed_kg).where(trace_lots.c.id == "ore-li")).scalar()
     assert stored == before + 300 and led.verify_derived().ok
+
+
+def test_a_sealer_vouches_only_for_what_it_sealed_with_the_registered_key(ledger: Ledger, signers, monkeypatch) -> None:
+    """``ingest(sealed_by=sealer)``: the events the in-process sealer just sealed, signed with the keys the store
+    has registered for their actors, are admitted without checking their signatures a second time (the
+    whole-ledger check still checks each); an event it did not seal (a copy), one changed after sealing, or one
+    signed with a key the store no longer has registered is checked as any other — and refused if forged."""
+    from batteryloop.trace import ledger as ledger_mod
+    from batteryloop.trace.client import BatchSealer
+    from batteryloop.trace.events import SealedEvent
+
+    calls: list[str] = []
+    real = ledger_mod.verify_signature
+
+    def counting(key, h, sig):  # type: ignore[no-untyped-def]
+        calls.append(h)
+        return real(key, h, sig)
+
+    monkeypatch.setattr(ledger_mod, "verify_signature", counting)
+
+    def sealed_batch(sealer: BatchSealer, pack: str, n: int) -> list[SealedEvent]:
+        for i in range(n):
+            sealer.add(soh(i, pack=pack))
+        return sealer.seal()
+
+    sealer = BatchSealer(ChainWriter(signers), workers=1)
+    got = sealed_batch(sealer, "PACK-V-1", 5)
+    rep = ledger.ingest(got, sealed_by=sealer)
+    assert rep.ok and rep.stored == 5 and calls == []  # vouched: not checked again at admission
+    assert ledger.verify_store().ok and ledger.verify_store().events_checked == 5  # the whole-ledger check does
+
+    # a copy of a sealed event is not what the sealer sealed: checked (and admitted: it is genuine)
+    got = sealed_batch(sealer, "PACK-V-2", 3)
+    copies = [SealedEvent(s.event, s.body, s.hash, s.signature) for s in got]
+    rep = ledger.ingest(copies, sealed_by=sealer)
+    assert rep.ok and rep.stored == 3 and len(calls) == 3
+
+    # a signature changed after sealing is not vouched for: checked, and the forgery refused, nothing stored
+    calls.clear()
+    got = sealed_batch(sealer, "PACK-V-3", 4)
+    got[2].signature = b64url_encode(bytes(64))
+    rep = ledger.ingest(got, sealed_by=sealer)
+    assert not rep.ok and rep.error["index"] == 2 and rep.error["errors"][0]["rule"] == "signature_valid"
+    assert calls and ledger.verify_store().events_checked == 8
+
+    # the store registers another key for the actor: the sealer's signatures are checked against it, and refused
+    calls.clear()
+    got = sealed_batch(sealer, "PACK-V-4", 2)
+    other = Signer.generate(EM)
+    with ledger.store.write() as conn:
+        conn.execute(text("UPDATE participants SET public_key = :k WHERE id = :i"),
+                     {"k": other.public_key_text, "i": EM})
+    fresh = Ledger(ledger.store)  # (a ledger caches the keys it read for a while; a fresh one reads the new key)
+    rep = fresh.ingest(got, sealed_by=sealer)
+    assert not rep.ok and rep.error["errors"][0]["rule"] == "signature_valid" and calls
+    assert fresh.verify_store().events_checked == 8

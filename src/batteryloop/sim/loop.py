@@ -277,9 +277,11 @@ class PilotRun:
         # the events as the ledger reads them back from their canonical bytes (keys in canonical order, as a
         # parsed wire event has them: the derived rows, e.g. a lot's elements, are written from them)
         pending = self.sealer.seal()
-        # the ledger checks every signature, in the pilot's worker processes when it has them
+        # the ledger admits them as any batch (custody rules, chains, lots); their signatures, which this sealer
+        # has just made with the keys registered for their actors, are checked once, by the whole-ledger check
+        # (behind the ledger, or at the report), not twice (Ledger.ingest(sealed_by=…))
         rep = self.s.trace.ingest(pending, workers=None,  # the ledger's own rule: all cores from 4,000 events
-                                  executor=self.sealer.executor())
+                                  executor=self.sealer.executor(), sealed_by=self.sealer)
         if not rep.ok:
             raise RuntimeError(f"the ledger refused a pilot event: {rep.error}")
         for e in pending:
@@ -479,15 +481,20 @@ class PilotRun:
         patches: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)  # operator → passport → patch
         rc_patches: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)  # the same, with the year's Art. 8 figure
         clock = Clock(when, self.rng)
+        # the round-trip efficiency each pack has now: its model's initial one, its losses grown with its
+        # resistance (circular.second_life, the model the hubs read from this passport and the route takes);
+        # one call for the year's packs (elementwise: the same figure as pack by pack)
+        sohs = [round(float(f.soh[i]), 2) for i in active]
+        resistances = [round(max(0.0, 100.0 - soh) * self.fade.resistance_pct_per_pct_loss, 1) for soh in sohs]
+        rtes = self.sl_degradation.round_trip_efficiency(
+            np.array([self.models[f.model[i]]["initial_round_trip_efficiency_pct"] / 100 for i in active], dtype=float),
+            np.array(resistances, dtype=float)) if len(active) else np.zeros(0)
         for j, i in enumerate(active):
             m = self.models[f.model[i]]
-            soh = round(float(f.soh[i]), 2)
+            soh = sohs[j]
             loss = max(0.0, 100.0 - soh)
-            resistance = round(loss * self.fade.resistance_pct_per_pct_loss, 1)
-            # the round-trip efficiency the pack has now: its model's initial one, its losses grown with its
-            # resistance (circular.second_life, the model the hubs read from this passport and the route takes)
-            rte = 100 * float(self.sl_degradation.round_trip_efficiency(m["initial_round_trip_efficiency_pct"] / 100,
-                                                                        resistance))
+            resistance = resistances[j]
+            rte = 100 * float(rtes[j])
             patch = {"state_of_health": {
                 "soh_capacity_pct": soh, "remaining_capacity_ah": round(m["rated_capacity_ah"] * soh / 100, 1),
                 "remaining_energy_kwh": round(m["rated_energy_kwh"] * soh / 100, 2),

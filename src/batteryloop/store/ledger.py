@@ -22,10 +22,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import DBAPIError
 
-from . import trace_reach, trace_tables as tt
+from . import bulk, trace_reach, trace_tables as tt
 from .db import Store, is_transient
 from .errors import translated
 from .tables import participants, passports
@@ -82,8 +82,10 @@ def all_roles(conn: Any) -> dict[str, frozenset[str]]:
 
 def passport_births(conn: Any, ids: Iterable[str]) -> list[Any]:
     """The passports among ``ids`` (at most 500): rows of ``id``, ``economic_operator_id``, ``manufacture_date``."""
-    return conn.execute(select(passports.c.id, passports.c.economic_operator_id, passports.c.manufacture_date)
-                        .where(passports.c.id.in_(list(ids)))).all()
+    # manufacture_date as the driver gives it (text on SQLite, a date on PostgreSQL): readers take either
+    return bulk.select_in(conn, "passport-births", lambda ps: select(
+        passports.c.id, passports.c.economic_operator_id, passports.c.manufacture_date).where(passports.c.id.in_(ps)),
+        list(ids))
 
 
 # ------------------------------------------------------------------ admission: reads
@@ -99,11 +101,8 @@ def stored_hash_at(conn: Any, gseq: int) -> str | None:
 
 def stored_hashes(conn: Any, ids: list[str]) -> dict[str, str]:
     """Event id -> stored hash, for the ids among ``ids`` that are stored."""
-    out: dict[str, str] = {}
-    for chunk in _chunks(ids):
-        for r in conn.execute(select(E.c.id, E.c.hash).where(E.c.id.in_(chunk))):
-            out[r.id] = r.hash
-    return out
+    return {r.id: r.hash for r in bulk.select_in(conn, "stored-hashes",
+                                                 lambda ps: select(E.c.id, E.c.hash).where(E.c.id.in_(ps)), ids)}
 
 
 def stored_hash(conn: Any, event_id: str) -> str | None:
@@ -120,24 +119,19 @@ def head(conn: Any, subject: str) -> tuple[int, str] | None:
 
 def heads(conn: Any, subjects: list[str]) -> dict[str, tuple[int, str]]:
     """The last link of each subject's chain as (seq, event hash); subjects with no events are absent."""
-    out: dict[str, tuple[int, str]] = {}
     c2 = C.alias("c2")
-    for chunk in _chunks(subjects):
-        latest = (select(func.max(c2.c.seq)).where(c2.c.subject == C.c.subject).scalar_subquery())
-        for r in conn.execute(select(C.c.subject, C.c.seq, C.c.event_hash)
-                              .where(C.c.subject.in_(chunk), C.c.seq == latest)):
-            out[r.subject] = (r.seq, r.event_hash)
-    return out
+    latest = (select(func.max(c2.c.seq)).where(c2.c.subject == C.c.subject).scalar_subquery())
+    return {r.subject: (r.seq, r.event_hash) for r in bulk.select_in(
+        conn, "chain-heads", lambda ps: select(C.c.subject, C.c.seq, C.c.event_hash)
+        .where(C.c.subject.in_(ps), C.c.seq == latest), subjects)}
 
 
 def lots(conn: Any, ids: list[str]) -> list[Any]:
     """The stored lots among ``ids``: rows of id, kind, mass_kg, consumed_kg, elements (JSON text),
     produced_at, producer."""
-    out: list[Any] = []
-    for chunk in _chunks(ids):
-        out += conn.execute(select(L.c.id, L.c.kind, L.c.mass_kg, L.c.consumed_kg, L.c.elements, L.c.produced_at,
-                                   L.c.producer).where(L.c.id.in_(chunk))).all()
-    return out
+    return bulk.select_in(conn, "lots", lambda ps: select(
+        L.c.id, L.c.kind, L.c.mass_kg, L.c.consumed_kg, L.c.elements, L.c.produced_at, L.c.producer)
+        .where(L.c.id.in_(ps)), ids)
 
 
 def lot(conn: Any, lot_id: str) -> Any:
@@ -159,11 +153,8 @@ def inputs_of(conn: Any, lot_id: str) -> list[str]:
 
 def custody_states(conn: Any, subjects: list[str]) -> dict[str, dict[str, Any]]:
     """The custody rows (as dicts by column) of the subjects among ``subjects`` that have one."""
-    out: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(subjects):
-        for r in conn.execute(select(CU).where(CU.c.subject.in_(chunk))):
-            out[r.subject] = dict(r._mapping)
-    return out
+    return {r.subject: dict(r._mapping) for r in bulk.select_in(
+        conn, "custody-states", lambda ps: select(CU).where(CU.c.subject.in_(ps)), subjects)}
 
 
 def custody_state(conn: Any, subject: str) -> dict[str, Any] | None:
@@ -173,45 +164,19 @@ def custody_state(conn: Any, subject: str) -> dict[str, Any] | None:
 
 
 # ------------------------------------------------------------------ admission: writes
-_INSERT_SQL: dict[tuple[str, str], tuple[str, tuple[str, ...] | None]] = {}
-
-
 def _bulk_insert(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
-    """executemany through the driver with the statement compiled once (bypasses per-row parameter
-    processing; the values are plain str/float/int)."""
-    key = (conn.dialect.name, table.name)
-    hit = _INSERT_SQL.get(key)
-    if hit is None:
-        cols = [c.name for c in table.columns]
-        compiled = insert(table).values({c: bindparam(c) for c in cols}).compile(dialect=conn.dialect)
-        order = tuple(compiled.positiontup) if conn.dialect.positional else None  # type: ignore[arg-type]
-        hit = _INSERT_SQL[key] = (str(compiled), order)
-    sql, order = hit
-    if order is not None:
-        params: Any = [tuple(r.get(c) for c in order) for r in rows]
-    else:
-        params = [{c.name: r.get(c.name) for c in table.columns} for r in rows]
-    conn.exec_driver_sql(sql, params)
+    """executemany through the driver with the statement compiled once (:mod:`.bulk`: the values are plain
+    str/float/int)."""
+    bulk.insert_many(conn, table, rows)
 
 
 _CUSTODY_COLS = ("holder", "country", "status", "last_event_id", "last_kind", "last_event_at", "exported_to")
 
 
 def _bulk_update_custody(conn: Any, rows: list[dict[str, Any]]) -> None:
-    key = (conn.dialect.name, "custody-update")
-    hit = _INSERT_SQL.get(key)
-    if hit is None:
-        stmt = update(CU).where(CU.c.subject == bindparam("b_subject")).values(
-            {c: bindparam("b_" + c) for c in _CUSTODY_COLS})
-        compiled = stmt.compile(dialect=conn.dialect)
-        order = tuple(compiled.positiontup) if conn.dialect.positional else None  # type: ignore[arg-type]
-        hit = _INSERT_SQL[key] = (str(compiled), order)
-    sql, order = hit
-    if order is not None:
-        params: Any = [tuple(r[n[2:]] for n in order) for r in rows]
-    else:
-        params = [{"b_" + k: r[k] for k in (*_CUSTODY_COLS, "subject")} for r in rows]
-    conn.exec_driver_sql(sql, params)
+    bulk.execute_many(conn, "custody-update", lambda: update(CU).where(CU.c.subject == bindparam("b_subject")).values(
+        {c: bindparam("b_" + c) for c in _CUSTODY_COLS}),
+        [{"b_" + k: r[k] for k in (*_CUSTODY_COLS, "subject")} for r in rows])
 
 
 def append(conn: Any, *, events: list[dict[str, Any]], chain: list[dict[str, Any]], lots: list[dict[str, Any]],
@@ -227,10 +192,10 @@ def append(conn: Any, *, events: list[dict[str, Any]], chain: list[dict[str, Any
     if edges or sources:  # recall's jumps over the packs these arcs leave (one query unless a pack was consumed)
         trace_reach.add(conn, edges, sources)
     if consumed:
-        conn.execute(update(L).where(L.c.id == bindparam("b_id")).values(consumed_kg=bindparam("b_kg")),
-                     [{"b_id": lot_id, "b_kg": kg} for lot_id, kg in consumed.items()])
+        bulk.execute_many(conn, "lot-consumed", lambda: update(L).where(L.c.id == bindparam("b_id")).values(
+            consumed_kg=bindparam("b_kg")), [{"b_id": lot_id, "b_kg": kg} for lot_id, kg in consumed.items()])
     if custody_new:
-        conn.execute(insert(CU), custody_new)
+        _bulk_insert(conn, CU, custody_new)
     if custody_changed:
         _bulk_update_custody(conn, custody_changed)
 

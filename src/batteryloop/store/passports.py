@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Select, and_, bindparam, func, insert, select, true, update
 
+from . import bulk
 from .fastread import FastReader
 from .tables import battery_models, passport_versions, passports
 
@@ -135,15 +136,21 @@ def insert_passport(conn: Connection, row: dict[str, Any], version_row: dict[str
 
 
 def insert_versions(conn: Connection, version_rows: list[dict[str, Any]]) -> None:
-    conn.execute(insert(passport_versions), version_rows)
+    """Versions' rows (text and integers only): one statement compiled once, straight to the driver."""
+    bulk.insert_many(conn, passport_versions, version_rows)
 
 
 def insert_version(conn: Connection, version_row: dict[str, Any]) -> None:
-    conn.execute(insert(passport_versions), version_row)
+    bulk.insert_many(conn, passport_versions, [version_row])
 
 
 def update_current(conn: Connection, passport_id: str, expected_version: int, values: dict[str, Any]) -> bool:
     """Set ``values`` on the passport's row if it is still at ``expected_version``; whether it was."""
+    if all(type(v) in _PLAIN for v in values.values()):  # text and numbers: the statement compiled once
+        columns = tuple(values)
+        return bulk.execute_many(conn, "passport-update:" + ",".join(columns), lambda: _bulk_update(columns), [
+            {**{f"v_{k}": v for k, v in values.items()}, "b_id": passport_id, "b_version": expected_version}
+        ]).rowcount == 1
     res = conn.execute(update(passports).where(passports.c.id == passport_id,
                                                passports.c.version == expected_version).values(**values))
     return res.rowcount == 1
@@ -156,6 +163,7 @@ def _bulk_update(columns: tuple[str, ...]) -> Any:
 
 
 _BULK_UPDATES: dict[tuple[str, ...], Any] = {}
+_PLAIN = (str, int, float, type(None))
 
 
 def update_current_many(conn: Connection, updates: list[tuple[str, int, dict[str, Any]]]) -> int | None:
@@ -165,12 +173,16 @@ def update_current_many(conn: Connection, updates: list[tuple[str, int, dict[str
     if not updates:
         return 0
     columns = tuple(updates[0][2])
+    params = [{**{f"v_{k}": v for k, v in values.items()}, "b_id": pid, "b_version": version}
+              for pid, version, values in updates]
+    if all(type(v) in _PLAIN for _, _, values in updates for v in values.values()):
+        # text and numbers only (a new version's changed columns): compiled once, straight to the driver
+        return bulk.execute_many(conn, "passport-update:" + ",".join(columns), lambda: _bulk_update(columns),
+                                 params).rowcount
     stmt = _BULK_UPDATES.get(columns)
     if stmt is None:
         stmt = _BULK_UPDATES[columns] = _bulk_update(columns)
-    res = conn.execute(stmt, [{**{f"v_{k}": v for k, v in values.items()}, "b_id": pid, "b_version": version}
-                              for pid, version, values in updates])
-    return res.rowcount
+    return conn.execute(stmt, params).rowcount
 
 
 @dataclass(frozen=True)

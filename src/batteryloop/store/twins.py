@@ -47,6 +47,7 @@ from sqlalchemy import (
     update,
 )
 
+from . import bulk
 from .tables import metadata
 
 dtr_shells = Table(
@@ -189,7 +190,7 @@ def insert_pack_shells(conn: Connection, shells: list[tuple[str, str, str, str, 
         if taken:
             conn.execute(delete(dtr_asset_ids).where(dtr_asset_ids.c.shell_seq.in_(taken)))
             conn.execute(delete(dtr_shells).where(dtr_shells.c.seq.in_(taken)))
-        conn.execute(insert(dtr_shells), [{
+        bulk.insert_many(conn, dtr_shells, [{
             "shell_id": sid, "owner_id": owner, "passport_id": pid, "global_asset_id": gid,
             "asset_kind": "Instance", "asset_type": None, "created_at": created_at, "descriptor": text}
             for owner, pid, sid, gid, _ in part])
@@ -198,8 +199,7 @@ def insert_pack_shells(conn: Connection, shells: list[tuple[str, str, str, str, 
         q = select(dtr_shells.c.shell_id, dtr_shells.c.seq).where(dtr_shells.c.shell_id.in_(ids))
         seqs = {r.shell_id: r.seq for r in conn.execute(q)}
         rows = [{"shell_seq": seqs[sid], "name": n, "value": v} for _, _, sid, _, pairs in part for n, v in pairs]
-        if rows:
-            conn.execute(insert(dtr_asset_ids), rows)
+        bulk.insert_many(conn, dtr_asset_ids, rows)
 
 
 def update_pack_shells(conn: Connection, updates: list[tuple[int, str | None, str, list[tuple[str, str]]]]) -> None:

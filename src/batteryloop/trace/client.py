@@ -63,6 +63,9 @@ class BatchSealer:
         self._sent = 0  # events of _raw handed to the workers
         self._pool: Any = None
         self._pool_signers: frozenset[str] = frozenset()
+        # the last seal's events by identity, with the body, hash and signature it gave each (what :meth:`vouches` knows)
+        self._last: dict[int, tuple[SealedEvent, bytes, str, str | None]] = {}
+        self._key_texts: dict[str, str] = {}  # actor → the public key of the signer that signs for it
 
     def __len__(self) -> int:
         return len(self._raw)
@@ -151,7 +154,29 @@ class BatchSealer:
         out = [SealedEvent(FlatEvent(d), b, h, sig)
                for d, b, (_, h), sig in zip(dumps, out_bodies, todo, sigs, strict=True)]
         self._raw, self._parts, self._sent = [], [], 0
+        self._last = {id(x): (x, x.body, x.hash, x.signature) for x in out}
         return out
+
+    def vouches(self, sealed: SealedEvent, registered_key: str | None) -> bool:
+        """Whether ``sealed`` is one of the events the last :meth:`seal` returned (this very object, with the same
+        body, hash and signature it was given) and the key that signed it is ``registered_key``, the key the store has
+        registered for its actor. Then its signature is the actor's registered key's signature of its hash:
+        this sealer computed the hash from the canonical body and signed it with that key (Ed25519 is
+        deterministic), so checking it again proves nothing new. The ledger's admission asks this to skip
+        that second check (``Ledger.ingest(sealed_by=…)``); every stored signature is still checked, by the
+        whole-ledger verification (``verify_store``, or the verification behind the ledger)."""
+        kept = self._last.get(id(sealed))
+        if (registered_key is None or kept is None or kept[0] is not sealed or sealed.body is not kept[1]
+                or sealed.hash != kept[2] or sealed.signature != kept[3]):
+            return False
+        actor = sealed.event.actor
+        mine = self._key_texts.get(actor)
+        if mine is None:
+            signer = self.writer.signers.get(actor)
+            if signer is None:
+                return False
+            mine = self._key_texts[actor] = signer.public_key_text
+        return mine == registered_key
 
     def close(self) -> None:
         if self._pool is not None:

@@ -259,7 +259,7 @@ class Ledger:
 
     def ingest(self, events: Iterable[Mapping[str, Any] | str | bytes], caller: Caller | None = None, *,
                workers: int | None = 1, chunk: int = 2000,
-               line_numbers: list[int] | None = None, executor: Any = None) -> IngestReport:
+               line_numbers: list[int] | None = None, executor: Any = None, sealed_by: Any = None) -> IngestReport:
         """Append a batch all-or-nothing. The report names the first invalid event and why.
 
         ``events`` are dicts or JSON texts (JSON lines). With ``workers`` > 1 (the CLI passes one per
@@ -269,7 +269,11 @@ class Ledger:
         ``line_numbers`` (one per event) are the events' lines in their source file: the report names
         those instead of the events' positions (``ingest_file`` skips blank lines). ``executor`` (a process
         pool the caller keeps) checks the signatures of sealed events (:class:`SealedEvent`) in its workers
-        instead of a pool forked for the call, whatever their number.
+        instead of a pool forked for the call, whatever their number. ``sealed_by`` (the in-process
+        :class:`~.client.BatchSealer` that sealed them, e.g. the pilot's): the events it vouches for — the very
+        objects its last ``seal`` returned, signed with the key registered for their actor — are not checked a
+        second time here (it just made those signatures); each is checked once, by the whole-ledger verification
+        (``verify_store`` or the verification behind the ledger) before anyone is told the ledger verifies.
         """
         t0 = time.perf_counter()
         items = events if isinstance(events, list) else list(events)
@@ -277,18 +281,21 @@ class Ledger:
         gc_was = gc.isenabled()
         gc.disable()  # millions of short-lived objects and no cycles: the collector only costs time here
         try:
-            return self._ingest(items, caller, workers, chunk, rep, t0, line_numbers, executor)
+            return self._ingest(items, caller, workers, chunk, rep, t0, line_numbers, executor, sealed_by)
         finally:
             if gc_was:
                 gc.enable()
 
     def _ingest(self, items: list[Any], caller: Caller | None, workers: int | None, chunk: int,
                 rep: IngestReport, t0: float, line_numbers: list[int] | None = None,
-                executor: Any = None) -> IngestReport:
+                executor: Any = None, sealed_by: Any = None) -> IngestReport:
         if workers is None:
             workers = (os.cpu_count() or 1) if len(items) >= 4000 else 1
-        sealed = executor is not None and bool(items) and all(isinstance(x, SealedEvent) for x in items)
-        if sealed:
+        sealed = (executor is not None or sealed_by is not None) and bool(items) and all(
+            isinstance(x, SealedEvent) for x in items)
+        if sealed and sealed_by is not None and self._vouched(items, caller, sealed_by):
+            source: Iterator[list[SealedEvent]] = (items[i:i + chunk] for i in range(0, len(items), chunk))
+        elif sealed and executor is not None:
             source = self._admit_sealed_parallel(items, caller, max(workers, 2), chunk, self._key_texts(), executor)
         elif workers > 1:
             source = self._admit_parallel(items, caller, workers, chunk, line_numbers)
@@ -367,6 +374,14 @@ class Ledger:
                         f"whose actor is {ev.actor}"))
                 out.append(SealedEvent(ev, body, h, sig))
             yield out
+
+    def _vouched(self, items: list[SealedEvent], caller: Caller | None, sealed_by: Any) -> bool:
+        """Whether the in-process sealer vouches for every event (``BatchSealer.vouches``) against the keys the
+        store has registered, and the caller may submit each (its own events, or an admin; the pilot: no caller)."""
+        texts = self._key_texts()
+        if caller is not None and not caller.is_admin and any(caller.participant_id != s.event.actor for s in items):
+            return False
+        return all(sealed_by.vouches(s, texts.get(s.event.actor)) for s in items)
 
     def _key_texts(self) -> dict[str, str | None]:
         """Every registered participant's public key text (what worker processes check signatures against)."""
