@@ -236,6 +236,60 @@ def test_a_late_transformation_marks_applied_years_stale(client: Any) -> None:
     assert [x["year"] for x in s.trace.stale_recycled_content_years()] == [year]
 
 
+def test_an_event_admitted_while_an_apply_runs_leaves_the_year_stale(client: Any) -> None:
+    """Review 13b: an apply cleared the stale mark a late event set while it ran (after it read the ledger's
+    groups, before it recorded the year): the year's figures were declared current without that event. The
+    mark now names the last late event, and an apply clears only marks of events stored before it began. The
+    stale years are also in the recycled-content GET answer (year and since, read-only)."""
+    from batteryloop.access import Caller
+    from batteryloop.sim.supply_chain import CAM_KR, MINE_CL, record_pilot
+
+    s = client.services
+    pids = [_pack(client, 211 + i) for i in range(3)]
+    model = {".NMC811-": "EM-NMC811-82", ".NCA-": "EM-NCA-75"}
+    nmc = [p for p in pids if any(k in p for k in model)]
+    assert record_pilot(s.store, packs=[(p, next(v for k, v in model.items() if k in p)) for p in nmc]).ok
+    year = int(s.trace.chain(nmc[0])[-1]["event"]["occurred_at"][:4])
+    admin = Caller(is_admin=True)
+    w = ChainWriter(demo_signers())
+
+    def late(n: int) -> None:
+        at, salt = f"{year}-01-02T00:00:00Z", f"race-salt-{n}"
+        assert s.trace.ledger.ingest([w.wire(e) for e in [
+            {"id": f"race-{n}-x", "kind": "extraction", "actor": MINE_CL, "occurred_at": at,
+             "place": {"country": "CL", "site": "Atacama"},
+             "outputs": [{"lot": salt, "kind": "material", "mass_kg": 500.0, "elements_kg": {"Li": 94.0},
+                          "origin": {"type": "primary", "country": "CL", "site": "Atacama"}}]},
+            {"id": f"race-{n}", "kind": "cathode_production", "actor": CAM_KR, "occurred_at": at,
+             "place": {"country": "KR", "site": "Gwangyang CAM plant"}, "inputs": [{"lot": salt, "mass_kg": 500.0}],
+             "outputs": [{"lot": f"race-cam-{n}", "kind": "material", "mass_kg": 500.0, "elements_kg": {"Li": 94.0}}]}]]).ok
+
+    assert s.trace.apply_recycled_content(year, admin)["stale_years"] == []
+    late(1)  # stale, before the apply below begins
+    groups = s.trace.recycled_content_groups
+
+    def groups_then_a_late_event(*a: Any, **kw: Any) -> Any:
+        out = groups(*a, **kw)
+        late(2)  # admitted after the apply read the ledger, before it records the year
+        return out
+
+    s.trace.recycled_content_groups = groups_then_a_late_event  # type: ignore[method-assign]
+    try:
+        rep = s.trace.apply_recycled_content(year, admin)
+    finally:
+        del s.trace.recycled_content_groups
+    assert [(x["year"], x["event_id"]) for x in rep["stale_years"]] == [(year, "race-2")]
+    got = client.get("/api/v1/trace/recycled-content", params={"model_id": "EM-NMC811-82", "year": year},
+                     headers=H(client, pilot.AUTOMAKER))
+    assert got.status_code == 200 and [x["year"] for x in got.json()["stale_years"]] == [year]
+    assert "event_id" not in got.json()["stale_years"][0]
+    # applied again, with nothing admitted meanwhile: current
+    assert s.trace.apply_recycled_content(year, admin)["stale_years"] == []
+    got = client.get("/api/v1/trace/recycled-content", params={"model_id": "EM-NMC811-82", "year": year},
+                     headers=H(client, pilot.AUTOMAKER))
+    assert got.json()["stale_years"] == []
+
+
 def client_caller(s: Any, pid: str) -> Any:
     from batteryloop.access import Caller
     from batteryloop.participants import Role

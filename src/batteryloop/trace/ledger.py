@@ -106,7 +106,7 @@ class _TxState:
     delegates: dict[str, list[tuple[str, frozenset[str], str]]] = field(default_factory=dict)
     carry: _Carry | None = None  # what this ledger's previous transactions left (no other writer since)
     last_hash: str | None = None  # the hash of the last event written in this transaction
-    rc_years: dict[int, bool] | None = None  # applied recycled-content years → stale already (read once, if needed)
+    rc_years: dict[int, bool] | None = None  # applied recycled-content years → marked in this transaction (read once)
     made: dict[str, FlatEvent] = field(default_factory=dict)  # lot made in this transaction -> the event that made it
     waste: dict[str, Any] = field(default_factory=dict)  # lot -> (mass, waste share): policy.WasteShares
 
@@ -655,9 +655,11 @@ class Ledger:
         production accounts — and through the lots it makes, the later years': mark them stale (in this
         transaction), so that applying the recycled content names them (``TraceService.apply_recycled_content``)."""
         if st.rc_years is None:
-            st.rc_years = {y: v[0] is not None for y, v in rc_years_repo.years(conn).items()}
+            st.rc_years = {y: False for y in rc_years_repo.years(conn)}  # year → marked in this transaction
         year = int(ev.occurred_at[:4])
-        if any(y >= year and not stale for y, stale in st.rc_years.items()):
+        if any(y >= year and not marked for y, marked in st.rc_years.items()):
+            # (a year stale already is marked again: the mark names the last late event, which an apply that
+            # began before it must not clear — rc_years.set_applied); once per year and transaction
             rc_years_repo.mark_stale(conn, year, st.recorded_at, ev.id)
             for y in st.rc_years:
                 if y >= year:
