@@ -291,7 +291,7 @@ class TraceService:
 
     def stale_recycled_content_years(self) -> list[dict[str, Any]]:
         """The applied years whose figures a late transformation changed since (``year``, ``since``: when it was
-        recorded, ``event_id``: the first such event): apply each again (``apply_recycled_content``)."""
+        recorded, ``event_id``: the last such event): apply each again (``apply_recycled_content``)."""
         with self.store.read() as conn:
             return [{"year": y, "since": v[0], "event_id": v[1]} for y, v in sorted(rc_years_repo.years(conn).items())
                     if v[0] is not None]
