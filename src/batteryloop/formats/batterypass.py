@@ -1143,14 +1143,6 @@ def _export_circularity(m: Mapping[str, Any], report: MappingReport, successor: 
     if sources:
         out["sparePartSources"] = sources
     rc = m.get("recycled_content") or {}
-    if successor and rc:
-        # a repurposed or remanufactured battery declares no recycled content (Art. 8(4) lifts the obligation;
-        # the original battery's declaration is on its predecessor's passport): a figure it holds (copied under
-        # an earlier rule, or its model's) is not written
-        report.unmap("model.recycled_content", rc, "a passport with predecessors (repurposed or remanufactured) "
-                     "declares no recycled content (Regulation (EU) 2023/1542 Art. 8(4)); the original battery's "
-                     "figure is on its predecessor's passport")
-        rc = {}
     recycled = []
     for name, metal in METALS.items():
         if rc.get(f"{metal}_pct") is None:
