@@ -236,6 +236,116 @@ def test_a_late_transformation_marks_applied_years_stale(client: Any) -> None:
     assert [x["year"] for x in s.trace.stale_recycled_content_years()] == [year]
 
 
+def test_an_event_admitted_while_an_apply_runs_leaves_the_year_stale(client: Any) -> None:
+    """Review 13b: an apply cleared the stale mark a late event set while it ran (after it read the ledger's
+    groups, before it recorded the year): the year's figures were declared current without that event. The
+    mark now names the last late event, and an apply clears only marks of events stored before it began. The
+    stale years are also in the recycled-content GET answer (year and since, read-only)."""
+    from batteryloop.access import Caller
+    from batteryloop.sim.supply_chain import CAM_KR, MINE_CL, record_pilot
+
+    s = client.services
+    pids = [_pack(client, 211 + i) for i in range(3)]
+    model = {".NMC811-": "EM-NMC811-82", ".NCA-": "EM-NCA-75"}
+    nmc = [p for p in pids if any(k in p for k in model)]
+    assert record_pilot(s.store, packs=[(p, next(v for k, v in model.items() if k in p)) for p in nmc]).ok
+    year = int(s.trace.chain(nmc[0])[-1]["event"]["occurred_at"][:4])
+    admin = Caller(is_admin=True)
+    w = ChainWriter(demo_signers())
+
+    def late(n: int) -> None:
+        at, salt = f"{year}-01-02T00:00:00Z", f"race-salt-{n}"
+        assert s.trace.ledger.ingest([w.wire(e) for e in [
+            {"id": f"race-{n}-x", "kind": "extraction", "actor": MINE_CL, "occurred_at": at,
+             "place": {"country": "CL", "site": "Atacama"},
+             "outputs": [{"lot": salt, "kind": "material", "mass_kg": 500.0, "elements_kg": {"Li": 94.0},
+                          "origin": {"type": "primary", "country": "CL", "site": "Atacama"}}]},
+            {"id": f"race-{n}", "kind": "cathode_production", "actor": CAM_KR, "occurred_at": at,
+             "place": {"country": "KR", "site": "Gwangyang CAM plant"}, "inputs": [{"lot": salt, "mass_kg": 500.0}],
+             "outputs": [{"lot": f"race-cam-{n}", "kind": "material", "mass_kg": 500.0, "elements_kg": {"Li": 94.0}}]}]]).ok
+
+    assert s.trace.apply_recycled_content(year, admin)["stale_years"] == []
+    late(1)  # stale, before the apply below begins
+    groups = s.trace.recycled_content_groups
+
+    def groups_then_a_late_event(*a: Any, **kw: Any) -> Any:
+        out = groups(*a, **kw)
+        late(2)  # admitted after the apply read the ledger, before it records the year
+        return out
+
+    s.trace.recycled_content_groups = groups_then_a_late_event  # type: ignore[method-assign]
+    try:
+        rep = s.trace.apply_recycled_content(year, admin)
+    finally:
+        del s.trace.recycled_content_groups
+    assert [(x["year"], x["event_id"]) for x in rep["stale_years"]] == [(year, "race-2")]
+    got = client.get("/api/v1/trace/recycled-content", params={"model_id": "EM-NMC811-82", "year": year},
+                     headers=H(client, pilot.AUTOMAKER))
+    assert got.status_code == 200 and [x["year"] for x in got.json()["stale_years"]] == [year]
+    assert "event_id" not in got.json()["stale_years"][0]
+    # applied again, with nothing admitted meanwhile: current
+    assert s.trace.apply_recycled_content(year, admin)["stale_years"] == []
+    got = client.get("/api/v1/trace/recycled-content", params={"model_id": "EM-NMC811-82", "year": year},
+                     headers=H(client, pilot.AUTOMAKER))
+    assert got.json()["stale_years"] == []
+
+
+def test_each_operator_applies_its_own_and_the_last_one_clears_the_year(client: Any) -> None:
+    """Review 13b: a stale year could be cleared only by the admin when passports of two operators were made in
+    it (each operator's apply left the other's not permitted). A year applied whole is current again once every
+    passport its groups cover holds the current figure: the automaker's apply leaves it stale (the cell maker's
+    passport lacks the figure), the cell maker's then clears it."""
+    from batteryloop.access import Caller
+    from batteryloop.sim.supply_chain import CAM_KR, MINE_CL, record_pilot
+
+    s = client.services
+    model = {".NMC811-": "EM-NMC811-82", ".NCA-": "EM-NCA-75"}
+    mine = [p for p in (_pack(client, 231 + i) for i in range(4)) if any(k in p for k in model)]
+    other = None
+    for seed in range(300, 340):  # a pack of one of those models whose passport the cell maker operates
+        b = next(pilot.generate_batteries(1, seed=seed))
+        if b["model_id"] in model.values():
+            b = {**b, "economic_operator_id": pilot.CELL_CN, "serial_number": f"CN-{seed}"}
+            r = client.post("/api/v1/passports", json=b, headers=H(client, pilot.CELL_CN))
+            assert r.status_code == 201, r.text
+            other = r.json()["passport_id"]
+            break
+    assert mine and other
+    assert record_pilot(s.store, packs=[(p, next(v for k, v in model.items() if k in p)) for p in mine]).ok
+    year = int(s.trace.chain(mine[0])[-1]["event"]["occurred_at"][:4])
+    w = ChainWriter(demo_signers())
+    at = f"{year}-01-02T00:00:00Z"
+    # the cell maker assembles its pack (in its own namespace) the same year, of primary material
+    assert s.trace.ledger.ingest([w.wire(e) for e in [
+        {"id": "cn-x", "kind": "extraction", "actor": MINE_CL, "occurred_at": at, "place": {"country": "CL", "site": "Atacama"},
+         "outputs": [{"lot": "cn-mat", "kind": "material", "mass_kg": 400.0, "elements_kg": {"Li": 10.0},
+                      "origin": {"type": "primary", "country": "CL", "site": "Atacama"}}]},
+        {"id": "cn-pack", "kind": "pack_assembly", "actor": pilot.CELL_CN, "occurred_at": f"{year}-06-01T00:00:00Z",
+         "place": {"country": "CN", "site": "Lanzhou pack plant"}, "inputs": [{"lot": "cn-mat", "mass_kg": 400.0}],
+         "outputs": [{"lot": other, "kind": "pack", "mass_kg": 400.0, "elements_kg": {"Li": 10.0},
+                      "model_id": b["model_id"]}]}]]).ok
+    assert s.trace.apply_recycled_content(year, Caller(is_admin=True))["stale_years"] == []
+    # the cell maker's passport then holds another figure (its own entry): it does not hold the year's
+    rc = {"allocation_rule": "mass_balance", "lithium_pct": 1.0, "lithium_pre_consumer_pct": 0.5,
+          "lithium_post_consumer_pct": 0.5}
+    r = client.patch(f"/api/v1/passports/{other}", json={"recycled_content": rc}, headers=H(client, pilot.CELL_CN))
+    assert r.status_code == 200, r.text
+    assert s.trace.ledger.ingest([w.wire(e) for e in [
+        {"id": "op-x", "kind": "extraction", "actor": MINE_CL, "occurred_at": at, "place": {"country": "CL", "site": "Atacama"},
+         "outputs": [{"lot": "op-salt", "kind": "material", "mass_kg": 5000.0, "elements_kg": {"Li": 940.0},
+                      "origin": {"type": "primary", "country": "CL", "site": "Atacama"}}]},
+        {"id": "op-late", "kind": "cathode_production", "actor": CAM_KR, "occurred_at": at,
+         "place": {"country": "KR", "site": "Gwangyang CAM plant"}, "inputs": [{"lot": "op-salt", "mass_kg": 5000.0}],
+         "outputs": [{"lot": "op-cam", "kind": "material", "mass_kg": 5000.0, "elements_kg": {"Li": 940.0}}]}]]).ok
+    assert [x["year"] for x in s.trace.stale_recycled_content_years()] == [year]
+    first = s.trace.apply_recycled_content(year, client_caller(s, pilot.AUTOMAKER))
+    assert sum(g["not_permitted"] for g in first["groups"]) == 1
+    assert [x["year"] for x in first["stale_years"]] == [year]  # the cell maker's passport lacks the figure
+    last = s.trace.apply_recycled_content(year, client_caller(s, pilot.CELL_CN))
+    assert sum(g["updated"] for g in last["groups"]) == 1
+    assert last["stale_years"] == [] == s.trace.stale_recycled_content_years()
+
+
 def client_caller(s: Any, pid: str) -> Any:
     from batteryloop.access import Caller
     from batteryloop.participants import Role

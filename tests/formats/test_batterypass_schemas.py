@@ -525,3 +525,23 @@ def test_a_value_our_model_takes_and_the_schema_does_not_is_left_out_named() -> 
     assert "model.safety_instructions_url" in unmapped
     assert any(p.endswith("supplier_email") for p in unmapped)
     assert all("emailAddressOfSupplier" not in s for s in res.payload["circularity"]["sparePartSources"])
+
+
+def test_a_successor_passport_exports_no_figure_of_its_own() -> None:
+    """Review 13b: a repurposed or remanufactured passport that holds a figure copied on under the old rule
+    exported it as the battery's recycled content; Art. 8(4) lifts the declaration for such batteries (the
+    original's is on the predecessor's passport). Its own figure is not exported — the model's is, as for any
+    passport without its own (the standards carry one figure per passport) — and an original battery's is."""
+    own = {"cobalt_pct": 16.0, "cobalt_pre_consumer_pct": 4.0, "cobalt_post_consumer_pct": 12.0}
+    for kind, m, b, archived in DEMO:
+        if kind not in ("repurposed", "remanufactured"):
+            continue
+        b2 = b.model_copy(update={"recycled_content": type(m.recycled_content).model_validate(own)})
+        for fmt_parts in (PassportParts.from_data(m, b, TIERS["all"], archived=archived),
+                          PassportParts.from_data(m, b2, TIERS["all"], archived=archived)):
+            assert fmt_parts.model["recycled_content"] == m.recycled_content.model_dump(mode="json", exclude_none=True), kind
+            got = batterypass.export(fmt_parts).payload["circularity"]["recycledContent"]
+            assert {"recycledMaterial": "Cobalt", "preConsumerShare": 4.0, "postConsumerShare": 12.0} not in got, kind
+        orig = b2.model_copy(update={"predecessor_ids": [], "status": "original"})
+        got = batterypass.export(PassportParts.from_data(m, orig, TIERS["all"])).payload["circularity"]["recycledContent"]
+        assert {"recycledMaterial": "Cobalt", "preConsumerShare": 4.0, "postConsumerShare": 12.0} in got

@@ -187,7 +187,10 @@ def recycled_content(c: ParticipantDep, s: ServicesDep, model_id: str | None = N
                                                               manufacturer=m["data"]["manufacturer_id"]))
     elif not model_id:
         _require_overseer(c, "recycled content across models")
-    return json_response(s.trace.recycled_content(model_id=model_id, year=year, plant=plant, pack_id=pack_id, rule=rule))
+    out = s.trace.recycled_content(model_id=model_id, year=year, plant=plant, pack_id=pack_id, rule=rule)
+    # the applied years a late transformation made stale (read-only; the late events are not named here)
+    stale = [{"year": x["year"], "since": x["since"]} for x in s.trace.stale_recycled_content_years()]
+    return json_response({**out, "stale_years": stale})
 
 
 @router.post("/recycled-content/apply",

@@ -68,8 +68,12 @@ class PassportParts:
         # The standards carry one recycled-content figure per battery passport. A battery's own figure (Art. 8:
         # its model, plant and year of manufacture, from the ledger's balance) is the one it declares; the
         # model's is the fallback. Exporters read it as the model's field.
+        # A successor (repurposed, remanufactured: it supersedes passports) declares no figure of its own (Art. 8(4));
+        # one it holds was copied on under an earlier rule and is not exported.
         own = self.battery.get("recycled_content")
-        if own:
+        successor = bool(self.battery.get("predecessor_ids")) or self.battery.get("status") in ("repurposed",
+                                                                                               "remanufactured")
+        if own and not successor:
             self.model = {**self.model, "recycled_content": own}
 
     def has(self, tier: Tier) -> bool:

@@ -179,5 +179,5 @@ trace_rc_years = Table(
     Column("year", Integer, primary_key=True, autoincrement=False),
     Column("applied_at", String(32), nullable=False),
     Column("stale_since", String(32)),  # when a late event made its figures stale (recording time)
-    Column("stale_event_id", String(100)),  # the first such event
+    Column("stale_event_id", String(100)),  # the last late event (stale_since: when the first was recorded)
 )

@@ -31,15 +31,16 @@ from ..store import ledger as repo
 from ..store import participants as participants_repo
 from ..store import relations as relations_repo
 from ..store import rc_years as rc_years_repo
+from ..store import waste as waste_repo
 from ..store import trace_reach
 from ..store.db import Store, StoreBusy, backoff, utcnow_iso
 from ..store.errors import IntegrityViolation
 from .canonical import GENESIS
 from .custody import custody_changes
-from .events import END_OF_LIFE, FlatEvent, LotKind, SealedEvent, chain_subjects, normalize_full, seal
+from .events import FlatEvent, LotKind, SealedEvent, chain_subjects, normalize_full, seal
 from .keys import KeyFormatError, PublicKey, Signer, public_key_from_text, verify_signature
 from ..relations import in_force
-from .policy import ANY_WASTE_KINDS, RECYCLED_ORIGINS, check_event, namespace_owner, waste_origins
+from .policy import LotFacts, WasteShares, check_event, namespace_owner
 from .lots import LotState, check_transformation, edge_rows, lot_row, pack_sources
 from .verify import Checkpoint, Problem, VerifyReport, check_chain_links, check_chain_sequence, check_event_row
 
@@ -105,10 +106,18 @@ class _TxState:
     delegates: dict[str, list[tuple[str, frozenset[str], str]]] = field(default_factory=dict)
     carry: _Carry | None = None  # what this ledger's previous transactions left (no other writer since)
     last_hash: str | None = None  # the hash of the last event written in this transaction
-    rc_years: dict[int, bool] | None = None  # applied recycled-content years → stale already (read once, if needed)
+    rc_years: dict[int, bool] | None = None  # applied recycled-content years → marked in this transaction (read once)
+    made: dict[str, FlatEvent] = field(default_factory=dict)  # lot made in this transaction -> the event that made it
+    waste: dict[str, Any] = field(default_factory=dict)  # lot -> (mass, waste share): policy.WasteShares
 
 
-_END_OF_LIFE = frozenset(k.value for k in END_OF_LIFE)
+def _facts_of_row(r: Any, edges: list[tuple[str, float]]) -> LotFacts:
+    return LotFacts(r.kind, r.mass_kg, orjson.loads(r.elements), r.origin_type, r.producer, r.event_kind, tuple(edges))
+
+
+def _stored_facts(conn: Any, ids: list[str]) -> dict[str, LotFacts]:
+    return {r.id: _facts_of_row(r, edges) for r, edges in waste_repo.lot_facts(conn, ids)}
+
 
 CARRY_ENTRIES = 600_000
 """At most this many chain heads, lots, custody states and lots' input lists are kept between transactions
@@ -619,7 +628,7 @@ class Ledger:
                 raise InvalidData(f"event {ev.id}: output lot {o.lot} already exists", _one(
                     f"outputs[{n}].lot", "new_lot", f"outputs[{n}].lot: lot {o.lot} was produced by an earlier event; "
                     "a lot is produced once", o.lot), event_id=ev.id)
-        if ev.inputs and ev.kind not in _END_OF_LIFE:  # waste treatment feeds no pack's account
+        if ev.inputs:  # any transformation: the accounts balance mass whatever the kind (waste treatment too)
             self._stale_years(conn, st, ev)
         # rows
         gseq = st.next_gseq
@@ -641,6 +650,7 @@ class Ledger:
             st.consumed[i.lot] = lot.consumed_kg
         for o in ev.outputs:
             st.lots[o.lot] = LotState(o.lot, o.kind, o.mass_kg, 0.0, dict(o.elements_kg), occurred, ev.actor)
+            st.made[o.lot] = ev
             st.rows_lots.append(lot_row(ev, o))
         st.rows_edges.extend(edge_rows(ev))
         if ev.outputs:
@@ -660,9 +670,11 @@ class Ledger:
         production accounts — and through the lots it makes, the later years': mark them stale (in this
         transaction), so that applying the recycled content names them (``TraceService.apply_recycled_content``)."""
         if st.rc_years is None:
-            st.rc_years = {y: v[0] is not None for y, v in rc_years_repo.years(conn).items()}
+            st.rc_years = {y: False for y in rc_years_repo.years(conn)}  # year → marked in this transaction
         year = int(ev.occurred_at[:4])
-        if any(y >= year and not stale for y, stale in st.rc_years.items()):
+        if any(y >= year and not marked for y, marked in st.rc_years.items()):
+            # (a year stale already is marked again: the mark names the last late event, which an apply that
+            # began before it must not clear — rc_years.set_applied); once per year and transaction
             rc_years_repo.mark_stale(conn, year, st.recorded_at, ev.id)
             for y in st.rc_years:
                 if y >= year:
@@ -696,22 +708,26 @@ class Ledger:
                 st.custody[x] = repo.custody_state(conn, x)
             return st.custody[x]
 
-        def waste_types(x: str) -> frozenset[str]:
-            found = self._lot(conn, st, x)
-            if found is None:
-                return frozenset()
-            if found.kind in ANY_WASTE_KINDS:
-                return waste_origins(found.kind)
-            return waste_origins(found.kind, [getattr(self._lot(conn, st, i), "kind", None)
-                                              for i in self._inputs_of(conn, st, x)])
+        def facts(ids: list[str]) -> dict[str, LotFacts]:
+            out: dict[str, LotFacts] = {}
+            rest = []
+            for x in ids:
+                made = st.made.get(x)
+                if made is None:
+                    rest.append(x)
+                    continue
+                o = next(o for o in made.outputs if o.lot == x)
+                total = sum(p.mass_kg for p in made.outputs)
+                share = o.mass_kg / total if total > 0 else 0.0
+                out[x] = LotFacts(o.kind, o.mass_kg, o.elements_kg, (o.origin or {}).get("type"), made.actor,
+                                  made.kind, tuple((i.lot, i.mass_kg * share) for i in made.inputs))
+            if rest:
+                out.update(_stored_facts(conn, rest))
+            return out
 
-        def content(x: str) -> tuple[float, dict[str, float]] | None:
-            found = self._lot(conn, st, x)
-            return None if found is None else (found.mass_kg, found.elements_kg)
-
+        shares = WasteShares(facts, lambda x: "manufacturer" in self._roles(conn, x), st.waste)
         refusal = check_event(ev, actor_roles=self._roles(conn, ev.actor), recorded_at=st.recorded_at,
-                              namespace=lambda x: self._namespace(conn, x), waste_types=waste_types,
-                              lot_content=content,
+                              namespace=lambda x: self._namespace(conn, x), waste_shares=shares.get,
                               max_future_s=self.max_future_seconds, custody=custody, lot=lot, born=born,
                               operator=operator, delegates=lambda x: st.delegates.get(x, []),
                               known=lambda x: self._head(conn, st, x)[0] > 0)
@@ -1100,8 +1116,8 @@ class PolicyReplay:
         self.born: dict[str, str | None] = {}
         self.ops: dict[str, str | None] = {}
         self.chains: set[str] = set()
-        # materials made from waste (e.g. a leach liquor from black mass) → the recycled origins they may yield
-        self.waste_fed: dict[str, frozenset[str]] = {}
+        # lot → (mass, waste share) of the lots recoveries consumed (policy.WasteShares, read from the store)
+        self.waste: dict[str, Any] = {}
         self.last_recorded_at = ""
         self.unregistered: set[str] = set()  # actors and namespace owners asked about that were not registered
         self.set_registry(roles, delegations)
@@ -1142,17 +1158,10 @@ class PolicyReplay:
                 born[p.id] = _date_text(p.manufacture_date)
         for x in todo:
             ops.setdefault(x, None)
-        waste_fed = self.waste_fed
-
-        def waste_types(x: str) -> frozenset[str]:
-            k = lots[x][0] if x in lots else None
-            return waste_origins(k) if k in ANY_WASTE_KINDS else waste_fed.get(x, frozenset())
-
-        # the mass and elements of the lots that events producing recycled lots consume (few: read, not kept)
-        need = sorted({i.lot for _, ev in evs
-                       if any(o.origin and o.origin.get("type") in RECYCLED_ORIGINS for o in ev.outputs)
-                       for i in ev.inputs})
-        content = {r.id: (r.mass_kg, orjson.loads(r.elements)) for r in (repo.lots(conn, need) if need else ())}
+        # what the lots a recovery consumes hold from waste: read from the store (the lots as they were made and
+        # their edges), also those this replay has not seen (a replay of one subject's chain)
+        shares = WasteShares(lambda ids: _stored_facts(conn, ids), lambda x: "manufacturer" in roles.get(x, ()),
+                             self.waste)
         for r, ev in evs:
             rep.events_checked += 1
             if ev.actor not in roles:
@@ -1163,15 +1172,12 @@ class PolicyReplay:
                 lot=lambda x: (lots[x][0], lots[x][2]) if x in lots else None,
                 born=lambda x: lots[x][1] if x in lots else born.get(x), operator=ops.get,
                 delegates=lambda x, at=r.recorded_at: self._delegates_at(x, at), known=chains.__contains__,
-                waste_types=waste_types, lot_content=content.get)
+                waste_shares=shares.get)
             if refusal is not None:
                 rep.problems.append(Problem(ev.id, f"policy_{refusal.rule}", refusal.message,
                                             subject=str(refusal.value) if refusal.field != "occurred_at" else None))
-            fed = waste_origins(None, [lots[i.lot][0] for i in ev.inputs if i.lot in lots]) if ev.inputs else None
             for o in ev.outputs:
                 lots[o.lot] = (o.kind, ev.occurred_at, ev.actor)
-                if fed and o.kind not in ANY_WASTE_KINDS:
-                    waste_fed[o.lot] = fed
             chains.update(ev.prev)
             for x, state in custody_changes(ev, custody.get).items():
                 custody[x] = state

@@ -24,7 +24,7 @@ export — only by the holder (or its delegate, where the rule allows).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -36,12 +36,18 @@ from ..store.db import iso_text, parse_iso
 _CUSTODY_LOT_KINDS = frozenset({"pack"})
 RECYCLED_ORIGINS = ("pre_consumer", "post_consumer")
 #: the waste a lot of each recycled origin is recovered from: used batteries (post-consumer) or manufacturing
-#: scrap and rejected cells (pre-consumer); black mass may be either
+#: scrap and rejected cells (pre-consumer); black mass may be either (by what it was made from)
 WASTE_KINDS: dict[str, frozenset[str]] = {
     "post_consumer": frozenset({"pack", "module", "black_mass"}),
     "pre_consumer": frozenset({"scrap", "cell_batch", "black_mass"}),
 }
 ANY_WASTE_KINDS: frozenset[str] = frozenset().union(*WASTE_KINDS.values())
+MANUFACTURING = frozenset({"cell_production", "module_assembly", "pack_assembly"})
+WASTE_TREATMENT = frozenset({"dismantling", "recycling"})
+#: the kinds a manufacturer's cell, module or pack production makes that are waste as a whole once they are
+#: used up (packs, modules) or rejected (scrap, cell batches), and the recycled origin they yield
+MADE_WASTE: dict[str, str] = {"pack": "post_consumer", "module": "post_consumer", "scrap": "pre_consumer",
+                              "cell_batch": "pre_consumer"}
 _TOL_REL, _TOL_KG = 1e-9, 1e-9
 
 
@@ -106,8 +112,7 @@ def check_event(ev: Any, *, actor_roles: frozenset[str], recorded_at: str, max_f
                 delegates: Callable[[str], list[Delegation]],
                 known: Callable[[str], bool],
                 namespace: Callable[[str], str | None] = namespace_owner,
-                waste_types: Callable[[str], frozenset[str]] | None = None,
-                lot_content: Callable[[str], tuple[float, Mapping[str, float]] | None] | None = None
+                waste_shares: Callable[[list[str]], Mapping[str, tuple[float, Share]]] | None = None
                 ) -> Refusal | None:
     """The first reason to refuse ``ev`` (a :class:`~batteryloop.trace.events.FlatEvent`), or ``None``.
 
@@ -115,8 +120,8 @@ def check_event(ev: Any, *, actor_roles: frozenset[str], recorded_at: str, max_f
     producer; when a subject came to exist (ISO text: a lot's production, a passport's manufacture
     date); the economic operator of a passport of that id; the delegations on a subject; whether a
     subject has a chain already; the registered participant whose ISO/IEC 15459 namespace an id is in;
-    which recycled origins an input lot may yield (``waste_types``: :func:`waste_origins`) and a lot's mass
-    and element content (``lot_content``) — both for :func:`check_recycled_origin`, which runs when given.
+    and, for :func:`check_recycled_origin` (which runs when it is given), the input lots' masses and the element
+    mass each holds from waste (``waste_shares``: :meth:`WasteShares.get`).
     Who may comes first, then the times, so that a refusal tells a stranger nothing about a subject (not
     even when it was made).
     """
@@ -188,8 +193,8 @@ def check_event(ev: Any, *, actor_roles: frozenset[str], recorded_at: str, max_f
         if owner is not None and owner != me:
             return Refusal(403, f"outputs[{n}].lot", "namespace", f"{o.lot} is an id of {owner}'s namespace "
                            f"(ISO/IEC 15459): only {owner} may produce it", o.lot)
-    if waste_types is not None and lot_content is not None:
-        r = check_recycled_origin(ev, actor_roles, waste_types, lot_content)
+    if waste_shares is not None:
+        r = check_recycled_origin(ev, actor_roles, waste_shares)
         if r is not None:
             return r
     latest = plus_seconds(recorded_at, max_future_s)
@@ -205,22 +210,128 @@ def check_event(ev: Any, *, actor_roles: frozenset[str], recorded_at: str, max_f
     return None
 
 
-def waste_origins(kind: str | None, input_kinds: Iterable[str | None] = ()) -> frozenset[str]:
-    """The recycled origins a lot can yield: by its own kind (:data:`WASTE_KINDS`), or — a material that is
-    an intermediate of waste treatment, such as a leach liquor — by the kinds of the lots it was made from."""
-    kinds = [kind] if kind in ANY_WASTE_KINDS else list(input_kinds)
-    return frozenset(t for t, ks in WASTE_KINDS.items() if any(k in ks for k in kinds))
+Share = dict[str, dict[str, float]]
+"""recycled origin (pre_consumer/post_consumer) → element → kg of it a lot holds from waste of that origin"""
 
 
+@dataclass(frozen=True)
+class LotFacts:
+    """What the waste share of a lot is computed from: the lot as its event made it, and its inputs."""
 
-def check_recycled_origin(ev: Any, actor_roles: frozenset[str], waste_types: Callable[[str], frozenset[str]],
-                          lot_content: Callable[[str], tuple[float, Mapping[str, float]] | None]) -> Refusal | None:
+    kind: str
+    mass_kg: float
+    elements_kg: Mapping[str, float]
+    origin_type: str | None  # primary / pre_consumer / post_consumer; None for a produced lot
+    producer: str
+    event_kind: str
+    edges: tuple[tuple[str, float], ...]  # (input lot, kg of that input in this lot: trace_lot_edges)
+
+
+def own_share(f: LotFacts, manufacturer: bool) -> Share | None:
+    """The waste a lot is by what it is and who made it, or ``None`` when it holds what its inputs brought of
+    waste (:class:`WasteShares`). The one place that says what waste is:
+
+    * a lot with an origin (primary: extracted; pre-/post-consumer: recovered already) is no waste;
+    * a pack or module a manufacturer's cell, module or pack production made is post-consumer waste as a whole
+      (a used battery once it comes back), a scrap lot or cell batch it made pre-consumer waste as a whole
+      (manufacturing scrap, rejected cells) — made by anyone else (a recycler, a refiner) it holds only what
+      its inputs brought;
+    * black mass holds what the packs, modules, cells or scrap it was made from brought, and only when
+      dismantling or recycling made it; a scrap, cell batch, module, pack or black-mass lot made by any other
+      event (a refining, a cathode production) is no waste: primary salt relabelled as scrap stays primary;
+    * any other lot — a leach liquor, a purified solution, a material a supplier mixed from a used module and
+      primary salt — holds what its inputs brought (its share of each input, by its lot edges, times that
+      input's waste content), through as many steps as it takes."""
+    if f.origin_type is not None:
+        return {}
+    if f.event_kind in MANUFACTURING and f.kind in MADE_WASTE and manufacturer:
+        return {MADE_WASTE[f.kind]: {el: kg for el, kg in f.elements_kg.items() if kg > 0}}
+    if f.kind in ANY_WASTE_KINDS:
+        if f.kind == "black_mass" and f.event_kind not in WASTE_TREATMENT:
+            return {}
+        if f.event_kind not in WASTE_TREATMENT | MANUFACTURING:
+            return {}
+    return None
+
+
+class WasteShares:
+    """Per lot, its mass and the element mass it holds from waste (:func:`own_share`, else carried from its
+    inputs along its lot edges, capped at its own content). ``facts`` reads lots (those it does not know are
+    left out: no waste), ``manufacturer`` says whether a participant has the manufacturer role; what is
+    computed is kept (lots do not change once made)."""
+
+    def __init__(self, facts: Callable[[list[str]], Mapping[str, LotFacts]], manufacturer: Callable[[str], bool],
+                 memo: dict[str, tuple[float, Share]] | None = None) -> None:
+        self.facts, self.manufacturer = facts, manufacturer
+        self.memo: dict[str, tuple[float, Share]] = {} if memo is None else memo
+
+    def get(self, ids: list[str]) -> dict[str, tuple[float, Share]]:
+        memo = self.memo
+        known: dict[str, LotFacts] = {}
+        frontier = sorted({x for x in ids if x not in memo})
+        while frontier:  # read the lots breadth-first, up to those that are waste (or no waste) by themselves
+            got = self.facts(frontier)
+            nxt: set[str] = set()
+            for x in frontier:
+                f = got.get(x)
+                if f is None:
+                    memo[x] = (0.0, {})
+                    continue
+                own = own_share(f, self.manufacturer(f.producer))
+                if own is not None:
+                    memo[x] = (f.mass_kg, own)
+                    continue
+                known[x] = f
+                nxt.update(i for i, _ in f.edges if i not in memo and i not in known)
+            frontier = sorted(nxt)
+        for x in sorted(known):  # the carried ones, inputs first (the lot graph has no cycles)
+            stack = [x]
+            while stack:
+                y = stack[-1]
+                if y in memo:
+                    stack.pop()
+                    continue
+                f = known[y]
+                todo = [i for i, _ in f.edges if i not in memo]
+                if todo:
+                    stack.extend(todo)
+                    continue
+                stack.pop()
+                memo[y] = (f.mass_kg, _carried(f, memo))
+        return {x: memo[x] for x in ids}
+
+
+def _carried(f: LotFacts, memo: Mapping[str, tuple[float, Share]]) -> Share:
+    out: Share = {}
+    for i, kg in f.edges:
+        mass, share = memo[i]
+        if mass <= 0 or not share:
+            continue
+        frac = kg / mass
+        for t, els in share.items():
+            d = out.setdefault(t, {})
+            for el, x in els.items():
+                d[el] = d.get(el, 0.0) + x * frac
+    for el in {el for els in out.values() for el in els}:  # never more of an element than the lot holds
+        have = max(0.0, float(f.elements_kg.get(el, 0.0)))
+        tot = sum(els.get(el, 0.0) for els in out.values())
+        if tot > have:
+            scale = have / tot if tot > 0 else 0.0
+            for els in out.values():
+                if el in els:
+                    els[el] *= scale
+    return {t: {el: x for el, x in els.items() if x > 0} for t, els in out.items() if any(x > 0 for x in els.values())}
+
+
+def check_recycled_origin(ev: Any, actor_roles: frozenset[str],
+                          waste_shares: Callable[[list[str]], Mapping[str, tuple[float, Share]]]) -> Refusal | None:
     """Art. 8 recycled content starts here: the first reason to refuse an event that produces lots of recycled
     origin (``pre_consumer``/``post_consumer``), or ``None``. Such a lot is certified by the recycler that
     recovers it — the event's actor, a participant with the recycler role — and is recovered from waste the
-    event consumes: used batteries (packs, modules, black mass) for post-consumer, manufacturing scrap (scrap,
-    rejected cell batches, black mass) for pre-consumer, or a material made from such waste (a leach liquor).
-    Per element, the recycled lots hold no more than that waste brought (reagents and primary material
+    event consumes (:func:`own_share` says what waste is): used batteries for post-consumer, manufacturing
+    scrap and rejected cells for pre-consumer, black mass by what it was made from, or a material made from
+    such waste (a leach liquor), counting only what the waste brought into it. Per recycled origin and
+    element, the recycled lots hold no more than the waste consumed brought (reagents and primary material
     consumed beside it bring none)."""
     rec = [(n, o) for n, o in enumerate(ev.outputs) if o.origin and o.origin.get("type") in RECYCLED_ORIGINS]
     if not rec:
@@ -238,36 +349,37 @@ def check_recycled_origin(ev: Any, actor_roles: frozenset[str], waste_types: Cal
         return Refusal(422, f"outputs[{n}].origin.certified_by", "certifier_is_recycler",
                        f"{ev.actor} must be a participant registered with the recycler role: only a recycler "
                        "recovers and certifies lots of recycled origin", ev.actor)
-    want = {o.origin["type"] for _, o in rec}
-    waste: list[Any] = []
+    shares = waste_shares([i.lot for i in ev.inputs]) if ev.inputs else {}
+    brought: Share = {}
     for i in ev.inputs:
-        types = waste_types(i.lot)
-        if types & want:
-            waste.append((i, types))
-    missing = sorted(t for t in want if not any(t in ts for _, ts in waste))
-    if missing:
-        kinds = " or ".join(sorted(WASTE_KINDS[missing[0]]))
-        return Refusal(422, "inputs", "recycled_from_waste",
-                       f"the event produces {missing[0]} lots but consumes no {kinds} lot (nor a material made "
-                       f"from one): recycled material is recovered from waste the event consumes, never from "
-                       "nothing", ev.id)
-    brought: dict[str, float] = {}
-    for i, _ in waste:
-        c = lot_content(i.lot)
-        if c is None or c[0] <= 0:
+        mass, share = shares.get(i.lot, (0.0, {}))
+        if mass <= 0:
             continue
-        f = i.mass_kg / c[0]
-        for el, kg in c[1].items():
-            brought[el] = brought.get(el, 0.0) + kg * f
-    made: dict[str, float] = {}
+        f = i.mass_kg / mass
+        for t, els in share.items():
+            d = brought.setdefault(t, {})
+            for el, kg in els.items():
+                d[el] = d.get(el, 0.0) + kg * f
+    made: Share = {}
     for _, o in rec:
+        d = made.setdefault(o.origin["type"], {})
         for el, kg in o.elements_kg.items():
-            made[el] = made.get(el, 0.0) + kg
-    for el, kg in sorted(made.items()):
-        have = brought.get(el, 0.0)
-        if kg > have * (1 + _TOL_REL) + _TOL_KG:
-            return Refusal(422, f"outputs.elements_kg.{el}", "recycled_from_waste",
-                           f"the lots of recycled origin hold {kg:g} kg of {el} but the waste consumed brought "
-                           f"{have:g} kg: recycled {el} is recovered from waste only (reagents and primary "
-                           "material bring none)", kg)
+            d[el] = d.get(el, 0.0) + kg
+    for t in RECYCLED_ORIGINS:
+        if t in made and not any(v > 0 for v in brought.get(t, {}).values()):
+            kinds = " or ".join(sorted(WASTE_KINDS[t]))
+            return Refusal(422, "inputs", "recycled_from_waste",
+                           f"the event produces {t} lots but consumes no {kinds} lot (nor a material made from "
+                           "one) that is waste: packs, modules, cell batches and scrap a manufacturer's cell, module "
+                           "or pack production made, black mass that dismantling or recycling made of them; "
+                           "recycled material is recovered from waste the event consumes, never from nothing", ev.id)
+    for t in RECYCLED_ORIGINS:
+        for el, kg in sorted(made.get(t, {}).items()):
+            have = brought.get(t, {}).get(el, 0.0)
+            if kg > have * (1 + _TOL_REL) + _TOL_KG:
+                return Refusal(422, f"outputs.elements_kg.{el}", "recycled_from_waste",
+                               f"the lots of {t} origin hold {kg:g} kg of {el} but the waste consumed brought "
+                               f"{have:g} kg: recycled {el} is recovered from waste only (reagents and primary "
+                               "material bring none, nor does what a material made from waste got from primary "
+                               "inputs)", kg)
     return None

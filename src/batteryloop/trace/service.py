@@ -207,7 +207,9 @@ class TraceService:
         or superseded), packs whose passport is not on this node (``no_passport``) and passports ``caller``
         may not update (``not_permitted``, decided by :mod:`batteryloop.access`). The answer names the applied
         years a late transformation made stale (``stale_years``: :meth:`stale_recycled_content_years`); applying a
-        year whole (no ``model_id``/``plant``, every passport the caller's) makes it current again. A caller other than the
+        year whole (no ``model_id``/``plant``) makes it current again once every passport its groups cover holds
+        the figure (the caller's written now, other operators' written by them before: the last operator to apply
+        clears it), unless an event was admitted after this apply began reading the ledger. A caller other than the
         authorities and the admin who may update none of the passports asked for — whether or not the year has
         packs of the model — gets one generic 403 that names no passport and no other party (a 404 for "no
         packs of that model that year" only to the authorities and the admin: a model's production years are
@@ -220,6 +222,8 @@ class TraceService:
         if caller.anonymous:
             raise deny(True, _APPLY_REFUSAL)
         whole = groups is None and not model_id and not plant  # every group of the year(s): the year is re-declared
+        with self.store.read() as conn:  # the ledger as the groups read it: a later event's stale mark stays
+            upto = rc_years_repo.last_gseq(conn)
         if groups is None:
             groups = self.recycled_content_groups(year, model_id=model_id, plant=plant)
         if not groups and (model_id or plant):
@@ -232,6 +236,7 @@ class TraceService:
         target = recs.get  # the pack's own passport: a passport that superseded it declares no Art. 8 figure
 
         patches: dict[str, tuple[int, dict[str, Any]]] = {}
+        behind: set[int] = set()  # years with passports the caller may not update that lack the figure
         out_groups = []
         for g in groups:
             counts = {"packs": len(g["packs"]), "updated": 0, "unchanged": 0, "read_only": 0, "no_passport": 0,
@@ -244,6 +249,8 @@ class TraceService:
                 d = decide(caller, "passport.update", Resource("passport", rec.id, operator=rec.economic_operator_id))
                 if isinstance(d, Deny):
                     counts["not_permitted"] += 1
+                    if not rec.archived and not rec.successor_id and rec.data.get("recycled_content") != g["fields"]:
+                        behind.add(g["year"])  # another operator's passport not holding the figure yet
                 elif rec.archived or rec.successor_id:
                     counts["read_only"] += 1
                 elif rec.data.get("recycled_content") == g["fields"]:
@@ -264,9 +271,11 @@ class TraceService:
         # the years applied; a year applied whole (every group, every passport written or left as it holds the
         # figure) is current again — the others a late event made stale stay so, and are named
         applied = {g["year"] for g in out_groups} | ({year} if year is not None and out_groups else set())
-        fresh = {y for y in applied if whole and not any(g["not_permitted"] for g in out_groups if g["year"] == y)}
+        # a year applied whole is current again once every passport its groups cover holds the figure (this
+        # caller's written now, the others' written by their operators before): the last operator clears it
+        fresh = {y for y in applied if whole and y not in behind}
         now = utcnow_iso()
-        stale = self.store.run_write(lambda conn: (rc_years_repo.set_applied(conn, applied, now, fresh),
+        stale = self.store.run_write(lambda conn: (rc_years_repo.set_applied(conn, applied, now, fresh, upto),
                                                    rc_years_repo.years(conn))[1])
         return {"year": year, "settings": {"rule": st.recycled_content_rule, "period": st.mass_balance_period,
                                            "allocation": st.mass_balance_allocation, "account_scope": ACCOUNT_SCOPE},
@@ -282,7 +291,7 @@ class TraceService:
 
     def stale_recycled_content_years(self) -> list[dict[str, Any]]:
         """The applied years whose figures a late transformation changed since (``year``, ``since``: when it was
-        recorded, ``event_id``: the first such event): apply each again (``apply_recycled_content``)."""
+        recorded, ``event_id``: the last such event): apply each again (``apply_recycled_content``)."""
         with self.store.read() as conn:
             return [{"year": y, "since": v[0], "event_id": v[1]} for y, v in sorted(rc_years_repo.years(conn).items())
                     if v[0] is not None]
