@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+from batteryloop.access import Caller
 from batteryloop.reference import References
+from batteryloop.store import rc_years as rc_years_repo
 from batteryloop.sim import lanzhou, pilot
 from batteryloop.sim.loop import PilotConfig, production_plan, run_pilot
 from batteryloop.sim.report import latest_report
@@ -818,3 +820,18 @@ def test_the_ledger_verified_behind_it_gives_the_same_report(tmp_path: Path, mon
         store.dispose()
     assert sums[0] == sums[1] and sums[1]["ledger_verified"] is True and sums[1]["ledger_events"] > 100
     assert "verified again in full" not in caplog.text
+
+
+def test_the_pilot_ends_with_no_year_stale_and_every_figure_current(pilot_run: tuple[Any, dict[str, Any]]) -> None:
+    """The pilot declares a year's recycled content in December, then records the year's retirements, whose
+    recycling marks the declared year stale (the ledger does not work out whether a figure changed). At the end
+    the pilot applies those years again: no year is left stale, and applying any year once more writes nothing
+    (every passport holds the figure of the final balance)."""
+    s, _ = pilot_run
+    assert s.trace.stale_recycled_content_years() == []
+    with s.store.read() as conn:
+        years = sorted(rc_years_repo.years(conn))
+    assert len(years) >= 2
+    for y in years:
+        rep = s.trace.apply_recycled_content(y, Caller(participant_id=pilot.AUTOMAKER))
+        assert rep["versions"] == 0, (y, rep["versions"])

@@ -76,6 +76,8 @@ def test_statements_per_pack_do_not_grow_with_the_fleet(tmp_path: Path) -> None:
     # (building includes the year's Art. 8 balance from the kept sums: measured 119 → 119 statements over six years)
     # the year's end: the rest of the recycled content into the passports (the Lanzhou packs', through the trace
     # service), the report (the ledger and the passports read in a few passes; measured 35 → 41 and 35 → 38)
+    # (not bounded here: "settling", the years the pilot's own retirements marked stale applied again at the end —
+    # one apply per such year, whose number depends on which years had retirements, not on the packs per year)
     for ph in ("recycled content", "verifying"):
         assert st_s[ph] > 0 and (st_l[ph] - st_s[ph]) / extra < 0.1, (ph, st_s[ph], st_l[ph])
     # retirements: a year's status changes are one transaction (one or two changes per retired pack); measured 32
@@ -83,4 +85,6 @@ def test_statements_per_pack_do_not_grow_with_the_fleet(tmp_path: Path) -> None:
     retired = [sum(rep["summary"]["routes"].values()) for rep in (rep_s, rep_l)]
     assert retired[1] > retired[0]
     per_retired = (st_l["retiring"] - st_s["retiring"]) / (retired[1] - retired[0])
-    assert per_retired < 36, (st_s["retiring"], st_l["retiring"], retired)
+    # (the recycled-origin rule and the applied years' stale marks add a few statements per retirement transaction,
+    # a year's, not per pack: 75 → 82 and 217 → 234 over six years, 35.5 → 38 "per retired pack" with 2 and 6 retired)
+    assert per_retired < 40, (st_s["retiring"], st_l["retiring"], retired)

@@ -1111,6 +1111,29 @@ class PilotRun:
         self._rc_year, self._rc_fields, self._rc_written = [], {}, set()
         self.timings["recycled_content"] += time.perf_counter() - t0
 
+    def settle_recycled_content(self) -> None:
+        """The years whose declaration a later event marked stale, applied again from the final balance.
+
+        The pilot declares a year's recycled content with the year's December reports, then records the year's
+        retirements: their recycling and recovery are events with inputs dated in a declared year, and the ledger
+        marks such a year stale (a late transformation may change a declared figure; it does not work out
+        whether it did). Applying the year again writes a new version only for a passport whose figure changed
+        and clears the mark once every passport of the year holds the current figure — so the pilot ends with
+        no year stale, and with the true figure should one have changed."""
+        from ..errors import Forbidden
+
+        t0 = time.perf_counter()
+        for y in [r["year"] for r in self.s.trace.stale_recycled_content_years()]:
+            for who in [pilot.AUTOMAKER, *sorted(set(self.callers) - {pilot.AUTOMAKER})]:
+                if y not in {r["year"] for r in self.s.trace.stale_recycled_content_years()}:
+                    break
+                try:
+                    rep = self.s.trace.apply_recycled_content(y, self.callers[who], executor=self.sealer.executor())
+                except Forbidden:  # none of the year's passports is this participant's to write
+                    continue
+                self.recycled_content_versions += rep["versions"]
+        self.timings["recycled_content"] += time.perf_counter() - t0
+
     def snapshot(self, year: int) -> None:
         f = self.fleet
         states = Counter(int(s) for s in f.state)
@@ -1207,6 +1230,8 @@ def run_pilot(services: Any, config: PilotConfig | None = None, *, references: R
             run.snapshot(year)
             if run.behind is not None:
                 run.behind.check()  # the year's events, checked in the worker while the next year is played
+        run.progress("settling: the years marked stale, applied again", built, cfg.packs)
+        run.settle_recycled_content()
         run.progress("verifying ledger, writing report", built, cfg.packs)
         report = build_report(run, time.perf_counter() - t0)
         report["lanzhou"] = lanzhou.report() if lanzhou is not None else None
