@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from typing import Any
 
@@ -31,6 +32,16 @@ COMPONENTS = [
 ]
 CONFIDENTIAL = ["Kansai Cathode", "Hokkaido Graphite", "Setouchi Separator", "1840", "51234", "38.42117", "6.50001",
                 "9.86543", "Himeji"]
+
+
+def _leaks(secret: str, text: str) -> bool:
+    """Whether ``secret`` appears in ``text`` as itself: a figure not as part of a longer number (a page's
+    timestamp ``…T05:40:39.184033Z`` holds "1840" among its microseconds — no leak), a name anywhere."""
+    if secret.replace(".", "").isdigit():
+        return re.search(r"(?<!\d)" + re.escape(secret) + r"(?!\d)", text) is not None
+    return secret in text
+
+
 AUTOMAKER_AMOUNT = 77.77  # the automaker's activity amount for the cell part: must never reach the cell maker
 
 
@@ -241,7 +252,7 @@ def test_property_no_confidential_field_without_contract(space: dict[str, Any], 
     text = r.text
     if party != "auditor":  # the auditor is the one party granted the opening (by its own contract only)
         for secret in CONFIDENTIAL:
-            assert secret not in text, (party, endpoint, target, secret)
+            assert not _leaks(secret, text), (party, endpoint, target, secret)
         if path == "/dsp/catalog/request":  # no filter lists the auditors-only dataset to anyone else
             assert "urn:ouranos:audit:" not in text, (party, flt)
     else:
