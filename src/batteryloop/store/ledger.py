@@ -164,12 +164,6 @@ def custody_state(conn: Any, subject: str) -> dict[str, Any] | None:
 
 
 # ------------------------------------------------------------------ admission: writes
-def _bulk_insert(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
-    """executemany through the driver with the statement compiled once (:mod:`.bulk`: the values are plain
-    str/float/int)."""
-    bulk.insert_many(conn, table, rows)
-
-
 _CUSTODY_COLS = ("holder", "country", "status", "last_event_id", "last_kind", "last_event_at", "exported_to")
 
 
@@ -188,14 +182,14 @@ def append(conn: Any, *, events: list[dict[str, Any]], chain: list[dict[str, Any
     packs (:mod:`.trace_reach`) are written here too, from the edges and pack sources."""
     for table, rows in ((E, events), (C, chain), (L, lots), (ED, edges), (PS, sources)):
         if rows:
-            _bulk_insert(conn, table, rows)
+            bulk.insert_many(conn, table, rows)  # compiled once: plain str/float/int values
     if edges or sources:  # recall's jumps over the packs these arcs leave (one query unless a pack was consumed)
         trace_reach.add(conn, edges, sources)
     if consumed:
         bulk.execute_many(conn, "lot-consumed", lambda: update(L).where(L.c.id == bindparam("b_id")).values(
             consumed_kg=bindparam("b_kg")), [{"b_id": lot_id, "b_kg": kg} for lot_id, kg in consumed.items()])
     if custody_new:
-        _bulk_insert(conn, CU, custody_new)
+        bulk.insert_many(conn, CU, custody_new)
     if custody_changed:
         _bulk_update_custody(conn, custody_changed)
 

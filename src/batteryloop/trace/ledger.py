@@ -40,7 +40,7 @@ from .custody import custody_changes
 from .events import FlatEvent, LotKind, SealedEvent, chain_subjects, normalize_full, seal
 from .keys import KeyFormatError, PublicKey, Signer, public_key_from_text, verify_signature
 from ..relations import in_force
-from .policy import RECYCLED_ORIGINS, LotFacts, WasteShares, check_event, namespace_owner
+from .policy import LotFacts, WasteShares, check_event, namespace_owner, recovery_inputs
 from .lots import LotState, check_transformation, edge_rows, lot_row, pack_sources
 from .verify import Checkpoint, Problem, VerifyReport, check_chain_links, check_chain_sequence, check_event_row
 
@@ -551,9 +551,7 @@ class Ledger:
         # what the batch's recoveries consume holds from waste, read together (a few queries a batch, not two a
         # recovery); only lots stored before the batch (those it makes are known when their turn comes)
         made_here = {o.lot for s in batch for o in s.event.outputs}
-        need = sorted({i.lot for s in batch
-                       if any(o.origin and o.origin.get("type") in RECYCLED_ORIGINS for o in s.event.outputs)
-                       for i in s.event.inputs} - made_here - set(st.waste) - set(st.made))
+        need = sorted(recovery_inputs(s.event for s in batch) - made_here - set(st.waste) - set(st.made))
         if need:
             WasteShares(lambda ids: _stored_facts(conn, ids), lambda x: "manufacturer" in self._roles(conn, x),
                         st.waste).get(need)
@@ -1172,9 +1170,7 @@ class PolicyReplay:
         shares = WasteShares(lambda ids: _stored_facts(conn, ids), lambda x: "manufacturer" in roles.get(x, ()),
                              self.waste)
         # the inputs of this step's recoveries read together (a few queries a step, not two a recovery)
-        need = sorted({i.lot for _, ev in evs
-                       if any(o.origin and o.origin.get("type") in RECYCLED_ORIGINS for o in ev.outputs)
-                       for i in ev.inputs})
+        need = sorted(recovery_inputs(ev for _, ev in evs))
         if need:
             shares.get(need)
         for r, ev in evs:

@@ -323,6 +323,17 @@ def _carried(f: LotFacts, memo: Mapping[str, tuple[float, Share]]) -> Share:
     return {t: {el: x for el, x in els.items() if x > 0} for t, els in out.items() if any(x > 0 for x in els.values())}
 
 
+def recycled_outputs(ev: Any) -> list[tuple[int, Any]]:
+    """``(position, output)`` of an event's outputs of recycled origin (``pre_consumer``/``post_consumer``)."""
+    return [(n, o) for n, o in enumerate(ev.outputs) if o.origin and o.origin.get("type") in RECYCLED_ORIGINS]
+
+
+def recovery_inputs(events: Any) -> set[str]:
+    """The input lots of the events among ``events`` that make lots of recycled origin: what
+    :func:`check_recycled_origin` asks the waste shares of (read together, a batch at a time)."""
+    return {i.lot for ev in events if recycled_outputs(ev) for i in ev.inputs}
+
+
 def check_recycled_origin(ev: Any, actor_roles: frozenset[str],
                           waste_shares: Callable[[list[str]], Mapping[str, tuple[float, Share]]]) -> Refusal | None:
     """Art. 8 recycled content starts here: the first reason to refuse an event that produces lots of recycled
@@ -333,7 +344,7 @@ def check_recycled_origin(ev: Any, actor_roles: frozenset[str],
     such waste (a leach liquor), counting only what the waste brought into it. Per recycled origin and
     element, the recycled lots hold no more than the waste consumed brought (reagents and primary material
     consumed beside it bring none)."""
-    rec = [(n, o) for n, o in enumerate(ev.outputs) if o.origin and o.origin.get("type") in RECYCLED_ORIGINS]
+    rec = recycled_outputs(ev)
     if not rec:
         return None
     me = ev.actor.upper()
