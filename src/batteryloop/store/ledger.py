@@ -180,6 +180,9 @@ def append(conn: Any, *, events: list[dict[str, Any]], chain: list[dict[str, Any
     (each a dict by column), the consumed mass of lots stored before (lot id -> kg), and custody rows
     new and changed. One statement per table; nothing is written for an empty list. Recall's jumps over
     packs (:mod:`.trace_reach`) are written here too, from the edges and pack sources."""
+    # chain links in key order: a big store's inserts then land on its index pages one after another, not at
+    # random (the same rows)
+    chain = sorted(chain, key=lambda r: (r["subject"], r["seq"]))
     for table, rows in ((E, events), (C, chain), (L, lots), (ED, edges), (PS, sources)):
         if rows:
             bulk.insert_many(conn, table, rows)  # compiled once: plain str/float/int values
