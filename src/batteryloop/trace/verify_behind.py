@@ -227,9 +227,22 @@ class BehindState:
 _STATE: BehindState | None = None
 
 
+BEHIND_NICE = 10
+"""The worker's scheduling priority below the pilot's (``os.nice``): on a machine with fewer cores than
+runnable processes the simulation, whose events the worker checks, goes first, and the worker takes the CPU
+time left over (it is behind the ledger by design and catches up at the end)."""
+
+
 def _init_behind(url: str, max_future_seconds: float) -> None:
     global _STATE
+    import os
+
     from ..store.db import Store
+
+    try:
+        os.nice(BEHIND_NICE)
+    except OSError:  # not permitted here: the same priority as the pilot
+        pass
 
     _STATE = BehindState(Store(url), max_future_seconds)
 
