@@ -180,9 +180,12 @@ def append(conn: Any, *, events: list[dict[str, Any]], chain: list[dict[str, Any
     (each a dict by column), the consumed mass of lots stored before (lot id -> kg), and custody rows
     new and changed. One statement per table; nothing is written for an empty list. Recall's jumps over
     packs (:mod:`.trace_reach`) are written here too, from the edges and pack sources."""
-    # chain links in key order: a big store's inserts then land on its index pages one after another, not at
-    # random (the same rows)
+    # chain links, lots, edges and custody rows in key order: a big store's inserts then land on its index pages
+    # one after another, not at random (the same rows)
     chain = sorted(chain, key=lambda r: (r["subject"], r["seq"]))
+    lots = sorted(lots, key=lambda r: r["id"])
+    edges = sorted(edges, key=lambda r: (r["output_id"], r["input_id"]))
+    custody_new = sorted(custody_new, key=lambda r: r["subject"])
     for table, rows in ((E, events), (C, chain), (L, lots), (ED, edges), (PS, sources)):
         if rows:
             bulk.insert_many(conn, table, rows)  # compiled once: plain str/float/int values
@@ -190,11 +193,11 @@ def append(conn: Any, *, events: list[dict[str, Any]], chain: list[dict[str, Any
         trace_reach.add(conn, edges, sources)
     if consumed:
         bulk.execute_many(conn, "lot-consumed", lambda: update(L).where(L.c.id == bindparam("b_id")).values(
-            consumed_kg=bindparam("b_kg")), [{"b_id": lot_id, "b_kg": kg} for lot_id, kg in consumed.items()])
+            consumed_kg=bindparam("b_kg")), [{"b_id": lot_id, "b_kg": kg} for lot_id, kg in sorted(consumed.items())])
     if custody_new:
         bulk.insert_many(conn, CU, custody_new)
-    if custody_changed:
-        _bulk_update_custody(conn, custody_changed)
+    if custody_changed:  # one row per subject: in key order too
+        _bulk_update_custody(conn, sorted(custody_changed, key=lambda r: r["subject"]))
 
 
 # ------------------------------------------------------------------ reading events and chains
