@@ -21,3 +21,14 @@ def test_the_global_asset_id_never_changes(passport_id: str, expected: str) -> N
     assert global_asset_id(passport_id) == expected
     got = uuid.UUID(expected.removeprefix("urn:uuid:"))
     assert got.version == 5 and got.variant == uuid.RFC_4122
+
+
+def test_the_global_asset_id_is_the_standard_library_uuid5_for_any_id() -> None:
+    # the function derives the UUID by hand (SHA-1, version and variant bits): the same text as uuid.uuid5
+    import random
+
+    rng = random.Random(7)
+    ids = ["", "é", "BL.BPNL000000000EM1.NMC811-042-" + "9" * 40] + [
+        "".join(rng.choice("ABCxyz0123456789.-_é€") for _ in range(rng.randint(1, 60))) for _ in range(2000)]
+    for pid in ids:
+        assert global_asset_id(pid) == f"urn:uuid:{uuid.uuid5(PASSPORT_NS, 'part:' + pid)}"

@@ -282,6 +282,25 @@ def test_time_needs_a_zone_and_is_stored_in_utc() -> None:
     assert orjson.loads(normalize(d)[1])["data"]["measured_at"] == "2026-05-01T12:00:00.000000Z"
 
 
+@pytest.mark.parametrize(("given", "text"), [
+    ("2026-05-01T12:00:00.000001Z", "2026-05-01T12:00:00.000001Z"),
+    ("1999-12-31T23:59:59.999999-00:30", "2000-01-01T00:29:59.999999Z"),
+    ("1000-01-01T00:00:00Z", "1000-01-01T00:00:00.000000Z"),
+    ("9999-12-31T23:59:59.5Z", "9999-12-31T23:59:59.500000Z"),
+    ("0999-12-31T23:59:59Z", "999-12-31T23:59:59.000000Z"),  # strftime's year below 1000: not padded (glibc)
+])
+def test_time_text_is_the_strftime_form(given: str, text: str) -> None:
+    """A time's canonical text is ``strftime("%Y-%m-%dT%H:%M:%S.%fZ")`` of its UTC value (written faster for the
+    four-digit years): the bytes every signed event's hash covers."""
+    import datetime as dt
+
+    d = valid("soh_update")
+    d["occurred_at"] = given
+    assert orjson.loads(normalize(d)[1])["occurred_at"] == text
+    utc = dt.datetime.fromisoformat(given).astimezone(dt.UTC)
+    assert text == utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 @pytest.mark.parametrize("bad", ["", "-x", "a b", "x" * 101, "é"])
 def test_ids(bad: str) -> None:
     d = valid("soh_update", eid=bad)

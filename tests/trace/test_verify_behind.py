@@ -211,3 +211,34 @@ def test_a_passport_read_by_the_replay_and_deleted_since_is_replayed_again(ledge
     out_, why = state.finish()
     assert out_ is None and "custody rules replayed again" in why
     assert [p.rule for p in ledger.verify_policy().problems] == ["policy_custody"]  # what the whole pass says
+
+
+@pytest.mark.parametrize("change", ["prev", "event hash", "link removed", "link added"])
+def test_a_tampered_link_found_by_the_step_as_by_the_whole_pass(ledger: Ledger, signers, store, change: str) -> None:  # type: ignore[no-untyped-def]
+    """The step skips the per-link checks' calls for links as signed; a link that is not is named as the whole
+    pass names it (the same problems, messages included)."""
+    w = ChainWriter(signers)
+    _fill(ledger, w, 0, 2)
+    ledger.submit(w.wire({"id": "both-owner", "kind": "change_of_owner", "actor": pilot.AUTOMAKER,
+                          "occurred_at": "2026-03-02T00:00:00Z", "place": {"country": "DE", "site": "dealer"},
+                          "subjects": [PACK, OTHER], "data": {"to_holder": pilot.BAAS}}))
+    for i in (2, 3):
+        for pack in (PACK, OTHER):
+            assert ledger.submit(w.wire(soh(i, pack=pack, actor=pilot.BAAS))).status == "stored"
+    with store.write() as c:
+        both = (trace_chain.c.event_id == "both-owner") & (trace_chain.c.subject == OTHER)
+        if change == "prev":
+            c.execute(update(trace_chain).where(both).values(prev_hash="a" * 64))
+        elif change == "event hash":
+            c.execute(update(trace_chain).where(both).values(event_hash="b" * 64))
+        elif change == "link removed":
+            c.execute(delete(trace_chain).where(both))
+        else:
+            h = c.execute(select(trace_events.c.hash).where(trace_events.c.id == "both-owner")).scalar_one()
+            c.execute(insert(trace_chain).values(subject="PACK-T-0007", seq=1, event_id="both-owner",
+                                                 prev_hash="0" * 64, event_hash=h))
+    state = BehindState(store, ledger.max_future_seconds, batch=4)
+    state.step()
+    whole = ledger.verify_store().problems
+    assert whole and sorted(state.problems, key=repr) == sorted(whole, key=repr)
+    assert state.finish() == (None, f"{len(whole)} problem(s) found by the checks behind the ledger")

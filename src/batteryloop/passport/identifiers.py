@@ -13,6 +13,7 @@ its registered agency code (``BATTERYLOOP_ISSUING_AGENCY_CODE``).
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import re
 import uuid
@@ -59,6 +60,7 @@ class UniqueIdentifier:
 
 #: namespace of the UUIDs derived from our ISO/IEC 15459 identifiers (Catena-X wants UUIDs)
 PASSPORT_NS = uuid.UUID("6f1c3f52-8a54-4f0e-9a55-2f6b1a0c7e11")
+_NS_BYTES = PASSPORT_NS.bytes
 
 
 def global_asset_id(passport_id: str) -> str:
@@ -66,7 +68,13 @@ def global_asset_id(passport_id: str) -> str:
     Digital Twin Registry's, the Catena-X SerialPart's and the BOM's ``catenaXId`` — a UUIDv5 of the
     passport id (``urn:uuid:…``: Catena-X requires a UUID; derived, so every node computes the same one).
     The QR code carries the passport's web link, which names the same pack by its passport id."""
-    return f"urn:uuid:{uuid.uuid5(PASSPORT_NS, 'part:' + passport_id)}"
+    # uuid.uuid5(PASSPORT_NS, "part:" + passport_id), without building a UUID object (twice per new pack in a
+    # pilot of 100,000): SHA-1 of namespace + name, version 5 and the RFC 4122 variant set (test: the same text)
+    b = bytearray(hashlib.sha1(_NS_BYTES + b"part:" + passport_id.encode()).digest()[:16])
+    b[6] = (b[6] & 0x0F) | 0x50
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 #: the submodels of a pack's Asset Administration Shell: IDTA 02035 part → its SAMM aspect URN (the submodel's

@@ -101,8 +101,8 @@ ROUTE_OPERATOR = route_options.operators()
 PARALLEL_FROM_PACKS = 1000
 """Pilots of this many packs or more seal their events in worker processes (one per CPU)."""
 VERIFY_BEHIND_FROM_PACKS = 1000
-"""From this many packs the ledger is verified behind the ledger, year by year, in a worker process
-(trace.verify_behind); smaller pilots verify it at the end (forking costs more than it saves there)."""
+"""From this many packs the ledger is verified behind the ledger, after each batch the pilot commits, in a worker
+process (trace.verify_behind); smaller pilots verify it at the end (forking costs more than it saves there)."""
 
 
 class _Unsealed:
@@ -254,7 +254,7 @@ class PilotRun:
         self.footprint_references: list[dict[str, Any]] = []
         self.dataspace: Any = None
         self.dsp_log: list[dict[str, Any]] = []
-        # the whole-ledger verification done behind the ledger, year by year, in a worker process
+        # the whole-ledger verification done behind the ledger, after each committed batch, in a worker process
         # (trace.verify_behind); None: the report verifies the whole ledger at the end
         self.behind: Any = None
         self.ledger_check = ""  # how the report's ledger check was made (behind the ledger, or why in full)
@@ -287,6 +287,8 @@ class PilotRun:
         for e in pending:
             self.events_by_kind[e.event.kind] += 1
         self.events_sent += len(pending)
+        if self.behind is not None:
+            self.behind.check()  # these events, checked in the worker (at a lower priority) while the pilot goes on
         self.timings["ledger"] += time.perf_counter() - t0
 
     def _pid(self, serial: str) -> str:
@@ -1228,8 +1230,6 @@ def run_pilot(services: Any, config: PilotConfig | None = None, *, references: R
             if run.dataspace is not None:
                 run.dataspace.pull_retired(year)
             run.snapshot(year)
-            if run.behind is not None:
-                run.behind.check()  # the year's events, checked in the worker while the next year is played
         run.progress("settling: the years marked stale, applied again", built, cfg.packs)
         run.settle_recycled_content()
         run.progress("verifying ledger, writing report", built, cfg.packs)

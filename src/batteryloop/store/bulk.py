@@ -9,6 +9,7 @@ processing: text, integers, floats (no dates, booleans or JSON objects — conve
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import bindparam, insert
@@ -26,11 +27,22 @@ def _compiled(conn: Any, key: str, build: Callable[[], Any]) -> tuple[str, tuple
     return hit
 
 
+def _positional(rows: Sequence[Mapping[str, Any]], order: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """Each row's values in ``order`` (``None`` for a key a row lacks)."""
+    if len(order) > 1:
+        get = itemgetter(*order)
+        try:
+            return [get(r) for r in rows]  # every row has every key (the usual case): one C call per row
+        except KeyError:
+            pass
+    return [tuple(r.get(c) for c in order) for r in rows]
+
+
 def execute_many(conn: Any, key: str, build: Callable[[], Any], rows: Sequence[Mapping[str, Any]]) -> Any:
     """``build()``'s statement (bound parameters named as the rows' keys) once per row of ``rows``; ``key``
     names the statement in the cache. Returns the driver's result (``rowcount``: rows changed, where told)."""
     sql, order = _compiled(conn, key, build)
-    params: Any = [tuple(r.get(c) for c in order) for r in rows] if order is not None else list(rows)
+    params: Any = _positional(rows, order) if order is not None else list(rows)
     return conn.exec_driver_sql(sql, params)
 
 
@@ -43,7 +55,7 @@ def insert_many(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]]) -> Non
     sql, order = _compiled(conn, "insert:" + table.name + ":" + ",".join(cols),
                            lambda: insert(table).values({c: bindparam(c) for c in cols}))
     if order is not None:
-        params: Any = [tuple(r.get(c) for c in order) for r in rows]
+        params: Any = _positional(rows, order)
     else:
         params = [{c: r.get(c) for c in cols} for r in rows]
     conn.exec_driver_sql(sql, params)

@@ -180,6 +180,12 @@ def append(conn: Any, *, events: list[dict[str, Any]], chain: list[dict[str, Any
     (each a dict by column), the consumed mass of lots stored before (lot id -> kg), and custody rows
     new and changed. One statement per table; nothing is written for an empty list. Recall's jumps over
     packs (:mod:`.trace_reach`) are written here too, from the edges and pack sources."""
+    # chain links, lots, edges and custody rows in key order: a big store's inserts then land on its index pages
+    # one after another, not at random (the same rows)
+    chain = sorted(chain, key=lambda r: (r["subject"], r["seq"]))
+    lots = sorted(lots, key=lambda r: r["id"])
+    edges = sorted(edges, key=lambda r: (r["output_id"], r["input_id"]))
+    custody_new = sorted(custody_new, key=lambda r: r["subject"])
     for table, rows in ((E, events), (C, chain), (L, lots), (ED, edges), (PS, sources)):
         if rows:
             bulk.insert_many(conn, table, rows)  # compiled once: plain str/float/int values
@@ -187,11 +193,11 @@ def append(conn: Any, *, events: list[dict[str, Any]], chain: list[dict[str, Any
         trace_reach.add(conn, edges, sources)
     if consumed:
         bulk.execute_many(conn, "lot-consumed", lambda: update(L).where(L.c.id == bindparam("b_id")).values(
-            consumed_kg=bindparam("b_kg")), [{"b_id": lot_id, "b_kg": kg} for lot_id, kg in consumed.items()])
+            consumed_kg=bindparam("b_kg")), [{"b_id": lot_id, "b_kg": kg} for lot_id, kg in sorted(consumed.items())])
     if custody_new:
         bulk.insert_many(conn, CU, custody_new)
-    if custody_changed:
-        _bulk_update_custody(conn, custody_changed)
+    if custody_changed:  # one row per subject: in key order too
+        _bulk_update_custody(conn, sorted(custody_changed, key=lambda r: r["subject"]))
 
 
 # ------------------------------------------------------------------ reading events and chains
@@ -263,20 +269,47 @@ def links_in_range(conn: Any, lo: int, hi: int) -> list[Any]:
                         .join(E, E.c.id == C.c.event_id).where(E.c.gseq >= lo, E.c.gseq <= hi)).all()
 
 
-def event_rows_in_range(conn: Any, lo: int, hi: int) -> list[Any]:
-    """Every column of the events with store sequence in [lo, hi], in order: gseq, id, hash, body, signature,
-    kind, actor, occurred_at, country, recorded_at (the verification behind the ledger)."""
-    return conn.execute(select(E.c.gseq, E.c.id, E.c.hash, E.c.body, E.c.signature, E.c.kind, E.c.actor,
-                               E.c.occurred_at, E.c.country, E.c.recorded_at)
-                        .where(E.c.gseq >= lo, E.c.gseq <= hi).order_by(E.c.gseq)).all()
+_EVENT_COLS = (E.c.gseq, E.c.id, E.c.hash, E.c.body, E.c.signature, E.c.kind, E.c.actor, E.c.occurred_at, E.c.country,
+               E.c.recorded_at)
+_DRIVER_SQL: dict[tuple[str, str], str] = {}
 
 
-def link_rows_in_range(conn: Any, lo: int, hi: int) -> list[Any]:
+def _driver_range(conn: Any, key: str, build: Any, lo: int, hi: int) -> list[tuple[Any, ...]]:
+    """``build()``'s rows for the bounds ``lo``, ``hi`` (its bound parameters, in that order) as the driver gives
+    them: plain tuples, no result processing (the columns read this way are text and integers). The statement is
+    compiled once per dialect."""
+    k = (conn.dialect.name, key)
+    sql = _DRIVER_SQL.get(k)
+    if sql is None:
+        compiled = build().compile(dialect=conn.dialect)
+        order = tuple(compiled.positiontup) if conn.dialect.positional else None
+        if order is not None and order != ("lo", "hi"):
+            raise AssertionError(f"{key}: bound parameters {order}, expected lo, hi")
+        sql = _DRIVER_SQL[k] = str(compiled)
+    params: Any = (lo, hi) if conn.dialect.positional else {"lo": lo, "hi": hi}
+    cur = conn.connection.cursor()  # the transaction's own DBAPI connection
+    try:
+        cur.execute(sql, params)
+        return cur.fetchall()  # type: ignore[no-any-return]
+    finally:
+        cur.close()
+
+
+def event_tuples_in_range(conn: Any, lo: int, hi: int) -> list[tuple[Any, ...]]:
+    """Every column of the events with store sequence in [lo, hi], in order, as plain tuples (gseq, id, hash, body,
+    signature, kind, actor, occurred_at, country, recorded_at), read through the driver: the verification behind
+    the ledger reads every event."""
+    return _driver_range(conn, "event-range", lambda: select(*_EVENT_COLS).where(
+        E.c.gseq >= bindparam("lo"), E.c.gseq <= bindparam("hi")).order_by(E.c.gseq), lo, hi)
+
+
+def link_tuples_in_range(conn: Any, lo: int, hi: int) -> list[tuple[Any, ...]]:
     """The chain links (event_id, subject, seq, prev_hash, event_hash) of the events with store sequence in
-    [lo, hi], by the event's store sequence and subject."""
-    return conn.execute(select(C.c.event_id, C.c.subject, C.c.seq, C.c.prev_hash, C.c.event_hash)
-                        .join(E, E.c.id == C.c.event_id).where(E.c.gseq >= lo, E.c.gseq <= hi)
-                        .order_by(E.c.gseq, C.c.subject)).all()
+    [lo, hi], by the event's store sequence and subject, as plain tuples read through the driver."""
+    return _driver_range(conn, "link-range", lambda: select(C.c.event_id, C.c.subject, C.c.seq, C.c.prev_hash,
+                                                             C.c.event_hash)
+                         .join(E, E.c.id == C.c.event_id).where(E.c.gseq >= bindparam("lo"), E.c.gseq <= bindparam("hi"))
+                         .order_by(E.c.gseq, C.c.subject), lo, hi)
 
 
 def count_links(conn: Any) -> int:

@@ -54,8 +54,9 @@ def record_from_row(row: Any) -> PassportRecord:
 
 
 def find_record(conn: Connection, passport_id: str) -> PassportRecord | None:
-    row = conn.execute(record_query().where(passports.c.id == passport_id)).first()
-    return record_from_row(row) if row is not None else None
+    rows = bulk.select_in(conn, "passport-record", lambda ps: record_query().where(passports.c.id.in_(ps)),
+                          [passport_id])  # compiled once (the driver's row: the same columns and values)
+    return record_from_row(rows[0]) if rows else None
 
 
 class LazyPassportRecord(PassportRecord):
@@ -84,9 +85,9 @@ def find_records(conn: Connection, passport_ids: Iterable[str], chunk: int = 500
     ids = list(passport_ids)
     out: dict[str, PassportRecord] = {}
     make = LazyPassportRecord if lazy else record_from_row
-    for i in range(0, len(ids), chunk):
-        for row in conn.execute(record_query().where(passports.c.id.in_(ids[i:i + chunk]))).all():
-            out[row.id] = make(row)
+    for row in bulk.select_in(conn, "passport-record", lambda ps: record_query().where(passports.c.id.in_(ps)),
+                              ids, chunk):
+        out[row.id] = make(row)
     return out
 
 
@@ -163,7 +164,9 @@ def _bulk_update(columns: tuple[str, ...]) -> Any:
 
 
 _BULK_UPDATES: dict[tuple[str, ...], Any] = {}
-_PLAIN = (str, int, float, type(None))
+# values the driver takes as they are for these columns: text, numbers, NULL and ``archived``'s booleans (stored
+# as 1/0 on SQLite, as SQLAlchemy's Boolean stores them; a boolean on PostgreSQL)
+_PLAIN = (str, int, float, bool, type(None))
 
 
 def update_current_many(conn: Connection, updates: list[tuple[str, int, dict[str, Any]]]) -> int | None:
@@ -176,7 +179,7 @@ def update_current_many(conn: Connection, updates: list[tuple[str, int, dict[str
     params = [{**{f"v_{k}": v for k, v in values.items()}, "b_id": pid, "b_version": version}
               for pid, version, values in updates]
     if all(type(v) in _PLAIN for _, _, values in updates for v in values.values()):
-        # text and numbers only (a new version's changed columns): compiled once, straight to the driver
+        # text, numbers and booleans only (a new version's changed columns): compiled once, straight to the driver
         return bulk.execute_many(conn, "passport-update:" + ",".join(columns), lambda: _bulk_update(columns),
                                  params).rowcount
     stmt = _BULK_UPDATES.get(columns)

@@ -21,8 +21,8 @@ from .trace_tables import trace_custody
 
 def custodians(conn: Connection, subjects: Iterable[str]) -> dict[str, str]:
     """Ledger subject → its holder, for those of ``subjects`` the ledger has a custody record of."""
-    return {r.subject: r.holder for r in conn.execute(
-        select(trace_custody.c.subject, trace_custody.c.holder).where(trace_custody.c.subject.in_(list(subjects))))}
+    return {r.subject: r.holder for r in bulk.select_in(conn, "custodians", lambda ps: select(
+        trace_custody.c.subject, trace_custody.c.holder).where(trace_custody.c.subject.in_(ps)), list(subjects))}
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,9 @@ class BatchSealer:
 
     def add(self, data: Mapping[str, Any]) -> None:
         # a copy in JSON (what the event model reads anyway): the caller may reuse its dicts afterwards
-        self._raw.append(orjson.dumps({k: v for k, v in data.items() if k not in ("prev", "signature")}))
+        if "prev" in data or "signature" in data:
+            data = {k: v for k, v in data.items() if k not in ("prev", "signature")}
+        self._raw.append(orjson.dumps(data))
         if self.workers > 1 and len(self._raw) - self._sent >= self.chunk:
             self._send()
 

@@ -1144,9 +1144,13 @@ class PolicyReplay:
         evs = []
         for r in rows:
             try:
-                evs.append((r, FlatEvent.from_body(r.body.encode())))
+                evs.append((r.recorded_at, FlatEvent.from_body(r.body.encode())))
             except (orjson.JSONDecodeError, KeyError, TypeError):
                 continue  # an unreadable body is reported by verify_store
+        self.feed_events(conn, evs, rep)
+
+    def feed_events(self, conn: Any, evs: list[tuple[str, FlatEvent]], rep: VerifyReport) -> None:
+        """:meth:`feed` of events already read: (recorded_at, event) each, in store order."""
         ops, born, lots, custody, chains, roles = self.ops, self.born, self.lots, self.custody, self.chains, self.roles
         unregistered = self.unregistered
 
@@ -1158,7 +1162,7 @@ class PolicyReplay:
                 return o
             unregistered.add(o)
             return None
-        todo = sorted({x for _, ev in evs for x in (*ev.subjects, *(o.lot for o in ev.outputs))} - set(ops))
+        todo = sorted({x for _, ev in evs for x in (*ev.subjects, *(o.lot for o in ev.outputs)) if x not in ops})
         for chunk in _chunks(todo):
             for p in repo.passport_births(conn, chunk):
                 ops[p.id] = p.economic_operator_id
@@ -1173,16 +1177,16 @@ class PolicyReplay:
         need = sorted(recovery_inputs(ev for _, ev in evs))
         if need:
             shares.get(need)
-        for r, ev in evs:
+        for recorded_at, ev in evs:
             rep.events_checked += 1
             if ev.actor not in roles:
                 unregistered.add(ev.actor)
             refusal = check_event(
-                ev, actor_roles=roles.get(ev.actor, frozenset()), recorded_at=r.recorded_at, namespace=namespace,
+                ev, actor_roles=roles.get(ev.actor, frozenset()), recorded_at=recorded_at, namespace=namespace,
                 max_future_s=self.max_future_seconds, custody=custody.get,
                 lot=lambda x: (lots[x][0], lots[x][2]) if x in lots else None,
                 born=lambda x: lots[x][1] if x in lots else born.get(x), operator=ops.get,
-                delegates=lambda x, at=r.recorded_at: self._delegates_at(x, at), known=chains.__contains__,
+                delegates=lambda x, at=recorded_at: self._delegates_at(x, at), known=chains.__contains__,
                 waste_shares=shares.get)
             if refusal is not None:
                 rep.problems.append(Problem(ev.id, f"policy_{refusal.rule}", refusal.message,
@@ -1192,5 +1196,5 @@ class PolicyReplay:
             chains.update(ev.prev)
             for x, state in custody_changes(ev, custody.get).items():
                 custody[x] = state
-            if r.recorded_at > self.last_recorded_at:
-                self.last_recorded_at = r.recorded_at
+            if recorded_at > self.last_recorded_at:
+                self.last_recorded_at = recorded_at

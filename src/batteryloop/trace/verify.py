@@ -71,21 +71,33 @@ KeyLookup = Callable[[str], PublicKey | None | bool]
 """actor id → public key; ``None`` if the actor is unknown, ``False`` if it has no key."""
 
 
+_NO_COLUMN = object()
+_COLUMNS = ("kind", "actor", "occurred_at", "country")  # the row's copies of body fields, used by indexes and queries
+
+
 def check_event_row(row: Any, key_for: KeyLookup, *, full_schema: bool = True) -> tuple[list[Problem], dict[str, Any] | None]:
     """Check one stored event row (id, hash, body, signature). Returns its problems and parsed body."""
-    eid = row.id
+    return check_event_fields(row.id, row.body, row.hash, row.signature,
+                              tuple(getattr(row, c, _NO_COLUMN) for c in _COLUMNS), key_for, full_schema=full_schema)
+
+
+def check_event_fields(eid: str, text: str | bytes, stored_hash: str, signature: str,
+                       columns: tuple[Any, ...] | None, key_for: KeyLookup, *, full_schema: bool = True
+                       ) -> tuple[list[Problem], dict[str, Any] | None]:
+    """:func:`check_event_row` of a row given as its values: id, body, hash, signature and the columns copied from
+    the body (kind, actor, occurred_at, country; ``None``: the row has none of them)."""
     problems: list[Problem] = []
     try:
-        body = orjson.loads(row.body)
+        body = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         return [Problem(eid, "body_unreadable", f"event {eid}: stored body is not JSON ({exc})")], None
     if not isinstance(body, dict):
         return [Problem(eid, "body_unreadable", f"event {eid}: stored body is not a JSON object")], None
-    raw = row.body.encode() if isinstance(row.body, str) else bytes(row.body)
+    raw = text.encode() if isinstance(text, str) else bytes(text)
     computed = sha256_hex(raw)
-    if computed != row.hash:
+    if computed != stored_hash:
         problems.append(Problem(eid, "hash_mismatch", f"event {eid}: SHA-256 of the stored body is {computed[:16]}…, "
-                                                      f"the stored hash is {row.hash[:16]}… — the body was changed"))
+                                                      f"the stored hash is {stored_hash[:16]}… — the body was changed"))
     if canonical_json(body) != raw:
         problems.append(Problem(eid, "body_not_canonical", f"event {eid}: stored body is not in canonical form"))
     if full_schema:
@@ -98,20 +110,20 @@ def check_event_row(row: Any, key_for: KeyLookup, *, full_schema: bool = True) -
             problems.append(Problem(eid, "body_invalid", f"event {eid}: stored body breaks the event schema: {exc.detail}"))
     if body.get("id") != eid:
         problems.append(Problem(eid, "id_mismatch", f"event {eid}: body says id {body.get('id')!r}"))
-    place = body.get("place") if isinstance(body.get("place"), dict) else {}
-    for col, want in (("kind", body.get("kind")), ("actor", body.get("actor")),
-                      ("occurred_at", body.get("occurred_at")), ("country", place.get("country"))):
-        have = getattr(row, col, want)  # the row's copies of body fields, used by indexes and queries
-        if have != want:
-            problems.append(Problem(eid, "row_mismatch", f"event {eid}: column {col} is {have!r}, the signed body "
-                                                         f"says {want!r}"))
     actor = body.get("actor")
+    if columns is not None:
+        place = body.get("place") if isinstance(body.get("place"), dict) else {}
+        for col, have, want in zip(_COLUMNS, columns, (body.get("kind"), actor, body.get("occurred_at"),
+                                                       place.get("country")), strict=True):
+            if have is not _NO_COLUMN and have != want:
+                problems.append(Problem(eid, "row_mismatch", f"event {eid}: column {col} is {have!r}, the signed body "
+                                                             f"says {want!r}"))
     key = key_for(actor) if isinstance(actor, str) else None
     if key is None:
         problems.append(Problem(eid, "actor_unknown", f"event {eid}: actor {actor!r} is not in the participant registry"))
     elif key is False:
         problems.append(Problem(eid, "actor_no_key", f"event {eid}: actor {actor} has no public key in the registry"))
-    elif not verify_signature(key, row.hash, row.signature) or computed != row.hash:
+    elif not verify_signature(key, stored_hash, signature) or computed != stored_hash:
         problems.append(Problem(eid, "signature_invalid",
                                 f"event {eid}: signature does not verify under the registered key of {actor} "
                                 "(content changed or signed by another key)"))

@@ -25,9 +25,10 @@ whole-ledger verification (:meth:`~.service.TraceService.verify`), which names e
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -36,16 +37,26 @@ from ..store import participants as participants_repo
 from ..store import relations as relations_repo
 from .canonical import GENESIS
 from .keys import KeyFormatError, public_key_from_text
-from .verify import Checkpoint, Problem, VerifyReport, _order_problems, check_event_links, check_event_row
+from .verify import Checkpoint, Problem, VerifyReport, _order_problems, check_event_fields, check_event_links
 
 
-def _row_digest(h: tuple[Any, Any], rows: list[Any], links: list[Any]) -> None:
-    """Events and links (each in store order) into two digests: the same whatever the ranges read."""
-    ev, li = h
-    for r in rows:
-        ev.update(orjson.dumps(tuple(r)))
-    for ln in links:
-        li.update(orjson.dumps(tuple(ln)))
+def _row_digest(h: tuple[Any, Any], rows: list[tuple[Any, ...]], links: list[tuple[Any, ...]]) -> None:
+    """Events and links (plain tuples, each in store order) into two digests: the same whatever the ranges read —
+    each row's JSON array followed by a comma, a range's rows written by one ``orjson.dumps`` of the list."""
+    for d, part in zip(h, (rows, links), strict=True):
+        if part:
+            d.update(orjson.dumps(part)[1:-1])
+            d.update(b",")
+
+
+class _Link(NamedTuple):
+    """A chain link row as read (:func:`~batteryloop.store.ledger.link_tuples_in_range`)."""
+
+    event_id: str
+    subject: str
+    seq: int
+    prev_hash: str
+    event_hash: str
 
 
 class BehindState:
@@ -124,37 +135,65 @@ class BehindState:
         while lo <= top:
             hi = min(lo + self.batch - 1, top)
             with self.store.read() as conn:
-                rows = repo.event_rows_in_range(conn, lo, hi)
-                links = repo.link_rows_in_range(conn, lo, hi)
-                self._check(rows, links)
-                self.policy.feed(conn, rows, self.policy_report)
+                rows = repo.event_tuples_in_range(conn, lo, hi)
+                links = repo.link_tuples_in_range(conn, lo, hi)
+                events = self._check(rows, links)
+                self.policy.feed_events(conn, events, self.policy_report)
             _row_digest(self.digest, rows, links)
             lo = hi + 1
         self.upto = top
         return top
 
-    def _check(self, rows: list[Any], links: list[Any]) -> None:
-        by_event: dict[str, list[Any]] = {}
+    def _check(self, rows: list[tuple[Any, ...]], links: list[tuple[Any, ...]]) -> list[tuple[str, Any]]:
+        """Check a range's event rows (tuples: gseq, id, hash, body, signature, kind, actor, occurred_at, country,
+        recorded_at) and their links (event_id, subject, seq, prev_hash, event_hash; by the event's store sequence);
+        returns (recorded_at, :class:`~.events.FlatEvent`) of each event whose body reads as one, for the custody
+        rules (the body parsed once)."""
+        from .events import FlatEvent
+
+        by_event: dict[str, list[tuple[Any, ...]]] = {}
         for ln in links:
-            by_event.setdefault(ln.event_id, []).append(ln)
+            mine = by_event.get(ln[0])
+            if mine is None:
+                by_event[ln[0]] = [ln]
+            else:
+                mine.append(ln)
         problems = self.problems
         heads = self.heads
+        key = self._key
+        cp_add = self.cp.add
+        events: list[tuple[str, Any]] = []
         expected_gseq = self.cp.last_gseq + 1
-        for r in rows:
-            if r.gseq != expected_gseq:
-                problems.append(Problem(r.id, "store_seq_gap", f"store sequence {expected_gseq} is missing before "
-                                        f"event {r.id} (removed event)"))
-            expected_gseq = r.gseq + 1
-            p, body = check_event_row(r, self._key, full_schema=False)
-            problems += p
-            mine = by_event.get(r.id, ())
-            problems += check_event_links(r.id, r.hash, body, mine)
+        for gseq, eid, h, text, sig, kind, actor, occurred_at, country, recorded_at in rows:
+            if gseq != expected_gseq:
+                problems.append(Problem(eid, "store_seq_gap", f"store sequence {expected_gseq} is missing before "
+                                        f"event {eid} (removed event)"))
+            expected_gseq = gseq + 1
+            p, body = check_event_fields(eid, text, h, sig, (kind, actor, occurred_at, country), key, full_schema=False)
+            if p:
+                problems += p
+            mine = by_event.get(eid, ())
+            signed = (body.get("prev") if body is not None else None) or {}
+            # each link names this event's hash and the prev its actor signed, one link per signed subject:
+            # nothing to report (else check_event_links names each problem)
+            if (body is None or not isinstance(signed, dict) or len(mine) != len(signed) or len({ln[1] for ln in mine}) != len(mine)
+                    or not all(ln[4] == h and signed.get(ln[1]) == ln[3] for ln in mine)):
+                problems += check_event_links(eid, h, body, [_Link(*ln) for ln in mine])
             for ln in mine:
-                seq, prev = heads.get(ln.subject, (0, GENESIS))
-                problems += _order_problems(ln.subject, ln, seq + 1, prev)
-                heads[ln.subject] = (ln.seq, ln.event_hash)
-            self.cp.add(r.gseq, r.hash)
+                _, subj, lseq, lprev, lhash = ln
+                seq, prev = heads.get(subj, (0, GENESIS))
+                if lseq != seq + 1 or lprev != prev:  # its place in its chain: else _order_problems names it
+                    problems += _order_problems(subj, _Link(*ln), seq + 1, prev)
+                heads[subj] = (lseq, lhash)
+            cp_add(gseq, h)
+            if body is not None:
+                try:
+                    events.append((recorded_at, FlatEvent(body)))
+                except (KeyError, TypeError):
+                    pass  # not an event's form (reported above as the signature's or hash's problem): skipped by
+                    # the custody rules, as PolicyReplay.feed skips it
         self.links += len(links)
+        return events
 
     def finish(self) -> tuple[dict[str, Any] | None, str]:
         """The tail checked, then what was checked compared with what is stored (module text). Returns the
@@ -178,8 +217,8 @@ class BehindState:
         while lo <= top:
             hi = min(lo + self.batch - 1, top)
             with self.store.read() as conn:
-                rows = repo.event_rows_in_range(conn, lo, hi)
-                links = repo.link_rows_in_range(conn, lo, hi)
+                rows = repo.event_tuples_in_range(conn, lo, hi)
+                links = repo.link_tuples_in_range(conn, lo, hi)
             _row_digest(again, rows, links)
             lo = hi + 1
         with self.store.read() as conn:
@@ -227,11 +266,25 @@ class BehindState:
 _STATE: BehindState | None = None
 
 
+BEHIND_NICE = 10
+"""The worker's scheduling priority below the pilot's (``os.nice``): on a machine with fewer cores than
+runnable processes the simulation, whose events the worker checks, goes first, and the worker takes the CPU
+time left over (it is behind the ledger by design and catches up at the end)."""
+
+
 def _init_behind(url: str, max_future_seconds: float) -> None:
     global _STATE
+    import os
+
     from ..store.db import Store
 
+    try:
+        os.nice(BEHIND_NICE)
+    except OSError:  # not permitted here: the same priority as the pilot
+        pass
+
     _STATE = BehindState(Store(url), max_future_seconds)
+    gc.set_threshold(20_000, *gc.get_threshold()[1:])  # fewer young collections (as the pilot's own process)
 
 
 def _behind_ping() -> int:
@@ -240,7 +293,13 @@ def _behind_ping() -> int:
 
 def _behind_step() -> int:
     assert _STATE is not None
-    return _STATE.step()
+    try:
+        return _STATE.step()
+    finally:
+        # what the steps keep (the replay's custody, lots, passports' births, chain heads) grows with the ledger:
+        # collected once a step and frozen, it is not scanned again by each collection of the steps after
+        gc.collect()
+        gc.freeze()
 
 
 def _behind_finish() -> tuple[dict[str, Any] | None, str]:

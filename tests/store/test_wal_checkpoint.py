@@ -1,0 +1,101 @@
+"""A SQLite store's WAL is checkpointed by a thread of the store's own, not by the writer at its commit
+(store/db.py, ``WalCheckpointer``): the writer's own automatic checkpoint is only a backstop, the thread
+copies the log back after commits, ends when idle, restarts at the next write, and stops at dispose."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+
+from sqlalchemy import text
+
+from batteryloop.store.db import SQLITE_CACHE_MIB, WAL_BACKSTOP_PAGES, Store
+
+
+def _wait(cond, seconds: float = 10.0) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return cond()
+
+
+def _store(tmp_path) -> Store:
+    store = Store(f"sqlite:///{tmp_path}/s.db")
+    with store.write() as conn:
+        conn.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)"))
+    return store
+
+
+def _backfilled(path: str) -> bool:
+    """Whether every frame of the log is in the database file (a passive checkpoint that finds nothing to copy
+    says log == checkpointed)."""
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        busy, log, done = con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return busy == 0 and log == done
+    finally:
+        con.close()
+
+
+def test_the_writer_only_checkpoints_as_a_backstop_and_its_cache_is_set(tmp_path) -> None:
+    store = _store(tmp_path)
+    try:
+        with store.read() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == WAL_BACKSTOP_PAGES
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_CACHE_MIB * 1024
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        store.dispose()
+
+
+def test_commits_are_checkpointed_by_the_thread(tmp_path) -> None:
+    store = _store(tmp_path)
+    ck = store.checkpointer
+    assert ck is not None
+    try:
+        assert _wait(lambda: ck.checkpoints >= 1)
+        n = ck.checkpoints
+        ck.interval = 0.05
+        time.sleep(0.1)
+        with store.write() as conn:  # ~4 MB of pages: more than SQLite's own 1,000-page threshold
+            conn.execute(text("INSERT INTO t (v) VALUES (:v)"), [{"v": "x" * 4000} for _ in range(1000)])
+        assert _wait(lambda: ck.checkpoints > n)
+        assert _wait(lambda: _backfilled(str(tmp_path / "s.db")))
+        with store.read() as conn:  # and the rows are all there
+            assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 1000
+    finally:
+        store.dispose()
+
+
+def test_the_thread_ends_when_idle_restarts_at_the_next_write_and_stops_at_dispose(tmp_path) -> None:
+    store = _store(tmp_path)
+    ck = store.checkpointer
+    assert ck is not None
+    ck.idle_seconds = 0.2
+    ck.interval = 0.01
+    assert _wait(lambda: ck._thread is None)  # idle: ended
+    n = ck.checkpoints
+    with store.write() as conn:
+        conn.execute(text("INSERT INTO t (v) VALUES ('a')"))
+    assert ck._thread is not None  # started again by the write
+    assert _wait(lambda: ck.checkpoints > n)
+    ck.idle_seconds = 30.0
+    with store.write() as conn:
+        conn.execute(text("INSERT INTO t (v) VALUES ('b')"))
+    store.dispose()
+    assert ck._thread is None
+    assert not any(t.name == "sqlite-wal-checkpoint" and t.is_alive() for t in threading.enumerate()
+                   if t is not threading.current_thread() and getattr(t, "_target", None) == ck._run)
+
+
+def test_no_checkpointer_for_a_store_in_memory() -> None:
+    store = Store("sqlite:///:memory:")
+    try:
+        assert store.checkpointer is None
+        with store.write() as conn:
+            conn.execute(text("SELECT 1"))
+    finally:
+        store.dispose()
