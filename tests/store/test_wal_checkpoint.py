@@ -99,3 +99,42 @@ def test_no_checkpointer_for_a_store_in_memory() -> None:
             conn.execute(text("SELECT 1"))
     finally:
         store.dispose()
+
+
+def test_a_forked_child_writes_even_if_the_lock_was_held_at_the_fork(tmp_path) -> None:
+    # the parent's checkpointer lock held (by its thread, say) at the moment of the fork: the child gets fresh
+    # locks and a thread of its own at its first write, instead of waiting forever
+    import multiprocessing as mp
+    import os
+
+    if "fork" not in mp.get_all_start_methods():
+        return
+    store = _store(tmp_path)
+    ck = store.checkpointer
+    assert ck is not None
+    try:
+        with ck._lock:
+            pid = os.fork()
+            if pid == 0:  # the child
+                code = 1
+                try:
+                    with store.write() as conn:
+                        conn.execute(text("INSERT INTO t (v) VALUES ('child')"))
+                    code = 0 if ck._thread is not None and ck._pid == os.getpid() else 2
+                finally:
+                    os._exit(code)
+        deadline = time.monotonic() + 30
+        while True:  # a child stuck on the lock would never end: give it 30 s
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+                raise AssertionError("the forked child hung on the checkpointer's lock")
+            time.sleep(0.05)
+        assert os.waitstatus_to_exitcode(status) == 0
+        with store.read() as conn:
+            assert conn.execute(text("SELECT count(*) FROM t WHERE v = 'child'")).scalar() == 1
+    finally:
+        store.dispose()

@@ -25,6 +25,7 @@ import random
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -110,6 +111,15 @@ class WalCheckpointer:
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._lock = threading.Lock()
+        _LIVE_CHECKPOINTERS.add(self)
+
+    def _after_fork(self) -> None:
+        """In a forked child: no thread runs here, and the locks may have been held by the parent's thread at the
+        fork — fresh ones (the child's first write starts its own thread)."""
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread, self._pid = None, 0
 
     def poke(self) -> None:
         """A write was committed: checkpoint soon."""
@@ -171,6 +181,18 @@ class WalCheckpointer:
                 conn.close()
         except sqlite3.Error:
             pass
+
+
+_LIVE_CHECKPOINTERS: weakref.WeakSet[WalCheckpointer] = weakref.WeakSet()
+
+
+def _checkpointers_after_fork() -> None:
+    for ck in list(_LIVE_CHECKPOINTERS):
+        ck._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_checkpointers_after_fork)
 
 
 def sqlite_file(url: str) -> str | None:
