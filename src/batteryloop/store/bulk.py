@@ -84,3 +84,16 @@ def select_in(conn: Any, key: str, build: Callable[[list[Any]], Any], values: Se
             params = {f"in_{k}": v for k, v in enumerate(part)}
         out += conn.exec_driver_sql(sql, params).all()
     return out
+
+
+def fetch_tuples(conn: Any, key: str, build: Callable[[], Any], params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """``build()``'s rows (a SELECT whose bound parameters are named as ``params``' keys) as the driver gives them:
+    plain tuples through the transaction's own DBAPI cursor, no result processing (text and numbers only); the
+    statement compiled once per dialect and ``key``, as the other helpers here."""
+    sql, order = _compiled(conn, key, build)
+    cur = conn.connection.cursor()
+    try:
+        cur.execute(sql, tuple(params[c] for c in order) if order is not None else dict(params))
+        return cur.fetchall()  # type: ignore[no-any-return]
+    finally:
+        cur.close()

@@ -271,45 +271,22 @@ def links_in_range(conn: Any, lo: int, hi: int) -> list[Any]:
 
 _EVENT_COLS = (E.c.gseq, E.c.id, E.c.hash, E.c.body, E.c.signature, E.c.kind, E.c.actor, E.c.occurred_at, E.c.country,
                E.c.recorded_at)
-_DRIVER_SQL: dict[tuple[str, str], str] = {}
-
-
-def _driver_range(conn: Any, key: str, build: Any, lo: int, hi: int) -> list[tuple[Any, ...]]:
-    """``build()``'s rows for the bounds ``lo``, ``hi`` (its bound parameters, in that order) as the driver gives
-    them: plain tuples, no result processing (the columns read this way are text and integers). The statement is
-    compiled once per dialect."""
-    k = (conn.dialect.name, key)
-    sql = _DRIVER_SQL.get(k)
-    if sql is None:
-        compiled = build().compile(dialect=conn.dialect)
-        order = tuple(compiled.positiontup) if conn.dialect.positional else None
-        if order is not None and order != ("lo", "hi"):
-            raise AssertionError(f"{key}: bound parameters {order}, expected lo, hi")
-        sql = _DRIVER_SQL[k] = str(compiled)
-    params: Any = (lo, hi) if conn.dialect.positional else {"lo": lo, "hi": hi}
-    cur = conn.connection.cursor()  # the transaction's own DBAPI connection
-    try:
-        cur.execute(sql, params)
-        return cur.fetchall()  # type: ignore[no-any-return]
-    finally:
-        cur.close()
 
 
 def event_tuples_in_range(conn: Any, lo: int, hi: int) -> list[tuple[Any, ...]]:
     """Every column of the events with store sequence in [lo, hi], in order, as plain tuples (gseq, id, hash, body,
     signature, kind, actor, occurred_at, country, recorded_at), read through the driver: the verification behind
     the ledger reads every event."""
-    return _driver_range(conn, "event-range", lambda: select(*_EVENT_COLS).where(
-        E.c.gseq >= bindparam("lo"), E.c.gseq <= bindparam("hi")).order_by(E.c.gseq), lo, hi)
+    return bulk.fetch_tuples(conn, "event-range", lambda: select(*_EVENT_COLS).where(
+        E.c.gseq >= bindparam("lo"), E.c.gseq <= bindparam("hi")).order_by(E.c.gseq), {"lo": lo, "hi": hi})
 
 
 def link_tuples_in_range(conn: Any, lo: int, hi: int) -> list[tuple[Any, ...]]:
     """The chain links (event_id, subject, seq, prev_hash, event_hash) of the events with store sequence in
     [lo, hi], by the event's store sequence and subject, as plain tuples read through the driver."""
-    return _driver_range(conn, "link-range", lambda: select(C.c.event_id, C.c.subject, C.c.seq, C.c.prev_hash,
-                                                             C.c.event_hash)
-                         .join(E, E.c.id == C.c.event_id).where(E.c.gseq >= bindparam("lo"), E.c.gseq <= bindparam("hi"))
-                         .order_by(E.c.gseq, C.c.subject), lo, hi)
+    return bulk.fetch_tuples(conn, "link-range", lambda: select(
+        C.c.event_id, C.c.subject, C.c.seq, C.c.prev_hash, C.c.event_hash).join(E, E.c.id == C.c.event_id).where(
+        E.c.gseq >= bindparam("lo"), E.c.gseq <= bindparam("hi")).order_by(E.c.gseq, C.c.subject), {"lo": lo, "hi": hi})
 
 
 def count_links(conn: Any) -> int:
