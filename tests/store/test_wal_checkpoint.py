@@ -139,3 +139,47 @@ def test_a_forked_child_checkpoints_even_if_the_lock_was_held_at_the_fork(tmp_pa
         assert os.waitstatus_to_exitcode(status) == 0
     finally:
         store.dispose()
+
+
+def test_a_child_forked_while_the_thread_checkpoints_can_use_sqlite(tmp_path) -> None:
+    # the pilot forks its worker pools after writes, while the checkpoint thread may be inside SQLite; a child
+    # forked while that thread held one of SQLite's own mutexes hung at its first SQLite call (measured: 24 of
+    # 300 forks right after a commit, before the fork hooks waited for the thread to leave SQLite)
+    import multiprocessing as mp
+    import os
+
+    if "fork" not in mp.get_all_start_methods():
+        return
+    store = _store(tmp_path)
+    ck = store.checkpointer
+    assert ck is not None
+    ck.interval = 0.0
+    hung = 0
+    try:
+        for i in range(120):
+            with store.write() as conn:
+                conn.execute(text("INSERT INTO t (v) VALUES (:v)"), [{"v": "x" * 4000} for _ in range(300)])
+            time.sleep((i % 7) * 0.001)  # fork at different moments of the checkpoint that the commit started
+            pid = os.fork()
+            if pid == 0:  # the child: one SQLite call of its own
+                try:
+                    con = sqlite3.connect(":memory:")
+                    con.execute("SELECT 1").fetchall()
+                    con.close()
+                finally:
+                    os._exit(0)
+            deadline = time.monotonic() + 10
+            while True:
+                done, _status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    break
+                if time.monotonic() > deadline:
+                    os.kill(pid, 9)
+                    os.waitpid(pid, 0)
+                    hung += 1
+                    break
+                time.sleep(0.005)
+        assert ck.checkpoints > 0
+        assert hung == 0, f"{hung} of 120 forked children hung at their first SQLite call"
+    finally:
+        store.dispose()

@@ -111,12 +111,16 @@ class WalCheckpointer:
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._lock = threading.Lock()
+        # held by the thread whenever it is inside SQLite, and taken by a fork (os.register_at_fork): a child
+        # forked while the thread held one of SQLite's own mutexes would hang at its first SQLite call
+        self._in_sqlite = threading.Lock()
         _LIVE_CHECKPOINTERS.add(self)
 
     def _after_fork(self) -> None:
         """In a forked child: no thread runs here, and the locks may have been held by the parent's thread at the
         fork — fresh ones (the child's first write starts its own thread)."""
         self._lock = threading.Lock()
+        self._in_sqlite = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread, self._pid = None, 0
@@ -138,7 +142,8 @@ class WalCheckpointer:
 
     def _run(self) -> None:
         try:
-            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+            with self._in_sqlite:
+                conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
         except sqlite3.Error:  # the file is gone: nothing to checkpoint (the writers' backstop if it comes back)
             with self._lock:
                 self._thread = None
@@ -155,12 +160,14 @@ class WalCheckpointer:
                 if self._stop.is_set():
                     break
                 try:
-                    self._checkpoint(conn)
+                    with self._in_sqlite:
+                        self._checkpoint(conn)
                 except sqlite3.Error:  # busy or gone: the writers' backstop still checkpoints
                     pass
                 self._stop.wait(self.interval)
         finally:
-            conn.close()
+            with self._in_sqlite:
+                conn.close()
 
     def close(self) -> None:
         """Stop the thread (this process's), after one last checkpoint."""
@@ -186,13 +193,33 @@ class WalCheckpointer:
 _LIVE_CHECKPOINTERS: weakref.WeakSet[WalCheckpointer] = weakref.WeakSet()
 
 
+_HELD_AT_FORK: list[threading.Lock] = []
+
+
+def _checkpointers_before_fork() -> None:
+    """Wait until no checkpoint thread of this process is inside SQLite, and keep it out until the fork is done:
+    SQLite's mutexes (its allocator's among them) held by another thread at the fork stay held forever in the
+    child, whose first SQLite call then hangs."""
+    for ck in list(_LIVE_CHECKPOINTERS):
+        lock = ck._in_sqlite
+        lock.acquire()
+        _HELD_AT_FORK.append(lock)
+
+
+def _checkpointers_after_fork_in_parent() -> None:
+    while _HELD_AT_FORK:
+        _HELD_AT_FORK.pop().release()
+
+
 def _checkpointers_after_fork() -> None:
+    _HELD_AT_FORK.clear()
     for ck in list(_LIVE_CHECKPOINTERS):
         ck._after_fork()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_checkpointers_after_fork)
+    os.register_at_fork(before=_checkpointers_before_fork, after_in_parent=_checkpointers_after_fork_in_parent,
+                        after_in_child=_checkpointers_after_fork)
 
 
 def sqlite_file(url: str) -> str | None:
