@@ -94,17 +94,38 @@ def pack_materials(chemistry: str, energy_kwh: float, references: References | N
     return PackMaterials(round(comp.cathode_active_material_kg, 6), els, round(comp.materials_kg.get("graphite", 0.0), 6))
 
 
-@dataclass
-class Clock:
-    """Event times inside a window of the simulated year, always moving forward."""
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
-    t: dt.datetime
-    rng: random.Random
+
+class Clock:
+    """Event times inside a window of the simulated year, always moving forward: each call 10–100 ms (drawn
+    from ``rng``) after the last, as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (UTC). ``t`` is the last time given."""
+
+    __slots__ = ("rng", "_us", "_second", "_prefix")
+
+    def __init__(self, t: dt.datetime, rng: random.Random) -> None:
+        self.rng = rng
+        self.t = t
+
+    @property
+    def t(self) -> dt.datetime:
+        return _EPOCH + dt.timedelta(microseconds=self._us)
+
+    @t.setter
+    def t(self, value: dt.datetime) -> None:
+        self._us = (value - _EPOCH) // dt.timedelta(microseconds=1)  # an aware time, as microseconds since 1970
+        self._second = -1
+        self._prefix = ""
 
     def __call__(self) -> str:
-        # 10–100 ms apart: a million events stay within a day of their window's start
-        self.t += dt.timedelta(milliseconds=self.rng.randint(10, 100))
-        return self.t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        # 10–100 ms apart: a million events stay within a day of their window's start. The millions of pilot
+        # events' times: the text of each second made once (strftime), the microseconds appended
+        self._us += 1000 * self.rng.randint(10, 100)
+        second, us = divmod(self._us, 1_000_000)
+        if second != self._second:
+            self._second = second
+            self._prefix = (_EPOCH + dt.timedelta(seconds=second)).strftime("%Y-%m-%dT%H:%M:%S.")
+        return f"{self._prefix}{us:06d}Z"
 
 
 @dataclass
