@@ -835,3 +835,36 @@ def test_the_pilot_ends_with_no_year_stale_and_every_figure_current(pilot_run: t
     for y in years:
         rep = s.trace.apply_recycled_content(y, Caller(participant_id=pilot.AUTOMAKER))
         assert rep["versions"] == 0, (y, rep["versions"])
+
+
+def test_a_big_pilot_raises_the_sqlite_cache_for_its_run_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the threshold lowered so that a small pilot counts as big: the cache is raised during the run and restored
+    # after it, also when the pilot is refused
+    from batteryloop.sim import loop
+    from batteryloop.store.db import SQLITE_CACHE_MIB, Store
+
+    monkeypatch.setattr(loop, "BIG_CACHE_FROM_PACKS", 10)
+    monkeypatch.setattr(loop, "PILOT_SQLITE_CACHE_MIB", SQLITE_CACHE_MIB + 100)
+    store = Store(f"sqlite:///{tmp_path}/big.db")  # a SQLite store's page cache, in either test pass
+    store.upgrade()
+    seen: list[int] = []
+    real = loop.PilotRun.flush
+
+    def flush(self: Any) -> None:
+        with store.read() as conn:
+            seen.append(-conn.exec_driver_sql("PRAGMA cache_size").scalar() // 1024)
+        real(self)
+
+    monkeypatch.setattr(loop.PilotRun, "flush", flush)
+    try:
+        s = make_services(store)
+        run_pilot(s, PilotConfig(packs=10, years=1, dataspace=False))
+        assert seen and set(seen) == {SQLITE_CACHE_MIB + 100}
+        with store.read() as conn:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_CACHE_MIB * 1024
+        with pytest.raises(ValueError, match="empty database"):
+            run_pilot(s, PilotConfig(packs=10, years=1, dataspace=False))
+        with store.read() as conn:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_CACHE_MIB * 1024
+    finally:
+        store.dispose()

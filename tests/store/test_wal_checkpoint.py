@@ -183,3 +183,24 @@ def test_a_child_forked_while_the_thread_checkpoints_can_use_sqlite(tmp_path) ->
         assert hung == 0, f"{hung} of 120 forked children hung at their first SQLite call"
     finally:
         store.dispose()
+
+
+def test_a_batch_job_raises_the_page_cache_and_restores_it(tmp_path) -> None:
+    store = _store(tmp_path)
+    try:
+        with store.read() as conn:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_CACHE_MIB * 1024
+        assert store.set_sqlite_cache_mib(300) == SQLITE_CACHE_MIB
+        with store.write() as conn:  # the pooled connection takes the new size at its next use
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -300 * 1024
+        with store.read() as conn:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -300 * 1024
+        assert store.set_sqlite_cache_mib(SQLITE_CACHE_MIB) == 300
+        with store.read() as conn:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_CACHE_MIB * 1024
+        import pytest
+
+        with pytest.raises(ValueError, match="at least 1"):
+            store.set_sqlite_cache_mib(0)
+    finally:
+        store.dispose()

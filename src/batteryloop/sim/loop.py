@@ -100,6 +100,11 @@ ROUTE_OPERATOR = route_options.operators()
 
 PARALLEL_FROM_PACKS = 1000
 """Pilots of this many packs or more seal their events in worker processes (one per CPU)."""
+BIG_CACHE_FROM_PACKS = 20_000
+"""From this many packs the pilot's SQLite connections keep a bigger page cache for its run (the store grows to
+gigabytes and its index pages no longer fit 64 MiB): ``BATTERYLOOP_PILOT_SQLITE_CACHE_MIB`` MiB (default 512;
+never less than the store's own ``BATTERYLOOP_SQLITE_CACHE_MIB``)."""
+PILOT_SQLITE_CACHE_MIB = int(os.environ.get("BATTERYLOOP_PILOT_SQLITE_CACHE_MIB", "512"))
 VERIFY_BEHIND_FROM_PACKS = 1000
 """From this many packs the ledger is verified behind the ledger, after each batch the pilot commits, in a worker
 process (trace.verify_behind); smaller pilots verify it at the end (forking costs more than it saves there)."""
@@ -1172,9 +1177,23 @@ class PilotRun:
 def run_pilot(services: Any, config: PilotConfig | None = None, *, references: References | None = None,
               progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
     """Play the pilot (see the module text) and return its report (also stored in ``pilot_runs``)."""
+    cfg = config or PilotConfig()
+    store = services.store
+    if not (store.is_sqlite and cfg.packs >= BIG_CACHE_FROM_PACKS):
+        return _play(services, cfg, references, progress)
+    from ..store.db import SQLITE_CACHE_MIB
+
+    before = store.set_sqlite_cache_mib(max(PILOT_SQLITE_CACHE_MIB, SQLITE_CACHE_MIB))
+    try:
+        return _play(services, cfg, references, progress)
+    finally:
+        store.set_sqlite_cache_mib(before)
+
+
+def _play(services: Any, cfg: PilotConfig, references: References | None,
+          progress: Callable[[str, int, int], None] | None) -> dict[str, Any]:
     from .report import build_report, save_report
 
-    cfg = config or PilotConfig()
     run = PilotRun(services, cfg, references=references, progress=progress)
     t0 = time.perf_counter()
     tokens = run.setup()

@@ -15,7 +15,8 @@ On a SQLite file the WAL is copied back into the database (checkpointed) by a th
 into the database file and waits for the disk (``fsync``), which on a big store takes longer than the
 transaction itself; the writer goes on meanwhile. Each connection's page cache is
 ``BATTERYLOOP_SQLITE_CACHE_MIB`` MiB at most (default 64; SQLite's own default is 2 MiB), which spares
-re-reading the index pages a big store's inserts land on.
+re-reading the index pages a big store's inserts land on; a batch job that writes a big store may raise it for
+its own run (:meth:`Store.set_sqlite_cache_mib`: the big pilot does).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -280,6 +281,28 @@ class Store:
         self._on_dispose: list[Callable[[], None]] = []
         path = sqlite_file(url)
         self.checkpointer = WalCheckpointer(path) if path else None
+        self._cache_kib = SQLITE_CACHE_MIB * 1024  # each connection's page cache (set at connect, see below)
+        if self.is_sqlite:
+            event.listen(self.engine, "checkout", self._on_checkout)
+
+    def _on_checkout(self, dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        # a pooled connection takes the store's cache size as it is now (set_sqlite_cache_mib)
+        have = record.info.get("batteryloop_cache_kib", SQLITE_CACHE_MIB * 1024)
+        if have != self._cache_kib:
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA cache_size=-{int(self._cache_kib)}")
+            cur.close()
+            record.info["batteryloop_cache_kib"] = self._cache_kib
+
+    def set_sqlite_cache_mib(self, mib: int) -> int:
+        """Each SQLite connection's page cache at most ``mib`` MiB from now on (connections take it at their next
+        use); returns the size it had, to restore it. SQLite frees the pages above a smaller size. Nothing on
+        another database."""
+        before = self._cache_kib // 1024
+        if mib < 1:
+            raise ValueError(f"a page cache of {mib} MiB: at least 1")
+        self._cache_kib = int(mib) * 1024
+        return before
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
