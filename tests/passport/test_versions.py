@@ -156,3 +156,67 @@ def test_batch_update_in_worker_processes_stores_what_the_serial_one_does(pilot_
         assert [x[1] for x in sa] == ["issued", "BMS 2026"]
         assert sa == sb
         assert svc.verify(pb)["ok"]
+
+
+def test_batch_update_in_parts_ahead_keeps_the_order_of_refusals(pilot_services: Any, monkeypatch: Any) -> None:
+    """In parallel, the next part is read, checked and sent to the workers before this one's versions are awaited:
+    the versions stored are the serial path's, and the refusal raised is still the first in the batch's order
+    (a bad patch in the first part before a read-only passport in the second; a missing passport in the last
+    part), with nothing stored."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    import pytest
+
+    from batteryloop.errors import Conflict, InvalidData, NotFound
+    from batteryloop.passport import service as passport_service
+
+    monkeypatch.setattr(passport_service, "PARALLEL_VERSIONS_FROM", 10)
+    monkeypatch.setattr(passport_service, "PARALLEL_VERSIONS_PART", 10)
+    svc = pilot_services.passports
+    op = pilot_services.pilot["callers"][pilot.AUTOMAKER]
+    recs = list(pilot.generate_batteries(35, seed=29))
+    a = svc.import_passports([{**r, "serial_number": f"{r['serial_number']}P"} for r in recs], op).ids
+    b = svc.import_passports([{**r, "serial_number": f"{r['serial_number']}Q"} for r in recs], op).ids
+    patch = [{"state_of_health": {"soh_capacity_pct": 88.0 - k / 10}} for k in range(35)]
+    ctx = mp.get_context("fork")
+    with ProcessPoolExecutor(2, mp_context=ctx) as pool:
+        serial = svc.update_passports(dict(zip(a, patch)), op, reason="BMS 2026")
+        before = {pid: svc.get_record(pid).version for pid in b}
+        bad = dict(zip(b, patch))
+        bad[b[3]] = {"state_of_health": {"soh_capacity_pct": "ninety"}}  # part 1
+        monkeypatch.setattr(passport_service, "_check_writable", _refusing(passport_service._check_writable, b[14]))
+        with pytest.raises(InvalidData) as exc:  # part 1's bad patch, not part 2's read-only passport
+            svc.update_passports(bad, op, reason="BMS 2027", executor=pool)
+        assert b[3] in exc.value.detail
+        with pytest.raises(Conflict, match=b[14]):  # without the bad patch: part 2's refusal
+            svc.update_passports(dict(zip(b, patch)), op, reason="BMS 2027", executor=pool)
+        monkeypatch.undo()
+        monkeypatch.setattr(passport_service, "PARALLEL_VERSIONS_FROM", 10)
+        monkeypatch.setattr(passport_service, "PARALLEL_VERSIONS_PART", 10)
+        with pytest.raises(NotFound, match="no passport"):
+            svc.update_passports({**dict(zip(b, patch)), "BL.NOPE.X-1": patch[0]}, op, executor=pool)
+        assert {pid: svc.get_record(pid).version for pid in b} == before  # nothing stored by the refused batches
+        calls: list[str] = []
+        real_find, real_update = passport_service.find_records, passport_service.passport_repo.update_current_many
+        monkeypatch.setattr(passport_service, "find_records", lambda *a, **k: calls.append("read") or real_find(*a, **k))
+        monkeypatch.setattr(passport_service.passport_repo, "update_current_many",
+                            lambda *a, **k: calls.append("write") or real_update(*a, **k))
+        parallel = svc.update_passports(dict(zip(b, patch)), op, reason="BMS 2026", executor=pool)
+    assert calls == ["read", "read", "write", "read", "write", "read", "write", "write"]  # each part read ahead
+    assert len(parallel) == len(serial) == 35
+    for pa, pb in zip(a, b):
+        da = {k: v for k, v in svc.get_record(pa).data.items() if k not in ("passport_id", "serial_number", "status")}
+        db = {k: v for k, v in svc.get_record(pb).data.items() if k not in ("passport_id", "serial_number", "status")}
+        assert da == db
+
+
+def _refusing(check: Any, read_only: str) -> Any:
+    from batteryloop.errors import Conflict
+
+    def refuse(rec: Any, *args: Any, **kw: Any) -> None:
+        if rec.id == read_only:
+            raise Conflict(f"passport {rec.id} is read-only (test)")
+        check(rec, *args, **kw)
+
+    return refuse

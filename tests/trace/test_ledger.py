@@ -314,6 +314,39 @@ def test_batch_sealer_seals_as_the_chain_writer_does(ledger: Ledger, signers, wo
     assert exc.value.errors[0]["field"] == "occurred_at"
 
 
+def test_batch_sealer_signs_in_parts_while_it_hashes_the_next(ledger: Ledger, signers, monkeypatch) -> None:
+    """A big batch: each part's hashes are sent to the workers to sign as soon as they are made, while the
+    next part is hashed here; the events are still those sealing one by one gives, in order, and the workers
+    signed them (not this process)."""
+    from batteryloop.trace import _parallel
+    from batteryloop.trace.client import BatchSealer
+
+    events = [soh(i, pack=f"PACK-P-{i % 11}") for i in range(730)]
+    one = ChainWriter(signers)
+    want = [one.sign(dict(e)) for e in events]
+    sealer = BatchSealer(ChainWriter(signers), workers=2, chunk=50)
+    submitted: list[int] = []
+    try:
+        pool = sealer.executor()
+        real_submit = pool.submit
+
+        def submit(fn, *args):  # type: ignore[no-untyped-def]
+            if fn is _parallel.sign_hashes:
+                submitted.append(len(args[0]))
+            return real_submit(fn, *args)
+
+        monkeypatch.setattr(pool, "submit", submit)
+        for e in events:
+            sealer.add(e)
+        got = sealer.seal()
+    finally:
+        sealer.close()
+    assert sum(submitted) == 730 and len(submitted) >= 7  # in parts of 100 (the last one smaller)
+    assert [(g.body, g.hash, g.signature) for g in got] == [(w.body, w.hash, w.signature) for w in want]
+    rep = ledger.ingest(got, workers=1)
+    assert rep.ok and rep.stored == 730
+
+
 def test_sealed_events_checked_in_a_pool_the_caller_keeps(ledger: Ledger, signers) -> None:
     """``ingest(executor=pool)``: the signatures of sealed events are checked in the caller's worker processes
     (the registered keys travel with each chunk), with the serial admitter's refusals, all or nothing."""

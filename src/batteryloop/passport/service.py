@@ -163,6 +163,8 @@ def _check_writable(rec: PassportRecord, caller: Caller, action: str = "passport
 
 PARALLEL_VERSIONS_FROM = 200
 """``update_passports`` with an executor builds the versions in its workers for batches of this many or more."""
+PARALLEL_VERSIONS_PART = 2000
+"""... in parts of this many passports, the next part read and sent while this one's versions are built."""
 
 _VERSION_COLUMNS = ("owner_id", "status", "successor_id", "version", "hash", "data", "updated_at")
 
@@ -582,11 +584,10 @@ class PassportService:
         parallel = executor is not None and len(ids) >= PARALLEL_VERSIONS_FROM
         author = caller.participant_id or "admin"
 
-        def tx(conn: Any) -> dict[str, int]:
-            written: dict[str, int] = {}
-            step = 2000 if parallel else 500
-            for i in range(0, len(ids), step):
-                part = ids[i:i + step]
+        def prepare(conn: Any, part: list[str]) -> tuple[Any, ...]:
+            """The part's records and relations read, who may write what decided, and (in parallel) its versions
+            sent to the workers. A refusal is kept and raised at the part's turn (after the parts before it)."""
+            try:
                 # in parallel, each passport's data stays text here: the workers parse it (it is read here only
                 # for a refusal's message or a custodian's facts)
                 recs = find_records(conn, part, lazy=parallel)
@@ -595,10 +596,7 @@ class PassportService:
                     raise NotFound(f"no passport {missing!r}")
                 # the relations' facts of the whole part in two queries (custody, delegations), not two per passport
                 res = passport_resources(conn, recs.values()) if action != "passport.update" else {}
-                rows: list[tuple[str, int, dict[str, Any]]] = []
-                vrows = []
-                serials: list[str | None] = []
-                built: list[Any] = [None] * len(part)
+                futures: list[Any] = []
                 if parallel:  # who may write what first, for all; then the versions, built in the workers
                     for pid in part:
                         _check_writable(recs[pid], caller, action, conn, patches[pid], res.get(pid))
@@ -606,30 +604,61 @@ class PassportService:
                               recs[pid].version + 1, recs[pid].hash) for pid in part]
                     size = max(100, len(items) // 8 + 1)
                     futures = [executor.submit(_patched_versions, items[k:k + size]) for k in range(0, len(items), size)]
-                    built = [r for f in futures for r in f.result()]
-                for pid, done in zip(part, built, strict=True):
-                    rec = recs[pid]
-                    if done is None:  # serially, or an invalid patch: here, which raises the error
-                        if not parallel:
-                            _check_writable(rec, caller, action, conn, patches[pid], res.get(pid))
-                        values, vrow = self._version_rows(conn, rec, merge_patch(rec.data, patches[pid]), caller, reason)
-                        serial = rec.data.get("serial_number")
-                    else:
-                        row, vrow = done
-                        values = {k: row[k] for k in _VERSION_COLUMNS}
-                        values["archived"] = False
-                        serial = row["serial_number"]  # immutable: the record's (its data is not parsed here)
-                    rows.append((rec.id, rec.version, values))
-                    vrows.append(vrow)
-                    serials.append(serial)
-                # one prepared UPDATE for the batch; the version guard still refuses a passport changed meanwhile
-                changed = passport_repo.update_current_many(conn, rows)
-                if changed is not None and changed >= 0 and changed != len(rows):
-                    raise Conflict("a passport of this batch changed concurrently; read them again and retry")
-                passport_repo.insert_versions(conn, vrows)
-                self._refresh_twins(conn, [(recs[pid], values, serial)
-                                           for (pid, _, values), serial in zip(rows, serials, strict=True)])
-                written.update((pid, values["version"]) for pid, _, values in rows)
+                return part, recs, res, futures, None
+            except BatteryloopError as exc:  # refused (not found, forbidden, read-only): at its turn
+                return part, None, None, [], exc
+
+        def finish(conn: Any, prepared: tuple[Any, ...], written: dict[str, int]) -> None:
+            part, recs, res, futures, refused = prepared
+            if refused is not None:
+                raise refused
+            built: list[Any] = [r for f in futures for r in f.result()] if parallel else [None] * len(part)
+            rows: list[tuple[str, int, dict[str, Any]]] = []
+            vrows = []
+            serials: list[str | None] = []
+            for pid, done in zip(part, built, strict=True):
+                rec = recs[pid]
+                if done is None:  # serially, or an invalid patch: here, which raises the error
+                    if not parallel:
+                        _check_writable(rec, caller, action, conn, patches[pid], res.get(pid))
+                    values, vrow = self._version_rows(conn, rec, merge_patch(rec.data, patches[pid]), caller, reason)
+                    serial = rec.data.get("serial_number")
+                else:
+                    row, vrow = done
+                    values = {k: row[k] for k in _VERSION_COLUMNS}
+                    values["archived"] = False
+                    serial = row["serial_number"]  # immutable: the record's (its data is not parsed here)
+                rows.append((rec.id, rec.version, values))
+                vrows.append(vrow)
+                serials.append(serial)
+            # one prepared UPDATE for the batch; the version guard still refuses a passport changed meanwhile
+            changed = passport_repo.update_current_many(conn, rows)
+            if changed is not None and changed >= 0 and changed != len(rows):
+                raise Conflict("a passport of this batch changed concurrently; read them again and retry")
+            passport_repo.insert_versions(conn, vrows)
+            self._refresh_twins(conn, [(recs[pid], values, serial)
+                                       for (pid, _, values), serial in zip(rows, serials, strict=True)])
+            written.update((pid, values["version"]) for pid, _, values in rows)
+
+        def tx(conn: Any) -> dict[str, int]:
+            written: dict[str, int] = {}
+            step = PARALLEL_VERSIONS_PART if parallel else 500
+            parts = [ids[i:i + step] for i in range(0, len(ids), step)]
+            # in parallel, the next part is read, checked and sent to the workers before this one's versions are
+            # awaited: the workers build them while this process reads and writes (the parts' passports differ:
+            # a part's writes do not change what the next one reads)
+            ahead = prepare(conn, parts[0]) if parts else None
+            for k in range(len(parts)):
+                now, ahead = ahead, (prepare(conn, parts[k + 1]) if k + 1 < len(parts) and parallel else None)
+                try:
+                    finish(conn, now, written)  # type: ignore[arg-type]
+                except BaseException:
+                    if ahead is not None:
+                        for f in ahead[3]:
+                            f.cancel()
+                    raise
+                if ahead is None and k + 1 < len(parts):
+                    ahead = prepare(conn, parts[k + 1])
             return written
 
         return self.store.run_write(tx)  # like update_passport: a transient failure runs the batch again

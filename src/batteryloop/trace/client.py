@@ -7,7 +7,7 @@ same links. :class:`ChainWriter` does this bookkeeping for events written in ord
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -107,52 +107,77 @@ class BatchSealer:
         self._sent = len(self._raw)
 
     def seal(self) -> list[SealedEvent]:
-        from ._parallel import in_order, sign_hashes, validate_unsealed
+        from ._parallel import sign_hashes, validate_unsealed
 
         if self.workers > 1 and len(self._raw) > self._sent and len(self._raw) - self._sent >= 100:
             self._send()
-        bodies: list[bytes | None] = []
-        for fut in self._parts:
-            bodies += fut.result()
-        if len(bodies) < len(self._raw):
-            bodies += validate_unsealed(self._raw[len(bodies):])
         heads = self.writer.heads
         signers = self.writer.signers
+        n = len(self._raw)
+        pool = self._executor() if self.workers > 1 and n >= 200 else None
+        size = max(100, min(self.chunk, n // (4 * self.workers) + 1))
         dumps: list[dict[str, Any]] = []
         todo: list[tuple[str, str]] = []
         out_bodies: list[bytes] = []
-        for raw, body in zip(self._raw, bodies, strict=True):
-            if body is None:  # invalid: validated again here, which raises the error naming the field
-                d = orjson.loads(raw)
-                d["prev"] = {s: heads.get(s, GENESIS) for s in chain_subjects(d)}
-                normalize_full(d)
-                raise AssertionError("an event refused in a worker process passed here")  # pragma: no cover
-            dump = orjson.loads(body)
-            actor = dump["actor"]
-            signer = signers.get(actor)
-            if signer is None:
-                raise KeyError(f"no signing key held for actor {actor!r}")
-            if signer.participant_id != actor:
-                raise InvalidData(f"event {dump['id']}: the signer {signer.participant_id} is not the actor {actor}",
-                                  [{"field": "actor", "rule": "signer_is_actor", "value": actor,
-                                    "message": f"actor: the event must be signed by its actor {actor}"}])
-            prev = {s: heads.get(s, GENESIS) for s in dump["prev"]}
-            dump["prev"] = prev
-            canonical = canonical_json(dump)
-            h = sha256_hex(canonical)
-            for s in prev:
-                heads[s] = h
-            dumps.append(dump)
-            out_bodies.append(canonical)
-            todo.append((actor, h))
-        sigs: list[str] = []
-        pool = self._executor() if self.workers > 1 and len(todo) >= 200 else None
-        if pool is not None and {a for a, _ in todo} <= self._pool_signers:
-            size = max(100, min(self.chunk, len(todo) // (4 * self.workers) + 1))
-            for part in in_order(pool, sign_hashes, [todo[i:i + size] for i in range(0, len(todo), size)]):
-                sigs += part
-        else:
-            sigs = [signers[a].sign_hash(h) for a, h in todo]
+        signed: list[Any] = []  # per part of todo: a future of its signatures (or the signatures, made here)
+        sent = 0  # events of todo whose signing is under way
+
+        def sign_part(upto: int) -> None:
+            nonlocal sent
+            part = todo[sent:upto]
+            if pool is not None and {a for a, _ in part} <= self._pool_signers:
+                signed.append(pool.submit(sign_hashes, part))
+            else:
+                signed.append([signers[a].sign_hash(h) for a, h in part])
+            sent = upto
+
+        def validated() -> Iterator[tuple[bytes, bytes | None]]:
+            # each chunk's canonical bodies as its worker returns them, in order (the next ones are still being
+            # validated while these are hashed); what was never sent, validated here
+            done = 0
+            for fut in self._parts:
+                part = fut.result()
+                yield from zip(self._raw[done:done + len(part)], part, strict=True)
+                done += len(part)
+            if done < n:
+                yield from zip(self._raw[done:], validate_unsealed(self._raw[done:]), strict=True)
+
+        try:
+            for raw, body in validated():
+                if body is None:  # invalid: validated again here, which raises the error naming the field
+                    d = orjson.loads(raw)
+                    d["prev"] = {s: heads.get(s, GENESIS) for s in chain_subjects(d)}
+                    normalize_full(d)
+                    raise AssertionError("an event refused in a worker process passed here")  # pragma: no cover
+                dump = orjson.loads(body)
+                actor = dump["actor"]
+                signer = signers.get(actor)
+                if signer is None:
+                    raise KeyError(f"no signing key held for actor {actor!r}")
+                if signer.participant_id != actor:
+                    raise InvalidData(f"event {dump['id']}: the signer {signer.participant_id} is not the actor {actor}",
+                                      [{"field": "actor", "rule": "signer_is_actor", "value": actor,
+                                        "message": f"actor: the event must be signed by its actor {actor}"}])
+                prev = {s: heads.get(s, GENESIS) for s in dump["prev"]}
+                dump["prev"] = prev
+                canonical = canonical_json(dump)
+                h = sha256_hex(canonical)
+                for s in prev:
+                    heads[s] = h
+                dumps.append(dump)
+                out_bodies.append(canonical)
+                todo.append((actor, h))
+                if len(todo) - sent >= size:  # the workers sign these while the next ones are hashed here
+                    sign_part(len(todo))
+            if sent < len(todo):
+                sign_part(len(todo))
+            sigs: list[str] = []
+            for part in signed:
+                sigs += part.result() if not isinstance(part, list) else part
+        finally:
+            for part in signed:
+                if not isinstance(part, list):
+                    part.cancel()
         out = [SealedEvent(FlatEvent(d), b, h, sig)
                for d, b, (_, h), sig in zip(dumps, out_bodies, todo, sigs, strict=True)]
         self._raw, self._parts, self._sent = [], [], 0
