@@ -220,3 +220,57 @@ def _refusing(check: Any, read_only: str) -> Any:
         check(rec, *args, **kw)
 
     return refuse
+
+
+def test_import_in_worker_processes_stores_and_refuses_as_the_serial_one(pilot_services: Any, monkeypatch: Any) -> None:
+    """``import_passports`` with a process pool validates the records and builds their rows in its workers:
+    it stores what the serial import stores (rows and first versions), and refuses with the same report —
+    an invalid record, one whose given id names another issuer, one the caller may not issue, a duplicate —
+    storing nothing."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from batteryloop.access import Caller
+    from batteryloop.passport import service as passport_service
+
+    monkeypatch.setattr(passport_service, "PARALLEL_VERSIONS_FROM", 10)
+    svc = pilot_services.passports
+    op = pilot_services.pilot["callers"][pilot.AUTOMAKER]
+    recs = list(pilot.generate_batteries(30, seed=31))
+    serial_recs = [{**r, "serial_number": f"{r['serial_number']}S"} for r in recs]
+    par_recs = [{**r, "serial_number": f"{r['serial_number']}W"} for r in recs]
+    par_recs[4] = {**par_recs[4], "passport_id": f"BL.BPNL000000000EM1.{par_recs[4]['serial_number']}"}  # given id
+    serial_recs[4] = {**serial_recs[4], "passport_id": f"BL.BPNL000000000EM1.{serial_recs[4]['serial_number']}"}
+
+    bad = [dict(r) for r in par_recs]
+    bad[3]["mass_kg"] = "heavy"  # invalid
+    bad[9] = {**bad[9], "passport_id": f"BL.BPNLOTHERCOMPANY1.{bad[9]['serial_number']}"}  # another issuer
+    bad[17] = dict(bad[16])  # a duplicate
+    ctx = mp.get_context("fork")
+    with ProcessPoolExecutor(2, mp_context=ctx) as pool:
+        sent: list[int] = []
+        real_submit = pool.submit
+        monkeypatch.setattr(pool, "submit", lambda fn, *a: (fn is passport_service._issued_rows and sent.append(len(a[0])))
+                            or real_submit(fn, *a))
+        want = svc.import_passports([dict(r) for r in bad], op)
+        assert not sent
+        got = svc.import_passports([dict(r) for r in bad], op, executor=pool)
+        assert got.errors == want.errors and len(got.errors) == 3 and got.stored == 0 and not got.ids
+        assert [e["index"] for e in got.errors] == [3, 9, 17]
+        other = Caller(pilot.RECYCLER_EU, frozenset({"recycler"}))
+        want = svc.import_passports([dict(r) for r in par_recs], other)
+        got = svc.import_passports([dict(r) for r in par_recs], other, executor=pool)
+        assert got.errors == want.errors and got.errors and got.stored == 0
+        serial = svc.import_passports(serial_recs, op)
+        parallel = svc.import_passports(par_recs, op, executor=pool)
+    assert sent and sum(sent) == 3 * 30  # built in the workers, three batches of 30
+    assert serial.stored == parallel.stored == 30 and not parallel.errors
+    assert parallel.ids[4] == par_recs[4]["passport_id"]
+    for sa, pa in zip(serial.ids, parallel.ids):
+        ra, rb = svc.get_record(sa), svc.get_record(pa)
+        assert (ra.version, ra.status, ra.economic_operator_id, ra.model_id) == (rb.version, rb.status,
+                                                                                 rb.economic_operator_id, rb.model_id)
+        da = {k: v for k, v in ra.data.items() if k not in ("passport_id", "serial_number")}
+        db = {k: v for k, v in rb.data.items() if k not in ("passport_id", "serial_number")}
+        assert da == db
+        assert [h["reason"] for h in svc.history(pa)] == ["issued"] and svc.verify(pa)["ok"]

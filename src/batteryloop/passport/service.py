@@ -104,6 +104,27 @@ def _patched_versions(items: list[tuple[Any, ...]]) -> list[tuple[dict[str, Any]
     return out
 
 
+def _issued_rows(items: list[tuple[Any, ...]]) -> list[tuple[Any, ...] | None]:
+    """For each ``(record, issuing agency code, author, now)``: the record validated, its id made if it has none,
+    and its first version's rows (:func:`_row_fields`, reason "issued") as ``(id as given or None, serial
+    number, economic operator, model, row, version row)``; ``None`` when it is invalid. Pure CPU work: run in
+    worker processes for big imports (:meth:`PassportService.import_passports` with ``executor``); who may issue
+    it is decided by the caller."""
+    out: list[tuple[Any, ...] | None] = []
+    for data, iac, author, now in items:
+        try:
+            b = BatteryData.model_validate(data)
+            given = b.passport_id
+            if given is None:
+                b.passport_id = UniqueIdentifier(iac, b.economic_operator_id, b.serial_number).text
+            row, vrow = _row_fields(b, author, now, "issued")
+        except (ValidationError, ValueError):
+            out.append(None)  # the caller validates it again itself, which raises the error
+            continue
+        out.append((given, b.serial_number, b.economic_operator_id, b.model_id, row, vrow))
+    return out
+
+
 @dataclass
 class ImportReport:
     received: int = 0
@@ -305,24 +326,30 @@ class PassportService:
     def _prepare(self, data: Mapping[str, Any], caller: Caller, models: dict[str, dict[str, Any]],
                  conn: Any) -> BatteryData:
         b = BatteryData.model_validate(data)
-        authorize(caller, "passport.issue", Resource("passport", b.passport_id or b.serial_number,
-                                                      operator=b.economic_operator_id))
-        if b.model_id not in models:
-            models[b.model_id] = self._model_data(conn, b.model_id)[0]
-        if b.passport_id is None:
+        given = b.passport_id
+        self._check_issue(caller, given, b.serial_number, b.economic_operator_id, b.model_id, models, conn)
+        if given is None:
             try:
                 b.passport_id = UniqueIdentifier(self.iac, b.economic_operator_id, b.serial_number).text
             except ValueError as exc:
                 raise InvalidData(str(exc), [{"field": "passport_id", "rule": "iso_iec_15459",
                                               "message": f"passport_id: {exc}", "value": None}]) from None
-        else:
+        return b
+
+    def _check_issue(self, caller: Caller, given_id: str | None, serial: str, operator: str, model_id: str,
+                     models: dict[str, dict[str, Any]], conn: Any) -> None:
+        """May ``caller`` issue this passport (a valid record's id as given, or ``None``; its serial number,
+        economic operator and model)? Its model is read into ``models``; a given id must name its issuer."""
+        authorize(caller, "passport.issue", Resource("passport", given_id or serial, operator=operator))
+        if model_id not in models:
+            models[model_id] = self._model_data(conn, model_id)[0]
+        if given_id is not None:
             try:
-                uid = UniqueIdentifier.parse(b.passport_id)
+                uid = UniqueIdentifier.parse(given_id)
             except ValueError as exc:
                 raise InvalidData(f"passport_id: {exc}", [{"field": "passport_id", "rule": "iso_iec_15459",
-                                  "message": f"passport_id: {exc}", "value": b.passport_id}]) from None
-            self._check_identifier(uid, b.economic_operator_id)
-        return b
+                                  "message": f"passport_id: {exc}", "value": given_id}]) from None
+            self._check_identifier(uid, operator)
 
     def _check_identifier(self, uid: UniqueIdentifier, operator: str) -> None:
         """A passport id names its issuer: the company part is the economic operator's own id, and the
@@ -359,10 +386,13 @@ class PassportService:
         return self.get_view(report.ids[0], caller)
 
     def import_passports(self, records: Iterable[Mapping[str, Any]], caller: Caller, *,
-                         chunk: int = 5000, max_errors: int = 50) -> ImportReport:
+                         chunk: int = 5000, max_errors: int = 50, executor: Any = None) -> ImportReport:
         """Validate, version and store passports, all or nothing: one invalid record stores none.
 
-        The report lists each invalid record (index, fields, rules) up to ``max_errors``.
+        The report lists each invalid record (index, fields, rules) up to ``max_errors``. ``executor`` (a
+        ``concurrent.futures`` process pool; the pilot's) validates big batches and builds their rows in its
+        worker processes; who may issue what is decided here, as without it, and an invalid record is
+        validated again here, which words its error as without it.
         """
         report = ImportReport()
         author = caller.participant_id or "admin"
@@ -371,6 +401,11 @@ class PassportService:
         vrows: list[dict[str, Any]] = []
         seen: set[str] = set()
         now = utcnow_iso()
+        built: Iterator[Any] | None = None
+        if executor is not None:
+            records = list(records)
+            if len(records) >= PARALLEL_VERSIONS_FROM and all(isinstance(r, Mapping) for r in records):
+                built = self._issued_in_workers(executor, records, author, now)
         try:
             with translated(), self.store.write() as conn:
                 for i, rec in enumerate(records):
@@ -378,11 +413,19 @@ class PassportService:
                     try:
                         if not isinstance(rec, Mapping):
                             raise InvalidData("record: a passport must be a JSON object", [])
-                        b = self._prepare(rec, caller, models, conn)
-                        if b.passport_id in seen:
-                            raise Conflict(f"passport {b.passport_id} appears twice in this batch")
-                        seen.add(b.passport_id)  # type: ignore[arg-type]
-                        row, vrow = self._rows(b, models[b.model_id], author, now, "issued")
+                        done = next(built) if built is not None else None
+                        if done is None:  # here (or invalid in the worker: here again, which raises the error)
+                            b = self._prepare(rec, caller, models, conn)
+                            pid, model_id = b.passport_id, b.model_id
+                            row, vrow = _row_fields(b, author, now, "issued")
+                        else:
+                            given, serial, operator, model_id, row, vrow = done
+                            self._check_issue(caller, given, serial, operator, model_id, models, conn)
+                            pid = row["id"]
+                        if pid in seen:
+                            raise Conflict(f"passport {pid} appears twice in this batch")
+                        seen.add(pid)  # type: ignore[arg-type]
+                        row["chemistry"] = models[model_id]["chemistry"]
                         rows.append(row)
                         vrows.append(vrow)
                     except ValidationError as exc:
@@ -410,6 +453,25 @@ class PassportService:
             report.stored = 0
             report.ids = []
         return report
+
+    def _issued_in_workers(self, executor: Any, records: list[Mapping[str, Any]], author: str,
+                           now: str) -> Iterator[Any]:
+        """Each record's :func:`_issued_rows` result, in order, the parts built by ``executor``'s workers (all
+        sent now: the first part's results come while the others are built); the rest cancelled if the caller
+        stops early."""
+        items = [(dict(r), self.iac, author, now) for r in records]
+        size = max(100, len(items) // 8 + 1)
+        futures = [executor.submit(_issued_rows, items[k:k + size]) for k in range(0, len(items), size)]
+
+        def results() -> Iterator[Any]:
+            try:
+                for f in futures:
+                    yield from f.result()
+            finally:
+                for f in futures:
+                    f.cancel()
+
+        return results()
 
     def _insert(self, conn: Any, rows: list[dict[str, Any]], vrows: list[dict[str, Any]], report: ImportReport) -> None:
         ids = [r["id"] for r in rows]

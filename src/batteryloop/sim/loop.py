@@ -429,7 +429,7 @@ class PilotRun:
         t0 = time.perf_counter()
         maker = self.callers[pilot.AUTOMAKER]
         for start in range(0, len(records), 2000):
-            r = self.s.passports.import_passports(records[start:start + 2000], maker)
+            r = self.s.passports.import_passports(records[start:start + 2000], maker, executor=self.sealer.executor())
             if r.errors:
                 raise RuntimeError(f"pilot passport refused: {r.errors[0]['message']}")
         self.timings["passports"] += time.perf_counter() - t0
