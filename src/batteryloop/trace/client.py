@@ -50,7 +50,8 @@ class BatchSealer:
     each event is validated and canonicalized in a worker process as soon as ``chunk`` events are waiting
     (while the caller goes on producing more), with a placeholder ``prev``; ``seal`` fills in the real
     ``prev`` in chain order here (the chain heads are the writer's), hashes, and has the workers sign the
-    hashes with the actors' keys (the workers are forked from this process: the keys never travel). An
+    hashes with the actors' keys, part by part as soon as a part's hashes are made (the workers sign while the
+    next part is hashed here; they are forked from this process: the keys never travel). An
     invalid event raises :class:`InvalidData` from ``seal``, as ``ChainWriter.sign`` would have.
     """
 
