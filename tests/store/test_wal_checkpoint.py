@@ -204,3 +204,32 @@ def test_a_batch_job_raises_the_page_cache_and_restores_it(tmp_path) -> None:
             store.set_sqlite_cache_mib(0)
     finally:
         store.dispose()
+
+
+def test_a_worker_store_takes_its_parents_page_cache(tmp_path, monkeypatch) -> None:
+    # the pilot's worker processes (outflows, verification) open their own store of the same file: with the
+    # page cache the pilot set on its own (Store.sqlite_cache_mib passed in their initializer's arguments)
+    from batteryloop.trace import _parallel
+
+    store = _store(tmp_path)
+    try:
+        store.set_sqlite_cache_mib(200)
+        assert store.sqlite_cache_mib == 200
+        monkeypatch.setattr(_parallel, "_STORE", None, raising=False)
+        for init in (lambda: _parallel._init_outflows(store.url, store.sqlite_cache_mib),
+                     lambda: _parallel._init_verify(store.url, {}, store.sqlite_cache_mib)):
+            init()
+            child = _parallel._STORE
+            try:
+                assert child.sqlite_cache_mib == 200
+                with child.read() as conn:
+                    assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -200 * 1024
+            finally:
+                child.dispose()
+        plain = Store(store.url)
+        try:
+            assert plain.sqlite_cache_mib == SQLITE_CACHE_MIB
+        finally:
+            plain.dispose()
+    finally:
+        store.dispose()

@@ -272,7 +272,7 @@ class Store:
     #: how many times :meth:`run_write` tries a transaction that fails transiently
     write_attempts = 10
 
-    def __init__(self, url: str, *, busy_timeout_ms: int = 60_000) -> None:
+    def __init__(self, url: str, *, busy_timeout_ms: int = 60_000, sqlite_cache_mib: int | None = None) -> None:
         self.url = url
         self.engine = make_engine(url, busy_timeout_ms)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
@@ -281,7 +281,9 @@ class Store:
         self._on_dispose: list[Callable[[], None]] = []
         path = sqlite_file(url)
         self.checkpointer = WalCheckpointer(path) if path else None
-        self._cache_kib = SQLITE_CACHE_MIB * 1024  # each connection's page cache (set at connect, see below)
+        # each connection's page cache (SQLITE_CACHE_MIB at connect; another size at checkout, see below): a
+        # worker process's store takes its parent's (``sqlite_cache_mib``)
+        self._cache_kib = (sqlite_cache_mib or SQLITE_CACHE_MIB) * 1024
         if self.is_sqlite:
             event.listen(self.engine, "checkout", self._on_checkout)
 
@@ -293,6 +295,11 @@ class Store:
             cur.execute(f"PRAGMA cache_size=-{int(self._cache_kib)}")
             cur.close()
             record.info["batteryloop_cache_kib"] = self._cache_kib
+
+    @property
+    def sqlite_cache_mib(self) -> int:
+        """Each SQLite connection's page cache at most, in MiB (what a worker's own store of this one takes)."""
+        return self._cache_kib // 1024
 
     def set_sqlite_cache_mib(self, mib: int) -> int:
         """Each SQLite connection's page cache at most ``mib`` MiB from now on (connections take it at their next

@@ -177,14 +177,14 @@ def verify_sealed_chunks(items: list[tuple[str, str, str | None]], key_texts: di
 _STORE: Any = None
 
 
-def _init_verify(url: str | None, texts: dict[str, str | None]) -> None:
+def _init_verify(url: str | None, texts: dict[str, str | None], cache_mib: int | None = None) -> None:
     global _STORE, _TEXTS
     _TEXTS = texts
     _KEYS.clear()
     if url is not None:
         from ..store.db import Store
 
-        _STORE = Store(url)
+        _STORE = Store(url, sqlite_cache_mib=cache_mib)
 
 
 def verify_range(args: tuple[int, int, bool], store: Any = None) -> tuple[list[tuple[int, str, str]], list[Any]]:
@@ -216,11 +216,11 @@ def verify_range(args: tuple[int, int, bool], store: Any = None) -> tuple[list[t
 # ------------------------------------------------------------------- outflows
 
 
-def _init_outflows(url: str) -> None:
+def _init_outflows(url: str, cache_mib: int | None = None) -> None:
     global _STORE
     from ..store.db import Store
 
-    _STORE = Store(url)
+    _STORE = Store(url, sqlite_cache_mib=cache_mib)
 
 
 def outflow_range(args: tuple[Any, ...]) -> tuple[int, list[dict[str, Any]]]:

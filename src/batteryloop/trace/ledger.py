@@ -924,7 +924,7 @@ class Ledger:
             rep.events_checked += len(seen)
 
         if workers > 1 and len(ranges) > 0:
-            with fork_pool(workers, _init_verify, (self.store.url, texts)) as pool:
+            with fork_pool(workers, _init_verify, (self.store.url, texts, self.store.sqlite_cache_mib)) as pool:
                 results = in_order(pool, verify_range, ranges)
                 try:
                     if meanwhile is not None:

@@ -346,7 +346,7 @@ class TraceQueries:
             ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
             packs, findings = 0, []
             with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_outflows,
-                                     initargs=(self.store.url,)) as pool:
+                                     initargs=(self.store.url, self.store.sqlite_cache_mib)) as pool:
                 for n, found in pool.map(outflow_range, ranges):
                     packs += n
                     findings += found

@@ -272,7 +272,7 @@ runnable processes the simulation, whose events the worker checks, goes first, a
 time left over (it is behind the ledger by design and catches up at the end)."""
 
 
-def _init_behind(url: str, max_future_seconds: float) -> None:
+def _init_behind(url: str, max_future_seconds: float, cache_mib: int | None = None) -> None:
     global _STATE
     import os
 
@@ -283,7 +283,7 @@ def _init_behind(url: str, max_future_seconds: float) -> None:
     except OSError:  # not permitted here: the same priority as the pilot
         pass
 
-    _STATE = BehindState(Store(url), max_future_seconds)
+    _STATE = BehindState(Store(url, sqlite_cache_mib=cache_mib), max_future_seconds)
     gc.set_threshold(20_000, *gc.get_threshold()[1:])  # fewer young collections (as the pilot's own process)
 
 
@@ -330,7 +330,7 @@ class VerifierBehind:
             return
         from ._parallel import fork_pool
 
-        self._pool = fork_pool(1, _init_behind, (store.url, max_future_seconds))
+        self._pool = fork_pool(1, _init_behind, (store.url, max_future_seconds, store.sqlite_cache_mib))
         self._futures.append(self._pool.submit(_behind_ping))  # forked now, while this process is small
 
     def check(self) -> None:
