@@ -185,15 +185,13 @@ def test_batch_update_in_parts_ahead_keeps_the_order_of_refusals(pilot_services:
         before = {pid: svc.get_record(pid).version for pid in b}
         bad = dict(zip(b, patch))
         bad[b[3]] = {"state_of_health": {"soh_capacity_pct": "ninety"}}  # part 1
-        monkeypatch.setattr(passport_service, "_check_writable", _refusing(passport_service._check_writable, b[14]))
-        with pytest.raises(InvalidData) as exc:  # part 1's bad patch, not part 2's read-only passport
-            svc.update_passports(bad, op, reason="BMS 2027", executor=pool)
-        assert b[3] in exc.value.detail
-        with pytest.raises(Conflict, match=b[14]):  # without the bad patch: part 2's refusal
-            svc.update_passports(dict(zip(b, patch)), op, reason="BMS 2027", executor=pool)
-        monkeypatch.undo()
-        monkeypatch.setattr(passport_service, "PARALLEL_VERSIONS_FROM", 10)
-        monkeypatch.setattr(passport_service, "PARALLEL_VERSIONS_PART", 10)
+        with monkeypatch.context() as m:  # b[14], in part 2, read-only for these two calls
+            m.setattr(passport_service, "_check_writable", _refusing(passport_service._check_writable, b[14]))
+            with pytest.raises(InvalidData) as exc:  # part 1's bad patch, not part 2's read-only passport
+                svc.update_passports(bad, op, reason="BMS 2027", executor=pool)
+            assert b[3] in exc.value.detail
+            with pytest.raises(Conflict, match=b[14]):  # without the bad patch: part 2's refusal
+                svc.update_passports(dict(zip(b, patch)), op, reason="BMS 2027", executor=pool)
         with pytest.raises(NotFound, match="no passport"):
             svc.update_passports({**dict(zip(b, patch)), "BL.NOPE.X-1": patch[0]}, op, executor=pool)
         assert {pid: svc.get_record(pid).version for pid in b} == before  # nothing stored by the refused batches

@@ -22,6 +22,22 @@ def _wait(cond, seconds: float = 10.0) -> bool:
     return cond()
 
 
+def _child_status(pid: int, seconds: float) -> int | None:
+    """The forked child's wait status, or ``None`` if it has not ended within ``seconds`` (then it is killed)."""
+    import os
+
+    end = time.monotonic() + seconds
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        if time.monotonic() > end:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            return None
+        time.sleep(0.005)
+
+
 def _store(tmp_path) -> Store:
     store = Store(f"sqlite:///{tmp_path}/s.db")
     with store.write() as conn:
@@ -126,16 +142,8 @@ def test_a_forked_child_checkpoints_even_if_the_lock_was_held_at_the_fork(tmp_pa
                     code = 0 if ok and ck._thread is None else 2
                 finally:
                     os._exit(code)
-        deadline = time.monotonic() + 30
-        while True:  # a child stuck on the lock would never end: give it 30 s
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            if time.monotonic() > deadline:
-                os.kill(pid, 9)
-                os.waitpid(pid, 0)
-                raise AssertionError("the forked child hung on the checkpointer's lock")
-            time.sleep(0.05)
+        status = _child_status(pid, 30)  # a child stuck on the lock would never end: give it 30 s
+        assert status is not None, "the forked child hung on the checkpointer's lock"
         assert os.waitstatus_to_exitcode(status) == 0
     finally:
         store.dispose()
@@ -168,17 +176,7 @@ def test_a_child_forked_while_the_thread_checkpoints_can_use_sqlite(tmp_path) ->
                     con.close()
                 finally:
                     os._exit(0)
-            deadline = time.monotonic() + 10
-            while True:
-                done, _status = os.waitpid(pid, os.WNOHANG)
-                if done:
-                    break
-                if time.monotonic() > deadline:
-                    os.kill(pid, 9)
-                    os.waitpid(pid, 0)
-                    hung += 1
-                    break
-                time.sleep(0.005)
+            hung += _child_status(pid, 10) is None
         assert ck.checkpoints > 0
         assert hung == 0, f"{hung} of 120 forked children hung at their first SQLite call"
     finally:

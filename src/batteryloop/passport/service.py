@@ -8,7 +8,7 @@ version, links, the pack's Digital Twin Registry descriptor: :mod:`.pack_twins`)
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from ..access import Caller, Resource, authorize, battery_tiers, decide, general_tiers, model_tiers
 from ..errors import BatteryloopError, Conflict, Forbidden, InvalidData, NotFound, deny, from_validation_error, invalid
+from ..pools import InOrder, in_order
 from ..relations import passport_resource, passport_resources
 from ..store.db import Store, utcnow_iso
 from ..store import models as model_repo
@@ -457,21 +458,11 @@ class PassportService:
     def _issued_in_workers(self, executor: Any, records: list[Mapping[str, Any]], author: str,
                            now: str) -> Iterator[Any]:
         """Each record's :func:`_issued_rows` result, in order, the parts built by ``executor``'s workers (all
-        sent now: the first part's results come while the others are built); the rest cancelled if the caller
-        stops early."""
+        sent now: the first part's results come while the others are built)."""
         items = [(dict(r), self.iac, author, now) for r in records]
         size = max(100, len(items) // 8 + 1)
-        futures = [executor.submit(_issued_rows, items[k:k + size]) for k in range(0, len(items), size)]
-
-        def results() -> Iterator[Any]:
-            try:
-                for f in futures:
-                    yield from f.result()
-            finally:
-                for f in futures:
-                    f.cancel()
-
-        return results()
+        return (r for part in in_order(executor, _issued_rows, [items[k:k + size] for k in range(0, len(items), size)])
+                for r in part)
 
     def _insert(self, conn: Any, rows: list[dict[str, Any]], vrows: list[dict[str, Any]], report: ImportReport) -> None:
         ids = [r["id"] for r in rows]
@@ -658,23 +649,23 @@ class PassportService:
                     raise NotFound(f"no passport {missing!r}")
                 # the relations' facts of the whole part in two queries (custody, delegations), not two per passport
                 res = passport_resources(conn, recs.values()) if action != "passport.update" else {}
-                futures: list[Any] = []
+                built: InOrder | None = None
                 if parallel:  # who may write what first, for all; then the versions, built in the workers
                     for pid in part:
                         _check_writable(recs[pid], caller, action, conn, patches[pid], res.get(pid))
                     items = [(_data_or_text(recs[pid]), patches[pid], author, utcnow_iso(), reason,
                               recs[pid].version + 1, recs[pid].hash) for pid in part]
                     size = max(100, len(items) // 8 + 1)
-                    futures = [executor.submit(_patched_versions, items[k:k + size]) for k in range(0, len(items), size)]
-                return part, recs, res, futures, None
+                    built = in_order(executor, _patched_versions, [items[k:k + size] for k in range(0, len(items), size)])
+                return part, recs, res, built, None
             except BatteryloopError as exc:  # refused (not found, forbidden, read-only): at its turn
-                return part, None, None, [], exc
+                return part, None, None, None, exc
 
         def finish(conn: Any, prepared: tuple[Any, ...], written: dict[str, int]) -> None:
-            part, recs, res, futures, refused = prepared
+            part, recs, res, parts_built, refused = prepared
             if refused is not None:
                 raise refused
-            built: list[Any] = [r for f in futures for r in f.result()] if parallel else [None] * len(part)
+            built = [r for p in parts_built for r in p] if parts_built is not None else [None] * len(part)
             rows: list[tuple[str, int, dict[str, Any]]] = []
             vrows = []
             serials: list[str | None] = []
@@ -705,22 +696,22 @@ class PassportService:
         def tx(conn: Any) -> dict[str, int]:
             written: dict[str, int] = {}
             step = PARALLEL_VERSIONS_PART if parallel else 500
-            parts = [ids[i:i + step] for i in range(0, len(ids), step)]
             # in parallel, the next part is read, checked and sent to the workers before this one's versions are
             # awaited: the workers build them while this process reads and writes (the parts' passports differ:
             # a part's writes do not change what the next one reads)
-            ahead = prepare(conn, parts[0]) if parts else None
-            for k in range(len(parts)):
-                now, ahead = ahead, (prepare(conn, parts[k + 1]) if k + 1 < len(parts) and parallel else None)
-                try:
-                    finish(conn, now, written)  # type: ignore[arg-type]
-                except BaseException:
-                    if ahead is not None:
-                        for f in ahead[3]:
-                            f.cancel()
-                    raise
-                if ahead is None and k + 1 < len(parts):
-                    ahead = prepare(conn, parts[k + 1])
+            ahead = 1 if parallel else 0
+            pending: deque[tuple[Any, ...]] = deque()
+            try:
+                for i in range(0, len(ids), step):
+                    pending.append(prepare(conn, ids[i:i + step]))
+                    if len(pending) > ahead:
+                        finish(conn, pending.popleft(), written)
+                while pending:
+                    finish(conn, pending.popleft(), written)
+            finally:  # refused: the versions the workers have not started building are not built
+                for p in pending:
+                    if p[3] is not None:
+                        p[3].close()
             return written
 
         return self.store.run_write(tx)  # like update_passport: a transient failure runs the batch again

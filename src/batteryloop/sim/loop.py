@@ -101,9 +101,9 @@ ROUTE_OPERATOR = route_options.operators()
 PARALLEL_FROM_PACKS = 1000
 """Pilots of this many packs or more seal their events in worker processes (one per CPU)."""
 BIG_CACHE_FROM_PACKS = 20_000
-"""From this many packs the pilot's SQLite connections keep a bigger page cache for its run (the store grows to
-gigabytes and its index pages no longer fit 64 MiB): ``BATTERYLOOP_PILOT_SQLITE_CACHE_MIB`` MiB (default 512;
-never less than the store's own ``BATTERYLOOP_SQLITE_CACHE_MIB``)."""
+"""From this many packs the pilot's SQLite connections keep a bigger page cache for its run (its store grows past
+64 MiB of index pages: 0.87 GB at 20,000 packs, 4.3 GB at 100,000, docs/benchmarks.md "Session 15"):
+``BATTERYLOOP_PILOT_SQLITE_CACHE_MIB`` MiB (default 512, the size measured there; never less than the store has)."""
 PILOT_SQLITE_CACHE_MIB = int(os.environ.get("BATTERYLOOP_PILOT_SQLITE_CACHE_MIB", "512"))
 VERIFY_BEHIND_FROM_PACKS = 1000
 """From this many packs the ledger is verified behind the ledger, after each batch the pilot commits, in a worker
@@ -1181,9 +1181,7 @@ def run_pilot(services: Any, config: PilotConfig | None = None, *, references: R
     store = services.store
     if not (store.is_sqlite and cfg.packs >= BIG_CACHE_FROM_PACKS):
         return _play(services, cfg, references, progress)
-    from ..store.db import SQLITE_CACHE_MIB
-
-    before = store.set_sqlite_cache_mib(max(PILOT_SQLITE_CACHE_MIB, SQLITE_CACHE_MIB))
+    before = store.set_sqlite_cache_mib(max(PILOT_SQLITE_CACHE_MIB, store.sqlite_cache_mib))
     try:
         return _play(services, cfg, references, progress)
     finally:

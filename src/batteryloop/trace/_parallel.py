@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..pools import in_order
 from .keys import KeyFormatError, public_key_from_text
 
 if TYPE_CHECKING:
@@ -100,23 +101,6 @@ def fork_pool(workers: int, initializer: Any, initargs: tuple[Any, ...]) -> Any:
 
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
     return ProcessPoolExecutor(workers, mp_context=ctx, initializer=initializer, initargs=initargs)
-
-
-def in_order(pool: Any, fn: Any, parts: list[Any]) -> Iterator[Any]:
-    """``fn`` of every part, submitted to ``pool`` now (the workers start while the caller does other work); the
-    results are yielded in the parts' order, and what has not started is cancelled when the caller stops early
-    (a refusal)."""
-    futures = [pool.submit(fn, p) for p in parts]
-
-    def results() -> Iterator[Any]:
-        try:
-            for f in futures:
-                yield f.result()
-        finally:
-            for f in futures:
-                f.cancel()
-
-    return results()
 
 
 def admit_chunks(items: list[Any], key_texts: dict[str, str | None], workers: int, chunk: int,

@@ -8,6 +8,7 @@ same links. :class:`ChainWriter` does this bookkeeping for events written in ord
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
 from typing import Any
 
 import orjson
@@ -120,7 +121,7 @@ class BatchSealer:
         dumps: list[dict[str, Any]] = []
         todo: list[tuple[str, str]] = []
         out_bodies: list[bytes] = []
-        signed: list[Any] = []  # per part of todo: a future of its signatures (or the signatures, made here)
+        signed: list[Future[list[str]]] = []  # per part of todo: its signatures (made here: a done future)
         sent = 0  # events of todo whose signing is under way
 
         def sign_part(upto: int) -> None:
@@ -129,7 +130,9 @@ class BatchSealer:
             if pool is not None and {a for a, _ in part} <= self._pool_signers:
                 signed.append(pool.submit(sign_hashes, part))
             else:
-                signed.append([signers[a].sign_hash(h) for a, h in part])
+                done: Future[list[str]] = Future()
+                done.set_result([signers[a].sign_hash(h) for a, h in part])
+                signed.append(done)
             sent = upto
 
         def validated() -> Iterator[tuple[bytes, bytes | None]]:
@@ -173,12 +176,11 @@ class BatchSealer:
             if sent < len(todo):
                 sign_part(len(todo))
             sigs: list[str] = []
-            for part in signed:
-                sigs += part.result() if not isinstance(part, list) else part
+            for f in signed:
+                sigs += f.result()
         finally:
-            for part in signed:
-                if not isinstance(part, list):
-                    part.cancel()
+            for f in signed:
+                f.cancel()
         out = [SealedEvent(FlatEvent(d), b, h, sig)
                for d, b, (_, h), sig in zip(dumps, out_bodies, todo, sigs, strict=True)]
         self._raw, self._parts, self._sent = [], [], 0
