@@ -289,3 +289,109 @@ def test_a_lot_reprocessed_in_part_inside_its_account_keeps_the_credit_of_what_i
     assert li["recycled_kg"] == pytest.approx(9.8, rel=1e-12) and li["post_consumer"] == pytest.approx(0.1, rel=1e-12)
     _same(kept, q.recycled_content(model_id="EM-NMC811-82", year=2024, incremental=False))
     _same(q.recycled_content(pack_id="P1"), q.recycled_content(pack_id="P1", incremental=False))
+
+
+def _sums(store: Any) -> list[Any]:
+    """Every kept sum as stored (JSON text: floats to the last bit) and the mark."""
+    with store.read() as conn:
+        return [conn.execute(select(t).order_by(*t.primary_key.columns)).all()
+                for t in (tt.trace_mb_flows, tt.trace_mb_demand, tt.trace_mb_outputs, tt.trace_mb_intermediate,
+                          tt.trace_mb_mark)]
+
+
+@pytest.fixture
+def ledger_of(store: Any, monkeypatch: Any) -> tuple[list[dict[str, Any]], Ledger]:
+    """A registry ledger (material flows, recycling back into cathodes) and batches of 40 events."""
+    from batteryloop.trace import mb_summary
+
+    monkeypatch.setattr(mb_summary, "BATCH", 40)
+    register_participants(ParticipantService(store), demo_signers())
+    return _wire(120), Ledger(store)
+
+
+def test_a_refresh_that_lost_the_race_folds_again_from_the_new_mark(store: Any, ledger_of: Any, monkeypatch: Any) -> None:
+    """Two refreshes at once (the pilot's worker behind the ledger and its main process; two API workers): each
+    folds outside the write lock; the one whose write finds the mark moved folds again from there — no batch
+    counted twice or lost: the figures are the full recomputation's."""
+    wire, ledger = ledger_of
+    assert ledger.ingest(wire, workers=1).ok
+    a, b = MassBalanceSummary(store), MassBalanceSummary(store)
+    fold, refused = a._fold, []
+    write = a._write_if_unmoved
+
+    def fold_then_b_refreshes(conn: Any, mark: Any) -> Any:
+        out = fold(conn, mark)
+        if len(refused) < 2:
+            b._refresh_once()  # b writes one batch between a's fold and a's write
+        return out
+
+    def write_noting(conn: Any, mark: Any, f: Any) -> bool:
+        ok = write(conn, mark, f)
+        refused.append(not ok)
+        return ok
+
+    monkeypatch.setattr(a, "_fold", fold_then_b_refreshes)
+    monkeypatch.setattr(a, "_write_if_unmoved", write_noting)
+    a.refresh()
+    assert refused[:2] == [True, True] and not any(refused[2:])
+    assert MassBalanceSummary(store).refresh() == 0
+    _check_all(TraceQueries(store), store)
+
+
+def test_a_refresh_that_keeps_losing_folds_under_the_lock(store: Any, ledger_of: Any, monkeypatch: Any) -> None:
+    from batteryloop.trace import mb_summary
+
+    wire, ledger = ledger_of
+    assert ledger.ingest(wire, workers=1).ok
+    a, b = MassBalanceSummary(store), MassBalanceSummary(store)
+    fold, under_lock = a._fold, []
+    batch = a._refresh_batch
+
+    def fold_then_b_refreshes(conn: Any, mark: Any) -> Any:
+        out = fold(conn, mark)
+        if not under_lock:
+            b._refresh_once()
+        return out
+
+    def noting(conn: Any) -> int:
+        under_lock.append(1)
+        return batch(conn)
+
+    monkeypatch.setattr(a, "_fold", fold_then_b_refreshes)
+    monkeypatch.setattr(a, "_refresh_batch", noting)
+    assert a._refresh_once() == mb_summary.BATCH  # three folds lost to b's three batches, the fourth under the lock
+    assert under_lock == [1]
+    with store.read() as conn:
+        assert mb_summary.repo.read_mark(conn) == 4 * mb_summary.BATCH
+    MassBalanceSummary(store).refresh()
+    _check_all(TraceQueries(store), store)
+
+
+def test_whole_batches_cut_the_ledger_as_the_callers_refreshes_do(tmp_path: Any, monkeypatch: Any) -> None:
+    """The worker behind the ledger folds whole batches only, whenever it runs; the caller refreshes at its own
+    points. The sums stored are then the same to the last bit as when the caller alone refreshes: the same
+    batches, added in the same order."""
+    from batteryloop.store.db import Store
+    from batteryloop.trace import mb_summary
+
+    monkeypatch.setattr(mb_summary, "BATCH", 40)
+    wire = _wire(120)
+    stores = []
+    for name, worker in (("alone", False), ("with-worker", True)):
+        st = Store(f"sqlite:///{tmp_path}/{name}.db")
+        st.upgrade()
+        register_participants(ParticipantService(st), demo_signers())
+        ledger, s = Ledger(st), MassBalanceSummary(st)
+        cuts = [0, 55, 130, 171, len(wire)]  # the caller refreshes after the 2nd and 4th part
+        for k, (lo, hi) in enumerate(zip(cuts, cuts[1:])):
+            for i in range(lo, hi, 7):  # the worker runs after every few events
+                assert ledger.ingest(wire[i:min(i + 7, hi)], workers=1).ok
+                if worker:
+                    n = s.refresh(whole_batches_only=True)
+                    assert n % mb_summary.BATCH == 0
+            if k % 2:
+                s.refresh()
+        stores.append(st)
+    assert _sums(stores[0]) == _sums(stores[1])
+    with stores[1].read() as conn:
+        assert mb_summary.repo.read_mark(conn) == len(wire)

@@ -242,3 +242,42 @@ def test_a_tampered_link_found_by_the_step_as_by_the_whole_pass(ledger: Ledger, 
     whole = ledger.verify_store().problems
     assert whole and sorted(state.problems, key=repr) == sorted(whole, key=repr)
     assert state.finish() == (None, f"{len(whole)} problem(s) found by the checks behind the ledger")
+
+
+def test_the_worker_keeps_the_mass_balance_folded(store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """fold_mass_balance: after each step the worker folds the committed events into the kept mass balance, whole
+    batches only; the caller's refresh then folds just the tail, and the figures are the full recomputation's."""
+    from batteryloop.identity import ParticipantService
+    from batteryloop.sim.supply_chain import demo_signers, register_participants
+    from batteryloop.store import mb_summary as mb_repo
+    from batteryloop.trace import mb_summary
+    from batteryloop.trace.queries import TraceQueries
+
+    from .test_mb_summary import _check_all, _wire
+
+    monkeypatch.setattr(mb_summary, "BATCH", 40)  # the worker is forked after this: it folds batches of 40 too
+    register_participants(ParticipantService(store), demo_signers())
+    wire, ledger = _wire(120), Ledger(store)
+    behind = VerifierBehind(store, ledger.max_future_seconds, fold_mass_balance=True)
+    for lo in range(0, len(wire), 50):
+        assert ledger.ingest(wire[lo:lo + 50], workers=1).ok
+        behind.check()
+    rep = behind.finish()
+    assert rep is not None and rep.ok, behind.reason
+    whole = len(wire) // 40 * 40
+    assert (behind.folded, behind.fold_errors) == (whole, [])
+    with store.read() as conn:
+        assert mb_repo.read_mark(conn) == whole
+    assert mb_summary.MassBalanceSummary(store).refresh() == len(wire) - whole
+    _check_all(TraceQueries(store), store)
+
+
+def test_without_fold_the_worker_leaves_the_mass_balance_alone(stepped, store) -> None:  # type: ignore[no-untyped-def]
+    from batteryloop.store import mb_summary as mb_repo
+
+    ledger, _, w = stepped
+    behind = VerifierBehind(store, ledger.max_future_seconds)
+    behind.check()
+    assert behind.finish() is not None and behind.folded == 0
+    with store.read() as conn:
+        assert mb_repo.read_mark(conn) is None

@@ -36,6 +36,12 @@ def lock_mark(conn: Any) -> int | None:
     return row[0] if row else None
 
 
+def read_mark(conn: Any) -> int | None:
+    """The last event folded in (None: no row yet), not locked: a refresh checks it again under the lock."""
+    row = conn.execute(select(M.c.gseq).where(M.c.id == 1)).first()
+    return row[0] if row else None
+
+
 def set_mark(conn: Any, gseq: int, existed: bool) -> None:
     if existed:
         conn.execute(update(M).where(M.c.id == 1).values(gseq=gseq))

@@ -41,7 +41,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import IntegrityError
 
+from ..store import ledger as ledger_repo
 from ..store import mb_summary as repo
 from ..store.db import Store
 from .events import FlatEvent
@@ -50,6 +52,9 @@ from .massbalance import CATEGORIES, shipped_fraction
 
 BATCH = 20_000
 """Events folded in per write transaction of a refresh."""
+
+OPTIMISTIC_TRIES = 3
+"""Batches folded outside the write transaction before a refresh that keeps losing the race folds under the lock."""
 
 _EMPTY = (b'"inputs":[]', b'"outputs":[]')
 
@@ -83,6 +88,19 @@ class _LotInfo:
         return {el: v * f for el, v in self.elements.items()}
 
 
+@dataclass
+class _Fold:
+    """What one batch adds: events read, the last one's store sequence, and the deltas to write."""
+
+    read: int
+    last: int
+    flows: dict[tuple[str, str], dict[str, float]]
+    demand: dict[str, dict[str, float]]
+    outputs: dict[tuple[str, str, str, str], list[Any]]
+    inside: dict[str, float]
+    inside_before: dict[str, float]
+
+
 def _add(d: dict[str, float], els: dict[str, float], sign: float = 1.0) -> None:
     for k, v in els.items():
         d[k] = d.get(k, 0.0) + sign * v
@@ -93,14 +111,49 @@ class MassBalanceSummary:
         self.store = store
 
     # ------------------------------------------------------------------ refresh
-    def refresh(self) -> int:
-        """Fold the events appended since the last refresh into the accumulators; how many were read."""
+    def refresh(self, *, whole_batches_only: bool = False) -> int:
+        """Fold the events appended since the last refresh into the accumulators; how many were read.
+
+        Each batch is read and folded in a read transaction and written in a short write transaction that first
+        checks no other refresh moved the mark meanwhile (another process — the pilot's worker behind the
+        ledger, another API worker — may refresh at the same time; the sums it wrote are then the ones to add
+        to, so the batch is folded again from the new mark). A writer of the ledger waits for a refresh only
+        while it writes its sums, not while it reads and folds thousands of events. After
+        ``OPTIMISTIC_TRIES`` lost races the batch is folded inside the write transaction, the mark locked.
+
+        ``whole_batches_only``: fold only batches of ``BATCH`` events, leave a shorter tail for a later refresh.
+        A refresh made at any moment (the worker behind the ledger) then cuts the ledger into the same batches as
+        one made at the caller's points: the sums are added in the same order, to the last bit, whoever folded
+        which batch when."""
         total = 0
         while True:
-            n = self.store.run_write(self._refresh_batch)
+            n = self._refresh_once(whole_batches_only)
             total += n
             if n < BATCH:
                 return total
+
+    def _refresh_once(self, whole_batches_only: bool = False) -> int:
+        for _ in range(OPTIMISTIC_TRIES):
+            with self.store.read() as conn:
+                mark = repo.read_mark(conn)
+                if whole_batches_only and ledger_repo.max_gseq(conn) - (mark or 0) < BATCH:
+                    return 0
+                fold = self._fold(conn, mark)
+            if fold is None:
+                return 0
+            try:
+                if self.store.run_write(lambda conn, mark=mark, fold=fold: self._write_if_unmoved(conn, mark, fold)):
+                    return fold.read
+            except IntegrityError:  # two first refreshes both made the mark's row: the other one's stands
+                continue
+        return self.store.run_write(self._refresh_batch)
+
+    def _write_if_unmoved(self, conn: Any, mark: int | None, fold: _Fold) -> bool:
+        locked = repo.lock_mark(conn)
+        if locked != mark:
+            return False  # another refresh wrote since this fold read the mark: fold again from the new one
+        self._write(conn, fold, existed=locked is not None)
+        return True
 
     @staticmethod
     def _lots(conn: Any, ids: list[str]) -> dict[str, _LotInfo]:
@@ -108,10 +161,26 @@ class MassBalanceSummary:
                 for r in repo.lot_rows(conn, ids)}
 
     def _refresh_batch(self, conn: Any) -> int:
+        """One batch read, folded and written in this write transaction (the mark locked throughout)."""
         locked = repo.lock_mark(conn)
-        rows = repo.events_after(conn, locked or 0, BATCH)
-        if not rows:
+        fold = self._fold(conn, locked)
+        if fold is None:
             return 0
+        self._write(conn, fold, existed=locked is not None)
+        return fold.read
+
+    @staticmethod
+    def _write(conn: Any, fold: _Fold, *, existed: bool) -> None:
+        if fold.inside:
+            repo.add_internal_kg(conn, fold.inside, fold.inside_before)
+        repo.merge(conn, fold.flows, fold.demand, fold.outputs)
+        repo.set_mark(conn, fold.last, existed=existed)
+
+    def _fold(self, conn: Any, mark: int | None) -> _Fold | None:
+        """The deltas of the (at most ``BATCH``) events after ``mark``, read through ``conn``; None: none."""
+        rows = repo.events_after(conn, mark or 0, BATCH)
+        if not rows:
+            return None
         events: list[tuple[int, FlatEvent]] = []
         for g, body in rows:
             b = body.encode() if isinstance(body, str) else body
@@ -181,11 +250,7 @@ class MassBalanceSummary:
         # modules of one account: the kg add up first)
         for (key, i_id), kg in taken.items():
             _add(flows[key], lots[i_id].brought(kg))
-        if inside:
-            repo.add_internal_kg(conn, inside, inside_before)
-        repo.merge(conn, flows, demand, outputs)
-        repo.set_mark(conn, rows[-1][0], existed=locked is not None)
-        return len(rows)
+        return _Fold(len(rows), rows[-1][0], flows, demand, outputs, inside, inside_before)
 
     # ------------------------------------------------------------------ rates
     @staticmethod

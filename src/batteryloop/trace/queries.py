@@ -107,6 +107,10 @@ def attribute(graph: MaterialGraph, root: str) -> dict[str, dict[str, float]]:
     return frac
 
 
+KEPT_SETTINGS = ("mass_balance", "year", "proportional")
+"""(rule, period, allocation) under which the kept per-account sums (:mod:`.mb_summary`) answer."""
+
+
 class TraceQueries:
     def __init__(self, store: Store, *, risk_flags: Sequence[RiskFlag] = DEFAULT_RISK_FLAGS,
                  regions: Mapping[str, Iterable[str]] | None = None, refs: References | None = None) -> None:
@@ -460,7 +464,7 @@ class TraceQueries:
 
     def _kept(self, rule: str, period: str, allocation: str, incremental: bool) -> bool:
         """Whether the kept per-account sums (:mod:`.mb_summary`) answer: the default settings, asked for."""
-        return incremental and (rule, period, allocation) == ("mass_balance", "year", "proportional")
+        return incremental and (rule, period, allocation) == KEPT_SETTINGS
 
     def recycled_content_table(self, *, rule: str = "mass_balance", period: str = "year",
                                allocation: str = "proportional",

@@ -302,6 +302,19 @@ def _behind_step() -> int:
         gc.freeze()
 
 
+def _behind_fold() -> tuple[int, str]:
+    """The kept mass balance (:mod:`.mb_summary`) brought up to the ledger, whole batches only (the same batches,
+    to the last bit, as the pilot's own refreshes would fold): (events folded, "" or what failed). A failure is
+    never the verification's: the next refresh (the pilot's, at the year's balance) folds what is left."""
+    from .mb_summary import MassBalanceSummary
+
+    assert _STATE is not None
+    try:
+        return MassBalanceSummary(_STATE.store).refresh(whole_batches_only=True), ""
+    except Exception as exc:  # noqa: BLE001 — the store busy, a race lost thrice…: the pilot's refresh does it
+        return 0, f"{type(exc).__name__}: {exc}"[:300]
+
+
 def _behind_finish() -> tuple[dict[str, Any] | None, str]:
     assert _STATE is not None
     return _STATE.finish()
@@ -315,13 +328,21 @@ whole-ledger pass itself (the final pass took 39 s at 100,000 packs)."""
 class VerifierBehind:
     """The verification behind the ledger in one worker process forked from this one (module text):
     :meth:`check` after each batch of commits (returns at once), :meth:`start_finish` then :meth:`finish` for the
-    report. Without ``fork`` or on an in-memory store it does nothing and :meth:`finish` gives ``None``."""
+    report. Without ``fork`` or on an in-memory store it does nothing and :meth:`finish` gives ``None``.
 
-    def __init__(self, store: Any, max_future_seconds: float) -> None:
+    ``fold_mass_balance``: after each step the worker also folds the events committed since into the kept mass
+    balance (:func:`_behind_fold`, whole batches), so that the pilot's refresh at each year's balance — its main
+    process, the other core idle — finds only the tail left (``folded``: events folded there; ``fold_errors``)."""
+
+    def __init__(self, store: Any, max_future_seconds: float, *, fold_mass_balance: bool = False) -> None:
         import multiprocessing as mp
 
         self.store = store
         self.reason = ""
+        self.fold_mass_balance = fold_mass_balance
+        self.folded = 0
+        self.fold_errors: list[str] = []
+        self._folds: list[Any] = []
         self._futures: list[Any] = []
         self._final: Any = None
         self._pool: Any = None
@@ -341,8 +362,27 @@ class VerifierBehind:
             try:
                 self._futures = [f for f in self._futures if not f.done() or f.exception() is not None]
                 self._futures.append(self._pool.submit(_behind_step))
+                if self.fold_mass_balance:
+                    self._collect_folds(done_only=True)
+                    self._folds.append(self._pool.submit(_behind_fold))
             except Exception as exc:  # noqa: BLE001 — BrokenProcessPool and kin: never the pilot's end
                 self._abandon(f"the worker failed: {type(exc).__name__}: {exc}")
+
+    def _collect_folds(self, done_only: bool) -> None:
+        """The folds' answers into ``folded`` and ``fold_errors`` (those done, or all of them, waiting)."""
+        left = []
+        for f in self._folds:
+            if done_only and not f.done():
+                left.append(f)
+                continue
+            try:
+                n, err = f.result()
+            except Exception as exc:  # noqa: BLE001 — the worker died or was given up: nothing was folded there
+                n, err = 0, f"{type(exc).__name__}: {exc}"[:300]
+            self.folded += n
+            if err:
+                self.fold_errors.append(err)
+        self._folds = left
 
     def start_finish(self) -> None:
         if self._pool is not None and self._final is None:
@@ -373,6 +413,7 @@ class VerifierBehind:
             for f in [*self._futures, self._final]:
                 f.result(timeout=max(0.0, deadline - time.monotonic()))
             out, why = self._final.result()
+            self._collect_folds(done_only=False)  # all done: the worker takes its tasks in order
         except Exception as exc:  # noqa: BLE001 — a step that failed (the store busy…) or a hung worker
             self._abandon(f"the worker failed: {type(exc).__name__}: {exc}"[:300])
             return None
