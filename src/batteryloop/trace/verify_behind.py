@@ -361,10 +361,10 @@ class VerifierBehind:
         if self._pool is not None:
             try:
                 self._futures = [f for f in self._futures if not f.done() or f.exception() is not None]
-                self._futures.append(self._pool.submit(_behind_step))
-                if self.fold_mass_balance:
+                if self.fold_mass_balance:  # first: the pilot's next balance waits for it, the verification does not
                     self._collect_folds(done_only=True)
                     self._folds.append(self._pool.submit(_behind_fold))
+                self._futures.append(self._pool.submit(_behind_step))
             except Exception as exc:  # noqa: BLE001 — BrokenProcessPool and kin: never the pilot's end
                 self._abandon(f"the worker failed: {type(exc).__name__}: {exc}")
 
