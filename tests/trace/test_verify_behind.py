@@ -281,3 +281,20 @@ def test_without_fold_the_worker_leaves_the_mass_balance_alone(stepped, store) -
     assert behind.finish() is not None and behind.folded == 0
     with store.read() as conn:
         assert mb_repo.read_mark(conn) is None
+
+
+def test_a_fold_that_fails_is_noted_and_the_verification_goes_on(stepped, store, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    from batteryloop.trace.mb_summary import MassBalanceSummary
+
+    def boom(self, **kw):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the store is on fire")
+
+    monkeypatch.setattr(MassBalanceSummary, "refresh", boom)  # the worker, forked after this, inherits it
+    ledger, _, _ = stepped
+    behind = VerifierBehind(store, ledger.max_future_seconds, fold_mass_balance=True)
+    behind.check()
+    with caplog.at_level("WARNING"):
+        rep = behind.finish()
+    assert rep is not None and rep.ok and behind.reason == ""
+    assert behind.folded == 0 and behind.fold_errors == ["RuntimeError: the store is on fire"]
+    assert "not folded behind the ledger: RuntimeError: the store is on fire" in caplog.text
