@@ -10,7 +10,8 @@ import time
 
 from sqlalchemy import text
 
-from batteryloop.store.db import SQLITE_CACHE_MIB, WAL_BACKSTOP_PAGES, Store
+from batteryloop.store import db
+from batteryloop.store.db import SQLITE_CACHE_MIB, WAL_BACKSTOP_PAGES, WAL_SIZE_LIMIT_BYTES, Store
 
 
 def _wait(cond, seconds: float = 10.0) -> bool:
@@ -63,6 +64,32 @@ def test_the_writer_only_checkpoints_as_a_backstop_and_its_cache_is_set(tmp_path
             assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == WAL_BACKSTOP_PAGES
             assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_CACHE_MIB * 1024
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA journal_size_limit").scalar() == WAL_SIZE_LIMIT_BYTES
+    finally:
+        store.dispose()
+
+
+def test_the_log_shrinks_to_its_limit_once_checkpointed(tmp_path, monkeypatch) -> None:
+    """Without a limit SQLite reuses the log from its start but keeps the file at its high-water mark; with
+    ``journal_size_limit`` the writer that starts the log over after a full checkpoint cuts it to the limit."""
+    import os
+
+    monkeypatch.setattr(db, "WAL_SIZE_LIMIT_BYTES", 1024 * 1024)
+    store = _store(tmp_path)
+    wal = tmp_path / "s.db-wal"
+    ck = store.checkpointer
+    assert ck is not None
+    ck.interval = 0.01
+    try:
+        with store.write() as conn:  # ~8 MB of pages in one transaction: the log grows past them
+            conn.execute(text("INSERT INTO t (v) VALUES (:v)"), [{"v": "x" * 4000} for _ in range(2000)])
+        assert os.path.getsize(wal) > 7 * 1024 * 1024
+        assert _wait(lambda: _backfilled(str(tmp_path / "s.db")))
+        with store.write() as conn:  # the next writer starts the log over: cut to the limit
+            conn.execute(text("INSERT INTO t (v) VALUES ('after')"))
+        assert os.path.getsize(wal) <= 1024 * 1024
+        with store.read() as conn:
+            assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 2001
     finally:
         store.dispose()
 
