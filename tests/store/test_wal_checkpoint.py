@@ -134,6 +134,37 @@ def test_the_thread_ends_when_idle_restarts_at_the_next_write_and_stops_at_dispo
                    if t is not threading.current_thread() and getattr(t, "_target", None) == ck._run)
 
 
+def test_the_log_is_cut_to_nothing_when_writes_stop_and_at_dispose(tmp_path) -> None:
+    """Review finding: the limit only applies when a writer starts the log over; after the pilot's last write the
+    dashboard only reads, and the log stayed at its high-water mark. When writes stop (the thread's idle end) and
+    at dispose the log is copied back and cut to nothing (another connection keeps the file open here, as the
+    server's readers do)."""
+    import os
+
+    store = _store(tmp_path)
+    wal = tmp_path / "s.db-wal"
+    ck = store.checkpointer
+    assert ck is not None
+    ck.interval, ck.idle_seconds = 0.01, 0.3
+    reader = sqlite3.connect(str(tmp_path / "s.db"), isolation_level=None)
+    try:
+        for end in ("idle", "dispose"):
+            with store.write() as conn:
+                conn.execute(text("INSERT INTO t (v) VALUES (:v)"), [{"v": "x" * 4000} for _ in range(2000)])
+            assert os.path.getsize(wal) > 7 * 1024 * 1024
+            if end == "idle":
+                assert _wait(lambda: ck._thread is None)  # no write for idle_seconds: the thread ended
+                assert _wait(lambda: os.path.getsize(wal) == 0)
+            else:
+                ck.idle_seconds = 30.0
+                store.dispose()
+                assert os.path.getsize(wal) == 0
+            assert reader.execute("SELECT count(*) FROM t").fetchone()[0] == (2000 if end == "idle" else 4000)
+    finally:
+        reader.close()
+        store.dispose()
+
+
 def test_no_checkpointer_for_a_store_in_memory() -> None:
     store = Store("sqlite:///:memory:")
     try:

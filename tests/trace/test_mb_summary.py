@@ -5,6 +5,7 @@ consumes (intermediates, which hold no credit of their own)."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import orjson
@@ -395,3 +396,97 @@ def test_whole_batches_cut_the_ledger_as_the_callers_refreshes_do(tmp_path: Any,
     assert _sums(stores[0]) == _sums(stores[1])
     with stores[1].read() as conn:
         assert mb_summary.repo.read_mark(conn) == len(wire)
+
+
+def test_a_refresh_in_the_background_that_keeps_losing_gives_up(store: Any, ledger_of: Any, monkeypatch: Any) -> None:
+    """Review finding: the worker's refresh (whole batches only) that lost three races fell back to folding under
+    the lock — holding the pilot's writes up for a whole fold from a low-priority process, and folding whatever
+    followed the mark, a tail too (a batch the caller's refreshes would not cut). It gives up instead."""
+    from batteryloop.trace import mb_summary
+
+    wire, ledger = ledger_of
+    assert ledger.ingest(wire, workers=1).ok
+    worker, caller = MassBalanceSummary(store), MassBalanceSummary(store)
+    fold = worker._fold
+
+    def fold_then_caller_refreshes(conn: Any, mark: Any) -> Any:
+        out = fold(conn, mark)
+        caller._refresh_once()  # a whole batch written between the worker's fold and its write
+        return out
+
+    def never(conn: Any) -> int:
+        raise AssertionError("folded under the lock")
+
+    monkeypatch.setattr(worker, "_fold", fold_then_caller_refreshes)
+    monkeypatch.setattr(worker, "_refresh_batch", never)
+    assert worker.refresh(whole_batches_only=True) == 0
+    with store.read() as conn:
+        assert mb_summary.repo.read_mark(conn) == 3 * mb_summary.BATCH  # the caller's three batches, no more
+    MassBalanceSummary(store).refresh()
+    _check_all(TraceQueries(store), store)
+
+
+def test_refreshes_in_threads_while_the_ledger_grows(store: Any, monkeypatch: Any) -> None:
+    """Three refreshes at once in a loop (two whole-batch ones, as the pilot's worker; one full) while the ledger
+    is appended: no batch counted twice or lost, on either store."""
+    from batteryloop.trace import mb_summary
+
+    monkeypatch.setattr(mb_summary, "BATCH", 7)
+    register_participants(ParticipantService(store), demo_signers())
+    wire, ledger = _wire(120), Ledger(store)
+    stop, errors, folded = threading.Event(), [], []
+
+    def spin(whole: bool) -> None:
+        s = MassBalanceSummary(store)
+        try:
+            while not stop.is_set():
+                folded.append(s.refresh(whole_batches_only=whole))
+        except Exception as exc:  # noqa: BLE001 — reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=spin, args=(w,)) for w in (True, True, False)]
+    for t in threads:
+        t.start()
+    try:
+        for i in range(0, len(wire), 11):
+            assert ledger.ingest(wire[i:i + 11], workers=1).ok
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+    assert not errors, errors
+    assert sum(folded) + MassBalanceSummary(store).refresh() == len(wire)  # each event folded once
+    _check_all(TraceQueries(store), store)
+
+
+def test_two_first_refreshes_at_once_on_postgresql(pg_store: Any, monkeypatch: Any) -> None:
+    """No mark row yet: two refreshes both see none and both make it. On PostgreSQL (READ COMMITTED) the second
+    one's write may even read the first one's sums — its insert of the mark then fails and the whole transaction
+    is rolled back (IntegrityError, caught: folded again from the first one's mark). SQLite's writers take the
+    lock at BEGIN: the second waits, then finds the mark moved (``test_a_refresh_that_lost_the_race…``)."""
+    from batteryloop.trace import mb_summary
+
+    store = pg_store
+    monkeypatch.setattr(mb_summary, "BATCH", 40)
+    register_participants(ParticipantService(store), demo_signers())
+    wire, ledger = _wire(120), Ledger(store)
+    assert ledger.ingest(wire, workers=1).ok
+    a, b = MassBalanceSummary(store), MassBalanceSummary(store)
+    real, me, raced = mb_summary.repo.lock_mark, threading.get_ident(), []
+
+    def lock_mark(conn: Any) -> Any:
+        got = real(conn)  # a: no row to lock
+        if threading.get_ident() == me and not raced:
+            raced.append(1)
+            t = threading.Thread(target=lambda: raced.append(b._refresh_once()))
+            t.start()  # b folds, writes its sums and the mark, and commits before a goes on
+            t.join(30)
+            assert not t.is_alive()
+        return got
+
+    monkeypatch.setattr(mb_summary.repo, "lock_mark", lock_mark)
+    assert a._refresh_once() == mb_summary.BATCH and raced == [1, mb_summary.BATCH]
+    with store.read() as conn:
+        assert mb_summary.repo.read_mark(conn) == 2 * mb_summary.BATCH
+    MassBalanceSummary(store).refresh()
+    _check_all(TraceQueries(store), store)

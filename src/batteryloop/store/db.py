@@ -93,8 +93,8 @@ SQLITE_CACHE_MIB = int(os.environ.get("BATTERYLOOP_SQLITE_CACHE_MIB", "64"))
 #: (SQLite's own default, 1,000 pages, makes the writer checkpoint at nearly every commit of a big store)
 WAL_BACKSTOP_PAGES = 100_000
 #: the write-ahead log's size kept on disk once a checkpoint has copied it all (``PRAGMA journal_size_limit``):
-#: SQLite reuses the file from its start and, without a limit, never shrinks it from its high-water mark (0.4 GB
-#: and more during the 100,000-pack pilot, kept while the dashboard serves)
+#: SQLite reuses the file from its start and, without a limit, never shrinks it from its high-water mark (up to
+#: at its largest, 1.4 GB during the 100,000-pack pilot, kept while the dashboard serves)
 WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 
 
@@ -104,7 +104,8 @@ class WalCheckpointer:
     of its own, which copies what no reader still needs and never blocks readers or the writer. The writers'
     own automatic checkpoint stays on as a backstop (:data:`WAL_BACKSTOP_PAGES`). The thread is started at the
     first :meth:`poke` of each process (a forked child starts its own), ends after ``idle_seconds`` without a
-    write, and is stopped by :meth:`close`, which checkpoints once more."""
+    write — cutting the log to nothing first (``wal_checkpoint(TRUNCATE)``, if no one needs it within 0.1 s) — and
+    is stopped by :meth:`close`, which does the same once more."""
 
     def __init__(self, path: str, interval: float = 1.0, idle_seconds: float = 30.0) -> None:
         self.path = path
@@ -145,6 +146,13 @@ class WalCheckpointer:
         conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         self.checkpoints += 1
 
+    def _truncate(self, conn: sqlite3.Connection) -> None:
+        """Writes have stopped: the log copied back and cut to nothing, if no reader or writer needs it within
+        0.1 s (a read-only spell, e.g. the dashboard after the pilot, would otherwise keep the file at its size)."""
+        conn.execute("PRAGMA busy_timeout=100")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        self.checkpoints += 1
+
     def _run(self) -> None:
         try:
             with self._in_sqlite:
@@ -157,10 +165,17 @@ class WalCheckpointer:
             while not self._stop.is_set():
                 if not self._wake.wait(self.idle_seconds):
                     with self._lock:  # no write for a while: the thread ends (the next write starts another)
-                        if not self._wake.is_set():
+                        idle = not self._wake.is_set()
+                        if idle:
                             self._thread = None
-                            return
-                    continue
+                    if not idle:
+                        continue
+                    try:  # outside the lock: a write meanwhile is not held up (its own thread starts)
+                        with self._in_sqlite:
+                            self._truncate(conn)
+                    except sqlite3.Error:  # busy or gone: the next idle spell tries again
+                        pass
+                    return
                 self._wake.clear()
                 if self._stop.is_set():
                     break
@@ -175,7 +190,7 @@ class WalCheckpointer:
                 conn.close()
 
     def close(self) -> None:
-        """Stop the thread (this process's), after one last checkpoint."""
+        """Stop the thread (this process's), then copy the log back and cut it to nothing (if no one needs it)."""
         with self._lock:
             t = self._thread
             if t is None or self._pid != os.getpid():
@@ -188,7 +203,7 @@ class WalCheckpointer:
         try:
             conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
             try:
-                self._checkpoint(conn)
+                self._truncate(conn)
             finally:
                 conn.close()
         except sqlite3.Error:

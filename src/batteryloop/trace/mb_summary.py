@@ -119,7 +119,8 @@ class MassBalanceSummary:
         ledger, another API worker — may refresh at the same time; the sums it wrote are then the ones to add
         to, so the batch is folded again from the new mark). A writer of the ledger waits for a refresh only
         while it writes its sums, not while it reads and folds thousands of events. After
-        ``OPTIMISTIC_TRIES`` lost races the batch is folded inside the write transaction, the mark locked.
+        ``OPTIMISTIC_TRIES`` lost races the batch is folded inside the write transaction, the mark locked (a
+        ``whole_batches_only`` refresh gives up instead).
 
         ``whole_batches_only``: fold only batches of ``BATCH`` events, leave a shorter tail for a later refresh.
         A refresh made at any moment (the worker behind the ledger) then cuts the ledger into the same batches as
@@ -146,6 +147,8 @@ class MassBalanceSummary:
                     return fold.read
             except IntegrityError:  # two first refreshes both made the mark's row: the other one's stands
                 continue
+        if whole_batches_only:  # a refresh in the background gives up: under the lock it would hold the writers up
+            return 0  # for a whole fold, and might fold a tail there; the caller's next refresh folds the rest
         return self.store.run_write(self._refresh_batch)
 
     def _write_if_unmoved(self, conn: Any, mark: int | None, fold: _Fold) -> bool:
