@@ -93,8 +93,8 @@ SQLITE_CACHE_MIB = int(os.environ.get("BATTERYLOOP_SQLITE_CACHE_MIB", "64"))
 #: (SQLite's own default, 1,000 pages, makes the writer checkpoint at nearly every commit of a big store)
 WAL_BACKSTOP_PAGES = 100_000
 #: the write-ahead log's size kept on disk once a checkpoint has copied it all (``PRAGMA journal_size_limit``):
-#: SQLite reuses the file from its start and, without a limit, never shrinks it from its high-water mark (up to
-#: at its largest, 1.4 GB during the 100,000-pack pilot, kept while the dashboard serves)
+#: SQLite reuses the file from its start and, without a limit, never shrinks it from its high-water mark (1.4 GB
+#: during the 100,000-pack pilot; see also WalCheckpointer._truncate)
 WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 
 
