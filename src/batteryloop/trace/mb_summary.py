@@ -41,11 +41,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy.exc import IntegrityError
 
 from ..store import ledger as ledger_repo
 from ..store import mb_summary as repo
 from ..store.db import Store
+from ..store.errors import IntegrityViolation, translated
 from .events import FlatEvent
 from .lots import edge_masses
 from .massbalance import CATEGORIES, shipped_fraction
@@ -143,9 +143,10 @@ class MassBalanceSummary:
             if fold is None:
                 return 0
             try:
-                if self.store.run_write(lambda conn, mark=mark, fold=fold: self._write_if_unmoved(conn, mark, fold)):
-                    return fold.read
-            except IntegrityError:  # two first refreshes both made the mark's row: the other one's stands
+                with translated():
+                    if self.store.run_write(lambda conn, mark=mark, fold=fold: self._write_if_unmoved(conn, mark, fold)):
+                        return fold.read
+            except IntegrityViolation:  # two first refreshes both made the mark's row: the other one's stands
                 continue
         if whole_batches_only:  # a refresh in the background gives up: under the lock it would hold the writers up
             return 0  # for a whole fold, and might fold a tail there; the caller's next refresh folds the rest
