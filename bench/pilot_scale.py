@@ -7,7 +7,8 @@ set size and CPU its user + system time, worker processes included (getrusage of
 line per size and the cost per pack, to check that cost grows linearly, then the run's own wall time by phase
 (the stored report's ``timings_s``: ledger, passports, status changes, …; the rest is the simulation, the
 set-up and the report). On a loaded machine the wall time is
-the load's: compare CPU seconds.
+the load's: compare CPU seconds. It first prints the machine's reference time (``bench/machine_ref.py``): runs
+on different days may land on machines of different speed, and compare only at equal reference times.
 """
 
 from __future__ import annotations
@@ -63,6 +64,10 @@ def main() -> None:
     ap.add_argument("--no-dataspace", action="store_true")
     a = ap.parse_args()
     print(f"pilot, {a.years} years, data space {'off' if a.no_dataspace else 'on'}; {os.cpu_count()} CPUs")
+    # how fast this machine is (machines differ by 1.6-2x between sessions here): compare figures of equal reference
+    from machine_ref import line, reference
+
+    print(line(reference()), flush=True)
     print(f"{'packs':>8} {'seconds':>9} {'ms/pack':>8} {'CPU s':>8} {'CPU ms/pack':>12} {'peak RSS MB':>12} "
           f"{'ledger events':>14}")
     for n in a.packs:
