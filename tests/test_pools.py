@@ -39,3 +39,11 @@ def test_a_failed_part_cancels_the_rest() -> None:
             next(results)
         futures = results._futures
     assert sum(f.cancelled() for f in futures) >= 15
+
+
+def test_split_into_about_eight_parts_of_at_least_a_hundred() -> None:
+    from batteryloop.pools import split
+
+    assert [len(p) for p in split(list(range(2000)))] == [251] * 7 + [243]  # 2000 // 8 + 1 = 251
+    assert [len(p) for p in split(list(range(150)))] == [100, 50]
+    assert split([]) == [] and sum(split(list(range(999))), []) == list(range(999))

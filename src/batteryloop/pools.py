@@ -33,6 +33,13 @@ class InOrder(Iterator[Any]):
         self.close()
 
 
+def split(items: list[Any], parts: int = 8, at_least: int = 100) -> list[list[Any]]:
+    """``items`` in about ``parts`` consecutive parts of at least ``at_least`` (fewer parts for few items: a part
+    sent to a worker costs its pickling both ways)."""
+    size = max(at_least, len(items) // parts + 1)
+    return [items[k:k + size] for k in range(0, len(items), size)]
+
+
 def in_order(pool: Any, fn: Any, parts: list[Any]) -> InOrder:
     """``fn`` of every part, submitted to ``pool`` now (the workers start while the caller does other work); the
     results are yielded in the parts' order, and what has not started is cancelled when the caller stops early

@@ -310,6 +310,21 @@ def ledger_of(store: Any, monkeypatch: Any) -> tuple[list[dict[str, Any]], Ledge
     return _wire(120), Ledger(store)
 
 
+def _losing_to(monkeypatch: Any, loser: MassBalanceSummary, winner: MassBalanceSummary, times: int) -> None:
+    """``loser``'s next ``times`` folds each lose the race: ``winner`` writes one batch between the fold and its
+    write (the mark moves under it)."""
+    fold, left = loser._fold, [times]
+
+    def fold_then_winner_writes(conn: Any, mark: Any) -> Any:
+        out = fold(conn, mark)
+        if left[0] > 0:
+            left[0] -= 1
+            winner._refresh_once()
+        return out
+
+    monkeypatch.setattr(loser, "_fold", fold_then_winner_writes)
+
+
 def test_a_refresh_that_lost_the_race_folds_again_from_the_new_mark(store: Any, ledger_of: Any, monkeypatch: Any) -> None:
     """Two refreshes at once (the pilot's worker behind the ledger and its main process; two API workers): each
     folds outside the write lock; the one whose write finds the mark moved folds again from there — no batch
@@ -317,21 +332,15 @@ def test_a_refresh_that_lost_the_race_folds_again_from_the_new_mark(store: Any, 
     wire, ledger = ledger_of
     assert ledger.ingest(wire, workers=1).ok
     a, b = MassBalanceSummary(store), MassBalanceSummary(store)
-    fold, refused = a._fold, []
+    refused: list[bool] = []
     write = a._write_if_unmoved
-
-    def fold_then_b_refreshes(conn: Any, mark: Any) -> Any:
-        out = fold(conn, mark)
-        if len(refused) < 2:
-            b._refresh_once()  # b writes one batch between a's fold and a's write
-        return out
+    _losing_to(monkeypatch, a, b, 2)
 
     def write_noting(conn: Any, mark: Any, f: Any) -> bool:
         ok = write(conn, mark, f)
         refused.append(not ok)
         return ok
 
-    monkeypatch.setattr(a, "_fold", fold_then_b_refreshes)
     monkeypatch.setattr(a, "_write_if_unmoved", write_noting)
     a.refresh()
     assert refused[:2] == [True, True] and not any(refused[2:])
@@ -345,20 +354,14 @@ def test_a_refresh_that_keeps_losing_folds_under_the_lock(store: Any, ledger_of:
     wire, ledger = ledger_of
     assert ledger.ingest(wire, workers=1).ok
     a, b = MassBalanceSummary(store), MassBalanceSummary(store)
-    fold, under_lock = a._fold, []
+    under_lock: list[int] = []
     batch = a._refresh_batch
-
-    def fold_then_b_refreshes(conn: Any, mark: Any) -> Any:
-        out = fold(conn, mark)
-        if not under_lock:
-            b._refresh_once()
-        return out
+    _losing_to(monkeypatch, a, b, mb_summary.OPTIMISTIC_TRIES)
 
     def noting(conn: Any) -> int:
         under_lock.append(1)
         return batch(conn)
 
-    monkeypatch.setattr(a, "_fold", fold_then_b_refreshes)
     monkeypatch.setattr(a, "_refresh_batch", noting)
     assert a._refresh_once() == mb_summary.BATCH  # three folds lost to b's three batches, the fourth under the lock
     assert under_lock == [1]
@@ -407,17 +410,11 @@ def test_a_refresh_in_the_background_that_keeps_losing_gives_up(store: Any, ledg
     wire, ledger = ledger_of
     assert ledger.ingest(wire, workers=1).ok
     worker, caller = MassBalanceSummary(store), MassBalanceSummary(store)
-    fold = worker._fold
-
-    def fold_then_caller_refreshes(conn: Any, mark: Any) -> Any:
-        out = fold(conn, mark)
-        caller._refresh_once()  # a whole batch written between the worker's fold and its write
-        return out
+    _losing_to(monkeypatch, worker, caller, mb_summary.OPTIMISTIC_TRIES + 1)  # it would lose a fourth time too
 
     def never(conn: Any) -> int:
         raise AssertionError("folded under the lock")
 
-    monkeypatch.setattr(worker, "_fold", fold_then_caller_refreshes)
     monkeypatch.setattr(worker, "_refresh_batch", never)
     assert worker.refresh(whole_batches_only=True) == 0
     with store.read() as conn:

@@ -272,15 +272,18 @@ def test_the_worker_keeps_the_mass_balance_folded(store, monkeypatch) -> None:  
     _check_all(TraceQueries(store), store)
 
 
-def test_without_fold_the_worker_leaves_the_mass_balance_alone(stepped, store) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("fold", [False, True])
+def test_the_worker_folds_only_when_asked(stepped, store, monkeypatch, fold: bool) -> None:  # type: ignore[no-untyped-def]
     from batteryloop.store import mb_summary as mb_repo
+    from batteryloop.trace import mb_summary
 
+    monkeypatch.setattr(mb_summary, "BATCH", 5)  # the stepped ledger's 15 events are three whole batches
     ledger, _, w = stepped
-    behind = VerifierBehind(store, ledger.max_future_seconds)
+    behind = VerifierBehind(store, ledger.max_future_seconds, fold_mass_balance=fold)
     behind.check()
-    assert behind.finish() is not None and behind.folded == 0
+    assert behind.finish() is not None and behind.folded == (15 if fold else 0)
     with store.read() as conn:
-        assert mb_repo.read_mark(conn) is None
+        assert mb_repo.read_mark(conn) == (15 if fold else None)
 
 
 def test_a_fold_that_fails_is_noted_and_the_verification_goes_on(stepped, store, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from ..access import Caller, Resource, authorize, battery_tiers, decide, general_tiers, model_tiers
 from ..errors import BatteryloopError, Conflict, Forbidden, InvalidData, NotFound, deny, from_validation_error, invalid
-from ..pools import InOrder, in_order
+from ..pools import InOrder, in_order, split
 from ..relations import passport_resource, passport_resources
 from ..store.db import Store, utcnow_iso
 from ..store import models as model_repo
@@ -460,9 +460,7 @@ class PassportService:
         """Each record's :func:`_issued_rows` result, in order, the parts built by ``executor``'s workers (all
         sent now: the first part's results come while the others are built)."""
         items = [(dict(r), self.iac, author, now) for r in records]
-        size = max(100, len(items) // 8 + 1)
-        return (r for part in in_order(executor, _issued_rows, [items[k:k + size] for k in range(0, len(items), size)])
-                for r in part)
+        return (r for part in in_order(executor, _issued_rows, split(items)) for r in part)
 
     def _insert(self, conn: Any, rows: list[dict[str, Any]], vrows: list[dict[str, Any]], report: ImportReport) -> None:
         ids = [r["id"] for r in rows]
@@ -655,8 +653,7 @@ class PassportService:
                         _check_writable(recs[pid], caller, action, conn, patches[pid], res.get(pid))
                     items = [(_data_or_text(recs[pid]), patches[pid], author, utcnow_iso(), reason,
                               recs[pid].version + 1, recs[pid].hash) for pid in part]
-                    size = max(100, len(items) // 8 + 1)
-                    built = in_order(executor, _patched_versions, [items[k:k + size] for k in range(0, len(items), size)])
+                    built = in_order(executor, _patched_versions, split(items))
                 return part, recs, res, built, None
             except BatteryloopError as exc:  # refused (not found, forbidden, read-only): at its turn
                 return part, None, None, None, exc

@@ -1201,14 +1201,12 @@ def _play(services: Any, cfg: PilotConfig, references: References | None,
     if lanzhou is not None:
         lanzhou.setup()
     if cfg.packs >= VERIFY_BEHIND_FROM_PACKS:
-        from ..trace.queries import KEPT_SETTINGS
         from ..trace.verify_behind import VerifierBehind
 
-        st = services.trace.settings
-        # under the default settings the year's balance reads the kept mass balance: the worker keeps it folded
-        # as the ledger grows (whole batches), the year's balance folds only the tail
-        kept = (st.recycled_content_rule, st.mass_balance_period, st.mass_balance_allocation) == KEPT_SETTINGS
-        run.behind = VerifierBehind(services.store, services.trace.ledger.max_future_seconds, fold_mass_balance=kept)
+        # when the year's balance reads the kept mass balance (the default settings), the worker keeps it folded
+        # as the ledger grows (whole batches): the year's balance folds only the tail
+        run.behind = VerifierBehind(services.store, services.trace.ledger.max_future_seconds,
+                                    fold_mass_balance=services.trace.settings.keeps_mass_balance)
     if cfg.dataspace:
         from .dataspace import start_dataspace
 

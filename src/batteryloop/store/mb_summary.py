@@ -30,16 +30,16 @@ def _json(d: dict[str, float]) -> str:
     return orjson.dumps(d).decode()
 
 
+def read_mark(conn: Any, *, lock: bool = False) -> int | None:
+    """The last event folded in (None: no row yet); ``lock``: its row locked for this transaction (a refresh
+    that folded outside the lock checks it again under it)."""
+    q = select(M.c.gseq).where(M.c.id == 1)
+    row = conn.execute(q.with_for_update() if lock else q).first()
+    return row[0] if row else None
+
+
 def lock_mark(conn: Any) -> int | None:
-    """The last event folded in, its row locked for this transaction (None: no row yet)."""
-    row = conn.execute(select(M.c.gseq).where(M.c.id == 1).with_for_update()).first()
-    return row[0] if row else None
-
-
-def read_mark(conn: Any) -> int | None:
-    """The last event folded in (None: no row yet), not locked: a refresh checks it again under the lock."""
-    row = conn.execute(select(M.c.gseq).where(M.c.id == 1)).first()
-    return row[0] if row else None
+    return read_mark(conn, lock=True)
 
 
 def set_mark(conn: Any, gseq: int, existed: bool) -> None:

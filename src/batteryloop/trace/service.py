@@ -32,7 +32,7 @@ from .outflows import (
     SilenceRule,
 )
 from .ledger import IngestReport, Ledger, SubmitResult
-from .queries import ACCOUNT_SCOPE, DEFAULT_RISK_FLAGS, RiskFlag, TraceQueries
+from .queries import ACCOUNT_SCOPE, DEFAULT_RISK_FLAGS, KEPT_SETTINGS, RiskFlag, TraceQueries
 from .verify import VerifyReport
 
 _APPLY_REFUSAL = ("you may update none of the passports asked for: a pack's Art. 8 recycled content is written "
@@ -54,6 +54,11 @@ class TraceSettings:
     removed_days: float = REMOVED_DAYS
     min_transit_hours: float = MIN_TRANSIT_HOURS
     risk_flags: Sequence[RiskFlag] = DEFAULT_RISK_FLAGS
+
+    @property
+    def keeps_mass_balance(self) -> bool:
+        """Whether recycled content under these settings is read from the kept per-account sums (:mod:`.mb_summary`)."""
+        return (self.recycled_content_rule, self.mass_balance_period, self.mass_balance_allocation) == KEPT_SETTINGS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TraceSettings:

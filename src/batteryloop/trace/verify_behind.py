@@ -333,7 +333,7 @@ class VerifierBehind:
     :meth:`check` after each batch of commits (returns at once), :meth:`start_finish` then :meth:`finish` for the
     report. Without ``fork`` or on an in-memory store it does nothing and :meth:`finish` gives ``None``.
 
-    ``fold_mass_balance``: after each step the worker also folds the events committed since into the kept mass
+    ``fold_mass_balance``: before each step the worker also folds the events committed since into the kept mass
     balance (:func:`_behind_fold`, whole batches), so that the pilot's refresh at each year's balance — its main
     process, the other core idle — finds only the tail left (``folded``: events folded there; ``fold_errors``)."""
 
